@@ -1,0 +1,50 @@
+package org.frontline.platform.objectstore;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+
+import java.util.Optional;
+
+/**
+ * The media store. Every call returns a Future completed on the caller's context; implementations run
+ * blocking SDK work on a bounded, named worker pool, never on an event loop.
+ */
+public interface ObjectStore {
+
+  /** Creates the bucket when it does not exist yet. Called once at start. */
+  Future<Void> ensureBucket();
+
+  /** A cheap round trip used by readiness checks. Fails when the store cannot be reached. */
+  Future<Void> ping();
+
+  /**
+   * Streams {@code body} of unknown length into {@code key} (multipart; at most one part is held in memory).
+   * The SHA-256 and the size are computed on the fly. The stream is consumed with back-pressure.
+   */
+  Future<PutResult> put(String key, ReadStream<Buffer> body, String contentType);
+
+  /** Metadata of an object, or empty when there is no such key. */
+  Future<Optional<ObjectInfo>> stat(String key);
+
+  /**
+   * Reads {@code length} bytes from {@code offset} (length {@code -1}: to the end). Fails with
+   * {@link ObjectNotFoundException} when there is no such key.
+   */
+  Future<ReadStream<Buffer>> get(String key, long offset, long length);
+
+  /** Removes an object; removing a missing key succeeds. */
+  Future<Void> delete(String key);
+
+  /** A URL allowing one GET of exactly this key until it expires. */
+  Future<String> presignedGet(String key, int expiryMinutes);
+
+  /** A URL allowing one PUT of exactly this key until it expires. */
+  Future<String> presignedPut(String key, int expiryMinutes);
+
+  /** Result of a streaming put: the bytes actually stored and their SHA-256 (lower-case hex). */
+  record PutResult(String key, long size, String sha256Hex, String etag) {}
+
+  /** Object metadata. */
+  record ObjectInfo(String key, long size, String etag, String contentType, java.time.Instant lastModified) {}
+}

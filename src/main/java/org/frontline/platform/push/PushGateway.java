@@ -1,0 +1,20 @@
+package org.frontline.platform.push;
+
+import io.vertx.core.Future;
+
+import java.util.List;
+
+/**
+ * Sends push messages to devices. One result per message, in the order given. The future fails only when
+ * the whole call could not be attempted; per-message failures are results, not exceptions.
+ */
+public interface PushGateway {
+
+  /** FCM accepts at most this many messages per sendEach call; larger lists are split. */
+  int MAX_BATCH = 500;
+
+  Future<List<PushResult>> send(List<PushMessage> messages);
+
+  /** A short name for logs and metrics: "firebase" or "recording". */
+  String name();
+}

@@ -1,0 +1,19 @@
+package org.frontline.platform.push;
+
+import java.time.Duration;
+
+/** What became of one message. */
+public sealed interface PushResult {
+
+  /** FCM accepted the message. */
+  record Delivered(String messageId) implements PushResult {}
+
+  /** The token no longer names a device of ours (UNREGISTERED, SENDER_ID_MISMATCH): retire it. */
+  record TokenInvalid(String reason) implements PushResult {}
+
+  /** A temporary failure (QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL): try again, not sooner than {@code after}. */
+  record RetryAfter(Duration after, String reason) implements PushResult {}
+
+  /** The message itself is wrong or was refused for good (INVALID_ARGUMENT, THIRD_PARTY_AUTH_ERROR...): no retry. */
+  record PermanentFailure(String reason) implements PushResult {}
+}
