@@ -1,0 +1,142 @@
+package org.frontline;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.ApiVerticle;
+import org.frontline.platform.http.ManagementVerticle;
+import org.frontline.platform.objectstore.MinioObjectStore;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.platform.push.FirebasePushGateway;
+import org.frontline.platform.push.PushGateway;
+import org.frontline.platform.push.RecordingPushGateway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The running service: one Vert.x instance, the shared clients (database pool, object store, push gateway, the
+ * bounded pool for blocking SDK calls) and the verticles that serve the API and the management port. The schema
+ * must be migrated before {@link #start}.
+ */
+public final class Frontline {
+  private static final Logger log = LoggerFactory.getLogger(Frontline.class);
+  /** The bounded, named pool on which every blocking SDK call runs (MinIO, Firebase). */
+  public static final String BLOCKING_POOL = "frontline-blocking";
+
+  private final FrontlineConfig config;
+  private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
+  private final WorkerExecutor blocking;
+  private final Database database;
+  private final ObjectStore objectStore;
+  private final PushGateway push;
+  private final List<String> deployments = new ArrayList<>();
+  private String apiDeployment;
+
+  private Frontline(FrontlineConfig config, PushGateway pushOverride) {
+    this.config = config;
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.vertx = Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions()
+            .setEnabled(true)
+            .setJvmMetricsEnabled(true)
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+    this.blocking = vertx.createSharedWorkerExecutor(BLOCKING_POOL, config.workerPoolSize(), 5, TimeUnit.MINUTES);
+    this.database = Database.connect(vertx, config.database());
+    this.objectStore = new MinioObjectStore(vertx, blocking, config.objectStore());
+    this.push = pushOverride != null ? pushOverride : switch (config.push().gateway()) {
+      case FIREBASE -> FirebasePushGateway.fromServiceAccount(vertx, blocking, config.push().firebaseCredentialsFile());
+      case RECORDING -> new RecordingPushGateway();
+    };
+  }
+
+  /** Starts everything; the future fails (and everything started is stopped) when any part cannot start. */
+  public static Future<Frontline> start(FrontlineConfig config) {
+    return start(config, null);
+  }
+
+  /** As {@link #start(FrontlineConfig)}, with a push gateway supplied by the caller (tests). */
+  public static Future<Frontline> start(FrontlineConfig config, PushGateway push) {
+    Frontline app = new Frontline(config, push);
+    return app.deploy().map(app).recover(e -> app.stop().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  private Future<Void> deploy() {
+    List<ApiRoutes> features = List.of();
+    Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
+    readiness.put("database", database::ping);
+    readiness.put("object-store", objectStore::ping);
+    int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
+    return objectStore.ensureBucket()
+        .compose(v -> vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
+            config.http().managementPort(), registry, readiness), new DeploymentOptions()))
+        .compose(id -> {
+          deployments.add(id);
+          return vertx.deployVerticle(() -> new ApiVerticle(config.http(), features),
+              new DeploymentOptions().setInstances(apiInstances));
+        })
+        .onSuccess(id -> {
+          apiDeployment = id;
+          log.info("API listening on http://{}:{} ({} event-loop instances), management on http://{}:{}, push: {}",
+              config.http().host(), config.http().port(), apiInstances, config.http().managementHost(),
+              config.http().managementPort(), push.name());
+        })
+        .mapEmpty();
+  }
+
+  /**
+   * Graceful stop: the API stops accepting and lets in-flight requests finish within the grace period, then the
+   * management port, the pools and Vert.x close. Safe to call more than once.
+   */
+  public synchronized Future<Void> stop() {
+    Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
+    apiDeployment = null;
+    return api.recover(e -> Future.succeededFuture())
+        .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).mapEmpty()
+            .recover(e -> Future.succeededFuture()))
+        .compose(v -> database.close().recover(e -> Future.succeededFuture()))
+        .compose(v -> {
+          deployments.clear();
+          if (push instanceof AutoCloseable closeable) {
+            try {
+              closeable.close();
+            } catch (Exception e) {
+              log.warn("closing push gateway: {}", e.toString());
+            }
+          }
+          return blocking.close().recover(e -> Future.succeededFuture());
+        })
+        .compose(v -> vertx.close());
+  }
+
+  public FrontlineConfig config() { return config; }
+
+  public Vertx vertx() { return vertx; }
+
+  public Database database() { return database; }
+
+  public ObjectStore objectStore() { return objectStore; }
+
+  public PushGateway push() { return push; }
+
+  public PrometheusMeterRegistry registry() { return registry; }
+}

@@ -1,0 +1,224 @@
+package org.frontline;
+
+import org.frontline.config.ConfigException;
+import org.frontline.config.ConfigLoader;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.config.FrontlineConfig.Mode;
+import org.frontline.config.Setting;
+import org.frontline.dev.DevMode;
+import org.frontline.identity.AccountBootstrap;
+import org.frontline.identity.SigningKeys;
+import org.frontline.platform.db.Migrations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+
+/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap}. */
+@Command(name = "frontline", mixinStandardHelpOptions = true, version = "frontline 0.1.0",
+    description = "Field reporting backend: reports and photos from officers' phones, alerts to supervisors, "
+        + "a secured API for partner systems.",
+    subcommands = {Main.Dev.class, Main.Start.class, Main.Migrate.class, Main.Admin.class},
+    footerHeading = "%nSettings (environment variables; FRONTLINE_CONFIG_FILE may hold them too, the environment wins):%n")
+public final class Main implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  /** Exit status when the configuration is unusable. */
+  static final int EXIT_CONFIG = 2;
+  /** Exit status when the service could not start. */
+  static final int EXIT_START = 1;
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
+    CommandLine cli = new CommandLine(new Main());
+    cli.getCommandSpec().usageMessage().footer(Setting.helpTable());
+    int status = cli.execute(args);
+    if (status != 0 || !Boolean.getBoolean("frontline.serving")) {
+      System.exit(status);
+    }
+  }
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(System.out);
+    return 0;
+  }
+
+  @Command(name = "dev", mixinStandardHelpOptions = true,
+      description = "Run everything on this machine: embedded PostgreSQL, in-process S3 on ./data, recording "
+          + "push gateway, generated keys, seeded demo organisation.")
+  static final class Dev implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      return serve(() -> DevMode.start(System.getenv()));
+    }
+  }
+
+  @Command(name = "start", mixinStandardHelpOptions = true,
+      description = "Production: everything from the environment; applies pending migrations, then serves.")
+  static final class Start implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      return serve(() -> {
+        FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, System.getenv(), Map.of());
+        try {
+          SigningKeys.load(config.tokens().keysDir());
+        } catch (java.io.IOException e) {
+          throw new ConfigException(List.of(Setting.JWT_KEYS_DIR.env() + ": " + e.getMessage()));
+        }
+        Migrations.migrate(config.database());
+        return Running.of(Frontline.start(config));
+      });
+    }
+  }
+
+  @Command(name = "migrate", mixinStandardHelpOptions = true,
+      description = "Apply pending database migrations and exit (needs only the database settings).")
+  static final class Migrate implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      try {
+        int applied = Migrations.migrate(ConfigLoader.loadDatabase(System.getenv()));
+        System.out.println("migrations applied: " + applied);
+        return 0;
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return EXIT_CONFIG;
+      }
+    }
+  }
+
+  @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
+      subcommands = {Bootstrap.class})
+  static final class Admin implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      spec.commandLine().usage(System.out);
+      return 0;
+    }
+  }
+
+  @Command(name = "bootstrap", mixinStandardHelpOptions = true,
+      description = "Create the root org unit and the first administrator of an empty installation. The password "
+          + "is read from FRONTLINE_ADMIN_PASSWORD or asked for.")
+  static final class Bootstrap implements Callable<Integer> {
+    @Option(names = "--unit-name", required = true, description = "Name of the root unit, e.g. \"江苏省 Jiangsu\".")
+    String unitName;
+    @Option(names = "--unit-kind", defaultValue = "PROVINCE", description = "PROVINCE (default), CITY, DISTRICT...")
+    String unitKind;
+    @Option(names = "--username", required = true, description = "Login of the administrator.")
+    String username;
+    @Option(names = "--display-name", required = true, description = "Name shown for the administrator.")
+    String displayName;
+
+    @Override
+    public Integer call() throws Exception {
+      FrontlineConfig.Database db;
+      try {
+        db = ConfigLoader.loadDatabase(System.getenv());
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return EXIT_CONFIG;
+      }
+      String password = System.getenv("FRONTLINE_ADMIN_PASSWORD");
+      if (password == null && System.console() != null) {
+        password = new String(System.console().readPassword("Password for %s: ", username));
+      }
+      if (password == null || password.length() < 12) {
+        System.err.println("FRONTLINE_ADMIN_PASSWORD: a password of at least 12 characters is required");
+        return EXIT_CONFIG;
+      }
+      Migrations.migrate(db);
+      try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+        c.setAutoCommit(false);
+        AccountBootstrap accounts = new AccountBootstrap(c);
+        if (accounts.adminExists()) {
+          System.err.println("an administrator exists already; bootstrap is for an empty installation");
+          return EXIT_START;
+        }
+        UUID unit = UUID.nameUUIDFromBytes(("root:" + unitName).getBytes(StandardCharsets.UTF_8));
+        accounts.ensureUnit(new AccountBootstrap.Unit(unit, null, unitName, unitKind));
+        accounts.ensureAccount(new AccountBootstrap.Account(UUID.randomUUID(), username, displayName, "zh-CN",
+            List.of("admin"), unit), password);
+        c.commit();
+      }
+      System.out.println("administrator '" + username + "' created for unit '" + unitName + "'");
+      return 0;
+    }
+  }
+
+  /** A started service and how to stop it. */
+  public interface Running {
+    io.vertx.core.Future<Void> started();
+
+    io.vertx.core.Future<Void> stop();
+
+    java.time.Duration shutdownGrace();
+
+    static Running of(io.vertx.core.Future<Frontline> app) {
+      return new Running() {
+        @Override
+        public io.vertx.core.Future<Void> started() {
+          return app.mapEmpty();
+        }
+
+        @Override
+        public io.vertx.core.Future<Void> stop() {
+          return app.transform(ar -> ar.succeeded() ? ar.result().stop() : io.vertx.core.Future.succeededFuture());
+        }
+
+        @Override
+        public java.time.Duration shutdownGrace() {
+          return app.succeeded() ? app.result().config().http().shutdownGrace() : java.time.Duration.ZERO;
+        }
+      };
+    }
+  }
+
+  interface Starter {
+    Running start() throws Exception;
+  }
+
+  /** Starts, reports the outcome, and hands the running service to the signal handlers. */
+  private static int serve(Starter starter) {
+    Running running;
+    try {
+      running = starter.start();
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      return EXIT_CONFIG;
+    } catch (Exception e) {
+      log.error("cannot start: {}", e.toString(), e);
+      return EXIT_START;
+    }
+    java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+    running.started().onComplete(ar -> outcome.complete(ar.failed() ? ar.cause() : null));
+    Throwable failure = outcome.join();
+    if (failure != null) {
+      log.error("cannot start: {}", failure.toString(), failure);
+      running.stop();
+      return EXIT_START;
+    }
+    Shutdown.onSignal(running.shutdownGrace(), done -> running.stop().onComplete(ar -> done.run()));
+    System.setProperty("frontline.serving", "true");
+    return 0;
+  }
+}

@@ -1,0 +1,323 @@
+package org.frontline.config;
+
+import org.frontline.config.FrontlineConfig.Database;
+import org.frontline.config.FrontlineConfig.Http;
+import org.frontline.config.FrontlineConfig.Mode;
+import org.frontline.config.FrontlineConfig.Push;
+import org.frontline.config.FrontlineConfig.PushGatewayKind;
+import org.frontline.config.FrontlineConfig.Tokens;
+import org.frontline.platform.objectstore.ObjectStoreSettings;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Builds the configuration from, in increasing precedence: the defaults of the mode, the optional file named by
+ * FRONTLINE_CONFIG_FILE, the environment, and values forced by the caller (dev mode forces the addresses of its
+ * embedded services). Every problem found is reported at once, each naming its setting.
+ */
+public final class ConfigLoader {
+
+  private static final List<String> PG_VARIABLES = List.of("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD");
+
+  private final Map<String, String> values;
+  private final List<String> problems = new ArrayList<>();
+
+  private ConfigLoader(Map<String, String> values) {
+    this.values = values;
+  }
+
+  public static FrontlineConfig load(Mode mode, Map<String, String> env, Map<String, String> forced) {
+    return merge(mode, env, forced).build(mode);
+  }
+
+  /** Only the database settings, for commands that need nothing else (migrate, admin). */
+  public static FrontlineConfig.Database loadDatabase(Map<String, String> env) {
+    ConfigLoader loader = merge(Mode.PRODUCTION, env, Map.of());
+    FrontlineConfig.Database database = loader.database();
+    if (!loader.problems.isEmpty()) {
+      throw new ConfigException(loader.problems);
+    }
+    return database;
+  }
+
+  private static ConfigLoader merge(Mode mode, Map<String, String> env, Map<String, String> forced) {
+    Map<String, String> merged = new HashMap<>();
+    for (Setting s : Setting.values()) {
+      (mode == Mode.DEV ? s.devValue() : s.defaultValue())
+          .filter(v -> !v.startsWith("("))
+          .ifPresent(v -> merged.put(s.env(), v));
+    }
+    List<String> early = new ArrayList<>();
+    String file = blankToNull(env.get(Setting.CONFIG_FILE.env()));
+    if (file != null) {
+      readFile(Path.of(file), merged, early);
+    }
+    env.forEach((k, v) -> {
+      if (k.startsWith("FRONTLINE_") || PG_VARIABLES.contains(k)) {
+        merged.put(k, v);
+      }
+    });
+    merged.putAll(forced);
+    ConfigLoader loader = new ConfigLoader(merged);
+    loader.problems.addAll(early);
+    return loader;
+  }
+
+  private static void readFile(Path file, Map<String, String> into, List<String> problems) {
+    if (!Files.isReadable(file)) {
+      problems.add(Setting.CONFIG_FILE.env() + ": cannot read file '" + file + "'");
+      return;
+    }
+    Properties props = new Properties();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      props.load(r);
+    } catch (IOException | IllegalArgumentException e) {
+      problems.add(Setting.CONFIG_FILE.env() + ": cannot parse '" + file + "': " + e.getMessage());
+      return;
+    }
+    for (String key : props.stringPropertyNames()) {
+      if (!key.startsWith("FRONTLINE_") && !PG_VARIABLES.contains(key)) {
+        problems.add(Setting.CONFIG_FILE.env() + ": unknown setting '" + key + "' in '" + file + "'");
+      } else {
+        into.put(key, props.getProperty(key).trim());
+      }
+    }
+  }
+
+  private FrontlineConfig build(Mode mode) {
+    for (String key : values.keySet()) {
+      if (key.startsWith("FRONTLINE_") && Setting.all().stream().noneMatch(s -> s.env().equals(key))) {
+        problems.add(key + ": unknown setting (see --help for the list)");
+      }
+    }
+    int httpPort = port(Setting.HTTP_PORT);
+    int managementPort = port(Setting.MANAGEMENT_PORT);
+    if (httpPort > 0 && httpPort == managementPort) {
+      problems.add(Setting.MANAGEMENT_PORT.env() + ": must differ from " + Setting.HTTP_PORT.env() + " (both " + httpPort + ")");
+    }
+    Http http = new Http(
+        required(Setting.HTTP_HOST), httpPort,
+        required(Setting.MANAGEMENT_HOST), managementPort,
+        integer(Setting.BODY_LIMIT_BYTES, 1024, 64L * 1024 * 1024),
+        Duration.ofSeconds(integer(Setting.REQUEST_TIMEOUT_SECONDS, 1, 600)),
+        Duration.ofSeconds(integer(Setting.SHUTDOWN_GRACE_SECONDS, 0, 300)));
+    Database database = database();
+    ObjectStoreSettings objectStore = new ObjectStoreSettings(
+        url(Setting.S3_ENDPOINT), required(Setting.S3_ACCESS_KEY), required(Setting.S3_SECRET_KEY),
+        bucket(), required(Setting.S3_REGION));
+    Push push = push();
+    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), directory(Setting.JWT_KEYS_DIR));
+    int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers);
+  }
+
+  private Database database() {
+    int poolSize = (int) integer(Setting.DATABASE_POOL_SIZE, 1, 500);
+    String url = get(Setting.DATABASE_URL.env());
+    if (url != null) {
+      return parseDatabaseUrl(url, poolSize);
+    }
+    List<String> missing = PG_VARIABLES.stream().filter(v -> !v.equals("PGPORT") && get(v) == null).toList();
+    if (!missing.isEmpty()) {
+      problems.add(Setting.DATABASE_URL.env() + ": missing (or set " + String.join(", ", missing) + ")");
+      return null;
+    }
+    int port = 5432;
+    if (get("PGPORT") != null) {
+      port = parsePort("PGPORT", get("PGPORT"));
+    }
+    return new Database(get("PGHOST"), port, get("PGDATABASE"), get("PGUSER"), get("PGPASSWORD"), false, poolSize);
+  }
+
+  private Database parseDatabaseUrl(String raw, int poolSize) {
+    String name = Setting.DATABASE_URL.env();
+    try {
+      URI uri = new URI(raw.startsWith("jdbc:") ? raw.substring(5) : raw);
+      if (!"postgresql".equals(uri.getScheme()) && !"postgres".equals(uri.getScheme())) {
+        problems.add(name + ": must start with postgresql://, got scheme '" + uri.getScheme() + "'");
+        return null;
+      }
+      String userInfo = uri.getRawUserInfo();
+      String user = null;
+      String password = null;
+      if (userInfo != null) {
+        int colon = userInfo.indexOf(':');
+        user = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+        password = colon < 0 ? null : decode(userInfo.substring(colon + 1));
+      }
+      Map<String, String> query = new HashMap<>();
+      if (uri.getRawQuery() != null) {
+        for (String pair : uri.getRawQuery().split("&")) {
+          int eq = pair.indexOf('=');
+          if (eq > 0) {
+            query.put(decode(pair.substring(0, eq)), decode(pair.substring(eq + 1)));
+          }
+        }
+      }
+      user = user != null ? user : query.get("user");
+      password = password != null ? password : query.get("password");
+      String db = uri.getPath() == null || uri.getPath().length() <= 1 ? null : uri.getPath().substring(1);
+      List<String> missing = new ArrayList<>();
+      if (uri.getHost() == null) missing.add("host");
+      if (db == null) missing.add("database name");
+      if (user == null) missing.add("user");
+      if (password == null) missing.add("password");
+      if (!missing.isEmpty()) {
+        problems.add(name + ": missing " + String.join(", ", missing) + " in '" + redact(raw) + "'");
+        return null;
+      }
+      String sslMode = query.getOrDefault("sslmode", "disable");
+      boolean ssl = switch (sslMode) {
+        case "require", "verify-ca", "verify-full" -> true;
+        case "disable", "allow", "prefer" -> false;
+        default -> {
+          problems.add(name + ": unknown sslmode '" + sslMode + "'");
+          yield false;
+        }
+      };
+      return new Database(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password, ssl, poolSize);
+    } catch (URISyntaxException e) {
+      problems.add(name + ": not a URL ('" + redact(raw) + "'): " + e.getReason());
+      return null;
+    }
+  }
+
+  private Push push() {
+    String kind = required(Setting.PUSH_GATEWAY);
+    if (kind == null) {
+      return null;
+    }
+    PushGatewayKind gateway;
+    try {
+      gateway = PushGatewayKind.valueOf(kind.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      problems.add(Setting.PUSH_GATEWAY.env() + ": must be 'firebase' or 'recording', got '" + kind + "'");
+      return null;
+    }
+    Path credentials = null;
+    if (gateway == PushGatewayKind.FIREBASE) {
+      String file = required(Setting.FIREBASE_CREDENTIALS_FILE);
+      if (file != null) {
+        credentials = Path.of(file);
+        if (!Files.isReadable(credentials) || Files.isDirectory(credentials)) {
+          problems.add(Setting.FIREBASE_CREDENTIALS_FILE.env() + ": cannot read file '" + file + "'");
+        }
+      }
+    }
+    return new Push(gateway, credentials);
+  }
+
+  private String bucket() {
+    String bucket = required(Setting.S3_BUCKET);
+    // S3 bucket naming rules: 3-63 chars, lower-case letters, digits, dots and hyphens, starting and ending alphanumeric.
+    if (bucket != null && !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+      problems.add(Setting.S3_BUCKET.env() + ": '" + bucket + "' is not a valid bucket name "
+          + "(3-63 lower-case letters, digits, dots, hyphens)");
+    }
+    return bucket;
+  }
+
+  private Path directory(Setting s) {
+    String value = required(s);
+    if (value == null) {
+      return null;
+    }
+    Path dir = Path.of(value);
+    if (!Files.isDirectory(dir)) {
+      problems.add(s.env() + ": '" + value + "' is not a directory");
+    }
+    return dir;
+  }
+
+  private String url(Setting s) {
+    String value = required(s);
+    if (value == null) {
+      return null;
+    }
+    try {
+      URI uri = new URI(value);
+      if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+        problems.add(s.env() + ": must be an http(s) URL, got '" + value + "'");
+      }
+    } catch (URISyntaxException e) {
+      problems.add(s.env() + ": must be an http(s) URL, got '" + value + "'");
+    }
+    return value;
+  }
+
+  private int port(Setting s) {
+    String value = required(s);
+    return value == null ? -1 : parsePort(s.env(), value);
+  }
+
+  private int parsePort(String name, String value) {
+    try {
+      int port = Integer.parseInt(value);
+      if (port >= 0 && port <= 65535) {
+        return port;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    problems.add(name + ": must be a port number 0-65535, got '" + value + "'");
+    return -1;
+  }
+
+  private long integer(Setting s, long min, long max) {
+    String value = required(s);
+    if (value == null) {
+      return min;
+    }
+    try {
+      long n = Long.parseLong(value);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    problems.add(s.env() + ": must be an integer from " + min + " to " + max + ", got '" + value + "'");
+    return min;
+  }
+
+  private String required(Setting s) {
+    String value = get(s.env());
+    if (value == null) {
+      problems.add(s.env() + ": missing (" + s.description() + ")");
+    }
+    return value;
+  }
+
+  private String get(String name) {
+    return blankToNull(values.get(name));
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s.trim();
+  }
+
+  private static String decode(String s) {
+    return URLDecoder.decode(s, StandardCharsets.UTF_8);
+  }
+
+  private static String redact(String url) {
+    return url.replaceAll("://([^:/@]+):[^@]*@", "://$1:***@");
+  }
+}

@@ -1,0 +1,50 @@
+package org.frontline.config;
+
+import org.frontline.platform.objectstore.ObjectStoreSettings;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/** The whole configuration, typed and immutable. Built once at start by {@link ConfigLoader}. */
+public record FrontlineConfig(
+    Mode mode,
+    Http http,
+    Database database,
+    ObjectStoreSettings objectStore,
+    Push push,
+    Tokens tokens,
+    int workerPoolSize) {
+
+  public enum Mode { DEV, PRODUCTION }
+
+  public record Http(String host, int port, String managementHost, int managementPort, long bodyLimitBytes,
+                     Duration requestTimeout, Duration shutdownGrace) {}
+
+  public record Database(String host, int port, String database, String user, String password, boolean ssl,
+                         int poolSize) {
+    public String jdbcUrl() {
+      return "jdbc:postgresql://" + host + ":" + port + "/" + database + (ssl ? "?sslmode=require" : "");
+    }
+
+    @Override
+    public String toString() {
+      return "Database[" + user + "@" + host + ":" + port + "/" + database + ", ssl=" + ssl + ", pool=" + poolSize + "]";
+    }
+  }
+
+  public enum PushGatewayKind { FIREBASE, RECORDING }
+
+  public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile) {}
+
+  public record Tokens(String issuer, String audience, Path keysDir) {}
+
+  public FrontlineConfig {
+    Objects.requireNonNull(mode);
+    Objects.requireNonNull(http);
+    Objects.requireNonNull(database);
+    Objects.requireNonNull(objectStore);
+    Objects.requireNonNull(push);
+    Objects.requireNonNull(tokens);
+  }
+}

@@ -1,0 +1,79 @@
+package org.frontline.config;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Every setting Frontline reads, in one table: its environment name, its default in production, the value dev
+ * mode uses, and what it means. `--help` and the README's configuration table are generated from this list.
+ */
+public enum Setting {
+  CONFIG_FILE("FRONTLINE_CONFIG_FILE", null, null,
+      "Optional file of KEY=value lines using these same names; environment variables win over it."),
+  HTTP_HOST("FRONTLINE_HTTP_HOST", "0.0.0.0", "127.0.0.1", "Interface the API listens on."),
+  HTTP_PORT("FRONTLINE_HTTP_PORT", "8080", "8080", "API port."),
+  MANAGEMENT_HOST("FRONTLINE_MANAGEMENT_HOST", "0.0.0.0", "127.0.0.1", "Interface of the management port."),
+  MANAGEMENT_PORT("FRONTLINE_MANAGEMENT_PORT", "9090", "9090",
+      "Management port: /health/live, /health/ready, /metrics. Must differ from the API port."),
+  BODY_LIMIT_BYTES("FRONTLINE_BODY_LIMIT_BYTES", "1048576", "1048576",
+      "Largest JSON request body accepted (413 beyond). Media goes through uploads, not JSON."),
+  REQUEST_TIMEOUT_SECONDS("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "30", "30",
+      "An API request not answered within this time gets a 503 problem."),
+  SHUTDOWN_GRACE_SECONDS("FRONTLINE_SHUTDOWN_GRACE_SECONDS", "8", "3",
+      "On SIGTERM/Ctrl-C, how long in-flight requests may take to finish before connections are closed."),
+  DATABASE_URL("FRONTLINE_DATABASE_URL", null, "(embedded)",
+      "PostgreSQL URL, postgresql://user:password@host:5432/db[?sslmode=require]. If unset, the libpq variables "
+          + "PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD are used."),
+  DATABASE_POOL_SIZE("FRONTLINE_DATABASE_POOL_SIZE", "16", "8", "Connections in the PostgreSQL pool."),
+  S3_ENDPOINT("FRONTLINE_S3_ENDPOINT", null, "(in-process)", "MinIO/S3 endpoint URL, e.g. http://minio:9000."),
+  S3_ACCESS_KEY("FRONTLINE_S3_ACCESS_KEY", null, "(generated)", "Object store access key."),
+  S3_SECRET_KEY("FRONTLINE_S3_SECRET_KEY", null, "(generated)", "Object store secret key."),
+  S3_BUCKET("FRONTLINE_S3_BUCKET", "frontline-media", "frontline-media", "Bucket for media; created at start if missing."),
+  S3_REGION("FRONTLINE_S3_REGION", "us-east-1", "us-east-1", "Object store region."),
+  PUSH_GATEWAY("FRONTLINE_PUSH_GATEWAY", "firebase", "recording",
+      "firebase: send through Firebase Cloud Messaging; recording: log and keep what would be sent (no credentials)."),
+  FIREBASE_CREDENTIALS_FILE("FRONTLINE_FIREBASE_CREDENTIALS_FILE", null, null,
+      "Path of the Firebase service-account JSON. Required when the push gateway is firebase."),
+  JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",
+      "Issuer (iss) of access tokens: the public base URL of this service."),
+  JWT_AUDIENCE("FRONTLINE_JWT_AUDIENCE", "frontline-api", "frontline-api", "Audience (aud) of access tokens."),
+  JWT_KEYS_DIR("FRONTLINE_JWT_KEYS_DIR", null, "./data/keys",
+      "Directory of ES256 (EC P-256) private keys, PKCS#8 PEM, one per file; the file name without .pem is the kid."),
+  WORKER_POOL_SIZE("FRONTLINE_WORKER_POOL_SIZE", "16", "8",
+      "Threads of the bounded pool that runs blocking SDK calls (object store, Firebase)."),
+  DATA_DIR("FRONTLINE_DATA_DIR", null, "./data",
+      "Dev mode only: where the embedded database, the local object store and generated keys are kept.");
+
+  private final String env;
+  private final String defaultValue;
+  private final String devValue;
+  private final String description;
+
+  Setting(String env, String defaultValue, String devValue, String description) {
+    this.env = env;
+    this.defaultValue = defaultValue;
+    this.devValue = devValue;
+    this.description = description;
+  }
+
+  public String env() { return env; }
+
+  public Optional<String> defaultValue() { return Optional.ofNullable(defaultValue); }
+
+  public Optional<String> devValue() { return Optional.ofNullable(devValue); }
+
+  public String description() { return description; }
+
+  public static List<Setting> all() { return Arrays.asList(values()); }
+
+  /** A plain-text table for --help. */
+  public static String helpTable() {
+    StringBuilder out = new StringBuilder();
+    for (Setting s : values()) {
+      out.append(String.format("  %-38s default: %-18s dev: %s%n      %s%n", s.env,
+          s.defaultValue == null ? "(none)" : s.defaultValue, s.devValue == null ? "(none)" : s.devValue, s.description));
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,112 @@
+package org.frontline.dev;
+
+import io.vertx.core.Future;
+import org.frontline.Frontline;
+import org.frontline.Main.Running;
+import org.frontline.config.ConfigLoader;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.config.FrontlineConfig.Mode;
+import org.frontline.config.Setting;
+import org.frontline.identity.SigningKeys;
+import org.frontline.platform.db.Migrations;
+import org.frontline.platform.dev.EmbeddedPostgresServer;
+import org.frontline.platform.dev.InProcessS3Server;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Everything on one machine with nothing installed: embedded PostgreSQL and an in-process S3 server keeping their
+ * data under ./data, generated signing keys, the recording push gateway and the demo organisation.
+ */
+public final class DevMode {
+  private static final Logger log = LoggerFactory.getLogger(DevMode.class);
+  static final String S3_ACCESS_KEY = "frontline-dev";
+  static final String S3_SECRET_KEY = "frontline-dev-secret";
+
+  private DevMode() {}
+
+  public static Running start(Map<String, String> env) throws Exception {
+    long t0 = System.nanoTime();
+    Path data = Path.of(env.getOrDefault(Setting.DATA_DIR.env(), "./data")).toAbsolutePath().normalize();
+    Files.createDirectories(data);
+    EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(data.resolve("postgres"), 0);
+    InProcessS3Server s3;
+    try {
+      s3 = InProcessS3Server.start(data.resolve("objects"), S3_ACCESS_KEY, S3_SECRET_KEY);
+    } catch (Exception e) {
+      postgres.close();
+      throw e;
+    }
+    Map<String, String> forced = new HashMap<>();
+    forced.put(Setting.DATABASE_URL.env(), "postgresql://" + postgres.user() + ":" + postgres.password() + "@"
+        + postgres.host() + ":" + postgres.port() + "/" + postgres.database());
+    forced.put(Setting.S3_ENDPOINT.env(), s3.endpoint());
+    forced.put(Setting.S3_ACCESS_KEY.env(), S3_ACCESS_KEY);
+    forced.put(Setting.S3_SECRET_KEY.env(), S3_SECRET_KEY);
+    Path keys = data.resolve("keys");
+    SigningKeys.ensure(keys);
+    forced.put(Setting.JWT_KEYS_DIR.env(), keys.toString());
+
+    FrontlineConfig config;
+    try {
+      config = ConfigLoader.load(Mode.DEV, env, forced);
+      Migrations.migrate(config.database());
+      int created = DemoOrganisation.seed(config.database().jdbcUrl(), config.database().user(),
+          config.database().password());
+      if (created > 0) {
+        log.info("seeded the demo organisation ({} accounts)", created);
+      }
+    } catch (Exception e) {
+      s3.close();
+      postgres.close();
+      throw e;
+    }
+    Future<Frontline> app = Frontline.start(config).onSuccess(started -> banner(config, postgres, t0));
+    Running inner = Running.of(app);
+    return new Running() {
+      @Override
+      public Future<Void> started() {
+        return inner.started();
+      }
+
+      @Override
+      public Future<Void> stop() {
+        return inner.stop().eventually(() -> {
+          s3.close();
+          postgres.close();
+          return Future.succeededFuture();
+        });
+      }
+
+      @Override
+      public Duration shutdownGrace() {
+        return config.http().shutdownGrace();
+      }
+    };
+  }
+
+  private static void banner(FrontlineConfig config, EmbeddedPostgresServer pg, long t0) {
+    String api = "http://" + config.http().host() + ":" + config.http().port();
+    StringBuilder b = new StringBuilder("\n\n  Frontline dev mode is up.\n\n");
+    b.append("  API          ").append(api).append("   (contract: ").append(api).append("/openapi.yaml)\n");
+    b.append("  Management   http://").append(config.http().managementHost()).append(':')
+        .append(config.http().managementPort()).append("   (/health/live, /health/ready, /metrics)\n");
+    b.append("  PostgreSQL   psql postgresql://").append(pg.user()).append(':').append(pg.password()).append('@')
+        .append(pg.host()).append(':').append(pg.port()).append('/').append(pg.database()).append('\n');
+    b.append("  Data         ").append(Path.of(config.tokens().keysDir().toString()).getParent()).append('\n');
+    b.append("\n  Demo logins (password: ").append(DemoOrganisation.PASSWORD).append(")\n");
+    for (var account : DemoOrganisation.ACCOUNTS) {
+      String unit = DemoOrganisation.UNITS.stream().filter(u -> u.id().equals(account.homeUnitId())).findFirst()
+          .orElseThrow().name();
+      b.append(String.format("    %-22s %-11s %s%n", account.username(), String.join(",", account.roles()), unit));
+    }
+    b.append(String.format("%n  Started in %d ms. Ctrl-C stops.%n", (System.nanoTime() - t0) / 1_000_000));
+    log.info(b.toString());
+  }
+}

@@ -1,0 +1,72 @@
+package org.frontline.platform.db;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.SslMode;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlConnection;
+import org.frontline.config.FrontlineConfig;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The PostgreSQL pool and the one way to run several statements atomically. Connection and pool-wait timeouts are
+ * short so that a database outage turns into a prompt 503, not a hanging request.
+ */
+public final class Database {
+
+  private final Pool pool;
+
+  private Database(Pool pool) {
+    this.pool = pool;
+  }
+
+  public static Database connect(Vertx vertx, FrontlineConfig.Database cfg) {
+    PgConnectOptions connect = new PgConnectOptions()
+        .setHost(cfg.host())
+        .setPort(cfg.port())
+        .setDatabase(cfg.database())
+        .setUser(cfg.user())
+        .setPassword(cfg.password())
+        .setSslMode(cfg.ssl() ? SslMode.REQUIRE : SslMode.DISABLE)
+        .setConnectTimeout(3_000)
+        .setCachePreparedStatements(true)
+        .setPipeliningLimit(16)
+        .addProperty("application_name", "frontline");
+    PoolOptions poolOptions = new PoolOptions()
+        .setMaxSize(cfg.poolSize())
+        .setName("frontline-db")
+        .setShared(false)
+        .setConnectionTimeout(5)
+        .setConnectionTimeoutUnit(TimeUnit.SECONDS)
+        .setIdleTimeout(5)
+        .setIdleTimeoutUnit(TimeUnit.MINUTES)
+        .setMaxWaitQueueSize(cfg.poolSize() * 64);
+    Pool pool = PgBuilder.pool().with(poolOptions).connectingTo(connect).using(vertx).build();
+    return new Database(pool);
+  }
+
+  public Pool pool() {
+    return pool;
+  }
+
+  /**
+   * Runs {@code work} in one transaction: committed when the returned future succeeds, rolled back when it fails.
+   */
+  public <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
+    return pool.withTransaction(work);
+  }
+
+  /** A trivial round trip, for readiness. */
+  public Future<Void> ping() {
+    return pool.query("SELECT 1").execute().mapEmpty();
+  }
+
+  public Future<Void> close() {
+    return pool.close();
+  }
+}

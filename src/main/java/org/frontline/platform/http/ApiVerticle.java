@@ -1,0 +1,103 @@
+package org.frontline.platform.http;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.TimeoutHandler;
+import io.vertx.ext.web.openapi.router.OpenAPIRoute;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
+import io.vertx.openapi.contract.OpenAPIContract;
+import org.frontline.config.FrontlineConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The public API server. Its router is built from the contract, which validates every request before a handler
+ * sees it; each operationId maps to exactly one handler. Several instances share the port, one per event loop.
+ */
+public final class ApiVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(ApiVerticle.class);
+  /** Classpath (and working-directory) location of the contract. */
+  public static final String CONTRACT = "api-spec/openapi.yaml";
+
+  private final FrontlineConfig.Http http;
+  private final List<ApiRoutes> features;
+  private HttpServer server;
+
+  public ApiVerticle(FrontlineConfig.Http http, List<ApiRoutes> features) {
+    this.http = http;
+    this.features = features;
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx.fileSystem().readFile(CONTRACT)
+        .compose(raw -> OpenAPIContract.from(vertx, CONTRACT).map(contract -> router(contract, raw)))
+        .compose(router -> vertx.createHttpServer(new HttpServerOptions()
+                .setHost(http.host())
+                .setPort(http.port())
+                .setCompressionSupported(true)
+                .setIdleTimeout(120)
+                .setIdleTimeoutUnit(TimeUnit.SECONDS))
+            .requestHandler(router)
+            .listen())
+        .onSuccess(s -> server = s);
+  }
+
+  /** Stops accepting, lets in-flight requests finish within the grace period, then closes what is left. */
+  @Override
+  public Future<?> stop() {
+    return server == null ? Future.succeededFuture()
+        : server.shutdown(http.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private Router router(OpenAPIContract contract, Buffer rawContract) {
+    Map<String, Handler<RoutingContext>> handlers = new HashMap<>();
+    handlers.put("getContract", rc -> rc.response()
+        .putHeader("Content-Type", "application/yaml; charset=utf-8")
+        .putHeader("Cache-Control", "no-cache")
+        .end(rawContract));
+    for (ApiRoutes feature : features) {
+      feature.handlers().forEach((operationId, handler) -> {
+        if (handlers.putIfAbsent(operationId, handler) != null) {
+          throw new IllegalStateException("two handlers for operation " + operationId);
+        }
+      });
+    }
+    Problems problems = new Problems();
+    RouterBuilder builder = RouterBuilder.create(vertx, contract)
+        .rootHandler(new RequestIds())
+        .rootHandler(TimeoutHandler.create(http.requestTimeout().toMillis()))
+        .rootHandler(BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes()));
+    for (OpenAPIRoute route : builder.getRoutes()) {
+      String operationId = route.getOperation().getOperationId();
+      Handler<RoutingContext> handler = handlers.remove(operationId);
+      if (handler == null) {
+        // A contract operation without a handler is a build mistake: refuse to start rather than serve 500s.
+        throw new IllegalStateException("no handler for contract operation " + operationId);
+      }
+      route.addHandler(handler).addFailureHandler(problems);
+    }
+    if (!handlers.isEmpty()) {
+      throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());
+    }
+    Router router = builder.createRouter();
+    router.route().failureHandler(problems);
+    for (int status : new int[] {400, 401, 403, 404, 405, 406, 413, 415, 500, 503}) {
+      router.errorHandler(status, problems);
+    }
+    log.debug("API router built from {} with {} operations", CONTRACT, builder.getRoutes().size());
+    return router;
+  }
+}

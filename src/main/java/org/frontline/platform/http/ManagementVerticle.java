@@ -1,0 +1,62 @@
+package org.frontline.platform.http;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The management port, kept off the public API: liveness (the process answers), readiness (each dependency
+ * answers, reported separately, 503 naming the one that does not) and Prometheus metrics.
+ */
+public final class ManagementVerticle extends VerticleBase {
+  private static final Duration CHECK_TIMEOUT = Duration.ofSeconds(3);
+
+  private final String host;
+  private final int port;
+  private final PrometheusMeterRegistry registry;
+  private final Map<String, Supplier<Future<Void>>> readinessChecks;
+  private HttpServer server;
+
+  /** @param readinessChecks dependency name (e.g. "database", "object-store") to a check that fails when it is down */
+  public ManagementVerticle(String host, int port, PrometheusMeterRegistry registry,
+                            Map<String, Supplier<Future<Void>>> readinessChecks) {
+    this.host = host;
+    this.port = port;
+    this.registry = registry;
+    this.readinessChecks = readinessChecks;
+  }
+
+  @Override
+  public Future<?> start() {
+    HealthChecks ready = HealthChecks.create(vertx);
+    readinessChecks.forEach((name, check) -> ready.register(name, CHECK_TIMEOUT.toMillis(),
+        promise -> check.get().onComplete(ar -> promise.complete(ar.succeeded() ? Status.OK()
+            : Status.KO(new JsonObject().put("error", String.valueOf(ar.cause().getMessage())))))));
+    Router router = Router.router(vertx);
+    router.get("/health/live").handler(rc -> rc.response()
+        .putHeader("Content-Type", "application/json").end("{\"status\":\"UP\"}"));
+    router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(ready));
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
+    return vertx.createHttpServer().requestHandler(router).listen(port, host).onSuccess(s -> server = s);
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+}

@@ -1,0 +1,37 @@
+package org.frontline.platform.http;
+
+/** Every kind of problem the API answers with: one stable type URI per cause, everywhere. */
+public enum ProblemType {
+  VALIDATION_FAILED(400, "Request is invalid"),
+  MALFORMED_REQUEST(400, "Request cannot be read"),
+  UNAUTHORIZED(401, "Authentication required"),
+  FORBIDDEN(403, "Not allowed"),
+  NOT_FOUND(404, "Not found"),
+  METHOD_NOT_ALLOWED(405, "Method not allowed"),
+  NOT_ACCEPTABLE(406, "Not acceptable"),
+  CONFLICT(409, "Conflict"),
+  PAYLOAD_TOO_LARGE(413, "Payload too large"),
+  UNSUPPORTED_MEDIA_TYPE(415, "Unsupported media type"),
+  UNPROCESSABLE(422, "Request breaks a rule"),
+  TOO_MANY_REQUESTS(429, "Too many requests"),
+  INTERNAL(500, "Internal error"),
+  DEPENDENCY_UNAVAILABLE(503, "Service temporarily unavailable"),
+  TIMEOUT(503, "Request timed out");
+
+  private final int status;
+  private final String title;
+
+  ProblemType(int status, String title) {
+    this.status = status;
+    this.title = title;
+  }
+
+  public int status() { return status; }
+
+  public String title() { return title; }
+
+  /** e.g. {@code urn:frontline:problem:validation-failed}. A URN needs no server to resolve it and never moves. */
+  public String uri() {
+    return "urn:frontline:problem:" + name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+  }
+}

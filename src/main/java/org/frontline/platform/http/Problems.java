@@ -1,0 +1,181 @@
+package org.frontline.platform.http;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Handler;
+import io.vertx.core.VertxException;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
+import io.vertx.json.schema.OutputUnit;
+import io.vertx.openapi.validation.SchemaValidationException;
+import io.vertx.openapi.validation.ValidatorErrorType;
+import io.vertx.openapi.validation.ValidatorException;
+import io.vertx.sqlclient.ClosedConnectionException;
+import org.frontline.platform.http.Problem.FieldError;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.ConnectException;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The one place where failures become HTTP answers. Every failure, from a handler, the contract validator, the
+ * body handler, the router (404/405) or a dependency, leaves as an RFC 9457 problem; internals never do.
+ */
+public final class Problems implements Handler<RoutingContext> {
+  private static final Logger log = LoggerFactory.getLogger(Problems.class);
+  static final String RETRY_AFTER_SECONDS = "5";
+
+  @Override
+  public void handle(RoutingContext rc) {
+    Problem problem = toProblem(rc.failure(), rc.statusCode(), rc);
+    if (problem.status() >= 500 && problem.type() == ProblemType.INTERNAL) {
+      log.error("unhandled failure on {} {}", rc.request().method(), rc.request().path(), rc.failure());
+    } else if (problem.status() >= 500) {
+      log.warn("{} on {} {}: {}", problem.status(), rc.request().method(), rc.request().path(), problem.detail());
+    }
+    send(rc, problem);
+  }
+
+  /** Writes a problem as the response, unless a response is already under way (then the connection is reset). */
+  public static void send(RoutingContext rc, Problem problem) {
+    HttpServerResponse response = rc.response();
+    if (response.headWritten()) {
+      rc.request().connection().close();
+      return;
+    }
+    response.setStatusCode(problem.status()).putHeader("Content-Type", Problem.MEDIA_TYPE);
+    problem.headers().forEach(response::putHeader);
+    response.end(problem.toJson(rc.request().path(), RequestIds.of(rc)).encode());
+  }
+
+  static Problem toProblem(Throwable failure, int status, RoutingContext rc) {
+    if (failure instanceof ProblemException pe) {
+      return pe.problem();
+    }
+    Throwable validation = findCause(failure, ValidatorException.class);
+    if (validation != null) {
+      return fromValidation((ValidatorException) validation, rc);
+    }
+    DependencyUnavailableException dependency = (DependencyUnavailableException) findCause(failure,
+        DependencyUnavailableException.class);
+    if (dependency != null) {
+      return unavailable(dependency.dependency());
+    }
+    if (isConnectionFailure(failure)) {
+      // Only the database pool is used directly by handlers; other dependencies wrap their failures.
+      return unavailable("database");
+    }
+    if (failure instanceof HttpException he) {
+      status = he.getStatusCode();
+    }
+    return switch (status) {
+      case 400 -> Problem.of(ProblemType.MALFORMED_REQUEST, "The request could not be read.");
+      case 401 -> unauthorized("A valid bearer access token is required.");
+      case 403 -> Problem.of(ProblemType.FORBIDDEN, "You are not allowed to do this.");
+      case 404 -> Problem.of(ProblemType.NOT_FOUND, "No resource at " + rc.request().path() + ".");
+      case 405 -> Problem.of(ProblemType.METHOD_NOT_ALLOWED,
+          rc.request().method() + " is not allowed on " + rc.request().path() + ".");
+      case 406 -> Problem.of(ProblemType.NOT_ACCEPTABLE, "The requested media type cannot be produced.");
+      case 413 -> Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The request body is larger than allowed.");
+      case 415 -> Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type '"
+          + rc.request().getHeader("Content-Type") + "' is not accepted here.");
+      case 503 -> Problem.of(ProblemType.TIMEOUT, "The request took too long; try again.")
+          .withHeader("Retry-After", RETRY_AFTER_SECONDS);
+      default -> Problem.of(ProblemType.INTERNAL, "An internal error occurred; quote the request id when reporting it.");
+    };
+  }
+
+  public static Problem unauthorized(String detail) {
+    return Problem.of(ProblemType.UNAUTHORIZED, detail)
+        .withHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+  }
+
+  public static Problem unavailable(String dependency) {
+    return Problem.of(ProblemType.DEPENDENCY_UNAVAILABLE, "The " + dependency + " is unavailable; try again shortly.")
+        .with("dependency", dependency)
+        .withHeader("Retry-After", RETRY_AFTER_SECONDS);
+  }
+
+  private static Problem fromValidation(ValidatorException e, RoutingContext rc) {
+    if (e.type() == ValidatorErrorType.MISSING_OPERATION) {
+      return Problem.of(ProblemType.NOT_FOUND, "No resource at " + rc.request().path() + ".");
+    }
+    String message = e.getMessage() == null ? "invalid request" : e.getMessage();
+    if (e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT && message.contains("content type")) {
+      return Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type '"
+          + rc.request().getHeader("Content-Type") + "' is not accepted here; send application/json.");
+    }
+    if (e instanceof SchemaValidationException sve && sve.getOutputUnit() != null) {
+      List<FieldError> errors = new ArrayList<>();
+      collect(sve.getOutputUnit(), errors, prefixOf(message));
+      if (errors.isEmpty()) {
+        errors.add(new FieldError(prefixOf(message), message));
+      }
+      return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+          .withErrors(List.copyOf(new LinkedHashSet<>(errors)));
+    }
+    if (e.type() == ValidatorErrorType.MISSING_REQUIRED_PARAMETER || e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
+        || e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT || e.type() == ValidatorErrorType.ILLEGAL_VALUE) {
+      if (message.contains("body") && e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT) {
+        return Problem.of(ProblemType.MALFORMED_REQUEST, "The request body is not valid JSON.");
+      }
+      return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+          .withErrors(List.of(new FieldError(prefixOf(message), message)));
+    }
+    return Problem.of(ProblemType.VALIDATION_FAILED, message);
+  }
+
+  /** The leaves of a JSON-schema output tree, each as (JSON pointer of the bad value, reason). */
+  private static void collect(OutputUnit unit, List<FieldError> into, String prefix) {
+    List<OutputUnit> children = unit.getErrors();
+    if (children == null || children.isEmpty()) {
+      if (unit.getError() != null) {
+        String location = unit.getInstanceLocation() == null ? "" : unit.getInstanceLocation();
+        location = location.startsWith("#") ? location.substring(1) : location;
+        into.add(new FieldError(prefix + location, unit.getError()));
+      }
+      return;
+    }
+    for (OutputUnit child : children) {
+      collect(child, into, prefix);
+    }
+  }
+
+  /** "body" for body problems, "query/x", "path/x", "header/x" for parameters, from the validator's message. */
+  private static String prefixOf(String message) {
+    var m = java.util.regex.Pattern.compile("parameter (\\S+) located in (\\w+)").matcher(message);
+    if (m.find()) {
+      return m.group(2).toLowerCase(java.util.Locale.ROOT) + "/" + m.group(1);
+    }
+    return "body";
+  }
+
+  private static boolean isConnectionFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ConnectException || c instanceof ConnectTimeoutException || c instanceof ClosedChannelException
+          || c instanceof ClosedConnectionException || c instanceof TimeoutException) {
+        return true;
+      }
+      if (c instanceof VertxException ve && ve.getMessage() != null
+          && (ve.getMessage().contains("Timeout") || ve.getMessage().contains("closed"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Throwable findCause(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+}

@@ -1,0 +1,49 @@
+package org.frontline.platform.http;
+
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.spi.context.storage.ContextLocal;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * Gives every request an id: the caller's {@code X-Request-Id} when it is sane, otherwise a new UUID. The id is
+ * echoed in the response and kept in the request's (duplicated) Vert.x context, so every log line written while
+ * serving that request, on the event loop or on a worker, carries it (see {@link RequestIdConverter}).
+ */
+public final class RequestIds implements Handler<RoutingContext> {
+  public static final String HEADER = "X-Request-Id";
+  private static final String KEY = "frontline.requestId";
+  private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+  @Override
+  public void handle(RoutingContext rc) {
+    String given = rc.request().getHeader(HEADER);
+    String id = given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
+    rc.put(KEY, id);
+    Context ctx = Vertx.currentContext();
+    if (ctx != null) {
+      ContextLocal.LOCAL_MAP.get(ctx, ConcurrentHashMap::new).put(KEY, id);
+    }
+    rc.response().putHeader(HEADER, id);
+    rc.next();
+  }
+
+  public static String of(RoutingContext rc) {
+    return rc.get(KEY);
+  }
+
+  /** The request id of the request being served on the current thread, or null. */
+  public static String current() {
+    Context ctx = Vertx.currentContext();
+    if (ctx == null) {
+      return null;
+    }
+    var map = ContextLocal.LOCAL_MAP.get(ctx);
+    return map == null ? null : (String) map.get(KEY);
+  }
+}
