@@ -1,0 +1,305 @@
+package org.frontline.platform.push;
+
+import com.google.auth.oauth2.GoogleCredentials;
+import com.google.firebase.ErrorCode;
+import com.google.firebase.FirebaseApp;
+import com.google.firebase.FirebaseException;
+import com.google.firebase.FirebaseOptions;
+import com.google.firebase.IncomingHttpResponse;
+import com.google.firebase.messaging.AndroidConfig;
+import com.google.firebase.messaging.ApnsConfig;
+import com.google.firebase.messaging.Aps;
+import com.google.firebase.messaging.BatchResponse;
+import com.google.firebase.messaging.FirebaseMessaging;
+import com.google.firebase.messaging.FirebaseMessagingException;
+import com.google.firebase.messaging.Message;
+import com.google.firebase.messaging.MessagingErrorCode;
+import com.google.firebase.messaging.Notification;
+import com.google.firebase.messaging.SendResponse;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@link PushGateway} over Firebase Cloud Messaging (HTTP v1) with the firebase-admin SDK.
+ *
+ * <p>The SDK is blocking: every {@code sendEach} runs on the given {@link WorkerExecutor}, never on an event loop.
+ * Inside {@code sendEach} the SDK itself fans the batch out, one HTTP request per message, on the FirebaseApp's
+ * own thread pool (firebase-default-N, 100 threads), and retries 500/503 answers up to 4 times honouring
+ * Retry-After. Our worker thread only waits for the batch.
+ */
+public final class FirebasePushGateway implements PushGateway {
+
+  private static final Logger LOG = LoggerFactory.getLogger(FirebasePushGateway.class);
+
+  /** Used when FCM says "try later" without a Retry-After header, or the failure is ours (network, auth). */
+  static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(60);
+
+  private static final Set<MessagingErrorCode> TOKEN_INVALID =
+      Set.of(MessagingErrorCode.UNREGISTERED, MessagingErrorCode.SENDER_ID_MISMATCH);
+  private static final Set<MessagingErrorCode> RETRYABLE =
+      Set.of(MessagingErrorCode.QUOTA_EXCEEDED, MessagingErrorCode.UNAVAILABLE, MessagingErrorCode.INTERNAL);
+  /**
+   * Platform codes (no FCM-specific code present) that say nothing against the message itself: the service, the
+   * network or our own credentials failed. Retrying the same message later can succeed.
+   */
+  private static final Set<ErrorCode> RETRYABLE_PLATFORM = Set.of(
+      ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL, ErrorCode.DEADLINE_EXCEEDED, ErrorCode.RESOURCE_EXHAUSTED,
+      ErrorCode.UNKNOWN, ErrorCode.ABORTED, ErrorCode.CANCELLED, ErrorCode.UNAUTHENTICATED,
+      ErrorCode.PERMISSION_DENIED);
+
+  /** Sends one batch of at most {@link #MAX_BATCH} messages; a seam so tests can observe the calling thread. */
+  @FunctionalInterface
+  interface BatchSender {
+    BatchResponse sendEach(List<Message> batch) throws FirebaseMessagingException;
+  }
+
+  private final WorkerExecutor worker;
+  private final FirebaseApp app;
+  private final BatchSender sender;
+  private final Clock clock;
+
+  FirebasePushGateway(WorkerExecutor worker, FirebaseApp app, BatchSender sender, Clock clock) {
+    this.worker = Objects.requireNonNull(worker, "worker");
+    this.app = Objects.requireNonNull(app, "app");
+    this.sender = Objects.requireNonNull(sender, "sender");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * Production factory: reads the service account JSON (on the worker, it is file IO) and starts a FirebaseApp
+   * named {@code frontline-push}. The project id is taken from the service account.
+   */
+  public static Future<FirebasePushGateway> fromServiceAccount(Vertx vertx, WorkerExecutor worker,
+      Path serviceAccountJson) {
+    Objects.requireNonNull(serviceAccountJson, "serviceAccountJson");
+    return worker.executeBlocking(() -> {
+      GoogleCredentials credentials;
+      try (InputStream in = Files.newInputStream(serviceAccountJson)) {
+        credentials = GoogleCredentials.fromStream(in);
+      }
+      FirebaseOptions options = FirebaseOptions.builder()
+          .setCredentials(credentials)
+          .setConnectTimeout(10_000)
+          .setReadTimeout(20_000)
+          .build();
+      return create(vertx, worker, options, "frontline-push");
+    }, false);
+  }
+
+  /**
+   * Starts a FirebaseApp named {@code appName} from the given options (tests: custom HttpTransport and
+   * credentials). Cheap, no network. {@code vertx} is not used yet; it keeps both factories alike.
+   */
+  public static FirebasePushGateway create(Vertx vertx, WorkerExecutor worker, FirebaseOptions options,
+      String appName) {
+    Objects.requireNonNull(vertx, "vertx");
+    FirebaseApp app = FirebaseApp.initializeApp(options, appName);
+    FirebaseMessaging messaging = FirebaseMessaging.getInstance(app);
+    return new FirebasePushGateway(worker, app, messaging::sendEach, Clock.systemUTC());
+  }
+
+  @Override
+  public String name() {
+    return "firebase";
+  }
+
+  @Override
+  public Future<List<PushResult>> send(List<PushMessage> messages) {
+    List<PushResult> results = new ArrayList<>(messages.size());
+    Future<Void> chain = Future.succeededFuture();
+    // Batches one after another: each waits for its own sendEach and frees the worker thread in between.
+    for (List<PushMessage> batch : batches(messages, MAX_BATCH)) {
+      chain = chain.compose(v -> worker.executeBlocking(() -> sendBatch(batch), false).map(results::addAll))
+          .mapEmpty();
+    }
+    return chain.map(v -> List.copyOf(results));
+  }
+
+  /** Deletes the FirebaseApp (stops its threads). The worker executor belongs to the caller and stays open. */
+  public Future<Void> close() {
+    return worker.executeBlocking(() -> {
+      app.delete();
+      return null;
+    }, false);
+  }
+
+  /** Consecutive slices of at most {@code size} elements, in order. */
+  static <T> List<List<T>> batches(List<T> items, int size) {
+    List<List<T>> out = new ArrayList<>((items.size() + size - 1) / size);
+    for (int from = 0; from < items.size(); from += size) {
+      out.add(List.copyOf(items.subList(from, Math.min(items.size(), from + size))));
+    }
+    return out;
+  }
+
+  /** Runs on the worker. Never throws: every message of the batch gets a result. */
+  private List<PushResult> sendBatch(List<PushMessage> batch) {
+    PushResult[] results = new PushResult[batch.size()];
+    List<Message> toSend = new ArrayList<>(batch.size());
+    List<Integer> positions = new ArrayList<>(batch.size());
+    for (int i = 0; i < batch.size(); i++) {
+      try {
+        toSend.add(toFcm(batch.get(i), clock.instant()));
+        positions.add(i);
+      } catch (IllegalArgumentException e) {
+        // The SDK validates while building (e.g. blank token); one bad message must not sink its batch.
+        results[i] = new PushResult.PermanentFailure("invalid message: " + e.getMessage());
+      }
+    }
+    if (toSend.isEmpty()) {
+      return Arrays.asList(results);
+    }
+    try {
+      List<SendResponse> responses = sender.sendEach(toSend).getResponses();
+      for (int j = 0; j < positions.size(); j++) {
+        results[positions.get(j)] = toResult(responses.get(j));
+      }
+    } catch (Exception e) {
+      // sendEach reports per-message HTTP, network and auth failures as SendResponses; it throws only when the
+      // batch as a whole could not be run: FirebaseApp deleted during shutdown, interrupted, or a RuntimeException
+      // inside one message's send (e.g. credentials that cannot refresh after a 401), which sendEach reports as a
+      // cause-less FirebaseMessagingException(CANCELLED) for the whole batch. None of that says anything against
+      // the messages themselves, so each gets RetryAfter rather than a failed future: the caller keeps one
+      // per-message path (reschedule) and nothing is dropped. The price: the SDK fails fast, so some messages of
+      // the batch may already have been delivered and will be sent twice on retry (a collapseKey makes the second
+      // replace the first on the device). Only IllegalArgumentException (the SDK refused the input) is permanent.
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.warn("FCM sendEach failed for a batch of {} messages", toSend.size(), e);
+      PushResult whole = e instanceof IllegalArgumentException
+          ? new PushResult.PermanentFailure("sendEach refused the batch: " + e.getMessage())
+          : new PushResult.RetryAfter(retryAfterOf(e), "sendEach failed: " + describe(e));
+      for (int position : positions) {
+        results[position] = whole;
+      }
+    }
+    return Arrays.asList(results);
+  }
+
+  /** The FCM v1 message for one push. {@code now} anchors the APNs expiration. */
+  static Message toFcm(PushMessage push, Instant now) {
+    boolean hasNotification = push.title() != null || push.body() != null;
+    long ttlSeconds = Math.max(0, push.timeToLive().toSeconds());
+
+    AndroidConfig.Builder android = AndroidConfig.builder()
+        .setPriority(push.highPriority() ? AndroidConfig.Priority.HIGH : AndroidConfig.Priority.NORMAL)
+        .setTtl(ttlSeconds * 1000);
+    // APNs: priority 10 is only allowed for pushes that show an alert; a data-only push must be a background
+    // push (content-available, priority 5) or APNs rejects it. apns-expiration 0 means "deliver now or never",
+    // matching an Android ttl of 0.
+    ApnsConfig.Builder apns = ApnsConfig.builder()
+        .putHeader("apns-priority", push.highPriority() && hasNotification ? "10" : "5")
+        .putHeader("apns-expiration", ttlSeconds == 0 ? "0" : Long.toString(now.getEpochSecond() + ttlSeconds))
+        .setAps(Aps.builder().setContentAvailable(!hasNotification).build());
+    if (push.collapseKey() != null) {
+      android.setCollapseKey(push.collapseKey());
+      apns.putHeader("apns-collapse-id", push.collapseKey());
+    }
+
+    Message.Builder message = Message.builder()
+        .setToken(push.token())
+        .putAllData(push.data())
+        .setAndroidConfig(android.build())
+        .setApnsConfig(apns.build());
+    if (hasNotification) {
+      message.setNotification(Notification.builder().setTitle(push.title()).setBody(push.body()).build());
+    }
+    return message.build();
+  }
+
+  private PushResult toResult(SendResponse response) {
+    if (response.isSuccessful()) {
+      return new PushResult.Delivered(response.getMessageId());
+    }
+    return toResult(response.getException());
+  }
+
+  PushResult toResult(FirebaseMessagingException e) {
+    MessagingErrorCode code = e.getMessagingErrorCode();
+    if (code != null) {
+      String reason = code.name() + ": " + e.getMessage();
+      if (TOKEN_INVALID.contains(code)) {
+        return new PushResult.TokenInvalid(reason);
+      }
+      if (RETRYABLE.contains(code)) {
+        return new PushResult.RetryAfter(retryAfterOf(e), reason);
+      }
+      // INVALID_ARGUMENT, THIRD_PARTY_AUTH_ERROR and codes added in later SDK versions.
+      return new PushResult.PermanentFailure(reason);
+    }
+    // No FCM-specific code: a transport, auth or generic HTTP failure, classified by the platform code.
+    String reason = e.getErrorCode() + ": " + e.getMessage();
+    if (e.getErrorCode() == null || RETRYABLE_PLATFORM.contains(e.getErrorCode())) {
+      return new PushResult.RetryAfter(retryAfterOf(e), reason);
+    }
+    return new PushResult.PermanentFailure(reason);
+  }
+
+  private Duration retryAfterOf(Throwable e) {
+    if (e instanceof FirebaseException fe && fe.getHttpResponse() != null) {
+      return retryAfter(fe.getHttpResponse(), clock).orElse(DEFAULT_RETRY_AFTER);
+    }
+    return DEFAULT_RETRY_AFTER;
+  }
+
+  static Optional<Duration> retryAfter(IncomingHttpResponse response, Clock clock) {
+    // The SDK copies google-http-client headers into a plain map: the key keeps its declared case and the value
+    // is usually a List<String>.
+    for (Map.Entry<String, Object> header : response.getHeaders().entrySet()) {
+      if ("retry-after".equalsIgnoreCase(header.getKey())) {
+        Object value = header.getValue();
+        if (value instanceof Collection<?> values) {
+          value = values.isEmpty() ? null : values.iterator().next();
+        }
+        return value == null ? Optional.empty() : parseRetryAfter(value.toString(), clock);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past means "now". */
+  static Optional<Duration> parseRetryAfter(String value, Clock clock) {
+    String v = value.trim();
+    if (v.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Duration.ofSeconds(Math.max(0, Long.parseLong(v))));
+    } catch (NumberFormatException notSeconds) {
+      try {
+        Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        Duration d = Duration.between(clock.instant(), at);
+        return Optional.of(d.isNegative() ? Duration.ZERO : d);
+      } catch (DateTimeParseException notADate) {
+        return Optional.empty();
+      }
+    }
+  }
+
+  private static String describe(Throwable e) {
+    String code = e instanceof FirebaseException fe ? " " + fe.getErrorCode() : "";
+    return e.getClass().getSimpleName() + code + (e.getMessage() == null ? "" : ": " + e.getMessage());
+  }
+}
