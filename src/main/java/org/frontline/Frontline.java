@@ -46,11 +46,18 @@ public final class Frontline {
   private final WorkerExecutor blocking;
   private final Database database;
   private final ObjectStore objectStore;
-  private final PushGateway push;
+  private final PushFactory pushFactory;
+  private PushGateway push;
   private final List<String> deployments = new ArrayList<>();
   private String apiDeployment;
 
-  private Frontline(FrontlineConfig config, PushGateway pushOverride) {
+  /** Makes the push gateway once Vert.x and the blocking pool exist (tests hand in one aimed at a fake FCM). */
+  @FunctionalInterface
+  public interface PushFactory {
+    Future<? extends PushGateway> create(Vertx vertx, WorkerExecutor blocking);
+  }
+
+  private Frontline(FrontlineConfig config, PushFactory pushFactory) {
     this.config = config;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.vertx = Vertx.builder()
@@ -63,9 +70,9 @@ public final class Frontline {
     this.blocking = vertx.createSharedWorkerExecutor(BLOCKING_POOL, config.workerPoolSize(), 5, TimeUnit.MINUTES);
     this.database = Database.connect(vertx, config.database());
     this.objectStore = new MinioObjectStore(vertx, blocking, config.objectStore());
-    this.push = pushOverride != null ? pushOverride : switch (config.push().gateway()) {
-      case FIREBASE -> FirebasePushGateway.fromServiceAccount(vertx, blocking, config.push().firebaseCredentialsFile());
-      case RECORDING -> new RecordingPushGateway();
+    this.pushFactory = pushFactory != null ? pushFactory : switch (config.push().gateway()) {
+      case FIREBASE -> (v, b) -> FirebasePushGateway.fromServiceAccount(v, b, config.push().firebaseCredentialsFile());
+      case RECORDING -> (v, b) -> Future.succeededFuture(new RecordingPushGateway());
     };
   }
 
@@ -74,9 +81,9 @@ public final class Frontline {
     return start(config, null);
   }
 
-  /** As {@link #start(FrontlineConfig)}, with a push gateway supplied by the caller (tests). */
-  public static Future<Frontline> start(FrontlineConfig config, PushGateway push) {
-    Frontline app = new Frontline(config, push);
+  /** As {@link #start(FrontlineConfig)}, with the push gateway made by the caller's factory (tests). */
+  public static Future<Frontline> start(FrontlineConfig config, PushFactory pushFactory) {
+    Frontline app = new Frontline(config, pushFactory);
     return app.deploy().map(app).recover(e -> app.stop().transform(ignored -> Future.failedFuture(e)));
   }
 
@@ -86,7 +93,11 @@ public final class Frontline {
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
     int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
-    return objectStore.ensureBucket()
+    return pushFactory.create(vertx, blocking)
+        .compose(gateway -> {
+          push = gateway;
+          return objectStore.ensureBucket();
+        })
         .compose(v -> vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
             config.http().managementPort(), registry, readiness), new DeploymentOptions()))
         .compose(id -> {
@@ -116,14 +127,9 @@ public final class Frontline {
         .compose(v -> database.close().recover(e -> Future.succeededFuture()))
         .compose(v -> {
           deployments.clear();
-          if (push instanceof AutoCloseable closeable) {
-            try {
-              closeable.close();
-            } catch (Exception e) {
-              log.warn("closing push gateway: {}", e.toString());
-            }
-          }
-          return blocking.close().recover(e -> Future.succeededFuture());
+          Future<Void> closePush = push instanceof FirebasePushGateway firebase ? firebase.close() : Future.succeededFuture();
+          return closePush.recover(e -> Future.succeededFuture())
+              .compose(x -> blocking.close().recover(e -> Future.succeededFuture()));
         })
         .compose(v -> vertx.close());
   }

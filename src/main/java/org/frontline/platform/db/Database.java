@@ -2,6 +2,7 @@ package org.frontline.platform.db;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.SslMode;
@@ -33,7 +34,6 @@ public final class Database {
         .setUser(cfg.user())
         .setPassword(cfg.password())
         .setSslMode(cfg.ssl() ? SslMode.REQUIRE : SslMode.DISABLE)
-        .setConnectTimeout(3_000)
         .setCachePreparedStatements(true)
         .setPipeliningLimit(16)
         .addProperty("application_name", "frontline");
@@ -46,7 +46,12 @@ public final class Database {
         .setIdleTimeout(5)
         .setIdleTimeoutUnit(TimeUnit.MINUTES)
         .setMaxWaitQueueSize(cfg.poolSize() * 64);
-    Pool pool = PgBuilder.pool().with(poolOptions).connectingTo(connect).using(vertx).build();
+    Pool pool = PgBuilder.pool()
+        .with(poolOptions)
+        .with(new NetClientOptions().setConnectTimeout(3_000))
+        .connectingTo(connect)
+        .using(vertx)
+        .build();
     return new Database(pool);
   }
 

@@ -1,13 +1,11 @@
 package org.frontline.platform.http;
 
-import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.spi.context.storage.ContextLocal;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.ext.web.RoutingContext;
 
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -25,9 +23,8 @@ public final class RequestIds implements Handler<RoutingContext> {
     String given = rc.request().getHeader(HEADER);
     String id = given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
     rc.put(KEY, id);
-    Context ctx = Vertx.currentContext();
-    if (ctx != null) {
-      ContextLocal.LOCAL_MAP.get(ctx, ConcurrentHashMap::new).put(KEY, id);
+    if (Vertx.currentContext() instanceof ContextInternal ctx) {
+      ctx.localContextData().put(KEY, id);
     }
     rc.response().putHeader(HEADER, id);
     rc.next();
@@ -39,11 +36,7 @@ public final class RequestIds implements Handler<RoutingContext> {
 
   /** The request id of the request being served on the current thread, or null. */
   public static String current() {
-    Context ctx = Vertx.currentContext();
-    if (ctx == null) {
-      return null;
-    }
-    var map = ContextLocal.LOCAL_MAP.get(ctx);
-    return map == null ? null : (String) map.get(KEY);
+    return Vertx.currentContext() instanceof ContextInternal ctx && ctx.isDuplicate()
+        ? (String) ctx.localContextData().get(KEY) : null;
   }
 }

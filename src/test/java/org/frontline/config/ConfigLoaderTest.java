@@ -1,0 +1,218 @@
+package org.frontline.config;
+
+import org.frontline.config.FrontlineConfig.Mode;
+import org.frontline.config.FrontlineConfig.PushGatewayKind;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+  @TempDir
+  Path tmp;
+
+  /** A complete production environment; each test breaks one thing. */
+  private Map<String, String> production() throws IOException {
+    Path keys = Files.createDirectories(tmp.resolve("keys"));
+    Path firebase = Files.writeString(tmp.resolve("firebase.json"), "{}");
+    Map<String, String> env = new HashMap<>();
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://app:s3cret@db.internal:5433/frontline?sslmode=require");
+    env.put("FRONTLINE_S3_ENDPOINT", "http://minio:9000");
+    env.put("FRONTLINE_S3_ACCESS_KEY", "access");
+    env.put("FRONTLINE_S3_SECRET_KEY", "secret");
+    env.put("FRONTLINE_FIREBASE_CREDENTIALS_FILE", firebase.toString());
+    env.put("FRONTLINE_JWT_ISSUER", "https://frontline.example.gov.cn");
+    env.put("FRONTLINE_JWT_KEYS_DIR", keys.toString());
+    env.put("HOME", "/root");
+    return env;
+  }
+
+  private static void assertProblems(Map<String, String> env, String... expected) {
+    assertThatThrownBy(() -> ConfigLoader.load(Mode.PRODUCTION, env, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactlyInAnyOrder(expected));
+  }
+
+  @Test
+  void completeProductionEnvironmentGivesTypedConfiguration() throws IOException {
+    FrontlineConfig c = ConfigLoader.load(Mode.PRODUCTION, production(), Map.of());
+    assertThat(c.mode()).isEqualTo(Mode.PRODUCTION);
+    assertThat(c.http().port()).isEqualTo(8080);
+    assertThat(c.http().managementPort()).isEqualTo(9090);
+    assertThat(c.http().shutdownGrace()).isEqualTo(Duration.ofSeconds(8));
+    assertThat(c.database().host()).isEqualTo("db.internal");
+    assertThat(c.database().port()).isEqualTo(5433);
+    assertThat(c.database().database()).isEqualTo("frontline");
+    assertThat(c.database().user()).isEqualTo("app");
+    assertThat(c.database().password()).isEqualTo("s3cret");
+    assertThat(c.database().ssl()).isTrue();
+    assertThat(c.database().toString()).doesNotContain("s3cret");
+    assertThat(c.objectStore().bucket()).isEqualTo("frontline-media");
+    assertThat(c.objectStore().toString()).doesNotContain("secret");
+    assertThat(c.push().gateway()).isEqualTo(PushGatewayKind.FIREBASE);
+    assertThat(c.tokens().audience()).isEqualTo("frontline-api");
+    assertThat(c.workerPoolSize()).isEqualTo(16);
+  }
+
+  @Test
+  void emptyEnvironmentNamesEveryMissingSetting() {
+    assertProblems(Map.of(),
+        "FRONTLINE_DATABASE_URL: missing (or set PGHOST, PGDATABASE, PGUSER, PGPASSWORD)",
+        "FRONTLINE_S3_ENDPOINT: missing (" + Setting.S3_ENDPOINT.description() + ")",
+        "FRONTLINE_S3_ACCESS_KEY: missing (" + Setting.S3_ACCESS_KEY.description() + ")",
+        "FRONTLINE_S3_SECRET_KEY: missing (" + Setting.S3_SECRET_KEY.description() + ")",
+        "FRONTLINE_FIREBASE_CREDENTIALS_FILE: missing (" + Setting.FIREBASE_CREDENTIALS_FILE.description() + ")",
+        "FRONTLINE_JWT_ISSUER: missing (" + Setting.JWT_ISSUER.description() + ")",
+        "FRONTLINE_JWT_KEYS_DIR: missing (" + Setting.JWT_KEYS_DIR.description() + ")");
+  }
+
+  @Test
+  void badPortIsNamed() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_HTTP_PORT", "eighty");
+    assertProblems(env, "FRONTLINE_HTTP_PORT: must be a port number 0-65535, got 'eighty'");
+    env.put("FRONTLINE_HTTP_PORT", "70000");
+    assertProblems(env, "FRONTLINE_HTTP_PORT: must be a port number 0-65535, got '70000'");
+  }
+
+  @Test
+  void managementPortMustDifferFromApiPort() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_MANAGEMENT_PORT", "8080");
+    assertProblems(env, "FRONTLINE_MANAGEMENT_PORT: must differ from FRONTLINE_HTTP_PORT (both 8080)");
+  }
+
+  @Test
+  void outOfRangeNumbersAreNamed() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_BODY_LIMIT_BYTES", "10");
+    env.put("FRONTLINE_WORKER_POOL_SIZE", "0");
+    env.put("FRONTLINE_DATABASE_POOL_SIZE", "many");
+    assertProblems(env,
+        "FRONTLINE_BODY_LIMIT_BYTES: must be an integer from 1024 to 67108864, got '10'",
+        "FRONTLINE_WORKER_POOL_SIZE: must be an integer from 1 to 256, got '0'",
+        "FRONTLINE_DATABASE_POOL_SIZE: must be an integer from 1 to 500, got 'many'");
+  }
+
+  @Test
+  void databaseUrlProblemsAreNamedWithoutThePassword() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_DATABASE_URL", "mysql://app:pw@db/frontline");
+    assertProblems(env, "FRONTLINE_DATABASE_URL: must start with postgresql://, got scheme 'mysql'");
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://app:topsecret@db.internal/");
+    assertProblems(env, "FRONTLINE_DATABASE_URL: missing database name in 'postgresql://app:***@db.internal/'");
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://db.internal/frontline");
+    assertProblems(env, "FRONTLINE_DATABASE_URL: missing user, password in 'postgresql://db.internal/frontline'");
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://app:pw@db.internal/frontline?sslmode=sometimes");
+    assertProblems(env, "FRONTLINE_DATABASE_URL: unknown sslmode 'sometimes'");
+  }
+
+  @Test
+  void libpqVariablesStandInForTheUrl() throws IOException {
+    Map<String, String> env = production();
+    env.remove("FRONTLINE_DATABASE_URL");
+    env.put("PGHOST", "pg");
+    env.put("PGDATABASE", "fl");
+    env.put("PGUSER", "u");
+    env.put("PGPASSWORD", "p");
+    FrontlineConfig c = ConfigLoader.load(Mode.PRODUCTION, env, Map.of());
+    assertThat(c.database().host()).isEqualTo("pg");
+    assertThat(c.database().port()).isEqualTo(5432);
+    env.remove("PGPASSWORD");
+    assertProblems(env, "FRONTLINE_DATABASE_URL: missing (or set PGPASSWORD)");
+  }
+
+  @Test
+  void urlsBucketAndPushGatewayAreChecked() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_S3_ENDPOINT", "minio:9000");
+    env.put("FRONTLINE_S3_BUCKET", "Frontline_Media");
+    env.put("FRONTLINE_PUSH_GATEWAY", "pigeon");
+    env.put("FRONTLINE_JWT_ISSUER", "ftp://x");
+    assertProblems(env,
+        "FRONTLINE_S3_ENDPOINT: must be an http(s) URL, got 'minio:9000'",
+        "FRONTLINE_S3_BUCKET: 'Frontline_Media' is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)",
+        "FRONTLINE_PUSH_GATEWAY: must be 'firebase' or 'recording', got 'pigeon'",
+        "FRONTLINE_JWT_ISSUER: must be an http(s) URL, got 'ftp://x'");
+  }
+
+  @Test
+  void missingFilesAndDirectoriesAreNamed() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_FIREBASE_CREDENTIALS_FILE", tmp.resolve("nope.json").toString());
+    env.put("FRONTLINE_JWT_KEYS_DIR", tmp.resolve("nokeys").toString());
+    assertProblems(env,
+        "FRONTLINE_FIREBASE_CREDENTIALS_FILE: cannot read file '" + tmp.resolve("nope.json") + "'",
+        "FRONTLINE_JWT_KEYS_DIR: '" + tmp.resolve("nokeys") + "' is not a directory");
+  }
+
+  @Test
+  void recordingGatewayNeedsNoCredentials() throws IOException {
+    Map<String, String> env = production();
+    env.remove("FRONTLINE_FIREBASE_CREDENTIALS_FILE");
+    env.put("FRONTLINE_PUSH_GATEWAY", "recording");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).push().gateway()).isEqualTo(PushGatewayKind.RECORDING);
+  }
+
+  @Test
+  void unknownFrontlineVariableIsReportedSoATypoIsNotSilentlyIgnored() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_HTTP_PROT", "8081");
+    assertProblems(env, "FRONTLINE_HTTP_PROT: unknown setting (see --help for the list)");
+  }
+
+  @Test
+  void fileIsReadAndEnvironmentWins() throws IOException {
+    Map<String, String> env = production();
+    Path file = Files.writeString(tmp.resolve("frontline.properties"),
+        "FRONTLINE_HTTP_PORT=8181\nFRONTLINE_MANAGEMENT_PORT=9191\nFRONTLINE_S3_BUCKET=from-file\n");
+    env.put("FRONTLINE_CONFIG_FILE", file.toString());
+    env.put("FRONTLINE_HTTP_PORT", "8282");
+    FrontlineConfig c = ConfigLoader.load(Mode.PRODUCTION, env, Map.of());
+    assertThat(c.http().port()).isEqualTo(8282);
+    assertThat(c.http().managementPort()).isEqualTo(9191);
+    assertThat(c.objectStore().bucket()).isEqualTo("from-file");
+  }
+
+  @Test
+  void unreadableOrWrongFileIsNamed() throws IOException {
+    Map<String, String> env = production();
+    env.put("FRONTLINE_CONFIG_FILE", tmp.resolve("missing.properties").toString());
+    assertProblems(env, "FRONTLINE_CONFIG_FILE: cannot read file '" + tmp.resolve("missing.properties") + "'");
+    Path file = Files.writeString(tmp.resolve("bad.properties"), "HTTP_PORT=1\n");
+    env.put("FRONTLINE_CONFIG_FILE", file.toString());
+    assertProblems(env, "FRONTLINE_CONFIG_FILE: unknown setting 'HTTP_PORT' in '" + file + "'");
+  }
+
+  @Test
+  void devModeNeedsOnlyWhatDevModeProvides() throws IOException {
+    Path keys = Files.createDirectories(tmp.resolve("devkeys"));
+    Map<String, String> forced = Map.of(
+        "FRONTLINE_DATABASE_URL", "postgresql://u:p@127.0.0.1:5555/frontline",
+        "FRONTLINE_S3_ENDPOINT", "http://127.0.0.1:9999",
+        "FRONTLINE_S3_ACCESS_KEY", "a", "FRONTLINE_S3_SECRET_KEY", "b",
+        "FRONTLINE_JWT_KEYS_DIR", keys.toString());
+    FrontlineConfig c = ConfigLoader.load(Mode.DEV, Map.of(), forced);
+    assertThat(c.http().host()).isEqualTo("127.0.0.1");
+    assertThat(c.push().gateway()).isEqualTo(PushGatewayKind.RECORDING);
+    assertThat(c.tokens().issuer()).isEqualTo("http://127.0.0.1:8080");
+  }
+
+  @Test
+  void databaseOnlyLoadIgnoresOtherSettings() {
+    assertThat(ConfigLoader.loadDatabase(Map.of("FRONTLINE_DATABASE_URL", "postgresql://u:p@h/d")).host())
+        .isEqualTo("h");
+    assertThatThrownBy(() -> ConfigLoader.loadDatabase(Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("FRONTLINE_DATABASE_URL: missing");
+  }
+}

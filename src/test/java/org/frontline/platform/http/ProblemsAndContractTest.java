@@ -1,0 +1,70 @@
+package org.frontline.platform.http;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+
+@FrontlineTest
+class ProblemsAndContractTest {
+
+  @Test
+  void contractIsServedAsIs(TestEnvironment env) throws Exception {
+    HttpResponse<Buffer> r = await(env.client().get("/openapi.yaml").send());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.getHeader("Content-Type")).startsWith("application/yaml");
+    assertThat(r.bodyAsString()).isEqualTo(Files.readString(Path.of("api-spec/openapi.yaml")));
+    assertThat(r.bodyAsString()).startsWith("openapi: 3.1.0");
+  }
+
+  @Test
+  void unknownPathIsA404Problem(TestEnvironment env) {
+    HttpResponse<Buffer> r = await(env.client().get("/v1/nothing-here").send());
+    assertProblem(r, 404, "urn:frontline:problem:not-found");
+    assertThat(r.bodyAsJsonObject().getString("instance")).isEqualTo("/v1/nothing-here");
+  }
+
+  @Test
+  void wrongMethodIsA405Problem(TestEnvironment env) {
+    HttpResponse<Buffer> r = await(env.client().request(HttpMethod.DELETE, "/openapi.yaml").send());
+    assertProblem(r, 405, "urn:frontline:problem:method-not-allowed");
+    assertThat(r.bodyAsJsonObject().getString("detail")).isEqualTo("DELETE is not allowed on /openapi.yaml.");
+  }
+
+  @Test
+  void requestIdIsEchoedWhenSaneAndGeneratedOtherwise(TestEnvironment env) {
+    HttpResponse<Buffer> echoed = await(env.client().get("/v1/nothing-here").putHeader("X-Request-Id", "phone-42.abc").send());
+    assertThat(echoed.getHeader("X-Request-Id")).isEqualTo("phone-42.abc");
+    assertThat(echoed.bodyAsJsonObject().getString("requestId")).isEqualTo("phone-42.abc");
+
+    HttpResponse<Buffer> replaced = await(env.client().get("/openapi.yaml").putHeader("X-Request-Id", "bad id\" <script>").send());
+    assertThat(replaced.getHeader("X-Request-Id")).matches("[0-9a-f-]{36}");
+
+    HttpResponse<Buffer> generated = await(env.client().get("/openapi.yaml").send());
+    assertThat(generated.getHeader("X-Request-Id")).matches("[0-9a-f-]{36}");
+    assertThat(generated.getHeader("X-Request-Id")).isNotEqualTo(replaced.getHeader("X-Request-Id"));
+  }
+
+  static JsonObject assertProblem(HttpResponse<Buffer> r, int status, String type) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
+    assertThat(r.getHeader("Content-Type")).isEqualTo("application/problem+json");
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.getString("type")).isEqualTo(type);
+    assertThat(body.getInteger("status")).isEqualTo(status);
+    assertThat(body.getString("title")).isNotBlank();
+    assertThat(body.getString("detail")).isNotBlank();
+    assertThat(body.getString("requestId")).isEqualTo(r.getHeader("X-Request-Id"));
+    // never internals
+    assertThat(r.bodyAsString()).doesNotContain("Exception").doesNotContain("\tat ");
+    return body;
+  }
+}

@@ -1,0 +1,201 @@
+package org.frontline.testing;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import org.frontline.Frontline;
+import org.frontline.config.ConfigLoader;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.config.FrontlineConfig.Mode;
+import org.frontline.dev.DemoOrganisation;
+import org.frontline.identity.SigningKeys;
+import org.frontline.platform.db.Migrations;
+import org.frontline.platform.dev.EmbeddedPostgresServer;
+import org.frontline.platform.dev.InProcessS3Server;
+import org.frontline.platform.push.FakeFcmServer;
+import org.frontline.platform.push.FirebasePushGateway;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The real service and its real dependencies, started once per test run: PostgreSQL (embedded, or the one named by
+ * FRONTLINE_TEST_DATABASE_URL), an in-process S3 server, a fake FCM endpoint driven by the real firebase-admin SDK,
+ * and the service itself on free ports. Also a client to call it and JDBC access to check the rows that resulted.
+ */
+public final class TestEnvironment implements ExtensionContext.Store.CloseableResource {
+  public static final String S3_ACCESS_KEY = "test-access";
+  public static final String S3_SECRET_KEY = "test-secret-key";
+
+  private final Path dir;
+  private final EmbeddedPostgresServer postgres;
+  private final FrontlineConfig.Database database;
+  private final InProcessS3Server s3;
+  private final FakeFcmServer fcm;
+  private final Frontline app;
+  private final Vertx clientVertx;
+  private final WebClient client;
+  private final Map<String, String> settings;
+
+  private TestEnvironment(Path dir, EmbeddedPostgresServer postgres, FrontlineConfig.Database database,
+                          InProcessS3Server s3, FakeFcmServer fcm, Frontline app, Map<String, String> settings) {
+    this.dir = dir;
+    this.postgres = postgres;
+    this.database = database;
+    this.s3 = s3;
+    this.fcm = fcm;
+    this.app = app;
+    this.settings = settings;
+    this.clientVertx = Vertx.vertx();
+    this.client = WebClient.create(clientVertx, new WebClientOptions()
+        .setDefaultHost("127.0.0.1").setDefaultPort(app.config().http().port()).setFollowRedirects(false));
+  }
+
+  static TestEnvironment startOnce() {
+    try {
+      long t0 = System.nanoTime();
+      Path dir = Files.createTempDirectory("frontline-test");
+      EmbeddedPostgresServer postgres = null;
+      String databaseUrl = System.getenv("FRONTLINE_TEST_DATABASE_URL");
+      if (databaseUrl == null || databaseUrl.isBlank()) {
+        postgres = EmbeddedPostgresServer.start(dir.resolve("postgres"), 0);
+        databaseUrl = "postgresql://" + postgres.user() + ":" + postgres.password() + "@" + postgres.host() + ":"
+            + postgres.port() + "/" + postgres.database();
+      }
+      InProcessS3Server s3 = InProcessS3Server.start(null, S3_ACCESS_KEY, S3_SECRET_KEY);
+      FakeFcmServer fcm = new FakeFcmServer().start();
+      Path keys = dir.resolve("keys");
+      SigningKeys.ensure(keys);
+      Map<String, String> settings = new HashMap<>();
+      settings.put("FRONTLINE_DATABASE_URL", databaseUrl);
+      settings.put("FRONTLINE_DATABASE_POOL_SIZE", "8");
+      settings.put("FRONTLINE_HTTP_HOST", "127.0.0.1");
+      settings.put("FRONTLINE_HTTP_PORT", String.valueOf(freePort()));
+      settings.put("FRONTLINE_MANAGEMENT_HOST", "127.0.0.1");
+      settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(freePort()));
+      settings.put("FRONTLINE_BODY_LIMIT_BYTES", "65536");
+      settings.put("FRONTLINE_SHUTDOWN_GRACE_SECONDS", "2");
+      settings.put("FRONTLINE_S3_ENDPOINT", s3.endpoint());
+      settings.put("FRONTLINE_S3_ACCESS_KEY", S3_ACCESS_KEY);
+      settings.put("FRONTLINE_S3_SECRET_KEY", S3_SECRET_KEY);
+      settings.put("FRONTLINE_S3_BUCKET", "frontline-test");
+      // The gateway itself is the real Firebase one, handed in below, pointed at the fake FCM endpoint.
+      settings.put("FRONTLINE_PUSH_GATEWAY", "recording");
+      settings.put("FRONTLINE_JWT_ISSUER", "http://127.0.0.1:" + settings.get("FRONTLINE_HTTP_PORT"));
+      settings.put("FRONTLINE_JWT_KEYS_DIR", keys.toString());
+      settings.put("FRONTLINE_WORKER_POOL_SIZE", "4");
+      FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, settings, Map.of());
+      Migrations.migrate(config.database());
+      Frontline app = Frontline.start(config, (vertx, blocking) -> Future.succeededFuture(
+              FirebasePushGateway.create(vertx, blocking, fcm.firebaseOptions(), "frontline-test")))
+          .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      System.out.printf("test environment up in %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+      return new TestEnvironment(dir, postgres, config.database(), s3, fcm, app, settings);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot start the test environment", e);
+    }
+  }
+
+  /** Empties every table of ours and seeds the demo organisation again. */
+  void resetData() throws SQLException {
+    try (Connection c = jdbc(); Statement s = c.createStatement()) {
+      List<String> tables = new ArrayList<>();
+      try (ResultSet rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+          + "AND tablename <> 'flyway_schema_history'")) {
+        while (rs.next()) {
+          tables.add(rs.getString(1));
+        }
+      }
+      if (!tables.isEmpty()) {
+        s.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
+      }
+    }
+    DemoOrganisation.seed(database.jdbcUrl(), database.user(), database.password());
+    fcm.reset();
+  }
+
+  public Connection jdbc() throws SQLException {
+    return DriverManager.getConnection(database.jdbcUrl(), database.user(), database.password());
+  }
+
+  public WebClient client() { return client; }
+
+  /** A client for the management port. */
+  public URI managementUri(String path) {
+    return URI.create("http://127.0.0.1:" + app.config().http().managementPort() + path);
+  }
+
+  public URI apiUri(String path) {
+    return URI.create("http://127.0.0.1:" + app.config().http().port() + path);
+  }
+
+  public Frontline app() { return app; }
+
+  public FakeFcmServer fcm() { return fcm; }
+
+  public InProcessS3Server s3() { return s3; }
+
+  /** The embedded PostgreSQL, or null when the run uses FRONTLINE_TEST_DATABASE_URL. */
+  public EmbeddedPostgresServer postgres() { return postgres; }
+
+  /** The settings the service under test was configured with. */
+  public Map<String, String> settings() { return Map.copyOf(settings); }
+
+  public Path dir() { return dir; }
+
+  /** Waits for a future from a test thread (never from an event loop). */
+  public static <T> T await(Future<T> future) {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      await(app.stop());
+    } catch (RuntimeException ignored) {
+      // best effort at the end of the run
+    }
+    clientVertx.close();
+    fcm.close();
+    s3.close();
+    if (postgres != null) {
+      postgres.close();
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      socket.setReuseAddress(true);
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static Duration since(long t0) {
+    return Duration.ofNanos(System.nanoTime() - t0);
+  }
+}
