@@ -1,0 +1,274 @@
+package org.frontline.platform.objectstore;
+
+import io.minio.BucketExistsArgs;
+import io.minio.GetObjectArgs;
+import io.minio.GetPresignedObjectUrlArgs;
+import io.minio.MakeBucketArgs;
+import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
+import io.minio.StatObjectArgs;
+import io.minio.errors.ErrorResponseException;
+import io.minio.http.Method;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import okhttp3.Dispatcher;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@link ObjectStore} over the MinIO Java SDK. Every SDK call blocks, so each runs on the caller-provided worker
+ * pool (unordered, see {@link #blocking}); the returned futures complete on the caller's context.
+ */
+public final class MinioObjectStore implements ObjectStore, AutoCloseable {
+
+  /** S3's smallest multipart part; the SDK holds about one part in memory per put. */
+  static final long PART_SIZE = 5L * 1024 * 1024;
+  /** Queued upload bytes before the request body is paused. */
+  static final int UPLOAD_HIGH_WATER_BYTES = 1024 * 1024;
+  /** S3 refuses presigned URLs valid for longer than 7 days. */
+  static final int MAX_EXPIRY_MINUTES = 7 * 24 * 60;
+  static final int MAX_KEY_BYTES = 1024;
+  private static final Duration DEFAULT_UPLOAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
+
+  private final Vertx vertx;
+  private final WorkerExecutor worker;
+  private final String bucket;
+  private final OkHttpClient http;
+  private final MinioClient client;
+  private final Duration uploadIdleTimeout;
+
+  public MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings) {
+    this(vertx, worker, settings, DEFAULT_UPLOAD_IDLE_TIMEOUT);
+  }
+
+  /** {@code uploadIdleTimeout}: how long a put waits for the next chunk of its body before failing. */
+  MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings, Duration uploadIdleTimeout) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.worker = Objects.requireNonNull(worker, "worker");
+    this.bucket = settings.bucket();
+    this.uploadIdleTimeout = uploadIdleTimeout;
+    // The SDK runs its HTTP calls asynchronously on OkHttp's dispatcher, which allows only 5 concurrent
+    // requests per host by default; let the worker pool, not the dispatcher, be the limit.
+    Dispatcher dispatcher = new Dispatcher();
+    dispatcher.setMaxRequests(64);
+    dispatcher.setMaxRequestsPerHost(64);
+    // The SDK's default client waits 5 minutes; a store that is down must fail fast.
+    this.http = new OkHttpClient.Builder()
+        .connectTimeout(Duration.ofSeconds(5))
+        .readTimeout(Duration.ofSeconds(60))
+        .writeTimeout(Duration.ofSeconds(60))
+        .protocols(List.of(Protocol.HTTP_1_1))
+        .dispatcher(dispatcher)
+        .build();
+    this.client = MinioClient.builder()
+        .endpoint(settings.endpoint())
+        .credentials(settings.accessKey(), settings.secretKey())
+        .region(settings.region()) // a fixed region spares a GetBucketLocation round trip before calls
+        .httpClient(http)
+        .build();
+  }
+
+  @Override
+  public Future<Void> ensureBucket() {
+    return blocking(() -> {
+      if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
+        try {
+          client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
+        } catch (ErrorResponseException e) {
+          if (!"BucketAlreadyOwnedByYou".equals(e.errorResponse().code())) { // another instance won the race
+            throw e;
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public Future<Void> ping() {
+    return blocking(() -> {
+      if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
+        throw new IllegalStateException("bucket " + bucket + " does not exist");
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Streams {@code body} into the store as a multipart upload of unknown length. Note: the SDK reads the stream on
+   * its own async threads (CompletableFuture's default pool) while the worker thread waits for the result; the
+   * bridge never lets either wait longer than the upload idle timeout. When the put fails, {@code body} is left
+   * as it is (possibly paused); the caller should end it (e.g. close the connection).
+   */
+  @Override
+  public Future<PutResult> put(String key, ReadStream<Buffer> body, String contentType) {
+    String invalid = keyProblem(key);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    ReadStreamInputStream input = new ReadStreamInputStream(body, UPLOAD_HIGH_WATER_BYTES, uploadIdleTimeout);
+    return this.<PutResult>blocking(() -> {
+      try (input) {
+        MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+        var written = client.putObject(PutObjectArgs.builder()
+            .bucket(bucket)
+            .object(key)
+            .stream(new DigestInputStream(input, sha256), -1, PART_SIZE)
+            .contentType(contentType == null ? "application/octet-stream" : contentType)
+            .build());
+        return new PutResult(key, input.bytesRead(), HexFormat.of().formatHex(sha256.digest()),
+            unquoted(written.etag()));
+      }
+    }).onFailure(failure -> input.close()); // also when the task never ran (e.g. the pool was closed)
+  }
+
+  @Override
+  public Future<Optional<ObjectInfo>> stat(String key) {
+    String invalid = keyProblem(key);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    return blocking(() -> {
+      try {
+        var stat = client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build());
+        return Optional.of(new ObjectInfo(key, stat.size(), unquoted(stat.etag()), stat.contentType(),
+            stat.lastModified().toInstant()));
+      } catch (ErrorResponseException e) {
+        if (isNoSuchKey(e)) {
+          return Optional.empty();
+        }
+        throw e;
+      }
+    });
+  }
+
+  @Override
+  public Future<ReadStream<Buffer>> get(String key, long offset, long length) {
+    String invalid = keyProblem(key);
+    if (invalid == null && (offset < 0 || length == 0 || length < -1)) {
+      invalid = "invalid range: offset " + offset + ", length " + length;
+    }
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    return this.<InputStream>blocking(() -> {
+      var args = GetObjectArgs.builder().bucket(bucket).object(key);
+      if (offset > 0 || length > 0) {
+        args.offset(offset);
+      }
+      if (length > 0) {
+        args.length(length);
+      }
+      try {
+        return client.getObject(args.build());
+      } catch (ErrorResponseException e) {
+        if (isNoSuchKey(e)) {
+          throw new ObjectNotFoundException(key);
+        }
+        throw e;
+      }
+    }).map(body -> new InputStreamReadStream(vertx.getOrCreateContext(), worker, body));
+  }
+
+  @Override
+  public Future<Void> delete(String key) {
+    String invalid = keyProblem(key);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    // S3 answers 204 for a missing key too, so there is nothing to map.
+    return blocking(() -> {
+      client.removeObject(RemoveObjectArgs.builder().bucket(bucket).object(key).build());
+      return null;
+    });
+  }
+
+  @Override
+  public Future<String> presignedGet(String key, int expiryMinutes) {
+    return presign(Method.GET, key, expiryMinutes);
+  }
+
+  @Override
+  public Future<String> presignedPut(String key, int expiryMinutes) {
+    return presign(Method.PUT, key, expiryMinutes);
+  }
+
+  private Future<String> presign(Method method, String key, int expiryMinutes) {
+    String invalid = keyProblem(key);
+    if (invalid == null && (expiryMinutes < 1 || expiryMinutes > MAX_EXPIRY_MINUTES)) {
+      invalid = "expiry must be 1.." + MAX_EXPIRY_MINUTES + " minutes, was " + expiryMinutes;
+    }
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    // Pure signing with a fixed region, but the SDK would look the region up over HTTP otherwise: keep it off
+    // the event loop like every other call.
+    return blocking(() -> client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+        .method(method)
+        .bucket(bucket)
+        .object(key)
+        .expiry(expiryMinutes, TimeUnit.MINUTES)
+        .build()));
+  }
+
+  /** Releases OkHttp's connection pool and dispatcher threads. The worker pool belongs to the caller. */
+  @Override
+  public void close() {
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+
+  /**
+   * Unordered on purpose: ordered tasks from one context run one after the other, so a slow upload would hold up
+   * every other store call made from the same event loop.
+   */
+  private <T> Future<T> blocking(Callable<T> task) {
+    return worker.executeBlocking(task, false);
+  }
+
+  /** HEAD answers carry no body; the SDK names a 404 on an object NoSuchKey. */
+  private static boolean isNoSuchKey(ErrorResponseException e) {
+    return "NoSuchKey".equals(e.errorResponse().code());
+  }
+
+  /** The SDK returns the multipart ETag of a put in quotes but the one of a stat without: compare equal. */
+  private static String unquoted(String etag) {
+    return etag != null && etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")
+        ? etag.substring(1, etag.length() - 1) : etag;
+  }
+
+  /** Why {@code key} is unusable, or null when it is fine. */
+  static String keyProblem(String key) {
+    if (key == null || key.isEmpty()) {
+      return "key must not be empty";
+    }
+    if (key.startsWith("/")) {
+      return "key must not start with '/': " + key;
+    }
+    if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+      return "key longer than " + MAX_KEY_BYTES + " bytes";
+    }
+    for (String segment : key.split("/", -1)) {
+      if (segment.equals("..")) {
+        return "key must not contain '..' segments: " + key;
+      }
+    }
+    return null;
+  }
+}

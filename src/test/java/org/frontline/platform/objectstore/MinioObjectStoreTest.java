@@ -1,0 +1,355 @@
+package org.frontline.platform.objectstore;
+
+import io.minio.GetPresignedObjectUrlArgs;
+import io.minio.MinioAsyncClient;
+import io.minio.MinioClient;
+import io.minio.http.Method;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import org.frontline.platform.dev.InProcessS3Server;
+import org.frontline.platform.objectstore.ObjectStore.ObjectInfo;
+import org.frontline.platform.objectstore.ObjectStore.PutResult;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
+
+/** Against a real s3proxy (filesystem store) through the real MinIO SDK. */
+class MinioObjectStoreTest {
+
+  private static final String ACCESS_KEY = "frontline-test";
+  private static final String SECRET_KEY = "frontline-test-secret";
+  private static final String BUCKET = "media";
+  private static final String POOL = "frontline-objectstore";
+
+  @TempDir
+  static Path tempDir;
+
+  private static InProcessS3Server server;
+  private static Vertx vertx;
+  private static WorkerExecutor worker;
+  private static MinioObjectStore store;
+
+  @BeforeAll
+  static void startStore() throws Exception {
+    server = InProcessS3Server.start(tempDir.resolve("s3"), ACCESS_KEY, SECRET_KEY);
+    vertx = Vertx.vertx();
+    worker = vertx.createSharedWorkerExecutor(POOL, 4);
+    store = new MinioObjectStore(vertx, worker, settings());
+    result(store.ensureBucket());
+    result(store.ensureBucket()); // idempotent
+  }
+
+  @AfterAll
+  static void stopStore() throws Exception {
+    store.close();
+    worker.close();
+    result(vertx.close());
+    server.close();
+  }
+
+  private static ObjectStoreSettings settings() {
+    return new ObjectStoreSettings(server.endpoint(), ACCESS_KEY, SECRET_KEY, BUCKET, "us-east-1");
+  }
+
+  @Test
+  void streamsTwentyMegabytesOfUnknownLengthAndReadsThemBackWholeAndRanged() throws Exception {
+    byte[] data = randomBytes(20_000_007);
+    ChunkedReadStream body = new ChunkedReadStream(vertx.getOrCreateContext(), data, 64 * 1024, -1);
+
+    PutResult put = result(store.put("reports/r1/video.mp4", body, "video/mp4"));
+
+    assertThat(put.key()).isEqualTo("reports/r1/video.mp4");
+    assertThat(put.size()).isEqualTo(data.length);
+    assertThat(put.sha256Hex()).isEqualTo(sha256(data));
+    assertThat(put.etag()).isNotBlank();
+    assertThat(body.pauses()).as("the body was paused: back-pressure, not buffering").isPositive();
+    // What actually landed: s3proxy's filesystem store keeps bucket/key as a file.
+    assertThat(Files.size(tempDir.resolve("s3").resolve(BUCKET).resolve("reports/r1/video.mp4")))
+        .isEqualTo(data.length);
+
+    ObjectInfo info = result(store.stat("reports/r1/video.mp4")).orElseThrow();
+    assertThat(info.size()).isEqualTo(data.length);
+    assertThat(info.contentType()).isEqualTo("video/mp4");
+    assertThat(info.etag()).isEqualTo(put.etag());
+    assertThat(info.lastModified()).isNotNull();
+
+    Buffer whole = result(store.get("reports/r1/video.mp4", 0, -1).compose(s -> collect(s, false)));
+    assertThat(sha256(whole.getBytes())).isEqualTo(put.sha256Hex());
+
+    // Across the 5 MiB part boundary, consumed one chunk per fetch(1).
+    Buffer range = result(store.get("reports/r1/video.mp4", 5_000_000, 1_000_000).compose(s -> collect(s, true)));
+    assertThat(range.getBytes()).isEqualTo(Arrays.copyOfRange(data, 5_000_000, 6_000_000));
+
+    Buffer tail = result(store.get("reports/r1/video.mp4", data.length - 1000L, -1).compose(s -> collect(s, false)));
+    assertThat(tail.getBytes()).isEqualTo(Arrays.copyOfRange(data, data.length - 1000, data.length));
+  }
+
+  @Test
+  void failingBodyFailsThePutAndLeavesNoObject() throws Exception {
+    byte[] data = randomBytes(12 * 1024 * 1024);
+    // Fails after more than one part, so the SDK has a multipart upload to abort.
+    ChunkedReadStream body = new ChunkedReadStream(vertx.getOrCreateContext(), data, 64 * 1024, 7 * 1024 * 1024);
+
+    Throwable failure = failureOf(store.put("reports/r2/broken.mp4", body, "video/mp4"));
+
+    assertThat(failure).isInstanceOf(IOException.class).hasRootCauseMessage("client went away");
+    assertThat(result(store.stat("reports/r2/broken.mp4"))).isEmpty();
+    // The SDK aborted the multipart upload it had started: no parts are left behind.
+    MinioAsyncClient sdk = MinioAsyncClient.builder().endpoint(server.endpoint())
+        .credentials(ACCESS_KEY, SECRET_KEY).region("us-east-1").build();
+    var uploads = sdk.listMultipartUploadsAsync(BUCKET, "us-east-1", null, null, null, null, "reports/r2/", null,
+        null, null).get(30, TimeUnit.SECONDS);
+    assertThat(uploads.result().uploads()).isEmpty();
+  }
+
+  @Test
+  void stalledBodyFailsThePutAfterTheIdleTimeout() throws Exception {
+    try (var impatient = new MinioObjectStore(vertx, worker, settings(), Duration.ofSeconds(1))) {
+      byte[] data = randomBytes(1024 * 1024);
+      ChunkedReadStream body = new ChunkedReadStream(vertx.getOrCreateContext(), data, 64 * 1024, -1)
+          .limit(256 * 1024); // the client stops sending and never ends
+
+      long started = System.nanoTime();
+      Throwable failure = failureOf(impatient.put("reports/r3/stalled.jpg", body, "image/jpeg"));
+
+      assertThat(failure).isInstanceOf(IOException.class).hasMessageContaining("no upload data for 1 s");
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+      assertThat(result(impatient.stat("reports/r3/stalled.jpg"))).isEmpty();
+    }
+  }
+
+  @Test
+  void blockingSdkWorkRunsOnTheNamedWorkerPoolNotOnAnEventLoop() throws Exception {
+    byte[] data = randomBytes(512 * 1024);
+    ChunkedReadStream body = new ChunkedReadStream(vertx.getOrCreateContext(), data, 64 * 1024, -1)
+        .limit(128 * 1024); // hold the put open so its thread can be observed
+
+    Future<PutResult> put = store.put("reports/r4/photo.jpg", body, "image/jpeg");
+
+    Thread caller = await().atMost(Duration.ofSeconds(20)).until(
+        () -> threadInside("io.minio.MinioClient.putObject"), thread -> thread != null);
+    assertThat(caller.getName()).startsWith(POOL);
+    assertThat(threadsInside("io.minio.")).noneMatch(thread -> thread.getName().contains("eventloop"));
+    // The SDK reads the body on its own async thread (see MinioObjectStore#put), never on an event loop either.
+    Thread reader = await().atMost(Duration.ofSeconds(20)).until(
+        () -> threadInside("org.frontline.platform.objectstore.ReadStreamInputStream.take"), thread -> thread != null);
+    assertThat(reader.getName()).doesNotContain("eventloop");
+
+    body.limit(data.length);
+    assertThat(result(put).size()).isEqualTo(data.length);
+  }
+
+  @Test
+  void aStalledPutDoesNotHoldUpOtherCallsFromTheSameEventLoop() throws Exception {
+    byte[] data = randomBytes(256 * 1024);
+    Context eventLoop = vertx.getOrCreateContext();
+    ChunkedReadStream body = new ChunkedReadStream(eventLoop, data, 64 * 1024, -1).limit(64 * 1024);
+    CompletableFuture<Future<PutResult>> put = new CompletableFuture<>();
+    CompletableFuture<Optional<ObjectInfo>> stat = new CompletableFuture<>();
+
+    eventLoop.runOnContext(v -> {
+      put.complete(store.put("reports/r8/slow.jpg", body, "image/jpeg"));
+      store.stat("nothing/here").onSuccess(stat::complete).onFailure(stat::completeExceptionally);
+    });
+
+    // Ordered executeBlocking would queue the stat behind the stalled put of the same context.
+    assertThat(stat.get(10, TimeUnit.SECONDS)).isEmpty();
+    body.limit(data.length);
+    assertThat(result(put.get(10, TimeUnit.SECONDS)).size()).isEqualTo(data.length);
+  }
+
+  @Test
+  void missingKeysStatEmptyGetNotFoundAndDeleteSucceeds() throws Exception {
+    assertThat(result(store.stat("nothing/here"))).isEmpty();
+    assertThat(failureOf(store.get("nothing/here", 0, -1))).isInstanceOf(ObjectNotFoundException.class);
+    result(store.delete("nothing/here"));
+
+    putBytes("reports/r5/note.txt", "short note".getBytes(StandardCharsets.UTF_8));
+    assertThat(result(store.stat("reports/r5/note.txt"))).map(ObjectInfo::size).contains(10L);
+    result(store.delete("reports/r5/note.txt"));
+    assertThat(result(store.stat("reports/r5/note.txt"))).isEmpty();
+    assertThat(failureOf(store.get("reports/r5/note.txt", 0, -1))).isInstanceOf(ObjectNotFoundException.class);
+  }
+
+  @Test
+  void invalidKeysAndArgumentsAreRejected() {
+    String tooLong = "k".repeat(1025);
+    for (String key : new String[] {"", "/leading/slash", "a/../b", "..", "a/..", tooLong}) {
+      assertThat(failureOf(store.stat(key))).as(key).isInstanceOf(IllegalArgumentException.class);
+      assertThat(failureOf(store.delete(key))).as(key).isInstanceOf(IllegalArgumentException.class);
+    }
+    assertThat(failureOf(store.stat(null))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.get("a", -1, 10))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.get("a", 0, 0))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.presignedGet("a", 0))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.presignedPut("a", 7 * 24 * 60 + 1))).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void presignedUrlsWorkForTheirKeyOnly() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    byte[] photo = randomBytes(300_000);
+
+    String putUrl = result(store.presignedPut("reports/r6/photo.jpg", 15));
+    assertThat(send(http, "PUT", putUrl, photo).statusCode()).isEqualTo(200);
+    assertThat(result(store.stat("reports/r6/photo.jpg"))).map(ObjectInfo::size).contains(300_000L);
+
+    String getUrl = result(store.presignedGet("reports/r6/photo.jpg", 7 * 24 * 60));
+    HttpResponse<byte[]> got = send(http, "GET", getUrl, null);
+    assertThat(got.statusCode()).isEqualTo(200);
+    assertThat(got.body()).isEqualTo(photo);
+
+    // The signature covers the path: the same query on another key is refused.
+    putBytes("reports/r6/other.jpg", new byte[] {1, 2, 3});
+    String otherGet = getUrl.replace("/reports/r6/photo.jpg?", "/reports/r6/other.jpg?");
+    assertThat(otherGet).isNotEqualTo(getUrl);
+    assertThat(send(http, "GET", otherGet, null).statusCode()).isEqualTo(403);
+    String otherPut = putUrl.replace("/reports/r6/photo.jpg?", "/reports/r6/sneaky.jpg?");
+    assertThat(send(http, "PUT", otherPut, photo).statusCode()).isEqualTo(403);
+    assertThat(result(store.stat("reports/r6/sneaky.jpg"))).isEmpty();
+  }
+
+  @Test
+  void expiredPresignedUrlIsRefused() throws Exception {
+    putBytes("reports/r7/photo.jpg", new byte[] {4, 5, 6});
+    HttpClient http = HttpClient.newHttpClient();
+    // The store only signs whole minutes; sign with the SDK directly for a 1-second URL. s3proxy refuses once
+    // now >= X-Amz-Date + X-Amz-Expires (both in whole seconds).
+    MinioClient sdk = MinioClient.builder().endpoint(server.endpoint()).credentials(ACCESS_KEY, SECRET_KEY)
+        .region("us-east-1").build();
+    String shortLived = sdk.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder().method(Method.GET)
+        .bucket(BUCKET).object("reports/r7/photo.jpg").expiry(1, TimeUnit.SECONDS).build());
+    String control = sdk.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder().method(Method.GET)
+        .bucket(BUCKET).object("reports/r7/photo.jpg").expiry(60, TimeUnit.SECONDS).build());
+
+    Thread.sleep(2_100);
+
+    assertThat(send(http, "GET", control, null).statusCode()).as("same signing, not expired").isEqualTo(200);
+    HttpResponse<byte[]> expired = send(http, "GET", shortLived, null);
+    assertThat(expired.statusCode()).isEqualTo(403);
+    assertThat(new String(expired.body(), StandardCharsets.UTF_8)).contains("AccessDenied");
+  }
+
+  @Test
+  void pingFailsWhileTheStoreIsDownAndRecoversAfterRestart() throws Exception {
+    result(store.ping());
+    int port = server.port();
+    server.stop();
+    try {
+      long started = System.nanoTime();
+      assertThat(failureOf(store.ping())).isInstanceOf(IOException.class);
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+    } finally {
+      server.restart();
+    }
+    assertThat(server.port()).isEqualTo(port);
+    result(store.ping());
+  }
+
+  // --- helpers
+
+  private static void putBytes(String key, byte[] bytes) throws Exception {
+    result(store.put(key, new ChunkedReadStream(vertx.getOrCreateContext(), bytes, 64 * 1024, -1), null));
+  }
+
+  /** Reads a stream to the end; one chunk per fetch(1) when {@code oneAtATime}, failing on unrequested chunks. */
+  private static Future<Buffer> collect(ReadStream<Buffer> stream, boolean oneAtATime) {
+    Promise<Buffer> done = Promise.promise();
+    Buffer all = Buffer.buffer();
+    AtomicInteger granted = new AtomicInteger();
+    stream.exceptionHandler(done::tryFail);
+    stream.endHandler(v -> done.tryComplete(all));
+    if (oneAtATime) {
+      stream.pause();
+      stream.handler(chunk -> {
+        all.appendBuffer(chunk);
+        if (granted.decrementAndGet() < 0) {
+          done.tryFail(new AssertionError("chunk delivered without demand"));
+        }
+        vertx.setTimer(1, t -> {
+          granted.incrementAndGet();
+          stream.fetch(1);
+        });
+      });
+      granted.incrementAndGet();
+      stream.fetch(1);
+    } else {
+      stream.handler(all::appendBuffer);
+    }
+    return done.future();
+  }
+
+  private static HttpResponse<byte[]> send(HttpClient http, String method, String url, byte[] body)
+      throws Exception {
+    var publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body);
+    return http.send(HttpRequest.newBuilder(URI.create(url)).method(method, publisher).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  private static Thread threadInside(String frame) {
+    return threadsInside(frame).stream().findFirst().orElse(null);
+  }
+
+  private static java.util.List<Thread> threadsInside(String framePrefix) {
+    return Thread.getAllStackTraces().entrySet().stream()
+        .filter(e -> Arrays.stream(e.getValue()).anyMatch(f -> (f.getClassName() + "." + f.getMethodName())
+            .startsWith(framePrefix)))
+        .map(Map.Entry::getKey)
+        .toList();
+  }
+
+  private static byte[] randomBytes(int size) {
+    byte[] bytes = new byte[size];
+    new Random(size).nextBytes(bytes);
+    return bytes;
+  }
+
+  private static String sha256(byte[] bytes) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+  }
+
+  private static <T> T result(Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+  }
+
+  private static Throwable failureOf(Future<?> future) {
+    try {
+      result(future);
+    } catch (ExecutionException e) {
+      return e.getCause();
+    } catch (Exception e) {
+      return fail("no result", e);
+    }
+    return fail("expected a failure");
+  }
+}
