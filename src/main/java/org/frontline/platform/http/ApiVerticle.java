@@ -64,10 +64,6 @@ public final class ApiVerticle extends VerticleBase {
 
   private Router router(OpenAPIContract contract, Buffer rawContract) {
     Map<String, Handler<RoutingContext>> handlers = new HashMap<>();
-    handlers.put("getContract", rc -> rc.response()
-        .putHeader("Content-Type", "application/yaml; charset=utf-8")
-        .putHeader("Cache-Control", "no-cache")
-        .end(rawContract));
     for (ApiRoutes feature : features) {
       feature.handlers().forEach((operationId, handler) -> {
         if (handlers.putIfAbsent(operationId, handler) != null) {
@@ -93,6 +89,25 @@ public final class ApiVerticle extends VerticleBase {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());
     }
     Router router = builder.createRouter();
+    // The contract itself; outside its own paths because the validator knows no YAML media type.
+    router.get("/openapi.yaml").order(-1).handler(new RequestIds()).handler(rc -> rc.response()
+        .putHeader("Content-Type", "application/yaml; charset=utf-8")
+        .putHeader("Cache-Control", "no-cache")
+        .end(rawContract));
+    // Nothing matched: 405 with Allow when the path exists under other methods, else 404. (The root handlers
+    // match every request, so the router's own 405 detection never triggers.)
+    router.route().last().handler(rc -> {
+      String path = rc.request().path();
+      io.vertx.openapi.contract.Path known = "/openapi.yaml".equals(path) ? null : contract.findPath(path);
+      if ("/openapi.yaml".equals(path) || known != null) {
+        String allow = known == null ? "GET" : String.join(", ", known.getOperations().stream()
+            .map(o -> o.getHttpMethod().name()).sorted().toList());
+        rc.response().putHeader("Allow", allow);
+        rc.fail(405);
+      } else {
+        rc.fail(404);
+      }
+    });
     router.route().failureHandler(problems);
     for (int status : new int[] {400, 401, 403, 404, 405, 406, 413, 415, 500, 503}) {
       router.errorHandler(status, problems);

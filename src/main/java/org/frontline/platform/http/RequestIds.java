@@ -1,6 +1,6 @@
 package org.frontline.platform.http;
 
-import io.vertx.core.Handler;
+import io.vertx.ext.web.handler.PlatformHandler;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.ext.web.RoutingContext;
@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * echoed in the response and kept in the request's (duplicated) Vert.x context, so every log line written while
  * serving that request, on the event loop or on a worker, carries it (see {@link RequestIdConverter}).
  */
-public final class RequestIds implements Handler<RoutingContext> {
+public final class RequestIds implements PlatformHandler {
   public static final String HEADER = "X-Request-Id";
   private static final String KEY = "frontline.requestId";
   private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
