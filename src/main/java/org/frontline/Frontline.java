@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -45,11 +46,12 @@ public final class Frontline {
   private final PrometheusMeterRegistry registry;
   private final WorkerExecutor blocking;
   private final Database database;
-  private final ObjectStore objectStore;
+  private final MinioObjectStore objectStore;
   private final PushFactory pushFactory;
   private PushGateway push;
   private final List<String> deployments = new ArrayList<>();
   private String apiDeployment;
+  private CompletableFuture<Void> stopped;
 
   /** Makes the push gateway once Vert.x and the blocking pool exist (tests hand in one aimed at a fake FCM). */
   @FunctionalInterface
@@ -84,7 +86,10 @@ public final class Frontline {
   /** As {@link #start(FrontlineConfig)}, with the push gateway made by the caller's factory (tests). */
   public static Future<Frontline> start(FrontlineConfig config, PushFactory pushFactory) {
     Frontline app = new Frontline(config, pushFactory);
-    return app.deploy().map(app).recover(e -> app.stop().transform(ignored -> Future.failedFuture(e)));
+    return app.deploy().map(app).recover(e -> {
+      app.stop();
+      return Future.failedFuture(e);
+    });
   }
 
   private Future<Void> deploy() {
@@ -116,22 +121,28 @@ public final class Frontline {
 
   /**
    * Graceful stop: the API stops accepting and lets in-flight requests finish within the grace period, then the
-   * management port, the pools and Vert.x close. Safe to call more than once.
+   * management port, the pools and Vert.x close. Safe to call more than once. The returned stage completes on a
+   * thread of no event loop: once Vert.x is closed, its event loops can run nothing more.
    */
-  public synchronized Future<Void> stop() {
+  public synchronized CompletableFuture<Void> stop() {
+    if (stopped != null) {
+      return stopped;
+    }
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
-    apiDeployment = null;
-    return api.recover(e -> Future.succeededFuture())
-        .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).mapEmpty()
+    Future<Void> services = api.recover(e -> Future.succeededFuture())
+        .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
             .recover(e -> Future.succeededFuture()))
         .compose(v -> database.close().recover(e -> Future.succeededFuture()))
+        .compose(v -> push instanceof FirebasePushGateway firebase ? firebase.close() : Future.<Void>succeededFuture())
+        .recover(e -> Future.succeededFuture())
         .compose(v -> {
-          deployments.clear();
-          Future<Void> closePush = push instanceof FirebasePushGateway firebase ? firebase.close() : Future.succeededFuture();
-          return closePush.recover(e -> Future.succeededFuture())
-              .compose(x -> blocking.close().recover(e -> Future.succeededFuture()));
-        })
-        .compose(v -> vertx.close());
+          objectStore.close();
+          return blocking.close().recover(e -> Future.succeededFuture());
+        });
+    stopped = services.toCompletionStage().toCompletableFuture()
+        .handle((v, e) -> (Void) null)
+        .thenComposeAsync(v -> vertx.close().toCompletionStage());
+    return stopped;
   }
 
   public FrontlineConfig config() { return config; }

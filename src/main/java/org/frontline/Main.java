@@ -82,7 +82,7 @@ public final class Main implements Callable<Integer> {
           throw new ConfigException(List.of(Setting.JWT_KEYS_DIR.env() + ": " + e.getMessage()));
         }
         Migrations.migrate(config.database());
-        return Running.of(Frontline.start(config));
+        return Running.of(Frontline.start(config), config.http().shutdownGrace());
       });
     }
   }
@@ -165,29 +165,29 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  /** A started service and how to stop it. */
+  /** A starting service: when it is up, and how to stop it (the stage completes when everything is closed). */
   public interface Running {
-    io.vertx.core.Future<Void> started();
+    io.vertx.core.Future<?> started();
 
-    io.vertx.core.Future<Void> stop();
+    java.util.concurrent.CompletionStage<Void> stop();
 
     java.time.Duration shutdownGrace();
 
-    static Running of(io.vertx.core.Future<Frontline> app) {
+    static Running of(io.vertx.core.Future<Frontline> app, java.time.Duration grace) {
       return new Running() {
         @Override
-        public io.vertx.core.Future<Void> started() {
-          return app.mapEmpty();
+        public io.vertx.core.Future<?> started() {
+          return app;
         }
 
         @Override
-        public io.vertx.core.Future<Void> stop() {
-          return app.transform(ar -> ar.succeeded() ? ar.result().stop() : io.vertx.core.Future.succeededFuture());
+        public java.util.concurrent.CompletionStage<Void> stop() {
+          return app.succeeded() ? app.result().stop() : java.util.concurrent.CompletableFuture.completedFuture(null);
         }
 
         @Override
         public java.time.Duration shutdownGrace() {
-          return app.succeeded() ? app.result().config().http().shutdownGrace() : java.time.Duration.ZERO;
+          return grace;
         }
       };
     }
@@ -214,10 +214,10 @@ public final class Main implements Callable<Integer> {
     Throwable failure = outcome.join();
     if (failure != null) {
       log.error("cannot start: {}", failure.toString(), failure);
-      running.stop();
+      running.stop().toCompletableFuture().join();
       return EXIT_START;
     }
-    Shutdown.onSignal(running.shutdownGrace(), done -> running.stop().onComplete(ar -> done.run()));
+    Shutdown.onSignal(running.shutdownGrace(), done -> running.stop().whenComplete((v, e) -> done.run()));
     System.setProperty("frontline.serving", "true");
     return 0;
   }

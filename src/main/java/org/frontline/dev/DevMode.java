@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Everything on one machine with nothing installed: embedded PostgreSQL and an in-process S3 server keeping their
@@ -68,25 +69,24 @@ public final class DevMode {
       throw e;
     }
     Future<Frontline> app = Frontline.start(config).onSuccess(started -> banner(config, postgres, t0));
-    Running inner = Running.of(app);
+    Running inner = Running.of(app, config.http().shutdownGrace());
     return new Running() {
       @Override
-      public Future<Void> started() {
+      public Future<?> started() {
         return inner.started();
       }
 
       @Override
-      public Future<Void> stop() {
-        return inner.stop().eventually(() -> {
+      public CompletionStage<Void> stop() {
+        return inner.stop().whenComplete((v, e) -> {
           s3.close();
           postgres.close();
-          return Future.succeededFuture();
         });
       }
 
       @Override
       public Duration shutdownGrace() {
-        return config.http().shutdownGrace();
+        return inner.shutdownGrace();
       }
     };
   }

@@ -174,8 +174,8 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   @Override
   public void close() {
     try {
-      await(app.stop());
-    } catch (RuntimeException ignored) {
+      app.stop().get(30, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
       // best effort at the end of the run
     }
     clientVertx.close();
