@@ -70,6 +70,54 @@ public final class AuthService {
             }));
   }
 
+  /**
+   * Rotates a refresh token, in one transaction: spends it (only one of racing callers can), and issues its
+   * successor in the same family. A token that was already spent is a replay (stolen, or a client bug): the whole
+   * family is revoked, and that revocation is committed even though the answer is a 401.
+   */
+  public Future<TokenGrant> refresh(String refreshToken) {
+    byte[] hash = hash(refreshToken);
+    return repository.database().<TokenGrant>inTransaction(conn -> repository.spendRefreshToken(conn, hash)
+            .compose(spent -> spent.isPresent() ? rotate(conn, spent.get()) : rejectStale(conn, hash)))
+        .compose(grant -> grant != null ? Future.succeededFuture(grant) : Future.failedFuture(
+            Problem.of(ProblemType.INVALID_GRANT, "The refresh token is not valid; log in again.").toException()));
+  }
+
+  /** Revokes the family of the caller's refresh token (logout). Unknown or foreign tokens change nothing. */
+  public Future<Void> logout(UUID accountId, String refreshToken) {
+    return repository.revokeFamilyOf(hash(refreshToken), accountId)
+        .onSuccess(n -> log.info("logout of {}: {} refresh tokens revoked", accountId, n))
+        .mapEmpty();
+  }
+
+  /** The successor of a just-spent token, or null (no grant) when the account was disabled meanwhile. */
+  private Future<TokenGrant> rotate(io.vertx.sqlclient.SqlConnection conn, IdentityRepository.RefreshRow spent) {
+    return repository.accountById(conn, spent.accountId()).compose(account -> {
+      if (account.isEmpty() || account.get().disabled()) {
+        return repository.revokeFamily(conn, spent.familyId()).map(n -> (TokenGrant) null);
+      }
+      String next = newRefreshToken();
+      var a = account.get();
+      return repository.insertRefreshToken(conn, a.id(), spent.familyId(), hash(next), REFRESH_TOKEN_TTL)
+          .map(v -> new TokenGrant(tokens.issue(a.id(), a.roles(), a.scope()),
+              TokenService.ACCESS_TOKEN_TTL.toSeconds(), next));
+    });
+  }
+
+  /** No grant for a token that could not be spent; a spent one is a replay and revokes its family. */
+  private Future<TokenGrant> rejectStale(io.vertx.sqlclient.SqlConnection conn, byte[] hash) {
+    return repository.findRefreshToken(conn, hash).compose(row -> {
+      if (row.isPresent() && row.get().used()) {
+        return repository.revokeFamily(conn, row.get().familyId()).map(n -> {
+          log.warn("refresh token reuse by account {}: family {} revoked ({} tokens)", row.get().accountId(),
+              row.get().familyId(), n);
+          return (TokenGrant) null;
+        });
+      }
+      return Future.succeededFuture(null);
+    });
+  }
+
   /** A new token family: the first refresh token of a login, and an access token. */
   private Future<TokenGrant> issue(IdentityRepository.LoginAccount account) {
     String refresh = newRefreshToken();

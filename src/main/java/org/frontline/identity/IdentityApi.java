@@ -28,6 +28,8 @@ public final class IdentityApi implements ApiRoutes {
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(
         "login", this::login,
+        "refresh", this::refresh,
+        "logout", this::logout,
         "getMe", this::getMe,
         "getJwks", this::getJwks);
   }
@@ -40,16 +42,32 @@ public final class IdentityApi implements ApiRoutes {
   private void login(RoutingContext rc) {
     JsonObject body = rc.body().asJsonObject();
     auth.login(body.getString("username"), body.getString("password"), rc.request().remoteAddress().hostAddress())
-        .onSuccess(grant -> rc.response()
-            .putHeader("Content-Type", "application/json")
-            .putHeader("Cache-Control", "no-store")
-            .end(new JsonObject()
-                .put("access_token", grant.accessToken())
-                .put("token_type", "Bearer")
-                .put("expires_in", grant.expiresIn())
-                .put("refresh_token", grant.refreshToken())
-                .encode()))
+        .onSuccess(grant -> sendGrant(rc, grant))
         .onFailure(rc::fail);
+  }
+
+  private void refresh(RoutingContext rc) {
+    auth.refresh(rc.body().asJsonObject().getString("refresh_token"))
+        .onSuccess(grant -> sendGrant(rc, grant))
+        .onFailure(rc::fail);
+  }
+
+  private void logout(RoutingContext rc) {
+    auth.logout(Caller.of(rc).accountId(), rc.body().asJsonObject().getString("refresh_token"))
+        .onSuccess(v -> rc.response().setStatusCode(204).end())
+        .onFailure(rc::fail);
+  }
+
+  private static void sendGrant(RoutingContext rc, AuthService.TokenGrant grant) {
+    rc.response()
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store")
+        .end(new JsonObject()
+            .put("access_token", grant.accessToken())
+            .put("token_type", "Bearer")
+            .put("expires_in", grant.expiresIn())
+            .put("refresh_token", grant.refreshToken())
+            .encode());
   }
 
   private void getMe(RoutingContext rc) {

@@ -27,8 +27,8 @@ public final class IdentityRepository {
   public record Me(UUID id, String username, String displayName, String locale, List<String> roles, UnitRef homeUnit,
                    List<ScopeUnit> scope) {}
 
-  /** A refresh token row that was just spent by rotation. */
-  public record SpentRefresh(UUID id, UUID accountId, UUID familyId) {}
+  /** A refresh token row: whose it is, its family, and whether it was already spent. */
+  public record RefreshRow(UUID id, UUID accountId, UUID familyId, boolean used) {}
 
   private static final String ACCOUNT_COLUMNS = """
       a.id, a.password_hash, a.disabled_at IS NOT NULL AS disabled, a.roles,
@@ -123,20 +123,30 @@ public final class IdentityRepository {
    * Spends a live refresh token: marks it used if, and only if, it is unused, unrevoked and unexpired. Of two
    * racing callers exactly one gets the row back (the UPDATE locks it; the loser re-checks and finds used_at set).
    */
-  public Future<Optional<SpentRefresh>> spendRefreshToken(SqlClient client, byte[] hash) {
+  public Future<Optional<RefreshRow>> spendRefreshToken(SqlClient client, byte[] hash) {
     return client.preparedQuery("""
             UPDATE refresh_token SET used_at = now()
             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-            RETURNING id, account_id, family_id""")
+            RETURNING id, account_id, family_id, true AS used""")
         .execute(Tuple.of(Buffer.buffer(hash)))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(spent(rows.iterator().next())));
   }
 
   /** The family of a refresh token whatever its state, or empty for a token we never issued. */
-  public Future<Optional<SpentRefresh>> findRefreshToken(SqlClient client, byte[] hash) {
-    return client.preparedQuery("SELECT id, account_id, family_id FROM refresh_token WHERE token_hash = $1")
+  public Future<Optional<RefreshRow>> findRefreshToken(SqlClient client, byte[] hash) {
+    return client.preparedQuery("SELECT id, account_id, family_id, used_at IS NOT NULL AS used FROM refresh_token WHERE token_hash = $1")
         .execute(Tuple.of(Buffer.buffer(hash)))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(spent(rows.iterator().next())));
+  }
+
+  /** Revokes the family of the token when the token belongs to the account; returns how many were revoked. */
+  public Future<Integer> revokeFamilyOf(byte[] hash, UUID accountId) {
+    return pool.preparedQuery("""
+            UPDATE refresh_token SET revoked_at = now()
+            WHERE revoked_at IS NULL AND family_id = (
+              SELECT family_id FROM refresh_token WHERE token_hash = $1 AND account_id = $2)""")
+        .execute(Tuple.of(Buffer.buffer(hash), accountId))
+        .map(rows -> rows.rowCount());
   }
 
   /** Revokes every live token of the family; returns how many were revoked. */
@@ -146,8 +156,8 @@ public final class IdentityRepository {
         .map(rows -> rows.rowCount());
   }
 
-  private static SpentRefresh spent(Row r) {
-    return new SpentRefresh(r.getUUID("id"), r.getUUID("account_id"), r.getUUID("family_id"));
+  private static RefreshRow spent(Row r) {
+    return new RefreshRow(r.getUUID("id"), r.getUUID("account_id"), r.getUUID("family_id"), r.getBoolean("used"));
   }
 
   private static LoginAccount loginAccount(Row r) {
