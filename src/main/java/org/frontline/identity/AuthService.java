@@ -43,6 +43,8 @@ public final class AuthService {
     this.vertx = vertx;
     this.tokens = tokens;
     this.repository = repository;
+    // Compute the dummy hash now, on a worker, so the first unknown-username login is not slower than the rest.
+    vertx.executeBlocking(() -> DummyHash.VALUE, false);
   }
 
   public Future<TokenGrant> login(String givenUsername, String password, String clientAddress) {
