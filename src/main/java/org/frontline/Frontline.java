@@ -11,6 +11,11 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import org.frontline.config.FrontlineConfig;
+import org.frontline.identity.AuthService;
+import org.frontline.identity.IdentityApi;
+import org.frontline.identity.IdentityRepository;
+import org.frontline.identity.SigningKeys;
+import org.frontline.identity.TokenService;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.ApiVerticle;
@@ -23,6 +28,8 @@ import org.frontline.platform.push.RecordingPushGateway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -93,7 +100,15 @@ public final class Frontline {
   }
 
   private Future<Void> deploy() {
-    List<ApiRoutes> features = List.of();
+    List<ApiRoutes> features;
+    try {
+      TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(),
+          SigningKeys.load(config.tokens().keysDir()), Clock.systemUTC());
+      IdentityRepository identity = new IdentityRepository(database);
+      features = List.of(new IdentityApi(new AuthService(vertx, tokens, identity), tokens, identity));
+    } catch (IOException e) {
+      return Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e));
+    }
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

@@ -6,13 +6,17 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.TimeoutHandler;
 import io.vertx.ext.web.openapi.router.OpenAPIRoute;
+import io.vertx.ext.web.openapi.router.RequestExtractor;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.openapi.contract.OpenAPIContract;
+import io.vertx.openapi.impl.Utils;
 import org.frontline.config.FrontlineConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +47,9 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     return vertx.fileSystem().readFile(CONTRACT)
-        .compose(raw -> OpenAPIContract.from(vertx, CONTRACT).map(contract -> router(contract, raw)))
+        .compose(raw -> Utils.yamlStringToJson(raw.toString())
+            .compose(model -> OpenAPIContract.from(vertx, withoutProblemMediaType(model)))
+            .map(contract -> router(contract, raw)))
         .compose(router -> vertx.createHttpServer(new HttpServerOptions()
                 .setHost(http.host())
                 .setPort(http.port())
@@ -55,6 +61,31 @@ public final class ApiVerticle extends VerticleBase {
         .onSuccess(s -> server = s);
   }
 
+  /**
+   * The contract as the router reads it. vertx-openapi 5.0 refuses a contract that declares a response media type
+   * it cannot validate, and {@code application/problem+json} is one; responses are not validated here, so the
+   * router's copy drops those entries while the served contract keeps documenting every problem response.
+   */
+  static JsonObject withoutProblemMediaType(JsonObject model) {
+    for (String field : model.fieldNames()) {
+      Object value = model.getValue(field);
+      if (value instanceof JsonObject child) {
+        if ("content".equals(field)) {
+          child.remove(Problem.MEDIA_TYPE);
+        }
+        withoutProblemMediaType(child);
+      } else if (value instanceof JsonArray array) {
+        for (Object item : array) {
+          if (item instanceof JsonObject o) {
+            withoutProblemMediaType(o);
+          }
+        }
+      }
+    }
+    model.fieldNames().removeIf(f -> "content".equals(f) && model.getValue(f) instanceof JsonObject c && c.isEmpty());
+    return model;
+  }
+
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes what is left. */
   @Override
   public Future<?> stop() {
@@ -62,9 +93,38 @@ public final class ApiVerticle extends VerticleBase {
         : server.shutdown(http.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * The handlers that authenticate an operation, from the security requirements its contract declares. Only the
+   * simple form is supported (one requirement naming one scheme); anything else is refused at start rather than
+   * served unauthenticated.
+   */
+  private static List<Handler<RoutingContext>> securityOf(OpenAPIRoute route,
+                                                          Map<String, Handler<RoutingContext>> schemes) {
+    var requirements = route.getOperation().getSecurityRequirements();
+    if (requirements == null || requirements.isEmpty()) {
+      return List.of();
+    }
+    String operationId = route.getOperation().getOperationId();
+    if (requirements.size() != 1 || requirements.get(0).getNames().size() != 1) {
+      throw new IllegalStateException("operation " + operationId + ": only one security scheme per operation is supported");
+    }
+    String scheme = requirements.get(0).getNames().iterator().next();
+    Handler<RoutingContext> handler = schemes.get(scheme);
+    if (handler == null) {
+      throw new IllegalStateException("operation " + operationId + ": no handler for security scheme " + scheme);
+    }
+    return List.of(handler);
+  }
+
   private Router router(OpenAPIContract contract, Buffer rawContract) {
     Map<String, Handler<RoutingContext>> handlers = new HashMap<>();
+    Map<String, Handler<RoutingContext>> securityHandlers = new HashMap<>();
     for (ApiRoutes feature : features) {
+      feature.securityHandlers().forEach((scheme, handler) -> {
+        if (securityHandlers.putIfAbsent(scheme, handler) != null) {
+          throw new IllegalStateException("two handlers for security scheme " + scheme);
+        }
+      });
       feature.handlers().forEach((operationId, handler) -> {
         if (handlers.putIfAbsent(operationId, handler) != null) {
           throw new IllegalStateException("two handlers for operation " + operationId);
@@ -72,7 +132,8 @@ public final class ApiVerticle extends VerticleBase {
       });
     }
     Problems problems = new Problems();
-    RouterBuilder builder = RouterBuilder.create(vertx, contract)
+    // withBodyHandler: the BodyHandler below has read the body; the default extractor would read it again.
+    RouterBuilder builder = RouterBuilder.create(vertx, contract, RequestExtractor.withBodyHandler())
         .rootHandler(new RequestIds())
         .rootHandler(TimeoutHandler.create(http.requestTimeout().toMillis()))
         .rootHandler(BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes()));
@@ -82,6 +143,11 @@ public final class ApiVerticle extends VerticleBase {
       if (handler == null) {
         // A contract operation without a handler is a build mistake: refuse to start rather than serve 500s.
         throw new IllegalStateException("no handler for contract operation " + operationId);
+      }
+      // Authentication is ours (securityOf), not RouterBuilder.security(), which only takes vertx-auth handlers.
+      route.setDoSecurity(false);
+      for (Handler<RoutingContext> security : securityOf(route, securityHandlers)) {
+        route.addHandler(security);
       }
       route.addHandler(handler).addFailureHandler(problems);
     }

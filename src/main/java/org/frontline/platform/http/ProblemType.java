@@ -5,6 +5,8 @@ public enum ProblemType {
   VALIDATION_FAILED(400, "Request is invalid"),
   MALFORMED_REQUEST(400, "Request cannot be read"),
   UNAUTHORIZED(401, "Authentication required"),
+  /** A refresh token that is unknown, spent, revoked or expired (OAuth's invalid_grant). */
+  INVALID_GRANT(401, "Refresh token rejected"),
   FORBIDDEN(403, "Not allowed"),
   NOT_FOUND(404, "Not found"),
   METHOD_NOT_ALLOWED(405, "Method not allowed"),

@@ -106,13 +106,17 @@ public final class Problems implements Handler<RoutingContext> {
       return Problem.of(ProblemType.NOT_FOUND, "No resource at " + rc.request().path() + ".");
     }
     String message = e.getMessage() == null ? "invalid request" : e.getMessage();
-    if (e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT && message.contains("content type")) {
+    // vertx-openapi 5.0: "The format of the request body is not supported" (a media type the operation does not
+    // declare) and "The request body can't be decoded" (not JSON) are a 415 and a malformed request, not field errors.
+    if (e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT
+        && (message.contains("content type") || message.contains("body is not supported"))) {
       return Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type '"
           + rc.request().getHeader("Content-Type") + "' is not accepted here; send application/json.");
     }
     if (e instanceof SchemaValidationException sve && sve.getOutputUnit() != null) {
       List<FieldError> errors = new ArrayList<>();
       collect(sve.getOutputUnit(), errors, prefixOf(message));
+      errors = specific(errors);
       if (errors.isEmpty()) {
         errors.add(new FieldError(prefixOf(message), message));
       }
@@ -121,13 +125,49 @@ public final class Problems implements Handler<RoutingContext> {
     }
     if (e.type() == ValidatorErrorType.MISSING_REQUIRED_PARAMETER || e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
         || e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT || e.type() == ValidatorErrorType.ILLEGAL_VALUE) {
-      if (message.contains("body") && e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT) {
+      if (message.contains("body") && (e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
+          || e.type() == ValidatorErrorType.ILLEGAL_VALUE && message.contains("decoded"))) {
         return Problem.of(ProblemType.MALFORMED_REQUEST, "The request body is not valid JSON.");
       }
       return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
           .withErrors(List.of(new FieldError(prefixOf(message), message)));
     }
     return Problem.of(ProblemType.VALIDATION_FAILED, message);
+  }
+
+  private static final java.util.regex.Pattern REQUIRED = java.util.regex.Pattern.compile("required property \"([^\"]+)\"");
+  private static final java.util.regex.Pattern ADDITIONAL = java.util.regex.Pattern.compile(
+      "Property \"([^\"]+)\" does not match additional properties schema");
+  private static final java.util.regex.Pattern WRAPPER = java.util.regex.Pattern.compile(
+      "Property \"[^\"]+\" does not match (schema|additional properties schema)");
+
+  /**
+   * Makes the schema validator's leaves name the field a client must fix: a missing required property is reported
+   * at its parent ("body"), so it becomes "body/password"; wrapper errors ("Property x does not match schema") are
+   * dropped when the same field has a specific one; an additionalProperties failure alone means an unknown field.
+   */
+  private static List<FieldError> specific(List<FieldError> errors) {
+    List<FieldError> named = new ArrayList<>();
+    for (FieldError e : errors) {
+      var required = REQUIRED.matcher(e.reason());
+      named.add(required.find() ? new FieldError(e.field() + "/" + required.group(1), "Required field is missing.") : e);
+    }
+    List<FieldError> out = new ArrayList<>();
+    for (FieldError e : named) {
+      boolean wrapper = WRAPPER.matcher(e.reason()).matches();
+      boolean hasSpecific = named.stream().anyMatch(o -> o.field().equals(e.field())
+          && !WRAPPER.matcher(o.reason()).matches());
+      if (wrapper && hasSpecific) {
+        continue;
+      }
+      var additional = ADDITIONAL.matcher(e.reason());
+      if (additional.matches()) {
+        out.add(new FieldError(e.field(), "Unknown field; the contract does not define it."));
+      } else if (!wrapper || out.stream().noneMatch(o -> o.field().equals(e.field()))) {
+        out.add(e);
+      }
+    }
+    return out;
   }
 
   /** The leaves of a JSON-schema output tree, each as (JSON pointer of the bad value, reason). */

@@ -1,0 +1,168 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.db.Database;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The SQL of the identity feature: accounts as login and authentication see them, throttle counters, refresh tokens. */
+public final class IdentityRepository {
+
+  public record LoginAccount(UUID id, String passwordHash, boolean disabled, List<String> roles, List<UUID> scope) {}
+
+  public record UnitRef(UUID id, String name) {}
+
+  public record ScopeUnit(UUID id, String name, String path) {}
+
+  public record Me(UUID id, String username, String displayName, String locale, List<String> roles, UnitRef homeUnit,
+                   List<ScopeUnit> scope) {}
+
+  /** A refresh token row: whose it is, its family, and whether it was already spent. */
+  public record RefreshRow(UUID id, UUID accountId, UUID familyId, boolean used) {}
+
+  private static final String ACCOUNT_COLUMNS = """
+      a.id, a.password_hash, a.disabled_at IS NOT NULL AS disabled, a.roles,
+      ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS scope""";
+
+  private final Database database;
+  private final Pool pool;
+
+  public IdentityRepository(Database database) {
+    this.database = database;
+    this.pool = database.pool();
+  }
+
+  public Database database() { return database; }
+
+  public Future<Optional<LoginAccount>> accountByUsername(String username) {
+    return pool.preparedQuery("SELECT " + ACCOUNT_COLUMNS + " FROM account a WHERE a.username = $1")
+        .execute(Tuple.of(username))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(loginAccount(rows.iterator().next())));
+  }
+
+  public Future<Optional<LoginAccount>> accountById(SqlClient client, UUID id) {
+    return client.preparedQuery("SELECT " + ACCOUNT_COLUMNS + " FROM account a WHERE a.id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(loginAccount(rows.iterator().next())));
+  }
+
+  public Future<Optional<LoginAccount>> accountById(UUID id) {
+    return accountById(pool, id);
+  }
+
+  public Future<Optional<Me>> me(UUID accountId) {
+    Future<Optional<Row>> account = pool.preparedQuery("""
+            SELECT a.id, a.username, a.display_name, a.locale, a.roles, u.id AS unit_id, u.name AS unit_name
+            FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.id = $1""")
+        .execute(Tuple.of(accountId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next()));
+    Future<List<ScopeUnit>> scope = pool.preparedQuery("""
+            SELECT u.id, u.name, u.path FROM account_scope s JOIN org_unit u ON u.id = s.unit_id
+            WHERE s.account_id = $1 ORDER BY u.path""")
+        .execute(Tuple.of(accountId))
+        .map(rows -> {
+          List<ScopeUnit> units = new ArrayList<>();
+          rows.forEach(r -> units.add(new ScopeUnit(r.getUUID("id"), r.getString("name"), r.getString("path"))));
+          return units;
+        });
+    return Future.all(account, scope).map(v -> account.result().map(r -> new Me(r.getUUID("id"),
+        r.getString("username"), r.getString("display_name"), r.getString("locale"),
+        Arrays.asList(r.getArrayOfStrings("roles")), new UnitRef(r.getUUID("unit_id"), r.getString("unit_name")),
+        List.copyOf(scope.result()))));
+  }
+
+  /**
+   * Seconds until the earliest of the given throttle keys lets attempts through again, or 0 when none of them has
+   * reached {@code maxFailures} within its open window.
+   */
+  public Future<Long> throttledForSeconds(List<String> keys, int maxFailures, Duration window) {
+    return pool.preparedQuery("""
+            SELECT coalesce(max(ceil(extract(epoch FROM (window_start + make_interval(secs => $3) - now())))), 0)::bigint
+            FROM login_throttle
+            WHERE key = ANY ($1) AND failures >= $2 AND window_start > now() - make_interval(secs => $3)""")
+        .execute(Tuple.of(keys.toArray(String[]::new), maxFailures, (double) window.toSeconds()))
+        .map(rows -> Math.max(0L, rows.iterator().next().getLong(0)));
+  }
+
+  /** Counts one failure against each key, opening a new window where the old one has passed. */
+  public Future<Void> recordFailure(List<String> keys, Duration window) {
+    return pool.preparedQuery("""
+            INSERT INTO login_throttle AS t (key, failures, window_start)
+            SELECT k, 1, now() FROM unnest($1::text[]) AS k
+            ON CONFLICT (key) DO UPDATE SET
+              failures = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.failures + 1 ELSE 1 END,
+              window_start = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.window_start ELSE now() END""")
+        .execute(Tuple.of(keys.toArray(String[]::new), (double) window.toSeconds()))
+        .mapEmpty();
+  }
+
+  public Future<Void> clearThrottle(String key) {
+    return pool.preparedQuery("DELETE FROM login_throttle WHERE key = $1").execute(Tuple.of(key)).mapEmpty();
+  }
+
+  public Future<Void> insertRefreshToken(SqlClient client, UUID accountId, UUID familyId, byte[] hash,
+                                         Duration ttl) {
+    return client.preparedQuery("""
+            INSERT INTO refresh_token (id, account_id, family_id, token_hash, expires_at)
+            VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))""")
+        .execute(Tuple.of(UUID.randomUUID(), accountId, familyId, Buffer.buffer(hash), (double) ttl.toSeconds()))
+        .mapEmpty();
+  }
+
+  /**
+   * Spends a live refresh token: marks it used if, and only if, it is unused, unrevoked and unexpired. Of two
+   * racing callers exactly one gets the row back (the UPDATE locks it; the loser re-checks and finds used_at set).
+   */
+  public Future<Optional<RefreshRow>> spendRefreshToken(SqlClient client, byte[] hash) {
+    return client.preparedQuery("""
+            UPDATE refresh_token SET used_at = now()
+            WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+            RETURNING id, account_id, family_id, true AS used""")
+        .execute(Tuple.of(Buffer.buffer(hash)))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(spent(rows.iterator().next())));
+  }
+
+  /** The family of a refresh token whatever its state, or empty for a token we never issued. */
+  public Future<Optional<RefreshRow>> findRefreshToken(SqlClient client, byte[] hash) {
+    return client.preparedQuery("SELECT id, account_id, family_id, used_at IS NOT NULL AS used FROM refresh_token WHERE token_hash = $1")
+        .execute(Tuple.of(Buffer.buffer(hash)))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(spent(rows.iterator().next())));
+  }
+
+  /** Revokes the family of the token when the token belongs to the account; returns how many were revoked. */
+  public Future<Integer> revokeFamilyOf(byte[] hash, UUID accountId) {
+    return pool.preparedQuery("""
+            UPDATE refresh_token SET revoked_at = now()
+            WHERE revoked_at IS NULL AND family_id = (
+              SELECT family_id FROM refresh_token WHERE token_hash = $1 AND account_id = $2)""")
+        .execute(Tuple.of(Buffer.buffer(hash), accountId))
+        .map(rows -> rows.rowCount());
+  }
+
+  /** Revokes every live token of the family; returns how many were revoked. */
+  public Future<Integer> revokeFamily(SqlClient client, UUID familyId) {
+    return client.preparedQuery("UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL")
+        .execute(Tuple.of(familyId))
+        .map(rows -> rows.rowCount());
+  }
+
+  private static RefreshRow spent(Row r) {
+    return new RefreshRow(r.getUUID("id"), r.getUUID("account_id"), r.getUUID("family_id"), r.getBoolean("used"));
+  }
+
+  private static LoginAccount loginAccount(Row r) {
+    return new LoginAccount(r.getUUID("id"), r.getString("password_hash"), r.getBoolean("disabled"),
+        Arrays.asList(r.getArrayOfStrings("roles")), Arrays.asList(r.getArrayOfUUIDs("scope")));
+  }
+
+}

@@ -1,0 +1,93 @@
+package org.frontline.identity;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.Statement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** Login throttling per account and per client address; each client here comes from its own loopback address. */
+@FrontlineTest
+class LoginThrottleTest {
+  private final java.util.List<WebClient> clients = new java.util.ArrayList<>();
+
+  @BeforeEach
+  void clearCounters(TestEnvironment env) throws Exception {
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.execute("DELETE FROM login_throttle");
+    }
+  }
+
+  @AfterEach
+  void closeClients() {
+    clients.forEach(WebClient::close);
+  }
+
+  private WebClient from(TestEnvironment env, String localAddress) {
+    WebClient client = WebClient.create(env.app().vertx(), new WebClientOptions().setDefaultHost("127.0.0.1")
+        .setDefaultPort(env.app().config().http().port()).setLocalAddress(localAddress));
+    clients.add(client);
+    return client;
+  }
+
+  private static HttpResponse<Buffer> login(WebClient client, String username, String password) {
+    return await(client.post("/v1/auth/login")
+        .sendJsonObject(new JsonObject().put("username", username).put("password", password)));
+  }
+
+  private static JsonObject assertThrottled(HttpResponse<Buffer> r) {
+    JsonObject body = assertProblem(r, 429, "urn:frontline:problem:too-many-requests");
+    int retryAfter = Integer.parseInt(r.getHeader("Retry-After"));
+    assertThat(retryAfter).isBetween(1, (int) AuthService.THROTTLE_WINDOW.toSeconds());
+    return body;
+  }
+
+  @Test
+  void sixthAttemptOnAnAccountIsThrottledEvenWithTheRightPassword(TestEnvironment env) {
+    WebClient client = from(env, "127.0.0.2");
+    for (int i = 0; i < 5; i++) {
+      assertProblem(login(client, "officer.zhang", "wrong-" + i), 401, "urn:frontline:problem:unauthorized");
+    }
+    assertThrottled(login(client, "officer.zhang", "frontline-dev"));
+    // the account stays throttled from another address too
+    assertThrottled(login(from(env, "127.0.0.3"), "officer.zhang", "frontline-dev"));
+  }
+
+  @Test
+  void unknownAccountIsThrottledTheSameWay(TestEnvironment env) {
+    WebClient known = from(env, "127.0.0.4");
+    WebClient unknown = from(env, "127.0.0.5");
+    for (int i = 0; i < 5; i++) {
+      assertProblem(login(known, "officer.zhang", "wrong-" + i), 401, "urn:frontline:problem:unauthorized");
+      assertProblem(login(unknown, "ghost.user", "wrong-" + i), 401, "urn:frontline:problem:unauthorized");
+    }
+    JsonObject a = assertThrottled(login(known, "officer.zhang", "wrong"));
+    JsonObject b = assertThrottled(login(unknown, "ghost.user", "wrong"));
+    for (String field : new String[] {"type", "title", "status", "instance"}) {
+      assertThat(b.getValue(field)).isEqualTo(a.getValue(field));
+    }
+  }
+
+  @Test
+  void oneAddressFailingOnManyAccountsIsThrottled(TestEnvironment env) {
+    WebClient client = from(env, "127.0.0.6");
+    for (int i = 0; i < 5; i++) {
+      assertProblem(login(client, "guess.user" + i, "wrong"), 401, "urn:frontline:problem:unauthorized");
+    }
+    assertThrottled(login(client, "officer.xu", "frontline-dev"));
+    // officer.xu itself is not throttled: from another address the login works
+    assertThat(login(from(env, "127.0.0.7"), "officer.xu", "frontline-dev").statusCode()).isEqualTo(200);
+  }
+}
