@@ -1,19 +1,26 @@
 -- The administrative tree and the people who work in it.
--- "This unit and everything below it" is one indexed prefix query on the materialized path:
---   WHERE path LIKE '<ancestor path>%'   (served by org_unit_path_idx, text_pattern_ops)
+-- "This unit and everything below it" is one indexed range query on the materialized path, also in generic
+-- (prepared) plans, which a LIKE 'prefix%' with a parameter is not:
+--   WHERE path >= $1 AND path < subtree_end($1)        ($1 = the ancestor's path, e.g. '/<root>/<city>/')
+-- Paths are compared byte-wise (COLLATE "C"), and every descendant's path starts with its ancestor's.
 CREATE TABLE org_unit (
   id          uuid PRIMARY KEY,
   parent_id   uuid REFERENCES org_unit (id),
   name        text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
   kind        text NOT NULL CHECK (kind IN ('PROVINCE', 'CITY', 'DISTRICT', 'COUNTY', 'TOWNSHIP', 'PARK', 'BUREAU')),
   -- '/<root id>/<child id>/.../<this id>/'; unique, rewritten for the whole subtree when a unit moves.
-  path        text NOT NULL UNIQUE,
+  path        text COLLATE "C" NOT NULL UNIQUE CHECK (path ~ '^(/[0-9a-f-]{36})+/$'),
   retired_at  timestamptz,
   created_at  timestamptz NOT NULL DEFAULT now(),
   updated_at  timestamptz NOT NULL DEFAULT now(),
   CHECK ((parent_id IS NULL) = (path = '/' || id::text || '/'))
 );
-CREATE INDEX org_unit_path_idx ON org_unit (path text_pattern_ops);
+-- The UNIQUE constraint's index on path serves subtree range scans.
+
+-- The first path after every path that starts with p: p ends with '/', and '0' is the byte right after '/'.
+CREATE FUNCTION subtree_end(p text) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN left(p, -1) || '0';
 CREATE INDEX org_unit_parent_idx ON org_unit (parent_id);
 -- Sibling names are unique among live units, so a tree read aloud is never ambiguous.
 CREATE UNIQUE INDEX org_unit_sibling_name_idx ON org_unit (coalesce(parent_id, '00000000-0000-0000-0000-000000000000'), lower(name))

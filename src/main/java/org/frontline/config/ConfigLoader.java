@@ -116,15 +116,18 @@ public final class ConfigLoader {
         Duration.ofSeconds(integer(Setting.REQUEST_TIMEOUT_SECONDS, 1, 600)),
         Duration.ofSeconds(integer(Setting.SHUTDOWN_GRACE_SECONDS, 0, 300)));
     Database database = database();
-    ObjectStoreSettings objectStore = new ObjectStoreSettings(
-        url(Setting.S3_ENDPOINT), required(Setting.S3_ACCESS_KEY), required(Setting.S3_SECRET_KEY),
-        bucket(), required(Setting.S3_REGION));
+    String s3Endpoint = url(Setting.S3_ENDPOINT);
+    String s3AccessKey = required(Setting.S3_ACCESS_KEY);
+    String s3SecretKey = required(Setting.S3_SECRET_KEY);
+    String bucket = bucket();
+    String region = required(Setting.S3_REGION);
     Push push = push();
     Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), directory(Setting.JWT_KEYS_DIR));
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
+    ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3AccessKey, s3SecretKey, bucket, region);
     return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers);
   }
 

@@ -67,6 +67,18 @@ public enum Setting {
 
   public static List<Setting> all() { return Arrays.asList(values()); }
 
+  /** The README's configuration table (a test keeps the README equal to it). */
+  public static String markdownTable() {
+    StringBuilder out = new StringBuilder("| Setting | Default (`start`) | Dev mode | Meaning |\n|---|---|---|---|\n");
+    for (Setting s : values()) {
+      out.append("| `").append(s.env).append("` | ")
+          .append(s.defaultValue == null ? "-" : "`" + s.defaultValue + "`").append(" | ")
+          .append(s.devValue == null ? "-" : s.devValue.startsWith("(") ? s.devValue : "`" + s.devValue + "`")
+          .append(" | ").append(s.description).append(" |\n");
+    }
+    return out.toString();
+  }
+
   /** A plain-text table for --help. */
   public static String helpTable() {
     StringBuilder out = new StringBuilder();

@@ -45,7 +45,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   public static final String S3_SECRET_KEY = "test-secret-key";
 
   private final Path dir;
-  private final EmbeddedPostgresServer postgres;
+  private volatile EmbeddedPostgresServer postgres;
   private final FrontlineConfig.Database database;
   private final InProcessS3Server s3;
   private final FakeFcmServer fcm;
@@ -151,6 +151,19 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   public FakeFcmServer fcm() { return fcm; }
 
   public InProcessS3Server s3() { return s3; }
+
+  /** The database settings the service under test uses. */
+  public FrontlineConfig.Database databaseConfig() { return database; }
+
+  /** Stops the embedded PostgreSQL (the service sees the database go away). */
+  public void stopPostgres() {
+    postgres.close();
+  }
+
+  /** Starts the embedded PostgreSQL again on the same port and data. */
+  public void restartPostgres() throws IOException {
+    postgres = EmbeddedPostgresServer.start(dir.resolve("postgres"), database.port());
+  }
 
   /** The embedded PostgreSQL, or null when the run uses FRONTLINE_TEST_DATABASE_URL. */
   public EmbeddedPostgresServer postgres() { return postgres; }

@@ -235,7 +235,8 @@ class MinioObjectStoreTest {
     assertThat(otherGet).isNotEqualTo(getUrl);
     assertThat(send(http, "GET", otherGet, null).statusCode()).isEqualTo(403);
     String otherPut = putUrl.replace("/reports/r6/photo.jpg?", "/reports/r6/sneaky.jpg?");
-    assertThat(send(http, "PUT", otherPut, photo).statusCode()).isEqualTo(403);
+    // A small body: with a large one the server may answer 403 and close before the client has sent it all.
+    assertThat(send(http, "PUT", otherPut, new byte[] {7, 8, 9}).statusCode()).isEqualTo(403);
     assertThat(result(store.stat("reports/r6/sneaky.jpg"))).isEmpty();
   }
 
