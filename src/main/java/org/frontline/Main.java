@@ -42,15 +42,26 @@ public final class Main implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
+  /** The environment the commands read (the process environment; tests hand in their own). */
+  final Map<String, String> env;
+
+  Main(Map<String, String> env) {
+    this.env = Map.copyOf(env);
+  }
+
   public static void main(String[] args) {
     SLF4JBridgeHandler.removeHandlersForRootLogger();
     SLF4JBridgeHandler.install();
-    CommandLine cli = new CommandLine(new Main());
-    cli.getCommandSpec().usageMessage().footer(Setting.helpTable());
-    int status = cli.execute(args);
+    int status = commandLine(System.getenv()).execute(args);
     if (status != 0 || !Boolean.getBoolean("frontline.serving")) {
       System.exit(status);
     }
+  }
+
+  static CommandLine commandLine(Map<String, String> env) {
+    CommandLine cli = new CommandLine(new Main(env));
+    cli.getCommandSpec().usageMessage().footer(Setting.helpTable());
+    return cli;
   }
 
   @Override
@@ -63,19 +74,25 @@ public final class Main implements Callable<Integer> {
       description = "Run everything on this machine: embedded PostgreSQL, in-process S3 on ./data, recording "
           + "push gateway, generated keys, seeded demo organisation.")
   static final class Dev implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Main main;
+
     @Override
     public Integer call() {
-      return serve(() -> DevMode.start(System.getenv()));
+      return serve(() -> DevMode.start(main.env));
     }
   }
 
   @Command(name = "start", mixinStandardHelpOptions = true,
       description = "Production: everything from the environment; applies pending migrations, then serves.")
   static final class Start implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Main main;
+
     @Override
     public Integer call() {
       return serve(() -> {
-        FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, System.getenv(), Map.of());
+        FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, main.env, Map.of());
         try {
           SigningKeys.load(config.tokens().keysDir());
         } catch (java.io.IOException e) {
@@ -90,10 +107,13 @@ public final class Main implements Callable<Integer> {
   @Command(name = "migrate", mixinStandardHelpOptions = true,
       description = "Apply pending database migrations and exit (needs only the database settings).")
   static final class Migrate implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Main main;
+
     @Override
     public Integer call() {
       try {
-        int applied = Migrations.migrate(ConfigLoader.loadDatabase(System.getenv()));
+        int applied = Migrations.migrate(ConfigLoader.loadDatabase(main.env));
         System.out.println("migrations applied: " + applied);
         return 0;
       } catch (ConfigException e) {
@@ -106,6 +126,9 @@ public final class Main implements Callable<Integer> {
   @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
       subcommands = {Bootstrap.class})
   static final class Admin implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Main main;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -120,6 +143,9 @@ public final class Main implements Callable<Integer> {
       description = "Create the root org unit and the first administrator of an empty installation. The password "
           + "is read from FRONTLINE_ADMIN_PASSWORD or asked for.")
   static final class Bootstrap implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Admin admin;
+
     @Option(names = "--unit-name", required = true, description = "Name of the root unit, e.g. \"江苏省 Jiangsu\".")
     String unitName;
     @Option(names = "--unit-kind", defaultValue = "PROVINCE", description = "PROVINCE (default), CITY, DISTRICT...")
@@ -133,17 +159,17 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
       FrontlineConfig.Database db;
       try {
-        db = ConfigLoader.loadDatabase(System.getenv());
+        db = ConfigLoader.loadDatabase(admin.main.env);
       } catch (ConfigException e) {
         System.err.println(e.getMessage());
         return EXIT_CONFIG;
       }
-      String password = System.getenv("FRONTLINE_ADMIN_PASSWORD");
+      String password = admin.main.env.get(Setting.ADMIN_PASSWORD.env());
       if (password == null && System.console() != null) {
         password = new String(System.console().readPassword("Password for %s: ", username));
       }
       if (password == null || password.length() < 12) {
-        System.err.println("FRONTLINE_ADMIN_PASSWORD: a password of at least 12 characters is required");
+        System.err.println(Setting.ADMIN_PASSWORD.env() + ": a password of at least 12 characters is required");
         return EXIT_CONFIG;
       }
       Migrations.migrate(db);

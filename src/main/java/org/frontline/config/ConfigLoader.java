@@ -124,6 +124,10 @@ public final class ConfigLoader {
     Push push = push();
     Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), directory(Setting.JWT_KEYS_DIR));
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
+    String logLevel = required(Setting.LOG_LEVEL);
+    if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
+      problems.add(Setting.LOG_LEVEL.env() + ": must be TRACE, DEBUG, INFO, WARN or ERROR, got '" + logLevel + "'");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }

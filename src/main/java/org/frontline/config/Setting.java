@@ -42,8 +42,13 @@ public enum Setting {
       "Directory of ES256 (EC P-256) private keys, PKCS#8 PEM, one per file; the file name without .pem is the kid."),
   WORKER_POOL_SIZE("FRONTLINE_WORKER_POOL_SIZE", "16", "8",
       "Threads of the bounded pool that runs blocking SDK calls (object store, Firebase)."),
+  LOG_LEVEL("FRONTLINE_LOG_LEVEL", "INFO", "INFO", "Log level of Frontline's own loggers (TRACE, DEBUG, INFO, WARN, ERROR)."),
   DATA_DIR("FRONTLINE_DATA_DIR", null, "./data",
-      "Dev mode only: where the embedded database, the local object store and generated keys are kept.");
+      "Dev mode only: where the embedded database, the local object store and generated keys are kept."),
+  ADMIN_PASSWORD("FRONTLINE_ADMIN_PASSWORD", null, null,
+      "`admin bootstrap` only: password of the first administrator (at least 12 characters); asked for if unset."),
+  TEST_DATABASE_URL("FRONTLINE_TEST_DATABASE_URL", null, null,
+      "Test suite only: an empty PostgreSQL to use instead of the embedded one, as postgresql://user:pw@host:port/db.");
 
   private final String env;
   private final String defaultValue;

@@ -1,0 +1,123 @@
+package org.frontline;
+
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The command line as an operator meets it: exit statuses and the messages that name what is wrong. */
+@FrontlineTest
+class MainTest {
+
+  record Run(int status, String out, String err) {}
+
+  static synchronized Run run(Map<String, String> env, String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      int status = Main.commandLine(env).execute(args);
+      return new Run(status, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  @Test
+  void helpListsTheCommandsAndEverySetting() {
+    Run r = run(Map.of(), "--help");
+    assertThat(r.status()).isZero();
+    assertThat(r.out()).contains("dev", "start", "migrate", "admin");
+    for (var setting : org.frontline.config.Setting.values()) {
+      assertThat(r.out()).contains(setting.env());
+    }
+  }
+
+  @Test
+  void startWithoutSettingsExitsTwoNamingEachMissingOne() {
+    Run r = run(Map.of(), "start");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("FRONTLINE_DATABASE_URL: missing", "FRONTLINE_S3_ENDPOINT: missing",
+        "FRONTLINE_JWT_KEYS_DIR: missing", "FRONTLINE_FIREBASE_CREDENTIALS_FILE: missing");
+  }
+
+  @Test
+  void startWithAnUnreadableSigningKeyExitsTwoNamingIt(TestEnvironment env, @TempDir Path tmp) throws Exception {
+    Files.writeString(tmp.resolve("broken.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_JWT_KEYS_DIR", tmp.toString());
+    Run r = run(settings, "start");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("FRONTLINE_JWT_KEYS_DIR: " + tmp.resolve("broken.pem") + ": not an EC P-256 private key");
+  }
+
+  @Test
+  void migrateOnAMigratedDatabaseAppliesNothing(TestEnvironment env) {
+    Run r = run(Map.of("FRONTLINE_DATABASE_URL", env.settings().get("FRONTLINE_DATABASE_URL")), "migrate");
+    assertThat(r.status()).isZero();
+    assertThat(r.out()).contains("migrations applied: 0");
+    assertThat(run(Map.of(), "migrate").err()).contains("FRONTLINE_DATABASE_URL: missing");
+  }
+
+  @Test
+  void bootstrapRefusesAShortPasswordAndASecondAdministrator(TestEnvironment env) throws Exception {
+    Map<String, String> settings = new HashMap<>();
+    settings.put("FRONTLINE_DATABASE_URL", env.settings().get("FRONTLINE_DATABASE_URL"));
+    settings.put("FRONTLINE_ADMIN_PASSWORD", "short");
+    String[] args = {"admin", "bootstrap", "--unit-name", "Another Province", "--username", "root.admin",
+        "--display-name", "Root"};
+    Run shortPassword = run(settings, args);
+    assertThat(shortPassword.status()).isEqualTo(2);
+    assertThat(shortPassword.err()).contains("FRONTLINE_ADMIN_PASSWORD: a password of at least 12 characters");
+
+    settings.put("FRONTLINE_ADMIN_PASSWORD", "a-long-enough-password");
+    Run second = run(settings, args);
+    assertThat(second.status()).isEqualTo(1);
+    assertThat(second.err()).contains("an administrator exists already");
+    try (var c = env.jdbc(); var st = c.createStatement();
+         var rs = st.executeQuery("SELECT count(*) FROM org_unit WHERE name = 'Another Province'")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isZero();
+    }
+  }
+
+  @Test
+  void bootstrapCreatesTheRootUnitAndFirstAdministratorOfAnEmptyInstallation(TestEnvironment env) throws Exception {
+    try (var c = env.jdbc(); var st = c.createStatement()) {
+      st.execute("TRUNCATE account, org_unit CASCADE");
+    }
+    Map<String, String> settings = Map.of(
+        "FRONTLINE_DATABASE_URL", env.settings().get("FRONTLINE_DATABASE_URL"),
+        "FRONTLINE_ADMIN_PASSWORD", "a-long-enough-password");
+    Run r = run(settings, "admin", "bootstrap", "--unit-name", "江苏省 Jiangsu", "--username", "root.admin",
+        "--display-name", "Root Admin");
+    assertThat(r.status()).as(r.err()).isZero();
+    try (var c = env.jdbc(); var st = c.createStatement();
+         var rs = st.executeQuery("SELECT a.roles::text, u.name, u.parent_id IS NULL, u.path = '/' || u.id || '/' "
+             + "FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.username = 'root.admin'")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("{admin}");
+      assertThat(rs.getString(2)).isEqualTo("江苏省 Jiangsu");
+      assertThat(rs.getBoolean(3)).isTrue();
+      assertThat(rs.getBoolean(4)).isTrue();
+    }
+    // the password works through the API
+    var login = TestEnvironment.await(env.client().post("/v1/auth/login").sendJsonObject(
+        new io.vertx.core.json.JsonObject().put("username", "root.admin").put("password", "a-long-enough-password")));
+    assertThat(login.statusCode()).isEqualTo(200);
+  }
+}
