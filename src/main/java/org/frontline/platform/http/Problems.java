@@ -29,6 +29,8 @@ import java.util.concurrent.TimeoutException;
 public final class Problems implements Handler<RoutingContext> {
   private static final Logger log = LoggerFactory.getLogger(Problems.class);
   static final String RETRY_AFTER_SECONDS = "5";
+  private static final java.util.regex.Pattern PARAMETER =
+      java.util.regex.Pattern.compile("\\b(path|query|header|cookie) parameter ([^\\s.]+)");
 
   @Override
   public void handle(RoutingContext rc) {
@@ -188,12 +190,13 @@ public final class Problems implements Handler<RoutingContext> {
 
   /** "body" for body problems, "query/x", "path/x", "header/x" for parameters, from the validator's message. */
   private static String prefixOf(String message) {
-    var m = java.util.regex.Pattern.compile("parameter (\\S+) located in (\\w+)").matcher(message);
-    if (m.find()) {
-      return m.group(2).toLowerCase(java.util.Locale.ROOT) + "/" + m.group(1);
-    }
-    return "body";
+    // vertx-openapi 5.0 words these "The value of query parameter ms is invalid...", "... the required query
+    // parameter ms", "The value of path parameter id can't be decoded."
+    var m = PARAMETER.matcher(message);
+    return m.find() ? m.group(1).toLowerCase(java.util.Locale.ROOT) + "/" + m.group(2) : "body";
   }
+
+
 
   private static boolean isConnectionFailure(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
