@@ -72,6 +72,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     try {
       long t0 = System.nanoTime();
       Path dir = Files.createTempDirectory("frontline-test");
+      // Where user namespaces are blocked, the embedded PostgreSQL runs as an unprivileged user (runuser) that
+      // must be able to reach its data directory inside this one.
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
       EmbeddedPostgresServer postgres = null;
       String databaseUrl = System.getenv("FRONTLINE_TEST_DATABASE_URL");
       if (databaseUrl == null || databaseUrl.isBlank()) {
