@@ -10,6 +10,9 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
+import org.frontline.audit.AuditApi;
+import org.frontline.audit.AuditLog;
+import org.frontline.audit.AuditRepository;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.identity.AuthService;
 import org.frontline.identity.IdentityApi;
@@ -53,6 +56,8 @@ public final class Frontline {
   private final PrometheusMeterRegistry registry;
   private final WorkerExecutor blocking;
   private final Database database;
+  /** The one audit log every feature records to (appends are serialised in the database, not here). */
+  private final AuditLog audit = new AuditLog();
   private final MinioObjectStore objectStore;
   private final PushFactory pushFactory;
   private PushGateway push;
@@ -105,7 +110,9 @@ public final class Frontline {
       TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(),
           SigningKeys.load(config.tokens().keysDir()), Clock.systemUTC());
       IdentityRepository identity = new IdentityRepository(database);
-      features = List.of(new IdentityApi(new AuthService(vertx, tokens, identity), tokens, identity));
+      features = List.of(
+          new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity),
+          new AuditApi(new AuditRepository(database.pool())));
     } catch (IOException e) {
       return Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e));
     }
@@ -165,6 +172,8 @@ public final class Frontline {
   public Vertx vertx() { return vertx; }
 
   public Database database() { return database; }
+
+  public AuditLog audit() { return audit; }
 
   public ObjectStore objectStore() { return objectStore; }
 

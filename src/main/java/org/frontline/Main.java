@@ -1,5 +1,7 @@
 package org.frontline;
 
+import org.frontline.audit.AuditVerification;
+import org.frontline.audit.ChainVerifier;
 import org.frontline.config.ConfigException;
 import org.frontline.config.ConfigLoader;
 import org.frontline.config.FrontlineConfig;
@@ -25,7 +27,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
-/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap}. */
+/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap}, {@code admin audit-verify}. */
 @Command(name = "frontline", mixinStandardHelpOptions = true, version = "frontline 0.1.0",
     description = "Field reporting backend: reports and photos from officers' phones, alerts to supervisors, "
         + "a secured API for partner systems.",
@@ -38,6 +40,8 @@ public final class Main implements Callable<Integer> {
   static final int EXIT_CONFIG = 2;
   /** Exit status when the service could not start. */
   static final int EXIT_START = 1;
+  /** Exit status of {@code admin audit-verify} when the audit chain is broken. */
+  static final int EXIT_AUDIT_BROKEN = 3;
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -124,7 +128,7 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
-      subcommands = {Bootstrap.class})
+      subcommands = {Bootstrap.class, AuditVerify.class})
   static final class Admin implements Callable<Integer> {
     @CommandLine.ParentCommand
     Main main;
@@ -188,6 +192,41 @@ public final class Main implements Callable<Integer> {
       }
       System.out.println("administrator '" + username + "' created for unit '" + unitName + "'");
       return 0;
+    }
+  }
+
+  @Command(name = "audit-verify", mixinStandardHelpOptions = true,
+      description = "Recompute the audit log's hash chain (needs only the database settings). Exit status 0 when "
+          + "intact, 3 when broken (the first broken entry is printed), 1 when the database cannot be read.")
+  static final class AuditVerify implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Admin admin;
+
+    @Override
+    public Integer call() {
+      FrontlineConfig.Database db;
+      try {
+        db = ConfigLoader.loadDatabase(admin.main.env);
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return EXIT_CONFIG;
+      }
+      ChainVerifier.Result result;
+      try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+        c.setReadOnly(true);
+        result = AuditVerification.verify(c);
+      } catch (java.sql.SQLException e) {
+        System.err.println("cannot read the audit log: " + e.getMessage());
+        return EXIT_START;
+      }
+      if (result.ok()) {
+        System.out.println("audit log intact: " + result.checked() + " entries checked");
+        return 0;
+      }
+      ChainVerifier.Broken broken = result.firstBroken();
+      System.out.println("audit log BROKEN at seq " + broken.seq() + ": " + broken.reason().code() + " ("
+          + broken.detail() + "); " + result.checked() + " entries intact before it");
+      return EXIT_AUDIT_BROKEN;
     }
   }
 

@@ -2,9 +2,15 @@ package org.frontline.identity;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlClient;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditEvent.Outcome;
+import org.frontline.audit.AuditLog;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.Problems;
+import org.frontline.platform.http.RequestIds;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,25 +44,35 @@ public final class AuthService {
   private final Vertx vertx;
   private final TokenService tokens;
   private final IdentityRepository repository;
+  private final AuditLog audit;
 
-  public AuthService(Vertx vertx, TokenService tokens, IdentityRepository repository) {
+  public AuthService(Vertx vertx, TokenService tokens, IdentityRepository repository, AuditLog audit) {
     this.vertx = vertx;
     this.tokens = tokens;
     this.repository = repository;
+    this.audit = audit;
     // Compute the dummy hash now, on a worker, so the first unknown-username login is not slower than the rest.
     vertx.executeBlocking(() -> DummyHash.VALUE, false);
   }
 
+  /**
+   * Checks the password and opens a token family. Every outcome is audited: a success with the new family, a failure
+   * (with the username tried, never the password) and a throttled attempt; failures are written in a transaction
+   * of their own, so they stay although the answer is an error.
+   */
   public Future<TokenGrant> login(String givenUsername, String password, String clientAddress) {
+    String requestId = RequestIds.current();
     String username = givenUsername.trim().toLowerCase(Locale.ROOT);
     List<String> throttleKeys = List.of("account:" + username, "address:" + clientAddress);
     return repository.throttledForSeconds(throttleKeys, MAX_FAILURES, THROTTLE_WINDOW)
         .compose(wait -> {
           if (wait > 0) {
             log.info("login throttled for {} from {}", username, clientAddress);
-            return Future.failedFuture(Problem.of(ProblemType.TOO_MANY_REQUESTS,
-                    "Too many failed logins; try again in " + wait + " seconds.")
-                .withHeader("Retry-After", Long.toString(wait)).toException());
+            return audit.record(pool(), new AuditEvent(null, username, "auth.login.throttled", null, null, null,
+                    clientAddress, requestId, Outcome.DENIED, new JsonObject().put("retryAfterSeconds", wait)))
+                .compose(v -> Future.failedFuture(Problem.of(ProblemType.TOO_MANY_REQUESTS,
+                        "Too many failed logins; try again in " + wait + " seconds.")
+                    .withHeader("Retry-After", Long.toString(wait)).toException()));
           }
           return repository.accountByUsername(username);
         })
@@ -64,10 +80,18 @@ public final class AuthService {
                 account.map(IdentityRepository.LoginAccount::passwordHash).orElse(DummyHash.VALUE)), false)
             .compose(matches -> {
               if (matches && account.isPresent() && !account.get().disabled()) {
-                return repository.clearThrottle(throttleKeys.get(0)).compose(v -> issue(account.get()));
+                return repository.clearThrottle(throttleKeys.get(0))
+                    .compose(v -> issue(account.get(), clientAddress, requestId));
               }
               log.info("failed login for {} from {}", username, clientAddress);
+              String reason = account.isEmpty() ? "unknown-account"
+                  : account.get().disabled() ? "account-disabled" : "wrong-password";
+              var known = account.orElse(null);
               return repository.recordFailure(throttleKeys, THROTTLE_WINDOW)
+                  .compose(v -> audit.record(pool(), new AuditEvent(null, username, "auth.login.failed",
+                      known == null ? null : "account", known == null ? null : known.id().toString(),
+                      known == null ? null : known.homeUnitId(), clientAddress, requestId, Outcome.FAILURE,
+                      new JsonObject().put("reason", reason))))
                   .compose(v -> Future.failedFuture(Problems.unauthorized(WRONG_CREDENTIALS).toException()));
             }));
   }
@@ -78,18 +102,35 @@ public final class AuthService {
    * family is revoked, and that revocation is committed even though the answer is a 401.
    */
   public Future<TokenGrant> refresh(String refreshToken) {
+    return refresh(refreshToken, null);
+  }
+
+  /** As {@link #refresh(String)}; the client address goes into the audit entry of a detected reuse. */
+  public Future<TokenGrant> refresh(String refreshToken, String clientAddress) {
+    String requestId = RequestIds.current();
     byte[] hash = hash(refreshToken);
     return repository.database().<TokenGrant>inTransaction(conn -> repository.spendRefreshToken(conn, hash)
-            .compose(spent -> spent.isPresent() ? rotate(conn, spent.get()) : rejectStale(conn, hash)))
+            .compose(spent -> spent.isPresent() ? rotate(conn, spent.get())
+                : rejectStale(conn, hash, clientAddress, requestId)))
         .compose(grant -> grant != null ? Future.succeededFuture(grant) : Future.failedFuture(
             Problem.of(ProblemType.INVALID_GRANT, "The refresh token is not valid; log in again.").toException()));
   }
 
   /** Revokes the family of the caller's refresh token (logout). Unknown or foreign tokens change nothing. */
   public Future<Void> logout(UUID accountId, String refreshToken) {
-    return repository.revokeFamilyOf(hash(refreshToken), accountId)
-        .onSuccess(n -> log.info("logout of {}: {} refresh tokens revoked", accountId, n))
-        .mapEmpty();
+    return logout(accountId, refreshToken, null);
+  }
+
+  /** As {@link #logout(UUID, String)}, audited (with the number of tokens revoked) in the same transaction. */
+  public Future<Void> logout(UUID accountId, String refreshToken, String clientAddress) {
+    String requestId = RequestIds.current();
+    return repository.database().inTransaction(conn -> repository.revokeFamilyOf(conn, hash(refreshToken), accountId)
+        .compose(n -> repository.accountById(conn, accountId).compose(account -> audit.record(conn,
+            new AuditEvent(accountId, account.map(IdentityRepository.LoginAccount::username).orElse(null),
+                "auth.logout", "account", accountId.toString(),
+                account.map(IdentityRepository.LoginAccount::homeUnitId).orElse(null), clientAddress, requestId,
+                Outcome.SUCCESS, new JsonObject().put("revokedTokens", n))))
+            .onSuccess(v -> log.info("logout of {}: {} refresh tokens revoked", accountId, n))));
   }
 
   /** The successor of a just-spent token, or null (no grant) when the account was disabled meanwhile. */
@@ -107,26 +148,42 @@ public final class AuthService {
   }
 
   /** No grant for a token that could not be spent; a spent one is a replay and revokes its family. */
-  private Future<TokenGrant> rejectStale(io.vertx.sqlclient.SqlConnection conn, byte[] hash) {
+  private Future<TokenGrant> rejectStale(io.vertx.sqlclient.SqlConnection conn, byte[] hash, String clientAddress,
+                                         String requestId) {
     return repository.findRefreshToken(conn, hash).compose(row -> {
       if (row.isPresent() && row.get().used()) {
-        return repository.revokeFamily(conn, row.get().familyId()).map(n -> {
-          log.warn("refresh token reuse by account {}: family {} revoked ({} tokens)", row.get().accountId(),
-              row.get().familyId(), n);
-          return (TokenGrant) null;
-        });
+        var reused = row.get();
+        return repository.revokeFamily(conn, reused.familyId()).compose(n -> {
+          log.warn("refresh token reuse by account {}: family {} revoked ({} tokens)", reused.accountId(),
+              reused.familyId(), n);
+          // Audited in the refresh transaction, which commits: the revocation and its entry stay together.
+          return repository.accountById(conn, reused.accountId()).compose(account -> audit.record(conn,
+              new AuditEvent(reused.accountId(), account.map(IdentityRepository.LoginAccount::username).orElse(null),
+                  "auth.refresh.reuse-detected", "refresh-token-family", reused.familyId().toString(),
+                  account.map(IdentityRepository.LoginAccount::homeUnitId).orElse(null), clientAddress, requestId,
+                  Outcome.DENIED, new JsonObject().put("revokedTokens", n))));
+        }).map(v -> (TokenGrant) null);
       }
       return Future.succeededFuture(null);
     });
   }
 
   /** A new token family: the first refresh token of a login, and an access token. */
-  private Future<TokenGrant> issue(IdentityRepository.LoginAccount account) {
+  private Future<TokenGrant> issue(IdentityRepository.LoginAccount account, String clientAddress,
+                                    String requestId) {
     String refresh = newRefreshToken();
-    return repository.insertRefreshToken(repository.database().pool(), account.id(), UUID.randomUUID(),
-            hash(refresh), REFRESH_TOKEN_TTL)
+    UUID family = UUID.randomUUID();
+    return repository.database().inTransaction(conn -> repository.insertRefreshToken(conn, account.id(), family,
+                hash(refresh), REFRESH_TOKEN_TTL)
+            .compose(v -> audit.record(conn, new AuditEvent(account.id(), account.username(), "auth.login",
+                "account", account.id().toString(), account.homeUnitId(), clientAddress, requestId,
+                Outcome.SUCCESS, new JsonObject().put("tokenFamily", family.toString())))))
         .map(v -> new TokenGrant(tokens.issue(account.id(), account.roles(), account.scope()),
             TokenService.ACCESS_TOKEN_TTL.toSeconds(), refresh));
+  }
+
+  private SqlClient pool() {
+    return repository.database().pool();
   }
 
   static String newRefreshToken() {

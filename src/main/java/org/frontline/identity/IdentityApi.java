@@ -47,13 +47,14 @@ public final class IdentityApi implements ApiRoutes {
   }
 
   private void refresh(RoutingContext rc) {
-    auth.refresh(rc.body().asJsonObject().getString("refresh_token"))
+    auth.refresh(rc.body().asJsonObject().getString("refresh_token"), rc.request().remoteAddress().hostAddress())
         .onSuccess(grant -> sendGrant(rc, grant))
         .onFailure(rc::fail);
   }
 
   private void logout(RoutingContext rc) {
-    auth.logout(Caller.of(rc).accountId(), rc.body().asJsonObject().getString("refresh_token"))
+    auth.logout(Caller.of(rc).accountId(), rc.body().asJsonObject().getString("refresh_token"),
+            rc.request().remoteAddress().hostAddress())
         .onSuccess(v -> rc.response().setStatusCode(204).end())
         .onFailure(rc::fail);
   }

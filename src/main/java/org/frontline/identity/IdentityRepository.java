@@ -18,7 +18,8 @@ import java.util.UUID;
 /** The SQL of the identity feature: accounts as login and authentication see them, throttle counters, refresh tokens. */
 public final class IdentityRepository {
 
-  public record LoginAccount(UUID id, String passwordHash, boolean disabled, List<String> roles, List<UUID> scope) {}
+  public record LoginAccount(UUID id, String passwordHash, boolean disabled, List<String> roles, List<UUID> scope,
+                             UUID homeUnitId, String username) {}
 
   public record UnitRef(UUID id, String name) {}
 
@@ -31,7 +32,7 @@ public final class IdentityRepository {
   public record RefreshRow(UUID id, UUID accountId, UUID familyId, boolean used) {}
 
   private static final String ACCOUNT_COLUMNS = """
-      a.id, a.password_hash, a.disabled_at IS NOT NULL AS disabled, a.roles,
+      a.id, a.password_hash, a.disabled_at IS NOT NULL AS disabled, a.roles, a.home_unit_id, a.username,
       ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS scope""";
 
   private final Database database;
@@ -141,7 +142,12 @@ public final class IdentityRepository {
 
   /** Revokes the family of the token when the token belongs to the account; returns how many were revoked. */
   public Future<Integer> revokeFamilyOf(byte[] hash, UUID accountId) {
-    return pool.preparedQuery("""
+    return revokeFamilyOf(pool, hash, accountId);
+  }
+
+  /** As {@link #revokeFamilyOf(byte[], UUID)}, with the given client (a transaction's connection). */
+  public Future<Integer> revokeFamilyOf(SqlClient client, byte[] hash, UUID accountId) {
+    return client.preparedQuery("""
             UPDATE refresh_token SET revoked_at = now()
             WHERE revoked_at IS NULL AND family_id = (
               SELECT family_id FROM refresh_token WHERE token_hash = $1 AND account_id = $2)""")
@@ -162,7 +168,8 @@ public final class IdentityRepository {
 
   private static LoginAccount loginAccount(Row r) {
     return new LoginAccount(r.getUUID("id"), r.getString("password_hash"), r.getBoolean("disabled"),
-        Arrays.asList(r.getArrayOfStrings("roles")), Arrays.asList(r.getArrayOfUUIDs("scope")));
+        Arrays.asList(r.getArrayOfStrings("roles")), Arrays.asList(r.getArrayOfUUIDs("scope")),
+        r.getUUID("home_unit_id"), r.getString("username"));
   }
 
 }

@@ -1,0 +1,151 @@
+package org.frontline.audit;
+
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Caller;
+import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.Problem.FieldError;
+import org.frontline.platform.http.ProblemType;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+
+/** The audit log operations: read within the admin's scope, and verify the chain. */
+public final class AuditApi implements ApiRoutes {
+  public static final int DEFAULT_LIMIT = 50;
+  public static final int MAX_LIMIT = 200;
+
+  /** Role required per operation (one table, reviewable at a glance). */
+  private static final Map<String, String> ROLES = Map.of(
+      "listAuditEntries", "admin",
+      "verifyAuditChain", "admin");
+
+  private final AuditRepository repository;
+  private final AuditVerification verification;
+
+  public AuditApi(AuditRepository repository) {
+    this.repository = repository;
+    this.verification = new AuditVerification(repository);
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.of(
+        "listAuditEntries", requireRole("listAuditEntries", this::list),
+        "verifyAuditChain", requireRole("verifyAuditChain", this::verify));
+  }
+
+  private static Handler<RoutingContext> requireRole(String operationId, Handler<RoutingContext> handler) {
+    String role = ROLES.get(operationId);
+    return rc -> {
+      if (Caller.of(rc).hasRole(role)) {
+        handler.handle(rc);
+      } else {
+        rc.fail(Problem.of(ProblemType.FORBIDDEN, "This needs the " + role + " role.").toException());
+      }
+    };
+  }
+
+  private void list(RoutingContext rc) {
+    AuditRepository.Query query;
+    try {
+      Integer limit = param(rc, "limit", Integer::parseInt);
+      query = new AuditRepository.Query(
+          param(rc, "action", Function.identity()),
+          param(rc, "actorId", UUID::fromString),
+          param(rc, "from", Instant::parse),
+          param(rc, "to", Instant::parse),
+          param(rc, "cursor", AuditApi::decodeCursor),
+          limit == null ? DEFAULT_LIMIT : Math.max(1, Math.min(MAX_LIMIT, limit)));
+    } catch (IllegalArgumentException e) {
+      rc.fail(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+          .withErrors(List.of(new FieldError("query/" + e.getMessage(), "Invalid value.")))
+          .toException());
+      return;
+    }
+    repository.scopeOf(Caller.of(rc).scopeUnitIds())
+        .compose(scope -> repository.page(scope, query))
+        .onSuccess(entries -> {
+          JsonArray items = new JsonArray(entries.stream().map(AuditApi::toJson).toList());
+          String next = entries.size() == query.limit() ? encodeCursor(entries.get(entries.size() - 1).seq()) : null;
+          rc.response()
+              .putHeader("Content-Type", "application/json")
+              .putHeader("Cache-Control", "no-store")
+              .end(new JsonObject().put("items", items).put("nextCursor", next).encode());
+        })
+        .onFailure(rc::fail);
+  }
+
+  private void verify(RoutingContext rc) {
+    verification.verify()
+        .onSuccess(result -> {
+          JsonObject body = new JsonObject().put("ok", result.ok()).put("checked", result.checked());
+          if (!result.ok()) {
+            body.put("firstBroken", new JsonObject()
+                .put("seq", result.firstBroken().seq())
+                .put("reason", result.firstBroken().reason().code())
+                .put("detail", result.firstBroken().detail()));
+          }
+          rc.response()
+              .putHeader("Content-Type", "application/json")
+              .putHeader("Cache-Control", "no-store")
+              .end(body.encode());
+        })
+        .onFailure(rc::fail);
+  }
+
+  /** A query parameter parsed, or null when absent; a bad value throws with the parameter's name as message. */
+  private static <T> T param(RoutingContext rc, String name, Function<String, T> parse) {
+    String raw = rc.queryParams().get(name);
+    if (raw == null || raw.isEmpty()) {
+      return null;
+    }
+    try {
+      return parse.apply(raw);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(name);
+    }
+  }
+
+  static String encodeCursor(long seq) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(("s" + seq).getBytes(StandardCharsets.US_ASCII));
+  }
+
+  static Long decodeCursor(String cursor) {
+    String s = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.US_ASCII);
+    if (!s.startsWith("s")) {
+      throw new IllegalArgumentException("cursor");
+    }
+    long seq = Long.parseLong(s.substring(1));
+    if (seq < 1) {
+      throw new IllegalArgumentException("cursor");
+    }
+    return seq;
+  }
+
+  static JsonObject toJson(AuditEntry e) {
+    return new JsonObject()
+        .put("seq", e.seq())
+        .put("at", AuditChain.formatAt(e.at()))
+        .put("actorId", e.actorId() == null ? null : e.actorId().toString())
+        .put("actorLabel", e.actorLabel())
+        .put("action", e.action())
+        .put("objectType", e.objectType())
+        .put("objectId", e.objectId())
+        .put("unitId", e.unitId() == null ? null : e.unitId().toString())
+        .put("clientAddress", e.clientAddress())
+        .put("requestId", e.requestId())
+        .put("outcome", e.outcome())
+        .put("details", e.details())
+        .put("prevHash", AuditChain.hex(e.prevHash()))
+        .put("hash", AuditChain.hex(e.hash()));
+  }
+}

@@ -1,0 +1,143 @@
+package org.frontline.audit;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpRequest;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.dev.DemoOrganisation;
+import org.frontline.identity.AccountBootstrap;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.audit.AuditTesting.accessToken;
+import static org.frontline.audit.AuditTesting.login;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** GET /v1/audit and POST /v1/audit/verify: roles, scope, pagination, filters. */
+@FrontlineTest
+class AuditApiTest {
+  private static final UUID NANTONG_ADMIN = UUID.nameUUIDFromBytes("test:admin.nantong".getBytes());
+
+  /** An admin scoped to Nantong, and a known log: Hanjiang, Tongzhou and unit-less entries. */
+  @BeforeAll
+  static void seed(TestEnvironment env) throws Exception {
+    AuditTesting.clearAuditAndThrottle(env);
+    try (Connection c = env.jdbc()) {
+      c.setAutoCommit(false);
+      new AccountBootstrap(c).ensureAccount(new AccountBootstrap.Account(NANTONG_ADMIN, "admin.nantong",
+          "Nantong Admin", "en", List.of("admin"), DemoOrganisation.NANTONG), DemoOrganisation.PASSWORD);
+      c.commit();
+    }
+    accessToken(env, "supervisor.hanjiang");                                  // seq 1, Hanjiang
+    accessToken(env, "officer.xu");                                           // seq 2, Huaisi (under Hanjiang)
+    accessToken(env, "officer.zhang");                                        // seq 3, Tongzhou (under Nantong)
+    assertThat(login(env, "nobody.here", "wrong-password").statusCode()).isEqualTo(401); // seq 4, no unit
+    assertThat(login(env, "officer.xu", "wrong-password").statusCode()).isEqualTo(401);  // seq 5, Huaisi
+    accessToken(env, "supervisor.tongzhou");                                  // seq 6, Tongzhou
+  }
+
+  private static HttpResponse<Buffer> list(TestEnvironment env, String token, String query) {
+    HttpRequest<Buffer> request = env.client().get("/v1/audit" + query);
+    if (token != null) {
+      request.putHeader("Authorization", "Bearer " + token);
+    }
+    return await(request.send());
+  }
+
+  private static List<String> labels(HttpResponse<Buffer> r) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray items = r.bodyAsJsonObject().getJsonArray("items");
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      out.add(items.getJsonObject(i).getString("actorLabel") + "#" + items.getJsonObject(i).getLong("seq"));
+    }
+    return out;
+  }
+
+  @Test
+  void aScopedAdminSeesOnlyEntriesOfItsSubtree(TestEnvironment env) {
+    String token = accessToken(env, "admin.nantong"); // recorded in Nantong itself
+    List<String> seen = labels(list(env, token, "?action=auth.login"));
+    assertThat(seen).contains("officer.zhang#3", "supervisor.tongzhou#6")
+        .noneMatch(s -> s.startsWith("supervisor.hanjiang") || s.startsWith("officer.xu"));
+    List<String> all = labels(list(env, token, "?limit=200"));
+    assertThat(all).noneMatch(s -> s.startsWith("nobody.here") || s.startsWith("officer.xu")
+        || s.startsWith("supervisor.hanjiang"));
+  }
+
+  @Test
+  void theProvinceAdminSeesEverythingIncludingUnitlessEntries(TestEnvironment env) {
+    List<String> all = labels(list(env, accessToken(env, "admin"), "?limit=200"));
+    assertThat(all).contains("supervisor.hanjiang#1", "officer.xu#2", "officer.zhang#3", "nobody.here#4",
+        "officer.xu#5", "supervisor.tongzhou#6");
+  }
+
+  @Test
+  void nonAdminsAreForbiddenAndAnonymousCallersUnauthorized(TestEnvironment env) {
+    String officer = accessToken(env, "officer.xu");
+    assertProblem(list(env, officer, ""), 403, "urn:frontline:problem:forbidden");
+    assertProblem(await(env.client().post("/v1/audit/verify").putHeader("Authorization", "Bearer " + officer)
+        .send()), 403, "urn:frontline:problem:forbidden");
+    assertProblem(list(env, accessToken(env, "supervisor.hanjiang"), ""), 403, "urn:frontline:problem:forbidden");
+    assertProblem(list(env, null, ""), 401, "urn:frontline:problem:unauthorized");
+  }
+
+  @Test
+  void pagesFollowTheCursorNewestFirstWithoutRepeats(TestEnvironment env) {
+    String token = accessToken(env, "admin");
+    List<Long> seqs = new ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      JsonObject page = list(env, token, "?limit=2" + (cursor == null ? "" : "&cursor=" + cursor)).bodyAsJsonObject();
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(2);
+      page.getJsonArray("items").forEach(o -> seqs.add(((JsonObject) o).getLong("seq")));
+      cursor = page.getString("nextCursor");
+      pages++;
+    } while (cursor != null && pages < 20);
+    long total = labels(list(env, token, "?limit=200")).size();
+    assertThat(seqs).hasSize((int) total).doesNotHaveDuplicates();
+    assertThat(seqs).isSortedAccordingTo((a, b) -> Long.compare(b, a));
+    assertThat(pages).isGreaterThanOrEqualTo(4);
+  }
+
+  @Test
+  void filtersByActionActorAndTime(TestEnvironment env) throws Exception {
+    String token = accessToken(env, "admin");
+    assertThat(labels(list(env, token, "?action=auth.login.failed"))).containsExactly("officer.xu#5", "nobody.here#4");
+    UUID zhang = AuditLogTest.accountId(env, "officer.zhang");
+    assertThat(labels(list(env, token, "?actorId=" + zhang))).containsExactly("officer.zhang#3");
+    assertThat(labels(list(env, token, "?to=2000-01-01T00:00:00Z"))).isEmpty();
+    assertThat(labels(list(env, token, "?from=2000-01-01T00:00:00Z&action=auth.login.failed"))).hasSize(2);
+    JsonObject entry = list(env, token, "?actorId=" + zhang).bodyAsJsonObject().getJsonArray("items").getJsonObject(0);
+    assertThat(entry.getString("unitId")).isEqualTo(DemoOrganisation.TONGZHOU.toString());
+    assertThat(entry.getString("outcome")).isEqualTo("SUCCESS");
+    assertThat(entry.getString("hash")).hasSize(64);
+    assertThat(entry.getString("prevHash")).hasSize(64);
+  }
+
+  @Test
+  void aBadCursorOrLimitIsAValidationProblem(TestEnvironment env) {
+    String token = accessToken(env, "admin");
+    JsonObject problem = assertProblem(list(env, token, "?cursor=bm9wZQ"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
+    assertProblem(list(env, token, "?limit=0"), 400, "urn:frontline:problem:validation-failed");
+    assertProblem(list(env, token, "?actorId=not-a-uuid"), 400, "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void aLimitAboveTheCapIsCapped(TestEnvironment env) {
+    assertThat(list(env, accessToken(env, "admin"), "?limit=100000").statusCode()).isEqualTo(200);
+  }
+}

@@ -1,0 +1,256 @@
+package org.frontline.audit;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.dev.DemoOrganisation;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.frontline.audit.AuditTesting.accessToken;
+import static org.frontline.audit.AuditTesting.entries;
+import static org.frontline.audit.AuditTesting.login;
+import static org.frontline.audit.AuditTesting.loginOk;
+import static org.frontline.audit.AuditTesting.tamper;
+import static org.frontline.audit.AuditTesting.verify;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** What the audit log records, that its chain holds under concurrency, and that verify finds tampering. */
+@FrontlineTest
+class AuditLogTest {
+  private static final String SECRET_TRIED = "not-the-password-42";
+
+  @BeforeEach
+  void emptyLog(TestEnvironment env) throws SQLException {
+    AuditTesting.clearAuditAndThrottle(env);
+  }
+
+  @Test
+  void loginsFailuresReuseAndLogoutAreRecordedInOneChain(TestEnvironment env) throws Exception {
+    JsonObject xu = loginOk(env, "officer.xu");
+    assertThat(login(env, "officer.xu", SECRET_TRIED).statusCode()).isEqualTo(401);
+    assertThat(login(env, "nobody.here", SECRET_TRIED).statusCode()).isEqualTo(401);
+    String first = xu.getString("refresh_token");
+    HttpResponse<Buffer> rotated = refresh(env, first);
+    assertThat(rotated.statusCode()).isEqualTo(200);
+    assertThat(refresh(env, first).statusCode()).isEqualTo(401); // reuse: the family is revoked
+    JsonObject zhang = loginOk(env, "officer.zhang");
+    HttpResponse<Buffer> logout = await(env.client().post("/v1/auth/logout")
+        .putHeader("Authorization", "Bearer " + zhang.getString("access_token"))
+        .sendJsonObject(new JsonObject().put("refresh_token", zhang.getString("refresh_token"))));
+    assertThat(logout.statusCode()).isEqualTo(204);
+
+    List<AuditEntry> log = entries(env);
+    assertThat(log).extracting(AuditEntry::action).containsExactly("auth.login", "auth.login.failed",
+        "auth.login.failed", "auth.refresh.reuse-detected", "auth.login", "auth.logout");
+    UUID xuId = accountId(env, "officer.xu");
+    UUID zhangId = accountId(env, "officer.zhang");
+
+    AuditEntry ok = log.get(0);
+    assertThat(ok.actorId()).isEqualTo(xuId);
+    assertThat(ok.actorLabel()).isEqualTo("officer.xu");
+    assertThat(ok.outcome()).isEqualTo("SUCCESS");
+    assertThat(ok.unitId()).isEqualTo(DemoOrganisation.HUAISI);
+    assertThat(ok.unitPath()).endsWith("/" + DemoOrganisation.HUAISI + "/");
+    assertThat(ok.clientAddress()).isEqualTo("127.0.0.1");
+    assertThat(ok.requestId()).isNotBlank();
+
+    AuditEntry failed = log.get(1);
+    assertThat(failed.actorId()).isNull();
+    assertThat(failed.actorLabel()).isEqualTo("officer.xu");
+    assertThat(failed.outcome()).isEqualTo("FAILURE");
+    assertThat(failed.objectId()).isEqualTo(xuId.toString());
+    assertThat(failed.unitId()).isEqualTo(DemoOrganisation.HUAISI);
+    assertThat(failed.details().getString("reason")).isEqualTo("wrong-password");
+
+    AuditEntry unknown = log.get(2);
+    assertThat(unknown.actorLabel()).isEqualTo("nobody.here");
+    assertThat(unknown.outcome()).isEqualTo("FAILURE");
+    assertThat(unknown.unitId()).isNull();
+    assertThat(unknown.details().getString("reason")).isEqualTo("unknown-account");
+
+    AuditEntry reuse = log.get(3);
+    assertThat(reuse.actorId()).isEqualTo(xuId);
+    assertThat(reuse.outcome()).isEqualTo("DENIED");
+    assertThat(reuse.objectType()).isEqualTo("refresh-token-family");
+    assertThat(reuse.details().getInteger("revokedTokens")).isEqualTo(2);
+
+    AuditEntry out = log.get(5);
+    assertThat(out.actorId()).isEqualTo(zhangId);
+    assertThat(out.outcome()).isEqualTo("SUCCESS");
+    assertThat(out.unitId()).isEqualTo(DemoOrganisation.TONGZHOU);
+    assertThat(out.details().getInteger("revokedTokens")).isEqualTo(1);
+
+    // the chain: gap-free seq, each prev_hash the hash before, each hash recomputable from the row
+    byte[] previous = new byte[32];
+    for (int i = 0; i < log.size(); i++) {
+      AuditEntry e = log.get(i);
+      assertThat(e.seq()).isEqualTo(i + 1);
+      assertThat(e.prevHash()).isEqualTo(previous);
+      assertThat(e.hash()).isEqualTo(AuditChain.hash(e));
+      previous = e.hash();
+    }
+    // never a password anywhere in the log
+    try (Connection c = env.jdbc(); Statement s = c.createStatement();
+         var rs = s.executeQuery("SELECT count(*) FROM audit_log a WHERE a::text LIKE '%" + SECRET_TRIED + "%'")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isZero();
+    }
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).isTrue();
+    assertThat(result.getLong("checked")).isEqualTo(7); // the six above and the admin's login
+  }
+
+  @Test
+  void aThrottledLoginIsRecorded(TestEnvironment env) throws Exception {
+    for (int i = 0; i < 5; i++) {
+      assertThat(login(env, "officer.zhang", SECRET_TRIED).statusCode()).isEqualTo(401);
+    }
+    HttpResponse<Buffer> throttled = login(env, "officer.zhang", "frontline-dev");
+    assertThat(throttled.statusCode()).isEqualTo(429);
+    AuditEntry last = entries(env).get(5);
+    assertThat(last.action()).isEqualTo("auth.login.throttled");
+    assertThat(last.actorLabel()).isEqualTo("officer.zhang");
+    assertThat(last.outcome()).isEqualTo("DENIED");
+    assertThat(last.details().getLong("retryAfterSeconds")).isPositive();
+  }
+
+  @Test
+  void concurrentLoginsFormOneUnbrokenChain(TestEnvironment env) throws Exception {
+    List<String> users = List.of("admin", "officer.xu", "officer.zhang", "supervisor.hanjiang",
+        "supervisor.tongzhou");
+    List<Future<HttpResponse<Buffer>>> racing = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      racing.add(env.client().post("/v1/auth/login").sendJsonObject(new JsonObject()
+          .put("username", users.get(i % users.size())).put("password", "frontline-dev")));
+    }
+    await(Future.join(racing));
+    assertThat(racing).allSatisfy(f -> assertThat(f.result().statusCode()).isEqualTo(200));
+
+    List<AuditEntry> log = entries(env);
+    assertThat(log).hasSize(20);
+    assertThat(log).extracting(AuditEntry::seq).containsExactlyElementsOf(
+        java.util.stream.LongStream.rangeClosed(1, 20).boxed().toList());
+    JsonObject result = verify(env, racing.get(0).result().bodyAsJsonObject().getString("access_token"))
+        .bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).as(result.encode()).isTrue();
+    assertThat(result.getLong("checked")).isEqualTo(20);
+    assertThat(result.containsKey("firstBroken")).isFalse();
+  }
+
+  @Test
+  void updateAndDeleteAreRefusedByTheDatabase(TestEnvironment env) throws Exception {
+    loginOk(env, "officer.xu");
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      assertThatThrownBy(() -> s.executeUpdate("UPDATE audit_log SET actor_label = 'someone' WHERE seq = 1"))
+          .isInstanceOf(SQLException.class).hasMessageContaining("append-only");
+      assertThatThrownBy(() -> s.executeUpdate("DELETE FROM audit_log WHERE seq = 1"))
+          .isInstanceOf(SQLException.class).hasMessageContaining("append-only");
+      assertThatThrownBy(() -> s.execute("TRUNCATE audit_log"))
+          .isInstanceOf(SQLException.class).hasMessageContaining("append-only");
+    }
+    assertThat(entries(env)).hasSize(1);
+  }
+
+  @Test
+  void verifyNamesARowChangedInTheDatabase(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang")) {
+      loginOk(env, user);
+    }
+    tamper(env, "UPDATE audit_log SET details = '{\"tokenFamily\": \"forged\"}' WHERE seq = 2");
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).isFalse();
+    assertThat(result.getLong("checked")).isEqualTo(1);
+    assertThat(result.getJsonObject("firstBroken").getLong("seq")).isEqualTo(2);
+    assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("content-changed");
+  }
+
+  @Test
+  void verifyNamesARowChangedWithItsHashRecomputed(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang")) {
+      loginOk(env, user);
+    }
+    AuditEntry second = entries(env).get(1);
+    AuditEntry forged = new AuditEntry(second.seq(), second.at(), second.actorId(), "someone.else",
+        second.action(), second.objectType(), second.objectId(), second.unitId(), second.unitPath(),
+        second.clientAddress(), second.requestId(), second.outcome(), second.details(), second.prevHash(), null);
+    String hash = HexFormat.of().formatHex(AuditChain.hash(forged));
+    tamper(env, "UPDATE audit_log SET actor_label = 'someone.else', hash = '\\x" + hash + "' WHERE seq = 2");
+    JsonObject broken = verify(env, accessToken(env, "admin")).bodyAsJsonObject().getJsonObject("firstBroken");
+    assertThat(broken.getLong("seq")).isEqualTo(3);
+    assertThat(broken.getString("reason")).isEqualTo("prev-hash-mismatch");
+  }
+
+  @Test
+  void verifyNamesADeletedRow(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang", "supervisor.tongzhou")) {
+      loginOk(env, user);
+    }
+    tamper(env, "DELETE FROM audit_log WHERE seq = 2");
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).isFalse();
+    assertThat(result.getLong("checked")).isEqualTo(1);
+    assertThat(result.getJsonObject("firstBroken").getLong("seq")).isEqualTo(2);
+    assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("seq-gap");
+  }
+
+  @Test
+  void verifyWalksAChainLongerThanOneBatch(TestEnvironment env) throws Exception {
+    AuditLog audit = env.app().audit();
+    for (int i = 0; i < AuditRepository.BATCH + 20; i++) {
+      await(audit.record(env.app().database().pool(), new AuditEvent(null, "system", "test.event", null, null,
+          null, null, null, AuditEvent.Outcome.SUCCESS, new JsonObject().put("i", i).put("f", 1.5)
+              .put("nested", new JsonObject().put("z", "\u00e9\n\"").put("a", List.of(1, "x"))))));
+    }
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).as(result.encode()).isTrue();
+    assertThat(result.getLong("checked")).isEqualTo(AuditRepository.BATCH + 21);
+    tamper(env, "DELETE FROM audit_log WHERE seq = " + (AuditRepository.BATCH + 5));
+    JsonObject broken = verify(env, accessToken(env, "admin")).bodyAsJsonObject().getJsonObject("firstBroken");
+    assertThat(broken.getLong("seq")).isEqualTo(AuditRepository.BATCH + 5);
+  }
+
+  @Test
+  void anEntryRecordedInATransactionThatRollsBackIsGone(TestEnvironment env) throws Exception {
+    AuditLog audit = env.app().audit();
+    Future<Void> rolledBack = env.app().database().inTransaction(conn -> audit.record(conn, new AuditEvent(null,
+            "system", "test.rolled-back", null, null, null, null, null, AuditEvent.Outcome.SUCCESS, null))
+        .compose(v -> Future.failedFuture("the change failed")));
+    assertThatThrownBy(() -> await(rolledBack)).isNotNull();
+    await(audit.record(env.app().database().pool(), new AuditEvent(null, "system", "test.kept", null, null, null,
+        null, null, AuditEvent.Outcome.SUCCESS, null)));
+    List<AuditEntry> log = entries(env);
+    assertThat(log).extracting(AuditEntry::action).containsExactly("test.kept");
+    assertThat(log.get(0).seq()).isEqualTo(1);
+  }
+
+  private static HttpResponse<Buffer> refresh(TestEnvironment env, String token) {
+    return await(env.client().post("/v1/auth/refresh").sendJsonObject(new JsonObject().put("refresh_token", token)));
+  }
+
+  static UUID accountId(TestEnvironment env, String username) throws SQLException {
+    try (Connection c = env.jdbc(); var ps = c.prepareStatement("SELECT id FROM account WHERE username = ?")) {
+      ps.setString(1, username);
+      try (var rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getObject(1, UUID.class);
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package org.frontline.audit;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.TestEnvironment;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** Helpers for audit tests: an empty log, logins over HTTP, tampering as a table owner would, the stored chain. */
+public final class AuditTesting {
+  private AuditTesting() {}
+
+  /** Empties the log (lifting the TRUNCATE guard within one transaction) and the login throttle counters. */
+  public static void clearAuditAndThrottle(TestEnvironment env) throws SQLException {
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      c.setAutoCommit(false);
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
+      s.execute("TRUNCATE audit_log");
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
+      s.execute("DELETE FROM login_throttle");
+      c.commit();
+    }
+  }
+
+  /** Runs SQL on audit_log with the append-only trigger disabled: the deliberate act of someone tampering. */
+  public static void tamper(TestEnvironment env, String sql) throws SQLException {
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      c.setAutoCommit(false);
+      s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_or_delete");
+      s.execute(sql);
+      s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_or_delete");
+      c.commit();
+    }
+  }
+
+  public static HttpResponse<Buffer> login(TestEnvironment env, String username, String password) {
+    return await(env.client().post("/v1/auth/login")
+        .sendJsonObject(new JsonObject().put("username", username).put("password", password)));
+  }
+
+  public static JsonObject loginOk(TestEnvironment env, String username) {
+    HttpResponse<Buffer> r = login(env, username, "frontline-dev");
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    return r.bodyAsJsonObject();
+  }
+
+  public static String accessToken(TestEnvironment env, String username) {
+    return loginOk(env, username).getString("access_token");
+  }
+
+  public static HttpResponse<Buffer> verify(TestEnvironment env, String token) {
+    return await(env.client().post("/v1/audit/verify").putHeader("Authorization", "Bearer " + token).send());
+  }
+
+  /** Every stored entry in seq order, read over JDBC. */
+  public static List<AuditEntry> entries(TestEnvironment env) throws SQLException {
+    try (Connection c = env.jdbc()) {
+      return AuditRepository.batchAfter(c, 0, 100_000);
+    }
+  }
+}
