@@ -28,6 +28,7 @@ public final class KeyRing implements TokenService.KeySource {
   private long lastOnDemandStart = System.nanoTime() - MIN_RELOAD_INTERVAL.toNanos();
   private Future<Void> inFlight;
   private Promise<Void> next;
+  private final java.util.concurrent.atomic.AtomicLong onDemandReloads = new java.util.concurrent.atomic.AtomicLong();
 
   public KeyRing(Vertx vertx, SigningKeyStore store) {
     this.vertx = vertx;
@@ -63,6 +64,11 @@ public final class KeyRing implements TokenService.KeySource {
           }
           return null;
         });
+  }
+
+  /** How many on-demand reloads have started (for tests and metrics). */
+  public long onDemandReloads() {
+    return onDemandReloads.get();
   }
 
   @Override
@@ -104,6 +110,7 @@ public final class KeyRing implements TokenService.KeySource {
       promise = next;
       next = null;
       lastOnDemandStart = System.nanoTime();
+      onDemandReloads.incrementAndGet();
       reload = reload();
       inFlight = reload;
     }

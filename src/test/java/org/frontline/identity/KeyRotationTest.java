@@ -310,4 +310,23 @@ class KeyRotationTest {
     assertThat(SignedJWT.parse(before).getHeader().getKeyID())
         .isNotEqualTo(SignedJWT.parse(after).getHeader().getKeyID());
   }
+
+  @Test
+  void madeUpKidsCauseAtMostOneReloadPerInterval(TestEnvironment env) throws Exception {
+    String token = loginOk(env, "officer.xu").getString("access_token");
+    String rest = token.substring(token.indexOf('.'));
+    long before = env.app().signingKeys().onDemandReloads();
+    long t0 = System.nanoTime();
+    List<io.vertx.core.Future<HttpResponse<Buffer>>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      String forged = Tokens.b64(part(token, 0).put("kid", "es256-made-up-" + i).encode()) + rest;
+      calls.add(env.client().get("/v1/me").putHeader("Authorization", "Bearer " + forged).send());
+    }
+    for (var call : calls) {
+      assertThat(await(call).statusCode()).isEqualTo(401);
+    }
+    long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    long reloads = env.app().signingKeys().onDemandReloads() - before;
+    assertThat(reloads).isBetween(1L, 1 + elapsedMs / KeyRing.MIN_RELOAD_INTERVAL.toMillis() + 1);
+  }
 }
