@@ -17,7 +17,11 @@ import org.frontline.config.FrontlineConfig;
 import org.frontline.identity.AuthService;
 import org.frontline.identity.IdentityApi;
 import org.frontline.identity.IdentityRepository;
-import org.frontline.identity.SigningKeys;
+import org.frontline.identity.KeyEncryption;
+import org.frontline.identity.KeyRing;
+import org.frontline.identity.KeysApi;
+import org.frontline.identity.RotationService;
+import org.frontline.identity.SigningKeyStore;
 import org.frontline.identity.TokenService;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.ApiRoutes;
@@ -31,7 +35,6 @@ import org.frontline.platform.push.RecordingPushGateway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,6 +64,7 @@ public final class Frontline {
   private final MinioObjectStore objectStore;
   private final PushFactory pushFactory;
   private PushGateway push;
+  private KeyRing keyRing;
   private final List<String> deployments = new ArrayList<>();
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
@@ -105,22 +109,23 @@ public final class Frontline {
   }
 
   private Future<Void> deploy() {
-    List<ApiRoutes> features;
-    try {
-      TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(),
-          SigningKeys.load(config.tokens().keysDir()), Clock.systemUTC());
-      IdentityRepository identity = new IdentityRepository(database);
-      features = List.of(
-          new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity),
-          new AuditApi(new AuditRepository(database.pool())));
-    } catch (IOException e) {
-      return Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e));
-    }
+    SigningKeyStore keyStore = new SigningKeyStore(database.pool(),
+        new KeyEncryption(config.tokens().keyEncryptionKey()), Clock.systemUTC());
+    keyRing = new KeyRing(vertx, keyStore);
+    TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(), keyRing,
+        Clock.systemUTC());
+    IdentityRepository identity = new IdentityRepository(database);
+    List<ApiRoutes> features = List.of(
+        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity),
+        new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit), audit),
+        new AuditApi(new AuditRepository(database.pool())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
     int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
-    return pushFactory.create(vertx, blocking)
+    return keyRing.start()
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
+        .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;
           return objectStore.ensureBucket();
@@ -150,6 +155,9 @@ public final class Frontline {
     if (stopped != null) {
       return stopped;
     }
+    if (keyRing != null) {
+      keyRing.stop();
+    }
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     Future<Void> services = api.recover(e -> Future.succeededFuture())
         .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
@@ -178,6 +186,9 @@ public final class Frontline {
   public ObjectStore objectStore() { return objectStore; }
 
   public PushGateway push() { return push; }
+
+  /** This instance's cache of the signing keys (tests reload it after changing the table). */
+  public KeyRing signingKeys() { return keyRing; }
 
   public PrometheusMeterRegistry registry() { return registry; }
 }

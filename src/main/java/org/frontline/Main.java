@@ -1,5 +1,11 @@
 package org.frontline;
 
+import io.vertx.core.Vertx;
+import org.frontline.audit.AuditLog;
+import org.frontline.identity.KeyEncryption;
+import org.frontline.identity.RotationService;
+import org.frontline.identity.SigningKeyStore;
+import org.frontline.platform.db.Database;
 import org.frontline.audit.AuditVerification;
 import org.frontline.audit.ChainVerifier;
 import org.frontline.config.ConfigException;
@@ -9,7 +15,6 @@ import org.frontline.config.FrontlineConfig.Mode;
 import org.frontline.config.Setting;
 import org.frontline.dev.DevMode;
 import org.frontline.identity.AccountBootstrap;
-import org.frontline.identity.SigningKeys;
 import org.frontline.platform.db.Migrations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +32,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
-/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap}, {@code admin audit-verify}. */
+/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap|audit-verify|rotate-keys}. */
 @Command(name = "frontline", mixinStandardHelpOptions = true, version = "frontline 0.1.0",
     description = "Field reporting backend: reports and photos from officers' phones, alerts to supervisors, "
         + "a secured API for partner systems.",
@@ -97,11 +102,6 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
       return serve(() -> {
         FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, main.env, Map.of());
-        try {
-          SigningKeys.load(config.tokens().keysDir());
-        } catch (java.io.IOException e) {
-          throw new ConfigException(List.of(Setting.JWT_KEYS_DIR.env() + ": " + e.getMessage()));
-        }
         Migrations.migrate(config.database());
         return Running.of(Frontline.start(config), config.http().shutdownGrace());
       });
@@ -128,7 +128,7 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
-      subcommands = {Bootstrap.class, AuditVerify.class})
+      subcommands = {Bootstrap.class, AuditVerify.class, RotateKeys.class})
   static final class Admin implements Callable<Integer> {
     @CommandLine.ParentCommand
     Main main;
@@ -195,6 +195,47 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  @Command(name = "rotate-keys", mixinStandardHelpOptions = true,
+      description = "Rotate the token signing keys: a new key signs from now on, the current one stays published "
+          + "(verifies only) for the overlap, keys superseded longer ago are retired. Needs the database settings "
+          + "and FRONTLINE_KEY_ENCRYPTION_KEY. Running instances pick the new key up at once for verification and "
+          + "within 30 s for signing.")
+  static final class RotateKeys implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Admin admin;
+
+    @Override
+    public Integer call() throws Exception {
+      FrontlineConfig.KeyAdmin settings;
+      try {
+        settings = ConfigLoader.loadKeyAdmin(admin.main.env);
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return EXIT_CONFIG;
+      }
+      Migrations.migrate(settings.database());
+      Vertx vertx = Vertx.vertx();
+      Database database = Database.connect(vertx, settings.database());
+      try {
+        SigningKeyStore store = new SigningKeyStore(database.pool(), new KeyEncryption(settings.keyEncryptionKey()),
+            java.time.Clock.systemUTC());
+        // Opening the stored keys first proves the key-encryption key is the right one before anything changes.
+        var rotated = store.loadPublished()
+            .compose(keys -> new RotationService(store, new AuditLog())
+                .rotate(new RotationService.Actor(null, "cli", null, null)))
+            .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        System.out.println("signing keys rotated: " + rotated.activated() + " is current; superseded "
+            + rotated.superseded() + "; retired " + rotated.retired());
+        return 0;
+      } catch (java.util.concurrent.ExecutionException e) {
+        System.err.println("cannot rotate the signing keys: " + e.getCause().getMessage());
+        return EXIT_START;
+      } finally {
+        database.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
   @Command(name = "audit-verify", mixinStandardHelpOptions = true,
       description = "Recompute the audit log's hash chain (needs only the database settings). Exit status 0 when "
           + "intact, 3 when broken (the first broken entry is printed), 1 when the database cannot be read.")

@@ -3,13 +3,10 @@ package org.frontline;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -52,17 +49,50 @@ class MainTest {
     Run r = run(Map.of(), "start");
     assertThat(r.status()).isEqualTo(2);
     assertThat(r.err()).contains("FRONTLINE_DATABASE_URL: missing", "FRONTLINE_S3_ENDPOINT: missing",
-        "FRONTLINE_JWT_KEYS_DIR: missing", "FRONTLINE_FIREBASE_CREDENTIALS_FILE: missing");
+        "FRONTLINE_KEY_ENCRYPTION_KEY: missing", "FRONTLINE_FIREBASE_CREDENTIALS_FILE: missing");
   }
 
   @Test
-  void startWithAnUnreadableSigningKeyExitsTwoNamingIt(TestEnvironment env, @TempDir Path tmp) throws Exception {
-    Files.writeString(tmp.resolve("broken.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  void startWithAMalformedKeyEncryptionKeyExitsTwoNamingIt(TestEnvironment env) {
     Map<String, String> settings = new HashMap<>(env.settings());
-    settings.put("FRONTLINE_JWT_KEYS_DIR", tmp.toString());
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", "c2hvcnQ=");
     Run r = run(settings, "start");
     assertThat(r.status()).isEqualTo(2);
-    assertThat(r.err()).contains("FRONTLINE_JWT_KEYS_DIR: " + tmp.resolve("broken.pem") + ": not an EC P-256 private key");
+    assertThat(r.err()).contains("FRONTLINE_KEY_ENCRYPTION_KEY: must be the base64 of exactly 32 bytes");
+  }
+
+  @Test
+  void startWithAKeyEncryptionKeyThatDoesNotOpenTheStoredKeysExitsOne(TestEnvironment env) {
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    Run r = run(settings, "start");
+    assertThat(r.status()).isEqualTo(1);
+  }
+
+  @Test
+  void adminRotateKeysRotatesWithOnlyTheDatabaseAndTheKeyEncryptionKey(TestEnvironment env) throws Exception {
+    String before = env.app().signingKeys().keys().current().kid();
+    Map<String, String> settings = new HashMap<>();
+    settings.put("FRONTLINE_DATABASE_URL", env.settings().get("FRONTLINE_DATABASE_URL"));
+    Run missing = run(settings, "admin", "rotate-keys");
+    assertThat(missing.status()).isEqualTo(2);
+    assertThat(missing.err()).contains("FRONTLINE_KEY_ENCRYPTION_KEY: missing");
+
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", env.settings().get("FRONTLINE_KEY_ENCRYPTION_KEY"));
+    Run r = run(settings, "admin", "rotate-keys");
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.out()).contains("signing keys rotated:", "superseded [" + before + "]");
+    TestEnvironment.await(env.app().signingKeys().reload());
+    var keys = env.app().signingKeys().keys();
+    assertThat(keys.current().kid()).isNotEqualTo(before);
+    assertThat(keys.published()).containsKey(before).hasSize(2);
+
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    Run wrongKek = run(settings, "admin", "rotate-keys");
+    assertThat(wrongKek.status()).isEqualTo(1);
+    assertThat(wrongKek.err()).contains("FRONTLINE_KEY_ENCRYPTION_KEY");
+    TestEnvironment.await(env.app().signingKeys().reload());
+    assertThat(env.app().signingKeys().keys().published()).hasSize(2);
   }
 
   @Test

@@ -8,6 +8,8 @@ import org.frontline.config.FrontlineConfig.PushGatewayKind;
 import org.frontline.config.FrontlineConfig.Tokens;
 import org.frontline.platform.objectstore.ObjectStoreSettings;
 
+import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.URI;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -52,6 +55,17 @@ public final class ConfigLoader {
       throw new ConfigException(loader.problems);
     }
     return database;
+  }
+
+  /** The database and the key-encryption key, for the key-administration commands (admin rotate-keys). */
+  public static FrontlineConfig.KeyAdmin loadKeyAdmin(Map<String, String> env) {
+    ConfigLoader loader = merge(Mode.PRODUCTION, env, Map.of());
+    FrontlineConfig.Database database = loader.database();
+    SecretKey kek = loader.keyEncryptionKey();
+    if (!loader.problems.isEmpty()) {
+      throw new ConfigException(loader.problems);
+    }
+    return new FrontlineConfig.KeyAdmin(database, kek);
   }
 
   private static ConfigLoader merge(Mode mode, Map<String, String> env, Map<String, String> forced) {
@@ -122,7 +136,7 @@ public final class ConfigLoader {
     String bucket = bucket();
     String region = required(Setting.S3_REGION);
     Push push = push();
-    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), directory(Setting.JWT_KEYS_DIR));
+    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey());
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
     String logLevel = required(Setting.LOG_LEVEL);
     if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
@@ -241,16 +255,21 @@ public final class ConfigLoader {
     return bucket;
   }
 
-  private Path directory(Setting s) {
-    String value = required(s);
+  private SecretKey keyEncryptionKey() {
+    String value = required(Setting.KEY_ENCRYPTION_KEY);
     if (value == null) {
       return null;
     }
-    Path dir = Path.of(value);
-    if (!Files.isDirectory(dir)) {
-      problems.add(s.env() + ": '" + value + "' is not a directory");
+    try {
+      byte[] raw = Base64.getDecoder().decode(value);
+      if (raw.length == 32) {
+        return new SecretKeySpec(raw, "AES");
+      }
+    } catch (IllegalArgumentException ignored) {
+      // reported below
     }
-    return dir;
+    problems.add(Setting.KEY_ENCRYPTION_KEY.env() + ": must be the base64 of exactly 32 bytes (openssl rand -base64 32)");
+    return null;
   }
 
   private String url(Setting s) {

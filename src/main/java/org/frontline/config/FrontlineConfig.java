@@ -2,6 +2,8 @@ package org.frontline.config;
 
 import org.frontline.platform.objectstore.ObjectStoreSettings;
 
+import javax.crypto.SecretKey;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -37,7 +39,16 @@ public record FrontlineConfig(
 
   public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile) {}
 
-  public record Tokens(String issuer, String audience, Path keysDir) {}
+  /** Token settings; the key-encryption key opens the signing keys stored in the database. */
+  public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {
+    @Override
+    public String toString() {
+      return "Tokens[" + issuer + ", " + audience + "]";
+    }
+  }
+
+  /** What the key-administration commands need: the database and the key-encryption key. */
+  public record KeyAdmin(Database database, SecretKey keyEncryptionKey) {}
 
   public FrontlineConfig {
     Objects.requireNonNull(mode);

@@ -38,13 +38,15 @@ public enum Setting {
   JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",
       "Issuer (iss) of access tokens: the public base URL of this service."),
   JWT_AUDIENCE("FRONTLINE_JWT_AUDIENCE", "frontline-api", "frontline-api", "Audience (aud) of access tokens."),
-  JWT_KEYS_DIR("FRONTLINE_JWT_KEYS_DIR", null, "./data/keys",
-      "Directory of ES256 (EC P-256) private keys, PKCS#8 PEM, one per file; the file name without .pem is the kid."),
+  KEY_ENCRYPTION_KEY("FRONTLINE_KEY_ENCRYPTION_KEY", null, "(generated)",
+      "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key that encrypts the signing keys "
+          + "kept in the database. The same on every instance; keep it secret. Dev mode keeps one in "
+          + "./data/key-encryption-key."),
   WORKER_POOL_SIZE("FRONTLINE_WORKER_POOL_SIZE", "16", "8",
       "Threads of the bounded pool that runs blocking SDK calls (object store, Firebase)."),
   LOG_LEVEL("FRONTLINE_LOG_LEVEL", "INFO", "INFO", "Log level of Frontline's own loggers (TRACE, DEBUG, INFO, WARN, ERROR)."),
   DATA_DIR("FRONTLINE_DATA_DIR", null, "./data",
-      "Dev mode only: where the embedded database, the local object store and generated keys are kept."),
+      "Dev mode only: where the embedded database, the local object store and the key-encryption key are kept."),
   ADMIN_PASSWORD("FRONTLINE_ADMIN_PASSWORD", null, null,
       "`admin bootstrap` only: password of the first administrator (at least 12 characters); asked for if unset."),
   TEST_DATABASE_URL("FRONTLINE_TEST_DATABASE_URL", null, null,

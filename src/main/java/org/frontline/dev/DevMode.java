@@ -7,7 +7,6 @@ import org.frontline.config.ConfigLoader;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.config.FrontlineConfig.Mode;
 import org.frontline.config.Setting;
-import org.frontline.identity.SigningKeys;
 import org.frontline.platform.db.Migrations;
 import org.frontline.platform.dev.EmbeddedPostgresServer;
 import org.frontline.platform.dev.InProcessS3Server;
@@ -50,9 +49,9 @@ public final class DevMode {
     forced.put(Setting.S3_ENDPOINT.env(), s3.endpoint());
     forced.put(Setting.S3_ACCESS_KEY.env(), S3_ACCESS_KEY);
     forced.put(Setting.S3_SECRET_KEY.env(), S3_SECRET_KEY);
-    Path keys = data.resolve("keys");
-    SigningKeys.ensure(keys);
-    forced.put(Setting.JWT_KEYS_DIR.env(), keys.toString());
+    if (env.get(Setting.KEY_ENCRYPTION_KEY.env()) == null) {
+      forced.put(Setting.KEY_ENCRYPTION_KEY.env(), keyEncryptionKey(data.resolve("key-encryption-key")));
+    }
 
     FrontlineConfig config;
     try {
@@ -68,7 +67,7 @@ public final class DevMode {
       postgres.close();
       throw e;
     }
-    Future<Frontline> app = Frontline.start(config).onSuccess(started -> banner(config, postgres, t0));
+    Future<Frontline> app = Frontline.start(config).onSuccess(started -> banner(config, postgres, data, t0));
     Running inner = Running.of(app, config.http().shutdownGrace());
     return new Running() {
       @Override
@@ -91,7 +90,32 @@ public final class DevMode {
     };
   }
 
-  private static void banner(FrontlineConfig config, EmbeddedPostgresServer pg, long t0) {
+  /**
+   * The key-encryption key of this data directory, generated (32 random bytes, base64, file mode 600) on first run.
+   * The signing keys themselves live, encrypted under it, in the embedded database.
+   */
+  static String keyEncryptionKey(Path file) throws java.io.IOException {
+    if (Files.exists(file)) {
+      return Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII).trim();
+    }
+    byte[] raw = new byte[32];
+    new java.security.SecureRandom().nextBytes(raw);
+    String key = java.util.Base64.getEncoder().encodeToString(raw);
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    try {
+      Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(tmp);
+    }
+    Files.writeString(tmp, key + "\n", java.nio.charset.StandardCharsets.US_ASCII);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    log.info("generated the key-encryption key of the signing keys: {}", file);
+    return key;
+  }
+
+  private static void banner(FrontlineConfig config, EmbeddedPostgresServer pg, Path data, long t0) {
     String api = "http://" + config.http().host() + ":" + config.http().port();
     StringBuilder b = new StringBuilder("\n\n  Frontline dev mode is up.\n\n");
     b.append("  API          ").append(api).append("   (contract: ").append(api).append("/openapi.yaml)\n");
@@ -99,7 +123,7 @@ public final class DevMode {
         .append(config.http().managementPort()).append("   (/health/live, /health/ready, /metrics)\n");
     b.append("  PostgreSQL   psql postgresql://").append(pg.user()).append(':').append(pg.password()).append('@')
         .append(pg.host()).append(':').append(pg.port()).append('/').append(pg.database()).append('\n');
-    b.append("  Data         ").append(Path.of(config.tokens().keysDir().toString()).getParent()).append('\n');
+    b.append("  Data         ").append(data).append('\n');
     b.append("\n  Demo logins (password: ").append(DemoOrganisation.PASSWORD).append(")\n");
     for (var account : DemoOrganisation.ACCOUNTS) {
       String unit = DemoOrganisation.UNITS.stream().filter(u -> u.id().equals(account.homeUnitId())).findFirst()

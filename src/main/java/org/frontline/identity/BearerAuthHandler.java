@@ -38,14 +38,22 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
       rc.fail(Problems.unauthorized("Send the access token as 'Authorization: Bearer <token>'.").toException());
       return;
     }
-    TokenService.AccessToken token;
-    try {
-      token = tokens.verify(authorization.substring(7).trim());
-    } catch (TokenService.InvalidTokenException e) {
-      log.info("rejected access token on {} {}: {}", rc.request().method(), rc.request().path(), e.getMessage());
-      rc.fail(Problems.unauthorized(INVALID).toException());
-      return;
-    }
+    tokens.verifyAsync(authorization.substring(7).trim()).onComplete(verified -> {
+      if (verified.failed()) {
+        if (verified.cause() instanceof TokenService.InvalidTokenException) {
+          log.info("rejected access token on {} {}: {}", rc.request().method(), rc.request().path(),
+              verified.cause().getMessage());
+          rc.fail(Problems.unauthorized(INVALID).toException());
+        } else {
+          rc.fail(verified.cause());
+        }
+        return;
+      }
+      authenticate(rc, verified.result());
+    });
+  }
+
+  private void authenticate(RoutingContext rc, TokenService.AccessToken token) {
     repository.accountById(token.accountId()).onComplete(ar -> {
       if (ar.failed()) {
         rc.fail(ar.cause());

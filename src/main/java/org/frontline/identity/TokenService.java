@@ -1,26 +1,18 @@
 package org.frontline.identity;
 
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.bouncycastle.jce.ECNamedCurveTable;
-import org.bouncycastle.math.ec.ECPoint;
 import org.frontline.identity.SigningKeys.SigningKey;
 
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.Signature;
-import java.security.interfaces.ECPrivateKey;
-import java.security.interfaces.ECPublicKey;
-import java.security.spec.ECPublicKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +22,7 @@ import java.util.regex.Pattern;
 
 /**
  * Issues and verifies access tokens: compact JWS, ES256, header {@code typ} {@code at+jwt} (RFC 9068), signed with
- * the newest signing key (last by name). Verification accepts nothing but that shape: every other algorithm, type,
+ * the current signing key of its {@link KeySource}; every published key verifies. Verification accepts nothing but that shape: every other algorithm, type,
  * unknown or odd key id, key-fetching header, wrong issuer or audience, or out-of-window time is rejected.
  */
 public final class TokenService {
@@ -41,7 +33,7 @@ public final class TokenService {
   public static final String TYPE = "at+jwt";
   private static final String ALG = "ES256";
   private static final String JCA_ALG = "SHA256withECDSAinP1363Format";
-  private static final Pattern KID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final Pattern KID = SigningKeys.KID;
   private static final Pattern B64URL = Pattern.compile("[A-Za-z0-9_-]+");
   /** Headers that would make a verifier fetch or trust a key named by the token itself, or demand extensions. */
   private static final Set<String> FORBIDDEN_HEADERS = Set.of("jku", "x5u", "jwk", "x5c", "crit");
@@ -52,33 +44,66 @@ public final class TokenService {
   public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant expiresAt) {}
 
   /** Why a token was rejected; for logs and audit only, never sent to the client. */
-  public static final class InvalidTokenException extends Exception {
+  public static class InvalidTokenException extends Exception {
     public InvalidTokenException(String reason) {
       super(reason, null, false, false);
     }
   }
 
-  private record Key(String kid, ECPrivateKey privateKey, ECPublicKey publicKey) {}
+  /** A kid of the accepted shape that is not among the published keys (yet: it may come from a new rotation). */
+  public static final class UnknownKeyException extends InvalidTokenException {
+    private final String kid;
+
+    UnknownKeyException(String kid) {
+      super("unknown kid");
+      this.kid = kid;
+    }
+
+    public String kid() { return kid; }
+  }
+
+  /** The published keys by kid (oldest first) and the one that signs. */
+  public record KeySet(Map<String, SigningKey> published, SigningKey current) {
+    public KeySet {
+      published = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(published));
+    }
+  }
+
+  /** Where the keys come from; {@link KeyRing} reads them from the database. */
+  public interface KeySource {
+    KeySet keys();
+
+    /** Asked when a token names a well-formed kid that {@link #keys()} lacks; completes when it is worth retrying. */
+    default Future<Void> reloadFor(String kid) {
+      return Future.succeededFuture();
+    }
+
+    /** A fixed set of keys: the last signs. */
+    static KeySource of(List<SigningKey> keys) {
+      if (keys.isEmpty()) {
+        throw new IllegalArgumentException("no signing key");
+      }
+      Map<String, SigningKey> byKid = new LinkedHashMap<>();
+      keys.forEach(k -> byKid.put(k.kid(), k));
+      KeySet set = new KeySet(byKid, keys.get(keys.size() - 1));
+      return () -> set;
+    }
+  }
 
   private final String issuer;
   private final String audience;
-  private final Map<String, Key> keys;
-  private final Key current;
+  private final KeySource keys;
   private final Clock clock;
 
-  public TokenService(String issuer, String audience, List<SigningKey> signingKeys, Clock clock) {
-    if (signingKeys.isEmpty()) {
-      throw new IllegalArgumentException("no signing key");
-    }
+  public TokenService(String issuer, String audience, KeySource keys, Clock clock) {
     this.issuer = issuer;
     this.audience = audience;
+    this.keys = keys;
     this.clock = clock;
-    Map<String, Key> byKid = new LinkedHashMap<>();
-    for (SigningKey k : signingKeys) {
-      byKid.put(k.kid(), new Key(k.kid(), k.privateKey(), publicKeyOf(k.privateKey())));
-    }
-    this.keys = Collections.unmodifiableMap(byKid);
-    this.current = byKid.get(signingKeys.get(signingKeys.size() - 1).kid());
+  }
+
+  public TokenService(String issuer, String audience, List<SigningKey> signingKeys, Clock clock) {
+    this(issuer, audience, KeySource.of(signingKeys), clock);
   }
 
   public String issuer() { return issuer; }
@@ -88,6 +113,7 @@ public final class TokenService {
   /** A signed access token for the account, valid for {@link #ACCESS_TOKEN_TTL}. */
   public String issue(UUID accountId, List<String> roles, List<UUID> scope) {
     long now = clock.instant().getEpochSecond();
+    SigningKey current = keys.keys().current();
     JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
     JsonObject claims = new JsonObject()
         .put("iss", issuer)
@@ -99,19 +125,44 @@ public final class TokenService {
         .put("jti", UUID.randomUUID().toString())
         .put("roles", new JsonArray(List.copyOf(roles)))
         .put("scope", new JsonArray(scope.stream().map(UUID::toString).toList()));
-    return sign(header, claims, current.kid());
+    return sign(header, claims, current);
   }
 
   /** Signs any header and claims with the named key. Exposed for tests that forge tokens of every odd shape. */
   String sign(JsonObject header, JsonObject claims, String kid) {
+    return sign(header, claims, keys.keys().published().get(kid));
+  }
+
+  private static String sign(JsonObject header, JsonObject claims, SigningKey key) {
+    String kid = key.kid();
     String input = b64(header.encode()) + "." + b64(claims.encode());
     try {
       Signature s = Signature.getInstance(JCA_ALG);
-      s.initSign(keys.get(kid).privateKey());
+      s.initSign(key.privateKey());
       s.update(input.getBytes(StandardCharsets.US_ASCII));
       return input + "." + ENC.encodeToString(s.sign());
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot sign with key " + kid, e);
+    }
+  }
+
+  /**
+   * As {@link #verify}, but a well-formed kid unknown to this instance first makes the key source reload (a key
+   * rotated in on another instance) and the token is verified once more.
+   */
+  public Future<AccessToken> verifyAsync(String token) {
+    try {
+      return Future.succeededFuture(verify(token));
+    } catch (UnknownKeyException e) {
+      return keys.reloadFor(e.kid()).transform(ar -> {
+        try {
+          return Future.succeededFuture(verify(token));
+        } catch (InvalidTokenException again) {
+          return Future.failedFuture(again);
+        }
+      });
+    } catch (InvalidTokenException e) {
+      return Future.failedFuture(e);
     }
   }
 
@@ -138,13 +189,17 @@ public final class TokenService {
       }
     }
     Object kid = header.getValue("kid");
-    if (!(kid instanceof String k) || !KID.matcher(k).matches() || !keys.containsKey(k)) {
-      throw new InvalidTokenException("unknown kid");
+    if (!(kid instanceof String k) || !KID.matcher(k).matches()) {
+      throw new InvalidTokenException("missing or malformed kid");
+    }
+    SigningKey key = keys.keys().published().get(k);
+    if (key == null) {
+      throw new UnknownKeyException(k);
     }
     byte[] signature = decode(parts[2], "signature");
     try {
       Signature s = Signature.getInstance(JCA_ALG);
-      s.initVerify(keys.get(kid).publicKey());
+      s.initVerify(key.publicKey());
       s.update((parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII));
       if (signature.length != 64 || !s.verify(signature)) {
         throw new InvalidTokenException("bad signature");
@@ -191,19 +246,11 @@ public final class TokenService {
     }
   }
 
-  /** The public keys of every loaded signing key, as an RFC 7517 JWK Set. */
+  /** The public keys of every published signing key, as an RFC 7517 JWK Set. */
   public JsonObject jwks() {
     JsonArray list = new JsonArray();
-    for (Key k : keys.values()) {
-      java.security.spec.ECPoint w = k.publicKey().getW();
-      list.add(new JsonObject()
-          .put("kty", "EC")
-          .put("crv", "P-256")
-          .put("x", ENC.encodeToString(unsigned32(w.getAffineX())))
-          .put("y", ENC.encodeToString(unsigned32(w.getAffineY())))
-          .put("kid", k.kid())
-          .put("use", "sig")
-          .put("alg", ALG));
+    for (SigningKey k : keys.keys().published().values()) {
+      list.add(SigningKeys.publicJwk(k.kid(), k.publicKey()));
     }
     return new JsonObject().put("keys", list);
   }
@@ -239,28 +286,8 @@ public final class TokenService {
     return ENC.encodeToString(s.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static byte[] unsigned32(BigInteger v) {
-    byte[] raw = v.toByteArray();
-    byte[] out = new byte[32];
-    int len = Math.min(raw.length, 32);
-    System.arraycopy(raw, raw.length - len, out, 32 - len, len);
-    return out;
-  }
-
-  /** Q = d * G on P-256: the public half of a PKCS#8 private key, which does not carry it in a usable form. */
-  private static ECPublicKey publicKeyOf(ECPrivateKey key) {
-    ECPoint q = ECNamedCurveTable.getParameterSpec("secp256r1").getG().multiply(key.getS()).normalize();
-    try {
-      return (ECPublicKey) KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(
-          new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger()),
-          key.getParams()));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot derive the public key", e);
-    }
-  }
-
   @Override
   public String toString() {
-    return "TokenService[" + issuer + ", keys=" + Arrays.toString(keys.keySet().toArray()) + "]";
+    return "TokenService[" + issuer + "]";
   }
 }

@@ -20,9 +20,11 @@ class ConfigLoaderTest {
   @TempDir
   Path tmp;
 
+  /** base64 of 32 bytes. */
+  static final String KEK = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+
   /** A complete production environment; each test breaks one thing. */
   private Map<String, String> production() throws IOException {
-    Path keys = Files.createDirectories(tmp.resolve("keys"));
     Path firebase = Files.writeString(tmp.resolve("firebase.json"), "{}");
     Map<String, String> env = new HashMap<>();
     env.put("FRONTLINE_DATABASE_URL", "postgresql://app:s3cret@db.internal:5433/frontline?sslmode=require");
@@ -31,7 +33,7 @@ class ConfigLoaderTest {
     env.put("FRONTLINE_S3_SECRET_KEY", "secret");
     env.put("FRONTLINE_FIREBASE_CREDENTIALS_FILE", firebase.toString());
     env.put("FRONTLINE_JWT_ISSUER", "https://frontline.example.gov.cn");
-    env.put("FRONTLINE_JWT_KEYS_DIR", keys.toString());
+    env.put("FRONTLINE_KEY_ENCRYPTION_KEY", KEK);
     env.put("HOME", "/root");
     return env;
   }
@@ -72,7 +74,7 @@ class ConfigLoaderTest {
         "FRONTLINE_S3_SECRET_KEY: missing (" + Setting.S3_SECRET_KEY.description() + ")",
         "FRONTLINE_FIREBASE_CREDENTIALS_FILE: missing (" + Setting.FIREBASE_CREDENTIALS_FILE.description() + ")",
         "FRONTLINE_JWT_ISSUER: missing (" + Setting.JWT_ISSUER.description() + ")",
-        "FRONTLINE_JWT_KEYS_DIR: missing (" + Setting.JWT_KEYS_DIR.description() + ")");
+        "FRONTLINE_KEY_ENCRYPTION_KEY: missing (" + Setting.KEY_ENCRYPTION_KEY.description() + ")");
   }
 
   @Test
@@ -149,10 +151,21 @@ class ConfigLoaderTest {
   void missingFilesAndDirectoriesAreNamed() throws IOException {
     Map<String, String> env = production();
     env.put("FRONTLINE_FIREBASE_CREDENTIALS_FILE", tmp.resolve("nope.json").toString());
-    env.put("FRONTLINE_JWT_KEYS_DIR", tmp.resolve("nokeys").toString());
     assertProblems(env,
-        "FRONTLINE_FIREBASE_CREDENTIALS_FILE: cannot read file '" + tmp.resolve("nope.json") + "'",
-        "FRONTLINE_JWT_KEYS_DIR: '" + tmp.resolve("nokeys") + "' is not a directory");
+        "FRONTLINE_FIREBASE_CREDENTIALS_FILE: cannot read file '" + tmp.resolve("nope.json") + "'");
+  }
+
+  @Test
+  void keyEncryptionKeyMustBeBase64OfThirtyTwoBytes() throws IOException {
+    Map<String, String> env = production();
+    String expected = "FRONTLINE_KEY_ENCRYPTION_KEY: must be the base64 of exactly 32 bytes (openssl rand -base64 32)";
+    env.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[16]));
+    assertProblems(env, expected);
+    env.put("FRONTLINE_KEY_ENCRYPTION_KEY", "not base64 at all!");
+    assertProblems(env, expected);
+    env.put("FRONTLINE_KEY_ENCRYPTION_KEY", KEK);
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).tokens().keyEncryptionKey().getEncoded()).hasSize(32);
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).tokens().toString()).doesNotContain(KEK);
   }
 
   @Test
@@ -195,12 +208,11 @@ class ConfigLoaderTest {
 
   @Test
   void devModeNeedsOnlyWhatDevModeProvides() throws IOException {
-    Path keys = Files.createDirectories(tmp.resolve("devkeys"));
     Map<String, String> forced = Map.of(
         "FRONTLINE_DATABASE_URL", "postgresql://u:p@127.0.0.1:5555/frontline",
         "FRONTLINE_S3_ENDPOINT", "http://127.0.0.1:9999",
         "FRONTLINE_S3_ACCESS_KEY", "a", "FRONTLINE_S3_SECRET_KEY", "b",
-        "FRONTLINE_JWT_KEYS_DIR", keys.toString());
+        "FRONTLINE_KEY_ENCRYPTION_KEY", KEK);
     FrontlineConfig c = ConfigLoader.load(Mode.DEV, Map.of(), forced);
     assertThat(c.http().host()).isEqualTo("127.0.0.1");
     assertThat(c.push().gateway()).isEqualTo(PushGatewayKind.RECORDING);

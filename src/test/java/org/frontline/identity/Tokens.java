@@ -6,7 +6,6 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.TestEnvironment;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Base64;
 
@@ -43,7 +42,6 @@ final class Tokens {
   /** A TokenService holding the very keys the service under test signs with. */
   static TokenService serviceTokens(TestEnvironment env) throws Exception {
     var cfg = env.app().config().tokens();
-    return new TokenService(cfg.issuer(), cfg.audience(),
-        SigningKeys.load(Path.of(env.settings().get("FRONTLINE_JWT_KEYS_DIR"))), Clock.systemUTC());
+    return new TokenService(cfg.issuer(), cfg.audience(), env.app().signingKeys(), Clock.systemUTC());
   }
 }

@@ -9,7 +9,6 @@ import org.frontline.config.ConfigLoader;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.config.FrontlineConfig.Mode;
 import org.frontline.dev.DemoOrganisation;
-import org.frontline.identity.SigningKeys;
 import org.frontline.platform.db.Migrations;
 import org.frontline.platform.dev.EmbeddedPostgresServer;
 import org.frontline.platform.dev.InProcessS3Server;
@@ -84,8 +83,6 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       }
       InProcessS3Server s3 = InProcessS3Server.start(null, S3_ACCESS_KEY, S3_SECRET_KEY);
       FakeFcmServer fcm = new FakeFcmServer().start();
-      Path keys = dir.resolve("keys");
-      SigningKeys.ensure(keys);
       Map<String, String> settings = new HashMap<>();
       settings.put("FRONTLINE_DATABASE_URL", databaseUrl);
       settings.put("FRONTLINE_DATABASE_POOL_SIZE", "8");
@@ -102,7 +99,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       // The gateway itself is the real Firebase one, handed in below, pointed at the fake FCM endpoint.
       settings.put("FRONTLINE_PUSH_GATEWAY", "recording");
       settings.put("FRONTLINE_JWT_ISSUER", "http://127.0.0.1:" + settings.get("FRONTLINE_HTTP_PORT"));
-      settings.put("FRONTLINE_JWT_KEYS_DIR", keys.toString());
+      byte[] kek = new byte[32];
+      new java.security.SecureRandom().nextBytes(kek);
+      settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(kek));
       settings.put("FRONTLINE_WORKER_POOL_SIZE", "4");
       FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, settings, Map.of());
       Migrations.migrate(config.database());
@@ -116,7 +115,10 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     }
   }
 
-  /** Empties every table of ours and seeds the demo organisation again. */
+  /**
+   * Empties every table of ours and seeds the demo organisation again; the service then starts over with one new
+   * signing key.
+   */
   void resetData() throws SQLException {
     try (Connection c = jdbc(); Statement s = c.createStatement()) {
       List<String> tables = new ArrayList<>();
@@ -142,6 +144,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       }
     }
     DemoOrganisation.seed(database.jdbcUrl(), database.user(), database.password());
+    await(app.signingKeys().reload());
     fcm.reset();
   }
 

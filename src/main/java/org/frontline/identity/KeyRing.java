@@ -1,0 +1,126 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.frontline.identity.TokenService.KeySet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+
+/**
+ * This instance's cache of the published signing keys. The table is the only authority: the cache is reloaded
+ * every {@link #REFRESH_INTERVAL}, after a rotation made here, and on demand when a token names a well-formed kid
+ * the cache does not know (a key made by a rotation on another instance). On-demand reloads are coalesced and at
+ * most one starts per {@link #MIN_RELOAD_INTERVAL}, so tokens with made-up kids cannot hammer the database; a
+ * request waits for a reload that started after it arrived, so a genuine new kid is never rejected for being early.
+ */
+public final class KeyRing implements TokenService.KeySource {
+  private static final Logger log = LoggerFactory.getLogger(KeyRing.class);
+  public static final Duration REFRESH_INTERVAL = Duration.ofSeconds(30);
+  public static final Duration MIN_RELOAD_INTERVAL = Duration.ofSeconds(2);
+
+  private final Vertx vertx;
+  private final SigningKeyStore store;
+  private volatile KeySet keys;
+  private long timer = -1;
+  private long lastOnDemandStart = System.nanoTime() - MIN_RELOAD_INTERVAL.toNanos();
+  private Future<Void> inFlight;
+  private Promise<Void> next;
+  private final java.util.concurrent.atomic.AtomicLong onDemandReloads = new java.util.concurrent.atomic.AtomicLong();
+
+  public KeyRing(Vertx vertx, SigningKeyStore store) {
+    this.vertx = vertx;
+    this.store = store;
+  }
+
+  /** Loads the keys (generating a first one in an empty installation) and starts the periodic refresh. */
+  public Future<Void> start() {
+    return reload().onSuccess(v -> timer = vertx.setPeriodic(REFRESH_INTERVAL.toMillis(), id -> reload()
+        .onFailure(e -> log.warn("signing keys not refreshed (keeping the cached ones): {}", e.toString()))));
+  }
+
+  public void stop() {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+  }
+
+  /** Reads the published keys from the table now; creates a current key first when there is none. */
+  public Future<Void> reload() {
+    return store.loadPublished()
+        .compose(ks -> ks.current() != null ? Future.succeededFuture(ks)
+            : store.ensureCurrent().compose(created -> store.loadPublished()))
+        .map(ks -> {
+          if (ks.current() == null) {
+            throw new IllegalStateException("no current signing key");
+          }
+          KeySet before = keys;
+          keys = ks;
+          if (before == null || !before.published().keySet().equals(ks.published().keySet())
+              || !before.current().kid().equals(ks.current().kid())) {
+            log.info("signing keys loaded: current {}, published {}", ks.current().kid(), ks.published().keySet());
+          }
+          return null;
+        });
+  }
+
+  /** How many on-demand reloads have started (for tests and metrics). */
+  public long onDemandReloads() {
+    return onDemandReloads.get();
+  }
+
+  @Override
+  public KeySet keys() {
+    KeySet k = keys;
+    if (k == null) {
+      throw new IllegalStateException("signing keys not loaded yet");
+    }
+    return k;
+  }
+
+  @Override
+  public synchronized Future<Void> reloadFor(String kid) {
+    if (next != null) {
+      return next.future();
+    }
+    Promise<Void> promise = Promise.promise();
+    next = promise;
+    Future<Void> before = inFlight == null ? Future.succeededFuture() : inFlight;
+    before.onComplete(ar -> {
+      long delayMs;
+      synchronized (this) {
+        delayMs = (lastOnDemandStart + MIN_RELOAD_INTERVAL.toNanos() - System.nanoTime()) / 1_000_000;
+      }
+      if (delayMs < 1) {
+        startNext();
+      } else {
+        vertx.setTimer(delayMs, t -> startNext());
+      }
+    });
+    log.debug("token with unknown kid {}: reloading the signing keys", kid);
+    return promise.future();
+  }
+
+  private void startNext() {
+    Promise<Void> promise;
+    Future<Void> reload;
+    synchronized (this) {
+      promise = next;
+      next = null;
+      lastOnDemandStart = System.nanoTime();
+      onDemandReloads.incrementAndGet();
+      reload = reload();
+      inFlight = reload;
+    }
+    reload.onComplete(ar -> {
+      synchronized (this) {
+        if (inFlight == reload) {
+          inFlight = null;
+        }
+      }
+      promise.handle(ar);
+    });
+  }
+}
