@@ -9,6 +9,7 @@ import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
 import io.minio.StatObjectArgs;
 import io.minio.errors.ErrorResponseException;
+import org.frontline.platform.http.DependencyUnavailableException;
 import io.minio.http.Method;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -36,6 +37,8 @@ import java.util.concurrent.TimeUnit;
  * pool (unordered, see {@link #blocking}); the returned futures complete on the caller's context.
  */
 public final class MinioObjectStore implements ObjectStore, AutoCloseable {
+  /** The name readiness and 503 problems give this dependency. */
+  public static final String DEPENDENCY = "object-store";
 
   /** S3's smallest multipart part; the SDK holds about one part in memory per put. */
   static final long PART_SIZE = 5L * 1024 * 1024;
@@ -239,7 +242,19 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
    * every other store call made from the same event loop.
    */
   private <T> Future<T> blocking(Callable<T> task) {
-    return worker.executeBlocking(task, false);
+    return worker.executeBlocking(task, false).recover(failure -> Future.failedFuture(
+        unreachable(failure) ? new DependencyUnavailableException(DEPENDENCY, failure) : failure));
+  }
+
+  /** The store cannot be reached at all (as opposed to refusing a request, or a client's upload failing). */
+  private static boolean unreachable(Throwable failure) {
+    for (Throwable c = failure; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException || c instanceof java.net.NoRouteToHostException
+          || c instanceof java.net.UnknownHostException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** HEAD answers carry no body; the SDK names a 404 on an object NoSuchKey. */

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import org.frontline.platform.http.DependencyUnavailableException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -268,7 +269,12 @@ class MinioObjectStoreTest {
     server.stop();
     try {
       long started = System.nanoTime();
-      assertThat(failureOf(store.ping())).isInstanceOf(IOException.class);
+      // An unreachable store is a dependency failure (the API answers 503 naming it), not an internal error.
+      Throwable failure = failureOf(store.ping());
+      assertThat(failure).isInstanceOf(DependencyUnavailableException.class);
+      assertThat(((DependencyUnavailableException) failure).dependency()).isEqualTo("object-store");
+      assertThat(failure.getCause()).isInstanceOf(IOException.class);
+      assertThat(failureOf(store.stat("reports/any.jpg"))).isInstanceOf(DependencyUnavailableException.class);
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
     } finally {
       server.restart();
