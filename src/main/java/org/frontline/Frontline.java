@@ -11,7 +11,14 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import org.frontline.config.FrontlineConfig;
+import org.frontline.audit.AuditLog;
+import org.frontline.identity.AccountRepository;
+import org.frontline.identity.AccountService;
+import org.frontline.identity.AdminApi;
+import org.frontline.identity.AdminAudit;
 import org.frontline.identity.AuthService;
+import org.frontline.identity.OrgUnitRepository;
+import org.frontline.identity.OrgUnitService;
 import org.frontline.identity.IdentityApi;
 import org.frontline.identity.IdentityRepository;
 import org.frontline.identity.SigningKeys;
@@ -105,7 +112,11 @@ public final class Frontline {
       TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(),
           SigningKeys.load(config.tokens().keysDir()), Clock.systemUTC());
       IdentityRepository identity = new IdentityRepository(database);
-      features = List.of(new IdentityApi(new AuthService(vertx, tokens, identity), tokens, identity));
+      AdminAudit audit = new AdminAudit(new AuditLog());
+      OrgUnitRepository orgUnits = new OrgUnitRepository();
+      features = List.of(new IdentityApi(new AuthService(vertx, tokens, identity), tokens, identity),
+          new AdminApi(new OrgUnitService(database, orgUnits, audit),
+              new AccountService(vertx, database, new AccountRepository(), orgUnits, audit)));
     } catch (IOException e) {
       return Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e));
     }
