@@ -73,7 +73,7 @@ public final class AccountRepository {
     return conn.preparedQuery("""
             INSERT INTO account_scope (account_id, unit_id) SELECT $1, u FROM unnest($2::uuid[]) AS u
             ON CONFLICT DO NOTHING""")
-        .execute(Tuple.of(accountId, unitIds.toArray(UUID[]::new)))
+        .execute(Tuple.of(accountId, (Object) unitIds.toArray(UUID[]::new)))
         .mapEmpty();
   }
 

@@ -63,7 +63,7 @@ public final class OrgUnitRepository {
   public Future<List<OrgUnit>> findAll(SqlClient conn, Scope scope, List<UUID> ids) {
     return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = ANY ($2) AND "
             + Scope.sql("u.path", 1) + " FOR SHARE")
-        .execute(Tuple.of(scope.paths(), ids.toArray(UUID[]::new)))
+        .execute(Tuple.of(scope.paths(), (Object) ids.toArray(UUID[]::new)))
         .map(OrgUnitRepository::units);
   }
 
