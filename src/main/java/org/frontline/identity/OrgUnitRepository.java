@@ -87,7 +87,7 @@ public final class OrgUnitRepository {
     return conn.preparedQuery("""
             UPDATE org_unit u SET retired_at = coalesce(retired_at, now()),
               updated_at = CASE WHEN retired_at IS NULL THEN now() ELSE updated_at END
-            WHERE u.id = $1 RETURNING """ + COLUMNS)
+            WHERE u.id = $1""" + " RETURNING " + COLUMNS)
         .execute(Tuple.of(id))
         .map(rows -> units(rows).get(0));
   }
