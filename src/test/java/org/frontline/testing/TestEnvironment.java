@@ -114,7 +114,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   }
 
   /** Empties every table of ours and seeds the demo organisation again. */
-  void resetData() throws SQLException {
+  void resetData() throws Exception {
     try (Connection c = jdbc(); Statement s = c.createStatement()) {
       List<String> tables = new ArrayList<>();
       try (ResultSet rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
@@ -127,7 +127,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         s.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
       }
     }
-    DemoOrganisation.seed(database.jdbcUrl(), database.user(), database.password());
+    DemoOrganisation.seed(database);
     fcm.reset();
   }
 
