@@ -14,7 +14,13 @@ import org.frontline.audit.AuditApi;
 import org.frontline.audit.AuditLog;
 import org.frontline.audit.AuditRepository;
 import org.frontline.config.FrontlineConfig;
+import org.frontline.identity.AccountRepository;
+import org.frontline.identity.AccountService;
+import org.frontline.identity.AdminApi;
+import org.frontline.identity.AdminAudit;
 import org.frontline.identity.AuthService;
+import org.frontline.identity.OrgUnitRepository;
+import org.frontline.identity.OrgUnitService;
 import org.frontline.identity.IdentityApi;
 import org.frontline.identity.IdentityRepository;
 import org.frontline.identity.KeyEncryption;
@@ -115,10 +121,14 @@ public final class Frontline {
     TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(), keyRing,
         Clock.systemUTC());
     IdentityRepository identity = new IdentityRepository(database);
+    AdminAudit adminAudit = new AdminAudit(audit);
+    OrgUnitRepository orgUnits = new OrgUnitRepository();
     List<ApiRoutes> features = List.of(
-        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity),
-        new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit), audit),
-        new AuditApi(new AuditRepository(database.pool())));
+        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit),
+        new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
+        new AuditApi(new AuditRepository(database.pool())),
+        new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
+            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

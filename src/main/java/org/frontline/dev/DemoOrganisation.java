@@ -1,15 +1,27 @@
 package org.frontline.dev;
 
-import org.frontline.identity.AccountBootstrap;
 import org.frontline.identity.AccountBootstrap.Account;
 import org.frontline.identity.AccountBootstrap.Unit;
 
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.frontline.audit.AuditLog;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.identity.AccountRepository;
+import org.frontline.identity.AccountService;
+import org.frontline.identity.Actor;
+import org.frontline.identity.AdminAudit;
+import org.frontline.identity.OrgUnitRepository;
+import org.frontline.identity.OrgUnitService;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The demo organisation of dev mode, drawn from the cases in docs/DOMAIN.md. Ids are derived from names, so a
@@ -56,23 +68,46 @@ public final class DemoOrganisation {
 
   private DemoOrganisation() {}
 
-  /** Writes the demo units and accounts that are missing; returns how many accounts were created. */
-  public static int seed(String jdbcUrl, String user, String password) throws SQLException {
-    try (Connection c = DriverManager.getConnection(jdbcUrl, user, password)) {
-      c.setAutoCommit(false);
-      AccountBootstrap bootstrap = new AccountBootstrap(c);
+  /**
+   * Writes the demo units and accounts that are missing, through the same services as the admin API (acting as
+   * the system, whose scope is every unit: the same checks, password policy and audit entries); returns how many
+   * accounts were created. Runs before the service starts, on a Vert.x instance of its own.
+   */
+  public static int seed(FrontlineConfig.Database config) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Database database = Database.connect(vertx, config);
+    try {
+      OrgUnitRepository units = new OrgUnitRepository();
+      AdminAudit audit = new AdminAudit(new AuditLog());
+      OrgUnitService orgUnits = new OrgUnitService(database, units, audit);
+      AccountService accounts = new AccountService(vertx, database, new AccountRepository(), units, audit);
+      Actor system = Actor.system();
+      Future<Integer> done = Future.succeededFuture(0);
       for (Unit unit : UNITS) {
-        bootstrap.ensureUnit(unit);
+        done = done.compose(n -> orgUnits.get(system, unit.id())
+            .map(existing -> n)
+            .recover(e -> isNotFound(e)
+                ? orgUnits.create(system, unit.id(), unit.parentId(), unit.name(), unit.kind()).map(n)
+                : Future.failedFuture(e)));
       }
-      int created = 0;
       for (Account account : ACCOUNTS) {
-        if (bootstrap.ensureAccount(account, PASSWORD)) {
-          created++;
-        }
+        done = done.compose(n -> accounts.exists(account.username()).compose(exists -> exists
+            ? Future.succeededFuture(n)
+            : accounts.create(system, new AccountService.NewAccount(account.id(), account.username(),
+                account.displayName(), account.locale(), account.roles(), account.homeUnitId(), List.of(), PASSWORD))
+                .map(created -> n + 1)));
       }
-      c.commit();
-      return created;
+      return done.toCompletionStage().toCompletableFuture().get(2, TimeUnit.MINUTES);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    } finally {
+      database.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
+  }
+
+  private static boolean isNotFound(Throwable e) {
+    return e instanceof ProblemException pe && pe.problem().type() == ProblemType.NOT_FOUND;
   }
 
   private static UUID id(String name) {

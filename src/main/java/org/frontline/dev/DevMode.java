@@ -57,8 +57,7 @@ public final class DevMode {
     try {
       config = ConfigLoader.load(Mode.DEV, env, forced);
       Migrations.migrate(config.database());
-      int created = DemoOrganisation.seed(config.database().jdbcUrl(), config.database().user(),
-          config.database().password());
+      int created = DemoOrganisation.seed(config.database());
       if (created > 0) {
         log.info("seeded the demo organisation ({} accounts)", created);
       }

@@ -2,31 +2,69 @@ package org.frontline.identity;
 
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditLog;
+import org.frontline.platform.http.PerOperationSecurity;
+import org.frontline.platform.http.RequestIds;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.Problems;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Set;
+
 /**
  * Authenticates an operation that declares {@code bearerAuth}: verifies the access token, then loads the account
  * (a disabled or deleted account is rejected at once, whatever its tokens say) and attaches the {@link Caller}.
- * Every rejection is the same 401 problem; the reason goes to the log only.
+ * Every rejection is the same 401 problem; the reason goes to the log only. Per operation ({@link #forOperation}),
+ * it then enforces the roles {@link AccessRules} requires: 403 forbidden when the caller holds none of them.
  */
-public final class BearerAuthHandler implements Handler<RoutingContext> {
+public final class BearerAuthHandler implements PerOperationSecurity {
   private static final Logger log = LoggerFactory.getLogger(BearerAuthHandler.class);
   private static final String INVALID = "The access token is invalid or expired.";
 
   private final TokenService tokens;
   private final IdentityRepository repository;
+  private final AuditLog audit;
 
-  public BearerAuthHandler(TokenService tokens, IdentityRepository repository) {
+  public BearerAuthHandler(TokenService tokens, IdentityRepository repository, AuditLog audit) {
     this.tokens = tokens;
     this.repository = repository;
+    this.audit = audit;
   }
 
+  /** Authentication, then the operation's role rule; throws (refusing the start) when the rule is missing. */
+  @Override
+  public Handler<RoutingContext> forOperation(String operationId) {
+    Set<String> roles = AccessRules.rolesFor(operationId);
+    return rc -> authenticate(rc, caller -> {
+      if (AccessRules.allows(roles, caller)) {
+        rc.next();
+      } else {
+        log.info("account {} lacks the role for {} (needs one of {})", caller.accountId(), operationId, roles);
+        audit.record(repository.database().pool(), new AuditEvent(caller.accountId(), caller.accountId().toString(),
+                "access.denied", "operation", operationId, null, clientAddress(rc), RequestIds.of(rc),
+                AuditEvent.Outcome.DENIED, null))
+            .onComplete(recorded -> {
+              // Answer once the attempt is on record (a failure to record is logged, never hidden from the caller).
+              if (recorded.failed()) {
+                log.warn("cannot audit a denied {}: {}", operationId, recorded.cause().toString());
+              }
+              rc.fail(Problem.of(ProblemType.FORBIDDEN, "This operation needs one of the roles " + roles + ".")
+                  .toException());
+            });
+      }
+    });
+  }
+
+  /** Authentication only (no role rule). */
   @Override
   public void handle(RoutingContext rc) {
+    authenticate(rc, caller -> rc.next());
+  }
+
+  private void authenticate(RoutingContext rc, Handler<Caller> then) {
     String authorization = rc.request().getHeader("Authorization");
     if (authorization == null || authorization.isBlank()) {
       // RFC 6750 section 3.1: no error code when the request carried no credentials at all.
@@ -49,11 +87,11 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
         }
         return;
       }
-      authenticate(rc, verified.result());
+      authenticate(rc, verified.result(), then);
     });
   }
 
-  private void authenticate(RoutingContext rc, TokenService.AccessToken token) {
+  private void authenticate(RoutingContext rc, TokenService.AccessToken token, Handler<Caller> then) {
     repository.accountById(token.accountId()).onComplete(ar -> {
       if (ar.failed()) {
         rc.fail(ar.cause());
@@ -63,9 +101,14 @@ public final class BearerAuthHandler implements Handler<RoutingContext> {
         rc.fail(Problems.unauthorized(INVALID).toException());
       } else {
         var account = ar.result().get();
-        new Caller(account.id(), account.roles(), account.scope()).attachTo(rc);
-        rc.next();
+        Caller caller = new Caller(account.id(), account.roles(), account.scope());
+        caller.attachTo(rc);
+        then.handle(caller);
       }
     });
+  }
+
+  private static String clientAddress(RoutingContext rc) {
+    return rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().hostAddress();
   }
 }

@@ -4,6 +4,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.audit.AuditLog;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
@@ -17,11 +18,11 @@ public final class IdentityApi implements ApiRoutes {
   private final IdentityRepository repository;
   private final BearerAuthHandler bearerAuth;
 
-  public IdentityApi(AuthService auth, TokenService tokens, IdentityRepository repository) {
+  public IdentityApi(AuthService auth, TokenService tokens, IdentityRepository repository, AuditLog audit) {
     this.auth = auth;
     this.tokens = tokens;
     this.repository = repository;
-    this.bearerAuth = new BearerAuthHandler(tokens, repository);
+    this.bearerAuth = new BearerAuthHandler(tokens, repository, audit);
   }
 
   @Override

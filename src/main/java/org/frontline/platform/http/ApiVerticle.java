@@ -120,7 +120,7 @@ public final class ApiVerticle extends VerticleBase {
     if (handler == null) {
       throw new IllegalStateException("operation " + operationId + ": no handler for security scheme " + scheme);
     }
-    return List.of(handler);
+    return List.of(handler instanceof PerOperationSecurity perOperation ? perOperation.forOperation(operationId) : handler);
   }
 
   private Router router(OpenAPIContract contract, Buffer rawContract) {

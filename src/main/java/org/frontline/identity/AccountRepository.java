@@ -1,0 +1,125 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The SQL of accounts as admins manage them. An account is in a scope when its home unit is; every read and
+ * change of an existing account goes through {@link Scope}.
+ */
+public final class AccountRepository {
+
+  public record Account(UUID id, String username, String displayName, String locale, List<String> roles,
+                        UUID homeUnitId, List<UUID> coveredUnitIds, OffsetDateTime disabledAt,
+                        OffsetDateTime createdAt, OffsetDateTime updatedAt) {}
+
+  /** The changes of an update; null fields stay as they are. */
+  public record Changes(String displayName, String locale, List<String> roles, UUID homeUnitId) {}
+
+  private static final String COLUMNS = """
+      a.id, a.username, a.display_name, a.locale, a.roles, a.home_unit_id,
+      ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS covered,
+      a.disabled_at, a.created_at, a.updated_at""";
+
+  private static final String IN_SCOPE = Scope.sqlForUnitId("a.home_unit_id", 1);
+
+  public Future<List<Account>> list(SqlClient conn, Scope scope, String afterUsername, int limit) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM account a WHERE " + IN_SCOPE
+            + " AND ($2::text IS NULL OR a.username > $2) ORDER BY a.username LIMIT $3")
+        .execute(Tuple.of(scope.paths(), afterUsername, limit))
+        .map(AccountRepository::accounts);
+  }
+
+  public Future<Optional<Account>> find(SqlClient conn, Scope scope, UUID id, boolean lock) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM account a WHERE a.id = $2 AND " + IN_SCOPE
+            + (lock ? " FOR UPDATE OF a" : ""))
+        .execute(Tuple.of(scope.paths(), id))
+        .map(rows -> accounts(rows).stream().findFirst());
+  }
+
+  /** A new account; a taken username fails with 23505 on account_username_idx. */
+  public Future<Void> insert(SqlClient conn, UUID id, String username, String displayName, String locale,
+                             String passwordHash, List<String> roles, UUID homeUnitId) {
+    return conn.preparedQuery("""
+            INSERT INTO account (id, username, display_name, locale, password_hash, roles, home_unit_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)""")
+        .execute(Tuple.of(id, username, displayName, locale, passwordHash, roles.toArray(String[]::new), homeUnitId))
+        .mapEmpty();
+  }
+
+  public Future<Void> update(SqlClient conn, UUID id, Changes changes) {
+    return conn.preparedQuery("""
+            UPDATE account SET display_name = coalesce($2, display_name), locale = coalesce($3, locale),
+              roles = coalesce($4, roles), home_unit_id = coalesce($5, home_unit_id), updated_at = now()
+            WHERE id = $1""")
+        .execute(Tuple.of(id, changes.displayName(), changes.locale(),
+            changes.roles() == null ? null : changes.roles().toArray(String[]::new), changes.homeUnitId()))
+        .mapEmpty();
+  }
+
+  /** Adds covered units (already covered ones are left as they are). */
+  public Future<Void> cover(SqlClient conn, UUID accountId, Collection<UUID> unitIds) {
+    return conn.preparedQuery("""
+            INSERT INTO account_scope (account_id, unit_id) SELECT $1, u FROM unnest($2::uuid[]) AS u
+            ON CONFLICT DO NOTHING""")
+        .execute(Tuple.of(accountId, (Object) unitIds.toArray(UUID[]::new)))
+        .mapEmpty();
+  }
+
+  /** Drops the covered units inside {@code scope} that are not in {@code keep}; those outside the scope stay. */
+  public Future<Void> uncoverInScope(SqlClient conn, Scope scope, UUID accountId, Collection<UUID> keep) {
+    return conn.preparedQuery("DELETE FROM account_scope s WHERE s.account_id = $2 AND s.unit_id <> ALL ($3) AND "
+            + Scope.sqlForUnitId("s.unit_id", 1))
+        .execute(Tuple.of(scope.paths(), accountId, keep.toArray(UUID[]::new)))
+        .mapEmpty();
+  }
+
+  /** Sets or clears disabled_at; a disabled account keeps its first disabling time. */
+  public Future<Void> setDisabled(SqlClient conn, UUID id, boolean disabled) {
+    return conn.preparedQuery(disabled
+            ? "UPDATE account SET disabled_at = now(), updated_at = now() WHERE id = $1 AND disabled_at IS NULL"
+            : "UPDATE account SET disabled_at = NULL, updated_at = now() WHERE id = $1 AND disabled_at IS NOT NULL")
+        .execute(Tuple.of(id))
+        .mapEmpty();
+  }
+
+  public Future<Void> setPasswordHash(SqlClient conn, UUID id, String hash) {
+    return conn.preparedQuery("UPDATE account SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .execute(Tuple.of(id, hash))
+        .mapEmpty();
+  }
+
+  /** Revokes every live refresh token of the account (every family); returns how many. */
+  public Future<Integer> revokeAllRefreshTokens(SqlClient conn, UUID accountId) {
+    return conn.preparedQuery("UPDATE refresh_token SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL")
+        .execute(Tuple.of(accountId))
+        .map(RowSet::rowCount);
+  }
+
+  public Future<Boolean> usernameExists(SqlClient conn, String username) {
+    return conn.preparedQuery("SELECT 1 FROM account WHERE username = $1").execute(Tuple.of(username))
+        .map(rows -> rows.size() > 0);
+  }
+
+  private static List<Account> accounts(RowSet<Row> rows) {
+    List<Account> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(new Account(r.getUUID("id"), r.getString("username"), r.getString("display_name"),
+          r.getString("locale"), Arrays.asList(r.getArrayOfStrings("roles")), r.getUUID("home_unit_id"),
+          Arrays.asList(r.getArrayOfUUIDs("covered")), r.getOffsetDateTime("disabled_at"),
+          r.getOffsetDateTime("created_at"), r.getOffsetDateTime("updated_at")));
+    }
+    return out;
+  }
+}

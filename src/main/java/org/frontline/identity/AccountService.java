@@ -1,0 +1,208 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlConnection;
+import org.frontline.identity.AccountRepository.Account;
+import org.frontline.identity.OrgUnitRepository.OrgUnit;
+import org.frontline.platform.db.Database;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Admin work on accounts: create, update, disable (ending every session), enable, password reset. An account is
+ * the actor's when its home unit is in the actor's scope; home and covered units named in a request must be in
+ * that scope too (422 naming the field otherwise). Each change is audited in its own transaction.
+ */
+public final class AccountService {
+  static final String USERNAME_INDEX = "account_username_idx";
+  private static final Pattern USERNAME = Pattern.compile("^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$");
+
+  public record NewAccount(UUID id, String username, String displayName, String locale, List<String> roles,
+                           UUID homeUnitId, List<UUID> coveredUnitIds, String password) {}
+
+  /** Null fields stay as they are. */
+  public record Update(String displayName, String locale, List<String> roles, UUID homeUnitId,
+                       List<UUID> coveredUnitIds) {}
+
+  private final Vertx vertx;
+  private final Database database;
+  private final AccountRepository accounts;
+  private final OrgUnitRepository units;
+  private final AdminAudit audit;
+
+  public AccountService(Vertx vertx, Database database, AccountRepository accounts, OrgUnitRepository units,
+                        AdminAudit audit) {
+    this.vertx = vertx;
+    this.database = database;
+    this.accounts = accounts;
+    this.units = units;
+    this.audit = audit;
+  }
+
+  public Future<Page<Account>> list(Actor actor, String cursor, Integer requestedLimit) {
+    String after = Page.decode(cursor, key -> USERNAME.matcher(key).matches());
+    int limit = Page.limit(requestedLimit);
+    var pool = database.pool();
+    return actor.scope(pool)
+        .compose(scope -> accounts.list(pool, scope, after, limit + 1))
+        .map(rows -> Page.of(rows, limit, Account::username));
+  }
+
+  public Future<Account> get(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool)
+        .compose(scope -> accounts.find(pool, scope, id, false))
+        .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))));
+  }
+
+  public Future<Account> create(Actor actor, NewAccount a) {
+    var violation = PasswordPolicy.violation(a.username(), a.password());
+    if (violation.isPresent()) {
+      return Future.failedFuture(AdminProblems.unprocessable("body/password", violation.get()));
+    }
+    UUID id = a.id() != null ? a.id() : UUID.randomUUID();
+    List<UUID> covered = a.coveredUnitIds() == null ? List.of() : a.coveredUnitIds();
+    return vertx.executeBlocking(() -> PasswordHasher.hash(a.password()), false)
+        .compose(hash -> database.inTransaction(conn -> actor.scope(conn)
+            .compose(scope -> checkUnits(conn, scope, a.homeUnitId(), covered))
+            .compose(v -> accounts.insert(conn, id, a.username(), a.displayName().trim(),
+                a.locale() == null ? "zh-CN" : a.locale(), hash, a.roles(), a.homeUnitId()))
+            .compose(v -> accounts.cover(conn, id, withHome(a.homeUnitId(), covered)))
+            .compose(v -> reread(conn, id))
+            .compose(account -> audit.success(conn, actor, "account.create", "account", id, account.homeUnitId(),
+                describe(account)).map(account))))
+        .recover(e -> Future.failedFuture(AdminProblems.uniqueViolation(e, USERNAME_INDEX)
+            ? AdminProblems.conflict("The username '" + a.username() + "' is taken.") : e));
+  }
+
+  public Future<Account> update(Actor actor, UUID id, Update u) {
+    return inScope(actor, id, (conn, scope, before) -> {
+      UUID home = u.homeUnitId() != null ? u.homeUnitId() : before.homeUnitId();
+      List<UUID> covered = u.coveredUnitIds() == null ? List.of() : u.coveredUnitIds();
+      return checkUnits(conn, scope, u.homeUnitId(), covered)
+          .compose(v -> accounts.update(conn, id, new AccountRepository.Changes(
+              u.displayName() == null ? null : u.displayName().trim(), u.locale(), u.roles(), u.homeUnitId())))
+          .compose(v -> u.coveredUnitIds() == null ? Future.succeededFuture()
+              : accounts.uncoverInScope(conn, scope, id, withHome(home, covered)))
+          .compose(v -> accounts.cover(conn, id, withHome(home, covered)))
+          .compose(v -> reread(conn, id))
+          .compose(after -> audit.success(conn, actor, "account.update", "account", id, after.homeUnitId(),
+              new JsonObject().put("before", describe(before)).put("after", describe(after))).map(after));
+    });
+  }
+
+  /** Disables the account and revokes every refresh-token family of it, in one transaction. */
+  public Future<Account> disable(Actor actor, UUID id) {
+    return inScope(actor, id, (conn, scope, before) -> {
+      if (id.equals(actor.accountId())) {
+        return Future.failedFuture(AdminProblems.unprocessable("path/id", "You cannot disable your own account."));
+      }
+      return accounts.setDisabled(conn, id, true)
+          .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
+          .compose(revoked -> audit.success(conn, actor, "account.disable", "account", id, before.homeUnitId(),
+              new JsonObject().put("refreshTokensRevoked", revoked)))
+          .compose(v -> reread(conn, id));
+    });
+  }
+
+  public Future<Account> enable(Actor actor, UUID id) {
+    return inScope(actor, id, (conn, scope, before) -> accounts.setDisabled(conn, id, false)
+        .compose(v -> audit.success(conn, actor, "account.enable", "account", id, before.homeUnitId(), null))
+        .compose(v -> reread(conn, id)));
+  }
+
+  /** Sets a new password (policy applies) and revokes the account's refresh tokens: old sessions end. */
+  public Future<Void> resetPassword(Actor actor, UUID id, String password) {
+    return vertx.executeBlocking(() -> PasswordHasher.hash(password), false)
+        .compose(hash -> inScope(actor, id, (conn, scope, account) -> {
+          var violation = PasswordPolicy.violation(account.username(), password);
+          if (violation.isPresent()) {
+            return Future.failedFuture(AdminProblems.unprocessable("body/password", violation.get()));
+          }
+          return accounts.setPasswordHash(conn, id, hash)
+              .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
+              .compose(revoked -> audit.success(conn, actor, "account.password-reset", "account", id,
+                  account.homeUnitId(), new JsonObject().put("refreshTokensRevoked", revoked)));
+        }));
+  }
+
+  /** True when the username is taken (seeding uses it to leave existing accounts alone). */
+  public Future<Boolean> exists(String username) {
+    return accounts.usernameExists(database.pool(), username);
+  }
+
+  @FunctionalInterface
+  private interface ScopedWork<T> {
+    Future<T> apply(SqlConnection conn, Scope scope, Account account);
+  }
+
+  /** Runs {@code work} in a transaction on the account, locked, when it is in the actor's scope; else 404. */
+  private <T> Future<T> inScope(Actor actor, UUID id, ScopedWork<T> work) {
+    return database.inTransaction(conn -> actor.scope(conn).compose(scope -> accounts.find(conn, scope, id, true)
+        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))));
+  }
+
+  /** The home unit (when given) must be live and in scope; each covered unit in scope. 422 names the field. */
+  private Future<Void> checkUnits(SqlConnection conn, Scope scope, UUID homeUnitId, List<UUID> covered) {
+    List<UUID> ids = new ArrayList<>(covered);
+    if (homeUnitId != null) {
+      ids.add(homeUnitId);
+    }
+    if (ids.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return units.findAll(conn, scope, ids).compose(found -> {
+      Map<UUID, OrgUnit> byId = found.stream().collect(Collectors.toMap(OrgUnit::id, Function.identity()));
+      if (homeUnitId != null) {
+        OrgUnit home = byId.get(homeUnitId);
+        if (home == null) {
+          return Future.failedFuture(AdminProblems.unprocessable("body/homeUnitId",
+              "No org unit " + homeUnitId + " in your scope."));
+        }
+        if (home.retired()) {
+          return Future.failedFuture(AdminProblems.unprocessable("body/homeUnitId",
+              "The org unit " + homeUnitId + " is retired."));
+        }
+      }
+      for (int i = 0; i < covered.size(); i++) {
+        if (!byId.containsKey(covered.get(i))) {
+          return Future.failedFuture(AdminProblems.unprocessable("body/coveredUnitIds/" + i,
+              "No org unit " + covered.get(i) + " in your scope."));
+        }
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  private Future<Account> reread(SqlConnection conn, UUID id) {
+    return accounts.find(conn, Scope.everything(), id, false).map(a -> a.orElseThrow());
+  }
+
+  private static Set<UUID> withHome(UUID home, List<UUID> covered) {
+    Set<UUID> all = new LinkedHashSet<>(covered);
+    all.add(home);
+    return all;
+  }
+
+  private static JsonObject describe(Account a) {
+    return new JsonObject().put("username", a.username()).put("displayName", a.displayName())
+        .put("locale", a.locale()).put("roles", new JsonArray(a.roles()))
+        .put("homeUnitId", a.homeUnitId().toString())
+        .put("coveredUnitIds", new JsonArray(a.coveredUnitIds().stream().map(UUID::toString).toList()));
+  }
+
+  static Throwable notFound(UUID id) {
+    return AdminProblems.notFound("account", id);
+  }
+}

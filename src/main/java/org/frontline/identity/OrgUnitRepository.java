@@ -1,0 +1,159 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The SQL of org units. Every read and change of an existing unit is filtered by the actor's {@link Scope}. */
+public final class OrgUnitRepository {
+
+  public record OrgUnit(UUID id, UUID parentId, String name, String kind, String path, OffsetDateTime retiredAt,
+                        OffsetDateTime createdAt, OffsetDateTime updatedAt) {
+    public boolean retired() {
+      return retiredAt != null;
+    }
+
+    /** True when {@code other} is this unit or lies below it. */
+    public boolean contains(OrgUnit other) {
+      return other.path.startsWith(path);
+    }
+  }
+
+  private static final String COLUMNS = "u.id, u.parent_id, u.name, u.kind, u.path, u.retired_at, u.created_at, u.updated_at";
+
+  /**
+   * Serialises moves against everything that reads a path to write one (create, move): a move takes it
+   * exclusively, a create shared. Moves are rare admin actions; creates do not wait for each other.
+   */
+  private static final long TREE_LOCK = 0x6f72675f756e6974L; // "org_unit"
+
+  public Future<Void> lockTreeShared(SqlClient conn) {
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock_shared($1)").execute(Tuple.of(TREE_LOCK)).mapEmpty();
+  }
+
+  public Future<Void> lockTreeExclusive(SqlClient conn) {
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(TREE_LOCK)).mapEmpty();
+  }
+
+  /** Units in scope in tree order, after the given path (exclusive; null from the start), at most {@code limit}. */
+  public Future<List<OrgUnit>> list(SqlClient conn, Scope scope, String afterPath, int limit) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE " + Scope.sql("u.path", 1)
+            + " AND ($2::text IS NULL OR u.path > $2) ORDER BY u.path LIMIT $3")
+        .execute(Tuple.of(scope.paths(), afterPath, limit))
+        .map(OrgUnitRepository::units);
+  }
+
+  /** The unit if it exists and is in scope; {@code lock} takes a row lock for the rest of the transaction. */
+  public Future<Optional<OrgUnit>> find(SqlClient conn, Scope scope, UUID id, boolean lock) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = $2 AND " + Scope.sql("u.path", 1)
+            + (lock ? " FOR UPDATE" : ""))
+        .execute(Tuple.of(scope.paths(), id))
+        .map(rows -> units(rows).stream().findFirst());
+  }
+
+  /** Those of the given units that exist and are in scope, locked against retiring and moving (FOR SHARE). */
+  public Future<List<OrgUnit>> findAll(SqlClient conn, Scope scope, List<UUID> ids) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = ANY ($2) AND "
+            + Scope.sql("u.path", 1) + " FOR SHARE")
+        .execute(Tuple.of(scope.paths(), (Object) ids.toArray(UUID[]::new)))
+        .map(OrgUnitRepository::units);
+  }
+
+  /** A new unit under {@code parent} (null: a root). A live sibling with the same name fails with 23505. */
+  public Future<OrgUnit> insert(SqlClient conn, UUID id, OrgUnit parent, String name, String kind) {
+    String path = (parent == null ? "/" : parent.path()) + id + "/";
+    return conn.preparedQuery("INSERT INTO org_unit AS u (id, parent_id, name, kind, path) VALUES ($1, $2, $3, $4, $5) RETURNING "
+            + COLUMNS)
+        .execute(Tuple.of(id, parent == null ? null : parent.id(), name, kind, path))
+        .map(rows -> units(rows).get(0));
+  }
+
+  public Future<OrgUnit> rename(SqlClient conn, UUID id, String name) {
+    return conn.preparedQuery("UPDATE org_unit u SET name = $2, updated_at = now() WHERE u.id = $1 RETURNING " + COLUMNS)
+        .execute(Tuple.of(id, name))
+        .map(rows -> units(rows).get(0));
+  }
+
+  /** Idempotent: a retired unit keeps its first retirement time. */
+  public Future<OrgUnit> retire(SqlClient conn, UUID id) {
+    return conn.preparedQuery("""
+            UPDATE org_unit u SET retired_at = coalesce(retired_at, now()),
+              updated_at = CASE WHEN retired_at IS NULL THEN now() ELSE updated_at END
+            WHERE u.id = $1""" + " RETURNING " + COLUMNS)
+        .execute(Tuple.of(id))
+        .map(rows -> units(rows).get(0));
+  }
+
+  /**
+   * Moves {@code unit} and its whole subtree under {@code newParent}, in one statement: every path that starts
+   * with the unit's old path gets the new prefix. Returns how many units were moved (the unit included).
+   */
+  public Future<Integer> moveSubtree(SqlClient conn, OrgUnit unit, OrgUnit newParent) {
+    String newPath = newParent.path() + unit.id() + "/";
+    return conn.preparedQuery("""
+            UPDATE org_unit SET path = $2 || substr(path, length($1) + 1),
+              parent_id = CASE WHEN id = $3 THEN $4 ELSE parent_id END,
+              updated_at = now()
+            WHERE path >= $1 AND path < subtree_end($1)""")
+        .execute(Tuple.of(unit.path(), newPath, unit.id(), newParent.id()))
+        .map(RowSet::rowCount);
+  }
+
+  /**
+   * What still refers to the unit, as "table.column" for each foreign key to org_unit with a row naming it. The
+   * foreign keys are read from the catalog, so data of features added later is counted without changing this.
+   */
+  public Future<List<String>> references(SqlClient conn, UUID id) {
+    return conn.query("""
+            SELECT c.conrelid::regclass::text AS tbl, a.attname AS col
+            FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND c.confrelid = 'org_unit'::regclass AND cardinality(c.conkey) = 1
+            ORDER BY 1, 2""")
+        .execute()
+        .compose(keys -> {
+          List<String> checks = new ArrayList<>();
+          for (Row key : keys) {
+            String table = key.getString("tbl"); // regclass text: already quoted where needed
+            String column = key.getString("col");
+            String label = (table + "." + column).replace("'", "''");
+            checks.add("SELECT '" + label + "' WHERE EXISTS (SELECT 1 FROM " + table + " WHERE "
+                + quoteIdent(column) + " = $1)");
+          }
+          if (checks.isEmpty()) {
+            return Future.succeededFuture(List.<String>of());
+          }
+          return conn.preparedQuery(String.join(" UNION ALL ", checks)).execute(Tuple.of(id))
+              .map(rows -> {
+                List<String> found = new ArrayList<>();
+                rows.forEach(r -> found.add(r.getString(0)));
+                return found;
+              });
+        });
+  }
+
+  public Future<Void> delete(SqlClient conn, UUID id) {
+    return conn.preparedQuery("DELETE FROM org_unit WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
+  }
+
+  private static String quoteIdent(String identifier) {
+    return "\"" + identifier.replace("\"", "\"\"") + "\"";
+  }
+
+  private static List<OrgUnit> units(RowSet<Row> rows) {
+    List<OrgUnit> units = new ArrayList<>();
+    for (Row r : rows) {
+      units.add(new OrgUnit(r.getUUID("id"), r.getUUID("parent_id"), r.getString("name"), r.getString("kind"),
+          r.getString("path"), r.getOffsetDateTime("retired_at"), r.getOffsetDateTime("created_at"),
+          r.getOffsetDateTime("updated_at")));
+    }
+    return units;
+  }
+}

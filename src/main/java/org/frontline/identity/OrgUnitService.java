@@ -1,0 +1,170 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlConnection;
+import org.frontline.identity.OrgUnitRepository.OrgUnit;
+import org.frontline.platform.db.Database;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Admin work on the org-unit tree: create, rename, move (whole subtree), retire, delete. Every unit named by a
+ * request is looked up within the actor's scope; each change is audited in its own transaction.
+ */
+public final class OrgUnitService {
+  static final String SIBLING_NAME_INDEX = "org_unit_sibling_name_idx";
+  private static final Pattern PATH = Pattern.compile("^(/[0-9a-f-]{36})+/$");
+
+  private final Database database;
+  private final OrgUnitRepository units;
+  private final AdminAudit audit;
+
+  public OrgUnitService(Database database, OrgUnitRepository units, AdminAudit audit) {
+    this.database = database;
+    this.units = units;
+    this.audit = audit;
+  }
+
+  public Future<Page<OrgUnit>> list(Actor actor, String cursor, Integer requestedLimit) {
+    String after = Page.decode(cursor, key -> PATH.matcher(key).matches());
+    int limit = Page.limit(requestedLimit);
+    var pool = database.pool();
+    return actor.scope(pool)
+        .compose(scope -> units.list(pool, scope, after, limit + 1))
+        .map(rows -> Page.of(rows, limit, OrgUnit::path));
+  }
+
+  public Future<OrgUnit> get(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool)
+        .compose(scope -> units.find(pool, scope, id, false))
+        .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))));
+  }
+
+  /** A new unit under a live parent in scope; {@code id} null mints one. A null parent (a root) is the system's only. */
+  public Future<OrgUnit> create(Actor actor, UUID id, UUID parentId, String name, String kind) {
+    UUID unitId = id != null ? id : UUID.randomUUID();
+    String trimmed = name.trim();
+    return siblingNameConflict(database.inTransaction(conn -> units.lockTreeShared(conn)
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> parentId == null ? (actor.isSystem() ? Future.succeededFuture(Optional.<OrgUnit>empty())
+                : Future.failedFuture(AdminProblems.unprocessable("body/parentId", "Only the bootstrap creates a root unit.")))
+            : units.findAll(conn, scope, List.of(parentId)).map(found -> {
+              if (found.isEmpty()) {
+                throw AdminProblems.unprocessable("body/parentId", "No org unit " + parentId + " in your scope.");
+              }
+              if (found.get(0).retired()) {
+                throw AdminProblems.unprocessable("body/parentId", "The org unit " + parentId
+                    + " is retired and accepts no new units.");
+              }
+              return Optional.of(found.get(0));
+            }))
+        .compose(parent -> units.insert(conn, unitId, parent.orElse(null), trimmed, kind))
+        .compose(unit -> audit.success(conn, actor, "org-unit.create", "org-unit", unit.id(), unit.id(),
+            new JsonObject().put("parentId", str(unit.parentId())).put("name", unit.name()).put("kind", unit.kind()))
+            .map(unit))), trimmed);
+  }
+
+  public Future<OrgUnit> rename(Actor actor, UUID id, String name) {
+    String trimmed = name.trim();
+    return siblingNameConflict(inScope(actor, id, (conn, unit) -> units.rename(conn, id, trimmed)
+        .compose(renamed -> audit.success(conn, actor, "org-unit.rename", "org-unit", id, id,
+            new JsonObject().put("from", unit.name()).put("to", renamed.name())).map(renamed))), trimmed);
+  }
+
+  /**
+   * Moves the unit with its subtree under a new parent; both must be in scope, the new parent live and not the
+   * unit itself or below it. Moves take the tree lock exclusively, so no create or move reads a stale path.
+   */
+  public Future<OrgUnit> move(Actor actor, UUID id, UUID newParentId) {
+    return database.inTransaction(conn -> units.lockTreeExclusive(conn)
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> units.find(conn, scope, id, true)
+            .compose(unit -> unit.isEmpty() ? Future.failedFuture(notFound(id))
+                : units.findAll(conn, scope, List.of(newParentId)).compose(parents -> {
+                  OrgUnit u = unit.get();
+                  if (parents.isEmpty()) {
+                    return Future.failedFuture(AdminProblems.unprocessable("body/newParentId",
+                        "No org unit " + newParentId + " in your scope."));
+                  }
+                  OrgUnit parent = parents.get(0);
+                  if (u.contains(parent)) {
+                    return Future.failedFuture(AdminProblems.unprocessable("body/newParentId",
+                        "A unit cannot move under itself or one of its own descendants."));
+                  }
+                  if (parent.retired()) {
+                    return Future.failedFuture(AdminProblems.unprocessable("body/newParentId",
+                        "The org unit " + newParentId + " is retired and accepts no new units."));
+                  }
+                  if (parent.id().equals(u.parentId())) {
+                    return Future.succeededFuture(u);
+                  }
+                  return units.moveSubtree(conn, u, parent)
+                      .compose(moved -> audit.success(conn, actor, "org-unit.move", "org-unit", id, id,
+                          new JsonObject().put("fromParentId", str(u.parentId())).put("toParentId", parent.id().toString())
+                              .put("unitsMoved", moved)))
+                      .compose(v -> units.find(conn, Scope.everything(), id, false))
+                      .map(Optional::orElseThrow);
+                }))))
+        .recover(e -> Future.failedFuture(AdminProblems.uniqueViolation(e, SIBLING_NAME_INDEX)
+            ? AdminProblems.conflict("The new parent already has a live unit with this unit's name.") : e));
+  }
+
+  public Future<OrgUnit> retire(Actor actor, UUID id) {
+    return inScope(actor, id, (conn, unit) -> unit.retired() ? Future.succeededFuture(unit)
+        : units.retire(conn, id).compose(retired -> audit.success(conn, actor, "org-unit.retire", "org-unit", id, id,
+            null).map(retired)));
+  }
+
+  /**
+   * Deletes a unit nothing refers to. The row lock taken first keeps new references out until the end (inserting
+   * a row that refers to the unit needs a key-share lock on it).
+   */
+  public Future<Void> delete(Actor actor, UUID id) {
+    return inScope(actor, id, (conn, unit) -> units.references(conn, id).compose(refs -> {
+      if (!refs.isEmpty()) {
+        return Future.failedFuture(new org.frontline.platform.http.ProblemException(
+            org.frontline.platform.http.Problem.of(org.frontline.platform.http.ProblemType.CONFLICT,
+                    "The unit still has data referring to it (" + String.join(", ", describe(refs))
+                        + "); retire it instead.")
+                .with("references", refs)));
+      }
+      return units.delete(conn, id)
+          .compose(v -> audit.success(conn, actor, "org-unit.delete", "org-unit", id, unit.parentId(),
+              new JsonObject().put("name", unit.name()).put("path", unit.path())));
+    }));
+  }
+
+  private static List<String> describe(List<String> refs) {
+    return refs.stream().map(r -> switch (r) {
+      case "org_unit.parent_id" -> "child units";
+      case "account.home_unit_id" -> "accounts at home in it";
+      case "account_scope.unit_id" -> "accounts covering it";
+      default -> r;
+    }).toList();
+  }
+
+  /** Runs {@code work} in a transaction on the unit, locked, when it is in the actor's scope; else 404. */
+  private <T> Future<T> inScope(Actor actor, UUID id, java.util.function.BiFunction<SqlConnection, OrgUnit, Future<T>> work) {
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> units.find(conn, scope, id, true))
+        .compose(unit -> unit.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, unit.get())));
+  }
+
+  private static <T> Future<T> siblingNameConflict(Future<T> work, String name) {
+    return work.recover(e -> Future.failedFuture(AdminProblems.uniqueViolation(e, SIBLING_NAME_INDEX)
+        ? AdminProblems.conflict("A live unit named '" + name + "' already exists under this parent.") : e));
+  }
+
+  static Throwable notFound(UUID id) {
+    return AdminProblems.notFound("org unit", id);
+  }
+
+  private static String str(UUID id) {
+    return id == null ? null : id.toString();
+  }
+}

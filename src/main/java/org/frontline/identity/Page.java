@@ -1,0 +1,54 @@
+package org.frontline.identity;
+
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * One page of a keyset-paginated list, and the opaque cursor that continues it (the sort key of the last item,
+ * base64url-encoded). Limits are capped here, so no client can ask for an unbounded page.
+ */
+public record Page<T>(List<T> items, String nextCursor) {
+  public static final int DEFAULT_LIMIT = 50;
+  public static final int MAX_LIMIT = 200;
+
+  /** The page size to use for a requested limit (null: the default), capped at {@link #MAX_LIMIT}. */
+  public static int limit(Integer requested) {
+    return requested == null ? DEFAULT_LIMIT : Math.max(1, Math.min(requested, MAX_LIMIT));
+  }
+
+  /** From {@code limit + 1} rows: the first {@code limit}, and a cursor when there were more. */
+  public static <T> Page<T> of(List<T> rows, int limit, Function<T, String> sortKey) {
+    if (rows.size() <= limit) {
+      return new Page<>(List.copyOf(rows), null);
+    }
+    List<T> items = List.copyOf(rows.subList(0, limit));
+    return new Page<>(items, encode(sortKey.apply(items.get(limit - 1))));
+  }
+
+  static String encode(String key) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The sort key in a cursor, or null for none; a cursor that is not one of ours is a 400 naming query/cursor. */
+  public static String decode(String cursor, java.util.function.Predicate<String> valid) {
+    if (cursor == null) {
+      return null;
+    }
+    try {
+      String key = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      if (valid.test(key)) {
+        return key;
+      }
+    } catch (IllegalArgumentException e) {
+      // falls through to the problem below
+    }
+    throw Problem.of(ProblemType.VALIDATION_FAILED, "The cursor is not one this list returned.")
+        .withErrors(List.of(new Problem.FieldError("query/cursor", "Not a cursor of this list; pass nextCursor as given.")))
+        .toException();
+  }
+}

@@ -1,0 +1,197 @@
+package org.frontline.identity;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.NANTONG;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.identity.Admin.call;
+import static org.frontline.identity.Admin.count;
+import static org.frontline.identity.Admin.get;
+import static org.frontline.identity.Admin.ok;
+import static org.frontline.identity.Admin.post;
+import static org.frontline.identity.Admin.string;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+@FrontlineTest
+class AccountAdminTest {
+  static final String PASSWORD = "Field-work-2026";
+
+  private static JsonObject newAccount(String username, UUID home) {
+    return new JsonObject().put("username", username).put("displayName", "测试 " + username)
+        .put("roles", new JsonArray().add("officer")).put("homeUnitId", home.toString()).put("password", PASSWORD);
+  }
+
+  private static UUID create(TestEnvironment env, String token, JsonObject body) {
+    return UUID.fromString(ok(post(env, token, "/v1/accounts", body), 201).getString("id"));
+  }
+
+  private static String covered(TestEnvironment env, UUID account) throws Exception {
+    return string(env, "SELECT string_agg(unit_id::text, ',' ORDER BY unit_id) FROM account_scope WHERE account_id = ?",
+        account);
+  }
+
+  private static String sorted(UUID... ids) {
+    return java.util.Arrays.stream(ids).map(UUID::toString).sorted().reduce((a, b) -> a + "," + b).orElse("");
+  }
+
+  @Test
+  void createStoresTheAccountAHashAndItsCoverage(TestEnvironment env) throws Exception {
+    HttpResponse<Buffer> r = post(env, Admin.token(env, "admin"), "/v1/accounts", newAccount("officer.wang", HUAISI)
+        .put("coveredUnitIds", new JsonArray().add(TONGZHOU.toString())).put("roles", new JsonArray().add("officer")
+            .add("supervisor")));
+    JsonObject account = ok(r, 201);
+    UUID id = UUID.fromString(account.getString("id"));
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/accounts/" + id);
+    assertThat(account.getString("locale")).isEqualTo("zh-CN");
+    assertThat(account.getValue("disabledAt")).isNull();
+    assertThat(account.containsKey("password")).isFalse();
+    assertThat(string(env, "SELECT username || '|' || display_name || '|' || locale || '|' || array_to_string(roles, ',') "
+        + "|| '|' || home_unit_id FROM account WHERE id = ?", id))
+        .isEqualTo("officer.wang|测试 officer.wang|zh-CN|officer,supervisor|" + HUAISI);
+    assertThat(string(env, "SELECT password_hash FROM account WHERE id = ?", id)).startsWith("$argon2id$");
+    assertThat(covered(env, id)).isEqualTo(sorted(HUAISI, TONGZHOU));
+    assertThat(account.getJsonArray("coveredUnitIds").size()).isEqualTo(2);
+    Admin.token(env, "officer.wang", PASSWORD);
+  }
+
+  @Test
+  void aPasswordBreakingThePolicyIsRefused(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    for (String password : List.of("xx-officer.policy-xx", "abcdefghijklmnop", "1234567890123", "zzzzzzzzzzzzzz")) {
+      JsonObject p = assertProblem(post(env, admin, "/v1/accounts", newAccount("officer.policy", HUAISI)
+          .put("password", password)), 422, "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/password");
+    }
+    assertProblem(post(env, admin, "/v1/accounts", newAccount("officer.policy", HUAISI).put("password", "Short-1")),
+        400, "urn:frontline:problem:validation-failed");
+    assertThat(count(env, "SELECT count(*) FROM account WHERE username = 'officer.policy'")).isZero();
+  }
+
+  @Test
+  void aTakenUsernameIs409(TestEnvironment env) throws Exception {
+    assertProblem(post(env, Admin.token(env, "admin"), "/v1/accounts", newAccount("officer.xu", HANJIANG)), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(string(env, "SELECT home_unit_id::text FROM account WHERE username = 'officer.xu'"))
+        .isEqualTo(HUAISI.toString());
+  }
+
+  @Test
+  void unitsOutsideTheScopeAre422NamingTheField(TestEnvironment env) throws Exception {
+    String nantong = Admin.nantongAdmin(env);
+    JsonObject home = assertProblem(post(env, nantong, "/v1/accounts", newAccount("officer.out", HUAISI)), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(home.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/homeUnitId");
+    JsonObject cover = assertProblem(post(env, nantong, "/v1/accounts", newAccount("officer.out", TONGZHOU)
+        .put("coveredUnitIds", new JsonArray().add(TONGZHOU.toString()).add(HANJIANG.toString()))), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(cover.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/coveredUnitIds/1");
+    assertThat(count(env, "SELECT count(*) FROM account WHERE username = 'officer.out'")).isZero();
+  }
+
+  @Test
+  void listShowsTheAccountsAtHomeInTheScopePageByPage(TestEnvironment env) {
+    String nantong = Admin.nantongAdmin(env);
+    List<String> seen = new ArrayList<>();
+    String cursor = null;
+    do {
+      JsonObject page = ok(get(env, nantong, "/v1/accounts?limit=2" + (cursor == null ? "" : "&cursor=" + cursor)), 200);
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(2);
+      page.getJsonArray("items").forEach(o -> seen.add(((JsonObject) o).getString("username")));
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    assertThat(seen).containsExactly("admin.nantong", "assessor.tongzhou", "officer.zhang", "supervisor.tongzhou");
+  }
+
+  @Test
+  void getReturnsTheAccount(TestEnvironment env) {
+    JsonObject a = ok(get(env, Admin.token(env, "admin"), "/v1/accounts/" + Admin.account("officer.xu")), 200);
+    assertThat(a.getString("username")).isEqualTo("officer.xu");
+    assertThat(a.getString("homeUnitId")).isEqualTo(HUAISI.toString());
+    assertThat(a.getJsonArray("coveredUnitIds")).isEqualTo(new JsonArray().add(HUAISI.toString()));
+    assertThat(a.getJsonArray("roles")).isEqualTo(new JsonArray().add("officer"));
+  }
+
+  @Test
+  void updateChangesOnlyWhatIsSentAndKeepsCoverageOutsideTheScope(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("supervisor.both", TONGZHOU)
+        .put("coveredUnitIds", new JsonArray().add(HANJIANG.toString())));
+    JsonObject updated = ok(call(env, Admin.nantongAdmin(env), HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject()
+        .put("displayName", "Both Ways").put("locale", "en").put("roles", new JsonArray().add("supervisor"))
+        .put("homeUnitId", NANTONG.toString()).put("coveredUnitIds", new JsonArray())), 200);
+    assertThat(updated.getString("displayName")).isEqualTo("Both Ways");
+    assertThat(string(env, "SELECT display_name || '|' || locale || '|' || array_to_string(roles, ',') || '|' || home_unit_id "
+        + "FROM account WHERE id = ?", id)).isEqualTo("Both Ways|en|supervisor|" + NANTONG);
+    // Tongzhou (in the Nantong admin's scope, not listed) is dropped; Hanjiang (outside it) stays; the home is covered.
+    assertThat(covered(env, id)).isEqualTo(sorted(NANTONG, HANJIANG));
+    ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject().put("displayName", "Only Name")), 200);
+    assertThat(string(env, "SELECT locale FROM account WHERE id = ?", id)).isEqualTo("en");
+    assertThat(covered(env, id)).isEqualTo(sorted(NANTONG, HANJIANG));
+  }
+
+  @Test
+  void disableEndsEverySessionAtOnceAndEnableRestoresLogin(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.gone", HUAISI));
+    JsonObject first = Tokens.login(env, "officer.gone", PASSWORD).bodyAsJsonObject();
+    JsonObject second = Tokens.login(env, "officer.gone", PASSWORD).bodyAsJsonObject();
+    assertThat(Tokens.me(env, first.getString("access_token")).statusCode()).isEqualTo(200);
+
+    JsonObject disabled = ok(post(env, admin, "/v1/accounts/" + id + "/disable", null), 200);
+    assertThat(disabled.getString("disabledAt")).isNotNull();
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND disabled_at IS NOT NULL", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM refresh_token WHERE account_id = ? AND revoked_at IS NULL", id)).isZero();
+    assertThat(count(env, "SELECT count(DISTINCT family_id) FROM refresh_token WHERE account_id = ?", id)).isEqualTo(2);
+    // The access tokens, still unexpired, stop working at once.
+    assertProblem(Tokens.me(env, first.getString("access_token")), 401, "urn:frontline:problem:unauthorized");
+    assertProblem(Tokens.me(env, second.getString("access_token")), 401, "urn:frontline:problem:unauthorized");
+    assertProblem(await(env.client().post("/v1/auth/refresh").sendJsonObject(new JsonObject()
+        .put("refresh_token", first.getString("refresh_token")))), 401, "urn:frontline:problem:invalid-grant");
+    assertProblem(Tokens.login(env, "officer.gone", PASSWORD), 401, "urn:frontline:problem:unauthorized");
+
+    JsonObject enabled = ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200);
+    assertThat(enabled.getValue("disabledAt")).isNull();
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND disabled_at IS NULL", id)).isEqualTo(1);
+    Admin.token(env, "officer.gone", PASSWORD);
+  }
+
+  @Test
+  void anAdminCannotDisableItself(TestEnvironment env) throws Exception {
+    UUID admin = Admin.account("admin");
+    assertProblem(post(env, Admin.token(env, "admin"), "/v1/accounts/" + admin + "/disable", null), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND disabled_at IS NULL", admin)).isEqualTo(1);
+  }
+
+  @Test
+  void passwordResetSetsTheNewPasswordAndEndsSessions(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.reset", HUAISI));
+    Tokens.login(env, "officer.reset", PASSWORD);
+    String oldHash = string(env, "SELECT password_hash FROM account WHERE id = ?", id);
+    HttpResponse<Buffer> r = post(env, admin, "/v1/accounts/" + id + "/password",
+        new JsonObject().put("password", "Brand-new-secret-9"));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(204);
+    assertThat(string(env, "SELECT password_hash FROM account WHERE id = ?", id)).isNotEqualTo(oldHash);
+    assertThat(count(env, "SELECT count(*) FROM refresh_token WHERE account_id = ? AND revoked_at IS NULL", id)).isZero();
+    Admin.token(env, "officer.reset", "Brand-new-secret-9");
+    JsonObject p = assertProblem(post(env, admin, "/v1/accounts/" + id + "/password",
+        new JsonObject().put("password", "my-officer.reset-1")), 422, "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/password");
+  }
+}

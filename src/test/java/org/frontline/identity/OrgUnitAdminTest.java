@@ -1,0 +1,219 @@
+package org.frontline.identity;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.NANTONG;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.identity.Admin.call;
+import static org.frontline.identity.Admin.count;
+import static org.frontline.identity.Admin.get;
+import static org.frontline.identity.Admin.ok;
+import static org.frontline.identity.Admin.post;
+import static org.frontline.identity.Admin.string;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+
+@FrontlineTest
+class OrgUnitAdminTest {
+
+  private static JsonObject create(TestEnvironment env, String token, UUID parent, String name) {
+    return ok(post(env, token, "/v1/org-units", new JsonObject().put("parentId", parent.toString()).put("name", name)
+        .put("kind", "TOWNSHIP")), 201);
+  }
+
+  private static String path(TestEnvironment env, UUID id) throws Exception {
+    return string(env, "SELECT path FROM org_unit WHERE id = ?", id);
+  }
+
+  @Test
+  void listWalksTheCallersSubtreeInTreeOrderPageByPage(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    List<String> seen = new ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      HttpResponse<Buffer> r = get(env, admin, "/v1/org-units?limit=4" + (cursor == null ? "" : "&cursor=" + cursor));
+      JsonObject page = ok(r, 200);
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(4);
+      page.getJsonArray("items").forEach(o -> seen.add(((JsonObject) o).getString("id")));
+      cursor = page.getString("nextCursor");
+      pages++;
+    } while (cursor != null && pages < 20);
+    List<String> expected = new ArrayList<>();
+    try (var c = env.jdbc(); var rs = c.createStatement().executeQuery("SELECT id FROM org_unit ORDER BY path")) {
+      while (rs.next()) {
+        expected.add(rs.getString(1));
+      }
+    }
+    assertThat(seen).isEqualTo(expected);
+
+    JsonObject nantong = ok(get(env, Admin.nantongAdmin(env), "/v1/org-units?limit=1000"), 200);
+    assertThat(nantong.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")).toList())
+        .containsExactly(NANTONG.toString(), TONGZHOU.toString());
+    assertThat(nantong.getString("nextCursor")).isNull();
+    JsonObject first = nantong.getJsonArray("items").getJsonObject(0);
+    assertThat(first.getString("path")).isEqualTo(path(env, NANTONG));
+    assertThat(first.getString("kind")).isEqualTo("CITY");
+    assertThat(first.getString("parentId")).isNotNull();
+    assertThat(first.getValue("retiredAt")).isNull();
+  }
+
+  @Test
+  void aCursorThatIsNotOursIs400NamingIt(TestEnvironment env) {
+    JsonObject body = assertProblem(get(env, Admin.token(env, "admin"), "/v1/org-units?cursor=bm90LWEtcGF0aA"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(body.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
+  }
+
+  @Test
+  void getReturnsTheUnit(TestEnvironment env) throws Exception {
+    JsonObject unit = ok(get(env, Admin.token(env, "admin"), "/v1/org-units/" + HANJIANG), 200);
+    assertThat(unit.getString("id")).isEqualTo(HANJIANG.toString());
+    assertThat(unit.getString("name")).isEqualTo("邗江区 Hanjiang District");
+    assertThat(unit.getString("path")).isEqualTo(path(env, HANJIANG));
+  }
+
+  @Test
+  void createPutsTheUnitUnderItsParent(TestEnvironment env) throws Exception {
+    HttpResponse<Buffer> r = post(env, Admin.token(env, "admin"), "/v1/org-units", new JsonObject()
+        .put("parentId", HANJIANG.toString()).put("name", "  瓜洲镇 Guazhou Town ").put("kind", "TOWNSHIP"));
+    JsonObject unit = ok(r, 201);
+    UUID id = UUID.fromString(unit.getString("id"));
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/org-units/" + id);
+    assertThat(unit.getString("name")).isEqualTo("瓜洲镇 Guazhou Town");
+    assertThat(path(env, id)).isEqualTo(path(env, HANJIANG) + id + "/");
+    assertThat(string(env, "SELECT parent_id::text || name || kind FROM org_unit WHERE id = ?", id))
+        .isEqualTo(HANJIANG + "瓜洲镇 Guazhou TownTOWNSHIP");
+  }
+
+  @Test
+  void aLiveSiblingWithTheSameNameIs409(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    create(env, admin, HANJIANG, "Twin");
+    assertProblem(post(env, admin, "/v1/org-units", new JsonObject().put("parentId", HANJIANG.toString())
+        .put("name", "twin").put("kind", "PARK")), 409, "urn:frontline:problem:conflict");
+    assertThat(count(env, "SELECT count(*) FROM org_unit WHERE lower(name) = 'twin'")).isEqualTo(1);
+  }
+
+  @Test
+  void aParentOutsideTheScopeIs422NamingTheField(TestEnvironment env) throws Exception {
+    long before = count(env, "SELECT count(*) FROM org_unit");
+    JsonObject body = assertProblem(post(env, Admin.nantongAdmin(env), "/v1/org-units", new JsonObject()
+            .put("parentId", HANJIANG.toString()).put("name", "Intruder").put("kind", "PARK")), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(body.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/parentId");
+    UUID unknown = UUID.randomUUID();
+    JsonObject missing = assertProblem(post(env, Admin.token(env, "admin"), "/v1/org-units", new JsonObject()
+            .put("parentId", unknown.toString()).put("name", "Orphan").put("kind", "PARK")), 422,
+        "urn:frontline:problem:unprocessable");
+    // Out of scope and missing read the same: nothing tells that Hanjiang exists.
+    assertThat(body.getString("detail")).isEqualTo("No org unit " + HANJIANG + " in your scope.");
+    assertThat(missing.getString("detail")).isEqualTo("No org unit " + unknown + " in your scope.");
+    assertThat(count(env, "SELECT count(*) FROM org_unit")).isEqualTo(before);
+  }
+
+  @Test
+  void anUnknownFieldIs400(TestEnvironment env) {
+    assertProblem(post(env, Admin.token(env, "admin"), "/v1/org-units", new JsonObject()
+            .put("parentId", HANJIANG.toString()).put("name", "X").put("kind", "PARK").put("code", "1")), 400,
+        "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void renameChangesTheNameAndRefusesASiblingsName(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Rename A").getString("id"));
+    create(env, admin, HANJIANG, "Rename B");
+    JsonObject renamed = ok(call(env, admin, HttpMethod.PATCH, "/v1/org-units/" + a,
+        new JsonObject().put("name", "Rename C")), 200);
+    assertThat(renamed.getString("name")).isEqualTo("Rename C");
+    assertThat(string(env, "SELECT name FROM org_unit WHERE id = ?", a)).isEqualTo("Rename C");
+    assertProblem(call(env, admin, HttpMethod.PATCH, "/v1/org-units/" + a, new JsonObject().put("name", "Rename B")),
+        409, "urn:frontline:problem:conflict");
+    assertThat(string(env, "SELECT name FROM org_unit WHERE id = ?", a)).isEqualTo("Rename C");
+  }
+
+  @Test
+  void moveRewritesThePathsOfTheWholeSubtree(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Move A").getString("id"));
+    UUID b = UUID.fromString(create(env, admin, a, "Move B").getString("id"));
+    UUID c = UUID.fromString(create(env, admin, b, "Move C").getString("id"));
+    JsonObject moved = ok(post(env, admin, "/v1/org-units/" + a + "/move",
+        new JsonObject().put("newParentId", TONGZHOU.toString())), 200);
+    String base = path(env, TONGZHOU) + a + "/";
+    assertThat(moved.getString("path")).isEqualTo(base);
+    assertThat(moved.getString("parentId")).isEqualTo(TONGZHOU.toString());
+    assertThat(path(env, a)).isEqualTo(base);
+    assertThat(path(env, b)).isEqualTo(base + b + "/");
+    assertThat(path(env, c)).isEqualTo(base + b + "/" + c + "/");
+    assertThat(string(env, "SELECT parent_id::text FROM org_unit WHERE id = ?", b)).isEqualTo(a.toString());
+    // The subtree is now Nantong's: its admin sees it.
+    ok(get(env, Admin.nantongAdmin(env), "/v1/org-units/" + c), 200);
+  }
+
+  @Test
+  void moveUnderItselfOrADescendantIs422AndChangesNothing(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Loop A").getString("id"));
+    UUID b = UUID.fromString(create(env, admin, a, "Loop B").getString("id"));
+    String before = Admin.row(env, "org_unit", a) + Admin.row(env, "org_unit", b);
+    for (UUID target : List.of(a, b)) {
+      JsonObject p = assertProblem(post(env, admin, "/v1/org-units/" + a + "/move",
+          new JsonObject().put("newParentId", target.toString())), 422, "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/newParentId");
+    }
+    assertThat(Admin.row(env, "org_unit", a) + Admin.row(env, "org_unit", b)).isEqualTo(before);
+  }
+
+  @Test
+  void aRetiredUnitAcceptsNoNewChildren(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Retire A").getString("id"));
+    JsonObject retired = ok(post(env, admin, "/v1/org-units/" + a + "/retire", null), 200);
+    assertThat(retired.getString("retiredAt")).isNotNull();
+    assertThat(count(env, "SELECT count(*) FROM org_unit WHERE id = ? AND retired_at IS NOT NULL", a)).isEqualTo(1);
+    String firstRetirement = string(env, "SELECT retired_at::text FROM org_unit WHERE id = ?", a);
+    ok(post(env, admin, "/v1/org-units/" + a + "/retire", null), 200);
+    assertThat(string(env, "SELECT retired_at::text FROM org_unit WHERE id = ?", a)).isEqualTo(firstRetirement);
+    assertProblem(post(env, admin, "/v1/org-units", new JsonObject().put("parentId", a.toString()).put("name", "Child")
+        .put("kind", "PARK")), 422, "urn:frontline:problem:unprocessable");
+    UUID other = UUID.fromString(create(env, admin, HANJIANG, "Retire B").getString("id"));
+    assertProblem(post(env, admin, "/v1/org-units/" + other + "/move", new JsonObject().put("newParentId", a.toString())),
+        422, "urn:frontline:problem:unprocessable");
+    assertThat(count(env, "SELECT count(*) FROM org_unit WHERE parent_id = ?", a)).isZero();
+  }
+
+  @Test
+  void deleteRemovesAUnitNothingRefersTo(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Delete A").getString("id"));
+    HttpResponse<Buffer> r = call(env, admin, HttpMethod.DELETE, "/v1/org-units/" + a, null);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(204);
+    assertThat(Admin.row(env, "org_unit", a)).isNull();
+  }
+
+  @Test
+  void deleteOfAUnitWithDataIs409NamingWhy(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    String before = Admin.row(env, "org_unit", HANJIANG);
+    JsonObject p = assertProblem(call(env, admin, HttpMethod.DELETE, "/v1/org-units/" + HANJIANG, null), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(p.getJsonArray("references")).isEqualTo(new JsonArray()
+        .add("account.home_unit_id").add("account_scope.unit_id").add("org_unit.parent_id"));
+    assertThat(p.getString("detail")).contains("child units").contains("accounts");
+    assertThat(Admin.row(env, "org_unit", HANJIANG)).isEqualTo(before);
+  }
+}

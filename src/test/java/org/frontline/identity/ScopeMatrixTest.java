@@ -1,0 +1,116 @@
+package org.frontline.identity;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+
+/**
+ * The scope matrix: for every operation that takes an id, a caller from a sibling subtree (an admin scoped to
+ * Nantong, against Hanjiang data) gets 404, exactly like a missing object, and a caller without the role
+ * (officer.xu) gets 403; either way the row is unchanged. Later features add a {@link Case} per new operation.
+ */
+@FrontlineTest
+class ScopeMatrixTest {
+
+  /**
+   * One operation on one Hanjiang object. {@code table} and {@code id} name the row that must stay as it was;
+   * {@code otherRows} are further queries whose result must not change (e.g. the account's refresh tokens).
+   */
+  record Case(String operation, HttpMethod method, String path, JsonObject body, String table, UUID id,
+              List<String> otherRows) {
+    Case(String operation, HttpMethod method, String path, JsonObject body, String table, UUID id) {
+      this(operation, method, path, body, table, id, List.of());
+    }
+
+    @Override
+    public String toString() {
+      return operation + " " + method + " " + path;
+    }
+  }
+
+  static final UUID XU = Admin.account("officer.xu");
+  static final UUID SUPERVISOR_HANJIANG = Admin.account("supervisor.hanjiang");
+
+  static List<Case> cases() {
+    // Logins add tokens; what must not change is which of them are revoked.
+    String xuTokens = "SELECT count(*) FROM refresh_token WHERE revoked_at IS NOT NULL AND account_id = '" + XU + "'";
+    String xuScope = "SELECT string_agg(unit_id::text, ',' ORDER BY unit_id) FROM account_scope WHERE account_id = '" + XU + "'";
+    return List.of(
+        new Case("getOrgUnit", HttpMethod.GET, "/v1/org-units/" + HANJIANG, null, "org_unit", HANJIANG),
+        new Case("renameOrgUnit", HttpMethod.PATCH, "/v1/org-units/" + HUAISI,
+            new JsonObject().put("name", "Renamed"), "org_unit", HUAISI),
+        new Case("moveOrgUnit", HttpMethod.POST, "/v1/org-units/" + HUAISI + "/move",
+            new JsonObject().put("newParentId", TONGZHOU.toString()), "org_unit", HUAISI),
+        new Case("retireOrgUnit", HttpMethod.POST, "/v1/org-units/" + HUAISI + "/retire", null, "org_unit", HUAISI),
+        new Case("deleteOrgUnit", HttpMethod.DELETE, "/v1/org-units/" + HUAISI, null, "org_unit", HUAISI),
+        new Case("getAccount", HttpMethod.GET, "/v1/accounts/" + SUPERVISOR_HANJIANG, null, "account", SUPERVISOR_HANJIANG),
+        new Case("updateAccount", HttpMethod.PATCH, "/v1/accounts/" + XU,
+            new JsonObject().put("displayName", "Changed").put("coveredUnitIds", new io.vertx.core.json.JsonArray()
+                .add(TONGZHOU.toString())), "account", XU, List.of(xuScope)),
+        new Case("disableAccount", HttpMethod.POST, "/v1/accounts/" + XU + "/disable", null, "account", XU,
+            List.of(xuTokens)),
+        new Case("enableAccount", HttpMethod.POST, "/v1/accounts/" + SUPERVISOR_HANJIANG + "/enable", null, "account",
+            SUPERVISOR_HANJIANG),
+        new Case("resetAccountPassword", HttpMethod.POST, "/v1/accounts/" + XU + "/password",
+            new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void aCallerFromASiblingSubtreeGets404AndChangesNothing(Case c, TestEnvironment env) throws Exception {
+    // officer.xu holds a live refresh token, so a disable or reset that leaked through would show in its tokens.
+    Tokens.loginOk(env, "officer.xu");
+    String token = Admin.nantongAdmin(env);
+    Snapshot before = Snapshot.of(env, c);
+    HttpResponse<Buffer> r = Admin.call(env, token, c.method(), c.path(), c.body());
+    assertProblem(r, 404, "urn:frontline:problem:not-found");
+    assertThat(Snapshot.of(env, c)).isEqualTo(before);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void aCallerWithoutTheRoleGets403AndChangesNothing(Case c, TestEnvironment env) throws Exception {
+    Snapshot before = Snapshot.of(env, c);
+    for (String username : List.of("officer.xu", "supervisor.tongzhou")) {
+      HttpResponse<Buffer> r = Admin.call(env, Admin.token(env, username), c.method(), c.path(), c.body());
+      assertProblem(r, 403, "urn:frontline:problem:forbidden");
+    }
+    // The same caller in scope with the role would have been served: the 404/403 above is the rule, not a typo.
+    assertThat(Snapshot.of(env, c)).isEqualTo(before);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void aMissingObjectGetsTheSame404(Case c, TestEnvironment env) {
+    String path = c.path().replace(c.id().toString(), UUID.randomUUID().toString());
+    HttpResponse<Buffer> r = Admin.call(env, Admin.token(env, "admin"), c.method(), path, c.body());
+    assertProblem(r, 404, "urn:frontline:problem:not-found");
+  }
+
+  record Snapshot(String row, List<String> others) {
+    static Snapshot of(TestEnvironment env, Case c) throws SQLException {
+      String row = Admin.row(env, c.table(), c.id());
+      assertThat(row).as("the target row exists").isNotNull();
+      List<String> others = new java.util.ArrayList<>();
+      for (String sql : c.otherRows()) {
+        others.add(String.valueOf(Admin.string(env, sql)));
+      }
+      return new Snapshot(row, others);
+    }
+  }
+}
