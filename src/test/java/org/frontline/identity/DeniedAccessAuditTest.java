@@ -28,7 +28,8 @@ class DeniedAccessAuditTest {
         assertThat(rs.getInt(1)).as("no key was made").isEqualTo(1);
       }
       try (ResultSet rs = st.executeQuery("SELECT a.actor_id, a.outcome, a.object_id, a.request_id, acc.username "
-          + "FROM audit_log a JOIN account acc ON acc.id = a.actor_id WHERE a.action = 'access.denied'")) {
+          + "FROM audit_log a JOIN account acc ON acc.id = a.actor_id "
+          + "WHERE a.action = 'access.denied' AND a.request_id = 'denied-rotate-1'")) {
         assertThat(rs.next()).isTrue();
         assertThat(rs.getString("username")).isEqualTo("officer.xu");
         assertThat(rs.getString("outcome")).isEqualTo("DENIED");
@@ -37,5 +38,25 @@ class DeniedAccessAuditTest {
         assertThat(rs.next()).isFalse();
       }
     }
+  }
+
+  @Test
+  void authenticationAndRolesAreCheckedBeforeTheRequestIsValidated(TestEnvironment env) {
+    io.vertx.core.json.JsonObject invalid = new io.vertx.core.json.JsonObject().put("unknownField", 1);
+    HttpResponse<Buffer> anonymous = await(env.client().post("/v1/accounts").sendJsonObject(invalid));
+    org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(anonymous, 401,
+        "urn:frontline:problem:unauthorized");
+
+    String officer = Tokens.loginOk(env, "officer.xu").getString("access_token");
+    HttpResponse<Buffer> withoutRole = await(env.client().post("/v1/accounts")
+        .putHeader("Authorization", "Bearer " + officer).sendJsonObject(invalid));
+    org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(withoutRole, 403,
+        "urn:frontline:problem:forbidden");
+
+    String admin = Tokens.loginOk(env, "admin").getString("access_token");
+    HttpResponse<Buffer> allowed = await(env.client().post("/v1/accounts")
+        .putHeader("Authorization", "Bearer " + admin).sendJsonObject(invalid));
+    org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(allowed, 400,
+        "urn:frontline:problem:validation-failed");
   }
 }

@@ -16,6 +16,8 @@ import io.vertx.ext.web.openapi.router.OpenAPIRoute;
 import io.vertx.ext.web.openapi.router.RequestExtractor;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.openapi.contract.OpenAPIContract;
+import io.vertx.openapi.contract.Operation;
+import io.vertx.openapi.validation.RequestValidator;
 import io.vertx.openapi.impl.Utils;
 import org.frontline.config.FrontlineConfig;
 import org.slf4j.Logger;
@@ -123,6 +125,18 @@ public final class ApiVerticle extends VerticleBase {
     return List.of(handler instanceof PerOperationSecurity perOperation ? perOperation.forOperation(operationId) : handler);
   }
 
+  /** Validates the request against the operation; handlers read the result under KEY_META_DATA_VALIDATED_REQUEST. */
+  private static Handler<RoutingContext> validation(RequestValidator validator, Operation operation) {
+    RequestExtractor extractor = RequestExtractor.withBodyHandler();
+    return rc -> extractor.extractValidatableRequest(rc, operation)
+        .compose(request -> validator.validate(request, operation.getOperationId()))
+        .onSuccess(validated -> {
+          rc.put(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST, validated);
+          rc.next();
+        })
+        .onFailure(rc::fail);
+  }
+
   private Router router(OpenAPIContract contract, Buffer rawContract) {
     Map<String, Handler<RoutingContext>> handlers = new HashMap<>();
     Map<String, Handler<RoutingContext>> securityHandlers = new HashMap<>();
@@ -144,6 +158,9 @@ public final class ApiVerticle extends VerticleBase {
         .rootHandler(new RequestIds())
         .rootHandler(TimeoutHandler.create(http.requestTimeout().toMillis()))
         .rootHandler(BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes()));
+    // Security runs before validation, so a caller who may not use an operation learns nothing from it, not even
+    // what a valid request looks like (RouterBuilder would validate first); validation is therefore ours too.
+    RequestValidator validator = RequestValidator.create(vertx, contract);
     for (OpenAPIRoute route : builder.getRoutes()) {
       String operationId = route.getOperation().getOperationId();
       Handler<RoutingContext> handler = handlers.remove(operationId);
@@ -152,11 +169,11 @@ public final class ApiVerticle extends VerticleBase {
         throw new IllegalStateException("no handler for contract operation " + operationId);
       }
       // Authentication is ours (securityOf), not RouterBuilder.security(), which only takes vertx-auth handlers.
-      route.setDoSecurity(false);
+      route.setDoSecurity(false).setDoValidation(false);
       for (Handler<RoutingContext> security : securityOf(route, securityHandlers)) {
         route.addHandler(security);
       }
-      route.addHandler(handler).addFailureHandler(problems);
+      route.addHandler(validation(validator, route.getOperation())).addHandler(handler).addFailureHandler(problems);
     }
     if (!handlers.isEmpty()) {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());
