@@ -79,9 +79,7 @@ public final class BearerAuthHandler implements PerOperationSecurity {
     tokens.verifyAsync(authorization.substring(7).trim()).onComplete(verified -> {
       if (verified.failed()) {
         if (verified.cause() instanceof TokenService.InvalidTokenException) {
-          log.info("rejected access token on {} {}: {}", rc.request().method(), rc.request().path(),
-              verified.cause().getMessage());
-          rc.fail(Problems.unauthorized(INVALID).toException());
+          reject(rc, null, verified.cause().getMessage());
         } else {
           rc.fail(verified.cause());
         }
@@ -96,9 +94,7 @@ public final class BearerAuthHandler implements PerOperationSecurity {
       if (ar.failed()) {
         rc.fail(ar.cause());
       } else if (ar.result().isEmpty() || ar.result().get().disabled()) {
-        log.info("rejected access token of {} account {}", ar.result().isEmpty() ? "unknown" : "disabled",
-            token.accountId());
-        rc.fail(Problems.unauthorized(INVALID).toException());
+        reject(rc, token.accountId(), ar.result().isEmpty() ? "unknown account" : "account disabled");
       } else {
         var account = ar.result().get();
         Caller caller = new Caller(account.id(), account.roles(), account.scope());
@@ -110,5 +106,25 @@ public final class BearerAuthHandler implements PerOperationSecurity {
 
   private static String clientAddress(RoutingContext rc) {
     return rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().hostAddress();
+  }
+
+  private static String truncate(String s, int max) {
+    return s == null || s.length() <= max ? s : s.substring(0, max);
+  }
+
+  /** The one 401 for a bad token, put on record (the reason names the rule broken, never the token) first. */
+  private void reject(RoutingContext rc, java.util.UUID accountId, String reason) {
+    log.info("rejected access token on {} {}: {}", rc.request().method(), rc.request().path(), reason);
+    audit.record(repository.database().pool(), new AuditEvent(accountId,
+            accountId == null ? "anonymous" : accountId.toString(), "auth.token.rejected", null, null, null,
+            clientAddress(rc), RequestIds.of(rc), AuditEvent.Outcome.DENIED,
+            new io.vertx.core.json.JsonObject().put("reason", truncate(reason, 200))
+                .put("operation", rc.request().method() + " " + rc.request().path())))
+        .onComplete(recorded -> {
+          if (recorded.failed()) {
+            log.warn("cannot audit a rejected token: {}", recorded.cause().toString());
+          }
+          rc.fail(Problems.unauthorized(INVALID).toException());
+        });
   }
 }

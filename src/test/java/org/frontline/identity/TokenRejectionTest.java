@@ -70,6 +70,18 @@ class TokenRejectionTest {
     JsonObject body = assertProblem(r, 401, "urn:frontline:problem:unauthorized");
     assertThat(r.getHeader("WWW-Authenticate")).isEqualTo("Bearer error=\"invalid_token\"");
     assertThat(body.getString("detail")).isEqualTo("The access token is invalid or expired.");
+    // and the rejection is on record, under the request's id
+    try (var c = env.jdbc(); var ps = c.prepareStatement(
+        "SELECT outcome, details->>'reason' FROM audit_log WHERE action = 'auth.token.rejected' AND request_id = ?")) {
+      ps.setString(1, r.getHeader("X-Request-Id"));
+      try (var rs = ps.executeQuery()) {
+        assertThat(rs.next()).as("audit entry for the rejected token").isTrue();
+        assertThat(rs.getString(1)).isEqualTo("DENIED");
+        assertThat(rs.getString(2)).isNotBlank();
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test
