@@ -23,6 +23,7 @@ for run in first second second; do
     sleep 0.05
   done
   t1=$(date +%s%N)
+  for _ in $(seq 1 40); do grep -q 'Started in' "$log" && break; sleep 0.05; done
   reported=$(grep -o 'Started in [0-9]* ms' "$log" | grep -o '[0-9]*' || echo '?')
   kill -TERM $pid
   status=0

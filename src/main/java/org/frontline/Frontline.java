@@ -140,15 +140,16 @@ public final class Frontline {
           push = gateway;
           return objectStore.ensureBucket();
         })
-        .compose(v -> vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
-            config.http().managementPort(), registry, readiness), new DeploymentOptions()))
+        // The API first: readiness must not say UP before the API is listening.
+        .compose(v -> vertx.deployVerticle(() -> new ApiVerticle(config.http(), features),
+            new DeploymentOptions().setInstances(apiInstances)))
         .compose(id -> {
-          deployments.add(id);
-          return vertx.deployVerticle(() -> new ApiVerticle(config.http(), features),
-              new DeploymentOptions().setInstances(apiInstances));
+          apiDeployment = id;
+          return vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
+              config.http().managementPort(), registry, readiness), new DeploymentOptions());
         })
         .onSuccess(id -> {
-          apiDeployment = id;
+          deployments.add(id);
           log.info("API listening on http://{}:{} ({} event-loop instances), management on http://{}:{}, push: {}",
               config.http().host(), config.http().port(), apiInstances, config.http().managementHost(),
               config.http().managementPort(), push.name());

@@ -288,7 +288,10 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public java.util.concurrent.CompletionStage<Void> stop() {
-          return app.succeeded() ? app.result().stop() : java.util.concurrent.CompletableFuture.completedFuture(null);
+          // A stop asked for while starting waits for the start to finish, then undoes it.
+          return app.toCompletionStage().handle((started, failure) -> started)
+              .thenCompose(started -> started == null
+                  ? java.util.concurrent.CompletableFuture.<Void>completedFuture(null) : started.stop());
         }
 
         @Override
@@ -315,6 +318,8 @@ public final class Main implements Callable<Integer> {
       log.error("cannot start: {}", e.toString(), e);
       return EXIT_START;
     }
+    // Signals are handled from here on, so a SIGTERM during start-up also stops gracefully and exits 0.
+    Shutdown.onSignal(running.shutdownGrace(), done -> running.stop().whenComplete((v, e) -> done.run()));
     java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
     running.started().onComplete(ar -> outcome.complete(ar.failed() ? ar.cause() : null));
     Throwable failure = outcome.join();
@@ -323,7 +328,6 @@ public final class Main implements Callable<Integer> {
       running.stop().toCompletableFuture().join();
       return EXIT_START;
     }
-    Shutdown.onSignal(running.shutdownGrace(), done -> running.stop().whenComplete((v, e) -> done.run()));
     System.setProperty("frontline.serving", "true");
     return 0;
   }
