@@ -1,0 +1,117 @@
+package org.frontline.reports;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * What the upload paths (tus, presigned PUT) need to know of declared attachments, and the one way an attachment
+ * becomes STORED: in the same transaction, the report becomes COMPLETE when it was its last pending attachment,
+ * and then (and only then) its {@code report.completed} event is written to the outbox.
+ */
+public final class AttachmentLedger {
+
+  /** A declared attachment, as the manifest of its report describes it. */
+  public record Declared(UUID attachmentId, UUID reportId, UUID authorId, UUID unitId, long size, String sha256Hex,
+                         String contentType, String status) {}
+
+  /** Outcome of {@link #markStored}: whether this made the report complete. */
+  public record Stored(UUID reportId, boolean reportCompleted) {}
+
+  private final Pool pool;
+
+  public AttachmentLedger(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The attachment {@code attachmentId} of report {@code reportId}, or empty when there is no such pair. */
+  public Future<Optional<Declared>> declared(UUID reportId, UUID attachmentId) {
+    return pool.preparedQuery("""
+            SELECT a.id, a.report_id, r.author_id, r.unit_id, a.declared_size, a.declared_sha256,
+                   a.declared_content_type, a.status
+            FROM attachment a JOIN report r ON r.id = a.report_id
+            WHERE a.id = $1 AND a.report_id = $2""")
+        .execute(Tuple.of(attachmentId, reportId))
+        .map(rows -> rows.size() == 0 ? Optional.<Declared>empty() : Optional.of(declared(rows.iterator().next())));
+  }
+
+  /**
+   * Marks a PENDING attachment STORED under {@code objectKey} (size and SHA-256 already verified by the caller),
+   * and completes the report when no attachment of it is pending any more, writing {@code report.completed} to the
+   * outbox in the same transaction. Storing an attachment that is already STORED under the same key is a no-op.
+   */
+  public Future<Stored> markStored(UUID attachmentId, String objectKey, String sniffedContentType) {
+    return pool.withTransaction(conn -> markStored(conn, attachmentId, objectKey, sniffedContentType));
+  }
+
+  public Future<Stored> markStored(SqlConnection conn, UUID attachmentId, String objectKey, String sniffedContentType) {
+    return conn.preparedQuery("""
+            UPDATE attachment SET status = 'STORED', object_key = $2, content_type = $3, stored_at = now()
+            WHERE id = $1 AND status = 'PENDING'
+            RETURNING report_id""")
+        .execute(Tuple.of(attachmentId, objectKey, sniffedContentType))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(null);
+          }
+          UUID reportId = rows.iterator().next().getUUID("report_id");
+          // Lock the report row: two last attachments stored at once must not both (or neither) complete it.
+          return conn.preparedQuery("""
+                  UPDATE report SET status = 'COMPLETE', completed_at = now()
+                  WHERE id = $1 AND status = 'AWAITING_MEDIA'
+                    AND NOT EXISTS (SELECT 1 FROM attachment WHERE report_id = $1 AND status <> 'STORED')
+                  RETURNING id, unit_id, author_id, type""")
+              .execute(Tuple.of(reportId))
+              .compose(done -> {
+                if (done.size() == 0) {
+                  return Future.succeededFuture(new Stored(reportId, false));
+                }
+                Row r = done.iterator().next();
+                return conn.preparedQuery("""
+                        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+                        VALUES ('report.completed', 'report', $1, $2,
+                                jsonb_build_object('reportId', $1::text, 'unitId', $2::text,
+                                                   'authorId', $3::text, 'type', $4::text))""")
+                    .execute(Tuple.of(reportId, r.getUUID("unit_id"), r.getUUID("author_id"), r.getString("type")))
+                    .map(ignored -> new Stored(reportId, true));
+              });
+        })
+        .compose(stored -> stored != null ? Future.succeededFuture(stored)
+            : conn.preparedQuery("SELECT report_id, status, object_key FROM attachment WHERE id = $1")
+                .execute(Tuple.of(attachmentId))
+                .compose(rows -> {
+                  Row row = rows.size() == 0 ? null : rows.iterator().next();
+                  if (row != null && "STORED".equals(row.getString("status"))
+                      && objectKey.equals(row.getString("object_key"))) {
+                    return Future.succeededFuture(new Stored(row.getUUID("report_id"), false));
+                  }
+                  return Future.failedFuture(new IllegalStateException("attachment " + attachmentId
+                      + " is not pending (" + (row == null ? "missing" : row.getString("status")) + ")"));
+                }));
+  }
+
+  /**
+   * Records why an upload of a PENDING attachment was refused (e.g. SHA-256 mismatch). The attachment stays
+   * PENDING: the phone may upload it again.
+   */
+  public Future<Void> recordRejection(UUID attachmentId, String reason) {
+    return pool.preparedQuery("""
+            UPDATE attachment SET last_rejection = $2
+            WHERE id = $1 AND status = 'PENDING'""")
+        .execute(Tuple.of(attachmentId, reason))
+        .mapEmpty();
+  }
+
+  private static Declared declared(Row row) {
+    return new Declared(row.getUUID("id"), row.getUUID("report_id"), row.getUUID("author_id"),
+        row.getUUID("unit_id"), row.getLong("declared_size"),
+        HexFormat.of().formatHex(row.getBuffer("declared_sha256").getBytes()),
+        row.getString("declared_content_type"), row.getString("status"));
+  }
+}
