@@ -66,7 +66,7 @@ public final class MediaSniffer {
     if (markup != null) {
       return new SniffResult.Refused("polyglot: " + type + " containing '" + markup + "' within its first 64 KiB");
     }
-    if (indexOf(tail, ZIP_EOCD, 0) >= 0) {
+    if (hasZipEndRecord(tail)) {
       return new SniffResult.Refused("polyglot: " + type + " with a ZIP archive appended");
     }
     return new SniffResult.Sniffed(type);
@@ -169,6 +169,28 @@ public final class MediaSniffer {
       return b == '<';
     }
     return false;
+  }
+
+  /**
+   * A ZIP end-of-central-directory record: the signature followed by a single-disk layout (both disk numbers 0 and
+   * the disk's entry count equal to the total), as every appended archive has. The bare 4-byte signature alone would
+   * turn up by chance in about one photo in 65000 (compressed data is near random); the extra fields make that ~2^-64.
+   */
+  static boolean hasZipEndRecord(byte[] tail) {
+    for (int i = indexOf(tail, ZIP_EOCD, 0); i >= 0; i = indexOf(tail, ZIP_EOCD, i + 1)) {
+      if (i + 22 > tail.length) {
+        return false;
+      }
+      boolean singleDisk = u16le(tail, i + 4) == 0 && u16le(tail, i + 6) == 0;
+      if (singleDisk && u16le(tail, i + 8) == u16le(tail, i + 10)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static int u16le(byte[] b, int i) {
+    return u8(b, i) | (u8(b, i + 1) << 8);
   }
 
   private static String findMarkup(byte[] head) {

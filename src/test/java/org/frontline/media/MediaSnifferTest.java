@@ -149,6 +149,21 @@ class MediaSnifferTest {
   }
 
   @Test
+  void aStrayZipSignatureInImageDataIsNotAnArchive() throws IOException {
+    // The 4 signature bytes by chance in compressed data, followed by anything but a single-disk layout.
+    byte[] stray = concat(ascii("PK"), new byte[] {5, 6, 7, 1, 3, 0, 9, 9, 1, 1}, new byte[12]);
+    byte[] jpegWithStray = concat(java.util.Arrays.copyOf(jpeg, jpeg.length - 2), stray, new byte[] {(byte) 0xFF,
+        (byte) 0xD9});
+    assertThat(sniff(jpegWithStray)).isEqualTo(new SniffResult.Sniffed("image/jpeg"));
+  }
+
+  @Test
+  void anEmptyZipAppendedIsFound() throws IOException {
+    byte[] emptyZip = concat(ascii("PK"), new byte[] {5, 6}, new byte[18]);
+    assertRefused(concat(jpeg, emptyZip), "ZIP archive appended");
+  }
+
+  @Test
   void zipTrailerBeyondTheHeadScanIsStillFound() throws IOException {
     byte[] big = TestImages.jpeg(TestImages.scene(1200, 900, 4), 0.95f);
     byte[] polyglot = concat(big, new byte[200_000], zip());

@@ -69,6 +69,12 @@ class PhotoMetadataReaderTest {
   }
 
   @Test
+  void heifWithoutExifYieldsNothing() throws IOException {
+    byte[] heic = TestImages.heif("heic", new String[] {"mif1", "heic"}, 4032, 3024);
+    assertThat(reader.read(MediaBytes.of(heic))).isEqualTo(PhotoMetadata.NONE);
+  }
+
+  @Test
   void garbageYieldsNothingRatherThanFailing() throws IOException {
     assertThat(reader.read(MediaBytes.of(TestImages.ascii("not an image at all")))).isEqualTo(PhotoMetadata.NONE);
   }

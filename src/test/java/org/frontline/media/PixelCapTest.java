@@ -22,6 +22,13 @@ class PixelCapTest {
   }
 
   @Test
+  void jpegWithExifBeforeTheFrameHeader() throws IOException {
+    byte[] photo = new ExifSegment().make("Samsung").gps(48.5, 35.0).dateTimeOriginal("2026:11:20 14:03:27")
+        .spliceInto(TestImages.jpeg(TestImages.scene(400, 300, 1), 0.8f));
+    assertThat(reader.read(MediaBytes.of(photo), MediaSniffer.JPEG)).contains(new Dimensions(400, 300));
+  }
+
+  @Test
   void pngBombRefusedFromItsHeaderAlone() throws IOException {
     byte[] bomb = TestImages.pngHeader(100_000, 100_000);
     assertThat(bomb.length).isLessThan(100);
