@@ -1,0 +1,144 @@
+package org.frontline.media;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Computes the evidence checks of a report and of each of its photos; every check is recorded, passed or flagged,
+ * with its measured value and threshold. The report-level checks (mock location, capturedAt vs receipt) run once per
+ * report; the photo checks once per photo. Exact SHA-256 reuse and near-duplicates need the database: their
+ * records are made by {@link #exactReuse} and {@link #nearDuplicate} once the caller has looked the others up.
+ */
+public final class EvidenceChecks {
+
+  public static final String MOCK_LOCATION = "MOCK_LOCATION";
+  public static final String CAPTURE_RECEIPT_SKEW = "CAPTURE_RECEIPT_SKEW";
+  public static final String PHOTO_GPS_MISSING = "PHOTO_GPS_MISSING";
+  public static final String PHOTO_GPS_DISTANCE = "PHOTO_GPS_DISTANCE";
+  public static final String PHOTO_TIME_MISSING = "PHOTO_TIME_MISSING";
+  public static final String PHOTO_TIME_SKEW = "PHOTO_TIME_SKEW";
+  public static final String EXACT_REUSE = "EXACT_REUSE";
+  public static final String NEAR_DUPLICATE = "NEAR_DUPLICATE";
+
+  private static final double EARTH_RADIUS_M = 6_371_008.8; // mean radius (IUGG)
+
+  private final EvidenceThresholds thresholds;
+
+  public EvidenceChecks(EvidenceThresholds thresholds) {
+    this.thresholds = Objects.requireNonNull(thresholds, "thresholds");
+  }
+
+  public EvidenceThresholds thresholds() {
+    return thresholds;
+  }
+
+  /** Checks of the report itself: the phone's mock-location flag, and capturedAt against the server's receipt. */
+  public List<EvidenceCheck> reportChecks(ReportLocation location, OffsetDateTime capturedAt, Instant receivedAt) {
+    List<EvidenceCheck> checks = new ArrayList<>();
+    checks.add(EvidenceCheck.of(MOCK_LOCATION, location.mock(), null, null, null,
+        location.mock() ? "the phone reported a mock (simulated) location" : "the phone reported a real location"));
+    // Positive: captured before receipt (normal, queued offline); negative: the device clock is ahead.
+    double lag = seconds(Duration.between(capturedAt.toInstant(), receivedAt));
+    if (lag < 0) {
+      double bound = seconds(thresholds.captureAhead());
+      checks.add(EvidenceCheck.of(CAPTURE_RECEIPT_SKEW, -lag > bound, lag, -bound, "s",
+          "capturedAt is " + human(-lag) + " after the server received the report"));
+    } else {
+      double bound = seconds(thresholds.captureAge());
+      checks.add(EvidenceCheck.of(CAPTURE_RECEIPT_SKEW, lag > bound, lag, bound, "s",
+          "the server received the report " + human(lag) + " after capturedAt"));
+    }
+    return checks;
+  }
+
+  /** Checks of one photo's EXIF against the report: GPS distance and capture time. */
+  public List<EvidenceCheck> photoChecks(PhotoMetadata photo, ReportLocation location, OffsetDateTime capturedAt) {
+    List<EvidenceCheck> checks = new ArrayList<>();
+    Optional<PhotoMetadata.GpsPosition> gps = photo.gps();
+    checks.add(EvidenceCheck.of(PHOTO_GPS_MISSING, gps.isEmpty(), null, null, null,
+        gps.isEmpty() ? "the photo carries no GPS position" : "the photo carries a GPS position"));
+    gps.ifPresent(at -> {
+      double metres = haversineMetres(at.lat(), at.lon(), location.lat(), location.lon());
+      double bound = thresholds.distanceThresholdM(location.accuracyM());
+      checks.add(EvidenceCheck.of(PHOTO_GPS_DISTANCE, metres > bound, round(metres), bound, "m",
+          "the photo was taken " + Math.round(metres) + " m from the report location (allowed "
+              + Math.round(bound) + " m: max(" + Math.round(thresholds.minDistanceM()) + " m, "
+              + trim(thresholds.accuracyFactor()) + " x accuracy " + Math.round(location.accuracyM()) + " m))"));
+    });
+
+    checks.add(EvidenceCheck.of(PHOTO_TIME_MISSING, photo.capturedLocal().isEmpty(), null, null, null,
+        photo.capturedLocal().isEmpty() ? "the photo carries no capture time" : "the photo carries a capture time"));
+    photo.capturedLocal().ifPresent(local -> {
+      // Without OffsetTimeOriginal the camera's wall clock is read in capturedAt's offset: same phone, same zone.
+      boolean assumed = photo.captureOffset().isEmpty();
+      OffsetDateTime taken = local.atOffset(photo.captureOffset().orElse(capturedAt.getOffset()));
+      double skew = seconds(Duration.between(taken.toInstant(), capturedAt.toInstant()));
+      double bound = seconds(thresholds.photoSkew());
+      checks.add(EvidenceCheck.of(PHOTO_TIME_SKEW, Math.abs(skew) > bound, skew, bound, "s",
+          "the photo was taken " + human(Math.abs(skew)) + (skew >= 0 ? " before" : " after")
+              + " the report's capturedAt" + (assumed ? " (photo time zone assumed " + capturedAt.getOffset() + ")"
+              : "")));
+    });
+    return checks;
+  }
+
+  /** The same SHA-256 already stored on another report: always flagged when there is one. */
+  public EvidenceCheck exactReuse(Optional<String> otherReport) {
+    return EvidenceCheck.of(EXACT_REUSE, otherReport.isPresent(), null, null, null,
+        otherReport.map(r -> "the same file was already submitted with report " + r)
+            .orElse("no other report carries the same file"));
+  }
+
+  /** The nearest photo by dHash among those the caller looked up (empty when there are none to compare). */
+  public EvidenceCheck nearDuplicate(Optional<Integer> nearestDistance, Optional<String> nearestReport) {
+    double bound = thresholds.nearDuplicateBits();
+    if (nearestDistance.isEmpty()) {
+      return EvidenceCheck.of(NEAR_DUPLICATE, false, null, bound, "bits", "no other photo to compare with");
+    }
+    int d = nearestDistance.get();
+    return EvidenceCheck.of(NEAR_DUPLICATE, d <= bound, (double) d, bound, "bits",
+        "the most similar photo" + nearestReport.map(r -> " (report " + r + ")").orElse("") + " differs by " + d
+            + " of 64 hash bits");
+  }
+
+  /** Great-circle distance in metres (haversine, mean Earth radius). */
+  public static double haversineMetres(double lat1, double lon1, double lat2, double lon2) {
+    double p1 = Math.toRadians(lat1);
+    double p2 = Math.toRadians(lat2);
+    double dp = p2 - p1;
+    double dl = Math.toRadians(lon2 - lon1);
+    double a = Math.sin(dp / 2) * Math.sin(dp / 2) + Math.cos(p1) * Math.cos(p2) * Math.sin(dl / 2) * Math.sin(dl / 2);
+    return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)));
+  }
+
+  private static double seconds(Duration d) {
+    return d.toMillis() / 1000.0;
+  }
+
+  private static double round(double metres) {
+    return Math.round(metres * 10) / 10.0;
+  }
+
+  private static String trim(double v) {
+    return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+  }
+
+  private static String human(double seconds) {
+    long s = Math.round(seconds);
+    if (s < 120) {
+      return s + " s";
+    }
+    if (s < 7200) {
+      return (s / 60) + " min";
+    }
+    if (s < 172_800) {
+      return (s / 3600) + " h";
+    }
+    return (s / 86_400) + " days";
+  }
+}

@@ -1,0 +1,82 @@
+package org.frontline.media;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Iterator;
+import java.util.Optional;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Decodes JPEG and PNG with ImageIO, subsampled on read so that memory follows the wanted size and not the photo's:
+ * a 48 MP photo wanted at 1600 px decodes into about a 2000 px raster. The pixel cap is checked again from the header
+ * first, so no caller can decode a bomb by forgetting it. HEIC/HEIF has no ImageIO decoder: empty.
+ */
+final class ImageDecoding {
+
+  private ImageDecoding() {}
+
+  static boolean canDecode(String contentType) {
+    return MediaSniffer.JPEG.equals(contentType) || MediaSniffer.PNG.equals(contentType);
+  }
+
+  /**
+   * @param minLongSide the decoded image keeps at least this many pixels on its long side (when the photo has them)
+   */
+  static Optional<BufferedImage> decode(MediaBytes bytes, String contentType, PixelCap cap, int minLongSide)
+      throws IOException {
+    if (!canDecode(contentType)) {
+      return Optional.empty();
+    }
+    PixelCap.Result checked = cap.check(bytes, contentType);
+    if (checked instanceof PixelCap.Result.Refused refused) {
+      throw new IOException("not decoded: " + refused.reason());
+    }
+    Dimensions d = ((PixelCap.Result.Within) checked).dimensions();
+    int step = (int) Math.max(1, Math.max(d.width(), d.height()) / Math.max(1, minLongSide));
+    try (InputStream in = bytes.open(); ImageInputStream iis = ImageIO.createImageInputStream(in)) {
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
+      if (!readers.hasNext()) {
+        return Optional.empty();
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(iis, true, true);
+        ImageReadParam param = reader.getDefaultReadParam();
+        param.setSourceSubsampling(step, step, 0, 0);
+        return Optional.of(reader.read(0, param));
+      } finally {
+        reader.dispose();
+      }
+    }
+  }
+
+  /** The image as it should be seen, given EXIF orientation 1..8. */
+  static BufferedImage orient(BufferedImage src, int orientation) {
+    if (orientation <= 1 || orientation > 8) {
+      return src;
+    }
+    int w = src.getWidth();
+    int h = src.getHeight();
+    boolean swap = orientation >= 5;
+    BufferedImage dst = new BufferedImage(swap ? h : w, swap ? w : h, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int rgb = src.getRGB(x, y);
+        switch (orientation) {
+          case 2 -> dst.setRGB(w - 1 - x, y, rgb);
+          case 3 -> dst.setRGB(w - 1 - x, h - 1 - y, rgb);
+          case 4 -> dst.setRGB(x, h - 1 - y, rgb);
+          case 5 -> dst.setRGB(y, x, rgb);
+          case 6 -> dst.setRGB(h - 1 - y, x, rgb);
+          case 7 -> dst.setRGB(h - 1 - y, w - 1 - x, rgb);
+          default -> dst.setRGB(y, w - 1 - x, rgb); // 8
+        }
+      }
+    }
+    return dst;
+  }
+}

@@ -1,0 +1,75 @@
+package org.frontline.media;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * dHash: the photo shrunk to 9x8 grey cells (area averages), one bit per pair of horizontally adjacent cells (set when
+ * the left one is brighter). Re-encoding, resizing and mild colour changes keep most bits; another scene does not.
+ * Computed on the image as seen (EXIF orientation applied), so a rotated re-save of the same photo still matches.
+ */
+public final class PerceptualHash {
+
+  /** Hamming distance at or below which two photos count as near-duplicates. */
+  public static final int NEAR_DUPLICATE_BITS = 6;
+  /** The long side decoded for hashing; far more than 9 cells need, few enough to stay cheap. */
+  static final int DECODE_LONG_SIDE = 256;
+
+  private final PixelCap cap;
+
+  public PerceptualHash(PixelCap cap) {
+    this.cap = cap;
+  }
+
+  /**
+   * The 64-bit dHash of a JPEG or PNG. Empty for HEIC/HEIF, which ImageIO cannot decode (see {@link #canHash}), and
+   * for a file no decoder reads. Throws IOException for a file above the pixel cap. Blocking: run on a worker.
+   */
+  public Optional<Long> dHash(MediaBytes bytes, String contentType, int orientation) throws IOException {
+    return ImageDecoding.decode(bytes, contentType, cap, DECODE_LONG_SIDE)
+        .map(img -> dHash(ImageDecoding.orient(img, orientation)));
+  }
+
+  /** Whether {@link #dHash(MediaBytes, String, int)} can hash this type: JPEG and PNG, not HEIC/HEIF. */
+  public static boolean canHash(String contentType) {
+    return ImageDecoding.canDecode(contentType);
+  }
+
+  public static long dHash(BufferedImage img) {
+    int w = img.getWidth();
+    int h = img.getHeight();
+    double[][] sum = new double[8][9];
+    long[][] count = new long[8][9];
+    for (int y = 0; y < h; y++) {
+      int cy = (int) ((long) y * 8 / h);
+      for (int x = 0; x < w; x++) {
+        int cx = (int) ((long) x * 9 / w);
+        int rgb = img.getRGB(x, y);
+        sum[cy][cx] += 0.299 * ((rgb >> 16) & 0xFF) + 0.587 * ((rgb >> 8) & 0xFF) + 0.114 * (rgb & 0xFF);
+        count[cy][cx]++;
+      }
+    }
+    long bits = 0;
+    for (int y = 0; y < 8; y++) {
+      for (int x = 0; x < 8; x++) {
+        double left = sum[y][x] / Math.max(1, count[y][x]);
+        double right = sum[y][x + 1] / Math.max(1, count[y][x + 1]);
+        bits = (bits << 1) | (left > right ? 1 : 0);
+      }
+    }
+    return bits;
+  }
+
+  public static int hammingDistance(long a, long b) {
+    return Long.bitCount(a ^ b);
+  }
+
+  public static boolean nearDuplicate(long a, long b) {
+    return nearDuplicate(a, b, NEAR_DUPLICATE_BITS);
+  }
+
+  public static boolean nearDuplicate(long a, long b, int maxBits) {
+    return hammingDistance(a, b) <= maxBits;
+  }
+}

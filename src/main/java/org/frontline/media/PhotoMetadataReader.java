@@ -1,0 +1,104 @@
+package org.frontline.media;
+
+import com.drew.imaging.ImageMetadataReader;
+import com.drew.imaging.ImageProcessingException;
+import com.drew.lang.GeoLocation;
+import com.drew.lang.Rational;
+import com.drew.metadata.Metadata;
+import com.drew.metadata.exif.ExifIFD0Directory;
+import com.drew.metadata.exif.ExifSubIFDDirectory;
+import com.drew.metadata.exif.GpsDirectory;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+
+/**
+ * Reads capture time, GPS, device and orientation with metadata-extractor (JPEG, PNG and HEIF alike). A photo whose
+ * metadata cannot be parsed yields {@link PhotoMetadata#NONE}: the evidence checks then flag what is missing, the
+ * upload itself is not refused for it. Run on a worker, not an event loop: it reads the stream.
+ */
+public final class PhotoMetadataReader {
+
+  private static final DateTimeFormatter EXIF_TIME = DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss");
+
+  public PhotoMetadata read(MediaBytes bytes) throws IOException {
+    try (InputStream in = bytes.open()) {
+      return read(in);
+    }
+  }
+
+  public PhotoMetadata read(InputStream in) throws IOException {
+    Metadata metadata;
+    try {
+      metadata = ImageMetadataReader.readMetadata(new BufferedInputStream(in));
+    } catch (ImageProcessingException unreadable) {
+      return PhotoMetadata.NONE;
+    }
+    ExifIFD0Directory ifd0 = metadata.getFirstDirectoryOfType(ExifIFD0Directory.class);
+    ExifSubIFDDirectory exif = metadata.getFirstDirectoryOfType(ExifSubIFDDirectory.class);
+    GpsDirectory gps = metadata.getFirstDirectoryOfType(GpsDirectory.class);
+
+    Optional<LocalDateTime> local = exif == null ? Optional.empty()
+        : text(exif.getString(ExifSubIFDDirectory.TAG_DATETIME_ORIGINAL)).flatMap(PhotoMetadataReader::exifTime);
+    Optional<ZoneOffset> offset = exif == null ? Optional.empty()
+        : text(exif.getString(ExifSubIFDDirectory.TAG_TIME_ZONE_ORIGINAL)).flatMap(PhotoMetadataReader::offset);
+    Optional<String> make = ifd0 == null ? Optional.empty() : text(ifd0.getString(ExifIFD0Directory.TAG_MAKE));
+    Optional<String> model = ifd0 == null ? Optional.empty() : text(ifd0.getString(ExifIFD0Directory.TAG_MODEL));
+    int orientation = 1;
+    if (ifd0 != null) {
+      Integer o = ifd0.getInteger(ExifIFD0Directory.TAG_ORIENTATION);
+      if (o != null && o >= 1 && o <= 8) {
+        orientation = o;
+      }
+    }
+    return new PhotoMetadata(local, offset, gps(gps), make, model, orientation);
+  }
+
+  private static Optional<PhotoMetadata.GpsPosition> gps(GpsDirectory gps) {
+    if (gps == null) {
+      return Optional.empty();
+    }
+    GeoLocation at = gps.getGeoLocation();
+    if (at == null || at.isZero() || Math.abs(at.getLatitude()) > 90 || Math.abs(at.getLongitude()) > 180
+        || Double.isNaN(at.getLatitude()) || Double.isNaN(at.getLongitude())) {
+      return Optional.empty(); // 0,0 is what some cameras write when they have no fix
+    }
+    Optional<Double> altitude = Optional.empty();
+    Rational alt = gps.getRational(GpsDirectory.TAG_ALTITUDE);
+    if (alt != null && alt.getDenominator() != 0) {
+      Integer ref = gps.getInteger(GpsDirectory.TAG_ALTITUDE_REF);
+      double metres = alt.doubleValue();
+      altitude = Optional.of(ref != null && ref == 1 ? -metres : metres);
+    }
+    return Optional.of(new PhotoMetadata.GpsPosition(at.getLatitude(), at.getLongitude(), altitude));
+  }
+
+  private static Optional<String> text(String s) {
+    if (s == null) {
+      return Optional.empty();
+    }
+    String t = s.replace("\u0000", "").strip();
+    return t.isEmpty() ? Optional.empty() : Optional.of(t);
+  }
+
+  private static Optional<LocalDateTime> exifTime(String s) {
+    try {
+      return Optional.of(LocalDateTime.parse(s.length() > 19 ? s.substring(0, 19) : s, EXIF_TIME));
+    } catch (DateTimeParseException unset) {
+      return Optional.empty(); // "0000:00:00 00:00:00" or blanks: no time
+    }
+  }
+
+  private static Optional<ZoneOffset> offset(String s) {
+    try {
+      return Optional.of(ZoneOffset.of(s));
+    } catch (java.time.DateTimeException bad) {
+      return Optional.empty();
+    }
+  }
+}

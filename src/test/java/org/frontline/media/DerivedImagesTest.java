@@ -1,0 +1,93 @@
+package org.frontline.media;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.drew.imaging.ImageMetadataReader;
+import com.drew.metadata.Metadata;
+import com.drew.metadata.exif.ExifIFD0Directory;
+import com.drew.metadata.exif.ExifSubIFDDirectory;
+import com.drew.metadata.exif.GpsDirectory;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+
+class DerivedImagesTest {
+
+  private final DerivedImages derived = new DerivedImages(PixelCap.DEFAULT);
+
+  @Test
+  void copiesCarryNoMetadataAtAll() throws Exception {
+    byte[] original = new ExifSegment().make("Samsung").model("SM-A525F").dateTimeOriginal("2026:11:20 14:03:27")
+        .gps(48.4647, 35.0462).altitude(140).spliceInto(TestImages.jpeg(TestImages.scene(2400, 1800, 9), 0.9f));
+    Metadata before = ImageMetadataReader.readMetadata(new ByteArrayInputStream(original));
+    assertThat(before.getFirstDirectoryOfType(GpsDirectory.class)).isNotNull();
+
+    DerivedImages.Variants v = derived.derive(MediaBytes.of(original), MediaSniffer.JPEG, 1).orElseThrow();
+    for (DerivedImages.Derived copy : new DerivedImages.Derived[] {v.thumb(), v.display()}) {
+      Metadata m = ImageMetadataReader.readMetadata(new ByteArrayInputStream(copy.jpeg()));
+      assertThat(m.getFirstDirectoryOfType(GpsDirectory.class)).as(copy.variant()).isNull();
+      assertThat(m.getFirstDirectoryOfType(ExifIFD0Directory.class)).as(copy.variant()).isNull();
+      assertThat(m.getFirstDirectoryOfType(ExifSubIFDDirectory.class)).as(copy.variant()).isNull();
+      assertThat(new String(copy.jpeg(), StandardCharsets.ISO_8859_1)).doesNotContain("Exif").doesNotContain("Samsung");
+      assertThat(new MediaSniffer().sniff(MediaBytes.of(copy.jpeg()))).isEqualTo(new SniffResult.Sniffed("image/jpeg"));
+      assertThat(new PhotoMetadataReader().read(MediaBytes.of(copy.jpeg()))).isEqualTo(PhotoMetadata.NONE);
+    }
+  }
+
+  @Test
+  void sizesFollowTheLongSide() throws Exception {
+    byte[] original = TestImages.jpeg(TestImages.scene(2400, 1800, 9), 0.9f);
+    DerivedImages.Variants v = derived.derive(MediaBytes.of(original), MediaSniffer.JPEG, 1).orElseThrow();
+    assertThat(v.display().width()).isEqualTo(1600);
+    assertThat(v.display().height()).isEqualTo(1200);
+    assertThat(v.thumb().width()).isEqualTo(320);
+    assertThat(v.thumb().height()).isEqualTo(240);
+    BufferedImage read = ImageIO.read(new ByteArrayInputStream(v.display().jpeg()));
+    assertThat(read.getWidth()).isEqualTo(1600);
+    assertThat(read.getHeight()).isEqualTo(1200);
+  }
+
+  @Test
+  void orientationIsHonoured() throws Exception {
+    // Stored 1200x800 landscape, orientation 6: seen as 800x1200 portrait.
+    byte[] original = TestImages.jpeg(TestImages.scene(1200, 800, 5), 0.9f);
+    DerivedImages.Variants v = derived.derive(MediaBytes.of(original), MediaSniffer.JPEG, 6).orElseThrow();
+    assertThat(v.display().width()).isEqualTo(800);
+    assertThat(v.display().height()).isEqualTo(1200);
+    assertThat(v.thumb().width()).isEqualTo(213);
+    assertThat(v.thumb().height()).isEqualTo(320);
+  }
+
+  @Test
+  void rotationMovesPixelsTheRightWay() {
+    // A 2x1 image: red at left, blue at right. Orientation 6 (rotate clockwise to view): red on top.
+    BufferedImage src = new BufferedImage(2, 1, BufferedImage.TYPE_INT_RGB);
+    src.setRGB(0, 0, 0xFF0000);
+    src.setRGB(1, 0, 0x0000FF);
+    BufferedImage six = ImageDecoding.orient(src, 6);
+    assertThat(six.getWidth()).isEqualTo(1);
+    assertThat(six.getRGB(0, 0) & 0xFFFFFF).isEqualTo(0xFF0000);
+    assertThat(six.getRGB(0, 1) & 0xFFFFFF).isEqualTo(0x0000FF);
+    BufferedImage eight = ImageDecoding.orient(src, 8);
+    assertThat(eight.getRGB(0, 0) & 0xFFFFFF).isEqualTo(0x0000FF);
+    BufferedImage three = ImageDecoding.orient(src, 3);
+    assertThat(three.getRGB(0, 0) & 0xFFFFFF).isEqualTo(0x0000FF);
+  }
+
+  @Test
+  void smallPhotosAreNotEnlargedAndPngWorks() throws Exception {
+    byte[] png = TestImages.png(TestImages.scene(200, 100, 2));
+    DerivedImages.Variants v = derived.derive(MediaBytes.of(png), MediaSniffer.PNG, 1).orElseThrow();
+    assertThat(v.display().width()).isEqualTo(200);
+    assertThat(v.thumb().width()).isEqualTo(200);
+    assertThat(v.thumb().contentType()).isEqualTo("image/jpeg");
+  }
+
+  @Test
+  void heicHasNoCopiesYet() throws Exception {
+    byte[] heic = TestImages.heif("heic", new String[] {"mif1"}, 4032, 3024);
+    assertThat(derived.derive(MediaBytes.of(heic), MediaSniffer.HEIC, 1)).isEmpty();
+  }
+}
