@@ -47,6 +47,7 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
    * checked here, the same for a single envelope and a batch item.
    */
   static Envelope from(JsonObject json) {
+    refuseNul(json, "body");
     JsonObject loc = json.getJsonObject("location");
     Number accuracy = (Number) loc.getValue("accuracyM");
     List<Declaration> declarations = new ArrayList<>();
@@ -85,6 +86,22 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
       clean = clean.substring(0, clean.offsetByCodePoints(0, clean.codePointCount(0, MAX_FILENAME)));
     }
     return clean.isEmpty() ? null : clean;
+  }
+
+  /** PostgreSQL stores no NUL character in text or jsonb: a string holding one is refused, naming where. */
+  private static void refuseNul(Object value, String at) {
+    if (value instanceof String s && s.indexOf('\u0000') >= 0) {
+      throw invalid(at, "NUL characters are not allowed.");
+    } else if (value instanceof JsonObject o) {
+      o.forEach(e -> {
+        refuseNul(e.getKey(), at);
+        refuseNul(e.getValue(), at + "/" + e.getKey());
+      });
+    } else if (value instanceof JsonArray a) {
+      for (int i = 0; i < a.size(); i++) {
+        refuseNul(a.getValue(i), at + "/" + i);
+      }
+    }
   }
 
   private static UUID uuid(String value, String field) {

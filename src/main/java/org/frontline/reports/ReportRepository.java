@@ -30,7 +30,7 @@ final class ReportRepository {
   Future<Boolean> unitInScope(SqlClient conn, Scope scope, UUID unitId) {
     return conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
             + Scope.sql("u.path", 2))
-        .execute(Tuple.of(unitId, scope.paths()))
+        .execute(Tuple.of(unitId, (Object) scope.paths()))
         .map(rows -> rows.size() > 0);
   }
 
@@ -76,8 +76,8 @@ final class ReportRepository {
     return conn.preparedQuery("""
             INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
             VALUES ('report.completed', 'report', $1, $2,
-                    jsonb_build_object('reportId', $1::text, 'unitId', $2::text,
-                                       'authorId', $3::text, 'type', $4::text))""")
+                    jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                       'authorId', $3::uuid::text, 'type', $4::text))""")
         .execute(Tuple.of(reportId, unitId, authorId, type))
         .mapEmpty();
   }
