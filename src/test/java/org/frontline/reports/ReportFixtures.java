@@ -29,9 +29,14 @@ final class ReportFixtures {
     return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
   }
 
-  /** A token per (environment start, username); logins are successful ones only. */
+  /** Each test class starts from re-seeded data (tokens of earlier classes no longer hold): call in @BeforeAll. */
+  static void forgetTokens() {
+    TOKENS.clear();
+  }
+
+  /** A token per username for the running test class; logins are successful ones only. */
   static String token(TestEnvironment env, String username) {
-    return TOKENS.computeIfAbsent(System.identityHashCode(env.app()) + username, k -> {
+    return TOKENS.computeIfAbsent(username, k -> {
       HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login")
           .sendJsonObject(new JsonObject().put("username", username).put("password", "frontline-dev")));
       assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);

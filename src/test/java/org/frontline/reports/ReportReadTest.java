@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,6 +21,11 @@ import static org.frontline.reports.ReportFixtures.*;
 
 @FrontlineTest
 class ReportReadTest {
+  @BeforeAll
+  static void freshTokens() {
+    forgetTokens();
+  }
+
   static final String NOT_FOUND = "urn:frontline:problem:not-found";
 
   /** officer.xu: 3 SITE (one far away) + 1 MILESTONE_PROGRESS awaiting media; officer.zhang: 1; supervisor.hanjiang: 1. */

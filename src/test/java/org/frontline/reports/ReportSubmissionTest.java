@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -21,6 +22,11 @@ import static org.frontline.testing.TestEnvironment.await;
 
 @FrontlineTest
 class ReportSubmissionTest {
+  @BeforeAll
+  static void freshTokens() {
+    forgetTokens();
+  }
+
   static final String VALIDATION = "urn:frontline:problem:validation-failed";
   static final String CONFLICT = "urn:frontline:problem:conflict";
   static final String UNPROCESSABLE = "urn:frontline:problem:unprocessable";
