@@ -38,6 +38,8 @@ import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.platform.push.FirebasePushGateway;
 import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.RecordingPushGateway;
+import org.frontline.reports.ReportService;
+import org.frontline.reports.ReportsApi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,18 +125,21 @@ public final class Frontline {
     IdentityRepository identity = new IdentityRepository(database);
     AdminAudit adminAudit = new AdminAudit(audit);
     OrgUnitRepository orgUnits = new OrgUnitRepository();
+    ReportsApi reports = new ReportsApi(new ReportService(database, adminAudit));
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
-            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)));
+            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)),
+        reports);
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
     int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
     return keyRing.start()
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
+        .compose(v -> reports.start(vertx))
         .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;

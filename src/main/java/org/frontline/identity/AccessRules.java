@@ -13,6 +13,10 @@ public final class AccessRules {
   /** Any authenticated account, whatever its roles. */
   static final Set<String> ANY_AUTHENTICATED = Set.of();
   private static final Set<String> ADMIN = Set.of("admin");
+  /** Who files field reports: officers, and supervisors on their own field visits. */
+  private static final Set<String> REPORTERS = Set.of("officer", "supervisor");
+  /** Who reads reports (what each sees is the report repository's visibility rule: own, or unit in scope). */
+  private static final Set<String> REPORT_READERS = Set.of("officer", "supervisor", "assessor", "admin");
 
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
@@ -39,7 +43,12 @@ public final class AccessRules {
       Map.entry("rotateSigningKeys", ADMIN),
       // audit log
       Map.entry("listAuditEntries", ADMIN),
-      Map.entry("verifyAuditChain", ADMIN));
+      Map.entry("verifyAuditChain", ADMIN),
+      // field reports
+      Map.entry("createReport", REPORTERS),
+      Map.entry("createReportBatch", REPORTERS),
+      Map.entry("getReport", REPORT_READERS),
+      Map.entry("listReports", REPORT_READERS));
 
   private AccessRules() {}
 

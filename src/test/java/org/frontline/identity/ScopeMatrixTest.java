@@ -45,6 +45,13 @@ class ScopeMatrixTest {
 
   static final UUID XU = Admin.account("officer.xu");
   static final UUID SUPERVISOR_HANJIANG = Admin.account("supervisor.hanjiang");
+  /** A report by officer.xu in Huaisi (made through the API before each test, once per class). */
+  static final UUID XU_REPORT = UUID.nameUUIDFromBytes("scope-matrix:report".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  /**
+   * Who lacks the role of an operation, when not the default officer.xu and supervisor.tongzhou: every role may
+   * read reports (what each sees is the scope rule, tested in aReportIsHiddenFromRoleHoldersWhoMayNotSeeIt).
+   */
+  static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.of("getReport", List.of());
 
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
@@ -67,13 +74,36 @@ class ScopeMatrixTest {
         new Case("enableAccount", HttpMethod.POST, "/v1/accounts/" + SUPERVISOR_HANJIANG + "/enable", null, "account",
             SUPERVISOR_HANJIANG),
         new Case("resetAccountPassword", HttpMethod.POST, "/v1/accounts/" + XU + "/password",
-            new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)));
+            new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)),
+        new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT));
+  }
+
+  /** The objects the cases name that the demo organisation does not hold. */
+  static void ensureObjects(TestEnvironment env) throws SQLException {
+    if (Admin.row(env, "report", XU_REPORT) == null) {
+      Admin.ok(Admin.post(env, Admin.token(env, "officer.xu"), "/v1/reports", new JsonObject()
+          .put("id", XU_REPORT.toString()).put("type", "SITE").put("unitId", HUAISI.toString())
+          .put("capturedAt", "2026-11-20T08:30:00Z").put("location", new JsonObject().put("lat", 32.4).put("lon", 119.4))
+          .put("title", "Scope matrix").put("body", new JsonObject())), 201);
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void aReportIsHiddenFromRoleHoldersWhoMayNotSeeIt(TestEnvironment env) throws Exception {
+    ensureObjects(env);
+    // Another officer (not the author) and a supervisor of a sibling subtree hold the role but not the report.
+    for (String username : List.of("officer.zhang", "supervisor.tongzhou", "assessor.tongzhou")) {
+      assertProblem(Admin.get(env, Admin.token(env, username), "/v1/reports/" + XU_REPORT), 404,
+          "urn:frontline:problem:not-found");
+    }
+    Admin.ok(Admin.get(env, Admin.token(env, "supervisor.hanjiang"), "/v1/reports/" + XU_REPORT), 200);
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void aCallerFromASiblingSubtreeGets404AndChangesNothing(Case c, TestEnvironment env) throws Exception {
     // officer.xu holds a live refresh token, so a disable or reset that leaked through would show in its tokens.
+    ensureObjects(env);
     Tokens.loginOk(env, "officer.xu");
     String token = Admin.nantongAdmin(env);
     Snapshot before = Snapshot.of(env, c);
@@ -85,8 +115,9 @@ class ScopeMatrixTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void aCallerWithoutTheRoleGets403AndChangesNothing(Case c, TestEnvironment env) throws Exception {
+    ensureObjects(env);
     Snapshot before = Snapshot.of(env, c);
-    for (String username : List.of("officer.xu", "supervisor.tongzhou")) {
+    for (String username : WITHOUT_ROLE.getOrDefault(c.operation(), List.of("officer.xu", "supervisor.tongzhou"))) {
       HttpResponse<Buffer> r = Admin.call(env, Admin.token(env, username), c.method(), c.path(), c.body());
       assertProblem(r, 403, "urn:frontline:problem:forbidden");
     }

@@ -75,7 +75,7 @@ public final class ApiVerticle extends VerticleBase {
    * it cannot validate, and {@code application/problem+json} is one; responses are not validated here, so the
    * router's copy drops those entries while the served contract keeps documenting every problem response.
    */
-  static JsonObject withoutProblemMediaType(JsonObject model) {
+  public static JsonObject withoutProblemMediaType(JsonObject model) {
     for (String field : model.fieldNames()) {
       Object value = model.getValue(field);
       if (value instanceof JsonObject child) {

@@ -137,6 +137,21 @@ public final class Problems implements Handler<RoutingContext> {
     return Problem.of(ProblemType.VALIDATION_FAILED, message);
   }
 
+  /**
+   * The problem for a JSON body that fails a schema, with the same field errors as the contract's own validation
+   * (used where a part of a request is validated on its own, e.g. each item of a report batch).
+   */
+  public static Problem invalidBody(OutputUnit result) {
+    List<FieldError> errors = new ArrayList<>();
+    collect(result, errors, "body");
+    errors = specific(errors);
+    if (errors.isEmpty()) {
+      errors.add(new FieldError("body", String.valueOf(result.getError())));
+    }
+    return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+        .withErrors(List.copyOf(new LinkedHashSet<>(errors)));
+  }
+
   private static final java.util.regex.Pattern REQUIRED = java.util.regex.Pattern.compile("required property \"([^\"]+)\"");
   private static final java.util.regex.Pattern ADDITIONAL = java.util.regex.Pattern.compile(
       "Property \"([^\"]+)\" does not match additional properties schema");

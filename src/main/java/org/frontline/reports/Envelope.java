@@ -1,0 +1,127 @@
+package org.frontline.reports;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** A report envelope as the phone sent it, after the contract's schema accepted it. */
+record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Location location, String title,
+                String text, JsonObject body, List<Declaration> attachments, JsonObject raw) {
+
+  record Location(double lat, double lon, Double accuracyM, String provider, boolean mock) {
+    JsonObject toJson() {
+      JsonObject json = new JsonObject().put("lat", lat).put("lon", lon);
+      if (accuracyM != null) {
+        json.put("accuracyM", accuracyM);
+      }
+      if (provider != null) {
+        json.put("provider", provider);
+      }
+      return json.put("mock", mock);
+    }
+  }
+
+  /** One declared photo; {@code filename} already sanitised. */
+  record Declaration(UUID id, byte[] sha256, long size, String contentType, String filename) {
+    String sha256Hex() {
+      return HexFormat.of().formatHex(sha256);
+    }
+  }
+
+  static final int MAX_FILENAME = 255;
+
+  /**
+   * From JSON the contract's schema has accepted; the rules a schema cannot say (unique attachment ids) are
+   * checked here, the same for a single envelope and a batch item.
+   */
+  static Envelope from(JsonObject json) {
+    refuseNul(json, "body");
+    JsonObject loc = json.getJsonObject("location");
+    Number accuracy = (Number) loc.getValue("accuracyM");
+    List<Declaration> declarations = new ArrayList<>();
+    JsonArray attachments = json.getJsonArray("attachments", new JsonArray());
+    Map<UUID, Integer> seen = new HashMap<>();
+    for (int i = 0; i < attachments.size(); i++) {
+      JsonObject a = attachments.getJsonObject(i);
+      UUID id = uuid(a.getString("id"), "body/attachments/" + i + "/id");
+      Integer first = seen.putIfAbsent(id, i);
+      if (first != null) {
+        throw new ProblemException(Problem.of(ProblemType.UNPROCESSABLE, "Attachment ids must be unique in a report.")
+            .withErrors(List.of(new Problem.FieldError("body/attachments/" + i + "/id",
+                "The same id as body/attachments/" + first + "/id."))));
+      }
+      declarations.add(new Declaration(id, HexFormat.of().parseHex(a.getString("sha256")), a.getLong("size"),
+          a.getString("contentType"), sanitiseFilename(a.getString("filename"))));
+    }
+    return new Envelope(uuid(json.getString("id"), "body/id"), json.getString("type"),
+        uuid(json.getString("unitId"), "body/unitId"), time(json.getString("capturedAt"), "body/capturedAt"),
+        new Location(((Number) loc.getValue("lat")).doubleValue(), ((Number) loc.getValue("lon")).doubleValue(),
+            accuracy == null ? null : accuracy.doubleValue(), loc.getString("provider"), loc.getBoolean("mock", false)),
+        json.getString("title"), json.getString("text"), json.getJsonObject("body"), List.copyOf(declarations), json);
+  }
+
+  /** Metadata only: no directory parts, no control (or bidi-override) characters, at most 255 characters. */
+  static String sanitiseFilename(String name) {
+    if (name == null) {
+      return null;
+    }
+    String base = name.substring(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+    String clean = base.replaceAll("[\\p{Cntrl}\\p{Cf}]", "").strip();
+    if (clean.equals(".") || clean.equals("..")) {
+      clean = "";
+    }
+    if (clean.length() > MAX_FILENAME) {
+      clean = clean.substring(0, clean.offsetByCodePoints(0, clean.codePointCount(0, MAX_FILENAME)));
+    }
+    return clean.isEmpty() ? null : clean;
+  }
+
+  /** PostgreSQL stores no NUL character in text or jsonb: a string holding one is refused, naming where. */
+  private static void refuseNul(Object value, String at) {
+    if (value instanceof String s && s.indexOf('\u0000') >= 0) {
+      throw invalid(at, "NUL characters are not allowed.");
+    } else if (value instanceof JsonObject o) {
+      o.forEach(e -> {
+        refuseNul(e.getKey(), at);
+        refuseNul(e.getValue(), at + "/" + e.getKey());
+      });
+    } else if (value instanceof JsonArray a) {
+      for (int i = 0; i < a.size(); i++) {
+        refuseNul(a.getValue(i), at + "/" + i);
+      }
+    }
+  }
+
+  private static UUID uuid(String value, String field) {
+    try {
+      return UUID.fromString(value);
+    } catch (IllegalArgumentException e) {
+      throw invalid(field, "Not a UUID.");
+    }
+  }
+
+  private static OffsetDateTime time(String value, String field) {
+    try {
+      return OffsetDateTime.parse(value).withOffsetSameInstant(ZoneOffset.UTC);
+    } catch (DateTimeParseException e) {
+      throw invalid(field, "Not an RFC 3339 date-time.");
+    }
+  }
+
+  private static ProblemException invalid(String field, String reason) {
+    return new ProblemException(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+        .withErrors(List.of(new Problem.FieldError(field, reason))));
+  }
+}

@@ -1,0 +1,196 @@
+package org.frontline.reports;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Scope;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The SQL of reports and their declared attachments. */
+final class ReportRepository {
+
+  /** What is stored under an id already taken: enough to tell a repeat from a conflict. */
+  record Existing(UUID authorId, byte[] requestSha256, JsonObject request, String responseText) {}
+
+  /** Filters of the list; null fields do not filter. */
+  record Filter(UUID unitId, String type, String status, UUID authorId, OffsetDateTime from, OffsetDateTime to,
+                double[] bbox) {}
+
+  /** Whether the caller is in the unit in scope (live units only). */
+  Future<Boolean> unitInScope(SqlClient conn, Scope scope, UUID unitId) {
+    return conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
+            + Scope.sql("u.path", 2))
+        .execute(Tuple.of(unitId, (Object) scope.paths()))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /**
+   * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body
+   * as PostgreSQL will return it forever, or empty when the id was already taken (by a committed report).
+   */
+  Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
+                                  byte[] sha256, JsonObject response) {
+    return conn.preparedQuery("""
+            INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
+                                completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
+                                request_sha256, response)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING response::text""")
+        .execute(Tuple.from(new Object[] {e.id(), authorId, e.unitId(), e.type(), status, e.title(), e.text(),
+            e.capturedAt(), receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location().lat(),
+            e.location().lon(), e.location().accuracyM(), e.location().provider(), e.location().mock(), e.body(),
+            e.raw(), Buffer.buffer(sha256), response}))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
+  }
+
+  Future<Void> insertAttachments(SqlClient conn, UUID reportId, List<Envelope.Declaration> declarations) {
+    if (declarations.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<Tuple> batch = new ArrayList<>();
+    for (int i = 0; i < declarations.size(); i++) {
+      Envelope.Declaration d = declarations.get(i);
+      batch.add(Tuple.of(d.id(), reportId, i, Buffer.buffer(d.sha256()), d.size(), d.contentType(), d.filename()));
+    }
+    return conn.preparedQuery("""
+            INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
+                                    filename)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)""")
+        .executeBatch(batch)
+        .mapEmpty();
+  }
+
+  /** The report.completed event of a report complete at once (the same shape AttachmentLedger writes). */
+  Future<Void> insertCompletedEvent(SqlClient conn, UUID reportId, UUID unitId, UUID authorId, String type) {
+    return conn.preparedQuery("""
+            INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+            VALUES ('report.completed', 'report', $1, $2,
+                    jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                       'authorId', $3::uuid::text, 'type', $4::text))""")
+        .execute(Tuple.of(reportId, unitId, authorId, type))
+        .mapEmpty();
+  }
+
+  Future<Existing> existing(SqlClient conn, UUID id) {
+    return conn.preparedQuery("SELECT author_id, request_sha256, request, response::text FROM report WHERE id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> {
+          Row r = rows.iterator().next();
+          return new Existing(r.getUUID(0), r.getBuffer(1).getBytes(), (JsonObject) r.getValue(2), r.getString(3));
+        });
+  }
+
+  private static final String COLUMNS = """
+      r.id, r.type, r.unit_id, r.author_id, r.status, r.title, r.text, r.captured_at, r.received_at, r.completed_at,
+      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body""";
+
+  /**
+   * Who may read a report: its author, or a reader role (supervisor, assessor, admin) whose scope covers its unit.
+   * Parameters: $1 the caller's account id, $2 whether the caller holds a reader role, $3 the scope's paths.
+   */
+  private static final String VISIBLE = "(r.author_id = $1 OR ($2 AND " + Scope.sqlForUnitId("r.unit_id", 3) + "))";
+
+  Future<Optional<ReportView>> find(SqlClient client, UUID callerId, boolean reader, Scope scope, UUID id) {
+    return client.preparedQuery("SELECT " + COLUMNS + " FROM report r WHERE r.id = $4 AND " + VISIBLE)
+        .execute(Tuple.of(callerId, reader, scope.paths(), id))
+        .compose(rows -> rows.size() == 0 ? Future.succeededFuture(Optional.<ReportView>empty())
+            : withAttachments(client, List.of(rows.iterator().next())).map(list -> Optional.of(list.get(0))));
+  }
+
+  /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
+  Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
+                                OffsetDateTime afterReceived, UUID afterId, int limit) {
+    List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM report r WHERE " + VISIBLE);
+    if (f.unitId() != null) {
+      params.add(f.unitId());
+      int p = params.size();
+      sql.append(" AND EXISTS (SELECT 1 FROM org_unit fu JOIN org_unit ru ON ru.id = r.unit_id WHERE fu.id = $")
+          .append(p).append(" AND ru.path >= fu.path AND ru.path < subtree_end(fu.path))");
+    }
+    if (f.type() != null) {
+      params.add(f.type());
+      sql.append(" AND r.type = $").append(params.size());
+    }
+    if (f.status() != null) {
+      params.add(f.status());
+      sql.append(" AND r.status = $").append(params.size());
+    }
+    if (f.authorId() != null) {
+      params.add(f.authorId());
+      sql.append(" AND r.author_id = $").append(params.size());
+    }
+    if (f.from() != null) {
+      params.add(f.from());
+      sql.append(" AND r.received_at >= $").append(params.size());
+    }
+    if (f.to() != null) {
+      params.add(f.to());
+      sql.append(" AND r.received_at < $").append(params.size());
+    }
+    if (f.bbox() != null) {
+      for (double v : f.bbox()) {
+        params.add(v);
+      }
+      int p = params.size() - 3;
+      sql.append(" AND r.lat BETWEEN $").append(p).append(" AND $").append(p + 2)
+          .append(" AND r.lon BETWEEN $").append(p + 1).append(" AND $").append(p + 3);
+    }
+    if (afterReceived != null) {
+      params.add(afterReceived);
+      params.add(afterId);
+      int p = params.size() - 1;
+      sql.append(" AND (r.received_at < $").append(p).append(" OR (r.received_at = $").append(p)
+          .append(" AND r.id > $").append(p + 1).append("))");
+    }
+    params.add(limit);
+    sql.append(" ORDER BY r.received_at DESC, r.id LIMIT $").append(params.size());
+    return client.preparedQuery(sql.toString()).execute(Tuple.from(params))
+        .compose(rows -> {
+          List<Row> list = new ArrayList<>();
+          rows.forEach(list::add);
+          return withAttachments(client, list);
+        });
+  }
+
+  private Future<List<ReportView>> withAttachments(SqlClient client, List<Row> reports) {
+    if (reports.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    UUID[] ids = reports.stream().map(r -> r.getUUID("id")).toArray(UUID[]::new);
+    return client.preparedQuery("""
+            SELECT id, report_id, ordinal, status, coalesce(content_type, declared_content_type) AS content_type,
+                   declared_size, declared_sha256, filename
+            FROM attachment WHERE report_id = ANY ($1) ORDER BY report_id, ordinal""")
+        .execute(Tuple.of(ids))
+        .map(rows -> {
+          Map<UUID, List<ReportView.AttachmentView>> byReport = new LinkedHashMap<>();
+          for (Row a : rows) {
+            byReport.computeIfAbsent(a.getUUID("report_id"), k -> new ArrayList<>()).add(new ReportView.AttachmentView(
+                a.getUUID("id"), a.getInteger("ordinal"), a.getString("status"), a.getString("content_type"),
+                a.getLong("declared_size"), a.getBuffer("declared_sha256").getBytes(), a.getString("filename")));
+          }
+          return reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()))).toList();
+        });
+  }
+
+  private static ReportView view(Row r, List<ReportView.AttachmentView> attachments) {
+    return new ReportView(r.getUUID("id"), r.getString("type"), r.getUUID("unit_id"), r.getUUID("author_id"),
+        r.getString("status"), r.getString("title"), r.getString("text"), r.getOffsetDateTime("captured_at"),
+        r.getOffsetDateTime("received_at"), r.getOffsetDateTime("completed_at"),
+        new Envelope.Location(r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"),
+            r.getString("location_provider"), r.getBoolean("location_mock")),
+        (JsonObject) r.getValue("body"), attachments);
+  }
+}

@@ -1,0 +1,157 @@
+package org.frontline.reports;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgException;
+import org.frontline.identity.Actor;
+import org.frontline.identity.AdminAudit;
+import org.frontline.identity.Page;
+import org.frontline.identity.Scope;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Field reports: exactly-once submission by the client-minted id, and reads within the caller's visibility.
+ */
+public final class ReportService {
+  /** Roles that read reports of other authors in their scope (officers read only their own). */
+  static final List<String> READER_ROLES = List.of("supervisor", "assessor", "admin");
+
+  /** The outcome of a submission: the body to answer with, and whether it was created now (201) or a repeat (200). */
+  public record Submission(boolean created, UUID id, String body) {}
+
+  private final Database database;
+  private final ReportRepository reports = new ReportRepository();
+  private final AdminAudit audit;
+
+  public ReportService(Database database, AdminAudit audit) {
+    this.database = database;
+    this.audit = audit;
+  }
+
+  /**
+   * Stores the envelope once. The primary key decides between concurrent submissions of one id (INSERT ... ON
+   * CONFLICT DO NOTHING, then read what won); a repeat of the same canonical envelope by its author answers the
+   * stored 201 body, anything else under that id is a conflict.
+   */
+  public Future<Submission> submit(Actor actor, Envelope envelope) {
+    byte[] sha256 = CanonicalJson.sha256(envelope.raw());
+    OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+    String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
+    JsonObject response = initialView(actor.accountId(), envelope, status, receivedAt).toJson();
+    return database.inTransaction(conn -> actor.scope(conn)
+            .compose(scope -> reports.unitInScope(conn, scope, envelope.unitId())
+                .compose(inScope -> inScope ? LinkedRecords.check(conn, scope, envelope)
+                    : Future.failedFuture(unprocessable("body/unitId",
+                        "No live org unit " + envelope.unitId() + " in your scope."))))
+            .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, receivedAt, sha256, response))
+            .compose(inserted -> inserted.isEmpty() ? repeat(conn, actor, envelope, sha256)
+                : reports.insertAttachments(conn, envelope.id(), envelope.attachments())
+                    .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
+                        envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
+                    .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
+                        envelope.unitId(), new JsonObject().put("type", envelope.type()).put("status", status)
+                            .put("attachments", envelope.attachments().size())))
+                    .map(v -> new Submission(true, envelope.id(), inserted.get()))))
+        .recover(e -> Future.failedFuture(isUniqueViolation(e, "attachment_pkey")
+            ? new ProblemException(Problem.of(ProblemType.CONFLICT,
+                "An attachment id of this report is already used by another report; mint new attachment ids."))
+            : e));
+  }
+
+  private Future<Submission> repeat(io.vertx.sqlclient.SqlConnection conn, Actor actor, Envelope envelope,
+                                    byte[] sha256) {
+    return reports.existing(conn, envelope.id()).compose(existing -> {
+      if (!existing.authorId().equals(actor.accountId())) {
+        // Another author's report: say nothing of it.
+        return Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT,
+            "The report id " + envelope.id() + " is already taken; mint a new id.")));
+      }
+      if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
+        return Future.succeededFuture(new Submission(false, envelope.id(), existing.responseText()));
+      }
+      List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw());
+      return Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT,
+              "A different report was already submitted under id " + envelope.id() + "; differing fields: "
+                  + String.join(", ", differences) + ".")
+          .with("differences", differences)));
+    });
+  }
+
+  public Future<JsonObject> get(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool)
+        .compose(scope -> reports.find(pool, actor.accountId(), isReader(actor), scope, id))
+        .compose(found -> found.map(r -> Future.succeededFuture(r.toJson())).orElseGet(() -> Future.failedFuture(
+            new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No report " + id + " in your scope.")))));
+  }
+
+  public Future<Page<JsonObject>> list(Actor actor, ReportRepository.Filter filter, String cursor, Integer limit) {
+    String after = Page.decode(cursor, ReportService::validCursor);
+    OffsetDateTime afterReceived = after == null ? null : OffsetDateTime.parse(after.substring(0, after.indexOf('|')));
+    UUID afterId = after == null ? null : UUID.fromString(after.substring(after.indexOf('|') + 1));
+    int size = Page.limit(limit);
+    var pool = database.pool();
+    return actor.scope(pool)
+        .compose(scope -> reports.list(pool, actor.accountId(), isReader(actor), scope, filter, afterReceived, afterId,
+            size + 1))
+        .map(rows -> {
+          Page<ReportView> page = Page.of(rows, size, r -> r.receivedAt().withOffsetSameInstant(ZoneOffset.UTC)
+              + "|" + r.id());
+          return new Page<>(page.items().stream().map(ReportView::toJson).toList(), page.nextCursor());
+        });
+  }
+
+  private static boolean validCursor(String key) {
+    int bar = key.indexOf('|');
+    if (bar < 0) {
+      return false;
+    }
+    try {
+      OffsetDateTime.parse(key.substring(0, bar));
+      UUID.fromString(key.substring(bar + 1));
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean isReader(Actor actor) {
+    return READER_ROLES.stream().anyMatch(actor.caller()::hasRole);
+  }
+
+  private static ReportView initialView(UUID authorId, Envelope e, String status, OffsetDateTime receivedAt) {
+    List<ReportView.AttachmentView> attachments = new java.util.ArrayList<>();
+    for (int i = 0; i < e.attachments().size(); i++) {
+      Envelope.Declaration d = e.attachments().get(i);
+      attachments.add(new ReportView.AttachmentView(d.id(), i, "PENDING", d.contentType(), d.size(), d.sha256(),
+          d.filename()));
+    }
+    return new ReportView(e.id(), e.type(), e.unitId(), authorId, status, e.title(), e.text(), e.capturedAt(),
+        receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments);
+  }
+
+  static ProblemException unprocessable(String field, String reason) {
+    return new ProblemException(Problem.of(ProblemType.UNPROCESSABLE, reason)
+        .withErrors(List.of(new Problem.FieldError(field, reason))));
+  }
+
+  private static boolean isUniqueViolation(Throwable e, String constraint) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof PgException pg && "23505".equals(pg.getSqlState()) && constraint.equals(pg.getConstraint())) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,170 @@
+package org.frontline.reports;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Actor;
+import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.http.RequestIds;
+
+import java.time.OffsetDateTime;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The report operations: submit (single and batch), read one, list. JSON becomes records here. */
+public final class ReportsApi implements ApiRoutes {
+  private final ReportService reports;
+  private ReportSchemas schemas;
+
+  public ReportsApi(ReportService reports) {
+    this.reports = reports;
+  }
+
+  /** Loads the contract's envelope schema (for batch items); before the API is deployed. */
+  public Future<Void> start(Vertx vertx) {
+    return ReportSchemas.load(vertx).onSuccess(s -> schemas = s).mapEmpty();
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.of(
+        "createReport", this::create,
+        "createReportBatch", this::batch,
+        "getReport", rc -> reports.get(Actor.of(rc), UUID.fromString(rc.pathParam("id")))
+            .onSuccess(json -> send(rc, 200, json.encode()))
+            .onFailure(rc::fail),
+        "listReports", this::list);
+  }
+
+  private void create(RoutingContext rc) {
+    Future.succeededFuture(rc.body().asJsonObject())
+        .map(Envelope::from)
+        .compose(envelope -> reports.submit(Actor.of(rc), envelope))
+        .onSuccess(s -> {
+          if (s.created()) {
+            rc.response().putHeader("Location", "/v1/reports/" + s.id());
+          }
+          send(rc, s.created() ? 201 : 200, s.body());
+        })
+        .onFailure(rc::fail);
+  }
+
+  /** Items one after another, each in its own transaction (a repeated id in one batch is then a duplicate). */
+  private void batch(RoutingContext rc) {
+    Actor actor = Actor.of(rc);
+    JsonArray items = rc.body().asJsonObject().getJsonArray("reports");
+    JsonArray results = new JsonArray();
+    Future<Void> chain = Future.succeededFuture();
+    for (Object item : items) {
+      chain = chain.compose(v -> one(rc, actor, item).map(results::add).mapEmpty());
+    }
+    chain.onSuccess(v -> send(rc, 200, new JsonObject().put("results", results).encode())).onFailure(rc::fail);
+  }
+
+  private Future<JsonObject> one(RoutingContext rc, Actor actor, Object item) {
+    String id = item instanceof JsonObject o && o.getValue("id") instanceof String s ? s : null;
+    Optional<Problem> invalid = schemas.problemOf(item);
+    if (invalid.isPresent()) {
+      return Future.succeededFuture(itemProblem(rc, id, invalid.get()));
+    }
+    return Future.succeededFuture((JsonObject) item)
+        .map(Envelope::from)
+        .compose(envelope -> reports.submit(actor, envelope))
+        .map(s -> new JsonObject().put("id", id).put("status", s.created() ? "created" : "duplicate")
+            .put("httpStatus", s.created() ? 201 : 200).put("report", new JsonObject(s.body())))
+        .recover(e -> e instanceof ProblemException pe && pe.problem().status() < 500
+            ? Future.succeededFuture(itemProblem(rc, id, pe.problem()))
+            : Future.failedFuture(e));
+  }
+
+  private static JsonObject itemProblem(RoutingContext rc, String id, Problem problem) {
+    return new JsonObject().put("id", id)
+        .put("status", problem.type() == ProblemType.CONFLICT ? "conflict" : "invalid")
+        .put("httpStatus", problem.status())
+        .put("problem", problem.toJson(rc.request().path(), RequestIds.of(rc)));
+  }
+
+  private void list(RoutingContext rc) {
+    ReportRepository.Filter filter;
+    try {
+      filter = new ReportRepository.Filter(uuid(rc, "unitId"), query(rc, "type"), query(rc, "status"),
+          uuid(rc, "authorId"), time(rc, "from"), time(rc, "to"), bbox(rc));
+    } catch (ProblemException e) {
+      rc.fail(e);
+      return;
+    }
+    reports.list(Actor.of(rc), filter, query(rc, "cursor"), limit(rc))
+        .onSuccess(page -> send(rc, 200, new JsonObject()
+            .put("items", new JsonArray(page.items()))
+            .put("nextCursor", page.nextCursor()).encode()))
+        .onFailure(rc::fail);
+  }
+
+  private static void send(RoutingContext rc, int status, String json) {
+    rc.response().setStatusCode(status)
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store")
+        .end(json);
+  }
+
+  private static String query(RoutingContext rc, String name) {
+    return rc.queryParams().get(name);
+  }
+
+  private static Integer limit(RoutingContext rc) {
+    String limit = query(rc, "limit");
+    if (limit == null) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(limit);
+    } catch (NumberFormatException e) {
+      return Integer.MAX_VALUE;
+    }
+  }
+
+  private static UUID uuid(RoutingContext rc, String name) {
+    String v = query(rc, name);
+    try {
+      return v == null ? null : UUID.fromString(v);
+    } catch (IllegalArgumentException e) {
+      throw invalidQuery(name, "Not a UUID.");
+    }
+  }
+
+  private static OffsetDateTime time(RoutingContext rc, String name) {
+    String v = query(rc, name);
+    try {
+      return v == null ? null : OffsetDateTime.parse(v);
+    } catch (RuntimeException e) {
+      throw invalidQuery(name, "Not an RFC 3339 date-time.");
+    }
+  }
+
+  /** minLat,minLon,maxLat,maxLon (the contract checked the shape). */
+  private static double[] bbox(RoutingContext rc) {
+    String v = query(rc, "bbox");
+    if (v == null) {
+      return null;
+    }
+    double[] b = Arrays.stream(v.split(",")).mapToDouble(Double::parseDouble).toArray();
+    if (b[0] > b[2] || b[1] > b[3] || Math.abs(b[0]) > 90 || Math.abs(b[2]) > 90 || Math.abs(b[1]) > 180
+        || Math.abs(b[3]) > 180) {
+      throw invalidQuery("bbox", "Expected minLat,minLon,maxLat,maxLon with min <= max, within -90..90 / -180..180.");
+    }
+    return b;
+  }
+
+  private static ProblemException invalidQuery(String name, String reason) {
+    return new ProblemException(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+        .withErrors(java.util.List.of(new Problem.FieldError("query/" + name, reason))));
+  }
+}

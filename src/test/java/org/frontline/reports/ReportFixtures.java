@@ -1,0 +1,109 @@
+package org.frontline.reports;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.TestEnvironment;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** Envelopes, logins and row counts for the report tests. */
+final class ReportFixtures {
+  private static final Map<String, String> TOKENS = new ConcurrentHashMap<>();
+
+  private ReportFixtures() {}
+
+  static UUID account(String username) {
+    return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Each test class starts from re-seeded data (tokens of earlier classes no longer hold): call in @BeforeAll. */
+  static void forgetTokens() {
+    TOKENS.clear();
+  }
+
+  /** A token per username for the running test class; logins are successful ones only. */
+  static String token(TestEnvironment env, String username) {
+    return TOKENS.computeIfAbsent(username, k -> {
+      HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login")
+          .sendJsonObject(new JsonObject().put("username", username).put("password", "frontline-dev")));
+      assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+      return r.bodyAsJsonObject().getString("access_token");
+    });
+  }
+
+  static String sha(int n) {
+    return String.format("%064x", n);
+  }
+
+  static JsonObject attachment(UUID id, int n) {
+    return new JsonObject().put("id", id.toString()).put("sha256", sha(n)).put("size", 1000 + n)
+        .put("contentType", "image/jpeg").put("filename", "IMG_" + n + ".jpg");
+  }
+
+  /** A SITE report in Huaisi (officer.xu's unit) without attachments. */
+  static JsonObject site(UUID id) {
+    return new JsonObject()
+        .put("id", id.toString())
+        .put("type", "SITE")
+        .put("unitId", HUAISI.toString())
+        .put("capturedAt", "2026-11-20T08:30:00Z")
+        .put("location", new JsonObject().put("lat", 32.45).put("lon", 119.43).put("accuracyM", 8.5)
+            .put("provider", "gps").put("mock", false))
+        .put("title", "Bridge repair at Huaisi")
+        .put("text", "Work under way")
+        .put("body", new JsonObject().put("observations", new JsonArray().add("Scaffolding up")));
+  }
+
+  static JsonObject withAttachments(JsonObject envelope, JsonObject... attachments) {
+    JsonArray array = new JsonArray();
+    for (JsonObject a : attachments) {
+      array.add(a);
+    }
+    return envelope.copy().put("attachments", array);
+  }
+
+  static HttpResponse<Buffer> post(TestEnvironment env, String username, String path, JsonObject body) {
+    return await(env.client().post(path).putHeader("Authorization", "Bearer " + token(env, username))
+        .sendJsonObject(body));
+  }
+
+  static HttpResponse<Buffer> get(TestEnvironment env, String username, String path) {
+    return await(env.client().get(path).putHeader("Authorization", "Bearer " + token(env, username)).send());
+  }
+
+  static long count(TestEnvironment env, String sql, Object... params) throws SQLException {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  static String string(TestEnvironment env, String sql, Object... params) throws SQLException {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
+  }
+}

@@ -1,0 +1,162 @@
+package org.frontline.reports;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.reports.ReportFixtures.*;
+
+@FrontlineTest
+class ReportReadTest {
+  @BeforeAll
+  static void freshTokens() {
+    forgetTokens();
+  }
+
+  static final String NOT_FOUND = "urn:frontline:problem:not-found";
+
+  /** officer.xu: 3 SITE (one far away) + 1 MILESTONE_PROGRESS awaiting media; officer.zhang: 1; supervisor.hanjiang: 1. */
+  static final List<UUID> XU = new ArrayList<>();
+  static UUID zhang;
+  static UUID hanjiang;
+  static UUID far;
+  static UUID awaiting;
+
+  private static synchronized void seed(TestEnvironment env) {
+    if (zhang != null) {
+      return;
+    }
+    for (int i = 0; i < 3; i++) {
+      UUID id = UUID.randomUUID();
+      JsonObject e = site(id);
+      if (i == 2) {
+        e.getJsonObject("location").put("lat", 20.0).put("lon", 110.0);
+        far = id;
+      }
+      created(post(env, "officer.xu", "/v1/reports", e));
+      XU.add(id);
+    }
+    awaiting = UUID.randomUUID();
+    created(post(env, "officer.xu", "/v1/reports", withAttachments(site(awaiting).put("type", "MILESTONE_PROGRESS")
+        .put("body", new JsonObject().put("milestoneId", UUID.randomUUID().toString()).put("quantity", 3)),
+        attachment(UUID.randomUUID(), 1))));
+    XU.add(awaiting);
+    zhang = UUID.randomUUID();
+    created(post(env, "officer.zhang", "/v1/reports", site(zhang).put("unitId", TONGZHOU.toString())));
+    hanjiang = UUID.randomUUID();
+    created(post(env, "supervisor.hanjiang", "/v1/reports", site(hanjiang).put("unitId", HANJIANG.toString())));
+  }
+
+  private static void created(HttpResponse<Buffer> r) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+  }
+
+  @Test
+  void theAuthorAndReadersInScopeReadAReportOthersGet404(TestEnvironment env) {
+    seed(env);
+    UUID report = XU.get(0);
+    for (String reader : List.of("officer.xu", "supervisor.hanjiang", "admin")) {
+      HttpResponse<Buffer> r = get(env, reader, "/v1/reports/" + report);
+      assertThat(r.statusCode()).as(reader + ": " + r.bodyAsString()).isEqualTo(200);
+      assertThat(r.bodyAsJsonObject().getString("id")).isEqualTo(report.toString());
+      assertThat(r.bodyAsJsonObject().getJsonArray("evidence")).isEmpty();
+    }
+    for (String other : List.of("supervisor.tongzhou", "assessor.tongzhou", "officer.zhang")) {
+      assertProblem(get(env, other, "/v1/reports/" + report), 404, NOT_FOUND);
+    }
+    assertThat(get(env, "assessor.tongzhou", "/v1/reports/" + zhang).statusCode()).isEqualTo(200);
+    assertProblem(get(env, "officer.xu", "/v1/reports/" + UUID.randomUUID()), 404, NOT_FOUND);
+  }
+
+  @Test
+  void anAwaitingReportShowsItsPendingAttachment(TestEnvironment env) {
+    seed(env);
+    JsonObject r = get(env, "officer.xu", "/v1/reports/" + awaiting).bodyAsJsonObject();
+    assertThat(r.getString("status")).isEqualTo("AWAITING_MEDIA");
+    JsonObject a = r.getJsonArray("attachments").getJsonObject(0);
+    assertThat(a.getString("status")).isEqualTo("PENDING");
+    assertThat(a.getString("contentType")).isEqualTo("image/jpeg");
+    assertThat(a.getLong("size")).isEqualTo(1001L);
+  }
+
+  @Test
+  void anOfficerListsOnlyOwnReportsNewestFirst(TestEnvironment env) {
+    seed(env);
+    List<String> ids = ids(list(env, "officer.xu", ""));
+    List<String> expected = new ArrayList<>(XU.stream().map(UUID::toString).toList());
+    java.util.Collections.reverse(expected);
+    assertThat(ids).containsExactlyElementsOf(expected);
+  }
+
+  @Test
+  void aSupervisorListsTheReportsOfTheScope(TestEnvironment env) {
+    seed(env);
+    assertThat(ids(list(env, "supervisor.hanjiang", ""))).hasSize(5).doesNotContain(zhang.toString());
+    assertThat(ids(list(env, "supervisor.tongzhou", ""))).containsExactly(zhang.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?unitId=" + TONGZHOU))).isEmpty();
+    assertThat(ids(list(env, "admin", "?unitId=" + HANJIANG))).hasSize(5);
+  }
+
+  @Test
+  void filtersNarrowTheList(TestEnvironment env) {
+    seed(env);
+    assertThat(ids(list(env, "supervisor.hanjiang", "?type=MILESTONE_PROGRESS"))).containsExactly(awaiting.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?status=AWAITING_MEDIA"))).containsExactly(awaiting.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?authorId=" + account("supervisor.hanjiang"))))
+        .containsExactly(hanjiang.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?bbox=19,109,21,111"))).containsExactly(far.toString());
+    assertThat(ids(list(env, "admin", "?from=2000-01-01T00:00:00Z&to=2001-01-01T00:00:00Z"))).isEmpty();
+    assertThat(ids(list(env, "admin", "?from=2000-01-01T00:00:00Z"))).hasSize(6);
+  }
+
+  @Test
+  void pagesFollowNextCursorWithoutGapsOrRepeats(TestEnvironment env) {
+    seed(env);
+    List<String> all = ids(list(env, "admin", ""));
+    List<String> paged = new ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      JsonObject page = list(env, "admin", "?limit=4" + (cursor == null ? "" : "&cursor=" + cursor));
+      paged.addAll(ids(page));
+      cursor = page.getString("nextCursor");
+      pages++;
+    } while (cursor != null);
+    assertThat(pages).isEqualTo(2);
+    assertThat(paged).containsExactlyElementsOf(all).hasSize(6);
+  }
+
+  @Test
+  void aForeignCursorAndABadBboxAre400(TestEnvironment env) {
+    JsonObject p = assertProblem(get(env, "admin", "/v1/reports?cursor=bm90LWEtY3Vyc29y"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
+    JsonObject b = assertProblem(get(env, "admin", "/v1/reports?bbox=21,0,19,1"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(b.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/bbox");
+  }
+
+  private static JsonObject list(TestEnvironment env, String user, String query) {
+    HttpResponse<Buffer> r = get(env, user, "/v1/reports" + query);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    return r.bodyAsJsonObject();
+  }
+
+  private static List<String> ids(JsonObject page) {
+    JsonArray items = page.getJsonArray("items");
+    return items.stream().map(o -> ((JsonObject) o).getString("id")).toList();
+  }
+}

@@ -1,0 +1,304 @@
+package org.frontline.reports;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.reports.ReportFixtures.*;
+import static org.frontline.testing.TestEnvironment.await;
+
+@FrontlineTest
+class ReportSubmissionTest {
+  @BeforeAll
+  static void freshTokens() {
+    forgetTokens();
+  }
+
+  static final String VALIDATION = "urn:frontline:problem:validation-failed";
+  static final String CONFLICT = "urn:frontline:problem:conflict";
+  static final String UNPROCESSABLE = "urn:frontline:problem:unprocessable";
+
+  @Test
+  void aReportWithoutAttachmentsIsCompleteAtOnceWithOneOutboxEventAndAnAuditEntry(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports", site(id));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/reports/" + id);
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.getString("status")).isEqualTo("COMPLETE");
+    assertThat(body.getString("completedAt")).isNotNull();
+    assertThat(body.getString("authorId")).isEqualTo(account("officer.xu").toString());
+    assertThat(body.getJsonArray("attachments")).isEmpty();
+    assertThat(body.getJsonArray("evidence")).isEmpty();
+    assertThat(body.getJsonObject("location").getDouble("lat")).isEqualTo(32.45);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND status = 'COMPLETE' AND completed_at IS NOT NULL", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?", id.toString())).isEqualTo(1);
+  }
+
+  @Test
+  void aReportWithAttachmentsAwaitsMediaAndCompletesOnlyAfterTheLastIsStored(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    UUID a1 = UUID.randomUUID();
+    UUID a2 = UUID.randomUUID();
+    JsonObject env1 = withAttachments(site(id), attachment(a1, 1),
+        attachment(a2, 2).put("filename", "../../etc/pa\u0007ss\u202Ewd\t.jpg"));
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports", env1);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    JsonObject body = r.bodyAsJsonObject();
+    assertThat(body.getString("status")).isEqualTo("AWAITING_MEDIA");
+    assertThat(body.getString("completedAt")).isNull();
+    JsonArray atts = body.getJsonArray("attachments");
+    assertThat(atts).hasSize(2);
+    assertThat(atts.getJsonObject(0).getString("id")).isEqualTo(a1.toString());
+    assertThat(atts.getJsonObject(0).getString("status")).isEqualTo("PENDING");
+    assertThat(atts.getJsonObject(0).getJsonObject("upload").getString("url")).isEqualTo("/v1/uploads");
+    assertThat(atts.getJsonObject(1).getString("filename")).isEqualTo("passwd.jpg");
+    assertThat(string(env, "SELECT string_agg(id::text || ':' || ordinal || ':' || status, ',' ORDER BY ordinal) FROM attachment WHERE report_id = ?", id))
+        .isEqualTo(a1 + ":0:PENDING," + a2 + ":1:PENDING");
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ?", id)).isZero();
+
+    AttachmentLedger ledger = new AttachmentLedger(env.app().database().pool());
+    assertThat(await(ledger.markStored(a1, "objects/" + a1, "image/jpeg")).reportCompleted()).isFalse();
+    assertThat(string(env, "SELECT status FROM report WHERE id = ?", id)).isEqualTo("AWAITING_MEDIA");
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ?", id)).isZero();
+    assertThat(await(ledger.markStored(a2, "objects/" + a2, "image/jpeg")).reportCompleted()).isTrue();
+    assertThat(string(env, "SELECT status FROM report WHERE id = ?", id)).isEqualTo("COMPLETE");
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'", id)).isEqualTo(1);
+    // Storing again changes nothing.
+    await(ledger.markStored(a2, "objects/" + a2, "image/jpeg"));
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ?", id)).isEqualTo(1);
+    JsonObject read = get(env, "officer.xu", "/v1/reports/" + id).bodyAsJsonObject();
+    assertThat(read.getString("status")).isEqualTo("COMPLETE");
+    assertThat(read.getJsonArray("attachments").getJsonObject(1).getString("status")).isEqualTo("STORED");
+    assertThat(read.getJsonArray("attachments").getJsonObject(1).containsKey("upload")).isFalse();
+  }
+
+  @Test
+  void theSameEnvelopeAgainAnswers200WithTheExactBytesOfThe201(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject envelope = withAttachments(site(id), attachment(UUID.randomUUID(), 3));
+    HttpResponse<Buffer> first = post(env, "officer.xu", "/v1/reports", envelope);
+    assertThat(first.statusCode()).isEqualTo(201);
+    // The same content with keys in another order is the same envelope.
+    JsonObject reordered = new JsonObject();
+    List<String> keys = new ArrayList<>(envelope.fieldNames());
+    java.util.Collections.reverse(keys);
+    keys.forEach(k -> reordered.put(k, envelope.getValue(k)));
+    HttpResponse<Buffer> again = post(env, "officer.xu", "/v1/reports", reordered);
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(again.bodyAsString()).isEqualTo(first.bodyAsString());
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?", id.toString())).isEqualTo(1);
+  }
+
+  @Test
+  void theSameIdWithADifferentBodyIs409ListingTheDifferingFields(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", site(id)).statusCode()).isEqualTo(201);
+    JsonObject changed = site(id).put("title", "Another title");
+    changed.getJsonObject("location").put("lat", 32.5);
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", changed), 409, CONFLICT);
+    assertThat(problem.getJsonArray("differences")).containsExactly("/location/lat", "/title");
+    assertThat(string(env, "SELECT title FROM report WHERE id = ?", id)).isEqualTo("Bridge repair at Huaisi");
+  }
+
+  @Test
+  void theSameIdFromAnotherAuthorIs409RevealingNothing(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", site(id)).statusCode()).isEqualTo(201);
+    JsonObject theirs = site(id).put("unitId", TONGZHOU.toString()).put("title", "Mine");
+    JsonObject problem = assertProblem(post(env, "officer.zhang", "/v1/reports", theirs), 409, CONFLICT);
+    assertThat(problem.containsKey("differences")).isFalse();
+    assertThat(problem.encode()).doesNotContain("Bridge").doesNotContain(account("officer.xu").toString());
+    // Even the exact same body: the report is not theirs.
+    assertProblem(post(env, "officer.zhang", "/v1/reports", site(id).put("unitId", TONGZHOU.toString())), 409, CONFLICT);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isEqualTo(1);
+  }
+
+  @Test
+  void twentyConcurrentDuplicatesMakeOneReportOne201AndNineteenIdentical200s(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject envelope = withAttachments(site(id), attachment(UUID.randomUUID(), 4));
+    String token = token(env, "officer.xu");
+    List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      calls.add(env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + token).sendJsonObject(envelope));
+    }
+    await(Future.join(calls));
+    List<Integer> statuses = calls.stream().map(f -> f.result().statusCode()).toList();
+    assertThat(statuses).filteredOn(s -> s == 201).hasSize(1);
+    assertThat(statuses).filteredOn(s -> s == 200).hasSize(19);
+    assertThat(calls.stream().map(f -> f.result().bodyAsString()).distinct()).hasSize(1);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM attachment WHERE report_id = ?", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?", id.toString())).isEqualTo(1);
+  }
+
+  @Test
+  void anUnknownFieldIs400NamingIt(TestEnvironment env) {
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", site(UUID.randomUUID()).put("colour", "red")),
+        400, VALIDATION);
+    assertThat(fields(problem)).contains("body/colour");
+  }
+
+  @Test
+  void anUnknownFieldInTheTypeSpecificBodyIs400NamingIt(TestEnvironment env) {
+    JsonObject envelope = site(UUID.randomUUID());
+    envelope.getJsonObject("body").put("milestoneId", UUID.randomUUID().toString());
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", envelope), 400, VALIDATION);
+    assertThat(fields(problem)).contains("body/body/milestoneId");
+  }
+
+  @Test
+  void aMilestoneReportNeedsItsMilestoneAndQuantity(TestEnvironment env) {
+    JsonObject envelope = site(UUID.randomUUID()).put("type", "MILESTONE_PROGRESS")
+        .put("body", new JsonObject().put("unit", "m"));
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", envelope), 400, VALIDATION);
+    assertThat(fields(problem)).contains("body/body/milestoneId", "body/body/quantity");
+    JsonObject ok = site(UUID.randomUUID()).put("type", "MILESTONE_PROGRESS").put("body", new JsonObject()
+        .put("milestoneId", UUID.randomUUID().toString()).put("quantity", 12.5).put("unit", "m"));
+    assertThat(post(env, "officer.xu", "/v1/reports", ok).statusCode()).isEqualTo(201);
+    JsonObject service = site(UUID.randomUUID()).put("type", "ENTERPRISE_SERVICE").put("body", new JsonObject()
+        .put("enterpriseId", UUID.randomUUID().toString()).put("serviceRequestId", UUID.randomUUID().toString())
+        .put("actionsTaken", new JsonArray().add("Visited the plant")));
+    assertThat(post(env, "officer.xu", "/v1/reports", service).statusCode()).isEqualTo(201);
+  }
+
+  @Test
+  void aNulCharacterIs400NamingTheField(TestEnvironment env) {
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", site(UUID.randomUUID()).put("title", "a\u0000b")),
+        400, VALIDATION);
+    assertThat(fields(problem)).containsExactly("body/title");
+  }
+
+  @Test
+  void aBadSha256Is400(TestEnvironment env) {
+    JsonObject envelope = withAttachments(site(UUID.randomUUID()), attachment(UUID.randomUUID(), 5).put("sha256", "XYZ"));
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", envelope), 400, VALIDATION);
+    assertThat(fields(problem)).contains("body/attachments/0/sha256");
+  }
+
+  @Test
+  void tooManyAttachmentsIs400(TestEnvironment env) {
+    JsonObject[] many = new JsonObject[21];
+    for (int i = 0; i < many.length; i++) {
+      many[i] = attachment(UUID.randomUUID(), i);
+    }
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", withAttachments(site(UUID.randomUUID()), many)),
+        400, VALIDATION);
+    assertThat(fields(problem)).contains("body/attachments");
+  }
+
+  @Test
+  void anOversizedOrWronglyTypedAttachmentIs400(TestEnvironment env) {
+    JsonObject big = withAttachments(site(UUID.randomUUID()), attachment(UUID.randomUUID(), 6).put("size", 52428801));
+    assertThat(fields(assertProblem(post(env, "officer.xu", "/v1/reports", big), 400, VALIDATION)))
+        .contains("body/attachments/0/size");
+    JsonObject svg = withAttachments(site(UUID.randomUUID()), attachment(UUID.randomUUID(), 6).put("contentType", "image/svg+xml"));
+    assertThat(fields(assertProblem(post(env, "officer.xu", "/v1/reports", svg), 400, VALIDATION)))
+        .contains("body/attachments/0/contentType");
+  }
+
+  @Test
+  void duplicateAttachmentIdsAre422(TestEnvironment env) throws Exception {
+    UUID a = UUID.randomUUID();
+    UUID id = UUID.randomUUID();
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports",
+        withAttachments(site(id), attachment(a, 1), attachment(a, 2))), 422, UNPROCESSABLE);
+    assertThat(fields(problem)).containsExactly("body/attachments/1/id");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+  }
+
+  @Test
+  void anAttachmentIdOfAnotherReportIs409AndNothingIsStored(TestEnvironment env) throws Exception {
+    UUID a = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", withAttachments(site(UUID.randomUUID()), attachment(a, 1))).statusCode())
+        .isEqualTo(201);
+    UUID id = UUID.randomUUID();
+    assertProblem(post(env, "officer.xu", "/v1/reports", withAttachments(site(id), attachment(a, 1))), 409, CONFLICT);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+  }
+
+  @Test
+  void aUnitOutsideTheAuthorsScopeIs422NamingUnitId(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", site(id).put("unitId", TONGZHOU.toString())),
+        422, UNPROCESSABLE);
+    assertThat(fields(problem)).containsExactly("body/unitId");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+  }
+
+  @Test
+  void anAssessorMayNotSubmit(TestEnvironment env) {
+    assertProblem(post(env, "assessor.tongzhou", "/v1/reports", site(UUID.randomUUID())), 403,
+        "urn:frontline:problem:forbidden");
+  }
+
+  @Test
+  void aBatchAnswersPerItemAndOneBadItemSinksNothing(TestEnvironment env) throws Exception {
+    UUID existing = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", site(existing)).statusCode()).isEqualTo(201);
+    UUID fresh = UUID.randomUUID();
+    UUID invalid = UUID.randomUUID();
+    UUID outOfScope = UUID.randomUUID();
+    JsonArray items = new JsonArray()
+        .add(site(fresh))
+        .add(site(existing))
+        .add(site(existing).put("title", "Changed"))
+        .add(site(invalid).put("colour", "red"))
+        .add(site(outOfScope).put("unitId", TONGZHOU.toString()))
+        .add("not an object");
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    assertThat(results).hasSize(6);
+    assertThat(status(results, 0)).isEqualTo("created:201");
+    assertThat(results.getJsonObject(0).getJsonObject("report").getString("id")).isEqualTo(fresh.toString());
+    assertThat(status(results, 1)).isEqualTo("duplicate:200");
+    assertThat(status(results, 2)).isEqualTo("conflict:409");
+    assertThat(results.getJsonObject(2).getJsonObject("problem").getJsonArray("differences")).containsExactly("/title");
+    assertThat(status(results, 3)).isEqualTo("invalid:400");
+    // The same field errors as the single endpoint gives.
+    JsonObject single = assertProblem(post(env, "officer.xu", "/v1/reports", site(invalid).put("colour", "red")), 400, VALIDATION);
+    assertThat(results.getJsonObject(3).getJsonObject("problem").getJsonArray("errors")).isEqualTo(single.getJsonArray("errors"));
+    assertThat(status(results, 4)).isEqualTo("invalid:422");
+    assertThat(results.getJsonObject(4).getJsonObject("problem").getString("type")).isEqualTo(UNPROCESSABLE);
+    assertThat(status(results, 5)).isEqualTo("invalid:400");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id IN (?, ?, ?)", fresh, invalid, outOfScope)).isEqualTo(1);
+  }
+
+  @Test
+  void aBatchOfMoreThan50IsRefusedWhole(TestEnvironment env) {
+    JsonArray items = new JsonArray();
+    for (int i = 0; i < 51; i++) {
+      items.add(site(UUID.randomUUID()));
+    }
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items)),
+        400, VALIDATION);
+    assertThat(fields(problem)).contains("body/reports");
+  }
+
+  private static String status(JsonArray results, int i) {
+    JsonObject r = results.getJsonObject(i);
+    return r.getString("status") + ":" + r.getInteger("httpStatus");
+  }
+
+  static List<String> fields(JsonObject problem) {
+    JsonArray errors = problem.getJsonArray("errors", new JsonArray());
+    return errors.stream().map(e -> ((JsonObject) e).getString("field")).toList();
+  }
+}
