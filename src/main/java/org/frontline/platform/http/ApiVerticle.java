@@ -63,6 +63,9 @@ public final class ApiVerticle extends VerticleBase {
                 .setHost(http.host())
                 .setPort(http.port())
                 .setCompressionSupported(true)
+                // No h2c upgrade: the JDK HttpClient's upgrade of GET /openapi.yaml (a compressed 40 kB answer)
+                // received bytes it could not parse as HTTP/2 frames. Clear-text clients stay on HTTP/1.1.
+                .setHttp2ClearTextEnabled(false)
                 .setIdleTimeout(120)
                 .setIdleTimeoutUnit(TimeUnit.SECONDS))
             .requestHandler(router)
