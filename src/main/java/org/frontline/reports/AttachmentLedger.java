@@ -76,8 +76,8 @@ public final class AttachmentLedger {
                 return conn.preparedQuery("""
                         INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
                         VALUES ('report.completed', 'report', $1, $2,
-                                jsonb_build_object('reportId', $1::text, 'unitId', $2::text,
-                                                   'authorId', $3::text, 'type', $4::text))""")
+                                jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                                   'authorId', $3::uuid::text, 'type', $4::text))""")
                     .execute(Tuple.of(reportId, r.getUUID("unit_id"), r.getUUID("author_id"), r.getString("type")))
                     .map(ignored -> new Stored(reportId, true));
               });

@@ -50,6 +50,13 @@ public final class TusUploadHandler {
           .handler(rc -> {
             rc.request().pause(); // until a PATCH's receiver is ready to read; nothing else reads the body
             rc.response().putHeader("Tus-Resumable", VERSION);
+            // A refusal before (or while) the body is read: drain the rest, so the client reads the answer and
+            // the connection stays usable (nothing is kept).
+            rc.addHeadersEndHandler(v -> {
+              if (rc.response().getStatusCode() >= 400 && !rc.request().isEnded()) {
+                rc.request().handler(ignored -> {}).endHandler(ignored -> {}).resume();
+              }
+            });
             rc.next();
           })
           .handler(this::options)

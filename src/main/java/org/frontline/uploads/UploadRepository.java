@@ -72,7 +72,8 @@ public final class UploadRepository {
 
   Future<Boolean> finish(io.vertx.sqlclient.SqlClient client, UUID id, Upload.Status status, String failure) {
     return client.preparedQuery("""
-            UPDATE upload SET status = $2, failure = $3, finished_at = now(), tail = '\\x'::bytea
+            UPDATE upload SET status = $2, failure = $3, finished_at = now(), tail = '\\x'::bytea,
+                              "offset" = CASE WHEN $2 = 'COMPLETED' THEN length ELSE "offset" END
             WHERE id = $1 AND status = 'ACTIVE'""")
         .execute(Tuple.of(id, status.name(), failure))
         .map(rows -> rows.rowCount() == 1);
