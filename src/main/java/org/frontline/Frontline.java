@@ -21,6 +21,7 @@ import org.frontline.identity.AdminAudit;
 import org.frontline.identity.AuthService;
 import org.frontline.identity.BearerAuthHandler;
 import org.frontline.reports.AttachmentLedger;
+import org.frontline.uploads.DirectUploadApi;
 import org.frontline.uploads.TusUploadHandler;
 import org.frontline.uploads.UploadRepository;
 import org.frontline.uploads.UploadService;
@@ -145,7 +146,9 @@ public final class Frontline {
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
             new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)),
-        new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))));
+        new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))),
+        new DirectUploadApi(uploadRepository, new AttachmentLedger(database.pool()), objectStore, audit,
+            Clock.systemUTC()));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

@@ -65,6 +65,13 @@ public final class UploadRepository {
         .map(rows -> rows.rowCount() == 1);
   }
 
+  /** The report of an attachment, or empty when there is no such attachment. */
+  public Future<Optional<UUID>> reportOf(UUID attachmentId) {
+    return pool.preparedQuery("SELECT report_id FROM attachment WHERE id = $1")
+        .execute(Tuple.of(attachmentId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getUUID("report_id")));
+  }
+
   /** Ends an ACTIVE upload with {@code status}; false when it was not ACTIVE any more. */
   public Future<Boolean> finish(UUID id, Upload.Status status, String failure) {
     return finish(pool, id, status, failure);

@@ -338,6 +338,10 @@ class TusUploadTest {
   }
 
   private String token(TestEnvironment env, String username) throws Exception {
+    return token(http, env, username);
+  }
+
+  static String token(HttpClient http, TestEnvironment env, String username) throws Exception {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
             + env.app().config().http().port() + "/v1/auth/login"))
         .header("Content-Type", "application/json")
@@ -347,7 +351,7 @@ class TusUploadTest {
     return new JsonObject(r.body()).getString("access_token");
   }
 
-  private static byte[] photo(int size) {
+  static byte[] photo(int size) {
     byte[] b = new byte[size];
     new Random(size).nextBytes(b);
     b[0] = (byte) 0xFF;
@@ -357,7 +361,7 @@ class TusUploadTest {
     return b;
   }
 
-  private static void insertReport(TestEnvironment env, UUID report, UUID author, UUID[] attachments,
+  static void insertReport(TestEnvironment env, UUID report, UUID author, UUID[] attachments,
                                    byte[][] contents) throws Exception {
     try (Connection c = env.jdbc()) {
       try (PreparedStatement s = c.prepareStatement("""
@@ -388,7 +392,7 @@ class TusUploadTest {
     }
   }
 
-  private static String query(TestEnvironment env, String sql) throws Exception {
+  static String query(TestEnvironment env, String sql) throws Exception {
     try (Connection c = env.jdbc(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       return rs.next() ? rs.getString(1) : null;
     }
@@ -400,7 +404,7 @@ class TusUploadTest {
     }
   }
 
-  private static String storedSha256(TestEnvironment env, String key) throws Exception {
+  static String storedSha256(TestEnvironment env, String key) throws Exception {
     ObjectStore store = env.app().objectStore();
     ReadStream<Buffer> stream = await(store.get(key, 0, -1));
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -410,7 +414,7 @@ class TusUploadTest {
     return HexFormat.of().formatHex(sha.digest());
   }
 
-  private static String sha256Hex(byte[] data) throws Exception {
+  static String sha256Hex(byte[] data) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
   }
 

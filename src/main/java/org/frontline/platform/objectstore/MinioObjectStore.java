@@ -204,6 +204,30 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   }
 
   @Override
+  public Future<Void> copy(String from, String to, String ifMatchEtag) {
+    String invalid = keyProblem(from) != null ? keyProblem(from) : keyProblem(to);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    return blocking(() -> {
+      var source = io.minio.CopySource.builder().bucket(bucket).object(from);
+      if (ifMatchEtag != null) {
+        source.matchETag(ifMatchEtag);
+      }
+      try {
+        client.copyObject(io.minio.CopyObjectArgs.builder().bucket(bucket).object(to).source(source.build()).build());
+      } catch (ErrorResponseException e) {
+        String code = e.errorResponse().code();
+        if ("PreconditionFailed".equals(code) || isNoSuchKey(e)) {
+          throw new IllegalStateException("source " + from + " changed or vanished (" + code + ")", e);
+        }
+        throw e;
+      }
+      return null;
+    });
+  }
+
+  @Override
   public Future<Void> delete(String key) {
     String invalid = keyProblem(key);
     if (invalid != null) {

@@ -33,6 +33,12 @@ public interface ObjectStore {
    */
   Future<ReadStream<Buffer>> get(String key, long offset, long length);
 
+  /**
+   * Copies {@code from} to {@code to} inside the store, only while {@code from}'s ETag is still {@code ifMatchEtag}
+   * (null: unconditionally); fails with {@link IllegalStateException} when the source changed meanwhile.
+   */
+  Future<Void> copy(String from, String to, String ifMatchEtag);
+
   /** Removes an object; removing a missing key succeeds. */
   Future<Void> delete(String key);
 
