@@ -33,6 +33,9 @@ final class ChunkReceiver {
   static final int PART_SIZE = 5 * 1024 * 1024;
 
   /** What the body did: the acknowledged offset, and when the upload is whole, its parts and SHA-256. */
+  /** The most bytes any receiver held at once since start (tests check the one-part bound with it). */
+  static final java.util.concurrent.atomic.AtomicLong PEAK_BUFFERED = new java.util.concurrent.atomic.AtomicLong();
+
   record Received(long offset, boolean complete, List<Part> parts, String sha256Hex) {}
 
   private final ObjectStore store;
@@ -107,6 +110,7 @@ final class ChunkReceiver {
     }
     byte[] bytes = data.getBytes();
     buffer.appendBytes(bytes);
+    PEAK_BUFFERED.accumulateAndGet(buffer.length(), Math::max);
     digest.update(bytes, 0, bytes.length);
     if (chunkDigest != null) {
       chunkDigest.update(bytes);

@@ -281,6 +281,46 @@ class TusUploadTest {
     assertThat(head(env, token, location).statusCode()).isEqualTo(404);
   }
 
+  @Test
+  void aTwentyMegabytePatchIsStreamedHoldingAtMostOnePart(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(20 * MIB + 13);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    ChunkReceiver.PEAK_BUFFERED.set(0);
+
+    assertThat(patch(env, token, location, 0, data, checksum(data)).statusCode()).isEqualTo(204);
+
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+    // One part plus at most the network chunk that crossed the part boundary.
+    assertThat(ChunkReceiver.PEAK_BUFFERED.get()).isGreaterThanOrEqualTo(ChunkReceiver.PART_SIZE)
+        .isLessThan(ChunkReceiver.PART_SIZE + 256 * 1024);
+  }
+
+  @Test
+  void concurrentSweepersExpireEachUploadOnce(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {photo(1000)});
+    for (int i = 0; i < 6; i++) {
+      create(env, token, report, a, 1000);
+    }
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE attachment_id = '" + a + "'");
+    UploadRepository repository = new UploadRepository(env.app().database().pool());
+    UploadSweeper one = new UploadSweeper(repository, env.app().objectStore());
+    UploadSweeper two = new UploadSweeper(repository, env.app().objectStore());
+
+    var both = io.vertx.core.Future.all(one.sweep(), two.sweep());
+    await(both);
+
+    assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "' AND status = 'EXPIRED'"))
+        .isEqualTo("6");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+  }
+
   // ---- resume after a restart ----
 
   @Test
