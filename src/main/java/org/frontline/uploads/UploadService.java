@@ -155,7 +155,10 @@ public final class UploadService {
         .map(v -> upload)
         .recover(e -> {
           log.info("upload {} completed but could not be stored: {}", upload.id(), e.toString());
-          return store.delete(upload.objectKey()).transform(x -> Future.failedFuture(
+          // The multipart upload is complete: it cannot take more parts, so this upload is over either way.
+          return store.delete(upload.objectKey())
+              .transform(x -> repository.finish(upload.id(), Upload.Status.FAILED, "not stored: " + e.getMessage()))
+              .transform(x -> Future.failedFuture(
               e instanceof IllegalStateException ? Problem.of(ProblemType.CONFLICT,
                   "The attachment is already stored.").toException() : e));
         });
