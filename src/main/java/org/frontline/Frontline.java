@@ -19,6 +19,14 @@ import org.frontline.identity.AccountService;
 import org.frontline.identity.AdminApi;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.AuthService;
+import org.frontline.identity.BearerAuthHandler;
+import org.frontline.reports.AttachmentLedger;
+import org.frontline.uploads.DirectUploadApi;
+import org.frontline.uploads.TusUploadHandler;
+import org.frontline.uploads.UploadRepository;
+import org.frontline.uploads.UploadService;
+import org.frontline.uploads.UploadSweeper;
+import org.frontline.uploads.UploadsApi;
 import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.OrgUnitService;
 import org.frontline.identity.IdentityApi;
@@ -73,6 +81,11 @@ public final class Frontline {
   private final PushFactory pushFactory;
   private PushGateway push;
   private KeyRing keyRing;
+  private UploadSweeper sweeper;
+  /** How long a tus upload may take from creation (tus expiration). */
+  public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
+  /** How often expired uploads are looked for. */
+  public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
@@ -126,13 +139,20 @@ public final class Frontline {
     AdminAudit adminAudit = new AdminAudit(audit);
     OrgUnitRepository orgUnits = new OrgUnitRepository();
     ReportsApi reports = new ReportsApi(new ReportService(database, adminAudit));
+    UploadRepository uploadRepository = new UploadRepository(database.pool());
+    AttachmentLedger ledger = new AttachmentLedger(database.pool());
+    UploadService uploadService = new UploadService(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(),
+        UPLOAD_LIFETIME);
+    sweeper = new UploadSweeper(uploadRepository, objectStore);
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
             new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)),
-        reports);
+        reports,
+        new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))),
+        new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC()));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
@@ -155,6 +175,7 @@ public final class Frontline {
         })
         .onSuccess(id -> {
           deployments.add(id);
+          sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
           log.info("API listening on http://{}:{} ({} event-loop instances), management on http://{}:{}, push: {}",
               config.http().host(), config.http().port(), apiInstances, config.http().managementHost(),
               config.http().managementPort(), push.name());
@@ -173,6 +194,9 @@ public final class Frontline {
     }
     if (keyRing != null) {
       keyRing.stop();
+    }
+    if (sweeper != null) {
+      sweeper.stop(vertx);
     }
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     Future<Void> services = api.recover(e -> Future.succeededFuture())
@@ -207,4 +231,7 @@ public final class Frontline {
   public KeyRing signingKeys() { return keyRing; }
 
   public PrometheusMeterRegistry registry() { return registry; }
+
+  /** The expired-upload sweeper (tests run a sweep at once). */
+  public UploadSweeper uploadSweeper() { return sweeper; }
 }

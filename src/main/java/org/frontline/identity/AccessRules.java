@@ -22,6 +22,9 @@ public final class AccessRules {
       // identity
       Map.entry("logout", ANY_AUTHENTICATED),
       Map.entry("getMe", ANY_AUTHENTICATED),
+      // uploads: only the report's author, checked by the handler (anyone else: 404)
+      Map.entry("createAttachmentUploadUrl", ANY_AUTHENTICATED),
+      Map.entry("completeAttachmentUpload", ANY_AUTHENTICATED),
       // org units
       Map.entry("listOrgUnits", ADMIN),
       Map.entry("getOrgUnit", ADMIN),

@@ -16,4 +16,13 @@ public interface ApiRoutes {
   default Map<String, Handler<RoutingContext>> securityHandlers() {
     return Map.of();
   }
+
+  /**
+   * Routes the feature serves itself, ahead of the contract's root handlers (request ids, timeout, BodyHandler)
+   * and its validator: for streamed bodies and protocols the validator cannot describe (tus). Such routes must add
+   * their own request ids, authentication and problem handler; their paths are marked
+   * {@code x-frontline-raw-route: true} in the contract, which documents them but does not route them.
+   */
+  default void mountRaw(io.vertx.ext.web.Router router) {
+  }
 }

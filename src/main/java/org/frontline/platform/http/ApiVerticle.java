@@ -57,7 +57,7 @@ public final class ApiVerticle extends VerticleBase {
   public Future<?> start() {
     return vertx.fileSystem().readFile(contractPath)
         .compose(raw -> Utils.yamlStringToJson(raw.toString())
-            .compose(model -> OpenAPIContract.from(vertx, withoutProblemMediaType(model)))
+            .compose(model -> OpenAPIContract.from(vertx, withoutRawRoutes(withoutProblemMediaType(model))))
             .map(contract -> router(contract, raw)))
         .compose(router -> vertx.createHttpServer(new HttpServerOptions()
                 .setHost(http.host())
@@ -95,6 +95,18 @@ public final class ApiVerticle extends VerticleBase {
       }
     }
     model.fieldNames().removeIf(f -> "content".equals(f) && model.getValue(f) instanceof JsonObject c && c.isEmpty());
+    return model;
+  }
+
+  /** Marks a path item the feature routes itself ({@link ApiRoutes#mountRaw}): documented, not routed here. */
+  static final String RAW_ROUTE = "x-frontline-raw-route";
+
+  /** The contract as the router reads it: without the paths features route themselves. */
+  static JsonObject withoutRawRoutes(JsonObject model) {
+    JsonObject paths = model.getJsonObject("paths");
+    if (paths != null) {
+      paths.fieldNames().removeIf(p -> paths.getValue(p) instanceof JsonObject item && item.getBoolean(RAW_ROUTE, false));
+    }
     return model;
   }
 
@@ -182,6 +194,8 @@ public final class ApiVerticle extends VerticleBase {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());
     }
     Router router = builder.createRouter();
+    // Routes features serve themselves (streamed bodies such as tus PATCH): ahead of the root handlers.
+    features.forEach(feature -> feature.mountRaw(router));
     // The contract itself; outside its own paths because the validator knows no YAML media type.
     router.get("/openapi.yaml").order(-1).handler(new RequestIds()).handler(rc -> rc.response()
         .putHeader("Content-Type", "application/yaml; charset=utf-8")

@@ -12,10 +12,16 @@ public enum ProblemType {
   METHOD_NOT_ALLOWED(405, "Method not allowed"),
   NOT_ACCEPTABLE(406, "Not acceptable"),
   CONFLICT(409, "Conflict"),
+  /** An upload past its expiry (tus expiration). */
+  GONE(410, "Gone"),
+  /** A tus request whose Tus-Resumable version the server does not speak. */
+  UNSUPPORTED_PROTOCOL_VERSION(412, "Unsupported protocol version"),
   PAYLOAD_TOO_LARGE(413, "Payload too large"),
   UNSUPPORTED_MEDIA_TYPE(415, "Unsupported media type"),
   UNPROCESSABLE(422, "Request breaks a rule"),
   TOO_MANY_REQUESTS(429, "Too many requests"),
+  /** tus checksum extension: the chunk does not match its Upload-Checksum; the chunk was discarded. */
+  CHECKSUM_MISMATCH(460, "Checksum mismatch"),
   INTERNAL(500, "Internal error"),
   DEPENDENCY_UNAVAILABLE(503, "Service temporarily unavailable"),
   TIMEOUT(503, "Request timed out");

@@ -4,7 +4,10 @@ import io.minio.BucketExistsArgs;
 import io.minio.GetObjectArgs;
 import io.minio.GetPresignedObjectUrlArgs;
 import io.minio.MakeBucketArgs;
+import io.minio.MinioAsyncClient;
 import io.minio.MinioClient;
+import com.google.common.collect.HashMultimap;
+import com.google.common.collect.Multimap;
 import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
 import io.minio.StatObjectArgs;
@@ -30,6 +33,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -54,6 +58,9 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   private final String bucket;
   private final OkHttpClient http;
   private final MinioClient client;
+  /** The same store through the async client: only it exposes the multipart primitives publicly. */
+  private final MinioAsyncClient async;
+  private final String region;
   private final Duration uploadIdleTimeout;
 
   public MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings) {
@@ -83,6 +90,13 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .endpoint(settings.endpoint())
         .credentials(settings.accessKey(), settings.secretKey())
         .region(settings.region()) // a fixed region spares a GetBucketLocation round trip before calls
+        .httpClient(http)
+        .build();
+    this.region = settings.region();
+    this.async = MinioAsyncClient.builder()
+        .endpoint(settings.endpoint())
+        .credentials(settings.accessKey(), settings.secretKey())
+        .region(settings.region())
         .httpClient(http)
         .build();
   }
@@ -190,6 +204,30 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   }
 
   @Override
+  public Future<Void> copy(String from, String to, String ifMatchEtag) {
+    String invalid = keyProblem(from) != null ? keyProblem(from) : keyProblem(to);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    return blocking(() -> {
+      var source = io.minio.CopySource.builder().bucket(bucket).object(from);
+      if (ifMatchEtag != null) {
+        source.matchETag(ifMatchEtag);
+      }
+      try {
+        client.copyObject(io.minio.CopyObjectArgs.builder().bucket(bucket).object(to).source(source.build()).build());
+      } catch (ErrorResponseException e) {
+        String code = e.errorResponse().code();
+        if ("PreconditionFailed".equals(code) || isNoSuchKey(e)) {
+          throw new IllegalStateException("source " + from + " changed or vanished (" + code + ")", e);
+        }
+        throw e;
+      }
+      return null;
+    });
+  }
+
+  @Override
   public Future<Void> delete(String key) {
     String invalid = keyProblem(key);
     if (invalid != null) {
@@ -228,6 +266,79 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .object(key)
         .expiry(expiryMinutes, TimeUnit.MINUTES)
         .build()));
+  }
+
+  @Override
+  public Future<String> createMultipart(String key, String contentType) {
+    String invalid = keyProblem(key);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    Multimap<String, String> headers = HashMultimap.create();
+    headers.put("Content-Type", contentType == null ? "application/octet-stream" : contentType);
+    return async(() -> async.createMultipartUploadAsync(bucket, region, key, headers, null))
+        .map(response -> response.result().uploadId());
+  }
+
+  @Override
+  public Future<String> uploadPart(String key, String uploadId, int partNumber, Buffer data) {
+    if (partNumber < 1 || partNumber > 10_000) {
+      return Future.failedFuture(new IllegalArgumentException("part number must be 1..10000, was " + partNumber));
+    }
+    byte[] bytes = data.getBytes();
+    return async(() -> async.uploadPartAsync(bucket, region, key, bytes, bytes.length, uploadId, partNumber,
+        null, null))
+        .map(response -> unquoted(response.etag()));
+  }
+
+  @Override
+  public Future<List<Part>> listParts(String key, String uploadId) {
+    return async(() -> async.listPartsAsync(bucket, region, key, 10_000, null, uploadId, null, null))
+        .map(response -> response.result().partList().stream()
+            .map(p -> new Part(p.partNumber(), unquoted(p.etag()), p.partSize()))
+            .toList());
+  }
+
+  @Override
+  public Future<String> completeMultipart(String key, String uploadId, List<Part> parts) {
+    io.minio.messages.Part[] sdkParts = parts.stream()
+        .map(p -> new io.minio.messages.Part(p.number(), p.etag()))
+        .toArray(io.minio.messages.Part[]::new);
+    return async(() -> async.completeMultipartUploadAsync(bucket, region, key, uploadId, sdkParts, null, null))
+        .map(response -> unquoted(response.etag()));
+  }
+
+  @Override
+  public Future<Void> abortMultipart(String key, String uploadId) {
+    return async(() -> async.abortMultipartUploadAsync(bucket, region, key, uploadId, null, null))
+        .<Void>mapEmpty()
+        .recover(e -> e instanceof ErrorResponseException ere && "NoSuchUpload".equals(ere.errorResponse().code())
+            ? Future.succeededFuture() : Future.failedFuture(e));
+  }
+
+  @Override
+  public Future<List<MultipartUpload>> listMultipartUploads(String prefix) {
+    return async(() -> async.listMultipartUploadsAsync(bucket, region, null, null, null, 1000, prefix, null,
+        null, null))
+        .map(response -> response.result().uploads().stream()
+            .map(u -> new MultipartUpload(u.objectName(), u.uploadId()))
+            .toList());
+  }
+
+  /** An async SDK call: the SDK's future completes on OkHttp's threads; ours on the caller's context. */
+  private <T> Future<T> async(Callable<CompletableFuture<T>> call) {
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    CompletableFuture<T> started;
+    try {
+      started = call.call();
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
+    return Future.fromCompletionStage(started, context).recover(failure -> {
+      Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
+      return Future.failedFuture(unreachable(cause) ? new DependencyUnavailableException(DEPENDENCY, cause) : cause);
+    });
   }
 
   /** Releases OkHttp's connection pool and dispatcher threads. The worker pool belongs to the caller. */

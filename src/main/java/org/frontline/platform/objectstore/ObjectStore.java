@@ -33,6 +33,12 @@ public interface ObjectStore {
    */
   Future<ReadStream<Buffer>> get(String key, long offset, long length);
 
+  /**
+   * Copies {@code from} to {@code to} inside the store, only while {@code from}'s ETag is still {@code ifMatchEtag}
+   * (null: unconditionally); fails with {@link IllegalStateException} when the source changed meanwhile.
+   */
+  Future<Void> copy(String from, String to, String ifMatchEtag);
+
   /** Removes an object; removing a missing key succeeds. */
   Future<Void> delete(String key);
 
@@ -41,6 +47,32 @@ public interface ObjectStore {
 
   /** A URL allowing one PUT of exactly this key until it expires. */
   Future<String> presignedPut(String key, int expiryMinutes);
+
+  // ---- S3 multipart primitives (tus uploads): every part but the last must be at least 5 MiB ----
+
+  /** Starts a multipart upload of {@code key}; returns its upload id. */
+  Future<String> createMultipart(String key, String contentType);
+
+  /** Uploads one part (numbered from 1) of a multipart upload; returns its ETag. */
+  Future<String> uploadPart(String key, String uploadId, int partNumber, Buffer data);
+
+  /** The parts the store holds for a multipart upload, by part number. */
+  Future<java.util.List<Part>> listParts(String key, String uploadId);
+
+  /** Assembles the object from {@code parts} (ascending part numbers); returns the object's ETag. */
+  Future<String> completeMultipart(String key, String uploadId, java.util.List<Part> parts);
+
+  /** Aborts a multipart upload, discarding its parts; aborting an unknown upload succeeds. */
+  Future<Void> abortMultipart(String key, String uploadId);
+
+  /** Incomplete multipart uploads whose key starts with {@code prefix} (at most 1000). */
+  Future<java.util.List<MultipartUpload>> listMultipartUploads(String prefix);
+
+  /** One stored part of a multipart upload. */
+  record Part(int number, String etag, long size) {}
+
+  /** An incomplete multipart upload. */
+  record MultipartUpload(String key, String uploadId) {}
 
   /** Result of a streaming put: the bytes actually stored and their SHA-256 (lower-case hex). */
   record PutResult(String key, long size, String sha256Hex, String etag) {}

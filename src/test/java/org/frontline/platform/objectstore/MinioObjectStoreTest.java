@@ -116,6 +116,34 @@ class MinioObjectStoreTest {
   }
 
   @Test
+  void multipartPrimitivesAssembleListAndAbort() throws Exception {
+    byte[] data = randomBytes(11 * 1024 * 1024 + 123);
+    int part = 5 * 1024 * 1024;
+    String key = "reports/r9/multi.jpg";
+    String uploadId = result(store.createMultipart(key, "image/jpeg"));
+    assertThat(result(store.listMultipartUploads("reports/r9/")))
+        .containsExactly(new ObjectStore.MultipartUpload(key, uploadId));
+    java.util.List<ObjectStore.Part> parts = new java.util.ArrayList<>();
+    for (int n = 1, from = 0; from < data.length; n++, from += part) {
+      byte[] chunk = Arrays.copyOfRange(data, from, Math.min(data.length, from + part));
+      String etag = result(store.uploadPart(key, uploadId, n, Buffer.buffer(chunk)));
+      parts.add(new ObjectStore.Part(n, etag, chunk.length));
+    }
+    assertThat(result(store.listParts(key, uploadId))).containsExactlyElementsOf(parts);
+    assertThat(result(store.completeMultipart(key, uploadId, parts))).isNotBlank();
+    assertThat(result(store.listMultipartUploads("reports/r9/"))).isEmpty();
+    Buffer whole = result(store.get(key, 0, -1).compose(s -> collect(s, false)));
+    assertThat(sha256(whole.getBytes())).isEqualTo(sha256(data));
+
+    String aborted = result(store.createMultipart("reports/r9/aborted.jpg", "image/jpeg"));
+    result(store.uploadPart("reports/r9/aborted.jpg", aborted, 1, Buffer.buffer(randomBytes(part))));
+    result(store.abortMultipart("reports/r9/aborted.jpg", aborted));
+    result(store.abortMultipart("reports/r9/aborted.jpg", aborted)); // again: still fine
+    assertThat(result(store.listMultipartUploads("reports/r9/"))).isEmpty();
+    assertThat(result(store.stat("reports/r9/aborted.jpg"))).isEmpty();
+  }
+
+  @Test
   void failingBodyFailsThePutAndLeavesNoObject() throws Exception {
     byte[] data = randomBytes(12 * 1024 * 1024);
     // Fails after more than one part, so the SDK has a multipart upload to abort.

@@ -1,0 +1,204 @@
+package org.frontline.uploads;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import org.bouncycastle.crypto.digests.SHA256Digest;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.platform.objectstore.ObjectStore.Part;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Streams one PATCH body into the upload's S3 multipart upload. At most one part (5 MiB, plus the chunk that
+ * crossed the boundary) is held in memory: when the buffer reaches a part, the request is paused while the part
+ * goes to the store, then resumed. The running SHA-256 is Bouncy Castle's, whose state can be saved with the
+ * offset and parts, so any instance can resume after a restart.
+ *
+ * <p>Without an {@code Upload-Checksum}, progress is persisted at each part boundary (a dropped connection keeps
+ * every full part) and at the end of the body (with the tail under one part). With one, nothing is persisted until
+ * the whole chunk is verified: a mismatch leaves the upload as it was (parts already sent to S3 under higher
+ * numbers are simply overwritten by the resend, and never listed in the completion).
+ */
+final class ChunkReceiver {
+  /** S3's smallest part but the last. */
+  static final int PART_SIZE = 5 * 1024 * 1024;
+
+  /** What the body did: the acknowledged offset, and when the upload is whole, its parts and SHA-256. */
+  /** The most bytes any receiver held at once since start (tests check the one-part bound with it). */
+  static final java.util.concurrent.atomic.AtomicLong PEAK_BUFFERED = new java.util.concurrent.atomic.AtomicLong();
+
+  record Received(long offset, boolean complete, List<Part> parts, String sha256Hex) {}
+
+  private final ObjectStore store;
+  private final UploadRepository repository;
+  private final Upload upload;
+  private final HttpServerRequest request;
+  private final byte[] expectedChunkSha256;
+  private final Promise<Received> result = Promise.promise();
+
+  private final List<Part> parts;
+  private final SHA256Digest digest;
+  private final MessageDigest chunkDigest;
+  private Buffer buffer;
+  private long partBytes;
+  private long persistedOffset;
+  private boolean flushing;
+  private boolean ended;
+  private Throwable failure;
+
+  private ChunkReceiver(ObjectStore store, UploadRepository repository, Upload upload, HttpServerRequest request,
+                        byte[] expectedChunkSha256) {
+    this.store = store;
+    this.repository = repository;
+    this.upload = upload;
+    this.request = request;
+    this.expectedChunkSha256 = expectedChunkSha256;
+    this.parts = new ArrayList<>(upload.parts());
+    this.partBytes = upload.partBytes();
+    this.persistedOffset = upload.offset();
+    this.digest = upload.sha256State() == null ? new SHA256Digest() : new SHA256Digest(upload.sha256State());
+    try {
+      this.chunkDigest = expectedChunkSha256 == null ? null : MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    this.buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBytes(upload.tail());
+  }
+
+  /** Reads the (paused) request's body into the upload; the future completes once the body is dealt with. */
+  static Future<Received> receive(ObjectStore store, UploadRepository repository, Upload upload,
+                                  HttpServerRequest request, byte[] expectedChunkSha256) {
+    return new ChunkReceiver(store, repository, upload, request, expectedChunkSha256).start();
+  }
+
+  /** A fresh SHA-256 state, for a new upload. */
+  static byte[] initialState() {
+    return new SHA256Digest().getEncodedState();
+  }
+
+  private Future<Received> start() {
+    request.handler(this::onData);
+    request.exceptionHandler(this::fail);
+    request.endHandler(v -> {
+      ended = true;
+      if (!flushing && failure == null) {
+        finish();
+      }
+    });
+    request.resume();
+    return result.future();
+  }
+
+  private void onData(Buffer data) {
+    if (failure != null) {
+      return;
+    }
+    if (partBytes + buffer.length() + data.length() > upload.length()) {
+      request.pause();
+      fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
+          + " bytes).").toException());
+      return;
+    }
+    byte[] bytes = data.getBytes();
+    buffer.appendBytes(bytes);
+    PEAK_BUFFERED.accumulateAndGet(buffer.length(), Math::max);
+    digest.update(bytes, 0, bytes.length);
+    if (chunkDigest != null) {
+      chunkDigest.update(bytes);
+    }
+    if (buffer.length() >= PART_SIZE && !flushing) {
+      request.pause();
+      flushPart();
+    }
+  }
+
+  private void flushPart() {
+    flushing = true;
+    Buffer part = buffer.getBuffer(0, PART_SIZE);
+    Buffer rest = buffer.getBuffer(PART_SIZE, buffer.length());
+    buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBuffer(rest);
+    int number = parts.size() + 1;
+    store.uploadPart(upload.objectKey(), upload.multipartUploadId(), number, part)
+        .compose(etag -> {
+          parts.add(new Part(number, etag, PART_SIZE));
+          partBytes += PART_SIZE;
+          return chunkDigest == null ? persist() : Future.succeededFuture();
+        })
+        .onComplete(done -> {
+          flushing = false;
+          if (done.failed()) {
+            fail(done.cause());
+          } else if (failure != null) {
+            result.tryFail(failure);
+          } else if (buffer.length() >= PART_SIZE) {
+            flushPart();
+          } else if (ended) {
+            finish();
+          } else {
+            request.resume();
+          }
+        });
+  }
+
+  /** Saves offset, parts, tail and digest state; fails with 409 when the upload moved meanwhile. */
+  private Future<Void> persist() {
+    long offset = partBytes + buffer.length();
+    if (offset == persistedOffset) {
+      return Future.succeededFuture();
+    }
+    return repository.saveProgress(upload.id(), persistedOffset, offset, parts, buffer.getBytes(),
+            digest.getEncodedState())
+        .compose(saved -> {
+          if (!saved) {
+            return Future.failedFuture(Problem.of(ProblemType.CONFLICT,
+                "The upload was changed by another request; ask its offset (HEAD) and resume.").toException());
+          }
+          persistedOffset = offset;
+          return Future.succeededFuture();
+        });
+  }
+
+  private void finish() {
+    if (chunkDigest != null && !Arrays.equals(chunkDigest.digest(), expectedChunkSha256)) {
+      result.tryFail(Problem.of(ProblemType.CHECKSUM_MISMATCH,
+          "The chunk does not match its Upload-Checksum; it was discarded, resend it from offset "
+              + upload.offset() + ".").with("uploadOffset", upload.offset()).toException());
+      return;
+    }
+    long received = partBytes + buffer.length();
+    if (received < upload.length()) {
+      persist().onSuccess(v -> result.tryComplete(new Received(received, false, parts, null)))
+          .onFailure(this::fail);
+      return;
+    }
+    Future<Void> last = buffer.length() == 0 ? Future.succeededFuture()
+        : store.uploadPart(upload.objectKey(), upload.multipartUploadId(), parts.size() + 1, buffer)
+            .map(etag -> {
+              parts.add(new Part(parts.size() + 1, etag, buffer.length()));
+              return null;
+            });
+    last.onSuccess(v -> {
+      byte[] sha = new byte[32];
+      digest.doFinal(sha, 0);
+      result.tryComplete(new Received(received, true, parts, HexFormat.of().formatHex(sha)));
+    }).onFailure(this::fail);
+  }
+
+  private void fail(Throwable cause) {
+    if (failure == null) {
+      failure = cause;
+    }
+    if (!flushing) {
+      result.tryFail(failure);
+    }
+  }
+}

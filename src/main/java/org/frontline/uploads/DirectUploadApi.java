@@ -1,0 +1,184 @@
+package org.frontline.uploads;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.streams.ReadStream;
+import io.vertx.ext.web.RoutingContext;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditLog;
+import org.frontline.identity.Caller;
+import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.http.RequestIds;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.reports.AttachmentLedger;
+
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Direct upload: a presigned PUT of the attachment's staging key (15 minutes, that key, PUT only), then a
+ * completion that verifies size and SHA-256 of what landed by streaming it through the digest. The verified bytes
+ * are copied (on condition of the verified ETag) to a final key the presigned URL cannot reach, so a second PUT
+ * through a still-valid URL cannot swap the evidence after verification.
+ */
+public final class DirectUploadApi implements ApiRoutes {
+  static final int URL_MINUTES = 15;
+
+  private final UploadRepository repository;
+  private final AttachmentLedger ledger;
+  private final ObjectStore store;
+  private final AuditLog audit;
+  private final Clock clock;
+
+  public DirectUploadApi(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
+                         Clock clock) {
+    this.repository = repository;
+    this.ledger = ledger;
+    this.store = store;
+    this.audit = audit;
+    this.clock = clock;
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.of("createAttachmentUploadUrl", this::uploadUrl, "completeAttachmentUpload", this::complete);
+  }
+
+  static String stagingKey(AttachmentLedger.Declared d) {
+    return "uploads/direct/" + d.reportId() + "/" + d.attachmentId();
+  }
+
+  private void uploadUrl(RoutingContext rc) {
+    mine(rc).compose(d -> {
+      if (!"PENDING".equals(d.status())) {
+        return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The attachment is already stored.")
+            .toException());
+      }
+      java.time.Instant expires = clock.instant().plusSeconds(URL_MINUTES * 60L);
+      return store.presignedPut(stagingKey(d), URL_MINUTES).map(url -> new JsonObject().put("url", url)
+          .put("method", "PUT").put("expiresAt", expires.toString()));
+    }).onSuccess(rc::json).onFailure(rc::fail);
+  }
+
+  private void complete(RoutingContext rc) {
+    Caller caller = Caller.of(rc);
+    mine(rc).compose(d -> {
+      if ("STORED".equals(d.status())) {
+        return Future.succeededFuture(state(d, "STORED", null, false));
+      }
+      String staging = stagingKey(d);
+      return store.stat(staging).compose(info -> {
+        if (info.isEmpty()) {
+          return Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE, "Nothing was uploaded yet.")
+              .withErrors(List.of(new Problem.FieldError("size", "no object was uploaded"))).toException());
+        }
+        if (info.get().size() != d.size()) {
+          return reject(rc, caller, d, staging, "size", "size mismatch: declared " + d.size() + ", received "
+              + info.get().size());
+        }
+        return digest(staging).compose(result -> {
+          if (!result.sha256Hex().equals(d.sha256Hex())) {
+            return reject(rc, caller, d, staging, "sha256", "sha256 mismatch: declared " + d.sha256Hex()
+                + ", received " + result.sha256Hex());
+          }
+          String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
+          String sniffed = ContentSniffer.sniff(result.head());
+          return store.copy(staging, key, info.get().etag())
+              .recover(e -> Future.failedFuture(e instanceof IllegalStateException
+                  ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
+                      .toException() : e))
+              .compose(v -> repository.pool().withTransaction(conn -> ledger.markStored(conn, d.attachmentId(), key,
+                      sniffed)
+                  .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
+                          AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
+                              .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
+                      .map(stored)))
+                  .recover(e -> store.delete(key).transform(x -> Future.failedFuture(e))))
+              .compose(stored -> store.delete(staging).map(state(d, "STORED", sniffed,
+                  stored.reportCompleted())));
+        });
+      });
+    }).onSuccess(rc::json).onFailure(rc::fail);
+  }
+
+  private Future<JsonObject> reject(RoutingContext rc, Caller caller, AttachmentLedger.Declared d, String key,
+                                    String field, String reason) {
+    return store.delete(key)
+        .compose(v -> ledger.recordRejection(d.attachmentId(), reason))
+        .compose(v -> audit.record(repository.pool(), event(rc, caller, "attachment.rejected", d,
+            AuditEvent.Outcome.FAILURE, new JsonObject().put("via", "presigned-put").put("reason", reason))))
+        .compose(v -> Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE,
+                "The uploaded object does not match the attachment's declaration; it was removed.")
+            .withErrors(List.of(new Problem.FieldError(field, reason))).toException()));
+  }
+
+  private record Digest(String sha256Hex, byte[] head) {}
+
+  /** Streams the object through SHA-256 (nothing held but a chunk), keeping its first bytes for sniffing. */
+  private Future<Digest> digest(String key) {
+    return store.get(key, 0, -1).compose(stream -> {
+      Promise<Digest> promise = Promise.promise();
+      MessageDigest sha;
+      try {
+        sha = MessageDigest.getInstance("SHA-256");
+      } catch (Exception e) {
+        return Future.failedFuture(e);
+      }
+      Buffer head = Buffer.buffer(16);
+      ReadStream<Buffer> s = stream;
+      s.handler(b -> {
+        if (head.length() < 16) {
+          head.appendBuffer(b.getBuffer(0, Math.min(b.length(), 16 - head.length())));
+        }
+        sha.update(b.getBytes());
+      }).exceptionHandler(promise::tryFail)
+          .endHandler(v -> promise.tryComplete(new Digest(HexFormat.of().formatHex(sha.digest()), head.getBytes())));
+      return promise.future();
+    });
+  }
+
+  /** The caller's attachment; 404 for a missing one or another author's. */
+  private Future<AttachmentLedger.Declared> mine(RoutingContext rc) {
+    Caller caller = Caller.of(rc);
+    UUID id;
+    try {
+      id = UUID.fromString(rc.pathParam("id"));
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(Problem.of(ProblemType.NOT_FOUND, "No such attachment.").toException());
+    }
+    return repository.reportOf(id)
+        .compose(report -> report.isEmpty() ? Future.succeededFuture(java.util.Optional.<AttachmentLedger.Declared>empty())
+            : ledger.declared(report.get(), id))
+        .compose(found -> found.filter(d -> d.authorId().equals(caller.accountId()))
+            .map(Future::succeededFuture)
+            .orElseGet(() -> Future.failedFuture(Problem.of(ProblemType.NOT_FOUND,
+                "No such attachment of a report of yours.").toException())));
+  }
+
+  private static JsonObject state(AttachmentLedger.Declared d, String status, String contentType,
+                                  boolean reportCompleted) {
+    JsonObject json = new JsonObject().put("id", d.attachmentId().toString()).put("reportId", d.reportId().toString())
+        .put("status", status).put("reportCompleted", reportCompleted);
+    if (contentType != null) {
+      json.put("contentType", contentType);
+    }
+    return json;
+  }
+
+  private static AuditEvent event(RoutingContext rc, Caller caller, String action, AttachmentLedger.Declared d,
+                                  AuditEvent.Outcome outcome, JsonObject details) {
+    return new AuditEvent(caller.accountId(), caller.accountId().toString(), action, "attachment",
+        d.attachmentId().toString(), d.unitId(),
+        rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().hostAddress(),
+        RequestIds.of(rc), outcome, details.put("reportId", d.reportId().toString()));
+  }
+}

@@ -1,0 +1,31 @@
+package org.frontline.uploads;
+
+import org.frontline.platform.objectstore.ObjectStore.Part;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * One tus upload as persisted: {@code offset} bytes are acknowledged, of which the {@code parts} are in the S3
+ * multipart upload and the {@code tail} (less than one part) is kept here; {@code sha256State} is the running
+ * SHA-256 over all {@code offset} bytes.
+ */
+public record Upload(UUID id, UUID attachmentId, UUID reportId, UUID authorId, long length, long offset,
+                     String objectKey, String multipartUploadId, List<Part> parts, byte[] tail, byte[] sha256State,
+                     Status status, Instant expiresAt) {
+
+  public enum Status { ACTIVE, COMPLETED, FAILED, ABORTED, EXPIRED }
+
+  public Upload {
+    parts = List.copyOf(parts);
+  }
+
+  public boolean expired(Instant now) {
+    return status == Status.EXPIRED || (status == Status.ACTIVE && !now.isBefore(expiresAt));
+  }
+
+  public long partBytes() {
+    return parts.stream().mapToLong(Part::size).sum();
+  }
+}

@@ -1,0 +1,129 @@
+package org.frontline.uploads;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.objectstore.ObjectStore.Part;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The {@code upload} table. */
+public final class UploadRepository {
+  private static final String COLUMNS = """
+      id, attachment_id, report_id, author_id, length, "offset", object_key, multipart_upload_id, parts, tail,
+      sha256_state, status, expires_at""";
+
+  private final Pool pool;
+
+  public UploadRepository(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Pool pool() {
+    return pool;
+  }
+
+  public Future<Void> insert(Upload u) {
+    return pool.preparedQuery("""
+            INSERT INTO upload (id, attachment_id, report_id, author_id, length, "offset", object_key,
+                                multipart_upload_id, parts, tail, sha256_state, status, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
+        .execute(Tuple.from(new Object[] {u.id(), u.attachmentId(), u.reportId(), u.authorId(), u.length(),
+            u.offset(), u.objectKey(), u.multipartUploadId(), partsJson(u.parts()), Buffer.buffer(u.tail()),
+            Buffer.buffer(u.sha256State()), u.status().name(), utc(u.expiresAt())}))
+        .mapEmpty();
+  }
+
+  public Future<Optional<Upload>> find(UUID id) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM upload WHERE id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
+  }
+
+  /**
+   * Records progress of an ACTIVE upload, only when nobody moved it since {@code expectedOffset} was read (another
+   * instance, a termination, the sweeper): false when the row was not updated.
+   */
+  public Future<Boolean> saveProgress(UUID id, long expectedOffset, long offset, List<Part> parts, byte[] tail,
+                                      byte[] sha256State) {
+    return pool.preparedQuery("""
+            UPDATE upload SET "offset" = $3, parts = $4, tail = $5, sha256_state = $6
+            WHERE id = $1 AND "offset" = $2 AND status = 'ACTIVE'""")
+        .execute(Tuple.of(id, expectedOffset, offset, partsJson(parts), Buffer.buffer(tail),
+            Buffer.buffer(sha256State)))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  /** The report of an attachment, or empty when there is no such attachment. */
+  public Future<Optional<UUID>> reportOf(UUID attachmentId) {
+    return pool.preparedQuery("SELECT report_id FROM attachment WHERE id = $1")
+        .execute(Tuple.of(attachmentId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getUUID("report_id")));
+  }
+
+  /** Ends an ACTIVE upload with {@code status}; false when it was not ACTIVE any more. */
+  public Future<Boolean> finish(UUID id, Upload.Status status, String failure) {
+    return finish(pool, id, status, failure);
+  }
+
+  Future<Boolean> finish(io.vertx.sqlclient.SqlClient client, UUID id, Upload.Status status, String failure) {
+    return client.preparedQuery("""
+            UPDATE upload SET status = $2, failure = $3, finished_at = now(), tail = '\\x'::bytea,
+                              "offset" = CASE WHEN $2 = 'COMPLETED' THEN length ELSE "offset" END
+            WHERE id = $1 AND status = 'ACTIVE'""")
+        .execute(Tuple.of(id, status.name(), failure))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  /**
+   * Claims up to {@code limit} ACTIVE uploads past their expiry, skipping rows another instance holds: the rows
+   * stay locked for the rest of {@code conn}'s transaction.
+   */
+  Future<List<Upload>> claimExpired(SqlConnection conn, int limit) {
+    return conn.preparedQuery("SELECT " + COLUMNS + """
+             FROM upload WHERE status = 'ACTIVE' AND expires_at <= now()
+            ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED""")
+        .execute(Tuple.of(limit))
+        .map(rows -> {
+          List<Upload> out = new ArrayList<>();
+          rows.forEach(r -> out.add(upload(r)));
+          return out;
+        });
+  }
+
+  private static JsonArray partsJson(List<Part> parts) {
+    JsonArray a = new JsonArray();
+    parts.forEach(p -> a.add(new JsonObject().put("number", p.number()).put("etag", p.etag()).put("size", p.size())));
+    return a;
+  }
+
+  private static OffsetDateTime utc(Instant i) {
+    return i.atOffset(ZoneOffset.UTC);
+  }
+
+  private static Upload upload(Row r) {
+    List<Part> parts = new ArrayList<>();
+    Object raw = r.getValue("parts");
+    JsonArray a = raw instanceof JsonArray ja ? ja : new JsonArray(raw.toString());
+    for (int i = 0; i < a.size(); i++) {
+      JsonObject p = a.getJsonObject(i);
+      parts.add(new Part(p.getInteger("number"), p.getString("etag"), p.getLong("size")));
+    }
+    Buffer state = r.getBuffer("sha256_state");
+    return new Upload(r.getUUID("id"), r.getUUID("attachment_id"), r.getUUID("report_id"), r.getUUID("author_id"),
+        r.getLong("length"), r.getLong("offset"), r.getString("object_key"), r.getString("multipart_upload_id"),
+        parts, r.getBuffer("tail").getBytes(), state == null ? null : state.getBytes(),
+        Upload.Status.valueOf(r.getString("status")), r.getOffsetDateTime("expires_at").toInstant());
+  }
+}

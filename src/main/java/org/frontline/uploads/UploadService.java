@@ -1,0 +1,213 @@
+package org.frontline.uploads;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.streams.ReadStream;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditLog;
+import org.frontline.identity.Caller;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.reports.AttachmentLedger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** tus uploads of declared attachments: creation, writing, completion (verify, then STORED or rejected), ending. */
+public final class UploadService {
+  private static final Logger log = LoggerFactory.getLogger(UploadService.class);
+  /** Largest upload advertised (Tus-Max-Size). */
+  public static final long MAX_SIZE = 1024L * 1024 * 1024;
+
+  /** Where a PATCH left the upload. */
+  public record Written(Upload upload, long offset, boolean complete) {}
+
+  private final UploadRepository repository;
+  private final AttachmentLedger ledger;
+  private final ObjectStore store;
+  private final AuditLog audit;
+  private final Clock clock;
+  private final Duration lifetime;
+  /** Uploads with a PATCH under way on this instance: one writer at a time. */
+  private final Set<UUID> writing = ConcurrentHashMap.newKeySet();
+
+  public UploadService(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
+                       Clock clock, Duration lifetime) {
+    this.repository = repository;
+    this.ledger = ledger;
+    this.store = store;
+    this.audit = audit;
+    this.clock = clock;
+    this.lifetime = lifetime;
+  }
+
+  /** Creation: checks the attachment (the caller's, pending) and the length, starts the multipart upload. */
+  public Future<Upload> create(Caller caller, UUID reportId, UUID attachmentId, long length) {
+    return ledger.declared(reportId, attachmentId).compose(found -> {
+      AttachmentLedger.Declared declared = found
+          .filter(d -> d.authorId().equals(caller.accountId()))
+          .orElseThrow(() -> notFound("No such attachment of a report of yours."));
+      if (!"PENDING".equals(declared.status())) {
+        throw Problem.of(ProblemType.CONFLICT, "The attachment is already stored.").toException();
+      }
+      if (length != declared.size()) {
+        ProblemType type = length > declared.size() ? ProblemType.PAYLOAD_TOO_LARGE : ProblemType.VALIDATION_FAILED;
+        throw Problem.of(type, "Upload-Length (" + length + ") must equal the attachment's declared size ("
+                + declared.size() + ").")
+            .withErrors(List.of(new Problem.FieldError("header/Upload-Length",
+                "must equal the declared size " + declared.size())))
+            .toException();
+      }
+      UUID id = UUID.randomUUID();
+      String key = "reports/" + reportId + "/" + attachmentId + "/" + id;
+      return store.createMultipart(key, declared.contentType()).compose(multipartId -> {
+        Upload upload = new Upload(id, attachmentId, reportId, caller.accountId(), length, 0, key, multipartId,
+            List.of(), new byte[0], ChunkReceiver.initialState(), Upload.Status.ACTIVE,
+            clock.instant().plus(lifetime));
+        return repository.insert(upload).map(upload)
+            .recover(e -> store.abortMultipart(key, multipartId).transform(x -> Future.failedFuture(e)));
+      });
+    });
+  }
+
+  /** The caller's upload, ACTIVE or finished; 404 for anyone else's or none, 410 when expired. */
+  public Future<Upload> find(Caller caller, UUID id) {
+    return repository.find(id).map(found -> {
+      Upload upload = found.filter(u -> u.authorId().equals(caller.accountId()))
+          .orElseThrow(() -> notFound("No such upload."));
+      if (upload.expired(clock.instant())) {
+        throw Problem.of(ProblemType.GONE, "The upload expired; create a new one.").toException();
+      }
+      if (upload.status() == Upload.Status.ABORTED || upload.status() == Upload.Status.FAILED) {
+        throw notFound("The upload was ended; create a new one.");
+      }
+      return upload;
+    });
+  }
+
+  /**
+   * Writes the (paused) request body at {@code offset}; completes the upload when it is whole. Fails with 409 on
+   * an offset other than the persisted one or a concurrent PATCH.
+   */
+  public Future<Written> write(Caller caller, Upload upload, long offset, HttpServerRequest body,
+                               byte[] chunkSha256, String clientAddress, String requestId) {
+    if (upload.status() != Upload.Status.ACTIVE) {
+      return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload is already complete.")
+          .toException());
+    }
+    if (offset != upload.offset()) {
+      return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Upload-Offset " + offset
+          + " is not the upload's offset " + upload.offset() + ".").with("uploadOffset", upload.offset())
+          .toException());
+    }
+    if (!writing.add(upload.id())) {
+      return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
+          .toException());
+    }
+    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256)
+        .compose(received -> received.complete()
+            ? complete(caller, upload, received, clientAddress, requestId).map(u -> new Written(u, received.offset(), true))
+            : Future.succeededFuture(new Written(upload, received.offset(), false)))
+        .onComplete(done -> writing.remove(upload.id()));
+  }
+
+  private Future<Upload> complete(Caller caller, Upload upload, ChunkReceiver.Received received,
+                                  String clientAddress, String requestId) {
+    return ledger.declared(upload.reportId(), upload.attachmentId()).compose(found -> {
+      AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
+      return store.completeMultipart(upload.objectKey(), upload.multipartUploadId(), received.parts())
+          .compose(etag -> {
+            if (received.offset() == declared.size() && received.sha256Hex().equals(declared.sha256Hex())) {
+              return stored(caller, upload, declared, clientAddress, requestId);
+            }
+            String reason = "sha256 mismatch: declared " + declared.sha256Hex() + ", received "
+                + received.sha256Hex() + " (" + received.offset() + " bytes)";
+            return rejected(caller, upload, declared, reason, clientAddress, requestId);
+          });
+    });
+  }
+
+  private Future<Upload> stored(Caller caller, Upload upload, AttachmentLedger.Declared declared,
+                                String clientAddress, String requestId) {
+    return head(upload.objectKey())
+        .compose(head -> repository.pool().withTransaction(conn -> repository.finish(conn, upload.id(),
+                Upload.Status.COMPLETED, null)
+            .compose(ok -> {
+              if (!ok) {
+                return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload was ended meanwhile.")
+                    .toException());
+              }
+              return ledger.markStored(conn, upload.attachmentId(), upload.objectKey(), ContentSniffer.sniff(head));
+            })
+            .compose(s -> audit.record(conn, event(caller, "attachment.stored", declared, clientAddress,
+                requestId, AuditEvent.Outcome.SUCCESS, new JsonObject().put("uploadId", upload.id().toString())
+                    .put("size", upload.length()).put("reportCompleted", s.reportCompleted()))))))
+        .map(v -> upload)
+        .recover(e -> {
+          log.info("upload {} completed but could not be stored: {}", upload.id(), e.toString());
+          // The multipart upload is complete: it cannot take more parts, so this upload is over either way.
+          return store.delete(upload.objectKey())
+              .transform(x -> repository.finish(upload.id(), Upload.Status.FAILED, "not stored: " + e.getMessage()))
+              .transform(x -> Future.failedFuture(
+              e instanceof IllegalStateException ? Problem.of(ProblemType.CONFLICT,
+                  "The attachment is already stored.").toException() : e));
+        });
+  }
+
+  private Future<Upload> rejected(Caller caller, Upload upload, AttachmentLedger.Declared declared, String reason,
+                                  String clientAddress, String requestId) {
+    return store.delete(upload.objectKey())
+        .compose(v -> ledger.recordRejection(upload.attachmentId(), reason))
+        .compose(v -> repository.finish(upload.id(), Upload.Status.FAILED, reason))
+        .compose(v -> audit.record(repository.pool(), event(caller, "attachment.rejected", declared, clientAddress,
+            requestId, AuditEvent.Outcome.FAILURE, new JsonObject().put("uploadId", upload.id().toString())
+                .put("reason", reason))))
+        .compose(v -> Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE,
+                "The uploaded bytes do not match the attachment's declared SHA-256; the upload was refused.")
+            .withErrors(List.of(new Problem.FieldError("sha256", reason))).toException()));
+  }
+
+  /** Termination: aborts the multipart upload (its parts are discarded). */
+  public Future<Void> terminate(Upload upload) {
+    if (upload.status() != Upload.Status.ACTIVE) {
+      return Future.failedFuture(notFound("The upload is already complete."));
+    }
+    return store.abortMultipart(upload.objectKey(), upload.multipartUploadId())
+        .compose(v -> repository.finish(upload.id(), Upload.Status.ABORTED, "terminated by the client"))
+        .mapEmpty();
+  }
+
+  /** The first bytes of a stored object, for sniffing. */
+  private Future<byte[]> head(String key) {
+    return store.get(key, 0, 16).compose(stream -> collect(stream)).map(Buffer::getBytes);
+  }
+
+  private static Future<Buffer> collect(ReadStream<Buffer> stream) {
+    Promise<Buffer> promise = Promise.promise();
+    Buffer all = Buffer.buffer();
+    stream.handler(all::appendBuffer).exceptionHandler(promise::tryFail).endHandler(v -> promise.tryComplete(all));
+    return promise.future();
+  }
+
+  private static AuditEvent event(Caller caller, String action, AttachmentLedger.Declared declared,
+                                  String clientAddress, String requestId, AuditEvent.Outcome outcome,
+                                  JsonObject details) {
+    return new AuditEvent(caller.accountId(), caller.accountId().toString(), action, "attachment",
+        declared.attachmentId().toString(), declared.unitId(), clientAddress, requestId, outcome,
+        details.put("reportId", declared.reportId().toString()));
+  }
+
+  private static RuntimeException notFound(String detail) {
+    return Problem.of(ProblemType.NOT_FOUND, detail).toException();
+  }
+}

@@ -1,0 +1,533 @@
+package org.frontline.uploads;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.streams.ReadStream;
+import org.frontline.Frontline;
+import org.frontline.config.ConfigLoader;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.dev.DemoOrganisation;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** tus 1.0.0 through real HTTP, real PostgreSQL and the in-process S3 server. */
+@FrontlineTest
+class TusUploadTest {
+  static final UUID XU = account("officer.xu");
+  static final int MIB = 1024 * 1024;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  // ---- discovery and protocol ----
+
+  @Test
+  void optionsDiscoversTheServerWithoutAToken(TestEnvironment env) throws Exception {
+    HttpResponse<String> r = send(env, "OPTIONS", "/v1/uploads", null, Map.of());
+    assertThat(r.statusCode()).isEqualTo(204);
+    assertThat(r.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
+    assertThat(r.headers().firstValue("Tus-Version")).hasValue("1.0.0");
+    assertThat(r.headers().firstValue("Tus-Extension")).hasValue(
+        "creation,creation-with-upload,termination,checksum,expiration");
+    assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha256");
+    assertThat(r.headers().firstValue("Tus-Max-Size")).isPresent();
+  }
+
+  @Test
+  void anUnsupportedTusVersionIs412(TestEnvironment env) throws Exception {
+    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "0.2.2",
+        "Authorization", "Bearer " + token(env, "officer.xu"), "Upload-Length", "10"));
+    assertThat(r.statusCode()).isEqualTo(412);
+    assertThat(r.headers().firstValue("Tus-Version")).hasValue("1.0.0");
+    assertThat(r.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
+    assertThat(problemType(r)).isEqualTo("urn:frontline:problem:unsupported-protocol-version");
+  }
+
+  @Test
+  void withoutATokenIs401(TestEnvironment env) throws Exception {
+    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Upload-Length", "10"));
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(r.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
+  }
+
+  // ---- the whole path ----
+
+  @Test
+  void uploadsInSeveralChecksummedPatchesAndCompletesTheReportWithItsLastAttachment(TestEnvironment env)
+      throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] big = photo(12 * MIB + 321);
+    byte[] small = photo(40_000);
+    UUID report = UUID.randomUUID();
+    UUID a1 = UUID.randomUUID();
+    UUID a2 = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a1, a2}, new byte[][] {big, small});
+
+    String location = create(env, token, report, a1, big.length);
+    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
+    // Chunks of 4 MiB: not multiples of a part, so the tail under a part is kept between PATCHes.
+    int offset = 0;
+    for (int chunk : new int[] {4 * MIB, 4 * MIB, big.length - 8 * MIB}) {
+      byte[] bytes = Arrays.copyOfRange(big, offset, offset + chunk);
+      HttpResponse<String> r = patch(env, token, location, offset, bytes, checksum(bytes));
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
+      offset += chunk;
+      assertThat(r.headers().firstValue("Upload-Offset")).hasValue(Long.toString(offset));
+      HttpResponse<String> h = head(env, token, location);
+      assertThat(h.headers().firstValue("Upload-Offset")).hasValue(Long.toString(offset));
+      assertThat(h.headers().firstValue("Upload-Length")).hasValue(Long.toString(big.length));
+      assertThat(h.headers().firstValue("Cache-Control")).hasValue("no-store");
+    }
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a1 + "'")).isEqualTo("STORED");
+    assertThat(query(env, "SELECT content_type FROM attachment WHERE id = '" + a1 + "'")).isEqualTo("image/jpeg");
+    assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("AWAITING_MEDIA");
+    assertThat(query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report + "'")).isEqualTo("0");
+    String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + a1 + "'");
+    assertThat(key).startsWith("reports/" + report + "/" + a1 + "/");
+    assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(big));
+
+    // creation-with-upload: the whole small photo with the creation request.
+    HttpResponse<String> created = send(env, "POST", "/v1/uploads", small, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(small.length),
+        "Upload-Metadata", metadata(report, a2), "Content-Type", "application/offset+octet-stream",
+        "Upload-Checksum", checksum(small)));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    assertThat(created.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(small.length));
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a2 + "'")).isEqualTo("STORED");
+    assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+    assertThat(query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report
+        + "' AND event_type = 'report.completed'")).isEqualTo("1");
+    assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.stored' AND object_id IN ('"
+        + a1 + "', '" + a2 + "')")).isEqualTo("2");
+    assertThat(query(env, "SELECT string_agg(status, ',') FROM upload WHERE attachment_id IN ('" + a1 + "', '"
+        + a2 + "')")).isEqualTo("COMPLETED,COMPLETED");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+  }
+
+  // ---- bad input ----
+
+  @Test
+  void aWrongOffsetIs409AndAChunkThatFailsItsChecksumIs460AndDiscarded(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(100_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    byte[] first = Arrays.copyOfRange(data, 0, 30_000);
+
+    HttpResponse<String> wrong = patch(env, token, location, 5, first, null);
+    assertThat(wrong.statusCode()).isEqualTo(409);
+    assertThat(problemType(wrong)).isEqualTo("urn:frontline:problem:conflict");
+
+    HttpResponse<String> bad = patch(env, token, location, 0, first, checksum(new byte[] {1, 2, 3}));
+    assertThat(bad.statusCode()).isEqualTo(460);
+    assertThat(problemType(bad)).isEqualTo("urn:frontline:problem:checksum-mismatch");
+    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
+
+    HttpResponse<String> badHeader = patch(env, token, location, 0, first, "md5 AAAA");
+    assertThat(badHeader.statusCode()).isEqualTo(400);
+
+    HttpResponse<String> ok = patch(env, token, location, 0, first, checksum(first));
+    assertThat(ok.statusCode()).isEqualTo(204);
+    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("30000");
+    HttpResponse<String> rest = patch(env, token, location, 30_000, Arrays.copyOfRange(data, 30_000, data.length),
+        null);
+    assertThat(rest.statusCode()).isEqualTo(204);
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+  }
+
+  @Test
+  void anUploadLengthOtherThanTheDeclaredSizeIsRefusedNamingIt(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(1000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+
+    HttpResponse<String> larger = createRaw(env, token, report, a, 1001);
+    assertThat(larger.statusCode()).isEqualTo(413);
+    assertThat(problemType(larger)).isEqualTo("urn:frontline:problem:payload-too-large");
+    assertThat(larger.body()).contains("header/Upload-Length");
+    HttpResponse<String> smaller = createRaw(env, token, report, a, 999);
+    assertThat(smaller.statusCode()).isEqualTo(400);
+    assertThat(problemType(smaller)).isEqualTo("urn:frontline:problem:validation-failed");
+    assertThat(new JsonObject(smaller.body()).getJsonArray("errors").getJsonObject(0).getString("field"))
+        .isEqualTo("header/Upload-Length");
+    HttpResponse<String> noMetadata = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", "1000"));
+    assertThat(noMetadata.statusCode()).isEqualTo(400);
+    assertThat(noMetadata.body()).contains("header/Upload-Metadata/reportId");
+    assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("0");
+  }
+
+  @Test
+  void anotherOfficerGets404ForTheAttachmentAndTheUpload(TestEnvironment env) throws Exception {
+    String xu = token(env, "officer.xu");
+    String zhang = token(env, "officer.zhang");
+    byte[] data = photo(1000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+
+    HttpResponse<String> create = createRaw(env, zhang, report, a, data.length);
+    assertThat(create.statusCode()).isEqualTo(404);
+    assertThat(problemType(create)).isEqualTo("urn:frontline:problem:not-found");
+    String location = create(env, xu, report, a, data.length);
+    assertThat(head(env, zhang, location).statusCode()).isEqualTo(404);
+    assertThat(patch(env, zhang, location, 0, data, null).statusCode()).isEqualTo(404);
+    assertThat(send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization",
+        "Bearer " + zhang)).statusCode()).isEqualTo(404);
+    assertThat(head(env, xu, location).headers().firstValue("Upload-Offset")).hasValue("0");
+  }
+
+  @Test
+  void terminationAbortsTheMultipartUpload(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    assertThat(patch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 10), null).statusCode()).isEqualTo(204);
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).hasSize(1);
+
+    HttpResponse<String> deleted = send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token));
+    assertThat(deleted.statusCode()).isEqualTo(204);
+    assertThat(head(env, token, location).statusCode()).isEqualTo(404);
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    assertThat(query(env, "SELECT status FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("ABORTED");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+  }
+
+  @Test
+  void anExpiredUploadIs410AndTheSweeperLeavesNoIncompleteMultipartUpload(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    assertThat(patch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 10), null).statusCode()).isEqualTo(204);
+    String other = create(env, token, report, a, data.length); // a second one, never written
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 minute' WHERE attachment_id = '" + a + "'");
+
+    HttpResponse<String> h = head(env, token, location);
+    assertThat(h.statusCode()).isEqualTo(410);
+    assertThat(problemType(h.statusCode() == 410 ? patch(env, token, location, 5 * MIB + 10,
+        Arrays.copyOfRange(data, 5 * MIB + 10, data.length), null) : h)).isEqualTo("urn:frontline:problem:gone");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).hasSize(2);
+
+    // (The service's own periodic sweep may have been first: either way nothing is left.)
+    await(env.app().uploadSweeper().sweep());
+
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    assertThat(query(env, "SELECT string_agg(DISTINCT status, ',') FROM upload WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("EXPIRED");
+    assertThat(head(env, token, other).statusCode()).isEqualTo(410);
+    assertThat(await(env.app().uploadSweeper().sweep())).isZero();
+  }
+
+  @Test
+  void aWholeFileThatDoesNotMatchTheDeclaredSha256IsRejectedAndRemoved(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] declared = photo(7 * MIB);
+    byte[] sent = declared.clone();
+    sent[sent.length - 1] ^= 1;
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {declared});
+    String location = create(env, token, report, a, declared.length);
+
+    HttpResponse<String> r = patch(env, token, location, 0, sent, null);
+
+    assertThat(r.statusCode()).isEqualTo(422);
+    assertThat(problemType(r)).isEqualTo("urn:frontline:problem:unprocessable");
+    assertThat(new JsonObject(r.body()).getJsonArray("errors").getJsonObject(0).getString("field"))
+        .isEqualTo("sha256");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    assertThat(query(env, "SELECT last_rejection FROM attachment WHERE id = '" + a + "'")).contains("sha256");
+    assertThat(query(env, "SELECT status FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("FAILED");
+    String key = query(env, "SELECT object_key FROM upload WHERE attachment_id = '" + a + "'");
+    assertThat(await(env.app().objectStore().stat(key))).isEmpty();
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected' AND object_id = '"
+        + a + "'")).isEqualTo("1");
+    assertThat(head(env, token, location).statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aTwentyMegabytePatchIsStreamedHoldingAtMostOnePart(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(20 * MIB + 13);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    ChunkReceiver.PEAK_BUFFERED.set(0);
+
+    assertThat(patch(env, token, location, 0, data, checksum(data)).statusCode()).isEqualTo(204);
+
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+    // One part plus at most the network chunk that crossed the part boundary.
+    assertThat(ChunkReceiver.PEAK_BUFFERED.get()).isGreaterThanOrEqualTo(ChunkReceiver.PART_SIZE)
+        .isLessThan(ChunkReceiver.PART_SIZE + 256 * 1024);
+  }
+
+  @Test
+  void concurrentSweepersExpireEachUploadOnce(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {photo(1000)});
+    for (int i = 0; i < 6; i++) {
+      create(env, token, report, a, 1000);
+    }
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE attachment_id = '" + a + "'");
+    UploadRepository repository = new UploadRepository(env.app().database().pool());
+    UploadSweeper one = new UploadSweeper(repository, env.app().objectStore());
+    UploadSweeper two = new UploadSweeper(repository, env.app().objectStore());
+
+    var both = io.vertx.core.Future.all(one.sweep(), two.sweep());
+    await(both);
+
+    assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "' AND status = 'EXPIRED'"))
+        .isEqualTo("6");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+  }
+
+  // ---- resume after a restart ----
+
+  @Test
+  void theOffsetSurvivesARestartAndTheUploadFinishesOnANewInstance(TestEnvironment env) throws Exception {
+    byte[] data = photo(12 * MIB + 777);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String token = token(env, "officer.xu");
+
+    // The shared service stays up for other test classes: two more instances on the same database and store.
+    Frontline first = startInstance(env);
+    int port = first.config().http().port();
+    String location = create(port, token, report, a, data.length);
+    int sent = 11 * MIB + 5; // two full parts and a tail
+    assertThat(patch(port, token, location, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
+    first.stop().get(30, TimeUnit.SECONDS);
+
+    Frontline second = startInstance(env);
+    try {
+      int port2 = second.config().http().port();
+      HttpResponse<String> h = head(port2, token, location);
+      assertThat(h.statusCode()).isEqualTo(200);
+      long offset = Long.parseLong(h.headers().firstValue("Upload-Offset").orElseThrow());
+      assertThat(offset).isEqualTo(sent);
+      HttpResponse<String> rest = patch(port2, token, location, offset,
+          Arrays.copyOfRange(data, (int) offset, data.length), null);
+      assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+      String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'");
+      assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(data));
+    } finally {
+      second.stop().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  // ---- helpers ----
+
+  private Frontline startInstance(TestEnvironment env) throws Exception {
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_HTTP_PORT", Integer.toString(freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", Integer.toString(freePort()));
+    FrontlineConfig config = ConfigLoader.load(FrontlineConfig.Mode.PRODUCTION, settings, Map.of());
+    return Frontline.start(config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  static UUID account(String username) {
+    return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private String token(TestEnvironment env, String username) throws Exception {
+    return token(http, env, username);
+  }
+
+  static String token(HttpClient http, TestEnvironment env, String username) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + env.app().config().http().port() + "/v1/auth/login"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("username", username)
+            .put("password", DemoOrganisation.PASSWORD).encode())).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new JsonObject(r.body()).getString("access_token");
+  }
+
+  static byte[] photo(int size) {
+    byte[] b = new byte[size];
+    new Random(size).nextBytes(b);
+    b[0] = (byte) 0xFF;
+    b[1] = (byte) 0xD8;
+    b[2] = (byte) 0xFF;
+    b[3] = (byte) 0xE0;
+    return b;
+  }
+
+  static void insertReport(TestEnvironment env, UUID report, UUID author, UUID[] attachments,
+                                   byte[][] contents) throws Exception {
+    try (Connection c = env.jdbc()) {
+      try (PreparedStatement s = c.prepareStatement("""
+          INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, lat, lon, body, request,
+                              request_sha256, response)
+          VALUES (?, ?, ?, 'SITE', 'AWAITING_MEDIA', 'Site visit', now(), 33.5, 118.9, '{}'::jsonb, '{}'::jsonb,
+                  ?, '{}'::jsonb)""")) {
+        s.setObject(1, report);
+        s.setObject(2, author);
+        s.setObject(3, DemoOrganisation.HUAISI);
+        s.setBytes(4, new byte[32]);
+        s.executeUpdate();
+      }
+      for (int i = 0; i < attachments.length; i++) {
+        try (PreparedStatement s = c.prepareStatement("""
+            INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
+                                    filename)
+            VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?)""")) {
+          s.setObject(1, attachments[i]);
+          s.setObject(2, report);
+          s.setInt(3, i);
+          s.setBytes(4, MessageDigest.getInstance("SHA-256").digest(contents[i]));
+          s.setLong(5, contents[i].length);
+          s.setString(6, "photo" + i + ".jpg");
+          s.executeUpdate();
+        }
+      }
+    }
+  }
+
+  static String query(TestEnvironment env, String sql) throws Exception {
+    try (Connection c = env.jdbc(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+
+  private static void update(TestEnvironment env, String sql) throws Exception {
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.executeUpdate(sql);
+    }
+  }
+
+  static String storedSha256(TestEnvironment env, String key) throws Exception {
+    ObjectStore store = env.app().objectStore();
+    ReadStream<Buffer> stream = await(store.get(key, 0, -1));
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    stream.handler(b -> sha.update(b.getBytes())).exceptionHandler(done::tryFail).endHandler(done::tryComplete);
+    await(done.future());
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  static String sha256Hex(byte[] data) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+  }
+
+  private static String checksum(byte[] data) throws Exception {
+    return "sha256 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(data));
+  }
+
+  private static String metadata(UUID report, UUID attachment) {
+    Base64.Encoder b64 = Base64.getEncoder();
+    return "reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8))
+        + ",attachmentId " + b64.encodeToString(attachment.toString().getBytes(StandardCharsets.UTF_8))
+        + ",filename " + b64.encodeToString("photo.jpg".getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String problemType(HttpResponse<String> r) {
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    return new JsonObject(r.body()).getString("type");
+  }
+
+  private HttpResponse<String> createRaw(TestEnvironment env, String token, UUID report, UUID a, long length)
+      throws Exception {
+    return send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0", "Authorization",
+        "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata", metadata(report, a)));
+  }
+
+  private String create(TestEnvironment env, String token, UUID report, UUID a, long length) throws Exception {
+    return create(env.app().config().http().port(), token, report, a, length);
+  }
+
+  private String create(int port, String token, UUID report, UUID a, long length) throws Exception {
+    HttpResponse<String> r = send(port, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata",
+        metadata(report, a)));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    assertThat(r.headers().firstValue("Upload-Expires")).isPresent();
+    return r.headers().firstValue("Location").orElseThrow();
+  }
+
+  private HttpResponse<String> head(TestEnvironment env, String token, String location) throws Exception {
+    return head(env.app().config().http().port(), token, location);
+  }
+
+  private HttpResponse<String> head(int port, String token, String location) throws Exception {
+    return send(port, "HEAD", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization", "Bearer " + token));
+  }
+
+  private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body,
+                                     String checksum) throws Exception {
+    return patch(env.app().config().http().port(), token, location, offset, body, checksum);
+  }
+
+  private HttpResponse<String> patch(int port, String token, String location, long offset, byte[] body,
+                                     String checksum) throws Exception {
+    Map<String, String> headers = new HashMap<>(Map.of("Tus-Resumable", "1.0.0", "Authorization",
+        "Bearer " + token, "Upload-Offset", Long.toString(offset), "Content-Type",
+        "application/offset+octet-stream"));
+    if (checksum != null) {
+      headers.put("Upload-Checksum", checksum);
+    }
+    return send(port, "PATCH", location, body, headers);
+  }
+
+  private HttpResponse<String> send(TestEnvironment env, String method, String path, byte[] body,
+                                    Map<String, String> headers) throws Exception {
+    return send(env.app().config().http().port(), method, path, body, headers);
+  }
+
+  private HttpResponse<String> send(int port, String method, String path, byte[] body, Map<String, String> headers)
+      throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
+    headers.forEach(b::header);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
