@@ -39,7 +39,13 @@ public final class AccessRules {
       Map.entry("rotateSigningKeys", ADMIN),
       // audit log
       Map.entry("listAuditEntries", ADMIN),
-      Map.entry("verifyAuditChain", ADMIN));
+      Map.entry("verifyAuditChain", ADMIN),
+      // devices and notifications: every account has its own, and sees only its own
+      Map.entry("registerDevice", ANY_AUTHENTICATED),
+      Map.entry("listDevices", ANY_AUTHENTICATED),
+      Map.entry("deleteDevice", ANY_AUTHENTICATED),
+      Map.entry("listNotifications", ANY_AUTHENTICATED),
+      Map.entry("ackNotification", ANY_AUTHENTICATED));
 
   private AccessRules() {}
 
