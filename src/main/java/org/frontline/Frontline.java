@@ -37,6 +37,10 @@ import org.frontline.identity.KeysApi;
 import org.frontline.identity.RotationService;
 import org.frontline.identity.SigningKeyStore;
 import org.frontline.identity.TokenService;
+import org.frontline.notify.DeviceRepository;
+import org.frontline.notify.DevicesApi;
+import org.frontline.notify.NotificationsApi;
+import org.frontline.notify.OutboxDispatcherVerticle;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.ApiVerticle;
@@ -152,7 +156,9 @@ public final class Frontline {
             new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)),
         reports,
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))),
-        new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC()));
+        new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC()),
+        new DevicesApi(new DeviceRepository(database.pool())),
+        new NotificationsApi(database.pool()));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
@@ -172,6 +178,12 @@ public final class Frontline {
           apiDeployment = id;
           return vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
               config.http().managementPort(), registry, readiness), new DeploymentOptions());
+        })
+        .compose(id -> {
+          deployments.add(id);
+          // The outbox dispatcher: one per process is enough; instances in other processes share the work.
+          return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push,
+              OutboxDispatcherVerticle.Settings.defaults()), new DeploymentOptions());
         })
         .onSuccess(id -> {
           deployments.add(id);

@@ -51,7 +51,13 @@ public final class AccessRules {
       Map.entry("createReport", REPORTERS),
       Map.entry("createReportBatch", REPORTERS),
       Map.entry("getReport", REPORT_READERS),
-      Map.entry("listReports", REPORT_READERS));
+      Map.entry("listReports", REPORT_READERS),
+      // devices and notifications: every account has its own, and sees only its own
+      Map.entry("registerDevice", ANY_AUTHENTICATED),
+      Map.entry("listDevices", ANY_AUTHENTICATED),
+      Map.entry("deleteDevice", ANY_AUTHENTICATED),
+      Map.entry("listNotifications", ANY_AUTHENTICATED),
+      Map.entry("ackNotification", ANY_AUTHENTICATED));
 
   private AccessRules() {}
 

@@ -48,8 +48,15 @@ public final class Scope {
    * {@code $param} (a text[]). Each subtree is the indexed range {@code path >= p AND path < subtree_end(p)}.
    */
   public static String sql(String pathExpr, int param) {
-    return "EXISTS (SELECT 1 FROM unnest($" + param + "::text[]) AS scope(p) WHERE " + pathExpr + " >= scope.p AND "
-        + pathExpr + " < subtree_end(scope.p))";
+    return "EXISTS (SELECT 1 FROM unnest($" + param + "::text[]) AS scope(p) WHERE " + within(pathExpr, "scope.p") + ")";
+  }
+
+  /**
+   * The SQL condition "the unit at {@code pathExpr} lies in the subtree rooted at {@code subtreePathExpr}": the
+   * indexed range every scope check uses. For queries that go the other way round, e.g. who covers a given unit.
+   */
+  public static String within(String pathExpr, String subtreePathExpr) {
+    return pathExpr + " >= " + subtreePathExpr + " AND " + pathExpr + " < subtree_end(" + subtreePathExpr + ")";
   }
 
   /** The same condition for data that refers to a unit by id: the unit {@code unitIdExpr} is in the scope. */

@@ -1,0 +1,93 @@
+package org.frontline.notify;
+
+import io.vertx.core.json.JsonObject;
+import org.frontline.identity.Scope;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Who is told what: the one table from outbox event type to recipients and message. A later feature adds its
+ * event with one more {@link Rule} here; the dispatcher needs no change.
+ *
+ * <p>Recipients are computed in SQL. A rule's query takes the event's unit id as {@code $1} and its payload (jsonb)
+ * as {@code $2}, and returns {@code account_id, locale, subject}: {@code subject} is what the message names (e.g.
+ * the unit's name).
+ */
+public final class AlertRules {
+
+  /** A localized message for one recipient. */
+  public record Text(String title, String body) {}
+
+  /**
+   * One kind of alert. {@code message} gets the event, the recipient's locale (zh-CN or en) and the subject from
+   * the recipients query. {@code data} is what the app's deep link needs; {@code collapseKey} makes a newer push on
+   * the same subject replace the older one on the device.
+   */
+  public record Rule(String recipientsSql, MessageFormat message, DataFormat data, CollapseKey collapseKey) {}
+
+  @FunctionalInterface
+  public interface MessageFormat {
+    Text format(OutboxEvent event, String locale, String subject);
+  }
+
+  @FunctionalInterface
+  public interface DataFormat {
+    Map<String, String> data(OutboxEvent event);
+  }
+
+  @FunctionalInterface
+  public interface CollapseKey {
+    String of(OutboxEvent event);
+  }
+
+  /** An outbox event as the dispatcher claimed it. */
+  public record OutboxEvent(long id, String eventType, String aggregateType, String aggregateId, String unitId,
+      JsonObject payload) {}
+
+  /**
+   * Every active supervisor whose covered subtrees include the event's unit: the same path-range rule as
+   * {@link Scope}, read the other way round (whose scope contains this unit). Admins are not supervisors.
+   */
+  static final String SUPERVISORS_COVERING_UNIT = "SELECT a.id AS account_id, a.locale, min(target.name) AS subject"
+      + " FROM org_unit target"
+      + " JOIN org_unit cover ON " + Scope.within("target.path", "cover.path")
+      + " JOIN account_scope s ON s.unit_id = cover.id"
+      + " JOIN account a ON a.id = s.account_id"
+      + " WHERE target.id = $1 AND 'supervisor' = ANY (a.roles) AND a.disabled_at IS NULL"
+      + " AND $2::jsonb IS NOT NULL"
+      + " GROUP BY a.id, a.locale";
+
+  private static final Map<String, Rule> RULES = new LinkedHashMap<>();
+
+  static {
+    RULES.put("report.completed", new Rule(SUPERVISORS_COVERING_UNIT,
+        (event, locale, subject) -> "en".equals(locale)
+            ? new Text("New field report", "A " + reportType(event, locale) + " report from " + subject + " is complete.")
+            : new Text("新的现场报告", subject + " 提交了一份" + reportType(event, locale) + "报告。"),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "reportId", event.payload().getString("reportId", event.aggregateId()),
+            "unitId", event.payload().getString("unitId", event.unitId() == null ? "" : event.unitId())),
+        event -> event.payload().getString("reportId", event.aggregateId())));
+  }
+
+  private AlertRules() {}
+
+  /** The rule for an event type; empty for events that alert nobody (they are marked dispatched all the same). */
+  public static Optional<Rule> forEvent(String eventType) {
+    return Optional.ofNullable(RULES.get(eventType));
+  }
+
+  private static String reportType(OutboxEvent event, String locale) {
+    String type = event.payload().getString("type", "");
+    boolean en = "en".equals(locale);
+    return switch (type) {
+      case "SITE" -> en ? "site" : "现场";
+      case "ENTERPRISE_SERVICE" -> en ? "enterprise service" : "企业服务";
+      case "MILESTONE_PROGRESS" -> en ? "milestone progress" : "项目进度";
+      default -> en ? "field" : "";
+    };
+  }
+}

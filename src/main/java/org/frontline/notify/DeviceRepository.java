@@ -1,0 +1,85 @@
+package org.frontline.notify;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The device registry: one row per FCM token, owned by one account at a time. */
+public final class DeviceRepository {
+  /** A token not seen for this long is retired by {@link #retireIdle}. */
+  public static final int IDLE_DAYS = 270;
+
+  public record Device(UUID id, UUID accountId, String token, String platform, String appVersion, String locale,
+      OffsetDateTime createdAt, OffsetDateTime lastSeenAt) {}
+
+  /** A registration and whether it created the row (201) or refreshed an existing one (200). */
+  public record Registration(Device device, boolean created) {}
+
+  public record NewDevice(String token, String platform, String appVersion, String locale) {}
+
+  private static final String COLUMNS = "id, account_id, token, platform, app_version, locale, created_at, last_seen_at";
+
+  private final Pool pool;
+
+  public DeviceRepository(Pool pool) {
+    this.pool = pool;
+  }
+
+  /**
+   * Registers or refreshes the token for {@code accountId}: idempotent by token; a token registered by another
+   * account moves to this one (keeping its id); a retired token comes back to life.
+   */
+  public Future<Registration> register(UUID accountId, NewDevice d) {
+    return pool.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version, locale)"
+            + " VALUES ($1, $2, $3, $4, $5, $6)"
+            + " ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, platform = EXCLUDED.platform,"
+            + " app_version = EXCLUDED.app_version, locale = EXCLUDED.locale, last_seen_at = now(),"
+            + " retired_at = NULL, retired_reason = NULL"
+            + " RETURNING " + COLUMNS + ", (xmax = 0) AS inserted")
+        .execute(Tuple.of(UUID.randomUUID(), accountId, d.token(), d.platform(), d.appVersion(), d.locale()))
+        .map(rows -> {
+          Row row = rows.iterator().next();
+          return new Registration(device(row), row.getBoolean("inserted"));
+        });
+  }
+
+  /** The account's live devices, most recently seen first. */
+  public Future<List<Device>> list(UUID accountId) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM device WHERE account_id = $1 AND retired_at IS NULL"
+            + " ORDER BY last_seen_at DESC, id")
+        .execute(Tuple.of(accountId))
+        .map(rows -> {
+          List<Device> out = new java.util.ArrayList<>();
+          rows.forEach(r -> out.add(device(r)));
+          return out;
+        });
+  }
+
+  /** Retires one of the account's own live devices; empty when it has no such device (another's: the same). */
+  public Future<Optional<UUID>> remove(UUID accountId, UUID deviceId) {
+    return pool.preparedQuery("UPDATE device SET retired_at = now(), retired_reason = 'DELETED'"
+            + " WHERE id = $1 AND account_id = $2 AND retired_at IS NULL RETURNING id")
+        .execute(Tuple.of(deviceId, accountId))
+        .map(rows -> rows.rowCount() == 0 ? Optional.empty() : Optional.of(deviceId));
+  }
+
+  /** The sweep: retires every live token not seen for {@link #IDLE_DAYS} days; returns how many. */
+  public Future<Integer> retireIdle() {
+    return pool.preparedQuery("UPDATE device SET retired_at = now(), retired_reason = 'IDLE'"
+            + " WHERE retired_at IS NULL AND last_seen_at < now() - make_interval(days => $1)")
+        .execute(Tuple.of(IDLE_DAYS))
+        .map(rows -> rows.rowCount());
+  }
+
+  private static Device device(Row r) {
+    return new Device(r.getUUID("id"), r.getUUID("account_id"), r.getString("token"), r.getString("platform"),
+        r.getString("app_version"), r.getString("locale"), r.getOffsetDateTime("created_at"),
+        r.getOffsetDateTime("last_seen_at"));
+  }
+}

@@ -1,0 +1,151 @@
+package org.frontline.notify;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Caller;
+import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.Problem.FieldError;
+import org.frontline.platform.http.ProblemType;
+
+import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The caller's inbox: unread first, then newest first, with cursor pagination and the unread count; and
+ * acknowledging one notification as delivered or opened. Only the recipient sees or acknowledges a notification;
+ * anyone else gets 404, as for a missing one.
+ */
+public final class NotificationsApi implements ApiRoutes {
+  public static final int DEFAULT_LIMIT = 50;
+  public static final int MAX_LIMIT = 200;
+  private static final String COLUMNS = "id, event_type, title, body, data, created_at, delivered_at, opened_at";
+
+  /** The position after which the next page starts: (read?, created_at, id) in the inbox order. */
+  record Cursor(boolean read, OffsetDateTime createdAt, UUID id) {}
+
+  private final Pool pool;
+
+  public NotificationsApi(Pool pool) {
+    this.pool = pool;
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.of("listNotifications", this::list, "ackNotification", this::ack);
+  }
+
+  private void list(RoutingContext rc) {
+    UUID account = Caller.of(rc).accountId();
+    Cursor cursor;
+    try {
+      String raw = rc.queryParams().get("cursor");
+      cursor = raw == null || raw.isEmpty() ? null : decode(raw);
+    } catch (RuntimeException e) {
+      rc.fail(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+          .withErrors(List.of(new FieldError("query/cursor", "Not a cursor this service issued."))).toException());
+      return;
+    }
+    int limit = limit(rc.queryParams().get("limit"));
+    Future<List<Row>> page = cursor == null
+        ? pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1"
+            + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
+            .execute(Tuple.of(account, limit)).map(NotificationsApi::rows)
+        : pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1"
+            + " AND ((opened_at IS NOT NULL) > $3 OR ((opened_at IS NOT NULL) = $3 AND (created_at, id) < ($4, $5)))"
+            + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
+            .execute(Tuple.of(account, limit, cursor.read(), cursor.createdAt(), cursor.id()))
+            .map(NotificationsApi::rows);
+    Future<Long> unread = pool.preparedQuery("SELECT count(*) FROM notification WHERE account_id = $1"
+            + " AND opened_at IS NULL")
+        .execute(Tuple.of(account)).map(rows -> rows.iterator().next().getLong(0));
+    Future.all(page, unread).onSuccess(v -> {
+      List<Row> rows = page.result();
+      String next = null;
+      if (rows.size() == limit) {
+        Row last = rows.get(rows.size() - 1);
+        next = encode(new Cursor(last.getOffsetDateTime("opened_at") != null, last.getOffsetDateTime("created_at"),
+            last.getUUID("id")));
+      }
+      rc.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
+          .end(new JsonObject()
+              .put("items", new JsonArray(rows.stream().map(NotificationsApi::json).toList()))
+              .put("unreadCount", unread.result())
+              .put("nextCursor", next)
+              .encode());
+    }).onFailure(rc::fail);
+  }
+
+  private void ack(RoutingContext rc) {
+    UUID id = UUID.fromString(rc.pathParam("id"));
+    boolean opened = "opened".equals(rc.body().asJsonObject().getString("state"));
+    // Acknowledgements only move forward: the first time of each state is kept; opened implies delivered.
+    pool.preparedQuery("UPDATE notification SET delivered_at = coalesce(delivered_at, now()),"
+            + " opened_at = CASE WHEN $3 THEN coalesce(opened_at, now()) ELSE opened_at END"
+            + " WHERE id = $1 AND account_id = $2 RETURNING " + COLUMNS)
+        .execute(Tuple.of(id, Caller.of(rc).accountId(), opened))
+        .onSuccess(rows -> {
+          if (rows.rowCount() == 0) {
+            rc.fail(Problem.of(ProblemType.NOT_FOUND, "No notification " + id + " of yours.").toException());
+          } else {
+            rc.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
+                .end(json(rows.iterator().next()).encode());
+          }
+        })
+        .onFailure(rc::fail);
+  }
+
+  private static List<Row> rows(io.vertx.sqlclient.RowSet<Row> rows) {
+    List<Row> out = new ArrayList<>();
+    rows.forEach(out::add);
+    return out;
+  }
+
+  private static int limit(String raw) {
+    if (raw == null) {
+      return DEFAULT_LIMIT;
+    }
+    try {
+      return Math.max(1, Math.min(MAX_LIMIT, Integer.parseInt(raw)));
+    } catch (NumberFormatException e) {
+      return MAX_LIMIT; // the contract has checked it is an integer >= 1: only a huge one gets here
+    }
+  }
+
+  static String encode(Cursor c) {
+    String s = (c.read() ? "1" : "0") + "|" + c.createdAt() + "|" + c.id();
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static Cursor decode(String raw) {
+    String[] parts = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8).split("\\|");
+    if (parts.length != 3 || !(parts[0].equals("0") || parts[0].equals("1"))) {
+      throw new IllegalArgumentException("cursor");
+    }
+    return new Cursor(parts[0].equals("1"), OffsetDateTime.parse(parts[1]), UUID.fromString(parts[2]));
+  }
+
+  static JsonObject json(Row r) {
+    Object data = r.getValue("data");
+    return new JsonObject()
+        .put("id", r.getUUID("id").toString())
+        .put("eventType", r.getString("event_type"))
+        .put("title", r.getString("title"))
+        .put("body", r.getString("body"))
+        .put("data", data instanceof JsonObject j ? j : new JsonObject())
+        .put("createdAt", DevicesApi.time(r.getOffsetDateTime("created_at")))
+        .put("deliveredAt", DevicesApi.time(r.getOffsetDateTime("delivered_at")))
+        .put("openedAt", DevicesApi.time(r.getOffsetDateTime("opened_at")));
+  }
+}

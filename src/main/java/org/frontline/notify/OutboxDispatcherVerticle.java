@@ -1,0 +1,198 @@
+package org.frontline.notify;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import org.frontline.notify.AlertRules.OutboxEvent;
+import org.frontline.notify.AlertRules.Rule;
+import org.frontline.notify.AlertRules.Text;
+import org.frontline.notify.DispatchRepository.Alert;
+import org.frontline.notify.DispatchRepository.Due;
+import org.frontline.notify.DispatchRepository.Outcome;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.push.PushGateway;
+import org.frontline.platform.push.PushMessage;
+import org.frontline.platform.push.PushResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Turns outbox events into alerts and pushes them. Each round: claim a batch of events (lease), write each event's
+ * notifications and push deliveries as {@link AlertRules} says, then claim the due deliveries (lease) and send them
+ * through the {@link PushGateway} in one call (the gateway batches by 500). Any number of instances, in this
+ * process or others, may run side by side: they share work through the database only.
+ *
+ * <p>Delivery outcomes: Delivered -> SENT; TokenInvalid -> DEAD and the device retired; PermanentFailure -> DEAD
+ * (dead letter, kept with its reason); RetryAfter -> retried no sooner than Retry-After nor the exponential backoff
+ * with jitter, and DEAD after {@link Settings#maxAttempts} attempts.
+ */
+public final class OutboxDispatcherVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(OutboxDispatcherVerticle.class);
+
+  /** Tuning; {@link #defaults()} suits production and tests. */
+  public record Settings(Duration busyDelay, Duration idleDelay, int eventBatch, int deliveryBatch, Duration lease,
+      int maxAttempts, Duration backoffBase, Duration backoffCap, Duration sweepInterval) {
+    public static Settings defaults() {
+      return new Settings(Duration.ofMillis(200), Duration.ofSeconds(1), 200, 1000, Duration.ofSeconds(60), 8,
+          Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofHours(1));
+    }
+  }
+
+  private final DispatchRepository repository;
+  private final DeviceRepository devices;
+  private final PushGateway push;
+  private final Settings settings;
+  private final String instance = "dispatcher-" + UUID.randomUUID();
+  private volatile boolean stopping;
+  private long timer = -1;
+  private long sweepTimer = -1;
+
+  public OutboxDispatcherVerticle(Database database, PushGateway push, Settings settings) {
+    this.repository = new DispatchRepository(database.pool());
+    this.devices = new DeviceRepository(database.pool());
+    this.push = Objects.requireNonNull(push, "push");
+    this.settings = Objects.requireNonNull(settings, "settings");
+  }
+
+  @Override
+  public Future<?> start() {
+    schedule(Duration.ofMillis(10));
+    sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), id -> devices.retireIdle()
+        .onSuccess(n -> {
+          if (n > 0) {
+            log.info("retired {} device tokens idle for over {} days", n, DeviceRepository.IDLE_DAYS);
+          }
+        })
+        .onFailure(e -> log.warn("idle device sweep failed: {}", e.getMessage())));
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(timer);
+    vertx.cancelTimer(sweepTimer);
+    return Future.succeededFuture();
+  }
+
+  private void schedule(Duration delay) {
+    if (!stopping) {
+      timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> round());
+    }
+  }
+
+  private void round() {
+    dispatchEvents()
+        .compose(events -> sendDue().map(sent -> events + sent))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
+            log.warn("dispatch round failed: {}", ar.cause().toString());
+            schedule(settings.idleDelay());
+          } else {
+            schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
+          }
+        });
+  }
+
+  /** Claims and dispatches a batch of events; the number handled. */
+  Future<Integer> dispatchEvents() {
+    return repository.claimEvents(instance, settings.eventBatch(), settings.lease())
+        .compose(events -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (OutboxEvent event : events) {
+            chain = chain.compose(v -> dispatch(event));
+          }
+          return chain.map(events.size());
+        });
+  }
+
+  private Future<Void> dispatch(OutboxEvent event) {
+    Rule rule = AlertRules.forEvent(event.eventType()).orElse(null);
+    if (rule == null) {
+      return repository.writeAlerts(event.id(), List.of());
+    }
+    return repository.recipients(rule.recipientsSql(), event).compose(recipients -> {
+      JsonObject data = new JsonObject(new HashMap<>(rule.data().data(event)));
+      String collapseKey = rule.collapseKey().of(event);
+      List<Alert> alerts = new ArrayList<>(recipients.size());
+      for (DispatchRepository.Recipient r : recipients) {
+        Text text = rule.message().format(event, r.locale(), r.subject());
+        alerts.add(new Alert(event.id(), event.eventType(), r.accountId(), text.title(), text.body(), data,
+            collapseKey));
+      }
+      return repository.writeAlerts(event.id(), alerts);
+    });
+  }
+
+  /** Claims the due deliveries, sends them, records each outcome; the number handled. */
+  Future<Integer> sendDue() {
+    return repository.claimDeliveries(instance, settings.deliveryBatch(), settings.lease())
+        .compose(due -> {
+          if (due.isEmpty()) {
+            return Future.succeededFuture(0);
+          }
+          List<Outcome> outcomes = new ArrayList<>(due.size());
+          List<Due> live = new ArrayList<>(due.size());
+          for (Due d : due) {
+            if (d.live()) {
+              live.add(d);
+            } else {
+              outcomes.add(new Outcome(d.id(), "DEAD", null, "device retired or moved to another account", null));
+            }
+          }
+          List<PushMessage> messages = live.stream().map(OutboxDispatcherVerticle::message).toList();
+          Future<List<PushResult>> sent = messages.isEmpty()
+              ? Future.succeededFuture(List.of()) : push.send(messages);
+          return sent.compose(results -> {
+            List<String> deadTokens = new ArrayList<>();
+            for (int i = 0; i < live.size(); i++) {
+              outcomes.add(outcome(live.get(i), results.get(i), deadTokens));
+            }
+            return repository.record(instance, outcomes, deadTokens);
+          }).map(due.size());
+        });
+  }
+
+  private Outcome outcome(Due d, PushResult result, List<String> deadTokens) {
+    if (result instanceof PushResult.Delivered ok) {
+      return new Outcome(d.id(), "SENT", null, null, ok.messageId());
+    }
+    if (result instanceof PushResult.TokenInvalid t) {
+      deadTokens.add(d.token());
+      return new Outcome(d.id(), "DEAD", null, t.reason(), null);
+    }
+    if (result instanceof PushResult.RetryAfter r) {
+      int attempt = d.attempts() + 1;
+      return attempt >= settings.maxAttempts()
+          ? new Outcome(d.id(), "DEAD", null, "gave up after " + attempt + " attempts: " + r.reason(), null)
+          : new Outcome(d.id(), "PENDING", retryDelay(attempt, r.after()), r.reason(), null);
+    }
+    return new Outcome(d.id(), "DEAD", null, ((PushResult.PermanentFailure) result).reason(), null);
+  }
+
+  /** Never sooner than Retry-After; otherwise exponential backoff (base * 2^(attempt-1), capped) with jitter. */
+  Duration retryDelay(int attempt, Duration retryAfter) {
+    long base = settings.backoffBase().toMillis();
+    long exp = Math.min(settings.backoffCap().toMillis(), base << Math.min(30, Math.max(0, attempt - 1)));
+    // "Equal jitter": half fixed, half random, so retries of a burst spread out but never collapse to zero.
+    long jittered = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    long after = retryAfter == null ? 0 : retryAfter.toMillis();
+    return Duration.ofMillis(Math.max(after, jittered));
+  }
+
+  private static PushMessage message(Due d) {
+    Map<String, String> data = new HashMap<>();
+    d.data().forEach(e -> data.put(e.getKey(), String.valueOf(e.getValue())));
+    return new PushMessage(d.token(), d.title(), d.body(), data, d.collapseKey(), true, Duration.ofDays(1));
+  }
+}

@@ -1,0 +1,123 @@
+package org.frontline.notify;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.notify.Alerts.count;
+import static org.frontline.notify.Alerts.login;
+import static org.frontline.notify.Alerts.registerDevice;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+@FrontlineTest
+class DevicesApiTest {
+
+  private static HttpResponse<Buffer> list(TestEnvironment env, String at) {
+    return await(env.client().get("/v1/devices").putHeader("Authorization", "Bearer " + at).send());
+  }
+
+  private static HttpResponse<Buffer> delete(TestEnvironment env, String at, String id) {
+    return await(env.client().delete("/v1/devices/" + id).putHeader("Authorization", "Bearer " + at).send());
+  }
+
+  @Test
+  void registeringIsIdempotentByTokenAndRefreshesTheDevice(TestEnvironment env) throws Exception {
+    String at = login(env, "supervisor.hanjiang");
+    HttpResponse<Buffer> first = registerDevice(env, at, new JsonObject().put("token", "dev-token-1")
+        .put("platform", "android").put("appVersion", "1.0.0").put("locale", "zh-CN"));
+    assertThat(first.statusCode()).as(first.bodyAsString()).isEqualTo(201);
+    JsonObject created = first.bodyAsJsonObject();
+    assertThat(first.getHeader("Location")).isEqualTo("/v1/devices/" + created.getString("id"));
+    Thread.sleep(20);
+    HttpResponse<Buffer> again = registerDevice(env, at, new JsonObject().put("token", "dev-token-1")
+        .put("platform", "android").put("appVersion", "1.1.0").put("locale", "en"));
+    assertThat(again.statusCode()).as(again.bodyAsString()).isEqualTo(200);
+    JsonObject refreshed = again.bodyAsJsonObject();
+    assertThat(refreshed.getString("id")).isEqualTo(created.getString("id"));
+    assertThat(refreshed.getString("appVersion")).isEqualTo("1.1.0");
+    assertThat(refreshed.getString("locale")).isEqualTo("en");
+    assertThat(refreshed.getString("lastSeenAt")).isGreaterThan(created.getString("lastSeenAt"));
+    assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'dev-token-1'")).isEqualTo(1);
+
+    JsonArray items = list(env, at).bodyAsJsonObject().getJsonArray("items");
+    assertThat(items).hasSize(1);
+    assertThat(items.getJsonObject(0).getString("token")).isEqualTo("dev-token-1");
+  }
+
+  @Test
+  void aTokenRegisteredByAnotherAccountMovesToIt(TestEnvironment env) {
+    String hanjiang = login(env, "supervisor.hanjiang");
+    String tongzhou = login(env, "supervisor.tongzhou");
+    String id = registerDevice(env, hanjiang, new JsonObject().put("token", "moving-token").put("platform", "ios"))
+        .bodyAsJsonObject().getString("id");
+    HttpResponse<Buffer> moved = registerDevice(env, tongzhou,
+        new JsonObject().put("token", "moving-token").put("platform", "ios"));
+    assertThat(moved.statusCode()).isEqualTo(200);
+    assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'moving-token' AND account_id = ?",
+        Alerts.accountId("supervisor.tongzhou"))).isEqualTo(1);
+    assertThat(list(env, hanjiang).bodyAsJsonObject().getJsonArray("items").stream()
+        .map(o -> ((JsonObject) o).getString("token"))).doesNotContain("moving-token");
+    // The former owner can no longer remove it: it is not theirs.
+    assertProblem(delete(env, hanjiang, id), 404, "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM device WHERE id = ?::uuid AND retired_at IS NULL", id)).isEqualTo(1);
+  }
+
+  @Test
+  void deleteRetiresOnlyTheCallersOwnDevice(TestEnvironment env) {
+    String xu = login(env, "officer.xu");
+    String zhang = login(env, "officer.zhang");
+    String id = registerDevice(env, xu, new JsonObject().put("token", "xu-phone").put("platform", "android"))
+        .bodyAsJsonObject().getString("id");
+    assertProblem(delete(env, zhang, id), 404, "urn:frontline:problem:not-found");
+    assertProblem(delete(env, xu, UUID.randomUUID().toString()), 404, "urn:frontline:problem:not-found");
+    assertThat(delete(env, xu, id).statusCode()).isEqualTo(204);
+    assertThat(count(env, "SELECT count(*) FROM device WHERE id = ?::uuid AND retired_reason = 'DELETED'", id))
+        .isEqualTo(1);
+    assertThat(list(env, xu).bodyAsJsonObject().getJsonArray("items")).isEmpty();
+    assertProblem(delete(env, xu, id), 404, "urn:frontline:problem:not-found");
+    // Registering it again brings it back.
+    assertThat(registerDevice(env, xu, new JsonObject().put("token", "xu-phone").put("platform", "android"))
+        .statusCode()).isEqualTo(200);
+    assertThat(list(env, xu).bodyAsJsonObject().getJsonArray("items")).hasSize(1);
+  }
+
+  @Test
+  void anUnknownPlatformIsRefused(TestEnvironment env) {
+    JsonObject p = assertProblem(registerDevice(env, login(env, "officer.xu"),
+        new JsonObject().put("token", "t").put("platform", "blackberry")), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.encode()).contains("body/platform");
+  }
+
+  @Test
+  void aMissingTokenIsRefused(TestEnvironment env) {
+    JsonObject p = assertProblem(registerDevice(env, login(env, "officer.xu"),
+        new JsonObject().put("platform", "web")), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.encode()).contains("body/token");
+  }
+
+  @Test
+  void devicesNeedAnAccessToken(TestEnvironment env) {
+    assertProblem(await(env.client().get("/v1/devices").send()), 401, "urn:frontline:problem:unauthorized");
+  }
+
+  @Test
+  void tokensIdleBeyond270DaysAreRetiredBySweep(TestEnvironment env) throws Exception {
+    String at = login(env, "officer.zhang");
+    registerDevice(env, at, new JsonObject().put("token", "old-phone").put("platform", "android"));
+    registerDevice(env, at, new JsonObject().put("token", "new-phone").put("platform", "android"));
+    Alerts.update(env, "UPDATE device SET last_seen_at = now() - interval '271 days' WHERE token = 'old-phone'");
+    int retired = await(new DeviceRepository(env.app().database().pool()).retireIdle());
+    assertThat(retired).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'old-phone' AND retired_reason = 'IDLE'"))
+        .isEqualTo(1);
+    assertThat(list(env, at).bodyAsJsonObject().getJsonArray("items")).hasSize(1);
+  }
+}

@@ -1,0 +1,106 @@
+package org.frontline.notify;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.notify.Alerts.awaitUntil;
+import static org.frontline.notify.Alerts.count;
+import static org.frontline.notify.Alerts.login;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** The inbox: every alert is a notification of its recipient's, whether or not it has a device. */
+@FrontlineTest
+class NotificationsApiTest {
+
+  private static HttpResponse<Buffer> inbox(TestEnvironment env, String at, String query) {
+    return await(env.client().get("/v1/notifications" + query).putHeader("Authorization", "Bearer " + at).send());
+  }
+
+  private static HttpResponse<Buffer> ack(TestEnvironment env, String at, String id, String state) {
+    return await(env.client().post("/v1/notifications/" + id + "/ack").putHeader("Authorization", "Bearer " + at)
+        .sendJsonObject(new JsonObject().put("state", state)));
+  }
+
+  @Test
+  void theInboxListsUnreadFirstWithCursorAndCountAndOnlyTheRecipientMayAck(TestEnvironment env) throws Exception {
+    UUID hanjiang = Alerts.accountId("supervisor.hanjiang");
+    List<UUID> reports = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      reports.add(Alerts.reportCompleted(env, HUAISI));
+      Thread.sleep(5);
+    }
+    awaitUntil(Duration.ofSeconds(20), "three notifications",
+        () -> count(env, "SELECT count(*) FROM notification WHERE account_id = ?", hanjiang) == 3);
+    String at = login(env, "supervisor.hanjiang");
+
+    JsonObject all = inbox(env, at, "").bodyAsJsonObject();
+    assertThat(all.getLong("unreadCount")).isEqualTo(3);
+    assertThat(all.getJsonArray("items")).hasSize(3);
+    assertThat(all.getValue("nextCursor")).isNull();
+    JsonObject newest = all.getJsonArray("items").getJsonObject(0);
+    assertThat(newest.getJsonObject("data").getString("reportId")).isEqualTo(reports.get(2).toString());
+    assertThat(newest.getString("title")).isEqualTo("新的现场报告");
+
+    // Opening the newest moves it behind the unread ones.
+    String newestId = newest.getString("id");
+    HttpResponse<Buffer> opened = ack(env, at, newestId, "opened");
+    assertThat(opened.statusCode()).as(opened.bodyAsString()).isEqualTo(200);
+    assertThat(opened.bodyAsJsonObject().getString("openedAt")).isNotNull();
+    assertThat(opened.bodyAsJsonObject().getString("deliveredAt")).isNotNull();
+    JsonObject first = inbox(env, at, "?limit=2").bodyAsJsonObject();
+    assertThat(first.getLong("unreadCount")).isEqualTo(2);
+    assertThat(first.getJsonArray("items")).hasSize(2);
+    assertThat(first.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("openedAt")))
+        .containsOnlyNulls();
+    JsonObject second = inbox(env, at, "?limit=2&cursor=" + first.getString("nextCursor")).bodyAsJsonObject();
+    assertThat(second.getJsonArray("items")).hasSize(1);
+    assertThat(second.getJsonArray("items").getJsonObject(0).getString("id")).isEqualTo(newestId);
+    assertThat(second.getValue("nextCursor")).isNull();
+
+    // Delivered does not count as read; acks are idempotent.
+    String oldestId = first.getJsonArray("items").getJsonObject(1).getString("id");
+    assertThat(ack(env, at, oldestId, "delivered").bodyAsJsonObject().getString("openedAt")).isNull();
+    assertThat(ack(env, at, newestId, "opened").bodyAsJsonObject().getString("openedAt"))
+        .isEqualTo(opened.bodyAsJsonObject().getString("openedAt"));
+    assertThat(inbox(env, at, "").bodyAsJsonObject().getLong("unreadCount")).isEqualTo(2);
+
+    // Nobody else sees or acknowledges them.
+    String tongzhou = login(env, "supervisor.tongzhou");
+    assertThat(inbox(env, tongzhou, "").bodyAsJsonObject().getJsonArray("items")).isEmpty();
+    assertProblem(ack(env, tongzhou, oldestId, "opened"), 404, "urn:frontline:problem:not-found");
+    assertProblem(ack(env, login(env, "admin"), oldestId, "opened"), 404, "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE id = ?::uuid AND opened_at IS NULL", oldestId))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void anUnknownAckStateIsRefused(TestEnvironment env) {
+    JsonObject p = assertProblem(ack(env, login(env, "officer.xu"), UUID.randomUUID().toString(), "read"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(p.encode()).contains("body/state");
+  }
+
+  @Test
+  void aForgedCursorIsRefused(TestEnvironment env) {
+    assertProblem(inbox(env, login(env, "officer.xu"), "?cursor=bm90LWEtY3Vyc29y"), 400,
+        "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void anUnknownNotificationIs404(TestEnvironment env) {
+    assertProblem(ack(env, login(env, "officer.xu"), UUID.randomUUID().toString(), "opened"), 404,
+        "urn:frontline:problem:not-found");
+  }
+}
