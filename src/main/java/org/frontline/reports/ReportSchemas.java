@@ -29,7 +29,7 @@ public final class ReportSchemas {
   public static Future<ReportSchemas> load(Vertx vertx) {
     return vertx.fileSystem().readFile(ApiVerticle.CONTRACT)
         .compose(raw -> Utils.yamlStringToJson(raw.toString()))
-        .compose(model -> OpenAPIContract.from(vertx, ApiVerticle.withoutProblemMediaType(model)))
+        .compose(model -> OpenAPIContract.from(vertx, ApiVerticle.forValidation(model)))
         .map(contract -> new ReportSchemas(contract.getSchemaRepository(),
             contract.operation("createReport").getRequestBody().getContent().get("application/json").getSchema()));
   }

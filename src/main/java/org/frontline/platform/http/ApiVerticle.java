@@ -57,7 +57,7 @@ public final class ApiVerticle extends VerticleBase {
   public Future<?> start() {
     return vertx.fileSystem().readFile(contractPath)
         .compose(raw -> Utils.yamlStringToJson(raw.toString())
-            .compose(model -> OpenAPIContract.from(vertx, withoutRawRoutes(withoutProblemMediaType(model))))
+            .compose(model -> OpenAPIContract.from(vertx, forValidation(model)))
             .map(contract -> router(contract, raw)))
         .compose(router -> vertx.createHttpServer(new HttpServerOptions()
                 .setHost(http.host())
@@ -78,7 +78,15 @@ public final class ApiVerticle extends VerticleBase {
    * it cannot validate, and {@code application/problem+json} is one; responses are not validated here, so the
    * router's copy drops those entries while the served contract keeps documenting every problem response.
    */
-  public static JsonObject withoutProblemMediaType(JsonObject model) {
+  /**
+   * The contract as the validator reads it (here and wherever else a schema of it is used): without the problem
+   * media type and without the raw routes (tus), which vertx-openapi cannot load.
+   */
+  public static JsonObject forValidation(JsonObject model) {
+    return withoutRawRoutes(withoutProblemMediaType(model));
+  }
+
+  static JsonObject withoutProblemMediaType(JsonObject model) {
     for (String field : model.fieldNames()) {
       Object value = model.getValue(field);
       if (value instanceof JsonObject child) {
