@@ -14,6 +14,8 @@ import org.frontline.audit.AuditApi;
 import org.frontline.audit.AuditLog;
 import org.frontline.audit.AuditRepository;
 import org.frontline.config.FrontlineConfig;
+import org.frontline.evidence.AttachmentContentApi;
+import org.frontline.evidence.MediaWorkerVerticle;
 import org.frontline.identity.AccountRepository;
 import org.frontline.identity.AccountService;
 import org.frontline.identity.AdminApi;
@@ -158,7 +160,8 @@ public final class Frontline {
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))),
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC()),
         new DevicesApi(new DeviceRepository(database.pool())),
-        new NotificationsApi(database.pool()));
+        new NotificationsApi(database.pool()),
+        new AttachmentContentApi(database, objectStore));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
@@ -184,6 +187,12 @@ public final class Frontline {
           // The outbox dispatcher: one per process is enough; instances in other processes share the work.
           return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push,
               OutboxDispatcherVerticle.Settings.defaults()), new DeploymentOptions());
+        })
+        .compose(id -> {
+          deployments.add(id);
+          // The media worker (evidence checks, served copies): instances anywhere share the work via the database.
+          return vertx.deployVerticle(() -> new MediaWorkerVerticle(database, objectStore, blocking,
+              MediaWorkerVerticle.Settings.defaults()), new DeploymentOptions());
         })
         .onSuccess(id -> {
           deployments.add(id);
@@ -238,6 +247,9 @@ public final class Frontline {
   public ObjectStore objectStore() { return objectStore; }
 
   public PushGateway push() { return push; }
+
+  /** The bounded pool for blocking work (tests deploy further workers on it). */
+  public WorkerExecutor blocking() { return blocking; }
 
   /** This instance's cache of the signing keys (tests reload it after changing the table). */
   public KeyRing signingKeys() { return keyRing; }

@@ -52,6 +52,8 @@ public final class AccessRules {
       Map.entry("createReportBatch", REPORTERS),
       Map.entry("getReport", REPORT_READERS),
       Map.entry("listReports", REPORT_READERS),
+      // attachment copies: whoever reads the report (originals: author, supervisors/assessors in scope; handler)
+      Map.entry("getAttachmentContent", REPORT_READERS),
       // devices and notifications: every account has its own, and sees only its own
       Map.entry("registerDevice", ANY_AUTHENTICATED),
       Map.entry("listDevices", ANY_AUTHENTICATED),

@@ -71,6 +71,26 @@ public final class AlertRules {
             "reportId", event.payload().getString("reportId", event.aggregateId()),
             "unitId", event.payload().getString("unitId", event.unitId() == null ? "" : event.unitId())),
         event -> event.payload().getString("reportId", event.aggregateId())));
+    // A report's first flagged evidence check: the same supervisors, marked as needing attention.
+    RULES.put("report.evidence-flagged", new Rule(SUPERVISORS_COVERING_UNIT,
+        (event, locale, subject) -> "en".equals(locale)
+            ? new Text("Needs attention: evidence flagged",
+                "A " + reportType(event, locale) + " report from " + subject + " has flagged evidence: "
+                    + flags(event) + ".")
+            : new Text("需要关注：证据存疑", subject + " 的" + reportType(event, locale) + "报告证据检查未通过："
+                + flags(event) + "。"),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "reportId", event.payload().getString("reportId", event.aggregateId()),
+            "unitId", event.payload().getString("unitId", event.unitId() == null ? "" : event.unitId()),
+            "attention", "true",
+            "flags", flags(event)),
+        event -> event.payload().getString("reportId", event.aggregateId())));
+  }
+
+  private static String flags(OutboxEvent event) {
+    io.vertx.core.json.JsonArray flags = event.payload().getJsonArray("flags");
+    return flags == null ? "" : String.join(", ", flags.stream().map(String::valueOf).toList());
   }
 
   private AlertRules() {}

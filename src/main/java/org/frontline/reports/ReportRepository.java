@@ -24,7 +24,7 @@ final class ReportRepository {
 
   /** Filters of the list; null fields do not filter. */
   record Filter(UUID unitId, String type, String status, UUID authorId, OffsetDateTime from, OffsetDateTime to,
-                double[] bbox) {}
+                double[] bbox, Boolean hasEvidenceFlags) {}
 
   /** Whether the caller is in the unit in scope (live units only). */
   Future<Boolean> unitInScope(SqlClient conn, Scope scope, UUID unitId) {
@@ -93,7 +93,7 @@ final class ReportRepository {
 
   private static final String COLUMNS = """
       r.id, r.type, r.unit_id, r.author_id, r.status, r.title, r.text, r.captured_at, r.received_at, r.completed_at,
-      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body""";
+      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body, r.flagged""";
 
   /**
    * Who may read a report: its author, or a reader role (supervisor, assessor, admin) whose scope covers its unit.
@@ -105,7 +105,7 @@ final class ReportRepository {
     return client.preparedQuery("SELECT " + COLUMNS + " FROM report r WHERE r.id = $4 AND " + VISIBLE)
         .execute(Tuple.of(callerId, reader, scope.paths(), id))
         .compose(rows -> rows.size() == 0 ? Future.succeededFuture(Optional.<ReportView>empty())
-            : withAttachments(client, List.of(rows.iterator().next())).map(list -> Optional.of(list.get(0))));
+            : withAttachments(client, List.of(rows.iterator().next()), reader).map(list -> Optional.of(list.get(0))));
   }
 
   /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
@@ -147,6 +147,10 @@ final class ReportRepository {
       sql.append(" AND r.lat BETWEEN $").append(p).append(" AND $").append(p + 2)
           .append(" AND r.lon BETWEEN $").append(p + 1).append(" AND $").append(p + 3);
     }
+    if (f.hasEvidenceFlags() != null) {
+      // Served by report_flagged_received_idx (partial, flagged only) for true.
+      sql.append(f.hasEvidenceFlags() ? " AND r.flagged" : " AND NOT r.flagged");
+    }
     if (afterReceived != null) {
       params.add(afterReceived);
       params.add(afterId);
@@ -160,11 +164,12 @@ final class ReportRepository {
         .compose(rows -> {
           List<Row> list = new ArrayList<>();
           rows.forEach(list::add);
-          return withAttachments(client, list);
+          return withAttachments(client, list, reader);
         });
   }
 
-  private Future<List<ReportView>> withAttachments(SqlClient client, List<Row> reports) {
+  /** Attachments, and the evidence checks when {@code evidence} (the caller holds a reader role). */
+  private Future<List<ReportView>> withAttachments(SqlClient client, List<Row> reports, boolean evidence) {
     if (reports.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
@@ -181,16 +186,43 @@ final class ReportRepository {
                 a.getUUID("id"), a.getInteger("ordinal"), a.getString("status"), a.getString("content_type"),
                 a.getLong("declared_size"), a.getBuffer("declared_sha256").getBytes(), a.getString("filename")));
           }
-          return reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()))).toList();
+          return byReport;
+        })
+        .compose(byReport -> (evidence ? evidence(client, ids) : Future.succeededFuture(Map.<UUID, List<JsonObject>>of()))
+            .map(checks -> reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()),
+                checks.getOrDefault(r.getUUID("id"), List.of()), evidence ? r.getBoolean("flagged") : null)).toList()));
+  }
+
+  private Future<Map<UUID, List<JsonObject>>> evidence(SqlClient client, UUID[] ids) {
+    return client.preparedQuery("""
+            SELECT report_id, attachment_id, code, outcome, measured, threshold, unit, detail, checked_at
+            FROM evidence_check WHERE report_id = ANY ($1) ORDER BY report_id, attachment_id NULLS FIRST, id""")
+        .execute(Tuple.of(ids))
+        .map(rows -> {
+          Map<UUID, List<JsonObject>> byReport = new LinkedHashMap<>();
+          for (Row c : rows) {
+            UUID att = c.getUUID("attachment_id");
+            byReport.computeIfAbsent(c.getUUID("report_id"), k -> new ArrayList<>()).add(new JsonObject()
+                .put("attachmentId", att == null ? null : att.toString())
+                .put("code", c.getString("code"))
+                .put("outcome", c.getString("outcome"))
+                .put("measured", c.getDouble("measured"))
+                .put("threshold", c.getDouble("threshold"))
+                .put("unit", c.getString("unit"))
+                .put("detail", c.getString("detail"))
+                .put("checkedAt", ReportView.time(c.getOffsetDateTime("checked_at"))));
+          }
+          return byReport;
         });
   }
 
-  private static ReportView view(Row r, List<ReportView.AttachmentView> attachments) {
+  private static ReportView view(Row r, List<ReportView.AttachmentView> attachments, List<JsonObject> evidence,
+                                 Boolean flagged) {
     return new ReportView(r.getUUID("id"), r.getString("type"), r.getUUID("unit_id"), r.getUUID("author_id"),
         r.getString("status"), r.getString("title"), r.getString("text"), r.getOffsetDateTime("captured_at"),
         r.getOffsetDateTime("received_at"), r.getOffsetDateTime("completed_at"),
         new Envelope.Location(r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"),
             r.getString("location_provider"), r.getBoolean("location_mock")),
-        (JsonObject) r.getValue("body"), attachments);
+        (JsonObject) r.getValue("body"), attachments, evidence, flagged);
   }
 }

@@ -101,6 +101,10 @@ public final class ReportService {
     OffsetDateTime afterReceived = after == null ? null : OffsetDateTime.parse(after.substring(0, after.indexOf('|')));
     UUID afterId = after == null ? null : UUID.fromString(after.substring(after.indexOf('|') + 1));
     int size = Page.limit(limit);
+    if (filter.hasEvidenceFlags() != null && !isReader(actor)) {
+      return Future.failedFuture(new ProblemException(Problem.of(ProblemType.FORBIDDEN,
+          "Only supervisors, assessors and admins may filter by evidence flags.")));
+    }
     var pool = database.pool();
     return actor.scope(pool)
         .compose(scope -> reports.list(pool, actor.accountId(), isReader(actor), scope, filter, afterReceived, afterId,
@@ -138,7 +142,8 @@ public final class ReportService {
           d.filename()));
     }
     return new ReportView(e.id(), e.type(), e.unitId(), authorId, status, e.title(), e.text(), e.capturedAt(),
-        receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments);
+        receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments, List.of(),
+        null);
   }
 
   static ProblemException unprocessable(String field, String reason) {

@@ -9,10 +9,15 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
-/** A report as the API represents it (the one representation of 201, replay, read and list). */
+/**
+ * A report as the API represents it (the one representation of 201, replay, read and list). {@code evidence} and
+ * {@code flagged} are those of a caller who may see the evidence checks (a reader role); otherwise an empty list and
+ * null (the field is left out).
+ */
 record ReportView(UUID id, String type, UUID unitId, UUID authorId, String status, String title, String text,
                   OffsetDateTime capturedAt, OffsetDateTime receivedAt, OffsetDateTime completedAt,
-                  Envelope.Location location, JsonObject body, List<AttachmentView> attachments) {
+                  Envelope.Location location, JsonObject body, List<AttachmentView> attachments,
+                  List<JsonObject> evidence, Boolean flagged) {
 
   /** Where a pending attachment's bytes go (tus; Upload-Metadata names reportId and attachmentId). */
   static final String UPLOAD_URL = "/v1/uploads";
@@ -36,7 +41,7 @@ record ReportView(UUID id, String type, UUID unitId, UUID authorId, String statu
       }
       atts.add(json);
     }
-    return new JsonObject()
+    JsonObject json = new JsonObject()
         .put("id", id.toString())
         .put("type", type)
         .put("unitId", unitId.toString())
@@ -50,7 +55,11 @@ record ReportView(UUID id, String type, UUID unitId, UUID authorId, String statu
         .put("location", location.toJson())
         .put("body", body)
         .put("attachments", atts)
-        .put("evidence", new JsonArray());
+        .put("evidence", new JsonArray(new java.util.ArrayList<>(evidence)));
+    if (flagged != null) {
+      json.put("flagged", flagged);
+    }
+    return json;
   }
 
   static String time(OffsetDateTime t) {

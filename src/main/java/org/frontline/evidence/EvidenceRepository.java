@@ -1,0 +1,178 @@
+package org.frontline.evidence;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Scope;
+import org.frontline.media.EvidenceCheck;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The media worker's SQL. Work is claimed with {@code FOR UPDATE SKIP LOCKED} and a lease: concurrent instances never
+ * claim the same attachment, and an attachment of an instance that died is claimed again once its lease expired.
+ * Results are recorded only while the claim is still this instance's.
+ *
+ * <p>Comparison scope of exact reuse and near-duplicates: the subtrees of the active supervisors whose scope covers
+ * the report's unit (the people who would compare the photos), plus the report's own unit subtree when no
+ * supervisor covers it. Reports by any author count, the report itself does not.
+ */
+final class EvidenceRepository {
+
+  /** A claimed stored attachment with what its checks need of the report. */
+  record Job(UUID attachmentId, UUID reportId, UUID unitId, String objectKey, String contentType, long size,
+             byte[] sha256, double lat, double lon, double accuracyM, boolean mock, OffsetDateTime capturedAt,
+             OffsetDateTime receivedAt, int attempts) {}
+
+  /** Another report carrying a matching photo. */
+  record Match(String reportId, int distance) {}
+
+  private final Pool pool;
+
+  EvidenceRepository(Pool pool) {
+    this.pool = pool;
+  }
+
+  Future<List<Job>> claim(String instance, int limit, Duration lease) {
+    return pool.preparedQuery("WITH c AS (SELECT id FROM attachment WHERE status = 'STORED' AND media_status = 'PENDING'"
+            + " AND (media_lease_until IS NULL OR media_lease_until < now()) ORDER BY stored_at, id LIMIT $1"
+            + " FOR UPDATE SKIP LOCKED)"
+            + " UPDATE attachment a SET media_claimed_by = $2,"
+            + " media_lease_until = now() + $3 * interval '1 millisecond', media_attempts = a.media_attempts + 1"
+            + " FROM c, report r WHERE a.id = c.id AND r.id = a.report_id"
+            + " RETURNING a.id, a.report_id, r.unit_id, a.object_key, a.content_type, a.declared_size,"
+            + " a.declared_sha256, r.lat, r.lon, coalesce(r.accuracy_m, 0) AS accuracy_m, r.location_mock,"
+            + " r.captured_at, r.received_at, a.media_attempts")
+        .execute(Tuple.of(limit, instance, lease.toMillis()))
+        .map(rows -> {
+          List<Job> jobs = new ArrayList<>();
+          for (Row r : rows) {
+            jobs.add(new Job(r.getUUID("id"), r.getUUID("report_id"), r.getUUID("unit_id"), r.getString("object_key"),
+                r.getString("content_type"), r.getLong("declared_size"), r.getBuffer("declared_sha256").getBytes(),
+                r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"), r.getBoolean("location_mock"),
+                r.getOffsetDateTime("captured_at"), r.getOffsetDateTime("received_at"), r.getInteger("media_attempts")));
+          }
+          return jobs;
+        });
+  }
+
+  /** The comparison scope (see the class comment) as a CTE {@code covers(path)}; $1 is the report's unit id. */
+  private static final String COVERS = "WITH target AS (SELECT path FROM org_unit WHERE id = $1),"
+      + " covers AS (SELECT cover.path FROM target JOIN org_unit cover ON " + Scope.within("target.path", "cover.path")
+      + " JOIN account_scope s ON s.unit_id = cover.id JOIN account a ON a.id = s.account_id"
+      + " WHERE 'supervisor' = ANY (a.roles) AND a.disabled_at IS NULL"
+      + " UNION SELECT path FROM target) ";
+
+  private static final String IN_COVERS = " EXISTS (SELECT 1 FROM org_unit u WHERE u.id = r.unit_id AND EXISTS"
+      + " (SELECT 1 FROM covers WHERE " + Scope.within("u.path", "covers.path") + "))";
+
+  /** The first other report in scope whose stored attachment has these exact bytes. */
+  Future<Optional<String>> exactReuse(Job job) {
+    return pool.preparedQuery(COVERS + "SELECT o.report_id::text FROM attachment o JOIN report r ON r.id = o.report_id"
+            + " WHERE o.status = 'STORED' AND o.declared_sha256 = $2 AND o.report_id <> $3 AND" + IN_COVERS
+            + " ORDER BY o.stored_at, o.id LIMIT 1")
+        .execute(Tuple.of(job.unitId(), Buffer.buffer(job.sha256()), job.reportId()))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
+  }
+
+  /** The other report in scope with the photo nearest by dHash (Hamming distance), if any was hashed. */
+  Future<Optional<Match>> nearest(Job job, long dHash) {
+    return pool.preparedQuery(COVERS + "SELECT o.report_id::text, bit_count((o.dhash # $2)::bit(64)) AS d"
+            + " FROM attachment o JOIN report r ON r.id = o.report_id"
+            + " WHERE o.dhash IS NOT NULL AND o.report_id <> $3 AND" + IN_COVERS
+            + " ORDER BY d, o.stored_at, o.id LIMIT 1")
+        .execute(Tuple.of(job.unitId(), dHash, job.reportId()))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.<Match>empty();
+          }
+          Row r = rows.iterator().next();
+          return Optional.of(new Match(r.getString(0), r.getLong(1).intValue()));
+        });
+  }
+
+  /**
+   * Records the outcome of one attachment in one transaction: the attachment DONE (only while still claimed by
+   * {@code instance}; otherwise nothing is written), its checks and the report-level checks (once per report), and,
+   * when this is the report's first flag, {@code report.flagged} and the {@code report.evidence-flagged} event.
+   * Answers whether the report became flagged now.
+   */
+  Future<Boolean> record(String instance, Job job, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
+                         Long dHash, JsonObject exif, String thumbKey, String displayKey) {
+    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE attachment SET media_status = 'DONE',"
+                + " media_done_at = now(), media_lease_until = NULL, media_error = NULL, dhash = $3, exif = $4,"
+                + " thumb_key = $5, display_key = $6"
+                + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING' RETURNING id")
+            .execute(Tuple.of(job.attachmentId(), instance, dHash, exif, thumbKey, displayKey))
+            .compose(done -> {
+              if (done.size() == 0) {
+                return Future.failedFuture(new IllegalStateException("lost the claim of attachment "
+                    + job.attachmentId()));
+              }
+              List<Tuple> batch = new ArrayList<>();
+              for (EvidenceCheck c : reportChecks) {
+                batch.add(checkRow(job, null, c));
+              }
+              for (EvidenceCheck c : photoChecks) {
+                batch.add(checkRow(job, job.attachmentId(), c));
+              }
+              return conn.preparedQuery("INSERT INTO evidence_check (report_id, attachment_id, code, outcome,"
+                      + " measured, threshold, unit, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                      + " ON CONFLICT DO NOTHING")
+                  .executeBatch(batch);
+            })
+            .compose(v -> {
+              JsonArray flags = new JsonArray();
+              reportChecks.stream().filter(EvidenceCheck::flagged).forEach(c -> flags.add(c.code()));
+              photoChecks.stream().filter(EvidenceCheck::flagged).forEach(c -> flags.add(c.code()));
+              if (flags.isEmpty()) {
+                return Future.succeededFuture(false);
+              }
+              // The report row lock orders two attachments flagged at once: only the first writes the event.
+              return conn.preparedQuery("UPDATE report SET flagged = true WHERE id = $1 AND NOT flagged"
+                      + " RETURNING unit_id, author_id, type")
+                  .execute(Tuple.of(job.reportId()))
+                  .compose(first -> {
+                    if (first.size() == 0) {
+                      return Future.succeededFuture(false);
+                    }
+                    Row r = first.iterator().next();
+                    return conn.preparedQuery("""
+                            INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+                            VALUES ('report.evidence-flagged', 'report', $1, $2,
+                                    jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                                       'authorId', $3::uuid::text, 'type', $4::text,
+                                                       'attachmentId', $5::uuid::text, 'flags', $6::jsonb))
+                            ON CONFLICT DO NOTHING""")
+                        .execute(Tuple.of(job.reportId(), r.getUUID("unit_id"), r.getUUID("author_id"),
+                            r.getString("type"), job.attachmentId(), flags))
+                        .map(true);
+                  });
+            }));
+  }
+
+  /** A failed attempt: retried after {@code retryAfter}, FAILED after {@code maxAttempts}. */
+  Future<Void> fail(String instance, Job job, String error, Duration retryAfter, int maxAttempts) {
+    return pool.preparedQuery("UPDATE attachment SET media_error = $3,"
+            + " media_lease_until = now() + $4 * interval '1 millisecond',"
+            + " media_status = CASE WHEN media_attempts >= $5 THEN 'FAILED' ELSE 'PENDING' END"
+            + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING'")
+        .execute(Tuple.of(job.attachmentId(), instance, error.length() > 500 ? error.substring(0, 500) : error,
+            retryAfter.toMillis(), maxAttempts))
+        .mapEmpty();
+  }
+
+  private static Tuple checkRow(Job job, UUID attachmentId, EvidenceCheck c) {
+    return Tuple.from(new Object[] {job.reportId(), attachmentId, c.code(), c.outcome().name(), c.measured(),
+        c.threshold(), c.unit(), c.detail()});
+  }
+}

@@ -1,0 +1,208 @@
+package org.frontline.evidence;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import org.frontline.media.DerivedImages;
+import org.frontline.media.EvidenceCheck;
+import org.frontline.media.EvidenceChecks;
+import org.frontline.media.EvidenceThresholds;
+import org.frontline.media.MediaBytes;
+import org.frontline.media.PerceptualHash;
+import org.frontline.media.PhotoMetadata;
+import org.frontline.media.PhotoMetadataReader;
+import org.frontline.media.PixelCap;
+import org.frontline.media.ReportLocation;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Evidence checks and served copies of stored photos, off the request path. Each round claims a few STORED
+ * attachments not processed yet (lease, {@code FOR UPDATE SKIP LOCKED}: any number of instances, in this process or
+ * others, share the work and never handle one attachment at once; a dead instance's claims are taken again after the
+ * lease), reads each object (bounded by {@link Settings#maxBytes}), then on the blocking pool: EXIF, the report and
+ * photo checks, dHash and the thumbnail/display copies (decoding re-checks the pixel cap). Back on the event loop:
+ * exact reuse and near-duplicate lookups in the database, the copies put into the store under server-generated
+ * keys, and everything recorded in one transaction (with the report's first flag and its outbox event).
+ */
+public final class MediaWorkerVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(MediaWorkerVerticle.class);
+
+  /** Tuning; {@link #defaults()} suits production and tests. */
+  public record Settings(int batch, Duration lease, Duration busyDelay, Duration idleDelay, int maxAttempts,
+                         Duration retryAfter, long maxBytes) {
+    public static Settings defaults() {
+      return new Settings(4, Duration.ofMinutes(5), Duration.ofMillis(10), Duration.ofMillis(500), 3,
+          Duration.ofSeconds(30), 50L * 1024 * 1024);
+    }
+  }
+
+  /** Where the served copies of an attachment live: server-generated, the same on a re-run (overwritten). */
+  static String derivedKey(UUID attachmentId, String variant) {
+    return "derived/" + attachmentId + "/" + variant + ".jpg";
+  }
+
+  private final EvidenceRepository repository;
+  private final ObjectStore store;
+  private final WorkerExecutor blocking;
+  private final Settings settings;
+  private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
+  private final PhotoMetadataReader metadata = new PhotoMetadataReader();
+  private final PerceptualHash hash = new PerceptualHash(PixelCap.DEFAULT);
+  private final DerivedImages derived = new DerivedImages(PixelCap.DEFAULT);
+  private final String instance = "media-" + UUID.randomUUID();
+  private volatile boolean stopping;
+  private long timer = -1;
+
+  public MediaWorkerVerticle(Database database, ObjectStore store, WorkerExecutor blocking, Settings settings) {
+    this.repository = new EvidenceRepository(database.pool());
+    this.store = Objects.requireNonNull(store, "store");
+    this.blocking = Objects.requireNonNull(blocking, "blocking");
+    this.settings = Objects.requireNonNull(settings, "settings");
+  }
+
+  /** This instance's claim name (recorded on the attachments it claims). */
+  public String instance() {
+    return instance;
+  }
+
+  @Override
+  public Future<?> start() {
+    schedule(Duration.ofMillis(10));
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(timer);
+    return Future.succeededFuture();
+  }
+
+  private void schedule(Duration delay) {
+    if (!stopping) {
+      timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> round());
+    }
+  }
+
+  private void round() {
+    repository.claim(instance, settings.batch(), settings.lease())
+        .compose(jobs -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (EvidenceRepository.Job job : jobs) {
+            chain = chain.compose(v -> process(job).recover(e -> {
+              log.warn("media processing of attachment {} failed (attempt {}): {}", job.attachmentId(),
+                  job.attempts(), e.toString());
+              return repository.fail(instance, job, e.toString(), settings.retryAfter(), settings.maxAttempts());
+            }));
+          }
+          return chain.map(jobs.size());
+        })
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            log.warn("media round failed: {}", ar.cause().toString());
+            schedule(settings.idleDelay());
+          } else {
+            schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
+          }
+        });
+  }
+
+  /** What the blocking part found in one photo. */
+  private record Analysis(PhotoMetadata metadata, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
+                          Optional<Long> dHash, Optional<DerivedImages.Variants> variants) {}
+
+  private Future<Void> process(EvidenceRepository.Job job) {
+    if (job.size() > settings.maxBytes()) {
+      return Future.failedFuture(new IllegalStateException("object of " + job.size() + " bytes exceeds the "
+          + settings.maxBytes() + "-byte media limit"));
+    }
+    return read(job.objectKey(), job.size())
+        .compose(bytes -> blocking.executeBlocking(() -> analyse(job, bytes), false))
+        .compose(a -> repository.exactReuse(job).compose(reuse -> (a.dHash().isEmpty()
+            ? Future.succeededFuture(Optional.<EvidenceRepository.Match>empty())
+            : repository.nearest(job, a.dHash().get())).compose(near -> {
+              List<EvidenceCheck> photo = new ArrayList<>(a.photoChecks());
+              photo.add(checks.exactReuse(reuse));
+              if (a.dHash().isPresent()) {
+                photo.add(checks.nearDuplicate(near.map(EvidenceRepository.Match::distance),
+                    near.map(EvidenceRepository.Match::reportId)));
+              }
+              return putVariants(job, a).compose(keys -> repository.record(instance, job, a.reportChecks(), photo,
+                  a.dHash().orElse(null), exif(a.metadata()), keys[0], keys[1]));
+            })))
+        .onSuccess(flaggedNow -> {
+          if (flaggedNow) {
+            log.info("report {} flagged by the evidence checks of attachment {}", job.reportId(), job.attachmentId());
+          }
+        })
+        .mapEmpty();
+  }
+
+  /** Puts the thumb and display copies into the store; their keys, or nulls when none could be made (HEIC). */
+  private Future<String[]> putVariants(EvidenceRepository.Job job, Analysis a) {
+    if (a.variants().isEmpty()) {
+      return Future.succeededFuture(new String[] {null, null});
+    }
+    DerivedImages.Variants v = a.variants().get();
+    String thumb = derivedKey(job.attachmentId(), "thumb");
+    String display = derivedKey(job.attachmentId(), "display");
+    return store.put(thumb, new BytesReadStream(v.thumb().jpeg()), v.thumb().contentType())
+        .compose(r -> store.put(display, new BytesReadStream(v.display().jpeg()), v.display().contentType()))
+        .map(r -> new String[] {thumb, display});
+  }
+
+  private static JsonObject exif(PhotoMetadata m) {
+    JsonObject json = new JsonObject().put("orientation", m.orientation());
+    m.capturedLocal().ifPresent(t -> json.put("capturedLocal", t.toString()));
+    m.captureOffset().ifPresent(o -> json.put("captureOffset", o.getId()));
+    m.gps().ifPresent(g -> {
+      json.put("lat", g.lat()).put("lon", g.lon());
+      g.altitudeM().ifPresent(alt -> json.put("altitudeM", alt));
+    });
+    m.make().ifPresent(v -> json.put("make", v));
+    m.model().ifPresent(v -> json.put("model", v));
+    return json;
+  }
+
+  private Future<byte[]> read(String key, long size) {
+    return store.get(key, 0, -1).compose(stream -> {
+      Promise<byte[]> done = Promise.promise();
+      Buffer all = Buffer.buffer((int) Math.min(size, settings.maxBytes()));
+      stream.exceptionHandler(done::tryFail);
+      stream.endHandler(v -> done.tryComplete(all.getBytes()));
+      stream.handler(b -> {
+        if (all.length() + b.length() > settings.maxBytes()) {
+          stream.pause();
+          done.tryFail(new IllegalStateException("object " + key + " exceeds the media limit"));
+        } else {
+          all.appendBuffer(b);
+        }
+      });
+      return done.future();
+    });
+  }
+
+  private Analysis analyse(EvidenceRepository.Job job, byte[] bytes) throws Exception {
+    MediaBytes media = MediaBytes.of(bytes);
+    PhotoMetadata meta = metadata.read(media);
+    ReportLocation location = new ReportLocation(job.lat(), job.lon(), job.accuracyM(), job.mock());
+    List<EvidenceCheck> reportChecks = checks.reportChecks(location, job.capturedAt(), job.receivedAt().toInstant());
+    List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt());
+    Optional<Long> dHash = hash.dHash(media, job.contentType(), meta.orientation());
+    Optional<DerivedImages.Variants> variants = derived.derive(media, job.contentType(), meta.orientation());
+    return new Analysis(meta, reportChecks, photoChecks, dHash, variants);
+  }
+}
