@@ -1,0 +1,396 @@
+package org.frontline.media;
+
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.streams.ReadStream;
+import org.frontline.dev.DemoOrganisation;
+import org.frontline.evidence.MediaWorkerVerticle;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * The media worker end to end: photos uploaded through the API (presigned PUT + completion), processed for real by
+ * the worker deployed in the service, the checks and flags read back through the API, the alert pushed to the fake
+ * FCM, the served copies fetched through the content redirect.
+ */
+@FrontlineTest
+class EvidenceWorkerTest {
+  private static final double REPORT_LAT = 32.45;
+  private static final double REPORT_LON = 119.43;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @Test
+  void aPhotoFarFromTheReportIsFlaggedAlertedAndServedWithoutMetadata(TestEnvironment env) throws Exception {
+    device(env, "supervisor.hanjiang", "evidence-hanjiang");
+    device(env, "supervisor.tongzhou", "evidence-tongzhou");
+    Instant captured = Instant.now().minus(10, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // Taken in Shanghai (about 250 km away), at the report's capture time.
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(800, 600, 11), 0.9f), captured, 31.23, 121.47);
+    UUID report = UUID.randomUUID();
+    UUID attachment = submitWithPhoto(env, report, captured, photo);
+
+    awaitDone(env, attachment);
+    assertThat(check(env, attachment, "PHOTO_GPS_DISTANCE")).startsWith("FLAGGED|");
+    assertThat(Double.parseDouble(check(env, attachment, "PHOTO_GPS_DISTANCE").split("\\|")[1])).isGreaterThan(200_000);
+    assertThat(check(env, attachment, "PHOTO_TIME_SKEW")).startsWith("PASSED|");
+    assertThat(check(env, attachment, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    assertThat(string(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).isEqualTo("1");
+    assertThat(string(env, "SELECT payload->>'flags' FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).contains("PHOTO_GPS_DISTANCE");
+
+    // The alert: supervisor.hanjiang (covers Huaisi) is told, marked as needing attention; supervisor.tongzhou not.
+    awaitUntil("the flagged alert is sent", () -> "SENT".equals(string(env, "SELECT p.status FROM push_delivery p"
+        + " JOIN outbox o ON o.id = p.event_id JOIN device d ON d.id = p.device_id"
+        + " WHERE o.aggregate_id = ? AND o.event_type = 'report.evidence-flagged' AND d.token = 'evidence-hanjiang'",
+        report)));
+    Thread.sleep(1200);
+    assertThat(env.fcm().requestsFor("evidence-tongzhou")).isEmpty();
+    assertThat(string(env, "SELECT count(*) FROM notification n JOIN outbox o ON o.id = n.event_id"
+        + " WHERE o.event_type = 'report.evidence-flagged' AND n.account_id = ?", account("supervisor.tongzhou")))
+        .isEqualTo("0");
+    var pushes = env.fcm().requestsFor("evidence-hanjiang").stream()
+        .filter(r -> "report.evidence-flagged".equals(r.data().getString("eventType"))).toList();
+    assertThat(pushes).hasSize(1);
+    assertThat(pushes.get(0).data().getMap()).containsEntry("attention", "true")
+        .containsEntry("reportId", report.toString());
+    assertThat(pushes.get(0).notification().getString("title")).contains("需要关注");
+
+    // The representation: the supervisor sees the checks and the flag; the author sees neither.
+    JsonObject seen = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body());
+    assertThat(seen.getBoolean("flagged")).isTrue();
+    JsonObject distance = find(seen.getJsonArray("evidence"), attachment, "PHOTO_GPS_DISTANCE");
+    assertThat(distance.getString("outcome")).isEqualTo("FLAGGED");
+    assertThat(distance.getString("unit")).isEqualTo("m");
+    assertThat(distance.getDouble("measured")).isGreaterThan(distance.getDouble("threshold"));
+    assertThat(find(seen.getJsonArray("evidence"), null, "MOCK_LOCATION").getString("outcome")).isEqualTo("PASSED");
+    JsonObject own = new JsonObject(get(env, "officer.xu", "/v1/reports/" + report).body());
+    assertThat(own.getJsonArray("evidence")).isEmpty();
+    assertThat(own.containsKey("flagged")).isFalse();
+
+    // The filter, from the partial index.
+    JsonArray flagged = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=true").body())
+        .getJsonArray("items");
+    assertThat(flagged.stream().map(o -> ((JsonObject) o).getString("id"))).contains(report.toString());
+    assertThat(flagged.stream().allMatch(o -> ((JsonObject) o).getBoolean("flagged"))).isTrue();
+    JsonArray clean = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=false").body())
+        .getJsonArray("items");
+    assertThat(clean.stream().map(o -> ((JsonObject) o).getString("id"))).doesNotContain(report.toString());
+    HttpResponse<String> officerFilter = get(env, "officer.xu", "/v1/reports?hasEvidenceFlags=true");
+    assertThat(officerFilter.statusCode()).isEqualTo(403);
+    assertThat(new JsonObject(officerFilter.body()).getString("type")).isEqualTo("urn:frontline:problem:forbidden");
+
+    // Derived copies: in the store, JPEG, no EXIF (no GPS) at all.
+    for (String column : List.of("thumb_key", "display_key")) {
+      String key = string(env, "SELECT " + column + " FROM attachment WHERE id = ?", attachment);
+      assertThat(key).isEqualTo("derived/" + attachment + "/" + (column.startsWith("thumb") ? "thumb" : "display")
+          + ".jpg");
+      byte[] copy = stored(env, key);
+      assertThat(new MediaSniffer().sniff(MediaBytes.of(copy)).toString()).contains("image/jpeg");
+      assertThat(new String(copy, StandardCharsets.ISO_8859_1)).doesNotContain("Exif\0\0");
+      assertThat(new PhotoMetadataReader().read(MediaBytes.of(copy)).gps()).isEmpty();
+      BufferedImage img = ImageIO.read(new ByteArrayInputStream(copy));
+      assertThat(Math.max(img.getWidth(), img.getHeight()))
+          .isEqualTo(column.startsWith("thumb") ? DerivedImages.THUMB_LONG_SIDE : 800);
+    }
+
+    // The content redirect: 303 to a presigned GET of at most 5 minutes that serves the copy.
+    HttpResponse<String> thumb = get(env, "supervisor.hanjiang", "/v1/attachments/" + attachment + "/content?variant=thumb");
+    assertThat(thumb.statusCode()).as(thumb.body()).isEqualTo(303);
+    String location = thumb.headers().firstValue("Location").orElseThrow();
+    Matcher expires = Pattern.compile("X-Amz-Expires=(\\d+)").matcher(location);
+    assertThat(expires.find()).isTrue();
+    assertThat(Integer.parseInt(expires.group(1))).isBetween(1, 300);
+    HttpResponse<byte[]> fetched = http.send(HttpRequest.newBuilder(URI.create(location)).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(fetched.statusCode()).isEqualTo(200);
+    assertThat(fetched.body()).isEqualTo(stored(env, "derived/" + attachment + "/thumb.jpg"));
+    // Originals: the author and a supervisor in scope; an admin who may read the report: 403.
+    HttpResponse<String> original = get(env, "officer.xu", "/v1/attachments/" + attachment + "/content?variant=original");
+    assertThat(original.statusCode()).isEqualTo(303);
+    assertThat(http.send(HttpRequest.newBuilder(URI.create(original.headers().firstValue("Location").orElseThrow()))
+        .GET().build(), HttpResponse.BodyHandlers.ofByteArray()).body()).isEqualTo(photo);
+    assertThat(get(env, "supervisor.hanjiang", "/v1/attachments/" + attachment + "/content?variant=original")
+        .statusCode()).isEqualTo(303);
+    assertProblem(get(env, "admin", "/v1/attachments/" + attachment + "/content?variant=original"), 403,
+        "urn:frontline:problem:forbidden");
+    assertThat(get(env, "admin", "/v1/attachments/" + attachment + "/content").statusCode()).isEqualTo(303);
+    // Out of scope: as if missing.
+    for (String who : List.of("supervisor.tongzhou", "officer.zhang", "assessor.tongzhou")) {
+      assertProblem(get(env, who, "/v1/attachments/" + attachment + "/content?variant=thumb"), 404,
+          "urn:frontline:problem:not-found");
+    }
+  }
+
+  @Test
+  void theSameBytesOnAnotherReportAreExactReuseAndAReencodedCopyANearDuplicate(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    BufferedImage scene = TestImages.scene(900, 700, 21);
+    byte[] photo = withExif(TestImages.jpeg(scene, 0.9f), captured, REPORT_LAT, REPORT_LON);
+    UUID first = UUID.randomUUID();
+    UUID a1 = submitWithPhoto(env, first, captured, photo);
+    awaitDone(env, a1);
+    assertThat(check(env, a1, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+    assertThat(check(env, a1, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", first)).isEqualTo("false");
+
+    // The same bytes on another report.
+    UUID second = UUID.randomUUID();
+    UUID a2 = submitWithPhoto(env, second, captured, photo);
+    awaitDone(env, a2);
+    assertThat(check(env, a2, "EXACT_REUSE")).startsWith("FLAGGED|");
+    assertThat(string(env, "SELECT detail FROM evidence_check WHERE attachment_id = ? AND code = 'EXACT_REUSE'", a2))
+        .contains(first.toString());
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", second)).isEqualTo("true");
+
+    // A re-encoded, resized copy: other bytes, same picture.
+    byte[] copy = withExif(TestImages.jpeg(TestImages.resized(scene, 720, 560), 0.6f), captured, REPORT_LAT,
+        REPORT_LON);
+    UUID third = UUID.randomUUID();
+    UUID a3 = submitWithPhoto(env, third, captured, copy);
+    awaitDone(env, a3);
+    assertThat(check(env, a3, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(check(env, a3, "NEAR_DUPLICATE")).startsWith("FLAGGED|");
+    assertThat(Double.parseDouble(check(env, a3, "NEAR_DUPLICATE").split("\\|")[1]))
+        .isLessThanOrEqualTo(PerceptualHash.NEAR_DUPLICATE_BITS);
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", third)).isEqualTo("true");
+
+    // A photo of another scene is neither.
+    UUID fourth = UUID.randomUUID();
+    UUID a4 = submitWithPhoto(env, fourth, captured,
+        withExif(TestImages.jpeg(TestImages.scene(900, 700, 4242), 0.9f), captured, REPORT_LAT, REPORT_LON));
+    awaitDone(env, a4);
+    assertThat(check(env, a4, "NEAR_DUPLICATE")).startsWith("PASSED|");
+    assertThat(check(env, a4, "EXACT_REUSE")).startsWith("PASSED|");
+  }
+
+  @Test
+  void twoWorkerInstancesNeverProcessAnAttachmentTwice(TestEnvironment env) throws Exception {
+    String second = await(env.app().vertx().deployVerticle(new MediaWorkerVerticle(env.app().database(),
+        env.app().objectStore(), env.app().blocking(), MediaWorkerVerticle.Settings.defaults()),
+        new DeploymentOptions()));
+    try {
+      Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+      List<UUID> attachments = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        attachments.add(submitWithPhoto(env, UUID.randomUUID(), captured,
+            withExif(TestImages.jpeg(TestImages.scene(640, 480, 500 + i), 0.85f), captured, REPORT_LAT, REPORT_LON)));
+      }
+      for (UUID a : attachments) {
+        awaitDone(env, a);
+      }
+      for (UUID a : attachments) {
+        assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
+        assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("6");
+      }
+    } finally {
+      await(env.app().vertx().undeploy(second));
+    }
+  }
+
+  @Test
+  void aCopyNotMadeYetIs409AndAnExpiredLeaseIsClaimedAgain(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 77), 0.9f), captured, REPORT_LAT, REPORT_LON);
+    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, a, captured, photo));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    assertProblem(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=display"), 409,
+        "urn:frontline:problem:conflict");
+    assertProblem(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=original"), 409,
+        "urn:frontline:problem:conflict");
+    // A claim by an instance that died: its lease is in the future, so nobody takes it until it expires.
+    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '2 seconds',"
+        + " media_attempts = 1 WHERE id = ?", a);
+    upload(env, a, photo);
+    Thread.sleep(1000);
+    assertThat(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)).isEqualTo("PENDING");
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("2");
+    assertThat(string(env, "SELECT media_claimed_by FROM attachment WHERE id = ?", a)).isNotEqualTo("dead-instance");
+    assertThat(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=display").statusCode()).isEqualTo(303);
+  }
+
+  // ---- helpers ----
+
+  private static byte[] withExif(byte[] jpeg, Instant captured, double lat, double lon) {
+    LocalDateTime local = LocalDateTime.ofInstant(captured, ZoneOffset.ofHours(8));
+    return new ExifSegment().make("Huawei").model("P60")
+        .dateTimeOriginal(local.format(DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss")))
+        .offsetTimeOriginal("+08:00").gps(lat, lon).spliceInto(jpeg);
+  }
+
+  private JsonObject envelope(UUID report, UUID attachment, Instant captured, byte[] photo) throws Exception {
+    return new JsonObject()
+        .put("id", report.toString()).put("type", "SITE").put("unitId", DemoOrganisation.HUAISI.toString())
+        .put("capturedAt", captured.toString())
+        .put("location", new JsonObject().put("lat", REPORT_LAT).put("lon", REPORT_LON).put("accuracyM", 10)
+            .put("provider", "gps").put("mock", false))
+        .put("title", "Evidence").put("body", new JsonObject())
+        .put("attachments", new JsonArray().add(new JsonObject().put("id", attachment.toString())
+            .put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(photo)))
+            .put("size", photo.length).put("contentType", "image/jpeg").put("filename", "IMG.jpg")));
+  }
+
+  /** A report by officer.xu with one photo, uploaded by presigned PUT and completed; the attachment id. */
+  private UUID submitWithPhoto(TestEnvironment env, UUID report, Instant captured, byte[] photo) throws Exception {
+    UUID attachment = UUID.randomUUID();
+    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, attachment, captured, photo));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    upload(env, attachment, photo);
+    return attachment;
+  }
+
+  private void upload(TestEnvironment env, UUID attachment, byte[] photo) throws Exception {
+    HttpResponse<String> url = post(env, "officer.xu", "/v1/attachments/" + attachment + "/upload-url", null);
+    assertThat(url.statusCode()).as(url.body()).isEqualTo(200);
+    HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(new JsonObject(url.body()).getString("url")))
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(photo)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(put.statusCode()).isEqualTo(200);
+    HttpResponse<String> done = post(env, "officer.xu", "/v1/attachments/" + attachment + "/complete", null);
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+  }
+
+  private void device(TestEnvironment env, String username, String token) throws Exception {
+    HttpResponse<String> r = post(env, username, "/v1/devices",
+        new JsonObject().put("token", token).put("platform", "android").put("appVersion", "1.0.0"));
+    assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
+  }
+
+  private static void awaitDone(TestEnvironment env, UUID attachment) throws Exception {
+    awaitUntil("attachment " + attachment + " processed",
+        () -> "DONE".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", attachment)));
+  }
+
+  /** outcome|measured of one check of the attachment. */
+  private static String check(TestEnvironment env, UUID attachment, String code) {
+    return string(env, "SELECT outcome || '|' || coalesce(measured::text, '') FROM evidence_check"
+        + " WHERE attachment_id = ? AND code = ?", attachment, code);
+  }
+
+  private static JsonObject find(JsonArray evidence, UUID attachment, String code) {
+    return evidence.stream().map(o -> (JsonObject) o)
+        .filter(c -> code.equals(c.getString("code"))
+            && (attachment == null ? c.getValue("attachmentId") == null : attachment.toString().equals(c.getString("attachmentId"))))
+        .findFirst().orElseThrow(() -> new AssertionError("no " + code + " in " + evidence.encode()));
+  }
+
+  private static byte[] stored(TestEnvironment env, String key) {
+    ReadStream<Buffer> stream = await(env.app().objectStore().get(key, 0, -1));
+    Buffer all = Buffer.buffer();
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    stream.handler(all::appendBuffer).exceptionHandler(done::tryFail).endHandler(done::tryComplete);
+    await(done.future());
+    return all.getBytes();
+  }
+
+  private static final java.util.Map<String, String> TOKENS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private String token(TestEnvironment env, String username) throws Exception {
+    String cached = TOKENS.get(username + "@" + env.app().config().http().port());
+    if (cached != null) {
+      return cached;
+    }
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(env, "/v1/auth/login"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("username", username)
+            .put("password", DemoOrganisation.PASSWORD).encode())).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    String token = new JsonObject(r.body()).getString("access_token");
+    TOKENS.put(username + "@" + env.app().config().http().port(), token);
+    return token;
+  }
+
+  private HttpResponse<String> get(TestEnvironment env, String username, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(uri(env, path)).header("Authorization", "Bearer " + token(env, username))
+        .GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(TestEnvironment env, String username, String path, JsonObject body)
+      throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri(env, path)).header("Authorization", "Bearer " + token(env, username));
+    if (body == null) {
+      b.POST(HttpRequest.BodyPublishers.noBody());
+    } else {
+      b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.encode()));
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static URI uri(TestEnvironment env, String path) {
+    return URI.create("http://127.0.0.1:" + env.app().config().http().port() + path);
+  }
+
+  private static void assertProblem(HttpResponse<String> r, int status, String type) {
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+    assertThat(new JsonObject(r.body()).getString("type")).isEqualTo(type);
+  }
+
+  private static UUID account(String username) {
+    return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String string(TestEnvironment env, String sql, Object... params) {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void update(TestEnvironment env, String sql, Object... params) throws Exception {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  private static void awaitUntil(String what, java.util.function.BooleanSupplier condition) throws Exception {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for: " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+}
