@@ -47,11 +47,15 @@ class ScopeMatrixTest {
   static final UUID SUPERVISOR_HANJIANG = Admin.account("supervisor.hanjiang");
   /** A report by officer.xu in Huaisi (made through the API before each test, once per class). */
   static final UUID XU_REPORT = UUID.nameUUIDFromBytes("scope-matrix:report".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  /** A report by officer.xu in Huaisi with one declared (not uploaded) photo, and that attachment. */
+  static final UUID XU_PHOTO_REPORT = UUID.nameUUIDFromBytes("scope-matrix:photo-report".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  static final UUID XU_ATTACHMENT = UUID.nameUUIDFromBytes("scope-matrix:attachment".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /**
    * Who lacks the role of an operation, when not the default officer.xu and supervisor.tongzhou: every role may
    * read reports (what each sees is the scope rule, tested in aReportIsHiddenFromRoleHoldersWhoMayNotSeeIt).
    */
-  static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.of("getReport", List.of());
+  static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.of("getReport", List.of(),
+      "getAttachmentContent", List.of());
 
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
@@ -75,7 +79,9 @@ class ScopeMatrixTest {
             SUPERVISOR_HANJIANG),
         new Case("resetAccountPassword", HttpMethod.POST, "/v1/accounts/" + XU + "/password",
             new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)),
-        new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT));
+        new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT),
+        new Case("getAttachmentContent", HttpMethod.GET, "/v1/attachments/" + XU_ATTACHMENT + "/content?variant=original",
+            null, "attachment", XU_ATTACHMENT));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
@@ -85,6 +91,15 @@ class ScopeMatrixTest {
           .put("id", XU_REPORT.toString()).put("type", "SITE").put("unitId", HUAISI.toString())
           .put("capturedAt", "2026-11-20T08:30:00Z").put("location", new JsonObject().put("lat", 32.4).put("lon", 119.4))
           .put("title", "Scope matrix").put("body", new JsonObject())), 201);
+    }
+    if (Admin.row(env, "attachment", XU_ATTACHMENT) == null) {
+      Admin.ok(Admin.post(env, Admin.token(env, "officer.xu"), "/v1/reports", new JsonObject()
+          .put("id", XU_PHOTO_REPORT.toString()).put("type", "SITE").put("unitId", HUAISI.toString())
+          .put("capturedAt", "2026-11-20T08:30:00Z").put("location", new JsonObject().put("lat", 32.4).put("lon", 119.4))
+          .put("title", "Scope matrix photo").put("body", new JsonObject())
+          .put("attachments", new io.vertx.core.json.JsonArray().add(new JsonObject()
+              .put("id", XU_ATTACHMENT.toString()).put("sha256", "ab".repeat(32)).put("size", 1000)
+              .put("contentType", "image/jpeg").put("filename", "scope.jpg")))), 201);
     }
   }
 
@@ -97,6 +112,14 @@ class ScopeMatrixTest {
           "urn:frontline:problem:not-found");
     }
     Admin.ok(Admin.get(env, Admin.token(env, "supervisor.hanjiang"), "/v1/reports/" + XU_REPORT), 200);
+    // Its attachment likewise: 404 out of scope; in scope, the original of a photo not uploaded yet is 409.
+    String content = "/v1/attachments/" + XU_ATTACHMENT + "/content?variant=original";
+    for (String username : List.of("officer.zhang", "supervisor.tongzhou", "assessor.tongzhou")) {
+      assertProblem(Admin.get(env, Admin.token(env, username), content), 404, "urn:frontline:problem:not-found");
+    }
+    assertProblem(Admin.get(env, Admin.token(env, "supervisor.hanjiang"), content), 409,
+        "urn:frontline:problem:conflict");
+    assertProblem(Admin.get(env, Admin.token(env, "officer.xu"), content), 409, "urn:frontline:problem:conflict");
   }
 
   @ParameterizedTest(name = "{0}")
