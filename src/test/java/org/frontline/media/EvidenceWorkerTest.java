@@ -243,6 +243,21 @@ class EvidenceWorkerTest {
     assertThat(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=display").statusCode()).isEqualTo(303);
   }
 
+  @Test
+  void theFlaggedFilterIsServedFromItsPartialIndex(TestEnvironment env) throws Exception {
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      st.execute("SET enable_seqscan = off");
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rs = st.executeQuery("EXPLAIN SELECT r.id FROM report r WHERE r.flagged"
+          + " ORDER BY r.received_at DESC, r.id LIMIT 51")) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      }
+      assertThat(plan.toString()).contains("report_flagged_received_idx");
+    }
+  }
+
   // ---- helpers ----
 
   private static byte[] withExif(byte[] jpeg, Instant captured, double lat, double lon) {
