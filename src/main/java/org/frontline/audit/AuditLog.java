@@ -21,7 +21,7 @@ import java.util.Arrays;
  *
  * <p>Appends are serialised: the writer takes a transaction-scoped advisory lock on {@link #LOCK_KEY}, then reads
  * the last entry (in READ COMMITTED, the default, that statement sees every entry committed before the lock was
- * granted), then inserts seq + 1 with the hash of the last entry as prev_hash. The lock is held until the writing
+ * granted; the two are pipelined, and PostgreSQL starts the read, and takes its snapshot, only once the lock is held), then inserts seq + 1 with the hash of the last entry as prev_hash. The lock is held until the writing
  * transaction ends, so concurrent writers form one gap-free chain. Keep transactions that record short.
  */
 public final class AuditLog {
@@ -46,13 +46,16 @@ public final class AuditLog {
   }
 
   private Future<Void> append(SqlConnection conn, AuditEvent event) {
-    return conn.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(LOCK_KEY))
-        .compose(locked -> conn.preparedQuery("""
+    // Both statements are sent at once (the connection pipelines them): PostgreSQL runs the read only after the lock
+    // is granted, with a snapshot taken then, so the lock is not held across a client round trip for nothing.
+    Future<?> locked = conn.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(LOCK_KEY));
+    Future<io.vertx.sqlclient.RowSet<Row>> lastRows = conn.preparedQuery("""
                 SELECT last.seq, last.hash, clock_timestamp() AS at,
                        (SELECT u.path FROM org_unit u WHERE u.id = $1::uuid) AS unit_path
                 FROM (SELECT 1) AS one
                 LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS last ON true""")
-            .execute(Tuple.of(event.unitId())))
+        .execute(Tuple.of(event.unitId()));
+    return Future.all(locked, lastRows).map(v -> lastRows.result())
         .compose(rows -> {
           Row last = rows.iterator().next();
           Long lastSeq = last.getLong("seq");

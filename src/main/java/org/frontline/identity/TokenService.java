@@ -94,6 +94,21 @@ public final class TokenService {
   private final String audience;
   private final KeySource keys;
   private final Clock clock;
+  /**
+   * Tokens whose signature and fixed claims were already verified, by their exact text: an ES256 verification costs
+   * about as much CPU as the rest of a report submission. A hit still requires the verifying key to be the one
+   * published now under its kid (a retired key ends its tokens at once) and re-checks exp, nbf and iat against the
+   * clock; only successful verifications are kept, at most {@link #VERIFIED_CACHE_SIZE}, least recently used out.
+   */
+  private final Map<String, Verified> verified = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Verified> eldest) {
+      return size() > VERIFIED_CACHE_SIZE;
+    }
+  };
+  static final int VERIFIED_CACHE_SIZE = 10_000;
+
+  private record Verified(String kid, SigningKey key, AccessToken token, long exp, Long nbf, long iat) {}
 
   public TokenService(String issuer, String audience, KeySource keys, Clock clock) {
     this.issuer = issuer;
@@ -171,6 +186,14 @@ public final class TokenService {
     if (token == null || token.length() > 8192) {
       throw new InvalidTokenException("missing or oversized token");
     }
+    Verified hit;
+    synchronized (verified) {
+      hit = verified.get(token);
+    }
+    if (hit != null && keys.keys().published().get(hit.kid()) == hit.key()) {
+      checkTimes(hit.exp(), hit.nbf(), hit.iat());
+      return hit.token();
+    }
     String[] parts = token.split("\\.", -1);
     if (parts.length != 3 || !B64URL.matcher(parts[0]).matches() || !B64URL.matcher(parts[1]).matches()
         || !B64URL.matcher(parts[2]).matches()) {
@@ -215,20 +238,11 @@ public final class TokenService {
     if (!(audience.equals(aud) || aud instanceof JsonArray a && a.contains(audience))) {
       throw new InvalidTokenException("wrong aud");
     }
-    long now = clock.instant().getEpochSecond();
-    long leeway = LEEWAY.toSeconds();
     Long exp = seconds(claims, "exp", true);
-    if (exp + leeway <= now) {
-      throw new InvalidTokenException("expired");
-    }
     Long nbf = seconds(claims, "nbf", false);
-    if (nbf != null && nbf > now + leeway) {
-      throw new InvalidTokenException("not yet valid");
-    }
     Long iat = seconds(claims, "iat", true);
-    if (iat > now + leeway) {
-      throw new InvalidTokenException("issued in the future");
-    }
+    checkTimes(exp, nbf, iat);
+    AccessToken accessToken;
     try {
       UUID sub = UUID.fromString(claims.getString("sub"));
       List<String> roles = new ArrayList<>();
@@ -239,10 +253,28 @@ public final class TokenService {
       for (Object u : claims.getJsonArray("scope", new JsonArray())) {
         scope.add(UUID.fromString((String) u));
       }
-      return new AccessToken(sub, List.copyOf(roles), List.copyOf(scope), claims.getString("jti"),
+      accessToken = new AccessToken(sub, List.copyOf(roles), List.copyOf(scope), claims.getString("jti"),
           Instant.ofEpochSecond(exp));
     } catch (RuntimeException e) {
       throw new InvalidTokenException("malformed claims");
+    }
+    synchronized (verified) {
+      verified.put(token, new Verified(k, key, accessToken, exp, nbf, iat));
+    }
+    return accessToken;
+  }
+
+  private void checkTimes(long exp, Long nbf, long iat) throws InvalidTokenException {
+    long now = clock.instant().getEpochSecond();
+    long leeway = LEEWAY.toSeconds();
+    if (exp + leeway <= now) {
+      throw new InvalidTokenException("expired");
+    }
+    if (nbf != null && nbf > now + leeway) {
+      throw new InvalidTokenException("not yet valid");
+    }
+    if (iat > now + leeway) {
+      throw new InvalidTokenException("issued in the future");
     }
   }
 

@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.json.schema.JsonSchema;
 import io.vertx.json.schema.OutputUnit;
 import io.vertx.json.schema.SchemaRepository;
+import io.vertx.json.schema.Validator;
 import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.openapi.impl.Utils;
 import org.frontline.platform.http.ApiVerticle;
@@ -18,12 +19,11 @@ import java.util.Optional;
  * arrive as items of a batch: the same schema, the same validator, the same field errors as the single endpoint.
  */
 public final class ReportSchemas {
-  private final SchemaRepository repository;
-  private final JsonSchema envelope;
+  /** Built once: a validator only reads its lookup table after construction, so it serves every item. */
+  private final Validator validator;
 
   private ReportSchemas(SchemaRepository repository, JsonSchema envelope) {
-    this.repository = repository;
-    this.envelope = envelope;
+    this.validator = repository.validator(envelope);
   }
 
   public static Future<ReportSchemas> load(Vertx vertx) {
@@ -36,7 +36,7 @@ public final class ReportSchemas {
 
   /** The validation problem of one envelope, exactly as createReport would answer it, or empty when valid. */
   public Optional<Problem> problemOf(Object envelopeJson) {
-    OutputUnit result = repository.validator(envelope).validate(envelopeJson);
+    OutputUnit result = validator.validate(envelopeJson);
     return Boolean.TRUE.equals(result.getValid()) ? Optional.empty() : Optional.of(Problems.invalidBody(result));
   }
 }

@@ -183,7 +183,7 @@ public final class ApiVerticle extends VerticleBase {
         .rootHandler(BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes()));
     // Security runs before validation, so a caller who may not use an operation learns nothing from it, not even
     // what a valid request looks like (RouterBuilder would validate first); validation is therefore ours too.
-    RequestValidator validator = RequestValidator.create(vertx, contract);
+    RequestValidator validator = RequestValidator.create(vertx, CachedValidators.of(contract));
     for (OpenAPIRoute route : builder.getRoutes()) {
       String operationId = route.getOperation().getOperationId();
       Handler<RoutingContext> handler = handlers.remove(operationId);
