@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts target/frontline.jar in dev mode on free ports with its own temporary data folder, waits for
-# /health/ready, runs the tus interop check (interop.mjs) against it, then stops the server with SIGTERM and
-# removes the folder. Exit status: the interop check's (a server that does not start or stop cleanly fails too).
+# /health/ready, runs the tus interop check (interop.mjs; or the Node script and arguments given) against it with
+# FRONTLINE_URL and FRONTLINE_DATA_DIR set, then stops the server with SIGTERM and removes the folder.
+# SERVER_JAVA_OPTS go to the JVM (e.g. -Xmx256m). Exit status: the script's; a server that does not start, does
+# not stop within 20 s, or logged an OutOfMemoryError fails too.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../../.." && pwd)"
@@ -28,6 +30,10 @@ stop() {
     fi
     wait "$pid" 2>/dev/null || true
   fi
+  if [ -f "$log" ] && grep -q "OutOfMemoryError" "$log"; then
+    echo "tus-interop: the server logged an OutOfMemoryError" >&2
+    status=1
+  fi
   if [ "$status" -ne 0 ] && [ -f "$log" ]; then
     echo "---- server log (last 40 lines) ----" >&2
     tail -n 40 "$log" >&2 || true
@@ -42,7 +48,7 @@ trap 'exit 143' TERM
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
 FRONTLINE_HTTP_PORT="$http_port" FRONTLINE_MANAGEMENT_PORT="$mgmt_port" FRONTLINE_DATA_DIR="$data" \
-  java ${INTEROP_JAVA_OPTS:-} -jar "$jar" dev >"$log" 2>&1 &
+  java ${SERVER_JAVA_OPTS:-} -jar "$jar" dev >"$log" 2>&1 &
 pid=$!
 
 ready=""
@@ -56,4 +62,6 @@ for _ in $(seq 1 300); do
 done
 [ -n "$ready" ] || { echo "tus-interop: the server was not ready within 150 s" >&2; exit 1; }
 
-FRONTLINE_URL="http://127.0.0.1:$http_port" FRONTLINE_DATA_DIR="$data" node "$here/interop.mjs"
+script=("$@")
+[ ${#script[@]} -gt 0 ] || script=("$here/interop.mjs")
+FRONTLINE_URL="http://127.0.0.1:$http_port" FRONTLINE_DATA_DIR="$data" node "${script[@]}"

@@ -48,6 +48,7 @@ final class ChunkReceiver {
   /** The head examined by {@code headCheck}: {@link ContentRules#HEAD} or the whole upload when smaller. */
   private final int headWindow;
   private final Promise<Received> result = Promise.promise();
+  private final PartBudget budget;
 
   private final List<Part> parts;
   private final SHA256Digest digest;
@@ -61,7 +62,7 @@ final class ChunkReceiver {
   private Throwable failure;
 
   private ChunkReceiver(ObjectStore store, UploadRepository repository, Upload upload, HttpServerRequest request,
-                        byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck) {
+                        byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck, PartBudget budget) {
     this.store = store;
     this.repository = repository;
     this.upload = upload;
@@ -80,7 +81,7 @@ final class ChunkReceiver {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    this.buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBytes(upload.tail());
+    this.budget = budget;
   }
 
   /**
@@ -90,8 +91,14 @@ final class ChunkReceiver {
    */
   static Future<Received> receive(ObjectStore store, UploadRepository repository, Upload upload,
                                   HttpServerRequest request, byte[] expectedChunkSha256,
-                                  Function<byte[], Future<Void>> headCheck) {
-    return new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck).start();
+                                  Function<byte[], Future<Void>> headCheck, PartBudget budget) {
+    ChunkReceiver receiver = new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck,
+        budget);
+    // The request stays paused until a permit is free; the part buffer exists only while the permit is held.
+    return budget.acquire().compose(v -> receiver.start().onComplete(done -> {
+      receiver.buffer = null;
+      budget.release();
+    }));
   }
 
   /** A fresh SHA-256 state, for a new upload. */
@@ -100,6 +107,7 @@ final class ChunkReceiver {
   }
 
   private Future<Received> start() {
+    buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBytes(upload.tail());
     request.handler(this::onData);
     request.exceptionHandler(this::fail);
     request.endHandler(v -> {
@@ -113,7 +121,7 @@ final class ChunkReceiver {
   }
 
   private void onData(Buffer data) {
-    if (failure != null) {
+    if (failure != null || buffer == null) {
       return;
     }
     if (partBytes + buffer.length() + data.length() > upload.length()) {

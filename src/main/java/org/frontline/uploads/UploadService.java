@@ -42,6 +42,8 @@ public final class UploadService {
   /** Where the content rules run (CPU work over up to 256 KiB: never on an event loop). */
   private final WorkerExecutor blocking;
   /** Uploads with a PATCH under way on this instance: one writer at a time. */
+  /** The memory bound of all bodies received at once. */
+  private final PartBudget budget = PartBudget.fromHeap();
   private final Set<UUID> writing = ConcurrentHashMap.newKeySet();
 
   public UploadService(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
@@ -118,7 +120,8 @@ public final class UploadService {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
           .toException());
     }
-    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, head -> checkHead(upload, head))
+    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, head -> checkHead(upload, head),
+            budget)
         .compose(received -> received.complete()
             ? complete(caller, upload, received, clientAddress, requestId).map(u -> new Written(u, received.offset(), true))
             : Future.succeededFuture(new Written(upload, received.offset(), false)))
