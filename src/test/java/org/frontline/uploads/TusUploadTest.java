@@ -128,6 +128,41 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
   }
 
+  @Test
+  void theLastAttachmentsStoredAtOnceCompleteTheReportExactlyOnce(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    for (int round = 0; round < 3; round++) {
+      int n = 8;
+      UUID report = UUID.randomUUID();
+      UUID[] ids = new UUID[n];
+      byte[][] photos = new byte[n][];
+      for (int i = 0; i < n; i++) {
+        ids[i] = UUID.randomUUID();
+        photos[i] = photo(30_000 + round * 100 + i);
+      }
+      insertReport(env, report, XU, ids, photos);
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+      try {
+        java.util.List<java.util.concurrent.Future<HttpResponse<String>>> sent = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          byte[] bytes = photos[i];
+          UUID a = ids[i];
+          sent.add(pool.submit(() -> send(env, "POST", "/v1/uploads", bytes, Map.of("Tus-Resumable", "1.0.0",
+              "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(bytes.length),
+              "Upload-Metadata", metadata(report, a), "Content-Type", "application/offset+octet-stream"))));
+        }
+        for (java.util.concurrent.Future<HttpResponse<String>> f : sent) {
+          assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+      assertThat(query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report
+          + "' AND event_type = 'report.completed'")).isEqualTo("1");
+    }
+  }
+
   // ---- bad input ----
 
   @Test
