@@ -148,7 +148,7 @@ public final class Frontline {
     UploadRepository uploadRepository = new UploadRepository(database.pool());
     AttachmentLedger ledger = new AttachmentLedger(database.pool());
     UploadService uploadService = new UploadService(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(),
-        UPLOAD_LIFETIME);
+        UPLOAD_LIFETIME, blocking);
     sweeper = new UploadSweeper(uploadRepository, objectStore);
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit),
@@ -158,7 +158,7 @@ public final class Frontline {
             new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)),
         reports,
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))),
-        new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC()),
+        new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
         new DevicesApi(new DeviceRepository(database.pool())),
         new NotificationsApi(database.pool()),
         new AttachmentContentApi(database, objectStore));

@@ -61,8 +61,11 @@ public final class AttachmentLedger {
             return Future.succeededFuture(null);
           }
           UUID reportId = rows.iterator().next().getUUID("report_id");
-          // Lock the report row: two last attachments stored at once must not both (or neither) complete it.
-          return conn.preparedQuery("""
+          // Lock the report row first, in its own statement: two last attachments stored at once must not both
+          // (or neither) complete it. The completing UPDATE below then runs with a snapshot taken after the lock,
+          // so it sees the other transaction's attachment once that one committed (READ COMMITTED).
+          return conn.preparedQuery("SELECT 1 FROM report WHERE id = $1 FOR UPDATE").execute(Tuple.of(reportId))
+              .compose(locked -> conn.preparedQuery("""
                   UPDATE report SET status = 'COMPLETE', completed_at = now()
                   WHERE id = $1 AND status = 'AWAITING_MEDIA'
                     AND NOT EXISTS (SELECT 1 FROM attachment WHERE report_id = $1 AND status <> 'STORED')
@@ -80,7 +83,7 @@ public final class AttachmentLedger {
                                                    'authorId', $3::uuid::text, 'type', $4::text))""")
                     .execute(Tuple.of(reportId, r.getUUID("unit_id"), r.getUUID("author_id"), r.getString("type")))
                     .map(ignored -> new Stored(reportId, true));
-              });
+              }));
         })
         .compose(stored -> stored != null ? Future.succeededFuture(stored)
             : conn.preparedQuery("SELECT report_id, status, object_key FROM attachment WHERE id = $1")

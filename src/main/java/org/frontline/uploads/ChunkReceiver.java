@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Streams one PATCH body into the upload's S3 multipart upload. At most one part (5 MiB, plus the chunk that
@@ -43,7 +44,11 @@ final class ChunkReceiver {
   private final Upload upload;
   private final HttpServerRequest request;
   private final byte[] expectedChunkSha256;
+  private final Function<byte[], Future<Void>> headCheck;
+  /** The head examined by {@code headCheck}: {@link ContentRules#HEAD} or the whole upload when smaller. */
+  private final int headWindow;
   private final Promise<Received> result = Promise.promise();
+  private final PartBudget budget;
 
   private final List<Part> parts;
   private final SHA256Digest digest;
@@ -53,15 +58,20 @@ final class ChunkReceiver {
   private long persistedOffset;
   private boolean flushing;
   private boolean ended;
+  private boolean headChecked;
   private Throwable failure;
 
   private ChunkReceiver(ObjectStore store, UploadRepository repository, Upload upload, HttpServerRequest request,
-                        byte[] expectedChunkSha256) {
+                        byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck, PartBudget budget) {
     this.store = store;
     this.repository = repository;
     this.upload = upload;
     this.request = request;
     this.expectedChunkSha256 = expectedChunkSha256;
+    this.headCheck = headCheck;
+    this.headWindow = (int) Math.min(ContentRules.HEAD, upload.length());
+    // Checked in an earlier PATCH already: that one's body went past the window.
+    this.headChecked = headCheck == null || upload.offset() >= headWindow;
     this.parts = new ArrayList<>(upload.parts());
     this.partBytes = upload.partBytes();
     this.persistedOffset = upload.offset();
@@ -71,13 +81,24 @@ final class ChunkReceiver {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    this.buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBytes(upload.tail());
+    this.budget = budget;
   }
 
-  /** Reads the (paused) request's body into the upload; the future completes once the body is dealt with. */
+  /**
+   * Reads the (paused) request's body into the upload; the future completes once the body is dealt with. As soon
+   * as the first {@link ContentRules#HEAD} bytes of the upload (or all of it, when smaller) are in, and before any
+   * of them goes to the store, {@code headCheck} is given them; its failure ends the body with that failure.
+   */
   static Future<Received> receive(ObjectStore store, UploadRepository repository, Upload upload,
-                                  HttpServerRequest request, byte[] expectedChunkSha256) {
-    return new ChunkReceiver(store, repository, upload, request, expectedChunkSha256).start();
+                                  HttpServerRequest request, byte[] expectedChunkSha256,
+                                  Function<byte[], Future<Void>> headCheck, PartBudget budget) {
+    ChunkReceiver receiver = new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck,
+        budget);
+    // The request stays paused until a permit is free; the part buffer exists only while the permit is held.
+    return budget.acquire().compose(v -> receiver.start().onComplete(done -> {
+      receiver.buffer = null;
+      budget.release();
+    }));
   }
 
   /** A fresh SHA-256 state, for a new upload. */
@@ -86,6 +107,7 @@ final class ChunkReceiver {
   }
 
   private Future<Received> start() {
+    buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBytes(upload.tail());
     request.handler(this::onData);
     request.exceptionHandler(this::fail);
     request.endHandler(v -> {
@@ -99,7 +121,7 @@ final class ChunkReceiver {
   }
 
   private void onData(Buffer data) {
-    if (failure != null) {
+    if (failure != null || buffer == null) {
       return;
     }
     if (partBytes + buffer.length() + data.length() > upload.length()) {
@@ -114,6 +136,14 @@ final class ChunkReceiver {
     digest.update(bytes, 0, bytes.length);
     if (chunkDigest != null) {
       chunkDigest.update(bytes);
+    }
+    if (!headChecked && partBytes == 0 && buffer.length() >= headWindow) {
+      // The head is still whole in the buffer (a part is far larger): judge it before anything is stored.
+      headChecked = true;
+      request.pause();
+      flushing = true;
+      headCheck.apply(buffer.getBytes(0, headWindow)).onComplete(this::afterFlush);
+      return;
     }
     if (buffer.length() >= PART_SIZE && !flushing) {
       request.pause();
@@ -133,20 +163,23 @@ final class ChunkReceiver {
           partBytes += PART_SIZE;
           return chunkDigest == null ? persist() : Future.succeededFuture();
         })
-        .onComplete(done -> {
-          flushing = false;
-          if (done.failed()) {
-            fail(done.cause());
-          } else if (failure != null) {
-            result.tryFail(failure);
-          } else if (buffer.length() >= PART_SIZE) {
-            flushPart();
-          } else if (ended) {
-            finish();
-          } else {
-            request.resume();
-          }
-        });
+        .onComplete(this::afterFlush);
+  }
+
+  /** After a part was stored or the head was judged: go on where the body left off. */
+  private void afterFlush(io.vertx.core.AsyncResult<Void> done) {
+    flushing = false;
+    if (done.failed()) {
+      fail(done.cause());
+    } else if (failure != null) {
+      result.tryFail(failure);
+    } else if (buffer.length() >= PART_SIZE) {
+      flushPart();
+    } else if (ended) {
+      finish();
+    } else {
+      request.resume();
+    }
   }
 
   /** Saves offset, parts, tail and digest state; fails with 409 when the upload moved meanwhile. */

@@ -3,6 +3,7 @@ package org.frontline.uploads;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
@@ -38,14 +39,16 @@ public final class DirectUploadApi implements ApiRoutes {
   private final ObjectStore store;
   private final AuditLog audit;
   private final Clock clock;
+  private final WorkerExecutor blocking;
 
   public DirectUploadApi(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
-                         Clock clock) {
+                         Clock clock, WorkerExecutor blocking) {
     this.repository = repository;
     this.ledger = ledger;
     this.store = store;
     this.audit = audit;
     this.clock = clock;
+    this.blocking = blocking;
   }
 
   @Override
@@ -82,16 +85,24 @@ public final class DirectUploadApi implements ApiRoutes {
               .withErrors(List.of(new Problem.FieldError("size", "no object was uploaded"))).toException());
         }
         if (info.get().size() != d.size()) {
-          return reject(rc, caller, d, staging, "size", "size mismatch: declared " + d.size() + ", received "
-              + info.get().size());
+          return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "size", "size mismatch: declared "
+              + d.size() + ", received " + info.get().size());
         }
-        return digest(staging).compose(result -> {
+        // Content rules first (two ranged GETs): a refused file is never streamed through the digest.
+        return UploadService.headAndTail(store, staging, info.get().size())
+            .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1], d.contentType()), false))
+            .compose(sniffed -> digest(staging).map(sha -> new Digest(sha, sniffed)),
+                e -> e instanceof ContentRules.Refused refused
+                    ? reject(rc, caller, d, staging, refused.type, "content", refused.reason)
+                        .map(x -> (Digest) null)
+                    : Future.failedFuture(e))
+            .compose(result -> {
           if (!result.sha256Hex().equals(d.sha256Hex())) {
-            return reject(rc, caller, d, staging, "sha256", "sha256 mismatch: declared " + d.sha256Hex()
-                + ", received " + result.sha256Hex());
+            return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "sha256", "sha256 mismatch: declared "
+                + d.sha256Hex() + ", received " + result.sha256Hex());
           }
           String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
-          String sniffed = ContentSniffer.sniff(result.head());
+          String sniffed = result.sniffedType();
           return store.copy(staging, key, info.get().etag())
               .recover(e -> Future.failedFuture(e instanceof IllegalStateException
                   ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
@@ -111,37 +122,33 @@ public final class DirectUploadApi implements ApiRoutes {
   }
 
   private Future<JsonObject> reject(RoutingContext rc, Caller caller, AttachmentLedger.Declared d, String key,
-                                    String field, String reason) {
+                                    ProblemType type, String field, String reason) {
     return store.delete(key)
         .compose(v -> ledger.recordRejection(d.attachmentId(), reason))
         .compose(v -> audit.record(repository.pool(), event(rc, caller, "attachment.rejected", d,
-            AuditEvent.Outcome.FAILURE, new JsonObject().put("via", "presigned-put").put("reason", reason))))
-        .compose(v -> Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE,
-                "The uploaded object does not match the attachment's declaration; it was removed.")
-            .withErrors(List.of(new Problem.FieldError(field, reason))).toException()));
+            AuditEvent.Outcome.FAILURE, new JsonObject().put("via", "presigned-put").put("status", type.status())
+                .put("reason", reason))))
+        .compose(v -> Future.failedFuture("content".equals(field)
+            ? new ContentRules.Refused(type, reason).problem("uploaded object")
+            : Problem.of(type, "The uploaded object does not match the attachment's declaration; it was removed.")
+                .withErrors(List.of(new Problem.FieldError(field, reason))).toException()));
   }
 
-  private record Digest(String sha256Hex, byte[] head) {}
+  private record Digest(String sha256Hex, String sniffedType) {}
 
-  /** Streams the object through SHA-256 (nothing held but a chunk), keeping its first bytes for sniffing. */
-  private Future<Digest> digest(String key) {
+  /** Streams the object through SHA-256 (nothing held but a chunk). */
+  private Future<String> digest(String key) {
     return store.get(key, 0, -1).compose(stream -> {
-      Promise<Digest> promise = Promise.promise();
+      Promise<String> promise = Promise.promise();
       MessageDigest sha;
       try {
         sha = MessageDigest.getInstance("SHA-256");
       } catch (Exception e) {
         return Future.failedFuture(e);
       }
-      Buffer head = Buffer.buffer(16);
       ReadStream<Buffer> s = stream;
-      s.handler(b -> {
-        if (head.length() < 16) {
-          head.appendBuffer(b.getBuffer(0, Math.min(b.length(), 16 - head.length())));
-        }
-        sha.update(b.getBytes());
-      }).exceptionHandler(promise::tryFail)
-          .endHandler(v -> promise.tryComplete(new Digest(HexFormat.of().formatHex(sha.digest()), head.getBytes())));
+      s.handler(b -> sha.update(b.getBytes())).exceptionHandler(promise::tryFail)
+          .endHandler(v -> promise.tryComplete(HexFormat.of().formatHex(sha.digest())));
       return promise.future();
     });
   }

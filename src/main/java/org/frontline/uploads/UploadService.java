@@ -2,6 +2,7 @@ package org.frontline.uploads;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
@@ -38,17 +39,22 @@ public final class UploadService {
   private final AuditLog audit;
   private final Clock clock;
   private final Duration lifetime;
+  /** Where the content rules run (CPU work over up to 256 KiB: never on an event loop). */
+  private final WorkerExecutor blocking;
   /** Uploads with a PATCH under way on this instance: one writer at a time. */
+  /** The memory bound of all bodies received at once. */
+  private final PartBudget budget = PartBudget.fromHeap();
   private final Set<UUID> writing = ConcurrentHashMap.newKeySet();
 
   public UploadService(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
-                       Clock clock, Duration lifetime) {
+                       Clock clock, Duration lifetime, WorkerExecutor blocking) {
     this.repository = repository;
     this.ledger = ledger;
     this.store = store;
     this.audit = audit;
     this.clock = clock;
     this.lifetime = lifetime;
+    this.blocking = blocking;
   }
 
   /** Creation: checks the attachment (the caller's, pending) and the length, starts the multipart upload. */
@@ -114,11 +120,52 @@ public final class UploadService {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
           .toException());
     }
-    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256)
+    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, head -> checkHead(upload, head),
+            budget)
         .compose(received -> received.complete()
             ? complete(caller, upload, received, clientAddress, requestId).map(u -> new Written(u, received.offset(), true))
             : Future.succeededFuture(new Written(upload, received.offset(), false)))
+        .recover(e -> e instanceof ContentRules.Refused refused
+            ? refuseEarly(caller, upload, refused, clientAddress, requestId)
+            : Future.failedFuture(e))
         .onComplete(done -> writing.remove(upload.id()));
+  }
+
+  /** The content rules on the upload's first bytes, as soon as they are in (nothing of them is stored yet). */
+  private Future<Void> checkHead(Upload upload, byte[] head) {
+    return ledger.declared(upload.reportId(), upload.attachmentId())
+        .compose(found -> blocking.executeBlocking(() -> {
+          ContentRules.check(head, head, found.map(AttachmentLedger.Declared::contentType).orElse(null));
+          return null;
+        }, false));
+  }
+
+  /**
+   * The head broke a content rule: the upload ends here (multipart aborted, FAILED), the reason is recorded on the
+   * attachment (which stays PENDING for a proper photo) and audited; the client gets 415 or 422.
+   */
+  private Future<Written> refuseEarly(Caller caller, Upload upload, ContentRules.Refused refused,
+                                      String clientAddress, String requestId) {
+    return ledger.declared(upload.reportId(), upload.attachmentId()).compose(found -> {
+      AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
+      return store.abortMultipart(upload.objectKey(), upload.multipartUploadId())
+          .recover(e -> {
+            log.warn("upload {}: abort of the multipart upload failed (the sweeper retries): {}", upload.id(),
+                e.toString());
+            return Future.succeededFuture();
+          })
+          .compose(v -> refusedRecord(caller, upload, declared, refused, clientAddress, requestId));
+    });
+  }
+
+  private Future<Written> refusedRecord(Caller caller, Upload upload, AttachmentLedger.Declared declared,
+                                        ContentRules.Refused refused, String clientAddress, String requestId) {
+    return ledger.recordRejection(upload.attachmentId(), refused.reason)
+        .compose(v -> repository.finish(upload.id(), Upload.Status.FAILED, refused.reason))
+        .compose(v -> audit.record(repository.pool(), event(caller, "attachment.rejected", declared, clientAddress,
+            requestId, AuditEvent.Outcome.FAILURE, new JsonObject().put("uploadId", upload.id().toString())
+                .put("status", refused.type.status()).put("reason", refused.reason))))
+        .compose(v -> Future.failedFuture(refused.problem("upload")));
   }
 
   private Future<Upload> complete(Caller caller, Upload upload, ChunkReceiver.Received received,
@@ -128,7 +175,14 @@ public final class UploadService {
       return store.completeMultipart(upload.objectKey(), upload.multipartUploadId(), received.parts())
           .compose(etag -> {
             if (received.offset() == declared.size() && received.sha256Hex().equals(declared.sha256Hex())) {
-              return stored(caller, upload, declared, clientAddress, requestId);
+              // The whole sniff again, on head and tail of what is stored (the tail may hold a ZIP end record).
+              return headAndTail(store, upload.objectKey(), received.offset())
+                  .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1],
+                      declared.contentType()), false))
+                  .compose(sniffed -> stored(caller, upload, declared, sniffed, clientAddress, requestId),
+                      e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
+                          : store.delete(upload.objectKey()).compose(v -> refusedRecord(caller, upload, declared,
+                              refused, clientAddress, requestId)).map(w -> upload));
             }
             String reason = "sha256 mismatch: declared " + declared.sha256Hex() + ", received "
                 + received.sha256Hex() + " (" + received.offset() + " bytes)";
@@ -137,17 +191,28 @@ public final class UploadService {
     });
   }
 
-  private Future<Upload> stored(Caller caller, Upload upload, AttachmentLedger.Declared declared,
+  /** Head ({@link ContentRules#HEAD}) and tail ({@link ContentRules#TAIL}) of a stored object, by ranged GETs. */
+  static Future<byte[][]> headAndTail(ObjectStore store, String key, long size) {
+    int headLength = (int) Math.min(size, ContentRules.HEAD);
+    long tailFrom = Math.max(0, size - ContentRules.TAIL);
+    return store.get(key, 0, headLength).compose(UploadService::collect)
+        .compose(head -> size <= ContentRules.HEAD
+            ? Future.succeededFuture(new byte[][] {head.getBytes(), head.getBytes()})
+            : store.get(key, tailFrom, size - tailFrom).compose(UploadService::collect)
+                .map(tail -> new byte[][] {head.getBytes(), tail.getBytes()}));
+  }
+
+  private Future<Upload> stored(Caller caller, Upload upload, AttachmentLedger.Declared declared, String sniffed,
                                 String clientAddress, String requestId) {
-    return head(upload.objectKey())
-        .compose(head -> repository.pool().withTransaction(conn -> repository.finish(conn, upload.id(),
+    return Future.succeededFuture(sniffed)
+        .compose(type -> repository.pool().withTransaction(conn -> repository.finish(conn, upload.id(),
                 Upload.Status.COMPLETED, null)
             .compose(ok -> {
               if (!ok) {
                 return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload was ended meanwhile.")
                     .toException());
               }
-              return ledger.markStored(conn, upload.attachmentId(), upload.objectKey(), ContentSniffer.sniff(head));
+              return ledger.markStored(conn, upload.attachmentId(), upload.objectKey(), type);
             })
             .compose(s -> audit.record(conn, event(caller, "attachment.stored", declared, clientAddress,
                 requestId, AuditEvent.Outcome.SUCCESS, new JsonObject().put("uploadId", upload.id().toString())
@@ -187,12 +252,7 @@ public final class UploadService {
         .mapEmpty();
   }
 
-  /** The first bytes of a stored object, for sniffing. */
-  private Future<byte[]> head(String key) {
-    return store.get(key, 0, 16).compose(stream -> collect(stream)).map(Buffer::getBytes);
-  }
-
-  private static Future<Buffer> collect(ReadStream<Buffer> stream) {
+  static Future<Buffer> collect(ReadStream<Buffer> stream) {
     Promise<Buffer> promise = Promise.promise();
     Buffer all = Buffer.buffer();
     stream.handler(all::appendBuffer).exceptionHandler(promise::tryFail).endHandler(v -> promise.tryComplete(all));

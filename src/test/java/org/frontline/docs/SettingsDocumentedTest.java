@@ -28,6 +28,10 @@ class SettingsDocumentedTest {
     assertThat(block.lines().toList()).hasSize(2);
     assertThat(block.lines().toList().get(0)).startsWith("mvn -q -DskipTests package && java -jar target/frontline.jar dev");
     String testCommand = block.lines().toList().get(1).replaceAll("\\s+#.*", "").trim();
-    assertThat(Files.readString(Path.of(".ci/run"))).contains("exec " + testCommand + "\n");
+    // The first command .ci/run runs (after set and cd) is exactly the test command, and it stops on its failure.
+    java.util.List<String> commands = Files.readString(Path.of(".ci/run")).lines().map(String::trim)
+        .filter(l -> !l.isEmpty() && !l.startsWith("#") && !l.startsWith("set ") && !l.startsWith("cd ")).toList();
+    assertThat(commands.get(0)).isIn(testCommand, "exec " + testCommand);
+    assertThat(Files.readString(Path.of(".ci/run"))).contains("set -euo pipefail\n");
   }
 }

@@ -17,11 +17,11 @@ import javax.imageio.ImageWriter;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /** Photos made in the tests: a "scene" of shapes drawn from a seed, written by ImageIO, plus crafted headers. */
-final class TestImages {
+public final class TestImages {
 
   private TestImages() {}
 
-  static BufferedImage scene(int width, int height, long seed) {
+  public static BufferedImage scene(int width, int height, long seed) {
     BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
@@ -44,7 +44,7 @@ final class TestImages {
     return img;
   }
 
-  static byte[] jpeg(BufferedImage img, float quality) {
+  public static byte[] jpeg(BufferedImage img, float quality) {
     try {
       ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
       ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -63,7 +63,7 @@ final class TestImages {
     }
   }
 
-  static byte[] png(BufferedImage img) {
+  public static byte[] png(BufferedImage img) {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ImageIO.write(img, "png", out);
@@ -73,7 +73,7 @@ final class TestImages {
     }
   }
 
-  static BufferedImage resized(BufferedImage src, int width, int height) {
+  public static BufferedImage resized(BufferedImage src, int width, int height) {
     BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
@@ -83,7 +83,7 @@ final class TestImages {
   }
 
   /** A PNG of signature and IHDR only, declaring any size: a pixel bomb's header. */
-  static byte[] pngHeader(long width, long height) {
+  public static byte[] pngHeader(long width, long height) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
     byte[] ihdr = new byte[13];
@@ -109,7 +109,7 @@ final class TestImages {
   }
 
   /** A JPEG of SOI, a comment, SOF0 declaring any size, and EOI: a pixel bomb's header. */
-  static byte[] jpegHeader(int width, int height, int sofMarker) {
+  public static byte[] jpegHeader(int width, int height, int sofMarker) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.writeBytes(new byte[] {(byte) 0xFF, (byte) 0xD8});
     byte[] comment = "made by a test".getBytes(StandardCharsets.US_ASCII);
@@ -122,7 +122,7 @@ final class TestImages {
   }
 
   /** A HEIF head: ftyp with the given brands, then meta/iprp/ipco holding one ispe per size pair. */
-  static byte[] heif(String major, String[] compatible, long... sizes) {
+  public static byte[] heif(String major, String[] compatible, long... sizes) {
     ByteArrayOutputStream ftyp = new ByteArrayOutputStream();
     ftyp.writeBytes(major.getBytes(StandardCharsets.ISO_8859_1));
     ftyp.writeBytes(new byte[4]);
@@ -149,7 +149,7 @@ final class TestImages {
     return out.toByteArray();
   }
 
-  static byte[] box(String type, byte[] body) {
+  public static byte[] box(String type, byte[] body) {
     byte[] b = new byte[8 + body.length];
     put32(b, 0, b.length);
     System.arraycopy(type.getBytes(StandardCharsets.ISO_8859_1), 0, b, 4, 4);
@@ -157,14 +157,14 @@ final class TestImages {
     return b;
   }
 
-  static void put32(byte[] b, int off, long v) {
+  public static void put32(byte[] b, int off, long v) {
     b[off] = (byte) (v >>> 24);
     b[off + 1] = (byte) (v >>> 16);
     b[off + 2] = (byte) (v >>> 8);
     b[off + 3] = (byte) v;
   }
 
-  static byte[] concat(byte[]... parts) {
+  public static byte[] concat(byte[]... parts) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (byte[] p : parts) {
       out.writeBytes(p);
@@ -172,7 +172,7 @@ final class TestImages {
     return out.toByteArray();
   }
 
-  static byte[] ascii(String s) {
+  public static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.ISO_8859_1);
   }
 }

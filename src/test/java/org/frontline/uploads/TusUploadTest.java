@@ -128,6 +128,41 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
   }
 
+  @Test
+  void theLastAttachmentsStoredAtOnceCompleteTheReportExactlyOnce(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    for (int round = 0; round < 3; round++) {
+      int n = 8;
+      UUID report = UUID.randomUUID();
+      UUID[] ids = new UUID[n];
+      byte[][] photos = new byte[n][];
+      for (int i = 0; i < n; i++) {
+        ids[i] = UUID.randomUUID();
+        photos[i] = photo(30_000 + round * 100 + i);
+      }
+      insertReport(env, report, XU, ids, photos);
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+      try {
+        java.util.List<java.util.concurrent.Future<HttpResponse<String>>> sent = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          byte[] bytes = photos[i];
+          UUID a = ids[i];
+          sent.add(pool.submit(() -> send(env, "POST", "/v1/uploads", bytes, Map.of("Tus-Resumable", "1.0.0",
+              "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(bytes.length),
+              "Upload-Metadata", metadata(report, a), "Content-Type", "application/offset+octet-stream"))));
+        }
+        for (java.util.concurrent.Future<HttpResponse<String>> f : sent) {
+          assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+      assertThat(query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report
+          + "' AND event_type = 'report.completed'")).isEqualTo("1");
+    }
+  }
+
   // ---- bad input ----
 
   @Test
@@ -391,18 +426,24 @@ class TusUploadTest {
     return new JsonObject(r.body()).getString("access_token");
   }
 
+  /** A JPEG head (SOI, comment, a 1600x1200 frame header) then random bytes: passes the content rules. */
   static byte[] photo(int size) {
     byte[] b = new byte[size];
     new Random(size).nextBytes(b);
-    b[0] = (byte) 0xFF;
-    b[1] = (byte) 0xD8;
-    b[2] = (byte) 0xFF;
-    b[3] = (byte) 0xE0;
+    byte[] head = org.frontline.media.TestImages.jpegHeader(1600, 1200, 0xC0);
+    System.arraycopy(head, 0, b, 0, head.length - 2); // without its EOI
     return b;
   }
 
   static void insertReport(TestEnvironment env, UUID report, UUID author, UUID[] attachments,
                                    byte[][] contents) throws Exception {
+    String[] types = new String[attachments.length];
+    Arrays.fill(types, "image/jpeg");
+    insertReport(env, report, author, attachments, contents, types);
+  }
+
+  static void insertReport(TestEnvironment env, UUID report, UUID author, UUID[] attachments,
+                           byte[][] contents, String[] contentTypes) throws Exception {
     try (Connection c = env.jdbc()) {
       try (PreparedStatement s = c.prepareStatement("""
           INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, lat, lon, body, request,
@@ -419,13 +460,14 @@ class TusUploadTest {
         try (PreparedStatement s = c.prepareStatement("""
             INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
                                     filename)
-            VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?)""")) {
+            VALUES (?, ?, ?, ?, ?, ?, ?)""")) {
           s.setObject(1, attachments[i]);
           s.setObject(2, report);
           s.setInt(3, i);
           s.setBytes(4, MessageDigest.getInstance("SHA-256").digest(contents[i]));
           s.setLong(5, contents[i].length);
-          s.setString(6, "photo" + i + ".jpg");
+          s.setString(6, contentTypes[i]);
+          s.setString(7, "photo" + i + ".jpg");
           s.executeUpdate();
         }
       }

@@ -1,0 +1,231 @@
+package org.frontline.uploads;
+
+import io.vertx.core.json.JsonObject;
+import org.frontline.media.TestImages;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * The content rules (sniffed type, declared family, pixel cap) through real HTTP on both upload paths: tus and the
+ * presigned PUT with its completion.
+ */
+@FrontlineTest
+class ContentRulesUploadTest {
+  static final String T415 = "urn:frontline:problem:unsupported-media-type";
+  static final String T422 = "urn:frontline:problem:unprocessable";
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  record Case(byte[] bytes, String declared, int status, String type) {}
+
+  static Map<String, Case> cases() {
+    Map<String, Case> c = new LinkedHashMap<>();
+    byte[] jpegHead = TusUploadTest.photo(20_000);
+    c.put("svg", refused(ascii("<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"><script>"
+        + "alert(1)</script></svg>")));
+    c.put("html", refused(ascii("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")));
+    c.put("pdf", refused(ascii("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n")));
+    c.put("zip", refused(zip()));
+    c.put("elf", refused(TestImages.concat(new byte[] {0x7F, 'E', 'L', 'F', 2, 1, 1, 0}, new byte[2000])));
+    c.put("gif", refused(TestImages.concat(ascii("GIF89a"), new byte[] {1, 0, 1, 0, 0, 0, 0}, new byte[100])));
+    byte[] polyglot = jpegHead.clone();
+    byte[] html = ascii("<html><script>alert(document.cookie)</script></html>");
+    System.arraycopy(html, 0, polyglot, 5_000, html.length);
+    c.put("polyglot JPEG+HTML", refused(polyglot));
+    // Larger than the head examined while uploading: only the tail, read at completion, shows the archive.
+    c.put("JPEG with a ZIP trailer", refused(TestImages.concat(TusUploadTest.photo(400_000), zip())));
+    c.put("PNG declared as image/jpeg", refused(TestImages.png(TestImages.scene(64, 48, 3))));
+    c.put("pixel bomb PNG header", new Case(TestImages.concat(TestImages.pngHeader(100_000, 100_000),
+        new byte[4096]), "image/png", 422, T422));
+    c.put("good JPEG", new Case(TestImages.jpeg(TestImages.scene(640, 480, 7), 0.9f), "image/jpeg", 0, null));
+    c.put("good PNG", new Case(TestImages.png(TestImages.scene(320, 240, 8)), "image/png", 0, null));
+    return c;
+  }
+
+  private static Case refused(byte[] bytes) {
+    return new Case(bytes, "image/jpeg", 415, T415);
+  }
+
+  @Test
+  void tusRefusesEachBadFileWithItsStatusAndStoresTheGoodOnes(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    for (Map.Entry<String, Case> e : cases().entrySet()) {
+      String label = e.getKey();
+      Case c = e.getValue();
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {c.bytes()},
+          new String[] {c.declared()});
+      String location = create(env, token, report, a, c.bytes().length);
+
+      HttpResponse<String> r = patch(env, token, location, 0, c.bytes());
+
+      if (c.status() == 0) {
+        assertThat(r.statusCode()).as(label + ": " + r.body()).isEqualTo(204);
+        assertThat(TusUploadTest.query(env, "SELECT status || ' ' || content_type FROM attachment WHERE id = '"
+            + a + "'")).as(label).isEqualTo("STORED " + c.declared());
+        continue;
+      }
+      assertThat(r.statusCode()).as(label + ": " + r.body()).isEqualTo(c.status());
+      JsonObject problem = new JsonObject(r.body());
+      assertThat(problem.getString("type")).as(label).isEqualTo(c.type());
+      String reason = problem.getJsonArray("errors").getJsonObject(0).getString("reason");
+      assertRefused(env, label, report, a, reason);
+      assertThat(TusUploadTest.query(env, "SELECT status || ' ' || failure FROM upload WHERE attachment_id = '"
+          + a + "'")).as(label).isEqualTo("FAILED " + reason);
+      String key = TusUploadTest.query(env, "SELECT object_key FROM upload WHERE attachment_id = '" + a + "'");
+      assertThat(await(env.app().objectStore().stat(key))).as(label).isEmpty();
+      assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).as(label)
+          .isEmpty();
+      // The upload is over: the client must start a new one with a proper photo.
+      assertThat(head(env, token, location).statusCode()).as(label).isEqualTo(404);
+    }
+  }
+
+  @Test
+  void tusRefusesAsSoonAsTheHeadIsInNotAfterTheWholeFile(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] svg = new byte[8 * 1024 * 1024];
+    byte[] markup = ascii("<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script>");
+    Arrays.fill(svg, (byte) ' ');
+    System.arraycopy(markup, 0, svg, 0, markup.length);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {svg});
+    String location = create(env, token, report, a, svg.length);
+
+    // A first PATCH of 300 KiB of the 8 MiB: enough for the head, and refused there.
+    HttpResponse<String> r = patch(env, token, location, 0, Arrays.copyOf(svg, 300 * 1024));
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(415);
+    assertThat(new JsonObject(r.body()).getString("type")).isEqualTo(T415);
+    assertThat(new JsonObject(r.body()).getString("detail")).contains("markup (SVG, XML or HTML)");
+    assertThat(TusUploadTest.query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE attachment_id = '"
+        + a + "'")).isEqualTo("FAILED 0");
+    assertRefused(env, "svg", report, a, "markup (SVG, XML or HTML)");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    HttpResponse<String> more = patch(env, token, location, 0, Arrays.copyOf(svg, 1024));
+    assertThat(more.statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void directUploadCompletionRefusesEachBadFileAndStoresTheGoodOnes(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    for (Map.Entry<String, Case> e : cases().entrySet()) {
+      String label = e.getKey();
+      Case c = e.getValue();
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {c.bytes()},
+          new String[] {c.declared()});
+      String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body())
+          .getString("url");
+      assertThat(put(url, c.bytes()).statusCode()).as(label).isEqualTo(200);
+
+      HttpResponse<String> r = post(env, token, "/v1/attachments/" + a + "/complete");
+
+      if (c.status() == 0) {
+        assertThat(r.statusCode()).as(label + ": " + r.body()).isEqualTo(200);
+        assertThat(new JsonObject(r.body()).getString("contentType")).as(label).isEqualTo(c.declared());
+        assertThat(TusUploadTest.query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).as(label)
+            .isEqualTo("STORED");
+        continue;
+      }
+      assertThat(r.statusCode()).as(label + ": " + r.body()).isEqualTo(c.status());
+      JsonObject problem = new JsonObject(r.body());
+      assertThat(problem.getString("type")).as(label).isEqualTo(c.type());
+      assertRefused(env, label, report, a, problem.getJsonArray("errors").getJsonObject(0).getString("reason"));
+      assertThat(await(env.app().objectStore().stat("uploads/direct/" + report + "/" + a))).as(label).isEmpty();
+    }
+  }
+
+  /** The attachment stays PENDING with the reason recorded, and the refusal is audited. */
+  private static void assertRefused(TestEnvironment env, String label, UUID report, UUID a, String reason)
+      throws Exception {
+    assertThat(reason).as(label).isNotBlank();
+    assertThat(TusUploadTest.query(env, "SELECT status || ' ' || last_rejection FROM attachment WHERE id = '" + a
+        + "'")).as(label).isEqualTo("PENDING " + reason);
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected'"
+        + " AND object_id = '" + a + "'")).as(label).isEqualTo("1");
+    assertThat(TusUploadTest.query(env, "SELECT status FROM report WHERE id = '" + report + "'")).as(label)
+        .isEqualTo("AWAITING_MEDIA");
+  }
+
+  private static byte[] zip() {
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      try (ZipOutputStream z = new ZipOutputStream(out)) {
+        z.putNextEntry(new ZipEntry("payload.html"));
+        z.write(ascii("<p>hello</p>"));
+        z.closeEntry();
+      }
+      return out.toByteArray();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  private String create(TestEnvironment env, String token, UUID report, UUID a, long length) throws Exception {
+    Base64.Encoder b64 = Base64.getEncoder();
+    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata",
+        "reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8))
+            + ",attachmentId " + b64.encodeToString(a.toString().getBytes(StandardCharsets.UTF_8))));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return r.headers().firstValue("Location").orElseThrow();
+  }
+
+  private HttpResponse<String> head(TestEnvironment env, String token, String location) throws Exception {
+    return send(env, "HEAD", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization", "Bearer " + token));
+  }
+
+  private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body)
+      throws Exception {
+    return send(env, "PATCH", location, body, new HashMap<>(Map.of("Tus-Resumable", "1.0.0", "Authorization",
+        "Bearer " + token, "Upload-Offset", Long.toString(offset), "Content-Type",
+        "application/offset+octet-stream")));
+  }
+
+  private HttpResponse<String> send(TestEnvironment env, String method, String path, byte[] body,
+                                    Map<String, String> headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port()
+            + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
+    headers.forEach(b::header);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(TestEnvironment env, String token, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port() + path))
+        .header("Authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> put(String url, byte[] body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).PUT(HttpRequest.BodyPublishers.ofByteArray(body))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
