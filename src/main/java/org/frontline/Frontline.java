@@ -47,6 +47,7 @@ import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.http.ManagementVerticle;
 import org.frontline.platform.objectstore.MinioObjectStore;
 import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.platform.push.DevPushesHandler;
 import org.frontline.platform.push.FirebasePushGateway;
 import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.RecordingPushGateway;
@@ -176,8 +177,12 @@ public final class Frontline {
             new DeploymentOptions().setInstances(apiInstances)))
         .compose(id -> {
           apiDeployment = id;
+          // Dev mode only: what the recording gateway would have pushed. Never in production.
+          Map<String, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext>> devViews =
+              config.mode() == FrontlineConfig.Mode.DEV && push instanceof RecordingPushGateway recording
+                  ? Map.of(DevPushesHandler.PATH, new DevPushesHandler(recording)) : Map.of();
           return vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
-              config.http().managementPort(), registry, readiness), new DeploymentOptions());
+              config.http().managementPort(), registry, readiness, devViews), new DeploymentOptions());
         })
         .compose(id -> {
           deployments.add(id);
