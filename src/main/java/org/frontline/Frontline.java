@@ -37,7 +37,9 @@ import org.frontline.identity.KeysApi;
 import org.frontline.identity.RotationService;
 import org.frontline.identity.SigningKeyStore;
 import org.frontline.identity.TokenService;
+import org.frontline.notify.AlertRules;
 import org.frontline.notify.DeviceRepository;
+import org.frontline.notify.FloodControl;
 import org.frontline.notify.DevicesApi;
 import org.frontline.notify.NotificationsApi;
 import org.frontline.notify.OutboxDispatcherVerticle;
@@ -187,8 +189,12 @@ public final class Frontline {
         .compose(id -> {
           deployments.add(id);
           // The outbox dispatcher: one per process is enough; instances in other processes share the work.
-          return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push,
-              OutboxDispatcherVerticle.Settings.defaults()), new DeploymentOptions());
+          OutboxDispatcherVerticle.Settings alerts = OutboxDispatcherVerticle.Settings.defaults()
+              .withFlood(config.push().digestAfter() == 0 ? FloodControl.OFF
+                  : new FloodControl(config.push().digestAfter(), config.push().digestWindow()))
+              .withEscalation(config.push().escalateAfter(), AlertRules.urgentKinds());
+          return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push, alerts, audit, registry),
+              new DeploymentOptions());
         })
         .onSuccess(id -> {
           deployments.add(id);
