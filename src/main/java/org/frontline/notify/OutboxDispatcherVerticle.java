@@ -127,16 +127,24 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * One round: events are turned into deliveries while the due deliveries (of earlier rounds) are being sent, so
+   * database work overlaps the wait for FCM. A round that found a full batch of either is followed at once (more is
+   * waiting); one that found some work after {@code busyDelay}; an idle one after {@code idleDelay}.
+   */
   private void round() {
-    dispatchEvents()
-        .compose(events -> sendDue().map(sent -> events + sent))
+    Future<Integer> events = dispatchEvents();
+    Future<Integer> sent = sendDue();
+    Future.all(events, sent)
         .onComplete(ar -> {
           if (ar.failed()) {
             // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
             log.warn("dispatch round failed: {}", ar.cause().toString());
             schedule(settings.idleDelay());
+          } else if (events.result() >= settings.eventBatch() || sent.result() >= settings.deliveryBatch()) {
+            schedule(Duration.ZERO);
           } else {
-            schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
+            schedule(events.result() + sent.result() > 0 ? settings.busyDelay() : settings.idleDelay());
           }
         });
   }
