@@ -9,4 +9,4 @@ out=target/surefire-reports/org.frontline.platform.push.PushBench-output.txt
 rm -f "$out"
 mvn -o -q test -Dtest=PushBench -Dsurefire.failIfNoSpecifiedTests=false -Dfrontline.bench=true \
   -Dbench.events="${EVENTS:-1000}" -Dbench.devices="${DEVICES:-10}" "$@"
-grep -A6 '^bench/push' "$out"
+grep -E '^bench/push|^  ' "$out"

@@ -27,9 +27,11 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Turns outbox events into alerts and pushes them. Each round: claim a batch of events (lease), write each event's
- * notifications and push deliveries as {@link AlertRules} says, then claim the due deliveries (lease) and send them
- * through the {@link PushGateway} in one call (the gateway batches by 500). Any number of instances, in this
+ * Turns outbox events into alerts and pushes them, in two independent loops: one claims a batch of events (lease)
+ * and writes each event's notifications and push deliveries as {@link AlertRules} says ({@link FloodControl}
+ * deciding each recipient's push); the other claims the due deliveries (lease) and sends them through the
+ * {@link PushGateway} in one call (the gateway batches by 500). A periodic check escalates unopened urgent alerts
+ * ({@link Escalations}) and refreshes the queue gauges ({@link AlertMetrics}). Any number of instances, in this
  * process or others, may run side by side: they share work through the database only.
  *
  * <p>Delivery outcomes: Delivered -> SENT; TokenInvalid -> DEAD and the device retired; PermanentFailure -> DEAD
@@ -71,6 +73,9 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
   }
 
+  /** Events dispatched concurrently within a claimed batch (each in its own transaction). */
+  static final int EVENT_LANES = 4;
+
   private final DispatchRepository repository;
   private final DeviceRepository devices;
   private final PushGateway push;
@@ -81,6 +86,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final String instance = "dispatcher-" + UUID.randomUUID();
   private volatile boolean stopping;
   private long timer = -1;
+  private long sendTimer = -1;
   private long sweepTimer = -1;
 
   /** A dispatcher whose meters go nowhere (tests' extra instances). */
@@ -116,37 +122,49 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(sendTimer);
     vertx.cancelTimer(sweepTimer);
     vertx.cancelTimer(checkTimer);
     return Future.succeededFuture();
   }
 
+  /**
+   * Two independent loops, each rescheduling itself: one turns events into deliveries, the other sends the due
+   * deliveries, so database work overlaps the wait for FCM. A loop that found a full batch goes again at once (more
+   * is waiting); one that found some work after {@code busyDelay}; an idle one after {@code idleDelay}.
+   */
   private void schedule(Duration delay) {
+    scheduleEvents(delay);
+    scheduleSends(delay);
+  }
+
+  private void scheduleEvents(Duration delay) {
     if (!stopping) {
-      timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> round());
+      timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::dispatchEvents, settings.eventBatch(),
+          this::scheduleEvents));
     }
   }
 
-  /**
-   * One round: events are turned into deliveries while the due deliveries (of earlier rounds) are being sent, so
-   * database work overlaps the wait for FCM. A round that found a full batch of either is followed at once (more is
-   * waiting); one that found some work after {@code busyDelay}; an idle one after {@code idleDelay}.
-   */
-  private void round() {
-    Future<Integer> events = dispatchEvents();
-    Future<Integer> sent = sendDue();
-    Future.all(events, sent)
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
-            log.warn("dispatch round failed: {}", ar.cause().toString());
-            schedule(settings.idleDelay());
-          } else if (events.result() >= settings.eventBatch() || sent.result() >= settings.deliveryBatch()) {
-            schedule(Duration.ZERO);
-          } else {
-            schedule(events.result() + sent.result() > 0 ? settings.busyDelay() : settings.idleDelay());
-          }
-        });
+  private void scheduleSends(Duration delay) {
+    if (!stopping) {
+      sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::sendDue, settings.deliveryBatch(),
+          this::scheduleSends));
+    }
+  }
+
+  private void loop(java.util.function.Supplier<Future<Integer>> work, int batch,
+      java.util.function.Consumer<Duration> next) {
+    work.get().onComplete(ar -> {
+      if (ar.failed()) {
+        // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
+        log.warn("dispatch round failed: {}", ar.cause().toString());
+        next.accept(settings.idleDelay());
+      } else if (ar.result() >= batch) {
+        next.accept(Duration.ZERO);
+      } else {
+        next.accept(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
+      }
+    });
   }
 
   /** The periodic check: escalations due, then the queue gauges (one query, not one per scrape). */
@@ -177,11 +195,17 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   Future<Integer> dispatchEvents() {
     return repository.claimEvents(instance, settings.eventBatch(), settings.lease())
         .compose(events -> {
-          Future<Void> chain = Future.succeededFuture();
-          for (OutboxEvent event : events) {
-            chain = chain.compose(v -> dispatch(event));
+          // EVENT_LANES transactions at a time (each event is its own): events are independent of one another.
+          List<Future<Void>> lanes = new ArrayList<>();
+          for (int lane = 0; lane < EVENT_LANES; lane++) {
+            Future<Void> chain = Future.succeededFuture();
+            for (int i = lane; i < events.size(); i += EVENT_LANES) {
+              OutboxEvent event = events.get(i);
+              chain = chain.compose(v -> dispatch(event));
+            }
+            lanes.add(chain);
           }
-          return chain.map(events.size());
+          return Future.all(lanes).map(events.size());
         });
   }
 
