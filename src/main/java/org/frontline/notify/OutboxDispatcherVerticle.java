@@ -73,9 +73,6 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
   }
 
-  /** Events dispatched concurrently within a claimed batch (each in its own transaction). */
-  static final int EVENT_LANES = 4;
-
   private final DispatchRepository repository;
   private final DeviceRepository devices;
   private final PushGateway push;
@@ -195,17 +192,11 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   Future<Integer> dispatchEvents() {
     return repository.claimEvents(instance, settings.eventBatch(), settings.lease())
         .compose(events -> {
-          // EVENT_LANES transactions at a time (each event is its own): events are independent of one another.
-          List<Future<Void>> lanes = new ArrayList<>();
-          for (int lane = 0; lane < EVENT_LANES; lane++) {
-            Future<Void> chain = Future.succeededFuture();
-            for (int i = lane; i < events.size(); i += EVENT_LANES) {
-              OutboxEvent event = events.get(i);
-              chain = chain.compose(v -> dispatch(event));
-            }
-            lanes.add(chain);
+          Future<Void> chain = Future.succeededFuture();
+          for (OutboxEvent event : events) {
+            chain = chain.compose(v -> dispatch(event));
           }
-          return Future.all(lanes).map(events.size());
+          return chain.map(events.size());
         });
   }
 
