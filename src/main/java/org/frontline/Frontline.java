@@ -39,7 +39,9 @@ import org.frontline.identity.KeysApi;
 import org.frontline.identity.RotationService;
 import org.frontline.identity.SigningKeyStore;
 import org.frontline.identity.TokenService;
+import org.frontline.notify.AlertRules;
 import org.frontline.notify.DeviceRepository;
+import org.frontline.notify.FloodControl;
 import org.frontline.notify.DevicesApi;
 import org.frontline.notify.NotificationsApi;
 import org.frontline.notify.OutboxDispatcherVerticle;
@@ -49,6 +51,7 @@ import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.http.ManagementVerticle;
 import org.frontline.platform.objectstore.MinioObjectStore;
 import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.platform.push.DevPushesHandler;
 import org.frontline.platform.push.FirebasePushGateway;
 import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.RecordingPushGateway;
@@ -179,14 +182,22 @@ public final class Frontline {
             new DeploymentOptions().setInstances(apiInstances)))
         .compose(id -> {
           apiDeployment = id;
+          // Dev mode only: what the recording gateway would have pushed. Never in production.
+          Map<String, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext>> devViews =
+              config.mode() == FrontlineConfig.Mode.DEV && push instanceof RecordingPushGateway recording
+                  ? Map.of(DevPushesHandler.PATH, new DevPushesHandler(recording)) : Map.of();
           return vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
-              config.http().managementPort(), registry, readiness), new DeploymentOptions());
+              config.http().managementPort(), registry, readiness, devViews), new DeploymentOptions());
         })
         .compose(id -> {
           deployments.add(id);
           // The outbox dispatcher: one per process is enough; instances in other processes share the work.
-          return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push,
-              OutboxDispatcherVerticle.Settings.defaults()), new DeploymentOptions());
+          OutboxDispatcherVerticle.Settings alerts = OutboxDispatcherVerticle.Settings.defaults()
+              .withFlood(config.push().digestAfter() == 0 ? FloodControl.OFF
+                  : new FloodControl(config.push().digestAfter(), config.push().digestWindow()))
+              .withEscalation(config.push().escalateAfter(), AlertRules.urgentKinds());
+          return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push, alerts, audit, registry),
+              new DeploymentOptions());
         })
         .compose(id -> {
           deployments.add(id);

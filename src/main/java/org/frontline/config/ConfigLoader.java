@@ -242,7 +242,10 @@ public final class ConfigLoader {
         }
       }
     }
-    return new Push(gateway, credentials);
+    int digestAfter = (int) integer(Setting.ALERT_DIGEST_AFTER, 0, 100_000);
+    Duration digestWindow = Duration.ofSeconds(integer(Setting.ALERT_DIGEST_WINDOW_SECONDS, 1, 7 * 86_400));
+    Duration escalateAfter = Duration.ofSeconds(integer(Setting.ALERT_ESCALATE_AFTER_SECONDS, 1, 7 * 86_400));
+    return new Push(gateway, credentials, digestAfter, digestWindow, escalateAfter);
   }
 
   private String bucket() {

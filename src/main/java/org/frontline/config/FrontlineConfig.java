@@ -37,7 +37,12 @@ public record FrontlineConfig(
 
   public enum PushGatewayKind { FIREBASE, RECORDING }
 
-  public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile) {}
+  /**
+   * @param digestAfter   flood control: pushes per recipient within {@code digestWindow} before a digest (0: off)
+   * @param escalateAfter an urgent alert unopened this long is escalated once
+   */
+  public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile, int digestAfter, Duration digestWindow,
+                     Duration escalateAfter) {}
 
   /** Token settings; the key-encryption key opens the signing keys stored in the database. */
   public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {

@@ -6,6 +6,7 @@ import org.frontline.identity.Scope;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Who is told what: the one table from outbox event type to recipients and message. A later feature adds its
@@ -93,7 +94,34 @@ public final class AlertRules {
     return flags == null ? "" : String.join(", ", flags.stream().map(String::valueOf).toList());
   }
 
+  /**
+   * Kinds whose alerts are escalated when nobody opens them in time (see {@code Escalations}); a kind listed here
+   * needs a rule above to alert anyone in the first place.
+   */
+  private static final Set<String> URGENT = Set.of("report.evidence-flagged");
+
+  static {
+    // Escalation: the event re-sent one level up. Its unit is the parent of the original's; the payload is the
+    // original's plus escalatedEventId, escalatedType, unitId and unitName (the original unit).
+    RULES.put("alert.escalated", new Rule(SUPERVISORS_COVERING_UNIT,
+        (event, locale, subject) -> "en".equals(locale)
+            ? new Text("Unanswered urgent alert", "An urgent alert from "
+                + event.payload().getString("unitName", subject) + " has not been opened.")
+            : new Text("未处理的紧急提醒", event.payload().getString("unitName", subject) + " 的一条紧急提醒尚未被查看。"),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "escalatedType", event.payload().getString("escalatedType", ""),
+            "reportId", event.payload().getString("reportId", event.aggregateId()),
+            "unitId", event.payload().getString("unitId", "")),
+        event -> event.payload().getString("reportId", event.aggregateId())));
+  }
+
   private AlertRules() {}
+
+  /** The kinds marked urgent. */
+  public static Set<String> urgentKinds() {
+    return URGENT;
+  }
 
   /** The rule for an event type; empty for events that alert nobody (they are marked dispatched all the same). */
   public static Optional<Rule> forEvent(String eventType) {

@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.notify.AlertRules.OutboxEvent;
 
@@ -66,16 +67,33 @@ public final class DispatchRepository {
 
   /** An alert for one recipient of one event, ready to be written. */
   public record Alert(long eventId, String eventType, UUID accountId, String title, String body, JsonObject data,
-      String collapseKey) {}
+      String collapseKey, String locale) {}
 
   /**
    * In one transaction: the inbox notification of each alert, a push delivery per live device of its recipient
    * (both deduplicated by their unique keys, so doing it twice is harmless), then the event marked dispatched.
    */
   public Future<Void> writeAlerts(long eventId, List<Alert> alerts) {
+    return writeAlerts(eventId, alerts, FloodControl.OFF);
+  }
+
+  /**
+   * As {@link #writeAlerts(long, List)}, with {@link FloodControl}: each recipient's push is decided by their
+   * notifications within the window (under a per-recipient transaction lock, so concurrent dispatchers count
+   * alike): their own push, one digest push instead, or none. The inbox notification is written in every case.
+   */
+  public Future<Void> writeAlerts(long eventId, List<Alert> alerts, FloodControl flood) {
     return pool.withTransaction(conn -> {
       Future<?> f = Future.succeededFuture();
-      if (!alerts.isEmpty()) {
+      if (!alerts.isEmpty() && flood.enabled()) {
+        List<Alert> sorted = new ArrayList<>(alerts);
+        sorted.sort(java.util.Comparator.comparing(Alert::accountId)); // one lock order: no deadlocks
+        Future<Void> chain = Future.succeededFuture();
+        for (Alert a : sorted) {
+          chain = chain.compose(v -> writeLimited(conn, a, flood));
+        }
+        f = chain;
+      } else if (!alerts.isEmpty()) {
         List<Tuple> notifications = new ArrayList<>();
         List<Tuple> deliveries = new ArrayList<>();
         for (Alert a : alerts) {
@@ -96,6 +114,57 @@ public final class DispatchRepository {
               + " WHERE id = $1 AND dispatched_at IS NULL")
           .execute(Tuple.of(eventId))).mapEmpty();
     });
+  }
+
+  private static final String INSERT_DELIVERY = "INSERT INTO push_delivery (event_id, account_id, device_id, title,"
+      + " body, data, collapse_key) SELECT $1, $2, d.id, $3, $4, $5, $6 FROM device d"
+      + " WHERE d.account_id = $2 AND d.retired_at IS NULL ON CONFLICT (event_id, account_id, device_id) DO NOTHING";
+
+  private Future<Void> writeLimited(SqlConnection conn, Alert a, FloodControl flood) {
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 6))")
+        .execute(Tuple.of(a.accountId().toString()))
+        .compose(v -> conn.preparedQuery("SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
+                + " count(*) FILTER (WHERE push = 'DIGEST') AS digests, count(*) AS total FROM notification"
+                + " WHERE account_id = $1 AND created_at > now() - $2 * interval '1 millisecond'")
+            .execute(Tuple.of(a.accountId(), flood.window().toMillis())))
+        .compose(rows -> {
+          Row r = rows.iterator().next();
+          FloodControl.Push push = flood.decide(r.getLong("own"), r.getLong("digests") > 0);
+          long count = r.getLong("total") + 1;
+          return conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
+                  + " data, push) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id, account_id) DO NOTHING"
+                  + " RETURNING id")
+              .execute(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(), a.body(),
+                  a.data(), push.name()))
+              .compose(inserted -> {
+                if (inserted.rowCount() == 0 || push == FloodControl.Push.NONE) {
+                  return Future.succeededFuture();
+                }
+                Tuple delivery;
+                if (push == FloodControl.Push.ALERT) {
+                  delivery = Tuple.of(a.eventId(), a.accountId(), a.title(), a.body(), a.data(), a.collapseKey());
+                } else {
+                  AlertRules.Text text = FloodControl.digestText(a.locale(), count);
+                  delivery = Tuple.of(a.eventId(), a.accountId(), text.title(), text.body(),
+                      new JsonObject().put("eventType", FloodControl.DIGEST_EVENT_TYPE).put("count", String.valueOf(count)),
+                      FloodControl.DIGEST_COLLAPSE_KEY);
+                }
+                return conn.preparedQuery(INSERT_DELIVERY).execute(delivery).mapEmpty();
+              });
+        });
+  }
+
+  /** {pending outbox events, age of the oldest in ms (0 when none), pending push deliveries}. */
+  public Future<long[]> queueDepth() {
+    return pool.query("SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL) AS events,"
+            + " coalesce((SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint FROM outbox"
+            + " WHERE dispatched_at IS NULL ORDER BY id LIMIT 1), 0) AS oldest,"
+            + " (SELECT count(*) FROM push_delivery WHERE status = 'PENDING') AS deliveries")
+        .execute()
+        .map(rows -> {
+          Row r = rows.iterator().next();
+          return new long[] {r.getLong("events"), r.getLong("oldest"), r.getLong("deliveries")};
+        });
   }
 
   /** Claims up to {@code limit} pending deliveries that are due, with the token of their device. */

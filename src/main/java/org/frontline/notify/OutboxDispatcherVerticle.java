@@ -9,6 +9,7 @@ import org.frontline.notify.AlertRules.Text;
 import org.frontline.notify.DispatchRepository.Alert;
 import org.frontline.notify.DispatchRepository.Due;
 import org.frontline.notify.DispatchRepository.Outcome;
+import org.frontline.audit.AuditLog;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.PushMessage;
@@ -26,9 +27,11 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Turns outbox events into alerts and pushes them. Each round: claim a batch of events (lease), write each event's
- * notifications and push deliveries as {@link AlertRules} says, then claim the due deliveries (lease) and send them
- * through the {@link PushGateway} in one call (the gateway batches by 500). Any number of instances, in this
+ * Turns outbox events into alerts and pushes them, in two independent loops: one claims a batch of events (lease)
+ * and writes each event's notifications and push deliveries as {@link AlertRules} says ({@link FloodControl}
+ * deciding each recipient's push); the other claims the due deliveries (lease) and sends them through the
+ * {@link PushGateway} in one call (the gateway batches by 500). A periodic check escalates unopened urgent alerts
+ * ({@link Escalations}) and refreshes the queue gauges ({@link AlertMetrics}). Any number of instances, in this
  * process or others, may run side by side: they share work through the database only.
  *
  * <p>Delivery outcomes: Delivered -> SENT; TokenInvalid -> DEAD and the device retired; PermanentFailure -> DEAD
@@ -39,11 +42,34 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(OutboxDispatcherVerticle.class);
 
   /** Tuning; {@link #defaults()} suits production and tests. */
+  /**
+   * Tuning; {@link #defaults()} suits production and tests. {@code flood}: see {@link FloodControl} (off in the
+   * defaults; the service sets it from its configuration). {@code escalateAfter}/{@code urgentKinds}: an alert of an
+   * urgent kind nobody opened within that time is escalated (see {@link #escalateDue()}). {@code checkInterval}:
+   * how often escalations are looked for and the queue gauges refreshed.
+   */
   public record Settings(Duration busyDelay, Duration idleDelay, int eventBatch, int deliveryBatch, Duration lease,
-      int maxAttempts, Duration backoffBase, Duration backoffCap, Duration sweepInterval) {
+      int maxAttempts, Duration backoffBase, Duration backoffCap, Duration sweepInterval, FloodControl flood,
+      Duration escalateAfter, java.util.Set<String> urgentKinds, Duration checkInterval) {
     public static Settings defaults() {
       return new Settings(Duration.ofMillis(200), Duration.ofSeconds(1), 200, 1000, Duration.ofSeconds(60), 8,
-          Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofHours(1));
+          Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofHours(1), FloodControl.OFF,
+          Duration.ofMinutes(30), AlertRules.urgentKinds(), Duration.ofSeconds(5));
+    }
+
+    public Settings withFlood(FloodControl flood) {
+      return new Settings(busyDelay, idleDelay, eventBatch, deliveryBatch, lease, maxAttempts, backoffBase,
+          backoffCap, sweepInterval, flood, escalateAfter, urgentKinds, checkInterval);
+    }
+
+    public Settings withEscalation(Duration escalateAfter, java.util.Set<String> urgentKinds) {
+      return new Settings(busyDelay, idleDelay, eventBatch, deliveryBatch, lease, maxAttempts, backoffBase,
+          backoffCap, sweepInterval, flood, escalateAfter, java.util.Set.copyOf(urgentKinds), checkInterval);
+    }
+
+    public Settings withCheckInterval(Duration checkInterval) {
+      return new Settings(busyDelay, idleDelay, eventBatch, deliveryBatch, lease, maxAttempts, backoffBase,
+          backoffCap, sweepInterval, flood, escalateAfter, urgentKinds, checkInterval);
     }
   }
 
@@ -51,16 +77,28 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final DeviceRepository devices;
   private final PushGateway push;
   private final Settings settings;
+  private final Escalations escalations;
+  private final AlertMetrics metrics;
+  private long checkTimer = -1;
   private final String instance = "dispatcher-" + UUID.randomUUID();
   private volatile boolean stopping;
   private long timer = -1;
+  private long sendTimer = -1;
   private long sweepTimer = -1;
 
+  /** A dispatcher whose meters go nowhere (tests' extra instances). */
   public OutboxDispatcherVerticle(Database database, PushGateway push, Settings settings) {
+    this(database, push, settings, new AuditLog(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+  }
+
+  public OutboxDispatcherVerticle(Database database, PushGateway push, Settings settings, AuditLog audit,
+      io.micrometer.core.instrument.MeterRegistry registry) {
     this.repository = new DispatchRepository(database.pool());
     this.devices = new DeviceRepository(database.pool());
+    this.escalations = new Escalations(database.pool(), audit);
     this.push = Objects.requireNonNull(push, "push");
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.metrics = new AlertMetrics(registry);
   }
 
   @Override
@@ -73,6 +111,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
           }
         })
         .onFailure(e -> log.warn("idle device sweep failed: {}", e.getMessage())));
+    checkTimer = vertx.setPeriodic(10, settings.checkInterval().toMillis(), id -> check());
     return Future.succeededFuture();
   }
 
@@ -80,28 +119,73 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(sendTimer);
     vertx.cancelTimer(sweepTimer);
+    vertx.cancelTimer(checkTimer);
     return Future.succeededFuture();
   }
 
+  /**
+   * Two independent loops, each rescheduling itself: one turns events into deliveries, the other sends the due
+   * deliveries, so database work overlaps the wait for FCM. A loop that found a full batch goes again at once (more
+   * is waiting); one that found some work after {@code busyDelay}; an idle one after {@code idleDelay}.
+   */
   private void schedule(Duration delay) {
+    scheduleEvents(delay);
+    scheduleSends(delay);
+  }
+
+  private void scheduleEvents(Duration delay) {
     if (!stopping) {
-      timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> round());
+      timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::dispatchEvents, settings.eventBatch(),
+          this::scheduleEvents));
     }
   }
 
-  private void round() {
-    dispatchEvents()
-        .compose(events -> sendDue().map(sent -> events + sent))
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
-            log.warn("dispatch round failed: {}", ar.cause().toString());
-            schedule(settings.idleDelay());
-          } else {
-            schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
-          }
-        });
+  private void scheduleSends(Duration delay) {
+    if (!stopping) {
+      sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::sendDue, settings.deliveryBatch(),
+          this::scheduleSends));
+    }
+  }
+
+  private void loop(java.util.function.Supplier<Future<Integer>> work, int batch,
+      java.util.function.Consumer<Duration> next) {
+    work.get().onComplete(ar -> {
+      if (ar.failed()) {
+        // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
+        log.warn("dispatch round failed: {}", ar.cause().toString());
+        next.accept(settings.idleDelay());
+      } else if (ar.result() >= batch) {
+        next.accept(Duration.ZERO);
+      } else {
+        next.accept(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
+      }
+    });
+  }
+
+  /** The periodic check: escalations due, then the queue gauges (one query, not one per scrape). */
+  private void check() {
+    escalateDue()
+        .onFailure(e -> log.warn("escalation check failed: {}", e.toString()))
+        .eventually(() -> repository.queueDepth().onSuccess(q -> metrics.queue(q[0], q[1], q[2]))
+            .onFailure(e -> log.warn("queue gauges not refreshed: {}", e.toString())));
+  }
+
+  /**
+   * Escalates the urgent events whose alerts nobody opened within {@link Settings#escalateAfter}, once each; the
+   * number escalated.
+   */
+  public Future<Integer> escalateDue() {
+    if (settings.urgentKinds().isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    return escalations.escalateDue(settings.urgentKinds(), settings.escalateAfter()).onSuccess(n -> {
+      if (n > 0) {
+        metrics.escalated(n);
+        log.info("escalated {} unopened urgent alerts to the supervisors one level up", n);
+      }
+    });
   }
 
   /** Claims and dispatches a batch of events; the number handled. */
@@ -128,9 +212,9 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
       for (DispatchRepository.Recipient r : recipients) {
         Text text = rule.message().format(event, r.locale(), r.subject());
         alerts.add(new Alert(event.id(), event.eventType(), r.accountId(), text.title(), text.body(), data,
-            collapseKey));
+            collapseKey, r.locale()));
       }
-      return repository.writeAlerts(event.id(), alerts);
+      return repository.writeAlerts(event.id(), alerts, settings.flood());
     });
   }
 
@@ -148,6 +232,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
               live.add(d);
             } else {
               outcomes.add(new Outcome(d.id(), "DEAD", null, "device retired or moved to another account", null));
+              metrics.failed("device retired");
             }
           }
           List<PushMessage> messages = live.stream().map(OutboxDispatcherVerticle::message).toList();
@@ -158,12 +243,27 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
             for (int i = 0; i < live.size(); i++) {
               outcomes.add(outcome(live.get(i), results.get(i), deadTokens));
             }
-            return repository.record(instance, outcomes, deadTokens);
+            return repository.record(instance, outcomes, deadTokens).onSuccess(v -> {
+              for (Outcome o : outcomes) {
+                switch (o.status()) {
+                  case "SENT" -> metrics.sent();
+                  case "PENDING" -> metrics.retried();
+                  default -> metrics.deadLettered();
+                }
+              }
+            });
           }).map(due.size());
         });
   }
 
   private Outcome outcome(Due d, PushResult result, List<String> deadTokens) {
+    if (result instanceof PushResult.TokenInvalid t) {
+      metrics.failed(t.reason());
+    } else if (result instanceof PushResult.RetryAfter r) {
+      metrics.failed(r.reason());
+    } else if (result instanceof PushResult.PermanentFailure p) {
+      metrics.failed(p.reason());
+    }
     if (result instanceof PushResult.Delivered ok) {
       return new Outcome(d.id(), "SENT", null, null, ok.messageId());
     }

@@ -98,6 +98,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       settings.put("FRONTLINE_S3_BUCKET", "frontline-test");
       // The gateway itself is the real Firebase one, handed in below, pointed at the fake FCM endpoint.
       settings.put("FRONTLINE_PUSH_GATEWAY", "recording");
+      // Flood control off for the shared service: tests send hundreds of alerts to one supervisor and count them.
+      // FloodControlTest applies the rule itself.
+      settings.put("FRONTLINE_ALERT_DIGEST_AFTER", "0");
       settings.put("FRONTLINE_JWT_ISSUER", "http://127.0.0.1:" + settings.get("FRONTLINE_HTTP_PORT"));
       byte[] kek = new byte[32];
       new java.security.SecureRandom().nextBytes(kek);

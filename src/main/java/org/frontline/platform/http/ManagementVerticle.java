@@ -26,16 +26,28 @@ public final class ManagementVerticle extends VerticleBase {
   private final int port;
   private final PrometheusMeterRegistry registry;
   private final Map<String, Supplier<Future<Void>>> readinessChecks;
+  private final Map<String, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext>> extraGets;
   private HttpServer server;
 
-  /** @param readinessChecks dependency name (e.g. "database", "object-store") to a check that fails when it is down */
   public ManagementVerticle(String host, int port, PrometheusMeterRegistry registry,
                             Map<String, Supplier<Future<Void>>> readinessChecks) {
+    this(host, port, registry, readinessChecks, Map.of());
+  }
+
+  /**
+   * @param readinessChecks dependency name (e.g. "database", "object-store") to a check that fails when it is down
+   * @param extraGets       further GET routes by path (dev mode's views; none in production)
+   */
+  public ManagementVerticle(String host, int port, PrometheusMeterRegistry registry,
+                            Map<String, Supplier<Future<Void>>> readinessChecks,
+                            Map<String, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext>> extraGets) {
     this.host = host;
     this.port = port;
     this.registry = registry;
     this.readinessChecks = readinessChecks;
+    this.extraGets = Map.copyOf(extraGets);
   }
+
 
   @Override
   public Future<?> start() {
@@ -48,6 +60,7 @@ public final class ManagementVerticle extends VerticleBase {
         .putHeader("Content-Type", "application/json").end("{\"status\":\"UP\"}"));
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(ready));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
+    extraGets.forEach((path, handler) -> router.get(path).handler(handler));
     return vertx.createHttpServer().requestHandler(router).listen(port, host).onSuccess(s -> server = s);
   }
 

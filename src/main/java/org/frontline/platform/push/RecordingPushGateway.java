@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -21,7 +22,10 @@ public final class RecordingPushGateway implements PushGateway {
   public static final int DEFAULT_CAPACITY = 1000;
 
   private final int capacity;
-  private final Deque<PushMessage> recent; // guarded by itself
+  private final Deque<Recorded> recent; // guarded by itself
+
+  /** One message as recorded: the id it was "sent" under and when. */
+  public record Recorded(String id, Instant at, PushMessage message) {}
 
   public RecordingPushGateway() {
     this(DEFAULT_CAPACITY);
@@ -45,7 +49,7 @@ public final class RecordingPushGateway implements PushGateway {
         if (recent.size() == capacity) {
           recent.removeFirst();
         }
-        recent.addLast(message);
+        recent.addLast(new Recorded(id, Instant.now(), message));
       }
       results.add(new PushResult.Delivered(id));
     }
@@ -59,6 +63,11 @@ public final class RecordingPushGateway implements PushGateway {
 
   /** The last {@code capacity} messages sent, oldest first, newest last; an immutable snapshot. */
   public List<PushMessage> recent() {
+    return recorded().stream().map(Recorded::message).toList();
+  }
+
+  /** As {@link #recent()}, with each message's id and time (the dev-only view, GET /dev/pushes). */
+  public List<Recorded> recorded() {
     synchronized (recent) {
       return List.copyOf(recent);
     }
@@ -72,7 +81,7 @@ public final class RecordingPushGateway implements PushGateway {
   }
 
   /** Device tokens are credentials of a sort: log only enough to tell them apart. */
-  static String shorten(String token) {
+  public static String shorten(String token) {
     return token.length() <= 12 ? token : token.substring(0, 6) + "…" + token.substring(token.length() - 4);
   }
 }

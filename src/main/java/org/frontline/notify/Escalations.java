@@ -1,0 +1,96 @@
+package org.frontline.notify;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditLog;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Escalation: an event of an urgent kind ({@link AlertRules#urgentKinds()}) whose alerts none of its recipients
+ * opened within the configured time is re-sent once to the supervisors one level up. In one transaction: its
+ * unopened notifications get {@code escalated_at} (so it is never picked again), an {@code alert.escalated} outbox
+ * event is written for the parent of the event's unit (its recipients: the supervisors covering the parent unit's
+ * subtree; those who cover only the unit itself are not among them), and an audit entry. The
+ * {@code alert.escalated} event then goes through the ordinary dispatch (inbox, push, flood control); a unique index
+ * makes a second escalation of the same event impossible even across racing instances. An event of the root unit
+ * has nobody above: it is marked and audited, nothing is sent.
+ */
+final class Escalations {
+  static final String EVENT_TYPE = "alert.escalated";
+  /** At most this many events escalated per check. */
+  static final int BATCH = 100;
+
+  private final Pool pool;
+  private final AuditLog audit;
+
+  Escalations(Pool pool, AuditLog audit) {
+    this.pool = pool;
+    this.audit = audit;
+  }
+
+  Future<Integer> escalateDue(Set<String> urgentKinds, Duration after) {
+    return pool.withTransaction(conn -> conn.preparedQuery("WITH due AS (SELECT DISTINCT n.event_id"
+                + " FROM notification n WHERE n.event_type = ANY ($1) AND n.opened_at IS NULL AND n.escalated_at IS NULL"
+                + " AND n.created_at < now() - $2 * interval '1 millisecond'"
+                + " AND NOT EXISTS (SELECT 1 FROM notification o WHERE o.event_id = n.event_id AND o.opened_at IS NOT NULL)"
+                + " LIMIT $3),"
+                + " marked AS (UPDATE notification n SET escalated_at = now() FROM due WHERE n.event_id = due.event_id"
+                + " AND n.escalated_at IS NULL AND n.opened_at IS NULL RETURNING n.event_id)"
+                + " SELECT event_id, count(*) AS unopened FROM marked GROUP BY event_id ORDER BY event_id")
+            .execute(Tuple.of(urgentKinds.toArray(String[]::new), after.toMillis(), BATCH))
+            .compose(rows -> {
+              if (rows.rowCount() == 0) {
+                return Future.succeededFuture(0);
+              }
+              Map<Long, Long> unopened = new HashMap<>();
+              rows.forEach(r -> unopened.put(r.getLong("event_id"), r.getLong("unopened")));
+              return escalate(conn, unopened).map(unopened.size());
+            }));
+  }
+
+  private Future<Void> escalate(SqlConnection conn, Map<Long, Long> unopened) {
+    Long[] ids = unopened.keySet().toArray(Long[]::new);
+    return conn.preparedQuery("SELECT o.id, o.event_type, o.unit_id, u.parent_id, u.name FROM outbox o"
+            + " LEFT JOIN org_unit u ON u.id = o.unit_id WHERE o.id = ANY ($1) ORDER BY o.id")
+        .execute(Tuple.of((Object) ids))
+        .compose(events -> conn.preparedQuery("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id,"
+                + " payload) SELECT $2, o.aggregate_type, o.aggregate_id, u.parent_id, o.payload"
+                + " || jsonb_build_object('escalatedEventId', o.id::text, 'escalatedType', o.event_type,"
+                + " 'unitId', coalesce(o.payload ->> 'unitId', o.unit_id::text), 'unitName', u.name)"
+                + " FROM outbox o JOIN org_unit u ON u.id = o.unit_id WHERE o.id = ANY ($1) AND u.parent_id IS NOT NULL"
+                + " ON CONFLICT ((payload ->> 'escalatedEventId')) WHERE event_type = 'alert.escalated' DO NOTHING"
+                + " RETURNING id, payload ->> 'escalatedEventId' AS escalated")
+            .execute(Tuple.of((Object) ids, EVENT_TYPE))
+            .compose(inserted -> {
+              Map<Long, Long> escalationIds = new HashMap<>();
+              inserted.forEach(r -> escalationIds.put(Long.parseLong(r.getString("escalated")), r.getLong("id")));
+              List<Row> list = new ArrayList<>();
+              events.forEach(list::add);
+              Future<Void> chain = Future.succeededFuture();
+              for (Row e : list) {
+                long id = e.getLong("id");
+                UUID unit = e.getUUID("unit_id");
+                UUID parent = e.getUUID("parent_id");
+                JsonObject details = new JsonObject().put("eventType", e.getString("event_type"))
+                    .put("unopenedNotifications", unopened.get(id))
+                    .put("escalationEventId", escalationIds.get(id))
+                    .put("toUnitId", parent == null ? null : parent.toString());
+                chain = chain.compose(v -> audit.record(conn, new AuditEvent(null, "system", "alert.escalate",
+                    "outbox-event", String.valueOf(id), unit, null, null, AuditEvent.Outcome.SUCCESS, details)));
+              }
+              return chain;
+            }));
+  }
+}

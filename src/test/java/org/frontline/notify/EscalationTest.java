@@ -1,0 +1,104 @@
+package org.frontline.notify;
+
+import org.frontline.platform.push.FakeFcmServer;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.notify.Alerts.accountId;
+import static org.frontline.notify.Alerts.awaitUntil;
+import static org.frontline.notify.Alerts.count;
+import static org.frontline.notify.Alerts.device;
+import static org.frontline.notify.Alerts.reportCompleted;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * Escalation with controlled time (notification timestamps moved back in the database). report.completed is not
+ * urgent in the service; this test's own (undeployed) dispatcher marks it urgent and runs the escalation check,
+ * while the service's dispatcher does the ordinary dispatch of both the original and the escalation event.
+ */
+@FrontlineTest
+class EscalationTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final UUID HUAISI_SUPERVISOR = UUID.fromString("00000000-0000-4000-8000-00000000e5c1");
+
+  @Test
+  void anUnopenedUrgentAlertGoesOneLevelUpOnceAndIsRecorded(TestEnvironment env) throws Exception {
+    // A supervisor of Huaisi itself, below supervisor.hanjiang.
+    Alerts.update(env, "INSERT INTO account (id, username, display_name, locale, password_hash, roles, home_unit_id)"
+        + " VALUES (?, 'supervisor.huaisi', 'Huaisi supervisor', 'en', 'x', ARRAY['supervisor'], ?)",
+        HUAISI_SUPERVISOR, HUAISI);
+    Alerts.update(env, "INSERT INTO account_scope (account_id, unit_id) VALUES (?, ?)", HUAISI_SUPERVISOR, HUAISI);
+    Alerts.update(env, "INSERT INTO device (id, account_id, token, platform) VALUES (?, ?, 'esc-huaisi', 'android')",
+        UUID.randomUUID(), HUAISI_SUPERVISOR);
+    device(env, "supervisor.hanjiang", "esc-hanjiang");
+    device(env, "supervisor.tongzhou", "esc-tongzhou");
+    UUID hanjiang = accountId("supervisor.hanjiang");
+
+    OutboxDispatcherVerticle checker = new OutboxDispatcherVerticle(env.app().database(), env.app().push(),
+        OutboxDispatcherVerticle.Settings.defaults().withEscalation(Duration.ofMinutes(30), Set.of("report.completed")));
+
+    UUID report = reportCompleted(env, HUAISI);
+    awaitUntil(WAIT, "both supervisors alerted", () -> env.fcm().requestsFor("esc-huaisi").size() == 1
+        && env.fcm().requestsFor("esc-hanjiang").size() == 1);
+    long event = count(env, "SELECT id FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'", report);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ?", event)).isEqualTo(2);
+
+    // Not yet due.
+    assertThat(await(checker.escalateDue())).isZero();
+    // 31 minutes later, nobody has opened it.
+    Alerts.update(env, "UPDATE notification SET created_at = created_at - interval '31 minutes' WHERE event_id = ?",
+        event);
+    assertThat(await(checker.escalateDue())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND escalated_at IS NOT NULL", event))
+        .isEqualTo(2);
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'alert.escalated'"
+        + " AND payload ->> 'escalatedEventId' = ? AND unit_id = ?", String.valueOf(event), HANJIANG)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'alert.escalate' AND object_id = ?"
+        + " AND details ->> 'toUnitId' = ?", String.valueOf(event), HANJIANG.toString())).isEqualTo(1);
+
+    // The escalation reaches the supervisors covering Hanjiang's subtree, not the one who covers only Huaisi.
+    awaitUntil(WAIT, "escalation pushed", () -> env.fcm().requestsFor("esc-hanjiang").size() == 2);
+    FakeFcmServer.Request escalation = env.fcm().requestsFor("esc-hanjiang").get(1);
+    assertThat(escalation.data().getString("eventType")).isEqualTo("alert.escalated");
+    assertThat(escalation.data().getString("escalatedType")).isEqualTo("report.completed");
+    assertThat(escalation.data().getString("reportId")).isEqualTo(report.toString());
+    assertThat(escalation.data().getString("unitId")).isEqualTo(HUAISI.toString());
+    assertThat(escalation.notification().getString("body")).contains("槐泗镇");
+    assertThat(escalation.android().getString("collapse_key")).isEqualTo(report.toString());
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND event_type = 'alert.escalated'",
+        hanjiang)).isEqualTo(1);
+    Thread.sleep(1500); // a dispatch round or two more
+    assertThat(env.fcm().requestsFor("esc-huaisi")).hasSize(1);
+    assertThat(env.fcm().requestsFor("esc-tongzhou")).isEmpty();
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND event_type = 'alert.escalated'",
+        HUAISI_SUPERVISOR)).isZero();
+
+    // Never twice.
+    Alerts.update(env, "UPDATE notification SET created_at = created_at - interval '2 hours' WHERE event_id = ?", event);
+    assertThat(await(checker.escalateDue())).isZero();
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'alert.escalated'")).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'alert.escalate'")).isEqualTo(1);
+
+    // An alert that someone opened in time is not escalated.
+    UUID opened = reportCompleted(env, HUAISI);
+    awaitUntil(WAIT, "second report alerted", () -> env.fcm().requestsFor("esc-huaisi").size() == 2);
+    long openedEvent = count(env, "SELECT id FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'",
+        opened);
+    Alerts.update(env, "UPDATE notification SET opened_at = now(), created_at = created_at - interval '31 minutes'"
+        + " WHERE event_id = ? AND account_id = ?", openedEvent, HUAISI_SUPERVISOR);
+    Alerts.update(env, "UPDATE notification SET created_at = created_at - interval '31 minutes' WHERE event_id = ?",
+        openedEvent);
+    assertThat(await(checker.escalateDue())).isZero();
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND escalated_at IS NOT NULL",
+        openedEvent)).isZero();
+  }
+}

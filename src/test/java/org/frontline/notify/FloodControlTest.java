@@ -1,0 +1,109 @@
+package org.frontline.notify;
+
+import io.vertx.core.json.JsonObject;
+import org.frontline.platform.push.FakeFcmServer;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.notify.Alerts.accountId;
+import static org.frontline.notify.Alerts.awaitUntil;
+import static org.frontline.notify.Alerts.count;
+import static org.frontline.notify.Alerts.device;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * Flood control with the window driven by timestamps in the database. The shared service runs with flood control
+ * off (the harness sets FRONTLINE_ALERT_DIGEST_AFTER=0), so the alerts here are written by the repository with the
+ * rule on, for events already marked dispatched; the service's dispatcher then sends the resulting deliveries
+ * through the real SDK to the fake FCM.
+ */
+@FrontlineTest
+class FloodControlTest {
+  private static final FloodControl RULE = new FloodControl(10, Duration.ofMinutes(10));
+
+  @Test
+  void theRuleItself() {
+    assertThat(RULE.decide(0, false)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(RULE.decide(9, false)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(RULE.decide(10, false)).isEqualTo(FloodControl.Push.DIGEST);
+    assertThat(RULE.decide(10, true)).isEqualTo(FloodControl.Push.NONE);
+    assertThat(RULE.decide(9, true)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(FloodControl.OFF.decide(1_000_000, true)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(FloodControl.digestText("en", 11).title()).isEqualTo("11 new alerts");
+    assertThat(FloodControl.digestText("zh-CN", 11).title()).isEqualTo("11 条新提醒");
+  }
+
+  @Test
+  void beyondTheLimitOneDigestThenInboxOnlyUntilTheWindowMovesOn(TestEnvironment env) throws Exception {
+    UUID supervisor = accountId("supervisor.hanjiang");
+    device(env, "supervisor.hanjiang", "flood-phone");
+    DispatchRepository repository = new DispatchRepository(env.app().database().pool());
+    for (int i = 0; i < 12; i++) {
+      alert(env, repository, supervisor);
+    }
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ?", supervisor)).isEqualTo(12);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND push = 'ALERT'", supervisor))
+        .isEqualTo(10);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND push = 'DIGEST'", supervisor))
+        .isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND push = 'NONE'", supervisor))
+        .isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM push_delivery WHERE account_id = ?", supervisor)).isEqualTo(11);
+    awaitUntil(Duration.ofSeconds(20), "11 pushes", () -> env.fcm().requestsFor("flood-phone").size() == 11
+        && count(env, "SELECT count(*) FROM push_delivery WHERE status = 'SENT'") == 11);
+    List<FakeFcmServer.Request> pushes = env.fcm().requestsFor("flood-phone");
+    List<FakeFcmServer.Request> digests = pushes.stream()
+        .filter(r -> "alert.digest".equals(r.data().getString("eventType"))).toList();
+    assertThat(digests).hasSize(1);
+    assertThat(digests.get(0).notification().getString("title")).isEqualTo("11 条新提醒");
+    assertThat(digests.get(0).data().getString("count")).isEqualTo("11");
+    assertThat(digests.get(0).android().getString("collapse_key")).isEqualTo("digest");
+    // The inbox still lists every alert.
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND event_type = 'report.completed'",
+        supervisor)).isEqualTo(12);
+
+    // The window moves on (the alerts are 11 minutes old now): the next alert is pushed on its own again.
+    Alerts.update(env, "UPDATE notification SET created_at = created_at - interval '11 minutes' WHERE account_id = ?",
+        supervisor);
+    long event = alert(env, repository, supervisor);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND push = 'ALERT'", event))
+        .isEqualTo(1);
+    awaitUntil(Duration.ofSeconds(20), "the 12th push", () -> env.fcm().requestsFor("flood-phone").size() == 12);
+
+    // Another recipient is counted on their own: the Tongzhou supervisor's first alert is pushed.
+    UUID other = accountId("supervisor.tongzhou");
+    long otherEvent = alert(env, repository, other);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND push = 'ALERT'", otherEvent))
+        .isEqualTo(1);
+  }
+
+  /** An outbox event already marked dispatched, and its alert written with the flood rule on; the event id. */
+  private static long alert(TestEnvironment env, DispatchRepository repository, UUID account) throws Exception {
+    UUID reportId = UUID.randomUUID();
+    long eventId;
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement("INSERT INTO outbox (event_type,"
+        + " aggregate_type, aggregate_id, unit_id, payload, dispatched_at) VALUES ('report.completed', 'report', ?, ?,"
+        + " '{}'::jsonb, now()) RETURNING id")) {
+      ps.setObject(1, reportId);
+      ps.setObject(2, HUAISI);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        eventId = rs.getLong(1);
+      }
+    }
+    JsonObject data = new JsonObject().put("eventType", "report.completed").put("reportId", reportId.toString());
+    await(repository.writeAlerts(eventId, List.of(new DispatchRepository.Alert(eventId, "report.completed", account,
+        "新的现场报告", "槐泗镇 提交了一份现场报告。", data, reportId.toString(), "zh-CN")), RULE));
+    return eventId;
+  }
+}
