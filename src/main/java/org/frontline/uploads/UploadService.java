@@ -255,7 +255,8 @@ public final class UploadService {
   static Future<Buffer> collect(ReadStream<Buffer> stream) {
     Promise<Buffer> promise = Promise.promise();
     Buffer all = Buffer.buffer();
-    stream.handler(all::appendBuffer).exceptionHandler(promise::tryFail).endHandler(v -> promise.tryComplete(all));
+    // End and failure handlers before the data handler, which starts the flow.
+    stream.exceptionHandler(promise::tryFail).endHandler(v -> promise.tryComplete(all)).handler(all::appendBuffer);
     return promise.future();
   }
 

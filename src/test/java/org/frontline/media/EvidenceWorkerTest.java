@@ -326,7 +326,9 @@ class EvidenceWorkerTest {
     ReadStream<Buffer> stream = await(env.app().objectStore().get(key, 0, -1));
     Buffer all = Buffer.buffer();
     io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-    stream.handler(all::appendBuffer).exceptionHandler(done::tryFail).endHandler(done::tryComplete);
+    // End and failure handlers before the data handler: setting the data handler starts the flow, and the end may
+    // come before a later endHandler call.
+    stream.exceptionHandler(done::tryFail).endHandler(done::tryComplete).handler(all::appendBuffer);
     await(done.future());
     return all.getBytes();
   }

@@ -196,7 +196,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   /** Waits for a future from a test thread (never from an event loop). */
   public static <T> T await(Future<T> future) {
     try {
-      return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
     } catch (Exception e) {

@@ -491,7 +491,8 @@ class TusUploadTest {
     ReadStream<Buffer> stream = await(store.get(key, 0, -1));
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
     io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-    stream.handler(b -> sha.update(b.getBytes())).exceptionHandler(done::tryFail).endHandler(done::tryComplete);
+    // End and failure handlers first: setting the data handler starts the flow (see EvidenceWorkerTest.stored).
+    stream.exceptionHandler(done::tryFail).endHandler(done::tryComplete).handler(b -> sha.update(b.getBytes()));
     await(done.future());
     return HexFormat.of().formatHex(sha.digest());
   }
