@@ -110,7 +110,7 @@ public final class ServiceRequestService {
           if (!allowed.contains(t.to())) {
             return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A request " + from + " cannot move to "
                     + t.to() + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + "."))
-                .with("status", from).with("allowed", new JsonArray(allowed)).toException());
+                .with("currentStatus", from).with("allowed", new JsonArray(allowed)).toException());
           }
           ProblemException invalid = fieldsFor(t);
           if (invalid != null) {
