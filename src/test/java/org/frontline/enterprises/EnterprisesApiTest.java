@@ -209,7 +209,31 @@ class EnterprisesApiTest {
         403, "urn:frontline:problem:forbidden");
     assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.POST, "/v1/enterprises",
         enterprise(other, TONGZHOU)), 403, "urn:frontline:problem:forbidden");
+    JsonObject twice = enterprise(other, HUAISI);
+    twice.getJsonArray("designations").add(twice.getJsonArray("designations").getJsonObject(0).copy());
+    p = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", twice), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/designations/1/kind");
     assertThat(count(env, "SELECT count(*) FROM enterprise WHERE uscc = ?", other)).isZero();
+  }
+
+  @Test
+  void twoConcurrentMovesFromOneStatusCannotBothPass(TestEnvironment env) throws Exception {
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String xu = token(env, "officer.xu");
+    UUID id = UUID.fromString(ok(call(env, xu, HttpMethod.POST, "/v1/enterprises/" + enterprise + "/service-requests",
+        request(XU)), 201).getString("id"));
+    ok(move(env, xu, id, new JsonObject().put("to", "COORDINATING").put("department", "Tax bureau")), 200);
+    JsonObject resolve = new JsonObject().put("to", "RESOLVED").put("evidence", "Done");
+    var first = env.client().post("/v1/service-requests/" + id + "/transitions")
+        .putHeader("Authorization", "Bearer " + xu).sendJsonObject(resolve);
+    var second = env.client().post("/v1/service-requests/" + id + "/transitions")
+        .putHeader("Authorization", "Bearer " + xu).sendJsonObject(resolve);
+    List<Integer> statuses = new ArrayList<>(List.of(await(first).statusCode(), await(second).statusCode()));
+    statuses.sort(null);
+    assertThat(statuses).containsExactly(200, 409);
+    assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?"
+        + " AND to_status = 'RESOLVED'", id)).isEqualTo(1);
   }
 
   static JsonObject request(UUID officer) {
