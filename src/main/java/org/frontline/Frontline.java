@@ -46,6 +46,9 @@ import org.frontline.notify.DevicesApi;
 import org.frontline.notify.NotificationsApi;
 import org.frontline.notify.OutboxDispatcherVerticle;
 import org.frontline.platform.db.Database;
+import org.frontline.enterprises.EnterpriseService;
+import org.frontline.enterprises.EnterprisesApi;
+import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.http.ManagementVerticle;
@@ -164,7 +167,8 @@ public final class Frontline {
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
         new DevicesApi(new DeviceRepository(database.pool())),
         new NotificationsApi(database.pool()),
-        new AttachmentContentApi(database, objectStore));
+        new AttachmentContentApi(database, objectStore),
+        new EnterprisesApi(new EnterpriseService(database, adminAudit), new ServiceRequestService(database, adminAudit)));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

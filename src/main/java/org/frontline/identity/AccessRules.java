@@ -18,6 +18,13 @@ public final class AccessRules {
   /** Who reads reports (what each sees is the report repository's visibility rule: own, or unit in scope). */
   private static final Set<String> REPORT_READERS = Set.of("officer", "supervisor", "assessor", "admin");
 
+  /** Who registers enterprises. */
+  private static final Set<String> ENTERPRISE_WRITERS = Set.of("supervisor", "admin");
+  /** Who handles an enterprise's service requests: the officers on the case, their supervisors, admins. */
+  private static final Set<String> SERVICE_REQUEST_WRITERS = Set.of("officer", "supervisor", "admin");
+  /** Who reads enterprises and service requests (within their scope). */
+  private static final Set<String> ENTERPRISE_READERS = Set.of("officer", "supervisor", "assessor", "admin");
+
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
       Map.entry("logout", ANY_AUTHENTICATED),
@@ -59,7 +66,14 @@ public final class AccessRules {
       Map.entry("listDevices", ANY_AUTHENTICATED),
       Map.entry("deleteDevice", ANY_AUTHENTICATED),
       Map.entry("listNotifications", ANY_AUTHENTICATED),
-      Map.entry("ackNotification", ANY_AUTHENTICATED));
+      Map.entry("ackNotification", ANY_AUTHENTICATED),
+      // enterprises and service requests (what each sees: the enterprise's unit in scope)
+      Map.entry("createEnterprise", ENTERPRISE_WRITERS),
+      Map.entry("getEnterprise", ENTERPRISE_READERS),
+      Map.entry("listEnterprises", ENTERPRISE_READERS),
+      Map.entry("createServiceRequest", SERVICE_REQUEST_WRITERS),
+      Map.entry("getServiceRequest", ENTERPRISE_READERS),
+      Map.entry("transitionServiceRequest", SERVICE_REQUEST_WRITERS));
 
   private AccessRules() {}
 

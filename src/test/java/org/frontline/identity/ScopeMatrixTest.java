@@ -55,7 +55,11 @@ class ScopeMatrixTest {
    * read reports (what each sees is the scope rule, tested in aReportIsHiddenFromRoleHoldersWhoMayNotSeeIt).
    */
   static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.of("getReport", List.of(),
-      "getAttachmentContent", List.of());
+      "getAttachmentContent", List.of(), "getEnterprise", List.of(), "getServiceRequest", List.of(),
+      "createServiceRequest", List.of("assessor.tongzhou"), "transitionServiceRequest", List.of("assessor.tongzhou"));
+  /** A Huaisi enterprise and one of its service requests (RECEIVED), written as rows before the cases run. */
+  static final UUID HUAISI_ENTERPRISE = UUID.nameUUIDFromBytes("scope-matrix:enterprise".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  static final UUID HUAISI_SERVICE_REQUEST = UUID.nameUUIDFromBytes("scope-matrix:service-request".getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
@@ -81,11 +85,32 @@ class ScopeMatrixTest {
             new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)),
         new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT),
         new Case("getAttachmentContent", HttpMethod.GET, "/v1/attachments/" + XU_ATTACHMENT + "/content?variant=original",
-            null, "attachment", XU_ATTACHMENT));
+            null, "attachment", XU_ATTACHMENT),
+        new Case("getEnterprise", HttpMethod.GET, "/v1/enterprises/" + HUAISI_ENTERPRISE, null, "enterprise",
+            HUAISI_ENTERPRISE),
+        new Case("createServiceRequest", HttpMethod.POST, "/v1/enterprises/" + HUAISI_ENTERPRISE + "/service-requests",
+            new JsonObject().put("category", "APPROVAL").put("description", "Scope matrix")
+                .put("responsibleOfficerId", XU.toString()), "enterprise", HUAISI_ENTERPRISE,
+            List.of("SELECT count(*) FROM service_request WHERE enterprise_id = '" + HUAISI_ENTERPRISE + "'")),
+        new Case("getServiceRequest", HttpMethod.GET, "/v1/service-requests/" + HUAISI_SERVICE_REQUEST, null,
+            "service_request", HUAISI_SERVICE_REQUEST),
+        new Case("transitionServiceRequest", HttpMethod.POST, "/v1/service-requests/" + HUAISI_SERVICE_REQUEST
+            + "/transitions", new JsonObject().put("to", "COORDINATING").put("department", "Land bureau"),
+            "service_request", HUAISI_SERVICE_REQUEST, List.of("SELECT count(*) FROM service_request_step"
+                + " WHERE service_request_id = '" + HUAISI_SERVICE_REQUEST + "'")));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
   static void ensureObjects(TestEnvironment env) throws SQLException {
+    if (Admin.row(env, "enterprise", HUAISI_ENTERPRISE) == null) {
+      try (var c = env.jdbc(); var st = c.createStatement()) {
+        st.executeUpdate("INSERT INTO enterprise (id, name, uscc, industry, unit_id) VALUES ('" + HUAISI_ENTERPRISE
+            + "', 'Scope matrix enterprise', '91350100M000100Y43', 'Machinery', '" + HUAISI + "')");
+        st.executeUpdate("INSERT INTO service_request (id, enterprise_id, category, description, responsible_officer_id,"
+            + " status, received_at, due_at) VALUES ('" + HUAISI_SERVICE_REQUEST + "', '" + HUAISI_ENTERPRISE
+            + "', 'APPROVAL', 'Scope matrix', '" + XU + "', 'RECEIVED', now(), now() + interval '10 days')");
+      }
+    }
     if (Admin.row(env, "report", XU_REPORT) == null) {
       Admin.ok(Admin.post(env, Admin.token(env, "officer.xu"), "/v1/reports", new JsonObject()
           .put("id", XU_REPORT.toString()).put("type", "SITE").put("unitId", HUAISI.toString())

@@ -1,0 +1,91 @@
+package org.frontline.enterprises;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Actor;
+import org.frontline.platform.http.ApiRoutes;
+
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** Enterprises and their service requests (the contract's "enterprises" and "service requests" operations). */
+public final class EnterprisesApi implements ApiRoutes {
+  private final EnterpriseService enterprises;
+  private final ServiceRequestService requests;
+
+  public EnterprisesApi(EnterpriseService enterprises, ServiceRequestService requests) {
+    this.enterprises = enterprises;
+    this.requests = requests;
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.of(
+        "createEnterprise", this::createEnterprise,
+        "getEnterprise", rc -> respond(rc, 200, enterprises.get(Actor.of(rc), id(rc))),
+        "listEnterprises", rc -> respond(rc, 200, enterprises.list(Actor.of(rc), rc.queryParams().get("cursor"),
+            limit(rc)).map(page -> new JsonObject().put("items", new JsonArray(page.items()))
+            .put("nextCursor", page.nextCursor()))),
+        "createServiceRequest", this::createServiceRequest,
+        "getServiceRequest", rc -> respond(rc, 200, requests.get(Actor.of(rc), id(rc))),
+        "transitionServiceRequest", this::transition);
+  }
+
+  private void createEnterprise(RoutingContext rc) {
+    JsonObject b = rc.body().asJsonObject();
+    JsonArray designations = b.getJsonArray("designations", new JsonArray());
+    List<EnterpriseService.Designation> list = designations.stream().map(JsonObject.class::cast)
+        .map(d -> new EnterpriseService.Designation(d.getString("kind"), LocalDate.parse(d.getString("awardedOn"))))
+        .toList();
+    enterprises.create(Actor.of(rc), new EnterpriseService.NewEnterprise(b.getString("name"), b.getString("uscc"),
+            b.getString("industry"), UUID.fromString(b.getString("unitId")), list))
+        .onSuccess(json -> created(rc, "/v1/enterprises/" + json.getString("id"), json))
+        .onFailure(rc::fail);
+  }
+
+  private void createServiceRequest(RoutingContext rc) {
+    JsonObject b = rc.body().asJsonObject();
+    requests.create(Actor.of(rc), id(rc), new ServiceRequestService.NewRequest(b.getString("category"),
+            b.getString("description"), UUID.fromString(b.getString("responsibleOfficerId"))))
+        .onSuccess(json -> created(rc, "/v1/service-requests/" + json.getString("id"), json))
+        .onFailure(rc::fail);
+  }
+
+  private void transition(RoutingContext rc) {
+    JsonObject b = rc.body().asJsonObject();
+    respond(rc, 200, requests.transition(Actor.of(rc), id(rc), new ServiceRequestService.Transition(b.getString("to"),
+        b.getString("department"), b.getString("evidence"), b.getInteger("satisfaction"))));
+  }
+
+  private static void respond(RoutingContext rc, int status, Future<JsonObject> result) {
+    result.onSuccess(json -> rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+            .putHeader("Cache-Control", "no-store").end(json.encode()))
+        .onFailure(rc::fail);
+  }
+
+  private static void created(RoutingContext rc, String location, JsonObject json) {
+    rc.response().setStatusCode(201).putHeader("Location", location).putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store").end(json.encode());
+  }
+
+  private static UUID id(RoutingContext rc) {
+    return UUID.fromString(rc.pathParam("id"));
+  }
+
+  private static Integer limit(RoutingContext rc) {
+    String limit = rc.queryParams().get("limit");
+    if (limit == null) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(limit);
+    } catch (NumberFormatException e) {
+      return Integer.MAX_VALUE;
+    }
+  }
+}

@@ -1,0 +1,206 @@
+package org.frontline.enterprises;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Actor;
+import org.frontline.identity.AdminAudit;
+import org.frontline.identity.Scope;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * An enterprise's service requests (诉求) and their lifecycle RECEIVED > COORDINATING (once per department brought
+ * in) > RESOLVED (with evidence) > CLOSED (with the enterprise's satisfaction). Scoped through the enterprise's unit.
+ */
+public final class ServiceRequestService {
+  /** The SLA per category, in calendar days from receipt: {@code dueAt = receivedAt + days}. */
+  public static final Map<String, Integer> SLA_DAYS = Map.of(
+      "APPROVAL", 10,
+      "LAND", 30,
+      "FINANCING", 15,
+      "TALENT", 15,
+      "TRANSFORMATION_UPGRADING", 30,
+      "OTHER", 15);
+
+  /** The legal transitions from each status (COORDINATING repeats: one step per department brought in). */
+  public static final Map<String, List<String>> ALLOWED = Map.of(
+      "RECEIVED", List.of("COORDINATING"),
+      "COORDINATING", List.of("COORDINATING", "RESOLVED"),
+      "RESOLVED", List.of("CLOSED"),
+      "CLOSED", List.of());
+
+  public record NewRequest(String category, String description, UUID responsibleOfficerId) {}
+
+  public record Transition(String to, String department, String evidence, Integer satisfaction) {}
+
+  private static final String VIEW = "SELECT sr.*, coalesce((SELECT json_agg(json_build_object('seq', s.seq,"
+      + " 'from', s.from_status, 'to', s.to_status, 'department', s.department, 'evidence', s.evidence,"
+      + " 'satisfaction', s.satisfaction, 'actorId', s.actor_id, 'at', s.at) ORDER BY s.seq)"
+      + " FROM service_request_step s WHERE s.service_request_id = sr.id), '[]')::text AS steps"
+      + " FROM service_request sr JOIN enterprise e ON e.id = sr.enterprise_id JOIN org_unit u ON u.id = e.unit_id";
+
+  private final Database database;
+  private final AdminAudit audit;
+
+  public ServiceRequestService(Database database, AdminAudit audit) {
+    this.database = database;
+    this.audit = audit;
+  }
+
+  public Future<JsonObject> create(Actor actor, UUID enterpriseId, NewRequest req) {
+    UUID id = UUID.randomUUID();
+    OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+    OffsetDateTime dueAt = receivedAt.plus(Duration.ofDays(SLA_DAYS.get(req.category())));
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
+        .compose(found -> found.isPresent() ? Future.succeededFuture(UUID.fromString(found.get().getString("unitId")))
+            : Future.failedFuture(EnterpriseService.notFound(enterpriseId)))
+        .compose(unitId -> conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 AND disabled_at IS NULL"
+                + " AND roles && ARRAY['officer', 'supervisor']::text[]")
+            .execute(Tuple.of(req.responsibleOfficerId()))
+            .compose(rows -> rows.size() > 0 ? Future.succeededFuture(unitId)
+                : Future.failedFuture(EnterpriseService.unprocessable("body/responsibleOfficerId",
+                    "No enabled officer or supervisor " + req.responsibleOfficerId() + "."))))
+        .compose(unitId -> conn.preparedQuery("INSERT INTO service_request (id, enterprise_id, category, description,"
+                + " responsible_officer_id, status, received_at, due_at, created_by)"
+                + " VALUES ($1, $2, $3, $4, $5, 'RECEIVED', $6, $7, $8)")
+            .execute(Tuple.from(new Object[] {id, enterpriseId, req.category(), req.description(),
+                req.responsibleOfficerId(), receivedAt, dueAt, actor.accountId()}))
+            .compose(v -> audit.success(conn, actor, "service-request.create", "service_request", id, unitId,
+                new JsonObject().put("enterpriseId", enterpriseId.toString()).put("category", req.category())
+                    .put("dueAt", EnterpriseService.time(dueAt)))))
+        .compose(v -> find(conn, Scope.everything(), id, false))
+        .map(found -> json(found.orElseThrow())));
+  }
+
+  public Future<JsonObject> get(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> find(pool, scope, id, false))
+        .compose(found -> found.map(r -> Future.succeededFuture(json(r)))
+            .orElseGet(() -> Future.failedFuture(notFound(id))));
+  }
+
+  /** Applies one transition under the row lock; an illegal one is 409 with the allowed ones. */
+  public Future<JsonObject> transition(Actor actor, UUID id, Transition t) {
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> find(conn, scope, id, true))
+        .compose(found -> {
+          if (found.isEmpty()) {
+            return Future.failedFuture(notFound(id));
+          }
+          Row row = found.get();
+          String from = row.getString("status");
+          List<String> allowed = ALLOWED.get(from);
+          if (!allowed.contains(t.to())) {
+            return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A request " + from + " cannot move to "
+                    + t.to() + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + "."))
+                .with("currentStatus", from).with("allowed", new JsonArray(allowed)).toException());
+          }
+          ProblemException invalid = fieldsFor(t);
+          if (invalid != null) {
+            return Future.failedFuture(invalid);
+          }
+          OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+          Short satisfaction = t.satisfaction() == null ? null : t.satisfaction().shortValue();
+          String update;
+          Tuple params;
+          switch (t.to()) {
+            case "RESOLVED" -> {
+              update = "UPDATE service_request SET status = 'RESOLVED', resolved_at = $2, evidence = $3 WHERE id = $1";
+              params = Tuple.of(id, at, t.evidence());
+            }
+            case "CLOSED" -> {
+              update = "UPDATE service_request SET status = 'CLOSED', closed_at = $2, satisfaction = $3 WHERE id = $1";
+              params = Tuple.of(id, at, satisfaction);
+            }
+            default -> {
+              update = "UPDATE service_request SET status = 'COORDINATING' WHERE id = $1";
+              params = Tuple.of(id);
+            }
+          }
+          UUID unitId = row.getUUID("unit_id");
+          return conn.preparedQuery("INSERT INTO service_request_step (service_request_id, seq, from_status,"
+                  + " to_status, department, evidence, satisfaction, actor_id, at)"
+                  + " SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM service_request_step"
+                  + " WHERE service_request_id = $1")
+              .execute(Tuple.from(new Object[] {id, from, t.to(), t.department(), t.evidence(),
+                  satisfaction, actor.accountId(), at}))
+              .compose(v -> conn.preparedQuery(update).execute(params))
+              .compose(v -> audit.success(conn, actor, "service-request.transition", "service_request", id, unitId,
+                  new JsonObject().put("from", from).put("to", t.to()).put("department", t.department())
+                      .put("satisfaction", t.satisfaction())))
+              .compose(v -> find(conn, Scope.everything(), id, false))
+              .map(again -> json(again.orElseThrow()));
+        }));
+  }
+
+  /** Each target status takes its own field and no other's: 422 naming the missing or misplaced field. */
+  private static ProblemException fieldsFor(Transition t) {
+    String needed = switch (t.to()) {
+      case "COORDINATING" -> "department";
+      case "RESOLVED" -> "evidence";
+      default -> "satisfaction";
+    };
+    Map<String, Object> given = new java.util.LinkedHashMap<>();
+    given.put("department", t.department());
+    given.put("evidence", t.evidence());
+    given.put("satisfaction", t.satisfaction());
+    for (var e : given.entrySet()) {
+      if (e.getKey().equals(needed) && e.getValue() == null) {
+        return EnterpriseService.unprocessable("body/" + needed, "A move to " + t.to() + " needs " + needed + ".");
+      }
+      if (!e.getKey().equals(needed) && e.getValue() != null) {
+        return EnterpriseService.unprocessable("body/" + e.getKey(), "A move to " + t.to() + " takes no "
+            + e.getKey() + ".");
+      }
+    }
+    return null;
+  }
+
+  private static Future<Optional<Row>> find(SqlClient client, Scope scope, UUID id, boolean lock) {
+    return client.preparedQuery(VIEW.replace("SELECT sr.*,", "SELECT sr.*, e.unit_id,") + " WHERE sr.id = $1 AND "
+            + Scope.sql("u.path", 2) + (lock ? " FOR UPDATE OF sr" : ""))
+        .execute(Tuple.of(id, (Object) scope.paths()))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next()));
+  }
+
+  private static JsonObject json(Row r) {
+    String status = r.getString("status");
+    Short satisfaction = r.getShort("satisfaction");
+    return new JsonObject()
+        .put("id", r.getUUID("id").toString())
+        .put("enterpriseId", r.getUUID("enterprise_id").toString())
+        .put("category", r.getString("category"))
+        .put("description", r.getString("description"))
+        .put("responsibleOfficerId", r.getUUID("responsible_officer_id").toString())
+        .put("status", status)
+        .put("allowedTransitions", new JsonArray(ALLOWED.get(status)))
+        .put("receivedAt", EnterpriseService.time(r.getOffsetDateTime("received_at")))
+        .put("dueAt", EnterpriseService.time(r.getOffsetDateTime("due_at")))
+        .put("resolvedAt", EnterpriseService.time(r.getOffsetDateTime("resolved_at")))
+        .put("evidence", r.getString("evidence"))
+        .put("closedAt", EnterpriseService.time(r.getOffsetDateTime("closed_at")))
+        .put("satisfaction", satisfaction == null ? null : satisfaction.intValue())
+        .put("steps", new JsonArray(r.getString("steps")));
+  }
+
+  static ProblemException notFound(UUID id) {
+    return Problem.of(ProblemType.NOT_FOUND, "No service request " + id + " in your scope.").toException();
+  }
+}

@@ -1,0 +1,373 @@
+package org.frontline.enterprises;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpRequest;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.dev.DemoOrganisation;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+@FrontlineTest
+class EnterprisesApiTest {
+  private static final AtomicInteger SERIAL = new AtomicInteger();
+  static final UUID XU = account("officer.xu");
+
+  static UUID account(String username) {
+    return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A fresh valid credit code: a 17-character prefix and its computed check character. */
+  static String code() {
+    String prefix = String.format("91321003MA%07d", 1000 + SERIAL.incrementAndGet());
+    return prefix + Uscc.checkCharacter(prefix);
+  }
+
+  private static final java.util.Map<String, String> TOKENS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @org.junit.jupiter.api.BeforeEach
+  void forgetTokens() {
+    TOKENS.clear();
+  }
+
+  /** An access token of the demo account (one login per test and account). */
+  static String token(TestEnvironment env, String username) {
+    return TOKENS.computeIfAbsent(username, u -> {
+      HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login").sendJsonObject(
+          new JsonObject().put("username", u).put("password", DemoOrganisation.PASSWORD)));
+      assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+      return r.bodyAsJsonObject().getString("access_token");
+    });
+  }
+
+  static HttpResponse<Buffer> call(TestEnvironment env, String token, HttpMethod method, String path, JsonObject body) {
+    HttpRequest<Buffer> request = env.client().request(method, path).putHeader("Authorization", "Bearer " + token);
+    return await(body == null ? request.send() : request.sendJsonObject(body));
+  }
+
+  static JsonObject ok(HttpResponse<Buffer> r, int status) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
+    return r.bodyAsJsonObject();
+  }
+
+  static JsonObject enterprise(String uscc, UUID unit) {
+    return new JsonObject().put("name", "扬州某精密机械有限公司 Yangzhou Precision").put("uscc", uscc)
+        .put("industry", "Precision machinery").put("unitId", unit.toString())
+        .put("designations", new JsonArray().add(new JsonObject()
+            .put("kind", "SPECIALISED_REFINED_DISTINCTIVE_INNOVATIVE").put("awardedOn", "2024-05-20")));
+  }
+
+  static String string(TestEnvironment env, String sql, Object... params) throws SQLException {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
+  }
+
+  static long count(TestEnvironment env, String sql, Object... params) throws SQLException {
+    String v = string(env, sql, params);
+    return Long.parseLong(v);
+  }
+
+  /** A Huaisi enterprise created by supervisor.hanjiang. */
+  static JsonObject huaisiEnterprise(TestEnvironment env) {
+    return ok(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, "/v1/enterprises",
+        enterprise(code(), HUAISI)), 201);
+  }
+
+  @Test
+  void aSupervisorRegistersAnEnterpriseReadInScopeOnly(TestEnvironment env) throws Exception {
+    String uscc = code();
+    HttpResponse<Buffer> r = call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, "/v1/enterprises",
+        enterprise(uscc, HUAISI));
+    JsonObject created = ok(r, 201);
+    UUID id = UUID.fromString(created.getString("id"));
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/enterprises/" + id);
+    assertThat(created.getString("uscc")).isEqualTo(uscc);
+    assertThat(created.getString("unitId")).isEqualTo(HUAISI.toString());
+    assertThat(created.getJsonArray("designations")).isEqualTo(new JsonArray().add(new JsonObject()
+        .put("kind", "SPECIALISED_REFINED_DISTINCTIVE_INNOVATIVE").put("awardedOn", "2024-05-20")));
+    assertThat(string(env, "SELECT uscc || '|' || unit_id || '|' || created_by FROM enterprise WHERE id = ?", id))
+        .isEqualTo(uscc + "|" + HUAISI + "|" + account("supervisor.hanjiang"));
+    assertThat(string(env, "SELECT kind || '|' || awarded_on FROM enterprise_designation WHERE enterprise_id = ?", id))
+        .isEqualTo("SPECIALISED_REFINED_DISTINCTIVE_INNOVATIVE|2024-05-20");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'enterprise.create' AND object_id = ?"
+        + " AND unit_id = ? AND outcome = 'SUCCESS'", id.toString(), HUAISI)).isEqualTo(1);
+
+    // The known example code verifies too.
+    JsonObject example = ok(call(env, token(env, "admin"), HttpMethod.POST, "/v1/enterprises",
+        enterprise("91350100M000100Y43", HANJIANG).put("designations", new JsonArray())), 201);
+    assertThat(example.getJsonArray("designations")).isEmpty();
+
+    for (String reader : List.of("supervisor.hanjiang", "officer.xu", "admin")) {
+      assertThat(ok(call(env, token(env, reader), HttpMethod.GET, "/v1/enterprises/" + id, null), 200))
+          .isEqualTo(created);
+    }
+    for (String outsider : List.of("supervisor.tongzhou", "assessor.tongzhou", "officer.zhang")) {
+      assertProblem(call(env, token(env, outsider), HttpMethod.GET, "/v1/enterprises/" + id, null), 404,
+          "urn:frontline:problem:not-found");
+      JsonObject page = ok(call(env, token(env, outsider), HttpMethod.GET, "/v1/enterprises", null), 200);
+      assertThat(page.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")))
+          .doesNotContain(id.toString(), example.getString("id"));
+    }
+    // officer.xu (Huaisi) sees the Huaisi one, not the Hanjiang-level one.
+    JsonObject xuPage = ok(call(env, token(env, "officer.xu"), HttpMethod.GET, "/v1/enterprises", null), 200);
+    List<String> xuIds = xuPage.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")).toList();
+    assertThat(xuIds).contains(id.toString()).doesNotContain(example.getString("id"));
+  }
+
+  @Test
+  void theListIsPagedByCursorNewestFirst(TestEnvironment env) throws Exception {
+    String sup = token(env, "supervisor.hanjiang");
+    for (int i = 0; i < 3; i++) {
+      huaisiEnterprise(env);
+    }
+    long total = count(env, "SELECT count(*) FROM enterprise e JOIN org_unit u ON u.id = e.unit_id"
+        + " WHERE u.path LIKE (SELECT path FROM org_unit WHERE id = ?) || '%'", HANJIANG);
+    List<String> seen = new ArrayList<>();
+    String cursor = null;
+    do {
+      JsonObject page = ok(call(env, sup, HttpMethod.GET, "/v1/enterprises?limit=2"
+          + (cursor == null ? "" : "&cursor=" + cursor), null), 200);
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(2);
+      page.getJsonArray("items").forEach(o -> seen.add(((JsonObject) o).getString("createdAt") + "|"
+          + ((JsonObject) o).getString("id")));
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    assertThat(seen).hasSize((int) total).doesNotHaveDuplicates();
+    List<String> sorted = new ArrayList<>(seen);
+    sorted.sort(java.util.Comparator.reverseOrder());
+    assertThat(seen).isEqualTo(sorted);
+    assertProblem(call(env, sup, HttpMethod.GET, "/v1/enterprises?cursor=bm9wZQ", null), 400,
+        "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void theCreditCodeIsCheckedMalformedIs400WrongCheckCharacterIs422(TestEnvironment env) throws Exception {
+    String sup = token(env, "supervisor.hanjiang");
+    long before = count(env, "SELECT count(*) FROM enterprise");
+    String valid = code();
+    char wrong = valid.charAt(17) == '0' ? '1' : '0';
+    String wrongCheck = valid.substring(0, 17) + wrong;
+    JsonObject p = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(wrongCheck, HUAISI)),
+        422, "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/uscc");
+    assertThat(p.getString("detail")).contains("expected " + valid.charAt(17));
+    for (String malformed : List.of("91350100I000100Y43", "91350100O000100Y43", "91350100Z000100Y43",
+        "91350100S000100Y43", "91350100V000100Y43", "91350100m000100Y43", "91350100M000100Y4", "91350100M000100Y433")) {
+      JsonObject bad = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(malformed, HUAISI)),
+          400, "urn:frontline:problem:validation-failed");
+      assertThat(bad.getJsonArray("errors").stream().map(o -> ((JsonObject) o).getString("field")))
+          .as(malformed).contains("body/uscc");
+    }
+    assertThat(count(env, "SELECT count(*) FROM enterprise")).isEqualTo(before);
+  }
+
+  @Test
+  void aDuplicateCodeIs409AnOutOfScopeUnitIs422AnOfficerIs403(TestEnvironment env) throws Exception {
+    String sup = token(env, "supervisor.hanjiang");
+    String uscc = code();
+    ok(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(uscc, HUAISI)), 201);
+    assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(uscc, HANJIANG)), 409,
+        "urn:frontline:problem:conflict");
+    // Another supervisor, elsewhere: the code is unique across all units.
+    assertProblem(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/enterprises",
+        enterprise(uscc, TONGZHOU)), 409, "urn:frontline:problem:conflict");
+    assertThat(count(env, "SELECT count(*) FROM enterprise WHERE uscc = ?", uscc)).isEqualTo(1);
+
+    String other = code();
+    JsonObject p = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(other, TONGZHOU)),
+        422, "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/unitId");
+    assertProblem(call(env, token(env, "officer.xu"), HttpMethod.POST, "/v1/enterprises", enterprise(other, HUAISI)),
+        403, "urn:frontline:problem:forbidden");
+    assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.POST, "/v1/enterprises",
+        enterprise(other, TONGZHOU)), 403, "urn:frontline:problem:forbidden");
+    JsonObject twice = enterprise(other, HUAISI);
+    twice.getJsonArray("designations").add(twice.getJsonArray("designations").getJsonObject(0).copy());
+    p = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", twice), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/designations/1/kind");
+    assertThat(count(env, "SELECT count(*) FROM enterprise WHERE uscc = ?", other)).isZero();
+  }
+
+  @Test
+  void twoConcurrentMovesFromOneStatusCannotBothPass(TestEnvironment env) throws Exception {
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String xu = token(env, "officer.xu");
+    UUID id = UUID.fromString(ok(call(env, xu, HttpMethod.POST, "/v1/enterprises/" + enterprise + "/service-requests",
+        request(XU)), 201).getString("id"));
+    ok(move(env, xu, id, new JsonObject().put("to", "COORDINATING").put("department", "Tax bureau")), 200);
+    JsonObject resolve = new JsonObject().put("to", "RESOLVED").put("evidence", "Done");
+    var first = env.client().post("/v1/service-requests/" + id + "/transitions")
+        .putHeader("Authorization", "Bearer " + xu).sendJsonObject(resolve);
+    var second = env.client().post("/v1/service-requests/" + id + "/transitions")
+        .putHeader("Authorization", "Bearer " + xu).sendJsonObject(resolve);
+    List<Integer> statuses = new ArrayList<>(List.of(await(first).statusCode(), await(second).statusCode()));
+    statuses.sort(null);
+    assertThat(statuses).containsExactly(200, 409);
+    assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?"
+        + " AND to_status = 'RESOLVED'", id)).isEqualTo(1);
+  }
+
+  static JsonObject request(UUID officer) {
+    return new JsonObject().put("category", "APPROVAL").put("description", "Construction permit for a new workshop")
+        .put("responsibleOfficerId", officer.toString());
+  }
+
+  static HttpResponse<Buffer> move(TestEnvironment env, String token, UUID id, JsonObject body) {
+    return call(env, token, HttpMethod.POST, "/v1/service-requests/" + id + "/transitions", body);
+  }
+
+  static void assertIllegal(TestEnvironment env, String token, UUID id, String to, String status, List<String> allowed)
+      throws SQLException {
+    JsonObject body = new JsonObject().put("to", to);
+    switch (to) {
+      case "COORDINATING" -> body.put("department", "Natural resources bureau");
+      case "RESOLVED" -> body.put("evidence", "Permit issued");
+      default -> body.put("satisfaction", 4);
+    }
+    String before = string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id);
+    JsonObject p = assertProblem(move(env, token, id, body), 409, "urn:frontline:problem:conflict");
+    assertThat(p.getString("currentStatus")).isEqualTo(status);
+    assertThat(p.getJsonArray("allowed")).as(status + " -> " + to).isEqualTo(new JsonArray(allowed));
+    assertThat(string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id)).isEqualTo(before);
+  }
+
+  @Test
+  void aServiceRequestGoesThroughItsLifecycleAndRefusesIllegalMoves(TestEnvironment env) throws Exception {
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String xu = token(env, "officer.xu");
+    HttpResponse<Buffer> r = call(env, xu, HttpMethod.POST, "/v1/enterprises/" + enterprise + "/service-requests",
+        request(XU));
+    JsonObject created = ok(r, 201);
+    UUID id = UUID.fromString(created.getString("id"));
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/service-requests/" + id);
+    assertThat(created.getString("status")).isEqualTo("RECEIVED");
+    assertThat(created.getJsonArray("allowedTransitions")).isEqualTo(new JsonArray().add("COORDINATING"));
+    assertThat(Duration.between(OffsetDateTime.parse(created.getString("receivedAt")),
+        OffsetDateTime.parse(created.getString("dueAt")))).isEqualTo(Duration.ofDays(10));
+    assertThat(string(env, "SELECT status || '|' || category || '|' || responsible_officer_id || '|'"
+        + " || (due_at - received_at)::text FROM service_request WHERE id = ?", id))
+        .isEqualTo("RECEIVED|APPROVAL|" + XU + "|10 days");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'service-request.create' AND object_id = ?",
+        id.toString())).isEqualTo(1);
+
+    assertIllegal(env, xu, id, "RESOLVED", "RECEIVED", List.of("COORDINATING"));
+    assertIllegal(env, xu, id, "CLOSED", "RECEIVED", List.of("COORDINATING"));
+
+    // The move's own field is required, another move's field refused (422 naming it), before anything changes.
+    JsonObject p = assertProblem(move(env, xu, id, new JsonObject().put("to", "COORDINATING")), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/department");
+    p = assertProblem(move(env, xu, id, new JsonObject().put("to", "COORDINATING").put("department", "Land")
+        .put("satisfaction", 5)), 422, "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/satisfaction");
+
+    JsonObject coordinating = ok(move(env, xu, id, new JsonObject().put("to", "COORDINATING")
+        .put("department", "Natural resources bureau")), 200);
+    assertThat(coordinating.getString("status")).isEqualTo("COORDINATING");
+    JsonObject second = ok(move(env, token(env, "supervisor.hanjiang"), id, new JsonObject().put("to", "COORDINATING")
+        .put("department", "Housing and construction bureau")), 200);
+    assertThat(second.getJsonArray("steps")).hasSize(2);
+    assertThat(second.getJsonArray("allowedTransitions")).isEqualTo(new JsonArray().add("COORDINATING").add("RESOLVED"));
+    assertThat(string(env, "SELECT string_agg(seq || ':' || from_status || '>' || to_status || ':' || department, ','"
+        + " ORDER BY seq) FROM service_request_step WHERE service_request_id = ?", id))
+        .isEqualTo("1:RECEIVED>COORDINATING:Natural resources bureau,"
+            + "2:COORDINATING>COORDINATING:Housing and construction bureau");
+    assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ? AND at IS NOT NULL"
+        + " AND actor_id IS NOT NULL", id)).isEqualTo(2);
+
+    assertIllegal(env, xu, id, "CLOSED", "COORDINATING", List.of("COORDINATING", "RESOLVED"));
+    p = assertProblem(move(env, xu, id, new JsonObject().put("to", "RESOLVED")), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/evidence");
+
+    JsonObject resolved = ok(move(env, xu, id, new JsonObject().put("to", "RESOLVED")
+        .put("evidence", "Permit issued on 2026-11-20, 13 working days saved")), 200);
+    assertThat(resolved.getString("status")).isEqualTo("RESOLVED");
+    assertThat(resolved.getString("resolvedAt")).isNotNull();
+    assertThat(string(env, "SELECT status || '|' || evidence || '|' || (resolved_at IS NOT NULL)"
+        + " FROM service_request WHERE id = ?", id))
+        .isEqualTo("RESOLVED|Permit issued on 2026-11-20, 13 working days saved|true");
+
+    assertIllegal(env, xu, id, "COORDINATING", "RESOLVED", List.of("CLOSED"));
+    assertIllegal(env, xu, id, "RESOLVED", "RESOLVED", List.of("CLOSED"));
+    assertProblem(move(env, xu, id, new JsonObject().put("to", "CLOSED").put("satisfaction", 6)), 400,
+        "urn:frontline:problem:validation-failed");
+    p = assertProblem(move(env, xu, id, new JsonObject().put("to", "CLOSED")), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/satisfaction");
+
+    JsonObject closed = ok(move(env, xu, id, new JsonObject().put("to", "CLOSED").put("satisfaction", 5)), 200);
+    assertThat(closed.getString("status")).isEqualTo("CLOSED");
+    assertThat(closed.getInteger("satisfaction")).isEqualTo(5);
+    assertThat(closed.getJsonArray("allowedTransitions")).isEmpty();
+    assertThat(string(env, "SELECT status || '|' || satisfaction || '|' || (closed_at IS NOT NULL)"
+        + " FROM service_request WHERE id = ?", id)).isEqualTo("CLOSED|5|true");
+    for (String to : List.of("COORDINATING", "RESOLVED", "CLOSED")) {
+      assertIllegal(env, xu, id, to, "CLOSED", List.of());
+    }
+    assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?", id)).isEqualTo(4);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'service-request.transition'"
+        + " AND object_id = ?", id.toString())).isEqualTo(4);
+    assertThat(ok(call(env, token(env, "supervisor.hanjiang"), HttpMethod.GET, "/v1/service-requests/" + id, null),
+        200)).isEqualTo(closed);
+  }
+
+  @Test
+  void serviceRequestsAreScopedThroughTheEnterpriseAndRoleChecked(TestEnvironment env) throws Exception {
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String path = "/v1/enterprises/" + enterprise + "/service-requests";
+    JsonObject created = ok(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, path,
+        request(XU).put("category", "LAND")), 201);
+    UUID id = UUID.fromString(created.getString("id"));
+    assertThat(Duration.between(OffsetDateTime.parse(created.getString("receivedAt")),
+        OffsetDateTime.parse(created.getString("dueAt")))).isEqualTo(Duration.ofDays(30));
+    String tongzhou = token(env, "supervisor.tongzhou");
+    assertProblem(call(env, tongzhou, HttpMethod.GET, "/v1/service-requests/" + id, null), 404,
+        "urn:frontline:problem:not-found");
+    assertProblem(move(env, tongzhou, id, new JsonObject().put("to", "COORDINATING").put("department", "X")), 404,
+        "urn:frontline:problem:not-found");
+    assertProblem(call(env, tongzhou, HttpMethod.POST, path, request(XU)), 404, "urn:frontline:problem:not-found");
+    assertProblem(move(env, token(env, "assessor.tongzhou"), id, new JsonObject().put("to", "COORDINATING")
+        .put("department", "X")), 403, "urn:frontline:problem:forbidden");
+    assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.POST, path, request(XU)), 403,
+        "urn:frontline:problem:forbidden");
+    // An assessor reads in scope only: Huaisi is not in Tongzhou's.
+    assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.GET, "/v1/service-requests/" + id, null), 404,
+        "urn:frontline:problem:not-found");
+    // The responsible officer must be an enabled officer or supervisor.
+    JsonObject p = assertProblem(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, path,
+        request(account("assessor.tongzhou"))), 422, "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/responsibleOfficerId");
+    assertThat(count(env, "SELECT count(*) FROM service_request WHERE enterprise_id = ?", enterprise)).isEqualTo(1);
+    assertThat(string(env, "SELECT status FROM service_request WHERE id = ?", id)).isEqualTo("RECEIVED");
+  }
+}
