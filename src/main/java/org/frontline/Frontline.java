@@ -47,6 +47,8 @@ import org.frontline.notify.NotificationsApi;
 import org.frontline.notify.OutboxDispatcherVerticle;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.projects.ProjectService;
+import org.frontline.projects.ProjectsApi;
 import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.http.ManagementVerticle;
 import org.frontline.platform.objectstore.MinioObjectStore;
@@ -164,7 +166,8 @@ public final class Frontline {
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
         new DevicesApi(new DeviceRepository(database.pool())),
         new NotificationsApi(database.pool()),
-        new AttachmentContentApi(database, objectStore));
+        new AttachmentContentApi(database, objectStore),
+        new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

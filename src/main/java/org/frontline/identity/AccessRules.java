@@ -18,6 +18,13 @@ public final class AccessRules {
   /** Who reads reports (what each sees is the report repository's visibility rule: own, or unit in scope). */
   private static final Set<String> REPORT_READERS = Set.of("officer", "supervisor", "assessor", "admin");
 
+  /** Who plans major projects and milestones: supervisors and admins (in scope). */
+  private static final Set<String> PROJECT_PLANNERS = Set.of("supervisor", "admin");
+  /** Who reads projects and milestones (in scope). */
+  private static final Set<String> PROJECT_READERS = Set.of("officer", "supervisor", "assessor", "admin");
+  /** Who records a milestone's actual progress: the officers on site too (in scope). */
+  private static final Set<String> PROGRESS_RECORDERS = Set.of("officer", "supervisor", "admin");
+
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
       Map.entry("logout", ANY_AUTHENTICATED),
@@ -59,7 +66,16 @@ public final class AccessRules {
       Map.entry("listDevices", ANY_AUTHENTICATED),
       Map.entry("deleteDevice", ANY_AUTHENTICATED),
       Map.entry("listNotifications", ANY_AUTHENTICATED),
-      Map.entry("ackNotification", ANY_AUTHENTICATED));
+      Map.entry("ackNotification", ANY_AUTHENTICATED),
+      // projects and milestones
+      Map.entry("createProject", PROJECT_PLANNERS),
+      Map.entry("listProjects", PROJECT_READERS),
+      Map.entry("getProject", PROJECT_READERS),
+      Map.entry("getProjectSCurve", PROJECT_READERS),
+      Map.entry("createMilestone", PROJECT_PLANNERS),
+      Map.entry("getMilestone", PROJECT_READERS),
+      Map.entry("rebaselineMilestone", PROJECT_PLANNERS),
+      Map.entry("recordMilestoneProgress", PROGRESS_RECORDERS));
 
   private AccessRules() {}
 
