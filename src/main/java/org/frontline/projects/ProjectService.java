@@ -68,7 +68,7 @@ public final class ProjectService {
             : Future.failedFuture(unprocessable("body/unitId", "No live org unit " + unitId + " in your scope.")))
         .compose(v -> conn.preparedQuery("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, "
                 + "site_radius_m, bid_sections, status, created_by, created_at) "
-                + "VALUES ($1, $2, $3, $4::numeric, $5, $6, $7, $8, $9, $10, $11)")
+                + "VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11)")
             .execute(Tuple.from(new Object[] {id, unitId, b.getString("name").strip(),
                 new BigDecimal(b.getValue("investmentYuan").toString()).toPlainString(), site.getDouble("lat"),
                 site.getDouble("lon"), site.getDouble("radiusM"),
@@ -291,7 +291,7 @@ public final class ProjectService {
   private Future<Void> insertBaseline(SqlClient conn, UUID milestoneId, int version, BigDecimal planned,
                                       LocalDate start, LocalDate due, String reason, Actor actor, OffsetDateTime now) {
     return conn.preparedQuery("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, "
-            + "planned_due, reason, created_by, created_at) VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8)")
+            + "planned_due, reason, created_by, created_at) VALUES ($1, $2, $3::text::numeric, $4, $5, $6, $7, $8)")
         .execute(Tuple.from(new Object[] {milestoneId, version, planned.toPlainString(), start, due, reason,
             actor.accountId(), now}))
         .mapEmpty();
@@ -360,7 +360,7 @@ public final class ProjectService {
                 + "measurement (" + latest.measuredOn() + ") unless it is a correction."));
           }
           return conn.preparedQuery("INSERT INTO milestone_progress (milestone_id, quantity, measured_on, report_id, "
-                  + "correction, reason, recorded_by, recorded_at) VALUES ($1, $2::numeric, $3, $4, $5, $6, $7, $8) "
+                  + "correction, reason, recorded_by, recorded_at) VALUES ($1, $2::text::numeric, $3, $4, $5, $6, $7, $8) "
                   + "RETURNING seq")
               .execute(Tuple.from(new Object[] {id, quantity.toPlainString(), measuredOn, reportId, correction, reason,
                   actor.accountId(), OffsetDateTime.now(clock)}))
