@@ -55,11 +55,22 @@ class ScopeMatrixTest {
    * read reports (what each sees is the scope rule, tested in aReportIsHiddenFromRoleHoldersWhoMayNotSeeIt).
    */
   static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.of("getReport", List.of(),
-      "getAttachmentContent", List.of());
+      "getAttachmentContent", List.of(),
+      // projects: every role reads; supervisors and admins plan; officers, supervisors and admins record progress
+      "getProject", List.of(), "getProjectSCurve", List.of(), "getMilestone", List.of(),
+      "createMilestone", List.of("officer.xu", "assessor.tongzhou"),
+      "rebaselineMilestone", List.of("officer.xu", "assessor.tongzhou"),
+      "recordMilestoneProgress", List.of("assessor.tongzhou"));
+  /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
+  static final UUID HUAISI_PROJECT = UUID.nameUUIDFromBytes("scope-matrix:project".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  static final UUID HUAISI_MILESTONE = UUID.nameUUIDFromBytes("scope-matrix:milestone".getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
     String xuTokens = "SELECT count(*) FROM refresh_token WHERE revoked_at IS NOT NULL AND account_id = '" + XU + "'";
+    String milestones = "SELECT count(*) FROM milestone WHERE project_id = '" + HUAISI_PROJECT + "'";
+    String baselines = "SELECT count(*) FROM milestone_baseline WHERE milestone_id = '" + HUAISI_MILESTONE + "'";
+    String progress = "SELECT count(*) FROM milestone_progress WHERE milestone_id = '" + HUAISI_MILESTONE + "'";
     String xuScope = "SELECT string_agg(unit_id::text, ',' ORDER BY unit_id) FROM account_scope WHERE account_id = '" + XU + "'";
     return List.of(
         new Case("getOrgUnit", HttpMethod.GET, "/v1/org-units/" + HANJIANG, null, "org_unit", HANJIANG),
@@ -81,11 +92,35 @@ class ScopeMatrixTest {
             new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)),
         new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT),
         new Case("getAttachmentContent", HttpMethod.GET, "/v1/attachments/" + XU_ATTACHMENT + "/content?variant=original",
-            null, "attachment", XU_ATTACHMENT));
+            null, "attachment", XU_ATTACHMENT),
+        new Case("getProject", HttpMethod.GET, "/v1/projects/" + HUAISI_PROJECT, null, "project", HUAISI_PROJECT),
+        new Case("getProjectSCurve", HttpMethod.GET, "/v1/projects/" + HUAISI_PROJECT + "/s-curve", null, "project",
+            HUAISI_PROJECT),
+        new Case("createMilestone", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/milestones",
+            new JsonObject().put("name", "Leak").put("plannedQuantity", 5).put("unit", "items")
+                .put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01"), "project", HUAISI_PROJECT,
+            List.of(milestones)),
+        new Case("getMilestone", HttpMethod.GET, "/v1/milestones/" + HUAISI_MILESTONE, null, "milestone", HUAISI_MILESTONE),
+        new Case("rebaselineMilestone", HttpMethod.POST, "/v1/milestones/" + HUAISI_MILESTONE + "/baselines",
+            new JsonObject().put("plannedQuantity", 5).put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01")
+                .put("reason", "Leak"), "milestone", HUAISI_MILESTONE, List.of(baselines)),
+        new Case("recordMilestoneProgress", HttpMethod.POST, "/v1/milestones/" + HUAISI_MILESTONE + "/progress",
+            new JsonObject().put("quantity", 1), "milestone", HUAISI_MILESTONE, List.of(progress)));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
   static void ensureObjects(TestEnvironment env) throws SQLException {
+    if (Admin.row(env, "project", HUAISI_PROJECT) == null) {
+      try (java.sql.Connection c = env.jdbc(); java.sql.Statement st = c.createStatement()) {
+        st.execute("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, site_radius_m, status) "
+            + "VALUES ('" + HUAISI_PROJECT + "', '" + HUAISI + "', 'Scope matrix project', 1000000, 32.4, 119.4, 500, "
+            + "'IN_PROGRESS')");
+        st.execute("INSERT INTO milestone (id, project_id, name, unit) VALUES ('" + HUAISI_MILESTONE + "', '"
+            + HUAISI_PROJECT + "', 'Scope matrix milestone', 'items')");
+        st.execute("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, planned_due) "
+            + "VALUES ('" + HUAISI_MILESTONE + "', 1, 10, '2026-03-01', '2026-06-01')");
+      }
+    }
     if (Admin.row(env, "report", XU_REPORT) == null) {
       Admin.ok(Admin.post(env, Admin.token(env, "officer.xu"), "/v1/reports", new JsonObject()
           .put("id", XU_REPORT.toString()).put("type", "SITE").put("unitId", HUAISI.toString())
