@@ -203,6 +203,11 @@ class ProjectsApiTest {
         milestone)).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.progress' AND object_id = ?",
         milestone)).isEqualTo(2);
+    // A report outside the caller's scope (or none) cannot be the source of a measurement.
+    problem = assertProblem(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 4300)
+        .put("reportId", UUID.randomUUID().toString())), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/reportId");
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isEqualTo(3);
     // Assessors read but do not record progress.
     assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.POST, progress,
         new JsonObject().put("quantity", 5000)), 403, "urn:frontline:problem:forbidden");
