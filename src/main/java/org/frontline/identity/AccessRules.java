@@ -24,6 +24,12 @@ public final class AccessRules {
   private static final Set<String> SERVICE_REQUEST_WRITERS = Set.of("officer", "supervisor", "admin");
   /** Who reads enterprises and service requests (within their scope). */
   private static final Set<String> ENTERPRISE_READERS = Set.of("officer", "supervisor", "assessor", "admin");
+  /** Who plans major projects and milestones: supervisors and admins (in scope). */
+  private static final Set<String> PROJECT_PLANNERS = Set.of("supervisor", "admin");
+  /** Who reads projects and milestones (in scope). */
+  private static final Set<String> PROJECT_READERS = Set.of("officer", "supervisor", "assessor", "admin");
+  /** Who records a milestone's actual progress: the officers on site too (in scope). */
+  private static final Set<String> PROGRESS_RECORDERS = Set.of("officer", "supervisor", "admin");
 
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
@@ -73,7 +79,16 @@ public final class AccessRules {
       Map.entry("listEnterprises", ENTERPRISE_READERS),
       Map.entry("createServiceRequest", SERVICE_REQUEST_WRITERS),
       Map.entry("getServiceRequest", ENTERPRISE_READERS),
-      Map.entry("transitionServiceRequest", SERVICE_REQUEST_WRITERS));
+      Map.entry("transitionServiceRequest", SERVICE_REQUEST_WRITERS),
+      // projects and milestones
+      Map.entry("createProject", PROJECT_PLANNERS),
+      Map.entry("listProjects", PROJECT_READERS),
+      Map.entry("getProject", PROJECT_READERS),
+      Map.entry("getProjectSCurve", PROJECT_READERS),
+      Map.entry("createMilestone", PROJECT_PLANNERS),
+      Map.entry("getMilestone", PROJECT_READERS),
+      Map.entry("rebaselineMilestone", PROJECT_PLANNERS),
+      Map.entry("recordMilestoneProgress", PROGRESS_RECORDERS));
 
   private AccessRules() {}
 

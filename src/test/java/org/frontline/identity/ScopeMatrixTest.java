@@ -54,9 +54,24 @@ class ScopeMatrixTest {
    * Who lacks the role of an operation, when not the default officer.xu and supervisor.tongzhou: every role may
    * read reports (what each sees is the scope rule, tested in aReportIsHiddenFromRoleHoldersWhoMayNotSeeIt).
    */
-  static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.of("getReport", List.of(),
-      "getAttachmentContent", List.of(), "getEnterprise", List.of(), "getServiceRequest", List.of(),
-      "createServiceRequest", List.of("assessor.tongzhou"), "transitionServiceRequest", List.of("assessor.tongzhou"));
+  static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.ofEntries(
+      java.util.Map.entry("getReport", List.of()),
+      java.util.Map.entry("getAttachmentContent", List.of()),
+      // enterprises: every role reads; officers, supervisors and admins handle service requests
+      java.util.Map.entry("getEnterprise", List.of()),
+      java.util.Map.entry("getServiceRequest", List.of()),
+      java.util.Map.entry("createServiceRequest", List.of("assessor.tongzhou")),
+      java.util.Map.entry("transitionServiceRequest", List.of("assessor.tongzhou")),
+      // projects: every role reads; supervisors and admins plan; officers, supervisors and admins record progress
+      java.util.Map.entry("getProject", List.of()),
+      java.util.Map.entry("getProjectSCurve", List.of()),
+      java.util.Map.entry("getMilestone", List.of()),
+      java.util.Map.entry("createMilestone", List.of("officer.xu", "assessor.tongzhou")),
+      java.util.Map.entry("rebaselineMilestone", List.of("officer.xu", "assessor.tongzhou")),
+      java.util.Map.entry("recordMilestoneProgress", List.of("assessor.tongzhou")));
+  /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
+  static final UUID HUAISI_PROJECT = UUID.nameUUIDFromBytes("scope-matrix:project".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  static final UUID HUAISI_MILESTONE = UUID.nameUUIDFromBytes("scope-matrix:milestone".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi enterprise and one of its service requests (RECEIVED), written as rows before the cases run. */
   static final UUID HUAISI_ENTERPRISE = UUID.nameUUIDFromBytes("scope-matrix:enterprise".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   static final UUID HUAISI_SERVICE_REQUEST = UUID.nameUUIDFromBytes("scope-matrix:service-request".getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -64,6 +79,9 @@ class ScopeMatrixTest {
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
     String xuTokens = "SELECT count(*) FROM refresh_token WHERE revoked_at IS NOT NULL AND account_id = '" + XU + "'";
+    String milestones = "SELECT count(*) FROM milestone WHERE project_id = '" + HUAISI_PROJECT + "'";
+    String baselines = "SELECT count(*) FROM milestone_baseline WHERE milestone_id = '" + HUAISI_MILESTONE + "'";
+    String progress = "SELECT count(*) FROM milestone_progress WHERE milestone_id = '" + HUAISI_MILESTONE + "'";
     String xuScope = "SELECT string_agg(unit_id::text, ',' ORDER BY unit_id) FROM account_scope WHERE account_id = '" + XU + "'";
     return List.of(
         new Case("getOrgUnit", HttpMethod.GET, "/v1/org-units/" + HANJIANG, null, "org_unit", HANJIANG),
@@ -97,7 +115,20 @@ class ScopeMatrixTest {
         new Case("transitionServiceRequest", HttpMethod.POST, "/v1/service-requests/" + HUAISI_SERVICE_REQUEST
             + "/transitions", new JsonObject().put("to", "COORDINATING").put("department", "Land bureau"),
             "service_request", HUAISI_SERVICE_REQUEST, List.of("SELECT count(*) FROM service_request_step"
-                + " WHERE service_request_id = '" + HUAISI_SERVICE_REQUEST + "'")));
+                + " WHERE service_request_id = '" + HUAISI_SERVICE_REQUEST + "'")),
+        new Case("getProject", HttpMethod.GET, "/v1/projects/" + HUAISI_PROJECT, null, "project", HUAISI_PROJECT),
+        new Case("getProjectSCurve", HttpMethod.GET, "/v1/projects/" + HUAISI_PROJECT + "/s-curve", null, "project",
+            HUAISI_PROJECT),
+        new Case("createMilestone", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/milestones",
+            new JsonObject().put("name", "Leak").put("plannedQuantity", 5).put("unit", "items")
+                .put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01"), "project", HUAISI_PROJECT,
+            List.of(milestones)),
+        new Case("getMilestone", HttpMethod.GET, "/v1/milestones/" + HUAISI_MILESTONE, null, "milestone", HUAISI_MILESTONE),
+        new Case("rebaselineMilestone", HttpMethod.POST, "/v1/milestones/" + HUAISI_MILESTONE + "/baselines",
+            new JsonObject().put("plannedQuantity", 5).put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01")
+                .put("reason", "Leak"), "milestone", HUAISI_MILESTONE, List.of(baselines)),
+        new Case("recordMilestoneProgress", HttpMethod.POST, "/v1/milestones/" + HUAISI_MILESTONE + "/progress",
+            new JsonObject().put("quantity", 1), "milestone", HUAISI_MILESTONE, List.of(progress)));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
@@ -109,6 +140,17 @@ class ScopeMatrixTest {
         st.executeUpdate("INSERT INTO service_request (id, enterprise_id, category, description, responsible_officer_id,"
             + " status, received_at, due_at) VALUES ('" + HUAISI_SERVICE_REQUEST + "', '" + HUAISI_ENTERPRISE
             + "', 'APPROVAL', 'Scope matrix', '" + XU + "', 'RECEIVED', now(), now() + interval '10 days')");
+      }
+    }
+    if (Admin.row(env, "project", HUAISI_PROJECT) == null) {
+      try (java.sql.Connection c = env.jdbc(); java.sql.Statement st = c.createStatement()) {
+        st.execute("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, site_radius_m, status) "
+            + "VALUES ('" + HUAISI_PROJECT + "', '" + HUAISI + "', 'Scope matrix project', 1000000, 32.4, 119.4, 500, "
+            + "'IN_PROGRESS')");
+        st.execute("INSERT INTO milestone (id, project_id, name, unit) VALUES ('" + HUAISI_MILESTONE + "', '"
+            + HUAISI_PROJECT + "', 'Scope matrix milestone', 'items')");
+        st.execute("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, planned_due) "
+            + "VALUES ('" + HUAISI_MILESTONE + "', 1, 10, '2026-03-01', '2026-06-01')");
       }
     }
     if (Admin.row(env, "report", XU_REPORT) == null) {

@@ -1,0 +1,139 @@
+package org.frontline.projects;
+
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
+import java.time.DayOfWeek;
+import java.time.LocalDate;
+import java.time.temporal.ChronoUnit;
+import java.time.temporal.IsoFields;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The figures of one milestone on a given day, from its current baseline and its progress history: pure arithmetic,
+ * no clock of its own (the caller passes "today"), so every figure is exact for fixed data.
+ *
+ * <ul>
+ *   <li>planned to date: linear from 0 on the planned start to the planned quantity on the planned due date;</li>
+ *   <li>actual: the latest cumulative quantity measured on or before today;</li>
+ *   <li>slippage: planned to date minus actual, in the milestone's unit and in percent of the planned quantity;</li>
+ *   <li>forecast finish: at the rate of the last {@link #RATE_WINDOW_DAYS} days (or since the planned start, if
+ *       later), the day the remaining quantity would be done; null when nothing was done in that window.</li>
+ * </ul>
+ * Quantities are rounded to 3 decimals, percents to 2 (half up).
+ */
+public final class MilestoneFigures {
+  public static final int RATE_WINDOW_DAYS = 14;
+
+  /** One progress entry: the cumulative quantity measured on a day. Entries come in (measuredOn, seq) order. */
+  public record Progress(LocalDate measuredOn, BigDecimal quantity) {}
+
+  public record Baseline(BigDecimal plannedQuantity, LocalDate plannedStart, LocalDate plannedDue) {}
+
+  public record Figures(BigDecimal actual, BigDecimal percentComplete, BigDecimal plannedToDate,
+                        BigDecimal plannedPercentToDate, BigDecimal slippage, BigDecimal slippagePercent,
+                        BigDecimal ratePerDay, LocalDate forecastFinish, boolean completed, boolean overdue) {}
+
+  /** One ISO week of the S-curve: cumulative planned and actual quantities at the end of the week. */
+  public record Week(String isoWeek, LocalDate weekEnding, BigDecimal planned, BigDecimal actual) {}
+
+  private MilestoneFigures() {}
+
+  public static Figures compute(Baseline b, List<Progress> history, LocalDate today) {
+    BigDecimal planned = b.plannedQuantity();
+    BigDecimal actual = actualOn(history, today);
+    BigDecimal plannedToDate = plannedOn(b, today);
+    BigDecimal slippage = plannedToDate.subtract(actual);
+    boolean completed = actual.compareTo(planned) >= 0;
+    LocalDate windowStart = today.minusDays(RATE_WINDOW_DAYS);
+    if (windowStart.isBefore(b.plannedStart())) {
+      windowStart = b.plannedStart();
+    }
+    long days = ChronoUnit.DAYS.between(windowStart, today);
+    BigDecimal rate = null;
+    LocalDate forecast = null;
+    if (completed) {
+      forecast = completedOn(history, planned);
+    } else if (days > 0) {
+      BigDecimal done = actual.subtract(actualOn(history, windowStart));
+      rate = done.divide(BigDecimal.valueOf(days), MathContext.DECIMAL64);
+      if (rate.signum() > 0) {
+        BigDecimal remainingDays = planned.subtract(actual).divide(rate, MathContext.DECIMAL64);
+        forecast = today.plusDays(remainingDays.setScale(0, RoundingMode.CEILING).longValueExact());
+      }
+    }
+    return new Figures(q(actual), pct(actual, planned), q(plannedToDate), pct(plannedToDate, planned), q(slippage),
+        pct(slippage, planned), rate == null ? null : q(rate), forecast, completed,
+        !completed && today.isAfter(b.plannedDue()));
+  }
+
+  /** Planned cumulative quantity on a day: 0 up to the start, linear to the due date, then the whole quantity. */
+  public static BigDecimal plannedOn(Baseline b, LocalDate day) {
+    if (!day.isAfter(b.plannedStart())) {
+      return BigDecimal.ZERO;
+    }
+    if (!day.isBefore(b.plannedDue())) {
+      return b.plannedQuantity();
+    }
+    long elapsed = ChronoUnit.DAYS.between(b.plannedStart(), day);
+    long total = ChronoUnit.DAYS.between(b.plannedStart(), b.plannedDue());
+    return b.plannedQuantity().multiply(BigDecimal.valueOf(elapsed)).divide(BigDecimal.valueOf(total),
+        MathContext.DECIMAL64);
+  }
+
+  /** The latest cumulative quantity measured on or before a day (0 before any). */
+  public static BigDecimal actualOn(List<Progress> history, LocalDate day) {
+    BigDecimal q = BigDecimal.ZERO;
+    for (Progress p : history) {
+      if (p.measuredOn().isAfter(day)) {
+        break;
+      }
+      q = p.quantity();
+    }
+    return q;
+  }
+
+  private static LocalDate completedOn(List<Progress> history, BigDecimal planned) {
+    for (Progress p : history) {
+      if (p.quantity().compareTo(planned) >= 0) {
+        return p.measuredOn();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Planned and actual cumulative quantities at the end (Sunday) of each ISO week from the week of the planned
+   * start to the week of the later of the planned due date and today; actual only for weeks already begun by today
+   * (null after).
+   */
+  public static List<Week> sCurve(Baseline b, List<Progress> history, LocalDate today) {
+    List<Week> weeks = new ArrayList<>();
+    LocalDate last = b.plannedDue().isAfter(today) ? b.plannedDue() : today;
+    LocalDate end = b.plannedStart().with(DayOfWeek.SUNDAY);
+    while (true) {
+      LocalDate monday = end.minusDays(6);
+      boolean begun = !monday.isAfter(today);
+      LocalDate actualDay = end.isAfter(today) ? today : end;
+      weeks.add(new Week(isoWeek(end), end, q(plannedOn(b, end)), begun ? q(actualOn(history, actualDay)) : null));
+      if (!end.isBefore(last)) {
+        break;
+      }
+      end = end.plusWeeks(1);
+    }
+    return weeks;
+  }
+
+  static String isoWeek(LocalDate d) {
+    return String.format("%d-W%02d", d.get(IsoFields.WEEK_BASED_YEAR), d.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR));
+  }
+
+  static BigDecimal q(BigDecimal v) {
+    return v.setScale(3, RoundingMode.HALF_UP);
+  }
+
+  static BigDecimal pct(BigDecimal part, BigDecimal whole) {
+    return part.multiply(BigDecimal.valueOf(100)).divide(whole, 2, RoundingMode.HALF_UP);
+  }
+}

@@ -1,0 +1,415 @@
+package org.frontline.projects;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Actor;
+import org.frontline.identity.AdminAudit;
+import org.frontline.identity.Page;
+import org.frontline.identity.Scope;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Major projects and their milestones. Every read and write goes through the scope of the project's unit (out of
+ * scope is 404 like missing); every change is audited in its own transaction. "Today" is the clock's date in
+ * China Standard Time, so the figures are deterministic under a fixed clock.
+ */
+public final class ProjectService {
+  static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
+  private static final String PROJECT_COLUMNS = "p.id, p.unit_id, p.name, p.investment_yuan::text, p.site_lat, "
+      + "p.site_lon, p.site_radius_m, p.bid_sections, p.status, p.created_at";
+  private static final String MILESTONE_COLUMNS = "m.id, m.project_id, m.name, m.unit, m.baseline_version, "
+      + "b.planned_quantity::text, b.planned_start, b.planned_due, m.created_at";
+
+  private final Database database;
+  private final AdminAudit audit;
+  private final Clock clock;
+
+  public ProjectService(Database database, AdminAudit audit, Clock clock) {
+    this.database = database;
+    this.audit = audit;
+    this.clock = clock;
+  }
+
+  LocalDate today() {
+    return LocalDate.now(clock.withZone(ZONE));
+  }
+
+  // ---- projects ----
+
+  public Future<JsonObject> createProject(Actor actor, JsonObject b) {
+    UUID id = UUID.randomUUID();
+    UUID unitId = UUID.fromString(b.getString("unitId"));
+    JsonObject site = b.getJsonObject("site");
+    JsonArray sections = b.getJsonArray("bidSections", new JsonArray());
+    String status = b.getString("status", "PLANNED");
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
+                + Scope.sql("u.path", 2))
+            .execute(Tuple.of(unitId, (Object) scope.paths())))
+        .compose(rows -> rows.size() > 0 ? Future.succeededFuture()
+            : Future.failedFuture(unprocessable("body/unitId", "No live org unit " + unitId + " in your scope.")))
+        .compose(v -> conn.preparedQuery("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, "
+                + "site_radius_m, bid_sections, status, created_by, created_at) "
+                + "VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11)")
+            .execute(Tuple.from(new Object[] {id, unitId, b.getString("name").strip(),
+                new BigDecimal(b.getValue("investmentYuan").toString()).toPlainString(), site.getDouble("lat"),
+                site.getDouble("lon"), site.getDouble("radiusM"),
+                sections.stream().map(Object::toString).toArray(String[]::new), status, actor.accountId(),
+                OffsetDateTime.now(clock)})))
+        .compose(v -> audit.success(conn, actor, "project.create", "project", id, unitId,
+            new JsonObject().put("name", b.getString("name")).put("status", status)))
+        .compose(v -> projectJson(conn, Scope.everything(), id, true)));
+  }
+
+  public Future<JsonObject> getProject(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> projectJson(pool, scope, id, true));
+  }
+
+  public Future<Page<JsonObject>> listProjects(Actor actor, UUID unitId, String cursor, Integer limit) {
+    String after = Page.decode(cursor, ProjectService::validCursor);
+    int size = Page.limit(limit);
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> {
+      List<Object> params = new ArrayList<>(List.of((Object) scope.paths()));
+      StringBuilder sql = new StringBuilder("SELECT " + PROJECT_COLUMNS + " FROM project p JOIN org_unit u ON u.id = "
+          + "p.unit_id WHERE " + Scope.sql("u.path", 1));
+      if (unitId != null) {
+        params.add(unitId);
+        sql.append(" AND p.unit_id = $").append(params.size());
+      }
+      if (after != null) {
+        int bar = after.indexOf('|');
+        params.add(OffsetDateTime.parse(after.substring(0, bar)));
+        params.add(UUID.fromString(after.substring(bar + 1)));
+        sql.append(" AND (p.created_at, p.id) < ($").append(params.size() - 1).append(", $").append(params.size())
+            .append(")");
+      }
+      params.add(size + 1);
+      sql.append(" ORDER BY p.created_at DESC, p.id DESC LIMIT $").append(params.size());
+      return pool.preparedQuery(sql.toString()).execute(Tuple.from(params));
+    }).map(rows -> {
+      List<Row> list = new ArrayList<>();
+      rows.forEach(list::add);
+      Page<Row> page = Page.of(list, size, r -> r.getOffsetDateTime("created_at").withOffsetSameInstant(ZoneOffset.UTC)
+          + "|" + r.getUUID("id"));
+      return new Page<>(page.items().stream().map(ProjectService::projectRow).toList(), page.nextCursor());
+    });
+  }
+
+  private static boolean validCursor(String key) {
+    int bar = key.indexOf('|');
+    try {
+      OffsetDateTime.parse(key.substring(0, bar));
+      UUID.fromString(key.substring(bar + 1));
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private Future<JsonObject> projectJson(SqlClient client, Scope scope, UUID id, boolean withMilestones) {
+    return client.preparedQuery("SELECT " + PROJECT_COLUMNS + " FROM project p JOIN org_unit u ON u.id = p.unit_id "
+            + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2))
+        .execute(Tuple.of(id, (Object) scope.paths()))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.failedFuture(notFound("project", id));
+          }
+          JsonObject project = projectRow(rows.iterator().next());
+          return milestones(client, id).map(ms -> project.put("asOf", today().toString())
+              .put("milestones", new JsonArray(ms.stream().map(m -> m.toJson(today(), false)).toList())));
+        });
+  }
+
+  private static JsonObject projectRow(Row r) {
+    return new JsonObject()
+        .put("id", r.getUUID("id").toString())
+        .put("unitId", r.getUUID("unit_id").toString())
+        .put("name", r.getString("name"))
+        .put("investmentYuan", new BigDecimal(r.getString(3)))
+        .put("site", new JsonObject().put("lat", r.getDouble("site_lat")).put("lon", r.getDouble("site_lon"))
+            .put("radiusM", r.getDouble("site_radius_m")))
+        .put("bidSections", new JsonArray(List.of(r.getArrayOfStrings("bid_sections"))))
+        .put("status", r.getString("status"))
+        .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").toInstant()));
+  }
+
+  // ---- milestones ----
+
+  /** A milestone with its current baseline and progress history, as read. */
+  record Milestone(UUID id, UUID projectId, String name, String unit, int version,
+                   MilestoneFigures.Baseline baseline, List<MilestoneFigures.Progress> history,
+                   List<JsonObject> baselines) {
+    JsonObject toJson(LocalDate today, boolean withHistory) {
+      MilestoneFigures.Figures f = MilestoneFigures.compute(baseline, history, today);
+      JsonObject json = new JsonObject()
+          .put("id", id.toString())
+          .put("projectId", projectId.toString())
+          .put("name", name)
+          .put("unit", unit)
+          .put("baseline", new JsonObject().put("version", version)
+              .put("plannedQuantity", MilestoneFigures.q(baseline.plannedQuantity()))
+              .put("plannedStart", baseline.plannedStart().toString())
+              .put("plannedDue", baseline.plannedDue().toString()))
+          .put("figures", new JsonObject()
+              .put("asOf", today.toString())
+              .put("actualQuantity", f.actual())
+              .put("percentComplete", f.percentComplete())
+              .put("plannedToDate", f.plannedToDate())
+              .put("plannedPercentToDate", f.plannedPercentToDate())
+              .put("slippage", f.slippage())
+              .put("slippagePercent", f.slippagePercent())
+              .put("ratePerDay", f.ratePerDay())
+              .put("forecastFinish", f.forecastFinish() == null ? null : f.forecastFinish().toString())
+              .put("completed", f.completed())
+              .put("overdue", f.overdue()));
+      if (withHistory) {
+        json.put("baselines", new JsonArray(baselines));
+      }
+      return json;
+    }
+  }
+
+  private Future<List<Milestone>> milestones(SqlClient client, UUID projectId) {
+    return client.preparedQuery("SELECT " + MILESTONE_COLUMNS + " FROM milestone m JOIN milestone_baseline b "
+            + "ON b.milestone_id = m.id AND b.version = m.baseline_version WHERE m.project_id = $1 "
+            + "ORDER BY m.created_at, m.id")
+        .execute(Tuple.of(projectId))
+        .compose(rows -> {
+          List<Row> list = new ArrayList<>();
+          rows.forEach(list::add);
+          UUID[] ids = list.stream().map(r -> r.getUUID("id")).toArray(UUID[]::new);
+          return client.preparedQuery("SELECT milestone_id, measured_on, quantity::text FROM milestone_progress "
+                  + "WHERE milestone_id = ANY ($1) ORDER BY measured_on, seq")
+              .execute(Tuple.of((Object) ids))
+              .map(progress -> list.stream().map(r -> {
+                List<MilestoneFigures.Progress> history = new ArrayList<>();
+                progress.forEach(p -> {
+                  if (p.getUUID(0).equals(r.getUUID("id"))) {
+                    history.add(new MilestoneFigures.Progress(p.getLocalDate(1), new BigDecimal(p.getString(2))));
+                  }
+                });
+                return milestone(r, history, List.of());
+              }).toList());
+        });
+  }
+
+  private static Milestone milestone(Row r, List<MilestoneFigures.Progress> history, List<JsonObject> baselines) {
+    return new Milestone(r.getUUID("id"), r.getUUID("project_id"), r.getString("name"), r.getString("unit"),
+        r.getInteger("baseline_version"), new MilestoneFigures.Baseline(new BigDecimal(r.getString(5)),
+        r.getLocalDate("planned_start"), r.getLocalDate("planned_due")), history, baselines);
+  }
+
+  /** The milestone in scope (locked FOR UPDATE when asked, inside a write), with history and baselines. */
+  private Future<Milestone> milestone(SqlClient client, Scope scope, UUID id, boolean lock) {
+    return client.preparedQuery("SELECT " + MILESTONE_COLUMNS + " FROM milestone m JOIN milestone_baseline b "
+            + "ON b.milestone_id = m.id AND b.version = m.baseline_version JOIN project p ON p.id = m.project_id "
+            + "JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2)
+            + (lock ? " FOR UPDATE OF m" : ""))
+        .execute(Tuple.of(id, (Object) scope.paths()))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.failedFuture(notFound("milestone", id));
+          }
+          Row r = rows.iterator().next();
+          return client.preparedQuery("SELECT measured_on, quantity::text FROM milestone_progress "
+                  + "WHERE milestone_id = $1 ORDER BY measured_on, seq").execute(Tuple.of(id))
+              .compose(progress -> client.preparedQuery("SELECT version, planned_quantity::text, planned_start, "
+                      + "planned_due, reason, created_at FROM milestone_baseline WHERE milestone_id = $1 ORDER BY version")
+                  .execute(Tuple.of(id))
+                  .map(bs -> {
+                    List<MilestoneFigures.Progress> history = new ArrayList<>();
+                    progress.forEach(p -> history.add(new MilestoneFigures.Progress(p.getLocalDate(0),
+                        new BigDecimal(p.getString(1)))));
+                    List<JsonObject> baselines = new ArrayList<>();
+                    bs.forEach(x -> baselines.add(new JsonObject().put("version", x.getInteger(0))
+                        .put("plannedQuantity", MilestoneFigures.q(new BigDecimal(x.getString(1))))
+                        .put("plannedStart", x.getLocalDate(2).toString())
+                        .put("plannedDue", x.getLocalDate(3).toString())
+                        .put("reason", x.getString(4))
+                        .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(x.getOffsetDateTime(5).toInstant()))));
+                    return milestone(r, history, baselines);
+                  }));
+        });
+  }
+
+  public Future<JsonObject> getMilestone(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> milestone(pool, scope, id, false)).map(m -> m.toJson(today(), true));
+  }
+
+  public Future<JsonObject> createMilestone(Actor actor, UUID projectId, JsonObject b) {
+    UUID id = UUID.randomUUID();
+    BigDecimal planned = quantity(b, "plannedQuantity");
+    LocalDate start = LocalDate.parse(b.getString("plannedStart"));
+    LocalDate due = LocalDate.parse(b.getString("plannedDue"));
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> conn.preparedQuery("SELECT p.unit_id FROM project p JOIN org_unit u ON u.id = p.unit_id "
+                + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " FOR UPDATE OF p")
+            .execute(Tuple.of(projectId, (Object) scope.paths())))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.failedFuture(notFound("project", projectId));
+          }
+          if (!due.isAfter(start)) {
+            return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
+          }
+          UUID unitId = rows.iterator().next().getUUID(0);
+          OffsetDateTime now = OffsetDateTime.now(clock);
+          return conn.preparedQuery("INSERT INTO milestone (id, project_id, name, unit, baseline_version, created_at) "
+                  + "VALUES ($1, $2, $3, $4, 1, $5)")
+              .execute(Tuple.of(id, projectId, b.getString("name").strip(), b.getString("unit"), now))
+              .compose(v -> insertBaseline(conn, id, 1, planned, start, due, null, actor, now))
+              .compose(v -> audit.success(conn, actor, "milestone.create", "milestone", id, unitId,
+                  new JsonObject().put("projectId", projectId.toString()).put("name", b.getString("name"))
+                      .put("plannedQuantity", planned.toPlainString()).put("unit", b.getString("unit"))
+                      .put("plannedStart", start.toString()).put("plannedDue", due.toString())));
+        })
+        .compose(v -> milestone(conn, Scope.everything(), id, false))
+        .map(m -> m.toJson(today(), true)));
+  }
+
+  private Future<Void> insertBaseline(SqlClient conn, UUID milestoneId, int version, BigDecimal planned,
+                                      LocalDate start, LocalDate due, String reason, Actor actor, OffsetDateTime now) {
+    return conn.preparedQuery("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, "
+            + "planned_due, reason, created_by, created_at) VALUES ($1, $2, $3::text::numeric, $4, $5, $6, $7, $8)")
+        .execute(Tuple.from(new Object[] {milestoneId, version, planned.toPlainString(), start, due, reason,
+            actor.accountId(), now}))
+        .mapEmpty();
+  }
+
+  public Future<JsonObject> rebaseline(Actor actor, UUID id, JsonObject b) {
+    BigDecimal planned = quantity(b, "plannedQuantity");
+    LocalDate start = LocalDate.parse(b.getString("plannedStart"));
+    LocalDate due = LocalDate.parse(b.getString("plannedDue"));
+    String reason = b.getString("reason").strip();
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> milestone(conn, scope, id, true))
+        .compose(m -> {
+          if (!due.isAfter(start)) {
+            return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
+          }
+          int version = m.version() + 1;
+          return insertBaseline(conn, id, version, planned, start, due, reason, actor, OffsetDateTime.now(clock))
+              .compose(v -> conn.preparedQuery("UPDATE milestone SET baseline_version = $2 WHERE id = $1")
+                  .execute(Tuple.of(id, version)))
+              .compose(v -> unitOf(conn, m.projectId()))
+              .compose(unitId -> audit.success(conn, actor, "milestone.rebaseline", "milestone", id, unitId,
+                  new JsonObject().put("version", version).put("previousVersion", m.version())
+                      .put("plannedQuantity", planned.toPlainString()).put("plannedStart", start.toString())
+                      .put("plannedDue", due.toString()).put("reason", reason)));
+        })
+        .compose(v -> milestone(conn, Scope.everything(), id, false))
+        .map(m -> m.toJson(today(), true)));
+  }
+
+  /**
+   * Records a cumulative quantity. It may not be below the latest one, nor measured before it, unless it is a
+   * correction (with a reason; audited as such). The measurement day defaults to today and may not be after it.
+   */
+  public Future<JsonObject> recordProgress(Actor actor, UUID id, JsonObject b) {
+    BigDecimal quantity = quantity(b, "quantity");
+    boolean correction = b.getBoolean("correction", false);
+    String reason = b.getString("reason") == null ? null : b.getString("reason").strip();
+    LocalDate today = today();
+    LocalDate measuredOn = b.getString("measuredOn") == null ? today : LocalDate.parse(b.getString("measuredOn"));
+    UUID reportId = b.getString("reportId") == null ? null : UUID.fromString(b.getString("reportId"));
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> milestone(conn, scope, id, true)
+            .compose(m -> reportId == null ? Future.succeededFuture(m)
+                : conn.preparedQuery("SELECT 1 FROM report r JOIN org_unit u ON u.id = r.unit_id WHERE r.id = $1 AND "
+                        + Scope.sql("u.path", 2)).execute(Tuple.of(reportId, (Object) scope.paths()))
+                    .compose(rows -> rows.size() > 0 ? Future.succeededFuture(m)
+                        : Future.failedFuture(unprocessable("body/reportId", "No report " + reportId
+                            + " in your scope.")))))
+        .compose(m -> {
+          if (measuredOn.isAfter(today)) {
+            return Future.failedFuture(unprocessable("body/measuredOn", "measuredOn may not be after today ("
+                + today + ")."));
+          }
+          if (correction && (reason == null || reason.isEmpty())) {
+            return Future.failedFuture(unprocessable("body/reason", "A correction needs a reason."));
+          }
+          MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
+          if (!correction && latest != null && quantity.compareTo(latest.quantity()) < 0) {
+            return Future.failedFuture(unprocessable("body/quantity", "The cumulative quantity may not decrease "
+                + "(latest " + latest.quantity().toPlainString() + " on " + latest.measuredOn()
+                + "); send correction: true with a reason to correct it."));
+          }
+          if (!correction && latest != null && measuredOn.isBefore(latest.measuredOn())) {
+            return Future.failedFuture(unprocessable("body/measuredOn", "measuredOn may not be before the latest "
+                + "measurement (" + latest.measuredOn() + ") unless it is a correction."));
+          }
+          return conn.preparedQuery("INSERT INTO milestone_progress (milestone_id, quantity, measured_on, report_id, "
+                  + "correction, reason, recorded_by, recorded_at) VALUES ($1, $2::text::numeric, $3, $4, $5, $6, $7, $8) "
+                  + "RETURNING seq")
+              .execute(Tuple.from(new Object[] {id, quantity.toPlainString(), measuredOn, reportId, correction, reason,
+                  actor.accountId(), OffsetDateTime.now(clock)}))
+              .compose(rows -> unitOf(conn, m.projectId()).compose(unitId -> audit.success(conn, actor,
+                  correction ? "milestone.progress.correct" : "milestone.progress", "milestone", id, unitId,
+                  new JsonObject().put("seq", rows.iterator().next().getLong(0))
+                      .put("quantity", quantity.toPlainString()).put("measuredOn", measuredOn.toString())
+                      .put("previousQuantity", latest == null ? null : latest.quantity().toPlainString())
+                      .put("correction", correction).put("reason", reason)
+                      .put("reportId", reportId == null ? null : reportId.toString()))));
+        })
+        .compose(v -> milestone(conn, Scope.everything(), id, false))
+        .map(m -> m.toJson(today, true)));
+  }
+
+  public Future<JsonObject> sCurve(Actor actor, UUID projectId) {
+    var pool = database.pool();
+    LocalDate today = today();
+    return actor.scope(pool)
+        .compose(scope -> pool.preparedQuery("SELECT 1 FROM project p JOIN org_unit u ON u.id = p.unit_id "
+                + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2))
+            .execute(Tuple.of(projectId, (Object) scope.paths())))
+        .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound("project", projectId))
+            : milestones(pool, projectId))
+        .map(ms -> new JsonObject().put("projectId", projectId.toString()).put("asOf", today.toString())
+            .put("milestones", new JsonArray(ms.stream().map(m -> new JsonObject()
+                .put("milestoneId", m.id().toString()).put("name", m.name()).put("unit", m.unit())
+                .put("weeks", new JsonArray(MilestoneFigures.sCurve(m.baseline(), m.history(), today).stream()
+                    .map(w -> new JsonObject().put("week", w.isoWeek()).put("weekEnding", w.weekEnding().toString())
+                        .put("planned", w.planned()).put("actual", w.actual()))
+                    .toList())))
+                .toList())));
+  }
+
+  private static Future<UUID> unitOf(SqlClient conn, UUID projectId) {
+    return conn.preparedQuery("SELECT unit_id FROM project WHERE id = $1").execute(Tuple.of(projectId))
+        .map(rows -> rows.iterator().next().getUUID(0));
+  }
+
+  private static BigDecimal quantity(JsonObject b, String field) {
+    return new BigDecimal(b.getValue(field).toString());
+  }
+
+  static ProblemException notFound(String what, UUID id) {
+    return new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No " + what + " " + id + " in your scope."));
+  }
+
+  static ProblemException unprocessable(String field, String reason) {
+    return new ProblemException(Problem.of(ProblemType.UNPROCESSABLE, reason)
+        .withErrors(List.of(new Problem.FieldError(field, reason))));
+  }
+}

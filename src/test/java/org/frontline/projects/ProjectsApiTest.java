@@ -1,0 +1,330 @@
+package org.frontline.projects;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.identity.Actor;
+import org.frontline.identity.AdminAudit;
+import org.frontline.identity.Caller;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** Projects and milestones through the API, on the Jianghai Avenue east extension (Tongzhou). */
+@FrontlineTest
+class ProjectsApiTest {
+
+  static String token(TestEnvironment env, String username) {
+    HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login").sendJsonObject(
+        new JsonObject().put("username", username).put("password", "frontline-dev")));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    return r.bodyAsJsonObject().getString("access_token");
+  }
+
+  static HttpResponse<Buffer> call(TestEnvironment env, String token, HttpMethod method, String path, JsonObject body) {
+    var request = env.client().request(method, path).putHeader("Authorization", "Bearer " + token);
+    return await(body == null ? request.send() : request.sendJsonObject(body));
+  }
+
+  static JsonObject ok(HttpResponse<Buffer> r, int status) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
+    return r.bodyAsJsonObject();
+  }
+
+  static JsonObject jianghai(UUID unit) {
+    return new JsonObject().put("unitId", unit.toString()).put("name", "江海大道东延 Jianghai Avenue east extension")
+        .put("investmentYuan", 3_200_000_000L)
+        .put("site", new JsonObject().put("lat", 32.0647).put("lon", 121.0756).put("radiusM", 2500))
+        .put("bidSections", new JsonArray().add("Section 1").add("Section 2")).put("status", "IN_PROGRESS");
+  }
+
+  static List<String> fields(JsonObject problem) {
+    return problem.getJsonArray("errors", new JsonArray()).stream().map(e -> ((JsonObject) e).getString("field"))
+        .toList();
+  }
+
+  static long count(TestEnvironment env, String sql, Object... params) throws SQLException {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  static UUID account(String username) {
+    return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Creates the project and a trees milestone (10,000 trees, 2026-03-01 to 2026-05-31) as supervisor.tongzhou. */
+  static JsonObject[] projectWithTrees(TestEnvironment env) {
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject project = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU)), 201);
+    JsonObject trees = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project.getString("id")
+        + "/milestones", new JsonObject().put("name", "Relocate 10,000 trees").put("plannedQuantity", 10000)
+        .put("unit", "trees").put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31")), 201);
+    return new JsonObject[] {project, trees};
+  }
+
+  @Test
+  void aSupervisorCreatesAProjectThatOnlyItsScopeSees(TestEnvironment env) throws Exception {
+    HttpResponse<Buffer> r = call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects",
+        jianghai(TONGZHOU));
+    JsonObject project = ok(r, 201);
+    String id = project.getString("id");
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/projects/" + id);
+    assertThat(project.getString("unitId")).isEqualTo(TONGZHOU.toString());
+    assertThat(project.getValue("investmentYuan").toString()).isIn("3200000000", "3.2E9", "3200000000.00");
+    assertThat(project.getJsonObject("site")).isEqualTo(new JsonObject().put("lat", 32.0647).put("lon", 121.0756)
+        .put("radiusM", 2500.0));
+    assertThat(project.getJsonArray("bidSections")).containsExactly("Section 1", "Section 2");
+    assertThat(project.getString("status")).isEqualTo("IN_PROGRESS");
+    assertThat(project.getJsonArray("milestones")).isEmpty();
+    assertThat(count(env, "SELECT count(*) FROM project WHERE id = ?::uuid AND unit_id = ?::uuid AND "
+        + "investment_yuan = 3200000000 AND bid_sections = '{Section 1,Section 2}'", id, TONGZHOU.toString())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'project.create' AND object_id = ? "
+        + "AND actor_id = ?::uuid", id, account("supervisor.tongzhou").toString())).isEqualTo(1);
+
+    // Officers and assessors in scope read it; a Hanjiang supervisor gets 404, exactly as for a missing project.
+    for (String reader : List.of("officer.zhang", "assessor.tongzhou", "admin")) {
+      assertThat(ok(call(env, token(env, reader), HttpMethod.GET, "/v1/projects/" + id, null), 200)
+          .getString("id")).isEqualTo(id);
+    }
+    String hanjiang = token(env, "supervisor.hanjiang");
+    assertProblem(call(env, hanjiang, HttpMethod.GET, "/v1/projects/" + id, null), 404, "urn:frontline:problem:not-found");
+    assertProblem(call(env, hanjiang, HttpMethod.GET, "/v1/projects/" + UUID.randomUUID(), null), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(ok(call(env, hanjiang, HttpMethod.GET, "/v1/projects", null), 200).getJsonArray("items").stream()
+        .map(p -> ((JsonObject) p).getString("id"))).doesNotContain(id);
+  }
+
+  @Test
+  void theListIsScopedAndPaginated(TestEnvironment env) {
+    String supervisor = token(env, "supervisor.tongzhou");
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      ids.add(ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU).put("name", "P" + i)), 201)
+          .getString("id"));
+    }
+    String officer = token(env, "officer.zhang");
+    List<String> seen = new java.util.ArrayList<>();
+    String cursor = null;
+    do {
+      JsonObject page = ok(call(env, officer, HttpMethod.GET, "/v1/projects?limit=2&unitId=" + TONGZHOU
+          + (cursor == null ? "" : "&cursor=" + cursor), null), 200);
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(2);
+      page.getJsonArray("items").forEach(p -> seen.add(((JsonObject) p).getString("id")));
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    assertThat(seen).containsAll(ids).doesNotHaveDuplicates();
+    // Newest first.
+    assertThat(seen.indexOf(ids.get(2))).isLessThan(seen.indexOf(ids.get(0)));
+    assertProblem(call(env, officer, HttpMethod.GET, "/v1/projects?cursor=bm90LW91cnM", null), 400,
+        "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void anOfficerMayNotCreateAProject(TestEnvironment env) throws Exception {
+    long before = count(env, "SELECT count(*) FROM project");
+    assertProblem(call(env, token(env, "officer.zhang"), HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU)), 403,
+        "urn:frontline:problem:forbidden");
+    assertThat(count(env, "SELECT count(*) FROM project")).isEqualTo(before);
+  }
+
+  @Test
+  void aUnitOutsideTheScopeIs422NamingTheUnit(TestEnvironment env) throws Exception {
+    long before = count(env, "SELECT count(*) FROM project");
+    JsonObject problem = assertProblem(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects",
+        jianghai(HANJIANG)), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/unitId");
+    assertThat(count(env, "SELECT count(*) FROM project")).isEqualTo(before);
+    // Unknown fields are refused by the contract.
+    assertProblem(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects",
+        jianghai(TONGZHOU).put("budget", 1)), 400, "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void progressNeverDecreasesUnlessCorrectedWithAReason(TestEnvironment env) throws Exception {
+    JsonObject[] created = projectWithTrees(env);
+    String milestone = created[1].getString("id");
+    assertThat(created[1].getJsonObject("baseline")).isEqualTo(new JsonObject().put("version", 1)
+        .put("plannedQuantity", 10000.0).put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31"));
+    String officer = token(env, "officer.zhang");
+    String progress = "/v1/milestones/" + milestone + "/progress";
+    ok(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 3000).put("measuredOn", "2026-04-01")), 201);
+    JsonObject after = ok(call(env, officer, HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4200).put("measuredOn", "2026-04-15")), 201);
+    assertThat(after.getJsonObject("figures").getDouble("actualQuantity")).isEqualTo(4200.0);
+    assertThat(after.getJsonObject("figures").getDouble("percentComplete")).isEqualTo(42.0);
+
+    JsonObject problem = assertProblem(call(env, officer, HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4100).put("measuredOn", "2026-04-16")), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/quantity");
+    problem = assertProblem(call(env, officer, HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4100).put("correction", true)), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/reason");
+    problem = assertProblem(call(env, officer, HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4300).put("measuredOn", "2026-04-10")), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/measuredOn");
+    problem = assertProblem(call(env, officer, HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4300).put("measuredOn", "2999-01-01")), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/measuredOn");
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isEqualTo(2);
+
+    JsonObject corrected = ok(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 4100)
+        .put("measuredOn", "2026-04-15").put("correction", true).put("reason", "100 trees counted twice")), 201);
+    assertThat(corrected.getJsonObject("figures").getDouble("actualQuantity")).isEqualTo(4100.0);
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid AND correction "
+        + "AND quantity = 4100 AND reason = '100 trees counted twice'", milestone)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.progress.correct' AND object_id = ? "
+        + "AND details->>'previousQuantity' = '4200.000' AND details->>'reason' = '100 trees counted twice'",
+        milestone)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.progress' AND object_id = ?",
+        milestone)).isEqualTo(2);
+    // A report outside the caller's scope (or none) cannot be the source of a measurement.
+    problem = assertProblem(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 4300)
+        .put("reportId", UUID.randomUUID().toString())), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/reportId");
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isEqualTo(3);
+    // Assessors read but do not record progress.
+    assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 5000)), 403, "urn:frontline:problem:forbidden");
+  }
+
+  @Test
+  void reBaseliningKeepsHistory(TestEnvironment env) throws Exception {
+    String milestone = projectWithTrees(env)[1].getString("id");
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject m = ok(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines",
+        new JsonObject().put("plannedQuantity", 10500).put("plannedStart", "2026-03-01").put("plannedDue", "2026-06-30")
+            .put("reason", "500 more trees found on the alignment")), 201);
+    assertThat(m.getJsonObject("baseline").getInteger("version")).isEqualTo(2);
+    assertThat(m.getJsonArray("baselines").stream().map(b -> ((JsonObject) b).getString("plannedDue")))
+        .containsExactly("2026-05-31", "2026-06-30");
+    assertThat(count(env, "SELECT count(*) FROM milestone_baseline WHERE milestone_id = ?::uuid", milestone)).isEqualTo(2);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.rebaseline' AND object_id = ?",
+        milestone)).isEqualTo(1);
+    JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines",
+        new JsonObject().put("plannedQuantity", 1).put("plannedStart", "2026-03-01").put("plannedDue", "2026-03-01")
+            .put("reason", "x")), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/plannedDue");
+    assertProblem(call(env, token(env, "officer.zhang"), HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines",
+        new JsonObject().put("plannedQuantity", 1).put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01")
+            .put("reason", "x")), 403, "urn:frontline:problem:forbidden");
+  }
+
+  @Test
+  void aHanjiangSupervisorSeesNothingOfATongzhouProject(TestEnvironment env) throws Exception {
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String milestone = created[1].getString("id");
+    String hanjiang = token(env, "supervisor.hanjiang");
+    for (var c : List.of(
+        new Object[] {HttpMethod.GET, "/v1/projects/" + project, null},
+        new Object[] {HttpMethod.GET, "/v1/projects/" + project + "/s-curve", null},
+        new Object[] {HttpMethod.GET, "/v1/milestones/" + milestone, null},
+        new Object[] {HttpMethod.POST, "/v1/projects/" + project + "/milestones", new JsonObject().put("name", "x")
+            .put("plannedQuantity", 1).put("unit", "items").put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01")},
+        new Object[] {HttpMethod.POST, "/v1/milestones/" + milestone + "/progress", new JsonObject().put("quantity", 1)},
+        new Object[] {HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines", new JsonObject()
+            .put("plannedQuantity", 1).put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01").put("reason", "x")})) {
+      assertProblem(call(env, hanjiang, (HttpMethod) c[0], (String) c[1], (JsonObject) c[2]), 404,
+          "urn:frontline:problem:not-found");
+    }
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", project)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isEqualTo(0);
+    assertThat(count(env, "SELECT count(*) FROM milestone_baseline WHERE milestone_id = ?::uuid", milestone)).isEqualTo(1);
+  }
+
+  @Test
+  void theFiguresAndSCurveAreExactOnAFixedDay(TestEnvironment env) {
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject road = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project + "/milestones",
+        new JsonObject().put("name", "Elevated road, 2.98 km").put("plannedQuantity", 2.98).put("unit", "km")
+            .put("plannedStart", "2026-03-01").put("plannedDue", "2026-12-01")), 201);
+    String officer = token(env, "officer.zhang");
+    for (String[] p : new String[][] {{"3000", "2026-04-01"}, {"4200", "2026-04-15"}}) {
+      ok(call(env, officer, HttpMethod.POST, "/v1/milestones/" + created[1].getString("id") + "/progress",
+          new JsonObject().put("quantity", Integer.parseInt(p[0])).put("measuredOn", p[1])), 201);
+    }
+    for (String[] p : new String[][] {{"0.80", "2026-06-01"}, {"1.10", "2026-07-05"}, {"1.31", "2026-07-19"}}) {
+      ok(call(env, officer, HttpMethod.POST, "/v1/milestones/" + road.getString("id") + "/progress",
+          new JsonObject().put("quantity", Double.parseDouble(p[0])).put("measuredOn", p[1])), 201);
+    }
+    // The same service on the same database, its clock fixed: trees on 2026-04-15, road on 2026-07-19 (CST).
+    Actor actor = new Actor(new Caller(account("supervisor.tongzhou"), List.of("supervisor"), List.of(TONGZHOU)),
+        "127.0.0.1", null);
+    ProjectService april = service(env, "2026-04-15T04:00:00Z");
+    JsonObject trees = await(april.getMilestone(actor, UUID.fromString(created[1].getString("id"))));
+    assertThat(trees.getJsonObject("figures")).isEqualTo(new JsonObject().put("asOf", "2026-04-15")
+        .put("actualQuantity", new java.math.BigDecimal("4200.000")).put("percentComplete", new java.math.BigDecimal("42.00"))
+        .put("plannedToDate", new java.math.BigDecimal("4945.055"))
+        .put("plannedPercentToDate", new java.math.BigDecimal("49.45"))
+        .put("slippage", new java.math.BigDecimal("745.055")).put("slippagePercent", new java.math.BigDecimal("7.45"))
+        .put("ratePerDay", new java.math.BigDecimal("85.714")).put("forecastFinish", "2026-06-22")
+        .put("completed", false).put("overdue", false));
+    // 2026-07-18T20:00Z is already 2026-07-19 in China Standard Time.
+    ProjectService july = service(env, "2026-07-18T20:00:00Z");
+    JsonObject whole = await(july.getProject(actor, UUID.fromString(project)));
+    assertThat(whole.getString("asOf")).isEqualTo("2026-07-19");
+    JsonObject roadFigures = whole.getJsonArray("milestones").getJsonObject(1).getJsonObject("figures");
+    assertThat(roadFigures.getValue("percentComplete").toString()).isEqualTo("43.96");
+    assertThat(roadFigures.getValue("plannedToDate").toString()).isEqualTo("1.517");
+    assertThat(roadFigures.getValue("slippage").toString()).isEqualTo("0.207");
+    assertThat(roadFigures.getValue("slippagePercent").toString()).isEqualTo("6.95");
+    assertThat(roadFigures.getValue("ratePerDay").toString()).isEqualTo("0.015");
+    assertThat(roadFigures.getString("forecastFinish")).isEqualTo("2026-11-08");
+    // The trees are overdue by July (due 2026-05-31, 4200 of 10000).
+    JsonObject treeFigures = whole.getJsonArray("milestones").getJsonObject(0).getJsonObject("figures");
+    assertThat(treeFigures.getBoolean("overdue")).isTrue();
+    assertThat(treeFigures.getValue("slippage").toString()).isEqualTo("5800.000");
+
+    JsonObject curve = await(april.sCurve(actor, UUID.fromString(project)));
+    JsonArray weeks = curve.getJsonArray("milestones").getJsonObject(0).getJsonArray("weeks");
+    assertThat(weeks).hasSize(14);
+    assertThat(weeks.getJsonObject(5).encode()).isEqualTo(
+        "{\"week\":\"2026-W14\",\"weekEnding\":\"2026-04-05\",\"planned\":3846.154,\"actual\":3000.000}");
+    assertThat(weeks.getJsonObject(7).encode()).isEqualTo(
+        "{\"week\":\"2026-W16\",\"weekEnding\":\"2026-04-19\",\"planned\":5384.615,\"actual\":4200.000}");
+    assertThat(weeks.getJsonObject(8).getValue("actual")).isNull();
+    // The road's curve runs from W09 to the week of 2026-12-01 (W49), with no actuals after 2026-04-15.
+    JsonArray roadWeeks = curve.getJsonArray("milestones").getJsonObject(1).getJsonArray("weeks");
+    assertThat(roadWeeks.getJsonObject(0).getString("week")).isEqualTo("2026-W09");
+    assertThat(roadWeeks.getJsonObject(roadWeeks.size() - 1).encode()).isEqualTo(
+        "{\"week\":\"2026-W49\",\"weekEnding\":\"2026-12-06\",\"planned\":2.980,\"actual\":null}");
+
+    // Through HTTP (today's real clock) the s-curve is served to readers in scope.
+    JsonObject served = ok(call(env, token(env, "assessor.tongzhou"), HttpMethod.GET, "/v1/projects/" + project
+        + "/s-curve", null), 200);
+    assertThat(served.getJsonArray("milestones")).hasSize(2);
+  }
+
+  static ProjectService service(TestEnvironment env, String instant) {
+    return new ProjectService(env.app().database(), new AdminAudit(env.app().audit()),
+        Clock.fixed(Instant.parse(instant), ZoneOffset.UTC));
+  }
+}
