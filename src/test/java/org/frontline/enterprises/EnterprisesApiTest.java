@@ -80,19 +80,11 @@ class EnterprisesApiTest {
   }
 
   static String string(TestEnvironment env, String sql, Object... params) throws SQLException {
-    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getString(1) : null;
-      }
-    }
+    return env.string(sql, params);
   }
 
   static long count(TestEnvironment env, String sql, Object... params) throws SQLException {
-    String v = string(env, sql, params);
-    return Long.parseLong(v);
+    return env.count(sql, params);
   }
 
   /** A Huaisi enterprise created by supervisor.hanjiang. */

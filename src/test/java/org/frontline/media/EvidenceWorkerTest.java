@@ -380,16 +380,7 @@ class EvidenceWorkerTest {
   }
 
   private static String string(TestEnvironment env, String sql, Object... params) {
-    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getString(1) : null;
-      }
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
+    return env.string(sql, params);
   }
 
   private static void update(TestEnvironment env, String sql, Object... params) throws Exception {

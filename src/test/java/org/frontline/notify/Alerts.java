@@ -72,17 +72,7 @@ final class Alerts {
   }
 
   static long count(TestEnvironment env, String sql, Object... params) {
-    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
+    return env.count(sql, params);
   }
 
   static void update(TestEnvironment env, String sql, Object... params) throws SQLException {

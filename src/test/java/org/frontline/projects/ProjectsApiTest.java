@@ -63,15 +63,7 @@ class ProjectsApiTest {
   }
 
   static long count(TestEnvironment env, String sql, Object... params) throws SQLException {
-    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+    return env.count(sql, params);
   }
 
   static UUID account(String username) {

@@ -155,6 +155,34 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     return DriverManager.getConnection(database.jdbcUrl(), database.user(), database.password());
   }
 
+  /** The first column of the first row of a query (positional parameters) as a long (0 without rows), e.g. a count. */
+  public long count(String sql, Object... params) {
+    Long value = first(sql, params, rs -> rs.getLong(1));
+    return value == null ? 0 : value;
+  }
+
+  /** The first column of the first row of a query (with positional parameters) as text, or null without rows. */
+  public String string(String sql, Object... params) {
+    return first(sql, params, rs -> rs.getString(1));
+  }
+
+  private interface Column<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  private <T> T first(String sql, Object[] params, Column<T> column) {
+    try (Connection c = jdbc(); java.sql.PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? column.read(rs) : null;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql, e);
+    }
+  }
+
   public WebClient client() { return client; }
 
   /** A client for the management port. */
