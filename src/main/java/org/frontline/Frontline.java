@@ -50,6 +50,8 @@ import org.frontline.enterprises.EnterpriseService;
 import org.frontline.enterprises.EnterprisesApi;
 import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.postings.PostingService;
+import org.frontline.postings.PostingsApi;
 import org.frontline.projects.ProjectService;
 import org.frontline.projects.ProjectsApi;
 import org.frontline.platform.http.ApiVerticle;
@@ -171,7 +173,8 @@ public final class Frontline {
         new NotificationsApi(database.pool()),
         new AttachmentContentApi(database, objectStore),
         new EnterprisesApi(new EnterpriseService(database, adminAudit), new ServiceRequestService(database, adminAudit)),
-        new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())));
+        new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())),
+        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

@@ -31,6 +31,11 @@ public final class AccessRules {
   /** Who records a milestone's actual progress: the officers on site too (in scope). */
   private static final Set<String> PROGRESS_RECORDERS = Set.of("officer", "supervisor", "admin");
 
+  /** Who posts officers to the front lines: supervisors and admins (in scope). */
+  private static final Set<String> POSTING_WRITERS = Set.of("supervisor", "admin");
+  /** Who reads postings: in scope; a caller with only the officer role reads only their own (in the query). */
+  private static final Set<String> POSTING_READERS = Set.of("officer", "supervisor", "assessor", "admin");
+
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
       Map.entry("logout", ANY_AUTHENTICATED),
@@ -88,7 +93,13 @@ public final class AccessRules {
       Map.entry("createMilestone", PROJECT_PLANNERS),
       Map.entry("getMilestone", PROJECT_READERS),
       Map.entry("rebaselineMilestone", PROJECT_PLANNERS),
-      Map.entry("recordMilestoneProgress", PROGRESS_RECORDERS));
+      Map.entry("recordMilestoneProgress", PROGRESS_RECORDERS),
+      // postings
+      Map.entry("createPosting", POSTING_WRITERS),
+      Map.entry("extendPosting", POSTING_WRITERS),
+      Map.entry("endPosting", POSTING_WRITERS),
+      Map.entry("getPosting", POSTING_READERS),
+      Map.entry("listPostings", POSTING_READERS));
 
   private AccessRules() {}
 

@@ -93,6 +93,12 @@ public final class IdentityApi implements ApiRoutes {
                       .put("name", m.homeUnit().name()))
                   .put("scope", new JsonArray(m.scope().stream().map(u -> new JsonObject()
                       .put("id", u.id().toString()).put("name", u.name()).put("path", u.path())).toList()))
+                  .put("postings", new JsonArray(m.postings().stream().map(p -> new JsonObject()
+                      .put("id", p.id().toString()).put("frontLine", p.frontLine())
+                      .put("unit", new JsonObject().put("id", p.unit().id().toString()).put("name", p.unit().name()))
+                      .put("startsOn", p.startsOn().toString())
+                      .put("endsOn", p.endsOn() == null ? null : p.endsOn().toString())
+                      .put("projectId", p.projectId() == null ? null : p.projectId().toString())).toList()))
                   .encode());
         })
         .onFailure(rc::fail);

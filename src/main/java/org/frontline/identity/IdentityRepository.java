@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.platform.db.Database;
 
 import java.time.Duration;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,7 +27,11 @@ public final class IdentityRepository {
   public record ScopeUnit(UUID id, String name, String path) {}
 
   public record Me(UUID id, String username, String displayName, String locale, List<String> roles, UnitRef homeUnit,
-                   List<ScopeUnit> scope) {}
+                   List<ScopeUnit> scope, List<CurrentPosting> postings) {}
+
+  /** A posting of the caller running today (China Standard Time); endsOn and projectId may be null. */
+  public record CurrentPosting(UUID id, String frontLine, UnitRef unit, LocalDate startsOn, LocalDate endsOn,
+                               UUID projectId) {}
 
   /** A refresh token row: whose it is, its family, and whether it was already spent. */
   public record RefreshRow(UUID id, UUID accountId, UUID familyId, boolean used) {}
@@ -76,10 +81,24 @@ public final class IdentityRepository {
           rows.forEach(r -> units.add(new ScopeUnit(r.getUUID("id"), r.getString("name"), r.getString("path"))));
           return units;
         });
-    return Future.all(account, scope).map(v -> account.result().map(r -> new Me(r.getUUID("id"),
+    Future<List<CurrentPosting>> postings = pool.preparedQuery("""
+            SELECT p.id, p.front_line, u.id AS unit_id, u.name AS unit_name, p.starts_on, p.ends_on, p.project_id
+            FROM posting p JOIN org_unit u ON u.id = p.unit_id
+            WHERE p.officer_id = $1 AND p.starts_on <= (now() AT TIME ZONE 'Asia/Shanghai')::date
+              AND (p.ends_on IS NULL OR p.ends_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date)
+            ORDER BY p.starts_on, p.id""")
+        .execute(Tuple.of(accountId))
+        .map(rows -> {
+          List<CurrentPosting> list = new ArrayList<>();
+          rows.forEach(r -> list.add(new CurrentPosting(r.getUUID("id"), r.getString("front_line"),
+              new UnitRef(r.getUUID("unit_id"), r.getString("unit_name")), r.getLocalDate("starts_on"),
+              r.getLocalDate("ends_on"), r.getUUID("project_id"))));
+          return list;
+        });
+    return Future.all(account, scope, postings).map(v -> account.result().map(r -> new Me(r.getUUID("id"),
         r.getString("username"), r.getString("display_name"), r.getString("locale"),
         Arrays.asList(r.getArrayOfStrings("roles")), new UnitRef(r.getUUID("unit_id"), r.getString("unit_name")),
-        List.copyOf(scope.result()))));
+        List.copyOf(scope.result()), List.copyOf(postings.result()))));
   }
 
   /**

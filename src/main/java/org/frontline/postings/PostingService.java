@@ -1,0 +1,293 @@
+package org.frontline.postings;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Actor;
+import org.frontline.identity.AdminAudit;
+import org.frontline.identity.Page;
+import org.frontline.identity.Scope;
+import org.frontline.platform.db.Database;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
+
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Postings of officers to the four front lines. Writers (supervisors, admins) act on postings whose unit is in their
+ * scope, for officers whose home unit is in their scope (an officer out of scope is 422 naming body/officerId, like
+ * a project's unit). Readers see postings whose unit is in their scope; a caller who holds only the officer role
+ * sees only their own postings (in the query: anything else is 404 like missing). "Today" is the clock's date in
+ * China Standard Time. Every change is audited in its own transaction.
+ */
+public final class PostingService {
+  static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
+  private static final String COLUMNS = "p.id, p.officer_id, p.front_line, p.unit_id, u.name AS unit_name, "
+      + "p.starts_on, p.ends_on, p.project_id, p.enterprise_ids, p.overlap_allowed, p.created_at";
+  /** Two periods overlap (null end = open-ended); $2 start, $3 end of the other. */
+  private static final String OVERLAPS = "p.starts_on <= coalesce($3::date, 'infinity'::date) "
+      + "AND coalesce(p.ends_on, 'infinity'::date) >= $2::date";
+
+  private final Database database;
+  private final AdminAudit audit;
+  private final Clock clock;
+
+  public PostingService(Database database, AdminAudit audit, Clock clock) {
+    this.database = database;
+    this.audit = audit;
+    this.clock = clock;
+  }
+
+  LocalDate today() {
+    return LocalDate.now(clock.withZone(ZONE));
+  }
+
+  /** Only the officer role among the caller's roles: reads are limited to their own postings. */
+  private static boolean ownOnly(Actor actor) {
+    return !actor.isSystem() && actor.caller().roles().stream().noneMatch(r -> !r.equals("officer"));
+  }
+
+  public Future<JsonObject> create(Actor actor, JsonObject b) {
+    UUID id = UUID.randomUUID();
+    UUID officerId = UUID.fromString(b.getString("officerId"));
+    UUID unitId = UUID.fromString(b.getString("unitId"));
+    String frontLine = b.getString("frontLine");
+    LocalDate startsOn = LocalDate.parse(b.getString("startsOn"));
+    LocalDate endsOn = b.getString("endsOn") == null ? null : LocalDate.parse(b.getString("endsOn"));
+    UUID projectId = b.getString("projectId") == null ? null : UUID.fromString(b.getString("projectId"));
+    UUID[] enterprises = new LinkedHashSet<>(b.getJsonArray("enterpriseIds", new JsonArray()).stream()
+        .map(o -> UUID.fromString(o.toString())).toList()).toArray(UUID[]::new);
+    boolean allowOverlap = b.getBoolean("allowOverlap", false);
+    if (endsOn != null && endsOn.isBefore(startsOn)) {
+      return Future.failedFuture(unprocessable("body/endsOn", "endsOn may not be before startsOn."));
+    }
+    return database.inTransaction(conn -> actor.scope(conn).compose(scope -> {
+      Object paths = scope.paths();
+      return conn.preparedQuery("SELECT 1 FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.id = $1 "
+              + "AND a.disabled_at IS NULL AND 'officer' = ANY (a.roles) AND " + Scope.sql("u.path", 2))
+          .execute(Tuple.of(officerId, paths))
+          .compose(rows -> rows.size() > 0 ? check(conn, "SELECT 1 FROM org_unit u WHERE u.id = $1 AND "
+                  + "u.retired_at IS NULL AND " + Scope.sql("u.path", 2), Tuple.of(unitId, paths), 1,
+              "body/unitId", "No live org unit " + unitId + " in your scope.")
+              : Future.failedFuture(unprocessable("body/officerId", "No enabled officer " + officerId
+                  + " whose home unit is in your scope.")))
+          .compose(v -> projectId == null ? Future.succeededFuture() : check(conn, "SELECT 1 FROM project p JOIN "
+                  + "org_unit u ON u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2),
+              Tuple.of(projectId, paths), 1, "body/projectId", "No project " + projectId + " in your scope."))
+          .compose(v -> enterprises.length == 0 ? Future.succeededFuture() : check(conn, "SELECT 1 FROM enterprise e "
+                  + "JOIN org_unit u ON u.id = e.unit_id WHERE e.id = ANY ($1) AND " + Scope.sql("u.path", 2),
+              Tuple.of(enterprises, paths), enterprises.length, "body/enterpriseIds",
+              "Not every enterprise of enterpriseIds is in your scope."));
+    })
+        .compose(v -> overlapping(conn, officerId, startsOn, endsOn, null))
+        .compose(overlaps -> {
+          if (!overlaps.isEmpty() && !allowOverlap) {
+            return Future.failedFuture(conflict(overlaps));
+          }
+          return conn.preparedQuery("INSERT INTO posting (id, officer_id, front_line, unit_id, starts_on, ends_on, "
+                  + "project_id, enterprise_ids, overlap_allowed, created_by, created_at) "
+                  + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+              .execute(Tuple.from(new Object[] {id, officerId, frontLine, unitId, startsOn, endsOn, projectId,
+                  enterprises, !overlaps.isEmpty(), actor.accountId(), OffsetDateTime.now(clock)}))
+              .compose(x -> audit.success(conn, actor, "posting.create", "posting", id, unitId, new JsonObject()
+                  .put("officerId", officerId.toString()).put("frontLine", frontLine)
+                  .put("startsOn", startsOn.toString()).put("endsOn", endsOn == null ? null : endsOn.toString())
+                  .put("projectId", projectId == null ? null : projectId.toString())
+                  .put("enterpriseIds", new JsonArray(Arrays.stream(enterprises).map(UUID::toString).toList()))
+                  .put("overlapAllowed", !overlaps.isEmpty())
+                  .put("overlapsWith", new JsonArray(overlaps.stream().map(UUID::toString).toList()))));
+        })
+        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+  }
+
+  public Future<JsonObject> extend(Actor actor, UUID id, JsonObject b) {
+    LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> posting(conn, scope, null, id, true))
+        .compose(p -> {
+          LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
+          if (current == null) {
+            return Future.failedFuture(unprocessable("body/endsOn", "The posting is open-ended: nothing to extend."));
+          }
+          if (!endsOn.isAfter(current)) {
+            return Future.failedFuture(unprocessable("body/endsOn", "endsOn must be later than the current end ("
+                + current + ")."));
+          }
+          UUID officerId = UUID.fromString(p.getString("officerId"));
+          LocalDate startsOn = LocalDate.parse(p.getString("startsOn"));
+          return overlapping(conn, officerId, startsOn, endsOn, id).compose(overlaps -> {
+            if (!overlaps.isEmpty() && !p.getBoolean("overlapAllowed")) {
+              return Future.failedFuture(conflict(overlaps));
+            }
+            return change(conn, actor, p, "posting.extend", current, endsOn);
+          });
+        })
+        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+  }
+
+  public Future<JsonObject> end(Actor actor, UUID id, JsonObject b) {
+    LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> posting(conn, scope, null, id, true))
+        .compose(p -> {
+          LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
+          if (endsOn.isBefore(LocalDate.parse(p.getString("startsOn")))) {
+            return Future.failedFuture(unprocessable("body/endsOn", "endsOn may not be before startsOn ("
+                + p.getString("startsOn") + ")."));
+          }
+          if (current != null && endsOn.isAfter(current)) {
+            return Future.failedFuture(unprocessable("body/endsOn", "endsOn may not be after the current end ("
+                + current + "); extend the posting instead."));
+          }
+          return change(conn, actor, p, "posting.end", current, endsOn);
+        })
+        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+  }
+
+  private Future<Void> change(SqlClient conn, Actor actor, JsonObject p, String action, LocalDate from, LocalDate to) {
+    UUID id = UUID.fromString(p.getString("id"));
+    return conn.preparedQuery("UPDATE posting SET ends_on = $2 WHERE id = $1").execute(Tuple.of(id, to))
+        .compose(v -> audit.success(conn, actor, action, "posting", id,
+            UUID.fromString(p.getJsonObject("unit").getString("id")), new JsonObject()
+                .put("previousEndsOn", from == null ? null : from.toString()).put("endsOn", to.toString())));
+  }
+
+  public Future<JsonObject> get(Actor actor, UUID id) {
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> posting(pool, scope, ownOnly(actor) ? actor.accountId() : null, id,
+        false));
+  }
+
+  public Future<Page<JsonObject>> list(Actor actor, UUID officerId, UUID unitId, boolean current, String cursor,
+                                       Integer limit) {
+    String after = Page.decode(cursor, PostingService::validCursor);
+    int size = Page.limit(limit);
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> {
+      List<Object> params = new ArrayList<>(List.of((Object) scope.paths()));
+      StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM posting p JOIN org_unit u ON u.id = "
+          + "p.unit_id WHERE " + Scope.sql("u.path", 1));
+      if (ownOnly(actor)) {
+        params.add(actor.accountId());
+        sql.append(" AND p.officer_id = $").append(params.size());
+      }
+      if (officerId != null) {
+        params.add(officerId);
+        sql.append(" AND p.officer_id = $").append(params.size());
+      }
+      if (unitId != null) {
+        params.add(unitId);
+        sql.append(" AND p.unit_id = $").append(params.size());
+      }
+      if (current) {
+        params.add(today());
+        sql.append(" AND p.starts_on <= $").append(params.size()).append(" AND (p.ends_on IS NULL OR p.ends_on >= $")
+            .append(params.size()).append(")");
+      }
+      if (after != null) {
+        int bar = after.indexOf('|');
+        params.add(OffsetDateTime.parse(after.substring(0, bar)));
+        params.add(UUID.fromString(after.substring(bar + 1)));
+        sql.append(" AND (p.created_at, p.id) < ($").append(params.size() - 1).append(", $").append(params.size())
+            .append(")");
+      }
+      params.add(size + 1);
+      sql.append(" ORDER BY p.created_at DESC, p.id DESC LIMIT $").append(params.size());
+      return pool.preparedQuery(sql.toString()).execute(Tuple.from(params));
+    }).map(rows -> {
+      List<Row> list = new ArrayList<>();
+      rows.forEach(list::add);
+      Page<Row> page = Page.of(list, size, r -> r.getOffsetDateTime("created_at").withOffsetSameInstant(ZoneOffset.UTC)
+          + "|" + r.getUUID("id"));
+      return new Page<>(page.items().stream().map(PostingService::json).toList(), page.nextCursor());
+    });
+  }
+
+  private static boolean validCursor(String key) {
+    int bar = key.indexOf('|');
+    try {
+      OffsetDateTime.parse(key.substring(0, bar));
+      UUID.fromString(key.substring(bar + 1));
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * The ids of the officer's other postings overlapping the period, under a per-officer transaction lock so two
+   * concurrent creations cannot both pass the check.
+   */
+  private static Future<List<UUID>> overlapping(SqlClient conn, UUID officerId, LocalDate start, LocalDate end,
+                                                UUID except) {
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 52))")
+        .execute(Tuple.of(officerId.toString()))
+        .compose(v -> conn.preparedQuery("SELECT p.id FROM posting p WHERE p.officer_id = $1 AND " + OVERLAPS
+                + " AND ($4::uuid IS NULL OR p.id <> $4) ORDER BY p.starts_on, p.id")
+            .execute(Tuple.of(officerId, start, end, except)))
+        .map(rows -> {
+          List<UUID> ids = new ArrayList<>();
+          rows.forEach(r -> ids.add(r.getUUID(0)));
+          return ids;
+        });
+  }
+
+  private static Future<Void> check(SqlClient conn, String sql, Tuple params, int expected, String field,
+                                    String reason) {
+    return conn.preparedQuery(sql).execute(params).compose(rows -> rows.size() >= expected
+        ? Future.succeededFuture() : Future.failedFuture(unprocessable(field, reason)));
+  }
+
+  private static Future<JsonObject> posting(SqlClient client, Scope scope, UUID ownerOnly, UUID id, boolean lock) {
+    return client.preparedQuery("SELECT " + COLUMNS + " FROM posting p JOIN org_unit u ON u.id = p.unit_id "
+            + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " AND ($3::uuid IS NULL OR p.officer_id = $3)"
+            + (lock ? " FOR UPDATE OF p" : ""))
+        .execute(Tuple.of(id, (Object) scope.paths(), ownerOnly))
+        .compose(rows -> rows.size() == 0
+            ? Future.failedFuture(new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No posting " + id
+                + " in your scope.")))
+            : Future.succeededFuture(json(rows.iterator().next())));
+  }
+
+  static JsonObject json(Row r) {
+    UUID project = r.getUUID("project_id");
+    LocalDate ends = r.getLocalDate("ends_on");
+    return new JsonObject()
+        .put("id", r.getUUID("id").toString())
+        .put("officerId", r.getUUID("officer_id").toString())
+        .put("frontLine", r.getString("front_line"))
+        .put("unit", new JsonObject().put("id", r.getUUID("unit_id").toString()).put("name", r.getString("unit_name")))
+        .put("startsOn", r.getLocalDate("starts_on").toString())
+        .put("endsOn", ends == null ? null : ends.toString())
+        .put("projectId", project == null ? null : project.toString())
+        .put("enterpriseIds", new JsonArray(Arrays.stream(r.getArrayOfUUIDs("enterprise_ids")).map(UUID::toString)
+            .toList()))
+        .put("overlapAllowed", r.getBoolean("overlap_allowed"))
+        .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").toInstant()));
+  }
+
+  private static ProblemException conflict(List<UUID> overlaps) {
+    return new ProblemException(Problem.of(ProblemType.CONFLICT, "The officer's posting " + overlaps.get(0)
+            + " overlaps this period; send allowOverlap: true to state that the overlap is intended.")
+        .with("overlappingPostingIds", new JsonArray(overlaps.stream().map(UUID::toString).toList())));
+  }
+
+  static ProblemException unprocessable(String field, String reason) {
+    return new ProblemException(Problem.of(ProblemType.UNPROCESSABLE, reason)
+        .withErrors(List.of(new Problem.FieldError(field, reason))));
+  }
+}

@@ -1,0 +1,56 @@
+package org.frontline.postings;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Actor;
+import org.frontline.platform.http.ApiRoutes;
+
+import java.util.Map;
+import java.util.UUID;
+
+/** Postings to the four front lines: the contract operations under /v1/postings. */
+public final class PostingsApi implements ApiRoutes {
+  private final PostingService service;
+
+  public PostingsApi(PostingService service) {
+    this.service = service;
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.of(
+        "createPosting", rc -> send(rc, 201, service.create(Actor.of(rc), rc.body().asJsonObject())),
+        "getPosting", rc -> send(rc, 200, service.get(Actor.of(rc), id(rc))),
+        "listPostings", this::list,
+        "extendPosting", rc -> send(rc, 200, service.extend(Actor.of(rc), id(rc), rc.body().asJsonObject())),
+        "endPosting", rc -> send(rc, 200, service.end(Actor.of(rc), id(rc), rc.body().asJsonObject())));
+  }
+
+  private void list(RoutingContext rc) {
+    String officer = rc.queryParams().get("officerId");
+    String unit = rc.queryParams().get("unitId");
+    String limit = rc.queryParams().get("limit");
+    send(rc, 200, service.list(Actor.of(rc), officer == null ? null : UUID.fromString(officer),
+            unit == null ? null : UUID.fromString(unit), "true".equals(rc.queryParams().get("current")),
+            rc.queryParams().get("cursor"), limit == null ? null : Integer.valueOf(limit))
+        .map(page -> new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())));
+  }
+
+  private static UUID id(RoutingContext rc) {
+    return UUID.fromString(rc.pathParam("id"));
+  }
+
+  private static void send(RoutingContext rc, int status, Future<JsonObject> result) {
+    result.onSuccess(json -> {
+          if (status == 201) {
+            rc.response().putHeader("Location", "/v1/postings/" + json.getString("id"));
+          }
+          rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+              .putHeader("Cache-Control", "no-store").end(json.encode());
+        })
+        .onFailure(rc::fail);
+  }
+}
