@@ -1,0 +1,230 @@
+package org.frontline.postings;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** Postings through the API: overlap rules, extend/end rules, scope, and /v1/me. */
+@FrontlineTest
+class PostingsApiTest {
+  static final UUID XU = account("officer.xu");
+  static final UUID ZHANG = account("officer.zhang");
+  static final LocalDate TODAY = LocalDate.now(ZoneId.of("Asia/Shanghai"));
+
+  static UUID account(String username) {
+    return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String token(TestEnvironment env, String username) {
+    HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login").sendJsonObject(
+        new JsonObject().put("username", username).put("password", "frontline-dev")));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    return r.bodyAsJsonObject().getString("access_token");
+  }
+
+  static HttpResponse<Buffer> call(TestEnvironment env, String token, HttpMethod method, String path, JsonObject body) {
+    var request = env.client().request(method, path).putHeader("Authorization", "Bearer " + token);
+    return await(body == null ? request.send() : request.sendJsonObject(body));
+  }
+
+  static JsonObject ok(HttpResponse<Buffer> r, int status) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
+    return r.bodyAsJsonObject();
+  }
+
+  static JsonObject posting(UUID officer, String frontLine, UUID unit, LocalDate start, LocalDate end) {
+    JsonObject b = new JsonObject().put("officerId", officer.toString()).put("frontLine", frontLine)
+        .put("unitId", unit.toString()).put("startsOn", start.toString());
+    return end == null ? b : b.put("endsOn", end.toString());
+  }
+
+  static List<String> fields(JsonObject problem) {
+    return problem.getJsonArray("errors", new JsonArray()).stream().map(e -> ((JsonObject) e).getString("field"))
+        .toList();
+  }
+
+  @BeforeEach
+  void clean(TestEnvironment env) throws Exception {
+    try (var c = env.jdbc(); var st = c.createStatement()) {
+      st.executeUpdate("DELETE FROM posting");
+    }
+  }
+
+  @Test
+  void aSupervisorPostsAnOfficerAndOverlapsAreRefusedUnlessStated(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    LocalDate start = TODAY.minusDays(30);
+    HttpResponse<Buffer> r = call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, TODAY.plusDays(60)));
+    JsonObject first = ok(r, 201);
+    String id = first.getString("id");
+    assertThat(r.getHeader("Location")).isEqualTo("/v1/postings/" + id);
+    assertThat(first.getString("officerId")).isEqualTo(ZHANG.toString());
+    assertThat(first.getJsonObject("unit").getString("id")).isEqualTo(TONGZHOU.toString());
+    assertThat(first.getString("endsOn")).isEqualTo(TODAY.plusDays(60).toString());
+    assertThat(first.getValue("projectId")).isNull();
+    assertThat(first.getBoolean("overlapAllowed")).isFalse();
+    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND officer_id = ?::uuid AND front_line = "
+        + "'MAJOR_PROJECT' AND ends_on = ?::date", id, ZHANG.toString(), TODAY.plusDays(60).toString())).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.create' AND object_id = ?", id))
+        .isEqualTo(1);
+
+    // An overlapping posting (open-ended, starting inside the first) is 409 naming the first; nothing written.
+    JsonObject overlapping = posting(ZHANG, "PETITION_STABILITY", TONGZHOU, TODAY, null);
+    JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings", overlapping), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(problem.getString("detail")).contains(id);
+    assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(id);
+    assertThat(env.count("SELECT count(*) FROM posting WHERE officer_id = ?::uuid", ZHANG.toString())).isEqualTo(1);
+
+    // Stated: allowed and recorded as such.
+    JsonObject second = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings", overlapping.copy()
+        .put("allowOverlap", true)), 201);
+    assertThat(second.getBoolean("overlapAllowed")).isTrue();
+    assertThat(second.getValue("endsOn")).isNull();
+    assertThat(env.count("SELECT count(*) FROM posting WHERE officer_id = ?::uuid AND overlap_allowed",
+        ZHANG.toString())).isEqualTo(1);
+
+    // A period after the first ends does not overlap it (but the open-ended second one still does).
+    assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(61), TODAY.plusDays(90))), 409,
+        "urn:frontline:problem:conflict");
+
+    // Reads: the list filters by officer and "current"; an assessor in scope reads it too.
+    JsonObject page = ok(call(env, token(env, "assessor.tongzhou"), HttpMethod.GET, "/v1/postings?officerId=" + ZHANG
+        + "&current=true", null), 200);
+    assertThat(page.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")))
+        .containsExactlyInAnyOrder(id, second.getString("id"));
+    ok(call(env, supervisor, HttpMethod.GET, "/v1/postings/" + id, null), 200);
+  }
+
+  @Test
+  void extendAndEndFollowTheirRules(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    LocalDate start = TODAY.minusDays(10);
+    JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, TODAY.plusDays(20))), 201);
+    String base = "/v1/postings/" + p.getString("id");
+
+    // Extending to the same or an earlier day is 422 naming body/endsOn; nothing changes.
+    for (LocalDate day : List.of(TODAY.plusDays(20), TODAY.plusDays(5))) {
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, base + "/extend",
+          new JsonObject().put("endsOn", day.toString())), 422, "urn:frontline:problem:unprocessable");
+      assertThat(fields(problem)).containsExactly("body/endsOn");
+    }
+    JsonObject extended = ok(call(env, supervisor, HttpMethod.POST, base + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(50).toString())), 200);
+    assertThat(extended.getString("endsOn")).isEqualTo(TODAY.plusDays(50).toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?",
+        p.getString("id"))).isEqualTo(1);
+
+    // Ending before the start, or after the current end, is 422; ending today is fine.
+    for (LocalDate day : List.of(start.minusDays(1), TODAY.plusDays(51))) {
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, base + "/end",
+          new JsonObject().put("endsOn", day.toString())), 422, "urn:frontline:problem:unprocessable");
+      assertThat(fields(problem)).containsExactly("body/endsOn");
+    }
+    JsonObject ended = ok(call(env, supervisor, HttpMethod.POST, base + "/end",
+        new JsonObject().put("endsOn", TODAY.minusDays(1).toString())), 200);
+    assertThat(ended.getString("endsOn")).isEqualTo(TODAY.minusDays(1).toString());
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo(TODAY.minusDays(1).toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.end' AND object_id = ?",
+        p.getString("id"))).isEqualTo(1);
+    // An open-ended posting has nothing to extend.
+    JsonObject open = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY, null)), 201);
+    assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + open.getString("id") + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(5).toString())), 422, "urn:frontline:problem:unprocessable");
+  }
+
+  @Test
+  void scopeDecidesWhoPostsWhomAndWhoReadsWhat(TestEnvironment env) throws Exception {
+    String tongzhou = token(env, "supervisor.tongzhou");
+    // officer.xu's home unit (Huaisi) is outside Tongzhou: 422 naming body/officerId (as a project's unit), nothing written.
+    JsonObject problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(XU, "INVESTMENT_PROMOTION", TONGZHOU, TODAY, null)), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/officerId");
+    // A supervisor is no officer either.
+    assertThat(fields(assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(account("supervisor.tongzhou"), "INVESTMENT_PROMOTION", TONGZHOU, TODAY, null)), 422,
+        "urn:frontline:problem:unprocessable"))).containsExactly("body/officerId");
+    // A unit out of scope: body/unitId.
+    assertThat(fields(assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "INVESTMENT_PROMOTION", HANJIANG, TODAY, null)), 422,
+        "urn:frontline:problem:unprocessable"))).containsExactly("body/unitId");
+    // A project that does not exist: body/projectId.
+    assertThat(fields(assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY, null).put("projectId", UUID.randomUUID().toString())), 422,
+        "urn:frontline:problem:unprocessable"))).containsExactly("body/projectId");
+    assertThat(env.count("SELECT count(*) FROM posting")).isZero();
+
+    // officer.xu may not create postings at all.
+    assertProblem(call(env, token(env, "officer.xu"), HttpMethod.POST, "/v1/postings",
+        posting(XU, "INVESTMENT_PROMOTION", HUAISI, TODAY, null)), 403, "urn:frontline:problem:forbidden");
+    assertThat(env.count("SELECT count(*) FROM posting")).isZero();
+
+    // A Hanjiang posting: the Hanjiang supervisor creates it; Tongzhou cannot read, list, extend or end it.
+    JsonObject huaisi = ok(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, "/v1/postings",
+        posting(XU, "INVESTMENT_PROMOTION", HUAISI, TODAY.minusDays(5), TODAY.plusDays(100))), 201);
+    String path = "/v1/postings/" + huaisi.getString("id");
+    assertProblem(call(env, tongzhou, HttpMethod.GET, path, null), 404, "urn:frontline:problem:not-found");
+    assertProblem(call(env, tongzhou, HttpMethod.POST, path + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(200).toString())), 404, "urn:frontline:problem:not-found");
+    assertThat(ok(call(env, tongzhou, HttpMethod.GET, "/v1/postings?officerId=" + XU, null), 200)
+        .getJsonArray("items")).isEmpty();
+    // officer.xu reads their own posting; officer.zhang (no supervisor) does not see it.
+    ok(call(env, token(env, "officer.xu"), HttpMethod.GET, path, null), 200);
+    assertProblem(call(env, token(env, "officer.zhang"), HttpMethod.GET, path, null), 404,
+        "urn:frontline:problem:not-found");
+  }
+
+  @Test
+  void meListsTheCallersCurrentPostingsOnly(TestEnvironment env) throws Exception {
+    String hanjiang = token(env, "supervisor.hanjiang");
+    JsonObject current = ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings",
+        posting(XU, "INVESTMENT_PROMOTION", HUAISI, TODAY.minusDays(5), null)), 201);
+    JsonObject old = ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings",
+        posting(XU, "ENVIRONMENTAL", HUAISI, TODAY.minusDays(200), TODAY.minusDays(100))), 201);
+    JsonObject ending = ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings",
+        posting(XU, "PETITION_STABILITY", HUAISI, TODAY.minusDays(50), TODAY.minusDays(6))), 201);
+    ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings/" + ending.getString("id") + "/end",
+        new JsonObject().put("endsOn", TODAY.minusDays(7).toString())), 200);
+
+    JsonObject me = ok(call(env, token(env, "officer.xu"), HttpMethod.GET, "/v1/me", null), 200);
+    JsonArray postings = me.getJsonArray("postings");
+    assertThat(postings).hasSize(1);
+    JsonObject p = postings.getJsonObject(0);
+    assertThat(p.getString("id")).isEqualTo(current.getString("id"));
+    assertThat(p.getString("frontLine")).isEqualTo("INVESTMENT_PROMOTION");
+    assertThat(p.getJsonObject("unit").getString("id")).isEqualTo(HUAISI.toString());
+    assertThat(p.getJsonObject("unit").getString("name")).isNotBlank();
+    assertThat(p.getString("startsOn")).isEqualTo(TODAY.minusDays(5).toString());
+    assertThat(p.containsKey("endsOn")).isTrue();
+    assertThat(p.getValue("endsOn")).isNull();
+    assertThat(p.getValue("projectId")).isNull();
+    assertThat(old.getString("id")).isNotEqualTo(p.getString("id"));
+    // Someone without postings gets an empty array.
+    assertThat(ok(call(env, token(env, "officer.zhang"), HttpMethod.GET, "/v1/me", null), 200)
+        .getJsonArray("postings")).isEmpty();
+  }
+}
