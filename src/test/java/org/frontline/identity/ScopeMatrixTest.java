@@ -68,7 +68,13 @@ class ScopeMatrixTest {
       java.util.Map.entry("getMilestone", List.of()),
       java.util.Map.entry("createMilestone", List.of("officer.xu", "assessor.tongzhou")),
       java.util.Map.entry("rebaselineMilestone", List.of("officer.xu", "assessor.tongzhou")),
-      java.util.Map.entry("recordMilestoneProgress", List.of("assessor.tongzhou")));
+      java.util.Map.entry("recordMilestoneProgress", List.of("assessor.tongzhou")),
+      // postings: every role reads (officers their own); supervisors and admins write
+      java.util.Map.entry("getPosting", List.of()),
+      java.util.Map.entry("extendPosting", List.of("officer.xu", "assessor.tongzhou")),
+      java.util.Map.entry("endPosting", List.of("officer.xu", "assessor.tongzhou")));
+  /** officer.xu's Huaisi posting (a row written before the cases run). */
+  static final UUID HUAISI_POSTING = UUID.nameUUIDFromBytes("scope-matrix:posting".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
   static final UUID HUAISI_PROJECT = UUID.nameUUIDFromBytes("scope-matrix:project".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   static final UUID HUAISI_MILESTONE = UUID.nameUUIDFromBytes("scope-matrix:milestone".getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -128,7 +134,12 @@ class ScopeMatrixTest {
             new JsonObject().put("plannedQuantity", 5).put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01")
                 .put("reason", "Leak"), "milestone", HUAISI_MILESTONE, List.of(baselines)),
         new Case("recordMilestoneProgress", HttpMethod.POST, "/v1/milestones/" + HUAISI_MILESTONE + "/progress",
-            new JsonObject().put("quantity", 1), "milestone", HUAISI_MILESTONE, List.of(progress)));
+            new JsonObject().put("quantity", 1), "milestone", HUAISI_MILESTONE, List.of(progress)),
+        new Case("getPosting", HttpMethod.GET, "/v1/postings/" + HUAISI_POSTING, null, "posting", HUAISI_POSTING),
+        new Case("extendPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/extend",
+            new JsonObject().put("endsOn", "2026-12-31"), "posting", HUAISI_POSTING),
+        new Case("endPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/end",
+            new JsonObject().put("endsOn", "2026-03-01"), "posting", HUAISI_POSTING));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
@@ -151,6 +162,12 @@ class ScopeMatrixTest {
             + HUAISI_PROJECT + "', 'Scope matrix milestone', 'items')");
         st.execute("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, planned_due) "
             + "VALUES ('" + HUAISI_MILESTONE + "', 1, 10, '2026-03-01', '2026-06-01')");
+      }
+    }
+    if (Admin.row(env, "posting", HUAISI_POSTING) == null) {
+      try (var c = env.jdbc(); var st = c.createStatement()) {
+        st.executeUpdate("INSERT INTO posting (id, officer_id, front_line, unit_id, starts_on, ends_on) VALUES ('"
+            + HUAISI_POSTING + "', '" + XU + "', 'INVESTMENT_PROMOTION', '" + HUAISI + "', '2026-01-01', '2026-06-30')");
       }
     }
     if (Admin.row(env, "report", XU_REPORT) == null) {
