@@ -93,7 +93,7 @@ public final class EnterpriseService {
   }
 
   public Future<Page<JsonObject>> list(Actor actor, String cursor, Integer limit) {
-    String after = Page.decode(cursor, EnterpriseService::validCursor);
+    String after = Page.decode(cursor, Page.TimeId::valid);
     int size = Page.limit(limit);
     var pool = database.pool();
     return actor.scope(pool).compose(scope -> {
@@ -102,8 +102,8 @@ public final class EnterpriseService {
           + " ORDER BY e.created_at DESC, e.id DESC LIMIT $2";
       Tuple t = Tuple.of((Object) scope.paths(), size + 1);
       if (after != null) {
-        int bar = after.indexOf('|');
-        t.addOffsetDateTime(OffsetDateTime.parse(after.substring(0, bar))).addUUID(UUID.fromString(after.substring(bar + 1)));
+        Page.TimeId last = Page.TimeId.parse(after);
+        t.addOffsetDateTime(last.at()).addUUID(last.id());
       }
       return pool.preparedQuery(sql).execute(t).map(rows -> {
         List<JsonObject> out = new ArrayList<>();
@@ -142,19 +142,6 @@ public final class EnterpriseService {
     return t == null ? null : DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(t.withOffsetSameInstant(ZoneOffset.UTC));
   }
 
-  private static boolean validCursor(String key) {
-    int bar = key.indexOf('|');
-    if (bar < 0) {
-      return false;
-    }
-    try {
-      OffsetDateTime.parse(key.substring(0, bar));
-      UUID.fromString(key.substring(bar + 1));
-      return true;
-    } catch (RuntimeException ex) {
-      return false;
-    }
-  }
 
   static ProblemException notFound(UUID id) {
     return Problem.of(ProblemType.NOT_FOUND, "No enterprise " + id + " in your scope.").toException();

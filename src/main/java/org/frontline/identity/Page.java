@@ -5,7 +5,9 @@ import org.frontline.platform.http.ProblemType;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.UUID;
 import java.util.function.Function;
 
 /**
@@ -28,6 +30,31 @@ public record Page<T>(List<T> items, String nextCursor) {
     }
     List<T> items = List.copyOf(rows.subList(0, limit));
     return new Page<>(items, encode(sortKey.apply(items.get(limit - 1))));
+  }
+
+  /**
+   * The sort key of a list ordered by (a time, an id), newest first, written {@code <RFC 3339 time>|<uuid>}; the one
+   * reading of such keys for every list that pages this way.
+   */
+  public record TimeId(OffsetDateTime at, UUID id) {
+    /** True when {@code key} is such a key (for {@link #decode}). */
+    public static boolean valid(String key) {
+      try {
+        parse(key);
+        return true;
+      } catch (RuntimeException e) {
+        return false;
+      }
+    }
+
+    /** The time and id of a key; fails on anything else. */
+    public static TimeId parse(String key) {
+      int bar = key.indexOf('|');
+      if (bar < 0) {
+        throw new IllegalArgumentException("no '|' in " + key);
+      }
+      return new TimeId(OffsetDateTime.parse(key.substring(0, bar)), UUID.fromString(key.substring(bar + 1)));
+    }
   }
 
   static String encode(String key) {

@@ -174,7 +174,7 @@ public final class PostingService {
 
   public Future<Page<JsonObject>> list(Actor actor, UUID officerId, UUID unitId, boolean current, String cursor,
                                        Integer limit) {
-    String after = Page.decode(cursor, PostingService::validCursor);
+    String after = Page.decode(cursor, Page.TimeId::valid);
     int size = Page.limit(limit);
     var pool = database.pool();
     return actor.scope(pool).compose(scope -> {
@@ -199,9 +199,9 @@ public final class PostingService {
             .append(params.size()).append(")");
       }
       if (after != null) {
-        int bar = after.indexOf('|');
-        params.add(OffsetDateTime.parse(after.substring(0, bar)));
-        params.add(UUID.fromString(after.substring(bar + 1)));
+        Page.TimeId last = Page.TimeId.parse(after);
+        params.add(last.at());
+        params.add(last.id());
         sql.append(" AND (p.created_at, p.id) < ($").append(params.size() - 1).append(", $").append(params.size())
             .append(")");
       }
@@ -217,16 +217,6 @@ public final class PostingService {
     });
   }
 
-  private static boolean validCursor(String key) {
-    int bar = key.indexOf('|');
-    try {
-      OffsetDateTime.parse(key.substring(0, bar));
-      UUID.fromString(key.substring(bar + 1));
-      return true;
-    } catch (RuntimeException e) {
-      return false;
-    }
-  }
 
   /**
    * The ids of the officer's other postings overlapping the period, under a per-officer transaction lock so two

@@ -85,7 +85,7 @@ public final class ProjectService {
   }
 
   public Future<Page<JsonObject>> listProjects(Actor actor, UUID unitId, String cursor, Integer limit) {
-    String after = Page.decode(cursor, ProjectService::validCursor);
+    String after = Page.decode(cursor, Page.TimeId::valid);
     int size = Page.limit(limit);
     var pool = database.pool();
     return actor.scope(pool).compose(scope -> {
@@ -97,9 +97,9 @@ public final class ProjectService {
         sql.append(" AND p.unit_id = $").append(params.size());
       }
       if (after != null) {
-        int bar = after.indexOf('|');
-        params.add(OffsetDateTime.parse(after.substring(0, bar)));
-        params.add(UUID.fromString(after.substring(bar + 1)));
+        Page.TimeId last = Page.TimeId.parse(after);
+        params.add(last.at());
+        params.add(last.id());
         sql.append(" AND (p.created_at, p.id) < ($").append(params.size() - 1).append(", $").append(params.size())
             .append(")");
       }
@@ -115,16 +115,6 @@ public final class ProjectService {
     });
   }
 
-  private static boolean validCursor(String key) {
-    int bar = key.indexOf('|');
-    try {
-      OffsetDateTime.parse(key.substring(0, bar));
-      UUID.fromString(key.substring(bar + 1));
-      return true;
-    } catch (RuntimeException e) {
-      return false;
-    }
-  }
 
   private Future<JsonObject> projectJson(SqlClient client, Scope scope, UUID id, boolean withMilestones) {
     return client.preparedQuery("SELECT " + PROJECT_COLUMNS + " FROM project p JOIN org_unit u ON u.id = p.unit_id "

@@ -97,9 +97,10 @@ public final class ReportService {
   }
 
   public Future<Page<JsonObject>> list(Actor actor, ReportRepository.Filter filter, String cursor, Integer limit) {
-    String after = Page.decode(cursor, ReportService::validCursor);
-    OffsetDateTime afterReceived = after == null ? null : OffsetDateTime.parse(after.substring(0, after.indexOf('|')));
-    UUID afterId = after == null ? null : UUID.fromString(after.substring(after.indexOf('|') + 1));
+    String after = Page.decode(cursor, Page.TimeId::valid);
+    Page.TimeId last = after == null ? null : Page.TimeId.parse(after);
+    OffsetDateTime afterReceived = last == null ? null : last.at();
+    UUID afterId = last == null ? null : last.id();
     int size = Page.limit(limit);
     if (filter.hasEvidenceFlags() != null && !isReader(actor)) {
       return Future.failedFuture(new ProblemException(Problem.of(ProblemType.FORBIDDEN,
@@ -116,19 +117,6 @@ public final class ReportService {
         });
   }
 
-  private static boolean validCursor(String key) {
-    int bar = key.indexOf('|');
-    if (bar < 0) {
-      return false;
-    }
-    try {
-      OffsetDateTime.parse(key.substring(0, bar));
-      UUID.fromString(key.substring(bar + 1));
-      return true;
-    } catch (RuntimeException e) {
-      return false;
-    }
-  }
 
   private static boolean isReader(Actor actor) {
     return READER_ROLES.stream().anyMatch(actor.caller()::hasRole);
