@@ -8,6 +8,7 @@ import io.vertx.core.streams.ReadStream;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.evidence.MediaWorkerVerticle;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -132,15 +133,13 @@ class EvidenceWorkerTest {
     Matcher expires = Pattern.compile("X-Amz-Expires=(\\d+)").matcher(location);
     assertThat(expires.find()).isTrue();
     assertThat(Integer.parseInt(expires.group(1))).isBetween(1, 300);
-    HttpResponse<byte[]> fetched = http.send(HttpRequest.newBuilder(URI.create(location)).GET().build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> fetched = StoreHttp.get(location);
     assertThat(fetched.statusCode()).isEqualTo(200);
     assertThat(fetched.body()).isEqualTo(stored(env, "derived/" + attachment + "/thumb.jpg"));
     // Originals: the author and a supervisor in scope; an admin who may read the report: 403.
     HttpResponse<String> original = get(env, "officer.xu", "/v1/attachments/" + attachment + "/content?variant=original");
     assertThat(original.statusCode()).isEqualTo(303);
-    assertThat(http.send(HttpRequest.newBuilder(URI.create(original.headers().firstValue("Location").orElseThrow()))
-        .GET().build(), HttpResponse.BodyHandlers.ofByteArray()).body()).isEqualTo(photo);
+    assertThat(StoreHttp.get(original.headers().firstValue("Location").orElseThrow()).body()).isEqualTo(photo);
     assertThat(get(env, "supervisor.hanjiang", "/v1/attachments/" + attachment + "/content?variant=original")
         .statusCode()).isEqualTo(303);
     assertProblem(get(env, "admin", "/v1/attachments/" + attachment + "/content?variant=original"), 403,
@@ -291,8 +290,7 @@ class EvidenceWorkerTest {
   private void upload(TestEnvironment env, UUID attachment, byte[] photo) throws Exception {
     HttpResponse<String> url = post(env, "officer.xu", "/v1/attachments/" + attachment + "/upload-url", null);
     assertThat(url.statusCode()).as(url.body()).isEqualTo(200);
-    HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(new JsonObject(url.body()).getString("url")))
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(photo)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<byte[]> put = StoreHttp.put(new JsonObject(url.body()).getString("url"), photo);
     assertThat(put.statusCode()).isEqualTo(200);
     HttpResponse<String> done = post(env, "officer.xu", "/v1/attachments/" + attachment + "/complete", null);
     assertThat(done.statusCode()).as(done.body()).isEqualTo(200);

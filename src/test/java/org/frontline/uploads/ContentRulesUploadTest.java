@@ -3,6 +3,7 @@ package org.frontline.uploads;
 import io.vertx.core.json.JsonObject;
 import org.frontline.media.TestImages;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -224,8 +225,7 @@ class ContentRulesUploadTest {
         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private HttpResponse<String> put(String url, byte[] body) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).PUT(HttpRequest.BodyPublishers.ofByteArray(body))
-        .build(), HttpResponse.BodyHandlers.ofString());
+  private HttpResponse<byte[]> put(String url, byte[] body) throws Exception {
+    return StoreHttp.put(url, body);
   }
 }

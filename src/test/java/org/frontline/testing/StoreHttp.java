@@ -1,0 +1,35 @@
+package org.frontline.testing;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+/**
+ * Requests a test sends straight to the object store (presigned URLs), each on a connection of its own. The store
+ * closes a connection after some answers (a 403 to a PUT whose body it did not want); a pooled client that picks
+ * that connection again in the moment before it sees the close fails with "header parser received no bytes". A
+ * phone talks to the store the same way, but a test must not depend on that race.
+ */
+public final class StoreHttp {
+  private StoreHttp() {
+  }
+
+  public static HttpResponse<byte[]> send(String method, String url, byte[] body)
+      throws IOException, InterruptedException {
+    var publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body);
+    // Java 17's HttpClient has no close(); an unused client and its connection go with the garbage.
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    return http.send(HttpRequest.newBuilder(URI.create(url)).method(method, publisher).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  public static HttpResponse<byte[]> get(String url) throws IOException, InterruptedException {
+    return send("GET", url, null);
+  }
+
+  public static HttpResponse<byte[]> put(String url, byte[] body) throws IOException, InterruptedException {
+    return send("PUT", url, body);
+  }
+}
