@@ -39,6 +39,19 @@ public final class Scope {
     return paths;
   }
 
+  /**
+   * Whether a unit at {@code path} lies in the scope, decided in Java: the same rule as {@link #within} (a
+   * descendant's path starts with its ancestor's, which ends with '/'), for code that already holds the path.
+   */
+  public boolean covers(String path) {
+    for (String p : paths) {
+      if (path.startsWith(p)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public List<String> pathList() {
     return List.of(paths);
   }

@@ -13,6 +13,16 @@ import org.frontline.identity.Scope;
 final class LinkedRecords {
   private LinkedRecords() {}
 
+  /** Whether the envelope links other records (then it is written alone, in a transaction with its links). */
+  static boolean hasLinks(Envelope envelope) {
+    return hasLinks(envelope.type());
+  }
+
+  /** Whether a report of this type (as sent; anything else links nothing) links other records. */
+  static boolean hasLinks(Object type) {
+    return "MILESTONE_PROGRESS".equals(type) || "ENTERPRISE_SERVICE".equals(type);
+  }
+
   static Future<Void> check(SqlConnection conn, Scope scope, Envelope envelope) {
     return Future.succeededFuture();
   }

@@ -10,6 +10,7 @@ import org.frontline.identity.Scope;
 
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,56 +39,82 @@ final class ReportRepository {
    * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body
    * as PostgreSQL will return it forever, or empty when the id was already taken (by a committed report).
    */
+  static final String INSERT_REPORT = """
+      INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
+                          completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
+                          request_sha256, response)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING response::text""";
+
   Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
                                   byte[] sha256, JsonObject response) {
-    return conn.preparedQuery("""
-            INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
-                                completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
-                                request_sha256, response)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING response::text""")
-        .execute(Tuple.from(new Object[] {e.id(), authorId, e.unitId(), e.type(), status, e.title(), e.text(),
-            e.capturedAt(), receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location().lat(),
-            e.location().lon(), e.location().accuracyM(), e.location().provider(), e.location().mock(), e.body(),
-            e.raw(), Buffer.buffer(sha256), response}))
+    return conn.preparedQuery(INSERT_REPORT)
+        .execute(insertTuple(e, authorId, status, receivedAt, sha256, response))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
   }
+
+  Tuple insertTuple(Envelope e, UUID authorId, String status, OffsetDateTime receivedAt, byte[] sha256,
+                    JsonObject response) {
+    return Tuple.from(new Object[] {e.id(), authorId, e.unitId(), e.type(), status, e.title(), e.text(),
+        e.capturedAt(), receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location().lat(),
+        e.location().lon(), e.location().accuracyM(), e.location().provider(), e.location().mock(), e.body(),
+        e.raw(), Buffer.buffer(sha256), response});
+  }
+
+  static final String INSERT_ATTACHMENT = """
+      INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
+                              filename)
+      VALUES ($1, $2, $3, $4, $5, $6, $7)""";
 
   Future<Void> insertAttachments(SqlClient conn, UUID reportId, List<Envelope.Declaration> declarations) {
     if (declarations.isEmpty()) {
       return Future.succeededFuture();
     }
+    return conn.preparedQuery(INSERT_ATTACHMENT).executeBatch(attachmentTuples(reportId, declarations)).mapEmpty();
+  }
+
+  List<Tuple> attachmentTuples(UUID reportId, List<Envelope.Declaration> declarations) {
     List<Tuple> batch = new ArrayList<>();
     for (int i = 0; i < declarations.size(); i++) {
       Envelope.Declaration d = declarations.get(i);
       batch.add(Tuple.of(d.id(), reportId, i, Buffer.buffer(d.sha256()), d.size(), d.contentType(), d.filename()));
     }
-    return conn.preparedQuery("""
-            INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
-                                    filename)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)""")
-        .executeBatch(batch)
-        .mapEmpty();
+    return batch;
   }
 
   /** The report.completed event of a report complete at once (the same shape AttachmentLedger writes). */
+  static final String INSERT_COMPLETED_EVENT = """
+      INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+      VALUES ('report.completed', 'report', $1, $2,
+              jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                 'authorId', $3::uuid::text, 'type', $4::text))""";
+
   Future<Void> insertCompletedEvent(SqlClient conn, UUID reportId, UUID unitId, UUID authorId, String type) {
-    return conn.preparedQuery("""
-            INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-            VALUES ('report.completed', 'report', $1, $2,
-                    jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
-                                       'authorId', $3::uuid::text, 'type', $4::text))""")
-        .execute(Tuple.of(reportId, unitId, authorId, type))
+    return conn.preparedQuery(INSERT_COMPLETED_EVENT).execute(completedEventTuple(reportId, unitId, authorId, type))
         .mapEmpty();
   }
 
+  static Tuple completedEventTuple(UUID reportId, UUID unitId, UUID authorId, String type) {
+    return Tuple.of(reportId, unitId, authorId, type);
+  }
+
   Future<Existing> existing(SqlClient conn, UUID id) {
-    return conn.preparedQuery("SELECT author_id, request_sha256, request, response::text FROM report WHERE id = $1")
-        .execute(Tuple.of(id))
+    return existing(conn, new UUID[] {id}).map(found -> found.get(id));
+  }
+
+  /** What is stored under each of these ids (ids without a report are absent from the map). */
+  Future<Map<UUID, Existing>> existing(SqlClient conn, UUID[] ids) {
+    return conn.preparedQuery("SELECT id, author_id, request_sha256, request, response::text FROM report"
+            + " WHERE id = ANY ($1)")
+        .execute(Tuple.of(ids))
         .map(rows -> {
-          Row r = rows.iterator().next();
-          return new Existing(r.getUUID(0), r.getBuffer(1).getBytes(), (JsonObject) r.getValue(2), r.getString(3));
+          Map<UUID, Existing> found = new HashMap<>();
+          for (Row r : rows) {
+            found.put(r.getUUID(0), new Existing(r.getUUID(1), r.getBuffer(2).getBytes(), (JsonObject) r.getValue(3),
+                r.getString(4)));
+          }
+          return found;
         });
   }
 

@@ -1,6 +1,7 @@
 package org.frontline.reports;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgException;
 import org.frontline.identity.Actor;
@@ -18,6 +19,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -43,25 +45,47 @@ public final class ReportService {
    * Stores the envelope once. The primary key decides between concurrent submissions of one id (INSERT ... ON
    * CONFLICT DO NOTHING, then read what won); a repeat of the same canonical envelope by its author answers the
    * stored 201 body, anything else under that id is a conflict.
+   *
+   * <p>A report that links no other record is written with the concurrent submissions of its event loop in one
+   * transaction ({@link SubmissionBatcher}: group commit); one with links (milestone, enterprise) is written alone,
+   * as its links are checked and applied in its own transaction ({@link LinkedRecords}).
    */
   public Future<Submission> submit(Actor actor, Envelope envelope) {
     byte[] sha256 = CanonicalJson.sha256(envelope.raw());
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
     JsonObject response = initialView(actor.accountId(), envelope, status, receivedAt).toJson();
+    SubmissionBatcher.Pending pending = new SubmissionBatcher.Pending(actor, envelope, sha256, status, receivedAt,
+        response, Promise.promise());
+    if (!LinkedRecords.hasLinks(envelope)) {
+      Optional<SubmissionBatcher> batcher = SubmissionBatcher.ofCurrentContext(database, audit, reports,
+          this::submitAlone);
+      if (batcher.isPresent()) {
+        return batcher.get().submit(pending);
+      }
+    }
+    return submitAlone(pending);
+  }
+
+  /** One submission in a transaction of its own. */
+  private Future<Submission> submitAlone(SubmissionBatcher.Pending p) {
+    Actor actor = p.actor();
+    Envelope envelope = p.envelope();
+    String status = p.status();
     return database.inTransaction(conn -> actor.scope(conn)
             .compose(scope -> reports.unitInScope(conn, scope, envelope.unitId())
                 .compose(inScope -> inScope ? LinkedRecords.check(conn, scope, envelope)
                     : Future.failedFuture(unprocessable("body/unitId",
                         "No live org unit " + envelope.unitId() + " in your scope."))))
-            .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, receivedAt, sha256, response))
-            .compose(inserted -> inserted.isEmpty() ? repeat(conn, actor, envelope, sha256)
+            .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, p.receivedAt(), p.sha256(),
+                p.response()))
+            .compose(inserted -> inserted.isEmpty()
+                ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope, p.sha256()))
                 : reports.insertAttachments(conn, envelope.id(), envelope.attachments())
                     .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
                         envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
                     .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
-                        envelope.unitId(), new JsonObject().put("type", envelope.type()).put("status", status)
-                            .put("attachments", envelope.attachments().size())))
+                        envelope.unitId(), auditDetails(envelope, status)))
                     .map(v -> new Submission(true, envelope.id(), inserted.get()))))
         .recover(e -> Future.failedFuture(isUniqueViolation(e, "attachment_pkey")
             ? new ProblemException(Problem.of(ProblemType.CONFLICT,
@@ -69,23 +93,30 @@ public final class ReportService {
             : e));
   }
 
-  private Future<Submission> repeat(io.vertx.sqlclient.SqlConnection conn, Actor actor, Envelope envelope,
-                                    byte[] sha256) {
-    return reports.existing(conn, envelope.id()).compose(existing -> {
-      if (!existing.authorId().equals(actor.accountId())) {
-        // Another author's report: say nothing of it.
-        return Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT,
-            "The report id " + envelope.id() + " is already taken; mint a new id.")));
-      }
-      if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
-        return Future.succeededFuture(new Submission(false, envelope.id(), existing.responseText()));
-      }
-      List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw());
-      return Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT,
-              "A different report was already submitted under id " + envelope.id() + "; differing fields: "
-                  + String.join(", ", differences) + ".")
-          .with("differences", differences)));
-    });
+  static JsonObject auditDetails(Envelope envelope, String status) {
+    return new JsonObject().put("type", envelope.type()).put("status", status)
+        .put("attachments", envelope.attachments().size());
+  }
+
+  /**
+   * A submission under an id already taken: the same canonical envelope by the same author is a repeat (the stored
+   * 201 body, answered 200); anything else is a conflict (thrown as a problem), naming the differing fields only to
+   * the author.
+   */
+  static Submission judge(ReportRepository.Existing existing, Actor actor, Envelope envelope, byte[] sha256) {
+    if (!existing.authorId().equals(actor.accountId())) {
+      // Another author's report: say nothing of it.
+      throw new ProblemException(Problem.of(ProblemType.CONFLICT,
+          "The report id " + envelope.id() + " is already taken; mint a new id."));
+    }
+    if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
+      return new Submission(false, envelope.id(), existing.responseText());
+    }
+    List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw());
+    throw new ProblemException(Problem.of(ProblemType.CONFLICT,
+            "A different report was already submitted under id " + envelope.id() + "; differing fields: "
+                + String.join(", ", differences) + ".")
+        .with("differences", differences));
   }
 
   public Future<JsonObject> get(Actor actor, UUID id) {

@@ -15,6 +15,8 @@ import org.frontline.platform.http.RequestIds;
 
 import java.time.OffsetDateTime;
 import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -57,16 +59,38 @@ public final class ReportsApi implements ApiRoutes {
         .onFailure(rc::fail);
   }
 
-  /** Items one after another, each in its own transaction (a repeated id in one batch is then a duplicate). */
+  /**
+   * Items in order, with the same outcome as one after another: a run of consecutive items that link no other
+   * record is submitted at once (written in one group transaction, see SubmissionBatcher; a repeated id later in the
+   * run is judged a duplicate of the first), and an item with links (milestone progress, enterprise service) waits
+   * for everything before it and is written alone, so progress quantities apply in the phone's order.
+   */
   private void batch(RoutingContext rc) {
     Actor actor = Actor.of(rc);
     JsonArray items = rc.body().asJsonObject().getJsonArray("reports");
     JsonArray results = new JsonArray();
     Future<Void> chain = Future.succeededFuture();
+    List<Object> run = new ArrayList<>();
     for (Object item : items) {
-      chain = chain.compose(v -> one(rc, actor, item).map(results::add).mapEmpty());
+      if (item instanceof JsonObject o && LinkedRecords.hasLinks(o.getValue("type"))) {
+        chain = submitRun(chain, rc, actor, List.copyOf(run), results)
+            .compose(v -> one(rc, actor, item).map(results::add).mapEmpty());
+        run.clear();
+      } else {
+        run.add(item);
+      }
     }
-    chain.onSuccess(v -> send(rc, 200, new JsonObject().put("results", results).encode())).onFailure(rc::fail);
+    submitRun(chain, rc, actor, run, results)
+        .onSuccess(v -> send(rc, 200, new JsonObject().put("results", results).encode()))
+        .onFailure(rc::fail);
+  }
+
+  private Future<Void> submitRun(Future<Void> before, RoutingContext rc, Actor actor, List<Object> run,
+                                 JsonArray results) {
+    return run.isEmpty() ? before : before.compose(v -> {
+      List<Future<JsonObject>> answers = run.stream().map(item -> one(rc, actor, item)).toList();
+      return Future.all(answers).onSuccess(all -> answers.forEach(a -> results.add(a.result()))).mapEmpty();
+    });
   }
 
   private Future<JsonObject> one(RoutingContext rc, Actor actor, Object item) {

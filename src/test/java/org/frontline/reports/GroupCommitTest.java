@@ -1,0 +1,162 @@
+package org.frontline.reports;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.audit.AuditTesting;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.reports.ReportFixtures.*;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * Group commit (SubmissionBatcher): submissions written together in one transaction each get the answer they would
+ * have got alone, nothing is stored twice, and the audit chain stays whole.
+ */
+@FrontlineTest
+class GroupCommitTest {
+  @BeforeAll
+  static void freshTokens() {
+    forgetTokens();
+  }
+
+  @Test
+  void theItemsOfABatchAreWrittenInOneGroupEachWithItsOwnOutcome(TestEnvironment env) throws Exception {
+    UUID existing = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", site(existing)).statusCode()).isEqualTo(201);
+    List<UUID> fresh = new ArrayList<>();
+    JsonArray items = new JsonArray();
+    for (int i = 0; i < 30; i++) {
+      UUID id = UUID.randomUUID();
+      fresh.add(id);
+      items.add(site(id).put("title", "Group item " + i));
+    }
+    UUID outOfScope = UUID.randomUUID();
+    UUID twice = fresh.get(3);
+    items.add(site(existing))                                        // 30: a repeat of a committed report
+        .add(site(existing).put("title", "Changed"))                  // 31: a conflict with it
+        .add(site(outOfScope).put("unitId", TONGZHOU.toString()))     // 32: a unit outside the author's scope
+        .add(site(twice).put("title", "Group item 3"))                // 33: a repeat of item 3, in the same group
+        .add(site(twice).put("title", "Something else"));             // 34: a conflict with item 3, same group
+
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    for (int i = 0; i < 30; i++) {
+      assertThat(results.getJsonObject(i).getString("status")).as("item " + i).isEqualTo("created");
+      assertThat(results.getJsonObject(i).getJsonObject("report").getString("title")).isEqualTo("Group item " + i);
+    }
+    assertThat(results.getJsonObject(30).getString("status")).isEqualTo("duplicate");
+    assertThat(results.getJsonObject(31).getString("status")).isEqualTo("conflict");
+    assertThat(results.getJsonObject(31).getJsonObject("problem").getJsonArray("differences")).containsExactly("/title");
+    assertThat(results.getJsonObject(32).getInteger("httpStatus")).isEqualTo(422);
+    assertThat(results.getJsonObject(33).getString("status")).isEqualTo("duplicate");
+    assertThat(results.getJsonObject(33).getJsonObject("report"))
+        .isEqualTo(results.getJsonObject(3).getJsonObject("report"));
+    assertThat(results.getJsonObject(34).getString("status")).isEqualTo("conflict");
+
+    Object[] ids = fresh.toArray();
+    String in = "(" + String.join(",", java.util.Collections.nCopies(ids.length, "?")) + ")";
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id IN " + in, ids)).isEqualTo(30);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", outOfScope)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id IN "
+        + in, ids)).isEqualTo(30);
+    Object[] textIds = fresh.stream().map(UUID::toString).toArray();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id IN " + in,
+        textIds)).isEqualTo(30);
+    // One group: one append to the chain (one timestamp, consecutive seqs), one transaction.
+    assertThat(count(env, "SELECT count(DISTINCT at) FROM audit_log WHERE action = 'report.create' AND object_id IN "
+        + in, textIds)).isEqualTo(1);
+    assertThat(count(env, "SELECT max(seq) - min(seq) + 1 FROM audit_log WHERE action = 'report.create'"
+        + " AND object_id IN " + in, textIds)).isEqualTo(30);
+    assertThat(count(env, "SELECT count(DISTINCT xmin::text) FROM report WHERE id IN " + in, ids)).isEqualTo(1);
+    JsonObject verified = AuditTesting.verify(env, token(env, "admin")).bodyAsJsonObject();
+    assertThat(verified.getBoolean("ok")).as(verified.encode()).isTrue();
+  }
+
+  @Test
+  void whenTheGroupFailsEachItemIsWrittenAloneWithItsOwnOutcome(TestEnvironment env) throws Exception {
+    UUID used = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", withAttachments(site(UUID.randomUUID()), attachment(used, 1)))
+        .statusCode()).isEqualTo(201);
+    List<UUID> good = new ArrayList<>();
+    JsonArray items = new JsonArray();
+    for (int i = 0; i < 10; i++) {
+      UUID id = UUID.randomUUID();
+      good.add(id);
+      items.add(withAttachments(site(id), attachment(UUID.randomUUID(), i)));
+    }
+    UUID thief = UUID.randomUUID();
+    items.add(withAttachments(site(thief), attachment(used, 1)));    // an attachment id of another report
+
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    for (int i = 0; i < 10; i++) {
+      assertThat(results.getJsonObject(i).getString("status")).as("item " + i).isEqualTo("created");
+      assertThat(count(env, "SELECT count(*) FROM attachment WHERE report_id = ?", good.get(i))).isEqualTo(1);
+    }
+    assertThat(results.getJsonObject(10).getString("status")).isEqualTo("conflict");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", thief)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM attachment WHERE id = ?", used)).isEqualTo(1);
+  }
+
+  @Test
+  void manyConcurrentAuthorsAndRepeatsAreEachAnsweredOnceAndStoredOnce(TestEnvironment env) throws Exception {
+    String xu = token(env, "officer.xu");
+    String zhang = token(env, "officer.zhang");
+    UUID repeated = UUID.randomUUID();
+    Map<Future<HttpResponse<Buffer>>, String> expected = new HashMap<>();
+    List<UUID> created = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      UUID id = UUID.randomUUID();
+      created.add(id);
+      boolean fromXu = i % 2 == 0;
+      JsonObject envelope = fromXu ? site(id) : site(id).put("unitId", TONGZHOU.toString());
+      expected.put(send(env, fromXu ? xu : zhang, envelope), "201");
+    }
+    for (int i = 0; i < 10; i++) {
+      expected.put(send(env, xu, site(repeated)), "201|200");
+      expected.put(send(env, zhang, site(UUID.randomUUID())), "422"); // Huaisi is outside Tongzhou
+    }
+    await(Future.join(new ArrayList<>(expected.keySet())));
+
+    int repeatedCreated = 0;
+    for (var e : expected.entrySet()) {
+      int status = e.getKey().result().statusCode();
+      assertThat(e.getValue().split("\\|")).as(e.getKey().result().bodyAsString()).contains(String.valueOf(status));
+      if (e.getValue().equals("201|200") && status == 201) {
+        repeatedCreated++;
+      }
+    }
+    assertThat(repeatedCreated).isEqualTo(1);
+    Object[] ids = created.toArray();
+    String in = "(" + String.join(",", java.util.Collections.nCopies(ids.length, "?")) + ")";
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id IN " + in, ids)).isEqualTo(60);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", repeated)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
+        repeated.toString())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ?", repeated)).isEqualTo(1);
+    JsonObject verified = AuditTesting.verify(env, token(env, "admin")).bodyAsJsonObject();
+    assertThat(verified.getBoolean("ok")).as(verified.encode()).isTrue();
+  }
+
+  private static Future<HttpResponse<Buffer>> send(TestEnvironment env, String token, JsonObject envelope) {
+    return env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + token).sendJsonObject(envelope);
+  }
+}
