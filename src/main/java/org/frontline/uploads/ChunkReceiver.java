@@ -2,6 +2,7 @@ package org.frontline.uploads;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import org.bouncycastle.crypto.digests.SHA256Digest;
@@ -21,8 +22,14 @@ import java.util.function.Function;
 /**
  * Streams one PATCH body into the upload's S3 multipart upload. At most one part (5 MiB, plus the chunk that
  * crossed the boundary) is held in memory: when the buffer reaches a part, the request is paused while the part
- * goes to the store, then resumed. The running SHA-256 is Bouncy Castle's, whose state can be saved with the
- * offset and parts, so any instance can resume after a restart.
+ * goes to the store, then resumed.
+ *
+ * <p>The SHA-256 of a multipart upload is Bouncy Castle's, whose state can be saved: it is advanced over each part
+ * as the part goes to the store (on the worker pool, beside the store call) and saved with the offset, the parts
+ * and the tail, so any instance can resume after a restart (the tail is hashed again then). An upload no larger
+ * than one part ({@code multipartUploadId} null) is held whole until its last byte: its hash is the JDK's (which
+ * uses the CPU's SHA instructions, several times faster) over the whole buffer, and it is stored with one PUT by
+ * the caller, while the part permit is still held.
  *
  * <p>Without an {@code Upload-Checksum}, progress is persisted at each part boundary (a dropped connection keeps
  * every full part) and at the end of the body (with the tail under one part). With one, nothing is persisted until
@@ -37,7 +44,11 @@ final class ChunkReceiver {
   /** The most bytes any receiver held at once since start (tests check the one-part bound with it). */
   static final java.util.concurrent.atomic.AtomicLong PEAK_BUFFERED = new java.util.concurrent.atomic.AtomicLong();
 
-  record Received(long offset, boolean complete, List<Part> parts, String sha256Hex) {}
+  /**
+   * What the body did. {@code whole} is the complete content of an upload without a multipart upload (for the
+   * caller to check and store), else null.
+   */
+  record Received(long offset, boolean complete, List<Part> parts, String sha256Hex, Buffer whole) {}
 
   private final ObjectStore store;
   private final UploadRepository repository;
@@ -49,6 +60,7 @@ final class ChunkReceiver {
   private final int headWindow;
   private final Promise<Received> result = Promise.promise();
   private final PartBudget budget;
+  private final WorkerExecutor blocking;
 
   private final List<Part> parts;
   private final SHA256Digest digest;
@@ -62,7 +74,8 @@ final class ChunkReceiver {
   private Throwable failure;
 
   private ChunkReceiver(ObjectStore store, UploadRepository repository, Upload upload, HttpServerRequest request,
-                        byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck, PartBudget budget) {
+                        byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck, PartBudget budget,
+                        WorkerExecutor blocking) {
     this.store = store;
     this.repository = repository;
     this.upload = upload;
@@ -82,20 +95,23 @@ final class ChunkReceiver {
       throw new IllegalStateException(e);
     }
     this.budget = budget;
+    this.blocking = blocking;
   }
 
   /**
-   * Reads the (paused) request's body into the upload; the future completes once the body is dealt with. As soon
-   * as the first {@link ContentRules#HEAD} bytes of the upload (or all of it, when smaller) are in, and before any
-   * of them goes to the store, {@code headCheck} is given them; its failure ends the body with that failure.
+   * Reads the (paused) request's body into the upload, then gives what it did to {@code then}, still holding the
+   * part permit (an upload received whole is still in memory then). As soon as the first {@link ContentRules#HEAD}
+   * bytes of the upload (or all of it, when smaller) are in, and before any of them goes to the store,
+   * {@code headCheck} is given them; its failure ends the body with that failure.
    */
-  static Future<Received> receive(ObjectStore store, UploadRepository repository, Upload upload,
-                                  HttpServerRequest request, byte[] expectedChunkSha256,
-                                  Function<byte[], Future<Void>> headCheck, PartBudget budget) {
+  static <T> Future<T> receive(ObjectStore store, UploadRepository repository, Upload upload,
+                               HttpServerRequest request, byte[] expectedChunkSha256,
+                               Function<byte[], Future<Void>> headCheck, PartBudget budget, WorkerExecutor blocking,
+                               Function<Received, Future<T>> then) {
     ChunkReceiver receiver = new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck,
-        budget);
+        budget, blocking);
     // The request stays paused until a permit is free; the part buffer exists only while the permit is held.
-    return budget.acquire().compose(v -> receiver.start().onComplete(done -> {
+    return budget.acquire().compose(v -> receiver.start().compose(then).onComplete(done -> {
       receiver.buffer = null;
       budget.release();
     }));
@@ -130,12 +146,10 @@ final class ChunkReceiver {
           + " bytes).").toException());
       return;
     }
-    byte[] bytes = data.getBytes();
-    buffer.appendBytes(bytes);
+    buffer.appendBuffer(data);
     PEAK_BUFFERED.accumulateAndGet(buffer.length(), Math::max);
-    digest.update(bytes, 0, bytes.length);
     if (chunkDigest != null) {
-      chunkDigest.update(bytes);
+      chunkDigest.update(data.getBytes());
     }
     if (!headChecked && partBytes == 0 && buffer.length() >= headWindow) {
       // The head is still whole in the buffer (a part is far larger): judge it before anything is stored.
@@ -157,9 +171,16 @@ final class ChunkReceiver {
     Buffer rest = buffer.getBuffer(PART_SIZE, buffer.length());
     buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBuffer(rest);
     int number = parts.size() + 1;
-    store.uploadPart(upload.objectKey(), upload.multipartUploadId(), number, part)
-        .compose(etag -> {
-          parts.add(new Part(number, etag, PART_SIZE));
+    // The digest over the part on the worker pool, beside the store call (both only read the part).
+    Future<Void> hashed = blocking.executeBlocking(() -> {
+      byte[] bytes = part.getBytes();
+      digest.update(bytes, 0, bytes.length);
+      return null;
+    }, false);
+    Future<String> stored = store.uploadPart(upload.objectKey(), upload.multipartUploadId(), number, part);
+    Future.all(hashed, stored)
+        .compose(v -> {
+          parts.add(new Part(number, stored.result(), PART_SIZE));
           partBytes += PART_SIZE;
           return chunkDigest == null ? persist() : Future.succeededFuture();
         })
@@ -209,21 +230,40 @@ final class ChunkReceiver {
     }
     long received = partBytes + buffer.length();
     if (received < upload.length()) {
-      persist().onSuccess(v -> result.tryComplete(new Received(received, false, parts, null)))
+      persist().onSuccess(v -> result.tryComplete(new Received(received, false, parts, null, null)))
           .onFailure(this::fail);
       return;
     }
-    Future<Void> last = buffer.length() == 0 ? Future.succeededFuture()
-        : store.uploadPart(upload.objectKey(), upload.multipartUploadId(), parts.size() + 1, buffer)
+    Buffer rest = buffer;
+    if (upload.multipartUploadId() == null) {
+      // Received whole (at most one part): the JDK's SHA-256 over all of it; the caller checks and stores it.
+      blocking.executeBlocking(() -> sha256(rest), false)
+          .onSuccess(sha -> result.tryComplete(new Received(received, true, parts, sha, rest)))
+          .onFailure(this::fail);
+      return;
+    }
+    Future<Void> last = rest.length() == 0 ? Future.succeededFuture()
+        : store.uploadPart(upload.objectKey(), upload.multipartUploadId(), parts.size() + 1, rest)
             .map(etag -> {
-              parts.add(new Part(parts.size() + 1, etag, buffer.length()));
+              parts.add(new Part(parts.size() + 1, etag, rest.length()));
               return null;
             });
-    last.onSuccess(v -> {
+    Future<String> hashed = blocking.executeBlocking(() -> {
+      byte[] bytes = rest.getBytes();
+      digest.update(bytes, 0, bytes.length);
       byte[] sha = new byte[32];
       digest.doFinal(sha, 0);
-      result.tryComplete(new Received(received, true, parts, HexFormat.of().formatHex(sha)));
-    }).onFailure(this::fail);
+      return HexFormat.of().formatHex(sha);
+    }, false);
+    Future.all(last, hashed)
+        .onSuccess(v -> result.tryComplete(new Received(received, true, parts, hashed.result(), null)))
+        .onFailure(this::fail);
+  }
+
+  private static String sha256(Buffer whole) throws NoSuchAlgorithmException {
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    sha.update(whole.getBytes());
+    return HexFormat.of().formatHex(sha.digest());
   }
 
   private void fail(Throwable cause) {

@@ -76,12 +76,15 @@ public final class UploadService {
       }
       UUID id = UUID.randomUUID();
       String key = "reports/" + reportId + "/" + attachmentId + "/" + id;
-      return store.createMultipart(key, declared.contentType()).compose(multipartId -> {
+      // An upload of at most one part is received whole and stored with one PUT: no multipart upload.
+      Future<String> multipart = length <= ChunkReceiver.PART_SIZE ? Future.succeededFuture(null)
+          : store.createMultipart(key, declared.contentType());
+      return multipart.compose(multipartId -> {
         Upload upload = new Upload(id, attachmentId, reportId, caller.accountId(), length, 0, key, multipartId,
             List.of(), new byte[0], ChunkReceiver.initialState(), Upload.Status.ACTIVE,
             clock.instant().plus(lifetime));
         return repository.insert(upload).map(upload)
-            .recover(e -> store.abortMultipart(key, multipartId).transform(x -> Future.failedFuture(e)));
+            .recover(e -> abandon(key, multipartId).transform(x -> Future.failedFuture(e)));
       });
     });
   }
@@ -121,10 +124,10 @@ public final class UploadService {
           .toException());
     }
     return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, head -> checkHead(upload, head),
-            budget)
-        .compose(received -> received.complete()
-            ? complete(caller, upload, received, clientAddress, requestId).map(u -> new Written(u, received.offset(), true))
-            : Future.succeededFuture(new Written(upload, received.offset(), false)))
+            budget, blocking, received -> received.complete()
+                ? complete(caller, upload, received, clientAddress, requestId)
+                    .map(u -> new Written(u, received.offset(), true))
+                : Future.succeededFuture(new Written(upload, received.offset(), false)))
         .recover(e -> e instanceof ContentRules.Refused refused
             ? refuseEarly(caller, upload, refused, clientAddress, requestId)
             : Future.failedFuture(e))
@@ -148,7 +151,7 @@ public final class UploadService {
                                       String clientAddress, String requestId) {
     return ledger.declared(upload.reportId(), upload.attachmentId()).compose(found -> {
       AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
-      return store.abortMultipart(upload.objectKey(), upload.multipartUploadId())
+      return abandon(upload.objectKey(), upload.multipartUploadId())
           .recover(e -> {
             log.warn("upload {}: abort of the multipart upload failed (the sweeper retries): {}", upload.id(),
                 e.toString());
@@ -172,9 +175,23 @@ public final class UploadService {
                                   String clientAddress, String requestId) {
     return ledger.declared(upload.reportId(), upload.attachmentId()).compose(found -> {
       AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
+      boolean matches = received.offset() == declared.size() && received.sha256Hex().equals(declared.sha256Hex());
+      if (received.whole() != null) {
+        // Received whole: judged in memory, stored with one PUT only when it passes.
+        Buffer whole = received.whole();
+        if (!matches) {
+          return rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId);
+        }
+        return blocking.executeBlocking(() -> ContentRules.check(head(whole), tail(whole), declared.contentType()),
+                false)
+            .compose(sniffed -> store.putBytes(upload.objectKey(), whole, declared.contentType())
+                    .compose(etag -> stored(caller, upload, declared, sniffed, clientAddress, requestId)),
+                e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
+                    : refusedRecord(caller, upload, declared, refused, clientAddress, requestId).map(w -> upload));
+      }
       return store.completeMultipart(upload.objectKey(), upload.multipartUploadId(), received.parts())
           .compose(etag -> {
-            if (received.offset() == declared.size() && received.sha256Hex().equals(declared.sha256Hex())) {
+            if (matches) {
               // The whole sniff again, on head and tail of what is stored (the tail may hold a ZIP end record).
               return headAndTail(store, upload.objectKey(), received.offset())
                   .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1],
@@ -184,11 +201,29 @@ public final class UploadService {
                           : store.delete(upload.objectKey()).compose(v -> refusedRecord(caller, upload, declared,
                               refused, clientAddress, requestId)).map(w -> upload));
             }
-            String reason = "sha256 mismatch: declared " + declared.sha256Hex() + ", received "
-                + received.sha256Hex() + " (" + received.offset() + " bytes)";
-            return rejected(caller, upload, declared, reason, clientAddress, requestId);
+            return rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId);
           });
     });
+  }
+
+  private static String mismatch(AttachmentLedger.Declared declared, ChunkReceiver.Received received) {
+    return "sha256 mismatch: declared " + declared.sha256Hex() + ", received " + received.sha256Hex() + " ("
+        + received.offset() + " bytes)";
+  }
+
+  /** The head and tail windows of content held whole, as {@link #headAndTail} reads them from the store. */
+  private static byte[] head(Buffer whole) {
+    return whole.getBytes(0, (int) Math.min(whole.length(), ContentRules.HEAD));
+  }
+
+  private static byte[] tail(Buffer whole) {
+    return whole.length() <= ContentRules.HEAD ? head(whole)
+        : whole.getBytes((int) Math.max(0, whole.length() - ContentRules.TAIL), whole.length());
+  }
+
+  /** Ends what the store holds of an unfinished upload: its multipart upload, or nothing for a single PUT. */
+  private Future<Void> abandon(String key, String multipartUploadId) {
+    return multipartUploadId == null ? Future.succeededFuture() : store.abortMultipart(key, multipartUploadId);
   }
 
   /** Head ({@link ContentRules#HEAD}) and tail ({@link ContentRules#TAIL}) of a stored object, by ranged GETs. */
@@ -247,7 +282,7 @@ public final class UploadService {
     if (upload.status() != Upload.Status.ACTIVE) {
       return Future.failedFuture(notFound("The upload is already complete."));
     }
-    return store.abortMultipart(upload.objectKey(), upload.multipartUploadId())
+    return abandon(upload.objectKey(), upload.multipartUploadId())
         .compose(v -> repository.finish(upload.id(), Upload.Status.ABORTED, "terminated by the client"))
         .mapEmpty();
   }

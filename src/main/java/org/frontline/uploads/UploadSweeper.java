@@ -66,7 +66,10 @@ public final class UploadSweeper {
     Future<Void> chain = Future.succeededFuture();
     for (Upload upload : due) {
       chain = chain
-          .compose(v -> store.abortMultipart(upload.objectKey(), upload.multipartUploadId()))
+          // A single-PUT upload has nothing in the store until its last byte; a crash between that PUT and the
+          // row's update would leave the object: deleting its key is harmless either way.
+          .compose(v -> upload.multipartUploadId() == null ? store.delete(upload.objectKey())
+              : store.abortMultipart(upload.objectKey(), upload.multipartUploadId()))
           .compose(v -> repository.finish(conn, upload.id(), Upload.Status.EXPIRED, "expired at "
               + upload.expiresAt()))
           .mapEmpty();

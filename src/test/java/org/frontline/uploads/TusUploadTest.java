@@ -392,6 +392,44 @@ class TusUploadTest {
     }
   }
 
+  @Test
+  void anUploadUnderOnePartIsHeldWholeSurvivesARestartAndIsStoredWithOnePut(TestEnvironment env) throws Exception {
+    byte[] data = photo(3 * MIB + 123);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String token = token(env, "officer.xu");
+
+    Frontline first = startInstance(env);
+    int port = first.config().http().port();
+    String location = create(port, token, report, a, data.length);
+    String uploadId = location.substring(location.lastIndexOf('/') + 1);
+    // No multipart upload for it: nothing is in the store until its last byte.
+    assertThat(query(env, "SELECT coalesce(multipart_upload_id, 'none') FROM upload WHERE id = '" + uploadId + "'"))
+        .isEqualTo("none");
+    int sent = MIB + 17;
+    assertThat(patch(port, token, location, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + uploadId + "'");
+    assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
+    assertThat(await(env.app().objectStore().stat(key))).isEmpty();
+    first.stop().get(30, TimeUnit.SECONDS);
+
+    Frontline second = startInstance(env);
+    try {
+      int port2 = second.config().http().port();
+      assertThat(head(port2, token, location).headers().firstValue("Upload-Offset")).hasValue(Integer.toString(sent));
+      HttpResponse<String> rest = patch(port2, token, location, sent, Arrays.copyOfRange(data, sent, data.length),
+          null);
+      assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+      assertThat(query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'")).isEqualTo(key);
+      assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(data));
+      assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
+    } finally {
+      second.stop().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   // ---- helpers ----
 
   private Frontline startInstance(TestEnvironment env) throws Exception {

@@ -292,6 +292,26 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   }
 
   @Override
+  public Future<String> putBytes(String key, Buffer data, String contentType) {
+    String invalid = keyProblem(key);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    if (data.length() > PART_SIZE) {
+      return Future.failedFuture(new IllegalArgumentException("putBytes takes at most one part (" + PART_SIZE
+          + " bytes), was " + data.length()));
+    }
+    byte[] bytes = data.getBytes();
+    return async(() -> async.putObject(PutObjectArgs.builder()
+            .bucket(bucket)
+            .object(key)
+            .stream(new java.io.ByteArrayInputStream(bytes), bytes.length, -1)
+            .contentType(contentType == null ? "application/octet-stream" : contentType)
+            .build()))
+        .map(response -> unquoted(response.etag()));
+  }
+
+  @Override
   public Future<List<Part>> listParts(String key, String uploadId) {
     return async(() -> async.listPartsAsync(bucket, region, key, 10_000, null, uploadId, null, null))
         .map(response -> response.result().partList().stream()

@@ -48,6 +48,12 @@ public interface ObjectStore {
   /** A URL allowing one PUT of exactly this key until it expires. */
   Future<String> presignedPut(String key, int expiryMinutes);
 
+  /**
+   * Stores bytes already in memory (at most one part, {@code 5 MiB}) with one PUT; returns the object's ETag. For
+   * uploads received whole, where a multipart upload would cost two more calls and the store a copy.
+   */
+  Future<String> putBytes(String key, Buffer data, String contentType);
+
   // ---- S3 multipart primitives (tus uploads): every part but the last must be at least 5 MiB ----
 
   /** Starts a multipart upload of {@code key}; returns its upload id. */
