@@ -40,9 +40,10 @@ public record FrontlineConfig(
   /**
    * @param digestAfter   flood control: pushes per recipient within {@code digestWindow} before a digest (0: off)
    * @param escalateAfter an urgent alert unopened this long is escalated once
+   * @param milestoneAtRiskPercent slippage (percent of planned quantity) above which a milestone is at risk
    */
   public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile, int digestAfter, Duration digestWindow,
-                     Duration escalateAfter) {}
+                     Duration escalateAfter, int milestoneAtRiskPercent) {}
 
   /** Token settings; the key-encryption key opens the signing keys stored in the database. */
   public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {

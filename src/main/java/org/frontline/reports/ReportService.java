@@ -33,10 +33,12 @@ public final class ReportService {
   private final Database database;
   private final ReportRepository reports = new ReportRepository();
   private final AdminAudit audit;
+  private final LinkedRecords linked;
 
-  public ReportService(Database database, AdminAudit audit) {
+  public ReportService(Database database, AdminAudit audit, LinkedRecords linked) {
     this.database = database;
     this.audit = audit;
+    this.linked = linked;
   }
 
   /**
@@ -49,20 +51,23 @@ public final class ReportService {
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
     JsonObject response = initialView(actor.accountId(), envelope, status, receivedAt).toJson();
+    // The linked record is checked and updated only when the report is created now (after its row is written, so
+    // a failure rolls it back): a repeat answers what was stored and never records progress twice.
     return database.inTransaction(conn -> actor.scope(conn)
             .compose(scope -> reports.unitInScope(conn, scope, envelope.unitId())
-                .compose(inScope -> inScope ? LinkedRecords.check(conn, scope, envelope)
+                .compose(inScope -> inScope ? Future.succeededFuture()
                     : Future.failedFuture(unprocessable("body/unitId",
-                        "No live org unit " + envelope.unitId() + " in your scope."))))
-            .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, receivedAt, sha256, response))
-            .compose(inserted -> inserted.isEmpty() ? repeat(conn, actor, envelope, sha256)
-                : reports.insertAttachments(conn, envelope.id(), envelope.attachments())
-                    .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
-                        envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
-                    .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
-                        envelope.unitId(), new JsonObject().put("type", envelope.type()).put("status", status)
-                            .put("attachments", envelope.attachments().size())))
-                    .map(v -> new Submission(true, envelope.id(), inserted.get()))))
+                        "No live org unit " + envelope.unitId() + " in your scope.")))
+                .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, receivedAt, sha256, response))
+                .compose(inserted -> inserted.isEmpty() ? repeat(conn, actor, envelope, sha256)
+                    : linked.check(conn, actor, scope, envelope)
+                        .compose(v -> reports.insertAttachments(conn, envelope.id(), envelope.attachments()))
+                        .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
+                            envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
+                        .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
+                            envelope.unitId(), new JsonObject().put("type", envelope.type()).put("status", status)
+                                .put("attachments", envelope.attachments().size())))
+                        .map(v -> new Submission(true, envelope.id(), inserted.get())))))
         .recover(e -> Future.failedFuture(isUniqueViolation(e, "attachment_pkey")
             ? new ProblemException(Problem.of(ProblemType.CONFLICT,
                 "An attachment id of this report is already used by another report; mint new attachment ids."))
