@@ -35,8 +35,8 @@ public final class MilestoneAlerts {
   }
 
   /**
-   * Locks the milestone (the watcher passes {@code skipLocked}: a milestone being written is judged by its writer),
-   * then judges it on {@code today}; the event types written. Empty when the milestone is locked or gone.
+   * Locks the milestone ({@code skipLocked}: or gives up when another transaction holds it), then judges it on
+   * {@code today}; the event types written. Empty when the milestone is gone (or skipped).
    */
   public Future<List<String>> judge(SqlClient conn, UUID milestoneId, LocalDate today, OffsetDateTime now,
                                     boolean skipLocked) {

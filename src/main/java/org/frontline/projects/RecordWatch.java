@@ -22,10 +22,9 @@ import java.util.UUID;
  * service request passes its SLA, with nobody writing anything. Progress writes judge their milestone themselves;
  * this periodic check judges the rest, with the injected clock.
  *
- * <p>Safe with several instances: each milestone is judged in its own transaction under its row lock
- * ({@code FOR UPDATE SKIP LOCKED}: one being judged or written elsewhere is left to that transaction), and every
- * event is written by the conditional UPDATE that flips the state column (see {@link MilestoneAlerts}); an overdue
- * request is flipped and its event written by one statement.
+ * <p>Safe with several instances: each milestone is judged in its own transaction under its row lock (waited for:
+ * one row per transaction cannot deadlock), and every event is written by the conditional UPDATE that flips the
+ * state column (see {@link MilestoneAlerts}); an overdue request is flipped and its event written by one statement.
  */
 public final class RecordWatch {
   private static final Logger log = LoggerFactory.getLogger(RecordWatch.class);
