@@ -106,8 +106,6 @@ public final class Frontline {
   public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
   /** How often expired uploads are looked for. */
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
-  /** How often the passing of time is checked for work-record alerts (overdue, at risk). */
-  public static final java.time.Duration RECORD_WATCH_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
@@ -229,7 +227,9 @@ public final class Frontline {
         .onSuccess(id -> {
           deployments.add(id);
           sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
-          recordWatch.start(vertx, RECORD_WATCH_INTERVAL);
+          if (!config.push().recordWatchInterval().isZero()) {
+            recordWatch.start(vertx, config.push().recordWatchInterval());
+          }
           log.info("API listening on http://{}:{} ({} event-loop instances), management on http://{}:{}, push: {}",
               config.http().host(), config.http().port(), apiInstances, config.http().managementHost(),
               config.http().managementPort(), push.name());

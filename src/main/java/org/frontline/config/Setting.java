@@ -41,6 +41,8 @@ public enum Setting {
       "An urgent alert nobody opened within this many seconds is re-sent once to the supervisors one level up."),
   MILESTONE_AT_RISK_PERCENT("FRONTLINE_MILESTONE_AT_RISK_PERCENT", "10", "10",
       "A milestone is at risk (milestone.at-risk alert) when its slippage exceeds this percent of its planned quantity."),
+  RECORD_WATCH_SECONDS("FRONTLINE_RECORD_WATCH_SECONDS", "60", "60",
+      "How often the passing of time is checked for work-record alerts (milestones overdue or at risk, service requests past their SLA); 0: never."),
   FIREBASE_CREDENTIALS_FILE("FRONTLINE_FIREBASE_CREDENTIALS_FILE", null, null,
       "Path of the Firebase service-account JSON. Required when the push gateway is firebase."),
   JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",

@@ -9,7 +9,6 @@ import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Caller;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
@@ -32,21 +31,12 @@ import static org.frontline.testing.TestEnvironment.await;
 
 /**
  * Work-record events under controlled time: the services and the watcher run on the test service's database with
- * fixed clocks (the served watcher's real clock sees these milestones, planned in 2030, as not yet started).
+ * fixed clocks (the test service runs no watcher of its own: FRONTLINE_RECORD_WATCH_SECONDS=0).
  */
 @FrontlineTest
 class WorkRecordEventsTest {
   static final Actor TONGZHOU_SUPERVISOR = new Actor(new Caller(account("supervisor.tongzhou"), List.of("supervisor"),
       List.of(TONGZHOU)), "127.0.0.1", null);
-
-  /**
-   * The served watcher judges with the real clock, which is years before these tests' days: it would clear the
-   * state these tests set (time going backwards). Stopped for the test service, which nothing else needs it for.
-   */
-  @BeforeAll
-  static void stopServedWatch(TestEnvironment env) {
-    env.app().recordWatch().stop(env.app().vertx());
-  }
 
   /** Noon in China Standard Time on the day. */
   static Clock on(String day) {
