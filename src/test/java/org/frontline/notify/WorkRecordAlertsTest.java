@@ -77,6 +77,14 @@ class WorkRecordAlertsTest {
         .containsEntry("unitId", TONGZHOU.toString());
     assertThat(overdue.android().getString("collapse_key")).isEqualTo("milestone:" + milestone);
 
+    // Completed through the API (a progress write): its event is written in that transaction and pushed too.
+    post(env, login(env, "officer.zhang"), "/v1/milestones/" + milestone + "/progress",
+        new JsonObject().put("quantity", 100));
+    awaitUntil(WAIT, "the completed milestone pushed to supervisor.tongzhou",
+        () -> about(env, "records-tongzhou", "milestoneId", milestone).size() >= 3);
+    assertThat(about(env, "records-tongzhou", "milestoneId", milestone).get(2).notification().getString("title"))
+        .isEqualTo("Milestone completed");
+
     String hanjiang = login(env, "supervisor.hanjiang");
     JsonObject enterprise = post(env, hanjiang, "/v1/enterprises", EnterprisesApiTestAccess.enterprise(HUAISI));
     JsonObject request = post(env, hanjiang, "/v1/enterprises/" + enterprise.getString("id") + "/service-requests",
