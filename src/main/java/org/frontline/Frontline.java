@@ -23,6 +23,7 @@ import org.frontline.identity.AdminAudit;
 import org.frontline.identity.AuthService;
 import org.frontline.identity.BearerAuthHandler;
 import org.frontline.reports.AttachmentLedger;
+import org.frontline.reports.LinkedRecords;
 import org.frontline.uploads.DirectUploadApi;
 import org.frontline.uploads.TusUploadHandler;
 import org.frontline.uploads.UploadRepository;
@@ -52,7 +53,9 @@ import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.postings.PostingService;
 import org.frontline.postings.PostingsApi;
+import org.frontline.projects.MilestoneAlerts;
 import org.frontline.projects.ProjectService;
+import org.frontline.projects.RecordWatch;
 import org.frontline.projects.ProjectsApi;
 import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.http.ManagementVerticle;
@@ -98,6 +101,7 @@ public final class Frontline {
   private PushGateway push;
   private KeyRing keyRing;
   private UploadSweeper sweeper;
+  private RecordWatch recordWatch;
   /** How long a tus upload may take from creation (tus expiration). */
   public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
   /** How often expired uploads are looked for. */
@@ -154,7 +158,12 @@ public final class Frontline {
     IdentityRepository identity = new IdentityRepository(database);
     AdminAudit adminAudit = new AdminAudit(audit);
     OrgUnitRepository orgUnits = new OrgUnitRepository();
-    ReportsApi reports = new ReportsApi(new ReportService(database, adminAudit));
+    MilestoneAlerts milestoneAlerts = new MilestoneAlerts(config.push().milestoneAtRiskPercent());
+    ProjectService projects = new ProjectService(database, adminAudit, Clock.systemUTC(), milestoneAlerts);
+    ServiceRequestService serviceRequests = new ServiceRequestService(database, adminAudit);
+    recordWatch = new RecordWatch(database.pool(), milestoneAlerts, Clock.systemUTC());
+    ReportsApi reports = new ReportsApi(new ReportService(database, adminAudit,
+        new LinkedRecords(projects, serviceRequests)));
     UploadRepository uploadRepository = new UploadRepository(database.pool());
     AttachmentLedger ledger = new AttachmentLedger(database.pool());
     UploadService uploadService = new UploadService(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(),
@@ -172,8 +181,8 @@ public final class Frontline {
         new DevicesApi(new DeviceRepository(database.pool())),
         new NotificationsApi(database.pool()),
         new AttachmentContentApi(database, objectStore),
-        new EnterprisesApi(new EnterpriseService(database, adminAudit), new ServiceRequestService(database, adminAudit)),
-        new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())),
+        new EnterprisesApi(new EnterpriseService(database, adminAudit), serviceRequests),
+        new ProjectsApi(projects),
         new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
@@ -218,6 +227,9 @@ public final class Frontline {
         .onSuccess(id -> {
           deployments.add(id);
           sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
+          if (!config.push().recordWatchInterval().isZero()) {
+            recordWatch.start(vertx, config.push().recordWatchInterval());
+          }
           log.info("API listening on http://{}:{} ({} event-loop instances), management on http://{}:{}, push: {}",
               config.http().host(), config.http().port(), apiInstances, config.http().managementHost(),
               config.http().managementPort(), push.name());
@@ -239,6 +251,9 @@ public final class Frontline {
     }
     if (sweeper != null) {
       sweeper.stop(vertx);
+    }
+    if (recordWatch != null) {
+      recordWatch.stop(vertx);
     }
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     Future<Void> services = api.recover(e -> Future.succeededFuture())
@@ -279,4 +294,7 @@ public final class Frontline {
 
   /** The expired-upload sweeper (tests run a sweep at once). */
   public UploadSweeper uploadSweeper() { return sweeper; }
+
+  /** The served work-record watcher (system clock); tests make their own with a fixed clock. */
+  public RecordWatch recordWatch() { return recordWatch; }
 }

@@ -245,7 +245,9 @@ public final class ConfigLoader {
     int digestAfter = (int) integer(Setting.ALERT_DIGEST_AFTER, 0, 100_000);
     Duration digestWindow = Duration.ofSeconds(integer(Setting.ALERT_DIGEST_WINDOW_SECONDS, 1, 7 * 86_400));
     Duration escalateAfter = Duration.ofSeconds(integer(Setting.ALERT_ESCALATE_AFTER_SECONDS, 1, 7 * 86_400));
-    return new Push(gateway, credentials, digestAfter, digestWindow, escalateAfter);
+    int atRiskPercent = (int) integer(Setting.MILESTONE_AT_RISK_PERCENT, 0, 100);
+    Duration recordWatch = Duration.ofSeconds(integer(Setting.RECORD_WATCH_SECONDS, 0, 86_400));
+    return new Push(gateway, credentials, digestAfter, digestWindow, escalateAfter, atRiskPercent, recordWatch);
   }
 
   private String bucket() {

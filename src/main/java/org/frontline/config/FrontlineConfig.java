@@ -40,9 +40,11 @@ public record FrontlineConfig(
   /**
    * @param digestAfter   flood control: pushes per recipient within {@code digestWindow} before a digest (0: off)
    * @param escalateAfter an urgent alert unopened this long is escalated once
+   * @param milestoneAtRiskPercent slippage (percent of planned quantity) above which a milestone is at risk
+   * @param recordWatchInterval how often the passing of time is checked for work-record alerts (zero: never)
    */
   public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile, int digestAfter, Duration digestWindow,
-                     Duration escalateAfter) {}
+                     Duration escalateAfter, int milestoneAtRiskPercent, Duration recordWatchInterval) {}
 
   /** Token settings; the key-encryption key opens the signing keys stored in the database. */
   public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {

@@ -52,7 +52,10 @@ public final class ServiceRequestService {
   private static final String VIEW = "SELECT sr.*, coalesce((SELECT json_agg(json_build_object('seq', s.seq,"
       + " 'from', s.from_status, 'to', s.to_status, 'department', s.department, 'evidence', s.evidence,"
       + " 'satisfaction', s.satisfaction, 'actorId', s.actor_id, 'at', s.at) ORDER BY s.seq)"
-      + " FROM service_request_step s WHERE s.service_request_id = sr.id), '[]')::text AS steps"
+      + " FROM service_request_step s WHERE s.service_request_id = sr.id), '[]')::text AS steps,"
+      + " coalesce((SELECT json_agg(json_build_object('reportId', a.report_id, 'action', a.action, 'actorId',"
+      + " a.actor_id, 'at', a.at) ORDER BY a.at, a.report_id, a.ordinal) FROM service_request_action a"
+      + " WHERE a.service_request_id = sr.id), '[]')::text AS actions"
       + " FROM service_request sr JOIN enterprise e ON e.id = sr.enterprise_id JOIN org_unit u ON u.id = e.unit_id";
 
   private final Database database;
@@ -100,58 +103,85 @@ public final class ServiceRequestService {
   public Future<JsonObject> transition(Actor actor, UUID id, Transition t) {
     return database.inTransaction(conn -> actor.scope(conn)
         .compose(scope -> find(conn, scope, id, true))
-        .compose(found -> {
-          if (found.isEmpty()) {
-            return Future.failedFuture(notFound(id));
-          }
-          Row row = found.get();
-          String from = row.getString("status");
-          List<String> allowed = ALLOWED.get(from);
-          if (!allowed.contains(t.to())) {
-            return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A request " + from + " cannot move to "
-                    + t.to() + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + "."))
-                .with("currentStatus", from).with("allowed", new JsonArray(allowed)).toException());
-          }
-          ProblemException invalid = fieldsFor(t);
-          if (invalid != null) {
-            return Future.failedFuture(invalid);
-          }
-          OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
-          Short satisfaction = t.satisfaction() == null ? null : t.satisfaction().shortValue();
-          String update;
-          Tuple params;
-          switch (t.to()) {
-            case "RESOLVED" -> {
-              update = "UPDATE service_request SET status = 'RESOLVED', resolved_at = $2, evidence = $3 WHERE id = $1";
-              params = Tuple.of(id, at, t.evidence());
-            }
-            case "CLOSED" -> {
-              update = "UPDATE service_request SET status = 'CLOSED', closed_at = $2, satisfaction = $3 WHERE id = $1";
-              params = Tuple.of(id, at, satisfaction);
-            }
-            default -> {
-              update = "UPDATE service_request SET status = 'COORDINATING' WHERE id = $1";
-              params = Tuple.of(id);
-            }
-          }
-          UUID unitId = row.getUUID("unit_id");
-          return conn.preparedQuery("INSERT INTO service_request_step (service_request_id, seq, from_status,"
-                  + " to_status, department, evidence, satisfaction, actor_id, at)"
-                  + " SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM service_request_step"
-                  + " WHERE service_request_id = $1")
-              .execute(Tuple.from(new Object[] {id, from, t.to(), t.department(), t.evidence(),
-                  satisfaction, actor.accountId(), at}))
-              .compose(v -> conn.preparedQuery(update).execute(params))
-              .compose(v -> audit.success(conn, actor, "service-request.transition", "service_request", id, unitId,
-                  new JsonObject().put("from", from).put("to", t.to()).put("department", t.department())
-                      .put("satisfaction", t.satisfaction())))
-              .compose(v -> find(conn, Scope.everything(), id, false))
-              .map(again -> json(again.orElseThrow()));
-        }));
+        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id))
+            : move(conn, actor, found.get(), t, "body/"))
+        .compose(v -> find(conn, Scope.everything(), id, false))
+        .map(again -> json(again.orElseThrow())));
+  }
+
+  /**
+   * What an ENTERPRISE_SERVICE report does to its request, inside the report's creating transaction (the report row
+   * already written there): appends the report's actions, then applies {@code advance} when asked (an illegal move
+   * is the same 409 as the transitions endpoint; a missing or misplaced field is 422 named under {@code prefix}).
+   * The request must be in {@code scope} (checked by the caller, which names its own fields).
+   */
+  public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID id, UUID reportId,
+                                       List<String> actions, Transition advance, String prefix) {
+    OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+    return find(conn, scope, id, true).compose(found -> {
+      if (found.isEmpty()) {
+        return Future.failedFuture(notFound(id));
+      }
+      Row row = found.get();
+      return conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal, service_request_id, action,"
+              + " actor_id, at) SELECT $1, a.ordinality - 1, $2, a.action, $3, $4"
+              + " FROM unnest($5::text[]) WITH ORDINALITY AS a (action, ordinality)")
+          .execute(Tuple.of(reportId, id, actor.accountId(), at, actions.toArray(String[]::new)))
+          .compose(v -> audit.success(conn, actor, "service-request.actions", "service_request", id,
+              row.getUUID("unit_id"), new JsonObject().put("reportId", reportId.toString())
+                  .put("actions", actions.size())))
+          .compose(v -> advance == null ? Future.succeededFuture() : move(conn, actor, row, advance, prefix + "advanceTo/"));
+    });
+  }
+
+  /** One transition of the locked request {@code row}. */
+  private Future<Void> move(SqlClient conn, Actor actor, Row row, Transition t, String prefix) {
+    UUID id = row.getUUID("id");
+    String from = row.getString("status");
+    List<String> allowed = ALLOWED.get(from);
+    if (!allowed.contains(t.to())) {
+      return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A request " + from + " cannot move to "
+              + t.to() + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + "."))
+          .with("currentStatus", from).with("allowed", new JsonArray(allowed)).toException());
+    }
+    ProblemException invalid = fieldsFor(t, prefix);
+    if (invalid != null) {
+      return Future.failedFuture(invalid);
+    }
+    OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+    Short satisfaction = t.satisfaction() == null ? null : t.satisfaction().shortValue();
+    String update;
+    Tuple params;
+    switch (t.to()) {
+      case "RESOLVED" -> {
+        update = "UPDATE service_request SET status = 'RESOLVED', resolved_at = $2, evidence = $3 WHERE id = $1";
+        params = Tuple.of(id, at, t.evidence());
+      }
+      case "CLOSED" -> {
+        update = "UPDATE service_request SET status = 'CLOSED', closed_at = $2, satisfaction = $3 WHERE id = $1";
+        params = Tuple.of(id, at, satisfaction);
+      }
+      default -> {
+        update = "UPDATE service_request SET status = 'COORDINATING' WHERE id = $1";
+        params = Tuple.of(id);
+      }
+    }
+    UUID unitId = row.getUUID("unit_id");
+    return conn.preparedQuery("INSERT INTO service_request_step (service_request_id, seq, from_status,"
+            + " to_status, department, evidence, satisfaction, actor_id, at)"
+            + " SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM service_request_step"
+            + " WHERE service_request_id = $1")
+        .execute(Tuple.from(new Object[] {id, from, t.to(), t.department(), t.evidence(),
+            satisfaction, actor.accountId(), at}))
+        .compose(v -> conn.preparedQuery(update).execute(params))
+        .compose(v -> audit.success(conn, actor, "service-request.transition", "service_request", id, unitId,
+            new JsonObject().put("from", from).put("to", t.to()).put("department", t.department())
+                .put("satisfaction", t.satisfaction())))
+        .mapEmpty();
   }
 
   /** Each target status takes its own field and no other's: 422 naming the missing or misplaced field. */
-  private static ProblemException fieldsFor(Transition t) {
+  private static ProblemException fieldsFor(Transition t, String prefix) {
     String needed = switch (t.to()) {
       case "COORDINATING" -> "department";
       case "RESOLVED" -> "evidence";
@@ -163,10 +193,10 @@ public final class ServiceRequestService {
     given.put("satisfaction", t.satisfaction());
     for (var e : given.entrySet()) {
       if (e.getKey().equals(needed) && e.getValue() == null) {
-        return EnterpriseService.unprocessable("body/" + needed, "A move to " + t.to() + " needs " + needed + ".");
+        return EnterpriseService.unprocessable(prefix + needed, "A move to " + t.to() + " needs " + needed + ".");
       }
       if (!e.getKey().equals(needed) && e.getValue() != null) {
-        return EnterpriseService.unprocessable("body/" + e.getKey(), "A move to " + t.to() + " takes no "
+        return EnterpriseService.unprocessable(prefix + e.getKey(), "A move to " + t.to() + " takes no "
             + e.getKey() + ".");
       }
     }
@@ -197,7 +227,8 @@ public final class ServiceRequestService {
         .put("evidence", r.getString("evidence"))
         .put("closedAt", EnterpriseService.time(r.getOffsetDateTime("closed_at")))
         .put("satisfaction", satisfaction == null ? null : satisfaction.intValue())
-        .put("steps", new JsonArray(r.getString("steps")));
+        .put("steps", new JsonArray(r.getString("steps")))
+        .put("actions", new JsonArray(r.getString("actions")));
   }
 
   static ProblemException notFound(UUID id) {

@@ -89,6 +89,57 @@ public final class AlertRules {
         event -> event.payload().getString("reportId", event.aggregateId())));
   }
 
+  static {
+    // Work records (issue 4): milestones and service requests, to the supervisors covering the record's unit. One
+    // collapse key per milestone / request, so the newest state of a record replaces the older push on the device.
+    RULES.put("milestone.at-risk", milestoneRule(
+        (event, subject) -> new Text("Milestone at risk", milestone(event) + " (" + subject + ") is "
+            + event.payload().getString("slippagePercent", "?") + "% behind plan."),
+        (event, subject) -> new Text("里程碑进度滞后", subject + "「" + milestone(event) + "」落后计划 "
+            + event.payload().getString("slippagePercent", "?") + "%。")));
+    RULES.put("milestone.overdue", milestoneRule(
+        (event, subject) -> new Text("Milestone overdue", milestone(event) + " (" + subject + ") was due "
+            + event.payload().getString("plannedDue", "") + " and is " + event.payload().getString("percentComplete",
+            "?") + "% complete."),
+        (event, subject) -> new Text("里程碑已逾期", subject + "「" + milestone(event) + "」计划于 "
+            + event.payload().getString("plannedDue", "") + " 完成，目前完成 "
+            + event.payload().getString("percentComplete", "?") + "%。")));
+    RULES.put("milestone.completed", milestoneRule(
+        (event, subject) -> new Text("Milestone completed", milestone(event) + " (" + subject + ") is complete."),
+        (event, subject) -> new Text("里程碑已完成", subject + "「" + milestone(event) + "」已完成。")));
+    RULES.put("service-request.overdue", new Rule(SUPERVISORS_COVERING_UNIT,
+        (event, locale, subject) -> "en".equals(locale)
+            ? new Text("Service request overdue", "A request of " + event.payload().getString("enterpriseName", "")
+                + " (" + subject + ") passed its deadline " + event.payload().getString("dueAt", "") + ".")
+            : new Text("企业诉求已超期", subject + " " + event.payload().getString("enterpriseName", "")
+                + " 的诉求已超过办理时限（" + event.payload().getString("dueAt", "") + "）。"),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "serviceRequestId", event.payload().getString("serviceRequestId", event.aggregateId()),
+            "enterpriseId", event.payload().getString("enterpriseId", ""),
+            "unitId", event.payload().getString("unitId", event.unitId() == null ? "" : event.unitId())),
+        event -> "service-request:" + event.payload().getString("serviceRequestId", event.aggregateId())));
+  }
+
+  private interface LocalText {
+    Text of(OutboxEvent event, String subject);
+  }
+
+  private static Rule milestoneRule(LocalText en, LocalText zh) {
+    return new Rule(SUPERVISORS_COVERING_UNIT,
+        (event, locale, subject) -> "en".equals(locale) ? en.of(event, subject) : zh.of(event, subject),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "milestoneId", event.payload().getString("milestoneId", event.aggregateId()),
+            "projectId", event.payload().getString("projectId", ""),
+            "unitId", event.payload().getString("unitId", event.unitId() == null ? "" : event.unitId())),
+        event -> "milestone:" + event.payload().getString("milestoneId", event.aggregateId()));
+  }
+
+  private static String milestone(OutboxEvent event) {
+    return event.payload().getString("projectName", "") + " / " + event.payload().getString("milestoneName", "");
+  }
+
   private static String flags(OutboxEvent event) {
     io.vertx.core.json.JsonArray flags = event.payload().getJsonArray("flags");
     return flags == null ? "" : String.join(", ", flags.stream().map(String::valueOf).toList());

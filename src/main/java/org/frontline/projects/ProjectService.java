@@ -41,11 +41,17 @@ public final class ProjectService {
   private final Database database;
   private final AdminAudit audit;
   private final Clock clock;
+  private final MilestoneAlerts alerts;
 
   public ProjectService(Database database, AdminAudit audit, Clock clock) {
+    this(database, audit, clock, new MilestoneAlerts(10));
+  }
+
+  public ProjectService(Database database, AdminAudit audit, Clock clock, MilestoneAlerts alerts) {
     this.database = database;
     this.audit = audit;
     this.clock = clock;
+    this.alerts = alerts;
   }
 
   LocalDate today() {
@@ -306,7 +312,9 @@ public final class ProjectService {
               .compose(unitId -> audit.success(conn, actor, "milestone.rebaseline", "milestone", id, unitId,
                   new JsonObject().put("version", version).put("previousVersion", m.version())
                       .put("plannedQuantity", planned.toPlainString()).put("plannedStart", start.toString())
-                      .put("plannedDue", due.toString()).put("reason", reason)));
+                      .put("plannedDue", due.toString()).put("reason", reason)))
+              // A new baseline may put the milestone back on track, or off it: judged in this transaction.
+              .compose(v -> alerts.judge(conn, id, today(), OffsetDateTime.now(clock), false)).mapEmpty();
         })
         .compose(v -> milestone(conn, Scope.everything(), id, false))
         .map(m -> m.toJson(today(), true)));
@@ -331,39 +339,81 @@ public final class ProjectService {
                     .compose(rows -> rows.size() > 0 ? Future.succeededFuture(m)
                         : Future.failedFuture(unprocessable("body/reportId", "No report " + reportId
                             + " in your scope.")))))
-        .compose(m -> {
-          if (measuredOn.isAfter(today)) {
-            return Future.failedFuture(unprocessable("body/measuredOn", "measuredOn may not be after today ("
-                + today + ")."));
-          }
-          if (correction && (reason == null || reason.isEmpty())) {
-            return Future.failedFuture(unprocessable("body/reason", "A correction needs a reason."));
-          }
-          MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
-          if (!correction && latest != null && quantity.compareTo(latest.quantity()) < 0) {
-            return Future.failedFuture(unprocessable("body/quantity", "The cumulative quantity may not decrease "
-                + "(latest " + latest.quantity().toPlainString() + " on " + latest.measuredOn()
-                + "); send correction: true with a reason to correct it."));
-          }
-          if (!correction && latest != null && measuredOn.isBefore(latest.measuredOn())) {
-            return Future.failedFuture(unprocessable("body/measuredOn", "measuredOn may not be before the latest "
-                + "measurement (" + latest.measuredOn() + ") unless it is a correction."));
-          }
-          return conn.preparedQuery("INSERT INTO milestone_progress (milestone_id, quantity, measured_on, report_id, "
-                  + "correction, reason, recorded_by, recorded_at) VALUES ($1, $2::text::numeric, $3, $4, $5, $6, $7, $8) "
-                  + "RETURNING seq")
-              .execute(Tuple.from(new Object[] {id, quantity.toPlainString(), measuredOn, reportId, correction, reason,
-                  actor.accountId(), OffsetDateTime.now(clock)}))
-              .compose(rows -> unitOf(conn, m.projectId()).compose(unitId -> audit.success(conn, actor,
-                  correction ? "milestone.progress.correct" : "milestone.progress", "milestone", id, unitId,
-                  new JsonObject().put("seq", rows.iterator().next().getLong(0))
-                      .put("quantity", quantity.toPlainString()).put("measuredOn", measuredOn.toString())
-                      .put("previousQuantity", latest == null ? null : latest.quantity().toPlainString())
-                      .put("correction", correction).put("reason", reason)
-                      .put("reportId", reportId == null ? null : reportId.toString()))));
-        })
+        .compose(m -> insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, correction, reason),
+            today, "body/"))
         .compose(v -> milestone(conn, Scope.everything(), id, false))
         .map(m -> m.toJson(today, true)));
+  }
+
+  /** One progress entry to record; {@code reportId} links it to the report it came from. */
+  private record Entry(BigDecimal quantity, LocalDate measuredOn, UUID reportId, boolean correction, String reason) {}
+
+  /**
+   * Records the cumulative quantity of a MILESTONE_PROGRESS report, inside the report's creating transaction (the
+   * report row already written there), then judges the milestone's alerts. Never a correction: a quantity below
+   * the latest is 422 naming {@code prefix + "quantity"}. The measurement day is the report's capture day (China
+   * Standard Time), moved up to the latest measurement's day when it was earlier and down to today when later.
+   * The milestone must be in {@code scope} (checked by the caller, which names its own field).
+   */
+  public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID milestoneId, BigDecimal quantity,
+                                       String unit, OffsetDateTime capturedAt, UUID reportId, String prefix) {
+    LocalDate today = today();
+    return milestone(conn, scope, milestoneId, true).compose(m -> {
+      if (unit != null && !unit.equals(m.unit())) {
+        return Future.failedFuture(unprocessable(prefix + "unit", "The milestone counts in " + m.unit() + ", not "
+            + unit + "."));
+      }
+      LocalDate measuredOn = capturedAt.atZoneSameInstant(ZONE).toLocalDate();
+      MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
+      if (latest != null && measuredOn.isBefore(latest.measuredOn())) {
+        measuredOn = latest.measuredOn();
+      }
+      if (measuredOn.isAfter(today)) {
+        measuredOn = today;
+      }
+      return insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, false, null), today, prefix);
+    });
+  }
+
+  /**
+   * Records a cumulative quantity on the locked milestone. It may not be below the latest one, nor measured before
+   * it, unless it is a correction (with a reason; audited as such); the measurement day may not be after today.
+   * Then the milestone's alerts are judged in the same transaction.
+   */
+  private Future<Void> insertProgress(SqlClient conn, Actor actor, Milestone m, Entry e, LocalDate today,
+                                      String prefix) {
+    UUID id = m.id();
+    if (e.measuredOn().isAfter(today)) {
+      return Future.failedFuture(unprocessable(prefix + "measuredOn", "measuredOn may not be after today ("
+          + today + ")."));
+    }
+    if (e.correction() && (e.reason() == null || e.reason().isEmpty())) {
+      return Future.failedFuture(unprocessable(prefix + "reason", "A correction needs a reason."));
+    }
+    MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
+    if (!e.correction() && latest != null && e.quantity().compareTo(latest.quantity()) < 0) {
+      return Future.failedFuture(unprocessable(prefix + "quantity", "The cumulative quantity may not decrease "
+          + "(latest " + latest.quantity().toPlainString() + " on " + latest.measuredOn()
+          + "); a supervisor corrects it explicitly (correction: true with a reason)."));
+    }
+    if (!e.correction() && latest != null && e.measuredOn().isBefore(latest.measuredOn())) {
+      return Future.failedFuture(unprocessable(prefix + "measuredOn", "measuredOn may not be before the latest "
+          + "measurement (" + latest.measuredOn() + ") unless it is a correction."));
+    }
+    return conn.preparedQuery("INSERT INTO milestone_progress (milestone_id, quantity, measured_on, report_id, "
+            + "correction, reason, recorded_by, recorded_at) VALUES ($1, $2::text::numeric, $3, $4, $5, $6, $7, $8) "
+            + "RETURNING seq")
+        .execute(Tuple.from(new Object[] {id, e.quantity().toPlainString(), e.measuredOn(), e.reportId(),
+            e.correction(), e.reason(), actor.accountId(), OffsetDateTime.now(clock)}))
+        .compose(rows -> unitOf(conn, m.projectId()).compose(unitId -> audit.success(conn, actor,
+            e.correction() ? "milestone.progress.correct" : "milestone.progress", "milestone", id, unitId,
+            new JsonObject().put("seq", rows.iterator().next().getLong(0))
+                .put("quantity", e.quantity().toPlainString()).put("measuredOn", e.measuredOn().toString())
+                .put("previousQuantity", latest == null ? null : latest.quantity().toPlainString())
+                .put("correction", e.correction()).put("reason", e.reason())
+                .put("reportId", e.reportId() == null ? null : e.reportId().toString()))))
+        .compose(v -> alerts.judge(conn, id, today, OffsetDateTime.now(clock), false))
+        .mapEmpty();
   }
 
   public Future<JsonObject> sCurve(Actor actor, UUID projectId) {

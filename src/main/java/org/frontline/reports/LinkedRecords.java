@@ -1,17 +1,43 @@
 package org.frontline.reports;
 
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.enterprises.ServiceRequestService;
+import org.frontline.identity.Actor;
 import org.frontline.identity.Scope;
+import org.frontline.projects.ProjectService;
+
+import java.math.BigDecimal;
+import java.util.UUID;
 
 /**
- * THE place where a report's links are checked to exist and to be in the author's scope: the milestone of a
- * MILESTONE_PROGRESS report, the enterprise and service request of an ENTERPRISE_SERVICE report. Those records do
- * not exist yet (issue 4), so only their shape is checked (by the contract); when they do, this check fails with a
- * 422 naming the field (e.g. body/body/milestoneId), inside the creating transaction.
+ * THE place where a report's links are checked to exist and to be in the author's scope, and where the linked
+ * record is then updated, both inside the report's creating transaction (after its row is written, only when it was
+ * created now: a repeat never reaches here, so progress is never recorded twice; any failure here rolls the report
+ * back).
+ *
+ * <ul>
+ *   <li>MILESTONE_PROGRESS: the milestone exists in scope (else 422 {@code body/body/milestoneId}); the cumulative
+ *       quantity becomes a progress entry linked to the report (a lower one is 422 {@code body/body/quantity});
+ *       the milestone's alerts are judged.</li>
+ *   <li>ENTERPRISE_SERVICE: the enterprise and the request exist in scope and the request is the enterprise's
+ *       (else 422 naming the field); the actions are appended to the request, which moves on when
+ *       {@code advanceTo} asks (an illegal move is 409 with the allowed ones, like the transitions endpoint).</li>
+ * </ul>
  */
-final class LinkedRecords {
-  private LinkedRecords() {}
+public final class LinkedRecords {
+  private static final String BODY = "body/body/";
+
+  private final ProjectService projects;
+  private final ServiceRequestService requests;
+
+  public LinkedRecords(ProjectService projects, ServiceRequestService requests) {
+    this.projects = projects;
+    this.requests = requests;
+  }
 
   /** Whether the envelope links other records (then it is written alone, in a transaction with its links). */
   static boolean hasLinks(Envelope envelope) {
@@ -23,7 +49,59 @@ final class LinkedRecords {
     return "MILESTONE_PROGRESS".equals(type) || "ENTERPRISE_SERVICE".equals(type);
   }
 
-  static Future<Void> check(SqlConnection conn, Scope scope, Envelope envelope) {
-    return Future.succeededFuture();
+  Future<Void> check(SqlConnection conn, Actor actor, Scope scope, Envelope envelope) {
+    JsonObject body = envelope.body();
+    return switch (envelope.type()) {
+      case "MILESTONE_PROGRESS" -> milestoneProgress(conn, actor, scope, envelope, body);
+      case "ENTERPRISE_SERVICE" -> enterpriseService(conn, actor, scope, envelope, body);
+      default -> Future.succeededFuture();
+    };
+  }
+
+  private Future<Void> milestoneProgress(SqlConnection conn, Actor actor, Scope scope, Envelope envelope,
+                                         JsonObject body) {
+    UUID milestoneId = UUID.fromString(body.getString("milestoneId"));
+    return exists(conn, "SELECT 1 FROM milestone m JOIN project p ON p.id = m.project_id"
+        + " JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2), milestoneId, scope)
+        .compose(found -> found ? projects.recordFromReport(conn, actor, scope, milestoneId,
+                new BigDecimal(body.getValue("quantity").toString()), body.getString("unit"), envelope.capturedAt(),
+                envelope.id(), BODY)
+            : Future.failedFuture(ReportService.unprocessable(BODY + "milestoneId",
+                "No milestone " + milestoneId + " in your scope.")));
+  }
+
+  private Future<Void> enterpriseService(SqlConnection conn, Actor actor, Scope scope, Envelope envelope,
+                                         JsonObject body) {
+    UUID enterpriseId = UUID.fromString(body.getString("enterpriseId"));
+    UUID requestId = UUID.fromString(body.getString("serviceRequestId"));
+    return exists(conn, "SELECT 1 FROM enterprise e JOIN org_unit u ON u.id = e.unit_id WHERE e.id = $1 AND "
+        + Scope.sql("u.path", 2), enterpriseId, scope)
+        .compose(found -> found ? conn.preparedQuery("SELECT sr.enterprise_id FROM service_request sr"
+                + " JOIN enterprise e ON e.id = sr.enterprise_id JOIN org_unit u ON u.id = e.unit_id"
+                + " WHERE sr.id = $1 AND " + Scope.sql("u.path", 2))
+            .execute(Tuple.of(requestId, (Object) scope.paths()))
+            : Future.failedFuture(ReportService.unprocessable(BODY + "enterpriseId",
+                "No enterprise " + enterpriseId + " in your scope.")))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.failedFuture(ReportService.unprocessable(BODY + "serviceRequestId",
+                "No service request " + requestId + " in your scope."));
+          }
+          if (!enterpriseId.equals(rows.iterator().next().getUUID(0))) {
+            return Future.failedFuture(ReportService.unprocessable(BODY + "serviceRequestId",
+                "The service request " + requestId + " is not one of enterprise " + enterpriseId + "."));
+          }
+          JsonArray actions = body.getJsonArray("actionsTaken");
+          JsonObject advance = body.getJsonObject("advanceTo");
+          return requests.recordFromReport(conn, actor, scope, requestId, envelope.id(),
+              actions.stream().map(String::valueOf).toList(),
+              advance == null ? null : new ServiceRequestService.Transition(advance.getString("to"),
+                  advance.getString("department"), advance.getString("evidence"), advance.getInteger("satisfaction")),
+              BODY);
+        });
+  }
+
+  private static Future<Boolean> exists(SqlConnection conn, String sql, UUID id, Scope scope) {
+    return conn.preparedQuery(sql).execute(Tuple.of(id, (Object) scope.paths())).map(rows -> rows.size() > 0);
   }
 }

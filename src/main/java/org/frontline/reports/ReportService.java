@@ -35,10 +35,12 @@ public final class ReportService {
   private final Database database;
   private final ReportRepository reports = new ReportRepository();
   private final AdminAudit audit;
+  private final LinkedRecords linked;
 
-  public ReportService(Database database, AdminAudit audit) {
+  public ReportService(Database database, AdminAudit audit, LinkedRecords linked) {
     this.database = database;
     this.audit = audit;
+    this.linked = linked;
   }
 
   /**
@@ -67,26 +69,32 @@ public final class ReportService {
     return submitAlone(pending);
   }
 
-  /** One submission in a transaction of its own. */
+  /**
+   * One submission in a transaction of its own. The linked record is checked and updated only when the report is
+   * created now (after its row is written, so a failure rolls it back): a repeat answers what was stored and never
+   * records progress twice.
+   */
   private Future<Submission> submitAlone(SubmissionBatcher.Pending p) {
     Actor actor = p.actor();
     Envelope envelope = p.envelope();
     String status = p.status();
     return database.inTransaction(conn -> actor.scope(conn)
             .compose(scope -> reports.unitInScope(conn, scope, envelope.unitId())
-                .compose(inScope -> inScope ? LinkedRecords.check(conn, scope, envelope)
+                .compose(inScope -> inScope ? Future.succeededFuture()
                     : Future.failedFuture(unprocessable("body/unitId",
-                        "No live org unit " + envelope.unitId() + " in your scope."))))
-            .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, p.receivedAt(), p.sha256(),
-                p.response()))
-            .compose(inserted -> inserted.isEmpty()
-                ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope, p.sha256()))
-                : reports.insertAttachments(conn, envelope.id(), envelope.attachments())
-                    .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
-                        envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
-                    .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
-                        envelope.unitId(), auditDetails(envelope, status)))
-                    .map(v -> new Submission(true, envelope.id(), inserted.get()))))
+                        "No live org unit " + envelope.unitId() + " in your scope.")))
+                .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, p.receivedAt(), p.sha256(),
+                    p.response()))
+                .compose(inserted -> inserted.isEmpty()
+                    ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope,
+                        p.sha256()))
+                    : linked.check(conn, actor, scope, envelope)
+                        .compose(v -> reports.insertAttachments(conn, envelope.id(), envelope.attachments()))
+                        .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
+                            envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
+                        .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
+                            envelope.unitId(), auditDetails(envelope, status)))
+                        .map(v -> new Submission(true, envelope.id(), inserted.get())))))
         .recover(e -> Future.failedFuture(isUniqueViolation(e, "attachment_pkey")
             ? new ProblemException(Problem.of(ProblemType.CONFLICT,
                 "An attachment id of this report is already used by another report; mint new attachment ids."))

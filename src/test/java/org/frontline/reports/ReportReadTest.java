@@ -50,8 +50,16 @@ class ReportReadTest {
       XU.add(id);
     }
     awaiting = UUID.randomUUID();
+    // A milestone report needs a milestone in the author's scope (a Huaisi project's).
+    JsonObject project = created(post(env, "supervisor.hanjiang", "/v1/projects", new JsonObject()
+        .put("unitId", org.frontline.dev.DemoOrganisation.HUAISI.toString()).put("name", "Huaisi bridge")
+        .put("investmentYuan", 1000).put("site", new JsonObject().put("lat", 32.45).put("lon", 119.43)
+            .put("radiusM", 500)).put("status", "IN_PROGRESS")));
+    JsonObject milestone = created(post(env, "supervisor.hanjiang", "/v1/projects/" + project.getString("id")
+        + "/milestones", new JsonObject().put("name", "Deck").put("plannedQuantity", 10).put("unit", "m")
+        .put("plannedStart", "2026-11-01").put("plannedDue", "2027-03-01")));
     created(post(env, "officer.xu", "/v1/reports", withAttachments(site(awaiting).put("type", "MILESTONE_PROGRESS")
-        .put("body", new JsonObject().put("milestoneId", UUID.randomUUID().toString()).put("quantity", 3)),
+        .put("body", new JsonObject().put("milestoneId", milestone.getString("id")).put("quantity", 3)),
         attachment(UUID.randomUUID(), 1))));
     XU.add(awaiting);
     zhang = UUID.randomUUID();
@@ -60,8 +68,9 @@ class ReportReadTest {
     created(post(env, "supervisor.hanjiang", "/v1/reports", site(hanjiang).put("unitId", HANJIANG.toString())));
   }
 
-  private static void created(HttpResponse<Buffer> r) {
+  private static JsonObject created(HttpResponse<Buffer> r) {
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    return r.bodyAsJsonObject();
   }
 
   @Test

@@ -101,6 +101,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       // Flood control off for the shared service: tests send hundreds of alerts to one supervisor and count them.
       // FloodControlTest applies the rule itself.
       settings.put("FRONTLINE_ALERT_DIGEST_AFTER", "0");
+      // No work-record watch on the real clock: it would alert on seeded or test records at any moment (and clear
+      // states that tests set with fixed clocks); tests run RecordWatch themselves with their own clocks.
+      settings.put("FRONTLINE_RECORD_WATCH_SECONDS", "0");
       settings.put("FRONTLINE_JWT_ISSUER", "http://127.0.0.1:" + settings.get("FRONTLINE_HTTP_PORT"));
       byte[] kek = new byte[32];
       new java.security.SecureRandom().nextBytes(kek);

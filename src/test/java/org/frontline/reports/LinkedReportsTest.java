@@ -1,0 +1,259 @@
+package org.frontline.reports;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.enterprises.EnterprisesApiTestAccess;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.reports.ReportFixtures.account;
+import static org.frontline.reports.ReportFixtures.forgetTokens;
+import static org.frontline.reports.ReportFixtures.post;
+import static org.frontline.reports.ReportFixtures.token;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * Reports about work records: the links are checked (exist, in scope, belong together) and the record is updated
+ * in the report's creating transaction, once, whether sent alone or in a batch.
+ */
+@FrontlineTest
+class LinkedReportsTest {
+  static final String UNPROCESSABLE = "urn:frontline:problem:unprocessable";
+  static final String CONFLICT = "urn:frontline:problem:conflict";
+
+  @BeforeAll
+  static void freshTokens() {
+    forgetTokens();
+  }
+
+  static JsonObject envelope(UUID id, String type, UUID unit, JsonObject body) {
+    return new JsonObject().put("id", id.toString()).put("type", type).put("unitId", unit.toString())
+        .put("capturedAt", "2026-11-20T08:30:00Z")
+        .put("location", new JsonObject().put("lat", 32.06).put("lon", 121.07).put("accuracyM", 8.5)
+            .put("provider", "gps").put("mock", false))
+        .put("title", type.equals("MILESTONE_PROGRESS") ? "Utility lines laid" : "Permit visit")
+        .put("body", body);
+  }
+
+  static JsonObject progress(UUID id, UUID milestone, Object quantity) {
+    return envelope(id, "MILESTONE_PROGRESS", TONGZHOU, new JsonObject().put("milestoneId", milestone.toString())
+        .put("quantity", quantity));
+  }
+
+  static JsonObject ok(HttpResponse<Buffer> r, int status) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
+    return r.bodyAsJsonObject();
+  }
+
+  static HttpResponse<Buffer> get(TestEnvironment env, String username, String path) {
+    return await(env.client().get(path).putHeader("Authorization", "Bearer " + token(env, username)).send());
+  }
+
+  static String field(JsonObject problem) {
+    return problem.getJsonArray("errors").getJsonObject(0).getString("field");
+  }
+
+  /** A Tongzhou milestone: 10 utility lines from 2026-11-01 to 2027-03-01. */
+  static UUID milestone(TestEnvironment env) {
+    JsonObject project = ok(post(env, "supervisor.tongzhou", "/v1/projects", new JsonObject()
+        .put("unitId", TONGZHOU.toString()).put("name", "Jianghai Avenue east extension").put("investmentYuan", 1000)
+        .put("site", new JsonObject().put("lat", 32.06).put("lon", 121.07).put("radiusM", 2500))
+        .put("status", "IN_PROGRESS")), 201);
+    JsonObject m = ok(post(env, "supervisor.tongzhou", "/v1/projects/" + project.getString("id") + "/milestones",
+        new JsonObject().put("name", "Utility lines").put("plannedQuantity", 10).put("unit", "lines")
+            .put("plannedStart", "2026-11-01").put("plannedDue", "2027-03-01")), 201);
+    return UUID.fromString(m.getString("id"));
+  }
+
+  @Test
+  void aProgressReportRecordsItsQuantityOnceAndNeverDownwards(TestEnvironment env) {
+    UUID m = milestone(env);
+    UUID first = UUID.randomUUID();
+    ok(post(env, "officer.zhang", "/v1/reports", progress(first, m, 4)), 201);
+    assertThat(env.string("SELECT quantity::text || '|' || measured_on || '|' || report_id || '|' || recorded_by"
+        + " || '|' || correction FROM milestone_progress WHERE milestone_id = ?", m))
+        .isEqualTo("4.000|2026-11-20|" + first + "|" + account("officer.zhang") + "|false");
+    JsonObject figures = ok(get(env, "supervisor.tongzhou", "/v1/milestones/" + m), 200).getJsonObject("figures");
+    assertThat(new java.math.BigDecimal(figures.getValue("actualQuantity").toString())).isEqualByComparingTo("4");
+    assertThat(new java.math.BigDecimal(figures.getValue("percentComplete").toString())).isEqualByComparingTo("40");
+
+    // The same report again: the stored answer, nothing recorded twice.
+    HttpResponse<Buffer> repeat = post(env, "officer.zhang", "/v1/reports", progress(first, m, 4));
+    assertThat(repeat.statusCode()).as(repeat.bodyAsString()).isEqualTo(200);
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'milestone.progress' AND object_id = ?",
+        m.toString())).isEqualTo(1);
+
+    // Lower than the latest: 422 naming the field, the report not stored.
+    UUID lower = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(lower, m, 3.5)), 422,
+        UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/quantity");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", lower)).isZero();
+    // Another unit than the milestone's: 422 naming body/body/unit.
+    UUID km = UUID.randomUUID();
+    p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(km, m, 5).put("body",
+        new JsonObject().put("milestoneId", m.toString()).put("quantity", 5).put("unit", "km"))), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/unit");
+
+    // Reaching the planned quantity completes the milestone: its event written with the report.
+    ok(post(env, "officer.zhang", "/v1/reports", progress(UUID.randomUUID(), m, 10)), 201);
+    assertThat(env.count("SELECT count(*) FROM outbox WHERE event_type = 'milestone.completed' AND aggregate_id = ?",
+        m)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isEqualTo(2);
+    assertThat(ok(get(env, "supervisor.tongzhou", "/v1/milestones/" + m), 200).getJsonObject("figures")
+        .getBoolean("completed")).isTrue();
+  }
+
+  @Test
+  void aMissingOrOutOfScopeMilestoneIs422NamingTheFieldAloneAndInABatch(TestEnvironment env) {
+    UUID m = milestone(env);
+    UUID missing = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(missing, UUID.randomUUID(), 1)),
+        422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/milestoneId");
+    // officer.xu (Huaisi, under Hanjiang) reporting on a Tongzhou milestone from his own unit.
+    UUID outOfScope = UUID.randomUUID();
+    p = assertProblem(post(env, "officer.xu", "/v1/reports", progress(outOfScope, m, 1).put("unitId",
+        HUAISI.toString())), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/milestoneId");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id IN (?, ?)", missing, outOfScope)).isZero();
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isZero();
+
+    UUID good = UUID.randomUUID();
+    UUID bad = UUID.randomUUID();
+    JsonArray items = new JsonArray().add(progress(good, m, 2)).add(progress(bad, UUID.randomUUID(), 3))
+        .add(progress(good, m, 2));
+    JsonArray results = ok(post(env, "officer.zhang", "/v1/reports/batch", new JsonObject().put("reports", items)),
+        200).getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(201);
+    assertThat(results.getJsonObject(1).getInteger("httpStatus")).isEqualTo(422);
+    assertThat(field(results.getJsonObject(1).getJsonObject("problem"))).isEqualTo("body/body/milestoneId");
+    assertThat(results.getJsonObject(2).getInteger("httpStatus")).isEqualTo(200);
+    assertThat(env.string("SELECT string_agg(quantity::text || ':' || report_id, ',') FROM milestone_progress"
+        + " WHERE milestone_id = ?", m)).isEqualTo("2.000:" + good);
+  }
+
+  /** A Huaisi enterprise with one RECEIVED request; returns {enterprise, request}. */
+  static UUID[] huaisiRequest(TestEnvironment env) {
+    JsonObject enterprise = ok(post(env, "supervisor.hanjiang", "/v1/enterprises",
+        EnterprisesApiTestAccess.enterprise(HUAISI)), 201);
+    JsonObject request = ok(post(env, "supervisor.hanjiang", "/v1/enterprises/" + enterprise.getString("id")
+        + "/service-requests", new JsonObject().put("category", "LAND").put("description", "Land for a workshop")
+        .put("responsibleOfficerId", account("officer.xu").toString())), 201);
+    return new UUID[] {UUID.fromString(enterprise.getString("id")), UUID.fromString(request.getString("id"))};
+  }
+
+  static JsonObject service(UUID id, UUID enterprise, UUID request, List<String> actions, JsonObject advance) {
+    JsonObject body = new JsonObject().put("enterpriseId", enterprise.toString())
+        .put("serviceRequestId", request.toString()).put("actionsTaken", new JsonArray(actions));
+    if (advance != null) {
+      body.put("advanceTo", advance);
+    }
+    return envelope(id, "ENTERPRISE_SERVICE", HUAISI, body);
+  }
+
+  @Test
+  void aServiceReportAppendsItsActionsAndMovesTheRequestOnOnce(TestEnvironment env) {
+    UUID[] er = huaisiRequest(env);
+    UUID report = UUID.randomUUID();
+    JsonObject envelope = service(report, er[0], er[1], List.of("Met the land bureau", "Site survey booked"),
+        new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau"));
+    ok(post(env, "officer.xu", "/v1/reports", envelope), 201);
+    JsonObject request = ok(get(env, "officer.xu", "/v1/service-requests/" + er[1]), 200);
+    assertThat(request.getString("status")).isEqualTo("COORDINATING");
+    assertThat(request.getJsonArray("steps")).hasSize(1);
+    assertThat(request.getJsonArray("steps").getJsonObject(0).getString("department"))
+        .isEqualTo("Natural resources bureau");
+    assertThat(request.getJsonArray("actions").stream().map(a -> ((JsonObject) a).getString("action")).toList())
+        .containsExactly("Met the land bureau", "Site survey booked");
+    assertThat(request.getJsonArray("actions").getJsonObject(0).getString("reportId")).isEqualTo(report.toString());
+
+    // The repeat changes nothing.
+    assertThat(post(env, "officer.xu", "/v1/reports", envelope).statusCode()).isEqualTo(200);
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isEqualTo(2);
+    assertThat(env.count("SELECT count(*) FROM service_request_step WHERE service_request_id = ?", er[1]))
+        .isEqualTo(1);
+
+    // Actions alone leave the status as it is.
+    ok(post(env, "officer.xu", "/v1/reports", service(UUID.randomUUID(), er[0], er[1], List.of("Called back"),
+        null)), 201);
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?", er[1])).isEqualTo("COORDINATING");
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isEqualTo(3);
+
+    // An illegal move: 409 listing the allowed ones, nothing stored.
+    String before = env.string("SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", er[1]);
+    UUID illegal = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.xu", "/v1/reports", service(illegal, er[0], er[1],
+        List.of("Asked for a rating"), new JsonObject().put("to", "CLOSED").put("satisfaction", 5))), 409, CONFLICT);
+    assertThat(p.getString("currentStatus")).isEqualTo("COORDINATING");
+    assertThat(p.getJsonArray("allowed")).isEqualTo(new JsonArray().add("COORDINATING").add("RESOLVED"));
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", illegal)).isZero();
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE report_id = ?", illegal)).isZero();
+    assertThat(env.string("SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", er[1])).isEqualTo(before);
+
+    // A move without its field: 422 naming it under advanceTo.
+    p = assertProblem(post(env, "officer.xu", "/v1/reports", service(UUID.randomUUID(), er[0], er[1],
+        List.of("Resolved"), new JsonObject().put("to", "RESOLVED"))), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/advanceTo/evidence");
+
+    ok(post(env, "officer.xu", "/v1/reports", service(UUID.randomUUID(), er[0], er[1], List.of("Land allocated"),
+        new JsonObject().put("to", "RESOLVED").put("evidence", "Allocation notice 2026-118"))), 201);
+    assertThat(env.string("SELECT status || '|' || evidence FROM service_request WHERE id = ?", er[1]))
+        .isEqualTo("RESOLVED|Allocation notice 2026-118");
+  }
+
+  @Test
+  void wrongMissingOrOutOfScopeEnterpriseLinksAre422NamingTheField(TestEnvironment env) {
+    UUID[] er = huaisiRequest(env);
+    UUID[] other = huaisiRequest(env);
+    JsonObject tongzhou = ok(post(env, "supervisor.tongzhou", "/v1/enterprises",
+        EnterprisesApiTestAccess.enterprise(TONGZHOU)), 201);
+    UUID tongzhouId = UUID.fromString(tongzhou.getString("id"));
+    JsonObject tongzhouRequest = ok(post(env, "supervisor.tongzhou", "/v1/enterprises/" + tongzhouId
+        + "/service-requests", new JsonObject().put("category", "OTHER").put("description", "Power supply")
+        .put("responsibleOfficerId", account("officer.zhang").toString())), 201);
+    UUID tongzhouRequestId = UUID.fromString(tongzhouRequest.getString("id"));
+
+    record Case(UUID enterprise, UUID request, String field) {}
+    List<Case> cases = List.of(
+        new Case(UUID.randomUUID(), er[1], "body/body/enterpriseId"),
+        new Case(er[0], UUID.randomUUID(), "body/body/serviceRequestId"),
+        new Case(er[0], other[1], "body/body/serviceRequestId"),          // another enterprise's request
+        new Case(tongzhouId, tongzhouRequestId, "body/body/enterpriseId"), // out of officer.xu's scope
+        new Case(er[0], tongzhouRequestId, "body/body/serviceRequestId"));
+    for (Case c : cases) {
+      UUID id = UUID.randomUUID();
+      JsonObject p = assertProblem(post(env, "officer.xu", "/v1/reports", service(id, c.enterprise(), c.request(),
+          List.of("Visited"), null)), 422, UNPROCESSABLE);
+      assertThat(field(p)).as(c.toString()).isEqualTo(c.field());
+      assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+    }
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id IN (?, ?, ?)",
+        er[1], other[1], tongzhouRequestId)).isZero();
+
+    // In a batch, the same 422 per item.
+    JsonArray results = ok(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(service(UUID.randomUUID(), er[0], other[1], List.of("Visited"), null))
+            .add(service(UUID.randomUUID(), er[0], er[1], List.of("Visited"), null)))), 200)
+        .getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(422);
+    assertThat(field(results.getJsonObject(0).getJsonObject("problem"))).isEqualTo("body/body/serviceRequestId");
+    assertThat(results.getJsonObject(1).getInteger("httpStatus")).isEqualTo(201);
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isEqualTo(1);
+  }
+}
