@@ -50,6 +50,8 @@ import org.frontline.enterprises.EnterpriseService;
 import org.frontline.enterprises.EnterprisesApi;
 import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.figures.FiguresApi;
+import org.frontline.figures.FiguresService;
 import org.frontline.postings.PostingService;
 import org.frontline.postings.PostingsApi;
 import org.frontline.projects.ProjectService;
@@ -174,7 +176,8 @@ public final class Frontline {
         new AttachmentContentApi(database, objectStore),
         new EnterprisesApi(new EnterpriseService(database, adminAudit), new ServiceRequestService(database, adminAudit)),
         new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())),
-        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())));
+        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
+        new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

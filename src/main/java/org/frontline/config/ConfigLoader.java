@@ -138,6 +138,8 @@ public final class ConfigLoader {
     Push push = push();
     Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey());
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
+    FrontlineConfig.Projects projects =
+        new FrontlineConfig.Projects((int) integer(Setting.MILESTONE_AT_RISK_PERCENT, 0, 100));
     String logLevel = required(Setting.LOG_LEVEL);
     if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
       problems.add(Setting.LOG_LEVEL.env() + ": must be TRACE, DEBUG, INFO, WARN or ERROR, got '" + logLevel + "'");
@@ -146,7 +148,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3AccessKey, s3SecretKey, bucket, region);
-    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers);
+    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects);
   }
 
   private Database database() {

@@ -16,7 +16,8 @@ public record FrontlineConfig(
     ObjectStoreSettings objectStore,
     Push push,
     Tokens tokens,
-    int workerPoolSize) {
+    int workerPoolSize,
+    Projects projects) {
 
   public enum Mode { DEV, PRODUCTION }
 
@@ -44,6 +45,9 @@ public record FrontlineConfig(
   public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile, int digestAfter, Duration digestWindow,
                      Duration escalateAfter) {}
 
+  /** @param milestoneAtRiskPercent a milestone slipping by more than this percent of its plan is at risk */
+  public record Projects(int milestoneAtRiskPercent) {}
+
   /** Token settings; the key-encryption key opens the signing keys stored in the database. */
   public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {
     @Override
@@ -62,5 +66,6 @@ public record FrontlineConfig(
     Objects.requireNonNull(objectStore);
     Objects.requireNonNull(push);
     Objects.requireNonNull(tokens);
+    Objects.requireNonNull(projects);
   }
 }

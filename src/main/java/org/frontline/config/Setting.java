@@ -39,6 +39,9 @@ public enum Setting {
       "Flood control: the sliding window, in seconds, over which a recipient's pushes are counted."),
   ALERT_ESCALATE_AFTER_SECONDS("FRONTLINE_ALERT_ESCALATE_AFTER_SECONDS", "1800", "1800",
       "An urgent alert nobody opened within this many seconds is re-sent once to the supervisors one level up."),
+  MILESTONE_AT_RISK_PERCENT("FRONTLINE_MILESTONE_AT_RISK_PERCENT", "10", "10",
+      "A milestone is at risk when its slippage (planned to date minus actual) is above this percent of its planned "
+          + "quantity; a project is at risk when one of its milestones is (the figures, GET /v1/figures)."),
   FIREBASE_CREDENTIALS_FILE("FRONTLINE_FIREBASE_CREDENTIALS_FILE", null, null,
       "Path of the Firebase service-account JSON. Required when the push gateway is firebase."),
   JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",
