@@ -283,6 +283,57 @@ class FiguresApiTest {
     }
   }
 
+  @Test
+  void approvalDaysSavedAreRecordedOnResolvingAnApprovalRequestOnly(TestEnvironment env) throws Exception {
+    String prefix = "91321003MA1FGB001";
+    JsonObject enterprise = ok(send(env, "supervisor.hanjiang", "/v1/enterprises", new JsonObject()
+        .put("name", "Figures approvals").put("uscc", prefix + org.frontline.enterprises.Uscc.checkCharacter(prefix))
+        .put("industry", "Storage").put("unitId", HUAISI.toString())), 201);
+    String xu = DemoOrganisation.ACCOUNTS.get(1).id().toString();
+    String approval = ok(send(env, "supervisor.hanjiang", "/v1/enterprises/" + enterprise.getString("id")
+        + "/service-requests", new JsonObject().put("category", "APPROVAL").put("description", "Storage project")
+        .put("responsibleOfficerId", xu)), 201).getString("id");
+    String land = ok(send(env, "supervisor.hanjiang", "/v1/enterprises/" + enterprise.getString("id")
+        + "/service-requests", new JsonObject().put("category", "LAND").put("description", "Land")
+        .put("responsibleOfficerId", xu)), 201).getString("id");
+    // Not on another move, not on another category.
+    JsonObject p = assertProblem(send(env, "officer.xu", "/v1/service-requests/" + approval + "/transitions",
+        new JsonObject().put("to", "COORDINATING").put("department", "Approvals").put("approvalDaysSaved", 3)), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/approvalDaysSaved");
+    for (String id : List.of(approval, land)) {
+      ok(send(env, "officer.xu", "/v1/service-requests/" + id + "/transitions", new JsonObject().put("to", "COORDINATING")
+          .put("department", "Approvals")), 200);
+    }
+    assertProblem(send(env, "officer.xu", "/v1/service-requests/" + land + "/transitions", new JsonObject()
+        .put("to", "RESOLVED").put("evidence", "Granted").put("approvalDaysSaved", 3)), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?::uuid", land)).isEqualTo("COORDINATING");
+    JsonObject resolved = ok(send(env, "officer.xu", "/v1/service-requests/" + approval + "/transitions",
+        new JsonObject().put("to", "RESOLVED").put("evidence", "Approved in parallel").put("approvalDaysSaved", 13)),
+        200);
+    assertThat(resolved.getInteger("approvalDaysSaved")).isEqualTo(13);
+    assertThat(env.count("SELECT approval_days_saved FROM service_request WHERE id = ?::uuid", approval)).isEqualTo(13);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'service-request.transition' AND object_id = ?"
+        + " AND details->>'approvalDaysSaved' = '13'", approval)).isEqualTo(1);
+    // Counted in today's figures of Huaisi.
+    LocalDate today = LocalDate.now(java.time.ZoneId.of("Asia/Shanghai"));
+    JsonObject f = ok(get(env, "supervisor.hanjiang", "/v1/figures?unitId=" + HUAISI + "&from=" + today + "&to="
+        + today.plusDays(1) + "&include=resolution"), 200);
+    assertThat(f.getJsonObject("resolution").getLong("approvalDaysSaved")).isEqualTo(13);
+    assertThat(f.getJsonObject("resolution").getLong("resolved")).isEqualTo(1);
+  }
+
+  private static HttpResponse<Buffer> send(TestEnvironment env, String username, String path, JsonObject body) {
+    return await(env.client().request(HttpMethod.POST, path).putHeader("Authorization", "Bearer " + token(env, username))
+        .sendJsonObject(body));
+  }
+
+  private static JsonObject ok(HttpResponse<Buffer> r, int status) {
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
+    return r.bodyAsJsonObject();
+  }
+
   private static String plan(Statement st, String sql) throws Exception {
     StringBuilder plan = new StringBuilder();
     try (ResultSet rs = st.executeQuery(sql)) {
@@ -294,11 +345,15 @@ class FiguresApiTest {
   }
 
   private static HttpResponse<Buffer> get(TestEnvironment env, String username, String path) {
+    String token = token(env, username);
+    return await(env.client().request(HttpMethod.GET, path).putHeader("Authorization", "Bearer " + token).send());
+  }
+
+  private static String token(TestEnvironment env, String username) {
     HttpResponse<Buffer> login = await(env.client().post("/v1/auth/login").sendJsonObject(
         new JsonObject().put("username", username).put("password", DemoOrganisation.PASSWORD)));
     assertThat(login.statusCode()).as(login.bodyAsString()).isEqualTo(200);
-    String token = login.bodyAsJsonObject().getString("access_token");
-    return await(env.client().request(HttpMethod.GET, path).putHeader("Authorization", "Bearer " + token).send());
+    return login.bodyAsJsonObject().getString("access_token");
   }
 
   private static JsonObject ok(HttpResponse<Buffer> r) {
