@@ -8,9 +8,11 @@ ALTER TABLE service_request ADD COLUMN approval_days_saved integer
 ALTER TABLE service_request ADD CONSTRAINT service_request_days_saved_approval
   CHECK (approval_days_saved IS NULL OR (category = 'APPROVAL' AND resolved_at IS NOT NULL));
 
--- Received in the period; overdue among them (due_at, resolved_at).
+-- Received in the period; overdue among them (due_at, resolved_at). Leads with enterprise_id, so it also serves
+-- what service_request_enterprise_idx did.
 CREATE INDEX service_request_received_idx ON service_request (enterprise_id, received_at)
   INCLUDE (due_at, resolved_at);
+DROP INDEX service_request_enterprise_idx;
 -- Resolved in the period: count, median time to resolution, approval days saved.
 CREATE INDEX service_request_resolved_idx ON service_request (enterprise_id, resolved_at)
   INCLUDE (received_at, approval_days_saved) WHERE resolved_at IS NOT NULL;

@@ -29,10 +29,9 @@ public final class FiguresApi implements ApiRoutes {
     var q = rc.queryParams();
     String unit = q.get("unitId");
     Set<FiguresService.Group> groups = EnumSet.noneOf(FiguresService.Group.class);
-    for (String value : q.getAll("include")) {
-      for (String g : value.split(",")) {
-        groups.add(FiguresService.Group.valueOf(g.trim().toUpperCase(Locale.ROOT)));
-      }
+    // The contract allows only the groups' names (include=requests&include=projects).
+    for (String g : q.getAll("include")) {
+      groups.add(FiguresService.Group.valueOf(g.toUpperCase(Locale.ROOT)));
     }
     service.figures(Actor.of(rc), unit == null ? null : UUID.fromString(unit), LocalDate.parse(q.get("from")),
             LocalDate.parse(q.get("to")), groups)
