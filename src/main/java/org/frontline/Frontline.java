@@ -51,6 +51,8 @@ import org.frontline.enterprises.EnterpriseService;
 import org.frontline.enterprises.EnterprisesApi;
 import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.figures.FiguresApi;
+import org.frontline.figures.FiguresService;
 import org.frontline.postings.PostingService;
 import org.frontline.postings.PostingsApi;
 import org.frontline.projects.MilestoneAlerts;
@@ -158,7 +160,7 @@ public final class Frontline {
     IdentityRepository identity = new IdentityRepository(database);
     AdminAudit adminAudit = new AdminAudit(audit);
     OrgUnitRepository orgUnits = new OrgUnitRepository();
-    MilestoneAlerts milestoneAlerts = new MilestoneAlerts(config.push().milestoneAtRiskPercent());
+    MilestoneAlerts milestoneAlerts = new MilestoneAlerts(config.projects().milestoneAtRiskPercent());
     ProjectService projects = new ProjectService(database, adminAudit, Clock.systemUTC(), milestoneAlerts);
     ServiceRequestService serviceRequests = new ServiceRequestService(database, adminAudit);
     recordWatch = new RecordWatch(database.pool(), milestoneAlerts, Clock.systemUTC());
@@ -183,7 +185,8 @@ public final class Frontline {
         new AttachmentContentApi(database, objectStore),
         new EnterprisesApi(new EnterpriseService(database, adminAudit), serviceRequests),
         new ProjectsApi(projects),
-        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())));
+        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
+        new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

@@ -138,6 +138,8 @@ public final class ConfigLoader {
     Push push = push();
     Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey());
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
+    FrontlineConfig.Projects projects =
+        new FrontlineConfig.Projects((int) integer(Setting.MILESTONE_AT_RISK_PERCENT, 0, 100));
     String logLevel = required(Setting.LOG_LEVEL);
     if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
       problems.add(Setting.LOG_LEVEL.env() + ": must be TRACE, DEBUG, INFO, WARN or ERROR, got '" + logLevel + "'");
@@ -146,7 +148,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3AccessKey, s3SecretKey, bucket, region);
-    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers);
+    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects);
   }
 
   private Database database() {
@@ -245,9 +247,8 @@ public final class ConfigLoader {
     int digestAfter = (int) integer(Setting.ALERT_DIGEST_AFTER, 0, 100_000);
     Duration digestWindow = Duration.ofSeconds(integer(Setting.ALERT_DIGEST_WINDOW_SECONDS, 1, 7 * 86_400));
     Duration escalateAfter = Duration.ofSeconds(integer(Setting.ALERT_ESCALATE_AFTER_SECONDS, 1, 7 * 86_400));
-    int atRiskPercent = (int) integer(Setting.MILESTONE_AT_RISK_PERCENT, 0, 100);
     Duration recordWatch = Duration.ofSeconds(integer(Setting.RECORD_WATCH_SECONDS, 0, 86_400));
-    return new Push(gateway, credentials, digestAfter, digestWindow, escalateAfter, atRiskPercent, recordWatch);
+    return new Push(gateway, credentials, digestAfter, digestWindow, escalateAfter, recordWatch);
   }
 
   private String bucket() {

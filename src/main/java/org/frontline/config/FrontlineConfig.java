@@ -16,7 +16,8 @@ public record FrontlineConfig(
     ObjectStoreSettings objectStore,
     Push push,
     Tokens tokens,
-    int workerPoolSize) {
+    int workerPoolSize,
+    Projects projects) {
 
   public enum Mode { DEV, PRODUCTION }
 
@@ -40,11 +41,13 @@ public record FrontlineConfig(
   /**
    * @param digestAfter   flood control: pushes per recipient within {@code digestWindow} before a digest (0: off)
    * @param escalateAfter an urgent alert unopened this long is escalated once
-   * @param milestoneAtRiskPercent slippage (percent of planned quantity) above which a milestone is at risk
    * @param recordWatchInterval how often the passing of time is checked for work-record alerts (zero: never)
    */
   public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile, int digestAfter, Duration digestWindow,
-                     Duration escalateAfter, int milestoneAtRiskPercent, Duration recordWatchInterval) {}
+                     Duration escalateAfter, Duration recordWatchInterval) {}
+
+  /** @param milestoneAtRiskPercent a milestone slipping by more than this percent of its plan is at risk */
+  public record Projects(int milestoneAtRiskPercent) {}
 
   /** Token settings; the key-encryption key opens the signing keys stored in the database. */
   public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {
@@ -64,5 +67,6 @@ public record FrontlineConfig(
     Objects.requireNonNull(objectStore);
     Objects.requireNonNull(push);
     Objects.requireNonNull(tokens);
+    Objects.requireNonNull(projects);
   }
 }

@@ -40,7 +40,8 @@ public enum Setting {
   ALERT_ESCALATE_AFTER_SECONDS("FRONTLINE_ALERT_ESCALATE_AFTER_SECONDS", "1800", "1800",
       "An urgent alert nobody opened within this many seconds is re-sent once to the supervisors one level up."),
   MILESTONE_AT_RISK_PERCENT("FRONTLINE_MILESTONE_AT_RISK_PERCENT", "10", "10",
-      "A milestone is at risk (milestone.at-risk alert) when its slippage exceeds this percent of its planned quantity."),
+      "A milestone is at risk (milestone.at-risk alert) when its slippage (planned to date minus actual) is above "
+          + "this percent of its planned quantity; a project is at risk when one of its milestones is (GET /v1/figures)."),
   RECORD_WATCH_SECONDS("FRONTLINE_RECORD_WATCH_SECONDS", "60", "60",
       "How often the passing of time is checked for work-record alerts (milestones overdue or at risk, service requests past their SLA); 0: never."),
   FIREBASE_CREDENTIALS_FILE("FRONTLINE_FIREBASE_CREDENTIALS_FILE", null, null,

@@ -61,6 +61,10 @@ public final class DevMode {
       if (created > 0) {
         log.info("seeded the demo organisation ({} accounts)", created);
       }
+      int cases = DemoCases.seed(config.database());
+      if (cases > 0) {
+        log.info("seeded the demo cases of docs/DOMAIN.md ({} rows)", cases);
+      }
     } catch (Exception e) {
       s3.close();
       postgres.close();

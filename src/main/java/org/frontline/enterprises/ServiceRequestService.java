@@ -47,7 +47,13 @@ public final class ServiceRequestService {
 
   public record NewRequest(String category, String description, UUID responsibleOfficerId) {}
 
-  public record Transition(String to, String department, String evidence, Integer satisfaction) {}
+  /** A move; {@code approvalDaysSaved} only on resolving an APPROVAL request (optional there). */
+  public record Transition(String to, String department, String evidence, Integer satisfaction,
+                           Integer approvalDaysSaved) {
+    public Transition(String to, String department, String evidence, Integer satisfaction) {
+      this(to, department, evidence, satisfaction, null);
+    }
+  }
 
   private static final String VIEW = "SELECT sr.*, coalesce((SELECT json_agg(json_build_object('seq', s.seq,"
       + " 'from', s.from_status, 'to', s.to_status, 'department', s.department, 'evidence', s.evidence,"
@@ -144,7 +150,7 @@ public final class ServiceRequestService {
               + t.to() + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + "."))
           .with("currentStatus", from).with("allowed", new JsonArray(allowed)).toException());
     }
-    ProblemException invalid = fieldsFor(t, prefix);
+    ProblemException invalid = fieldsFor(t, prefix, row.getString("category"));
     if (invalid != null) {
       return Future.failedFuture(invalid);
     }
@@ -154,8 +160,9 @@ public final class ServiceRequestService {
     Tuple params;
     switch (t.to()) {
       case "RESOLVED" -> {
-        update = "UPDATE service_request SET status = 'RESOLVED', resolved_at = $2, evidence = $3 WHERE id = $1";
-        params = Tuple.of(id, at, t.evidence());
+        update = "UPDATE service_request SET status = 'RESOLVED', resolved_at = $2, evidence = $3,"
+            + " approval_days_saved = $4 WHERE id = $1";
+        params = Tuple.of(id, at, t.evidence(), t.approvalDaysSaved());
       }
       case "CLOSED" -> {
         update = "UPDATE service_request SET status = 'CLOSED', closed_at = $2, satisfaction = $3 WHERE id = $1";
@@ -176,12 +183,16 @@ public final class ServiceRequestService {
         .compose(v -> conn.preparedQuery(update).execute(params))
         .compose(v -> audit.success(conn, actor, "service-request.transition", "service_request", id, unitId,
             new JsonObject().put("from", from).put("to", t.to()).put("department", t.department())
-                .put("satisfaction", t.satisfaction())))
+                .put("satisfaction", t.satisfaction()).put("approvalDaysSaved", t.approvalDaysSaved())))
         .mapEmpty();
   }
 
   /** Each target status takes its own field and no other's: 422 naming the missing or misplaced field. */
-  private static ProblemException fieldsFor(Transition t, String prefix) {
+  private static ProblemException fieldsFor(Transition t, String prefix, String category) {
+    if (t.approvalDaysSaved() != null && !("RESOLVED".equals(t.to()) && "APPROVAL".equals(category))) {
+      return EnterpriseService.unprocessable(prefix + "approvalDaysSaved", "approvalDaysSaved is recorded only when"
+          + " an APPROVAL request is resolved.");
+    }
     String needed = switch (t.to()) {
       case "COORDINATING" -> "department";
       case "RESOLVED" -> "evidence";
@@ -227,6 +238,7 @@ public final class ServiceRequestService {
         .put("evidence", r.getString("evidence"))
         .put("closedAt", EnterpriseService.time(r.getOffsetDateTime("closed_at")))
         .put("satisfaction", satisfaction == null ? null : satisfaction.intValue())
+        .put("approvalDaysSaved", r.getInteger("approval_days_saved"))
         .put("steps", new JsonArray(r.getString("steps")))
         .put("actions", new JsonArray(r.getString("actions")));
   }

@@ -36,6 +36,9 @@ public final class AccessRules {
   /** Who reads postings: in scope; a caller with only the officer role reads only their own (in the query). */
   private static final Set<String> POSTING_READERS = Set.of("officer", "supervisor", "assessor", "admin");
 
+  /** Who reads the figures of a subtree (GET /v1/figures): not officers. */
+  private static final Set<String> FIGURE_READERS = Set.of("supervisor", "assessor", "admin");
+
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
       Map.entry("logout", ANY_AUTHENTICATED),
@@ -99,7 +102,9 @@ public final class AccessRules {
       Map.entry("extendPosting", POSTING_WRITERS),
       Map.entry("endPosting", POSTING_WRITERS),
       Map.entry("getPosting", POSTING_READERS),
-      Map.entry("listPostings", POSTING_READERS));
+      Map.entry("listPostings", POSTING_READERS),
+      // figures of a unit subtree and period
+      Map.entry("getFigures", FIGURE_READERS));
 
   private AccessRules() {}
 

@@ -72,7 +72,9 @@ class ScopeMatrixTest {
       // postings: every role reads (officers their own); supervisors and admins write
       java.util.Map.entry("getPosting", List.of()),
       java.util.Map.entry("extendPosting", List.of("officer.xu", "assessor.tongzhou")),
-      java.util.Map.entry("endPosting", List.of("officer.xu", "assessor.tongzhou")));
+      java.util.Map.entry("endPosting", List.of("officer.xu", "assessor.tongzhou")),
+      // figures: supervisors, assessors and admins; not officers
+      java.util.Map.entry("getFigures", List.of("officer.xu", "officer.zhang")));
   /** officer.xu's Huaisi posting (a row written before the cases run). */
   static final UUID HUAISI_POSTING = UUID.nameUUIDFromBytes("scope-matrix:posting".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
@@ -139,7 +141,9 @@ class ScopeMatrixTest {
         new Case("extendPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/extend",
             new JsonObject().put("endsOn", "2026-12-31"), "posting", HUAISI_POSTING),
         new Case("endPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/end",
-            new JsonObject().put("endsOn", "2026-03-01"), "posting", HUAISI_POSTING));
+            new JsonObject().put("endsOn", "2026-03-01"), "posting", HUAISI_POSTING),
+        new Case("getFigures", HttpMethod.GET, "/v1/figures?unitId=" + HUAISI + "&from=2026-01-01&to=2026-12-01", null,
+            "org_unit", HUAISI));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
