@@ -50,6 +50,10 @@ import org.frontline.enterprises.EnterpriseService;
 import org.frontline.enterprises.EnterprisesApi;
 import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.partners.PartnerCallers;
+import org.frontline.partners.PartnerClientService;
+import org.frontline.partners.PartnersApi;
+import org.frontline.partners.TokenEndpoint;
 import org.frontline.postings.PostingService;
 import org.frontline.postings.PostingsApi;
 import org.frontline.projects.ProjectService;
@@ -161,7 +165,8 @@ public final class Frontline {
         UPLOAD_LIFETIME, blocking);
     sweeper = new UploadSweeper(uploadRepository, objectStore);
     List<ApiRoutes> features = List.of(
-        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit),
+        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit,
+            new PartnerCallers(database.pool())),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
@@ -174,7 +179,9 @@ public final class Frontline {
         new AttachmentContentApi(database, objectStore),
         new EnterprisesApi(new EnterpriseService(database, adminAudit), new ServiceRequestService(database, adminAudit)),
         new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())),
-        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())));
+        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
+        new PartnersApi(new PartnerClientService(database, adminAudit),
+            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

@@ -99,7 +99,13 @@ public final class AccessRules {
       Map.entry("extendPosting", POSTING_WRITERS),
       Map.entry("endPosting", POSTING_WRITERS),
       Map.entry("getPosting", POSTING_READERS),
-      Map.entry("listPostings", POSTING_READERS));
+      Map.entry("listPostings", POSTING_READERS),
+      // partner clients (admins, within their scope)
+      Map.entry("createPartnerClient", ADMIN),
+      Map.entry("getPartnerClient", ADMIN),
+      Map.entry("addPartnerClientCredential", ADMIN),
+      Map.entry("removePartnerClientCredential", ADMIN),
+      Map.entry("disablePartnerClient", ADMIN));
 
   private AccessRules() {}
 
@@ -112,8 +118,9 @@ public final class AccessRules {
     return roles;
   }
 
+  /** {@link #ANY_AUTHENTICATED} means any account: a partner client only ever passes a rule naming its scope. */
   public static boolean allows(Set<String> required, Caller caller) {
-    return required.isEmpty() || caller.roles().stream().anyMatch(required::contains);
+    return required.isEmpty() ? !caller.isPartner() : caller.roles().stream().anyMatch(required::contains);
   }
 
   public static Set<String> operations() {
