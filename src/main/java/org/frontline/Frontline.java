@@ -50,6 +50,7 @@ import org.frontline.enterprises.EnterpriseService;
 import org.frontline.enterprises.EnterprisesApi;
 import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.partners.EventFeed;
 import org.frontline.partners.PartnerCallers;
 import org.frontline.partners.PartnerClientService;
 import org.frontline.partners.PartnersApi;
@@ -181,7 +182,7 @@ public final class Frontline {
         new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())),
         new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
         new PartnersApi(new PartnerClientService(database, adminAudit),
-            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC())));
+            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool())));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

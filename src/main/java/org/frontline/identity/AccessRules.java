@@ -105,7 +105,9 @@ public final class AccessRules {
       Map.entry("getPartnerClient", ADMIN),
       Map.entry("addPartnerClientCredential", ADMIN),
       Map.entry("removePartnerClientCredential", ADMIN),
-      Map.entry("disablePartnerClient", ADMIN));
+      Map.entry("disablePartnerClient", ADMIN),
+      // partner API: partner clients holding the OAuth scope (never a person: no person has these roles)
+      Map.entry("listPartnerEvents", Set.of(Caller.PARTNER_ROLE_PREFIX + "events:read")));
 
   private AccessRules() {}
 

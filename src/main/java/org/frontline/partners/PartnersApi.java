@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
+import org.frontline.identity.Caller;
 import org.frontline.platform.http.ApiRoutes;
 
 import java.util.Map;
@@ -15,10 +16,12 @@ import java.util.UUID;
 public final class PartnersApi implements ApiRoutes {
   private final PartnerClientService clients;
   private final TokenEndpoint tokenEndpoint;
+  private final EventFeed events;
 
-  public PartnersApi(PartnerClientService clients, TokenEndpoint tokenEndpoint) {
+  public PartnersApi(PartnerClientService clients, TokenEndpoint tokenEndpoint, EventFeed events) {
     this.clients = clients;
     this.tokenEndpoint = tokenEndpoint;
+    this.events = events;
   }
 
   @Override
@@ -30,7 +33,12 @@ public final class PartnersApi implements ApiRoutes {
             rc.body().asJsonObject())),
         "removePartnerClientCredential", rc -> send(rc, 200, clients.removeCredential(Actor.of(rc), id(rc, "id"),
             id(rc, "credentialId"))),
-        "disablePartnerClient", rc -> send(rc, 200, clients.disable(Actor.of(rc), id(rc, "id"))));
+        "disablePartnerClient", rc -> send(rc, 200, clients.disable(Actor.of(rc), id(rc, "id"))),
+        "listPartnerEvents", rc -> {
+          String limit = rc.queryParams().get("limit");
+          send(rc, 200, events.page(Caller.of(rc), rc.queryParams().get("after"),
+              limit == null ? null : limit.length() > 9 ? Integer.MAX_VALUE : Integer.valueOf(limit)));
+        });
   }
 
   @Override

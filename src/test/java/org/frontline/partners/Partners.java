@@ -164,4 +164,32 @@ final class Partners {
   static JsonObject headerOf(String jws) {
     return new JsonObject(new String(Base64.getUrlDecoder().decode(jws.split("\\.")[0]), StandardCharsets.UTF_8));
   }
+
+  /** A report (SITE, no attachments: COMPLETE at once) by {@code username} at {@code unit}; its id. */
+  static UUID report(TestEnvironment env, String username, UUID unit) {
+    return report(env, username, unit, false);
+  }
+
+  /** As above; with {@code awaitingMedia} it declares one photo, so it stays AWAITING_MEDIA (no event yet). */
+  static UUID report(TestEnvironment env, String username, UUID unit, boolean awaitingMedia) {
+    UUID id = UUID.randomUUID();
+    JsonObject envelope = new JsonObject().put("id", id.toString()).put("type", "SITE").put("unitId", unit.toString())
+        .put("capturedAt", "2026-11-20T08:30:00Z")
+        .put("location", new JsonObject().put("lat", 32.0).put("lon", 121.0).put("accuracyM", 8.5)
+            .put("provider", "gps").put("mock", false))
+        .put("title", "Site visit").put("body", new JsonObject().put("observations", new JsonArray().add("Seen")));
+    if (awaitingMedia) {
+      envelope.put("attachments", new JsonArray().add(new JsonObject().put("id", UUID.randomUUID().toString())
+          .put("sha256", String.format("%064x", 7)).put("size", 1007).put("contentType", "image/jpeg")
+          .put("filename", "IMG_7.jpg")));
+    }
+    ok(call(env, login(env, username), HttpMethod.POST, "/v1/reports", envelope), 201);
+    return id;
+  }
+
+  /** A partner access token by client_secret_basic. */
+  static String partnerToken(TestEnvironment env, JsonObject client) {
+    return ok(tokenWithSecret(env, client.getString("id"), client.getString("clientSecret"), null), 200)
+        .getString("access_token");
+  }
 }
