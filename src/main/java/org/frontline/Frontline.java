@@ -52,6 +52,7 @@ import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.partners.EventFeed;
 import org.frontline.partners.PartnerCallers;
+import org.frontline.partners.PartnerReports;
 import org.frontline.partners.PartnerClientService;
 import org.frontline.partners.PartnersApi;
 import org.frontline.partners.TokenEndpoint;
@@ -182,7 +183,8 @@ public final class Frontline {
         new ProjectsApi(new ProjectService(database, adminAudit, Clock.systemUTC())),
         new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
         new PartnersApi(new PartnerClientService(database, adminAudit),
-            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool())));
+            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool()),
+            new PartnerReports(database.pool(), objectStore)));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

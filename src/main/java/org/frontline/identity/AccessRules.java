@@ -36,6 +36,9 @@ public final class AccessRules {
   /** Who reads postings: in scope; a caller with only the officer role reads only their own (in the query). */
   private static final Set<String> POSTING_READERS = Set.of("officer", "supervisor", "assessor", "admin");
 
+  /** Partner clients granted reports:read (what each sees: its grant's units and report types). */
+  private static final Set<String> PARTNER_REPORT_READERS = Set.of(Caller.PARTNER_ROLE_PREFIX + "reports:read");
+
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
       Map.entry("logout", ANY_AUTHENTICATED),
@@ -107,7 +110,10 @@ public final class AccessRules {
       Map.entry("removePartnerClientCredential", ADMIN),
       Map.entry("disablePartnerClient", ADMIN),
       // partner API: partner clients holding the OAuth scope (never a person: no person has these roles)
-      Map.entry("listPartnerEvents", Set.of(Caller.PARTNER_ROLE_PREFIX + "events:read")));
+      Map.entry("listPartnerEvents", Set.of(Caller.PARTNER_ROLE_PREFIX + "events:read")),
+      Map.entry("listPartnerReports", PARTNER_REPORT_READERS),
+      Map.entry("getPartnerReport", PARTNER_REPORT_READERS),
+      Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS));
 
   private AccessRules() {}
 
