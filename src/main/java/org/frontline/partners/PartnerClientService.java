@@ -36,6 +36,8 @@ import java.util.UUID;
 public final class PartnerClientService {
   static final String SECRET_BASIC = "client_secret_basic";
   static final String PRIVATE_KEY_JWT = "private_key_jwt";
+  /** Partner API calls a client may make per minute unless its registration says otherwise. */
+  static final int DEFAULT_RATE_LIMIT = 600;
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Up to 30 days of overlap for the credentials a rotation supersedes. */
   private static final long MAX_OVERLAP_SECONDS = 30L * 24 * 3600;
@@ -71,9 +73,10 @@ public final class PartnerClientService {
     return database.inTransaction(conn -> actor.scope(conn)
         .compose(scope -> unitsInScope(conn, scope, units))
         .compose(v -> conn.preparedQuery("INSERT INTO partner_client (id, name, auth_method, scopes, unit_ids, "
-                + "report_types, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .execute(Tuple.of(id, body.getString("name"), method, scopes.toArray(String[]::new),
-                units.toArray(UUID[]::new), types.toArray(String[]::new), actor.accountId())))
+                + "report_types, created_by, rate_limit_per_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .execute(Tuple.from(java.util.Arrays.asList(id, body.getString("name"), method, scopes.toArray(String[]::new),
+                units.toArray(UUID[]::new), types.toArray(String[]::new), actor.accountId(),
+                body.getInteger("rateLimitPerMinute", DEFAULT_RATE_LIMIT)))))
         .compose(v -> secret != null ? insertSecret(conn, id, secret).mapEmpty() : insertKeys(conn, id, keys))
         .compose(v -> audit.success(conn, actor, "partner-client.create", "partner_client", id, null,
             new JsonObject().put("name", body.getString("name")).put("authMethod", method)
@@ -264,6 +267,7 @@ public final class PartnerClientService {
         .put("scopes", new JsonArray(List.of(r.getArrayOfStrings("scopes"))))
         .put("unitIds", new JsonArray(java.util.Arrays.stream(r.getArrayOfUUIDs("unit_ids")).map(UUID::toString).toList()))
         .put("reportTypes", new JsonArray(List.of(r.getArrayOfStrings("report_types"))))
+        .put("rateLimitPerMinute", r.getInteger("rate_limit_per_minute"))
         .put("credentials", credentials)
         .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").withOffsetSameInstant(ZoneOffset.UTC)))
         .put("disabledAt", r.getOffsetDateTime("disabled_at") == null ? null
