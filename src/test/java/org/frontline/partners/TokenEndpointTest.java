@@ -75,6 +75,11 @@ class TokenEndpointTest {
     JsonObject narrow = ok(tokenWithSecret(env, id, client.getString("clientSecret"), "events:read"), 200);
     assertThat(narrow.getString("scope")).isEqualTo("events:read");
     assertThat(claimsOf(narrow.getString("access_token")).getString("scope")).isEqualTo("events:read");
+    // The API accepts the token, and holds it to its scope: events yes, reports (not requested) no.
+    ok(Partners.call(env, narrow.getString("access_token"), HttpMethod.GET, "/v1/events", null), 200);
+    assertThat(Partners.call(env, narrow.getString("access_token"), HttpMethod.GET, "/v1/partner/reports", null)
+        .statusCode()).isEqualTo(403);
+    ok(Partners.call(env, token, HttpMethod.GET, "/v1/partner/reports", null), 200);
   }
 
   @Test
@@ -124,6 +129,10 @@ class TokenEndpointTest {
     assertThat(byEc.getString("scope")).isEqualTo("events:read");
     JsonObject byRsa = ok(tokenWithAssertion(env, assertion(env, rsa, id), null), 200);
     assertThat(byRsa.getString("scope")).isEqualTo("reports:read events:read");
+    // Both tokens are accepted by the API.
+    for (JsonObject t : List.of(byEc, byRsa)) {
+      ok(Partners.call(env, t.getString("access_token"), HttpMethod.GET, "/v1/events", null), 200);
+    }
     // aud may also be the issuer itself, as a one-element array.
     ok(tokenWithAssertion(env, sign(ec, claims(env, id).audience(List.of(Partners.issuer(env))).build()), null), 200);
   }
