@@ -105,6 +105,7 @@ public final class AccessRules {
       Map.entry("listPostings", POSTING_READERS),
       // partner clients (admins, within their scope)
       Map.entry("createPartnerClient", ADMIN),
+      Map.entry("listPartnerClients", ADMIN),
       Map.entry("getPartnerClient", ADMIN),
       Map.entry("addPartnerClientCredential", ADMIN),
       Map.entry("removePartnerClientCredential", ADMIN),

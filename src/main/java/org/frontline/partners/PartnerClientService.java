@@ -42,6 +42,10 @@ public final class PartnerClientService {
   /** Up to 30 days of overlap for the credentials a rotation supersedes. */
   private static final long MAX_OVERLAP_SECONDS = 30L * 24 * 3600;
 
+  /** Client c may be managed by an admin whose scope ($1) holds every unit it grants. */
+  private static final String MANAGEABLE = "NOT EXISTS (SELECT 1 FROM unnest(c.unit_ids) AS g(unit_id) WHERE NOT "
+      + Scope.sqlForUnitId("g.unit_id", 1) + ")";
+
   private final Database database;
   private final AdminAudit audit;
 
@@ -84,6 +88,32 @@ public final class PartnerClientService {
                 .put("reportTypes", new JsonArray(types))))
         .compose(v -> read(conn, id)))
         .map(json -> secret == null ? json : json.put("clientSecret", secret));
+  }
+
+  /** The clients the actor may manage, newest first (keyset pages on (created_at, id)). */
+  public Future<JsonObject> list(Actor actor, String cursor, Integer limit) {
+    String after = org.frontline.identity.Page.decode(cursor, org.frontline.identity.Page.TimeId::valid);
+    org.frontline.identity.Page.TimeId last = after == null ? null : org.frontline.identity.Page.TimeId.parse(after);
+    int size = org.frontline.identity.Page.limit(limit);
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> conn.preparedQuery("SELECT c.id, c.created_at FROM partner_client c WHERE " + MANAGEABLE
+                + " AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2, $3)) "
+                + "ORDER BY c.created_at DESC, c.id DESC LIMIT $4")
+            .execute(Tuple.of(scope.paths(), last == null ? null : last.at(), last == null ? null : last.id(), size + 1)))
+        .compose(rows -> {
+          List<Row> list = new ArrayList<>();
+          rows.forEach(list::add);
+          var page = org.frontline.identity.Page.of(list, size, r -> r.getOffsetDateTime("created_at")
+              .withOffsetSameInstant(ZoneOffset.UTC) + "|" + r.getUUID("id"));
+          Future<List<JsonObject>> items = Future.succeededFuture(new ArrayList<>());
+          for (Row r : page.items()) {
+            items = items.compose(acc -> read(conn, r.getUUID("id")).map(json -> {
+              acc.add(json);
+              return acc;
+            }));
+          }
+          return items.map(acc -> new JsonObject().put("items", new JsonArray(acc)).put("nextCursor", page.nextCursor()));
+        }));
   }
 
   public Future<JsonObject> get(Actor actor, UUID id) {
@@ -176,9 +206,8 @@ public final class PartnerClientService {
   /** The client's auth method when the actor may manage it; 404 otherwise. Locks the client row. */
   private Future<String> visible(SqlClient conn, Actor actor, UUID id) {
     return actor.scope(conn).compose(scope -> conn.preparedQuery("SELECT c.auth_method FROM partner_client c "
-            + "WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM unnest(c.unit_ids) AS g(unit_id) WHERE NOT "
-            + Scope.sqlForUnitId("g.unit_id", 2) + ") FOR UPDATE")
-        .execute(Tuple.of(id, (Object) scope.paths())))
+            + "WHERE " + MANAGEABLE + " AND c.id = $2 FOR UPDATE")
+        .execute(Tuple.of(scope.paths(), id)))
         .compose(rows -> rows.size() == 0
             ? Future.failedFuture(Problem.of(ProblemType.NOT_FOUND, "No partner client " + id + ".").toException())
             : Future.succeededFuture(rows.iterator().next().getString(0)));

@@ -40,6 +40,8 @@ public final class PartnersApi implements ApiRoutes {
         Map.entry("listPartnerEvents", rc -> send(rc, 200, events.page(Caller.of(rc), rc.queryParams().get("after"),
             limit(rc)))),
         Map.entry("createPartnerClient", rc -> send(rc, 201, clients.create(Actor.of(rc), rc.body().asJsonObject()))),
+        Map.entry("listPartnerClients", rc -> send(rc, 200, clients.list(Actor.of(rc), rc.queryParams().get("cursor"),
+            limit(rc)))),
         Map.entry("getPartnerClient", rc -> send(rc, 200, clients.get(Actor.of(rc), id(rc, "id")))),
         Map.entry("addPartnerClientCredential", rc -> send(rc, 200, clients.addCredential(Actor.of(rc), id(rc, "id"),
             rc.body().asJsonObject()))),

@@ -121,9 +121,26 @@ class PartnerClientsTest {
     // Not an admin: 403.
     assertProblem(call(env, login(env, "supervisor.tongzhou"), HttpMethod.GET, "/v1/partner-clients/" + hanjiangClient,
         null), 403, "urn:frontline:problem:forbidden");
-    // The Nantong admin manages a Tongzhou client.
-    ok(call(env, nantongAdmin, HttpMethod.POST, "/v1/partner-clients",
-        newClient("Nantong exchange", "client_secret_basic", List.of("events:read"), List.of(TONGZHOU), List.of("SITE"))), 201);
+    // The Nantong admin manages a Tongzhou client, and lists only such clients.
+    String nantongClient = ok(call(env, nantongAdmin, HttpMethod.POST, "/v1/partner-clients",
+        newClient("Nantong exchange", "client_secret_basic", List.of("events:read"), List.of(TONGZHOU), List.of("SITE"))),
+        201).getString("id");
+    List<String> listed = new java.util.ArrayList<>();
+    String cursor = null;
+    do {
+      JsonObject page = ok(call(env, nantongAdmin, HttpMethod.GET, "/v1/partner-clients?limit=1"
+          + (cursor == null ? "" : "&cursor=" + cursor), null), 200);
+      page.getJsonArray("items").forEach(c -> {
+        listed.add(((JsonObject) c).getString("id"));
+        assertThat(((JsonObject) c).getJsonArray("unitIds")).doesNotContain(HANJIANG.toString());
+        assertThat(((JsonObject) c).containsKey("clientSecret")).isFalse();
+      });
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    assertThat(listed).contains(nantongClient).doesNotContain(hanjiangClient);
+    JsonObject all = ok(call(env, login(env, "admin"), HttpMethod.GET, "/v1/partner-clients?limit=200", null), 200);
+    assertThat(all.getJsonArray("items").stream().map(c -> ((JsonObject) c).getString("id")))
+        .contains(nantongClient, hanjiangClient);
   }
 
   @Test
