@@ -177,4 +177,29 @@ class EventFeedTest {
           + "WHERE aggregate_id = ?::uuid)", late.toString(), committed.toString())).isEqualTo(1);
     }
   }
+
+  @Test
+  void aPageHoldsAtMost200Events(TestEnvironment env) throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      // 205 complete Tongzhou reports and their events, written directly (the API path is tested above).
+      st.executeUpdate("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, completed_at, lat, "
+          + "lon, body, request, request_sha256, response) SELECT gen_random_uuid(), (SELECT id FROM account WHERE "
+          + "username = 'officer.zhang'), '" + TONGZHOU + "', 'SITE', 'COMPLETE', 'Bulk ' || n, now(), now(), 32, 121, "
+          + "'{}', '{}', sha256(n::text::bytea), '{}' FROM generate_series(1, 205) AS n");
+      st.executeUpdate("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload) "
+          + "SELECT 'report.completed', 'report', id, unit_id, '{}' FROM report WHERE title LIKE 'Bulk %' ORDER BY title");
+    }
+    JsonObject first = null;
+    for (int i = 0; i < 100 && (first == null || first.getJsonArray("items").size() < 200); i++) {
+      first = ok(feed(env, token, "?limit=100000"), 200);
+      if (first.getJsonArray("items").size() < 200) {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(first.getJsonArray("items")).hasSize(200);
+    JsonObject rest = ok(feed(env, token, "?limit=100000&after=" + first.getString("nextCursor")), 200);
+    assertThat(rest.getJsonArray("items")).hasSize(5);
+    assertThat(ok(feed(env, token, ""), 200).getJsonArray("items")).hasSize(50);
+  }
 }
