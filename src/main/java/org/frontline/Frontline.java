@@ -53,6 +53,12 @@ import org.frontline.enterprises.ServiceRequestService;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.figures.FiguresApi;
 import org.frontline.figures.FiguresService;
+import org.frontline.partners.EventFeed;
+import org.frontline.partners.PartnerCallers;
+import org.frontline.partners.PartnerReports;
+import org.frontline.partners.PartnerClientService;
+import org.frontline.partners.PartnersApi;
+import org.frontline.partners.TokenEndpoint;
 import org.frontline.postings.PostingService;
 import org.frontline.postings.PostingsApi;
 import org.frontline.projects.MilestoneAlerts;
@@ -172,7 +178,8 @@ public final class Frontline {
         UPLOAD_LIFETIME, blocking);
     sweeper = new UploadSweeper(uploadRepository, objectStore);
     List<ApiRoutes> features = List.of(
-        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit),
+        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit,
+            new PartnerCallers(database.pool())),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
@@ -186,7 +193,10 @@ public final class Frontline {
         new EnterprisesApi(new EnterpriseService(database, adminAudit), serviceRequests),
         new ProjectsApi(projects),
         new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
-        new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())));
+        new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())),
+        new PartnersApi(new PartnerClientService(database, adminAudit),
+            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool()),
+            new PartnerReports(database.pool(), objectStore)));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

@@ -38,6 +38,8 @@ public final class AccessRules {
 
   /** Who reads the figures of a subtree (GET /v1/figures): not officers. */
   private static final Set<String> FIGURE_READERS = Set.of("supervisor", "assessor", "admin");
+  /** Partner clients granted reports:read (what each sees: its grant's units and report types). */
+  private static final Set<String> PARTNER_REPORT_READERS = Set.of(Caller.PARTNER_ROLE_PREFIX + "reports:read");
 
   private static final Map<String, Set<String>> RULES = Map.ofEntries(
       // identity
@@ -104,7 +106,19 @@ public final class AccessRules {
       Map.entry("getPosting", POSTING_READERS),
       Map.entry("listPostings", POSTING_READERS),
       // figures of a unit subtree and period
-      Map.entry("getFigures", FIGURE_READERS));
+      Map.entry("getFigures", FIGURE_READERS),
+      // partner clients (admins, within their scope)
+      Map.entry("createPartnerClient", ADMIN),
+      Map.entry("listPartnerClients", ADMIN),
+      Map.entry("getPartnerClient", ADMIN),
+      Map.entry("addPartnerClientCredential", ADMIN),
+      Map.entry("removePartnerClientCredential", ADMIN),
+      Map.entry("disablePartnerClient", ADMIN),
+      // partner API: partner clients holding the OAuth scope (never a person: no person has these roles)
+      Map.entry("listPartnerEvents", Set.of(Caller.PARTNER_ROLE_PREFIX + "events:read")),
+      Map.entry("listPartnerReports", PARTNER_REPORT_READERS),
+      Map.entry("getPartnerReport", PARTNER_REPORT_READERS),
+      Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS));
 
   private AccessRules() {}
 
@@ -117,8 +131,9 @@ public final class AccessRules {
     return roles;
   }
 
+  /** {@link #ANY_AUTHENTICATED} means any account: a partner client only ever passes a rule naming its scope. */
   public static boolean allows(Set<String> required, Caller caller) {
-    return required.isEmpty() || caller.roles().stream().anyMatch(required::contains);
+    return required.isEmpty() ? !caller.isPartner() : caller.roles().stream().anyMatch(required::contains);
   }
 
   public static Set<String> operations() {

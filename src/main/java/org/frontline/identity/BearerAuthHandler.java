@@ -27,11 +27,18 @@ public final class BearerAuthHandler implements PerOperationSecurity {
   private final TokenService tokens;
   private final IdentityRepository repository;
   private final AuditLog audit;
+  private final ClientCallers clients;
 
   public BearerAuthHandler(TokenService tokens, IdentityRepository repository, AuditLog audit) {
+    this(tokens, repository, audit, ClientCallers.NONE);
+  }
+
+  /** With partner clients: their tokens are resolved by {@code clients} (the client must still be enabled). */
+  public BearerAuthHandler(TokenService tokens, IdentityRepository repository, AuditLog audit, ClientCallers clients) {
     this.tokens = tokens;
     this.repository = repository;
     this.audit = audit;
+    this.clients = clients;
   }
 
   /** Authentication, then the operation's role rule; throws (refusing the start) when the rule is missing. */
@@ -90,6 +97,19 @@ public final class BearerAuthHandler implements PerOperationSecurity {
   }
 
   private void authenticate(RoutingContext rc, TokenService.AccessToken token, Handler<Caller> then) {
+    if (token.client() != null) {
+      clients.callerFor(token).onComplete(ar -> {
+        if (ar.failed()) {
+          rc.fail(ar.cause());
+        } else if (ar.result().isEmpty()) {
+          reject(rc, token.accountId(), "unknown or disabled client");
+        } else {
+          ar.result().get().attachTo(rc);
+          then.handle(ar.result().get());
+        }
+      });
+      return;
+    }
     repository.accountById(token.accountId()).onComplete(ar -> {
       if (ar.failed()) {
         rc.fail(ar.cause());

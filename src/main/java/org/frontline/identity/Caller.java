@@ -8,13 +8,37 @@ import java.util.UUID;
 /**
  * The authenticated caller of a request, as {@link BearerAuthHandler} found it: roles and scope are read from the
  * account at request time, so a token never grants more than the account holds now.
+ *
+ * <p>A partner system (OAuth client) is a caller too: {@code accountId} is then the client id, {@code roles} are
+ * its granted OAuth scopes prefixed {@link #PARTNER_ROLE_PREFIX} (so {@link AccessRules} names them like roles and
+ * no person's rule ever admits a partner), {@code scopeUnitIds} its granted unit subtrees (so {@link Scope} applies
+ * unchanged), and {@code client} what else the grant limits (report types).
  */
-public record Caller(UUID accountId, List<String> roles, List<UUID> scopeUnitIds) {
+public record Caller(UUID accountId, List<String> roles, List<UUID> scopeUnitIds, ClientGrant client) {
   private static final String KEY = "frontline.caller";
+  /** A partner's OAuth scope {@code events:read} is the role {@code partner:events:read}. */
+  public static final String PARTNER_ROLE_PREFIX = "partner:";
+
+  /** What a partner client's grant adds to its units: the report types it may see. */
+  public record ClientGrant(List<String> reportTypes) {
+    public ClientGrant {
+      reportTypes = List.copyOf(reportTypes);
+    }
+  }
 
   public Caller {
     roles = List.copyOf(roles);
     scopeUnitIds = List.copyOf(scopeUnitIds);
+  }
+
+  /** A person (an account). */
+  public Caller(UUID accountId, List<String> roles, List<UUID> scopeUnitIds) {
+    this(accountId, roles, scopeUnitIds, null);
+  }
+
+  /** True for a partner system (an OAuth client), false for a person. */
+  public boolean isPartner() {
+    return client != null;
   }
 
   public boolean hasRole(String role) {

@@ -19,10 +19,16 @@ public final class IdentityApi implements ApiRoutes {
   private final BearerAuthHandler bearerAuth;
 
   public IdentityApi(AuthService auth, TokenService tokens, IdentityRepository repository, AuditLog audit) {
+    this(auth, tokens, repository, audit, ClientCallers.NONE);
+  }
+
+  /** With partner clients: {@code clients} resolves their access tokens into callers. */
+  public IdentityApi(AuthService auth, TokenService tokens, IdentityRepository repository, AuditLog audit,
+                     ClientCallers clients) {
     this.auth = auth;
     this.tokens = tokens;
     this.repository = repository;
-    this.bearerAuth = new BearerAuthHandler(tokens, repository, audit);
+    this.bearerAuth = new BearerAuthHandler(tokens, repository, audit, clients);
   }
 
   @Override

@@ -40,8 +40,19 @@ public final class TokenService {
   private static final Base64.Encoder ENC = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder DEC = Base64.getUrlDecoder();
 
-  /** The verified content of an access token. */
-  public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant expiresAt) {}
+  /**
+   * The verified content of an access token. For a partner client's token (client credentials), {@code accountId}
+   * is the client id, {@code scope} its granted units and {@code client} the OAuth scopes and report types.
+   */
+  public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant expiresAt,
+                            ClientClaims client) {
+    public AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant expiresAt) {
+      this(accountId, roles, scope, jti, expiresAt, null);
+    }
+  }
+
+  /** A partner token's own claims: {@code scope} (RFC 9068, space-separated) and the granted report types. */
+  public record ClientClaims(List<String> scopes, List<String> reportTypes) {}
 
   /** Why a token was rejected; for logs and audit only, never sent to the client. */
   public static class InvalidTokenException extends Exception {
@@ -140,6 +151,30 @@ public final class TokenService {
         .put("jti", UUID.randomUUID().toString())
         .put("roles", new JsonArray(List.copyOf(roles)))
         .put("scope", new JsonArray(scope.stream().map(UUID::toString).toList()));
+    return sign(header, claims, current);
+  }
+
+  /**
+   * A signed access token for a partner client (OAuth client credentials), valid for {@link #ACCESS_TOKEN_TTL}:
+   * {@code sub} and {@code client_id} are the client, {@code scope} the granted OAuth scopes (RFC 9068), and the
+   * granted unit subtrees and report types are {@code frontline_units} and {@code frontline_report_types}.
+   */
+  public String issueForClient(UUID clientId, List<String> scopes, List<UUID> units, List<String> reportTypes) {
+    long now = clock.instant().getEpochSecond();
+    SigningKey current = keys.keys().current();
+    JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
+    JsonObject claims = new JsonObject()
+        .put("iss", issuer)
+        .put("aud", audience)
+        .put("sub", clientId.toString())
+        .put("client_id", clientId.toString())
+        .put("iat", now)
+        .put("nbf", now)
+        .put("exp", now + ACCESS_TOKEN_TTL.toSeconds())
+        .put("jti", UUID.randomUUID().toString())
+        .put("scope", String.join(" ", scopes))
+        .put("frontline_units", new JsonArray(units.stream().map(UUID::toString).toList()))
+        .put("frontline_report_types", new JsonArray(List.copyOf(reportTypes)));
     return sign(header, claims, current);
   }
 
@@ -245,6 +280,13 @@ public final class TokenService {
     AccessToken accessToken;
     try {
       UUID sub = UUID.fromString(claims.getString("sub"));
+      if (claims.containsKey("client_id")) {
+        accessToken = clientToken(sub, claims, exp);
+        synchronized (verified) {
+          verified.put(token, new Verified(k, key, accessToken, exp, nbf, iat));
+        }
+        return accessToken;
+      }
       List<String> roles = new ArrayList<>();
       for (Object r : claims.getJsonArray("roles", new JsonArray())) {
         roles.add((String) r);
@@ -262,6 +304,23 @@ public final class TokenService {
       verified.put(token, new Verified(k, key, accessToken, exp, nbf, iat));
     }
     return accessToken;
+  }
+
+  private static AccessToken clientToken(UUID sub, JsonObject claims, long exp) {
+    if (!sub.toString().equals(claims.getString("client_id"))) {
+      throw new IllegalArgumentException("client_id is not sub");
+    }
+    List<String> scopes = List.of(claims.getString("scope").trim().split(" +"));
+    List<UUID> units = new ArrayList<>();
+    for (Object u : claims.getJsonArray("frontline_units")) {
+      units.add(UUID.fromString((String) u));
+    }
+    List<String> types = new ArrayList<>();
+    for (Object t : claims.getJsonArray("frontline_report_types")) {
+      types.add((String) t);
+    }
+    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), Instant.ofEpochSecond(exp),
+        new ClientClaims(scopes, List.copyOf(types)));
   }
 
   private void checkTimes(long exp, Long nbf, long iat) throws InvalidTokenException {

@@ -74,7 +74,12 @@ class ScopeMatrixTest {
       java.util.Map.entry("extendPosting", List.of("officer.xu", "assessor.tongzhou")),
       java.util.Map.entry("endPosting", List.of("officer.xu", "assessor.tongzhou")),
       // figures: supervisors, assessors and admins; not officers
-      java.util.Map.entry("getFigures", List.of("officer.xu", "officer.zhang")));
+      java.util.Map.entry("getFigures", List.of("officer.xu", "officer.zhang")),
+      // partner clients: admins only
+      java.util.Map.entry("getPartnerClient", List.of("officer.xu", "supervisor.hanjiang", "assessor.tongzhou")),
+      java.util.Map.entry("addPartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
+      java.util.Map.entry("removePartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
+      java.util.Map.entry("disablePartnerClient", List.of("officer.xu", "supervisor.hanjiang")));
   /** officer.xu's Huaisi posting (a row written before the cases run). */
   static final UUID HUAISI_POSTING = UUID.nameUUIDFromBytes("scope-matrix:posting".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
@@ -84,12 +89,19 @@ class ScopeMatrixTest {
   static final UUID HUAISI_ENTERPRISE = UUID.nameUUIDFromBytes("scope-matrix:enterprise".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   static final UUID HUAISI_SERVICE_REQUEST = UUID.nameUUIDFromBytes("scope-matrix:service-request".getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
+  /** A partner client granted Huaisi, and its secret credential (rows written before the cases run). */
+  static final UUID HUAISI_PARTNER = UUID.nameUUIDFromBytes("scope-matrix:partner".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  static final UUID HUAISI_PARTNER_SECRET = UUID.nameUUIDFromBytes("scope-matrix:partner-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
     String xuTokens = "SELECT count(*) FROM refresh_token WHERE revoked_at IS NOT NULL AND account_id = '" + XU + "'";
     String milestones = "SELECT count(*) FROM milestone WHERE project_id = '" + HUAISI_PROJECT + "'";
     String baselines = "SELECT count(*) FROM milestone_baseline WHERE milestone_id = '" + HUAISI_MILESTONE + "'";
     String progress = "SELECT count(*) FROM milestone_progress WHERE milestone_id = '" + HUAISI_MILESTONE + "'";
+    String partnerCredentials = "SELECT string_agg(id || ':' || coalesce(removed_at::text, '-') || ':'"
+        + " || coalesce(expires_at::text, '-'), ',' ORDER BY id) FROM partner_credential WHERE client_id = '"
+        + HUAISI_PARTNER + "'";
     String xuScope = "SELECT string_agg(unit_id::text, ',' ORDER BY unit_id) FROM account_scope WHERE account_id = '" + XU + "'";
     return List.of(
         new Case("getOrgUnit", HttpMethod.GET, "/v1/org-units/" + HANJIANG, null, "org_unit", HANJIANG),
@@ -143,7 +155,15 @@ class ScopeMatrixTest {
         new Case("endPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/end",
             new JsonObject().put("endsOn", "2026-03-01"), "posting", HUAISI_POSTING),
         new Case("getFigures", HttpMethod.GET, "/v1/figures?unitId=" + HUAISI + "&from=2026-01-01&to=2026-12-01", null,
-            "org_unit", HUAISI));
+            "org_unit", HUAISI),
+        new Case("getPartnerClient", HttpMethod.GET, "/v1/partner-clients/" + HUAISI_PARTNER, null, "partner_client",
+            HUAISI_PARTNER, List.of(partnerCredentials)),
+        new Case("addPartnerClientCredential", HttpMethod.POST, "/v1/partner-clients/" + HUAISI_PARTNER + "/credentials",
+            new JsonObject(), "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
+        new Case("removePartnerClientCredential", HttpMethod.DELETE, "/v1/partner-clients/" + HUAISI_PARTNER
+            + "/credentials/" + HUAISI_PARTNER_SECRET, null, "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
+        new Case("disablePartnerClient", HttpMethod.POST, "/v1/partner-clients/" + HUAISI_PARTNER + "/disable", null,
+            "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
@@ -172,6 +192,15 @@ class ScopeMatrixTest {
       try (var c = env.jdbc(); var st = c.createStatement()) {
         st.executeUpdate("INSERT INTO posting (id, officer_id, front_line, unit_id, starts_on, ends_on) VALUES ('"
             + HUAISI_POSTING + "', '" + XU + "', 'INVESTMENT_PROMOTION', '" + HUAISI + "', '2026-01-01', '2026-06-30')");
+      }
+    }
+    if (Admin.row(env, "partner_client", HUAISI_PARTNER) == null) {
+      try (var c = env.jdbc(); var st = c.createStatement()) {
+        st.executeUpdate("INSERT INTO partner_client (id, name, auth_method, scopes, unit_ids, report_types) VALUES ('"
+            + HUAISI_PARTNER + "', 'Scope matrix partner', 'client_secret_basic', '{events:read}', '{" + HUAISI
+            + "}', '{SITE}')");
+        st.executeUpdate("INSERT INTO partner_credential (id, client_id, kind, secret_sha256) VALUES ('"
+            + HUAISI_PARTNER_SECRET + "', '" + HUAISI_PARTNER + "', 'secret', sha256('scope-matrix'::bytea))");
       }
     }
     if (Admin.row(env, "report", XU_REPORT) == null) {

@@ -1,0 +1,105 @@
+package org.frontline.partners;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Caller;
+import org.frontline.identity.Page;
+import org.frontline.identity.Scope;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
+
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The partner event feed ({@code GET /v1/events}): outbox events on reports, within the partner's grant (unit
+ * subtrees through {@link Scope}, report types), in a durable order a partner can resume from any item's cursor.
+ * The order is (writing transaction id, event id), and only events whose transaction is older than every running
+ * one are served (see V71): an event still being written is held back, and nothing after it is served before it,
+ * so a cursor never skips an event that commits late.
+ */
+public final class EventFeed {
+  /** The event kinds partners see; later kinds join here. */
+  static final List<String> KINDS = List.of("report.completed");
+  private static final Pattern KEY = Pattern.compile("(\\d{1,20}):(\\d{1,19})");
+
+  private final Pool pool;
+
+  public EventFeed(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<JsonObject> page(Caller caller, String after, Integer limit) {
+    long[] position;
+    try {
+      position = decode(after);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    int size = Page.limit(limit);
+    List<String> types = caller.client() == null ? List.of() : caller.client().reportTypes();
+    return Scope.of(pool, caller).compose(scope -> pool.preparedQuery("""
+            SELECT o.id, o.txid::text AS txid, o.event_type, o.aggregate_id, r.unit_id, r.type, o.created_at
+            FROM outbox o
+            JOIN report r ON r.id = o.aggregate_id
+            JOIN org_unit u ON u.id = r.unit_id
+            WHERE o.aggregate_type = 'report' AND o.event_type = ANY ($1)
+              AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
+              AND (o.txid, o.id) > ($2::text::xid8, $3)
+              AND r.type = ANY ($4)
+              AND\s""" + Scope.sql("u.path", 5) + """
+            ORDER BY o.txid, o.id
+            LIMIT $6""")
+        .execute(Tuple.of(KINDS.toArray(String[]::new), Long.toUnsignedString(position[0]), position[1],
+            types.toArray(String[]::new), (Object) scope.paths(), size)))
+        .map(rows -> {
+          JsonArray items = new JsonArray();
+          String last = after;
+          for (Row r : rows) {
+            last = encode(r.getString("txid"), r.getLong("id"));
+            items.add(new JsonObject()
+                .put("id", Long.toString(r.getLong("id")))
+                .put("cursor", last)
+                .put("type", r.getString("event_type"))
+                .put("occurredAt", DateTimeFormatter.ISO_INSTANT.format(
+                    r.getOffsetDateTime("created_at").withOffsetSameInstant(ZoneOffset.UTC)))
+                .put("data", new JsonObject()
+                    .put("reportId", r.getUUID("aggregate_id").toString())
+                    .put("unitId", r.getUUID("unit_id").toString())
+                    .put("reportType", r.getString("type"))));
+          }
+          return new JsonObject().put("items", items).put("nextCursor", last);
+        });
+  }
+
+  static String encode(String txid, long id) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString((txid + ":" + id).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** (txid, id) of a cursor; none: the start of what is retained. A cursor not ours is a 400 naming query/after. */
+  private static long[] decode(String cursor) {
+    if (cursor == null) {
+      return new long[] {0, 0};
+    }
+    try {
+      Matcher m = KEY.matcher(new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8));
+      if (m.matches()) {
+        return new long[] {Long.parseUnsignedLong(m.group(1)), Long.parseLong(m.group(2))};
+      }
+    } catch (IllegalArgumentException e) {
+      // falls through to the problem below
+    }
+    throw Problem.of(ProblemType.VALIDATION_FAILED, "The cursor is not one this feed returned.")
+        .withErrors(List.of(new Problem.FieldError("query/after", "Not a cursor of this feed; pass a cursor as given.")))
+        .toException();
+  }
+}

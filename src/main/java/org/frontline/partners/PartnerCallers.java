@@ -1,0 +1,76 @@
+package org.frontline.partners;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Caller;
+import org.frontline.identity.ClientCallers;
+import org.frontline.identity.TokenService;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A partner token's caller, read from the client as it is now (like an account's roles): a disabled client is
+ * refused at once, and the grant is what both the token and the client's current grant hold, so narrowing a grant
+ * takes effect without waiting for tokens to expire.
+ */
+public final class PartnerCallers implements ClientCallers {
+  private final Pool pool;
+
+  public PartnerCallers(Pool pool) {
+    this.pool = pool;
+  }
+
+  @Override
+  public Future<Optional<Caller>> callerFor(TokenService.AccessToken token) {
+    return pool.preparedQuery("SELECT scopes, unit_ids, report_types, rate_limit_per_minute FROM partner_client "
+            + "WHERE id = $1 AND disabled_at IS NULL")
+        .execute(Tuple.of(token.accountId()))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(Optional.empty());
+          }
+          Row r = rows.iterator().next();
+          return count(token.accountId(), r.getInteger("rate_limit_per_minute")).map(v -> Optional.of(caller(token, r)));
+        });
+  }
+
+  /**
+   * Counts the call in the client's current one-minute window (shared by every instance through the database);
+   * beyond the client's limit the call fails with 429 and Retry-After = the seconds left in the window.
+   */
+  private Future<Void> count(UUID clientId, int limit) {
+    return pool.preparedQuery("""
+            INSERT INTO partner_rate (client_id, window_start, calls) VALUES ($1, date_trunc('minute', now()), 1)
+            ON CONFLICT (client_id) DO UPDATE SET
+              calls = CASE WHEN partner_rate.window_start = EXCLUDED.window_start THEN partner_rate.calls + 1 ELSE 1 END,
+              window_start = EXCLUDED.window_start
+            RETURNING calls, greatest(1, ceil(extract(epoch FROM window_start + interval '1 minute' - now())))::int""")
+        .execute(Tuple.of(clientId))
+        .compose(rows -> {
+          Row r = rows.iterator().next();
+          if (r.getInteger(0) <= limit) {
+            return Future.succeededFuture();
+          }
+          String retryAfter = Integer.toString(r.getInteger(1));
+          return Future.failedFuture(Problem.of(ProblemType.TOO_MANY_REQUESTS, "This client may make " + limit
+                  + " calls a minute; try again in " + retryAfter + " s.")
+              .withHeader("Retry-After", retryAfter).toException());
+        });
+  }
+
+  private static Caller caller(TokenService.AccessToken token, Row r) {
+    List<String> scopes = List.of(r.getArrayOfStrings("scopes"));
+    List<UUID> units = List.of(r.getArrayOfUUIDs("unit_ids"));
+    List<String> types = List.of(r.getArrayOfStrings("report_types"));
+    return new Caller(token.accountId(),
+        token.client().scopes().stream().filter(scopes::contains).map(s -> Caller.PARTNER_ROLE_PREFIX + s).toList(),
+        token.scope().stream().filter(units::contains).toList(),
+        new Caller.ClientGrant(token.client().reportTypes().stream().filter(types::contains).toList()));
+  }
+}

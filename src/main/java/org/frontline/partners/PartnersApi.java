@@ -1,0 +1,78 @@
+package org.frontline.partners;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Actor;
+import org.frontline.identity.Caller;
+import org.frontline.platform.http.ApiRoutes;
+
+import java.util.Map;
+import java.util.UUID;
+
+/** Partner integration: client administration (contract operations) and the token endpoint (a raw route). */
+public final class PartnersApi implements ApiRoutes {
+  private final PartnerClientService clients;
+  private final TokenEndpoint tokenEndpoint;
+  private final EventFeed events;
+  private final PartnerReports reports;
+
+  public PartnersApi(PartnerClientService clients, TokenEndpoint tokenEndpoint, EventFeed events, PartnerReports reports) {
+    this.clients = clients;
+    this.tokenEndpoint = tokenEndpoint;
+    this.events = events;
+    this.reports = reports;
+  }
+
+  @Override
+  public Map<String, Handler<RoutingContext>> handlers() {
+    return Map.ofEntries(
+        Map.entry("getPartnerReport", rc -> send(rc, 200, reports.get(Caller.of(rc), id(rc, "id")))),
+        Map.entry("listPartnerReports", rc -> send(rc, 200, reports.list(Caller.of(rc), rc.queryParams().get("cursor"),
+            limit(rc)))),
+        Map.entry("getPartnerAttachmentContent", rc -> reports.photoLink(Caller.of(rc), id(rc, "id"),
+                rc.queryParams().get("variant") == null ? "display" : rc.queryParams().get("variant"))
+            .onSuccess(url -> rc.response().setStatusCode(303).putHeader("Location", url)
+                .putHeader("Cache-Control", "no-store").end())
+            .onFailure(rc::fail)),
+        Map.entry("listPartnerEvents", rc -> send(rc, 200, events.page(Caller.of(rc), rc.queryParams().get("after"),
+            limit(rc)))),
+        Map.entry("createPartnerClient", rc -> send(rc, 201, clients.create(Actor.of(rc), rc.body().asJsonObject()))),
+        Map.entry("listPartnerClients", rc -> send(rc, 200, clients.list(Actor.of(rc), rc.queryParams().get("cursor"),
+            limit(rc)))),
+        Map.entry("getPartnerClient", rc -> send(rc, 200, clients.get(Actor.of(rc), id(rc, "id")))),
+        Map.entry("addPartnerClientCredential", rc -> send(rc, 200, clients.addCredential(Actor.of(rc), id(rc, "id"),
+            rc.body().asJsonObject()))),
+        Map.entry("removePartnerClientCredential", rc -> send(rc, 200, clients.removeCredential(Actor.of(rc),
+            id(rc, "id"), id(rc, "credentialId")))),
+        Map.entry("disablePartnerClient", rc -> send(rc, 200, clients.disable(Actor.of(rc), id(rc, "id")))));
+  }
+
+  @Override
+  public void mountRaw(Router router) {
+    tokenEndpoint.mount(router);
+  }
+
+  /** The contract has checked it is an integer >= 1; beyond int it is capped like any large limit. */
+  private static Integer limit(RoutingContext rc) {
+    String limit = rc.queryParams().get("limit");
+    return limit == null ? null : limit.length() > 9 ? Integer.MAX_VALUE : Integer.valueOf(limit);
+  }
+
+  private static UUID id(RoutingContext rc, String name) {
+    return UUID.fromString(rc.pathParam(name));
+  }
+
+  private static void send(RoutingContext rc, int status, Future<JsonObject> result) {
+    result.onSuccess(json -> {
+          if (status == 201) {
+            rc.response().putHeader("Location", "/v1/partner-clients/" + json.getString("id"));
+          }
+          rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+              .putHeader("Cache-Control", "no-store").end(json.encode());
+        })
+        .onFailure(rc::fail);
+  }
+}

@@ -1,0 +1,383 @@
+package org.frontline.partners;
+
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditLog;
+import org.frontline.identity.TokenService;
+import org.frontline.platform.http.Problems;
+import org.frontline.platform.http.RequestIds;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.Signature;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * {@code POST /oauth2/token}: the OAuth 2.0 client credentials grant (RFC 6749 section 4.4; no refresh token) for
+ * partner clients, authenticated by {@code client_secret_basic} (RFC 6749 section 2.3.1) or {@code private_key_jwt}
+ * (RFC 7523 section 2.2). Errors are RFC 6749 section 5.2 JSON, not problems: OAuth clients read {@code error}.
+ * Routed raw (ahead of the contract's validator), as the contract documents it with {@code x-frontline-raw-route}.
+ */
+public final class TokenEndpoint {
+  private static final Logger log = LoggerFactory.getLogger(TokenEndpoint.class);
+  public static final String PATH = "/oauth2/token";
+  static final String JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+  /** An assertion may be valid for at most this long from now (RFC 7523 leaves it to us; short limits replays). */
+  static final long MAX_ASSERTION_LIFETIME_SECONDS = 300;
+  /** Clock skew tolerated on exp and nbf. */
+  static final long LEEWAY_SECONDS = 30;
+  private static final Set<String> FORBIDDEN_HEADERS = Set.of("jku", "x5u", "jwk", "x5c", "crit");
+  private static final Pattern B64URL = Pattern.compile("[A-Za-z0-9_-]+");
+  private static final Base64.Decoder DEC = Base64.getUrlDecoder();
+  private static final List<String> PARAMETERS = List.of("grant_type", "scope", "client_id", "client_assertion",
+      "client_assertion_type");
+
+  private final Pool pool;
+  private final TokenService tokens;
+  private final AuditLog audit;
+  private final Clock clock;
+
+  public TokenEndpoint(Pool pool, TokenService tokens, AuditLog audit, Clock clock) {
+    this.pool = pool;
+    this.tokens = tokens;
+    this.audit = audit;
+    this.clock = clock;
+  }
+
+  /** An RFC 6749 section 5.2 error answer. */
+  static final class OAuthError extends Exception {
+    final int status;
+    final String error;
+    final boolean basic;
+
+    OAuthError(int status, String error, String description, boolean basic) {
+      super(description, null, false, false);
+      this.status = status;
+      this.error = error;
+      this.basic = basic;
+    }
+
+    static OAuthError request(String description) {
+      return new OAuthError(400, "invalid_request", description, false);
+    }
+
+    static OAuthError client(String description, boolean basic) {
+      return new OAuthError(401, "invalid_client", description, basic);
+    }
+  }
+
+  /** A client as the token endpoint needs it. */
+  private record Client(UUID id, String authMethod, List<String> scopes, List<UUID> units, List<String> reportTypes) {}
+
+  public void mount(Router router) {
+    router.post(PATH).order(-10)
+        .handler(new RequestIds())
+        .handler(BodyHandler.create(false).setBodyLimit(16 * 1024))
+        .handler(this::handle)
+        .failureHandler(new Problems());
+  }
+
+  private void handle(RoutingContext rc) {
+    rc.response().putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache");
+    Future<JsonObject> answer;
+    try {
+      answer = token(rc);
+    } catch (OAuthError e) {
+      answer = Future.failedFuture(e);
+    }
+    answer.onSuccess(json -> rc.response().putHeader("Content-Type", "application/json").end(json.encode()))
+        .onFailure(e -> {
+          if (e instanceof OAuthError error) {
+            log.info("token request refused: {} ({})", error.error, error.getMessage());
+            if (error.basic) {
+              rc.response().putHeader("WWW-Authenticate", "Basic realm=\"frontline\", charset=\"UTF-8\"");
+            }
+            rc.response().setStatusCode(error.status).putHeader("Content-Type", "application/json")
+                .end(new JsonObject().put("error", error.error).put("error_description", error.getMessage()).encode());
+          } else {
+            rc.fail(e);
+          }
+        });
+  }
+
+  private Future<JsonObject> token(RoutingContext rc) throws OAuthError {
+    String contentType = rc.request().getHeader("Content-Type");
+    if (contentType == null || !contentType.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+      throw OAuthError.request("The body must be application/x-www-form-urlencoded.");
+    }
+    MultiMap form = rc.request().formAttributes();
+    for (String name : PARAMETERS) {
+      if (form.getAll(name).size() > 1) {
+        throw OAuthError.request("The parameter " + name + " is repeated.");
+      }
+    }
+    String grant = form.get("grant_type");
+    if (grant == null || grant.isEmpty()) {
+      throw OAuthError.request("grant_type is required.");
+    }
+    if (!grant.equals("client_credentials")) {
+      throw new OAuthError(400, "unsupported_grant_type", "Only client_credentials is supported.", false);
+    }
+    String authorization = rc.request().getHeader("Authorization");
+    String assertion = form.get("client_assertion");
+    Future<Client> client;
+    if (authorization != null && assertion != null) {
+      throw OAuthError.request("Use one client authentication method, not both.");
+    } else if (authorization != null) {
+      client = basic(authorization, form.get("client_id"));
+    } else if (assertion != null) {
+      if (!JWT_BEARER.equals(form.get("client_assertion_type"))) {
+        throw OAuthError.request("client_assertion_type must be " + JWT_BEARER + ".");
+      }
+      client = assertion(assertion, form.get("client_id"));
+    } else {
+      throw OAuthError.client("Client authentication is required (client_secret_basic or private_key_jwt).", true);
+    }
+    String requested = form.get("scope");
+    return client
+        .compose(c -> {
+          List<String> scopes;
+          try {
+            scopes = scopes(c, requested);
+          } catch (OAuthError e) {
+            return Future.failedFuture(e);
+          }
+          String token = tokens.issueForClient(c.id(), scopes, c.units(), c.reportTypes());
+          return audit.record(pool, new AuditEvent(null, "partner:" + c.id(), "partner.token.issue", "partner_client",
+                  c.id().toString(), null, address(rc), RequestIds.of(rc), AuditEvent.Outcome.SUCCESS,
+                  new JsonObject().put("scope", String.join(" ", scopes)).put("authMethod", c.authMethod())))
+              .map(v -> new JsonObject()
+                  .put("access_token", token)
+                  .put("token_type", "Bearer")
+                  .put("expires_in", TokenService.ACCESS_TOKEN_TTL.toSeconds())
+                  .put("scope", String.join(" ", scopes)));
+        });
+  }
+
+  /** The requested scopes (RFC 6749 section 3.3), each granted; none requested: every granted one. */
+  private static List<String> scopes(Client client, String requested) throws OAuthError {
+    if (requested == null || requested.isBlank()) {
+      return client.scopes();
+    }
+    Set<String> asked = new LinkedHashSet<>(Arrays.asList(requested.trim().split(" +")));
+    for (String scope : asked) {
+      if (!client.scopes().contains(scope)) {
+        throw new OAuthError(400, "invalid_scope", "The scope " + scope + " is not granted to this client.", false);
+      }
+    }
+    return List.copyOf(asked);
+  }
+
+  /** client_secret_basic: id and secret form-urlencoded, then base64 (RFC 6749 section 2.3.1). */
+  private Future<Client> basic(String authorization, String clientIdParam) throws OAuthError {
+    if (!authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+      throw OAuthError.client("Only Basic client authentication is accepted in the Authorization header.", true);
+    }
+    String id;
+    String secret;
+    try {
+      String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
+      int colon = decoded.indexOf(':');
+      if (colon < 0) {
+        throw OAuthError.client("Malformed Basic credentials.", true);
+      }
+      id = URLDecoder.decode(decoded.substring(0, colon), StandardCharsets.UTF_8);
+      secret = URLDecoder.decode(decoded.substring(colon + 1), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw OAuthError.client("Malformed Basic credentials.", true);
+    }
+    UUID clientId = clientId(id, true);
+    if (clientIdParam != null && !clientIdParam.equals(id)) {
+      throw OAuthError.request("client_id differs from the authenticated client.");
+    }
+    byte[] presented = PartnerClientService.sha256(secret);
+    return client(clientId, PartnerClientService.SECRET_BASIC, true)
+        .compose(c -> pool.preparedQuery("SELECT secret_sha256 FROM partner_credential WHERE client_id = $1 "
+                + "AND kind = 'secret' AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+            .execute(Tuple.of(clientId))
+            .compose(rows -> {
+              boolean match = false;
+              for (Row r : rows) {
+                // Every live secret is compared (constant time each): which one matched is not timed.
+                match |= MessageDigest.isEqual(r.getBuffer(0).getBytes(), presented);
+              }
+              return match ? Future.succeededFuture(c)
+                  : Future.failedFuture(OAuthError.client("Client authentication failed.", true));
+            }));
+  }
+
+  /** private_key_jwt (RFC 7523 sections 2.2 and 3). */
+  private Future<Client> assertion(String jwt, String clientIdParam) throws OAuthError {
+    String[] parts = jwt.split("\\.", -1);
+    if (jwt.length() > 16 * 1024 || parts.length != 3 || !B64URL.matcher(parts[0]).matches()
+        || !B64URL.matcher(parts[1]).matches() || !B64URL.matcher(parts[2]).matches()) {
+      throw OAuthError.client("The client assertion is not a compact JWS.", false);
+    }
+    JsonObject header = json(parts[0]);
+    JsonObject claims = json(parts[1]);
+    Object alg = header.getValue("alg");
+    if (!"ES256".equals(alg) && !"RS256".equals(alg)) {
+      throw OAuthError.client("The assertion's alg must be ES256 or RS256.", false);
+    }
+    for (String forbidden : FORBIDDEN_HEADERS) {
+      if (header.containsKey(forbidden)) {
+        throw OAuthError.client("The assertion header " + forbidden + " is not accepted.", false);
+      }
+    }
+    if (!(header.getValue("kid") instanceof String kid) || !PartnerKeys.KID.matcher(kid).matches()) {
+      throw OAuthError.client("The assertion must name its key (kid).", false);
+    }
+    if (!(claims.getValue("iss") instanceof String iss) || !iss.equals(claims.getValue("sub"))) {
+      throw OAuthError.client("The assertion's iss and sub must both be the client id.", false);
+    }
+    UUID clientId = clientId(iss, false);
+    if (clientIdParam != null && !clientIdParam.equals(iss)) {
+      throw OAuthError.client("client_id differs from the assertion's issuer.", false);
+    }
+    if (!audienceOk(claims.getValue("aud"))) {
+      throw OAuthError.client("The assertion's aud must be the issuer or the token endpoint.", false);
+    }
+    long now = clock.instant().getEpochSecond();
+    if (!(claims.getValue("exp") instanceof Number exp)) {
+      throw OAuthError.client("The assertion must have exp.", false);
+    }
+    if (exp.longValue() + LEEWAY_SECONDS <= now) {
+      throw OAuthError.client("The assertion has expired.", false);
+    }
+    if (exp.longValue() > now + MAX_ASSERTION_LIFETIME_SECONDS + LEEWAY_SECONDS) {
+      throw OAuthError.client("The assertion's exp is more than " + MAX_ASSERTION_LIFETIME_SECONDS
+          + " seconds ahead.", false);
+    }
+    if (claims.getValue("nbf") instanceof Number nbf && nbf.longValue() > now + LEEWAY_SECONDS) {
+      throw OAuthError.client("The assertion is not valid yet (nbf).", false);
+    }
+    if (!(claims.getValue("jti") instanceof String jti) || jti.isEmpty() || jti.length() > 256) {
+      throw OAuthError.client("The assertion must have a jti (at most 256 characters).", false);
+    }
+    byte[] signature = decode(parts[2]);
+    byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
+    long expiresAt = exp.longValue() + LEEWAY_SECONDS;
+    return client(clientId, PartnerClientService.PRIVATE_KEY_JWT, false)
+        .compose(c -> pool.preparedQuery("SELECT alg, jwk FROM partner_credential WHERE client_id = $1 AND kind = 'jwk' "
+                + "AND kid = $2 AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+            .execute(Tuple.of(clientId, kid))
+            .compose(rows -> {
+              if (rows.size() == 0) {
+                return Future.failedFuture(OAuthError.client("No registered key of this client has the kid " + kid + ".", false));
+              }
+              Row key = rows.iterator().next();
+              if (!key.getString("alg").equals(alg)) {
+                return Future.failedFuture(OAuthError.client("The key " + kid + " is pinned to " + key.getString("alg") + ".", false));
+              }
+              if (!verify((String) alg, key.getJsonObject("jwk"), input, signature)) {
+                return Future.failedFuture(OAuthError.client("The assertion's signature does not verify.", false));
+              }
+              // The jti is spent only by a valid assertion; the primary key makes exactly one of concurrent uses win.
+              return pool.preparedQuery("INSERT INTO partner_assertion_jti (client_id, jti, expires_at) "
+                      + "VALUES ($1, $2, to_timestamp($3)) ON CONFLICT DO NOTHING")
+                  .execute(Tuple.of(clientId, jti, expiresAt))
+                  .compose(inserted -> inserted.rowCount() == 1
+                      ? sweepJtis().map(c)
+                      : Future.failedFuture(OAuthError.client("The assertion was used before (jti).", false)));
+            }));
+  }
+
+  /** Forgets spent jtis whose assertions have expired (they could not be replayed anyway). */
+  private Future<Void> sweepJtis() {
+    return pool.query("DELETE FROM partner_assertion_jti WHERE ctid = ANY (ARRAY(SELECT ctid FROM partner_assertion_jti "
+            + "WHERE expires_at < now() LIMIT 100))").execute()
+        .<Void>mapEmpty().recover(e -> Future.succeededFuture());
+  }
+
+  private boolean audienceOk(Object aud) {
+    String issuer = tokens.issuer();
+    String base = issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer;
+    Set<String> accepted = Set.of(issuer, base + PATH);
+    if (aud instanceof String s) {
+      return accepted.contains(s);
+    }
+    if (aud instanceof JsonArray list) {
+      return list.stream().anyMatch(accepted::contains);
+    }
+    return false;
+  }
+
+  private static boolean verify(String alg, JsonObject jwk, byte[] input, byte[] signature) {
+    try {
+      Signature s = Signature.getInstance(alg.equals("ES256") ? "SHA256withECDSAinP1363Format" : "SHA256withRSA");
+      s.initVerify(PartnerKeys.publicKey(jwk));
+      s.update(input);
+      return (!alg.equals("ES256") || signature.length == 64) && s.verify(signature);
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  /** An enabled client using {@code method}; anything else is the same invalid_client. */
+  private Future<Client> client(UUID id, String method, boolean basic) {
+    return pool.preparedQuery("SELECT auth_method, scopes, unit_ids, report_types FROM partner_client "
+            + "WHERE id = $1 AND disabled_at IS NULL")
+        .execute(Tuple.of(id))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.failedFuture(OAuthError.client("Client authentication failed.", basic));
+          }
+          Row r = rows.iterator().next();
+          if (!r.getString("auth_method").equals(method)) {
+            return Future.failedFuture(OAuthError.client("This client authenticates with " + r.getString("auth_method") + ".", basic));
+          }
+          return Future.succeededFuture(new Client(id, method, List.of(r.getArrayOfStrings("scopes")),
+              List.of(r.getArrayOfUUIDs("unit_ids")), List.of(r.getArrayOfStrings("report_types"))));
+        });
+  }
+
+  private static UUID clientId(String id, boolean basic) throws OAuthError {
+    try {
+      return UUID.fromString(id);
+    } catch (IllegalArgumentException e) {
+      throw OAuthError.client("Client authentication failed.", basic);
+    }
+  }
+
+  private static JsonObject json(String part) throws OAuthError {
+    try {
+      return new JsonObject(new String(DEC.decode(part), StandardCharsets.UTF_8));
+    } catch (RuntimeException e) {
+      throw OAuthError.client("The client assertion is not a JWT.", false);
+    }
+  }
+
+  private static byte[] decode(String part) throws OAuthError {
+    try {
+      return DEC.decode(part);
+    } catch (IllegalArgumentException e) {
+      throw OAuthError.client("The client assertion is not a JWT.", false);
+    }
+  }
+
+  private static String address(RoutingContext rc) {
+    return rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().hostAddress();
+  }
+
+}

@@ -1,0 +1,205 @@
+package org.frontline.partners;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.partners.Partners.call;
+import static org.frontline.partners.Partners.login;
+import static org.frontline.partners.Partners.ok;
+import static org.frontline.partners.Partners.partnerToken;
+import static org.frontline.partners.Partners.report;
+import static org.frontline.partners.Partners.secretClient;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** GET /v1/events: the grant, replay from any cursor, and events whose transaction commits late. */
+@FrontlineTest
+class EventFeedTest {
+
+  @BeforeEach
+  void clean(TestEnvironment env) throws Exception {
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      // Events of earlier tests would only add noise: the feed reads reports' events.
+      st.executeUpdate("DELETE FROM push_delivery; DELETE FROM notification; DELETE FROM outbox");
+    }
+  }
+
+  static HttpResponse<Buffer> feed(TestEnvironment env, String token, String query) {
+    return await(env.client().get("/v1/events" + query).putHeader("Authorization", "Bearer " + token).send());
+  }
+
+  /** Reads the whole feed from {@code after} (a client's polling loop). */
+  static List<JsonObject> readAll(TestEnvironment env, String token, String after) {
+    List<JsonObject> all = new ArrayList<>();
+    String cursor = after;
+    while (true) {
+      JsonObject page = ok(feed(env, token, "?limit=2" + (cursor == null ? "" : "&after=" + cursor)), 200);
+      JsonArray items = page.getJsonArray("items");
+      items.forEach(i -> all.add((JsonObject) i));
+      if (items.isEmpty()) {
+        return all;
+      }
+      cursor = page.getString("nextCursor");
+    }
+  }
+
+  static List<String> reportIds(List<JsonObject> events) {
+    return events.stream().map(e -> e.getJsonObject("data").getString("reportId")).toList();
+  }
+
+  /** Polls until the feed shows {@code count} events (the service's own transactions may hold it back a moment). */
+  static List<JsonObject> eventually(TestEnvironment env, String token, int count) throws InterruptedException {
+    List<JsonObject> events = List.of();
+    for (int i = 0; i < 100 && events.size() < count; i++) {
+      events = readAll(env, token, null);
+      if (events.size() < count) {
+        Thread.sleep(100);
+      }
+    }
+    return events;
+  }
+
+  @Test
+  void aPartnerReadsOnlyItsGrantInOrderAndReplaysFromAnyCursor(TestEnvironment env) throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    UUID first = report(env, "officer.zhang", TONGZHOU);
+    UUID hanjiang = report(env, "officer.xu", HUAISI);
+    UUID second = report(env, "officer.zhang", TONGZHOU);
+    UUID third = report(env, "officer.zhang", TONGZHOU);
+
+    List<JsonObject> events = eventually(env, token, 3);
+    assertThat(reportIds(events)).containsExactly(first.toString(), second.toString(), third.toString());
+    assertThat(reportIds(events)).doesNotContain(hanjiang.toString());
+    JsonObject e = events.get(0);
+    assertThat(e.getString("type")).isEqualTo("report.completed");
+    assertThat(e.getJsonObject("data").getString("unitId")).isEqualTo(TONGZHOU.toString());
+    assertThat(e.getJsonObject("data").getString("reportType")).isEqualTo("SITE");
+    // Replay: from the first event's cursor, the rest, again and again.
+    assertThat(reportIds(readAll(env, token, e.getString("cursor")))).containsExactly(second.toString(), third.toString());
+    assertThat(reportIds(readAll(env, token, e.getString("cursor")))).containsExactly(second.toString(), third.toString());
+    // An empty page keeps the cursor to poll with.
+    String last = events.get(2).getString("cursor");
+    JsonObject empty = ok(feed(env, token, "?after=" + last), 200);
+    assertThat(empty.getJsonArray("items")).isEmpty();
+    assertThat(empty.getString("nextCursor")).isEqualTo(last);
+    // A cursor not ours.
+    assertProblem(feed(env, token, "?after=bm90LWEtY3Vyc29y"), 400, "urn:frontline:problem:validation-failed");
+  }
+
+  @Test
+  void theGrantsReportTypesFilterTheFeed(TestEnvironment env) throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU),
+        List.of("ENTERPRISE_SERVICE")));
+    String siteReader = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    report(env, "officer.zhang", TONGZHOU);
+    assertThat(eventually(env, siteReader, 1)).hasSize(1);
+    assertThat(readAll(env, token, null)).isEmpty();
+  }
+
+  @Test
+  void onlyPartnersWithEventsReadGetTheFeed(TestEnvironment env) {
+    JsonObject client = secretClient(env, List.of("reports:read"), List.of(TONGZHOU), List.of("SITE"));
+    assertProblem(feed(env, partnerToken(env, client), ""), 403, "urn:frontline:problem:forbidden");
+    assertProblem(feed(env, login(env, "supervisor.tongzhou"), ""), 403, "urn:frontline:problem:forbidden");
+    assertProblem(feed(env, login(env, "admin"), ""), 403, "urn:frontline:problem:forbidden");
+    assertThat(await(env.client().get("/v1/events").send()).statusCode()).isEqualTo(401);
+
+    // A partner token is no key to people's operations, even those open to any account.
+    JsonObject reader = secretClient(env, List.of("events:read", "reports:read"), List.of(TONGZHOU), List.of("SITE"));
+    String token = partnerToken(env, reader);
+    assertProblem(call(env, token, HttpMethod.GET, "/v1/me", null), 403, "urn:frontline:problem:forbidden");
+    assertProblem(call(env, token, HttpMethod.GET, "/v1/notifications", null), 403, "urn:frontline:problem:forbidden");
+    assertProblem(call(env, token, HttpMethod.GET, "/v1/reports", null), 403, "urn:frontline:problem:forbidden");
+
+    // Disabling the client ends its tokens at once.
+    ok(feed(env, token, ""), 200);
+    ok(call(env, login(env, "admin"), HttpMethod.POST, "/v1/partner-clients/" + reader.getString("id") + "/disable", null), 200);
+    assertProblem(feed(env, token, ""), 401, "urn:frontline:problem:unauthorized");
+  }
+
+  @Test
+  void anEventOfATransactionStillOpenIsHeldBackAndNothingAfterItIsSkipped(TestEnvironment env) throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    UUID before = report(env, "officer.zhang", TONGZHOU);
+    List<JsonObject> seen = eventually(env, token, 1);
+    assertThat(reportIds(seen)).containsExactly(before.toString());
+    String cursor = seen.get(0).getString("cursor");
+    UUID late = report(env, "officer.zhang", TONGZHOU, true); // AWAITING_MEDIA: its event is written below
+
+    try (Connection open = env.jdbc()) {
+      open.setAutoCommit(false);
+      try (Statement st = open.createStatement()) {
+        st.execute("SELECT pg_current_xact_id()"); // this transaction now has its id: older than the next one's
+      }
+      // Another transaction commits an event after it started (and gets the larger txid).
+      UUID committed = report(env, "officer.zhang", TONGZHOU);
+      // Now the open transaction writes its event: the larger bigserial id, yet the older transaction.
+      try (PreparedStatement ps = open.prepareStatement("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, "
+          + "unit_id, payload) VALUES ('report.completed', 'report', ?::uuid, ?::uuid, '{}'::jsonb)")) {
+        ps.setString(1, late.toString());
+        ps.setString(2, TONGZHOU.toString());
+        ps.executeUpdate();
+      }
+      assertThat(env.count("SELECT count(*) FROM outbox WHERE aggregate_id = ?::uuid", committed.toString())).isEqualTo(1);
+      // While it is open, neither is served: the committed one comes after it in the feed's order.
+      for (int i = 0; i < 5; i++) {
+        assertThat(readAll(env, token, cursor)).isEmpty();
+      }
+      open.commit();
+
+      // Both are served, the late one first, and the reader that waited at its cursor misses neither.
+      List<JsonObject> after = new ArrayList<>();
+      for (int i = 0; i < 100 && after.size() < 2; i++) {
+        after = readAll(env, token, cursor);
+        if (after.size() < 2) {
+          Thread.sleep(100);
+        }
+      }
+      assertThat(reportIds(after)).containsExactly(late.toString(), committed.toString());
+      assertThat(env.count("SELECT count(*) FROM outbox WHERE aggregate_id = ?::uuid AND id > (SELECT id FROM outbox "
+          + "WHERE aggregate_id = ?::uuid)", late.toString(), committed.toString())).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aPageHoldsAtMost200Events(TestEnvironment env) throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      // 205 complete Tongzhou reports and their events, written directly (the API path is tested above).
+      st.executeUpdate("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, completed_at, lat, "
+          + "lon, body, request, request_sha256, response) SELECT gen_random_uuid(), (SELECT id FROM account WHERE "
+          + "username = 'officer.zhang'), '" + TONGZHOU + "', 'SITE', 'COMPLETE', 'Bulk ' || n, now(), now(), 32, 121, "
+          + "'{}', '{}', sha256(n::text::bytea), '{}' FROM generate_series(1, 205) AS n");
+      st.executeUpdate("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload) "
+          + "SELECT 'report.completed', 'report', id, unit_id, '{}' FROM report WHERE title LIKE 'Bulk %' ORDER BY title");
+    }
+    JsonObject first = null;
+    for (int i = 0; i < 100 && (first == null || first.getJsonArray("items").size() < 200); i++) {
+      first = ok(feed(env, token, "?limit=100000"), 200);
+      if (first.getJsonArray("items").size() < 200) {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(first.getJsonArray("items")).hasSize(200);
+    JsonObject rest = ok(feed(env, token, "?limit=100000&after=" + first.getString("nextCursor")), 200);
+    assertThat(rest.getJsonArray("items")).hasSize(5);
+    assertThat(ok(feed(env, token, ""), 200).getJsonArray("items")).hasSize(50);
+  }
+}

@@ -1,0 +1,204 @@
+package org.frontline.partners;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.partners.Partners.assertion;
+import static org.frontline.partners.Partners.claims;
+import static org.frontline.partners.Partners.claimsOf;
+import static org.frontline.partners.Partners.ecKey;
+import static org.frontline.partners.Partners.headerOf;
+import static org.frontline.partners.Partners.keyClient;
+import static org.frontline.partners.Partners.oauthError;
+import static org.frontline.partners.Partners.ok;
+import static org.frontline.partners.Partners.rsaKey;
+import static org.frontline.partners.Partners.secretClient;
+import static org.frontline.partners.Partners.sign;
+import static org.frontline.partners.Partners.tokenWithAssertion;
+import static org.frontline.partners.Partners.tokenWithSecret;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** POST /oauth2/token: client credentials with client_secret_basic and private_key_jwt, and every rejection. */
+@FrontlineTest
+class TokenEndpointTest {
+  private static final List<String> SCOPES = List.of("reports:read", "events:read");
+
+  @Test
+  void aSecretClientGetsAnAccessTokenCarryingItsGrant(TestEnvironment env) {
+    JsonObject client = secretClient(env, SCOPES, List.of(TONGZHOU), List.of("SITE", "ENTERPRISE_SERVICE"));
+    String id = client.getString("id");
+    HttpResponse<Buffer> r = tokenWithSecret(env, id, client.getString("clientSecret"), null);
+    JsonObject body = ok(r, 200);
+    assertThat(r.getHeader("Cache-Control")).isEqualTo("no-store");
+    assertThat(body.fieldNames()).containsExactlyInAnyOrder("access_token", "token_type", "expires_in", "scope");
+    assertThat(body.getString("token_type")).isEqualTo("Bearer");
+    assertThat(body.getInteger("expires_in")).isEqualTo(900);
+    assertThat(body.getString("scope")).isEqualTo("reports:read events:read");
+    String token = body.getString("access_token");
+    assertThat(headerOf(token).getString("alg")).isEqualTo("ES256");
+    assertThat(headerOf(token).getString("typ")).isEqualTo("at+jwt");
+    JsonObject claims = claimsOf(token);
+    assertThat(claims.getString("sub")).isEqualTo(id);
+    assertThat(claims.getString("client_id")).isEqualTo(id);
+    assertThat(claims.getString("iss")).isEqualTo(Partners.issuer(env));
+    assertThat(claims.getString("scope")).isEqualTo("reports:read events:read");
+    assertThat(claims.getJsonArray("frontline_units")).containsExactly(TONGZHOU.toString());
+    assertThat(claims.getJsonArray("frontline_report_types")).containsExactly("SITE", "ENTERPRISE_SERVICE");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isEqualTo(1);
+
+    // A requested subset is what the token carries.
+    JsonObject narrow = ok(tokenWithSecret(env, id, client.getString("clientSecret"), "events:read"), 200);
+    assertThat(narrow.getString("scope")).isEqualTo("events:read");
+    assertThat(claimsOf(narrow.getString("access_token")).getString("scope")).isEqualTo("events:read");
+    // The API accepts the token, and holds it to its scope: events yes, reports (not requested) no.
+    ok(Partners.call(env, narrow.getString("access_token"), HttpMethod.GET, "/v1/events", null), 200);
+    assertThat(Partners.call(env, narrow.getString("access_token"), HttpMethod.GET, "/v1/partner/reports", null)
+        .statusCode()).isEqualTo(403);
+    ok(Partners.call(env, token, HttpMethod.GET, "/v1/partner/reports", null), 200);
+  }
+
+  @Test
+  void secretRejectionsCarryTheirRfc6749Codes(TestEnvironment env) {
+    JsonObject client = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"));
+    String id = client.getString("id");
+    String secret = client.getString("clientSecret");
+
+    HttpResponse<Buffer> bad = tokenWithSecret(env, id, secret + "x", null);
+    oauthError(bad, 401, "invalid_client");
+    assertThat(bad.getHeader("WWW-Authenticate")).startsWith("Basic realm=");
+    oauthError(tokenWithSecret(env, UUID.randomUUID().toString(), secret, null), 401, "invalid_client");
+    oauthError(tokenWithSecret(env, "not-a-uuid", secret, null), 401, "invalid_client");
+    HttpResponse<Buffer> none = await(env.client().post("/oauth2/token")
+        .sendForm(MultiMap.caseInsensitiveMultiMap().add("grant_type", "client_credentials")));
+    oauthError(none, 401, "invalid_client");
+    assertThat(none.getHeader("WWW-Authenticate")).startsWith("Basic");
+
+    oauthError(tokenWithSecret(env, id, secret, Map.of("grant_type", "password"), null), 400, "unsupported_grant_type");
+    oauthError(tokenWithSecret(env, id, secret, Map.of("grant_type", "authorization_code"), null), 400,
+        "unsupported_grant_type");
+    oauthError(tokenWithSecret(env, id, secret, Map.of(), null), 400, "invalid_request");
+    oauthError(tokenWithSecret(env, id, secret, "reports:read"), 400, "invalid_scope");
+    oauthError(tokenWithSecret(env, id, secret, "events:read figures:write"), 400, "invalid_scope");
+    // A JSON body is not a token request.
+    oauthError(await(env.client().post("/oauth2/token").putHeader("Authorization", Partners.basic(id, secret))
+        .sendJsonObject(new JsonObject().put("grant_type", "client_credentials"))), 400, "invalid_request");
+    // A repeated parameter (RFC 6749 section 3.2).
+    oauthError(await(env.client().post("/oauth2/token").putHeader("Authorization", Partners.basic(id, secret))
+        .sendForm(MultiMap.caseInsensitiveMultiMap().add("grant_type", "client_credentials")
+            .add("grant_type", "client_credentials"))), 400, "invalid_request");
+
+    // A disabled client gets no token.
+    ok(Partners.call(env, Partners.login(env, "admin"), HttpMethod.POST, "/v1/partner-clients/" + id + "/disable", null), 200);
+    oauthError(tokenWithSecret(env, id, secret, null), 401, "invalid_client");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isZero();
+  }
+
+  @Test
+  void ecAndRsaKeyClientsGetTokensWithSignedAssertions(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("ec-2026");
+    RSAKey rsa = rsaKey("rsa-2026", 2048);
+    String id = keyClient(env, SCOPES, List.of(TONGZHOU), List.of("SITE"), ec, rsa).getString("id");
+    JsonObject byEc = ok(tokenWithAssertion(env, assertion(env, ec, id), "events:read"), 200);
+    assertThat(claimsOf(byEc.getString("access_token")).getString("sub")).isEqualTo(id);
+    assertThat(byEc.getString("scope")).isEqualTo("events:read");
+    JsonObject byRsa = ok(tokenWithAssertion(env, assertion(env, rsa, id), null), 200);
+    assertThat(byRsa.getString("scope")).isEqualTo("reports:read events:read");
+    // Both tokens are accepted by the API.
+    for (JsonObject t : List.of(byEc, byRsa)) {
+      ok(Partners.call(env, t.getString("access_token"), HttpMethod.GET, "/v1/events", null), 200);
+    }
+    // aud may also be the issuer itself, as a one-element array.
+    ok(tokenWithAssertion(env, sign(ec, claims(env, id).audience(List.of(Partners.issuer(env))).build()), null), 200);
+  }
+
+  @Test
+  void assertionRejectionsAreInvalidClient(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("ec-main");
+    RSAKey rsa = rsaKey("rsa-main", 2048);
+    String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec, rsa).getString("id");
+    Instant now = Instant.now();
+    List<String> refused = new ArrayList<>();
+    // Signed by a key never registered, under a registered kid and under an unknown one.
+    refused.add(sign(ecKey("ec-main"), claims(env, id).build()));
+    refused.add(sign(ecKey("ec-unknown"), claims(env, id).build()));
+    // Wrong audience; expired; exp too far ahead; no exp; no jti; iss is not sub.
+    refused.add(sign(ec, claims(env, id).audience("https://elsewhere.example/oauth2/token").build()));
+    refused.add(sign(ec, claims(env, id).issueTime(Date.from(now.minusSeconds(600)))
+        .expirationTime(Date.from(now.minusSeconds(120))).build()));
+    refused.add(sign(ec, claims(env, id).expirationTime(Date.from(now.plusSeconds(3600))).build()));
+    refused.add(sign(ec, claims(env, id).expirationTime(null).build()));
+    refused.add(sign(ec, claims(env, id).jwtID(null).build()));
+    refused.add(sign(ec, claims(env, id).subject(UUID.randomUUID().toString()).build()));
+    // alg none; HS256 with the public key's bytes as the secret; the RSA key used with an ES256 header.
+    refused.add(new PlainJWT(claims(env, id).build()).serialize());
+    SignedJWT hs = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID("ec-main").build(), claims(env, id).build());
+    hs.sign(new MACSigner(ec.toPublicJWK().toJSONString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    refused.add(hs.serialize());
+    SignedJWT rsaAsEs = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("ec-main").build(),
+        claims(env, id).build());
+    rsaAsEs.sign(new RSASSASigner(rsa));
+    refused.add(rsaAsEs.serialize());
+    refused.add("not.a.jwt");
+    for (String assertion : refused) {
+      oauthError(tokenWithAssertion(env, assertion, null), 401, "invalid_client");
+    }
+    // A secret for a key client is refused too.
+    oauthError(tokenWithSecret(env, id, "anything", null), 401, "invalid_client");
+    // Scope not granted.
+    oauthError(tokenWithAssertion(env, assertion(env, ec, id), "reports:read"), 400, "invalid_scope");
+    // Wrong assertion type.
+    oauthError(await(env.client().post("/oauth2/token").sendForm(MultiMap.caseInsensitiveMultiMap()
+        .add("grant_type", "client_credentials").add("client_assertion_type", "urn:example:other")
+        .add("client_assertion", assertion(env, ec, id)))), 400, "invalid_request");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isZero();
+  }
+
+  @Test
+  void aJtiWorksOnceEvenWhenReplayedConcurrently(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("replay");
+    String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    String once = assertion(env, ec, id);
+    ok(tokenWithAssertion(env, once, null), 200);
+    oauthError(tokenWithAssertion(env, once, null), 401, "invalid_client");
+
+    String raced = assertion(env, ec, id);
+    List<io.vertx.core.Future<HttpResponse<Buffer>>> sent = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      sent.add(env.client().post("/oauth2/token").sendForm(MultiMap.caseInsensitiveMultiMap()
+          .add("grant_type", "client_credentials").add("client_assertion_type", Partners.JWT_BEARER)
+          .add("client_assertion", raced)));
+    }
+    await(io.vertx.core.Future.join(sent));
+    List<Integer> statuses = sent.stream().map(f -> f.result().statusCode()).toList();
+    assertThat(statuses.stream().filter(s -> s == 200)).hasSize(1);
+    assertThat(statuses.stream().filter(s -> s == 401)).hasSize(7);
+    assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", id)).isEqualTo(2);
+  }
+}
