@@ -33,7 +33,7 @@ trap 'stop_server; rm -rf "$data"' EXIT
 start_server() {
   local log="$data/server-$1.log"
   FRONTLINE_DATA_DIR="$data/data" FRONTLINE_HTTP_PORT=$api_port FRONTLINE_MANAGEMENT_PORT=$mgmt_port \
-    java ${JAVA_OPTS:-} -jar target/frontline.jar dev >"$log" 2>&1 &
+    java ${JAVA_OPTS:--XX:-DontCompileHugeMethods} -jar target/frontline.jar dev >"$log" 2>&1 &
   pid=$!
   until curl -fsS "http://127.0.0.1:$mgmt_port/health/ready" >/dev/null 2>&1; do
     kill -0 $pid 2>/dev/null || { echo "dev mode died; log:"; cat "$log"; exit 1; }
