@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.notify.AlertRules.OutboxEvent;
@@ -53,9 +54,9 @@ public final class DispatchRepository {
         });
   }
 
-  /** Runs a rule's recipients query for an event. */
-  public Future<List<Recipient>> recipients(String sql, OutboxEvent event) {
-    return pool.preparedQuery(sql)
+  /** Runs a rule's recipients query for an event, on {@code client} (a transaction's connection pipelines them). */
+  public Future<List<Recipient>> recipients(SqlClient client, String sql, OutboxEvent event) {
+    return client.preparedQuery(sql)
         .execute(Tuple.of(event.unitId() == null ? null : UUID.fromString(event.unitId()), event.payload()))
         .map(rows -> {
           List<Recipient> out = new ArrayList<>();
@@ -69,71 +70,100 @@ public final class DispatchRepository {
   public record Alert(long eventId, String eventType, UUID accountId, String title, String body, JsonObject data,
       String collapseKey, String locale) {}
 
-  /**
-   * In one transaction: the inbox notification of each alert, a push delivery per live device of its recipient
-   * (both deduplicated by their unique keys, so doing it twice is harmless), then the event marked dispatched.
-   */
+  /** The alerts of one claimed event (none: the event alerts nobody, it is only marked dispatched). */
+  public record EventAlerts(long eventId, List<Alert> alerts) {}
+
+  /** Runs {@code work} in one transaction on one connection. */
+  public <T> Future<T> inTransaction(java.util.function.Function<SqlConnection, Future<T>> work) {
+    return pool.withTransaction(work::apply);
+  }
+
+  /** {@link #writeAlerts(SqlConnection, List, FloodControl)} of one event in its own transaction. */
   public Future<Void> writeAlerts(long eventId, List<Alert> alerts) {
     return writeAlerts(eventId, alerts, FloodControl.OFF);
   }
 
-  /**
-   * As {@link #writeAlerts(long, List)}, with {@link FloodControl}: each recipient's push is decided by their
-   * notifications within the window (under a per-recipient transaction lock, so concurrent dispatchers count
-   * alike): their own push, one digest push instead, or none. The inbox notification is written in every case.
-   */
   public Future<Void> writeAlerts(long eventId, List<Alert> alerts, FloodControl flood) {
-    return pool.withTransaction(conn -> {
-      Future<?> f = Future.succeededFuture();
-      if (!alerts.isEmpty() && flood.enabled()) {
-        List<Alert> sorted = new ArrayList<>(alerts);
-        sorted.sort(java.util.Comparator.comparing(Alert::accountId)); // one lock order: no deadlocks
+    return pool.withTransaction(conn -> writeAlerts(conn, List.of(new EventAlerts(eventId, alerts)), flood));
+  }
+
+  /**
+   * Inside the caller's transaction, for a batch of events: the inbox notification of each alert, a push delivery
+   * per live device of its recipient (both deduplicated by their unique keys, so doing it twice is harmless), then
+   * the events marked dispatched. The rows are written in event id order and each notification takes
+   * {@code clock_timestamp()} (not the transaction's {@code now()}), so the inbox keeps event order within a batch.
+   *
+   * <p>With {@link FloodControl}, each recipient's push is decided by their notifications within the window (under a
+   * per-recipient transaction lock, so concurrent dispatchers count alike): their own push, one digest push
+   * instead, or none. The inbox notification is written in every case. All the batch's recipients are locked first,
+   * in one order (account id), so two instances' batches cannot deadlock.
+   */
+  public Future<Void> writeAlerts(SqlConnection conn, List<EventAlerts> events, FloodControl flood) {
+    List<EventAlerts> ordered = new ArrayList<>(events);
+    ordered.sort(java.util.Comparator.comparingLong(EventAlerts::eventId));
+    List<Alert> alerts = ordered.stream().flatMap(e -> e.alerts().stream()).toList();
+    Future<?> written;
+    if (alerts.isEmpty()) {
+      written = Future.succeededFuture();
+    } else if (flood.enabled()) {
+      written = lockRecipients(conn, alerts).compose(v -> {
         Future<Void> chain = Future.succeededFuture();
-        for (Alert a : sorted) {
-          chain = chain.compose(v -> writeLimited(conn, a, flood));
-        }
-        f = chain;
-      } else if (!alerts.isEmpty()) {
-        List<Tuple> notifications = new ArrayList<>();
-        List<Tuple> deliveries = new ArrayList<>();
         for (Alert a : alerts) {
-          notifications.add(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(),
-              a.body(), a.data()));
-          deliveries.add(Tuple.of(a.eventId(), a.accountId(), a.title(), a.body(), a.data(), a.collapseKey()));
+          chain = chain.compose(x -> writeLimited(conn, a, flood));
         }
-        f = conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body, data)"
-                + " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id, account_id) DO NOTHING")
-            .executeBatch(notifications)
-            .compose(v -> conn.preparedQuery("INSERT INTO push_delivery (event_id, account_id, device_id, title, body,"
-                    + " data, collapse_key) SELECT $1, $2, d.id, $3, $4, $5, $6 FROM device d"
-                    + " WHERE d.account_id = $2 AND d.retired_at IS NULL"
-                    + " ON CONFLICT (event_id, account_id, device_id) DO NOTHING")
-                .executeBatch(deliveries));
+        return chain;
+      });
+    } else {
+      List<Tuple> notifications = new ArrayList<>(alerts.size());
+      List<Tuple> deliveries = new ArrayList<>(alerts.size());
+      for (Alert a : alerts) {
+        notifications.add(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(),
+            a.body(), a.data()));
+        deliveries.add(Tuple.of(a.eventId(), a.accountId(), a.title(), a.body(), a.data(), a.collapseKey()));
       }
-      return f.compose(v -> conn.preparedQuery("UPDATE outbox SET dispatched_at = now(), lease_until = NULL"
-              + " WHERE id = $1 AND dispatched_at IS NULL")
-          .execute(Tuple.of(eventId))).mapEmpty();
-    });
+      // Both batches go out at once (the connection pipelines them; PostgreSQL runs them in order).
+      Future<?> n = conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
+              + " data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())"
+              + " ON CONFLICT (event_id, account_id) DO NOTHING")
+          .executeBatch(notifications);
+      Future<?> d = conn.preparedQuery(INSERT_DELIVERY).executeBatch(deliveries);
+      written = Future.all(n, d);
+    }
+    Long[] ids = ordered.stream().map(EventAlerts::eventId).toArray(Long[]::new);
+    return written.compose(v -> conn.preparedQuery("UPDATE outbox SET dispatched_at = now(), lease_until = NULL"
+            + " WHERE id = ANY ($1) AND dispatched_at IS NULL")
+        .execute(Tuple.of((Object) ids))).mapEmpty();
+  }
+
+  /** Every recipient's flood lock, taken in account id order (the same order in every instance: no deadlocks). */
+  private static Future<Void> lockRecipients(SqlConnection conn, List<Alert> alerts) {
+    List<UUID> accounts = alerts.stream().map(Alert::accountId).distinct().sorted().toList();
+    List<Future<?>> locks = new ArrayList<>(accounts.size());
+    for (UUID account : accounts) {
+      // Sent together; PostgreSQL runs pipelined statements one after another, so the order holds.
+      locks.add(conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 6))")
+          .execute(Tuple.of(account.toString())));
+    }
+    return Future.all(locks).mapEmpty();
   }
 
   private static final String INSERT_DELIVERY = "INSERT INTO push_delivery (event_id, account_id, device_id, title,"
       + " body, data, collapse_key) SELECT $1, $2, d.id, $3, $4, $5, $6 FROM device d"
       + " WHERE d.account_id = $2 AND d.retired_at IS NULL ON CONFLICT (event_id, account_id, device_id) DO NOTHING";
 
+  /** One alert under flood control; the recipient's lock is already held. */
   private Future<Void> writeLimited(SqlConnection conn, Alert a, FloodControl flood) {
-    return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 6))")
-        .execute(Tuple.of(a.accountId().toString()))
-        .compose(v -> conn.preparedQuery("SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
+    return conn.preparedQuery("SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
                 + " count(*) FILTER (WHERE push = 'DIGEST') AS digests, count(*) AS total FROM notification"
                 + " WHERE account_id = $1 AND created_at > now() - $2 * interval '1 millisecond'")
-            .execute(Tuple.of(a.accountId(), flood.window().toMillis())))
+            .execute(Tuple.of(a.accountId(), flood.window().toMillis()))
         .compose(rows -> {
           Row r = rows.iterator().next();
           FloodControl.Push push = flood.decide(r.getLong("own"), r.getLong("digests") > 0);
           long count = r.getLong("total") + 1;
           return conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
-                  + " data, push) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id, account_id) DO NOTHING"
-                  + " RETURNING id")
+                  + " data, push, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
+                  + " ON CONFLICT (event_id, account_id) DO NOTHING RETURNING id")
               .execute(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(), a.body(),
                   a.data(), push.name()))
               .compose(inserted -> {
