@@ -51,7 +51,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
       int maxAttempts, Duration backoffBase, Duration backoffCap, Duration sweepInterval, FloodControl flood,
       Duration escalateAfter, java.util.Set<String> urgentKinds, Duration checkInterval) {
     public static Settings defaults() {
-      return new Settings(Duration.ofMillis(200), Duration.ofSeconds(1), 200, 1000, Duration.ofSeconds(60), 8,
+      return new Settings(Duration.ofMillis(200), Duration.ofSeconds(1), 200, PushGateway.MAX_BATCH, Duration.ofSeconds(60), 8,
           Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofHours(1), FloodControl.OFF,
           Duration.ofMinutes(30), AlertRules.urgentKinds(), Duration.ofSeconds(5));
     }
@@ -87,7 +87,12 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final String instance = "dispatcher-" + UUID.randomUUID();
   private volatile boolean stopping;
   private long timer = -1;
-  private long sendTimer = -1;
+  /**
+   * Send loops side by side, each claiming its own batch of one sendEach: while one waits for FCM, the other claims
+   * or records, so FCM is never idle for our database round trips (bench/push).
+   */
+  static final int SEND_LANES = 2;
+  private final long[] sendTimers = java.util.stream.LongStream.generate(() -> -1).limit(SEND_LANES).toArray();
   private long sweepTimer = -1;
 
   /** The name this instance claims work under ({@code claimed_by}). */
@@ -128,7 +133,9 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
-    vertx.cancelTimer(sendTimer);
+    for (long t : sendTimers) {
+      vertx.cancelTimer(t);
+    }
     vertx.cancelTimer(sweepTimer);
     vertx.cancelTimer(checkTimer);
     return Future.succeededFuture();
@@ -141,7 +148,9 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
    */
   private void schedule(Duration delay) {
     scheduleEvents(delay);
-    scheduleSends(delay);
+    for (int lane = 0; lane < SEND_LANES; lane++) {
+      scheduleSends(lane, delay);
+    }
   }
 
   private void scheduleEvents(Duration delay) {
@@ -151,10 +160,10 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
   }
 
-  private void scheduleSends(Duration delay) {
+  private void scheduleSends(int lane, Duration delay) {
     if (!stopping) {
-      sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::sendDue, settings.deliveryBatch(),
-          this::scheduleSends));
+      sendTimers[lane] = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::sendDue,
+          settings.deliveryBatch(), next -> scheduleSends(lane, next)));
     }
   }
 
@@ -206,32 +215,42 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   Future<Integer> dispatchEvents() {
     return repository.claimEvents(instance, settings.eventBatch(), settings.lease())
         .compose(events -> events.isEmpty() ? Future.succeededFuture(0) : repository.inTransaction(conn -> {
-          List<Future<DispatchRepository.EventAlerts>> each = new ArrayList<>(events.size());
+          // Events grouped by rule: one recipients statement per rule for the whole batch.
+          Map<Rule, List<OutboxEvent>> byRule = new java.util.LinkedHashMap<>();
           for (OutboxEvent event : events) {
-            each.add(alerts(conn, event));
+            AlertRules.forEvent(event.eventType())
+                .ifPresent(rule -> byRule.computeIfAbsent(rule, r -> new ArrayList<>()).add(event));
           }
-          return Future.all(each).compose(v -> repository.writeAlerts(conn,
-              each.stream().map(Future::result).toList(), settings.flood()));
+          List<Future<Map<Long, List<DispatchRepository.Recipient>>>> queries = new ArrayList<>();
+          byRule.forEach((rule, ofRule) -> queries.add(repository.recipients(conn, rule.recipientsSql(), ofRule)));
+          return Future.all(queries).compose(v -> {
+            Map<Long, List<DispatchRepository.Recipient>> recipients = new HashMap<>();
+            queries.forEach(q -> recipients.putAll(q.result()));
+            List<DispatchRepository.EventAlerts> alerts = new ArrayList<>(events.size());
+            for (OutboxEvent event : events) {
+              alerts.add(alerts(event, recipients.getOrDefault(event.id(), List.of())));
+            }
+            return repository.writeAlerts(conn, alerts, settings.flood());
+          });
         }).map(events.size()));
   }
 
-  /** The alerts of one event, as its rule says (none for an event no rule knows). */
-  private Future<DispatchRepository.EventAlerts> alerts(io.vertx.sqlclient.SqlClient conn, OutboxEvent event) {
+  /** The alerts of one event to its recipients, as its rule says (none for an event no rule knows). */
+  private static DispatchRepository.EventAlerts alerts(OutboxEvent event,
+      List<DispatchRepository.Recipient> recipients) {
     Rule rule = AlertRules.forEvent(event.eventType()).orElse(null);
     if (rule == null) {
-      return Future.succeededFuture(new DispatchRepository.EventAlerts(event.id(), List.of()));
+      return new DispatchRepository.EventAlerts(event.id(), List.of());
     }
-    return repository.recipients(conn, rule.recipientsSql(), event).map(recipients -> {
-      JsonObject data = new JsonObject(new HashMap<>(rule.data().data(event)));
-      String collapseKey = rule.collapseKey().of(event);
-      List<Alert> alerts = new ArrayList<>(recipients.size());
-      for (DispatchRepository.Recipient r : recipients) {
-        Text text = rule.message().format(event, r.locale(), r.subject());
-        alerts.add(new Alert(event.id(), event.eventType(), r.accountId(), text.title(), text.body(), data,
-            collapseKey, r.locale()));
-      }
-      return new DispatchRepository.EventAlerts(event.id(), alerts);
-    });
+    JsonObject data = new JsonObject(new HashMap<>(rule.data().data(event)));
+    String collapseKey = rule.collapseKey().of(event);
+    List<Alert> alerts = new ArrayList<>(recipients.size());
+    for (DispatchRepository.Recipient r : recipients) {
+      Text text = rule.message().format(event, r.locale(), r.subject());
+      alerts.add(new Alert(event.id(), event.eventType(), r.accountId(), text.title(), text.body(), data,
+          collapseKey, r.locale()));
+    }
+    return new DispatchRepository.EventAlerts(event.id(), alerts);
   }
 
   /** Claims the due deliveries, sends them, records each outcome; the number handled. */
