@@ -51,7 +51,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
       int maxAttempts, Duration backoffBase, Duration backoffCap, Duration sweepInterval, FloodControl flood,
       Duration escalateAfter, java.util.Set<String> urgentKinds, Duration checkInterval) {
     public static Settings defaults() {
-      return new Settings(Duration.ofMillis(200), Duration.ofSeconds(1), 200, PushGateway.MAX_BATCH, Duration.ofSeconds(60), 8,
+      return new Settings(Duration.ofMillis(200), Duration.ofMillis(250), 200, PushGateway.MAX_BATCH, Duration.ofSeconds(60), 8,
           Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofHours(1), FloodControl.OFF,
           Duration.ofMinutes(30), AlertRules.urgentKinds(), Duration.ofSeconds(5));
     }
@@ -167,6 +167,19 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * New deliveries were just written: send loops waiting out an idle or busy pause go at once instead (a loop that
+   * is running has no pending timer, so cancelling fails and it is left alone). Runs on this verticle's context,
+   * like the loops themselves.
+   */
+  private void wakeSends() {
+    for (int lane = 0; lane < SEND_LANES; lane++) {
+      if (vertx.cancelTimer(sendTimers[lane])) {
+        scheduleSends(lane, Duration.ZERO);
+      }
+    }
+  }
+
   private void loop(java.util.function.Supplier<Future<Integer>> work, int batch,
       java.util.function.Consumer<Duration> next) {
     work.get().onComplete(ar -> {
@@ -232,7 +245,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
             }
             return repository.writeAlerts(conn, alerts, settings.flood());
           });
-        }).map(events.size()));
+        }).onSuccess(v -> wakeSends()).map(events.size()));
   }
 
   /** The alerts of one event to its recipients, as its rule says (none for an event no rule knows). */

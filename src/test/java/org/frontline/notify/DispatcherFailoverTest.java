@@ -47,9 +47,9 @@ import static org.frontline.testing.TestEnvironment.await;
  * process would have), with a short lease. Its own class: the data is reset per class, so no device registered by
  * another test receives these alerts.
  *
- * <p>The kill: the second instance's push gateway is stopped from sending at a moment when its send loop has
- * recorded everything it sent and has claimed a new batch (it hangs inside {@code send}, before any byte goes to
- * FCM); then its Vert.x is closed: its pool's connections are closed, so PostgreSQL rolls back whatever event
+ * <p>The kill: the second instance's push gateway is stopped from sending at a moment when its send loops have
+ * recorded everything they sent and have each claimed a new batch (they hang inside {@code send}, before any byte
+ * goes to FCM); then its Vert.x is closed: its pool's connections are closed, so PostgreSQL rolls back whatever event
  * transaction it had open, and nothing releases its claims (a dispatcher has no code that does: a crashed process
  * could not run it). Its claimed deliveries, and the events it had claimed, stay leased until the lease expires.
  * Why not close it at any instant: a push FCM accepted whose outcome the instance dies before recording cannot be
@@ -73,6 +73,7 @@ class DispatcherFailoverTest {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger passed = new AtomicInteger();
     private final AtomicInteger held = new AtomicInteger();
+    private final AtomicInteger heldCalls = new AtomicInteger();
 
     Gate(PushGateway delegate) {
       this.delegate = delegate;
@@ -82,6 +83,7 @@ class DispatcherFailoverTest {
     public Future<List<PushResult>> send(List<PushMessage> messages) {
       if (closed.get()) {
         held.addAndGet(messages.size());
+        heldCalls.incrementAndGet();
         return Promise.<List<PushResult>>promise().future();
       }
       return delegate.send(messages).onSuccess(r -> passed.addAndGet(messages.size()));
@@ -114,7 +116,10 @@ class DispatcherFailoverTest {
       // claimed batch (so everything it sent before is recorded), ideally while it also holds claimed events.
       awaitUntil(Duration.ofSeconds(60), "the other instance sent something", () -> gate.passed.get() > 0);
       gate.closed.set(true);
-      awaitUntil(Duration.ofSeconds(60), "the other instance holding a claimed batch", () -> gate.held.get() > 0);
+      // Every send loop stuck on a claimed batch: each loop records a round before it claims the next, so nothing
+      // it sent is left unrecorded.
+      awaitUntil(Duration.ofSeconds(60), "every send loop of the other instance holding a claimed batch",
+          () -> gate.heldCalls.get() == OutboxDispatcherVerticle.SEND_LANES);
       String instance = other.instance();
       try {
         awaitUntil(Duration.ofSeconds(5), "the other instance holding claimed events", () -> count(env,
