@@ -59,8 +59,7 @@ public final class DeliveriesAdminApi implements ApiRoutes {
       return;
     }
     String state = rc.queryParams().get("state") == null ? "DEAD" : rc.queryParams().get("state");
-    String rawLimit = rc.queryParams().get("limit");
-    int limit = Page.limit(rawLimit == null ? null : (int) Math.min(Integer.MAX_VALUE, Long.parseLong(rawLimit)));
+    int limit = Page.limit(limit(rc.queryParams().get("limit")));
     Long after = key == null ? null : Long.valueOf(key);
     // Newest first by id; the cursor is the id of the last delivery of the page.
     Scope.of(pool, caller)
@@ -110,6 +109,18 @@ public final class DeliveriesAdminApi implements ApiRoutes {
         .onSuccess(json -> rc.response().putHeader("Content-Type", "application/json")
             .putHeader("Cache-Control", "no-store").end(json.encode()))
         .onFailure(rc::fail);
+  }
+
+  /** The requested page size; the contract has checked it is an integer >= 1, so only a huge one fails to parse. */
+  private static Integer limit(String raw) {
+    if (raw == null) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(raw);
+    } catch (NumberFormatException e) {
+      return Page.MAX_LIMIT;
+    }
   }
 
   /** The re-drive in the audit log, in the same transaction: what the delivery was before. */
