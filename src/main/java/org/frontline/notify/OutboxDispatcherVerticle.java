@@ -27,10 +27,10 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Turns outbox events into alerts and pushes them, in two independent loops: one claims a batch of events (lease)
- * and writes each event's notifications and push deliveries as {@link AlertRules} says ({@link FloodControl}
- * deciding each recipient's push); the other claims the due deliveries (lease) and sends them through the
- * {@link PushGateway} in one call (the gateway batches by 500). A periodic check escalates unopened urgent alerts
+ * Turns outbox events into alerts and pushes them, in independent loops: one claims a batch of events (lease)
+ * and writes their notifications and push deliveries in one transaction as {@link AlertRules} says
+ * ({@link FloodControl} deciding each recipient's push); {@link #SEND_LANES} others each claim a batch of due
+ * deliveries (lease, one sendEach of 500) and send it through the {@link PushGateway}. A periodic check escalates unopened urgent alerts
  * ({@link Escalations}) and refreshes the queue gauges ({@link AlertMetrics}). Any number of instances, in this
  * process or others, may run side by side: they share work through the database only.
  *
@@ -51,7 +51,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
       int maxAttempts, Duration backoffBase, Duration backoffCap, Duration sweepInterval, FloodControl flood,
       Duration escalateAfter, java.util.Set<String> urgentKinds, Duration checkInterval) {
     public static Settings defaults() {
-      return new Settings(Duration.ofMillis(200), Duration.ofMillis(250), 200, PushGateway.MAX_BATCH, Duration.ofSeconds(60), 8,
+      return new Settings(Duration.ofMillis(200), Duration.ofMillis(250), 200, PushGateway.MAX_BATCH,
+          Duration.ofSeconds(60), 8,
           Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofHours(1), FloodControl.OFF,
           Duration.ofMinutes(30), AlertRules.urgentKinds(), Duration.ofSeconds(5));
     }
@@ -142,8 +143,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   }
 
   /**
-   * Two independent loops, each rescheduling itself: one turns events into deliveries, the other sends the due
-   * deliveries, so database work overlaps the wait for FCM. A loop that found a full batch goes again at once (more
+   * Independent loops, each rescheduling itself: one turns events into deliveries, {@link #SEND_LANES} others send
+   * the due deliveries, so database work overlaps the wait for FCM. A loop that found a full batch goes again at once (more
    * is waiting); one that found some work after {@code busyDelay}; an idle one after {@code idleDelay}.
    */
   private void schedule(Duration delay) {
@@ -220,8 +221,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   }
 
   /**
-   * Claims a batch of events and dispatches them in one transaction: every event's recipients query is sent at once
-   * (pipelined on the transaction's connection), then the alerts of all of them are written in event id order
+   * Claims a batch of events and dispatches them in one transaction: each rule's recipients query runs once for all
+   * the batch's events of that rule, then the alerts of all of them are written in event id order
    * ({@link DispatchRepository#writeAlerts(io.vertx.sqlclient.SqlConnection, List, FloodControl)}). One transaction
    * per event cost about as much as FCM's whole fan-out (bench/push). The number handled.
    */
