@@ -43,6 +43,7 @@ import org.frontline.identity.TokenService;
 import org.frontline.notify.AlertRules;
 import org.frontline.notify.DeviceRepository;
 import org.frontline.notify.FloodControl;
+import org.frontline.notify.DeliveriesAdminApi;
 import org.frontline.notify.DevicesApi;
 import org.frontline.notify.NotificationsApi;
 import org.frontline.notify.OutboxDispatcherVerticle;
@@ -189,6 +190,7 @@ public final class Frontline {
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
         new DevicesApi(new DeviceRepository(database.pool())),
         new NotificationsApi(database.pool()),
+        new DeliveriesAdminApi(database.pool(), audit),
         new AttachmentContentApi(database, objectStore),
         new EnterprisesApi(new EnterpriseService(database, adminAudit), serviceRequests),
         new ProjectsApi(projects),

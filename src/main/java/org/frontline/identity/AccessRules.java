@@ -83,6 +83,9 @@ public final class AccessRules {
       Map.entry("deleteDevice", ANY_AUTHENTICATED),
       Map.entry("listNotifications", ANY_AUTHENTICATED),
       Map.entry("ackNotification", ANY_AUTHENTICATED),
+      // push deliveries (dead letters): admins, recipients within their scope
+      Map.entry("listDeliveries", ADMIN),
+      Map.entry("redriveDelivery", ADMIN),
       // enterprises and service requests (what each sees: the enterprise's unit in scope)
       Map.entry("createEnterprise", ENTERPRISE_WRITERS),
       Map.entry("getEnterprise", ENTERPRISE_READERS),

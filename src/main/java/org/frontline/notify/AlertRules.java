@@ -14,7 +14,9 @@ import java.util.Set;
  *
  * <p>Recipients are computed in SQL. A rule's query takes the event's unit id as {@code $1} and its payload (jsonb)
  * as {@code $2}, and returns {@code account_id, locale, subject}: {@code subject} is what the message names (e.g.
- * the unit's name).
+ * the unit's name). The dispatcher runs it for a whole batch of events at once, as a lateral subquery in which
+ * {@code $1} and {@code $2} are replaced by each event's columns: a query uses no other parameters and no other
+ * text "$1"/"$2".
  */
 public final class AlertRules {
 

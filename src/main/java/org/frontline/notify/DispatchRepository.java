@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.notify.AlertRules.OutboxEvent;
@@ -53,14 +54,33 @@ public final class DispatchRepository {
         });
   }
 
-  /** Runs a rule's recipients query for an event. */
-  public Future<List<Recipient>> recipients(String sql, OutboxEvent event) {
-    return pool.preparedQuery(sql)
-        .execute(Tuple.of(event.unitId() == null ? null : UUID.fromString(event.unitId()), event.payload()))
+  /**
+   * Runs a rule's recipients query for many events in one statement: the query, with {@code $1}/{@code $2} read as
+   * each event's unit id and payload, joined laterally to the events. Event id -> its recipients (every event of
+   * {@code events} has an entry). One statement instead of one per event: the event stage's round trips and
+   * statement overheads competed with FCM sending for the CPU (bench/push).
+   */
+  public Future<java.util.Map<Long, List<Recipient>>> recipients(SqlClient client, String sql,
+      List<OutboxEvent> events) {
+    Long[] ids = new Long[events.size()];
+    UUID[] units = new UUID[events.size()];
+    JsonObject[] payloads = new JsonObject[events.size()];
+    java.util.Map<Long, List<Recipient>> out = new java.util.HashMap<>();
+    for (int i = 0; i < events.size(); i++) {
+      OutboxEvent e = events.get(i);
+      ids[i] = e.id();
+      units[i] = e.unitId() == null ? null : UUID.fromString(e.unitId());
+      payloads[i] = e.payload();
+      out.put(e.id(), new ArrayList<>());
+    }
+    String perEvent = sql.replace("$1", "e.unit_id").replace("$2", "e.payload");
+    return client.preparedQuery("SELECT e.event_id, r.account_id, r.locale, r.subject"
+            + " FROM unnest($1::bigint[], $2::uuid[], $3::jsonb[]) AS e(event_id, unit_id, payload)"
+            + " CROSS JOIN LATERAL (" + perEvent + ") r")
+        .execute(Tuple.of(ids, units, payloads))
         .map(rows -> {
-          List<Recipient> out = new ArrayList<>();
-          rows.forEach(r -> out.add(new Recipient(r.getUUID("account_id"), r.getString("locale"),
-              r.getString("subject"))));
+          rows.forEach(r -> out.get(r.getLong("event_id")).add(new Recipient(r.getUUID("account_id"),
+              r.getString("locale"), r.getString("subject"))));
           return out;
         });
   }
@@ -69,71 +89,128 @@ public final class DispatchRepository {
   public record Alert(long eventId, String eventType, UUID accountId, String title, String body, JsonObject data,
       String collapseKey, String locale) {}
 
-  /**
-   * In one transaction: the inbox notification of each alert, a push delivery per live device of its recipient
-   * (both deduplicated by their unique keys, so doing it twice is harmless), then the event marked dispatched.
-   */
+  /** The alerts of one claimed event (none: the event alerts nobody, it is only marked dispatched). */
+  public record EventAlerts(long eventId, List<Alert> alerts) {}
+
+  /** Runs {@code work} in one transaction on one connection. */
+  public <T> Future<T> inTransaction(java.util.function.Function<SqlConnection, Future<T>> work) {
+    return pool.withTransaction(work::apply);
+  }
+
+  /** {@link #writeAlerts(SqlConnection, List, FloodControl)} of one event in its own transaction. */
   public Future<Void> writeAlerts(long eventId, List<Alert> alerts) {
     return writeAlerts(eventId, alerts, FloodControl.OFF);
   }
 
-  /**
-   * As {@link #writeAlerts(long, List)}, with {@link FloodControl}: each recipient's push is decided by their
-   * notifications within the window (under a per-recipient transaction lock, so concurrent dispatchers count
-   * alike): their own push, one digest push instead, or none. The inbox notification is written in every case.
-   */
   public Future<Void> writeAlerts(long eventId, List<Alert> alerts, FloodControl flood) {
-    return pool.withTransaction(conn -> {
-      Future<?> f = Future.succeededFuture();
-      if (!alerts.isEmpty() && flood.enabled()) {
-        List<Alert> sorted = new ArrayList<>(alerts);
-        sorted.sort(java.util.Comparator.comparing(Alert::accountId)); // one lock order: no deadlocks
+    return pool.withTransaction(conn -> writeAlerts(conn, List.of(new EventAlerts(eventId, alerts)), flood));
+  }
+
+  /**
+   * Inside the caller's transaction, for a batch of events: the inbox notification of each alert, a push delivery
+   * per live device of its recipient (both deduplicated by their unique keys, so doing it twice is harmless), then
+   * the events marked dispatched. The rows are written in event id order and each notification takes
+   * {@code clock_timestamp()} (not the transaction's {@code now()}), so the inbox keeps event order within a batch.
+   *
+   * <p>With {@link FloodControl}, each recipient's push is decided by their notifications within the window (under a
+   * per-recipient transaction lock, so concurrent dispatchers count alike): their own push, one digest push
+   * instead, or none. The inbox notification is written in every case. All the batch's recipients are locked first,
+   * in one order (account id), so two instances' batches cannot deadlock.
+   */
+  public Future<Void> writeAlerts(SqlConnection conn, List<EventAlerts> events, FloodControl flood) {
+    List<EventAlerts> ordered = new ArrayList<>(events);
+    ordered.sort(java.util.Comparator.comparingLong(EventAlerts::eventId));
+    List<Alert> alerts = ordered.stream().flatMap(e -> e.alerts().stream()).toList();
+    Future<?> written;
+    if (alerts.isEmpty()) {
+      written = Future.succeededFuture();
+    } else if (flood.enabled()) {
+      written = lockRecipients(conn, alerts).compose(v -> {
         Future<Void> chain = Future.succeededFuture();
-        for (Alert a : sorted) {
-          chain = chain.compose(v -> writeLimited(conn, a, flood));
-        }
-        f = chain;
-      } else if (!alerts.isEmpty()) {
-        List<Tuple> notifications = new ArrayList<>();
-        List<Tuple> deliveries = new ArrayList<>();
         for (Alert a : alerts) {
-          notifications.add(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(),
-              a.body(), a.data()));
-          deliveries.add(Tuple.of(a.eventId(), a.accountId(), a.title(), a.body(), a.data(), a.collapseKey()));
+          chain = chain.compose(x -> writeLimited(conn, a, flood));
         }
-        f = conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body, data)"
-                + " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id, account_id) DO NOTHING")
-            .executeBatch(notifications)
-            .compose(v -> conn.preparedQuery("INSERT INTO push_delivery (event_id, account_id, device_id, title, body,"
-                    + " data, collapse_key) SELECT $1, $2, d.id, $3, $4, $5, $6 FROM device d"
-                    + " WHERE d.account_id = $2 AND d.retired_at IS NULL"
-                    + " ON CONFLICT (event_id, account_id, device_id) DO NOTHING")
-                .executeBatch(deliveries));
+        return chain;
+      });
+    } else {
+      List<Tuple> notifications = new ArrayList<>(alerts.size());
+      for (Alert a : alerts) {
+        notifications.add(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(),
+            a.body(), a.data()));
       }
-      return f.compose(v -> conn.preparedQuery("UPDATE outbox SET dispatched_at = now(), lease_until = NULL"
-              + " WHERE id = $1 AND dispatched_at IS NULL")
-          .execute(Tuple.of(eventId))).mapEmpty();
-    });
+      // Both batches go out at once (the connection pipelines them; PostgreSQL runs them in order).
+      Future<?> n = conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
+              + " data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())"
+              + " ON CONFLICT (event_id, account_id) DO NOTHING")
+          .executeBatch(notifications);
+      Future<?> d = insertDeliveries(conn, alerts);
+      written = Future.all(n, d);
+    }
+    Long[] ids = ordered.stream().map(EventAlerts::eventId).toArray(Long[]::new);
+    return written.compose(v -> conn.preparedQuery("UPDATE outbox SET dispatched_at = now(), lease_until = NULL"
+            + " WHERE id = ANY ($1) AND dispatched_at IS NULL")
+        .execute(Tuple.of((Object) ids))).mapEmpty();
+  }
+
+  /**
+   * The push deliveries of many alerts in one statement (a delivery per live device of each recipient), in event
+   * order; already written ones are left as they are.
+   */
+  private static Future<?> insertDeliveries(SqlConnection conn, List<Alert> alerts) {
+    int n = alerts.size();
+    Long[] events = new Long[n];
+    UUID[] accounts = new UUID[n];
+    String[] titles = new String[n];
+    String[] bodies = new String[n];
+    JsonObject[] data = new JsonObject[n];
+    String[] collapseKeys = new String[n];
+    for (int i = 0; i < n; i++) {
+      Alert a = alerts.get(i);
+      events[i] = a.eventId();
+      accounts[i] = a.accountId();
+      titles[i] = a.title();
+      bodies[i] = a.body();
+      data[i] = a.data();
+      collapseKeys[i] = a.collapseKey();
+    }
+    return conn.preparedQuery("INSERT INTO push_delivery (event_id, account_id, device_id, title, body, data,"
+            + " collapse_key) SELECT a.event_id, a.account_id, d.id, a.title, a.body, a.data, a.collapse_key"
+            + " FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[])"
+            + " WITH ORDINALITY AS a(event_id, account_id, title, body, data, collapse_key, n)"
+            + " JOIN device d ON d.account_id = a.account_id AND d.retired_at IS NULL ORDER BY a.n, d.id"
+            + " ON CONFLICT (event_id, account_id, device_id) DO NOTHING")
+        .execute(Tuple.of(events, accounts, titles, bodies, data, collapseKeys));
+  }
+
+  /** Every recipient's flood lock, taken in account id order (the same order in every instance: no deadlocks). */
+  private static Future<Void> lockRecipients(SqlConnection conn, List<Alert> alerts) {
+    List<UUID> accounts = alerts.stream().map(Alert::accountId).distinct().sorted().toList();
+    List<Future<?>> locks = new ArrayList<>(accounts.size());
+    for (UUID account : accounts) {
+      // Sent together; PostgreSQL runs pipelined statements one after another, so the order holds.
+      locks.add(conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 6))")
+          .execute(Tuple.of(account.toString())));
+    }
+    return Future.all(locks).mapEmpty();
   }
 
   private static final String INSERT_DELIVERY = "INSERT INTO push_delivery (event_id, account_id, device_id, title,"
       + " body, data, collapse_key) SELECT $1, $2, d.id, $3, $4, $5, $6 FROM device d"
       + " WHERE d.account_id = $2 AND d.retired_at IS NULL ON CONFLICT (event_id, account_id, device_id) DO NOTHING";
 
+  /** One alert under flood control; the recipient's lock is already held. */
   private Future<Void> writeLimited(SqlConnection conn, Alert a, FloodControl flood) {
-    return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 6))")
-        .execute(Tuple.of(a.accountId().toString()))
-        .compose(v -> conn.preparedQuery("SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
+    return conn.preparedQuery("SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
                 + " count(*) FILTER (WHERE push = 'DIGEST') AS digests, count(*) AS total FROM notification"
                 + " WHERE account_id = $1 AND created_at > now() - $2 * interval '1 millisecond'")
-            .execute(Tuple.of(a.accountId(), flood.window().toMillis())))
+            .execute(Tuple.of(a.accountId(), flood.window().toMillis()))
         .compose(rows -> {
           Row r = rows.iterator().next();
           FloodControl.Push push = flood.decide(r.getLong("own"), r.getLong("digests") > 0);
           long count = r.getLong("total") + 1;
           return conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
-                  + " data, push) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id, account_id) DO NOTHING"
-                  + " RETURNING id")
+                  + " data, push, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
+                  + " ON CONFLICT (event_id, account_id) DO NOTHING RETURNING id")
               .execute(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(), a.body(),
                   a.data(), push.name()))
               .compose(inserted -> {
@@ -197,16 +274,29 @@ public final class DispatchRepository {
     if (outcomes.isEmpty()) {
       return Future.succeededFuture();
     }
-    List<Tuple> rows = new ArrayList<>();
-    for (Outcome o : outcomes) {
-      rows.add(Tuple.of(o.id(), o.status(), o.retryIn() == null ? 0L : o.retryIn().toMillis(), o.error(),
-          o.messageId(), instance));
+    int n = outcomes.size();
+    Long[] ids = new Long[n];
+    String[] statuses = new String[n];
+    Long[] retryMs = new Long[n];
+    String[] errors = new String[n];
+    String[] messageIds = new String[n];
+    for (int i = 0; i < n; i++) {
+      Outcome o = outcomes.get(i);
+      ids[i] = o.id();
+      statuses[i] = o.status();
+      retryMs[i] = o.retryIn() == null ? 0L : o.retryIn().toMillis();
+      errors[i] = o.error();
+      messageIds[i] = o.messageId();
     }
-    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE push_delivery SET status = $2,"
-                + " attempts = attempts + 1, next_attempt_at = now() + $3 * interval '1 millisecond', last_error = $4,"
-                + " message_id = $5, delivered_at = CASE WHEN $2 = 'SENT' THEN now() END,"
-                + " claimed_by = NULL, lease_until = NULL WHERE id = $1 AND claimed_by = $6 AND status = 'PENDING'")
-            .executeBatch(rows)
+    // One statement for the whole batch: a thousand single-row updates cost seconds of round trips on a busy machine.
+    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE push_delivery p SET status = o.status,"
+                + " attempts = p.attempts + 1, next_attempt_at = now() + o.retry_ms * interval '1 millisecond',"
+                + " last_error = o.error, message_id = o.message_id,"
+                + " delivered_at = CASE WHEN o.status = 'SENT' THEN now() END, claimed_by = NULL, lease_until = NULL"
+                + " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])"
+                + " AS o(id, status, retry_ms, error, message_id)"
+                + " WHERE p.id = o.id AND p.claimed_by = $6 AND p.status = 'PENDING'")
+            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, instance))
             .compose(v -> deadTokens.isEmpty() ? Future.succeededFuture() : conn.preparedQuery("UPDATE device"
                     + " SET retired_at = now(), retired_reason = 'UNREGISTERED' WHERE token = ANY ($1)"
                     + " AND retired_at IS NULL")

@@ -75,7 +75,7 @@ final class Admin {
   }
 
   /** The row as JSON text (null when there is none), to compare before and after. */
-  static String row(TestEnvironment env, String table, UUID id) throws SQLException {
+  static String row(TestEnvironment env, String table, Object id) throws SQLException {
     try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(
         "SELECT row_to_json(t)::text FROM " + table + " t WHERE id = ?")) {
       ps.setObject(1, id);

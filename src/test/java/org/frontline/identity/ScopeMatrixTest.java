@@ -28,12 +28,13 @@ import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertPr
 class ScopeMatrixTest {
 
   /**
-   * One operation on one Hanjiang object. {@code table} and {@code id} name the row that must stay as it was;
+   * One operation on one Hanjiang object. {@code table} and {@code id} (a UUID, or a Long for bigint keys) name the
+   * row that must stay as it was;
    * {@code otherRows} are further queries whose result must not change (e.g. the account's refresh tokens).
    */
-  record Case(String operation, HttpMethod method, String path, JsonObject body, String table, UUID id,
+  record Case(String operation, HttpMethod method, String path, JsonObject body, String table, Object id,
               List<String> otherRows) {
-    Case(String operation, HttpMethod method, String path, JsonObject body, String table, UUID id) {
+    Case(String operation, HttpMethod method, String path, JsonObject body, String table, Object id) {
       this(operation, method, path, body, table, id, List.of());
     }
 
@@ -92,6 +93,9 @@ class ScopeMatrixTest {
   /** A partner client granted Huaisi, and its secret credential (rows written before the cases run). */
   static final UUID HUAISI_PARTNER = UUID.nameUUIDFromBytes("scope-matrix:partner".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   static final UUID HUAISI_PARTNER_SECRET = UUID.nameUUIDFromBytes("scope-matrix:partner-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  /** A dead push delivery to supervisor.hanjiang's phone (a row written before the cases run; bigint key). */
+  static final Long HANJIANG_DEAD_DELIVERY = 900_000_001L;
+  static final UUID HANJIANG_PHONE = UUID.nameUUIDFromBytes("scope-matrix:device".getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
@@ -163,7 +167,9 @@ class ScopeMatrixTest {
         new Case("removePartnerClientCredential", HttpMethod.DELETE, "/v1/partner-clients/" + HUAISI_PARTNER
             + "/credentials/" + HUAISI_PARTNER_SECRET, null, "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
         new Case("disablePartnerClient", HttpMethod.POST, "/v1/partner-clients/" + HUAISI_PARTNER + "/disable", null,
-            "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)));
+            "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
+        new Case("redriveDelivery", HttpMethod.POST, "/v1/admin/deliveries/" + HANJIANG_DEAD_DELIVERY + "/redrive",
+            null, "push_delivery", HANJIANG_DEAD_DELIVERY));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */
@@ -186,6 +192,18 @@ class ScopeMatrixTest {
             + HUAISI_PROJECT + "', 'Scope matrix milestone', 'items')");
         st.execute("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, planned_due) "
             + "VALUES ('" + HUAISI_MILESTONE + "', 1, 10, '2026-03-01', '2026-06-01')");
+      }
+    }
+    if (Admin.row(env, "push_delivery", HANJIANG_DEAD_DELIVERY) == null) {
+      try (var c = env.jdbc(); var st = c.createStatement()) {
+        st.executeUpdate("INSERT INTO device (id, account_id, token, platform) VALUES ('" + HANJIANG_PHONE + "', '"
+            + SUPERVISOR_HANJIANG + "', 'scope-matrix-phone', 'android') ON CONFLICT (token) DO NOTHING");
+        st.executeUpdate("WITH o AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+            + " dispatched_at) VALUES ('scope-matrix.dead', 'report', '" + XU_REPORT + "', '" + HUAISI + "', '{}',"
+            + " now()) RETURNING id) INSERT INTO push_delivery (id, event_id, account_id, device_id, title, body, data,"
+            + " status, attempts, last_error) SELECT " + HANJIANG_DEAD_DELIVERY + ", o.id, '" + SUPERVISOR_HANJIANG
+            + "', '" + HANJIANG_PHONE + "', 'Scope matrix', 'Scope matrix', '{}', 'DEAD', 1,"
+            + " 'INVALID_ARGUMENT: scope matrix' FROM o");
       }
     }
     if (Admin.row(env, "posting", HUAISI_POSTING) == null) {
@@ -268,7 +286,8 @@ class ScopeMatrixTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void aMissingObjectGetsTheSame404(Case c, TestEnvironment env) {
-    String path = c.path().replace(c.id().toString(), UUID.randomUUID().toString());
+    Object missing = c.id() instanceof Long ? (Object) Long.MAX_VALUE : UUID.randomUUID();
+    String path = c.path().replace(c.id().toString(), missing.toString());
     HttpResponse<Buffer> r = Admin.call(env, Admin.token(env, "admin"), c.method(), path, c.body());
     assertProblem(r, 404, "urn:frontline:problem:not-found");
   }

@@ -1,6 +1,5 @@
 package org.frontline.notify;
 
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.json.JsonObject;
 import org.frontline.platform.push.FakeFcmServer;
 import org.frontline.platform.push.FakeFcmServer.Outcome;
@@ -177,34 +176,6 @@ class AlertDispatchTest {
     }
     assertThat(seen.size()).isGreaterThan(1);
     assertThat(d.retryDelay(40, Duration.ZERO)).isLessThanOrEqualTo(Duration.ofHours(1));
-  }
-
-  @Test
-  void twoDispatchersDeliverEveryAlertExactlyOnce(TestEnvironment env) throws Exception {
-    device(env, "supervisor.hanjiang", "many-a");
-    device(env, "supervisor.hanjiang", "many-b");
-    String second = await(env.app().vertx().deployVerticle(() -> new OutboxDispatcherVerticle(env.app().database(),
-        env.app().push(), OutboxDispatcherVerticle.Settings.defaults()), new DeploymentOptions()));
-    try {
-      List<UUID> reports = Alerts.reportsCompleted(env, HUAISI, 500);
-      awaitUntil(Duration.ofSeconds(90), "1000 deliveries sent", () -> count(env,
-          "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id"
-              + " WHERE d.token IN ('many-a', 'many-b') AND p.status = 'SENT'") == 1000);
-      Thread.sleep(1200);
-      for (String token : List.of("many-a", "many-b")) {
-        List<FakeFcmServer.Request> requests = env.fcm().requestsFor(token);
-        assertThat(requests).hasSize(500);
-        assertThat(requests.stream().map(r -> r.data().getString("reportId")).distinct().count()).isEqualTo(500);
-        assertThat(requests.stream().map(r -> r.data().getString("reportId")).toList())
-            .containsExactlyInAnyOrderElementsOf(reports.stream().map(UUID::toString).toList());
-      }
-      assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ?",
-          Alerts.accountId("supervisor.hanjiang"))).isGreaterThanOrEqualTo(500);
-      assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ANY (?) AND dispatched_at IS NOT NULL"
-          + " AND claims = 1", (Object) reports.toArray(UUID[]::new))).isEqualTo(500);
-    } finally {
-      await(env.app().vertx().undeploy(second));
-    }
   }
 
   @Test

@@ -139,14 +139,27 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         // transaction, so no other session ever sees the table unguarded.
         boolean audit = tables.contains("audit_log");
         c.setAutoCommit(false);
-        if (audit) {
-          s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
+        // The running service's background loops (outbox dispatcher, media worker) keep querying: a statement of
+        // theirs that locks two tables in the other order than TRUNCATE can deadlock with it, and PostgreSQL may
+        // pick the TRUNCATE as the victim (40P01). Nothing was changed then: try again.
+        for (int attempt = 1; ; attempt++) {
+          try {
+            if (audit) {
+              s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
+            }
+            s.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
+            if (audit) {
+              s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
+            }
+            c.commit();
+            break;
+          } catch (SQLException e) {
+            c.rollback();
+            if (!"40P01".equals(e.getSQLState()) || attempt == 5) {
+              throw e;
+            }
+          }
         }
-        s.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
-        if (audit) {
-          s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
-        }
-        c.commit();
       }
     }
     DemoOrganisation.seed(database);

@@ -107,13 +107,20 @@ class PushBench {
     }
     long deadline = t0 + Duration.ofMinutes(10).toNanos();
     long written = 0;
-    while (count(env, "SELECT count(*) FROM push_delivery WHERE status = 'SENT'") < target) {
+    // Polled with the partial indexes of pending work only: a count(*) of all SENT rows every 20 ms (a scan of the
+    // growing table) took a good part of a core from the dispatcher it was timing.
+    while (true) {
       assertThat(System.nanoTime()).as("all sent within 10 minutes").isLessThan(deadline);
-      if (written == 0 && count(env, "SELECT count(*) FROM outbox WHERE dispatched_at IS NULL") == 0) {
+      boolean eventsLeft = count(env, "SELECT count(*) FROM outbox WHERE dispatched_at IS NULL") > 0;
+      if (written == 0 && !eventsLeft) {
         written = System.nanoTime();
+      }
+      if (!eventsLeft && count(env, "SELECT count(*) FROM push_delivery WHERE status = 'PENDING'") == 0) {
+        break;
       }
       Thread.sleep(20);
     }
+    assertThat(count(env, "SELECT count(*) FROM push_delivery WHERE status = 'SENT'")).isEqualTo(target);
     double seconds = (System.nanoTime() - t0) / 1e9;
     System.out.printf("  dispatcher run: %d events dispatched (alerts written) after %.1f s, all %d sent after %.1f s%n",
         events, ((written == 0 ? System.nanoTime() : written) - t0) / 1e9, events * devices, seconds);

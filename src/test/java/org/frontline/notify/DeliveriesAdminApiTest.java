@@ -1,0 +1,155 @@
+package org.frontline.notify;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.platform.push.FakeFcmServer;
+import org.frontline.platform.push.FakeFcmServer.Outcome;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.notify.Alerts.awaitUntil;
+import static org.frontline.notify.Alerts.count;
+import static org.frontline.notify.Alerts.device;
+import static org.frontline.notify.Alerts.deliveryStatus;
+import static org.frontline.notify.Alerts.login;
+import static org.frontline.notify.Alerts.reportCompleted;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** Dead letters as admins see them (within their scope) and their re-drive through the dispatcher. */
+@FrontlineTest
+class DeliveriesAdminApiTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final String TONGZHOU_ADMIN = "admin.tongzhou";
+  private static final String TONGZHOU_ADMIN_PASSWORD = "Tongzhou-Admin-2026";
+
+  private static HttpResponse<Buffer> get(TestEnvironment env, String token, String path) {
+    return await(env.client().get(path).putHeader("Authorization", "Bearer " + token).send());
+  }
+
+  private static HttpResponse<Buffer> post(TestEnvironment env, String token, String path) {
+    return await(env.client().post(path).putHeader("Authorization", "Bearer " + token).send());
+  }
+
+  /** An admin whose scope is the Tongzhou district only, made through the admin API. */
+  private static String tongzhouAdmin(TestEnvironment env) {
+    if (count(env, "SELECT count(*) FROM account WHERE username = ?", TONGZHOU_ADMIN) == 0) {
+      HttpResponse<Buffer> r = await(env.client().post("/v1/accounts")
+          .putHeader("Authorization", "Bearer " + login(env, "admin"))
+          .sendJsonObject(new JsonObject().put("username", TONGZHOU_ADMIN).put("displayName", "通州管理员")
+              .put("roles", new JsonArray().add("admin")).put("homeUnitId", TONGZHOU.toString())
+              .put("password", TONGZHOU_ADMIN_PASSWORD)));
+      assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    }
+    HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login").sendJsonObject(
+        new JsonObject().put("username", TONGZHOU_ADMIN).put("password", TONGZHOU_ADMIN_PASSWORD)));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    return r.bodyAsJsonObject().getString("access_token");
+  }
+
+  private static long deliveryId(TestEnvironment env, UUID report, String token) {
+    return count(env, "SELECT p.id FROM push_delivery p JOIN outbox o ON o.id = p.event_id"
+        + " JOIN device d ON d.id = p.device_id WHERE o.aggregate_id = ? AND d.token = ?", report, token);
+  }
+
+  /** Every page of a list, following nextCursor; the ids in order. */
+  private static List<Long> allIds(TestEnvironment env, String token, String query) {
+    List<Long> ids = new ArrayList<>();
+    String cursor = null;
+    do {
+      HttpResponse<Buffer> r = get(env, token, "/v1/admin/deliveries?limit=1" + query
+          + (cursor == null ? "" : "&cursor=" + cursor));
+      assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+      JsonObject page = r.bodyAsJsonObject();
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(1);
+      page.getJsonArray("items").forEach(o -> ids.add(((JsonObject) o).getLong("id")));
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    return ids;
+  }
+
+  @Test
+  void adminsSeeDeadLettersInTheirScopeAndRedriveThem(TestEnvironment env) throws Exception {
+    device(env, "supervisor.hanjiang", "dead-hanjiang");
+    device(env, "supervisor.tongzhou", "dead-tongzhou");
+    env.fcm().respond("dead-hanjiang", Outcome.invalidArgument(), Outcome.success());
+    env.fcm().respond("dead-tongzhou", Outcome.invalidArgument());
+    UUID huaisiReport = reportCompleted(env, HUAISI);
+    UUID tongzhouReport = reportCompleted(env, TONGZHOU);
+    awaitUntil(WAIT, "both dead", () -> "DEAD".equals(deliveryStatus(env, huaisiReport, "dead-hanjiang"))
+        && "DEAD".equals(deliveryStatus(env, tongzhouReport, "dead-tongzhou")));
+    long hanjiangDead = deliveryId(env, huaisiReport, "dead-hanjiang");
+    long tongzhouDead = deliveryId(env, tongzhouReport, "dead-tongzhou");
+    String admin = login(env, "admin");
+    String tongzhouAdmin = tongzhouAdmin(env);
+
+    // The root admin sees both dead letters, newest first, page by page; the Tongzhou admin only Tongzhou's.
+    assertThat(allIds(env, admin, "&state=DEAD")).containsExactly(tongzhouDead, hanjiangDead);
+    assertThat(allIds(env, admin, "")).containsExactly(tongzhouDead, hanjiangDead);
+    assertThat(allIds(env, tongzhouAdmin, "")).containsExactly(tongzhouDead);
+    JsonObject item = get(env, admin, "/v1/admin/deliveries?limit=1").bodyAsJsonObject().getJsonArray("items")
+        .getJsonObject(0);
+    assertThat(item.getString("status")).isEqualTo("DEAD");
+    assertThat(item.getString("username")).isEqualTo("supervisor.tongzhou");
+    assertThat(item.getString("eventType")).isEqualTo("report.completed");
+    assertThat(item.getString("lastError")).startsWith("INVALID_ARGUMENT");
+    assertThat(item.getInteger("attempts")).isEqualTo(1);
+    assertProblem(get(env, admin, "/v1/admin/deliveries?cursor=bm90LWFuLWlk"), 400,
+        "urn:frontline:problem:validation-failed");
+
+    // Not an admin: 403 for both; out of scope or missing: 404, and nothing changes.
+    String supervisor = login(env, "supervisor.hanjiang");
+    assertProblem(get(env, supervisor, "/v1/admin/deliveries"), 403, "urn:frontline:problem:forbidden");
+    assertProblem(post(env, supervisor, "/v1/admin/deliveries/" + hanjiangDead + "/redrive"), 403,
+        "urn:frontline:problem:forbidden");
+    assertProblem(post(env, tongzhouAdmin, "/v1/admin/deliveries/" + hanjiangDead + "/redrive"), 404,
+        "urn:frontline:problem:not-found");
+    assertProblem(post(env, admin, "/v1/admin/deliveries/" + (tongzhouDead + 1000) + "/redrive"), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(deliveryStatus(env, huaisiReport, "dead-hanjiang")).isEqualTo("DEAD");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive'")).isZero();
+
+    // The re-drive: PENDING again with fresh attempts, audited, and actually pushed by the dispatcher.
+    HttpResponse<Buffer> redriven = post(env, admin, "/v1/admin/deliveries/" + hanjiangDead + "/redrive");
+    assertThat(redriven.statusCode()).as(redriven.bodyAsString()).isEqualTo(200);
+    assertThat(redriven.bodyAsJsonObject().getString("status")).isEqualTo("PENDING");
+    assertThat(redriven.bodyAsJsonObject().getInteger("attempts")).isZero();
+    assertThat(redriven.bodyAsJsonObject().getValue("lastError")).isNull();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive'"
+        + " AND object_type = 'push-delivery' AND object_id = ? AND actor_id = ? AND unit_id = ? AND outcome = 'SUCCESS'"
+        + " AND details->>'previousError' LIKE 'INVALID_ARGUMENT%'", String.valueOf(hanjiangDead),
+        Alerts.accountId("admin"), HANJIANG)).isEqualTo(1);
+    awaitUntil(WAIT, "re-driven delivery sent", () -> "SENT".equals(deliveryStatus(env, huaisiReport,
+        "dead-hanjiang")));
+    assertThat(env.fcm().requestsFor("dead-hanjiang")).extracting(FakeFcmServer.Request::status)
+        .containsExactly(400, 200);
+    assertThat(env.fcm().requestsFor("dead-hanjiang").get(1).data().getString("reportId"))
+        .isEqualTo(huaisiReport.toString());
+
+    // A delivery that is not dead cannot be re-driven.
+    JsonObject conflict = assertProblem(post(env, admin, "/v1/admin/deliveries/" + hanjiangDead + "/redrive"),
+        409, "urn:frontline:problem:conflict");
+    assertThat(conflict.getString("currentStatus")).isEqualTo("SENT");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive'")).isEqualTo(1);
+
+    // The Tongzhou admin re-drives its own; FCM still refuses it, so it is a dead letter again after one more push.
+    HttpResponse<Buffer> own = post(env, tongzhouAdmin, "/v1/admin/deliveries/" + tongzhouDead + "/redrive");
+    assertThat(own.statusCode()).as(own.bodyAsString()).isEqualTo(200);
+    awaitUntil(WAIT, "pushed again", () -> env.fcm().requestsFor("dead-tongzhou").size() == 2);
+    awaitUntil(WAIT, "dead again", () -> "DEAD".equals(deliveryStatus(env, tongzhouReport, "dead-tongzhou")));
+    assertThat(allIds(env, admin, "&state=SENT")).contains(hanjiangDead);
+    assertThat(allIds(env, admin, "&state=DEAD")).containsExactly(tongzhouDead);
+  }
+}
