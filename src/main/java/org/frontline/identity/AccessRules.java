@@ -118,7 +118,8 @@ public final class AccessRules {
       Map.entry("listPartnerEvents", Set.of(Caller.PARTNER_ROLE_PREFIX + "events:read")),
       Map.entry("listPartnerReports", PARTNER_REPORT_READERS),
       Map.entry("getPartnerReport", PARTNER_REPORT_READERS),
-      Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS));
+      Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS),
+      Map.entry("submitPartnerFigure", Set.of(Caller.PARTNER_ROLE_PREFIX + "figures:write")));
 
   private AccessRules() {}
 
