@@ -55,6 +55,8 @@ public final class PartnersApi implements ApiRoutes {
             rc.body().asJsonObject()))),
         Map.entry("removePartnerClientCredential", rc -> send(rc, 200, clients.removeCredential(Actor.of(rc),
             id(rc, "id"), id(rc, "credentialId")))),
+        Map.entry("changePartnerClientGrant", rc -> send(rc, 200, clients.changeGrant(Actor.of(rc), id(rc, "id"),
+            rc.body().asJsonObject()))),
         Map.entry("disablePartnerClient", rc -> send(rc, 200, clients.disable(Actor.of(rc), id(rc, "id")))));
   }
 
