@@ -9,6 +9,12 @@
 // Any step that fails exits 1 with a message naming it.
 import * as client from 'openid-client';
 
+// Anything thrown outside a named step (e.g. the server not answering at all) still fails with a message.
+process.on('uncaughtException', (e) => {
+  console.error(`partner-interop: FAILED: ${e.message}${e.cause ? ` (${e.cause.message ?? e.cause})` : ''}`);
+  process.exit(1);
+});
+
 const base = process.env.FRONTLINE_URL;
 if (!base) {
   fail('setup', 'FRONTLINE_URL is not set');
