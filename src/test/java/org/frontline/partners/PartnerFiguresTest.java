@@ -151,6 +151,36 @@ class PartnerFiguresTest {
   }
 
   @Test
+  void duplicatesSentAtOnceWriteOneRowAndGetItsAnswerOrAConflict(TestEnvironment env) {
+    String token = writer(env);
+    String key = key();
+    JsonObject body = figure(HUAISI, "at-once", "2026-10-01", "2026-11-01", "8", "count");
+    List<Future<HttpResponse<Buffer>>> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      sent.add(post(env, token, key).sendJsonObject(body));
+    }
+    await(Future.join(sent));
+    JsonObject created = null;
+    int conflicts = 0;
+    for (Future<HttpResponse<Buffer>> f : sent) {
+      HttpResponse<Buffer> r = f.result();
+      if (r.statusCode() == 409) {
+        assertProblem(r, 409, CONFLICT);
+        conflicts++;
+      } else {
+        JsonObject answer = ok(r, 201);
+        assertThat(created == null || created.equals(answer)).as("every 201 is the same answer").isTrue();
+        created = answer;
+      }
+    }
+    assertThat(created).isNotNull();
+    assertThat(conflicts).isLessThan(8);
+    assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'at-once'")).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner-figure.create' AND object_id = ?",
+        created.getString("id"))).isEqualTo(1);
+  }
+
+  @Test
   void keysArePerClientAndAFailedWriteFreesItsKey(TestEnvironment env) {
     String one = writer(env);
     String other = writer(env);
@@ -201,12 +231,12 @@ class PartnerFiguresTest {
     JsonObject body = figure(HUAISI, "forbidden", "2026-10-01", "2026-11-01", "1", "count");
     String reader = partnerToken(env, secretClient(env, List.of("reports:read", "events:read"), List.of(HANJIANG),
         List.of("SITE")));
-    assertProblem(send(env, reader, key(), body), 403, FORBIDDEN);
+    assertProblem(send(env, reader, "forbidden-partner", body), 403, FORBIDDEN);
     for (String person : List.of("officer.xu", "supervisor.hanjiang", "admin")) {
-      assertProblem(send(env, login(env, person), key(), body), 403, FORBIDDEN);
+      assertProblem(send(env, login(env, person), "forbidden-" + person, body), 403, FORBIDDEN);
     }
     assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'forbidden'")).isZero();
-    assertThat(env.count("SELECT count(*) FROM partner_idempotency")).isGreaterThanOrEqualTo(0);
+    assertThat(env.count("SELECT count(*) FROM partner_idempotency WHERE key LIKE 'forbidden-%'")).isZero();
   }
 
   @Test
