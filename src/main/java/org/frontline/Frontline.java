@@ -57,6 +57,7 @@ import org.frontline.figures.FiguresService;
 import org.frontline.partners.EventFeed;
 import org.frontline.partners.PartnerCallers;
 import org.frontline.partners.PartnerReports;
+import org.frontline.partners.PartnerFigures;
 import org.frontline.partners.PartnerClientService;
 import org.frontline.partners.PartnersApi;
 import org.frontline.partners.TokenEndpoint;
@@ -198,7 +199,8 @@ public final class Frontline {
         new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())),
         new PartnersApi(new PartnerClientService(database, adminAudit),
             new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool()),
-            new PartnerReports(database.pool(), objectStore)));
+            new PartnerReports(database.pool(), objectStore),
+            new PartnerFigures(database, audit)));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);

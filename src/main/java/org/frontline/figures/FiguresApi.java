@@ -7,7 +7,6 @@ import org.frontline.platform.http.ApiRoutes;
 
 import java.time.LocalDate;
 import java.util.EnumSet;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -31,7 +30,7 @@ public final class FiguresApi implements ApiRoutes {
     Set<FiguresService.Group> groups = EnumSet.noneOf(FiguresService.Group.class);
     // The contract allows only the groups' names (include=requests&include=projects).
     for (String g : q.getAll("include")) {
-      groups.add(FiguresService.Group.valueOf(g.toUpperCase(Locale.ROOT)));
+      groups.add(FiguresService.Group.ofJson(g));
     }
     service.figures(Actor.of(rc), unit == null ? null : UUID.fromString(unit), LocalDate.parse(q.get("from")),
             LocalDate.parse(q.get("to")), groups)

@@ -47,7 +47,26 @@ public final class FiguresService {
   static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
 
   /** The figure groups; a request may ask for some of them (the bench times each). */
-  public enum Group { REQUESTS, RESOLUTION, SATISFACTION, PROJECTS }
+  public enum Group {
+    REQUESTS("requests"), RESOLUTION("resolution"), SATISFACTION("satisfaction"), PROJECTS("projects"),
+    PARTNER_FIGURES("partnerFigures");
+
+    /** The group's name in the contract (include=..., and the member of the answer). */
+    public final String json;
+
+    Group(String json) {
+      this.json = json;
+    }
+
+    public static Group ofJson(String name) {
+      for (Group g : values()) {
+        if (g.json.equals(name)) {
+          return g;
+        }
+      }
+      throw new IllegalArgumentException("no figure group " + name);
+    }
+  }
 
   /** Enterprise requests whose enterprise's unit is in the subtrees bound as $1 (text[]); $2, $3: the period. */
   private static final String REQUESTS_IN_SUBTREE = " FROM org_unit u JOIN enterprise e ON e.unit_id = u.id"
@@ -72,6 +91,15 @@ public final class FiguresService {
       + " LEFT JOIN milestone m ON m.project_id = p.id"
       + " LEFT JOIN milestone_baseline b ON b.milestone_id = m.id AND b.version = m.baseline_version"
       + " WHERE p.status <> 'CANCELLED' AND " + Scope.sql("u.path", 1);
+
+  /**
+   * Figures partners sent in (partners/PartnerFigures) for units of the subtrees ($1) whose period lies within
+   * [$2, $3) (dates), summed per metric and unit of measure over every partner.
+   */
+  static final String PARTNER_FIGURES_SQL = "SELECT f.metric, f.unit_of_measure, sum(f.value)::text, count(*)"
+      + " FROM org_unit u JOIN partner_figure f ON f.unit_id = u.id WHERE " + Scope.sql("u.path", 1)
+      + " AND f.period_from >= $2 AND f.period_to <= $3 GROUP BY f.metric, f.unit_of_measure"
+      + " ORDER BY f.metric, f.unit_of_measure";
 
   private final Database database;
   private final Clock clock;
@@ -121,13 +149,20 @@ public final class FiguresService {
                 .put("mean", r.getString(1) == null ? null : new BigDecimal(r.getString(1)));
           });
           case PROJECTS -> projects(pool, paths, judgedOn);
+          case PARTNER_FIGURES -> pool.preparedQuery(PARTNER_FIGURES_SQL).execute(Tuple.of(paths, from, to)).map(rows -> {
+            io.vertx.core.json.JsonArray metrics = new io.vertx.core.json.JsonArray();
+            rows.forEach(r -> metrics.add(new JsonObject().put("metric", r.getString(0)).put("unitOfMeasure", r.getString(1))
+                .put("total", new BigDecimal(r.getString(2)).stripTrailingZeros().toPlainString())
+                .put("figures", r.getLong(3))));
+            return new JsonObject().put("metrics", metrics);
+          });
         });
       }
       return Future.all(new ArrayList<>(parts.values())).map(all -> {
         JsonObject out = new JsonObject().put("unitId", unitId == null ? null : unitId.toString())
             .put("from", from.toString()).put("to", to.toString())
             .put("asOf", DateTimeFormatter.ISO_INSTANT.format(now.toInstant()));
-        parts.forEach((g, f) -> out.put(g.name().toLowerCase(java.util.Locale.ROOT), f.result()));
+        parts.forEach((g, f) -> out.put(g.json, f.result()));
         return out;
       });
     });

@@ -117,11 +117,13 @@ public final class AccessRules {
       Map.entry("addPartnerClientCredential", ADMIN),
       Map.entry("removePartnerClientCredential", ADMIN),
       Map.entry("disablePartnerClient", ADMIN),
+      Map.entry("changePartnerClientGrant", ADMIN),
       // partner API: partner clients holding the OAuth scope (never a person: no person has these roles)
       Map.entry("listPartnerEvents", Set.of(Caller.PARTNER_ROLE_PREFIX + "events:read")),
       Map.entry("listPartnerReports", PARTNER_REPORT_READERS),
       Map.entry("getPartnerReport", PARTNER_REPORT_READERS),
-      Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS));
+      Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS),
+      Map.entry("submitPartnerFigure", Set.of(Caller.PARTNER_ROLE_PREFIX + "figures:write")));
 
   private AccessRules() {}
 

@@ -193,6 +193,34 @@ public final class PartnerClientService {
         .compose(v -> read(conn, id)));
   }
 
+  /**
+   * Replaces the client's grant (scopes, units, report types), audited with the grant before and after. The admin
+   * must manage the client as it is (else 404) and every new unit must lie in the admin's scope (else 422). A
+   * narrower grant acts at once on tokens already issued (PartnerCallers intersects a token with the grant as it is
+   * now); a wider one only on tokens issued after the change.
+   */
+  public Future<JsonObject> changeGrant(Actor actor, UUID id, JsonObject body) {
+    List<UUID> units = body.getJsonArray("unitIds").stream().map(u -> UUID.fromString((String) u)).distinct().toList();
+    List<String> scopes = distinct(body.getJsonArray("scopes"));
+    List<String> types = distinct(body.getJsonArray("reportTypes"));
+    return database.inTransaction(conn -> visible(conn, actor, id)
+        .compose(v -> read(conn, id))
+        .compose(before -> actor.scope(conn)
+            .compose(scope -> unitsInScope(conn, scope, units))
+            .compose(v -> conn.preparedQuery("UPDATE partner_client SET scopes = $2, unit_ids = $3, report_types = $4 "
+                    + "WHERE id = $1")
+                .execute(Tuple.of(id, scopes.toArray(String[]::new), units.toArray(UUID[]::new),
+                    types.toArray(String[]::new))))
+            .compose(v -> audit.success(conn, actor, "partner-client.grant.change", "partner_client", id, null,
+                new JsonObject()
+                    .put("before", new JsonObject().put("scopes", before.getJsonArray("scopes"))
+                        .put("unitIds", before.getJsonArray("unitIds")).put("reportTypes", before.getJsonArray("reportTypes")))
+                    .put("after", new JsonObject().put("scopes", new JsonArray(scopes))
+                        .put("unitIds", new JsonArray(units.stream().map(UUID::toString).toList()))
+                        .put("reportTypes", new JsonArray(types))))))
+        .compose(v -> read(conn, id)));
+  }
+
   /** Disables the client: no new token, and its tokens are refused at once (the client is read per request). */
   public Future<JsonObject> disable(Actor actor, UUID id) {
     return database.inTransaction(conn -> visible(conn, actor, id)

@@ -18,12 +18,15 @@ public final class PartnersApi implements ApiRoutes {
   private final TokenEndpoint tokenEndpoint;
   private final EventFeed events;
   private final PartnerReports reports;
+  private final PartnerFigures figures;
 
-  public PartnersApi(PartnerClientService clients, TokenEndpoint tokenEndpoint, EventFeed events, PartnerReports reports) {
+  public PartnersApi(PartnerClientService clients, TokenEndpoint tokenEndpoint, EventFeed events, PartnerReports reports,
+                     PartnerFigures figures) {
     this.clients = clients;
     this.tokenEndpoint = tokenEndpoint;
     this.events = events;
     this.reports = reports;
+    this.figures = figures;
   }
 
   @Override
@@ -39,6 +42,11 @@ public final class PartnersApi implements ApiRoutes {
             .onFailure(rc::fail)),
         Map.entry("listPartnerEvents", rc -> send(rc, 200, events.page(Caller.of(rc), rc.queryParams().get("after"),
             limit(rc)))),
+        Map.entry("submitPartnerFigure", rc -> figures.submit(Actor.of(rc), rc.request().getHeader(IdempotencyKeys.HEADER),
+                rc.body().asJsonObject())
+            .onSuccess(answer -> rc.response().setStatusCode(answer.status()).putHeader("Content-Type", "application/json")
+                .putHeader("Cache-Control", "no-store").end(answer.body().encode()))
+            .onFailure(rc::fail)),
         Map.entry("createPartnerClient", rc -> send(rc, 201, clients.create(Actor.of(rc), rc.body().asJsonObject()))),
         Map.entry("listPartnerClients", rc -> send(rc, 200, clients.list(Actor.of(rc), rc.queryParams().get("cursor"),
             limit(rc)))),
@@ -47,6 +55,8 @@ public final class PartnersApi implements ApiRoutes {
             rc.body().asJsonObject()))),
         Map.entry("removePartnerClientCredential", rc -> send(rc, 200, clients.removeCredential(Actor.of(rc),
             id(rc, "id"), id(rc, "credentialId")))),
+        Map.entry("changePartnerClientGrant", rc -> send(rc, 200, clients.changeGrant(Actor.of(rc), id(rc, "id"),
+            rc.body().asJsonObject()))),
         Map.entry("disablePartnerClient", rc -> send(rc, 200, clients.disable(Actor.of(rc), id(rc, "id")))));
   }
 

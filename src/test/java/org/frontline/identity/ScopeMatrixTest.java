@@ -80,7 +80,8 @@ class ScopeMatrixTest {
       java.util.Map.entry("getPartnerClient", List.of("officer.xu", "supervisor.hanjiang", "assessor.tongzhou")),
       java.util.Map.entry("addPartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
       java.util.Map.entry("removePartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
-      java.util.Map.entry("disablePartnerClient", List.of("officer.xu", "supervisor.hanjiang")));
+      java.util.Map.entry("disablePartnerClient", List.of("officer.xu", "supervisor.hanjiang")),
+      java.util.Map.entry("changePartnerClientGrant", List.of("officer.xu", "supervisor.hanjiang")));
   /** officer.xu's Huaisi posting (a row written before the cases run). */
   static final UUID HUAISI_POSTING = UUID.nameUUIDFromBytes("scope-matrix:posting".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
@@ -169,7 +170,12 @@ class ScopeMatrixTest {
         new Case("disablePartnerClient", HttpMethod.POST, "/v1/partner-clients/" + HUAISI_PARTNER + "/disable", null,
             "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
         new Case("redriveDelivery", HttpMethod.POST, "/v1/admin/deliveries/" + HANJIANG_DEAD_DELIVERY + "/redrive",
-            null, "push_delivery", HANJIANG_DEAD_DELIVERY));
+            null, "push_delivery", HANJIANG_DEAD_DELIVERY),
+        new Case("changePartnerClientGrant", HttpMethod.PUT, "/v1/partner-clients/" + HUAISI_PARTNER + "/grant",
+            new JsonObject().put("scopes", new io.vertx.core.json.JsonArray().add("reports:read").add("figures:write"))
+                .put("unitIds", new io.vertx.core.json.JsonArray().add(HUAISI.toString()))
+                .put("reportTypes", new io.vertx.core.json.JsonArray().add("SITE")),
+            "partner_client", HUAISI_PARTNER));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */

@@ -29,6 +29,7 @@ import static org.frontline.partners.Partners.rsaKey;
 import static org.frontline.partners.Partners.secretClient;
 import static org.frontline.partners.Partners.tokenWithSecret;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
 
 /** Partner clients administered through the API: registration, key rules, scope of admins, rotation, disabling. */
 @FrontlineTest
@@ -186,6 +187,68 @@ class PartnerClientsTest {
   }
 
   static final String NANTONG_ADMIN = "admin.partners.nantong";
+
+  @Test
+  void anAdminChangesAGrantWithinTheirScopeAuditedAndANarrowerGrantActsAtOnce(TestEnvironment env) {
+    JsonObject client = secretClient(env, List.of("reports:read", "events:read"), List.of(HANJIANG, TONGZHOU),
+        List.of("SITE"));
+    String id = client.getString("id");
+    String oldToken = Partners.partnerToken(env, client);
+    assertThat(call(env, oldToken, HttpMethod.GET, "/v1/partner/reports", null).statusCode()).isEqualTo(200);
+
+    JsonObject grant = new JsonObject().put("scopes", new JsonArray().add("events:read").add("figures:write"))
+        .put("unitIds", new JsonArray().add(TONGZHOU.toString())).put("reportTypes", new JsonArray().add("SITE").add("MILESTONE_PROGRESS"));
+    JsonObject changed = ok(call(env, login(env, "admin"), HttpMethod.PUT, "/v1/partner-clients/" + id + "/grant", grant), 200);
+    assertThat(changed.getJsonArray("scopes")).containsExactly("events:read", "figures:write");
+    assertThat(changed.getJsonArray("unitIds")).containsExactly(TONGZHOU.toString());
+    assertThat(changed.getJsonArray("reportTypes")).containsExactly("SITE", "MILESTONE_PROGRESS");
+    assertThat(changed.getJsonArray("credentials")).hasSize(1);
+    assertThat(env.string("SELECT array_to_string(scopes, ' ') || '|' || array_to_string(unit_ids, ' ') FROM partner_client "
+        + "WHERE id = ?::uuid", id)).isEqualTo("events:read figures:write|" + TONGZHOU);
+    JsonObject details = new JsonObject(env.string("SELECT details::text FROM audit_log WHERE action = "
+        + "'partner-client.grant.change' AND object_id = ?", id));
+    assertThat(details.getJsonObject("before").getJsonArray("scopes")).containsExactly("reports:read", "events:read");
+    assertThat(details.getJsonObject("after").getJsonArray("unitIds")).containsExactly(TONGZHOU.toString());
+
+    // The token issued before: reports:read is gone at once; figures:write is not in it (only new tokens get it).
+    assertProblem(call(env, oldToken, HttpMethod.GET, "/v1/partner/reports", null), 403, "urn:frontline:problem:forbidden");
+    JsonObject figure = new JsonObject().put("unitId", TONGZHOU.toString()).put("metric", "count")
+        .put("period", new JsonObject().put("from", "2026-10-01").put("to", "2026-11-01")).put("value", "1")
+        .put("unitOfMeasure", "count");
+    assertProblem(await(env.client().post("/v1/partner/figures").putHeader("Authorization", "Bearer " + oldToken)
+        .putHeader("Idempotency-Key", "grant-1").sendJsonObject(figure)), 403, "urn:frontline:problem:forbidden");
+    String newToken = Partners.partnerToken(env, client);
+    assertThat(await(env.client().post("/v1/partner/figures").putHeader("Authorization", "Bearer " + newToken)
+        .putHeader("Idempotency-Key", "grant-1").sendJsonObject(figure)).statusCode()).isEqualTo(201);
+  }
+
+  @Test
+  void aGrantChangeStaysWithinTheAdminsScope(TestEnvironment env) {
+    String nantongAdmin = nantongAdmin(env);
+    String tongzhouClient = ok(call(env, nantongAdmin, HttpMethod.POST, "/v1/partner-clients",
+        newClient("Nantong grant", "client_secret_basic", List.of("events:read"), List.of(TONGZHOU), List.of("SITE"))),
+        201).getString("id");
+    JsonObject wider = new JsonObject().put("scopes", new JsonArray().add("events:read"))
+        .put("unitIds", new JsonArray().add(TONGZHOU.toString()).add(HANJIANG.toString()))
+        .put("reportTypes", new JsonArray().add("SITE"));
+    JsonObject problem = assertProblem(call(env, nantongAdmin, HttpMethod.PUT, "/v1/partner-clients/" + tongzhouClient
+        + "/grant", wider), 422, UNPROCESSABLE);
+    assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/unitIds/1");
+    assertThat(env.string("SELECT array_to_string(unit_ids, ' ') FROM partner_client WHERE id = ?::uuid", tongzhouClient))
+        .isEqualTo(TONGZHOU.toString());
+
+    // A client the admin does not manage (a Hanjiang unit): 404, unchanged; not an admin: 403.
+    String hanjiangClient = secretClient(env, List.of("events:read"), List.of(HANJIANG), List.of("SITE")).getString("id");
+    JsonObject narrow = wider.copy().put("unitIds", new JsonArray().add(TONGZHOU.toString()));
+    assertProblem(call(env, nantongAdmin, HttpMethod.PUT, "/v1/partner-clients/" + hanjiangClient + "/grant", narrow),
+        404, "urn:frontline:problem:not-found");
+    assertProblem(call(env, login(env, "supervisor.hanjiang"), HttpMethod.PUT, "/v1/partner-clients/" + hanjiangClient
+        + "/grant", narrow), 403, "urn:frontline:problem:forbidden");
+    assertThat(env.string("SELECT array_to_string(unit_ids, ' ') FROM partner_client WHERE id = ?::uuid", hanjiangClient))
+        .isEqualTo(HANJIANG.toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner-client.grant.change' AND object_id IN (?, ?)",
+        tongzhouClient, hanjiangClient)).isZero();
+  }
 
   static String nantongAdmin(TestEnvironment env) {
     if (env.count("SELECT count(*) FROM account WHERE username = ?", NANTONG_ADMIN) == 0) {
