@@ -27,7 +27,7 @@ public final class ReportSchemas {
   }
 
   public static Future<ReportSchemas> load(Vertx vertx) {
-    return vertx.fileSystem().readFile(ApiVerticle.CONTRACT)
+    return ApiVerticle.readContract(vertx, ApiVerticle.CONTRACT)
         .compose(raw -> Utils.yamlStringToJson(raw.toString()))
         .compose(model -> OpenAPIContract.from(vertx, ApiVerticle.forValidation(model)))
         .map(contract -> new ReportSchemas(contract.getSchemaRepository(),

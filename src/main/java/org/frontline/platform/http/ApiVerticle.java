@@ -1,6 +1,7 @@
 package org.frontline.platform.http;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -34,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ApiVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(ApiVerticle.class);
-  /** Classpath (and working-directory) location of the contract. */
+  /** Classpath location of the contract (inside the jar). */
   public static final String CONTRACT = "api-spec/openapi.yaml";
 
   private final String contractPath;
@@ -46,6 +47,23 @@ public final class ApiVerticle extends VerticleBase {
     this(CONTRACT, http, features);
   }
 
+  /**
+   * The contract the service was built with: read from the classpath only. Vert.x's file system would look in the
+   * working directory first, so a server started from a checkout (or any folder holding an api-spec/openapi.yaml)
+   * would route by that file instead of its own.
+   */
+  public static Future<Buffer> readContract(Vertx vertx, String path) {
+    return vertx.executeBlocking(() -> {
+      ClassLoader loader = ApiVerticle.class.getClassLoader();
+      try (var in = loader.getResourceAsStream(path)) {
+        if (in == null) {
+          throw new IllegalStateException("the contract " + path + " is not on the classpath");
+        }
+        return Buffer.buffer(in.readAllBytes());
+      }
+    }, false);
+  }
+
   /** With another contract: the platform's own tests serve a small one of their own. */
   public ApiVerticle(String contractPath, FrontlineConfig.Http http, List<ApiRoutes> features) {
     this.contractPath = contractPath;
@@ -55,7 +73,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return vertx.fileSystem().readFile(contractPath)
+    return readContract(vertx, contractPath)
         .compose(raw -> Utils.yamlStringToJson(raw.toString())
             .compose(model -> OpenAPIContract.from(vertx, forValidation(model)))
             .map(contract -> router(contract, raw)))
