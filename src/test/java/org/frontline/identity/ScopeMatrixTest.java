@@ -79,7 +79,8 @@ class ScopeMatrixTest {
       java.util.Map.entry("getPartnerClient", List.of("officer.xu", "supervisor.hanjiang", "assessor.tongzhou")),
       java.util.Map.entry("addPartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
       java.util.Map.entry("removePartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
-      java.util.Map.entry("disablePartnerClient", List.of("officer.xu", "supervisor.hanjiang")));
+      java.util.Map.entry("disablePartnerClient", List.of("officer.xu", "supervisor.hanjiang")),
+      java.util.Map.entry("listPartnerClientWebhooks", List.of("officer.xu", "supervisor.hanjiang")));
   /** officer.xu's Huaisi posting (a row written before the cases run). */
   static final UUID HUAISI_POSTING = UUID.nameUUIDFromBytes("scope-matrix:posting".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
@@ -163,6 +164,8 @@ class ScopeMatrixTest {
         new Case("removePartnerClientCredential", HttpMethod.DELETE, "/v1/partner-clients/" + HUAISI_PARTNER
             + "/credentials/" + HUAISI_PARTNER_SECRET, null, "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
         new Case("disablePartnerClient", HttpMethod.POST, "/v1/partner-clients/" + HUAISI_PARTNER + "/disable", null,
+            "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)),
+        new Case("listPartnerClientWebhooks", HttpMethod.GET, "/v1/partner-clients/" + HUAISI_PARTNER + "/webhooks", null,
             "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)));
   }
 
