@@ -129,6 +129,36 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void severalWorkerInstancesDeliverEachEventOnce(TestEnvironment env) throws Exception {
+    // Two more workers beside the served one, sharing the database only.
+    List<String> extra = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      extra.add(TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+          env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+              env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+          WebhookDeliveryVerticle.Settings.defaults(java.time.Duration.ofMillis(100))))));
+    }
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      for (int i = 0; i < 8; i++) {
+        report(env, "officer.zhang", TONGZHOU);
+      }
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED'", id) == 8)).isTrue();
+      Thread.sleep(300);
+      assertThat(receiver.list()).hasSize(8);
+      assertThat(receiver.list().stream().map(r -> r.headers().get("webhook-id")).collect(Collectors.toSet())).hasSize(8);
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid AND attempts = 1", id))
+          .isEqualTo(8);
+    } finally {
+      for (String deployment : extra) {
+        TestEnvironment.await(env.app().vertx().undeploy(deployment));
+      }
+    }
+  }
+
+  @Test
   void aLaterEventOfAReportWaitsForTheEarlierOne(TestEnvironment env) throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
