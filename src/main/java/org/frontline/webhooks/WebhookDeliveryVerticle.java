@@ -33,6 +33,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Delivers webhooks, in two independent loops that any number of instances (here or in other processes) may run
  * side by side, sharing work through the database only:
+ * Only subscriptions of clients that are enabled and still hold {@code webhooks:manage} are served.
  * <ul>
  *   <li>fan-out: each live subscription in turn (row lock, {@code SKIP LOCKED}) reads the partner event feed as its
  *   client from its own cursor ({@link EventFeed#page}: the feed's grant filter and commit-safe order) and writes
@@ -136,6 +137,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
     return pool.withTransaction(conn -> conn.preparedQuery("SELECT s.id, s.feed_cursor, s.event_types, s.client_id, "
                 + "c.unit_ids, c.report_types FROM webhook_subscription s JOIN partner_client c ON c.id = s.client_id "
                 + "WHERE s.deleted_at IS NULL AND s.disabled_at IS NULL AND c.disabled_at IS NULL AND s.id > $1 "
+                + "AND 'webhooks:manage' = ANY (c.scopes) "
                 + "ORDER BY s.id LIMIT 1 FOR UPDATE OF s SKIP LOCKED")
             .execute(Tuple.of(last))
             .compose(rows -> rows.size() == 0 ? Future.succeededFuture((Object[]) null)
@@ -190,6 +192,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
               WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
                 AND (d.lease_until IS NULL OR d.lease_until < now())
                 AND s.deleted_at IS NULL AND s.disabled_at IS NULL AND pc.disabled_at IS NULL
+                AND 'webhooks:manage' = ANY (pc.scopes)
                 AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.subscription_id = d.subscription_id
                                 AND e.order_key = d.order_key AND e.status = 'PENDING' AND e.id < d.id)
               ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)

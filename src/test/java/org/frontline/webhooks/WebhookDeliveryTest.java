@@ -204,6 +204,26 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aDisabledClientIsSentNothing(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      JsonObject client = Webhooks.client(env, List.of("webhooks:manage"), List.of(TONGZHOU));
+      String id = subscribe(env, Webhooks.token(env, client), receiver.url()).getString("id");
+      ok(call(env, Webhooks.login(env, "admin"), HttpMethod.POST, "/v1/partner-clients/" + client.getString("id")
+          + "/disable", null), 200);
+      try (Receiver control = new Receiver().start(0)) {
+        // A live client's subscription to the same events: once it has its delivery, the fan-out round that would
+        // have served the disabled client's subscription has run.
+        subscribe(env, partner(env, List.of(TONGZHOU)), control.url());
+        report(env, "officer.zhang", TONGZHOU);
+        assertThat(eventually(() -> control.received.size() == 1)).isTrue();
+        Thread.sleep(300);
+      }
+      assertThat(receiver.list()).isEmpty();
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid", id)).isZero();
+    }
+  }
+
+  @Test
   void aRedirectIsAFailureAndIsNotFollowed(TestEnvironment env) throws Exception {
     try (Receiver receiver = new Receiver().start(0)) {
       receiver.status.set(302);
