@@ -69,6 +69,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private final WorkerExecutor blocking;
   private final Settings settings;
   private final String instance = "webhooks-" + UUID.randomUUID();
+  private final io.vertx.core.net.TrustOptions trust;
   private HttpClient http;
   private volatile boolean stopping;
   private long fanOutTimer = -1;
@@ -76,6 +77,13 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
 
   public WebhookDeliveryVerticle(Pool pool, KeyEncryption sealing, WebhookTargets targets, WorkerExecutor blocking,
       Settings settings) {
+    this(pool, sealing, targets, blocking, settings, null);
+  }
+
+  /** With {@code trust}: the certificates a receiver's TLS server may present (tests); null: the JDK's trust store. */
+  public WebhookDeliveryVerticle(Pool pool, KeyEncryption sealing, WebhookTargets targets, WorkerExecutor blocking,
+      Settings settings, io.vertx.core.net.TrustOptions trust) {
+    this.trust = trust;
     this.pool = pool;
     this.sealing = sealing;
     this.targets = targets;
@@ -85,10 +93,16 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    http = vertx.createHttpClient(new HttpClientOptions()
+    HttpClientOptions options = new HttpClientOptions()
         .setConnectTimeout((int) settings.timeout().toMillis())
         .setKeepAlive(false)
-        .setMaxRedirects(0));
+        .setMaxRedirects(0)
+        // The certificate must name the URL's host, although the connection goes to the checked address.
+        .setVerifyHost(true);
+    if (trust != null) {
+      options.setTrustOptions(trust);
+    }
+    http = vertx.createHttpClient(options);
     scheduleFanOut(Duration.ofMillis(10));
     scheduleSend(Duration.ofMillis(10));
     return Future.succeededFuture();

@@ -100,6 +100,35 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void anHttpsTargetIsReachedByItsNameAtTheCheckedAddress(TestEnvironment env) throws Exception {
+    // A receiver with a certificate for "localhost" only; a worker that trusts it (the served one does not, so its
+    // attempts fail the TLS handshake and are retried until this one's succeeds).
+    io.vertx.core.net.SelfSignedCertificate certificate = io.vertx.core.net.SelfSignedCertificate.create("localhost");
+    String deployment = TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+        env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+            env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+        WebhookDeliveryVerticle.Settings.defaults(java.time.Duration.ofMillis(100)), certificate.trustOptions())));
+    try (Receiver good = new Receiver().start(0, certificate.keyCertOptions());
+         Receiver wrongName = new Receiver().start(0, certificate.keyCertOptions())) {
+      String token = partner(env, List.of(TONGZHOU));
+      JsonObject sub = subscribe(env, token, "https://localhost:" + good.port() + "/hook");
+      // The same server by address: the certificate does not name 127.0.0.1, so hostname verification fails.
+      String byAddress = subscribe(env, token, "https://127.0.0.1:" + wrongName.port() + "/hook").getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED' AND last_status = 204", sub.getString("id")) == 1)).isTrue();
+      assertThat(good.list()).hasSize(1);
+      assertThat(verify(sub.getString("secret"), good.list().get(0))).isEqualTo(1);
+      assertThat(good.list().get(0).headers().get("Host")).startsWith("localhost");
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND attempts >= 2 AND status = 'PENDING'", byAddress) == 1)).isTrue();
+      assertThat(wrongName.list()).isEmpty();
+    } finally {
+      TestEnvironment.await(env.app().vertx().undeploy(deployment));
+    }
+  }
+
+  @Test
   void receiverDownThenUpGetsEachEventExactlyOnce(TestEnvironment env) throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {

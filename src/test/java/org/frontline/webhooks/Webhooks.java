@@ -114,7 +114,16 @@ final class Webhooks {
     private HttpServer server;
 
     Receiver start(int port) {
-      server = await(vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+      return start(port, null);
+    }
+
+    /** With {@code tls}: an https receiver presenting that key and certificate. */
+    Receiver start(int port, io.vertx.core.net.KeyCertOptions tls) {
+      io.vertx.core.http.HttpServerOptions options = new io.vertx.core.http.HttpServerOptions();
+      if (tls != null) {
+        options.setSsl(true).setKeyCertOptions(tls);
+      }
+      server = await(vertx.createHttpServer(options).requestHandler(req -> req.body().onSuccess(body -> {
         received.add(new Received(req.path(), MultiMap.caseInsensitiveMultiMap().addAll(req.headers()),
             body.toString(StandardCharsets.UTF_8)));
         if (status.get() / 100 == 3) {
