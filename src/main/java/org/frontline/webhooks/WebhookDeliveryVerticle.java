@@ -278,10 +278,16 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         .putHeader("webhook-id", d.messageId())
         .putHeader("webhook-timestamp", Long.toString(timestamp))
         .putHeader("webhook-signature", WebhookSignatures.header(keys, d.messageId(), timestamp, d.body()));
-    return http.request(options)
-        .compose(request -> request.send(Buffer.buffer(d.body())))
-        // Read (and drop) the answer so the connection ends cleanly; only the status counts.
-        .compose(response -> response.body().map(ignored -> response.statusCode()));
+    return http.request(options).compose(request -> {
+      // setTimeout bounds each silence, not the whole exchange: a receiver trickling bytes is cut off here, well
+      // within the lease, so no other instance claims the delivery while this one still waits.
+      long deadline = vertx.setTimer(settings.timeout().toMillis(), id -> request.reset(0,
+          new java.util.concurrent.TimeoutException("no complete answer within " + settings.timeout().toSeconds() + " s")));
+      return request.send(Buffer.buffer(d.body()))
+          // The answer's body is drained, never kept (it could be of any size); only the status counts.
+          .compose(response -> response.handler(ignored -> { }).end().map(v -> response.statusCode()))
+          .onComplete(ar -> vertx.cancelTimer(deadline));
+    });
   }
 
   private Future<Void> recordDelivered(Due d, int status) {
