@@ -57,6 +57,13 @@ public final class WebhookService {
       return Future.failedFuture(unprocessable("body/url", e.getMessage()));
     }
     List<String> types = body.getJsonArray("eventTypes").stream().map(String.class::cast).distinct().toList();
+    for (int i = 0; i < types.size(); i++) {
+      if (!EventFeed.KINDS.contains(types.get(i))) {
+        // The contract's enum says the same; this keeps the worker's kinds and the feed's one list.
+        return Future.failedFuture(unprocessable("body/eventTypes/" + i, "Not an event kind of the feed: "
+            + EventFeed.KINDS + "."));
+      }
+    }
     UUID id = UUID.randomUUID();
     UUID clientId = actor.accountId();
     byte[] secret = WebhookSignatures.newSecret();
