@@ -24,6 +24,10 @@ import org.frontline.identity.AuthService;
 import org.frontline.identity.BearerAuthHandler;
 import org.frontline.reports.AttachmentLedger;
 import org.frontline.reports.LinkedRecords;
+import org.frontline.webhooks.WebhookDeliveryVerticle;
+import org.frontline.webhooks.WebhookService;
+import org.frontline.webhooks.WebhookTargets;
+import org.frontline.webhooks.WebhooksApi;
 import org.frontline.uploads.DirectUploadApi;
 import org.frontline.uploads.TusUploadHandler;
 import org.frontline.uploads.UploadRepository;
@@ -160,8 +164,9 @@ public final class Frontline {
   }
 
   private Future<Void> deploy() {
-    SigningKeyStore keyStore = new SigningKeyStore(database.pool(),
-        new KeyEncryption(config.tokens().keyEncryptionKey()), Clock.systemUTC());
+    KeyEncryption sealing = new KeyEncryption(config.tokens().keyEncryptionKey());
+    SigningKeyStore keyStore = new SigningKeyStore(database.pool(), sealing, Clock.systemUTC());
+    WebhookTargets webhookTargets = new WebhookTargets(config.webhooks().allowLoopback());
     keyRing = new KeyRing(vertx, keyStore);
     TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(), keyRing,
         Clock.systemUTC());
@@ -200,7 +205,8 @@ public final class Frontline {
         new PartnersApi(new PartnerClientService(database, adminAudit),
             new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool()),
             new PartnerReports(database.pool(), objectStore),
-            new PartnerFigures(database, audit)));
+            new PartnerFigures(database, audit)),
+        new WebhooksApi(new WebhookService(database, adminAudit, sealing, webhookTargets)));
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
@@ -240,6 +246,13 @@ public final class Frontline {
           // The media worker (evidence checks, served copies): instances anywhere share the work via the database.
           return vertx.deployVerticle(() -> new MediaWorkerVerticle(database, objectStore, blocking,
               MediaWorkerVerticle.Settings.defaults()), new DeploymentOptions());
+        })
+        .compose(id -> {
+          deployments.add(id);
+          // Webhook delivery: instances anywhere share the work via the database (leases, SKIP LOCKED).
+          return vertx.deployVerticle(() -> new WebhookDeliveryVerticle(database.pool(), sealing, webhookTargets,
+              blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase())),
+              new DeploymentOptions());
         })
         .onSuccess(id -> {
           deployments.add(id);

@@ -140,6 +140,12 @@ public final class ConfigLoader {
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
     FrontlineConfig.Projects projects =
         new FrontlineConfig.Projects((int) integer(Setting.MILESTONE_AT_RISK_PERCENT, 0, 100));
+    String allowLoopback = required(Setting.WEBHOOK_ALLOW_LOOPBACK);
+    if (allowLoopback != null && !List.of("true", "false").contains(allowLoopback)) {
+      problems.add(Setting.WEBHOOK_ALLOW_LOOPBACK.env() + ": must be true or false, got '" + allowLoopback + "'");
+    }
+    FrontlineConfig.Webhooks webhooks = new FrontlineConfig.Webhooks("true".equals(allowLoopback),
+        Duration.ofMillis(integer(Setting.WEBHOOK_RETRY_BASE_MILLIS, 10, 3_600_000)));
     String logLevel = required(Setting.LOG_LEVEL);
     if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
       problems.add(Setting.LOG_LEVEL.env() + ": must be TRACE, DEBUG, INFO, WARN or ERROR, got '" + logLevel + "'");
@@ -148,7 +154,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3AccessKey, s3SecretKey, bucket, region);
-    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects);
+    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks);
   }
 
   private Database database() {

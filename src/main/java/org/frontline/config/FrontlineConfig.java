@@ -17,7 +17,8 @@ public record FrontlineConfig(
     Push push,
     Tokens tokens,
     int workerPoolSize,
-    Projects projects) {
+    Projects projects,
+    Webhooks webhooks) {
 
   public enum Mode { DEV, PRODUCTION }
 
@@ -49,6 +50,12 @@ public record FrontlineConfig(
   /** @param milestoneAtRiskPercent a milestone slipping by more than this percent of its plan is at risk */
   public record Projects(int milestoneAtRiskPercent) {}
 
+  /**
+   * @param allowLoopback http:// and loopback targets accepted too (dev and the test service only)
+   * @param retryBase     the first retry delay of a failed delivery (doubled per attempt, with jitter)
+   */
+  public record Webhooks(boolean allowLoopback, Duration retryBase) {}
+
   /** Token settings; the key-encryption key opens the signing keys stored in the database. */
   public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {
     @Override
@@ -68,5 +75,6 @@ public record FrontlineConfig(
     Objects.requireNonNull(push);
     Objects.requireNonNull(tokens);
     Objects.requireNonNull(projects);
+    Objects.requireNonNull(webhooks);
   }
 }

@@ -44,6 +44,12 @@ public enum Setting {
           + "this percent of its planned quantity; a project is at risk when one of its milestones is (GET /v1/figures)."),
   RECORD_WATCH_SECONDS("FRONTLINE_RECORD_WATCH_SECONDS", "60", "60",
       "How often the passing of time is checked for work-record alerts (milestones overdue or at risk, service requests past their SLA); 0: never."),
+  WEBHOOK_ALLOW_LOOPBACK("FRONTLINE_WEBHOOK_ALLOW_LOOPBACK", "false", "true",
+      "Webhooks: also accept http:// and loopback targets (127.0.0.0/8, ::1, localhost), for local testing only. "
+          + "Private, link-local, metadata, unspecified and multicast addresses are refused either way."),
+  WEBHOOK_RETRY_BASE_MILLIS("FRONTLINE_WEBHOOK_RETRY_BASE_MILLIS", "30000", "30000",
+      "Webhooks: the first retry delay of a failed delivery; doubled per attempt (with jitter, capped at 6 h) for up "
+          + "to 3 days, then the delivery has failed."),
   FIREBASE_CREDENTIALS_FILE("FRONTLINE_FIREBASE_CREDENTIALS_FILE", null, null,
       "Path of the Firebase service-account JSON. Required when the push gateway is firebase."),
   JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",

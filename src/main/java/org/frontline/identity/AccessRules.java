@@ -38,6 +38,8 @@ public final class AccessRules {
 
   /** Who reads the figures of a subtree (GET /v1/figures): not officers. */
   private static final Set<String> FIGURE_READERS = Set.of("supervisor", "assessor", "admin");
+  /** Partner clients granted webhooks:manage (subscriptions of their own; deliveries within their grant). */
+  private static final Set<String> WEBHOOK_MANAGERS = Set.of(Caller.PARTNER_ROLE_PREFIX + "webhooks:manage");
   /** Partner clients granted reports:read (what each sees: its grant's units and report types). */
   private static final Set<String> PARTNER_REPORT_READERS = Set.of(Caller.PARTNER_ROLE_PREFIX + "reports:read");
 
@@ -123,7 +125,17 @@ public final class AccessRules {
       Map.entry("listPartnerReports", PARTNER_REPORT_READERS),
       Map.entry("getPartnerReport", PARTNER_REPORT_READERS),
       Map.entry("getPartnerAttachmentContent", PARTNER_REPORT_READERS),
-      Map.entry("submitPartnerFigure", Set.of(Caller.PARTNER_ROLE_PREFIX + "figures:write")));
+      Map.entry("submitPartnerFigure", Set.of(Caller.PARTNER_ROLE_PREFIX + "figures:write")),
+      // webhooks: partners holding webhooks:manage manage their own subscriptions; admins list a client's
+      Map.entry("createWebhook", WEBHOOK_MANAGERS),
+      Map.entry("listWebhooks", WEBHOOK_MANAGERS),
+      Map.entry("getWebhook", WEBHOOK_MANAGERS),
+      Map.entry("deleteWebhook", WEBHOOK_MANAGERS),
+      Map.entry("enableWebhook", WEBHOOK_MANAGERS),
+      Map.entry("rotateWebhookSecret", WEBHOOK_MANAGERS),
+      Map.entry("listWebhookDeliveries", WEBHOOK_MANAGERS),
+      Map.entry("replayWebhookDelivery", WEBHOOK_MANAGERS),
+      Map.entry("listPartnerClientWebhooks", ADMIN));
 
   private AccessRules() {}
 

@@ -169,6 +169,34 @@ public final class AlertRules {
         event -> event.payload().getString("reportId", event.aggregateId())));
   }
 
+  /**
+   * Every active admin who may manage the partner client named in the payload ({@code clientId}): whose scope holds
+   * every unit the client is granted (the rule of PartnerClientService.MANAGEABLE, read the other way round).
+   */
+  static final String ADMINS_MANAGING_CLIENT = "SELECT a.id AS account_id, a.locale, min(c.name) AS subject"
+      + " FROM partner_client c, account a"
+      + " WHERE c.id = ($2::jsonb ->> 'clientId')::uuid AND ($1::uuid IS NULL OR $1::uuid IS NOT NULL)"
+      + " AND 'admin' = ANY (a.roles) AND a.disabled_at IS NULL"
+      + " AND NOT EXISTS (SELECT 1 FROM unnest(c.unit_ids) AS g(unit_id) JOIN org_unit gu ON gu.id = g.unit_id"
+      + "   WHERE NOT EXISTS (SELECT 1 FROM account_scope s JOIN org_unit cover ON cover.id = s.unit_id"
+      + "     WHERE s.account_id = a.id AND " + Scope.within("gu.path", "cover.path") + "))"
+      + " GROUP BY a.id, a.locale";
+
+  static {
+    // Webhooks (issue 7): a subscription that kept failing was disabled; the admins who manage its client are told.
+    RULES.put("webhook.disabled", new Rule(ADMINS_MANAGING_CLIENT,
+        (event, locale, subject) -> "en".equals(locale)
+            ? new Text("Webhook disabled", "A webhook of " + subject + " kept failing and was disabled: "
+                + event.payload().getString("url", "") + ".")
+            : new Text("Webhook 已停用", subject + " 的 Webhook 持续投递失败，已停用：" + event.payload().getString("url", "")
+                + "。"),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "subscriptionId", event.payload().getString("subscriptionId", event.aggregateId()),
+            "clientId", event.payload().getString("clientId", "")),
+        event -> "webhook:" + event.payload().getString("subscriptionId", event.aggregateId())));
+  }
+
   private AlertRules() {}
 
   /** The kinds marked urgent. */

@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
 import org.frontline.identity.Page;
@@ -28,8 +29,8 @@ import java.util.regex.Pattern;
  * so a cursor never skips an event that commits late.
  */
 public final class EventFeed {
-  /** The event kinds partners see; later kinds join here. */
-  static final List<String> KINDS = List.of("report.completed");
+  /** The event kinds partners see (and may subscribe webhooks to); later kinds join here. */
+  public static final List<String> KINDS = List.of("report.completed");
   private static final Pattern KEY = Pattern.compile("(\\d{1,20}):(\\d{1,19})");
 
   private final Pool pool;
@@ -39,13 +40,20 @@ public final class EventFeed {
   }
 
   public Future<JsonObject> page(Caller caller, String after, Integer limit) {
+    return page(pool, caller, after, Page.limit(limit));
+  }
+
+  /**
+   * A page of the feed read through {@code client} (webhook fan-out reads it inside its own transaction, as the
+   * subscribing client: the same grant filter, order and cursors as the partner's own reads).
+   */
+  public static Future<JsonObject> page(SqlClient pool, Caller caller, String after, int size) {
     long[] position;
     try {
       position = decode(after);
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
-    int size = Page.limit(limit);
     List<String> types = caller.client() == null ? List.of() : caller.client().reportTypes();
     return Scope.of(pool, caller).compose(scope -> pool.preparedQuery("""
             SELECT o.id, o.txid::text AS txid, o.event_type, o.aggregate_id, r.unit_id, r.type, o.created_at
@@ -79,6 +87,15 @@ public final class EventFeed {
           }
           return new JsonObject().put("items", items).put("nextCursor", last);
         });
+  }
+
+  /**
+   * A cursor before every event not yet served and after none that is: events committed from now on (and any still
+   * being written) come after it. A new webhook subscription starts here.
+   */
+  public static Future<String> now(SqlClient client) {
+    return client.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").execute()
+        .map(rows -> encode(rows.iterator().next().getString(0), 0));
   }
 
   static String encode(String txid, long id) {

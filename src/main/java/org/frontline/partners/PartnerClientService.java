@@ -42,8 +42,8 @@ public final class PartnerClientService {
   /** Up to 30 days of overlap for the credentials a rotation supersedes. */
   private static final long MAX_OVERLAP_SECONDS = 30L * 24 * 3600;
 
-  /** Client c may be managed by an admin whose scope ($1) holds every unit it grants. */
-  private static final String MANAGEABLE = "NOT EXISTS (SELECT 1 FROM unnest(c.unit_ids) AS g(unit_id) WHERE NOT "
+  /** Client c may be managed by an admin whose scope ($1) holds every unit it grants (webhooks use it too). */
+  public static final String MANAGEABLE = "NOT EXISTS (SELECT 1 FROM unnest(c.unit_ids) AS g(unit_id) WHERE NOT "
       + Scope.sqlForUnitId("g.unit_id", 1) + ")";
 
   private final Database database;

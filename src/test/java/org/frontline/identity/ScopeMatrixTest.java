@@ -81,7 +81,8 @@ class ScopeMatrixTest {
       java.util.Map.entry("addPartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
       java.util.Map.entry("removePartnerClientCredential", List.of("officer.xu", "supervisor.hanjiang")),
       java.util.Map.entry("disablePartnerClient", List.of("officer.xu", "supervisor.hanjiang")),
-      java.util.Map.entry("changePartnerClientGrant", List.of("officer.xu", "supervisor.hanjiang")));
+      java.util.Map.entry("changePartnerClientGrant", List.of("officer.xu", "supervisor.hanjiang")),
+      java.util.Map.entry("listPartnerClientWebhooks", List.of("officer.xu", "supervisor.hanjiang")));
   /** officer.xu's Huaisi posting (a row written before the cases run). */
   static final UUID HUAISI_POSTING = UUID.nameUUIDFromBytes("scope-matrix:posting".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   /** A Huaisi project and one of its milestones (inserted with fixed ids before each test, once per class). */
@@ -175,7 +176,9 @@ class ScopeMatrixTest {
             new JsonObject().put("scopes", new io.vertx.core.json.JsonArray().add("reports:read").add("figures:write"))
                 .put("unitIds", new io.vertx.core.json.JsonArray().add(HUAISI.toString()))
                 .put("reportTypes", new io.vertx.core.json.JsonArray().add("SITE")),
-            "partner_client", HUAISI_PARTNER));
+            "partner_client", HUAISI_PARTNER),
+        new Case("listPartnerClientWebhooks", HttpMethod.GET, "/v1/partner-clients/" + HUAISI_PARTNER + "/webhooks", null,
+            "partner_client", HUAISI_PARTNER, List.of(partnerCredentials)));
   }
 
   /** The objects the cases name that the demo organisation does not hold. */

@@ -1,0 +1,358 @@
+package org.frontline.webhooks;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.frontline.identity.Caller;
+import org.frontline.identity.KeyEncryption;
+import org.frontline.partners.EventFeed;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Delivers webhooks, in two independent loops that any number of instances (here or in other processes) may run
+ * side by side, sharing work through the database only:
+ * Only subscriptions of clients that are enabled and still hold {@code webhooks:manage} are served.
+ * <ul>
+ *   <li>fan-out: each live subscription in turn (row lock, {@code SKIP LOCKED}) reads the partner event feed as its
+ *   client from its own cursor ({@link EventFeed#page}: the feed's grant filter and commit-safe order) and writes
+ *   one delivery per event of a subscribed kind, then moves its cursor, in one transaction;</li>
+ *   <li>send: claims due deliveries (lease, {@code SKIP LOCKED}) that have no older pending delivery of the same
+ *   subscription and report (per-report order), checks the target after DNS resolution and POSTs to the checked
+ *   address, signed with every live secret. 2xx: delivered. Anything else (redirects included: never followed),
+ *   a timeout or a refused target: retried after exponential backoff with jitter, failed once 3 days have passed.
+ *   A subscription failing {@link Settings#disableAfterFailures} times in a row for {@link Settings#disableAfter}
+ *   is disabled and the admins who manage its client are alerted ({@code webhook.disabled} in the outbox).</li>
+ * </ul>
+ */
+public final class WebhookDeliveryVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(WebhookDeliveryVerticle.class);
+  private static final UUID NO_ID = new UUID(0, 0);
+
+  /** Tuning; {@link #defaults(Duration)} for the service. */
+  public record Settings(Duration retryBase, Duration retryCap, Duration maxAge, Duration timeout, Duration lease,
+      int batch, int disableAfterFailures, Duration disableAfter, Duration idleDelay) {
+    public static Settings defaults(Duration retryBase) {
+      Duration idle = retryBase.compareTo(Duration.ofSeconds(1)) < 0 ? retryBase : Duration.ofSeconds(1);
+      return new Settings(retryBase, Duration.ofHours(6), Duration.ofDays(3), Duration.ofSeconds(10),
+          Duration.ofSeconds(60), 50, 10, Duration.ofDays(1), idle);
+    }
+  }
+
+  /** A claimed delivery. */
+  private record Due(long id, UUID subscriptionId, String url, String messageId, String body, int attempts) {}
+
+  private final Pool pool;
+  private final KeyEncryption sealing;
+  private final WebhookTargets targets;
+  private final WorkerExecutor blocking;
+  private final Settings settings;
+  private final String instance = "webhooks-" + UUID.randomUUID();
+  private final io.vertx.core.net.TrustOptions trust;
+  private HttpClient http;
+  private volatile boolean stopping;
+  private long fanOutTimer = -1;
+  private long sendTimer = -1;
+
+  public WebhookDeliveryVerticle(Pool pool, KeyEncryption sealing, WebhookTargets targets, WorkerExecutor blocking,
+      Settings settings) {
+    this(pool, sealing, targets, blocking, settings, null);
+  }
+
+  /** With {@code trust}: the certificates a receiver's TLS server may present (tests); null: the JDK's trust store. */
+  public WebhookDeliveryVerticle(Pool pool, KeyEncryption sealing, WebhookTargets targets, WorkerExecutor blocking,
+      Settings settings, io.vertx.core.net.TrustOptions trust) {
+    this.trust = trust;
+    this.pool = pool;
+    this.sealing = sealing;
+    this.targets = targets;
+    this.blocking = blocking;
+    this.settings = settings;
+  }
+
+  @Override
+  public Future<?> start() {
+    HttpClientOptions options = new HttpClientOptions()
+        .setConnectTimeout((int) settings.timeout().toMillis())
+        .setKeepAlive(false)
+        .setMaxRedirects(0)
+        // The certificate must name the URL's host, although the connection goes to the checked address.
+        .setVerifyHost(true);
+    if (trust != null) {
+      options.setTrustOptions(trust);
+    }
+    http = vertx.createHttpClient(options);
+    scheduleFanOut(Duration.ofMillis(10));
+    scheduleSend(Duration.ofMillis(10));
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(fanOutTimer);
+    vertx.cancelTimer(sendTimer);
+    return http == null ? Future.succeededFuture() : http.close();
+  }
+
+  private void scheduleFanOut(Duration delay) {
+    if (!stopping) {
+      fanOutTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> fanOutAll().onComplete(ar -> {
+        if (ar.failed()) {
+          log.warn("webhook fan-out failed: {}", ar.cause().toString());
+        }
+        scheduleFanOut(ar.succeeded() && ar.result() > 0 ? Duration.ZERO : settings.idleDelay());
+      }));
+    }
+  }
+
+  private void scheduleSend(Duration delay) {
+    if (!stopping) {
+      sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> sendDue().onComplete(ar -> {
+        if (ar.failed()) {
+          // What was claimed stays leased and is claimed again when the lease expires: nothing is lost.
+          log.warn("webhook send round failed: {}", ar.cause().toString());
+        }
+        scheduleSend(ar.succeeded() && ar.result() >= settings.batch() ? Duration.ZERO : settings.idleDelay());
+      }));
+    }
+  }
+
+  /** Fans out every live subscription once (each in its own transaction); the number of deliveries written. */
+  Future<Integer> fanOutAll() {
+    return fanOutAfter(NO_ID, 0);
+  }
+
+  private Future<Integer> fanOutAfter(UUID last, int written) {
+    if (stopping) {
+      return Future.succeededFuture(written);
+    }
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT s.id, s.feed_cursor, s.event_types, s.client_id, "
+                + "c.unit_ids, c.report_types FROM webhook_subscription s JOIN partner_client c ON c.id = s.client_id "
+                + "WHERE s.deleted_at IS NULL AND s.disabled_at IS NULL AND c.disabled_at IS NULL AND s.id > $1 "
+                + "AND 'webhooks:manage' = ANY (c.scopes) "
+                + "ORDER BY s.id LIMIT 1 FOR UPDATE OF s SKIP LOCKED")
+            .execute(Tuple.of(last))
+            .compose(rows -> rows.size() == 0 ? Future.succeededFuture((Object[]) null)
+                : fanOut(conn, rows.iterator().next())))
+        .compose(result -> result == null ? Future.succeededFuture(written)
+            : fanOutAfter((UUID) result[0], written + (Integer) result[1]));
+  }
+
+  /** {subscription id, deliveries written}. */
+  private Future<Object[]> fanOut(SqlConnection conn, Row s) {
+    UUID subscriptionId = s.getUUID("id");
+    List<String> kinds = List.of(s.getArrayOfStrings("event_types"));
+    Caller client = new Caller(s.getUUID("client_id"), List.of(), List.of(s.getArrayOfUUIDs("unit_ids")),
+        new Caller.ClientGrant(List.of(s.getArrayOfStrings("report_types"))));
+    return EventFeed.page(conn, client, s.getString("feed_cursor"), settings.batch() * 2).compose(page -> {
+      List<Tuple> deliveries = new ArrayList<>();
+      for (Object o : page.getJsonArray("items")) {
+        JsonObject event = (JsonObject) o;
+        if (!kinds.contains(event.getString("type"))) {
+          continue;
+        }
+        long eventId = Long.parseLong(event.getString("id"));
+        JsonObject data = event.getJsonObject("data").copy().put("eventId", event.getString("id"));
+        String body = new JsonObject().put("type", event.getString("type"))
+            .put("timestamp", event.getString("occurredAt")).put("data", data).encode();
+        String messageId = "msg_" + UUID.nameUUIDFromBytes((subscriptionId + ":" + eventId)
+            .getBytes(StandardCharsets.UTF_8)).toString().replace("-", "");
+        deliveries.add(Tuple.of(subscriptionId, eventId, event.getString("type"), messageId,
+            data.getString("reportId", event.getString("id")), body));
+      }
+      Future<?> inserted = deliveries.isEmpty() ? Future.succeededFuture()
+          : conn.preparedQuery("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, message_id, "
+                  + "order_key, body) VALUES ($1, $2, $3, $4, $5, $6) "
+                  + "ON CONFLICT (subscription_id, event_id) WHERE replay_of IS NULL DO NOTHING")
+              .executeBatch(deliveries);
+      String next = page.getString("nextCursor");
+      return inserted
+          .compose(v -> next == null || next.equals(s.getString("feed_cursor")) ? Future.succeededFuture()
+              : conn.preparedQuery("UPDATE webhook_subscription SET feed_cursor = $2 WHERE id = $1")
+                  .execute(Tuple.of(subscriptionId, next)))
+          .map(v -> new Object[] {subscriptionId, deliveries.size()});
+    });
+  }
+
+  /** Claims the due deliveries and sends them (concurrently; one per report at most); the number claimed. */
+  Future<Integer> sendDue() {
+    return pool.preparedQuery("""
+            WITH c AS (
+              SELECT d.id FROM webhook_delivery d
+              JOIN webhook_subscription s ON s.id = d.subscription_id
+              JOIN partner_client pc ON pc.id = s.client_id
+              WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
+                AND (d.lease_until IS NULL OR d.lease_until < now())
+                AND s.deleted_at IS NULL AND s.disabled_at IS NULL AND pc.disabled_at IS NULL
+                AND 'webhooks:manage' = ANY (pc.scopes)
+                AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.subscription_id = d.subscription_id
+                                AND e.order_key = d.order_key AND e.status = 'PENDING' AND e.id < d.id)
+              ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
+            UPDATE webhook_delivery d SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'
+            FROM c, webhook_subscription s WHERE d.id = c.id AND s.id = d.subscription_id
+            RETURNING d.id, d.subscription_id, s.url, d.message_id, d.body, d.attempts""")
+        .execute(Tuple.of(settings.batch(), instance, settings.lease().toMillis()))
+        .compose(rows -> {
+          List<Due> due = new ArrayList<>();
+          rows.forEach(r -> due.add(new Due(r.getLong("id"), r.getUUID("subscription_id"), r.getString("url"),
+              r.getString("message_id"), r.getString("body"), r.getInteger("attempts"))));
+          if (due.isEmpty()) {
+            return Future.succeededFuture(0);
+          }
+          return secrets(due.stream().map(Due::subscriptionId).distinct().toList())
+              .compose(keys -> Future.join(due.stream().map(d -> send(d, keys.getOrDefault(d.subscriptionId(), List.of()))
+                  .recover(e -> {
+                    log.warn("webhook delivery {} not recorded: {}", d.id(), e.toString());
+                    return Future.succeededFuture();
+                  })).toList()))
+              .map(due.size());
+        });
+  }
+
+  /** The live secrets of each subscription, opened. */
+  private Future<Map<UUID, List<byte[]>>> secrets(List<UUID> subscriptions) {
+    return pool.preparedQuery("SELECT id, subscription_id, secret_sealed FROM webhook_secret "
+            + "WHERE subscription_id = ANY ($1) AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at, id")
+        .execute(Tuple.of(subscriptions.toArray(UUID[]::new)))
+        .map(rows -> {
+          Map<UUID, List<byte[]>> keys = new HashMap<>();
+          for (Row r : rows) {
+            byte[] key = sealing.decrypt(WebhookService.sealKid(r.getUUID("id")), r.getBuffer("secret_sealed").getBytes());
+            keys.computeIfAbsent(r.getUUID("subscription_id"), k -> new ArrayList<>()).add(key);
+          }
+          return keys;
+        });
+  }
+
+  private Future<Void> send(Due d, List<byte[]> keys) {
+    // DNS resolution blocks: on the worker pool. The connection then goes to the address checked there.
+    return blocking.<WebhookTargets.Target>executeBlocking(() -> targets.resolve(d.url()), false)
+        .compose(target -> post(target, d, keys))
+        .transform(ar -> {
+          if (ar.succeeded() && ar.result() / 100 == 2) {
+            return recordDelivered(d, ar.result());
+          }
+          Integer status = ar.succeeded() ? ar.result() : null;
+          String error = ar.succeeded() ? "HTTP " + ar.result()
+              : ar.cause() instanceof WebhookTargets.RefusedTarget refused ? "refused target: " + refused.getMessage()
+              : ar.cause().toString();
+          return recordFailed(d, status, error);
+        });
+  }
+
+  private Future<Integer> post(WebhookTargets.Target target, Due d, List<byte[]> keys) {
+    long timestamp = System.currentTimeMillis() / 1000;
+    RequestOptions options = new RequestOptions()
+        .setMethod(HttpMethod.POST)
+        .setHost(target.host())
+        .setPort(target.port())
+        .setSsl(target.tls())
+        .setURI(target.requestUri())
+        .setServer(SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress()))
+        .setFollowRedirects(false)
+        .setTimeout(settings.timeout().toMillis())
+        .putHeader("Content-Type", "application/json")
+        .putHeader("User-Agent", "Frontline-Webhooks/1")
+        .putHeader("webhook-id", d.messageId())
+        .putHeader("webhook-timestamp", Long.toString(timestamp))
+        .putHeader("webhook-signature", WebhookSignatures.header(keys, d.messageId(), timestamp, d.body()));
+    return http.request(options).compose(request -> {
+      // setTimeout bounds each silence, not the whole exchange: a receiver trickling bytes is cut off here, well
+      // within the lease, so no other instance claims the delivery while this one still waits.
+      long deadline = vertx.setTimer(settings.timeout().toMillis(), id -> request.reset(0,
+          new java.util.concurrent.TimeoutException("no complete answer within " + settings.timeout().toSeconds() + " s")));
+      return request.send(Buffer.buffer(d.body()))
+          // The answer's body is drained, never kept (it could be of any size); only the status counts.
+          .compose(response -> response.handler(ignored -> { }).end().map(v -> response.statusCode()))
+          .onComplete(ar -> vertx.cancelTimer(deadline));
+    });
+  }
+
+  private Future<Void> recordDelivered(Due d, int status) {
+    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_delivery SET status = 'DELIVERED', "
+                + "attempts = attempts + 1, last_status = $2, last_error = NULL, finished_at = now(), claimed_by = NULL, "
+                + "lease_until = NULL WHERE id = $1 AND claimed_by = $3 AND status = 'PENDING'")
+            .execute(Tuple.of(d.id(), status, instance))
+            .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture()
+                : conn.preparedQuery("UPDATE webhook_subscription SET failing_since = NULL, consecutive_failures = 0 "
+                    + "WHERE id = $1").execute(Tuple.of(d.subscriptionId()))))
+        .mapEmpty();
+  }
+
+  /**
+   * A failed attempt: retried after the backoff, or failed for good when the retry would come later than
+   * {@link Settings#maxAge} after the delivery was written; then the subscription's failure count, and its disable
+   * (with the admins' alert in the same transaction) once it has failed long and often enough.
+   */
+  private Future<Void> recordFailed(Due d, Integer status, String error) {
+    long delay = retryDelay(d.attempts() + 1).toMillis();
+    String reason = "failed " + settings.disableAfterFailures() + "+ times in a row for over "
+        + settings.disableAfter().toHours() + " h; last: " + error;
+    return pool.withTransaction(conn -> conn.preparedQuery("""
+                UPDATE webhook_delivery SET attempts = attempts + 1, last_status = $2, last_error = $3,
+                  status = CASE WHEN created_at + $5 * interval '1 millisecond' < now() + $4 * interval '1 millisecond'
+                                THEN 'FAILED' ELSE 'PENDING' END,
+                  finished_at = CASE WHEN created_at + $5 * interval '1 millisecond' < now() + $4 * interval '1 millisecond'
+                                THEN now() END,
+                  next_attempt_at = now() + $4 * interval '1 millisecond', claimed_by = NULL, lease_until = NULL
+                WHERE id = $1 AND claimed_by = $6 AND status = 'PENDING'""")
+            .execute(Tuple.of(d.id(), status, truncate(error), delay, settings.maxAge().toMillis(), instance))
+            .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture()
+                : conn.preparedQuery("UPDATE webhook_subscription SET consecutive_failures = consecutive_failures + 1, "
+                        + "failing_since = coalesce(failing_since, now()) WHERE id = $1")
+                    .execute(Tuple.of(d.subscriptionId()))
+                    .compose(v -> conn.preparedQuery("""
+                            WITH d AS (
+                              UPDATE webhook_subscription SET disabled_at = now(), disabled_reason = $2
+                              WHERE id = $1 AND disabled_at IS NULL AND deleted_at IS NULL
+                                AND consecutive_failures >= $3 AND failing_since <= now() - $4 * interval '1 millisecond'
+                              RETURNING id, client_id, url)
+                            INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+                            SELECT 'webhook.disabled', 'webhook_subscription', d.id, c.unit_ids[1],
+                                   jsonb_build_object('subscriptionId', d.id, 'clientId', c.id, 'clientName', c.name,
+                                                      'url', d.url, 'reason', $2::text)
+                            FROM d JOIN partner_client c ON c.id = d.client_id
+                            RETURNING aggregate_id""")
+                        .execute(Tuple.of(d.subscriptionId(), truncate(reason), settings.disableAfterFailures(),
+                            settings.disableAfter().toMillis())))
+                    .onSuccess(disabled -> {
+                      if (disabled.rowCount() > 0) {
+                        log.warn("webhook subscription {} disabled: {}", d.subscriptionId(), reason);
+                      }
+                    })))
+        .mapEmpty();
+  }
+
+  /** Exponential backoff (base * 2^(attempt-1), capped) with equal jitter: half fixed, half random. */
+  Duration retryDelay(int attempt) {
+    long base = settings.retryBase().toMillis();
+    long exp = Math.min(settings.retryCap().toMillis(), base << Math.min(30, Math.max(0, attempt - 1)));
+    return Duration.ofMillis(exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1));
+  }
+
+  private static String truncate(String s) {
+    return s == null || s.length() <= 500 ? s : s.substring(0, 500);
+  }
+}

@@ -1,0 +1,371 @@
+package org.frontline.webhooks;
+
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.ServerSocket;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.webhooks.Webhooks.Receiver;
+import static org.frontline.webhooks.Webhooks.Received;
+import static org.frontline.webhooks.Webhooks.call;
+import static org.frontline.webhooks.Webhooks.count;
+import static org.frontline.webhooks.Webhooks.eventually;
+import static org.frontline.webhooks.Webhooks.ok;
+import static org.frontline.webhooks.Webhooks.partner;
+import static org.frontline.webhooks.Webhooks.report;
+import static org.frontline.webhooks.Webhooks.subscribe;
+import static org.frontline.webhooks.Webhooks.verify;
+
+/**
+ * Deliveries by the served worker (retry base 100 ms in the test service): signatures checked with an independent
+ * Standard Webhooks verifier, rotation overlap, retries until the receiver is up, per-report order, the grant,
+ * redirects, the delivery-time target check, disabling with the admins' alert, and replay.
+ */
+@FrontlineTest
+class WebhookDeliveryTest {
+
+  @BeforeEach
+  void quiet(TestEnvironment env) throws Exception {
+    // Subscriptions of earlier tests would keep retrying against receivers that are gone: noise only.
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      st.executeUpdate("UPDATE webhook_subscription SET deleted_at = now() WHERE deleted_at IS NULL");
+      st.executeUpdate("UPDATE webhook_delivery SET status = 'FAILED', finished_at = now() WHERE status = 'PENDING'");
+    }
+  }
+
+  @Test
+  void deliveriesAreSignedPerStandardWebhooksAndARotationSendsBothSignatures(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      JsonObject sub = subscribe(env, token, receiver.url());
+      String secret = sub.getString("secret");
+      assertThat(secret).startsWith("whsec_");
+      assertThat(ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + sub.getString("id"), null), 200)
+          .containsKey("secret")).isFalse();
+
+      UUID reportId = report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> receiver.received.size() == 1)).isTrue();
+      Received r = receiver.list().get(0);
+      assertThat(r.path()).isEqualTo("/hook");
+      assertThat(r.headers().get("Content-Type")).startsWith("application/json");
+      assertThat(verify(secret, r)).isEqualTo(1);
+      assertThat(r.headers().get("webhook-signature").split(" ")).hasSize(1);
+      JsonObject payload = r.json();
+      assertThat(payload.fieldNames()).containsExactlyInAnyOrder("type", "timestamp", "data");
+      assertThat(payload.getString("type")).isEqualTo("report.completed");
+      assertThat(payload.getJsonObject("data").getString("reportId")).isEqualTo(reportId.toString());
+      assertThat(payload.getJsonObject("data").getString("unitId")).isEqualTo(TONGZHOU.toString());
+      // A wrong secret verifies nothing; a changed body neither.
+      assertThat(verify("whsec_" + java.util.Base64.getEncoder().encodeToString(new byte[32]), r)).isZero();
+      assertThat(verify(secret, new Received(r.path(), r.headers(), r.body().replace("SITE", "SITF")))).isZero();
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED' AND attempts = 1 AND last_status = 204", sub.getString("id")) == 1)).isTrue();
+
+      // Rotation with overlap: both secrets sign each delivery until the old one expires.
+      JsonObject rotated = ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + sub.getString("id") + "/secret",
+          new JsonObject().put("previousExpireInSeconds", 3600)), 200);
+      String newSecret = rotated.getString("secret");
+      assertThat(newSecret).isNotEqualTo(secret);
+      assertThat(rotated.getJsonArray("secrets")).hasSize(2);
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> receiver.received.size() == 2)).isTrue();
+      Received both = receiver.list().get(1);
+      assertThat(both.headers().get("webhook-signature").split(" ")).hasSize(2);
+      assertThat(verify(secret, both)).isEqualTo(1);
+      assertThat(verify(newSecret, both)).isEqualTo(1);
+
+      // Rotation without overlap: only the newest secret signs.
+      String third = ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + sub.getString("id") + "/secret",
+          new JsonObject().put("previousExpireInSeconds", 0)), 200).getString("secret");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> receiver.received.size() == 3)).isTrue();
+      Received one = receiver.list().get(2);
+      assertThat(one.headers().get("webhook-signature").split(" ")).hasSize(1);
+      assertThat(verify(third, one)).isEqualTo(1);
+      assertThat(verify(newSecret, one)).isZero();
+    }
+  }
+
+  @Test
+  void anHttpsTargetIsReachedByItsNameAtTheCheckedAddress(TestEnvironment env) throws Exception {
+    // A receiver with a certificate for "localhost" only; a worker that trusts it (the served one does not, so its
+    // attempts fail the TLS handshake and are retried until this one's succeeds).
+    io.vertx.core.net.SelfSignedCertificate certificate = io.vertx.core.net.SelfSignedCertificate.create("localhost");
+    String deployment = TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+        env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+            env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+        WebhookDeliveryVerticle.Settings.defaults(java.time.Duration.ofMillis(100)), certificate.trustOptions())));
+    try (Receiver good = new Receiver().start(0, certificate.keyCertOptions());
+         Receiver wrongName = new Receiver().start(0, certificate.keyCertOptions())) {
+      String token = partner(env, List.of(TONGZHOU));
+      JsonObject sub = subscribe(env, token, "https://localhost:" + good.port() + "/hook");
+      // The same server by address: the certificate does not name 127.0.0.1, so hostname verification fails.
+      String byAddress = subscribe(env, token, "https://127.0.0.1:" + wrongName.port() + "/hook").getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED' AND last_status = 204", sub.getString("id")) == 1)).isTrue();
+      assertThat(good.list()).hasSize(1);
+      assertThat(verify(sub.getString("secret"), good.list().get(0))).isEqualTo(1);
+      assertThat(good.list().get(0).headers().get("Host")).startsWith("localhost");
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND attempts >= 2 AND status = 'PENDING'", byAddress) == 1)).isTrue();
+      assertThat(wrongName.list()).isEmpty();
+    } finally {
+      TestEnvironment.await(env.app().vertx().undeploy(deployment));
+    }
+  }
+
+  @Test
+  void receiverDownThenUpGetsEachEventExactlyOnce(TestEnvironment env) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    String token = partner(env, List.of(TONGZHOU));
+    String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
+    List<UUID> reports = List.of(report(env, "officer.zhang", TONGZHOU), report(env, "officer.zhang", TONGZHOU),
+        report(env, "officer.zhang", TONGZHOU));
+    // Down: connection refused, retried with backoff.
+    assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+        + "AND status = 'PENDING' AND attempts >= 2", id) == 3)).isTrue();
+    assertThat(env.string("SELECT last_error FROM webhook_delivery WHERE subscription_id = ?::uuid LIMIT 1", id))
+        .isNotBlank();
+    try (Receiver receiver = new Receiver().start(port)) {
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED'", id) == 3)).isTrue();
+      Thread.sleep(300); // a duplicate would arrive within a few worker rounds (100 ms each)
+      List<Received> got = receiver.list();
+      assertThat(got).hasSize(3);
+      assertThat(got.stream().map(r -> r.headers().get("webhook-id")).collect(Collectors.toSet())).hasSize(3);
+      assertThat(got.stream().map(r -> r.json().getJsonObject("data").getString("reportId")).collect(Collectors.toSet()))
+          .isEqualTo(reports.stream().map(UUID::toString).collect(Collectors.toSet()));
+      assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid AND consecutive_failures = 0 "
+          + "AND failing_since IS NULL AND disabled_at IS NULL", id)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void severalWorkerInstancesDeliverEachEventOnce(TestEnvironment env) throws Exception {
+    // Two more workers beside the served one, sharing the database only.
+    List<String> extra = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      extra.add(TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+          env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+              env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+          WebhookDeliveryVerticle.Settings.defaults(java.time.Duration.ofMillis(100))))));
+    }
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      for (int i = 0; i < 8; i++) {
+        report(env, "officer.zhang", TONGZHOU);
+      }
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED'", id) == 8)).isTrue();
+      Thread.sleep(300);
+      assertThat(receiver.list()).hasSize(8);
+      assertThat(receiver.list().stream().map(r -> r.headers().get("webhook-id")).collect(Collectors.toSet())).hasSize(8);
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid AND attempts = 1", id))
+          .isEqualTo(8);
+    } finally {
+      for (String deployment : extra) {
+        TestEnvironment.await(env.app().vertx().undeploy(deployment));
+      }
+    }
+  }
+
+  @Test
+  void aLaterEventOfAReportWaitsForTheEarlierOne(TestEnvironment env) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    String token = partner(env, List.of(TONGZHOU));
+    String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
+    UUID reportId = report(env, "officer.zhang", TONGZHOU);
+    assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+        + "AND attempts >= 1", id) == 1)).isTrue();
+    // A later event of the same report (a kind to come, e.g. report.reviewed), due at once while the first one
+    // backs off: it must not overtake the first.
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      st.executeUpdate("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, message_id, order_key, body)"
+          + " VALUES ('" + id + "', 999999999, 'report.reviewed', 'msg_later', '" + reportId + "', "
+          + "'{\"type\":\"report.reviewed\",\"timestamp\":\"2026-11-26T00:00:00Z\",\"data\":{}}')");
+    }
+    Thread.sleep(300);
+    assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE message_id = 'msg_later' AND attempts = 0"))
+        .isEqualTo(1);
+    try (Receiver receiver = new Receiver().start(port)) {
+      assertThat(eventually(() -> receiver.received.size() == 2)).isTrue();
+      List<Received> got = receiver.list();
+      assertThat(got.get(0).json().getString("type")).isEqualTo("report.completed");
+      assertThat(got.get(1).headers().get("webhook-id")).isEqualTo("msg_later");
+    }
+  }
+
+  @Test
+  void aTongzhouPartnerReceivesNoHanjiangEvent(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      UUID hanjiang = report(env, "officer.xu", HUAISI);
+      UUID tongzhou = report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> receiver.received.size() == 1)).isTrue();
+      Thread.sleep(300);
+      assertThat(receiver.list()).hasSize(1);
+      assertThat(receiver.list().get(0).json().getJsonObject("data").getString("reportId")).isEqualTo(tongzhou.toString());
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid", id)).isEqualTo(1);
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE order_key = ?", hanjiang.toString())).isZero();
+    }
+  }
+
+  @Test
+  void aDisabledClientIsSentNothing(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      JsonObject client = Webhooks.client(env, List.of("webhooks:manage"), List.of(TONGZHOU));
+      String id = subscribe(env, Webhooks.token(env, client), receiver.url()).getString("id");
+      ok(call(env, Webhooks.login(env, "admin"), HttpMethod.POST, "/v1/partner-clients/" + client.getString("id")
+          + "/disable", null), 200);
+      try (Receiver control = new Receiver().start(0)) {
+        // A live client's subscription to the same events: once it has its delivery, the fan-out round that would
+        // have served the disabled client's subscription has run.
+        subscribe(env, partner(env, List.of(TONGZHOU)), control.url());
+        report(env, "officer.zhang", TONGZHOU);
+        assertThat(eventually(() -> control.received.size() == 1)).isTrue();
+        Thread.sleep(300);
+      }
+      assertThat(receiver.list()).isEmpty();
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid", id)).isZero();
+    }
+  }
+
+  @Test
+  void aRedirectIsAFailureAndIsNotFollowed(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      receiver.status.set(302);
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'PENDING' AND attempts >= 2 AND last_status = 302", id) == 1)).isTrue();
+      assertThat(receiver.list()).allMatch(r -> r.path().equals("/hook")).isNotEmpty();
+    }
+  }
+
+  @Test
+  void theTargetIsCheckedAgainAtDelivery(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      // What a DNS answer changed after subscription would do: the address is now a private one.
+      try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+        st.executeUpdate("UPDATE webhook_subscription SET url = 'http://10.1.2.3:" + receiver.port() + "/hook' WHERE id = '"
+            + id + "'");
+      }
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND attempts >= 1 AND last_status IS NULL AND last_error LIKE 'refused target:%private%'", id) == 1)).isTrue();
+      assertThat(receiver.list()).isEmpty();
+    }
+  }
+
+  @Test
+  void aPersistentlyFailingSubscriptionIsDisabledAndItsAdminsAreAlerted(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      receiver.status.set(500);
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid "
+          + "AND consecutive_failures >= 1", id) == 1)).isTrue();
+      assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid AND disabled_at IS NULL", id))
+          .isEqualTo(1);
+      // As if it had failed for over a day already (the limits: 10 failures in a row, 1 day).
+      try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+        st.executeUpdate("UPDATE webhook_subscription SET failing_since = now() - interval '2 days', "
+            + "consecutive_failures = 10 WHERE id = '" + id + "'");
+      }
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid "
+          + "AND disabled_at IS NOT NULL AND disabled_reason LIKE '%HTTP 500%'", id) == 1)).isTrue();
+      assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'webhook.disabled' AND aggregate_id = ?::uuid",
+          id)).isEqualTo(1);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM notification n JOIN account a ON a.id = n.account_id "
+          + "WHERE n.event_type = 'webhook.disabled' AND a.username = 'admin' AND n.data->>'subscriptionId' = ?", id) == 1))
+          .isTrue();
+      assertThat(count(env, "SELECT count(*) FROM notification n JOIN account a ON a.id = n.account_id "
+          + "WHERE n.event_type = 'webhook.disabled' AND NOT ('admin' = ANY (a.roles))")).isZero();
+      JsonObject shown = ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + id, null), 200);
+      assertThat(shown.getString("status")).isEqualTo("DISABLED");
+      // Disabled: nothing is sent any more, even when the receiver recovers...
+      receiver.status.set(204);
+      int before = receiver.received.size();
+      Thread.sleep(400);
+      assertThat(receiver.received.size()).isEqualTo(before);
+      // ... until the partner enables it again: the pending delivery then goes out.
+      assertThat(ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/enable", null), 200)
+          .getString("status")).isEqualTo("ACTIVE");
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED'", id) == 1)).isTrue();
+    }
+  }
+
+  @Test
+  void aDeliveryIsFailedForGoodAfterThreeDays(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      receiver.status.set(503);
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND attempts >= 1", id) == 1)).isTrue();
+      try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+        st.executeUpdate("UPDATE webhook_delivery SET created_at = now() - interval '3 days' WHERE subscription_id = '"
+            + id + "'");
+      }
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'FAILED' AND finished_at IS NOT NULL AND last_status = 503", id) == 1)).isTrue();
+    }
+  }
+
+  @Test
+  void aPartnerReplaysADelivery(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      JsonObject sub = subscribe(env, token, receiver.url());
+      String id = sub.getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> receiver.received.size() == 1)).isTrue();
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status = 'DELIVERED'", id) == 1)).isTrue();
+      JsonObject delivery = ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + id + "/deliveries", null), 200)
+          .getJsonArray("items").getJsonObject(0);
+      assertThat(delivery.getString("status")).isEqualTo("DELIVERED");
+      JsonObject replay = ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/deliveries/"
+          + delivery.getString("id") + "/replay", null), 202);
+      assertThat(replay.getString("replayOf")).isEqualTo(delivery.getString("id"));
+      assertThat(replay.getString("messageId")).isEqualTo(delivery.getString("messageId"));
+      assertThat(replay.getString("status")).isEqualTo("PENDING");
+      assertThat(eventually(() -> receiver.received.size() == 2)).isTrue();
+      Received first = receiver.list().get(0);
+      Received again = receiver.list().get(1);
+      assertThat(again.headers().get("webhook-id")).isEqualTo(first.headers().get("webhook-id"));
+      assertThat(again.body()).isEqualTo(first.body());
+      assertThat(verify(sub.getString("secret"), again)).isEqualTo(1);
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.delivery.replay'")).isEqualTo(1);
+      assertThat(Set.of(delivery.getString("messageId"))).contains(again.headers().get("webhook-id"));
+    }
+  }
+}
