@@ -76,7 +76,11 @@ function b64(s) {
   return Buffer.from(s, 'utf8').toString('base64');
 }
 
+/** Milliseconds of each tus creation and PATCH (the ratio prints their medians). */
+const phases = { creation: [], patch: [] };
+
 async function tusUpload(target, bytes) {
+  const t0 = performance.now();
   const created = await fetch(base + '/v1/uploads', {
     method: 'POST',
     headers: { ...auth, 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes.length),
@@ -85,6 +89,7 @@ async function tusUpload(target, bytes) {
   await created.arrayBuffer();
   if (created.status !== 201) throw new Error('tus creation: ' + created.status);
   const location = new URL(created.headers.get('Location'), base).toString();
+  const t1 = performance.now();
   const patched = await fetch(location, {
     method: 'PATCH',
     headers: { ...auth, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0',
@@ -92,6 +97,8 @@ async function tusUpload(target, bytes) {
     body: bytes,
   });
   const text = await patched.text();
+  phases.creation.push(t1 - t0);
+  phases.patch.push(performance.now() - t1);
   if (patched.status !== 204 || patched.headers.get('Upload-Offset') !== String(bytes.length)) {
     throw new Error('tus PATCH: ' + patched.status + ' ' + text);
   }
@@ -153,6 +160,8 @@ if (mode === 'ratio') {
   console.log(`tus (POST + PATCH, verified, STORED): ${tusRate.toFixed(1)} photos/s = ${(tusRate * SIZE / MB).toFixed(1)} MiB/s`);
   console.log(`direct presigned S3 PUT:              ${s3Rate.toFixed(1)} photos/s = ${(s3Rate * SIZE / MB).toFixed(1)} MiB/s`);
   console.log(`ratio tus / S3: ${(tusRate / s3Rate).toFixed(2)} (target >= 0.90)`);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`tus phases (median ms): creation ${median(phases.creation).toFixed(1)}, PATCH ${median(phases.patch).toFixed(1)}`);
   for (const t of tusTargets) {
     const r = await json('GET', '/v1/reports/' + t.reportId, token);
     if (r.body.status !== 'COMPLETE') fail('report ' + t.reportId + ' is ' + r.body.status);

@@ -193,14 +193,45 @@ public final class MediaSniffer {
     return u8(b, i) | (u8(b, i + 1) << 8);
   }
 
+  /**
+   * The first marker of {@link #EMBEDDED_MARKUP} (in its order) that {@code head} contains, or null: one pass over
+   * the bytes, comparing ASCII case-insensitively only where a marker's first byte ('<' or '%') stands (this runs on
+   * every upload's head).
+   */
   private static String findMarkup(byte[] head) {
-    String lower = new String(head, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
-    for (String marker : EMBEDDED_MARKUP) {
-      if (lower.contains(marker)) {
-        return marker;
+    int best = EMBEDDED_MARKUP.size();
+    for (int i = 0; i < head.length && best > 0; i++) {
+      byte b = head[i];
+      if (b != '<' && b != '%') {
+        continue;
+      }
+      for (int m = 0; m < best; m++) {
+        if (matchesIgnoreCase(head, i, MARKUP_BYTES.get(m))) {
+          best = m;
+        }
       }
     }
-    return null;
+    return best < EMBEDDED_MARKUP.size() ? EMBEDDED_MARKUP.get(best) : null;
+  }
+
+  private static final List<byte[]> MARKUP_BYTES = EMBEDDED_MARKUP.stream()
+      .map(m -> m.getBytes(StandardCharsets.US_ASCII)).toList();
+
+  /** Whether {@code lowerNeedle} (lower-case ASCII) stands at {@code at}, ignoring ASCII case. */
+  private static boolean matchesIgnoreCase(byte[] haystack, int at, byte[] lowerNeedle) {
+    if (at + lowerNeedle.length > haystack.length) {
+      return false;
+    }
+    for (int j = 0; j < lowerNeedle.length; j++) {
+      int b = haystack[at + j];
+      if (b >= 'A' && b <= 'Z') {
+        b += 'a' - 'A';
+      }
+      if (b != lowerNeedle[j]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static int indexOf(byte[] haystack, byte[] needle, int from) {

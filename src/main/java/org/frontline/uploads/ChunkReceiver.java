@@ -173,8 +173,7 @@ final class ChunkReceiver {
     int number = parts.size() + 1;
     // The digest over the part on the worker pool, beside the store call (both only read the part).
     Future<Void> hashed = blocking.executeBlocking(() -> {
-      byte[] bytes = part.getBytes();
-      digest.update(bytes, 0, bytes.length);
+      update(digest, part);
       return null;
     }, false);
     Future<String> stored = store.uploadPart(upload.objectKey(), upload.multipartUploadId(), number, part);
@@ -249,8 +248,7 @@ final class ChunkReceiver {
               return null;
             });
     Future<String> hashed = blocking.executeBlocking(() -> {
-      byte[] bytes = rest.getBytes();
-      digest.update(bytes, 0, bytes.length);
+      update(digest, rest);
       byte[] sha = new byte[32];
       digest.doFinal(sha, 0);
       return HexFormat.of().formatHex(sha);
@@ -262,8 +260,25 @@ final class ChunkReceiver {
 
   private static String sha256(Buffer whole) throws NoSuchAlgorithmException {
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
-    sha.update(whole.getBytes());
+    byte[] window = new byte[HASH_WINDOW];
+    for (int at = 0; at < whole.length(); at += HASH_WINDOW) {
+      int end = Math.min(whole.length(), at + HASH_WINDOW);
+      whole.getBytes(at, end, window, 0);
+      sha.update(window, 0, end - at);
+    }
     return HexFormat.of().formatHex(sha.digest());
+  }
+
+  /** Bytes are hashed through a small window: a copy of a whole part would double the memory a part takes. */
+  private static final int HASH_WINDOW = 64 * 1024;
+
+  private static void update(SHA256Digest digest, Buffer data) {
+    byte[] window = new byte[HASH_WINDOW];
+    for (int at = 0; at < data.length(); at += HASH_WINDOW) {
+      int end = Math.min(data.length(), at + HASH_WINDOW);
+      data.getBytes(at, end, window, 0);
+      digest.update(window, 0, end - at);
+    }
   }
 
   private void fail(Throwable cause) {
