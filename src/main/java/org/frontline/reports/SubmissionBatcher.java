@@ -1,6 +1,7 @@
 package org.frontline.reports;
 
 import io.vertx.core.Context;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
@@ -76,10 +77,13 @@ final class SubmissionBatcher {
    */
   static Optional<SubmissionBatcher> ofCurrentContext(Database database, AdminAudit audit, ReportRepository reports,
                                                       Function<Pending, Future<ReportService.Submission>> alone) {
-    Context context = io.vertx.core.Vertx.currentContext();
-    if (context == null || !context.isEventLoopContext()) {
+    Context current = io.vertx.core.Vertx.currentContext();
+    if (current == null || !current.isEventLoopContext()) {
       return Optional.empty();
     }
+    // A request runs on a duplicate of its verticle's context (its own local data, e.g. the request id): the
+    // batcher belongs to the verticle's base context, shared by every request of that event loop.
+    Context context = ((ContextInternal) current).unwrap();
     SubmissionBatcher batcher = context.get(LOCAL_KEY);
     if (batcher == null) {
       batcher = new SubmissionBatcher(context, database, audit, reports, alone);
@@ -109,22 +113,29 @@ final class SubmissionBatcher {
     Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
     database.inTransaction(conn -> write(conn, group, outcomes))
         .onComplete(ar -> onContext(() -> {
-          if (ar.succeeded()) {
-            // Committed: now, and only now, each submission learns its outcome.
-            outcomes.forEach((p, o) -> {
-              if (o.failure() != null) {
-                p.answer().fail(o.failure());
-              } else {
-                p.answer().complete(o.submission());
+          try {
+            if (ar.succeeded()) {
+              // Committed: now, and only now, each submission learns its outcome.
+              for (Pending p : group) {
+                Outcome o = outcomes.get(p);
+                if (o == null) {
+                  p.answer().tryFail(new IllegalStateException("no outcome for report " + p.envelope().id()));
+                } else if (o.failure() != null) {
+                  p.answer().tryFail(o.failure());
+                } else {
+                  p.answer().tryComplete(o.submission());
+                }
               }
-            });
-          } else {
-            // Nothing of the group was committed: each alone, with its own outcome.
-            for (Pending p : group) {
-              alone.apply(p).onComplete(p.answer());
+            } else {
+              // Nothing of the group was committed: each alone, with its own outcome.
+              for (Pending p : group) {
+                alone.apply(p).onComplete(p.answer());
+              }
             }
+          } finally {
+            // Whatever a listener of an answer did, the next group is written.
+            writeNextGroup();
           }
-          writeNextGroup();
         }));
   }
 

@@ -159,7 +159,7 @@ final class ChunkReceiver {
       headCheck.apply(buffer.getBytes(0, headWindow)).onComplete(this::afterFlush);
       return;
     }
-    if (buffer.length() >= PART_SIZE && !flushing) {
+    if (buffer.length() >= PART_SIZE && !flushing && upload.multipartUploadId() != null) {
       request.pause();
       flushPart();
     }
@@ -193,7 +193,7 @@ final class ChunkReceiver {
       fail(done.cause());
     } else if (failure != null) {
       result.tryFail(failure);
-    } else if (buffer.length() >= PART_SIZE) {
+    } else if (buffer.length() >= PART_SIZE && upload.multipartUploadId() != null) {
       flushPart();
     } else if (ended) {
       finish();

@@ -393,6 +393,24 @@ class TusUploadTest {
   }
 
   @Test
+  void anUploadOfExactlyOnePartIsStoredWithOnePut(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(ChunkReceiver.PART_SIZE);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+
+    HttpResponse<String> r = patch(env, token, location, 0, data, null);
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+    String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'");
+    assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(data));
+    assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
+  }
+
+  @Test
   void anUploadUnderOnePartIsHeldWholeSurvivesARestartAndIsStoredWithOnePut(TestEnvironment env) throws Exception {
     byte[] data = photo(3 * MIB + 123);
     UUID report = UUID.randomUUID();
