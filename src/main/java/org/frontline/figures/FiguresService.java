@@ -1,6 +1,9 @@
 package org.frontline.figures;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -26,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 
 /**
  * The figures supervisors ask for, per unit subtree and period [from, to) (days in China Standard Time):
@@ -104,11 +108,20 @@ public final class FiguresService {
   private final Database database;
   private final Clock clock;
   private final int atRiskPercent;
+  /** Where projects are judged; null: the Vert.x worker pool, through the calling context. */
+  private final WorkerExecutor judging;
 
+  /** Judges projects on the Vert.x worker pool (of the context the figures are asked on). */
   public FiguresService(Database database, Clock clock, int atRiskPercent) {
+    this(database, clock, atRiskPercent, null);
+  }
+
+  /** Judges projects on {@code judging} (null: the Vert.x worker pool). */
+  public FiguresService(Database database, Clock clock, int atRiskPercent, WorkerExecutor judging) {
     this.database = database;
     this.clock = clock;
     this.atRiskPercent = atRiskPercent;
+    this.judging = judging;
   }
 
   /**
@@ -192,8 +205,26 @@ public final class FiguresService {
       return pool.preparedQuery("SELECT milestone_id, measured_on, quantity::text FROM milestone_progress"
               + " WHERE milestone_id = ANY ($1) AND measured_on <= $2 ORDER BY milestone_id, measured_on, seq")
           .execute(Tuple.of(ids.toArray(UUID[]::new), day))
-          .map(progress -> judge(milestones, progress, day));
+          // Not on the event loop: without a unitId, an admin covering the root has every milestone and progress
+          // row of the province judged here, which would stall every other request of that loop meanwhile.
+          .compose(progress -> offEventLoop(() -> judge(milestones, progress, day)));
     });
+  }
+
+  /** Runs CPU-heavy {@code work} on a worker thread, unordered (concurrent requests judge in parallel). */
+  private <T> Future<T> offEventLoop(Callable<T> work) {
+    if (judging != null) {
+      return judging.executeBlocking(work, false);
+    }
+    Context context = Vertx.currentContext();
+    if (context != null) {
+      return context.executeBlocking(work, false);
+    }
+    try { // no Vert.x thread at all (never the case in the service): this thread is no event loop either
+      return Future.succeededFuture(work.call());
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
   }
 
   private JsonObject judge(RowSet<Row> milestones, RowSet<Row> progress, LocalDate day) {

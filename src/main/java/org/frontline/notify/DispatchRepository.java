@@ -244,8 +244,12 @@ public final class DispatchRepository {
         });
   }
 
-  /** Claims up to {@code limit} pending deliveries that are due, with the token of their device. */
-  public Future<List<Due>> claimDeliveries(String instance, int limit, Duration lease) {
+  /**
+   * Claims up to {@code limit} pending deliveries that are due, with the token of their device, under {@code claim}:
+   * a token of this one batch (not shared with any other batch, even of the same instance), which {@link #record}
+   * must be given back.
+   */
+  public Future<List<Due>> claimDeliveries(String claim, int limit, Duration lease) {
     return pool.preparedQuery("WITH c AS (SELECT id FROM push_delivery WHERE status = 'PENDING'"
             + " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
             + " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
@@ -253,7 +257,7 @@ public final class DispatchRepository {
             + " FROM c, device d WHERE p.id = c.id AND d.id = p.device_id"
             + " RETURNING p.id, d.token, (d.account_id = p.account_id AND d.retired_at IS NULL) AS live, p.title,"
             + " p.body, p.data, p.collapse_key, p.attempts")
-        .execute(Tuple.of(limit, instance, lease.toMillis()))
+        .execute(Tuple.of(limit, claim, lease.toMillis()))
         .map(rows -> {
           List<Due> out = new ArrayList<>();
           for (Row r : rows) {
@@ -269,8 +273,12 @@ public final class DispatchRepository {
   /** What to record for one sent (or not sent) delivery. */
   public record Outcome(long id, String status, Duration retryIn, String error, String messageId) {}
 
-  /** Records outcomes (only for rows this instance still holds) and retires the tokens FCM called dead. */
-  public Future<Void> record(String instance, List<Outcome> outcomes, List<String> deadTokens) {
+  /**
+   * Records outcomes, only for rows still held under {@code claim} (the batch's token from {@link #claimDeliveries}:
+   * a late answer of a batch whose lease expired and whose rows were claimed again is dropped), and retires the
+   * tokens FCM called dead.
+   */
+  public Future<Void> record(String claim, List<Outcome> outcomes, List<String> deadTokens) {
     if (outcomes.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -296,7 +304,7 @@ public final class DispatchRepository {
                 + " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])"
                 + " AS o(id, status, retry_ms, error, message_id)"
                 + " WHERE p.id = o.id AND p.claimed_by = $6 AND p.status = 'PENDING'")
-            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, instance))
+            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, claim))
             .compose(v -> deadTokens.isEmpty() ? Future.succeededFuture() : conn.preparedQuery("UPDATE device"
                     + " SET retired_at = now(), retired_reason = 'UNREGISTERED' WHERE token = ANY ($1)"
                     + " AND retired_at IS NULL")

@@ -86,6 +86,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final AlertMetrics metrics;
   private long checkTimer = -1;
   private final String instance = "dispatcher-" + UUID.randomUUID();
+  /** Numbers this instance's claimed delivery batches ({@link #nextClaim()}). */
+  private final java.util.concurrent.atomic.AtomicLong claims = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean stopping;
   private long timer = -1;
   /**
@@ -96,9 +98,22 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final long[] sendTimers = java.util.stream.LongStream.generate(() -> -1).limit(SEND_LANES).toArray();
   private long sweepTimer = -1;
 
-  /** The name this instance claims work under ({@code claimed_by}). */
+  /**
+   * The name this instance claims events under ({@code outbox.claimed_by}); its delivery batches are claimed under
+   * {@link #nextClaim()}, which starts with it.
+   */
   String instance() {
     return instance;
+  }
+
+  /**
+   * A new claim token for one batch of deliveries: the instance, then the batch's number. Not the instance alone:
+   * the send lanes of one instance would share it, so when a lane's send outlived its lease and another lane claimed
+   * the same deliveries again, the first lane's late outcome would pass {@code record}'s claim check, overwrite the
+   * second's and release its claim (a third claim would then send again).
+   */
+  String nextClaim() {
+    return instance + ":" + claims.incrementAndGet();
   }
 
   /** A dispatcher whose meters go nowhere (tests' extra instances). */
@@ -269,7 +284,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
 
   /** Claims the due deliveries, sends them, records each outcome; the number handled. */
   Future<Integer> sendDue() {
-    return repository.claimDeliveries(instance, settings.deliveryBatch(), settings.lease())
+    String claim = nextClaim();
+    return repository.claimDeliveries(claim, settings.deliveryBatch(), settings.lease())
         .compose(due -> {
           if (due.isEmpty()) {
             return Future.succeededFuture(0);
@@ -292,7 +308,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
             for (int i = 0; i < live.size(); i++) {
               outcomes.add(outcome(live.get(i), results.get(i), deadTokens));
             }
-            return repository.record(instance, outcomes, deadTokens).onSuccess(v -> {
+            return repository.record(claim, outcomes, deadTokens).onSuccess(v -> {
               for (Outcome o : outcomes) {
                 switch (o.status()) {
                   case "SENT" -> metrics.sent();

@@ -27,7 +27,8 @@ import java.util.function.Function;
  * with another body 422; while the first is in flight 409. Keys are per client, kept {@link #RETENTION_HOURS}
  * hours (then the key is free again) and swept on later writes. A write that fails frees its key, so the client
  * may retry it (an error is not a result to replay). A claim whose request died without an answer (a crash) is
- * taken over after {@link #ABANDONED_SECONDS} seconds, well past the request timeout.
+ * taken over after {@link #ABANDONED_SECONDS} seconds, well past the request timeout; each claim has its own nonce
+ * ({@code claim}), so the request that was taken over can neither store its answer nor free the new owner's key.
  */
 final class IdempotencyKeys {
   static final String HEADER = "Idempotency-Key";
@@ -56,28 +57,39 @@ final class IdempotencyKeys {
       return Future.failedFuture(e);
     }
     byte[] fingerprint = sha256(canonical(body));
+    UUID claim = UUID.randomUUID();
     return pool.preparedQuery("""
-            INSERT INTO partner_idempotency (client_id, key, request_sha256) VALUES ($1, $2, $3)
+            INSERT INTO partner_idempotency (client_id, key, request_sha256, claim) VALUES ($1, $2, $3, $6)
             ON CONFLICT (client_id, key) DO UPDATE
-              SET request_sha256 = EXCLUDED.request_sha256, status = NULL, response = NULL, created_at = now()
+              SET request_sha256 = EXCLUDED.request_sha256, status = NULL, response = NULL, created_at = now(),
+                  claim = EXCLUDED.claim
               WHERE partner_idempotency.created_at < now() - make_interval(hours => $4)
                  OR (partner_idempotency.status IS NULL
                      AND partner_idempotency.created_at < now() - make_interval(secs => $5))
             RETURNING true""")
         .execute(Tuple.of(clientId, key, io.vertx.core.buffer.Buffer.buffer(fingerprint), RETENTION_HOURS,
-            ABANDONED_SECONDS))
+            ABANDONED_SECONDS, claim))
         .compose(claimed -> claimed.size() == 1
-            ? run(clientId, key, work)
+            ? run(clientId, key, claim, work)
             : existing(clientId, key, fingerprint));
   }
 
-  private Future<Answer> run(UUID clientId, String key, Function<SqlConnection, Future<Answer>> work) {
+  /**
+   * The write and its answer in one transaction, under our {@code claim}: had the key been taken over meanwhile (we
+   * were slower than {@link #ABANDONED_SECONDS}), the answer's update finds no row of ours and the write rolls back
+   * (409; the new owner's write is the one that counts), and a failure deletes only our own claim, never the new
+   * owner's (which would let a third request claim the key and write as well).
+   */
+  private Future<Answer> run(UUID clientId, String key, UUID claim, Function<SqlConnection, Future<Answer>> work) {
     return pool.withTransaction(conn -> work.apply(conn).compose(answer -> conn.preparedQuery(
-                "UPDATE partner_idempotency SET status = $3, response = $4 WHERE client_id = $1 AND key = $2")
-            .execute(Tuple.of(clientId, key, answer.status(), answer.body().encode())).map(answer)))
+                "UPDATE partner_idempotency SET status = $3, response = $4 WHERE client_id = $1 AND key = $2"
+                    + " AND claim = $5 AND status IS NULL")
+            .execute(Tuple.of(clientId, key, answer.status(), answer.body().encode(), claim))
+            .compose(updated -> updated.rowCount() == 1 ? Future.succeededFuture(answer)
+                : Future.failedFuture(conflict(key)))))
         .compose(answer -> sweep().map(answer), failure -> pool.preparedQuery(
-                "DELETE FROM partner_idempotency WHERE client_id = $1 AND key = $2 AND status IS NULL")
-            .execute(Tuple.of(clientId, key))
+                "DELETE FROM partner_idempotency WHERE client_id = $1 AND key = $2 AND claim = $3 AND status IS NULL")
+            .execute(Tuple.of(clientId, key, claim))
             .transform(ignored -> Future.failedFuture(failure)));
   }
 

@@ -87,19 +87,33 @@ public final class UploadRepository {
   }
 
   /**
-   * Claims up to {@code limit} ACTIVE uploads past their expiry, skipping rows another instance holds: the rows
-   * stay locked for the rest of {@code conn}'s transaction.
+   * Marks up to {@code limit} ACTIVE uploads past their expiry EXPIRED, in one short statement (its own transaction,
+   * no lock held afterwards), and returns the ones this call marked: of two sweepers at once, each upload is marked
+   * (and returned) by one only. The store is cleaned afterwards, outside any transaction ({@link UploadSweeper}).
    */
-  Future<List<Upload>> claimExpired(SqlConnection conn, int limit) {
-    return conn.preparedQuery("SELECT " + COLUMNS + """
-             FROM upload WHERE status = 'ACTIVE' AND expires_at <= now()
-            ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED""")
+  Future<List<Upload>> expireDue(int limit) {
+    return pool.preparedQuery("""
+            WITH due AS (SELECT id FROM upload WHERE status = 'ACTIVE' AND expires_at <= now()
+                         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+            UPDATE upload u SET status = 'EXPIRED', finished_at = now(), tail = '\\x'::bytea,
+                   failure = 'expired at ' || to_char(u.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            FROM due WHERE u.id = due.id AND u.status = 'ACTIVE' AND u.expires_at <= now()
+            RETURNING\s""" + qualified("u"))
         .execute(Tuple.of(limit))
         .map(rows -> {
           List<Upload> out = new ArrayList<>();
           rows.forEach(r -> out.add(upload(r)));
           return out;
         });
+  }
+
+  /** {@link #COLUMNS} with a table alias (RETURNING of an UPDATE ... FROM). */
+  private static String qualified(String alias) {
+    StringBuilder out = new StringBuilder();
+    for (String column : COLUMNS.split(",")) {
+      out.append(out.isEmpty() ? "" : ", ").append(alias).append('.').append(column.strip());
+    }
+    return out.toString();
   }
 
   private static JsonArray partsJson(List<Part> parts) {

@@ -10,9 +10,15 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Ends uploads past their expiry: aborts their S3 multipart upload (so no parts are left behind) and marks them
- * EXPIRED. Rows are claimed with {@code FOR UPDATE SKIP LOCKED} and stay locked until their abort is done, so
- * several instances may sweep at once without doing the same work twice.
+ * Ends uploads past their expiry: marks them EXPIRED, then aborts their S3 multipart upload (so no parts are left
+ * behind) or deletes the single PUT's key. No store call runs inside a transaction: a transaction open for a hundred
+ * S3 round trips would hold its row locks and, having an xid, freeze the partner event feed meanwhile (EventFeed
+ * serves only events older than {@code pg_snapshot_xmin}). The mark comes first, in one short statement that only
+ * one of several sweepers wins per upload: once EXPIRED, an upload can no longer complete (its completion's
+ * conditional update fails and deletes what it wrote), so the store clean-up cannot remove a completed upload's
+ * object, and only the sweeper that marked it cleans it. An ACTIVE upload past its expiry was refused (410) before
+ * the mark already. The price: a sweeper that dies between the mark and the abort leaves that multipart upload
+ * incomplete in the bucket (a bucket lifecycle rule for incomplete multipart uploads removes such leftovers).
  */
 public final class UploadSweeper {
   private static final Logger log = LoggerFactory.getLogger(UploadSweeper.class);
@@ -58,20 +64,22 @@ public final class UploadSweeper {
   }
 
   private Future<Integer> sweepBatch() {
-    return repository.pool().withTransaction(conn -> repository.claimExpired(conn, BATCH)
-        .compose(due -> expire(conn, due).map(due.size())));
+    return repository.expireDue(BATCH).compose(expired -> clean(expired).map(expired.size()));
   }
 
-  private Future<Void> expire(io.vertx.sqlclient.SqlConnection conn, List<Upload> due) {
+  /** The store's side of expired uploads, one after another; a failure is logged and the others still cleaned. */
+  private Future<Void> clean(List<Upload> expired) {
     Future<Void> chain = Future.succeededFuture();
-    for (Upload upload : due) {
+    for (Upload upload : expired) {
       chain = chain
           // A single-PUT upload has nothing in the store until its last byte; a crash between that PUT and the
           // row's update would leave the object: deleting its key is harmless either way.
           .compose(v -> upload.multipartUploadId() == null ? store.delete(upload.objectKey())
               : store.abortMultipart(upload.objectKey(), upload.multipartUploadId()))
-          .compose(v -> repository.finish(conn, upload.id(), Upload.Status.EXPIRED, "expired at "
-              + upload.expiresAt()))
+          .otherwise(e -> {
+            log.warn("expired upload {}: store not cleaned: {}", upload.id(), e.toString());
+            return null;
+          })
           .mapEmpty();
     }
     return chain;

@@ -234,6 +234,34 @@ class FiguresApiTest {
     assertThat(strict.fieldNames()).containsExactlyInAnyOrder("unitId", "from", "to", "asOf", "projects");
   }
 
+  /**
+   * The projects are judged off the event loop: through the executor handed in (the service's own runs on the Vert.x
+   * worker pool), on a worker thread; the answer is the one judged on the event loop before.
+   */
+  @Test
+  void projectsAreJudgedOnAWorkerThread(TestEnvironment env) {
+    io.vertx.core.WorkerExecutor pool = env.app().blocking();
+    List<String> threads = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    io.vertx.core.WorkerExecutor watched = (io.vertx.core.WorkerExecutor) java.lang.reflect.Proxy.newProxyInstance(
+        io.vertx.core.WorkerExecutor.class.getClassLoader(), new Class<?>[] {io.vertx.core.WorkerExecutor.class},
+        (proxy, method, args) -> {
+          if (method.getName().equals("executeBlocking") && args.length == 2
+              && args[0] instanceof java.util.concurrent.Callable<?> work) {
+            return pool.executeBlocking(() -> {
+              threads.add((io.vertx.core.Context.isOnWorkerThread() ? "worker " : "other ")
+                  + (io.vertx.core.Context.isOnEventLoopThread() ? "event-loop" : "off-loop"));
+              return work.call();
+            }, (Boolean) args[1]);
+          }
+          return method.invoke(pool, args);
+        });
+    JsonObject april = await(new FiguresService(env.app().database(), Clock.fixed(NOW, ZoneOffset.UTC), 10, watched)
+        .figures(scopedTo(HONGZE), null, APRIL, LocalDate.parse("2025-05-01"), EnumSet.of(FiguresService.Group.PROJECTS)));
+    assertThat(april.getJsonObject("projects").encode()).isEqualTo("{\"judgedOn\":\"2025-04-10\","
+        + "\"atRiskThresholdPercent\":10,\"total\":6,\"onTrack\":4,\"atRisk\":1,\"overdue\":1}");
+    assertThat(threads).containsExactly("worker off-loop");
+  }
+
   @Test
   void servedToSupervisorsAssessorsAndAdminsInScopeOnly(TestEnvironment env) {
     String path = "/v1/figures?unitId=" + HANJIANG + "&from=2025-03-01&to=2025-04-01";

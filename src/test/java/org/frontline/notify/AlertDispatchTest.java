@@ -80,7 +80,8 @@ class AlertDispatchTest {
     assertThat(env.fcm().requestsFor("retry-503")).extracting(FakeFcmServer.Request::status).containsExactly(503, 200);
     // The retry (the SDK's own, honouring Retry-After) came no sooner than 1 s after the first attempt.
     assertThat(count(env, "SELECT extract(epoch FROM p.delivered_at - o.created_at) * 1000 FROM push_delivery p"
-        + " JOIN outbox o ON o.id = p.event_id WHERE o.aggregate_id = ?", report)).isGreaterThanOrEqualTo(1000);
+        + " JOIN outbox o ON o.id = p.event_id JOIN device d ON d.id = p.device_id"
+        + " WHERE o.aggregate_id = ? AND d.token = 'retry-503'", report)).isGreaterThanOrEqualTo(1000);
     Thread.sleep(1200);
     assertThat(env.fcm().requestsFor("retry-503")).hasSize(2);
   }
@@ -92,10 +93,13 @@ class AlertDispatchTest {
     UUID report = reportCompleted(env, HUAISI);
     awaitStatus(env, report, "retry-429", "SENT");
     assertThat(env.fcm().requestsFor("retry-429")).extracting(FakeFcmServer.Request::status).containsExactly(429, 200);
+    // The supervisor's other devices (other tests of this class) have deliveries of the same event: this phone's.
     assertThat(count(env, "SELECT attempts FROM push_delivery p JOIN outbox o ON o.id = p.event_id"
-        + " WHERE o.aggregate_id = ?", report)).isEqualTo(2);
+        + " JOIN device d ON d.id = p.device_id WHERE o.aggregate_id = ? AND d.token = 'retry-429'", report))
+        .isEqualTo(2);
     assertThat(count(env, "SELECT extract(epoch FROM p.delivered_at - o.created_at) * 1000 FROM push_delivery p"
-        + " JOIN outbox o ON o.id = p.event_id WHERE o.aggregate_id = ?", report)).isGreaterThanOrEqualTo(2000);
+        + " JOIN outbox o ON o.id = p.event_id JOIN device d ON d.id = p.device_id"
+        + " WHERE o.aggregate_id = ? AND d.token = 'retry-429'", report)).isGreaterThanOrEqualTo(2000);
   }
 
   @Test
@@ -193,5 +197,40 @@ class AlertDispatchTest {
     assertThat(count(env, "SELECT count(*) FROM push_delivery p JOIN outbox o ON o.id = p.event_id"
         + " JOIN device d ON d.id = p.device_id WHERE o.aggregate_id = ? AND d.token = 'lease-phone'", report))
         .isEqualTo(1);
+  }
+
+  /**
+   * The send lanes of one instance claim under different tokens: lane A's send outlived its lease, lane B claimed
+   * the delivery again; A's late answer must neither overwrite B's outcome nor release B's claim. The claims are
+   * set in SQL with the instance's own tokens (a live lease: no other dispatcher can take the row meanwhile).
+   */
+  @Test
+  void aLaneLateOutcomeLeavesAnotherLanesClaimAlone(TestEnvironment env) throws Exception {
+    device(env, "supervisor.hanjiang", "lanes-phone");
+    UUID report = reportCompleted(env, HUAISI);
+    awaitStatus(env, report, "lanes-phone", "SENT");
+    long id = Long.parseLong(env.string("SELECT p.id::text FROM push_delivery p JOIN outbox o ON o.id = p.event_id"
+        + " JOIN device d ON d.id = p.device_id WHERE o.aggregate_id = ? AND d.token = 'lanes-phone'", report));
+    OutboxDispatcherVerticle instance = new OutboxDispatcherVerticle(env.app().database(), env.app().push(),
+        OutboxDispatcherVerticle.Settings.defaults());
+    String laneA = instance.nextClaim();
+    String laneB = instance.nextClaim();
+    assertThat(laneA).isNotEqualTo(laneB).startsWith(instance.instance());
+    assertThat(laneB).startsWith(instance.instance());
+    Alerts.update(env, "UPDATE push_delivery SET status = 'PENDING', delivered_at = NULL, message_id = NULL,"
+        + " attempts = 1, claimed_by = ?, lease_until = now() + interval '1 hour' WHERE id = ?", laneB, id);
+    DispatchRepository repository = new DispatchRepository(env.app().database().pool());
+
+    await(repository.record(laneA, List.of(new DispatchRepository.Outcome(id, "PENDING", Duration.ofMinutes(5),
+        "late answer of lane A", null)), List.of()));
+    assertThat(env.string("SELECT concat_ws('|', status, attempts, claimed_by, coalesce(last_error, '-'),"
+        + " lease_until > now()) FROM push_delivery WHERE id = ?", id))
+        .isEqualTo("PENDING|1|" + laneB + "|-|t");
+
+    await(repository.record(laneB, List.of(new DispatchRepository.Outcome(id, "SENT", null, null, "lane-b-message")),
+        List.of()));
+    assertThat(env.string("SELECT concat_ws('|', status, attempts, coalesce(claimed_by, '-'), message_id,"
+        + " lease_until IS NULL) FROM push_delivery WHERE id = ?", id))
+        .isEqualTo("SENT|2|-|lane-b-message|t");
   }
 }

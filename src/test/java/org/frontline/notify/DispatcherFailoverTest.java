@@ -131,8 +131,10 @@ class DispatcherFailoverTest {
       killed = true;
 
       // What it abandoned: claims with a live lease that nobody released.
+      // Deliveries are claimed per batch, under the instance's name plus the batch's number.
       Map<Long, OffsetDateTime> abandonedDeliveries = leases(env,
-          "SELECT id, lease_until FROM push_delivery WHERE claimed_by = ? AND status = 'PENDING'", instance);
+          "SELECT id, lease_until FROM push_delivery WHERE starts_with(claimed_by, ?) AND status = 'PENDING'",
+          instance + ":");
       Map<Long, OffsetDateTime> abandonedEvents = leases(env,
           "SELECT id, lease_until FROM outbox WHERE claimed_by = ? AND dispatched_at IS NULL", instance);
       assertThat(abandonedDeliveries).as("deliveries left claimed by the killed instance").isNotEmpty();
