@@ -50,6 +50,8 @@ public final class TokenEndpoint {
   private static final Set<String> FORBIDDEN_HEADERS = Set.of("jku", "x5u", "jwk", "x5c", "crit");
   private static final Pattern B64URL = Pattern.compile("[A-Za-z0-9_-]+");
   private static final Base64.Decoder DEC = Base64.getUrlDecoder();
+  /** The one description of every authentication failure that could tell a registered client from others. */
+  static final String AUTHENTICATION_FAILED = "Client authentication failed.";
   private static final List<String> PARAMETERS = List.of("grant_type", "scope", "client_id", "client_assertion",
       "client_assertion_type");
 
@@ -85,6 +87,19 @@ public final class TokenEndpoint {
     static OAuthError client(String description, boolean basic) {
       return new OAuthError(401, "invalid_client", description, basic);
     }
+
+    /**
+     * invalid_client with the description of an unknown client: what depends on a registered client (its method,
+     * its keys) is told to nobody who has not authenticated, so client ids cannot be probed. The reason is logged.
+     */
+    static OAuthError hidden(String reason, boolean basic) {
+      OAuthError e = client(AUTHENTICATION_FAILED, basic);
+      e.logged = reason;
+      return e;
+    }
+
+    /** The reason written to the log (the description unless hidden). */
+    String logged;
   }
 
   /** A client as the token endpoint needs it. */
@@ -109,7 +124,8 @@ public final class TokenEndpoint {
     answer.onSuccess(json -> rc.response().putHeader("Content-Type", "application/json").end(json.encode()))
         .onFailure(e -> {
           if (e instanceof OAuthError error) {
-            log.info("token request refused: {} ({})", error.error, error.getMessage());
+            log.info("token request refused: {} ({})", error.error,
+                error.logged == null ? error.getMessage() : error.logged);
             if (error.basic) {
               rc.response().putHeader("WWW-Authenticate", "Basic realm=\"frontline\", charset=\"UTF-8\"");
             }
@@ -223,7 +239,7 @@ public final class TokenEndpoint {
                 match |= MessageDigest.isEqual(r.getBuffer(0).getBytes(), presented);
               }
               return match ? Future.succeededFuture(c)
-                  : Future.failedFuture(OAuthError.client("Client authentication failed.", true));
+                  : Future.failedFuture(OAuthError.client(AUTHENTICATION_FAILED, true));
             }));
   }
 
@@ -284,14 +300,14 @@ public final class TokenEndpoint {
             .execute(Tuple.of(clientId, kid))
             .compose(rows -> {
               if (rows.size() == 0) {
-                return Future.failedFuture(OAuthError.client("No registered key of this client has the kid " + kid + ".", false));
+                return Future.failedFuture(OAuthError.hidden("no registered key has the kid " + kid, false));
               }
               Row key = rows.iterator().next();
               if (!key.getString("alg").equals(alg)) {
-                return Future.failedFuture(OAuthError.client("The key " + kid + " is pinned to " + key.getString("alg") + ".", false));
+                return Future.failedFuture(OAuthError.hidden("the key " + kid + " is pinned to " + key.getString("alg"), false));
               }
               if (!verify((String) alg, key.getJsonObject("jwk"), input, signature)) {
-                return Future.failedFuture(OAuthError.client("The assertion's signature does not verify.", false));
+                return Future.failedFuture(OAuthError.hidden("the assertion's signature does not verify", false));
               }
               // The jti is spent only by a valid assertion; the primary key makes exactly one of concurrent uses win.
               return pool.preparedQuery("INSERT INTO partner_assertion_jti (client_id, jti, expires_at) "
@@ -341,11 +357,11 @@ public final class TokenEndpoint {
         .execute(Tuple.of(id))
         .compose(rows -> {
           if (rows.size() == 0) {
-            return Future.failedFuture(OAuthError.client("Client authentication failed.", basic));
+            return Future.failedFuture(OAuthError.client(AUTHENTICATION_FAILED, basic));
           }
           Row r = rows.iterator().next();
           if (!r.getString("auth_method").equals(method)) {
-            return Future.failedFuture(OAuthError.client("This client authenticates with " + r.getString("auth_method") + ".", basic));
+            return Future.failedFuture(OAuthError.hidden("the client authenticates with " + r.getString("auth_method"), basic));
           }
           return Future.succeededFuture(new Client(id, method, List.of(r.getArrayOfStrings("scopes")),
               List.of(r.getArrayOfUUIDs("unit_ids")), List.of(r.getArrayOfStrings("report_types"))));
@@ -356,7 +372,7 @@ public final class TokenEndpoint {
     try {
       return UUID.fromString(id);
     } catch (IllegalArgumentException e) {
-      throw OAuthError.client("Client authentication failed.", basic);
+      throw OAuthError.client(AUTHENTICATION_FAILED, basic);
     }
   }
 

@@ -181,6 +181,28 @@ class TokenEndpointTest {
   }
 
   @Test
+  void failuresDoNotTellARegisteredClientOrItsMethodFromAnUnknownOne(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("probe");
+    String keyId = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    String secretId = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")).getString("id");
+    String unknown = UUID.randomUUID().toString();
+    // Basic: a key client (wrong method) and an unknown client.
+    String wrongMethod = oauthError(tokenWithSecret(env, keyId, "guess", null), 401, "invalid_client")
+        .getString("error_description");
+    String unknownClient = oauthError(tokenWithSecret(env, unknown, "guess", null), 401, "invalid_client")
+        .getString("error_description");
+    assertThat(wrongMethod).isEqualTo(unknownClient).doesNotContain("private_key_jwt");
+    // Assertions: for a secret client (wrong method), an unknown client, an unregistered kid and a wrong signature.
+    List<String> descriptions = new ArrayList<>();
+    for (String assertion : List.of(assertion(env, ec, secretId), assertion(env, ec, unknown),
+        assertion(env, ecKey("unregistered"), keyId), sign(ecKey("probe"), claims(env, keyId).build()))) {
+      descriptions.add(oauthError(tokenWithAssertion(env, assertion, null), 401, "invalid_client")
+          .getString("error_description"));
+    }
+    assertThat(descriptions).containsOnly(unknownClient);
+  }
+
+  @Test
   void aJtiWorksOnceEvenWhenReplayedConcurrently(TestEnvironment env) throws Exception {
     ECKey ec = ecKey("replay");
     String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
