@@ -291,14 +291,25 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   }
 
   private Future<Void> recordDelivered(Due d, int status) {
-    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_delivery SET status = 'DELIVERED', "
+    return pool.withTransaction(conn -> lockSubscription(conn, d)
+        .compose(locked -> conn.preparedQuery("UPDATE webhook_delivery SET status = 'DELIVERED', "
                 + "attempts = attempts + 1, last_status = $2, last_error = NULL, finished_at = now(), claimed_by = NULL, "
                 + "lease_until = NULL WHERE id = $1 AND claimed_by = $3 AND status = 'PENDING'")
-            .execute(Tuple.of(d.id(), status, instance))
+            .execute(Tuple.of(d.id(), status, instance)))
             .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture()
                 : conn.preparedQuery("UPDATE webhook_subscription SET failing_since = NULL, consecutive_failures = 0 "
                     + "WHERE id = $1").execute(Tuple.of(d.subscriptionId()))))
         .mapEmpty();
+  }
+
+  /**
+   * Every transaction that changes both a subscription and its deliveries (fan-out, delete, replay, these records)
+   * locks the subscription row first: a record that updated the delivery first and then the subscription could
+   * deadlock with a delete, which holds the subscription and waits for the deliveries.
+   */
+  private static Future<?> lockSubscription(SqlConnection conn, Due d) {
+    return conn.preparedQuery("SELECT 1 FROM webhook_subscription WHERE id = $1 FOR UPDATE")
+        .execute(Tuple.of(d.subscriptionId()));
   }
 
   /**
@@ -310,7 +321,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
     long delay = retryDelay(d.attempts() + 1).toMillis();
     String reason = "failed " + settings.disableAfterFailures() + "+ times in a row for over "
         + settings.disableAfter().toHours() + " h; last: " + error;
-    return pool.withTransaction(conn -> conn.preparedQuery("""
+    return pool.withTransaction(conn -> lockSubscription(conn, d).compose(locked -> conn.preparedQuery("""
                 UPDATE webhook_delivery SET attempts = attempts + 1, last_status = $2, last_error = $3,
                   status = CASE WHEN created_at + $5 * interval '1 millisecond' < now() + $4 * interval '1 millisecond'
                                 THEN 'FAILED' ELSE 'PENDING' END,
@@ -318,7 +329,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
                                 THEN now() END,
                   next_attempt_at = now() + $4 * interval '1 millisecond', claimed_by = NULL, lease_until = NULL
                 WHERE id = $1 AND claimed_by = $6 AND status = 'PENDING'""")
-            .execute(Tuple.of(d.id(), status, truncate(error), delay, settings.maxAge().toMillis(), instance))
+            .execute(Tuple.of(d.id(), status, truncate(error), delay, settings.maxAge().toMillis(), instance)))
             .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture()
                 : conn.preparedQuery("UPDATE webhook_subscription SET consecutive_failures = consecutive_failures + 1, "
                         + "failing_since = coalesce(failing_since, now()) WHERE id = $1")
