@@ -67,9 +67,12 @@ public final class WebhookService {
     UUID id = UUID.randomUUID();
     UUID clientId = actor.accountId();
     byte[] secret = WebhookSignatures.newSecret();
-    return database.inTransaction(conn -> conn.preparedQuery("SELECT count(*) FROM webhook_subscription "
-            + "WHERE client_id = $1 AND deleted_at IS NULL")
+    // The client's row lock serialises its creates: two concurrent counts could otherwise both see 19.
+    return database.inTransaction(conn -> conn.preparedQuery("SELECT 1 FROM partner_client WHERE id = $1 FOR UPDATE")
         .execute(Tuple.of(clientId))
+        .compose(locked -> conn.preparedQuery("SELECT count(*) FROM webhook_subscription "
+            + "WHERE client_id = $1 AND deleted_at IS NULL")
+        .execute(Tuple.of(clientId)))
         .compose(rows -> rows.iterator().next().getLong(0) >= MAX_SUBSCRIPTIONS
             ? Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A client may have " + MAX_SUBSCRIPTIONS
                 + " subscriptions: delete one first.").toException())
