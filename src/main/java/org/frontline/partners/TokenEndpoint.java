@@ -50,6 +50,13 @@ public final class TokenEndpoint {
   private static final Set<String> FORBIDDEN_HEADERS = Set.of("jku", "x5u", "jwk", "x5c", "crit");
   private static final Pattern B64URL = Pattern.compile("[A-Za-z0-9_-]+");
   private static final Base64.Decoder DEC = Base64.getUrlDecoder();
+  /** The one description of every authentication failure that could tell a registered client from others. */
+  static final String AUTHENTICATION_FAILED = "Client authentication failed.";
+  /**
+   * Token requests a minute: a client's own rate limit, at most this (a token lives 15 minutes; each issue takes
+   * the audit chain's lock). Requests naming no registered client are counted per address, against this too.
+   */
+  static final int MAX_TOKEN_REQUESTS_PER_MINUTE = 60;
   private static final List<String> PARAMETERS = List.of("grant_type", "scope", "client_id", "client_assertion",
       "client_assertion_type");
 
@@ -85,6 +92,32 @@ public final class TokenEndpoint {
     static OAuthError client(String description, boolean basic) {
       return new OAuthError(401, "invalid_client", description, basic);
     }
+
+    /**
+     * invalid_client with the description of an unknown client: what depends on a registered client (its method,
+     * its keys) is told to nobody who has not authenticated, so client ids cannot be probed. The reason is logged.
+     */
+    static OAuthError hidden(String reason, boolean basic) {
+      OAuthError e = client(AUTHENTICATION_FAILED, basic);
+      e.logged = reason;
+      return e;
+    }
+
+    /** The reason written to the log (the description unless hidden). */
+    String logged;
+    /** Seconds, for a 429. */
+    Integer retryAfter;
+
+    /**
+     * RFC 6749 has no rate-limit error: HTTP 429 with Retry-After and invalid_request, the description saying when
+     * to come back.
+     */
+    static OAuthError tooMany(int retryAfter) {
+      OAuthError e = new OAuthError(429, "invalid_request", "too many token requests; retry after " + retryAfter + " s",
+          false);
+      e.retryAfter = retryAfter;
+      return e;
+    }
   }
 
   /** A client as the token endpoint needs it. */
@@ -109,7 +142,11 @@ public final class TokenEndpoint {
     answer.onSuccess(json -> rc.response().putHeader("Content-Type", "application/json").end(json.encode()))
         .onFailure(e -> {
           if (e instanceof OAuthError error) {
-            log.info("token request refused: {} ({})", error.error, error.getMessage());
+            log.info("token request refused: {} ({})", error.error,
+                error.logged == null ? error.getMessage() : error.logged);
+            if (error.retryAfter != null) {
+              rc.response().putHeader("Retry-After", Integer.toString(error.retryAfter));
+            }
             if (error.basic) {
               rc.response().putHeader("WWW-Authenticate", "Basic realm=\"frontline\", charset=\"UTF-8\"");
             }
@@ -145,12 +182,12 @@ public final class TokenEndpoint {
     if (authorization != null && assertion != null) {
       throw OAuthError.request("Use one client authentication method, not both.");
     } else if (authorization != null) {
-      client = basic(authorization, form.get("client_id"));
+      client = basic(authorization, form.get("client_id"), address(rc));
     } else if (assertion != null) {
       if (!JWT_BEARER.equals(form.get("client_assertion_type"))) {
         throw OAuthError.request("client_assertion_type must be " + JWT_BEARER + ".");
       }
-      client = assertion(assertion, form.get("client_id"));
+      client = assertion(assertion, form.get("client_id"), address(rc));
     } else {
       throw OAuthError.client("Client authentication is required (client_secret_basic or private_key_jwt).", true);
     }
@@ -167,6 +204,7 @@ public final class TokenEndpoint {
           return audit.record(pool, new AuditEvent(null, "partner:" + c.id(), "partner.token.issue", "partner_client",
                   c.id().toString(), null, address(rc), RequestIds.of(rc), AuditEvent.Outcome.SUCCESS,
                   new JsonObject().put("scope", String.join(" ", scopes)).put("authMethod", c.authMethod())))
+              .compose(v -> sweepRates())
               .map(v -> new JsonObject()
                   .put("access_token", token)
                   .put("token_type", "Bearer")
@@ -190,7 +228,7 @@ public final class TokenEndpoint {
   }
 
   /** client_secret_basic: id and secret form-urlencoded, then base64 (RFC 6749 section 2.3.1). */
-  private Future<Client> basic(String authorization, String clientIdParam) throws OAuthError {
+  private Future<Client> basic(String authorization, String clientIdParam, String address) throws OAuthError {
     if (!authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
       throw OAuthError.client("Only Basic client authentication is accepted in the Authorization header.", true);
     }
@@ -212,7 +250,7 @@ public final class TokenEndpoint {
       throw OAuthError.request("client_id differs from the authenticated client.");
     }
     byte[] presented = PartnerClientService.sha256(secret);
-    return client(clientId, PartnerClientService.SECRET_BASIC, true)
+    return client(clientId, PartnerClientService.SECRET_BASIC, true, address)
         .compose(c -> pool.preparedQuery("SELECT secret_sha256 FROM partner_credential WHERE client_id = $1 "
                 + "AND kind = 'secret' AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
             .execute(Tuple.of(clientId))
@@ -223,12 +261,12 @@ public final class TokenEndpoint {
                 match |= MessageDigest.isEqual(r.getBuffer(0).getBytes(), presented);
               }
               return match ? Future.succeededFuture(c)
-                  : Future.failedFuture(OAuthError.client("Client authentication failed.", true));
+                  : Future.failedFuture(OAuthError.client(AUTHENTICATION_FAILED, true));
             }));
   }
 
   /** private_key_jwt (RFC 7523 sections 2.2 and 3). */
-  private Future<Client> assertion(String jwt, String clientIdParam) throws OAuthError {
+  private Future<Client> assertion(String jwt, String clientIdParam, String address) throws OAuthError {
     String[] parts = jwt.split("\\.", -1);
     if (jwt.length() > 16 * 1024 || parts.length != 3 || !B64URL.matcher(parts[0]).matches()
         || !B64URL.matcher(parts[1]).matches() || !B64URL.matcher(parts[2]).matches()) {
@@ -278,20 +316,20 @@ public final class TokenEndpoint {
     byte[] signature = decode(parts[2]);
     byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
     long expiresAt = exp.longValue() + LEEWAY_SECONDS;
-    return client(clientId, PartnerClientService.PRIVATE_KEY_JWT, false)
+    return client(clientId, PartnerClientService.PRIVATE_KEY_JWT, false, address)
         .compose(c -> pool.preparedQuery("SELECT alg, jwk FROM partner_credential WHERE client_id = $1 AND kind = 'jwk' "
                 + "AND kid = $2 AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
             .execute(Tuple.of(clientId, kid))
             .compose(rows -> {
               if (rows.size() == 0) {
-                return Future.failedFuture(OAuthError.client("No registered key of this client has the kid " + kid + ".", false));
+                return Future.failedFuture(OAuthError.hidden("no registered key has the kid " + kid, false));
               }
               Row key = rows.iterator().next();
               if (!key.getString("alg").equals(alg)) {
-                return Future.failedFuture(OAuthError.client("The key " + kid + " is pinned to " + key.getString("alg") + ".", false));
+                return Future.failedFuture(OAuthError.hidden("the key " + kid + " is pinned to " + key.getString("alg"), false));
               }
               if (!verify((String) alg, key.getJsonObject("jwk"), input, signature)) {
-                return Future.failedFuture(OAuthError.client("The assertion's signature does not verify.", false));
+                return Future.failedFuture(OAuthError.hidden("the assertion's signature does not verify", false));
               }
               // The jti is spent only by a valid assertion; the primary key makes exactly one of concurrent uses win.
               return pool.preparedQuery("INSERT INTO partner_assertion_jti (client_id, jti, expires_at) "
@@ -334,29 +372,66 @@ public final class TokenEndpoint {
     }
   }
 
-  /** An enabled client using {@code method}; anything else is the same invalid_client. */
-  private Future<Client> client(UUID id, String method, boolean basic) {
-    return pool.preparedQuery("SELECT auth_method, scopes, unit_ids, report_types FROM partner_client "
+  /**
+   * An enabled client using {@code method}; anything else is the same invalid_client. The request is counted
+   * first (before any credential is checked), and refused with 429 beyond the limit.
+   */
+  private Future<Client> client(UUID id, String method, boolean basic, String address) {
+    return count(id, address).compose(v -> pool.preparedQuery("SELECT auth_method, scopes, unit_ids, report_types FROM partner_client "
             + "WHERE id = $1 AND disabled_at IS NULL")
         .execute(Tuple.of(id))
         .compose(rows -> {
           if (rows.size() == 0) {
-            return Future.failedFuture(OAuthError.client("Client authentication failed.", basic));
+            return Future.failedFuture(OAuthError.client(AUTHENTICATION_FAILED, basic));
           }
           Row r = rows.iterator().next();
           if (!r.getString("auth_method").equals(method)) {
-            return Future.failedFuture(OAuthError.client("This client authenticates with " + r.getString("auth_method") + ".", basic));
+            return Future.failedFuture(OAuthError.hidden("the client authenticates with " + r.getString("auth_method"), basic));
           }
           return Future.succeededFuture(new Client(id, method, List.of(r.getArrayOfStrings("scopes")),
               List.of(r.getArrayOfUUIDs("unit_ids")), List.of(r.getArrayOfStrings("report_types"))));
+        }));
+  }
+
+  /**
+   * Counts a token request in its one-minute window, shared by every instance through the database: under the
+   * client's key when {@code id} is a registered client (limit: its own rate limit, at most
+   * {@link #MAX_TOKEN_REQUESTS_PER_MINUTE}), else under the caller's address. Someone who knows a client id can
+   * spend that client's token budget for the rest of a minute; a client's tokens last 15 minutes.
+   */
+  private Future<Void> count(UUID id, String address) {
+    return pool.preparedQuery("""
+            WITH c AS (SELECT id, least(rate_limit_per_minute, $3) AS lim FROM partner_client WHERE id = $1),
+                 k AS (SELECT coalesce((SELECT 'client:' || id FROM c), 'address:' || $2) AS key,
+                              coalesce((SELECT lim FROM c), $3) AS lim)
+            INSERT INTO partner_token_rate (key, window_start, calls)
+            SELECT key, date_trunc('minute', now()), 1 FROM k
+            ON CONFLICT (key) DO UPDATE SET
+              calls = CASE WHEN partner_token_rate.window_start = EXCLUDED.window_start
+                           THEN partner_token_rate.calls + 1 ELSE 1 END,
+              window_start = EXCLUDED.window_start
+            RETURNING calls, (SELECT lim FROM k),
+                      greatest(1, ceil(extract(epoch FROM window_start + interval '1 minute' - now())))::int""")
+        .execute(Tuple.of(id, address == null ? "unknown" : address, MAX_TOKEN_REQUESTS_PER_MINUTE))
+        .compose(rows -> {
+          Row r = rows.iterator().next();
+          return r.getInteger(0) <= r.getInteger(1) ? Future.succeededFuture()
+              : Future.failedFuture(OAuthError.tooMany(r.getInteger(2)));
         });
+  }
+
+  /** Forgets the counts of past windows (a few at a time; they would be reset on their key's next use anyway). */
+  private Future<Void> sweepRates() {
+    return pool.query("DELETE FROM partner_token_rate WHERE key = ANY (ARRAY(SELECT key FROM partner_token_rate "
+            + "WHERE window_start < date_trunc('minute', now()) LIMIT 100))").execute()
+        .<Void>mapEmpty().recover(e -> Future.succeededFuture());
   }
 
   private static UUID clientId(String id, boolean basic) throws OAuthError {
     try {
       return UUID.fromString(id);
     } catch (IllegalArgumentException e) {
-      throw OAuthError.client("Client authentication failed.", basic);
+      throw OAuthError.client(AUTHENTICATION_FAILED, basic);
     }
   }
 

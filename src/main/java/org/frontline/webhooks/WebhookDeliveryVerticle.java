@@ -196,11 +196,16 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
     });
   }
 
-  /** Claims the due deliveries and sends them (concurrently; one per report at most); the number claimed. */
+  /**
+   * Claims the due deliveries and sends them (concurrently; one per report at most); the number claimed. A due
+   * delivery whose report the client's current grant no longer covers (narrowed since fan-out) is failed for good
+   * in the same statement, never sent, with {@link WebhookService#OUTSIDE_GRANT} as its last error.
+   */
   Future<Integer> sendDue() {
     return pool.preparedQuery("""
             WITH c AS (
-              SELECT d.id FROM webhook_delivery d
+              SELECT d.id, """ + WebhookService.IN_GRANT + """
+               AS granted FROM webhook_delivery d
               JOIN webhook_subscription s ON s.id = d.subscription_id
               JOIN partner_client pc ON pc.id = s.client_id
               WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
@@ -210,16 +215,25 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
                 AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.subscription_id = d.subscription_id
                                 AND e.order_key = d.order_key AND e.status = 'PENDING' AND e.id < d.id)
               ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
-            UPDATE webhook_delivery d SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'
+            UPDATE webhook_delivery d SET
+              claimed_by = CASE WHEN c.granted THEN $2 END,
+              lease_until = CASE WHEN c.granted THEN now() + $3 * interval '1 millisecond' END,
+              status = CASE WHEN c.granted THEN 'PENDING' ELSE 'FAILED' END,
+              finished_at = CASE WHEN c.granted THEN NULL ELSE now() END,
+              last_error = CASE WHEN c.granted THEN d.last_error ELSE $4 END
             FROM c, webhook_subscription s WHERE d.id = c.id AND s.id = d.subscription_id
-            RETURNING d.id, d.subscription_id, s.url, d.message_id, d.body, d.attempts""")
-        .execute(Tuple.of(settings.batch(), instance, settings.lease().toMillis()))
+            RETURNING d.id, d.subscription_id, s.url, d.message_id, d.body, d.attempts, c.granted""")
+        .execute(Tuple.of(settings.batch(), instance, settings.lease().toMillis(), WebhookService.OUTSIDE_GRANT))
         .compose(rows -> {
           List<Due> due = new ArrayList<>();
-          rows.forEach(r -> due.add(new Due(r.getLong("id"), r.getUUID("subscription_id"), r.getString("url"),
-              r.getString("message_id"), r.getString("body"), r.getInteger("attempts"))));
+          for (Row r : rows) {
+            if (r.getBoolean("granted")) {
+              due.add(new Due(r.getLong("id"), r.getUUID("subscription_id"), r.getString("url"),
+                  r.getString("message_id"), r.getString("body"), r.getInteger("attempts")));
+            }
+          }
           if (due.isEmpty()) {
-            return Future.succeededFuture(0);
+            return Future.succeededFuture(rows.rowCount());
           }
           return secrets(due.stream().map(Due::subscriptionId).distinct().toList())
               .compose(keys -> Future.join(due.stream().map(d -> send(d, keys.getOrDefault(d.subscriptionId(), List.of()))
@@ -227,7 +241,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
                     log.warn("webhook delivery {} not recorded: {}", d.id(), e.toString());
                     return Future.succeededFuture();
                   })).toList()))
-              .map(due.size());
+              .map(rows.rowCount());
         });
   }
 
@@ -291,14 +305,25 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   }
 
   private Future<Void> recordDelivered(Due d, int status) {
-    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_delivery SET status = 'DELIVERED', "
+    return pool.withTransaction(conn -> lockSubscription(conn, d)
+        .compose(locked -> conn.preparedQuery("UPDATE webhook_delivery SET status = 'DELIVERED', "
                 + "attempts = attempts + 1, last_status = $2, last_error = NULL, finished_at = now(), claimed_by = NULL, "
                 + "lease_until = NULL WHERE id = $1 AND claimed_by = $3 AND status = 'PENDING'")
-            .execute(Tuple.of(d.id(), status, instance))
+            .execute(Tuple.of(d.id(), status, instance)))
             .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture()
                 : conn.preparedQuery("UPDATE webhook_subscription SET failing_since = NULL, consecutive_failures = 0 "
                     + "WHERE id = $1").execute(Tuple.of(d.subscriptionId()))))
         .mapEmpty();
+  }
+
+  /**
+   * Every transaction that changes both a subscription and its deliveries (fan-out, delete, replay, these records)
+   * locks the subscription row first: a record that updated the delivery first and then the subscription could
+   * deadlock with a delete, which holds the subscription and waits for the deliveries.
+   */
+  private static Future<?> lockSubscription(SqlConnection conn, Due d) {
+    return conn.preparedQuery("SELECT 1 FROM webhook_subscription WHERE id = $1 FOR UPDATE")
+        .execute(Tuple.of(d.subscriptionId()));
   }
 
   /**
@@ -310,7 +335,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
     long delay = retryDelay(d.attempts() + 1).toMillis();
     String reason = "failed " + settings.disableAfterFailures() + "+ times in a row for over "
         + settings.disableAfter().toHours() + " h; last: " + error;
-    return pool.withTransaction(conn -> conn.preparedQuery("""
+    return pool.withTransaction(conn -> lockSubscription(conn, d).compose(locked -> conn.preparedQuery("""
                 UPDATE webhook_delivery SET attempts = attempts + 1, last_status = $2, last_error = $3,
                   status = CASE WHEN created_at + $5 * interval '1 millisecond' < now() + $4 * interval '1 millisecond'
                                 THEN 'FAILED' ELSE 'PENDING' END,
@@ -318,7 +343,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
                                 THEN now() END,
                   next_attempt_at = now() + $4 * interval '1 millisecond', claimed_by = NULL, lease_until = NULL
                 WHERE id = $1 AND claimed_by = $6 AND status = 'PENDING'""")
-            .execute(Tuple.of(d.id(), status, truncate(error), delay, settings.maxAge().toMillis(), instance))
+            .execute(Tuple.of(d.id(), status, truncate(error), delay, settings.maxAge().toMillis(), instance)))
             .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture()
                 : conn.preparedQuery("UPDATE webhook_subscription SET consecutive_failures = consecutive_failures + 1, "
                         + "failing_since = coalesce(failing_since, now()) WHERE id = $1")

@@ -10,6 +10,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.KeyEncryption;
+import org.frontline.identity.Scope;
 import org.frontline.partners.EventFeed;
 import org.frontline.partners.PartnerClientService;
 import org.frontline.platform.db.Database;
@@ -35,6 +36,19 @@ public final class WebhookService {
   static final long DEFAULT_OVERLAP_SECONDS = 24 * 3600;
   static final long MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
   static final int MAX_SUBSCRIPTIONS = 20;
+  /** last_error of a delivery given up because its report left the client's grant. */
+  static final String OUTSIDE_GRANT = "outside the client's current grant (units or report types)";
+
+  /**
+   * The SQL condition "the delivery {@code d}'s report is within the current grant of the client {@code pc}" (its
+   * report type granted, its unit in a granted subtree): fan-out filtered by the grant of its moment, but a grant
+   * narrowed since must stop the retries and replays of what it no longer covers. The order key is the report id.
+   */
+  static final String IN_GRANT = "EXISTS (SELECT 1 FROM report gr JOIN org_unit gu ON gu.id = gr.unit_id "
+      + "JOIN org_unit gg ON gg.id = ANY (pc.unit_ids) "
+      + "WHERE gr.id = (CASE WHEN d.order_key ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "
+      + "THEN d.order_key::uuid END) AND gr.type = ANY (pc.report_types) AND "
+      + Scope.within("gu.path", "gg.path") + ")";
 
   private final Database database;
   private final AdminAudit audit;
@@ -67,9 +81,12 @@ public final class WebhookService {
     UUID id = UUID.randomUUID();
     UUID clientId = actor.accountId();
     byte[] secret = WebhookSignatures.newSecret();
-    return database.inTransaction(conn -> conn.preparedQuery("SELECT count(*) FROM webhook_subscription "
-            + "WHERE client_id = $1 AND deleted_at IS NULL")
+    // The client's row lock serialises its creates: two concurrent counts could otherwise both see 19.
+    return database.inTransaction(conn -> conn.preparedQuery("SELECT 1 FROM partner_client WHERE id = $1 FOR UPDATE")
         .execute(Tuple.of(clientId))
+        .compose(locked -> conn.preparedQuery("SELECT count(*) FROM webhook_subscription "
+            + "WHERE client_id = $1 AND deleted_at IS NULL")
+        .execute(Tuple.of(clientId)))
         .compose(rows -> rows.iterator().next().getLong(0) >= MAX_SUBSCRIPTIONS
             ? Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A client may have " + MAX_SUBSCRIPTIONS
                 + " subscriptions: delete one first.").toException())
@@ -170,17 +187,20 @@ public final class WebhookService {
 
   /**
    * Sends a delivery again: a new delivery row with the same message (id, body), queued behind any pending
-   * delivery of the same report. The receiver sees the same webhook-id (it may de-duplicate) with a new timestamp.
+   * delivery of the same report. Only while the report is within the client's current grant (else 404). The receiver sees the same webhook-id (it may de-duplicate) with a new timestamp.
    */
   public Future<JsonObject> replay(Actor actor, UUID id, long deliveryId) {
     return database.inTransaction(conn -> own(conn, actor, id)
         .compose(v -> conn.preparedQuery("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, "
-                + "message_id, order_key, body, replay_of) SELECT subscription_id, event_id, event_type, message_id, "
-                + "order_key, body, id FROM webhook_delivery WHERE id = $1 AND subscription_id = $2 RETURNING *")
+                + "message_id, order_key, body, replay_of) SELECT d.subscription_id, d.event_id, d.event_type, "
+                + "d.message_id, d.order_key, d.body, d.id FROM webhook_delivery d "
+                + "JOIN webhook_subscription s ON s.id = d.subscription_id JOIN partner_client pc ON pc.id = s.client_id "
+                + "WHERE d.id = $1 AND d.subscription_id = $2 AND " + IN_GRANT + " RETURNING *")
             .execute(Tuple.of(deliveryId, id)))
         .compose(rows -> rows.size() == 0
+            // A delivery whose report the client's grant no longer covers is out of scope: 404 like a missing one.
             ? Future.failedFuture(Problem.of(ProblemType.NOT_FOUND, "No delivery " + deliveryId
-                + " of this subscription.").toException())
+                + " of this subscription within the client's grant.").toException())
             : audit.success(conn, actor, "webhook.delivery.replay", "webhook_subscription", id, null,
                     new JsonObject().put("deliveryId", deliveryId).put("replayId", rows.iterator().next().getLong("id")))
                 .map(v -> delivery(rows.iterator().next()))));

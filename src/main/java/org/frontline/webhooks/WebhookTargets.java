@@ -12,7 +12,11 @@ import java.util.Locale;
  * Which webhook targets may be called (server-side request forgery): https only, and never an address of the
  * service's own networks: loopback, private (RFC 1918, fc00::/7), carrier-grade NAT, link-local (169.254/16 with the
  * cloud metadata address 169.254.169.254, fe80::/10), the metadata address fd00:ec2::254, unspecified (0.0.0.0, ::)
- * or multicast. Checked when a URL is subscribed (literal addresses) and again at every delivery, after DNS
+ * or multicast, and the IPv4 special-purpose blocks 192.0.0.0/24, 198.18.0.0/15 (benchmarking) and 240.0.0.0/4
+ * (reserved). An IPv6 address that carries an IPv4 address (NAT64 64:ff9b::/96, IPv4-compatible ::a.b.c.d,
+ * IPv4-translated ::ffff:0:a.b.c.d, IPv4-mapped) is judged by that IPv4 address too, since a NAT64 gateway or a
+ * dual stack delivers it there; 6to4 (2002::/16), Teredo (2001::/32) and local-use NAT64 (64:ff9b:1::/48, where
+ * the IPv4 address may sit at any of several offsets) are refused outright. Checked when a URL is subscribed (literal addresses) and again at every delivery, after DNS
  * resolution: the delivery connects to the address checked here, so a name that resolves differently later (DNS
  * rebinding) cannot reach what was refused. {@code allowLoopback} (dev and the test service only) also admits
  * http:// and loopback addresses; nothing else.
@@ -94,11 +98,23 @@ public final class WebhookTargets {
       }
       throw new RefusedTarget("The target " + a.getHostAddress() + " is a loopback address.");
     }
+    if (a instanceof Inet6Address) {
+      checkTunnel(a);
+      Inet4Address embedded = embeddedIPv4(a);
+      if (embedded != null && !a.isAnyLocalAddress()) {
+        try {
+          check(embedded);
+        } catch (RefusedTarget e) {
+          throw new RefusedTarget("The target " + a.getHostAddress() + " carries the IPv4 address "
+              + embedded.getHostAddress() + ": " + e.getMessage());
+        }
+      }
+    }
     if (a.isAnyLocalAddress() || isZeroNetwork(a)) {
       throw new RefusedTarget("The target " + a.getHostAddress() + " is an unspecified address.");
     }
-    if (a.isMulticastAddress() || isBroadcast(a)) {
-      throw new RefusedTarget("The target " + a.getHostAddress() + " is a multicast or broadcast address.");
+    if (a.isMulticastAddress() || isReserved(a)) {
+      throw new RefusedTarget("The target " + a.getHostAddress() + " is a multicast, broadcast or reserved address.");
     }
     if (a.isLinkLocalAddress()) {
       throw new RefusedTarget("The target " + a.getHostAddress() + " is a link-local address (cloud metadata lives there).");
@@ -142,8 +158,63 @@ public final class WebhookTargets {
     return a instanceof Inet4Address && a.getAddress()[0] == 0;
   }
 
-  private static boolean isBroadcast(InetAddress a) {
+  /**
+   * 240.0.0.0/4 (reserved, with the broadcast address), 192.0.0.0/24 (IETF protocol assignments) and
+   * 198.18.0.0/15 (benchmarking, used inside networks).
+   */
+  private static boolean isReserved(InetAddress a) {
+    if (!(a instanceof Inet4Address)) {
+      return false;
+    }
+    int b0 = a.getAddress()[0] & 0xff;
+    int b1 = a.getAddress()[1] & 0xff;
+    int b2 = a.getAddress()[2] & 0xff;
+    return b0 >= 240 || (b0 == 192 && b1 == 0 && b2 == 0) || (b0 == 198 && (b1 & 0xfe) == 18);
+  }
+
+  /** 6to4, Teredo and local-use NAT64: tunnels to IPv4 addresses that are refused rather than decoded. */
+  private static void checkTunnel(InetAddress a) throws RefusedTarget {
     byte[] b = a.getAddress();
-    return a instanceof Inet4Address && (b[0] & 0xff) >= 240;
+    int w0 = ((b[0] & 0xff) << 8) | (b[1] & 0xff);
+    int w1 = ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+    int w2 = ((b[4] & 0xff) << 8) | (b[5] & 0xff);
+    if (w0 == 0x2002) {
+      throw new RefusedTarget("The target " + a.getHostAddress() + " is a 6to4 address (2002::/16).");
+    }
+    if (w0 == 0x2001 && w1 == 0) {
+      throw new RefusedTarget("The target " + a.getHostAddress() + " is a Teredo address (2001::/32).");
+    }
+    if (w0 == 0x64 && w1 == 0xff9b && w2 == 1) {
+      throw new RefusedTarget("The target " + a.getHostAddress() + " is a local-use NAT64 address (64:ff9b:1::/48).");
+    }
+  }
+
+  /**
+   * The IPv4 address in the last 32 bits of a NAT64 (64:ff9b::/96), IPv4-compatible (::/96), IPv4-mapped
+   * (::ffff:0:0/96) or IPv4-translated (::ffff:0:0:0/96) address; null for any other IPv6 address.
+   */
+  private static Inet4Address embeddedIPv4(InetAddress a) {
+    byte[] b = a.getAddress();
+    boolean nat64 = b[0] == 0 && b[1] == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b && zero(b, 4, 12);
+    boolean compatible = zero(b, 0, 12);
+    boolean mapped = zero(b, 0, 10) && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff;
+    boolean translated = zero(b, 0, 8) && (b[8] & 0xff) == 0xff && (b[9] & 0xff) == 0xff && zero(b, 10, 12);
+    if (!(nat64 || compatible || mapped || translated)) {
+      return null;
+    }
+    try {
+      return (Inet4Address) InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]});
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e);  // four bytes are always an address
+    }
+  }
+
+  private static boolean zero(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (b[i] != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }

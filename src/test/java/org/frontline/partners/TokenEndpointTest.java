@@ -181,6 +181,72 @@ class TokenEndpointTest {
   }
 
   @Test
+  void failuresDoNotTellARegisteredClientOrItsMethodFromAnUnknownOne(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("probe");
+    String keyId = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    String secretId = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")).getString("id");
+    String unknown = UUID.randomUUID().toString();
+    // Basic: a key client (wrong method) and an unknown client.
+    String wrongMethod = oauthError(tokenWithSecret(env, keyId, "guess", null), 401, "invalid_client")
+        .getString("error_description");
+    String unknownClient = oauthError(tokenWithSecret(env, unknown, "guess", null), 401, "invalid_client")
+        .getString("error_description");
+    assertThat(wrongMethod).isEqualTo(unknownClient).doesNotContain("private_key_jwt");
+    // Assertions: for a secret client (wrong method), an unknown client, an unregistered kid and a wrong signature.
+    List<String> descriptions = new ArrayList<>();
+    for (String assertion : List.of(assertion(env, ec, secretId), assertion(env, ec, unknown),
+        assertion(env, ecKey("unregistered"), keyId), sign(ecKey("probe"), claims(env, keyId).build()))) {
+      descriptions.add(oauthError(tokenWithAssertion(env, assertion, null), 401, "invalid_client")
+          .getString("error_description"));
+    }
+    assertThat(descriptions).containsOnly(unknownClient);
+  }
+
+  @Test
+  void tokenRequestsBeyondTheClientsLimitAre429WithRetryAfter(TestEnvironment env) {
+    JsonObject limited = ok(Partners.call(env, Partners.login(env, "admin"), HttpMethod.POST, "/v1/partner-clients",
+        Partners.newClient("Limited", "client_secret_basic", List.of("events:read"), List.of(TONGZHOU), List.of("SITE"))
+            .put("rateLimitPerMinute", 2)), 201);
+    JsonObject other = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"));
+    String id = limited.getString("id");
+    String secret = limited.getString("clientSecret");
+    // A failed attempt counts like a success; should a minute boundary fall between them, the round runs again once.
+    List<Integer> statuses = new ArrayList<>();
+    HttpResponse<Buffer> third = null;
+    int issued = 0;
+    for (int round = 0; round < 2 && !statuses.equals(List.of(401, 200, 429)); round++) {
+      statuses.clear();
+      statuses.add(tokenWithSecret(env, id, secret + "x", null).statusCode());
+      statuses.add(tokenWithSecret(env, id, secret, null).statusCode());
+      third = tokenWithSecret(env, id, secret, null);
+      statuses.add(third.statusCode());
+      issued += (int) statuses.stream().filter(st -> st == 200).count();
+      if (!statuses.equals(List.of(401, 200, 429))) {
+        try (var c = env.jdbc(); var st = c.createStatement()) {
+          st.executeUpdate("DELETE FROM partner_token_rate");
+        } catch (java.sql.SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
+    assertThat(statuses).containsExactly(401, 200, 429);
+    JsonObject body = oauthError(third, 429, "invalid_request");
+    int retryAfter = Integer.parseInt(third.getHeader("Retry-After"));
+    assertThat(retryAfter).isBetween(1, 60);
+    assertThat(body.getString("error_description")).isEqualTo("too many token requests; retry after " + retryAfter + " s");
+    assertThat(third.getHeader("WWW-Authenticate")).isNull();
+    // Counted per client: another client still gets its token; the refused request issued none.
+    ok(tokenWithSecret(env, other.getString("id"), other.getString("clientSecret"), null), 200);
+    assertThat(env.count("SELECT count(*) FROM partner_token_rate WHERE key = ?", "client:" + id)).isEqualTo(1);
+    assertThat(env.count("SELECT calls FROM partner_token_rate WHERE key = ?", "client:" + id)).isEqualTo(3);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isEqualTo(issued);
+    // A request naming no registered client is counted under its address.
+    oauthError(tokenWithSecret(env, UUID.randomUUID().toString(), "guess", null), 401, "invalid_client");
+    assertThat(env.count("SELECT count(*) FROM partner_token_rate WHERE key LIKE 'address:%'")).isEqualTo(1);
+  }
+
+  @Test
   void aJtiWorksOnceEvenWhenReplayedConcurrently(TestEnvironment env) throws Exception {
     ECKey ec = ecKey("replay");
     String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");

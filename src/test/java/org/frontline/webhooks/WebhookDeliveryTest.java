@@ -16,6 +16,7 @@ import java.util.UUID;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.webhooks.Webhooks.Receiver;
@@ -233,6 +234,49 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aNarrowedGrantStopsPendingDeliveriesAndReplaysOutsideIt(TestEnvironment env) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    JsonObject client = Webhooks.client(env, List.of("events:read", "webhooks:manage"), List.of(HANJIANG, TONGZHOU));
+    String token = Webhooks.token(env, client);
+    String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
+    UUID hanjiang = report(env, "officer.xu", HUAISI);
+    UUID tongzhou = report(env, "officer.zhang", TONGZHOU);
+    // Receiver down: both deliveries are written and retried.
+    assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+        + "AND status = 'PENDING' AND attempts >= 1", id) == 2)).isTrue();
+    // The grant loses Hanjiang while the deliveries are pending.
+    JsonObject grant = new JsonObject().put("scopes", new io.vertx.core.json.JsonArray().add("events:read")
+            .add("webhooks:manage"))
+        .put("unitIds", new io.vertx.core.json.JsonArray().add(TONGZHOU.toString()))
+        .put("reportTypes", new io.vertx.core.json.JsonArray().add("SITE"));
+    ok(call(env, Webhooks.login(env, "admin"), HttpMethod.PUT, "/v1/partner-clients/" + client.getString("id")
+        + "/grant", grant), 200);
+    try (Receiver receiver = new Receiver().start(port)) {
+      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
+          + "AND status <> 'PENDING'", id) == 2)).isTrue();
+      Thread.sleep(300); // a late send would arrive within a few worker rounds (100 ms each)
+      assertThat(receiver.list()).hasSize(1);
+      assertThat(receiver.list().get(0).json().getJsonObject("data").getString("reportId")).isEqualTo(tongzhou.toString());
+      assertThat(env.string("SELECT status || ': ' || last_error FROM webhook_delivery WHERE order_key = ?",
+          hanjiang.toString())).isEqualTo("FAILED: " + WebhookService.OUTSIDE_GRANT);
+      // Its replay is refused like a delivery that does not exist; a delivery within the grant is replayed.
+      String outside = env.string("SELECT id::text FROM webhook_delivery WHERE order_key = ?", hanjiang.toString());
+      org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(call(env, token, HttpMethod.POST,
+          "/v1/webhooks/" + id + "/deliveries/" + outside + "/replay", null), 404, "urn:frontline:problem:not-found");
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE replay_of = ?::bigint", outside)).isZero();
+      String inside = env.string("SELECT id::text FROM webhook_delivery WHERE order_key = ?", tongzhou.toString());
+      ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/deliveries/" + inside + "/replay", null), 202);
+      assertThat(eventually(() -> receiver.received.size() == 2)).isTrue();
+      Thread.sleep(300);
+      assertThat(receiver.list()).extracting(r -> r.json().getJsonObject("data").getString("reportId"))
+          .containsOnly(tongzhou.toString());
+    }
+  }
+
+  @Test
   void aDisabledClientIsSentNothing(TestEnvironment env) throws Exception {
     try (Receiver receiver = new Receiver().start(0)) {
       JsonObject client = Webhooks.client(env, List.of("webhooks:manage"), List.of(TONGZHOU));
@@ -364,7 +408,8 @@ class WebhookDeliveryTest {
       assertThat(again.headers().get("webhook-id")).isEqualTo(first.headers().get("webhook-id"));
       assertThat(again.body()).isEqualTo(first.body());
       assertThat(verify(sub.getString("secret"), again)).isEqualTo(1);
-      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.delivery.replay'")).isEqualTo(1);
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.delivery.replay' "
+          + "AND object_id = ?", id)).isEqualTo(1);
       assertThat(Set.of(delivery.getString("messageId"))).contains(again.headers().get("webhook-id"));
     }
   }

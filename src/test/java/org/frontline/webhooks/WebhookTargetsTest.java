@@ -22,7 +22,15 @@ class WebhookTargetsTest {
       "https://0.0.0.0/hook", "https://[::]/hook", "https://0.1.2.3/hook",                      // unspecified
       "https://224.0.0.1/hook", "https://[ff02::1]/hook", "https://255.255.255.255/hook",      // multicast, broadcast
       "https://100.64.0.1/hook", "https://[::ffff:127.0.0.1]/hook", "https://[::ffff:10.0.0.1]/hook",
-      "https://2130706433/hook", "https://127.1/hook"})                                         // odd loopback forms
+      "https://2130706433/hook", "https://127.1/hook",                                          // odd loopback forms
+      "https://192.0.0.8/hook", "https://198.18.0.1/hook", "https://198.19.255.1/hook",         // special purpose
+      "https://240.0.0.1/hook", "https://250.1.2.3/hook",                                       // reserved 240/4
+      "https://[64:ff9b::7f00:1]/hook", "https://[64:ff9b::10.0.0.1]/hook",                    // NAT64 of private
+      "https://[64:ff9b::169.254.169.254]/hook", "https://[64:ff9b:1::a00:1]/hook",             // NAT64, local NAT64
+      "https://[2002:7f00:1::1]/hook", "https://[2002:5db8:d70e::1]/hook",                      // 6to4 (any)
+      "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",                                     // Teredo
+      "https://[::127.0.0.1]/hook", "https://[::10.0.0.1]/hook", "https://[::169.254.169.254]/hook", // IPv4-compatible
+      "https://[::ffff:0:127.0.0.1]/hook", "https://[::ffff:0:192.168.0.1]/hook"})              // IPv4-translated
   void privateAndSpecialAddressesAreRefusedInProduction(String url) {
     assertThatThrownBy(() -> production.checkUrl(url)).isInstanceOf(WebhookTargets.RefusedTarget.class);
     assertThatThrownBy(() -> production.resolve(url)).isInstanceOf(WebhookTargets.RefusedTarget.class);
@@ -62,5 +70,9 @@ class WebhookTargetsTest {
     assertThat(t.tls()).isTrue();
     assertThat(t.port()).isEqualTo(443);
     assertThat(t.address().getHostAddress()).isEqualTo("93.184.215.14");
+    // An IPv6 address carrying a public IPv4 address through NAT64 is a public target too; so is plain IPv6.
+    assertThat(production.resolve("https://[64:ff9b::93.184.215.14]/hook").address().getHostAddress())
+        .isEqualTo("64:ff9b:0:0:0:0:5db8:d70e");
+    assertThat(production.resolve("https://[2606:2800:220:1::1]/hook").tls()).isTrue();
   }
 }

@@ -122,6 +122,29 @@ class WebhooksApiTest {
   }
 
   @Test
+  void concurrentCreatesNeverExceedTheSubscriptionCap(TestEnvironment env) {
+    JsonObject client = client(env, List.of("events:read", "webhooks:manage"), List.of(TONGZHOU));
+    String token = token(env, client);
+    for (int i = 0; i < WebhookService.MAX_SUBSCRIPTIONS - 2; i++) {
+      subscribe(env, token, "https://hooks.partner.example/n" + i);
+    }
+    // Two places left; eight creates at once: exactly two succeed, the others are 409.
+    List<io.vertx.core.Future<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>>> sent =
+        new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      sent.add(env.client().post("/v1/webhooks").putHeader("Authorization", "Bearer " + token)
+          .sendJsonObject(new JsonObject().put("url", "https://hooks.partner.example/race" + i)
+              .put("eventTypes", new JsonArray().add("report.completed"))));
+    }
+    org.frontline.testing.TestEnvironment.await(io.vertx.core.Future.join(sent));
+    List<Integer> statuses = sent.stream().map(f -> f.result().statusCode()).toList();
+    assertThat(statuses.stream().filter(s -> s == 201)).as(statuses.toString()).hasSize(2);
+    assertThat(statuses.stream().filter(s -> s == 409)).as(statuses.toString()).hasSize(6);
+    assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE client_id = ?::uuid AND deleted_at IS NULL",
+        client.getString("id"))).isEqualTo(WebhookService.MAX_SUBSCRIPTIONS);
+  }
+
+  @Test
   void aRotationOverlapOutOfRangeIs422(TestEnvironment env) {
     String token = partner(env, List.of(TONGZHOU));
     String id = subscribe(env, token, "https://hooks.partner.example/c").getString("id");
