@@ -94,8 +94,9 @@ try {
   if (report.status !== 201) fail(`report: ${report.status} ${JSON.stringify(report.body)}`);
 
   // 5. The delivery arrives and verifies with the reference implementation.
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no webhook within 60 s')), 60000));
-  await Promise.race([arrival, timeout]);
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no webhook within 60 s')), 60000); });
+  await Promise.race([arrival, timeout]).finally(() => clearTimeout(timer));
   const d = deliveries[0];
   if (d.path !== '/hook') fail('delivered to ' + d.path);
   const payload = new Webhook(secret).verify(d.body, d.headers);
