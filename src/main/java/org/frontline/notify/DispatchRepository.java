@@ -200,34 +200,45 @@ public final class DispatchRepository {
 
   /** One alert under flood control; the recipient's lock is already held. */
   private Future<Void> writeLimited(SqlConnection conn, Alert a, FloodControl flood) {
+    // Only the recipient's pushes in the window (notification_pushes_idx: at most the limit plus one digest), not
+    // every notification of the window; all of them are counted only for a digest's text, once per window.
     return conn.preparedQuery("SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
-                + " count(*) FILTER (WHERE push = 'DIGEST') AS digests, count(*) AS total FROM notification"
-                + " WHERE account_id = $1 AND created_at > now() - $2 * interval '1 millisecond'")
+                + " count(*) FILTER (WHERE push = 'DIGEST') AS digests FROM notification"
+                + " WHERE account_id = $1 AND created_at > now() - $2 * interval '1 millisecond' AND push <> 'NONE'")
             .execute(Tuple.of(a.accountId(), flood.window().toMillis()))
         .compose(rows -> {
           Row r = rows.iterator().next();
           FloodControl.Push push = flood.decide(r.getLong("own"), r.getLong("digests") > 0);
-          long count = r.getLong("total") + 1;
-          return conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
-                  + " data, push, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
-                  + " ON CONFLICT (event_id, account_id) DO NOTHING RETURNING id")
-              .execute(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(), a.body(),
-                  a.data(), push.name()))
-              .compose(inserted -> {
-                if (inserted.rowCount() == 0 || push == FloodControl.Push.NONE) {
-                  return Future.succeededFuture();
-                }
-                Tuple delivery;
-                if (push == FloodControl.Push.ALERT) {
-                  delivery = Tuple.of(a.eventId(), a.accountId(), a.title(), a.body(), a.data(), a.collapseKey());
-                } else {
-                  AlertRules.Text text = FloodControl.digestText(a.locale(), count);
-                  delivery = Tuple.of(a.eventId(), a.accountId(), text.title(), text.body(),
-                      new JsonObject().put("eventType", FloodControl.DIGEST_EVENT_TYPE).put("count", String.valueOf(count)),
-                      FloodControl.DIGEST_COLLAPSE_KEY);
-                }
-                return conn.preparedQuery(INSERT_DELIVERY).execute(delivery).mapEmpty();
-              });
+          return (push != FloodControl.Push.DIGEST ? Future.succeededFuture(0L)
+              : conn.preparedQuery("SELECT count(*) FROM notification WHERE account_id = $1"
+                      + " AND created_at > now() - $2 * interval '1 millisecond'")
+                  .execute(Tuple.of(a.accountId(), flood.window().toMillis()))
+                  .map(all -> all.iterator().next().getLong(0) + 1))
+              .compose(count -> write(conn, a, push, count));
+        });
+  }
+
+  /** Writes the alert's notification and, unless flood control says none, its push (a digest carries count). */
+  private Future<Void> write(SqlConnection conn, Alert a, FloodControl.Push push, long count) {
+    return conn.preparedQuery("INSERT INTO notification (id, event_id, account_id, event_type, title, body,"
+            + " data, push, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
+            + " ON CONFLICT (event_id, account_id) DO NOTHING RETURNING id")
+        .execute(Tuple.of(UUID.randomUUID(), a.eventId(), a.accountId(), a.eventType(), a.title(), a.body(),
+            a.data(), push.name()))
+        .compose(inserted -> {
+          if (inserted.rowCount() == 0 || push == FloodControl.Push.NONE) {
+            return Future.succeededFuture();
+          }
+          Tuple delivery;
+          if (push == FloodControl.Push.ALERT) {
+            delivery = Tuple.of(a.eventId(), a.accountId(), a.title(), a.body(), a.data(), a.collapseKey());
+          } else {
+            AlertRules.Text text = FloodControl.digestText(a.locale(), count);
+            delivery = Tuple.of(a.eventId(), a.accountId(), text.title(), text.body(),
+                new JsonObject().put("eventType", FloodControl.DIGEST_EVENT_TYPE).put("count", String.valueOf(count)),
+                FloodControl.DIGEST_COLLAPSE_KEY);
+          }
+          return conn.preparedQuery(INSERT_DELIVERY).execute(delivery).mapEmpty();
         });
   }
 

@@ -32,6 +32,25 @@ class MigrationsTest {
   }
 
   @Test
+  void floodControlCountsOnlyTheRecipientsPushesThroughTheirPartialIndex(TestEnvironment env) throws Exception {
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      st.execute("SET plan_cache_mode = force_generic_plan");
+      st.execute("SET enable_seqscan = off");
+      // The statement of DispatchRepository.writeLimited, as the service prepares it.
+      st.execute("PREPARE pushes(uuid, bigint) AS SELECT count(*) FILTER (WHERE push = 'ALERT') AS own,"
+          + " count(*) FILTER (WHERE push = 'DIGEST') AS digests FROM notification"
+          + " WHERE account_id = $1 AND created_at > now() - $2 * interval '1 millisecond' AND push <> 'NONE'");
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rs = st.executeQuery("EXPLAIN EXECUTE pushes('" + java.util.UUID.randomUUID() + "', 600000)")) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      }
+      assertThat(plan.toString()).contains("notification_pushes_idx");
+    }
+  }
+
+  @Test
   void aSubtreeIsOneIndexedRangeQueryEvenAsAGenericPreparedPlan(TestEnvironment env) throws Exception {
     try (Connection c = env.jdbc(); var st = c.createStatement()) {
       st.execute("SET plan_cache_mode = force_generic_plan");
