@@ -22,6 +22,9 @@ public final class Database {
 
   private final Pool pool;
 
+  /** PostgreSQL ends a session idle inside a transaction for this long (its transaction rolls back). */
+  static final String IDLE_IN_TRANSACTION_TIMEOUT = "60s";
+
   private Database(Pool pool) {
     this.pool = pool;
   }
@@ -36,7 +39,10 @@ public final class Database {
         .setSslMode(cfg.ssl() ? SslMode.REQUIRE : SslMode.DISABLE)
         .setCachePreparedStatements(true)
         .setPipeliningLimit(16)
-        .addProperty("application_name", "frontline");
+        .addProperty("application_name", "frontline")
+        // A transaction left idle (code awaiting a network call inside it, a lost callback) holds locks and, worse,
+        // holds back the partner event feed, which serves only events older than every running transaction.
+        .addProperty("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT);
     PoolOptions poolOptions = new PoolOptions()
         .setMaxSize(cfg.poolSize())
         .setName("frontline-db")

@@ -32,6 +32,13 @@ class MigrationsTest {
   }
 
   @Test
+  void theServicesSessionsEndATransactionLeftIdle(TestEnvironment env) {
+    String setting = TestEnvironment.await(env.app().database().pool()
+        .query("SHOW idle_in_transaction_session_timeout").execute()).iterator().next().getString(0);
+    assertThat(setting).isEqualTo("1min");
+  }
+
+  @Test
   void floodControlCountsOnlyTheRecipientsPushesThroughTheirPartialIndex(TestEnvironment env) throws Exception {
     try (Connection c = env.jdbc(); var st = c.createStatement()) {
       st.execute("SET plan_cache_mode = force_generic_plan");
