@@ -93,6 +93,17 @@ public final class DispatchRepository {
   public record EventAlerts(long eventId, List<Alert> alerts) {}
 
   /** Runs {@code work} in one transaction on one connection. */
+  /**
+   * Sets a claimed event aside (dispatched, with the reason) when it has been claimed at least {@code claims}
+   * times and this instance still holds it; whether it was.
+   */
+  public Future<Boolean> setAside(long eventId, String instance, int claims, String reason) {
+    return pool.preparedQuery("UPDATE outbox SET dispatched_at = now(), dispatch_error = $4, claimed_by = NULL,"
+            + " lease_until = NULL WHERE id = $1 AND claimed_by = $2 AND claims >= $3 AND dispatched_at IS NULL")
+        .execute(Tuple.of(eventId, instance, claims, reason.length() > 500 ? reason.substring(0, 500) : reason))
+        .map(rows -> rows.rowCount() > 0);
+  }
+
   public <T> Future<T> inTransaction(java.util.function.Function<SqlConnection, Future<T>> work) {
     return pool.withTransaction(work::apply);
   }

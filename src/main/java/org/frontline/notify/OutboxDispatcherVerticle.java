@@ -243,7 +243,36 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
    */
   Future<Integer> dispatchEvents() {
     return repository.claimEvents(instance, settings.eventBatch(), settings.lease())
-        .compose(events -> events.isEmpty() ? Future.succeededFuture(0) : repository.inTransaction(conn -> {
+        .compose(events -> events.isEmpty() ? Future.succeededFuture(0)
+            : writeEvents(events).recover(e -> oneByOne(events, e)).onSuccess(v -> wakeSends()).map(events.size()));
+  }
+
+  /**
+   * A batch failed as a whole: each event again in a transaction of its own, so one event its rule cannot handle
+   * does not hold back the others. One that fails alone keeps its lease and is claimed again later; once it has
+   * been claimed {@link #POISON_CLAIMS} times it is set aside with the reason (outbox.dispatch_error).
+   */
+  private Future<Void> oneByOne(List<OutboxEvent> events, Throwable batchFailure) {
+    log.warn("an event batch failed ({}); dispatching its {} events one by one", batchFailure.toString(),
+        events.size());
+    Future<Void> chain = Future.succeededFuture();
+    for (OutboxEvent event : events) {
+      chain = chain.compose(v -> writeEvents(List.of(event)).recover(e -> repository
+          .setAside(event.id(), instance, POISON_CLAIMS, e.toString())
+          .map(setAside -> {
+            log.warn("outbox event {} ({}) failed to dispatch{}: {}", event.id(), event.eventType(),
+                setAside ? " and is set aside" : "", e.toString());
+            return null;
+          })));
+    }
+    return chain;
+  }
+
+  /** Claims after which an event that fails on its own is set aside. */
+  static final int POISON_CLAIMS = 5;
+
+  private Future<Void> writeEvents(List<OutboxEvent> events) {
+    return repository.inTransaction(conn -> {
           // Events grouped by rule: one recipients statement per rule for the whole batch.
           Map<Rule, List<OutboxEvent>> byRule = new java.util.LinkedHashMap<>();
           for (OutboxEvent event : events) {
@@ -261,7 +290,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
             }
             return repository.writeAlerts(conn, alerts, settings.flood());
           });
-        }).onSuccess(v -> wakeSends()).map(events.size()));
+        });
   }
 
   /** The alerts of one event to its recipients, as its rule says (none for an event no rule knows). */
