@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  * DEVICE_RETIRED, BATCH_FAILED, OTHER), retried ({@code frontline_push_retried_total}), dead-lettered
  * ({@code frontline_push_dead_lettered_total}), escalated events ({@code frontline_alerts_escalated_total}), and
  * gauges refreshed by a periodic query, never per scrape: pending outbox events ({@code frontline_outbox_pending}),
- * the age of the oldest one ({@code frontline_outbox_oldest_pending_age_seconds}) and pending push deliveries
- * ({@code frontline_push_pending}).
+ * the age of the oldest one ({@code frontline_outbox_oldest_pending_age_seconds}), pending push deliveries
+ * ({@code frontline_push_pending}) and how far the partner feed lags at most: the age of the oldest open
+ * transaction holding a transaction id ({@code frontline_outbox_feed_horizon_age_seconds}).
  */
 public final class AlertMetrics {
   private static final Pattern CODE = Pattern.compile("^([A-Z][A-Z_]{2,40})(:|$)");
@@ -29,6 +30,7 @@ public final class AlertMetrics {
   private final AtomicLong pendingEvents = new AtomicLong();
   private final AtomicLong oldestPendingMillis = new AtomicLong();
   private final AtomicLong pendingDeliveries = new AtomicLong();
+  private final AtomicLong feedHorizonMillis = new AtomicLong();
 
   public AlertMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -45,6 +47,9 @@ public final class AlertMetrics {
         .baseUnit("seconds").description("Age of the oldest outbox event not yet dispatched").register(registry);
     Gauge.builder("frontline.push.pending", pendingDeliveries, AtomicLong::get)
         .description("Push deliveries waiting to be sent or retried").register(registry);
+    Gauge.builder("frontline.outbox.feed.horizon.age", feedHorizonMillis, v -> v.get() / 1000.0)
+        .baseUnit("seconds").description("Age of the oldest open transaction holding a transaction id: the partner"
+            + " event feed and webhooks serve no event committed after it started").register(registry);
   }
 
   void sent() { sent.increment(); }
@@ -61,10 +66,11 @@ public final class AlertMetrics {
         .tag("reason", reasonCode(reason)).register(registry).increment();
   }
 
-  void queue(long events, long oldestMillis, long deliveries) {
+  void queue(long events, long oldestMillis, long deliveries, long feedHorizon) {
     pendingEvents.set(events);
     oldestPendingMillis.set(oldestMillis);
     pendingDeliveries.set(deliveries);
+    feedHorizonMillis.set(feedHorizon);
   }
 
   /** A bounded label: the FCM/platform code at the start of a reason, or a fixed word. */

@@ -253,16 +253,22 @@ public final class DispatchRepository {
         });
   }
 
-  /** {pending outbox events, age of the oldest in ms (0 when none), pending push deliveries}. */
+  /**
+   * {pending outbox events, age of the oldest in ms (0 when none), pending push deliveries, age in ms of the oldest
+   * open transaction holding a transaction id (0 when none): the partner feed serves no event committed after it
+   * started}. Sessions of other database roles show no transaction start without pg_read_all_stats.
+   */
   public Future<long[]> queueDepth() {
     return pool.query("SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL) AS events,"
             + " coalesce((SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint FROM outbox"
             + " WHERE dispatched_at IS NULL ORDER BY id LIMIT 1), 0) AS oldest,"
-            + " (SELECT count(*) FROM push_delivery WHERE status = 'PENDING') AS deliveries")
+            + " (SELECT count(*) FROM push_delivery WHERE status = 'PENDING') AS deliveries,"
+            + " coalesce((SELECT (extract(epoch FROM now() - min(xact_start)) * 1000)::bigint FROM pg_stat_activity"
+            + " WHERE backend_xid IS NOT NULL AND datname = current_database()), 0) AS horizon")
         .execute()
         .map(rows -> {
           Row r = rows.iterator().next();
-          return new long[] {r.getLong("events"), r.getLong("oldest"), r.getLong("deliveries")};
+          return new long[] {r.getLong("events"), r.getLong("oldest"), r.getLong("deliveries"), r.getLong("horizon")};
         });
   }
 

@@ -215,7 +215,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private void check() {
     escalateDue()
         .onFailure(e -> log.warn("escalation check failed: {}", e.toString()))
-        .eventually(() -> repository.queueDepth().onSuccess(q -> metrics.queue(q[0], q[1], q[2]))
+        .eventually(() -> repository.queueDepth().onSuccess(q -> metrics.queue(q[0], q[1], q[2], q[3]))
             .onFailure(e -> log.warn("queue gauges not refreshed: {}", e.toString())));
   }
 

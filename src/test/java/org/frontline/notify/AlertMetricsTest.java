@@ -50,6 +50,19 @@ class AlertMetricsTest {
   }
 
   @Test
+  void theFeedHorizonGaugeShowsAnOpenTransactionHoldingTheFeedBack(TestEnvironment env) throws Exception {
+    try (java.sql.Connection c = env.jdbc(); java.sql.Statement st = c.createStatement()) {
+      c.setAutoCommit(false);
+      // A transaction with a transaction id, left open: the feed serves no event committed after it began.
+      st.execute("SELECT pg_current_xact_id()");
+      awaitUntil(Duration.ofSeconds(20), "the gauge shows the open transaction", () -> value(scrape(env),
+          "frontline_outbox_feed_horizon_age_seconds") >= 1);
+      c.rollback();
+    }
+    assertThat(scrape(env)).contains("# TYPE frontline_outbox_feed_horizon_age_seconds gauge");
+  }
+
+  @Test
   void reasonLabelsStayBounded() {
     assertThat(AlertMetrics.reasonCode("QUOTA_EXCEEDED: slow down")).isEqualTo("QUOTA_EXCEEDED");
     assertThat(AlertMetrics.reasonCode("UNREGISTERED: Requested entity was not found.")).isEqualTo("UNREGISTERED");
