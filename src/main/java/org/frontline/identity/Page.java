@@ -47,6 +47,11 @@ public record Page<T>(List<T> items, String nextCursor) {
       }
     }
 
+    /** The key of a row at {@code at} with {@code id}: the instant in UTC, '|', the id (what {@link #parse} reads). */
+    public static String key(OffsetDateTime at, UUID id) {
+      return at.withOffsetSameInstant(java.time.ZoneOffset.UTC) + "|" + id;
+    }
+
     /** The time and id of a key; fails on anything else. */
     public static TimeId parse(String key) {
       int bar = key.indexOf('|');

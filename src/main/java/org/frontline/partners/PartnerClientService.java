@@ -103,8 +103,7 @@ public final class PartnerClientService {
         .compose(rows -> {
           List<Row> list = new ArrayList<>();
           rows.forEach(list::add);
-          var page = org.frontline.identity.Page.of(list, size, r -> r.getOffsetDateTime("created_at")
-              .withOffsetSameInstant(ZoneOffset.UTC) + "|" + r.getUUID("id"));
+          var page = org.frontline.identity.Page.of(list, size, r -> org.frontline.identity.Page.TimeId.key(r.getOffsetDateTime("created_at"), r.getUUID("id")));
           Future<List<JsonObject>> items = Future.succeededFuture(new ArrayList<>());
           for (Row r : page.items()) {
             items = items.compose(acc -> read(conn, r.getUUID("id")).map(json -> {

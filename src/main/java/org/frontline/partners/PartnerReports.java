@@ -14,7 +14,6 @@ import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.objectstore.ObjectStore;
 
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,8 +63,7 @@ public final class PartnerReports {
         .compose(rows -> {
           List<Row> list = new ArrayList<>();
           rows.forEach(list::add);
-          Page<Row> page = Page.of(list, size, r -> r.getOffsetDateTime("received_at").withOffsetSameInstant(ZoneOffset.UTC)
-              + "|" + r.getUUID("id"));
+          Page<Row> page = Page.of(list, size, r -> Page.TimeId.key(r.getOffsetDateTime("received_at"), r.getUUID("id")));
           return withAttachments(page.items()).map(items -> new JsonObject().put("items", new JsonArray(items))
               .put("nextCursor", page.nextCursor()));
         });

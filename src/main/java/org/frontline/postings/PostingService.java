@@ -19,7 +19,6 @@ import java.time.Clock;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -211,8 +210,7 @@ public final class PostingService {
     }).map(rows -> {
       List<Row> list = new ArrayList<>();
       rows.forEach(list::add);
-      Page<Row> page = Page.of(list, size, r -> r.getOffsetDateTime("created_at").withOffsetSameInstant(ZoneOffset.UTC)
-          + "|" + r.getUUID("id"));
+      Page<Row> page = Page.of(list, size, r -> Page.TimeId.key(r.getOffsetDateTime("created_at"), r.getUUID("id")));
       return new Page<>(page.items().stream().map(PostingService::json).toList(), page.nextCursor());
     });
   }

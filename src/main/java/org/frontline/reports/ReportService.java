@@ -150,8 +150,7 @@ public final class ReportService {
         .compose(scope -> reports.list(pool, actor.accountId(), isReader(actor), scope, filter, afterReceived, afterId,
             size + 1))
         .map(rows -> {
-          Page<ReportView> page = Page.of(rows, size, r -> r.receivedAt().withOffsetSameInstant(ZoneOffset.UTC)
-              + "|" + r.id());
+          Page<ReportView> page = Page.of(rows, size, r -> Page.TimeId.key(r.receivedAt(), r.id()));
           return new Page<>(page.items().stream().map(ReportView::toJson).toList(), page.nextCursor());
         });
   }
