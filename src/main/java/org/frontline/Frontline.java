@@ -72,6 +72,8 @@ import org.frontline.projects.ProjectService;
 import org.frontline.projects.RecordWatch;
 import org.frontline.projects.ProjectsApi;
 import org.frontline.platform.http.ApiVerticle;
+import org.frontline.platform.db.ChangeListener;
+import org.frontline.identity.AccountCache;
 import org.frontline.platform.http.ManagementVerticle;
 import org.frontline.platform.objectstore.MinioObjectStore;
 import org.frontline.platform.objectstore.ObjectStore;
@@ -121,6 +123,7 @@ public final class Frontline {
   /** How often expired uploads are looked for. */
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
+  private ChangeListener accountChanges;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
 
@@ -170,7 +173,12 @@ public final class Frontline {
     keyRing = new KeyRing(vertx, keyStore);
     TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(), keyRing,
         Clock.systemUTC());
-    IdentityRepository identity = new IdentityRepository(database);
+    AccountCache callers = new AccountCache();
+    accountChanges = new ChangeListener(vertx, database, AccountCache.CHANNEL, callers);
+    io.micrometer.core.instrument.Gauge.builder("frontline.account.cache.listening", callers, c -> c.trusted() ? 1 : 0)
+        .description("1 while account changes are heard (the cache of callers serves from memory), else 0")
+        .register(registry);
+    IdentityRepository identity = new IdentityRepository(database, callers);
     AdminAudit adminAudit = new AdminAudit(audit);
     OrgUnitRepository orgUnits = new OrgUnitRepository();
     MilestoneAlerts milestoneAlerts = new MilestoneAlerts(config.projects().milestoneAtRiskPercent());
@@ -190,7 +198,7 @@ public final class Frontline {
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
-            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit)),
+            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit, callers)),
         reports,
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit))),
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
@@ -214,6 +222,9 @@ public final class Frontline {
     return keyRing.start()
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
         .compose(v -> reports.start(vertx))
+        // Until it listens, the cache of callers serves nothing from memory; a database that refuses LISTEN now
+        // would refuse the API's queries too, so starting without it is not an option worth having.
+        .compose(v -> accountChanges.start())
         .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;
@@ -278,6 +289,9 @@ public final class Frontline {
     }
     if (keyRing != null) {
       keyRing.stop();
+    }
+    if (accountChanges != null) {
+      accountChanges.stop();
     }
     if (sweeper != null) {
       sweeper.stop(vertx);

@@ -40,9 +40,17 @@ public final class AccountService {
   private final AccountRepository accounts;
   private final OrgUnitRepository units;
   private final AdminAudit audit;
+  private final AccountCache callers;
 
   public AccountService(Vertx vertx, Database database, AccountRepository accounts, OrgUnitRepository units,
                         AdminAudit audit) {
+    this(vertx, database, accounts, units, audit, new AccountCache());
+  }
+
+  /** {@code callers}: the cache of recent callers, told of each change here once it is committed. */
+  public AccountService(Vertx vertx, Database database, AccountRepository accounts, OrgUnitRepository units,
+                        AdminAudit audit, AccountCache callers) {
+    this.callers = callers;
     this.vertx = vertx;
     this.database = database;
     this.accounts = accounts;
@@ -150,7 +158,10 @@ public final class AccountService {
   /** Runs {@code work} in a transaction on the account, locked, when it is in the actor's scope; else 404. */
   private <T> Future<T> inScope(Actor actor, UUID id, ScopedWork<T> work) {
     return database.inTransaction(conn -> actor.scope(conn).compose(scope -> accounts.find(conn, scope, id, true)
-        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))));
+        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))))
+        // Committed (or not): this instance forgets the account before answering, so the change holds from the
+        // very next request here; other instances hear of it from the database (AccountCache).
+        .onComplete(done -> callers.invalidate(id));
   }
 
   /** The home unit (when given) must be live and in scope; each covered unit in scope. 422 names the field. */

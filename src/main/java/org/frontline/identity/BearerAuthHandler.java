@@ -110,7 +110,7 @@ public final class BearerAuthHandler implements PerOperationSecurity {
       });
       return;
     }
-    repository.accountById(token.accountId()).onComplete(ar -> {
+    repository.callerAccount(token.accountId()).onComplete(ar -> {
       if (ar.failed()) {
         rc.fail(ar.cause());
       } else if (ar.result().isEmpty() || ar.result().get().disabled()) {

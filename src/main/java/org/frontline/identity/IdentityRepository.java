@@ -42,10 +42,17 @@ public final class IdentityRepository {
 
   private final Database database;
   private final Pool pool;
+  private final AccountCache callers;
 
+  /** Without a listening cache: every authentication reads its account. */
   public IdentityRepository(Database database) {
+    this(database, new AccountCache());
+  }
+
+  public IdentityRepository(Database database, AccountCache callers) {
     this.database = database;
     this.pool = database.pool();
+    this.callers = callers;
   }
 
   public Database database() { return database; }
@@ -62,8 +69,25 @@ public final class IdentityRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(loginAccount(rows.iterator().next())));
   }
 
-  public Future<Optional<LoginAccount>> accountById(UUID id) {
-    return accountById(pool, id);
+  /** The account of an authenticated request: from the cache of recent callers when it can be trusted. */
+  public Future<Optional<AccountCache.CallerAccount>> callerAccount(UUID id) {
+    return callers.get(id, this::readCallerAccount);
+  }
+
+  private Future<Optional<AccountCache.CallerAccount>> readCallerAccount(UUID id) {
+    return pool.preparedQuery("""
+            SELECT a.id, a.disabled_at IS NOT NULL AS disabled, a.roles,
+              ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS scope
+            FROM account a WHERE a.id = $1""")
+        .execute(Tuple.of(id))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.<AccountCache.CallerAccount>empty();
+          }
+          Row r = rows.iterator().next();
+          return Optional.of(new AccountCache.CallerAccount(r.getUUID("id"), r.getBoolean("disabled"),
+              List.of(r.getArrayOfStrings("roles")), List.of(r.getArrayOfUUIDs("scope"))));
+        });
   }
 
   public Future<Optional<Me>> me(UUID accountId) {

@@ -192,6 +192,11 @@ class TokenRejectionTest {
       ps.setString(1, "officer.zhang");
       assertThat(ps.executeUpdate()).isEqualTo(1);
     }
+    // A change made outside the service is heard within milliseconds (AccountCache); then refused, and on record.
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (me(env, token).statusCode() != 401 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
     assertRejected(env, token);
   }
 

@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
 import io.vertx.pgclient.SslMode;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
@@ -21,11 +22,15 @@ import java.util.function.Function;
 public final class Database {
 
   private final Pool pool;
+  private final Vertx vertx;
+  private final PgConnectOptions connect;
 
   /** PostgreSQL ends a session idle inside a transaction for this long (its transaction rolls back). */
   static final String IDLE_IN_TRANSACTION_TIMEOUT = "60s";
 
-  private Database(Pool pool) {
+  private Database(Vertx vertx, PgConnectOptions connect, Pool pool) {
+    this.vertx = vertx;
+    this.connect = connect;
     this.pool = pool;
   }
 
@@ -58,7 +63,7 @@ public final class Database {
         .connectingTo(connect)
         .using(vertx)
         .build();
-    return new Database(pool);
+    return new Database(vertx, connect, pool);
   }
 
   public Pool pool() {
@@ -70,6 +75,11 @@ public final class Database {
    */
   public <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
     return pool.withTransaction(work);
+  }
+
+  /** A connection of its own, outside the pool, for a session that must stay open (LISTEN). */
+  public Future<PgConnection> dedicatedConnection() {
+    return PgConnection.connect(vertx, connect);
   }
 
   /** A trivial round trip, for readiness. */
