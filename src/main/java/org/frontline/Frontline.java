@@ -219,6 +219,7 @@ public final class Frontline {
     readiness.put("database", database::ping);
     readiness.put("object-store", objectStore::ping);
     int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
+    FrontlineConfig.Roles roles = config.roles();
     return keyRing.start()
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
         .compose(v -> reports.start(vertx))
@@ -231,51 +232,52 @@ public final class Frontline {
           return objectStore.ensureBucket();
         })
         // The API first: readiness must not say UP before the API is listening.
-        .compose(v -> vertx.deployVerticle(() -> new ApiVerticle(config.http(), features),
-            new DeploymentOptions().setInstances(apiInstances)))
-        .compose(id -> {
-          apiDeployment = id;
+        .compose(v -> !roles.api() ? Future.succeededFuture() : vertx.deployVerticle(
+                () -> new ApiVerticle(config.http(), features), new DeploymentOptions().setInstances(apiInstances))
+            .onSuccess(id -> apiDeployment = id))
+        .compose(v -> {
           // Dev mode only: what the recording gateway would have pushed. Never in production.
           Map<String, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext>> devViews =
               config.mode() == FrontlineConfig.Mode.DEV && push instanceof RecordingPushGateway recording
                   ? Map.of(DevPushesHandler.PATH, new DevPushesHandler(recording)) : Map.of();
-          return vertx.deployVerticle(() -> new ManagementVerticle(config.http().managementHost(),
-              config.http().managementPort(), registry, readiness, devViews), new DeploymentOptions());
+          return deploy(true, () -> new ManagementVerticle(config.http().managementHost(),
+              config.http().managementPort(), registry, readiness, devViews));
         })
-        .compose(id -> {
-          deployments.add(id);
-          // The outbox dispatcher: one per process is enough; instances in other processes share the work.
+        // The workers. Each shares its work through the database (claims, leases, SKIP LOCKED) with the workers of
+        // other processes, so one per process is enough and a process may run none (FRONTLINE_ROLES=api).
+        .compose(v -> {
           OutboxDispatcherVerticle.Settings alerts = OutboxDispatcherVerticle.Settings.defaults()
               .withFlood(config.push().digestAfter() == 0 ? FloodControl.OFF
                   : new FloodControl(config.push().digestAfter(), config.push().digestWindow()))
               .withEscalation(config.push().escalateAfter(), AlertRules.urgentKinds());
-          return vertx.deployVerticle(() -> new OutboxDispatcherVerticle(database, push, alerts, audit, registry),
-              new DeploymentOptions());
+          return deploy(roles.workers(), () -> new OutboxDispatcherVerticle(database, push, alerts, audit, registry));
         })
-        .compose(id -> {
-          deployments.add(id);
-          // The media worker (evidence checks, served copies): instances anywhere share the work via the database.
-          return vertx.deployVerticle(() -> new MediaWorkerVerticle(database, objectStore, blocking,
-              MediaWorkerVerticle.Settings.defaults()), new DeploymentOptions());
-        })
-        .compose(id -> {
-          deployments.add(id);
-          // Webhook delivery: instances anywhere share the work via the database (leases, SKIP LOCKED).
-          return vertx.deployVerticle(() -> new WebhookDeliveryVerticle(database.pool(), sealing, webhookTargets,
-              blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase())),
-              new DeploymentOptions());
-        })
-        .onSuccess(id -> {
-          deployments.add(id);
-          sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
-          if (!config.push().recordWatchInterval().isZero()) {
-            recordWatch.start(vertx, config.push().recordWatchInterval());
+        .compose(v -> deploy(roles.workers(), () -> new MediaWorkerVerticle(database, objectStore, blocking,
+            MediaWorkerVerticle.Settings.defaults())))
+        .compose(v -> deploy(roles.workers(), () -> new WebhookDeliveryVerticle(database.pool(), sealing,
+            webhookTargets, blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase()))))
+        .onSuccess(v -> {
+          if (roles.workers()) {
+            sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
+            if (!config.push().recordWatchInterval().isZero()) {
+              recordWatch.start(vertx, config.push().recordWatchInterval());
+            }
           }
-          log.info("API listening on http://{}:{} ({} event-loop instances), management on http://{}:{}, push: {}",
-              config.http().host(), config.http().port(), apiInstances, config.http().managementHost(),
-              config.http().managementPort(), push.name());
+          log.info("{}{}management on http://{}:{}, push: {}",
+              roles.api() ? "API listening on http://" + config.http().host() + ":" + config.http().port() + " ("
+                  + apiInstances + " event-loop instances), " : "no API (FRONTLINE_ROLES), ",
+              roles.workers() ? "" : "no workers (FRONTLINE_ROLES), ",
+              config.http().managementHost(), config.http().managementPort(), push.name());
         })
         .mapEmpty();
+  }
+
+  /** Deploys one instance of a verticle when {@code wanted}, remembering it for {@link #stop()}. */
+  private Future<Void> deploy(boolean wanted, Supplier<io.vertx.core.Deployable> verticle) {
+    if (!wanted) {
+      return Future.succeededFuture();
+    }
+    return vertx.deployVerticle(verticle, new DeploymentOptions()).onSuccess(deployments::add).mapEmpty();
   }
 
   /**

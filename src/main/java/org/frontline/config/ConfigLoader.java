@@ -146,6 +146,7 @@ public final class ConfigLoader {
     }
     FrontlineConfig.Webhooks webhooks = new FrontlineConfig.Webhooks("true".equals(allowLoopback),
         Duration.ofMillis(integer(Setting.WEBHOOK_RETRY_BASE_MILLIS, 10, 3_600_000)));
+    FrontlineConfig.Roles roles = roles();
     String logLevel = required(Setting.LOG_LEVEL);
     if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
       problems.add(Setting.LOG_LEVEL.env() + ": must be TRACE, DEBUG, INFO, WARN or ERROR, got '" + logLevel + "'");
@@ -154,7 +155,20 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3AccessKey, s3SecretKey, bucket, region);
-    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks);
+    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks, roles);
+  }
+
+  private FrontlineConfig.Roles roles() {
+    String value = required(Setting.ROLES);
+    if (value == null) {
+      return null;
+    }
+    List<String> roles = java.util.Arrays.stream(value.split(",")).map(String::trim).toList();
+    if (roles.isEmpty() || !List.of("api", "workers").containsAll(roles)) {
+      problems.add(Setting.ROLES.env() + ": must be api, workers or api,workers, got '" + value + "'");
+      return null;
+    }
+    return new FrontlineConfig.Roles(roles.contains("api"), roles.contains("workers"));
   }
 
   private Database database() {

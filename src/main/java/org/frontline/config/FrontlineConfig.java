@@ -18,9 +18,18 @@ public record FrontlineConfig(
     Tokens tokens,
     int workerPoolSize,
     Projects projects,
-    Webhooks webhooks) {
+    Webhooks webhooks,
+    Roles roles) {
 
   public enum Mode { DEV, PRODUCTION }
+
+  /**
+   * What a process runs: the HTTP API, the background workers, or both (the default). The management port
+   * (health, metrics) is always served.
+   */
+  public record Roles(boolean api, boolean workers) {
+    public static final Roles ALL = new Roles(true, true);
+  }
 
   public record Http(String host, int port, String managementHost, int managementPort, long bodyLimitBytes,
                      Duration requestTimeout, Duration shutdownGrace) {}

@@ -59,6 +59,9 @@ public enum Setting {
       "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key that encrypts the signing keys "
           + "kept in the database. The same on every instance; keep it secret. Dev mode keeps one in "
           + "./data/key-encryption-key."),
+  ROLES("FRONTLINE_ROLES", "api,workers", "api,workers",
+      "What this process runs: api (the HTTP API), workers (outbox dispatcher, media worker, webhook delivery, "
+          + "upload sweeper, record watch), or both. Processes of either kind share the work through the database."),
   WORKER_POOL_SIZE("FRONTLINE_WORKER_POOL_SIZE", "16", "8",
       "Threads of the bounded pool that runs blocking SDK calls (object store, Firebase)."),
   LOG_LEVEL("FRONTLINE_LOG_LEVEL", "INFO", "INFO", "Log level of Frontline's own loggers (TRACE, DEBUG, INFO, WARN, ERROR)."),

@@ -227,4 +227,19 @@ class ConfigLoaderTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("FRONTLINE_DATABASE_URL: missing");
   }
+
+  @Test
+  void rolesNameWhatTheProcessRuns() throws IOException {
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, production(), Map.of()).roles())
+        .isEqualTo(FrontlineConfig.Roles.ALL);
+    Map<String, String> api = production();
+    api.put("FRONTLINE_ROLES", "api");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, api, Map.of()).roles()).isEqualTo(new FrontlineConfig.Roles(true, false));
+    Map<String, String> both = production();
+    both.put("FRONTLINE_ROLES", " workers , api ");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, both, Map.of()).roles()).isEqualTo(FrontlineConfig.Roles.ALL);
+    Map<String, String> wrong = production();
+    wrong.put("FRONTLINE_ROLES", "api,dispatcher");
+    assertProblems(wrong, "FRONTLINE_ROLES: must be api, workers or api,workers, got 'api,dispatcher'");
+  }
 }

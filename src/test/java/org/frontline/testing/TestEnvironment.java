@@ -266,7 +266,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     }
   }
 
-  static int freePort() {
+  public static int freePort() {
     try (ServerSocket socket = new ServerSocket(0)) {
       socket.setReuseAddress(true);
       return socket.getLocalPort();
