@@ -95,13 +95,17 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 declare -A svc_rate svc_p50 svc_p99 pg_rate
 for c in $CLIENTS; do
   run_wrk "$c" "$WARMUP" >/dev/null
+  [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   r=$(run_wrk "$c" "$MEASURE")
+  [ -z "${CPUSPLIT:-}" ] || wait $split
   echo "service  c=$c: $r"
   [ "$(field other "$r")" = 0 ] || echo "  (some requests did not answer 201: see above)"
   svc_rate[$c]=$(awk -v n="$(field created "$r")" -v s="$(field seconds "$r")" 'BEGIN{printf "%.0f", n/s}')
   svc_p50[$c]=$(field p50_ms "$r"); svc_p99[$c]=$(field p99_ms "$r")
   run_pgbench "$c" "$WARMUP" >/dev/null
+  [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   pg_rate[$c]=$(run_pgbench "$c" "$MEASURE")
+  [ -z "${CPUSPLIT:-}" ] || wait $split
   [ -n "${pg_rate[$c]}" ] || { cat "$data/pgbench.out"; exit 1; }
   echo "pgbench  c=$c: ${pg_rate[$c]} tps"
 done
