@@ -23,6 +23,9 @@ CLIENTS=${CLIENTS:-"16 64"}
 # (the outbox dispatcher), which runs in worker processes (FRONTLINE_ROLES) and has its own benchmark (push.sh).
 # ROLES=api,workers measures a process doing both.
 ROLES=${ROLES:-api}
+# Both sides commit durably: the embedded PostgreSQL runs with fsync, synchronous_commit and full_page_writes on, as
+# in production (dev mode turns them off). DURABLE=false measures with them off (commits then wait for no disk).
+DURABLE=${DURABLE:-true}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 [ -x "$PGBIN/pgbench" ] || { echo "needs pgbench (PostgreSQL client binaries)"; exit 1; }
@@ -40,7 +43,8 @@ trap 'stop_server; rm -rf "$data"' EXIT
 start_server() {
   local log="$data/server-$1.log"
   FRONTLINE_DATA_DIR="$data/data" FRONTLINE_HTTP_PORT=$api_port FRONTLINE_MANAGEMENT_PORT=$mgmt_port FRONTLINE_ROLES=$ROLES \
-    java ${JAVA_OPTS:--XX:-DontCompileHugeMethods} -jar target/frontline.jar dev >"$log" 2>&1 &
+    java ${JAVA_OPTS:--XX:-DontCompileHugeMethods} -Dfrontline.dev.durablePostgres=$DURABLE -jar target/frontline.jar dev \
+    >"$log" 2>&1 &
   pid=$!
   until curl -fsS "http://127.0.0.1:$mgmt_port/health/ready" >/dev/null 2>&1; do
     kill -0 $pid 2>/dev/null || { echo "dev mode died; log:"; cat "$log"; exit 1; }
@@ -56,9 +60,9 @@ dbname=${PGURL##*/}
 stop_server
 start_server bench
 sql() { "$PGBIN/psql" -qAtX "$PGURL" -c "$1"; }
-echo "service roles: $ROLES; warm-up ${WARMUP} s, measured ${MEASURE} s"
+echo "service roles: $ROLES; warm-up ${WARMUP} s, measured ${MEASURE} s; durable PostgreSQL: $DURABLE"
 echo "PostgreSQL $(sql 'SHOW server_version'), synchronous_commit=$(sql 'SHOW synchronous_commit')," \
-  "fsync=$(sql 'SHOW fsync') (dev mode's cluster; the same for both sides)"
+  "fsync=$(sql 'SHOW fsync'), full_page_writes=$(sql 'SHOW full_page_writes') (the same server for both sides)"
 
 unit=$(sql "SELECT id FROM org_unit WHERE name LIKE '%Huaisi%'")
 author=$(sql "SELECT id FROM account WHERE username = 'officer.xu'")

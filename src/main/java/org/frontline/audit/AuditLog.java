@@ -89,8 +89,16 @@ public final class AuditLog {
           long seq = lastSeq == null ? 0 : lastSeq;
           byte[] prevHash = lastSeq == null ? AuditChain.genesis() : last.getBuffer("hash").getBytes();
           OffsetDateTime at = last.getOffsetDateTime("at").withOffsetSameInstant(ZoneOffset.UTC);
-          List<Tuple> batch = new ArrayList<>(events.size());
-          for (AuditEvent event : events) {
+          int n = events.size();
+          Long[] seqs = new Long[n];
+          OffsetDateTime[] ats = new OffsetDateTime[n];
+          UUID[] actorIds = new UUID[n], unitIdsOf = new UUID[n];
+          String[] actorLabels = new String[n], actions = new String[n], objectTypes = new String[n],
+              objectIds = new String[n], unitPathsOf = new String[n], clients = new String[n],
+              requestIds = new String[n], outcomes = new String[n], detailsOf = new String[n];
+          Buffer[] prevHashes = new Buffer[n], hashes = new Buffer[n];
+          for (int i = 0; i < n; i++) {
+            AuditEvent event = events.get(i);
             // Round-trip the details through JSON text, so what is hashed is what a reader of the jsonb gets back.
             JsonObject details = event.details() == null ? null : new JsonObject(event.details().encode());
             AuditEntry entry = new AuditEntry(++seq, at.toInstant(), event.actorId(),
@@ -99,17 +107,36 @@ public final class AuditLog {
                 event.requestId(), event.outcome().name(), details, prevHash, null);
             entry = entry.withHash(AuditChain.hash(entry));
             prevHash = entry.hash();
-            batch.add(Tuple.from(Arrays.asList(entry.seq(), at, entry.actorId(), entry.actorLabel(),
-                entry.action(), entry.objectType(), entry.objectId(), entry.unitId(), entry.unitPath(),
-                entry.clientAddress(), entry.requestId(), entry.outcome(),
-                details == null ? null : AuditChain.canonicalJson(details),
-                Buffer.buffer(entry.prevHash()), Buffer.buffer(entry.hash()))));
+            seqs[i] = entry.seq();
+            ats[i] = at;
+            actorIds[i] = entry.actorId();
+            actorLabels[i] = entry.actorLabel();
+            actions[i] = entry.action();
+            objectTypes[i] = entry.objectType();
+            objectIds[i] = entry.objectId();
+            unitIdsOf[i] = entry.unitId();
+            unitPathsOf[i] = entry.unitPath();
+            clients[i] = entry.clientAddress();
+            requestIds[i] = entry.requestId();
+            outcomes[i] = entry.outcome();
+            detailsOf[i] = details == null ? null : AuditChain.canonicalJson(details);
+            prevHashes[i] = Buffer.buffer(entry.prevHash());
+            hashes[i] = Buffer.buffer(entry.hash());
           }
+          // One statement for all the entries, whatever their number (a group commit appends one per report).
           return conn.preparedQuery("""
                   INSERT INTO audit_log (seq, at, actor_id, actor_label, action, object_type, object_id, unit_id,
                     unit_path, client_address, request_id, outcome, details, prev_hash, hash)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::text::jsonb, $14, $15)""")
-              .executeBatch(batch);
+                  SELECT seq, at, actor_id, actor_label, action, object_type, object_id, unit_id, unit_path,
+                         client_address, request_id, outcome, details::jsonb, prev_hash, hash
+                  FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                              $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                              $14::bytea[], $15::bytea[])
+                    AS e(seq, at, actor_id, actor_label, action, object_type, object_id, unit_id, unit_path,
+                         client_address, request_id, outcome, details, prev_hash, hash)
+                  ORDER BY seq""")
+              .execute(Tuple.from(new Object[] {seqs, ats, actorIds, actorLabels, actions, objectTypes, objectIds,
+                  unitIdsOf, unitPathsOf, clients, requestIds, outcomes, detailsOf, prevHashes, hashes}));
         })
         .mapEmpty();
   }

@@ -39,27 +39,78 @@ final class ReportRepository {
    * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body
    * as PostgreSQL will return it forever, or empty when the id was already taken (by a committed report).
    */
-  static final String INSERT_REPORT = """
+  /**
+   * Inserts reports, any number in one statement (one execution whatever their number: a group commit's reports
+   * cost the database one statement, not one each), each unless its id is taken. Rows go in the given order.
+   */
+  static final String INSERT_REPORTS = """
       INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
                           completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
                           request_sha256, response)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+      SELECT id, author_id, unit_id, type, status, title, "text", captured_at, received_at, completed_at, lat, lon,
+             accuracy_m, location_provider, location_mock, body::jsonb, request::jsonb, request_sha256,
+             response::jsonb
+      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                  $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::float8[],
+                  $13::float8[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::bytea[], $19::text[])
+        WITH ORDINALITY AS r(id, author_id, unit_id, type, status, title, "text", captured_at, received_at,
+                             completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
+                             request_sha256, response, ordinal)
+      ORDER BY ordinal
       ON CONFLICT (id) DO NOTHING
-      RETURNING response::text""";
+      RETURNING id, response::text""";
+
+  /** A report to insert: what {@link #insertAll} needs of a submission. */
+  record NewReport(Envelope envelope, UUID authorId, String status, OffsetDateTime receivedAt, byte[] sha256,
+                   JsonObject response) {}
+
+  /** Inserts the reports whose ids are free; the 201 body (as stored) of each one inserted, by id. */
+  Future<Map<UUID, String>> insertAll(SqlClient conn, List<NewReport> rows) {
+    int n = rows.size();
+    UUID[] ids = new UUID[n], authors = new UUID[n], units = new UUID[n];
+    String[] types = new String[n], statuses = new String[n], titles = new String[n], texts = new String[n],
+        providers = new String[n], bodies = new String[n], requests = new String[n], responses = new String[n];
+    OffsetDateTime[] captured = new OffsetDateTime[n], received = new OffsetDateTime[n], completed = new OffsetDateTime[n];
+    Double[] lats = new Double[n], lons = new Double[n], accuracies = new Double[n];
+    Boolean[] mocks = new Boolean[n];
+    Buffer[] hashes = new Buffer[n];
+    for (int i = 0; i < n; i++) {
+      NewReport r = rows.get(i);
+      Envelope e = r.envelope();
+      ids[i] = e.id();
+      authors[i] = r.authorId();
+      units[i] = e.unitId();
+      types[i] = e.type();
+      statuses[i] = r.status();
+      titles[i] = e.title();
+      texts[i] = e.text();
+      captured[i] = e.capturedAt();
+      received[i] = r.receivedAt();
+      completed[i] = "COMPLETE".equals(r.status()) ? r.receivedAt() : null;
+      lats[i] = e.location().lat();
+      lons[i] = e.location().lon();
+      accuracies[i] = e.location().accuracyM();
+      providers[i] = e.location().provider();
+      mocks[i] = e.location().mock();
+      bodies[i] = e.body() == null ? null : e.body().encode();
+      requests[i] = e.raw().encode();
+      hashes[i] = Buffer.buffer(r.sha256());
+      responses[i] = r.response().encode();
+    }
+    return conn.preparedQuery(INSERT_REPORTS)
+        .execute(Tuple.from(new Object[] {ids, authors, units, types, statuses, titles, texts, captured, received,
+            completed, lats, lons, accuracies, providers, mocks, bodies, requests, hashes, responses}))
+        .map(inserted -> {
+          Map<UUID, String> bodiesById = new HashMap<>();
+          inserted.forEach(row -> bodiesById.put(row.getUUID(0), row.getString(1)));
+          return bodiesById;
+        });
+  }
 
   Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
                                   byte[] sha256, JsonObject response) {
-    return conn.preparedQuery(INSERT_REPORT)
-        .execute(insertTuple(e, authorId, status, receivedAt, sha256, response))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
-  }
-
-  Tuple insertTuple(Envelope e, UUID authorId, String status, OffsetDateTime receivedAt, byte[] sha256,
-                    JsonObject response) {
-    return Tuple.from(new Object[] {e.id(), authorId, e.unitId(), e.type(), status, e.title(), e.text(),
-        e.capturedAt(), receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location().lat(),
-        e.location().lon(), e.location().accuracyM(), e.location().provider(), e.location().mock(), e.body(),
-        e.raw(), Buffer.buffer(sha256), response});
+    return insertAll(conn, List.of(new NewReport(e, authorId, status, receivedAt, sha256, response)))
+        .map(inserted -> Optional.ofNullable(inserted.get(e.id())));
   }
 
   static final String INSERT_ATTACHMENT = """
@@ -84,19 +135,33 @@ final class ReportRepository {
   }
 
   /** The report.completed event of a report complete at once (the same shape AttachmentLedger writes). */
-  static final String INSERT_COMPLETED_EVENT = """
+  /** The report.completed events of reports complete at once (the shape AttachmentLedger writes), in one statement. */
+  static final String INSERT_COMPLETED_EVENTS = """
       INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-      VALUES ('report.completed', 'report', $1, $2,
-              jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
-                                 'authorId', $3::uuid::text, 'type', $4::text))""";
+      SELECT 'report.completed', 'report', report_id, unit_id,
+             jsonb_build_object('reportId', report_id::text, 'unitId', unit_id::text, 'authorId', author_id::text,
+                                'type', type)
+      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY
+        AS e(report_id, unit_id, author_id, type, ordinal)
+      ORDER BY ordinal""";
 
-  Future<Void> insertCompletedEvent(SqlClient conn, UUID reportId, UUID unitId, UUID authorId, String type) {
-    return conn.preparedQuery(INSERT_COMPLETED_EVENT).execute(completedEventTuple(reportId, unitId, authorId, type))
+  /** A report complete at once, whose event is to be written. */
+  record Completed(UUID reportId, UUID unitId, UUID authorId, String type) {}
+
+  Future<Void> insertCompletedEvents(SqlClient conn, List<Completed> reports) {
+    if (reports.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery(INSERT_COMPLETED_EVENTS).execute(Tuple.of(
+            reports.stream().map(Completed::reportId).toArray(UUID[]::new),
+            reports.stream().map(Completed::unitId).toArray(UUID[]::new),
+            reports.stream().map(Completed::authorId).toArray(UUID[]::new),
+            reports.stream().map(Completed::type).toArray(String[]::new)))
         .mapEmpty();
   }
 
-  static Tuple completedEventTuple(UUID reportId, UUID unitId, UUID authorId, String type) {
-    return Tuple.of(reportId, unitId, authorId, type);
+  Future<Void> insertCompletedEvent(SqlClient conn, UUID reportId, UUID unitId, UUID authorId, String type) {
+    return insertCompletedEvents(conn, List.of(new Completed(reportId, unitId, authorId, type)));
   }
 
   Future<Existing> existing(SqlClient conn, UUID id) {

@@ -200,20 +200,15 @@ final class SubmissionBatcher {
     });
   }
 
-  /** One INSERT ... ON CONFLICT DO NOTHING per report, sent as one batch; per report its 201 body, or empty. */
+  /** All the group's reports in one INSERT ... ON CONFLICT DO NOTHING; per report its 201 body, or empty. */
   private Future<List<Optional<String>>> insertReports(SqlConnection conn, List<Pending> candidates) {
     if (candidates.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
-    List<Tuple> rows = candidates.stream().map(p -> reports.insertTuple(p.envelope(), p.actor().accountId(),
-        p.status(), p.receivedAt(), p.sha256(), p.response())).toList();
-    return conn.preparedQuery(ReportRepository.INSERT_REPORT).executeBatch(rows).map(first -> {
-      List<Optional<String>> stored = new ArrayList<>(candidates.size());
-      for (RowSet<Row> rs = first; rs != null; rs = rs.next()) {
-        stored.add(rs.size() == 0 ? Optional.empty() : Optional.of(rs.iterator().next().getString(0)));
-      }
-      return stored;
-    });
+    List<ReportRepository.NewReport> rows = candidates.stream().map(p -> new ReportRepository.NewReport(
+        p.envelope(), p.actor().accountId(), p.status(), p.receivedAt(), p.sha256(), p.response())).toList();
+    return reports.insertAll(conn, rows).map(inserted -> candidates.stream()
+        .map(p -> Optional.ofNullable(inserted.get(p.envelope().id()))).toList());
   }
 
   private Future<Void> insertAttachments(SqlConnection conn, List<Pending> created) {
@@ -229,12 +224,10 @@ final class SubmissionBatcher {
   }
 
   private Future<Void> insertCompletedEvents(SqlConnection conn, List<Pending> created) {
-    List<Tuple> rows = created.stream().filter(p -> "COMPLETE".equals(p.status()))
-        .map(p -> ReportRepository.completedEventTuple(p.envelope().id(), p.envelope().unitId(),
-            p.actor().accountId(), p.envelope().type()))
-        .toList();
-    return rows.isEmpty() ? Future.succeededFuture()
-        : conn.preparedQuery(ReportRepository.INSERT_COMPLETED_EVENT).executeBatch(rows).mapEmpty();
+    return reports.insertCompletedEvents(conn, created.stream().filter(p -> "COMPLETE".equals(p.status()))
+        .map(p -> new ReportRepository.Completed(p.envelope().id(), p.envelope().unitId(), p.actor().accountId(),
+            p.envelope().type()))
+        .toList());
   }
 
   /** Submissions whose id was already taken: each a repeat (the stored 201 body) or a conflict. */

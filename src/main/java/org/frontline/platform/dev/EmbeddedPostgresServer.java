@@ -340,6 +340,12 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     return logFile;
   }
 
+  /**
+   * {@code -Dfrontline.dev.durablePostgres=true}: the embedded server commits as a production one does (fsync,
+   * synchronous_commit and full_page_writes on), so that benchmarks (bench/ingest) measure real durability.
+   */
+  static final boolean DURABLE = Boolean.getBoolean("frontline.dev.durablePostgres");
+
   private static Process launchPostgres(Path binDir, Launcher launcher, Path clusterDir, int port, Path logFile)
       throws IOException {
     boolean socketFits = (clusterDir + "/.s.PGSQL." + port).length() <= MAX_SOCKET_PATH;
@@ -349,8 +355,9 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         "-k", socketFits ? clusterDir.toString() : ""));
     String[][] settings = {
         {"listen_addresses", HOST},
-        // Dev/test data is disposable: trade durability for speed.
-        {"fsync", "off"}, {"synchronous_commit", "off"}, {"full_page_writes", "off"},
+        // Dev/test data is disposable: trade durability for speed, unless a benchmark asks for production's.
+        {"fsync", DURABLE ? "on" : "off"}, {"synchronous_commit", DURABLE ? "on" : "off"},
+        {"full_page_writes", DURABLE ? "on" : "off"},
         {"wal_level", "minimal"}, {"max_wal_senders", "0"}, {"max_wal_size", "1GB"},
         {"max_connections", "100"}, {"shared_buffers", "64MB"},
         {"logging_collector", "off"}, // stderr already goes to our log file
