@@ -36,27 +36,25 @@ final class ReportRepository {
   }
 
   /**
-   * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body
-   * as PostgreSQL will return it forever, or empty when the id was already taken (by a committed report).
-   */
-  /**
    * Inserts reports, any number in one statement (one execution whatever their number: a group commit's reports
-   * cost the database one statement, not one each), each unless its id is taken. Rows go in the given order.
+   * cost the database one statement, not one each), each unless its id is taken. Rows go in the given order. The
+   * envelope is sent once and parsed once (materialized); its body part is taken from it, not sent again.
    */
   static final String INSERT_REPORTS = """
+      WITH r AS MATERIALIZED (
+        SELECT u.*, u.request::jsonb AS req
+        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                    $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::float8[],
+                    $13::float8[], $14::text[], $15::bool[], $16::text[], $17::bytea[], $18::text[])
+          WITH ORDINALITY AS u(id, author_id, unit_id, type, status, title, "text", captured_at, received_at,
+                               completed_at, lat, lon, accuracy_m, location_provider, location_mock, request,
+                               request_sha256, response, ordinal))
       INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
                           completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
                           request_sha256, response)
       SELECT id, author_id, unit_id, type, status, title, "text", captured_at, received_at, completed_at, lat, lon,
-             accuracy_m, location_provider, location_mock, body::jsonb, request::jsonb, request_sha256,
-             response::jsonb
-      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
-                  $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::float8[],
-                  $13::float8[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::bytea[], $19::text[])
-        WITH ORDINALITY AS r(id, author_id, unit_id, type, status, title, "text", captured_at, received_at,
-                             completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
-                             request_sha256, response, ordinal)
-      ORDER BY ordinal
+             accuracy_m, location_provider, location_mock, req -> 'body', req, request_sha256, response::jsonb
+      FROM r ORDER BY ordinal
       ON CONFLICT (id) DO NOTHING
       RETURNING id, response::text""";
 
@@ -69,7 +67,7 @@ final class ReportRepository {
     int n = rows.size();
     UUID[] ids = new UUID[n], authors = new UUID[n], units = new UUID[n];
     String[] types = new String[n], statuses = new String[n], titles = new String[n], texts = new String[n],
-        providers = new String[n], bodies = new String[n], requests = new String[n], responses = new String[n];
+        providers = new String[n], requests = new String[n], responses = new String[n];
     OffsetDateTime[] captured = new OffsetDateTime[n], received = new OffsetDateTime[n], completed = new OffsetDateTime[n];
     Double[] lats = new Double[n], lons = new Double[n], accuracies = new Double[n];
     Boolean[] mocks = new Boolean[n];
@@ -92,14 +90,13 @@ final class ReportRepository {
       accuracies[i] = e.location().accuracyM();
       providers[i] = e.location().provider();
       mocks[i] = e.location().mock();
-      bodies[i] = e.body() == null ? null : e.body().encode();
       requests[i] = e.raw().encode();
       hashes[i] = Buffer.buffer(r.sha256());
       responses[i] = r.response().encode();
     }
     return conn.preparedQuery(INSERT_REPORTS)
         .execute(Tuple.from(new Object[] {ids, authors, units, types, statuses, titles, texts, captured, received,
-            completed, lats, lons, accuracies, providers, mocks, bodies, requests, hashes, responses}))
+            completed, lats, lons, accuracies, providers, mocks, requests, hashes, responses}))
         .map(inserted -> {
           Map<UUID, String> bodiesById = new HashMap<>();
           inserted.forEach(row -> bodiesById.put(row.getUUID(0), row.getString(1)));
@@ -107,6 +104,10 @@ final class ReportRepository {
         });
   }
 
+  /**
+   * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body
+   * as PostgreSQL will return it forever, or empty when the id was already taken (by a committed report).
+   */
   Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
                                   byte[] sha256, JsonObject response) {
     return insertAll(conn, List.of(new NewReport(e, authorId, status, receivedAt, sha256, response)))
