@@ -57,7 +57,8 @@ public final class CompiledSchema {
   }
 
   /**
-   * The compiled application/json request body schema of each operation of {@code model} whose schema compiles. */
+   * The compiled application/json request body schema of each operation of {@code model} whose schema compiles.
+   */
   public static Map<String, CompiledSchema> requestBodies(JsonObject model) {
     Map<String, CompiledSchema> compiled = new HashMap<>();
     JsonObject paths = model.getJsonObject("paths", new JsonObject());
