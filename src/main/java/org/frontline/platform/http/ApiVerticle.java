@@ -17,8 +17,7 @@ import io.vertx.ext.web.openapi.router.OpenAPIRoute;
 import io.vertx.ext.web.openapi.router.RequestExtractor;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.openapi.contract.OpenAPIContract;
-import io.vertx.openapi.contract.Operation;
-import io.vertx.openapi.validation.RequestValidator;
+import io.vertx.openapi.validation.impl.RequestValidatorImpl;
 import io.vertx.openapi.impl.Utils;
 import org.frontline.config.FrontlineConfig;
 import org.slf4j.Logger;
@@ -27,6 +26,7 @@ import org.slf4j.LoggerFactory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -75,8 +75,12 @@ public final class ApiVerticle extends VerticleBase {
   public Future<?> start() {
     return readContract(vertx, contractPath)
         .compose(raw -> Utils.yamlStringToJson(raw.toString())
-            .compose(model -> OpenAPIContract.from(vertx, forValidation(model)))
-            .map(contract -> router(contract, raw)))
+            .compose(model -> {
+              JsonObject validated = forValidation(model);
+              // Compiled from a copy: building the contract annotates its schema objects in place.
+              Map<String, CompiledSchema> bodies = CompiledSchema.requestBodies(validated.copy());
+              return OpenAPIContract.from(vertx, validated).map(contract -> router(contract, raw, bodies));
+            }))
         .compose(router -> vertx.createHttpServer(new HttpServerOptions()
                 .setHost(http.host())
                 .setPort(http.port())
@@ -166,19 +170,7 @@ public final class ApiVerticle extends VerticleBase {
     return List.of(handler instanceof PerOperationSecurity perOperation ? perOperation.forOperation(operationId) : handler);
   }
 
-  /** Validates the request against the operation; handlers read the result under KEY_META_DATA_VALIDATED_REQUEST. */
-  private static Handler<RoutingContext> validation(RequestValidator validator, Operation operation) {
-    RequestExtractor extractor = RequestExtractor.withBodyHandler();
-    return rc -> extractor.extractValidatableRequest(rc, operation)
-        .compose(request -> validator.validate(request, operation.getOperationId()))
-        .onSuccess(validated -> {
-          rc.put(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST, validated);
-          rc.next();
-        })
-        .onFailure(rc::fail);
-  }
-
-  private Router router(OpenAPIContract contract, Buffer rawContract) {
+  private Router router(OpenAPIContract contract, Buffer rawContract, Map<String, CompiledSchema> compiledBodies) {
     Map<String, Handler<RoutingContext>> handlers = new HashMap<>();
     Map<String, Handler<RoutingContext>> securityHandlers = new HashMap<>();
     for (ApiRoutes feature : features) {
@@ -201,7 +193,7 @@ public final class ApiVerticle extends VerticleBase {
         .rootHandler(BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes()));
     // Security runs before validation, so a caller who may not use an operation learns nothing from it, not even
     // what a valid request looks like (RouterBuilder would validate first); validation is therefore ours too.
-    RequestValidator validator = RequestValidator.create(vertx, CachedValidators.of(contract));
+    RequestValidatorImpl validator = new RequestValidatorImpl(vertx, CachedValidators.of(contract));
     for (OpenAPIRoute route : builder.getRoutes()) {
       String operationId = route.getOperation().getOperationId();
       Handler<RoutingContext> handler = handlers.remove(operationId);
@@ -214,7 +206,9 @@ public final class ApiVerticle extends VerticleBase {
       for (Handler<RoutingContext> security : securityOf(route, securityHandlers)) {
         route.addHandler(security);
       }
-      route.addHandler(validation(validator, route.getOperation())).addHandler(handler).addFailureHandler(problems);
+      Handler<RoutingContext> validation = RequestValidation.of(validator, route.getOperation(),
+          Optional.ofNullable(compiledBodies.get(operationId)));
+      route.addHandler(validation).addHandler(handler).addFailureHandler(problems);
     }
     if (!handlers.isEmpty()) {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());
@@ -245,7 +239,8 @@ public final class ApiVerticle extends VerticleBase {
     for (int status : new int[] {400, 401, 403, 404, 405, 406, 413, 415, 500, 503}) {
       router.errorHandler(status, problems);
     }
-    log.debug("API router built from {} with {} operations", contractPath, builder.getRoutes().size());
+    log.debug("API router built from {} with {} operations, {} request bodies compiled", contractPath,
+        builder.getRoutes().size(), compiledBodies.size());
     return router;
   }
 }

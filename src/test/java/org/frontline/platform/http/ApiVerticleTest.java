@@ -1,10 +1,14 @@
 package org.frontline.platform.http;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
+import io.vertx.openapi.validation.ValidatedRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -45,6 +49,15 @@ class ApiVerticleTest {
         "slow", rc -> {
           long ms = Long.parseLong(rc.request().getParam("ms"));
           vertx.setTimer(Math.max(1, ms), t -> rc.response().putHeader("Content-Type", "text/plain").end("done"));
+        },
+        "echo", rc -> {
+          ValidatedRequest validated = rc.get(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST);
+          rc.response().putHeader("Content-Type", "application/json").end(new JsonObject()
+              .put("name", rc.body().asJsonObject().getString("name"))
+              .put("n", validated.getQuery().get("n").get())
+              .put("parsedOnce", validated.getBody().get() == rc.body().asJsonObject())
+              .put("onEventLoop", Context.isOnEventLoopThread())
+              .encode());
         });
     deployment = await(vertx.deployVerticle(new ApiVerticle("platform-test-api.yaml", http, List.of(routes))));
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port)
@@ -59,6 +72,42 @@ class ApiVerticleTest {
   @AfterEach
   void tearDown() throws Exception {
     vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A body its compiled schema accepts reaches the handler parsed once, with no hop to a worker thread. */
+  @Test
+  void aValidJsonBodyIsParsedOnceAndValidatedOnTheEventLoop() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    HttpResponse<Buffer> r = await(client.post("/echo?n=7").sendJsonObject(new JsonObject().put("name", "abc")));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    assertThat(r.bodyAsJsonObject()).isEqualTo(new JsonObject().put("name", "abc").put("n", 7)
+        .put("parsedOnce", true).put("onEventLoop", true));
+  }
+
+  /** Whatever the compiled schema refuses is vertx's to judge: the same problems as without it. */
+  @Test
+  void refusedRequestsGetVertxsProblems() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    HttpResponse<Buffer> unknown = await(client.post("/echo").sendJsonObject(new JsonObject().put("name", "a")
+        .put("extra", 1)));
+    ProblemsAndContractTest.assertProblem(unknown, 400, "urn:frontline:problem:validation-failed");
+    assertThat(unknown.bodyAsJsonObject().getJsonArray("errors").encode()).contains("body/extra");
+    HttpResponse<Buffer> tooLong = await(client.post("/echo").sendJsonObject(new JsonObject().put("name", "abcd")));
+    ProblemsAndContractTest.assertProblem(tooLong, 400, "urn:frontline:problem:validation-failed");
+    assertThat(tooLong.bodyAsJsonObject().getJsonArray("errors").encode()).contains("body/name");
+    // A valid body with an invalid parameter: the parameter's problem, as vertx words it.
+    HttpResponse<Buffer> badParameter = await(client.post("/echo?n=-1").sendJsonObject(new JsonObject().put("name", "a")));
+    ProblemsAndContractTest.assertProblem(badParameter, 400, "urn:frontline:problem:validation-failed");
+    assertThat(badParameter.bodyAsJsonObject().getJsonArray("errors").encode()).contains("query/n");
+    HttpResponse<Buffer> malformed = await(client.post("/echo").putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer("{\"name\": ")));
+    ProblemsAndContractTest.assertProblem(malformed, 400, "urn:frontline:problem:malformed-request");
+    HttpResponse<Buffer> notJson = await(client.post("/echo").putHeader("Content-Type", "text/plain")
+        .sendBuffer(Buffer.buffer("{\"name\": \"a\"}")));
+    ProblemsAndContractTest.assertProblem(notJson, 415, "urn:frontline:problem:unsupported-media-type");
+    HttpResponse<Buffer> array = await(client.post("/echo").putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer("[1]")));
+    ProblemsAndContractTest.assertProblem(array, 400, "urn:frontline:problem:validation-failed");
   }
 
   @Test
