@@ -2,6 +2,9 @@ package org.frontline.reports;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgException;
 import org.frontline.identity.Actor;
@@ -36,6 +39,8 @@ public final class ReportService {
   private final ReportRepository reports = new ReportRepository();
   private final AdminAudit audit;
   private final LinkedRecords linked;
+  /** Group commit; until {@link #start} every submission is written alone. */
+  private volatile SubmissionBatcher batcher;
 
   public ReportService(Database database, AdminAudit audit, LinkedRecords linked) {
     this.database = database;
@@ -43,12 +48,18 @@ public final class ReportService {
     this.linked = linked;
   }
 
+  /** Starts group commit: one batcher for the process, on an event-loop context of its own. */
+  public void start(Vertx vertx) {
+    batcher = new SubmissionBatcher(((VertxInternal) vertx).createEventLoopContext(), database, audit, reports,
+        this::submitAlone);
+  }
+
   /**
    * Stores the envelope once. The primary key decides between concurrent submissions of one id (INSERT ... ON
    * CONFLICT DO NOTHING, then read what won); a repeat of the same canonical envelope by its author answers the
    * stored 201 body, anything else under that id is a conflict.
    *
-   * <p>A report that links no other record is written with the concurrent submissions of its event loop in one
+   * <p>A report that links no other record is written with the concurrent submissions of the process in one
    * transaction ({@link SubmissionBatcher}: group commit); one with links (milestone, enterprise) is written alone,
    * as its links are checked and applied in its own transaction ({@link LinkedRecords}).
    */
@@ -57,14 +68,12 @@ public final class ReportService {
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
     JsonObject response = initialView(actor.accountId(), envelope, status, receivedAt).toJson();
+    // The answer is delivered on the submitter's context, whichever thread completes it (the batcher's).
+    ContextInternal caller = (ContextInternal) Vertx.currentContext();
     SubmissionBatcher.Pending pending = new SubmissionBatcher.Pending(actor, envelope, sha256, status, receivedAt,
-        response, Promise.promise());
-    if (!LinkedRecords.hasLinks(envelope)) {
-      Optional<SubmissionBatcher> batcher = SubmissionBatcher.ofCurrentContext(database, audit, reports,
-          this::submitAlone);
-      if (batcher.isPresent()) {
-        return batcher.get().submit(pending);
-      }
+        response, caller == null ? Promise.promise() : caller.promise());
+    if (batcher != null && !LinkedRecords.hasLinks(envelope)) {
+      return batcher.submit(pending);
     }
     return submitAlone(pending);
   }

@@ -30,8 +30,9 @@ public final class ReportsApi implements ApiRoutes {
     this.reports = reports;
   }
 
-  /** Loads the contract's envelope schema (for batch items); before the API is deployed. */
+  /** Loads the contract's envelope schema (for batch items) and starts group commit; before the API is deployed. */
   public Future<Void> start(Vertx vertx) {
+    reports.start(vertx);
     return ReportSchemas.load(vertx).onSuccess(s -> schemas = s).mapEmpty();
   }
 

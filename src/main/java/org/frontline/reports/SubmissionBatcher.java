@@ -1,7 +1,6 @@
 package org.frontline.reports;
 
 import io.vertx.core.Context;
-import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
@@ -29,13 +28,16 @@ import java.util.UUID;
 import java.util.function.Function;
 
 /**
- * Group commit of report submissions: concurrent submissions on one event loop are written in one transaction,
- * with one append to the audit chain and one commit, and each is answered only after that commit.
+ * Group commit of report submissions: concurrent submissions, from every event loop of the process, are written in
+ * one transaction, with one append to the audit chain and one commit, and each is answered only after that commit.
  *
- * <p>No timer: a submission arriving while no group is being written starts one right after the event loop's
- * current task (so the items of one batch request, or requests read in the same turn, form one group; a lone
- * request waits for nothing); those arriving while a group is in flight queue up and form the next group when it
- * commits. Under load groups grow by themselves, up to {@link #MAX_GROUP}.
+ * <p>One batcher per process, on an event-loop context of its own, with one group in flight: the audit chain's lock
+ * serialises every transaction that audits from its append to its commit (a durable commit waits for the disk), so
+ * groups written side by side would only queue for that lock with fewer reports each. While a group is being
+ * written, new submissions queue up and form the next group when it commits: under load groups grow by themselves,
+ * up to {@link #MAX_GROUP}. No timer: a submission arriving while no group is being written starts one right after
+ * the tasks already queued on the batcher's context (so the items of one batch request form one group; a lone
+ * request waits for nothing). Each answer is delivered on the context of the request that submitted it.
  *
  * <p>A group decides each submission exactly as the single path does: unit live and in the author's scope (else
  * 422 for that submission only), then the primary key decides (INSERT ... ON CONFLICT DO NOTHING; a taken id is a
@@ -46,8 +48,7 @@ import java.util.function.Function;
  * with its own outcome.
  */
 final class SubmissionBatcher {
-  static final int MAX_GROUP = 64;
-  private static final String LOCAL_KEY = SubmissionBatcher.class.getName();
+  static final int MAX_GROUP = 128;
 
   /** One submission waiting for its group: what the single path would have computed, and whom to answer. */
   record Pending(Actor actor, Envelope envelope, byte[] sha256, String status,
@@ -62,8 +63,9 @@ final class SubmissionBatcher {
   /** A group is being written, or about to be (scheduled on the context). */
   private boolean writing;
 
-  private SubmissionBatcher(Context context, Database database, AdminAudit audit, ReportRepository reports,
-                            Function<Pending, Future<ReportService.Submission>> alone) {
+  /** {@code context}: an event-loop context of the batcher's own, where all of its state is touched. */
+  SubmissionBatcher(Context context, Database database, AdminAudit audit, ReportRepository reports,
+                    Function<Pending, Future<ReportService.Submission>> alone) {
     this.context = context;
     this.database = database;
     this.audit = audit;
@@ -71,33 +73,15 @@ final class SubmissionBatcher {
     this.alone = alone;
   }
 
-  /**
-   * The batcher of the current event loop (each API verticle instance has its own, so its state is only touched
-   * from that loop), or empty off an event loop.
-   */
-  static Optional<SubmissionBatcher> ofCurrentContext(Database database, AdminAudit audit, ReportRepository reports,
-                                                      Function<Pending, Future<ReportService.Submission>> alone) {
-    Context current = io.vertx.core.Vertx.currentContext();
-    if (current == null || !current.isEventLoopContext()) {
-      return Optional.empty();
-    }
-    // A request runs on a duplicate of its verticle's context (its own local data, e.g. the request id): the
-    // batcher belongs to the verticle's base context, shared by every request of that event loop.
-    Context context = ((ContextInternal) current).unwrap();
-    SubmissionBatcher batcher = context.get(LOCAL_KEY);
-    if (batcher == null) {
-      batcher = new SubmissionBatcher(context, database, audit, reports, alone);
-      context.put(LOCAL_KEY, batcher);
-    }
-    return Optional.of(batcher);
-  }
-
+  /** Queues the submission (from any thread); its answer completes after the commit of its group. */
   Future<ReportService.Submission> submit(Pending pending) {
-    queue.add(pending);
-    if (!writing) {
-      writing = true;
-      context.runOnContext(v -> writeNextGroup());
-    }
+    onContext(() -> {
+      queue.add(pending);
+      if (!writing) {
+        writing = true;
+        context.runOnContext(v -> writeNextGroup());
+      }
+    });
     return pending.answer().future();
   }
 
