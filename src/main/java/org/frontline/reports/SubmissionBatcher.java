@@ -31,11 +31,11 @@ import java.util.function.Function;
  * Group commit of report submissions: concurrent submissions, from every event loop of the process, are written in
  * one transaction, with one append to the audit chain and one commit, and each is answered only after that commit.
  *
- * <p>One batcher per process, on an event-loop context of its own, with one group in flight: the audit chain's lock
- * serialises every transaction that audits from its append to its commit (a durable commit waits for the disk), so
- * groups written side by side would only queue for that lock with fewer reports each. While a group is being
- * written, new submissions queue up and form the next group when it commits: under load groups grow by themselves,
- * up to {@link #MAX_GROUP}. No timer: a submission arriving while no group is being written starts one right after
+ * <p>One batcher per process, on an event-loop context of its own, with at most {@link #MAX_IN_FLIGHT} groups in
+ * flight: the audit chain's lock serialises every transaction that audits from its append to its commit (a durable
+ * commit waits for the disk), so many groups side by side would only queue for that lock with fewer reports each.
+ * While groups are being written, new submissions queue up and form the next group when one commits: under load
+ * groups grow by themselves, up to {@link #MAX_GROUP}. No timer: a submission arriving while no group is being written starts one right after
  * the tasks already queued on the batcher's context (so the items of one batch request form one group; a lone
  * request waits for nothing). Each answer is delivered on the context of the request that submitted it.
  *
@@ -49,6 +49,12 @@ import java.util.function.Function;
  */
 final class SubmissionBatcher {
   static final int MAX_GROUP = 128;
+  /**
+   * Groups written side by side. More than one, because the database executes a group's statements on one backend
+   * (one core): a second group inserts its reports while the first appends to the audit chain and commits. The audit
+   * chain's lock serialises the rest, so more would only make smaller groups.
+   */
+  static final int MAX_IN_FLIGHT = 2;
 
   /** One submission waiting for its group: what the single path would have computed, and whom to answer. */
   record Pending(Actor actor, Envelope envelope, byte[] sha256, String status,
@@ -60,8 +66,10 @@ final class SubmissionBatcher {
   private final Function<Pending, Future<ReportService.Submission>> alone;
   private final Context context;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-  /** A group is being written, or about to be (scheduled on the context). */
-  private boolean writing;
+  /** Groups being written (each a transaction on a connection of its own). */
+  private int inFlight;
+  /** A group is about to be started (scheduled on the context). */
+  private boolean scheduled;
 
   /** {@code context}: an event-loop context of the batcher's own, where all of its state is touched. */
   SubmissionBatcher(Context context, Database database, AdminAudit audit, ReportRepository reports,
@@ -77,19 +85,22 @@ final class SubmissionBatcher {
   Future<ReportService.Submission> submit(Pending pending) {
     onContext(() -> {
       queue.add(pending);
-      if (!writing) {
-        writing = true;
-        context.runOnContext(v -> writeNextGroup());
+      if (!scheduled && inFlight < MAX_IN_FLIGHT) {
+        scheduled = true;
+        context.runOnContext(v -> {
+          scheduled = false;
+          writeNextGroup();
+        });
       }
     });
     return pending.answer().future();
   }
 
   private void writeNextGroup() {
-    if (queue.isEmpty()) {
-      writing = false;
+    if (queue.isEmpty() || inFlight >= MAX_IN_FLIGHT) {
       return;
     }
+    inFlight++;
     List<Pending> group = new ArrayList<>(Math.min(queue.size(), MAX_GROUP));
     while (!queue.isEmpty() && group.size() < MAX_GROUP) {
       group.add(queue.poll());
@@ -118,6 +129,7 @@ final class SubmissionBatcher {
             }
           } finally {
             // Whatever a listener of an answer did, the next group is written.
+            inFlight--;
             writeNextGroup();
           }
         }));
