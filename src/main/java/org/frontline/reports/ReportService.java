@@ -21,9 +21,11 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Field reports: exactly-once submission by the client-minted id, and reads within the caller's visibility.
@@ -47,6 +49,29 @@ public final class ReportService {
     this.audit = audit;
     this.linked = linked;
   }
+
+  /**
+   * Runs {@code work}; the submissions it makes on this thread reach the batcher together, so they are written in
+   * one group (the items of a batch request): posted one by one from this thread, the batcher's own thread could
+   * start a group with the first few while the rest are still being posted.
+   */
+  public <T> T together(Supplier<T> work) {
+    if (GATHERING.get() != null) {
+      return work.get();
+    }
+    List<SubmissionBatcher.Pending> gathered = new ArrayList<>();
+    GATHERING.set(gathered);
+    try {
+      return work.get();
+    } finally {
+      GATHERING.remove();
+      if (!gathered.isEmpty()) {
+        batcher.submitAll(gathered);
+      }
+    }
+  }
+
+  private static final ThreadLocal<List<SubmissionBatcher.Pending>> GATHERING = new ThreadLocal<>();
 
   /** Starts group commit: one batcher for the process, on an event-loop context of its own. */
   public void start(Vertx vertx) {
@@ -73,6 +98,11 @@ public final class ReportService {
     SubmissionBatcher.Pending pending = new SubmissionBatcher.Pending(actor, envelope, sha256, status, receivedAt,
         response, caller == null ? Promise.promise() : caller.promise());
     if (batcher != null && !LinkedRecords.hasLinks(envelope)) {
+      List<SubmissionBatcher.Pending> gathering = GATHERING.get();
+      if (gathering != null) {
+        gathering.add(pending);
+        return pending.answer().future();
+      }
       return batcher.submit(pending);
     }
     return submitAlone(pending);

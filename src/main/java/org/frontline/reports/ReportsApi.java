@@ -89,7 +89,8 @@ public final class ReportsApi implements ApiRoutes {
   private Future<Void> submitRun(Future<Void> before, RoutingContext rc, Actor actor, List<Object> run,
                                  JsonArray results) {
     return run.isEmpty() ? before : before.compose(v -> {
-      List<Future<JsonObject>> answers = run.stream().map(item -> one(rc, actor, item)).toList();
+      List<Future<JsonObject>> answers = reports.together(
+          () -> run.stream().map(item -> one(rc, actor, item)).toList());
       return Future.all(answers).onSuccess(all -> answers.forEach(a -> results.add(a.result()))).mapEmpty();
     });
   }

@@ -83,8 +83,14 @@ final class SubmissionBatcher {
 
   /** Queues the submission (from any thread); its answer completes after the commit of its group. */
   Future<ReportService.Submission> submit(Pending pending) {
+    submitAll(List.of(pending));
+    return pending.answer().future();
+  }
+
+  /** Queues submissions together (from any thread): they land in the queue at once, so in one group. */
+  void submitAll(List<Pending> pendings) {
     onContext(() -> {
-      queue.add(pending);
+      queue.addAll(pendings);
       if (!scheduled && inFlight < MAX_IN_FLIGHT) {
         scheduled = true;
         context.runOnContext(v -> {
@@ -93,7 +99,6 @@ final class SubmissionBatcher {
         });
       }
     });
-    return pending.answer().future();
   }
 
   private void writeNextGroup() {
