@@ -125,6 +125,9 @@ for c in $CLIENTS; do
   [ -n "${pg_rate[$c]}" ] || { cat "$data/pgbench.out"; exit 1; }
   echo "pgbench  c=$c: ${pg_rate[$c]} tps"
 done
+errors=$(grep -c ' ERROR ' "$data/server-bench.log" || true)
+echo "server log: $errors ERROR lines"
+[ "$errors" = 0 ] || grep -m3 -A8 ' ERROR ' "$data/server-bench.log"
 echo "rows: report=$(sql 'SELECT count(*) FROM report') bench_report=$(sql 'SELECT count(*) FROM bench_report')" \
   "audit_log=$(sql 'SELECT count(*) FROM audit_log')"
 echo
