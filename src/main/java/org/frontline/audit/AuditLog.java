@@ -62,27 +62,7 @@ public final class AuditLog {
     return Future.failedFuture(new IllegalArgumentException("record with a Pool or an SqlConnection"));
   }
 
-  /**
-   * Appends inside a transaction the caller began by hand ({@code BEGIN} on {@code conn}) and ends with
-   * {@code commit}, which is called the moment the entries are sent: COMMIT goes right behind them (pipelined)
-   * instead of after their answer, so the chain's lock, held until the commit, is held one round trip less.
-   * Succeeds only when the entries were written and the commit succeeded.
-   */
-  public Future<Void> recordAllThenCommit(SqlConnection conn, List<AuditEvent> events,
-                                          java.util.function.Supplier<Future<Void>> commit) {
-    if (events == null || events.isEmpty()
-        || events.stream().anyMatch(e -> e == null || e.action() == null || e.action().isBlank() || e.outcome() == null)) {
-      return Future.failedFuture(new IllegalArgumentException("an audit event needs an action and an outcome"));
-    }
-    return append(conn, events, commit);
-  }
-
   private Future<Void> append(SqlConnection conn, List<AuditEvent> events) {
-    return append(conn, events, null);
-  }
-
-  private Future<Void> append(SqlConnection conn, List<AuditEvent> events,
-                              java.util.function.Supplier<Future<Void>> commit) {
     UUID[] unitIds = events.stream().map(AuditEvent::unitId).filter(Objects::nonNull).distinct().toArray(UUID[]::new);
     // Both statements are sent at once (the connection pipelines them): PostgreSQL runs the read only after the lock
     // is granted, with a snapshot taken then, so the lock is not held across a client round trip for nothing.
@@ -142,7 +122,7 @@ public final class AuditLog {
             hashes[i] = Buffer.buffer(entry.hash());
           }
           // One statement for all the entries, whatever their number (a group commit appends one per report).
-          Future<?> inserted = conn.preparedQuery("""
+          return conn.preparedQuery("""
                   INSERT INTO audit_log (seq, at, actor_id, actor_label, action, object_type, object_id, unit_id,
                     unit_path, client_address, request_id, outcome, details, prev_hash, hash)
                   SELECT seq, at, actor_id, actor_label, action, object_type, object_id, unit_id, unit_path,
@@ -155,7 +135,6 @@ public final class AuditLog {
                   ORDER BY seq""")
               .execute(Tuple.from(new Object[] {seqs, ats, actorIds, actorLabels, actions, objectTypes, objectIds,
                   unitIdsOf, unitPathsOf, clients, requestIds, outcomes, detailsOf, prevHashes, hashes}));
-          return commit == null ? inserted.mapEmpty() : Future.all(inserted, commit.get()).mapEmpty();
         })
         .mapEmpty();
   }

@@ -39,17 +39,6 @@ public final class AdminAudit {
 
   /** Several actions in one append to the chain (one lock, one read of the actors' names). */
   public Future<Void> successes(SqlConnection conn, List<Action> actions) {
-    return successes(conn, actions, events -> log.recordAll(conn, events));
-  }
-
-  /** As {@link #successes}, in a transaction begun by hand, committed right behind the entries (AuditLog). */
-  public Future<Void> successesThenCommit(SqlConnection conn, List<Action> actions,
-                                          java.util.function.Supplier<Future<Void>> commit) {
-    return successes(conn, actions, events -> log.recordAllThenCommit(conn, events, commit));
-  }
-
-  private Future<Void> successes(SqlConnection conn, List<Action> actions,
-                                 java.util.function.Function<List<AuditEvent>, Future<Void>> record) {
     UUID[] accounts = actions.stream().map(a -> a.actor().accountId()).filter(Objects::nonNull).distinct()
         .toArray(UUID[]::new);
     return conn.preparedQuery("SELECT id, username FROM account WHERE id = ANY ($1)").execute(Tuple.of(accounts))
@@ -65,7 +54,7 @@ public final class AdminAudit {
                 a.objectId() == null ? null : a.objectId().toString(), a.unitId(), actor.clientAddress(),
                 actor.requestId(), AuditEvent.Outcome.SUCCESS, a.details()));
           }
-          return record.apply(events);
+          return log.recordAll(conn, events);
         });
   }
 }

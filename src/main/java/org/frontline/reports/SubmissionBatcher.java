@@ -111,7 +111,7 @@ final class SubmissionBatcher {
       group.add(queue.poll());
     }
     Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
-    database.inTransactionCommittedBy((conn, commit) -> write(conn, group, outcomes, commit))
+    database.inTransaction(conn -> write(conn, group, outcomes))
         .onComplete(ar -> onContext(() -> {
           try {
             if (ar.succeeded()) {
@@ -151,12 +151,7 @@ final class SubmissionBatcher {
 
   private record Outcome(ReportService.Submission submission, Throwable failure) {}
 
-  /**
-   * The group's transaction. Its last statement is the audit append, with COMMIT sent right behind it: the chain's
-   * lock is held from its append to the commit, every other group waits for it, so that stretch is kept short.
-   */
-  private Future<Void> write(SqlConnection conn, List<Pending> group, Map<Pending, Outcome> outcomes,
-                             java.util.function.Supplier<Future<Void>> commit) {
+  private Future<Void> write(SqlConnection conn, List<Pending> group, Map<Pending, Outcome> outcomes) {
     Map<Caller, Future<Scope>> scopes = new HashMap<>();
     for (Pending p : group) {
       scopes.computeIfAbsent(p.actor().caller(), c -> p.actor().scope(conn));
@@ -197,11 +192,11 @@ final class SubmissionBatcher {
         }
         return insertAttachments(conn, created)
             .compose(x -> insertCompletedEvents(conn, created))
-            .compose(x -> judgeTaken(conn, taken, outcomes))
-            .compose(x -> created.isEmpty() ? Future.succeededFuture() : audit.successesThenCommit(conn,
-                created.stream().map(p -> new AdminAudit.Action(p.actor(), "report.create", "report",
-                    p.envelope().id(), p.envelope().unitId(), ReportService.auditDetails(p.envelope(), p.status())))
-                    .toList(), commit));
+            .compose(x -> created.isEmpty() ? Future.succeededFuture() : audit.successes(conn, created.stream()
+                .map(p -> new AdminAudit.Action(p.actor(), "report.create", "report", p.envelope().id(),
+                    p.envelope().unitId(), ReportService.auditDetails(p.envelope(), p.status())))
+                .toList()))
+            .compose(x -> judgeTaken(conn, taken, outcomes));
       });
     });
   }

@@ -13,10 +13,7 @@ import io.vertx.sqlclient.SqlConnection;
 import org.frontline.config.FrontlineConfig;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * The PostgreSQL pool and the one way to run several statements atomically. Connection and pool-wait timeouts are
@@ -78,30 +75,6 @@ public final class Database {
    */
   public <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
     return pool.withTransaction(work);
-  }
-
-  /**
-   * Runs {@code work} in one transaction begun by hand, which the work may end itself with the supplier it is handed:
-   * that sends COMMIT at once, pipelined behind whatever the work sent last (Vert.x's {@code Transaction} waits for
-   * every pending query before sending COMMIT). The future of that COMMIT must be part of the work's own future.
-   * When the work succeeds without committing, COMMIT follows; when it fails, ROLLBACK (harmless if the transaction
-   * already ended). The connection goes back to the pool either way.
-   */
-  public <T> Future<T> inTransactionCommittedBy(BiFunction<SqlConnection, Supplier<Future<Void>>, Future<T>> work) {
-    return pool.getConnection().compose(conn -> {
-      AtomicBoolean committing = new AtomicBoolean();
-      Supplier<Future<Void>> commit = () -> {
-        if (!committing.compareAndSet(false, true)) {
-          return Future.failedFuture(new IllegalStateException("COMMIT sent twice"));
-        }
-        return conn.query("COMMIT").execute().mapEmpty();
-      };
-      return conn.query("BEGIN").execute()
-          .compose(begun -> work.apply(conn, commit))
-          .compose(result -> committing.get() ? Future.succeededFuture(result) : commit.get().map(result))
-          .recover(e -> conn.query("ROLLBACK").execute().transform(rolledBack -> Future.<T>failedFuture(e)))
-          .eventually(conn::close);
-    });
   }
 
   /** A connection of its own, outside the pool, for a session that must stay open (LISTEN). */
