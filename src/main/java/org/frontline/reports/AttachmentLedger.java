@@ -25,6 +25,8 @@ public final class AttachmentLedger {
   public record Stored(UUID reportId, boolean reportCompleted) {}
 
   private final Pool pool;
+  /** The report.completed event: the same statement as a report complete at once. */
+  private final ReportRepository reports = new ReportRepository();
 
   public AttachmentLedger(Pool pool) {
     this.pool = pool;
@@ -76,12 +78,8 @@ public final class AttachmentLedger {
                   return Future.succeededFuture(new Stored(reportId, false));
                 }
                 Row r = done.iterator().next();
-                return conn.preparedQuery("""
-                        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-                        VALUES ('report.completed', 'report', $1, $2,
-                                jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
-                                                   'authorId', $3::uuid::text, 'type', $4::text))""")
-                    .execute(Tuple.of(reportId, r.getUUID("unit_id"), r.getUUID("author_id"), r.getString("type")))
+                return reports.insertCompletedEvent(conn, reportId, r.getUUID("unit_id"), r.getUUID("author_id"),
+                        r.getString("type"))
                     .map(ignored -> new Stored(reportId, true));
               }));
         })

@@ -136,7 +136,10 @@ final class ReportRepository {
   }
 
   /** The report.completed event of a report complete at once (the same shape AttachmentLedger writes). */
-  /** The report.completed events of reports complete at once (the shape AttachmentLedger writes), in one statement. */
+  /**
+   * The report.completed events of reports, in one statement: of reports complete at once, and of a report whose last
+   * photo is in (AttachmentLedger).
+   */
   static final String INSERT_COMPLETED_EVENTS = """
       INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
       SELECT 'report.completed', 'report', report_id, unit_id,
