@@ -224,8 +224,9 @@ public final class Frontline {
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
         .compose(v -> reports.start(vertx))
         // Until it listens, the cache of callers serves nothing from memory; a database that refuses LISTEN now
-        // would refuse the API's queries too, so starting without it is not an option worth having.
-        .compose(v -> accountChanges.start())
+        // would refuse the API's queries too, so starting without it is not an option worth having. Only the API
+        // authenticates callers: a workers-only process holds no listening connection.
+        .compose(v -> roles.api() ? accountChanges.start() : Future.succeededFuture())
         .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;

@@ -35,9 +35,10 @@ import java.util.function.Function;
  * flight: the audit chain's lock serialises every transaction that audits from its append to its commit (a durable
  * commit waits for the disk), so many groups side by side would only queue for that lock with fewer reports each.
  * While groups are being written, new submissions queue up and form the next group when one commits: under load
- * groups grow by themselves, up to {@link #MAX_GROUP}. No timer: a submission arriving while no group is being written starts one right after
- * the tasks already queued on the batcher's context (so the items of one batch request form one group; a lone
- * request waits for nothing). Each answer is delivered on the context of the request that submitted it.
+ * groups grow by themselves, up to {@link #MAX_GROUP}. No timer: a submission arriving while fewer groups are in
+ * flight starts one right after the tasks already queued on the batcher's context (a lone request waits for
+ * nothing; the items of one batch request arrive in one task, see ReportService.together). Each answer is delivered
+ * on the context of the request that submitted it.
  *
  * <p>A group decides each submission exactly as the single path does: unit live and in the author's scope (else
  * 422 for that submission only), then the primary key decides (INSERT ... ON CONFLICT DO NOTHING; a taken id is a
