@@ -57,6 +57,8 @@ start_server() {
 start_server first
 dbname=${PGURL##*/}
 "$PGBIN/psql" -qX "$PGURL" -c "ALTER DATABASE \"$dbname\" SET synchronous_commit = on" >/dev/null
+# PGSS=1: where PostgreSQL's time goes during each measured service run (pg_stat_statements, loaded at the restart).
+[ "${PGSS:-}" = 1 ] && "$PGBIN/psql" -qX "$PGURL" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
 stop_server
 start_server bench
 sql() { "$PGBIN/psql" -qAtX "$PGURL" -c "$1"; }
@@ -89,7 +91,7 @@ envelope=$(sed "s/\"ID\"/\"$(python3 -c 'import uuid; print(uuid.uuid4())')\"/" 
 echo "envelope: ${#envelope} bytes"
 body=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["body"]))' "$envelope")
 cat >"$data/insert.sql" <<SQL
-INSERT INTO bench_report (id, author_id, unit_id, type, status, title, text, captured_at, received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request, request_sha256, response) VALUES (gen_random_uuid(), :author::uuid, :unit::uuid, 'SITE', 'COMPLETE', 'Bridge repair at Huaisi', 'Work under way on the east span; next inspection on Friday.', '2026-11-20T08:30:00Z', now(), now(), 32.45, 119.43, 8.5, 'gps', false, :body::jsonb, :envelope::jsonb, sha256(convert_to(:envelope::text, 'UTF8')), :envelope::jsonb);
+INSERT INTO bench_report (id, author_id, unit_id, type, status, title, text, captured_at, received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request, request_sha256, response) VALUES (gen_random_uuid(), :author::uuid, :unit::uuid, 'SITE', 'COMPLETE', 'Bridge repair at Huaisi', 'Work under way on the east span; next inspection on Friday.', '2026-11-20T08:30:00Z', now(), now(), 32.45, 119.43, 8.5, 'gps', false, :body::jsonb, :envelope::jsonb, sha256(convert_to(:envelope::text, 'UTF8')), :envelope);
 SQL
 
 run_wrk() { # connections seconds -> RESULT line
@@ -102,6 +104,13 @@ run_pgbench() { # clients seconds -> tps
     || { cat "$data/pgbench.out" >&2; return 1; }
   sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$data/pgbench.out"
 }
+pgss() { # label: the statements that took PostgreSQL's time since the last reset (PGSS=1)
+  [ "${PGSS:-}" = 1 ] || return 0
+  echo "  pg_stat_statements, $1 (total ms | calls | us per call | rows | statement):"
+  sql "SELECT round(total_exec_time)::text || ' | ' || calls || ' | ' || round(1000 * mean_exec_time) || ' | ' || rows
+              || ' | ' || left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" | sed 's/^/    /'
+}
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 declare -A svc_rate svc_p50 svc_p99 pg_rate
@@ -109,8 +118,10 @@ for c in $CLIENTS; do
   run_wrk "$c" "$WARMUP" >/dev/null
   [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   python3 $here/cpu.py 2 $((MEASURE - 4)) "service c=$c" & cpu=$!
+  [ "${PGSS:-}" = 1 ] && sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
   r=$(run_wrk "$c" "$MEASURE")
   wait $cpu
+  pgss "service c=$c"
   [ -z "${CPUSPLIT:-}" ] || wait $split
   echo "service  c=$c: $r"
   [ "$(field other "$r")" = 0 ] || echo "  (some requests did not answer 201: see above)"
@@ -119,8 +130,10 @@ for c in $CLIENTS; do
   run_pgbench "$c" "$WARMUP" >/dev/null
   [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   python3 $here/cpu.py 2 $((MEASURE - 4)) "pgbench c=$c" & cpu=$!
+  [ "${PGSS:-}" = 1 ] && sql "SELECT pg_stat_statements_reset()" >/dev/null
   pg_rate[$c]=$(run_pgbench "$c" "$MEASURE")
   wait $cpu
+  pgss "pgbench c=$c"
   [ -z "${CPUSPLIT:-}" ] || wait $split
   [ -n "${pg_rate[$c]}" ] || { cat "$data/pgbench.out"; exit 1; }
   echo "pgbench  c=$c: ${pg_rate[$c]} tps"

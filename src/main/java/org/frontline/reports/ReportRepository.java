@@ -53,16 +53,16 @@ final class ReportRepository {
                           completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
                           request_sha256, response)
       SELECT id, author_id, unit_id, type, status, title, "text", captured_at, received_at, completed_at, lat, lon,
-             accuracy_m, location_provider, location_mock, req -> 'body', req, request_sha256, response::jsonb
+             accuracy_m, location_provider, location_mock, req -> 'body', req, request_sha256, response
       FROM r ORDER BY ordinal
       ON CONFLICT (id) DO NOTHING
-      RETURNING id, response::text""";
+      RETURNING id""";
 
   /** A report to insert: what {@link #insertAll} needs of a submission. */
   record NewReport(Envelope envelope, UUID authorId, String status, OffsetDateTime receivedAt, byte[] sha256,
                    JsonObject response) {}
 
-  /** Inserts the reports whose ids are free; the 201 body (as stored) of each one inserted, by id. */
+  /** Inserts the reports whose ids are free; the 201 body (stored as this very text) of each one inserted, by id. */
   Future<Map<UUID, String>> insertAll(SqlClient conn, List<NewReport> rows) {
     int n = rows.size();
     UUID[] ids = new UUID[n], authors = new UUID[n], units = new UUID[n];
@@ -98,15 +98,19 @@ final class ReportRepository {
         .execute(Tuple.from(new Object[] {ids, authors, units, types, statuses, titles, texts, captured, received,
             completed, lats, lons, accuracies, providers, mocks, requests, hashes, responses}))
         .map(inserted -> {
+          Map<UUID, String> responseById = new HashMap<>();
+          for (int i = 0; i < n; i++) {
+            responseById.put(ids[i], responses[i]);
+          }
           Map<UUID, String> bodiesById = new HashMap<>();
-          inserted.forEach(row -> bodiesById.put(row.getUUID(0), row.getString(1)));
+          inserted.forEach(row -> bodiesById.put(row.getUUID(0), responseById.get(row.getUUID(0))));
           return bodiesById;
         });
   }
 
   /**
-   * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body
-   * as PostgreSQL will return it forever, or empty when the id was already taken (by a committed report).
+   * Inserts the report unless its id is taken (the primary key decides, never a prior check): the stored 201 body,
+   * or empty when the id was already taken (by a committed report).
    */
   Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
                                   byte[] sha256, JsonObject response) {
@@ -174,7 +178,7 @@ final class ReportRepository {
 
   /** What is stored under each of these ids (ids without a report are absent from the map). */
   Future<Map<UUID, Existing>> existing(SqlClient conn, UUID[] ids) {
-    return conn.preparedQuery("SELECT id, author_id, request_sha256, request, response::text FROM report"
+    return conn.preparedQuery("SELECT id, author_id, request_sha256, request, response FROM report"
             + " WHERE id = ANY ($1)")
         .execute(Tuple.of(ids))
         .map(rows -> {
