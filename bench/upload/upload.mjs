@@ -136,6 +136,7 @@ function ticks(statFile) {
     const stat = fs.readFileSync(statFile, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+      sys: Number(fields[12]) * TICK_MS,
       name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
   } catch {
     return null;
@@ -147,10 +148,14 @@ function cpuSnapshot() {
   const add = (key, ms) => out.set(key, (out.get(key) || 0) + ms);
   const node = process.cpuUsage();
   add('node (this bench)', (node.user + node.system) / 1000);
+  add('sys node (this bench)', node.system / 1000);
   if (!serverPid || !fs.existsSync('/proc/' + serverPid)) return out;
   for (const tid of fs.readdirSync(`/proc/${serverPid}/task`)) {
     const t = ticks(`/proc/${serverPid}/task/${tid}/stat`);
-    if (t) add('jvm ' + t.name.replace(/[0-9]+/g, '#'), t.cpu);
+    if (t) {
+      add('jvm ' + t.name.replace(/[0-9]+/g, '#'), t.cpu);
+      add('sys jvm ' + t.name.replace(/[0-9]+/g, '#'), t.sys);
+    }
   }
   const parent = new Map();
   const procs = new Map();
@@ -160,7 +165,7 @@ function cpuSnapshot() {
   }
   for (const [pid, t] of procs) {
     for (let p = parent.get(pid); p && p !== '0' && p !== '1'; p = parent.get(p)) {
-      if (p === serverPid) { add('child ' + t.name, t.cpu); break; }
+      if (p === serverPid) { add('child ' + t.name, t.cpu); add('sys child ' + t.name, t.sys); break; }
     }
   }
   return out;
@@ -171,13 +176,17 @@ function addCpu(into, before, after) {
   for (const [key, ms] of after) into.set(key, (into.get(key) || 0) + ms - (before.get(key) || 0));
 }
 
-/** Prints CPU ms per photo by group, largest first, for the groups above 0.2 ms. */
+/** Prints CPU ms per photo by group (and the part spent in the kernel), largest first, for groups above 0.2 ms. */
 function printCpu(label, cpu, photos) {
-  const rows = [...cpu].filter(([, ms]) => ms / photos >= 0.2).sort((a, b) => b[1] - a[1]);
+  const rows = [...cpu].filter(([k, ms]) => !k.startsWith('sys ') && ms / photos >= 0.2)
+    .sort((a, b) => b[1] - a[1]);
   const total = (prefix) => [...cpu].filter(([k]) => k.startsWith(prefix)).reduce((a, [, ms]) => a + ms, 0) / photos;
   console.log(`  CPU ms per photo, ${label}: server JVM ${total('jvm').toFixed(1)}, its child processes `
     + `${total('child').toFixed(1)}, node ${total('node').toFixed(1)}`);
-  for (const [key, ms] of rows) console.log(`    ${(ms / photos).toFixed(1).padStart(6)}  ${key}`);
+  for (const [key, ms] of rows) {
+    console.log(`    ${(ms / photos).toFixed(1).padStart(6)}  ${key.padEnd(26)} (kernel ${((cpu.get('sys ' + key) || 0)
+      / photos).toFixed(1)})`);
+  }
 }
 
 if (mode === 'ratio') {
@@ -186,8 +195,8 @@ if (mode === 'ratio') {
   const PER_ROUND = Number(process.env.BENCH_PHOTOS || 64);
   const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
   const bytes = photo(SIZE);
-  // Warm-up (JIT, connection pools), not counted.
-  const warm = await declare(16, bytes);
+  // Warm-up (JIT, connection pools), not counted: as many photos as the S3 side's warm-up below.
+  const warm = await declare(Number(process.env.BENCH_WARMUP || PER_ROUND), bytes);
   await timed(warm.map((t) => () => tusUpload(t, bytes)), CONNECTIONS);
   const tusTargets = await declare(PER_ROUND * ROUNDS, bytes);
   const s3Targets = await declare(PER_ROUND * (ROUNDS + 1), bytes);
@@ -213,6 +222,13 @@ if (mode === 'ratio') {
     const c2 = cpuSnapshot();
     addCpu(tusCpu, c0, c1);
     addCpu(s3Cpu, c1, c2);
+    if (serverPid) {
+      const per = (a, b, prefix) => [...b].filter(([k]) => k.startsWith(prefix))
+        .reduce((sum, [k, ms]) => sum + ms - (a.get(k) || 0), 0) / PER_ROUND;
+      console.log(`  round ${round + 1} CPU ms per photo: tus server ${per(c0, c1, 'jvm ').toFixed(1)} (JIT `
+        + `${per(c0, c1, 'jvm C# Compiler').toFixed(1)}), S3 PUT server ${per(c1, c2, 'jvm ').toFixed(1)} (JIT `
+        + `${per(c1, c2, 'jvm C# Compiler').toFixed(1)})`);
+    }
     tusSeconds += tus;
     s3Seconds += s3;
     console.log(`  round ${round + 1}: tus ${(PER_ROUND * SIZE / MB / tus).toFixed(1)} MiB/s, `
