@@ -123,14 +123,80 @@ async function timed(jobs, connections) {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+/**
+ * CPU time (ms) of the server process by thread group (thread names with digits folded), of its child processes
+ * (embedded PostgreSQL) and of this Node process, from /proc; needs FRONTLINE_SERVER_PID (run-against-dev.sh sets
+ * it). Empty without it or without /proc.
+ */
+const serverPid = process.env.FRONTLINE_SERVER_PID;
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+function ticks(statFile) {
+  try {
+    const stat = fs.readFileSync(statFile, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+      sys: Number(fields[12]) * TICK_MS,
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
+  } catch {
+    return null;
+  }
+}
+
+function cpuSnapshot() {
+  const out = new Map();
+  const add = (key, ms) => out.set(key, (out.get(key) || 0) + ms);
+  const node = process.cpuUsage();
+  add('node (this bench)', (node.user + node.system) / 1000);
+  add('sys node (this bench)', node.system / 1000);
+  if (!serverPid || !fs.existsSync('/proc/' + serverPid)) return out;
+  for (const tid of fs.readdirSync(`/proc/${serverPid}/task`)) {
+    const t = ticks(`/proc/${serverPid}/task/${tid}/stat`);
+    if (t) {
+      add('jvm ' + t.name.replace(/[0-9]+/g, '#'), t.cpu);
+      add('sys jvm ' + t.name.replace(/[0-9]+/g, '#'), t.sys);
+    }
+  }
+  const parent = new Map();
+  const procs = new Map();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    const t = ticks(`/proc/${pid}/stat`);
+    if (t) { parent.set(pid, String(t.ppid)); procs.set(pid, t); }
+  }
+  for (const [pid, t] of procs) {
+    for (let p = parent.get(pid); p && p !== '0' && p !== '1'; p = parent.get(p)) {
+      if (p === serverPid) { add('child ' + t.name, t.cpu); add('sys child ' + t.name, t.sys); break; }
+    }
+  }
+  return out;
+}
+
+/** Adds the CPU spent between two snapshots to `into`. */
+function addCpu(into, before, after) {
+  for (const [key, ms] of after) into.set(key, (into.get(key) || 0) + ms - (before.get(key) || 0));
+}
+
+/** Prints CPU ms per photo by group (and the part spent in the kernel), largest first, for groups above 0.2 ms. */
+function printCpu(label, cpu, photos) {
+  const rows = [...cpu].filter(([k, ms]) => !k.startsWith('sys ') && ms / photos >= 0.2)
+    .sort((a, b) => b[1] - a[1]);
+  const total = (prefix) => [...cpu].filter(([k]) => k.startsWith(prefix)).reduce((a, [, ms]) => a + ms, 0) / photos;
+  console.log(`  CPU ms per photo, ${label}: server JVM ${total('jvm').toFixed(1)}, its child processes `
+    + `${total('child').toFixed(1)}, node ${total('node').toFixed(1)}`);
+  for (const [key, ms] of rows) {
+    console.log(`    ${(ms / photos).toFixed(1).padStart(6)}  ${key.padEnd(26)} (kernel ${((cpu.get('sys ' + key) || 0)
+      / photos).toFixed(1)})`);
+  }
+}
+
 if (mode === 'ratio') {
   const SIZE = 2 * MB;
   const CONNECTIONS = 8;
   const PER_ROUND = Number(process.env.BENCH_PHOTOS || 64);
   const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
   const bytes = photo(SIZE);
-  // Warm-up (JIT, connection pools), not counted.
-  const warm = await declare(16, bytes);
+  // Warm-up (JIT, connection pools), not counted: as many photos as the S3 side's warm-up below.
+  const warm = await declare(Number(process.env.BENCH_WARMUP || PER_ROUND), bytes);
   await timed(warm.map((t) => () => tusUpload(t, bytes)), CONNECTIONS);
   const tusTargets = await declare(PER_ROUND * ROUNDS, bytes);
   const s3Targets = await declare(PER_ROUND * (ROUNDS + 1), bytes);
@@ -144,11 +210,25 @@ if (mode === 'ratio') {
   let tusSeconds = 0;
   let s3Seconds = 0;
   console.log(`bench/upload ratio: ${ROUNDS} rounds of ${PER_ROUND} photos of ${SIZE} bytes per side, ${CONNECTIONS} connections`);
+  const tusCpu = new Map();
+  const s3Cpu = new Map();
   for (let round = 0; round < ROUNDS; round++) {
+    const c0 = cpuSnapshot();
     const tus = await timed(tusTargets.slice(round * PER_ROUND, (round + 1) * PER_ROUND)
       .map((t) => () => tusUpload(t, bytes)), CONNECTIONS);
+    const c1 = cpuSnapshot();
     const s3 = await timed(urls.slice(round * PER_ROUND, (round + 1) * PER_ROUND)
       .map((u) => () => s3Put(u, bytes)), CONNECTIONS);
+    const c2 = cpuSnapshot();
+    addCpu(tusCpu, c0, c1);
+    addCpu(s3Cpu, c1, c2);
+    if (serverPid) {
+      const per = (a, b, prefix) => [...b].filter(([k]) => k.startsWith(prefix))
+        .reduce((sum, [k, ms]) => sum + ms - (a.get(k) || 0), 0) / PER_ROUND;
+      console.log(`  round ${round + 1} CPU ms per photo: tus server ${per(c0, c1, 'jvm ').toFixed(1)} (JIT `
+        + `${per(c0, c1, 'jvm C# Compiler').toFixed(1)}), S3 PUT server ${per(c1, c2, 'jvm ').toFixed(1)} (JIT `
+        + `${per(c1, c2, 'jvm C# Compiler').toFixed(1)})`);
+    }
     tusSeconds += tus;
     s3Seconds += s3;
     console.log(`  round ${round + 1}: tus ${(PER_ROUND * SIZE / MB / tus).toFixed(1)} MiB/s, `
@@ -162,6 +242,10 @@ if (mode === 'ratio') {
   console.log(`ratio tus / S3: ${(tusRate / s3Rate).toFixed(2)} (target >= 0.90)`);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`tus phases (median ms): creation ${median(phases.creation).toFixed(1)}, PATCH ${median(phases.patch).toFixed(1)}`);
+  if (serverPid) {
+    printCpu('tus', tusCpu, total);
+    printCpu('direct S3 PUT', s3Cpu, total);
+  }
   for (const t of tusTargets) {
     const r = await json('GET', '/v1/reports/' + t.reportId, token);
     if (r.body.status !== 'COMPLETE') fail('report ' + t.reportId + ' is ' + r.body.status);

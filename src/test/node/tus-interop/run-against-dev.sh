@@ -5,7 +5,8 @@
 # issuer (FRONTLINE_JWT_ISSUER) is the URL the server is reached at: OAuth clients (the partner check) insist that
 # the RFC 8414 metadata's issuer is the URL they discovered it from. The partner and webhook checks use this runner.
 # SERVER_JAVA_OPTS go to the JVM (e.g. -Xmx256m). Exit status: the script's; a server that does not start, does
-# not stop within 20 s, or logged an OutOfMemoryError fails too.
+# not stop within 20 s, or logged an OutOfMemoryError fails too. The script gets the server's process id as
+# FRONTLINE_SERVER_PID (bench/upload reads its CPU time from /proc).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../../.." && pwd)"
@@ -66,4 +67,4 @@ done
 
 script=("$@")
 [ ${#script[@]} -gt 0 ] || script=("$here/interop.mjs")
-FRONTLINE_URL="http://127.0.0.1:$http_port" FRONTLINE_DATA_DIR="$data" node "${script[@]}"
+FRONTLINE_URL="http://127.0.0.1:$http_port" FRONTLINE_DATA_DIR="$data" FRONTLINE_SERVER_PID="$pid" node "${script[@]}"

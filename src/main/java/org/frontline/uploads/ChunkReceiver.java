@@ -123,7 +123,10 @@ final class ChunkReceiver {
   }
 
   private Future<Received> start() {
-    buffer = Buffer.buffer(PART_SIZE + 64 * 1024).appendBytes(upload.tail());
+    // An upload held whole never grows past its length: a 2 MB photo needs no 5 MiB array to be zeroed and
+    // collected (arrays this large are G1 "humongous" objects, each costly to allocate and to free).
+    int capacity = upload.multipartUploadId() == null ? (int) upload.length() : PART_SIZE + 64 * 1024;
+    buffer = Buffer.buffer(capacity).appendBytes(upload.tail());
     request.handler(this::onData);
     request.exceptionHandler(this::fail);
     request.endHandler(v -> {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /** tus uploads of declared attachments: creation, writing, completion (verify, then STORED or rejected), ending. */
 public final class UploadService {
@@ -123,7 +124,12 @@ public final class UploadService {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
           .toException());
     }
-    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, head -> checkHead(upload, head),
+    // A body that brings an upload held whole (at most one part) to its end is judged at completion, from memory
+    // and before anything is stored: looking at its head on the way would judge the same bytes twice.
+    boolean judgedAtCompletion = upload.multipartUploadId() == null
+        && Long.toString(upload.length() - offset).equals(body.getHeader("Content-Length"));
+    Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : head -> checkHead(upload, head);
+    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, headCheck,
             budget, blocking, received -> received.complete()
                 ? complete(caller, upload, received, clientAddress, requestId)
                     .map(u -> new Written(u, received.offset(), true))
@@ -177,15 +183,15 @@ public final class UploadService {
       AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
       boolean matches = received.offset() == declared.size() && received.sha256Hex().equals(declared.sha256Hex());
       if (received.whole() != null) {
-        // Received whole: judged in memory, stored with one PUT only when it passes.
+        // Received whole: judged in memory, stored with one PUT only when it passes. The content rules come
+        // first, as they would have on the way when the head was not judged early (see write).
         Buffer whole = received.whole();
-        if (!matches) {
-          return rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId);
-        }
         return blocking.executeBlocking(() -> ContentRules.check(head(whole), tail(whole), declared.contentType()),
                 false)
-            .compose(sniffed -> store.putBytes(upload.objectKey(), whole, declared.contentType())
-                    .compose(etag -> stored(caller, upload, declared, sniffed, clientAddress, requestId)),
+            .compose(sniffed -> !matches
+                    ? rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId)
+                    : store.putBytes(upload.objectKey(), whole, declared.contentType())
+                        .compose(etag -> stored(caller, upload, declared, sniffed, clientAddress, requestId)),
                 e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
                     : refusedRecord(caller, upload, declared, refused, clientAddress, requestId).map(w -> upload));
       }

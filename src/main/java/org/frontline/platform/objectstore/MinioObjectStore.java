@@ -18,6 +18,12 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.streams.ReadStream;
 import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
@@ -30,6 +36,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -51,6 +58,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   /** S3 refuses presigned URLs valid for longer than 7 days. */
   static final int MAX_EXPIRY_MINUTES = 7 * 24 * 60;
   static final int MAX_KEY_BYTES = 1024;
+  /** How long the URL of a server-side write is valid: it is used at once, and never leaves this process. */
+  private static final int WRITE_URL_SECONDS = 300;
   private static final Duration DEFAULT_UPLOAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
 
   private final Vertx vertx;
@@ -62,6 +71,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   private final MinioAsyncClient async;
   private final String region;
   private final Duration uploadIdleTimeout;
+  /** Sends the bytes of {@link #putBytes} and {@link #uploadPart} to presigned URLs, from the caller's context. */
+  private final HttpClient writes;
 
   public MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings) {
     this(vertx, worker, settings, DEFAULT_UPLOAD_IDLE_TIMEOUT);
@@ -99,6 +110,11 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .region(settings.region())
         .httpClient(http)
         .build();
+    this.writes = vertx.createHttpClient(new HttpClientOptions()
+            .setConnectTimeout(5_000)
+            .setIdleTimeout(60) // seconds, like OkHttp's read and write timeouts above
+            .setKeepAlive(true),
+        new PoolOptions().setHttp1MaxSize(64));
   }
 
   @Override
@@ -285,30 +301,56 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
     if (partNumber < 1 || partNumber > 10_000) {
       return Future.failedFuture(new IllegalArgumentException("part number must be 1..10000, was " + partNumber));
     }
-    byte[] bytes = data.getBytes();
-    return async(() -> async.uploadPartAsync(bucket, region, key, bytes, bytes.length, uploadId, partNumber,
-        null, null))
-        .map(response -> unquoted(response.etag()));
+    return presignedWrite(key, Map.of("uploadId", uploadId, "partNumber", Integer.toString(partNumber)), data,
+        null);
   }
 
   @Override
   public Future<String> putBytes(String key, Buffer data, String contentType) {
-    String invalid = keyProblem(key);
-    if (invalid != null) {
-      return Future.failedFuture(new IllegalArgumentException(invalid));
-    }
     if (data.length() > PART_SIZE) {
       return Future.failedFuture(new IllegalArgumentException("putBytes takes at most one part (" + PART_SIZE
           + " bytes), was " + data.length()));
     }
-    byte[] bytes = data.getBytes();
-    return async(() -> async.putObject(PutObjectArgs.builder()
+    return presignedWrite(key, Map.of(), data, contentType == null ? "application/octet-stream" : contentType);
+  }
+
+  /**
+   * PUTs bytes already in memory to a presigned URL (a whole object, or a part with {@code uploadId} and
+   * {@code partNumber}); returns the ETag. Not through the SDK: over plain http it signs the payload itself, so it
+   * copies the bytes and computes their SHA-256 and MD5 on the calling thread (an event loop), and the store then
+   * reads the whole body into memory to hash it again before writing it. A presigned URL carries
+   * {@code UNSIGNED-PAYLOAD}: the store streams the body to disk as it does a phone's direct PUT, and Vert.x writes
+   * the buffer without copying it. The callers verify the bytes themselves (size and SHA-256 of this very buffer).
+   */
+  private Future<String> presignedWrite(String key, Map<String, String> query, Buffer data, String contentType) {
+    String invalid = keyProblem(key);
+    if (invalid != null) {
+      return Future.failedFuture(new IllegalArgumentException(invalid));
+    }
+    return blocking(() -> client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+            .method(Method.PUT)
             .bucket(bucket)
             .object(key)
-            .stream(new java.io.ByteArrayInputStream(bytes), bytes.length, -1)
-            .contentType(contentType == null ? "application/octet-stream" : contentType)
+            .extraQueryParams(query)
+            .expiry(WRITE_URL_SECONDS, TimeUnit.SECONDS)
             .build()))
-        .map(response -> unquoted(response.etag()));
+        .compose(url -> {
+          RequestOptions request = new RequestOptions().setMethod(HttpMethod.PUT).setAbsoluteURI(url);
+          if (contentType != null) {
+            request.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
+          }
+          return writes.request(request);
+        })
+        .compose(request -> request.send(data))
+        .compose(response -> response.body().map(body -> {
+          if (response.statusCode() != 200) {
+            throw new IllegalStateException("the store refused the PUT of " + key + ": " + response.statusCode()
+                + " " + body.toString(StandardCharsets.UTF_8));
+          }
+          return unquoted(response.getHeader(HttpHeaders.ETAG));
+        }))
+        .recover(failure -> Future.failedFuture(
+            unreachable(failure) ? new DependencyUnavailableException(DEPENDENCY, failure) : failure));
   }
 
   @Override
@@ -364,6 +406,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   /** Releases OkHttp's connection pool and dispatcher threads. The worker pool belongs to the caller. */
   @Override
   public void close() {
+    writes.close();
     http.dispatcher().executorService().shutdown();
     http.connectionPool().evictAll();
   }

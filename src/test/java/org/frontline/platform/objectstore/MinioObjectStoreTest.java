@@ -217,6 +217,26 @@ class MinioObjectStoreTest {
   }
 
   @Test
+  void putBytesStoresTheBufferWithItsTypeAndAnswersTheStoresEtag() throws Exception {
+    byte[] photo = randomBytes(2 * 1024 * 1024 + 17);
+
+    String etag = result(store.putBytes("reports/r10/photo.jpg", Buffer.buffer(photo), "image/jpeg"));
+
+    // A single PUT's ETag is the MD5 of what the store received.
+    assertThat(etag).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(photo)));
+    ObjectInfo info = result(store.stat("reports/r10/photo.jpg")).orElseThrow();
+    assertThat(info.size()).isEqualTo(photo.length);
+    assertThat(info.contentType()).isEqualTo("image/jpeg");
+    assertThat(info.etag()).isEqualTo(etag);
+    assertThat(Files.readAllBytes(tempDir.resolve("s3").resolve(BUCKET).resolve("reports/r10/photo.jpg")))
+        .isEqualTo(photo);
+    assertThat(failureOf(store.putBytes("a/../b", Buffer.buffer(photo), null)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.putBytes("reports/r10/big.jpg", Buffer.buffer(new byte[5 * 1024 * 1024 + 1]), null)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void missingKeysStatEmptyGetNotFoundAndDeleteSucceeds() throws Exception {
     assertThat(result(store.stat("nothing/here"))).isEmpty();
     assertThat(failureOf(store.get("nothing/here", 0, -1))).isInstanceOf(ObjectNotFoundException.class);
@@ -300,6 +320,8 @@ class MinioObjectStoreTest {
       assertThat(((DependencyUnavailableException) failure).dependency()).isEqualTo("object-store");
       assertThat(failure.getCause()).isInstanceOf(IOException.class);
       assertThat(failureOf(store.stat("reports/any.jpg"))).isInstanceOf(DependencyUnavailableException.class);
+      assertThat(failureOf(store.putBytes("reports/any.jpg", Buffer.buffer(new byte[] {1}), null)))
+          .isInstanceOf(DependencyUnavailableException.class);
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
     } finally {
       server.restart();
