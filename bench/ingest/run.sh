@@ -7,8 +7,9 @@
 #     attachments, a fresh id per request) with wrk at 16 and then 64 connections: a warm-up, then a measured run;
 #   * right after each, pgbench at the same client count inserts the same row shape (a copy of the `report` table:
 #     same columns, types, checks, indexes and foreign keys, the same jsonb documents), one transaction per row;
-#   * prints both rates, their ratio (service / pgbench), the service's p50/p99, and the CPU each program used
-#     (service, PostgreSQL, wrk, pgbench) during each measured run.
+#   * prints both rates, their ratio (service / pgbench), the service's p50/p99, the CPU each program used
+#     (service, PostgreSQL, wrk, pgbench) during each measured run, and the service's group commits in it (how many,
+#     their size, and the mean time of their phases: write, audit chain, durable commit; from /metrics).
 # The warm-up is long (60 s) because the JIT compilers still take a third of a core half a minute after start: the
 # figure wanted is the one of a server that has been running, not of one starting.
 # Targets (issue 5): ratio >= 1.0; p99 <= 50 ms at 64 connections.
@@ -111,6 +112,27 @@ pgss() { # label: the statements that took PostgreSQL's time since the last rese
               || ' | ' || left(regexp_replace(query, '\s+', ' ', 'g'), 90)
        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" | sed 's/^/    /'
 }
+metrics() { curl -fsS "http://127.0.0.1:$mgmt_port/metrics" | grep '^frontline_report_group' || true; }
+groups() { # before after: the groups of the measured run, from the service's own meters (GroupCommitMetrics)
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+def parse(text):
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'(\w+)(\{[^}]*\})?\s+([0-9.eE+-]+)$', line)
+        if m:
+            phase = re.search(r'phase="(\w+)"', m.group(2) or '')
+            out[(m.group(1), phase.group(1) if phase else '')] = float(m.group(3))
+    return out
+a, b = parse(sys.argv[1]), parse(sys.argv[2])
+d = lambda k: b.get(k, 0) - a.get(k, 0)
+n = d(('frontline_report_group_size_count', ''))
+if n:
+    phases = ', '.join('%s %.2f' % (p, 1000 * d(('frontline_report_group_seconds_sum', p)) / n)
+                       for p in ('write', 'audit', 'commit'))
+    print('  groups: %d, %.1f reports each; mean ms per group: %s' % (n, d(('frontline_report_group_size_sum', '')) / n, phases))
+PY
+}
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 declare -A svc_rate svc_p50 svc_p99 pg_rate
@@ -119,8 +141,10 @@ for c in $CLIENTS; do
   [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   python3 $here/cpu.py 2 $((MEASURE - 4)) "service c=$c" & cpu=$!
   [ "${PGSS:-}" = 1 ] && sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
+  before=$(metrics)
   r=$(run_wrk "$c" "$MEASURE")
   wait $cpu
+  groups "$before" "$(metrics)"
   pgss "service c=$c"
   [ -z "${CPUSPLIT:-}" ] || wait $split
   echo "service  c=$c: $r"

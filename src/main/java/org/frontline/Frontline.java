@@ -222,7 +222,7 @@ public final class Frontline {
     FrontlineConfig.Roles roles = config.roles();
     return keyRing.start()
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
-        .compose(v -> reports.start(vertx))
+        .compose(v -> reports.start(vertx, registry))
         // Until it listens, the cache of callers serves nothing from memory; a database that refuses LISTEN now
         // would refuse the API's queries too, so starting without it is not an option worth having. Only the API
         // authenticates callers: a workers-only process holds no listening connection.

@@ -1,5 +1,6 @@
 package org.frontline.reports;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -74,9 +75,9 @@ public final class ReportService {
   private static final ThreadLocal<List<SubmissionBatcher.Pending>> GATHERING = new ThreadLocal<>();
 
   /** Starts group commit: one batcher for the process, on an event-loop context of its own. */
-  public void start(Vertx vertx) {
+  public void start(Vertx vertx, MeterRegistry registry) {
     batcher = new SubmissionBatcher(((VertxInternal) vertx).createEventLoopContext(), database, audit, reports,
-        this::submitAlone);
+        this::submitAlone, new GroupCommitMetrics(registry));
   }
 
   /**

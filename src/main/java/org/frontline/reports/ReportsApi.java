@@ -31,8 +31,8 @@ public final class ReportsApi implements ApiRoutes {
   }
 
   /** Loads the contract's envelope schema (for batch items) and starts group commit; before the API is deployed. */
-  public Future<Void> start(Vertx vertx) {
-    reports.start(vertx);
+  public Future<Void> start(Vertx vertx, io.micrometer.core.instrument.MeterRegistry registry) {
+    reports.start(vertx, registry);
     return ReportSchemas.load(vertx).onSuccess(s -> schemas = s).mapEmpty();
   }
 

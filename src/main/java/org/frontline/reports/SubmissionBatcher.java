@@ -66,6 +66,7 @@ final class SubmissionBatcher {
   private final ReportRepository reports;
   private final Function<Pending, Future<ReportService.Submission>> alone;
   private final Context context;
+  private final GroupCommitMetrics metrics;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   /** Groups being written (each a transaction on a connection of its own). */
   private int inFlight;
@@ -74,8 +75,9 @@ final class SubmissionBatcher {
 
   /** {@code context}: an event-loop context of the batcher's own, where all of its state is touched. */
   SubmissionBatcher(Context context, Database database, AdminAudit audit, ReportRepository reports,
-                    Function<Pending, Future<ReportService.Submission>> alone) {
+                    Function<Pending, Future<ReportService.Submission>> alone, GroupCommitMetrics metrics) {
     this.context = context;
+    this.metrics = metrics;
     this.database = database;
     this.audit = audit;
     this.reports = reports;
@@ -112,10 +114,13 @@ final class SubmissionBatcher {
       group.add(queue.poll());
     }
     Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
-    database.inTransaction(conn -> write(conn, group, outcomes))
+    metrics.size(group.size());
+    long[] written = new long[1];
+    database.inTransaction(conn -> write(conn, group, outcomes).onSuccess(v -> written[0] = System.nanoTime()))
         .onComplete(ar -> onContext(() -> {
           try {
             if (ar.succeeded()) {
+              metrics.commit(System.nanoTime() - written[0]);
               // Committed: now, and only now, each submission learns its outcome.
               for (Pending p : group) {
                 Outcome o = outcomes.get(p);
@@ -128,6 +133,7 @@ final class SubmissionBatcher {
                 }
               }
             } else {
+              metrics.retried();
               // Nothing of the group was committed: each alone, with its own outcome.
               for (Pending p : group) {
                 alone.apply(p).onComplete(p.answer());
@@ -153,6 +159,7 @@ final class SubmissionBatcher {
   private record Outcome(ReportService.Submission submission, Throwable failure) {}
 
   private Future<Void> write(SqlConnection conn, List<Pending> group, Map<Pending, Outcome> outcomes) {
+    long start = System.nanoTime();
     Map<Caller, Future<Scope>> scopes = new HashMap<>();
     for (Pending p : group) {
       scopes.computeIfAbsent(p.actor().caller(), c -> p.actor().scope(conn));
@@ -191,12 +198,18 @@ final class SubmissionBatcher {
             taken.add(p);
           }
         }
+        long[] audited = new long[1];
         return insertAttachments(conn, created)
             .compose(x -> insertCompletedEvents(conn, created))
-            .compose(x -> created.isEmpty() ? Future.succeededFuture() : audit.successes(conn, created.stream()
-                .map(p -> new AdminAudit.Action(p.actor(), "report.create", "report", p.envelope().id(),
-                    p.envelope().unitId(), ReportService.auditDetails(p.envelope(), p.status())))
-                .toList()))
+            .compose(x -> {
+              audited[0] = System.nanoTime();
+              metrics.write(audited[0] - start);
+              return created.isEmpty() ? Future.succeededFuture() : audit.successes(conn, created.stream()
+                  .map(p -> new AdminAudit.Action(p.actor(), "report.create", "report", p.envelope().id(),
+                      p.envelope().unitId(), ReportService.auditDetails(p.envelope(), p.status())))
+                  .toList());
+            })
+            .onSuccess(x -> metrics.audit(System.nanoTime() - audited[0]))
             .compose(x -> judgeTaken(conn, taken, outcomes));
       });
     });

@@ -51,6 +51,10 @@ class GroupCommitTest {
         .add(site(outOfScope).put("unitId", TONGZHOU.toString()))     // 32: a unit outside the author's scope
         .add(site(twice).put("title", "Group item 3"))                // 33: a repeat of item 3, in the same group
         .add(site(twice).put("title", "Something else"));             // 34: a conflict with item 3, same group
+    var registry = env.app().registry();
+    long groupsBefore = registry.get("frontline.report.group.size").summary().count();
+    double submissionsBefore = registry.get("frontline.report.group.size").summary().totalAmount();
+    long commitsBefore = registry.get("frontline.report.group").tag("phase", "commit").timer().count();
 
     HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
 
@@ -84,6 +88,14 @@ class GroupCommitTest {
     assertThat(count(env, "SELECT max(seq) - min(seq) + 1 FROM audit_log WHERE action = 'report.create'"
         + " AND object_id IN " + in, textIds)).isEqualTo(30);
     assertThat(count(env, "SELECT count(DISTINCT xmin::text) FROM report WHERE id IN " + in, ids)).isEqualTo(1);
+    // The metrics tell the same: one more group, of all 35 submissions, committed once.
+    assertThat(registry.get("frontline.report.group.size").summary().count()).isEqualTo(groupsBefore + 1);
+    assertThat(registry.get("frontline.report.group.size").summary().totalAmount() - submissionsBefore)
+        .isEqualTo(35.0);
+    assertThat(registry.get("frontline.report.group").tag("phase", "commit").timer().count())
+        .isEqualTo(commitsBefore + 1);
+    assertThat(registry.get("frontline.report.group").tag("phase", "audit").timer().count())
+        .isEqualTo(registry.get("frontline.report.group").tag("phase", "write").timer().count());
     JsonObject verified = AuditTesting.verify(env, token(env, "admin")).bodyAsJsonObject();
     assertThat(verified.getBoolean("ok")).as(verified.encode()).isTrue();
   }
@@ -102,8 +114,11 @@ class GroupCommitTest {
     }
     UUID thief = UUID.randomUUID();
     items.add(withAttachments(site(thief), attachment(used, 1)));    // an attachment id of another report
+    double retriedBefore = env.app().registry().get("frontline.report.group.retried").counter().count();
 
     HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+    assertThat(env.app().registry().get("frontline.report.group.retried").counter().count())
+        .isEqualTo(retriedBefore + 1);
 
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
     JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
