@@ -52,6 +52,33 @@ public record Page<T>(List<T> items, String nextCursor) {
       return at.withOffsetSameInstant(java.time.ZoneOffset.UTC) + "|" + id;
     }
 
+    /**
+     * Ends a query (its parameters so far in {@code params}) as one newest-first page over {@code p.created_at,
+     * p.id}: the rows after the key {@code after} (when not null), the order, and a limit of {@code size + 1}, one
+     * more than the page, to know whether another follows (see {@link #newestFirst(Iterable, int, Function)}).
+     */
+    public static String newestFirst(StringBuilder sql, List<Object> params, String after, int size) {
+      if (after != null) {
+        TimeId last = parse(after);
+        params.add(last.at());
+        params.add(last.id());
+        sql.append(" AND (p.created_at, p.id) < ($").append(params.size() - 1).append(", $").append(params.size())
+            .append(")");
+      }
+      params.add(size + 1);
+      return sql.append(" ORDER BY p.created_at DESC, p.id DESC LIMIT $").append(params.size()).toString();
+    }
+
+    /** The page of {@code size} read by a query ended with {@link #newestFirst(StringBuilder, List, String, int)}. */
+    public static <T> Page<T> newestFirst(Iterable<io.vertx.sqlclient.Row> rows, int size,
+                                          Function<io.vertx.sqlclient.Row, T> item) {
+      List<io.vertx.sqlclient.Row> list = new java.util.ArrayList<>();
+      rows.forEach(list::add);
+      Page<io.vertx.sqlclient.Row> page = of(list, size,
+          r -> key(r.getOffsetDateTime("created_at"), r.getUUID("id")));
+      return new Page<>(page.items().stream().map(item).toList(), page.nextCursor());
+    }
+
     /** The time and id of a key; fails on anything else. */
     public static TimeId parse(String key) {
       int bar = key.indexOf('|');

@@ -101,22 +101,8 @@ public final class ProjectService {
         params.add(unitId);
         sql.append(" AND p.unit_id = $").append(params.size());
       }
-      if (after != null) {
-        Page.TimeId last = Page.TimeId.parse(after);
-        params.add(last.at());
-        params.add(last.id());
-        sql.append(" AND (p.created_at, p.id) < ($").append(params.size() - 1).append(", $").append(params.size())
-            .append(")");
-      }
-      params.add(size + 1);
-      sql.append(" ORDER BY p.created_at DESC, p.id DESC LIMIT $").append(params.size());
-      return pool.preparedQuery(sql.toString()).execute(Tuple.from(params));
-    }).map(rows -> {
-      List<Row> list = new ArrayList<>();
-      rows.forEach(list::add);
-      Page<Row> page = Page.of(list, size, r -> Page.TimeId.key(r.getOffsetDateTime("created_at"), r.getUUID("id")));
-      return new Page<>(page.items().stream().map(ProjectService::projectRow).toList(), page.nextCursor());
-    });
+      return pool.preparedQuery(Page.TimeId.newestFirst(sql, params, after, size)).execute(Tuple.from(params));
+    }).map(rows -> Page.TimeId.newestFirst(rows, size, ProjectService::projectRow));
   }
 
 
