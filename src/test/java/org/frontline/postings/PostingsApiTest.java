@@ -70,6 +70,33 @@ class PostingsApiTest {
   }
 
   @Test
+  void theListPagesNewestFirstWithACursorAndRefusesAForeignOne(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    List<String> created = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      LocalDate start = TODAY.minusDays(300 - 100L * i);
+      created.add(ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+          posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, start.plusDays(50))), 201).getString("id"));
+    }
+
+    JsonObject first = ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?officerId=" + ZHANG + "&limit=2", null),
+        200);
+    assertThat(first.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")))
+        .containsExactly(created.get(2), created.get(1));
+    String cursor = first.getString("nextCursor");
+    assertThat(cursor).isNotNull();
+    JsonObject second = ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?officerId=" + ZHANG + "&limit=2&cursor="
+        + cursor, null), 200);
+    assertThat(second.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")))
+        .containsExactly(created.get(0));
+    assertThat(second.getString("nextCursor")).isNull();
+
+    HttpResponse<Buffer> foreign = call(env, supervisor, HttpMethod.GET, "/v1/postings?cursor=bm90LWEta2V5", null);
+    assertProblem(foreign, 400, "urn:frontline:problem:validation-failed");
+    assertThat(fields(foreign.bodyAsJsonObject())).containsExactly("query/cursor");
+  }
+
+  @Test
   void aSupervisorPostsAnOfficerAndOverlapsAreRefusedUnlessStated(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
     LocalDate start = TODAY.minusDays(30);
