@@ -10,9 +10,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { demoId, jsonClient } from '../../src/test/node/lib/frontline-dev.mjs';
 
 const base = (process.env.FRONTLINE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const dataDir = process.env.FRONTLINE_DATA_DIR;
+const json = jsonClient(base);
 const MB = 1024 * 1024;
 const mode = process.argv[2] || 'ratio';
 
@@ -21,30 +23,12 @@ function fail(message) {
   process.exit(1);
 }
 
-function demoId(name) {
-  const b = crypto.createHash('md5').update('frontline-demo:' + name, 'utf8').digest();
-  b[6] = (b[6] & 0x0f) | 0x30;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 function photo(size) {
   const head = Buffer.from([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff,
     1, 1, 0x11, 0]);
   const out = crypto.randomBytes(size);
   head.copy(out, 0);
   return out;
-}
-
-async function json(method, url, token, body) {
-  const r = await fetch(base + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
 const login = await json('POST', '/v1/auth/login', null, { username: 'officer.xu', password: 'frontline-dev' });

@@ -10,24 +10,17 @@ import * as tus from 'tus-js-client';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { demoId, jsonClient } from '../lib/frontline-dev.mjs';
 
 const base = (process.env.FRONTLINE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const dataDir = process.env.FRONTLINE_DATA_DIR;
+const json = jsonClient(base);
 const SIZE = 20 * 1024 * 1024;
 const CUT = 8 * 1024 * 1024;
 
 function fail(message) {
   console.error('tus-interop: FAILED: ' + message);
   process.exit(1);
-}
-
-/** The demo organisation's ids: UUID v3 (MD5) of "frontline-demo:<name>", as Java's UUID.nameUUIDFromBytes. */
-function demoId(name) {
-  const b = crypto.createHash('md5').update('frontline-demo:' + name, 'utf8').digest();
-  b[6] = (b[6] & 0x0f) | 0x30;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** A JPEG head (SOI, comment, a 4000x3000 baseline frame header) then random bytes: passes the content rules. */
@@ -40,16 +33,6 @@ function photo(size) {
   const out = crypto.randomBytes(size);
   head.copy(out, 0);
   return out;
-}
-
-async function json(method, url, token, body) {
-  const r = await fetch(base + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
 async function uploadOffset(url, token) {
