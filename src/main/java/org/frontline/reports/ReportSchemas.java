@@ -6,15 +6,12 @@ import io.vertx.json.schema.JsonSchema;
 import io.vertx.json.schema.OutputUnit;
 import io.vertx.json.schema.SchemaRepository;
 import io.vertx.json.schema.Validator;
-import io.vertx.openapi.contract.OpenAPIContract;
-import io.vertx.openapi.impl.Utils;
-import io.vertx.core.json.JsonObject;
-import org.frontline.platform.http.CompiledSchema;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.frontline.platform.http.ApiVerticle;
+import org.frontline.platform.http.CompiledSchema;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.Problems;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,17 +34,10 @@ public final class ReportSchemas {
   }
 
   public static Future<ReportSchemas> load(Vertx vertx) {
-    return ApiVerticle.readContract(vertx, ApiVerticle.CONTRACT)
-        .compose(raw -> Utils.yamlStringToJson(raw.toString()))
-        .compose(model -> {
-          JsonObject validated = ApiVerticle.forValidation(model);
-          Optional<CompiledSchema> compiled = Optional.ofNullable(CompiledSchema.requestBodies(validated.copy())
-              .get("createReport"));
-          return OpenAPIContract.from(vertx, validated).map(contract -> new ReportSchemas(
-              contract.getSchemaRepository(),
-              contract.operation("createReport").getRequestBody().getContent().get("application/json").getSchema(),
-              compiled));
-        });
+    return ApiVerticle.loadContract(vertx, ApiVerticle.CONTRACT).map(loaded -> new ReportSchemas(
+        loaded.contract().getSchemaRepository(),
+        loaded.contract().operation("createReport").getRequestBody().getContent().get("application/json").getSchema(),
+        Optional.ofNullable(loaded.compiledBodies().get("createReport"))));
   }
 
   /** The validation problem of one envelope, exactly as createReport would answer it, or empty when valid. */

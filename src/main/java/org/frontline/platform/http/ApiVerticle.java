@@ -64,6 +64,19 @@ public final class ApiVerticle extends VerticleBase {
     }, false);
   }
 
+  /** A contract as the service uses it: the file as served, the validator's contract, its bodies compiled. */
+  public record LoadedContract(Buffer raw, OpenAPIContract contract, Map<String, CompiledSchema> compiledBodies) {}
+
+  /** Reads the contract at {@code path} (see {@link #readContract}) and builds what validating requests needs. */
+  public static Future<LoadedContract> loadContract(Vertx vertx, String path) {
+    return readContract(vertx, path).compose(raw -> Utils.yamlStringToJson(raw.toString()).compose(model -> {
+      JsonObject validated = forValidation(model);
+      // Compiled from a copy: building the contract annotates its schema objects in place.
+      Map<String, CompiledSchema> bodies = CompiledSchema.requestBodies(validated.copy());
+      return OpenAPIContract.from(vertx, validated).map(contract -> new LoadedContract(raw, contract, bodies));
+    }));
+  }
+
   /** With another contract: the platform's own tests serve a small one of their own. */
   public ApiVerticle(String contractPath, FrontlineConfig.Http http, List<ApiRoutes> features) {
     this.contractPath = contractPath;
@@ -73,14 +86,8 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return readContract(vertx, contractPath)
-        .compose(raw -> Utils.yamlStringToJson(raw.toString())
-            .compose(model -> {
-              JsonObject validated = forValidation(model);
-              // Compiled from a copy: building the contract annotates its schema objects in place.
-              Map<String, CompiledSchema> bodies = CompiledSchema.requestBodies(validated.copy());
-              return OpenAPIContract.from(vertx, validated).map(contract -> router(contract, raw, bodies));
-            }))
+    return loadContract(vertx, contractPath)
+        .map(loaded -> router(loaded.contract(), loaded.raw(), loaded.compiledBodies()))
         .compose(router -> vertx.createHttpServer(new HttpServerOptions()
                 .setHost(http.host())
                 .setPort(http.port())
@@ -96,13 +103,11 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /**
-   * The contract as the router reads it. vertx-openapi 5.0 refuses a contract that declares a response media type
-   * it cannot validate, and {@code application/problem+json} is one; responses are not validated here, so the
-   * router's copy drops those entries while the served contract keeps documenting every problem response.
-   */
-  /**
    * The contract as the validator reads it (here and wherever else a schema of it is used): without the problem
-   * media type and without the raw routes (tus), which vertx-openapi cannot load.
+   * media type and without the raw routes (tus), which vertx-openapi cannot load. vertx-openapi 5.0 refuses a
+   * contract that declares a response media type it cannot validate, and {@code application/problem+json} is one;
+   * responses are not validated here, so this copy drops those entries while the served contract keeps documenting
+   * every problem response.
    */
   public static JsonObject forValidation(JsonObject model) {
     return withoutRawRoutes(withoutProblemMediaType(model));

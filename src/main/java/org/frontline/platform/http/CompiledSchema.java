@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * vertx's validation. Only "valid" is trusted: a rejected document goes to vertx, which decides and words the problem.
  */
 public final class CompiledSchema {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CompiledSchema.class);
   /** Keywords that never affect validity (annotations). */
   private static final Set<String> ANNOTATIONS = Set.of(
       "description", "title", "default", "example", "examples", "$comment", "deprecated", "readOnly", "writeOnly");
@@ -39,9 +40,17 @@ public final class CompiledSchema {
     this.root = root;
   }
 
-  /** True when vertx-json-schema would find {@code instance} valid (as decoded by Vert.x's Jackson codec). */
+  /**
+   * True when vertx-json-schema would find {@code instance} valid (as decoded by Vert.x's Jackson codec). A check
+   * that throws (it should not) counts as a refusal: callers then let vertx-json-schema judge the instance.
+   */
   public boolean accepts(Object instance) {
-    return root.test(jsonify(instance));
+    try {
+      return root.test(jsonify(instance));
+    } catch (RuntimeException e) {
+      log.warn("A compiled schema failed on an instance; counted as a refusal", e);
+      return false;
+    }
   }
 
   /**

@@ -55,7 +55,7 @@ final class RequestValidation {
       if (body != null) {
         JsonObject parsed = jsonBody(rc, request, operation, json);
         if (parsed != null) {
-          if (accepts(body, parsed)) {
+          if (body.accepts(parsed)) {
             ValidatedRequest validated;
             try {
               validated = withParameters(validator, operation, request, parsed);
@@ -82,16 +82,6 @@ final class RequestValidation {
           })
           .onFailure(rc::fail);
     });
-  }
-
-  /** A compiled check that throws (it should not) counts as a refusal: vertx then judges the body. */
-  private static boolean accepts(CompiledSchema schema, JsonObject body) {
-    try {
-      return schema.accepts(body);
-    } catch (RuntimeException e) {
-      log.warn("The compiled schema failed on a body; vertx validates it", e);
-      return false;
-    }
   }
 
   /**
