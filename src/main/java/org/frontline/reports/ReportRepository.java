@@ -11,10 +11,12 @@ import org.frontline.identity.Scope;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /** The SQL of reports and their declared attachments. */
@@ -97,13 +99,15 @@ final class ReportRepository {
     return conn.preparedQuery(INSERT_REPORTS)
         .execute(Tuple.from(new Object[] {ids, authors, units, types, statuses, titles, texts, captured, received,
             completed, lats, lons, accuracies, providers, mocks, requests, hashes, responses}))
-        .map(inserted -> {
-          Map<UUID, String> responseById = new HashMap<>();
-          for (int i = 0; i < n; i++) {
-            responseById.put(ids[i], responses[i]);
-          }
+        .map(rowsInserted -> {
+          Set<UUID> inserted = new HashSet<>();
+          rowsInserted.forEach(row -> inserted.add(row.getUUID(0)));
           Map<UUID, String> bodiesById = new HashMap<>();
-          inserted.forEach(row -> bodiesById.put(row.getUUID(0), responseById.get(row.getUUID(0))));
+          for (int i = 0; i < n; i++) {
+            if (inserted.contains(ids[i])) {
+              bodiesById.put(ids[i], responses[i]);
+            }
+          }
           return bodiesById;
         });
   }
@@ -139,7 +143,6 @@ final class ReportRepository {
     return batch;
   }
 
-  /** The report.completed event of a report complete at once (the same shape AttachmentLedger writes). */
   /**
    * The report.completed events of reports, in one statement: of reports complete at once, and of a report whose last
    * photo is in (AttachmentLedger).

@@ -1,5 +1,6 @@
 package org.frontline.reports;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -31,7 +32,7 @@ public final class ReportsApi implements ApiRoutes {
   }
 
   /** Loads the contract's envelope schema (for batch items) and starts group commit; before the API is deployed. */
-  public Future<Void> start(Vertx vertx, io.micrometer.core.instrument.MeterRegistry registry) {
+  public Future<Void> start(Vertx vertx, MeterRegistry registry) {
     reports.start(vertx, registry);
     return ReportSchemas.load(vertx).onSuccess(s -> schemas = s).mapEmpty();
   }
