@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -224,6 +225,40 @@ class AuditLogTest {
     tamper(env, "DELETE FROM audit_log WHERE seq = " + (AuditRepository.BATCH + 5));
     JsonObject broken = verify(env, accessToken(env, "admin")).bodyAsJsonObject().getJsonObject("firstBroken");
     assertThat(broken.getLong("seq")).isEqualTo(AuditRepository.BATCH + 5);
+  }
+
+  /**
+   * The database hashes (audit_append) and the verifier in Java recomputes: the two must agree on every kind of
+   * field, multi-byte text and every JSON value kind included, several entries in one append.
+   */
+  @Test
+  void theDatabasesHashesAreTheOnesTheVerifierComputes(TestEnvironment env) throws Exception {
+    AuditLog audit = env.app().audit();
+    UUID unit = DemoOrganisation.HANJIANG;
+    UUID actor = accountId(env, "admin");
+    JsonObject details = new JsonObject().put("label", "Ōfficer ✓ 😀").put("ctl", "a\u0001b\u001f\t\\\"/")
+        .put("dec", new java.math.BigDecimal("1.50")).put("exp", 1e3).put("neg", -0.0).put("big", Long.MAX_VALUE)
+        .put("t", true).put("f", false).putNull("nothing").put("empty", "").put("list", List.of(List.of(), Map.of()))
+        .put("Zed", 1).put("alpha", new JsonObject().put("b", 2).put("a", 1));
+    await(audit.recordAll(env.app().database().pool(), List.of(
+        new AuditEvent(actor, "Ōfficer ✓ 😀", "test.kinds", "report", UUID.randomUUID().toString(), unit,
+            "2001:db8::1", "req-ÿ", AuditEvent.Outcome.DENIED, details),
+        new AuditEvent(null, null, "test.nulls", null, null, null, null, null, AuditEvent.Outcome.FAILURE, null),
+        new AuditEvent(null, "", "test.empty", "", "", UUID.randomUUID(), "", "", AuditEvent.Outcome.SUCCESS,
+            new JsonObject()))));
+    List<AuditEntry> log = entries(env);
+    assertThat(log).extracting(AuditEntry::action).containsExactly("test.kinds", "test.nulls", "test.empty");
+    assertThat(log).extracting(AuditEntry::seq).containsExactly(1L, 2L, 3L);
+    assertThat(log.get(0).unitPath()).isNotBlank();
+    assertThat(log.get(1).actorLabel()).isEqualTo("anonymous");
+    assertThat(log.get(2).unitPath()).as("a unit that does not exist has no path").isNull();
+    for (AuditEntry e : log) {
+      assertThat(HexFormat.of().formatHex(AuditChain.hash(e))).as("entry %d", e.seq())
+          .isEqualTo(HexFormat.of().formatHex(e.hash()));
+    }
+    assertThat(log.get(1).prevHash()).isEqualTo(log.get(0).hash());
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).as(result.encode()).isTrue();
   }
 
   @Test
