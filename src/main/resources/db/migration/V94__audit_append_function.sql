@@ -10,7 +10,7 @@
 
 -- F(value) of the canonical encoding: "|~" for null, else "|" + UTF-8 length + ":" + value.
 CREATE FUNCTION audit_field(v text) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  LANGUAGE sql STABLE PARALLEL SAFE AS $$  -- STABLE as convert_to is: so it is inlined where it is called
   SELECT CASE WHEN v IS NULL THEN '|~' ELSE '|' || octet_length(convert_to(v, 'UTF8')) || ':' || v END
 $$;
 
@@ -28,6 +28,7 @@ DECLARE
   entry_at timestamptz;
   at_text text;
   paths text[];
+  rest text[];
   hashes bytea[] := '{}';
   prevs bytea[] := '{}';
   seqs bigint[] := '{}';
@@ -45,17 +46,21 @@ BEGIN
   END IF;
   entry_at := clock_timestamp();
   at_text := to_char(entry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-  SELECT array_agg(u.path ORDER BY k) INTO paths
+  -- Everything after prev_hash and seq does not depend on the chain: encoded in one query (where audit_field is
+  -- inlined, not called per field), with each entry's unit path.
+  SELECT array_agg(u.path ORDER BY k),
+         array_agg(audit_field(at_text) || audit_field(actor_ids[k]::text) || audit_field(actor_labels[k])
+                   || audit_field(actions[k]) || audit_field(object_types[k]) || audit_field(object_ids[k])
+                   || audit_field(unit_ids[k]::text) || audit_field(u.path) || audit_field(client_addresses[k])
+                   || audit_field(request_ids[k]) || audit_field(outcomes[k]) || audit_field(details[k]) ORDER BY k)
+    INTO paths, rest
   FROM generate_subscripts(actions, 1) AS k LEFT JOIN org_unit u ON u.id = unit_ids[k];
   FOR k IN 1..n LOOP
     last_seq := last_seq + 1;
     prevs := array_append(prevs, prev);
-    prev := sha256(convert_to('frontline-audit-v1'
-        || audit_field(encode(prev, 'hex')) || audit_field(last_seq::text) || audit_field(at_text)
-        || audit_field(actor_ids[k]::text) || audit_field(actor_labels[k]) || audit_field(actions[k])
-        || audit_field(object_types[k]) || audit_field(object_ids[k]) || audit_field(unit_ids[k]::text)
-        || audit_field(paths[k]) || audit_field(client_addresses[k]) || audit_field(request_ids[k])
-        || audit_field(outcomes[k]) || audit_field(details[k]), 'UTF8'));
+    -- prev_hash is 64 hex digits: F(prev_hash) = "|64:" + hex.
+    prev := sha256(convert_to('frontline-audit-v1|64:' || encode(prev, 'hex') || '|' || length(last_seq::text) || ':'
+                              || last_seq || rest[k], 'UTF8'));
     hashes := array_append(hashes, prev);
     seqs := array_append(seqs, last_seq);
   END LOOP;

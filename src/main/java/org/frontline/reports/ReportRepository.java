@@ -37,35 +37,184 @@ final class ReportRepository {
         .map(rows -> rows.size() > 0);
   }
 
+  /** The reports' columns as arrays, $1-$18 ({@link #reportArrays}), unnested with these names. */
+  private static final String REPORT_ARRAYS = """
+      $1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+      $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::float8[], $13::float8[], $14::text[], $15::bool[],
+      $16::text[], $17::bytea[], $18::text[]""";
+  private static final String REPORT_ARRAY_NAMES = """
+      id, author_id, unit_id, type, status, title, "text", captured_at, received_at, completed_at, lat, lon,
+      accuracy_m, location_provider, location_mock, request, request_sha256, response""";
+
+  /** Inserts the reports of {@code source} (rows named as REPORT_ARRAY_NAMES, plus req and ordinal). */
+  private static String insertReportsFrom(String source) {
+    return """
+        INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
+                            completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
+                            request_sha256, response)
+        SELECT id, author_id, unit_id, type, status, title, "text", captured_at, received_at, completed_at, lat, lon,
+               accuracy_m, location_provider, location_mock, req -> 'body', req, request_sha256, response
+        FROM %s ORDER BY ordinal
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id""".formatted(source);
+  }
+
   /**
-   * Inserts reports, any number in one statement (one execution whatever their number: a group commit's reports
-   * cost the database one statement, not one each), each unless its id is taken. Rows go in the given order. The
-   * envelope is sent once and parsed once (materialized); its body part is taken from it, not sent again.
+   * Inserts reports, any number in one statement (one execution whatever their number), each unless its id is
+   * taken. Rows go in the given order. The envelope is sent once and parsed once (materialized); its body part is
+   * taken from it, not sent again.
    */
-  static final String INSERT_REPORTS = """
+  static final String INSERT_REPORTS = "WITH r AS MATERIALIZED (SELECT u.*, u.request::jsonb AS req FROM unnest("
+      + REPORT_ARRAYS + ") WITH ORDINALITY AS u(" + REPORT_ARRAY_NAMES + ", ordinal))\n" + insertReportsFrom("r");
+
+  /** The payload of a report.completed event, from columns report_id/id, unit_id, author_id, type. */
+  private static final String COMPLETED_PAYLOAD = """
+      jsonb_build_object('reportId', %1$s::text, 'unitId', unit_id::text, 'authorId', author_id::text, 'type', type)""";
+
+  /**
+   * A group of submissions in one statement, so in one transaction that commits when it ends, with no round trip
+   * between its parts (SubmissionBatcher): each report whose unit is live and in its author's scope is inserted
+   * unless its id is taken; for those inserted, their attachments, the report.completed events of those complete,
+   * and their audit entries (audit_append, last: the chain's lock is taken after everything else is written and
+   * held only to the commit). One row per submission, in order: whether it was allowed, whether created, and for a
+   * taken id what this statement's snapshot holds under it (nothing if the report that took it committed after the
+   * statement began). Parameters: $1-$18 the reports ({@link #reportArrays}), $19-$23 per report: scope everywhere
+   * (the system), the actor's label when not an account's name, client address, request id, the audit details as
+   * canonical JSON; $24-$25 the authors' scope units as (ordinal, unit id) pairs; $26-$32 the attachments.
+   */
+  static final String SUBMIT_GROUP = """
       WITH r AS MATERIALIZED (
         SELECT u.*, u.request::jsonb AS req
-        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
-                    $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::float8[],
-                    $13::float8[], $14::text[], $15::bool[], $16::text[], $17::bytea[], $18::text[])
-          WITH ORDINALITY AS u(id, author_id, unit_id, type, status, title, "text", captured_at, received_at,
-                               completed_at, lat, lon, accuracy_m, location_provider, location_mock, request,
-                               request_sha256, response, ordinal))
-      INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at,
-                          completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,
-                          request_sha256, response)
-      SELECT id, author_id, unit_id, type, status, title, "text", captured_at, received_at, completed_at, lat, lon,
-             accuracy_m, location_provider, location_mock, req -> 'body', req, request_sha256, response
-      FROM r ORDER BY ordinal
-      ON CONFLICT (id) DO NOTHING
-      RETURNING id""";
+        FROM unnest(%1$s, $19::bool[], $20::text[], $21::text[], $22::text[], $23::text[])
+          WITH ORDINALITY AS u(%2$s, everywhere, actor_label, client_address, request_id, audit_details, ordinal)),
+      allowed AS MATERIALIZED (
+        SELECT r.* FROM r JOIN org_unit u ON u.id = r.unit_id AND u.retired_at IS NULL
+        WHERE r.everywhere OR EXISTS (
+          SELECT 1 FROM unnest($24::int[], $25::uuid[]) AS s(ordinal, unit_id) JOIN org_unit su ON su.id = s.unit_id
+          WHERE s.ordinal = r.ordinal AND %3$s)),
+      ins AS (%4$s),
+      att AS (
+        INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
+                                filename)
+        SELECT a.* FROM unnest($26::uuid[], $27::uuid[], $28::int[], $29::bytea[], $30::int8[], $31::text[],
+                               $32::text[]) AS a(id, report_id, ordinal, sha256, size, content_type, filename)
+        JOIN ins ON ins.id = a.report_id
+        ORDER BY a.id
+        RETURNING 1),
+      ev AS (
+        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+        SELECT 'report.completed', 'report', a.id, a.unit_id, %5$s
+        FROM allowed a JOIN ins USING (id) WHERE a.status = 'COMPLETE' ORDER BY a.ordinal
+        RETURNING 1),
+      aud AS MATERIALIZED (
+        SELECT audit_append(e.actor_ids, e.labels, e.actions, e.object_types, e.object_ids, e.unit_ids, e.clients,
+                            e.request_ids, e.outcomes, e.details) AS last_seq
+        FROM (SELECT array_agg(a.author_id ORDER BY a.ordinal) AS actor_ids,
+                     array_agg(coalesce(a.actor_label, acc.username, a.author_id::text) ORDER BY a.ordinal) AS labels,
+                     array_agg('report.create'::text ORDER BY a.ordinal) AS actions,
+                     array_agg('report'::text ORDER BY a.ordinal) AS object_types,
+                     array_agg(a.id::text ORDER BY a.ordinal) AS object_ids,
+                     array_agg(a.unit_id ORDER BY a.ordinal) AS unit_ids,
+                     array_agg(a.client_address ORDER BY a.ordinal) AS clients,
+                     array_agg(a.request_id ORDER BY a.ordinal) AS request_ids,
+                     array_agg('SUCCESS'::text ORDER BY a.ordinal) AS outcomes,
+                     array_agg(a.audit_details ORDER BY a.ordinal) AS details
+              FROM allowed a JOIN ins USING (id) LEFT JOIN account acc ON acc.id = a.author_id) AS e,
+             -- the attachments and events first: the chain's lock is held from here to the commit
+             (SELECT count(*) FROM att) AS attachments, (SELECT count(*) FROM ev) AS events)
+      SELECT r.ordinal, al.id IS NOT NULL AS allowed, ins.id IS NOT NULL AS created,
+             x.author_id, x.request_sha256, x.request, x.response
+      FROM r
+      LEFT JOIN allowed al ON al.ordinal = r.ordinal
+      LEFT JOIN ins ON ins.id = r.id
+      -- by its primary key (LIMIT keeps it a lookup: a join could be planned as a scan of the table)
+      LEFT JOIN LATERAL (SELECT * FROM report x WHERE x.id = r.id AND ins.id IS NULL AND al.id IS NOT NULL LIMIT 1) AS x
+        ON true
+      CROSS JOIN aud
+      ORDER BY r.ordinal""".formatted(REPORT_ARRAYS, REPORT_ARRAY_NAMES, Scope.within("u.path", "su.path"),
+      insertReportsFrom("allowed"), COMPLETED_PAYLOAD.formatted("a.id"));
+
+  /** A submission of a group: its report, and what its audit entry and scope check need. */
+  record GroupItem(NewReport report, boolean everywhere, java.util.Collection<UUID> scopeUnitIds, String actorLabel,
+                   String clientAddress, String requestId, JsonObject auditDetails) {}
+
+  /**
+   * What became of a submission of a group: not allowed (unit retired or outside the author's scope), created, or
+   * its id taken; then {@code existing} is what was stored under it, when the statement could see it.
+   */
+  record GroupResult(boolean allowed, boolean created, Existing existing) {}
+
+  /** Writes a group with {@link #SUBMIT_GROUP}: one result per item, in order. */
+  Future<List<GroupResult>> submitGroup(SqlClient client, List<GroupItem> items) {
+    int n = items.size();
+    Boolean[] everywhere = new Boolean[n];
+    String[] labels = new String[n], clients = new String[n], requestIds = new String[n], details = new String[n];
+    List<Integer> scopeOrdinals = new ArrayList<>();
+    List<UUID> scopeUnits = new ArrayList<>();
+    List<Tuple> attachments = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      GroupItem item = items.get(i);
+      everywhere[i] = item.everywhere();
+      labels[i] = item.actorLabel();
+      clients[i] = item.clientAddress();
+      requestIds[i] = item.requestId();
+      details[i] = org.frontline.audit.AuditChain.canonicalJson(item.auditDetails());
+      for (UUID unit : item.scopeUnitIds()) {
+        scopeOrdinals.add(i + 1);
+        scopeUnits.add(unit);
+      }
+      Envelope e = item.report().envelope();
+      attachments.addAll(attachmentTuples(e.id(), e.attachments()));
+    }
+    Object[] reportArrays = reportArrays(items.stream().map(GroupItem::report).toList());
+    List<Object> args = new ArrayList<>(List.of(reportArrays));
+    args.addAll(List.of(everywhere, labels, clients, requestIds, details, scopeOrdinals.toArray(Integer[]::new),
+        scopeUnits.toArray(UUID[]::new)));
+    for (int column = 0; column < 7; column++) {
+      int c = column;
+      args.add(attachments.stream().map(t -> t.getValue(c)).toArray(switch (c) {
+        case 0, 1 -> UUID[]::new;
+        case 2 -> Integer[]::new;
+        case 3 -> Buffer[]::new;
+        case 4 -> Long[]::new;
+        default -> String[]::new;
+      }));
+    }
+    return client.preparedQuery(SUBMIT_GROUP).execute(Tuple.from(args)).map(rows -> {
+      List<GroupResult> results = new ArrayList<>(n);
+      for (Row r : rows) {
+        Existing existing = r.getUUID("author_id") == null ? null : existing(r);
+        results.add(new GroupResult(r.getBoolean("allowed"), r.getBoolean("created"), existing));
+      }
+      return results;
+    });
+  }
 
   /** A report to insert: what {@link #insertAll} needs of a submission. */
   record NewReport(Envelope envelope, UUID authorId, String status, OffsetDateTime receivedAt, byte[] sha256,
-                   JsonObject response) {}
+                   String response) {}
 
   /** Inserts the reports whose ids are free; the 201 body (stored as this very text) of each one inserted, by id. */
   Future<Map<UUID, String>> insertAll(SqlClient conn, List<NewReport> rows) {
+    Object[] arrays = reportArrays(rows);
+    UUID[] ids = (UUID[]) arrays[0];
+    String[] responses = (String[]) arrays[17];
+    return conn.preparedQuery(INSERT_REPORTS).execute(Tuple.from(arrays))
+        .map(rowsInserted -> {
+          Set<UUID> inserted = new HashSet<>();
+          rowsInserted.forEach(row -> inserted.add(row.getUUID(0)));
+          Map<UUID, String> bodiesById = new HashMap<>();
+          for (int i = 0; i < ids.length; i++) {
+            if (inserted.contains(ids[i])) {
+              bodiesById.put(ids[i], responses[i]);
+            }
+          }
+          return bodiesById;
+        });
+  }
+
+  /** The reports as the 18 arrays of {@link #REPORT_ARRAYS}, in that order (the 201 bodies last, as text). */
+  private static Object[] reportArrays(List<NewReport> rows) {
     int n = rows.size();
     UUID[] ids = new UUID[n], authors = new UUID[n], units = new UUID[n];
     String[] types = new String[n], statuses = new String[n], titles = new String[n], texts = new String[n],
@@ -94,22 +243,10 @@ final class ReportRepository {
       mocks[i] = e.location().mock();
       requests[i] = e.raw().encode();
       hashes[i] = Buffer.buffer(r.sha256());
-      responses[i] = r.response().encode();
+      responses[i] = r.response();
     }
-    return conn.preparedQuery(INSERT_REPORTS)
-        .execute(Tuple.from(new Object[] {ids, authors, units, types, statuses, titles, texts, captured, received,
-            completed, lats, lons, accuracies, providers, mocks, requests, hashes, responses}))
-        .map(rowsInserted -> {
-          Set<UUID> inserted = new HashSet<>();
-          rowsInserted.forEach(row -> inserted.add(row.getUUID(0)));
-          Map<UUID, String> bodiesById = new HashMap<>();
-          for (int i = 0; i < n; i++) {
-            if (inserted.contains(ids[i])) {
-              bodiesById.put(ids[i], responses[i]);
-            }
-          }
-          return bodiesById;
-        });
+    return new Object[] {ids, authors, units, types, statuses, titles, texts, captured, received, completed, lats,
+        lons, accuracies, providers, mocks, requests, hashes, responses};
   }
 
   /**
@@ -117,7 +254,7 @@ final class ReportRepository {
    * or empty when the id was already taken (by a committed report).
    */
   Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
-                                  byte[] sha256, JsonObject response) {
+                                  byte[] sha256, String response) {
     return insertAll(conn, List.of(new NewReport(e, authorId, status, receivedAt, sha256, response)))
         .map(inserted -> Optional.ofNullable(inserted.get(e.id())));
   }
@@ -149,12 +286,10 @@ final class ReportRepository {
    */
   static final String INSERT_COMPLETED_EVENTS = """
       INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-      SELECT 'report.completed', 'report', report_id, unit_id,
-             jsonb_build_object('reportId', report_id::text, 'unitId', unit_id::text, 'authorId', author_id::text,
-                                'type', type)
+      SELECT 'report.completed', 'report', report_id, unit_id, %s
       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY
         AS e(report_id, unit_id, author_id, type, ordinal)
-      ORDER BY ordinal""";
+      ORDER BY ordinal""".formatted(COMPLETED_PAYLOAD.formatted("report_id"));
 
   /** A report complete at once, whose event is to be written. */
   record Completed(UUID reportId, UUID unitId, UUID authorId, String type) {}
@@ -187,11 +322,15 @@ final class ReportRepository {
         .map(rows -> {
           Map<UUID, Existing> found = new HashMap<>();
           for (Row r : rows) {
-            found.put(r.getUUID(0), new Existing(r.getUUID(1), r.getBuffer(2).getBytes(), (JsonObject) r.getValue(3),
-                r.getString(4)));
+            found.put(r.getUUID("id"), existing(r));
           }
           return found;
         });
+  }
+
+  private static Existing existing(Row r) {
+    return new Existing(r.getUUID("author_id"), r.getBuffer("request_sha256").getBytes(),
+        (JsonObject) r.getValue("request"), r.getString("response"));
   }
 
   private static final String COLUMNS = """

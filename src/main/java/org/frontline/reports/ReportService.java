@@ -76,7 +76,7 @@ public final class ReportService {
 
   /** Starts group commit: one batcher for the process, on an event-loop context of its own. */
   public void start(Vertx vertx, MeterRegistry registry) {
-    batcher = new SubmissionBatcher(((VertxInternal) vertx).createEventLoopContext(), database, audit, reports,
+    batcher = new SubmissionBatcher(((VertxInternal) vertx).createEventLoopContext(), database, reports,
         this::submitAlone, new GroupCommitMetrics(registry));
   }
 
@@ -93,7 +93,7 @@ public final class ReportService {
     byte[] sha256 = CanonicalJson.sha256(envelope.raw());
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
-    JsonObject response = initialView(actor.accountId(), envelope, status, receivedAt).toJson();
+    String response = initialView(actor.accountId(), envelope, status, receivedAt).toJson().encode();
     // The answer is delivered on the submitter's context, whichever thread completes it (the batcher's).
     ContextInternal caller = (ContextInternal) Vertx.currentContext();
     SubmissionBatcher.Pending pending = new SubmissionBatcher.Pending(actor, envelope, sha256, status, receivedAt,

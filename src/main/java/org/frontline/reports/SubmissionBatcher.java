@@ -3,26 +3,18 @@ package org.frontline.reports;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.Pool;
 import org.frontline.identity.Actor;
-import org.frontline.identity.AdminAudit;
-import org.frontline.identity.Caller;
-import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
-import org.frontline.platform.http.ProblemException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Function;
@@ -49,6 +41,7 @@ import java.util.function.Function;
  * with its own outcome.
  */
 final class SubmissionBatcher {
+  private static final Logger LOG = LoggerFactory.getLogger(SubmissionBatcher.class);
   static final int MAX_GROUP = 128;
   /**
    * Groups written side by side. More than one, because the database executes a group's statements on one backend
@@ -59,10 +52,10 @@ final class SubmissionBatcher {
 
   /** One submission waiting for its group: what the single path would have computed, and whom to answer. */
   record Pending(Actor actor, Envelope envelope, byte[] sha256, String status,
-                 java.time.OffsetDateTime receivedAt, JsonObject response, Promise<ReportService.Submission> answer) {}
+                 java.time.OffsetDateTime receivedAt, String response, Promise<ReportService.Submission> answer) {}
 
-  private final Database database;
-  private final AdminAudit audit;
+  /** The batcher's own connections, one per group in flight, with generic plans (Database.genericPlanPool). */
+  private final Pool pool;
   private final ReportRepository reports;
   private final Function<Pending, Future<ReportService.Submission>> alone;
   private final Context context;
@@ -74,12 +67,11 @@ final class SubmissionBatcher {
   private boolean scheduled;
 
   /** {@code context}: an event-loop context of the batcher's own, where all of its state is touched. */
-  SubmissionBatcher(Context context, Database database, AdminAudit audit, ReportRepository reports,
+  SubmissionBatcher(Context context, Database database, ReportRepository reports,
                     Function<Pending, Future<ReportService.Submission>> alone, GroupCommitMetrics metrics) {
     this.context = context;
     this.metrics = metrics;
-    this.database = database;
-    this.audit = audit;
+    this.pool = database.genericPlanPool("frontline-group-commit", MAX_IN_FLIGHT);
     this.reports = reports;
     this.alone = alone;
   }
@@ -113,38 +105,40 @@ final class SubmissionBatcher {
     while (!queue.isEmpty() && group.size() < MAX_GROUP) {
       group.add(queue.poll());
     }
-    Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
     metrics.size(group.size());
-    long[] written = new long[1];
-    database.inTransaction(conn -> write(conn, group, outcomes).onSuccess(v -> written[0] = System.nanoTime()))
-        .onComplete(ar -> onContext(() -> {
-          try {
-            if (ar.succeeded()) {
-              metrics.commit(System.nanoTime() - written[0]);
-              // Committed: now, and only now, each submission learns its outcome.
-              for (Pending p : group) {
-                Outcome o = outcomes.get(p);
-                if (o == null) {
-                  p.answer().tryFail(new IllegalStateException("no outcome for report " + p.envelope().id()));
-                } else if (o.failure() != null) {
-                  p.answer().tryFail(o.failure());
-                } else {
-                  p.answer().tryComplete(o.submission());
-                }
-              }
+    long start = System.nanoTime();
+    write(group).onComplete(ar -> onContext(() -> {
+      try {
+        if (ar.succeeded()) {
+          metrics.written(System.nanoTime() - start);
+          // Committed: now, and only now, each submission learns its outcome.
+          Map<Pending, Outcome> outcomes = ar.result();
+          for (Pending p : group) {
+            Outcome o = outcomes.get(p);
+            if (o == null) {
+              p.answer().tryFail(new IllegalStateException("no outcome for report " + p.envelope().id()));
+            } else if (o.failure() != null) {
+              p.answer().tryFail(o.failure());
             } else {
-              metrics.retried();
-              // Nothing of the group was committed: each alone, with its own outcome.
-              for (Pending p : group) {
-                alone.apply(p).onComplete(p.answer());
-              }
+              p.answer().tryComplete(o.submission());
             }
-          } finally {
-            // Whatever a listener of an answer did, the next group is written.
-            inFlight--;
-            writeNextGroup();
           }
-        }));
+        } else {
+          metrics.retried();
+          // Nothing of the group was committed: each alone, with its own outcome. (An attachment id reused by a
+          // client fails a group too, so this is not an error of the service.)
+          LOG.info("A group of {} report submissions failed ({}); each is written alone", group.size(),
+              ar.cause().toString());
+          for (Pending p : group) {
+            alone.apply(p).onComplete(p.answer());
+          }
+        }
+      } finally {
+        // Whatever a listener of an answer did, the next group is written.
+        inFlight--;
+        writeNextGroup();
+      }
+    }));
   }
 
   /** The batcher's state belongs to its event loop: completions are handled there. */
@@ -158,105 +152,70 @@ final class SubmissionBatcher {
 
   private record Outcome(ReportService.Submission submission, Throwable failure) {}
 
-  private Future<Void> write(SqlConnection conn, List<Pending> group, Map<Pending, Outcome> outcomes) {
-    long start = System.nanoTime();
-    Map<Caller, Future<Scope>> scopes = new HashMap<>();
+  /**
+   * Writes the group in one statement (ReportRepository.SUBMIT_GROUP), a transaction of its own that has committed
+   * when it answers; then judges the submissions whose id was taken. The first submission of each id (in id order)
+   * is written; a later one of the same id in this group is judged against what the first stored, like a repeat
+   * arriving later.
+   */
+  private Future<Map<Pending, Outcome>> write(List<Pending> group) {
+    Map<UUID, Pending> first = new TreeMap<>();
+    List<Pending> taken = new ArrayList<>();
     for (Pending p : group) {
-      scopes.computeIfAbsent(p.actor().caller(), c -> p.actor().scope(conn));
+      if (first.putIfAbsent(p.envelope().id(), p) != null) {
+        taken.add(p);
+      }
     }
-    UUID[] unitIds = group.stream().map(p -> p.envelope().unitId()).distinct().toArray(UUID[]::new);
-    Future<RowSet<Row>> units = conn.preparedQuery("SELECT id, path FROM org_unit WHERE id = ANY ($1) AND retired_at IS NULL")
-        .execute(Tuple.of(unitIds));
-    List<Future<?>> reads = new ArrayList<>(scopes.values());
-    reads.add(units);
-    return Future.all(reads).compose(v -> {
-      Map<UUID, String> livePaths = new HashMap<>();
-      units.result().forEach(r -> livePaths.put(r.getUUID(0), r.getString(1)));
-      // The first submission of each id (in id order) is inserted; any later one of the same id in this group is
-      // judged against what the first stored, like a repeat arriving later.
-      Map<UUID, Pending> first = new TreeMap<>();
-      List<Pending> taken = new ArrayList<>();
-      for (Pending p : group) {
-        String path = livePaths.get(p.envelope().unitId());
-        if (path == null || !scopes.get(p.actor().caller()).result().covers(path)) {
+    List<Pending> candidates = new ArrayList<>(first.values());
+    List<ReportRepository.GroupItem> items = candidates.stream().map(p -> {
+      Actor actor = p.actor();
+      return new ReportRepository.GroupItem(new ReportRepository.NewReport(p.envelope(), actor.accountId(),
+          p.status(), p.receivedAt(), p.sha256(), p.response()), actor.isSystem(),
+          actor.isSystem() ? List.of() : actor.caller().scopeUnitIds(), actor.isSystem() ? "system" : null,
+          actor.clientAddress(), actor.requestId(), ReportService.auditDetails(p.envelope(), p.status()));
+    }).toList();
+    return reports.submitGroup(pool, items).compose(results -> {
+      Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
+      Map<UUID, ReportRepository.Existing> seen = new HashMap<>();
+      for (int i = 0; i < candidates.size(); i++) {
+        Pending p = candidates.get(i);
+        ReportRepository.GroupResult result = results.get(i);
+        if (!result.allowed()) {
           outcomes.put(p, new Outcome(null, ReportService.unprocessable("body/unitId",
               "No live org unit " + p.envelope().unitId() + " in your scope.")));
-        } else if (first.putIfAbsent(p.envelope().id(), p) != null) {
+        } else if (result.created()) {
+          outcomes.put(p, new Outcome(new ReportService.Submission(true, p.envelope().id(),
+              p.response()), null));
+        } else {
           taken.add(p);
-        }
-      }
-      List<Pending> candidates = new ArrayList<>(first.values());
-      return insertReports(conn, candidates).compose(stored -> {
-        List<Pending> created = new ArrayList<>();
-        for (int i = 0; i < candidates.size(); i++) {
-          Pending p = candidates.get(i);
-          if (stored.get(i).isPresent()) {
-            created.add(p);
-            outcomes.put(p, new Outcome(new ReportService.Submission(true, p.envelope().id(), stored.get(i).get()),
-                null));
-          } else {
-            taken.add(p);
+          if (result.existing() != null) {
+            seen.put(p.envelope().id(), result.existing());
           }
         }
-        long[] audited = new long[1];
-        return insertAttachments(conn, created)
-            .compose(x -> insertCompletedEvents(conn, created))
-            .compose(x -> {
-              audited[0] = System.nanoTime();
-              metrics.write(audited[0] - start);
-              return created.isEmpty() ? Future.succeededFuture() : audit.successes(conn, created.stream()
-                  .map(p -> new AdminAudit.Action(p.actor(), "report.create", "report", p.envelope().id(),
-                      p.envelope().unitId(), ReportService.auditDetails(p.envelope(), p.status())))
-                  .toList());
-            })
-            .onSuccess(x -> metrics.audit(System.nanoTime() - audited[0]))
-            .compose(x -> judgeTaken(conn, taken, outcomes));
-      });
+      }
+      return judgeTaken(taken, seen, outcomes).map(outcomes);
     });
   }
 
-  /** All the group's reports in one INSERT ... ON CONFLICT DO NOTHING; per report its 201 body, or empty. */
-  private Future<List<Optional<String>>> insertReports(SqlConnection conn, List<Pending> candidates) {
-    if (candidates.isEmpty()) {
-      return Future.succeededFuture(List.of());
-    }
-    List<ReportRepository.NewReport> rows = candidates.stream().map(p -> new ReportRepository.NewReport(
-        p.envelope(), p.actor().accountId(), p.status(), p.receivedAt(), p.sha256(), p.response())).toList();
-    return reports.insertAll(conn, rows).map(inserted -> candidates.stream()
-        .map(p -> Optional.ofNullable(inserted.get(p.envelope().id()))).toList());
-  }
-
-  private Future<Void> insertAttachments(SqlConnection conn, List<Pending> created) {
-    List<Tuple> rows = new ArrayList<>();
-    for (Pending p : created) {
-      rows.addAll(reports.attachmentTuples(p.envelope().id(), p.envelope().attachments()));
-    }
-    if (rows.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    rows.sort(Comparator.comparing(t -> t.getUUID(0)));
-    return conn.preparedQuery(ReportRepository.INSERT_ATTACHMENT).executeBatch(rows).mapEmpty();
-  }
-
-  private Future<Void> insertCompletedEvents(SqlConnection conn, List<Pending> created) {
-    return reports.insertCompletedEvents(conn, created.stream().filter(p -> "COMPLETE".equals(p.status()))
-        .map(p -> new ReportRepository.Completed(p.envelope().id(), p.envelope().unitId(), p.actor().accountId(),
-            p.envelope().type()))
-        .toList());
-  }
-
-  /** Submissions whose id was already taken: each a repeat (the stored 201 body) or a conflict. */
-  private Future<Void> judgeTaken(SqlConnection conn, List<Pending> taken, Map<Pending, Outcome> outcomes) {
-    if (taken.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    UUID[] ids = taken.stream().map(p -> p.envelope().id()).distinct().toArray(UUID[]::new);
-    return reports.existing(conn, ids).map(existing -> {
+  /**
+   * Submissions whose id was already taken: each a repeat (the stored 201 body) or a conflict. What the group's
+   * statement could not see (a report of this group, or one committed while it ran) is read now, after the commit.
+   */
+  private Future<Void> judgeTaken(List<Pending> taken, Map<UUID, ReportRepository.Existing> seen,
+                                  Map<Pending, Outcome> outcomes) {
+    UUID[] unseen = taken.stream().map(p -> p.envelope().id()).filter(id -> !seen.containsKey(id)).distinct()
+        .toArray(UUID[]::new);
+    Future<Map<UUID, ReportRepository.Existing>> read = unseen.length == 0 ? Future.succeededFuture(Map.of())
+        : reports.existing(pool, unseen);
+    return read.map(more -> {
       for (Pending p : taken) {
+        ReportRepository.Existing existing = seen.getOrDefault(p.envelope().id(), more.get(p.envelope().id()));
         try {
-          outcomes.put(p, new Outcome(ReportService.judge(existing.get(p.envelope().id()), p.actor(), p.envelope(),
-              p.sha256()), null));
-        } catch (ProblemException e) {
+          if (existing == null) {
+            throw new IllegalStateException("report " + p.envelope().id() + " was taken, then not found");
+          }
+          outcomes.put(p, new Outcome(ReportService.judge(existing, p.actor(), p.envelope(), p.sha256()), null));
+        } catch (RuntimeException e) {
           outcomes.put(p, new Outcome(null, e));
         }
       }

@@ -54,7 +54,7 @@ class GroupCommitTest {
     var registry = env.app().registry();
     long groupsBefore = registry.get("frontline.report.group.size").summary().count();
     double submissionsBefore = registry.get("frontline.report.group.size").summary().totalAmount();
-    long commitsBefore = registry.get("frontline.report.group").tag("phase", "commit").timer().count();
+    long commitsBefore = registry.get("frontline.report.group").timer().count();
 
     HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
 
@@ -92,10 +92,7 @@ class GroupCommitTest {
     assertThat(registry.get("frontline.report.group.size").summary().count()).isEqualTo(groupsBefore + 1);
     assertThat(registry.get("frontline.report.group.size").summary().totalAmount() - submissionsBefore)
         .isEqualTo(35.0);
-    assertThat(registry.get("frontline.report.group").tag("phase", "commit").timer().count())
-        .isEqualTo(commitsBefore + 1);
-    assertThat(registry.get("frontline.report.group").tag("phase", "audit").timer().count())
-        .isEqualTo(registry.get("frontline.report.group").tag("phase", "write").timer().count());
+    assertThat(registry.get("frontline.report.group").timer().count()).isEqualTo(commitsBefore + 1);
     JsonObject verified = AuditTesting.verify(env, token(env, "admin")).bodyAsJsonObject();
     assertThat(verified.getBoolean("ok")).as(verified.encode()).isTrue();
   }
