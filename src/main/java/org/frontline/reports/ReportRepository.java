@@ -128,7 +128,8 @@ final class ReportRepository {
       LEFT JOIN allowed al ON al.ordinal = r.ordinal
       LEFT JOIN ins ON ins.id = r.id
       -- by its primary key (LIMIT keeps it a lookup: a join could be planned as a scan of the table)
-      LEFT JOIN LATERAL (SELECT * FROM report x WHERE x.id = r.id AND ins.id IS NULL AND al.id IS NOT NULL LIMIT 1) AS x
+      LEFT JOIN LATERAL (SELECT x.author_id, x.request_sha256, x.request, x.response FROM report x
+                         WHERE x.id = r.id AND ins.id IS NULL AND al.id IS NOT NULL LIMIT 1) AS x
         ON true
       CROSS JOIN aud
       ORDER BY r.ordinal""".formatted(REPORT_ARRAYS, REPORT_ARRAY_NAMES, Scope.within("u.path", "su.path"),

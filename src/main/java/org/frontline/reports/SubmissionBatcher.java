@@ -21,7 +21,8 @@ import java.util.function.Function;
 
 /**
  * Group commit of report submissions: concurrent submissions, from every event loop of the process, are written in
- * one transaction, with one append to the audit chain and one commit, and each is answered only after that commit.
+ * one statement ({@link ReportRepository#SUBMIT_GROUP}), so in one transaction with one append to the audit chain
+ * and one commit, and each is answered only after that commit.
  *
  * <p>One batcher per process, on an event-loop context of its own, with at most {@link #MAX_IN_FLIGHT} groups in
  * flight: the audit chain's lock serialises every transaction that audits from its append to its commit (a durable
@@ -36,17 +37,17 @@ import java.util.function.Function;
  * 422 for that submission only), then the primary key decides (INSERT ... ON CONFLICT DO NOTHING; a taken id is a
  * repeat or a conflict, judged by {@link ReportService#judge}). Reports are inserted in id order and their
  * attachments in attachment-id order, so two groups never wait on each other in a cycle. Should the group's
- * transaction fail as a whole (an attachment id already used by another report, a lost connection), nothing of it
- * was committed and every submission of the group is retried alone, through the single path, which answers each
- * with its own outcome.
+ * statement fail (an attachment id already used by another report, a lost connection), nothing of it was committed
+ * and every submission of the group is retried alone, through the single path, which answers each with its own
+ * outcome.
  */
 final class SubmissionBatcher {
   private static final Logger LOG = LoggerFactory.getLogger(SubmissionBatcher.class);
   static final int MAX_GROUP = 128;
   /**
-   * Groups written side by side. More than one, because the database executes a group's statements on one backend
+   * Groups written side by side. More than one, because the database executes a group's statement on one backend
    * (one core): a second group inserts its reports while the first appends to the audit chain and commits. The audit
-   * chain's lock serialises the rest, so more would only make smaller groups.
+   * chain's lock serialises the rest, so more only make smaller groups (three measured slower: bench/README.md).
    */
   static final int MAX_IN_FLIGHT = 2;
 
