@@ -26,9 +26,10 @@ DECLARE
   last_seq bigint;
   prev bytea;
   entry_at timestamptz;
-  at_text text;
+  at_field text;
   paths text[];
   rest text[];
+  parsed jsonb[];
   hashes bytea[] := '{}';
   prevs bytea[] := '{}';
   seqs bigint[] := '{}';
@@ -36,6 +37,16 @@ BEGIN
   IF n = 0 THEN
     RETURN NULL;
   END IF;
+  -- Before the lock, all that does not depend on the chain or the time: the unit paths, the encoding of the fields
+  -- after at (one query, where audit_field is inlined), the details parsed.
+  SELECT array_agg(u.path ORDER BY k),
+         array_agg(audit_field(actor_ids[k]::text) || audit_field(actor_labels[k]) || audit_field(actions[k])
+                   || audit_field(object_types[k]) || audit_field(object_ids[k]) || audit_field(unit_ids[k]::text)
+                   || audit_field(u.path) || audit_field(client_addresses[k]) || audit_field(request_ids[k])
+                   || audit_field(outcomes[k]) || audit_field(details[k]) ORDER BY k),
+         array_agg(details[k]::jsonb ORDER BY k)
+    INTO paths, rest, parsed
+  FROM generate_subscripts(actions, 1) AS k LEFT JOIN org_unit u ON u.id = unit_ids[k];
   -- AuditLog.LOCK_KEY ("FLAUDIT\0"). A VOLATILE function's queries each take a fresh snapshot (READ COMMITTED), so
   -- the read below, after the lock, sees every entry committed before the lock was granted.
   PERFORM pg_advisory_xact_lock(5065495515358647296);
@@ -45,29 +56,20 @@ BEGIN
     prev := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
   END IF;
   entry_at := clock_timestamp();
-  at_text := to_char(entry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-  -- Everything after prev_hash and seq does not depend on the chain: encoded in one query (where audit_field is
-  -- inlined, not called per field), with each entry's unit path.
-  SELECT array_agg(u.path ORDER BY k),
-         array_agg(audit_field(at_text) || audit_field(actor_ids[k]::text) || audit_field(actor_labels[k])
-                   || audit_field(actions[k]) || audit_field(object_types[k]) || audit_field(object_ids[k])
-                   || audit_field(unit_ids[k]::text) || audit_field(u.path) || audit_field(client_addresses[k])
-                   || audit_field(request_ids[k]) || audit_field(outcomes[k]) || audit_field(details[k]) ORDER BY k)
-    INTO paths, rest
-  FROM generate_subscripts(actions, 1) AS k LEFT JOIN org_unit u ON u.id = unit_ids[k];
+  at_field := audit_field(to_char(entry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
   FOR k IN 1..n LOOP
     last_seq := last_seq + 1;
     prevs := array_append(prevs, prev);
-    -- prev_hash is 64 hex digits: F(prev_hash) = "|64:" + hex.
+    -- F(prev_hash) is "|64:" + 64 hex digits.
     prev := sha256(convert_to('frontline-audit-v1|64:' || encode(prev, 'hex') || '|' || length(last_seq::text) || ':'
-                              || last_seq || rest[k], 'UTF8'));
+                              || last_seq || at_field || rest[k], 'UTF8'));
     hashes := array_append(hashes, prev);
     seqs := array_append(seqs, last_seq);
   END LOOP;
   INSERT INTO audit_log (seq, at, actor_id, actor_label, action, object_type, object_id, unit_id, unit_path,
                          client_address, request_id, outcome, details, prev_hash, hash)
   SELECT seqs[k], entry_at, actor_ids[k], actor_labels[k], actions[k], object_types[k], object_ids[k], unit_ids[k],
-         paths[k], client_addresses[k], request_ids[k], outcomes[k], details[k]::jsonb, prevs[k], hashes[k]
+         paths[k], client_addresses[k], request_ids[k], outcomes[k], parsed[k], prevs[k], hashes[k]
   FROM generate_subscripts(actions, 1) AS k
   ORDER BY k;
   RETURN last_seq;
