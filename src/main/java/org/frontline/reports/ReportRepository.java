@@ -152,7 +152,6 @@ final class ReportRepository {
     String[] labels = new String[n], clients = new String[n], requestIds = new String[n], details = new String[n];
     List<Integer> scopeOrdinals = new ArrayList<>();
     List<UUID> scopeUnits = new ArrayList<>();
-    List<Tuple> attachments = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       GroupItem item = items.get(i);
       everywhere[i] = item.everywhere();
@@ -164,23 +163,12 @@ final class ReportRepository {
         scopeOrdinals.add(i + 1);
         scopeUnits.add(unit);
       }
-      Envelope e = item.report().envelope();
-      attachments.addAll(attachmentTuples(e.id(), e.attachments()));
     }
     Object[] reportArrays = reportArrays(items.stream().map(GroupItem::report).toList());
     List<Object> args = new ArrayList<>(List.of(reportArrays));
     args.addAll(List.of(everywhere, labels, clients, requestIds, details, scopeOrdinals.toArray(Integer[]::new),
         scopeUnits.toArray(UUID[]::new)));
-    for (int column = 0; column < 7; column++) {
-      int c = column;
-      args.add(attachments.stream().map(t -> t.getValue(c)).toArray(switch (c) {
-        case 0, 1 -> UUID[]::new;
-        case 2 -> Integer[]::new;
-        case 3 -> Buffer[]::new;
-        case 4 -> Long[]::new;
-        default -> String[]::new;
-      }));
-    }
+    args.addAll(List.of(attachmentArrays(items.stream().map(item -> item.report().envelope()).toList())));
     return client.preparedQuery(SUBMIT_GROUP).execute(Tuple.from(args)).map(rows -> {
       List<GroupResult> results = new ArrayList<>(n);
       for (Row r : rows) {
@@ -313,6 +301,30 @@ final class ReportRepository {
 
   Future<Existing> existing(SqlClient conn, UUID id) {
     return existing(conn, new UUID[] {id}).map(found -> found.get(id));
+  }
+
+  /** The declared attachments of these envelopes as the arrays $26-$32 of {@link #SUBMIT_GROUP}. */
+  private static Object[] attachmentArrays(List<Envelope> envelopes) {
+    int m = envelopes.stream().mapToInt(e -> e.attachments().size()).sum();
+    UUID[] ids = new UUID[m], reportIds = new UUID[m];
+    Integer[] ordinals = new Integer[m];
+    Buffer[] sha256s = new Buffer[m];
+    Long[] sizes = new Long[m];
+    String[] contentTypes = new String[m], filenames = new String[m];
+    int a = 0;
+    for (Envelope e : envelopes) {
+      for (int i = 0; i < e.attachments().size(); i++, a++) {
+        Envelope.Declaration d = e.attachments().get(i);
+        ids[a] = d.id();
+        reportIds[a] = e.id();
+        ordinals[a] = i;
+        sha256s[a] = Buffer.buffer(d.sha256());
+        sizes[a] = d.size();
+        contentTypes[a] = d.contentType();
+        filenames[a] = d.filename();
+      }
+    }
+    return new Object[] {ids, reportIds, ordinals, sha256s, sizes, contentTypes, filenames};
   }
 
   /** What is stored under each of these ids (ids without a report are absent from the map). */
