@@ -17,25 +17,10 @@ WARMUP=${WARMUP:-3}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 
 [ "${SKIP_BUILD:-}" = 1 ] || mvn -q -o -DskipTests package 2>/dev/null || mvn -q -DskipTests package
-data=$(mktemp -d /tmp/frontline-figures-XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-api_port=$(free_port); mgmt_port=$(free_port)
-pid=
-stop_server() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi
-}
-trap 'stop_server; rm -rf "$data"' EXIT
-
-log="$data/server.log"
-FRONTLINE_DATA_DIR="$data/data" FRONTLINE_HTTP_PORT=$api_port FRONTLINE_MANAGEMENT_PORT=$mgmt_port \
-  java ${JAVA_OPTS:-} -jar target/frontline.jar dev >"$log" 2>&1 &
-pid=$!
-until curl -fsS "http://127.0.0.1:$mgmt_port/health/ready" >/dev/null 2>&1; do
-  kill -0 $pid 2>/dev/null || { echo "dev mode died; log:"; cat "$log"; exit 1; }
-  sleep 0.1
-done
-for _ in $(seq 1 50); do grep -q 'psql postgresql://' "$log" && break; sleep 0.1; done
-PGURL=$(grep -o 'postgresql://[^ ]*' "$log" | head -1)
+. bench/dev-server.sh
+dev_server_init figures
+# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+start_server dev ${JAVA_OPTS:-}
 sql() { "$PGBIN/psql" -qAtX -v ON_ERROR_STOP=1 "$PGURL" -c "$1"; }
 
 t0=$(date +%s.%N)

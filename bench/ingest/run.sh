@@ -32,36 +32,18 @@ command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 [ -x "$PGBIN/pgbench" ] || { echo "needs pgbench (PostgreSQL client binaries)"; exit 1; }
 
 [ "${SKIP_BUILD:-}" = 1 ] || mvn -q -o -DskipTests package 2>/dev/null || mvn -q -DskipTests package
-data=$(mktemp -d /tmp/frontline-ingest-XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-api_port=$(free_port); mgmt_port=$(free_port)
-pid=
-stop_server() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi
-}
-trap 'stop_server; rm -rf "$data"' EXIT
+. bench/dev-server.sh
+dev_server_init ingest
+# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+start() { FRONTLINE_ROLES=$ROLES start_server "$1" ${JAVA_OPTS:--XX:-DontCompileHugeMethods} -Dfrontline.dev.durablePostgres=$DURABLE; }
 
-start_server() {
-  local log="$data/server-$1.log"
-  FRONTLINE_DATA_DIR="$data/data" FRONTLINE_HTTP_PORT=$api_port FRONTLINE_MANAGEMENT_PORT=$mgmt_port FRONTLINE_ROLES=$ROLES \
-    java ${JAVA_OPTS:--XX:-DontCompileHugeMethods} -Dfrontline.dev.durablePostgres=$DURABLE -jar target/frontline.jar dev \
-    >"$log" 2>&1 &
-  pid=$!
-  until curl -fsS "http://127.0.0.1:$mgmt_port/health/ready" >/dev/null 2>&1; do
-    kill -0 $pid 2>/dev/null || { echo "dev mode died; log:"; cat "$log"; exit 1; }
-    sleep 0.1
-  done
-  for _ in $(seq 1 50); do grep -q 'psql postgresql://' "$log" && break; sleep 0.1; done
-  PGURL=$(grep -o 'postgresql://[^ ]*' "$log" | head -1)
-}
-
-start_server first
+start first
 dbname=${PGURL##*/}
 "$PGBIN/psql" -qX "$PGURL" -c "ALTER DATABASE \"$dbname\" SET synchronous_commit = on" >/dev/null
 # PGSS=1: where PostgreSQL's time goes during each measured service run (pg_stat_statements, loaded at the restart).
 [ "${PGSS:-}" = 1 ] && "$PGBIN/psql" -qX "$PGURL" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
 stop_server
-start_server bench
+start bench
 sql() { "$PGBIN/psql" -qAtX "$PGURL" -c "$1"; }
 echo "service roles: $ROLES; warm-up ${WARMUP} s, measured ${MEASURE} s; durable PostgreSQL: $DURABLE"
 echo "PostgreSQL $(sql 'SHOW server_version'), synchronous_commit=$(sql 'SHOW synchronous_commit')," \

@@ -436,9 +436,7 @@ class TusUploadTest {
       HttpResponse<String> rest = patch(port2, token, location, offset,
           Arrays.copyOfRange(data, (int) offset, data.length), null);
       assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
-      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
-      String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'");
-      assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(data));
+      storedIntact(env, a, data);
     } finally {
       second.stop().get(30, TimeUnit.SECONDS);
     }
@@ -456,9 +454,7 @@ class TusUploadTest {
     HttpResponse<String> r = patch(env, token, location, 0, data, null);
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
-    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
-    String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'");
-    assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(data));
+    String key = storedIntact(env, a, data);
     assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
   }
 
@@ -491,9 +487,7 @@ class TusUploadTest {
       HttpResponse<String> rest = patch(port2, token, location, sent, Arrays.copyOfRange(data, sent, data.length),
           null);
       assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
-      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
-      assertThat(query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'")).isEqualTo(key);
-      assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(data));
+      assertThat(storedIntact(env, a, data)).isEqualTo(key);
       assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
     } finally {
       second.stop().get(30, TimeUnit.SECONDS);
@@ -592,6 +586,14 @@ class TusUploadTest {
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
       s.executeUpdate(sql);
     }
+  }
+
+  /** Asserts the attachment is STORED and its object in the store has the bytes' SHA-256; its object key. */
+  static String storedIntact(TestEnvironment env, UUID attachment, byte[] data) throws Exception {
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + attachment + "'")).isEqualTo("STORED");
+    String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + attachment + "'");
+    assertThat(storedSha256(env, key)).as("the stored object's SHA-256").isEqualTo(sha256Hex(data));
+    return key;
   }
 
   static String storedSha256(TestEnvironment env, String key) throws Exception {

@@ -23,6 +23,7 @@ import static org.frontline.webhooks.Webhooks.Receiver;
 import static org.frontline.webhooks.Webhooks.Received;
 import static org.frontline.webhooks.Webhooks.call;
 import static org.frontline.webhooks.Webhooks.count;
+import static org.frontline.webhooks.Webhooks.deliveries;
 import static org.frontline.webhooks.Webhooks.eventually;
 import static org.frontline.webhooks.Webhooks.ok;
 import static org.frontline.webhooks.Webhooks.partner;
@@ -72,8 +73,8 @@ class WebhookDeliveryTest {
       // A wrong secret verifies nothing; a changed body neither.
       assertThat(verify("whsec_" + java.util.Base64.getEncoder().encodeToString(new byte[32]), r)).isZero();
       assertThat(verify(secret, new Received(r.path(), r.headers(), r.body().replace("SITE", "SITF")))).isZero();
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'DELIVERED' AND attempts = 1 AND last_status = 204", sub.getString("id")) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, sub.getString("id"),
+          "status = 'DELIVERED' AND attempts = 1 AND last_status = 204") == 1)).isTrue();
 
       // Rotation with overlap: both secrets sign each delivery until the old one expires.
       JsonObject rotated = ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + sub.getString("id") + "/secret",
@@ -116,13 +117,12 @@ class WebhookDeliveryTest {
       // The same server by address: the certificate does not name 127.0.0.1, so hostname verification fails.
       String byAddress = subscribe(env, token, "https://127.0.0.1:" + wrongName.port() + "/hook").getString("id");
       report(env, "officer.zhang", TONGZHOU);
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'DELIVERED' AND last_status = 204", sub.getString("id")) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, sub.getString("id"),
+          "status = 'DELIVERED' AND last_status = 204") == 1)).isTrue();
       assertThat(good.list()).hasSize(1);
       assertThat(verify(sub.getString("secret"), good.list().get(0))).isEqualTo(1);
       assertThat(good.list().get(0).headers().get("Host")).startsWith("localhost");
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND attempts >= 2 AND status = 'PENDING'", byAddress) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, byAddress, "attempts >= 2 AND status = 'PENDING'") == 1)).isTrue();
       assertThat(wrongName.list()).isEmpty();
     } finally {
       TestEnvironment.await(env.app().vertx().undeploy(deployment));
@@ -140,13 +140,11 @@ class WebhookDeliveryTest {
     List<UUID> reports = List.of(report(env, "officer.zhang", TONGZHOU), report(env, "officer.zhang", TONGZHOU),
         report(env, "officer.zhang", TONGZHOU));
     // Down: connection refused, retried with backoff.
-    assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-        + "AND status = 'PENDING' AND attempts >= 2", id) == 3)).isTrue();
+    assertThat(eventually(() -> deliveries(env, id, "status = 'PENDING' AND attempts >= 2") == 3)).isTrue();
     assertThat(env.string("SELECT last_error FROM webhook_delivery WHERE subscription_id = ?::uuid LIMIT 1", id))
         .isNotBlank();
     try (Receiver receiver = new Receiver().start(port)) {
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'DELIVERED'", id) == 3)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 3)).isTrue();
       Thread.sleep(300); // a duplicate would arrive within a few worker rounds (100 ms each)
       List<Received> got = receiver.list();
       assertThat(got).hasSize(3);
@@ -174,13 +172,11 @@ class WebhookDeliveryTest {
       for (int i = 0; i < 8; i++) {
         report(env, "officer.zhang", TONGZHOU);
       }
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'DELIVERED'", id) == 8)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 8)).isTrue();
       Thread.sleep(300);
       assertThat(receiver.list()).hasSize(8);
       assertThat(receiver.list().stream().map(r -> r.headers().get("webhook-id")).collect(Collectors.toSet())).hasSize(8);
-      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid AND attempts = 1", id))
-          .isEqualTo(8);
+      assertThat(deliveries(env, id, "attempts = 1")).isEqualTo(8);
     } finally {
       for (String deployment : extra) {
         TestEnvironment.await(env.app().vertx().undeploy(deployment));
@@ -197,8 +193,7 @@ class WebhookDeliveryTest {
     String token = partner(env, List.of(TONGZHOU));
     String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
     UUID reportId = report(env, "officer.zhang", TONGZHOU);
-    assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-        + "AND attempts >= 1", id) == 1)).isTrue();
+    assertThat(eventually(() -> deliveries(env, id, "attempts >= 1") == 1)).isTrue();
     // A later event of the same report (a kind to come, e.g. report.reviewed), due at once while the first one
     // backs off: it must not overtake the first.
     try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
@@ -245,8 +240,7 @@ class WebhookDeliveryTest {
     UUID hanjiang = report(env, "officer.xu", HUAISI);
     UUID tongzhou = report(env, "officer.zhang", TONGZHOU);
     // Receiver down: both deliveries are written and retried.
-    assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-        + "AND status = 'PENDING' AND attempts >= 1", id) == 2)).isTrue();
+    assertThat(eventually(() -> deliveries(env, id, "status = 'PENDING' AND attempts >= 1") == 2)).isTrue();
     // The grant loses Hanjiang while the deliveries are pending.
     JsonObject grant = new JsonObject().put("scopes", new io.vertx.core.json.JsonArray().add("events:read")
             .add("webhooks:manage"))
@@ -255,8 +249,7 @@ class WebhookDeliveryTest {
     ok(call(env, Webhooks.login(env, "admin"), HttpMethod.PUT, "/v1/partner-clients/" + client.getString("id")
         + "/grant", grant), 200);
     try (Receiver receiver = new Receiver().start(port)) {
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status <> 'PENDING'", id) == 2)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id, "status <> 'PENDING'") == 2)).isTrue();
       Thread.sleep(300); // a late send would arrive within a few worker rounds (100 ms each)
       assertThat(receiver.list()).hasSize(1);
       assertThat(receiver.list().get(0).json().getJsonObject("data").getString("reportId")).isEqualTo(tongzhou.toString());
@@ -303,8 +296,8 @@ class WebhookDeliveryTest {
       String token = partner(env, List.of(TONGZHOU));
       String id = subscribe(env, token, receiver.url()).getString("id");
       report(env, "officer.zhang", TONGZHOU);
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'PENDING' AND attempts >= 2 AND last_status = 302", id) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id,
+          "status = 'PENDING' AND attempts >= 2 AND last_status = 302") == 1)).isTrue();
       assertThat(receiver.list()).allMatch(r -> r.path().equals("/hook")).isNotEmpty();
     }
   }
@@ -320,8 +313,8 @@ class WebhookDeliveryTest {
             + id + "'");
       }
       report(env, "officer.zhang", TONGZHOU);
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND attempts >= 1 AND last_status IS NULL AND last_error LIKE 'refused target:%private%'", id) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id,
+          "attempts >= 1 AND last_status IS NULL AND last_error LIKE 'refused target:%private%'") == 1)).isTrue();
       assertThat(receiver.list()).isEmpty();
     }
   }
@@ -361,8 +354,7 @@ class WebhookDeliveryTest {
       // ... until the partner enables it again: the pending delivery then goes out.
       assertThat(ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/enable", null), 200)
           .getString("status")).isEqualTo("ACTIVE");
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'DELIVERED'", id) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 1)).isTrue();
     }
   }
 
@@ -373,14 +365,13 @@ class WebhookDeliveryTest {
       String token = partner(env, List.of(TONGZHOU));
       String id = subscribe(env, token, receiver.url()).getString("id");
       report(env, "officer.zhang", TONGZHOU);
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND attempts >= 1", id) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id, "attempts >= 1") == 1)).isTrue();
       try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
         st.executeUpdate("UPDATE webhook_delivery SET created_at = now() - interval '3 days' WHERE subscription_id = '"
             + id + "'");
       }
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'FAILED' AND finished_at IS NOT NULL AND last_status = 503", id) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id,
+          "status = 'FAILED' AND finished_at IS NOT NULL AND last_status = 503") == 1)).isTrue();
     }
   }
 
@@ -392,8 +383,7 @@ class WebhookDeliveryTest {
       String id = sub.getString("id");
       report(env, "officer.zhang", TONGZHOU);
       assertThat(eventually(() -> receiver.received.size() == 1)).isTrue();
-      assertThat(eventually(() -> count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid "
-          + "AND status = 'DELIVERED'", id) == 1)).isTrue();
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 1)).isTrue();
       JsonObject delivery = ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + id + "/deliveries", null), 200)
           .getJsonArray("items").getJsonObject(0);
       assertThat(delivery.getString("status")).isEqualTo("DELIVERED");

@@ -99,6 +99,12 @@ final class Webhooks {
     return env.count(sql, params);
   }
 
+  /** The deliveries of a subscription that meet {@code condition} (SQL over webhook_delivery's columns). */
+  static long deliveries(TestEnvironment env, String subscriptionId, String condition) {
+    return count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid AND " + condition,
+        subscriptionId);
+  }
+
   /** One request the receiver got. */
   record Received(String path, MultiMap headers, String body) {
     JsonObject json() {
