@@ -20,6 +20,8 @@ here=bench/ingest
 WARMUP=${WARMUP:-60}
 MEASURE=${MEASURE:-20}
 CLIENTS=${CLIENTS:-"16 64"}
+# The CPU of each program is sampled over the middle of a measured run (2 s after its start, for MEASURE - 4 s).
+[ "$MEASURE" -ge 6 ] || { echo "MEASURE must be at least 6 (seconds)"; exit 1; }
 # The service process runs the API only by default: the ingestion is measured, not the alert fan-out of each report
 # (the outbox dispatcher), which runs in worker processes (FRONTLINE_ROLES) and has its own benchmark (push.sh).
 # ROLES=api,workers measures a process doing both.
