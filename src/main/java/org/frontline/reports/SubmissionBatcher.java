@@ -194,7 +194,13 @@ final class SubmissionBatcher {
           }
         }
       }
-      return judgeTaken(taken, seen, outcomes).map(outcomes);
+      // Committed by now: should the read of taken ids fail, only their answers fail (the client repeats them).
+      return judgeTaken(taken, seen, outcomes)
+          .recover(e -> {
+            taken.forEach(p -> outcomes.put(p, new Outcome(null, e)));
+            return Future.succeededFuture();
+          })
+          .map(outcomes);
     });
   }
 
