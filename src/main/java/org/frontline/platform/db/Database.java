@@ -31,7 +31,7 @@ public final class Database {
   private final PgConnectOptions connect;
 
   /** The longest statement text kept prepared per connection (every statement of the service is shorter). */
-  static final int PREPARED_STATEMENT_SQL_LIMIT = 16_384;
+  public static final int PREPARED_STATEMENT_SQL_LIMIT = 16_384;
 
   /** PostgreSQL ends a session idle inside a transaction for this long (its transaction rolls back). */
   static final String IDLE_IN_TRANSACTION_TIMEOUT = "60s";
