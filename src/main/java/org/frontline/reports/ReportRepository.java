@@ -11,12 +11,10 @@ import org.frontline.identity.Scope;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 
 /** The SQL of reports and their declared attachments. */
@@ -60,12 +58,23 @@ final class ReportRepository {
   }
 
   /**
-   * Inserts reports, any number in one statement (one execution whatever their number), each unless its id is
-   * taken. Rows go in the given order. The envelope is sent once and parsed once (materialized); its body part is
-   * taken from it, not sent again.
+   * Inserts a report written alone ({@link #insert}) unless its id is taken, with the insert a group's statement
+   * ends its reports with. The envelope is sent once and parsed once (materialized); its body part is taken from it,
+   * not sent again.
    */
   static final String INSERT_REPORTS = "WITH r AS MATERIALIZED (SELECT u.*, u.request::jsonb AS req FROM unnest("
       + REPORT_ARRAYS + ") WITH ORDINALITY AS u(" + REPORT_ARRAY_NAMES + ", ordinal))\n" + insertReportsFrom("r");
+
+  /** The columns of an attachment's row that its declaration gives. */
+  private static final String ATTACHMENT_COLUMNS =
+      "attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type, filename)";
+
+  /** The declared attachments as arrays ({@link #attachmentArrays}) from parameter ${@code first} on, as rows a. */
+  private static String attachmentRows(int first) {
+    return "unnest($%d::uuid[], $%d::uuid[], $%d::int[], $%d::bytea[], $%d::int8[], $%d::text[], $%d::text[])"
+        .formatted(first, first + 1, first + 2, first + 3, first + 4, first + 5, first + 6)
+        + " AS a(id, report_id, ordinal, sha256, size, content_type, filename)";
+  }
 
   /** The payload of a report.completed event, from columns report_id/id, unit_id, author_id, type. */
   private static final String COMPLETED_PAYLOAD = """
@@ -94,11 +103,8 @@ final class ReportRepository {
           WHERE s.ordinal = r.ordinal AND %3$s)),
       ins AS (%4$s),
       att AS (
-        INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
-                                filename)
-        SELECT a.* FROM unnest($26::uuid[], $27::uuid[], $28::int[], $29::bytea[], $30::int8[], $31::text[],
-                               $32::text[]) AS a(id, report_id, ordinal, sha256, size, content_type, filename)
-        JOIN ins ON ins.id = a.report_id
+        INSERT INTO %6$s
+        SELECT a.* FROM %7$s JOIN ins ON ins.id = a.report_id
         ORDER BY a.id
         RETURNING 1),
       ev AS (
@@ -133,10 +139,10 @@ final class ReportRepository {
         ON true
       CROSS JOIN aud
       ORDER BY r.ordinal""".formatted(REPORT_ARRAYS, REPORT_ARRAY_NAMES, Scope.within("u.path", "su.path"),
-      insertReportsFrom("allowed"), COMPLETED_PAYLOAD.formatted("a.id"));
+      insertReportsFrom("allowed"), COMPLETED_PAYLOAD.formatted("a.id"), ATTACHMENT_COLUMNS, attachmentRows(26));
 
   /** A submission of a group: its report, and what its audit entry and scope check need. */
-  record GroupItem(NewReport report, boolean everywhere, java.util.Collection<UUID> scopeUnitIds, String actorLabel,
+  record GroupItem(NewReport report, boolean everywhere, List<UUID> scopeUnitIds, String actorLabel,
                    String clientAddress, String requestId, JsonObject auditDetails) {}
 
   /**
@@ -179,28 +185,9 @@ final class ReportRepository {
     });
   }
 
-  /** A report to insert: what {@link #insertAll} needs of a submission. */
+  /** A report to insert: what {@link #insert} and a group need of a submission. */
   record NewReport(Envelope envelope, UUID authorId, String status, OffsetDateTime receivedAt, byte[] sha256,
                    String response) {}
-
-  /** Inserts the reports whose ids are free; the 201 body (stored as this very text) of each one inserted, by id. */
-  Future<Map<UUID, String>> insertAll(SqlClient conn, List<NewReport> rows) {
-    Object[] arrays = reportArrays(rows);
-    UUID[] ids = (UUID[]) arrays[0];
-    String[] responses = (String[]) arrays[17];
-    return conn.preparedQuery(INSERT_REPORTS).execute(Tuple.from(arrays))
-        .map(rowsInserted -> {
-          Set<UUID> inserted = new HashSet<>();
-          rowsInserted.forEach(row -> inserted.add(row.getUUID(0)));
-          Map<UUID, String> bodiesById = new HashMap<>();
-          for (int i = 0; i < ids.length; i++) {
-            if (inserted.contains(ids[i])) {
-              bodiesById.put(ids[i], responses[i]);
-            }
-          }
-          return bodiesById;
-        });
-  }
 
   /** The reports as the 18 arrays of {@link #REPORT_ARRAYS}, in that order (the 201 bodies last, as text). */
   private static Object[] reportArrays(List<NewReport> rows) {
@@ -244,59 +231,35 @@ final class ReportRepository {
    */
   Future<Optional<String>> insert(SqlClient conn, Envelope e, UUID authorId, String status, OffsetDateTime receivedAt,
                                   byte[] sha256, String response) {
-    return insertAll(conn, List.of(new NewReport(e, authorId, status, receivedAt, sha256, response)))
-        .map(inserted -> Optional.ofNullable(inserted.get(e.id())));
+    return conn.preparedQuery(INSERT_REPORTS)
+        .execute(Tuple.from(reportArrays(List.of(new NewReport(e, authorId, status, receivedAt, sha256, response)))))
+        .map(inserted -> inserted.size() == 0 ? Optional.<String>empty() : Optional.of(response));
   }
 
-  static final String INSERT_ATTACHMENT = """
-      INSERT INTO attachment (id, report_id, ordinal, declared_sha256, declared_size, declared_content_type,
-                              filename)
-      VALUES ($1, $2, $3, $4, $5, $6, $7)""";
+  /** A report's declared attachments in one statement, in attachment-id order (as a group inserts them). */
+  private static final String INSERT_ATTACHMENTS =
+      "INSERT INTO " + ATTACHMENT_COLUMNS + " SELECT a.* FROM " + attachmentRows(1) + " ORDER BY a.id";
 
-  Future<Void> insertAttachments(SqlClient conn, UUID reportId, List<Envelope.Declaration> declarations) {
-    if (declarations.isEmpty()) {
+  Future<Void> insertAttachments(SqlClient conn, Envelope envelope) {
+    if (envelope.attachments().isEmpty()) {
       return Future.succeededFuture();
     }
-    return conn.preparedQuery(INSERT_ATTACHMENT).executeBatch(attachmentTuples(reportId, declarations)).mapEmpty();
-  }
-
-  List<Tuple> attachmentTuples(UUID reportId, List<Envelope.Declaration> declarations) {
-    List<Tuple> batch = new ArrayList<>();
-    for (int i = 0; i < declarations.size(); i++) {
-      Envelope.Declaration d = declarations.get(i);
-      batch.add(Tuple.of(d.id(), reportId, i, Buffer.buffer(d.sha256()), d.size(), d.contentType(), d.filename()));
-    }
-    return batch;
-  }
-
-  /**
-   * The report.completed events of reports, in one statement: of reports complete at once, and of a report whose last
-   * photo is in (AttachmentLedger).
-   */
-  static final String INSERT_COMPLETED_EVENTS = """
-      INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-      SELECT 'report.completed', 'report', report_id, unit_id, %s
-      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY
-        AS e(report_id, unit_id, author_id, type, ordinal)
-      ORDER BY ordinal""".formatted(COMPLETED_PAYLOAD.formatted("report_id"));
-
-  /** A report complete at once, whose event is to be written. */
-  record Completed(UUID reportId, UUID unitId, UUID authorId, String type) {}
-
-  Future<Void> insertCompletedEvents(SqlClient conn, List<Completed> reports) {
-    if (reports.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    return conn.preparedQuery(INSERT_COMPLETED_EVENTS).execute(Tuple.of(
-            reports.stream().map(Completed::reportId).toArray(UUID[]::new),
-            reports.stream().map(Completed::unitId).toArray(UUID[]::new),
-            reports.stream().map(Completed::authorId).toArray(UUID[]::new),
-            reports.stream().map(Completed::type).toArray(String[]::new)))
+    return conn.preparedQuery(INSERT_ATTACHMENTS).execute(Tuple.from(attachmentArrays(List.of(envelope))))
         .mapEmpty();
   }
 
+  /**
+   * The report.completed event of a report: complete at once, or whose last photo is in (AttachmentLedger). A group
+   * writes its reports' events in its own statement, with the same payload.
+   */
+  private static final String INSERT_COMPLETED_EVENT = """
+      INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+      SELECT 'report.completed', 'report', report_id, unit_id, %s
+      FROM (VALUES ($1::uuid, $2::uuid, $3::uuid, $4::text)) AS e(report_id, unit_id, author_id, type)"""
+      .formatted(COMPLETED_PAYLOAD.formatted("report_id"));
+
   Future<Void> insertCompletedEvent(SqlClient conn, UUID reportId, UUID unitId, UUID authorId, String type) {
-    return insertCompletedEvents(conn, List.of(new Completed(reportId, unitId, authorId, type)));
+    return conn.preparedQuery(INSERT_COMPLETED_EVENT).execute(Tuple.of(reportId, unitId, authorId, type)).mapEmpty();
   }
 
   Future<Existing> existing(SqlClient conn, UUID id) {

@@ -129,7 +129,7 @@ public final class ReportService {
                     ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope,
                         p.sha256()))
                     : linked.check(conn, actor, scope, envelope)
-                        .compose(v -> reports.insertAttachments(conn, envelope.id(), envelope.attachments()))
+                        .compose(v -> reports.insertAttachments(conn, envelope))
                         .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
                             envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
                         .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
