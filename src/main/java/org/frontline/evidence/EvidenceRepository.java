@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The media worker's SQL. Work is claimed with {@code FOR UPDATE SKIP LOCKED} and a lease: concurrent instances never
@@ -27,6 +29,7 @@ import java.util.UUID;
  * supervisor covers it. Reports by any author count, the report itself does not.
  */
 final class EvidenceRepository {
+  private static final Logger LOG = LoggerFactory.getLogger(EvidenceRepository.class);
 
   /** A claimed stored attachment with what its checks need of the report. */
   record Job(UUID attachmentId, UUID reportId, UUID unitId, String objectKey, String contentType, long size,
@@ -42,20 +45,36 @@ final class EvidenceRepository {
     this.pool = pool;
   }
 
-  Future<List<Job>> claim(String instance, int limit, Duration lease) {
+  /**
+   * Claims up to {@code limit} attachments to process. One whose last attempt never finished (claimed
+   * {@code maxAttempts} times, still PENDING once its lease ran out: the process died while on it, maybe crashed by
+   * the file itself in native decoding) is not claimed again but FAILED, so a poisoned photo cannot take down worker
+   * after worker forever.
+   */
+  Future<List<Job>> claim(String instance, int limit, Duration lease, int maxAttempts) {
     return pool.preparedQuery("WITH c AS (SELECT id FROM attachment WHERE status = 'STORED' AND media_status = 'PENDING'"
             + " AND (media_lease_until IS NULL OR media_lease_until < now()) ORDER BY stored_at, id LIMIT $1"
             + " FOR UPDATE SKIP LOCKED)"
             + " UPDATE attachment a SET media_claimed_by = $2,"
-            + " media_lease_until = now() + $3 * interval '1 millisecond', media_attempts = a.media_attempts + 1"
+            + " media_lease_until = now() + $3 * interval '1 millisecond',"
+            + " media_attempts = a.media_attempts + CASE WHEN a.media_attempts >= $4 THEN 0 ELSE 1 END,"
+            + " media_status = CASE WHEN a.media_attempts >= $4 THEN 'FAILED' ELSE 'PENDING' END,"
+            + " media_error = CASE WHEN a.media_attempts >= $4 THEN 'abandoned: ' || a.media_attempts"
+            + " || ' attempt(s) never finished (last error: ' || coalesce(a.media_error, 'none recorded') || ')'"
+            + " ELSE a.media_error END"
             + " FROM c, report r WHERE a.id = c.id AND r.id = a.report_id"
             + " RETURNING a.id, a.report_id, r.unit_id, a.object_key, a.content_type, a.declared_size,"
             + " a.declared_sha256, r.lat, r.lon, coalesce(r.accuracy_m, 0) AS accuracy_m, r.location_mock,"
-            + " r.captured_at, r.received_at, a.media_attempts")
-        .execute(Tuple.of(limit, instance, lease.toMillis()))
+            + " r.captured_at, r.received_at, a.media_attempts, a.media_status")
+        .execute(Tuple.of(limit, instance, lease.toMillis(), maxAttempts))
         .map(rows -> {
           List<Job> jobs = new ArrayList<>();
           for (Row r : rows) {
+            if ("FAILED".equals(r.getString("media_status"))) {
+              LOG.warn("media processing of attachment {} abandoned: its {} attempt(s) never finished",
+                  r.getUUID("id"), r.getInteger("media_attempts"));
+              continue;
+            }
             jobs.add(new Job(r.getUUID("id"), r.getUUID("report_id"), r.getUUID("unit_id"), r.getString("object_key"),
                 r.getString("content_type"), r.getLong("declared_size"), r.getBuffer("declared_sha256").getBytes(),
                 r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"), r.getBoolean("location_mock"),
@@ -107,12 +126,13 @@ final class EvidenceRepository {
    * Answers whether the report became flagged now.
    */
   Future<Boolean> record(String instance, Job job, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
-                         Long dHash, JsonObject exif, String thumbKey, String displayKey) {
+                         Long dHash, JsonObject exif, String thumbKey, String displayKey, String note) {
     return pool.withTransaction(conn -> conn.preparedQuery("UPDATE attachment SET media_status = 'DONE',"
-                + " media_done_at = now(), media_lease_until = NULL, media_error = NULL, dhash = $3, exif = $4,"
+                + " media_done_at = now(), media_lease_until = NULL, media_error = $7, dhash = $3, exif = $4,"
                 + " thumb_key = $5, display_key = $6"
                 + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING' RETURNING id")
-            .execute(Tuple.of(job.attachmentId(), instance, dHash, exif, thumbKey, displayKey))
+            .execute(Tuple.from(new Object[] {job.attachmentId(), instance, dHash, exif, thumbKey, displayKey,
+                note}))
             .compose(done -> {
               if (done.size() == 0) {
                 return Future.failedFuture(new IllegalStateException("lost the claim of attachment "

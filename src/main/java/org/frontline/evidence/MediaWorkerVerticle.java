@@ -10,6 +10,7 @@ import org.frontline.media.DerivedImages;
 import org.frontline.media.EvidenceCheck;
 import org.frontline.media.EvidenceChecks;
 import org.frontline.media.EvidenceThresholds;
+import org.frontline.media.Heif;
 import org.frontline.media.MediaBytes;
 import org.frontline.media.PerceptualHash;
 import org.frontline.media.PhotoMetadata;
@@ -21,6 +22,7 @@ import org.frontline.platform.objectstore.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,8 +82,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    schedule(Duration.ofMillis(10));
-    return Future.succeededFuture();
+    // Loads libheif (or logs its absence) on the worker pool, not on this event loop: dlopen and its plugins.
+    return blocking.executeBlocking(Heif::available, false).onSuccess(heif -> schedule(Duration.ofMillis(10)));
   }
 
   @Override
@@ -98,7 +100,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
   }
 
   private void round() {
-    repository.claim(instance, settings.batch(), settings.lease())
+    repository.claim(instance, settings.batch(), settings.lease(), settings.maxAttempts())
         .compose(jobs -> {
           Future<Void> chain = Future.succeededFuture();
           for (EvidenceRepository.Job job : jobs) {
@@ -122,7 +124,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
 
   /** What the blocking part found in one photo. */
   private record Analysis(PhotoMetadata metadata, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
-                          Optional<Long> dHash, Optional<DerivedImages.Variants> variants) {}
+                          Optional<Long> dHash, Optional<DerivedImages.Variants> variants, String note) {}
 
   private Future<Void> process(EvidenceRepository.Job job) {
     if (job.size() > settings.maxBytes()) {
@@ -141,7 +143,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
                     near.map(EvidenceRepository.Match::reportId)));
               }
               return putVariants(job, a).compose(keys -> repository.record(instance, job, a.reportChecks(), photo,
-                  a.dHash().orElse(null), exif(a.metadata()), keys[0], keys[1]));
+                  a.dHash().orElse(null), exif(a.metadata()), keys[0], keys[1], a.note()));
             })))
         .onSuccess(flaggedNow -> {
           if (flaggedNow) {
@@ -151,7 +153,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
         .mapEmpty();
   }
 
-  /** Puts the thumb and display copies into the store; their keys, or nulls when none could be made (HEIC). */
+  /** Puts the thumb and display copies into the store; their keys, or nulls when none could be made. */
   private Future<String[]> putVariants(EvidenceRepository.Job job, Analysis a) {
     if (a.variants().isEmpty()) {
       return Future.succeededFuture(new String[] {null, null});
@@ -201,8 +203,19 @@ public final class MediaWorkerVerticle extends VerticleBase {
     ReportLocation location = new ReportLocation(job.lat(), job.lon(), job.accuracyM(), job.mock());
     List<EvidenceCheck> reportChecks = checks.reportChecks(location, job.capturedAt(), job.receivedAt().toInstant());
     List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt());
-    Optional<Long> dHash = hash.dHash(media, job.contentType(), meta.orientation());
-    Optional<DerivedImages.Variants> variants = derived.derive(media, job.contentType(), meta.orientation());
-    return new Analysis(meta, reportChecks, photoChecks, dHash, variants);
+    Optional<Long> dHash = Optional.empty();
+    Optional<DerivedImages.Variants> variants = Optional.empty();
+    String note = null;
+    try {
+      dHash = hash.dHash(media, job.contentType(), meta.orientation());
+      variants = derived.derive(media, job.contentType(), meta.orientation());
+    } catch (IOException e) {
+      // Pixels the decoder refuses (a corrupt or unsupported HEIF, say) lose the near-duplicate check and the served
+      // copies, not the checks above: those are recorded, with the reason kept in media_error.
+      log.warn("attachment {}: pixels not decoded, checks recorded without dHash and copies: {}", job.attachmentId(),
+          e.getMessage());
+      note = "pixels not decoded: " + e.getMessage();
+    }
+    return new Analysis(meta, reportChecks, photoChecks, dHash, variants, note);
   }
 }

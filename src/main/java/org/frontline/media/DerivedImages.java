@@ -41,15 +41,16 @@ public final class DerivedImages {
   }
 
   /**
-   * Thumbnail and display copy of a JPEG or PNG. Empty for HEIC/HEIF (no ImageIO decoder: those need a HEIF decoder
-   * on the worker, not yet present). Throws IOException for a file above the pixel cap or that does not decode.
+   * Thumbnail and display copy of a JPEG, PNG or (with libheif installed, see {@link Heif}) HEIC/HEIF photo; empty
+   * for HEIC/HEIF without libheif. Throws IOException for a file above the pixel cap or that does not decode.
    */
   public Optional<Variants> derive(MediaBytes bytes, String contentType, int orientation) throws IOException {
     Optional<BufferedImage> decoded = ImageDecoding.decode(bytes, contentType, cap, DISPLAY_LONG_SIDE);
     if (decoded.isEmpty()) {
       return Optional.empty();
     }
-    BufferedImage display = ImageDecoding.orient(scaled(decoded.get(), DISPLAY_LONG_SIDE), orientation);
+    BufferedImage display = ImageDecoding.orient(scaled(decoded.get(), DISPLAY_LONG_SIDE),
+        ImageDecoding.orientationToApply(contentType, orientation));
     BufferedImage thumb = scaled(display, THUMB_LONG_SIDE);
     return Optional.of(new Variants(jpeg("thumb", thumb), jpeg("display", display)));
   }

@@ -12,15 +12,30 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Decodes JPEG and PNG with ImageIO, subsampled on read so that memory follows the wanted size and not the photo's:
- * a 48 MP photo wanted at 1600 px decodes into about a 2000 px raster. The pixel cap is checked again from the header
- * first, so no caller can decode a bomb by forgetting it. HEIC/HEIF has no ImageIO decoder: empty.
+ * a 48 MP photo wanted at 1600 px decodes into about a 2000 px raster; HEIC/HEIF with libheif ({@link Heif}, when
+ * installed; else empty), subsampled as it is copied out of native memory. The pixel cap is checked again from the
+ * header first, so no caller can decode a bomb by forgetting it.
  */
 final class ImageDecoding {
 
   private ImageDecoding() {}
 
   static boolean canDecode(String contentType) {
-    return MediaSniffer.JPEG.equals(contentType) || MediaSniffer.PNG.equals(contentType);
+    return MediaSniffer.JPEG.equals(contentType) || MediaSniffer.PNG.equals(contentType)
+        || (isHeif(contentType) && Heif.available());
+  }
+
+  private static boolean isHeif(String contentType) {
+    return MediaSniffer.HEIC.equals(contentType) || MediaSniffer.HEIF.equals(contentType);
+  }
+
+  /**
+   * The EXIF orientation still to apply to what {@link #decode} returned. HEIF carries its own rotation and mirror
+   * (irot, imir), which libheif has applied; the HEIF standard says the EXIF tag is then not to be applied again
+   * (iPhones write both), so for HEIC/HEIF it is 1.
+   */
+  static int orientationToApply(String contentType, int exifOrientation) {
+    return isHeif(contentType) ? 1 : exifOrientation;
   }
 
   /**
@@ -37,6 +52,9 @@ final class ImageDecoding {
     }
     Dimensions d = ((PixelCap.Result.Within) checked).dimensions();
     int step = (int) Math.max(1, Math.max(d.width(), d.height()) / Math.max(1, minLongSide));
+    if (isHeif(contentType)) {
+      return Optional.of(Heif.decode(bytes, step, cap));
+    }
     try (InputStream in = bytes.open(); ImageInputStream iis = ImageIO.createImageInputStream(in)) {
       Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
       if (!readers.hasNext()) {

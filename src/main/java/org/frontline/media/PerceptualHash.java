@@ -23,15 +23,15 @@ public final class PerceptualHash {
   }
 
   /**
-   * The 64-bit dHash of a JPEG or PNG. Empty for HEIC/HEIF, which ImageIO cannot decode (see {@link #canHash}), and
-   * for a file no decoder reads. Throws IOException for a file above the pixel cap. Blocking: run on a worker.
+   * The 64-bit dHash of a JPEG, PNG or (with libheif installed) HEIC/HEIF photo. Empty for a type that cannot be
+   * decoded here (see {@link #canHash}) and for a file no decoder reads. Throws IOException for a file above the pixel cap. Blocking: run on a worker.
    */
   public Optional<Long> dHash(MediaBytes bytes, String contentType, int orientation) throws IOException {
     return ImageDecoding.decode(bytes, contentType, cap, DECODE_LONG_SIDE)
-        .map(img -> dHash(ImageDecoding.orient(img, orientation)));
+        .map(img -> dHash(ImageDecoding.orient(img, ImageDecoding.orientationToApply(contentType, orientation))));
   }
 
-  /** Whether {@link #dHash(MediaBytes, String, int)} can hash this type: JPEG and PNG, not HEIC/HEIF. */
+  /** Whether {@link #dHash(MediaBytes, String, int)} can hash this type: JPEG, PNG, and HEIC/HEIF given libheif. */
   public static boolean canHash(String contentType) {
     return ImageDecoding.canDecode(contentType);
   }

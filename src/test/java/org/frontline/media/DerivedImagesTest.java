@@ -86,8 +86,45 @@ class DerivedImagesTest {
   }
 
   @Test
-  void heicHasNoCopiesYet() throws Exception {
+  void aHeicGetsUprightCopiesWithoutItsMetadata() throws Exception {
+    HeicEncoder.assumeAvailable();
+    BufferedImage scene = TestImages.scene(2000, 1500, 9);
+    // An iPhone-like file: GPS, make and model in EXIF, and an EXIF orientation HEIF says not to apply again.
+    byte[] exif = new ExifSegment().make("Apple").model("iPhone 15").dateTimeOriginal("2026:11:20 14:03:27")
+        .gps(48.4647, 35.0462).orientation(6).tiff();
+    byte[] heic = HeicEncoder.heic(scene, exif);
+    assertThat(new MediaSniffer().sniff(MediaBytes.of(heic))).isEqualTo(new SniffResult.Sniffed(MediaSniffer.HEIC));
+    assertThat(new PhotoMetadataReader().read(MediaBytes.of(heic)).gps()).isPresent();
+
+    DerivedImages.Variants v = derived.derive(MediaBytes.of(heic), MediaSniffer.HEIC, 6).orElseThrow();
+    assertThat(v.display().width()).isEqualTo(1600);
+    assertThat(v.display().height()).isEqualTo(1200);
+    assertThat(v.thumb().width()).isEqualTo(320);
+    assertThat(v.thumb().height()).isEqualTo(240);
+    for (DerivedImages.Derived copy : new DerivedImages.Derived[] {v.thumb(), v.display()}) {
+      assertThat(new MediaSniffer().sniff(MediaBytes.of(copy.jpeg()))).isEqualTo(new SniffResult.Sniffed("image/jpeg"));
+      assertThat(new PhotoMetadataReader().read(MediaBytes.of(copy.jpeg()))).isEqualTo(PhotoMetadata.NONE);
+      assertThat(new String(copy.jpeg(), StandardCharsets.ISO_8859_1)).doesNotContain("Exif").doesNotContain("Apple");
+    }
+    // The pixels are the scene's: the display copy looks like the original (same dHash within the near bound).
+    BufferedImage shown = ImageIO.read(new ByteArrayInputStream(v.display().jpeg()));
+    assertThat(PerceptualHash.hammingDistance(PerceptualHash.dHash(shown), PerceptualHash.dHash(scene)))
+        .isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void aHeicThatDoesNotDecodeIsAnError() {
+    HeicEncoder.assumeAvailable();
     byte[] heic = TestImages.heif("heic", new String[] {"mif1"}, 4032, 3024);
-    assertThat(derived.derive(MediaBytes.of(heic), MediaSniffer.HEIC, 1)).isEmpty();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> derived.derive(MediaBytes.of(heic), MediaSniffer.HEIC, 1))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("not decoded");
+  }
+
+  @Test
+  void aHeicAboveThePixelCapIsNeverHandedToTheDecoder() {
+    HeicEncoder.assumeAvailable();
+    byte[] bomb = TestImages.heif("heic", new String[] {"mif1"}, 512, 512, 90_000, 90_000);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> derived.derive(MediaBytes.of(bomb), MediaSniffer.HEIC, 1))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("not decoded").hasMessageNotContaining("libheif");
   }
 }

@@ -195,6 +195,98 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aHeicPhotoIsHashedAndServedAndMatchesAJpegOfTheSameScene(TestEnvironment env) throws Exception {
+    HeicEncoder.assumeAvailable();
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    BufferedImage scene = TestImages.scene(1024, 768, 31);
+    UUID first = UUID.randomUUID();
+    UUID jpeg = submitWithPhoto(env, first, captured,
+        withExif(TestImages.jpeg(scene, 0.9f), captured, REPORT_LAT, REPORT_LON));
+    awaitDone(env, jpeg);
+
+    // The same scene from an iPhone: HEIC, EXIF with GPS (250 km away) and an orientation HEIF says not to apply.
+    LocalDateTime local = LocalDateTime.ofInstant(captured, ZoneOffset.ofHours(8));
+    byte[] heic = HeicEncoder.heic(scene, new ExifSegment().make("Apple").model("iPhone 15")
+        .dateTimeOriginal(local.format(DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss"))).offsetTimeOriginal("+08:00")
+        .gps(31.23, 121.47).orientation(6).tiff());
+    UUID second = UUID.randomUUID();
+    UUID a = submitWithPhoto(env, second, captured, heic);
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT content_type FROM attachment WHERE id = ?", a)).isEqualTo("image/heic");
+    assertThat(string(env, "SELECT coalesce(media_error, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
+    assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("FLAGGED|");
+    assertThat(check(env, a, "PHOTO_TIME_SKEW")).startsWith("PASSED|");
+    assertThat(check(env, a, "NEAR_DUPLICATE")).startsWith("FLAGGED|");
+    assertThat(string(env, "SELECT detail FROM evidence_check WHERE attachment_id = ? AND code = 'NEAR_DUPLICATE'", a))
+        .contains(first.toString());
+    assertThat(string(env, "SELECT (dhash IS NOT NULL)::text FROM attachment WHERE id = ?", a)).isEqualTo("true");
+
+    // Served copies: JPEG, landscape as HEIF says (the EXIF orientation 6 not applied on top), no metadata.
+    for (String variant : List.of("thumb", "display")) {
+      HttpResponse<String> r = get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=" + variant);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
+      byte[] copy = StoreHttp.get(r.headers().firstValue("Location").orElseThrow()).body();
+      assertThat(copy).isEqualTo(stored(env, "derived/" + a + "/" + variant + ".jpg"));
+      assertThat(contentType(copy)).isEqualTo("image/jpeg");
+      assertThat(new PhotoMetadataReader().read(MediaBytes.of(copy))).isEqualTo(PhotoMetadata.NONE);
+      assertThat(new String(copy, StandardCharsets.ISO_8859_1)).doesNotContain("Apple");
+      BufferedImage img = ImageIO.read(new ByteArrayInputStream(copy));
+      assertThat(img.getWidth()).isEqualTo(variant.equals("thumb") ? DerivedImages.THUMB_LONG_SIDE : 1024);
+      assertThat(img.getHeight()).isEqualTo(variant.equals("thumb") ? 240 : 768);
+    }
+    // The original stays the HEIC as uploaded; out of scope, as if missing.
+    HttpResponse<String> original = get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=original");
+    assertThat(StoreHttp.get(original.headers().firstValue("Location").orElseThrow()).body()).isEqualTo(heic);
+    assertProblem(get(env, "supervisor.tongzhou", "/v1/attachments/" + a + "/content?variant=thumb"), 404,
+        "urn:frontline:problem:not-found");
+  }
+
+  @Test
+  void pixelsThatDoNotDecodeLoseTheCopiesNotTheChecks(TestEnvironment env) throws Exception {
+    HeicEncoder.assumeAvailable();
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // A HEIF container that declares 4032x3024 and holds no coded image: allowed at upload, refused by the decoder.
+    byte[] broken = TestImages.heif("heic", new String[] {"mif1", "heic"}, 4032, 3024);
+    UUID report = UUID.randomUUID();
+    UUID a = submitWithPhoto(env, report, captured, broken);
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).startsWith("pixels not decoded: ");
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
+    assertThat(string(env, "SELECT coalesce(thumb_key, 'none') || coalesce(dhash::text, 'none') FROM attachment"
+        + " WHERE id = ?", a)).isEqualTo("nonenone");
+    assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ? AND code = 'NEAR_DUPLICATE'",
+        a)).isEqualTo("0");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL",
+        report)).isNotEqualTo("0");
+    assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=thumb"), 409,
+        "urn:frontline:problem:conflict");
+  }
+
+  @Test
+  void anAttachmentWhoseLastAttemptNeverFinishedIsAbandonedNotClaimedAgain(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 78), 0.9f), captured, REPORT_LAT, REPORT_LON);
+    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, a, captured, photo));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    // As if three workers in turn had died on this photo (a crash in native decoding, say): every attempt used, the
+    // last claim's lease running out.
+    int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
+    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '1 second',"
+        + " media_attempts = ? WHERE id = ?", max, a);
+    upload(env, a, photo);
+    awaitUntil("attachment " + a + " abandoned",
+        () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a))
+        .startsWith("abandoned: " + max + " attempt(s) never finished");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("0");
+    assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
+  }
+
+  @Test
   void twoWorkerInstancesNeverProcessAnAttachmentTwice(TestEnvironment env) throws Exception {
     String second = await(env.app().vertx().deployVerticle(new MediaWorkerVerticle(env.app().database(),
         env.app().objectStore(), env.app().blocking(), MediaWorkerVerticle.Settings.defaults()),
@@ -275,7 +367,11 @@ class EvidenceWorkerTest {
         .put("title", "Evidence").put("body", new JsonObject())
         .put("attachments", new JsonArray().add(new JsonObject().put("id", attachment.toString())
             .put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(photo)))
-            .put("size", photo.length).put("contentType", "image/jpeg").put("filename", "IMG.jpg")));
+            .put("size", photo.length).put("contentType", contentType(photo)).put("filename", "IMG")));
+  }
+
+  private static String contentType(byte[] photo) {
+    return ((SniffResult.Sniffed) new MediaSniffer().sniff(photo)).contentType();
   }
 
   /** A report by officer.xu with one photo, uploaded by presigned PUT and completed; the attachment id. */

@@ -55,7 +55,7 @@ final class ExifSegment {
     return TestImages.concat(new byte[] {(byte) 0xFF, (byte) 0xE1, (byte) (length >> 8), (byte) length}, body);
   }
 
-  private byte[] tiff() {
+  byte[] tiff() {
     List<Entry> exif = new ArrayList<>();
     if (dateTimeOriginal != null) {
       exif.add(ascii(0x9003, dateTimeOriginal));

@@ -56,10 +56,35 @@ class PerceptualHashTest {
   }
 
   @Test
-  void heicIsNotHashed() throws IOException {
-    assertThat(PerceptualHash.canHash(MediaSniffer.HEIC)).isFalse();
+  void aHeicAndAJpegOfOneSceneAreNearDuplicatesAndOtherScenesAreNot() throws IOException {
+    HeicEncoder.assumeAvailable();
+    assertThat(PerceptualHash.canHash(MediaSniffer.HEIC)).isTrue();
+    assertThat(PerceptualHash.canHash(MediaSniffer.HEIF)).isTrue();
+    long heic = hash(HeicEncoder.heic(original, null), MediaSniffer.HEIC, 1);
+    long jpeg = hash(TestImages.jpeg(TestImages.resized(original, 1000, 750), 0.7f), MediaSniffer.JPEG, 1);
+    assertThat(PerceptualHash.hammingDistance(heic, jpeg)).isLessThanOrEqualTo(PerceptualHash.NEAR_DUPLICATE_BITS);
+    for (long seed = 1; seed <= 3; seed++) {
+      long other = hash(HeicEncoder.heic(TestImages.scene(1200, 900, seed), null), MediaSniffer.HEIC, 1);
+      assertThat(PerceptualHash.hammingDistance(heic, other)).as("seed %d", seed)
+          .isGreaterThan(PerceptualHash.NEAR_DUPLICATE_BITS);
+    }
+  }
+
+  @Test
+  void aHeicIsHashedAsHeifSaysNotAsItsExifOrientationSays() throws IOException {
+    // HEIF rotates with its own irot box (libheif applies it); the EXIF tag of a HEIC is not applied on top.
+    HeicEncoder.assumeAvailable();
+    long upright = hash(TestImages.jpeg(original, 0.9f), MediaSniffer.JPEG, 1);
+    long heic = hash(HeicEncoder.heic(original, new ExifSegment().orientation(6).tiff()), MediaSniffer.HEIC, 6);
+    assertThat(PerceptualHash.nearDuplicate(upright, heic)).isTrue();
+  }
+
+  @Test
+  void aHeicWithoutImageDataIsAnErrorNotAHash() {
+    HeicEncoder.assumeAvailable();
     byte[] heic = TestImages.heif("heic", new String[] {"mif1"}, 4032, 3024);
-    assertThat(hasher.dHash(MediaBytes.of(heic), MediaSniffer.HEIC, 1)).isEmpty();
+    assertThatThrownBy(() -> hasher.dHash(MediaBytes.of(heic), MediaSniffer.HEIC, 1))
+        .isInstanceOf(IOException.class).hasMessageContaining("libheif error");
   }
 
   @Test
