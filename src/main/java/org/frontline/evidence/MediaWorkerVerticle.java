@@ -12,7 +12,6 @@ import org.frontline.media.EvidenceChecks;
 import org.frontline.media.EvidenceThresholds;
 import org.frontline.media.Heif;
 import org.frontline.media.MediaBytes;
-import org.frontline.media.PerceptualHash;
 import org.frontline.media.PhotoMetadata;
 import org.frontline.media.PhotoMetadataReader;
 import org.frontline.media.PixelCap;
@@ -35,7 +34,7 @@ import java.util.UUID;
  * attachments not processed yet (lease, {@code FOR UPDATE SKIP LOCKED}: any number of instances, in this process or
  * others, share the work and never handle one attachment at once; a dead instance's claims are taken again after the
  * lease), reads each object (bounded by {@link Settings#maxBytes}), then on the blocking pool: EXIF, the report and
- * photo checks, dHash and the thumbnail/display copies (decoding re-checks the pixel cap). Back on the event loop:
+ * photo checks, the thumbnail/display copies and the dHash (one decode, which re-checks the pixel cap). Back on the event loop:
  * exact reuse and near-duplicate lookups in the database, the copies put into the store under server-generated
  * keys, and everything recorded in one transaction (with the report's first flag and its outbox event).
  */
@@ -62,7 +61,6 @@ public final class MediaWorkerVerticle extends VerticleBase {
   private final Settings settings;
   private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
   private final PhotoMetadataReader metadata = new PhotoMetadataReader();
-  private final PerceptualHash hash = new PerceptualHash(PixelCap.DEFAULT);
   private final DerivedImages derived = new DerivedImages(PixelCap.DEFAULT);
   private final String instance = "media-" + UUID.randomUUID();
   private volatile boolean stopping;
@@ -207,8 +205,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
     Optional<DerivedImages.Variants> variants = Optional.empty();
     String note = null;
     try {
-      dHash = hash.dHash(media, job.contentType(), meta.orientation());
       variants = derived.derive(media, job.contentType(), meta.orientation());
+      dHash = variants.map(DerivedImages.Variants::dHash);
     } catch (IOException e) {
       // Pixels the decoder refuses (a corrupt or unsupported HEIF, say) lose the near-duplicate check and the served
       // copies, not the checks above: those are recorded, with the reason kept in media_error.

@@ -31,8 +31,8 @@ public final class DerivedImages {
     }
   }
 
-  /** Both variants of one photo. */
-  public record Variants(Derived thumb, Derived display) {}
+  /** Both variants of one photo, and its dHash (computed on the upright thumbnail). */
+  public record Variants(Derived thumb, Derived display, long dHash) {}
 
   private final PixelCap cap;
 
@@ -41,8 +41,9 @@ public final class DerivedImages {
   }
 
   /**
-   * Thumbnail and display copy of a JPEG, PNG or (with libheif installed, see {@link Heif}) HEIC/HEIF photo; empty
-   * for HEIC/HEIF without libheif. Throws IOException for a file above the pixel cap or that does not decode.
+   * Thumbnail and display copy of a JPEG, PNG or (with libheif installed, see {@link Heif}) HEIC/HEIF photo, and its
+   * dHash, from one decode; empty for a type not decodable here (HEIC/HEIF without libheif: {@link #canDerive}).
+   * Throws IOException for a file above the pixel cap or that does not decode.
    */
   public Optional<Variants> derive(MediaBytes bytes, String contentType, int orientation) throws IOException {
     Optional<BufferedImage> decoded = ImageDecoding.decode(bytes, contentType, cap, DISPLAY_LONG_SIDE);
@@ -52,7 +53,12 @@ public final class DerivedImages {
     BufferedImage display = ImageDecoding.orient(scaled(decoded.get(), DISPLAY_LONG_SIDE),
         ImageDecoding.orientationToApply(contentType, orientation));
     BufferedImage thumb = scaled(display, THUMB_LONG_SIDE);
-    return Optional.of(new Variants(jpeg("thumb", thumb), jpeg("display", display)));
+    return Optional.of(new Variants(jpeg("thumb", thumb), jpeg("display", display), PerceptualHash.dHash(thumb)));
+  }
+
+  /** Whether {@link #derive} can decode this type here: JPEG, PNG, and HEIC/HEIF given libheif. */
+  public static boolean canDerive(String contentType) {
+    return ImageDecoding.canDecode(contentType);
   }
 
   /** Scaled down so the long side is at most {@code longSide}, by successive halvings for quality; RGB always. */

@@ -1,41 +1,23 @@
 package org.frontline.media;
 
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.util.Optional;
 
 /**
  * dHash: the photo shrunk to 9x8 grey cells (area averages), one bit per pair of horizontally adjacent cells (set when
  * the left one is brighter). Re-encoding, resizing and mild colour changes keep most bits; another scene does not.
- * Computed on the image as seen (EXIF orientation applied), so a rotated re-save of the same photo still matches.
+ * Computed on the image as seen (EXIF orientation applied), so a rotated re-save of the same photo still matches; a
+ * HEIC and a JPEG of one scene match too.
  */
 public final class PerceptualHash {
 
   /** Hamming distance at or below which two photos count as near-duplicates. */
   public static final int NEAR_DUPLICATE_BITS = 6;
-  /** The long side decoded for hashing; far more than 9 cells need, few enough to stay cheap. */
-  static final int DECODE_LONG_SIDE = 256;
-
-  private final PixelCap cap;
-
-  public PerceptualHash(PixelCap cap) {
-    this.cap = cap;
-  }
+  private PerceptualHash() {}
 
   /**
-   * The 64-bit dHash of a JPEG, PNG or (with libheif installed) HEIC/HEIF photo. Empty for a type that cannot be
-   * decoded here (see {@link #canHash}) and for a file no decoder reads. Throws IOException for a file above the pixel cap. Blocking: run on a worker.
+   * The 64-bit dHash of an image as seen (upright). The media worker hashes the thumbnail it makes anyway
+   * ({@link DerivedImages.Variants#dHash()}): one decode per photo for both, and 320 px are far more than 72 cells need.
    */
-  public Optional<Long> dHash(MediaBytes bytes, String contentType, int orientation) throws IOException {
-    return ImageDecoding.decode(bytes, contentType, cap, DECODE_LONG_SIDE)
-        .map(img -> dHash(ImageDecoding.orient(img, ImageDecoding.orientationToApply(contentType, orientation))));
-  }
-
-  /** Whether {@link #dHash(MediaBytes, String, int)} can hash this type: JPEG, PNG, and HEIC/HEIF given libheif. */
-  public static boolean canHash(String contentType) {
-    return ImageDecoding.canDecode(contentType);
-  }
-
   public static long dHash(BufferedImage img) {
     int w = img.getWidth();
     int h = img.getHeight();

@@ -9,11 +9,12 @@ import org.junit.jupiter.api.Test;
 
 class PerceptualHashTest {
 
-  private final PerceptualHash hasher = new PerceptualHash(PixelCap.DEFAULT);
+  private final DerivedImages derived = new DerivedImages(PixelCap.DEFAULT);
   private final BufferedImage original = TestImages.scene(1200, 900, 42);
 
   private long hash(byte[] bytes, String type, int orientation) throws IOException {
-    return hasher.dHash(MediaBytes.of(bytes), type, orientation).orElseThrow();
+    // As the media worker hashes: the upright thumbnail of its one decode.
+    return derived.derive(MediaBytes.of(bytes), type, orientation).orElseThrow().dHash();
   }
 
   @Test
@@ -58,8 +59,8 @@ class PerceptualHashTest {
   @Test
   void aHeicAndAJpegOfOneSceneAreNearDuplicatesAndOtherScenesAreNot() throws IOException {
     HeicEncoder.assumeAvailable();
-    assertThat(PerceptualHash.canHash(MediaSniffer.HEIC)).isTrue();
-    assertThat(PerceptualHash.canHash(MediaSniffer.HEIF)).isTrue();
+    assertThat(DerivedImages.canDerive(MediaSniffer.HEIC)).isTrue();
+    assertThat(DerivedImages.canDerive(MediaSniffer.HEIF)).isTrue();
     long heic = hash(HeicEncoder.heic(original, null), MediaSniffer.HEIC, 1);
     long jpeg = hash(TestImages.jpeg(TestImages.resized(original, 1000, 750), 0.7f), MediaSniffer.JPEG, 1);
     assertThat(PerceptualHash.hammingDistance(heic, jpeg)).isLessThanOrEqualTo(PerceptualHash.NEAR_DUPLICATE_BITS);
@@ -83,13 +84,13 @@ class PerceptualHashTest {
   void aHeicWithoutImageDataIsAnErrorNotAHash() {
     HeicEncoder.assumeAvailable();
     byte[] heic = TestImages.heif("heic", new String[] {"mif1"}, 4032, 3024);
-    assertThatThrownBy(() -> hasher.dHash(MediaBytes.of(heic), MediaSniffer.HEIC, 1))
+    assertThatThrownBy(() -> derived.derive(MediaBytes.of(heic), MediaSniffer.HEIC, 1))
         .isInstanceOf(IOException.class).hasMessageContaining("libheif error");
   }
 
   @Test
   void aBombIsNeverDecoded() {
-    assertThatThrownBy(() -> hasher.dHash(MediaBytes.of(TestImages.pngHeader(100_000, 100_000)), MediaSniffer.PNG, 1))
+    assertThatThrownBy(() -> derived.derive(MediaBytes.of(TestImages.pngHeader(100_000, 100_000)), MediaSniffer.PNG, 1))
         .isInstanceOf(IOException.class).hasMessageContaining("not decoded");
   }
 }
