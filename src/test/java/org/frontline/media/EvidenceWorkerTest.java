@@ -266,11 +266,9 @@ class EvidenceWorkerTest {
   @Test
   void anAttachmentWhoseLastAttemptNeverFinishedIsAbandonedNotClaimedAgain(TestEnvironment env) throws Exception {
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
     byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 78), 0.9f), captured, REPORT_LAT, REPORT_LON);
-    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, a, captured, photo));
-    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    UUID a = UUID.randomUUID();
+    declare(env, UUID.randomUUID(), a, captured, photo);
     // As if three workers in turn had died on this photo (a crash in native decoding, say): every attempt used, the
     // last claim's lease running out.
     int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
@@ -316,8 +314,7 @@ class EvidenceWorkerTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 77), 0.9f), captured, REPORT_LAT, REPORT_LON);
-    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, a, captured, photo));
-    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    declare(env, report, a, captured, photo);
     assertProblem(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=display"), 409,
         "urn:frontline:problem:conflict");
     assertProblem(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=original"), 409,
@@ -377,10 +374,16 @@ class EvidenceWorkerTest {
   /** A report by officer.xu with one photo, uploaded by presigned PUT and completed; the attachment id. */
   private UUID submitWithPhoto(TestEnvironment env, UUID report, Instant captured, byte[] photo) throws Exception {
     UUID attachment = UUID.randomUUID();
-    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, attachment, captured, photo));
-    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    declare(env, report, attachment, captured, photo);
     upload(env, attachment, photo);
     return attachment;
+  }
+
+  /** A report by officer.xu whose manifest declares the photo, not uploaded yet. */
+  private void declare(TestEnvironment env, UUID report, UUID attachment, Instant captured, byte[] photo)
+      throws Exception {
+    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope(report, attachment, captured, photo));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
   }
 
   private void upload(TestEnvironment env, UUID attachment, byte[] photo) throws Exception {
