@@ -113,6 +113,31 @@ class DerivedImagesTest {
   }
 
   @Test
+  void aTenBitHeicAsHdrPhonesWriteItIsDecodedToo() throws Exception {
+    HeicEncoder.assumeAvailable();
+    BufferedImage scene = TestImages.scene(800, 600, 12);
+    byte[] heic = HeicEncoder.heic(scene, null, 10);
+    DerivedImages.Variants v = derived.derive(MediaBytes.of(heic), MediaSniffer.HEIC, 1).orElseThrow();
+    assertThat(v.display().width()).isEqualTo(800);
+    BufferedImage shown = ImageIO.read(new ByteArrayInputStream(v.display().jpeg()));
+    assertThat(PerceptualHash.hammingDistance(PerceptualHash.dHash(shown), PerceptualHash.dHash(scene)))
+        .isLessThanOrEqualTo(2);
+    // Colours survive the 10-to-8-bit conversion: the mean brightness is the scene's, within a few levels.
+    assertThat(Math.abs(meanGrey(shown) - meanGrey(scene))).isLessThan(4.0);
+  }
+
+  private static double meanGrey(BufferedImage img) {
+    double sum = 0;
+    for (int y = 0; y < img.getHeight(); y++) {
+      for (int x = 0; x < img.getWidth(); x++) {
+        int rgb = img.getRGB(x, y);
+        sum += ((rgb >> 16) & 0xFF) + ((rgb >> 8) & 0xFF) + (rgb & 0xFF);
+      }
+    }
+    return sum / (3.0 * img.getWidth() * img.getHeight());
+  }
+
+  @Test
   void aHeicThatDoesNotDecodeIsAnError() {
     HeicEncoder.assumeAvailable();
     byte[] heic = TestImages.heif("heic", new String[] {"mif1"}, 4032, 3024);

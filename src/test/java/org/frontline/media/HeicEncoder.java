@@ -68,8 +68,13 @@ public final class HeicEncoder {
         "libheif with HEVC encoding and decoding is not installed (Debian: libheif1)");
   }
 
-  /** The image as a HEIC file (quality 90); {@code exif}: a TIFF-headed EXIF block to attach, or null. */
+  /** The image as a HEIC file (quality 90, 8 bits); {@code exif}: a TIFF-headed EXIF block to attach, or null. */
   public static byte[] heic(BufferedImage img, byte[] exif) {
+    return heic(img, exif, 8);
+  }
+
+  /** The image as a HEIC file of 8 or 10 bits per sample (10: as HDR phones write them). */
+  public static byte[] heic(BufferedImage img, byte[] exif, int bitDepth) {
     assumeAvailable();
     Pointer context = LIB.heif_context_alloc();
     PointerByReference ref = new PointerByReference();
@@ -80,19 +85,30 @@ public final class HeicEncoder {
         check(LIB.heif_encoder_set_lossy_quality(encoder, 90));
         int w = img.getWidth();
         int h = img.getHeight();
-        check(LIB.heif_image_create(w, h, HeifLibrary.COLORSPACE_RGB, HeifLibrary.CHROMA_INTERLEAVED_RGB, ref));
+        boolean deep = bitDepth > 8;
+        // heif_chroma_interleaved_RRGGBB_LE (14): 16-bit little-endian samples holding bitDepth bits.
+        check(LIB.heif_image_create(w, h, HeifLibrary.COLORSPACE_RGB, deep ? 14 : HeifLibrary.CHROMA_INTERLEAVED_RGB,
+            ref));
         Pointer image = ref.getValue();
         try {
-          check(LIB.heif_image_add_plane(image, HeifLibrary.CHANNEL_INTERLEAVED, w, h, 8));
+          check(LIB.heif_image_add_plane(image, HeifLibrary.CHANNEL_INTERLEAVED, w, h, bitDepth));
           IntByReference stride = new IntByReference();
           Pointer plane = LIB.heif_image_get_plane(image, HeifLibrary.CHANNEL_INTERLEAVED, stride);
-          byte[] row = new byte[w * 3];
+          int bytes = deep ? 2 : 1;
+          byte[] row = new byte[w * 3 * bytes];
           for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
               int rgb = img.getRGB(x, y);
-              row[x * 3] = (byte) (rgb >> 16);
-              row[x * 3 + 1] = (byte) (rgb >> 8);
-              row[x * 3 + 2] = (byte) rgb;
+              for (int c = 0; c < 3; c++) {
+                int v = (rgb >> (16 - 8 * c)) & 0xFF;
+                if (deep) {
+                  int scaled = v << (bitDepth - 8) | v >> (16 - bitDepth);
+                  row[(x * 3 + c) * 2] = (byte) scaled;
+                  row[(x * 3 + c) * 2 + 1] = (byte) (scaled >> 8);
+                } else {
+                  row[x * 3 + c] = (byte) v;
+                }
+              }
             }
             plane.write((long) y * stride.getValue(), row, 0, row.length);
           }
