@@ -33,13 +33,14 @@ import java.util.Optional;
  */
 public final class Heif {
   private static final Logger LOG = LoggerFactory.getLogger(Heif.class);
-  private static final HeifLibrary LIB = load();
+  private static final HeifLibrary LIB = load("heif");
 
   private Heif() {}
 
-  private static HeifLibrary load() {
+  /** The library by its name ("heif": libheif.so.1), or null when it cannot be used here (logged). */
+  static HeifLibrary load(String name) {
     try {
-      HeifLibrary lib = Native.load("heif", HeifLibrary.class);
+      HeifLibrary lib = Native.load(name, HeifLibrary.class);
       HeifLibrary.HeifError init = lib.heif_init(null);
       if (init.failed()) {
         LOG.warn("libheif {} failed to initialise ({}): HEIC photos get no dHash and no served copies",
@@ -53,7 +54,7 @@ public final class Heif {
       }
       LOG.info("HEIC/HEIF decoding by libheif {}", lib.heif_get_version());
       return lib;
-    } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+    } catch (LinkageError e) { // no libheif, or JNA could not load its own native part
       LOG.warn("libheif not found ({}): HEIC photos get no dHash and no served copies; install libheif1",
           e.getMessage());
       return null;
