@@ -254,7 +254,7 @@ public final class Frontline {
           return deploy(roles.workers(), () -> new OutboxDispatcherVerticle(database, push, alerts, audit, registry));
         })
         .compose(v -> deploy(roles.workers(), () -> new MediaWorkerVerticle(database, objectStore, blocking,
-            MediaWorkerVerticle.Settings.defaults())))
+            MediaWorkerVerticle.Settings.defaults(), registry)))
         .compose(v -> deploy(roles.workers(), () -> new WebhookDeliveryVerticle(database.pool(), sealing,
             webhookTargets, blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase()))))
         .onSuccess(v -> {

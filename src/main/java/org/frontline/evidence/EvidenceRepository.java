@@ -51,7 +51,10 @@ final class EvidenceRepository {
    * the file itself in native decoding) is not claimed again but FAILED, so a poisoned photo cannot take down worker
    * after worker forever.
    */
-  Future<List<Job>> claim(String instance, int limit, Duration lease, int maxAttempts) {
+  /** What a claim took: the jobs to process, and how many it abandoned instead. */
+  record Claim(List<Job> jobs, int abandoned) {}
+
+  Future<Claim> claim(String instance, int limit, Duration lease, int maxAttempts) {
     return pool.preparedQuery("WITH c AS (SELECT id FROM attachment WHERE status = 'STORED' AND media_status = 'PENDING'"
             + " AND (media_lease_until IS NULL OR media_lease_until < now()) ORDER BY stored_at, id LIMIT $1"
             + " FOR UPDATE SKIP LOCKED)"
@@ -69,10 +72,12 @@ final class EvidenceRepository {
         .execute(Tuple.of(limit, instance, lease.toMillis(), maxAttempts))
         .map(rows -> {
           List<Job> jobs = new ArrayList<>();
+          int abandoned = 0;
           for (Row r : rows) {
             if ("FAILED".equals(r.getString("media_status"))) {
               LOG.warn("media processing of attachment {} abandoned: its {} attempt(s) never finished",
                   r.getUUID("id"), r.getInteger("media_attempts"));
+              abandoned++;
               continue;
             }
             jobs.add(new Job(r.getUUID("id"), r.getUUID("report_id"), r.getUUID("unit_id"), r.getString("object_key"),
@@ -80,7 +85,18 @@ final class EvidenceRepository {
                 r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"), r.getBoolean("location_mock"),
                 r.getOffsetDateTime("captured_at"), r.getOffsetDateTime("received_at"), r.getInteger("media_attempts")));
           }
-          return jobs;
+          return new Claim(jobs, abandoned);
+        });
+  }
+
+  /** Stored photos waiting for processing, and the age in milliseconds of the oldest (0 when none). */
+  Future<long[]> backlog() {
+    return pool.query("SELECT count(*) AS n, coalesce((extract(epoch FROM now() - min(stored_at)) * 1000)::bigint, 0)"
+            + " AS oldest FROM attachment WHERE status = 'STORED' AND media_status = 'PENDING'")
+        .execute()
+        .map(rows -> {
+          Row r = rows.iterator().next();
+          return new long[] {r.getLong("n"), r.getLong("oldest")};
         });
   }
 

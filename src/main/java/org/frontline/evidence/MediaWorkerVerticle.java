@@ -1,5 +1,6 @@
 package org.frontline.evidence;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -50,6 +51,9 @@ public final class MediaWorkerVerticle extends VerticleBase {
     }
   }
 
+  /** How often the backlog gauges are refreshed. */
+  static final Duration BACKLOG_EVERY = Duration.ofSeconds(5);
+
   /** Where the served copies of an attachment live: server-generated, the same on a re-run (overwritten). */
   static String derivedKey(UUID attachmentId, String variant) {
     return "derived/" + attachmentId + "/" + variant + ".jpg";
@@ -63,11 +67,15 @@ public final class MediaWorkerVerticle extends VerticleBase {
   private final PhotoMetadataReader metadata = new PhotoMetadataReader();
   private final DerivedImages derived = new DerivedImages(PixelCap.DEFAULT);
   private final String instance = "media-" + UUID.randomUUID();
+  private final MediaMetrics metrics;
   private volatile boolean stopping;
   private long timer = -1;
+  private long backlogTimer = -1;
 
-  public MediaWorkerVerticle(Database database, ObjectStore store, WorkerExecutor blocking, Settings settings) {
+  public MediaWorkerVerticle(Database database, ObjectStore store, WorkerExecutor blocking, Settings settings,
+                             MeterRegistry registry) {
     this.repository = new EvidenceRepository(database.pool());
+    this.metrics = new MediaMetrics(registry);
     this.store = Objects.requireNonNull(store, "store");
     this.blocking = Objects.requireNonNull(blocking, "blocking");
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -81,13 +89,18 @@ public final class MediaWorkerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     // Loads libheif (or logs its absence) on the worker pool, not on this event loop: dlopen and its plugins.
-    return blocking.executeBlocking(Heif::available, false).onSuccess(heif -> schedule(Duration.ofMillis(10)));
+    return blocking.executeBlocking(Heif::available, false).onSuccess(heif -> {
+      schedule(Duration.ofMillis(10));
+      refreshBacklog();
+      backlogTimer = vertx.setPeriodic(BACKLOG_EVERY.toMillis(), id -> refreshBacklog());
+    });
   }
 
   @Override
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(backlogTimer);
     return Future.succeededFuture();
   }
 
@@ -99,16 +112,28 @@ public final class MediaWorkerVerticle extends VerticleBase {
 
   private void round() {
     repository.claim(instance, settings.batch(), settings.lease(), settings.maxAttempts())
-        .compose(jobs -> {
-          Future<Void> chain = Future.succeededFuture();
-          for (EvidenceRepository.Job job : jobs) {
-            chain = chain.compose(v -> process(job).recover(e -> {
-              log.warn("media processing of attachment {} failed (attempt {}): {}", job.attachmentId(),
-                  job.attempts(), e.toString());
-              return repository.fail(instance, job, e.toString(), settings.retryAfter(), settings.maxAttempts());
-            }));
+        .compose(claim -> {
+          for (int i = 0; i < claim.abandoned(); i++) {
+            metrics.outcome("abandoned");
           }
-          return chain.map(jobs.size());
+          Future<Void> chain = Future.succeededFuture();
+          for (EvidenceRepository.Job job : claim.jobs()) {
+            chain = chain.compose(v -> {
+              long start = System.nanoTime();
+              return process(job)
+                  .onSuccess(outcome -> metrics.processed(outcome, System.nanoTime() - start))
+                  .<Void>mapEmpty()
+                  .recover(e -> {
+                    log.warn("media processing of attachment {} failed (attempt {}): {}", job.attachmentId(),
+                        job.attempts(), e.toString());
+                    metrics.processed(job.attempts() >= settings.maxAttempts() ? "failed" : "retried",
+                        System.nanoTime() - start);
+                    return repository.fail(instance, job, e.toString(), settings.retryAfter(),
+                        settings.maxAttempts());
+                  });
+            });
+          }
+          return chain.map(claim.jobs().size() + claim.abandoned());
         })
         .onComplete(ar -> {
           if (ar.failed()) {
@@ -120,11 +145,19 @@ public final class MediaWorkerVerticle extends VerticleBase {
         });
   }
 
+  /** The backlog gauges, from one query every {@link #BACKLOG_EVERY} (whichever instances run it, same figures). */
+  private void refreshBacklog() {
+    repository.backlog()
+        .onSuccess(b -> metrics.backlog(b[0], b[1]))
+        .onFailure(e -> log.debug("media backlog not read: {}", e.toString()));
+  }
+
   /** What the blocking part found in one photo. */
   private record Analysis(PhotoMetadata metadata, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
                           Optional<Long> dHash, Optional<DerivedImages.Variants> variants, String note) {}
 
-  private Future<Void> process(EvidenceRepository.Job job) {
+  /** Processes one photo; its outcome: done, or not_decoded (checks recorded without dHash and copies). */
+  private Future<String> process(EvidenceRepository.Job job) {
     if (job.size() > settings.maxBytes()) {
       return Future.failedFuture(new IllegalStateException("object of " + job.size() + " bytes exceeds the "
           + settings.maxBytes() + "-byte media limit"));
@@ -142,13 +175,13 @@ public final class MediaWorkerVerticle extends VerticleBase {
               }
               return putVariants(job, a).compose(keys -> repository.record(instance, job, a.reportChecks(), photo,
                   a.dHash().orElse(null), exif(a.metadata()), keys[0], keys[1], a.note()));
-            })))
-        .onSuccess(flaggedNow -> {
-          if (flaggedNow) {
-            log.info("report {} flagged by the evidence checks of attachment {}", job.reportId(), job.attachmentId());
-          }
-        })
-        .mapEmpty();
+            }).map(flaggedNow -> {
+              if (flaggedNow) {
+                log.info("report {} flagged by the evidence checks of attachment {}", job.reportId(),
+                    job.attachmentId());
+              }
+              return a.note() == null ? "done" : "not_decoded";
+            })));
   }
 
   /** Puts the thumb and display copies into the store; their keys, or nulls when none could be made. */

@@ -58,9 +58,13 @@ class EvidenceWorkerTest {
     // Taken in Shanghai (about 250 km away), at the report's capture time.
     byte[] photo = withExif(TestImages.jpeg(TestImages.scene(800, 600, 11), 0.9f), captured, 31.23, 121.47);
     UUID report = UUID.randomUUID();
+    double doneBefore = processed(env, "done");
+    long timedBefore = env.app().registry().get("frontline.media.processing").timer().count();
     UUID attachment = submitWithPhoto(env, report, captured, photo);
 
     awaitDone(env, attachment);
+    awaitUntil("the photo counted", () -> processed(env, "done") >= doneBefore + 1);
+    assertThat(env.app().registry().get("frontline.media.processing").timer().count()).isGreaterThan(timedBefore);
     assertThat(check(env, attachment, "PHOTO_GPS_DISTANCE")).startsWith("FLAGGED|");
     assertThat(Double.parseDouble(check(env, attachment, "PHOTO_GPS_DISTANCE").split("\\|")[1])).isGreaterThan(200_000);
     assertThat(check(env, attachment, "PHOTO_TIME_SKEW")).startsWith("PASSED|");
@@ -247,9 +251,11 @@ class EvidenceWorkerTest {
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
     // A HEIF container that declares 4032x3024 and holds no coded image: allowed at upload, refused by the decoder.
     byte[] broken = TestImages.heif("heic", new String[] {"mif1", "heic"}, 4032, 3024);
+    double notDecodedBefore = processed(env, "not_decoded");
     UUID report = UUID.randomUUID();
     UUID a = submitWithPhoto(env, report, captured, broken);
     awaitDone(env, a);
+    awaitUntil("the photo counted", () -> processed(env, "not_decoded") >= notDecodedBefore + 1);
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).startsWith("pixels not decoded: ");
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') || coalesce(dhash::text, 'none') FROM attachment"
@@ -272,6 +278,7 @@ class EvidenceWorkerTest {
     // As if three workers in turn had died on this photo (a crash in native decoding, say): every attempt used, the
     // last claim's lease running out.
     int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
+    double abandonedBefore = processed(env, "abandoned");
     update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '1 second',"
         + " media_attempts = ? WHERE id = ?", max, a);
     upload(env, a, photo);
@@ -280,6 +287,8 @@ class EvidenceWorkerTest {
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a))
         .startsWith("abandoned: " + max + " attempt(s) never finished");
+    awaitUntil("the abandoned photo counted", () -> processed(env, "abandoned") >= abandonedBefore + 1);
+    assertThat(processed(env, "abandoned")).isEqualTo(abandonedBefore + 1);
     assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("0");
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
   }
@@ -287,7 +296,7 @@ class EvidenceWorkerTest {
   @Test
   void twoWorkerInstancesNeverProcessAnAttachmentTwice(TestEnvironment env) throws Exception {
     String second = await(env.app().vertx().deployVerticle(new MediaWorkerVerticle(env.app().database(),
-        env.app().objectStore(), env.app().blocking(), MediaWorkerVerticle.Settings.defaults()),
+        env.app().objectStore(), env.app().blocking(), MediaWorkerVerticle.Settings.defaults(), env.app().registry()),
         new DeploymentOptions()));
     try {
       Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
@@ -320,10 +329,12 @@ class EvidenceWorkerTest {
     assertProblem(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=original"), 409,
         "urn:frontline:problem:conflict");
     // A claim by an instance that died: its lease is in the future, so nobody takes it until it expires.
-    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '2 seconds',"
+    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '7 seconds',"
         + " media_attempts = 1 WHERE id = ?", a);
     upload(env, a, photo);
-    Thread.sleep(1000);
+    // Meanwhile it is the backlog: the gauges (refreshed every 5 s) count it.
+    awaitUntil("the backlog gauges count the photo", () -> gauge(env, "frontline.media.pending") >= 1
+        && gauge(env, "frontline.media.oldest.pending.age") > 0);
     assertThat(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)).isEqualTo("PENDING");
     awaitDone(env, a);
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("2");
@@ -365,6 +376,15 @@ class EvidenceWorkerTest {
         .put("attachments", new JsonArray().add(new JsonObject().put("id", attachment.toString())
             .put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(photo)))
             .put("size", photo.length).put("contentType", contentType(photo)).put("filename", "IMG")));
+  }
+
+  private static double processed(TestEnvironment env, String outcome) {
+    var counter = env.app().registry().find("frontline.media.processed").tag("outcome", outcome).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private static double gauge(TestEnvironment env, String name) {
+    return env.app().registry().get(name).gauge().value();
   }
 
   private static String contentType(byte[] photo) {
