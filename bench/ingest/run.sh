@@ -116,32 +116,32 @@ if n:
           % (n, d(('frontline_report_group_size_sum', '')) / n, 1000 * d(('frontline_report_group_seconds_sum', '')) / n))
 PY
 }
+checkpoints() { sql "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 declare -A svc_rate svc_p50 svc_p99 pg_rate
 for c in $CLIENTS; do
   run_wrk "$c" "$WARMUP" >/dev/null
-  [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   python3 $here/cpu.py 2 $((MEASURE - 4)) "service c=$c" & cpu=$!
   [ "${PGSS:-}" = 1 ] && sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
-  before=$(metrics)
+  before=$(metrics); ckpt=$(checkpoints)
   r=$(run_wrk "$c" "$MEASURE")
   wait $cpu
   groups "$before" "$(metrics)"
+  echo "  checkpoints during the measured run: $(( $(checkpoints) - ckpt ))"
   pgss "service c=$c"
-  [ -z "${CPUSPLIT:-}" ] || wait $split
   echo "service  c=$c: $r"
   [ "$(field other "$r")" = 0 ] || echo "  (some requests did not answer 201: see above)"
   svc_rate[$c]=$(awk -v n="$(field created "$r")" -v s="$(field seconds "$r")" 'BEGIN{printf "%.0f", n/s}')
   svc_p50[$c]=$(field p50_ms "$r"); svc_p99[$c]=$(field p99_ms "$r")
   run_pgbench "$c" "$WARMUP" >/dev/null
-  [ -n "${CPUSPLIT:-}" ] && { python3 /tmp/cpusplit.py 3 14 & split=$!; }
   python3 $here/cpu.py 2 $((MEASURE - 4)) "pgbench c=$c" & cpu=$!
   [ "${PGSS:-}" = 1 ] && sql "SELECT pg_stat_statements_reset()" >/dev/null
+  ckpt=$(checkpoints)
   pg_rate[$c]=$(run_pgbench "$c" "$MEASURE")
   wait $cpu
+  echo "  checkpoints during the measured run: $(( $(checkpoints) - ckpt ))"
   pgss "pgbench c=$c"
-  [ -z "${CPUSPLIT:-}" ] || wait $split
   [ -n "${pg_rate[$c]}" ] || { cat "$data/pgbench.out"; exit 1; }
   echo "pgbench  c=$c: ${pg_rate[$c]} tps"
 done
