@@ -35,8 +35,8 @@ import java.util.UUID;
  * attachments not processed yet (lease, {@code FOR UPDATE SKIP LOCKED}: any number of instances, in this process or
  * others, share the work and never handle one attachment at once; a dead instance's claims are taken again after the
  * lease), reads each object (bounded by {@link Settings#maxBytes}), then on the blocking pool: EXIF, the report and
- * photo checks, the thumbnail/display copies and the dHash (one decode, which re-checks the pixel cap). Back on the event loop:
- * exact reuse and near-duplicate lookups in the database, the copies put into the store under server-generated
+ * photo checks, the thumbnail/display copies and the dHash (one decode, which re-checks the pixel cap). Back on the
+ * event loop: exact reuse and near-duplicate lookups in the database, the copies put into the store under server-generated
  * keys, and everything recorded in one transaction (with the report's first flag and its outbox event).
  */
 public final class MediaWorkerVerticle extends VerticleBase {
@@ -154,7 +154,11 @@ public final class MediaWorkerVerticle extends VerticleBase {
 
   /** What the blocking part found in one photo. */
   private record Analysis(PhotoMetadata metadata, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
-                          Optional<Long> dHash, Optional<DerivedImages.Variants> variants, String note) {}
+                          Optional<DerivedImages.Variants> variants, String note) {
+    Optional<Long> dHash() {
+      return variants.map(DerivedImages.Variants::dHash);
+    }
+  }
 
   /** Processes one photo; its outcome: done, or not_decoded (checks recorded without dHash and copies). */
   private Future<String> process(EvidenceRepository.Job job) {
@@ -234,12 +238,10 @@ public final class MediaWorkerVerticle extends VerticleBase {
     ReportLocation location = new ReportLocation(job.lat(), job.lon(), job.accuracyM(), job.mock());
     List<EvidenceCheck> reportChecks = checks.reportChecks(location, job.capturedAt(), job.receivedAt().toInstant());
     List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt());
-    Optional<Long> dHash = Optional.empty();
     Optional<DerivedImages.Variants> variants = Optional.empty();
     String note = null;
     try {
       variants = derived.derive(media, job.contentType(), meta.orientation());
-      dHash = variants.map(DerivedImages.Variants::dHash);
     } catch (IOException e) {
       // Pixels the decoder refuses (a corrupt or unsupported HEIF, say) lose the near-duplicate check and the served
       // copies, not the checks above: those are recorded, with the reason kept in media_error.
@@ -247,6 +249,6 @@ public final class MediaWorkerVerticle extends VerticleBase {
           e.getMessage());
       note = "pixels not decoded: " + e.getMessage();
     }
-    return new Analysis(meta, reportChecks, photoChecks, dHash, variants, note);
+    return new Analysis(meta, reportChecks, photoChecks, variants, note);
   }
 }
