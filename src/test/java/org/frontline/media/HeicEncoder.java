@@ -55,7 +55,7 @@ public final class HeicEncoder {
     try {
       Lib lib = Native.load("heif", Lib.class);
       return Heif.available() && lib.heif_have_encoder_for_format(HeifLibrary.COMPRESSION_HEVC) != 0 ? lib : null;
-    } catch (UnsatisfiedLinkError e) {
+    } catch (LinkageError e) { // no libheif, or JNA could not load its own native part: the tests skip
       return null;
     }
   }
