@@ -271,17 +271,11 @@ class EvidenceWorkerTest {
 
   @Test
   void anAttachmentWhoseLastAttemptNeverFinishedIsAbandonedNotClaimedAgain(TestEnvironment env) throws Exception {
-    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
-    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 78), 0.9f), captured, REPORT_LAT, REPORT_LON);
-    UUID a = UUID.randomUUID();
-    declare(env, UUID.randomUUID(), a, captured, photo);
     // As if three workers in turn had died on this photo (a crash in native decoding, say): every attempt used, the
     // last claim's lease running out.
     int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
     double abandonedBefore = processed(env, "abandoned");
-    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '1 second',"
-        + " media_attempts = ? WHERE id = ?", max, a);
-    upload(env, a, photo);
+    UUID a = uploadedUnderADeadClaim(env, 78, max, "1 second");
     awaitUntil("attachment " + a + " abandoned",
         () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
@@ -291,6 +285,24 @@ class EvidenceWorkerTest {
     assertThat(processed(env, "abandoned")).isEqualTo(abandonedBefore + 1);
     assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("0");
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
+  }
+
+  @Test
+  void aPhotoThatCannotBeReadIsRetriedThenFailedWithItsReason(TestEnvironment env) throws Exception {
+    // Its last attempt but one is used up, and its object vanishes from the store before the worker reads it.
+    int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
+    UUID a = uploadedUnderADeadClaim(env, 79, max - 1, "1 day");
+    await(env.app().objectStore().delete(string(env, "SELECT object_key FROM attachment WHERE id = ?", a)));
+    double failedBefore = processed(env, "failed");
+    update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+
+    awaitUntil("attachment " + a + " failed",
+        () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).isNotBlank()
+        .doesNotStartWith("abandoned").doesNotStartWith("pixels not decoded");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("0");
+    awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
   }
 
   @Test
@@ -397,6 +409,21 @@ class EvidenceWorkerTest {
     declare(env, report, attachment, captured, photo);
     upload(env, attachment, photo);
     return attachment;
+  }
+
+  /**
+   * A photo of officer.xu's, uploaded while an instance that died holds its claim ({@code attempts} used, the lease
+   * running for {@code lease}, an SQL interval); the attachment id.
+   */
+  private UUID uploadedUnderADeadClaim(TestEnvironment env, long seed, int attempts, String lease) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, seed), 0.9f), captured, REPORT_LAT, REPORT_LON);
+    UUID a = UUID.randomUUID();
+    declare(env, UUID.randomUUID(), a, captured, photo);
+    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + ?::interval,"
+        + " media_attempts = ? WHERE id = ?", lease, attempts, a);
+    upload(env, a, photo);
+    return a;
   }
 
   /** A report by officer.xu whose manifest declares the photo, not uploaded yet. */
