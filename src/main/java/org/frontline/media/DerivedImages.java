@@ -42,7 +42,7 @@ public final class DerivedImages {
 
   /**
    * Thumbnail and display copy of a JPEG, PNG or (with libheif installed, see {@link Heif}) HEIC/HEIF photo, and its
-   * dHash, from one decode; empty for a type not decodable here (HEIC/HEIF without libheif: {@link #canDerive}).
+   * dHash, from one decode; empty for a type not decodable here (HEIC/HEIF without libheif).
    * Throws IOException for a file above the pixel cap or that does not decode.
    */
   public Optional<Variants> derive(MediaBytes bytes, String contentType, int orientation) throws IOException {
@@ -56,10 +56,6 @@ public final class DerivedImages {
     return Optional.of(new Variants(jpeg("thumb", thumb), jpeg("display", display), PerceptualHash.dHash(thumb)));
   }
 
-  /** Whether {@link #derive} can decode this type here: JPEG, PNG, and HEIC/HEIF given libheif. */
-  public static boolean canDerive(String contentType) {
-    return ImageDecoding.canDecode(contentType);
-  }
 
   /** Scaled down so the long side is at most {@code longSide}, by successive halvings for quality; RGB always. */
   static BufferedImage scaled(BufferedImage src, int longSide) {

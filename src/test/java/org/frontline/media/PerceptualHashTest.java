@@ -59,8 +59,8 @@ class PerceptualHashTest {
   @Test
   void aHeicAndAJpegOfOneSceneAreNearDuplicatesAndOtherScenesAreNot() throws IOException {
     HeicEncoder.assumeAvailable();
-    assertThat(DerivedImages.canDerive(MediaSniffer.HEIC)).isTrue();
-    assertThat(DerivedImages.canDerive(MediaSniffer.HEIF)).isTrue();
+    assertThat(ImageDecoding.canDecode(MediaSniffer.HEIC)).isTrue();
+    assertThat(ImageDecoding.canDecode(MediaSniffer.HEIF)).isTrue();
     long heic = hash(HeicEncoder.heic(original, null), MediaSniffer.HEIC, 1);
     long jpeg = hash(TestImages.jpeg(TestImages.resized(original, 1000, 750), 0.7f), MediaSniffer.JPEG, 1);
     assertThat(PerceptualHash.hammingDistance(heic, jpeg)).isLessThanOrEqualTo(PerceptualHash.NEAR_DUPLICATE_BITS);
