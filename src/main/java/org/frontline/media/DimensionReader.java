@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * Reads the declared width and height from the header only, without decoding any pixel: JPEG's SOFn segment, PNG's
- * IHDR chunk, HEIF's {@code ispe} properties (the largest declared, so a grid's full size counts and not a tile's).
+ * IHDR chunk; for HEIF, each side's largest over every size its {@code meta} box gives an image (HeifSizes).
  */
 public final class DimensionReader {
 
@@ -23,7 +23,8 @@ public final class DimensionReader {
       return switch (contentType) {
         case MediaSniffer.JPEG -> jpeg(new DataInputStream(new java.io.BufferedInputStream(in)));
         case MediaSniffer.PNG -> png(bytes.read(0, 24));
-        case MediaSniffer.HEIC, MediaSniffer.HEIF -> heif(new DataInputStream(new java.io.BufferedInputStream(in)));
+        case MediaSniffer.HEIC, MediaSniffer.HEIF ->
+            heif(new DataInputStream(new java.io.BufferedInputStream(in)), bytes);
         default -> Optional.empty();
       };
     } catch (EOFException truncated) {
@@ -77,7 +78,7 @@ public final class DimensionReader {
     return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
   }
 
-  private static Optional<Dimensions> heif(DataInputStream in) throws IOException {
+  private static Optional<Dimensions> heif(DataInputStream in, MediaBytes bytes) throws IOException {
     // Top-level boxes: ftyp, meta, mdat... The meta box holds iprp/ipco/ispe.
     for (int boxes = 0; boxes < 64; boxes++) {
       long size = in.readInt() & 0xFFFFFFFFL;
@@ -101,40 +102,11 @@ public final class DimensionReader {
         if (meta.length != body) {
           return Optional.empty();
         }
-        Dimensions[] largest = {null};
-        // meta is a full box: 4 bytes of version and flags before its children.
-        walk(meta, 4, meta.length, 0, largest);
-        return Optional.ofNullable(largest[0]).flatMap(d -> positive(d.width(), d.height()));
+        return HeifSizes.largest(meta, bytes).flatMap(d -> positive(d.width(), d.height()));
       }
       in.skipNBytes(body);
     }
     return Optional.empty();
-  }
-
-  private static void walk(byte[] b, int from, int to, int depth, Dimensions[] largest) {
-    int i = from;
-    while (depth < 8 && i + 8 <= to) {
-      long size = MediaSniffer.u32(b, i);
-      String type = new String(b, i + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-      if (size < 8 || i + size > to) {
-        return;
-      }
-      int end = (int) (i + size);
-      switch (type) {
-        case "iprp", "ipco" -> walk(b, i + 8, end, depth + 1, largest);
-        case "ispe" -> {
-          if (size >= 20) {
-            long w = MediaSniffer.u32(b, i + 12);
-            long h = MediaSniffer.u32(b, i + 16);
-            // Each side's maximum over all ispe: conservative for grids, thumbnails and auxiliary images alike.
-            largest[0] = largest[0] == null ? new Dimensions(w, h)
-                : new Dimensions(Math.max(w, largest[0].width()), Math.max(h, largest[0].height()));
-          }
-        }
-        default -> { }
-      }
-      i = end;
-    }
   }
 
   private static String fourcc(int v) {
