@@ -57,10 +57,8 @@ public final class EnterprisesApi implements ApiRoutes {
   }
 
   private void transition(RoutingContext rc) {
-    JsonObject b = rc.body().asJsonObject();
-    respond(rc, 200, requests.transition(Actor.of(rc), id(rc), new ServiceRequestService.Transition(b.getString("to"),
-        b.getString("department"), b.getString("evidence"), b.getInteger("satisfaction"),
-        b.getInteger("approvalDaysSaved"))));
+    respond(rc, 200, requests.transition(Actor.of(rc), id(rc),
+        ServiceRequestService.Transition.from(rc.body().asJsonObject())));
   }
 
   private static void respond(RoutingContext rc, int status, Future<JsonObject> result) {

@@ -47,7 +47,7 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
    * checked here, the same for a single envelope and a batch item.
    */
   static Envelope from(JsonObject json) {
-    refuseNul(json, "body");
+    refuseUnstorable(json, "body");
     JsonObject loc = json.getJsonObject("location");
     Number accuracy = (Number) loc.getValue("accuracyM");
     List<Declaration> declarations = new ArrayList<>();
@@ -88,20 +88,46 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     return clean.isEmpty() ? null : clean;
   }
 
-  /** PostgreSQL stores no NUL character in text or jsonb: a string holding one is refused, naming where. */
-  private static void refuseNul(Object value, String at) {
-    if (value instanceof String s && s.indexOf('\u0000') >= 0) {
-      throw invalid(at, "NUL characters are not allowed.");
+  /**
+   * Strings that could not be stored as sent are refused, naming where: PostgreSQL stores no NUL character in text
+   * or jsonb, and a lone UTF-16 surrogate (JSON allows the escape "\ud800") is no character at all: UTF-8 would
+   * store it as '?', a silent change of what the officer wrote.
+   */
+  private static void refuseUnstorable(Object value, String at) {
+    if (value instanceof String s) {
+      String wrong = unstorable(s);
+      if (wrong != null) {
+        throw invalid(at, wrong);
+      }
     } else if (value instanceof JsonObject o) {
       o.forEach(e -> {
-        refuseNul(e.getKey(), at);
-        refuseNul(e.getValue(), at + "/" + e.getKey());
+        refuseUnstorable(e.getKey(), at);
+        refuseUnstorable(e.getValue(), at + "/" + e.getKey());
       });
     } else if (value instanceof JsonArray a) {
       for (int i = 0; i < a.size(); i++) {
-        refuseNul(a.getValue(i), at + "/" + i);
+        refuseUnstorable(a.getValue(i), at + "/" + i);
       }
     }
+  }
+
+  /** Why the string cannot be stored as it is, or null. */
+  static String unstorable(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\u0000') {
+        return "NUL characters are not allowed.";
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return "Not valid Unicode: an unpaired surrogate (\\u" + Integer.toHexString(c) + ") at character " + i
+              + ".";
+        }
+      }
+    }
+    return null;
   }
 
   private static UUID uuid(String value, String field) {
@@ -112,12 +138,18 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     }
   }
 
+  /** In UTC, as stored and answered: a time whose year there is not 0001-9999 has no RFC 3339 form to answer. */
   private static OffsetDateTime time(String value, String field) {
+    OffsetDateTime utc;
     try {
-      return OffsetDateTime.parse(value).withOffsetSameInstant(ZoneOffset.UTC);
+      utc = OffsetDateTime.parse(value).withOffsetSameInstant(ZoneOffset.UTC);
     } catch (DateTimeParseException e) {
       throw invalid(field, "Not an RFC 3339 date-time.");
     }
+    if (utc.getYear() < 1 || utc.getYear() > 9999) {
+      throw invalid(field, "Not an RFC 3339 date-time in UTC (year " + utc.getYear() + ").");
+    }
+    return utc;
   }
 
   private static ProblemException invalid(String field, String reason) {

@@ -95,8 +95,7 @@ public final class LinkedRecords {
           JsonObject advance = body.getJsonObject("advanceTo");
           return requests.recordFromReport(conn, actor, scope, requestId, envelope.id(),
               actions.stream().map(String::valueOf).toList(),
-              advance == null ? null : new ServiceRequestService.Transition(advance.getString("to"),
-                  advance.getString("department"), advance.getString("evidence"), advance.getInteger("satisfaction")),
+              advance == null ? null : ServiceRequestService.Transition.from(advance),
               BODY);
         });
   }

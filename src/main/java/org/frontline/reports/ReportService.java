@@ -147,8 +147,8 @@ public final class ReportService {
   }
 
   /**
-   * A submission under an id already taken: the same canonical envelope by the same author is a repeat (the stored
-   * 201 body, answered 200); anything else is a conflict (thrown as a problem), naming the differing fields only to
+   * A submission under an id already taken: the same canonical envelope (or one that differs only in how a number
+   * is written) by the same author is a repeat (the stored 201 body, answered 200); anything else is a conflict (thrown as a problem), naming the differing fields only to
    * the author.
    */
   static Submission judge(ReportRepository.Existing existing, Actor actor, Envelope envelope, byte[] sha256) {
@@ -161,6 +161,10 @@ public final class ReportService {
       return new Submission(false, envelope.id(), existing.responseText());
     }
     List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw());
+    if (differences.isEmpty()) {
+      // The same JSON value written otherwise (8 and 8.0, 1e2 and 100 are one number): a repeat.
+      return new Submission(false, envelope.id(), existing.responseText());
+    }
     throw new ProblemException(Problem.of(ProblemType.CONFLICT,
             "A different report was already submitted under id " + envelope.id() + "; differing fields: "
                 + String.join(", ", differences) + ".")

@@ -130,9 +130,7 @@ final class SubmissionBatcher {
           // client fails a group too, so this is not an error of the service.)
           LOG.info("A group of {} report submissions failed ({}); each is written alone", group.size(),
               ar.cause().toString());
-          for (Pending p : group) {
-            alone.apply(p).onComplete(p.answer());
-          }
+          inOrder(group);
         }
       } finally {
         // Whatever a listener of an answer did, the next group is written.
@@ -140,6 +138,17 @@ final class SubmissionBatcher {
         writeNextGroup();
       }
     }));
+  }
+
+  /**
+   * Each submission alone, one after the other in the group's order (the order of a batch request's items): of two
+   * submissions of one id, the first is written and the second judged against it, as when they came apart.
+   */
+  private void inOrder(List<Pending> submissions) {
+    Future<?> previous = Future.succeededFuture();
+    for (Pending p : submissions) {
+      previous = previous.eventually(() -> alone.apply(p).onComplete(p.answer()));
+    }
   }
 
   /** The batcher's state belongs to its event loop: completions are handled there. */
@@ -214,19 +223,24 @@ final class SubmissionBatcher {
         .toArray(UUID[]::new);
     Future<Map<UUID, ReportRepository.Existing>> read = unseen.length == 0 ? Future.succeededFuture(Map.of())
         : reports.existing(pool, unseen);
-    return read.map(more -> {
+    return read.compose(more -> {
+      Future<Void> unwritten = Future.succeededFuture();
       for (Pending p : taken) {
         ReportRepository.Existing existing = seen.getOrDefault(p.envelope().id(), more.get(p.envelope().id()));
+        if (existing == null) {
+          // The id is free: the submission this one came after in the group was refused (its unit not in scope).
+          // Written alone now, in the group's order, as if it had come after that refusal.
+          unwritten = unwritten.eventually(() -> alone.apply(p)
+              .onComplete(ar -> outcomes.put(p, new Outcome(ar.result(), ar.cause()))));
+          continue;
+        }
         try {
-          if (existing == null) {
-            throw new IllegalStateException("report " + p.envelope().id() + " was taken, then not found");
-          }
           outcomes.put(p, new Outcome(ReportService.judge(existing, p.actor(), p.envelope(), p.sha256()), null));
         } catch (RuntimeException e) {
           outcomes.put(p, new Outcome(null, e));
         }
       }
-      return null;
+      return unwritten.recover(e -> Future.succeededFuture());
     });
   }
 }

@@ -138,6 +138,33 @@ class GroupCommitTest {
   }
 
   @Test
+  void whenTheGroupFailsItsItemsAreWrittenAloneInTheirOrder(TestEnvironment env) throws Exception {
+    for (int round = 0; round < 5; round++) {
+      UUID first = UUID.randomUUID();
+      UUID second = UUID.randomUUID();
+      UUID shared = UUID.randomUUID();
+      JsonObject original = withAttachments(site(first), attachment(shared, 1));
+      JsonArray items = new JsonArray()
+          .add(original)                                                   // created
+          .add(original.copy().put("title", "Other"))                      // a conflict with item 0: /title
+          .add(withAttachments(site(second), attachment(shared, 1)));      // item 0's attachment id: a conflict
+
+      HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+
+      assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+      JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+      assertThat(results.getJsonObject(0).getString("status")).as("round " + round).isEqualTo("created");
+      assertThat(results.getJsonObject(1).getString("status")).isEqualTo("conflict");
+      assertThat(results.getJsonObject(1).getJsonObject("problem").getJsonArray("differences"))
+          .containsExactly("/title");
+      assertThat(results.getJsonObject(2).getString("status")).isEqualTo("conflict");
+      assertThat(env.string("SELECT title FROM report WHERE id = ?", first)).isEqualTo("Bridge repair at Huaisi");
+      assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", second)).isZero();
+      assertThat(env.string("SELECT report_id::text FROM attachment WHERE id = ?", shared)).isEqualTo(first.toString());
+    }
+  }
+
+  @Test
   void manyConcurrentAuthorsAndRepeatsAreEachAnsweredOnceAndStoredOnce(TestEnvironment env) throws Exception {
     String xu = token(env, "officer.xu");
     String zhang = token(env, "officer.zhang");

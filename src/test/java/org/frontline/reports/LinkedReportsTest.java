@@ -20,6 +20,7 @@ import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertPr
 import static org.frontline.reports.ReportFixtures.account;
 import static org.frontline.reports.ReportFixtures.forgetTokens;
 import static org.frontline.reports.ReportFixtures.post;
+import static org.frontline.reports.ReportFixtures.postText;
 import static org.frontline.reports.ReportFixtures.token;
 import static org.frontline.testing.TestEnvironment.await;
 
@@ -145,12 +146,68 @@ class LinkedReportsTest {
         + " WHERE milestone_id = ?", m)).isEqualTo("2.000:" + good);
   }
 
-  /** A Huaisi enterprise with one RECEIVED request; returns {enterprise, request}. */
+  @Test
+  void aQuantityBeyondWhatIsStoredIs400NamingItAloneAndInABatch(TestEnvironment env) throws Exception {
+    UUID m = milestone(env);
+    String tooLarge = progress(UUID.randomUUID(), m, 7).encode().replace("\"quantity\":7", "\"quantity\":%s");
+    for (String q : List.of("1e300", "1e400", "99999999999999999999", "1.0e16")) {
+      UUID id = UUID.randomUUID();
+      String json = String.format(tooLarge, q).replaceFirst("\"id\":\"[^\"]+\"", "\"id\":\"" + id + "\"");
+      JsonObject p = assertProblem(postText(env, "officer.zhang", "/v1/reports", json), 400,
+          "urn:frontline:problem:validation-failed");
+      assertThat(p.getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field"))).as(q)
+          .contains("body/body/quantity");
+      assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+    }
+    UUID before = UUID.randomUUID();
+    UUID after = UUID.randomUUID();
+    String batch = "{\"reports\":[" + progress(before, m, 2).encode() + "," + String.format(tooLarge, "1e300") + ","
+        + progress(after, m, 3).encode() + "]}";
+    JsonArray results = ok(postText(env, "officer.zhang", "/v1/reports/batch", batch), 200).getJsonArray("results");
+    assertThat(results.stream().map(r -> ((JsonObject) r).getInteger("httpStatus")).toList())
+        .containsExactly(201, 400, 201);
+    assertThat(results.getJsonObject(1).getJsonObject("problem").getJsonArray("errors").encode())
+        .contains("\"field\":\"body/body/quantity\"");
+    assertThat(env.string("SELECT string_agg(quantity::text, ',' ORDER BY quantity) FROM milestone_progress"
+        + " WHERE milestone_id = ?", m)).isEqualTo("2.000,3.000");
+  }
+
+  @Test
+  void aServiceReportResolvingAnApprovalRecordsTheDaysSavedAsTheTransitionEndpointDoes(TestEnvironment env) {
+    UUID[] approval = huaisiRequest(env, "APPROVAL");
+    ok(post(env, "supervisor.hanjiang", "/v1/service-requests/" + approval[1] + "/transitions",
+        new JsonObject().put("to", "COORDINATING").put("department", "Administrative approval bureau")), 200);
+    ok(post(env, "officer.xu", "/v1/reports", service(UUID.randomUUID(), approval[0], approval[1],
+        List.of("Licence issued"), new JsonObject().put("to", "RESOLVED").put("evidence", "Licence 2026-77")
+            .put("approvalDaysSaved", 13))), 201);
+    assertThat(env.string("SELECT status || '|' || approval_days_saved FROM service_request WHERE id = ?",
+        approval[1])).isEqualTo("RESOLVED|13");
+    assertThat(ok(get(env, "officer.xu", "/v1/service-requests/" + approval[1]), 200)
+        .getInteger("approvalDaysSaved")).isEqualTo(13);
+
+    // Not an APPROVAL request: 422 naming the field, as the transitions endpoint answers; nothing stored.
+    UUID[] land = huaisiRequest(env);
+    ok(post(env, "supervisor.hanjiang", "/v1/service-requests/" + land[1] + "/transitions",
+        new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau")), 200);
+    UUID report = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.xu", "/v1/reports", service(report, land[0], land[1],
+        List.of("Land allocated"), new JsonObject().put("to", "RESOLVED").put("evidence", "Notice 2026-118")
+            .put("approvalDaysSaved", 13))), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/advanceTo/approvalDaysSaved");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", report)).isZero();
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?", land[1])).isEqualTo("COORDINATING");
+  }
+
+  /** A Huaisi enterprise with one RECEIVED LAND request; returns {enterprise, request}. */
   static UUID[] huaisiRequest(TestEnvironment env) {
+    return huaisiRequest(env, "LAND");
+  }
+
+  static UUID[] huaisiRequest(TestEnvironment env, String category) {
     JsonObject enterprise = ok(post(env, "supervisor.hanjiang", "/v1/enterprises",
         EnterprisesApiTestAccess.enterprise(HUAISI)), 201);
     JsonObject request = ok(post(env, "supervisor.hanjiang", "/v1/enterprises/" + enterprise.getString("id")
-        + "/service-requests", new JsonObject().put("category", "LAND").put("description", "Land for a workshop")
+        + "/service-requests", new JsonObject().put("category", category).put("description", "Land for a workshop")
         .put("responsibleOfficerId", account("officer.xu").toString())), 201);
     return new UUID[] {UUID.fromString(enterprise.getString("id")), UUID.fromString(request.getString("id"))};
   }

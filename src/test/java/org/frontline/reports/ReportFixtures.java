@@ -80,6 +80,12 @@ final class ReportFixtures {
         .sendJsonObject(body));
   }
 
+  /** The body exactly as written (numbers and escapes as the test spells them). */
+  static HttpResponse<Buffer> postText(TestEnvironment env, String username, String path, String json) {
+    return await(env.client().post(path).putHeader("Authorization", "Bearer " + token(env, username))
+        .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(json)));
+  }
+
   static HttpResponse<Buffer> get(TestEnvironment env, String username, String path) {
     return await(env.client().get(path).putHeader("Authorization", "Bearer " + token(env, username)).send());
   }

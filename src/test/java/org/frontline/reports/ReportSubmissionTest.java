@@ -117,6 +117,27 @@ class ReportSubmissionTest {
   }
 
   @Test
+  void theSameNumbersWrittenOtherwiseAreTheSameEnvelope(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject envelope = site(id);
+    envelope.getJsonObject("location").put("accuracyM", 8);
+    HttpResponse<Buffer> first = post(env, "officer.xu", "/v1/reports", envelope);
+    assertThat(first.statusCode()).isEqualTo(201);
+    String sent = envelope.encode();
+    assertThat(sent).contains("\"accuracyM\":8,");
+    for (String same : List.of(sent.replace("\"accuracyM\":8,", "\"accuracyM\":8.0,"),
+        sent.replace("\"accuracyM\":8,", "\"accuracyM\":0.8e1,"))) {
+      HttpResponse<Buffer> again = postText(env, "officer.xu", "/v1/reports", same);
+      assertThat(again.statusCode()).as(same).isEqualTo(200);
+      assertThat(again.bodyAsString()).isEqualTo(first.bodyAsString());
+    }
+    JsonObject problem = assertProblem(postText(env, "officer.xu", "/v1/reports",
+        sent.replace("\"accuracyM\":8,", "\"accuracyM\":8.01,")), 409, CONFLICT);
+    assertThat(problem.getJsonArray("differences")).containsExactly("/location/accuracyM");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isEqualTo(1);
+  }
+
+  @Test
   void theSameIdFromAnotherAuthorIs409RevealingNothing(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
     assertThat(post(env, "officer.xu", "/v1/reports", site(id)).statusCode()).isEqualTo(201);
@@ -186,6 +207,40 @@ class ReportSubmissionTest {
     JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", site(UUID.randomUUID()).put("title", "a\u0000b")),
         400, VALIDATION);
     assertThat(fields(problem)).containsExactly("body/title");
+  }
+
+  @Test
+  void anUnpairedSurrogateIs400NamingTheFieldNotStoredAsAQuestionMark(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    String sent = withAttachments(site(id), attachment(UUID.randomUUID(), 6).put("filename", "IMG_1.jpg")).encode();
+    for (String[] wrong : new String[][] {{"Bridge repair at Huaisi", "Bridge \\ud800 repair", "body/title"},
+        {"IMG_1.jpg", "IMG\\udc00.jpg", "body/attachments/0/filename"},
+        {"Scaffolding up", "Scaffolding \\ud83d", "body/body/observations/0"}}) {
+      assertThat(sent).contains(wrong[0]);
+      JsonObject problem = assertProblem(postText(env, "officer.xu", "/v1/reports", sent.replace(wrong[0], wrong[1])),
+          400, VALIDATION);
+      assertThat(fields(problem)).as(wrong[1]).containsExactly(wrong[2]);
+      assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("reason")).contains("unpaired surrogate");
+    }
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+    // A pair is a character like any other: stored and answered as sent.
+    HttpResponse<Buffer> ok = postText(env, "officer.xu", "/v1/reports",
+        sent.replace("Bridge repair at Huaisi", "Bridge \\ud83d\\ude92 repair"));
+    assertThat(ok.statusCode()).as(ok.bodyAsString()).isEqualTo(201);
+    assertThat(string(env, "SELECT title FROM report WHERE id = ?", id)).isEqualTo("Bridge \ud83d\ude92 repair");
+  }
+
+  @Test
+  void aCaptureTimeWithoutAnRfc3339FormInUtcIs400(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports",
+        site(id).put("capturedAt", "9999-12-31T23:59:59-14:00")), 400, VALIDATION);
+    assertThat(fields(problem)).containsExactly("body/capturedAt");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+    HttpResponse<Buffer> last = post(env, "officer.xu", "/v1/reports",
+        site(id).put("capturedAt", "9999-12-31T23:59:59+14:00"));
+    assertThat(last.statusCode()).isEqualTo(201);
+    assertThat(last.bodyAsJsonObject().getString("capturedAt")).isEqualTo("9999-12-31T09:59:59Z");
   }
 
   @Test
@@ -282,6 +337,31 @@ class ReportSubmissionTest {
     assertThat(results.getJsonObject(4).getJsonObject("problem").getString("type")).isEqualTo(UNPROCESSABLE);
     assertThat(status(results, 5)).isEqualTo("invalid:400");
     assertThat(count(env, "SELECT count(*) FROM report WHERE id IN (?, ?, ?)", fresh, invalid, outOfScope)).isEqualTo(1);
+  }
+
+  @Test
+  void aBatchItemRefusedBeforeAnotherOfTheSameIdLeavesTheIdToIt(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonArray items = new JsonArray()
+        .add(site(id).put("unitId", TONGZHOU.toString()))   // refused: a unit outside officer.xu's scope
+        .add(site(id))                                      // then the same id, proper: created
+        .add(site(id))                                      // and again: a repeat of it
+        .add(site(id).put("title", "Other"));               // otherwise: a conflict with it
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("invalid:422");
+    assertThat(status(results, 1)).isEqualTo("created:201");
+    assertThat(status(results, 2)).isEqualTo("duplicate:200");
+    assertThat(results.getJsonObject(2).getJsonObject("report")).isEqualTo(results.getJsonObject(1).getJsonObject("report"));
+    assertThat(status(results, 3)).isEqualTo("conflict:409");
+    assertThat(results.getJsonObject(3).getJsonObject("problem").getJsonArray("differences")).containsExactly("/title");
+    assertThat(string(env, "SELECT unit_id::text || ' ' || title FROM report WHERE id = ?", id))
+        .isEqualTo(site(id).getString("unitId") + " Bridge repair at Huaisi");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
+        id.toString())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
+        id)).isEqualTo(1);
   }
 
   @Test
