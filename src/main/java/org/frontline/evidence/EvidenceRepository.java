@@ -68,7 +68,8 @@ final class EvidenceRepository {
             + " FROM c, report r WHERE a.id = c.id AND r.id = a.report_id"
             + " RETURNING a.id, a.report_id, r.unit_id, a.object_key, a.content_type, a.declared_size,"
             + " a.declared_sha256, r.lat, r.lon, coalesce(r.accuracy_m, 0) AS accuracy_m, r.location_mock,"
-            + " r.captured_at, r.received_at, a.media_attempts, a.media_status")
+            + " r.captured_at, r.request ->> 'capturedAt' AS captured_at_sent, r.received_at, a.media_attempts,"
+            + " a.media_status")
         .execute(Tuple.of(limit, instance, lease.toMillis(), maxAttempts))
         .map(rows -> {
           List<Job> jobs = new ArrayList<>();
@@ -83,10 +84,24 @@ final class EvidenceRepository {
             jobs.add(new Job(r.getUUID("id"), r.getUUID("report_id"), r.getUUID("unit_id"), r.getString("object_key"),
                 r.getString("content_type"), r.getLong("declared_size"), r.getBuffer("declared_sha256").getBytes(),
                 r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"), r.getBoolean("location_mock"),
-                r.getOffsetDateTime("captured_at"), r.getOffsetDateTime("received_at"), r.getInteger("media_attempts")));
+                asSent(r.getOffsetDateTime("captured_at"), r.getString("captured_at_sent")),
+                r.getOffsetDateTime("received_at"), r.getInteger("media_attempts")));
           }
           return new Claim(jobs, abandoned);
         });
+  }
+
+  /**
+   * The report's capture time in the offset the phone sent it with (the column keeps the instant only): the photo's
+   * wall-clock time is read in the phone's zone when the photo does not say its own.
+   */
+  static OffsetDateTime asSent(OffsetDateTime stored, String sent) {
+    try {
+      OffsetDateTime parsed = sent == null ? null : OffsetDateTime.parse(sent);
+      return parsed != null && parsed.isEqual(stored) ? parsed : stored;
+    } catch (java.time.format.DateTimeParseException e) {
+      return stored;
+    }
   }
 
   /** Stored photos waiting for processing, and the age in milliseconds of the oldest (0 when none). */

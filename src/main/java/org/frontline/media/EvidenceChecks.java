@@ -3,6 +3,8 @@ package org.frontline.media;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -26,6 +28,8 @@ public final class EvidenceChecks {
   public static final String NEAR_DUPLICATE = "NEAR_DUPLICATE";
 
   private static final double EARTH_RADIUS_M = 6_371_008.8; // mean radius (IUGG)
+  /** Where the officers work (China Standard Time, as the service reckons local days): a UTC phone's assumed zone. */
+  static final ZoneId LOCAL_ZONE = ZoneId.of("Asia/Shanghai");
 
   private final EvidenceThresholds thresholds;
 
@@ -74,14 +78,18 @@ public final class EvidenceChecks {
     checks.add(EvidenceCheck.of(PHOTO_TIME_MISSING, photo.capturedLocal().isEmpty(), null, null, null,
         photo.capturedLocal().isEmpty() ? "the photo carries no capture time" : "the photo carries a capture time"));
     photo.capturedLocal().ifPresent(local -> {
-      // Without OffsetTimeOriginal the camera's wall clock is read in capturedAt's offset: same phone, same zone.
+      // Without OffsetTimeOriginal the camera's wall clock is read in the zone of the phone: the offset it sent
+      // capturedAt with, unless that is UTC (many apps send UTC): then the zone the officers work in.
       boolean assumed = photo.captureOffset().isEmpty();
-      OffsetDateTime taken = local.atOffset(photo.captureOffset().orElse(capturedAt.getOffset()));
+      ZoneOffset phone = capturedAt.getOffset().equals(ZoneOffset.UTC)
+          ? LOCAL_ZONE.getRules().getOffset(capturedAt.toInstant()) : capturedAt.getOffset();
+      ZoneOffset zone = photo.captureOffset().orElse(phone);
+      OffsetDateTime taken = local.atOffset(zone);
       double skew = seconds(Duration.between(taken.toInstant(), capturedAt.toInstant()));
       double bound = seconds(thresholds.photoSkew());
       checks.add(EvidenceCheck.of(PHOTO_TIME_SKEW, Math.abs(skew) > bound, skew, bound, "s",
           "the photo was taken " + human(Math.abs(skew)) + (skew >= 0 ? " before" : " after")
-              + " the report's capturedAt" + (assumed ? " (photo time zone assumed " + capturedAt.getOffset() + ")"
+              + " the report's capturedAt" + (assumed ? " (photo time zone assumed " + zone + ")"
               : "")));
     });
     return checks;

@@ -104,6 +104,12 @@ class EvidenceChecksTest {
         photo(null, null, LocalDateTime.of(2026, 11, 20, 14, 10, 0), null), here, capturedAt), "PHOTO_TIME_SKEW");
     assertThat(assumed.measured()).isZero();
     assertThat(assumed.detail()).contains("assumed +02:00");
+    // A phone that sent its capturedAt in UTC: its camera's clock is read in China Standard Time, not in UTC.
+    EvidenceCheck utc = find(checks.photoChecks(photo(null, null, LocalDateTime.of(2026, 11, 20, 20, 10, 0), null),
+        here, capturedAt.withOffsetSameInstant(ZoneOffset.UTC)), "PHOTO_TIME_SKEW");
+    assertThat(utc.measured()).isZero();
+    assertThat(utc.flagged()).isFalse();
+    assertThat(utc.detail()).contains("assumed +08:00");
   }
 
   @Test

@@ -199,6 +199,31 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aPhotoThatSaysNoTimeZoneIsReadInThePhonesZoneNotInUtc(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // capturedAt as sent, and the zone the camera's wall clock is in (no OffsetTimeOriginal in the photo).
+    String[][] cases = {{"Z", "+08:00"}, {"+08:00", "+08:00"}, {"+05:00", "+05:00"}};
+    for (String[] c : cases) {
+      ZoneOffset camera = ZoneOffset.of(c[1]);
+      byte[] photo = new ExifSegment().make("Xiaomi").model("Redmi 9")
+          .dateTimeOriginal(LocalDateTime.ofInstant(captured, camera)
+              .format(DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss")))
+          .gps(REPORT_LAT, REPORT_LON).spliceInto(TestImages.jpeg(TestImages.scene(320, 240, 77), 0.9f));
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      String sent = c[0].equals("Z") ? captured.toString() : captured.atOffset(ZoneOffset.of(c[0])).toString();
+      HttpResponse<String> created = post(env, "officer.xu", "/v1/reports",
+          envelope(report, a, captured, photo).put("capturedAt", sent));
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      upload(env, a, photo);
+      awaitDone(env, a);
+      assertThat(check(env, a, "PHOTO_TIME_SKEW")).as(sent).startsWith("PASSED|0");
+      assertThat(string(env, "SELECT detail FROM evidence_check WHERE attachment_id = ? AND code = 'PHOTO_TIME_SKEW'",
+          a)).as(sent).contains("assumed " + c[1]);
+    }
+  }
+
+  @Test
   void aHeicPhotoIsHashedAndServedAndMatchesAJpegOfTheSameScene(TestEnvironment env) throws Exception {
     HeicEncoder.assumeAvailable();
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
