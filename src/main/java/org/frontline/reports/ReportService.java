@@ -93,7 +93,9 @@ public final class ReportService {
     byte[] sha256 = CanonicalJson.sha256(envelope.raw());
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
-    String response = initialView(actor.accountId(), envelope, status, receivedAt).toJson().encode();
+    // A reader's own report says it is not flagged, as a read of it will: the one representation.
+    Boolean flagged = !actor.isSystem() && isReader(actor) ? Boolean.FALSE : null;
+    String response = initialView(actor.accountId(), envelope, status, receivedAt, flagged).toJson().encode();
     // The answer is delivered on the submitter's context, whichever thread completes it (the batcher's).
     ContextInternal caller = (ContextInternal) Vertx.currentContext();
     SubmissionBatcher.Pending pending = new SubmissionBatcher.Pending(actor, envelope, sha256, status, receivedAt,
@@ -204,7 +206,8 @@ public final class ReportService {
     return READER_ROLES.stream().anyMatch(actor.caller()::hasRole);
   }
 
-  private static ReportView initialView(UUID authorId, Envelope e, String status, OffsetDateTime receivedAt) {
+  private static ReportView initialView(UUID authorId, Envelope e, String status, OffsetDateTime receivedAt,
+                                        Boolean flagged) {
     List<ReportView.AttachmentView> attachments = new java.util.ArrayList<>();
     for (int i = 0; i < e.attachments().size(); i++) {
       Envelope.Declaration d = e.attachments().get(i);
@@ -213,7 +216,7 @@ public final class ReportService {
     }
     return new ReportView(e.id(), e.type(), e.unitId(), authorId, status, e.title(), e.text(), e.capturedAt(),
         receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments, List.of(),
-        null);
+        flagged);
   }
 
   static ProblemException unprocessable(String field, String reason) {

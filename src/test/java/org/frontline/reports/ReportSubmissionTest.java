@@ -117,6 +117,21 @@ class ReportSubmissionTest {
   }
 
   @Test
+  void aSupervisorsOwnReportIsAnsweredAsItIsReadThen(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    HttpResponse<Buffer> created = post(env, "supervisor.hanjiang", "/v1/reports", site(id));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    assertThat(created.bodyAsJsonObject().getBoolean("flagged")).isFalse();
+    HttpResponse<Buffer> read = get(env, "supervisor.hanjiang", "/v1/reports/" + id);
+    assertThat(read.bodyAsJsonObject()).isEqualTo(created.bodyAsJsonObject());
+    assertThat(post(env, "supervisor.hanjiang", "/v1/reports", site(id)).bodyAsString())
+        .isEqualTo(created.bodyAsString());
+    // An officer's own: no flag either way (evidence is for readers).
+    HttpResponse<Buffer> officers = post(env, "officer.xu", "/v1/reports", site(UUID.randomUUID()));
+    assertThat(officers.bodyAsJsonObject().containsKey("flagged")).isFalse();
+  }
+
+  @Test
   void theSameNumbersWrittenOtherwiseAreTheSameEnvelope(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
     JsonObject envelope = site(id);
