@@ -239,7 +239,7 @@ public final class ProjectService {
 
   public Future<JsonObject> createMilestone(Actor actor, UUID projectId, JsonObject b) {
     UUID id = UUID.randomUUID();
-    BigDecimal planned = quantity(b, "plannedQuantity");
+    BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
     return database.inTransaction(conn -> actor.scope(conn)
@@ -278,7 +278,7 @@ public final class ProjectService {
   }
 
   public Future<JsonObject> rebaseline(Actor actor, UUID id, JsonObject b) {
-    BigDecimal planned = quantity(b, "plannedQuantity");
+    BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
     String reason = b.getString("reason").strip();
@@ -309,7 +309,7 @@ public final class ProjectService {
    * correction (with a reason; audited as such). The measurement day defaults to today and may not be after it.
    */
   public Future<JsonObject> recordProgress(Actor actor, UUID id, JsonObject b) {
-    BigDecimal quantity = quantity(b, "quantity");
+    BigDecimal quantity = quantity(b.getValue("quantity"), "body/quantity");
     boolean correction = b.getBoolean("correction", false);
     String reason = b.getString("reason") == null ? null : b.getString("reason").strip();
     LocalDate today = today();
@@ -424,8 +424,16 @@ public final class ProjectService {
         .map(rows -> rows.iterator().next().getUUID(0));
   }
 
-  private static BigDecimal quantity(JsonObject b, String field) {
-    return new BigDecimal(b.getValue(field).toString());
+  /**
+   * A quantity as stored (numeric(20, 3)): more than three decimal places would be rounded away silently, so they
+   * are refused (422 naming the field). The contract bounds its size.
+   */
+  public static BigDecimal quantity(Object value, String field) {
+    BigDecimal q = new BigDecimal(value.toString());
+    if (q.stripTrailingZeros().scale() > 3) {
+      throw unprocessable(field, "At most 3 decimal places are kept; " + q.toPlainString() + " has more.");
+    }
+    return q;
   }
 
   static ProblemException notFound(String what, UUID id) {

@@ -61,10 +61,16 @@ public final class LinkedRecords {
   private Future<Void> milestoneProgress(SqlConnection conn, Actor actor, Scope scope, Envelope envelope,
                                          JsonObject body) {
     UUID milestoneId = UUID.fromString(body.getString("milestoneId"));
+    BigDecimal quantity;
+    try {
+      quantity = ProjectService.quantity(body.getValue("quantity"), BODY + "quantity");
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
     return exists(conn, "SELECT 1 FROM milestone m JOIN project p ON p.id = m.project_id"
         + " JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2), milestoneId, scope)
         .compose(found -> found ? projects.recordFromReport(conn, actor, scope, milestoneId,
-                new BigDecimal(body.getValue("quantity").toString()), body.getString("unit"), envelope.capturedAt(),
+                quantity, body.getString("unit"), envelope.capturedAt(),
                 envelope.id(), BODY)
             : Future.failedFuture(ReportService.unprocessable(BODY + "milestoneId",
                 "No milestone " + milestoneId + " in your scope.")));

@@ -183,6 +183,15 @@ class ProjectsApiTest {
     problem = assertProblem(call(env, officer, HttpMethod.POST, progress,
         new JsonObject().put("quantity", 4300).put("measuredOn", "2999-01-01")), 422, "urn:frontline:problem:unprocessable");
     assertThat(fields(problem)).containsExactly("body/measuredOn");
+    // More decimals than are kept: refused, not rounded away.
+    problem = assertProblem(call(env, officer, HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4300.0001)), 422, "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/quantity");
+    problem = assertProblem(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects/"
+        + created[0].getString("id") + "/milestones", new JsonObject().put("name", "Benches").put("unit", "items")
+        .put("plannedQuantity", 10.0005).put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31")), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/plannedQuantity");
     assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isEqualTo(2);
 
     JsonObject corrected = ok(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 4100)

@@ -159,6 +159,11 @@ class LinkedReportsTest {
           .contains("body/body/quantity");
       assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", id)).isZero();
     }
+    UUID precise = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(precise, m, 2.0001)), 422,
+        UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/quantity");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", precise)).isZero();
     UUID before = UUID.randomUUID();
     UUID after = UUID.randomUUID();
     String batch = "{\"reports\":[" + progress(before, m, 2).encode() + "," + String.format(tooLarge, "1e300") + ","
