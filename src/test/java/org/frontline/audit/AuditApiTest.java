@@ -119,6 +119,13 @@ class AuditApiTest {
     assertThat(labels(list(env, token, "?actorId=" + zhang))).containsExactly("officer.zhang#3");
     assertThat(labels(list(env, token, "?to=2000-01-01T00:00:00Z"))).isEmpty();
     assertThat(labels(list(env, token, "?from=2000-01-01T00:00:00Z&action=auth.login.failed"))).hasSize(2);
+    // A China Standard Time offset, percent-encoded ("%2B08:00"), is "+08:00" (it was decoded twice, a 400).
+    assertThat(labels(list(env, token, "?from=2000-01-01T08:00:00%2B08:00&action=auth.login.failed"))).hasSize(2);
+    assertThat(labels(list(env, token, "?to=2000-01-01T08:00:00%2B08:00"))).isEmpty();
+    assertThat(labels(list(env, token, "?from=2999-01-01T08:00:00%2B08:00"))).isEmpty();
+    JsonObject bare = assertProblem(list(env, token, "?from=2000-01-01T08:00:00+08:00"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(bare.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/from");
     JsonObject entry = list(env, token, "?actorId=" + zhang).bodyAsJsonObject().getJsonArray("items").getJsonObject(0);
     assertThat(entry.getString("unitId")).isEqualTo(DemoOrganisation.TONGZHOU.toString());
     assertThat(entry.getString("outcome")).isEqualTo("SUCCESS");

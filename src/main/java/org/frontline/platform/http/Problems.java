@@ -43,6 +43,21 @@ public final class Problems implements Handler<RoutingContext> {
     send(rc, problem);
   }
 
+  /**
+   * The router's error handler for {@code status}. vertx-web calls it without failing the context when no route's
+   * failure handler took the failure: e.g. a 400 when matching a route with path parameters throws because the
+   * query cannot be decoded ("?q=%"); the context then has neither status nor failure, which alone reads as a 500.
+   */
+  Handler<RoutingContext> forStatus(int status) {
+    return rc -> {
+      if (rc.failure() != null || rc.statusCode() != -1 || status >= 500) {
+        handle(rc);
+        return;
+      }
+      send(rc, toProblem(null, status, rc));
+    };
+  }
+
   /** Writes a problem as the response, unless a response is already under way (then the connection is reset). */
   public static void send(RoutingContext rc, Problem problem) {
     HttpServerResponse response = rc.response();

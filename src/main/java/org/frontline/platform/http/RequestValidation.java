@@ -3,8 +3,10 @@ package org.frontline.platform.http;
 import io.vertx.core.Handler;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.openapi.router.RequestExtractor;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
+import io.vertx.openapi.contract.Location;
 import io.vertx.openapi.contract.MediaType;
 import io.vertx.openapi.contract.Operation;
 import io.vertx.openapi.contract.Parameter;
@@ -13,14 +15,17 @@ import io.vertx.openapi.validation.ValidatableRequest;
 import io.vertx.openapi.validation.ValidatedRequest;
 import io.vertx.openapi.validation.impl.RequestParameterImpl;
 import io.vertx.openapi.validation.impl.RequestValidatorImpl;
+import io.vertx.openapi.validation.impl.ValidatableRequestImpl;
 import io.vertx.openapi.validation.impl.ValidatedRequestImpl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 
 /**
  * The validation step of a route (handlers read the result under KEY_META_DATA_VALIDATED_REQUEST).
@@ -31,6 +36,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * malformed JSON, a body the compiled schema rejects, an operation whose schema did not compile) takes vertx's
  * whole validation, unchanged: vertx decides every refusal and the problem is written from its errors. Should vertx
  * accept a body the compiled schema refused, it is accepted (vertx is the reference) and a warning logged once.
+ *
+ * <p>The parameters are handed to the validator as the handlers read them ({@link #validatable}), not through
+ * vertx-openapi's RequestUtils (RequestExtractor), which URL-decodes values vertx has already decoded.
  */
 final class RequestValidation {
   private static final Logger log = LoggerFactory.getLogger(RequestValidation.class);
@@ -39,18 +47,26 @@ final class RequestValidation {
 
   static Handler<RoutingContext> of(RequestValidatorImpl validator, Operation operation,
                                     Optional<CompiledSchema> compiledBody) {
-    RequestExtractor extractor = RequestExtractor.withBodyHandler();
     String operationId = operation.getOperationId();
+    for (Parameter param : operation.getParameters()) {
+      if (param.getIn() == Location.COOKIE) {
+        // validatable() hands the validator no cookie: refuse at start rather than skip a declared check.
+        throw new IllegalStateException("operation " + operationId + ": cookie parameters are not supported");
+      }
+    }
     MediaType json = operation.getRequestBody() == null ? null
         : operation.getRequestBody().getContent().get(MediaType.APPLICATION_JSON);
     CompiledSchema body = json == null ? null : compiledBody.orElse(null);
     AtomicBoolean warned = new AtomicBoolean();
-    return rc -> extractor.extractValidatableRequest(rc, operation).onComplete(extracted -> {
-      if (extracted.failed()) {
-        rc.fail(extracted.cause());
+    return rc -> {
+      ValidatableRequest request;
+      try {
+        request = validatable(rc, operation);
+      } catch (RuntimeException e) {
+        // A query string that cannot be decoded at all (a lone "%" or "%zz"): vertx-web's 400.
+        rc.fail(e);
         return;
       }
-      ValidatableRequest request = extracted.result();
       boolean rejected = false;
       if (body != null) {
         JsonObject parsed = jsonBody(rc, request, operation, json);
@@ -81,7 +97,59 @@ final class RequestValidation {
             rc.next();
           })
           .onFailure(rc::fail);
-    });
+    };
+  }
+
+  /**
+   * The request as vertx-openapi's validator reads it, each parameter as the handlers read it: the query decoded
+   * once as form data ({@code rc.queryParams()}: "%2B" is "+", "%25" is "%", a bare "+" is a space), path
+   * parameters as the router decoded them ({@code rc.pathParam}, RFC 3986: "+" stays "+"), header values as sent.
+   * vertx-openapi 5.0's own extraction (RequestUtils, behind RequestExtractor) URL-decodes the values again, after
+   * vertx has decoded them (eclipse-vertx/vertx-openapi#117, #124): "%2B08:00" became " 08:00" (not a date-time)
+   * and "%25" a lone "%" ("Can't decode URL value", a 400 naming no parameter). Headers were decoded too, though
+   * nothing encodes them. Values are laid out as its form transformer expects them: the first value, or
+   * "name=v1&amp;name=v2" for an exploded array (an exploded object: every query pair).
+   */
+  static ValidatableRequest validatable(RoutingContext rc, Operation operation) {
+    Map<String, RequestParameter> headers = new HashMap<>();
+    Map<String, RequestParameter> path = new HashMap<>();
+    Map<String, RequestParameter> query = new HashMap<>();
+    MultiMap queryParams = null;
+    for (Parameter param : operation.getParameters()) {
+      String name = param.getName();
+      switch (param.getIn()) {
+        case HEADER -> headers.put(name, new RequestParameterImpl(rc.request().getHeader(name)));
+        case PATH -> path.put(name, new RequestParameterImpl(rc.pathParam(name)));
+        case QUERY -> {
+          queryParams = queryParams == null ? rc.queryParams() : queryParams;
+          query.put(name, new RequestParameterImpl(formValue(param, queryParams)));
+        }
+        case COOKIE -> { } // refused when the route is built (of)
+      }
+    }
+    if (operation.getRequestBody() == null) {
+      return new ValidatableRequestImpl(Map.of(), headers, path, query);
+    }
+    // The BodyHandler (a root handler) has read the body, as with RequestExtractor.withBodyHandler().
+    return new ValidatableRequestImpl(Map.of(), headers, path, query, new RequestParameterImpl(rc.body().buffer()),
+        rc.request().getHeader(HttpHeaders.CONTENT_TYPE));
+  }
+
+  /** A query parameter's decoded values as one string for the form transformer; null when absent. */
+  private static String formValue(Parameter param, MultiMap queryParams) {
+    List<String> values = queryParams.getAll(param.getName());
+    if (values.isEmpty()) {
+      return null;
+    }
+    return switch (param.getSchemaType()) {
+      case ARRAY -> param.isExplode()
+          ? values.stream().map(v -> param.getName() + "=" + v).collect(Collectors.joining("&"))
+          : values.get(0);
+      case OBJECT -> param.isExplode()
+          ? queryParams.entries().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("&"))
+          : values.get(0);
+      default -> values.get(0);
+    };
   }
 
   /**
