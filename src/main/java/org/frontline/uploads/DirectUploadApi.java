@@ -76,49 +76,67 @@ public final class DirectUploadApi implements ApiRoutes {
     Caller caller = Caller.of(rc);
     mine(rc).compose(d -> {
       if ("STORED".equals(d.status())) {
-        return Future.succeededFuture(state(d, "STORED", null, false));
+        return storedAlready(d);
       }
       String staging = stagingKey(d);
-      return store.stat(staging).compose(info -> {
-        if (info.isEmpty()) {
-          return Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE, "Nothing was uploaded yet.")
-              .withErrors(List.of(new Problem.FieldError("size", "no object was uploaded"))).toException());
-        }
-        if (info.get().size() != d.size()) {
-          return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "size", "size mismatch: declared "
-              + d.size() + ", received " + info.get().size());
-        }
-        // Content rules first (two ranged GETs): a refused file is never streamed through the digest.
-        return UploadService.headAndTail(store, staging, info.get().size())
-            .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1], d.contentType()), false))
-            .compose(sniffed -> digest(staging).map(sha -> new Digest(sha, sniffed)),
-                e -> e instanceof ContentRules.Refused refused
-                    ? reject(rc, caller, d, staging, refused.type, "content", refused.reason)
-                        .map(x -> (Digest) null)
-                    : Future.failedFuture(e))
-            .compose(result -> {
-          if (!result.sha256Hex().equals(d.sha256Hex())) {
-            return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "sha256", "sha256 mismatch: declared "
-                + d.sha256Hex() + ", received " + result.sha256Hex());
-          }
-          String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
-          String sniffed = result.sniffedType();
-          return store.copy(staging, key, info.get().etag())
-              .recover(e -> Future.failedFuture(e instanceof IllegalStateException
-                  ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
-                      .toException() : e))
-              .compose(v -> repository.pool().withTransaction(conn -> ledger.markStored(conn, d.attachmentId(), key,
-                      sniffed)
-                  .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
-                          AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
-                              .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
-                      .map(stored)))
-                  .recover(e -> store.delete(key).transform(x -> Future.failedFuture(e))))
-              .compose(stored -> store.delete(staging).map(state(d, "STORED", sniffed,
-                  stored.reportCompleted())));
-        });
-      });
+      return verifyAndStore(rc, caller, d, staging)
+          // Another completion (direct or tus) may have stored the attachment meanwhile: this one then lost a
+          // race (its copy is removed, markStored refused, the staging object gone) and answers as a repeat does.
+          .recover(e -> ledger.declared(d.reportId(), d.attachmentId()).transform(now ->
+              now.succeeded() && now.result().filter(x -> "STORED".equals(x.status())).isPresent()
+                  ? storedAlready(d) : Future.failedFuture(e)));
     }).onSuccess(rc::json).onFailure(rc::fail);
+  }
+
+  /**
+   * Completing a stored attachment answers its state (again, or after losing a race to another completion); a
+   * staging object still there (PUT for a completion that lost to tus) is removed: the stored object is elsewhere.
+   */
+  private Future<JsonObject> storedAlready(AttachmentLedger.Declared d) {
+    return store.delete(stagingKey(d)).map(state(d, "STORED", null, false));
+  }
+
+  private Future<JsonObject> verifyAndStore(RoutingContext rc, Caller caller, AttachmentLedger.Declared d,
+                                            String staging) {
+    return store.stat(staging).compose(info -> {
+      if (info.isEmpty()) {
+        return Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE, "Nothing was uploaded yet.")
+            .withErrors(List.of(new Problem.FieldError("size", "no object was uploaded"))).toException());
+      }
+      if (info.get().size() != d.size()) {
+        return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "size", "size mismatch: declared "
+            + d.size() + ", received " + info.get().size());
+      }
+      // Content rules first (two ranged GETs): a refused file is never streamed through the digest.
+      return UploadService.headAndTail(store, staging, info.get().size())
+          .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1], d.contentType()), false))
+          .compose(sniffed -> digest(staging).map(sha -> new Digest(sha, sniffed)),
+              e -> e instanceof ContentRules.Refused refused
+                  ? reject(rc, caller, d, staging, refused.type, "content", refused.reason)
+                      .map(x -> (Digest) null)
+                  : Future.failedFuture(e))
+          .compose(result -> {
+        if (!result.sha256Hex().equals(d.sha256Hex())) {
+          return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "sha256", "sha256 mismatch: declared "
+              + d.sha256Hex() + ", received " + result.sha256Hex());
+        }
+        String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
+        String sniffed = result.sniffedType();
+        return store.copy(staging, key, info.get().etag())
+            .recover(e -> Future.failedFuture(e instanceof IllegalStateException
+                ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
+                    .toException() : e))
+            .compose(v -> repository.pool().withTransaction(conn -> ledger.markStored(conn, d.attachmentId(), key,
+                    sniffed)
+                .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
+                        AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
+                            .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
+                    .map(stored)))
+                .recover(e -> store.delete(key).transform(x -> Future.failedFuture(e))))
+            .compose(stored -> store.delete(staging).map(state(d, "STORED", sniffed,
+                stored.reportCompleted())));
+      });
+    });
   }
 
   private Future<JsonObject> reject(RoutingContext rc, Caller caller, AttachmentLedger.Declared d, String key,

@@ -1,5 +1,9 @@
 package org.frontline.uploads;
 
+import io.minio.ListObjectsArgs;
+import io.minio.MinioClient;
+import io.minio.Result;
+import io.minio.messages.Item;
 import io.vertx.core.json.JsonObject;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.StoreHttp;
@@ -10,7 +14,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.testing.TestEnvironment.await;
@@ -108,6 +119,117 @@ class DirectUploadTest {
     assertThat(new JsonObject(url.body()).getString("type")).isEqualTo("urn:frontline:problem:not-found");
     assertThat(post(env, zhang, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(404);
     assertThat(post(env, zhang, "/v1/attachments/" + UUID.randomUUID() + "/complete").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void concurrentCompletionsStoreOnceAndEachAnswersTheState(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] data = TusUploadTest.photo(300_001);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
+    String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+    assertThat(put(url, data).statusCode()).isEqualTo(200);
+
+    List<HttpResponse<String>> answers = together(5, i -> post(env, token, "/v1/attachments/" + a + "/complete"));
+
+    // The winner and the losers alike: 200 with the attachment's state, as a later repeat gets it.
+    for (HttpResponse<String> r : answers) {
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(new JsonObject(r.body()).getString("status")).isEqualTo("STORED");
+    }
+    storedOnceNothingStaged(env, report, a, data);
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report
+        + "' AND event_type = 'report.completed'")).isEqualTo("1");
+  }
+
+  @Test
+  void aTusPatchAndADirectCompletionFinishingTogetherStoreOnceAndLeaveNothingStaged(TestEnvironment env)
+      throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    int port = env.app().config().http().port();
+    for (int round = 0; round < 4; round++) {
+      byte[] data = TusUploadTest.photo(200_000 + round);
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
+      String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+      assertThat(put(url, data).statusCode()).isEqualTo(200);
+      HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+              + "/v1/uploads")).header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
+          .header("Upload-Length", Integer.toString(data.length))
+          .header("Upload-Metadata", TusUploadTest.metadata(report, a))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      String location = created.headers().firstValue("Location").orElseThrow();
+
+      List<HttpResponse<String>> answers = together(2, i -> i == 0
+          ? http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + location))
+              .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
+              .header("Upload-Offset", "0").header("Content-Type", "application/offset+octet-stream")
+              .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(data)).build(),
+              HttpResponse.BodyHandlers.ofString())
+          : post(env, token, "/v1/attachments/" + a + "/complete"));
+
+      HttpResponse<String> patch = answers.get(0);
+      HttpResponse<String> complete = answers.get(1);
+      // tus answers its own way when the direct path won (409: the attachment is already stored); the direct
+      // completion answers the state either way. Never a 500.
+      assertThat(patch.statusCode()).as(patch.body()).isIn(204, 409);
+      assertThat(complete.statusCode()).as(complete.body()).isEqualTo(200);
+      assertThat(new JsonObject(complete.body()).getString("status")).isEqualTo("STORED");
+      storedOnceNothingStaged(env, report, a, data);
+    }
+  }
+
+  /** One STORED row, one audit entry of the store, one object of the attachment, no staging object left. */
+  private static void storedOnceNothingStaged(TestEnvironment env, UUID report, UUID a, byte[] data) throws Exception {
+    String key = TusUploadTest.storedIntact(env, a, data);
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.stored' "
+        + "AND object_id = '" + a + "'")).isEqualTo("1");
+    assertThat(objectKeys(env, "reports/" + report + "/")).containsExactly(key);
+    assertThat(objectKeys(env, "uploads/direct/" + report + "/")).isEmpty();
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+  }
+
+  /** The keys of the objects in the service's bucket under {@code prefix}, listed with the S3 API. */
+  static List<String> objectKeys(TestEnvironment env, String prefix) throws Exception {
+    MinioClient s3 = MinioClient.builder().endpoint(env.s3().endpoint())
+        .credentials(TestEnvironment.S3_ACCESS_KEY, TestEnvironment.S3_SECRET_KEY).build();
+    List<String> keys = new ArrayList<>();
+    for (Result<Item> item : s3.listObjects(ListObjectsArgs.builder()
+        .bucket(env.settings().get("FRONTLINE_S3_BUCKET")).prefix(prefix).recursive(true).build())) {
+      keys.add(item.get().objectName());
+    }
+    return keys;
+  }
+
+  private interface Call {
+    HttpResponse<String> send(int i) throws Exception;
+  }
+
+  /** Sends {@code n} requests at once (released together) and returns their answers in order. */
+  private static List<HttpResponse<String>> together(int n, Call call) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    CountDownLatch go = new CountDownLatch(1);
+    try {
+      List<Future<HttpResponse<String>>> sent = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        int index = i;
+        sent.add(pool.submit(() -> {
+          go.await();
+          return call.send(index);
+        }));
+      }
+      go.countDown();
+      List<HttpResponse<String>> answers = new ArrayList<>();
+      for (Future<HttpResponse<String>> f : sent) {
+        answers.add(f.get(60, TimeUnit.SECONDS));
+      }
+      return answers;
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private HttpResponse<String> post(TestEnvironment env, String token, String path) throws Exception {

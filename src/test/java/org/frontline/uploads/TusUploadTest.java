@@ -615,7 +615,7 @@ class TusUploadTest {
     return "sha256 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(data));
   }
 
-  private static String metadata(UUID report, UUID attachment) {
+  static String metadata(UUID report, UUID attachment) {
     Base64.Encoder b64 = Base64.getEncoder();
     return "reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8))
         + ",attachmentId " + b64.encodeToString(attachment.toString().getBytes(StandardCharsets.UTF_8))
