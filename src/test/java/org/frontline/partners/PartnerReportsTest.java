@@ -9,6 +9,8 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
@@ -84,6 +86,47 @@ class PartnerReportsTest {
 
     // Nor the people's endpoints.
     assertProblem(get(env, token, "/v1/reports/" + tongzhou), 403, FORBIDDEN);
+  }
+
+  /** tus is a people's endpoint like the others: a valid partner token is 403 there (not 401), and changes nothing. */
+  @Test
+  void aPartnerTokenGets403OnTheTusRoutes(TestEnvironment env) {
+    JsonObject client = secretClient(env, List.of("reports:read"), List.of(HUAISI), List.of("SITE"));
+    String token = partnerToken(env, client);
+    UUID report = report(env, "officer.xu", HUAISI, true);
+    String attachment = attachmentOf(env, report);
+    Base64.Encoder b64 = Base64.getEncoder();
+    String metadata = "reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8))
+        + ",attachmentId " + b64.encodeToString(attachment.getBytes(StandardCharsets.UTF_8));
+    // The author's own upload of that attachment, which the partner then tries to read, write and end.
+    HttpResponse<Buffer> created = await(env.client().post("/v1/uploads").putHeader("Tus-Resumable", "1.0.0")
+        .putHeader("Authorization", "Bearer " + Partners.login(env, "officer.xu")).putHeader("Upload-Length", "1007")
+        .putHeader("Upload-Metadata", metadata).send());
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    String location = created.getHeader("Location");
+
+    HttpResponse<Buffer> create = await(env.client().post("/v1/uploads").putHeader("Tus-Resumable", "1.0.0")
+        .putHeader("Authorization", "Bearer " + token).putHeader("Upload-Length", "1007")
+        .putHeader("Upload-Metadata", metadata).send());
+    assertProblem(create, 403, FORBIDDEN);
+    assertThat(create.getHeader("Tus-Resumable")).isEqualTo("1.0.0");
+    HttpResponse<Buffer> head = await(env.client().head(location).putHeader("Tus-Resumable", "1.0.0")
+        .putHeader("Authorization", "Bearer " + token).send());
+    assertThat(head.statusCode()).isEqualTo(403); // HEAD: the problem's headers, no body
+    assertThat(head.getHeader("Content-Type")).isEqualTo("application/problem+json");
+    assertProblem(await(env.client().patch(location).putHeader("Tus-Resumable", "1.0.0")
+        .putHeader("Authorization", "Bearer " + token).putHeader("Upload-Offset", "0")
+        .putHeader("Content-Type", "application/offset+octet-stream").sendBuffer(Buffer.buffer(new byte[100]))),
+        403, FORBIDDEN);
+    assertProblem(await(env.client().delete(location).putHeader("Tus-Resumable", "1.0.0")
+        .putHeader("Authorization", "Bearer " + token).send()), 403, FORBIDDEN);
+
+    // Refused before any upload work, each on record; the author's upload is untouched.
+    assertThat(env.count("SELECT count(*) FROM upload WHERE attachment_id = ?::uuid", attachment)).isEqualTo(1);
+    assertThat(env.string("SELECT status || ' ' || \"offset\" FROM upload WHERE attachment_id = ?::uuid",
+        attachment)).isEqualTo("ACTIVE 0");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'access.denied' AND actor_id = ?::uuid"
+        + " AND object_id = 'tus /v1/uploads'", client.getString("id"))).isEqualTo(4);
   }
 
   @Test
