@@ -1,15 +1,20 @@
 package org.frontline.uploads;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServerRequest;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.platform.objectstore.ObjectStore.Part;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -31,12 +36,15 @@ import java.util.function.Function;
  * uses the CPU's SHA instructions, several times faster) over the whole buffer, and it is stored with one PUT by
  * the caller, while the part permit is still held.
  *
- * <p>Without an {@code Upload-Checksum}, progress is persisted at each part boundary (a dropped connection keeps
- * every full part) and at the end of the body (with the tail under one part). With one, nothing is persisted until
- * the whole chunk is verified: a mismatch leaves the upload as it was (parts already sent to S3 under higher
- * numbers are simply overwritten by the resend, and never listed in the completion).
+ * <p>Without an {@code Upload-Checksum}, progress is persisted at each part boundary, at the end of the body (with
+ * the tail under one part) and when the body is cut off (the client's connection lost): every byte received is
+ * then kept, the full parts in the store and the rest as the tail (for an upload held whole, all of it), and the
+ * client resumes from there. With one, nothing is persisted until the whole chunk is verified: a mismatch (or a
+ * cut) leaves the upload as it was (parts already sent to S3 under higher numbers are simply overwritten by the
+ * resend, and never listed in the completion).
  */
 final class ChunkReceiver {
+  private static final Logger log = LoggerFactory.getLogger(ChunkReceiver.class);
   /** S3's smallest part but the last. */
   static final int PART_SIZE = 5 * 1024 * 1024;
 
@@ -72,6 +80,10 @@ final class ChunkReceiver {
   private boolean ended;
   private boolean headChecked;
   private Throwable failure;
+  /** The failure of the request stream (the client's connection lost), when that is how the body ended. */
+  private Throwable cutOff;
+  /** The request's context (where its queued body is read). */
+  private Context context;
 
   private ChunkReceiver(ObjectStore store, UploadRepository repository, Upload upload, HttpServerRequest request,
                         byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck, PartBudget budget,
@@ -127,16 +139,51 @@ final class ChunkReceiver {
     // collected (arrays this large are G1 "humongous" objects, each costly to allocate and to free).
     int capacity = upload.multipartUploadId() == null ? (int) upload.length() : PART_SIZE + 64 * 1024;
     buffer = Buffer.buffer(capacity).appendBytes(upload.tail());
+    context = Vertx.currentContext();
     request.handler(this::onData);
-    request.exceptionHandler(this::fail);
+    request.exceptionHandler(e -> {
+      // The connection is lost (closed, reset): the body is cut off once what arrived before has been read.
+      if (failure != null || cutOff != null) {
+        return;
+      }
+      cutOff = e;
+      if (!flushing) {
+        cutAfterQueued();
+      } // else paused for a flush: what is still queued is read after it (resumeBody), then the body is cut off
+    });
     request.endHandler(v -> {
       ended = true;
       if (!flushing && failure == null) {
         finish();
       }
     });
-    request.resume();
+    resumeBody();
     return result.future();
+  }
+
+  /**
+   * Resumes reading the body. When the connection is lost already (while this receiver was paused for a flush, or
+   * before it started: then its failure went to no handler), no end will come: what it delivered is queued, read
+   * in a task of this context that {@code resume()} scheduled ahead of the one scheduled here; then the body is cut
+   * off there (or, when that reading paused for a flush again, after the next resume).
+   */
+  private void resumeBody() {
+    request.resume();
+    if (cutOff != null || request.response().closed()) {
+      cutAfterQueued();
+    }
+  }
+
+  /** Cuts the body off after the bytes already queued for it have been read (unless a flush paused it again). */
+  private void cutAfterQueued() {
+    context.runOnContext(v -> {
+      if (failure == null && !ended && !flushing) {
+        if (cutOff == null) {
+          cutOff = new HttpClosedException("the connection was closed before the body was read");
+        }
+        fail(cutOff);
+      }
+    });
   }
 
   private void onData(Buffer data) {
@@ -193,15 +240,15 @@ final class ChunkReceiver {
   private void afterFlush(io.vertx.core.AsyncResult<Void> done) {
     flushing = false;
     if (done.failed()) {
-      fail(done.cause());
+      fail(done.cause()); // a head refused, a store failure: then nothing more is kept, even when cut off too
     } else if (failure != null) {
-      result.tryFail(failure);
+      end();
     } else if (buffer.length() >= PART_SIZE && upload.multipartUploadId() != null) {
       flushPart();
     } else if (ended) {
       finish();
     } else {
-      request.resume();
+      resumeBody();
     }
   }
 
@@ -289,7 +336,25 @@ final class ChunkReceiver {
       failure = cause;
     }
     if (!flushing) {
-      result.tryFail(failure);
+      end();
     }
+  }
+
+  /**
+   * Ends the body with its failure. A body cut off keeps what arrived first (as the end of a body does: parts and
+   * tail), so the client resumes from the last byte received; not with an {@code Upload-Checksum}, whose chunk
+   * counts only whole and verified.
+   */
+  private void end() {
+    if (failure != cutOff || chunkDigest != null || buffer == null) {
+      result.tryFail(failure);
+      return;
+    }
+    persist().onComplete(saved -> {
+      if (saved.failed()) {
+        log.info("upload {}: the bytes of a cut PATCH were not kept: {}", upload.id(), saved.cause().toString());
+      }
+      result.tryFail(failure);
+    });
   }
 }

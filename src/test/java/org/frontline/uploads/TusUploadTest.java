@@ -1,5 +1,9 @@
 package org.frontline.uploads;
 
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.OutputStreamAppender;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
@@ -12,6 +16,7 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -492,6 +497,112 @@ class TusUploadTest {
     } finally {
       second.stop().get(30, TimeUnit.SECONDS);
     }
+  }
+
+  // ---- a connection lost mid-PATCH ----
+
+  /**
+   * A PATCH cut off mid-body keeps what arrived, also for an upload held whole (no multipart upload): HEAD gives
+   * the bytes received and the upload resumes from there. The client's disconnect is no database outage (no 503).
+   */
+  @Test
+  void aCutPatchOfAnUploadHeldWholeKeepsWhatArrivedAndResumesFromThere(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(652_611);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    String uploadId = location.substring(location.lastIndexOf('/') + 1);
+    ByteArrayOutputStream problems = new ByteArrayOutputStream();
+    OutputStreamAppender<ILoggingEvent> appender = capture(problems);
+    try {
+      // Closed (FIN) after 100000 of the 400000 bytes it announced: under the 256 KiB head window.
+      cutPatch(env, token, location, 0, Arrays.copyOfRange(data, 0, 100_000), 400_000, false);
+      awaitOffset(env, token, location, 100_000);
+      // Reset (RST) after 200000 more of the rest it announced.
+      cutPatch(env, token, location, 100_000, Arrays.copyOfRange(data, 100_000, 300_000), data.length - 100_000,
+          true);
+      awaitOffset(env, token, location, 300_000);
+    } finally {
+      ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+          org.frontline.platform.http.Problems.class)).detachAppender(appender);
+    }
+    assertThat(problems.toString(StandardCharsets.UTF_8)).doesNotContain("503").doesNotContain("unavailable")
+        .doesNotContain("unhandled");
+    // Nothing is in the store before the last byte: the bytes received are the upload's tail.
+    assertThat(query(env, "SELECT length(tail) || ' ' || coalesce(multipart_upload_id, 'none') FROM upload"
+        + " WHERE id = '" + uploadId + "'")).isEqualTo("300000 none");
+
+    HttpResponse<String> rest = patch(env, token, location, 300_000, Arrays.copyOfRange(data, 300_000, data.length),
+        null);
+
+    assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+    storedIntact(env, a, data);
+  }
+
+  @Test
+  void aCutPatchOfAMultipartUploadKeepsItsPartsAndTail(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(6 * MIB + 99);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    int sent = 5 * MIB + 4321; // one part and a tail
+
+    cutPatch(env, token, location, 0, Arrays.copyOf(data, sent), data.length, false);
+    awaitOffset(env, token, location, sent);
+
+    HttpResponse<String> rest = patch(env, token, location, sent, Arrays.copyOfRange(data, sent, data.length), null);
+    assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+    storedIntact(env, a, data);
+  }
+
+  /**
+   * Sends a PATCH announcing {@code contentLength} bytes over a raw socket, writes {@code body} (fewer), then closes
+   * the connection: an orderly close, or a reset ({@code reset}, SO_LINGER 0) once the server had time to read.
+   */
+  private static void cutPatch(TestEnvironment env, String token, String location, long offset, byte[] body,
+                               long contentLength, boolean reset) throws Exception {
+    int port = env.app().config().http().port();
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(("PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nTus-Resumable: 1.0.0\r\n"
+          + "Authorization: Bearer " + token + "\r\nUpload-Offset: " + offset + "\r\n"
+          + "Content-Type: application/offset+octet-stream\r\nContent-Length: " + contentLength + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.write(body);
+      out.flush();
+      if (reset) {
+        // A reset drops what the server has not read yet: give it the time to read what was sent.
+        Thread.sleep(1000);
+        socket.setSoLinger(true, 0);
+      }
+    }
+  }
+
+  private void awaitOffset(TestEnvironment env, String token, String location, long offset) {
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        .untilAsserted(() -> assertThat(head(env, token, location).headers().firstValue("Upload-Offset"))
+            .hasValue(Long.toString(offset)));
+  }
+
+  /** Captures what Problems logs (its WARN for a 503 names the dependency). */
+  private static OutputStreamAppender<ILoggingEvent> capture(ByteArrayOutputStream out) {
+    LoggerContext context = (LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern("%level %msg%n");
+    encoder.start();
+    OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
+    appender.setContext(context);
+    appender.setEncoder(encoder);
+    appender.setOutputStream(out);
+    appender.start();
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.frontline.platform.http.Problems.class))
+        .addAppender(appender);
+    return appender;
   }
 
   // ---- helpers ----

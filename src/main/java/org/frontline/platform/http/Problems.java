@@ -3,6 +3,7 @@ package org.frontline.platform.http;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Handler;
 import io.vertx.core.VertxException;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
@@ -15,6 +16,7 @@ import org.frontline.platform.http.Problem.FieldError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
@@ -34,6 +36,13 @@ public final class Problems implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext rc) {
+    if (clientGone(rc)) {
+      // The client closed its connection mid-request (a phone losing its network during an upload): nobody is
+      // left to answer, and no dependency is unavailable.
+      log.debug("the client closed the connection during {} {}: {}", rc.request().method(), rc.request().path(),
+          rc.failure().toString());
+      return;
+    }
     Problem problem = toProblem(rc.failure(), rc.statusCode(), rc);
     if (problem.status() >= 500 && problem.type() == ProblemType.INTERNAL) {
       log.error("unhandled failure on {} {}", rc.request().method(), rc.request().path(), rc.failure());
@@ -228,8 +237,21 @@ public final class Problems implements Handler<RoutingContext> {
 
 
 
+  /**
+   * The request failed because the client's own connection went away (closed or reset while its body was read),
+   * not because of anything on our side.
+   */
+  static boolean clientGone(RoutingContext rc) {
+    Throwable failure = rc.failure();
+    return failure != null && rc.response().closed()
+        && (findCause(failure, HttpClosedException.class) != null || failure instanceof IOException);
+  }
+
   private static boolean isConnectionFailure(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof HttpClosedException) {
+        continue; // an HTTP connection (a client's or the store's), never the database pool's
+      }
       if (c instanceof ConnectException || c instanceof ConnectTimeoutException || c instanceof ClosedChannelException
           || c instanceof ClosedConnectionException || c instanceof TimeoutException) {
         return true;
