@@ -17,6 +17,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
@@ -31,7 +32,12 @@ public final class TusUploadHandler {
   public static final String VERSION = "1.0.0";
   public static final String EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration";
   static final String OFFSET_OCTET_STREAM = "application/offset+octet-stream";
-  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+  /**
+   * RFC 7231 IMF-fixdate, as tus 1.0.0 requires for Upload-Expires: a two-digit day ({@code RFC_1123_DATE_TIME}
+   * writes "1 Dec"), English names whatever the default locale, always GMT.
+   */
+  static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'",
+      Locale.US).withZone(ZoneOffset.UTC);
 
   private final UploadService uploads;
   private final Handler<RoutingContext> authenticate;

@@ -753,7 +753,7 @@ class TusUploadTest {
         "Authorization", "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata",
         metadata(report, a)));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    assertThat(r.headers().firstValue("Upload-Expires")).isPresent();
+    assertThat(r.headers().firstValue("Upload-Expires").orElseThrow()).matches(TusHttpDateTest.IMF_FIXDATE);
     return r.headers().firstValue("Location").orElseThrow();
   }
 
