@@ -28,8 +28,11 @@ import java.util.function.Function;
 /** tus uploads of declared attachments: creation, writing, completion (verify, then STORED or rejected), ending. */
 public final class UploadService {
   private static final Logger log = LoggerFactory.getLogger(UploadService.class);
-  /** Largest upload advertised (Tus-Max-Size). */
-  public static final long MAX_SIZE = 1024L * 1024 * 1024;
+  /**
+   * Largest upload (Tus-Max-Size): an attachment's largest declared size, 50 MiB (the contract's
+   * {@code AttachmentDeclaration.size} maximum), since Upload-Length must equal the declared size.
+   */
+  public static final long MAX_SIZE = 50L * 1024 * 1024;
 
   /** Where a PATCH left the upload. */
   public record Written(Upload upload, long offset, boolean complete) {}

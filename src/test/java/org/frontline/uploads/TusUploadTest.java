@@ -58,7 +58,25 @@ class TusUploadTest {
     assertThat(r.headers().firstValue("Tus-Extension")).hasValue(
         "creation,creation-with-upload,termination,checksum,expiration");
     assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha256");
-    assertThat(r.headers().firstValue("Tus-Max-Size")).isPresent();
+    assertThat(r.headers().firstValue("Tus-Max-Size")).hasValue("52428800");
+  }
+
+  @Test
+  void tusMaxSizeIsTheLargestAttachmentTheContractAllowsAndALargerUploadIs413(TestEnvironment env)
+      throws Exception {
+    JsonObject contract = io.vertx.openapi.impl.Utils.yamlStringToJson(java.nio.file.Files.readString(
+        java.nio.file.Path.of("api-spec/openapi.yaml"))).toCompletionStage().toCompletableFuture().get();
+    long largest = contract.getJsonObject("components").getJsonObject("schemas")
+        .getJsonObject("AttachmentDeclaration").getJsonObject("properties").getJsonObject("size").getLong("maximum");
+    assertThat(send(env, "OPTIONS", "/v1/uploads", null, Map.of()).headers().firstValue("Tus-Max-Size"))
+        .hasValue(Long.toString(largest));
+
+    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token(env, "officer.xu"), "Upload-Length", Long.toString(largest + 1),
+        "Upload-Metadata", metadata(UUID.randomUUID(), UUID.randomUUID())));
+    assertThat(r.statusCode()).isEqualTo(413);
+    assertThat(problemType(r)).isEqualTo("urn:frontline:problem:payload-too-large");
+    assertThat(new JsonObject(r.body()).getString("detail")).contains("Tus-Max-Size " + largest);
   }
 
   @Test
