@@ -134,12 +134,25 @@ final class EvidenceRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
   }
 
-  /** The other report in scope with the photo nearest by dHash (Hamming distance), if any was hashed. */
-  Future<Optional<Match>> nearest(Job job, long dHash) {
-    return pool.preparedQuery(COVERS + "SELECT o.report_id::text, bit_count((o.dhash # $2)::bit(64)) AS d"
-            + " FROM attachment o JOIN report r ON r.id = o.report_id"
-            + " WHERE o.dhash IS NOT NULL AND o.report_id <> $3 AND" + IN_COVERS
-            + " ORDER BY d, o.stored_at, o.id LIMIT 1")
+  /**
+   * Hashes within this many bits of each other share one of the 8 indexed bands of 8 bits (V98, dhash_bands): a
+   * search up to this distance reads only the photos that share a band.
+   */
+  static final int BANDED_WITHIN = 7;
+
+  static final String NEAREST = COVERS + "SELECT o.report_id::text, bit_count((o.dhash # $2)::bit(64)) AS d"
+      + " FROM attachment o JOIN report r ON r.id = o.report_id"
+      + " WHERE o.dhash IS NOT NULL AND o.report_id <> $3 AND" + IN_COVERS;
+  static final String NEAREST_BANDED = NEAREST + " AND dhash_bands(o.dhash) && dhash_bands($2)";
+  private static final String NEAREST_FIRST = " ORDER BY d, o.stored_at, o.id LIMIT 1";
+
+  /**
+   * The other report in scope with the photo nearest by dHash (Hamming distance), looked for among the photos
+   * within {@code within} bits (by the band index when {@code within} is at most {@link #BANDED_WITHIN}; a farther
+   * photo may be answered too, or not), if any was hashed.
+   */
+  Future<Optional<Match>> nearest(Job job, long dHash, int within) {
+    return pool.preparedQuery((within <= BANDED_WITHIN ? NEAREST_BANDED : NEAREST) + NEAREST_FIRST)
         .execute(Tuple.of(job.unitId(), dHash, job.reportId()))
         .map(rows -> {
           if (rows.size() == 0) {

@@ -13,6 +13,7 @@ import org.frontline.media.EvidenceChecks;
 import org.frontline.media.EvidenceThresholds;
 import org.frontline.media.Heif;
 import org.frontline.media.MediaBytes;
+import org.frontline.media.PerceptualHash;
 import org.frontline.media.PhotoMetadata;
 import org.frontline.media.PhotoMetadataReader;
 import org.frontline.media.PixelCap;
@@ -170,12 +171,14 @@ public final class MediaWorkerVerticle extends VerticleBase {
         .compose(bytes -> blocking.executeBlocking(() -> analyse(job, bytes), false))
         .compose(a -> repository.exactReuse(job).compose(reuse -> (a.dHash().isEmpty()
             ? Future.succeededFuture(Optional.<EvidenceRepository.Match>empty())
-            : repository.nearest(job, a.dHash().get())).compose(near -> {
+            : repository.nearest(job, a.dHash().get(), checks.nearDuplicateBits())).compose(near -> {
               List<EvidenceCheck> photo = new ArrayList<>(a.photoChecks());
               photo.add(checks.exactReuse(reuse));
               if (a.dHash().isPresent()) {
                 photo.add(checks.nearDuplicate(near.map(EvidenceRepository.Match::distance),
-                    near.map(EvidenceRepository.Match::reportId)));
+                    near.map(EvidenceRepository.Match::reportId),
+                    checks.nearDuplicateBits() <= EvidenceRepository.BANDED_WITHIN
+                        ? EvidenceRepository.BANDED_WITHIN : PerceptualHash.BITS));
               }
               return putVariants(job, a).compose(keys -> repository.record(instance, job, a.reportChecks(), photo,
                   a.dHash().orElse(null), exif(a.metadata()), keys[0], keys[1], a.note()));

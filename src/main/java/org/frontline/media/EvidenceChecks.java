@@ -102,11 +102,22 @@ public final class EvidenceChecks {
             .orElse("no other report carries the same file"));
   }
 
-  /** The nearest photo by dHash among those the caller looked up (empty when there are none to compare). */
-  public EvidenceCheck nearDuplicate(Optional<Integer> nearestDistance, Optional<String> nearestReport) {
+  /** The dHash distance at or below which a photo is a near-duplicate. */
+  public int nearDuplicateBits() {
+    return thresholds.nearDuplicateBits();
+  }
+
+  /**
+   * The nearest photo by dHash among those the caller looked up within {@code searchedBits} (64: all of them);
+   * empty when there was none.
+   */
+  public EvidenceCheck nearDuplicate(Optional<Integer> nearestDistance, Optional<String> nearestReport,
+                                     int searchedBits) {
     double bound = thresholds.nearDuplicateBits();
     if (nearestDistance.isEmpty()) {
-      return EvidenceCheck.of(NEAR_DUPLICATE, false, null, bound, "bits", "no other photo to compare with");
+      return EvidenceCheck.of(NEAR_DUPLICATE, false, null, bound, "bits", searchedBits >= PerceptualHash.BITS
+          ? "no other photo to compare with"
+          : "no other photo differs by " + searchedBits + " or fewer of 64 hash bits");
     }
     int d = nearestDistance.get();
     return EvidenceCheck.of(NEAR_DUPLICATE, d <= bound, (double) d, bound, "bits",

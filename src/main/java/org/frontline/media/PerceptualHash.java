@@ -12,6 +12,8 @@ public final class PerceptualHash {
 
   /** Hamming distance at or below which two photos count as near-duplicates. */
   public static final int NEAR_DUPLICATE_BITS = 6;
+  /** The hash's length in bits. */
+  public static final int BITS = 64;
   private PerceptualHash() {}
 
   /**

@@ -149,12 +149,17 @@ class EvidenceChecksTest {
   void reuseAndNearDuplicateRecords() {
     assertThat(checks.exactReuse(Optional.of("r-1")).flagged()).isTrue();
     assertThat(checks.exactReuse(Optional.empty()).flagged()).isFalse();
-    EvidenceCheck near = checks.nearDuplicate(Optional.of(4), Optional.of("r-2"));
+    EvidenceCheck near = checks.nearDuplicate(Optional.of(4), Optional.of("r-2"), 64);
     assertThat(near.flagged()).isTrue();
     assertThat(near.measured()).isEqualTo(4.0);
     assertThat(near.threshold()).isEqualTo(6.0);
-    assertThat(checks.nearDuplicate(Optional.of(20), Optional.of("r-3")).flagged()).isFalse();
-    assertThat(checks.nearDuplicate(Optional.empty(), Optional.empty()).flagged()).isFalse();
+    assertThat(checks.nearDuplicate(Optional.of(20), Optional.of("r-3"), 64).flagged()).isFalse();
+    assertThat(checks.nearDuplicate(Optional.empty(), Optional.empty(), 64).flagged()).isFalse();
+    assertThat(checks.nearDuplicate(Optional.empty(), Optional.empty(), 64).detail())
+        .isEqualTo("no other photo to compare with");
+    EvidenceCheck none = checks.nearDuplicate(Optional.empty(), Optional.empty(), 7);
+    assertThat(none.flagged()).isFalse();
+    assertThat(none.detail()).isEqualTo("no other photo differs by 7 or fewer of 64 hash bits");
   }
 
   @Test
