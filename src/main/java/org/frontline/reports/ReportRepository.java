@@ -317,20 +317,26 @@ final class ReportRepository {
    * Who may read a report: its author, or a reader role (supervisor, assessor, admin) whose scope covers its unit.
    * Parameters: $1 the caller's account id, $2 whether the caller holds a reader role, $3 the scope's paths.
    */
-  private static final String VISIBLE = "(r.author_id = $1 OR ($2 AND " + Scope.sqlForUnitId("r.unit_id", 3) + "))";
+  private static final String AS_READER = "($2 AND " + Scope.sqlForUnitId("r.unit_id", 3) + ")";
+  private static final String VISIBLE = "(r.author_id = $1 OR " + AS_READER + ")";
+  /**
+   * Whether the caller reads the report as a reader in scope, who sees its evidence checks and flag, rather than
+   * only as its author (a supervisor's own report in a unit no longer in their scope): decided per report.
+   */
+  private static final String SELECT = "SELECT " + COLUMNS + ", " + AS_READER + " AS as_reader FROM report r WHERE ";
 
   Future<Optional<ReportView>> find(SqlClient client, UUID callerId, boolean reader, Scope scope, UUID id) {
-    return client.preparedQuery("SELECT " + COLUMNS + " FROM report r WHERE r.id = $4 AND " + VISIBLE)
+    return client.preparedQuery(SELECT + "r.id = $4 AND " + VISIBLE)
         .execute(Tuple.of(callerId, reader, scope.paths(), id))
         .compose(rows -> rows.size() == 0 ? Future.succeededFuture(Optional.<ReportView>empty())
-            : withAttachments(client, List.of(rows.iterator().next()), reader).map(list -> Optional.of(list.get(0))));
+            : withAttachments(client, List.of(rows.iterator().next())).map(list -> Optional.of(list.get(0))));
   }
 
   /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
   Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
     List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM report r WHERE " + VISIBLE);
+    StringBuilder sql = new StringBuilder(SELECT + VISIBLE);
     if (f.unitId() != null) {
       params.add(f.unitId());
       int p = params.size();
@@ -366,8 +372,9 @@ final class ReportRepository {
           .append(" AND r.lon BETWEEN $").append(p + 1).append(" AND $").append(p + 3);
     }
     if (f.hasEvidenceFlags() != null) {
-      // Served by report_flagged_received_idx (partial, flagged only) for true.
-      sql.append(f.hasEvidenceFlags() ? " AND r.flagged" : " AND NOT r.flagged");
+      // Served by report_flagged_received_idx (partial, flagged only) for true. Only reports whose flag the caller
+      // may see: in scope as a reader, not their own elsewhere.
+      sql.append(" AND ").append(AS_READER).append(f.hasEvidenceFlags() ? " AND r.flagged" : " AND NOT r.flagged");
     }
     if (afterReceived != null) {
       params.add(afterReceived);
@@ -382,16 +389,18 @@ final class ReportRepository {
         .compose(rows -> {
           List<Row> list = new ArrayList<>();
           rows.forEach(list::add);
-          return withAttachments(client, list, reader);
+          return withAttachments(client, list);
         });
   }
 
-  /** Attachments, and the evidence checks when {@code evidence} (the caller holds a reader role). */
-  private Future<List<ReportView>> withAttachments(SqlClient client, List<Row> reports, boolean evidence) {
+  /** Attachments, and the evidence checks and flag of the reports the caller reads as a reader in scope. */
+  private Future<List<ReportView>> withAttachments(SqlClient client, List<Row> reports) {
     if (reports.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
     UUID[] ids = reports.stream().map(r -> r.getUUID("id")).toArray(UUID[]::new);
+    UUID[] readable = reports.stream().filter(r -> r.getBoolean("as_reader")).map(r -> r.getUUID("id"))
+        .toArray(UUID[]::new);
     return client.preparedQuery("""
             SELECT id, report_id, ordinal, status, coalesce(content_type, declared_content_type) AS content_type,
                    declared_size, declared_sha256, filename
@@ -406,9 +415,11 @@ final class ReportRepository {
           }
           return byReport;
         })
-        .compose(byReport -> (evidence ? evidence(client, ids) : Future.succeededFuture(Map.<UUID, List<JsonObject>>of()))
+        .compose(byReport -> (readable.length > 0 ? evidence(client, readable)
+                : Future.succeededFuture(Map.<UUID, List<JsonObject>>of()))
             .map(checks -> reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()),
-                checks.getOrDefault(r.getUUID("id"), List.of()), evidence ? r.getBoolean("flagged") : null)).toList()));
+                checks.getOrDefault(r.getUUID("id"), List.of()), r.getBoolean("as_reader") ? r.getBoolean("flagged")
+                    : null)).toList()));
   }
 
   private Future<Map<UUID, List<JsonObject>>> evidence(SqlClient client, UUID[] ids) {
