@@ -87,15 +87,16 @@ public final class UploadRepository {
   }
 
   /**
-   * Marks up to {@code limit} ACTIVE uploads past their expiry EXPIRED, in one short statement (its own transaction,
-   * no lock held afterwards), and returns the ones this call marked: of two sweepers at once, each upload is marked
-   * (and returned) by one only. The store is cleaned afterwards, outside any transaction ({@link UploadSweeper}).
+   * Marks up to {@code limit} ACTIVE uploads past their expiry EXPIRED, owing their store clean-up, in one short
+   * statement (its own transaction, no lock held afterwards), and returns the ones this call marked: of two sweepers
+   * at once, each upload is marked (and returned) by one only. The store is cleaned afterwards, outside any
+   * transaction, by whichever sweeper claims the clean-up ({@link #claimCleanups}).
    */
   Future<List<Upload>> expireDue(int limit) {
     return pool.preparedQuery("""
             WITH due AS (SELECT id FROM upload WHERE status = 'ACTIVE' AND expires_at <= now()
                          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-            UPDATE upload u SET status = 'EXPIRED', finished_at = now(), tail = '\\x'::bytea,
+            UPDATE upload u SET status = 'EXPIRED', finished_at = now(), tail = '\\x'::bytea, cleanup_after = now(),
                    failure = 'expired at ' || to_char(u.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
             FROM due WHERE u.id = due.id AND u.status = 'ACTIVE' AND u.expires_at <= now()
             RETURNING\s""" + qualified("u"))
@@ -105,6 +106,44 @@ public final class UploadRepository {
           rows.forEach(r -> out.add(upload(r)));
           return out;
         });
+  }
+
+  /**
+   * A store clean-up an ended upload owes: abort {@code multipartUploadId} (when there is one), delete
+   * {@code objectKey} unless {@code attachmentsObject} (its attachment is STORED under that very key).
+   */
+  record Cleanup(UUID id, String objectKey, String multipartUploadId, boolean attachmentsObject) {}
+
+  /**
+   * Claims up to {@code limit} clean-ups due of uploads no longer ACTIVE, in one short statement, by moving their
+   * {@code cleanup_after} {@code lease} ahead: of two sweepers at once each is claimed by one; one that fails (or
+   * whose sweeper dies) is claimed again once the lease is over. Whether the attachment is STORED under the upload's
+   * key is read here and cannot change afterwards: the key is this upload's own, and an attachment is stored under
+   * it only together with the upload's move from ACTIVE to COMPLETED, in one transaction.
+   */
+  Future<List<Cleanup>> claimCleanups(int limit, java.time.Duration lease) {
+    return pool.preparedQuery("""
+            WITH due AS (SELECT id FROM upload WHERE cleanup_after <= now() AND status <> 'ACTIVE'
+                         ORDER BY cleanup_after LIMIT $1 FOR UPDATE SKIP LOCKED)
+            UPDATE upload u SET cleanup_after = now() + make_interval(secs => $2)
+            FROM due WHERE u.id = due.id AND u.status <> 'ACTIVE' AND u.cleanup_after <= now()
+            RETURNING u.id, u.object_key, u.multipart_upload_id,
+                      EXISTS (SELECT 1 FROM attachment a WHERE a.id = u.attachment_id AND a.status = 'STORED'
+                                                          AND a.object_key = u.object_key) AS attachments_object""")
+        .execute(Tuple.of(limit, (double) lease.toSeconds()))
+        .map(rows -> {
+          List<Cleanup> out = new ArrayList<>();
+          rows.forEach(r -> out.add(new Cleanup(r.getUUID("id"), r.getString("object_key"),
+              r.getString("multipart_upload_id"), r.getBoolean("attachments_object"))));
+          return out;
+        });
+  }
+
+  /** The store holds nothing more of this upload: its clean-up is no longer owed. */
+  Future<Void> cleaned(UUID id) {
+    return pool.preparedQuery("UPDATE upload SET cleanup_after = NULL WHERE id = $1 AND status <> 'ACTIVE'")
+        .execute(Tuple.of(id))
+        .mapEmpty();
   }
 
   /** {@link #COLUMNS} with a table alias (RETURNING of an UPDATE ... FROM). */

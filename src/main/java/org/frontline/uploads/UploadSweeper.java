@@ -10,19 +10,28 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Ends uploads past their expiry: marks them EXPIRED, then aborts their S3 multipart upload (so no parts are left
- * behind) or deletes the single PUT's key. No store call runs inside a transaction: a transaction open for a hundred
- * S3 round trips would hold its row locks and, having an xid, freeze the partner event feed meanwhile (EventFeed
- * serves only events older than {@code pg_snapshot_xmin}). The mark comes first, in one short statement that only
- * one of several sweepers wins per upload: once EXPIRED, an upload can no longer complete (its completion's
- * conditional update fails and deletes what it wrote), so the store clean-up cannot remove a completed upload's
- * object, and only the sweeper that marked it cleans it. An ACTIVE upload past its expiry was refused (410) before
- * the mark already. The price: a sweeper that dies between the mark and the abort leaves that multipart upload
- * incomplete in the bucket (a bucket lifecycle rule for incomplete multipart uploads removes such leftovers).
+ * Leaves nothing of ended uploads in the store. Each sweep:
+ * <ol>
+ *   <li>marks ACTIVE uploads past their expiry EXPIRED, owing their store clean-up;</li>
+ *   <li>cleans what ended uploads owe ({@code upload.cleanup_after}: expired ones, and those whose abort or delete
+ *   failed when they ended): aborts the multipart upload, then deletes the object at the upload's key, an object
+ *   a multipart upload completed before its server died (or before a later step failed) would have left, unless
+ *   the attachment is STORED under that very key;</li>
+ * </ol>
+ * No store call runs inside a transaction: a transaction open for a hundred S3 round trips would hold its row locks
+ * and, having an xid, freeze the partner event feed meanwhile (EventFeed serves only events older than
+ * {@code pg_snapshot_xmin}). The mark comes first, in one short statement that only one of several sweepers wins per
+ * upload: once EXPIRED, an upload can no longer complete (its completion's conditional update fails and deletes what
+ * it wrote), so the clean-up cannot remove a stored attachment's object. A clean-up is claimed with a lease
+ * ({@link #CLEANUP_LEASE}) and cleared only when the store calls succeeded: one that fails, or whose sweeper dies,
+ * is done again by a later sweep. Every step is harmless to repeat (aborting an unknown multipart upload and
+ * deleting a missing key succeed).
  */
 public final class UploadSweeper {
   private static final Logger log = LoggerFactory.getLogger(UploadSweeper.class);
   static final int BATCH = 100;
+  /** How long a claimed clean-up is another sweeper's: then it is tried again (after a failure, say). */
+  static final Duration CLEANUP_LEASE = Duration.ofMinutes(2);
 
   private final UploadRepository repository;
   private final ObjectStore store;
@@ -58,30 +67,51 @@ public final class UploadSweeper {
     }
   }
 
-  /** Expires everything due now, batch after batch; the count of uploads expired. */
+  /**
+   * Expires everything due now, then cleans what ended uploads owe the store; the count of uploads expired. A store
+   * that cannot be reached fails no step: what it could not do is done by a later sweep.
+   */
   public Future<Integer> sweep() {
-    return sweepBatch().compose(n -> n < BATCH ? Future.succeededFuture(n) : sweep().map(more -> n + more));
+    return expire().compose(expired -> cleanOwed().map(expired));
   }
 
-  private Future<Integer> sweepBatch() {
-    return repository.expireDue(BATCH).compose(expired -> clean(expired).map(expired.size()));
+  private Future<Integer> expire() {
+    return repository.expireDue(BATCH)
+        .compose(expired -> expired.size() < BATCH ? Future.succeededFuture(expired.size())
+            : expire().map(more -> expired.size() + more));
   }
 
-  /** The store's side of expired uploads, one after another; a failure is logged and the others still cleaned. */
-  private Future<Void> clean(List<Upload> expired) {
-    Future<Void> chain = Future.succeededFuture();
-    for (Upload upload : expired) {
-      chain = chain
-          // A single-PUT upload has nothing in the store until its last byte; a crash between that PUT and the
-          // row's update would leave the object: deleting its key is harmless either way.
-          .compose(v -> upload.multipartUploadId() == null ? store.delete(upload.objectKey())
-              : store.abortMultipart(upload.objectKey(), upload.multipartUploadId()))
+  /** Claimed clean-ups, batch after batch, until none is due or a batch had a failure (the store is down?). */
+  private Future<Void> cleanOwed() {
+    return repository.claimCleanups(BATCH, CLEANUP_LEASE)
+        .compose(batch -> clean(batch).compose(failures -> batch.size() < BATCH || failures > 0
+            ? Future.succeededFuture() : cleanOwed()));
+  }
+
+  /** The store's side of ended uploads, one after another; a failure is logged, the others still cleaned. */
+  private Future<Integer> clean(List<UploadRepository.Cleanup> batch) {
+    Future<Integer> chain = Future.succeededFuture(0);
+    for (UploadRepository.Cleanup owed : batch) {
+      chain = chain.compose(failures -> clean(owed)
+          .compose(v -> repository.cleaned(owed.id()))
+          .map(failures)
           .otherwise(e -> {
-            log.warn("expired upload {}: store not cleaned: {}", upload.id(), e.toString());
-            return null;
-          })
-          .mapEmpty();
+            log.warn("upload {}: store not cleaned (retried after {}): {}", owed.id(), CLEANUP_LEASE, e.toString());
+            return failures + 1;
+          }));
     }
     return chain;
+  }
+
+  /**
+   * Abort first: a multipart upload aborted cannot be completed any more, so no object appears at the key after
+   * the delete. A completed multipart upload is unknown to the store (NoSuchUpload, which succeeds) but its object
+   * is at the key. A single PUT (no multipart upload) has nothing in the store until its last byte; a crash between
+   * that PUT and the row's update would leave the object.
+   */
+  private Future<Void> clean(UploadRepository.Cleanup owed) {
+    Future<Void> aborted = owed.multipartUploadId() == null ? Future.succeededFuture()
+        : store.abortMultipart(owed.objectKey(), owed.multipartUploadId());
+    return owed.attachmentsObject() ? aborted : aborted.compose(v -> store.delete(owed.objectKey()));
   }
 }
