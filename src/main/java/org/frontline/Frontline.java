@@ -191,7 +191,7 @@ public final class Frontline {
     AttachmentLedger ledger = new AttachmentLedger(database.pool());
     UploadService uploadService = new UploadService(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(),
         UPLOAD_LIFETIME, blocking);
-    sweeper = new UploadSweeper(uploadRepository, objectStore);
+    sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit,
             new PartnerCallers(database.pool())),

@@ -146,6 +146,25 @@ public final class UploadRepository {
         .mapEmpty();
   }
 
+  /**
+   * The status of each attachment of {@code attachmentReports} (attachment id to its report id) that exists with
+   * that report; an attachment missing from the answer does not exist (or not in that report).
+   */
+  Future<java.util.Map<UUID, String>> attachmentStatuses(java.util.Map<UUID, UUID> attachmentReports) {
+    UUID[] ids = attachmentReports.keySet().toArray(UUID[]::new);
+    return pool.preparedQuery("SELECT id, report_id, status FROM attachment WHERE id = ANY($1)")
+        .execute(Tuple.of(ids))
+        .map(rows -> {
+          java.util.Map<UUID, String> out = new java.util.HashMap<>();
+          rows.forEach(r -> {
+            if (r.getUUID("report_id").equals(attachmentReports.get(r.getUUID("id")))) {
+              out.put(r.getUUID("id"), r.getString("status"));
+            }
+          });
+          return out;
+        });
+  }
+
   /** {@link #COLUMNS} with a table alias (RETURNING of an UPDATE ... FROM). */
   private static String qualified(String alias) {
     StringBuilder out = new StringBuilder();

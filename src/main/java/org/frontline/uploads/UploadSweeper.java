@@ -6,8 +6,13 @@ import org.frontline.platform.objectstore.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
  * Leaves nothing of ended uploads in the store. Each sweep:
@@ -17,6 +22,9 @@ import java.util.List;
  *   failed when they ended): aborts the multipart upload, then deletes the object at the upload's key, an object
  *   a multipart upload completed before its server died (or before a later step failed) would have left, unless
  *   the attachment is STORED under that very key;</li>
+ *   <li>deletes direct-upload staging objects ({@link DirectUploadApi#stagingKey}) no completion can use any more:
+ *   of an attachment that is not PENDING (stored, by either path) or does not exist, or older than
+ *   {@code stagingLifetime} (a completion may come that long after its PUT, as long as a tus upload lives).</li>
  * </ol>
  * No store call runs inside a transaction: a transaction open for a hundred S3 round trips would hold its row locks
  * and, having an xid, freeze the partner event feed meanwhile (EventFeed serves only events older than
@@ -32,15 +40,26 @@ public final class UploadSweeper {
   static final int BATCH = 100;
   /** How long a claimed clean-up is another sweeper's: then it is tried again (after a failure, say). */
   static final Duration CLEANUP_LEASE = Duration.ofMinutes(2);
+  static final String STAGING_PREFIX = "uploads/direct/";
+  /** Staging objects listed at once. */
+  static final int STAGING_PAGE = 1000;
 
   private final UploadRepository repository;
   private final ObjectStore store;
+  private final Clock clock;
+  private final Duration stagingLifetime;
   private long timer = -1;
   private boolean sweeping;
 
-  public UploadSweeper(UploadRepository repository, ObjectStore store) {
+  /**
+   * @param clock           what "now" is for the age of staging objects (their last modification is the store's)
+   * @param stagingLifetime how long a staging object of a pending attachment is kept after its PUT
+   */
+  public UploadSweeper(UploadRepository repository, ObjectStore store, Clock clock, Duration stagingLifetime) {
     this.repository = repository;
     this.store = store;
+    this.clock = clock;
+    this.stagingLifetime = stagingLifetime;
   }
 
   /** Sweeps every {@code interval} (the first time after one interval). */
@@ -68,11 +87,17 @@ public final class UploadSweeper {
   }
 
   /**
-   * Expires everything due now, then cleans what ended uploads owe the store; the count of uploads expired. A store
-   * that cannot be reached fails no step: what it could not do is done by a later sweep.
+   * Expires everything due now, cleans what ended uploads owe the store, then the staging objects; the count of
+   * uploads expired. A store that cannot be reached fails no step: what it could not do is done by a later sweep.
    */
   public Future<Integer> sweep() {
-    return expire().compose(expired -> cleanOwed().map(expired));
+    return expire()
+        .compose(expired -> cleanOwed().compose(v -> sweepStaging()
+            .recover(e -> {
+              log.warn("staging objects not swept: {}", e.toString());
+              return Future.succeededFuture();
+            }))
+            .map(expired));
   }
 
   private Future<Integer> expire() {
@@ -113,5 +138,63 @@ public final class UploadSweeper {
     Future<Void> aborted = owed.multipartUploadId() == null ? Future.succeededFuture()
         : store.abortMultipart(owed.objectKey(), owed.multipartUploadId());
     return owed.attachmentsObject() ? aborted : aborted.compose(v -> store.delete(owed.objectKey()));
+  }
+
+  /** The staging prefix, page after page. */
+  private Future<Void> sweepStaging() {
+    return sweepStaging(null);
+  }
+
+  private Future<Void> sweepStaging(String startAfter) {
+    return store.list(STAGING_PREFIX, startAfter, STAGING_PAGE)
+        .compose(page -> removeUnusable(page)
+            .compose(v -> page.size() < STAGING_PAGE ? Future.succeededFuture()
+                : sweepStaging(page.get(page.size() - 1).key())));
+  }
+
+  private Future<Void> removeUnusable(List<ObjectStore.ObjectInfo> page) {
+    if (page.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Map<UUID, UUID> attachmentReports = new HashMap<>();
+    for (ObjectStore.ObjectInfo object : page) {
+      UUID[] ids = staged(object.key());
+      if (ids != null) {
+        attachmentReports.put(ids[1], ids[0]);
+      }
+    }
+    Instant oldest = clock.instant().minus(stagingLifetime);
+    return (attachmentReports.isEmpty() ? Future.succeededFuture(Map.<UUID, String>of())
+        : repository.attachmentStatuses(attachmentReports))
+        .compose(statuses -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (ObjectStore.ObjectInfo object : page) {
+            UUID[] ids = staged(object.key());
+            String status = ids == null ? null : statuses.get(ids[1]);
+            // A pending attachment's object may still be completed, until it is too old.
+            if ("PENDING".equals(status) && !object.lastModified().isBefore(oldest)) {
+              continue;
+            }
+            chain = chain.compose(v -> store.delete(object.key())
+                .otherwise(e -> {
+                  log.warn("staging object {} not removed: {}", object.key(), e.toString());
+                  return null;
+                }));
+          }
+          return chain;
+        });
+  }
+
+  /** Report and attachment of a staging key ({@code uploads/direct/{report}/{attachment}}), or null. */
+  private static UUID[] staged(String key) {
+    String[] parts = key.substring(STAGING_PREFIX.length()).split("/", -1);
+    if (parts.length != 2) {
+      return null;
+    }
+    try {
+      return new UUID[] {UUID.fromString(parts[0]), UUID.fromString(parts[1])};
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 }

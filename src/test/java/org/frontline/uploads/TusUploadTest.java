@@ -368,8 +368,10 @@ class TusUploadTest {
     }
     update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE attachment_id = '" + a + "'");
     UploadRepository repository = new UploadRepository(env.app().database().pool());
-    UploadSweeper one = new UploadSweeper(repository, env.app().objectStore());
-    UploadSweeper two = new UploadSweeper(repository, env.app().objectStore());
+    UploadSweeper one = new UploadSweeper(repository, env.app().objectStore(), java.time.Clock.systemUTC(),
+        Frontline.UPLOAD_LIFETIME);
+    UploadSweeper two = new UploadSweeper(repository, env.app().objectStore(), java.time.Clock.systemUTC(),
+        Frontline.UPLOAD_LIFETIME);
 
     var both = io.vertx.core.Future.all(one.sweep(), two.sweep());
     await(both);
@@ -420,7 +422,8 @@ class TusUploadTest {
           }
           return method.invoke(real, args);
         });
-    UploadSweeper sweeper = new UploadSweeper(new UploadRepository(env.app().database().pool()), watched);
+    UploadSweeper sweeper = new UploadSweeper(new UploadRepository(env.app().database().pool()), watched,
+        java.time.Clock.systemUTC(), Frontline.UPLOAD_LIFETIME);
 
     await(sweeper.sweep());
 

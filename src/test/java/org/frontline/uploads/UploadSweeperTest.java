@@ -1,8 +1,11 @@
 package org.frontline.uploads;
 
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import org.frontline.Frontline;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -11,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -23,8 +27,8 @@ import static org.frontline.uploads.TusUploadTest.query;
 
 /**
  * The upload sweeper leaves nothing behind in the store (issue 5, requirement 11): objects of multipart uploads
- * completed by a server that died before recording it. Real HTTP, PostgreSQL and the in-process S3 server, whose
- * bucket is listed through the S3 API.
+ * completed by a server that died before recording it, and direct-upload staging objects no completion can use.
+ * Real HTTP, PostgreSQL and the in-process S3 server, whose bucket is listed through the S3 API.
  */
 @FrontlineTest
 class UploadSweeperTest {
@@ -93,6 +97,65 @@ class UploadSweeperTest {
         + " FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("EXPIRED true,COMPLETED true");
   }
 
+  // ---- direct-upload staging objects ----
+
+  /**
+   * Staging objects go when their attachment was stored (by tus, or put again through a still-valid URL after the
+   * completion) or when they are older than a completion may come (the upload lifetime); a pending attachment's
+   * recent one stays, and can still be completed.
+   */
+  @Test
+  void stagingObjectsNoCompletionCanUseAreSweptAndAUsableOneIsKept(TestEnvironment env) throws Exception {
+    String token = token(env);
+    UUID report = UUID.randomUUID();
+    UUID never = UUID.randomUUID();
+    UUID viaTus = UUID.randomUUID();
+    UUID putAgain = UUID.randomUUID();
+    UUID later = UUID.randomUUID();
+    byte[][] photos = {TusUploadTest.photo(100_001), TusUploadTest.photo(100_002), TusUploadTest.photo(100_003),
+        TusUploadTest.photo(100_004)};
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {never, viaTus, putAgain, later}, photos);
+    String staging = "uploads/direct/" + report + "/";
+
+    // Put, then never completed.
+    assertThat(StoreHttp.put(uploadUrl(env, token, never), photos[0]).statusCode()).isEqualTo(200);
+    // Put, then stored through tus instead.
+    assertThat(StoreHttp.put(uploadUrl(env, token, viaTus), photos[1]).statusCode()).isEqualTo(200);
+    String location = create(env, token, report, viaTus, photos[1].length);
+    assertThat(patch(env, token, location, 0, photos[1]).statusCode()).isEqualTo(204);
+    // Completed, then put again through the URL, which is still valid.
+    String url = uploadUrl(env, token, putAgain);
+    assertThat(StoreHttp.put(url, photos[2]).statusCode()).isEqualTo(200);
+    assertThat(post(env, token, "/v1/attachments/" + putAgain + "/complete").statusCode()).isEqualTo(200);
+    assertThat(StoreHttp.put(url, new byte[] {9, 9, 9}).statusCode()).isEqualTo(200);
+    // Put, to be completed later.
+    assertThat(StoreHttp.put(uploadUrl(env, token, later), photos[3]).statusCode()).isEqualTo(200);
+    assertThat(DirectUploadTest.objectKeys(env, staging)).containsExactlyInAnyOrder(staging + never,
+        staging + viaTus, staging + putAgain, staging + later);
+
+    await(env.app().uploadSweeper().sweep());
+
+    assertThat(DirectUploadTest.objectKeys(env, staging)).containsExactlyInAnyOrder(staging + never,
+        staging + later);
+    TusUploadTest.storedIntact(env, viaTus, photos[1]);
+    TusUploadTest.storedIntact(env, putAgain, photos[2]);
+    HttpResponse<String> completed = post(env, token, "/v1/attachments/" + later + "/complete");
+    assertThat(completed.statusCode()).as(completed.body()).isEqualTo(200);
+    assertThat(new JsonObject(completed.body()).getString("status")).isEqualTo("STORED");
+    TusUploadTest.storedIntact(env, later, photos[3]);
+    assertThat(DirectUploadTest.objectKeys(env, staging)).containsExactly(staging + never);
+
+    // A sweep once the upload lifetime has passed since the PUT.
+    UploadSweeper afterLifetime = new UploadSweeper(new UploadRepository(env.app().database().pool()),
+        env.app().objectStore(), Clock.offset(Clock.systemUTC(), Frontline.UPLOAD_LIFETIME.plusMinutes(1)),
+        Frontline.UPLOAD_LIFETIME);
+    await(afterLifetime.sweep());
+
+    assertThat(DirectUploadTest.objectKeys(env, staging)).isEmpty();
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + never + "'")).isEqualTo("PENDING");
+    assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).hasSize(3);
+  }
+
   // ---- helpers ----
 
   /**
@@ -138,6 +201,17 @@ class UploadSweeperTest {
         .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
         .header("Upload-Offset", Long.toString(offset)).header("Content-Type", "application/offset+octet-stream")
         .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String uploadUrl(TestEnvironment env, String token, UUID attachment) throws Exception {
+    HttpResponse<String> r = post(env, token, "/v1/attachments/" + attachment + "/upload-url");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new JsonObject(r.body()).getString("url");
+  }
+
+  private HttpResponse<String> post(TestEnvironment env, String token, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(env.apiUri(path)).header("Authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static void update(TestEnvironment env, String sql) throws Exception {

@@ -3,6 +3,7 @@ package org.frontline.platform.objectstore;
 import io.minio.BucketExistsArgs;
 import io.minio.GetObjectArgs;
 import io.minio.GetPresignedObjectUrlArgs;
+import io.minio.ListObjectsArgs;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioAsyncClient;
 import io.minio.MinioClient;
@@ -10,8 +11,10 @@ import com.google.common.collect.HashMultimap;
 import com.google.common.collect.Multimap;
 import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
+import io.minio.Result;
 import io.minio.StatObjectArgs;
 import io.minio.errors.ErrorResponseException;
+import io.minio.messages.Item;
 import org.frontline.platform.http.DependencyUnavailableException;
 import io.minio.http.Method;
 import io.vertx.core.Future;
@@ -34,6 +37,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -240,6 +244,31 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         throw e;
       }
       return null;
+    });
+  }
+
+  @Override
+  public Future<List<ObjectInfo>> list(String prefix, String startAfter, int max) {
+    if (max < 1) {
+      return Future.failedFuture(new IllegalArgumentException("max must be positive, was " + max));
+    }
+    return blocking(() -> {
+      var args = ListObjectsArgs.builder().bucket(bucket).prefix(prefix).recursive(true)
+          .maxKeys(Math.min(max, 1000));
+      if (startAfter != null) {
+        args.startAfter(startAfter);
+      }
+      List<ObjectInfo> out = new ArrayList<>();
+      // The SDK fetches the next page when the iteration goes past one: stop at max.
+      for (Result<Item> listed : client.listObjects(args.build())) {
+        Item item = listed.get();
+        out.add(new ObjectInfo(item.objectName(), item.size(), unquoted(item.etag()), null,
+            item.lastModified().toInstant()));
+        if (out.size() == max) {
+          break;
+        }
+      }
+      return out;
     });
   }
 

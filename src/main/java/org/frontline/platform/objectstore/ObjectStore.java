@@ -39,6 +39,12 @@ public interface ObjectStore {
    */
   Future<Void> copy(String from, String to, String ifMatchEtag);
 
+  /**
+   * Up to {@code max} objects whose key starts with {@code prefix}, in key order, after {@code startAfter} (null:
+   * from the first); fewer than {@code max} means there are no more. Their content type is not listed (null).
+   */
+  Future<java.util.List<ObjectInfo>> list(String prefix, String startAfter, int max);
+
   /** Removes an object; removing a missing key succeeds. */
   Future<Void> delete(String key);
 

@@ -31,6 +31,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
@@ -234,6 +235,28 @@ class MinioObjectStoreTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThat(failureOf(store.putBytes("reports/r10/big.jpg", Buffer.buffer(new byte[5 * 1024 * 1024 + 1]), null)))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void listPagesThroughAPrefixInKeyOrder() throws Exception {
+    for (String name : new String[] {"c", "a", "e", "b", "d"}) {
+      putBytes("staging/l1/" + name, name.getBytes(StandardCharsets.UTF_8));
+    }
+    putBytes("staging/l10/x", new byte[] {1});
+    putBytes("staging/l2/y", new byte[] {1});
+
+    List<ObjectInfo> first = result(store.list("staging/l1/", null, 2));
+    List<ObjectInfo> second = result(store.list("staging/l1/", first.get(1).key(), 2));
+    List<ObjectInfo> last = result(store.list("staging/l1/", second.get(1).key(), 2));
+
+    assertThat(first).extracting(ObjectInfo::key).containsExactly("staging/l1/a", "staging/l1/b");
+    assertThat(second).extracting(ObjectInfo::key).containsExactly("staging/l1/c", "staging/l1/d");
+    assertThat(last).extracting(ObjectInfo::key).containsExactly("staging/l1/e");
+    assertThat(first.get(0).size()).isEqualTo(1);
+    assertThat(first.get(0).lastModified()).isBetween(java.time.Instant.now().minusSeconds(60),
+        java.time.Instant.now().plusSeconds(5));
+    assertThat(result(store.list("staging/l1", null, 100))).hasSize(6);
+    assertThat(result(store.list("staging/none/", null, 100))).isEmpty();
   }
 
   @Test
