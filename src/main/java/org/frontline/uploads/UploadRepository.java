@@ -109,6 +109,17 @@ public final class UploadRepository {
   }
 
   /**
+   * Records that the store may still hold something of this upload (its multipart upload, or an object at its key)
+   * because an abort or delete failed: the sweeper cleans it once the upload is no longer ACTIVE (an ACTIVE one is
+   * cleaned when it ends or expires).
+   */
+  public Future<Void> owesStoreCleanup(UUID id) {
+    return pool.preparedQuery("UPDATE upload SET cleanup_after = now() WHERE id = $1")
+        .execute(Tuple.of(id))
+        .mapEmpty();
+  }
+
+  /**
    * A store clean-up an ended upload owes: abort {@code multipartUploadId} (when there is one), delete
    * {@code objectKey} unless {@code attachmentsObject} (its attachment is STORED under that very key).
    */

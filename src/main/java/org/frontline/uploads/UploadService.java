@@ -164,7 +164,7 @@ public final class UploadService {
           .recover(e -> {
             log.warn("upload {}: abort of the multipart upload failed (the sweeper retries): {}", upload.id(),
                 e.toString());
-            return Future.succeededFuture();
+            return repository.owesStoreCleanup(upload.id());
           })
           .compose(v -> refusedRecord(caller, upload, declared, refused, clientAddress, requestId));
     });
@@ -207,7 +207,7 @@ public final class UploadService {
                       declared.contentType()), false))
                   .compose(sniffed -> stored(caller, upload, declared, sniffed, clientAddress, requestId),
                       e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
-                          : store.delete(upload.objectKey()).compose(v -> refusedRecord(caller, upload, declared,
+                          : deleteOrOwe(upload).compose(v -> refusedRecord(caller, upload, declared,
                               refused, clientAddress, requestId)).map(w -> upload));
             }
             return rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId);
@@ -233,6 +233,17 @@ public final class UploadService {
   /** Ends what the store holds of an unfinished upload: its multipart upload, or nothing for a single PUT. */
   private Future<Void> abandon(String key, String multipartUploadId) {
     return multipartUploadId == null ? Future.succeededFuture() : store.abortMultipart(key, multipartUploadId);
+  }
+
+  /**
+   * Deletes the object an ending upload wrote; when the store fails, records that the upload owes it (the sweeper
+   * deletes it once the upload is no longer ACTIVE) and goes on.
+   */
+  private Future<Void> deleteOrOwe(Upload upload) {
+    return store.delete(upload.objectKey()).recover(e -> {
+      log.warn("upload {}: delete of its object failed (the sweeper retries): {}", upload.id(), e.toString());
+      return repository.owesStoreCleanup(upload.id());
+    });
   }
 
   /** Head ({@link ContentRules#HEAD}) and tail ({@link ContentRules#TAIL}) of a stored object, by ranged GETs. */
@@ -265,7 +276,7 @@ public final class UploadService {
         .recover(e -> {
           log.info("upload {} completed but could not be stored: {}", upload.id(), e.toString());
           // The multipart upload is complete: it cannot take more parts, so this upload is over either way.
-          return store.delete(upload.objectKey())
+          return deleteOrOwe(upload)
               .transform(x -> repository.finish(upload.id(), Upload.Status.FAILED, "not stored: " + e.getMessage()))
               .transform(x -> Future.failedFuture(
               e instanceof IllegalStateException ? Problem.of(ProblemType.CONFLICT,
@@ -275,7 +286,7 @@ public final class UploadService {
 
   private Future<Upload> rejected(Caller caller, Upload upload, AttachmentLedger.Declared declared, String reason,
                                   String clientAddress, String requestId) {
-    return store.delete(upload.objectKey())
+    return deleteOrOwe(upload)
         .compose(v -> ledger.recordRejection(upload.attachmentId(), reason))
         .compose(v -> repository.finish(upload.id(), Upload.Status.FAILED, reason))
         .compose(v -> audit.record(repository.pool(), event(caller, "attachment.rejected", declared, clientAddress,
