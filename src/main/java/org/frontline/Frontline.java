@@ -118,6 +118,7 @@ public final class Frontline {
   private KeyRing keyRing;
   private UploadSweeper sweeper;
   private RecordWatch recordWatch;
+  private UploadService uploads;
   /** How long a tus upload may take from creation (tus expiration). */
   public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
   /** How often expired uploads are looked for. */
@@ -191,6 +192,7 @@ public final class Frontline {
     AttachmentLedger ledger = new AttachmentLedger(database.pool());
     UploadService uploadService = new UploadService(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(),
         UPLOAD_LIFETIME, blocking);
+    uploads = uploadService;
     sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit,
@@ -342,6 +344,9 @@ public final class Frontline {
 
   /** The expired-upload sweeper (tests run a sweep at once). */
   public UploadSweeper uploadSweeper() { return sweeper; }
+
+  /** The tus upload service (tests look at its part budget). */
+  public UploadService uploads() { return uploads; }
 
   /** The served work-record watcher (system clock); tests make their own with a fixed clock. */
   public RecordWatch recordWatch() { return recordWatch; }

@@ -114,19 +114,33 @@ final class ChunkReceiver {
    * Reads the (paused) request's body into the upload, then gives what it did to {@code then}, still holding the
    * part permit (an upload received whole is still in memory then). As soon as the first {@link ContentRules#HEAD}
    * bytes of the upload (or all of it, when smaller) are in, and before any of them goes to the store,
-   * {@code headCheck} is given them; its failure ends the body with that failure.
+   * {@code headCheck} is given them; its failure ends the body with that failure. {@code gone} completes when the
+   * client's connection closes: a body still waiting for a permit then stops waiting (and fails). The future
+   * returned always completes, and the permit, once granted, is released exactly once, whatever failed (the
+   * persisted state included).
    */
   static <T> Future<T> receive(ObjectStore store, UploadRepository repository, Upload upload,
                                HttpServerRequest request, byte[] expectedChunkSha256,
                                Function<byte[], Future<Void>> headCheck, PartBudget budget, WorkerExecutor blocking,
-                               Function<Received, Future<T>> then) {
-    ChunkReceiver receiver = new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck,
-        budget, blocking);
+                               Future<?> gone, Function<Received, Future<T>> then) {
     // The request stays paused until a permit is free; the part buffer exists only while the permit is held.
-    return budget.acquire().compose(v -> receiver.start().compose(then).onComplete(done -> {
-      receiver.buffer = null;
-      budget.release();
-    }));
+    return budget.acquire(gone).compose(v -> {
+      ChunkReceiver[] receiver = new ChunkReceiver[1];
+      Future<T> done;
+      try {
+        receiver[0] = new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck, budget,
+            blocking);
+        done = receiver[0].start().compose(then);
+      } catch (RuntimeException e) { // a persisted state that cannot be read (SHA-256 state), ...
+        done = Future.failedFuture(e);
+      }
+      return done.onComplete(finished -> {
+        if (receiver[0] != null) {
+          receiver[0].buffer = null;
+        }
+        budget.release();
+      });
+    });
   }
 
   /** A fresh SHA-256 state, for a new upload. */

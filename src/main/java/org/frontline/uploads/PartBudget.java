@@ -4,6 +4,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClosedException;
 
 import java.util.ArrayDeque;
 
@@ -41,22 +42,51 @@ final class PartBudget {
 
   /** A permit, on the caller's context once granted. */
   Future<Void> acquire() {
+    return acquire(Promise.<Void>promise().future());
+  }
+
+  /**
+   * A permit, on the caller's context once granted; or, when {@code gone} completes first (the client's connection
+   * closed while its body waits), a failure and no permit: the waiter leaves the queue. A waiter is either granted
+   * (taken from the queue by {@link #release}) or leaves it, never both, so each permit granted is released once.
+   */
+  Future<Void> acquire(Future<?> gone) {
     Context context = Vertx.currentContext();
     Promise<Void> promise = Promise.promise();
+    Runnable grant = () -> {
+      if (context == null) {
+        promise.complete();
+      } else {
+        context.runOnContext(v -> promise.complete());
+      }
+    };
     synchronized (this) {
       if (available > 0) {
         available--;
         return Future.succeededFuture();
       }
-      waiting.add(() -> {
-        if (context == null) {
-          promise.complete();
-        } else {
-          context.runOnContext(v -> promise.complete());
-        }
-      });
+      waiting.add(grant);
     }
+    gone.onComplete(ignored -> {
+      boolean left;
+      synchronized (this) {
+        left = waiting.remove(grant);
+      }
+      if (left) {
+        promise.fail(new HttpClosedException("the connection was closed while the body waited for a part permit"));
+      }
+    });
     return promise.future();
+  }
+
+  /** Bodies waiting for a permit now. */
+  synchronized int waiting() {
+    return waiting.size();
+  }
+
+  /** Permits free now. */
+  synchronized int available() {
+    return available;
   }
 
   void release() {

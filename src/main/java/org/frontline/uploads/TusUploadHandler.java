@@ -1,6 +1,8 @@
 package org.frontline.uploads;
 
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -39,6 +41,9 @@ public final class TusUploadHandler {
   static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'",
       Locale.US).withZone(ZoneOffset.UTC);
 
+  /** The routing context's key of the future completed when the client's connection closes. */
+  private static final String GONE = "frontline.tus.gone";
+
   private final UploadService uploads;
   private final Handler<RoutingContext> authenticate;
 
@@ -55,6 +60,15 @@ public final class TusUploadHandler {
           .handler(new RequestIds())
           .handler(rc -> {
             rc.request().pause(); // until a PATCH's receiver is ready to read; nothing else reads the body
+            // Completes when the client's connection closes before the answer (at any stage: authentication,
+            // lookup, waiting for a part permit, reading the body); a body waiting for a permit stops waiting.
+            Promise<Void> gone = Promise.promise();
+            rc.addEndHandler(ended -> {
+              if (ended.failed()) {
+                gone.tryComplete();
+              }
+            });
+            rc.put(GONE, gone.future());
             rc.response().putHeader("Tus-Resumable", VERSION);
             // A refusal before (or while) the body is read: drain the rest, so the client reads the answer and
             // the connection stays usable (nothing is kept).
@@ -164,7 +178,7 @@ public final class TusUploadHandler {
     uploads.create(caller, reportId, attachmentId, length)
         .compose(upload -> !withUpload
             ? io.vertx.core.Future.succeededFuture(new UploadService.Written(upload, 0, false))
-            : uploads.write(caller, upload, 0, rc.request(), checksum, address(rc), RequestIds.of(rc))
+            : uploads.write(caller, upload, 0, rc.request(), checksum, address(rc), RequestIds.of(rc), gone(rc))
                 // The upload exists: a refused first chunk still leaves it, at offset 0, for the client to resume.
                 .recover(e -> e instanceof org.frontline.platform.http.ProblemException pe
                     && pe.problem().status() == 460
@@ -212,7 +226,7 @@ public final class TusUploadHandler {
     }
     uploads.find(caller, id)
         .compose(upload -> uploads.write(caller, upload, offset, rc.request(), checksum, address(rc),
-            RequestIds.of(rc)))
+            RequestIds.of(rc), gone(rc)))
         .onSuccess(written -> {
           HttpServerResponse response = rc.response().setStatusCode(204)
               .putHeader("Upload-Offset", Long.toString(written.offset()));
@@ -229,6 +243,10 @@ public final class TusUploadHandler {
         .compose(uploads::terminate)
         .onSuccess(v -> rc.response().setStatusCode(204).end())
         .onFailure(rc::fail);
+  }
+
+  private static Future<Void> gone(RoutingContext rc) {
+    return rc.get(GONE);
   }
 
   private static void notAllowed(RoutingContext rc, String allow) {

@@ -45,9 +45,9 @@ public final class UploadService {
   private final Duration lifetime;
   /** Where the content rules run (CPU work over up to 256 KiB: never on an event loop). */
   private final WorkerExecutor blocking;
-  /** Uploads with a PATCH under way on this instance: one writer at a time. */
   /** The memory bound of all bodies received at once. */
   private final PartBudget budget = PartBudget.fromHeap();
+  /** Uploads with a PATCH under way on this instance: one writer at a time. */
   private final Set<UUID> writing = ConcurrentHashMap.newKeySet();
 
   public UploadService(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
@@ -110,10 +110,12 @@ public final class UploadService {
 
   /**
    * Writes the (paused) request body at {@code offset}; completes the upload when it is whole. Fails with 409 on
-   * an offset other than the persisted one or a concurrent PATCH.
+   * an offset other than the persisted one or a concurrent PATCH. {@code gone} completes when the client's
+   * connection closes (see {@link ChunkReceiver#receive}). The upload is this instance's to write (its id in
+   * {@code writing}) from here until the future returned completes, whatever happens on the way: it always does.
    */
   public Future<Written> write(Caller caller, Upload upload, long offset, HttpServerRequest body,
-                               byte[] chunkSha256, String clientAddress, String requestId) {
+                               byte[] chunkSha256, String clientAddress, String requestId, Future<?> gone) {
     if (upload.status() != Upload.Status.ACTIVE) {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload is already complete.")
           .toException());
@@ -127,20 +129,28 @@ public final class UploadService {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
           .toException());
     }
-    // A body that brings an upload held whole (at most one part) to its end is judged at completion, from memory
-    // and before anything is stored: looking at its head on the way would judge the same bytes twice.
-    boolean judgedAtCompletion = upload.multipartUploadId() == null
-        && Long.toString(upload.length() - offset).equals(body.getHeader("Content-Length"));
-    Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : head -> checkHead(upload, head);
-    return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, headCheck,
-            budget, blocking, received -> received.complete()
-                ? complete(caller, upload, received, clientAddress, requestId)
-                    .map(u -> new Written(u, received.offset(), true))
-                : Future.succeededFuture(new Written(upload, received.offset(), false)))
+    // Anything thrown from here on fails the future (compose catches it), which releases the upload.
+    return Future.succeededFuture().compose(v -> {
+          // A body that brings an upload held whole (at most one part) to its end is judged at completion, from
+          // memory and before anything is stored: looking at its head on the way would judge the same bytes twice.
+          boolean judgedAtCompletion = upload.multipartUploadId() == null
+              && Long.toString(upload.length() - offset).equals(body.getHeader("Content-Length"));
+          Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : head -> checkHead(upload, head);
+          return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, headCheck,
+              budget, blocking, gone, received -> received.complete()
+                  ? complete(caller, upload, received, clientAddress, requestId)
+                      .map(u -> new Written(u, received.offset(), true))
+                  : Future.succeededFuture(new Written(upload, received.offset(), false)));
+        })
         .recover(e -> e instanceof ContentRules.Refused refused
             ? refuseEarly(caller, upload, refused, clientAddress, requestId)
             : Future.failedFuture(e))
         .onComplete(done -> writing.remove(upload.id()));
+  }
+
+  /** This instance's part budget (tests look at its permits). */
+  PartBudget partBudget() {
+    return budget;
   }
 
   /** The content rules on the upload's first bytes, as soon as they are in (nothing of them is stored yet). */

@@ -626,6 +626,178 @@ class TusUploadTest {
     return appender;
   }
 
+  // ---- a connection lost at any stage of a PATCH ----
+
+  /**
+   * Phones lose their network at any point of a PATCH: right after its headers (the server still authenticating or
+   * looking the upload up), after a few bytes, with an orderly close or a reset. However it ends, each upload is
+   * writable again at once (no "Another request is writing this upload") and each part permit comes back: more
+   * drops than permits leave every permit free and every upload completable.
+   */
+  @Test
+  void aConnectionLostAtAnyStageOfAPatchReleasesTheUploadAndItsPartPermit(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    PartBudget budget = env.app().uploads().partBudget();
+    int port = env.app().config().http().port();
+    byte[] data = photo(300 * 1024);
+    java.util.List<UUID> attachments = new java.util.ArrayList<>();
+    java.util.List<String> locations = new java.util.ArrayList<>();
+    for (int i = 0; i < budget.permits() + 10; i++) {
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+      String location = create(env, token, report, a, data.length);
+      try (java.net.Socket socket = openPatch(port, token, location, 0, "Content-Length: " + data.length + "\r\n")) {
+        switch (i % 3) {
+          case 0 -> socket.setSoLinger(true, 0); // reset right after the headers: while authenticating
+          case 1 -> socket.getOutputStream().write(Arrays.copyOf(data, 10)); // closed after a few bytes
+          default -> {
+            socket.getOutputStream().write(Arrays.copyOf(data, 10));
+            socket.getOutputStream().flush();
+            socket.setSoLinger(true, 0); // reset after a few bytes
+          }
+        }
+      }
+      attachments.add(a);
+      locations.add(location);
+    }
+
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(budget.available()).as("free part permits").isEqualTo(budget.permits());
+      assertThat(budget.waiting()).as("bodies waiting for a permit").isZero();
+    });
+    for (int i = 0; i < locations.size(); i++) {
+      long offset = Long.parseLong(head(env, token, locations.get(i)).headers().firstValue("Upload-Offset")
+          .orElseThrow());
+      HttpResponse<String> rest = patch(env, token, locations.get(i), offset,
+          Arrays.copyOfRange(data, (int) offset, data.length), null);
+      assertThat(rest.statusCode()).as("upload %d: %s", i, rest.body()).isEqualTo(204);
+      storedIntact(env, attachments.get(i), data);
+    }
+    assertThat(budget.available()).isEqualTo(budget.permits());
+  }
+
+  /**
+   * A body waiting for a part permit (all of them held by slow uploads) whose connection closes leaves the queue at
+   * once: its upload is writable again right away, while the permits are still all taken, and it never takes a
+   * permit afterwards.
+   */
+  @Test
+  void aBodyWaitingForAPartPermitStopsWaitingWhenItsConnectionCloses(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    PartBudget budget = env.app().uploads().partBudget();
+    int port = env.app().config().http().port();
+    byte[] data = photo(300 * 1024);
+    java.util.List<java.net.Socket> slow = new java.util.ArrayList<>();
+    java.util.List<String> slowLocations = new java.util.ArrayList<>();
+    try {
+      // Slow phones: each sent the headers and 10 bytes, then nothing (yet); each holds a permit.
+      for (int i = 0; i < budget.permits(); i++) {
+        UUID report = UUID.randomUUID();
+        UUID a = UUID.randomUUID();
+        insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+        String location = create(env, token, report, a, data.length);
+        java.net.Socket socket = openPatch(port, token, location, 0, "Content-Length: " + data.length + "\r\n");
+        socket.getOutputStream().write(Arrays.copyOf(data, 10));
+        socket.getOutputStream().flush();
+        slow.add(socket);
+        slowLocations.add(location);
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .untilAsserted(() -> assertThat(budget.available()).isZero());
+
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+      String location = create(env, token, report, a, data.length);
+      try (java.net.Socket dropped = openPatch(port, token, location, 0, "Content-Length: " + data.length
+          + "\r\n")) {
+        dropped.getOutputStream().write(Arrays.copyOf(data, 10));
+        dropped.getOutputStream().flush();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+            .untilAsserted(() -> assertThat(budget.waiting()).isEqualTo(1));
+        dropped.setSoLinger(true, 0);
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .untilAsserted(() -> assertThat(budget.waiting()).as("bodies waiting for a permit").isZero());
+      assertThat(budget.available()).isZero();
+
+      // The phone comes back: its upload is not locked; its PATCH waits for a permit like any other.
+      var again = http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + location))
+          .timeout(java.time.Duration.ofSeconds(60))
+          .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(data))
+          .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token).header("Upload-Offset", "0")
+          .header("Content-Type", "application/offset+octet-stream").build(), HttpResponse.BodyHandlers.ofString());
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(again).as("answered while every permit is held").isNotDone();
+        assertThat(budget.waiting()).isEqualTo(1);
+      });
+
+      // The slow phones lose their network too: their 10 bytes are kept, their permits come back.
+      for (java.net.Socket socket : slow) {
+        socket.close();
+      }
+      HttpResponse<String> r = again.get(60, TimeUnit.SECONDS);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
+      storedIntact(env, a, data);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+        assertThat(budget.available()).isEqualTo(budget.permits());
+        assertThat(budget.waiting()).isZero();
+      });
+      for (String slowLocation : slowLocations) {
+        assertThat(head(env, token, slowLocation).headers().firstValue("Upload-Offset")).hasValue("10");
+      }
+    } finally {
+      for (java.net.Socket socket : slow) {
+        socket.close();
+      }
+    }
+  }
+
+  /**
+   * A persisted SHA-256 state that cannot be read fails the PATCH (500) before any byte is read, and does not leave
+   * the upload locked by this instance: the next PATCH is judged afresh, and once the state is readable the upload
+   * completes.
+   */
+  @Test
+  void anUnreadablePersistedHashStateFailsThePatchWithoutLockingTheUpload(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    PartBudget budget = env.app().uploads().partBudget();
+    byte[] data = photo(40_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, token, report, a, data.length);
+    String uploadId = location.substring(location.lastIndexOf('/') + 1);
+    update(env, "UPDATE upload SET sha256_state = '\\x0102'::bytea WHERE id = '" + uploadId + "'");
+
+    HttpResponse<String> first = patch(env, token, location, 0, data, null);
+    HttpResponse<String> second = patch(env, token, location, 0, data, null);
+
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(500);
+    assertThat(second.statusCode()).as("not locked by the first: %s", second.body()).isEqualTo(500);
+    assertThat(budget.available()).isEqualTo(budget.permits());
+    assertThat(query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE id = '" + uploadId + "'"))
+        .isEqualTo("ACTIVE 0");
+
+    update(env, "UPDATE upload SET sha256_state = NULL WHERE id = '" + uploadId + "'");
+    HttpResponse<String> repaired = patch(env, token, location, 0, data, null);
+    assertThat(repaired.statusCode()).as(repaired.body()).isEqualTo(204);
+    storedIntact(env, a, data);
+  }
+
+  /** Opens a PATCH on a raw socket and sends its headers ({@code framing}: Content-Length or Transfer-Encoding). */
+  private static java.net.Socket openPatch(int port, String token, String location, long offset, String framing)
+      throws Exception {
+    java.net.Socket socket = new java.net.Socket("127.0.0.1", port);
+    String head = "PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
+        + "Authorization: Bearer " + token + "\r\nUpload-Offset: " + offset + "\r\n"
+        + "Content-Type: application/offset+octet-stream\r\n" + framing + "\r\n";
+    socket.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+    socket.getOutputStream().flush();
+    return socket;
+  }
+
   // ---- helpers ----
 
   private Frontline startInstance(TestEnvironment env) throws Exception {
