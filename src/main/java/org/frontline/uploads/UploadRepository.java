@@ -72,6 +72,13 @@ public final class UploadRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getUUID("report_id")));
   }
 
+  /** Whether the attachment is STORED with {@code objectKey} as its object (the evidence). */
+  Future<Boolean> holdsStored(UUID attachmentId, String objectKey) {
+    return pool.preparedQuery("SELECT 1 FROM attachment WHERE id = $1 AND status = 'STORED' AND object_key = $2")
+        .execute(Tuple.of(attachmentId, objectKey))
+        .map(rows -> rows.size() == 1);
+  }
+
   /** Ends an ACTIVE upload with {@code status}; false when it was not ACTIVE any more. */
   public Future<Boolean> finish(UUID id, Upload.Status status, String failure) {
     return finish(pool, id, status, failure);

@@ -217,8 +217,9 @@ public final class UploadService {
                       declared.contentType()), false))
                   .compose(sniffed -> stored(caller, upload, declared, sniffed, clientAddress, requestId),
                       e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
-                          : deleteOrOwe(upload).compose(v -> refusedRecord(caller, upload, declared,
-                              refused, clientAddress, requestId)).map(w -> upload));
+                          : discard(upload, refused.reason).compose(ended -> !ended ? endedMeanwhile()
+                              : refusedRecord(caller, upload, declared, refused, clientAddress, requestId)
+                                  .map(w -> upload)));
             }
             return rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId);
           });
@@ -274,8 +275,7 @@ public final class UploadService {
                 Upload.Status.COMPLETED, null)
             .compose(ok -> {
               if (!ok) {
-                return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload was ended meanwhile.")
-                    .toException());
+                return endedMeanwhile();
               }
               return ledger.markStored(conn, upload.attachmentId(), upload.objectKey(), type);
             })
@@ -286,19 +286,42 @@ public final class UploadService {
         .recover(e -> {
           log.info("upload {} completed but could not be stored: {}", upload.id(), e.toString());
           // The multipart upload is complete: it cannot take more parts, so this upload is over either way.
-          return deleteOrOwe(upload)
-              .transform(x -> repository.finish(upload.id(), Upload.Status.FAILED, "not stored: " + e.getMessage()))
+          return discard(upload, "not stored: " + e.getMessage())
               .transform(x -> Future.failedFuture(
               e instanceof IllegalStateException ? Problem.of(ProblemType.CONFLICT,
                   "The attachment is already stored.").toException() : e));
         });
   }
 
+  /**
+   * Removes what this completion put at the upload's key (its PUT, its completed multipart upload), unless that
+   * object is the attachment's evidence. The upload is ended first (FAILED, {@code reason}): from then on no
+   * completion of it can store it, so the object is nobody's. When it was ended already, another completion may
+   * have stored this very key (a phone's retry sent to another instance while the first still received: both
+   * write the same key, the in-process {@code writing} guard spans one instance only), and the object is removed
+   * only when the attachment does not hold it. A delete the store refuses is owed (the sweeper does it, and checks
+   * again that the attachment does not hold the key). True when this call ended the upload.
+   */
+  private Future<Boolean> discard(Upload upload, String reason) {
+    return repository.finish(upload.id(), Upload.Status.FAILED, reason)
+        .compose(ended -> (ended ? Future.succeededFuture(false)
+                : repository.holdsStored(upload.attachmentId(), upload.objectKey()))
+            .compose(evidence -> evidence ? Future.<Void>succeededFuture() : deleteOrOwe(upload))
+            .map(ended));
+  }
+
+  private static <T> Future<T> endedMeanwhile() {
+    return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload was ended meanwhile.").toException());
+  }
+
+  /**
+   * The bytes do not match the declaration: the upload ends FAILED, its object (if any) is removed and the reason
+   * recorded; unless another completion ended it first (then its stored object stays, and this one answers 409).
+   */
   private Future<Upload> rejected(Caller caller, Upload upload, AttachmentLedger.Declared declared, String reason,
                                   String clientAddress, String requestId) {
-    return deleteOrOwe(upload)
-        .compose(v -> ledger.recordRejection(upload.attachmentId(), reason))
-        .compose(v -> repository.finish(upload.id(), Upload.Status.FAILED, reason))
+    return discard(upload, reason)
+        .compose(ended -> ended ? ledger.recordRejection(upload.attachmentId(), reason) : endedMeanwhile())
         .compose(v -> audit.record(repository.pool(), event(caller, "attachment.rejected", declared, clientAddress,
             requestId, AuditEvent.Outcome.FAILURE, new JsonObject().put("uploadId", upload.id().toString())
                 .put("reason", reason))))

@@ -798,6 +798,136 @@ class TusUploadTest {
     return socket;
   }
 
+  // ---- two instances completing one upload ----
+
+  /**
+   * A phone's PATCH times out and its retry reaches another instance while the first still receives (the
+   * in-process writer guard spans one instance): both complete the same upload, whose object key is the same. The
+   * first stores the attachment; the second, with the same bytes or with bytes that do not match, answers 409 and
+   * must leave the stored object alone (it used to delete it: STORED, with no object).
+   */
+  @Test
+  void aSecondInstanceCompletingAnUploadAlreadyStoredLeavesItsObject(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    Frontline other = startInstance(env);
+    try {
+      for (boolean sameBytes : new boolean[] {true, false}) {
+        byte[] data = photo(3 * MIB + (sameBytes ? 5 : 7));
+        UUID report = UUID.randomUUID();
+        UUID a = UUID.randomUUID();
+        insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+        String location = create(env, token, report, a, data.length);
+        String uploadId = location.substring(location.lastIndexOf('/') + 1);
+        byte[] retried = data.clone();
+        if (!sameBytes) {
+          retried[retried.length - 1] ^= 1;
+        }
+        String framing = "Content-Length: " + data.length + "\r\n";
+        int last = 1000;
+        PartBudget here = env.app().uploads().partBudget();
+        PartBudget there = other.uploads().partBudget();
+        try (java.net.Socket first = openPatch(env.app().config().http().port(), token, location, 0, framing);
+             java.net.Socket retry = openPatch(other.config().http().port(), token, location, 0, framing)) {
+          first.getOutputStream().write(data, 0, data.length - last);
+          retry.getOutputStream().write(retried, 0, data.length - last);
+          // Both are receiving the upload (each read it ACTIVE at offset 0).
+          org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertThat(here.available()).isLessThan(here.permits());
+            assertThat(there.available()).isLessThan(there.permits());
+          });
+          first.getOutputStream().write(data, data.length - last, last);
+          assertThat(statusLine(first)).as("the first completion").contains(" 204 ");
+          assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+
+          retry.getOutputStream().write(retried, data.length - last, last);
+          assertThat(statusLine(retry)).as("the retry, same bytes: %s", sameBytes).contains(" 409 ");
+        }
+
+        String key = storedIntact(env, a, data);
+        assertThat(key).endsWith("/" + uploadId);
+        assertThat(query(env, "SELECT status FROM upload WHERE id = '" + uploadId + "'")).isEqualTo("COMPLETED");
+        assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+        assertThat(query(env, "SELECT coalesce(last_rejection, 'none') FROM attachment WHERE id = '" + a + "'"))
+            .isEqualTo("none");
+        assertThat(query(env, "SELECT string_agg(action, ',') FROM audit_log WHERE object_id = '" + a + "'"))
+            .isEqualTo("attachment.stored");
+      }
+    } finally {
+      other.stop().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Two instances completing one upload at the same moment: whichever wins, the outcome is whole. Either the
+   * attachment is STORED once with its object intact, or (the one whose bytes do not match ended it first) it is
+   * still PENDING, the upload FAILED and nothing is left at its key.
+   */
+  @Test
+  void twoInstancesCompletingOneUploadAtOnceStoreItOnceOrNotAtAll(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    Frontline other = startInstance(env);
+    try {
+      for (int round = 0; round < 4; round++) {
+        boolean sameBytes = round % 2 == 0;
+        byte[] data = photo(3 * MIB + 11 + round);
+        UUID report = UUID.randomUUID();
+        UUID a = UUID.randomUUID();
+        insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+        String location = create(env, token, report, a, data.length);
+        String uploadId = location.substring(location.lastIndexOf('/') + 1);
+        String key = query(env, "SELECT object_key FROM upload WHERE id = '" + uploadId + "'");
+        byte[] retried = data.clone();
+        if (!sameBytes) {
+          retried[retried.length - 1] ^= 1;
+        }
+        var one = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            return patch(env, token, location, 0, data, null).statusCode();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        var two = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            return patch(other.config().http().port(), token, location, 0, retried, null).statusCode();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        java.util.List<Integer> statuses = java.util.List.of(one.get(60, TimeUnit.SECONDS),
+            two.get(60, TimeUnit.SECONDS));
+
+        String attachment = query(env, "SELECT status FROM attachment WHERE id = '" + a + "'");
+        if (attachment.equals("STORED")) {
+          storedIntact(env, a, data);
+          assertThat(statuses).as("round %d", round).contains(204);
+          assertThat(query(env, "SELECT status FROM upload WHERE id = '" + uploadId + "'")).isEqualTo("COMPLETED");
+          assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.stored' AND object_id = '"
+              + a + "'")).isEqualTo("1");
+        } else {
+          assertThat(sameBytes).as("round %d: the same bytes are stored", round).isFalse();
+          assertThat(attachment).isEqualTo("PENDING");
+          assertThat(statuses).as("round %d", round).doesNotContain(204);
+          assertThat(query(env, "SELECT status FROM upload WHERE id = '" + uploadId + "'")).isEqualTo("FAILED");
+          assertThat(await(env.app().objectStore().stat(key))).as("round %d: the object", round).isEmpty();
+        }
+      }
+    } finally {
+      other.stop().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The status line of the answer on a raw socket. */
+  private static String statusLine(java.net.Socket socket) throws Exception {
+    socket.setSoTimeout(30_000);
+    java.io.InputStream in = socket.getInputStream();
+    StringBuilder line = new StringBuilder();
+    for (int c = in.read(); c != -1 && c != '\n'; c = in.read()) {
+      line.append((char) c);
+    }
+    return line.toString().trim() + " ";
+  }
+
   // ---- helpers ----
 
   private Frontline startInstance(TestEnvironment env) throws Exception {
