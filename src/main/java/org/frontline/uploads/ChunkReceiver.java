@@ -266,13 +266,30 @@ final class ChunkReceiver {
     }
   }
 
-  /** Saves offset, parts, tail and digest state; fails with 409 when the upload moved meanwhile. */
+  /**
+   * Saves offset, parts, tail and digest state; fails with 409 when the upload moved meanwhile. The last byte of
+   * the upload is never saved: only its completion (COMPLETED, the attachment STORED, in one transaction) brings
+   * the offset to the length. An ACTIVE upload at offset == length (all bytes in, completion not done: the last
+   * bytes came in the read that crossed a part boundary, then the connection was lost before the body's formal end,
+   * or the process died, or the store failed while completing) is what a tus client takes for done when it asks
+   * HEAD: it sends nothing more and the attachment stays PENDING. Held back, that byte is sent again (tus lets a
+   * server keep fewer bytes than it received) and its PATCH completes the upload. When the bytes received end
+   * exactly at a part just stored (no tail to hold a byte back from), nothing is saved: the upload stays where it
+   * was persisted last, and that part is sent again under the same number.
+   */
   private Future<Void> persist() {
-    long offset = partBytes + buffer.length();
+    int keep = buffer.length();
+    if (partBytes + keep >= upload.length()) {
+      if (keep == 0) {
+        return Future.succeededFuture();
+      }
+      keep = (int) (upload.length() - partBytes - 1);
+    }
+    long offset = partBytes + keep;
     if (offset == persistedOffset) {
       return Future.succeededFuture();
     }
-    return repository.saveProgress(upload.id(), persistedOffset, offset, parts, buffer.getBytes(),
+    return repository.saveProgress(upload.id(), persistedOffset, offset, parts, buffer.getBytes(0, keep),
             digest.getEncodedState())
         .compose(saved -> {
           if (!saved) {

@@ -798,6 +798,127 @@ class TusUploadTest {
     return socket;
   }
 
+  // ---- every byte in, the completion not done ----
+
+  /**
+   * A chunked PATCH brings every byte of the upload, then the connection is lost before the body's formal end (its
+   * last chunk): the bytes are kept, but the offset stays under the length, since a tus client that reads
+   * Upload-Offset == Upload-Length (tus-js-client on resume) takes the upload for done and sends nothing more, while
+   * the attachment would still be PENDING and the report AWAITING_MEDIA for good. Resuming as such a client does
+   * (HEAD, then a PATCH of the rest from that offset) stores it. Three shapes: held whole; the last bytes in the
+   * read that crossed a part boundary (one byte held back from the tail); a length of exactly two parts (no tail to
+   * hold a byte back from: the offset stays where it was saved before the last part).
+   */
+  @Test
+  void allBytesInWithoutTheCompletionLeaveTheOffsetUnderTheLengthAndAResumeStoresIt(TestEnvironment env)
+      throws Exception {
+    String token = token(env, "officer.xu");
+    PartBudget budget = env.app().uploads().partBudget();
+    int port = env.app().config().http().port();
+    for (int length : new int[] {300 * 1024 + 3, ChunkReceiver.PART_SIZE + 1000, 2 * ChunkReceiver.PART_SIZE}) {
+      byte[] data = photo(length);
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+      String location = create(env, token, report, a, data.length);
+      String uploadId = location.substring(location.lastIndexOf('/') + 1);
+      try (java.net.Socket socket = openPatch(port, token, location, 0, "Transfer-Encoding: chunked\r\n")) {
+        java.io.OutputStream out = socket.getOutputStream();
+        out.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(data);
+        out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        out.flush(); // and no terminating chunk: the connection is lost
+        Thread.sleep(500);
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .untilAsserted(() -> assertThat(budget.available()).isEqualTo(budget.permits()));
+
+      HttpResponse<String> h = head(env, token, location);
+      assertThat(h.statusCode()).isEqualTo(200);
+      assertThat(h.headers().firstValue("Upload-Length")).hasValue(Integer.toString(length));
+      long offset = Long.parseLong(h.headers().firstValue("Upload-Offset").orElseThrow());
+      assertThat(offset).as("length %d: a tus client takes offset == length for done", length)
+          .isLessThan(length);
+      if (length != 2 * ChunkReceiver.PART_SIZE) {
+        assertThat(offset).as("length %d: every byte kept but the last", length).isEqualTo(length - 1);
+      }
+      assertThat(query(env, "SELECT status FROM upload WHERE id = '" + uploadId + "'")).isEqualTo("ACTIVE");
+      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+
+      HttpResponse<String> rest = patch(env, token, location, offset,
+          Arrays.copyOfRange(data, (int) offset, data.length), null);
+
+      assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+      assertThat(rest.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(length));
+      storedIntact(env, a, data);
+      assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+      assertThat(query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE id = '" + uploadId + "'"))
+          .isEqualTo("COMPLETED " + length);
+      assertThat(head(env, token, location).headers().firstValue("Upload-Offset"))
+          .hasValue(Integer.toString(length));
+    }
+  }
+
+  /**
+   * Uploads saved at offset == length while still ACTIVE before the last byte was held back (V97): the migration
+   * holds one byte back from the tail, or, without a tail (every byte in stored parts, whose SHA-256 state cannot be
+   * wound back), starts the upload again from 0; either way a resuming tus client completes it. Planted rows, then
+   * the migration's statements run again.
+   */
+  @Test
+  void theMigrationWindsBackUploadsSavedAtTheirLength(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] whole = photo(40_000);
+    byte[] parted = photo(2 * ChunkReceiver.PART_SIZE);
+    UUID report = UUID.randomUUID();
+    UUID a1 = UUID.randomUUID();
+    UUID a2 = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a1, a2}, new byte[][] {whole, parted});
+    String l1 = create(env, token, report, a1, whole.length);
+    String l2 = create(env, token, report, a2, parted.length);
+    String id1 = l1.substring(l1.lastIndexOf('/') + 1);
+    String id2 = l2.substring(l2.lastIndexOf('/') + 1);
+    // As the old code left them: all bytes as the tail; all bytes in two stored parts, no tail.
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(
+        "UPDATE upload SET \"offset\" = length, tail = ? WHERE id = ?::uuid")) {
+      ps.setBytes(1, whole);
+      ps.setString(2, id1);
+      ps.executeUpdate();
+    }
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id2 + "'");
+    String mpu = query(env, "SELECT multipart_upload_id FROM upload WHERE id = '" + id2 + "'");
+    ObjectStore store = env.app().objectStore();
+    String etag1 = await(store.uploadPart(key, mpu, 1, Buffer.buffer(Arrays.copyOf(parted, ChunkReceiver.PART_SIZE))));
+    String etag2 = await(store.uploadPart(key, mpu, 2, Buffer.buffer(Arrays.copyOfRange(parted,
+        ChunkReceiver.PART_SIZE, parted.length))));
+    org.bouncycastle.crypto.digests.SHA256Digest state = new org.bouncycastle.crypto.digests.SHA256Digest();
+    state.update(parted, 0, parted.length);
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(
+        "UPDATE upload SET \"offset\" = length, parts = ?::jsonb, sha256_state = ? WHERE id = ?::uuid")) {
+      ps.setString(1, new io.vertx.core.json.JsonArray()
+          .add(new JsonObject().put("number", 1).put("etag", etag1).put("size", ChunkReceiver.PART_SIZE))
+          .add(new JsonObject().put("number", 2).put("etag", etag2).put("size", ChunkReceiver.PART_SIZE)).encode());
+      ps.setBytes(2, state.getEncodedState());
+      ps.setString(3, id2);
+      ps.executeUpdate();
+    }
+    assertThat(head(env, token, l1).headers().firstValue("Upload-Offset")).hasValue(Integer.toString(whole.length));
+
+    update(env, java.nio.file.Files.readString(java.nio.file.Path.of(
+        "src/main/resources/db/migration/V97__tus_last_byte_held_back.sql")));
+
+    assertThat(head(env, token, l1).headers().firstValue("Upload-Offset"))
+        .hasValue(Integer.toString(whole.length - 1));
+    assertThat(head(env, token, l2).headers().firstValue("Upload-Offset")).hasValue("0");
+    HttpResponse<String> r1 = patch(env, token, l1, whole.length - 1, new byte[] {whole[whole.length - 1]}, null);
+    assertThat(r1.statusCode()).as(r1.body()).isEqualTo(204);
+    storedIntact(env, a1, whole);
+    HttpResponse<String> r2 = patch(env, token, l2, 0, parted, null);
+    assertThat(r2.statusCode()).as(r2.body()).isEqualTo(204);
+    storedIntact(env, a2, parted);
+    assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+  }
+
   // ---- two instances completing one upload ----
 
   /**
