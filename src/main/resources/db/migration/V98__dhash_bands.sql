@@ -3,7 +3,6 @@
 -- tagged with its band number (band i, byte b: i * 256 + b). Two hashes within 7 bits of each other differ in at most
 -- 7 bands, so they share at least one tagged band (pigeonhole): the GIN index finds every photo within 7 bits (the
 -- near-duplicate threshold is 6), and the exact distance is computed for those candidates only.
--- (V96 and V97 are taken by changes made alongside.)
 CREATE FUNCTION dhash_bands(h bigint) RETURNS int[]
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
