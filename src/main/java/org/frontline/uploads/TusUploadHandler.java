@@ -197,7 +197,7 @@ public final class TusUploadHandler {
   }
 
   private void head(RoutingContext rc, UUID id) {
-    uploads.find(Caller.of(rc), id).onSuccess(upload -> {
+    uploads.probe(Caller.of(rc), id).onSuccess(upload -> {
       HttpServerResponse response = rc.response().setStatusCode(200)
           .putHeader("Cache-Control", "no-store")
           .putHeader("Upload-Offset", Long.toString(upload.offset()))
@@ -239,7 +239,7 @@ public final class TusUploadHandler {
   }
 
   private void delete(RoutingContext rc, UUID id) {
-    uploads.find(Caller.of(rc), id)
+    uploads.probe(Caller.of(rc), id)
         .compose(uploads::terminate)
         .onSuccess(v -> rc.response().setStatusCode(204).end())
         .onFailure(rc::fail);

@@ -52,6 +52,17 @@ public final class UploadRepository {
   }
 
   /**
+   * The upload without its tail (an empty one): what HEAD and termination need, without reading the up to 5 MiB
+   * of bytes not yet in a part that a resuming phone's HEAD would otherwise load every time.
+   */
+  public Future<Optional<Upload>> findWithoutTail(UUID id) {
+    return pool.preparedQuery("SELECT " + COLUMNS.replace("tail,", "'\\x'::bytea AS tail,")
+            + " FROM upload WHERE id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
+  }
+
+  /**
    * Records progress of an ACTIVE upload, only when nobody moved it since {@code expectedOffset} was read (another
    * instance, a termination, the sweeper): false when the row was not updated.
    */

@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -95,7 +96,16 @@ public final class UploadService {
 
   /** The caller's upload, ACTIVE or finished; 404 for anyone else's or none, 410 when expired. */
   public Future<Upload> find(Caller caller, UUID id) {
-    return repository.find(id).map(found -> {
+    return judge(caller, repository.find(id));
+  }
+
+  /** {@link #find}, without the bytes not yet in a part (HEAD, termination). */
+  public Future<Upload> probe(Caller caller, UUID id) {
+    return judge(caller, repository.findWithoutTail(id));
+  }
+
+  private Future<Upload> judge(Caller caller, Future<Optional<Upload>> read) {
+    return read.map(found -> {
       Upload upload = found.filter(u -> u.authorId().equals(caller.accountId()))
           .orElseThrow(() -> notFound("No such upload."));
       if (upload.expired(clock.instant())) {
