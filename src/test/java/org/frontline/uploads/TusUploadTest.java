@@ -1,9 +1,5 @@
 package org.frontline.uploads;
 
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
@@ -13,6 +9,7 @@ import org.frontline.config.FrontlineConfig;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -535,9 +532,9 @@ class TusUploadTest {
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
     String location = create(env, token, report, a, data.length);
     String uploadId = location.substring(location.lastIndexOf('/') + 1);
-    ByteArrayOutputStream problems = new ByteArrayOutputStream();
-    OutputStreamAppender<ILoggingEvent> appender = capture(problems);
-    try {
+    // What Problems logs (its WARN for a 503 names the dependency).
+    LogCapture problems = LogCapture.of(org.frontline.platform.http.Problems.class, "%level %msg%n");
+    try (problems) {
       // Closed (FIN) after 100000 of the 400000 bytes it announced: under the 256 KiB head window.
       cutPatch(env, token, location, 0, Arrays.copyOfRange(data, 0, 100_000), 400_000, false);
       awaitOffset(env, token, location, 100_000);
@@ -545,11 +542,8 @@ class TusUploadTest {
       cutPatch(env, token, location, 100_000, Arrays.copyOfRange(data, 100_000, 300_000), data.length - 100_000,
           true);
       awaitOffset(env, token, location, 300_000);
-    } finally {
-      ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
-          org.frontline.platform.http.Problems.class)).detachAppender(appender);
     }
-    assertThat(problems.toString(StandardCharsets.UTF_8)).doesNotContain("503").doesNotContain("unavailable")
+    assertThat(problems.text()).doesNotContain("503").doesNotContain("unavailable")
         .doesNotContain("unhandled");
     // Nothing is in the store before the last byte: the bytes received are the upload's tail.
     assertThat(query(env, "SELECT length(tail) || ' ' || coalesce(multipart_upload_id, 'none') FROM upload"
@@ -609,22 +603,6 @@ class TusUploadTest {
             .hasValue(Long.toString(offset)));
   }
 
-  /** Captures what Problems logs (its WARN for a 503 names the dependency). */
-  private static OutputStreamAppender<ILoggingEvent> capture(ByteArrayOutputStream out) {
-    LoggerContext context = (LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
-    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-    encoder.setContext(context);
-    encoder.setPattern("%level %msg%n");
-    encoder.start();
-    OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
-    appender.setContext(context);
-    appender.setEncoder(encoder);
-    appender.setOutputStream(out);
-    appender.start();
-    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.frontline.platform.http.Problems.class))
-        .addAppender(appender);
-    return appender;
-  }
 
   // ---- a connection lost at any stage of a PATCH ----
 

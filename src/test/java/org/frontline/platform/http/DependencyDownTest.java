@@ -1,20 +1,13 @@
 package org.frontline.platform.http;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,10 +25,9 @@ class DependencyDownTest {
     assumeThat(env.postgres()).as("needs the embedded PostgreSQL, which the test can stop").isNotNull();
     assertThat(await(env.client().post("/v1/auth/login").sendJsonObject(LOGIN)).statusCode()).isEqualTo(200);
 
-    ByteArrayOutputStream log = new ByteArrayOutputStream();
-    OutputStreamAppender<ILoggingEvent> appender = capture(log);
+    LogCapture log = LogCapture.of(Problems.class, "%requestId %msg%n");
     env.stopPostgres();
-    try {
+    try (log) {
       var ready = ManagementTest.get(env, "/health/ready");
       assertThat(ready.statusCode()).isEqualTo(503);
       JsonObject readiness = new JsonObject(ready.body());
@@ -51,9 +43,8 @@ class DependencyDownTest {
       assertThat(r.getHeader("Retry-After")).isEqualTo("5");
       assertThat(took).isLessThan(Duration.ofSeconds(10));
       // the request id is in the log line written while serving that request
-      assertThat(log.toString(StandardCharsets.UTF_8)).contains("db-down-check-1 503 on POST /v1/auth/login");
+      assertThat(log.text()).contains("db-down-check-1 503 on POST /v1/auth/login");
     } finally {
-      ((Logger) LoggerFactory.getLogger(Problems.class)).detachAppender(appender);
       env.restartPostgres();
     }
 
@@ -66,20 +57,5 @@ class DependencyDownTest {
       rs.next();
       assertThat(rs.getInt(1)).isEqualTo(6);
     }
-  }
-
-  private static OutputStreamAppender<ILoggingEvent> capture(ByteArrayOutputStream out) {
-    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-    encoder.setContext(context);
-    encoder.setPattern("%requestId %msg%n");
-    encoder.start();
-    OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
-    appender.setContext(context);
-    appender.setEncoder(encoder);
-    appender.setOutputStream(out);
-    appender.start();
-    ((Logger) LoggerFactory.getLogger(Problems.class)).addAppender(appender);
-    return appender;
   }
 }
