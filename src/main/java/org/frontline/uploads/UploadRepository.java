@@ -170,7 +170,10 @@ public final class UploadRepository {
 
   /** The store holds nothing more of this upload: its clean-up is no longer owed. */
   Future<Void> cleaned(UUID id) {
-    return pool.preparedQuery("UPDATE upload SET cleanup_after = NULL WHERE id = $1 AND status <> 'ACTIVE'")
+    // Only while the sweeper's lease is what the row says: a clean-up owed meanwhile (owesStoreCleanup: a late
+    // PUT's delete the store refused, say) set it to now(), and stays owed.
+    return pool.preparedQuery("UPDATE upload SET cleanup_after = NULL WHERE id = $1 AND status <> 'ACTIVE'"
+            + " AND cleanup_after > now()")
         .execute(Tuple.of(id))
         .mapEmpty();
   }

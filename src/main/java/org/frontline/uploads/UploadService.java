@@ -226,7 +226,11 @@ public final class UploadService {
                   .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1],
                       declared.contentType()), false))
                   .compose(sniffed -> stored(caller, upload, declared, sniffed, clientAddress, requestId),
-                      e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
+                      // Any other failure once the multipart upload is complete: it takes no more parts, so this
+                      // upload can never finish; it ends (its object removed) and the client's next HEAD is 404,
+                      // on which tus clients start a new upload, instead of resuming into errors until it expires.
+                      e -> !(e instanceof ContentRules.Refused refused)
+                          ? discard(upload, "not stored: " + e.getMessage()).transform(x -> Future.failedFuture(e))
                           : discard(upload, refused.reason).compose(ended -> !ended ? endedMeanwhile()
                               : refusedRecord(caller, upload, declared, refused, clientAddress, requestId)
                                   .map(w -> upload)));
@@ -347,7 +351,9 @@ public final class UploadService {
     }
     return abandon(upload.objectKey(), upload.multipartUploadId())
         .compose(v -> repository.finish(upload.id(), Upload.Status.ABORTED, "terminated by the client"))
-        .mapEmpty();
+        // A PATCH that completed it meanwhile won: the upload is not terminated, and says so.
+        .compose(ended -> ended ? Future.<Void>succeededFuture()
+            : Future.failedFuture(notFound("The upload is already complete.")));
   }
 
   static Future<Buffer> collect(ReadStream<Buffer> stream) {

@@ -1,0 +1,274 @@
+package org.frontline.uploads;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import org.frontline.Frontline;
+import org.frontline.identity.Caller;
+import org.frontline.platform.http.DependencyUnavailableException;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.reports.AttachmentLedger;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+import static org.frontline.uploads.TusUploadTest.MIB;
+import static org.frontline.uploads.TusUploadTest.XU;
+import static org.frontline.uploads.TusUploadTest.query;
+
+/**
+ * Completion racing termination and the sweeper, and store failures after a multipart upload completed, each made
+ * to happen by holding or failing single store calls of a tus endpoint of the test's own (same database and bucket).
+ */
+@FrontlineTest
+class UploadRacesTest {
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  /** A store whose calls the test can hold up or fail. */
+  static final class Hooks {
+    volatile Promise<Void> abortGate; // when set: abortMultipart waits for it
+    final AtomicBoolean abortReached = new AtomicBoolean();
+    final AtomicBoolean failNextGet = new AtomicBoolean();
+    /** Multipart uploads completed: S3 and MinIO forget their id (NoSuchUpload); s3proxy does not. */
+    final java.util.Set<String> completed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  }
+
+  private static ObjectStore hooked(ObjectStore real, Hooks hooks) {
+    return (ObjectStore) java.lang.reflect.Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
+        new Class<?>[] {ObjectStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("abortMultipart") && hooks.abortGate != null) {
+            hooks.abortReached.set(true);
+            return hooks.abortGate.future().compose(v -> real.abortMultipart((String) args[0], (String) args[1]));
+          }
+          if ((method.getName().equals("uploadPart") || method.getName().equals("completeMultipart"))
+              && hooks.completed.contains((String) args[1])) {
+            return Future.failedFuture(new IllegalStateException("NoSuchUpload: The specified multipart upload"
+                + " does not exist (as S3/MinIO answer for a completed one)"));
+          }
+          if (method.getName().equals("completeMultipart")) {
+            String id = (String) args[1];
+            return ((Future<?>) method.invoke(real, args)).onSuccess(x -> hooks.completed.add(id));
+          }
+          if (method.getName().equals("get") && hooks.failNextGet.compareAndSet(true, false)) {
+            return Future.failedFuture(new DependencyUnavailableException("object store",
+                new java.io.IOException("connection reset (injected)")));
+          }
+          try {
+            return method.invoke(real, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
+  /** A tus endpoint like the service's (same database and bucket), on the hooked store; the caller is Xu. */
+  private static int tusServer(TestEnvironment env, ObjectStore store) throws Exception {
+    var pool = env.app().database().pool();
+    UploadService service = new UploadService(new UploadRepository(pool), new AttachmentLedger(pool), store,
+        env.app().audit(), Clock.systemUTC(), Frontline.UPLOAD_LIFETIME, env.app().blocking());
+    Router router = Router.router(env.app().vertx());
+    new TusUploadHandler(service, rc -> {
+      rc.put("frontline.caller", new Caller(XU, List.of(), List.of()));
+      rc.next();
+    }).mount(router);
+    HttpServer server = await(env.app().vertx().createHttpServer().requestHandler(router).listen(0, "127.0.0.1"));
+    return server.actualPort();
+  }
+
+  // ---- A termination that loses to the completion says so ----
+
+  @Test
+  void aTerminationThatLosesToTheCompletionIsNot204(TestEnvironment env) throws Exception {
+    Hooks hooks = new Hooks();
+    int port = tusServer(env, hooked(env.app().objectStore(), hooks));
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(port, report, a, data.length);
+    String id = location.substring(location.lastIndexOf('/') + 1);
+    int first = 5 * MIB + 10;
+    assertThat(patch(port, location, 0, Arrays.copyOf(data, first)).statusCode()).isEqualTo(204);
+
+    // DELETE: it reads the upload ACTIVE, then its abort is slow (an S3 round trip).
+    hooks.abortGate = Promise.promise();
+    CompletableFuture<HttpResponse<String>> delete = http.sendAsync(request(port, location)
+        .method("DELETE", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(hooks.abortReached);
+    // Meanwhile the phone's last PATCH completes the upload.
+    HttpResponse<String> last = patch(port, location, first, Arrays.copyOfRange(data, first, data.length));
+    assertThat(last.statusCode()).as(last.body()).isEqualTo(204);
+    TusUploadTest.storedIntact(env, a, data);
+    hooks.abortGate.complete();
+    HttpResponse<String> deleted = delete.get(30, TimeUnit.SECONDS);
+
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("COMPLETED");
+    TusUploadTest.storedIntact(env, a, data);
+    assertThat(deleted.statusCode()).as("DELETE of an upload that was completed and stored meanwhile")
+        .isEqualTo(404);
+  }
+
+  // ---- A store failure once the multipart upload is complete ends the upload; the client starts anew ----
+
+  @Test
+  void aStoreFailureOnceTheMultipartUploadIsCompleteEndsTheUploadAndANewOneStoresIt(TestEnvironment env)
+      throws Exception {
+    Hooks hooks = new Hooks();
+    int port = tusServer(env, hooked(env.app().objectStore(), hooks));
+    byte[] data = TusUploadTest.photo(6 * MIB + 3);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(port, report, a, data.length);
+    String id = location.substring(location.lastIndexOf('/') + 1);
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
+
+    hooks.failNextGet.set(true); // the head/tail GET right after completeMultipart
+    HttpResponse<String> whole = patch(port, location, 0, data);
+    assertThat(whole.statusCode()).as(whole.body()).isGreaterThanOrEqualTo(500);
+    // The multipart upload takes no more parts (S3 forgets a completed one): the upload is over, nothing left of it.
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("FAILED");
+    assertThat(await(env.app().objectStore().stat(key))).isEmpty();
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+
+    // The phone resumes as tus says: HEAD is 404, so it creates a new upload, which stores the photo.
+    assertThat(send(port, "HEAD", location, null).statusCode()).isEqualTo(404);
+    String again = create(port, report, a, data.length);
+    HttpResponse<String> stored = patch(port, again, 0, data);
+    assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
+    TusUploadTest.storedIntact(env, a, data);
+  }
+
+  // ---- A clean-up owed while the sweeper cleans the same upload stays owed ----
+
+  @Test
+  void aCleanUpOwedWhileTheSweeperCleansTheSameUploadIsNotLost(TestEnvironment env) throws Exception {
+    ObjectStore real = env.app().objectStore();
+    Promise<Void> putGate = Promise.promise();
+    AtomicBoolean putReached = new AtomicBoolean();
+    // The service's store: its PUT waits for the test; its delete fails (the store hiccups).
+    ObjectStore serviceStore = (ObjectStore) java.lang.reflect.Proxy.newProxyInstance(
+        ObjectStore.class.getClassLoader(), new Class<?>[] {ObjectStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("putBytes")) {
+            putReached.set(true);
+            return putGate.future().compose(v -> {
+              try {
+                return (Future<?>) invoke(method, real, args);
+              } catch (Throwable t) {
+                return Future.failedFuture(t);
+              }
+            });
+          }
+          if (method.getName().equals("delete")) {
+            return Future.failedFuture(new DependencyUnavailableException("object store",
+                new java.io.IOException("connection reset (injected)")));
+          }
+          return invoke(method, real, args);
+        });
+    // The sweeper's store: after its delete is done, it waits for the test before the sweeper records "cleaned".
+    Promise<Void> sweepGate = Promise.promise();
+    AtomicBoolean sweepDeleted = new AtomicBoolean();
+    ObjectStore sweeperStore = (ObjectStore) java.lang.reflect.Proxy.newProxyInstance(
+        ObjectStore.class.getClassLoader(), new Class<?>[] {ObjectStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("delete")) {
+            return ((Future<?>) invoke(method, real, args)).compose(v -> {
+              sweepDeleted.set(true);
+              return sweepGate.future();
+            }).mapEmpty();
+          }
+          return invoke(method, real, args);
+        });
+    int port = tusServer(env, serviceStore);
+    byte[] data = TusUploadTest.photo(200_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(port, report, a, data.length);
+    String id = location.substring(location.lastIndexOf('/') + 1);
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
+
+    // The phone's PATCH is storing the whole photo (one PUT) as the upload expires.
+    CompletableFuture<HttpResponse<String>> patch = http.sendAsync(request(port, location)
+        .header("Upload-Offset", "0").header("Content-Type", "application/offset+octet-stream")
+        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(data)).build(), HttpResponse.BodyHandlers.ofString());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(putReached);
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.executeUpdate("UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = '" + id + "'");
+    }
+    UploadSweeper sweeper = new UploadSweeper(new UploadRepository(env.app().database().pool()), sweeperStore,
+        Clock.systemUTC(), Frontline.UPLOAD_LIFETIME);
+    Future<Integer> sweep = sweeper.sweep(); // expires it, claims its clean-up, deletes the (still empty) key
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(sweepDeleted);
+    putGate.complete(); // the PUT lands; the completion finds the upload EXPIRED, its delete fails: owed
+    HttpResponse<String> answer = patch.get(30, TimeUnit.SECONDS);
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(409); // the upload ended meanwhile
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "t".equals(query(env,
+        "SELECT (cleanup_after <= now()) FROM upload WHERE id = '" + id + "'")));
+    sweepGate.complete();
+    await(sweep);
+
+    // Later sweeps (the lease long over) must remove the object.
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.executeUpdate("UPDATE upload SET cleanup_after = now() WHERE id = '" + id + "' AND cleanup_after IS NOT NULL");
+    }
+    await(env.app().uploadSweeper().sweep());
+    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE id = '" + id + "'"))
+        .isEqualTo("EXPIRED true");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    assertThat(await(real.stat(key))).as("the expired upload's object at " + key).isEmpty();
+  }
+
+  private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args) throws Throwable {
+    try {
+      return method.invoke(target, args);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+
+  // ---- helpers ----
+
+  private HttpRequest.Builder request(int port, String path) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).header("Tus-Resumable", "1.0.0")
+        .header("Authorization", "Bearer unused");
+  }
+
+  private HttpResponse<String> send(int port, String method, String path, byte[] body) throws Exception {
+    return http.send(request(port, path).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+        : HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String create(int port, UUID report, UUID a, long length) throws Exception {
+    HttpResponse<String> r = http.send(request(port, "/v1/uploads").header("Upload-Length", Long.toString(length))
+        .header("Upload-Metadata", TusUploadTest.metadata(report, a))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return r.headers().firstValue("Location").orElseThrow();
+  }
+
+  private HttpResponse<String> patch(int port, String location, long offset, byte[] body) throws Exception {
+    return http.send(request(port, location).header("Upload-Offset", Long.toString(offset))
+        .header("Content-Type", "application/offset+octet-stream")
+        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
