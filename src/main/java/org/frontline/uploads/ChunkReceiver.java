@@ -123,14 +123,17 @@ final class ChunkReceiver {
                                HttpServerRequest request, byte[] expectedChunkSha256,
                                Function<byte[], Future<Void>> headCheck, PartBudget budget, WorkerExecutor blocking,
                                Future<?> gone, Function<Received, Future<T>> then) {
-    // The request stays paused until a permit is free; the part buffer exists only while the permit is held.
+    // The request stays paused until a permit is free; the part buffer, and the persisted tail (read only now: a
+    // resume waiting for a permit holds none of it), exist only while the permit is held.
     return budget.acquire(gone).compose(v -> {
       ChunkReceiver[] receiver = new ChunkReceiver[1];
       Future<T> done;
       try {
-        receiver[0] = new ChunkReceiver(store, repository, upload, request, expectedChunkSha256, headCheck, budget,
-            blocking);
-        done = receiver[0].start().compose(then);
+        done = withTail(repository, upload).compose(whole -> {
+          receiver[0] = new ChunkReceiver(store, repository, whole, request, expectedChunkSha256, headCheck, budget,
+              blocking);
+          return receiver[0].start();
+        }).compose(then);
       } catch (RuntimeException e) { // a persisted state that cannot be read (SHA-256 state), ...
         done = Future.failedFuture(e);
       }
@@ -141,6 +144,16 @@ final class ChunkReceiver {
         budget.release();
       });
     });
+  }
+
+  /** The upload with its persisted tail, read when it was found without it; 409 when it moved on meanwhile. */
+  private static Future<Upload> withTail(UploadRepository repository, Upload upload) {
+    if (upload.hasTail()) {
+      return Future.succeededFuture(upload);
+    }
+    return repository.tail(upload.id(), upload.offset()).map(tail -> upload.withTail(tail.orElseThrow(() ->
+        Problem.of(ProblemType.CONFLICT, "The upload moved on or ended meanwhile; HEAD for its offset.")
+            .toException())));
   }
 
   /** A fresh SHA-256 state, for a new upload. */

@@ -197,7 +197,7 @@ public final class TusUploadHandler {
   }
 
   private void head(RoutingContext rc, UUID id) {
-    uploads.probe(Caller.of(rc), id).onSuccess(upload -> {
+    uploads.find(Caller.of(rc), id).onSuccess(upload -> {
       HttpServerResponse response = rc.response().setStatusCode(200)
           .putHeader("Cache-Control", "no-store")
           .putHeader("Upload-Offset", Long.toString(upload.offset()))
@@ -224,7 +224,7 @@ public final class TusUploadHandler {
       rc.fail(e);
       return;
     }
-    uploads.find(caller, id)
+    uploads.find(caller, id) // the tail is read once the body holds a part permit (ChunkReceiver.receive)
         .compose(upload -> uploads.write(caller, upload, offset, rc.request(), checksum, address(rc),
             RequestIds.of(rc), gone(rc)))
         .onSuccess(written -> {
@@ -239,7 +239,7 @@ public final class TusUploadHandler {
   }
 
   private void delete(RoutingContext rc, UUID id) {
-    uploads.probe(Caller.of(rc), id)
+    uploads.find(Caller.of(rc), id)
         .compose(uploads::terminate)
         .onSuccess(v -> rc.response().setStatusCode(204).end())
         .onFailure(rc::fail);

@@ -28,4 +28,14 @@ public record Upload(UUID id, UUID attachmentId, UUID reportId, UUID authorId, l
   public long partBytes() {
     return parts.stream().mapToLong(Part::size).sum();
   }
+
+  /** Whether {@link #tail} holds the acknowledged bytes not in a part (a row read without it holds none). */
+  public boolean hasTail() {
+    return tail.length == offset - partBytes();
+  }
+
+  public Upload withTail(byte[] bytes) {
+    return new Upload(id, attachmentId, reportId, authorId, length, offset, objectKey, multipartUploadId, parts, bytes,
+        sha256State, status, expiresAt);
+  }
 }

@@ -45,17 +45,18 @@ public final class UploadRepository {
         .mapEmpty();
   }
 
-  public Future<Optional<Upload>> find(UUID id) {
-    return pool.preparedQuery("SELECT " + COLUMNS + " FROM upload WHERE id = $1")
-        .execute(Tuple.of(id))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
+  /** The tail of an ACTIVE upload still at {@code offset}; empty when it moved on or ended meanwhile. */
+  public Future<Optional<byte[]>> tail(UUID id, long offset) {
+    return pool.preparedQuery("SELECT tail FROM upload WHERE id = $1 AND \"offset\" = $2 AND status = 'ACTIVE'")
+        .execute(Tuple.of(id, offset))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getBuffer(0).getBytes()));
   }
 
   /**
-   * The upload without its tail (an empty one): what HEAD and termination need, without reading the up to 5 MiB
-   * of bytes not yet in a part that a resuming phone's HEAD would otherwise load every time.
+   * An upload without its tail (an empty one): what HEAD, termination and a PATCH waiting for its part permit need,
+   * without the up to 5 MiB of bytes not yet in a part (a PATCH reads them once it holds a permit: {@link #tail}).
    */
-  public Future<Optional<Upload>> findWithoutTail(UUID id) {
+  public Future<Optional<Upload>> find(UUID id) {
     return pool.preparedQuery("SELECT " + COLUMNS.replace("tail,", "'\\x'::bytea AS tail,")
             + " FROM upload WHERE id = $1")
         .execute(Tuple.of(id))

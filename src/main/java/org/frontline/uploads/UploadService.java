@@ -94,14 +94,12 @@ public final class UploadService {
     });
   }
 
-  /** The caller's upload, ACTIVE or finished; 404 for anyone else's or none, 410 when expired. */
+  /**
+   * The caller's upload, ACTIVE or finished, without its tail (a PATCH reads it once it holds a part permit); 404
+   * for anyone else's or none, 410 when expired.
+   */
   public Future<Upload> find(Caller caller, UUID id) {
     return judge(caller, repository.find(id));
-  }
-
-  /** {@link #find}, without the bytes not yet in a part (HEAD, termination). */
-  public Future<Upload> probe(Caller caller, UUID id) {
-    return judge(caller, repository.findWithoutTail(id));
   }
 
   private Future<Upload> judge(Caller caller, Future<Optional<Upload>> read) {
