@@ -122,17 +122,23 @@ public final class DirectUploadApi implements ApiRoutes {
         }
         String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
         String sniffed = result.sniffedType();
-        return store.copy(staging, key, info.get().etag())
-            .recover(e -> Future.failedFuture(e instanceof IllegalStateException
-                ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
-                    .toException() : e))
-            .compose(v -> repository.pool().withTransaction(conn -> ledger.markStored(conn, d.attachmentId(), key,
-                    sniffed)
-                .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
-                        AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
-                            .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
-                    .map(stored)))
-                .recover(e -> store.delete(key).transform(x -> Future.failedFuture(e))))
+        // The key is recorded as unowned before the copy and owned in the transaction that stores the attachment
+        // under it: a copy nobody owns (this completion lost while the store was down, or died before its commit)
+        // is deleted by the sweeper once old.
+        return repository.writingUnowned(d.attachmentId(), key)
+            .compose(w -> store.copy(staging, key, info.get().etag())
+                .recover(e -> Future.failedFuture(e instanceof IllegalStateException
+                    ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
+                        .toException() : e))
+                .compose(v -> repository.pool().withTransaction(conn -> ledger.markStored(conn, d.attachmentId(), key,
+                        sniffed)
+                    .compose(stored -> repository.owned(conn, key).map(stored))
+                    .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
+                            AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
+                                .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
+                        .map(stored))))
+                .recover(e -> store.delete(key).compose(v -> repository.forgetUnowned(key))
+                    .transform(x -> Future.failedFuture(e))))
             .compose(stored -> store.delete(staging).map(state(d, "STORED", sniffed,
                 stored.reportCompleted())));
       });

@@ -198,6 +198,61 @@ public final class UploadRepository {
         });
   }
 
+  /**
+   * Records, before the copy, that a direct-upload completion writes {@code objectKey} for {@code attachmentId}:
+   * until {@link #owned} (or {@link #forgetUnowned}) the object is nobody's and the sweeper deletes it once old.
+   */
+  Future<Void> writingUnowned(UUID attachmentId, String objectKey) {
+    return pool.preparedQuery("INSERT INTO unowned_object (object_key, attachment_id) VALUES ($1, $2)")
+        .execute(Tuple.of(objectKey, attachmentId))
+        .mapEmpty();
+  }
+
+  /**
+   * In the transaction that stores the attachment under {@code objectKey}: the object is the attachment's now.
+   * Fails (so the transaction rolls back) when a sweeper claimed the entry: it may be deleting the object.
+   */
+  Future<Void> owned(io.vertx.sqlclient.SqlClient client, String objectKey) {
+    return client.preparedQuery("DELETE FROM unowned_object WHERE object_key = $1 AND claimed_until IS NULL")
+        .execute(Tuple.of(objectKey))
+        .compose(rows -> rows.rowCount() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new IllegalStateException("object " + objectKey + " was claimed by the sweeper")));
+  }
+
+  /** The unowned object at {@code objectKey} was deleted (or is the attachment's): nothing is owed any more. */
+  Future<Void> forgetUnowned(String objectKey) {
+    return pool.preparedQuery("DELETE FROM unowned_object WHERE object_key = $1")
+        .execute(Tuple.of(objectKey))
+        .mapEmpty();
+  }
+
+  /** An unowned object to delete, unless {@code attachmentsObject} (its attachment is STORED under that key). */
+  record Unowned(String objectKey, boolean attachmentsObject) {}
+
+  /**
+   * Claims up to {@code limit} unowned objects written before {@code writtenBefore}, in one short statement, by
+   * moving their {@code claimed_until} {@code lease} ahead (of two sweepers each is claimed by one; one that fails
+   * is claimed again after the lease). Once claimed an entry can no longer be {@link #owned}, so whether the
+   * attachment is STORED under the key, read here, cannot change afterwards.
+   */
+  Future<List<Unowned>> claimUnowned(Instant writtenBefore, int limit, java.time.Duration lease) {
+    return pool.preparedQuery("""
+            WITH due AS (SELECT object_key FROM unowned_object
+                         WHERE created_at <= $1 AND (claimed_until IS NULL OR claimed_until <= now())
+                         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+            UPDATE unowned_object u SET claimed_until = now() + make_interval(secs => $3)
+            FROM due WHERE u.object_key = due.object_key
+            RETURNING u.object_key,
+                      EXISTS (SELECT 1 FROM attachment a WHERE a.id = u.attachment_id AND a.status = 'STORED'
+                                                          AND a.object_key = u.object_key) AS attachments_object""")
+        .execute(Tuple.of(utc(writtenBefore), limit, (double) lease.toSeconds()))
+        .map(rows -> {
+          List<Unowned> out = new ArrayList<>();
+          rows.forEach(r -> out.add(new Unowned(r.getString("object_key"), r.getBoolean("attachments_object"))));
+          return out;
+        });
+  }
+
   /** {@link #COLUMNS} with a table alias (RETURNING of an UPDATE ... FROM). */
   private static String qualified(String alias) {
     StringBuilder out = new StringBuilder();

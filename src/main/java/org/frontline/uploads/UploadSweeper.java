@@ -24,7 +24,12 @@ import java.util.UUID;
  *   the attachment is STORED under that very key;</li>
  *   <li>deletes direct-upload staging objects ({@link DirectUploadApi#stagingKey}) no completion can use any more:
  *   of an attachment that is not PENDING (stored, by either path) or does not exist, or older than
- *   {@code stagingLifetime} (a completion may come that long after its PUT, as long as a tus upload lives).</li>
+ *   {@code stagingLifetime} (a completion may come that long after its PUT, as long as a tus upload lives);</li>
+ *   <li>deletes the final-key copies of direct-upload completions that no attachment came to own (the completion
+ *   lost while the store was down, its database failed, its server died between the copy and the commit): recorded
+ *   before the copy ({@code unowned_object}), owned when the attachment is stored under that key, and deleted here
+ *   once older than {@link #UNOWNED_AGE} (as read by {@code clock}), unless the attachment is STORED under that
+ *   very key.</li>
  * </ol>
  * No store call runs inside a transaction: a transaction open for a hundred S3 round trips would hold its row locks
  * and, having an xid, freeze the partner event feed meanwhile (EventFeed serves only events older than
@@ -43,6 +48,12 @@ public final class UploadSweeper {
   static final String STAGING_PREFIX = "uploads/direct/";
   /** Staging objects listed at once. */
   static final int STAGING_PAGE = 1000;
+  /**
+   * How old an unowned direct-upload copy is before the sweeper deletes it: a completion between its copy and its
+   * commit takes seconds; one still at work this long after its copy has failed (and can no longer be stored once
+   * claimed).
+   */
+  static final Duration UNOWNED_AGE = Duration.ofHours(1);
 
   private final UploadRepository repository;
   private final ObjectStore store;
@@ -53,6 +64,7 @@ public final class UploadSweeper {
 
   /**
    * @param clock           what "now" is for the age of staging objects (their last modification is the store's)
+   *                        and of unowned direct-upload copies
    * @param stagingLifetime how long a staging object of a pending attachment is kept after its PUT
    */
   public UploadSweeper(UploadRepository repository, ObjectStore store, Clock clock, Duration stagingLifetime) {
@@ -87,12 +99,13 @@ public final class UploadSweeper {
   }
 
   /**
-   * Expires everything due now, cleans what ended uploads owe the store, then the staging objects; the count of
-   * uploads expired. A store that cannot be reached fails no step: what it could not do is done by a later sweep.
+   * Expires everything due now, cleans what ended uploads owe the store, the unowned copies, then the staging
+   * objects; the count of uploads expired. A store that cannot be reached fails no step: what it could not do is
+   * done by a later sweep.
    */
   public Future<Integer> sweep() {
     return expire()
-        .compose(expired -> cleanOwed().compose(v -> sweepStaging()
+        .compose(expired -> cleanOwed().compose(v -> sweepUnowned()).compose(v -> sweepStaging()
             .recover(e -> {
               log.warn("staging objects not swept: {}", e.toString());
               return Future.succeededFuture();
@@ -138,6 +151,33 @@ public final class UploadSweeper {
     Future<Void> aborted = owed.multipartUploadId() == null ? Future.succeededFuture()
         : store.abortMultipart(owed.objectKey(), owed.multipartUploadId());
     return owed.attachmentsObject() ? aborted : aborted.compose(v -> store.delete(owed.objectKey()));
+  }
+
+  /** Claimed unowned copies, batch after batch, until none is due or a batch had a failure (the store is down?). */
+  private Future<Void> sweepUnowned() {
+    return repository.claimUnowned(clock.instant().minus(UNOWNED_AGE), BATCH, CLEANUP_LEASE)
+        .compose(batch -> removeUnowned(batch).compose(failures -> batch.size() < BATCH || failures > 0
+            ? Future.succeededFuture() : sweepUnowned()));
+  }
+
+  /**
+   * Each copy deleted (not the attachment's own), then its entry; a failure is logged and leaves the entry, claimed
+   * again after the lease.
+   */
+  private Future<Integer> removeUnowned(List<UploadRepository.Unowned> batch) {
+    Future<Integer> chain = Future.succeededFuture(0);
+    for (UploadRepository.Unowned unowned : batch) {
+      chain = chain.compose(failures -> (unowned.attachmentsObject() ? Future.<Void>succeededFuture()
+              : store.delete(unowned.objectKey()))
+          .compose(v -> repository.forgetUnowned(unowned.objectKey()))
+          .map(failures)
+          .otherwise(e -> {
+            log.warn("unowned object {} not removed (retried after {}): {}", unowned.objectKey(), CLEANUP_LEASE,
+                e.toString());
+            return failures + 1;
+          }));
+    }
+    return chain;
   }
 
   /** The staging prefix, page after page. */

@@ -190,6 +190,9 @@ class DirectUploadTest {
     assertThat(objectKeys(env, "reports/" + report + "/")).containsExactly(key);
     assertThat(objectKeys(env, "uploads/direct/" + report + "/")).isEmpty();
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    // The winner's copy is owned, the loser's deleted: no entry is left for the sweeper.
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("0");
   }
 
   /** The keys of the objects in the service's bucket under {@code prefix}, listed with the S3 API. */

@@ -272,6 +272,113 @@ class UploadSweeperTest {
     assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).hasSize(3);
   }
 
+  // ---- unowned direct-upload copies ----
+
+  /**
+   * A direct completion copies the verified bytes to its final key; another completion stores the attachment
+   * meanwhile, and the store goes down before the loser's clean-up deletes its copy. Its key was recorded before the
+   * copy: the sweep leaves it while it is young (a completion may still be at work), and deletes it once old.
+   */
+  @Test
+  void aDirectCompletionThatLosesWhileTheStoreIsDownLeavesNoOrphanCopy(TestEnvironment env) throws Exception {
+    String token = token(env);
+    byte[] data = TusUploadTest.photo(300_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    assertThat(StoreHttp.put(uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
+    String elsewhere = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
+    HttpResponse<String> answer;
+    try (Connection other = env.jdbc(); Statement s = other.createStatement()) {
+      other.setAutoCommit(false);
+      // Another completion (tus, say) is storing the attachment right now.
+      s.executeUpdate("UPDATE attachment SET status = 'STORED', object_key = '" + elsewhere + "', content_type ="
+          + " 'image/jpeg', stored_at = now() WHERE id = '" + a + "'");
+      CompletableFuture<HttpResponse<String>> sent = http.sendAsync(HttpRequest.newBuilder(
+              env.apiUri("/v1/attachments/" + a + "/complete")).header("Authorization", "Bearer " + token)
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      // The direct completion has copied the verified bytes to its final key and waits for the attachment row.
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "1".equals(query(env,
+          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE attachment%'")));
+      assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).hasSize(1);
+      env.s3().stop();
+      try {
+        other.commit();
+        answer = sent.get(30, TimeUnit.SECONDS);
+      } finally {
+        env.s3().restart();
+      }
+    }
+    assertThat(answer.statusCode()).as(answer.body()).isNotEqualTo(200);
+    List<String> copies = DirectUploadTest.objectKeys(env, "reports/" + report + "/");
+    assertThat(copies).as("the loser's copy, its delete refused").hasSize(1);
+    String copy = copies.get(0);
+    assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE object_key = '" + copy + "'")).isEqualTo("1");
+
+    // Young: a completion may still be at work on it.
+    await(env.app().uploadSweeper().sweep());
+    assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(copy);
+
+    await(later(env).sweep());
+    await(later(env).sweep());
+
+    List<String> keys = DirectUploadTest.objectKeys(env, "reports/" + report + "/");
+    assertThat(keys).as("objects under the report no row refers to").allMatch(k -> k.equals(elsewhere));
+    assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'")).isEqualTo("0");
+    assertThat(query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'")).isEqualTo(elsewhere);
+  }
+
+  /**
+   * The sweep deletes an old unowned copy only: a young one (a completion between its copy and its commit) stays,
+   * and so does the object an attachment is STORED under even when an old entry names it (only the entry goes). A
+   * claimed entry can no longer be owned: a completion that late fails instead of storing what the sweep deletes.
+   */
+  @Test
+  void theSweepKeepsYoungUnownedCopiesAndTheObjectAnAttachmentIsStoredUnder(TestEnvironment env) throws Exception {
+    String token = token(env);
+    byte[] data = TusUploadTest.photo(300_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    assertThat(StoreHttp.put(uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
+    assertThat(post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
+    String stored = TusUploadTest.storedIntact(env, a, data);
+    assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'")).isEqualTo("0");
+
+    ObjectStore store = env.app().objectStore();
+    String young = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
+    String old = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
+    for (String key : List.of(young, old)) {
+      await(store.putBytes(key, Buffer.buffer(new byte[] {1, 2, 3}), "image/jpeg"));
+    }
+    long ageMinutes = UploadSweeper.UNOWNED_AGE.toMinutes();
+    update(env, "INSERT INTO unowned_object (object_key, attachment_id, created_at) VALUES"
+        + " ('" + young + "', '" + a + "', now() - interval '" + (ageMinutes - 5) + " minutes'),"
+        + " ('" + old + "', '" + a + "', now() - interval '" + (ageMinutes + 5) + " minutes'),"
+        + " ('" + stored + "', '" + a + "', now() - interval '" + (ageMinutes + 5) + " minutes')");
+
+    await(env.app().uploadSweeper().sweep());
+
+    assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactlyInAnyOrder(stored, young);
+    TusUploadTest.storedIntact(env, a, data);
+    assertThat(query(env, "SELECT string_agg(object_key, ',') FROM unowned_object WHERE attachment_id = '" + a
+        + "'")).isEqualTo(young);
+
+    // Claimed by a sweeper (whose store call is still to come): the completion can no longer own it.
+    UploadRepository repository = new UploadRepository(env.app().database().pool());
+    assertThat(await(repository.claimUnowned(java.time.Instant.now(), 10, UploadSweeper.CLEANUP_LEASE)))
+        .extracting(UploadRepository.Unowned::objectKey).contains(young);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> await(repository.owned(
+        env.app().database().pool(), young))).hasMessageContaining("claimed");
+    assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE object_key = '" + young + "'")).isEqualTo("1");
+  }
+
+  /** The service's sweeper, an hour and a minute from now: every unowned copy recorded so far is old. */
+  private static UploadSweeper later(TestEnvironment env) {
+    return new UploadSweeper(new UploadRepository(env.app().database().pool()), env.app().objectStore(),
+        Clock.offset(Clock.systemUTC(), UploadSweeper.UNOWNED_AGE.plusMinutes(1)), Frontline.UPLOAD_LIFETIME);
+  }
+
   // ---- helpers ----
 
   /**
