@@ -140,11 +140,18 @@ final class EvidenceRepository {
    */
   static final int BANDED_WITHIN = 7;
 
+  private static final String NEAREST_FIRST = " ORDER BY d, o.stored_at, o.id LIMIT 1";
   static final String NEAREST = COVERS + "SELECT o.report_id::text, bit_count((o.dhash # $2)::bit(64)) AS d"
       + " FROM attachment o JOIN report r ON r.id = o.report_id"
-      + " WHERE o.dhash IS NOT NULL AND o.report_id <> $3 AND" + IN_COVERS;
-  static final String NEAREST_BANDED = NEAREST + " AND dhash_bands(o.dhash) && dhash_bands($2)";
-  private static final String NEAREST_FIRST = " ORDER BY d, o.stored_at, o.id LIMIT 1";
+      + " WHERE o.dhash IS NOT NULL AND o.report_id <> $3 AND" + IN_COVERS + NEAREST_FIRST;
+  /**
+   * The candidates sharing a band first, on their own (a materialised CTE: planned alone, they are read through the
+   * band index whatever the planner thinks of the scope's tables), then their scope and distance.
+   */
+  static final String NEAREST_BANDED = COVERS.strip() + ", o AS MATERIALIZED (SELECT report_id, dhash, stored_at, id"
+      + " FROM attachment WHERE dhash IS NOT NULL AND dhash_bands(dhash) && dhash_bands($2) AND report_id <> $3)"
+      + " SELECT o.report_id::text, bit_count((o.dhash # $2)::bit(64)) AS d FROM o JOIN report r ON r.id = o.report_id"
+      + " WHERE" + IN_COVERS + NEAREST_FIRST;
 
   /**
    * The other report in scope with the photo nearest by dHash (Hamming distance), looked for among the photos
@@ -152,7 +159,7 @@ final class EvidenceRepository {
    * photo may be answered too, or not), if any was hashed.
    */
   Future<Optional<Match>> nearest(Job job, long dHash, int within) {
-    return pool.preparedQuery((within <= BANDED_WITHIN ? NEAREST_BANDED : NEAREST) + NEAREST_FIRST)
+    return pool.preparedQuery(within <= BANDED_WITHIN ? NEAREST_BANDED : NEAREST)
         .execute(Tuple.of(job.unitId(), dHash, job.reportId()))
         .map(rows -> {
           if (rows.size() == 0) {
