@@ -81,8 +81,10 @@ class NearestByBandsTest {
 
   /** A report of officer.xu's, through the API (attachments need one). */
   private static UUID aReport(TestEnvironment env) {
-    String token = TestEnvironment.await(env.client().post("/v1/auth/login").sendJsonObject(new JsonObject()
-        .put("username", "officer.xu").put("password", org.frontline.dev.DemoOrganisation.PASSWORD))).bodyAsJsonObject().getString("access_token");
+    JsonObject login = new JsonObject().put("username", "officer.xu")
+        .put("password", org.frontline.dev.DemoOrganisation.PASSWORD);
+    String token = TestEnvironment.await(env.client().post("/v1/auth/login").sendJsonObject(login))
+        .bodyAsJsonObject().getString("access_token");
     UUID id = UUID.randomUUID();
     var created = TestEnvironment.await(env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + token)
         .sendJsonObject(new JsonObject().put("id", id.toString()).put("type", "SITE")
