@@ -137,7 +137,11 @@ public final class DirectUploadApi implements ApiRoutes {
                             AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
                                 .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
                         .map(stored))))
-                .recover(e -> store.delete(key).compose(v -> repository.forgetUnowned(key))
+                // Removed unless the attachment holds it after all (a commit whose answer was lost); when that
+                // cannot be read, it stays recorded as unowned and the sweeper judges it later.
+                .recover(e -> repository.holdsStored(d.attachmentId(), key)
+                    .compose(held -> held ? Future.<Void>succeededFuture()
+                        : store.delete(key).compose(v -> repository.forgetUnowned(key)))
                     .transform(x -> Future.failedFuture(e))))
             .compose(stored -> store.delete(staging).map(state(d, "STORED", sniffed,
                 stored.reportCompleted())));
