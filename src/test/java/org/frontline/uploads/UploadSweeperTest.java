@@ -118,12 +118,7 @@ class UploadSweeperTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).hasSize(1);
 
     HttpResponse<String> refused;
-    env.s3().stop();
-    try {
-      refused = patch(env, token, location, 0, Arrays.copyOf(gif, 300 * 1024));
-    } finally {
-      env.s3().restart();
-    }
+    refused = whileTheStoreIsDown(env, () -> patch(env, token, location, 0, Arrays.copyOf(gif, 300 * 1024)));
 
     assertThat(refused.statusCode()).as(refused.body()).isEqualTo(415);
     assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NOT NULL) FROM upload WHERE id = '" + id + "'"))
@@ -160,16 +155,12 @@ class UploadSweeperTest {
       CompletableFuture<HttpResponse<String>> sent = http.sendAsync(patchRequest(env, token, location, 0, data),
           HttpResponse.BodyHandlers.ofString());
       // The upload's object is written and its transaction waits for the attachment's row.
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "1".equals(query(env,
-          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE attachment%'")));
+      awaitWaitingForTheAttachmentRow(env);
       assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(key);
-      env.s3().stop();
-      try {
+      answer = whileTheStoreIsDown(env, () -> {
         other.commit();
-        answer = sent.get(30, TimeUnit.SECONDS);
-      } finally {
-        env.s3().restart();
-      }
+        return sent.get(30, TimeUnit.SECONDS);
+      });
     }
 
     assertThat(answer.statusCode()).as(answer.body()).isEqualTo(409);
@@ -196,12 +187,7 @@ class UploadSweeperTest {
     String id = uploadId(location);
 
     HttpResponse<String> r;
-    env.s3().stop();
-    try {
-      r = patch(env, token, location, 0, sent);
-    } finally {
-      env.s3().restart();
-    }
+    r = whileTheStoreIsDown(env, () -> patch(env, token, location, 0, sent));
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
     assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NOT NULL) FROM upload WHERE id = '" + id + "'"))
@@ -298,16 +284,12 @@ class UploadSweeperTest {
               env.apiUri("/v1/attachments/" + a + "/complete")).header("Authorization", "Bearer " + token)
           .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
       // The direct completion has copied the verified bytes to its final key and waits for the attachment row.
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "1".equals(query(env,
-          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE attachment%'")));
+      awaitWaitingForTheAttachmentRow(env);
       assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).hasSize(1);
-      env.s3().stop();
-      try {
+      answer = whileTheStoreIsDown(env, () -> {
         other.commit();
-        answer = sent.get(30, TimeUnit.SECONDS);
-      } finally {
-        env.s3().restart();
-      }
+        return sent.get(30, TimeUnit.SECONDS);
+      });
     }
     assertThat(answer.statusCode()).as(answer.body()).isNotEqualTo(200);
     List<String> copies = DirectUploadTest.objectKeys(env, "reports/" + report + "/");
@@ -454,5 +436,22 @@ class UploadSweeperTest {
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
       s.executeUpdate(sql);
     }
+  }
+
+  /** What {@code action} answers while the object store is down (it is up again afterwards, whatever happens). */
+  private static <T> T whileTheStoreIsDown(TestEnvironment env, java.util.concurrent.Callable<T> action)
+      throws Exception {
+    env.s3().stop();
+    try {
+      return action.call();
+    } finally {
+      env.s3().restart();
+    }
+  }
+
+  /** Until a request of the service waits for the attachment's row, which the test's own transaction holds. */
+  private static void awaitWaitingForTheAttachmentRow(TestEnvironment env) {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "1".equals(query(env,
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE attachment%'")));
   }
 }
