@@ -65,6 +65,7 @@ public final class TusUploadHandler {
             Promise<Void> gone = Promise.promise();
             rc.addEndHandler(ended -> {
               if (ended.failed()) {
+                rc.put(org.frontline.platform.http.Problems.CLIENT_GONE, true);
                 gone.tryComplete();
               }
             });

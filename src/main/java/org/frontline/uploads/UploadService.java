@@ -11,6 +11,7 @@ import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.Caller;
 import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.reports.AttachmentLedger;
@@ -152,8 +153,28 @@ public final class UploadService {
         })
         .recover(e -> e instanceof ContentRules.Refused refused
             ? refuseEarly(caller, upload, refused, clientAddress, requestId)
-            : Future.failedFuture(e))
+            : ifEndedMeanwhile(upload, e))
         .onComplete(done -> writing.remove(upload.id()));
+  }
+
+  /**
+   * A failure of the store while a termination or the sweeper ended the upload (the multipart upload they aborted
+   * is NoSuchUpload to a part or a completion): the client is told the upload is over (404), not of an internal
+   * error. Any other failure stays as it was.
+   */
+  private Future<Written> ifEndedMeanwhile(Upload upload, Throwable e) {
+    if (e instanceof ProblemException) {
+      return Future.failedFuture(e);
+    }
+    return repository.find(upload.id()).transform(now -> {
+      Upload.Status status = now.succeeded() ? now.result().map(Upload::status).orElse(null) : null;
+      if (status == Upload.Status.ABORTED || status == Upload.Status.EXPIRED) {
+        log.debug("upload {} ended ({}) while a PATCH wrote it: {}", upload.id(), status, e.toString());
+        return Future.failedFuture(notFound(status == Upload.Status.ABORTED
+            ? "The upload was terminated meanwhile; create a new one." : "The upload expired; create a new one."));
+      }
+      return Future.failedFuture(e);
+    });
   }
 
   /** This instance's part budget (tests look at its permits). */

@@ -10,7 +10,9 @@ import org.frontline.identity.Caller;
 import org.frontline.platform.http.DependencyUnavailableException;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.reports.AttachmentLedger;
+import org.frontline.platform.http.Problems;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -47,11 +49,14 @@ class UploadRacesTest {
   static final class Hooks {
     volatile Promise<Void> abortGate; // when set: abortMultipart waits for it
     final AtomicBoolean abortReached = new AtomicBoolean();
+    volatile Promise<Void> completeGate; // when set: completeMultipart waits for it
+    final AtomicBoolean completeReached = new AtomicBoolean();
     final AtomicBoolean failNextGet = new AtomicBoolean();
     /** Multipart uploads completed: S3 and MinIO forget their id (NoSuchUpload); s3proxy does not. */
     final java.util.Set<String> completed = java.util.concurrent.ConcurrentHashMap.newKeySet();
   }
 
+  @SuppressWarnings("unchecked")
   private static ObjectStore hooked(ObjectStore real, Hooks hooks) {
     return (ObjectStore) java.lang.reflect.Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
         new Class<?>[] {ObjectStore.class}, (proxy, method, args) -> {
@@ -66,7 +71,13 @@ class UploadRacesTest {
           }
           if (method.getName().equals("completeMultipart")) {
             String id = (String) args[1];
-            return ((Future<?>) method.invoke(real, args)).onSuccess(x -> hooks.completed.add(id));
+            Promise<Void> gate = hooks.completeGate;
+            if (gate != null) {
+              hooks.completeReached.set(true);
+            }
+            return (gate == null ? Future.succeededFuture() : gate.future())
+                .compose(v -> real.completeMultipart((String) args[0], id, (List<ObjectStore.Part>) args[2]))
+                .onSuccess(x -> hooks.completed.add(id));
           }
           if (method.getName().equals("get") && hooks.failNextGet.compareAndSet(true, false)) {
             return Future.failedFuture(new DependencyUnavailableException("object store",
@@ -125,6 +136,42 @@ class UploadRacesTest {
     TusUploadTest.storedIntact(env, a, data);
     assertThat(deleted.statusCode()).as("DELETE of an upload that was completed and stored meanwhile")
         .isEqualTo(404);
+  }
+
+  // ---- A termination while the last PATCH completes: the PATCH is told the upload is over ----
+
+  @Test
+  void aPatchCompletingAnUploadTerminatedMeanwhileIs404AndNoInternalError(TestEnvironment env) throws Exception {
+    Hooks hooks = new Hooks();
+    int port = tusServer(env, hooked(env.app().objectStore(), hooks));
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(port, report, a, data.length);
+    String id = location.substring(location.lastIndexOf('/') + 1);
+    int first = 5 * MIB + 10;
+    assertThat(patch(port, location, 0, Arrays.copyOf(data, first)).statusCode()).isEqualTo(204);
+
+    try (LogCapture problems = LogCapture.of(Problems.class, "%level %msg%n")) {
+      hooks.completeGate = Promise.promise();
+      CompletableFuture<HttpResponse<String>> last = http.sendAsync(request(port, location)
+          .header("Upload-Offset", Integer.toString(first)).header("Content-Type", "application/offset+octet-stream")
+          .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(Arrays.copyOfRange(data, first, data.length)))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(hooks.completeReached);
+      // The phone gives up: its DELETE aborts the multipart upload the PATCH is completing.
+      assertThat(send(port, "DELETE", location, null).statusCode()).isEqualTo(204);
+      hooks.completeGate.complete();
+      HttpResponse<String> answer = last.get(30, TimeUnit.SECONDS);
+
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(404);
+      assertThat(answer.body()).contains("terminated meanwhile");
+      assertThat(problems.text()).doesNotContain("ERROR").doesNotContain("unhandled");
+    }
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("ABORTED");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
   }
 
   // ---- A store failure once the multipart upload is complete ends the upload; the client starts anew ----

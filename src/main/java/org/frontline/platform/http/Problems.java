@@ -243,9 +243,15 @@ public final class Problems implements Handler<RoutingContext> {
    */
   static boolean clientGone(RoutingContext rc) {
     Throwable failure = rc.failure();
-    return failure != null && rc.response().closed()
+    return failure != null && (rc.response().closed() || Boolean.TRUE.equals(rc.get(CLIENT_GONE)))
         && (findCause(failure, HttpClosedException.class) != null || failure instanceof IOException);
   }
+
+  /**
+   * Set on a routing context by a handler that saw its client's connection end (a reset can be reported before the
+   * response counts as closed): a failure of that request is the client's own disconnect.
+   */
+  public static final String CLIENT_GONE = "frontline.client.gone";
 
   private static boolean isConnectionFailure(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
