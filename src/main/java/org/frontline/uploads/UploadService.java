@@ -13,6 +13,7 @@ import org.frontline.identity.Caller;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.objectstore.MultipartUploadGoneException;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.reports.AttachmentLedger;
 import org.slf4j.Logger;
@@ -173,8 +174,25 @@ public final class UploadService {
         return Future.failedFuture(notFound(status == Upload.Status.ABORTED
             ? "The upload was terminated meanwhile; create a new one." : "The upload expired; create a new one."));
       }
+      if (status == Upload.Status.ACTIVE && findCause(e, MultipartUploadGoneException.class)) {
+        // Still ACTIVE, but its multipart upload is gone: completed by a process that died before its commit (S3
+        // forgets a completed one's id). It can never finish: it ends (its object removed unless the attachment
+        // holds it) and the client, told 404, starts a new upload instead of resuming into errors until it expires.
+        log.info("upload {}: its multipart upload is gone, the upload ends: {}", upload.id(), e.getMessage());
+        return discard(upload, "multipart upload gone: " + e.getMessage()).transform(x -> Future.failedFuture(
+            notFound("The upload can no longer be continued; create a new one.")));
+      }
       return Future.failedFuture(e);
     });
+  }
+
+  private static boolean findCause(Throwable e, Class<? extends Throwable> type) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** This instance's part budget (tests look at its permits). */

@@ -8,6 +8,7 @@ import io.vertx.ext.web.Router;
 import org.frontline.Frontline;
 import org.frontline.identity.Caller;
 import org.frontline.platform.http.DependencyUnavailableException;
+import org.frontline.platform.objectstore.MultipartUploadGoneException;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.frontline.reports.AttachmentLedger;
 import org.frontline.platform.http.Problems;
@@ -66,8 +67,8 @@ class UploadRacesTest {
           }
           if ((method.getName().equals("uploadPart") || method.getName().equals("completeMultipart"))
               && hooks.completed.contains((String) args[1])) {
-            return Future.failedFuture(new IllegalStateException("NoSuchUpload: The specified multipart upload"
-                + " does not exist (as S3/MinIO answer for a completed one)"));
+            // As MinioObjectStore reports S3's and MinIO's NoSuchUpload for a completed one.
+            return Future.failedFuture(new MultipartUploadGoneException((String) args[0], (String) args[1]));
           }
           if (method.getName().equals("completeMultipart")) {
             String id = (String) args[1];
@@ -172,6 +173,44 @@ class UploadRacesTest {
     assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("ABORTED");
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+  }
+
+  // ---- A multipart upload completed by a process that died before its commit: the upload ends, the client starts anew
+
+  @Test
+  void anUploadWhoseMultipartUploadIsGoneEndsAndANewOneStoresThePhoto(TestEnvironment env) throws Exception {
+    Hooks hooks = new Hooks();
+    ObjectStore store = hooked(env.app().objectStore(), hooks);
+    int port = tusServer(env, store);
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(port, report, a, data.length);
+    String id = location.substring(location.lastIndexOf('/') + 1);
+    assertThat(patch(port, location, 0, Arrays.copyOf(data, 5 * MIB + 10)).statusCode()).isEqualTo(204);
+    // The instance that wrote it completed its multipart upload and died before its transaction.
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
+    String multipart = query(env, "SELECT multipart_upload_id FROM upload WHERE id = '" + id + "'");
+    List<ObjectStore.Part> parts = await(env.app().objectStore().listParts(key, multipart));
+    await(store.completeMultipart(key, multipart, parts));
+    assertThat(await(env.app().objectStore().stat(key))).isPresent();
+
+    // The phone resumes: its PATCH cannot go on (NoSuchUpload), so the upload ends and says so.
+    long offset = Long.parseLong(send(port, "HEAD", location, null).headers().firstValue("Upload-Offset")
+        .orElseThrow());
+    HttpResponse<String> resumed = patch(port, location, offset, Arrays.copyOfRange(data, (int) offset, data.length));
+    assertThat(resumed.statusCode()).as(resumed.body()).isEqualTo(404);
+    assertThat(resumed.body()).contains("can no longer be continued");
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("FAILED");
+    assertThat(await(env.app().objectStore().stat(key))).isEmpty();
+    assertThat(send(port, "HEAD", location, null).statusCode()).isEqualTo(404);
+
+    // As tus clients do on that 404: a new upload, which stores the photo.
+    String again = create(port, report, a, data.length);
+    HttpResponse<String> stored = patch(port, again, 0, data);
+    assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
+    TusUploadTest.storedIntact(env, a, data);
   }
 
   // ---- A store failure once the multipart upload is complete ends the upload; the client starts anew ----

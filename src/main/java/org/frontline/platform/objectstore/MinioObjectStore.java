@@ -372,6 +372,10 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         })
         .compose(request -> request.send(data))
         .compose(response -> response.body().map(body -> {
+          if (response.statusCode() == 404 && query.containsKey("uploadId")
+              && body.toString(StandardCharsets.UTF_8).contains("<Code>NoSuchUpload</Code>")) {
+            throw new MultipartUploadGoneException(key, query.get("uploadId"));
+          }
           if (response.statusCode() != 200) {
             throw new IllegalStateException("the store refused the PUT of " + key + ": " + response.statusCode()
                 + " " + body.toString(StandardCharsets.UTF_8));
@@ -396,7 +400,9 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .map(p -> new io.minio.messages.Part(p.number(), p.etag()))
         .toArray(io.minio.messages.Part[]::new);
     return async(() -> async.completeMultipartUploadAsync(bucket, region, key, uploadId, sdkParts, null, null))
-        .map(response -> unquoted(response.etag()));
+        .map(response -> unquoted(response.etag()))
+        .recover(e -> Future.failedFuture(e instanceof ErrorResponseException ere
+            && "NoSuchUpload".equals(ere.errorResponse().code()) ? new MultipartUploadGoneException(key, uploadId) : e));
   }
 
   @Override

@@ -141,6 +141,10 @@ class MinioObjectStoreTest {
     result(store.abortMultipart("reports/r9/aborted.jpg", aborted)); // again: still fine
     assertThat(result(store.listMultipartUploads("reports/r9/"))).isEmpty();
     assertThat(result(store.stat("reports/r9/aborted.jpg"))).isEmpty();
+    // A completion of a multipart upload that is gone (NoSuchUpload) says so, by its own exception.
+    // (s3proxy still takes parts of an aborted one, where S3 and MinIO answer NoSuchUpload: only its completion.)
+    assertThat(failureOf(store.completeMultipart("reports/r9/aborted.jpg", aborted, parts)))
+        .isInstanceOf(MultipartUploadGoneException.class);
   }
 
   @Test
