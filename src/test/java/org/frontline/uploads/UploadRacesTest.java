@@ -112,29 +112,25 @@ class UploadRacesTest {
   void aTerminationThatLosesToTheCompletionIsNot204(TestEnvironment env) throws Exception {
     Hooks hooks = new Hooks();
     int port = tusServer(env, hooked(env.app().objectStore(), hooks));
-    byte[] data = TusUploadTest.photo(6 * MIB);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(port, report, a, data.length);
-    String id = location.substring(location.lastIndexOf('/') + 1);
+    Started u = started(env, port, 6 * MIB);
     int first = 5 * MIB + 10;
-    assertThat(patch(port, location, 0, Arrays.copyOf(data, first)).statusCode()).isEqualTo(204);
+    assertThat(patch(port, u.location(), 0, Arrays.copyOf(u.data(), first)).statusCode()).isEqualTo(204);
 
     // DELETE: it reads the upload ACTIVE, then its abort is slow (an S3 round trip).
     hooks.abortGate = Promise.promise();
-    CompletableFuture<HttpResponse<String>> delete = http.sendAsync(request(port, location)
+    CompletableFuture<HttpResponse<String>> delete = http.sendAsync(request(port, u.location())
         .method("DELETE", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(hooks.abortReached);
     // Meanwhile the phone's last PATCH completes the upload.
-    HttpResponse<String> last = patch(port, location, first, Arrays.copyOfRange(data, first, data.length));
+    HttpResponse<String> last = patch(port, u.location(), first,
+        Arrays.copyOfRange(u.data(), first, u.data().length));
     assertThat(last.statusCode()).as(last.body()).isEqualTo(204);
-    TusUploadTest.storedIntact(env, a, data);
+    TusUploadTest.storedIntact(env, u.attachment(), u.data());
     hooks.abortGate.complete();
     HttpResponse<String> deleted = delete.get(30, TimeUnit.SECONDS);
 
-    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("COMPLETED");
-    TusUploadTest.storedIntact(env, a, data);
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("COMPLETED");
+    TusUploadTest.storedIntact(env, u.attachment(), u.data());
     assertThat(deleted.statusCode()).as("DELETE of an upload that was completed and stored meanwhile")
         .isEqualTo(404);
   }
@@ -145,24 +141,20 @@ class UploadRacesTest {
   void aPatchCompletingAnUploadTerminatedMeanwhileIs404AndNoInternalError(TestEnvironment env) throws Exception {
     Hooks hooks = new Hooks();
     int port = tusServer(env, hooked(env.app().objectStore(), hooks));
-    byte[] data = TusUploadTest.photo(6 * MIB);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(port, report, a, data.length);
-    String id = location.substring(location.lastIndexOf('/') + 1);
+    Started u = started(env, port, 6 * MIB);
     int first = 5 * MIB + 10;
-    assertThat(patch(port, location, 0, Arrays.copyOf(data, first)).statusCode()).isEqualTo(204);
+    assertThat(patch(port, u.location(), 0, Arrays.copyOf(u.data(), first)).statusCode()).isEqualTo(204);
 
     try (LogCapture problems = LogCapture.of(Problems.class, "%level %msg%n")) {
       hooks.completeGate = Promise.promise();
-      CompletableFuture<HttpResponse<String>> last = http.sendAsync(request(port, location)
+      CompletableFuture<HttpResponse<String>> last = http.sendAsync(request(port, u.location())
           .header("Upload-Offset", Integer.toString(first)).header("Content-Type", "application/offset+octet-stream")
-          .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(Arrays.copyOfRange(data, first, data.length)))
+          .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(
+              Arrays.copyOfRange(u.data(), first, u.data().length)))
           .build(), HttpResponse.BodyHandlers.ofString());
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(hooks.completeReached);
       // The phone gives up: its DELETE aborts the multipart upload the PATCH is completing.
-      assertThat(send(port, "DELETE", location, null).statusCode()).isEqualTo(204);
+      assertThat(send(port, "DELETE", u.location(), null).statusCode()).isEqualTo(204);
       hooks.completeGate.complete();
       HttpResponse<String> answer = last.get(30, TimeUnit.SECONDS);
 
@@ -170,9 +162,9 @@ class UploadRacesTest {
       assertThat(answer.body()).contains("terminated meanwhile");
       assertThat(problems.text()).doesNotContain("ERROR").doesNotContain("unhandled");
     }
-    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("ABORTED");
-    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
-    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("ABORTED");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
   }
 
   // ---- A multipart upload completed by a process that died before its commit: the upload ends, the client starts anew
@@ -182,35 +174,31 @@ class UploadRacesTest {
     Hooks hooks = new Hooks();
     ObjectStore store = hooked(env.app().objectStore(), hooks);
     int port = tusServer(env, store);
-    byte[] data = TusUploadTest.photo(6 * MIB);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(port, report, a, data.length);
-    String id = location.substring(location.lastIndexOf('/') + 1);
-    assertThat(patch(port, location, 0, Arrays.copyOf(data, 5 * MIB + 10)).statusCode()).isEqualTo(204);
+    Started u = started(env, port, 6 * MIB);
+    assertThat(patch(port, u.location(), 0, Arrays.copyOf(u.data(), 5 * MIB + 10)).statusCode()).isEqualTo(204);
     // The instance that wrote it completed its multipart upload and died before its transaction.
-    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
-    String multipart = query(env, "SELECT multipart_upload_id FROM upload WHERE id = '" + id + "'");
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + u.id() + "'");
+    String multipart = query(env, "SELECT multipart_upload_id FROM upload WHERE id = '" + u.id() + "'");
     List<ObjectStore.Part> parts = await(env.app().objectStore().listParts(key, multipart));
     await(store.completeMultipart(key, multipart, parts));
     assertThat(await(env.app().objectStore().stat(key))).isPresent();
 
     // The phone resumes: its PATCH cannot go on (NoSuchUpload), so the upload ends and says so.
-    long offset = Long.parseLong(send(port, "HEAD", location, null).headers().firstValue("Upload-Offset")
+    long offset = Long.parseLong(send(port, "HEAD", u.location(), null).headers().firstValue("Upload-Offset")
         .orElseThrow());
-    HttpResponse<String> resumed = patch(port, location, offset, Arrays.copyOfRange(data, (int) offset, data.length));
+    HttpResponse<String> resumed = patch(port, u.location(), offset,
+        Arrays.copyOfRange(u.data(), (int) offset, u.data().length));
     assertThat(resumed.statusCode()).as(resumed.body()).isEqualTo(404);
     assertThat(resumed.body()).contains("can no longer be continued");
-    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("FAILED");
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("FAILED");
     assertThat(await(env.app().objectStore().stat(key))).isEmpty();
-    assertThat(send(port, "HEAD", location, null).statusCode()).isEqualTo(404);
+    assertThat(send(port, "HEAD", u.location(), null).statusCode()).isEqualTo(404);
 
     // As tus clients do on that 404: a new upload, which stores the photo.
-    String again = create(port, report, a, data.length);
-    HttpResponse<String> stored = patch(port, again, 0, data);
+    String again = create(port, u.report(), u.attachment(), u.data().length);
+    HttpResponse<String> stored = patch(port, again, 0, u.data());
     assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
-    TusUploadTest.storedIntact(env, a, data);
+    TusUploadTest.storedIntact(env, u.attachment(), u.data());
   }
 
   // ---- A store failure once the multipart upload is complete ends the upload; the client starts anew ----
@@ -220,29 +208,24 @@ class UploadRacesTest {
       throws Exception {
     Hooks hooks = new Hooks();
     int port = tusServer(env, hooked(env.app().objectStore(), hooks));
-    byte[] data = TusUploadTest.photo(6 * MIB + 3);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(port, report, a, data.length);
-    String id = location.substring(location.lastIndexOf('/') + 1);
-    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
+    Started u = started(env, port, 6 * MIB + 3);
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + u.id() + "'");
 
     hooks.failNextGet.set(true); // the head/tail GET right after completeMultipart
-    HttpResponse<String> whole = patch(port, location, 0, data);
+    HttpResponse<String> whole = patch(port, u.location(), 0, u.data());
     assertThat(whole.statusCode()).as(whole.body()).isGreaterThanOrEqualTo(500);
     // The multipart upload takes no more parts (S3 forgets a completed one): the upload is over, nothing left of it.
-    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + id + "'")).isEqualTo("FAILED");
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("FAILED");
     assertThat(await(env.app().objectStore().stat(key))).isEmpty();
-    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
-    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
 
     // The phone resumes as tus says: HEAD is 404, so it creates a new upload, which stores the photo.
-    assertThat(send(port, "HEAD", location, null).statusCode()).isEqualTo(404);
-    String again = create(port, report, a, data.length);
-    HttpResponse<String> stored = patch(port, again, 0, data);
+    assertThat(send(port, "HEAD", u.location(), null).statusCode()).isEqualTo(404);
+    String again = create(port, u.report(), u.attachment(), u.data().length);
+    HttpResponse<String> stored = patch(port, again, 0, u.data());
     assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
-    TusUploadTest.storedIntact(env, a, data);
+    TusUploadTest.storedIntact(env, u.attachment(), u.data());
   }
 
   // ---- A clean-up owed while the sweeper cleans the same upload stays owed ----
@@ -285,21 +268,17 @@ class UploadRacesTest {
           return invoke(method, real, args);
         });
     int port = tusServer(env, serviceStore);
-    byte[] data = TusUploadTest.photo(200_000);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(port, report, a, data.length);
-    String id = location.substring(location.lastIndexOf('/') + 1);
-    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
+    Started u = started(env, port, 200_000);
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + u.id() + "'");
 
     // The phone's PATCH is storing the whole photo (one PUT) as the upload expires.
-    CompletableFuture<HttpResponse<String>> patch = http.sendAsync(request(port, location)
+    CompletableFuture<HttpResponse<String>> patch = http.sendAsync(request(port, u.location())
         .header("Upload-Offset", "0").header("Content-Type", "application/offset+octet-stream")
-        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(data)).build(), HttpResponse.BodyHandlers.ofString());
+        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(u.data())).build(),
+        HttpResponse.BodyHandlers.ofString());
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(putReached);
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
-      s.executeUpdate("UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = '" + id + "'");
+      s.executeUpdate("UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = '" + u.id() + "'");
     }
     UploadSweeper sweeper = new UploadSweeper(new UploadRepository(env.app().database().pool()), sweeperStore,
         Clock.systemUTC(), Frontline.UPLOAD_LIFETIME);
@@ -309,18 +288,19 @@ class UploadRacesTest {
     HttpResponse<String> answer = patch.get(30, TimeUnit.SECONDS);
     assertThat(answer.statusCode()).as(answer.body()).isEqualTo(409); // the upload ended meanwhile
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "t".equals(query(env,
-        "SELECT (cleanup_after <= now()) FROM upload WHERE id = '" + id + "'")));
+        "SELECT (cleanup_after <= now()) FROM upload WHERE id = '" + u.id() + "'")));
     sweepGate.complete();
     await(sweep);
 
     // Later sweeps (the lease long over) must remove the object.
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
-      s.executeUpdate("UPDATE upload SET cleanup_after = now() WHERE id = '" + id + "' AND cleanup_after IS NOT NULL");
+      s.executeUpdate("UPDATE upload SET cleanup_after = now() WHERE id = '" + u.id()
+          + "' AND cleanup_after IS NOT NULL");
     }
     await(env.app().uploadSweeper().sweep());
-    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE id = '" + id + "'"))
+    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE id = '" + u.id() + "'"))
         .isEqualTo("EXPIRED true");
-    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
     assertThat(await(real.stat(key))).as("the expired upload's object at " + key).isEmpty();
   }
 
@@ -330,6 +310,18 @@ class UploadRacesTest {
     } catch (java.lang.reflect.InvocationTargetException e) {
       throw e.getCause();
     }
+  }
+
+  /** A report of Xu's with one photo of {@code size} bytes, declared, and its upload created on {@code port}. */
+  private record Started(UUID report, UUID attachment, byte[] data, String location, String id) {}
+
+  private Started started(TestEnvironment env, int port, int size) throws Exception {
+    byte[] data = TusUploadTest.photo(size);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(port, report, a, data.length);
+    return new Started(report, a, data, location, location.substring(location.lastIndexOf('/') + 1));
   }
 
   // ---- helpers ----
