@@ -147,21 +147,9 @@ class UploadSweeperTest {
     String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
     String elsewhere = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
 
-    HttpResponse<String> answer;
-    try (Connection other = env.jdbc(); Statement s = other.createStatement()) {
-      other.setAutoCommit(false);
-      s.executeUpdate("UPDATE attachment SET status = 'STORED', object_key = '" + elsewhere + "', content_type ="
-          + " 'image/jpeg', stored_at = now() WHERE id = '" + a + "'");
-      CompletableFuture<HttpResponse<String>> sent = http.sendAsync(patchRequest(env, token, location, 0, data),
-          HttpResponse.BodyHandlers.ofString());
-      // The upload's object is written and its transaction waits for the attachment's row.
-      awaitWaitingForTheAttachmentRow(env);
-      assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(key);
-      answer = whileTheStoreIsDown(env, () -> {
-        other.commit();
-        return sent.get(30, TimeUnit.SECONDS);
-      });
-    }
+    // The upload's object is written and its transaction waits for the attachment's row.
+    HttpResponse<String> answer = lostWhileTheStoreIsDown(env, a, elsewhere, patchRequest(env, token, location, 0,
+        data), () -> assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(key));
 
     assertThat(answer.statusCode()).as(answer.body()).isEqualTo(409);
     assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NOT NULL) FROM upload WHERE id = '" + id + "'"))
@@ -274,23 +262,11 @@ class UploadSweeperTest {
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
     assertThat(StoreHttp.put(uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
     String elsewhere = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
-    HttpResponse<String> answer;
-    try (Connection other = env.jdbc(); Statement s = other.createStatement()) {
-      other.setAutoCommit(false);
-      // Another completion (tus, say) is storing the attachment right now.
-      s.executeUpdate("UPDATE attachment SET status = 'STORED', object_key = '" + elsewhere + "', content_type ="
-          + " 'image/jpeg', stored_at = now() WHERE id = '" + a + "'");
-      CompletableFuture<HttpResponse<String>> sent = http.sendAsync(HttpRequest.newBuilder(
-              env.apiUri("/v1/attachments/" + a + "/complete")).header("Authorization", "Bearer " + token)
-          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-      // The direct completion has copied the verified bytes to its final key and waits for the attachment row.
-      awaitWaitingForTheAttachmentRow(env);
-      assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).hasSize(1);
-      answer = whileTheStoreIsDown(env, () -> {
-        other.commit();
-        return sent.get(30, TimeUnit.SECONDS);
-      });
-    }
+    // The direct completion has copied the verified bytes to its final key and waits for the attachment row.
+    HttpResponse<String> answer = lostWhileTheStoreIsDown(env, a, elsewhere, HttpRequest.newBuilder(
+            env.apiUri("/v1/attachments/" + a + "/complete")).header("Authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.noBody()).build(),
+        () -> assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).hasSize(1));
     assertThat(answer.statusCode()).as(answer.body()).isNotEqualTo(200);
     List<String> copies = DirectUploadTest.objectKeys(env, "reports/" + report + "/");
     assertThat(copies).as("the loser's copy, its delete refused").hasSize(1);
@@ -436,6 +412,32 @@ class UploadSweeperTest {
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
       s.executeUpdate(sql);
     }
+  }
+
+  /**
+   * What {@code request} answers when it loses to another completion: while it waits for the attachment's row
+   * (then {@code meanwhile} runs), another transaction stores the attachment under {@code elsewhere}, and commits
+   * while the object store is down.
+   */
+  private HttpResponse<String> lostWhileTheStoreIsDown(TestEnvironment env, UUID attachment, String elsewhere,
+                                                       HttpRequest request, Step meanwhile) throws Exception {
+    try (Connection other = env.jdbc(); Statement s = other.createStatement()) {
+      other.setAutoCommit(false);
+      s.executeUpdate("UPDATE attachment SET status = 'STORED', object_key = '" + elsewhere + "', content_type ="
+          + " 'image/jpeg', stored_at = now() WHERE id = '" + attachment + "'");
+      CompletableFuture<HttpResponse<String>> sent = http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+      awaitWaitingForTheAttachmentRow(env);
+      meanwhile.run();
+      return whileTheStoreIsDown(env, () -> {
+        other.commit();
+        return sent.get(30, TimeUnit.SECONDS);
+      });
+    }
+  }
+
+  /** A step of a test, between two others. */
+  private interface Step {
+    void run() throws Exception;
   }
 
   /** What {@code action} answers while the object store is down (it is up again afterwards, whatever happens). */
