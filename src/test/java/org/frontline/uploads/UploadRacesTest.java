@@ -192,13 +192,7 @@ class UploadRacesTest {
     assertThat(resumed.body()).contains("can no longer be continued");
     assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("FAILED");
     assertThat(await(env.app().objectStore().stat(key))).isEmpty();
-    assertThat(send(port, "HEAD", u.location(), null).statusCode()).isEqualTo(404);
-
-    // As tus clients do on that 404: a new upload, which stores the photo.
-    String again = create(port, u.report(), u.attachment(), u.data().length);
-    HttpResponse<String> stored = patch(port, again, 0, u.data());
-    assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
-    TusUploadTest.storedIntact(env, u.attachment(), u.data());
+    headIs404AndANewUploadStoresThePhoto(env, port, u);
   }
 
   // ---- A store failure once the multipart upload is complete ends the upload; the client starts anew ----
@@ -220,12 +214,7 @@ class UploadRacesTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
 
-    // The phone resumes as tus says: HEAD is 404, so it creates a new upload, which stores the photo.
-    assertThat(send(port, "HEAD", u.location(), null).statusCode()).isEqualTo(404);
-    String again = create(port, u.report(), u.attachment(), u.data().length);
-    HttpResponse<String> stored = patch(port, again, 0, u.data());
-    assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
-    TusUploadTest.storedIntact(env, u.attachment(), u.data());
+    headIs404AndANewUploadStoresThePhoto(env, port, u);
   }
 
   // ---- A clean-up owed while the sweeper cleans the same upload stays owed ----
@@ -322,6 +311,15 @@ class UploadRacesTest {
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
     String location = create(port, report, a, data.length);
     return new Started(report, a, data, location, location.substring(location.lastIndexOf('/') + 1));
+  }
+
+  /** The phone resumes as tus says: HEAD is 404, so it creates a new upload, which stores the photo. */
+  private void headIs404AndANewUploadStoresThePhoto(TestEnvironment env, int port, Started u) throws Exception {
+    assertThat(send(port, "HEAD", u.location(), null).statusCode()).isEqualTo(404);
+    String again = create(port, u.report(), u.attachment(), u.data().length);
+    HttpResponse<String> stored = patch(port, again, 0, u.data());
+    assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
+    TusUploadTest.storedIntact(env, u.attachment(), u.data());
   }
 
   // ---- helpers ----
