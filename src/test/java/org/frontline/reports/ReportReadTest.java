@@ -199,12 +199,10 @@ class ReportReadTest {
 
   @Test
   void aForeignCursorAndABadBboxAre400(TestEnvironment env) {
-    JsonObject p = assertProblem(get(env, "admin", "/v1/reports?cursor=bm90LWEtY3Vyc29y"), 400,
-        "urn:frontline:problem:validation-failed");
-    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
-    JsonObject b = assertProblem(get(env, "admin", "/v1/reports?bbox=21,0,19,1"), 400,
-        "urn:frontline:problem:validation-failed");
-    assertThat(b.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/bbox");
+    JsonObject p = invalidAsAdmin(env, "/v1/reports?cursor=bm90LWEtY3Vyc29y");
+    assertThat(firstField(p)).isEqualTo("query/cursor");
+    JsonObject b = invalidAsAdmin(env, "/v1/reports?bbox=21,0,19,1");
+    assertThat(firstField(b)).isEqualTo("query/bbox");
   }
 
   /**
@@ -232,20 +230,17 @@ class ReportReadTest {
     assertThat(ids(list(env, "admin", "?from=" + first.withOffsetSameInstant(ZoneOffset.ofHours(-1))
         .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)))).contains(XU.get(0).toString());
     // A bare "+" is a space in a query (form encoding): not a date-time, a 400 naming the parameter.
-    JsonObject bare = assertProblem(get(env, "admin", "/v1/reports?from=2026-11-27T13:25:12+08:00"), 400,
-        "urn:frontline:problem:validation-failed");
-    assertThat(bare.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/from");
+    JsonObject bare = invalidAsAdmin(env, "/v1/reports?from=2026-11-27T13:25:12+08:00");
+    assertThat(firstField(bare)).isEqualTo("query/from");
   }
 
   /** A "%" sent as "%25" is a "%" to every check: the enum's and the cursor's own 400, each naming its parameter. */
   @Test
   void anEncodedPercentIsJudgedByItsParameter(TestEnvironment env) {
-    JsonObject type = assertProblem(get(env, "admin", "/v1/reports?type=SITE%25"), 400,
-        "urn:frontline:problem:validation-failed");
-    assertThat(type.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/type");
-    JsonObject cursor = assertProblem(get(env, "admin", "/v1/reports?cursor=%25"), 400,
-        "urn:frontline:problem:validation-failed");
-    assertThat(cursor.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
+    JsonObject type = invalidAsAdmin(env, "/v1/reports?type=SITE%25");
+    assertThat(firstField(type)).isEqualTo("query/type");
+    JsonObject cursor = invalidAsAdmin(env, "/v1/reports?cursor=%25");
+    assertThat(firstField(cursor)).isEqualTo("query/cursor");
     assertThat(cursor.getJsonArray("errors").getJsonObject(0).getString("reason")).contains("Not a cursor");
   }
 
@@ -261,7 +256,7 @@ class ReportReadTest {
     assertThat(r.bodyAsJsonObject().getString("id")).isEqualTo(id);
     JsonObject percent = assertProblem(get(env, "officer.xu", "/v1/reports/%25" + id.substring(1)), 400,
         "urn:frontline:problem:validation-failed");
-    assertThat(percent.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("path/id");
+    assertThat(firstField(percent)).isEqualTo("path/id");
   }
 
   private static OffsetDateTime receivedAt(TestEnvironment env, UUID report) {
@@ -283,5 +278,14 @@ class ReportReadTest {
   private static List<String> ids(JsonObject page) {
     JsonArray items = page.getJsonArray("items");
     return items.stream().map(o -> ((JsonObject) o).getString("id")).toList();
+  }
+
+  /** The 400 validation problem an admin gets for {@code path}. */
+  private static JsonObject invalidAsAdmin(TestEnvironment env, String path) {
+    return assertProblem(get(env, "admin", path), 400, "urn:frontline:problem:validation-failed");
+  }
+
+  private static String firstField(JsonObject problem) {
+    return problem.getJsonArray("errors").getJsonObject(0).getString("field");
   }
 }
