@@ -13,6 +13,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Leaves nothing of ended uploads in the store. Each sweep:
@@ -119,26 +121,30 @@ public final class UploadSweeper {
             : expire().map(more -> expired.size() + more));
   }
 
-  /** Claimed clean-ups, batch after batch, until none is due or a batch had a failure (the store is down?). */
+  /** What ended uploads owe the store, claimed batch after batch. */
   private Future<Void> cleanOwed() {
-    return repository.claimCleanups(BATCH, CLEANUP_LEASE)
-        .compose(batch -> clean(batch).compose(failures -> batch.size() < BATCH || failures > 0
-            ? Future.succeededFuture() : cleanOwed()));
+    return drain(() -> repository.claimCleanups(BATCH, CLEANUP_LEASE),
+        owed -> clean(owed).compose(v -> repository.cleaned(owed.id())), owed -> "upload " + owed.id());
   }
 
-  /** The store's side of ended uploads, one after another; a failure is logged, the others still cleaned. */
-  private Future<Integer> clean(List<UploadRepository.Cleanup> batch) {
-    Future<Integer> chain = Future.succeededFuture(0);
-    for (UploadRepository.Cleanup owed : batch) {
-      chain = chain.compose(failures -> clean(owed)
-          .compose(v -> repository.cleaned(owed.id()))
-          .map(failures)
-          .otherwise(e -> {
-            log.warn("upload {}: store not cleaned (retried after {}): {}", owed.id(), CLEANUP_LEASE, e.toString());
-            return failures + 1;
-          }));
-    }
-    return chain;
+  /**
+   * Batches taken by {@code claim} (each item claimed with a {@link #CLEANUP_LEASE}), their items done one after
+   * another by {@code work}; a failure is logged and leaves its item to be claimed again after the lease. Until a
+   * batch is short, or had a failure (the store is down?).
+   */
+  private <T> Future<Void> drain(Supplier<Future<List<T>>> claim, Function<T, Future<Void>> work,
+                                 Function<T, String> name) {
+    return claim.get().compose(batch -> {
+      Future<Integer> chain = Future.succeededFuture(0);
+      for (T item : batch) {
+        chain = chain.compose(failures -> work.apply(item).map(failures).otherwise(e -> {
+          log.warn("{}: store not cleaned (retried after {}): {}", name.apply(item), CLEANUP_LEASE, e.toString());
+          return failures + 1;
+        }));
+      }
+      return chain.compose(failures -> batch.size() < BATCH || failures > 0 ? Future.<Void>succeededFuture()
+          : drain(claim, work, name));
+    });
   }
 
   /**
@@ -153,31 +159,14 @@ public final class UploadSweeper {
     return owed.attachmentsObject() ? aborted : aborted.compose(v -> store.delete(owed.objectKey()));
   }
 
-  /** Claimed unowned copies, batch after batch, until none is due or a batch had a failure (the store is down?). */
-  private Future<Void> sweepUnowned() {
-    return repository.claimUnowned(clock.instant().minus(UNOWNED_AGE), BATCH, CLEANUP_LEASE)
-        .compose(batch -> removeUnowned(batch).compose(failures -> batch.size() < BATCH || failures > 0
-            ? Future.succeededFuture() : sweepUnowned()));
-  }
-
   /**
-   * Each copy deleted (not the attachment's own), then its entry; a failure is logged and leaves the entry, claimed
-   * again after the lease.
+   * Unowned copies old enough, claimed batch after batch: each deleted (not the attachment's own), then its entry.
    */
-  private Future<Integer> removeUnowned(List<UploadRepository.Unowned> batch) {
-    Future<Integer> chain = Future.succeededFuture(0);
-    for (UploadRepository.Unowned unowned : batch) {
-      chain = chain.compose(failures -> (unowned.attachmentsObject() ? Future.<Void>succeededFuture()
-              : store.delete(unowned.objectKey()))
-          .compose(v -> repository.forgetUnowned(unowned.objectKey()))
-          .map(failures)
-          .otherwise(e -> {
-            log.warn("unowned object {} not removed (retried after {}): {}", unowned.objectKey(), CLEANUP_LEASE,
-                e.toString());
-            return failures + 1;
-          }));
-    }
-    return chain;
+  private Future<Void> sweepUnowned() {
+    return drain(() -> repository.claimUnowned(clock.instant().minus(UNOWNED_AGE), BATCH, CLEANUP_LEASE),
+        unowned -> (unowned.attachmentsObject() ? Future.<Void>succeededFuture() : store.delete(unowned.objectKey()))
+            .compose(v -> repository.forgetUnowned(unowned.objectKey())),
+        unowned -> "unowned object " + unowned.objectKey());
   }
 
   /** The staging prefix, page after page. */
