@@ -50,7 +50,7 @@ public final class ServiceRequestService {
   /** A move; {@code approvalDaysSaved} only on resolving an APPROVAL request (optional there). */
   public record Transition(String to, String department, String evidence, Integer satisfaction,
                            Integer approvalDaysSaved) {
-    /** From a transition as the contract has it (ServiceRequestTransition): the endpoint's body, a report's advanceTo. */
+    /** As the contract has it (ServiceRequestTransition): the transitions endpoint's body, a report's advanceTo. */
     public static Transition from(io.vertx.core.json.JsonObject json) {
       return new Transition(json.getString("to"), json.getString("department"), json.getString("evidence"),
           json.getInteger("satisfaction"), json.getInteger("approvalDaysSaved"));

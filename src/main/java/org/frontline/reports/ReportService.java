@@ -150,8 +150,8 @@ public final class ReportService {
 
   /**
    * A submission under an id already taken: the same canonical envelope (or one that differs only in how a number
-   * is written) by the same author is a repeat (the stored 201 body, answered 200); anything else is a conflict (thrown as a problem), naming the differing fields only to
-   * the author.
+   * is written) by the same author is a repeat (the stored 201 body, answered 200); anything else is a conflict
+   * (thrown as a problem), naming the differing fields only to the author.
    */
   static Submission judge(ReportRepository.Existing existing, Actor actor, Envelope envelope, byte[] sha256) {
     if (!existing.authorId().equals(actor.accountId())) {

@@ -6,15 +6,19 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.platform.objectstore.ObjectStore.Part;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -96,7 +100,7 @@ public final class UploadRepository {
     return finish(pool, id, status, failure);
   }
 
-  Future<Boolean> finish(io.vertx.sqlclient.SqlClient client, UUID id, Upload.Status status, String failure) {
+  Future<Boolean> finish(SqlClient client, UUID id, Upload.Status status, String failure) {
     return client.preparedQuery("""
             UPDATE upload SET status = $2, failure = $3, finished_at = now(), tail = '\\x'::bytea,
                               "offset" = CASE WHEN $2 = 'COMPLETED' THEN length ELSE "offset" END
@@ -151,7 +155,7 @@ public final class UploadRepository {
    * key is read here and cannot change afterwards: the key is this upload's own, and an attachment is stored under
    * it only together with the upload's move from ACTIVE to COMPLETED, in one transaction.
    */
-  Future<List<Cleanup>> claimCleanups(int limit, java.time.Duration lease) {
+  Future<List<Cleanup>> claimCleanups(int limit, Duration lease) {
     return pool.preparedQuery("""
             WITH due AS (SELECT id FROM upload WHERE cleanup_after <= now() AND status <> 'ACTIVE'
                          ORDER BY cleanup_after LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -183,12 +187,12 @@ public final class UploadRepository {
    * The status of each attachment of {@code attachmentReports} (attachment id to its report id) that exists with
    * that report; an attachment missing from the answer does not exist (or not in that report).
    */
-  Future<java.util.Map<UUID, String>> attachmentStatuses(java.util.Map<UUID, UUID> attachmentReports) {
+  Future<Map<UUID, String>> attachmentStatuses(Map<UUID, UUID> attachmentReports) {
     UUID[] ids = attachmentReports.keySet().toArray(UUID[]::new);
     return pool.preparedQuery("SELECT id, report_id, status FROM attachment WHERE id = ANY($1)")
         .execute(Tuple.of(ids))
         .map(rows -> {
-          java.util.Map<UUID, String> out = new java.util.HashMap<>();
+          Map<UUID, String> out = new HashMap<>();
           rows.forEach(r -> {
             if (r.getUUID("report_id").equals(attachmentReports.get(r.getUUID("id")))) {
               out.put(r.getUUID("id"), r.getString("status"));
@@ -212,7 +216,7 @@ public final class UploadRepository {
    * In the transaction that stores the attachment under {@code objectKey}: the object is the attachment's now.
    * Fails (so the transaction rolls back) when a sweeper claimed the entry: it may be deleting the object.
    */
-  Future<Void> owned(io.vertx.sqlclient.SqlClient client, String objectKey) {
+  Future<Void> owned(SqlClient client, String objectKey) {
     return client.preparedQuery("DELETE FROM unowned_object WHERE object_key = $1 AND claimed_until IS NULL")
         .execute(Tuple.of(objectKey))
         .compose(rows -> rows.rowCount() == 1 ? Future.<Void>succeededFuture()
@@ -235,7 +239,7 @@ public final class UploadRepository {
    * is claimed again after the lease). Once claimed an entry can no longer be {@link #owned}, so whether the
    * attachment is STORED under the key, read here, cannot change afterwards.
    */
-  Future<List<Unowned>> claimUnowned(Instant writtenBefore, int limit, java.time.Duration lease) {
+  Future<List<Unowned>> claimUnowned(Instant writtenBefore, int limit, Duration lease) {
     return pool.preparedQuery("""
             WITH due AS (SELECT object_key FROM unowned_object
                          WHERE created_at <= $1 AND (claimed_until IS NULL OR claimed_until <= now())

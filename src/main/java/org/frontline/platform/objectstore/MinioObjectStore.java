@@ -401,15 +401,14 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .toArray(io.minio.messages.Part[]::new);
     return async(() -> async.completeMultipartUploadAsync(bucket, region, key, uploadId, sdkParts, null, null))
         .map(response -> unquoted(response.etag()))
-        .recover(e -> Future.failedFuture(e instanceof ErrorResponseException ere
-            && "NoSuchUpload".equals(ere.errorResponse().code()) ? new MultipartUploadGoneException(key, uploadId) : e));
+        .recover(e -> Future.failedFuture(isNoSuchUpload(e) ? new MultipartUploadGoneException(key, uploadId) : e));
   }
 
   @Override
   public Future<Void> abortMultipart(String key, String uploadId) {
     return async(() -> async.abortMultipartUploadAsync(bucket, region, key, uploadId, null, null))
         .<Void>mapEmpty()
-        .recover(e -> e instanceof ErrorResponseException ere && "NoSuchUpload".equals(ere.errorResponse().code())
+        .recover(e -> isNoSuchUpload(e)
             ? Future.succeededFuture() : Future.failedFuture(e));
   }
 
@@ -469,6 +468,11 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   /** HEAD answers carry no body; the SDK names a 404 on an object NoSuchKey. */
   private static boolean isNoSuchKey(ErrorResponseException e) {
     return "NoSuchKey".equals(e.errorResponse().code());
+  }
+
+  /** S3's answer for a multipart upload it does not know (aborted, or completed already). */
+  private static boolean isNoSuchUpload(Throwable e) {
+    return e instanceof ErrorResponseException ere && "NoSuchUpload".equals(ere.errorResponse().code());
   }
 
   /** The SDK returns the multipart ETag of a put in quotes but the one of a stat without: compare equal. */
