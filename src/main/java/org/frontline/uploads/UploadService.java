@@ -12,6 +12,7 @@ import org.frontline.audit.AuditLog;
 import org.frontline.identity.Caller;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.Problems;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.objectstore.MultipartUploadGoneException;
 import org.frontline.platform.objectstore.ObjectStore;
@@ -174,7 +175,7 @@ public final class UploadService {
         return Future.failedFuture(notFound(status == Upload.Status.ABORTED
             ? "The upload was terminated meanwhile; create a new one." : "The upload expired; create a new one."));
       }
-      if (status == Upload.Status.ACTIVE && findCause(e, MultipartUploadGoneException.class)) {
+      if (status == Upload.Status.ACTIVE && Problems.findCause(e, MultipartUploadGoneException.class) != null) {
         // Still ACTIVE, but its multipart upload is gone: completed by a process that died before its commit (S3
         // forgets a completed one's id). It can never finish: it ends (its object removed unless the attachment
         // holds it) and the client, told 404, starts a new upload instead of resuming into errors until it expires.
@@ -184,15 +185,6 @@ public final class UploadService {
       }
       return Future.failedFuture(e);
     });
-  }
-
-  private static boolean findCause(Throwable e, Class<? extends Throwable> type) {
-    for (Throwable c = e; c != null; c = c.getCause()) {
-      if (type.isInstance(c)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** This instance's part budget (tests look at its permits). */

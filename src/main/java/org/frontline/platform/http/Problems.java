@@ -270,7 +270,8 @@ public final class Problems implements Handler<RoutingContext> {
     return false;
   }
 
-  private static Throwable findCause(Throwable t, Class<? extends Throwable> type) {
+  /** The first of {@code t} and its causes that is a {@code type}, or null. */
+  public static Throwable findCause(Throwable t, Class<? extends Throwable> type) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (type.isInstance(c)) {
         return c;
