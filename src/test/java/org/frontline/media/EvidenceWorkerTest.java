@@ -85,11 +85,13 @@ class EvidenceWorkerTest {
     assertThat(string(env, "SELECT count(*) FROM notification n JOIN outbox o ON o.id = n.event_id"
         + " WHERE o.event_type = 'report.evidence-flagged' AND n.account_id = ?", account("supervisor.tongzhou")))
         .isEqualTo("0");
+    // Only this report's: another test's flagged report in Huaisi may be dispatched to this device meanwhile.
     var pushes = env.fcm().requestsFor("evidence-hanjiang").stream()
-        .filter(r -> "report.evidence-flagged".equals(r.data().getString("eventType"))).toList();
+        .filter(r -> "report.evidence-flagged".equals(r.data().getString("eventType")))
+        .filter(r -> report.toString().equals(r.data().getString("reportId"))).toList();
     assertThat(pushes).hasSize(1);
     assertThat(pushes.get(0).data().getMap()).containsEntry("attention", "true")
-        .containsEntry("reportId", report.toString());
+        .containsEntry("flags", "PHOTO_GPS_DISTANCE");
     assertThat(pushes.get(0).notification().getString("title")).contains("需要关注");
 
     // The representation: the supervisor sees the checks and the flag; the author sees neither.
@@ -468,6 +470,7 @@ class EvidenceWorkerTest {
   }
 
   private void device(TestEnvironment env, String username, String token) throws Exception {
+    env.awaitEventsDispatched();
     HttpResponse<String> r = post(env, username, "/v1/devices",
         new JsonObject().put("token", token).put("platform", "android").put("appVersion", "1.0.0"));
     assertThat(r.statusCode()).as(r.body()).isIn(200, 201);

@@ -40,8 +40,9 @@ final class Alerts {
         .sendJsonObject(body));
   }
 
-  /** Registers {@code token} for the account and returns the device id. */
-  static String device(TestEnvironment env, String username, String token) {
+  /** Registers {@code token} for the account, once earlier tests' events are dispatched; returns the device id. */
+  static String device(TestEnvironment env, String username, String token) throws InterruptedException {
+    env.awaitEventsDispatched();
     HttpResponse<Buffer> r = registerDevice(env, login(env, username),
         new JsonObject().put("token", token).put("platform", "android").put("appVersion", "1.0.0"));
     assertThat(r.statusCode()).as(r.bodyAsString()).isIn(200, 201);

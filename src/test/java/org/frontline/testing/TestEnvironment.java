@@ -174,6 +174,21 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     return DriverManager.getConnection(database.jdbcUrl(), database.user(), database.password());
   }
 
+  /**
+   * Waits until every outbox event written so far is dispatched. Alerts go to the devices registered when an event is
+   * dispatched, so a test registers its devices after this: an earlier test's event still queued is not pushed to them.
+   */
+  public void awaitEventsDispatched() throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    while (count("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL") > 0) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("outbox events still undispatched after 30 s: "
+            + string("SELECT string_agg(event_type || ' ' || aggregate_id, ', ') FROM outbox WHERE dispatched_at IS NULL"));
+      }
+      Thread.sleep(50);
+    }
+  }
+
   /** The first column of the first row of a query (positional parameters) as a long (0 without rows), e.g. a count. */
   public long count(String sql, Object... params) {
     Long value = first(sql, params, rs -> rs.getLong(1));
