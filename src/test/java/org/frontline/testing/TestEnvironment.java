@@ -117,6 +117,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       Frontline app = Frontline.start(config, (vertx, blocking) -> Future.succeededFuture(
               FirebasePushGateway.create(vertx, blocking, fcm.firebaseOptions(), "frontline-test")))
           .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      // No periodic upload sweep (every minute): it would clean up, at any moment, what a test has just arranged to
+      // be owed and asserts is still there; tests run the sweeper themselves.
+      app.uploadSweeper().stop(app.vertx());
       System.out.printf("test environment up in %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       return new TestEnvironment(dir, postgres, config.database(), s3, fcm, app, settings);
     } catch (Exception e) {
