@@ -35,6 +35,8 @@ class ApiVerticleTest {
   private Vertx vertx;
   private WebClient client;
   private String deployment;
+  /** Requests the "slow" handler has started serving (a graceful stop is tested with one in flight). */
+  private final java.util.concurrent.atomic.AtomicInteger slowStarted = new java.util.concurrent.atomic.AtomicInteger();
 
   private void deploy(Duration requestTimeout, Duration grace) throws Exception {
     int port;
@@ -47,6 +49,7 @@ class ApiVerticleTest {
           throw new IllegalStateException("secret internal detail: password=hunter2");
         },
         "slow", rc -> {
+          slowStarted.incrementAndGet();
           long ms = Long.parseLong(rc.request().getParam("ms"));
           vertx.setTimer(Math.max(1, ms), t -> rc.response().putHeader("Content-Type", "text/plain").end("done"));
         },
@@ -195,7 +198,7 @@ class ApiVerticleTest {
   void gracefulStopFinishesInFlightRequestsAndRefusesNewOnes() throws Exception {
     deploy(Duration.ofSeconds(30), Duration.ofSeconds(5));
     Future<HttpResponse<Buffer>> inFlight = client.get("/slow?ms=1500").send();
-    Thread.sleep(300); // the request is being served
+    awaitSlowStarted(); // the request is being served
     long t0 = System.nanoTime();
     Future<Void> undeployed = vertx.undeploy(deployment);
 
@@ -211,10 +214,24 @@ class ApiVerticleTest {
   void gracefulStopIsBoundedByTheGracePeriod() throws Exception {
     deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
     Future<HttpResponse<Buffer>> tooSlow = client.get("/slow?ms=20000").send();
-    Thread.sleep(300);
+    awaitSlowStarted();
     long t0 = System.nanoTime();
     await(vertx.undeploy(deployment));
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(4));
     assertThatThrownBy(() -> await(tooSlow)).isNotNull();
+  }
+
+  /**
+   * Until the slow request has reached its handler. A fixed 300 ms pause was not always enough on a loaded machine
+   * (a cold first request): the stop then began before the request arrived, and it was refused instead of served.
+   */
+  private void awaitSlowStarted() throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (slowStarted.get() == 0) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the slow request never reached its handler");
+      }
+      Thread.sleep(10);
+    }
   }
 }
