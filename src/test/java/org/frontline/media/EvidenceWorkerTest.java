@@ -367,14 +367,19 @@ class EvidenceWorkerTest {
         "urn:frontline:problem:conflict");
     assertProblem(get(env, "officer.xu", "/v1/attachments/" + a + "/content?variant=original"), 409,
         "urn:frontline:problem:conflict");
-    // A claim by an instance that died: its lease is in the future, so nobody takes it until it expires.
-    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '7 seconds',"
+    // A claim by an instance that died: its lease is in the future, so nobody takes it until it expires. The lease
+    // outlasts the wait for the gauges below (refreshed every 5 s, after an upload that may itself take seconds on a
+    // loaded machine); a short one could expire, and the photo be processed, before any refresh saw it pending.
+    update(env, "UPDATE attachment SET media_claimed_by = 'dead-instance', media_lease_until = now() + interval '1 hour',"
         + " media_attempts = 1 WHERE id = ?", a);
     upload(env, a, photo);
     // Meanwhile it is the backlog: the gauges (refreshed every 5 s) count it.
     awaitUntil("the backlog gauges count the photo", () -> gauge(env, "frontline.media.pending") >= 1
         && gauge(env, "frontline.media.oldest.pending.age") > 0);
     assertThat(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)).isEqualTo("PENDING");
+    assertThat(string(env, "SELECT media_claimed_by FROM attachment WHERE id = ?", a)).isEqualTo("dead-instance");
+    // The dead instance's lease runs out: the photo is claimed again.
+    update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
     awaitDone(env, a);
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("2");
     assertThat(string(env, "SELECT media_claimed_by FROM attachment WHERE id = ?", a)).isNotEqualTo("dead-instance");
