@@ -590,11 +590,74 @@ class TusUploadTest {
       out.write(body);
       out.flush();
       if (reset) {
-        // A reset drops what the server has not read yet: give it the time to read what was sent.
-        Thread.sleep(1000);
+        // A reset drops what the server has not read yet (the client's unsent bytes are discarded): wait until it
+        // has read everything that was sent. A fixed pause was not always enough on a loaded machine (the server
+        // pauses reading while it checks the head), and the bytes it had not read were lost with the reset.
+        awaitReadByServer(socket, port);
         socket.setSoLinger(true, 0);
       }
     }
+  }
+
+  /**
+   * Until the kernel holds nothing of this connection's bytes any more: the client's send queue is empty (all
+   * acknowledged) and the server's socket has no unread bytes, as /proc/net/tcp{,6} show them. Where those files do
+   * not exist (not Linux), a pause of a second instead.
+   */
+  private static void awaitReadByServer(java.net.Socket socket, int serverPort) throws Exception {
+    int clientPort = socket.getLocalPort();
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      long[] queues = tcpQueues(clientPort, serverPort);
+      if (queues == null) {
+        Thread.sleep(1000);
+        return;
+      }
+      if (queues[0] == 0 && queues[1] == 0) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the server has not read the body sent: " + queues[0] + " bytes unsent, "
+            + queues[1] + " unread");
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  /**
+   * {client's send queue, server's receive queue} of the loopback connection between these ports (0 for the server's
+   * side once it is gone), or null when the client's side cannot be found (no /proc/net/tcp).
+   */
+  private static long[] tcpQueues(int clientPort, int serverPort) throws java.io.IOException {
+    Long clientTx = null;
+    long serverRx = 0;
+    for (String file : java.util.List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      java.nio.file.Path path = java.nio.file.Path.of(file);
+      if (!java.nio.file.Files.isReadable(path)) {
+        continue;
+      }
+      for (String line : java.nio.file.Files.readAllLines(path)) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length < 5 || !f[1].contains(":") || !f[4].contains(":")) {
+          continue;
+        }
+        int local;
+        int remote;
+        try {
+          local = Integer.parseInt(f[1].substring(f[1].lastIndexOf(':') + 1), 16);
+          remote = Integer.parseInt(f[2].substring(f[2].lastIndexOf(':') + 1), 16);
+        } catch (NumberFormatException header) {
+          continue;
+        }
+        String[] queues = f[4].split(":");
+        if (local == clientPort && remote == serverPort) {
+          clientTx = Long.parseLong(queues[0], 16);
+        } else if (local == serverPort && remote == clientPort) {
+          serverRx = Long.parseLong(queues[1], 16);
+        }
+      }
+    }
+    return clientTx == null ? null : new long[] {clientTx, serverRx};
   }
 
   private void awaitOffset(TestEnvironment env, String token, String location, long offset) {
