@@ -131,6 +131,8 @@ public final class ConfigLoader {
         Duration.ofSeconds(integer(Setting.SHUTDOWN_GRACE_SECONDS, 0, 300)));
     Database database = database();
     String s3Endpoint = url(Setting.S3_ENDPOINT);
+    String s3PublicEndpoint = get(Setting.S3_PUBLIC_ENDPOINT.env()) == null ? s3Endpoint
+        : url(Setting.S3_PUBLIC_ENDPOINT);
     String s3AccessKey = required(Setting.S3_ACCESS_KEY);
     String s3SecretKey = required(Setting.S3_SECRET_KEY);
     String bucket = bucket();
@@ -154,7 +156,8 @@ public final class ConfigLoader {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3AccessKey, s3SecretKey, bucket, region);
+    ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3PublicEndpoint, s3AccessKey, s3SecretKey,
+        bucket, region);
     return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks, roles);
   }
 

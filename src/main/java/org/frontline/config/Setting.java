@@ -27,6 +27,10 @@ public enum Setting {
           + "PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD are used."),
   DATABASE_POOL_SIZE("FRONTLINE_DATABASE_POOL_SIZE", "16", "8", "Connections in the PostgreSQL pool."),
   S3_ENDPOINT("FRONTLINE_S3_ENDPOINT", null, "(in-process)", "MinIO/S3 endpoint URL, e.g. http://minio:9000."),
+  S3_PUBLIC_ENDPOINT("FRONTLINE_S3_PUBLIC_ENDPOINT", null, null,
+      "The object store's URL as phones, browsers and partners reach it, e.g. https://media.example.org: the "
+          + "presigned upload and download URLs given to clients are signed for it (a proxy in front of the store "
+          + "must pass the Host header unchanged). Unset: FRONTLINE_S3_ENDPOINT."),
   S3_ACCESS_KEY("FRONTLINE_S3_ACCESS_KEY", null, "(generated)", "Object store access key."),
   S3_SECRET_KEY("FRONTLINE_S3_SECRET_KEY", null, "(generated)", "Object store secret key."),
   S3_BUCKET("FRONTLINE_S3_BUCKET", "frontline-media", "frontline-media", "Bucket for media; created at start if missing."),

@@ -134,14 +134,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void clientsReachTheStoreWhereTheServiceDoesUnlessAPublicEndpointIsSet() throws IOException {
+    Map<String, String> env = production();
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).objectStore().publicEndpoint())
+        .isEqualTo("http://minio:9000");
+    env.put("FRONTLINE_S3_PUBLIC_ENDPOINT", "https://media.example.gov.cn");
+    FrontlineConfig c = ConfigLoader.load(Mode.PRODUCTION, env, Map.of());
+    assertThat(c.objectStore().publicEndpoint()).isEqualTo("https://media.example.gov.cn");
+    assertThat(c.objectStore().endpoint()).isEqualTo("http://minio:9000");
+  }
+
+  @Test
   void urlsBucketAndPushGatewayAreChecked() throws IOException {
     Map<String, String> env = production();
     env.put("FRONTLINE_S3_ENDPOINT", "minio:9000");
+    env.put("FRONTLINE_S3_PUBLIC_ENDPOINT", "media.example.gov.cn");
     env.put("FRONTLINE_S3_BUCKET", "Frontline_Media");
     env.put("FRONTLINE_PUSH_GATEWAY", "pigeon");
     env.put("FRONTLINE_JWT_ISSUER", "ftp://x");
     assertProblems(env,
         "FRONTLINE_S3_ENDPOINT: must be an http(s) URL, got 'minio:9000'",
+        "FRONTLINE_S3_PUBLIC_ENDPOINT: must be an http(s) URL, got 'media.example.gov.cn'",
         "FRONTLINE_S3_BUCKET: 'Frontline_Media' is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)",
         "FRONTLINE_PUSH_GATEWAY: must be 'firebase' or 'recording', got 'pigeon'",
         "FRONTLINE_JWT_ISSUER: must be an http(s) URL, got 'ftp://x'");

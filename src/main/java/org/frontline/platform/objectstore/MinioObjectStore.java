@@ -71,6 +71,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   private final String bucket;
   private final OkHttpClient http;
   private final MinioClient client;
+  /** Signs the URLs handed to clients, for the store's public endpoint ({@code client} when it is the same). */
+  private final MinioClient clientSigner;
   /** The same store through the async client: only it exposes the multipart primitives publicly. */
   private final MinioAsyncClient async;
   private final String region;
@@ -105,6 +107,14 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .endpoint(settings.endpoint())
         .credentials(settings.accessKey(), settings.secretKey())
         .region(settings.region()) // a fixed region spares a GetBucketLocation round trip before calls
+        .httpClient(http)
+        .build();
+    // The URLs handed to clients are signed for the host clients reach (SigV4 signs the Host header); the service's
+    // own presigned writes go to the store directly.
+    this.clientSigner = settings.publicEndpoint().equals(settings.endpoint()) ? client : MinioClient.builder()
+        .endpoint(settings.publicEndpoint())
+        .credentials(settings.accessKey(), settings.secretKey())
+        .region(settings.region())
         .httpClient(http)
         .build();
     this.region = settings.region();
@@ -305,7 +315,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
     }
     // Pure signing with a fixed region, but the SDK would look the region up over HTTP otherwise: keep it off
     // the event loop like every other call.
-    return blocking(() -> client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+    return blocking(() -> clientSigner.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
         .method(method)
         .bucket(bucket)
         .object(key)

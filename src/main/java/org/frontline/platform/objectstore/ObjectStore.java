@@ -48,10 +48,10 @@ public interface ObjectStore {
   /** Removes an object; removing a missing key succeeds. */
   Future<Void> delete(String key);
 
-  /** A URL allowing one GET of exactly this key until it expires. */
+  /** A URL for clients (at the store's public endpoint) allowing one GET of exactly this key until it expires. */
   Future<String> presignedGet(String key, int expiryMinutes);
 
-  /** A URL allowing one PUT of exactly this key until it expires. */
+  /** A URL for clients (at the store's public endpoint) allowing one PUT of exactly this key until it expires. */
   Future<String> presignedPut(String key, int expiryMinutes);
 
   /**

@@ -314,6 +314,57 @@ class MinioObjectStoreTest {
     assertThat(result(store.stat("reports/r6/sneaky.jpg"))).isEmpty();
   }
 
+  /**
+   * Behind a proxy (the store's public name, FRONTLINE_S3_PUBLIC_ENDPOINT): the URLs handed to clients name that
+   * host and are signed for it, so they work when the proxy passes the Host header on; the service's own calls
+   * still go to the store's endpoint.
+   */
+  @Test
+  void presignedUrlsAreSignedForThePublicEndpoint() throws Exception {
+    String publicEndpoint = "https://media.example.test:9443";
+    MinioObjectStore behindProxy = new MinioObjectStore(vertx, worker, new ObjectStoreSettings(server.endpoint(),
+        publicEndpoint, ACCESS_KEY, SECRET_KEY, BUCKET, "us-east-1"));
+    try {
+      byte[] photo = randomBytes(50_000);
+      String putUrl = result(behindProxy.presignedPut("reports/r9/photo.jpg", 15));
+      assertThat(putUrl).startsWith(publicEndpoint + "/" + BUCKET + "/reports/r9/photo.jpg?");
+      assertThat(throughProxy("PUT", putUrl, photo)).isEqualTo(200);
+      assertThat(result(behindProxy.stat("reports/r9/photo.jpg"))).map(ObjectInfo::size).contains(50_000L);
+
+      String getUrl = result(behindProxy.presignedGet("reports/r9/photo.jpg", 5));
+      assertThat(getUrl).startsWith(publicEndpoint + "/");
+      assertThat(throughProxy("GET", getUrl, null)).isEqualTo(200);
+      // The signature covers the host: the same URL presented to the store under its own name is refused.
+      String direct = server.endpoint() + getUrl.substring(publicEndpoint.length());
+      assertThat(StoreHttp.send("GET", direct, null).statusCode()).isEqualTo(403);
+    } finally {
+      behindProxy.close();
+    }
+  }
+
+  /**
+   * Sends the request for {@code url} to the store itself with {@code url}'s host in the Host header, as a proxy in
+   * front of the store does; the status code.
+   */
+  private static int throughProxy(String method, String url, byte[] body) throws IOException {
+    URI target = URI.create(url);
+    URI store = URI.create(server.endpoint());
+    try (java.net.Socket socket = new java.net.Socket(store.getHost(), store.getPort())) {
+      socket.setSoTimeout(10_000);
+      var out = socket.getOutputStream();
+      out.write((method + " " + target.getRawPath() + "?" + target.getRawQuery() + " HTTP/1.1\r\nHost: "
+          + target.getHost() + ":" + target.getPort() + "\r\nContent-Length: " + (body == null ? 0 : body.length)
+          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      if (body != null) {
+        out.write(body);
+      }
+      out.flush();
+      String statusLine = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      return Integer.parseInt(statusLine.split(" ")[1]);
+    }
+  }
+
   @Test
   void expiredPresignedUrlIsRefused() throws Exception {
     putBytes("reports/r7/photo.jpg", new byte[] {4, 5, 6});
