@@ -19,12 +19,15 @@ import java.util.List;
  *   <li>actual: the latest cumulative quantity measured on or before today;</li>
  *   <li>slippage: planned to date minus actual, in the milestone's unit and in percent of the planned quantity;</li>
  *   <li>forecast finish: at the rate of the last {@link #RATE_WINDOW_DAYS} days (or since the planned start, if
- *       later), the day the remaining quantity would be done; null when nothing was done in that window.</li>
+ *       later), the day the remaining quantity would be done; null when nothing was done in that window, or when
+ *       that day would fall after 9999-12-31.</li>
  * </ul>
  * Quantities are rounded to 3 decimals, percents to 2 (half up).
  */
 public final class MilestoneFigures {
   public static final int RATE_WINDOW_DAYS = 14;
+  /** The last day a forecast may name: later ones have no RFC 3339 form (years 0001-9999). */
+  static final LocalDate LAST_DAY = LocalDate.of(9999, 12, 31);
 
   /** One progress entry: the cumulative quantity measured on a day. Entries come in (measuredOn, seq) order. */
   public record Progress(LocalDate measuredOn, BigDecimal quantity) {}
@@ -59,8 +62,13 @@ public final class MilestoneFigures {
       BigDecimal done = actual.subtract(actualOn(history, windowStart));
       rate = done.divide(BigDecimal.valueOf(days), MathContext.DECIMAL64);
       if (rate.signum() > 0) {
-        BigDecimal remainingDays = planned.subtract(actual).divide(rate, MathContext.DECIMAL64);
-        forecast = today.plusDays(remainingDays.setScale(0, RoundingMode.CEILING).longValueExact());
+        BigDecimal remainingDays = planned.subtract(actual).divide(rate, MathContext.DECIMAL64)
+            .setScale(0, RoundingMode.CEILING);
+        // Past the last day a date can be answered as (RFC 3339: year 9999), there is no forecast: at such a rate
+        // the day would overflow a long or LocalDate, or have no RFC 3339 form.
+        if (remainingDays.compareTo(BigDecimal.valueOf(ChronoUnit.DAYS.between(today, LAST_DAY))) <= 0) {
+          forecast = today.plusDays(remainingDays.longValueExact());
+        }
       }
     }
     return new Figures(q(actual), pct(actual, planned), q(plannedToDate), pct(plannedToDate, planned), q(slippage),

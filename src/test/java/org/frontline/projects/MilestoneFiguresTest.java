@@ -54,6 +54,33 @@ class MilestoneFiguresTest {
   }
 
   @Test
+  void aForecastPastTheYear9999IsNoneRatherThanAFailure() {
+    // 1e15 km planned, 0.001 km done in the last 14 days: the rest would take about 1.4e19 days, more than a long
+    // and far past 9999-12-31 (the last day an RFC 3339 date can name). This threw, and every read of the
+    // milestone, its project, the figures and the record watch with it, answered 500.
+    MilestoneFigures.Baseline huge = new MilestoneFigures.Baseline(new BigDecimal("1000000000000000"),
+        LocalDate.parse("2026-01-01"), LocalDate.parse("2027-12-31"));
+    MilestoneFigures.Figures f = MilestoneFigures.compute(huge,
+        List.of(new MilestoneFigures.Progress(LocalDate.parse("2026-07-19"), new BigDecimal("0.001"))),
+        LocalDate.parse("2026-07-19"));
+    assertThat(f.ratePerDay()).isNotNull();
+    assertThat(f.forecastFinish()).isNull();
+    // A million km at 0.001 km a fortnight: year 38 million, a day LocalDate holds but no date-time format does.
+    MilestoneFigures.Baseline million = new MilestoneFigures.Baseline(new BigDecimal("1000000"),
+        LocalDate.parse("2026-01-01"), LocalDate.parse("2027-12-31"));
+    assertThat(MilestoneFigures.compute(million,
+        List.of(new MilestoneFigures.Progress(LocalDate.parse("2026-07-19"), new BigDecimal("0.001"))),
+        LocalDate.parse("2026-07-19")).forecastFinish()).isNull();
+    // The last representable day is still forecast: 1 left at 1 a day from 9999-12-30.
+    MilestoneFigures.Baseline late = new MilestoneFigures.Baseline(new BigDecimal("15"),
+        LocalDate.parse("9999-01-01"), LocalDate.parse("9999-12-31"));
+    assertThat(MilestoneFigures.compute(late, List.of(
+            new MilestoneFigures.Progress(LocalDate.parse("9999-12-16"), BigDecimal.ZERO),
+            new MilestoneFigures.Progress(LocalDate.parse("9999-12-30"), new BigDecimal("14"))),
+        LocalDate.parse("9999-12-30")).forecastFinish()).isEqualTo(LocalDate.parse("9999-12-31"));
+  }
+
+  @Test
   void beforeTheStartNothingIsPlannedAndAfterTheDueDateEverything() {
     assertThat(MilestoneFigures.plannedOn(TREES, LocalDate.parse("2026-02-20"))).isEqualByComparingTo("0");
     assertThat(MilestoneFigures.plannedOn(TREES, LocalDate.parse("2026-03-01"))).isEqualByComparingTo("0");

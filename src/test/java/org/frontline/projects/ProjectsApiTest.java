@@ -19,6 +19,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
@@ -212,6 +213,23 @@ class ProjectsApiTest {
     // Assessors read but do not record progress.
     assertProblem(call(env, token(env, "assessor.tongzhou"), HttpMethod.POST, progress,
         new JsonObject().put("quantity", 5000)), 403, "urn:frontline:problem:forbidden");
+  }
+
+  @Test
+  void aProgressSoSlowItsForecastHasNoDateIsRecordedWithoutOne(TestEnvironment env) throws Exception {
+    // The contract's largest plan and a thousandth of it done: the forecast lies past 9999-12-31. Recording it
+    // answered 500 (the forecast overflowed) and nothing could be recorded on that milestone any more.
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject project = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU)), 201);
+    LocalDate today = LocalDate.now(java.time.ZoneId.of("Asia/Shanghai"));
+    JsonObject milestone = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project.getString("id")
+        + "/milestones", new JsonObject().put("name", "Road").put("plannedQuantity", 1.0e15).put("unit", "km")
+        .put("plannedStart", today.minusDays(30).toString()).put("plannedDue", today.plusDays(300).toString())), 201);
+    JsonObject recorded = ok(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + milestone.getString("id")
+        + "/progress", new JsonObject().put("quantity", 0.001)), 201);
+    assertThat(recorded.getJsonObject("figures").getValue("forecastFinish")).isNull();
+    assertThat(recorded.getJsonObject("figures").getDouble("actualQuantity")).isEqualTo(0.001);
+    ok(call(env, supervisor, HttpMethod.GET, "/v1/projects/" + project.getString("id"), null), 200);
   }
 
   @Test
