@@ -128,9 +128,17 @@ public final class PostingService {
           }
           UUID officerId = UUID.fromString(p.getString("officerId"));
           LocalDate startsOn = LocalDate.parse(p.getString("startsOn"));
-          return overlapping(conn, officerId, startsOn, endsOn, id).compose(overlaps -> {
+          // Only a new overlap is refused: one the added days (after the current end) bring. An overlap the
+          // posting already had was stated when it arose (by the other posting's allowOverlap).
+          return overlapping(conn, officerId, current.plusDays(1), endsOn, id).compose(overlaps -> {
             if (!overlaps.isEmpty() && !p.getBoolean("overlapAllowed")) {
-              return Future.failedFuture(conflict(overlaps));
+              return overlapping(conn, officerId, startsOn, current, id).compose(before -> {
+                List<UUID> fresh = overlaps.stream().filter(o -> !before.contains(o)).toList();
+                return fresh.isEmpty() ? change(conn, actor, p, "posting.extend", current, endsOn)
+                    : Future.failedFuture(conflict(fresh, "The longer period overlaps the officer's posting "
+                        + fresh.get(0) + ", which this posting did not overlap; this posting's overlap was not "
+                        + "allowed."));
+              });
             }
             return change(conn, actor, p, "posting.extend", current, endsOn);
           });
@@ -255,8 +263,12 @@ public final class PostingService {
   }
 
   private static ProblemException conflict(List<UUID> overlaps) {
-    return new ProblemException(Problem.of(ProblemType.CONFLICT, "The officer's posting " + overlaps.get(0)
-            + " overlaps this period; send allowOverlap: true to state that the overlap is intended.")
+    return conflict(overlaps, "The officer's posting " + overlaps.get(0)
+        + " overlaps this period; send allowOverlap: true to state that the overlap is intended.");
+  }
+
+  private static ProblemException conflict(List<UUID> overlaps, String detail) {
+    return new ProblemException(Problem.of(ProblemType.CONFLICT, detail)
         .with("overlappingPostingIds", new JsonArray(overlaps.stream().map(UUID::toString).toList())));
   }
 

@@ -185,6 +185,34 @@ class PostingsApiTest {
   }
 
   @Test
+  void extendingIsRefusedOnlyForANewOverlap(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    // A: days 0-30, no overlap. B: days 20-90, stated to overlap A. A's overlap with B is B's, stated there.
+    JsonObject a = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY, TODAY.plusDays(30))), 201);
+    JsonObject b = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(20), TODAY.plusDays(90)).put("allowOverlap", true)),
+        201);
+    assertThat(a.getBoolean("overlapAllowed")).isFalse();
+    // Extending A inside B overlaps nothing it did not already overlap: allowed (it was 409 naming B, with no way
+    // to state the overlap on extend).
+    JsonObject extended = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + a.getString("id") + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(40).toString())), 200);
+    assertThat(extended.getString("endsOn")).isEqualTo(TODAY.plusDays(40).toString());
+    // A third posting after B: extending A onto it is a new overlap, still 409 naming only that one.
+    JsonObject c = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "PETITION_STABILITY", TONGZHOU, TODAY.plusDays(100), TODAY.plusDays(120))
+            .put("allowOverlap", true)), 201);
+    JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + a.getString("id")
+        + "/extend", new JsonObject().put("endsOn", TODAY.plusDays(110).toString())), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(c.getString("id"));
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", a.getString("id")))
+        .isEqualTo(TODAY.plusDays(40).toString());
+    assertThat(b.getString("id")).isNotNull();
+  }
+
+  @Test
   void scopeDecidesWhoPostsWhomAndWhoReadsWhat(TestEnvironment env) throws Exception {
     String tongzhou = token(env, "supervisor.tongzhou");
     // officer.xu's home unit (Huaisi) is outside Tongzhou: 422 naming body/officerId (as a project's unit), nothing written.
