@@ -111,23 +111,9 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     }
   }
 
-  /** Why the string cannot be stored as it is, or null. */
+  /** Why the string cannot be stored as it is, or null (the rule of every JSON body: StorableStrings). */
   static String unstorable(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\u0000') {
-        return "NUL characters are not allowed.";
-      }
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-          i++;
-        } else {
-          return "Not valid Unicode: an unpaired surrogate (\\u" + Integer.toHexString(c) + ") at character " + i
-              + ".";
-        }
-      }
-    }
-    return null;
+    return org.frontline.platform.http.StorableStrings.unstorable(s);
   }
 
   private static UUID uuid(String value, String field) {

@@ -333,6 +333,50 @@ class EnterprisesApiTest {
         200)).isEqualTo(closed);
   }
 
+  /** A raw JSON body (so a lone surrogate escape reaches the server as sent). */
+  static HttpResponse<Buffer> raw(TestEnvironment env, String token, String path, String json) {
+    return await(env.client().post(path).putHeader("Authorization", "Bearer " + token)
+        .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(json)));
+  }
+
+  @Test
+  void aStringThatCannotBeStoredAsSentIs400NamingTheFieldNever500NorAQuestionMark(TestEnvironment env)
+      throws Exception {
+    String supervisor = token(env, "supervisor.hanjiang");
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String path = "/v1/enterprises/" + enterprise + "/service-requests";
+    // A NUL in the description: PostgreSQL refused the insert (500).
+    JsonObject p = assertProblem(raw(env, supervisor, path, "{\"category\":\"LAND\",\"description\":\"a\\u0000b\","
+        + "\"responsibleOfficerId\":\"" + XU + "\"}"), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/description");
+    // A lone surrogate: stored as '?' (a silent change of what was written).
+    p = assertProblem(raw(env, supervisor, path, "{\"category\":\"LAND\",\"description\":\"a\\ud800b\","
+        + "\"responsibleOfficerId\":\"" + XU + "\"}"), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/description");
+    assertThat(count(env, "SELECT count(*) FROM service_request WHERE enterprise_id = ?", enterprise)).isZero();
+    UUID id = UUID.fromString(ok(call(env, supervisor, HttpMethod.POST, path, request(XU)), 201).getString("id"));
+    p = assertProblem(raw(env, supervisor, "/v1/service-requests/" + id + "/transitions",
+        "{\"to\":\"COORDINATING\",\"department\":\"Tax\\u0000\"}"), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/department");
+    assertThat(string(env, "SELECT status FROM service_request WHERE id = ?", id)).isEqualTo("RECEIVED");
+    // Nested: an enterprise's designation kind is pattern-checked, its name is not.
+    p = assertProblem(raw(env, supervisor, "/v1/enterprises", enterprise(code(), HUAISI).put("name", "X")
+        .encode().replace("\"name\":\"X\"", "\"name\":\"\\udc00\"")), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/name");
+    // Other work records and devices alike (each a 500 before).
+    String tongzhou = token(env, "supervisor.tongzhou");
+    p = assertProblem(raw(env, tongzhou, "/v1/projects", "{\"unitId\":\"" + TONGZHOU + "\",\"name\":\"P\\u0000\","
+        + "\"investmentYuan\":1,\"site\":{\"lat\":32,\"lon\":121,\"radiusM\":100},\"bidSections\":[\"ok\",\"\\u0000\"]}"),
+        400, "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/name");
+    p = assertProblem(raw(env, tongzhou, "/v1/devices", "{\"token\":\"t\\u0000\",\"platform\":\"android\"}"), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/token");
+    // A pair of surrogates is a character like any other.
+    ok(raw(env, supervisor, path, "{\"category\":\"LAND\",\"description\":\"\\ud83c\\udfed factory\","
+        + "\"responsibleOfficerId\":\"" + XU + "\"}"), 201);
+  }
+
   @Test
   void serviceRequestsAreScopedThroughTheEnterpriseAndRoleChecked(TestEnvironment env) throws Exception {
     UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));

@@ -57,6 +57,7 @@ final class RequestValidation {
     MediaType json = operation.getRequestBody() == null ? null
         : operation.getRequestBody().getContent().get(MediaType.APPLICATION_JSON);
     CompiledSchema body = json == null ? null : compiledBody.orElse(null);
+    boolean checkStrings = json != null && !StorableStrings.SELF_CHECKED.contains(operationId);
     AtomicBoolean warned = new AtomicBoolean();
     return rc -> {
       ValidatableRequest request;
@@ -79,6 +80,11 @@ final class RequestValidation {
               rc.fail(e);
               return;
             }
+            ProblemException unstorable = checkStrings ? StorableStrings.check(parsed, "body") : null;
+            if (unstorable != null) {
+              rc.fail(unstorable);
+              return;
+            }
             rc.put(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST, validated);
             rc.next();
             return;
@@ -92,6 +98,13 @@ final class RequestValidation {
             if (compiledRejected && warned.compareAndSet(false, true)) {
               log.warn("The compiled schema of {} refused a body vertx-json-schema accepts: the compiler and vertx "
                   + "disagree (vertx wins); see CompiledSchemaEquivalenceTest", operationId);
+            }
+            RequestParameter validBody = validated.getBody();
+            ProblemException unstorable = checkStrings && validBody != null && !validBody.isNull()
+                ? StorableStrings.check(validBody.get(), "body") : null;
+            if (unstorable != null) {
+              rc.fail(unstorable);
+              return;
             }
             rc.put(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST, validated);
             rc.next();
