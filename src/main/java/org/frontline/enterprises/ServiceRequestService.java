@@ -82,12 +82,18 @@ public final class ServiceRequestService {
         .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
         .compose(found -> found.isPresent() ? Future.succeededFuture(UUID.fromString(found.get().getString("unitId")))
             : Future.failedFuture(EnterpriseService.notFound(enterpriseId)))
-        .compose(unitId -> conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 AND disabled_at IS NULL"
-                + " AND roles && ARRAY['officer', 'supervisor']::text[]")
-            .execute(Tuple.of(req.responsibleOfficerId()))
+        // The one responsible must be able to read and move the request: their scope covers the enterprise's
+        // unit. (Any account would do before: a request nobody responsible could see, and an oracle telling which
+        // ids are officers anywhere.)
+        .compose(unitId -> conn.preparedQuery("SELECT 1 FROM account a WHERE a.id = $1 AND a.disabled_at IS NULL"
+                + " AND a.roles && ARRAY['officer', 'supervisor']::text[] AND EXISTS (SELECT 1 FROM account_scope s"
+                + " JOIN org_unit cover ON cover.id = s.unit_id JOIN org_unit target ON target.id = $2"
+                + " WHERE s.account_id = a.id AND " + Scope.within("target.path", "cover.path") + ")")
+            .execute(Tuple.of(req.responsibleOfficerId(), unitId))
             .compose(rows -> rows.size() > 0 ? Future.succeededFuture(unitId)
                 : Future.failedFuture(EnterpriseService.unprocessable("body/responsibleOfficerId",
-                    "No enabled officer or supervisor " + req.responsibleOfficerId() + "."))))
+                    "No enabled officer or supervisor " + req.responsibleOfficerId()
+                        + " whose scope covers the enterprise's unit."))))
         .compose(unitId -> conn.preparedQuery("INSERT INTO service_request (id, enterprise_id, category, description,"
                 + " responsible_officer_id, status, received_at, due_at, created_by)"
                 + " VALUES ($1, $2, $3, $4, $5, 'RECEIVED', $6, $7, $8)")

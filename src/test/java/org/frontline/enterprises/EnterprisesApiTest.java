@@ -403,7 +403,19 @@ class EnterprisesApiTest {
     JsonObject p = assertProblem(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, path,
         request(account("assessor.tongzhou"))), 422, "urn:frontline:problem:unprocessable");
     assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/responsibleOfficerId");
+    // ... whose scope covers the enterprise's unit: a Tongzhou officer or supervisor could neither read nor move a
+    // Huaisi request they were made responsible for (both were accepted).
+    for (String outside : List.of("officer.zhang", "supervisor.tongzhou")) {
+      p = assertProblem(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, path, request(account(outside))),
+          422, "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).as(outside)
+          .isEqualTo("body/responsibleOfficerId");
+    }
     assertThat(count(env, "SELECT count(*) FROM service_request WHERE enterprise_id = ?", enterprise)).isEqualTo(1);
+    // The supervisor covering Hanjiang (and so Huaisi) may be the one responsible.
+    ok(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, path, request(account("supervisor.hanjiang"))),
+        201);
+    assertThat(count(env, "SELECT count(*) FROM service_request WHERE enterprise_id = ?", enterprise)).isEqualTo(2);
     assertThat(string(env, "SELECT status FROM service_request WHERE id = ?", id)).isEqualTo("RECEIVED");
   }
 }
