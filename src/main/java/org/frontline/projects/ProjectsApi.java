@@ -1,5 +1,8 @@
 package org.frontline.projects;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
@@ -28,13 +31,13 @@ public final class ProjectsApi implements ApiRoutes {
         "getProject", rc -> ok(rc, service.getProject(Actor.of(rc), id(rc))),
         "listProjects", this::list,
         "getProjectSCurve", rc -> ok(rc, service.sCurve(Actor.of(rc), id(rc))),
-        "createMilestone", rc -> created(rc, service.createMilestone(Actor.of(rc), id(rc), rc.body().asJsonObject()),
+        "createMilestone", rc -> created(rc, service.createMilestone(Actor.of(rc), id(rc), exact(rc, "plannedQuantity")),
             m -> "/v1/milestones/" + m.getString("id")),
         "getMilestone", rc -> ok(rc, service.getMilestone(Actor.of(rc), id(rc))),
-        "rebaselineMilestone", rc -> created(rc, service.rebaseline(Actor.of(rc), id(rc), rc.body().asJsonObject()),
+        "rebaselineMilestone", rc -> created(rc, service.rebaseline(Actor.of(rc), id(rc), exact(rc, "plannedQuantity")),
             m -> "/v1/milestones/" + m.getString("id")),
         "recordMilestoneProgress", rc -> created(rc,
-            service.recordProgress(Actor.of(rc), id(rc), rc.body().asJsonObject()),
+            service.recordProgress(Actor.of(rc), id(rc), exact(rc, "quantity")),
             m -> "/v1/milestones/" + m.getString("id")));
   }
 
@@ -45,6 +48,38 @@ public final class ProjectsApi implements ApiRoutes {
             limit == null ? null : Integer.valueOf(limit))
         .map(page -> new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())));
   }
+
+  /**
+   * The (validated) body with the top-level number {@code field} as the exact decimal that was sent: the parsed body
+   * holds a double, which cannot carry 18 significant digits (12345678901234.567 became .566, silently: quantities
+   * keep 3 decimals exactly or are refused).
+   */
+  static JsonObject exact(RoutingContext rc, String field) {
+    JsonObject body = rc.body().asJsonObject();
+    if (!(body.getValue(field) instanceof Number)) {
+      return body;
+    }
+    try (JsonParser parser = JSON.createParser(rc.body().buffer().getBytes())) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return body;
+      }
+      java.math.BigDecimal sent = null;
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if (name.equals(field)) { // the last one, as the parsed body has it
+          sent = value == JsonToken.VALUE_NUMBER_FLOAT || value == JsonToken.VALUE_NUMBER_INT
+              ? parser.getDecimalValue() : null;
+        }
+        parser.skipChildren();
+      }
+      return sent == null ? body : body.copy().put(field, sent);
+    } catch (java.io.IOException e) {
+      return body; // validated already: not reached
+    }
+  }
+
+  private static final JsonFactory JSON = new JsonFactory();
 
   private static UUID id(RoutingContext rc) {
     return UUID.fromString(rc.pathParam("id"));

@@ -233,6 +233,31 @@ class ProjectsApiTest {
   }
 
   @Test
+  void aQuantityIsKeptExactlyAsSentEvenBeyondADoublesDigits(TestEnvironment env) throws Exception {
+    // 17 significant digits: a double holds 12345678901234.566, which was stored (and answered) without a word.
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject project = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU)), 201);
+    HttpResponse<Buffer> r = await(env.client().post("/v1/projects/" + project.getString("id") + "/milestones")
+        .putHeader("Authorization", "Bearer " + supervisor).putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer("{\"name\":\"Earth moved\",\"plannedQuantity\":12345678901234.567,\"unit\":\"m3\","
+            + "\"plannedStart\":\"2026-03-01\",\"plannedDue\":\"2026-05-31\"}")));
+    String milestone = ok(r, 201).getString("id");
+    assertThat(env.string("SELECT planned_quantity::text FROM milestone_baseline WHERE milestone_id = ?::uuid",
+        milestone)).isEqualTo("12345678901234.567");
+    r = await(env.client().post("/v1/milestones/" + milestone + "/progress")
+        .putHeader("Authorization", "Bearer " + supervisor).putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer("{\"quantity\":1234567890123.457,\"measuredOn\":\"2026-04-01\"}")));
+    ok(r, 201);
+    assertThat(env.string("SELECT quantity::text FROM milestone_progress WHERE milestone_id = ?::uuid", milestone))
+        .isEqualTo("1234567890123.457");
+    // Beyond 3 decimals it is still refused, even where a double would have rounded the excess away.
+    r = await(env.client().post("/v1/milestones/" + milestone + "/progress")
+        .putHeader("Authorization", "Bearer " + supervisor).putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer("{\"quantity\":1234567890124.0001}")));
+    assertThat(fields(assertProblem(r, 422, "urn:frontline:problem:unprocessable"))).containsExactly("body/quantity");
+  }
+
+  @Test
   void reBaseliningKeepsHistory(TestEnvironment env) throws Exception {
     String milestone = projectWithTrees(env)[1].getString("id");
     String supervisor = token(env, "supervisor.tongzhou");
