@@ -64,7 +64,8 @@ public final class AuthService {
     String requestId = RequestIds.current();
     String username = givenUsername.trim().toLowerCase(Locale.ROOT);
     List<String> throttleKeys = List.of("account:" + username, "address:" + clientAddress);
-    return repository.throttledForSeconds(throttleKeys, MAX_FAILURES, THROTTLE_WINDOW)
+    // The attempt is counted before the password is checked, so guesses sent at once cannot all pass the limit.
+    return repository.reserveAttempt(throttleKeys, MAX_FAILURES, THROTTLE_WINDOW)
         .compose(wait -> {
           if (wait > 0) {
             log.info("login throttled for {} from {}", username, clientAddress);
@@ -81,17 +82,17 @@ public final class AuthService {
             .compose(matches -> {
               if (matches && account.isPresent() && !account.get().disabled()) {
                 return repository.clearThrottle(throttleKeys.get(0))
+                    .compose(v -> repository.refundAttempt(throttleKeys.get(1)))
                     .compose(v -> issue(account.get(), clientAddress, requestId));
               }
               log.info("failed login for {} from {}", username, clientAddress);
               String reason = account.isEmpty() ? "unknown-account"
                   : account.get().disabled() ? "account-disabled" : "wrong-password";
               var known = account.orElse(null);
-              return repository.recordFailure(throttleKeys, THROTTLE_WINDOW)
-                  .compose(v -> audit.record(pool(), new AuditEvent(null, username, "auth.login.failed",
+              return audit.record(pool(), new AuditEvent(null, username, "auth.login.failed",
                       known == null ? null : "account", known == null ? null : known.id().toString(),
                       known == null ? null : known.homeUnitId(), clientAddress, requestId, Outcome.FAILURE,
-                      new JsonObject().put("reason", reason))))
+                      new JsonObject().put("reason", reason)))
                   .compose(v -> Future.failedFuture(Problems.unauthorized(WRONG_CREDENTIALS).toException()));
             }));
   }

@@ -126,27 +126,35 @@ public final class IdentityRepository {
   }
 
   /**
-   * Seconds until the earliest of the given throttle keys lets attempts through again, or 0 when none of them has
-   * reached {@code maxFailures} within its open window.
+   * Counts one attempt against each of the given throttle keys before the password is checked (opening a new window
+   * where the old one has passed), and answers the seconds until the earliest of them lets attempts through again:
+   * 0 when every key is within {@code maxAttempts} in its window, counting this attempt. Counting first, in one
+   * statement (the upsert locks each key's row, always in the given order), is what makes the limit hold for
+   * attempts sent at once: a check before the count let every concurrent guess through. A successful login gives
+   * its count back ({@link #refundAttempt}).
    */
-  public Future<Long> throttledForSeconds(List<String> keys, int maxFailures, Duration window) {
+  public Future<Long> reserveAttempt(List<String> keys, int maxAttempts, Duration window) {
     return pool.preparedQuery("""
-            SELECT coalesce(max(ceil(extract(epoch FROM (window_start + make_interval(secs => $3) - now())))), 0)::bigint
-            FROM login_throttle
-            WHERE key = ANY ($1) AND failures >= $2 AND window_start > now() - make_interval(secs => $3)""")
-        .execute(Tuple.of(keys.toArray(String[]::new), maxFailures, (double) window.toSeconds()))
+            WITH counted AS (
+              INSERT INTO login_throttle AS t (key, failures, window_start)
+              SELECT k, 1, now() FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n
+              ON CONFLICT (key) DO UPDATE SET
+                failures = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.failures + 1 ELSE 1 END,
+                window_start = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.window_start ELSE now() END
+              RETURNING failures, window_start)
+            SELECT coalesce(max(ceil(extract(epoch FROM (window_start + make_interval(secs => $2) - now()))))
+              FILTER (WHERE failures > $3), 0)::bigint
+            FROM counted""")
+        .execute(Tuple.of(keys.toArray(String[]::new), (double) window.toSeconds(), maxAttempts))
         .map(rows -> Math.max(0L, rows.iterator().next().getLong(0)));
   }
 
-  /** Counts one failure against each key, opening a new window where the old one has passed. */
-  public Future<Void> recordFailure(List<String> keys, Duration window) {
+  /** Gives back the attempt {@link #reserveAttempt} counted against the key (a login that succeeded). */
+  public Future<Void> refundAttempt(String key) {
     return pool.preparedQuery("""
-            INSERT INTO login_throttle AS t (key, failures, window_start)
-            SELECT k, 1, now() FROM unnest($1::text[]) AS k
-            ON CONFLICT (key) DO UPDATE SET
-              failures = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.failures + 1 ELSE 1 END,
-              window_start = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.window_start ELSE now() END""")
-        .execute(Tuple.of(keys.toArray(String[]::new), (double) window.toSeconds()))
+            WITH gone AS (DELETE FROM login_throttle WHERE key = $1 AND failures <= 1)
+            UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 1""")
+        .execute(Tuple.of(key))
         .mapEmpty();
   }
 

@@ -90,4 +90,34 @@ class LoginThrottleTest {
     // officer.xu itself is not throttled: from another address the login works
     assertThat(login(from(env, "127.0.0.7"), "officer.xu", "frontline-dev").statusCode()).isEqualTo(200);
   }
+
+  @Test
+  void guessesSentAtOnceGetNoMoreThanTheLimitChecked(TestEnvironment env) {
+    // Review: the throttle was checked before the password and counted after it, so 20 guesses sent at once were
+    // all checked (20 x 401) although an account allows 5 failures per window.
+    WebClient client = from(env, "127.0.0.8");
+    java.util.List<io.vertx.core.Future<HttpResponse<Buffer>>> attempts = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      attempts.add(client.post("/v1/auth/login")
+          .sendJsonObject(new JsonObject().put("username", "officer.zhang").put("password", "wrong-" + i)));
+    }
+    await(io.vertx.core.Future.all(attempts));
+    long checked = attempts.stream().filter(f -> f.result().statusCode() == 401).count();
+    long throttled = attempts.stream().filter(f -> f.result().statusCode() == 429).count();
+    assertThat(checked).isEqualTo(AuthService.MAX_FAILURES);
+    assertThat(throttled).isEqualTo(20 - AuthService.MAX_FAILURES);
+    assertThrottled(login(client, "officer.zhang", "frontline-dev"));
+  }
+
+  @Test
+  void successfulLoginsDoNotUseUpTheAddressBudget(TestEnvironment env) {
+    WebClient client = from(env, "127.0.0.9");
+    for (int i = 0; i < 2 * AuthService.MAX_FAILURES; i++) {
+      assertThat(login(client, "officer.xu", "frontline-dev").statusCode()).isEqualTo(200);
+    }
+    for (int i = 0; i < AuthService.MAX_FAILURES; i++) {
+      assertProblem(login(client, "guess.user" + i, "wrong"), 401, "urn:frontline:problem:unauthorized");
+    }
+    assertThrottled(login(client, "officer.xu", "frontline-dev"));
+  }
 }
