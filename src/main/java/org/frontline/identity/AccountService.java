@@ -8,6 +8,8 @@ import io.vertx.sqlclient.SqlConnection;
 import org.frontline.identity.AccountRepository.Account;
 import org.frontline.identity.OrgUnitRepository.OrgUnit;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -98,7 +100,9 @@ public final class AccountService {
     return inScope(actor, id, (conn, scope, before) -> {
       UUID home = u.homeUnitId() != null ? u.homeUnitId() : before.homeUnitId();
       List<UUID> covered = u.coveredUnitIds() == null ? List.of() : u.coveredUnitIds();
-      return checkUnits(conn, scope, u.homeUnitId(), covered)
+      boolean rolesChange = u.roles() != null && !Set.copyOf(u.roles()).equals(Set.copyOf(before.roles()));
+      return (rolesChange ? wholeAccountInScope(conn, scope, before, "change the roles of") : Future.<Void>succeededFuture())
+          .compose(v -> checkUnits(conn, scope, u.homeUnitId(), covered))
           .compose(v -> accounts.update(conn, id, new AccountRepository.Changes(
               u.displayName() == null ? null : u.displayName().trim(), u.locale(), u.roles(), u.homeUnitId())))
           .compose(v -> u.coveredUnitIds() == null ? Future.succeededFuture()
@@ -125,7 +129,8 @@ public final class AccountService {
   }
 
   public Future<Account> enable(Actor actor, UUID id) {
-    return inScope(actor, id, (conn, scope, before) -> accounts.setDisabled(conn, id, false)
+    return inScope(actor, id, (conn, scope, before) -> wholeAccountInScope(conn, scope, before, "enable")
+        .compose(v -> accounts.setDisabled(conn, id, false))
         .compose(v -> audit.success(conn, actor, "account.enable", "account", id, before.homeUnitId(), null))
         .compose(v -> reread(conn, id)));
   }
@@ -138,7 +143,8 @@ public final class AccountService {
           if (violation.isPresent()) {
             return Future.failedFuture(AdminProblems.unprocessable("body/password", violation.get()));
           }
-          return accounts.setPasswordHash(conn, id, hash)
+          return wholeAccountInScope(conn, scope, account, "set the password of")
+              .compose(v -> accounts.setPasswordHash(conn, id, hash))
               .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
               .compose(revoked -> audit.success(conn, actor, "account.password-reset", "account", id,
                   account.homeUnitId(), new JsonObject().put("refreshTokensRevoked", revoked)));
@@ -162,6 +168,20 @@ public final class AccountService {
         // Committed (or not): this instance forgets the account before answering, so the change holds from the
         // very next request here; other instances hear of it from the database (AccountCache).
         .onComplete(done -> callers.invalidate(id));
+  }
+
+  /**
+   * What would give an account's holder power (its password, its roles, enabling it) is the actor's only when every
+   * unit the account covers lies in the actor's scope, not just its home unit: else an admin of one city could take
+   * over (or make an admin of) an account that also covers another city, and act there. 403 otherwise; changes
+   * that only take power away (disable, uncovering units in scope) stay open to the admins of its home unit.
+   */
+  private Future<Void> wholeAccountInScope(SqlConnection conn, Scope scope, Account account, String what) {
+    return units.findAll(conn, scope, account.coveredUnitIds()).compose(found -> found.size()
+        == Set.copyOf(account.coveredUnitIds()).size() ? Future.<Void>succeededFuture()
+        : Future.failedFuture(Problem.of(ProblemType.FORBIDDEN, "The account " + account.id()
+            + " covers units outside your scope; only an admin whose scope holds them all may " + what + " it.")
+            .toException()));
   }
 
   /** The home unit (when given) must be live and in scope; each covered unit in scope. 422 names the field. */

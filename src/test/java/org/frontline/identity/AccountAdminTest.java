@@ -132,16 +132,42 @@ class AccountAdminTest {
     UUID id = create(env, admin, newAccount("supervisor.both", TONGZHOU)
         .put("coveredUnitIds", new JsonArray().add(HANJIANG.toString())));
     JsonObject updated = ok(call(env, Admin.nantongAdmin(env), HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject()
-        .put("displayName", "Both Ways").put("locale", "en").put("roles", new JsonArray().add("supervisor"))
+        .put("displayName", "Both Ways").put("locale", "en").put("roles", new JsonArray().add("officer"))
         .put("homeUnitId", NANTONG.toString()).put("coveredUnitIds", new JsonArray())), 200);
     assertThat(updated.getString("displayName")).isEqualTo("Both Ways");
     assertThat(string(env, "SELECT display_name || '|' || locale || '|' || array_to_string(roles, ',') || '|' || home_unit_id "
-        + "FROM account WHERE id = ?", id)).isEqualTo("Both Ways|en|supervisor|" + NANTONG);
+        + "FROM account WHERE id = ?", id)).isEqualTo("Both Ways|en|officer|" + NANTONG);
     // Tongzhou (in the Nantong admin's scope, not listed) is dropped; Hanjiang (outside it) stays; the home is covered.
     assertThat(covered(env, id)).isEqualTo(sorted(NANTONG, HANJIANG));
     ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject().put("displayName", "Only Name")), 200);
     assertThat(string(env, "SELECT locale FROM account WHERE id = ?", id)).isEqualTo("en");
     assertThat(covered(env, id)).isEqualTo(sorted(NANTONG, HANJIANG));
+  }
+
+  @Test
+  void anAccountCoveringUnitsOutsideTheScopeCannotBeTakenOverOrEmpowered(TestEnvironment env) throws Exception {
+    // Review: the Nantong admin could reset the password of (or make an admin of) an account whose home is in
+    // Nantong but which also covers Hanjiang, then log in as it and act in Hanjiang, outside its own scope.
+    String admin = Admin.token(env, "admin");
+    String nantong = Admin.nantongAdmin(env);
+    UUID id = create(env, admin, newAccount("supervisor.twocities", TONGZHOU)
+        .put("roles", new JsonArray().add("supervisor")).put("coveredUnitIds", new JsonArray().add(HANJIANG.toString())));
+    String before = Admin.row(env, "account", id);
+    assertProblem(post(env, nantong, "/v1/accounts/" + id + "/password",
+        new JsonObject().put("password", "Taken-over-2026")), 403, "urn:frontline:problem:forbidden");
+    assertProblem(call(env, nantong, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject()
+        .put("roles", new JsonArray().add("supervisor").add("admin"))), 403, "urn:frontline:problem:forbidden");
+    assertThat(Admin.row(env, "account", id)).isEqualTo(before);
+    // what only takes power away stays open to the admins of its home unit; giving it back does not
+    ok(post(env, nantong, "/v1/accounts/" + id + "/disable", null), 200);
+    assertProblem(post(env, nantong, "/v1/accounts/" + id + "/enable", null), 403, "urn:frontline:problem:forbidden");
+    ok(call(env, nantong, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject().put("displayName", "Two Cities")
+        .put("roles", new JsonArray().add("supervisor"))), 200);
+    // the province admin, whose scope holds both cities, may do all of it
+    ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200);
+    ok(post(env, admin, "/v1/accounts/" + id + "/password", new JsonObject().put("password", "Reset-by-province-2026")), 204);
+    ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject()
+        .put("roles", new JsonArray().add("supervisor").add("assessor"))), 200);
   }
 
   @Test
