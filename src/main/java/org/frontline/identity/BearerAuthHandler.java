@@ -91,6 +91,11 @@ public final class BearerAuthHandler implements PerOperationSecurity {
           .withHeader("WWW-Authenticate", "Bearer").toException());
       return;
     }
+    if (rc.request().headers().getAll("Authorization").size() > 1) {
+      // Which one counts would depend on who reads the request (a proxy, a log, us): refuse the ambiguity.
+      reject(rc, null, "more than one Authorization header");
+      return;
+    }
     if (authorization.length() < 8 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       rc.fail(Problems.unauthorized("Send the access token as 'Authorization: Bearer <token>'.").toException());
       return;

@@ -85,6 +85,22 @@ class TokenRejectionTest {
   }
 
   @Test
+  void twoAuthorizationHeadersAreRefusedWhicheverComesFirst(TestEnvironment env) {
+    // Review: the first of two Authorization headers was used and the second ignored; a proxy or logger that reads
+    // the other one disagrees with us about who is calling. An ambiguous credential is no credential.
+    String officer = Admin.token(env, "officer.xu");
+    String admin = Admin.token(env, "admin");
+    for (String[] pair : new String[][] {{officer, admin}, {admin, officer}, {officer, officer}}) {
+      var request = env.client().get("/v1/me");
+      request.headers().add("Authorization", "Bearer " + pair[0]).add("Authorization", "Bearer " + pair[1]);
+      HttpResponse<Buffer> r = org.frontline.testing.TestEnvironment.await(request.send());
+      assertProblem(r, 401, "urn:frontline:problem:unauthorized");
+      assertThat(r.getHeader("WWW-Authenticate")).isEqualTo("Bearer error=\"invalid_token\"");
+    }
+    assertThat(me(env, officer).statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void aWellFormedForgeryWithOurKeyIsAccepted(TestEnvironment env) throws Exception {
     // control: proves the forging below differs from a valid token only in what each test changes
     assertThat(me(env, forge(env, h -> {}, c -> {})).statusCode()).isEqualTo(200);
