@@ -40,7 +40,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *   one delivery per event of a subscribed kind, then moves its cursor, in one transaction;</li>
  *   <li>send: claims due deliveries (lease, {@code SKIP LOCKED}) that have no older pending delivery of the same
  *   subscription and report (per-report order), checks the target after DNS resolution and POSTs to the checked
- *   address, signed with every live secret. 2xx: delivered. Anything else (redirects included: never followed),
+ *   address, signed with every live secret. A round claims only as many as this instance has free slots
+ *   ({@link Settings#batch} in flight at most) and does not wait for its sends: the next round claims meanwhile,
+ *   and a subscription has at most {@link #MAX_IN_FLIGHT_PER_SUBSCRIPTION} deliveries in flight, so a receiver that
+ *   hangs until the timeout delays only its own deliveries. 2xx: delivered. Anything else (redirects included: never followed),
  *   a timeout or a refused target: retried after exponential backoff with jitter, failed once 3 days have passed.
  *   A subscription failing {@link Settings#disableAfterFailures} times in a row for {@link Settings#disableAfter}
  *   is disabled and the admins who manage its client are alerted ({@code webhook.disabled} in the outbox).</li>
@@ -63,6 +66,13 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   /** A claimed delivery. */
   private record Due(long id, UUID subscriptionId, String url, String messageId, String body, int attempts) {}
 
+  /**
+   * Deliveries of one subscription in flight at once, over every instance (the claimed, leased ones): a receiver
+   * that hangs until the timeout holds at most this many of an instance's {@link Settings#batch} slots. Also the
+   * HTTP client's connections per receiver address (Vert.x's default pool size): more would only queue there.
+   */
+  static final int MAX_IN_FLIGHT_PER_SUBSCRIPTION = 5;
+
   private final Pool pool;
   private final KeyEncryption sealing;
   private final WebhookTargets targets;
@@ -72,6 +82,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private final io.vertx.core.net.TrustOptions trust;
   private HttpClient http;
   private volatile boolean stopping;
+  /** Deliveries claimed by this instance and not yet recorded (event-loop confined). */
+  private int inFlight;
   private long fanOutTimer = -1;
   private long sendTimer = -1;
 
@@ -129,13 +141,18 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
 
   private void scheduleSend(Duration delay) {
     if (!stopping) {
-      sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> sendDue().onComplete(ar -> {
-        if (ar.failed()) {
-          // What was claimed stays leased and is claimed again when the lease expires: nothing is lost.
-          log.warn("webhook send round failed: {}", ar.cause().toString());
-        }
-        scheduleSend(ar.succeeded() && ar.result() >= settings.batch() ? Duration.ZERO : settings.idleDelay());
-      }));
+      sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> {
+        int room = settings.batch() - inFlight;
+        sendDue().onComplete(ar -> {
+          if (ar.failed()) {
+            // What was claimed stays leased and is claimed again when the lease expires: nothing is lost.
+            log.warn("webhook send round failed: {}", ar.cause().toString());
+          }
+          // A full claim: more may be due at once. Otherwise (or with every slot in flight) after the idle delay.
+          scheduleSend(ar.succeeded() && ar.result() > 0 && ar.result() >= room && inFlight < settings.batch()
+              ? Duration.ZERO : settings.idleDelay());
+        });
+      });
     }
   }
 
@@ -202,18 +219,35 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
    * in the same statement, never sent, with {@link WebhookService#OUTSIDE_GRANT} as its last error.
    */
   Future<Integer> sendDue() {
+    int room = settings.batch() - inFlight;
+    if (room <= 0) {
+      return Future.succeededFuture(0);
+    }
     return pool.preparedQuery("""
-            WITH c AS (
-              SELECT d.id, """ + WebhookService.IN_GRANT + """
-               AS granted FROM webhook_delivery d
+            WITH busy AS (
+              SELECT subscription_id, count(*) AS n FROM webhook_delivery
+              WHERE status = 'PENDING' AND lease_until >= now() GROUP BY subscription_id),
+            ready AS (
+              SELECT d.id, row_number() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id)
+                       + coalesce(b.n, 0) AS slot
+              FROM webhook_delivery d
               JOIN webhook_subscription s ON s.id = d.subscription_id
               JOIN partner_client pc ON pc.id = s.client_id
+              LEFT JOIN busy b ON b.subscription_id = d.subscription_id
               WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
                 AND (d.lease_until IS NULL OR d.lease_until < now())
                 AND s.deleted_at IS NULL AND s.disabled_at IS NULL AND pc.disabled_at IS NULL
                 AND 'webhooks:manage' = ANY (pc.scopes)
                 AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.subscription_id = d.subscription_id
-                                AND e.order_key = d.order_key AND e.status = 'PENDING' AND e.id < d.id)
+                                AND e.order_key = d.order_key AND e.status = 'PENDING' AND e.id < d.id)),
+            c AS (
+              SELECT d.id, """ + WebhookService.IN_GRANT + """
+               AS granted FROM webhook_delivery d
+              JOIN webhook_subscription s ON s.id = d.subscription_id
+              JOIN partner_client pc ON pc.id = s.client_id
+              WHERE d.id IN (SELECT id FROM ready WHERE slot <= $5)
+                AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+                AND (d.lease_until IS NULL OR d.lease_until < now())
               ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
             UPDATE webhook_delivery d SET
               claimed_by = CASE WHEN c.granted THEN $2 END,
@@ -223,7 +257,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
               last_error = CASE WHEN c.granted THEN d.last_error ELSE $4 END
             FROM c, webhook_subscription s WHERE d.id = c.id AND s.id = d.subscription_id
             RETURNING d.id, d.subscription_id, s.url, d.message_id, d.body, d.attempts, c.granted""")
-        .execute(Tuple.of(settings.batch(), instance, settings.lease().toMillis(), WebhookService.OUTSIDE_GRANT))
+        .execute(Tuple.of(room, instance, settings.lease().toMillis(), WebhookService.OUTSIDE_GRANT,
+            MAX_IN_FLIGHT_PER_SUBSCRIPTION))
         .compose(rows -> {
           List<Due> due = new ArrayList<>();
           for (Row r : rows) {
@@ -235,13 +270,23 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
           if (due.isEmpty()) {
             return Future.succeededFuture(rows.rowCount());
           }
+          // The sends are not awaited: the next round claims as soon as this one has claimed, so a receiver that
+          // answers slowly (or never, until the timeout) holds only its own deliveries' slots, not everyone's.
+          inFlight += due.size();
           return secrets(due.stream().map(Due::subscriptionId).distinct().toList())
-              .compose(keys -> Future.join(due.stream().map(d -> send(d, keys.getOrDefault(d.subscriptionId(), List.of()))
-                  .recover(e -> {
-                    log.warn("webhook delivery {} not recorded: {}", d.id(), e.toString());
-                    return Future.succeededFuture();
-                  })).toList()))
-              .map(rows.rowCount());
+              .onFailure(e -> inFlight -= due.size())
+              .map(keys -> {
+                for (Due d : due) {
+                  send(d, keys.getOrDefault(d.subscriptionId(), List.of()))
+                      .onComplete(ar -> {
+                        inFlight--;
+                        if (ar.failed()) {
+                          log.warn("webhook delivery {} not recorded: {}", d.id(), ar.cause().toString());
+                        }
+                      });
+                }
+                return rows.rowCount();
+              });
         });
   }
 

@@ -309,6 +309,29 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aHangingReceiverHoldsBackNoOtherSubscription(TestEnvironment env) throws Exception {
+    try (Receiver hanging = new Receiver().start(0); Receiver healthy = new Receiver().start(0)) {
+      hanging.hang.set(true);
+      String stuck = subscribe(env, partner(env, List.of(HUAISI)), hanging.url()).getString("id");
+      // More deliveries than a round claims (50), all due at once, to a receiver that answers none of them.
+      Webhooks.reports(env, "officer.xu", HUAISI, 60);
+      assertThat(eventually(() -> deliveries(env, stuck, "status = 'PENDING'") == 60
+          && !hanging.received.isEmpty())).isTrue();
+
+      String healthyId = subscribe(env, partner(env, List.of(TONGZHOU)), healthy.url()).getString("id");
+      long start = System.nanoTime();
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> healthy.received.size() == 1)).isTrue();
+      // The send timeout is 10 s: a round that waited for the hanging sends held this one back about that long.
+      assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
+      assertThat(eventually(() -> deliveries(env, healthyId, "status = 'DELIVERED'") == 1)).isTrue();
+      // The hanging subscription holds only its own share of the slots.
+      assertThat(deliveries(env, stuck, "status = 'PENDING' AND lease_until >= now()"))
+          .isLessThanOrEqualTo(WebhookDeliveryVerticle.MAX_IN_FLIGHT_PER_SUBSCRIPTION);
+    }
+  }
+
+  @Test
   void theTargetIsCheckedAgainAtDelivery(TestEnvironment env) throws Exception {
     try (Receiver receiver = new Receiver().start(0)) {
       String token = partner(env, List.of(TONGZHOU));

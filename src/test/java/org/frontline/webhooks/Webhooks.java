@@ -74,13 +74,25 @@ final class Webhooks {
 
   /** A SITE report without attachments (COMPLETE at once: one report.completed event); its id. */
   static UUID report(TestEnvironment env, String username, UUID unit) {
+    return reportAs(env, login(env, username), unit);
+  }
+
+  /** {@code n} reports of one officer (one login). */
+  static void reports(TestEnvironment env, String username, UUID unit, int n) {
+    String token = login(env, username);
+    for (int i = 0; i < n; i++) {
+      reportAs(env, token, unit);
+    }
+  }
+
+  private static UUID reportAs(TestEnvironment env, String token, UUID unit) {
     UUID id = UUID.randomUUID();
     JsonObject envelope = new JsonObject().put("id", id.toString()).put("type", "SITE").put("unitId", unit.toString())
         .put("capturedAt", "2026-11-20T08:30:00Z")
         .put("location", new JsonObject().put("lat", 32.0).put("lon", 121.0).put("accuracyM", 8.5)
             .put("provider", "gps").put("mock", false))
         .put("title", "Site visit").put("body", new JsonObject().put("observations", new JsonArray().add("Seen")));
-    ok(call(env, login(env, username), HttpMethod.POST, "/v1/reports", envelope), 201);
+    ok(call(env, token, HttpMethod.POST, "/v1/reports", envelope), 201);
     return id;
   }
 
@@ -117,6 +129,8 @@ final class Webhooks {
     final Vertx vertx = Vertx.vertx();
     final ConcurrentLinkedQueue<Received> received = new ConcurrentLinkedQueue<>();
     final AtomicInteger status = new AtomicInteger(204);
+    /** While set, requests are recorded and never answered (a receiver that hangs). */
+    final java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
     private HttpServer server;
 
     Receiver start(int port) {
@@ -132,6 +146,9 @@ final class Webhooks {
       server = await(vertx.createHttpServer(options).requestHandler(req -> req.body().onSuccess(body -> {
         received.add(new Received(req.path(), MultiMap.caseInsensitiveMultiMap().addAll(req.headers()),
             body.toString(StandardCharsets.UTF_8)));
+        if (hang.get()) {
+          return;
+        }
         if (status.get() / 100 == 3) {
           req.response().putHeader("Location", "/elsewhere");
         }
