@@ -9,7 +9,7 @@ import java.net.UnknownHostException;
 import java.util.Locale;
 
 /**
- * Which webhook targets may be called (server-side request forgery): https only, and never an address of the
+ * Which webhook targets may be called (server-side request forgery): https only (port 1 to 65535), and never an address of the
  * service's own networks: loopback, private (RFC 1918, fc00::/7), carrier-grade NAT, link-local (169.254/16 with the
  * cloud metadata address 169.254.169.254, fe80::/10), the metadata address fd00:ec2::254, unspecified (0.0.0.0, ::)
  * or multicast, and the IPv4 special-purpose blocks 192.0.0.0/24, 198.18.0.0/15 (benchmarking) and 240.0.0.0/4
@@ -57,6 +57,10 @@ public final class WebhookTargets {
     String host = uri.getHost();
     if (host == null || host.isEmpty()) {
       throw new RefusedTarget("The URL has no host.");
+    }
+    // java.net.URI takes any digits as a port: 0 or 65536 would only fail at every delivery.
+    if (uri.getPort() != -1 && (uri.getPort() < 1 || uri.getPort() > 65535)) {
+      throw new RefusedTarget("The port must be from 1 to 65535.");
     }
     if (isLiteral(host)) {
       check(literal(host));

@@ -38,7 +38,8 @@ class WebhookTargetsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"http://partner.example/hook", "ftp://partner.example/hook", "file:///etc/passwd",
-      "https://user:pw@partner.example/hook", "https://partner.example/hook#x", "not a url", "https:///nohost"})
+      "https://user:pw@partner.example/hook", "https://partner.example/hook#x", "not a url", "https:///nohost",
+      "https://partner.example:0/hook", "https://partner.example:65536/hook", "https://partner.example:99999/hook"})
   void onlyPlainHttpsUrlsAreAccepted(String url) {
     assertThatThrownBy(() -> production.checkUrl(url)).isInstanceOf(WebhookTargets.RefusedTarget.class);
   }

@@ -60,7 +60,9 @@ class WebhooksApiTest {
     for (String url : List.of("https://10.0.0.1/h", "https://172.16.0.1/h", "https://192.168.0.1/h",
         "https://169.254.169.254/latest/meta-data", "https://[fd00:ec2::254]/latest", "https://[fe80::1]/h",
         "https://[fc00::1]/h", "https://0.0.0.0/h", "https://224.0.0.1/h", "https://[ff02::1]/h", "ftp://example.org/h",
-        "https://user:pw@example.org/h")) {
+        "https://user:pw@example.org/h",
+        // Ports no delivery can use: every attempt would fail until the subscription is disabled.
+        "https://example.org:0/h", "https://example.org:65536/h", "https://example.org:99999/h")) {
       JsonObject problem = assertProblem(call(env, token, HttpMethod.POST, "/v1/webhooks", new JsonObject()
           .put("url", url).put("eventTypes", new JsonArray().add("report.completed"))), 422, UNPROCESSABLE);
       assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).as(url).isEqualTo("body/url");
