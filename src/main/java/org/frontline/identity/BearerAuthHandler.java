@@ -70,7 +70,10 @@ public final class BearerAuthHandler implements PerOperationSecurity {
               if (recorded.failed()) {
                 log.warn("cannot audit a denied {}: {}", operationId, recorded.cause().toString());
               }
-              rc.fail(Problem.of(ProblemType.FORBIDDEN, "This operation needs one of the roles " + roles + ".")
+              // An empty rule is "any account": only a partner client is refused it, and no role would help.
+              rc.fail(Problem.of(ProblemType.FORBIDDEN, roles.isEmpty()
+                      ? "This operation is for people's accounts; a partner client's token cannot call it."
+                      : "This operation needs one of the roles " + roles + ".")
                   .toException());
             });
       }

@@ -133,7 +133,9 @@ class EventFeedTest {
     // A partner token is no key to people's operations, even those open to any account.
     JsonObject reader = secretClient(env, List.of("events:read", "reports:read"), List.of(TONGZHOU), List.of("SITE"));
     String token = partnerToken(env, reader);
-    assertProblem(call(env, token, HttpMethod.GET, "/v1/me", null), 403, "urn:frontline:problem:forbidden");
+    // The problem says why (it said "needs one of the roles []": no role at all would do).
+    assertThat(assertProblem(call(env, token, HttpMethod.GET, "/v1/me", null), 403, "urn:frontline:problem:forbidden")
+        .getString("detail")).doesNotContain("[]").contains("partner client");
     assertProblem(call(env, token, HttpMethod.GET, "/v1/notifications", null), 403, "urn:frontline:problem:forbidden");
     assertProblem(call(env, token, HttpMethod.GET, "/v1/reports", null), 403, "urn:frontline:problem:forbidden");
 
