@@ -67,9 +67,10 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private record Due(long id, UUID subscriptionId, String url, String messageId, String body, int attempts) {}
 
   /**
-   * Deliveries of one subscription in flight at once, over every instance (the claimed, leased ones): a receiver
-   * that hangs until the timeout holds at most this many of an instance's {@link Settings#batch} slots. Also the
-   * HTTP client's connections per receiver address (Vert.x's default pool size): more would only queue there.
+   * Deliveries of one subscription in flight at once: a claim takes at most this many less those already leased
+   * by any instance (two instances claiming at the same instant may each take this many), so a receiver that hangs
+   * until the timeout holds only a few of an instance's {@link Settings#batch} slots. Also the HTTP client's
+   * connections per receiver address (Vert.x's default pool size): more would only queue there.
    */
   static final int MAX_IN_FLIGHT_PER_SUBSCRIPTION = 5;
 
