@@ -13,6 +13,8 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.TokenService;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.Problems;
 import org.frontline.platform.http.RequestIds;
 import org.slf4j.Logger;
@@ -129,6 +131,12 @@ public final class TokenEndpoint {
         .handler(BodyHandler.create(false).setBodyLimit(16 * 1024))
         .handler(this::handle)
         .failureHandler(new Problems());
+    // Any other method: 405 naming POST, as on the contract's routes (without this route: 404, "no resource").
+    router.route(PATH).order(-9)
+        .handler(new RequestIds())
+        .handler(rc -> Problems.send(rc, Problem.of(ProblemType.METHOD_NOT_ALLOWED,
+                rc.request().method() + " is not allowed on " + PATH + "; use POST.")
+            .withHeader("Allow", "POST")));
   }
 
   private void handle(RoutingContext rc) {

@@ -267,4 +267,15 @@ class TokenEndpointTest {
     assertThat(statuses.stream().filter(s -> s == 401)).hasSize(7);
     assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", id)).isEqualTo(2);
   }
+
+  @Test
+  void anotherMethodThanPostIsA405NamingPost(TestEnvironment env) {
+    // The endpoint exists: "no resource at /oauth2/token" (404) misled a client that sent GET.
+    for (HttpMethod method : List.of(HttpMethod.GET, HttpMethod.PUT, HttpMethod.DELETE)) {
+      HttpResponse<Buffer> r = await(env.client().request(method, "/oauth2/token").send());
+      org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(r, 405,
+          "urn:frontline:problem:method-not-allowed");
+      assertThat(r.getHeader("Allow")).as(method.name()).isEqualTo("POST");
+    }
+  }
 }
