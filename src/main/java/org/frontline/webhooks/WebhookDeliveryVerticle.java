@@ -83,8 +83,14 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private final io.vertx.core.net.TrustOptions trust;
   private HttpClient http;
   private volatile boolean stopping;
-  /** Deliveries claimed by this instance and not yet recorded (event-loop confined). */
+  /** Deliveries claimed by this instance and not yet recorded (event-loop confined, like the flags below). */
   private int inFlight;
+  /** A send round is claiming. */
+  private boolean roundRunning;
+  /** A send ended while a round was claiming. */
+  private boolean slotFreedMeanwhile;
+  /** The last round claimed something (there is work: an ended send starts the next round at once). */
+  private boolean foundWork;
   private long fanOutTimer = -1;
   private long sendTimer = -1;
 
@@ -143,17 +149,40 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private void scheduleSend(Duration delay) {
     if (!stopping) {
       sendTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> {
+        sendTimer = -1;
+        roundRunning = true;
         int room = settings.batch() - inFlight;
         sendDue().onComplete(ar -> {
+          roundRunning = false;
           if (ar.failed()) {
             // What was claimed stays leased and is claimed again when the lease expires: nothing is lost.
             log.warn("webhook send round failed: {}", ar.cause().toString());
           }
-          // A full claim: more may be due at once. Otherwise (or with every slot in flight) after the idle delay.
-          scheduleSend(ar.succeeded() && ar.result() > 0 && ar.result() >= room && inFlight < settings.batch()
-              ? Duration.ZERO : settings.idleDelay());
+          foundWork = ar.succeeded() && ar.result() > 0;
+          // Again at once after a full claim (more may be due) or when a send ended meanwhile (a slot is free);
+          // otherwise, or with every slot in flight, after the idle delay (a send that ends wakes the loop).
+          boolean again = foundWork && (ar.result() >= room || slotFreedMeanwhile) && inFlight < settings.batch();
+          slotFreedMeanwhile = false;
+          scheduleSend(again ? Duration.ZERO : settings.idleDelay());
         });
       });
+    }
+  }
+
+  /**
+   * A send has ended: its slot (and its subscription's) is free. While there is work (the last round claimed some),
+   * the next round starts now rather than after the idle delay: with a few deliveries in flight per subscription, a
+   * backlog of one subscription drains as fast as its receiver answers.
+   */
+  private void slotFreed() {
+    if (stopping) {
+      return;
+    }
+    if (roundRunning) {
+      slotFreedMeanwhile = true;
+    } else if (foundWork && sendTimer != -1 && vertx.cancelTimer(sendTimer)) {
+      // The waiting round is cancelled (never run): one loop goes on, from now.
+      scheduleSend(Duration.ZERO);
     }
   }
 
@@ -284,6 +313,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
                         if (ar.failed()) {
                           log.warn("webhook delivery {} not recorded: {}", d.id(), ar.cause().toString());
                         }
+                        slotFreed();
                       });
                 }
                 return rows.rowCount();
