@@ -73,6 +73,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
    * connections per receiver address (Vert.x's default pool size): more would only queue there.
    */
   static final int MAX_IN_FLIGHT_PER_SUBSCRIPTION = 5;
+  /** How long the body of an answer is drained after its status before the connection is reset. */
+  static final Duration BODY_GRACE = Duration.ofSeconds(1);
 
   private final Pool pool;
   private final KeyEncryption sealing;
@@ -369,14 +371,21 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         .putHeader("webhook-timestamp", Long.toString(timestamp))
         .putHeader("webhook-signature", WebhookSignatures.header(keys, d.messageId(), timestamp, d.body()));
     return http.request(options).compose(request -> {
-      // setTimeout bounds each silence, not the whole exchange: a receiver trickling bytes is cut off here, well
+      // setTimeout bounds each silence, not the whole exchange: a receiver trickling its answer is cut off here, well
       // within the lease, so no other instance claims the delivery while this one still waits.
       long deadline = vertx.setTimer(settings.timeout().toMillis(), id -> request.reset(0,
-          new java.util.concurrent.TimeoutException("no complete answer within " + settings.timeout().toSeconds() + " s")));
+          new java.util.concurrent.TimeoutException("no answer within " + settings.timeout().toSeconds() + " s")));
       return request.send(Buffer.buffer(d.body()))
-          // The answer's body is drained, never kept (it could be of any size); only the status counts.
-          .compose(response -> response.handler(ignored -> { }).end().map(v -> response.statusCode()))
-          .onComplete(ar -> vertx.cancelTimer(deadline));
+          .map(response -> {
+            // The status is the receiver's answer: recorded at once. The body is drained, never kept (it could be
+            // of any size), for at most BODY_GRACE; a body that has not ended by then is cut (the connection is
+            // reset), so an endless or slow body neither turns a 2xx into a failure nor holds the connection.
+            vertx.cancelTimer(deadline);
+            long grace = vertx.setTimer(BODY_GRACE.toMillis(), id -> request.reset(0));
+            response.handler(ignored -> { }).end().onComplete(ended -> vertx.cancelTimer(grace));
+            return response.statusCode();
+          })
+          .onFailure(e -> vertx.cancelTimer(deadline));
     });
   }
 

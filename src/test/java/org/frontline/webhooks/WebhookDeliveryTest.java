@@ -332,6 +332,21 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aTwoHundredIsDeliveredThoughItsBodyNeverEnds(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      receiver.status.set(200);
+      receiver.trickle.set(true);
+      String id = subscribe(env, partner(env, List.of(TONGZHOU)), receiver.url()).getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      // The status line is the receiver's answer: the endless body was waited for until the 10 s timeout, the
+      // delivery recorded as failed (no status) and sent again.
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 1)).isTrue();
+      assertThat(deliveries(env, id, "attempts = 1 AND last_status = 200")).isEqualTo(1);
+      assertThat(receiver.received).hasSize(1);
+    }
+  }
+
+  @Test
   void theTargetIsCheckedAgainAtDelivery(TestEnvironment env) throws Exception {
     try (Receiver receiver = new Receiver().start(0)) {
       String token = partner(env, List.of(TONGZHOU));

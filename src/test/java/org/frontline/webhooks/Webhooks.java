@@ -131,6 +131,8 @@ final class Webhooks {
     final AtomicInteger status = new AtomicInteger(204);
     /** While set, requests are recorded and never answered (a receiver that hangs). */
     final java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
+    /** While set, the status is answered at once and the body never ends (a kilobyte every 100 ms). */
+    final java.util.concurrent.atomic.AtomicBoolean trickle = new java.util.concurrent.atomic.AtomicBoolean();
     private HttpServer server;
 
     Receiver start(int port) {
@@ -147,6 +149,12 @@ final class Webhooks {
         received.add(new Received(req.path(), MultiMap.caseInsensitiveMultiMap().addAll(req.headers()),
             body.toString(StandardCharsets.UTF_8)));
         if (hang.get()) {
+          return;
+        }
+        if (trickle.get()) {
+          req.response().setChunked(true).setStatusCode(status.get()).write("x".repeat(1024));
+          long timer = vertx.setPeriodic(100, id -> req.response().write("x".repeat(1024)));
+          req.response().closeHandler(v -> vertx.cancelTimer(timer));
           return;
         }
         if (status.get() / 100 == 3) {
