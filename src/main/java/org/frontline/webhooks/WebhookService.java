@@ -36,6 +36,11 @@ public final class WebhookService {
   static final long DEFAULT_OVERLAP_SECONDS = 24 * 3600;
   static final long MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
   static final int MAX_SUBSCRIPTIONS = 20;
+  /**
+   * Live secrets of a subscription at most (a rotation with an overlap beyond them is 409): each signs every
+   * delivery, in one header (receivers behind nginx refuse a header line over 8 KB: about 170 signatures).
+   */
+  static final int MAX_LIVE_SECRETS = 10;
   /** last_error of a delivery given up because its report left the client's grant. */
   static final String OUTSIDE_GRANT = "outside the client's current grant (units or report types)";
 
@@ -161,6 +166,13 @@ public final class WebhookService {
     }
     byte[] secret = WebhookSignatures.newSecret();
     return database.inTransaction(conn -> own(conn, actor, id)
+        .compose(v -> overlap == 0 ? Future.<Void>succeededFuture()
+            : conn.preparedQuery("SELECT count(*) FROM webhook_secret WHERE subscription_id = $1 "
+                    + "AND (expires_at IS NULL OR expires_at > now())").execute(Tuple.of(id))
+                .compose(rows -> rows.iterator().next().getLong(0) < MAX_LIVE_SECRETS ? Future.<Void>succeededFuture()
+                    : Future.failedFuture(Problem.of(ProblemType.CONFLICT, "This subscription already has "
+                        + MAX_LIVE_SECRETS + " live secrets, each signing every delivery: wait until one expires, or "
+                        + "rotate with previousExpireInSeconds 0 (the new secret alone).").toException())))
         .compose(v -> conn.preparedQuery("UPDATE webhook_secret SET expires_at = least(coalesce(expires_at, "
                 + "'infinity'), now() + make_interval(secs => $2)) WHERE subscription_id = $1 "
                 + "AND (expires_at IS NULL OR expires_at > now())")

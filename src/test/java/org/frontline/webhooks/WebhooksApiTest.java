@@ -154,4 +154,23 @@ class WebhooksApiTest {
         new JsonObject().put("previousExpireInSeconds", 8 * 86400)), 422, UNPROCESSABLE);
     assertThat(count(env, "SELECT count(*) FROM webhook_secret WHERE subscription_id = ?::uuid", id)).isEqualTo(1);
   }
+
+  @Test
+  void rotationsWithAnOverlapKeepAtMostTenLiveSecrets(TestEnvironment env) {
+    // Every live secret signs every delivery: 300 rotations with a week's overlap made a 14 KB webhook-signature
+    // header (receivers behind nginx refuse a header line over 8 KB), and each rotation's answer listed them all.
+    String token = partner(env, List.of(TONGZHOU));
+    String id = subscribe(env, token, "https://hooks.partner.example/d").getString("id");
+    JsonObject week = new JsonObject().put("previousExpireInSeconds", 7 * 86400);
+    for (int i = 0; i < 9; i++) {
+      ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/secret", week), 200);
+    }
+    assertProblem(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/secret", week), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(count(env, "SELECT count(*) FROM webhook_secret WHERE subscription_id = ?::uuid", id)).isEqualTo(10);
+    // Without an overlap (a leaked secret): always possible, and the new secret is the only live one.
+    JsonObject rotated = ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/secret",
+        new JsonObject().put("previousExpireInSeconds", 0)), 200);
+    assertThat(rotated.getJsonArray("secrets")).hasSize(1);
+  }
 }
