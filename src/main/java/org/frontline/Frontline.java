@@ -19,6 +19,7 @@ import org.frontline.evidence.MediaWorkerVerticle;
 import org.frontline.identity.AccountRepository;
 import org.frontline.identity.AccountService;
 import org.frontline.identity.AdminApi;
+import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.AuthService;
 import org.frontline.identity.BearerAuthHandler;
@@ -74,6 +75,7 @@ import org.frontline.projects.ProjectsApi;
 import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.db.ChangeListener;
 import org.frontline.identity.AccountCache;
+import org.frontline.platform.http.IdempotentWrites;
 import org.frontline.platform.http.ManagementVerticle;
 import org.frontline.platform.objectstore.MinioObjectStore;
 import org.frontline.platform.objectstore.ObjectStore;
@@ -194,6 +196,7 @@ public final class Frontline {
         UPLOAD_LIFETIME, blocking);
     uploads = uploadService;
     sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
+    IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId());
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit,
             new PartnerCallers(database.pool())),
@@ -209,9 +212,9 @@ public final class Frontline {
         new NotificationsApi(database.pool()),
         new DeliveriesAdminApi(database.pool(), audit),
         new AttachmentContentApi(database, objectStore),
-        new EnterprisesApi(new EnterpriseService(database, adminAudit), serviceRequests),
-        new ProjectsApi(projects),
-        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC())),
+        new EnterprisesApi(new EnterpriseService(database, adminAudit), serviceRequests, writes),
+        new ProjectsApi(projects, writes),
+        new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC()), writes),
         new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())),
         new PartnersApi(new PartnerClientService(database, adminAudit),
             new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool()),

@@ -11,6 +11,7 @@ import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.db.Transaction;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
@@ -47,7 +48,7 @@ public final class EnterpriseService {
     this.audit = audit;
   }
 
-  public Future<JsonObject> create(Actor actor, NewEnterprise e) {
+  public <R> Future<R> create(Actor actor, NewEnterprise e, Transaction<R> tx) {
     if (!Uscc.valid(e.uscc())) {
       // The contract's pattern has already refused anything that is not 18 characters of the alphabet (400).
       return Future.failedFuture(unprocessable("body/uscc", "The check character of this Unified Social Credit Code"
@@ -60,7 +61,7 @@ public final class EnterpriseService {
       }
     }
     UUID id = UUID.randomUUID();
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
             .compose(scope -> unitInScope(conn, scope, e.unitId()))
             .compose(inScope -> inScope ? Future.succeededFuture() : Future.failedFuture(unprocessable("body/unitId",
                 "No live org unit " + e.unitId() + " in your scope.")))
@@ -73,8 +74,8 @@ public final class EnterpriseService {
             .compose(v -> audit.success(conn, actor, "enterprise.create", "enterprise", id, e.unitId(),
                 new JsonObject().put("uscc", e.uscc()).put("name", e.name())
                     .put("designations", e.designations().size())))
-            .compose(v -> find(conn, Scope.everything(), id)))
-        .map(found -> found.orElseThrow());
+            .compose(v -> find(conn, Scope.everything(), id))
+            .map(found -> found.orElseThrow()));
   }
 
   private static Future<Void> insertDesignations(SqlClient conn, UUID id, List<Designation> designations) {

@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.IdempotentWrites;
 
 import java.time.LocalDate;
 import java.util.List;
@@ -17,10 +18,12 @@ import java.util.UUID;
 public final class EnterprisesApi implements ApiRoutes {
   private final EnterpriseService enterprises;
   private final ServiceRequestService requests;
+  private final IdempotentWrites writes;
 
-  public EnterprisesApi(EnterpriseService enterprises, ServiceRequestService requests) {
+  public EnterprisesApi(EnterpriseService enterprises, ServiceRequestService requests, IdempotentWrites writes) {
     this.enterprises = enterprises;
     this.requests = requests;
+    this.writes = writes;
   }
 
   @Override
@@ -42,34 +45,27 @@ public final class EnterprisesApi implements ApiRoutes {
     List<EnterpriseService.Designation> list = designations.stream().map(JsonObject.class::cast)
         .map(d -> new EnterpriseService.Designation(d.getString("kind"), LocalDate.parse(d.getString("awardedOn"))))
         .toList();
-    enterprises.create(Actor.of(rc), new EnterpriseService.NewEnterprise(b.getString("name"), b.getString("uscc"),
-            b.getString("industry"), UUID.fromString(b.getString("unitId")), list))
-        .onSuccess(json -> created(rc, "/v1/enterprises/" + json.getString("id"), json))
-        .onFailure(rc::fail);
+    writes.answer(rc, "createEnterprise", 201, json -> "/v1/enterprises/" + json.getString("id"),
+        tx -> enterprises.create(Actor.of(rc), new EnterpriseService.NewEnterprise(b.getString("name"),
+            b.getString("uscc"), b.getString("industry"), UUID.fromString(b.getString("unitId")), list), tx));
   }
 
   private void createServiceRequest(RoutingContext rc) {
     JsonObject b = rc.body().asJsonObject();
-    requests.create(Actor.of(rc), id(rc), new ServiceRequestService.NewRequest(b.getString("category"),
-            b.getString("description"), UUID.fromString(b.getString("responsibleOfficerId"))))
-        .onSuccess(json -> created(rc, "/v1/service-requests/" + json.getString("id"), json))
-        .onFailure(rc::fail);
+    writes.answer(rc, "createServiceRequest", 201, json -> "/v1/service-requests/" + json.getString("id"),
+        tx -> requests.create(Actor.of(rc), id(rc), new ServiceRequestService.NewRequest(b.getString("category"),
+            b.getString("description"), UUID.fromString(b.getString("responsibleOfficerId"))), tx));
   }
 
   private void transition(RoutingContext rc) {
-    respond(rc, 200, requests.transition(Actor.of(rc), id(rc),
-        ServiceRequestService.Transition.from(rc.body().asJsonObject())));
+    writes.answer(rc, "transitionServiceRequest", 200, null, tx -> requests.transition(Actor.of(rc), id(rc),
+        ServiceRequestService.Transition.from(rc.body().asJsonObject()), tx));
   }
 
   private static void respond(RoutingContext rc, int status, Future<JsonObject> result) {
     result.onSuccess(json -> rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
             .putHeader("Cache-Control", "no-store").end(json.encode()))
         .onFailure(rc::fail);
-  }
-
-  private static void created(RoutingContext rc, String location, JsonObject json) {
-    rc.response().setStatusCode(201).putHeader("Location", location).putHeader("Content-Type", "application/json")
-        .putHeader("Cache-Control", "no-store").end(json.encode());
   }
 
   private static UUID id(RoutingContext rc) {

@@ -10,6 +10,7 @@ import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.db.Transaction;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
@@ -74,11 +75,11 @@ public final class ServiceRequestService {
     this.audit = audit;
   }
 
-  public Future<JsonObject> create(Actor actor, UUID enterpriseId, NewRequest req) {
+  public <R> Future<R> create(Actor actor, UUID enterpriseId, NewRequest req, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     OffsetDateTime dueAt = receivedAt.plus(Duration.ofDays(SLA_DAYS.get(req.category())));
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
         .compose(found -> found.isPresent() ? Future.succeededFuture(UUID.fromString(found.get().getString("unitId")))
             : Future.failedFuture(EnterpriseService.notFound(enterpriseId)))
@@ -114,8 +115,8 @@ public final class ServiceRequestService {
   }
 
   /** Applies one transition under the row lock; an illegal one is 409 with the allowed ones. */
-  public Future<JsonObject> transition(Actor actor, UUID id, Transition t) {
-    return database.inTransaction(conn -> actor.scope(conn)
+  public <R> Future<R> transition(Actor actor, UUID id, Transition t, Transaction<R> tx) {
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> find(conn, scope, id, true))
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id))
             : move(conn, actor, found.get(), t, "body/"))

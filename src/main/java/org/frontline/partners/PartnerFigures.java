@@ -10,6 +10,7 @@ import org.frontline.audit.AuditLog;
 import org.frontline.identity.Actor;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.http.IdempotencyKeys;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 
@@ -34,7 +35,7 @@ public final class PartnerFigures {
   public PartnerFigures(Database database, AuditLog audit) {
     this.database = database;
     this.audit = audit;
-    this.keys = new IdempotencyKeys(database.pool());
+    this.keys = IdempotencyKeys.forPartners(database.pool());
   }
 
   /** The answer to {@code POST /v1/partner/figures}: its status and body (fresh or replayed). */

@@ -8,6 +8,7 @@ import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
 import org.frontline.identity.Caller;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.IdempotencyKeys;
 
 import java.util.Map;
 import java.util.UUID;

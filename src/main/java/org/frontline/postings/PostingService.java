@@ -11,6 +11,7 @@ import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.db.Transaction;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
@@ -60,7 +61,7 @@ public final class PostingService {
     return !actor.isSystem() && actor.caller().roles().stream().noneMatch(r -> !r.equals("officer"));
   }
 
-  public Future<JsonObject> create(Actor actor, JsonObject b) {
+  public <R> Future<R> create(Actor actor, JsonObject b, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
     UUID officerId = UUID.fromString(b.getString("officerId"));
     UUID unitId = UUID.fromString(b.getString("unitId"));
@@ -74,7 +75,7 @@ public final class PostingService {
     if (endsOn != null && endsOn.isBefore(startsOn)) {
       return Future.failedFuture(unprocessable("body/endsOn", "endsOn may not be before startsOn."));
     }
-    return database.inTransaction(conn -> actor.scope(conn).compose(scope -> {
+    return tx.run(conn -> actor.scope(conn).compose(scope -> {
       Object paths = scope.paths();
       return conn.preparedQuery("SELECT 1 FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.id = $1 "
               + "AND a.disabled_at IS NULL AND 'officer' = ANY (a.roles) AND " + Scope.sql("u.path", 2))
@@ -113,9 +114,9 @@ public final class PostingService {
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
   }
 
-  public Future<JsonObject> extend(Actor actor, UUID id, JsonObject b) {
+  public <R> Future<R> extend(Actor actor, UUID id, JsonObject b, Transaction<R> tx) {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> posting(conn, scope, null, id, true))
         .compose(p -> {
           LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));

@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.IdempotentWrites;
 
 import java.util.Map;
 import java.util.UUID;
@@ -14,18 +15,22 @@ import java.util.UUID;
 /** Postings to the four front lines: the contract operations under /v1/postings. */
 public final class PostingsApi implements ApiRoutes {
   private final PostingService service;
+  private final IdempotentWrites writes;
 
-  public PostingsApi(PostingService service) {
+  public PostingsApi(PostingService service, IdempotentWrites writes) {
     this.service = service;
+    this.writes = writes;
   }
 
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(
-        "createPosting", rc -> send(rc, 201, service.create(Actor.of(rc), rc.body().asJsonObject())),
+        "createPosting", rc -> writes.answer(rc, "createPosting", 201, p -> "/v1/postings/" + p.getString("id"),
+            tx -> service.create(Actor.of(rc), rc.body().asJsonObject(), tx)),
         "getPosting", rc -> send(rc, 200, service.get(Actor.of(rc), id(rc))),
         "listPostings", this::list,
-        "extendPosting", rc -> send(rc, 200, service.extend(Actor.of(rc), id(rc), rc.body().asJsonObject())),
+        "extendPosting", rc -> writes.answer(rc, "extendPosting", 200, null,
+            tx -> service.extend(Actor.of(rc), id(rc), rc.body().asJsonObject(), tx)),
         "endPosting", rc -> send(rc, 200, service.end(Actor.of(rc), id(rc), rc.body().asJsonObject())));
   }
 
@@ -44,13 +49,8 @@ public final class PostingsApi implements ApiRoutes {
   }
 
   private static void send(RoutingContext rc, int status, Future<JsonObject> result) {
-    result.onSuccess(json -> {
-          if (status == 201) {
-            rc.response().putHeader("Location", "/v1/postings/" + json.getString("id"));
-          }
-          rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-              .putHeader("Cache-Control", "no-store").end(json.encode());
-        })
+    result.onSuccess(json -> rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+            .putHeader("Cache-Control", "no-store").end(json.encode()))
         .onFailure(rc::fail);
   }
 }

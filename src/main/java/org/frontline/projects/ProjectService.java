@@ -11,6 +11,7 @@ import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.db.Transaction;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
@@ -59,13 +60,13 @@ public final class ProjectService {
 
   // ---- projects ----
 
-  public Future<JsonObject> createProject(Actor actor, JsonObject b) {
+  public <R> Future<R> createProject(Actor actor, JsonObject b, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
     UUID unitId = UUID.fromString(b.getString("unitId"));
     JsonObject site = b.getJsonObject("site");
     JsonArray sections = b.getJsonArray("bidSections", new JsonArray());
     String status = b.getString("status", "PLANNED");
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
                 + Scope.sql("u.path", 2))
             .execute(Tuple.of(unitId, (Object) scope.paths())))
@@ -237,12 +238,12 @@ public final class ProjectService {
     return actor.scope(pool).compose(scope -> milestone(pool, scope, id, false)).map(m -> m.toJson(today(), true));
   }
 
-  public Future<JsonObject> createMilestone(Actor actor, UUID projectId, JsonObject b) {
+  public <R> Future<R> createMilestone(Actor actor, UUID projectId, JsonObject b, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
     BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> conn.preparedQuery("SELECT p.unit_id FROM project p JOIN org_unit u ON u.id = p.unit_id "
                 + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " FOR UPDATE OF p")
             .execute(Tuple.of(projectId, (Object) scope.paths())))
@@ -277,12 +278,12 @@ public final class ProjectService {
         .mapEmpty();
   }
 
-  public Future<JsonObject> rebaseline(Actor actor, UUID id, JsonObject b) {
+  public <R> Future<R> rebaseline(Actor actor, UUID id, JsonObject b, Transaction<R> tx) {
     BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
     String reason = b.getString("reason").strip();
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> milestone(conn, scope, id, true))
         .compose(m -> {
           if (!due.isAfter(start)) {
@@ -308,14 +309,14 @@ public final class ProjectService {
    * Records a cumulative quantity. It may not be below the latest one, nor measured before it, unless it is a
    * correction (with a reason; audited as such). The measurement day defaults to today and may not be after it.
    */
-  public Future<JsonObject> recordProgress(Actor actor, UUID id, JsonObject b) {
+  public <R> Future<R> recordProgress(Actor actor, UUID id, JsonObject b, Transaction<R> tx) {
     BigDecimal quantity = quantity(b.getValue("quantity"), "body/quantity");
     boolean correction = b.getBoolean("correction", false);
     String reason = b.getString("reason") == null ? null : b.getString("reason").strip();
     LocalDate today = today();
     LocalDate measuredOn = b.getString("measuredOn") == null ? today : LocalDate.parse(b.getString("measuredOn"));
     UUID reportId = b.getString("reportId") == null ? null : UUID.fromString(b.getString("reportId"));
-    return database.inTransaction(conn -> actor.scope(conn)
+    return tx.run(conn -> actor.scope(conn)
         .compose(scope -> milestone(conn, scope, id, true)
             .compose(m -> reportId == null ? Future.succeededFuture(m)
                 : conn.preparedQuery("SELECT 1 FROM report r JOIN org_unit u ON u.id = r.unit_id WHERE r.id = $1 AND "

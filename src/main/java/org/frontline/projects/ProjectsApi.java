@@ -10,35 +10,41 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.IdempotentWrites;
 
 import java.util.Map;
 import java.util.UUID;
-import java.util.function.Function;
 
 /** Major projects and milestones: the contract operations under /v1/projects and /v1/milestones. */
 public final class ProjectsApi implements ApiRoutes {
   private final ProjectService service;
+  private final IdempotentWrites writes;
 
-  public ProjectsApi(ProjectService service) {
+  public ProjectsApi(ProjectService service, IdempotentWrites writes) {
     this.service = service;
+    this.writes = writes;
   }
 
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(
-        "createProject", rc -> created(rc, service.createProject(Actor.of(rc), rc.body().asJsonObject()),
-            p -> "/v1/projects/" + p.getString("id")),
+        "createProject", rc -> writes.answer(rc, "createProject", 201, p -> "/v1/projects/" + p.getString("id"),
+            tx -> service.createProject(Actor.of(rc), rc.body().asJsonObject(), tx)),
         "getProject", rc -> ok(rc, service.getProject(Actor.of(rc), id(rc))),
         "listProjects", this::list,
         "getProjectSCurve", rc -> ok(rc, service.sCurve(Actor.of(rc), id(rc))),
-        "createMilestone", rc -> created(rc, service.createMilestone(Actor.of(rc), id(rc), exact(rc, "plannedQuantity")),
-            m -> "/v1/milestones/" + m.getString("id")),
+        "createMilestone", rc -> writes.answer(rc, "createMilestone", 201, ProjectsApi::milestoneLocation,
+            tx -> service.createMilestone(Actor.of(rc), id(rc), exact(rc, "plannedQuantity"), tx)),
         "getMilestone", rc -> ok(rc, service.getMilestone(Actor.of(rc), id(rc))),
-        "rebaselineMilestone", rc -> created(rc, service.rebaseline(Actor.of(rc), id(rc), exact(rc, "plannedQuantity")),
-            m -> "/v1/milestones/" + m.getString("id")),
-        "recordMilestoneProgress", rc -> created(rc,
-            service.recordProgress(Actor.of(rc), id(rc), exact(rc, "quantity")),
-            m -> "/v1/milestones/" + m.getString("id")));
+        "rebaselineMilestone", rc -> writes.answer(rc, "rebaselineMilestone", 201, ProjectsApi::milestoneLocation,
+            tx -> service.rebaseline(Actor.of(rc), id(rc), exact(rc, "plannedQuantity"), tx)),
+        "recordMilestoneProgress", rc -> writes.answer(rc, "recordMilestoneProgress", 201,
+            ProjectsApi::milestoneLocation, tx -> service.recordProgress(Actor.of(rc), id(rc), exact(rc, "quantity"),
+                tx)));
+  }
+
+  private static String milestoneLocation(JsonObject milestone) {
+    return "/v1/milestones/" + milestone.getString("id");
   }
 
   private void list(RoutingContext rc) {
@@ -88,12 +94,6 @@ public final class ProjectsApi implements ApiRoutes {
   private static void ok(RoutingContext rc, Future<JsonObject> result) {
     result.onSuccess(json -> rc.response().putHeader("Content-Type", "application/json")
             .putHeader("Cache-Control", "no-store").end(json.encode()))
-        .onFailure(rc::fail);
-  }
-
-  private static void created(RoutingContext rc, Future<JsonObject> result, Function<JsonObject, String> location) {
-    result.onSuccess(json -> rc.response().setStatusCode(201).putHeader("Location", location.apply(json))
-            .putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store").end(json.encode()))
         .onFailure(rc::fail);
   }
 }

@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.http.IdempotencyKeys;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.testing.FrontlineTest;
@@ -58,7 +59,7 @@ class IdempotencyTakeoverTest {
   private static Takeover takeover(TestEnvironment env, String name) throws Exception {
     secretClient(env, List.of("figures:write"), List.of(HANJIANG), List.of("SITE"));
     UUID client = UUID.fromString(env.string("SELECT id::text FROM partner_client LIMIT 1"));
-    IdempotencyKeys keys = new IdempotencyKeys(env.app().database().pool());
+    IdempotencyKeys keys = IdempotencyKeys.forPartners(env.app().database().pool());
     String key = name + "-" + UUID.randomUUID();
     JsonObject body = new JsonObject().put("figure", name);
     Promise<Void> firstGo = Promise.promise();

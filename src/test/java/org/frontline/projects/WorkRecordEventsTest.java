@@ -70,7 +70,8 @@ class WorkRecordEventsTest {
   }
 
   static void progress(TestEnvironment env, String day, UUID milestone, JsonObject body) {
-    await(service(env, day).recordProgress(TONGZHOU_SUPERVISOR, milestone, body.put("measuredOn", day)));
+    await(service(env, day).recordProgress(TONGZHOU_SUPERVISOR, milestone, body.put("measuredOn", day),
+        env.app().database()::inTransaction));
   }
 
   @Test
@@ -127,7 +128,8 @@ class WorkRecordEventsTest {
 
     // A new baseline puts it back in time (cleared in the rebaseline's transaction); passing it alerts again.
     await(service(env, "2030-01-13").rebaseline(TONGZHOU_SUPERVISOR, m, new JsonObject().put("plannedQuantity", 100)
-        .put("plannedStart", "2030-01-01").put("plannedDue", "2030-02-01").put("reason", "Permit delayed")));
+        .put("plannedStart", "2030-01-01").put("plannedDue", "2030-02-01").put("reason", "Permit delayed"),
+        env.app().database()::inTransaction));
     assertThat(env.count("SELECT count(*) FROM milestone WHERE id = ? AND overdue_alerted_at IS NULL", m)).isEqualTo(1);
     check(env, "2030-02-01");
     assertThat(events(env, MilestoneAlerts.OVERDUE, m)).isEqualTo(1);

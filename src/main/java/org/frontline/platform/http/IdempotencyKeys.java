@@ -1,0 +1,198 @@
+package org.frontline.platform.http;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.Function;
+
+/**
+ * Idempotent writes, per the IETF draft "The Idempotency-Key HTTP Header Field", of a partner client
+ * ({@link #forPartners}: table partner_idempotency) or of a person's account ({@link #forAccounts}: table
+ * account_idempotency, through {@link IdempotentWrites}): the first request with a key claims it (its own committed
+ * insert, so a concurrent duplicate sees the claim at once); the write and the stored answer then commit together.
+ * A later request with the same key and the same request (the fingerprint is the SHA-256 of its canonical JSON,
+ * keys sorted) gets the stored status, body and Location replayed; with another request 422; while the first is in
+ * flight 409. Keys are per owner (client or account), kept {@link #RETENTION_HOURS} hours (then the key is free
+ * again) and swept on later writes. A write that fails frees its key, so the client may retry it (an error is not a
+ * result to replay). A claim whose request died without an answer (a crash) is taken over after
+ * {@link #ABANDONED_SECONDS} seconds, well past the request timeout; each claim has its own nonce ({@code claim}),
+ * so the request that was taken over can neither store its answer nor free the new owner's key.
+ */
+public final class IdempotencyKeys {
+  public static final String HEADER = "Idempotency-Key";
+  public static final int RETENTION_HOURS = 24;
+  public static final int ABANDONED_SECONDS = 120;
+  private static final int SWEEP_BATCH = 100;
+
+  /** A stored (or fresh) answer: status, JSON body and Location (null: none). */
+  public record Answer(int status, JsonObject body, String location) {
+    public Answer(int status, JsonObject body) {
+      this(status, body, null);
+    }
+  }
+
+  private final Pool pool;
+  /** The table and its owner column: constants of this class, never input. */
+  private final String table;
+  private final String ownerColumn;
+
+  private IdempotencyKeys(Pool pool, String table, String ownerColumn) {
+    this.pool = pool;
+    this.table = table;
+    this.ownerColumn = ownerColumn;
+  }
+
+  /** Keys of partner clients (V85). */
+  public static IdempotencyKeys forPartners(Pool pool) {
+    return new IdempotencyKeys(pool, "partner_idempotency", "client_id");
+  }
+
+  /** Keys of people's accounts (V140). */
+  public static IdempotencyKeys forAccounts(Pool pool) {
+    return new IdempotencyKeys(pool, "account_idempotency", "account_id");
+  }
+
+  /**
+   * Runs {@code work} once per (owner, key): in a transaction that also stores its answer. Replays, refuses or
+   * reports a conflict otherwise (see the class comment). {@code request} is what is fingerprinted: the body, or
+   * for people's writes the operation, path and body.
+   */
+  public Future<Answer> once(UUID owner, String rawKey, JsonObject request,
+                             Function<SqlConnection, Future<Answer>> work) {
+    String key;
+    try {
+      key = key(rawKey);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    byte[] fingerprint = sha256(canonical(request));
+    UUID claim = UUID.randomUUID();
+    return pool.preparedQuery(("""
+            INSERT INTO %1$s (%2$s, key, request_sha256, claim) VALUES ($1, $2, $3, $6)
+            ON CONFLICT (%2$s, key) DO UPDATE
+              SET request_sha256 = EXCLUDED.request_sha256, status = NULL, response = NULL, location = NULL,
+                  created_at = now(), claim = EXCLUDED.claim
+              WHERE %1$s.created_at < now() - make_interval(hours => $4)
+                 OR (%1$s.status IS NULL AND %1$s.created_at < now() - make_interval(secs => $5))
+            RETURNING true""").formatted(table, ownerColumn))
+        .execute(Tuple.of(owner, key, io.vertx.core.buffer.Buffer.buffer(fingerprint), RETENTION_HOURS,
+            ABANDONED_SECONDS, claim))
+        .compose(claimed -> claimed.size() == 1
+            ? run(owner, key, claim, work)
+            : existing(owner, key, fingerprint));
+  }
+
+  /**
+   * The write and its answer in one transaction, under our {@code claim}: had the key been taken over meanwhile (we
+   * were slower than {@link #ABANDONED_SECONDS}), the answer's update finds no row of ours and the write rolls back
+   * (409; the new owner's write is the one that counts), and a failure deletes only our own claim, never the new
+   * owner's (which would let a third request claim the key and write as well).
+   */
+  private Future<Answer> run(UUID owner, String key, UUID claim, Function<SqlConnection, Future<Answer>> work) {
+    return pool.withTransaction(conn -> work.apply(conn).compose(answer -> conn.preparedQuery(
+                "UPDATE " + table + " SET status = $3, response = $4, location = $6 WHERE " + ownerColumn + " = $1"
+                    + " AND key = $2 AND claim = $5 AND status IS NULL")
+            .execute(Tuple.of(owner, key, answer.status(), answer.body().encode(), claim, answer.location()))
+            .compose(updated -> updated.rowCount() == 1 ? Future.succeededFuture(answer)
+                : Future.failedFuture(conflict(key)))))
+        .compose(answer -> sweep().map(answer), failure -> pool.preparedQuery(
+                "DELETE FROM " + table + " WHERE " + ownerColumn + " = $1 AND key = $2 AND claim = $3"
+                    + " AND status IS NULL")
+            .execute(Tuple.of(owner, key, claim))
+            .transform(ignored -> Future.failedFuture(failure)));
+  }
+
+  private Future<Answer> existing(UUID owner, String key, byte[] fingerprint) {
+    return pool.preparedQuery("SELECT request_sha256, status, response, location FROM " + table
+            + " WHERE " + ownerColumn + " = $1 AND key = $2")
+        .execute(Tuple.of(owner, key))
+        .compose(rows -> {
+          if (rows.size() == 0) { // freed by a failure between our claim and this read: the client may retry
+            return Future.failedFuture(conflict(key));
+          }
+          Row r = rows.iterator().next();
+          if (!MessageDigest.isEqual(r.getBuffer("request_sha256").getBytes(), fingerprint)) {
+            return Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE, "The " + HEADER + " " + key
+                    + " was used with another request body; use a new key for a new request.")
+                .withErrors(List.of(new Problem.FieldError("header/" + HEADER, "already used with another body")))
+                .toException());
+          }
+          if (r.getInteger("status") == null) {
+            return Future.failedFuture(conflict(key));
+          }
+          return Future.succeededFuture(new Answer(r.getInteger("status"), new JsonObject(r.getString("response")),
+              r.getString("location")));
+        });
+  }
+
+  /** Removes up to one batch of keys past their retention (on each completed write, so the table stays small). */
+  private Future<Void> sweep() {
+    return pool.preparedQuery("DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table
+            + " WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)")
+        .execute(Tuple.of(RETENTION_HOURS, SWEEP_BATCH)).mapEmpty();
+  }
+
+  private static RuntimeException conflict(String key) {
+    return Problem.of(ProblemType.CONFLICT, "A request with " + HEADER + " " + key
+        + " is still being processed; retry once it has finished.").toException();
+  }
+
+  /**
+   * The key: an sf-string per the draft ({@code "abc"}); the bare form is taken too, as most clients send it.
+   * Missing or empty: 400 naming the header.
+   */
+  public static String key(String raw) {
+    String key = raw == null ? "" : raw.strip();
+    if (key.length() >= 2 && key.startsWith("\"") && key.endsWith("\"")) {
+      key = key.substring(1, key.length() - 1);
+    }
+    if (key.isEmpty() || key.length() > 255 || !key.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\')) {
+      throw Problem.of(ProblemType.VALIDATION_FAILED, "The " + HEADER
+              + " header is a unique key of 1 to 255 visible ASCII characters per distinct request.")
+          .withErrors(List.of(new Problem.FieldError("header/" + HEADER, raw == null ? "missing" : "invalid")))
+          .toException();
+    }
+    return key;
+  }
+
+  /** JSON with object members sorted, so member order does not make two equal bodies different. */
+  static String canonical(Object value) {
+    if (value instanceof JsonObject o) {
+      Map<String, Object> sorted = new TreeMap<>();
+      o.forEach(e -> sorted.put(e.getKey(), e.getValue()));
+      StringBuilder sb = new StringBuilder("{");
+      sorted.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append(JsonArray.of(k).encode(), 1,
+          JsonArray.of(k).encode().length() - 1).append(':').append(canonical(v)));
+      return sb.append('}').toString();
+    }
+    if (value instanceof JsonArray a) {
+      StringBuilder sb = new StringBuilder("[");
+      for (int i = 0; i < a.size(); i++) {
+        sb.append(i > 0 ? "," : "").append(canonical(a.getValue(i)));
+      }
+      return sb.append(']').toString();
+    }
+    String encoded = JsonArray.of(value).encode();
+    return encoded.substring(1, encoded.length() - 1);
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
