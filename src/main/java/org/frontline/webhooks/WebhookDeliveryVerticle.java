@@ -91,7 +91,10 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private boolean roundRunning;
   /** A send ended while a round was claiming. */
   private boolean slotFreedMeanwhile;
-  /** The last round claimed something (there is work: an ended send starts the next round at once). */
+  /**
+   * The last round claimed something, or claimed nothing while sends were in flight (capped work may wait for
+   * them): an ended send starts the next round at once.
+   */
   private boolean foundWork;
   private long fanOutTimer = -1;
   private long sendTimer = -1;
@@ -160,7 +163,11 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
             // What was claimed stays leased and is claimed again when the lease expires: nothing is lost.
             log.warn("webhook send round failed: {}", ar.cause().toString());
           }
-          foundWork = ar.succeeded() && ar.result() > 0;
+          // Work may remain when the round claimed some, and also when it claimed none while sends are in flight:
+          // their subscriptions may be at their cap (or this instance at its batch), so the round saw nothing it
+          // could take although deliveries are due; the end of one of those sends must wake the loop, not the
+          // idle delay (with a receiver slower than that delay, every end was lost).
+          foundWork = ar.succeeded() && (ar.result() > 0 || inFlight > 0);
           // Again at once after a full claim (more may be due) or when a send ended meanwhile (a slot is free);
           // otherwise, or with every slot in flight, after the idle delay (a send that ends wakes the loop).
           boolean again = foundWork && (ar.result() >= room || slotFreedMeanwhile) && inFlight < settings.batch();

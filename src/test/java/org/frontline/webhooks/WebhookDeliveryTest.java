@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -329,6 +330,58 @@ class WebhookDeliveryTest {
       assertThat(deliveries(env, stuck, "status = 'PENDING' AND lease_until >= now()"))
           .isLessThanOrEqualTo(WebhookDeliveryVerticle.MAX_IN_FLIGHT_PER_SUBSCRIPTION);
     }
+  }
+
+  @Test
+  void aBacklogToAReceiverSlowerThanTheIdleDelayDrainsAsFastAsItAnswers(TestEnvironment env) throws Exception {
+    // Review: a round that ran while the subscription had its 5 deliveries in flight (the idle delay passed before
+    // the receiver answered) claimed nothing and so cleared "there is work": the ends of those 5 sends then woke
+    // nothing, and the backlog moved on only at the next idle delay (5 per 2 s here, not 5 per 1.1 s).
+    List<String> served = undeployServedWorkers(env);
+    String deployment = null;
+    try (Receiver receiver = new Receiver().start(0)) {
+      receiver.answerAfterMillis.set(1100);
+      String id = subscribe(env, partner(env, List.of(TONGZHOU)), receiver.url()).getString("id");
+      Webhooks.reports(env, "officer.zhang", TONGZHOU, 15);
+      Duration base = env.app().config().webhooks().retryBase();
+      deployment = TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+          env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+              env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+          new WebhookDeliveryVerticle.Settings(base, Duration.ofHours(6), Duration.ofDays(3), Duration.ofSeconds(10),
+              Duration.ofSeconds(60), 50, 10, Duration.ofDays(1), Duration.ofSeconds(1)))));
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 15)).isTrue();
+      List<Long> arrivals = new java.util.ArrayList<>(receiver.arrivals);
+      assertThat(arrivals).hasSize(15);
+      // Three waves of 5, each sent as the previous one is answered: about 2.2 s from the first to the last.
+      assertThat(Duration.ofNanos(arrivals.get(14) - arrivals.get(0))).isLessThan(Duration.ofMillis(3200));
+    } finally {
+      if (deployment != null) {
+        TestEnvironment.await(env.app().vertx().undeploy(deployment));
+      }
+      for (int i = 0; i < served.size(); i++) {
+        TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(env.app().database().pool(),
+            new org.frontline.identity.KeyEncryption(env.app().config().tokens().keyEncryptionKey()),
+            new WebhookTargets(env.app().config().webhooks().allowLoopback()), env.app().blocking(),
+            WebhookDeliveryVerticle.Settings.defaults(env.app().config().webhooks().retryBase()))));
+      }
+    }
+  }
+
+  /** Undeploys the test service's own webhook workers (one id per instance, to deploy as many again). */
+  private static List<String> undeployServedWorkers(TestEnvironment env) {
+    var manager = ((io.vertx.core.internal.VertxInternal) env.app().vertx()).deploymentManager();
+    List<String> instances = new java.util.ArrayList<>();
+    for (var context : List.copyOf(manager.deployments())) {
+      long n = context.deployment().instances().stream().filter(v -> v instanceof WebhookDeliveryVerticle).count();
+      if (n > 0) {
+        TestEnvironment.await(env.app().vertx().undeploy(context.id()));
+        for (int i = 0; i < n; i++) {
+          instances.add(context.id());
+        }
+      }
+    }
+    assertThat(instances).isNotEmpty();
+    return instances;
   }
 
   @Test

@@ -133,6 +133,10 @@ final class Webhooks {
     final java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
     /** While set, the status is answered at once and the body never ends (a kilobyte every 100 ms). */
     final java.util.concurrent.atomic.AtomicBoolean trickle = new java.util.concurrent.atomic.AtomicBoolean();
+    /** How long each answer waits (a slow receiver); 0: at once. */
+    final java.util.concurrent.atomic.AtomicLong answerAfterMillis = new java.util.concurrent.atomic.AtomicLong();
+    /** When each request arrived ({@link System#nanoTime}), in arrival order. */
+    final ConcurrentLinkedQueue<Long> arrivals = new ConcurrentLinkedQueue<>();
     private HttpServer server;
 
     Receiver start(int port) {
@@ -148,6 +152,7 @@ final class Webhooks {
       server = await(vertx.createHttpServer(options).requestHandler(req -> req.body().onSuccess(body -> {
         received.add(new Received(req.path(), MultiMap.caseInsensitiveMultiMap().addAll(req.headers()),
             body.toString(StandardCharsets.UTF_8)));
+        arrivals.add(System.nanoTime());
         if (hang.get()) {
           return;
         }
@@ -159,6 +164,11 @@ final class Webhooks {
         }
         if (status.get() / 100 == 3) {
           req.response().putHeader("Location", "/elsewhere");
+        }
+        long after = answerAfterMillis.get();
+        if (after > 0) {
+          vertx.setTimer(after, id -> req.response().setStatusCode(status.get()).end());
+          return;
         }
         req.response().setStatusCode(status.get()).end();
       })).listen(port, "127.0.0.1"));
