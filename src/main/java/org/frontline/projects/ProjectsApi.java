@@ -1,8 +1,5 @@
 package org.frontline.projects;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
@@ -10,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.ExactNumbers;
 import org.frontline.platform.http.IdempotentWrites;
 
 import java.util.Map;
@@ -56,36 +54,14 @@ public final class ProjectsApi implements ApiRoutes {
   }
 
   /**
-   * The (validated) body with the top-level number {@code field} as the exact decimal that was sent: the parsed body
-   * holds a double, which cannot carry 18 significant digits (12345678901234.567 became .566, silently: quantities
-   * keep 3 decimals exactly or are refused).
+   * The (validated) body with the top-level number {@code field} as the exact decimal that was sent
+   * ({@link ExactNumbers}): quantities keep 3 decimals exactly or are refused.
    */
   static JsonObject exact(RoutingContext rc, String field) {
     JsonObject body = rc.body().asJsonObject();
-    if (!(body.getValue(field) instanceof Number)) {
-      return body;
-    }
-    try (JsonParser parser = JSON.createParser(rc.body().buffer().getBytes())) {
-      if (parser.nextToken() != JsonToken.START_OBJECT) {
-        return body;
-      }
-      java.math.BigDecimal sent = null;
-      while (parser.nextToken() == JsonToken.FIELD_NAME) {
-        String name = parser.currentName();
-        JsonToken value = parser.nextToken();
-        if (name.equals(field)) { // the last one, as the parsed body has it
-          sent = value == JsonToken.VALUE_NUMBER_FLOAT || value == JsonToken.VALUE_NUMBER_INT
-              ? parser.getDecimalValue() : null;
-        }
-        parser.skipChildren();
-      }
-      return sent == null ? body : body.copy().put(field, sent);
-    } catch (java.io.IOException e) {
-      return body; // validated already: not reached
-    }
+    java.math.BigDecimal sent = body.getValue(field) instanceof Number ? ExactNumbers.at(rc.body().buffer(), field) : null;
+    return sent == null ? body : body.copy().put(field, sent);
   }
-
-  private static final JsonFactory JSON = new JsonFactory();
 
   private static UUID id(RoutingContext rc) {
     return UUID.fromString(rc.pathParam("id"));

@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.platform.http.ExactNumbers;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
@@ -49,7 +50,7 @@ public final class ReportsApi implements ApiRoutes {
   }
 
   private void create(RoutingContext rc) {
-    Future.succeededFuture(rc.body().asJsonObject())
+    Future.succeededFuture(exactQuantity(rc, rc.body().asJsonObject()))
         .map(Envelope::from)
         .compose(envelope -> reports.submit(Actor.of(rc), envelope))
         .onSuccess(s -> {
@@ -70,6 +71,11 @@ public final class ReportsApi implements ApiRoutes {
   private void batch(RoutingContext rc) {
     Actor actor = Actor.of(rc);
     JsonArray items = rc.body().asJsonObject().getJsonArray("reports");
+    for (int i = 0; i < items.size(); i++) {
+      if (items.getValue(i) instanceof JsonObject item) {
+        exactQuantity(rc, item, "reports", i);
+      }
+    }
     JsonArray results = new JsonArray();
     Future<Void> chain = Future.succeededFuture();
     List<Object> run = new ArrayList<>();
@@ -94,6 +100,24 @@ public final class ReportsApi implements ApiRoutes {
           () -> run.stream().map(item -> one(rc, actor, item)).toList());
       return Future.all(answers).onSuccess(all -> answers.forEach(a -> results.add(a.result()))).mapEmpty();
     });
+  }
+
+  /**
+   * A MILESTONE_PROGRESS report's cumulative quantity as the exact decimal sent, put in its body (at {@code at} in
+   * the request): the parsed number is a double, which silently changed 17-digit quantities and hid a 4th decimal.
+   */
+  private static JsonObject exactQuantity(RoutingContext rc, JsonObject report, Object... at) {
+    if ("MILESTONE_PROGRESS".equals(report.getValue("type")) && report.getValue("body") instanceof JsonObject body
+        && body.getValue("quantity") instanceof Number) {
+      Object[] path = Arrays.copyOf(at, at.length + 2);
+      path[at.length] = "body";
+      path[at.length + 1] = "quantity";
+      java.math.BigDecimal sent = ExactNumbers.at(rc.body().buffer(), path);
+      if (sent != null) {
+        body.put("quantity", sent);
+      }
+    }
+    return report;
   }
 
   private Future<JsonObject> one(RoutingContext rc, Actor actor, Object item) {

@@ -147,6 +147,35 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aReportedQuantityIsReadAsTheExactDecimalSentAloneAndInABatch(TestEnvironment env) {
+    // Review: the milestone operations read quantities exactly, but a MILESTONE_PROGRESS report still went through
+    // a double: 12345678901234.567 was stored as .566, and 12345678901234.5678 passed as .568 (a 4th decimal hidden).
+    UUID m = milestone(env);
+    UUID exact = UUID.randomUUID();
+    String one = progress(exact, m, 7).encode().replace("\"quantity\":7", "\"quantity\":12345678901234.567");
+    ok(postText(env, "officer.zhang", "/v1/reports", one), 201);
+    assertThat(env.string("SELECT quantity::text FROM milestone_progress WHERE report_id = ?", exact))
+        .isEqualTo("12345678901234.567");
+    UUID fourth = UUID.randomUUID();
+    String four = progress(fourth, m, 7).encode().replace("\"quantity\":7", "\"quantity\":12345678901234.5678");
+    assertThat(field(assertProblem(postText(env, "officer.zhang", "/v1/reports", four), 422, UNPROCESSABLE)))
+        .isEqualTo("body/body/quantity");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", fourth)).isZero();
+
+    UUID later = UUID.randomUUID();
+    UUID hidden = UUID.randomUUID();
+    String batch = "{\"reports\":[" + progress(later, m, 7).encode().replace("\"quantity\":7",
+        "\"quantity\":12345678901234.569") + "," + progress(hidden, m, 7).encode().replace("\"quantity\":7",
+        "\"quantity\":12345678901234.5699") + "]}";
+    JsonArray results = ok(postText(env, "officer.zhang", "/v1/reports/batch", batch), 200).getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(201);
+    assertThat(env.string("SELECT quantity::text FROM milestone_progress WHERE report_id = ?", later))
+        .isEqualTo("12345678901234.569");
+    assertThat(results.getJsonObject(1).getInteger("httpStatus")).isEqualTo(422);
+    assertThat(field(results.getJsonObject(1).getJsonObject("problem"))).isEqualTo("body/body/quantity");
+  }
+
+  @Test
   void aQuantityBeyondWhatIsStoredIs400NamingItAloneAndInABatch(TestEnvironment env) throws Exception {
     UUID m = milestone(env);
     String tooLarge = progress(UUID.randomUUID(), m, 7).encode().replace("\"quantity\":7", "\"quantity\":%s");
