@@ -149,12 +149,20 @@ public final class IdentityRepository {
         .map(rows -> Math.max(0L, rows.iterator().next().getLong(0)));
   }
 
-  /** Gives back the attempt {@link #reserveAttempt} counted against the key (a login that succeeded). */
+  /**
+   * Gives back the attempt {@link #reserveAttempt} counted against the key (a login that succeeded): the row is
+   * locked and read first, so refunds at once each lower the count they see. (A delete of a count of 1 beside an
+   * update of a larger one, in one statement, lost a refund: the delete judged the snapshot, 2, and the update,
+   * having waited for the other refund, re-checked its result, 1.)
+   */
   public Future<Void> refundAttempt(String key) {
-    return pool.preparedQuery("""
-            WITH gone AS (DELETE FROM login_throttle WHERE key = $1 AND failures <= 1)
-            UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 1""")
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT failures FROM login_throttle WHERE key = $1 FOR UPDATE")
         .execute(Tuple.of(key))
+        .compose(rows -> !rows.iterator().hasNext() ? Future.succeededFuture()
+            : rows.iterator().next().getInteger(0) <= 1
+                ? conn.preparedQuery("DELETE FROM login_throttle WHERE key = $1").execute(Tuple.of(key))
+                : conn.preparedQuery("UPDATE login_throttle SET failures = failures - 1 WHERE key = $1")
+                    .execute(Tuple.of(key))))
         .mapEmpty();
   }
 

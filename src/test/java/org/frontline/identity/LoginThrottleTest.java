@@ -120,4 +120,33 @@ class LoginThrottleTest {
     }
     assertThrottled(login(client, "officer.xu", "frontline-dev"));
   }
+
+  @Test
+  void successfulLoginsAtOnceGiveEveryAttemptBack(TestEnvironment env) throws Exception {
+    // Review: refundAttempt deleted a count of 1 and lowered one above 1; two refunds at once both read 2, and the
+    // second, re-checking "failures > 1" on the first's result (1), did nothing. Each such loss left a count that
+    // no failure made: logins at once behind one address (a station's NAT) piled them up until it was throttled.
+    IdentityRepository repository = new IdentityRepository(env.app().database());
+    String key = "address:192.0.2.77";
+    for (int i = 0; i < 12; i++) {
+      await(repository.reserveAttempt(java.util.List.of(key), 100, AuthService.THROTTLE_WINDOW));
+    }
+    java.util.List<io.vertx.core.Future<Void>> refunds = new java.util.ArrayList<>();
+    // The refunds meet at the row: a transaction holds it until all of them have started (and wait for it).
+    try (Connection c = env.jdbc()) {
+      c.setAutoCommit(false);
+      try (java.sql.PreparedStatement lock = c.prepareStatement(
+          "SELECT failures FROM login_throttle WHERE key = ? FOR UPDATE")) {
+        lock.setString(1, key);
+        lock.executeQuery().close();
+      }
+      for (int i = 0; i < 12; i++) {
+        refunds.add(repository.refundAttempt(key));
+      }
+      Thread.sleep(500);
+      c.commit();
+    }
+    await(io.vertx.core.Future.all(refunds));
+    assertThat(env.count("SELECT coalesce(sum(failures), 0) FROM login_throttle WHERE key = ?", key)).isZero();
+  }
 }
