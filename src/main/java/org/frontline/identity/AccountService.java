@@ -100,8 +100,9 @@ public final class AccountService {
     return inScope(actor, id, (conn, scope, before) -> {
       UUID home = u.homeUnitId() != null ? u.homeUnitId() : before.homeUnitId();
       List<UUID> covered = u.coveredUnitIds() == null ? List.of() : u.coveredUnitIds();
-      boolean rolesChange = u.roles() != null && !Set.copyOf(u.roles()).equals(Set.copyOf(before.roles()));
-      return (rolesChange ? wholeAccountInScope(conn, scope, before, "change the roles of") : Future.<Void>succeededFuture())
+      // Adding a role empowers the account; only taking roles away stays open (as disabling does).
+      boolean rolesAdded = u.roles() != null && !Set.copyOf(before.roles()).containsAll(u.roles());
+      return (rolesAdded ? wholeAccountInScope(conn, scope, before, "add roles to") : Future.<Void>succeededFuture())
           .compose(v -> checkUnits(conn, scope, u.homeUnitId(), covered))
           .compose(v -> accounts.update(conn, id, new AccountRepository.Changes(
               u.displayName() == null ? null : u.displayName().trim(), u.locale(), u.roles(), u.homeUnitId())))

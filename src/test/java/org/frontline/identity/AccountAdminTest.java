@@ -151,18 +151,24 @@ class AccountAdminTest {
     String admin = Admin.token(env, "admin");
     String nantong = Admin.nantongAdmin(env);
     UUID id = create(env, admin, newAccount("supervisor.twocities", TONGZHOU)
-        .put("roles", new JsonArray().add("supervisor")).put("coveredUnitIds", new JsonArray().add(HANJIANG.toString())));
+        .put("roles", new JsonArray().add("supervisor").add("assessor"))
+        .put("coveredUnitIds", new JsonArray().add(HANJIANG.toString())));
     String before = Admin.row(env, "account", id);
     assertProblem(post(env, nantong, "/v1/accounts/" + id + "/password",
         new JsonObject().put("password", "Taken-over-2026")), 403, "urn:frontline:problem:forbidden");
     assertProblem(call(env, nantong, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject()
-        .put("roles", new JsonArray().add("supervisor").add("admin"))), 403, "urn:frontline:problem:forbidden");
+        .put("roles", new JsonArray().add("supervisor").add("assessor").add("admin"))), 403,
+        "urn:frontline:problem:forbidden");
     assertThat(Admin.row(env, "account", id)).isEqualTo(before);
     // what only takes power away stays open to the admins of its home unit; giving it back does not
     ok(post(env, nantong, "/v1/accounts/" + id + "/disable", null), 200);
     assertProblem(post(env, nantong, "/v1/accounts/" + id + "/enable", null), 403, "urn:frontline:problem:forbidden");
     ok(call(env, nantong, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject().put("displayName", "Two Cities")
         .put("roles", new JsonArray().add("supervisor"))), 200);
+    assertThat(string(env, "SELECT array_to_string(roles, ',') FROM account WHERE id = ?", id)).isEqualTo("supervisor");
+    assertProblem(call(env, nantong, HttpMethod.PATCH, "/v1/accounts/" + id, new JsonObject()
+        .put("roles", new JsonArray().add("supervisor").add("assessor"))), 403, "urn:frontline:problem:forbidden");
+    assertThat(string(env, "SELECT array_to_string(roles, ',') FROM account WHERE id = ?", id)).isEqualTo("supervisor");
     // the province admin, whose scope holds both cities, may do all of it
     ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200);
     ok(post(env, admin, "/v1/accounts/" + id + "/password", new JsonObject().put("password", "Reset-by-province-2026")), 204);
