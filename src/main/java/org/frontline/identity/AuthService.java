@@ -28,7 +28,14 @@ import java.util.UUID;
 public final class AuthService {
   private static final Logger log = LoggerFactory.getLogger(AuthService.class);
   public static final Duration REFRESH_TOKEN_TTL = Duration.ofDays(30);
+  /** Attempts on one account per window (a password guessed). */
   public static final int MAX_FAILURES = 5;
+  /**
+   * Attempts from one client address per window (passwords sprayed over accounts). Higher than an account's: an
+   * office's officers share one address behind its NAT, and attempts count before their password is checked, so
+   * logins at once all count until they succeed.
+   */
+  public static final int MAX_ADDRESS_FAILURES = 20;
   public static final Duration THROTTLE_WINDOW = Duration.ofMinutes(15);
   static final String WRONG_CREDENTIALS = "Wrong username or password.";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -65,7 +72,7 @@ public final class AuthService {
     String username = givenUsername.trim().toLowerCase(Locale.ROOT);
     List<String> throttleKeys = List.of("account:" + username, "address:" + clientAddress);
     // The attempt is counted before the password is checked, so guesses sent at once cannot all pass the limit.
-    return repository.reserveAttempt(throttleKeys, MAX_FAILURES, THROTTLE_WINDOW)
+    return repository.reserveAttempt(throttleKeys, List.of(MAX_FAILURES, MAX_ADDRESS_FAILURES), THROTTLE_WINDOW)
         .compose(wait -> {
           if (wait > 0) {
             log.info("login throttled for {} from {}", username, clientAddress);

@@ -128,12 +128,13 @@ public final class IdentityRepository {
   /**
    * Counts one attempt against each of the given throttle keys before the password is checked (opening a new window
    * where the old one has passed), and answers the seconds until the earliest of them lets attempts through again:
-   * 0 when every key is within {@code maxAttempts} in its window, counting this attempt. Counting first, in one
+   * 0 when every key is within its limit ({@code maxAttempts}, in the order of {@code keys}) in its window, counting
+   * this attempt. Counting first, in one
    * statement (the upsert locks each key's row, always in the given order), is what makes the limit hold for
    * attempts sent at once: a check before the count let every concurrent guess through. A successful login gives
    * its count back ({@link #refundAttempt}).
    */
-  public Future<Long> reserveAttempt(List<String> keys, int maxAttempts, Duration window) {
+  public Future<Long> reserveAttempt(List<String> keys, List<Integer> maxAttempts, Duration window) {
     return pool.preparedQuery("""
             WITH counted AS (
               INSERT INTO login_throttle AS t (key, failures, window_start)
@@ -141,11 +142,12 @@ public final class IdentityRepository {
               ON CONFLICT (key) DO UPDATE SET
                 failures = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.failures + 1 ELSE 1 END,
                 window_start = CASE WHEN t.window_start > now() - make_interval(secs => $2) THEN t.window_start ELSE now() END
-              RETURNING failures, window_start)
-            SELECT coalesce(max(ceil(extract(epoch FROM (window_start + make_interval(secs => $2) - now()))))
-              FILTER (WHERE failures > $3), 0)::bigint
-            FROM counted""")
-        .execute(Tuple.of(keys.toArray(String[]::new), (double) window.toSeconds(), maxAttempts))
+              RETURNING key, failures, window_start)
+            SELECT coalesce(max(ceil(extract(epoch FROM (c.window_start + make_interval(secs => $2) - now()))))
+              FILTER (WHERE c.failures > l.max_attempts), 0)::bigint
+            FROM counted c JOIN unnest($1::text[], $3::int[]) AS l(key, max_attempts) ON l.key = c.key""")
+        .execute(Tuple.of(keys.toArray(String[]::new), (double) window.toSeconds(),
+            maxAttempts.toArray(Integer[]::new)))
         .map(rows -> Math.max(0L, rows.iterator().next().getLong(0)));
   }
 
