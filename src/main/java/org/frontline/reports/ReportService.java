@@ -8,6 +8,7 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.SqlConnection;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Page;
@@ -119,28 +120,44 @@ public final class ReportService {
   private Future<Submission> submitAlone(SubmissionBatcher.Pending p) {
     Actor actor = p.actor();
     Envelope envelope = p.envelope();
-    String status = p.status();
     return database.inTransaction(conn -> actor.scope(conn)
             .compose(scope -> reports.unitInScope(conn, scope, envelope.unitId())
-                .compose(inScope -> inScope ? Future.succeededFuture()
-                    : Future.failedFuture(unprocessable("body/unitId",
-                        "No live org unit " + envelope.unitId() + " in your scope.")))
-                .compose(v -> reports.insert(conn, envelope, actor.accountId(), status, p.receivedAt(), p.sha256(),
-                    p.response()))
-                .compose(inserted -> inserted.isEmpty()
-                    ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope,
-                        p.sha256()))
-                    : linked.check(conn, actor, scope, envelope)
-                        .compose(v -> reports.insertAttachments(conn, envelope))
-                        .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
-                            envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
-                        .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
-                            envelope.unitId(), auditDetails(envelope, status)))
-                        .map(v -> new Submission(true, envelope.id(), inserted.get())))))
+                .compose(inScope -> inScope ? write(conn, actor, scope, p) : repeatOutOfScope(conn, actor, p))))
         .recover(e -> Future.failedFuture(isUniqueViolation(e, "attachment_pkey")
             ? new ProblemException(Problem.of(ProblemType.CONFLICT,
                 "An attachment id of this report is already used by another report; mint new attachment ids."))
             : e));
+  }
+
+  /** The submission's report (its unit in scope) unless its id is taken: then a repeat or a conflict. */
+  private Future<Submission> write(SqlConnection conn, Actor actor, Scope scope, SubmissionBatcher.Pending p) {
+    Envelope envelope = p.envelope();
+    String status = p.status();
+    return reports.insert(conn, envelope, actor.accountId(), status, p.receivedAt(), p.sha256(), p.response())
+        .compose(inserted -> inserted.isEmpty()
+            ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope, p.sha256()))
+            : linked.check(conn, actor, scope, envelope)
+                .compose(v -> reports.insertAttachments(conn, envelope))
+                .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
+                    envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
+                .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
+                    envelope.unitId(), auditDetails(envelope, status)))
+                .map(v -> new Submission(true, envelope.id(), inserted.get())));
+  }
+
+  /**
+   * A submission whose unit is no longer live or in its author's scope: when the author's own report is already
+   * stored under its id, it is judged as any repeat (the stored 201 body, or a conflict), since the first answer may
+   * have been lost before the unit left the scope; else the 422. Anyone else's id answers the 422 as before.
+   */
+  private Future<Submission> repeatOutOfScope(SqlConnection conn, Actor actor, SubmissionBatcher.Pending p) {
+    Envelope envelope = p.envelope();
+    return reports.existing(conn, envelope.id()).map(existing -> {
+      if (existing == null || !existing.authorId().equals(actor.accountId())) {
+        throw unprocessable("body/unitId", "No live org unit " + envelope.unitId() + " in your scope.");
+      }
+      return judge(existing, actor, envelope, p.sha256());
+    });
   }
 
   static JsonObject auditDetails(Envelope envelope, String status) {

@@ -11,10 +11,13 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Function;
@@ -34,7 +37,8 @@ import java.util.function.Function;
  * on the context of the request that submitted it.
  *
  * <p>A group decides each submission exactly as the single path does: unit live and in the author's scope (else
- * 422 for that submission only), then the primary key decides (INSERT ... ON CONFLICT DO NOTHING; a taken id is a
+ * that submission is written alone, after the commit: a repeat of the author's stored report is still a repeat,
+ * anything else the 422), then the primary key decides (INSERT ... ON CONFLICT DO NOTHING; a taken id is a
  * repeat or a conflict, judged by {@link ReportService#judge}). Reports are inserted in id order and their
  * attachments in attachment-id order, so two groups never wait on each other in a cycle. Should the group's
  * statement fail (an attachment id already used by another report, a lost connection), nothing of it was committed
@@ -187,12 +191,15 @@ final class SubmissionBatcher {
     return reports.submitGroup(pool, items).compose(results -> {
       Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
       Map<UUID, ReportRepository.Existing> seen = new HashMap<>();
+      Set<Pending> refused = Collections.newSetFromMap(new IdentityHashMap<>());
       for (int i = 0; i < candidates.size(); i++) {
         Pending p = candidates.get(i);
         ReportRepository.GroupResult result = results.get(i);
         if (!result.allowed()) {
-          outcomes.put(p, new Outcome(null, ReportService.unprocessable("body/unitId",
-              "No live org unit " + p.envelope().unitId() + " in your scope.")));
+          // Its unit is not (or no longer) in scope: alone, which answers a repeat of the author's stored report
+          // as a repeat (the unit may have left the scope after the first answer was lost), else the 422.
+          refused.add(p);
+          taken.add(p);
         } else if (result.created()) {
           outcomes.put(p, new Outcome(new ReportService.Submission(true, p.envelope().id(),
               p.response()), null));
@@ -203,8 +210,14 @@ final class SubmissionBatcher {
           }
         }
       }
+      // In the group's order, so that those written alone are written as if they came one after the other.
+      Map<Pending, Integer> order = new IdentityHashMap<>();
+      for (int i = 0; i < group.size(); i++) {
+        order.put(group.get(i), i);
+      }
+      taken.sort(Comparator.comparing(order::get));
       // Committed by now: should the read of taken ids fail, only their answers fail (the client repeats them).
-      return judgeTaken(taken, seen, outcomes)
+      return judgeTaken(taken, refused, seen, outcomes)
           .recover(e -> {
             taken.forEach(p -> outcomes.put(p, new Outcome(null, e)));
             return Future.succeededFuture();
@@ -217,8 +230,8 @@ final class SubmissionBatcher {
    * Submissions whose id was already taken: each a repeat (the stored 201 body) or a conflict. What the group's
    * statement could not see (a report of this group, or one committed while it ran) is read now, after the commit.
    */
-  private Future<Void> judgeTaken(List<Pending> taken, Map<UUID, ReportRepository.Existing> seen,
-                                  Map<Pending, Outcome> outcomes) {
+  private Future<Void> judgeTaken(List<Pending> taken, Set<Pending> refused,
+                                  Map<UUID, ReportRepository.Existing> seen, Map<Pending, Outcome> outcomes) {
     UUID[] unseen = taken.stream().map(p -> p.envelope().id()).filter(id -> !seen.containsKey(id)).distinct()
         .toArray(UUID[]::new);
     Future<Map<UUID, ReportRepository.Existing>> read = unseen.length == 0 ? Future.succeededFuture(Map.of())
@@ -226,10 +239,11 @@ final class SubmissionBatcher {
     return read.compose(more -> {
       Future<Void> unwritten = Future.succeededFuture();
       for (Pending p : taken) {
-        ReportRepository.Existing existing = seen.getOrDefault(p.envelope().id(), more.get(p.envelope().id()));
+        ReportRepository.Existing existing = refused.contains(p) ? null
+            : seen.getOrDefault(p.envelope().id(), more.get(p.envelope().id()));
         if (existing == null) {
-          // The id is free: the submission this one came after in the group was refused (its unit not in scope).
-          // Written alone now, in the group's order, as if it had come after that refusal.
+          // Refused by the group (its unit not in scope), or the id is free: the submission this one came after in
+          // the group was refused. Written alone now, in the group's order, as if it had come after that refusal.
           unwritten = unwritten.eventually(() -> alone.apply(p)
               .onComplete(ar -> outcomes.put(p, new Outcome(ar.result(), ar.cause()))));
           continue;

@@ -10,11 +10,14 @@ import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.reports.ReportFixtures.*;
@@ -377,6 +380,56 @@ class ReportSubmissionTest {
         id.toString())).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
         id)).isEqualTo(1);
+  }
+
+  @Test
+  void aRepeatAfterTheUnitLeftTheAuthorsScopeStillAnswersTheStoredReport(TestEnvironment env) throws Exception {
+    // A unit below Huaisi, retired after the reports are stored (the phone never got the first answers).
+    UUID unit = UUID.randomUUID();
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement("INSERT INTO org_unit (id, parent_id,"
+        + " name, kind, path) SELECT ?, id, 'Depot " + unit + "', 'BUREAU', path || ?::text || '/' FROM org_unit WHERE id = ?")) {
+      ps.setObject(1, unit);
+      ps.setObject(2, unit.toString());
+      ps.setObject(3, HUAISI);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+    JsonObject alone = site(UUID.randomUUID()).put("unitId", unit.toString());
+    JsonObject batched = site(UUID.randomUUID()).put("unitId", unit.toString());
+    HttpResponse<Buffer> first = post(env, "officer.xu", "/v1/reports", alone);
+    assertThat(first.statusCode()).as(first.bodyAsString()).isEqualTo(201);
+    HttpResponse<Buffer> firstBatch = post(env, "officer.xu", "/v1/reports/batch",
+        new JsonObject().put("reports", new JsonArray().add(batched)));
+    assertThat(status(firstBatch.bodyAsJsonObject().getJsonArray("results"), 0)).isEqualTo("created:201");
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(
+        "UPDATE org_unit SET retired_at = now() WHERE id = ?")) {
+      ps.setObject(1, unit);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+
+    HttpResponse<Buffer> again = post(env, "officer.xu", "/v1/reports", alone);
+    assertThat(again.statusCode()).as(again.bodyAsString()).isEqualTo(200);
+    assertThat(again.bodyAsString()).isEqualTo(first.bodyAsString());
+    UUID fresh = UUID.randomUUID();
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", new JsonArray()
+        .add(batched)
+        .add(alone.copy().put("title", "Changed"))
+        .add(site(fresh).put("unitId", unit.toString()))
+        .add(alone)));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("duplicate:200");
+    assertThat(results.getJsonObject(0).getJsonObject("report"))
+        .isEqualTo(firstBatch.bodyAsJsonObject().getJsonArray("results").getJsonObject(0).getJsonObject("report"));
+    assertThat(status(results, 1)).isEqualTo("conflict:409");
+    assertThat(results.getJsonObject(1).getJsonObject("problem").getJsonArray("differences")).containsExactly("/title");
+    assertThat(status(results, 2)).isEqualTo("invalid:422");
+    assertThat(status(results, 3)).isEqualTo("duplicate:200");
+    assertThat(results.getJsonObject(3).getJsonObject("report")).isEqualTo(first.bodyAsJsonObject());
+    // Another author's id in a unit outside their scope: the 422, saying nothing of the report.
+    assertProblem(post(env, "officer.zhang", "/v1/reports", alone), 422, UNPROCESSABLE);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE unit_id = ?", unit)).isEqualTo(2);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND unit_id = ?", unit))
+        .isEqualTo(2);
   }
 
   @Test
