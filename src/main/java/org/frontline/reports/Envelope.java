@@ -9,6 +9,7 @@ import org.frontline.platform.http.ProblemType;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -124,11 +125,14 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     }
   }
 
-  /** In UTC, as stored and answered: a time whose year there is not 0001-9999 has no RFC 3339 form to answer. */
+  /**
+   * In UTC and to the microsecond, as stored (timestamptz) and so as answered, the 201 as every later read: a time
+   * whose year there is not 0001-9999 has no RFC 3339 form to answer.
+   */
   private static OffsetDateTime time(String value, String field) {
     OffsetDateTime utc;
     try {
-      utc = OffsetDateTime.parse(value).withOffsetSameInstant(ZoneOffset.UTC);
+      utc = OffsetDateTime.parse(value).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
     } catch (DateTimeParseException e) {
       throw invalid(field, "Not an RFC 3339 date-time.");
     }

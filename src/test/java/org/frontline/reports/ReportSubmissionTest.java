@@ -262,6 +262,26 @@ class ReportSubmissionTest {
   }
 
   @Test
+  void aCaptureTimeFinerThanAMicrosecondIsAnsweredAsStored(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    UUID inBatch = UUID.randomUUID();
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports",
+        site(id).put("capturedAt", "2026-11-20T08:30:00.123456789Z"));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    // The database keeps microseconds: the 201 (and every repeat of it) says what a read says, not the digits cut.
+    assertThat(r.bodyAsJsonObject().getString("capturedAt")).isEqualTo("2026-11-20T08:30:00.123456Z");
+    assertThat(get(env, "officer.xu", "/v1/reports/" + id).bodyAsJsonObject().getString("capturedAt"))
+        .isEqualTo("2026-11-20T08:30:00.123456Z");
+    HttpResponse<Buffer> b = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(site(inBatch).put("capturedAt", "2026-11-20T16:30:00.9999999+08:00"))));
+    JsonObject created = b.bodyAsJsonObject().getJsonArray("results").getJsonObject(0);
+    assertThat(created.getString("status")).isEqualTo("created");
+    assertThat(created.getJsonObject("report").getString("capturedAt")).isEqualTo("2026-11-20T08:30:00.999999Z");
+    assertThat(get(env, "officer.xu", "/v1/reports/" + inBatch).bodyAsJsonObject().getString("capturedAt"))
+        .isEqualTo("2026-11-20T08:30:00.999999Z");
+  }
+
+  @Test
   void aBadSha256Is400(TestEnvironment env) {
     JsonObject envelope = withAttachments(site(UUID.randomUUID()), attachment(UUID.randomUUID(), 5).put("sha256", "XYZ"));
     JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", envelope), 400, VALIDATION);
