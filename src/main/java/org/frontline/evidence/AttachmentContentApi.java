@@ -23,7 +23,8 @@ import java.util.UUID;
  * most {@link #URL_MINUTES} minutes. Who may: whoever may read the report (its author, or a supervisor, assessor or
  * admin whose scope covers its unit; anyone else 404 as if missing). The original (with its EXIF and GPS) only for
  * the author and supervisors/assessors in scope: an admin who may read the report gets 403. A copy not made yet
- * (or never makeable, e.g. HEIC) is 409.
+ * (or never makeable, e.g. HEIC) is 409. The link makes the store answer with the sniffed content type (the copies:
+ * image/jpeg), never the Content-Type a client declared on its presigned PUT.
  */
 public final class AttachmentContentApi implements ApiRoutes {
   /** Lifetime of the presigned GET. */
@@ -51,7 +52,7 @@ public final class AttachmentContentApi implements ApiRoutes {
     boolean reader = READER_ROLES.stream().anyMatch(actor.caller()::hasRole);
     var pool = database.pool();
     actor.scope(pool)
-        .compose(scope -> pool.preparedQuery("SELECT a.status, a.media_status, a.object_key, a.thumb_key,"
+        .compose(scope -> pool.preparedQuery("SELECT a.status, a.media_status, a.object_key, a.content_type, a.thumb_key,"
                 + " a.display_key, r.author_id = $1 AS author, " + Scope.sqlForUnitId("r.unit_id", 3) + " AS in_scope"
                 + " FROM attachment a JOIN report r ON r.id = a.report_id"
                 + " WHERE a.id = $4 AND (r.author_id = $1 OR ($2 AND " + Scope.sqlForUnitId("r.unit_id", 3) + "))")
@@ -62,6 +63,7 @@ public final class AttachmentContentApi implements ApiRoutes {
           }
           Row a = rows.iterator().next();
           String key;
+          String contentType;
           if ("original".equals(variant)) {
             boolean mayOriginal = a.getBoolean("author")
                 || (a.getBoolean("in_scope") && ORIGINAL_ROLES.stream().anyMatch(actor.caller()::hasRole));
@@ -74,8 +76,11 @@ public final class AttachmentContentApi implements ApiRoutes {
                   + " is not uploaded yet (PENDING)."));
             }
             key = a.getString("object_key");
+            // The sniffed type: a direct upload's object carries whatever Content-Type its PUT declared.
+            contentType = a.getString("content_type");
           } else {
             key = a.getString("thumb".equals(variant) ? "thumb_key" : "display_key");
+            contentType = "image/jpeg";
             if (key == null) {
               String why = !"STORED".equals(a.getString("status")) ? "the attachment is not uploaded yet"
                   : "PENDING".equals(a.getString("media_status")) ? "the media worker has not processed it yet;"
@@ -85,7 +90,7 @@ public final class AttachmentContentApi implements ApiRoutes {
                   + id + " is not available: " + why + "."));
             }
           }
-          return store.presignedGet(key, URL_MINUTES);
+          return store.presignedGet(key, URL_MINUTES, contentType);
         })
         .onSuccess(url -> rc.response().setStatusCode(303)
             .putHeader("Location", url)

@@ -86,7 +86,7 @@ public final class PartnerReports {
             return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The " + variant + " copy of attachment "
                 + attachmentId + " is not available yet.").toException());
           }
-          return store.presignedGet(key, LINK_MINUTES);
+          return store.presignedGet(key, LINK_MINUTES, "image/jpeg");
         });
   }
 

@@ -32,4 +32,12 @@ public final class StoreHttp {
   public static HttpResponse<byte[]> put(String url, byte[] body) throws IOException, InterruptedException {
     return send("PUT", url, body);
   }
+
+  /** A PUT declaring {@code contentType}, as any client of a presigned URL may (the signature does not cover it). */
+  public static HttpResponse<byte[]> put(String url, byte[] body, String contentType)
+      throws IOException, InterruptedException {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    return http.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", contentType)
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
 }

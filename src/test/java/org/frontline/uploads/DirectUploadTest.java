@@ -107,6 +107,32 @@ class DirectUploadTest {
   }
 
   @Test
+  void theOriginalIsServedAsItsSniffedTypeWhateverTypeThePutDeclared(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    // A JPEG the content rules take (its markup lies beyond the 256 KiB judged), PUT as text/html: served with
+    // the Content-Type the PUT declared, the store's origin would run its script.
+    byte[] data = TusUploadTest.photo(400_000);
+    byte[] script = "<html><script>alert(document.domain)</script>".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    System.arraycopy(script, 0, data, 300_000, script.length);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
+    String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+    assertThat(StoreHttp.put(url, data, "text/html").statusCode()).isEqualTo(200);
+    assertThat(post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> link = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + env.app().config().http().port() + "/v1/attachments/" + a + "/content?variant=original"))
+        .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(link.statusCode()).as(link.body()).isEqualTo(303);
+    HttpResponse<byte[]> original = StoreHttp.get(link.headers().firstValue("Location").orElseThrow());
+
+    assertThat(original.statusCode()).isEqualTo(200);
+    assertThat(original.body()).isEqualTo(data);
+    assertThat(original.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+  }
+
+  @Test
   void anotherOfficerGets404(TestEnvironment env) throws Exception {
     String zhang = TusUploadTest.token(http, env, "officer.zhang");
     byte[] data = TusUploadTest.photo(1000);

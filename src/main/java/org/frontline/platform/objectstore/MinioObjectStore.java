@@ -297,15 +297,20 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
 
   @Override
   public Future<String> presignedGet(String key, int expiryMinutes) {
-    return presign(Method.GET, key, expiryMinutes);
+    return presign(Method.GET, key, expiryMinutes, Map.of());
+  }
+
+  @Override
+  public Future<String> presignedGet(String key, int expiryMinutes, String contentType) {
+    return presign(Method.GET, key, expiryMinutes, Map.of("response-content-type", contentType));
   }
 
   @Override
   public Future<String> presignedPut(String key, int expiryMinutes) {
-    return presign(Method.PUT, key, expiryMinutes);
+    return presign(Method.PUT, key, expiryMinutes, Map.of());
   }
 
-  private Future<String> presign(Method method, String key, int expiryMinutes) {
+  private Future<String> presign(Method method, String key, int expiryMinutes, Map<String, String> query) {
     String invalid = keyProblem(key);
     if (invalid == null && (expiryMinutes < 1 || expiryMinutes > MAX_EXPIRY_MINUTES)) {
       invalid = "expiry must be 1.." + MAX_EXPIRY_MINUTES + " minutes, was " + expiryMinutes;
@@ -320,6 +325,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .bucket(bucket)
         .object(key)
         .expiry(expiryMinutes, TimeUnit.MINUTES)
+        .extraQueryParams(query)
         .build()));
   }
 

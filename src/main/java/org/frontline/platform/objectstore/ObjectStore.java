@@ -51,6 +51,14 @@ public interface ObjectStore {
   /** A URL for clients (at the store's public endpoint) allowing one GET of exactly this key until it expires. */
   Future<String> presignedGet(String key, int expiryMinutes);
 
+  /**
+   * As {@link #presignedGet(String, int)}, the store answering with {@code contentType} (a signed
+   * {@code response-content-type}) whatever Content-Type the object was written with: an object a client PUT
+   * through a presigned URL carries the type that client chose (text/html, say), which its bytes must not be served
+   * as.
+   */
+  Future<String> presignedGet(String key, int expiryMinutes, String contentType);
+
   /** A URL for clients (at the store's public endpoint) allowing one PUT of exactly this key until it expires. */
   Future<String> presignedPut(String key, int expiryMinutes);
 
