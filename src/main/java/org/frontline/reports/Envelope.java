@@ -73,13 +73,16 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
         json.getString("title"), json.getString("text"), json.getJsonObject("body"), List.copyOf(declarations), json);
   }
 
-  /** Metadata only: no directory parts, no control (or bidi-override) characters, at most 255 characters. */
+  /**
+   * Metadata only: no directory parts, no control characters (C0 and C1: \p{Cntrl} is ASCII only), format
+   * characters (bidi overrides) or line and paragraph separators, at most 255 characters.
+   */
   static String sanitiseFilename(String name) {
     if (name == null) {
       return null;
     }
     String base = name.substring(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
-    String clean = base.replaceAll("[\\p{Cntrl}\\p{Cf}]", "").strip();
+    String clean = base.replaceAll("[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]", "").strip();
     if (clean.equals(".") || clean.equals("..")) {
       clean = "";
     }

@@ -91,6 +91,18 @@ class ReportSubmissionTest {
   }
 
   @Test
+  void filenamesLoseC1ControlsAndLineSeparatorsToo(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    // U+009B is the 8-bit CSI (a terminal escape), U+0085 NEL, U+2028/U+2029 line and paragraph separators.
+    JsonObject envelope = withAttachments(site(id), attachment(UUID.randomUUID(), 1)
+        .put("filename", "C:\\photos\\\u009B31mpa\u0085ss\u2028w\u2029d.jpg"));
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports", envelope);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    assertThat(r.bodyAsJsonObject().getJsonArray("attachments").getJsonObject(0).getString("filename"))
+        .isEqualTo("31mpasswd.jpg");
+  }
+
+  @Test
   void theSameEnvelopeAgainAnswers200WithTheExactBytesOfThe201(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
     JsonObject envelope = withAttachments(site(id), attachment(UUID.randomUUID(), 3));
