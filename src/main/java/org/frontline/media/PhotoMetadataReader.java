@@ -20,16 +20,54 @@ import java.util.Optional;
 /**
  * Reads capture time, GPS, device and orientation with metadata-extractor (JPEG, PNG and HEIF alike). A photo whose
  * metadata cannot be parsed yields {@link PhotoMetadata#NONE}: the evidence checks then flag what is missing, the
- * upload itself is not refused for it. Run on a worker, not an event loop: it reads the stream.
+ * upload itself is not refused for it. A PNG's EXIF is read from its eXIf chunk alone (see {@link #readPng}). Run on a
+ * worker, not an event loop: it reads the stream.
  */
 public final class PhotoMetadataReader {
 
   private static final DateTimeFormatter EXIF_TIME = DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss");
 
   public PhotoMetadata read(MediaBytes bytes) throws IOException {
+    byte[] magic = bytes.read(0, PNG_MAGIC.length);
+    if (java.util.Arrays.equals(magic, PNG_MAGIC)) {
+      return readPng(bytes);
+    }
     try (InputStream in = bytes.open()) {
       return read(in);
     }
+  }
+
+  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+
+  /**
+   * A PNG's EXIF is its {@code eXIf} chunk, read here alone: metadata-extractor's PNG reader inflates every zTXt,
+   * compressed iTXt and iCCP chunk whole into memory, and a few MB of deflated zeros is gigabytes (a decompression
+   * bomb: one upload would take the worker's heap, and the API's with it). Chunks are walked by their lengths; one
+   * declaring more bytes than the file holds ends the walk.
+   */
+  private PhotoMetadata readPng(MediaBytes bytes) throws IOException {
+    long size = bytes.size();
+    long at = PNG_MAGIC.length;
+    while (at + 12 <= size) {
+      byte[] header = bytes.read(at, 8);
+      long length = ((long) (header[0] & 0xFF) << 24) | ((header[1] & 0xFF) << 16) | ((header[2] & 0xFF) << 8)
+          | (header[3] & 0xFF);
+      String type = new String(header, 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+      if (length > size - at - 12) {
+        break;
+      }
+      if (type.equals("eXIf")) {
+        Metadata metadata = new Metadata();
+        new com.drew.metadata.exif.ExifReader().extract(new com.drew.lang.ByteArrayReader(
+            bytes.read(at + 8, (int) length)), metadata);
+        return of(metadata);
+      }
+      if (type.equals("IEND")) {
+        break;
+      }
+      at += 12 + length;
+    }
+    return PhotoMetadata.NONE;
   }
 
   public PhotoMetadata read(InputStream in) throws IOException {
@@ -39,6 +77,10 @@ public final class PhotoMetadataReader {
     } catch (ImageProcessingException unreadable) {
       return PhotoMetadata.NONE;
     }
+    return of(metadata);
+  }
+
+  private static PhotoMetadata of(Metadata metadata) {
     ExifIFD0Directory ifd0 = metadata.getFirstDirectoryOfType(ExifIFD0Directory.class);
     ExifSubIFDDirectory exif = metadata.getFirstDirectoryOfType(ExifSubIFDDirectory.class);
     GpsDirectory gps = metadata.getFirstDirectoryOfType(GpsDirectory.class);

@@ -69,6 +69,38 @@ class PhotoMetadataReaderTest {
   }
 
   @Test
+  void aPngsCompressedTextIsNotInflatedButItsExifIsRead() throws Exception {
+    // A zTXt chunk of 1.5 MB inflating to 1.5 GB (beyond the test JVM's heap): metadata-extractor inflated it whole.
+    java.io.ByteArrayOutputStream deflated = new java.io.ByteArrayOutputStream();
+    try (var z = new java.util.zip.DeflaterOutputStream(deflated, new java.util.zip.Deflater(1))) {
+      byte[] zeros = new byte[1 << 20];
+      for (int i = 0; i < 1536; i++) {
+        z.write(zeros);
+      }
+    }
+    byte[] ztxt = TestImages.concat(TestImages.ascii("Comment\0\0"), deflated.toByteArray());
+    byte[] exif = new ExifSegment().dateTimeOriginal("2026:03:04 05:06:07").gps(32.45, 119.43).tiff();
+    byte[] png = TestImages.png(TestImages.scene(20, 20, 1));
+    // After the signature and IHDR (8 + 25 bytes): the bomb, then the EXIF.
+    byte[] bomb = TestImages.concat(java.util.Arrays.copyOf(png, 33), TestImages.chunk("zTXt", ztxt),
+        TestImages.chunk("iCCP", ztxt), TestImages.chunk("eXIf", exif), java.util.Arrays.copyOfRange(png, 33, png.length));
+
+    PhotoMetadata m = reader.read(MediaBytes.of(bomb));
+
+    assertThat(m.capturedLocal()).contains(LocalDateTime.of(2026, 3, 4, 5, 6, 7));
+    assertThat(m.gps()).isPresent();
+    assertThat(m.gps().get().lat()).isCloseTo(32.45, org.assertj.core.data.Offset.offset(1e-4));
+  }
+
+  @Test
+  void aPngChunkDeclaringMoreBytesThanTheFileHoldsEndsTheReading() throws Exception {
+    byte[] png = TestImages.png(TestImages.scene(20, 20, 1));
+    byte[] lying = TestImages.concat(java.util.Arrays.copyOf(png, 33),
+        new byte[] {0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xF0, 'e', 'X', 'I', 'f', 1, 2, 3});
+    assertThat(reader.read(MediaBytes.of(lying))).isEqualTo(PhotoMetadata.NONE);
+  }
+
+  @Test
   void heifWithoutExifYieldsNothing() throws IOException {
     byte[] heic = TestImages.heif("heic", new String[] {"mif1", "heic"}, 4032, 3024);
     assertThat(reader.read(MediaBytes.of(heic))).isEqualTo(PhotoMetadata.NONE);

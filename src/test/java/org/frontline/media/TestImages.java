@@ -96,7 +96,7 @@ public final class TestImages {
     return out.toByteArray();
   }
 
-  private static byte[] chunk(String type, byte[] data) {
+  public static byte[] chunk(String type, byte[] data) {
     byte[] c = new byte[12 + data.length];
     put32(c, 0, data.length);
     byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
