@@ -92,15 +92,18 @@ public final class MediaSniffer {
       return "!malformed ISO BMFF ftyp box";
     }
     String major = ascii(h, 8, 4);
-    if (AVIF_BRANDS.contains(major)) {
-      return "!AVIF is not an allowed photo type";
-    }
+    boolean avif = AVIF_BRANDS.contains(major);
     boolean heic = HEIC_BRANDS.contains(major);
     boolean heif = HEIF_BRANDS.contains(major);
     for (int i = 16; i + 4 <= boxSize; i += 4) {
       String brand = ascii(h, i, 4);
+      avif |= AVIF_BRANDS.contains(brand);
       heic |= HEIC_BRANDS.contains(brand);
       heif |= HEIF_BRANDS.contains(brand);
+    }
+    // An AVIF brand anywhere (major, or compatible under the generic mif1): AV1 pixels, whatever else is listed.
+    if (avif) {
+      return "!AVIF is not an allowed photo type";
     }
     if (heic) {
       return HEIC;

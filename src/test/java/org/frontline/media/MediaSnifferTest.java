@@ -56,6 +56,10 @@ class MediaSnifferTest {
   void videoAndAvifInIsoBmffRefused() throws IOException {
     assertRefused(TestImages.heif("isom", new String[] {"isom", "mp42"}, 100, 100), "not a HEIF photo");
     assertRefused(TestImages.heif("avif", new String[] {"mif1", "miaf"}, 100, 100), "AVIF");
+    // The major brand may be the generic mif1 with avif among the compatible ones (the image is AV1 all the same).
+    assertRefused(TestImages.heif("mif1", new String[] {"mif1", "avif", "miaf"}, 100, 100), "AVIF");
+    assertRefused(TestImages.heif("mif1", new String[] {"mif1", "avis"}, 100, 100), "AVIF");
+    assertRefused(TestImages.heif("heic", new String[] {"mif1", "heic", "avif"}, 100, 100), "AVIF");
   }
 
   @Test
