@@ -26,6 +26,7 @@ public final class MediaSniffer {
 
   private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   private static final byte[] ZIP_EOCD = {'P', 'K', 0x05, 0x06};
+  private static final byte[] ZIP_CEN = {'P', 'K', 0x01, 0x02};
   private static final Set<String> HEIC_BRANDS = Set.of("heic", "heix", "hevc", "hevx");
   private static final Set<String> HEIF_BRANDS = Set.of("mif1", "msf1", "heif");
   private static final Set<String> AVIF_BRANDS = Set.of("avif", "avis");
@@ -175,21 +176,34 @@ public final class MediaSniffer {
   }
 
   /**
-   * A ZIP end-of-central-directory record: the signature followed by a single-disk layout (both disk numbers 0 and
-   * the disk's entry count equal to the total), as every appended archive has. The bare 4-byte signature alone would
-   * turn up by chance in about one photo in 65000 (compressed data is near random); the extra fields make that ~2^-64.
+   * A ZIP end-of-central-directory record as readers find one: the signature followed by a single-disk layout (both
+   * disk numbers 0 and the disk's entry count equal to the total, as every appended archive has), or by a comment
+   * length that ends exactly at the end of the bytes, or with a central directory header signature where its size
+   * says the directory starts. unzip, Python's zipfile and java.util.zip check neither the disk numbers nor the
+   * counts, so the single-disk layout alone let an archive with those fields changed through. The bare 4-byte
+   * signature alone would turn up by chance in about one photo in 65000 (compressed data is near random); each of
+   * the extra conditions makes that ~2^-32 or less.
    */
   static boolean hasZipEndRecord(byte[] tail) {
     for (int i = indexOf(tail, ZIP_EOCD, 0); i >= 0; i = indexOf(tail, ZIP_EOCD, i + 1)) {
       if (i + 22 > tail.length) {
         return false;
       }
-      boolean singleDisk = u16le(tail, i + 4) == 0 && u16le(tail, i + 6) == 0;
-      if (singleDisk && u16le(tail, i + 8) == u16le(tail, i + 10)) {
+      boolean singleDisk = u16le(tail, i + 4) == 0 && u16le(tail, i + 6) == 0
+          && u16le(tail, i + 8) == u16le(tail, i + 10);
+      boolean commentToEnd = i + 22 + u16le(tail, i + 20) == tail.length;
+      long directoryAt = i - u32le(tail, i + 12);
+      boolean directoryFound = directoryAt >= 0 && directoryAt < i
+          && indexOf(java.util.Arrays.copyOfRange(tail, (int) directoryAt, (int) directoryAt + 4), ZIP_CEN, 0) == 0;
+      if (singleDisk || commentToEnd || directoryFound) {
         return true;
       }
     }
     return false;
+  }
+
+  private static long u32le(byte[] b, int i) {
+    return u16le(b, i) | ((long) u16le(b, i + 2) << 16);
   }
 
   private static int u16le(byte[] b, int i) {

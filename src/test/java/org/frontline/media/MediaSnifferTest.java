@@ -153,6 +153,21 @@ class MediaSnifferTest {
   }
 
   @Test
+  void anAppendedZipWhoseEndRecordClaimsAnotherDiskOrOtherCountsIsStillFound() throws IOException {
+    // unzip, Python's zipfile and java.util.zip open these all the same: they check neither field.
+    byte[] multiDisk = zip();
+    int end = multiDisk.length - 22;
+    multiDisk[end + 4] = 1; // this disk's number
+    multiDisk[end + 6] = 1; // the central directory's disk
+    assertRefused(concat(jpeg, multiDisk), "ZIP archive appended");
+    byte[] counts = zip();
+    counts[end + 8] = 0; // entries on this disk, the total left at 1
+    assertRefused(concat(jpeg, counts), "ZIP archive appended");
+    // Bytes after the comment: java.util.zip finds the archive by its central directory instead.
+    assertRefused(concat(jpeg, multiDisk, new byte[] {1, 2, 3}), "ZIP archive appended");
+  }
+
+  @Test
   void aStrayZipSignatureInImageDataIsNotAnArchive() throws IOException {
     // The 4 signature bytes by chance in compressed data, followed by anything but a single-disk layout.
     byte[] stray = concat(ascii("PK"), new byte[] {5, 6, 7, 1, 3, 0, 9, 9, 1, 1}, new byte[12]);
