@@ -27,9 +27,9 @@ import java.util.UUID;
 
 /**
  * Direct upload: a presigned PUT of the attachment's staging key (15 minutes, that key, PUT only), then a
- * completion that verifies size and SHA-256 of what landed by streaming it through the digest. The verified bytes
- * are copied (on condition of the verified ETag) to a final key the presigned URL cannot reach, so a second PUT
- * through a still-valid URL cannot swap the evidence after verification.
+ * completion that copies what landed (on condition of the ETag it read) to a final key the presigned URL cannot
+ * reach and verifies that copy: size, content rules, and SHA-256 by streaming it through the digest. What is
+ * verified is what is stored, whatever a PUT through the still-valid URL does meanwhile.
  */
 public final class DirectUploadApi implements ApiRoutes {
   static final int URL_MINUTES = 15;
@@ -107,45 +107,59 @@ public final class DirectUploadApi implements ApiRoutes {
         return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "size", "size mismatch: declared "
             + d.size() + ", received " + info.get().size());
       }
-      // Content rules first (two ranged GETs): a refused file is never streamed through the digest.
-      return UploadService.headAndTail(store, staging, info.get().size())
+      String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
+      // The staged object is copied (on condition of the ETag just read) to a key the presigned URL cannot reach
+      // first, and everything is verified on that copy: a PUT through the still-valid URL between the checks and
+      // the copy (the declared bytes while they are read, others again before the copy) cannot get unverified bytes
+      // stored. The key is recorded as unowned before the copy and owned in the transaction that stores the
+      // attachment under it: a copy nobody owns (refused, lost a race while the store was down, or its server died
+      // before its commit) is deleted here or by the sweeper once old.
+      return repository.writingUnowned(d.attachmentId(), key)
+          .compose(w -> store.copy(staging, key, info.get().etag())
+              .recover(e -> Future.failedFuture(e instanceof IllegalStateException
+                  ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
+                      .toException() : e))
+              .compose(v -> verifyCopy(rc, caller, d, staging, key))
+              .compose(sniffed -> repository.pool().withTransaction(conn -> ledger.markStored(conn,
+                      d.attachmentId(), key, sniffed)
+                  .compose(stored -> repository.owned(conn, key).map(stored))
+                  .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
+                          AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
+                              .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
+                      .map(stored)))
+                  .map(stored -> state(d, "STORED", sniffed, stored.reportCompleted())))
+              // Removed unless the attachment holds it after all (a commit whose answer was lost); when that
+              // cannot be read, it stays recorded as unowned and the sweeper judges it later.
+              .recover(e -> repository.holdsStored(d.attachmentId(), key)
+                  .compose(held -> held ? Future.<Void>succeededFuture()
+                      : store.delete(key).compose(v -> repository.forgetUnowned(key)))
+                  .transform(x -> Future.failedFuture(e))))
+          .compose(state -> store.delete(staging).map(state));
+    });
+  }
+
+  /**
+   * The copy's size, content rules (two ranged GETs: a refused file is never streamed through the digest) and
+   * SHA-256; its sniffed type, or a rejection (recorded, the staging object removed).
+   */
+  private Future<String> verifyCopy(RoutingContext rc, Caller caller, AttachmentLedger.Declared d, String staging,
+                                    String key) {
+    return store.stat(key).compose(copied -> {
+      long size = copied.map(ObjectStore.ObjectInfo::size).orElse(-1L);
+      if (size != d.size()) {
+        return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "size", "size mismatch: declared "
+            + d.size() + ", received " + size).map(x -> (String) null);
+      }
+      return UploadService.headAndTail(store, key, size)
           .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1], d.contentType()), false))
-          .compose(sniffed -> digest(staging).map(sha -> new Digest(sha, sniffed)),
+          .compose(sniffed -> digest(key).map(sha -> new Digest(sha, sniffed)),
               e -> e instanceof ContentRules.Refused refused
-                  ? reject(rc, caller, d, staging, refused.type, "content", refused.reason)
-                      .map(x -> (Digest) null)
+                  ? reject(rc, caller, d, staging, refused.type, "content", refused.reason).map(x -> (Digest) null)
                   : Future.failedFuture(e))
-          .compose(result -> {
-        if (!result.sha256Hex().equals(d.sha256Hex())) {
-          return reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "sha256", "sha256 mismatch: declared "
-              + d.sha256Hex() + ", received " + result.sha256Hex());
-        }
-        String key = "reports/" + d.reportId() + "/" + d.attachmentId() + "/" + UUID.randomUUID();
-        String sniffed = result.sniffedType();
-        // The key is recorded as unowned before the copy and owned in the transaction that stores the attachment
-        // under it: a copy nobody owns (this completion lost while the store was down, or died before its commit)
-        // is deleted by the sweeper once old.
-        return repository.writingUnowned(d.attachmentId(), key)
-            .compose(w -> store.copy(staging, key, info.get().etag())
-                .recover(e -> Future.failedFuture(e instanceof IllegalStateException
-                    ? Problem.of(ProblemType.CONFLICT, "The object changed while it was verified; complete again.")
-                        .toException() : e))
-                .compose(v -> repository.pool().withTransaction(conn -> ledger.markStored(conn, d.attachmentId(), key,
-                        sniffed)
-                    .compose(stored -> repository.owned(conn, key).map(stored))
-                    .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
-                            AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
-                                .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
-                        .map(stored))))
-                // Removed unless the attachment holds it after all (a commit whose answer was lost); when that
-                // cannot be read, it stays recorded as unowned and the sweeper judges it later.
-                .recover(e -> repository.holdsStored(d.attachmentId(), key)
-                    .compose(held -> held ? Future.<Void>succeededFuture()
-                        : store.delete(key).compose(v -> repository.forgetUnowned(key)))
-                    .transform(x -> Future.failedFuture(e))))
-            .compose(stored -> store.delete(staging).map(state(d, "STORED", sniffed,
-                stored.reportCompleted())));
-      });
+          .compose(result -> result.sha256Hex().equals(d.sha256Hex())
+              ? Future.succeededFuture(result.sniffedType())
+              : reject(rc, caller, d, staging, ProblemType.UNPROCESSABLE, "sha256", "sha256 mismatch: declared "
+                  + d.sha256Hex() + ", received " + result.sha256Hex()).map(x -> (String) null));
     });
   }
 

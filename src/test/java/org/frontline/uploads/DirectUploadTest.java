@@ -5,6 +5,9 @@ import io.minio.MinioClient;
 import io.minio.Result;
 import io.minio.messages.Item;
 import io.vertx.core.json.JsonObject;
+import org.frontline.identity.Caller;
+import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.reports.AttachmentLedger;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
@@ -130,6 +133,72 @@ class DirectUploadTest {
     assertThat(original.statusCode()).isEqualTo(200);
     assertThat(original.body()).isEqualTo(data);
     assertThat(original.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+  }
+
+  @Test
+  void bytesSwappedThroughTheStillValidUrlDuringTheCompletionAreNotStored(TestEnvironment env) throws Exception {
+    byte[] declared = TusUploadTest.photo(40_000);
+    // The same size, a ZIP end record over its tail: refused by the content rules, another SHA-256.
+    byte[] swapped = declared.clone();
+    System.arraycopy(new byte[] {'P', 'K', 5, 6}, 0, swapped, swapped.length - 22, 4);
+    java.util.Arrays.fill(swapped, swapped.length - 18, swapped.length, (byte) 0);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {declared});
+    String staging = "uploads/direct/" + report + "/" + a;
+    ObjectStore real = env.app().objectStore();
+    await(real.putBytes(staging, io.vertx.core.buffer.Buffer.buffer(swapped), "image/jpeg"));
+    // The phone's owner PUTs through the URL as the completion runs: the declared bytes once the completion has
+    // stat'ed the swapped ones, the swapped ones again (the same ETag) before its copy.
+    ObjectStore racing = (ObjectStore) java.lang.reflect.Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
+        new Class<?>[] {ObjectStore.class}, (proxy, method, args) -> {
+          io.vertx.core.Future<?> before = io.vertx.core.Future.succeededFuture();
+          if (method.getName().equals("copy") && staging.equals(args[0])) {
+            before = real.putBytes(staging, io.vertx.core.buffer.Buffer.buffer(swapped), "image/jpeg");
+          }
+          io.vertx.core.Future<?> answer = before.compose(x -> {
+            try {
+              return (io.vertx.core.Future<?>) method.invoke(real, args);
+            } catch (ReflectiveOperationException e) {
+              return io.vertx.core.Future.failedFuture(e.getCause());
+            }
+          });
+          if (method.getName().equals("stat") && staging.equals(args[0])) {
+            return answer.compose(info -> real.putBytes(staging, io.vertx.core.buffer.Buffer.buffer(declared),
+                "image/jpeg").map(info));
+          }
+          return answer;
+        });
+    int port = directServer(env, racing);
+
+    HttpResponse<String> done = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+        + "/v1/attachments/" + a + "/complete")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+
+    String key = TusUploadTest.query(env, "SELECT object_key FROM attachment WHERE id = '" + a + "'");
+    if (key != null) {
+      assertThat(TusUploadTest.storedSha256(env, key)).as("the stored object is the verified one")
+          .isEqualTo(TusUploadTest.sha256Hex(declared));
+    }
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(415);
+    assertThat(TusUploadTest.query(env, "SELECT status FROM attachment WHERE id = '" + a + "'"))
+        .isEqualTo("PENDING");
+    assertThat(objectKeys(env, "reports/" + report + "/")).isEmpty();
+  }
+
+  /** The direct upload routes on a store of the test's own (same database and bucket); the caller is Xu. */
+  private static int directServer(TestEnvironment env, ObjectStore store) throws Exception {
+    var pool = env.app().database().pool();
+    DirectUploadApi api = new DirectUploadApi(new UploadRepository(pool), new AttachmentLedger(pool), store,
+        env.app().audit(), java.time.Clock.systemUTC(), env.app().blocking());
+    io.vertx.ext.web.Router router = io.vertx.ext.web.Router.router(env.app().vertx());
+    router.route().handler(rc -> {
+      rc.put("frontline.caller", new Caller(TusUploadTest.XU, List.of(), List.of()));
+      rc.next();
+    });
+    router.post("/v1/attachments/:id/complete").handler(api.handlers().get("completeAttachmentUpload"))
+        .failureHandler(new org.frontline.platform.http.Problems());
+    return await(env.app().vertx().createHttpServer().requestHandler(router).listen(0, "127.0.0.1")).actualPort();
   }
 
   @Test
