@@ -52,7 +52,8 @@ public final class AttachmentContentApi implements ApiRoutes {
     boolean reader = READER_ROLES.stream().anyMatch(actor.caller()::hasRole);
     var pool = database.pool();
     actor.scope(pool)
-        .compose(scope -> pool.preparedQuery("SELECT a.status, a.media_status, a.object_key, a.content_type, a.thumb_key,"
+        .compose(scope -> pool.preparedQuery("SELECT a.status, a.media_status, a.object_key,"
+                + " coalesce(a.content_type, a.declared_content_type) AS content_type, a.thumb_key,"
                 + " a.display_key, r.author_id = $1 AS author, " + Scope.sqlForUnitId("r.unit_id", 3) + " AS in_scope"
                 + " FROM attachment a JOIN report r ON r.id = a.report_id"
                 + " WHERE a.id = $4 AND (r.author_id = $1 OR ($2 AND " + Scope.sqlForUnitId("r.unit_id", 3) + "))")

@@ -302,7 +302,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
 
   @Override
   public Future<String> presignedGet(String key, int expiryMinutes, String contentType) {
-    return presign(Method.GET, key, expiryMinutes, Map.of("response-content-type", contentType));
+    return presign(Method.GET, key, expiryMinutes,
+        contentType == null ? Map.of() : Map.of("response-content-type", contentType));
   }
 
   @Override
