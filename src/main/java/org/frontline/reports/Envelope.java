@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.http.StorableStrings;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -95,29 +96,13 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
   /**
    * Strings that could not be stored as sent are refused, naming where: PostgreSQL stores no NUL character in text
    * or jsonb, and a lone UTF-16 surrogate (JSON allows the escape "\ud800") is no character at all: UTF-8 would
-   * store it as '?', a silent change of what the officer wrote.
+   * store it as '?', a silent change of what the officer wrote. The rule of every JSON body (StorableStrings).
    */
   private static void refuseUnstorable(Object value, String at) {
-    if (value instanceof String s) {
-      String wrong = unstorable(s);
-      if (wrong != null) {
-        throw invalid(at, wrong);
-      }
-    } else if (value instanceof JsonObject o) {
-      o.forEach(e -> {
-        refuseUnstorable(e.getKey(), at);
-        refuseUnstorable(e.getValue(), at + "/" + e.getKey());
-      });
-    } else if (value instanceof JsonArray a) {
-      for (int i = 0; i < a.size(); i++) {
-        refuseUnstorable(a.getValue(i), at + "/" + i);
-      }
+    StorableStrings.Unstorable wrong = StorableStrings.first(value, at);
+    if (wrong != null) {
+      throw invalid(wrong.at(), wrong.reason());
     }
-  }
-
-  /** Why the string cannot be stored as it is, or null (the rule of every JSON body: StorableStrings). */
-  static String unstorable(String s) {
-    return org.frontline.platform.http.StorableStrings.unstorable(s);
   }
 
   private static UUID uuid(String value, String field) {

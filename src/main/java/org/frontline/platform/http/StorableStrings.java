@@ -20,28 +20,38 @@ public final class StorableStrings {
 
   private StorableStrings() {}
 
+  /** Where a string cannot be stored ({@code at}, a field path) and why. */
+  public record Unstorable(String at, String reason) {}
+
   /** The problem for the first string of {@code value} (keys included) that cannot be stored, or null. */
   static ProblemException check(Object value, String at) {
+    Unstorable wrong = first(value, at);
+    return wrong == null ? null : new ProblemException(Problem.of(ProblemType.VALIDATION_FAILED,
+        "The request does not match the contract.").withErrors(List.of(new Problem.FieldError(wrong.at(),
+        wrong.reason()))));
+  }
+
+  /** The first string of {@code value} (keys included, depth first) that cannot be stored, or null. */
+  public static Unstorable first(Object value, String at) {
     if (value instanceof String s) {
-      String wrong = unstorable(s);
-      return wrong == null ? null : new ProblemException(Problem.of(ProblemType.VALIDATION_FAILED,
-          "The request does not match the contract.").withErrors(List.of(new Problem.FieldError(at, wrong))));
+      String reason = unstorable(s);
+      return reason == null ? null : new Unstorable(at, reason);
     }
     if (value instanceof JsonObject o) {
       for (var e : o) {
-        ProblemException p = check(e.getKey(), at);
-        if (p == null) {
-          p = check(e.getValue(), at + "/" + e.getKey());
+        Unstorable wrong = first(e.getKey(), at);
+        if (wrong == null) {
+          wrong = first(e.getValue(), at + "/" + e.getKey());
         }
-        if (p != null) {
-          return p;
+        if (wrong != null) {
+          return wrong;
         }
       }
     } else if (value instanceof JsonArray a) {
       for (int i = 0; i < a.size(); i++) {
-        ProblemException p = check(a.getValue(i), at + "/" + i);
-        if (p != null) {
-          return p;
+        Unstorable wrong = first(a.getValue(i), at + "/" + i);
+        if (wrong != null) {
+          return wrong;
         }
       }
     }
