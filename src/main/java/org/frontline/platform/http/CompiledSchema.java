@@ -258,9 +258,14 @@ public final class CompiledSchema {
       };
     }
 
-    /** vertx checks a string's format with its draft table, then any instance with the OpenAPI number formats. */
+    /**
+     * vertx checks a string's format with its draft table, then any instance with the OpenAPI number formats. A
+     * date-time of the common shape is accepted without the table's regular expression and parse (Rfc3339).
+     */
     private static Check format(String format) {
-      return i -> (!(i instanceof String s) || Format.fastFormat(format, s))
+      boolean dateTime = "date-time".equals(format);
+      return i -> (!(i instanceof String s) || dateTime && Rfc3339.parseCommon(s) != null
+              || Format.fastFormat(format, s))
           && OPENAPI_FORMATS.validateFormat(Json.typeOf(i), format, i) == null;
     }
 
