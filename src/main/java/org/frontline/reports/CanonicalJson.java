@@ -35,10 +35,15 @@ final class CanonicalJson {
     return value;
   }
 
-  static byte[] sha256(JsonObject envelope) {
+  /** The canonical JSON text of an envelope. */
+  static String encode(JsonObject envelope) {
+    return ((JsonObject) canonical(envelope)).encode();
+  }
+
+  /** The SHA-256 of a canonical JSON text, as {@code request_sha256} stores it. */
+  static byte[] sha256(String canonical) {
     try {
-      return MessageDigest.getInstance("SHA-256")
-          .digest(((JsonObject) canonical(envelope)).encode().getBytes(StandardCharsets.UTF_8));
+      return MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

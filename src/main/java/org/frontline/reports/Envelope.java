@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.http.Rfc3339;
 import org.frontline.platform.http.StorableStrings;
 
 import java.time.OffsetDateTime;
@@ -18,9 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-/** A report envelope as the phone sent it, after the contract's schema accepted it. */
+/**
+ * A report envelope as the phone sent it, after the contract's schema accepted it; {@code canonical} is its canonical
+ * JSON (CanonicalJson), both what its SHA-256 is taken of and what is stored as the request.
+ */
 record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Location location, String title,
-                String text, JsonObject body, List<Declaration> attachments, JsonObject raw) {
+                String text, JsonObject body, List<Declaration> attachments, JsonObject raw, String canonical) {
 
   record Location(double lat, double lon, Double accuracyM, String provider, boolean mock) {
     JsonObject toJson() {
@@ -71,7 +75,8 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
         uuid(json.getString("unitId"), "body/unitId"), time(json.getString("capturedAt"), "body/capturedAt"),
         new Location(((Number) loc.getValue("lat")).doubleValue(), ((Number) loc.getValue("lon")).doubleValue(),
             accuracy == null ? null : accuracy.doubleValue(), loc.getString("provider"), loc.getBoolean("mock", false)),
-        json.getString("title"), json.getString("text"), json.getJsonObject("body"), List.copyOf(declarations), json);
+        json.getString("title"), json.getString("text"), json.getJsonObject("body"), List.copyOf(declarations), json,
+        CanonicalJson.encode(json));
   }
 
   /**
@@ -118,9 +123,10 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
    * whose year there is not 0001-9999 has no RFC 3339 form to answer.
    */
   private static OffsetDateTime time(String value, String field) {
-    OffsetDateTime utc;
+    OffsetDateTime utc = Rfc3339.parseCommon(value);
     try {
-      utc = OffsetDateTime.parse(value).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
+      utc = (utc != null ? utc : OffsetDateTime.parse(value))
+          .withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
     } catch (DateTimeParseException e) {
       throw invalid(field, "Not an RFC 3339 date-time.");
     }

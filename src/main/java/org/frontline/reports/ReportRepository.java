@@ -217,7 +217,7 @@ final class ReportRepository {
       accuracies[i] = e.location().accuracyM();
       providers[i] = e.location().provider();
       mocks[i] = e.location().mock();
-      requests[i] = e.raw().encode();
+      requests[i] = e.canonical();
       hashes[i] = Buffer.buffer(r.sha256());
       responses[i] = r.response();
     }

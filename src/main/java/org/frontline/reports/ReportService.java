@@ -91,7 +91,7 @@ public final class ReportService {
    * as its links are checked and applied in its own transaction ({@link LinkedRecords}).
    */
   public Future<Submission> submit(Actor actor, Envelope envelope) {
-    byte[] sha256 = CanonicalJson.sha256(envelope.raw());
+    byte[] sha256 = CanonicalJson.sha256(envelope.canonical());
     OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String status = envelope.attachments().isEmpty() ? "COMPLETE" : "AWAITING_MEDIA";
     // A reader's own report says it is not flagged, as a read of it will: the one representation.
