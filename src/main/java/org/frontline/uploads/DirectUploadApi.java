@@ -26,10 +26,10 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Direct upload: a presigned PUT of the attachment's staging key (15 minutes, that key, PUT only), then a
- * completion that copies what landed (on condition of the ETag it read) to a final key the presigned URL cannot
- * reach and verifies that copy: size, content rules, and SHA-256 by streaming it through the digest. What is
- * verified is what is stored, whatever a PUT through the still-valid URL does meanwhile.
+ * Direct upload: a presigned PUT of the attachment's staging key (15 minutes, that key, PUT only, the declared size
+ * only: a signed Content-Length), then a completion that copies what landed (on condition of the ETag it read) to a
+ * final key the presigned URL cannot reach and verifies that copy: size, content rules, and SHA-256 by streaming it
+ * through the digest. What is verified is what is stored, whatever a PUT through the still-valid URL does meanwhile.
  */
 public final class DirectUploadApi implements ApiRoutes {
   static final int URL_MINUTES = 15;
@@ -67,8 +67,12 @@ public final class DirectUploadApi implements ApiRoutes {
             .toException());
       }
       java.time.Instant expires = clock.instant().plusSeconds(URL_MINUTES * 60L);
-      return store.presignedPut(stagingKey(d), URL_MINUTES).map(url -> new JsonObject().put("url", url)
-          .put("method", "PUT").put("expiresAt", expires.toString()));
+      // The URL is bound to the declared size (a signed Content-Length): the store takes no other length, so the
+      // staging key never holds more than the declaration (S3 would take up to 5 GB per PUT otherwise).
+      return store.presignedPut(stagingKey(d), URL_MINUTES, d.size()).map(put -> new JsonObject()
+          .put("url", put.url()).put("method", "PUT")
+          .put("headers", new JsonObject(new java.util.TreeMap<String, Object>(put.headers())))
+          .put("expiresAt", expires.toString()));
     }).onSuccess(rc::json).onFailure(rc::fail);
   }
 

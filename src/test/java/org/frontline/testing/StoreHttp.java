@@ -25,6 +25,16 @@ public final class StoreHttp {
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
+  /** {@code body} sent chunked (Transfer-Encoding: chunked, no Content-Length). */
+  public static HttpResponse<byte[]> sendChunked(String method, String url, byte[] body)
+      throws IOException, InterruptedException {
+    // A publisher of unknown length (-1): the client sends the body chunked.
+    var publisher = HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    return http.send(HttpRequest.newBuilder(URI.create(url)).method(method, publisher).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
   public static HttpResponse<byte[]> get(String url) throws IOException, InterruptedException {
     return send("GET", url, null);
   }

@@ -62,6 +62,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   /** S3 refuses presigned URLs valid for longer than 7 days. */
   static final int MAX_EXPIRY_MINUTES = 7 * 24 * 60;
   static final int MAX_KEY_BYTES = 1024;
+  /** S3's largest single PUT. */
+  static final long MAX_PUT_BYTES = 5L * 1024 * 1024 * 1024;
   /** How long the URL of a server-side write is valid: it is used at once, and never leaves this process. */
   private static final int WRITE_URL_SECONDS = 300;
   private static final Duration DEFAULT_UPLOAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
@@ -307,11 +309,24 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   }
 
   @Override
-  public Future<String> presignedPut(String key, int expiryMinutes) {
-    return presign(Method.PUT, key, expiryMinutes, Map.of());
+  public Future<PresignedRequest> presignedPut(String key, int expiryMinutes, long contentLength) {
+    if (contentLength < 0 || contentLength > MAX_PUT_BYTES) {
+      return Future.failedFuture(new IllegalArgumentException("content length must be 0.." + MAX_PUT_BYTES
+          + ", was " + contentLength));
+    }
+    // Signed headers: the store computes the signature over the values the request carries, so a PUT of any other
+    // length (or a chunked one, without Content-Length) is refused (403 SignatureDoesNotMatch).
+    Map<String, String> headers = Map.of("Content-Length", Long.toString(contentLength));
+    return presign(Method.PUT, key, expiryMinutes, Map.of(), headers)
+        .map(url -> new PresignedRequest(url, headers));
   }
 
   private Future<String> presign(Method method, String key, int expiryMinutes, Map<String, String> query) {
+    return presign(method, key, expiryMinutes, query, Map.of());
+  }
+
+  private Future<String> presign(Method method, String key, int expiryMinutes, Map<String, String> query,
+                                 Map<String, String> signedHeaders) {
     String invalid = keyProblem(key);
     if (invalid == null && (expiryMinutes < 1 || expiryMinutes > MAX_EXPIRY_MINUTES)) {
       invalid = "expiry must be 1.." + MAX_EXPIRY_MINUTES + " minutes, was " + expiryMinutes;
@@ -320,13 +335,15 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
       return Future.failedFuture(new IllegalArgumentException(invalid));
     }
     // Pure signing with a fixed region, but the SDK would look the region up over HTTP otherwise: keep it off
-    // the event loop like every other call.
+    // the event loop like every other call. The SDK signs every header of the request it presigns (but a few of
+    // its own): extraHeaders become X-Amz-SignedHeaders beside host.
     return blocking(() -> clientSigner.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
         .method(method)
         .bucket(bucket)
         .object(key)
         .expiry(expiryMinutes, TimeUnit.MINUTES)
         .extraQueryParams(query)
+        .extraHeaders(signedHeaders)
         .build()));
   }
 

@@ -59,8 +59,13 @@ public interface ObjectStore {
    */
   Future<String> presignedGet(String key, int expiryMinutes, String contentType);
 
-  /** A URL for clients (at the store's public endpoint) allowing one PUT of exactly this key until it expires. */
-  Future<String> presignedPut(String key, int expiryMinutes);
+  /**
+   * A URL for clients (at the store's public endpoint) allowing a PUT of exactly this key, of exactly
+   * {@code contentLength} bytes, until it expires, and the headers the PUT must carry as they are: they are signed
+   * ({@code Content-Length} among them), so the store refuses a PUT without one of them or with another value (403
+   * SignatureDoesNotMatch) and keeps nothing of it.
+   */
+  Future<PresignedRequest> presignedPut(String key, int expiryMinutes, long contentLength);
 
   /**
    * Stores bytes already in memory (at most one part, {@code 5 MiB}) with one PUT; returns the object's ETag. For
@@ -87,6 +92,9 @@ public interface ObjectStore {
 
   /** Incomplete multipart uploads whose key starts with {@code prefix} (at most 1000). */
   Future<java.util.List<MultipartUpload>> listMultipartUploads(String prefix);
+
+  /** A presigned request for a client: its URL, and the headers it must send with exactly these values. */
+  record PresignedRequest(String url, java.util.Map<String, String> headers) {}
 
   /** One stored part of a multipart upload. */
   record Part(int number, String etag, long size) {}

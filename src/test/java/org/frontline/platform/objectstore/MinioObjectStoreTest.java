@@ -287,14 +287,17 @@ class MinioObjectStoreTest {
     assertThat(failureOf(store.get("a", -1, 10))).isInstanceOf(IllegalArgumentException.class);
     assertThat(failureOf(store.get("a", 0, 0))).isInstanceOf(IllegalArgumentException.class);
     assertThat(failureOf(store.presignedGet("a", 0))).isInstanceOf(IllegalArgumentException.class);
-    assertThat(failureOf(store.presignedPut("a", 7 * 24 * 60 + 1))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.presignedPut("a", 7 * 24 * 60 + 1, 1))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(failureOf(store.presignedPut("a", 15, -1))).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void presignedUrlsWorkForTheirKeyOnly() throws Exception {
     byte[] photo = randomBytes(300_000);
 
-    String putUrl = result(store.presignedPut("reports/r6/photo.jpg", 15));
+    ObjectStore.PresignedRequest put = result(store.presignedPut("reports/r6/photo.jpg", 15, photo.length));
+    assertThat(put.headers()).isEqualTo(Map.of("Content-Length", "300000"));
+    String putUrl = put.url();
     assertThat(StoreHttp.send("PUT", putUrl, photo).statusCode()).isEqualTo(200);
     assertThat(result(store.stat("reports/r6/photo.jpg"))).map(ObjectInfo::size).contains(300_000L);
 
@@ -308,10 +311,44 @@ class MinioObjectStoreTest {
     String otherGet = getUrl.replace("/reports/r6/photo.jpg?", "/reports/r6/other.jpg?");
     assertThat(otherGet).isNotEqualTo(getUrl);
     assertThat(StoreHttp.send("GET", otherGet, null).statusCode()).isEqualTo(403);
-    String otherPut = putUrl.replace("/reports/r6/photo.jpg?", "/reports/r6/sneaky.jpg?");
-    // A small body: with a large one the server may answer 403 and close before the client has sent it all.
+    // A small body: with a large one the server may answer 403 and close before the client has sent it all; of the
+    // signed length, so that only the key differs.
+    String smallPut = result(store.presignedPut("reports/r6/small.jpg", 15, 3)).url();
+    String otherPut = smallPut.replace("/reports/r6/small.jpg?", "/reports/r6/sneaky.jpg?");
+    assertThat(otherPut).isNotEqualTo(smallPut);
     assertThat(StoreHttp.send("PUT", otherPut, new byte[] {7, 8, 9}).statusCode()).isEqualTo(403);
     assertThat(result(store.stat("reports/r6/sneaky.jpg"))).isEmpty();
+  }
+
+  /**
+   * The presigned PUT is bound to its length: Content-Length is a signed header, so a body of any other length (its
+   * Content-Length another value) or one sent chunked (no Content-Length) is refused by the store, which keeps
+   * nothing of it.
+   */
+  @Test
+  void aPresignedPutTakesExactlyItsSignedLength() throws Exception {
+    // Small bodies: a refused PUT's large body may be cut by a reset before the client reads the answer.
+    byte[] photo = randomBytes(2_000);
+    String key = "reports/r11/photo.jpg";
+    String putUrl = result(store.presignedPut(key, 15, photo.length)).url();
+    assertThat(putUrl).contains("X-Amz-SignedHeaders=content-length%3Bhost");
+
+    for (byte[] other : new byte[][] {Arrays.copyOf(photo, photo.length + 1), Arrays.copyOf(photo, photo.length - 1),
+        new byte[0]}) {
+      HttpResponse<byte[]> refused = StoreHttp.send("PUT", putUrl, other);
+      assertThat(refused.statusCode()).as(other.length + " bytes").isEqualTo(403);
+      assertThat(new String(refused.body(), StandardCharsets.UTF_8)).contains("SignatureDoesNotMatch");
+      assertThat(result(store.stat(key))).as(other.length + " bytes").isEmpty();
+    }
+    HttpResponse<byte[]> chunked = StoreHttp.sendChunked("PUT", putUrl, photo);
+    assertThat(chunked.statusCode()).isEqualTo(403);
+    assertThat(result(store.stat(key))).isEmpty();
+
+    assertThat(StoreHttp.send("PUT", putUrl, photo).statusCode()).isEqualTo(200);
+    assertThat(result(store.stat(key))).map(ObjectInfo::size).contains((long) photo.length);
+    // Once stored, a PUT of another length cannot replace it either.
+    assertThat(StoreHttp.send("PUT", putUrl, new byte[] {1, 2, 3}).statusCode()).isEqualTo(403);
+    assertThat(result(store.stat(key))).map(ObjectInfo::size).contains((long) photo.length);
   }
 
   /**
@@ -326,7 +363,7 @@ class MinioObjectStoreTest {
         publicEndpoint, ACCESS_KEY, SECRET_KEY, BUCKET, "us-east-1"));
     try {
       byte[] photo = randomBytes(50_000);
-      String putUrl = result(behindProxy.presignedPut("reports/r9/photo.jpg", 15));
+      String putUrl = result(behindProxy.presignedPut("reports/r9/photo.jpg", 15, photo.length)).url();
       assertThat(putUrl).startsWith(publicEndpoint + "/" + BUCKET + "/reports/r9/photo.jpg?");
       assertThat(throughProxy("PUT", putUrl, photo)).isEqualTo(200);
       assertThat(result(behindProxy.stat("reports/r9/photo.jpg"))).map(ObjectInfo::size).contains(50_000L);
