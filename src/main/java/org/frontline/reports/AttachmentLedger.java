@@ -24,6 +24,9 @@ public final class AttachmentLedger {
   /** Outcome of {@link #markStored}: whether this made the report complete. */
   public record Stored(UUID reportId, boolean reportCompleted) {}
 
+  /** A STORED attachment as its storing left it: the sniffed type, and whether storing it completed the report. */
+  public record StoredState(String contentType, boolean reportCompleted) {}
+
   private final Pool pool;
   /** The report.completed event: the same statement as a report complete at once. */
   private final ReportRepository reports = new ReportRepository();
@@ -41,6 +44,28 @@ public final class AttachmentLedger {
             WHERE a.id = $1 AND a.report_id = $2""")
         .execute(Tuple.of(attachmentId, reportId))
         .map(rows -> rows.size() == 0 ? Optional.<Declared>empty() : Optional.of(declared(rows.iterator().next())));
+  }
+
+  /**
+   * The state of a STORED attachment (empty while it is not), as {@link #markStored} left it, for a repeated
+   * completion to answer what the first one did. Storing the report's last attachment completes the report in the
+   * same transaction, where {@code now()} is the transaction's start: both timestamps are then equal. Every other
+   * attachment of the report was stored by a transaction of its own, whose start differs (two transactions starting
+   * in the same microsecond aside).
+   */
+  public Future<Optional<StoredState>> storedState(UUID attachmentId) {
+    return pool.preparedQuery("""
+            SELECT a.content_type, r.status = 'COMPLETE' AND r.completed_at = a.stored_at AS completed_report
+            FROM attachment a JOIN report r ON r.id = a.report_id
+            WHERE a.id = $1 AND a.status = 'STORED'""")
+        .execute(Tuple.of(attachmentId))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.<StoredState>empty();
+          }
+          Row row = rows.iterator().next();
+          return Optional.of(new StoredState(row.getString("content_type"), row.getBoolean("completed_report")));
+        });
   }
 
   /**

@@ -93,11 +93,20 @@ public final class DirectUploadApi implements ApiRoutes {
   }
 
   /**
-   * Completing a stored attachment answers its state (again, or after losing a race to another completion); a
-   * staging object still there (PUT for a completion that lost to tus) is removed: the stored object is elsewhere.
+   * Completing a stored attachment answers its state (again, or after losing a race to another completion): what the
+   * completion that stored it answered, its sniffed type and whether that completed the report, so a phone whose
+   * answer was lost learns the same from its retry. A staging object still there (PUT for a completion that lost to
+   * tus) is removed: the stored object is elsewhere.
    */
   private Future<JsonObject> storedAlready(AttachmentLedger.Declared d) {
-    return store.delete(stagingKey(d)).map(state(d, "STORED", null, false));
+    return store.delete(stagingKey(d))
+        .compose(v -> ledger.storedState(d.attachmentId()))
+        .map(stored -> {
+          // STORED is final: the attachment read as STORED just before is still so.
+          AttachmentLedger.StoredState s = stored.orElseThrow(() -> new IllegalStateException("attachment "
+              + d.attachmentId() + " is no longer stored"));
+          return state(d, "STORED", s.contentType(), s.reportCompleted());
+        });
   }
 
   private Future<JsonObject> verifyAndStore(RoutingContext rc, Caller caller, AttachmentLedger.Declared d,

@@ -74,9 +74,66 @@ class DirectUploadTest {
     other[1000] ^= 1;
     assertThat(put(presigned, other).statusCode()).isEqualTo(200);
     assertThat(TusUploadTest.storedSha256(env, key)).isEqualTo(TusUploadTest.sha256Hex(data));
-    // Completing again answers the state.
-    assertThat(new JsonObject(post(env, token, "/v1/attachments/" + a + "/complete").body()).getString("status"))
-        .isEqualTo("STORED");
+    // Completing again answers the state, as the first completion did.
+    assertThat(new JsonObject(post(env, token, "/v1/attachments/" + a + "/complete").body())).isEqualTo(state);
+  }
+
+  /**
+   * A phone whose completion answer was lost completes again: the repeat answers what the first completion did
+   * (the sniffed type; reportCompleted for the completion that completed the report, not for an earlier
+   * attachment's), and stores, audits and announces nothing again.
+   */
+  @Test
+  void aRepeatedCompletionAnswersAsTheFirstAndStoresNothingAgain(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] first = TusUploadTest.photo(30_000);
+    byte[] last = TusUploadTest.photo(30_001);
+    UUID report = UUID.randomUUID();
+    UUID a1 = UUID.randomUUID();
+    UUID a2 = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a1, a2}, new byte[][] {first, last});
+    for (UUID a : new UUID[] {a1, a2}) {
+      String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+      assertThat(put(url, a == a1 ? first : last).statusCode()).isEqualTo(200);
+    }
+
+    JsonObject firstOfA1 = completed(env, token, a1);
+    JsonObject firstOfA2 = completed(env, token, a2);
+    String keys = TusUploadTest.query(env, "SELECT string_agg(id || ' ' || object_key || ' ' || stored_at, ',' "
+        + "ORDER BY ordinal) FROM attachment WHERE report_id = '" + report + "'");
+
+    assertThat(firstOfA1.getMap()).containsEntry("status", "STORED").containsEntry("contentType", "image/jpeg")
+        .containsEntry("reportCompleted", false);
+    assertThat(firstOfA2.getMap()).containsEntry("status", "STORED").containsEntry("contentType", "image/jpeg")
+        .containsEntry("reportCompleted", true);
+    assertThat(completed(env, token, a2)).isEqualTo(firstOfA2);
+    assertThat(completed(env, token, a1)).isEqualTo(firstOfA1);
+    assertThat(completed(env, token, a2)).isEqualTo(firstOfA2);
+
+    // Nothing again: the rows as the first completions left them, one audit entry each, one event, two objects.
+    assertThat(TusUploadTest.query(env, "SELECT string_agg(id || ' ' || object_key || ' ' || stored_at, ',' "
+        + "ORDER BY ordinal) FROM attachment WHERE report_id = '" + report + "'")).isEqualTo(keys);
+    assertThat(TusUploadTest.query(env, "SELECT status FROM report WHERE id = '" + report + "'"))
+        .isEqualTo("COMPLETE");
+    for (UUID a : new UUID[] {a1, a2}) {
+      assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.stored' "
+          + "AND object_id = '" + a + "'")).isEqualTo("1");
+      assertThat(TusUploadTest.query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'"))
+          .isEqualTo("0");
+    }
+    // (The media worker's own events may follow; the completion writes only this one.)
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report
+        + "' AND event_type = 'report.completed'")).isEqualTo("1");
+    assertThat(objectKeys(env, "reports/" + report + "/")).containsExactlyInAnyOrder(
+        TusUploadTest.storedIntact(env, a1, first), TusUploadTest.storedIntact(env, a2, last));
+    assertThat(objectKeys(env, "uploads/direct/" + report + "/")).isEmpty();
+  }
+
+  /** The 200 answer of a completion. */
+  private JsonObject completed(TestEnvironment env, String token, UUID a) throws Exception {
+    HttpResponse<String> done = post(env, token, "/v1/attachments/" + a + "/complete");
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+    return new JsonObject(done.body());
   }
 
   @Test
@@ -280,11 +337,13 @@ class DirectUploadTest {
 
     List<HttpResponse<String>> answers = together(5, i -> post(env, token, "/v1/attachments/" + a + "/complete"));
 
-    // The winner and the losers alike: 200 with the attachment's state, as a later repeat gets it.
+    // The winner and the losers alike: 200 with the attachment's state, the winner's, as a later repeat gets it.
     for (HttpResponse<String> r : answers) {
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-      assertThat(new JsonObject(r.body()).getString("status")).isEqualTo("STORED");
+      assertThat(new JsonObject(r.body()).getMap()).as(r.body()).containsEntry("status", "STORED")
+          .containsEntry("contentType", "image/jpeg").containsEntry("reportCompleted", true);
     }
+    assertThat(completed(env, token, a).getMap()).containsEntry("reportCompleted", true);
     storedOnceNothingStaged(env, report, a, data);
     assertThat(TusUploadTest.query(env, "SELECT count(*) FROM outbox WHERE aggregate_id = '" + report
         + "' AND event_type = 'report.completed'")).isEqualTo("1");
