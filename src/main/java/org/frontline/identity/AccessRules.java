@@ -137,7 +137,20 @@ public final class AccessRules {
       Map.entry("replayWebhookDelivery", WEBHOOK_MANAGERS),
       Map.entry("listPartnerClientWebhooks", ADMIN));
 
+  /**
+   * Operations on what the whole organisation shares, not on a unit's data: the signing keys sign every account's
+   * and every partner's tokens. Besides the role, the caller's scope must cover a root unit (the one the bootstrap
+   * creates; an admin scoped to a city or district is refused with 403, audited like a missing role). Listing the
+   * keys is not here: it shows what the public JWKS already publishes (kids, states, dates).
+   */
+  private static final Set<String> ORGANISATION_WIDE = Set.of("rotateSigningKeys");
+
   private AccessRules() {}
+
+  /** True when the operation acts on the whole organisation: only a caller whose scope covers a root unit may call it. */
+  public static boolean organisationWide(String operationId) {
+    return ORGANISATION_WIDE.contains(operationId);
+  }
 
   /** The roles of which the caller needs one, or {@link #ANY_AUTHENTICATED} (empty). */
   public static Set<String> rolesFor(String operationId) {
@@ -155,5 +168,9 @@ public final class AccessRules {
 
   public static Set<String> operations() {
     return RULES.keySet();
+  }
+
+  public static Set<String> organisationWideOperations() {
+    return ORGANISATION_WIDE;
   }
 }

@@ -18,7 +18,9 @@ import java.util.Set;
  * Authenticates an operation that declares {@code bearerAuth}: verifies the access token, then loads the account
  * (a disabled or deleted account is rejected at once, whatever its tokens say) and attaches the {@link Caller}.
  * Every rejection is the same 401 problem; the reason goes to the log only. Per operation ({@link #forOperation}),
- * it then enforces the roles {@link AccessRules} requires: 403 forbidden when the caller holds none of them.
+ * it then enforces the roles {@link AccessRules} requires: 403 forbidden when the caller holds none of them, and
+ * also when an organisation-wide operation ({@link AccessRules#organisationWide}) is called by a caller whose scope
+ * covers no root unit.
  */
 public final class BearerAuthHandler implements PerOperationSecurity {
   private static final Logger log = LoggerFactory.getLogger(BearerAuthHandler.class);
@@ -57,27 +59,46 @@ public final class BearerAuthHandler implements PerOperationSecurity {
   }
 
   private Handler<RoutingContext> withRule(String operationId, Set<String> roles) {
+    boolean organisationWide = AccessRules.organisationWide(operationId);
     return rc -> authenticate(rc, caller -> {
-      if (AccessRules.allows(roles, caller)) {
-        rc.next();
-      } else {
+      if (!AccessRules.allows(roles, caller)) {
         log.info("account {} lacks the role for {} (needs one of {})", caller.accountId(), operationId, roles);
-        audit.record(repository.database().pool(), new AuditEvent(caller.accountId(), caller.accountId().toString(),
-                "access.denied", "operation", operationId, null, clientAddress(rc), RequestIds.of(rc),
-                AuditEvent.Outcome.DENIED, null))
-            .onComplete(recorded -> {
-              // Answer once the attempt is on record (a failure to record is logged, never hidden from the caller).
-              if (recorded.failed()) {
-                log.warn("cannot audit a denied {}: {}", operationId, recorded.cause().toString());
-              }
-              // An empty rule is "any account": only a partner client is refused it, and no role would help.
-              rc.fail(Problem.of(ProblemType.FORBIDDEN, roles.isEmpty()
-                      ? "This operation is for people's accounts; a partner client's token cannot call it."
-                      : "This operation needs one of the roles " + roles + ".")
-                  .toException());
-            });
+        // An empty rule is "any account": only a partner client is refused it, and no role would help.
+        deny(rc, caller, operationId, null, roles.isEmpty()
+            ? "This operation is for people's accounts; a partner client's token cannot call it."
+            : "This operation needs one of the roles " + roles + ".");
+      } else if (organisationWide) {
+        // Read now, not from the token: the account's scope may have changed since login.
+        repository.coversRoot(caller.scopeUnitIds()).onComplete(covers -> {
+          if (covers.failed()) {
+            rc.fail(covers.cause());
+          } else if (covers.result()) {
+            rc.next();
+          } else {
+            log.info("account {} may not call the organisation-wide {}: its scope covers no root unit",
+                caller.accountId(), operationId);
+            deny(rc, caller, operationId, "scope-not-organisation-wide", "This operation acts on the whole "
+                + "organisation: only an administrator whose scope covers its root unit may call it.");
+          }
+        });
+      } else {
+        rc.next();
       }
     });
+  }
+
+  /** The one 403 for a caller not allowed an operation, put on record first ({@code reason}: null for a role). */
+  private void deny(RoutingContext rc, Caller caller, String operationId, String reason, String detail) {
+    audit.record(repository.database().pool(), new AuditEvent(caller.accountId(), caller.accountId().toString(),
+            "access.denied", "operation", operationId, null, clientAddress(rc), RequestIds.of(rc),
+            AuditEvent.Outcome.DENIED, reason == null ? null : new io.vertx.core.json.JsonObject().put("reason", reason)))
+        .onComplete(recorded -> {
+          // Answer once the attempt is on record (a failure to record is logged, never hidden from the caller).
+          if (recorded.failed()) {
+            log.warn("cannot audit a denied {}: {}", operationId, recorded.cause().toString());
+          }
+          rc.fail(Problem.of(ProblemType.FORBIDDEN, detail).toException());
+        });
   }
 
   /** Authentication only (no role rule). */

@@ -90,6 +90,16 @@ public final class IdentityRepository {
         });
   }
 
+  /**
+   * Whether one of these units is a root of the tree (parent-less, so its subtree is the whole organisation): the
+   * rule for organisation-wide operations, the same as the audit log's for entries of no unit.
+   */
+  public Future<Boolean> coversRoot(List<UUID> unitIds) {
+    return pool.preparedQuery("SELECT EXISTS (SELECT 1 FROM org_unit WHERE id = ANY ($1) AND parent_id IS NULL)")
+        .execute(Tuple.of(unitIds.toArray(UUID[]::new)))
+        .map(rows -> rows.iterator().next().getBoolean(0));
+  }
+
   public Future<Optional<Me>> me(UUID accountId) {
     Future<Optional<Row>> account = pool.preparedQuery("""
             SELECT a.id, a.username, a.display_name, a.locale, a.roles, u.id AS unit_id, u.name AS unit_name

@@ -43,6 +43,15 @@ class AccessRulesTest {
   }
 
   @Test
+  void organisationWideOperationsAreAdminOperationsOfTheTable() {
+    // The scope check comes after the role check: an operation here must have its rule (and an admin-only one).
+    assertThat(AccessRules.organisationWideOperations()).contains("rotateSigningKeys").doesNotContain("listSigningKeys");
+    for (String operation : AccessRules.organisationWideOperations()) {
+      assertThat(AccessRules.rolesFor(operation)).containsExactly("admin");
+    }
+  }
+
+  @Test
   void adminOperationsNeedTheAdminRoleAndMeNeedsNone() {
     Caller officer = new Caller(java.util.UUID.randomUUID(), java.util.List.of("officer"), java.util.List.of());
     Caller admin = new Caller(java.util.UUID.randomUUID(), java.util.List.of("officer", "admin"), java.util.List.of());

@@ -124,6 +124,46 @@ class KeyRotationTest {
   }
 
   @Test
+  void anAdministratorScopedBelowTheRootCannotRotateTheOrganisationsKeysAndIsAudited(TestEnvironment env)
+      throws Exception {
+    // Review: the signing keys sign every account's and partner's tokens, yet an admin of one city could rotate them.
+    String nantong = Admin.nantongAdmin(env);
+    String keysBefore = env.string("SELECT string_agg(kid || ':' || state, ',' ORDER BY kid) FROM signing_key");
+    String current = env.app().signingKeys().keys().current().kid();
+    HttpResponse<Buffer> r = await(env.client().post("/v1/admin/keys/rotate")
+        .putHeader("Authorization", "Bearer " + nantong).putHeader("X-Request-Id", "scoped-rotate-1").send());
+    JsonObject problem = org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(r, 403,
+        "urn:frontline:problem:forbidden");
+    assertThat(problem.getString("detail")).contains("whole organisation");
+
+    assertThat(env.string("SELECT string_agg(kid || ':' || state, ',' ORDER BY kid) FROM signing_key"))
+        .as("no key was made, superseded or retired").isEqualTo(keysBefore);
+    TestEnvironment.await(env.app().signingKeys().reload());
+    assertThat(env.app().signingKeys().keys().current().kid()).isEqualTo(current);
+    try (var c = env.jdbc(); var st = c.prepareStatement("SELECT a.action, a.outcome, a.object_type, a.object_id, "
+        + "a.details->>'reason', acc.username FROM audit_log a JOIN account acc ON acc.id = a.actor_id "
+        + "WHERE a.request_id = ? ORDER BY a.seq")) {
+      st.setString(1, "scoped-rotate-1");
+      try (var rs = st.executeQuery()) {
+        assertThat(rs.next()).as("the refusal is on record").isTrue();
+        assertThat(rs.getString(1)).isEqualTo("access.denied");
+        assertThat(rs.getString(2)).isEqualTo("DENIED");
+        assertThat(rs.getString(3)).isEqualTo("operation");
+        assertThat(rs.getString(4)).isEqualTo("rotateSigningKeys");
+        assertThat(rs.getString(5)).isEqualTo("scope-not-organisation-wide");
+        assertThat(rs.getString(6)).isEqualTo(Admin.NANTONG_ADMIN);
+        assertThat(rs.next()).as("and nothing else: no signing-key.rotate").isFalse();
+      }
+    }
+    // Listing stays open to every admin: it shows what the public JWKS publishes (kids, states, dates).
+    HttpResponse<Buffer> list = await(env.client().get("/v1/admin/keys").putHeader("Authorization", "Bearer " + nantong)
+        .send());
+    assertThat(list.statusCode()).as(list.bodyAsString()).isEqualTo(200);
+    assertThat(list.bodyAsJsonObject().getJsonArray("items").stream()
+        .map(k -> ((JsonObject) k).getString("kid"))).contains(current);
+  }
+
+  @Test
   void rotationKeepsOldTokensValidUntilTheOverlapEndsThenRetiresTheOldestKey(TestEnvironment env) throws Exception {
     String oldToken = loginOk(env, "officer.xu").getString("access_token");
     String oldKid = part(oldToken, 0).getString("kid");
