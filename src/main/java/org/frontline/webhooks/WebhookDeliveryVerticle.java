@@ -70,7 +70,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
    * Deliveries of one subscription in flight at once: a claim takes at most this many less those already leased
    * by any instance (two instances claiming at the same instant may each take this many), so a receiver that hangs
    * until the timeout holds only a few of an instance's {@link Settings#batch} slots. Also the HTTP client's
-   * connections per receiver address (Vert.x's default pool size): more would only queue there.
+   * connections per receiver address (Vert.x's default pool size): more would only queue there. Several
+   * subscriptions aimed at one host do queue there; the send timeout covers that wait too ({@link #send}).
    */
   static final int MAX_IN_FLIGHT_PER_SUBSCRIPTION = 5;
   /** How long the body of an answer is drained after its status before the connection is reset. */
@@ -345,10 +346,20 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * One attempt. {@link Settings#timeout} bounds all of it, from its start (just after the claim) to the receiver's
+   * status: the wait for a worker thread and the DNS resolution, the wait for one of the HTTP client's pooled
+   * connections to the address (5 per address, shared by every subscription aimed at it: sends queue there behind
+   * hanging ones), the connection, and the exchange. Each step gets what is left of the one deadline, so an attempt always ends (and
+   * is recorded) well within the lease, and no other round or instance claims the delivery while it is in flight.
+   */
   private Future<Void> send(Due d, List<byte[]> keys) {
-    // DNS resolution blocks: on the worker pool. The connection then goes to the address checked there.
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
+    // DNS resolution blocks: on the worker pool. The connection then goes to the address checked there. The task
+    // cannot be stopped; past the deadline its answer is ignored.
     return blocking.<WebhookTargets.Target>executeBlocking(() -> targets.resolve(d.url()), false)
-        .compose(target -> post(target, d, keys))
+        .timeout(left(deadline), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .compose(target -> post(target, d, keys, deadline))
         .transform(ar -> {
           if (ar.succeeded() && ar.result() / 100 == 2) {
             return recordDelivered(d, ar.result());
@@ -356,12 +367,17 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
           Integer status = ar.succeeded() ? ar.result() : null;
           String error = ar.succeeded() ? "HTTP " + ar.result()
               : ar.cause() instanceof WebhookTargets.RefusedTarget refused ? "refused target: " + refused.getMessage()
+              : timedOut(ar.cause()) ? noAnswer()
               : ar.cause().toString();
           return recordFailed(d, status, error);
         });
   }
 
-  private Future<Integer> post(WebhookTargets.Target target, Due d, List<byte[]> keys) {
+  private Future<Integer> post(WebhookTargets.Target target, Due d, List<byte[]> keys, long deadline) {
+    long left = left(deadline);
+    if (left <= 0) {
+      return Future.failedFuture(new java.util.concurrent.TimeoutException(noAnswer()));
+    }
     long timestamp = System.currentTimeMillis() / 1000;
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
@@ -371,29 +387,52 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         .setURI(target.requestUri())
         .setServer(SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress()))
         .setFollowRedirects(false)
-        .setTimeout(settings.timeout().toMillis())
+        // Obtaining the request: the wait for a pooled connection (others to the same address may all be busy)
+        // and the connection itself. Vert.x fails the request's future when it runs out (HttpConnectOptions).
+        .setConnectTimeout(left)
+        .setIdleTimeout(left)
         .putHeader("Content-Type", "application/json")
         .putHeader("User-Agent", "Frontline-Webhooks/1")
         .putHeader("webhook-id", d.messageId())
         .putHeader("webhook-timestamp", Long.toString(timestamp))
         .putHeader("webhook-signature", WebhookSignatures.header(keys, d.messageId(), timestamp, d.body()));
     return http.request(options).compose(request -> {
-      // setTimeout bounds each silence, not the whole exchange: a receiver trickling its answer is cut off here, well
-      // within the lease, so no other instance claims the delivery while this one still waits.
-      long deadline = vertx.setTimer(settings.timeout().toMillis(), id -> request.reset(0,
-          new java.util.concurrent.TimeoutException("no answer within " + settings.timeout().toSeconds() + " s")));
+      // The idle timeout bounds each silence, not the whole exchange: a receiver trickling its answer is cut off
+      // here, at the attempt's deadline.
+      long timer = vertx.setTimer(Math.max(1, left(deadline)), id -> request.reset(0,
+          new java.util.concurrent.TimeoutException(noAnswer())));
       return request.send(Buffer.buffer(d.body()))
           .map(response -> {
             // The status is the receiver's answer: recorded at once. The body is drained, never kept (it could be
             // of any size), for at most BODY_GRACE; a body that has not ended by then is cut (the connection is
             // reset), so an endless or slow body neither turns a 2xx into a failure nor holds the connection.
-            vertx.cancelTimer(deadline);
+            vertx.cancelTimer(timer);
             long grace = vertx.setTimer(BODY_GRACE.toMillis(), id -> request.reset(0));
             response.handler(ignored -> { }).end().onComplete(ended -> vertx.cancelTimer(grace));
             return response.statusCode();
           })
-          .onFailure(e -> vertx.cancelTimer(deadline));
+          .onFailure(e -> vertx.cancelTimer(timer));
     });
+  }
+
+  /** Milliseconds left until {@code deadline} ({@link System#nanoTime}); 0 or less when it has passed. */
+  private static long left(long deadline) {
+    return java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+  }
+
+  /** The one error recorded for an attempt that ran out of time, whichever step it was in. */
+  private String noAnswer() {
+    return "no answer within " + settings.timeout().toMillis() + " ms";
+  }
+
+  /** A timeout of ours or of Vert.x (pool wait, connection, idle), possibly as the cause of a reset. */
+  private static boolean timedOut(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.util.concurrent.TimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Future<Void> recordDelivered(Due d, int status) {

@@ -358,12 +358,132 @@ class WebhookDeliveryTest {
       if (deployment != null) {
         TestEnvironment.await(env.app().vertx().undeploy(deployment));
       }
-      for (int i = 0; i < served.size(); i++) {
-        TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(env.app().database().pool(),
-            new org.frontline.identity.KeyEncryption(env.app().config().tokens().keyEncryptionKey()),
-            new WebhookTargets(env.app().config().webhooks().allowLoopback()), env.app().blocking(),
-            WebhookDeliveryVerticle.Settings.defaults(env.app().config().webhooks().retryBase()))));
+      redeploy(env, served);
+    }
+  }
+
+  /** Deploys as many webhook workers as the test service ran, with its settings. */
+  private static void redeploy(TestEnvironment env, List<String> served) {
+    for (int i = 0; i < served.size(); i++) {
+      TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(env.app().database().pool(),
+          new org.frontline.identity.KeyEncryption(env.app().config().tokens().keyEncryptionKey()),
+          new WebhookTargets(env.app().config().webhooks().allowLoopback()), env.app().blocking(),
+          WebhookDeliveryVerticle.Settings.defaults(env.app().config().webhooks().retryBase()))));
+    }
+  }
+
+  @Test
+  void everySendToAHostThatNeverAnswersEndsWithinTheTimeoutWaitingForAConnectionIncluded(TestEnvironment env)
+      throws Exception {
+    // Review: the HTTP client keeps at most 5 connections per receiver address, and the send timeout (its deadline)
+    // started only once a request had a connection: a send queued behind 5 hanging ones waited for a connection
+    // first (bounded apart, by the same 10 s), then the whole timeout again. Sends of several subscriptions aimed at
+    // one host lasted up to twice the timeout (DNS and the wait for a worker thread came on top, unbounded), so a
+    // longer timeout or a busy worker pool could outlast the 60 s lease and send a delivery twice.
+    Duration timeout = Duration.ofSeconds(2);
+    Duration lease = Duration.ofSeconds(30);
+    List<String> served = undeployServedWorkers(env);
+    String deployment = null;
+    try (Webhooks.SilentReceiver silent = new Webhooks.SilentReceiver().start()) {
+      // The reports first: a subscription made after them is not sent their events by the fan-out.
+      List<UUID> reports = Webhooks.reports(env, "officer.zhang", TONGZHOU, 10);
+      String token = partner(env, List.of(TONGZHOU));
+      // Two subscriptions, one host: the per-subscription cap (5) lets 10 sends at it, the pool has 5 connections.
+      String first = subscribe(env, token, silent.url("/a")).getString("id");
+      String second = subscribe(env, token, silent.url("/b")).getString("id");
+      insertDue(env, first, reports.subList(0, 5));
+      deployment = TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+          env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+              env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+          new WebhookDeliveryVerticle.Settings(Duration.ofHours(1), Duration.ofHours(6), Duration.ofDays(3), timeout,
+              lease, 50, 10, Duration.ofDays(1), Duration.ofMillis(100)))));
+      SendTimes times = new SendTimes(lease);
+      assertThat(eventually(() -> times.poll(env, first, second) && silent.connections.get() == 5)).isTrue();
+      // The first five hold every connection to the host; the second five queue for one, a little later.
+      Thread.sleep(300);
+      insertDue(env, second, reports.subList(5, 10));
+      assertThat(eventually(() -> {
+        times.poll(env, first, second);
+        return deliveries(env, first, "attempts >= 1") + deliveries(env, second, "attempts >= 1") == 10;
+      })).isTrue();
+      times.poll(env, first, second);
+
+      assertThat(times.claimed.keySet()).hasSize(10).isEqualTo(times.ended.keySet());
+      for (Long id : times.claimed.keySet()) {
+        Duration took = Duration.between(times.claimed.get(id), times.ended.get(id));
+        // From the claim to the recorded failure: the timeout, plus the recording and this poll's delay.
+        assertThat(took).as("delivery %d, claimed %s", id, times.claimed.get(id))
+            .isBetween(timeout.minusMillis(100), timeout.plusMillis(1000));
       }
+      String expected = "status = 'PENDING' AND attempts = 1 AND last_status IS NULL AND last_error = "
+          + "'no answer within 2000 ms' AND claimed_by IS NULL AND lease_until IS NULL AND finished_at IS NULL "
+          + "AND next_attempt_at BETWEEN now() + interval '29 minutes' AND now() + interval '60 minutes'";
+      assertThat(deliveries(env, first, expected)).isEqualTo(5);
+      assertThat(deliveries(env, second, expected)).isEqualTo(5);
+      // One attempt each: no delivery reached the host twice, and no more connections were opened than sends.
+      assertThat(silent.messageIds).doesNotHaveDuplicates();
+      assertThat(silent.connections.get()).isBetween(5, 10);
+      assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE id IN (?::uuid, ?::uuid) "
+          + "AND consecutive_failures = 5 AND disabled_at IS NULL", first, second)).isEqualTo(2);
+    } finally {
+      if (deployment != null) {
+        TestEnvironment.await(env.app().vertx().undeploy(deployment));
+      }
+      redeploy(env, served);
+    }
+  }
+
+  /** Pending deliveries of {@code subscriptionId}, one per report (its order key), due now. */
+  private static void insertDue(TestEnvironment env, String subscriptionId, List<UUID> reports) throws Exception {
+    try (Connection c = env.jdbc(); java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO webhook_delivery "
+        + "(subscription_id, event_id, event_type, message_id, order_key, body) "
+        + "VALUES (?::uuid, ?, 'report.completed', ?, ?, ?)")) {
+      for (int i = 0; i < reports.size(); i++) {
+        ps.setString(1, subscriptionId);
+        ps.setLong(2, 900_000_000L + i);
+        ps.setString(3, "msg_" + UUID.randomUUID().toString().replace("-", ""));
+        ps.setString(4, reports.get(i).toString());
+        ps.setString(5, new JsonObject().put("type", "report.completed").put("timestamp", "2026-11-26T00:00:00Z")
+            .put("data", new JsonObject().put("reportId", reports.get(i).toString())).encode());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /**
+   * When each delivery was claimed (its lease's end less the lease: the claim statement's time) and when it was
+   * first seen with its attempt recorded, both on the database's clock.
+   */
+  private static final class SendTimes {
+    final java.util.Map<Long, java.time.Instant> claimed = new java.util.HashMap<>();
+    final java.util.Map<Long, java.time.Instant> ended = new java.util.HashMap<>();
+    private final Duration lease;
+
+    SendTimes(Duration lease) {
+      this.lease = lease;
+    }
+
+    /** One look; true once five deliveries have been seen claimed. */
+    boolean poll(TestEnvironment env, String... subscriptions) {
+      try (Connection c = env.jdbc(); java.sql.PreparedStatement ps = c.prepareStatement("SELECT id, attempts, "
+          + "lease_until, clock_timestamp() FROM webhook_delivery WHERE subscription_id = ANY (?::uuid[])")) {
+        ps.setArray(1, c.createArrayOf("text", subscriptions));
+        try (java.sql.ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            long id = rs.getLong(1);
+            java.sql.Timestamp leaseUntil = rs.getTimestamp(3);
+            if (rs.getInt(2) == 0 && leaseUntil != null) {
+              claimed.putIfAbsent(id, leaseUntil.toInstant().minus(lease));
+            } else if (rs.getInt(2) > 0) {
+              ended.putIfAbsent(id, rs.getTimestamp(4).toInstant());
+            }
+          }
+        }
+      } catch (java.sql.SQLException e) {
+        throw new IllegalStateException(e);
+      }
+      return claimed.size() >= 5;
     }
   }
 

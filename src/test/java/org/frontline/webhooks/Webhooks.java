@@ -77,12 +77,14 @@ final class Webhooks {
     return reportAs(env, login(env, username), unit);
   }
 
-  /** {@code n} reports of one officer (one login). */
-  static void reports(TestEnvironment env, String username, UUID unit, int n) {
+  /** {@code n} reports of one officer (one login); their ids, in order. */
+  static List<UUID> reports(TestEnvironment env, String username, UUID unit, int n) {
     String token = login(env, username);
+    List<UUID> ids = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      reportAs(env, token, unit);
+      ids.add(reportAs(env, token, unit));
     }
+    return ids;
   }
 
   private static UUID reportAs(TestEnvironment env, String token, UUID unit) {
@@ -185,6 +187,49 @@ final class Webhooks {
 
     List<Received> list() {
       return new ArrayList<>(received);
+    }
+
+    @Override
+    public void close() {
+      await(vertx.close());
+    }
+  }
+
+  /**
+   * A host that accepts TCP connections and reads what is sent, but never answers a byte: what a hung receiver (or
+   * a black-holing proxy in front of it) looks like to the sender. Counts connections and records the
+   * {@code webhook-id} of each request that arrived.
+   */
+  static final class SilentReceiver implements AutoCloseable {
+    private static final java.util.regex.Pattern MESSAGE_ID =
+        java.util.regex.Pattern.compile("(?im)^webhook-id:\\s*(\\S+)\\r?$");
+    final Vertx vertx = Vertx.vertx();
+    final AtomicInteger connections = new AtomicInteger();
+    final ConcurrentLinkedQueue<String> messageIds = new ConcurrentLinkedQueue<>();
+    private io.vertx.core.net.NetServer server;
+
+    SilentReceiver start() {
+      server = await(vertx.createNetServer().connectHandler(socket -> {
+        connections.incrementAndGet();
+        StringBuilder head = new StringBuilder();
+        boolean[] seen = {false};
+        socket.handler(data -> {
+          if (seen[0] || head.length() > 65_536) {
+            return;
+          }
+          head.append(data.toString(StandardCharsets.ISO_8859_1));
+          java.util.regex.Matcher m = MESSAGE_ID.matcher(head);
+          if (head.indexOf("\r\n\r\n") >= 0 && m.find()) {
+            seen[0] = true;
+            messageIds.add(m.group(1));
+          }
+        });
+      }).listen(0, "127.0.0.1"));
+      return this;
+    }
+
+    String url(String path) {
+      return "http://127.0.0.1:" + server.actualPort() + path;
     }
 
     @Override
