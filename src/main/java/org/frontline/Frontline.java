@@ -42,6 +42,7 @@ import org.frontline.identity.IdentityRepository;
 import org.frontline.identity.KeyEncryption;
 import org.frontline.identity.KeyRing;
 import org.frontline.identity.KeysApi;
+import org.frontline.identity.RefusalAudit;
 import org.frontline.identity.RotationService;
 import org.frontline.identity.SigningKeyStore;
 import org.frontline.identity.TokenService;
@@ -129,6 +130,8 @@ public final class Frontline {
   private ChangeListener accountChanges;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
+  /** Where refused tokens and throttled logins go on record (one per process: its windows are per address). */
+  private RefusalAudit refusals;
 
   /** Makes the push gateway once Vert.x and the blocking pool exist (tests hand in one aimed at a fake FCM). */
   @FunctionalInterface
@@ -182,6 +185,8 @@ public final class Frontline {
         .description("1 while account changes are heard (the cache of callers serves from memory), else 0")
         .register(registry);
     IdentityRepository identity = new IdentityRepository(database, callers);
+    refusals = new RefusalAudit(vertx, database.pool(), audit, config.tokens().refusalAuditInterval(), registry,
+        Clock.systemUTC());
     AdminAudit adminAudit = new AdminAudit(audit);
     OrgUnitRepository orgUnits = new OrgUnitRepository();
     MilestoneAlerts milestoneAlerts = new MilestoneAlerts(config.projects().milestoneAtRiskPercent());
@@ -198,15 +203,15 @@ public final class Frontline {
     sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
     IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId());
     List<ApiRoutes> features = List.of(
-        new IdentityApi(new AuthService(vertx, tokens, identity, audit), tokens, identity, audit,
-            new PartnerCallers(database.pool())),
+        new IdentityApi(new AuthService(vertx, tokens, identity, audit, refusals), tokens, identity, audit,
+            new PartnerCallers(database.pool()), refusals),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
             new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit, callers)),
         reports,
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit,
-            new PartnerCallers(database.pool())).forAnyAccount("tus /v1/uploads"))),
+            new PartnerCallers(database.pool()), refusals).forAnyAccount("tus /v1/uploads"))),
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
         new DevicesApi(new DeviceRepository(database.pool())),
         new NotificationsApi(database.pool()),
@@ -310,6 +315,8 @@ public final class Frontline {
     }
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     Future<Void> services = api.recover(e -> Future.succeededFuture())
+        // No refusal comes any more: the counted ones go on record while the database is still open.
+        .compose(v -> refusals == null ? Future.<Void>succeededFuture() : refusals.flush())
         .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
             .recover(e -> Future.succeededFuture()))
         .compose(v -> database.close().recover(e -> Future.succeededFuture()))

@@ -138,7 +138,8 @@ public final class ConfigLoader {
     String bucket = bucket();
     String region = required(Setting.S3_REGION);
     Push push = push();
-    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey());
+    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey(),
+        Duration.ofSeconds(integer(Setting.AUTH_REFUSAL_AUDIT_SECONDS, 0, 3_600)));
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
     FrontlineConfig.Projects projects =
         new FrontlineConfig.Projects((int) integer(Setting.MILESTONE_AT_RISK_PERCENT, 0, 100));

@@ -65,11 +65,16 @@ public record FrontlineConfig(
    */
   public record Webhooks(boolean allowLoopback, Duration retryBase) {}
 
-  /** Token settings; the key-encryption key opens the signing keys stored in the database. */
-  public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey) {
+  /**
+   * Token settings; the key-encryption key opens the signing keys stored in the database.
+   *
+   * @param refusalAuditInterval per client address and reason, how long the refused tokens and throttled logins
+   *                             after an audited one are only counted (zero: every one audited)
+   */
+  public record Tokens(String issuer, String audience, SecretKey keyEncryptionKey, Duration refusalAuditInterval) {
     @Override
     public String toString() {
-      return "Tokens[" + issuer + ", " + audience + "]";
+      return "Tokens[" + issuer + ", " + audience + ", refusals audited per " + refusalAuditInterval + "]";
     }
   }
 

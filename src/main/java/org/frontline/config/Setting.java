@@ -59,6 +59,10 @@ public enum Setting {
   JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",
       "Issuer (iss) of access tokens: the public base URL of this service."),
   JWT_AUDIENCE("FRONTLINE_JWT_AUDIENCE", "frontline-api", "frontline-api", "Audience (aud) of access tokens."),
+  AUTH_REFUSAL_AUDIT_SECONDS("FRONTLINE_AUTH_REFUSAL_AUDIT_SECONDS", "60", "60",
+      "Refused bearer tokens and throttled logins: per client address and reason, the first is audited at once and "
+          + "the rest within this many seconds only counted, into one summary audit entry per interval carrying "
+          + "their number (0: every refusal audited). The metric frontline_auth_refusals_total counts them all."),
   KEY_ENCRYPTION_KEY("FRONTLINE_KEY_ENCRYPTION_KEY", null, "(generated)",
       "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key that encrypts the signing keys "
           + "kept in the database. The same on every instance; keep it secret. Dev mode keeps one in "

@@ -52,12 +52,16 @@ public final class AuthService {
   private final TokenService tokens;
   private final IdentityRepository repository;
   private final AuditLog audit;
+  private final RefusalAudit refusals;
 
-  public AuthService(Vertx vertx, TokenService tokens, IdentityRepository repository, AuditLog audit) {
+  /** {@code refusals}: where throttled logins go on record (anyone can send them at line rate). */
+  public AuthService(Vertx vertx, TokenService tokens, IdentityRepository repository, AuditLog audit,
+                     RefusalAudit refusals) {
     this.vertx = vertx;
     this.tokens = tokens;
     this.repository = repository;
     this.audit = audit;
+    this.refusals = refusals;
     // Compute the dummy hash now, on a worker, so the first unknown-username login is not slower than the rest.
     vertx.executeBlocking(() -> DummyHash.VALUE, false);
   }
@@ -65,7 +69,8 @@ public final class AuthService {
   /**
    * Checks the password and opens a token family. Every outcome is audited: a success with the new family, a failure
    * (with the username tried, never the password) and a throttled attempt; failures are written in a transaction
-   * of their own, so they stay although the answer is an error.
+   * of their own, so they stay although the answer is an error. Throttled attempts of one address go through
+   * {@link RefusalAudit}: the first of an interval is audited, the rest counted into one summary entry.
    */
   public Future<TokenGrant> login(String givenUsername, String password, String clientAddress) {
     String requestId = RequestIds.current();
@@ -76,8 +81,9 @@ public final class AuthService {
         .compose(wait -> {
           if (wait > 0) {
             log.info("login throttled for {} from {}", username, clientAddress);
-            return audit.record(pool(), new AuditEvent(null, username, "auth.login.throttled", null, null, null,
-                    clientAddress, requestId, Outcome.DENIED, new JsonObject().put("retryAfterSeconds", wait)))
+            return refusals.refused(new AuditEvent(null, username, "auth.login.throttled", null, null, null,
+                    clientAddress, requestId, Outcome.DENIED, new JsonObject().put("retryAfterSeconds", wait)),
+                    "throttled")
                 .compose(v -> Future.failedFuture(Problem.of(ProblemType.TOO_MANY_REQUESTS,
                         "Too many failed logins; try again in " + wait + " seconds.")
                     .withHeader("Retry-After", Long.toString(wait)).toException()));

@@ -30,17 +30,25 @@ public final class BearerAuthHandler implements PerOperationSecurity {
   private final IdentityRepository repository;
   private final AuditLog audit;
   private final ClientCallers clients;
+  private final RefusalAudit refusals;
 
+  /** Without partner clients; every refused token audited (tests). */
   public BearerAuthHandler(TokenService tokens, IdentityRepository repository, AuditLog audit) {
-    this(tokens, repository, audit, ClientCallers.NONE);
+    this(tokens, repository, audit, ClientCallers.NONE,
+        RefusalAudit.everyRefusal(repository == null ? null : repository.database().pool(), audit));
   }
 
-  /** With partner clients: their tokens are resolved by {@code clients} (the client must still be enabled). */
-  public BearerAuthHandler(TokenService tokens, IdentityRepository repository, AuditLog audit, ClientCallers clients) {
+  /**
+   * With partner clients: their tokens are resolved by {@code clients} (the client must still be enabled). Refused
+   * tokens go on record through {@code refusals} (shared by every handler of the process: one window per address).
+   */
+  public BearerAuthHandler(TokenService tokens, IdentityRepository repository, AuditLog audit, ClientCallers clients,
+                           RefusalAudit refusals) {
     this.tokens = tokens;
     this.repository = repository;
     this.audit = audit;
     this.clients = clients;
+    this.refusals = refusals;
   }
 
   /** Authentication, then the operation's role rule; throws (refusing the start) when the rule is missing. */
@@ -173,14 +181,18 @@ public final class BearerAuthHandler implements PerOperationSecurity {
     return s == null || s.length() <= max ? s : s.substring(0, max);
   }
 
-  /** The one 401 for a bad token, put on record (the reason names the rule broken, never the token) first. */
+  /**
+   * The one 401 for a bad token, put on record (the reason names the rule broken, never the token) first: audited,
+   * or counted into the summary entry of its address and reason when one of those was audited within the interval
+   * ({@link RefusalAudit}: anyone can send refused tokens at line rate).
+   */
   private void reject(RoutingContext rc, java.util.UUID accountId, String reason) {
     log.info("rejected access token on {} {}: {}", rc.request().method(), rc.request().path(), reason);
-    audit.record(repository.database().pool(), new AuditEvent(accountId,
+    refusals.refused(new AuditEvent(accountId,
             accountId == null ? "anonymous" : accountId.toString(), "auth.token.rejected", null, null, null,
             clientAddress(rc), RequestIds.of(rc), AuditEvent.Outcome.DENIED,
-            new io.vertx.core.json.JsonObject().put("reason", truncate(reason, 200))
-                .put("operation", rc.request().method() + " " + rc.request().path())))
+            new io.vertx.core.json.JsonObject().put("operation", truncate(rc.request().method() + " "
+                + rc.request().path(), 300))), truncate(reason, 200))
         .onComplete(recorded -> {
           if (recorded.failed()) {
             log.warn("cannot audit a rejected token: {}", recorded.cause().toString());

@@ -18,17 +18,16 @@ public final class IdentityApi implements ApiRoutes {
   private final IdentityRepository repository;
   private final BearerAuthHandler bearerAuth;
 
-  public IdentityApi(AuthService auth, TokenService tokens, IdentityRepository repository, AuditLog audit) {
-    this(auth, tokens, repository, audit, ClientCallers.NONE);
-  }
-
-  /** With partner clients: {@code clients} resolves their access tokens into callers. */
+  /**
+   * With partner clients: {@code clients} resolves their access tokens into callers; refused tokens go on record
+   * through {@code refusals}.
+   */
   public IdentityApi(AuthService auth, TokenService tokens, IdentityRepository repository, AuditLog audit,
-                     ClientCallers clients) {
+                     ClientCallers clients, RefusalAudit refusals) {
     this.auth = auth;
     this.tokens = tokens;
     this.repository = repository;
-    this.bearerAuth = new BearerAuthHandler(tokens, repository, audit, clients);
+    this.bearerAuth = new BearerAuthHandler(tokens, repository, audit, clients, refusals);
   }
 
   @Override

@@ -104,6 +104,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       // No work-record watch on the real clock: it would alert on seeded or test records at any moment (and clear
       // states that tests set with fixed clocks); tests run RecordWatch themselves with their own clocks.
       settings.put("FRONTLINE_RECORD_WATCH_SECONDS", "0");
+      // Every refused token and throttled login audited one by one in the shared service: tests look each one up
+      // by its request id, all from 127.0.0.1. RefusalAuditTest runs an instance with the production rule.
+      settings.put("FRONTLINE_AUTH_REFUSAL_AUDIT_SECONDS", "0");
       // Webhook tests deliver to receivers on 127.0.0.1 (the service runs in production mode) and wait for retries.
       settings.put("FRONTLINE_WEBHOOK_ALLOW_LOOPBACK", "true");
       settings.put("FRONTLINE_WEBHOOK_RETRY_BASE_MILLIS", "100");
