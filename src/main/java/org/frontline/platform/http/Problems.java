@@ -179,13 +179,15 @@ public final class Problems implements Handler<RoutingContext> {
   private static final java.util.regex.Pattern REQUIRED = java.util.regex.Pattern.compile("required property \"([^\"]+)\"");
   private static final java.util.regex.Pattern ADDITIONAL = java.util.regex.Pattern.compile(
       "Property \"([^\"]+)\" does not match additional properties schema");
+  /** What the validator says of a value whose subschema failed: a property's, or a {@code $ref}'s at the value. */
   private static final java.util.regex.Pattern WRAPPER = java.util.regex.Pattern.compile(
-      "Property \"[^\"]+\" does not match (schema|additional properties schema)");
+      "Property \"[^\"]+\" does not match (schema|additional properties schema)|A subschema had errors");
 
   /**
    * Makes the schema validator's leaves name the field a client must fix: a missing required property is reported
-   * at its parent ("body"), so it becomes "body/password"; wrapper errors ("Property x does not match schema") are
-   * dropped when the same field has a specific one; an additionalProperties failure alone means an unknown field.
+   * at its parent ("body"), so it becomes "body/password"; wrapper errors ("Property x does not match schema",
+   * and a {@code $ref}'s "A subschema had errors" at the referring field) are dropped when the same field has a
+   * specific one; an additionalProperties failure alone means an unknown field.
    */
   private static List<FieldError> specific(List<FieldError> errors) {
     List<FieldError> named = new ArrayList<>();
