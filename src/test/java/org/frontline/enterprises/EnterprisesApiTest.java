@@ -182,6 +182,22 @@ class EnterprisesApiTest {
   }
 
   @Test
+  void aDesignationDayOutsideTheRecordYearsIs400NamingItAndStoresNothing(TestEnvironment env) throws Exception {
+    // Year 0000 passed `format: date` and was stored as 1 BC; read back, awardedOn became "0001-01-01 BC".
+    for (String day : List.of("0000-05-20", "1899-12-31", "3000-01-01")) {
+      String uscc = code();
+      JsonObject body = enterprise(uscc, HUAISI);
+      body.getJsonArray("designations").getJsonObject(0).put("awardedOn", day);
+      JsonObject problem = assertProblem(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST,
+          "/v1/enterprises", body), 400, "urn:frontline:problem:validation-failed");
+      // The day is named; the other entries are the validator's wrappers on its way there (the array, the item).
+      assertThat(problem.getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field"))).as(day)
+          .contains("body/designations/0/awardedOn").allMatch("body/designations/0/awardedOn"::startsWith);
+      assertThat(count(env, "SELECT count(*) FROM enterprise WHERE uscc = ?", uscc)).as(day).isZero();
+    }
+  }
+
+  @Test
   void aDuplicateCodeIs409AnOutOfScopeUnitIs422AnOfficerIs403(TestEnvironment env) throws Exception {
     String sup = token(env, "supervisor.hanjiang");
     String uscc = code();

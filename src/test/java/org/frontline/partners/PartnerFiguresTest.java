@@ -122,6 +122,21 @@ class PartnerFiguresTest {
   }
 
   @Test
+  void aPeriodOutsideTheRecordYearsIs400NamingItAndStoresNothing(TestEnvironment env) {
+    // Year 0000 passed `format: date` and was stored as 1 BC.
+    String token = writer(env);
+    for (String[] c : new String[][] {{"0000-01-01", "2026-01-01", "body/period/from"},
+        {"2026-01-01", "3000-01-01", "body/period/to"}}) {
+      HttpResponse<Buffer> r = send(env, token, key(), figure(HUAISI, "out-of-range", c[0], c[1], "1", "count"));
+      assertProblem(r, 400, VALIDATION);
+      // The day is named; the other entries are the validator's wrappers of body/period on its way there.
+      assertThat(r.bodyAsJsonObject().getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field")))
+          .contains(c[2]).allMatch(c[2]::startsWith);
+    }
+    assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'out-of-range'")).isZero();
+  }
+
+  @Test
   void aDuplicateWhileTheFirstIsInFlightIs409AndOneRowIsWritten(TestEnvironment env) throws Exception {
     String token = writer(env);
     String key = key();

@@ -185,6 +185,41 @@ class PostingsApiTest {
   }
 
   @Test
+  void daysOutsideTheRecordYearsAre400NamingTheFieldAndStoreNothing(TestEnvironment env) throws Exception {
+    // Year 0000 passed `format: date` and was stored as 1 BC: an open-ended posting "since 1 BC" was current.
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject zero = new JsonObject().put("officerId", ZHANG.toString()).put("frontLine", "MAJOR_PROJECT")
+        .put("unitId", TONGZHOU.toString()).put("startsOn", "0000-01-01");
+    for (Object[] c : List.of(new Object[] {zero, "body/startsOn"},
+        new Object[] {zero.copy().put("startsOn", "1899-12-31"), "body/startsOn"},
+        new Object[] {zero.copy().put("startsOn", TODAY.toString()).put("endsOn", "3000-01-01"), "body/endsOn"})) {
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings", (JsonObject) c[0]),
+          400, "urn:frontline:problem:validation-failed");
+      assertThat(fields(problem)).as(c[0].toString()).containsExactly((String) c[1]);
+    }
+    assertThat(env.count("SELECT count(*) FROM posting")).isZero();
+
+    JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), TODAY.plusDays(20))), 201);
+    String base = "/v1/postings/" + p.getString("id");
+    String stored = env.string("SELECT starts_on || '..' || ends_on FROM posting WHERE id = ?::uuid", p.getString("id"));
+    for (String[] c : new String[][] {{"/extend", "9999-12-31"}, {"/extend", "3000-01-01"}, {"/end", "0000-12-31"}}) {
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, base + c[0],
+          new JsonObject().put("endsOn", c[1])), 400, "urn:frontline:problem:validation-failed");
+      assertThat(fields(problem)).as(c[0] + " " + c[1]).containsExactly("body/endsOn");
+    }
+    assertThat(env.string("SELECT starts_on || '..' || ends_on FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo(stored);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action IN ('posting.extend', 'posting.end') AND "
+        + "object_id = ?", p.getString("id"))).isZero();
+
+    // The last day of the range is one: a posting may be extended to it.
+    ok(call(env, supervisor, HttpMethod.POST, base + "/extend", new JsonObject().put("endsOn", "2999-12-31")), 200);
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo("2999-12-31");
+  }
+
+  @Test
   void extendingIsRefusedOnlyForANewOverlap(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
     // A: days 0-30, no overlap. B: days 20-90, stated to overlap A. A's overlap with B is B's, stated there.

@@ -367,6 +367,50 @@ class ProjectsApiTest {
     assertThat(served.getJsonArray("milestones")).hasSize(2);
   }
 
+  @Test
+  void plannedAndMeasuredDaysOutsideTheRecordYearsAre400NamingTheFieldAndStoreNothing(TestEnvironment env)
+      throws Exception {
+    // Year 0000 passed the contract's `format: date` and was stored by PostgreSQL as 1 BC (read back as
+    // "0001-01-01 BC"); any year up to 9999 passed too. A work record's days lie in 1900-2999 (RecordDate).
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String milestone = created[1].getString("id");
+    String supervisor = token(env, "supervisor.tongzhou");
+    String milestones = "/v1/projects/" + project + "/milestones";
+    for (String[] c : new String[][] {{"0000-03-01", "2026-05-31", "body/plannedStart"},
+        {"1899-12-31", "2026-05-31", "body/plannedStart"}, {"2026-03-01", "3000-01-01", "body/plannedDue"},
+        {"2026-03-01", "9999-12-31", "body/plannedDue"}}) {
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, milestones, new JsonObject()
+          .put("name", "Benches").put("plannedQuantity", 10).put("unit", "items").put("plannedStart", c[0])
+          .put("plannedDue", c[1])), 400, "urn:frontline:problem:validation-failed");
+      assertThat(fields(problem)).as(c[0] + ".." + c[1]).containsExactly(c[2]);
+      problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines",
+          new JsonObject().put("plannedQuantity", 10500).put("plannedStart", c[0]).put("plannedDue", c[1])
+              .put("reason", "Another alignment")), 400, "urn:frontline:problem:validation-failed");
+      assertThat(fields(problem)).as(c[0] + ".." + c[1]).containsExactly(c[2]);
+    }
+    // A correction may go back in time, but not to 1 BC.
+    JsonObject problem = assertProblem(call(env, token(env, "officer.zhang"), HttpMethod.POST, "/v1/milestones/"
+        + milestone + "/progress", new JsonObject().put("quantity", 10).put("measuredOn", "0000-01-01")
+        .put("correction", true).put("reason", "Counted in the wrong era")), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(fields(problem)).containsExactly("body/measuredOn");
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", project)).isEqualTo(1);
+    assertThat(env.string("SELECT string_agg(version || ':' || planned_start || '..' || planned_due, ',') FROM "
+        + "milestone_baseline WHERE milestone_id = ?::uuid", milestone)).isEqualTo("1:2026-03-01..2026-05-31");
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action <> 'milestone.create'",
+        milestone)).isZero();
+
+    // Both ends of the range are days of the record.
+    JsonObject widest = ok(call(env, supervisor, HttpMethod.POST, milestones, new JsonObject().put("name", "Archive")
+        .put("plannedQuantity", 1).put("unit", "items").put("plannedStart", "1900-01-01")
+        .put("plannedDue", "2999-12-31")), 201);
+    assertThat(widest.getJsonObject("baseline").getString("plannedStart")).isEqualTo("1900-01-01");
+    assertThat(env.string("SELECT planned_start || '..' || planned_due FROM milestone_baseline WHERE milestone_id = "
+        + "?::uuid", widest.getString("id"))).isEqualTo("1900-01-01..2999-12-31");
+  }
+
   static ProjectService service(TestEnvironment env, String instant) {
     return new ProjectService(env.app().database(), new AdminAudit(env.app().audit()),
         Clock.fixed(Instant.parse(instant), ZoneOffset.UTC));
