@@ -66,6 +66,7 @@ public final class ProjectService {
     JsonObject site = b.getJsonObject("site");
     JsonArray sections = b.getJsonArray("bidSections", new JsonArray());
     String status = b.getString("status", "PLANNED");
+    BigDecimal investment = yuan(b.getValue("investmentYuan"), "body/investmentYuan");
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
                 + Scope.sql("u.path", 2))
@@ -76,7 +77,7 @@ public final class ProjectService {
                 + "site_radius_m, bid_sections, status, created_by, created_at) "
                 + "VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11)")
             .execute(Tuple.from(new Object[] {id, unitId, b.getString("name").strip(),
-                new BigDecimal(b.getValue("investmentYuan").toString()).toPlainString(), site.getDouble("lat"),
+                investment.toPlainString(), site.getDouble("lat"),
                 site.getDouble("lon"), site.getDouble("radiusM"),
                 sections.stream().map(Object::toString).toArray(String[]::new), status, actor.accountId(),
                 OffsetDateTime.now(clock)})))
@@ -435,6 +436,19 @@ public final class ProjectService {
       throw unprocessable(field, "At most 3 decimal places are kept; " + q.toPlainString() + " has more.");
     }
     return q;
+  }
+
+  /**
+   * An amount in yuan as stored (numeric(20, 2)): the fen is the smallest unit, so a third decimal place would be
+   * rounded away silently (3200000000.125 became .13); it is refused (422 naming the field), as quantities are.
+   */
+  static BigDecimal yuan(Object value, String field) {
+    BigDecimal y = new BigDecimal(value.toString());
+    if (y.stripTrailingZeros().scale() > 2) {
+      throw unprocessable(field, "Amounts in yuan are kept to the fen (2 decimal places); " + y.toPlainString()
+          + " has more.");
+    }
+    return y;
   }
 
   static ProblemException notFound(String what, UUID id) {

@@ -27,7 +27,7 @@ public final class ProjectsApi implements ApiRoutes {
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(
         "createProject", rc -> writes.answer(rc, "createProject", 201, p -> "/v1/projects/" + p.getString("id"),
-            tx -> service.createProject(Actor.of(rc), rc.body().asJsonObject(), tx)),
+            tx -> service.createProject(Actor.of(rc), exact(rc, "investmentYuan"), tx)),
         "getProject", rc -> ok(rc, service.getProject(Actor.of(rc), id(rc))),
         "listProjects", this::list,
         "getProjectSCurve", rc -> ok(rc, service.sCurve(Actor.of(rc), id(rc))),
@@ -55,7 +55,7 @@ public final class ProjectsApi implements ApiRoutes {
 
   /**
    * The (validated) body with the top-level number {@code field} as the exact decimal that was sent
-   * ({@link ExactNumbers}): quantities keep 3 decimals exactly or are refused.
+   * ({@link ExactNumbers}): quantities keep 3 decimals and amounts in yuan 2 exactly, or are refused.
    */
   static JsonObject exact(RoutingContext rc, String field) {
     JsonObject body = rc.body().asJsonObject();

@@ -411,6 +411,34 @@ class ProjectsApiTest {
         + "?::uuid", widest.getString("id"))).isEqualTo("1900-01-01..2999-12-31");
   }
 
+  @Test
+  void anInvestmentIsKeptToTheFenExactlyAndMoreDecimalsAreRefusedNotRounded(TestEnvironment env) throws Exception {
+    // investmentYuan went through a double and numeric(20, 2): 3200000000.125 was stored as 3200000000.13 and
+    // 12345678901234567.89 as 12345678901234568.00, without a word.
+    String supervisor = token(env, "supervisor.tongzhou");
+    long before = count(env, "SELECT count(*) FROM project");
+    for (String sent : List.of("3200000000.125", "0.001", "12345678901234567.891", "1.0000001")) {
+      String json = jianghai(TONGZHOU).encode().replace("\"investmentYuan\":3200000000", "\"investmentYuan\":" + sent);
+      HttpResponse<Buffer> r = await(env.client().post("/v1/projects").putHeader("Authorization", "Bearer " + supervisor)
+          .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(json)));
+      JsonObject problem = assertProblem(r, 422, "urn:frontline:problem:unprocessable");
+      assertThat(fields(problem)).as(sent).containsExactly("body/investmentYuan");
+    }
+    assertThat(count(env, "SELECT count(*) FROM project")).isEqualTo(before);
+
+    // Fen are kept as sent, beyond a double's digits too; trailing zeros are no decimals.
+    for (String[] c : new String[][] {{"12345678901234567.89", "12345678901234567.89"}, {"0.1", "0.10"},
+        {"2500000.750", "2500000.75"}, {"100000000000000000", "100000000000000000.00"}}) {
+      String json = jianghai(TONGZHOU).encode().replace("\"investmentYuan\":3200000000", "\"investmentYuan\":" + c[0]);
+      HttpResponse<Buffer> r = await(env.client().post("/v1/projects").putHeader("Authorization", "Bearer " + supervisor)
+          .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(json)));
+      String id = ok(r, 201).getString("id");
+      assertThat(env.string("SELECT investment_yuan::text FROM project WHERE id = ?::uuid", id)).as(c[0])
+          .isEqualTo(c[1]);
+      assertThat(r.bodyAsString()).as(c[0]).contains("\"investmentYuan\":" + c[1] + ",");
+    }
+  }
+
   static ProjectService service(TestEnvironment env, String instant) {
     return new ProjectService(env.app().database(), new AdminAudit(env.app().audit()),
         Clock.fixed(Instant.parse(instant), ZoneOffset.UTC));
