@@ -24,6 +24,7 @@ import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -245,12 +246,16 @@ public final class ProjectService {
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
     return tx.run(conn -> actor.scope(conn)
-        .compose(scope -> conn.preparedQuery("SELECT p.unit_id FROM project p JOIN org_unit u ON u.id = p.unit_id "
-                + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " FOR UPDATE OF p")
+        .compose(scope -> conn.preparedQuery("SELECT p.unit_id, p.status FROM project p JOIN org_unit u ON "
+                + "u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " FOR UPDATE OF p")
             .execute(Tuple.of(projectId, (Object) scope.paths())))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.failedFuture(notFound("project", projectId));
+          }
+          String status = rows.iterator().next().getString(1);
+          if (CLOSED.contains(status)) {
+            return Future.failedFuture(closed(projectId, status));
           }
           if (!due.isAfter(start)) {
             return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
@@ -286,6 +291,7 @@ public final class ProjectService {
     String reason = b.getString("reason").strip();
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> milestone(conn, scope, id, true))
+        .compose(m -> open(conn, m.projectId()).map(m))
         .compose(m -> {
           if (!due.isAfter(start)) {
             return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
@@ -319,6 +325,7 @@ public final class ProjectService {
     UUID reportId = b.getString("reportId") == null ? null : UUID.fromString(b.getString("reportId"));
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> milestone(conn, scope, id, true)
+            .compose(m -> open(conn, m.projectId()).map(m))
             .compose(m -> reportId == null ? Future.succeededFuture(m)
                 : conn.preparedQuery("SELECT 1 FROM report r JOIN org_unit u ON u.id = r.unit_id WHERE r.id = $1 AND "
                         + Scope.sql("u.path", 2)).execute(Tuple.of(reportId, (Object) scope.paths()))
@@ -339,12 +346,13 @@ public final class ProjectService {
    * report row already written there), then judges the milestone's alerts. Never a correction: a quantity below
    * the latest is 422 naming {@code prefix + "quantity"}. The measurement day is the report's capture day (China
    * Standard Time), moved up to the latest measurement's day when it was earlier and down to today when later.
-   * The milestone must be in {@code scope} (checked by the caller, which names its own field).
+   * The milestone must be in {@code scope} (checked by the caller, which names its own field); on a closed
+   * project it is the endpoint's own 409.
    */
   public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID milestoneId, BigDecimal quantity,
                                        String unit, OffsetDateTime capturedAt, UUID reportId, String prefix) {
     LocalDate today = today();
-    return milestone(conn, scope, milestoneId, true).compose(m -> {
+    return milestone(conn, scope, milestoneId, true).compose(m -> open(conn, m.projectId()).map(m)).compose(m -> {
       if (unit != null && !unit.equals(m.unit())) {
         return Future.failedFuture(unprocessable(prefix + "unit", "The milestone counts in " + m.unit() + ", not "
             + unit + "."));
@@ -419,6 +427,32 @@ public final class ProjectService {
                         .put("planned", w.planned()).put("actual", w.actual()))
                     .toList())))
                 .toList())));
+  }
+
+  /**
+   * The statuses that close a project: its record is then what assessment reads (DOMAIN.md: decisions stand on
+   * records nobody can quietly alter), so its milestones take no more progress (corrections included), milestones
+   * or baselines. RecordWatch stops judging them at the same statuses. SUSPENDED is paused, not closed.
+   */
+  static final Set<String> CLOSED = Set.of("COMPLETED", "CANCELLED");
+
+  /**
+   * Refuses a write on a closed project's milestones (409). The project row stays share-locked until the write
+   * commits, so a change of its status (no operation makes one yet) waits for the writes already under way.
+   */
+  private static Future<Void> open(SqlClient conn, UUID projectId) {
+    return conn.preparedQuery("SELECT status FROM project WHERE id = $1 FOR SHARE").execute(Tuple.of(projectId))
+        .compose(rows -> {
+          String status = rows.iterator().next().getString(0);
+          return CLOSED.contains(status) ? Future.failedFuture(closed(projectId, status)) : Future.succeededFuture();
+        });
+  }
+
+  /** The project's status conflicts with the write: 409 naming the project and its status. */
+  static ProblemException closed(UUID projectId, String status) {
+    return new ProblemException(Problem.of(ProblemType.CONFLICT, "Project " + projectId + " is " + status
+            + ": a completed or cancelled project's milestones take no more progress, milestones or baselines.")
+        .with("projectId", projectId.toString()).with("projectStatus", status));
   }
 
   private static Future<UUID> unitOf(SqlClient conn, UUID projectId) {

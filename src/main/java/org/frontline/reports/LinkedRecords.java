@@ -20,9 +20,10 @@ import java.util.UUID;
  * back).
  *
  * <ul>
- *   <li>MILESTONE_PROGRESS: the milestone exists in scope (else 422 {@code body/body/milestoneId}); the cumulative
- *       quantity becomes a progress entry linked to the report (a lower one is 422 {@code body/body/quantity});
- *       the milestone's alerts are judged.</li>
+ *   <li>MILESTONE_PROGRESS: the milestone exists in scope (else 422 {@code body/body/milestoneId}) and its
+ *       project is not closed (COMPLETED or CANCELLED: the progress endpoint's own 409 naming the project's
+ *       status); the cumulative quantity becomes a progress entry linked to the report (a lower one is 422
+ *       {@code body/body/quantity}); the milestone's alerts are judged.</li>
  *   <li>ENTERPRISE_SERVICE: the enterprise and the request exist in scope and the request is the enterprise's
  *       (else 422 naming the field); the actions are appended to the request, which moves on when
  *       {@code advanceTo} asks (an illegal move is 409 with the allowed ones, like the transitions endpoint).</li>

@@ -439,6 +439,79 @@ class ProjectsApiTest {
     }
   }
 
+  @Test
+  void aCompletedOrCancelledProjectsMilestonesTakeNoMoreWrites(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    String officer = token(env, "officer.zhang");
+    JsonObject benches = new JsonObject().put("name", "Benches").put("plannedQuantity", 10).put("unit", "items")
+        .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31");
+    // Registered as completed: no milestone can be planned on it.
+    JsonObject done = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects",
+        jianghai(TONGZHOU).put("status", "COMPLETED")), 201);
+    JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + done.getString("id")
+        + "/milestones", benches), 409, "urn:frontline:problem:conflict");
+    assertThat(problem.getString("projectId")).isEqualTo(done.getString("id"));
+    assertThat(problem.getString("projectStatus")).isEqualTo("COMPLETED");
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", done.getString("id"))).isZero();
+
+    // A project closed after its milestones were planned (no operation changes a project's status yet).
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String milestone = created[1].getString("id");
+    String progress = "/v1/milestones/" + milestone + "/progress";
+    ok(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 3000)
+        .put("measuredOn", "2026-04-01")), 201);
+    for (String status : List.of("CANCELLED", "COMPLETED")) {
+      setStatus(env, project, status);
+      String stored = records(env, project, milestone);
+      for (Object[] write : List.of(
+          new Object[] {officer, progress, new JsonObject().put("quantity", 4200).put("measuredOn", "2026-04-15")},
+          new Object[] {supervisor, progress, new JsonObject().put("quantity", 2900).put("measuredOn", "2026-04-01")
+              .put("correction", true).put("reason", "Recounted")},
+          new Object[] {supervisor, "/v1/milestones/" + milestone + "/baselines", new JsonObject()
+              .put("plannedQuantity", 10500).put("plannedStart", "2026-03-01").put("plannedDue", "2026-06-30")
+              .put("reason", "500 more trees")},
+          new Object[] {supervisor, "/v1/projects/" + project + "/milestones", benches})) {
+        problem = assertProblem(call(env, (String) write[0], HttpMethod.POST, (String) write[1], (JsonObject) write[2]),
+            409, "urn:frontline:problem:conflict");
+        assertThat(problem.getString("projectId")).as(status + " " + write[1]).isEqualTo(project);
+        assertThat(problem.getString("projectStatus")).as(status + " " + write[1]).isEqualTo(status);
+        assertThat(problem.getString("detail")).contains(status);
+      }
+      assertThat(records(env, project, milestone)).as(status).isEqualTo(stored);
+    }
+    // Scope still comes first: out of scope is 404 whatever the status.
+    assertProblem(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, progress,
+        new JsonObject().put("quantity", 4200)), 404, "urn:frontline:problem:not-found");
+
+    // A suspended project is not closed: its measurements are still recorded.
+    setStatus(env, project, "SUSPENDED");
+    ok(call(env, officer, HttpMethod.POST, progress, new JsonObject().put("quantity", 4200)
+        .put("measuredOn", "2026-04-15")), 201);
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone))
+        .isEqualTo(2);
+  }
+
+  static void setStatus(TestEnvironment env, String project, String status) throws SQLException {
+    try (Connection c = env.jdbc();
+         PreparedStatement st = c.prepareStatement("UPDATE project SET status = ? WHERE id = ?::uuid")) {
+      st.setString(1, status);
+      st.setString(2, project);
+      assertThat(st.executeUpdate()).isEqualTo(1);
+    }
+  }
+
+  /** Everything stored about a project's milestones, and their audit entries, as one text. */
+  static String records(TestEnvironment env, String project, String milestone) {
+    return env.string("SELECT (SELECT count(*) FROM milestone WHERE project_id = ?::uuid) || '|' || "
+        + "(SELECT string_agg(version || ':' || planned_quantity || ':' || planned_due, ',' ORDER BY version) "
+        + "FROM milestone_baseline WHERE milestone_id = ?::uuid) || '|' || "
+        + "(SELECT baseline_version FROM milestone WHERE id = ?::uuid) || '|' || "
+        + "(SELECT string_agg(seq || ':' || quantity || ':' || measured_on, ',' ORDER BY seq) FROM milestone_progress "
+        + "WHERE milestone_id = ?::uuid) || '|' || (SELECT count(*) FROM audit_log WHERE object_id IN (?, ?))",
+        project, milestone, milestone, milestone, project, milestone);
+  }
+
   static ProjectService service(TestEnvironment env, String instant) {
     return new ProjectService(env.app().database(), new AdminAudit(env.app().audit()),
         Clock.fixed(Instant.parse(instant), ZoneOffset.UTC));

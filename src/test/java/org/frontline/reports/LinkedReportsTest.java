@@ -118,6 +118,49 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aProgressReportOnAClosedProjectIs409AloneAndInABatchWhileARepeatAnswersAsBefore(TestEnvironment env)
+      throws Exception {
+    UUID m = milestone(env);
+    UUID first = UUID.randomUUID();
+    HttpResponse<Buffer> created = post(env, "officer.zhang", "/v1/reports", progress(first, m, 4));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    String project = env.string("SELECT project_id::text FROM milestone WHERE id = ?", m);
+    try (var c = env.jdbc(); var st = c.prepareStatement("UPDATE project SET status = 'COMPLETED' WHERE id = ?::uuid")) {
+      st.setString(1, project);
+      assertThat(st.executeUpdate()).isEqualTo(1);
+    }
+    String progressRows = "SELECT string_agg(quantity::text || ':' || report_id, ',') FROM milestone_progress"
+        + " WHERE milestone_id = ?";
+
+    // The phone whose first answer was lost sends it again: the stored answer, byte for byte, as before.
+    HttpResponse<Buffer> repeat = post(env, "officer.zhang", "/v1/reports", progress(first, m, 4));
+    assertThat(repeat.statusCode()).as(repeat.bodyAsString()).isEqualTo(200);
+    assertThat(repeat.bodyAsString()).isEqualTo(created.bodyAsString());
+
+    // A new report on the completed project's milestone: 409 naming the project's status; nothing stored.
+    UUID late = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(late, m, 6)), 409, CONFLICT);
+    assertThat(p.getString("projectId")).isEqualTo(project);
+    assertThat(p.getString("projectStatus")).isEqualTo("COMPLETED");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", late)).isZero();
+    assertThat(env.string(progressRows, m)).isEqualTo("4.000:" + first);
+
+    // In a batch: the repeat answered as before, the new one the same 409, as a conflict item.
+    UUID batched = UUID.randomUUID();
+    JsonArray results = ok(post(env, "officer.zhang", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(progress(first, m, 4)).add(progress(batched, m, 7)))), 200).getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(200);
+    assertThat(results.getJsonObject(0).getJsonObject("report")).isEqualTo(created.bodyAsJsonObject());
+    assertThat(results.getJsonObject(1).getInteger("httpStatus")).isEqualTo(409);
+    assertThat(results.getJsonObject(1).getString("status")).isEqualTo("conflict");
+    assertThat(results.getJsonObject(1).getJsonObject("problem").getString("projectStatus")).isEqualTo("COMPLETED");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", batched)).isZero();
+    assertThat(env.string(progressRows, m)).isEqualTo("4.000:" + first);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'milestone.progress' AND object_id = ?",
+        m.toString())).isEqualTo(1);
+  }
+
+  @Test
   void aMissingOrOutOfScopeMilestoneIs422NamingTheFieldAloneAndInABatch(TestEnvironment env) {
     UUID m = milestone(env);
     UUID missing = UUID.randomUUID();
