@@ -440,6 +440,25 @@ class ProjectsApiTest {
   }
 
   @Test
+  void progressBeyondThePlannedQuantityIsRecordedAsMeasured(TestEnvironment env) throws Exception {
+    // Over-achievement is a fact of the site ("10,000+ trees", DOMAIN.md): the plan is a target, not a cap. The
+    // measurement is kept as it was; percentComplete passes 100 and the slippage turns negative (ahead).
+    String milestone = projectWithTrees(env)[1].getString("id");
+    HttpResponse<Buffer> r = call(env, token(env, "officer.zhang"), HttpMethod.POST, "/v1/milestones/" + milestone
+        + "/progress", new JsonObject().put("quantity", 10200).put("measuredOn", "2026-05-30"));
+    JsonObject figures = ok(r, 201).getJsonObject("figures");
+    assertThat(r.bodyAsString()).contains("\"actualQuantity\":10200.000,", "\"percentComplete\":102.00,",
+        "\"slippage\":-200.000,", "\"slippagePercent\":-2.00,");
+    assertThat(figures.getBoolean("completed")).isTrue();
+    assertThat(figures.getBoolean("overdue")).isFalse();
+    assertThat(figures.getString("forecastFinish")).isEqualTo("2026-05-30");
+    assertThat(env.string("SELECT quantity::text FROM milestone_progress WHERE milestone_id = ?::uuid", milestone))
+        .isEqualTo("10200.000");
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'milestone.completed' AND aggregate_id = "
+        + "?::uuid", milestone)).isEqualTo(1);
+  }
+
+  @Test
   void aCompletedOrCancelledProjectsMilestonesTakeNoMoreWrites(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
     String officer = token(env, "officer.zhang");
