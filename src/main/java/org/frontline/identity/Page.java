@@ -18,6 +18,21 @@ public record Page<T>(List<T> items, String nextCursor) {
   public static final int DEFAULT_LIMIT = 50;
   public static final int MAX_LIMIT = 200;
 
+  /**
+   * The {@code limit} query value as sent (null when absent). The contract has checked it is an integer >= 1, so
+   * only one beyond an int fails to parse: it asks for more than {@link #MAX_LIMIT} like any large one.
+   */
+  public static Integer requested(String limit) {
+    if (limit == null) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(limit);
+    } catch (NumberFormatException e) {
+      return MAX_LIMIT;
+    }
+  }
+
   /** The page size to use for a requested limit (null: the default), capped at {@link #MAX_LIMIT}. */
   public static int limit(Integer requested) {
     return requested == null ? DEFAULT_LIMIT : Math.max(1, Math.min(requested, MAX_LIMIT));

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
+import org.frontline.identity.Page;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.IdempotentWrites;
 
@@ -37,10 +38,9 @@ public final class PostingsApi implements ApiRoutes {
   private void list(RoutingContext rc) {
     String officer = rc.queryParams().get("officerId");
     String unit = rc.queryParams().get("unitId");
-    String limit = rc.queryParams().get("limit");
     send(rc, 200, service.list(Actor.of(rc), officer == null ? null : UUID.fromString(officer),
             unit == null ? null : UUID.fromString(unit), "true".equals(rc.queryParams().get("current")),
-            rc.queryParams().get("cursor"), limit == null ? null : Integer.valueOf(limit))
+            rc.queryParams().get("cursor"), Page.requested(rc.queryParams().get("limit")))
         .map(page -> new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())));
   }
 

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Actor;
+import org.frontline.identity.Page;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.ExactNumbers;
 import org.frontline.platform.http.IdempotentWrites;
@@ -47,9 +48,8 @@ public final class ProjectsApi implements ApiRoutes {
 
   private void list(RoutingContext rc) {
     String unit = rc.queryParams().get("unitId");
-    String limit = rc.queryParams().get("limit");
     ok(rc, service.listProjects(Actor.of(rc), unit == null ? null : UUID.fromString(unit), rc.queryParams().get("cursor"),
-            limit == null ? null : Integer.valueOf(limit))
+            Page.requested(rc.queryParams().get("limit")))
         .map(page -> new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())));
   }
 

@@ -91,6 +91,11 @@ class PostingsApiTest {
         .containsExactly(created.get(0));
     assertThat(second.getString("nextCursor")).isNull();
 
+    // A limit beyond an int is capped like any large one (Integer.valueOf threw: 500).
+    assertThat(ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?officerId=" + ZHANG + "&limit=99999999999",
+        null), 200).getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")))
+        .containsExactly(created.get(2), created.get(1), created.get(0));
+
     HttpResponse<Buffer> foreign = call(env, supervisor, HttpMethod.GET, "/v1/postings?cursor=bm90LWEta2V5", null);
     assertProblem(foreign, 400, "urn:frontline:problem:validation-failed");
     assertThat(fields(foreign.bodyAsJsonObject())).containsExactly("query/cursor");

@@ -8,6 +8,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Caller;
+import org.frontline.identity.Page;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -136,6 +137,9 @@ class ProjectsApiTest {
     assertThat(seen.indexOf(ids.get(2))).isLessThan(seen.indexOf(ids.get(0)));
     assertProblem(call(env, officer, HttpMethod.GET, "/v1/projects?cursor=bm90LW91cnM", null), 400,
         "urn:frontline:problem:validation-failed");
+    // A limit beyond an int is capped like any large one (Integer.valueOf threw: 500).
+    assertThat(ok(call(env, officer, HttpMethod.GET, "/v1/projects?limit=99999999999", null), 200)
+        .getJsonArray("items").size()).isBetween(3, Page.MAX_LIMIT);
   }
 
   @Test
