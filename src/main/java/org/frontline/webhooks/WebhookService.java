@@ -18,6 +18,7 @@ import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
 
+import java.math.BigDecimal;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -158,8 +159,12 @@ public final class WebhookService {
    * one signature per live secret.
    */
   public Future<JsonObject> rotateSecret(Actor actor, UUID id, JsonObject body) {
-    long overlap = body == null ? DEFAULT_OVERLAP_SECONDS
-        : body.getLong("previousExpireInSeconds", DEFAULT_OVERLAP_SECONDS);
+    Number sent = body == null ? null : (Number) body.getValue("previousExpireInSeconds");
+    // Judged as sent: a JSON integer has no bound, and Number.longValue() keeps the low 64 bits of a larger one, so
+    // 2^64 seconds became an overlap of 0 (every other secret ended at once) instead of one out of range.
+    long overlap = sent == null ? DEFAULT_OVERLAP_SECONDS
+        : new BigDecimal(sent.toString()).compareTo(BigDecimal.valueOf(MAX_OVERLAP_SECONDS)) > 0 ? Long.MAX_VALUE
+        : sent.longValue();
     if (overlap < 0 || overlap > MAX_OVERLAP_SECONDS) {
       return Future.failedFuture(unprocessable("body/previousExpireInSeconds", "From 0 to " + MAX_OVERLAP_SECONDS
           + " seconds."));

@@ -152,7 +152,17 @@ class WebhooksApiTest {
     String id = subscribe(env, token, "https://hooks.partner.example/c").getString("id");
     assertProblem(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/secret",
         new JsonObject().put("previousExpireInSeconds", 8 * 86400)), 422, UNPROCESSABLE);
+    // Beyond a long: 2^64 wrapped to an overlap of 0 (the live secret ended at once), 2^64 + 3600 to an hour.
+    for (String huge : List.of("18446744073709551616", "18446744073709555216", "1e30")) {
+      JsonObject p = assertProblem(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/secret",
+          new JsonObject().put("previousExpireInSeconds", new java.math.BigDecimal(huge).toBigIntegerExact())), 422,
+          UNPROCESSABLE);
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).as(huge)
+          .isEqualTo("body/previousExpireInSeconds");
+    }
     assertThat(count(env, "SELECT count(*) FROM webhook_secret WHERE subscription_id = ?::uuid", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM webhook_secret WHERE subscription_id = ?::uuid AND expires_at IS NULL",
+        id)).isEqualTo(1);
   }
 
   @Test
