@@ -34,6 +34,8 @@ import java.util.UUID;
  */
 public final class ProjectService {
   static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
+  /** The first day a work record may name: the contract's RecordDate (1900-01-01 to 2999-12-31). */
+  static final LocalDate FIRST_RECORD_DAY = LocalDate.of(1900, 1, 1);
   private static final String PROJECT_COLUMNS = "p.id, p.unit_id, p.name, p.investment_yuan::text, p.site_lat, "
       + "p.site_lon, p.site_radius_m, p.bid_sections, p.status, p.created_at";
   private static final String MILESTONE_COLUMNS = "m.id, m.project_id, m.name, m.unit, m.baseline_version, "
@@ -347,7 +349,8 @@ public final class ProjectService {
    * the latest is 422 naming {@code prefix + "quantity"}. The measurement day is the report's capture day (China
    * Standard Time), moved up to the latest measurement's day when it was earlier and down to today when later.
    * The milestone must be in {@code scope} (checked by the caller, which names its own field); on a closed
-   * project it is the endpoint's own 409.
+   * project it is the endpoint's own 409. A capture day before the first day of a record (the contract's
+   * RecordDate) is 422 naming {@code body/capturedAt}: it would be the measurement's day.
    */
   public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID milestoneId, BigDecimal quantity,
                                        String unit, OffsetDateTime capturedAt, UUID reportId, String prefix) {
@@ -358,6 +361,10 @@ public final class ProjectService {
             + unit + "."));
       }
       LocalDate measuredOn = capturedAt.atZoneSameInstant(ZONE).toLocalDate();
+      if (measuredOn.isBefore(FIRST_RECORD_DAY)) {
+        return Future.failedFuture(unprocessable("body/capturedAt", "The capture day " + measuredOn + " would be "
+            + "the measurement's day, and a work record's days begin on " + FIRST_RECORD_DAY + "."));
+      }
       MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
       if (latest != null && measuredOn.isBefore(latest.measuredOn())) {
         measuredOn = latest.measuredOn();

@@ -161,6 +161,25 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aProgressReportCapturedBeforeTheRecordYearsIs422NamingCapturedAt(TestEnvironment env) {
+    // capturedAt may be any year 0001-9999 (a phone's clock is evidence to judge), but a progress report's capture
+    // day becomes the measurement day: year 0001 was recorded as a measurement of the milestone in year 1.
+    UUID m = milestone(env);
+    UUID ancient = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(ancient, m, 2)
+        .put("capturedAt", "0001-01-01T00:00:00Z")), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/capturedAt");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", ancient)).isZero();
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isZero();
+    // The first day of the range is one: measured on it (nothing measured later yet).
+    UUID first = UUID.randomUUID();
+    ok(post(env, "officer.zhang", "/v1/reports", progress(first, m, 2).put("capturedAt", "1900-01-01T00:00:00+08:00")),
+        201);
+    assertThat(env.string("SELECT measured_on::text FROM milestone_progress WHERE report_id = ?", first))
+        .isEqualTo("1900-01-01");
+  }
+
+  @Test
   void aMissingOrOutOfScopeMilestoneIs422NamingTheFieldAloneAndInABatch(TestEnvironment env) {
     UUID m = milestone(env);
     UUID missing = UUID.randomUUID();
