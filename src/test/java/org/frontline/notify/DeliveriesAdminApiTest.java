@@ -152,4 +152,14 @@ class DeliveriesAdminApiTest {
     assertThat(allIds(env, admin, "&state=SENT")).contains(hanjiangDead);
     assertThat(allIds(env, admin, "&state=DEAD")).containsExactly(tongzhouDead);
   }
+
+  @Test
+  void aCursorBeyondTheLargestDeliveryIdIsRefused(TestEnvironment env) {
+    // Nineteen digits, as the cursor's key may have, but beyond a bigint: 400 naming the cursor, not a 500.
+    String cursor = java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString("9999999999999999999".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    JsonObject p = assertProblem(get(env, login(env, "admin"), "/v1/admin/deliveries?cursor=" + cursor), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(p.encode()).contains("query/cursor");
+  }
 }
