@@ -298,6 +298,17 @@ public final class DispatchRepository {
         });
   }
 
+  /**
+   * Moves the lease of a claimed batch's deliveries {@code lease} ahead, for those still held under {@code claim}
+   * (by id: the primary key, never a scan of the table); how many.
+   */
+  public Future<Integer> renewDeliveries(String claim, Long[] ids, Duration lease) {
+    return pool.preparedQuery("UPDATE push_delivery SET lease_until = now() + $3 * interval '1 millisecond'"
+            + " WHERE id = ANY ($1) AND claimed_by = $2 AND status = 'PENDING'")
+        .execute(Tuple.of(ids, claim, lease.toMillis()))
+        .map(rows -> rows.rowCount());
+  }
+
   /** What to record for one sent (or not sent) delivery. */
   public record Outcome(long id, String status, Duration retryIn, String error, String messageId) {}
 

@@ -331,7 +331,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
           }
           List<PushMessage> messages = live.stream().map(OutboxDispatcherVerticle::message).toList();
           Future<List<PushResult>> sent = messages.isEmpty()
-              ? Future.succeededFuture(List.of()) : push.send(messages);
+              ? Future.succeededFuture(List.of()) : keepingLease(claim, due, push.send(messages));
           return sent.compose(results -> {
             List<String> deadTokens = new ArrayList<>();
             for (int i = 0; i < live.size(); i++) {
@@ -348,6 +348,39 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
             });
           }).map(due.size());
         });
+  }
+
+  /** How long a batch's lease is renewed at most while its send is in flight (see {@link #keepingLease}). */
+  static final Duration MAX_SEND = Duration.ofMinutes(15);
+
+  /**
+   * Renews the batch's lease every third of it while its send is in flight, for at most {@link #MAX_SEND}. One
+   * sendEach can outlast the lease: the SDK retries a 503 itself up to 4 times, waiting out Retry-After (up to 60 s
+   * each), and the lease is 60 s. Another lane or instance then claimed the same deliveries and pushed them again
+   * while the first send was still going (both reached the phone once FCM recovered). A dead instance renews
+   * nothing, so its claims still expire after one lease; the cap keeps a send that never ends from holding its
+   * deliveries forever.
+   */
+  private <T> Future<T> keepingLease(String claim, List<Due> batch, Future<T> send) {
+    if (send.isComplete()) {
+      return send;
+    }
+    Long[] ids = batch.stream().map(Due::id).toArray(Long[]::new);
+    long every = Math.max(1, settings.lease().toMillis() / 3);
+    long giveUpAt = System.nanoTime() + MAX_SEND.toNanos();
+    long timer = vertx.setPeriodic(every, id -> {
+      if (System.nanoTime() - giveUpAt > 0) {
+        vertx.cancelTimer(id);
+        log.warn("a push batch has been sending for over {}: its lease is no longer renewed", MAX_SEND);
+        return;
+      }
+      repository.renewDeliveries(claim, ids, settings.lease())
+          .onFailure(e -> log.warn("push batch lease not renewed: {}", e.toString()));
+    });
+    return send.eventually(() -> {
+      vertx.cancelTimer(timer);
+      return Future.succeededFuture();
+    });
   }
 
   private Outcome outcome(Due d, PushResult result, List<String> deadTokens) {

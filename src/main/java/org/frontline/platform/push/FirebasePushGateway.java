@@ -45,7 +45,7 @@ import java.util.Set;
  *
  * <p>The SDK is blocking: every {@code sendEach} runs on the given {@link WorkerExecutor}, never on an event loop.
  * Inside {@code sendEach} the SDK itself fans the batch out, one HTTP request per message, on the FirebaseApp's
- * own thread pool (firebase-default-N, 100 threads), and retries 500/503 answers up to 4 times honouring
+ * own thread pool (firebase-default-N, 100 threads), and retries 503 answers up to 4 times honouring
  * Retry-After. Our worker thread only waits for the batch.
  */
 public final class FirebasePushGateway implements PushGateway {

@@ -97,7 +97,7 @@ public final class FakeFcmServer implements AutoCloseable {
       return new Outcome(503, "UNAVAILABLE", "UNAVAILABLE", retryAfter);
     }
 
-    /** 500 INTERNAL / INTERNAL; the SDK retries it like 503. */
+    /** 500 INTERNAL / INTERNAL; firebase-admin 9.11 does not retry it (only 503): the dispatcher reschedules it. */
     public static Outcome internal(String retryAfter) {
       return new Outcome(500, "INTERNAL", "INTERNAL", retryAfter);
     }
