@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 /**
  * The dispatcher's meters (Prometheus names in brackets): pushes sent ({@code frontline_push_sent_total}), failed by
  * reason ({@code frontline_push_failed_total{reason}}: the FCM error code, e.g. UNREGISTERED, QUOTA_EXCEEDED, or
- * DEVICE_RETIRED, BATCH_FAILED, OTHER), retried ({@code frontline_push_retried_total}), dead-lettered
+ * DEVICE_RETIRED, RECIPIENT_DISABLED, BATCH_FAILED, OTHER), retried ({@code frontline_push_retried_total}), dead-lettered
  * ({@code frontline_push_dead_lettered_total}), escalated events ({@code frontline_alerts_escalated_total}), and
  * gauges refreshed by a periodic query, never per scrape: pending outbox events ({@code frontline_outbox_pending}),
  * the age of the oldest one ({@code frontline_outbox_oldest_pending_age_seconds}), pending push deliveries
@@ -85,6 +85,9 @@ public final class AlertMetrics {
     String r = reason.toLowerCase(Locale.ROOT);
     if (r.startsWith("device retired")) {
       return "DEVICE_RETIRED";
+    }
+    if (r.startsWith("recipient account disabled")) {
+      return "RECIPIENT_DISABLED";
     }
     if (r.startsWith("sendeach")) {
       return "BATCH_FAILED";

@@ -23,9 +23,16 @@ public final class DispatchRepository {
   /** One recipient of one event, as a rule's recipients query returned it. */
   public record Recipient(UUID accountId, String locale, String subject) {}
 
-  /** A claimed push delivery; {@code live} is false when its device was retired or moved to another account. */
-  public record Due(long id, String token, boolean live, String title, String body, JsonObject data,
-      String collapseKey, int attempts) {}
+  /**
+   * A claimed push delivery; {@code notLive} is null when it may be sent, else why not: its recipient's account was
+   * disabled, or its device was retired or moved to another account, since it was written.
+   */
+  public record Due(long id, String token, String notLive, String title, String body, JsonObject data,
+      String collapseKey, int attempts) {
+    public boolean live() {
+      return notLive == null;
+    }
+  }
 
   private final Pool pool;
 
@@ -282,15 +289,17 @@ public final class DispatchRepository {
             + " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
             + " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
             + " UPDATE push_delivery p SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'"
-            + " FROM c, device d WHERE p.id = c.id AND d.id = p.device_id"
-            + " RETURNING p.id, d.token, (d.account_id = p.account_id AND d.retired_at IS NULL) AS live, p.title,"
+            + " FROM c, device d, account a WHERE p.id = c.id AND d.id = p.device_id AND a.id = p.account_id"
+            + " RETURNING p.id, d.token, CASE WHEN a.disabled_at IS NOT NULL THEN 'recipient account disabled'"
+            + " WHEN d.account_id <> p.account_id OR d.retired_at IS NOT NULL"
+            + " THEN 'device retired or moved to another account' END AS not_live, p.title,"
             + " p.body, p.data, p.collapse_key, p.attempts")
         .execute(Tuple.of(limit, claim, lease.toMillis()))
         .map(rows -> {
           List<Due> out = new ArrayList<>();
           for (Row r : rows) {
             Object data = r.getValue("data");
-            out.add(new Due(r.getLong("id"), r.getString("token"), r.getBoolean("live"), r.getString("title"),
+            out.add(new Due(r.getLong("id"), r.getString("token"), r.getString("not_live"), r.getString("title"),
                 r.getString("body"), data instanceof JsonObject j ? j : new JsonObject(), r.getString("collapse_key"),
                 r.getInteger("attempts")));
           }

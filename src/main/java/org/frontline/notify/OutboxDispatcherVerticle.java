@@ -325,8 +325,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
             if (d.live()) {
               live.add(d);
             } else {
-              outcomes.add(new Outcome(d.id(), "DEAD", null, "device retired or moved to another account", null));
-              metrics.failed("device retired");
+              outcomes.add(new Outcome(d.id(), "DEAD", null, d.notLive(), null));
+              metrics.failed(d.notLive());
             }
           }
           List<PushMessage> messages = live.stream().map(OutboxDispatcherVerticle::message).toList();

@@ -233,4 +233,50 @@ class AlertDispatchTest {
         + " lease_until IS NULL) FROM push_delivery WHERE id = ?", id))
         .isEqualTo("SENT|2|-|lane-b-message|t");
   }
+
+  /**
+   * An account disabled while a push to it waits for its retry (or is re-driven by an admin later) is pushed nothing
+   * more: the dispatcher dead-letters the delivery at its claim, as for a device retired or moved since.
+   */
+  @Test
+  void aRecipientDisabledSinceTheAlertIsPushedNothingMore(TestEnvironment env) throws Exception {
+    String admin = Alerts.login(env, "admin");
+    io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> created = await(env.client().post("/v1/accounts")
+        .putHeader("Authorization", "Bearer " + admin)
+        .sendJsonObject(new JsonObject().put("username", "supervisor.leaver").put("displayName", "Leaver")
+            .put("roles", new io.vertx.core.json.JsonArray().add("supervisor")).put("homeUnitId", HUAISI.toString())
+            .put("coveredUnitIds", new io.vertx.core.json.JsonArray().add(HUAISI.toString()))
+            .put("password", "Leaver-Password-2026")));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    String leaver = created.bodyAsJsonObject().getString("id");
+    String leaverToken = await(env.client().post("/v1/auth/login").sendJsonObject(new JsonObject()
+        .put("username", "supervisor.leaver").put("password", "Leaver-Password-2026")))
+        .bodyAsJsonObject().getString("access_token");
+    env.awaitEventsDispatched();
+    assertThat(Alerts.registerDevice(env, leaverToken, new JsonObject().put("token", "leaver-phone")
+        .put("platform", "android")).statusCode()).isEqualTo(201);
+    env.fcm().respond("leaver-phone", Outcome.quotaExceeded("3"), Outcome.success());
+
+    UUID report = reportCompleted(env, HUAISI);
+    awaitUntil(WAIT, "the first attempt", () -> env.fcm().requestsFor("leaver-phone").size() == 1);
+    io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> disabled = await(env.client()
+        .post("/v1/accounts/" + leaver + "/disable").putHeader("Authorization", "Bearer " + admin).send());
+    assertThat(disabled.statusCode()).as(disabled.bodyAsString()).isEqualTo(200);
+
+    awaitStatus(env, report, "leaver-phone", "DEAD");
+    assertThat(count(env, "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id"
+        + " WHERE d.token = 'leaver-phone' AND p.attempts = 2 AND p.last_error = 'recipient account disabled'"))
+        .isEqualTo(1);
+    assertThat(env.fcm().requestsFor("leaver-phone")).hasSize(1);
+
+    // An admin's re-drive does not reach the disabled account either.
+    long id = count(env, "SELECT p.id FROM push_delivery p JOIN device d ON d.id = p.device_id"
+        + " WHERE d.token = 'leaver-phone'");
+    assertThat(await(env.client().post("/v1/admin/deliveries/" + id + "/redrive")
+        .putHeader("Authorization", "Bearer " + admin).send()).statusCode()).isEqualTo(200);
+    awaitUntil(WAIT, "dead again", () -> count(env, "SELECT count(*) FROM push_delivery WHERE id = ?"
+        + " AND status = 'DEAD' AND attempts = 1", id) == 1);
+    Thread.sleep(1200);
+    assertThat(env.fcm().requestsFor("leaver-phone")).hasSize(1);
+  }
 }
