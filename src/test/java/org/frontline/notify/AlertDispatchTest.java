@@ -118,6 +118,26 @@ class AlertDispatchTest {
     assertThat(deliveryStatus(env, later, "gone-phone")).isNull();
   }
 
+  /**
+   * A token FCM says is not a registration token (registered malformed or truncated: the contract takes any string)
+   * is retired like an unregistered one; before, every later alert was sent to it and dead-lettered again.
+   */
+  @Test
+  void anInvalidRegistrationTokenRetiresTheDevice(TestEnvironment env) throws Exception {
+    device(env, "supervisor.hanjiang", "truncated-token");
+    env.fcm().respond("truncated-token", Outcome.invalidToken());
+    UUID report = reportCompleted(env, HUAISI);
+    awaitStatus(env, report, "truncated-token", "DEAD");
+    assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'truncated-token'"
+        + " AND retired_reason = 'UNREGISTERED'")).isEqualTo(1);
+    UUID later = reportCompleted(env, HUAISI);
+    awaitUntil(WAIT, "second event dispatched", () -> count(env,
+        "SELECT count(*) FROM outbox WHERE aggregate_id = ? AND dispatched_at IS NOT NULL", later) == 1);
+    Thread.sleep(1200);
+    assertThat(env.fcm().requestsFor("truncated-token")).hasSize(1);
+    assertThat(deliveryStatus(env, later, "truncated-token")).isNull();
+  }
+
   @Test
   void invalidArgumentIsDeadLetteredWithoutRetry(TestEnvironment env) throws Exception {
     device(env, "supervisor.hanjiang", "bad-message");

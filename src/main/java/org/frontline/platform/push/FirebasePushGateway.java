@@ -240,7 +240,7 @@ public final class FirebasePushGateway implements PushGateway {
     MessagingErrorCode code = e.getMessagingErrorCode();
     if (code != null) {
       String reason = code.name() + ": " + e.getMessage();
-      if (TOKEN_INVALID.contains(code)) {
+      if (TOKEN_INVALID.contains(code) || code == MessagingErrorCode.INVALID_ARGUMENT && namesTheToken(e)) {
         return new PushResult.TokenInvalid(reason);
       }
       if (RETRYABLE.contains(code)) {
@@ -255,6 +255,17 @@ public final class FirebasePushGateway implements PushGateway {
       return new PushResult.RetryAfter(retryAfterOf(e), reason);
     }
     return new PushResult.PermanentFailure(reason);
+  }
+
+  /**
+   * Whether an INVALID_ARGUMENT is about the token rather than the message: FCM answers a string that is not a
+   * registration token (malformed, truncated) with INVALID_ARGUMENT and "The registration token is not a valid FCM
+   * registration token"; a bad payload gets the same code with a message naming the payload. FCM's advice is to
+   * drop such a token: it will never be valid, and every alert to it would be another dead letter.
+   */
+  private static boolean namesTheToken(FirebaseMessagingException e) {
+    String message = e.getMessage();
+    return message != null && message.toLowerCase(java.util.Locale.ROOT).contains("registration token");
   }
 
   private Duration retryAfterOf(Throwable e) {

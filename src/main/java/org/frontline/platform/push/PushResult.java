@@ -8,12 +8,18 @@ public sealed interface PushResult {
   /** FCM accepted the message. */
   record Delivered(String messageId) implements PushResult {}
 
-  /** The token no longer names a device of ours (UNREGISTERED, SENDER_ID_MISMATCH): retire it. */
+  /**
+   * The token no longer names a device of ours (UNREGISTERED, SENDER_ID_MISMATCH, or INVALID_ARGUMENT saying it is
+   * not a valid registration token): retire it.
+   */
   record TokenInvalid(String reason) implements PushResult {}
 
   /** A temporary failure (QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL): try again, not sooner than {@code after}. */
   record RetryAfter(Duration after, String reason) implements PushResult {}
 
-  /** The message itself is wrong or was refused for good (INVALID_ARGUMENT, THIRD_PARTY_AUTH_ERROR...): no retry. */
+  /**
+   * The message itself is wrong or was refused for good (INVALID_ARGUMENT about the payload,
+   * THIRD_PARTY_AUTH_ERROR...): no retry.
+   */
   record PermanentFailure(String reason) implements PushResult {}
 }

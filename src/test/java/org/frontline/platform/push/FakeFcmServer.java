@@ -58,7 +58,11 @@ public final class FakeFcmServer implements AutoCloseable {
   private static final Pattern SEND_PATH = Pattern.compile("/v1/projects/([^/]+)/messages:send");
 
   /** What the fake answers to one request. */
-  public record Outcome(int status, String fcmErrorCode, String grpcStatus, String retryAfter) {
+  public record Outcome(int status, String fcmErrorCode, String grpcStatus, String retryAfter, String message) {
+
+    public Outcome(int status, String fcmErrorCode, String grpcStatus, String retryAfter) {
+      this(status, fcmErrorCode, grpcStatus, retryAfter, null);
+    }
 
     public static Outcome success() {
       return new Outcome(200, null, null, null);
@@ -77,6 +81,15 @@ public final class FakeFcmServer implements AutoCloseable {
     /** 400 INVALID_ARGUMENT / INVALID_ARGUMENT: a malformed message or token. */
     public static Outcome invalidArgument() {
       return new Outcome(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", null);
+    }
+
+    /**
+     * 400 INVALID_ARGUMENT / INVALID_ARGUMENT as FCM answers a token that is not a registration token at all (a
+     * malformed or truncated one), with FCM's own message; a bad payload gets the same codes with another message.
+     */
+    public static Outcome invalidToken() {
+      return new Outcome(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", null,
+          "The registration token is not a valid FCM registration token");
     }
 
     /** 401 UNAUTHENTICATED / THIRD_PARTY_AUTH_ERROR: the APNs certificate or web push key is wrong. */
@@ -335,8 +348,9 @@ public final class FakeFcmServer implements AutoCloseable {
         name = "projects/" + path.group(1) + "/messages/" + ids.incrementAndGet();
         answer = new JsonObject().put("name", name);
       } else {
-        answer = error(outcome.status(), outcome.grpcStatus(), outcome.fcmErrorCode(),
-            "fake FCM says " + (outcome.fcmErrorCode() != null ? outcome.fcmErrorCode() : outcome.grpcStatus()));
+        answer = error(outcome.status(), outcome.grpcStatus(), outcome.fcmErrorCode(), outcome.message() != null
+            ? outcome.message()
+            : "fake FCM says " + (outcome.fcmErrorCode() != null ? outcome.fcmErrorCode() : outcome.grpcStatus()));
       }
       synchronized (requests) {
         requests.add(new Request(path.group(1), token, message,

@@ -124,6 +124,18 @@ class FirebasePushGatewayTest {
   }
 
   @Test
+  void aTokenFcmSaysIsNotARegistrationTokenIsInvalid() {
+    fcm.respond("not-a-token", Outcome.invalidToken());
+
+    PushResult result = send(push("not-a-token")).get(0);
+
+    assertThat(result).isInstanceOf(TokenInvalid.class);
+    assertThat(((TokenInvalid) result).reason())
+        .isEqualTo("INVALID_ARGUMENT: The registration token is not a valid FCM registration token");
+    assertThat(fcm.requestsFor("not-a-token")).hasSize(1);
+  }
+
+  @Test
   void thirdPartyAuthErrorIsPermanent() {
     fcm.respond("tok-ios", Outcome.thirdPartyAuthError());
 
