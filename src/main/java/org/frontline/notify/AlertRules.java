@@ -51,7 +51,10 @@ public final class AlertRules {
 
   /**
    * Every active supervisor whose covered subtrees include the event's unit: the same path-range rule as
-   * {@link Scope}, read the other way round (whose scope contains this unit). Admins are not supervisors.
+   * {@link Scope}, read the other way round (whose scope contains this unit). Admins are not supervisors. Not the
+   * event's author (payload {@code authorId}, when it names one; an escalation carries the original's): a supervisor
+   * files reports too, has nothing to review in their own, and by opening the urgent alert about their own flagged
+   * evidence kept it from being escalated (compared as text: a payload cannot fail the query).
    */
   static final String SUPERVISORS_COVERING_UNIT = "SELECT a.id AS account_id, a.locale, min(target.name) AS subject"
       + " FROM org_unit target"
@@ -59,7 +62,7 @@ public final class AlertRules {
       + " JOIN account_scope s ON s.unit_id = cover.id"
       + " JOIN account a ON a.id = s.account_id"
       + " WHERE target.id = $1 AND 'supervisor' = ANY (a.roles) AND a.disabled_at IS NULL"
-      + " AND $2::jsonb IS NOT NULL"
+      + " AND a.id::text IS DISTINCT FROM ($2::jsonb ->> 'authorId')"
       + " GROUP BY a.id, a.locale";
 
   private static final Map<String, Rule> RULES = new LinkedHashMap<>();
