@@ -101,4 +101,57 @@ class EscalationTest {
     assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND escalated_at IS NOT NULL",
         openedEvent)).isZero();
   }
+
+  /**
+   * The check runs every 5 s on every instance. Unopened alerts of kinds that are never escalated (report.completed:
+   * most of them) stay unopened for good, and the check used to read every one of them (an index on created_at
+   * alone, then a filter on the kind): its cost grew with all the unread history. It now reads the urgent kinds'
+   * alerts only.
+   */
+  @Test
+  void theCheckDoesNotReadTheUnopenedAlertsOfOtherKinds(TestEnvironment env) throws Exception {
+    UUID hanjiang = accountId("supervisor.hanjiang");
+    try (java.sql.Connection c = env.jdbc(); var st = c.createStatement()) {
+      st.execute("WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+          + " dispatched_at) SELECT 'report.completed', 'report', gen_random_uuid(), '" + HUAISI + "', '{}'::jsonb,"
+          + " now() FROM generate_series(1, 5000) RETURNING id)"
+          + " INSERT INTO notification (id, event_id, account_id, event_type, title, body, data, created_at)"
+          + " SELECT gen_random_uuid(), e.id, '" + hanjiang + "', 'report.completed', 't', 'b', '{}'::jsonb,"
+          + " now() - interval '2 hours' FROM e");
+      // And three alerts of an urgent kind (one the service's own check does not escalate meanwhile), due.
+      st.execute("WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+          + " dispatched_at) SELECT 'test.urgent', 'report', gen_random_uuid(), '" + HUAISI + "', '{}'::jsonb,"
+          + " now() FROM generate_series(1, 3) RETURNING id)"
+          + " INSERT INTO notification (id, event_id, account_id, event_type, title, body, data, created_at)"
+          + " SELECT gen_random_uuid(), e.id, '" + hanjiang + "', 'test.urgent', 't', 'b', '{}'::jsonb,"
+          + " now() - interval '2 hours' FROM e");
+      st.execute("ANALYZE notification");
+      try {
+        st.execute("SET plan_cache_mode = force_generic_plan");
+        st.execute("PREPARE due(text[], bigint, int) AS " + Escalations.DUE);
+        StringBuilder plan = new StringBuilder();
+        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE due("
+            + "'{test.urgent}', 1800000, " + Escalations.BATCH + ")")) {
+          while (rs.next()) {
+            plan.append(rs.getString(1)).append('\n');
+          }
+        }
+        // The three are found; not one of the 5,000 report.completed alerts is read and thrown away.
+        assertThat(plan.toString()).contains("Limit (actual time").containsPattern("HashAggregate|Unique");
+        assertThat(plan.toString().lines().findFirst().orElseThrow()).as(plan.toString()).contains("rows=3 ");
+        java.util.regex.Matcher removed = java.util.regex.Pattern.compile("Rows Removed by Filter: (\\d+)")
+            .matcher(plan);
+        while (removed.find()) {
+          assertThat(Long.parseLong(removed.group(1))).as(plan.toString()).isLessThan(100);
+        }
+        assertThat(plan.toString()).contains("notification_escalation_kind_idx");
+      } finally {
+        st.execute("DELETE FROM notification WHERE account_id = '" + hanjiang + "' AND title = 't' AND body = 'b'");
+        st.execute("DELETE FROM outbox o WHERE event_type IN ('report.completed', 'test.urgent')"
+            + " AND payload = '{}'::jsonb"
+            + " AND NOT EXISTS (SELECT 1 FROM notification n WHERE n.event_id = o.id)"
+            + " AND NOT EXISTS (SELECT 1 FROM push_delivery p WHERE p.event_id = o.id)");
+      }
+    }
+  }
 }
