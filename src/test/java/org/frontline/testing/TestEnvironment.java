@@ -2,8 +2,14 @@ package org.frontline.testing;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.Json;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.ext.web.client.impl.ClientPhase;
+import io.vertx.ext.web.client.impl.HttpContext;
+import io.vertx.ext.web.client.impl.WebClientInternal;
+import io.vertx.openapi.impl.Utils;
 import org.frontline.Frontline;
 import org.frontline.config.ConfigLoader;
 import org.frontline.config.FrontlineConfig;
@@ -12,6 +18,7 @@ import org.frontline.dev.DemoOrganisation;
 import org.frontline.platform.db.Migrations;
 import org.frontline.platform.dev.EmbeddedPostgresServer;
 import org.frontline.platform.dev.InProcessS3Server;
+import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.push.FakeFcmServer;
 import org.frontline.platform.push.FirebasePushGateway;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -52,6 +59,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   private final Vertx clientVertx;
   private final WebClient client;
   private final Map<String, String> settings;
+  private final ContractConformance contract;
 
   private TestEnvironment(Path dir, EmbeddedPostgresServer postgres, FrontlineConfig.Database database,
                           InProcessS3Server s3, FakeFcmServer fcm, Frontline app, Map<String, String> settings) {
@@ -65,6 +73,22 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     this.clientVertx = Vertx.vertx();
     this.client = WebClient.create(clientVertx, new WebClientOptions()
         .setDefaultHost("127.0.0.1").setDefaultPort(app.config().http().port()).setFollowRedirects(false));
+    // Every answer the client receives for an operation of the contract is checked against it (FrontlineExtension
+    // fails the test that received one that does not conform).
+    this.contract = new ContractConformance(await(Utils.yamlStringToJson(
+        await(ApiVerticle.readContract(clientVertx, ApiVerticle.CONTRACT)).toString())));
+    ((WebClientInternal) client).addInterceptor(this::checkAnswer);
+  }
+
+  private void checkAnswer(HttpContext<?> context) {
+    if (context.phase() == ClientPhase.DISPATCH_RESPONSE) {
+      var response = context.response();
+      Object body = response.body();
+      contract.check(context.requestOptions().getMethod().name(), context.requestOptions().getURI(),
+          response.statusCode(), response.headers()::get,
+          body == null || body instanceof Buffer ? (Buffer) body : Buffer.buffer(Json.encode(body)));
+    }
+    context.next();
   }
 
   static TestEnvironment startOnce() {
@@ -223,7 +247,11 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     }
   }
 
+  /** The client for the API: every answer it receives for a contract operation is checked against the contract. */
   public WebClient client() { return client; }
+
+  /** The check of answers against the contract, and the violations it has found since they were last drained. */
+  public ContractConformance contract() { return contract; }
 
   /** A client for the management port. */
   public URI managementUri(String path) {
@@ -274,6 +302,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
 
   @Override
   public void close() {
+    System.out.println(contract.summary());
     try {
       app.stop().get(30, TimeUnit.SECONDS);
     } catch (Exception ignored) {

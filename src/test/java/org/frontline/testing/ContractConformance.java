@@ -1,0 +1,335 @@
+package org.frontline.testing;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.json.schema.Draft;
+import io.vertx.json.schema.JsonSchema;
+import io.vertx.json.schema.JsonSchemaOptions;
+import io.vertx.json.schema.OutputFormat;
+import io.vertx.json.schema.OutputUnit;
+import io.vertx.json.schema.SchemaRepository;
+import io.vertx.json.schema.Validator;
+import io.vertx.openapi.impl.OpenAPIFormatValidator;
+import org.frontline.platform.http.CompiledSchema;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Checks answers of the API against the contract, the whole served file (raw routes and problem media types
+ * included): for a request to an operation of the contract, the status must be declared for that operation (or
+ * covered by {@code NXX} or {@code default}), every header the response declares {@code required} present and every
+ * declared header that is present valid against its schema, the Content-Type one of the response's media types, a
+ * JSON body valid against that media type's schema (a problem's {@code status} equal to the HTTP status), and no
+ * body where the response declares none. HEAD answers are checked for status and headers only. The contract also
+ * promises that every response carries {@code X-Request-Id}. Requests to anything else (the contract file itself,
+ * unknown paths, methods a path does not declare, the object store) are not checked.
+ *
+ * <p>Schemas are checked with {@link CompiledSchema} first (the request validator's own compiler); a document it does
+ * not accept, and a schema it cannot compile, go to vertx-json-schema (2020-12, with vertx-openapi's formats), which
+ * decides and words the violation, as for requests.
+ */
+public final class ContractConformance {
+  private static final String BASE = "app:///openapi.yaml";
+  private static final String PROBLEM = "application/problem+json";
+  private static final Pattern TEMPLATE = Pattern.compile("\\{[^}/]+}");
+
+  private record PathEntry(String template, Pattern pattern, int templated, JsonObject item, String pointer) {}
+
+  private record Resolved(JsonObject value, String pointer) {}
+
+  private record SchemaCheck(Optional<CompiledSchema> compiled, Validator validator) {}
+
+  private final JsonObject model;
+  private final List<PathEntry> paths = new ArrayList<>();
+  private final SchemaRepository repository;
+  private final Map<String, SchemaCheck> checks = new ConcurrentHashMap<>();
+  private final Queue<String> violations = new ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.atomic.LongAdder answers = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder nanos = new java.util.concurrent.atomic.LongAdder();
+
+  /** {@code model}: the contract as JSON (the served YAML, parsed); it is not changed. */
+  public ContractConformance(JsonObject model) {
+    this.model = model.copy();
+    JsonObject all = this.model.getJsonObject("paths", new JsonObject());
+    for (String template : all.fieldNames()) {
+      StringBuilder regex = new StringBuilder("^");
+      Matcher m = TEMPLATE.matcher(template);
+      int at = 0;
+      int templated = 0;
+      while (m.find()) {
+        regex.append(Pattern.quote(template.substring(at, m.start()))).append("[^/]+");
+        at = m.end();
+        templated++;
+      }
+      regex.append(Pattern.quote(template.substring(at))).append('$');
+      paths.add(new PathEntry(template, Pattern.compile(regex.toString()), templated, all.getJsonObject(template),
+          "/paths/" + escape(template)));
+    }
+    // OpenAPI: a concrete path wins over a templated one of the same shape (/v1/reports/batch over /v1/reports/{id}).
+    paths.sort(Comparator.comparingInt(PathEntry::templated));
+    repository = SchemaRepository.create(new JsonSchemaOptions().setDraft(Draft.DRAFT202012).setBaseUri(BASE)
+        .setOutputFormat(OutputFormat.Basic), new OpenAPIFormatValidator());
+    repository.dereference(BASE, JsonSchema.of(model.copy()));
+  }
+
+  /**
+   * Checks one answer and keeps its violations (see {@link #drain}); answers the violations found.
+   *
+   * @param uri    the request's path and query, as sent
+   * @param header the answer's header of a name (case-insensitive), or null
+   * @param body   the answer's body, or null when it had none
+   */
+  public List<String> check(String method, String uri, int status, Function<String, String> header, Buffer body) {
+    long t0 = System.nanoTime();
+    try {
+      return checked(method, uri, status, header, body);
+    } finally {
+      answers.increment();
+      nanos.add(System.nanoTime() - t0);
+    }
+  }
+
+  /** How many answers were checked and the time it took, for the log at the end of a run. */
+  public String summary() {
+    return String.format("contract check: %d answers in %d ms", answers.sum(), nanos.sum() / 1_000_000);
+  }
+
+  private List<String> checked(String method, String uri, int status, Function<String, String> header,
+                               Buffer body) {
+    List<String> found = new ArrayList<>();
+    String path = uri.indexOf('?') < 0 ? uri : uri.substring(0, uri.indexOf('?'));
+    String verb = method.toLowerCase(Locale.ROOT);
+    PathEntry entry = paths.stream().filter(p -> p.pattern().matcher(path).matches()).findFirst().orElse(null);
+    if (entry == null || !(entry.item().getValue(verb) instanceof JsonObject operation)) {
+      return found;
+    }
+    String name = operation.getString("operationId", entry.template());
+    try {
+      checkOperation(operation, entry.pointer() + "/" + verb, method, status, header, body, found);
+    } catch (RuntimeException e) {
+      found.add("the conformance check itself failed: " + e);
+    }
+    List<String> described = found.stream()
+        .map(v -> name + ": " + method + " " + uri + " -> " + status + ": " + v).toList();
+    violations.addAll(described);
+    return described;
+  }
+
+  /** The violations kept since the last call, oldest first; forgets them. */
+  public List<String> drain() {
+    List<String> all = new ArrayList<>();
+    for (String v; (v = violations.poll()) != null; ) {
+      all.add(v);
+    }
+    return all;
+  }
+
+  private void checkOperation(JsonObject operation, String pointer, String method, int status,
+                              Function<String, String> header, Buffer body, List<String> found) {
+    JsonObject responses = operation.getJsonObject("responses", new JsonObject());
+    String key = String.valueOf(status);
+    if (!responses.containsKey(key)) {
+      key = responses.containsKey(status / 100 + "XX") ? status / 100 + "XX" : "default";
+    }
+    if (!responses.containsKey(key)) {
+      found.add("status " + status + " is not declared (declared: "
+          + String.join(", ", responses.fieldNames()) + ")" + excerpt(body));
+      return;
+    }
+    Resolved response = resolve(responses.getValue(key), pointer + "/responses/" + escape(key));
+    if (header.apply("X-Request-Id") == null) {
+      found.add("no X-Request-Id (the contract: every response carries one)");
+    }
+    checkHeaders(response, header, found);
+    boolean head = "HEAD".equalsIgnoreCase(method);
+    JsonObject content = response.value().getJsonObject("content");
+    boolean hasBody = body != null && body.length() > 0;
+    if (content == null || content.isEmpty()) {
+      if (hasBody && !head) {
+        found.add("a body (" + header.apply("Content-Type") + ") where the contract declares none" + excerpt(body));
+      }
+      return;
+    }
+    if (head) {
+      return;
+    }
+    String contentType = header.apply("Content-Type");
+    if (contentType == null) {
+      found.add("no Content-Type (declared: " + String.join(", ", content.fieldNames()) + ")" + excerpt(body));
+      return;
+    }
+    String type = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+    String declared = content.fieldNames().stream().filter(d -> matches(d, type)).findFirst().orElse(null);
+    if (declared == null) {
+      found.add("Content-Type " + contentType + " is not declared (declared: "
+          + String.join(", ", content.fieldNames()) + ")" + excerpt(body));
+      return;
+    }
+    if (!(type.equals("application/json") || type.endsWith("+json"))) {
+      return;
+    }
+    Object document;
+    try {
+      document = hasBody ? Json.decodeValue(body) : null;
+    } catch (DecodeException e) {
+      found.add("the " + type + " body is not JSON: " + e.getMessage() + excerpt(body));
+      return;
+    }
+    if (!hasBody) {
+      found.add("no body, where the contract declares " + declared);
+      return;
+    }
+    JsonObject media = content.getJsonObject(declared);
+    if (media != null && media.containsKey("schema")) {
+      String schemaPointer = response.pointer() + "/content/" + escape(declared) + "/schema";
+      List<String> errors = validate(schemaPointer, media.getValue("schema"), document);
+      if (!errors.isEmpty()) {
+        found.add("the body does not match " + describe(media.getValue("schema")) + ": "
+            + String.join("; ", errors) + excerpt(body));
+      }
+    }
+    if (type.equals(PROBLEM) && document instanceof JsonObject problem && problem.getValue("status") != null
+        && !(problem.getValue("status") instanceof Number n && n.doubleValue() == status)) {
+      found.add("the problem's status " + problem.getValue("status") + " is not the HTTP status (RFC 9457)");
+    }
+  }
+
+  private void checkHeaders(Resolved response, Function<String, String> header, List<String> found) {
+    JsonObject headers = response.value().getJsonObject("headers");
+    if (headers == null) {
+      return;
+    }
+    for (String name : headers.fieldNames()) {
+      if (name.equalsIgnoreCase("Content-Type")) {
+        continue; // OpenAPI: ignored when declared as a header
+      }
+      Resolved declared = resolve(headers.getValue(name), response.pointer() + "/headers/" + escape(name));
+      String value = header.apply(name);
+      if (value == null) {
+        if (declared.value().getBoolean("required", false)) {
+          found.add("no " + name + " header, which the contract requires");
+        }
+        continue;
+      }
+      Object schema = declared.value().getValue("schema");
+      if (!(schema instanceof JsonObject s)) {
+        continue;
+      }
+      Resolved target = resolveSchema(s, declared.pointer() + "/schema");
+      Object typed = value;
+      String t = target.value().getString("type");
+      try {
+        if ("integer".equals(t)) {
+          typed = Long.parseLong(value.trim());
+        } else if ("number".equals(t)) {
+          typed = Double.parseDouble(value.trim());
+        } else if ("boolean".equals(t) && (value.equals("true") || value.equals("false"))) {
+          typed = Boolean.parseBoolean(value);
+        }
+      } catch (NumberFormatException e) {
+        found.add(name + " header \"" + value + "\" is not " + t);
+        continue;
+      }
+      List<String> errors = validate(declared.pointer() + "/schema", schema, typed);
+      if (!errors.isEmpty()) {
+        found.add(name + " header \"" + value + "\": " + String.join("; ", errors));
+      }
+    }
+  }
+
+  /** The errors of {@code document} against the schema at {@code pointer} (empty: valid). */
+  private List<String> validate(String pointer, Object schema, Object document) {
+    SchemaCheck check = checks.computeIfAbsent(pointer, p -> new SchemaCheck(
+        CompiledSchema.compile(schema, model),
+        // By its place in the contract registered at BASE (as the repository names it: braces percent-encoded).
+        repository.validator(JsonSchema.of(new JsonObject()
+            .put("$ref", BASE + "#" + p.replace("{", "%7B").replace("}", "%7D"))))));
+    if (check.compiled().isPresent() && check.compiled().get().accepts(document)) {
+      return List.of();
+    }
+    OutputUnit result = check.validator().validate(document);
+    if (Boolean.TRUE.equals(result.getValid())) {
+      return List.of();
+    }
+    List<OutputUnit> errors = result.getErrors() == null ? List.of() : result.getErrors();
+    List<String> leaves = errors.stream()
+        .filter(e -> e.getError() != null && !e.getError().startsWith("A subschema had errors")
+            && !e.getError().contains("does not match schema") && !e.getError().startsWith("Item at index"))
+        .map(e -> e.getInstanceLocation() + ": " + e.getError())
+        .distinct().limit(6).collect(Collectors.toList());
+    if (leaves.isEmpty()) {
+      leaves = errors.stream().map(e -> e.getInstanceLocation() + ": " + e.getError()).distinct().limit(6).toList();
+    }
+    return leaves.isEmpty() ? List.of(String.valueOf(result)) : leaves;
+  }
+
+  private Resolved resolve(Object value, String pointer) {
+    Object current = value;
+    String at = pointer;
+    for (int hops = 0; current instanceof JsonObject o && o.getValue("$ref") instanceof String ref; hops++) {
+      if (!ref.startsWith("#/") || hops > 20) {
+        throw new IllegalStateException("cannot follow $ref " + ref);
+      }
+      at = ref.substring(1);
+      current = at(at);
+    }
+    if (!(current instanceof JsonObject resolved)) {
+      throw new IllegalStateException("not an object at " + at);
+    }
+    return new Resolved(resolved, at);
+  }
+
+  private Resolved resolveSchema(JsonObject schema, String pointer) {
+    return schema.getValue("$ref") instanceof String ? resolve(schema, pointer) : new Resolved(schema, pointer);
+  }
+
+  private Object at(String pointer) {
+    Object current = model;
+    for (String token : pointer.substring(1).split("/")) {
+      String key = token.replace("~1", "/").replace("~0", "~");
+      current = current instanceof JsonObject o ? o.getValue(key)
+          : current instanceof JsonArray a ? a.getValue(Integer.parseInt(key)) : null;
+    }
+    return current;
+  }
+
+  private static boolean matches(String declared, String type) {
+    String d = declared.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+    if (d.equals(type) || d.equals("*/*")) {
+      return true;
+    }
+    return d.endsWith("/*") && type.startsWith(d.substring(0, d.length() - 1));
+  }
+
+  private static String describe(Object schema) {
+    return schema instanceof JsonObject s && s.getValue("$ref") instanceof String ref
+        ? ref.substring(ref.lastIndexOf('/') + 1) : "its schema";
+  }
+
+  private static String excerpt(Buffer body) {
+    if (body == null || body.length() == 0) {
+      return "";
+    }
+    String text = body.toString();
+    return " [body: " + (text.length() > 400 ? text.substring(0, 400) + "..." : text) + "]";
+  }
+
+  private static String escape(String token) {
+    return token.replace("~", "~0").replace("/", "~1");
+  }
+}

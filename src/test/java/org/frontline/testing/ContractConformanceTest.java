@@ -1,0 +1,110 @@
+package org.frontline.testing;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.openapi.impl.Utils;
+import org.frontline.platform.http.ApiVerticle;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.testing.TestEnvironment.await;
+
+/** The response check of the test harness finds what it is meant to find, and nothing on conforming answers. */
+class ContractConformanceTest {
+  private static Vertx vertx;
+  private static ContractConformance contract;
+
+  @BeforeAll
+  static void load() {
+    vertx = Vertx.vertx();
+    contract = new ContractConformance(await(Utils.yamlStringToJson(
+        await(ApiVerticle.readContract(vertx, ApiVerticle.CONTRACT)).toString())));
+  }
+
+  @AfterAll
+  static void close() {
+    await(vertx.close());
+  }
+
+  private static List<String> check(String method, String uri, int status, Map<String, String> headers, String body) {
+    Map<String, String> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    h.put("X-Request-Id", "r-1");
+    h.putAll(headers);
+    h.values().removeIf(v -> v.isEmpty());
+    List<String> found = contract.check(method, uri, status, h::get, body == null ? null : Buffer.buffer(body));
+    contract.drain();
+    return found;
+  }
+
+  private static String problem(int status) {
+    return new JsonObject().put("type", "urn:frontline:problem:x").put("title", "X").put("status", status).encode();
+  }
+
+  private static final Map<String, String> PROBLEM = Map.of("Content-Type", "application/problem+json");
+  private static final Map<String, String> JSON = Map.of("Content-Type", "application/json; charset=utf-8");
+
+  @Test
+  void aConformingAnswerHasNoViolation() {
+    assertThat(check("GET", "/v1/me", 401, Map.of("Content-Type", "application/problem+json; charset=utf-8",
+        "WWW-Authenticate", "Bearer"), problem(401))).isEmpty();
+    String key = new JsonObject().put("kty", "EC").put("crv", "P-256").put("x", "a").put("y", "b").put("kid", "k")
+        .put("use", "sig").put("alg", "ES256").encode();
+    assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, "{\"keys\":[" + key + "]}")).isEmpty();
+    assertThat(check("DELETE", "/v1/devices/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 204, Map.of(), null)).isEmpty();
+    assertThat(check("HEAD", "/v1/uploads/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 200, Map.of(), null)).isEmpty();
+  }
+
+  @Test
+  void anythingOutsideTheContractsOperationsIsNotChecked() {
+    assertThat(check("GET", "/openapi.yaml", 200, Map.of("Content-Type", "application/yaml"), "openapi: 3.1.0"))
+        .isEmpty();
+    assertThat(check("GET", "/frontline-test/objects/x?X-Amz-Signature=1", 200, Map.of(), "bytes")).isEmpty();
+    assertThat(check("PUT", "/v1/me", 405, PROBLEM, problem(405))).isEmpty();
+  }
+
+  @Test
+  void anUndeclaredStatusIsAViolation() {
+    assertThat(check("GET", "/v1/me", 404, PROBLEM, problem(404)))
+        .singleElement().asString().contains("getMe", "status 404 is not declared", "401");
+    // /v1/reports/batch is its own path, not /v1/reports/{id}
+    assertThat(check("POST", "/v1/reports/batch", 201, JSON, "{}"))
+        .singleElement().asString().contains("createReportBatch", "status 201 is not declared");
+  }
+
+  @Test
+  void aWrongMediaTypeOrBodyIsAViolation() {
+    assertThat(check("GET", "/v1/me", 401, JSON, problem(401)))
+        .singleElement().asString().contains("Content-Type application/json", "application/problem+json");
+    assertThat(check("GET", "/v1/me", 401, PROBLEM, new JsonObject().put("type", "t").put("status", 401).encode()))
+        .singleElement().asString().contains("Problem", "title");
+    assertThat(check("GET", "/v1/me", 401, PROBLEM, problem(400)))
+        .singleElement().asString().contains("status 400 is not the HTTP status");
+    assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, new JsonObject().put("keys",
+        new JsonArray().add(new JsonObject().put("kty", "RSA"))).encode()))
+        .singleElement().asString().contains("Jwks", "/keys/0");
+    assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, "{\"keys\":"))
+        .singleElement().asString().contains("not JSON");
+    assertThat(check("DELETE", "/v1/devices/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 204, PROBLEM, problem(204)))
+        .singleElement().asString().contains("declares none");
+  }
+
+  @Test
+  void declaredHeadersAreChecked() {
+    assertThat(check("POST", "/v1/auth/login", 429, Map.of("Content-Type", "application/problem+json",
+        "Retry-After", "soon"), problem(429)))
+        .singleElement().asString().contains("Retry-After", "not integer");
+    assertThat(check("POST", "/oauth2/token", 429, Map.of("Content-Type", "application/json",
+        "Retry-After", "0"), new JsonObject().put("error", "invalid_request").encode()))
+        .singleElement().asString().contains("Retry-After", "\"0\"", "less than 1");
+    assertThat(check("GET", "/v1/me", 401, Map.of("Content-Type", "application/problem+json", "X-Request-Id", ""),
+        problem(401))).singleElement().asString().contains("no X-Request-Id");
+  }
+}
