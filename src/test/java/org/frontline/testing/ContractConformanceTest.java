@@ -97,6 +97,15 @@ class ContractConformanceTest {
   }
 
   @Test
+  void anInternalErrorNeedNotBeDeclaredButMustBeAProblem() {
+    assertThat(check("GET", "/v1/me", 500, PROBLEM, problem(500))).isEmpty();
+    assertThat(check("GET", "/v1/me", 500, Map.of("Content-Type", "text/plain"), "oops"))
+        .singleElement().asString().contains("Content-Type text/plain", "application/problem+json");
+    assertThat(check("GET", "/v1/me", 500, PROBLEM, "{\"status\":500}"))
+        .singleElement().asString().contains("Problem", "type");
+  }
+
+  @Test
   void declaredHeadersAreChecked() {
     assertThat(check("POST", "/v1/auth/login", 429, Map.of("Content-Type", "application/problem+json",
         "Retry-After", "soon"), problem(429)))
