@@ -26,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @FrontlineTest
 class ProcessRolesTest {
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP = TestEnvironment.checkedHttp();
 
   @Test
   void anApiOnlyProcessServesTheApiAndRunsNoWorker(TestEnvironment env) throws Exception {

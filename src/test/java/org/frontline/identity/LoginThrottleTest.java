@@ -36,8 +36,8 @@ class LoginThrottleTest {
   }
 
   private WebClient from(TestEnvironment env, String localAddress) {
-    WebClient client = WebClient.create(env.app().vertx(), new WebClientOptions().setDefaultHost("127.0.0.1")
-        .setDefaultPort(env.app().config().http().port()).setLocalAddress(localAddress));
+    WebClient client = env.checked(WebClient.create(env.app().vertx(), new WebClientOptions()
+        .setDefaultHost("127.0.0.1").setDefaultPort(env.app().config().http().port()).setLocalAddress(localAddress)));
     clients.add(client);
     return client;
   }

@@ -48,7 +48,7 @@ import static org.frontline.testing.TestEnvironment.await;
 class EvidenceWorkerTest {
   private static final double REPORT_LAT = 32.45;
   private static final double REPORT_LON = 119.43;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = TestEnvironment.checkedHttp();
 
   @Test
   void aPhotoFarFromTheReportIsFlaggedAlertedAndServedWithoutMetadata(TestEnvironment env) throws Exception {

@@ -60,6 +60,8 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   private final WebClient client;
   private final Map<String, String> settings;
   private final ContractConformance contract;
+  /** The environment of this run, once started: {@link #checkedHttp()} reports to its contract check. */
+  private static volatile TestEnvironment running;
 
   private TestEnvironment(Path dir, EmbeddedPostgresServer postgres, FrontlineConfig.Database database,
                           InProcessS3Server s3, FakeFcmServer fcm, Frontline app, Map<String, String> settings) {
@@ -148,7 +150,8 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       // be owed and asserts is still there; tests run the sweeper themselves.
       app.uploadSweeper().stop(app.vertx());
       System.out.printf("test environment up in %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
-      return new TestEnvironment(dir, postgres, config.database(), s3, fcm, app, settings);
+      running = new TestEnvironment(dir, postgres, config.database(), s3, fcm, app, settings);
+      return running;
     } catch (Exception e) {
       throw new IllegalStateException("cannot start the test environment", e);
     }
@@ -249,6 +252,22 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
 
   /** The client for the API: every answer it receives for a contract operation is checked against the contract. */
   public WebClient client() { return client; }
+
+  /** Adds the contract check of {@link #client()} to a WebClient of a test's own (e.g. bound to another address). */
+  public WebClient checked(WebClient own) {
+    ((WebClientInternal) own).addInterceptor(this::checkAnswer);
+    return own;
+  }
+
+  /**
+   * A JDK HttpClient (HTTP/1.1) whose answers from the API are checked against the contract as {@link #client()}'s
+   * are, for tests that need java.net.http; usable in a field initializer (the run's environment is looked up on
+   * each answer).
+   */
+  public static java.net.http.HttpClient checkedHttp() {
+    return new CheckedHttpClient(java.net.http.HttpClient.newBuilder()
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).build(), () -> running == null ? null : running.contract);
+  }
 
   /** The check of answers against the contract, and the violations it has found since they were last drained. */
   public ContractConformance contract() { return contract; }

@@ -33,7 +33,7 @@ import static org.frontline.testing.TestEnvironment.await;
 class ContentRulesUploadTest {
   static final String T415 = "urn:frontline:problem:unsupported-media-type";
   static final String T422 = "urn:frontline:problem:unprocessable";
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = TestEnvironment.checkedHttp();
 
   record Case(byte[] bytes, String declared, int status, String type) {}
 

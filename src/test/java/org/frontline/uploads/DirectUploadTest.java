@@ -32,7 +32,7 @@ import static org.frontline.testing.TestEnvironment.await;
 /** Direct upload: presigned PUT to the store, then a completion that verifies size and SHA-256. */
 @FrontlineTest
 class DirectUploadTest {
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = TestEnvironment.checkedHttp();
 
   @Test
   void aPresignedPutThenCompleteStoresTheAttachmentAndCompletesTheReport(TestEnvironment env) throws Exception {
@@ -301,6 +301,8 @@ class DirectUploadTest {
     DirectUploadApi api = new DirectUploadApi(new UploadRepository(pool), new AttachmentLedger(pool), store,
         env.app().audit(), java.time.Clock.systemUTC(), env.app().blocking());
     io.vertx.ext.web.Router router = io.vertx.ext.web.Router.router(env.app().vertx());
+    // As the API's routes do (the contract promises X-Request-Id on every answer, and the client checks it).
+    router.route().handler(new org.frontline.platform.http.RequestIds());
     router.route().handler(rc -> {
       rc.put("frontline.caller", new Caller(TusUploadTest.XU, List.of(), List.of()));
       rc.next();

@@ -42,7 +42,7 @@ import static org.frontline.testing.TestEnvironment.await;
 class TusUploadTest {
   static final UUID XU = account("officer.xu");
   static final int MIB = 1024 * 1024;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = TestEnvironment.checkedHttp();
 
   // ---- discovery and protocol ----
 

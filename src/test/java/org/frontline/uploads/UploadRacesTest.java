@@ -44,7 +44,7 @@ import static org.frontline.uploads.TusUploadTest.query;
  */
 @FrontlineTest
 class UploadRacesTest {
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = TestEnvironment.checkedHttp();
 
   /** A store whose calls the test can hold up or fail. */
   static final class Hooks {

@@ -37,7 +37,7 @@ import static org.frontline.uploads.TusUploadTest.query;
  */
 @FrontlineTest
 class UploadSweeperTest {
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = TestEnvironment.checkedHttp();
 
   // ---- objects of expired uploads ----
 
