@@ -59,7 +59,7 @@ class ContractConformanceTest {
         .put("use", "sig").put("alg", "ES256").encode();
     assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, "{\"keys\":[" + key + "]}")).isEmpty();
     assertThat(check("DELETE", "/v1/devices/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 204, Map.of(), null)).isEmpty();
-    assertThat(check("HEAD", "/v1/uploads/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 200, Map.of(), null)).isEmpty();
+    assertThat(check("HEAD", "/v1/uploads/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 200, TUS_HEAD, null)).isEmpty();
   }
 
   @Test
@@ -94,6 +94,21 @@ class ContractConformanceTest {
         .singleElement().asString().contains("not JSON");
     assertThat(check("DELETE", "/v1/devices/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 204, PROBLEM, problem(204)))
         .singleElement().asString().contains("declares none");
+  }
+
+  private static final Map<String, String> TUS_HEAD = Map.of("Tus-Resumable", "1.0.0", "Upload-Offset", "10",
+      "Upload-Length", "20", "Cache-Control", "no-store", "Upload-Expires", "Fri, 27 Nov 2026 10:00:00 GMT");
+
+  @Test
+  void aHeadAnswerIsCheckedForItsHeaders() {
+    Map<String, String> noOffset = new TreeMap<>(TUS_HEAD);
+    noOffset.remove("Upload-Offset");
+    assertThat(check("HEAD", "/v1/uploads/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 200, noOffset, null))
+        .singleElement().asString().contains("no Upload-Offset header");
+    Map<String, String> badDate = new TreeMap<>(TUS_HEAD);
+    badDate.put("Upload-Expires", "2026-11-27T10:00:00Z");
+    assertThat(check("HEAD", "/v1/uploads/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 200, badDate, null))
+        .singleElement().asString().contains("Upload-Expires");
   }
 
   @Test
