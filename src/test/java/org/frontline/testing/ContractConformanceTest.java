@@ -37,6 +37,7 @@ class ContractConformanceTest {
   private static List<String> check(String method, String uri, int status, Map<String, String> headers, String body) {
     Map<String, String> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
     h.put("X-Request-Id", "r-1");
+    h.put("WWW-Authenticate", "Bearer"); // required on the 401s used here
     h.putAll(headers);
     h.values().removeIf(v -> v.isEmpty());
     List<String> found = contract.check(method, uri, status, h::get, body == null ? null : Buffer.buffer(body));
@@ -122,6 +123,8 @@ class ContractConformanceTest {
 
   @Test
   void declaredHeadersAreChecked() {
+    assertThat(check("GET", "/v1/me", 401, Map.of("Content-Type", "application/problem+json", "WWW-Authenticate", ""),
+        problem(401))).singleElement().asString().contains("no WWW-Authenticate header");
     assertThat(check("POST", "/v1/auth/login", 429, Map.of("Content-Type", "application/problem+json",
         "Retry-After", "soon"), problem(429)))
         .singleElement().asString().contains("Retry-After", "not integer");
