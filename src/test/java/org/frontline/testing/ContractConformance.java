@@ -35,7 +35,8 @@ import java.util.stream.Collectors;
  * covered by {@code NXX} or {@code default}), every header the response declares {@code required} present and every
  * declared header that is present valid against its schema, the Content-Type one of the response's media types, a
  * JSON body valid against that media type's schema (a problem's {@code status} equal to the HTTP status), and no
- * body where the response declares none. HEAD answers are checked for status and headers only. The contract also
+ * body where the response declares none; also (stricter than JSON Schema) no object member the schema does not
+ * name, unless it allows additional properties. HEAD answers are checked for status and headers only. The contract also
  * promises that every response carries {@code X-Request-Id}, and that every error is a problem: a 500 (a bug, which
  * no operation declares; some tests provoke one on purpose) need not be declared but must be a valid problem. Requests to anything else (the contract file itself,
  * unknown paths, methods a path does not declare, the object store) are not checked.
@@ -221,6 +222,14 @@ public final class ContractConformance {
             + String.join("; ", errors) + excerpt(body));
       }
     }
+    if (media != null && media.containsKey("schema")) {
+      List<String> extra = new ArrayList<>();
+      undeclared(media.getValue("schema"), document, "", extra, 0);
+      if (!extra.isEmpty()) {
+        found.add("fields the contract does not declare (a renamed or undocumented field): "
+            + String.join(", ", extra.stream().limit(8).toList()) + excerpt(body));
+      }
+    }
     if (type.equals(PROBLEM) && document instanceof JsonObject problem && problem.getValue("status") != null
         && !(problem.getValue("status") instanceof Number n && n.doubleValue() == status)) {
       found.add("the problem's status " + problem.getValue("status") + " is not the HTTP status (RFC 9457)");
@@ -298,6 +307,63 @@ public final class ContractConformance {
       leaves = errors.stream().map(e -> e.getInstanceLocation() + ": " + e.getError()).distinct().limit(6).toList();
     }
     return leaves.isEmpty() ? List.of(String.valueOf(result)) : leaves;
+  }
+
+  /**
+   * The members of {@code instance} that its schema does not name, as JSON pointers. Stricter than JSON Schema,
+   * which lets an object without {@code additionalProperties} carry anything: an answer's field the contract does not
+   * name is a field clients were never told of, or one renamed on one side only. An object whose schema says
+   * {@code additionalProperties} (anything, or a schema), or names no properties at all, or combines schemas with
+   * anyOf/oneOf, is left alone.
+   */
+  private void undeclared(Object schema, Object instance, String at, List<String> out, int depth) {
+    if (depth > 32 || out.size() > 8) {
+      return;
+    }
+    List<JsonObject> schemas = new ArrayList<>();
+    gather(schema, schemas, 0);
+    if (instance instanceof JsonObject object) {
+      Map<String, Object> declared = new java.util.LinkedHashMap<>();
+      boolean open = false;
+      for (JsonObject s : schemas) {
+        open |= s.containsKey("additionalProperties") || s.containsKey("anyOf") || s.containsKey("oneOf");
+        JsonObject properties = s.getJsonObject("properties");
+        if (properties != null) {
+          properties.forEach(p -> declared.putIfAbsent(p.getKey(), p.getValue()));
+        }
+      }
+      for (String key : object.fieldNames()) {
+        String where = at + "/" + key.replace("~", "~0").replace("/", "~1");
+        if (declared.containsKey(key)) {
+          undeclared(declared.get(key), object.getValue(key), where, out, depth + 1);
+        } else if (!open && !declared.isEmpty()) {
+          out.add(where);
+        }
+      }
+    } else if (instance instanceof JsonArray array) {
+      for (JsonObject s : schemas) {
+        if (s.containsKey("items")) {
+          for (int i = 0; i < array.size(); i++) {
+            undeclared(s.getValue("items"), array.getValue(i), at + "/" + i, out, depth + 1);
+          }
+          return;
+        }
+      }
+    }
+  }
+
+  /** {@code schema} and what it brings in through $ref and allOf, resolved. */
+  private void gather(Object schema, List<JsonObject> into, int hops) {
+    if (!(schema instanceof JsonObject s) || hops > 32) {
+      return;
+    }
+    into.add(s);
+    if (s.getValue("$ref") instanceof String ref && ref.startsWith("#/")) {
+      gather(at(ref.substring(1)), into, hops + 1);
+    }
+    if (s.getValue("allOf") instanceof JsonArray all) {
+      all.forEach(sub -> gather(sub, into, hops + 1));
+    }
   }
 
   private Resolved resolve(Object value, String pointer) {

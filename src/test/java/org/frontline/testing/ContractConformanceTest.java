@@ -91,6 +91,10 @@ class ContractConformanceTest {
     assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, new JsonObject().put("keys",
         new JsonArray().add(new JsonObject().put("kty", "RSA"))).encode()))
         .singleElement().asString().contains("Jwks", "/keys/0");
+    assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, "{\"keys\":[],\"next\":1}"))
+        .singleElement().asString().contains("does not declare", "/next");
+    assertThat(check("GET", "/v1/me", 401, PROBLEM, new JsonObject(problem(401)).put("bogus", 1).encode()))
+        .singleElement().asString().contains("does not declare", "/bogus");
     assertThat(check("GET", "/.well-known/jwks.json", 200, JSON, "{\"keys\":"))
         .singleElement().asString().contains("not JSON");
     assertThat(check("DELETE", "/v1/devices/6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11", 204, PROBLEM, problem(204)))
