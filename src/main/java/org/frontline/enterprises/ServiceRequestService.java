@@ -248,8 +248,23 @@ public final class ServiceRequestService {
         .put("closedAt", EnterpriseService.time(r.getOffsetDateTime("closed_at")))
         .put("satisfaction", satisfaction == null ? null : satisfaction.intValue())
         .put("approvalDaysSaved", r.getInteger("approval_days_saved"))
-        .put("steps", new JsonArray(r.getString("steps")))
-        .put("actions", new JsonArray(r.getString("actions")));
+        .put("steps", inUtc(new JsonArray(r.getString("steps"))))
+        .put("actions", inUtc(new JsonArray(r.getString("actions"))));
+  }
+
+  /**
+   * Each entry's {@code at} in UTC ("Z"), like every other timestamp: json_build_object writes a timestamptz in the
+   * session's TimeZone ("+00:00" here, "+08:00" on a database set to Asia/Shanghai).
+   */
+  private static JsonArray inUtc(JsonArray entries) {
+    entries.forEach(o -> {
+      JsonObject entry = (JsonObject) o;
+      String at = entry.getString("at");
+      if (at != null) {
+        entry.put("at", EnterpriseService.time(OffsetDateTime.parse(at)));
+      }
+    });
+    return entries;
   }
 
   static ProblemException notFound(UUID id) {
