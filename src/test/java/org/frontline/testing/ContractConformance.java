@@ -36,7 +36,7 @@ import java.util.stream.Collectors;
  * declared header that is present valid against its schema, the Content-Type one of the response's media types, a
  * JSON body valid against that media type's schema (a problem's {@code status} equal to the HTTP status), and no
  * body where the response declares none; also (stricter than JSON Schema) no object member the schema does not
- * name, unless it allows additional properties. HEAD answers are checked for status and headers only. The contract also
+ * name, unless it allows additional properties, and every date-time in UTC (API.md). HEAD answers are checked for status and headers only. The contract also
  * promises that every response carries {@code X-Request-Id}, and that every error is a problem: a 500 (a bug, which
  * no operation declares; some tests provoke one on purpose) need not be declared but must be a valid problem. Requests to anything else (the contract file itself,
  * unknown paths, methods a path does not declare, the object store) are not checked.
@@ -224,10 +224,15 @@ public final class ContractConformance {
     }
     if (media != null && media.containsKey("schema")) {
       List<String> extra = new ArrayList<>();
-      undeclared(media.getValue("schema"), document, "", extra, 0);
+      List<String> local = new ArrayList<>();
+      undeclared(media.getValue("schema"), document, "", extra, local, 0);
       if (!extra.isEmpty()) {
         found.add("fields the contract does not declare (a renamed or undocumented field): "
             + String.join(", ", extra.stream().limit(8).toList()) + excerpt(body));
+      }
+      if (!local.isEmpty()) {
+        found.add("date-times not in UTC (API.md: RFC 3339 in UTC): "
+            + String.join(", ", local.stream().limit(8).toList()) + excerpt(body));
       }
     }
     if (type.equals(PROBLEM) && document instanceof JsonObject problem && problem.getValue("status") != null
@@ -314,15 +319,21 @@ public final class ContractConformance {
    * which lets an object without {@code additionalProperties} carry anything: an answer's field the contract does not
    * name is a field clients were never told of, or one renamed on one side only. An object whose schema says
    * {@code additionalProperties} (anything, or a schema), or names no properties at all, or combines schemas with
-   * anyOf/oneOf, is left alone.
+   * anyOf/oneOf, is left alone. Also collects into {@code local} the date-times not in UTC ("Z"), which API.md
+   * fixes for every timestamp (JSON Schema's date-time takes any offset).
    */
-  private void undeclared(Object schema, Object instance, String at, List<String> out, int depth) {
-    if (depth > 32 || out.size() > 8) {
+  private void undeclared(Object schema, Object instance, String at, List<String> out, List<String> local,
+                          int depth) {
+    if (depth > 32 || out.size() > 8 || local.size() > 8) {
       return;
     }
     List<JsonObject> schemas = new ArrayList<>();
     gather(schema, schemas, 0);
-    if (instance instanceof JsonObject object) {
+    if (instance instanceof String text) {
+      if (!text.endsWith("Z") && schemas.stream().anyMatch(s -> "date-time".equals(s.getValue("format")))) {
+        local.add((at.isEmpty() ? "/" : at) + " " + text);
+      }
+    } else if (instance instanceof JsonObject object) {
       Map<String, Object> declared = new java.util.LinkedHashMap<>();
       boolean open = false;
       for (JsonObject s : schemas) {
@@ -335,7 +346,7 @@ public final class ContractConformance {
       for (String key : object.fieldNames()) {
         String where = at + "/" + key.replace("~", "~0").replace("/", "~1");
         if (declared.containsKey(key)) {
-          undeclared(declared.get(key), object.getValue(key), where, out, depth + 1);
+          undeclared(declared.get(key), object.getValue(key), where, out, local, depth + 1);
         } else if (!open && !declared.isEmpty()) {
           out.add(where);
         }
@@ -344,7 +355,7 @@ public final class ContractConformance {
       for (JsonObject s : schemas) {
         if (s.containsKey("items")) {
           for (int i = 0; i < array.size(); i++) {
-            undeclared(s.getValue("items"), array.getValue(i), at + "/" + i, out, depth + 1);
+            undeclared(s.getValue("items"), array.getValue(i), at + "/" + i, out, local, depth + 1);
           }
           return;
         }

@@ -117,6 +117,14 @@ class ContractConformanceTest {
   }
 
   @Test
+  void aDateTimeMustBeInUtc() {
+    String device = new JsonObject().put("id", "6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11").put("platform", "android")
+        .put("createdAt", "2026-11-27T18:00:00+08:00").encode();
+    List<String> found = check("GET", "/v1/devices", 200, JSON, "{\"items\":[" + device + "]}");
+    assertThat(found).anySatisfy(v -> assertThat(v).contains("not in UTC", "/items/0/createdAt"));
+  }
+
+  @Test
   void anInternalErrorNeedNotBeDeclaredButMustBeAProblem() {
     assertThat(check("GET", "/v1/me", 500, PROBLEM, problem(500))).isEmpty();
     assertThat(check("GET", "/v1/me", 500, Map.of("Content-Type", "text/plain"), "oops"))
