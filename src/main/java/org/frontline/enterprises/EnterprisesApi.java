@@ -5,6 +5,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Page;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.IdempotentWrites;
@@ -32,7 +33,7 @@ public final class EnterprisesApi implements ApiRoutes {
         "createEnterprise", this::createEnterprise,
         "getEnterprise", rc -> respond(rc, 200, enterprises.get(Actor.of(rc), id(rc))),
         "listEnterprises", rc -> respond(rc, 200, enterprises.list(Actor.of(rc), rc.queryParams().get("cursor"),
-            limit(rc)).map(page -> new JsonObject().put("items", new JsonArray(page.items()))
+            Page.requested(rc.queryParams().get("limit"))).map(page -> new JsonObject().put("items", new JsonArray(page.items()))
             .put("nextCursor", page.nextCursor()))),
         "createServiceRequest", this::createServiceRequest,
         "getServiceRequest", rc -> respond(rc, 200, requests.get(Actor.of(rc), id(rc))),
@@ -72,15 +73,4 @@ public final class EnterprisesApi implements ApiRoutes {
     return UUID.fromString(rc.pathParam("id"));
   }
 
-  private static Integer limit(RoutingContext rc) {
-    String limit = rc.queryParams().get("limit");
-    if (limit == null) {
-      return null;
-    }
-    try {
-      return Integer.valueOf(limit);
-    } catch (NumberFormatException e) {
-      return Integer.MAX_VALUE;
-    }
-  }
 }

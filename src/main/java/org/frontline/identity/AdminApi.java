@@ -33,7 +33,7 @@ public final class AdminApi implements ApiRoutes {
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.ofEntries(
         Map.entry("listOrgUnits", rc -> respond(rc, 200, orgUnits.list(Actor.of(rc), query(rc, "cursor"),
-            limit(rc)).map(page -> page(page, AdminApi::orgUnitJson)))),
+            Page.requested(query(rc, "limit"))).map(page -> page(page, AdminApi::orgUnitJson)))),
         Map.entry("getOrgUnit", rc -> respond(rc, 200, orgUnits.get(Actor.of(rc), id(rc)).map(AdminApi::orgUnitJson))),
         Map.entry("createOrgUnit", this::createOrgUnit),
         Map.entry("renameOrgUnit", rc -> respond(rc, 200, orgUnits.rename(Actor.of(rc), id(rc),
@@ -43,7 +43,7 @@ public final class AdminApi implements ApiRoutes {
         Map.entry("retireOrgUnit", rc -> respond(rc, 200, orgUnits.retire(Actor.of(rc), id(rc)).map(AdminApi::orgUnitJson))),
         Map.entry("deleteOrgUnit", rc -> respond(rc, 204, orgUnits.delete(Actor.of(rc), id(rc)).map(v -> null))),
         Map.entry("listAccounts", rc -> respond(rc, 200, accounts.list(Actor.of(rc), query(rc, "cursor"),
-            limit(rc)).map(page -> page(page, AdminApi::accountJson)))),
+            Page.requested(query(rc, "limit"))).map(page -> page(page, AdminApi::accountJson)))),
         Map.entry("getAccount", rc -> respond(rc, 200, accounts.get(Actor.of(rc), id(rc)).map(AdminApi::accountJson))),
         Map.entry("createAccount", this::createAccount),
         Map.entry("updateAccount", this::updateAccount),
@@ -105,19 +105,6 @@ public final class AdminApi implements ApiRoutes {
 
   private static String query(RoutingContext rc, String name) {
     return rc.queryParams().get(name);
-  }
-
-  /** The contract has checked it is an integer >= 1. */
-  private static Integer limit(RoutingContext rc) {
-    String limit = query(rc, "limit");
-    if (limit == null) {
-      return null;
-    }
-    try {
-      return Integer.valueOf(limit);
-    } catch (NumberFormatException e) {
-      return Integer.MAX_VALUE; // beyond int: capped like any large limit
-    }
   }
 
   private static UUID uuid(JsonObject body, String field) {

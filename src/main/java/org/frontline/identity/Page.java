@@ -19,8 +19,8 @@ public record Page<T>(List<T> items, String nextCursor) {
   public static final int MAX_LIMIT = 200;
 
   /**
-   * The {@code limit} query value as sent (null when absent). The contract has checked it is an integer >= 1, so
-   * only one beyond an int fails to parse: it asks for more than {@link #MAX_LIMIT} like any large one.
+   * The {@code limit} query value as sent (null when absent), for every list's own cap. The contract has checked it
+   * is an integer >= 1, so only one beyond an int fails to parse: it asks for more than any cap, like any large one.
    */
   public static Integer requested(String limit) {
     if (limit == null) {
@@ -29,7 +29,7 @@ public record Page<T>(List<T> items, String nextCursor) {
     try {
       return Integer.valueOf(limit);
     } catch (NumberFormatException e) {
-      return MAX_LIMIT;
+      return Integer.MAX_VALUE;
     }
   }
 

@@ -59,7 +59,7 @@ public final class DeliveriesAdminApi implements ApiRoutes {
       return;
     }
     String state = rc.queryParams().get("state") == null ? "DEAD" : rc.queryParams().get("state");
-    int limit = Page.limit(limit(rc.queryParams().get("limit")));
+    int limit = Page.limit(Page.requested(rc.queryParams().get("limit")));
     Long after = key == null ? null : Long.valueOf(key);
     // Newest first by id; the cursor is the id of the last delivery of the page.
     Scope.of(pool, caller)
@@ -127,17 +127,6 @@ public final class DeliveriesAdminApi implements ApiRoutes {
     }
   }
 
-  /** The requested page size; the contract has checked it is an integer >= 1, so only a huge one fails to parse. */
-  private static Integer limit(String raw) {
-    if (raw == null) {
-      return null;
-    }
-    try {
-      return Integer.valueOf(raw);
-    } catch (NumberFormatException e) {
-      return Page.MAX_LIMIT;
-    }
-  }
 
   /** The re-drive in the audit log, in the same transaction: what the delivery was before. */
   private Future<Void> record(SqlConnection conn, Actor actor, long id, Row before) {

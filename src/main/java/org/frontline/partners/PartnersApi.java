@@ -5,6 +5,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Page;
 import org.frontline.identity.Actor;
 import org.frontline.identity.Caller;
 import org.frontline.platform.http.ApiRoutes;
@@ -35,14 +36,14 @@ public final class PartnersApi implements ApiRoutes {
     return Map.ofEntries(
         Map.entry("getPartnerReport", rc -> send(rc, 200, reports.get(Caller.of(rc), id(rc, "id")))),
         Map.entry("listPartnerReports", rc -> send(rc, 200, reports.list(Caller.of(rc), rc.queryParams().get("cursor"),
-            limit(rc)))),
+            Page.requested(rc.queryParams().get("limit"))))),
         Map.entry("getPartnerAttachmentContent", rc -> reports.photoLink(Caller.of(rc), id(rc, "id"),
                 rc.queryParams().get("variant") == null ? "display" : rc.queryParams().get("variant"))
             .onSuccess(url -> rc.response().setStatusCode(303).putHeader("Location", url)
                 .putHeader("Cache-Control", "no-store").end())
             .onFailure(rc::fail)),
         Map.entry("listPartnerEvents", rc -> send(rc, 200, events.page(Caller.of(rc), rc.queryParams().get("after"),
-            limit(rc)))),
+            Page.requested(rc.queryParams().get("limit"))))),
         Map.entry("submitPartnerFigure", rc -> figures.submit(Actor.of(rc), rc.request().getHeader(IdempotencyKeys.HEADER),
                 rc.body().asJsonObject())
             .onSuccess(answer -> rc.response().setStatusCode(answer.status()).putHeader("Content-Type", "application/json")
@@ -50,7 +51,7 @@ public final class PartnersApi implements ApiRoutes {
             .onFailure(rc::fail)),
         Map.entry("createPartnerClient", rc -> send(rc, 201, clients.create(Actor.of(rc), rc.body().asJsonObject()))),
         Map.entry("listPartnerClients", rc -> send(rc, 200, clients.list(Actor.of(rc), rc.queryParams().get("cursor"),
-            limit(rc)))),
+            Page.requested(rc.queryParams().get("limit"))))),
         Map.entry("getPartnerClient", rc -> send(rc, 200, clients.get(Actor.of(rc), id(rc, "id")))),
         Map.entry("addPartnerClientCredential", rc -> send(rc, 200, clients.addCredential(Actor.of(rc), id(rc, "id"),
             rc.body().asJsonObject()))),
@@ -67,11 +68,6 @@ public final class PartnersApi implements ApiRoutes {
   }
 
   /** The contract has checked it is an integer >= 1; beyond int it is capped like any large limit. */
-  private static Integer limit(RoutingContext rc) {
-    String limit = rc.queryParams().get("limit");
-    return limit == null ? null : limit.length() > 9 ? Integer.MAX_VALUE : Integer.valueOf(limit);
-  }
-
   private static UUID id(RoutingContext rc, String name) {
     return UUID.fromString(rc.pathParam(name));
   }

@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.Page;
 import org.frontline.platform.http.ExactNumbers;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
@@ -153,7 +154,7 @@ public final class ReportsApi implements ApiRoutes {
       rc.fail(e);
       return;
     }
-    reports.list(Actor.of(rc), filter, query(rc, "cursor"), limit(rc))
+    reports.list(Actor.of(rc), filter, query(rc, "cursor"), Page.requested(rc.queryParams().get("limit")))
         .onSuccess(page -> send(rc, 200, new JsonObject()
             .put("items", new JsonArray(page.items()))
             .put("nextCursor", page.nextCursor()).encode()))
@@ -171,17 +172,6 @@ public final class ReportsApi implements ApiRoutes {
     return rc.queryParams().get(name);
   }
 
-  private static Integer limit(RoutingContext rc) {
-    String limit = query(rc, "limit");
-    if (limit == null) {
-      return null;
-    }
-    try {
-      return Integer.valueOf(limit);
-    } catch (NumberFormatException e) {
-      return Integer.MAX_VALUE;
-    }
-  }
 
   private static UUID uuid(RoutingContext rc, String name) {
     String v = query(rc, name);
