@@ -98,11 +98,13 @@ public final class FiguresService {
 
   /**
    * Figures partners sent in (partners/PartnerFigures) for units of the subtrees ($1) whose period lies within
-   * [$2, $3) (dates), summed per metric and unit of measure over every partner.
+   * [$2, $3) (dates), summed per metric and unit of measure over every partner. {@code period_from < $3} follows
+   * from the rest (a period ends after it starts) and is stated so that each unit's figures are one bounded range
+   * of partner_figure_unit_period_idx: without it a past month read every later figure of the unit.
    */
   static final String PARTNER_FIGURES_SQL = "SELECT f.metric, f.unit_of_measure, sum(f.value)::text, count(*)"
       + " FROM org_unit u JOIN partner_figure f ON f.unit_id = u.id WHERE " + Scope.sql("u.path", 1)
-      + " AND f.period_from >= $2 AND f.period_to <= $3 GROUP BY f.metric, f.unit_of_measure"
+      + " AND f.period_from >= $2 AND f.period_from < $3 AND f.period_to <= $3 GROUP BY f.metric, f.unit_of_measure"
       + " ORDER BY f.metric, f.unit_of_measure";
 
   private final Database database;
