@@ -293,6 +293,23 @@ class FiguresApiTest {
         "urn:frontline:problem:validation-failed");
   }
 
+  /**
+   * vertx's `format: uuid` also takes RFC 4122's URN form ("urn:uuid:...", any case), which UUID.fromString does
+   * not: the handler threw and the answer was a 500. The contract's pattern now refuses it as any bad value.
+   */
+  @Test
+  void aUnitIdInUrnFormIs400NamingIt(TestEnvironment env) {
+    for (String unit : List.of("urn:uuid:" + HANJIANG, "URN:UUID:" + HANJIANG.toString().toUpperCase())) {
+      JsonObject p = assertProblem(get(env, "admin", "/v1/figures?unitId=" + unit + "&from=2025-03-01&to=2025-04-01"),
+          400, "urn:frontline:problem:validation-failed");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/unitId");
+    }
+    // The plain form, in either case, is still the unit.
+    assertThat(ok(get(env, "admin", "/v1/figures?unitId=" + HANJIANG.toString().toUpperCase()
+        + "&from=2025-03-01&to=2025-04-01&include=requests")).getJsonObject("requests").getLong("received"))
+        .isEqualTo(5);
+  }
+
   @Test
   void eachRequestFigureIsAnIndexedRangeEvenAsAGenericPlan(TestEnvironment env) throws Exception {
     try (Connection c = env.jdbc(); Statement st = c.createStatement()) {

@@ -136,6 +136,27 @@ class PartnerFiguresTest {
     assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'out-of-range'")).isZero();
   }
 
+  /**
+   * vertx's `format: uuid` also takes RFC 4122's URN form ("urn:uuid:..."), which UUID.fromString does not: the
+   * handler threw and the answer was a 500. The contract's pattern now refuses it as any bad value.
+   */
+  @Test
+  void aUnitIdInUrnFormIs400NamingItAndStoresNothing(TestEnvironment env) {
+    String token = writer(env);
+    String key = key();
+    HttpResponse<Buffer> r = send(env, token, key, figure(HUAISI, "urn-unit", "2026-10-01", "2026-11-01", "1", "count")
+        .put("unitId", "urn:uuid:" + HUAISI));
+    assertProblem(r, 400, VALIDATION);
+    assertThat(r.bodyAsJsonObject().getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field")))
+        .containsExactly("body/unitId");
+    assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'urn-unit'")).isZero();
+    assertThat(env.count("SELECT count(*) FROM partner_idempotency WHERE key = ?", key.replace("\"", ""))).isZero();
+    // The plain form in upper case is the same unit.
+    JsonObject created = ok(send(env, token, key, figure(HUAISI, "urn-unit", "2026-10-01", "2026-11-01", "1", "count")
+        .put("unitId", HUAISI.toString().toUpperCase())), 201);
+    assertThat(created.getString("unitId")).isEqualTo(HUAISI.toString());
+  }
+
   @Test
   void aDuplicateWhileTheFirstIsInFlightIs409AndOneRowIsWritten(TestEnvironment env) throws Exception {
     String token = writer(env);
