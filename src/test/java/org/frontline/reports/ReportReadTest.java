@@ -18,6 +18,7 @@ import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.reports.ReportFixtures.*;
@@ -283,6 +284,31 @@ class ReportReadTest {
   /** The 400 validation problem an admin gets for {@code path}. */
   private static JsonObject invalidAsAdmin(TestEnvironment env, String path) {
     return assertProblem(get(env, "admin", path), 400, "urn:frontline:problem:validation-failed");
+  }
+
+  /**
+   * `format: uuid` alone also takes RFC 4122's URN form, which every handler's UUID.fromString refuses (a 500): the
+   * contract's uuids carry the plain form's pattern, so the URN form is the validator's 400, in a path, a query and
+   * a body, and nothing is stored.
+   */
+  @Test
+  void aUuidInItsUrnFormIsA400NamingItNeverA500(TestEnvironment env) throws Exception {
+    seed(env);
+    UUID mine = XU.get(0);
+    JsonObject byPath = assertProblem(get(env, "officer.xu", "/v1/reports/urn:uuid:" + mine), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(firstField(byPath)).isEqualTo("path/id");
+    JsonObject byQuery = assertProblem(get(env, "supervisor.hanjiang", "/v1/reports?unitId=URN:UUID:" + HANJIANG), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(firstField(byQuery)).isEqualTo("query/unitId");
+    UUID id = UUID.randomUUID();
+    JsonObject envelope = site(id).put("unitId", "urn:uuid:" + HUAISI);
+    JsonObject byBody = assertProblem(post(env, "officer.xu", "/v1/reports", envelope), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(ReportSubmissionTest.fields(byBody)).contains("body/unitId");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+    // The plain form, upper case too, is still read.
+    assertThat(get(env, "officer.xu", "/v1/reports/" + mine.toString().toUpperCase()).statusCode()).isEqualTo(200);
   }
 
   private static String firstField(JsonObject problem) {

@@ -76,4 +76,30 @@ class ContractCompletenessTest {
     assertThat(operations).isGreaterThan(80);
     assertThat(missing).as("operations not declaring an answer the platform gives them").isEmpty();
   }
+
+  /**
+   * {@code format: uuid} alone also takes RFC 4122's URN form ({@code urn:uuid:...}), which every handler's
+   * {@code UUID.fromString} refuses (a 500): every uuid of the contract also carries the plain form's pattern.
+   */
+  @Test
+  void everyUuidIsThePlainForm() {
+    List<String> loose = new ArrayList<>();
+    walk("#", model, loose);
+    assertThat(loose).as("uuid schemas without the plain 8-4-4-4-12 pattern").isEmpty();
+  }
+
+  static final String PLAIN_UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+  private static void walk(String at, Object node, List<String> loose) {
+    if (node instanceof JsonObject o) {
+      if ("uuid".equals(o.getValue("format")) && !PLAIN_UUID.equals(o.getValue("pattern"))) {
+        loose.add(at);
+      }
+      o.forEach(e -> walk(at + "/" + e.getKey(), e.getValue(), loose));
+    } else if (node instanceof JsonArray a) {
+      for (int i = 0; i < a.size(); i++) {
+        walk(at + "/" + i, a.getValue(i), loose);
+      }
+    }
+  }
 }
