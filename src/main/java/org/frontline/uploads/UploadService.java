@@ -373,7 +373,12 @@ public final class UploadService {
             .withErrors(List.of(new Problem.FieldError("sha256", reason))).toException()));
   }
 
-  /** Termination: aborts the multipart upload (its parts are discarded). */
+  /**
+   * Termination: aborts the multipart upload (its parts are discarded), then deletes the object at the upload's key:
+   * a completion whose server died before its commit left one there (a completed multipart upload, whose abort is
+   * NoSuchUpload and succeeds, or the single PUT of an upload held whole). The upload never was COMPLETED, so that
+   * object is nobody's; a delete the store refuses is owed (the sweeper does it).
+   */
   public Future<Void> terminate(Upload upload) {
     if (upload.status() != Upload.Status.ACTIVE) {
       return Future.failedFuture(notFound("The upload is already complete."));
@@ -381,7 +386,7 @@ public final class UploadService {
     return abandon(upload.objectKey(), upload.multipartUploadId())
         .compose(v -> repository.finish(upload.id(), Upload.Status.ABORTED, "terminated by the client"))
         // A PATCH that completed it meanwhile won: the upload is not terminated, and says so.
-        .compose(ended -> ended ? Future.<Void>succeededFuture()
+        .compose(ended -> ended ? deleteOrOwe(upload)
             : Future.failedFuture(notFound("The upload is already complete.")));
   }
 

@@ -71,6 +71,46 @@ class UploadSweeperTest {
   }
 
   /**
+   * The server that completed the upload in the store died before its transaction (a multipart upload completed,
+   * or the single PUT of an upload held whole); the phone, its upload stuck, terminates it: 204, and nothing is left
+   * at the key, now or after a sweep. The abort of a completed multipart upload succeeds without removing anything
+   * (NoSuchUpload), and an ABORTED upload owed no clean-up: its object stayed for good.
+   */
+  @Test
+  void aTerminationAfterACompletionWhoseServerDiedLeavesNoObject(TestEnvironment env) throws Exception {
+    String token = token(env);
+    for (boolean multipart : new boolean[] {true, false}) {
+      byte[] data = TusUploadTest.photo(multipart ? 6 * MIB : 200_000);
+      UUID report = UUID.randomUUID();
+      UUID a = UUID.randomUUID();
+      TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+      String location = create(env, token, report, a, data.length);
+      String id = uploadId(location);
+      String key;
+      if (multipart) {
+        key = completedBeforeACrash(env, token, location, data);
+      } else {
+        key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
+        await(env.app().objectStore().putBytes(key, Buffer.buffer(data), "image/jpeg"));
+      }
+      assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(key);
+
+      HttpResponse<String> deleted = http.send(HttpRequest.newBuilder(env.apiUri(location))
+          .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token).DELETE().build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(204);
+      await(env.app().uploadSweeper().sweep());
+
+      assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).as("orphan objects (multipart: %s)",
+          multipart).isEmpty();
+      assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+      assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE id = '" + id + "'"))
+          .isEqualTo("ABORTED true");
+      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    }
+  }
+
+  /**
    * An attachment stored by a second upload keeps its object while the first one's leftover goes; a clean-up owed
    * by an upload whose attachment is stored under its very key (stored()'s recovery after a commit whose answer was
    * lost) never deletes that object.
