@@ -175,7 +175,20 @@ public final class UploadService {
         return Future.failedFuture(notFound(status == Upload.Status.ABORTED
             ? "The upload was terminated meanwhile; create a new one." : "The upload expired; create a new one."));
       }
-      if (status == Upload.Status.ACTIVE && Problems.findCause(e, MultipartUploadGoneException.class) != null) {
+      boolean gone = Problems.findCause(e, MultipartUploadGoneException.class) != null;
+      if (status == Upload.Status.COMPLETED) {
+        // Another completion (a retry the load balancer sent to another instance) stored it while this one wrote:
+        // its multipart upload is gone (S3 forgets a completed one). What a PATCH completing an upload already
+        // complete answers; the stored object is the attachment's and stays.
+        log.debug("upload {} completed by another request while a PATCH wrote it: {}", upload.id(), e.toString());
+        return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload is already complete.")
+            .toException());
+      }
+      if (status == Upload.Status.FAILED && gone) {
+        // Another completion ended it (its bytes did not match, or it could not be stored) and removed its object.
+        return Future.failedFuture(notFound("The upload was ended; create a new one."));
+      }
+      if (status == Upload.Status.ACTIVE && gone) {
         // Still ACTIVE, but its multipart upload is gone: completed by a process that died before its commit (S3
         // forgets a completed one's id). It can never finish: it ends (its object removed unless the attachment
         // holds it) and the client, told 404, starts a new upload instead of resuming into errors until it expires.

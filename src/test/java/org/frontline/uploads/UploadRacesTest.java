@@ -77,7 +77,10 @@ class UploadRacesTest {
               hooks.completeReached.set(true);
             }
             return (gate == null ? Future.succeededFuture() : gate.future())
-                .compose(v -> real.completeMultipart((String) args[0], id, (List<ObjectStore.Part>) args[2]))
+                // Completed by another call while this one was held: what S3 answers to the later one.
+                .compose(v -> hooks.completed.contains(id)
+                    ? Future.failedFuture(new MultipartUploadGoneException((String) args[0], id))
+                    : real.completeMultipart((String) args[0], id, (List<ObjectStore.Part>) args[2]))
                 .onSuccess(x -> hooks.completed.add(id));
           }
           if (method.getName().equals("get") && hooks.failNextGet.compareAndSet(true, false)) {
@@ -165,6 +168,53 @@ class UploadRacesTest {
     assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("ABORTED");
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
+  }
+
+  // ---- Two instances complete one multipart upload: the later one is told it is complete ----
+
+  /**
+   * A phone's last PATCH is slow to complete and its retry goes to another instance, which completes and stores the
+   * upload first; the first one's CompleteMultipartUpload then finds the multipart upload gone (S3 and MinIO forget
+   * a completed one). It answers 409, as the contract says of a PATCH completing an upload another request already
+   * completed (it was a 500, logged as an unhandled failure), and the stored object stays.
+   */
+  @Test
+  void aCompletionThatFindsItsMultipartUploadCompletedByAnotherInstanceIs409(TestEnvironment env) throws Exception {
+    Hooks hooks = new Hooks();
+    ObjectStore store = hooked(env.app().objectStore(), hooks);
+    int one = tusServer(env, store);
+    int two = tusServer(env, store); // another instance: its own service, same database and bucket
+    Started u = started(env, one, 6 * MIB);
+    int first = 5 * MIB + 10;
+    assertThat(patch(one, u.location(), 0, Arrays.copyOf(u.data(), first)).statusCode()).isEqualTo(204);
+    byte[] rest = Arrays.copyOfRange(u.data(), first, u.data().length);
+
+    String key;
+    try (LogCapture problems = LogCapture.of(Problems.class, "%level %msg%n")) {
+      Promise<Void> gate = Promise.promise();
+      hooks.completeGate = gate;
+      CompletableFuture<HttpResponse<String>> slow = http.sendAsync(request(one, u.location())
+          .header("Upload-Offset", Integer.toString(first)).header("Content-Type", "application/offset+octet-stream")
+          .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(rest)).build(), HttpResponse.BodyHandlers.ofString());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(hooks.completeReached);
+      hooks.completeGate = null;
+      HttpResponse<String> retry = patch(two, u.location(), first, rest);
+      assertThat(retry.statusCode()).as(retry.body()).isEqualTo(204);
+      key = TusUploadTest.storedIntact(env, u.attachment(), u.data());
+      gate.complete();
+      HttpResponse<String> answer = slow.get(30, TimeUnit.SECONDS);
+
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(409);
+      assertThat(answer.body()).contains("already complete");
+      assertThat(problems.text()).doesNotContain("ERROR").doesNotContain("unhandled");
+    }
+    assertThat(TusUploadTest.storedIntact(env, u.attachment(), u.data())).isEqualTo(key);
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("COMPLETED");
+    assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.stored' AND object_id = '"
+        + u.attachment() + "'")).isEqualTo("1");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
+    HttpResponse<String> head = send(one, "HEAD", u.location(), null);
+    assertThat(head.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(u.data().length));
   }
 
   // ---- A multipart upload completed by a process that died before its commit: the upload ends, the client starts anew
