@@ -82,6 +82,14 @@ final class ChunkReceiver {
   private Throwable failure;
   /** The failure of the request stream (the client's connection lost), when that is how the body ended. */
   private Throwable cutOff;
+  /**
+   * The head's refusal of a chunk with an {@code Upload-Checksum}, held until the chunk is verified: bytes that do
+   * not match their checksum are not the upload's content (460, the upload unchanged), so they end nothing. Once
+   * set, the rest of the body is only hashed (nothing of it was stored: the head comes before the first part).
+   */
+  private ContentRules.Refused refusedUnverified;
+  /** Bytes of this body since the upload's parts, once {@link #refusedUnverified} (no longer kept, only counted). */
+  private long drained;
   /** The request's context (where its queued body is read). */
   private Context context;
 
@@ -217,6 +225,17 @@ final class ChunkReceiver {
     if (failure != null || buffer == null) {
       return;
     }
+    if (refusedUnverified != null) {
+      drained += data.length();
+      if (partBytes + drained > upload.length()) { // bounded as ever: no endless body holds the part permit
+        request.pause();
+        fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
+            + " bytes).").toException());
+        return;
+      }
+      chunkDigest.update(data.getBytes());
+      return;
+    }
     if (partBytes + buffer.length() + data.length() > upload.length()) {
       request.pause();
       fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
@@ -266,7 +285,18 @@ final class ChunkReceiver {
   /** After a part was stored or the head was judged: go on where the body left off. */
   private void afterFlush(io.vertx.core.AsyncResult<Void> done) {
     flushing = false;
-    if (done.failed()) {
+    if (done.failed() && done.cause() instanceof ContentRules.Refused refused && chunkDigest != null
+        && failure == null && cutOff == null) {
+      // A checksummed chunk: judged only once it is known to be what the client sent (finish).
+      refusedUnverified = refused;
+      drained = buffer.length();
+      buffer = Buffer.buffer();
+      if (ended) {
+        finish();
+      } else {
+        resumeBody();
+      }
+    } else if (done.failed()) {
       fail(done.cause()); // a head refused, a store failure: then nothing more is kept, even when cut off too
     } else if (failure != null) {
       end();
@@ -319,6 +349,10 @@ final class ChunkReceiver {
       result.tryFail(Problem.of(ProblemType.CHECKSUM_MISMATCH,
           "The chunk does not match its Upload-Checksum; it was discarded, resend it from offset "
               + upload.offset() + ".").with("uploadOffset", upload.offset()).toException());
+      return;
+    }
+    if (refusedUnverified != null) {
+      result.tryFail(refusedUnverified);
       return;
     }
     long received = partBytes + buffer.length();

@@ -158,6 +158,68 @@ class ContentRulesUploadTest {
     }
   }
 
+  /**
+   * A chunk with an Upload-Checksum is judged by its head only once it matches its checksum: bytes that do not are
+   * not what the client sent (460, the chunk discarded, the upload unchanged), so they neither end the upload nor
+   * become the attachment's rejection. The head of a multipart upload's chunk was judged as it arrived, and a chunk
+   * corrupted there ended the upload (415, FAILED, a rejection recorded and audited). A refused head whose chunk
+   * matches its checksum is refused as ever.
+   */
+  @Test
+  void aChecksummedChunkIsJudgedOnlyOnceItMatchesItsChecksum(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] photo = TusUploadTest.photo(6 * 1024 * 1024);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {photo});
+    String location = create(env, token, report, a, photo.length);
+    byte[] chunk = Arrays.copyOf(photo, 1024 * 1024);
+    byte[] corrupted = chunk.clone();
+    System.arraycopy(ascii("GIF89a"), 0, corrupted, 0, 6); // the head of a GIF, as far as the sniffer can tell
+
+    HttpResponse<String> r = patch(env, token, location, 0, corrupted, checksum(chunk));
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(460);
+    assertThat(new JsonObject(r.body()).getString("type")).isEqualTo("urn:frontline:problem:checksum-mismatch");
+    assertThat(TusUploadTest.query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE attachment_id = '"
+        + a + "'")).isEqualTo("ACTIVE 0");
+    assertThat(TusUploadTest.query(env, "SELECT status || ' ' || coalesce(last_rejection, 'none') FROM attachment"
+        + " WHERE id = '" + a + "'")).isEqualTo("PENDING none");
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected'"
+        + " AND object_id = '" + a + "'")).isEqualTo("0");
+    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
+
+    // Held until its end, such a chunk is still bounded by Upload-Length (no endless body holds a part permit).
+    byte[] tooLong = java.util.Arrays.copyOf(corrupted, photo.length + 1);
+    HttpResponse<String> beyond = patch(env, token, location, 0, tooLong, checksum(tooLong));
+    assertThat(beyond.statusCode()).as(beyond.body()).isEqualTo(413);
+    assertThat(TusUploadTest.query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE attachment_id = '"
+        + a + "'")).isEqualTo("ACTIVE 0");
+
+    // The chunk sent again, intact: taken.
+    HttpResponse<String> resent = patch(env, token, location, 0, chunk, checksum(chunk));
+    assertThat(resent.statusCode()).as(resent.body()).isEqualTo(204);
+    assertThat(resent.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(chunk.length));
+
+    // A refused head whose chunk matches its checksum is refused: the upload ends, the reason is recorded.
+    UUID report2 = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report2, TusUploadTest.XU, new UUID[] {b}, new byte[][] {photo});
+    String other = create(env, token, report2, b, photo.length);
+    HttpResponse<String> refused = patch(env, token, other, 0, corrupted, checksum(corrupted));
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(415);
+    assertThat(TusUploadTest.query(env, "SELECT status FROM upload WHERE attachment_id = '" + b + "'"))
+        .isEqualTo("FAILED");
+    assertRefused(env, "gif head", report2, b, TusUploadTest.query(env, "SELECT last_rejection FROM attachment"
+        + " WHERE id = '" + b + "'"));
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report2 + "/"))).isEmpty();
+  }
+
+  private static String checksum(byte[] data) throws Exception {
+    return "sha256 " + Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(data));
+  }
+
   /** The attachment stays PENDING with the reason recorded, and the refusal is audited. */
   private static void assertRefused(TestEnvironment env, String label, UUID report, UUID a, String reason)
       throws Exception {
@@ -204,9 +266,18 @@ class ContentRulesUploadTest {
 
   private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body)
       throws Exception {
-    return send(env, "PATCH", location, body, new HashMap<>(Map.of("Tus-Resumable", "1.0.0", "Authorization",
+    return patch(env, token, location, offset, body, null);
+  }
+
+  private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body,
+                                     String checksum) throws Exception {
+    Map<String, String> headers = new HashMap<>(Map.of("Tus-Resumable", "1.0.0", "Authorization",
         "Bearer " + token, "Upload-Offset", Long.toString(offset), "Content-Type",
-        "application/offset+octet-stream")));
+        "application/offset+octet-stream"));
+    if (checksum != null) {
+      headers.put("Upload-Checksum", checksum);
+    }
+    return send(env, "PATCH", location, body, headers);
   }
 
   private HttpResponse<String> send(TestEnvironment env, String method, String path, byte[] body,
