@@ -228,18 +228,14 @@ final class ChunkReceiver {
     if (refusedUnverified != null) {
       drained += data.length();
       if (partBytes + drained > upload.length()) { // bounded as ever: no endless body holds the part permit
-        request.pause();
-        fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
-            + " bytes).").toException());
+        pastLength();
         return;
       }
       chunkDigest.update(data.getBytes());
       return;
     }
     if (partBytes + buffer.length() + data.length() > upload.length()) {
-      request.pause();
-      fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
-          + " bytes).").toException());
+      pastLength();
       return;
     }
     buffer.appendBuffer(data);
@@ -280,6 +276,13 @@ final class ChunkReceiver {
           return chunkDigest == null ? persist() : Future.succeededFuture();
         })
         .onComplete(this::afterFlush);
+  }
+
+  /** The body went past Upload-Length: 413, reading no more of it. */
+  private void pastLength() {
+    request.pause();
+    fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
+        + " bytes).").toException());
   }
 
   /** After a part was stored or the head was judged: go on where the body left off. */
