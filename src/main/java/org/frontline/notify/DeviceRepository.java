@@ -14,6 +14,13 @@ import java.util.UUID;
 public final class DeviceRepository {
   /** A token not seen for this long is retired by {@link #retireIdle}. */
   public static final int IDLE_DAYS = 270;
+  /**
+   * Live devices an account may have: registering one more retires the least recently seen (REPLACED). A phone
+   * reinstalled or a browser whose storage was cleared gets a new token and leaves the old one live until FCM calls
+   * it dead on the next push; without a bound, a buggy app or a stolen login registering tokens in a loop would make
+   * every alert of that account one send per token.
+   */
+  public static final int MAX_LIVE_PER_ACCOUNT = 10;
 
   public record Device(UUID id, UUID accountId, String token, String platform, String appVersion, String locale,
       OffsetDateTime createdAt, OffsetDateTime lastSeenAt) {}
@@ -33,20 +40,30 @@ public final class DeviceRepository {
 
   /**
    * Registers or refreshes the token for {@code accountId}: idempotent by token; a token registered by another
-   * account moves to this one (keeping its id); a retired token comes back to life.
+   * account moves to this one (keeping its id); a retired token comes back to life. Beyond
+   * {@link #MAX_LIVE_PER_ACCOUNT} live devices, the least recently seen others are retired (REPLACED).
    */
   public Future<Registration> register(UUID accountId, NewDevice d) {
-    return pool.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version, locale)"
-            + " VALUES ($1, $2, $3, $4, $5, $6)"
-            + " ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, platform = EXCLUDED.platform,"
-            + " app_version = EXCLUDED.app_version, locale = EXCLUDED.locale, last_seen_at = now(),"
-            + " retired_at = NULL, retired_reason = NULL"
-            + " RETURNING " + COLUMNS + ", (xmax = 0) AS inserted")
-        .execute(Tuple.of(UUID.randomUUID(), accountId, d.token(), d.platform(), d.appVersion(), d.locale()))
-        .map(rows -> {
+    // The account's row locked (not its key: the devices' foreign key checks go on) so that two registrations of
+    // one account count its live devices one after the other: never more than MAX_LIVE_PER_ACCOUNT.
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 FOR NO KEY UPDATE")
+        .execute(Tuple.of(accountId))
+        .compose(locked -> conn.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version, locale)"
+                + " VALUES ($1, $2, $3, $4, $5, $6)"
+                + " ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, platform = EXCLUDED.platform,"
+                + " app_version = EXCLUDED.app_version, locale = EXCLUDED.locale, last_seen_at = now(),"
+                + " retired_at = NULL, retired_reason = NULL"
+                + " RETURNING " + COLUMNS + ", (xmax = 0) AS inserted")
+            .execute(Tuple.of(UUID.randomUUID(), accountId, d.token(), d.platform(), d.appVersion(), d.locale())))
+        .compose(rows -> {
           Row row = rows.iterator().next();
-          return new Registration(device(row), row.getBoolean("inserted"));
-        });
+          Registration registration = new Registration(device(row), row.getBoolean("inserted"));
+          return conn.preparedQuery("UPDATE device SET retired_at = now(), retired_reason = 'REPLACED'"
+                  + " WHERE id IN (SELECT id FROM device WHERE account_id = $1 AND retired_at IS NULL AND id <> $2"
+                  + " ORDER BY last_seen_at DESC, id OFFSET $3)")
+              .execute(Tuple.of(accountId, registration.device().id(), MAX_LIVE_PER_ACCOUNT - 1))
+              .map(registration);
+        }));
   }
 
   /** The account's live devices, most recently seen first. */

@@ -120,4 +120,49 @@ class DevicesApiTest {
         .isEqualTo(1);
     assertThat(list(env, at).bodyAsJsonObject().getJsonArray("items")).hasSize(1);
   }
+
+  @Test
+  void anAccountKeepsAtMostTenLiveDevicesTheLeastRecentlySeenGoFirst(TestEnvironment env) throws Exception {
+    String at = login(env, "assessor.tongzhou");
+    UUID account = Alerts.accountId("assessor.tongzhou");
+    String live = "SELECT count(*) FROM device WHERE account_id = ? AND retired_at IS NULL";
+    try {
+      for (int i = 1; i <= 12; i++) {
+        assertThat(registerDevice(env, at, new JsonObject().put("token", "cap-" + i).put("platform", "android"))
+            .statusCode()).isEqualTo(201);
+      }
+      assertThat(count(env, live, account)).isEqualTo(DeviceRepository.MAX_LIVE_PER_ACCOUNT);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE token IN ('cap-1', 'cap-2')"
+          + " AND retired_reason = 'REPLACED'")).isEqualTo(2);
+      JsonArray items = list(env, at).bodyAsJsonObject().getJsonArray("items");
+      assertThat(items).hasSize(10);
+      assertThat(items.getJsonObject(0).getString("token")).isEqualTo("cap-12");
+
+      // The first phone comes back: it is live again, and the least recently seen of the others makes room.
+      assertThat(registerDevice(env, at, new JsonObject().put("token", "cap-1").put("platform", "android"))
+          .statusCode()).isEqualTo(200);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'cap-1' AND retired_at IS NULL")).isEqualTo(1);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'cap-3' AND retired_reason = 'REPLACED'"))
+          .isEqualTo(1);
+      assertThat(count(env, live, account)).isEqualTo(10);
+
+      // Twenty registrations at once: still ten live devices, among them every one of the last answered.
+      java.util.List<io.vertx.core.Future<HttpResponse<Buffer>>> all = new java.util.ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        all.add(env.client().post("/v1/devices").putHeader("Authorization", "Bearer " + at)
+            .sendJsonObject(new JsonObject().put("token", "burst-" + i).put("platform", "ios")));
+      }
+      await(io.vertx.core.Future.all(all));
+      all.forEach(f -> assertThat(f.result().statusCode()).isEqualTo(201));
+      assertThat(count(env, live, account)).isEqualTo(10);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE account_id = ? AND token LIKE 'burst-%'", account))
+          .isEqualTo(20);
+      // Another account's devices are never counted nor retired by these.
+      assertThat(count(env, "SELECT count(*) FROM device WHERE retired_reason = 'REPLACED' AND account_id <> ?",
+          account)).isZero();
+    } finally {
+      Alerts.update(env, "UPDATE device SET retired_at = now(), retired_reason = 'DELETED'"
+          + " WHERE account_id = ? AND retired_at IS NULL", account);
+    }
+  }
 }
