@@ -56,6 +56,11 @@ class TusUploadTest {
         "creation,creation-with-upload,termination,checksum,expiration");
     assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha256");
     assertThat(r.headers().firstValue("Tus-Max-Size")).hasValue("52428800");
+    // tus clients may send OPTIONS to an upload's URL as well: the same discovery, whether or not it exists.
+    HttpResponse<String> atUpload = send(env, "OPTIONS", "/v1/uploads/" + UUID.randomUUID(), null, Map.of());
+    assertThat(atUpload.statusCode()).isEqualTo(204);
+    assertThat(atUpload.headers().firstValue("Tus-Version")).hasValue("1.0.0");
+    assertThat(atUpload.headers().firstValue("Tus-Max-Size")).hasValue("52428800");
   }
 
   @Test
