@@ -80,7 +80,6 @@ public final class AuthService {
     return repository.reserveAttempt(throttleKeys, List.of(MAX_FAILURES, MAX_ADDRESS_FAILURES), THROTTLE_WINDOW)
         .compose(wait -> {
           if (wait > 0) {
-            log.info("login throttled for {} from {}", username, clientAddress);
             return refusals.refused(new AuditEvent(null, username, "auth.login.throttled", null, null, null,
                     clientAddress, requestId, Outcome.DENIED, new JsonObject().put("retryAfterSeconds", wait)),
                     "throttled")

@@ -187,7 +187,6 @@ public final class BearerAuthHandler implements PerOperationSecurity {
    * ({@link RefusalAudit}: anyone can send refused tokens at line rate).
    */
   private void reject(RoutingContext rc, java.util.UUID accountId, String reason) {
-    log.info("rejected access token on {} {}: {}", rc.request().method(), rc.request().path(), reason);
     refusals.refused(new AuditEvent(accountId,
             accountId == null ? "anonymous" : accountId.toString(), "auth.token.rejected", null, null, null,
             clientAddress(rc), RequestIds.of(rc), AuditEvent.Outcome.DENIED,

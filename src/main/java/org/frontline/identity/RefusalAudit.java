@@ -33,7 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * interval; a window that ends with none counted closes. Every entry says in {@code details.refusals} how many
  * refusals it stands for (1 for one written at the refusal), so the entries add up to every refusal, and the
  * counters {@code frontline.auth.refusals} (all) and {@code frontline.auth.refusals.folded} (those only counted)
- * show them too.
+ * show them too. The log says the same: a line per audited refusal and per summary, none per counted refusal.
  *
  * <p>Kept in memory per process (so N API processes may each write their own entries), for at most
  * {@link #MAX_TRACKED} windows: beyond, a new address's refusals share one window per action and reason whose
@@ -128,6 +128,9 @@ public final class RefusalAudit {
     }
     JsonObject details = event.details() == null ? new JsonObject() : event.details().copy();
     details.put("reason", reason).put("refusals", 1);
+    // Logged as audited: once per window, not per refusal (a flood must not fill the disk with log lines either).
+    log.info("{} from {} ({}): {} {}", event.action(), event.clientAddress(), event.actorLabel(), reason,
+        event.details() == null ? "" : event.details().encode());
     return audit.record(pool, new AuditEvent(event.actorId(), event.actorLabel(), event.action(), event.objectType(),
         event.objectId(), event.unitId(), event.clientAddress(), event.requestId(), event.outcome(), details));
   }
@@ -169,6 +172,8 @@ public final class RefusalAudit {
     if (others) {
       details.put("addresses", OTHERS);
     }
+    log.info("{} from {}: {} more refusals ({}) from {} to {}", key.action(), key.address(), w.folded, key.reason(),
+        w.opened, closed);
     return audit.record(pool, new AuditEvent(null, "anonymous", key.action(), null, null, null,
             others || UNKNOWN.equals(key.address()) ? null : key.address(), null, AuditEvent.Outcome.DENIED, details))
         .onFailure(e -> log.warn("cannot audit {} {} refusals from {}: {}", w.folded, key.action(), key.address(),

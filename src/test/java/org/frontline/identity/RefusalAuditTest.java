@@ -43,6 +43,7 @@ class RefusalAuditTest {
   static final Duration INTERVAL = Duration.ofSeconds(3);
   private static Frontline instance;
   private final List<WebClient> clients = new ArrayList<>();
+  private final List<org.frontline.testing.LogCapture> captures = new ArrayList<>();
 
   @BeforeAll
   static void start(TestEnvironment env) throws Exception {
@@ -65,6 +66,7 @@ class RefusalAuditTest {
   @org.junit.jupiter.api.AfterEach
   void closeClients() {
     clients.forEach(WebClient::close);
+    captures.forEach(org.frontline.testing.LogCapture::close);
   }
 
   /** A client of the second instance connecting from {@code localAddress}. */
@@ -144,6 +146,10 @@ class RefusalAuditTest {
     String folded = "frontline_auth_refusals_folded_total{action=\"auth.token.rejected\"}";
     double rejectedBefore = metric(env, rejected);
     double foldedBefore = metric(env, folded);
+    org.frontline.testing.LogCapture logged = org.frontline.testing.LogCapture.of(RefusalAudit.class, "%msg%n");
+    org.frontline.testing.LogCapture handlerLogged = org.frontline.testing.LogCapture.of(BearerAuthHandler.class,
+        "%msg%n");
+    captures.addAll(List.of(logged, handlerLogged));
     WebClient attacker = from(env, "127.0.0.5");
     long started = System.nanoTime();
     List<HttpResponse<Buffer>> answers = new ArrayList<>(burst(150, () -> attacker.get("/v1/me")
@@ -186,6 +192,12 @@ class RefusalAuditTest {
       assertThat(java.time.Instant.parse(details.getString("from")))
           .isBefore(java.time.Instant.parse(details.getString("to")));
     }
+
+    // The log folds the flood the same way: a line per entry, none per refusal only counted.
+    assertThat(logged.text().lines().filter(l -> l.startsWith("auth.token.rejected from 127.0.0.5"))).as(logged.text())
+        .hasSize(flood.size());
+    assertThat(logged.text()).contains("auth.token.rejected from 127.0.0.5: ").contains("more refusals (not a compact JWS)");
+    assertThat(handlerLogged.text()).doesNotContain("not a compact JWS");
 
     // The count is visible to an admin of the whole organisation through the audit API too.
     JsonArray listed = Admin.ok(Admin.get(env, Admin.token(env, "admin"),
