@@ -60,7 +60,8 @@ public enum Setting {
       "Issuer (iss) of access tokens: the public base URL of this service."),
   JWT_AUDIENCE("FRONTLINE_JWT_AUDIENCE", "frontline-api", "frontline-api", "Audience (aud) of access tokens."),
   AUTH_REFUSAL_AUDIT_SECONDS("FRONTLINE_AUTH_REFUSAL_AUDIT_SECONDS", "60", "60",
-      "Refused bearer tokens and throttled logins: per client address and reason, the first is audited at once and "
+      "Refused bearer tokens, throttled logins and operations denied to a valid token: per client address and "
+          + "reason (a denial: per account and operation too), the first is audited at once and "
           + "the rest within this many seconds only counted, into one summary audit entry per interval carrying "
           + "their number (0: every refusal audited). The metric frontline_auth_refusals_total counts them all."),
   KEY_ENCRYPTION_KEY("FRONTLINE_KEY_ENCRYPTION_KEY", null, "(generated)",

@@ -28,7 +28,6 @@ public final class BearerAuthHandler implements PerOperationSecurity {
 
   private final TokenService tokens;
   private final IdentityRepository repository;
-  private final AuditLog audit;
   private final ClientCallers clients;
   private final RefusalAudit refusals;
 
@@ -46,7 +45,6 @@ public final class BearerAuthHandler implements PerOperationSecurity {
                            RefusalAudit refusals) {
     this.tokens = tokens;
     this.repository = repository;
-    this.audit = audit;
     this.clients = clients;
     this.refusals = refusals;
   }
@@ -70,9 +68,8 @@ public final class BearerAuthHandler implements PerOperationSecurity {
     boolean organisationWide = AccessRules.organisationWide(operationId);
     return rc -> authenticate(rc, caller -> {
       if (!AccessRules.allows(roles, caller)) {
-        log.info("account {} lacks the role for {} (needs one of {})", caller.accountId(), operationId, roles);
         // An empty rule is "any account": only a partner client is refused it, and no role would help.
-        deny(rc, caller, operationId, null, roles.isEmpty()
+        deny(rc, caller, operationId, roles.isEmpty() ? "people-only" : "role-not-held", roles.isEmpty()
             ? "This operation is for people's accounts; a partner client's token cannot call it."
             : "This operation needs one of the roles " + roles + ".");
       } else if (organisationWide) {
@@ -83,8 +80,6 @@ public final class BearerAuthHandler implements PerOperationSecurity {
           } else if (covers.result()) {
             rc.next();
           } else {
-            log.info("account {} may not call the organisation-wide {}: its scope covers no root unit",
-                caller.accountId(), operationId);
             deny(rc, caller, operationId, "scope-not-organisation-wide", "This operation acts on the whole "
                 + "organisation: only an administrator whose scope covers its root unit may call it.");
           }
@@ -95,11 +90,14 @@ public final class BearerAuthHandler implements PerOperationSecurity {
     });
   }
 
-  /** The one 403 for a caller not allowed an operation, put on record first ({@code reason}: null for a role). */
+  /**
+   * The one 403 for a caller not allowed an operation, put on record first ({@code reason}: one of a fixed set): audited,
+   * or counted into the summary entry of that account, operation and reason when one was audited within the interval
+   * ({@link RefusalAudit}: any account can repeat a forbidden call at line rate).
+   */
   private void deny(RoutingContext rc, Caller caller, String operationId, String reason, String detail) {
-    audit.record(repository.database().pool(), new AuditEvent(caller.accountId(), caller.accountId().toString(),
-            "access.denied", "operation", operationId, null, clientAddress(rc), RequestIds.of(rc),
-            AuditEvent.Outcome.DENIED, reason == null ? null : new io.vertx.core.json.JsonObject().put("reason", reason)))
+    refusals.refused(new AuditEvent(caller.accountId(), caller.accountId().toString(), "access.denied", "operation",
+            operationId, null, clientAddress(rc), RequestIds.of(rc), AuditEvent.Outcome.DENIED, null), reason)
         .onComplete(recorded -> {
           // Answer once the attempt is on record (a failure to record is logged, never hidden from the caller).
           if (recorded.failed()) {

@@ -22,11 +22,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The audit entries of refusals that anyone can cause at line rate without credentials: refused bearer tokens
- * ({@code auth.token.rejected}) and throttled logins ({@code auth.login.throttled}). Each appended an entry to the
- * audit chain, whose lock serialises every audited write, so an anonymous client could grow the log and slow every
- * other writer as fast as it could send.
+ * ({@code auth.token.rejected}) and throttled logins ({@code auth.login.throttled}); and those any account can cause:
+ * operations refused to a valid token ({@code access.denied}: a role not held, an organisation-wide operation).
+ * Each appended an entry to the audit chain, whose lock serialises every audited write, so one client could grow the
+ * log and slow every other writer as fast as it could send.
  *
- * <p>Per client address, action and reason, the first refusal is audited at once (as before, with its request id)
+ * <p>Per client address, action and reason (and for access.denied per account and operation too: the summary names
+ * them), the first refusal is audited at once (as before, with its request id)
  * and opens a window of {@code interval}; the refusals within it are only counted. When the window ends with some
  * counted, one summary entry (same action, {@code details.summary = true}) carries their number in
  * {@code details.refusals} with the window's bounds, and a new window opens, so a steady stream costs one entry per
@@ -48,15 +50,25 @@ public final class RefusalAudit {
   private static final String OTHERS = "others";
   private static final String UNKNOWN = "unknown";
 
-  private record Key(String action, String address, String reason) {}
+  /**
+   * A window's key. {@code subject}: for a refusal of an account (an object named: access.denied of an operation),
+   * that account and object, so that two people behind one office address are never folded into one entry, and
+   * the summary names them; null for anonymous refusals.
+   */
+  private record Key(String action, String address, String reason, String subject) {}
 
-  /** A window: when it opened, and the refusals counted in it since (not audited one by one). */
+  /**
+   * A window: when it opened, the refusals counted in it since (not audited one by one), and the first one's event
+   * (whose actor and object a summary of a subject repeats).
+   */
   private static final class Window {
     final Instant opened;
+    final AuditEvent first;
     long folded;
 
-    Window(Instant opened) {
+    Window(Instant opened, AuditEvent first) {
       this.opened = opened;
+      this.first = first;
     }
   }
 
@@ -102,20 +114,22 @@ public final class RefusalAudit {
    * fails only when the audit entry could not be written.
    */
   public Future<Void> refused(AuditEvent event, String reason) {
-    counter(refusals, "frontline.auth.refusals", "Refused bearer tokens and throttled logins", event.action())
+    counter(refusals, "frontline.auth.refusals", "Refused bearer tokens, throttled logins and operations denied to a valid token", event.action())
         .increment();
     if (!interval.isZero()) {
       String address = event.clientAddress() == null ? UNKNOWN : event.clientAddress();
-      Key key = new Key(event.action(), address, reason);
+      String subject = event.objectType() == null ? null
+          : event.actorId() + " " + event.objectType() + " " + event.objectId();
+      Key key = new Key(event.action(), address, reason, subject);
       if (!windows.containsKey(key) && windows.size() >= MAX_TRACKED) {
-        key = new Key(event.action(), OTHERS, reason);
+        key = new Key(event.action(), OTHERS, reason, null);
       }
       boolean[] first = {false};
       Instant now = clock.instant();
       windows.compute(key, (k, w) -> {
         if (w == null) {
           first[0] = true;
-          return new Window(now);
+          return new Window(now, event);
         }
         w.folded++;
         return w;
@@ -129,7 +143,8 @@ public final class RefusalAudit {
     JsonObject details = event.details() == null ? new JsonObject() : event.details().copy();
     details.put("reason", reason).put("refusals", 1);
     // Logged as audited: once per window, not per refusal (a flood must not fill the disk with log lines either).
-    log.info("{} from {} ({}): {} {}", event.action(), event.clientAddress(), event.actorLabel(), reason,
+    log.info("{} from {} ({}{}): {} {}", event.action(), event.clientAddress(), event.actorLabel(),
+        event.objectId() == null ? "" : " on " + event.objectId(), reason,
         event.details() == null ? "" : event.details().encode());
     return audit.record(pool, new AuditEvent(event.actorId(), event.actorLabel(), event.action(), event.objectType(),
         event.objectId(), event.unitId(), event.clientAddress(), event.requestId(), event.outcome(), details));
@@ -156,7 +171,7 @@ public final class RefusalAudit {
         }
         ended[0] = w;
         // A steady stream keeps a window open: its next summary comes one interval later, not its next refusal.
-        return w.folded > 0 && !all ? new Window(now) : null;
+        return w.folded > 0 && !all ? new Window(now, w.first) : null;
       });
       if (ended[0] != null && ended[0].folded > 0) {
         written.add(summary(key, ended[0], now));
@@ -172,9 +187,13 @@ public final class RefusalAudit {
     if (others) {
       details.put("addresses", OTHERS);
     }
-    log.info("{} from {}: {} more refusals ({}) from {} to {}", key.action(), key.address(), w.folded, key.reason(),
-        w.opened, closed);
-    return audit.record(pool, new AuditEvent(null, "anonymous", key.action(), null, null, null,
+    log.info("{} from {}{}: {} more refusals ({}) from {} to {}", key.action(), key.address(),
+        key.subject() == null ? "" : " (" + w.first.actorLabel() + " on " + w.first.objectId() + ")", w.folded,
+        key.reason(), w.opened, closed);
+    AuditEvent of = w.first;
+    boolean subject = key.subject() != null;
+    return audit.record(pool, new AuditEvent(subject ? of.actorId() : null, subject ? of.actorLabel() : "anonymous",
+            key.action(), subject ? of.objectType() : null, subject ? of.objectId() : null, null,
             others || UNKNOWN.equals(key.address()) ? null : key.address(), null, AuditEvent.Outcome.DENIED, details))
         .onFailure(e -> log.warn("cannot audit {} {} refusals from {}: {}", w.folded, key.action(), key.address(),
             e.toString()));

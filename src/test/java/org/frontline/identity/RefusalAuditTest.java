@@ -32,7 +32,8 @@ import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertPr
 import static org.frontline.testing.TestEnvironment.await;
 
 /**
- * Refusals anyone can send at line rate (refused bearer tokens, throttled logins) grow the audit chain by a bounded
+ * Refusals anyone can send at line rate (refused bearer tokens, throttled logins; forbidden calls of an account, per
+ * account and operation) grow the audit chain by a bounded
  * number of entries: per client address and reason, the first at once, the rest counted into one summary entry per
  * interval; the metrics count every one. The shared test service audits each refusal (its tests look them up one by
  * one), so this runs a second instance, on the same database, with the rule on (a 3 s interval, not a minute).
@@ -234,5 +235,58 @@ class RefusalAuditTest {
     assertThat(entries.size()).isBetween(2, 4);
     assertThat(((JsonObject) entries.get(0)[2]).getLong("retryAfterSeconds")).isPositive();
     assertThat(((JsonObject) entries.get(1)[2]).getBoolean("summary")).isTrue();
+  }
+
+  @Test
+  void aForbiddenCallRepeatedByOneAccountIsOneEntryAndASummaryNamingItAndAnotherAccountIsStillAudited(
+      TestEnvironment env) throws Exception {
+    long before = lastSeq(env);
+    String xu = Admin.token(env, "officer.xu");
+    String zhang = Admin.token(env, "officer.zhang");
+    WebClient office = from(env, "127.0.0.8");
+    List<HttpResponse<Buffer>> answers = new ArrayList<>(burst(20, () -> office.get("/v1/audit")
+        .putHeader("Authorization", "Bearer " + xu).send()));
+    // Another account behind the same office address: its own entry, at once.
+    HttpResponse<Buffer> other = await(office.get("/v1/audit").putHeader("Authorization", "Bearer " + zhang)
+        .putHeader("X-Request-Id", "denied-other-account").send());
+    answers.addAll(burst(20, () -> office.get("/v1/audit").putHeader("Authorization", "Bearer " + xu).send()));
+    assertThat(answers).hasSize(40).allSatisfy(r -> assertProblem(r, 403, "urn:frontline:problem:forbidden"));
+    assertProblem(other, 403, "urn:frontline:problem:forbidden");
+
+    String query = "SELECT actor_id::text, object_id, request_id, details::text FROM audit_log"
+        + " WHERE action = 'access.denied' AND client_address = '127.0.0.8' AND actor_id = ?::uuid AND seq > ?"
+        + " ORDER BY seq";
+    java.util.function.Function<String, List<Object[]>> of = username -> {
+      try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(query)) {
+        ps.setString(1, Admin.account(username).toString());
+        ps.setLong(2, before);
+        List<Object[]> rows = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            rows.add(new Object[] {rs.getString(1), rs.getString(2), rs.getString(3), new JsonObject(rs.getString(4))});
+          }
+        }
+        return rows;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    List<Object[]> zhangs = of.apply("officer.zhang");
+    assertThat(zhangs).hasSize(1);
+    assertThat(zhangs.get(0)[2]).isEqualTo("denied-other-account");
+    assertThat(((JsonObject) zhangs.get(0)[3]).getString("reason")).isEqualTo("role-not-held");
+
+    assertThat(eventually(INTERVAL.multipliedBy(3), () -> of.apply("officer.xu").stream()
+        .mapToLong(r -> ((JsonObject) r[3]).getLong("refusals")).sum() == 40))
+        .as("the entries of officer.xu count every refusal").isTrue();
+    List<Object[]> xus = of.apply("officer.xu");
+    assertThat(xus.size()).isBetween(2, 4);
+    assertThat(xus).allSatisfy(r -> assertThat(r[1]).isEqualTo("listAuditEntries"));
+    assertThat(xus.get(0)[2]).as("the first is audited with its request id").isNotNull();
+    for (Object[] summary : xus.subList(1, xus.size())) {
+      assertThat(summary[2]).isNull();
+      assertThat(((JsonObject) summary[3]).getBoolean("summary")).isTrue();
+      assertThat(((JsonObject) summary[3]).getString("reason")).isEqualTo("role-not-held");
+    }
   }
 }
