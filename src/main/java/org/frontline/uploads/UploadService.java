@@ -394,13 +394,24 @@ public final class UploadService {
    */
   public Future<Void> terminate(Upload upload) {
     if (upload.status() != Upload.Status.ACTIVE) {
-      return Future.failedFuture(notFound("The upload is already complete."));
+      return Future.failedFuture(notFound(ended(upload.status())));
     }
     return abandon(upload.objectKey(), upload.multipartUploadId())
         .compose(v -> repository.finish(upload.id(), Upload.Status.ABORTED, "terminated by the client"))
-        // A PATCH that completed it meanwhile won: the upload is not terminated, and says so.
+        // Ended meanwhile (a PATCH completed it, or found its multipart upload gone, or the sweeper expired it): the
+        // upload is not terminated, and the answer says how it ended.
         .compose(ended -> ended ? deleteOrOwe(upload)
-            : Future.failedFuture(notFound("The upload is already complete.")));
+            : repository.find(upload.id()).compose(now -> Future.failedFuture(notFound(
+                ended(now.map(Upload::status).orElse(Upload.Status.ABORTED))))));
+  }
+
+  /** Why an ended upload cannot be terminated, by how it ended. */
+  private static String ended(Upload.Status status) {
+    return switch (status) {
+      case COMPLETED -> "The upload is already complete.";
+      case EXPIRED -> "The upload expired; create a new one.";
+      default -> "The upload was ended; create a new one.";
+    };
   }
 
   static Future<Buffer> collect(ReadStream<Buffer> stream) {

@@ -282,6 +282,11 @@ class TusUploadTest {
         "Authorization", "Bearer " + token));
     assertThat(deleted.statusCode()).isEqualTo(204);
     assertThat(head(env, token, location).statusCode()).isEqualTo(404);
+    // A repeat (the phone never saw the 204): 404, saying how the upload ended.
+    HttpResponse<String> again = send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token));
+    assertThat(again.statusCode()).isEqualTo(404);
+    assertThat(again.body()).contains("was ended").doesNotContain("complete");
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
     assertThat(query(env, "SELECT status FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("ABORTED");
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
@@ -1190,7 +1195,7 @@ class TusUploadTest {
     }
   }
 
-  private static void update(TestEnvironment env, String sql) throws Exception {
+  static void update(TestEnvironment env, String sql) throws Exception {
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
       s.executeUpdate(sql);
     }

@@ -136,6 +136,31 @@ class UploadRacesTest {
     TusUploadTest.storedIntact(env, u.attachment(), u.data());
     assertThat(deleted.statusCode()).as("DELETE of an upload that was completed and stored meanwhile")
         .isEqualTo(404);
+    assertThat(deleted.body()).contains("already complete");
+  }
+
+  @Test
+  void aTerminationThatLosesToTheSweeperSaysTheUploadExpired(TestEnvironment env) throws Exception {
+    Hooks hooks = new Hooks();
+    int port = tusServer(env, hooked(env.app().objectStore(), hooks));
+    Started u = started(env, port, 6 * MIB);
+    assertThat(patch(port, u.location(), 0, Arrays.copyOf(u.data(), 5 * MIB + 10)).statusCode()).isEqualTo(204);
+
+    hooks.abortGate = Promise.promise();
+    CompletableFuture<HttpResponse<String>> delete = http.sendAsync(request(port, u.location())
+        .method("DELETE", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(hooks.abortReached);
+    // Meanwhile the upload passes its expiry and the sweeper ends it.
+    TusUploadTest.update(env, "UPDATE upload SET expires_at = now() - interval '1 minute' WHERE id = '" + u.id() + "'");
+    await(env.app().uploadSweeper().sweep());
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("EXPIRED");
+    hooks.abortGate.complete();
+    HttpResponse<String> deleted = delete.get(30, TimeUnit.SECONDS);
+
+    assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(404);
+    assertThat(deleted.body()).contains("expired").doesNotContain("complete");
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + u.id() + "'")).isEqualTo("EXPIRED");
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
   }
 
   // ---- A termination while the last PATCH completes: the PATCH is told the upload is over ----
