@@ -182,6 +182,32 @@ class EnterprisesApiTest {
   }
 
   @Test
+  void aCodeOrDesignationKindEndingInALineBreakIs400NamingItNeverA422Or500(TestEnvironment env) throws Exception {
+    // The contract's patterns end in '$', which the validator's java.util.regex also matches before a final line
+    // break: a valid code + "\n" was 422 "wrong check character, expected <the one it has>", a kind + "\n" a 500
+    // (the table's CHECK).
+    String sup = token(env, "supervisor.hanjiang");
+    long before = count(env, "SELECT count(*) FROM enterprise");
+    for (String end : List.of("\n", "\r\n", "\u2028")) {
+      String uscc = code();
+      JsonObject p = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(uscc + end, HUAISI)),
+          400, "urn:frontline:problem:validation-failed");
+      assertThat(p.getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field"))).as(end)
+          .containsExactly("body/uscc");
+      JsonObject kind = enterprise(uscc, HUAISI);
+      kind.getJsonArray("designations").add(new JsonObject().put("kind", "HIGH_TECH" + end).put("awardedOn",
+          "2025-01-01"));
+      p = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", kind), 400,
+          "urn:frontline:problem:validation-failed");
+      assertThat(p.getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field"))).as(end)
+          .containsExactly("body/designations/1/kind");
+      assertThat(count(env, "SELECT count(*) FROM enterprise WHERE uscc LIKE ?", uscc.substring(0, 17) + "%"))
+          .isZero();
+    }
+    assertThat(count(env, "SELECT count(*) FROM enterprise")).isEqualTo(before);
+  }
+
+  @Test
   void aDesignationDayOutsideTheRecordYearsIs400NamingItAndStoresNothing(TestEnvironment env) throws Exception {
     // Year 0000 passed `format: date` and was stored as 1 BC; read back, awardedOn became "0001-01-01 BC".
     for (String day : List.of("0000-05-20", "1899-12-31", "3000-01-01")) {
