@@ -183,17 +183,37 @@ public final class ServiceRequestService {
       }
     }
     UUID unitId = row.getUUID("unit_id");
-    return conn.preparedQuery("INSERT INTO service_request_step (service_request_id, seq, from_status,"
-            + " to_status, department, evidence, satisfaction, actor_id, at)"
-            + " SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM service_request_step"
-            + " WHERE service_request_id = $1")
-        .execute(Tuple.from(new Object[] {id, from, t.to(), t.department(), t.evidence(),
-            satisfaction, actor.accountId(), at}))
+    return departmentNotYetIn(conn, id, from, t)
+        .compose(v -> conn.preparedQuery("INSERT INTO service_request_step (service_request_id, seq, from_status,"
+                + " to_status, department, evidence, satisfaction, actor_id, at)"
+                + " SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM service_request_step"
+                + " WHERE service_request_id = $1")
+            .execute(Tuple.from(new Object[] {id, from, t.to(), t.department(), t.evidence(),
+                satisfaction, actor.accountId(), at})))
         .compose(v -> conn.preparedQuery(update).execute(params))
         .compose(v -> audit.success(conn, actor, "service-request.transition", "service_request", id, unitId,
             new JsonObject().put("from", from).put("to", t.to()).put("department", t.department())
                 .put("satisfaction", t.satisfaction()).put("approvalDaysSaved", t.approvalDaysSaved())))
         .mapEmpty();
+  }
+
+  /**
+   * A department is brought in once (a step each): a move to COORDINATING naming one already brought in is the
+   * illegal move's 409. A phone repeating the move it sent (its answer lost) added the same department again, as a
+   * second step with a later hand-off time. Read under the request's row lock, so a concurrent repeat waits and
+   * then sees the first one's step.
+   */
+  private static Future<Void> departmentNotYetIn(SqlClient conn, UUID id, String from, Transition t) {
+    if (!"COORDINATING".equals(t.to())) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery("SELECT seq FROM service_request_step WHERE service_request_id = $1"
+            + " AND to_status = 'COORDINATING' AND department = $2 ORDER BY seq LIMIT 1")
+        .execute(Tuple.of(id, t.department()))
+        .compose(rows -> rows.size() == 0 ? Future.succeededFuture() : Future.failedFuture(Problem.of(
+                ProblemType.CONFLICT, "The department " + t.department() + " was already brought in (step "
+                    + rows.iterator().next().getInteger(0) + "); each department is brought in once.")
+            .with("currentStatus", from).with("allowed", new JsonArray(ALLOWED.get(from))).toException()));
   }
 
   /** Each target status takes its own field and no other's: 422 naming the missing or misplaced field. */

@@ -270,6 +270,39 @@ class EnterprisesApiTest {
         + " AND to_status = 'RESOLVED'", id)).isEqualTo(1);
   }
 
+  @Test
+  void aDepartmentAlreadyBroughtInIs409SoARepeatedMoveAddsNoSecondStep(TestEnvironment env) throws Exception {
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String xu = token(env, "officer.xu");
+    UUID id = UUID.fromString(ok(call(env, xu, HttpMethod.POST, "/v1/enterprises/" + enterprise + "/service-requests",
+        request(XU)), 201).getString("id"));
+    JsonObject tax = new JsonObject().put("to", "COORDINATING").put("department", "Tax bureau");
+    ok(move(env, xu, id, tax), 200);
+    // The phone repeats the move whose answer it lost: the same department again (a second step before).
+    String before = string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id);
+    JsonObject p = assertProblem(move(env, xu, id, tax), 409, "urn:frontline:problem:conflict");
+    assertThat(p.getString("currentStatus")).isEqualTo("COORDINATING");
+    assertThat(p.getJsonArray("allowed")).isEqualTo(new JsonArray().add("COORDINATING").add("RESOLVED"));
+    assertThat(p.getString("detail")).contains("Tax bureau", "step 1");
+    assertThat(string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id)).isEqualTo(before);
+
+    // Another department is a step; two concurrent repeats of it make one.
+    JsonObject land = new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau");
+    var first = env.client().post("/v1/service-requests/" + id + "/transitions")
+        .putHeader("Authorization", "Bearer " + xu).sendJsonObject(land);
+    var second = env.client().post("/v1/service-requests/" + id + "/transitions")
+        .putHeader("Authorization", "Bearer " + xu).sendJsonObject(land);
+    List<Integer> statuses = new ArrayList<>(List.of(await(first).statusCode(), await(second).statusCode()));
+    statuses.sort(null);
+    assertThat(statuses).containsExactly(200, 409);
+    assertThat(string(env, "SELECT string_agg(seq || ':' || department, ',' ORDER BY seq) FROM service_request_step"
+        + " WHERE service_request_id = ?", id)).isEqualTo("1:Tax bureau,2:Natural resources bureau");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'service-request.transition'"
+        + " AND object_id = ?", id.toString())).isEqualTo(2);
+    assertThat(ok(call(env, xu, HttpMethod.GET, "/v1/service-requests/" + id, null), 200).getJsonArray("steps"))
+        .hasSize(2);
+  }
+
   static JsonObject request(UUID officer) {
     return new JsonObject().put("category", "APPROVAL").put("description", "Construction permit for a new workshop")
         .put("responsibleOfficerId", officer.toString());

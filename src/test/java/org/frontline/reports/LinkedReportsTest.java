@@ -370,6 +370,21 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aServiceReportBringingInADepartmentAlreadyInIs409AndNotStored(TestEnvironment env) {
+    UUID[] er = huaisiRequest(env);
+    JsonObject land = new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau");
+    ok(post(env, "supervisor.hanjiang", "/v1/service-requests/" + er[1] + "/transitions", land), 200);
+    UUID report = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.xu", "/v1/reports", service(report, er[0], er[1],
+        List.of("Met the land bureau again"), land)), 409, CONFLICT);
+    assertThat(p.getString("currentStatus")).isEqualTo("COORDINATING");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", report)).isZero();
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1])).isZero();
+    assertThat(env.count("SELECT count(*) FROM service_request_step WHERE service_request_id = ?", er[1]))
+        .isEqualTo(1);
+  }
+
+  @Test
   void wrongMissingOrOutOfScopeEnterpriseLinksAre422NamingTheField(TestEnvironment env) {
     UUID[] er = huaisiRequest(env);
     UUID[] other = huaisiRequest(env);
