@@ -128,6 +128,7 @@ public final class ServiceRequestService {
    * What an ENTERPRISE_SERVICE report does to its request, inside the report's creating transaction (the report row
    * already written there): appends the report's actions, then applies {@code advance} when asked (an illegal move
    * is the same 409 as the transitions endpoint; a missing or misplaced field is 422 named under {@code prefix}).
+   * A CLOSED request takes no more actions (the same 409, {@code allowed} empty).
    * The request must be in {@code scope} (checked by the caller, which names its own fields).
    */
   public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID id, UUID reportId,
@@ -138,6 +139,13 @@ public final class ServiceRequestService {
         return Future.failedFuture(notFound(id));
       }
       Row row = found.get();
+      if (ALLOWED.get(row.getString("status")).isEmpty()) {
+        // A closed request is a finished record, rated by its enterprise: appending to it would change how it was
+        // handled after the fact (as progress on a closed project would). The illegal move's 409.
+        return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The service request " + id + " is "
+                + row.getString("status") + " (final); it takes no more actions.")
+            .with("currentStatus", row.getString("status")).with("allowed", new JsonArray()).toException());
+      }
       return conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal, service_request_id, action,"
               + " actor_id, at) SELECT $1, a.ordinality - 1, $2, a.action, $3, $4"
               + " FROM unnest($5::text[]) WITH ORDINALITY AS a (action, ordinality)")

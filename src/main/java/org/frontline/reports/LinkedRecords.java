@@ -26,7 +26,8 @@ import java.util.UUID;
  *       {@code body/body/quantity}); the milestone's alerts are judged.</li>
  *   <li>ENTERPRISE_SERVICE: the enterprise and the request exist in scope and the request is the enterprise's
  *       (else 422 naming the field); the actions are appended to the request, which moves on when
- *       {@code advanceTo} asks (an illegal move is 409 with the allowed ones, like the transitions endpoint).</li>
+ *       {@code advanceTo} asks (an illegal move is 409 with the allowed ones, like the transitions endpoint; so is
+ *       any report on a CLOSED request).</li>
  * </ul>
  */
 public final class LinkedRecords {

@@ -385,6 +385,43 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aServiceReportOnAClosedRequestIs409AloneAndInABatchWhileARepeatAnswersAsBefore(TestEnvironment env) {
+    UUID[] er = huaisiRequest(env);
+    String path = "/v1/service-requests/" + er[1] + "/transitions";
+    ok(post(env, "officer.xu", path, new JsonObject().put("to", "COORDINATING").put("department", "Land bureau")), 200);
+    ok(post(env, "officer.xu", path, new JsonObject().put("to", "RESOLVED").put("evidence", "Notice 2026-118")), 200);
+    // Resolved, not closed: actions (e.g. asking for the rating) are still taken.
+    UUID beforeClosing = UUID.randomUUID();
+    JsonObject stored = service(beforeClosing, er[0], er[1], List.of("Asked for a rating"), null);
+    ok(post(env, "officer.xu", "/v1/reports", stored), 201);
+    ok(post(env, "officer.xu", path, new JsonObject().put("to", "CLOSED").put("satisfaction", 4)), 200);
+    String closed = env.string("SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", er[1]);
+
+    // Appended after the enterprise rated it: the record changed after the fact (201 before).
+    UUID after = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.xu", "/v1/reports", service(after, er[0], er[1],
+        List.of("Followed up"), null)), 409, CONFLICT);
+    assertThat(p.getString("currentStatus")).isEqualTo("CLOSED");
+    assertThat(p.getJsonArray("allowed")).isEmpty();
+    JsonArray results = ok(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(service(UUID.randomUUID(), er[0], er[1], List.of("Followed up"), null)))), 200)
+        .getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(409);
+    assertThat(results.getJsonObject(0).getJsonObject("problem").getString("currentStatus")).isEqualTo("CLOSED");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", after)).isZero();
+    assertThat(env.count("SELECT count(*) FROM report r WHERE r.body ->> 'serviceRequestId' = ?", er[1].toString()))
+        .isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'service-request.actions' AND object_id = ?",
+        er[1].toString())).isEqualTo(1);
+    assertThat(env.string("SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", er[1])).isEqualTo(closed);
+
+    // The report stored before the closing still answers its repeat as before.
+    assertThat(post(env, "officer.xu", "/v1/reports", stored).statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void wrongMissingOrOutOfScopeEnterpriseLinksAre422NamingTheField(TestEnvironment env) {
     UUID[] er = huaisiRequest(env);
     UUID[] other = huaisiRequest(env);
