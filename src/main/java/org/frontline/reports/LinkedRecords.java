@@ -24,8 +24,8 @@ import java.util.UUID;
  *       project is not closed (COMPLETED or CANCELLED: the progress endpoint's own 409 naming the project's
  *       status); the cumulative quantity becomes a progress entry linked to the report (a lower one is 422
  *       {@code body/body/quantity}); the milestone's alerts are judged.</li>
- *   <li>ENTERPRISE_SERVICE: the enterprise and the request exist in scope and the request is the enterprise's
- *       (else 422 naming the field); the actions are appended to the request, which moves on when
+ *   <li>ENTERPRISE_SERVICE: the enterprise and the request exist in scope, the enterprise is of the report's unit
+ *       or one below it, and the request is the enterprise's (else 422 naming the field); the actions are appended to the request, which moves on when
  *       {@code advanceTo} asks (an illegal move is 409 with the allowed ones, like the transitions endpoint; so is
  *       any report on a CLOSED request).</li>
  * </ul>
@@ -82,14 +82,23 @@ public final class LinkedRecords {
                                          JsonObject body) {
     UUID enterpriseId = UUID.fromString(body.getString("enterpriseId"));
     UUID requestId = UUID.fromString(body.getString("serviceRequestId"));
-    return exists(conn, "SELECT 1 FROM enterprise e JOIN org_unit u ON u.id = e.unit_id WHERE e.id = $1 AND "
-        + Scope.sql("u.path", 2), enterpriseId, scope)
-        .compose(found -> found ? conn.preparedQuery("SELECT sr.enterprise_id FROM service_request sr"
+    // The enterprise must be of the report's unit or one below it: whoever reads the report (its unit in their
+    // scope) then covers the enterprise too. An author covering two units could file, under one, a report about
+    // the other's enterprise, whose actions and advanceTo (evidence included) that unit's readers and partners then
+    // read, though the request itself is 404 to them.
+    return conn.preparedQuery("SELECT " + Scope.within("u.path", "r.path") + " FROM enterprise e"
+            + " JOIN org_unit u ON u.id = e.unit_id JOIN org_unit r ON r.id = $3 WHERE e.id = $1 AND "
+            + Scope.sql("u.path", 2))
+        .execute(Tuple.of(enterpriseId, (Object) scope.paths(), envelope.unitId()))
+        .compose(found -> found.size() == 0 ? Future.failedFuture(ReportService.unprocessable(BODY + "enterpriseId",
+                "No enterprise " + enterpriseId + " in your scope."))
+            : !found.iterator().next().getBoolean(0) ? Future.failedFuture(ReportService.unprocessable(
+                BODY + "enterpriseId", "The enterprise " + enterpriseId + " is not of the report's unit "
+                    + envelope.unitId() + " or one below it."))
+            : conn.preparedQuery("SELECT sr.enterprise_id FROM service_request sr"
                 + " JOIN enterprise e ON e.id = sr.enterprise_id JOIN org_unit u ON u.id = e.unit_id"
                 + " WHERE sr.id = $1 AND " + Scope.sql("u.path", 2))
-            .execute(Tuple.of(requestId, (Object) scope.paths()))
-            : Future.failedFuture(ReportService.unprocessable(BODY + "enterpriseId",
-                "No enterprise " + enterpriseId + " in your scope.")))
+            .execute(Tuple.of(requestId, (Object) scope.paths())))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.failedFuture(ReportService.unprocessable(BODY + "serviceRequestId",

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
@@ -419,6 +420,54 @@ class LinkedReportsTest {
 
     // The report stored before the closing still answers its repeat as before.
     assertThat(post(env, "officer.xu", "/v1/reports", stored).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aServiceReportAboutAnEnterpriseAboveOrBesideItsUnitIs422SoItsReadersCoverTheEnterprise(TestEnvironment env) {
+    // A supervisor of Huaisi only: reads Huaisi's reports, not Hanjiang's enterprises.
+    String username = "supervisor.huaisi." + Integer.toHexString(new java.util.Random().nextInt(1 << 24));
+    ok(post(env, "admin", "/v1/accounts", new JsonObject().put("username", username).put("displayName", "槐泗 Huaisi")
+        .put("roles", new JsonArray().add("supervisor")).put("homeUnitId", HUAISI.toString())
+        .put("password", "Field-work-2026")), 201);
+    String huaisiSupervisor = ok(await(env.client().post("/v1/auth/login").sendJsonObject(new JsonObject()
+        .put("username", username).put("password", "Field-work-2026"))), 200).getString("access_token");
+
+    // A Hanjiang (district) enterprise and request; supervisor.hanjiang covers Hanjiang and Huaisi below it.
+    JsonObject enterprise = ok(post(env, "supervisor.hanjiang", "/v1/enterprises",
+        EnterprisesApiTestAccess.enterprise(HANJIANG)), 201);
+    UUID enterpriseId = UUID.fromString(enterprise.getString("id"));
+    UUID requestId = UUID.fromString(ok(post(env, "supervisor.hanjiang", "/v1/enterprises/" + enterpriseId
+        + "/service-requests", new JsonObject().put("category", "FINANCING").put("description", "Credit line")
+        .put("responsibleOfficerId", account("supervisor.hanjiang").toString())), 201).getString("id"));
+    assertThat(await(env.client().get("/v1/enterprises/" + enterpriseId)
+        .putHeader("Authorization", "Bearer " + huaisiSupervisor).send()).statusCode()).isEqualTo(404);
+
+    // Filed under Huaisi, the Huaisi supervisor would have read its actions and evidence (201 before).
+    UUID report = UUID.randomUUID();
+    JsonObject underHuaisi = service(report, enterpriseId, requestId, List.of("Bank meeting"),
+        new JsonObject().put("to", "COORDINATING").put("department", "Financial office"));
+    JsonObject p = assertProblem(post(env, "supervisor.hanjiang", "/v1/reports", underHuaisi), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/enterpriseId");
+    JsonArray results = ok(post(env, "supervisor.hanjiang", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(service(UUID.randomUUID(), enterpriseId, requestId, List.of("Bank meeting"), null)))),
+        200).getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(422);
+    assertThat(field(results.getJsonObject(0).getJsonObject("problem"))).isEqualTo("body/body/enterpriseId");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", report)).isZero();
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", requestId))
+        .isZero();
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?", requestId)).isEqualTo("RECEIVED");
+    assertThat(await(env.client().get("/v1/reports/" + report)
+        .putHeader("Authorization", "Bearer " + huaisiSupervisor).send()).statusCode()).isEqualTo(404);
+
+    // Under the enterprise's own unit it is taken; so is a Huaisi enterprise's report filed under Hanjiang.
+    ok(post(env, "supervisor.hanjiang", "/v1/reports", underHuaisi.copy().put("unitId", HANJIANG.toString())), 201);
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?", requestId)).isEqualTo("COORDINATING");
+    UUID[] er = huaisiRequest(env);
+    ok(post(env, "supervisor.hanjiang", "/v1/reports", service(UUID.randomUUID(), er[0], er[1], List.of("Visited"),
+        null).put("unitId", HANJIANG.toString())), 201);
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isEqualTo(1);
   }
 
   @Test
