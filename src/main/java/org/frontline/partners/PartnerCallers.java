@@ -6,6 +6,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
 import org.frontline.identity.ClientCallers;
+import org.frontline.identity.Scope;
 import org.frontline.identity.TokenService;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
@@ -16,8 +17,8 @@ import java.util.UUID;
 
 /**
  * A partner token's caller, read from the client as it is now (like an account's roles): a disabled client is
- * refused at once, and the grant is what both the token and the client's current grant hold, so narrowing a grant
- * takes effect without waiting for tokens to expire.
+ * refused at once, and the grant is what both the token and the client's current grant hold (units compared as
+ * subtrees), so narrowing a grant takes effect without waiting for tokens to expire.
  */
 public final class PartnerCallers implements ClientCallers {
   private final Pool pool;
@@ -26,11 +27,20 @@ public final class PartnerCallers implements ClientCallers {
     this.pool = pool;
   }
 
+  /**
+   * The units of both the token and the client's grant now, as subtrees: where a unit of one lies in a subtree of
+   * the other, the deeper of the two (a token for Hanjiang under a grant narrowed to Huaisi reads Huaisi; a token for
+   * Huaisi under a grant widened to Hanjiang still reads Huaisi). Comparing ids alone took such a token's every unit.
+   */
+  private static final String UNITS = "ARRAY(SELECT DISTINCT CASE WHEN " + Scope.within("g.path", "t.path")
+      + " THEN g.id ELSE t.id END FROM org_unit t JOIN org_unit g ON (" + Scope.within("g.path", "t.path") + ") OR ("
+      + Scope.within("t.path", "g.path") + ") WHERE t.id = ANY ($2) AND g.id = ANY (c.unit_ids)) AS units";
+
   @Override
   public Future<Optional<Caller>> callerFor(TokenService.AccessToken token) {
-    return pool.preparedQuery("SELECT scopes, unit_ids, report_types, rate_limit_per_minute FROM partner_client "
-            + "WHERE id = $1 AND disabled_at IS NULL")
-        .execute(Tuple.of(token.accountId()))
+    return pool.preparedQuery("SELECT c.scopes, " + UNITS + ", c.report_types, c.rate_limit_per_minute "
+            + "FROM partner_client c WHERE c.id = $1 AND c.disabled_at IS NULL")
+        .execute(Tuple.of(token.accountId(), (Object) token.scope().toArray(UUID[]::new)))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture(Optional.empty());
@@ -66,11 +76,10 @@ public final class PartnerCallers implements ClientCallers {
 
   private static Caller caller(TokenService.AccessToken token, Row r) {
     List<String> scopes = List.of(r.getArrayOfStrings("scopes"));
-    List<UUID> units = List.of(r.getArrayOfUUIDs("unit_ids"));
     List<String> types = List.of(r.getArrayOfStrings("report_types"));
     return new Caller(token.accountId(),
         token.client().scopes().stream().filter(scopes::contains).map(s -> Caller.PARTNER_ROLE_PREFIX + s).toList(),
-        token.scope().stream().filter(units::contains).toList(),
+        List.of(r.getArrayOfUUIDs("units")),
         new Caller.ClientGrant(token.client().reportTypes().stream().filter(types::contains).toList()));
   }
 }

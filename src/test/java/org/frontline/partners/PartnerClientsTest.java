@@ -14,9 +14,11 @@ import org.junit.jupiter.api.Test;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HANJIANG;
+import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.NANTONG;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.partners.Partners.call;
@@ -220,6 +222,45 @@ class PartnerClientsTest {
     String newToken = Partners.partnerToken(env, client);
     assertThat(await(env.client().post("/v1/partner/figures").putHeader("Authorization", "Bearer " + newToken)
         .putHeader("Idempotency-Key", "grant-1").sendJsonObject(figure)).statusCode()).isEqualTo(201);
+  }
+
+  /**
+   * The units of a token and of the grant are subtrees: a token issued for Hanjiang under a grant narrowed to Huaisi
+   * (inside Hanjiang) reads Huaisi, and a token issued for Huaisi under a grant widened to Hanjiang keeps Huaisi
+   * (the rest of Hanjiang only for new tokens). Comparing unit ids, both tokens lost every unit.
+   */
+  @Test
+  void aTokenKeepsWhatBothItAndTheChangedGrantCoverAsSubtrees(TestEnvironment env) {
+    UUID huaisi = Partners.report(env, "officer.xu", HUAISI);
+    UUID hanjiang = Partners.report(env, "supervisor.hanjiang", HANJIANG);
+    String admin = login(env, "admin");
+
+    JsonObject narrowed = secretClient(env, List.of("reports:read"), List.of(HANJIANG), List.of("SITE"));
+    String hanjiangToken = Partners.partnerToken(env, narrowed);
+    ok(call(env, admin, HttpMethod.PUT, "/v1/partner-clients/" + narrowed.getString("id") + "/grant", grant(HUAISI)), 200);
+    assertThat(ok(call(env, hanjiangToken, HttpMethod.GET, "/v1/partner/reports/" + huaisi, null), 200)
+        .getString("unitId")).isEqualTo(HUAISI.toString());
+    assertProblem(call(env, hanjiangToken, HttpMethod.GET, "/v1/partner/reports/" + hanjiang, null), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(reportIds(call(env, hanjiangToken, HttpMethod.GET, "/v1/partner/reports?limit=200", null)))
+        .contains(huaisi.toString()).doesNotContain(hanjiang.toString());
+
+    JsonObject widened = secretClient(env, List.of("reports:read"), List.of(HUAISI), List.of("SITE"));
+    String huaisiToken = Partners.partnerToken(env, widened);
+    ok(call(env, admin, HttpMethod.PUT, "/v1/partner-clients/" + widened.getString("id") + "/grant", grant(HANJIANG)), 200);
+    ok(call(env, huaisiToken, HttpMethod.GET, "/v1/partner/reports/" + huaisi, null), 200);
+    assertProblem(call(env, huaisiToken, HttpMethod.GET, "/v1/partner/reports/" + hanjiang, null), 404,
+        "urn:frontline:problem:not-found");
+    ok(call(env, Partners.partnerToken(env, widened), HttpMethod.GET, "/v1/partner/reports/" + hanjiang, null), 200);
+  }
+
+  private static JsonObject grant(UUID unit) {
+    return new JsonObject().put("scopes", new JsonArray().add("reports:read"))
+        .put("unitIds", new JsonArray().add(unit.toString())).put("reportTypes", new JsonArray().add("SITE"));
+  }
+
+  private static List<String> reportIds(HttpResponse<Buffer> page) {
+    return ok(page, 200).getJsonArray("items").stream().map(i -> ((JsonObject) i).getString("id")).toList();
   }
 
   @Test
