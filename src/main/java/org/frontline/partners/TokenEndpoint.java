@@ -17,6 +17,7 @@ import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.Problems;
 import org.frontline.platform.http.RequestIds;
+import org.frontline.platform.http.StorableStrings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -318,8 +319,10 @@ public final class TokenEndpoint {
     if (claims.getValue("nbf") instanceof Number nbf && nbf.longValue() > now + LEEWAY_SECONDS) {
       throw OAuthError.client("The assertion is not valid yet (nbf).", false);
     }
-    if (!(claims.getValue("jti") instanceof String jti) || jti.isEmpty() || jti.length() > 256) {
-      throw OAuthError.client("The assertion must have a jti (at most 256 characters).", false);
+    // A jti PostgreSQL cannot store as sent (a NUL: the insert failed, a 500; a lone surrogate: stored as '?') is refused.
+    if (!(claims.getValue("jti") instanceof String jti) || jti.isEmpty() || jti.length() > 256
+        || StorableStrings.unstorable(jti) != null) {
+      throw OAuthError.client("The assertion must have a jti (at most 256 characters, no NUL or lone surrogate).", false);
     }
     byte[] signature = decode(parts[2]);
     byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);

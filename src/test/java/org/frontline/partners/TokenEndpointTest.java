@@ -2,6 +2,9 @@ package org.frontline.partners;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSObject;
+import com.nimbusds.jose.Payload;
+import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.ECKey;
@@ -266,6 +269,24 @@ class TokenEndpointTest {
     assertThat(statuses.stream().filter(s -> s == 200)).hasSize(1);
     assertThat(statuses.stream().filter(s -> s == 401)).hasSize(7);
     assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", id)).isEqualTo(2);
+  }
+
+  /** A jti with a NUL failed the insert into partner_assertion_jti: a 500 (an unpaired surrogate was stored as '?'). */
+  @Test
+  void aJtiThatCannotBeStoredIsInvalidClient(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("unstorable");
+    String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    // Written as JSON escapes (Nimbus would encode a lone surrogate as '?' itself), then signed.
+    for (String escaped : List.of("a\\u0000b", "a\\ud800b")) {
+      JWSObject jws = new JWSObject(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(ec.getKeyID()).build(),
+          new Payload(claims(env, id).jwtID("JTI").build().toString().replace("\"JTI\"", "\"" + escaped + "\"")));
+      jws.sign(new ECDSASigner(ec));
+      oauthError(tokenWithAssertion(env, jws.serialize(), null), 401, "invalid_client");
+    }
+    assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", id)).isZero();
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isZero();
+    ok(tokenWithAssertion(env, assertion(env, ec, id), null), 200);
   }
 
   @Test
