@@ -267,10 +267,20 @@ public final class PartnerClientService {
     return chain;
   }
 
+  /**
+   * Adds a key. An expired key of the same kid (a rotation's overlap has ended) is marked removed as of its expiry
+   * first: it works no more and is no longer listed, yet it held the kid in the live-kid index, so the kid could
+   * never name a new key (422), and the admin saw no credential to remove.
+   */
   private static Future<UUID> insertKey(SqlClient conn, UUID clientId, PartnerKeys.Key key) {
     UUID id = UUID.randomUUID();
-    return conn.preparedQuery("INSERT INTO partner_credential (id, client_id, kind, kid, alg, jwk) VALUES ($1, $2, 'jwk', $3, $4, $5)")
-        .execute(Tuple.of(id, clientId, key.kid(), key.alg(), key.jwk())).map(id);
+    return conn.preparedQuery("UPDATE partner_credential SET removed_at = expires_at WHERE client_id = $1 AND kind = 'jwk' "
+            + "AND kid = $2 AND removed_at IS NULL AND expires_at <= now()")
+        .execute(Tuple.of(clientId, key.kid()))
+        .compose(v -> conn.preparedQuery("INSERT INTO partner_credential (id, client_id, kind, kid, alg, jwk) "
+                + "VALUES ($1, $2, 'jwk', $3, $4, $5)")
+            .execute(Tuple.of(id, clientId, key.kid(), key.alg(), key.jwk())))
+        .map(id);
   }
 
   private static List<PartnerKeys.Key> keys(JsonObject jwks, String field) {

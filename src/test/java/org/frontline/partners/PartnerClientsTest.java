@@ -188,6 +188,33 @@ class PartnerClientsTest {
     ok(Partners.tokenWithAssertion(env, Partners.assertion(env, second, id), null), 200);
   }
 
+  /**
+   * A key whose overlap ended is no longer live, so its kid may name a new key (a partner that keeps one kid across
+   * rotations). It kept the kid in the live-kid index: 422, and GET listed no credential the admin could remove.
+   */
+  @Test
+  void theKidOfAnExpiredKeyMayNameANewKey(TestEnvironment env) throws Exception {
+    ECKey old = ecKey("main");
+    String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), old).getString("id");
+    String admin = login(env, "admin");
+    ok(call(env, admin, HttpMethod.POST, "/v1/partner-clients/" + id + "/credentials", new JsonObject()
+        .put("jwk", new JsonObject(ecKey("interim").toPublicJWK().toJSONObject())).put("previousExpireInSeconds", 0)), 200);
+    ECKey renewed = ecKey("main");
+    JsonObject added = ok(call(env, admin, HttpMethod.POST, "/v1/partner-clients/" + id + "/credentials",
+        new JsonObject().put("jwk", new JsonObject(renewed.toPublicJWK().toJSONObject()))), 200);
+    assertThat(added.getJsonArray("credentials").stream().map(c -> ((JsonObject) c).getString("kid")))
+        .containsExactlyInAnyOrder("interim", "main");
+    assertThat(env.count("SELECT count(*) FROM partner_credential WHERE client_id = ?::uuid AND kid = 'main' "
+        + "AND removed_at IS NULL", id)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM partner_credential WHERE client_id = ?::uuid AND kid = 'main' "
+        + "AND removed_at = expires_at", id)).isEqualTo(1);
+    ok(Partners.tokenWithAssertion(env, Partners.assertion(env, renewed, id), null), 200);
+    Partners.oauthError(Partners.tokenWithAssertion(env, Partners.assertion(env, old, id), null), 401, "invalid_client");
+    // A live kid still names one key only.
+    assertProblem(call(env, admin, HttpMethod.POST, "/v1/partner-clients/" + id + "/credentials",
+        new JsonObject().put("jwk", new JsonObject(ecKey("main").toPublicJWK().toJSONObject()))), 422, UNPROCESSABLE);
+  }
+
   static final String NANTONG_ADMIN = "admin.partners.nantong";
 
   @Test
