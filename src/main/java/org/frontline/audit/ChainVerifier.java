@@ -57,6 +57,10 @@ public final class ChainVerifier {
           + " is not the hash of the entry before, " + AuditChain.hex(previousHash));
       return false;
     }
+    if (!e.detailsReadable()) {
+      broken = new Broken(e.seq(), Reason.CONTENT_CHANGED, "the stored details are not a JSON object");
+      return false;
+    }
     byte[] recomputed = AuditChain.hash(e);
     if (!Arrays.equals(recomputed, e.hash())) {
       broken = new Broken(e.seq(), Reason.CONTENT_CHANGED, "stored hash " + AuditChain.hex(e.hash())

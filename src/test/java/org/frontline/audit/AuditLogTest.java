@@ -211,6 +211,42 @@ class AuditLogTest {
     assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("seq-gap");
   }
 
+  /** Details that are no JSON object were written by no writer: verify names the row (it answered 500). */
+  @Test
+  void verifyNamesARowWhoseDetailsWereMadeSomethingElseThanAnObject(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang")) {
+      loginOk(env, user);
+    }
+    tamper(env, "UPDATE audit_log SET details = '[\"forged\"]' WHERE seq = 2");
+    HttpResponse<Buffer> response = verify(env, accessToken(env, "admin"));
+    assertThat(response.statusCode()).as(response.bodyAsString()).isEqualTo(200);
+    JsonObject result = response.bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).isFalse();
+    assertThat(result.getLong("checked")).isEqualTo(1);
+    assertThat(result.getJsonObject("firstBroken").getLong("seq")).isEqualTo(2);
+    assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("content-changed");
+    try (Connection c = env.jdbc()) {
+      assertThat(AuditVerification.verify(c).firstBroken().seq()).isEqualTo(2);
+    }
+  }
+
+  /** A number is hashed as its exact stored decimal: one changed beyond a double's digits is found. */
+  @Test
+  void verifyNamesANumberChangedBeyondTheDigitsOfADouble(TestEnvironment env) throws Exception {
+    AuditLog audit = env.app().audit();
+    for (int i = 0; i < 3; i++) {
+      await(audit.record(env.app().database().pool(), new AuditEvent(null, "system", "test.event", null, null,
+          null, null, null, AuditEvent.Outcome.SUCCESS, new JsonObject().put("i", i).put("quantity", 12.5))));
+    }
+    assertThat(verify(env, accessToken(env, "admin")).bodyAsJsonObject().getBoolean("ok")).isTrue();
+    tamper(env, "UPDATE audit_log SET details = jsonb_set(details, '{quantity}', '12.50000000000000000001') "
+        + "WHERE seq = 2");
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(result.getBoolean("ok")).as(result.encode()).isFalse();
+    assertThat(result.getJsonObject("firstBroken").getLong("seq")).isEqualTo(2);
+    assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("content-changed");
+  }
+
   @Test
   void verifyWalksAChainLongerThanOneBatch(TestEnvironment env) throws Exception {
     AuditLog audit = env.app().audit();
