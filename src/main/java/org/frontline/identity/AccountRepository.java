@@ -107,6 +107,23 @@ public final class AccountRepository {
         .map(RowSet::rowCount);
   }
 
+  /**
+   * Whether an enabled admin account covers a root unit (can act on the whole organisation), as this transaction
+   * sees it. Takes a transaction lock first, so two changes that each take an admin away queue here and the second
+   * sees the first committed (each could otherwise count the other admin as still there).
+   */
+  public Future<Boolean> organisationAdminRemains(SqlClient conn) {
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(ORGANISATION_ADMINS_LOCK))
+        .compose(v -> conn.query("""
+            SELECT EXISTS (SELECT 1 FROM account a JOIN account_scope s ON s.account_id = a.id
+                           JOIN org_unit u ON u.id = s.unit_id
+                           WHERE 'admin' = ANY (a.roles) AND a.disabled_at IS NULL AND u.parent_id IS NULL)""")
+            .execute())
+        .map(rows -> rows.iterator().next().getBoolean(0));
+  }
+
+  private static final long ORGANISATION_ADMINS_LOCK = 0x6f72675f61646d6eL; // "org_admn"
+
   public Future<Boolean> usernameExists(SqlClient conn, String username) {
     return conn.preparedQuery("SELECT 1 FROM account WHERE username = $1").execute(Tuple.of(username))
         .map(rows -> rows.size() > 0);

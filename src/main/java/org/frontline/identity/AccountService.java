@@ -109,6 +109,10 @@ public final class AccountService {
           .compose(v -> u.coveredUnitIds() == null ? Future.succeededFuture()
               : accounts.uncoverInScope(conn, scope, id, withHome(home, covered)))
           .compose(v -> accounts.cover(conn, id, withHome(home, covered)))
+          .compose(v -> !before.roles().contains("admin") ? Future.<Void>succeededFuture()
+              : u.roles() != null && !u.roles().contains("admin") ? organisationAdminRemains(conn, "body/roles")
+              : u.coveredUnitIds() != null ? organisationAdminRemains(conn, "body/coveredUnitIds")
+              : Future.<Void>succeededFuture())
           .compose(v -> reread(conn, id))
           .compose(after -> audit.success(conn, actor, "account.update", "account", id, after.homeUnitId(),
               new JsonObject().put("before", describe(before)).put("after", describe(after))).map(after));
@@ -122,6 +126,8 @@ public final class AccountService {
         return Future.failedFuture(AdminProblems.unprocessable("path/id", "You cannot disable your own account."));
       }
       return accounts.setDisabled(conn, id, true)
+          .compose(v -> before.roles().contains("admin") ? organisationAdminRemains(conn, "path/id")
+              : Future.<Void>succeededFuture())
           .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
           .compose(revoked -> audit.success(conn, actor, "account.disable", "account", id, before.homeUnitId(),
               new JsonObject().put("refreshTokensRevoked", revoked)))
@@ -183,6 +189,17 @@ public final class AccountService {
         : Future.failedFuture(Problem.of(ProblemType.FORBIDDEN, "The account " + account.id()
             + " covers units outside your scope; only an admin whose scope holds them all may " + what + " it.")
             .toException()));
+  }
+
+  /**
+   * Checked after a change to an admin account, before it commits: the organisation keeps an enabled admin whose
+   * scope covers its root unit (else nobody could manage the root, rotate the keys or be given that power again
+   * without the command line). 422 naming {@code field} otherwise; the transaction then rolls back.
+   */
+  private Future<Void> organisationAdminRemains(SqlConnection conn, String field) {
+    return accounts.organisationAdminRemains(conn).compose(remains -> remains ? Future.<Void>succeededFuture()
+        : Future.failedFuture(AdminProblems.unprocessable(field, "This would leave the organisation without an "
+            + "enabled administrator whose scope covers its root unit.")));
   }
 
   /** The home unit (when given) must be live and in scope; each covered unit in scope. 422 names the field. */

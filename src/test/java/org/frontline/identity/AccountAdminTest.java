@@ -16,6 +16,7 @@ import java.util.UUID;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.JIANGSU;
 import static org.frontline.dev.DemoOrganisation.NANTONG;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.identity.Admin.call;
@@ -211,6 +212,57 @@ class AccountAdminTest {
     assertProblem(post(env, Admin.token(env, "admin"), "/v1/accounts/" + admin + "/disable", null), 422,
         "urn:frontline:problem:unprocessable");
     assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND disabled_at IS NULL", admin)).isEqualTo(1);
+  }
+
+  /**
+   * Review: the organisation's last admin covering the root could take the admin role from itself, or uncover the
+   * root, and a Nantong admin could disable it (it is at home in Nantong): nobody could then manage the root, rotate
+   * the signing keys or give anyone that power again. Each is refused while no other such admin is enabled.
+   */
+  @Test
+  void theLastAdminOfTheWholeOrganisationCannotBeDemotedUncoveredOrDisabled(TestEnvironment env) throws Exception {
+    String nantong = Admin.nantongAdmin(env);
+    UUID last = create(env, Admin.token(env, "admin"), newAccount("admin.last", NANTONG)
+        .put("roles", new JsonArray().add("admin")).put("coveredUnitIds", new JsonArray().add(JIANGSU.toString())));
+    String token = Admin.token(env, "admin.last", PASSWORD);
+    List<UUID> others = new ArrayList<>();
+    try (var c = env.jdbc(); var s = c.createStatement(); var rs = s.executeQuery("""
+        UPDATE account a SET disabled_at = now() WHERE 'admin' = ANY (a.roles) AND a.disabled_at IS NULL
+          AND a.username <> 'admin.last' AND EXISTS (SELECT 1 FROM account_scope s JOIN org_unit u ON u.id = s.unit_id
+                                                     WHERE s.account_id = a.id AND u.parent_id IS NULL)
+        RETURNING a.id""")) {
+      while (rs.next()) {
+        others.add(rs.getObject(1, UUID.class));
+      }
+    }
+    try {
+      String before = Admin.row(env, "account", last);
+      String coverage = covered(env, last);
+      JsonObject p = assertProblem(call(env, token, HttpMethod.PATCH, "/v1/accounts/" + last, new JsonObject()
+          .put("roles", new JsonArray().add("supervisor"))), 422, "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/roles");
+      p = assertProblem(call(env, token, HttpMethod.PATCH, "/v1/accounts/" + last, new JsonObject()
+          .put("coveredUnitIds", new JsonArray())), 422, "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/coveredUnitIds");
+      p = assertProblem(post(env, nantong, "/v1/accounts/" + last + "/disable", null), 422,
+          "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("path/id");
+      assertThat(Admin.row(env, "account", last)).isEqualTo(before);
+      assertThat(covered(env, last)).isEqualTo(coverage);
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action IN "
+          + "('account.update', 'account.disable')", last.toString())).isZero();
+      // what leaves its root coverage alone stays open
+      ok(call(env, token, HttpMethod.PATCH, "/v1/accounts/" + last, new JsonObject().put("displayName", "Last")), 200);
+    } finally {
+      try (var c = env.jdbc(); var ps = c.prepareStatement("UPDATE account SET disabled_at = NULL WHERE id = ANY (?)")) {
+        ps.setArray(1, c.createArrayOf("uuid", others.toArray()));
+        ps.executeUpdate();
+      }
+    }
+    // with another such admin enabled, it may step down
+    assertThat(others).isNotEmpty();
+    ok(call(env, token, HttpMethod.PATCH, "/v1/accounts/" + last, new JsonObject()
+        .put("roles", new JsonArray().add("supervisor"))), 200);
   }
 
   @Test
