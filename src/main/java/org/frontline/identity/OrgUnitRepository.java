@@ -139,6 +139,26 @@ public final class OrgUnitRepository {
         });
   }
 
+  /**
+   * What keeps a unit from being retired, as "table.column" like {@link #references}: live child units
+   * (org_unit.parent_id) and postings at it not ended before today, China Standard Time (posting.unit_id). Those
+   * writes lock the unit (FOR SHARE), so none slips in once its row is locked for the retirement.
+   */
+  public Future<List<String>> liveReferences(SqlClient conn, UUID id) {
+    return conn.preparedQuery("""
+            SELECT 'org_unit.parent_id' WHERE EXISTS (SELECT 1 FROM org_unit c WHERE c.parent_id = $1
+                                                                             AND c.retired_at IS NULL)
+            UNION ALL
+            SELECT 'posting.unit_id' WHERE EXISTS (SELECT 1 FROM posting p WHERE p.unit_id = $1
+              AND (p.ends_on IS NULL OR p.ends_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date))""")
+        .execute(Tuple.of(id))
+        .map(rows -> {
+          List<String> found = new ArrayList<>();
+          rows.forEach(r -> found.add(r.getString(0)));
+          return found;
+        });
+  }
+
   public Future<Void> delete(SqlClient conn, UUID id) {
     return conn.preparedQuery("DELETE FROM org_unit WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
   }

@@ -114,10 +114,22 @@ public final class OrgUnitService {
             ? AdminProblems.conflict("The new parent already has a live unit with this unit's name.") : e));
   }
 
+  /**
+   * Retires a unit with no live child units and no postings still running or ahead (409 naming them: a live unit
+   * under a retired one would still take new units, accounts and postings, and an officer posted to a retired unit
+   * can report nothing there). A retired unit is answered as it is.
+   */
   public Future<OrgUnit> retire(Actor actor, UUID id) {
     return inScope(actor, id, (conn, unit) -> unit.retired() ? Future.succeededFuture(unit)
-        : units.retire(conn, id).compose(retired -> audit.success(conn, actor, "org-unit.retire", "org-unit", id, id,
-            null).map(retired)));
+        : units.liveReferences(conn, id).compose(refs -> !refs.isEmpty()
+            ? Future.failedFuture(new org.frontline.platform.http.ProblemException(
+                org.frontline.platform.http.Problem.of(org.frontline.platform.http.ProblemType.CONFLICT,
+                        "The unit still has " + String.join(" and ", refs.stream().map(r -> r.equals("posting.unit_id")
+                            ? "postings not yet ended" : "live child units").toList())
+                            + "; retire those units and end those postings first.")
+                    .with("references", refs)))
+            : units.retire(conn, id).compose(retired -> audit.success(conn, actor, "org-unit.retire", "org-unit", id,
+                id, null).map(retired))));
   }
 
   /**
@@ -144,6 +156,7 @@ public final class OrgUnitService {
       case "org_unit.parent_id" -> "child units";
       case "account.home_unit_id" -> "accounts at home in it";
       case "account_scope.unit_id" -> "accounts covering it";
+      case "posting.unit_id" -> "postings";
       default -> r;
     }).toList();
   }

@@ -81,7 +81,7 @@ public final class PostingService {
               + "AND a.disabled_at IS NULL AND 'officer' = ANY (a.roles) AND " + Scope.sql("u.path", 2))
           .execute(Tuple.of(officerId, paths))
           .compose(rows -> rows.size() > 0 ? check(conn, "SELECT 1 FROM org_unit u WHERE u.id = $1 AND "
-                  + "u.retired_at IS NULL AND " + Scope.sql("u.path", 2), Tuple.of(unitId, paths), 1,
+                  + "u.retired_at IS NULL AND " + Scope.sql("u.path", 2) + " FOR SHARE", Tuple.of(unitId, paths), 1,
               "body/unitId", "No live org unit " + unitId + " in your scope.")
               : Future.failedFuture(unprocessable("body/officerId", "No enabled officer " + officerId
                   + " whose home unit is in your scope.")))

@@ -196,6 +196,41 @@ class OrgUnitAdminTest {
     assertThat(count(env, "SELECT count(*) FROM org_unit WHERE parent_id = ?", a)).isZero();
   }
 
+  /**
+   * Review: a unit with live child units or running postings could be retired; the live units below it still took
+   * new units, accounts and postings, and the officers posted there could report nothing. 409 naming them.
+   */
+  @Test
+  void aUnitWithLiveChildrenOrPostingsNotEndedIsNotRetired(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Retire parent").getString("id"));
+    UUID b = UUID.fromString(create(env, admin, a, "Retire child").getString("id"));
+    String before = Admin.row(env, "org_unit", a);
+    JsonObject p = assertProblem(post(env, admin, "/v1/org-units/" + a + "/retire", null), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(p.getJsonArray("references")).isEqualTo(new JsonArray().add("org_unit.parent_id"));
+    assertThat(Admin.row(env, "org_unit", a)).isEqualTo(before);
+    ok(post(env, admin, "/v1/org-units/" + b + "/retire", null), 200);
+    ok(post(env, admin, "/v1/org-units/" + a + "/retire", null), 200);
+
+    UUID c = UUID.fromString(create(env, admin, HANJIANG, "Retire posted").getString("id"));
+    JsonObject posting = ok(post(env, admin, "/v1/postings", new JsonObject()
+        .put("officerId", Admin.account("officer.xu").toString()).put("frontLine", "ENVIRONMENTAL")
+        .put("unitId", c.toString()).put("startsOn", "2020-01-01").put("allowOverlap", true)), 201);
+    before = Admin.row(env, "org_unit", c);
+    p = assertProblem(post(env, admin, "/v1/org-units/" + c + "/retire", null), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(p.getJsonArray("references")).isEqualTo(new JsonArray().add("posting.unit_id"));
+    assertThat(Admin.row(env, "org_unit", c)).isEqualTo(before);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.retire' AND object_id = ?",
+        c.toString())).isZero();
+    ok(post(env, admin, "/v1/postings/" + posting.getString("id") + "/end",
+        new JsonObject().put("endsOn", "2020-06-30")), 200);
+    ok(post(env, admin, "/v1/org-units/" + c + "/retire", null), 200);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.retire' AND object_id = ?",
+        c.toString())).isEqualTo(1);
+  }
+
   @Test
   void deleteRemovesAUnitNothingRefersTo(TestEnvironment env) throws Exception {
     String admin = Admin.token(env, "admin");
