@@ -108,8 +108,9 @@ public final class OrgUnitRepository {
   }
 
   /**
-   * What still refers to the unit, as "table.column" for each foreign key to org_unit with a row naming it. The
-   * foreign keys are read from the catalog, so data of features added later is counted without changing this.
+   * What still refers to the unit, as "table.column" for each foreign key to org_unit with a row naming it (and
+   * partner_client.unit_ids, a grant's array). The foreign keys are read from the catalog, so data of features
+   * added later is counted without changing this.
    */
   public Future<List<String>> references(SqlClient conn, UUID id) {
     return conn.query("""
@@ -127,9 +128,10 @@ public final class OrgUnitRepository {
             checks.add("SELECT '" + label + "' WHERE EXISTS (SELECT 1 FROM " + table + " WHERE "
                 + quoteIdent(column) + " = $1)");
           }
-          if (checks.isEmpty()) {
-            return Future.succeededFuture(List.<String>of());
-          }
+          // A partner client's grant names its units in an array, which no foreign key covers: a unit deleted from
+          // under it would leave an id no admin's scope holds, and no admin could manage the client any more.
+          checks.add("SELECT 'partner_client.unit_ids' WHERE EXISTS (SELECT 1 FROM partner_client WHERE $1 = ANY "
+              + "(unit_ids))");
           return conn.preparedQuery(String.join(" UNION ALL ", checks)).execute(Tuple.of(id))
               .map(rows -> {
                 List<String> found = new ArrayList<>();

@@ -157,6 +157,7 @@ public final class OrgUnitService {
       case "account.home_unit_id" -> "accounts at home in it";
       case "account_scope.unit_id" -> "accounts covering it";
       case "posting.unit_id" -> "postings";
+      case "partner_client.unit_ids" -> "partner clients granted it";
       default -> r;
     }).toList();
   }
