@@ -52,7 +52,7 @@ public final class AuditApi implements ApiRoutes {
           param(rc, "from", Instant::parse),
           param(rc, "to", Instant::parse),
           param(rc, "cursor", AuditApi::decodeCursor),
-          limit == null ? DEFAULT_LIMIT : Math.max(1, Math.min(MAX_LIMIT, limit)));
+          (limit == null ? DEFAULT_LIMIT : Math.max(1, Math.min(MAX_LIMIT, limit))) + 1);
     } catch (IllegalArgumentException e) {
       rc.fail(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
           .withErrors(List.of(new FieldError("query/" + e.getMessage(), "Invalid value.")))
@@ -61,9 +61,11 @@ public final class AuditApi implements ApiRoutes {
     }
     repository.scopeOf(Caller.of(rc).scopeUnitIds())
         .compose(scope -> repository.page(scope, query))
-        .onSuccess(entries -> {
+        .onSuccess(rows -> {
+          // One row more than the page was read: a cursor only when there is a next page (none after a full last one).
+          List<AuditEntry> entries = rows.size() < query.limit() ? rows : rows.subList(0, query.limit() - 1);
           JsonArray items = new JsonArray(entries.stream().map(AuditApi::toJson).toList());
-          String next = entries.size() == query.limit() ? encodeCursor(entries.get(entries.size() - 1).seq()) : null;
+          String next = rows.size() < query.limit() ? null : encodeCursor(entries.get(entries.size() - 1).seq());
           rc.response()
               .putHeader("Content-Type", "application/json")
               .putHeader("Cache-Control", "no-store")

@@ -151,4 +151,20 @@ class AuditApiTest {
     assertThat(huge.statusCode()).as(huge.bodyAsString()).isEqualTo(200);
     assertThat(huge.bodyAsJsonObject().getJsonArray("items").size()).isBetween(7, 200);
   }
+
+  /** A last page that is exactly full has no cursor (it had one, to a page of nothing). */
+  @Test
+  void theLastPageHasNoCursorEvenWhenFull(TestEnvironment env) {
+    String token = accessToken(env, "admin");
+    JsonObject page = list(env, token, "?action=auth.login.failed&limit=2").bodyAsJsonObject();
+    assertThat(labels(list(env, token, "?action=auth.login.failed&limit=2"))).containsExactly("officer.xu#5",
+        "nobody.here#4");
+    assertThat(page.getValue("nextCursor")).isNull();
+    JsonObject first = list(env, token, "?action=auth.login.failed&limit=1").bodyAsJsonObject();
+    assertThat(first.getString("nextCursor")).isNotNull();
+    JsonObject second = list(env, token, "?action=auth.login.failed&limit=1&cursor=" + first.getString("nextCursor"))
+        .bodyAsJsonObject();
+    assertThat(second.getJsonArray("items").getJsonObject(0).getLong("seq")).isEqualTo(4);
+    assertThat(second.getValue("nextCursor")).isNull();
+  }
 }
