@@ -97,6 +97,7 @@ public final class ApiVerticle extends VerticleBase {
                 .setHttp2ClearTextEnabled(false)
                 .setIdleTimeout(120)
                 .setIdleTimeoutUnit(TimeUnit.SECONDS))
+            .invalidRequestHandler(Problems::invalidRequest)
             .requestHandler(router)
             .listen())
         .onSuccess(s -> server = s);

@@ -17,9 +17,13 @@ public enum ProblemType {
   /** A tus request whose Tus-Resumable version the server does not speak. */
   UNSUPPORTED_PROTOCOL_VERSION(412, "Unsupported protocol version"),
   PAYLOAD_TOO_LARGE(413, "Payload too large"),
+  /** A request line longer than the server reads (HttpServerOptions' max initial line length). */
+  URI_TOO_LONG(414, "URI too long"),
   UNSUPPORTED_MEDIA_TYPE(415, "Unsupported media type"),
   UNPROCESSABLE(422, "Request breaks a rule"),
   TOO_MANY_REQUESTS(429, "Too many requests"),
+  /** Header fields larger in all than the server reads (HttpServerOptions' max header size). */
+  HEADER_FIELDS_TOO_LARGE(431, "Request header fields too large"),
   /** tus checksum extension: the chunk does not match its Upload-Checksum; the chunk was discarded. */
   CHECKSUM_MISMATCH(460, "Checksum mismatch"),
   INTERNAL(500, "Internal error"),

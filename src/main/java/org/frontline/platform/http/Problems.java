@@ -3,7 +3,10 @@ package org.frontline.platform.http;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Handler;
 import io.vertx.core.VertxException;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
@@ -65,6 +68,37 @@ public final class Problems implements Handler<RoutingContext> {
       }
       send(rc, toProblem(null, status, rc));
     };
+  }
+
+  /**
+   * The answer to a request the HTTP decoder could not read ({@code HttpServer.invalidRequestHandler}), before any
+   * route: a request line past the server's limit is 414, header fields past theirs 431, anything else unreadable
+   * (a header line without a colon, a NUL in a value, a repeated Content-Length) 400, each a problem with a request
+   * id like every other refusal. Vert.x's own handler answered with an empty body, no request id. The
+   * server closes the connection once the answer is written: nothing after an unreadable head can be framed.
+   */
+  static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    Problem problem;
+    if (cause instanceof TooLongHttpLineException) {
+      problem = Problem.of(ProblemType.URI_TOO_LONG, "The request line is longer than the server reads.");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      problem = Problem.of(ProblemType.HEADER_FIELDS_TOO_LARGE, "The request's header fields are larger than the "
+          + "server reads.");
+    } else {
+      problem = Problem.of(ProblemType.MALFORMED_REQUEST, "The request is not valid HTTP.");
+    }
+    log.debug("unreadable request: {}", String.valueOf(cause));
+    HttpServerResponse response = request.response();
+    if (response.headWritten()) {
+      request.connection().close();
+      return;
+    }
+    String id = RequestIds.idFor(request.getHeader(RequestIds.HEADER));
+    response.setStatusCode(problem.status()).putHeader(RequestIds.HEADER, id)
+        .putHeader("Content-Type", Problem.MEDIA_TYPE).putHeader("Connection", "close")
+        // The path of a request that could not be read is no resource of ours: no instance.
+        .end(problem.toJson(null, id).encode());
   }
 
   /** Writes a problem as the response, unless a response is already under way (then the connection is reset). */

@@ -20,14 +20,18 @@ public final class RequestIds implements PlatformHandler {
 
   @Override
   public void handle(RoutingContext rc) {
-    String given = rc.request().getHeader(HEADER);
-    String id = given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
+    String id = idFor(rc.request().getHeader(HEADER));
     rc.put(KEY, id);
     if (Vertx.currentContext() instanceof ContextInternal ctx) {
       ctx.localContextData().put(KEY, id);
     }
     rc.response().putHeader(HEADER, id);
     rc.next();
+  }
+
+  /** The caller's id when it is sane, otherwise a new one. */
+  static String idFor(String given) {
+    return given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
   }
 
   public static String of(RoutingContext rc) {

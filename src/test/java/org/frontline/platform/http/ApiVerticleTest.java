@@ -35,11 +35,11 @@ class ApiVerticleTest {
   private Vertx vertx;
   private WebClient client;
   private String deployment;
+  private int port;
   /** Requests the "slow" handler has started serving (a graceful stop is tested with one in flight). */
   private final java.util.concurrent.atomic.AtomicInteger slowStarted = new java.util.concurrent.atomic.AtomicInteger();
 
   private void deploy(Duration requestTimeout, Duration grace) throws Exception {
-    int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
@@ -192,6 +192,48 @@ class ApiVerticleTest {
       ProblemsAndContractTest.assertProblem(bad, 400, "urn:frontline:problem:malformed-request");
       assertThat(bad.bodyAsJsonObject().containsKey("errors")).as(undecodable).isFalse();
     }
+  }
+
+  /**
+   * A request the HTTP decoder cannot read gets a problem with a request id like any other refusal: vertx's own
+   * answer had no body. The connection is closed after it.
+   */
+  @Test
+  void anUnreadableRequestIsAProblemToo() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    String longLine = "GET /slow?ms=1&pad=" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    assertRawProblem(rawExchange(longLine), 414, "urn:frontline:problem:uri-too-long");
+    String bigHeaders = "GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\nX-Pad: " + "a".repeat(10_000) + "\r\n\r\n";
+    assertRawProblem(rawExchange(bigHeaders), 431, "urn:frontline:problem:header-fields-too-large");
+    for (String unreadable : List.of("GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+        "GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\nX-Nul: a\u0000b\r\n\r\n", "GARBAGE\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}")) {
+      assertRawProblem(rawExchange(unreadable), 400, "urn:frontline:problem:malformed-request");
+    }
+  }
+
+  /** Sends {@code request} on a fresh connection and reads until the server closes it (bounded). */
+  private String rawExchange(String request) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  private static void assertRawProblem(String answer, int status, String type) {
+    String[] headAndBody = answer.split("\r\n\r\n", 2);
+    // The status line's version is the decoder's: a request line it could not read is answered as HTTP/1.0.
+    assertThat(headAndBody[0]).as(answer).matches("(?s)HTTP/1\\.[01] " + status + " .*");
+    String head = headAndBody[0].toLowerCase(java.util.Locale.ROOT);
+    assertThat(head).contains("\r\ncontent-type: application/problem+json");
+    var requestId = java.util.regex.Pattern.compile("\r\nx-request-id: ([0-9a-f-]{36})").matcher(head);
+    assertThat(requestId.find()).as(answer).isTrue();
+    JsonObject problem = new JsonObject(headAndBody[1]);
+    assertThat(problem.getString("type")).isEqualTo(type);
+    assertThat(problem.getInteger("status")).isEqualTo(status);
+    assertThat(problem.getString("detail")).isNotBlank();
+    assertThat(problem.getString("requestId")).isEqualTo(requestId.group(1));
   }
 
   @Test
