@@ -108,9 +108,15 @@ public final class Problems implements Handler<RoutingContext> {
       rc.request().connection().close();
       return;
     }
+    String requestId = RequestIds.of(rc);
+    if (requestId == null) {
+      // Refused before the root handlers ran: the router's own 400 for a path or query it cannot decode.
+      requestId = RequestIds.idFor(rc.request().getHeader(RequestIds.HEADER));
+      response.putHeader(RequestIds.HEADER, requestId);
+    }
     response.setStatusCode(problem.status()).putHeader("Content-Type", Problem.MEDIA_TYPE);
     problem.headers().forEach(response::putHeader);
-    response.end(problem.toJson(rc.request().path(), RequestIds.of(rc)).encode());
+    response.end(problem.toJson(rc.request().path(), requestId).encode());
   }
 
   static Problem toProblem(Throwable failure, int status, RoutingContext rc) {

@@ -186,12 +186,17 @@ class ApiVerticleTest {
     assertThat(spaced.bodyAsJsonObject().getString("q")).isEqualTo("a b");
     assertThat(spaced.bodyAsJsonObject().getJsonArray("qParam")).containsExactly("a b");
 
-    // A query that cannot be decoded at all is a malformed request, not a problem of the body.
-    for (String undecodable : List.of("/params/k?q=%", "/params/k?q=%zz", "/slow?ms=%")) {
+    // A query or path that cannot be decoded at all is a malformed request, not a problem of the body; the router
+    // refuses some before any route's handler ran, and the answer still carries a request id.
+    for (String undecodable : List.of("/params/k?q=%", "/params/k?q=%zz", "/slow?ms=%", "/params/%zz", "/params/%")) {
       HttpResponse<Buffer> bad = await(client.get(undecodable).send());
       ProblemsAndContractTest.assertProblem(bad, 400, "urn:frontline:problem:malformed-request");
       assertThat(bad.bodyAsJsonObject().containsKey("errors")).as(undecodable).isFalse();
+      assertThat(bad.getHeader("X-Request-Id")).as(undecodable).matches("[0-9a-f-]{36}");
     }
+    HttpResponse<Buffer> echoed = await(client.get("/params/%zz").putHeader("X-Request-Id", "phone-7").send());
+    assertThat(echoed.getHeader("X-Request-Id")).isEqualTo("phone-7");
+    assertThat(echoed.bodyAsJsonObject().getString("requestId")).isEqualTo("phone-7");
   }
 
   /**
