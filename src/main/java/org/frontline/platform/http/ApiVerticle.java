@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
@@ -228,14 +229,27 @@ public final class ApiVerticle extends VerticleBase {
         .putHeader("Cache-Control", "no-cache")
         .end(rawContract));
     // Nothing matched: 405 with Allow when the path exists under other methods, else 404. (The root handlers
-    // match every request, so the router's own 405 detection never triggers.)
+    // match every request, so the router's own 405 detection never triggers.) HEAD is served wherever GET is
+    // (RFC 9110 9.1: every general-purpose server supports both): routed again as the GET, whose answer goes out
+    // without its body (vertx writes none for a HEAD request), so status and headers are the GET's.
     router.route().last().handler(rc -> {
       String path = rc.request().path();
       io.vertx.openapi.contract.Path known = "/openapi.yaml".equals(path) ? null : contract.findPath(path);
       if ("/openapi.yaml".equals(path) || known != null) {
-        String allow = known == null ? "GET" : String.join(", ", known.getOperations().stream()
-            .map(o -> o.getHttpMethod().name()).sorted().toList());
-        rc.response().putHeader("Allow", allow);
+        java.util.SortedSet<String> methods = new java.util.TreeSet<>();
+        if (known == null) {
+          methods.add("GET");
+        } else {
+          known.getOperations().forEach(o -> methods.add(o.getHttpMethod().name()));
+        }
+        if (methods.contains("GET")) {
+          if (rc.request().method() == HttpMethod.HEAD) {
+            rc.reroute(HttpMethod.GET, rc.request().uri());
+            return;
+          }
+          methods.add("HEAD");
+        }
+        rc.response().putHeader("Allow", String.join(", ", methods));
         rc.fail(405);
       } else {
         rc.fail(404);

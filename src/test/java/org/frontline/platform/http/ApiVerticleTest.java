@@ -217,6 +217,35 @@ class ApiVerticleTest {
     }
   }
 
+  /**
+   * HEAD is answered wherever GET is, with the GET's status and headers and no body (RFC 9110 9.1); a refusal's
+   * too. It was a 405 whose Allow named only GET. Allow now lists HEAD beside GET.
+   */
+  @Test
+  void headIsServedWhereverGetIs() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    String ok = rawExchange("HEAD /slow?ms=1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: phone-9\r\nConnection: close\r\n\r\n");
+    assertThat(ok).as(ok).startsWith("HTTP/1.1 200 ").endsWith("\r\n\r\n");
+    assertThat(ok.toLowerCase(java.util.Locale.ROOT)).contains("\r\ncontent-type: text/plain",
+        "\r\nx-request-id: phone-9");
+    assertThat(slowStarted.get()).isEqualTo(1);
+
+    String invalid = rawExchange("HEAD /slow?ms=-1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(invalid).as(invalid).startsWith("HTTP/1.1 400 ").endsWith("\r\n\r\n")
+        .contains("\r\nContent-Type: application/problem+json");
+    String contract = rawExchange("HEAD /openapi.yaml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(contract).as(contract).startsWith("HTTP/1.1 200 ").endsWith("\r\n\r\n")
+        .contains("\r\nContent-Type: application/yaml; charset=utf-8");
+
+    HttpResponse<Buffer> postOnly = await(client.head("/echo").send());
+    assertThat(postOnly.statusCode()).isEqualTo(405);
+    assertThat(postOnly.getHeader("Allow")).isEqualTo("POST");
+    HttpResponse<Buffer> wrongMethod = await(client.put("/slow?ms=1").send());
+    ProblemsAndContractTest.assertProblem(wrongMethod, 405, "urn:frontline:problem:method-not-allowed");
+    assertThat(wrongMethod.getHeader("Allow")).isEqualTo("GET, HEAD");
+    assertThat(await(client.delete("/openapi.yaml").send()).getHeader("Allow")).isEqualTo("GET, HEAD");
+  }
+
   /** Sends {@code request} on a fresh connection and reads until the server closes it (bounded). */
   private String rawExchange(String request) throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {

@@ -40,6 +40,28 @@ class ProblemsAndContractTest {
     assertThat(r.bodyAsJsonObject().getString("detail")).isEqualTo("DELETE is not allowed on /openapi.yaml.");
   }
 
+  /** HEAD is a GET without the body (RFC 9110 9.1), authentication included; it was a 405. */
+  @Test
+  void headIsAGetWithoutItsBody(TestEnvironment env) {
+    HttpResponse<Buffer> login = await(env.client().post("/v1/auth/login")
+        .sendJsonObject(new JsonObject().put("username", "officer.xu").put("password", "frontline-dev")));
+    String token = login.bodyAsJsonObject().getString("access_token");
+    HttpResponse<Buffer> get = await(env.client().get("/v1/me").putHeader("Authorization", "Bearer " + token).send());
+    HttpResponse<Buffer> head = await(env.client().head("/v1/me").putHeader("Authorization", "Bearer " + token).send());
+    assertThat(head.statusCode()).isEqualTo(get.statusCode()).isEqualTo(200);
+    assertThat(head.getHeader("Content-Type")).isEqualTo(get.getHeader("Content-Type"));
+    assertThat(head.body()).isNull();
+
+    HttpResponse<Buffer> anonymous = await(env.client().head("/v1/me").send());
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymous.getHeader("WWW-Authenticate")).startsWith("Bearer");
+    assertThat(anonymous.body()).isNull();
+
+    HttpResponse<Buffer> wrong = await(env.client().put("/v1/me").putHeader("Authorization", "Bearer " + token).send());
+    assertProblem(wrong, 405, "urn:frontline:problem:method-not-allowed");
+    assertThat(wrong.getHeader("Allow")).isEqualTo("GET, HEAD");
+  }
+
   @Test
   void requestIdIsEchoedWhenSaneAndGeneratedOtherwise(TestEnvironment env) {
     HttpResponse<Buffer> echoed = await(env.client().get("/v1/nothing-here").putHeader("X-Request-Id", "phone-42.abc").send());
