@@ -19,7 +19,9 @@ public enum Setting {
   BODY_LIMIT_BYTES("FRONTLINE_BODY_LIMIT_BYTES", "1048576", "1048576",
       "Largest JSON request body accepted (413 beyond). Media goes through uploads, not JSON."),
   REQUEST_TIMEOUT_SECONDS("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "30", "30",
-      "An API request not answered within this time gets a 503 problem."),
+      "An API request not answered within this time gets a 503 problem. A request head (request line and header "
+          + "fields) not received whole within this time from its first byte closes the connection; a connection idle "
+          + "for 120 s is closed too."),
   SHUTDOWN_GRACE_SECONDS("FRONTLINE_SHUTDOWN_GRACE_SECONDS", "8", "3",
       "On SIGTERM/Ctrl-C, how long in-flight requests may take to finish before connections are closed."),
   DATABASE_URL("FRONTLINE_DATABASE_URL", null, "(embedded)",

@@ -99,6 +99,8 @@ public final class ApiVerticle extends VerticleBase {
                 .setIdleTimeout(120)
                 .setIdleTimeoutUnit(TimeUnit.SECONDS))
             .invalidRequestHandler(Problems::invalidRequest)
+            // A request head must arrive whole within the request timeout, as its answer must within it after.
+            .connectionHandler(connection -> RequestHeadDeadline.watch(connection, http.requestTimeout().toMillis()))
             .requestHandler(router)
             .listen())
         .onSuccess(s -> server = s);

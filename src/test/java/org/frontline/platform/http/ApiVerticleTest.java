@@ -246,6 +246,55 @@ class ApiVerticleTest {
     assertThat(await(client.delete("/openapi.yaml").send()).getHeader("Allow")).isEqualTo("GET, HEAD");
   }
 
+  /**
+   * A request head trickled a header line at a time (slowloris) is cut off once the request timeout has passed
+   * since its first byte: the idle timeout restarts on every byte and the request timeout started only with a
+   * complete head, so the connection stayed open as long as the client kept sending. An idle keep-alive connection
+   * (nothing sent) is not cut off by it.
+   */
+  @Test
+  void aRequestHeadTrickledPastTheRequestTimeoutClosesTheConnection() throws Exception {
+    deploy(Duration.ofSeconds(1), Duration.ofSeconds(1));
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(100);
+      var out = socket.getOutputStream();
+      long t0 = System.nanoTime();
+      out.write("GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      boolean closed = false;
+      while (!closed && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10)) {
+        try {
+          out.write("X-Trickle: a\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          closed = socket.getInputStream().read() == -1;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing to read yet: the head is still being trickled
+        } catch (java.io.IOException reset) {
+          closed = true;
+        }
+      }
+      assertThat(closed).as("closed within 10 s").isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(5));
+    }
+    assertThat(slowStarted.get()).isZero();
+
+    // A keep-alive connection left idle longer than the deadline between two requests still serves the second.
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5000);
+      var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          java.nio.charset.StandardCharsets.US_ASCII));
+      byte[] request = "GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      socket.getOutputStream().write(request);
+      assertThat(in.readLine()).isEqualTo("HTTP/1.1 200 OK");
+      while (!in.readLine().isEmpty()) {
+        // headers
+      }
+      assertThat(in.read(new char[4])).isEqualTo(4); // "done"
+      socket.setSoTimeout(2000);
+      assertThatThrownBy(in::read).isInstanceOf(java.net.SocketTimeoutException.class); // 2 s idle, still open
+      socket.getOutputStream().write(request);
+      assertThat(in.readLine()).isEqualTo("HTTP/1.1 200 OK");
+    }
+  }
+
   /** Sends {@code request} on a fresh connection and reads until the server closes it (bounded). */
   private String rawExchange(String request) throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
