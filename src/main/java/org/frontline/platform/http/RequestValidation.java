@@ -64,7 +64,8 @@ final class RequestValidation {
       try {
         request = validatable(rc, operation);
       } catch (RuntimeException e) {
-        // A query string that cannot be decoded at all (a lone "%" or "%zz"): vertx-web's 400.
+        // A query string that cannot be decoded at all (a lone "%" or "%zz"): vertx-web's 400; a Content-Type the
+        // operation does not declare: 415.
         rc.fail(e);
         return;
       }
@@ -145,7 +146,29 @@ final class RequestValidation {
     }
     // The BodyHandler (a root handler) has read the body, as with RequestExtractor.withBodyHandler().
     return new ValidatableRequestImpl(Map.of(), headers, path, query, new RequestParameterImpl(rc.body().buffer()),
-        rc.request().getHeader(HttpHeaders.CONTENT_TYPE));
+        declaredMediaType(rc, operation));
+  }
+
+  /**
+   * The request's Content-Type as the media type the operation declares, or a 415 problem when it declares none
+   * such. vertx-openapi 5.0 ({@code RequestBodyImpl.determineContentType}) compares case-sensitively and then by
+   * prefix: {@code APPLICATION/JSON} was a 415 though media types are case-insensitive (RFC 9110 8.3.1), and
+   * {@code application/jsonfoo} or {@code application/json-patch+json} were taken as JSON. Parameters (a charset)
+   * are dropped, as before: a JSON body is read as UTF-8 whatever it says (RFC 8259 8.1). No Content-Type is left
+   * for vertx to judge.
+   */
+  private static String declaredMediaType(RoutingContext rc, Operation operation) {
+    String header = rc.request().getHeader(HttpHeaders.CONTENT_TYPE);
+    if (header == null) {
+      return null;
+    }
+    String essence = header.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+    if (operation.getRequestBody().getContent().containsKey(essence)) {
+      return essence;
+    }
+    throw new ProblemException(Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type '" + header
+        + "' is not accepted here; send " + String.join(" or ", operation.getRequestBody().getContent().keySet())
+        + "."));
   }
 
   /** A query parameter's decoded values as one string for the form transformer; null when absent. */

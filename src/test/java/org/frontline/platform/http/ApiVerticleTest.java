@@ -124,6 +124,28 @@ class ApiVerticleTest {
     ProblemsAndContractTest.assertProblem(array, 400, "urn:frontline:problem:validation-failed");
   }
 
+  /**
+   * Media types are compared as media types: case-insensitively (RFC 9110 8.3.1), and whole. vertx-openapi took
+   * APPLICATION/JSON for another type (415) and anything starting with application/json for JSON.
+   */
+  @Test
+  void theContentTypeIsMatchedWholeAndCaseInsensitively() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    for (String json : List.of("APPLICATION/JSON", "Application/Json; Charset=UTF-8", " application/json ;charset=utf-8")) {
+      HttpResponse<Buffer> r = await(client.post("/echo").putHeader("Content-Type", json)
+          .sendBuffer(Buffer.buffer("{\"name\": \"abc\"}")));
+      assertThat(r.statusCode()).as(json + ": " + r.bodyAsString()).isEqualTo(200);
+      assertThat(r.bodyAsJsonObject().getString("name")).isEqualTo("abc");
+    }
+    for (String other : List.of("application/jsonfoo", "application/json-patch+json", "application/json5",
+        "text/plain")) {
+      HttpResponse<Buffer> r = await(client.post("/echo").putHeader("Content-Type", other)
+          .sendBuffer(Buffer.buffer("{\"name\": \"abc\"}")));
+      ProblemsAndContractTest.assertProblem(r, 415, "urn:frontline:problem:unsupported-media-type");
+      assertThat(r.bodyAsJsonObject().getString("detail")).as(other).contains("'" + other + "'", "application/json");
+    }
+  }
+
   @Test
   void anUnexpectedFailureIsA500ProblemWithoutInternals() throws Exception {
     deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
