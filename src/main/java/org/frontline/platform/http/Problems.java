@@ -148,15 +148,20 @@ public final class Problems implements Handler<RoutingContext> {
           rc.request().method() + " is not allowed on " + rc.request().path() + ".");
       case 406 -> Problem.of(ProblemType.NOT_ACCEPTABLE, "The requested media type cannot be produced.");
       case 413 -> Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The request body is larger than allowed.");
-      case 415 -> Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type '"
-          + rc.request().getHeader("Content-Type") + "' is not accepted here.");
+      case 415 -> Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, contentTypeOf(rc) + " is not accepted here.");
       case 503 -> Problem.of(ProblemType.TIMEOUT, "The request took too long; try again.")
           .withHeader("Retry-After", RETRY_AFTER_SECONDS);
       default -> Problem.of(ProblemType.INTERNAL, "An internal error occurred; quote the request id when reporting it.");
     };
   }
 
-  public static Problem unauthorized(String detail) {
+  /** The request's Content-Type as a 415's detail names it ("Content-Type 'null'" said nothing to a client). */
+  private static String contentTypeOf(RoutingContext rc) {
+    String type = rc.request().getHeader("Content-Type");
+    return type == null ? "A body without Content-Type" : "Content-Type '" + type + "'";
+  }
+
+    public static Problem unauthorized(String detail) {
     return Problem.of(ProblemType.UNAUTHORIZED, detail)
         .withHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
   }
@@ -176,8 +181,8 @@ public final class Problems implements Handler<RoutingContext> {
     // declare) and "The request body can't be decoded" (not JSON) are a 415 and a malformed request, not field errors.
     if (e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT
         && (message.contains("content type") || message.contains("body is not supported"))) {
-      return Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type '"
-          + rc.request().getHeader("Content-Type") + "' is not accepted here; send application/json.");
+      return Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, contentTypeOf(rc)
+          + " is not accepted here; send application/json.");
     }
     if (e instanceof SchemaValidationException sve && sve.getOutputUnit() != null) {
       List<FieldError> errors = new ArrayList<>();

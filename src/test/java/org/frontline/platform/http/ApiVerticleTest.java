@@ -144,6 +144,10 @@ class ApiVerticleTest {
       ProblemsAndContractTest.assertProblem(r, 415, "urn:frontline:problem:unsupported-media-type");
       assertThat(r.bodyAsJsonObject().getString("detail")).as(other).contains("'" + other + "'", "application/json");
     }
+    HttpResponse<Buffer> none = await(client.post("/echo").sendBuffer(Buffer.buffer("{\"name\": \"abc\"}")));
+    ProblemsAndContractTest.assertProblem(none, 415, "urn:frontline:problem:unsupported-media-type");
+    assertThat(none.bodyAsJsonObject().getString("detail"))
+        .isEqualTo("A body without Content-Type is not accepted here; send application/json.");
   }
 
   @Test
