@@ -241,6 +241,10 @@ class ApiVerticleTest {
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}")) {
       assertRawProblem(rawExchange(unreadable), 400, "urn:frontline:problem:malformed-request");
     }
+    // Readable, but HTTP/1.1 without Host: vertx-web's router refuses it before any route (Problems.send gives the
+    // answer its request id).
+    assertRawProblem(rawExchange("GET /slow?ms=1 HTTP/1.1\r\nConnection: close\r\n\r\n"), 400,
+        "urn:frontline:problem:malformed-request");
   }
 
   /**
