@@ -539,4 +539,23 @@ class ProjectsApiTest {
     return new ProjectService(env.app().database(), new AdminAudit(env.app().audit()),
         Clock.fixed(Instant.parse(instant), ZoneOffset.UTC));
   }
+
+  @Test
+  void aUuidEndingInALineBreakIsRefusedByTheContractNotA500(TestEnvironment env) throws Exception {
+    // JSON Schema's '$' is the end of the string; java.util.regex's also matched before a final line break, so
+    // "<uuid>\n" passed the contract's uuid pattern and UUID.fromString threw (a 500).
+    String supervisor = token(env, "supervisor.tongzhou");
+    long before = count(env, "SELECT count(*) FROM project");
+    for (String id : List.of(TONGZHOU + "\n", TONGZHOU + "\r\n", TONGZHOU + "\u2028")) {
+      JsonObject body = jianghai(TONGZHOU).put("unitId", id);
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/projects", body), 400,
+          "urn:frontline:problem:validation-failed");
+      assertThat(fields(problem)).as(id).contains("body/unitId");
+    }
+    assertThat(count(env, "SELECT count(*) FROM project")).isEqualTo(before);
+    // A query parameter too.
+    JsonObject problem = assertProblem(await(env.client().get("/v1/projects?unitId=" + TONGZHOU + "%0A")
+        .putHeader("Authorization", "Bearer " + supervisor).send()), 400, "urn:frontline:problem:validation-failed");
+    assertThat(fields(problem)).contains("query/unitId");
+  }
 }

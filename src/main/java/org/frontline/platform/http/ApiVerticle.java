@@ -114,7 +114,56 @@ public final class ApiVerticle extends VerticleBase {
    * every problem response.
    */
   public static JsonObject forValidation(JsonObject model) {
-    return withoutRawRoutes(withoutProblemMediaType(model));
+    return withoutRawRoutes(withoutProblemMediaType(withEcmaPatterns(model)));
+  }
+
+  /**
+   * JSON Schema's {@code pattern} is an ECMA-262 regular expression, whose {@code $} matches only at the end of the
+   * string; both validators compile it with java.util.regex, whose {@code $} also matches before a final line
+   * break. So {@code "<uuid>\n"} passed every {@code ^...$} pattern of the contract (and then UUID.fromString threw:
+   * a 500), and a code or kind with a line break reached the database. Every {@code $} outside a character class
+   * is read as {@code \z} (the end of the input) here, in the copy the validators compile; the served file is
+   * unchanged.
+   */
+  static JsonObject withEcmaPatterns(JsonObject model) {
+    for (String field : model.fieldNames()) {
+      Object value = model.getValue(field);
+      if ("pattern".equals(field) && value instanceof String pattern) {
+        model.put(field, ecmaDollar(pattern));
+      } else if (value instanceof JsonObject child) {
+        withEcmaPatterns(child);
+      } else if (value instanceof JsonArray array) {
+        for (Object item : array) {
+          if (item instanceof JsonObject o) {
+            withEcmaPatterns(o);
+          }
+        }
+      }
+    }
+    return model;
+  }
+
+  /** {@code pattern} with each unescaped {@code $} outside a character class as {@code \z}. */
+  static String ecmaDollar(String pattern) {
+    StringBuilder out = new StringBuilder(pattern.length() + 4);
+    boolean inClass = false;
+    for (int i = 0; i < pattern.length(); i++) {
+      char c = pattern.charAt(i);
+      if (c == '\\' && i + 1 < pattern.length()) {
+        out.append(c).append(pattern.charAt(++i));
+      } else if (c == '[') {
+        inClass = true;
+        out.append(c);
+      } else if (c == ']') {
+        inClass = false;
+        out.append(c);
+      } else if (c == '$' && !inClass) {
+        out.append("\\z");
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
   }
 
   static JsonObject withoutProblemMediaType(JsonObject model) {

@@ -89,4 +89,20 @@ class ProblemsAndContractTest {
     assertThat(r.bodyAsString()).doesNotContain("Exception").doesNotContain("\tat ");
     return body;
   }
+
+  @Test
+  void patternsAreReadAsJsonSchemaReadsThemTheEndIsTheEnd() {
+    assertThat(ApiVerticle.ecmaDollar("^[0-9a-f]{8}$")).isEqualTo("^[0-9a-f]{8}\\z");
+    assertThat(ApiVerticle.ecmaDollar("^(a$|b)$")).isEqualTo("^(a\\z|b)\\z");
+    // An escaped dollar and one in a character class are characters, not the end.
+    assertThat(ApiVerticle.ecmaDollar("^\\$[$a]+$")).isEqualTo("^\\$[$a]+\\z");
+    assertThat(ApiVerticle.ecmaDollar("^[\\]$]$")).isEqualTo("^[\\]$]\\z");
+    java.util.regex.Pattern uuid = java.util.regex.Pattern.compile(ApiVerticle.ecmaDollar(
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"));
+    String id = java.util.UUID.randomUUID().toString();
+    assertThat(uuid.matcher(id).find()).isTrue();
+    for (String end : java.util.List.of("\n", "\r\n", "\r", "\u0085", "\u2028", "\u2029")) {
+      assertThat(uuid.matcher(id + end).find()).as("%s", (int) end.charAt(0)).isFalse();
+    }
+  }
 }
