@@ -471,6 +471,36 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aLinkedIdEndingInALineBreakIs400NamingItAloneAndInABatchNever500(TestEnvironment env) {
+    // "<uuid>\n" passes the contract's pattern and format (java.util.regex '$'); UUID.fromString threw: a 500.
+    UUID[] er = huaisiRequest(env);
+    UUID milestone = milestone(env);
+    record Case(String user, JsonObject envelope, String field) {}
+    List<Case> cases = List.of(
+        new Case("officer.xu", service(UUID.randomUUID(), er[0], er[1], List.of("Visited"), null), "enterpriseId"),
+        new Case("officer.xu", service(UUID.randomUUID(), er[0], er[1], List.of("Visited"), null), "serviceRequestId"),
+        new Case("officer.zhang", progress(UUID.randomUUID(), milestone, 1), "milestoneId"));
+    for (Case c : cases) {
+      JsonObject body = c.envelope().getJsonObject("body");
+      body.put(c.field(), body.getString(c.field()) + "\n");
+      JsonObject p = assertProblem(post(env, c.user(), "/v1/reports", c.envelope()), 400,
+          "urn:frontline:problem:validation-failed");
+      assertThat(p.getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field"))).as(p.encode())
+          .contains("body/body/" + c.field());
+      JsonObject item = ok(post(env, c.user(), "/v1/reports/batch", new JsonObject().put("reports",
+          new JsonArray().add(c.envelope().copy().put("id", UUID.randomUUID().toString())))), 200)
+          .getJsonArray("results").getJsonObject(0);
+      assertThat(item.getInteger("httpStatus")).as(c.field()).isEqualTo(400);
+      assertThat(item.getJsonObject("problem").getJsonArray("errors").stream()
+          .map(e -> ((JsonObject) e).getString("field"))).contains("body/body/" + c.field());
+      assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", UUID.fromString(c.envelope().getString("id"))))
+          .isZero();
+    }
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1])).isZero();
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", milestone)).isZero();
+  }
+
+  @Test
   void wrongMissingOrOutOfScopeEnterpriseLinksAre422NamingTheField(TestEnvironment env) {
     UUID[] er = huaisiRequest(env);
     UUID[] other = huaisiRequest(env);
