@@ -62,6 +62,7 @@ public final class TokenEndpoint {
   static final int MAX_TOKEN_REQUESTS_PER_MINUTE = 60;
   private static final List<String> PARAMETERS = List.of("grant_type", "scope", "client_id", "client_assertion",
       "client_assertion_type");
+  private static final Problems PROBLEMS = new Problems();
 
   private final Pool pool;
   private final TokenService tokens;
@@ -131,13 +132,32 @@ public final class TokenEndpoint {
         .handler(new RequestIds())
         .handler(BodyHandler.create(false).setBodyLimit(16 * 1024))
         .handler(this::handle)
-        .failureHandler(new Problems());
+        .failureHandler(this::refusedBody);
     // Any other method: 405 naming POST, as on the contract's routes (without this route: 404, "no resource").
     router.route(PATH).order(-9)
         .handler(new RequestIds())
         .handler(rc -> Problems.send(rc, Problem.of(ProblemType.METHOD_NOT_ALLOWED,
                 rc.request().method() + " is not allowed on " + PATH + "; use POST.")
             .withHeader("Allow", "POST")));
+  }
+
+  /**
+   * A body the body handler refused (over the limit: 413; a form it cannot decode, e.g. a parameter over the
+   * server's form attribute size: 400) is an RFC 6749 error like every other refusal here (it was a problem, which
+   * an OAuth client does not read and the contract did not declare); anything else (a bug: 500, the database down:
+   * 503) is the problem every endpoint answers.
+   */
+  private void refusedBody(RoutingContext rc) {
+    int status = rc.statusCode();
+    if ((status == 400 || status == 413) && !rc.response().headWritten()) {
+      log.info("token request refused: invalid_request (body: {})", rc.failure() == null ? status : rc.failure().toString());
+      rc.response().setStatusCode(status).putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache")
+          .putHeader("Content-Type", "application/json")
+          .end(new JsonObject().put("error", "invalid_request").put("error_description", status == 413
+              ? "The body is larger than 16 KiB." : "The body could not be read as a form.").encode());
+    } else {
+      PROBLEMS.handle(rc);
+    }
   }
 
   private void handle(RoutingContext rc) {

@@ -289,6 +289,27 @@ class TokenEndpointTest {
     ok(tokenWithAssertion(env, assertion(env, ec, id), null), 200);
   }
 
+  /**
+   * A body over the endpoint's limit (16 KiB), or a form parameter over the server's form attribute size (8 KiB),
+   * was refused by the body handler with a problem (application/problem+json), not the RFC 6749 error the contract
+   * declares (413 was not declared at all).
+   */
+  @Test
+  void aBodyTooLargeOrUnreadableIsInvalidRequest(TestEnvironment env) {
+    JsonObject client = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"));
+    String id = client.getString("id");
+    Map<String, String> many = new java.util.HashMap<>(Map.of("grant_type", "client_credentials"));
+    for (int i = 0; i < 40; i++) {
+      many.put("p" + i, "a".repeat(500));
+    }
+    oauthError(tokenWithSecret(env, id, client.getString("clientSecret"), many, null), 413, "invalid_request");
+    oauthError(tokenWithSecret(env, id, client.getString("clientSecret"),
+        Map.of("grant_type", "client_credentials", "padding", "a".repeat(10 * 1024)), null), 400, "invalid_request");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isZero();
+    ok(tokenWithSecret(env, id, client.getString("clientSecret"), null), 200);
+  }
+
   @Test
   void anotherMethodThanPostIsA405NamingPost(TestEnvironment env) {
     // The endpoint exists: "no resource at /oauth2/token" (404) misled a client that sent GET.
