@@ -75,7 +75,7 @@ public final class PartnerClientService {
     }
     String secret = method.equals(SECRET_BASIC) ? newSecret() : null;
     return database.inTransaction(conn -> actor.scope(conn)
-        .compose(scope -> unitsInScope(conn, scope, units))
+        .compose(scope -> unitsInScope(conn, scope, units, body.getJsonArray("unitIds")))
         .compose(v -> conn.preparedQuery("INSERT INTO partner_client (id, name, auth_method, scopes, unit_ids, "
                 + "report_types, created_by, rate_limit_per_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .execute(Tuple.from(java.util.Arrays.asList(id, body.getString("name"), method, scopes.toArray(String[]::new),
@@ -205,7 +205,7 @@ public final class PartnerClientService {
     return database.inTransaction(conn -> visible(conn, actor, id)
         .compose(v -> read(conn, id))
         .compose(before -> actor.scope(conn)
-            .compose(scope -> unitsInScope(conn, scope, units))
+            .compose(scope -> unitsInScope(conn, scope, units, body.getJsonArray("unitIds")))
             .compose(v -> conn.preparedQuery("UPDATE partner_client SET scopes = $2, unit_ids = $3, report_types = $4 "
                     + "WHERE id = $1")
                 .execute(Tuple.of(id, scopes.toArray(String[]::new), units.toArray(UUID[]::new),
@@ -240,7 +240,11 @@ public final class PartnerClientService {
             : Future.succeededFuture(rows.iterator().next().getString(0)));
   }
 
-  private static Future<Void> unitsInScope(SqlClient conn, Scope scope, List<UUID> units) {
+  /**
+   * 422 naming the first unit outside the scope by its index in the body's {@code requested} list (the distinct
+   * {@code units} lose the index of every unit behind a repeated one).
+   */
+  private static Future<Void> unitsInScope(SqlClient conn, Scope scope, List<UUID> units, JsonArray requested) {
     return conn.preparedQuery("SELECT u.id FROM unnest($1::uuid[]) AS u(id) WHERE NOT " + Scope.sqlForUnitId("u.id", 2))
         .execute(Tuple.of(units.toArray(UUID[]::new), (Object) scope.paths()))
         .compose(rows -> {
@@ -248,7 +252,11 @@ public final class PartnerClientService {
             return Future.succeededFuture();
           }
           UUID outside = rows.iterator().next().getUUID(0);
-          return Future.failedFuture(unprocessable("body/unitIds/" + units.indexOf(outside),
+          int index = 0;
+          while (!UUID.fromString(requested.getString(index)).equals(outside)) {
+            index++;
+          }
+          return Future.failedFuture(unprocessable("body/unitIds/" + index,
               "No unit " + outside + " in your scope: a grant cannot exceed it."));
         });
   }

@@ -302,6 +302,15 @@ class PartnerClientsTest {
     JsonObject problem = assertProblem(call(env, nantongAdmin, HttpMethod.PUT, "/v1/partner-clients/" + tongzhouClient
         + "/grant", wider), 422, UNPROCESSABLE);
     assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/unitIds/1");
+    // The index is the body's: a repeated unit before it (dropped as a duplicate) does not shift it.
+    JsonObject repeated = wider.copy().put("unitIds", new JsonArray().add(TONGZHOU.toString()).add(TONGZHOU.toString())
+        .add(HANJIANG.toString()));
+    assertThat(assertProblem(call(env, nantongAdmin, HttpMethod.PUT, "/v1/partner-clients/" + tongzhouClient + "/grant",
+        repeated), 422, UNPROCESSABLE).getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/unitIds/2");
+    assertThat(assertProblem(call(env, nantongAdmin, HttpMethod.POST, "/v1/partner-clients", newClient("Repeated units",
+        "client_secret_basic", List.of("events:read"), List.of(TONGZHOU, TONGZHOU, HANJIANG), List.of("SITE"))), 422,
+        UNPROCESSABLE).getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/unitIds/2");
+    assertThat(env.count("SELECT count(*) FROM partner_client WHERE name = 'Repeated units'")).isZero();
     assertThat(env.string("SELECT array_to_string(unit_ids, ' ') FROM partner_client WHERE id = ?::uuid", tongzhouClient))
         .isEqualTo(TONGZHOU.toString());
 
