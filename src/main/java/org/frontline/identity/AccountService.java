@@ -125,6 +125,9 @@ public final class AccountService {
       if (id.equals(actor.accountId())) {
         return Future.failedFuture(AdminProblems.unprocessable("path/id", "You cannot disable your own account."));
       }
+      if (before.disabledAt() != null) {
+        return Future.succeededFuture(before); // a repeat: disabled (and its sessions ended) already, nothing to audit
+      }
       return accounts.setDisabled(conn, id, true)
           .compose(v -> before.roles().contains("admin") ? organisationAdminRemains(conn, "path/id")
               : Future.<Void>succeededFuture())
@@ -137,9 +140,10 @@ public final class AccountService {
 
   public Future<Account> enable(Actor actor, UUID id) {
     return inScope(actor, id, (conn, scope, before) -> wholeAccountInScope(conn, scope, before, "enable")
-        .compose(v -> accounts.setDisabled(conn, id, false))
-        .compose(v -> audit.success(conn, actor, "account.enable", "account", id, before.homeUnitId(), null))
-        .compose(v -> reread(conn, id)));
+        .compose(v -> before.disabledAt() == null ? Future.succeededFuture(before) // a repeat: nothing to audit
+            : accounts.setDisabled(conn, id, false)
+                .compose(x -> audit.success(conn, actor, "account.enable", "account", id, before.homeUnitId(), null))
+                .compose(x -> reread(conn, id))));
   }
 
   /** Sets a new password (policy applies) and revokes the account's refresh tokens: old sessions end. */

@@ -206,6 +206,26 @@ class AccountAdminTest {
     Admin.token(env, "officer.gone", PASSWORD);
   }
 
+  /** A flaky client's repeats: the account is disabled (enabled) once, and the log says so once. */
+  @Test
+  void repeatedDisableAndEnableChangeAndAuditOnce(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.twice", HUAISI));
+    String disabledAt = ok(post(env, admin, "/v1/accounts/" + id + "/disable", null), 200).getString("disabledAt");
+    String row = Admin.row(env, "account", id);
+    assertThat(ok(post(env, admin, "/v1/accounts/" + id + "/disable", null), 200).getString("disabledAt"))
+        .isEqualTo(disabledAt);
+    assertThat(Admin.row(env, "account", id)).isEqualTo(row);
+    ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200);
+    row = Admin.row(env, "account", id);
+    assertThat(ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200).getValue("disabledAt")).isNull();
+    assertThat(Admin.row(env, "account", id)).isEqualTo(row);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'account.disable'",
+        id.toString())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'account.enable'",
+        id.toString())).isEqualTo(1);
+  }
+
   @Test
   void anAdminCannotDisableItself(TestEnvironment env) throws Exception {
     UUID admin = Admin.account("admin");
