@@ -161,7 +161,9 @@ public final class PostingService {
             return Future.failedFuture(unprocessable("body/endsOn", "endsOn may not be after the current end ("
                 + current + "); extend the posting instead."));
           }
-          return change(conn, actor, p, "posting.end", current, endsOn);
+          // Ending on the day it ends already (a repeat): nothing changes, nothing to audit.
+          return endsOn.equals(current) ? Future.<Void>succeededFuture()
+              : change(conn, actor, p, "posting.end", current, endsOn);
         })
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
   }

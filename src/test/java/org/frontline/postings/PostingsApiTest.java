@@ -189,6 +189,23 @@ class PostingsApiTest {
         new JsonObject().put("endsOn", TODAY.plusDays(5).toString())), 422, "urn:frontline:problem:unprocessable");
   }
 
+  /** A flaky client's repeated end (no Idempotency-Key on this operation): the posting is ended, and audited, once. */
+  @Test
+  void aRepeatedEndChangesAndAuditsOnce(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), null)), 201);
+    String base = "/v1/postings/" + p.getString("id");
+    JsonObject end = new JsonObject().put("endsOn", TODAY.toString());
+    JsonObject first = ok(call(env, supervisor, HttpMethod.POST, base + "/end", end), 200);
+    JsonObject again = ok(call(env, supervisor, HttpMethod.POST, base + "/end", end), 200);
+    assertThat(again).isEqualTo(first);
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo(TODAY.toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.end' AND object_id = ?",
+        p.getString("id"))).isEqualTo(1);
+  }
+
   @Test
   void daysOutsideTheRecordYearsAre400NamingTheFieldAndStoreNothing(TestEnvironment env) throws Exception {
     // Year 0000 passed `format: date` and was stored as 1 BC: an open-ended posting "since 1 BC" was current.
