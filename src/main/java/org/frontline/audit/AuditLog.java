@@ -14,10 +14,10 @@ import java.util.UUID;
  * a transaction) the entry is written in a transaction of its own (one statement), and stays even when the request
  * then fails (a failed login answers 401, its entry is kept).
  *
- * <p>Appends are serialised by the database function {@code audit_append} (V94), one statement: it takes a
- * transaction-scoped advisory lock on {@link #LOCK_KEY}, then reads the last entry (with a snapshot taken once the
- * lock is held, so it sees every entry committed before), hashes the new entries as {@link AuditChain} defines and
- * inserts them from seq + 1. The lock is held until the writing transaction ends, so concurrent writers form one
+ * <p>Appends are serialised by the database function {@code audit_append} (V94, V148), one statement: it takes a
+ * transaction-scoped advisory lock on {@link #LOCK_KEY}, then reads the chain's head, the last entry appended (with a
+ * snapshot taken once the lock is held, so it sees every entry committed before), hashes the new entries as
+ * {@link AuditChain} defines, inserts them from seq + 1 and moves the head to the last. The lock is held until the writing transaction ends, so concurrent writers form one
  * gap-free chain. Keep transactions that record short, and record last.
  */
 public final class AuditLog {

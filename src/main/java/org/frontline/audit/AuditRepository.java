@@ -81,6 +81,21 @@ public final class AuditRepository {
         });
   }
 
+  /** The chain's head (V148): the seq and hash of the newest entry appended; null when none was recorded. */
+  public Future<ChainVerifier.Head> head() {
+    return pool.query(HEAD).execute().map(rows -> rows.size() == 0 ? null
+        : new ChainVerifier.Head(rows.iterator().next().getLong("seq"), bytes(rows.iterator().next(), "hash")));
+  }
+
+  /** The chain's head over JDBC. */
+  public static ChainVerifier.Head head(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(HEAD); ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? new ChainVerifier.Head(rs.getLong("seq"), rs.getBytes("hash")) : null;
+    }
+  }
+
+  private static final String HEAD = "SELECT seq, hash FROM audit_head";
+
   /** The next batch over JDBC (the command line has no Vert.x). */
   public static List<AuditEntry> batchAfter(Connection c, long afterSeq, int size) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(

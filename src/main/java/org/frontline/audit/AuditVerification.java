@@ -14,8 +14,9 @@ public final class AuditVerification {
     this.repository = repository;
   }
 
+  /** The head is read first: entries appended while the chain is walked lie beyond it. */
   public Future<ChainVerifier.Result> verify() {
-    return next(new ChainVerifier());
+    return repository.head().compose(head -> next(new ChainVerifier(head)));
   }
 
   private Future<ChainVerifier.Result> next(ChainVerifier verifier) {
@@ -28,7 +29,7 @@ public final class AuditVerification {
   }
 
   public static ChainVerifier.Result verify(Connection c) throws SQLException {
-    ChainVerifier verifier = new ChainVerifier();
+    ChainVerifier verifier = new ChainVerifier(AuditRepository.head(c));
     while (true) {
       List<AuditEntry> batch = AuditRepository.batchAfter(c, verifier.lastSeq(), AuditRepository.BATCH);
       if (!feed(verifier, batch) || batch.size() < AuditRepository.BATCH) {

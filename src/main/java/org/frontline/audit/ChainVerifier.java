@@ -10,7 +10,10 @@ import java.util.Arrays;
 public final class ChainVerifier {
 
   public enum Reason {
-    /** An entry is missing: a row was deleted (the entries after it are still linked to it). */
+    /**
+     * An entry is missing: a row was deleted (the entries after it are still linked to it), or the newest ones were
+     * (the chain ends before its head).
+     */
     SEQ_GAP("seq-gap"),
     /** prev_hash differs from the hash of the entry before (or from the genesis value for seq 1). */
     PREV_HASH_MISMATCH("prev-hash-mismatch"),
@@ -28,6 +31,9 @@ public final class ChainVerifier {
 
   public record Broken(long seq, Reason reason, String detail) {}
 
+  /** The newest entry appended as audit_append recorded it (V148, table audit_head), read before the walk. */
+  public record Head(long seq, byte[] hash) {}
+
   /** The outcome: how many entries were found intact, and the first broken one (null when the chain is intact). */
   public record Result(long checked, Broken firstBroken) {
     public boolean ok() {
@@ -35,10 +41,21 @@ public final class ChainVerifier {
     }
   }
 
+  private final Head head;
   private long expectedSeq = 1;
   private byte[] previousHash = AuditChain.genesis();
   private long checked;
   private Broken broken;
+
+  /** A verifier that knows no head: the chain is checked as far as it goes. */
+  public ChainVerifier() {
+    this(null);
+  }
+
+  /** {@code head}: null when none was recorded (an empty log). */
+  public ChainVerifier(Head head) {
+    this.head = head;
+  }
 
   /** Checks the next entry; returns false once the chain is broken (feed no more). */
   public boolean accept(AuditEntry e) {
@@ -67,6 +84,11 @@ public final class ChainVerifier {
           + ", recomputed from the content " + AuditChain.hex(recomputed));
       return false;
     }
+    if (head != null && e.seq() == head.seq() && !Arrays.equals(e.hash(), head.hash())) {
+      broken = new Broken(e.seq(), Reason.CONTENT_CHANGED, "the chain's head recorded this entry with hash "
+          + AuditChain.hex(head.hash()) + ", it has " + AuditChain.hex(e.hash()));
+      return false;
+    }
     checked++;
     expectedSeq++;
     previousHash = e.hash();
@@ -77,7 +99,12 @@ public final class ChainVerifier {
     return expectedSeq - 1;
   }
 
+  /** The outcome once every entry was fed: a chain that ends before its head lost its newest entries. */
   public Result result() {
+    if (broken == null && head != null && lastSeq() < head.seq()) {
+      return new Result(checked, new Broken(expectedSeq, Reason.SEQ_GAP, "entries " + expectedSeq
+          + (head.seq() > expectedSeq ? " to " + head.seq() : "") + " are missing; the chain's head is " + head.seq()));
+    }
     return new Result(checked, broken);
   }
 }

@@ -247,6 +247,55 @@ class AuditLogTest {
     assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("content-changed");
   }
 
+  /**
+   * Review: the newest entries have no entry after them to show their deletion: deleting the tail left a shorter
+   * chain that verified as intact, and the next entry continued it seamlessly. The head (V148) names the gap.
+   */
+  @Test
+  void verifyNamesDeletedNewestEntriesAndTheChainGoesOnFromItsHead(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang", "supervisor.tongzhou")) {
+      loginOk(env, user);
+    }
+    tamper(env, "DELETE FROM audit_log WHERE seq >= 3");
+    JsonObject result = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    // the admin's own login (seq 5) goes on from the head, not from seq 2: the gap stays
+    assertThat(entries(env)).extracting(AuditEntry::seq).containsExactly(1L, 2L, 5L);
+    assertThat(result.getBoolean("ok")).as(result.encode()).isFalse();
+    assertThat(result.getLong("checked")).isEqualTo(2);
+    assertThat(result.getJsonObject("firstBroken").getLong("seq")).isEqualTo(3);
+    assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("seq-gap");
+    try (Connection c = env.jdbc()) {
+      assertThat(AuditVerification.verify(c).firstBroken()).isEqualTo(new ChainVerifier.Broken(3,
+          ChainVerifier.Reason.SEQ_GAP, "entries 3 to 4 are missing; the next entry present is 5"));
+    }
+  }
+
+  /** The tail deleted with nothing appended since: the chain ends before its head. */
+  @Test
+  void verifyOverJdbcNamesATailDeletedLast(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang")) {
+      loginOk(env, user);
+    }
+    tamper(env, "DELETE FROM audit_log WHERE seq = 3");
+    try (Connection c = env.jdbc()) {
+      ChainVerifier.Result result = AuditVerification.verify(c);
+      assertThat(result.checked()).isEqualTo(2);
+      assertThat(result.firstBroken().seq()).isEqualTo(3);
+      assertThat(result.firstBroken().reason()).isEqualTo(ChainVerifier.Reason.SEQ_GAP);
+      try (Statement s = c.createStatement()) {
+        // A row inserted by other means than audit_append does not stop the appends that follow.
+        s.executeUpdate("INSERT INTO audit_log (seq, at, actor_label, action, outcome, prev_hash, hash) VALUES (4, "
+            + "now(), 'x', 'test.inserted', 'SUCCESS', '\\x" + "00".repeat(32) + "', '\\x" + "11".repeat(32) + "')");
+        loginOk(env, "officer.xu");
+        assertThat(entries(env)).extracting(AuditEntry::seq).containsExactly(1L, 2L, 4L, 5L);
+        assertThatThrownBy(() -> s.executeUpdate("UPDATE audit_head SET seq = 2"))
+            .isInstanceOf(SQLException.class).hasMessageContaining("only moves forward");
+        assertThatThrownBy(() -> s.executeUpdate("DELETE FROM audit_head"))
+            .isInstanceOf(SQLException.class).hasMessageContaining("only moves forward");
+      }
+    }
+  }
+
   @Test
   void verifyWalksAChainLongerThanOneBatch(TestEnvironment env) throws Exception {
     AuditLog audit = env.app().audit();

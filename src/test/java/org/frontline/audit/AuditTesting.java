@@ -17,13 +17,15 @@ import static org.frontline.testing.TestEnvironment.await;
 public final class AuditTesting {
   private AuditTesting() {}
 
-  /** Empties the log (lifting the TRUNCATE guard within one transaction) and the login throttle counters. */
+  /** Empties the log and its head (lifting the TRUNCATE guards within one transaction) and the login throttle counters. */
   public static void clearAuditAndThrottle(TestEnvironment env) throws SQLException {
     try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
       c.setAutoCommit(false);
       s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
-      s.execute("TRUNCATE audit_log");
+      s.execute("ALTER TABLE audit_head DISABLE TRIGGER audit_head_no_truncate");
+      s.execute("TRUNCATE audit_log, audit_head");
       s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
+      s.execute("ALTER TABLE audit_head ENABLE TRIGGER audit_head_no_truncate");
       s.execute("DELETE FROM login_throttle");
       c.commit();
     }

@@ -171,7 +171,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         }
       }
       if (!tables.isEmpty()) {
-        // audit_log refuses TRUNCATE (append-only); the harness lifts that for its own TRUNCATE only, in one
+        // audit_log and audit_head refuse TRUNCATE; the harness lifts that for its own TRUNCATE only, in one
         // transaction, so no other session ever sees the table unguarded.
         boolean audit = tables.contains("audit_log");
         c.setAutoCommit(false);
@@ -182,10 +182,12 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
           try {
             if (audit) {
               s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
+              s.execute("ALTER TABLE audit_head DISABLE TRIGGER audit_head_no_truncate");
             }
             s.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
             if (audit) {
               s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
+              s.execute("ALTER TABLE audit_head ENABLE TRIGGER audit_head_no_truncate");
             }
             c.commit();
             break;
