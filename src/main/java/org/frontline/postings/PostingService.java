@@ -118,6 +118,7 @@ public final class PostingService {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> posting(conn, scope, null, id, true))
+        .compose(p -> unitLive(conn, p).map(p))
         .compose(p -> {
           LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
           if (current == null) {
@@ -145,6 +146,20 @@ public final class PostingService {
           });
         })
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+  }
+
+  /**
+   * A posting is extended only at a live unit (409 otherwise): a unit is retired only once its postings have ended
+   * (OrgUnitService.retire), and an extension would set one running there again. The unit is locked FOR SHARE, so a
+   * retirement waits for this write and then sees it.
+   */
+  private static Future<Void> unitLive(SqlClient conn, JsonObject p) {
+    String unitId = p.getJsonObject("unit").getString("id");
+    return conn.preparedQuery("SELECT retired_at IS NOT NULL FROM org_unit WHERE id = $1 FOR SHARE")
+        .execute(Tuple.of(UUID.fromString(unitId)))
+        .compose(rows -> !rows.iterator().next().getBoolean(0) ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "The posting's unit " + unitId
+                + " is retired: its postings are not extended."))));
   }
 
   public Future<JsonObject> end(Actor actor, UUID id, JsonObject b) {

@@ -206,6 +206,27 @@ class PostingsApiTest {
         p.getString("id"))).isEqualTo(1);
   }
 
+  /**
+   * Review: a unit is retired only once its postings have ended, but an ended posting there could then be extended:
+   * an officer posted, running, to a retired unit (where nothing can be reported). 409; nothing changes.
+   */
+  @Test
+  void aPostingAtARetiredUnitIsNotExtended(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    String supervisor = token(env, "supervisor.tongzhou");
+    String unit = ok(call(env, admin, HttpMethod.POST, "/v1/org-units", new JsonObject()
+        .put("parentId", TONGZHOU.toString()).put("name", "Closing site").put("kind", "PARK")), 201).getString("id");
+    JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "ENVIRONMENTAL", UUID.fromString(unit), TODAY.minusDays(10), TODAY.minusDays(1))), 201);
+    ok(call(env, admin, HttpMethod.POST, "/v1/org-units/" + unit + "/retire", null), 200);
+    assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + p.getString("id") + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(30).toString())), 409, "urn:frontline:problem:conflict");
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo(TODAY.minusDays(1).toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?",
+        p.getString("id"))).isZero();
+  }
+
   @Test
   void daysOutsideTheRecordYearsAre400NamingTheFieldAndStoreNothing(TestEnvironment env) throws Exception {
     // Year 0000 passed `format: date` and was stored as 1 BC: an open-ended posting "since 1 BC" was current.
