@@ -71,9 +71,11 @@ public final class OrgUnitService {
 
   public Future<OrgUnit> rename(Actor actor, UUID id, String name) {
     String trimmed = name.trim();
-    return siblingNameConflict(inScope(actor, id, (conn, unit) -> units.rename(conn, id, trimmed)
-        .compose(renamed -> audit.success(conn, actor, "org-unit.rename", "org-unit", id, id,
-            new JsonObject().put("from", unit.name()).put("to", renamed.name())).map(renamed))), trimmed);
+    // The name it has already (a repeat): answered as it is, nothing written or audited again.
+    return siblingNameConflict(inScope(actor, id, (conn, unit) -> unit.name().equals(trimmed)
+        ? Future.succeededFuture(unit)
+        : units.rename(conn, id, trimmed).compose(renamed -> audit.success(conn, actor, "org-unit.rename", "org-unit",
+            id, id, new JsonObject().put("from", unit.name()).put("to", renamed.name())).map(renamed))), trimmed);
   }
 
   /**

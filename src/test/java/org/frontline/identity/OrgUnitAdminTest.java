@@ -140,6 +140,13 @@ class OrgUnitAdminTest {
         new JsonObject().put("name", "Rename C")), 200);
     assertThat(renamed.getString("name")).isEqualTo("Rename C");
     assertThat(string(env, "SELECT name FROM org_unit WHERE id = ?", a)).isEqualTo("Rename C");
+    // A flaky client's repeat changes nothing and is not audited again.
+    String row = Admin.row(env, "org_unit", a);
+    assertThat(ok(call(env, admin, HttpMethod.PATCH, "/v1/org-units/" + a, new JsonObject().put("name", "Rename C")),
+        200)).isEqualTo(renamed);
+    assertThat(Admin.row(env, "org_unit", a)).isEqualTo(row);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.rename' AND object_id = ?",
+        a.toString())).isEqualTo(1);
     assertProblem(call(env, admin, HttpMethod.PATCH, "/v1/org-units/" + a, new JsonObject().put("name", "Rename B")),
         409, "urn:frontline:problem:conflict");
     assertThat(string(env, "SELECT name FROM org_unit WHERE id = ?", a)).isEqualTo("Rename C");
