@@ -81,7 +81,10 @@ final class RequestValidation {
               rc.fail(e);
               return;
             }
-            ProblemException unstorable = checkStrings ? StorableStrings.check(parsed, "body") : null;
+            ProblemException unstorable = StrictJson.check(rc.body().buffer());
+            if (unstorable == null && checkStrings) {
+              unstorable = StorableStrings.check(parsed, "body");
+            }
             if (unstorable != null) {
               rc.fail(unstorable);
               return;
@@ -101,8 +104,11 @@ final class RequestValidation {
                   + "disagree (vertx wins); see CompiledSchemaEquivalenceTest", operationId);
             }
             RequestParameter validBody = validated.getBody();
-            ProblemException unstorable = checkStrings && validBody != null && !validBody.isNull()
-                ? StorableStrings.check(validBody.get(), "body") : null;
+            boolean jsonBody = json != null && validBody != null && !validBody.isNull();
+            ProblemException unstorable = jsonBody ? StrictJson.check(rc.body().buffer()) : null;
+            if (unstorable == null && checkStrings && jsonBody) {
+              unstorable = StorableStrings.check(validBody.get(), "body");
+            }
             if (unstorable != null) {
               rc.fail(unstorable);
               return;

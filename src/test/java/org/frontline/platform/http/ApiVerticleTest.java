@@ -150,6 +150,26 @@ class ApiVerticleTest {
         .isEqualTo("A body without Content-Type is not accepted here; send application/json.");
   }
 
+  /**
+   * A member named twice was taken with its last value, the other silently dropped; a comment (not JSON) was
+   * skipped. Both are refused now, on the compiled path (a body the schema accepts) and on vertx's alike.
+   */
+  @Test
+  void aMemberNamedTwiceOrACommentIsRefused() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    for (String twice : List.of("{\"name\": \"abc\", \"name\": \"xyz\"}", "{\"name\": \"abc\", \"name\": 1}")) {
+      HttpResponse<Buffer> r = await(client.post("/echo").putHeader("Content-Type", "application/json")
+          .sendBuffer(Buffer.buffer(twice)));
+      var problem = ProblemsAndContractTest.assertProblem(r, 400, "urn:frontline:problem:validation-failed");
+      assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).as(twice).isEqualTo("body/name");
+    }
+    for (String comment : List.of("{\"name\": \"abc\" /* x */}", "{\"name\": \"abc\"} // x")) {
+      HttpResponse<Buffer> r = await(client.post("/echo").putHeader("Content-Type", "application/json")
+          .sendBuffer(Buffer.buffer(comment)));
+      ProblemsAndContractTest.assertProblem(r, 400, "urn:frontline:problem:malformed-request");
+    }
+  }
+
   @Test
   void anUnexpectedFailureIsA500ProblemWithoutInternals() throws Exception {
     deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));

@@ -62,6 +62,35 @@ class ProblemsAndContractTest {
     assertThat(wrong.getHeader("Allow")).isEqualTo("GET, HEAD");
   }
 
+  /**
+   * A report envelope naming a member twice was stored with the last value (the title a client sent first was
+   * dropped without a word); now it is a 400 naming the member, and nothing is stored.
+   */
+  @Test
+  void aBodyNamingAMemberTwiceIsRefusedAndStoresNothing(TestEnvironment env) {
+    HttpResponse<Buffer> login = await(env.client().post("/v1/auth/login")
+        .sendJsonObject(new JsonObject().put("username", "officer.xu").put("password", "frontline-dev")));
+    String token = login.bodyAsJsonObject().getString("access_token");
+    JsonObject me = await(env.client().get("/v1/me").putHeader("Authorization", "Bearer " + token).send())
+        .bodyAsJsonObject();
+    String id = java.util.UUID.randomUUID().toString();
+    String envelope = "{\"id\":\"" + id + "\",\"type\":\"SITE\",\"unitId\":\""
+        + me.getJsonObject("homeUnit").getString("id") + "\",\"capturedAt\":\"2026-11-20T08:30:00Z\","
+        + "\"location\":{\"lat\":32.45,\"lon\":119.43,\"accuracyM\":8.5,\"accuracyM\":80,\"provider\":\"gps\","
+        + "\"mock\":false},\"title\":\"Bridge repair\",\"body\":{\"observations\":[\"Scaffolding up\"]}}";
+    HttpResponse<Buffer> r = await(env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + token)
+        .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(envelope)));
+    JsonObject problem = assertProblem(r, 400, "urn:frontline:problem:validation-failed");
+    assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/location/accuracyM");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?::uuid", id)).isZero();
+
+    HttpResponse<Buffer> once = await(env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + token)
+        .putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer(envelope.replace("\"accuracyM\":8.5,", ""))));
+    assertThat(once.statusCode()).as(once.bodyAsString()).isEqualTo(201);
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?::uuid", id)).isEqualTo(1);
+  }
+
   @Test
   void requestIdIsEchoedWhenSaneAndGeneratedOtherwise(TestEnvironment env) {
     HttpResponse<Buffer> echoed = await(env.client().get("/v1/nothing-here").putHeader("X-Request-Id", "phone-42.abc").send());
