@@ -9,6 +9,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import org.frontline.audit.AuditApi;
 import org.frontline.audit.AuditLog;
@@ -139,9 +140,17 @@ public final class Frontline {
     Future<? extends PushGateway> create(Vertx vertx, WorkerExecutor blocking);
   }
 
+  private static final java.util.Set<String> STANDARD_METHODS = java.util.Set.of("GET", "HEAD", "POST", "PUT",
+      "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+
   private Frontline(FrontlineConfig config, PushFactory pushFactory) {
     this.config = config;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // The HTTP method is any token a client sends: each new one ("FOO1", "FOO2", ...) made a new series of every
+    // HTTP server meter, an unbounded registry and /metrics page. Methods other than RFC 9110's and PATCH count as
+    // OTHER (configured before any meter is registered: a filter does not apply to meters that already exist).
+    this.registry.config().meterFilter(MeterFilter.replaceTagValues("method",
+        method -> STANDARD_METHODS.contains(method) ? method : "OTHER"));
     this.vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions()
             .setEnabled(true)

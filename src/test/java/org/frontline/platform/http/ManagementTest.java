@@ -69,6 +69,22 @@ class ManagementTest {
         .contains("pool_name=\"frontline-db\"");
   }
 
+  /**
+   * A method a client makes up counts as OTHER: each one was a new series of every HTTP server meter (a client
+   * could grow the registry and the /metrics page without bound).
+   */
+  @Test
+  void madeUpMethodsShareOneMetricsSeries(TestEnvironment env) throws Exception {
+    String prefix = "MADEUP" + Long.toString(System.nanoTime(), 36).toUpperCase(java.util.Locale.ROOT);
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(env.apiUri("/v1/me"))
+          .method(prefix + i, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(405);
+    }
+    String metrics = get(env, "/metrics").body();
+    assertThat(metrics).doesNotContain(prefix).contains("method=\"OTHER\"").contains("method=\"GET\"");
+  }
+
   static String statusOf(io.vertx.core.json.JsonObject body, String id) {
     return body.getJsonArray("checks").stream().map(c -> (io.vertx.core.json.JsonObject) c)
         .filter(c -> c.getString("id").equals(id)).findFirst().orElseThrow().getString("status");
