@@ -295,7 +295,9 @@ public final class ApiVerticle extends VerticleBase {
         }
         if (methods.contains("GET")) {
           if (rc.request().method() == HttpMethod.HEAD) {
-            rc.reroute(HttpMethod.GET, rc.request().uri());
+            // The path and query, not uri(): a request target in absolute form (http://host/path) is no route.
+            String query = rc.request().query();
+            rc.reroute(HttpMethod.GET, query == null ? path : path + "?" + query);
             return;
           }
           methods.add("HEAD");

@@ -279,6 +279,9 @@ class ApiVerticleTest {
     assertThat(ok.toLowerCase(java.util.Locale.ROOT)).contains("\r\ncontent-type: text/plain",
         "\r\nx-request-id: phone-9");
     assertThat(slowStarted.get()).isEqualTo(1);
+    String absoluteForm = rawExchange("HEAD http://x/slow?ms=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(absoluteForm).as(absoluteForm).startsWith("HTTP/1.1 200 ").endsWith("\r\n\r\n");
+    assertThat(slowStarted.get()).isEqualTo(2);
 
     String invalid = rawExchange("HEAD /slow?ms=-1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assertThat(invalid).as(invalid).startsWith("HTTP/1.1 400 ").endsWith("\r\n\r\n")
