@@ -18,15 +18,42 @@ public final class ExactNumbers {
   private ExactNumbers() {}
 
   /**
+   * Digits before or after the point beyond which a number can only have been written with an exponent (the parser
+   * takes no number longer than 1000 characters), and no field keeps.
+   */
+  static final int MAX_SCALE = 1000;
+
+  /**
    * The number at {@code path} (object keys as strings, array indices as integers) in {@code raw}, or null when
    * there is none there. A repeated key counts by its last occurrence, as in the parsed body.
+   *
+   * <p>An exponent far past the digits written ({@code 0e-2000000}, {@code 1e-2000000}) made a decimal whose plain
+   * form ({@code toPlainString}, used in answers, refusals and SQL) has millions of digits: the zero was a 500 (the
+   * numeric column refused it), the other a 422 whose detail carried the digits twice (4 MB for a 70-byte request;
+   * {@code 1e-999999999} a gigabyte on the event loop). Such a number is taken in its shortest exact form (a zero is
+   * 0); one that still has more than {@link #MAX_SCALE} digits after the point is a 400 naming the field.
    */
   public static BigDecimal at(Buffer raw, Object... path) {
+    BigDecimal exact;
     try (JsonParser parser = JSON.createParser(raw.getBytes())) {
-      return parser.nextToken() == null ? null : at(parser, path, 0);
+      exact = parser.nextToken() == null ? null : at(parser, path, 0);
     } catch (IOException e) {
       return null; // validated already: not reached
     }
+    if (exact == null || Math.abs(exact.scale()) <= MAX_SCALE) {
+      return exact;
+    }
+    exact = exact.stripTrailingZeros();
+    if (Math.abs(exact.scale()) <= MAX_SCALE) {
+      return exact;
+    }
+    StringBuilder field = new StringBuilder("body");
+    for (Object step : path) {
+      field.append('/').append(step);
+    }
+    throw new ProblemException(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+        .withErrors(java.util.List.of(new Problem.FieldError(field.toString(), "A number with more than "
+            + MAX_SCALE + " digits after the point (or before it); no field keeps so many."))));
   }
 
   /** The parser stands on the first token of a value; it is left on that value's last token. */
