@@ -56,14 +56,31 @@ final class Escalations {
       + " AND NOT (SELECT bool_or(o.opened_at IS NOT NULL) FROM notification o WHERE o.event_id = n.event_id)"
       + " ORDER BY n.created_at LIMIT $3) d";
 
+  /**
+   * First every alert of the due events is locked (in one order: no deadlock between instances), then, in a statement
+   * whose snapshot is taken once those locks are held, the events that still nobody opened are marked. An ack
+   * (ackNotification: one row) that was under way when the check started has committed by then, so it counts: one
+   * statement marking the due events' unopened alerts skipped only the alert just opened, and escalated the event
+   * through the others. An ack that comes later waits for the check and is too late, as it would be a moment after.
+   */
   Future<Integer> escalateDue(Set<String> urgentKinds, Duration after) {
-    return pool.withTransaction(conn -> conn.preparedQuery("WITH due AS (" + DUE + "),"
-                + " marked AS (UPDATE notification n SET escalated_at = now() FROM due WHERE n.event_id = due.event_id"
-                + " AND n.escalated_at IS NULL AND n.opened_at IS NULL RETURNING n.event_id)"
-                + " SELECT event_id, count(*) AS unopened FROM marked GROUP BY event_id ORDER BY event_id")
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT DISTINCT event_id FROM (SELECT n.event_id"
+                + " FROM notification n WHERE n.event_id IN (" + DUE + ")"
+                + " ORDER BY n.event_id, n.account_id FOR UPDATE OF n) l")
             .execute(Tuple.of(urgentKinds.toArray(String[]::new), after.toMillis(), BATCH))
+            .compose(locked -> {
+              List<Long> due = new ArrayList<>();
+              locked.forEach(r -> due.add(r.getLong("event_id")));
+              return due.isEmpty() ? Future.succeededFuture(null) : conn.preparedQuery("WITH marked AS ("
+                      + "UPDATE notification n SET escalated_at = now() WHERE n.event_id = ANY ($1)"
+                      + " AND n.escalated_at IS NULL AND n.opened_at IS NULL"
+                      + " AND NOT (SELECT bool_or(o.opened_at IS NOT NULL) FROM notification o"
+                      + " WHERE o.event_id = n.event_id) RETURNING n.event_id)"
+                      + " SELECT event_id, count(*) AS unopened FROM marked GROUP BY event_id ORDER BY event_id")
+                  .execute(Tuple.of((Object) due.toArray(Long[]::new)));
+            })
             .compose(rows -> {
-              if (rows.rowCount() == 0) {
+              if (rows == null || rows.rowCount() == 0) {
                 return Future.succeededFuture(0);
               }
               Map<Long, Long> unopened = new HashMap<>();

@@ -34,9 +34,10 @@ class EscalationTest {
   void anUnopenedUrgentAlertGoesOneLevelUpOnceAndIsRecorded(TestEnvironment env) throws Exception {
     // A supervisor of Huaisi itself, below supervisor.hanjiang.
     Alerts.update(env, "INSERT INTO account (id, username, display_name, locale, password_hash, roles, home_unit_id)"
-        + " VALUES (?, 'supervisor.huaisi', 'Huaisi supervisor', 'en', 'x', ARRAY['supervisor'], ?)",
+        + " VALUES (?, 'supervisor.huaisi', 'Huaisi supervisor', 'en', 'x', ARRAY['supervisor'], ?)"
+        + " ON CONFLICT DO NOTHING", HUAISI_SUPERVISOR, HUAISI);
+    Alerts.update(env, "INSERT INTO account_scope (account_id, unit_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         HUAISI_SUPERVISOR, HUAISI);
-    Alerts.update(env, "INSERT INTO account_scope (account_id, unit_id) VALUES (?, ?)", HUAISI_SUPERVISOR, HUAISI);
     Alerts.update(env, "INSERT INTO device (id, account_id, token, platform) VALUES (?, ?, 'esc-huaisi', 'android')",
         UUID.randomUUID(), HUAISI_SUPERVISOR);
     device(env, "supervisor.hanjiang", "esc-hanjiang");
@@ -100,6 +101,60 @@ class EscalationTest {
     assertThat(await(checker.escalateDue())).isZero();
     assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND escalated_at IS NOT NULL",
         openedEvent)).isZero();
+  }
+
+  /**
+   * An alert opened just as the check escalates it: the recipient's ack was already waiting on the notification's row
+   * (here held by another transaction) when the check started. The check used to skip only that one notification and
+   * escalate the event through the other, unopened one, so an alert that was opened went up a level all the same.
+   */
+  @Test
+  void anAlertOpenedWhileTheCheckRunsIsNotEscalated(TestEnvironment env) throws Exception {
+    Alerts.update(env, "INSERT INTO account (id, username, display_name, locale, password_hash, roles, home_unit_id)"
+        + " VALUES (?, 'supervisor.huaisi', 'Huaisi supervisor', 'en', 'x', ARRAY['supervisor'], ?)"
+        + " ON CONFLICT DO NOTHING", HUAISI_SUPERVISOR, HUAISI);
+    Alerts.update(env, "INSERT INTO account_scope (account_id, unit_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        HUAISI_SUPERVISOR, HUAISI);
+    UUID hanjiang = accountId("supervisor.hanjiang");
+    OutboxDispatcherVerticle checker = new OutboxDispatcherVerticle(env.app().database(), env.app().push(),
+        OutboxDispatcherVerticle.Settings.defaults().withEscalation(Duration.ofMinutes(30), Set.of("report.completed")));
+    UUID report = reportCompleted(env, HUAISI);
+    long event = count(env, "SELECT id FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'", report);
+    awaitUntil(WAIT, "both supervisors' notifications",
+        () -> count(env, "SELECT count(*) FROM notification WHERE event_id = ?", event) == 2);
+    Alerts.update(env, "UPDATE notification SET created_at = created_at - interval '31 minutes' WHERE event_id = ?",
+        event);
+    String notification = env.string("SELECT id::text FROM notification WHERE event_id = ? AND account_id = ?",
+        event, hanjiang);
+    String at = Alerts.login(env, "supervisor.hanjiang");
+
+    java.util.function.LongSupplier waiting = () -> count(env, "SELECT count(*) FROM pg_stat_activity"
+        + " WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%notification%'");
+    io.vertx.core.Future<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>> ack;
+    io.vertx.core.Future<Integer> escalated;
+    try (java.sql.Connection holder = env.jdbc()) {
+      holder.setAutoCommit(false);
+      try (var ps = holder.prepareStatement("SELECT 1 FROM notification WHERE id = ?::uuid FOR UPDATE")) {
+        ps.setString(1, notification);
+        ps.executeQuery().close();
+      }
+      ack = env.client().post("/v1/notifications/" + notification + "/ack").putHeader("Authorization", "Bearer " + at)
+          .sendJsonObject(new io.vertx.core.json.JsonObject().put("state", "opened"));
+      awaitUntil(WAIT, "the ack waiting", () -> waiting.getAsLong() == 1);
+      escalated = checker.escalateDue();
+      awaitUntil(WAIT, "the check waiting behind it", () -> waiting.getAsLong() == 2);
+      holder.commit();
+    }
+    assertThat(await(ack).statusCode()).isEqualTo(200);
+    assertThat(await(escalated)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND opened_at IS NOT NULL", event))
+        .isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND escalated_at IS NOT NULL", event))
+        .isZero();
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'alert.escalated'"
+        + " AND payload ->> 'escalatedEventId' = ?", String.valueOf(event))).isZero();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'alert.escalate' AND object_id = ?",
+        String.valueOf(event))).isZero();
   }
 
   /**
