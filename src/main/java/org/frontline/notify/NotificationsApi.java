@@ -61,20 +61,22 @@ public final class NotificationsApi implements ApiRoutes {
     Future<List<Row>> page = cursor == null
         ? pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1"
             + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
-            .execute(Tuple.of(account, limit)).map(NotificationsApi::rows)
+            .execute(Tuple.of(account, limit + 1)).map(NotificationsApi::rows)
         : pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1"
             + " AND ((opened_at IS NOT NULL) > $3 OR ((opened_at IS NOT NULL) = $3 AND (created_at, id) < ($4, $5)))"
             + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
-            .execute(Tuple.of(account, limit, cursor.read(), cursor.createdAt(), cursor.id()))
+            .execute(Tuple.of(account, limit + 1, cursor.read(), cursor.createdAt(), cursor.id()))
             .map(NotificationsApi::rows);
     Future<Long> unread = pool.preparedQuery("SELECT count(*) FROM notification WHERE account_id = $1"
             + " AND opened_at IS NULL")
         .execute(Tuple.of(account)).map(rows -> rows.iterator().next().getLong(0));
     Future.all(page, unread).onSuccess(v -> {
+      // One row more than the page was read: only then does another page follow (a last page exactly full said so).
       List<Row> rows = page.result();
       String next = null;
-      if (rows.size() == limit) {
-        Row last = rows.get(rows.size() - 1);
+      if (rows.size() > limit) {
+        rows = rows.subList(0, limit);
+        Row last = rows.get(limit - 1);
         next = encode(new Cursor(last.getOffsetDateTime("opened_at") != null, last.getOffsetDateTime("created_at"),
             last.getUUID("id")));
       }

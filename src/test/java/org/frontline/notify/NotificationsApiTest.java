@@ -85,6 +85,32 @@ class NotificationsApiTest {
         .isEqualTo(1);
   }
 
+  /** A page that ends the inbox says so (nextCursor null), even when it is exactly full. */
+  @Test
+  void anExactlyFullLastPageHasNoNextCursor(TestEnvironment env) throws Exception {
+    UUID account = UUID.randomUUID();
+    String username = "inbox." + account.toString().substring(0, 8);
+    Alerts.update(env, "INSERT INTO account (id, username, display_name, password_hash, roles, home_unit_id)"
+        + " SELECT ?, ?, 'Inbox pages', password_hash, ARRAY['officer'], home_unit_id FROM account"
+        + " WHERE username = 'officer.xu'", account, username);
+    Alerts.update(env, "WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+        + " dispatched_at) SELECT 'report.completed', 'report', gen_random_uuid(), ?, '{}'::jsonb, now()"
+        + " FROM generate_series(1, 2) RETURNING id)"
+        + " INSERT INTO notification (id, event_id, account_id, event_type, title, body, data, created_at)"
+        + " SELECT gen_random_uuid(), e.id, ?, 'report.completed', 't', 'b', '{}'::jsonb, now() - e.id * interval '1 ms'"
+        + " FROM e", HUAISI, account);
+    String at = login(env, username);
+
+    JsonObject page = inbox(env, at, "?limit=2").bodyAsJsonObject();
+    assertThat(page.getJsonArray("items")).hasSize(2);
+    assertThat(page.getValue("nextCursor")).isNull();
+    JsonObject first = inbox(env, at, "?limit=1").bodyAsJsonObject();
+    assertThat(first.getJsonArray("items")).hasSize(1);
+    JsonObject last = inbox(env, at, "?limit=1&cursor=" + first.getString("nextCursor")).bodyAsJsonObject();
+    assertThat(last.getJsonArray("items")).hasSize(1);
+    assertThat(last.getValue("nextCursor")).isNull();
+  }
+
   @Test
   void anUnknownAckStateIsRefused(TestEnvironment env) {
     JsonObject p = assertProblem(ack(env, login(env, "officer.xu"), UUID.randomUUID().toString(), "read"), 400,
