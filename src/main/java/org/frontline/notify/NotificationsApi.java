@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
+import org.frontline.identity.Scope;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.Problem.FieldError;
@@ -24,13 +25,23 @@ import java.util.UUID;
 
 /**
  * The caller's inbox: unread first, then newest first, with cursor pagination and the unread count; and
- * acknowledging one notification as delivered or opened. Only the recipient sees or acknowledges a notification;
- * anyone else gets 404, as for a missing one.
+ * acknowledging one notification as delivered or opened. Only the recipient sees or acknowledges a notification,
+ * and only while its event's unit is in their scope; anyone else gets 404, as for a missing one.
  */
 public final class NotificationsApi implements ApiRoutes {
   public static final int DEFAULT_LIMIT = 50;
   public static final int MAX_LIMIT = 200;
   private static final String COLUMNS = "id, event_type, title, body, data, created_at, delivered_at, opened_at";
+
+  /**
+   * The notification's event concerns a unit in the caller's scope as it is now (its paths bound as {@code $param}),
+   * or no unit: a supervisor moved to other units no longer reads, counts or opens the alerts of the old ones (an
+   * opening would also have kept an urgent alert from being escalated to those now responsible).
+   */
+  private static String inScope(int param) {
+    return "EXISTS (SELECT 1 FROM outbox o WHERE o.id = notification.event_id"
+        + " AND (o.unit_id IS NULL OR " + Scope.sqlForUnitId("o.unit_id", param) + "))";
+  }
 
   /** The position after which the next page starts: (read?, created_at, id) in the inbox order. */
   record Cursor(boolean read, OffsetDateTime createdAt, UUID id) {}
@@ -58,18 +69,20 @@ public final class NotificationsApi implements ApiRoutes {
       return;
     }
     int limit = limit(rc.queryParams().get("limit"));
-    Future<List<Row>> page = cursor == null
-        ? pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1"
+    Caller caller = Caller.of(rc);
+    Future<Scope> scope = Scope.of(pool, caller);
+    Future<List<Row>> page = scope.compose(sc -> cursor == null
+        ? pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1 AND " + inScope(3)
             + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
-            .execute(Tuple.of(account, limit + 1)).map(NotificationsApi::rows)
-        : pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1"
-            + " AND ((opened_at IS NOT NULL) > $3 OR ((opened_at IS NOT NULL) = $3 AND (created_at, id) < ($4, $5)))"
+            .execute(Tuple.of(account, limit + 1, sc.paths())).map(NotificationsApi::rows)
+        : pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1 AND " + inScope(3)
+            + " AND ((opened_at IS NOT NULL) > $4 OR ((opened_at IS NOT NULL) = $4 AND (created_at, id) < ($5, $6)))"
             + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
-            .execute(Tuple.of(account, limit + 1, cursor.read(), cursor.createdAt(), cursor.id()))
-            .map(NotificationsApi::rows);
-    Future<Long> unread = pool.preparedQuery("SELECT count(*) FROM notification WHERE account_id = $1"
-            + " AND opened_at IS NULL")
-        .execute(Tuple.of(account)).map(rows -> rows.iterator().next().getLong(0));
+            .execute(Tuple.of(account, limit + 1, sc.paths(), cursor.read(), cursor.createdAt(), cursor.id()))
+            .map(NotificationsApi::rows));
+    Future<Long> unread = scope.compose(sc -> pool.preparedQuery("SELECT count(*) FROM notification"
+            + " WHERE account_id = $1 AND opened_at IS NULL AND " + inScope(2))
+        .execute(Tuple.of(account, (Object) sc.paths())).map(rows -> rows.iterator().next().getLong(0)));
     Future.all(page, unread).onSuccess(v -> {
       // One row more than the page was read: only then does another page follow (a last page exactly full said so).
       List<Row> rows = page.result();
@@ -92,11 +105,13 @@ public final class NotificationsApi implements ApiRoutes {
   private void ack(RoutingContext rc) {
     UUID id = UUID.fromString(rc.pathParam("id"));
     boolean opened = "opened".equals(rc.body().asJsonObject().getString("state"));
+    Caller caller = Caller.of(rc);
     // Acknowledgements only move forward: the first time of each state is kept; opened implies delivered.
-    pool.preparedQuery("UPDATE notification SET delivered_at = coalesce(delivered_at, now()),"
-            + " opened_at = CASE WHEN $3 THEN coalesce(opened_at, now()) ELSE opened_at END"
-            + " WHERE id = $1 AND account_id = $2 RETURNING " + COLUMNS)
-        .execute(Tuple.of(id, Caller.of(rc).accountId(), opened))
+    Scope.of(pool, caller).compose(scope -> pool.preparedQuery("UPDATE notification"
+            + " SET delivered_at = coalesce(delivered_at, now()),"
+            + " opened_at = CASE WHEN $4 THEN coalesce(opened_at, now()) ELSE opened_at END"
+            + " WHERE id = $1 AND account_id = $2 AND " + inScope(3) + " RETURNING " + COLUMNS)
+        .execute(Tuple.of(id, caller.accountId(), scope.paths(), opened)))
         .onSuccess(rows -> {
           if (rows.rowCount() == 0) {
             rc.fail(Problem.of(ProblemType.NOT_FOUND, "No notification " + id + " of yours.").toException());

@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.notify.Alerts.awaitUntil;
 import static org.frontline.notify.Alerts.count;
 import static org.frontline.notify.Alerts.login;
@@ -93,6 +95,7 @@ class NotificationsApiTest {
     Alerts.update(env, "INSERT INTO account (id, username, display_name, password_hash, roles, home_unit_id)"
         + " SELECT ?, ?, 'Inbox pages', password_hash, ARRAY['officer'], home_unit_id FROM account"
         + " WHERE username = 'officer.xu'", account, username);
+    Alerts.update(env, "INSERT INTO account_scope (account_id, unit_id) VALUES (?, ?)", account, HUAISI);
     Alerts.update(env, "WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
         + " dispatched_at) SELECT 'report.completed', 'report', gen_random_uuid(), ?, '{}'::jsonb, now()"
         + " FROM generate_series(1, 2) RETURNING id)"
@@ -109,6 +112,52 @@ class NotificationsApiTest {
     JsonObject last = inbox(env, at, "?limit=1&cursor=" + first.getString("nextCursor")).bodyAsJsonObject();
     assertThat(last.getJsonArray("items")).hasSize(1);
     assertThat(last.getValue("nextCursor")).isNull();
+  }
+
+  /**
+   * A supervisor moved to other units no longer reads, counts or opens the alerts of the old ones (404, as for
+   * another's): their opening an urgent alert would also keep it from being escalated to those now responsible.
+   */
+  @Test
+  void alertsOfUnitsLeftBehindAreNoLongerTheCallers(TestEnvironment env) throws Exception {
+    String admin = login(env, "admin");
+    String username = "moved." + UUID.randomUUID().toString().substring(0, 8);
+    HttpResponse<Buffer> created = await(env.client().post("/v1/accounts").putHeader("Authorization", "Bearer " + admin)
+        .sendJsonObject(new JsonObject().put("username", username).put("displayName", "Moved supervisor")
+            .put("roles", new io.vertx.core.json.JsonArray().add("supervisor")).put("homeUnitId", HANJIANG.toString())
+            .put("password", "Moved-Supervisor-2026")));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    UUID account = UUID.fromString(created.bodyAsJsonObject().getString("id"));
+    // Two alerts as the dispatcher writes them: one of a Huaisi report (below Hanjiang), one of a Tongzhou report.
+    Alerts.update(env, "WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+        + " dispatched_at) VALUES ('report.completed', 'report', gen_random_uuid(), ?, '{}'::jsonb, now()),"
+        + " ('report.completed', 'report', gen_random_uuid(), ?, '{}'::jsonb, now()) RETURNING id, unit_id)"
+        + " INSERT INTO notification (id, event_id, account_id, event_type, title, body, data, created_at)"
+        + " SELECT gen_random_uuid(), e.id, ?, 'report.completed', e.unit_id::text, 'b', '{}'::jsonb, now() FROM e",
+        HUAISI, TONGZHOU, account);
+    String huaisiAlert = env.string("SELECT id::text FROM notification WHERE account_id = ? AND title = ?", account,
+        HUAISI.toString());
+    String tongzhouAlert = env.string("SELECT id::text FROM notification WHERE account_id = ? AND title = ?", account,
+        TONGZHOU.toString());
+    HttpResponse<Buffer> login = await(env.client().post("/v1/auth/login").sendJsonObject(
+        new JsonObject().put("username", username).put("password", "Moved-Supervisor-2026")));
+    String at = login.bodyAsJsonObject().getString("access_token");
+
+    // Moved from Hanjiang to Tongzhou.
+    HttpResponse<Buffer> moved = await(env.client().patch("/v1/accounts/" + account)
+        .putHeader("Authorization", "Bearer " + admin)
+        .sendJsonObject(new JsonObject().put("homeUnitId", TONGZHOU.toString())
+            .put("coveredUnitIds", new io.vertx.core.json.JsonArray().add(TONGZHOU.toString()))));
+    assertThat(moved.statusCode()).as(moved.bodyAsString()).isEqualTo(200);
+
+    JsonObject page = inbox(env, at, "").bodyAsJsonObject();
+    assertThat(page.getJsonArray("items")).extracting(o -> ((JsonObject) o).getString("id"))
+        .containsExactly(tongzhouAlert);
+    assertThat(page.getLong("unreadCount")).isEqualTo(1);
+    assertProblem(ack(env, at, huaisiAlert, "opened"), 404, "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE id = ?::uuid AND opened_at IS NULL"
+        + " AND delivered_at IS NULL", huaisiAlert)).isEqualTo(1);
+    assertThat(ack(env, at, tongzhouAlert, "opened").statusCode()).isEqualTo(200);
   }
 
   @Test
