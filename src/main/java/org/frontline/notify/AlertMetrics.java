@@ -89,6 +89,9 @@ public final class AlertMetrics {
     if (r.startsWith("recipient account disabled")) {
       return "RECIPIENT_DISABLED";
     }
+    if (r.startsWith("recipient no longer covers")) {
+      return "RECIPIENT_OUT_OF_SCOPE";
+    }
     if (r.startsWith("sendeach")) {
       return "BATCH_FAILED";
     }

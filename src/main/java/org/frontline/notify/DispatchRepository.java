@@ -25,7 +25,8 @@ public final class DispatchRepository {
 
   /**
    * A claimed push delivery; {@code notLive} is null when it may be sent, else why not: its recipient's account was
-   * disabled, or its device was retired or moved to another account, since it was written.
+   * disabled, its device was retired or moved to another account, or its recipient no longer covers the alert's
+   * unit, since it was written.
    */
   public record Due(long id, String token, String notLive, String title, String body, JsonObject data,
       String collapseKey, int attempts) {
@@ -280,6 +281,16 @@ public final class DispatchRepository {
   }
 
   /**
+   * The delivery's event has a unit that its recipient's scope no longer holds (the recipient was moved since the
+   * alert was written): as in the inbox (NotificationsApi), the alert is no longer theirs, so a retry or an admin's
+   * re-drive must not push it.
+   */
+  private static final String NO_LONGER_COVERED = "EXISTS (SELECT 1 FROM outbox o JOIN org_unit u ON u.id = o.unit_id"
+      + " WHERE o.id = p.event_id AND NOT EXISTS (SELECT 1 FROM account_scope s JOIN org_unit cover"
+      + " ON cover.id = s.unit_id WHERE s.account_id = p.account_id AND "
+      + org.frontline.identity.Scope.within("u.path", "cover.path") + "))";
+
+  /**
    * Claims up to {@code limit} pending deliveries that are due, with the token of their device, under {@code claim}:
    * a token of this one batch (not shared with any other batch, even of the same instance), which {@link #record}
    * must be given back.
@@ -292,7 +303,9 @@ public final class DispatchRepository {
             + " FROM c, device d, account a WHERE p.id = c.id AND d.id = p.device_id AND a.id = p.account_id"
             + " RETURNING p.id, d.token, CASE WHEN a.disabled_at IS NOT NULL THEN 'recipient account disabled'"
             + " WHEN d.account_id <> p.account_id OR d.retired_at IS NOT NULL"
-            + " THEN 'device retired or moved to another account' END AS not_live, p.title,"
+            + " THEN 'device retired or moved to another account'"
+            + " WHEN " + NO_LONGER_COVERED + " THEN 'recipient no longer covers the alert''s unit' END AS not_live,"
+            + " p.title,"
             + " p.body, p.data, p.collapse_key, p.attempts")
         .execute(Tuple.of(limit, claim, lease.toMillis()))
         .map(rows -> {

@@ -68,6 +68,8 @@ class AlertMetricsTest {
     assertThat(AlertMetrics.reasonCode("UNREGISTERED: Requested entity was not found.")).isEqualTo("UNREGISTERED");
     assertThat(AlertMetrics.reasonCode("device retired or moved to another account")).isEqualTo("DEVICE_RETIRED");
     assertThat(AlertMetrics.reasonCode("recipient account disabled")).isEqualTo("RECIPIENT_DISABLED");
+    assertThat(AlertMetrics.reasonCode("recipient no longer covers the alert's unit"))
+        .isEqualTo("RECIPIENT_OUT_OF_SCOPE");
     assertThat(AlertMetrics.reasonCode("sendEach failed: timeout")).isEqualTo("BATCH_FAILED");
     assertThat(AlertMetrics.reasonCode("something else 123")).isEqualTo("OTHER");
     assertThat(AlertMetrics.reasonCode(null)).isEqualTo("OTHER");
