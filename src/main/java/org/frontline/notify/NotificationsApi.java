@@ -80,8 +80,12 @@ public final class NotificationsApi implements ApiRoutes {
             + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
             .execute(Tuple.of(account, limit + 1, sc.paths(), cursor.read(), cursor.createdAt(), cursor.id()))
             .map(NotificationsApi::rows));
-    Future<Long> unread = scope.compose(sc -> pool.preparedQuery("SELECT count(*) FROM notification"
-            + " WHERE account_id = $1 AND opened_at IS NULL AND " + inScope(2))
+    // Counted per unit first, then the units checked: one outbox lookup per unread alert, the scope once per unit
+    // (unread report.completed alerts pile up for good).
+    Future<Long> unread = scope.compose(sc -> pool.preparedQuery("SELECT coalesce(sum(c.n), 0)::bigint FROM"
+            + " (SELECT o.unit_id, count(*) AS n FROM notification JOIN outbox o ON o.id = notification.event_id"
+            + " WHERE notification.account_id = $1 AND notification.opened_at IS NULL GROUP BY o.unit_id) c"
+            + " WHERE c.unit_id IS NULL OR " + Scope.sqlForUnitId("c.unit_id", 2))
         .execute(Tuple.of(account, (Object) sc.paths())).map(rows -> rows.iterator().next().getLong(0)));
     Future.all(page, unread).onSuccess(v -> {
       // One row more than the page was read: only then does another page follow (a last page exactly full said so).
