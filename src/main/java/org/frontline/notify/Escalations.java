@@ -25,7 +25,7 @@ import java.util.UUID;
  * subtree; those who cover only the unit itself are not among them), and an audit entry. The
  * {@code alert.escalated} event then goes through the ordinary dispatch (inbox, push, flood control); a unique index
  * makes a second escalation of the same event impossible even across racing instances. An event of the root unit
- * has nobody above: it is marked and audited, nothing is sent.
+ * has nobody above: it is marked and audited, nothing is sent, and it is not counted as escalated.
  */
 final class Escalations {
   static final String EVENT_TYPE = "alert.escalated";
@@ -85,11 +85,15 @@ final class Escalations {
               }
               Map<Long, Long> unopened = new HashMap<>();
               rows.forEach(r -> unopened.put(r.getLong("event_id"), r.getLong("unopened")));
-              return escalate(conn, unopened).map(unopened.size());
+              return escalate(conn, unopened);
             }));
   }
 
-  private Future<Void> escalate(SqlConnection conn, Map<Long, Long> unopened) {
+  /**
+   * The escalation events of the marked events, and their audit entries; how many were sent one level up (not an
+   * event of the root unit: it was counted, and logged, as escalated although nobody above was told).
+   */
+  private Future<Integer> escalate(SqlConnection conn, Map<Long, Long> unopened) {
     Long[] ids = unopened.keySet().toArray(Long[]::new);
     return conn.preparedQuery("SELECT o.id, o.event_type, o.unit_id, u.parent_id, u.name FROM outbox o"
             + " LEFT JOIN org_unit u ON u.id = o.unit_id WHERE o.id = ANY ($1) ORDER BY o.id")
@@ -119,7 +123,7 @@ final class Escalations {
                 chain = chain.compose(v -> audit.record(conn, new AuditEvent(null, "system", "alert.escalate",
                     "outbox-event", String.valueOf(id), unit, null, null, AuditEvent.Outcome.SUCCESS, details)));
               }
-              return chain;
+              return chain.map(escalationIds.size());
             }));
   }
 }

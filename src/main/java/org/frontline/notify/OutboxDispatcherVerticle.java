@@ -221,7 +221,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
 
   /**
    * Escalates the urgent events whose alerts nobody opened within {@link Settings#escalateAfter}, once each; the
-   * number escalated.
+   * number sent one level up (an event of the root unit is only marked and audited: not counted).
    */
   public Future<Integer> escalateDue() {
     if (settings.urgentKinds().isEmpty()) {
