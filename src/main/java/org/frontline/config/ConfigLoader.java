@@ -369,8 +369,9 @@ public final class ConfigLoader {
     return s == null || s.isBlank() ? null : s.trim();
   }
 
+  /** Percent-decoding only, as libpq does: a '+' is a plus (base64 passwords hold them), not a space. */
   private static String decode(String s) {
-    return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
   }
 
   private static String redact(String url) {

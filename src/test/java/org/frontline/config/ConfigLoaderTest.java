@@ -119,6 +119,19 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aPlusInTheDatabaseUrlIsAPlusAsForLibpq() throws IOException {
+    // openssl rand -base64 makes passwords with '+': form decoding made it a space, and the start then failed with
+    // "password authentication failed", naming nothing.
+    Map<String, String> env = production();
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://app%2Bro:pa+ss%2Fw0rd@db.internal/frontline");
+    FrontlineConfig c = ConfigLoader.load(Mode.PRODUCTION, env, Map.of());
+    assertThat(c.database().user()).isEqualTo("app+ro");
+    assertThat(c.database().password()).isEqualTo("pa+ss/w0rd");
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://db.internal/frontline?user=app&password=a+b%20c");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).database().password()).isEqualTo("a+b c");
+  }
+
+  @Test
   void libpqVariablesStandInForTheUrl() throws IOException {
     Map<String, String> env = production();
     env.remove("FRONTLINE_DATABASE_URL");
