@@ -374,7 +374,12 @@ public final class ConfigLoader {
     return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
   }
 
+  /**
+   * The URL without its password: in the user info (up to the last '@', as an unencoded '@' may be part of it) and
+   * in a {@code password=} query parameter.
+   */
   private static String redact(String url) {
-    return url.replaceAll("://([^:/@]+):[^@]*@", "://$1:***@");
+    return url.replaceAll("://([^:/@]+):.*@", "://$1:***@")
+        .replaceAll("([?&]password=)[^&#]*", "$1***");
   }
 }

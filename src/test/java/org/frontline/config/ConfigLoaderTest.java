@@ -114,6 +114,12 @@ class ConfigLoaderTest {
     assertProblems(env, "FRONTLINE_DATABASE_URL: missing database name in 'postgresql://app:***@db.internal/'");
     env.put("FRONTLINE_DATABASE_URL", "postgresql://db.internal/frontline");
     assertProblems(env, "FRONTLINE_DATABASE_URL: missing user, password in 'postgresql://db.internal/frontline'");
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://app:top@secret@db.internal/frontline");
+    assertProblems(env,
+        "FRONTLINE_DATABASE_URL: missing host, user, password in 'postgresql://app:***@db.internal/frontline'");
+    env.put("FRONTLINE_DATABASE_URL", "postgresql://db.internal/?user=app&password=topsecret&sslmode=require");
+    assertProblems(env, "FRONTLINE_DATABASE_URL: missing database name in "
+        + "'postgresql://db.internal/?user=app&password=***&sslmode=require'");
     env.put("FRONTLINE_DATABASE_URL", "postgresql://app:pw@db.internal/frontline?sslmode=sometimes");
     assertProblems(env, "FRONTLINE_DATABASE_URL: unknown sslmode 'sometimes'");
   }
