@@ -131,6 +131,8 @@ public final class Frontline {
   private ChangeListener accountChanges;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
+  /** Set when {@link #stop()} begins: readiness says DOWN from then on. */
+  private volatile boolean stopping;
   /** Where refused tokens and throttled logins go on record (one per process: its windows are per address). */
   private RefusalAudit refusals;
 
@@ -235,9 +237,11 @@ public final class Frontline {
             new PartnerReports(database.pool(), objectStore),
             new PartnerFigures(database, audit)),
         new WebhooksApi(new WebhookService(database, adminAudit, sealing, webhookTargets)));
+    // Once stopping, every check says DOWN: the API accepts no new connection while in-flight requests finish
+    // (up to the grace period), and a load balancer must stop sending before the port closes.
     Map<String, Supplier<Future<Void>>> readiness = new LinkedHashMap<>();
-    readiness.put("database", database::ping);
-    readiness.put("object-store", objectStore::ping);
+    readiness.put("database", () -> stopping ? Future.failedFuture("stopping") : database.ping());
+    readiness.put("object-store", () -> stopping ? Future.failedFuture("stopping") : objectStore.ping());
     int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
     FrontlineConfig.Roles roles = config.roles();
     return keyRing.start()
@@ -310,6 +314,7 @@ public final class Frontline {
     if (stopped != null) {
       return stopped;
     }
+    stopping = true;
     if (keyRing != null) {
       keyRing.stop();
     }

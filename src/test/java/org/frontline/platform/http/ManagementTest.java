@@ -85,6 +85,79 @@ class ManagementTest {
     assertThat(metrics).doesNotContain(prefix).contains("method=\"OTHER\"").contains("method=\"GET\"");
   }
 
+  @Test
+  void readinessSaysDownAsSoonAsTheServiceStopsWhileAnInFlightWriteFinishes(TestEnvironment env) throws Exception {
+    // A process of its own (API only), with a grace period long enough to look at it while it drains.
+    java.util.Map<String, String> settings = new java.util.HashMap<>(env.settings());
+    settings.put("FRONTLINE_ROLES", "api");
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_SHUTDOWN_GRACE_SECONDS", "30");
+    var config = org.frontline.config.ConfigLoader.load(org.frontline.config.FrontlineConfig.Mode.PRODUCTION,
+        settings, java.util.Map.of());
+    org.frontline.Frontline app = org.frontline.Frontline.start(config, (vertx, blocking) ->
+            io.vertx.core.Future.succeededFuture(new org.frontline.platform.push.RecordingPushGateway()))
+        .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+    java.net.URI management = java.net.URI.create("http://127.0.0.1:" + config.http().managementPort());
+    try {
+      HttpResponse<String> login = http.send(HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + config.http().port() + "/v1/auth/login"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(
+              "{\"username\":\"officer.zhang\",\"password\":\"frontline-dev\"}"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(login.statusCode()).as(login.body()).isEqualTo(200);
+      String token = new io.vertx.core.json.JsonObject(login.body()).getString("access_token");
+      String deviceToken = "shutdown-" + java.util.UUID.randomUUID();
+      byte[] body = new io.vertx.core.json.JsonObject().put("token", deviceToken).put("platform", "android").encode()
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", config.http().port())) {
+        socket.setSoTimeout(20_000);
+        var out = socket.getOutputStream();
+        out.write(("POST /v1/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
+            + "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " + body.length
+            + "\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        // The server has the request (its body handler asks for the body) before the stop begins.
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+            java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(in.readLine()).isEqualTo("HTTP/1.1 100 Continue");
+        assertThat(in.readLine()).isEmpty();
+        assertThat(readiness(management).statusCode()).isEqualTo(200);
+
+        java.util.concurrent.CompletableFuture<Void> stopped = app.stop();
+        // Draining: not ready (every check says why), yet alive, and the write in flight is still served.
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+            .until(() -> readiness(management).statusCode() == 503);
+        io.vertx.core.json.JsonObject ready = new io.vertx.core.json.JsonObject(readiness(management).body());
+        assertThat(ready.getString("status")).isEqualTo("DOWN");
+        assertThat(statusOf(ready, "database")).isEqualTo("DOWN");
+        assertThat(http.send(HttpRequest.newBuilder(management.resolve("/health/live")).build(),
+            HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        assertThat(stopped).isNotDone();
+
+        out.write(body);
+        out.flush();
+        assertThat(in.readLine()).isEqualTo("HTTP/1.1 201 Created");
+        stopped.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      try (var c = env.jdbc(); var st = c.prepareStatement("SELECT count(*) FROM device WHERE token = ?")) {
+        st.setString(1, deviceToken);
+        try (var rs = st.executeQuery()) {
+          rs.next();
+          assertThat(rs.getInt(1)).isEqualTo(1);
+        }
+      }
+    } finally {
+      app.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  private static HttpResponse<String> readiness(java.net.URI management) throws Exception {
+    return http.send(HttpRequest.newBuilder(management.resolve("/health/ready")).timeout(Duration.ofSeconds(15))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   static String statusOf(io.vertx.core.json.JsonObject body, String id) {
     return body.getJsonArray("checks").stream().map(c -> (io.vertx.core.json.JsonObject) c)
         .filter(c -> c.getString("id").equals(id)).findFirst().orElseThrow().getString("status");
