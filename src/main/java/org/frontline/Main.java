@@ -102,6 +102,7 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
       return serve(() -> {
         FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION, main.env, Map.of());
+        ConfigLoader.applyLogLevel(config);
         Migrations.migrate(config.database());
         return Running.of(Frontline.start(config), config.http().shutdownGrace());
       });

@@ -70,6 +70,26 @@ class MainTest {
   }
 
   @Test
+  void aLogLevelInTheConfigFileIsApplied(TestEnvironment env, @org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("frontline.properties"),
+        "FRONTLINE_LOG_LEVEL=WARN\n");
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_CONFIG_FILE", file.toString());
+    // A key-encryption key that opens nothing: the start gets past the configuration, then fails (no server left).
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    ch.qos.logback.classic.Logger frontline =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.frontline");
+    try {
+      assertThat(run(settings, "start").status()).isEqualTo(1);
+      assertThat(frontline.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+      assertThat(org.slf4j.LoggerFactory.getLogger(Main.class).isInfoEnabled()).isFalse();
+    } finally {
+      frontline.setLevel(ch.qos.logback.classic.Level.INFO);
+    }
+  }
+
+  @Test
   void adminRotateKeysRotatesWithOnlyTheDatabaseAndTheKeyEncryptionKey(TestEnvironment env) throws Exception {
     String before = env.app().signingKeys().keys().current().kid();
     Map<String, String> settings = new HashMap<>();

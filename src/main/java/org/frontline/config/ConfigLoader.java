@@ -159,7 +159,18 @@ public final class ConfigLoader {
     }
     ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3PublicEndpoint, s3AccessKey, s3SecretKey,
         bucket, region);
-    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks, roles);
+    return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks, roles,
+        logLevel);
+  }
+
+  /**
+   * Sets the level of Frontline's own loggers. logback.xml reads FRONTLINE_LOG_LEVEL from the environment only;
+   * this makes a level given in FRONTLINE_CONFIG_FILE count too.
+   */
+  public static void applyLogLevel(FrontlineConfig config) {
+    if (org.slf4j.LoggerFactory.getLogger("org.frontline") instanceof ch.qos.logback.classic.Logger logger) {
+      logger.setLevel(ch.qos.logback.classic.Level.toLevel(config.logLevel()));
+    }
   }
 
   private FrontlineConfig.Roles roles() {

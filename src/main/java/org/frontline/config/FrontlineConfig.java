@@ -19,7 +19,8 @@ public record FrontlineConfig(
     int workerPoolSize,
     Projects projects,
     Webhooks webhooks,
-    Roles roles) {
+    Roles roles,
+    String logLevel) {
 
   public enum Mode { DEV, PRODUCTION }
 

@@ -56,6 +56,7 @@ public final class DevMode {
     FrontlineConfig config;
     try {
       config = ConfigLoader.load(Mode.DEV, env, forced);
+      ConfigLoader.applyLogLevel(config);
       Migrations.migrate(config.database());
       int created = DemoOrganisation.seed(config.database());
       if (created > 0) {
