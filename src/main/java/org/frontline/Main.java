@@ -324,6 +324,11 @@ public final class Main implements Callable<Integer> {
     java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
     running.started().onComplete(ar -> outcome.complete(ar.failed() ? ar.cause() : null));
     Throwable failure = outcome.join();
+    if (failure instanceof ConfigException e) {
+      System.err.println(e.getMessage());
+      running.stop().toCompletableFuture().join();
+      return EXIT_CONFIG;
+    }
     if (failure != null) {
       log.error("cannot start: {}", failure.toString(), failure);
       running.stop().toCompletableFuture().join();

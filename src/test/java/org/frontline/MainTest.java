@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The command line as an operator meets it: exit statuses and the messages that name what is wrong. */
 @FrontlineTest
@@ -87,6 +88,24 @@ class MainTest {
     } finally {
       frontline.setLevel(ch.qos.logback.classic.Level.INFO);
     }
+  }
+
+  @Test
+  void aPortInUseExitsTwoNamingTheSettingsWithoutAStackTrace(TestEnvironment env) {
+    Map<String, String> settings = new HashMap<>(env.settings()); // the test service holds both of its ports
+    Run api = run(settings, "start");
+    assertThat(api.status()).as(api.err()).isEqualTo(2);
+    assertThat(api.err()).contains("FRONTLINE_HTTP_HOST/FRONTLINE_HTTP_PORT: cannot listen on 127.0.0.1:"
+        + settings.get("FRONTLINE_HTTP_PORT") + " (").doesNotContain("\tat ");
+
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    Run management = run(settings, "start");
+    assertThat(management.status()).as(management.err()).isEqualTo(2);
+    assertThat(management.err()).contains("FRONTLINE_MANAGEMENT_HOST/FRONTLINE_MANAGEMENT_PORT: cannot listen on "
+        + "127.0.0.1:" + settings.get("FRONTLINE_MANAGEMENT_PORT") + " (").doesNotContain("\tat ");
+    // Nothing of the failed start is left listening.
+    assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", Integer.parseInt(settings.get("FRONTLINE_HTTP_PORT"))))
+        .isInstanceOf(java.net.ConnectException.class);
   }
 
   @Test

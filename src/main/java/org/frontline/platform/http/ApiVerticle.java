@@ -102,7 +102,9 @@ public final class ApiVerticle extends VerticleBase {
             // A request head must arrive whole within the request timeout, as its answer must within it after.
             .connectionHandler(connection -> RequestHeadDeadline.watch(connection, http.requestTimeout().toMillis()))
             .requestHandler(router)
-            .listen())
+            .listen()
+            .recover(e -> Future.failedFuture(cannotListen(org.frontline.config.Setting.HTTP_HOST,
+                org.frontline.config.Setting.HTTP_PORT, http.host(), http.port(), e))))
         .onSuccess(s -> server = s);
   }
 
@@ -196,6 +198,14 @@ public final class ApiVerticle extends VerticleBase {
       paths.fieldNames().removeIf(p -> paths.getValue(p) instanceof JsonObject item && item.getBoolean(RAW_ROUTE, false));
     }
     return model;
+  }
+
+  /** A port in use or an address not of this machine: a problem of the settings naming them, not a stack trace. */
+  static org.frontline.config.ConfigException cannotListen(org.frontline.config.Setting host,
+                                                           org.frontline.config.Setting port, String hostValue,
+                                                           int portValue, Throwable cause) {
+    return new org.frontline.config.ConfigException(List.of(host.env() + "/" + port.env() + ": cannot listen on "
+        + hostValue + ":" + portValue + " (" + cause.getMessage() + ")"));
   }
 
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes what is left. */

@@ -61,7 +61,10 @@ public final class ManagementVerticle extends VerticleBase {
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(ready));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
     extraGets.forEach((path, handler) -> router.get(path).handler(handler));
-    return vertx.createHttpServer().requestHandler(router).listen(port, host).onSuccess(s -> server = s);
+    return vertx.createHttpServer().requestHandler(router).listen(port, host)
+        .recover(e -> Future.failedFuture(ApiVerticle.cannotListen(org.frontline.config.Setting.MANAGEMENT_HOST,
+            org.frontline.config.Setting.MANAGEMENT_PORT, host, port, e)))
+        .onSuccess(s -> server = s);
   }
 
   @Override
