@@ -20,7 +20,8 @@ public record Page<T>(List<T> items, String nextCursor) {
 
   /**
    * The {@code limit} query value as sent (null when absent), for every list's own cap. The contract has checked it
-   * is an integer >= 1, so only one beyond an int fails to parse: it asks for more than any cap, like any large one.
+   * is an integer >= 1, which JSON Schema reads as a number with no fraction: {@code 2.0} is 2 and {@code 1e2} 100.
+   * One beyond an int asks for more than any cap, like any large one.
    */
   public static Integer requested(String limit) {
     if (limit == null) {
@@ -29,7 +30,13 @@ public record Page<T>(List<T> items, String nextCursor) {
     try {
       return Integer.valueOf(limit);
     } catch (NumberFormatException e) {
-      return Integer.MAX_VALUE;
+      try {
+        java.math.BigDecimal value = new java.math.BigDecimal(limit.trim());
+        return value.compareTo(java.math.BigDecimal.valueOf(Integer.MAX_VALUE)) >= 0 ? Integer.MAX_VALUE
+            : Math.max(1, value.intValue());
+      } catch (NumberFormatException | ArithmeticException notANumber) {
+        return Integer.MAX_VALUE;
+      }
     }
   }
 

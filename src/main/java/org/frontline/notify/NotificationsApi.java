@@ -137,11 +137,7 @@ public final class NotificationsApi implements ApiRoutes {
     if (raw == null) {
       return DEFAULT_LIMIT;
     }
-    try {
-      return Math.max(1, Math.min(MAX_LIMIT, Integer.parseInt(raw)));
-    } catch (NumberFormatException e) {
-      return MAX_LIMIT; // the contract has checked it is an integer >= 1: only a huge one gets here
-    }
+    return Math.max(1, Math.min(MAX_LIMIT, org.frontline.identity.Page.requested(raw)));
   }
 
   static String encode(Cursor c) {

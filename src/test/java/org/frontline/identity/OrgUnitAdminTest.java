@@ -58,6 +58,11 @@ class OrgUnitAdminTest {
       }
     }
     assertThat(seen).isEqualTo(expected);
+    // JSON Schema's integers include 2.0 and 1e1: the page has that many items, not the cap.
+    assertThat(ok(get(env, admin, "/v1/org-units?limit=2.0"), 200).getJsonArray("items")).hasSize(2);
+    assertThat(ok(get(env, admin, "/v1/org-units?limit=3e0"), 200).getJsonArray("items")).hasSize(3);
+    assertThat(ok(get(env, admin, "/v1/org-units?limit=1e3"), 200).getJsonArray("items"))
+        .hasSize(Math.min(expected.size(), 200));
 
     JsonObject nantong = ok(get(env, Admin.nantongAdmin(env), "/v1/org-units?limit=1000"), 200);
     assertThat(nantong.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id")).toList())
