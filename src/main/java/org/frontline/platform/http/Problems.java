@@ -114,9 +114,21 @@ public final class Problems implements Handler<RoutingContext> {
       requestId = RequestIds.idFor(rc.request().getHeader(RequestIds.HEADER));
       response.putHeader(RequestIds.HEADER, requestId);
     }
+    // A request past its time whose body is still trickling in: vertx kept the connection and went on reading the
+    // rest (Connection: close alone waits for it), so a client sending a byte now and then held it for as long as its
+    // declared length lasted. The connection ends with this answer. (Other refusals before the body is read keep
+    // theirs: tus drains the rest so that the client reads the answer on a usable connection.)
+    boolean bodyUnread = problem.type() == ProblemType.TIMEOUT && !rc.request().isEnded();
+    if (bodyUnread) {
+      response.putHeader("Connection", "close");
+    }
     response.setStatusCode(problem.status()).putHeader("Content-Type", Problem.MEDIA_TYPE);
     problem.headers().forEach(response::putHeader);
-    response.end(problem.toJson(rc.request().path(), requestId).encode());
+    response.end(problem.toJson(rc.request().path(), requestId).encode()).onComplete(ended -> {
+      if (bodyUnread) {
+        rc.request().connection().close();
+      }
+    });
   }
 
   static Problem toProblem(Throwable failure, int status, RoutingContext rc) {

@@ -348,6 +348,42 @@ class ApiVerticleTest {
     }
   }
 
+  /**
+   * A body trickled in past the request timeout gets the 503 problem, and then the connection ends: it stayed open
+   * while the client went on trickling the rest of its declared length.
+   */
+  @Test
+  void aBodyTrickledPastTheRequestTimeoutGetsA503AndTheConnectionEnds() throws Exception {
+    deploy(Duration.ofSeconds(1), Duration.ofSeconds(1));
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(100);
+      var out = socket.getOutputStream();
+      out.write(("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      var answer = new java.io.ByteArrayOutputStream();
+      long t0 = System.nanoTime();
+      boolean closed = false;
+      while (!closed && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10)) {
+        try {
+          out.write(' ');
+          int b = socket.getInputStream().read();
+          if (b == -1) {
+            closed = true;
+          } else {
+            answer.write(b);
+          }
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing to read yet
+        } catch (java.io.IOException reset) {
+          closed = true;
+        }
+      }
+      assertThat(answer.toString(java.nio.charset.StandardCharsets.UTF_8)).startsWith("HTTP/1.1 503 ")
+          .contains("urn:frontline:problem:timeout");
+      assertThat(closed).as("closed within 10 s").isTrue();
+    }
+  }
+
   /** Sends {@code request} on a fresh connection and reads until the server closes it (bounded). */
   private String rawExchange(String request) throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
