@@ -253,7 +253,8 @@ public final class ApiVerticle extends VerticleBase {
         }
       });
     }
-    Problems problems = new Problems();
+    // The rest of a body over the limit is read (and dropped) for at most the request timeout.
+    Problems problems = new Problems(http.requestTimeout());
     // withBodyHandler: the BodyHandler below has read the body; the default extractor would read it again.
     RouterBuilder builder = RouterBuilder.create(vertx, contract, RequestExtractor.withBodyHandler())
         .rootHandler(new RequestIds())

@@ -37,6 +37,21 @@ public final class Problems implements Handler<RoutingContext> {
   private static final java.util.regex.Pattern PARAMETER =
       java.util.regex.Pattern.compile("\\b(path|query|header|cookie) parameter ([^\\s.]+)");
 
+  /**
+   * How long the rest of a body refused as too large (413, the body limit) is still read, and dropped, before the
+   * connection is closed; null: for as long as the client sends it (tus drains its refusals on purpose).
+   */
+  private final java.time.Duration tooLargeDrain;
+
+  public Problems() {
+    this(null);
+  }
+
+  /** For the contract's routes, whose bodies are small: see {@link #tooLargeDrain}. */
+  Problems(java.time.Duration tooLargeDrain) {
+    this.tooLargeDrain = tooLargeDrain;
+  }
+
   @Override
   public void handle(RoutingContext rc) {
     if (clientGone(rc)) {
@@ -53,6 +68,16 @@ public final class Problems implements Handler<RoutingContext> {
       log.warn("{} on {} {}: {}", problem.status(), rc.request().method(), rc.request().path(), problem.detail());
     }
     send(rc, problem);
+    if (tooLargeDrain != null && problem.status() == 413 && !rc.request().isEnded()) {
+      // vertx reads and drops the rest after a 413, which lets the client read the answer; but a chunked body has
+      // no end, and a client streaming one held the connection (and our reading) for as long as it liked.
+      io.vertx.core.http.HttpConnection connection = rc.request().connection();
+      rc.vertx().setTimer(tooLargeDrain.toMillis(), t -> {
+        if (!rc.request().isEnded()) {
+          connection.close();
+        }
+      });
+    }
   }
 
   /**

@@ -384,6 +384,44 @@ class ApiVerticleTest {
     }
   }
 
+  /**
+   * A chunked body past the limit gets its 413, and the rest is read for at most the request timeout: vertx read
+   * and dropped it for as long as the client went on streaming (a chunked body has no end).
+   */
+  @Test
+  void aChunkedBodyStreamedOnPastItsLimitIsCutOffAfterThe413() throws Exception {
+    deploy(Duration.ofSeconds(1), Duration.ofSeconds(1));
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(50);
+      var out = socket.getOutputStream();
+      out.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      byte[] chunk = ("2000\r\n" + " ".repeat(0x2000) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      var answer = new java.io.ByteArrayOutputStream();
+      long t0 = System.nanoTime();
+      boolean closed = false;
+      while (!closed && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10)) {
+        try {
+          out.write(chunk);
+          byte[] buffer = new byte[4096];
+          int n = socket.getInputStream().read(buffer);
+          if (n == -1) {
+            closed = true;
+          } else {
+            answer.write(buffer, 0, n);
+          }
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing to read yet
+        } catch (java.io.IOException reset) {
+          closed = true;
+        }
+      }
+      assertThat(answer.toString(java.nio.charset.StandardCharsets.UTF_8)).startsWith("HTTP/1.1 413 ")
+          .contains("urn:frontline:problem:payload-too-large");
+      assertThat(closed).as("closed within 10 s").isTrue();
+    }
+  }
+
   /** Sends {@code request} on a fresh connection and reads until the server closes it (bounded). */
   private String rawExchange(String request) throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
