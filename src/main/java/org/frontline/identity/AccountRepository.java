@@ -109,16 +109,18 @@ public final class AccountRepository {
 
   /**
    * Whether an enabled admin account covers a root unit (can act on the whole organisation), as this transaction
-   * sees it. Takes a transaction lock first, so two changes that each take an admin away queue here and the second
-   * sees the first committed (each could otherwise count the other admin as still there).
+   * sees it, when the account changed covered one before the change ({@code coveredBefore}); true otherwise (its
+   * change took no such admin away). Takes a transaction lock first, so two changes that each take an admin away
+   * queue here and the second sees the first committed (each could otherwise count the other as still there).
    */
-  public Future<Boolean> organisationAdminRemains(SqlClient conn) {
+  public Future<Boolean> organisationAdminRemains(SqlClient conn, Collection<UUID> coveredBefore) {
     return conn.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(ORGANISATION_ADMINS_LOCK))
-        .compose(v -> conn.query("""
-            SELECT EXISTS (SELECT 1 FROM account a JOIN account_scope s ON s.account_id = a.id
-                           JOIN org_unit u ON u.id = s.unit_id
-                           WHERE 'admin' = ANY (a.roles) AND a.disabled_at IS NULL AND u.parent_id IS NULL)""")
-            .execute())
+        .compose(v -> conn.preparedQuery("""
+            SELECT NOT EXISTS (SELECT 1 FROM org_unit WHERE id = ANY ($1) AND parent_id IS NULL)
+                   OR EXISTS (SELECT 1 FROM account a JOIN account_scope s ON s.account_id = a.id
+                              JOIN org_unit u ON u.id = s.unit_id
+                              WHERE 'admin' = ANY (a.roles) AND a.disabled_at IS NULL AND u.parent_id IS NULL)""")
+            .execute(Tuple.of((Object) coveredBefore.toArray(UUID[]::new))))
         .map(rows -> rows.iterator().next().getBoolean(0));
   }
 

@@ -109,9 +109,11 @@ public final class AccountService {
           .compose(v -> u.coveredUnitIds() == null ? Future.succeededFuture()
               : accounts.uncoverInScope(conn, scope, id, withHome(home, covered)))
           .compose(v -> accounts.cover(conn, id, withHome(home, covered)))
-          .compose(v -> !before.roles().contains("admin") ? Future.<Void>succeededFuture()
-              : u.roles() != null && !u.roles().contains("admin") ? organisationAdminRemains(conn, "body/roles")
-              : u.coveredUnitIds() != null ? organisationAdminRemains(conn, "body/coveredUnitIds")
+          .compose(v -> !before.roles().contains("admin") || before.disabledAt() != null
+              ? Future.<Void>succeededFuture()
+              : u.roles() != null && !u.roles().contains("admin")
+              ? organisationAdminRemains(conn, before, "body/roles")
+              : u.coveredUnitIds() != null ? organisationAdminRemains(conn, before, "body/coveredUnitIds")
               : Future.<Void>succeededFuture())
           .compose(v -> reread(conn, id))
           .compose(after -> audit.success(conn, actor, "account.update", "account", id, after.homeUnitId(),
@@ -129,7 +131,7 @@ public final class AccountService {
         return Future.succeededFuture(before); // a repeat: disabled (and its sessions ended) already, nothing to audit
       }
       return accounts.setDisabled(conn, id, true)
-          .compose(v -> before.roles().contains("admin") ? organisationAdminRemains(conn, "path/id")
+          .compose(v -> before.roles().contains("admin") ? organisationAdminRemains(conn, before, "path/id")
               : Future.<Void>succeededFuture())
           .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
           .compose(revoked -> audit.success(conn, actor, "account.disable", "account", id, before.homeUnitId(),
@@ -196,12 +198,14 @@ public final class AccountService {
   }
 
   /**
-   * Checked after a change to an admin account, before it commits: the organisation keeps an enabled admin whose
-   * scope covers its root unit (else nobody could manage the root, rotate the keys or be given that power again
-   * without the command line). 422 naming {@code field} otherwise; the transaction then rolls back.
+   * Checked after a change to an enabled admin account covering a root unit, before it commits (its covered units
+   * as they were, {@code before}): the organisation keeps an enabled admin whose scope covers its root unit (else
+   * nobody could manage the root, rotate the keys or be given that power again without the command line). 422
+   * naming {@code field} otherwise; the transaction then rolls back.
    */
-  private Future<Void> organisationAdminRemains(SqlConnection conn, String field) {
-    return accounts.organisationAdminRemains(conn).compose(remains -> remains ? Future.<Void>succeededFuture()
+  private Future<Void> organisationAdminRemains(SqlConnection conn, Account before, String field) {
+    return accounts.organisationAdminRemains(conn, before.coveredUnitIds()).compose(remains -> remains
+        ? Future.<Void>succeededFuture()
         : Future.failedFuture(AdminProblems.unprocessable(field, "This would leave the organisation without an "
             + "enabled administrator whose scope covers its root unit.")));
   }
