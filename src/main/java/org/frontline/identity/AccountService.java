@@ -116,9 +116,23 @@ public final class AccountService {
               : u.coveredUnitIds() != null ? organisationAdminRemains(conn, before, "body/coveredUnitIds")
               : Future.<Void>succeededFuture())
           .compose(v -> reread(conn, id))
-          .compose(after -> audit.success(conn, actor, "account.update", "account", id, after.homeUnitId(),
-              new JsonObject().put("before", describe(before)).put("after", describe(after))).map(after));
-    });
+          // Nothing changed (a repeat): rolled back (updated_at included) and answered as it was, not audited again.
+          .compose(after -> describe(after).equals(describe(before))
+              ? Future.<Account>failedFuture(new Unchanged(before))
+              : audit.success(conn, actor, "account.update", "account", id, after.homeUnitId(),
+                  new JsonObject().put("before", describe(before)).put("after", describe(after))).map(after));
+    }).recover(e -> e instanceof Unchanged unchanged ? Future.succeededFuture(unchanged.account)
+        : Future.failedFuture(e));
+  }
+
+  /** An update that changed nothing, carrying the account as it is, to roll its transaction back. */
+  private static final class Unchanged extends RuntimeException {
+    private final Account account;
+
+    Unchanged(Account account) {
+      super(null, null, false, false);
+      this.account = account;
+    }
   }
 
   /** Disables the account and revokes every refresh-token family of it, in one transaction. */

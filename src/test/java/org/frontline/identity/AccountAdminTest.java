@@ -226,6 +226,23 @@ class AccountAdminTest {
         id.toString())).isEqualTo(1);
   }
 
+  /** A flaky client's repeated PATCH changes nothing the second time, updatedAt and the log included. */
+  @Test
+  void aRepeatedUpdateChangesAndAuditsOnce(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.patched", HUAISI));
+    JsonObject patch = new JsonObject().put("displayName", "Patched Once").put("roles", new JsonArray().add("officer")
+        .add("assessor")).put("coveredUnitIds", new JsonArray().add(TONGZHOU.toString()));
+    JsonObject first = ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + id, patch), 200);
+    String row = Admin.row(env, "account", id);
+    String coverage = covered(env, id);
+    assertThat(ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + id, patch), 200)).isEqualTo(first);
+    assertThat(Admin.row(env, "account", id)).isEqualTo(row);
+    assertThat(covered(env, id)).isEqualTo(coverage).isEqualTo(sorted(HUAISI, TONGZHOU));
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'account.update'",
+        id.toString())).isEqualTo(1);
+  }
+
   @Test
   void anAdminCannotDisableItself(TestEnvironment env) throws Exception {
     UUID admin = Admin.account("admin");
