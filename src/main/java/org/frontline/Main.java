@@ -16,6 +16,7 @@ import org.frontline.config.Setting;
 import org.frontline.dev.DevMode;
 import org.frontline.identity.AccountBootstrap;
 import org.frontline.platform.db.Migrations;
+import org.flywaydb.core.api.FlywayException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -124,6 +125,8 @@ public final class Main implements Callable<Integer> {
       } catch (ConfigException e) {
         System.err.println(e.getMessage());
         return EXIT_CONFIG;
+      } catch (FlywayException e) {
+        return cannotMigrate(e);
       }
     }
   }
@@ -177,7 +180,11 @@ public final class Main implements Callable<Integer> {
         System.err.println(Setting.ADMIN_PASSWORD.env() + ": a password of at least 12 characters is required");
         return EXIT_CONFIG;
       }
-      Migrations.migrate(db);
+      try {
+        Migrations.migrate(db);
+      } catch (FlywayException e) {
+        return cannotMigrate(e);
+      }
       try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
         c.setAutoCommit(false);
         AccountBootstrap accounts = new AccountBootstrap(c);
@@ -214,7 +221,11 @@ public final class Main implements Callable<Integer> {
         System.err.println(e.getMessage());
         return EXIT_CONFIG;
       }
-      Migrations.migrate(settings.database());
+      try {
+        Migrations.migrate(settings.database());
+      } catch (FlywayException e) {
+        return cannotMigrate(e);
+      }
       Vertx vertx = Vertx.vertx();
       Database database = Database.connect(vertx, settings.database());
       try {
@@ -270,6 +281,15 @@ public final class Main implements Callable<Integer> {
           + broken.detail() + "); " + result.checked() + " entries intact before it");
       return EXIT_AUDIT_BROKEN;
     }
+  }
+
+  /**
+   * The database cannot be reached (or a migration fails): Flyway's message says which URL, user and why; printed
+   * plainly, exit 1, as a dependency that fails (not the configuration's exit 2).
+   */
+  static int cannotMigrate(FlywayException e) {
+    System.err.println("cannot migrate the database (" + Setting.DATABASE_URL.env() + "): " + e.getMessage());
+    return EXIT_START;
   }
 
   /** A starting service: when it is up, and how to stop it (the stage completes when everything is closed). */

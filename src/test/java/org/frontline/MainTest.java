@@ -109,6 +109,21 @@ class MainTest {
   }
 
   @Test
+  void aDatabaseThatCannotBeReachedIsNamedWithoutAStackTrace() {
+    int port = TestEnvironment.freePort();
+    Map<String, String> settings = Map.of(
+        "FRONTLINE_DATABASE_URL", "postgresql://frontline:topsecretpw@127.0.0.1:" + port + "/frontline",
+        "FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    for (String[] command : new String[][] {{"migrate"}, {"admin", "rotate-keys"}}) {
+      Run r = run(settings, command);
+      assertThat(r.status()).as(r.err()).isEqualTo(1);
+      assertThat(r.err()).as(String.join(" ", command))
+          .contains("cannot migrate the database (FRONTLINE_DATABASE_URL): ", "127.0.0.1:" + port)
+          .doesNotContain("\tat ", "topsecretpw");
+    }
+  }
+
+  @Test
   void adminRotateKeysRotatesWithOnlyTheDatabaseAndTheKeyEncryptionKey(TestEnvironment env) throws Exception {
     String before = env.app().signingKeys().keys().current().kid();
     Map<String, String> settings = new HashMap<>();
