@@ -86,6 +86,12 @@ public final class ConfigLoader {
       }
     });
     merged.putAll(forced);
+    if (mode == Mode.DEV && blankToNull(merged.get(Setting.JWT_ISSUER.env())) == null) {
+      // The issuer is the base URL of the discovery document's endpoints: where this dev server listens.
+      String host = blankToNull(merged.get(Setting.HTTP_HOST.env()));
+      merged.put(Setting.JWT_ISSUER.env(), "http://" + (host == null || host.equals("0.0.0.0") ? "127.0.0.1" : host)
+          + ":" + blankToNull(merged.get(Setting.HTTP_PORT.env())));
+    }
     ConfigLoader loader = new ConfigLoader(merged);
     loader.problems.addAll(early);
     return loader;

@@ -58,8 +58,9 @@ public enum Setting {
           + "to 3 days, then the delivery has failed."),
   FIREBASE_CREDENTIALS_FILE("FRONTLINE_FIREBASE_CREDENTIALS_FILE", null, null,
       "Path of the Firebase service-account JSON. Required when the push gateway is firebase."),
-  JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "http://127.0.0.1:8080",
-      "Issuer (iss) of access tokens: the public base URL of this service."),
+  JWT_ISSUER("FRONTLINE_JWT_ISSUER", null, "(http://host:port)",
+      "Issuer (iss) of access tokens: the public base URL of this service (the discovery document's endpoints are "
+          + "under it). Dev mode: http:// with FRONTLINE_HTTP_HOST and FRONTLINE_HTTP_PORT."),
   JWT_AUDIENCE("FRONTLINE_JWT_AUDIENCE", "frontline-api", "frontline-api", "Audience (aud) of access tokens."),
   AUTH_REFUSAL_AUDIT_SECONDS("FRONTLINE_AUTH_REFUSAL_AUDIT_SECONDS", "60", "60",
       "Refused bearer tokens, throttled logins and operations denied to a valid token: per client address and "

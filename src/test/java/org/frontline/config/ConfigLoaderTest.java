@@ -252,6 +252,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void devModesIssuerFollowsTheApiPortUnlessGiven() {
+    // 8080 in use, so the developer moves the API: the discovery document must not send partners to port 8080.
+    Map<String, String> forced = Map.of(
+        "FRONTLINE_DATABASE_URL", "postgresql://u:p@127.0.0.1:5555/frontline",
+        "FRONTLINE_S3_ENDPOINT", "http://127.0.0.1:9999",
+        "FRONTLINE_S3_ACCESS_KEY", "a", "FRONTLINE_S3_SECRET_KEY", "b",
+        "FRONTLINE_KEY_ENCRYPTION_KEY", KEK);
+    Map<String, String> env = new HashMap<>(Map.of("FRONTLINE_HTTP_PORT", "8081"));
+    assertThat(ConfigLoader.load(Mode.DEV, env, forced).tokens().issuer()).isEqualTo("http://127.0.0.1:8081");
+    env.put("FRONTLINE_HTTP_HOST", "192.168.1.20");
+    assertThat(ConfigLoader.load(Mode.DEV, env, forced).tokens().issuer()).isEqualTo("http://192.168.1.20:8081");
+    env.put("FRONTLINE_JWT_ISSUER", "https://dev.example.org");
+    assertThat(ConfigLoader.load(Mode.DEV, env, forced).tokens().issuer()).isEqualTo("https://dev.example.org");
+  }
+
+  @Test
   void databaseOnlyLoadIgnoresOtherSettings() {
     assertThat(ConfigLoader.loadDatabase(Map.of("FRONTLINE_DATABASE_URL", "postgresql://u:p@h/d")).host())
         .isEqualTo("h");
