@@ -136,9 +136,9 @@ public final class ConfigLoader {
         Duration.ofSeconds(integer(Setting.REQUEST_TIMEOUT_SECONDS, 1, 600)),
         Duration.ofSeconds(integer(Setting.SHUTDOWN_GRACE_SECONDS, 0, 300)));
     Database database = database();
-    String s3Endpoint = url(Setting.S3_ENDPOINT);
+    String s3Endpoint = storeUrl(Setting.S3_ENDPOINT);
     String s3PublicEndpoint = get(Setting.S3_PUBLIC_ENDPOINT.env()) == null ? s3Endpoint
-        : url(Setting.S3_PUBLIC_ENDPOINT);
+        : storeUrl(Setting.S3_PUBLIC_ENDPOINT);
     String s3AccessKey = required(Setting.S3_ACCESS_KEY);
     String s3SecretKey = required(Setting.S3_SECRET_KEY);
     String bucket = bucket();
@@ -331,6 +331,21 @@ public final class ConfigLoader {
       }
     } catch (URISyntaxException e) {
       problems.add(s.env() + ": must be an http(s) URL, got '" + value + "'");
+    }
+    return value;
+  }
+
+  /** An object store's URL: the MinIO client refuses a path ("no path allowed in endpoint") when it is built. */
+  private String storeUrl(Setting s) {
+    int before = problems.size();
+    String value = url(s);
+    if (value != null && problems.size() == before) {
+      URI uri = URI.create(value);
+      if (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")
+          || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+        problems.add(s.env() + ": must be an http(s) URL of a host and port only (the bucket is "
+            + Setting.S3_BUCKET.env() + "), got '" + value + "'");
+      }
     }
     return value;
   }

@@ -180,6 +180,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void anObjectStoreUrlWithAPathIsNamedRatherThanFailingTheStart() throws IOException {
+    // The MinIO client throws "no path allowed in endpoint" when the service builds it: a stack trace, exit 1.
+    Map<String, String> env = production();
+    env.put("FRONTLINE_S3_ENDPOINT", "http://minio:9000/frontline-media");
+    env.put("FRONTLINE_S3_PUBLIC_ENDPOINT", "https://media.example.gov.cn/s3?x=1");
+    assertProblems(env,
+        "FRONTLINE_S3_ENDPOINT: must be an http(s) URL of a host and port only (the bucket is FRONTLINE_S3_BUCKET), "
+            + "got 'http://minio:9000/frontline-media'",
+        "FRONTLINE_S3_PUBLIC_ENDPOINT: must be an http(s) URL of a host and port only (the bucket is "
+            + "FRONTLINE_S3_BUCKET), got 'https://media.example.gov.cn/s3?x=1'");
+    env.put("FRONTLINE_S3_ENDPOINT", "http://minio:9000/");
+    env.put("FRONTLINE_S3_PUBLIC_ENDPOINT", "https://media.example.gov.cn");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).objectStore().endpoint())
+        .isEqualTo("http://minio:9000/");
+  }
+
+  @Test
   void missingFilesAndDirectoriesAreNamed() throws IOException {
     Map<String, String> env = production();
     env.put("FRONTLINE_FIREBASE_CREDENTIALS_FILE", tmp.resolve("nope.json").toString());
