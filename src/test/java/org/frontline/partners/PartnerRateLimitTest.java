@@ -57,6 +57,12 @@ class PartnerRateLimitTest {
     assertProblem(fourth, 429, "urn:frontline:problem:too-many-requests");
     int retryAfter = Integer.parseInt(fourth.getHeader("Retry-After"));
     assertThat(retryAfter).isBetween(1, 60);
+    // Counted before the role check, so on people's operations too: the same 429, as the contract declares.
+    HttpResponse<Buffer> people = call(env, token, HttpMethod.GET, "/v1/me", null);
+    assertProblem(people, 429, "urn:frontline:problem:too-many-requests");
+    assertThat(people.getHeader("Retry-After")).isNotNull();
+    assertProblem(call(env, token, HttpMethod.POST, "/v1/reports", new JsonObject()), 429,
+        "urn:frontline:problem:too-many-requests");
     // Another client is not limited by this one.
     ok(call(env, otherToken, HttpMethod.GET, "/v1/events", null), 200);
     // The token endpoint is not a partner call: a new token is still issued.

@@ -19,8 +19,8 @@ import static org.frontline.testing.TestEnvironment.await;
  * Every operation of the contract declares the answers the platform gives whatever its handler does, so a client
  * generated from the contract knows them: the running answers are checked by the test harness (ContractConformance),
  * but only for what the tests happen to provoke. bearerAuth: 401 (BearerAuthHandler), 403 (AccessRules: a role
- * missing, or a partner client's token on a people's operation) and 503 (the caller is read from the database; the
- * timeout). Routed operations with parameters or a body: 400 (the contract's validator). With a JSON body: 413
+ * missing, or a partner client's token on a people's operation), 429 (a partner client's rate limit, counted before
+ * the role check: PartnerCallers) and 503 (the caller is read from the database; the timeout). Routed operations with parameters or a body: 400 (the contract's validator). With a JSON body: 413
  * (BodyHandler's limit) and 415 (another media type).
  */
 class ContractCompletenessTest {
@@ -61,7 +61,7 @@ class ContractCompletenessTest {
         boolean json = body != null && body.getJsonObject("content", new JsonObject()).containsKey("application/json");
         List<String> needed = new ArrayList<>();
         if (bearer) {
-          needed.addAll(List.of("401", "403", "503"));
+          needed.addAll(List.of("401", "403", "429", "503"));
         }
         if (!raw && (pathParameters || !op.getJsonArray("parameters", new JsonArray()).isEmpty() || body != null)) {
           needed.add("400");
