@@ -164,7 +164,12 @@ public final class Frontline {
     this.database = Database.connect(vertx, config.database());
     this.objectStore = new MinioObjectStore(vertx, blocking, config.objectStore());
     this.pushFactory = pushFactory != null ? pushFactory : switch (config.push().gateway()) {
-      case FIREBASE -> (v, b) -> FirebasePushGateway.fromServiceAccount(v, b, config.push().firebaseCredentialsFile());
+      case FIREBASE -> (v, b) -> FirebasePushGateway.fromServiceAccount(v, b, config.push().firebaseCredentialsFile())
+          // A readable file that is no service account (or lacks its project id): name the setting, not a trace.
+          .recover(e -> Future.failedFuture(new org.frontline.config.ConfigException(List.of(
+              org.frontline.config.Setting.FIREBASE_CREDENTIALS_FILE.env() + ": '"
+                  + config.push().firebaseCredentialsFile() + "' is not a usable service-account file ("
+                  + e.getMessage() + ")"))));
       case RECORDING -> (v, b) -> Future.succeededFuture(new RecordingPushGateway());
     };
   }

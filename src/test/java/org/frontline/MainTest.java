@@ -130,6 +130,21 @@ class MainTest {
   }
 
   @Test
+  void aFirebaseCredentialsFileThatIsNoServiceAccountExitsTwoNamingIt(TestEnvironment env,
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("firebase.json"), "{}");
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_PUSH_GATEWAY", "firebase");
+    settings.put("FRONTLINE_FIREBASE_CREDENTIALS_FILE", file.toString());
+    Run r = run(settings, "start");
+    assertThat(r.status()).as(r.err()).isEqualTo(2);
+    assertThat(r.err()).contains("FRONTLINE_FIREBASE_CREDENTIALS_FILE: '" + file + "' is not a usable "
+        + "service-account file (").doesNotContain("\tat ");
+  }
+
+  @Test
   void adminRotateKeysRotatesWithOnlyTheDatabaseAndTheKeyEncryptionKey(TestEnvironment env) throws Exception {
     String before = env.app().signingKeys().keys().current().kid();
     Map<String, String> settings = new HashMap<>();
