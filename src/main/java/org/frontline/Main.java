@@ -335,6 +335,8 @@ public final class Main implements Callable<Integer> {
     } catch (ConfigException e) {
       System.err.println(e.getMessage());
       return EXIT_CONFIG;
+    } catch (FlywayException e) {
+      return cannotMigrate(e);
     } catch (Exception e) {
       log.error("cannot start: {}", e.toString(), e);
       return EXIT_START;

@@ -115,13 +115,15 @@ class MainTest {
   }
 
   @Test
-  void aDatabaseThatCannotBeReachedIsNamedWithoutAStackTrace() {
+  void aDatabaseThatCannotBeReachedIsNamedWithoutAStackTrace(TestEnvironment env) {
     int port = TestEnvironment.freePort();
     Map<String, String> settings = Map.of(
         "FRONTLINE_DATABASE_URL", "postgresql://frontline:topsecretpw@127.0.0.1:" + port + "/frontline",
         "FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
-    for (String[] command : new String[][] {{"migrate"}, {"admin", "rotate-keys"}}) {
-      Run r = run(settings, command);
+    Map<String, String> all = new HashMap<>(env.settings());
+    all.putAll(settings);
+    for (String[] command : new String[][] {{"migrate"}, {"admin", "rotate-keys"}, {"start"}}) {
+      Run r = run(command[0].equals("start") ? all : settings, command);
       assertThat(r.status()).as(r.err()).isEqualTo(1);
       assertThat(r.err()).as(String.join(" ", command))
           .contains("cannot migrate the database (FRONTLINE_DATABASE_URL): ", "127.0.0.1:" + port)
