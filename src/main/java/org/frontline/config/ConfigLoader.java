@@ -68,6 +68,14 @@ public final class ConfigLoader {
     return new FrontlineConfig.KeyAdmin(database, kek);
   }
 
+  /**
+   * One setting as given (environment over FRONTLINE_CONFIG_FILE over the mode's default), before any check; null
+   * when none. For what a mode must decide before loading: dev mode's data folder and whether to generate a key.
+   */
+  public static String given(Mode mode, Map<String, String> env, Setting setting) {
+    return merge(mode, env, Map.of()).get(setting.env());
+  }
+
   private static ConfigLoader merge(Mode mode, Map<String, String> env, Map<String, String> forced) {
     Map<String, String> merged = new HashMap<>();
     for (Setting s : Setting.values()) {

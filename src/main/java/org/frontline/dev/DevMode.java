@@ -33,7 +33,7 @@ public final class DevMode {
 
   public static Running start(Map<String, String> env) throws Exception {
     long t0 = System.nanoTime();
-    Path data = Path.of(env.getOrDefault(Setting.DATA_DIR.env(), "./data")).toAbsolutePath().normalize();
+    Path data = dataDir(env);
     Files.createDirectories(data);
     EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(data.resolve("postgres"), 0);
     InProcessS3Server s3;
@@ -49,8 +49,9 @@ public final class DevMode {
     forced.put(Setting.S3_ENDPOINT.env(), s3.endpoint());
     forced.put(Setting.S3_ACCESS_KEY.env(), S3_ACCESS_KEY);
     forced.put(Setting.S3_SECRET_KEY.env(), S3_SECRET_KEY);
-    if (env.get(Setting.KEY_ENCRYPTION_KEY.env()) == null) {
-      forced.put(Setting.KEY_ENCRYPTION_KEY.env(), keyEncryptionKey(data.resolve("key-encryption-key")));
+    String generated = generatedKeyUnlessGiven(env, data);
+    if (generated != null) {
+      forced.put(Setting.KEY_ENCRYPTION_KEY.env(), generated);
     }
 
     FrontlineConfig config;
@@ -92,6 +93,21 @@ public final class DevMode {
         return inner.shutdownGrace();
       }
     };
+  }
+
+  /** The data folder: FRONTLINE_DATA_DIR from the environment or FRONTLINE_CONFIG_FILE, else ./data. */
+  static Path dataDir(Map<String, String> env) {
+    String dir = ConfigLoader.given(Mode.DEV, env, Setting.DATA_DIR);
+    return Path.of(dir == null ? "./data" : dir).toAbsolutePath().normalize();
+  }
+
+  /**
+   * The data folder's key-encryption key, to force, unless one is given (environment or FRONTLINE_CONFIG_FILE:
+   * forced values win over both, so a key given in the file was silently replaced by the generated one).
+   */
+  static String generatedKeyUnlessGiven(Map<String, String> env, Path data) throws java.io.IOException {
+    return ConfigLoader.given(Mode.DEV, env, Setting.KEY_ENCRYPTION_KEY) != null ? null
+        : keyEncryptionKey(data.resolve("key-encryption-key"));
   }
 
   /**
