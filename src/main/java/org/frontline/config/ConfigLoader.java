@@ -128,7 +128,8 @@ public final class ConfigLoader {
 
   private FrontlineConfig build(Mode mode) {
     for (String key : values.keySet()) {
-      if (key.startsWith("FRONTLINE_") && Setting.all().stream().noneMatch(s -> s.env().equals(key))) {
+      if (key.startsWith("FRONTLINE_") && Setting.all().stream().noneMatch(s -> s.env().equals(key))
+          && !kubernetesServiceLink(key, values.get(key))) {
         problems.add(key + ": unknown setting (see --help for the list)");
       }
     }
@@ -185,6 +186,25 @@ public final class ConfigLoader {
     if (org.slf4j.LoggerFactory.getLogger("org.frontline") instanceof ch.qos.logback.classic.Logger logger) {
       logger.setLevel(ch.qos.logback.classic.Level.toLevel(config.logLevel()));
     }
+  }
+
+  private static final String IP = "[0-9a-fA-F.:\\[\\]]+";
+  private static final java.util.regex.Pattern SERVICE_LINK = java.util.regex.Pattern.compile(String.join("|",
+      "FRONTLINE_(?:[A-Z0-9_]+_)?SERVICE_HOST=" + IP,
+      "FRONTLINE_(?:[A-Z0-9_]+_)?SERVICE_PORT(?:_[A-Z0-9_]+)?=\\d+",
+      "FRONTLINE_(?:[A-Z0-9_]+_)?PORT(?:_\\d+_(?:TCP|UDP|SCTP))?=(?:tcp|udp|sctp)://" + IP + ":\\d+",
+      "FRONTLINE_(?:[A-Z0-9_]+_)?PORT_\\d+_(?:TCP|UDP|SCTP)_PROTO=(?:tcp|udp|sctp)",
+      "FRONTLINE_(?:[A-Z0-9_]+_)?PORT_\\d+_(?:TCP|UDP|SCTP)_PORT=\\d+",
+      "FRONTLINE_(?:[A-Z0-9_]+_)?PORT_\\d+_(?:TCP|UDP|SCTP)_ADDR=" + IP));
+
+  /**
+   * Kubernetes gives every pod variables for each service of its namespace: a service named frontline (or
+   * frontline-...) brings FRONTLINE_SERVICE_HOST, FRONTLINE_PORT=tcp://..., FRONTLINE_PORT_8080_TCP_ADDR and the
+   * like, which are no settings of ours and must not stop the start. Recognised by name and value together, so a
+   * mistyped setting (FRONTLINE_HTPP_PORT=8081) is still reported.
+   */
+  static boolean kubernetesServiceLink(String name, String value) {
+    return value != null && SERVICE_LINK.matcher(name + "=" + value.trim()).matches();
   }
 
   private FrontlineConfig.Roles roles() {

@@ -233,6 +233,28 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void kubernetesServiceVariablesOfAServiceNamedFrontlineDoNotStopTheStart() throws IOException {
+    // A Service "frontline" (and "frontline-metrics") in the pod's namespace: Kubernetes sets these in every pod.
+    Map<String, String> env = production();
+    env.put("FRONTLINE_SERVICE_HOST", "10.96.12.7");
+    env.put("FRONTLINE_SERVICE_PORT", "8080");
+    env.put("FRONTLINE_SERVICE_PORT_HTTP", "8080");
+    env.put("FRONTLINE_PORT", "tcp://10.96.12.7:8080");
+    env.put("FRONTLINE_PORT_8080_TCP", "tcp://10.96.12.7:8080");
+    env.put("FRONTLINE_PORT_8080_TCP_PROTO", "tcp");
+    env.put("FRONTLINE_PORT_8080_TCP_PORT", "8080");
+    env.put("FRONTLINE_PORT_8080_TCP_ADDR", "10.96.12.7");
+    env.put("FRONTLINE_METRICS_SERVICE_HOST", "fd00::12");
+    env.put("FRONTLINE_METRICS_PORT_9090_TCP", "tcp://[fd00::12]:9090");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).http().port()).isEqualTo(8080);
+    // A mistyped setting still is one.
+    env.put("FRONTLINE_HTPP_PORT", "8081");
+    env.put("FRONTLINE_SERVICE_HOST", "frontline.example.org");
+    assertProblems(env, "FRONTLINE_HTPP_PORT: unknown setting (see --help for the list)",
+        "FRONTLINE_SERVICE_HOST: unknown setting (see --help for the list)");
+  }
+
+  @Test
   void fileIsReadAndEnvironmentWins() throws IOException {
     Map<String, String> env = production();
     Path file = Files.writeString(tmp.resolve("frontline.properties"),
