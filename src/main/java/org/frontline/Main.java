@@ -163,8 +163,17 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--display-name", required = true, description = "Name shown for the administrator.")
     String displayName;
 
+    /** The kinds org_unit accepts (its CHECK constraint; OrgUnit.kind in the contract). */
+    static final List<String> UNIT_KINDS = List.of("PROVINCE", "CITY", "DISTRICT", "COUNTY", "TOWNSHIP", "PARK",
+        "BUREAU");
+
     @Override
     public Integer call() throws Exception {
+      // Checked before anything is written: the database's CHECK constraint would end in a stack trace.
+      if (!UNIT_KINDS.contains(unitKind)) {
+        System.err.println("--unit-kind: must be one of " + String.join(", ", UNIT_KINDS) + ", got '" + unitKind + "'");
+        return EXIT_CONFIG;
+      }
       FrontlineConfig.Database db;
       try {
         db = ConfigLoader.loadDatabase(admin.main.env);
@@ -174,7 +183,8 @@ public final class Main implements Callable<Integer> {
       }
       String password = admin.main.env.get(Setting.ADMIN_PASSWORD.env());
       if (password == null && System.console() != null) {
-        password = new String(System.console().readPassword("Password for %s: ", username));
+        char[] typed = System.console().readPassword("Password for %s: ", username); // null at end of input
+        password = typed == null ? null : new String(typed);
       }
       if (password == null || password.length() < 12) {
         System.err.println(Setting.ADMIN_PASSWORD.env() + ": a password of at least 12 characters is required");

@@ -192,6 +192,12 @@ class MainTest {
     assertThat(shortPassword.err()).contains("FRONTLINE_ADMIN_PASSWORD: a password of at least 12 characters");
 
     settings.put("FRONTLINE_ADMIN_PASSWORD", "a-long-enough-password");
+    Run badKind = run(settings, "admin", "bootstrap", "--unit-name", "Another Province", "--unit-kind", "province",
+        "--username", "root.admin", "--display-name", "Root");
+    assertThat(badKind.status()).isEqualTo(2);
+    assertThat(badKind.err()).contains("--unit-kind: must be one of PROVINCE, CITY, DISTRICT, COUNTY, TOWNSHIP, "
+        + "PARK, BUREAU, got 'province'").doesNotContain("\tat ");
+
     Run second = run(settings, args);
     assertThat(second.status()).isEqualTo(1);
     assertThat(second.err()).contains("an administrator exists already");
