@@ -122,6 +122,8 @@ public final class Frontline {
   private KeyRing keyRing;
   private UploadSweeper sweeper;
   private RecordWatch recordWatch;
+  /** The periodic move of the audit chain's head (AuditLog.checkpoint); -1 when not running. */
+  private long auditHeadTimer = -1;
   private UploadService uploads;
   /** How long a tus upload may take from creation (tus expiration). */
   public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
@@ -287,6 +289,9 @@ public final class Frontline {
         .compose(v -> deploy(roles.workers(), () -> new WebhookDeliveryVerticle(database.pool(), sealing,
             webhookTargets, blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase()))))
         .onSuccess(v -> {
+          // Every process appends to the audit chain, so every process moves its head forward.
+          auditHeadTimer = vertx.setPeriodic(AuditLog.HEAD_INTERVAL.toMillis(), id -> AuditLog.checkpoint(
+              database.pool()).onFailure(e -> log.debug("audit head not moved: {}", e.toString())));
           if (roles.workers()) {
             sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
             if (!config.push().recordWatchInterval().isZero()) {
@@ -325,6 +330,9 @@ public final class Frontline {
     }
     if (accountChanges != null) {
       accountChanges.stop();
+    }
+    if (auditHeadTimer != -1) {
+      vertx.cancelTimer(auditHeadTimer);
     }
     if (sweeper != null) {
       sweeper.stop(vertx);
