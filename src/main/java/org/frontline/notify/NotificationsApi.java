@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
+import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
@@ -29,8 +30,6 @@ import java.util.UUID;
  * and only while its event's unit is in their scope; anyone else gets 404, as for a missing one.
  */
 public final class NotificationsApi implements ApiRoutes {
-  public static final int DEFAULT_LIMIT = 50;
-  public static final int MAX_LIMIT = 200;
   private static final String COLUMNS = "id, event_type, title, body, data, created_at, delivered_at, opened_at";
 
   /**
@@ -68,7 +67,7 @@ public final class NotificationsApi implements ApiRoutes {
           .withErrors(List.of(new FieldError("query/cursor", "Not a cursor this service issued."))).toException());
       return;
     }
-    int limit = limit(rc.queryParams().get("limit"));
+    int limit = Page.limit(Page.requested(rc.queryParams().get("limit")));
     Caller caller = Caller.of(rc);
     Future<Scope> scope = Scope.of(pool, caller);
     Future<List<Row>> page = scope.compose(sc -> cursor == null
@@ -89,19 +88,12 @@ public final class NotificationsApi implements ApiRoutes {
         .execute(Tuple.of(account, (Object) sc.paths())).map(rows -> rows.iterator().next().getLong(0)));
     Future.all(page, unread).onSuccess(v -> {
       // One row more than the page was read: only then does another page follow (a last page exactly full said so).
-      List<Row> rows = page.result();
-      String next = null;
-      if (rows.size() > limit) {
-        rows = rows.subList(0, limit);
-        Row last = rows.get(limit - 1);
-        next = encode(new Cursor(last.getOffsetDateTime("opened_at") != null, last.getOffsetDateTime("created_at"),
-            last.getUUID("id")));
-      }
+      Page<Row> rows = Page.of(page.result(), limit, NotificationsApi::sortKey);
       rc.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
           .end(new JsonObject()
-              .put("items", new JsonArray(rows.stream().map(NotificationsApi::json).toList()))
+              .put("items", new JsonArray(rows.items().stream().map(NotificationsApi::json).toList()))
               .put("unreadCount", unread.result())
-              .put("nextCursor", next)
+              .put("nextCursor", rows.nextCursor())
               .encode());
     }).onFailure(rc::fail);
   }
@@ -133,16 +125,10 @@ public final class NotificationsApi implements ApiRoutes {
     return out;
   }
 
-  private static int limit(String raw) {
-    if (raw == null) {
-      return DEFAULT_LIMIT;
-    }
-    return Math.max(1, Math.min(MAX_LIMIT, org.frontline.identity.Page.requested(raw)));
-  }
-
-  static String encode(Cursor c) {
-    String s = (c.read() ? "1" : "0") + "|" + c.createdAt() + "|" + c.id();
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  /** A row's place in the list, as its cursor says it ({@link #decode}; Page.of encodes it). */
+  private static String sortKey(Row r) {
+    return (r.getOffsetDateTime("opened_at") != null ? "1" : "0") + "|" + r.getOffsetDateTime("created_at") + "|"
+        + r.getUUID("id");
   }
 
   static Cursor decode(String raw) {
