@@ -142,9 +142,8 @@ public final class ServiceRequestService {
       if (ALLOWED.get(row.getString("status")).isEmpty()) {
         // A closed request is a finished record, rated by its enterprise: appending to it would change how it was
         // handled after the fact (as progress on a closed project would). The illegal move's 409.
-        return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The service request " + id + " is "
-                + row.getString("status") + " (final); it takes no more actions.")
-            .with("currentStatus", row.getString("status")).with("allowed", new JsonArray()).toException());
+        return Future.failedFuture(illegalMove(row.getString("status"), "The service request " + id + " is "
+            + row.getString("status") + " (final); it takes no more actions."));
       }
       return conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal, service_request_id, action,"
               + " actor_id, at) SELECT $1, a.ordinality - 1, $2, a.action, $3, $4"
@@ -163,9 +162,8 @@ public final class ServiceRequestService {
     String from = row.getString("status");
     List<String> allowed = ALLOWED.get(from);
     if (!allowed.contains(t.to())) {
-      return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "A request " + from + " cannot move to "
-              + t.to() + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + "."))
-          .with("currentStatus", from).with("allowed", new JsonArray(allowed)).toException());
+      return Future.failedFuture(illegalMove(from, "A request " + from + " cannot move to " + t.to()
+          + (allowed.isEmpty() ? "; it is final." : "; allowed: " + String.join(", ", allowed) + ".")));
     }
     ProblemException invalid = fieldsFor(t, prefix, row.getString("category"));
     if (invalid != null) {
@@ -218,10 +216,15 @@ public final class ServiceRequestService {
     return conn.preparedQuery("SELECT seq FROM service_request_step WHERE service_request_id = $1"
             + " AND to_status = 'COORDINATING' AND department = $2 ORDER BY seq LIMIT 1")
         .execute(Tuple.of(id, t.department()))
-        .compose(rows -> rows.size() == 0 ? Future.succeededFuture() : Future.failedFuture(Problem.of(
-                ProblemType.CONFLICT, "The department " + t.department() + " was already brought in (step "
-                    + rows.iterator().next().getInteger(0) + "); each department is brought in once.")
-            .with("currentStatus", from).with("allowed", new JsonArray(ALLOWED.get(from))).toException()));
+        .compose(rows -> rows.size() == 0 ? Future.succeededFuture() : Future.failedFuture(illegalMove(from,
+            "The department " + t.department() + " was already brought in (step "
+                + rows.iterator().next().getInteger(0) + "); each department is brought in once.")));
+  }
+
+  /** The illegal move's 409: the request's status and the moves it allows (none for a final one). */
+  private static ProblemException illegalMove(String status, String detail) {
+    return Problem.of(ProblemType.CONFLICT, detail).with("currentStatus", status)
+        .with("allowed", new JsonArray(ALLOWED.get(status))).toException();
   }
 
   /** Each target status takes its own field and no other's: 422 naming the missing or misplaced field. */
