@@ -34,6 +34,11 @@ public record Upload(UUID id, UUID attachmentId, UUID reportId, UUID authorId, l
     return tail.length == offset - partBytes();
   }
 
+  public Upload withMultipartUploadId(String id) {
+    return new Upload(this.id, attachmentId, reportId, authorId, length, offset, objectKey, id, parts, tail,
+        sha256State, status, expiresAt);
+  }
+
   public Upload withTail(byte[] bytes) {
     return new Upload(id, attachmentId, reportId, authorId, length, offset, objectKey, multipartUploadId, parts, bytes,
         sha256State, status, expiresAt);

@@ -49,6 +49,25 @@ public final class UploadRepository {
         .mapEmpty();
   }
 
+  /** The multipart upload started for an upload just inserted (its row exists before the store call). */
+  Future<Void> recordMultipart(UUID id, String multipartUploadId) {
+    return pool.preparedQuery("UPDATE upload SET multipart_upload_id = $2 WHERE id = $1")
+        .execute(Tuple.of(id, multipartUploadId))
+        .mapEmpty();
+  }
+
+  /**
+   * An upload whose multipart upload the store did not start (or whose answer was lost): FAILED, owing a clean-up,
+   * so the sweeper aborts whatever the store may have started at its key.
+   */
+  Future<Void> startFailed(UUID id, String failure) {
+    return pool.preparedQuery("""
+            UPDATE upload SET status = 'FAILED', failure = $2, finished_at = now(), cleanup_after = now()
+            WHERE id = $1 AND status = 'ACTIVE'""")
+        .execute(Tuple.of(id, failure))
+        .mapEmpty();
+  }
+
   /** The tail of an ACTIVE upload still at {@code offset}; empty when it moved on or ended meanwhile. */
   public Future<Optional<byte[]>> tail(UUID id, long offset) {
     return pool.preparedQuery("SELECT tail FROM upload WHERE id = $1 AND \"offset\" = $2 AND status = 'ACTIVE'")
@@ -146,7 +165,7 @@ public final class UploadRepository {
    * A store clean-up an ended upload owes: abort {@code multipartUploadId} (when there is one), delete
    * {@code objectKey} unless {@code attachmentsObject} (its attachment is STORED under that very key).
    */
-  record Cleanup(UUID id, String objectKey, String multipartUploadId, boolean attachmentsObject) {}
+  record Cleanup(UUID id, String objectKey, String multipartUploadId, long length, boolean attachmentsObject) {}
 
   /**
    * Claims up to {@code limit} clean-ups due of uploads no longer ACTIVE, in one short statement, by moving their
@@ -161,14 +180,14 @@ public final class UploadRepository {
                          ORDER BY cleanup_after LIMIT $1 FOR UPDATE SKIP LOCKED)
             UPDATE upload u SET cleanup_after = now() + make_interval(secs => $2)
             FROM due WHERE u.id = due.id AND u.status <> 'ACTIVE' AND u.cleanup_after <= now()
-            RETURNING u.id, u.object_key, u.multipart_upload_id,
+            RETURNING u.id, u.object_key, u.multipart_upload_id, u.length,
                       EXISTS (SELECT 1 FROM attachment a WHERE a.id = u.attachment_id AND a.status = 'STORED'
                                                           AND a.object_key = u.object_key) AS attachments_object""")
         .execute(Tuple.of(limit, (double) lease.toSeconds()))
         .map(rows -> {
           List<Cleanup> out = new ArrayList<>();
           rows.forEach(r -> out.add(new Cleanup(r.getUUID("id"), r.getString("object_key"),
-              r.getString("multipart_upload_id"), r.getBoolean("attachments_object"))));
+              r.getString("multipart_upload_id"), r.getLong("length"), r.getBoolean("attachments_object"))));
           return out;
         });
   }

@@ -84,16 +84,23 @@ public final class UploadService {
       }
       UUID id = UUID.randomUUID();
       String key = "reports/" + reportId + "/" + attachmentId + "/" + id;
+      Upload upload = new Upload(id, attachmentId, reportId, caller.accountId(), length, 0, key, null,
+          List.of(), new byte[0], ChunkReceiver.initialState(), Upload.Status.ACTIVE,
+          clock.instant().plus(lifetime));
       // An upload of at most one part is received whole and stored with one PUT: no multipart upload.
-      Future<String> multipart = length <= ChunkReceiver.PART_SIZE ? Future.succeededFuture(null)
-          : store.createMultipart(key, declared.contentType());
-      return multipart.compose(multipartId -> {
-        Upload upload = new Upload(id, attachmentId, reportId, caller.accountId(), length, 0, key, multipartId,
-            List.of(), new byte[0], ChunkReceiver.initialState(), Upload.Status.ACTIVE,
-            clock.instant().plus(lifetime));
-        return repository.insert(upload).map(upload)
-            .recover(e -> abandon(key, multipartId).transform(x -> Future.failedFuture(e)));
-      });
+      if (length <= ChunkReceiver.PART_SIZE) {
+        return repository.insert(upload).map(upload);
+      }
+      // The row first, then the multipart upload: a server that dies in between, or a start whose answer is lost,
+      // leaves a row whose key the sweeper searches for multipart uploads once it expires (or at once when the
+      // start failed), never a multipart upload nothing knows of.
+      return repository.insert(upload)
+          .compose(v -> store.createMultipart(key, declared.contentType())
+              .recover(e -> repository.startFailed(id, "the object store did not start the upload: " + e)
+                  .transform(x -> Future.failedFuture(e))))
+          .compose(multipartId -> repository.recordMultipart(id, multipartId)
+              .recover(e -> abandon(key, multipartId).transform(x -> Future.failedFuture(e)))
+              .map(upload.withMultipartUploadId(multipartId)));
     });
   }
 

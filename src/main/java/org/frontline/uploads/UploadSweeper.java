@@ -151,11 +151,27 @@ public final class UploadSweeper {
    * Abort first: a multipart upload aborted cannot be completed any more, so no object appears at the key after
    * the delete. A completed multipart upload is unknown to the store (NoSuchUpload, which succeeds) but its object
    * is at the key. A single PUT (no multipart upload) has nothing in the store until its last byte; a crash between
-   * that PUT and the row's update would leave the object.
+   * that PUT and the row's update would leave the object. An upload of more than one part without a recorded
+   * multipart upload is one whose server died (or whose store call failed) between its row and the multipart
+   * upload's start: the store is asked which multipart uploads exist at its key (its own, no other upload's).
    */
   private Future<Void> clean(UploadRepository.Cleanup owed) {
-    Future<Void> aborted = owed.multipartUploadId() == null ? Future.succeededFuture()
-        : store.abortMultipart(owed.objectKey(), owed.multipartUploadId());
+    Future<Void> aborted;
+    if (owed.multipartUploadId() != null) {
+      aborted = store.abortMultipart(owed.objectKey(), owed.multipartUploadId());
+    } else if (owed.length() > ChunkReceiver.PART_SIZE) {
+      aborted = store.listMultipartUploads(owed.objectKey()).compose(started -> {
+        Future<Void> chain = Future.succeededFuture();
+        for (ObjectStore.MultipartUpload multipart : started) {
+          if (multipart.key().equals(owed.objectKey())) {
+            chain = chain.compose(v -> store.abortMultipart(multipart.key(), multipart.uploadId()));
+          }
+        }
+        return chain;
+      });
+    } else {
+      aborted = Future.succeededFuture();
+    }
     return owed.attachmentsObject() ? aborted : aborted.compose(v -> store.delete(owed.objectKey()));
   }
 

@@ -71,6 +71,73 @@ class UploadSweeperTest {
   }
 
   /**
+   * The server started the multipart upload, then died before recording its id (the row is written first): the
+   * row expires without one, and the sweep finds the multipart upload at the upload's key and aborts it. Another
+   * upload's multipart upload under the same report stays.
+   */
+  @Test
+  void aMultipartUploadItsServerNeverRecordedIsAbortedOnceExpired(TestEnvironment env) throws Exception {
+    String token = token(env);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a, b}, new byte[][] {data, data});
+    String lost = uploadId(create(env, token, report, a, data.length));
+    String live = uploadId(create(env, token, report, b, data.length));
+    update(env, "UPDATE upload SET multipart_upload_id = NULL WHERE id = '" + lost + "'");
+    String lostKey = query(env, "SELECT object_key FROM upload WHERE id = '" + lost + "'");
+    String liveKey = query(env, "SELECT object_key FROM upload WHERE id = '" + live + "'");
+    assertThat(multipartKeys(env, report)).containsExactlyInAnyOrder(lostKey, liveKey);
+
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 minute' WHERE id = '" + lost + "'");
+    await(env.app().uploadSweeper().sweep());
+
+    assertThat(multipartKeys(env, report)).as("multipart uploads left").containsExactly(liveKey);
+    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE id = '" + lost + "'"))
+        .isEqualTo("EXPIRED true");
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + live + "'")).isEqualTo("ACTIVE");
+  }
+
+  /**
+   * A creation whose multipart upload the store did not start answers 503 and leaves a FAILED upload owing a
+   * clean-up (the store may have started it and lost the answer), done by the next sweep; nothing is left.
+   */
+  @Test
+  void aCreationTheStoreRefusedIsAnswered503AndLeavesNothing(TestEnvironment env) throws Exception {
+    String token = token(env);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    HttpResponse<String> refused = whileTheStoreIsDown(env, () -> http.send(HttpRequest.newBuilder(
+            env.apiUri("/v1/uploads")).header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
+        .header("Upload-Length", Integer.toString(data.length))
+        .header("Upload-Metadata", TusUploadTest.metadata(report, a))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()));
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+    assertThat(refused.headers().firstValue("Location")).isEmpty();
+    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NOT NULL) FROM upload WHERE report_id = '"
+        + report + "'")).isEqualTo("FAILED true");
+
+    await(env.app().uploadSweeper().sweep());
+
+    assertThat(multipartKeys(env, report)).isEmpty();
+    assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).isEmpty();
+    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE report_id = '"
+        + report + "'")).isEqualTo("FAILED true");
+    // The phone starts over: a new upload stores the attachment.
+    String again = create(env, token, report, a, data.length);
+    assertThat(patch(env, token, again, 0, data).statusCode()).isEqualTo(204);
+    TusUploadTest.storedIntact(env, a, data);
+  }
+
+  private static List<String> multipartKeys(TestEnvironment env, UUID report) {
+    return await(env.app().objectStore().listMultipartUploads("reports/" + report + "/")).stream()
+        .map(ObjectStore.MultipartUpload::key).toList();
+  }
+
+  /**
    * The server that completed the upload in the store died before its transaction (a multipart upload completed,
    * or the single PUT of an upload held whole); the phone, its upload stuck, terminates it: 204, and nothing is left
    * at the key, now or after a sweep. The abort of a completed multipart upload succeeds without removing anything
