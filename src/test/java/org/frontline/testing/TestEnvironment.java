@@ -316,9 +316,35 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("no answer within 60 s; threads then:\n" + threadDump(), e);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Every thread's stack, for a test that timed out: what the service was waiting on is in the failure itself. */
+  static String threadDump() {
+    StringBuilder dump = new StringBuilder();
+    for (java.lang.management.ThreadInfo thread : java.lang.management.ManagementFactory.getThreadMXBean()
+        .dumpAllThreads(true, true)) {
+      dump.append('"').append(thread.getThreadName()).append("\" ").append(thread.getThreadState());
+      if (thread.getLockName() != null) {
+        dump.append(" on ").append(thread.getLockName());
+      }
+      dump.append('\n');
+      for (StackTraceElement frame : thread.getStackTrace()) {
+        dump.append("    at ").append(frame).append('\n');
+      }
+    }
+    try { // the sockets too (Linux): a request sent on a connection nobody reads shows in its Recv-Q
+      Process ss = new ProcessBuilder("ss", "-tnpo").redirectErrorStream(true).start();
+      dump.append("ss -tnpo:\n").append(new String(ss.getInputStream().readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.io.IOException e) {
+      dump.append("(no ss: ").append(e.getMessage()).append(")\n");
+    }
+    return dump.toString();
   }
 
   @Override
