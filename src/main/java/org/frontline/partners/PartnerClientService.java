@@ -242,11 +242,16 @@ public final class PartnerClientService {
 
   /**
    * 422 naming the first unit outside the scope by its index in the body's {@code requested} list (the distinct
-   * {@code units} lose the index of every unit behind a repeated one).
+   * {@code units} lose the index of every unit behind a repeated one). The units are locked first (key share, as a
+   * foreign key would): a unit's delete, which locks its row and then looks for grants naming it, either finishes
+   * before (the unit is then gone, 422) or sees this grant once it commits (409), never leaves it naming no unit.
    */
   private static Future<Void> unitsInScope(SqlClient conn, Scope scope, List<UUID> units, JsonArray requested) {
-    return conn.preparedQuery("SELECT u.id FROM unnest($1::uuid[]) AS u(id) WHERE NOT " + Scope.sqlForUnitId("u.id", 2))
-        .execute(Tuple.of(units.toArray(UUID[]::new), (Object) scope.paths()))
+    return conn.preparedQuery("SELECT id FROM org_unit WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
+        .execute(Tuple.of(units.toArray(UUID[]::new)))
+        .compose(locked -> conn.preparedQuery("SELECT u.id FROM unnest($1::uuid[]) AS u(id) WHERE NOT "
+                + Scope.sqlForUnitId("u.id", 2))
+            .execute(Tuple.of(units.toArray(UUID[]::new), (Object) scope.paths())))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture();

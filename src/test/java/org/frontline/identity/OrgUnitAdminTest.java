@@ -274,6 +274,42 @@ class OrgUnitAdminTest {
     ok(get(env, admin, "/v1/partner-clients/" + client), 200);
   }
 
+  /**
+   * A grant naming a unit while the unit's delete is under way (its row locked, the unit deleted, not yet
+   * committed) waits for it and is refused once the unit is gone: no client is left granted a unit that is no more.
+   */
+  @Test
+  void aGrantNamingAUnitBeingDeletedWaitsAndIsRefused(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Unit going away").getString("id"));
+    String client = ok(post(env, admin, "/v1/partner-clients", new JsonObject().put("name", "Regranted partner")
+        .put("scopes", new JsonArray().add("reports:read")).put("unitIds", new JsonArray().add(HANJIANG.toString()))
+        .put("reportTypes", new JsonArray().add("SITE")).put("authMethod", "client_secret_basic")), 201)
+        .getString("id");
+    String grantBefore = Admin.string(env, "SELECT unit_ids::text FROM partner_client WHERE id = ?::uuid", client);
+    try (java.sql.Connection deleting = env.jdbc(); java.sql.Statement s = deleting.createStatement()) {
+      deleting.setAutoCommit(false);
+      s.execute("SELECT id FROM org_unit WHERE id = '" + a + "' FOR UPDATE");
+      s.executeUpdate("DELETE FROM org_unit WHERE id = '" + a + "'");
+      java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> grant = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> call(env, admin, HttpMethod.PUT, "/v1/partner-clients/" + client + "/grant",
+              new JsonObject().put("scopes", new JsonArray().add("reports:read"))
+                  .put("unitIds", new JsonArray().add(HANJIANG.toString()).add(a.toString()))
+                  .put("reportTypes", new JsonArray().add("SITE"))));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> grant.isDone() || Admin.count(env, "SELECT count(*) FROM pg_stat_activity WHERE "
+              + "wait_event_type = 'Lock' AND query LIKE '%FOR KEY SHARE%'") == 1);
+      assertThat(grant).as("the grant waits for the delete").isNotDone();
+      deleting.commit();
+      JsonObject p = assertProblem(grant.get(30, java.util.concurrent.TimeUnit.SECONDS), 422,
+          "urn:frontline:problem:unprocessable");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/unitIds/1");
+    }
+    assertThat(Admin.string(env, "SELECT unit_ids::text FROM partner_client WHERE id = ?::uuid", client))
+        .isEqualTo(grantBefore);
+    assertThat(Admin.count(env, "SELECT count(*) FROM org_unit WHERE id = ?::uuid", a.toString())).isZero();
+  }
+
   @Test
   void deleteOfAUnitWithDataIs409NamingWhy(TestEnvironment env) throws Exception {
     String admin = Admin.token(env, "admin");
