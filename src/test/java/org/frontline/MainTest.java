@@ -61,10 +61,32 @@ class MainTest {
     assertThat(r.err()).contains("FRONTLINE_KEY_ENCRYPTION_KEY: must be the base64 of exactly 32 bytes");
   }
 
+  /** A key-encryption key of 32 random bytes, not the one the stored signing keys were sealed with. */
+  static String otherKey() {
+    byte[] key = new byte[32];
+    new java.security.SecureRandom().nextBytes(key);
+    return java.util.Base64.getEncoder().encodeToString(key);
+  }
+
+  @Test
+  void startWithAWeakKeyEncryptionKeyExitsTwoNamingIt(TestEnvironment env) {
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    for (String[] command : new String[][] {{"start"}, {"admin", "rotate-keys"}}) {
+      Run r = run(settings, command);
+      assertThat(r.status()).as(r.err()).isEqualTo(2);
+      assertThat(r.err()).as(String.join(" ", command)).contains("FRONTLINE_KEY_ENCRYPTION_KEY: a weak key "
+          + "(one byte value repeated); production needs 32 random bytes (openssl rand -base64 32)\n")
+          .doesNotContain("\tat ");
+    }
+  }
+
   @Test
   void startWithAKeyEncryptionKeyThatDoesNotOpenTheStoredKeysExitsOne(TestEnvironment env) {
     Map<String, String> settings = new HashMap<>(env.settings());
-    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", otherKey());
     Run r = run(settings, "start");
     assertThat(r.status()).isEqualTo(1);
   }
@@ -77,7 +99,7 @@ class MainTest {
     Map<String, String> settings = new HashMap<>(env.settings());
     settings.put("FRONTLINE_CONFIG_FILE", file.toString());
     // A key-encryption key that opens nothing: the start gets past the configuration, then fails (no server left).
-    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", otherKey());
     ch.qos.logback.classic.Logger frontline =
         (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.frontline");
     try {
@@ -109,7 +131,7 @@ class MainTest {
     int port = TestEnvironment.freePort();
     Map<String, String> settings = Map.of(
         "FRONTLINE_DATABASE_URL", "postgresql://frontline:topsecretpw@127.0.0.1:" + port + "/frontline",
-        "FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+        "FRONTLINE_KEY_ENCRYPTION_KEY", otherKey());
     Map<String, String> all = new HashMap<>(env.settings());
     all.putAll(settings);
     for (String[] command : new String[][] {{"migrate"}, {"admin", "rotate-keys"}, {"start"}}) {
@@ -154,7 +176,7 @@ class MainTest {
     assertThat(keys.current().kid()).isNotEqualTo(before);
     assertThat(keys.published()).containsKey(before).hasSize(2);
 
-    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", otherKey());
     Run wrongKek = run(settings, "admin", "rotate-keys");
     assertThat(wrongKek.status()).isEqualTo(1);
     assertThat(wrongKek.err()).contains("FRONTLINE_KEY_ENCRYPTION_KEY");

@@ -61,7 +61,7 @@ public final class ConfigLoader {
   public static FrontlineConfig.KeyAdmin loadKeyAdmin(Map<String, String> env) {
     ConfigLoader loader = merge(Mode.PRODUCTION, env, Map.of());
     FrontlineConfig.Database database = loader.database();
-    SecretKey kek = loader.keyEncryptionKey();
+    SecretKey kek = loader.keyEncryptionKey(Mode.PRODUCTION);
     if (!loader.problems.isEmpty()) {
       throw new ConfigException(loader.problems);
     }
@@ -153,7 +153,7 @@ public final class ConfigLoader {
     String bucket = bucket();
     String region = required(Setting.S3_REGION);
     Push push = push();
-    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey(),
+    Tokens tokens = new Tokens(url(Setting.JWT_ISSUER), required(Setting.JWT_AUDIENCE), keyEncryptionKey(mode),
         Duration.ofSeconds(integer(Setting.AUTH_REFUSAL_AUDIT_SECONDS, 0, 3_600)));
     int workers = (int) integer(Setting.WORKER_POOL_SIZE, 1, 256);
     FrontlineConfig.Projects projects =
@@ -330,7 +330,8 @@ public final class ConfigLoader {
     return bucket;
   }
 
-  private SecretKey keyEncryptionKey() {
+  /** In production a key that cannot have come from a random generator is refused (dev and tests take any). */
+  private SecretKey keyEncryptionKey(Mode mode) {
     String value = required(Setting.KEY_ENCRYPTION_KEY);
     if (value == null) {
       return null;
@@ -338,12 +339,43 @@ public final class ConfigLoader {
     try {
       byte[] raw = Base64.getDecoder().decode(value);
       if (raw.length == 32) {
-        return new SecretKeySpec(raw, "AES");
+        String weakness = mode == Mode.PRODUCTION ? weakness(raw) : null;
+        if (weakness == null) {
+          return new SecretKeySpec(raw, "AES");
+        }
+        problems.add(Setting.KEY_ENCRYPTION_KEY.env() + ": a weak key (" + weakness + "); production needs 32 "
+            + "random bytes (openssl rand -base64 32)");
+        return null;
       }
     } catch (IllegalArgumentException ignored) {
       // reported below
     }
     problems.add(Setting.KEY_ENCRYPTION_KEY.env() + ": must be the base64 of exactly 32 bytes (openssl rand -base64 32)");
+    return null;
+  }
+
+  /**
+   * Why 32 bytes are no random key (null when nothing says so): 32 random bytes hold about 30 distinct values, are
+   * printable text with odds of 1e-14 and repeat themselves or step evenly with odds below 1e-38. Catches the
+   * zeros of an example, a passphrase or a word pasted in place of the base64 of random bytes, a pattern.
+   */
+  static String weakness(byte[] key) {
+    for (int period = 1; period <= key.length / 2; period++) {
+      int p = period;
+      if (java.util.stream.IntStream.range(p, key.length).allMatch(i -> key[i] == key[i - p])) {
+        return p == 1 ? "one byte value repeated" : "a pattern of " + p + " bytes repeated";
+      }
+    }
+    if (java.util.stream.IntStream.range(1, key.length).allMatch(i -> key[i] - key[i - 1] == key[1] - key[0])) {
+      return "bytes in an even sequence";
+    }
+    long distinct = java.util.stream.IntStream.range(0, key.length).map(i -> key[i]).distinct().count();
+    if (distinct < 16) {
+      return "only " + distinct + " distinct byte values";
+    }
+    if (java.util.stream.IntStream.range(0, key.length).allMatch(i -> key[i] >= 0x20 && key[i] < 0x7f)) {
+      return "printable text, not random bytes";
+    }
     return null;
   }
 

@@ -69,7 +69,8 @@ public enum Setting {
           + "their number (0: every refusal audited). The metric frontline_auth_refusals_total counts them all."),
   KEY_ENCRYPTION_KEY("FRONTLINE_KEY_ENCRYPTION_KEY", null, "(generated)",
       "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key that encrypts the signing keys "
-          + "kept in the database. The same on every instance; keep it secret. Dev mode keeps one in "
+          + "kept in the database. The same on every instance; keep it secret. Production refuses one that is no "
+          + "random bytes (a byte repeated, a pattern, a sequence, text). Dev mode keeps one in "
           + "./data/key-encryption-key."),
   ROLES("FRONTLINE_ROLES", "api,workers", "api,workers",
       "What this process runs: api (the HTTP API), workers (outbox dispatcher, media worker, webhook delivery, "

@@ -20,8 +20,8 @@ class ConfigLoaderTest {
   @TempDir
   Path tmp;
 
-  /** base64 of 32 bytes. */
-  static final String KEK = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+  /** base64 of 32 random bytes (openssl rand -base64 32): production refuses a weak key. */
+  static final String KEK = "LRifU9LgrRmP5VEedrxvvpuHGy5Sgc5xsLOhtLOKU3U=";
 
   /** A complete production environment; each test breaks one thing. */
   private Map<String, String> production() throws IOException {
@@ -215,6 +215,50 @@ class ConfigLoaderTest {
     env.put("FRONTLINE_KEY_ENCRYPTION_KEY", KEK);
     assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).tokens().keyEncryptionKey().getEncoded()).hasSize(32);
     assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).tokens().toString()).doesNotContain(KEK);
+  }
+
+  @Test
+  void aWeakKeyEncryptionKeyIsRefusedInProductionOnly() throws IOException {
+    java.util.Base64.Encoder base64 = java.util.Base64.getEncoder();
+    byte[] sequence = new byte[32];
+    byte[] halves = new byte[32];
+    byte[] fewValues = new byte[32];
+    byte[] random = java.util.Base64.getDecoder().decode(KEK);
+    for (int i = 0; i < 32; i++) {
+      sequence[i] = (byte) i;
+      halves[i] = random[i % 16];
+      fewValues[i] = (byte) (random[i] & 0x07);
+    }
+    Map<String, String> weak = new java.util.LinkedHashMap<>();
+    weak.put(base64.encodeToString(new byte[32]), "one byte value repeated");
+    weak.put(base64.encodeToString(halves), "a pattern of 16 bytes repeated");
+    weak.put(base64.encodeToString(sequence), "bytes in an even sequence");
+    weak.put(base64.encodeToString(fewValues), "only 8 distinct byte values");
+    weak.put(base64.encodeToString("correct horse battery staple 123".getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
+        "printable text, not random bytes");
+    Map<String, String> env = production();
+    for (var key : weak.entrySet()) {
+      env.put("FRONTLINE_KEY_ENCRYPTION_KEY", key.getKey());
+      assertProblems(env, "FRONTLINE_KEY_ENCRYPTION_KEY: a weak key (" + key.getValue() + "); production needs 32 "
+          + "random bytes (openssl rand -base64 32)");
+      assertThatThrownBy(() -> ConfigLoader.loadKeyAdmin(env)).isInstanceOf(ConfigException.class)
+          .hasMessageContaining("FRONTLINE_KEY_ENCRYPTION_KEY: a weak key");
+      // Dev mode (and the tests' own instances of it) take any key of 32 bytes.
+      Map<String, String> forced = Map.of(
+          "FRONTLINE_DATABASE_URL", "postgresql://u:p@127.0.0.1:5555/frontline",
+          "FRONTLINE_S3_ENDPOINT", "http://127.0.0.1:9999",
+          "FRONTLINE_S3_ACCESS_KEY", "a", "FRONTLINE_S3_SECRET_KEY", "b",
+          "FRONTLINE_KEY_ENCRYPTION_KEY", key.getKey());
+      assertThat(ConfigLoader.load(Mode.DEV, Map.of(), forced).tokens().keyEncryptionKey().getEncoded())
+          .isEqualTo(java.util.Base64.getDecoder().decode(key.getKey()));
+    }
+    // A thousand keys from a random generator: none is taken for weak.
+    java.security.SecureRandom generator = new java.security.SecureRandom();
+    for (int i = 0; i < 1000; i++) {
+      byte[] key = new byte[32];
+      generator.nextBytes(key);
+      assertThat(ConfigLoader.weakness(key)).as(base64.encodeToString(key)).isNull();
+    }
   }
 
   @Test
