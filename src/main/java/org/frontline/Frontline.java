@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
@@ -181,13 +182,29 @@ public final class Frontline {
     return start(config, null);
   }
 
-  /** As {@link #start(FrontlineConfig)}, with the push gateway made by the caller's factory (tests). */
+  /**
+   * As {@link #start(FrontlineConfig)}, with the push gateway made by the caller's factory (tests). A failed start
+   * fails only once everything it opened (ports, pool, Vert.x) is closed: Main reports the failure and exits then.
+   * The future belongs to no context: after a failure it completes once Vert.x is closed, when a future of one of
+   * its contexts would never complete (its callbacks are handed to event loops that are gone).
+   */
   public static Future<Frontline> start(FrontlineConfig config, PushFactory pushFactory) {
     Frontline app = new Frontline(config, pushFactory);
-    return app.deploy().map(app).recover(e -> {
-      app.stop();
-      return Future.failedFuture(e);
+    Promise<Frontline> started = Promise.promise();
+    Future<Void> deployed;
+    try {
+      deployed = app.deploy();
+    } catch (RuntimeException e) {
+      deployed = Future.failedFuture(e);
+    }
+    deployed.onComplete(ar -> {
+      if (ar.succeeded()) {
+        started.complete(app);
+      } else {
+        app.stop().whenComplete((v, e) -> started.fail(ar.cause()));
+      }
     });
+    return started.future();
   }
 
   private Future<Void> deploy() {

@@ -124,6 +124,37 @@ class MainTest {
     assertThat(management.status()).as(management.err()).isEqualTo(2);
     assertThat(management.err()).contains("FRONTLINE_MANAGEMENT_HOST/FRONTLINE_MANAGEMENT_PORT: cannot listen on "
         + "127.0.0.1:" + settings.get("FRONTLINE_MANAGEMENT_PORT") + " (").doesNotContain("\tat ");
+    // The API it had opened is closed before the failure is reported (not awaited: right after the return).
+    assertThat(refused(Integer.parseInt(settings.get("FRONTLINE_HTTP_PORT")))).isTrue();
+  }
+
+  private static boolean refused(int port) {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      return false;
+    } catch (java.io.IOException refused) {
+      return true;
+    }
+  }
+
+  @Test
+  void aFailedStartFailsOnlyOnceWhatItOpenedIsClosed(TestEnvironment env) throws Exception {
+    Map<String, String> settings = new HashMap<>(env.settings()); // the test service holds the management port
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    var config = org.frontline.config.ConfigLoader.load(org.frontline.config.FrontlineConfig.Mode.PRODUCTION,
+        settings, Map.of());
+    java.util.concurrent.atomic.AtomicReference<io.vertx.core.Vertx> vertx =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    var start = Frontline.start(config, (v, blocking) -> {
+      vertx.set(v);
+      return io.vertx.core.Future.succeededFuture(new org.frontline.platform.push.RecordingPushGateway());
+    }).toCompletionStage().toCompletableFuture();
+    assertThat(start).failsWithin(java.time.Duration.ofSeconds(60))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause().isInstanceOf(org.frontline.config.ConfigException.class)
+        .withMessageContaining("FRONTLINE_MANAGEMENT_HOST/FRONTLINE_MANAGEMENT_PORT: cannot listen on");
+    // At once, nothing awaited: the API port it had opened is closed and its Vert.x (event loops, pools) is gone.
+    assertThat(refused(Integer.parseInt(settings.get("FRONTLINE_HTTP_PORT")))).isTrue();
+    assertThat(((io.vertx.core.internal.VertxInternal) vertx.get()).nettyEventLoopGroup().isTerminated()).isTrue();
   }
 
   @Test
