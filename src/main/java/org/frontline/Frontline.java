@@ -236,14 +236,15 @@ public final class Frontline {
         UPLOAD_LIFETIME, blocking);
     uploads = uploadService;
     sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
-    IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId());
+    IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId(),
+        config.tokens().keyEncryptionKey());
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit, refusals), tokens, identity, audit,
             new PartnerCallers(database.pool()), refusals),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
-            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit, callers)),
+            new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit, callers), writes),
         reports,
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit,
             new PartnerCallers(database.pool()), refusals).forAnyAccount("tus /v1/uploads"))),

@@ -87,15 +87,16 @@ public final class DemoOrganisation {
         done = done.compose(n -> orgUnits.get(system, unit.id())
             .map(existing -> n)
             .recover(e -> isNotFound(e)
-                ? orgUnits.create(system, unit.id(), unit.parentId(), unit.name(), unit.kind()).map(n)
+                ? orgUnits.create(system, unit.id(), unit.parentId(), unit.name(), unit.kind(), database::inTransaction)
+                    .map(n)
                 : Future.failedFuture(e)));
       }
       for (Account account : ACCOUNTS) {
         done = done.compose(n -> accounts.exists(account.username()).compose(exists -> exists
             ? Future.succeededFuture(n)
             : accounts.create(system, new AccountService.NewAccount(account.id(), account.username(),
-                account.displayName(), account.locale(), account.roles(), account.homeUnitId(), List.of(), PASSWORD))
-                .map(created -> n + 1)));
+                account.displayName(), account.locale(), account.roles(), account.homeUnitId(), List.of(), PASSWORD),
+                database::inTransaction).map(created -> n + 1)));
       }
       return done.toCompletionStage().toCompletableFuture().get(2, TimeUnit.MINUTES);
     } catch (ExecutionException e) {

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.SqlConnection;
 import org.frontline.identity.AccountRepository.Account;
 import org.frontline.identity.OrgUnitRepository.OrgUnit;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.db.Transaction;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 
@@ -76,7 +77,8 @@ public final class AccountService {
         .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))));
   }
 
-  public Future<Account> create(Actor actor, NewAccount a) {
+  /** The policy and the password's hash come first; the rest runs in {@code tx}, whose answer is the account's JSON. */
+  public <R> Future<R> create(Actor actor, NewAccount a, Transaction<R> tx) {
     var violation = PasswordPolicy.violation(a.username(), a.password());
     if (violation.isPresent()) {
       return Future.failedFuture(AdminProblems.unprocessable("body/password", violation.get()));
@@ -84,14 +86,14 @@ public final class AccountService {
     UUID id = a.id() != null ? a.id() : UUID.randomUUID();
     List<UUID> covered = a.coveredUnitIds() == null ? List.of() : a.coveredUnitIds();
     return vertx.executeBlocking(() -> PasswordHasher.hash(a.password()), false)
-        .compose(hash -> database.inTransaction(conn -> actor.scope(conn)
+        .compose(hash -> tx.run(conn -> actor.scope(conn)
             .compose(scope -> checkUnits(conn, scope, a.homeUnitId(), covered))
             .compose(v -> accounts.insert(conn, id, a.username(), a.displayName().trim(),
                 a.locale() == null ? "zh-CN" : a.locale(), hash, a.roles(), a.homeUnitId()))
             .compose(v -> accounts.cover(conn, id, withHome(a.homeUnitId(), covered)))
             .compose(v -> reread(conn, id))
             .compose(account -> audit.success(conn, actor, "account.create", "account", id, account.homeUnitId(),
-                describe(account)).map(account))))
+                describe(account)).map(AdminApi.accountJson(account)))))
         .recover(e -> Future.failedFuture(AdminProblems.uniqueViolation(e, USERNAME_INDEX)
             ? AdminProblems.conflict("The username '" + a.username() + "' is taken.") : e));
   }
@@ -162,10 +164,13 @@ public final class AccountService {
                 .compose(x -> reread(conn, id))));
   }
 
-  /** Sets a new password (policy applies) and revokes the account's refresh tokens: old sessions end. */
-  public Future<Void> resetPassword(Actor actor, UUID id, String password) {
+  /**
+   * Sets a new password (policy applies) and revokes the account's refresh tokens: old sessions end. Runs in
+   * {@code tx}, whose answer is no body (204).
+   */
+  public <R> Future<R> resetPassword(Actor actor, UUID id, String password, Transaction<R> tx) {
     return vertx.executeBlocking(() -> PasswordHasher.hash(password), false)
-        .compose(hash -> inScope(actor, id, (conn, scope, account) -> {
+        .compose(hash -> inScope(actor, id, tx, (conn, scope, account) -> {
           var violation = PasswordPolicy.violation(account.username(), password);
           if (violation.isPresent()) {
             return Future.failedFuture(AdminProblems.unprocessable("body/password", violation.get()));
@@ -174,7 +179,8 @@ public final class AccountService {
               .compose(v -> accounts.setPasswordHash(conn, id, hash))
               .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
               .compose(revoked -> audit.success(conn, actor, "account.password-reset", "account", id,
-                  account.homeUnitId(), new JsonObject().put("refreshTokensRevoked", revoked)));
+                  account.homeUnitId(), new JsonObject().put("refreshTokensRevoked", revoked)))
+              .map(v -> (JsonObject) null);
         }));
   }
 
@@ -194,6 +200,13 @@ public final class AccountService {
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))))
         // Committed (or not): this instance forgets the account before answering, so the change holds from the
         // very next request here; other instances hear of it from the database (AccountCache).
+        .onComplete(done -> callers.invalidate(id));
+  }
+
+  /** As {@link #inScope(Actor, UUID, ScopedWork)}, in {@code tx}, the work answering the JSON body. */
+  private <R> Future<R> inScope(Actor actor, UUID id, Transaction<R> tx, ScopedWork<JsonObject> work) {
+    return tx.run(conn -> actor.scope(conn).compose(scope -> accounts.find(conn, scope, id, true)
+        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))))
         .onComplete(done -> callers.invalidate(id));
   }
 

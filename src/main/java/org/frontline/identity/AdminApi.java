@@ -8,6 +8,7 @@ import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.AccountRepository.Account;
 import org.frontline.identity.OrgUnitRepository.OrgUnit;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.IdempotentWrites;
 
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
@@ -23,10 +24,12 @@ import java.util.function.Function;
 public final class AdminApi implements ApiRoutes {
   private final OrgUnitService orgUnits;
   private final AccountService accounts;
+  private final IdempotentWrites writes;
 
-  public AdminApi(OrgUnitService orgUnits, AccountService accounts) {
+  public AdminApi(OrgUnitService orgUnits, AccountService accounts, IdempotentWrites writes) {
     this.orgUnits = orgUnits;
     this.accounts = accounts;
+    this.writes = writes;
   }
 
   @Override
@@ -49,24 +52,22 @@ public final class AdminApi implements ApiRoutes {
         Map.entry("updateAccount", this::updateAccount),
         Map.entry("disableAccount", rc -> respond(rc, 200, accounts.disable(Actor.of(rc), id(rc)).map(AdminApi::accountJson))),
         Map.entry("enableAccount", rc -> respond(rc, 200, accounts.enable(Actor.of(rc), id(rc)).map(AdminApi::accountJson))),
-        Map.entry("resetAccountPassword", rc -> respond(rc, 204, accounts.resetPassword(Actor.of(rc), id(rc),
-            body(rc).getString("password")).map(v -> null))));
+        Map.entry("resetAccountPassword", rc -> writes.answer(rc, "resetAccountPassword", 204, null,
+            tx -> accounts.resetPassword(Actor.of(rc), id(rc), body(rc).getString("password"), tx))));
   }
 
   private void createOrgUnit(RoutingContext rc) {
     JsonObject b = body(rc);
-    orgUnits.create(Actor.of(rc), null, uuid(b, "parentId"), b.getString("name"), b.getString("kind"))
-        .onSuccess(unit -> created(rc, "/v1/org-units/" + unit.id(), orgUnitJson(unit)))
-        .onFailure(rc::fail);
+    writes.answer(rc, "createOrgUnit", 201, unit -> "/v1/org-units/" + unit.getString("id"),
+        tx -> orgUnits.create(Actor.of(rc), null, uuid(b, "parentId"), b.getString("name"), b.getString("kind"), tx));
   }
 
   private void createAccount(RoutingContext rc) {
     JsonObject b = body(rc);
-    accounts.create(Actor.of(rc), new AccountService.NewAccount(null, b.getString("username"),
+    writes.answer(rc, "createAccount", 201, account -> "/v1/accounts/" + account.getString("id"),
+        tx -> accounts.create(Actor.of(rc), new AccountService.NewAccount(null, b.getString("username"),
             b.getString("displayName"), b.getString("locale"), strings(b.getJsonArray("roles")), uuid(b, "homeUnitId"),
-            uuids(b.getJsonArray("coveredUnitIds")), b.getString("password")))
-        .onSuccess(account -> created(rc, "/v1/accounts/" + account.id(), accountJson(account)))
-        .onFailure(rc::fail);
+            uuids(b.getJsonArray("coveredUnitIds")), b.getString("password")), tx));
   }
 
   private void updateAccount(RoutingContext rc) {
@@ -85,14 +86,6 @@ public final class AdminApi implements ApiRoutes {
         rc.response().putHeader("Content-Type", "application/json").end(json.encode());
       }
     }).onFailure(rc::fail);
-  }
-
-  private static void created(RoutingContext rc, String location, JsonObject json) {
-    rc.response().setStatusCode(201)
-        .putHeader("Location", location)
-        .putHeader("Content-Type", "application/json")
-        .putHeader("Cache-Control", "no-store")
-        .end(json.encode());
   }
 
   private static JsonObject body(RoutingContext rc) {

@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;
 import org.frontline.identity.OrgUnitRepository.OrgUnit;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.db.Transaction;
 
 import java.util.List;
 import java.util.Optional;
@@ -45,11 +46,14 @@ public final class OrgUnitService {
         .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))));
   }
 
-  /** A new unit under a live parent in scope; {@code id} null mints one. A null parent (a root) is the system's only. */
-  public Future<OrgUnit> create(Actor actor, UUID id, UUID parentId, String name, String kind) {
+  /**
+   * A new unit under a live parent in scope; {@code id} null mints one. A null parent (a root) is the system's only.
+   * All of it runs in {@code tx}, whose answer is the unit's JSON.
+   */
+  public <R> Future<R> create(Actor actor, UUID id, UUID parentId, String name, String kind, Transaction<R> tx) {
     UUID unitId = id != null ? id : UUID.randomUUID();
     String trimmed = name.trim();
-    return siblingNameConflict(database.inTransaction(conn -> units.lockTreeShared(conn)
+    return siblingNameConflict(tx.run(conn -> units.lockTreeShared(conn)
         .compose(v -> actor.scope(conn))
         .compose(scope -> parentId == null ? (actor.isSystem() ? Future.succeededFuture(Optional.<OrgUnit>empty())
                 : Future.failedFuture(AdminProblems.unprocessable("body/parentId", "Only the bootstrap creates a root unit.")))
@@ -66,7 +70,7 @@ public final class OrgUnitService {
         .compose(parent -> units.insert(conn, unitId, parent.orElse(null), trimmed, kind))
         .compose(unit -> audit.success(conn, actor, "org-unit.create", "org-unit", unit.id(), unit.id(),
             new JsonObject().put("parentId", str(unit.parentId())).put("name", unit.name()).put("kind", unit.kind()))
-            .map(unit))), trimmed);
+            .map(AdminApi.orgUnitJson(unit)))), trimmed);
   }
 
   public Future<OrgUnit> rename(Actor actor, UUID id, String name) {

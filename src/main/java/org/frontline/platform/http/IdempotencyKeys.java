@@ -36,7 +36,7 @@ public final class IdempotencyKeys {
   public static final int ABANDONED_SECONDS = 120;
   private static final int SWEEP_BATCH = 100;
 
-  /** A stored (or fresh) answer: status, JSON body and Location (null: none). */
+  /** A stored (or fresh) answer: status, JSON body (null: none, as for a 204) and Location (null: none). */
   public record Answer(int status, JsonObject body, String location) {
     public Answer(int status, JsonObject body) {
       this(status, body, null);
@@ -104,7 +104,8 @@ public final class IdempotencyKeys {
     return pool.withTransaction(conn -> work.apply(conn).compose(answer -> conn.preparedQuery(
                 "UPDATE " + table + " SET status = $3, response = $4, location = $6 WHERE " + ownerColumn + " = $1"
                     + " AND key = $2 AND claim = $5 AND status IS NULL")
-            .execute(Tuple.of(owner, key, answer.status(), answer.body().encode(), claim, answer.location()))
+            .execute(Tuple.of(owner, key, answer.status(), answer.body() == null ? null : answer.body().encode(), claim,
+                answer.location()))
             .compose(updated -> updated.rowCount() == 1 ? Future.succeededFuture(answer)
                 : Future.failedFuture(conflict(key)))))
         .compose(answer -> sweep().map(answer), failure -> pool.preparedQuery(
@@ -132,8 +133,8 @@ public final class IdempotencyKeys {
           if (r.getInteger("status") == null) {
             return Future.failedFuture(conflict(key));
           }
-          return Future.succeededFuture(new Answer(r.getInteger("status"), new JsonObject(r.getString("response")),
-              r.getString("location")));
+          return Future.succeededFuture(new Answer(r.getInteger("status"),
+              r.getString("response") == null ? null : new JsonObject(r.getString("response")), r.getString("location")));
         });
   }
 

@@ -6,27 +6,47 @@ import io.vertx.ext.web.RoutingContext;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
 
+import javax.crypto.Mac;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.Base64;
+import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 
 /**
  * People's record-creating writes with an optional {@code Idempotency-Key} header (see {@link IdempotencyKeys}):
  * without it the write runs as ever; with it the write runs once per (account, key), its answer (status, body,
- * Location) committed in the write's own transaction and replayed to a repeat. The fingerprint covers the
- * operation, the path and the body, so the same key on another operation or another record is another request
- * (422). The key is checked first: an invalid one is 400 naming {@code header/Idempotency-Key}, before the body's
+ * Location; no body for a 204) committed in the write's own transaction and replayed to a repeat. The fingerprint
+ * covers the operation, the path and the body, so the same key on another operation or another record is another
+ * request (422). The key is checked first: an invalid one is 400 naming {@code header/Idempotency-Key}, before the body's
  * own checks.
  */
 public final class IdempotentWrites {
+  /**
+   * Body members holding a secret (createAccount's and resetAccountPassword's password): fingerprinted by their
+   * HMAC, as the SHA-256 of a request whose every other member is known would let whoever reads
+   * account_idempotency try passwords at the speed of SHA-256 rather than of Argon2id.
+   */
+  private static final List<String> SECRET_MEMBERS = List.of("password");
+
   private final Database database;
   private final IdempotencyKeys keys;
   private final Function<RoutingContext, UUID> account;
+  private final SecretKeySpec secrets;
 
-  /** {@code account}: the calling account of a request (authenticated by then). */
-  public IdempotentWrites(Database database, Function<RoutingContext, UUID> account) {
+  /**
+   * {@code account}: the calling account of a request (authenticated by then); {@code secret}: a key kept outside
+   * the database (the key-encryption key), from which the key of the secret members' HMAC is derived.
+   */
+  public IdempotentWrites(Database database, Function<RoutingContext, UUID> account, SecretKey secret) {
     this.database = database;
     this.keys = IdempotencyKeys.forAccounts(database.pool());
     this.account = account;
+    this.secrets = new SecretKeySpec(hmac(new SecretKeySpec(secret.getEncoded(), "HmacSHA256"),
+        "frontline idempotency fingerprint of secret members"), "HmacSHA256");
   }
 
   /**
@@ -48,8 +68,14 @@ public final class IdempotentWrites {
         rc.fail(e);
         return;
       }
+      JsonObject body = rc.body().asJsonObject().copy();
+      for (String member : SECRET_MEMBERS) {
+        if (body.getValue(member) instanceof String secret) {
+          body.put(member, "hmac-sha256:" + Base64.getEncoder().encodeToString(hmac(secrets, secret)));
+        }
+      }
       JsonObject request = new JsonObject().put("operation", operation).put("path", rc.request().path())
-          .put("body", rc.body().asJsonObject());
+          .put("body", body);
       UUID owner = account.apply(rc);
       transaction = work -> keys.once(owner, raw, request, conn -> work.apply(conn).map(answer));
     }
@@ -64,9 +90,23 @@ public final class IdempotentWrites {
           if (a.location() != null) {
             rc.response().putHeader("Location", a.location());
           }
-          rc.response().setStatusCode(a.status()).putHeader("Content-Type", "application/json")
-              .putHeader("Cache-Control", "no-store").end(a.body().encode());
+          rc.response().setStatusCode(a.status()).putHeader("Cache-Control", "no-store");
+          if (a.body() == null) {
+            rc.response().end();
+          } else {
+            rc.response().putHeader("Content-Type", "application/json").end(a.body().encode());
+          }
         })
         .onFailure(rc::fail);
+  }
+
+  private static byte[] hmac(SecretKeySpec key, String value) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(key);
+      return mac.doFinal(value.getBytes(StandardCharsets.UTF_8));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

@@ -29,7 +29,8 @@ import static org.frontline.testing.TestEnvironment.await;
 
 /**
  * The optional Idempotency-Key of people's record-creating writes (IdempotentWrites, table account_idempotency),
- * through the API: each of the nine operations repeated with a key writes once and answers the same; another body
+ * through the API: each of the nine operations (and the admin writes createOrgUnit, createAccount and
+ * resetAccountPassword) repeated with a key writes once and answers the same; another body
  * (or operation, or record) with the key is 422 and writes nothing; keys are per account; a failed write frees its
  * key; duplicates sent at once write one row; an invalid key is 400.
  */
@@ -326,6 +327,139 @@ class IdempotentWritesTest {
         .isEqualTo(1);
     // Once done, a duplicate gets the answer.
     ok(send(env, hanjiang, "/v1/enterprises", enterpriseKey, enterprise(uscc)), 201);
+  }
+
+  /** An admin write: its path, body, another body, status, its rows and its audit entries (SQL, parameter). */
+  private record AdminOp(String name, String path, JsonObject body, JsonObject other, int status, String rowsSql,
+                         Object rowsParam, String auditSql, Object auditParam) {}
+
+  private static JsonObject newAccount(String username, String password) {
+    return new JsonObject().put("username", username).put("displayName", "Idempotent " + username)
+        .put("roles", new JsonArray().add("officer")).put("homeUnitId", HUAISI.toString()).put("password", password);
+  }
+
+  /** createOrgUnit, createAccount and resetAccountPassword, each on names or an account of its own. */
+  private static List<AdminOp> adminOps(TestEnvironment env, String admin) {
+    List<AdminOp> ops = new ArrayList<>();
+    String unit = "Idempotent unit " + UUID.randomUUID();
+    JsonObject unitBody = new JsonObject().put("parentId", HUAISI.toString()).put("name", unit).put("kind", "PARK");
+    ops.add(new AdminOp("createOrgUnit", "/v1/org-units", unitBody, unitBody.copy().put("kind", "BUREAU"), 201,
+        "SELECT count(*) FROM org_unit WHERE name = ?", unit,
+        "SELECT count(*) FROM audit_log a JOIN org_unit u ON u.id::text = a.object_id "
+            + "WHERE a.action = 'org-unit.create' AND u.name = ?", unit));
+    String username = "idem." + SERIAL.incrementAndGet();
+    ops.add(new AdminOp("createAccount", "/v1/accounts", newAccount(username, "Fence-Lantern-4821"),
+        newAccount(username, "Fence-Lantern-4822"), 201, "SELECT count(*) FROM account WHERE username = ?", username,
+        "SELECT count(*) FROM audit_log a JOIN account c ON c.id::text = a.object_id "
+            + "WHERE a.action = 'account.create' AND c.username = ?", username));
+    String target = created(env, admin, "/v1/accounts", newAccount("idem." + SERIAL.incrementAndGet(),
+        "Harbour-Violet-1930"));
+    ops.add(new AdminOp("resetAccountPassword", "/v1/accounts/" + target + "/password",
+        new JsonObject().put("password", "Copper-Meadow-7714"), new JsonObject().put("password", "Copper-Meadow-7715"),
+        204, "SELECT count(*) FROM audit_log WHERE action = 'account.password-reset' AND object_id = ?", target,
+        "SELECT count(*) FROM audit_log WHERE action = 'account.password-reset' AND object_id = ?", target));
+    return ops;
+  }
+
+  @Test
+  void theAdminWritesRepeatedWithAKeyWriteAndAuditOnceAndAnotherBodyIs422(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    for (AdminOp op : adminOps(env, admin)) {
+      String key = key();
+      long rows = env.count(op.rowsSql(), op.rowsParam());
+      HttpResponse<Buffer> first = send(env, admin, op.path(), key, op.body());
+      assertThat(first.statusCode()).as(op.name() + ": " + first.bodyAsString()).isEqualTo(op.status());
+      long after = env.count(op.rowsSql(), op.rowsParam());
+      String hash = op.status() == 204 ? env.string("SELECT password_hash FROM account WHERE id = ?::uuid",
+          op.rowsParam()) : null;
+      assertThat(after).as(op.name()).isEqualTo(rows + 1);
+      HttpResponse<Buffer> again = send(env, admin, op.path(), "\"" + key + "\"", op.body());
+      assertThat(again.statusCode()).as(op.name() + ": " + again.bodyAsString()).isEqualTo(op.status());
+      assertThat(again.getHeader("Location")).as(op.name()).isEqualTo(first.getHeader("Location"));
+      if (op.status() == 201) {
+        assertThat(again.bodyAsJsonObject()).as(op.name()).isEqualTo(first.bodyAsJsonObject());
+        assertThat(first.getHeader("Location")).as(op.name())
+            .endsWith("/" + first.bodyAsJsonObject().getString("id"));
+        assertThat(again.getHeader("Content-Type")).isEqualTo("application/json");
+      } else {
+        assertThat(again.body()).as(op.name()).isNull();
+        assertThat(again.getHeader("Content-Type")).as(op.name()).isNull();
+      }
+      assertThat(env.count(op.rowsSql(), op.rowsParam())).as(op.name()).isEqualTo(after);
+      assertThat(env.count(op.auditSql(), op.auditParam())).as(op.name()).isEqualTo(1);
+      assertThat(env.count("SELECT count(*) FROM account_idempotency WHERE key = ? AND account_id = ? AND status = ?",
+          key, account("admin"), op.status())).as(op.name()).isEqualTo(1);
+
+      // The same key with another body (for the passwords: another password): 422 naming the header, nothing
+      // written or audited.
+      HttpResponse<Buffer> other = send(env, admin, op.path(), key, op.other());
+      ProblemsAndContractTest.assertProblem(other, 422, "urn:frontline:problem:unprocessable");
+      assertThat(fields(other)).as(op.name()).containsExactly(HEADER_FIELD);
+      assertThat(env.count(op.rowsSql(), op.rowsParam())).as(op.name()).isEqualTo(after);
+      assertThat(env.count(op.auditSql(), op.auditParam())).as(op.name()).isEqualTo(1);
+      if (hash != null) {
+        assertThat(env.string("SELECT password_hash FROM account WHERE id = ?::uuid", op.rowsParam()))
+            .as(op.name()).isEqualTo(hash);
+      }
+    }
+  }
+
+  @Test
+  void theAdminWritesSentFiveTimesAtOnceWriteAndAuditOnce(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    List<AdminOp> ops = adminOps(env, admin);
+    List<String> keys = new ArrayList<>();
+    List<List<Future<HttpResponse<Buffer>>>> sent = new ArrayList<>();
+    for (AdminOp op : ops) {
+      String key = key();
+      keys.add(key);
+      List<Future<HttpResponse<Buffer>>> copies = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        copies.add(post(env, admin, op.path(), key).sendJsonObject(op.body()));
+      }
+      sent.add(copies);
+    }
+    for (int i = 0; i < ops.size(); i++) {
+      AdminOp op = ops.get(i);
+      await(Future.join(sent.get(i)));
+      String answer = null;
+      for (Future<HttpResponse<Buffer>> f : sent.get(i)) {
+        HttpResponse<Buffer> r = f.result();
+        if (r.statusCode() == 409) {
+          ProblemsAndContractTest.assertProblem(r, 409, "urn:frontline:problem:conflict");
+        } else {
+          assertThat(r.statusCode()).as(op.name() + ": " + r.bodyAsString()).isEqualTo(op.status());
+          String body = String.valueOf(r.bodyAsString());
+          assertThat(answer == null || answer.equals(body)).as("every answer is the same").isTrue();
+          answer = body;
+        }
+      }
+      assertThat(answer).as(op.name()).isNotNull();
+      assertThat(env.count(op.rowsSql(), op.rowsParam())).as(op.name()).isEqualTo(1);
+      assertThat(env.count(op.auditSql(), op.auditParam())).as(op.name()).isEqualTo(1);
+      // Once done, a duplicate gets the answer and writes nothing.
+      assertThat(send(env, admin, op.path(), keys.get(i), op.body()).statusCode()).isEqualTo(op.status());
+      assertThat(env.count(op.auditSql(), op.auditParam())).as(op.name()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aPasswordIsFingerprintedByAKeyedHashNotByOneAnyoneCanRecompute(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    String target = created(env, admin, "/v1/accounts", newAccount("idem." + SERIAL.incrementAndGet(),
+        "Harbour-Violet-1930"));
+    String key = key();
+    String path = "/v1/accounts/" + target + "/password";
+    JsonObject body = new JsonObject().put("password", "Copper-Meadow-7714");
+    assertThat(send(env, admin, path, key, body).statusCode()).isEqualTo(204);
+    String stored = env.string("SELECT encode(request_sha256, 'hex') FROM account_idempotency WHERE key = ?", key);
+    // What an unkeyed fingerprint would be: anyone reading the table could try passwords against it.
+    String plain = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(
+        IdempotencyKeys.canonical(new JsonObject().put("operation", "resetAccountPassword").put("path", path)
+            .put("body", body)).getBytes(StandardCharsets.UTF_8)));
+    assertThat(stored).hasSize(64).isNotEqualTo(plain);
+    assertThat(env.count("SELECT count(*) FROM account_idempotency WHERE key = ? AND response IS NULL "
+        + "AND location IS NULL AND status = 204", key)).isEqualTo(1);
   }
 
   @Test
