@@ -74,7 +74,9 @@ public final class PhotoMetadataReader {
     Metadata metadata;
     try {
       metadata = ImageMetadataReader.readMetadata(new BufferedInputStream(in));
-    } catch (ImageProcessingException unreadable) {
+    } catch (ImageProcessingException | IOException unreadable) {
+      // A file cut short or a segment longer than the file is metadata-extractor's EOFException ("End of data
+      // reached."), not an ImageProcessingException: unreadable metadata all the same, not a failed photo.
       return PhotoMetadata.NONE;
     }
     return of(metadata);

@@ -297,6 +297,37 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aTruncatedJpegIsCheckedAndFlaggedNotRetriedAndFailed(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // Cut inside its tables: the header (and so the content rules) are fine, metadata-extractor runs out of data
+    // ("End of data reached.", an EOFException) and ImageIO finds no scan.
+    byte[] whole = withExif(TestImages.jpeg(TestImages.scene(640, 480, 83), 0.9f), captured, REPORT_LAT, REPORT_LON);
+    byte[] cut = java.util.Arrays.copyOf(whole, whole.length - TestImages.jpeg(TestImages.scene(640, 480, 83), 0.9f)
+        .length + 600);
+    assertThat(contentType(cut)).isEqualTo("image/jpeg");
+    UUID report = UUID.randomUUID();
+    UUID a = submitWithPhoto(env, report, captured, cut);
+
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).startsWith("pixels not decoded: ");
+    // Metadata that cannot be read is none: what is missing is flagged, the rest checked as for any photo.
+    assertThat(check(env, a, "PHOTO_GPS_MISSING")).startsWith("FLAGGED|");
+    assertThat(check(env, a, "PHOTO_TIME_MISSING")).startsWith("FLAGGED|");
+    assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL",
+        report)).isEqualTo("2");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    assertThat(string(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).isEqualTo("1");
+    JsonObject seen = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body());
+    assertThat(seen.getBoolean("flagged")).isTrue();
+    assertThat(find(seen.getJsonArray("evidence"), a, "PHOTO_GPS_MISSING").getString("outcome")).isEqualTo("FLAGGED");
+    assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=thumb"), 409,
+        "urn:frontline:problem:conflict");
+  }
+
+  @Test
   void anAttachmentWhoseLastAttemptNeverFinishedIsAbandonedNotClaimedAgain(TestEnvironment env) throws Exception {
     // As if three workers in turn had died on this photo (a crash in native decoding, say): every attempt used, the
     // last claim's lease running out.

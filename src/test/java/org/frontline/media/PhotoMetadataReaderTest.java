@@ -45,6 +45,13 @@ class PhotoMetadataReaderTest {
   }
 
   @Test
+  void aFileCutShortHasNoMetadataRatherThanFailing() throws IOException {
+    byte[] photo = new ExifSegment().make("Samsung").gps(48.4647, 35.0462).spliceInto(plain);
+    byte[] cut = java.util.Arrays.copyOf(photo, photo.length - plain.length + 300);
+    assertThat(reader.read(MediaBytes.of(cut))).isEqualTo(PhotoMetadata.NONE);
+  }
+
+  @Test
   void timeWithoutOffset() throws IOException {
     byte[] photo = new ExifSegment().dateTimeOriginal("2026:11:20 14:03:27").spliceInto(plain);
     PhotoMetadata m = reader.read(MediaBytes.of(photo));
