@@ -197,8 +197,8 @@ final class EvidenceRepository {
                 batch.add(checkRow(job, job.attachmentId(), c));
               }
               return conn.preparedQuery("INSERT INTO evidence_check (report_id, attachment_id, code, outcome,"
-                      + " measured, threshold, unit, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                      + " ON CONFLICT DO NOTHING")
+                      + " measured, threshold, unit, detail, other_report_id)"
+                      + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
                   .executeBatch(batch);
             })
             .compose(v -> {
@@ -243,7 +243,8 @@ final class EvidenceRepository {
   }
 
   private static Tuple checkRow(Job job, UUID attachmentId, EvidenceCheck c) {
+    UUID other = c.otherReport() == null ? null : UUID.fromString(c.otherReport());
     return Tuple.from(new Object[] {job.reportId(), attachmentId, c.code(), c.outcome().name(), c.measured(),
-        c.threshold(), c.unit(), c.detail()});
+        c.threshold(), c.unit(), c.detail(), other});
   }
 }

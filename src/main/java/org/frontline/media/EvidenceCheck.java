@@ -9,9 +9,11 @@ package org.frontline.media;
  * @param threshold the bound it was held to in {@code unit}, null when none applies
  * @param unit      "m", "s", "bits" or null
  * @param detail    one sentence for people
+ * @param otherReport the other report the detail names (exact reuse, near-duplicate), null when none: a reader who
+ *                  may not read it is shown the detail without its id
  */
 public record EvidenceCheck(String code, Outcome outcome, Double measured, Double threshold, String unit,
-    String detail) {
+    String detail, String otherReport) {
 
   public enum Outcome { PASSED, FLAGGED }
 
@@ -20,6 +22,12 @@ public record EvidenceCheck(String code, Outcome outcome, Double measured, Doubl
   }
 
   static EvidenceCheck of(String code, boolean flagged, Double measured, Double threshold, String unit, String detail) {
-    return new EvidenceCheck(code, flagged ? Outcome.FLAGGED : Outcome.PASSED, measured, threshold, unit, detail);
+    return of(code, flagged, measured, threshold, unit, detail, null);
+  }
+
+  static EvidenceCheck of(String code, boolean flagged, Double measured, Double threshold, String unit, String detail,
+                          String otherReport) {
+    return new EvidenceCheck(code, flagged ? Outcome.FLAGGED : Outcome.PASSED, measured, threshold, unit, detail,
+        otherReport);
   }
 }

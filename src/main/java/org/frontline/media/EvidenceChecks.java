@@ -99,7 +99,7 @@ public final class EvidenceChecks {
   public EvidenceCheck exactReuse(Optional<String> otherReport) {
     return EvidenceCheck.of(EXACT_REUSE, otherReport.isPresent(), null, null, null,
         otherReport.map(r -> "the same file was already submitted with report " + r)
-            .orElse("no other report carries the same file"));
+            .orElse("no other report carries the same file"), otherReport.orElse(null));
   }
 
   /** The dHash distance at or below which a photo is a near-duplicate. */
@@ -122,7 +122,7 @@ public final class EvidenceChecks {
     int d = nearestDistance.get();
     return EvidenceCheck.of(NEAR_DUPLICATE, d <= bound, (double) d, bound, "bits",
         "the most similar photo" + nearestReport.map(r -> " (report " + r + ")").orElse("") + " differs by " + d
-            + " of 64 hash bits");
+            + " of 64 hash bits", nearestReport.orElse(null));
   }
 
   /** Great-circle distance in metres (haversine, mean Earth radius). */

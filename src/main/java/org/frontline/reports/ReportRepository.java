@@ -329,7 +329,8 @@ final class ReportRepository {
     return client.preparedQuery(SELECT + "r.id = $4 AND " + VISIBLE)
         .execute(Tuple.of(callerId, reader, scope.paths(), id))
         .compose(rows -> rows.size() == 0 ? Future.succeededFuture(Optional.<ReportView>empty())
-            : withAttachments(client, List.of(rows.iterator().next())).map(list -> Optional.of(list.get(0))));
+            : withAttachments(client, callerId, scope, List.of(rows.iterator().next()))
+                .map(list -> Optional.of(list.get(0))));
   }
 
   /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
@@ -389,12 +390,12 @@ final class ReportRepository {
         .compose(rows -> {
           List<Row> list = new ArrayList<>();
           rows.forEach(list::add);
-          return withAttachments(client, list);
+          return withAttachments(client, callerId, scope, list);
         });
   }
 
   /** Attachments, and the evidence checks and flag of the reports the caller reads as a reader in scope. */
-  private Future<List<ReportView>> withAttachments(SqlClient client, List<Row> reports) {
+  private Future<List<ReportView>> withAttachments(SqlClient client, UUID callerId, Scope scope, List<Row> reports) {
     if (reports.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
@@ -415,18 +416,27 @@ final class ReportRepository {
           }
           return byReport;
         })
-        .compose(byReport -> (readable.length > 0 ? evidence(client, readable)
+        .compose(byReport -> (readable.length > 0 ? evidence(client, callerId, scope, readable)
                 : Future.succeededFuture(Map.<UUID, List<JsonObject>>of()))
             .map(checks -> reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()),
                 checks.getOrDefault(r.getUUID("id"), List.of()), r.getBoolean("as_reader") ? r.getBoolean("flagged")
                     : null)).toList()));
   }
 
-  private Future<Map<UUID, List<JsonObject>>> evidence(SqlClient client, UUID[] ids) {
-    return client.preparedQuery("""
-            SELECT report_id, attachment_id, code, outcome, measured, threshold, unit, detail, checked_at
-            FROM evidence_check WHERE report_id = ANY ($1) ORDER BY report_id, attachment_id NULLS FIRST, id""")
-        .execute(Tuple.of(ids))
+  /**
+   * The checks of reports the caller reads as a reader. A check naming another report (exact reuse, near-duplicate:
+   * compared across the subtrees of every supervisor covering the unit, wider than this reader's scope may be) names
+   * it only to a caller who may read it: its author, or a reader whose scope covers its unit.
+   */
+  private Future<Map<UUID, List<JsonObject>>> evidence(SqlClient client, UUID callerId, Scope scope, UUID[] ids) {
+    return client.preparedQuery("SELECT c.report_id, c.attachment_id, c.code, c.outcome, c.measured, c.threshold,"
+            + " c.unit, CASE WHEN c.other_report_id IS NULL OR EXISTS (SELECT 1 FROM report o"
+            + " WHERE o.id = c.other_report_id AND (o.author_id = $2 OR " + Scope.sqlForUnitId("o.unit_id", 3) + "))"
+            + " THEN c.detail ELSE replace(c.detail, 'report ' || c.other_report_id, 'a report outside your scope')"
+            + " END AS detail, c.checked_at"
+            + " FROM evidence_check c WHERE c.report_id = ANY ($1) ORDER BY c.report_id, c.attachment_id NULLS FIRST,"
+            + " c.id")
+        .execute(Tuple.of(ids, callerId, scope.paths()))
         .map(rows -> {
           Map<UUID, List<JsonObject>> byReport = new LinkedHashMap<>();
           for (Row c : rows) {

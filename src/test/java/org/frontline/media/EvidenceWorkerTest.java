@@ -328,6 +328,50 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aMatchOnAReportTheReaderMayNotReadIsNotNamedToThem(TestEnvironment env) throws Exception {
+    String assessor = huaisiAssessor(env);
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(640, 480, 91), 0.9f), captured, REPORT_LAT, REPORT_LON);
+    // First filed by supervisor.hanjiang at the district itself: outside Huaisi.
+    UUID first = UUID.randomUUID();
+    UUID a1 = UUID.randomUUID();
+    HttpResponse<String> created = post(env, "supervisor.hanjiang", "/v1/reports",
+        envelope(first, a1, captured, photo).put("unitId", DemoOrganisation.HANJIANG.toString()));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    upload(env, "supervisor.hanjiang", a1, photo);
+    awaitDone(env, a1);
+    // The same file in Huaisi: compared across the district supervisor.hanjiang covers, so it matches the first.
+    UUID second = UUID.randomUUID();
+    UUID a2 = submitWithPhoto(env, second, captured, photo);
+    awaitDone(env, a2);
+    assertThat(check(env, a2, "EXACT_REUSE")).startsWith("FLAGGED|");
+    assertThat(check(env, a2, "NEAR_DUPLICATE")).startsWith("FLAGGED|");
+
+    // The supervisor covering both reports is told which report it was.
+    JsonObject bySupervisor = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + second).body());
+    assertThat(find(bySupervisor.getJsonArray("evidence"), a2, "EXACT_REUSE").getString("detail"))
+        .contains(first.toString());
+    assertThat(find(bySupervisor.getJsonArray("evidence"), a2, "NEAR_DUPLICATE").getString("detail"))
+        .contains(first.toString());
+    // Huaisi's assessor may not read the first report (404), and is not given its id either: the flags stay.
+    assertProblem(get(env, assessor, "/v1/reports/" + first), 404, "urn:frontline:problem:not-found");
+    HttpResponse<String> read = get(env, assessor, "/v1/reports/" + second);
+    assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+    JsonObject byAssessor = new JsonObject(read.body());
+    assertThat(byAssessor.getBoolean("flagged")).isTrue();
+    JsonObject reuse = find(byAssessor.getJsonArray("evidence"), a2, "EXACT_REUSE");
+    assertThat(reuse.getString("outcome")).isEqualTo("FLAGGED");
+    assertThat(reuse.getString("detail")).isEqualTo("the same file was already submitted with a report outside your"
+        + " scope");
+    assertThat(find(byAssessor.getJsonArray("evidence"), a2, "NEAR_DUPLICATE").getString("detail"))
+        .startsWith("the most similar photo (a report outside your scope) differs by 0 ");
+    assertThat(read.body()).doesNotContain(first.toString());
+    HttpResponse<String> listed = get(env, assessor, "/v1/reports?unitId=" + DemoOrganisation.HUAISI + "&limit=5");
+    assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+    assertThat(listed.body()).contains(second.toString()).doesNotContain(first.toString());
+  }
+
+  @Test
   void anAttachmentWhoseLastAttemptNeverFinishedIsAbandonedNotClaimedAgain(TestEnvironment env) throws Exception {
     // As if three workers in turn had died on this photo (a crash in native decoding, say): every attempt used, the
     // last claim's lease running out.
@@ -497,12 +541,28 @@ class EvidenceWorkerTest {
   }
 
   private void upload(TestEnvironment env, UUID attachment, byte[] photo) throws Exception {
-    HttpResponse<String> url = post(env, "officer.xu", "/v1/attachments/" + attachment + "/upload-url", null);
+    upload(env, "officer.xu", attachment, photo);
+  }
+
+  private void upload(TestEnvironment env, String author, UUID attachment, byte[] photo) throws Exception {
+    HttpResponse<String> url = post(env, author, "/v1/attachments/" + attachment + "/upload-url", null);
     assertThat(url.statusCode()).as(url.body()).isEqualTo(200);
     HttpResponse<byte[]> put = StoreHttp.put(new JsonObject(url.body()).getString("url"), photo);
     assertThat(put.statusCode()).isEqualTo(200);
-    HttpResponse<String> done = post(env, "officer.xu", "/v1/attachments/" + attachment + "/complete", null);
+    HttpResponse<String> done = post(env, author, "/v1/attachments/" + attachment + "/complete", null);
     assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+  }
+
+  /** An assessor whose scope is Huaisi alone (below supervisor.hanjiang's district), created once. */
+  private String huaisiAssessor(TestEnvironment env) throws Exception {
+    String username = "assessor.huaisi.evidence";
+    if ("0".equals(string(env, "SELECT count(*) FROM account WHERE username = ?", username))) {
+      HttpResponse<String> r = post(env, "admin", "/v1/accounts", new JsonObject().put("username", username)
+          .put("displayName", "Huaisi Assessor").put("roles", new JsonArray().add("assessor"))
+          .put("homeUnitId", DemoOrganisation.HUAISI.toString()).put("password", DemoOrganisation.PASSWORD));
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    }
+    return username;
   }
 
   private void device(TestEnvironment env, String username, String token) throws Exception {
