@@ -58,8 +58,12 @@ public final class PhotoMetadataReader {
       }
       if (type.equals("eXIf")) {
         Metadata metadata = new Metadata();
-        new com.drew.metadata.exif.ExifReader().extract(new com.drew.lang.ByteArrayReader(
-            bytes.read(at + 8, (int) length)), metadata);
+        try {
+          new com.drew.metadata.exif.ExifReader().extract(new com.drew.lang.ByteArrayReader(
+              bytes.read(at + 8, (int) length)), metadata);
+        } catch (RuntimeException unreadable) {
+          return PhotoMetadata.NONE;
+        }
         return of(metadata);
       }
       if (type.equals("IEND")) {
@@ -74,9 +78,11 @@ public final class PhotoMetadataReader {
     Metadata metadata;
     try {
       metadata = ImageMetadataReader.readMetadata(new BufferedInputStream(in));
-    } catch (ImageProcessingException | IOException unreadable) {
+    } catch (ImageProcessingException | IOException | RuntimeException unreadable) {
       // A file cut short or a segment longer than the file is metadata-extractor's EOFException ("End of data
-      // reached."), not an ImageProcessingException: unreadable metadata all the same, not a failed photo.
+      // reached."), not an ImageProcessingException, and odd HEIF boxes (an iloc field size it does not know) throw
+      // NullPointerException, NegativeArraySizeException or IllegalArgumentException from its HEIF reader:
+      // unreadable metadata all the same, not a failed photo.
       return PhotoMetadata.NONE;
     }
     return of(metadata);

@@ -328,6 +328,31 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aHeicWhoseBoxesBreakTheMetadataReaderIsCheckedNotRetriedAndFailed(TestEnvironment env) throws Exception {
+    HeicEncoder.assumeAvailable();
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    byte[] heic = HeicEncoder.heic(TestImages.scene(256, 192, 97), new ExifSegment().make("Apple")
+        .gps(REPORT_LAT, REPORT_LON).tiff());
+    // iloc's offset_size nibble says 14 bytes (0, 4 or 8 are defined): the declared sizes (ispe, hvcC) are fine, so
+    // the upload is taken; metadata-extractor 2.19 throws a NullPointerException on it, libheif finds no data.
+    int iloc = new String(heic, StandardCharsets.ISO_8859_1).indexOf("iloc");
+    heic[iloc + 8] = (byte) 0xE0;
+    UUID report = UUID.randomUUID();
+    UUID a = submitWithPhoto(env, report, captured, heic);
+
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).startsWith("pixels not decoded: ");
+    assertThat(check(env, a, "PHOTO_GPS_MISSING")).startsWith("FLAGGED|");
+    assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL",
+        report)).isEqualTo("2");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    JsonObject seen = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body());
+    assertThat(find(seen.getJsonArray("evidence"), a, "PHOTO_GPS_MISSING").getString("outcome")).isEqualTo("FLAGGED");
+  }
+
+  @Test
   void aMatchOnAReportTheReaderMayNotReadIsNotNamedToThem(TestEnvironment env) throws Exception {
     String assessor = huaisiAssessor(env);
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
