@@ -353,6 +353,28 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aProgressiveJpegOfEndlessScansIsNotDecodedButChecked(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // A flat 2000 x 2000 progressive JPEG whose last scan (a few bytes: one run of empty blocks) is repeated: the
+    // decoder walks every block of the image once per scan, so each costs the CPU of a whole image. A 125 KB file of
+    // 1000 such scans at 4000 x 4000 took ImageIO 110 s, 50 MB of them days, on a blocking thread, while the
+    // worker's round waited for it and the lease ran out for the next instance to take it up.
+    byte[] photo = withExif(TestImages.scanBomb(2000, 300), captured, REPORT_LAT, REPORT_LON);
+    assertThat(photo.length).isLessThan(100_000);
+    UUID report = UUID.randomUUID();
+    UUID a = submitWithPhoto(env, report, captured, photo);
+
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a))
+        .startsWith("pixels not decoded: ").contains("scans");
+    assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
+    assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+    assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=display"), 409,
+        "urn:frontline:problem:conflict");
+  }
+
+  @Test
   void aMatchOnAReportTheReaderMayNotReadIsNotNamedToThem(TestEnvironment env) throws Exception {
     String assessor = huaisiAssessor(env);
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);

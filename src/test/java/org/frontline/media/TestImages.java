@@ -63,6 +63,42 @@ public final class TestImages {
     }
   }
 
+  /**
+   * A flat progressive JPEG of {@code side} x {@code side} whose last scan (a few bytes) is repeated {@code extra}
+   * more times: a valid file (decoders warn at most) that costs a whole image's worth of decoding per scan.
+   */
+  public static byte[] scanBomb(int side, int extra) {
+    try {
+      ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      try (MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
+        writer.setOutput(ios);
+        ImageWriteParam p = writer.getDefaultWriteParam();
+        p.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
+        writer.write(null, new IIOImage(new BufferedImage(side, side, BufferedImage.TYPE_INT_RGB), null, null), p);
+      } finally {
+        writer.dispose();
+      }
+      byte[] jpeg = out.toByteArray();
+      int last = -1;
+      for (int i = 0; i + 1 < jpeg.length; i++) {
+        if ((jpeg[i] & 0xFF) == 0xFF && (jpeg[i + 1] & 0xFF) == 0xDA) {
+          last = i;
+        }
+      }
+      int eoi = jpeg.length - 2;
+      ByteArrayOutputStream bomb = new ByteArrayOutputStream();
+      bomb.write(jpeg, 0, eoi);
+      for (int i = 0; i < extra; i++) {
+        bomb.write(jpeg, last, eoi - last);
+      }
+      bomb.write(jpeg, eoi, 2);
+      return bomb.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public static byte[] png(BufferedImage img) {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
