@@ -36,10 +36,18 @@ public final class Database {
   /** PostgreSQL ends a session idle inside a transaction for this long (its transaction rolls back). */
   static final String IDLE_IN_TRANSACTION_TIMEOUT = "60s";
 
+  /**
+   * One connection of its own for {@link #ping}: readiness asks whether the database answers, and a pool busy
+   * with the load (its wait queue seconds long) must not make an instance that serves it look down.
+   */
+  private final Pool health;
+
   private Database(Vertx vertx, PgConnectOptions connect, Pool pool) {
     this.vertx = vertx;
     this.connect = connect;
     this.pool = pool;
+    this.health = pool(vertx, connect, "frontline-db-health", 1);
+    others.add(health);
   }
 
   public static Database connect(Vertx vertx, FrontlineConfig.Database cfg) {
@@ -112,7 +120,7 @@ public final class Database {
 
   /** A trivial round trip, for readiness. */
   public Future<Void> ping() {
-    return pool.query("SELECT 1").execute().mapEmpty();
+    return health.query("SELECT 1").execute().mapEmpty();
   }
 
   public Future<Void> close() {

@@ -52,9 +52,14 @@ public final class ManagementVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     HealthChecks ready = HealthChecks.create(vertx);
-    readinessChecks.forEach((name, check) -> ready.register(name, CHECK_TIMEOUT.toMillis(),
-        promise -> check.get().onComplete(ar -> promise.complete(ar.succeeded() ? Status.OK()
-            : Status.KO(new JsonObject().put("error", String.valueOf(ar.cause().getMessage())))))));
+    // A check that does not answer in time is DOWN like one that fails (503): the health checks' own timeout
+    // (later, as a backstop) would answer 500, "procedure-execution-failure".
+    readinessChecks.forEach((name, check) -> ready.register(name, CHECK_TIMEOUT.toMillis() + 1_000,
+        promise -> check.get().timeout(CHECK_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+            .onComplete(ar -> promise.complete(ar.succeeded() ? Status.OK()
+                : Status.KO(new JsonObject().put("error", ar.cause() instanceof java.util.concurrent.TimeoutException
+                    ? "no answer within " + CHECK_TIMEOUT.toSeconds() + " s"
+                    : String.valueOf(ar.cause().getMessage())))))));
     Router router = Router.router(vertx);
     router.get("/health/live").handler(rc -> rc.response()
         .putHeader("Content-Type", "application/json").end("{\"status\":\"UP\"}"));

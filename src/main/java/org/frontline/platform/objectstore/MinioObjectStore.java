@@ -151,8 +151,10 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
 
   @Override
   public Future<Void> ping() {
-    return blocking(() -> {
-      if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
+    // Asynchronous, not on the worker pool: readiness asks whether the store answers, and a pool busy with uploads
+    // (its queue seconds long) must not make an instance that serves them look down.
+    return async(() -> async.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())).map(exists -> {
+      if (!exists) {
         throw new IllegalStateException("bucket " + bucket + " does not exist");
       }
       return null;

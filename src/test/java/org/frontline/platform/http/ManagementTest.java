@@ -37,6 +37,77 @@ class ManagementTest {
         .containsExactlyInAnyOrder("database", "object-store");
   }
 
+  /**
+   * Readiness asks whether the dependencies answer, not whether this instance's pools have room: with every
+   * connection of the database pool held and every thread of the blocking pool busy (a load peak), it stays 200,
+   * where it was a 503 after its 3 s check timeout (a load balancer would then take every busy instance out at once).
+   */
+  @Test
+  void readinessStaysUpWhileThePoolsAreBusy(TestEnvironment env) throws Exception {
+    io.vertx.sqlclient.Pool pool = env.app().database().pool();
+    java.util.List<io.vertx.sqlclient.SqlConnection> held = new java.util.ArrayList<>();
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.List<io.vertx.core.Future<Object>> busy = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < env.app().config().database().poolSize(); i++) {
+        held.add(TestEnvironment.await(pool.getConnection()));
+      }
+      for (int i = 0; i < env.app().config().workerPoolSize(); i++) {
+        busy.add(env.app().blocking().executeBlocking(() -> release.await(30, java.util.concurrent.TimeUnit.SECONDS),
+            false));
+      }
+      HttpResponse<String> r = get(env, "/health/ready");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject(r.body());
+      assertThat(statusOf(body, "database")).isEqualTo("UP");
+      assertThat(statusOf(body, "object-store")).isEqualTo("UP");
+    } finally {
+      release.countDown();
+      held.forEach(c -> c.close());
+      busy.forEach(TestEnvironment::await);
+    }
+  }
+
+  /**
+   * A store that takes connections and never answers (hung, not down) is DOWN once its check has waited 3 s: 503
+   * naming it, as for a store that refuses connections (the health checks' own timeout answered 500).
+   */
+  @Test
+  void aStoreThatNeverAnswersMakesReadiness503NamingIt(TestEnvironment env) throws Exception {
+    int port = env.s3().port();
+    env.s3().stop();
+    java.util.List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (java.net.ServerSocket silent = new java.net.ServerSocket()) {
+      silent.setReuseAddress(true);
+      silent.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept()); // read nothing, answer nothing
+          }
+        } catch (java.io.IOException closed) {
+          // the test is over
+        }
+      }, "silent-store");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      HttpResponse<String> r = get(env, "/health/ready");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+      io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject(r.body());
+      assertThat(statusOf(body, "object-store")).isEqualTo("DOWN");
+      assertThat(statusOf(body, "database")).isEqualTo("UP");
+      assertThat(r.body()).contains("no answer within 3 s");
+      assertThat(accepted).as("the check reached the silent store").isNotEmpty();
+    } finally {
+      for (java.net.Socket socket : accepted) {
+        socket.close();
+      }
+      env.s3().restart();
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+        .until(() -> get(env, "/health/ready").statusCode() == 200);
+  }
+
   @Test
   void objectStoreDownMakesReadiness503NamingIt(TestEnvironment env) throws Exception {
     env.s3().stop();
