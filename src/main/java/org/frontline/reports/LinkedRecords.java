@@ -20,8 +20,8 @@ import java.util.UUID;
  * back).
  *
  * <ul>
- *   <li>MILESTONE_PROGRESS: the milestone exists in scope (else 422 {@code body/body/milestoneId}) and its
- *       project is not closed (COMPLETED or CANCELLED: the progress endpoint's own 409 naming the project's
+ *   <li>MILESTONE_PROGRESS: the milestone exists in scope, its project is of the report's unit or one below it
+ *       (else 422 {@code body/body/milestoneId}) and its project is not closed (COMPLETED or CANCELLED: the progress endpoint's own 409 naming the project's
  *       status); the cumulative quantity becomes a progress entry linked to the report (a lower one is 422
  *       {@code body/body/quantity}); the milestone's alerts are judged.</li>
  *   <li>ENTERPRISE_SERVICE: the enterprise and the request exist in scope, the enterprise is of the report's unit
@@ -69,13 +69,19 @@ public final class LinkedRecords {
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
-    return exists(conn, "SELECT 1 FROM milestone m JOIN project p ON p.id = m.project_id"
-        + " JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2), milestoneId, scope)
-        .compose(found -> found ? projects.recordFromReport(conn, actor, scope, milestoneId,
-                quantity, body.getString("unit"), envelope.capturedAt(),
-                envelope.id(), BODY)
-            : Future.failedFuture(ReportService.unprocessable(BODY + "milestoneId",
-                "No milestone " + milestoneId + " in your scope.")));
+    // The project must be of the report's unit or one below it, as an ENTERPRISE_SERVICE report's enterprise:
+    // whoever reads the report (its unit in their scope) then covers the project whose figures it moves.
+    return conn.preparedQuery("SELECT " + Scope.within("u.path", "r.path") + " FROM milestone m"
+            + " JOIN project p ON p.id = m.project_id JOIN org_unit u ON u.id = p.unit_id JOIN org_unit r ON r.id = $3"
+            + " WHERE m.id = $1 AND " + Scope.sql("u.path", 2))
+        .execute(Tuple.of(milestoneId, (Object) scope.paths(), envelope.unitId()))
+        .compose(found -> found.size() == 0 ? Future.failedFuture(ReportService.unprocessable(BODY + "milestoneId",
+                "No milestone " + milestoneId + " in your scope."))
+            : !found.iterator().next().getBoolean(0) ? Future.failedFuture(ReportService.unprocessable(
+                BODY + "milestoneId", "The milestone " + milestoneId + " is of a project not of the report's unit "
+                    + envelope.unitId() + " or one below it."))
+            : projects.recordFromReport(conn, actor, scope, milestoneId, quantity, body.getString("unit"),
+                envelope.capturedAt(), envelope.id(), BODY));
   }
 
   private Future<Void> enterpriseService(SqlConnection conn, Actor actor, Scope scope, Envelope envelope,
@@ -115,9 +121,5 @@ public final class LinkedRecords {
               advance == null ? null : ServiceRequestService.Transition.from(advance),
               BODY);
         });
-  }
-
-  private static Future<Boolean> exists(SqlConnection conn, String sql, UUID id, Scope scope) {
-    return conn.preparedQuery(sql).execute(Tuple.of(id, (Object) scope.paths())).map(rows -> rows.size() > 0);
   }
 }

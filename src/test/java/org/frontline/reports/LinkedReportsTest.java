@@ -470,6 +470,47 @@ class LinkedReportsTest {
         .isEqualTo(1);
   }
 
+  /** A milestone of a project of {@code unit}, made by supervisor.hanjiang (Hanjiang and Huaisi below it). */
+  static UUID hanjiangMilestone(TestEnvironment env, UUID unit) {
+    JsonObject project = ok(post(env, "supervisor.hanjiang", "/v1/projects", new JsonObject()
+        .put("unitId", unit.toString()).put("name", "Canal embankment").put("investmentYuan", 1000)
+        .put("site", new JsonObject().put("lat", 32.42).put("lon", 119.45).put("radiusM", 2500))
+        .put("status", "IN_PROGRESS")), 201);
+    return UUID.fromString(ok(post(env, "supervisor.hanjiang", "/v1/projects/" + project.getString("id")
+        + "/milestones", new JsonObject().put("name", "Embankment").put("plannedQuantity", 10).put("unit", "km")
+        .put("plannedStart", "2026-11-01").put("plannedDue", "2027-03-01")), 201).getString("id"));
+  }
+
+  @Test
+  void aProgressReportOnAProjectAboveOrBesideItsUnitIs422SoItsReadersCoverTheProject(TestEnvironment env) {
+    // A Hanjiang (district) project: filed under Huaisi (town), Huaisi's readers would have read the report that
+    // moved the district project's figures, while the project was 404 to them (201 before).
+    UUID m = hanjiangMilestone(env, HANJIANG);
+    UUID report = UUID.randomUUID();
+    JsonObject underHuaisi = progress(report, m, 3).put("unitId", HUAISI.toString());
+    JsonObject p = assertProblem(post(env, "supervisor.hanjiang", "/v1/reports", underHuaisi), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/milestoneId");
+    UUID batched = UUID.randomUUID();
+    JsonArray results = ok(post(env, "supervisor.hanjiang", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(progress(batched, m, 3).put("unitId", HUAISI.toString())))), 200)
+        .getJsonArray("results");
+    assertThat(results.getJsonObject(0).getInteger("httpStatus")).isEqualTo(422);
+    assertThat(field(results.getJsonObject(0).getJsonObject("problem"))).isEqualTo("body/body/milestoneId");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id IN (?, ?)", report, batched)).isZero();
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isZero();
+
+    // Under the project's own unit it is taken; so is a Huaisi project's report filed under Hanjiang.
+    ok(post(env, "supervisor.hanjiang", "/v1/reports", underHuaisi.copy().put("unitId", HANJIANG.toString())), 201);
+    assertThat(env.string("SELECT string_agg(quantity::text || ':' || report_id, ',') FROM milestone_progress"
+        + " WHERE milestone_id = ?", m)).isEqualTo("3.000:" + report);
+    UUID town = hanjiangMilestone(env, HUAISI);
+    UUID above = UUID.randomUUID();
+    ok(post(env, "supervisor.hanjiang", "/v1/reports", progress(above, town, 2).put("unitId", HANJIANG.toString())),
+        201);
+    assertThat(env.string("SELECT string_agg(quantity::text || ':' || report_id, ',') FROM milestone_progress"
+        + " WHERE milestone_id = ?", town)).isEqualTo("2.000:" + above);
+  }
+
   @Test
   void aLinkedIdEndingInALineBreakIs400NamingItAloneAndInABatchNever500(TestEnvironment env) {
     // "<uuid>\n" passes the contract's pattern and format (java.util.regex '$'); UUID.fromString threw: a 500.
