@@ -101,13 +101,22 @@ public record Page<T>(List<T> items, String nextCursor) {
       return new Page<>(page.items().stream().map(item).toList(), page.nextCursor());
     }
 
-    /** The time and id of a key; fails on anything else. */
+    /**
+     * The time and id of a key; fails on anything else, and on a time whose year in UTC is not 0001-9999: every key
+     * we write is a stored time, and one beyond PostgreSQL's timestamptz (a cursor made up as {@code +294277-...})
+     * failed the query, a 500.
+     */
     public static TimeId parse(String key) {
       int bar = key.indexOf('|');
       if (bar < 0) {
         throw new IllegalArgumentException("no '|' in " + key);
       }
-      return new TimeId(OffsetDateTime.parse(key.substring(0, bar)), UUID.fromString(key.substring(bar + 1)));
+      OffsetDateTime at = OffsetDateTime.parse(key.substring(0, bar));
+      int year = at.withOffsetSameInstant(java.time.ZoneOffset.UTC).getYear();
+      if (year < 1 || year > 9999) {
+        throw new IllegalArgumentException("year " + year + " in " + key);
+      }
+      return new TimeId(at, UUID.fromString(key.substring(bar + 1)));
     }
   }
 

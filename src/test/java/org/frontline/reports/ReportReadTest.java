@@ -207,6 +207,28 @@ class ReportReadTest {
   }
 
   /**
+   * A cursor is opaque but its time is read back into the query: one made up beyond PostgreSQL's timestamptz (year
+   * 294277) failed the query, a 500. Every key we write is a stored time, so a year outside 0001-9999 is not ours.
+   */
+  @Test
+  void aCursorWithATimeBeyondWhatIsStoredIs400NotA500(TestEnvironment env) {
+    seed(env);
+    for (String time : List.of("+294277-01-01T00:00Z", "+10000-01-01T00:00Z", "-4714-01-01T00:00Z",
+        "0000-12-31T23:59Z", "9999-12-31T23:59-01:00")) {
+      String cursor = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString((time + "|" + UUID.randomUUID())
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      assertThat(firstField(invalidAsAdmin(env, "/v1/reports?cursor=" + cursor))).as(time).isEqualTo("query/cursor");
+    }
+    // The last instant of year 9999 is still a cursor: the page after it is every report, newest first.
+    String last = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(("9999-12-31T23:59:59.999999Z|"
+        + UUID.randomUUID()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    HttpResponse<Buffer> page = get(env, "officer.xu", "/v1/reports?cursor=" + last);
+    assertThat(page.statusCode()).as(page.bodyAsString()).isEqualTo(200);
+    assertThat(page.bodyAsJsonObject().getJsonArray("items").stream().map(i -> ((JsonObject) i).getString("id")))
+        .containsAll(XU.stream().map(UUID::toString).toList());
+  }
+
+  /**
    * A China Standard Time offset, "+08:00", percent-encoded in the query as clients must ("%2B08:00"), reaches the
    * validator and the filter as "+08:00" (vertx-openapi 5.0 decoded it a second time, to " 08:00": a 400).
    */
