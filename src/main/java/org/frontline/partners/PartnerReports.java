@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
+import org.frontline.platform.http.ExactNumbers;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.objectstore.ObjectStore;
@@ -129,7 +130,7 @@ public final class PartnerReports {
                 .put("completedAt", time(r.getOffsetDateTime("completed_at")))
                 .put("location", new JsonObject().put("lat", r.getDouble("lat")).put("lon", r.getDouble("lon"))
                     .put("accuracyM", r.getDouble("accuracy_m")))
-                .put("body", new JsonObject(r.getString("body")))
+                .put("body", ExactNumbers.object(r.getString("body")))
                 .put("attachments", attachments));
           }
           return out;

@@ -7,6 +7,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Scope;
+import org.frontline.platform.http.ExactNumbers;
 
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -311,7 +312,7 @@ final class ReportRepository {
 
   private static final String COLUMNS = """
       r.id, r.type, r.unit_id, r.author_id, r.status, r.title, r.text, r.captured_at, r.received_at, r.completed_at,
-      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body, r.flagged""";
+      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body::text AS body, r.flagged""";
 
   /**
    * Who may read a report: its author, or a reader role (supervisor, assessor, admin) whose scope covers its unit.
@@ -462,6 +463,6 @@ final class ReportRepository {
         r.getOffsetDateTime("received_at"), r.getOffsetDateTime("completed_at"),
         new Envelope.Location(r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"),
             r.getString("location_provider"), r.getBoolean("location_mock")),
-        (JsonObject) r.getValue("body"), attachments, evidence, flagged);
+        ExactNumbers.object(r.getString("body")), attachments, evidence, flagged);
   }
 }

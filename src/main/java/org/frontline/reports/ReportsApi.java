@@ -131,7 +131,7 @@ public final class ReportsApi implements ApiRoutes {
         .map(Envelope::from)
         .compose(envelope -> reports.submit(actor, envelope))
         .map(s -> new JsonObject().put("id", id).put("status", s.created() ? "created" : "duplicate")
-            .put("httpStatus", s.created() ? 201 : 200).put("report", new JsonObject(s.body())))
+            .put("httpStatus", s.created() ? 201 : 200).put("report", ExactNumbers.object(s.body())))
         .recover(e -> e instanceof ProblemException pe && pe.problem().status() < 500
             ? Future.succeededFuture(itemProblem(rc, id, pe.problem()))
             : Future.failedFuture(e));

@@ -139,6 +139,34 @@ class PartnerReportsTest {
   }
 
   @Test
+  void aMilestoneReportsQuantityIsReadAsTheExactDecimalStored(TestEnvironment env) {
+    // Read through a double, 12345678901234.567 was answered as 1.2345678901234568E13 (.568).
+    String token = partnerToken(env, secretClient(env, List.of("reports:read"), List.of(TONGZHOU),
+        List.of("MILESTONE_PROGRESS")));
+    String supervisor = Partners.login(env, "supervisor.tongzhou");
+    JsonObject project = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", new JsonObject()
+        .put("unitId", TONGZHOU.toString()).put("name", "Jianghai Avenue").put("investmentYuan", 1000)
+        .put("site", new JsonObject().put("lat", 32.06).put("lon", 121.07).put("radiusM", 2500))
+        .put("status", "IN_PROGRESS")), 201);
+    String milestone = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project.getString("id")
+        + "/milestones", new JsonObject().put("name", "Utility lines").put("plannedQuantity", 10).put("unit", "lines")
+        .put("plannedStart", "2026-11-01").put("plannedDue", "2027-03-01")), 201).getString("id");
+    UUID id = UUID.randomUUID();
+    String envelope = new JsonObject().put("id", id.toString()).put("type", "MILESTONE_PROGRESS")
+        .put("unitId", TONGZHOU.toString()).put("capturedAt", "2026-11-20T08:30:00Z")
+        .put("location", new JsonObject().put("lat", 32.06).put("lon", 121.07)).put("title", "Lines laid")
+        .put("body", new JsonObject().put("milestoneId", milestone).put("quantity", 7)).encode()
+        .replace("\"quantity\":7", "\"quantity\":12345678901234.567");
+    HttpResponse<Buffer> created = await(env.client().post("/v1/reports")
+        .putHeader("Authorization", "Bearer " + Partners.login(env, "officer.zhang"))
+        .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(envelope)));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    assertThat(get(env, token, "/v1/partner/reports/" + id).bodyAsString())
+        .contains("\"quantity\":12345678901234.567");
+    assertThat(get(env, token, "/v1/partner/reports").bodyAsString()).contains("\"quantity\":12345678901234.567");
+  }
+
+  @Test
   void aPartnerWithoutReportsReadGets403(TestEnvironment env) {
     String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
     UUID tongzhou = report(env, "officer.zhang", TONGZHOU, true);

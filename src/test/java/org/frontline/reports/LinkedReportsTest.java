@@ -239,6 +239,41 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aReportedQuantityIsAnsweredAsTheExactDecimalByReadsListsAndBatchAnswers(TestEnvironment env) {
+    // The 201 said 12345678901234.567 and the progress row holds it; a read of the report, a list and a batch's
+    // answers parsed the stored body into a double: 1.2345678901234568E13 (.568), and .600 became 1.23456789012346E13.
+    UUID m = milestone(env);
+    UUID single = UUID.randomUUID();
+    String one = progress(single, m, 7).encode().replace("\"quantity\":7", "\"quantity\":12345678901234.567");
+    HttpResponse<Buffer> created = postText(env, "officer.zhang", "/v1/reports", one);
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    assertThat(created.bodyAsString()).contains("\"quantity\":12345678901234.567");
+    assertThat(get(env, "officer.zhang", "/v1/reports/" + single).bodyAsString())
+        .contains("\"quantity\":12345678901234.567");
+    assertThat(get(env, "supervisor.tongzhou", "/v1/reports?type=MILESTONE_PROGRESS&authorId="
+        + account("officer.zhang") + "&unitId=" + TONGZHOU + "&limit=200").bodyAsString())
+        .contains("\"quantity\":12345678901234.567");
+
+    UUID batched = UUID.randomUUID();
+    String two = progress(batched, m, 7).encode().replace("\"quantity\":7", "\"quantity\":12345678901234.600");
+    HttpResponse<Buffer> batch = postText(env, "officer.zhang", "/v1/reports/batch",
+        "{\"reports\":[" + one + "," + two + "," + two + "]}");
+    assertThat(batch.statusCode()).as(batch.bodyAsString()).isEqualTo(200);
+    JsonArray results = batch.bodyAsJsonObject().getJsonArray("results");
+    assertThat(results.stream().map(r -> ((JsonObject) r).getString("status")))
+        .containsExactly("duplicate", "created", "duplicate");
+    assertThat(batch.bodyAsString()).contains("\"quantity\":12345678901234.567")
+        .contains("\"quantity\":12345678901234.600").doesNotContain("E13");
+    assertThat(env.string("SELECT string_agg(quantity::text, ',' ORDER BY quantity) FROM milestone_progress"
+        + " WHERE milestone_id = ?", m)).isEqualTo("12345678901234.567,12345678901234.600");
+    // Whole numbers stay whole numbers.
+    UUID whole = UUID.randomUUID();
+    ok(post(env, "officer.zhang", "/v1/reports", progress(whole, m, 12345678901235L)), 201);
+    assertThat(get(env, "officer.zhang", "/v1/reports/" + whole).bodyAsString())
+        .contains("\"quantity\":12345678901235");
+  }
+
+  @Test
   void aQuantityBeyondWhatIsStoredIs400NamingItAloneAndInABatch(TestEnvironment env) throws Exception {
     UUID m = milestone(env);
     String tooLarge = progress(UUID.randomUUID(), m, 7).encode().replace("\"quantity\":7", "\"quantity\":%s");

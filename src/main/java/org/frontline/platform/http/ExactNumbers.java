@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -91,5 +93,60 @@ public final class ExactNumbers {
     }
     parser.skipChildren();
     return null;
+  }
+
+  /**
+   * A stored JSON object (text we wrote, or jsonb as text) whose numbers with a fraction or an exponent are the exact
+   * decimals written ({@code BigDecimal}, which an answer encodes as such), not doubles: {@code new JsonObject(text)}
+   * turned a report's quantity 12345678901234.567 into 1.2345678901234568E13 in every read and batch answer.
+   */
+  public static JsonObject object(String json) {
+    try (JsonParser parser = JSON.createParser(json)) {
+      parser.nextToken();
+      return (JsonObject) value(parser);
+    } catch (IOException e) {
+      throw new IllegalStateException("stored JSON that does not parse", e);
+    }
+  }
+
+  /** The value the parser stands on (its first token); the parser is left on its last token. */
+  private static Object value(JsonParser parser) throws IOException {
+    switch (parser.currentToken()) {
+      case START_OBJECT -> {
+        JsonObject object = new JsonObject();
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String name = parser.currentName();
+          parser.nextToken();
+          object.put(name, value(parser));
+        }
+        return object;
+      }
+      case START_ARRAY -> {
+        JsonArray array = new JsonArray();
+        while (parser.nextToken() != JsonToken.END_ARRAY) {
+          array.add(value(parser));
+        }
+        return array;
+      }
+      case VALUE_STRING -> {
+        return parser.getText();
+      }
+      case VALUE_NUMBER_INT -> {
+        return parser.getNumberValue();
+      }
+      case VALUE_NUMBER_FLOAT -> {
+        return parser.getDecimalValue();
+      }
+      case VALUE_TRUE -> {
+        return Boolean.TRUE;
+      }
+      case VALUE_FALSE -> {
+        return Boolean.FALSE;
+      }
+      case VALUE_NULL -> {
+        return null;
+      }
+      default -> throw new IOException("unexpected " + parser.currentToken());
+    }
   }
 }
