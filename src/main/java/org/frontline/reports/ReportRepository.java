@@ -135,7 +135,7 @@ final class ReportRepository {
       LEFT JOIN allowed al ON al.ordinal = r.ordinal
       LEFT JOIN ins ON ins.id = r.id
       -- by its primary key (LIMIT keeps it a lookup: a join could be planned as a scan of the table)
-      LEFT JOIN LATERAL (SELECT x.author_id, x.request_sha256, x.request, x.response FROM report x
+      LEFT JOIN LATERAL (SELECT x.author_id, x.request_sha256, x.request::text AS request, x.response FROM report x
                          WHERE x.id = r.id AND ins.id IS NULL AND al.id IS NOT NULL LIMIT 1) AS x
         ON true
       CROSS JOIN aud
@@ -293,7 +293,7 @@ final class ReportRepository {
 
   /** What is stored under each of these ids (ids without a report are absent from the map). */
   Future<Map<UUID, Existing>> existing(SqlClient conn, UUID[] ids) {
-    return conn.preparedQuery("SELECT id, author_id, request_sha256, request, response FROM report"
+    return conn.preparedQuery("SELECT id, author_id, request_sha256, request::text AS request, response FROM report"
             + " WHERE id = ANY ($1)")
         .execute(Tuple.of(ids))
         .map(rows -> {
@@ -307,7 +307,7 @@ final class ReportRepository {
 
   private static Existing existing(Row r) {
     return new Existing(r.getUUID("author_id"), r.getBuffer("request_sha256").getBytes(),
-        (JsonObject) r.getValue("request"), r.getString("response"));
+        ExactNumbers.object(r.getString("request")), r.getString("response"));
   }
 
   private static final String COLUMNS = """

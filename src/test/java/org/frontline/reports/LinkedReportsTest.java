@@ -274,6 +274,30 @@ class LinkedReportsTest {
   }
 
   @Test
+  void aRepeatWritingAnExactQuantityOtherwiseIsARepeatAloneAndInABatch(TestEnvironment env) {
+    // The same JSON value written otherwise is a repeat; the stored envelope was read back through a double, so
+    // 12345678901234.5670 differed from the stored 12345678901234.567 (read as ...4568E13): a 409 naming
+    // /body/quantity for the phone's own report.
+    UUID m = milestone(env);
+    UUID id = UUID.randomUUID();
+    String sent = progress(id, m, 7).encode().replace("\"quantity\":7", "\"quantity\":12345678901234.567");
+    HttpResponse<Buffer> created = postText(env, "officer.zhang", "/v1/reports", sent);
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    String otherwise = sent.replace("12345678901234.567", "12345678901234.5670");
+    HttpResponse<Buffer> repeat = postText(env, "officer.zhang", "/v1/reports", otherwise);
+    assertThat(repeat.statusCode()).as(repeat.bodyAsString()).isEqualTo(200);
+    assertThat(repeat.bodyAsString()).isEqualTo(created.bodyAsString());
+    JsonObject item = ok(postText(env, "officer.zhang", "/v1/reports/batch", "{\"reports\":[" + otherwise + "]}"),
+        200).getJsonArray("results").getJsonObject(0);
+    assertThat(item.getString("status")).as(item.encode()).isEqualTo("duplicate");
+    // A different quantity is still a conflict naming it.
+    JsonObject p = assertProblem(postText(env, "officer.zhang", "/v1/reports",
+        sent.replace("12345678901234.567", "12345678901234.568")), 409, CONFLICT);
+    assertThat(p.getJsonArray("differences")).containsExactly("/body/quantity");
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isEqualTo(1);
+  }
+
+  @Test
   void aQuantityBeyondWhatIsStoredIs400NamingItAloneAndInABatch(TestEnvironment env) throws Exception {
     UUID m = milestone(env);
     String tooLarge = progress(UUID.randomUUID(), m, 7).encode().replace("\"quantity\":7", "\"quantity\":%s");
