@@ -82,7 +82,8 @@ public final class ReportsApi implements ApiRoutes {
     List<Object> run = new ArrayList<>();
     for (Object item : items) {
       if (item instanceof JsonObject o && LinkedRecords.hasLinks(o.getValue("type"))) {
-        chain = submitRun(chain, rc, actor, List.copyOf(run), results)
+        // A copy that takes null items (List.copyOf threw on them: the whole batch was a 500).
+        chain = submitRun(chain, rc, actor, new ArrayList<>(run), results)
             .compose(v -> one(rc, actor, item).map(results::add).mapEmpty());
         run.clear();
       } else {

@@ -390,6 +390,32 @@ class ReportSubmissionTest {
   }
 
   @Test
+  void aNullItemBeforeALinkedOneIsAnInvalidItemNotA500(TestEnvironment env) throws Exception {
+    // The items before an item with links were copied with List.copyOf, which throws on null: the whole offline
+    // queue flush was a 500, every time the phone sent it again, and none of its items was stored.
+    UUID before = UUID.randomUUID();
+    UUID after = UUID.randomUUID();
+    UUID linked = UUID.randomUUID();
+    String batch = "{\"reports\":[" + site(before).encode() + ",null," + site(linked).put("type", "MILESTONE_PROGRESS")
+        .put("body", new JsonObject().put("milestoneId", UUID.randomUUID().toString()).put("quantity", 1)).encode()
+        + "," + site(after).encode() + "]}";
+    HttpResponse<Buffer> r = postText(env, "officer.xu", "/v1/reports/batch", batch);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    assertThat(results).hasSize(4);
+    assertThat(status(results, 0)).isEqualTo("created:201");
+    assertThat(status(results, 1)).isEqualTo("invalid:400");
+    assertThat(results.getJsonObject(1).getValue("id")).isNull();
+    assertThat(results.getJsonObject(1).getJsonObject("problem").getString("type")).isEqualTo(VALIDATION);
+    assertThat(status(results, 2)).isEqualTo("invalid:422");
+    assertThat(results.getJsonObject(2).getJsonObject("problem").getJsonArray("errors").getJsonObject(0)
+        .getString("field")).isEqualTo("body/body/milestoneId");
+    assertThat(status(results, 3)).isEqualTo("created:201");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id IN (?, ?)", before, after)).isEqualTo(2);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", linked)).isZero();
+  }
+
+  @Test
   void aBatchItemRefusedBeforeAnotherOfTheSameIdLeavesTheIdToIt(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
     JsonArray items = new JsonArray()
