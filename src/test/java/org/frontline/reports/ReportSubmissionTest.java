@@ -206,6 +206,18 @@ class ReportSubmissionTest {
     assertThat(fields(problem)).contains("body/colour");
   }
 
+  /** A known field of the wrong type is named for its type alone, not also called unknown at its parent. */
+  @Test
+  void aKnownFieldOfTheWrongTypeIsNotCalledUnknown(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject envelope = site(id);
+    envelope.getJsonObject("location").putNull("mock");
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", envelope), 400, VALIDATION);
+    assertThat(problem.getJsonArray("errors").encode()).doesNotContain("Unknown field");
+    assertThat(fields(problem)).containsExactly("body/location/mock");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+  }
+
   @Test
   void anUnknownFieldInTheTypeSpecificBodyIs400NamingIt(TestEnvironment env) {
     JsonObject envelope = site(UUID.randomUUID());

@@ -268,8 +268,8 @@ public final class Problems implements Handler<RoutingContext> {
   /**
    * Makes the schema validator's leaves name the field a client must fix: a missing required property is reported
    * at its parent ("body"), so it becomes "body/password"; wrapper errors ("Property x does not match schema",
-   * and a {@code $ref}'s "A subschema had errors" at the referring field) are dropped when the same field has a
-   * specific one; an additionalProperties failure alone means an unknown field.
+   * and a {@code $ref}'s "A subschema had errors" at the referring field) are dropped when the same field, or one
+   * inside it, has a specific one; an additionalProperties failure alone means an unknown field.
    */
   private static List<FieldError> specific(List<FieldError> errors) {
     List<FieldError> named = new ArrayList<>();
@@ -280,8 +280,10 @@ public final class Problems implements Handler<RoutingContext> {
     List<FieldError> out = new ArrayList<>();
     for (FieldError e : named) {
       boolean wrapper = WRAPPER.matcher(e.reason()).matches();
-      boolean hasSpecific = named.stream().anyMatch(o -> o.field().equals(e.field())
-          && !WRAPPER.matcher(o.reason()).matches());
+      // A specific error at the field or inside it: a known field whose value is wrong inside (location.mock null)
+      // also fails its parent's additional-properties check, which would otherwise call it unknown.
+      boolean hasSpecific = named.stream().anyMatch(o -> (o.field().equals(e.field())
+          || o.field().startsWith(e.field() + "/")) && !WRAPPER.matcher(o.reason()).matches());
       if (wrapper && hasSpecific) {
         continue;
       }
