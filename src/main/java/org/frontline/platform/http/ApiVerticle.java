@@ -320,7 +320,7 @@ public final class ApiVerticle extends VerticleBase {
       }
     });
     router.route().failureHandler(problems);
-    for (int status : new int[] {400, 401, 403, 404, 405, 406, 413, 415, 500, 503}) {
+    for (int status : new int[] {400, 401, 403, 404, 405, 406, 413, 415, 417, 500, 503}) {
       router.errorHandler(status, problems.forStatus(status));
     }
     log.debug("API router built from {} with {} operations, {} request bodies compiled", contractPath,

@@ -20,6 +20,8 @@ public enum ProblemType {
   /** A request line longer than the server reads (HttpServerOptions' max initial line length). */
   URI_TOO_LONG(414, "URI too long"),
   UNSUPPORTED_MEDIA_TYPE(415, "Unsupported media type"),
+  /** An {@code Expect} header other than {@code 100-continue}, the only expectation HTTP defines. */
+  EXPECTATION_FAILED(417, "Expectation failed"),
   UNPROCESSABLE(422, "Request breaks a rule"),
   TOO_MANY_REQUESTS(429, "Too many requests"),
   /** Header fields larger in all than the server reads (HttpServerOptions' max header size). */

@@ -186,6 +186,9 @@ public final class Problems implements Handler<RoutingContext> {
       case 406 -> Problem.of(ProblemType.NOT_ACCEPTABLE, "The requested media type cannot be produced.");
       case 413 -> Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The request body is larger than allowed.");
       case 415 -> Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, contentTypeOf(rc) + " is not accepted here.");
+      // The BodyHandler's answer to an Expect it does not know (RFC 9110 10.1.1); it was a 500.
+      case 417 -> Problem.of(ProblemType.EXPECTATION_FAILED, "Expect: '" + rc.request().getHeader("Expect")
+          + "' is not supported; the only expectation is 100-continue.");
       case 503 -> Problem.of(ProblemType.TIMEOUT, "The request took too long; try again.")
           .withHeader("Retry-After", RETRY_AFTER_SECONDS);
       default -> Problem.of(ProblemType.INTERNAL, "An internal error occurred; quote the request id when reporting it.");

@@ -267,6 +267,16 @@ class ApiVerticleTest {
         "urn:frontline:problem:malformed-request");
   }
 
+  /** An Expect other than 100-continue is a 417 problem (RFC 9110 10.1.1): the body handler's 417 was a 500. */
+  @Test
+  void anUnknownExpectationIsA417Problem() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    String body = "{\"name\": \"a\"}";
+    assertRawProblem(rawExchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Expect: 200-ok\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body), 417,
+        "urn:frontline:problem:expectation-failed");
+  }
+
   /**
    * HEAD is answered wherever GET is, with the GET's status and headers and no body (RFC 9110 9.1); a refusal's
    * too. It was a 405 whose Allow named only GET. Allow now lists HEAD beside GET.
