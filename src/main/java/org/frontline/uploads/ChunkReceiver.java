@@ -192,6 +192,12 @@ final class ChunkReceiver {
         finish();
       }
     });
+    if (request.version() != io.vertx.core.http.HttpVersion.HTTP_1_0
+        && "100-continue".equalsIgnoreCase(request.getHeader("Expect"))) {
+      // Authenticated, the caller's upload at this offset, a part permit held: only now is the body asked for (a
+      // refusal before this was answered without a 100, and its body is drained if it comes).
+      request.response().writeContinue();
+    }
     resumeBody();
     return result.future();
   }

@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.ExpectContinue;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,6 +51,41 @@ class ReportSubmissionTest {
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND status = 'COMPLETE' AND completed_at IS NOT NULL", id)).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'", id)).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?", id.toString())).isEqualTo(1);
+  }
+
+  /**
+   * A phone that sends Expect: 100-continue gets its 100 only once its token is good: with none, or an expired one,
+   * the 401 comes without a 100 and the connection is closed (the body is never asked for, nor stored). The 100
+   * came first, and the whole body (up to 1 MB) was read before the 401.
+   */
+  @Test
+  void expectContinueIsAnsweredOnlyOnceTheTokenIsGood(TestEnvironment env) throws Exception {
+    int port = env.app().config().http().port();
+    var keys = env.app().config().tokens();
+    String expired = new org.frontline.identity.TokenService(keys.issuer(), keys.audience(), env.app().signingKeys(),
+        java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(-1)))
+        .issue(account("officer.xu"), List.of("officer"), List.of(HUAISI));
+    UUID refusedId = UUID.randomUUID();
+    byte[] refusedBody = site(refusedId).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    for (String authorization : List.of("", "Authorization: Bearer " + expired + "\r\n")) {
+      ExpectContinue.Exchange refused = ExpectContinue.send(port, "POST /v1/reports HTTP/1.1\r\nHost: x\r\n"
+          + authorization + "Content-Type: application/json\r\nContent-Length: " + refusedBody.length + "\r\n\r\n",
+          refusedBody, java.time.Duration.ofSeconds(5));
+      assertThat(refused.continued()).as(refused.answer()).isFalse();
+      assertThat(refused.status()).as(refused.answer()).isEqualTo(401);
+      assertThat(refused.answer()).contains("urn:frontline:problem:unauthorized");
+      assertThat(refused.closed()).as("closed").isTrue();
+    }
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", refusedId)).isZero();
+
+    UUID id = UUID.randomUUID();
+    byte[] body = site(id).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    ExpectContinue.Exchange ok = ExpectContinue.send(port, "POST /v1/reports HTTP/1.1\r\nHost: x\r\n"
+        + "Authorization: Bearer " + token(env, "officer.xu") + "\r\nContent-Type: application/json\r\n"
+        + "Content-Length: " + body.length + "\r\n\r\n", body, java.time.Duration.ofMillis(200));
+    assertThat(ok.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ");
+    assertThat(ok.closed()).isFalse();
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND status = 'COMPLETE'", id)).isEqualTo(1);
   }
 
   @Test

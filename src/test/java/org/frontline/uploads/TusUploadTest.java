@@ -8,6 +8,7 @@ import org.frontline.config.ConfigLoader;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.platform.objectstore.ObjectStore;
+import org.frontline.testing.ExpectContinue;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.LogCapture;
 import org.frontline.testing.TestEnvironment;
@@ -265,6 +266,41 @@ class TusUploadTest {
     assertThat(send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization",
         "Bearer " + zhang)).statusCode()).isEqualTo(404);
     assertThat(head(env, xu, location).headers().firstValue("Upload-Offset")).hasValue("0");
+  }
+
+  /**
+   * A tus PATCH with Expect: 100-continue gets its 100 once the upload is found to be the caller's, at that offset
+   * (then 204, the bytes stored); another officer's PATCH of it is a 404 without a 100, and the upload is untouched.
+   * No 100 was ever sent on tus: a client waited for its own timeout before sending each chunk.
+   */
+  @Test
+  void aPatchExpectingContinueGetsItOnlyOnItsOwnUpload(TestEnvironment env) throws Exception {
+    String xu = token(env, "officer.xu");
+    String zhang = token(env, "officer.zhang");
+    byte[] data = photo(1000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, xu, report, a, data.length);
+    int port = env.app().config().http().port();
+    String head = "PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
+        + "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: " + data.length
+        + "\r\n";
+
+    ExpectContinue.Exchange other = ExpectContinue.send(port, head + "Authorization: Bearer " + zhang + "\r\n\r\n",
+        data, java.time.Duration.ofMillis(200));
+    assertThat(other.continued()).as(other.answer()).isFalse();
+    assertThat(other.status()).as(other.answer()).isEqualTo(404);
+    assertThat(other.answer()).contains("urn:frontline:problem:not-found");
+    assertThat(query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("0 ACTIVE");
+
+    ExpectContinue.Exchange own = ExpectContinue.send(port, head + "Authorization: Bearer " + xu + "\r\n\r\n",
+        data, java.time.Duration.ofMillis(200));
+    assertThat(own.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 ")
+        .containsIgnoringCase("\r\nUpload-Offset: " + data.length + "\r\n");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+    storedIntact(env, a, data);
   }
 
   @Test

@@ -18,7 +18,7 @@ public interface ApiRoutes {
   }
 
   /**
-   * Routes the feature serves itself, ahead of the contract's root handlers (request ids, timeout, BodyHandler)
+   * Routes the feature serves itself, ahead of the contract's root handlers (request ids, timeout, the body held back)
    * and its validator: for streamed bodies and protocols the validator cannot describe (tus). Such routes must add
    * their own request ids, authentication and problem handler; their paths are marked
    * {@code x-frontline-raw-route: true} in the contract, which documents them but does not route them.

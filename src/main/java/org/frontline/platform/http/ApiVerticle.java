@@ -255,11 +255,14 @@ public final class ApiVerticle extends VerticleBase {
     }
     // The rest of a body over the limit is read (and dropped) for at most the request timeout.
     Problems problems = new Problems(http.requestTimeout());
-    // withBodyHandler: the BodyHandler below has read the body; the default extractor would read it again.
+    // withBodyHandler: each route's body step has read the body; the default extractor would read it again.
     RouterBuilder builder = RouterBuilder.create(vertx, contract, RequestExtractor.withBodyHandler())
         .rootHandler(new RequestIds())
         .rootHandler(TimeoutHandler.create(http.requestTimeout().toMillis()))
-        .rootHandler(BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes()));
+        // A body is read only once the request has passed its route's security and the checks that need no body:
+        // Expect: 100-continue gets its 100 only then (RequestBodies).
+        .rootHandler(RequestBodies.HOLD);
+    BodyHandler bodies = BodyHandler.create(false).setBodyLimit(http.bodyLimitBytes());
     // Security runs before validation, so a caller who may not use an operation learns nothing from it, not even
     // what a valid request looks like (RouterBuilder would validate first); validation is therefore ours too.
     RequestValidatorImpl validator = new RequestValidatorImpl(vertx, CachedValidators.of(contract));
@@ -277,7 +280,8 @@ public final class ApiVerticle extends VerticleBase {
       }
       Handler<RoutingContext> validation = RequestValidation.of(validator, route.getOperation(),
           Optional.ofNullable(compiledBodies.get(operationId)));
-      route.addHandler(validation).addHandler(handler).addFailureHandler(problems);
+      route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), route.getOperation()))
+          .addHandler(validation).addHandler(handler).addFailureHandler(problems);
     }
     if (!handlers.isEmpty()) {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());

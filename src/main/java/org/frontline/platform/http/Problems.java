@@ -68,7 +68,13 @@ public final class Problems implements Handler<RoutingContext> {
       log.warn("{} on {} {}: {}", problem.status(), rc.request().method(), rc.request().path(), problem.detail());
     }
     send(rc, problem);
-    if (tooLargeDrain != null && problem.status() == 413 && !rc.request().isEnded()) {
+    if (tooLargeDrain != null && RequestBodies.unread(rc)) {
+      // Refused before its route read the body (RequestBodies): a client that waits for a 100 Continue has had its
+      // connection closed by send; any other is sending its body, read and dropped for at most the same time.
+      if (!RequestBodies.continueWithheld(rc) && !rc.response().closed()) {
+        RequestBodies.drop(rc, tooLargeDrain);
+      }
+    } else if (tooLargeDrain != null && problem.status() == 413 && !rc.request().isEnded()) {
       // vertx reads and drops the rest after a 413, which lets the client read the answer; but a chunked body has
       // no end, and a client streaming one held the connection (and our reading) for as long as it liked.
       io.vertx.core.http.HttpConnection connection = rc.request().connection();
@@ -143,7 +149,10 @@ public final class Problems implements Handler<RoutingContext> {
     // rest (Connection: close alone waits for it), so a client sending a byte now and then held it for as long as its
     // declared length lasted. The connection ends with this answer. (Other refusals before the body is read keep
     // theirs: tus drains the rest so that the client reads the answer on a usable connection.)
-    boolean bodyUnread = problem.type() == ProblemType.TIMEOUT && !rc.request().isEnded();
+    // So does a refusal of a request whose client waits for a 100 Continue before it sends its body (RFC 9110
+    // 10.1.1): it never got one, and the body it may or may not send is not read.
+    boolean bodyUnread = problem.type() == ProblemType.TIMEOUT && !rc.request().isEnded()
+        || RequestBodies.continueWithheld(rc);
     if (bodyUnread) {
       response.putHeader("Connection", "close");
     }
@@ -186,7 +195,7 @@ public final class Problems implements Handler<RoutingContext> {
       case 406 -> Problem.of(ProblemType.NOT_ACCEPTABLE, "The requested media type cannot be produced.");
       case 413 -> Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The request body is larger than allowed.");
       case 415 -> Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, contentTypeOf(rc) + " is not accepted here.");
-      // The BodyHandler's answer to an Expect it does not know (RFC 9110 10.1.1); it was a 500.
+      // An Expect other than 100-continue (RFC 9110 10.1.1; RequestBodies): the BodyHandler's 417 was a 500.
       case 417 -> Problem.of(ProblemType.EXPECTATION_FAILED, "Expect: '" + rc.request().getHeader("Expect")
           + "' is not supported; the only expectation is 100-continue.");
       case 503 -> Problem.of(ProblemType.TIMEOUT, "The request took too long; try again.")

@@ -150,7 +150,7 @@ final class RequestValidation {
     if (operation.getRequestBody() == null) {
       return new ValidatableRequestImpl(Map.of(), headers, path, query);
     }
-    // The BodyHandler (a root handler) has read the body, as with RequestExtractor.withBodyHandler().
+    // The route's body step (RequestBodies) has read the body, as with RequestExtractor.withBodyHandler().
     return new ValidatableRequestImpl(Map.of(), headers, path, query, new RequestParameterImpl(rc.body().buffer()),
         declaredMediaType(rc, operation));
   }
@@ -163,7 +163,7 @@ final class RequestValidation {
    * are dropped, as before: a JSON body is read as UTF-8 whatever it says (RFC 8259 8.1). No Content-Type is left
    * for vertx to judge.
    */
-  private static String declaredMediaType(RoutingContext rc, Operation operation) {
+  static String declaredMediaType(RoutingContext rc, Operation operation) {
     String header = rc.request().getHeader(HttpHeaders.CONTENT_TYPE);
     if (header == null) {
       return null;

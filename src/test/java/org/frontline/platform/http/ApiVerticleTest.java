@@ -13,6 +13,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import org.frontline.config.FrontlineConfig;
+import org.frontline.testing.ExpectContinue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -265,6 +266,49 @@ class ApiVerticleTest {
     // answer its request id).
     assertRawProblem(rawExchange("GET /slow?ms=1 HTTP/1.1\r\nConnection: close\r\n\r\n"), 400,
         "urn:frontline:problem:malformed-request");
+  }
+
+  /**
+   * Expect: 100-continue is answered with 100 only once the request has passed the checks that need no body: a
+   * Content-Length past the limit (413), a Content-Type the operation does not take (415), a path or method that is
+   * none (404, 405) are answered without a 100, and the connection is then closed (the client may never send the
+   * body). The BodyHandler, a root handler, sent the 100 before any check. Sent whole without Expect and refused
+   * the same way, a body is read and dropped, and the connection serves the next request.
+   */
+  @Test
+  void expectContinueIsAnsweredOnlyOnceTheChecksThatNeedNoBodyPassed() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    byte[] body = "{\"name\": \"a\"}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    ExpectContinue.Exchange ok = ExpectContinue.send(port, "POST /echo?n=1 HTTP/1.1\r\nHost: x\r\n"
+        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n", body, Duration.ofMillis(300));
+    assertThat(ok.continued()).as(ok.answer()).isTrue();
+    assertThat(ok.status()).as(ok.answer()).isEqualTo(200);
+    assertThat(ok.answer()).contains("\"name\":\"a\"");
+    assertThat(ok.closed()).isFalse();
+    for (String[] refused : new String[][] {
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n", "413",
+            "payload-too-large"},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n", "415",
+            "unsupported-media-type"},
+        {"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n", "404",
+            "not-found"},
+        {"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n", "405",
+            "method-not-allowed"}}) {
+      ExpectContinue.Exchange r = ExpectContinue.send(port, refused[0], body, Duration.ofSeconds(5));
+      assertThat(r.continued()).as(r.answer()).isFalse();
+      assertThat(r.status()).as(r.answer()).isEqualTo(Integer.parseInt(refused[1]));
+      assertThat(r.answer()).contains("urn:frontline:problem:" + refused[2]).containsIgnoringCase("\r\nConnection: close\r\n");
+      assertThat(r.closed()).as("closed after " + r.answer()).isTrue();
+    }
+    // An empty body framed by Content-Length: 0 is read (and refused) like any other, never a 500.
+    String empty = rawExchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    assertThat(empty).as(empty).startsWith("HTTP/1.1 400 ");
+    // Without Expect: the refused body is read to its end, and the same connection answers the next request.
+    String twoRequests = rawExchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        + "Content-Length: 13\r\n\r\n{\"name\": \"a\"}GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(twoRequests).as(twoRequests).startsWith("HTTP/1.1 415 ").contains("}HTTP/1.1 200 OK")
+        .endsWith("done");
   }
 
   /** An Expect other than 100-continue is a 417 problem (RFC 9110 10.1.1): the body handler's 417 was a 500. */

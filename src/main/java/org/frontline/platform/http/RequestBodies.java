@@ -1,0 +1,115 @@
+package org.frontline.platform.http;
+
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.PlatformHandler;
+import io.vertx.openapi.contract.Operation;
+
+/**
+ * When the body of a contract route's request is read: only once the request has passed every check that needs no
+ * body (authentication, the role, the route and method, Content-Type), so that {@code Expect: 100-continue} is
+ * answered with 100 only then. A root handler ({@link #HOLD}) pauses a request that announces a body; the route's
+ * body step ({@link #read}), after its security handler, runs the last checks and hands the request to the
+ * {@link BodyHandler}, which sends the 100 and reads. A request refused before that has its body unread:
+ * {@link Problems} closes the connection after the answer when the client is waiting for a 100 it never got, and
+ * otherwise reads and drops the rest for at most the request timeout.
+ */
+final class RequestBodies {
+  /** Set on a request paused by {@link #HOLD}: false until its body step hands it to the BodyHandler. */
+  private static final String HELD = "frontline.body.held";
+
+  private RequestBodies() {}
+
+  /** Root handler: pauses a request that announces a body, until its route reads it. */
+  static final PlatformHandler HOLD = rc -> {
+    HttpServerRequest request = rc.request();
+    if (!request.isEnded() && announcesBody(request) && rc.get(HELD) == null) {
+      request.pause();
+      rc.put(HELD, true);
+    }
+    rc.next();
+  };
+
+  /**
+   * The route's body step, after authentication and before validation: the checks that need no body (an Expect
+   * other than 100-continue 417, a Content-Length past {@code limit} 413, a Content-Type the operation does not
+   * take 415) refuse the request with its body unread; then the BodyHandler sends the 100 when one is expected, and
+   * reads the body.
+   */
+  static Handler<RoutingContext> read(BodyHandler bodies, long limit, Operation operation) {
+    return rc -> {
+      if (Boolean.TRUE.equals(rc.get(HELD))) {
+        try {
+          check(rc, limit, operation);
+        } catch (ProblemException e) {
+          rc.fail(e);
+          return;
+        }
+        rc.put(HELD, false);
+      }
+      bodies.handle(rc);
+    };
+  }
+
+  private static void check(RoutingContext rc, long limit, Operation operation) {
+    HttpServerRequest request = rc.request();
+    String expect = request.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && !"100-continue".equalsIgnoreCase(expect)) {
+      throw new ProblemException(Problems.toProblem(null, 417, rc));
+    }
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null && declaredLength(length) > limit) {
+      throw new ProblemException(Problems.toProblem(null, 413, rc));
+    }
+    if (operation.getRequestBody() != null) {
+      RequestValidation.declaredMediaType(rc, operation);
+    }
+  }
+
+  /** A body held back and never read: the request was refused before its body step. */
+  static boolean unread(RoutingContext rc) {
+    return Boolean.TRUE.equals(rc.get(HELD)) && !rc.request().isEnded();
+  }
+
+  /** Unread, and its client waits for a 100 Continue before sending it (RFC 9110 10.1.1): it never got one. */
+  static boolean continueWithheld(RoutingContext rc) {
+    HttpServerRequest request = rc.request();
+    return unread(rc) && request.version() != HttpVersion.HTTP_1_0
+        && "100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT));
+  }
+
+  /** Reads and drops an unread body (the answer is out), closing the connection if it is not over within {@code max}. */
+  static void drop(RoutingContext rc, java.time.Duration max) {
+    HttpServerRequest request = rc.request();
+    rc.put(HELD, false);
+    request.handler(ignored -> {}).endHandler(ignored -> {}).resume();
+    rc.vertx().setTimer(max.toMillis(), t -> {
+      if (!request.isEnded()) {
+        request.connection().close();
+      }
+    });
+  }
+
+  /** The decoder lets through only lengths it could read; anything else is left to it (and to the BodyHandler). */
+  private static long declaredLength(String length) {
+    try {
+      return Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Whether the BodyHandler will read the request: framed by Transfer-Encoding or any Content-Length, 0 included (a
+   * POST without a body, read after an asynchronous authentication, would have ended by then: the BodyHandler
+   * refuses a request that has, a 500). Without either it takes none and goes on at once.
+   */
+  private static boolean announcesBody(HttpServerRequest request) {
+    return request.headers().contains(HttpHeaders.TRANSFER_ENCODING)
+        || request.headers().contains(HttpHeaders.CONTENT_LENGTH);
+  }
+}
