@@ -88,6 +88,30 @@ class ReportSubmissionTest {
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND status = 'COMPLETE'", id)).isEqualTo(1);
   }
 
+  /**
+   * A report sent with Transfer-Encoding "gzip, chunked" is a 501 problem and is not stored: it was read as plain
+   * chunked, so an envelope that was not gzipped after all was stored (201).
+   */
+  @Test
+  void aTransferCodingOtherThanChunkedIs501AndNothingIsStored(TestEnvironment env) throws Exception {
+    int port = env.app().config().http().port();
+    UUID id = UUID.randomUUID();
+    byte[] body = site(id).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    String answer;
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      var out = socket.getOutputStream();
+      out.write(("POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token(env, "officer.xu")
+          + "\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+          + Integer.toHexString(body.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.write(body);
+      out.write("\r\n0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    assertThat(answer).as(answer).startsWith("HTTP/1.1 501 ").contains("urn:frontline:problem:not-implemented");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+  }
+
   @Test
   void aReportWithAttachmentsAwaitsMediaAndCompletesOnlyAfterTheLastIsStored(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();

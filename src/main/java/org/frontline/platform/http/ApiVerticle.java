@@ -101,7 +101,12 @@ public final class ApiVerticle extends VerticleBase {
             .invalidRequestHandler(Problems::invalidRequest)
             // A request head must arrive whole within the request timeout, as its answer must within it after.
             .connectionHandler(connection -> RequestHeadDeadline.watch(connection, http.requestTimeout().toMillis()))
-            .requestHandler(router)
+            // A transfer coding other than chunked is refused before any route (tus and the token endpoint too).
+            .requestHandler(request -> {
+              if (!Problems.refusedTransferCoding(request)) {
+                router.handle(request);
+              }
+            })
             .listen()
             .recover(e -> Future.failedFuture(cannotListen(org.frontline.config.Setting.HTTP_HOST,
                 org.frontline.config.Setting.HTTP_PORT, http.host(), http.port(), e))))

@@ -29,6 +29,8 @@ public enum ProblemType {
   /** tus checksum extension: the chunk does not match its Upload-Checksum; the chunk was discarded. */
   CHECKSUM_MISMATCH(460, "Checksum mismatch"),
   INTERNAL(500, "Internal error"),
+  /** A request whose Transfer-Encoding is other than chunked (RFC 9112 6.1). */
+  NOT_IMPLEMENTED(501, "Not implemented"),
   DEPENDENCY_UNAVAILABLE(503, "Service temporarily unavailable"),
   TIMEOUT(503, "Request timed out");
 

@@ -132,6 +132,28 @@ public final class Problems implements Handler<RoutingContext> {
         .end(problem.toJson(null, id).encode());
   }
 
+  /**
+   * Answers, before any route, a request whose {@code Transfer-Encoding} is anything but {@code chunked} alone: 501
+   * (RFC 9112 6.1: a transfer coding the server does not understand). Netty reads any list ending in chunked
+   * ({@code gzip, chunked}) as plain chunked, so the handler got the coded bytes as the body, or stored a body that
+   * was sent uncoded after all. The body is not read; the connection is closed after the answer. False when the
+   * request is framed as the server reads it.
+   */
+  static boolean refusedTransferCoding(HttpServerRequest request) {
+    List<String> codings = request.headers().getAll("Transfer-Encoding");
+    if (codings.isEmpty() || codings.size() == 1 && "chunked".equalsIgnoreCase(codings.get(0).strip())) {
+      return false;
+    }
+    Problem problem = Problem.of(ProblemType.NOT_IMPLEMENTED, "Transfer-Encoding '" + String.join(", ", codings)
+        + "' is not supported: send the body with Content-Length, or chunked alone.");
+    String id = RequestIds.idFor(request.getHeader(RequestIds.HEADER));
+    request.response().setStatusCode(problem.status()).putHeader(RequestIds.HEADER, id)
+        .putHeader("Content-Type", Problem.MEDIA_TYPE).putHeader("Connection", "close")
+        .end(problem.toJson(request.path(), id).encode())
+        .onComplete(ended -> request.connection().close());
+    return true;
+  }
+
   /** Writes a problem as the response, unless a response is already under way (then the connection is reset). */
   public static void send(RoutingContext rc, Problem problem) {
     HttpServerResponse response = rc.response();

@@ -311,6 +311,26 @@ class ApiVerticleTest {
         .endsWith("done");
   }
 
+  /**
+   * A Transfer-Encoding other than chunked alone is a 501 problem (RFC 9112 6.1), the body unread and the connection
+   * closed: "gzip, chunked" was read as plain chunked, so a body sent uncoded under it reached the handler (200).
+   */
+  @Test
+  void aTransferCodingOtherThanChunkedIsA501Problem() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    String body = "{\"name\": \"a\"}";
+    String chunked = Integer.toHexString(body.length()) + "\r\n" + body + "\r\n0\r\n\r\n";
+    for (String coding : List.of("Transfer-Encoding: gzip, chunked\r\n",
+        "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n")) {
+      assertRawProblem(rawExchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + coding
+          + "\r\n" + chunked), 501, "urn:frontline:problem:not-implemented");
+    }
+    // chunked alone, in any case, is read as ever.
+    String plain = rawExchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n" + chunked);
+    assertThat(plain).as(plain).startsWith("HTTP/1.1 200 ").contains("\"name\":\"a\"");
+  }
+
   /** An Expect other than 100-continue is a 417 problem (RFC 9110 10.1.1): the body handler's 417 was a 500. */
   @Test
   void anUnknownExpectationIsA417Problem() throws Exception {
