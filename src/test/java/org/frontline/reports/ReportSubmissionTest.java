@@ -112,6 +112,29 @@ class ReportSubmissionTest {
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
   }
 
+  /**
+   * A body with Content-Encoding: gzip is a 415 naming the coding taken (Accept-Encoding: identity, RFC 9110
+   * 15.5.16), and nothing is stored: the gzip bytes were read as the body (400, not JSON), and an envelope labelled
+   * gzip but sent plain was stored (201).
+   */
+  @Test
+  void aContentCodedBodyIs415AndNothingIsStored(TestEnvironment env) throws Exception {
+    UUID gzipped = UUID.randomUUID();
+    var bytes = new java.io.ByteArrayOutputStream();
+    try (var gzip = new java.util.zip.GZIPOutputStream(bytes)) {
+      gzip.write(site(gzipped).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    UUID plain = UUID.randomUUID();
+    for (Buffer body : List.of(Buffer.buffer(bytes.toByteArray()), Buffer.buffer(site(plain).encode()))) {
+      HttpResponse<Buffer> r = await(env.client().post("/v1/reports")
+          .putHeader("Authorization", "Bearer " + token(env, "officer.xu"))
+          .putHeader("Content-Type", "application/json").putHeader("Content-Encoding", "gzip").sendBuffer(body));
+      assertProblem(r, 415, "urn:frontline:problem:unsupported-media-type");
+      assertThat(r.getHeader("Accept-Encoding")).isEqualTo("identity");
+    }
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id IN (?, ?)", gzipped, plain)).isZero();
+  }
+
   @Test
   void aReportWithAttachmentsAwaitsMediaAndCompletesOnlyAfterTheLastIsStored(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();

@@ -36,8 +36,8 @@ final class RequestBodies {
 
   /**
    * The route's body step, after authentication and before validation: the checks that need no body (an Expect
-   * other than 100-continue 417, a Content-Length past {@code limit} 413, a Content-Type the operation does not
-   * take 415) refuse the request with its body unread; then the BodyHandler sends the 100 when one is expected, and
+   * other than 100-continue 417, a Content-Encoding 415, a Content-Length past {@code limit} 413, a Content-Type
+   * the operation does not take 415) refuse the request with its body unread; then the BodyHandler sends the 100 when one is expected, and
    * reads the body.
    */
   static Handler<RoutingContext> read(BodyHandler bodies, long limit, Operation operation) {
@@ -60,6 +60,14 @@ final class RequestBodies {
     String expect = request.getHeader(HttpHeaders.EXPECT);
     if (expect != null && !"100-continue".equalsIgnoreCase(expect)) {
       throw new ProblemException(Problems.toProblem(null, 417, rc));
+    }
+    String coding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
+    if (coding != null && !"identity".equalsIgnoreCase(coding.strip())) {
+      // RFC 9110 15.5.16: a content coding the server does not decode is a 415 naming those it takes. It was read as
+      // the body itself: gzip bytes a 400 not-JSON, a body labelled gzip but sent plain taken as it was.
+      throw new ProblemException(Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Encoding '" + coding
+          + "' is not accepted here; send the body without a content coding.").withHeader("Accept-Encoding",
+          "identity"));
     }
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null && declaredLength(length) > limit) {
