@@ -292,6 +292,16 @@ public final class ApiVerticle extends VerticleBase {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());
     }
     Router router = builder.createRouter();
+    // vertx-web routes a path with a trailing slash, or an empty segment, as the path without it (/v1/me/ and
+    // /v1//me were /v1/me): no path of the contract has either, so such a path is no resource (404), tus's too.
+    router.route().order(-100).handler(rc -> {
+      String path = rc.request().path(); // as sent: one the router cannot decode (%zz) is its own 400
+      if (path != null && (path.length() > 1 && path.endsWith("/") || path.contains("//"))) {
+        rc.fail(404);
+      } else {
+        rc.next();
+      }
+    });
     // Routes features serve themselves (streamed bodies such as tus PATCH): ahead of the root handlers.
     features.forEach(feature -> feature.mountRaw(router));
     // The contract itself; outside its own paths because the validator knows no YAML media type.

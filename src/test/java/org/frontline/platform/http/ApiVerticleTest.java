@@ -331,6 +331,24 @@ class ApiVerticleTest {
     assertThat(plain).as(plain).startsWith("HTTP/1.1 200 ").contains("\"name\":\"a\"");
   }
 
+  /**
+   * A path with a trailing slash or an empty segment is none of the contract's: 404. vertx-web routed /slow/ and
+   * //slow as /slow (and the same for a path with parameters, or a POST with a body).
+   */
+  @Test
+  void aPathWithATrailingSlashIsNotFound() throws Exception {
+    deploy(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    for (String path : List.of("/slow/?ms=1", "/params/k/", "/slow//?ms=1", "//slow?ms=1",
+        "/params//k")) {
+      HttpResponse<Buffer> r = await(client.get(path).putHeader("X-Key", "v").send());
+      ProblemsAndContractTest.assertProblem(r, 404, "urn:frontline:problem:not-found");
+    }
+    HttpResponse<Buffer> post = await(client.post("/echo/").sendJsonObject(new JsonObject().put("name", "a")));
+    ProblemsAndContractTest.assertProblem(post, 404, "urn:frontline:problem:not-found");
+    assertThat(post.getHeader(RequestIds.HEADER)).isNotBlank();
+    assertThat(slowStarted.get()).isZero();
+  }
+
   /** An Expect other than 100-continue is a 417 problem (RFC 9110 10.1.1): the body handler's 417 was a 500. */
   @Test
   void anUnknownExpectationIsA417Problem() throws Exception {

@@ -33,6 +33,37 @@ class ProblemsAndContractTest {
     assertThat(r.bodyAsJsonObject().getString("instance")).isEqualTo("/v1/nothing-here");
   }
 
+  /**
+   * A path with a trailing slash or an empty segment is a 404 problem, a report posted to one is not stored, and tus
+   * takes no creation there: vertx-web served /v1/me/ and /v1//me as /v1/me, /v1/reports/ as /v1/reports.
+   */
+  @Test
+  void aPathWithATrailingSlashIsA404Problem(TestEnvironment env) {
+    HttpResponse<Buffer> login = await(env.client().post("/v1/auth/login")
+        .sendJsonObject(new JsonObject().put("username", "officer.xu").put("password", "frontline-dev")));
+    String token = login.bodyAsJsonObject().getString("access_token");
+    for (String path : java.util.List.of("/v1/me/", "/v1//me", "/v1/me//")) {
+      HttpResponse<Buffer> r = await(env.client().get(path).putHeader("Authorization", "Bearer " + token).send());
+      assertProblem(r, 404, "urn:frontline:problem:not-found");
+    }
+    JsonObject me = await(env.client().get("/v1/me").putHeader("Authorization", "Bearer " + token).send())
+        .bodyAsJsonObject();
+    String id = java.util.UUID.randomUUID().toString();
+    JsonObject envelope = new JsonObject().put("id", id).put("type", "SITE")
+        .put("unitId", me.getJsonObject("homeUnit").getString("id")).put("capturedAt", "2026-11-20T08:30:00Z")
+        .put("location", new JsonObject().put("lat", 32.45).put("lon", 119.43).put("accuracyM", 8.5)
+            .put("provider", "gps").put("mock", false))
+        .put("title", "Bridge repair").put("body", new JsonObject().put("observations", new io.vertx.core.json.JsonArray()
+            .add("Scaffolding up")));
+    HttpResponse<Buffer> r = await(env.client().post("/v1/reports/").putHeader("Authorization", "Bearer " + token)
+        .sendJsonObject(envelope));
+    assertProblem(r, 404, "urn:frontline:problem:not-found");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?::uuid", id)).isZero();
+    HttpResponse<Buffer> tus = await(env.client().post("/v1/uploads/").putHeader("Authorization", "Bearer " + token)
+        .putHeader("Tus-Resumable", "1.0.0").putHeader("Upload-Length", "10").send());
+    assertProblem(tus, 404, "urn:frontline:problem:not-found");
+  }
+
   @Test
   void wrongMethodIsA405Problem(TestEnvironment env) {
     HttpResponse<Buffer> r = await(env.client().request(HttpMethod.DELETE, "/openapi.yaml").send());
