@@ -143,6 +143,11 @@ public final class UploadService {
           + " is not the upload's offset " + upload.offset() + ".").with("uploadOffset", upload.offset())
           .toException());
     }
+    if (declaredLength(body) > upload.length() - offset) {
+      // Refused on its Content-Length alone, before a 100 Continue or a byte of it (the receiver would 413 once past).
+      return Future.failedFuture(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length ("
+          + upload.length() + " bytes).").toException());
+    }
     if (!writing.add(upload.id())) {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
           .toException());
@@ -164,6 +169,16 @@ public final class UploadService {
             ? refuseEarly(caller, upload, refused, clientAddress, requestId)
             : ifEndedMeanwhile(upload, e))
         .onComplete(done -> writing.remove(upload.id()));
+  }
+
+  /** The body's Content-Length, or -1 (chunked, or one the decoder would not have let through). */
+  private static long declaredLength(HttpServerRequest body) {
+    String length = body.getHeader("Content-Length");
+    try {
+      return length == null ? -1 : Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /**

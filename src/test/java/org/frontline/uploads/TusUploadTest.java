@@ -303,6 +303,30 @@ class TusUploadTest {
     storedIntact(env, a, data);
   }
 
+  /**
+   * A PATCH whose Content-Length goes past Upload-Length is a 413 on its head alone: no 100 Continue (it got one,
+   * and its body was read up to the length before the 413), nothing of it kept.
+   */
+  @Test
+  void aPatchLongerThanTheUploadIs413BeforeAnyContinue(TestEnvironment env) throws Exception {
+    String xu = token(env, "officer.xu");
+    byte[] data = photo(1000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = create(env, xu, report, a, data.length);
+    byte[] tooLong = Arrays.copyOf(data, data.length + 1);
+    ExpectContinue.Exchange r = ExpectContinue.send(env.app().config().http().port(), "PATCH " + location
+        + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nAuthorization: Bearer " + xu + "\r\n"
+        + "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: " + tooLong.length
+        + "\r\n\r\n", tooLong, java.time.Duration.ofMillis(200));
+    assertThat(r.continued()).as(r.answer()).isFalse();
+    assertThat(r.status()).as(r.answer()).isEqualTo(413);
+    assertThat(r.answer()).contains("urn:frontline:problem:payload-too-large");
+    assertThat(query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("0 ACTIVE");
+  }
+
   @Test
   void terminationAbortsTheMultipartUpload(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
