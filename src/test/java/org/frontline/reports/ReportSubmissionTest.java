@@ -86,6 +86,15 @@ class ReportSubmissionTest {
     assertThat(ok.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ");
     assertThat(ok.closed()).isFalse();
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND status = 'COMPLETE'", id)).isEqualTo(1);
+
+    // A good token, but a Content-Length past the body limit (1 MiB): 413, no 100.
+    ExpectContinue.Exchange tooLarge = ExpectContinue.send(port, "POST /v1/reports HTTP/1.1\r\nHost: x\r\n"
+        + "Authorization: Bearer " + token(env, "officer.xu") + "\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 2000000\r\n\r\n", new byte[0], java.time.Duration.ofSeconds(5));
+    assertThat(tooLarge.continued()).as(tooLarge.answer()).isFalse();
+    assertThat(tooLarge.status()).as(tooLarge.answer()).isEqualTo(413);
+    assertThat(tooLarge.answer()).contains("urn:frontline:problem:payload-too-large");
+    assertThat(tooLarge.closed()).as("closed").isTrue();
   }
 
   /**
