@@ -44,7 +44,7 @@ public final class PartnersApi implements ApiRoutes {
             .onFailure(rc::fail)),
         Map.entry("listPartnerEvents", rc -> send(rc, 200, events.page(Caller.of(rc), rc.queryParams().get("after"),
             Page.requested(rc.queryParams().get("limit"))))),
-        Map.entry("submitPartnerFigure", rc -> figures.submit(Actor.of(rc), rc.request().getHeader(IdempotencyKeys.HEADER),
+        Map.entry("submitPartnerFigure", rc -> figures.submit(Actor.of(rc), IdempotencyKeys.header(rc.request()),
                 rc.body().asJsonObject())
             .onSuccess(answer -> rc.response().setStatusCode(answer.status()).putHeader("Content-Type", "application/json")
                 .putHeader("Cache-Control", "no-store").end(answer.body().encode()))

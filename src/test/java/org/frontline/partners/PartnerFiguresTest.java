@@ -122,6 +122,20 @@ class PartnerFiguresTest {
   }
 
   @Test
+  void aKeySentTwiceIs400NamingTheHeaderAndStoresNothing(TestEnvironment env) {
+    String token = writer(env);
+    List<String> keys = List.of(key(), key());
+    HttpResponse<Buffer> r = await(post(env, token, null).putHeader("Idempotency-Key", keys)
+        .sendJsonObject(figure(HUAISI, "two-keys", "2026-10-01", "2026-11-01", "1", "count")));
+    assertProblem(r, 400, VALIDATION);
+    assertThat(r.bodyAsJsonObject().getJsonArray("errors").getJsonObject(0).getString("field"))
+        .isEqualTo("header/Idempotency-Key");
+    assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'two-keys'")).isZero();
+    assertThat(env.count("SELECT count(*) FROM partner_idempotency WHERE key IN (?, ?)",
+        keys.get(0).replace("\"", ""), keys.get(1).replace("\"", ""))).isZero();
+  }
+
+  @Test
   void aPeriodOutsideTheRecordYearsIs400NamingItAndStoresNothing(TestEnvironment env) {
     // Year 0000 passed `format: date` and was stored as 1 BC.
     String token = writer(env);

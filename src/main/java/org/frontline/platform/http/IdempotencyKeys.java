@@ -151,6 +151,20 @@ public final class IdempotencyKeys {
   }
 
   /**
+   * The request's {@value #HEADER} field (null when absent). Sent more than once it names no one key (reading the
+   * first took a request with two keys as one with the first): 400 naming the header.
+   */
+  public static String header(io.vertx.core.http.HttpServerRequest request) {
+    List<String> fields = request.headers().getAll(HEADER);
+    if (fields.size() > 1) {
+      throw Problem.of(ProblemType.VALIDATION_FAILED, "The " + HEADER + " header is sent once, with one key.")
+          .withErrors(List.of(new Problem.FieldError("header/" + HEADER, "sent more than once")))
+          .toException();
+    }
+    return fields.isEmpty() ? null : fields.get(0);
+  }
+
+  /**
    * The key: an sf-string per the draft ({@code "abc"}); the bare form is taken too, as most clients send it.
    * Missing or empty: 400 naming the header.
    */

@@ -57,17 +57,20 @@ public final class IdempotentWrites {
                      Function<Transaction<IdempotencyKeys.Answer>, Future<IdempotencyKeys.Answer>> write) {
     Function<JsonObject, IdempotencyKeys.Answer> answer = json -> new IdempotencyKeys.Answer(status, json,
         location == null ? null : location.apply(json));
-    String raw = rc.request().getHeader(IdempotencyKeys.HEADER);
+    String raw;
+    try {
+      raw = IdempotencyKeys.header(rc.request());
+      if (raw != null) {
+        IdempotencyKeys.key(raw);
+      }
+    } catch (RuntimeException e) {
+      rc.fail(e);
+      return;
+    }
     Transaction<IdempotencyKeys.Answer> transaction;
     if (raw == null) {
       transaction = work -> database.inTransaction(work).map(answer);
     } else {
-      try {
-        IdempotencyKeys.key(raw);
-      } catch (RuntimeException e) {
-        rc.fail(e);
-        return;
-      }
       JsonObject body = rc.body().asJsonObject().copy();
       for (String member : SECRET_MEMBERS) {
         if (body.getValue(member) instanceof String secret) {

@@ -473,4 +473,19 @@ class IdempotentWritesTest {
     }
     assertThat(env.count("SELECT count(*) FROM project WHERE name = ?", name)).isZero();
   }
+
+  @Test
+  void aKeySentTwiceIs400NamingTheHeaderAndWritesNothing(TestEnvironment env) {
+    String tongzhou = token(env, "supervisor.tongzhou");
+    String name = "Two keys " + UUID.randomUUID();
+    List<String> keys = List.of(key(), key());
+    // Two fields (or a proxy's second one): no one key, so neither is taken (the first was, silently).
+    HttpResponse<Buffer> r = await(post(env, tongzhou, "/v1/projects", null).putHeader("Idempotency-Key", keys)
+        .sendJsonObject(project(name)));
+    ProblemsAndContractTest.assertProblem(r, 400, "urn:frontline:problem:validation-failed");
+    assertThat(fields(r)).containsExactly(HEADER_FIELD);
+    assertThat(env.count("SELECT count(*) FROM project WHERE name = ?", name)).isZero();
+    assertThat(env.count("SELECT count(*) FROM account_idempotency WHERE key IN (?, ?)", keys.get(0), keys.get(1)))
+        .isZero();
+  }
 }
