@@ -55,6 +55,7 @@ import org.frontline.notify.DeliveriesAdminApi;
 import org.frontline.notify.DevicesApi;
 import org.frontline.notify.NotificationsApi;
 import org.frontline.notify.OutboxDispatcherVerticle;
+import org.frontline.notify.Retention;
 import org.frontline.platform.db.Database;
 import org.frontline.enterprises.EnterpriseService;
 import org.frontline.enterprises.EnterprisesApi;
@@ -122,6 +123,8 @@ public final class Frontline {
   private PushGateway push;
   private KeyRing keyRing;
   private UploadSweeper sweeper;
+  /** Deletes what the operational tables (outbox, notifications, push deliveries) keep past their windows. */
+  private Retention retention;
   private RecordWatch recordWatch;
   /** The periodic move of the audit chain's head (AuditLog.checkpoint); -1 when not running. */
   private long auditHeadTimer = -1;
@@ -236,6 +239,7 @@ public final class Frontline {
         UPLOAD_LIFETIME, blocking);
     uploads = uploadService;
     sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
+    retention = new Retention(database.pool(), config.retention());
     IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId(),
         config.tokens().keyEncryptionKey());
     List<ApiRoutes> features = List.of(
@@ -312,6 +316,7 @@ public final class Frontline {
               database.pool()).onFailure(e -> log.debug("audit head not moved: {}", e.toString())));
           if (roles.workers()) {
             sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
+            retention.start(vertx, Retention.INTERVAL);
             if (!config.push().recordWatchInterval().isZero()) {
               recordWatch.start(vertx, config.push().recordWatchInterval());
             }
@@ -354,6 +359,9 @@ public final class Frontline {
     }
     if (sweeper != null) {
       sweeper.stop(vertx);
+    }
+    if (retention != null) {
+      retention.stop(vertx);
     }
     if (recordWatch != null) {
       recordWatch.stop(vertx);
@@ -399,6 +407,9 @@ public final class Frontline {
 
   /** The expired-upload sweeper (tests run a sweep at once). */
   public UploadSweeper uploadSweeper() { return sweeper; }
+
+  /** The retention of the operational tables (tests run a sweep at once). */
+  public Retention retention() { return retention; }
 
   /** The tus upload service (tests look at its part budget). */
   public UploadService uploads() { return uploads; }

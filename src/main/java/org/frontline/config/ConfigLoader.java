@@ -165,6 +165,7 @@ public final class ConfigLoader {
     FrontlineConfig.Webhooks webhooks = new FrontlineConfig.Webhooks("true".equals(allowLoopback),
         Duration.ofMillis(integer(Setting.WEBHOOK_RETRY_BASE_MILLIS, 10, 3_600_000)));
     FrontlineConfig.Roles roles = roles();
+    FrontlineConfig.Retention retention = retention();
     String logLevel = required(Setting.LOG_LEVEL);
     if (logLevel != null && !List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
       problems.add(Setting.LOG_LEVEL.env() + ": must be TRACE, DEBUG, INFO, WARN or ERROR, got '" + logLevel + "'");
@@ -175,7 +176,7 @@ public final class ConfigLoader {
     ObjectStoreSettings objectStore = new ObjectStoreSettings(s3Endpoint, s3PublicEndpoint, s3AccessKey, s3SecretKey,
         bucket, region);
     return new FrontlineConfig(mode, http, database, objectStore, push, tokens, workers, projects, webhooks, roles,
-        logLevel);
+        logLevel, retention);
   }
 
   /**
@@ -218,6 +219,20 @@ public final class ConfigLoader {
       return null;
     }
     return new FrontlineConfig.Roles(roles.contains("api"), roles.contains("workers"));
+  }
+
+  /** The retention windows; an event must outlive its alerts (their rows refer to it). */
+  private FrontlineConfig.Retention retention() {
+    long events = integer(Setting.RETENTION_EVENT_DAYS, 1, 3650);
+    long notifications = integer(Setting.RETENTION_NOTIFICATION_DAYS, 1, 3650);
+    long deliveries = integer(Setting.RETENTION_DELIVERY_DAYS, 1, 3650);
+    if (events < Math.max(notifications, deliveries)) {
+      problems.add(Setting.RETENTION_EVENT_DAYS.env() + ": must be at least "
+          + Setting.RETENTION_NOTIFICATION_DAYS.env() + " (" + notifications + ") and " + Setting.RETENTION_DELIVERY_DAYS.env() + " (" + deliveries
+          + "): an event is kept while its alerts are, got " + events);
+    }
+    return new FrontlineConfig.Retention(Duration.ofDays(events), Duration.ofDays(notifications),
+        Duration.ofDays(deliveries));
   }
 
   private Database database() {

@@ -20,7 +20,8 @@ public record FrontlineConfig(
     Projects projects,
     Webhooks webhooks,
     Roles roles,
-    String logLevel) {
+    String logLevel,
+    Retention retention) {
 
   public enum Mode { DEV, PRODUCTION }
 
@@ -56,6 +57,15 @@ public record FrontlineConfig(
    */
   public record Push(PushGatewayKind gateway, Path firebaseCredentialsFile, int digestAfter, Duration digestWindow,
                      Duration escalateAfter, Duration recordWatchInterval) {}
+
+  /**
+   * How long the operational tables keep their rows (see notify/Retention).
+   *
+   * @param events        dispatched outbox events (the partner feed's window); at least the other two
+   * @param notifications inbox notifications, read or not
+   * @param deliveries    push deliveries sent or dead-lettered
+   */
+  public record Retention(Duration events, Duration notifications, Duration deliveries) {}
 
   /** @param milestoneAtRiskPercent a milestone slipping by more than this percent of its plan is at risk */
   public record Projects(int milestoneAtRiskPercent) {}

@@ -50,6 +50,16 @@ public enum Setting {
           + "this percent of its planned quantity; a project is at risk when one of its milestones is (GET /v1/figures)."),
   RECORD_WATCH_SECONDS("FRONTLINE_RECORD_WATCH_SECONDS", "60", "60",
       "How often the passing of time is checked for work-record alerts (milestones overdue or at risk, service requests past their SLA); 0: never."),
+  RETENTION_EVENT_DAYS("FRONTLINE_RETENTION_EVENT_DAYS", "90", "90",
+      "Outbox events older than this many days are deleted once dispatched and once none of their inbox "
+          + "notifications and push deliveries is left: the partner event feed (GET /v1/events) serves each event for "
+          + "at least this long. At least FRONTLINE_RETENTION_NOTIFICATION_DAYS and "
+          + "FRONTLINE_RETENTION_DELIVERY_DAYS."),
+  RETENTION_NOTIFICATION_DAYS("FRONTLINE_RETENTION_NOTIFICATION_DAYS", "90", "90",
+      "Inbox notifications older than this many days are deleted, read or not (an event's alerts go together)."),
+  RETENTION_DELIVERY_DAYS("FRONTLINE_RETENTION_DELIVERY_DAYS", "14", "14",
+      "Push deliveries sent or dead-lettered more than this many days ago (by creation) are deleted; pending ones "
+          + "stay."),
   WEBHOOK_ALLOW_LOOPBACK("FRONTLINE_WEBHOOK_ALLOW_LOOPBACK", "false", "true",
       "Webhooks: also accept http:// and loopback targets (127.0.0.0/8, ::1, localhost), for local testing only. "
           + "Private, link-local, metadata, unspecified and multicast addresses are refused either way."),

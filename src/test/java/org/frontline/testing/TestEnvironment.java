@@ -149,6 +149,8 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
       // No periodic upload sweep (every minute): it would clean up, at any moment, what a test has just arranged to
       // be owed and asserts is still there; tests run the sweeper themselves.
       app.uploadSweeper().stop(app.vertx());
+      // Nor a periodic retention sweep: RetentionTest ages rows and counts what its own sweeps delete.
+      app.retention().stop(app.vertx());
       System.out.printf("test environment up in %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       running = new TestEnvironment(dir, postgres, config.database(), s3, fcm, app, settings);
       return running;
