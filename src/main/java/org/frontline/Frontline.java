@@ -283,6 +283,13 @@ public final class Frontline {
         .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;
+          io.micrometer.core.instrument.Gauge.builder("frontline.push.pause.remaining", gateway,
+                  g -> g.paused().toMillis() / 1000.0)
+              .baseUnit("seconds").description("How long pushes are still paused because FCM said the project's"
+                  + " quota is exhausted (0: not paused)").register(registry);
+          io.micrometer.core.instrument.FunctionCounter.builder("frontline.push.pauses", gateway, PushGateway::pauses)
+              .description("Pauses of all pushes begun because FCM said the project's quota is exhausted")
+              .register(registry);
           return objectStore.ensureBucket();
         })
         // The API first: readiness must not say UP before the API is listening.

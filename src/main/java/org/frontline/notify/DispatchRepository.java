@@ -331,8 +331,15 @@ public final class DispatchRepository {
         .map(rows -> rows.rowCount());
   }
 
-  /** What to record for one sent (or not sent) delivery. */
-  public record Outcome(long id, String status, Duration retryIn, String error, String messageId) {}
+  /**
+   * What to record for one sent (or not sent) delivery; {@code attempt}: whether it costs the delivery one of its
+   * attempts (not when FCM's quota held it back).
+   */
+  public record Outcome(long id, String status, Duration retryIn, String error, String messageId, boolean attempt) {
+    public Outcome(long id, String status, Duration retryIn, String error, String messageId) {
+      this(id, status, retryIn, error, messageId, true);
+    }
+  }
 
   /**
    * Records outcomes, only for rows still held under {@code claim} (the batch's token from {@link #claimDeliveries}:
@@ -349,8 +356,10 @@ public final class DispatchRepository {
     Long[] retryMs = new Long[n];
     String[] errors = new String[n];
     String[] messageIds = new String[n];
+    Boolean[] attempts = new Boolean[n];
     for (int i = 0; i < n; i++) {
       Outcome o = outcomes.get(i);
+      attempts[i] = o.attempt();
       ids[i] = o.id();
       statuses[i] = o.status();
       retryMs[i] = o.retryIn() == null ? 0L : o.retryIn().toMillis();
@@ -359,13 +368,14 @@ public final class DispatchRepository {
     }
     // One statement for the whole batch: a thousand single-row updates cost seconds of round trips on a busy machine.
     return pool.withTransaction(conn -> conn.preparedQuery("UPDATE push_delivery p SET status = o.status,"
-                + " attempts = p.attempts + 1, next_attempt_at = now() + o.retry_ms * interval '1 millisecond',"
+                + " attempts = p.attempts + CASE WHEN o.attempt THEN 1 ELSE 0 END,"
+                + " next_attempt_at = now() + o.retry_ms * interval '1 millisecond',"
                 + " last_error = o.error, message_id = o.message_id,"
                 + " delivered_at = CASE WHEN o.status = 'SENT' THEN now() END, claimed_by = NULL, lease_until = NULL"
-                + " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])"
-                + " AS o(id, status, retry_ms, error, message_id)"
+                + " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $7::boolean[])"
+                + " AS o(id, status, retry_ms, error, message_id, attempt)"
                 + " WHERE p.id = o.id AND p.claimed_by = $6 AND p.status = 'PENDING'")
-            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, claim))
+            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, claim, attempts))
             .compose(v -> deadTokens.isEmpty() ? Future.succeededFuture() : conn.preparedQuery("UPDATE device"
                     + " SET retired_at = now(), retired_reason = 'UNREGISTERED' WHERE token = ANY ($1)"
                     + " AND retired_at IS NULL")

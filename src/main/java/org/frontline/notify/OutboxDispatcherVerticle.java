@@ -36,7 +36,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Delivery outcomes: Delivered -> SENT; TokenInvalid -> DEAD and the device retired; PermanentFailure -> DEAD
  * (dead letter, kept with its reason); RetryAfter -> retried no sooner than Retry-After nor the exponential backoff
- * with jitter, and DEAD after {@link Settings#maxAttempts} attempts.
+ * with jitter, and DEAD after {@link Settings#maxAttempts} attempts; a quota RetryAfter (FCM's quota exhausted) ->
+ * retried after the pause, no attempt spent. While the gateway pauses ({@link PushGateway#paused()}), no delivery
+ * is claimed.
  */
 public final class OutboxDispatcherVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(OutboxDispatcherVerticle.class);
@@ -313,6 +315,11 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
 
   /** Claims the due deliveries, sends them, records each outcome; the number handled. */
   Future<Integer> sendDue() {
+    if (!push.paused().isZero()) {
+      // FCM's quota is exhausted (the gateway pauses the whole process): nothing is claimed, the due deliveries
+      // stay pending with their attempts untouched, and the lane looks again after its idle pause (in memory).
+      return Future.succeededFuture(0);
+    }
     String claim = nextClaim();
     return repository.claimDeliveries(claim, settings.deliveryBatch(), settings.lease())
         .compose(due -> {
@@ -397,6 +404,11 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     if (result instanceof PushResult.TokenInvalid t) {
       deadTokens.add(d.token());
       return new Outcome(d.id(), "DEAD", null, t.reason(), null);
+    }
+    if (result instanceof PushResult.RetryAfter r && r.quota()) {
+      // The project's quota, not this message: due again after the pause, and no attempt spent (never a dead letter
+      // for it, however long the quota lasts).
+      return new Outcome(d.id(), "PENDING", retryDelay(d.attempts() + 1, r.after()), r.reason(), null, false);
     }
     if (result instanceof PushResult.RetryAfter r) {
       int attempt = d.attempts() + 1;

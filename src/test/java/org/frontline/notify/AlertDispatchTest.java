@@ -94,9 +94,10 @@ class AlertDispatchTest {
     awaitStatus(env, report, "retry-429", "SENT");
     assertThat(env.fcm().requestsFor("retry-429")).extracting(FakeFcmServer.Request::status).containsExactly(429, 200);
     // The supervisor's other devices (other tests of this class) have deliveries of the same event: this phone's.
+    // The quota's refusal spends no attempt (it says nothing against the message): only the send counts.
     assertThat(count(env, "SELECT attempts FROM push_delivery p JOIN outbox o ON o.id = p.event_id"
         + " JOIN device d ON d.id = p.device_id WHERE o.aggregate_id = ? AND d.token = 'retry-429'", report))
-        .isEqualTo(2);
+        .isEqualTo(1);
     assertThat(count(env, "SELECT extract(epoch FROM p.delivered_at - o.created_at) * 1000 FROM push_delivery p"
         + " JOIN outbox o ON o.id = p.event_id JOIN device d ON d.id = p.device_id"
         + " WHERE o.aggregate_id = ? AND d.token = 'retry-429'", report)).isGreaterThanOrEqualTo(2000);
@@ -176,7 +177,8 @@ class AlertDispatchTest {
   @Test
   void retriesEndInTheDeadLetterAfterTheLastAttempt(TestEnvironment env) throws Exception {
     device(env, "supervisor.hanjiang", "always-busy");
-    env.fcm().respond("always-busy", Outcome.quotaExceeded("0"));
+    // 500 INTERNAL: retried by us, each time an attempt (a quota answer spends none, so it never gives up).
+    env.fcm().respond("always-busy", Outcome.internal("0"));
     UUID report = reportCompleted(env, HUAISI);
     awaitUntil(WAIT, "first attempt", () -> env.fcm().requestsFor("always-busy").size() >= 1);
     // Skip the waiting of attempts 2..7 (their backoff is minutes): the next attempt is the 8th and last.
@@ -275,7 +277,7 @@ class AlertDispatchTest {
     env.awaitEventsDispatched();
     assertThat(Alerts.registerDevice(env, leaverToken, new JsonObject().put("token", "leaver-phone")
         .put("platform", "android")).statusCode()).isEqualTo(201);
-    env.fcm().respond("leaver-phone", Outcome.quotaExceeded("3"), Outcome.success());
+    env.fcm().respond("leaver-phone", Outcome.internal("3"), Outcome.success());
 
     UUID report = reportCompleted(env, HUAISI);
     awaitUntil(WAIT, "the first attempt", () -> env.fcm().requestsFor("leaver-phone").size() == 1);

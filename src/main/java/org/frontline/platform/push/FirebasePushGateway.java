@@ -54,6 +54,13 @@ public final class FirebasePushGateway implements PushGateway {
 
   /** Used when FCM says "try later" without a Retry-After header, or the failure is ours (network, auth). */
   static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(60);
+  /** The longest pause a quota answer starts, whatever its Retry-After says. */
+  static final Duration MAX_PAUSE = Duration.ofHours(1);
+  /**
+   * The shortest: a quota answer with Retry-After 0 still pauses (a quota refusal spends no attempt, so without a
+   * pause such answers would be sent again and again, twice a second).
+   */
+  static final Duration MIN_PAUSE = Duration.ofSeconds(1);
 
   private static final Set<MessagingErrorCode> TOKEN_INVALID =
       Set.of(MessagingErrorCode.UNREGISTERED, MessagingErrorCode.SENDER_ID_MISMATCH);
@@ -78,6 +85,9 @@ public final class FirebasePushGateway implements PushGateway {
   private final FirebaseApp app;
   private final BatchSender sender;
   private final Clock clock;
+  /** System.nanoTime() until which nothing is sent (FCM said the project's quota is exhausted); 0: never paused. */
+  private final java.util.concurrent.atomic.AtomicLong pausedUntil = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong pauses = new java.util.concurrent.atomic.AtomicLong();
 
   FirebasePushGateway(WorkerExecutor worker, FirebaseApp app, BatchSender sender, Clock clock) {
     this.worker = Objects.requireNonNull(worker, "worker");
@@ -136,6 +146,38 @@ public final class FirebasePushGateway implements PushGateway {
     return chain.map(v -> List.copyOf(results));
   }
 
+  @Override
+  public Duration paused() {
+    long until = pausedUntil.get();
+    long left = until - System.nanoTime();
+    return until == 0 || left <= 0 ? Duration.ZERO : Duration.ofNanos(left);
+  }
+
+  @Override
+  public long pauses() {
+    return pauses.get();
+  }
+
+  /**
+   * FCM said the project's quota is exhausted (429 RESOURCE_EXHAUSTED / QUOTA_EXCEEDED): nothing more is sent from
+   * this process for {@code after} (from {@link #MIN_PAUSE} to {@link #MAX_PAUSE}); a pause already longer stays.
+   * Every other sendEach would only be refused as well, each message counted against the quota again. Logged when a
+   * pause begins, not for each answer that prolongs it.
+   */
+  private void pause(Duration after) {
+    Duration bounded = after.compareTo(MAX_PAUSE) > 0 ? MAX_PAUSE
+        : after.compareTo(MIN_PAUSE) < 0 ? MIN_PAUSE : after;
+    long now = System.nanoTime();
+    long until = now + bounded.toNanos();
+    long before = pausedUntil.getAndAccumulate(until, (current, next) -> current != 0 && current - next > 0
+        ? current : next);
+    if (before == 0 || before - now <= 0) {
+      pauses.incrementAndGet();
+      LOG.warn("FCM quota exhausted (429 RESOURCE_EXHAUSTED): no push is sent from this process for {} s; the"
+          + " deliveries stay pending and go after the pause", bounded.toSeconds());
+    }
+  }
+
   /** Deletes the FirebaseApp (stops its threads). The worker executor belongs to the caller and stays open. */
   public Future<Void> close() {
     return worker.executeBlocking(() -> {
@@ -170,10 +212,28 @@ public final class FirebasePushGateway implements PushGateway {
     if (toSend.isEmpty()) {
       return Arrays.asList(results);
     }
+    Duration paused = paused();
+    if (!paused.isZero()) {
+      // Claimed before the pause began (another batch's answer started it): held back, FCM is not called.
+      PushResult held = new PushResult.RetryAfter(paused, "PAUSED: FCM quota exhausted, sends paused", true);
+      for (int position : positions) {
+        results[position] = held;
+      }
+      return Arrays.asList(results);
+    }
     try {
       List<SendResponse> responses = sender.sendEach(toSend).getResponses();
+      Duration quota = null;
       for (int j = 0; j < positions.size(); j++) {
-        results[positions.get(j)] = toResult(responses.get(j));
+        PushResult result = toResult(responses.get(j));
+        results[positions.get(j)] = result;
+        if (result instanceof PushResult.RetryAfter r && r.quota()
+            && (quota == null || r.after().compareTo(quota) > 0)) {
+          quota = r.after();
+        }
+      }
+      if (quota != null) {
+        pause(quota);
       }
     } catch (Exception e) {
       // sendEach reports per-message HTTP, network and auth failures as SendResponses; it throws only when the
@@ -243,6 +303,9 @@ public final class FirebasePushGateway implements PushGateway {
       if (TOKEN_INVALID.contains(code) || code == MessagingErrorCode.INVALID_ARGUMENT && namesTheToken(e)) {
         return new PushResult.TokenInvalid(reason);
       }
+      if (code == MessagingErrorCode.QUOTA_EXCEEDED) {
+        return new PushResult.RetryAfter(retryAfterOf(e), reason, true);
+      }
       if (RETRYABLE.contains(code)) {
         return new PushResult.RetryAfter(retryAfterOf(e), reason);
       }
@@ -251,6 +314,10 @@ public final class FirebasePushGateway implements PushGateway {
     }
     // No FCM-specific code: a transport, auth or generic HTTP failure, classified by the platform code.
     String reason = e.getErrorCode() + ": " + e.getMessage();
+    if (e.getErrorCode() == ErrorCode.RESOURCE_EXHAUSTED
+        || e.getHttpResponse() != null && e.getHttpResponse().getStatusCode() == 429) {
+      return new PushResult.RetryAfter(retryAfterOf(e), reason, true);
+    }
     if (e.getErrorCode() == null || RETRYABLE_PLATFORM.contains(e.getErrorCode())) {
       return new PushResult.RetryAfter(retryAfterOf(e), reason);
     }

@@ -17,4 +17,18 @@ public interface PushGateway {
 
   /** A short name for logs and metrics: "firebase" or "recording". */
   String name();
+
+  /**
+   * How long sends are still paused for the whole process because the provider said its quota is exhausted (zero:
+   * not paused). While paused, {@link #send} calls the provider for nothing: every message is a quota
+   * {@link PushResult.RetryAfter}.
+   */
+  default java.time.Duration paused() {
+    return java.time.Duration.ZERO;
+  }
+
+  /** How many such pauses began since start. */
+  default long pauses() {
+    return 0;
+  }
 }

@@ -160,6 +160,44 @@ class FirebasePushGatewayTest {
     assertThat(fcm.requestsFor("tok-quota")).hasSize(1);
   }
 
+  /**
+   * A quota answer pauses the whole gateway until its Retry-After: what is sent meanwhile never reaches FCM and comes
+   * back as a quota RetryAfter for the rest of the pause; other failures pause nothing.
+   */
+  @Test
+  void quotaExceededPausesEverySendUntilRetryAfter() {
+    fcm.respond("tok-quota", Outcome.quotaExceeded("17"));
+    assertThat(gateway.paused()).isZero();
+
+    RetryAfter refused = (RetryAfter) send(push("tok-quota")).get(0);
+    List<PushResult> held = send(push("tok-other"), push("tok-quota"));
+
+    assertThat(refused.quota()).isTrue();
+    assertThat(gateway.paused()).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(17));
+    assertThat(gateway.pauses()).isEqualTo(1);
+    assertThat(held).allSatisfy(r -> {
+      assertThat(((RetryAfter) r).quota()).isTrue();
+      assertThat(((RetryAfter) r).after()).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(17));
+      assertThat(((RetryAfter) r).reason()).startsWith("PAUSED");
+    });
+    assertThat(fcm.requests()).extracting(FakeFcmServer.Request::token).containsExactly("tok-quota");
+
+    fcm.reset();
+    FirebasePushGateway other = FirebasePushGateway.create(vertx, worker, fcm.firebaseOptions(),
+        "push-test-" + UUID.randomUUID());
+    try {
+      fcm.respond("tok-internal", Outcome.internal("17"));
+      assertThat(((RetryAfter) await(other.send(List.of(push("tok-internal")))).get(0)).quota()).isFalse();
+      assertThat(other.paused()).isZero();
+      // Retry-After 0 on a quota answer still pauses a moment.
+      fcm.respond("tok-quota-now", Outcome.quotaExceeded("0"));
+      assertThat(((RetryAfter) await(other.send(List.of(push("tok-quota-now")))).get(0)).quota()).isTrue();
+      assertThat(other.paused()).isPositive().isLessThanOrEqualTo(Duration.ofSeconds(1));
+    } finally {
+      await(other.close());
+    }
+  }
+
   @Test
   void quotaExceededHonoursRetryAfterHttpDate() {
     String inTwoMinutes = DateTimeFormatter.RFC_1123_DATE_TIME
