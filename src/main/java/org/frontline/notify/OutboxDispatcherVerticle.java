@@ -419,13 +419,18 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     return new Outcome(d.id(), "DEAD", null, ((PushResult.PermanentFailure) result).reason(), null);
   }
 
-  /** Never sooner than Retry-After; otherwise exponential backoff (base * 2^(attempt-1), capped) with jitter. */
+  /**
+   * Never sooner than Retry-After, counted up to the backoff cap; otherwise exponential backoff (base *
+   * 2^(attempt-1), capped) with jitter. An uncapped Retry-After far enough ahead overflowed the milliseconds or the
+   * timestamp: recording the batch failed, and after each lease the whole batch was pushed again.
+   */
   Duration retryDelay(int attempt, Duration retryAfter) {
     long base = settings.backoffBase().toMillis();
     long exp = Math.min(settings.backoffCap().toMillis(), base << Math.min(30, Math.max(0, attempt - 1)));
     // "Equal jitter": half fixed, half random, so retries of a burst spread out but never collapse to zero.
     long jittered = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
-    long after = retryAfter == null ? 0 : retryAfter.toMillis();
+    long after = retryAfter == null ? 0 : retryAfter.compareTo(settings.backoffCap()) > 0
+        ? settings.backoffCap().toMillis() : retryAfter.toMillis();
     return Duration.ofMillis(Math.max(after, jittered));
   }
 

@@ -103,6 +103,27 @@ class AlertDispatchTest {
         + " WHERE o.aggregate_id = ? AND d.token = 'retry-429'", report)).isGreaterThanOrEqualTo(2000);
   }
 
+  /**
+   * A Retry-After too far ahead for a timestamp (here 10^14 s, past year 294276) made recording the batch's outcomes
+   * fail (timestamp out of range; beyond Long.MAX_VALUE ms, an ArithmeticException before it): the batch stayed
+   * claimed, and after each lease every message of it was pushed again, for good. A Retry-After counts up to the
+   * backoff cap (1 h).
+   */
+  @Test
+  void aRetryAfterFarBeyondTheBackoffCapIsCappedAndRecorded(TestEnvironment env) throws Exception {
+    device(env, "supervisor.hanjiang", "far-retry");
+    env.fcm().respond("far-retry", Outcome.internal("100000000000000"));
+    UUID report = reportCompleted(env, HUAISI);
+    awaitUntil(WAIT, "the failed attempt recorded", () -> count(env, "SELECT count(*) FROM push_delivery p"
+        + " JOIN device d ON d.id = p.device_id WHERE d.token = 'far-retry' AND p.attempts = 1"
+        + " AND p.last_error LIKE 'INTERNAL%' AND p.claimed_by IS NULL") == 1);
+    assertThat(deliveryStatus(env, report, "far-retry")).isEqualTo("PENDING");
+    assertThat(count(env, "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id"
+        + " WHERE d.token = 'far-retry' AND p.next_attempt_at BETWEEN now() + interval '50 minutes'"
+        + " AND now() + interval '1 hour'")).isEqualTo(1);
+    assertThat(env.fcm().requestsFor("far-retry")).hasSize(1);
+  }
+
   @Test
   void unregisteredRetiresTheDeviceWithoutRetry(TestEnvironment env) throws Exception {
     device(env, "supervisor.hanjiang", "gone-phone");
@@ -202,6 +223,7 @@ class AlertDispatchTest {
     }
     assertThat(seen.size()).isGreaterThan(1);
     assertThat(d.retryDelay(40, Duration.ZERO)).isLessThanOrEqualTo(Duration.ofHours(1));
+    assertThat(d.retryDelay(1, Duration.ofSeconds(Long.MAX_VALUE))).isEqualTo(Duration.ofHours(1));
   }
 
   @Test
