@@ -282,8 +282,9 @@ class OrgUnitAdminTest {
   void aGrantNamingAUnitBeingDeletedWaitsAndIsRefused(TestEnvironment env) throws Exception {
     String admin = Admin.token(env, "admin");
     UUID a = UUID.fromString(create(env, admin, HANJIANG, "Unit going away").getString("id"));
+    UUID kept = UUID.fromString(create(env, admin, HANJIANG, "Unit granted all along").getString("id"));
     String client = ok(post(env, admin, "/v1/partner-clients", new JsonObject().put("name", "Regranted partner")
-        .put("scopes", new JsonArray().add("reports:read")).put("unitIds", new JsonArray().add(HANJIANG.toString()))
+        .put("scopes", new JsonArray().add("reports:read")).put("unitIds", new JsonArray().add(kept.toString()))
         .put("reportTypes", new JsonArray().add("SITE")).put("authMethod", "client_secret_basic")), 201)
         .getString("id");
     String grantBefore = Admin.string(env, "SELECT unit_ids::text FROM partner_client WHERE id = ?::uuid", client);
@@ -294,7 +295,7 @@ class OrgUnitAdminTest {
       java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> grant = java.util.concurrent.CompletableFuture
           .supplyAsync(() -> call(env, admin, HttpMethod.PUT, "/v1/partner-clients/" + client + "/grant",
               new JsonObject().put("scopes", new JsonArray().add("reports:read"))
-                  .put("unitIds", new JsonArray().add(HANJIANG.toString()).add(a.toString()))
+                  .put("unitIds", new JsonArray().add(kept.toString()).add(a.toString()))
                   .put("reportTypes", new JsonArray().add("SITE"))));
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
           .until(() -> grant.isDone() || Admin.count(env, "SELECT count(*) FROM pg_stat_activity WHERE "
