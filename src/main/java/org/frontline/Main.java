@@ -3,6 +3,7 @@ package org.frontline;
 import io.vertx.core.Vertx;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.KeyEncryption;
+import org.frontline.identity.KeyEncryptionRekey;
 import org.frontline.identity.RotationService;
 import org.frontline.identity.SigningKeyStore;
 import org.frontline.platform.db.Database;
@@ -33,7 +34,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
-/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap|audit-verify|rotate-keys}. */
+/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap|audit-verify|rotate-keys|rekey}. */
 @Command(name = "frontline", mixinStandardHelpOptions = true, version = "frontline 0.1.0",
     description = "Field reporting backend: reports and photos from officers' phones, alerts to supervisors, "
         + "a secured API for partner systems.",
@@ -132,7 +133,7 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
-      subcommands = {Bootstrap.class, AuditVerify.class, RotateKeys.class})
+      subcommands = {Bootstrap.class, AuditVerify.class, RotateKeys.class, Rekey.class})
   static final class Admin implements Callable<Integer> {
     @CommandLine.ParentCommand
     Main main;
@@ -258,6 +259,54 @@ public final class Main implements Callable<Integer> {
       }
     }
   }
+  @Command(name = "rekey", mixinStandardHelpOptions = true,
+      description = "Re-encrypt everything sealed under the key-encryption key (signing keys, webhook secrets) "
+          + "under FRONTLINE_NEW_KEY_ENCRYPTION_KEY, in one transaction, audited. Reads the key in force from "
+          + "FRONTLINE_KEY_ENCRYPTION_KEY (a weak one too). Stop every instance first (refused while one is "
+          + "connected), then start them with the new key. A second run changes nothing.")
+  static final class Rekey implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Admin admin;
+
+    @Override
+    public Integer call() throws Exception {
+      FrontlineConfig.Rekey settings;
+      try {
+        settings = ConfigLoader.loadRekey(admin.main.env);
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return EXIT_CONFIG;
+      }
+      try {
+        Migrations.migrate(settings.database());
+      } catch (FlywayException e) {
+        return cannotMigrate(e);
+      }
+      Vertx vertx = Vertx.vertx();
+      Database database = Database.connect(vertx, settings.database());
+      try {
+        var done = new KeyEncryptionRekey(database.pool(), new KeyEncryption(settings.current()),
+            new KeyEncryption(settings.next()), new AuditLog())
+            .rekey(new RotationService.Actor(null, "cli", null, null))
+            .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        System.out.println(done.reencrypted() == 0
+            ? "nothing to re-encrypt: all " + done.alreadyUnderNewKey() + " sealed values already open under "
+                + Setting.NEW_KEY_ENCRYPTION_KEY.env()
+            : "re-encrypted under " + Setting.NEW_KEY_ENCRYPTION_KEY.env() + ": " + done.signingKeys().size()
+                + " signing key(s) " + done.signingKeys() + ", " + done.webhookSecrets() + " webhook secret(s); "
+                + done.alreadyUnderNewKey() + " already under it. Start the instances with it as "
+                + Setting.KEY_ENCRYPTION_KEY.env());
+        return 0;
+      } catch (java.util.concurrent.ExecutionException e) {
+        System.err.println("cannot re-key, nothing was changed: " + e.getCause().getMessage());
+        return EXIT_START;
+      } finally {
+        database.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
+
   @Command(name = "audit-verify", mixinStandardHelpOptions = true,
       description = "Recompute the audit log's hash chain (needs only the database settings). Exit status 0 when "
           + "intact, 3 when broken (the first broken entry is printed), 1 when the database cannot be read.")

@@ -69,6 +69,26 @@ public final class ConfigLoader {
   }
 
   /**
+   * The database, the key-encryption key in force and the one to change to, for {@code admin rekey}. The current
+   * key is taken as it is, weak or not (moving off a weak key is what the command is for); the new one must be 32
+   * random bytes, and another key.
+   */
+  public static FrontlineConfig.Rekey loadRekey(Map<String, String> env) {
+    ConfigLoader loader = merge(Mode.PRODUCTION, env, Map.of());
+    FrontlineConfig.Database database = loader.database();
+    SecretKey current = loader.key(Setting.KEY_ENCRYPTION_KEY, false);
+    SecretKey next = loader.key(Setting.NEW_KEY_ENCRYPTION_KEY, true);
+    if (current != null && next != null && java.security.MessageDigest.isEqual(current.getEncoded(), next.getEncoded())) {
+      loader.problems.add(Setting.NEW_KEY_ENCRYPTION_KEY.env() + ": the same key as "
+          + Setting.KEY_ENCRYPTION_KEY.env() + "; give the new key (openssl rand -base64 32)");
+    }
+    if (!loader.problems.isEmpty()) {
+      throw new ConfigException(loader.problems);
+    }
+    return new FrontlineConfig.Rekey(database, current, next);
+  }
+
+  /**
    * One setting as given (environment over FRONTLINE_CONFIG_FILE over the mode's default), before any check; null
    * when none. For what a mode must decide before loading: dev mode's data folder and whether to generate a key.
    */
@@ -347,25 +367,29 @@ public final class ConfigLoader {
 
   /** In production a key that cannot have come from a random generator is refused (dev and tests take any). */
   private SecretKey keyEncryptionKey(Mode mode) {
-    String value = required(Setting.KEY_ENCRYPTION_KEY);
+    return key(Setting.KEY_ENCRYPTION_KEY, mode == Mode.PRODUCTION);
+  }
+
+  private SecretKey key(Setting setting, boolean refuseWeak) {
+    String value = required(setting);
     if (value == null) {
       return null;
     }
     try {
       byte[] raw = Base64.getDecoder().decode(value);
       if (raw.length == 32) {
-        String weakness = mode == Mode.PRODUCTION ? weakness(raw) : null;
+        String weakness = refuseWeak ? weakness(raw) : null;
         if (weakness == null) {
           return new SecretKeySpec(raw, "AES");
         }
-        problems.add(Setting.KEY_ENCRYPTION_KEY.env() + ": a weak key (" + weakness + "); production needs 32 "
+        problems.add(setting.env() + ": a weak key (" + weakness + "); production needs 32 "
             + "random bytes (openssl rand -base64 32)");
         return null;
       }
     } catch (IllegalArgumentException ignored) {
       // reported below
     }
-    problems.add(Setting.KEY_ENCRYPTION_KEY.env() + ": must be the base64 of exactly 32 bytes (openssl rand -base64 32)");
+    problems.add(setting.env() + ": must be the base64 of exactly 32 bytes (openssl rand -base64 32)");
     return null;
   }
 

@@ -92,6 +92,9 @@ public record FrontlineConfig(
   /** What the key-administration commands need: the database and the key-encryption key. */
   public record KeyAdmin(Database database, SecretKey keyEncryptionKey) {}
 
+  /** What {@code admin rekey} needs: the database, the key-encryption key in force and the new one. */
+  public record Rekey(Database database, SecretKey current, SecretKey next) {}
+
   public FrontlineConfig {
     Objects.requireNonNull(mode);
     Objects.requireNonNull(http);

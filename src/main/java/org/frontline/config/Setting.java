@@ -79,9 +79,14 @@ public enum Setting {
           + "their number (0: every refusal audited). The metric frontline_auth_refusals_total counts them all."),
   KEY_ENCRYPTION_KEY("FRONTLINE_KEY_ENCRYPTION_KEY", null, "(generated)",
       "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key that encrypts the signing keys "
-          + "kept in the database. The same on every instance; keep it secret. Production refuses one that is no "
+          + "and webhook secrets kept in the database. The same on every instance; keep it secret. Changed with "
+          + "`admin rekey`. Production refuses one that is no "
           + "random bytes (a byte repeated, a pattern, a sequence, text). Dev mode keeps one in "
           + "./data/key-encryption-key."),
+  NEW_KEY_ENCRYPTION_KEY("FRONTLINE_NEW_KEY_ENCRYPTION_KEY", null, null,
+      "Only for `admin rekey`: the key-encryption key to re-encrypt everything under (base64 of 32 random bytes; "
+          + "weak keys are refused). Give it in the environment or FRONTLINE_CONFIG_FILE, never on the command line. "
+          + "The service itself ignores it."),
   ROLES("FRONTLINE_ROLES", "api,workers", "api,workers",
       "What this process runs: api (the HTTP API), workers (outbox dispatcher, media worker, webhook delivery, "
           + "upload sweeper, record watch), or both. Processes of either kind share the work through the database."),

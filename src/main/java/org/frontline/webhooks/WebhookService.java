@@ -241,7 +241,7 @@ public final class WebhookService {
   }
 
   /** The associated data a secret is sealed under: a sealed secret moved to another row does not open. */
-  static String sealKid(UUID secretId) {
+  public static String sealKid(UUID secretId) {
     return "webhook-secret:" + secretId;
   }
 
