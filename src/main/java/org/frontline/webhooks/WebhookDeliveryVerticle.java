@@ -317,7 +317,10 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
               .onFailure(e -> inFlight -= due.size())
               .map(keys -> {
                 for (Due d : due) {
-                  send(d, keys.getOrDefault(d.subscriptionId(), List.of()))
+                  List<byte[]> live = keys.getOrDefault(d.subscriptionId(), List.of());
+                  // Never sent unsigned: a subscription none of whose secrets opens fails the attempt instead.
+                  (live.isEmpty() && keys.containsKey(d.subscriptionId())
+                      ? recordFailed(d, null, SECRET_UNOPENED) : send(d, live))
                       .onComplete(ar -> {
                         inFlight--;
                         if (ar.failed()) {
@@ -331,7 +334,13 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         });
   }
 
-  /** The live secrets of each subscription, opened. */
+  /** The error of an attempt not made: none of the subscription's live secrets opens. */
+  static final String SECRET_UNOPENED = "no webhook secret of the subscription opens under the key-encryption key";
+
+  /**
+   * The live secrets of each subscription, opened; a subscription some of whose secrets do not open has an entry
+   * with the others (empty when none opens).
+   */
   private Future<Map<UUID, List<byte[]>>> secrets(List<UUID> subscriptions) {
     return pool.preparedQuery("SELECT id, subscription_id, secret_sealed FROM webhook_secret "
             + "WHERE subscription_id = ANY ($1) AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at, id")
@@ -339,8 +348,15 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         .map(rows -> {
           Map<UUID, List<byte[]>> keys = new HashMap<>();
           for (Row r : rows) {
-            byte[] key = sealing.decrypt(WebhookService.sealKid(r.getUUID("id")), r.getBuffer("secret_sealed").getBytes());
-            keys.computeIfAbsent(r.getUUID("subscription_id"), k -> new ArrayList<>()).add(key);
+            List<byte[]> live = keys.computeIfAbsent(r.getUUID("subscription_id"), k -> new ArrayList<>());
+            try {
+              live.add(sealing.decrypt(WebhookService.sealKid(r.getUUID("id")), r.getBuffer("secret_sealed").getBytes()));
+            } catch (KeyEncryption.WrongKeyException e) {
+              // One secret that does not open (sealed under another key-encryption key, altered) must not stop
+              // the deliveries of every subscription claimed with it: left out, signed with the others.
+              log.error("webhook secret {} of subscription {} does not open under FRONTLINE_KEY_ENCRYPTION_KEY",
+                  r.getUUID("id"), r.getUUID("subscription_id"));
+            }
           }
           return keys;
         });

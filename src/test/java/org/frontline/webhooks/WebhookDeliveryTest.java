@@ -103,6 +103,46 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aSecretThatDoesNotOpenHoldsBackOnlyItsOwnSubscription(TestEnvironment env) throws Exception {
+    try (Receiver sealedElsewhere = new Receiver().start(0); Receiver fine = new Receiver().start(0)) {
+      JsonObject bad = subscribe(env, partner(env, List.of(TONGZHOU)), sealedElsewhere.url());
+      JsonObject good = subscribe(env, partner(env, List.of(TONGZHOU)), fine.url());
+      // The secret sealed under another key-encryption key (written by an instance on another key).
+      byte[] otherKey = new byte[32];
+      new java.security.SecureRandom().nextBytes(otherKey);
+      var elsewhere = new org.frontline.identity.KeyEncryption(new javax.crypto.spec.SecretKeySpec(otherKey, "AES"));
+      try (Connection c = env.jdbc();
+           var read = c.prepareStatement("SELECT id FROM webhook_secret WHERE subscription_id = ?::uuid");
+           var write = c.prepareStatement("UPDATE webhook_secret SET secret_sealed = ? WHERE id = ?")) {
+        read.setString(1, bad.getString("id"));
+        try (var rs = read.executeQuery()) {
+          assertThat(rs.next()).isTrue();
+          UUID secretId = (UUID) rs.getObject(1);
+          write.setBytes(1, elsewhere.encrypt(WebhookService.sealKid(secretId), new byte[32]));
+          write.setObject(2, secretId);
+          assertThat(write.executeUpdate()).isEqualTo(1);
+        }
+      }
+      try {
+        UUID reportId = report(env, "officer.zhang", TONGZHOU);
+        // Claimed in the same round: the other subscription's delivery goes out, signed, all the same.
+        assertThat(eventually(() -> fine.received.size() == 1)).isTrue();
+        assertThat(verify(good.getString("secret"), fine.list().get(0))).isEqualTo(1);
+        assertThat(fine.list().get(0).body()).contains(reportId.toString());
+        // Never sent unsigned: a failed attempt, retried (a secret rotated in through the API would sign it).
+        assertThat(eventually(() -> deliveries(env, bad.getString("id"), "status = 'PENDING' AND attempts >= 1 "
+            + "AND last_status IS NULL AND last_error = '" + WebhookDeliveryVerticle.SECRET_UNOPENED + "'") == 1))
+            .isTrue();
+        assertThat(sealedElsewhere.list()).isEmpty();
+      } finally {
+        try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+          st.executeUpdate("UPDATE webhook_subscription SET deleted_at = now() WHERE id = '" + bad.getString("id") + "'");
+        }
+      }
+    }
+  }
+
+  @Test
   void anHttpsTargetIsReachedByItsNameAtTheCheckedAddress(TestEnvironment env) throws Exception {
     // A receiver with a certificate for "localhost" only; a worker that trusts it (the served one does not, so its
     // attempts fail the TLS handshake and are retried until this one's succeeds).
