@@ -77,18 +77,19 @@ class ManagementTest {
     int port = env.s3().port();
     env.s3().stop();
     java.util.List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
-    try (java.net.ServerSocket silent = new java.net.ServerSocket()) {
+    java.net.ServerSocket silent = new java.net.ServerSocket();
+    Thread acceptor = new Thread(() -> {
+      try {
+        while (true) {
+          accepted.add(silent.accept()); // read nothing, answer nothing
+        }
+      } catch (java.io.IOException closed) {
+        // the test is over
+      }
+    }, "silent-store");
+    try {
       silent.setReuseAddress(true);
       silent.bind(new java.net.InetSocketAddress("127.0.0.1", port));
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            accepted.add(silent.accept()); // read nothing, answer nothing
-          }
-        } catch (java.io.IOException closed) {
-          // the test is over
-        }
-      }, "silent-store");
       acceptor.setDaemon(true);
       acceptor.start();
       HttpResponse<String> r = get(env, "/health/ready");
@@ -99,10 +100,17 @@ class ManagementTest {
       assertThat(r.body()).contains("no answer within 3 s");
       assertThat(accepted).as("the check reached the silent store").isNotEmpty();
     } finally {
+      silent.close();
+      acceptor.join(5_000);
+      // Reset, not closed: a closing socket would hold the port (FIN_WAIT) and the store could not bind it again.
       for (java.net.Socket socket : accepted) {
+        socket.setSoLinger(true, 0);
         socket.close();
       }
-      env.s3().restart();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+        env.s3().restart();
+        return true;
+      });
     }
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
         .until(() -> get(env, "/health/ready").statusCode() == 200);
