@@ -232,33 +232,19 @@ public final class Main implements Callable<Integer> {
         System.err.println(e.getMessage());
         return EXIT_CONFIG;
       }
-      try {
-        Migrations.migrate(settings.database());
-      } catch (FlywayException e) {
-        return cannotMigrate(e);
-      }
-      Vertx vertx = Vertx.vertx();
-      Database database = Database.connect(vertx, settings.database());
-      try {
+      return overDatabase(settings.database(), "cannot rotate the signing keys", database -> {
         SigningKeyStore store = new SigningKeyStore(database.pool(), new KeyEncryption(settings.keyEncryptionKey()),
             java.time.Clock.systemUTC());
         // Opening the stored keys first proves the key-encryption key is the right one before anything changes.
-        var rotated = store.loadPublished()
+        return store.loadPublished()
             .compose(keys -> new RotationService(store, new AuditLog())
                 .rotate(new RotationService.Actor(null, "cli", null, null)))
-            .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
-        System.out.println("signing keys rotated: " + rotated.activated() + " is current; superseded "
-            + rotated.superseded() + "; retired " + rotated.retired());
-        return 0;
-      } catch (java.util.concurrent.ExecutionException e) {
-        System.err.println("cannot rotate the signing keys: " + e.getCause().getMessage());
-        return EXIT_START;
-      } finally {
-        database.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
-      }
+            .map(rotated -> "signing keys rotated: " + rotated.activated() + " is current; superseded "
+                + rotated.superseded() + "; retired " + rotated.retired());
+      });
     }
   }
+
   @Command(name = "rekey", mixinStandardHelpOptions = true,
       description = "Re-encrypt everything sealed under the key-encryption key (signing keys, webhook secrets) "
           + "under FRONTLINE_NEW_KEY_ENCRYPTION_KEY, in one transaction, audited. Reads the key in force from "
@@ -277,33 +263,44 @@ public final class Main implements Callable<Integer> {
         System.err.println(e.getMessage());
         return EXIT_CONFIG;
       }
-      try {
-        Migrations.migrate(settings.database());
-      } catch (FlywayException e) {
-        return cannotMigrate(e);
-      }
-      Vertx vertx = Vertx.vertx();
-      Database database = Database.connect(vertx, settings.database());
-      try {
-        var done = new KeyEncryptionRekey(database.pool(), new KeyEncryption(settings.current()),
-            new KeyEncryption(settings.next()), new AuditLog())
-            .rekey(new RotationService.Actor(null, "cli", null, null))
-            .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
-        System.out.println(done.reencrypted() == 0
-            ? "nothing to re-encrypt: all " + done.alreadyUnderNewKey() + " sealed values already open under "
-                + Setting.NEW_KEY_ENCRYPTION_KEY.env()
-            : "re-encrypted under " + Setting.NEW_KEY_ENCRYPTION_KEY.env() + ": " + done.signingKeys().size()
-                + " signing key(s) " + done.signingKeys() + ", " + done.webhookSecrets() + " webhook secret(s); "
-                + done.alreadyUnderNewKey() + " already under it. Start the instances with it as "
-                + Setting.KEY_ENCRYPTION_KEY.env());
-        return 0;
-      } catch (java.util.concurrent.ExecutionException e) {
-        System.err.println("cannot re-key, nothing was changed: " + e.getCause().getMessage());
-        return EXIT_START;
-      } finally {
-        database.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
-      }
+      return overDatabase(settings.database(), "cannot re-key, nothing was changed", database ->
+          new KeyEncryptionRekey(database.pool(), new KeyEncryption(settings.current()),
+              new KeyEncryption(settings.next()), new AuditLog())
+              .rekey(new RotationService.Actor(null, "cli", null, null))
+              .map(done -> done.reencrypted() == 0
+                  ? "nothing to re-encrypt: all " + done.alreadyUnderNewKey() + " sealed values already open under "
+                      + Setting.NEW_KEY_ENCRYPTION_KEY.env()
+                  : "re-encrypted under " + Setting.NEW_KEY_ENCRYPTION_KEY.env() + ": " + done.signingKeys().size()
+                      + " signing key(s) " + done.signingKeys() + ", " + done.webhookSecrets() + " webhook secret(s); "
+                      + done.alreadyUnderNewKey() + " already under it. Start the instances with it as "
+                      + Setting.KEY_ENCRYPTION_KEY.env()));
+    }
+  }
+
+  /**
+   * An administrative command's work over the database (migrated first) on a Vert.x of its own: prints the line
+   * {@code work} answers and returns 0, or prints {@code failure} with the cause and returns {@link #EXIT_START};
+   * the pool and Vert.x are closed either way.
+   */
+  static int overDatabase(FrontlineConfig.Database settings, String failure,
+                          java.util.function.Function<Database, io.vertx.core.Future<String>> work) throws Exception {
+    try {
+      Migrations.migrate(settings);
+    } catch (FlywayException e) {
+      return cannotMigrate(e);
+    }
+    Vertx vertx = Vertx.vertx();
+    Database database = Database.connect(vertx, settings);
+    try {
+      System.out.println(work.apply(database).toCompletionStage().toCompletableFuture()
+          .get(60, java.util.concurrent.TimeUnit.SECONDS));
+      return 0;
+    } catch (java.util.concurrent.ExecutionException e) {
+      System.err.println(failure + ": " + e.getCause().getMessage());
+      return EXIT_START;
+    } finally {
+      database.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 
