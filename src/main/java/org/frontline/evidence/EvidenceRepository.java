@@ -180,7 +180,7 @@ final class EvidenceRepository {
                          Long dHash, JsonObject exif, String thumbKey, String displayKey, String note) {
     return pool.withTransaction(conn -> conn.preparedQuery("UPDATE attachment SET media_status = 'DONE',"
                 + " media_done_at = now(), media_lease_until = NULL, media_error = $7, dhash = $3, exif = $4,"
-                + " thumb_key = $5, display_key = $6"
+                + " thumb_key = $5, display_key = $6, media_unavailable_since = NULL, media_unavailable_tries = 0"
                 + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING' RETURNING id")
             .execute(Tuple.from(new Object[] {job.attachmentId(), instance, dHash, exif, thumbKey, displayKey,
                 note}))
@@ -231,15 +231,40 @@ final class EvidenceRepository {
             }));
   }
 
-  /** A failed attempt: retried after {@code retryAfter}, FAILED after {@code maxAttempts}. */
-  Future<Void> fail(String instance, Job job, String error, Duration retryAfter, int maxAttempts) {
-    return pool.preparedQuery("UPDATE attachment SET media_error = $3,"
-            + " media_lease_until = now() + $4 * interval '1 millisecond',"
-            + " media_status = CASE WHEN media_attempts >= $5 THEN 'FAILED' ELSE 'PENDING' END"
-            + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING'")
-        .execute(Tuple.of(job.attachmentId(), instance, error.length() > 500 ? error.substring(0, 500) : error,
-            retryAfter.toMillis(), maxAttempts))
-        .mapEmpty();
+  /** How a failed attempt ended: the attachment waits for another try, FAILED, or was no longer this instance's. */
+  enum Failure { RETRIED, FAILED, LOST }
+
+  /**
+   * A failed attempt, recorded while the claim is still {@code instance}'s. A failure of the photo itself
+   * ({@code unavailable} false) used one of the attempts: retried after {@code retryAfter}, FAILED after
+   * {@code maxAttempts}. A store or database that could not be reached ({@code unavailable}) gives the attempt back:
+   * retried after {@code retryAfter} doubled per such failure in a row, at most {@code retryCap}, until the first of
+   * them is {@code unavailableFor} old, then FAILED.
+   */
+  Future<Failure> fail(String instance, Job job, String error, boolean unavailable,
+                       MediaWorkerVerticle.Settings settings) {
+    String sql;
+    List<Object> params = new ArrayList<>(List.of(job.attachmentId(), instance,
+        error.length() > 500 ? error.substring(0, 500) : error, settings.retryAfter().toMillis()));
+    if (unavailable) {
+      sql = "media_status = CASE WHEN media_unavailable_since <= now() - $6 * interval '1 millisecond'"
+          + " THEN 'FAILED' ELSE 'PENDING' END, media_attempts = media_attempts - 1,"
+          + " media_unavailable_since = coalesce(media_unavailable_since, now()),"
+          + " media_unavailable_tries = media_unavailable_tries + 1, media_lease_until = now()"
+          + " + least($4::float8 * power(2, least(media_unavailable_tries, 40)), $5) * interval '1 millisecond'";
+      params.add((double) settings.retryCap().toMillis());
+      params.add(settings.unavailableFor().toMillis());
+    } else {
+      sql = "media_status = CASE WHEN media_attempts >= $5 THEN 'FAILED' ELSE 'PENDING' END,"
+          + " media_unavailable_since = NULL, media_unavailable_tries = 0,"
+          + " media_lease_until = now() + $4 * interval '1 millisecond'";
+      params.add(settings.maxAttempts());
+    }
+    return pool.preparedQuery("UPDATE attachment SET media_error = $3, " + sql
+            + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING' RETURNING media_status")
+        .execute(Tuple.from(params))
+        .map(rows -> rows.size() == 0 ? Failure.LOST
+            : "FAILED".equals(rows.iterator().next().getString(0)) ? Failure.FAILED : Failure.RETRIED);
   }
 
   private static Tuple checkRow(Job job, UUID attachmentId, EvidenceCheck c) {

@@ -4,9 +4,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.VertxException;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.ClosedConnectionException;
 import org.frontline.media.DerivedImages;
 import org.frontline.media.EvidenceCheck;
 import org.frontline.media.EvidenceChecks;
@@ -19,6 +22,7 @@ import org.frontline.media.PhotoMetadataReader;
 import org.frontline.media.PixelCap;
 import org.frontline.media.ReportLocation;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.http.DependencyUnavailableException;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,12 +47,17 @@ import java.util.UUID;
 public final class MediaWorkerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(MediaWorkerVerticle.class);
 
-  /** Tuning; {@link #defaults()} suits production and tests. */
+  /**
+   * Tuning; {@link #defaults()} suits production and tests. {@code maxAttempts} bounds the attempts that failed on
+   * the photo itself, each retried after {@code retryAfter}; an attempt that failed because the object store or the
+   * database could not be reached ({@link #unavailable}) is given back and retried after {@code retryAfter} doubled
+   * per such failure in a row, at most {@code retryCap} apart, until the first of them is {@code unavailableFor} old.
+   */
   public record Settings(int batch, Duration lease, Duration busyDelay, Duration idleDelay, int maxAttempts,
-                         Duration retryAfter, long maxBytes) {
+                         Duration retryAfter, Duration retryCap, Duration unavailableFor, long maxBytes) {
     public static Settings defaults() {
       return new Settings(4, Duration.ofMinutes(5), Duration.ofMillis(10), Duration.ofMillis(500), 3,
-          Duration.ofSeconds(30), 50L * 1024 * 1024);
+          Duration.ofSeconds(30), Duration.ofMinutes(30), Duration.ofHours(24), 50L * 1024 * 1024);
     }
   }
 
@@ -125,12 +134,13 @@ public final class MediaWorkerVerticle extends VerticleBase {
                   .onSuccess(outcome -> metrics.processed(outcome, System.nanoTime() - start))
                   .<Void>mapEmpty()
                   .recover(e -> {
-                    log.warn("media processing of attachment {} failed (attempt {}): {}", job.attachmentId(),
-                        job.attempts(), e.toString());
-                    metrics.processed(job.attempts() >= settings.maxAttempts() ? "failed" : "retried",
-                        System.nanoTime() - start);
-                    return repository.fail(instance, job, e.toString(), settings.retryAfter(),
-                        settings.maxAttempts());
+                    boolean unavailable = unavailable(e);
+                    log.warn("media processing of attachment {} failed (attempt {}{}): {}", job.attachmentId(),
+                        job.attempts(), unavailable ? ", a dependency unavailable: given back" : "", e.toString());
+                    return repository.fail(instance, job, e.toString(), unavailable, settings)
+                        .onSuccess(f -> metrics.processed(f == EvidenceRepository.Failure.FAILED ? "failed"
+                            : unavailable ? "unavailable" : "retried", System.nanoTime() - start))
+                        .<Void>mapEmpty();
                   });
             });
           }
@@ -144,6 +154,34 @@ public final class MediaWorkerVerticle extends VerticleBase {
             schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
           }
         });
+  }
+
+  /**
+   * Whether an attempt failed because the object store or the database could not be reached or answered with a
+   * server error (nothing to do with the photo: retried without using an attempt) rather than on the photo itself.
+   */
+  static boolean unavailable(Throwable failure) {
+    for (Throwable c = failure; c != null; c = c.getCause()) {
+      if (c instanceof DependencyUnavailableException || c instanceof java.net.ConnectException
+          || c instanceof java.net.SocketException || c instanceof java.io.InterruptedIOException
+          || c instanceof java.util.concurrent.TimeoutException || c instanceof java.nio.channels.ClosedChannelException
+          || c instanceof io.netty.channel.ConnectTimeoutException || c instanceof ClosedConnectionException
+          || c instanceof io.minio.errors.ServerException) {
+        return true;
+      }
+      if (c instanceof io.minio.errors.ErrorResponseException e && e.response() != null && e.response().code() >= 500) {
+        return true;
+      }
+      if (c instanceof PgException e && e.getSqlState() != null && (e.getSqlState().startsWith("08")
+          || e.getSqlState().startsWith("53") || e.getSqlState().startsWith("57P"))) {
+        return true; // connection lost, out of resources, shutting down or starting up
+      }
+      if (c instanceof VertxException e && e.getMessage() != null
+          && (e.getMessage().contains("Timeout") || e.getMessage().contains("closed"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The backlog gauges, from one query every {@link #BACKLOG_EVERY} (whichever instances run it, same figures). */
@@ -221,7 +259,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
     return store.get(key, 0, -1).compose(stream -> {
       Promise<byte[]> done = Promise.promise();
       Buffer all = Buffer.buffer((int) Math.min(size, settings.maxBytes()));
-      stream.exceptionHandler(done::tryFail);
+      // A failure while the bytes stream in (the store gone mid-object) is the store's, not the photo's.
+      stream.exceptionHandler(e -> done.tryFail(new DependencyUnavailableException("object store", e)));
       stream.endHandler(v -> done.tryComplete(all.getBytes()));
       stream.handler(b -> {
         if (all.length() + b.length() > settings.maxBytes()) {

@@ -454,6 +454,73 @@ class EvidenceWorkerTest {
     awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
   }
 
+  /**
+   * The object store down for longer than the 3 attempts' span: each try finds it unreachable, gives its attempt
+   * back and waits twice as long as the last (30 s, 1 min, ..., at most 30 min); the waits are cut short here by
+   * expiring the lease. Once the store is back, the photo is checked and its copies made.
+   */
+  @Test
+  void aPhotoIsRetriedWithGrowingDelaysWhileTheStoreIsDownAndCheckedOnceItIsBack(TestEnvironment env)
+      throws Exception {
+    MediaWorkerVerticle.Settings settings = MediaWorkerVerticle.Settings.defaults();
+    double unavailableBefore = processed(env, "unavailable");
+    UUID a = uploadedUnderADeadClaim(env, 81, 0, "1 day");
+    UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", a));
+    int tries = settings.maxAttempts() + 5;
+    env.s3().stop();
+    try {
+      for (int i = 1; i <= tries; i++) {
+        update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+        String n = String.valueOf(i);
+        awaitUntil("try " + n + " while the store is down",
+            () -> n.equals(string(env, "SELECT media_unavailable_tries FROM attachment WHERE id = ?", a)));
+        assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
+            .isEqualTo("PENDING 0");
+        double wait = Double.parseDouble(string(env, "SELECT extract(epoch FROM media_lease_until - now())"
+            + " FROM attachment WHERE id = ?", a));
+        long expected = Math.min(settings.retryAfter().toSeconds() << (i - 1), settings.retryCap().toSeconds());
+        assertThat(wait).as("the wait after try " + n).isBetween(expected - 15.0, (double) expected);
+      }
+      assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).contains("unavailable");
+      assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ?", report)).isEqualTo("0");
+    } finally {
+      env.s3().restart();
+    }
+    assertThat(processed(env, "unavailable")).isGreaterThanOrEqualTo(unavailableBefore + tries);
+
+    update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_attempts || ' ' || media_unavailable_tries || ' '"
+        + " || (media_unavailable_since IS NULL) FROM attachment WHERE id = ?", a)).isEqualTo("1 0 true");
+    assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL",
+        report)).isEqualTo("2");
+    assertThat(stored(env, "derived/" + a + "/thumb.jpg")).isNotEmpty();
+    assertThat(stored(env, "derived/" + a + "/display.jpg")).isNotEmpty();
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("false");
+  }
+
+  /** Unreachable for the whole bound (24 h since the first failed try): FAILED. */
+  @Test
+  void aPhotoWhoseStoreStaysDownForTheWholeBoundFails(TestEnvironment env) throws Exception {
+    MediaWorkerVerticle.Settings settings = MediaWorkerVerticle.Settings.defaults();
+    double failedBefore = processed(env, "failed");
+    UUID a = uploadedUnderADeadClaim(env, 82, 0, "1 day");
+    update(env, "UPDATE attachment SET media_unavailable_since = now() - ?::interval, media_unavailable_tries = 52"
+        + " WHERE id = ?", settings.unavailableFor().toHours() + " hours 1 minute", a);
+    env.s3().stop();
+    try {
+      update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+      awaitUntil("attachment " + a + " failed",
+          () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
+    } finally {
+      env.s3().restart();
+    }
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("0");
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).contains("unavailable");
+    awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
+  }
+
   @Test
   void twoWorkerInstancesNeverProcessAnAttachmentTwice(TestEnvironment env) throws Exception {
     String second = await(env.app().vertx().deployVerticle(new MediaWorkerVerticle(env.app().database(),
