@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Scope;
 import org.frontline.media.EvidenceCheck;
@@ -48,44 +49,46 @@ final class EvidenceRepository {
   /**
    * Claims up to {@code limit} attachments to process. One whose last attempt never finished (claimed
    * {@code maxAttempts} times, still PENDING once its lease ran out: the process died while on it, maybe crashed by
-   * the file itself in native decoding) is not claimed again but FAILED, so a poisoned photo cannot take down worker
-   * after worker forever.
+   * the file itself in native decoding) is not processed again but returned among {@link Claim#abandoned}, claimed,
+   * for the caller to FAIL with its checks-unavailable flag ({@link #fail}), so a poisoned photo cannot take down
+   * worker after worker forever; a caller that dies before that leaves it to be abandoned at a later claim.
    */
-  /** What a claim took: the jobs to process, and how many it abandoned instead. */
-  record Claim(List<Job> jobs, int abandoned) {}
+  /** What a claim took: the jobs to process, and those to abandon instead (their last error in {@code error}). */
+  record Claim(List<Job> jobs, List<Abandoned> abandoned) {}
+
+  /** A claimed attachment whose every attempt was used up without finishing, with the last error recorded. */
+  record Abandoned(Job job, String error) {}
 
   Future<Claim> claim(String instance, int limit, Duration lease, int maxAttempts) {
-    return pool.preparedQuery("WITH c AS (SELECT id FROM attachment WHERE status = 'STORED' AND media_status = 'PENDING'"
-            + " AND (media_lease_until IS NULL OR media_lease_until < now()) ORDER BY stored_at, id LIMIT $1"
-            + " FOR UPDATE SKIP LOCKED)"
+    return pool.preparedQuery("WITH c AS (SELECT id, media_attempts >= $4 AS abandon FROM attachment"
+            + " WHERE status = 'STORED' AND media_status = 'PENDING'"
+            + " AND (media_lease_until IS NULL OR media_lease_until < now())"
+            + " ORDER BY stored_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
             + " UPDATE attachment a SET media_claimed_by = $2,"
             + " media_lease_until = now() + $3 * interval '1 millisecond',"
-            + " media_attempts = a.media_attempts + CASE WHEN a.media_attempts >= $4 THEN 0 ELSE 1 END,"
-            + " media_status = CASE WHEN a.media_attempts >= $4 THEN 'FAILED' ELSE 'PENDING' END,"
-            + " media_error = CASE WHEN a.media_attempts >= $4 THEN 'abandoned: ' || a.media_attempts"
-            + " || ' attempt(s) never finished (last error: ' || coalesce(a.media_error, 'none recorded') || ')'"
-            + " ELSE a.media_error END"
+            + " media_attempts = a.media_attempts + CASE WHEN c.abandon THEN 0 ELSE 1 END"
             + " FROM c, report r WHERE a.id = c.id AND r.id = a.report_id"
             + " RETURNING a.id, a.report_id, r.unit_id, a.object_key, a.content_type, a.declared_size,"
             + " a.declared_sha256, r.lat, r.lon, coalesce(r.accuracy_m, 0) AS accuracy_m, r.location_mock,"
             + " r.captured_at, r.request ->> 'capturedAt' AS captured_at_sent, r.received_at, a.media_attempts,"
-            + " a.media_status")
+            + " a.media_error, c.abandon")
         .execute(Tuple.of(limit, instance, lease.toMillis(), maxAttempts))
         .map(rows -> {
           List<Job> jobs = new ArrayList<>();
-          int abandoned = 0;
+          List<Abandoned> abandoned = new ArrayList<>();
           for (Row r : rows) {
-            if ("FAILED".equals(r.getString("media_status"))) {
-              LOG.warn("media processing of attachment {} abandoned: its {} attempt(s) never finished",
-                  r.getUUID("id"), r.getInteger("media_attempts"));
-              abandoned++;
-              continue;
-            }
-            jobs.add(new Job(r.getUUID("id"), r.getUUID("report_id"), r.getUUID("unit_id"), r.getString("object_key"),
+            Job job = new Job(r.getUUID("id"), r.getUUID("report_id"), r.getUUID("unit_id"), r.getString("object_key"),
                 r.getString("content_type"), r.getLong("declared_size"), r.getBuffer("declared_sha256").getBytes(),
                 r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"), r.getBoolean("location_mock"),
                 asSent(r.getOffsetDateTime("captured_at"), r.getString("captured_at_sent")),
-                r.getOffsetDateTime("received_at"), r.getInteger("media_attempts")));
+                r.getOffsetDateTime("received_at"), r.getInteger("media_attempts"));
+            if (Boolean.TRUE.equals(r.getBoolean("abandon"))) {
+              LOG.warn("media processing of attachment {} abandoned: its {} attempt(s) never finished",
+                  job.attachmentId(), job.attempts());
+              abandoned.add(new Abandoned(job, r.getString("media_error")));
+            } else {
+              jobs.add(job);
+            }
           }
           return new Claim(jobs, abandoned);
         });
@@ -189,64 +192,79 @@ final class EvidenceRepository {
                 return Future.failedFuture(new IllegalStateException("lost the claim of attachment "
                     + job.attachmentId()));
               }
-              List<Tuple> batch = new ArrayList<>();
-              for (EvidenceCheck c : reportChecks) {
-                batch.add(checkRow(job, null, c));
-              }
-              for (EvidenceCheck c : photoChecks) {
-                batch.add(checkRow(job, job.attachmentId(), c));
-              }
-              return conn.preparedQuery("INSERT INTO evidence_check (report_id, attachment_id, code, outcome,"
-                      + " measured, threshold, unit, detail, other_report_id)"
-                      + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
-                  .executeBatch(batch);
-            })
-            .compose(v -> {
-              JsonArray flags = new JsonArray();
-              reportChecks.stream().filter(EvidenceCheck::flagged).forEach(c -> flags.add(c.code()));
-              photoChecks.stream().filter(EvidenceCheck::flagged).forEach(c -> flags.add(c.code()));
-              if (flags.isEmpty()) {
-                return Future.succeededFuture(false);
-              }
-              // The report row lock orders two attachments flagged at once: only the first writes the event.
-              return conn.preparedQuery("UPDATE report SET flagged = true WHERE id = $1 AND NOT flagged"
-                      + " RETURNING unit_id, author_id, type")
-                  .execute(Tuple.of(job.reportId()))
-                  .compose(first -> {
-                    if (first.size() == 0) {
-                      return Future.succeededFuture(false);
-                    }
-                    Row r = first.iterator().next();
-                    return conn.preparedQuery("""
-                            INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-                            VALUES ('report.evidence-flagged', 'report', $1, $2,
-                                    jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
-                                                       'authorId', $3::uuid::text, 'type', $4::text,
-                                                       'attachmentId', $5::uuid::text, 'flags', $6::jsonb))
-                            ON CONFLICT DO NOTHING""")
-                        .execute(Tuple.of(job.reportId(), r.getUUID("unit_id"), r.getUUID("author_id"),
-                            r.getString("type"), job.attachmentId(), flags))
-                        .map(true);
-                  });
+              return checksAndFlag(conn, job, reportChecks, photoChecks);
             }));
+  }
+
+  /**
+   * Inserts the checks (the report-level ones once per report) and, when one is flagged and the report was not yet,
+   * sets {@code report.flagged} and writes the {@code report.evidence-flagged} event; whether the report became
+   * flagged now.
+   */
+  private static Future<Boolean> checksAndFlag(SqlConnection conn, Job job, List<EvidenceCheck> reportChecks,
+                                               List<EvidenceCheck> photoChecks) {
+    List<Tuple> batch = new ArrayList<>();
+    for (EvidenceCheck c : reportChecks) {
+      batch.add(checkRow(job, null, c));
+    }
+    for (EvidenceCheck c : photoChecks) {
+      batch.add(checkRow(job, job.attachmentId(), c));
+    }
+    return conn.preparedQuery("INSERT INTO evidence_check (report_id, attachment_id, code, outcome,"
+            + " measured, threshold, unit, detail, other_report_id)"
+            + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
+        .executeBatch(batch)
+        .compose(v -> {
+          JsonArray flags = new JsonArray();
+          reportChecks.stream().filter(EvidenceCheck::flagged).forEach(c -> flags.add(c.code()));
+          photoChecks.stream().filter(EvidenceCheck::flagged).forEach(c -> flags.add(c.code()));
+          if (flags.isEmpty()) {
+            return Future.succeededFuture(false);
+          }
+          // The report row lock orders two attachments flagged at once: only the first writes the event.
+          return conn.preparedQuery("UPDATE report SET flagged = true WHERE id = $1 AND NOT flagged"
+                  + " RETURNING unit_id, author_id, type")
+              .execute(Tuple.of(job.reportId()))
+              .compose(first -> {
+                if (first.size() == 0) {
+                  return Future.succeededFuture(false);
+                }
+                Row r = first.iterator().next();
+                return conn.preparedQuery("""
+                        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+                        VALUES ('report.evidence-flagged', 'report', $1, $2,
+                                jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                                   'authorId', $3::uuid::text, 'type', $4::text,
+                                                   'attachmentId', $5::uuid::text, 'flags', $6::jsonb))
+                        ON CONFLICT DO NOTHING""")
+                    .execute(Tuple.of(job.reportId(), r.getUUID("unit_id"), r.getUUID("author_id"),
+                        r.getString("type"), job.attachmentId(), flags))
+                    .map(true);
+              });
+        });
   }
 
   /** How a failed attempt ended: the attachment waits for another try, FAILED, or was no longer this instance's. */
   enum Failure { RETRIED, FAILED, LOST }
 
   /**
-   * A failed attempt, recorded while the claim is still {@code instance}'s. A failure of the photo itself
-   * ({@code unavailable} false) used one of the attempts: retried after {@code retryAfter}, FAILED after
-   * {@code maxAttempts}. A store or database that could not be reached ({@code unavailable}) gives the attempt back:
-   * retried after {@code retryAfter} doubled per such failure in a row, at most {@code retryCap}, until the first of
-   * them is {@code unavailableFor} old, then FAILED.
+   * A failed attempt, recorded while the claim is still {@code instance}'s. A permanent failure ({@code unavailable}
+   * false) used one of the attempts: retried after {@code retryAfter}, FAILED after {@code maxAttempts}. A store or
+   * database that could not be reached ({@code unavailable}) gives the attempt back: retried after {@code retryAfter}
+   * doubled per such failure in a row, at most {@code retryCap}, until the first of them is {@code unavailableFor} old,
+   * then FAILED. Once FAILED (as for an abandoned attachment, {@code abandoned}), in the same transaction: the
+   * report-level checks (once per report), the photo's {@code unavailable} check, and the report's flag and event.
    */
-  Future<Failure> fail(String instance, Job job, String error, boolean unavailable,
-                       MediaWorkerVerticle.Settings settings) {
+  Future<Failure> fail(String instance, Job job, String error, boolean unavailable, boolean abandoned,
+                       MediaWorkerVerticle.Settings settings, List<EvidenceCheck> reportChecks,
+                       EvidenceCheck checksUnavailable) {
     String sql;
     List<Object> params = new ArrayList<>(List.of(job.attachmentId(), instance,
         error.length() > 500 ? error.substring(0, 500) : error, settings.retryAfter().toMillis()));
-    if (unavailable) {
+    if (abandoned) {
+      sql = "media_status = 'FAILED', media_unavailable_since = NULL, media_unavailable_tries = 0,"
+          + " media_lease_until = now() + $4 * interval '1 millisecond'";
+    } else if (unavailable) {
       sql = "media_status = CASE WHEN media_unavailable_since <= now() - $6 * interval '1 millisecond'"
           + " THEN 'FAILED' ELSE 'PENDING' END, media_attempts = media_attempts - 1,"
           + " media_unavailable_since = coalesce(media_unavailable_since, now()),"
@@ -260,11 +278,18 @@ final class EvidenceRepository {
           + " media_lease_until = now() + $4 * interval '1 millisecond'";
       params.add(settings.maxAttempts());
     }
-    return pool.preparedQuery("UPDATE attachment SET media_error = $3, " + sql
+    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE attachment SET media_error = $3, " + sql
             + " WHERE id = $1 AND media_claimed_by = $2 AND media_status = 'PENDING' RETURNING media_status")
         .execute(Tuple.from(params))
-        .map(rows -> rows.size() == 0 ? Failure.LOST
-            : "FAILED".equals(rows.iterator().next().getString(0)) ? Failure.FAILED : Failure.RETRIED);
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(Failure.LOST);
+          }
+          if (!"FAILED".equals(rows.iterator().next().getString(0))) {
+            return Future.succeededFuture(Failure.RETRIED);
+          }
+          return checksAndFlag(conn, job, reportChecks, List.of(checksUnavailable)).map(Failure.FAILED);
+        }));
   }
 
   private static Tuple checkRow(Job job, UUID attachmentId, EvidenceCheck c) {

@@ -123,10 +123,20 @@ public final class MediaWorkerVerticle extends VerticleBase {
   private void round() {
     repository.claim(instance, settings.batch(), settings.lease(), settings.maxAttempts())
         .compose(claim -> {
-          for (int i = 0; i < claim.abandoned(); i++) {
-            metrics.outcome("abandoned");
-          }
           Future<Void> chain = Future.succeededFuture();
+          for (EvidenceRepository.Abandoned gone : claim.abandoned()) {
+            EvidenceRepository.Job job = gone.job();
+            chain = chain.compose(v -> repository.fail(instance, job, "abandoned: " + job.attempts()
+                    + " attempt(s) never finished (last error: " + (gone.error() == null ? "none recorded"
+                    : gone.error()) + ")", false, true, settings, reportChecks(job),
+                    checks.checksUnavailable("its processing never finished in " + job.attempts() + " attempt(s)"))
+                .onSuccess(f -> {
+                  if (f == EvidenceRepository.Failure.FAILED) {
+                    metrics.outcome("abandoned");
+                  }
+                })
+                .<Void>mapEmpty());
+          }
           for (EvidenceRepository.Job job : claim.jobs()) {
             chain = chain.compose(v -> {
               long start = System.nanoTime();
@@ -137,14 +147,18 @@ public final class MediaWorkerVerticle extends VerticleBase {
                     boolean unavailable = unavailable(e);
                     log.warn("media processing of attachment {} failed (attempt {}{}): {}", job.attachmentId(),
                         job.attempts(), unavailable ? ", a dependency unavailable: given back" : "", e.toString());
-                    return repository.fail(instance, job, e.toString(), unavailable, settings)
+                    return repository.fail(instance, job, e.toString(), unavailable, false, settings,
+                            reportChecks(job), checks.checksUnavailable(unavailable
+                                ? "the object store or the database could not be reached for "
+                                + settings.unavailableFor().toHours() + " h"
+                                : "the photo could not be read or processed in " + job.attempts() + " attempt(s)"))
                         .onSuccess(f -> metrics.processed(f == EvidenceRepository.Failure.FAILED ? "failed"
                             : unavailable ? "unavailable" : "retried", System.nanoTime() - start))
                         .<Void>mapEmpty();
                   });
             });
           }
-          return chain.map(claim.jobs().size() + claim.abandoned());
+          return chain.map(claim.jobs().size() + claim.abandoned().size());
         })
         .onComplete(ar -> {
           if (ar.failed()) {
@@ -154,6 +168,12 @@ public final class MediaWorkerVerticle extends VerticleBase {
             schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
           }
         });
+  }
+
+  /** The checks of the report itself (cheap: no photo), recorded with whichever of its photos is done first. */
+  private List<EvidenceCheck> reportChecks(EvidenceRepository.Job job) {
+    return checks.reportChecks(new ReportLocation(job.lat(), job.lon(), job.accuracyM(), job.mock()), job.capturedAt(),
+        job.receivedAt().toInstant());
   }
 
   /**
@@ -278,7 +298,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
     MediaBytes media = MediaBytes.of(bytes);
     PhotoMetadata meta = metadata.read(media);
     ReportLocation location = new ReportLocation(job.lat(), job.lon(), job.accuracyM(), job.mock());
-    List<EvidenceCheck> reportChecks = checks.reportChecks(location, job.capturedAt(), job.receivedAt().toInstant());
+    List<EvidenceCheck> reportChecks = reportChecks(job);
     List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt());
     Optional<DerivedImages.Variants> variants = Optional.empty();
     String note = null;

@@ -26,6 +26,8 @@ public final class EvidenceChecks {
   public static final String PHOTO_TIME_SKEW = "PHOTO_TIME_SKEW";
   public static final String EXACT_REUSE = "EXACT_REUSE";
   public static final String NEAR_DUPLICATE = "NEAR_DUPLICATE";
+  /** A stored photo whose checks could not run (its processing FAILED): always flagged. */
+  public static final String PHOTO_CHECKS_UNAVAILABLE = "PHOTO_CHECKS_UNAVAILABLE";
 
   private static final double EARTH_RADIUS_M = 6_371_008.8; // mean radius (IUGG)
   /** Where the officers work (China Standard Time, as the service reckons local days): a UTC phone's assumed zone. */
@@ -100,6 +102,15 @@ public final class EvidenceChecks {
     return EvidenceCheck.of(EXACT_REUSE, otherReport.isPresent(), null, null, null,
         otherReport.map(r -> "the same file was already submitted with report " + r)
             .orElse("no other report carries the same file"), otherReport.orElse(null));
+  }
+
+  /**
+   * The photo could not be checked at all (its media processing FAILED): none of its checks exist, so a supervisor is
+   * told, and the report flagged, rather than left to read the absence of checks as a clean photo.
+   */
+  public EvidenceCheck checksUnavailable(String why) {
+    return EvidenceCheck.of(PHOTO_CHECKS_UNAVAILABLE, true, null, null, null,
+        "the evidence checks of this photo could not run: " + why);
   }
 
   /** The dHash distance at or below which a photo is a near-duplicate. */

@@ -432,8 +432,10 @@ class EvidenceWorkerTest {
         .startsWith("abandoned: " + max + " attempt(s) never finished");
     awaitUntil("the abandoned photo counted", () -> processed(env, "abandoned") >= abandonedBefore + 1);
     assertThat(processed(env, "abandoned")).isEqualTo(abandonedBefore + 1);
-    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("0");
+    assertThat(string(env, "SELECT string_agg(code, ',') FROM evidence_check WHERE attachment_id = ?", a))
+        .isEqualTo("PHOTO_CHECKS_UNAVAILABLE");
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
+    assertChecksUnavailableShown(env, a, "never finished in " + max + " attempt(s)");
   }
 
   @Test
@@ -450,8 +452,11 @@ class EvidenceWorkerTest {
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).isNotBlank()
         .doesNotStartWith("abandoned").doesNotStartWith("pixels not decoded");
-    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("0");
     awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
+    // Not left looking like a clean photo: flagged as not checked, with the report's own checks.
+    assertThat(string(env, "SELECT string_agg(code || ' ' || outcome, ',') FROM evidence_check WHERE attachment_id = ?",
+        a)).isEqualTo("PHOTO_CHECKS_UNAVAILABLE FLAGGED");
+    assertChecksUnavailableShown(env, a, "could not be read or processed in " + max + " attempt(s)");
   }
 
   /**
@@ -493,6 +498,8 @@ class EvidenceWorkerTest {
     assertThat(string(env, "SELECT media_attempts || ' ' || media_unavailable_tries || ' '"
         + " || (media_unavailable_since IS NULL) FROM attachment WHERE id = ?", a)).isEqualTo("1 0 true");
     assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?"
+        + " AND code = 'PHOTO_CHECKS_UNAVAILABLE'", a)).isEqualTo("0");
     assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL",
         report)).isEqualTo("2");
     assertThat(stored(env, "derived/" + a + "/thumb.jpg")).isNotEmpty();
@@ -500,9 +507,9 @@ class EvidenceWorkerTest {
     assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("false");
   }
 
-  /** Unreachable for the whole bound (24 h since the first failed try): FAILED. */
+  /** Unreachable for the whole bound (24 h since the first failed try): FAILED, and shown as not checked. */
   @Test
-  void aPhotoWhoseStoreStaysDownForTheWholeBoundFails(TestEnvironment env) throws Exception {
+  void aPhotoWhoseStoreStaysDownForTheWholeBoundFailsAndIsFlaggedNotChecked(TestEnvironment env) throws Exception {
     MediaWorkerVerticle.Settings settings = MediaWorkerVerticle.Settings.defaults();
     double failedBefore = processed(env, "failed");
     UUID a = uploadedUnderADeadClaim(env, 82, 0, "1 day");
@@ -519,6 +526,34 @@ class EvidenceWorkerTest {
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("0");
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).contains("unavailable");
     awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
+    assertChecksUnavailableShown(env, a, "could not be reached for " + settings.unavailableFor().toHours() + " h");
+  }
+
+  /**
+   * A FAILED photo: its PHOTO_CHECKS_UNAVAILABLE flag and the report's own checks are recorded, the report flagged
+   * (once, with its event), shown so to a supervisor and listed by the flags filter.
+   */
+  private void assertChecksUnavailableShown(TestEnvironment env, UUID a, String why) throws Exception {
+    UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", a));
+    assertThat(check(env, a, "PHOTO_CHECKS_UNAVAILABLE")).isEqualTo("FLAGGED|");
+    assertThat(string(env, "SELECT string_agg(code, ',' ORDER BY code) FROM evidence_check WHERE report_id = ?"
+        + " AND attachment_id IS NULL", report)).isEqualTo("CAPTURE_RECEIPT_SKEW,MOCK_LOCATION");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    assertThat(string(env, "SELECT payload->>'flags' FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).contains("PHOTO_CHECKS_UNAVAILABLE");
+    HttpResponse<String> read = get(env, "supervisor.hanjiang", "/v1/reports/" + report);
+    assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+    JsonObject seen = new JsonObject(read.body());
+    assertThat(seen.getBoolean("flagged")).isTrue();
+    JsonObject unavailable = find(seen.getJsonArray("evidence"), a, "PHOTO_CHECKS_UNAVAILABLE");
+    assertThat(unavailable.getString("outcome")).isEqualTo("FLAGGED");
+    assertThat(unavailable.getString("detail")).startsWith("the evidence checks of this photo could not run: ")
+        .contains(why);
+    assertThat(find(seen.getJsonArray("evidence"), null, "MOCK_LOCATION").getString("outcome")).isEqualTo("PASSED");
+    HttpResponse<String> listed = get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=true&limit=100");
+    assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+    assertThat(new JsonObject(listed.body()).getJsonArray("items").stream()
+        .map(o -> ((JsonObject) o).getString("id"))).contains(report.toString());
   }
 
   @Test
