@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Evidence checks and served copies of stored photos, off the request path. Each round claims a few STORED
@@ -78,6 +79,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
   private final DerivedImages derived = new DerivedImages(PixelCap.DEFAULT);
   private final String instance = "media-" + UUID.randomUUID();
   private final MediaMetrics metrics;
+  /** Failed attempts whose recording failed with the database unreachable, oldest first (this verticle's context). */
+  private final List<Supplier<Future<EvidenceRepository.Failure>>> unrecorded = new ArrayList<>();
   private volatile boolean stopping;
   private long timer = -1;
   private long backlogTimer = -1;
@@ -121,7 +124,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
   }
 
   private void round() {
-    repository.claim(instance, settings.batch(), settings.lease(), settings.maxAttempts())
+    recordUnrecorded()
+        .compose(v -> repository.claim(instance, settings.batch(), settings.lease(), settings.maxAttempts()))
         .compose(claim -> {
           Future<Void> chain = Future.succeededFuture();
           for (EvidenceRepository.Abandoned gone : claim.abandoned()) {
@@ -147,11 +151,11 @@ public final class MediaWorkerVerticle extends VerticleBase {
                     boolean unavailable = unavailable(e);
                     log.warn("media processing of attachment {} failed (attempt {}{}): {}", job.attachmentId(),
                         job.attempts(), unavailable ? ", a dependency unavailable: given back" : "", e.toString());
-                    return repository.fail(instance, job, e.toString(), unavailable, false, settings,
-                            reportChecks(job), checks.checksUnavailable(unavailable
+                    return recordFailure(() -> repository.fail(instance, job, e.toString(), unavailable, false,
+                            settings, reportChecks(job), checks.checksUnavailable(unavailable
                                 ? "the object store or the database could not be reached for "
                                 + settings.unavailableFor().toHours() + " h"
-                                : "the photo could not be read or processed in " + job.attempts() + " attempt(s)"))
+                                : "the photo could not be read or processed in " + job.attempts() + " attempt(s)")))
                         .onSuccess(f -> metrics.processed(f == EvidenceRepository.Failure.FAILED ? "failed"
                             : unavailable ? "unavailable" : "retried", System.nanoTime() - start))
                         .<Void>mapEmpty();
@@ -168,6 +172,36 @@ public final class MediaWorkerVerticle extends VerticleBase {
             schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());
           }
         });
+  }
+
+  /**
+   * Records a failed attempt; when the database cannot be reached to record it (it went down during the attempt),
+   * keeps the recording for {@link #recordUnrecorded} instead of leaving the attempt used as if this worker had died
+   * on the photo (three such outages would abandon it).
+   */
+  private Future<EvidenceRepository.Failure> recordFailure(Supplier<Future<EvidenceRepository.Failure>> failure) {
+    return failure.get().recover(e -> {
+      if (!unavailable(e)) {
+        return Future.failedFuture(e);
+      }
+      log.warn("media failure not recorded, kept until the database answers: {}", e.toString());
+      unrecorded.add(failure);
+      return Future.succeededFuture(EvidenceRepository.Failure.RETRIED);
+    });
+  }
+
+  /**
+   * Records the failures kept by {@link #recordFailure}, before this instance claims again (so never over a later
+   * claim of its own; another instance's claim after the lease makes one a no-op).
+   */
+  private Future<Void> recordUnrecorded() {
+    if (unrecorded.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return unrecorded.get(0).get().compose(f -> {
+      unrecorded.remove(0);
+      return recordUnrecorded();
+    });
   }
 
   /** The checks of the report itself (cheap: no photo), recorded with whichever of its photos is done first. */

@@ -8,6 +8,7 @@ import io.vertx.core.streams.ReadStream;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.evidence.MediaWorkerVerticle;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
 import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -505,6 +506,57 @@ class EvidenceWorkerTest {
     assertThat(stored(env, "derived/" + a + "/thumb.jpg")).isNotEmpty();
     assertThat(stored(env, "derived/" + a + "/display.jpg")).isNotEmpty();
     assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("false");
+  }
+
+  /**
+   * The database goes down in the middle of an attempt (here while the worker waits to insert its checks): neither
+   * the attempt's results nor its failure can be written. The worker keeps the failure and records it once the
+   * database is back, before claiming again: the attempt is given back, not left used as by a dead worker.
+   */
+  @Test
+  void anAttemptTheDatabaseWentDownDuringIsGivenBackOnceItIsBack(TestEnvironment env) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(env.postgres() != null, "needs the embedded PostgreSQL");
+    UUID a = uploadedUnderADeadClaim(env, 83, 0, "1 day");
+    UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", a));
+    Connection lock = env.jdbc();
+    boolean restarted = false;
+    try {
+      lock.setAutoCommit(false);
+      try (PreparedStatement ps = lock.prepareStatement("SELECT 1 FROM report WHERE id = ? FOR UPDATE")) {
+        ps.setObject(1, report);
+        ps.executeQuery().close();
+      }
+      update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+      awaitUntil("the worker waits to insert the checks", () -> "1".equals(string(env, "SELECT count(*)"
+          + " FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO evidence_check%'")));
+      try (LogCapture log = LogCapture.of(MediaWorkerVerticle.class, "%msg%n")) {
+        env.stopPostgres();
+        try {
+          awaitUntil("the worker keeps the failure it could not record",
+              () -> log.text().contains("media failure not recorded"));
+        } finally {
+          env.restartPostgres();
+          restarted = true;
+        }
+      }
+    } finally {
+      try {
+        lock.close();
+      } catch (Exception gone) {
+        // the connection died with the server
+      }
+      if (!restarted) {
+        env.restartPostgres();
+      }
+    }
+    awaitUntil("the failed attempt recorded once the database is back",
+        () -> "1".equals(string(env, "SELECT media_unavailable_tries FROM attachment WHERE id = ?", a)));
+    assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
+        .isEqualTo("PENDING 0");
+    update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
+    assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
   }
 
   /** Unreachable for the whole bound (24 h since the first failed try): FAILED, and shown as not checked. */
