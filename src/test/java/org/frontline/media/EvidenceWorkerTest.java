@@ -559,6 +559,42 @@ class EvidenceWorkerTest {
     assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
   }
 
+  /**
+   * Photos FAILED before outages were told apart (V162, run again here over two such rows): one whose last error was
+   * the store unreachable runs again and is checked; one that failed on itself is flagged as not checked.
+   */
+  @Test
+  void photosFailedBeforeAreRunAgainAfterAnOutageOrFlaggedNotChecked(TestEnvironment env) throws Exception {
+    UUID outage = uploadedUnderADeadClaim(env, 84, 3, "1 day");
+    UUID broken = uploadedUnderADeadClaim(env, 85, 3, "1 day");
+    update(env, "UPDATE attachment SET media_status = 'FAILED', media_error = ? WHERE id = ?",
+        "org.frontline.platform.http.DependencyUnavailableException: object store unavailable", outage);
+    update(env, "UPDATE attachment SET media_status = 'FAILED', media_error = ? WHERE id = ?",
+        "java.lang.IllegalStateException: object of 60000000 bytes exceeds the 52428800-byte media limit", broken);
+    String migration;
+    try (var in = MediaWorkerVerticle.class.getResourceAsStream("/db/migration/V162__media_failed_backfill.sql")) {
+      migration = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      st.execute(migration);
+    }
+
+    awaitDone(env, outage);
+    assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", outage)).isEqualTo("1");
+    assertThat(check(env, outage, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+    assertThat(stored(env, "derived/" + outage + "/thumb.jpg")).isNotEmpty();
+    assertThat(string(env, "SELECT media_status FROM attachment WHERE id = ?", broken)).isEqualTo("FAILED");
+    assertThat(check(env, broken, "PHOTO_CHECKS_UNAVAILABLE")).isEqualTo("FLAGGED|");
+    UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", broken));
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    JsonObject seen = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body());
+    assertThat(seen.getBoolean("flagged")).isTrue();
+    assertThat(find(seen.getJsonArray("evidence"), broken, "PHOTO_CHECKS_UNAVAILABLE").getString("detail"))
+        .isEqualTo("the evidence checks of this photo could not run: the photo could not be read or processed");
+    HttpResponse<String> listed = get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=true&limit=100");
+    assertThat(listed.body()).contains(report.toString());
+  }
+
   /** Unreachable for the whole bound (24 h since the first failed try): FAILED, and shown as not checked. */
   @Test
   void aPhotoWhoseStoreStaysDownForTheWholeBoundFailsAndIsFlaggedNotChecked(TestEnvironment env) throws Exception {
