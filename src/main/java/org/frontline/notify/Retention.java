@@ -14,7 +14,7 @@ import java.time.Duration;
  * Keeps the operational tables bounded: deletes push deliveries sent or dead-lettered longer ago than their window,
  * inbox notifications older than theirs (read or not; an event's alerts together), then dispatched outbox events
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
- * younger rows stay.
+ * younger rows stay. Also the refresh tokens of families whose tokens have all expired.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -66,15 +66,31 @@ public final class Retention {
       + " AND NOT (SELECT EXISTS (SELECT 1 FROM push_delivery p WHERE p.event_id = o.id))"
       + " ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED))";
 
+  /** Families of refresh tokens per statement (a family is one row per rotation: tens to hundreds of rows). */
+  static final int FAMILIES = 100;
+
+  /**
+   * Refresh-token families whose tokens have all expired, $1 of them, all of each family's rows at once: reuse
+   * detection (RFC 9700 section 4.14) revokes the family of a spent token presented again, so a spent token's row is
+   * kept for as long as any token of its family could still be presented. A family's newest token is its only
+   * unspent one (rotation spends one and issues the next), so an expired unspent token is an ended family; they are
+   * found in the order they ended through refresh_token_unspent_expiry_idx (V165), never reading live families'
+   * history. The per-family check is a guard (through the family index), not the rule.
+   */
+  public static final String REFRESH_TOKENS = "DELETE FROM refresh_token WHERE family_id = ANY (ARRAY(SELECT h.family_id"
+      + " FROM refresh_token h WHERE h.used_at IS NULL AND h.expires_at < now()"
+      + " AND NOT (SELECT EXISTS (SELECT 1 FROM refresh_token l WHERE l.family_id = h.family_id"
+      + " AND l.expires_at >= now())) ORDER BY h.expires_at LIMIT $1 FOR UPDATE OF h SKIP LOCKED))";
+
   /** The start of the window, $1 its length in ms, by the database's clock. */
   private static String cutoff() {
     return "now() - $1 * interval '1 millisecond'";
   }
 
   /** Rows deleted by one sweep, per table. */
-  public record Swept(long deliveries, long notifications, long events) {
+  public record Swept(long deliveries, long notifications, long events, long refreshTokens) {
     public long total() {
-      return deliveries + notifications + events;
+      return deliveries + notifications + events + refreshTokens;
     }
   }
 
@@ -102,8 +118,8 @@ public final class Retention {
               done.cause().toString());
         } else if (done.result().total() > 0) {
           Swept s = done.result();
-          log.info("retention deleted {} push deliveries, {} notifications and {} outbox events past their windows",
-              s.deliveries(), s.notifications(), s.events());
+          log.info("retention deleted {} push deliveries, {} notifications, {} outbox events past their windows and {}"
+              + " refresh tokens of ended families", s.deliveries(), s.notifications(), s.events(), s.refreshTokens());
         }
       });
     });
@@ -115,12 +131,16 @@ public final class Retention {
     }
   }
 
-  /** Deletes everything past its window now: deliveries, then notifications, then the events they referred to. */
+  /**
+   * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; and
+   * the refresh tokens of families that have ended.
+   */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
         .compose(deliveries -> drain(NOTIFICATIONS, windows.notifications())
             .compose(notifications -> drain(EVENTS, windows.events())
-                .map(events -> new Swept(deliveries, notifications, events))));
+                .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
+                    .map(tokens -> new Swept(deliveries, notifications, events, tokens)))));
   }
 
   /**
@@ -129,19 +149,27 @@ public final class Retention {
    * as there were batches).
    */
   private Future<Long> drain(String sql, Duration window) {
+    return drain(sql, Tuple.of(window.toMillis(), BATCH), BATCH);
+  }
+
+  /**
+   * As {@link #drain(String, Duration)} with the statement's own parameters, until a batch deletes fewer rows than
+   * {@code limit} (a statement deleting whole groups, at least a row each, may take one batch more).
+   */
+  private Future<Long> drain(String sql, Tuple args, int limit) {
     io.vertx.core.Promise<Long> done = io.vertx.core.Promise.promise();
-    batch(sql, window, 0, done);
+    batch(sql, args, limit, 0, done);
     return done.future();
   }
 
-  private void batch(String sql, Duration window, long sofar, io.vertx.core.Promise<Long> done) {
-    pool.preparedQuery(sql).execute(Tuple.of(window.toMillis(), BATCH)).onComplete(ar -> {
+  private void batch(String sql, Tuple args, int limit, long sofar, io.vertx.core.Promise<Long> done) {
+    pool.preparedQuery(sql).execute(args).onComplete(ar -> {
       if (ar.failed()) {
         done.fail(ar.cause());
-      } else if (ar.result().rowCount() < BATCH) {
+      } else if (ar.result().rowCount() < limit) {
         done.complete(sofar + ar.result().rowCount());
       } else {
-        batch(sql, window, sofar + ar.result().rowCount(), done);
+        batch(sql, args, limit, sofar + ar.result().rowCount(), done);
       }
     });
   }

@@ -1,0 +1,158 @@
+package org.frontline.identity;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.notify.Retention;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.identity.Tokens.loginOk;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+
+/**
+ * Retention of refresh tokens: a family whose tokens have all expired goes, whole; a live family keeps its spent,
+ * expired tokens, so presenting one of them is still detected as reuse and revokes the family.
+ */
+@FrontlineTest
+class RefreshTokenRetentionTest {
+  private static final String INVALID_GRANT = "urn:frontline:problem:invalid-grant";
+
+  private static HttpResponse<Buffer> refresh(TestEnvironment env, String refreshToken) {
+    return await(env.client().post("/v1/auth/refresh").sendJsonObject(new JsonObject().put("refresh_token",
+        refreshToken)));
+  }
+
+  private static String rotated(TestEnvironment env, String refreshToken) {
+    HttpResponse<Buffer> r = refresh(env, refreshToken);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    return r.bodyAsJsonObject().getString("refresh_token");
+  }
+
+  private static byte[] hash(String token) throws Exception {
+    return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** Moves the token's expiry a day into the past. */
+  private static void expire(TestEnvironment env, String token) throws Exception {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(
+        "UPDATE refresh_token SET expires_at = now() - interval '1 day' WHERE token_hash = ?")) {
+      ps.setBytes(1, hash(token));
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+  }
+
+  private static long rows(TestEnvironment env, String token) throws Exception {
+    return env.count("SELECT count(*) FROM refresh_token WHERE token_hash = ?", hash(token));
+  }
+
+  private static String state(TestEnvironment env, String token) throws Exception {
+    return env.string("SELECT CASE WHEN revoked_at IS NULL THEN 'live' ELSE 'revoked' END FROM refresh_token"
+        + " WHERE token_hash = decode('" + java.util.HexFormat.of().formatHex(hash(token)) + "', 'hex')");
+  }
+
+  /**
+   * With 5,000 spent, expired tokens of live families and nothing to delete, the statement's generic plan reads a
+   * handful of rows (the ended families are found through the unspent tokens' expiry index). Rolled back.
+   */
+  private static void theStatementReadsOnlyWhatItDeletes(TestEnvironment env) throws Exception {
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      c.setAutoCommit(false);
+      try {
+        st.execute("WITH a AS (SELECT id FROM account WHERE username = 'officer.xu'),"
+            + " f AS (SELECT gen_random_uuid() AS family FROM generate_series(1, 50))"
+            + " INSERT INTO refresh_token (id, account_id, family_id, token_hash, issued_at, expires_at, used_at)"
+            + " SELECT gen_random_uuid(), a.id, f.family, sha256(gen_random_uuid()::text::bytea),"
+            + " now() - interval '40 days', now() - interval '10 days', now() - interval '39 days'"
+            + " FROM a, f, generate_series(1, 100)");
+        st.execute("INSERT INTO refresh_token (id, account_id, family_id, token_hash, expires_at)"
+            + " SELECT gen_random_uuid(), account_id, family_id, sha256(gen_random_uuid()::text::bytea),"
+            + " now() + interval '20 days' FROM refresh_token WHERE used_at > now() - interval '39 days'"
+            + " AND used_at < now() - interval '38 days' GROUP BY account_id, family_id");
+        st.execute("ANALYZE refresh_token");
+        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
+        st.execute("PREPARE tokens(int) AS " + Retention.REFRESH_TOKENS);
+        StringBuilder plan = new StringBuilder();
+        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE tokens(100)")) {
+          while (rs.next()) {
+            plan.append(rs.getString(1)).append('\n');
+          }
+        }
+        assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
+        java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
+            .matcher(plan);
+        while (read.find()) {
+          assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
+        }
+      } finally {
+        c.rollback();
+      }
+    }
+  }
+
+  @Test
+  void endedFamiliesGoAndLiveFamiliesKeepTheirSpentTokens(TestEnvironment env) throws Exception {
+    // Ended: both tokens of the family expired (the second never used).
+    String ended1 = loginOk(env, "officer.xu").getString("refresh_token");
+    String ended2 = rotated(env, ended1);
+    expire(env, ended1);
+    expire(env, ended2);
+    // Live: two spent tokens expired long ago, the newest still valid.
+    String live1 = loginOk(env, "officer.xu").getString("refresh_token");
+    String live2 = rotated(env, live1);
+    String live3 = rotated(env, live2);
+    expire(env, live1);
+    expire(env, live2);
+    // Logged out (revoked) but not yet expired: kept until its tokens expire.
+    String out1 = loginOk(env, "officer.xu").getString("refresh_token");
+    String out2 = rotated(env, out1);
+    expire(env, out1);
+    HttpResponse<Buffer> logout = await(env.client().post("/v1/auth/logout")
+        .putHeader("Authorization", "Bearer " + loginOk(env, "officer.xu").getString("access_token"))
+        .sendJsonObject(new JsonObject().put("refresh_token", out2)));
+    assertThat(logout.statusCode()).as(logout.bodyAsString()).isEqualTo(204);
+
+    // Two processes sweeping at once: neither fails, the ended family's rows are deleted once.
+    Future<Retention.Swept> one = env.app().retention().sweep();
+    Future<Retention.Swept> two = env.app().retention().sweep();
+    await(Future.join(one, two));
+    assertThat(one.succeeded()).as(String.valueOf(one.cause())).isTrue();
+    assertThat(two.succeeded()).as(String.valueOf(two.cause())).isTrue();
+    assertThat(one.result().refreshTokens() + two.result().refreshTokens()).isGreaterThanOrEqualTo(2);
+
+    assertThat(rows(env, ended1) + rows(env, ended2)).isZero();
+    for (String kept : List.of(live1, live2, live3, out1, out2)) {
+      assertThat(rows(env, kept)).as(kept).isEqualTo(1);
+    }
+    // An ended family's token is unknown now: the same answer as before.
+    assertProblem(refresh(env, ended2), 401, INVALID_GRANT);
+
+    // A spent token of the live family presented again, a month after it expired: reuse, the family is revoked.
+    assertProblem(refresh(env, live1), 401, INVALID_GRANT);
+    assertThat(state(env, live3)).isEqualTo("revoked");
+    assertProblem(refresh(env, live3), 401, INVALID_GRANT);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'auth.refresh.reuse-detected'"
+        + " AND object_id = (SELECT family_id::text FROM refresh_token WHERE token_hash = ?)", hash(live1)))
+        .isEqualTo(1);
+
+    // Once the revoked families' last tokens expire, they go too.
+    expire(env, out2);
+    expire(env, live3);
+    await(env.app().retention().sweep());
+    for (String gone : List.of(live1, live2, live3, out1, out2)) {
+      assertThat(rows(env, gone)).as(gone).isZero();
+    }
+    assertThat(await(env.app().retention().sweep()).refreshTokens()).isZero();
+    theStatementReadsOnlyWhatItDeletes(env);
+  }
+}
