@@ -246,13 +246,14 @@ public final class ConfigLoader {
     long events = integer(Setting.RETENTION_EVENT_DAYS, 1, 3650);
     long notifications = integer(Setting.RETENTION_NOTIFICATION_DAYS, 1, 3650);
     long deliveries = integer(Setting.RETENTION_DELIVERY_DAYS, 1, 3650);
+    long webhookDeliveries = integer(Setting.RETENTION_WEBHOOK_DELIVERY_DAYS, 1, 3650);
     if (events < Math.max(notifications, deliveries)) {
       problems.add(Setting.RETENTION_EVENT_DAYS.env() + ": must be at least "
           + Setting.RETENTION_NOTIFICATION_DAYS.env() + " (" + notifications + ") and " + Setting.RETENTION_DELIVERY_DAYS.env() + " (" + deliveries
           + "): an event is kept while its alerts are, got " + events);
     }
     return new FrontlineConfig.Retention(Duration.ofDays(events), Duration.ofDays(notifications),
-        Duration.ofDays(deliveries));
+        Duration.ofDays(deliveries), Duration.ofDays(webhookDeliveries));
   }
 
   private Database database() {

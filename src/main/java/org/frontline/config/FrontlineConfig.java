@@ -64,8 +64,10 @@ public record FrontlineConfig(
    * @param events        dispatched outbox events (the partner feed's window); at least the other two
    * @param notifications inbox notifications, read or not
    * @param deliveries    push deliveries sent or dead-lettered
+   * @param webhookDeliveries webhook deliveries delivered or failed (listed and replayable for this long)
    */
-  public record Retention(Duration events, Duration notifications, Duration deliveries) {}
+  public record Retention(Duration events, Duration notifications, Duration deliveries,
+                          Duration webhookDeliveries) {}
 
   /** @param milestoneAtRiskPercent a milestone slipping by more than this percent of its plan is at risk */
   public record Projects(int milestoneAtRiskPercent) {}

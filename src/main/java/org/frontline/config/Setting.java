@@ -60,6 +60,9 @@ public enum Setting {
   RETENTION_DELIVERY_DAYS("FRONTLINE_RETENTION_DELIVERY_DAYS", "14", "14",
       "Push deliveries sent or dead-lettered more than this many days ago (by creation) are deleted; pending ones "
           + "stay."),
+  RETENTION_WEBHOOK_DELIVERY_DAYS("FRONTLINE_RETENTION_WEBHOOK_DELIVERY_DAYS", "30", "30",
+      "Webhook deliveries delivered or failed, created more than this many days ago, are deleted (no longer listed "
+          + "nor replayable: 404); pending ones stay."),
   WEBHOOK_ALLOW_LOOPBACK("FRONTLINE_WEBHOOK_ALLOW_LOOPBACK", "false", "true",
       "Webhooks: also accept http:// and loopback targets (127.0.0.0/8, ::1, localhost), for local testing only. "
           + "Private, link-local, metadata, unspecified and multicast addresses are refused either way."),

@@ -14,7 +14,8 @@ import java.time.Duration;
  * Keeps the operational tables bounded: deletes push deliveries sent or dead-lettered longer ago than their window,
  * inbox notifications older than theirs (read or not; an event's alerts together), then dispatched outbox events
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
- * younger rows stay. Also the refresh tokens of families whose tokens have all expired.
+ * younger rows stay. Also the refresh tokens of families whose tokens have all expired, and finished webhook
+ * deliveries older than their window.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -66,6 +67,20 @@ public final class Retention {
       + " AND NOT (SELECT EXISTS (SELECT 1 FROM push_delivery p WHERE p.event_id = o.id))"
       + " ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED))";
 
+  /**
+   * Webhook deliveries delivered or failed, created before the window, oldest first; bounded by id like push
+   * deliveries. A delivery a kept replay refers to (replay_of, a foreign key) stays until the replay goes (its id is
+   * larger: the next batch or sweep), checked per candidate through webhook_delivery_replay_of_idx (V166). Pending
+   * ones (a disabled subscription's) stay. Fan-out never writes a deleted delivery again: the subscription's feed
+   * cursor moved past its event in the transaction that wrote it.
+   */
+  public static final String WEBHOOK_DELIVERIES = "DELETE FROM webhook_delivery WHERE id = ANY (ARRAY(SELECT d.id"
+      + " FROM webhook_delivery d WHERE d.id < coalesce((SELECT id FROM webhook_delivery WHERE created_at >= "
+      + cutoff() + " ORDER BY id LIMIT 1), 9223372036854775807) AND d.created_at < " + cutoff()
+      + " AND d.status <> 'PENDING'"
+      + " AND NOT (SELECT EXISTS (SELECT 1 FROM webhook_delivery r WHERE r.replay_of = d.id))"
+      + " ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)) AND status <> 'PENDING'";
+
   /** Families of refresh tokens per statement (a family is one row per rotation: tens to hundreds of rows). */
   static final int FAMILIES = 100;
 
@@ -88,9 +103,10 @@ public final class Retention {
   }
 
   /** Rows deleted by one sweep, per table. */
-  public record Swept(long deliveries, long notifications, long events, long refreshTokens) {
+  public record Swept(long deliveries, long notifications, long events, long refreshTokens,
+                      long webhookDeliveries) {
     public long total() {
-      return deliveries + notifications + events + refreshTokens;
+      return deliveries + notifications + events + refreshTokens + webhookDeliveries;
     }
   }
 
@@ -118,8 +134,9 @@ public final class Retention {
               done.cause().toString());
         } else if (done.result().total() > 0) {
           Swept s = done.result();
-          log.info("retention deleted {} push deliveries, {} notifications, {} outbox events past their windows and {}"
-              + " refresh tokens of ended families", s.deliveries(), s.notifications(), s.events(), s.refreshTokens());
+          log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries"
+              + " past their windows and {} refresh tokens of ended families", s.deliveries(), s.notifications(),
+              s.events(), s.webhookDeliveries(), s.refreshTokens());
         }
       });
     });
@@ -132,15 +149,16 @@ public final class Retention {
   }
 
   /**
-   * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; and
-   * the refresh tokens of families that have ended.
+   * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; the
+   * refresh tokens of families that have ended; finished webhook deliveries.
    */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
         .compose(deliveries -> drain(NOTIFICATIONS, windows.notifications())
             .compose(notifications -> drain(EVENTS, windows.events())
                 .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
-                    .map(tokens -> new Swept(deliveries, notifications, events, tokens)))));
+                    .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
+                        .map(webhooks -> new Swept(deliveries, notifications, events, tokens, webhooks))))));
   }
 
   /**

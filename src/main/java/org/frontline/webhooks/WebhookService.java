@@ -213,7 +213,11 @@ public final class WebhookService {
                 + "d.message_id, d.order_key, d.body, d.id FROM webhook_delivery d "
                 + "JOIN webhook_subscription s ON s.id = d.subscription_id JOIN partner_client pc ON pc.id = s.client_id "
                 + "WHERE d.id = $1 AND d.subscription_id = $2 AND " + IN_GRANT + " RETURNING *")
-            .execute(Tuple.of(deliveryId, id)))
+            .execute(Tuple.of(deliveryId, id))
+            // Deleted by retention (past its window) between this statement's read and its foreign-key check.
+            .recover(e -> Future.failedFuture(e instanceof io.vertx.pgclient.PgException pg
+                && "23503".equals(pg.getSqlState()) ? Problem.of(ProblemType.NOT_FOUND, "No delivery " + deliveryId
+                + " of this subscription within the client's grant.").toException() : e)))
         .compose(rows -> rows.size() == 0
             // A delivery whose report the client's grant no longer covers is out of scope: 404 like a missing one.
             ? Future.failedFuture(Problem.of(ProblemType.NOT_FOUND, "No delivery " + deliveryId

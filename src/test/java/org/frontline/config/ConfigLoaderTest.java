@@ -91,7 +91,7 @@ class ConfigLoaderTest {
     Map<String, String> env = production();
     FrontlineConfig defaults = ConfigLoader.load(Mode.PRODUCTION, env, Map.of());
     assertThat(defaults.retention()).isEqualTo(new FrontlineConfig.Retention(Duration.ofDays(90), Duration.ofDays(90),
-        Duration.ofDays(14)));
+        Duration.ofDays(14), Duration.ofDays(30)));
     env.put("FRONTLINE_RETENTION_EVENT_DAYS", "30");
     assertProblems(env, "FRONTLINE_RETENTION_EVENT_DAYS: must be at least FRONTLINE_RETENTION_NOTIFICATION_DAYS (90)"
         + " and FRONTLINE_RETENTION_DELIVERY_DAYS (14): an event is kept while its alerts are, got 30");

@@ -1,0 +1,155 @@
+package org.frontline.webhooks;
+
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import org.frontline.notify.Retention;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.TestEnvironment.await;
+import static org.frontline.webhooks.Webhooks.Receiver;
+import static org.frontline.webhooks.Webhooks.call;
+import static org.frontline.webhooks.Webhooks.count;
+import static org.frontline.webhooks.Webhooks.deliveries;
+import static org.frontline.webhooks.Webhooks.eventually;
+import static org.frontline.webhooks.Webhooks.ok;
+import static org.frontline.webhooks.Webhooks.partner;
+import static org.frontline.webhooks.Webhooks.reports;
+import static org.frontline.webhooks.Webhooks.subscribe;
+
+/**
+ * Retention of webhook deliveries (the service's window, 30 days): delivered and failed ones created before it go
+ * (no longer listed, their replay 404), pending ones, young ones and those a kept replay refers to stay.
+ */
+@FrontlineTest
+class WebhookRetentionTest {
+  private static void sql(TestEnvironment env, String sql, Object... params) throws Exception {
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  private static void age(TestEnvironment env, long delivery, int days) throws Exception {
+    sql(env, "UPDATE webhook_delivery SET created_at = created_at - ? * interval '1 day' WHERE id = ?", days, delivery);
+  }
+
+  private static long delivery(TestEnvironment env, String subscription, UUID report) {
+    return count(env, "SELECT id FROM webhook_delivery WHERE subscription_id = ?::uuid AND order_key = ?"
+        + " AND replay_of IS NULL", subscription, report.toString());
+  }
+
+  private static long rows(TestEnvironment env, long id) {
+    return count(env, "SELECT count(*) FROM webhook_delivery WHERE id = ?", id);
+  }
+
+  private static List<String> listed(TestEnvironment env, String token, String subscription) {
+    return ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + subscription + "/deliveries", null), 200)
+        .getJsonArray("items").stream().map(i -> ((JsonObject) i).getString("id")).toList();
+  }
+
+  /**
+   * With 5,000 young finished deliveries and nothing past the window, the statement's generic plan reads a handful
+   * of rows (bounded by the first id inside the window). Rolled back.
+   */
+  private static void theStatementReadsOnlyWhatItDeletes(TestEnvironment env, String subscription) throws Exception {
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      c.setAutoCommit(false);
+      try {
+        st.execute("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, message_id, order_key, body,"
+            + " status, finished_at) SELECT '" + subscription + "', -g, 'report.completed', 'msg_' || g, g::text, '{}',"
+            + " 'DELIVERED', now() FROM generate_series(1, 5000) g");
+        st.execute("ANALYZE webhook_delivery");
+        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
+        st.execute("PREPARE webhooks(bigint, int) AS " + Retention.WEBHOOK_DELIVERIES);
+        StringBuilder plan = new StringBuilder();
+        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE webhooks("
+            + Duration.ofDays(30).toMillis() + ", 1000)")) {
+          while (rs.next()) {
+            plan.append(rs.getString(1)).append('\n');
+          }
+        }
+        assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
+        java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
+            .matcher(plan);
+        while (read.find()) {
+          assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
+        }
+      } finally {
+        c.rollback();
+      }
+    }
+  }
+
+  @Test
+  void finishedDeliveriesPastTheWindowGoAndTheRestStays(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      List<UUID> reports = reports(env, "officer.zhang", TONGZHOU, 4);
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 4)).isTrue();
+      long old = delivery(env, id, reports.get(0));
+      long replayed = delivery(env, id, reports.get(1));
+      long pending = delivery(env, id, reports.get(2));
+      long young = delivery(env, id, reports.get(3));
+
+      // 40 days old and delivered: it goes.
+      age(env, old, 40);
+      // 40 days old, replayed yesterday: kept while its replay is.
+      JsonObject replay = ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/deliveries/" + replayed
+          + "/replay", null), 202);
+      long replayId = Long.parseLong(replay.getString("id"));
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 5)).isTrue();
+      age(env, replayed, 40);
+      age(env, replayId, 1);
+      // 40 days old and still pending (a retry due tomorrow): it stays.
+      sql(env, "UPDATE webhook_delivery SET status = 'PENDING', finished_at = NULL,"
+          + " next_attempt_at = now() + interval '1 day' WHERE id = ?", pending);
+      age(env, pending, 40);
+
+      // Two processes sweeping at once: the old one is deleted once, neither fails.
+      Future<Retention.Swept> one = env.app().retention().sweep();
+      Future<Retention.Swept> two = env.app().retention().sweep();
+      await(Future.join(one, two));
+      assertThat(one.succeeded()).as(String.valueOf(one.cause())).isTrue();
+      assertThat(two.succeeded()).as(String.valueOf(two.cause())).isTrue();
+      assertThat(one.result().webhookDeliveries() + two.result().webhookDeliveries()).isEqualTo(1);
+
+      assertThat(rows(env, old)).isZero();
+      assertThat(List.of(rows(env, replayed), rows(env, replayId), rows(env, pending), rows(env, young)))
+          .containsOnly(1L);
+      // The partner's list no longer has it, and its replay is 404 like a delivery that never was.
+      assertThat(listed(env, token, id)).containsExactly(String.valueOf(replayId), String.valueOf(young),
+          String.valueOf(pending), String.valueOf(replayed));
+      assertProblem(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/deliveries/" + old + "/replay", null),
+          404, "urn:frontline:problem:not-found");
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE replay_of = ?", old)).isZero();
+
+      // Once the replay is past the window too (and the young one, written before it), they go, then (the next
+      // sweep) the delivery it replayed.
+      age(env, replayId, 40);
+      age(env, young, 40);
+      assertThat(await(env.app().retention().sweep()).webhookDeliveries()).isEqualTo(2);
+      assertThat(rows(env, replayId) + rows(env, young)).isZero();
+      assertThat(rows(env, replayed)).isEqualTo(1);
+      assertThat(await(env.app().retention().sweep()).webhookDeliveries()).isEqualTo(1);
+      assertThat(rows(env, replayed)).isZero();
+      assertThat(listed(env, token, id)).containsExactly(String.valueOf(pending));
+      assertThat(await(env.app().retention().sweep()).webhookDeliveries()).isZero();
+      theStatementReadsOnlyWhatItDeletes(env, id);
+    }
+  }
+}
