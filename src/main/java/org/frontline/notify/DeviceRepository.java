@@ -86,12 +86,39 @@ public final class DeviceRepository {
         .map(rows -> rows.rowCount() == 0 ? Optional.empty() : Optional.of(deviceId));
   }
 
-  /** The sweep: retires every live token not seen for {@link #IDLE_DAYS} days; returns how many. */
+  /** Devices retired per statement of {@link #retireIdle}. */
+  static final int RETIRE_BATCH = 1000;
+
+  /**
+   * The oldest idle live tokens, {@link #RETIRE_BATCH} at most, through device_last_seen_idx; a row a writer holds (a
+   * registration seeing the token again) is skipped, and re-checked by the update if it was not.
+   */
+  static final String RETIRE_IDLE = "UPDATE device SET retired_at = now(), retired_reason = 'IDLE'"
+      + " WHERE id = ANY (ARRAY(SELECT id FROM device WHERE retired_at IS NULL"
+      + " AND last_seen_at < now() - make_interval(days => $1) ORDER BY last_seen_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+      + " AND retired_at IS NULL AND last_seen_at < now() - make_interval(days => $1)";
+
+  /**
+   * The sweep: retires every live token not seen for {@link #IDLE_DAYS} days; returns how many. In short statements
+   * of {@link #RETIRE_BATCH} (one unbounded UPDATE held every idle row's lock, and waited on any a registration
+   * held, for as long as it took), batch after batch until one is short; several processes may sweep at once.
+   */
   public Future<Integer> retireIdle() {
-    return pool.preparedQuery("UPDATE device SET retired_at = now(), retired_reason = 'IDLE'"
-            + " WHERE retired_at IS NULL AND last_seen_at < now() - make_interval(days => $1)")
-        .execute(Tuple.of(IDLE_DAYS))
-        .map(rows -> rows.rowCount());
+    io.vertx.core.Promise<Integer> done = io.vertx.core.Promise.promise();
+    retireIdle(0, done);
+    return done.future();
+  }
+
+  private void retireIdle(int sofar, io.vertx.core.Promise<Integer> done) {
+    pool.preparedQuery(RETIRE_IDLE).execute(Tuple.of(IDLE_DAYS, RETIRE_BATCH)).onComplete(ar -> {
+      if (ar.failed()) {
+        done.fail(ar.cause());
+      } else if (ar.result().rowCount() < RETIRE_BATCH) {
+        done.complete(sofar + ar.result().rowCount());
+      } else {
+        retireIdle(sofar + ar.result().rowCount(), done);
+      }
+    });
   }
 
   private static Device device(Row r) {

@@ -121,6 +121,40 @@ class DevicesApiTest {
     assertThat(list(env, at).bodyAsJsonObject().getJsonArray("items")).hasSize(1);
   }
 
+  /**
+   * 2,500 idle tokens are retired in batches by two sweeps at once, each token once; one a registration holds (its
+   * row locked) neither stops the sweeps nor is retired under it: it is left for a later sweep. The single UPDATE
+   * waited on that lock with every other idle row locked meanwhile.
+   */
+  @Test
+  void idleTokensAreRetiredInBatchesAndOneHeldByAWriterIsLeftForLater(TestEnvironment env) throws Exception {
+    UUID account = Alerts.accountId("officer.xu");
+    Alerts.update(env, "INSERT INTO device (id, account_id, token, platform, last_seen_at) SELECT gen_random_uuid(),"
+        + " ?, 'idle-batch-' || g, 'android', now() - interval '300 days' FROM generate_series(1, 2500) g", account);
+    DeviceRepository devices = new DeviceRepository(env.app().database().pool());
+    try (java.sql.Connection held = env.jdbc(); var st = held.createStatement()) {
+      held.setAutoCommit(false);
+      st.execute("SELECT 1 FROM device WHERE token = 'idle-batch-7' FOR UPDATE");
+      var one = devices.retireIdle();
+      var two = devices.retireIdle();
+      int retired = one.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS)
+          + two.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(retired).isEqualTo(2499);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE token LIKE 'idle-batch-%' AND retired_reason = 'IDLE'"))
+          .isEqualTo(2499);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'idle-batch-7' AND retired_at IS NULL"))
+          .isEqualTo(1);
+      held.rollback();
+      assertThat(await(devices.retireIdle())).isEqualTo(1);
+      assertThat(count(env, "SELECT count(*) FROM device WHERE token LIKE 'idle-batch-%' AND retired_at IS NULL"))
+          .isZero();
+      assertThat(list(env, login(env, "officer.xu")).bodyAsJsonObject().getJsonArray("items").stream()
+          .map(i -> ((JsonObject) i).getString("token")).filter(t -> t.startsWith("idle-batch-")).toList()).isEmpty();
+    } finally {
+      Alerts.update(env, "DELETE FROM device WHERE token LIKE 'idle-batch-%'");
+    }
+  }
+
   @Test
   void anAccountKeepsAtMostTenLiveDevicesTheLeastRecentlySeenGoFirst(TestEnvironment env) throws Exception {
     String at = login(env, "assessor.tongzhou");
