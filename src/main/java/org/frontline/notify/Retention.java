@@ -14,8 +14,8 @@ import java.time.Duration;
  * Keeps the operational tables bounded: deletes push deliveries sent or dead-lettered longer ago than their window,
  * inbox notifications older than theirs (read or not; an event's alerts together), then dispatched outbox events
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
- * younger rows stay. Also the refresh tokens of families whose tokens have all expired, and finished webhook
- * deliveries older than their window.
+ * younger rows stay. Also the refresh tokens of families whose tokens have all expired, finished webhook
+ * deliveries older than their window, and ended uploads a week past their expiry that owe no clean-up.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -81,6 +81,22 @@ public final class Retention {
       + " AND NOT (SELECT EXISTS (SELECT 1 FROM webhook_delivery r WHERE r.replay_of = d.id))"
       + " ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)) AND status <> 'PENDING'";
 
+  /**
+   * How long an ended upload's row outlives its expiry: until then HEAD still answers what became of it (complete:
+   * the offset at the length; expired: 410), so a phone resuming after days offline learns it; afterwards 404, on
+   * which a tus client starts a new upload as it does on 410.
+   */
+  public static final Duration UPLOAD_KEPT_AFTER_EXPIRY = Duration.ofDays(7);
+
+  /**
+   * Ended uploads (never ACTIVE: the upload sweeper expires those) that owe the store no clean-up any more
+   * (cleanup_after NULL; an owed one stays until the sweeper has done it), expired before the window, through
+   * upload_ended_expiry_idx (V167).
+   */
+  public static final String UPLOADS = "DELETE FROM upload WHERE id = ANY (ARRAY(SELECT id FROM upload"
+      + " WHERE status <> 'ACTIVE' AND cleanup_after IS NULL AND expires_at < " + cutoff()
+      + " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)) AND status <> 'ACTIVE' AND cleanup_after IS NULL";
+
   /** Families of refresh tokens per statement (a family is one row per rotation: tens to hundreds of rows). */
   static final int FAMILIES = 100;
 
@@ -104,9 +120,9 @@ public final class Retention {
 
   /** Rows deleted by one sweep, per table. */
   public record Swept(long deliveries, long notifications, long events, long refreshTokens,
-                      long webhookDeliveries) {
+                      long webhookDeliveries, long uploads) {
     public long total() {
-      return deliveries + notifications + events + refreshTokens + webhookDeliveries;
+      return deliveries + notifications + events + refreshTokens + webhookDeliveries + uploads;
     }
   }
 
@@ -134,9 +150,9 @@ public final class Retention {
               done.cause().toString());
         } else if (done.result().total() > 0) {
           Swept s = done.result();
-          log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries"
-              + " past their windows and {} refresh tokens of ended families", s.deliveries(), s.notifications(),
-              s.events(), s.webhookDeliveries(), s.refreshTokens());
+          log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries,"
+              + " {} uploads past their windows and {} refresh tokens of ended families", s.deliveries(),
+              s.notifications(), s.events(), s.webhookDeliveries(), s.uploads(), s.refreshTokens());
         }
       });
     });
@@ -150,7 +166,7 @@ public final class Retention {
 
   /**
    * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; the
-   * refresh tokens of families that have ended; finished webhook deliveries.
+   * refresh tokens of families that have ended; finished webhook deliveries; ended uploads.
    */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
@@ -158,7 +174,9 @@ public final class Retention {
             .compose(notifications -> drain(EVENTS, windows.events())
                 .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
                     .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
-                        .map(webhooks -> new Swept(deliveries, notifications, events, tokens, webhooks))))));
+                        .compose(webhooks -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
+                            .map(uploads -> new Swept(deliveries, notifications, events, tokens, webhooks,
+                                uploads)))))));
   }
 
   /**
