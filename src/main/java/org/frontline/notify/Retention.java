@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.config.FrontlineConfig;
+import org.frontline.identity.AuthService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,7 +16,8 @@ import java.time.Duration;
  * inbox notifications older than theirs (read or not; an event's alerts together), then dispatched outbox events
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
  * younger rows stay. Also the refresh tokens of families whose tokens have all expired, finished webhook
- * deliveries older than their window, and ended uploads a week past their expiry that owe no clean-up.
+ * deliveries older than their window, ended uploads a week past their expiry that owe no clean-up, and login throttle
+ * counters whose window has passed.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -97,6 +99,15 @@ public final class Retention {
       + " WHERE status <> 'ACTIVE' AND cleanup_after IS NULL AND expires_at < " + cutoff()
       + " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)) AND status <> 'ACTIVE' AND cleanup_after IS NULL";
 
+  /**
+   * Login throttle counters whose window ($1, AuthService.THROTTLE_WINDOW) has passed: such a row counts for nothing
+   * (reserveAttempt opens a new window over it), so deleting it changes no answer. Through login_throttle_window_idx
+   * (V168); a row a login holds is skipped, and the DELETE re-checks the window (a login may have opened a new one).
+   */
+  public static final String LOGIN_THROTTLE = "DELETE FROM login_throttle WHERE key = ANY (ARRAY(SELECT key"
+      + " FROM login_throttle WHERE window_start <= " + cutoff() + " ORDER BY window_start LIMIT $2"
+      + " FOR UPDATE SKIP LOCKED)) AND window_start <= " + cutoff();
+
   /** Families of refresh tokens per statement (a family is one row per rotation: tens to hundreds of rows). */
   static final int FAMILIES = 100;
 
@@ -120,9 +131,9 @@ public final class Retention {
 
   /** Rows deleted by one sweep, per table. */
   public record Swept(long deliveries, long notifications, long events, long refreshTokens,
-                      long webhookDeliveries, long uploads) {
+                      long webhookDeliveries, long uploads, long loginThrottles) {
     public long total() {
-      return deliveries + notifications + events + refreshTokens + webhookDeliveries + uploads;
+      return deliveries + notifications + events + refreshTokens + webhookDeliveries + uploads + loginThrottles;
     }
   }
 
@@ -151,8 +162,9 @@ public final class Retention {
         } else if (done.result().total() > 0) {
           Swept s = done.result();
           log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries,"
-              + " {} uploads past their windows and {} refresh tokens of ended families", s.deliveries(),
-              s.notifications(), s.events(), s.webhookDeliveries(), s.uploads(), s.refreshTokens());
+              + " {} uploads, {} login throttle counters past their windows and {} refresh tokens of ended families",
+              s.deliveries(), s.notifications(), s.events(), s.webhookDeliveries(), s.uploads(), s.loginThrottles(),
+              s.refreshTokens());
         }
       });
     });
@@ -166,7 +178,7 @@ public final class Retention {
 
   /**
    * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; the
-   * refresh tokens of families that have ended; finished webhook deliveries; ended uploads.
+   * refresh tokens of families that have ended; finished webhook deliveries; ended uploads; passed throttle windows.
    */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
@@ -175,8 +187,9 @@ public final class Retention {
                 .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
                     .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
                         .compose(webhooks -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
-                            .map(uploads -> new Swept(deliveries, notifications, events, tokens, webhooks,
-                                uploads)))))));
+                            .compose(uploads -> drain(LOGIN_THROTTLE, AuthService.THROTTLE_WINDOW)
+                                .map(throttles -> new Swept(deliveries, notifications, events, tokens, webhooks,
+                                    uploads, throttles))))))));
   }
 
   /**

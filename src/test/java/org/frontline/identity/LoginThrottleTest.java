@@ -65,6 +65,64 @@ class LoginThrottleTest {
     assertThrottled(login(from(env, "127.0.0.3"), "officer.zhang", "frontline-dev"));
   }
 
+  /**
+   * Every failed login under a new name left its counter for good. Retention deletes the counters whose window has
+   * passed (they count for nothing) and keeps those still counting: a throttled account stays throttled.
+   */
+  @Test
+  void countersOfPassedWindowsAreSweptAndLiveOnesStillThrottle(TestEnvironment env) throws Exception {
+    WebClient client = from(env, "127.0.0.9");
+    for (int i = 0; i < 5; i++) {
+      assertProblem(login(client, "sprayed.user" + i, "wrong"), 401, "urn:frontline:problem:unauthorized");
+      assertProblem(login(from(env, "127.0.0.10"), "officer.zhang", "wrong-" + i), 401,
+          "urn:frontline:problem:unauthorized");
+    }
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.executeUpdate("UPDATE login_throttle SET window_start = window_start - interval '16 minutes'"
+          + " WHERE key LIKE 'account:sprayed.user%' OR key = 'address:127.0.0.9'");
+    }
+    io.vertx.core.Future<org.frontline.notify.Retention.Swept> one = env.app().retention().sweep();
+    io.vertx.core.Future<org.frontline.notify.Retention.Swept> two = env.app().retention().sweep();
+    await(io.vertx.core.Future.join(one, two));
+    assertThat(one.succeeded()).as(String.valueOf(one.cause())).isTrue();
+    assertThat(two.succeeded()).as(String.valueOf(two.cause())).isTrue();
+    assertThat(one.result().loginThrottles() + two.result().loginThrottles()).isEqualTo(6);
+    assertThat(env.count("SELECT count(*) FROM login_throttle WHERE key LIKE 'account:sprayed.user%'"
+        + " OR key = 'address:127.0.0.9'")).isZero();
+    assertThat(env.count("SELECT failures FROM login_throttle WHERE key = 'account:officer.zhang'")).isEqualTo(5);
+    assertThrottled(login(from(env, "127.0.0.11"), "officer.zhang", "frontline-dev"));
+    // A passed window swept or not, the next failure starts a new one at 1.
+    assertProblem(login(client, "sprayed.user0", "wrong"), 401, "urn:frontline:problem:unauthorized");
+    assertThat(env.count("SELECT failures FROM login_throttle WHERE key = 'account:sprayed.user0'")).isEqualTo(1);
+
+    // The statement's generic plan reads only what it deletes (the window index), over 5,000 live counters.
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      c.setAutoCommit(false);
+      try {
+        st.execute("INSERT INTO login_throttle (key, failures, window_start) SELECT 'address:plan-' || g, 1, now()"
+            + " FROM generate_series(1, 5000) g");
+        st.execute("ANALYZE login_throttle");
+        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
+        st.execute("PREPARE throttles(bigint, int) AS " + org.frontline.notify.Retention.LOGIN_THROTTLE);
+        StringBuilder plan = new StringBuilder();
+        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE throttles("
+            + AuthService.THROTTLE_WINDOW.toMillis() + ", 1000)")) {
+          while (rs.next()) {
+            plan.append(rs.getString(1)).append('\n');
+          }
+        }
+        assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
+        java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
+            .matcher(plan);
+        while (read.find()) {
+          assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
+        }
+      } finally {
+        c.rollback();
+      }
+    }
+  }
+
   @Test
   void unknownAccountIsThrottledTheSameWay(TestEnvironment env) {
     WebClient known = from(env, "127.0.0.4");
