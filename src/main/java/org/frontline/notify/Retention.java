@@ -17,7 +17,7 @@ import java.time.Duration;
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
  * younger rows stay. Also the refresh tokens of families whose tokens have all expired, finished webhook
  * deliveries older than their window, ended uploads a week past their expiry that owe no clean-up, and login throttle
- * counters whose window has passed.
+ * counters whose window has passed, and the token endpoint's counters of past minutes.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -108,6 +108,17 @@ public final class Retention {
       + " FROM login_throttle WHERE window_start <= " + cutoff() + " ORDER BY window_start LIMIT $2"
       + " FOR UPDATE SKIP LOCKED)) AND window_start <= " + cutoff();
 
+  /**
+   * Token endpoint counters of past minutes: the endpoint sweeps them only after a token is issued, so requests
+   * naming unregistered client ids from ever new addresses (IPv6 has plenty) grew the table while no partner got a
+   * token. Through partner_token_rate_window_idx; $1 is 0 (a counter is live for its minute only). The DELETE
+   * re-checks the minute: a request may have started a new one on the row meanwhile.
+   */
+  public static final String TOKEN_RATES = "DELETE FROM partner_token_rate WHERE key = ANY (ARRAY(SELECT key"
+      + " FROM partner_token_rate WHERE window_start < date_trunc('minute', now()) - $1 * interval '1 millisecond'"
+      + " ORDER BY window_start LIMIT $2 FOR UPDATE SKIP LOCKED))"
+      + " AND window_start < date_trunc('minute', now()) - $1 * interval '1 millisecond'";
+
   /** Families of refresh tokens per statement (a family is one row per rotation: tens to hundreds of rows). */
   static final int FAMILIES = 100;
 
@@ -131,9 +142,10 @@ public final class Retention {
 
   /** Rows deleted by one sweep, per table. */
   public record Swept(long deliveries, long notifications, long events, long refreshTokens,
-                      long webhookDeliveries, long uploads, long loginThrottles) {
+                      long webhookDeliveries, long uploads, long loginThrottles, long tokenRates) {
     public long total() {
-      return deliveries + notifications + events + refreshTokens + webhookDeliveries + uploads + loginThrottles;
+      return deliveries + notifications + events + refreshTokens + webhookDeliveries + uploads + loginThrottles
+          + tokenRates;
     }
   }
 
@@ -162,9 +174,9 @@ public final class Retention {
         } else if (done.result().total() > 0) {
           Swept s = done.result();
           log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries,"
-              + " {} uploads, {} login throttle counters past their windows and {} refresh tokens of ended families",
-              s.deliveries(), s.notifications(), s.events(), s.webhookDeliveries(), s.uploads(), s.loginThrottles(),
-              s.refreshTokens());
+              + " {} uploads, {} login throttle and {} token endpoint counters past their windows and {} refresh"
+              + " tokens of ended families", s.deliveries(), s.notifications(), s.events(), s.webhookDeliveries(),
+              s.uploads(), s.loginThrottles(), s.tokenRates(), s.refreshTokens());
         }
       });
     });
@@ -178,7 +190,7 @@ public final class Retention {
 
   /**
    * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; the
-   * refresh tokens of families that have ended; finished webhook deliveries; ended uploads; passed throttle windows.
+   * refresh tokens of families that have ended; finished webhook deliveries; ended uploads; passed throttle and token rate windows.
    */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
@@ -188,8 +200,9 @@ public final class Retention {
                     .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
                         .compose(webhooks -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
                             .compose(uploads -> drain(LOGIN_THROTTLE, AuthService.THROTTLE_WINDOW)
-                                .map(throttles -> new Swept(deliveries, notifications, events, tokens, webhooks,
-                                    uploads, throttles))))))));
+                                .compose(throttles -> drain(TOKEN_RATES, Duration.ZERO)
+                                    .map(rates -> new Swept(deliveries, notifications, events, tokens, webhooks,
+                                        uploads, throttles, rates)))))))));
   }
 
   /**

@@ -454,7 +454,9 @@ public final class TokenEndpoint {
   /** Forgets the counts of past windows (a few at a time; they would be reset on their key's next use anyway). */
   private Future<Void> sweepRates() {
     return pool.query("DELETE FROM partner_token_rate WHERE key = ANY (ARRAY(SELECT key FROM partner_token_rate "
-            + "WHERE window_start < date_trunc('minute', now()) LIMIT 100))").execute()
+            + "WHERE window_start < date_trunc('minute', now()) LIMIT 100)) "
+            // Re-checked: a request may have started this minute's count on the row meanwhile.
+            + "AND window_start < date_trunc('minute', now())").execute()
         .<Void>mapEmpty().recover(e -> Future.succeededFuture());
   }
 
