@@ -140,9 +140,18 @@ public final class IdempotencyKeys {
 
   /** Removes up to one batch of keys past their retention (on each completed write, so the table stays small). */
   private Future<Void> sweep() {
-    return pool.preparedQuery("DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table
-            + " WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)")
-        .execute(Tuple.of(RETENTION_HOURS, SWEEP_BATCH)).mapEmpty();
+    return pool.preparedQuery(sweepSql(table)).execute(Tuple.of(RETENTION_HOURS, SWEEP_BATCH)).mapEmpty();
+  }
+
+  /**
+   * The sweep of {@code table}: $1 the retention in hours, $2 the batch. The victims are an array, deleted by TID:
+   * as {@code ctid IN (SELECT ...)} the generic plan hash-joined them to a sequential scan of the whole table, on
+   * every completed write. The DELETE re-checks the age (a key taken over meanwhile is young again).
+   */
+  static String sweepSql(String table) {
+    return "DELETE FROM " + table + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " + table
+        + " WHERE created_at < now() - make_interval(hours => $1) LIMIT $2))"
+        + " AND created_at < now() - make_interval(hours => $1)";
   }
 
   private static RuntimeException conflict(String key) {

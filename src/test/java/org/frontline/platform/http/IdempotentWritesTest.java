@@ -36,6 +36,47 @@ import static org.frontline.testing.TestEnvironment.await;
  */
 @FrontlineTest
 class IdempotentWritesTest {
+  /**
+   * The sweep after every completed write reads what it deletes, not the table: over 5,000 keys inside the
+   * retention and nothing to delete, the generic plan of each table's sweep has no Seq Scan and reads a handful of
+   * rows (as {@code ctid IN (SELECT ...)}, it hash-joined the victims to a scan of the whole table). Rolled back.
+   */
+  @Test
+  void theKeySweepReadsOnlyWhatItDeletes(TestEnvironment env) throws Exception {
+    try (java.sql.Connection c = env.jdbc(); var st = c.createStatement()) {
+      c.setAutoCommit(false);
+      try {
+        st.execute("INSERT INTO account_idempotency (account_id, key, request_sha256) SELECT a.id, 'plan-' || g,"
+            + " sha256(g::text::bytea) FROM account a, generate_series(1, 5000) g WHERE a.username = 'admin'");
+        st.execute("WITH c AS (INSERT INTO partner_client (id, name, auth_method, scopes, unit_ids, report_types)"
+            + " VALUES (gen_random_uuid(), 'plan', 'client_secret_basic', '{}', '{}', '{}') RETURNING id)"
+            + " INSERT INTO partner_idempotency (client_id, key, request_sha256) SELECT c.id, 'plan-' || g,"
+            + " sha256(g::text::bytea) FROM c, generate_series(1, 5000) g");
+        st.execute("ANALYZE account_idempotency");
+        st.execute("ANALYZE partner_idempotency");
+        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
+        for (String table : List.of("account_idempotency", "partner_idempotency")) {
+          st.execute("PREPARE sweep_" + table + "(int, int) AS " + IdempotencyKeys.sweepSql(table));
+          StringBuilder plan = new StringBuilder();
+          try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE sweep_" + table
+              + "(24, 100)")) {
+            while (rs.next()) {
+              plan.append(rs.getString(1)).append('\n');
+            }
+          }
+          assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
+          java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
+              .matcher(plan);
+          while (read.find()) {
+            assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
+          }
+        }
+      } finally {
+        c.rollback();
+      }
+    }
+  }
+
   private static final AtomicInteger SERIAL = new AtomicInteger(ThreadLocalRandom.current().nextInt(1_000_000));
   private static final UUID XU = account("officer.xu");
   private static final UUID ZHANG = account("officer.zhang");
