@@ -109,12 +109,14 @@ class ReportSubmissionTest {
     String answer;
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
-      var out = socket.getOutputStream();
-      out.write(("POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token(env, "officer.xu")
+      // One write: the server answers from the head and closes; a second write after that would be a broken pipe.
+      var request = new java.io.ByteArrayOutputStream();
+      request.write(("POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token(env, "officer.xu")
           + "\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
           + Integer.toHexString(body.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      out.write(body);
-      out.write("\r\n0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      request.write(body);
+      request.write("\r\n0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().write(request.toByteArray());
       answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     }
     assertThat(answer).as(answer).startsWith("HTTP/1.1 501 ").contains("urn:frontline:problem:not-implemented");
