@@ -18,6 +18,7 @@ import org.frontline.audit.AuditRepository;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.evidence.AttachmentContentApi;
 import org.frontline.evidence.MediaWorkerVerticle;
+import org.frontline.evidence.ReportChecksVerticle;
 import org.frontline.identity.AccountRepository;
 import org.frontline.identity.AccountService;
 import org.frontline.identity.AdminApi;
@@ -315,6 +316,8 @@ public final class Frontline {
         })
         .compose(v -> deploy(roles.workers(), () -> new MediaWorkerVerticle(database, objectStore, blocking,
             MediaWorkerVerticle.Settings.defaults(), registry)))
+        .compose(v -> deploy(roles.workers(), () -> new ReportChecksVerticle(database,
+            ReportChecksVerticle.Settings.defaults())))
         .compose(v -> deploy(roles.workers(), () -> new WebhookDeliveryVerticle(database.pool(), sealing,
             webhookTargets, blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase()))))
         .onSuccess(v -> {

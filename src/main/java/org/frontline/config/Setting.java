@@ -91,8 +91,8 @@ public enum Setting {
           + "weak keys are refused). Give it in the environment or FRONTLINE_CONFIG_FILE, never on the command line. "
           + "The service itself ignores it."),
   ROLES("FRONTLINE_ROLES", "api,workers", "api,workers",
-      "What this process runs: api (the HTTP API), workers (outbox dispatcher, media worker, webhook delivery, "
-          + "upload sweeper, record watch), or both. Processes of either kind share the work through the database."),
+      "What this process runs: api (the HTTP API), workers (outbox dispatcher, media worker, report checker, "
+          + "webhook delivery, upload sweeper, record watch), or both. Processes of either kind share the work through the database."),
   WORKER_POOL_SIZE("FRONTLINE_WORKER_POOL_SIZE", "16", "8",
       "Threads of the bounded pool that runs blocking SDK calls (object store, Firebase)."),
   LOG_LEVEL("FRONTLINE_LOG_LEVEL", "INFO", "INFO", "Log level of Frontline's own loggers (TRACE, DEBUG, INFO, WARN, ERROR)."),

@@ -210,9 +210,7 @@ final class EvidenceRepository {
     for (EvidenceCheck c : photoChecks) {
       batch.add(checkRow(job, job.attachmentId(), c));
     }
-    return conn.preparedQuery("INSERT INTO evidence_check (report_id, attachment_id, code, outcome,"
-            + " measured, threshold, unit, detail, other_report_id)"
-            + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
+    return conn.preparedQuery(INSERT_CHECK)
         .executeBatch(batch)
         .compose(v -> {
           JsonArray flags = new JsonArray();
@@ -221,27 +219,122 @@ final class EvidenceRepository {
           if (flags.isEmpty()) {
             return Future.succeededFuture(false);
           }
-          // The report row lock orders two attachments flagged at once: only the first writes the event.
-          return conn.preparedQuery("UPDATE report SET flagged = true WHERE id = $1 AND NOT flagged"
-                  + " RETURNING unit_id, author_id, type")
-              .execute(Tuple.of(job.reportId()))
-              .compose(first -> {
-                if (first.size() == 0) {
-                  return Future.succeededFuture(false);
-                }
-                Row r = first.iterator().next();
-                return conn.preparedQuery("""
-                        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-                        VALUES ('report.evidence-flagged', 'report', $1, $2,
-                                jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
-                                                   'authorId', $3::uuid::text, 'type', $4::text,
-                                                   'attachmentId', $5::uuid::text, 'flags', $6::jsonb))
-                        ON CONFLICT DO NOTHING""")
-                    .execute(Tuple.of(job.reportId(), r.getUUID("unit_id"), r.getUUID("author_id"),
-                        r.getString("type"), job.attachmentId(), flags))
-                    .map(true);
-              });
+          return flag(conn, job.reportId(), job.attachmentId(), flags);
         });
+  }
+
+  /**
+   * Sets {@code report.flagged} and writes the {@code report.evidence-flagged} event (its {@code attachmentId} null
+   * for a report without photos) unless the report was flagged already; whether it became flagged now.
+   */
+  private static Future<Boolean> flag(SqlConnection conn, UUID reportId, UUID attachmentId, JsonArray flags) {
+    return flag(conn, reportId, attachmentId, flags, true);
+  }
+
+  /** As above; without {@code alert}, the flag alone (no event: a report stored before V170, checked late). */
+  private static Future<Boolean> flag(SqlConnection conn, UUID reportId, UUID attachmentId, JsonArray flags,
+                                      boolean alert) {
+    // The report row lock orders two attachments flagged at once: only the first writes the event.
+    return conn.preparedQuery("UPDATE report SET flagged = true WHERE id = $1 AND NOT flagged"
+            + " RETURNING unit_id, author_id, type")
+        .execute(Tuple.of(reportId))
+        .compose(first -> {
+          if (first.size() == 0 || !alert) {
+            return Future.succeededFuture(false);
+          }
+          Row r = first.iterator().next();
+          return conn.preparedQuery("""
+                  INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
+                  VALUES ('report.evidence-flagged', 'report', $1, $2,
+                          jsonb_build_object('reportId', $1::uuid::text, 'unitId', $2::uuid::text,
+                                             'authorId', $3::uuid::text, 'type', $4::text,
+                                             'attachmentId', $5::uuid::text, 'flags', $6::jsonb))
+                  ON CONFLICT DO NOTHING""")
+              .execute(Tuple.of(reportId, r.getUUID("unit_id"), r.getUUID("author_id"), r.getString("type"),
+                  attachmentId, flags))
+              .map(true);
+        });
+  }
+
+  /**
+   * A COMPLETE report due for the report checker, with what its report-level checks need; {@code older}: stored
+   * before V170 ({@code report_checks_due} NULL); {@code checked}: whether its report-level checks are left to its
+   * photos (it has some, and they recorded them or will).
+   */
+  record DueReport(UUID reportId, boolean hasPhotos, boolean older, boolean checked, double lat, double lon,
+                   double accuracyM, boolean mock, OffsetDateTime capturedAt, OffsetDateTime receivedAt) {}
+
+  /**
+   * A report the checker flags, and whether with its alert (not for a report stored before V170, checked late:
+   * months of old reports must not become urgent alerts at once; V162 did the same).
+   */
+  private record Flagged(UUID reportId, JsonArray flags, boolean alert) {}
+
+  /** What one round of the report checker did: the reports it took, and those it flagged. */
+  record ReportRound(int reports, int flagged) {}
+
+  /**
+   * One round of the report checker, in one transaction: claims up to {@code limit} COMPLETE reports still due
+   * ({@code report_checks_due} not false: V170; {@code FOR NO KEY UPDATE SKIP LOCKED}, so workers of any number of
+   * processes never take one report at once, and a worker that dies rolls its round back), records the
+   * report-level checks of those without photos (once per report: the unique index, {@code ON CONFLICT DO
+   * NOTHING}), flags the report and writes its {@code report.evidence-flagged} event when one is flagged, and
+   * marks them all done. A report with photos is marked done without checks: its first photo records them. Reports
+   * stored before V170 are flagged without the event, and those whose photos all FAILED before V162 without their
+   * report-level checks get them.
+   */
+  Future<ReportRound> checkReports(int limit, java.util.function.Function<DueReport, List<EvidenceCheck>> checks) {
+    return pool.withTransaction(conn -> conn.preparedQuery("SELECT r.id, r.lat, r.lon,"
+            + " coalesce(r.accuracy_m, 0) AS accuracy_m, r.location_mock, r.captured_at, r.received_at,"
+            + " EXISTS (SELECT 1 FROM attachment a WHERE a.report_id = r.id) AS has_photos,"
+            + " r.report_checks_due IS NULL AS older,"
+            + " EXISTS (SELECT 1 FROM evidence_check e WHERE e.report_id = r.id AND e.attachment_id IS NULL)"
+            + " OR EXISTS (SELECT 1 FROM attachment a WHERE a.report_id = r.id AND a.media_status = 'PENDING')"
+            + " AS checked FROM report r"
+            + " WHERE r.status = 'COMPLETE' AND r.report_checks_due IS NOT FALSE"
+            + " ORDER BY r.received_at LIMIT $1 FOR NO KEY UPDATE OF r SKIP LOCKED")
+        .execute(Tuple.of(limit))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(new ReportRound(0, 0));
+          }
+          List<UUID> ids = new ArrayList<>();
+          List<Tuple> batch = new ArrayList<>();
+          List<Flagged> flagged = new ArrayList<>();
+          for (Row r : rows) {
+            DueReport due = new DueReport(r.getUUID("id"), r.getBoolean("has_photos"), r.getBoolean("older"),
+                r.getBoolean("checked"), r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"),
+                r.getBoolean("location_mock"), r.getOffsetDateTime("captured_at"), r.getOffsetDateTime("received_at"));
+            ids.add(due.reportId());
+            // A report with photos gets them with its first photo; one stored before V170 whose photos all FAILED
+            // before they did (V162 could not compute them) gets them here.
+            if (due.hasPhotos() && !(due.older() && !due.checked())) {
+              continue;
+            }
+            JsonArray flags = new JsonArray();
+            for (EvidenceCheck c : checks.apply(due)) {
+              batch.add(checkRow(due.reportId(), null, c));
+              if (c.flagged()) {
+                flags.add(c.code());
+              }
+            }
+            if (!flags.isEmpty()) {
+              flagged.add(new Flagged(due.reportId(), flags, !due.older()));
+            }
+          }
+          Future<?> inserted = batch.isEmpty() ? Future.succeededFuture()
+              : conn.preparedQuery(INSERT_CHECK).executeBatch(batch);
+          return inserted.compose(v -> {
+            Future<Integer> chain = Future.succeededFuture(0);
+            for (var f : flagged) {
+              chain = chain.compose(n -> flag(conn, f.reportId(), null, f.flags(), f.alert())
+                  .map(now -> now ? n + 1 : n));
+            }
+            return chain;
+          }).compose(n -> conn.preparedQuery("UPDATE report SET report_checks_due = false WHERE id = ANY ($1)")
+              .execute(Tuple.of(ids.toArray(new UUID[0])))
+              .map(done -> new ReportRound(ids.size(), n)));
+        }));
   }
 
   /** How a failed attempt ended: the attachment waits for another try, FAILED, or was no longer this instance's. */
@@ -293,8 +386,17 @@ final class EvidenceRepository {
   }
 
   private static Tuple checkRow(Job job, UUID attachmentId, EvidenceCheck c) {
+    return checkRow(job.reportId(), attachmentId, c);
+  }
+
+  private static Tuple checkRow(UUID reportId, UUID attachmentId, EvidenceCheck c) {
     UUID other = c.otherReport() == null ? null : UUID.fromString(c.otherReport());
-    return Tuple.from(new Object[] {job.reportId(), attachmentId, c.code(), c.outcome().name(), c.measured(),
+    return Tuple.from(new Object[] {reportId, attachmentId, c.code(), c.outcome().name(), c.measured(),
         c.threshold(), c.unit(), c.detail(), other});
   }
+
+  /** One check; a check already recorded (the report-level ones once per report) is left as it is. */
+  private static final String INSERT_CHECK = "INSERT INTO evidence_check (report_id, attachment_id, code, outcome,"
+      + " measured, threshold, unit, detail, other_report_id)"
+      + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
 }

@@ -90,10 +90,11 @@ public final class AttachmentLedger {
           UUID reportId = rows.iterator().next().getUUID("report_id");
           // Lock the report row first, in its own statement: two last attachments stored at once must not both
           // (or neither) complete it. The completing UPDATE below then runs with a snapshot taken after the lock,
-          // so it sees the other transaction's attachment once that one committed (READ COMMITTED).
+          // so it sees the other transaction's attachment once that one committed (READ COMMITTED). A report with
+          // photos gets its report-level checks with its first photo: not due for the report checker (V170).
           return conn.preparedQuery("SELECT 1 FROM report WHERE id = $1 FOR UPDATE").execute(Tuple.of(reportId))
               .compose(locked -> conn.preparedQuery("""
-                  UPDATE report SET status = 'COMPLETE', completed_at = now()
+                  UPDATE report SET status = 'COMPLETE', completed_at = now(), report_checks_due = false
                   WHERE id = $1 AND status = 'AWAITING_MEDIA'
                     AND NOT EXISTS (SELECT 1 FROM attachment WHERE report_id = $1 AND status <> 'STORED')
                   RETURNING id, unit_id, author_id, type""")

@@ -61,7 +61,10 @@ class ReportAlertRecipientsTest {
     HttpResponse<Buffer> created = await(env.client().post("/v1/reports")
         .putHeader("Authorization", "Bearer " + login(env, "supervisor.hanjiang"))
         .sendJsonObject(new JsonObject().put("id", report.toString()).put("type", "SITE")
-            .put("unitId", HUAISI.toString()).put("capturedAt", "2026-11-20T08:30:00Z")
+            .put("unitId", HUAISI.toString())
+            // Recent and not mocked: its own report-level checks pass (the flag below is written by the test).
+            .put("capturedAt", java.time.Instant.now().minusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                .toString())
             .put("location", new JsonObject().put("lat", 32.45).put("lon", 119.43).put("accuracyM", 8.5)
                 .put("provider", "gps").put("mock", false))
             .put("title", "Site visit at Huaisi").put("body", new JsonObject()

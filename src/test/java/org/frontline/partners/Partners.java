@@ -174,7 +174,9 @@ final class Partners {
   static UUID report(TestEnvironment env, String username, UUID unit, boolean awaitingMedia) {
     UUID id = UUID.randomUUID();
     JsonObject envelope = new JsonObject().put("id", id.toString()).put("type", "SITE").put("unitId", unit.toString())
-        .put("capturedAt", "2026-11-20T08:30:00Z")
+        // Recent: captured days before it is received, it would be flagged, an event of its own (report checks).
+        .put("capturedAt", java.time.Instant.now().minusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+            .toString())
         .put("location", new JsonObject().put("lat", 32.0).put("lon", 121.0).put("accuracyM", 8.5)
             .put("provider", "gps").put("mock", false))
         .put("title", "Site visit").put("body", new JsonObject().put("observations", new JsonArray().add("Seen")));

@@ -53,13 +53,20 @@ final class ReportFixtures {
         .put("contentType", "image/jpeg").put("filename", "IMG_" + n + ".jpg");
   }
 
+  /**
+   * The fixtures' capture time: an hour before this run, the same for every envelope (repeats must match). A report
+   * captured days before it is received is flagged by the report-level checks (CAPTURE_RECEIPT_SKEW), with an alert.
+   */
+  static final String CAPTURED_AT = java.time.Instant.now().minus(java.time.Duration.ofHours(1))
+      .truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+
   /** A SITE report in Huaisi (officer.xu's unit) without attachments. */
   static JsonObject site(UUID id) {
     return new JsonObject()
         .put("id", id.toString())
         .put("type", "SITE")
         .put("unitId", HUAISI.toString())
-        .put("capturedAt", "2026-11-20T08:30:00Z")
+        .put("capturedAt", CAPTURED_AT)
         .put("location", new JsonObject().put("lat", 32.45).put("lon", 119.43).put("accuracyM", 8.5)
             .put("provider", "gps").put("mock", false))
         .put("title", "Bridge repair at Huaisi")
