@@ -1,16 +1,10 @@
 package org.frontline.audit;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.json.JsonObject;
+import org.frontline.platform.http.ExactNumbers;
 
 import java.io.IOException;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -27,7 +21,6 @@ import java.util.UUID;
 public record AuditEntry(long seq, Instant at, UUID actorId, String actorLabel, String action, String objectType,
                          String objectId, UUID unitId, String unitPath, String clientAddress, String requestId,
                          String outcome, JsonObject details, byte[] prevHash, byte[] hash, boolean detailsReadable) {
-  private static final JsonFactory JSON = new JsonFactory();
 
   public AuditEntry(long seq, Instant at, UUID actorId, String actorLabel, String action, String objectType,
                     String objectId, UUID unitId, String unitPath, String clientAddress, String requestId,
@@ -54,62 +47,14 @@ public record AuditEntry(long seq, Instant at, UUID actorId, String actorLabel, 
                                 String objectType, String objectId, UUID unitId, String unitPath,
                                 String clientAddress, String requestId, String outcome, String detailsText,
                                 byte[] prevHash, byte[] hash) {
-    Object parsed = detailsText == null ? null : exactJson(detailsText);
-    JsonObject details = parsed instanceof Map<?, ?> map ? new JsonObject(cast(map)) : null;
+    Object parsed;
+    try {
+      parsed = detailsText == null ? null : ExactNumbers.value(detailsText);
+    } catch (IOException e) {
+      parsed = null; // PostgreSQL wrote it from a jsonb: not reached
+    }
+    JsonObject details = parsed instanceof JsonObject object ? object : null;
     return new AuditEntry(seq, at, actorId, actorLabel, action, objectType, objectId, unitId, unitPath,
         clientAddress, requestId, outcome, details, prevHash, hash, detailsText == null || details != null);
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> cast(Map<?, ?> map) {
-    return (Map<String, Object>) map;
-  }
-
-  /** The JSON value of {@code text}: maps, lists, strings, booleans, null, and numbers as BigDecimal or integers. */
-  private static Object exactJson(String text) {
-    try (JsonParser parser = JSON.createParser(text)) {
-      return parser.nextToken() == null ? null : value(parser);
-    } catch (IOException e) {
-      return null; // PostgreSQL wrote it from a jsonb: not reached
-    }
-  }
-
-  private static Object value(JsonParser parser) throws IOException {
-    switch (parser.currentToken()) {
-      case START_OBJECT -> {
-        Map<String, Object> map = new LinkedHashMap<>();
-        while (parser.nextToken() == JsonToken.FIELD_NAME) {
-          String name = parser.currentName();
-          parser.nextToken();
-          map.put(name, value(parser));
-        }
-        return map;
-      }
-      case START_ARRAY -> {
-        List<Object> list = new ArrayList<>();
-        while (parser.nextToken() != JsonToken.END_ARRAY) {
-          list.add(value(parser));
-        }
-        return list;
-      }
-      case VALUE_STRING -> {
-        return parser.getText();
-      }
-      case VALUE_NUMBER_INT -> {
-        return parser.getNumberValue();
-      }
-      case VALUE_NUMBER_FLOAT -> {
-        return parser.getDecimalValue();
-      }
-      case VALUE_TRUE -> {
-        return Boolean.TRUE;
-      }
-      case VALUE_FALSE -> {
-        return Boolean.FALSE;
-      }
-      default -> {
-        return null;
-      }
-    }
   }
 }

@@ -101,11 +101,20 @@ public final class ExactNumbers {
    * turned a report's quantity 12345678901234.567 into 1.2345678901234568E13 in every read and batch answer.
    */
   public static JsonObject object(String json) {
-    try (JsonParser parser = JSON.createParser(json)) {
-      parser.nextToken();
-      return (JsonObject) value(parser);
+    try {
+      return (JsonObject) value(json);
     } catch (IOException e) {
       throw new IllegalStateException("stored JSON that does not parse", e);
+    }
+  }
+
+  /**
+   * The JSON value of {@code text} (null for none) with numbers as {@link #object} reads them: objects and arrays as
+   * JsonObject and JsonArray, numbers with a fraction or an exponent as BigDecimal, integers as integers.
+   */
+  public static Object value(String text) throws IOException {
+    try (JsonParser parser = JSON.createParser(text)) {
+      return parser.nextToken() == null ? null : value(parser);
     }
   }
 
