@@ -28,7 +28,7 @@ start_server() {
   FRONTLINE_DATA_DIR="$data/data" FRONTLINE_HTTP_PORT=$api_port FRONTLINE_MANAGEMENT_PORT=$mgmt_port \
     java "$@" -jar target/frontline.jar dev >"$log" 2>&1 &
   pid=$!
-  until curl -fsS "http://127.0.0.1:$mgmt_port/health/ready" >/dev/null 2>&1; do
+  until curl -fsS -m 5 "http://127.0.0.1:$mgmt_port/health/ready" >/dev/null 2>&1; do
     kill -0 $pid 2>/dev/null || { echo "dev mode died; log:"; cat "$log"; exit 1; }
     sleep 0.1
   done

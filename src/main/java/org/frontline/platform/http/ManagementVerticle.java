@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
@@ -66,7 +67,12 @@ public final class ManagementVerticle extends VerticleBase {
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(ready));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
     extraGets.forEach((path, handler) -> router.get(path).handler(handler));
-    return vertx.createHttpServer().requestHandler(router).listen(port, host)
+    // No h2c: with it (Vert.x's default) the HTTP/1.1 handler of a connection is set up only once its first bytes
+    // arrive, so a probe that connected while the server was binding (before Vert.x had created the server's
+    // metrics) had no connection metric but request metrics, and its request hit a NullPointerException in the
+    // Micrometer metrics: never answered (ManagementStartTest). The API server has no h2c either.
+    return vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+        .requestHandler(router).listen(port, host)
         .recover(e -> Future.failedFuture(ApiVerticle.cannotListen(org.frontline.config.Setting.MANAGEMENT_HOST,
             org.frontline.config.Setting.MANAGEMENT_PORT, host, port, e)))
         .onSuccess(s -> server = s);
