@@ -1,6 +1,11 @@
 package org.frontline.audit;
 
+import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -10,6 +15,8 @@ import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.Problem.FieldError;
 import org.frontline.platform.http.ProblemType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -17,6 +24,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /** The audit log operations: read within the admin's scope, and verify the chain. */
@@ -24,10 +32,15 @@ public final class AuditApi implements ApiRoutes {
   public static final int DEFAULT_LIMIT = 50;
   public static final int MAX_LIMIT = 200;
 
-  /** Role required per operation (one table, reviewable at a glance). */
-
+  private static final Logger LOG = LoggerFactory.getLogger(AuditApi.class);
   private final AuditRepository repository;
   private final AuditVerification verification;
+  /**
+   * The walk of the chain this process is running, if any. A verification reads and hashes every entry of the log
+   * (minutes, once it holds millions): a request arriving while one runs gets that one's answer rather than starting
+   * another, so repeated or impatient requests cost one walk, not one each.
+   */
+  private final AtomicReference<Future<ChainVerifier.Result>> running = new AtomicReference<>();
 
   public AuditApi(AuditRepository repository) {
     this.repository = repository;
@@ -75,21 +88,48 @@ public final class AuditApi implements ApiRoutes {
   }
 
   private void verify(RoutingContext rc) {
-    verification.verify()
-        .onSuccess(result -> {
-          JsonObject body = new JsonObject().put("ok", result.ok()).put("checked", result.checked());
-          if (!result.ok()) {
-            body.put("firstBroken", new JsonObject()
-                .put("seq", result.firstBroken().seq())
-                .put("reason", result.firstBroken().reason().code())
-                .put("detail", result.firstBroken().detail()));
-          }
-          rc.response()
-              .putHeader("Content-Type", "application/json")
-              .putHeader("Cache-Control", "no-store")
-              .end(body.encode());
-        })
-        .onFailure(rc::fail);
+    Context context = Vertx.currentContext();
+    // The walk may be another request's, completing on its event loop: answer on this request's own.
+    shared().onComplete(ar -> context.runOnContext(v -> answer(rc, ar)));
+  }
+
+  /** The running walk, or a new one started now. */
+  private Future<ChainVerifier.Result> shared() {
+    Promise<ChainVerifier.Result> mine = Promise.promise();
+    Future<ChainVerifier.Result> current = running.compareAndExchange(null, mine.future());
+    if (current != null) {
+      return current;
+    }
+    long start = System.nanoTime();
+    verification.verify().onComplete(ar -> {
+      running.set(null);
+      if (ar.succeeded()) {
+        LOG.info("audit chain verified: {} entries, {}, in {} ms", ar.result().checked(),
+            ar.result().ok() ? "intact" : "broken at seq " + ar.result().firstBroken().seq(),
+            (System.nanoTime() - start) / 1_000_000);
+      }
+      mine.handle(ar);
+    });
+    return mine.future();
+  }
+
+  private static void answer(RoutingContext rc, AsyncResult<ChainVerifier.Result> ar) {
+    if (ar.failed()) {
+      rc.fail(ar.cause());
+      return;
+    }
+    ChainVerifier.Result result = ar.result();
+    JsonObject body = new JsonObject().put("ok", result.ok()).put("checked", result.checked());
+    if (!result.ok()) {
+      body.put("firstBroken", new JsonObject()
+          .put("seq", result.firstBroken().seq())
+          .put("reason", result.firstBroken().reason().code())
+          .put("detail", result.firstBroken().detail()));
+    }
+    rc.response()
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store")
+        .end(body.encode());
   }
 
   /** A query parameter parsed, or null when absent; a bad value throws with the parameter's name as message. */

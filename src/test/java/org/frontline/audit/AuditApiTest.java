@@ -8,6 +8,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.identity.AccountBootstrap;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -166,5 +167,59 @@ class AuditApiTest {
         .bodyAsJsonObject();
     assertThat(second.getJsonArray("items").getJsonObject(0).getLong("seq")).isEqualTo(4);
     assertThat(second.getValue("nextCursor")).isNull();
+  }
+
+  /**
+   * Verifications asked for while one runs get its answer: three requests, one walk of the chain (one read of the
+   * head, held back here by a lock on it until all three have arrived; one "verified" line), three equal answers.
+   */
+  @Test
+  void verificationsAskedForWhileOneRunsShareIt(TestEnvironment env) throws Exception {
+    String token = accessToken(env, "admin");
+    List<io.vertx.core.Future<HttpResponse<Buffer>>> answers = new ArrayList<>();
+    try (LogCapture log = LogCapture.of(AuditApi.class, "%msg%n"); Connection lock = env.jdbc()) {
+      lock.setAutoCommit(false);
+      try (var st = lock.createStatement()) {
+        st.execute("LOCK TABLE audit_head IN ACCESS EXCLUSIVE MODE");
+      }
+      for (int i = 0; i < 3; i++) {
+        answers.add(env.client().post("/v1/audit/verify").putHeader("Authorization", "Bearer " + token).send());
+        waitingHeadReads(env, 1);
+        Thread.sleep(300); // time for a second read of the head, were one started
+      }
+      assertThat(waitingHeadReads(env, 1)).isEqualTo(1);
+      lock.rollback();
+      List<String> bodies = new ArrayList<>();
+      for (var answer : answers) {
+        HttpResponse<Buffer> r = await(answer);
+        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+        bodies.add(r.bodyAsString());
+      }
+      assertThat(new JsonObject(bodies.get(0)).getBoolean("ok")).isTrue();
+      assertThat(bodies).containsOnly(bodies.get(0));
+      assertThat(log.text().lines().filter(l -> l.startsWith("audit chain verified: ")).count()).isEqualTo(1);
+    }
+    // Once it has answered, the next request walks the chain again.
+    try (LogCapture log = LogCapture.of(AuditApi.class, "%msg%n")) {
+      assertThat(AuditTesting.verify(env, token).statusCode()).isEqualTo(200);
+      assertThat(log.text()).contains("audit chain verified: ");
+    }
+  }
+
+  /** Reads of the chain's head waiting on a lock, once at least {@code atLeast} of them are. */
+  private static long waitingHeadReads(TestEnvironment env, int atLeast) throws Exception {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (true) {
+      try (Connection c = env.jdbc(); var st = c.createStatement(); var rs = st.executeQuery(
+          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+              + " AND query = 'SELECT seq, hash FROM audit_head'")) {
+        rs.next();
+        long n = rs.getLong(1);
+        if (n >= atLeast || System.nanoTime() > deadline) {
+          return n;
+        }
+      }
+      Thread.sleep(20);
+    }
   }
 }
