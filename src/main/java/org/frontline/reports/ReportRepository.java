@@ -86,9 +86,12 @@ final class ReportRepository {
    * between its parts (SubmissionBatcher): each report whose unit is live and in its author's scope is inserted
    * unless its id is taken; for those inserted, their attachments, the report.completed events of those complete,
    * and their audit entries (audit_append, last: the chain's lock is taken after everything else is written and
-   * held only to the commit). One row per submission, in order: whether it was allowed, whether created, and for a
-   * taken id what this statement's snapshot holds under it (nothing if the report that took it committed after the
-   * statement began). Parameters: $1-$18 the reports ({@link #reportArrays}), $19-$23 per report: scope everywhere
+   * held only to the commit). A report declaring an attachment id that another report holds (as the statement's
+   * snapshot sees it: one primary-key lookup per declared attachment) is left out like one not allowed, so the
+   * group does not fail on attachment_pkey; one committed by another transaction while the statement runs still
+   * fails it. One row per submission, in order: whether it was allowed, whether created, whether an attachment id
+   * was taken, and for a taken id what this statement's snapshot holds under it (nothing if the report that took it
+   * committed after the statement began). Parameters: $1-$18 the reports ({@link #reportArrays}), $19-$23 per report: scope everywhere
    * (the system), the actor's label when not an account's name, client address, request id, the audit details as
    * canonical JSON; $24-$25 the authors' scope units as (ordinal, unit id) pairs; $26-$32 the attachments.
    */
@@ -97,11 +100,16 @@ final class ReportRepository {
         SELECT u.*, u.request::jsonb AS req
         FROM unnest(%1$s, $19::bool[], $20::text[], $21::text[], $22::text[], $23::text[])
           WITH ORDINALITY AS u(%2$s, everywhere, actor_label, client_address, request_id, audit_details, ordinal)),
+      attachment_taken AS MATERIALIZED (
+        -- by its primary key, per declared attachment (LIMIT keeps it a lookup, as below)
+        SELECT DISTINCT a.report_id FROM unnest($26::uuid[], $27::uuid[]) AS a(id, report_id)
+        CROSS JOIN LATERAL (SELECT 1 FROM attachment x WHERE x.id = a.id AND x.report_id <> a.report_id LIMIT 1) AS x),
       allowed AS MATERIALIZED (
         SELECT r.* FROM r JOIN org_unit u ON u.id = r.unit_id AND u.retired_at IS NULL
-        WHERE r.everywhere OR EXISTS (
+        WHERE (r.everywhere OR EXISTS (
           SELECT 1 FROM unnest($24::int[], $25::uuid[]) AS s(ordinal, unit_id) JOIN org_unit su ON su.id = s.unit_id
-          WHERE s.ordinal = r.ordinal AND %3$s)),
+          WHERE s.ordinal = r.ordinal AND %3$s))
+          AND r.id NOT IN (SELECT report_id FROM attachment_taken)),
       ins AS (%4$s),
       att AS (
         INSERT INTO %6$s
@@ -130,6 +138,7 @@ final class ReportRepository {
              -- the attachments and events first: the chain's lock is held from here to the commit
              (SELECT count(*) FROM att) AS attachments, (SELECT count(*) FROM ev) AS events)
       SELECT r.ordinal, al.id IS NOT NULL AS allowed, ins.id IS NOT NULL AS created,
+             r.id IN (SELECT report_id FROM attachment_taken) AS attachment_taken,
              x.author_id, x.request_sha256, x.request, x.response
       FROM r
       LEFT JOIN allowed al ON al.ordinal = r.ordinal
@@ -147,10 +156,11 @@ final class ReportRepository {
                    String clientAddress, String requestId, JsonObject auditDetails) {}
 
   /**
-   * What became of a submission of a group: not allowed (unit retired or outside the author's scope), created, or
-   * its id taken; then {@code existing} is what was stored under it, when the statement could see it.
+   * What became of a submission of a group: not allowed (unit retired or outside the author's scope, or
+   * {@code attachmentTaken}: an attachment id it declares is another report's), created, or its id taken; then
+   * {@code existing} is what was stored under it, when the statement could see it.
    */
-  record GroupResult(boolean allowed, boolean created, Existing existing) {}
+  record GroupResult(boolean allowed, boolean created, boolean attachmentTaken, Existing existing) {}
 
   /** Writes a group with {@link #SUBMIT_GROUP}: one result per item, in order. */
   Future<List<GroupResult>> submitGroup(SqlClient client, List<GroupItem> items) {
@@ -180,7 +190,8 @@ final class ReportRepository {
       List<GroupResult> results = new ArrayList<>(n);
       for (Row r : rows) {
         Existing existing = r.getUUID("author_id") == null ? null : existing(r);
-        results.add(new GroupResult(r.getBoolean("allowed"), r.getBoolean("created"), existing));
+        results.add(new GroupResult(r.getBoolean("allowed"), r.getBoolean("created"), r.getBoolean("attachment_taken"),
+            existing));
       }
       return results;
     });

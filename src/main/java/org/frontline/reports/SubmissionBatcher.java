@@ -41,9 +41,11 @@ import java.util.function.Function;
  * anything else the 422), then the primary key decides (INSERT ... ON CONFLICT DO NOTHING; a taken id is a
  * repeat or a conflict, judged by {@link ReportService#judge}). Reports are inserted in id order and their
  * attachments in attachment-id order, so two groups never wait on each other in a cycle. Should the group's
- * statement fail (an attachment id already used by another report, a lost connection), nothing of it was committed
- * and every submission of the group is retried alone, through the single path, which answers each with its own
- * outcome.
+ * statement fail (a lost connection, a deadlock, an attachment id taken by a transaction that committed while it
+ * ran), nothing of it was committed and every submission of the group is retried alone, through the single path,
+ * which answers each with its own outcome. A submission declaring an attachment id that another report holds (seen by
+ * the statement) or that an earlier submission of the group declares is left out of the group and written alone
+ * after the commit, so one client reusing attachment ids does not make everyone's group fail.
  */
 final class SubmissionBatcher {
   private static final Logger LOG = LoggerFactory.getLogger(SubmissionBatcher.class);
@@ -131,7 +133,8 @@ final class SubmissionBatcher {
         } else {
           metrics.retried();
           // Nothing of the group was committed: each alone, with its own outcome. (An attachment id reused by a
-          // client fails a group too, so this is not an error of the service.)
+          // client fails a group too when the report holding it committed while the group's statement ran, so
+          // this is not necessarily an error of the service.)
           LOG.info("A group of {} report submissions failed ({}); each is written alone", group.size(),
               ar.cause().toString());
           inOrder(group);
@@ -180,6 +183,8 @@ final class SubmissionBatcher {
         taken.add(p);
       }
     }
+    List<Pending> withheld = reusingAttachmentIds(group, first);
+    withheld.forEach(p -> first.remove(p.envelope().id()));
     List<Pending> candidates = new ArrayList<>(first.values());
     List<ReportRepository.GroupItem> items = candidates.stream().map(p -> {
       Actor actor = p.actor();
@@ -192,12 +197,16 @@ final class SubmissionBatcher {
       Map<Pending, Outcome> outcomes = new IdentityHashMap<>();
       Map<UUID, ReportRepository.Existing> seen = new HashMap<>();
       Set<Pending> refused = Collections.newSetFromMap(new IdentityHashMap<>());
+      refused.addAll(withheld);
+      taken.addAll(withheld);
       for (int i = 0; i < candidates.size(); i++) {
         Pending p = candidates.get(i);
         ReportRepository.GroupResult result = results.get(i);
         if (!result.allowed()) {
           // Its unit is not (or no longer) in scope: alone, which answers a repeat of the author's stored report
-          // as a repeat (the unit may have left the scope after the first answer was lost), else the 422.
+          // as a repeat (the unit may have left the scope after the first answer was lost), else the 422. So is one
+          // declaring an attachment id of another report (attachmentTaken): alone, it gets the single path's 409
+          // (or, its own id being taken, its repeat or conflict), and the group did not fail for it.
           refused.add(p);
           taken.add(p);
         } else if (result.created()) {
@@ -224,6 +233,29 @@ final class SubmissionBatcher {
           })
           .map(outcomes);
     });
+  }
+
+  /**
+   * The first submissions of their ids ({@code first}) that declare an attachment id an earlier one of the group (in
+   * the group's order) declares too: in one statement the two would fail the whole group on attachment_pkey. They
+   * are written alone after the commit, as if they had come after the first (which may not have been written).
+   */
+  private static List<Pending> reusingAttachmentIds(List<Pending> group, Map<UUID, Pending> first) {
+    Set<UUID> declared = new java.util.HashSet<>();
+    List<Pending> reusing = new ArrayList<>();
+    for (Pending p : group) {
+      if (first.get(p.envelope().id()) != p) {
+        continue;
+      }
+      boolean reuses = false;
+      for (Envelope.Declaration d : p.envelope().attachments()) {
+        reuses |= !declared.add(d.id());
+      }
+      if (reuses) {
+        reusing.add(p);
+      }
+    }
+    return reusing;
   }
 
   /**
