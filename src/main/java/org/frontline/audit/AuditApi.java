@@ -18,9 +18,7 @@ import org.frontline.platform.http.ProblemType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -56,33 +54,40 @@ public final class AuditApi implements ApiRoutes {
 
   private void list(RoutingContext rc) {
     AuditRepository.Query query;
+    String filters;
+    int limit;
     try {
       // A limit beyond an int is as far above the cap as any (the contract only bounds it below).
-      Integer limit = param(rc, "limit", Page::requested);
-      query = new AuditRepository.Query(
-          param(rc, "action", Function.identity()),
-          param(rc, "actorId", UUID::fromString),
-          param(rc, "from", Instant::parse),
-          param(rc, "to", Instant::parse),
-          param(rc, "cursor", AuditApi::decodeCursor),
-          (limit == null ? DEFAULT_LIMIT : Math.max(1, Math.min(MAX_LIMIT, limit))) + 1);
+      Integer requested = param(rc, "limit", Page::requested);
+      limit = requested == null ? DEFAULT_LIMIT : Math.max(1, Math.min(MAX_LIMIT, requested));
+      String action = param(rc, "action", Function.identity());
+      UUID actorId = param(rc, "actorId", UUID::fromString);
+      Instant from = param(rc, "from", Instant::parse);
+      Instant to = param(rc, "to", Instant::parse);
+      filters = Page.filters("audit", action, actorId, from, to);
+      String cursor = param(rc, "cursor", Function.identity());
+      String key = Page.decode(cursor, AuditApi::seqKey, filters);
+      query = new AuditRepository.Query(action, actorId, from, to, key == null ? null : Long.valueOf(key.substring(1)),
+          limit + 1);
     } catch (IllegalArgumentException e) {
       rc.fail(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
           .withErrors(List.of(new FieldError("query/" + e.getMessage(), "Invalid value.")))
           .toException());
+      return;
+    } catch (RuntimeException cursorRefused) {
+      rc.fail(cursorRefused);
       return;
     }
     repository.scopeOf(Caller.of(rc).scopeUnitIds())
         .compose(scope -> repository.page(scope, query))
         .onSuccess(rows -> {
           // One row more than the page was read: a cursor only when there is a next page (none after a full last one).
-          List<AuditEntry> entries = rows.size() < query.limit() ? rows : rows.subList(0, query.limit() - 1);
-          JsonArray items = new JsonArray(entries.stream().map(AuditApi::toJson).toList());
-          String next = rows.size() < query.limit() ? null : encodeCursor(entries.get(entries.size() - 1).seq());
+          Page<AuditEntry> page = Page.of(rows, limit, e -> "s" + e.seq(), filters);
+          JsonArray items = new JsonArray(page.items().stream().map(AuditApi::toJson).toList());
           rc.response()
               .putHeader("Content-Type", "application/json")
               .putHeader("Cache-Control", "no-store")
-              .end(new JsonObject().put("items", items).put("nextCursor", next).encode());
+              .end(new JsonObject().put("items", items).put("nextCursor", page.nextCursor()).encode());
         })
         .onFailure(rc::fail);
   }
@@ -145,20 +150,13 @@ public final class AuditApi implements ApiRoutes {
     }
   }
 
-  static String encodeCursor(long seq) {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(("s" + seq).getBytes(StandardCharsets.US_ASCII));
-  }
-
-  static Long decodeCursor(String cursor) {
-    String s = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.US_ASCII);
-    if (!s.startsWith("s")) {
-      throw new IllegalArgumentException("cursor");
+  /** Whether a cursor's key is an entry's place: {@code s} and its seq (1 or more, within a bigint). */
+  private static boolean seqKey(String key) {
+    try {
+      return key.startsWith("s") && Long.parseLong(key.substring(1)) >= 1;
+    } catch (NumberFormatException e) {
+      return false;
     }
-    long seq = Long.parseLong(s.substring(1));
-    if (seq < 1) {
-      throw new IllegalArgumentException("cursor");
-    }
-    return seq;
   }
 
   static JsonObject toJson(AuditEntry e) {

@@ -51,14 +51,15 @@ public final class DeliveriesAdminApi implements ApiRoutes {
 
   private void list(RoutingContext rc) {
     Caller caller = Caller.of(rc);
+    String state = rc.queryParams().get("state") == null ? "DEAD" : rc.queryParams().get("state");
+    String filters = Page.filters("deliveries", state);
     String key;
     try {
-      key = Page.decode(rc.queryParams().get("cursor"), DeliveriesAdminApi::deliveryId);
+      key = Page.decode(rc.queryParams().get("cursor"), DeliveriesAdminApi::deliveryId, filters);
     } catch (RuntimeException e) {
       rc.fail(e);
       return;
     }
-    String state = rc.queryParams().get("state") == null ? "DEAD" : rc.queryParams().get("state");
     int limit = Page.limit(Page.requested(rc.queryParams().get("limit")));
     Long after = key == null ? null : Long.valueOf(key);
     // Newest first by id; the cursor is the id of the last delivery of the page.
@@ -70,7 +71,7 @@ public final class DeliveriesAdminApi implements ApiRoutes {
         .onSuccess(rows -> {
           List<JsonObject> items = new ArrayList<>();
           rows.forEach(r -> items.add(json(r)));
-          Page<JsonObject> page = Page.of(items, limit, j -> String.valueOf(j.getLong("id")));
+          Page<JsonObject> page = Page.of(items, limit, j -> String.valueOf(j.getLong("id")), filters);
           rc.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
               .end(new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())
                   .encode());

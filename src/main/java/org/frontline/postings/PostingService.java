@@ -199,7 +199,8 @@ public final class PostingService {
 
   public Future<Page<JsonObject>> list(Actor actor, UUID officerId, UUID unitId, boolean current, String cursor,
                                        Integer limit) {
-    String after = Page.decode(cursor, Page.TimeId::valid);
+    String filters = Page.filters("postings", officerId, unitId, current);
+    String after = Page.decode(cursor, Page.TimeId::valid, filters);
     int size = Page.limit(limit);
     var pool = database.pool();
     return actor.scope(pool).compose(scope -> {
@@ -224,7 +225,7 @@ public final class PostingService {
             .append(params.size()).append(")");
       }
       return pool.preparedQuery(Page.TimeId.newestFirst(sql, params, after, size)).execute(Tuple.from(params));
-    }).map(rows -> Page.TimeId.newestFirst(rows, size, PostingService::json));
+    }).map(rows -> Page.TimeId.newestFirst(rows, size, PostingService::json, filters));
   }
 
 

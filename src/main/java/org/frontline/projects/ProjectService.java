@@ -95,7 +95,8 @@ public final class ProjectService {
   }
 
   public Future<Page<JsonObject>> listProjects(Actor actor, UUID unitId, String cursor, Integer limit) {
-    String after = Page.decode(cursor, Page.TimeId::valid);
+    String filters = Page.filters("projects", unitId);
+    String after = Page.decode(cursor, Page.TimeId::valid, filters);
     int size = Page.limit(limit);
     var pool = database.pool();
     return actor.scope(pool).compose(scope -> {
@@ -107,7 +108,7 @@ public final class ProjectService {
         sql.append(" AND p.unit_id = $").append(params.size());
       }
       return pool.preparedQuery(Page.TimeId.newestFirst(sql, params, after, size)).execute(Tuple.from(params));
-    }).map(rows -> Page.TimeId.newestFirst(rows, size, ProjectService::projectRow));
+    }).map(rows -> Page.TimeId.newestFirst(rows, size, ProjectService::projectRow, filters));
   }
 
 

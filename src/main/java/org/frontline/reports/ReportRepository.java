@@ -26,7 +26,13 @@ final class ReportRepository {
 
   /** Filters of the list; null fields do not filter. */
   record Filter(UUID unitId, String type, String status, UUID authorId, OffsetDateTime from, OffsetDateTime to,
-                double[] bbox, Boolean hasEvidenceFlags) {}
+                double[] bbox, Boolean hasEvidenceFlags) {
+    /** What the list's cursors are bound to (Page.filters). */
+    String cursorFilters() {
+      return org.frontline.identity.Page.filters("reports", unitId, type, status, authorId, from, to, bbox,
+          hasEvidenceFlags);
+    }
+  }
 
   /** Whether the caller is in the unit in scope (live units only). */
   Future<Boolean> unitInScope(SqlClient conn, Scope scope, UUID unitId) {

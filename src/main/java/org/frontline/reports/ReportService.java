@@ -199,7 +199,8 @@ public final class ReportService {
   }
 
   public Future<Page<JsonObject>> list(Actor actor, ReportRepository.Filter filter, String cursor, Integer limit) {
-    String after = Page.decode(cursor, Page.TimeId::valid);
+    String filters = filter.cursorFilters();
+    String after = Page.decode(cursor, Page.TimeId::valid, filters);
     Page.TimeId last = after == null ? null : Page.TimeId.parse(after);
     OffsetDateTime afterReceived = last == null ? null : last.at();
     UUID afterId = last == null ? null : last.id();
@@ -213,7 +214,7 @@ public final class ReportService {
         .compose(scope -> reports.list(pool, actor.accountId(), isReader(actor), scope, filter, afterReceived, afterId,
             size + 1))
         .map(rows -> {
-          Page<ReportView> page = Page.of(rows, size, r -> Page.TimeId.key(r.receivedAt(), r.id()));
+          Page<ReportView> page = Page.of(rows, size, r -> Page.TimeId.key(r.receivedAt(), r.id()), filters);
           return new Page<>(page.items().stream().map(ReportView::toJson).toList(), page.nextCursor());
         });
   }

@@ -7,6 +7,7 @@ import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.identity.AccountBootstrap;
+import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.LogCapture;
 import org.frontline.testing.TestEnvironment;
@@ -151,6 +152,28 @@ class AuditApiTest {
     HttpResponse<Buffer> huge = list(env, accessToken(env, "admin"), "?limit=99999999999");
     assertThat(huge.statusCode()).as(huge.bodyAsString()).isEqualTo(200);
     assertThat(huge.bodyAsJsonObject().getJsonArray("items").size()).isBetween(7, 200);
+  }
+
+  /**
+   * A cursor pages on with its own filters only (the same instant at another offset is the same filter): with others
+   * (or none) and made up, the cursor's 400.
+   */
+  @Test
+  void aCursorIsBoundToItsFilters(TestEnvironment env) throws Exception {
+    String token = accessToken(env, "admin");
+    String filters = "action=auth.login.failed&from=2000-01-01T00:00:00Z";
+    String cursor = list(env, token, "?" + filters + "&limit=1").bodyAsJsonObject().getString("nextCursor");
+    assertThat(cursor).isNotNull();
+    assertThat(labels(list(env, token, "?from=2000-01-01T08:00:00%2B08:00&action=auth.login.failed&cursor=" + cursor)))
+        .containsExactly("nobody.here#4");
+    UUID zhang = AuditLogTest.accountId(env, "officer.zhang");
+    for (String other : List.of("", "action=auth.login.failed", "from=2000-01-01T00:00:00Z",
+        filters + "&to=2999-01-01T00:00:00Z", filters + "&actorId=" + zhang, filters.replace("failed", "succeeded"))) {
+      Cursors.assertOtherFilters(list(env, token, "?" + other + "&cursor=" + cursor));
+    }
+    for (String forged : Cursors.forgeries(cursor)) {
+      Cursors.assertRefused(list(env, token, "?" + filters + "&cursor=" + forged));
+    }
   }
 
   /** A last page that is exactly full has no cursor (it had one, to a page of nothing). */

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.platform.push.FakeFcmServer;
 import org.frontline.platform.push.FakeFcmServer.Outcome;
+import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -108,6 +109,17 @@ class DeliveriesAdminApiTest {
     assertThat(item.getInteger("attempts")).isEqualTo(1);
     assertProblem(get(env, admin, "/v1/admin/deliveries?cursor=bm90LWFuLWlk"), 400,
         "urn:frontline:problem:validation-failed");
+    // A cursor pages on with its own state only (the default is DEAD, so state=DEAD is the same list).
+    String cursor = get(env, admin, "/v1/admin/deliveries?limit=1").bodyAsJsonObject().getString("nextCursor");
+    HttpResponse<Buffer> next = get(env, admin, "/v1/admin/deliveries?state=DEAD&cursor=" + cursor);
+    assertThat(next.statusCode()).as(next.bodyAsString()).isEqualTo(200);
+    assertThat(next.bodyAsJsonObject().getJsonArray("items").stream().map(o -> ((JsonObject) o).getLong("id")))
+        .containsExactly(hanjiangDead);
+    Cursors.assertOtherFilters(get(env, admin, "/v1/admin/deliveries?state=SENT&cursor=" + cursor));
+    Cursors.assertOtherFilters(get(env, admin, "/v1/admin/deliveries?state=PENDING&cursor=" + cursor));
+    for (String forged : Cursors.forgeries(cursor)) {
+      Cursors.assertRefused(get(env, admin, "/v1/admin/deliveries?cursor=" + forged));
+    }
 
     // Not an admin: 403 for both; out of scope or missing: 404, and nothing changes.
     String supervisor = login(env, "supervisor.hanjiang");
@@ -157,7 +169,8 @@ class DeliveriesAdminApiTest {
   void aCursorBeyondTheLargestDeliveryIdIsRefused(TestEnvironment env) {
     // Nineteen digits, as the cursor's key may have, but beyond a bigint: 400 naming the cursor, not a 500.
     String cursor = java.util.Base64.getUrlEncoder().withoutPadding()
-        .encodeToString("9999999999999999999".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        .encodeToString(("9999999999999999999#" + org.frontline.identity.Page.filters("deliveries", "DEAD"))
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     JsonObject p = assertProblem(get(env, login(env, "admin"), "/v1/admin/deliveries?cursor=" + cursor), 400,
         "urn:frontline:problem:validation-failed");
     assertThat(p.encode()).contains("query/cursor");

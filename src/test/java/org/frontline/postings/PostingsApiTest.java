@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeEach;
@@ -99,6 +100,33 @@ class PostingsApiTest {
     HttpResponse<Buffer> foreign = call(env, supervisor, HttpMethod.GET, "/v1/postings?cursor=bm90LWEta2V5", null);
     assertProblem(foreign, 400, "urn:frontline:problem:validation-failed");
     assertThat(fields(foreign.bodyAsJsonObject())).containsExactly("query/cursor");
+  }
+
+  /** A cursor pages on with its own filters only: with others (or none) and made up, the cursor's 400. */
+  @Test
+  void aCursorIsBoundToItsFilters(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    for (int i = 0; i < 2; i++) {
+      LocalDate start = TODAY.minusDays(300 - 100L * i);
+      ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+          posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, start.plusDays(50))), 201);
+    }
+    String filters = "officerId=" + ZHANG + "&unitId=" + TONGZHOU;
+    String cursor = ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?" + filters + "&limit=1", null), 200)
+        .getString("nextCursor");
+    assertThat(cursor).isNotNull();
+    assertThat(ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?unitId=" + TONGZHOU + "&officerId=" + ZHANG
+        + "&current=false&cursor=" + cursor, null), 200).getJsonArray("items")).hasSize(1);
+
+    for (String other : List.of("", "officerId=" + ZHANG, "unitId=" + TONGZHOU, filters + "&current=true",
+        filters.replace(TONGZHOU.toString(), UUID.randomUUID().toString()))) {
+      Cursors.assertOtherFilters(call(env, supervisor, HttpMethod.GET, "/v1/postings?" + other + "&cursor=" + cursor,
+          null));
+    }
+    for (String forged : Cursors.forgeries(cursor)) {
+      Cursors.assertRefused(call(env, supervisor, HttpMethod.GET, "/v1/postings?" + filters + "&cursor=" + forged,
+          null));
+    }
   }
 
   @Test

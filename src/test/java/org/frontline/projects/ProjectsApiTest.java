@@ -9,6 +9,7 @@ import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.Caller;
 import org.frontline.identity.Page;
+import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -112,6 +113,31 @@ class ProjectsApiTest {
         "urn:frontline:problem:not-found");
     assertThat(ok(call(env, hanjiang, HttpMethod.GET, "/v1/projects", null), 200).getJsonArray("items").stream()
         .map(p -> ((JsonObject) p).getString("id"))).doesNotContain(id);
+  }
+
+  /** A cursor pages on with its own filter only: with another (or none) and made up, the cursor's 400. */
+  @Test
+  void aCursorIsBoundToItsFilters(TestEnvironment env) {
+    String supervisor = token(env, "supervisor.tongzhou");
+    for (int i = 0; i < 2; i++) {
+      ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU).put("name", "C" + i)), 201);
+    }
+    JsonObject first = ok(call(env, supervisor, HttpMethod.GET, "/v1/projects?limit=1&unitId=" + TONGZHOU, null), 200);
+    String cursor = first.getString("nextCursor");
+    assertThat(cursor).isNotNull();
+    JsonObject second = ok(call(env, supervisor, HttpMethod.GET, "/v1/projects?limit=1&unitId=" + TONGZHOU
+        + "&cursor=" + cursor, null), 200);
+    assertThat(second.getJsonArray("items").getJsonObject(0).getString("unitId")).isEqualTo(TONGZHOU.toString());
+    assertThat(second.getJsonArray("items").getJsonObject(0).getString("id"))
+        .isNotEqualTo(first.getJsonArray("items").getJsonObject(0).getString("id"));
+
+    Cursors.assertOtherFilters(call(env, supervisor, HttpMethod.GET, "/v1/projects?cursor=" + cursor, null));
+    Cursors.assertOtherFilters(call(env, supervisor, HttpMethod.GET, "/v1/projects?unitId=" + UUID.randomUUID()
+        + "&cursor=" + cursor, null));
+    for (String forged : Cursors.forgeries(cursor)) {
+      Cursors.assertRefused(call(env, supervisor, HttpMethod.GET, "/v1/projects?unitId=" + TONGZHOU + "&cursor="
+          + forged, null));
+    }
   }
 
   @Test

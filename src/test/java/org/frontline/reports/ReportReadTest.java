@@ -4,6 +4,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
@@ -201,6 +202,39 @@ class ReportReadTest {
     assertThat(paged).containsExactlyElementsOf(all);
   }
 
+  /**
+   * A cursor is a place in the list of its filters: with other filters it went on from that place in another list
+   * (silently wrong pages). It pages on with the same filters (written otherwise too), and is the cursor's 400 with
+   * any other, as is a cursor whose filter hash was made up or that has none.
+   */
+  @Test
+  void aCursorIsBoundToItsFilters(TestEnvironment env) {
+    seed(env);
+    String filters = "authorId=" + account("officer.xu") + "&type=SITE&from=2000-01-01T00:00:00Z";
+    List<String> all = ids(list(env, "admin", "?" + filters));
+    assertThat(all).hasSizeGreaterThanOrEqualTo(3);
+    JsonObject first = list(env, "admin", "?" + filters + "&limit=2");
+    String cursor = first.getString("nextCursor");
+    assertThat(cursor).isNotNull();
+
+    // The same filters, in another order, the same instant at another offset, another limit: the next page.
+    JsonObject second = list(env, "admin", "?from=2000-01-01T08:00:00%2B08:00&type=SITE&authorId="
+        + account("officer.xu") + "&limit=200&cursor=" + cursor);
+    List<String> paged = new ArrayList<>(ids(first));
+    paged.addAll(ids(second));
+    assertThat(paged).containsExactlyElementsOf(all);
+
+    for (String other : List.of("", "type=SITE", "authorId=" + account("officer.xu"),
+        filters.replace("SITE", "MILESTONE_PROGRESS"), filters + "&status=COMPLETE", filters + "&bbox=-90,-180,90,180",
+        filters + "&hasEvidenceFlags=false", filters + "&unitId=" + HUAISI, filters.replace("2000", "2001"),
+        filters + "&to=2100-01-01T00:00:00Z")) {
+      Cursors.assertOtherFilters(get(env, "admin", "/v1/reports?" + other + "&cursor=" + cursor));
+    }
+    for (String forged : Cursors.forgeries(cursor)) {
+      Cursors.assertRefused(get(env, "admin", "/v1/reports?" + filters + "&cursor=" + forged));
+    }
+  }
+
   @Test
   void aForeignCursorAndABadBboxAre400(TestEnvironment env) {
     JsonObject p = invalidAsAdmin(env, "/v1/reports?cursor=bm90LWEtY3Vyc29y");
@@ -223,8 +257,8 @@ class ReportReadTest {
       assertThat(firstField(invalidAsAdmin(env, "/v1/reports?cursor=" + cursor))).as(time).isEqualTo("query/cursor");
     }
     // The last instant of year 9999 is still a cursor: the page after it is every report, newest first.
-    String last = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(("9999-12-31T23:59:59.999999Z|"
-        + UUID.randomUUID()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String last = Cursors.at(list(env, "officer.xu", "?limit=1").getString("nextCursor"),
+        "9999-12-31T23:59:59.999999Z|" + UUID.randomUUID());
     HttpResponse<Buffer> page = get(env, "officer.xu", "/v1/reports?cursor=" + last);
     assertThat(page.statusCode()).as(page.bodyAsString()).isEqualTo(200);
     assertThat(page.bodyAsJsonObject().getJsonArray("items").stream().map(i -> ((JsonObject) i).getString("id")))
