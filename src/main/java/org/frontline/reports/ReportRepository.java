@@ -387,8 +387,11 @@ final class ReportRepository {
         params.add(v);
       }
       int p = params.size() - 3;
+      // A box crossing the antimeridian (minLon > maxLon) is two ranges of longitude, minLon..180 and -180..maxLon.
+      // Either is a filter on the rows the received_at indexes walk (no index is on the location), as before.
+      String lon = f.bbox()[1] <= f.bbox()[3] ? " AND r.lon BETWEEN $%d AND $%d" : " AND (r.lon >= $%d OR r.lon <= $%d)";
       sql.append(" AND r.lat BETWEEN $").append(p).append(" AND $").append(p + 2)
-          .append(" AND r.lon BETWEEN $").append(p + 1).append(" AND $").append(p + 3);
+          .append(lon.formatted(p + 1, p + 3));
     }
     if (f.hasEvidenceFlags() != null) {
       // Served by report_flagged_received_idx (partial, flagged only) for true. Only reports whose flag the caller

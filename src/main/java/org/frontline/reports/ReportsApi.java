@@ -192,16 +192,19 @@ public final class ReportsApi implements ApiRoutes {
     }
   }
 
-  /** minLat,minLon,maxLat,maxLon (the contract checked the shape). */
+  /**
+   * minLat,minLon,maxLat,maxLon (the contract checked the shape). A box crossing the antimeridian has minLon > maxLon,
+   * as a GeoJSON bbox may (its west edge east of its east edge); latitudes have no such wrap.
+   */
   private static double[] bbox(RoutingContext rc) {
     String v = query(rc, "bbox");
     if (v == null) {
       return null;
     }
     double[] b = Arrays.stream(v.split(",")).mapToDouble(Double::parseDouble).toArray();
-    if (b[0] > b[2] || b[1] > b[3] || Math.abs(b[0]) > 90 || Math.abs(b[2]) > 90 || Math.abs(b[1]) > 180
-        || Math.abs(b[3]) > 180) {
-      throw invalidQuery("bbox", "Expected minLat,minLon,maxLat,maxLon with min <= max, within -90..90 / -180..180.");
+    if (b[0] > b[2] || Math.abs(b[0]) > 90 || Math.abs(b[2]) > 90 || Math.abs(b[1]) > 180 || Math.abs(b[3]) > 180) {
+      throw invalidQuery("bbox", "Expected minLat,minLon,maxLat,maxLon with minLat <= maxLat, within -90..90 / "
+          + "-180..180 (minLon > maxLon: a box crossing the antimeridian).");
     }
     return b;
   }

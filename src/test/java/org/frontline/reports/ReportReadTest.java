@@ -73,7 +73,7 @@ class ReportReadTest {
     created(post(env, "supervisor.hanjiang", "/v1/reports", site(hanjiang).put("unitId", HANJIANG.toString())));
   }
 
-  private static JsonObject created(HttpResponse<Buffer> r) {
+  static JsonObject created(HttpResponse<Buffer> r) {
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
     return r.bodyAsJsonObject();
   }
@@ -329,19 +329,19 @@ class ReportReadTest {
     return t.withOffsetSameInstant(ZoneOffset.ofHours(8)).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
   }
 
-  private static JsonObject list(TestEnvironment env, String user, String query) {
+  static JsonObject list(TestEnvironment env, String user, String query) {
     HttpResponse<Buffer> r = get(env, user, "/v1/reports" + query);
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
     return r.bodyAsJsonObject();
   }
 
-  private static List<String> ids(JsonObject page) {
+  static List<String> ids(JsonObject page) {
     JsonArray items = page.getJsonArray("items");
     return items.stream().map(o -> ((JsonObject) o).getString("id")).toList();
   }
 
   /** The 400 validation problem an admin gets for {@code path}. */
-  private static JsonObject invalidAsAdmin(TestEnvironment env, String path) {
+  static JsonObject invalidAsAdmin(TestEnvironment env, String path) {
     return assertProblem(get(env, "admin", path), 400, "urn:frontline:problem:validation-failed");
   }
 
@@ -370,7 +370,7 @@ class ReportReadTest {
     assertThat(get(env, "officer.xu", "/v1/reports/" + mine.toString().toUpperCase()).statusCode()).isEqualTo(200);
   }
 
-  private static String firstField(JsonObject problem) {
+  static String firstField(JsonObject problem) {
     return problem.getJsonArray("errors").getJsonObject(0).getString("field");
   }
 }
