@@ -6,6 +6,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -96,31 +97,13 @@ class LoginThrottleTest {
     assertThat(env.count("SELECT failures FROM login_throttle WHERE key = 'account:sprayed.user0'")).isEqualTo(1);
 
     // The statement's generic plan reads only what it deletes (the window index), over 5,000 live counters.
-    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
-      c.setAutoCommit(false);
-      try {
-        st.execute("INSERT INTO login_throttle (key, failures, window_start) SELECT 'address:plan-' || g, 1, now()"
-            + " FROM generate_series(1, 5000) g");
-        st.execute("ANALYZE login_throttle");
-        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
-        st.execute("PREPARE throttles(bigint, int) AS " + org.frontline.notify.Retention.LOGIN_THROTTLE);
-        StringBuilder plan = new StringBuilder();
-        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE throttles("
-            + AuthService.THROTTLE_WINDOW.toMillis() + ", 1000)")) {
-          while (rs.next()) {
-            plan.append(rs.getString(1)).append('\n');
-          }
-        }
-        assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
-        java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
-            .matcher(plan);
-        while (read.find()) {
-          assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
-        }
-      } finally {
-        c.rollback();
-      }
-    }
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("INSERT INTO login_throttle (key, failures, window_start) SELECT 'address:plan-' || g, 1, now()"
+          + " FROM generate_series(1, 5000) g");
+      st.execute("ANALYZE login_throttle");
+      QueryPlans.assertReadsOnlyAFew(st, "throttles", "bigint, int", org.frontline.notify.Retention.LOGIN_THROTTLE,
+          AuthService.THROTTLE_WINDOW.toMillis(), 1000);
+    });
   }
 
   @Test

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -55,41 +56,23 @@ class RetentionTest {
   private static void theStatementsReadOnlyWhatTheyDelete(TestEnvironment env) throws Exception {
     UUID hanjiang = Alerts.accountId("supervisor.hanjiang");
     String device = env.string("SELECT id::text FROM device WHERE token = 'ret-hanjiang'");
-    try (java.sql.Connection c = env.jdbc(); var st = c.createStatement()) {
-      c.setAutoCommit(false);
-      try {
-        st.execute("WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
-            + " dispatched_at) SELECT 'test.young', 'report', gen_random_uuid(), '" + HUAISI + "', '{}'::jsonb, now()"
-            + " FROM generate_series(1, 5000) RETURNING id),"
-            + " n AS (INSERT INTO notification (id, event_id, account_id, event_type, title, body, data)"
-            + " SELECT gen_random_uuid(), e.id, '" + hanjiang + "', 'test.young', 't', 'b', '{}'::jsonb FROM e)"
-            + " INSERT INTO push_delivery (event_id, account_id, device_id, title, body, data, status, delivered_at)"
-            + " SELECT e.id, '" + hanjiang + "', '" + device + "', 't', 'b', '{}'::jsonb, 'SENT', now() FROM e");
-        st.execute("ANALYZE outbox");
-        st.execute("ANALYZE notification");
-        st.execute("ANALYZE push_delivery");
-        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
-        for (String[] statement : List.of(new String[] {"deliveries", Retention.DELIVERIES},
-            new String[] {"notifications", Retention.NOTIFICATIONS}, new String[] {"events", Retention.EVENTS})) {
-          st.execute("PREPARE " + statement[0] + "(bigint, int) AS " + statement[1]);
-          StringBuilder plan = new StringBuilder();
-          try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE " + statement[0]
-              + "(" + Duration.ofDays(14).toMillis() + ", 1000)")) {
-            while (rs.next()) {
-              plan.append(rs.getString(1)).append('\n');
-            }
-          }
-          assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
-          java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
-              .matcher(plan);
-          while (read.find()) {
-            assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
-          }
-        }
-      } finally {
-        c.rollback();
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("WITH e AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+          + " dispatched_at) SELECT 'test.young', 'report', gen_random_uuid(), '" + HUAISI + "', '{}'::jsonb, now()"
+          + " FROM generate_series(1, 5000) RETURNING id),"
+          + " n AS (INSERT INTO notification (id, event_id, account_id, event_type, title, body, data)"
+          + " SELECT gen_random_uuid(), e.id, '" + hanjiang + "', 'test.young', 't', 'b', '{}'::jsonb FROM e)"
+          + " INSERT INTO push_delivery (event_id, account_id, device_id, title, body, data, status, delivered_at)"
+          + " SELECT e.id, '" + hanjiang + "', '" + device + "', 't', 'b', '{}'::jsonb, 'SENT', now() FROM e");
+      st.execute("ANALYZE outbox");
+      st.execute("ANALYZE notification");
+      st.execute("ANALYZE push_delivery");
+      for (String[] statement : List.of(new String[] {"deliveries", Retention.DELIVERIES},
+          new String[] {"notifications", Retention.NOTIFICATIONS}, new String[] {"events", Retention.EVENTS})) {
+        QueryPlans.assertReadsOnlyAFew(st, statement[0], "bigint, int", statement[1], Duration.ofDays(14).toMillis(),
+            1000);
       }
-    }
+    });
   }
 
   @Test

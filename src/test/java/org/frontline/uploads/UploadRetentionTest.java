@@ -3,6 +3,7 @@ package org.frontline.uploads;
 import io.vertx.core.Future;
 import org.frontline.notify.Retention;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -61,33 +62,15 @@ class UploadRetentionTest {
    * upload_ended_expiry_idx). Rolled back.
    */
   private static void theStatementReadsOnlyWhatItDeletes(TestEnvironment env, String like) throws Exception {
-    try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      c.setAutoCommit(false);
-      try {
-        st.execute("INSERT INTO upload (id, attachment_id, report_id, author_id, length, object_key, status,"
-            + " expires_at, finished_at) SELECT gen_random_uuid(), attachment_id, report_id, author_id, length,"
-            + " object_key, 'COMPLETED', now() - interval '1 day', now() FROM upload, generate_series(1, 5000)"
-            + " WHERE id = '" + like + "'");
-        st.execute("ANALYZE upload");
-        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
-        st.execute("PREPARE uploads(bigint, int) AS " + Retention.UPLOADS);
-        StringBuilder plan = new StringBuilder();
-        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE uploads("
-            + Retention.UPLOAD_KEPT_AFTER_EXPIRY.toMillis() + ", 1000)")) {
-          while (rs.next()) {
-            plan.append(rs.getString(1)).append('\n');
-          }
-        }
-        assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
-        java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
-            .matcher(plan);
-        while (read.find()) {
-          assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
-        }
-      } finally {
-        c.rollback();
-      }
-    }
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("INSERT INTO upload (id, attachment_id, report_id, author_id, length, object_key, status,"
+          + " expires_at, finished_at) SELECT gen_random_uuid(), attachment_id, report_id, author_id, length,"
+          + " object_key, 'COMPLETED', now() - interval '1 day', now() FROM upload, generate_series(1, 5000)"
+          + " WHERE id = '" + like + "'");
+      st.execute("ANALYZE upload");
+      QueryPlans.assertReadsOnlyAFew(st, "uploads", "bigint, int", Retention.UPLOADS,
+          Retention.UPLOAD_KEPT_AFTER_EXPIRY.toMillis(), 1000);
+    });
   }
 
   @Test

@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import org.frontline.notify.Retention;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -66,32 +67,14 @@ class WebhookRetentionTest {
    * of rows (bounded by the first id inside the window). Rolled back.
    */
   private static void theStatementReadsOnlyWhatItDeletes(TestEnvironment env, String subscription) throws Exception {
-    try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      c.setAutoCommit(false);
-      try {
-        st.execute("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, message_id, order_key, body,"
-            + " status, finished_at) SELECT '" + subscription + "', -g, 'report.completed', 'msg_' || g, g::text, '{}',"
-            + " 'DELIVERED', now() FROM generate_series(1, 5000) g");
-        st.execute("ANALYZE webhook_delivery");
-        st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
-        st.execute("PREPARE webhooks(bigint, int) AS " + Retention.WEBHOOK_DELIVERIES);
-        StringBuilder plan = new StringBuilder();
-        try (java.sql.ResultSet rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE webhooks("
-            + Duration.ofDays(30).toMillis() + ", 1000)")) {
-          while (rs.next()) {
-            plan.append(rs.getString(1)).append('\n');
-          }
-        }
-        assertThat(plan.toString()).as(plan.toString()).doesNotContain("Seq Scan");
-        java.util.regex.Matcher read = java.util.regex.Pattern.compile("(Rows Removed by Filter|rows)[:=] ?(\\d+)")
-            .matcher(plan);
-        while (read.find()) {
-          assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(100);
-        }
-      } finally {
-        c.rollback();
-      }
-    }
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, message_id, order_key, body,"
+          + " status, finished_at) SELECT '" + subscription + "', -g, 'report.completed', 'msg_' || g, g::text, '{}',"
+          + " 'DELIVERED', now() FROM generate_series(1, 5000) g");
+      st.execute("ANALYZE webhook_delivery");
+      QueryPlans.assertReadsOnlyAFew(st, "webhooks", "bigint, int", Retention.WEBHOOK_DELIVERIES,
+          Duration.ofDays(30).toMillis(), 1000);
+    });
   }
 
   @Test
