@@ -21,6 +21,7 @@ import org.frontline.media.PhotoMetadata;
 import org.frontline.media.PhotoMetadataReader;
 import org.frontline.media.PixelCap;
 import org.frontline.media.ReportLocation;
+import org.frontline.platform.RoundFailures;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.DependencyUnavailableException;
 import org.frontline.platform.objectstore.ObjectStore;
@@ -81,6 +82,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
   private final MediaMetrics metrics;
   /** Failed attempts whose recording failed with the database unreachable, oldest first (this verticle's context). */
   private final List<Supplier<Future<EvidenceRepository.Failure>>> unrecorded = new ArrayList<>();
+  private final RoundFailures rounds = new RoundFailures(log, "media round");
   private volatile boolean stopping;
   private long timer = -1;
   private long backlogTimer = -1;
@@ -165,8 +167,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
           return chain.map(claim.jobs().size() + claim.abandoned().size());
         })
         .onComplete(ar -> {
+          rounds.record(ar);
           if (ar.failed()) {
-            log.warn("media round failed: {}", ar.cause().toString());
             schedule(settings.idleDelay());
           } else {
             schedule(ar.result() > 0 ? settings.busyDelay() : settings.idleDelay());

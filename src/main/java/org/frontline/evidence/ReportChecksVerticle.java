@@ -6,6 +6,7 @@ import org.frontline.media.EvidenceCheck;
 import org.frontline.media.EvidenceChecks;
 import org.frontline.media.EvidenceThresholds;
 import org.frontline.media.ReportLocation;
+import org.frontline.platform.RoundFailures;
 import org.frontline.platform.db.Database;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +36,7 @@ public final class ReportChecksVerticle extends VerticleBase {
   private final EvidenceRepository repository;
   private final Settings settings;
   private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
+  private final RoundFailures rounds = new RoundFailures(log, "report checks round");
   private volatile boolean stopping;
   private long timer = -1;
 
@@ -64,8 +66,8 @@ public final class ReportChecksVerticle extends VerticleBase {
 
   private void round() {
     repository.checkReports(settings.batch(), this::reportChecks).onComplete(ar -> {
+      rounds.record(ar);
       if (ar.failed()) {
-        log.warn("report checks round failed: {}", ar.cause().toString());
         schedule(settings.idleDelay());
         return;
       }

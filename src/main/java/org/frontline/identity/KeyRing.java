@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.frontline.identity.TokenService.KeySet;
+import org.frontline.platform.RoundFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,7 @@ public final class KeyRing implements TokenService.KeySource {
   private final Vertx vertx;
   private final SigningKeyStore store;
   private volatile KeySet keys;
+  private final RoundFailures refreshes = new RoundFailures(log, "signing key refresh (the cached keys are kept)");
   private long timer = -1;
   private long lastOnDemandStart = System.nanoTime() - MIN_RELOAD_INTERVAL.toNanos();
   private Future<Void> inFlight;
@@ -38,7 +40,7 @@ public final class KeyRing implements TokenService.KeySource {
   /** Loads the keys (generating a first one in an empty installation) and starts the periodic refresh. */
   public Future<Void> start() {
     return reload().onSuccess(v -> timer = vertx.setPeriodic(REFRESH_INTERVAL.toMillis(), id -> reload()
-        .onFailure(e -> log.warn("signing keys not refreshed (keeping the cached ones): {}", e.toString()))));
+        .onComplete(refreshes::record)));
   }
 
   public void stop() {

@@ -10,6 +10,7 @@ import org.frontline.notify.DispatchRepository.Alert;
 import org.frontline.notify.DispatchRepository.Due;
 import org.frontline.notify.DispatchRepository.Outcome;
 import org.frontline.audit.AuditLog;
+import org.frontline.platform.RoundFailures;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.PushMessage;
@@ -98,6 +99,13 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
    */
   static final int SEND_LANES = 2;
   private final long[] sendTimers = java.util.stream.LongStream.generate(() -> -1).limit(SEND_LANES).toArray();
+  private final RoundFailures eventRounds = new RoundFailures(log, "dispatch round (events)");
+  private final RoundFailures[] sendRounds = java.util.stream.IntStream.range(0, SEND_LANES)
+      .mapToObj(lane -> new RoundFailures(log, "dispatch round (sends, lane " + lane + ")"))
+      .toArray(RoundFailures[]::new);
+  private final RoundFailures sweepRounds = new RoundFailures(log, "idle device sweep");
+  private final RoundFailures escalationRounds = new RoundFailures(log, "escalation check");
+  private final RoundFailures gaugeRounds = new RoundFailures(log, "queue gauge refresh");
   private long sweepTimer = -1;
 
   /**
@@ -137,12 +145,12 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   public Future<?> start() {
     schedule(Duration.ofMillis(10));
     sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), id -> devices.retireIdle()
+        .onComplete(sweepRounds::record)
         .onSuccess(n -> {
           if (n > 0) {
             log.info("retired {} device tokens idle for over {} days", n, DeviceRepository.IDLE_DAYS);
           }
-        })
-        .onFailure(e -> log.warn("idle device sweep failed: {}", e.getMessage())));
+        }));
     checkTimer = vertx.setPeriodic(10, settings.checkInterval().toMillis(), id -> check());
     return Future.succeededFuture();
   }
@@ -174,14 +182,14 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private void scheduleEvents(Duration delay) {
     if (!stopping) {
       timer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::dispatchEvents, settings.eventBatch(),
-          this::scheduleEvents));
+          eventRounds, this::scheduleEvents));
     }
   }
 
   private void scheduleSends(int lane, Duration delay) {
     if (!stopping) {
       sendTimers[lane] = vertx.setTimer(Math.max(1, delay.toMillis()), id -> loop(this::sendDue,
-          settings.deliveryBatch(), next -> scheduleSends(lane, next)));
+          settings.deliveryBatch(), sendRounds[lane], next -> scheduleSends(lane, next)));
     }
   }
 
@@ -198,12 +206,12 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
   }
 
-  private void loop(java.util.function.Supplier<Future<Integer>> work, int batch,
+  private void loop(java.util.function.Supplier<Future<Integer>> work, int batch, RoundFailures rounds,
       java.util.function.Consumer<Duration> next) {
     work.get().onComplete(ar -> {
+      rounds.record(ar);
       if (ar.failed()) {
         // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
-        log.warn("dispatch round failed: {}", ar.cause().toString());
         next.accept(settings.idleDelay());
       } else if (ar.result() >= batch) {
         next.accept(Duration.ZERO);
@@ -216,9 +224,9 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   /** The periodic check: escalations due, then the queue gauges (one query, not one per scrape). */
   private void check() {
     escalateDue()
-        .onFailure(e -> log.warn("escalation check failed: {}", e.toString()))
+        .onComplete(escalationRounds::record)
         .eventually(() -> repository.queueDepth().onSuccess(q -> metrics.queue(q[0], q[1], q[2], q[3]))
-            .onFailure(e -> log.warn("queue gauges not refreshed: {}", e.toString())));
+            .onComplete(gaugeRounds::record));
   }
 
   /**

@@ -6,6 +6,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.identity.AuthService;
+import org.frontline.platform.RoundFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -151,6 +152,8 @@ public final class Retention {
 
   private final Pool pool;
   private final FrontlineConfig.Retention windows;
+  private final RoundFailures rounds = new RoundFailures(log,
+      "retention sweep (what it deleted stays deleted; the rest goes next time)");
   private long timer = -1;
   private boolean sweeping;
 
@@ -168,10 +171,8 @@ public final class Retention {
       sweeping = true;
       sweep().onComplete(done -> {
         sweeping = false;
-        if (done.failed()) {
-          log.warn("retention sweep failed (what it deleted stays deleted; the rest goes next time): {}",
-              done.cause().toString());
-        } else if (done.result().total() > 0) {
+        rounds.record(done);
+        if (done.succeeded() && done.result().total() > 0) {
           Swept s = done.result();
           log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries,"
               + " {} uploads, {} login throttle and {} token endpoint counters past their windows and {} refresh"

@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.RoundFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ public final class RecordWatch {
   private final Pool pool;
   private final MilestoneAlerts alerts;
   private final Clock clock;
+  private final RoundFailures rounds = new RoundFailures(log, "work record check");
   private long timer = -1;
   private boolean checking;
 
@@ -52,9 +54,8 @@ public final class RecordWatch {
       checking = true;
       check().onComplete(done -> {
         checking = false;
-        if (done.failed()) {
-          log.warn("work record check failed: {}", done.cause().toString());
-        } else if (done.result() > 0) {
+        rounds.record(done);
+        if (done.succeeded() && done.result() > 0) {
           log.info("work record check wrote {} events", done.result());
         }
       });

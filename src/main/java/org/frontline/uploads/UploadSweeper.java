@@ -2,6 +2,7 @@ package org.frontline.uploads;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import org.frontline.platform.RoundFailures;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,6 +62,8 @@ public final class UploadSweeper {
   private final ObjectStore store;
   private final Clock clock;
   private final Duration stagingLifetime;
+  private final RoundFailures rounds = new RoundFailures(log, "upload sweep");
+  private final RoundFailures stagingRounds = new RoundFailures(log, "staging object sweep");
   private long timer = -1;
   private boolean sweeping;
 
@@ -85,9 +88,8 @@ public final class UploadSweeper {
       sweeping = true;
       sweep().onComplete(done -> {
         sweeping = false;
-        if (done.failed()) {
-          log.warn("upload sweep failed: {}", done.cause().toString());
-        } else if (done.result() > 0) {
+        rounds.record(done);
+        if (done.succeeded() && done.result() > 0) {
           log.info("expired {} uploads", done.result());
         }
       });
@@ -108,10 +110,8 @@ public final class UploadSweeper {
   public Future<Integer> sweep() {
     return expire()
         .compose(expired -> cleanOwed().compose(v -> sweepUnowned()).compose(v -> sweepStaging()
-            .recover(e -> {
-              log.warn("staging objects not swept: {}", e.toString());
-              return Future.succeededFuture();
-            }))
+            .onComplete(stagingRounds::record)
+            .otherwiseEmpty())
             .map(expired));
   }
 

@@ -18,6 +18,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
 import org.frontline.identity.KeyEncryption;
 import org.frontline.partners.EventFeed;
+import org.frontline.platform.RoundFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,6 +98,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
    * them): an ended send starts the next round at once.
    */
   private boolean foundWork;
+  private final RoundFailures fanOutRounds = new RoundFailures(log, "webhook fan-out");
+  private final RoundFailures sendRounds = new RoundFailures(log, "webhook send round");
   private long fanOutTimer = -1;
   private long sendTimer = -1;
 
@@ -144,9 +147,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private void scheduleFanOut(Duration delay) {
     if (!stopping) {
       fanOutTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> fanOutAll().onComplete(ar -> {
-        if (ar.failed()) {
-          log.warn("webhook fan-out failed: {}", ar.cause().toString());
-        }
+        fanOutRounds.record(ar);
         scheduleFanOut(ar.succeeded() && ar.result() > 0 ? Duration.ZERO : settings.idleDelay());
       }));
     }
@@ -160,10 +161,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         int room = settings.batch() - inFlight;
         sendDue().onComplete(ar -> {
           roundRunning = false;
-          if (ar.failed()) {
-            // What was claimed stays leased and is claimed again when the lease expires: nothing is lost.
-            log.warn("webhook send round failed: {}", ar.cause().toString());
-          }
+          // A failed round: what was claimed stays leased and is claimed again when the lease expires (nothing lost).
+          sendRounds.record(ar);
           // Work may remain when the round claimed some, and also when it claimed none while sends are in flight:
           // their subscriptions may be at their cap (or this instance at its batch), so the round saw nothing it
           // could take although deliveries are due; the end of one of those sends must wake the loop, not the
