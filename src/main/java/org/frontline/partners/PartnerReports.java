@@ -100,8 +100,11 @@ public final class PartnerReports {
       return Future.succeededFuture(List.of());
     }
     UUID[] ids = reports.stream().map(r -> r.getUUID("id")).toArray(UUID[]::new);
-    return pool.preparedQuery("SELECT id, report_id, status, declared_content_type AS content_type, declared_size AS size, "
-            + "encode(declared_sha256, 'hex') AS sha256 FROM attachment WHERE report_id = ANY ($1) ORDER BY report_id, ordinal")
+    // The type sniffed from the stored bytes (recorded at completion), not the one the phone declared; a photo not
+    // stored yet has only the declared one.
+    return pool.preparedQuery("SELECT id, report_id, status, coalesce(content_type, declared_content_type) AS content_type,"
+            + " declared_size AS size, encode(declared_sha256, 'hex') AS sha256 FROM attachment WHERE report_id = ANY ($1)"
+            + " ORDER BY report_id, ordinal")
         .execute(Tuple.of((Object) ids))
         .map(rows -> {
           List<JsonObject> out = new ArrayList<>();

@@ -5,12 +5,18 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.media.TestImages;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
@@ -164,6 +170,46 @@ class PartnerReportsTest {
     assertThat(get(env, token, "/v1/partner/reports/" + id).bodyAsString())
         .contains("\"quantity\":12345678901234.567");
     assertThat(get(env, token, "/v1/partner/reports").bodyAsString()).contains("\"quantity\":12345678901234.567");
+  }
+
+  /** The phone's declared type is its claim; once stored, partners are told the type the bytes turned out to be. */
+  @Test
+  void aStoredPhotoIsListedWithTheTypeSniffedFromItsBytesNotTheDeclaredOne(TestEnvironment env) throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("reports:read"), List.of(TONGZHOU), List.of("SITE")));
+    // HEIC bytes (major brand heic: sniffed image/heic) declared as image/heif, the same family: accepted.
+    byte[] photo = TestImages.heif("heic", new String[] {"mif1", "heic"}, 640, 480);
+    UUID report = UUID.randomUUID();
+    UUID attachment = UUID.randomUUID();
+    String officer = Partners.login(env, "officer.zhang");
+    ok(call(env, officer, HttpMethod.POST, "/v1/reports", new JsonObject().put("id", report.toString())
+        .put("type", "SITE").put("unitId", TONGZHOU.toString())
+        .put("capturedAt", Instant.now().minusSeconds(3600).truncatedTo(ChronoUnit.SECONDS).toString())
+        .put("location", new JsonObject().put("lat", 32.0).put("lon", 121.0).put("accuracyM", 8.5)
+            .put("provider", "gps").put("mock", false))
+        .put("title", "Site visit").put("body", new JsonObject())
+        .put("attachments", new JsonArray().add(new JsonObject().put("id", attachment.toString())
+            .put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(photo)))
+            .put("size", photo.length).put("contentType", "image/heif").put("filename", "IMG_1.heic")))), 201);
+    assertThat(partnerAttachment(env, token, report).getString("contentType")).isEqualTo("image/heif");
+
+    String url = ok(call(env, officer, HttpMethod.POST, "/v1/attachments/" + attachment + "/upload-url", null), 200)
+        .getString("url");
+    assertThat(StoreHttp.put(url, photo).statusCode()).isEqualTo(200);
+    ok(call(env, officer, HttpMethod.POST, "/v1/attachments/" + attachment + "/complete", null), 200);
+
+    assertThat(env.string("SELECT declared_content_type || ' ' || content_type FROM attachment WHERE id = ?::uuid",
+        attachment.toString())).isEqualTo("image/heif image/heic");
+    JsonObject listed = partnerAttachment(env, token, report);
+    assertThat(listed.getString("status")).isEqualTo("STORED");
+    assertThat(listed.getString("contentType")).isEqualTo("image/heic");
+    // The list answers the same representation.
+    JsonObject inList = ok(get(env, token, "/v1/partner/reports?limit=200"), 200).getJsonArray("items").stream()
+        .map(i -> (JsonObject) i).filter(i -> report.toString().equals(i.getString("id"))).findFirst().orElseThrow();
+    assertThat(inList.getJsonArray("attachments").getJsonObject(0)).isEqualTo(listed);
+  }
+
+  private static JsonObject partnerAttachment(TestEnvironment env, String token, UUID report) {
+    return ok(get(env, token, "/v1/partner/reports/" + report), 200).getJsonArray("attachments").getJsonObject(0);
   }
 
   @Test
