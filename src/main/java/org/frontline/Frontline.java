@@ -317,7 +317,7 @@ public final class Frontline {
         .compose(v -> deploy(roles.workers(), () -> new MediaWorkerVerticle(database, objectStore, blocking,
             MediaWorkerVerticle.Settings.defaults(), registry)))
         .compose(v -> deploy(roles.workers(), () -> new ReportChecksVerticle(database,
-            ReportChecksVerticle.Settings.defaults())))
+            ReportChecksVerticle.Settings.defaults(), registry)))
         .compose(v -> deploy(roles.workers(), () -> new WebhookDeliveryVerticle(database.pool(), sealing,
             webhookTargets, blocking, WebhookDeliveryVerticle.Settings.defaults(config.webhooks().retryBase()))))
         .onSuccess(v -> {

@@ -107,14 +107,26 @@ final class EvidenceRepository {
     }
   }
 
-  /** Stored photos waiting for processing, and the age in milliseconds of the oldest (0 when none). */
-  Future<long[]> backlog() {
-    return pool.query("SELECT count(*) AS n, coalesce((extract(epoch FROM now() - min(stored_at)) * 1000)::bigint, 0)"
-            + " AS oldest FROM attachment WHERE status = 'STORED' AND media_status = 'PENDING'")
+  /** Items waiting for a worker, and the age in milliseconds of the oldest (0 when none). */
+  record Backlog(long count, long oldestMillis) {}
+
+  /** Stored photos waiting for the media worker (from {@code attachment_media_pending_idx}). */
+  Future<Backlog> backlog() {
+    return backlog("attachment", "stored_at", "status = 'STORED' AND media_status = 'PENDING'");
+  }
+
+  /** COMPLETE reports waiting for the report checker (from {@code report_checks_due_idx}, its claim's condition). */
+  Future<Backlog> reportBacklog() {
+    return backlog("report", "received_at", "status = 'COMPLETE' AND report_checks_due IS NOT FALSE");
+  }
+
+  private Future<Backlog> backlog(String table, String since, String where) {
+    return pool.query("SELECT count(*) AS n, coalesce((extract(epoch FROM now() - min(" + since + ")) * 1000)::bigint,"
+            + " 0) AS oldest FROM " + table + " WHERE " + where)
         .execute()
         .map(rows -> {
           Row r = rows.iterator().next();
-          return new long[] {r.getLong("n"), r.getLong("oldest")};
+          return new Backlog(r.getLong("n"), r.getLong("oldest"));
         });
   }
 

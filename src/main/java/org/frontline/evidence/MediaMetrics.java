@@ -1,12 +1,10 @@
 package org.frontline.evidence;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The media worker's meters (Prometheus names in brackets): photos processed by outcome
@@ -20,18 +18,13 @@ import java.util.concurrent.atomic.AtomicLong;
 final class MediaMetrics {
   private final MeterRegistry registry;
   private final Timer processing;
-  private final AtomicLong pending = new AtomicLong();
-  private final AtomicLong oldestPendingMillis = new AtomicLong();
+  private final BacklogGauges backlog;
 
   MediaMetrics(MeterRegistry registry) {
     this.registry = registry;
     this.processing = Timer.builder("frontline.media.processing")
         .description("One photo, from its claim to its recorded checks").register(registry);
-    Gauge.builder("frontline.media.pending", pending, AtomicLong::get)
-        .description("Stored photos waiting for the media worker").register(registry);
-    Gauge.builder("frontline.media.oldest.pending.age", oldestPendingMillis, v -> v.get() / 1000.0)
-        .baseUnit("seconds").description("How long the oldest stored photo has waited for the media worker")
-        .register(registry);
+    this.backlog = new BacklogGauges(registry, "frontline.media", "Stored photos", "the media worker");
   }
 
   void processed(String outcome, long nanos) {
@@ -44,8 +37,7 @@ final class MediaMetrics {
         .tag("outcome", outcome).register(registry).increment();
   }
 
-  void backlog(long photos, long oldestMillis) {
-    pending.set(photos);
-    oldestPendingMillis.set(oldestMillis);
+  void backlog(EvidenceRepository.Backlog photos) {
+    backlog.set(photos);
   }
 }

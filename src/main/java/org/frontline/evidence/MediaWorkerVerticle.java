@@ -243,7 +243,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
   /** The backlog gauges, from one query every {@link #BACKLOG_EVERY} (whichever instances run it, same figures). */
   private void refreshBacklog() {
     repository.backlog()
-        .onSuccess(b -> metrics.backlog(b[0], b[1]))
+        .onSuccess(metrics::backlog)
         .onFailure(e -> log.debug("media backlog not read: {}", e.toString()));
   }
 

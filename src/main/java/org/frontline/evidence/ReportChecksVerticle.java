@@ -1,5 +1,6 @@
 package org.frontline.evidence;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import org.frontline.media.EvidenceCheck;
@@ -21,7 +22,9 @@ import java.util.Objects;
  * LOCKED}: any number of instances, in this process or others, share the work and never check one report twice) and
  * records their checks, flag and {@code report.evidence-flagged} event exactly as the media worker does for a
  * report's first photo ({@link EvidenceRepository#checkReports}). The checks are a few comparisons: computed on this
- * event loop, no blocking work.
+ * event loop, no blocking work. Its backlog, COMPLETE reports still due, is kept in two gauges
+ * ({@code frontline_report_checks_pending}, {@code frontline_report_checks_oldest_pending_age_seconds}) refreshed
+ * every {@link MediaWorkerVerticle#BACKLOG_EVERY} from the claim's partial index, as the media worker's.
  */
 public final class ReportChecksVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(ReportChecksVerticle.class);
@@ -37,17 +40,23 @@ public final class ReportChecksVerticle extends VerticleBase {
   private final Settings settings;
   private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
   private final RoundFailures rounds = new RoundFailures(log, "report checks round");
+  private final BacklogGauges backlog;
   private volatile boolean stopping;
   private long timer = -1;
+  private long backlogTimer = -1;
 
-  public ReportChecksVerticle(Database database, Settings settings) {
+  public ReportChecksVerticle(Database database, Settings settings, MeterRegistry registry) {
     this.repository = new EvidenceRepository(database.pool());
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.backlog = new BacklogGauges(registry, "frontline.report.checks", "COMPLETE reports",
+        "their report-level evidence checks");
   }
 
   @Override
   public Future<?> start() {
     schedule(Duration.ofMillis(10));
+    refreshBacklog();
+    backlogTimer = vertx.setPeriodic(MediaWorkerVerticle.BACKLOG_EVERY.toMillis(), id -> refreshBacklog());
     return Future.succeededFuture();
   }
 
@@ -55,7 +64,14 @@ public final class ReportChecksVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(backlogTimer);
     return Future.succeededFuture();
+  }
+
+  private void refreshBacklog() {
+    repository.reportBacklog()
+        .onSuccess(backlog::set)
+        .onFailure(e -> log.debug("report checks backlog not read: {}", e.toString()));
   }
 
   private void schedule(Duration delay) {

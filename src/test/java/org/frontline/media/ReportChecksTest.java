@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.evidence.ReportChecksVerticle;
+import org.frontline.notify.AlertMetricsTest;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
@@ -120,7 +121,8 @@ class ReportChecksTest {
     List<String> deployed = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       deployed.add(await(env.app().vertx().deployVerticle(new ReportChecksVerticle(env.app().database(),
-          new ReportChecksVerticle.Settings(3, Duration.ofMillis(1), Duration.ofMillis(5))), new DeploymentOptions())));
+          new ReportChecksVerticle.Settings(3, Duration.ofMillis(1), Duration.ofMillis(5)), env.app().registry()),
+          new DeploymentOptions())));
     }
     try {
       Instant captured = Instant.now().minus(1, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
@@ -238,6 +240,49 @@ class ReportChecksTest {
   }
 
   @Test
+  void theBacklogGaugesCountTheReportsWaitingForTheChecker(TestEnvironment env) throws Exception {
+    Workers.stopReportChecker(env);
+    boolean started = false;
+    try {
+      Instant captured = Instant.now().minus(1, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+      UUID[] reports = new UUID[3];
+      for (int i = 0; i < reports.length; i++) {
+        reports[i] = UUID.randomUUID();
+        created(post(env, "officer.xu", "/v1/reports", site(reports[i], captured, false)));
+      }
+      try (Connection c = env.jdbc(); PreparedStatement lock = c.prepareStatement(
+          "SELECT id FROM report WHERE id = ANY (?) FOR UPDATE")) {
+        // Held by this transaction, the three stay due while a checker runs: its claim skips locked reports.
+        c.setAutoCommit(false);
+        lock.setArray(1, c.createArrayOf("uuid", reports));
+        lock.executeQuery().close();
+        Workers.startReportChecker(env);
+        started = true;
+        // Any other report due is checked at once: the gauges settle on these three.
+        awaitUntil("the gauge counts the three reports", () -> gauge(env, "frontline.report.checks.pending") == 3);
+        assertThat(env.count("SELECT count(*) FROM report WHERE status = 'COMPLETE'"
+            + " AND report_checks_due IS NOT FALSE")).isEqualTo(3);
+        String metrics = AlertMetricsTest.scrape(env);
+        assertThat(metrics).contains("# TYPE frontline_report_checks_pending gauge")
+            .contains("# TYPE frontline_report_checks_oldest_pending_age_seconds gauge");
+        assertThat(AlertMetricsTest.value(metrics, "frontline_report_checks_pending")).isEqualTo(3);
+        assertThat(AlertMetricsTest.value(metrics, "frontline_report_checks_oldest_pending_age_seconds"))
+            .isGreaterThan(0);
+        c.rollback();
+      }
+      for (UUID id : reports) {
+        awaitChecked(env, id);
+      }
+      awaitUntil("the gauges back to none", () -> gauge(env, "frontline.report.checks.pending") == 0
+          && gauge(env, "frontline.report.checks.oldest.pending.age") == 0);
+    } finally {
+      if (!started) {
+        Workers.startReportChecker(env);
+      }
+    }
+  }
+
+  @Test
   void theClaimIsServedFromItsPartialIndex(TestEnvironment env) throws Exception {
     try (Connection c = env.jdbc(); var st = c.createStatement()) {
       st.execute("SET enable_seqscan = off");
@@ -275,6 +320,10 @@ class ReportChecksTest {
   private static String reportChecks(TestEnvironment env, UUID report) {
     return env.string("SELECT coalesce(string_agg(code || ' ' || outcome, ',' ORDER BY code), '')"
         + " FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL", report);
+  }
+
+  private static double gauge(TestEnvironment env, String name) {
+    return env.app().registry().get(name).gauge().value();
   }
 
   private static JsonObject find(JsonArray evidence, String code) {

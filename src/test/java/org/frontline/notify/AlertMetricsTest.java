@@ -22,7 +22,7 @@ import static org.frontline.notify.Alerts.reportCompleted;
 
 /** The dispatcher's meters on the shared registry, as Prometheus scrapes them from the management port. */
 @FrontlineTest
-class AlertMetricsTest {
+public class AlertMetricsTest {
 
   @Test
   void sentFailedDeadLetteredAndQueueGaugesAppearInMetrics(TestEnvironment env) throws Exception {
@@ -75,7 +75,7 @@ class AlertMetricsTest {
     assertThat(AlertMetrics.reasonCode(null)).isEqualTo("OTHER");
   }
 
-  static String scrape(TestEnvironment env) {
+  public static String scrape(TestEnvironment env) {
     try {
       HttpResponse<String> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
           .send(HttpRequest.newBuilder(env.managementUri("/metrics")).build(), HttpResponse.BodyHandlers.ofString());
@@ -87,7 +87,7 @@ class AlertMetricsTest {
   }
 
   /** The value of a sample line (name, optional labels given as a regex); 0 when absent. */
-  static double value(String metrics, String sample) {
+  public static double value(String metrics, String sample) {
     Matcher m = Pattern.compile("(?m)^" + sample + "(?:\\{[^}]*\\})? ([0-9.eE+-]+)$").matcher(metrics);
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }
