@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /** The SQL of reports and their declared attachments. */
@@ -329,7 +330,8 @@ final class ReportRepository {
 
   private static final String COLUMNS = """
       r.id, r.type, r.unit_id, r.author_id, r.status, r.title, r.text, r.captured_at, r.received_at, r.completed_at,
-      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body::text AS body, r.flagged""";
+      r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body::text AS body, r.flagged,
+      r.report_checks_due IS NOT FALSE AS checks_due""";
 
   /**
    * Who may read a report: its author, or a reader role (supervisor, assessor, admin) whose scope covers its unit.
@@ -395,8 +397,11 @@ final class ReportRepository {
     }
     if (f.hasEvidenceFlags() != null) {
       // Served by report_flagged_received_idx (partial, flagged only) for true. Only reports whose flag the caller
-      // may see: in scope as a reader, not their own elsewhere.
-      sql.append(" AND ").append(AS_READER).append(f.hasEvidenceFlags() ? " AND r.flagged" : " AND NOT r.flagged");
+      // may see: in scope as a reader, not their own elsewhere. False lists the reports checked and clean: not
+      // one whose checks are still pending (it may yet be flagged), a probe of attachment_report_idx per row.
+      sql.append(" AND ").append(AS_READER).append(f.hasEvidenceFlags() ? " AND r.flagged" : " AND NOT r.flagged"
+          + " AND r.report_checks_due IS FALSE AND NOT EXISTS (SELECT 1 FROM attachment pa"
+          + " WHERE pa.report_id = r.id AND pa.media_status = 'PENDING')");
     }
     if (afterReceived != null) {
       params.add(afterReceived);
@@ -415,7 +420,10 @@ final class ReportRepository {
         });
   }
 
-  /** Attachments, and the evidence checks and flag of the reports the caller reads as a reader in scope. */
+  /**
+   * Attachments, and the evidence checks, flag and checks' states of the reports the caller reads as a reader in
+   * scope.
+   */
   private Future<List<ReportView>> withAttachments(SqlClient client, UUID callerId, Scope scope, List<Row> reports) {
     if (reports.isEmpty()) {
       return Future.succeededFuture(List.of());
@@ -425,23 +433,25 @@ final class ReportRepository {
         .toArray(UUID[]::new);
     return client.preparedQuery("""
             SELECT id, report_id, ordinal, status, coalesce(content_type, declared_content_type) AS content_type,
-                   declared_size, declared_sha256, filename
+                   declared_size, declared_sha256, filename, media_status
             FROM attachment WHERE report_id = ANY ($1) ORDER BY report_id, ordinal""")
         .execute(Tuple.of(ids))
         .map(rows -> {
+          Set<UUID> asReader = Set.of(readable);
           Map<UUID, List<ReportView.AttachmentView>> byReport = new LinkedHashMap<>();
           for (Row a : rows) {
-            byReport.computeIfAbsent(a.getUUID("report_id"), k -> new ArrayList<>()).add(new ReportView.AttachmentView(
+            UUID report = a.getUUID("report_id");
+            byReport.computeIfAbsent(report, k -> new ArrayList<>()).add(new ReportView.AttachmentView(
                 a.getUUID("id"), a.getInteger("ordinal"), a.getString("status"), a.getString("content_type"),
-                a.getLong("declared_size"), a.getBuffer("declared_sha256").getBytes(), a.getString("filename")));
+                a.getLong("declared_size"), a.getBuffer("declared_sha256").getBytes(), a.getString("filename"),
+                asReader.contains(report) ? ReportView.photoChecks(a.getString("media_status")) : null));
           }
           return byReport;
         })
         .compose(byReport -> (readable.length > 0 ? evidence(client, callerId, scope, readable)
                 : Future.succeededFuture(Map.<UUID, List<JsonObject>>of()))
             .map(checks -> reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()),
-                checks.getOrDefault(r.getUUID("id"), List.of()), r.getBoolean("as_reader") ? r.getBoolean("flagged")
-                    : null)).toList()));
+                checks.getOrDefault(r.getUUID("id"), List.of()))).toList()));
   }
 
   /**
@@ -476,13 +486,17 @@ final class ReportRepository {
         });
   }
 
-  private static ReportView view(Row r, List<ReportView.AttachmentView> attachments, List<JsonObject> evidence,
-                                 Boolean flagged) {
+  /** The report as read; its flag and checks' state only for a caller who reads it as a reader in scope. */
+  private static ReportView view(Row r, List<ReportView.AttachmentView> attachments, List<JsonObject> evidence) {
+    boolean asReader = r.getBoolean("as_reader");
+    String checks = asReader ? ReportView.reportChecks(r.getBoolean("checks_due"),
+        attachments.stream().map(ReportView.AttachmentView::evidenceChecks).toList()) : null;
     return new ReportView(r.getUUID("id"), r.getString("type"), r.getUUID("unit_id"), r.getUUID("author_id"),
         r.getString("status"), r.getString("title"), r.getString("text"), r.getOffsetDateTime("captured_at"),
         r.getOffsetDateTime("received_at"), r.getOffsetDateTime("completed_at"),
         new Envelope.Location(r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"),
             r.getString("location_provider"), r.getBoolean("location_mock")),
-        ExactNumbers.object(r.getString("body")), attachments, evidence, flagged);
+        ExactNumbers.object(r.getString("body")), attachments, evidence, asReader ? r.getBoolean("flagged") : null,
+        checks);
   }
 }

@@ -226,15 +226,17 @@ public final class ReportService {
 
   private static ReportView initialView(UUID authorId, Envelope e, String status, OffsetDateTime receivedAt,
                                         Boolean flagged) {
+    // Nothing is checked yet: a reader is told so (pending), as a read before the workers' round would.
+    String checks = flagged == null ? null : ReportView.CHECKS_PENDING;
     List<ReportView.AttachmentView> attachments = new java.util.ArrayList<>();
     for (int i = 0; i < e.attachments().size(); i++) {
       Envelope.Declaration d = e.attachments().get(i);
       attachments.add(new ReportView.AttachmentView(d.id(), i, "PENDING", d.contentType(), d.size(), d.sha256(),
-          d.filename()));
+          d.filename(), checks));
     }
     return new ReportView(e.id(), e.type(), e.unitId(), authorId, status, e.title(), e.text(), e.capturedAt(),
         receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments, List.of(),
-        flagged);
+        flagged, checks);
   }
 
   static ProblemException unprocessable(String field, String reason) {

@@ -160,6 +160,46 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aPhotoNotCheckedYetReadsPendingAndItsReportIsNotListedAsClean(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 91), 0.9f), captured, REPORT_LAT, REPORT_LON);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    Workers.stopMediaWorker(env);
+    boolean started = false;
+    try {
+      declare(env, report, a, captured, photo);
+      // Awaiting its photo: nothing checked.
+      assertChecksStates(env, report, a, "PENDING", "PENDING");
+      upload(env, a, photo);
+      // Stored, the media worker not run: still nothing checked, and no flag does not mean clean.
+      JsonObject stored = assertChecksStates(env, report, a, "PENDING", "PENDING");
+      assertThat(stored.getString("status")).isEqualTo("COMPLETE");
+      assertThat(stored.getBoolean("flagged")).isFalse();
+      assertThat(stored.getJsonArray("evidence")).isEmpty();
+      assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).doesNotContain(report.toString());
+      assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=true&limit=200")).doesNotContain(report.toString());
+      // Its author is told nothing of the checks.
+      JsonObject own = new JsonObject(get(env, "officer.xu", "/v1/reports/" + report).body());
+      assertThat(own.containsKey("evidenceChecks")).isFalse();
+      assertThat(own.getJsonArray("attachments").getJsonObject(0).containsKey("evidenceChecks")).isFalse();
+
+      Workers.startMediaWorker(env);
+      started = true;
+      awaitDone(env, a);
+      JsonObject checked = assertChecksStates(env, report, a, "DONE", "DONE");
+      assertThat(checked.getBoolean("flagged")).isFalse();
+      assertThat(find(checked.getJsonArray("evidence"), a, "PHOTO_GPS_DISTANCE").getString("outcome"))
+          .isEqualTo("PASSED");
+      assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).contains(report.toString());
+    } finally {
+      if (!started) {
+        Workers.startMediaWorker(env);
+      }
+    }
+  }
+
+  @Test
   void theSameBytesOnAnotherReportAreExactReuseAndAReencodedCopyANearDuplicate(TestEnvironment env) throws Exception {
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
     BufferedImage scene = TestImages.scene(900, 700, 21);
@@ -489,6 +529,8 @@ class EvidenceWorkerTest {
       }
       assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).contains("unavailable");
       assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ?", report)).isEqualTo("0");
+      // Waiting out the outage, the photo reads as not checked yet (not as clean).
+      assertChecksStates(env, report, a, "PENDING", "PENDING");
     } finally {
       env.s3().restart();
     }
@@ -506,6 +548,7 @@ class EvidenceWorkerTest {
     assertThat(stored(env, "derived/" + a + "/thumb.jpg")).isNotEmpty();
     assertThat(stored(env, "derived/" + a + "/display.jpg")).isNotEmpty();
     assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("false");
+    assertChecksStates(env, report, a, "DONE", "DONE");
   }
 
   /**
@@ -640,6 +683,8 @@ class EvidenceWorkerTest {
     assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
     JsonObject seen = new JsonObject(read.body());
     assertThat(seen.getBoolean("flagged")).isTrue();
+    assertThat(seen.getString("evidenceChecks")).isEqualTo("UNAVAILABLE");
+    assertThat(seen.getJsonArray("attachments").getJsonObject(0).getString("evidenceChecks")).isEqualTo("UNAVAILABLE");
     JsonObject unavailable = find(seen.getJsonArray("evidence"), a, "PHOTO_CHECKS_UNAVAILABLE");
     assertThat(unavailable.getString("outcome")).isEqualTo("FLAGGED");
     assertThat(unavailable.getString("detail")).startsWith("the evidence checks of this photo could not run: ")
@@ -739,6 +784,26 @@ class EvidenceWorkerTest {
         .put("attachments", new JsonArray().add(new JsonObject().put("id", attachment.toString())
             .put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(photo)))
             .put("size", photo.length).put("contentType", contentType(photo)).put("filename", "IMG")));
+  }
+
+  /** The report as supervisor.hanjiang reads it, having asserted its and its one photo's evidenceChecks states. */
+  private JsonObject assertChecksStates(TestEnvironment env, UUID report, UUID attachment, String reportState,
+                                        String photoState) throws Exception {
+    HttpResponse<String> read = get(env, "supervisor.hanjiang", "/v1/reports/" + report);
+    assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+    JsonObject seen = new JsonObject(read.body());
+    JsonObject photo = seen.getJsonArray("attachments").getJsonObject(0);
+    assertThat(photo.getString("id")).isEqualTo(attachment.toString());
+    assertThat(seen.getString("evidenceChecks") + "/" + photo.getString("evidenceChecks"))
+        .isEqualTo(reportState + "/" + photoState);
+    return seen;
+  }
+
+  private List<String> listedIds(TestEnvironment env, String path) throws Exception {
+    HttpResponse<String> page = get(env, "supervisor.hanjiang", path);
+    assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+    return new JsonObject(page.body()).getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id"))
+        .toList();
   }
 
   private static double processed(TestEnvironment env, String outcome) {

@@ -117,6 +117,54 @@ class ReportChecksTest {
   }
 
   @Test
+  void aReportWithoutPhotosReadsPendingUntilTheCheckerRanAndIsListedAsCleanOnlyThen(TestEnvironment env)
+      throws Exception {
+    Workers.stopReportChecker(env);
+    boolean started = false;
+    try {
+      UUID report = UUID.randomUUID();
+      JsonObject answered = created(post(env, "supervisor.hanjiang", "/v1/reports",
+          site(report, Instant.now().minus(1, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS), false)));
+      // Its author is a reader in scope: the 201 says what a read says, nothing checked yet.
+      assertThat(answered.getString("evidenceChecks")).isEqualTo("PENDING");
+
+      JsonObject before = ok(get(env, "supervisor.hanjiang", "/v1/reports/" + report));
+      assertThat(before.getJsonArray("evidence")).isEmpty();
+      assertThat(before.getBoolean("flagged")).isFalse();
+      assertThat(before.getString("evidenceChecks")).isEqualTo("PENDING");
+      assertThat(listed(env, "supervisor.hanjiang", "/v1/reports?limit=200", report).getString("evidenceChecks"))
+          .isEqualTo("PENDING");
+      // Not checked is not clean: in neither filtered list.
+      assertThat(ids(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=false&limit=200")))
+          .doesNotContain(report);
+      assertThat(ids(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=true&limit=200")))
+          .doesNotContain(report);
+      assertThat(env.string("SELECT report_checks_due::text FROM report WHERE id = ?", report)).isEqualTo("true");
+
+      Workers.startReportChecker(env);
+      started = true;
+      awaitChecked(env, report);
+      JsonObject after = ok(get(env, "supervisor.hanjiang", "/v1/reports/" + report));
+      assertThat(after.getString("evidenceChecks")).isEqualTo("DONE");
+      assertThat(after.getJsonArray("evidence")).hasSize(2);
+      assertThat(after.getBoolean("flagged")).isFalse();
+      assertThat(ids(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=false&limit=200")))
+          .contains(report);
+      assertThat(listed(env, "supervisor.hanjiang", "/v1/reports?limit=200", report).getString("evidenceChecks"))
+          .isEqualTo("DONE");
+      // An officer reading their own report is told nothing of the checks.
+      UUID own = UUID.randomUUID();
+      created(post(env, "officer.xu", "/v1/reports", site(own, Instant.now().minus(1, ChronoUnit.MINUTES)
+          .truncatedTo(ChronoUnit.SECONDS), false)));
+      assertThat(ok(get(env, "officer.xu", "/v1/reports/" + own)).containsKey("evidenceChecks")).isFalse();
+    } finally {
+      if (!started) {
+        Workers.startReportChecker(env);
+      }
+    }
+  }
+
+  @Test
   void twoMoreWorkersAtOnceAndARepeatedSubmissionRecordEachReportsChecksOnce(TestEnvironment env) throws Exception {
     List<String> deployed = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
@@ -341,8 +389,16 @@ class ReportChecksTest {
     return r.bodyAsJsonObject();
   }
 
-  private static void created(HttpResponse<Buffer> r) {
+  private static JsonObject created(HttpResponse<Buffer> r) {
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(201);
+    return r.bodyAsJsonObject();
+  }
+
+  /** The report as a page of the list represents it (following no cursor: it is among the newest). */
+  private static JsonObject listed(TestEnvironment env, String username, String path, UUID report) {
+    return ok(get(env, username, path)).getJsonArray("items").stream().map(o -> (JsonObject) o)
+        .filter(r -> report.toString().equals(r.getString("id"))).findFirst()
+        .orElseThrow(() -> new AssertionError("report " + report + " not listed"));
   }
 
   private static void device(TestEnvironment env, String username, String token) throws Exception {

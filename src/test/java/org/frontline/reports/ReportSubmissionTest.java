@@ -232,10 +232,17 @@ class ReportSubmissionTest {
     assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
     assertThat(created.bodyAsJsonObject().getBoolean("flagged")).isFalse();
     HttpResponse<Buffer> read = get(env, "supervisor.hanjiang", "/v1/reports/" + id);
-    // Its report-level checks (both passed) are listed once a worker has recorded them: the rest reads the same.
+    // Its report-level checks (both passed) are listed once a worker has recorded them, and its evidenceChecks
+    // (PENDING when answered) is DONE then: the rest reads the same.
+    assertThat(created.bodyAsJsonObject().getString("evidenceChecks")).isEqualTo("PENDING");
     JsonObject readNow = read.bodyAsJsonObject();
     readNow.getJsonArray("evidence").forEach(c -> assertThat(((JsonObject) c).getString("outcome")).isEqualTo("PASSED"));
-    readNow.put("evidence", new JsonArray());
+    if ("DONE".equals(readNow.getString("evidenceChecks"))) {
+      assertThat(readNow.getJsonArray("evidence")).hasSize(2);
+    } else {
+      assertThat(readNow.getString("evidenceChecks")).isEqualTo("PENDING");
+    }
+    readNow.put("evidence", new JsonArray()).put("evidenceChecks", "PENDING");
     assertThat(readNow).isEqualTo(created.bodyAsJsonObject());
     assertThat(post(env, "supervisor.hanjiang", "/v1/reports", site(id)).bodyAsString())
         .isEqualTo(created.bodyAsString());
