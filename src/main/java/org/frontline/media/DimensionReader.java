@@ -79,6 +79,23 @@ public final class DimensionReader {
   }
 
   private static Optional<Dimensions> heif(DataInputStream in, MediaBytes bytes) throws IOException {
+    Optional<byte[]> meta = heifMeta(in);
+    return meta.isEmpty() ? Optional.empty()
+        : HeifSizes.largest(meta.get(), bytes).flatMap(d -> positive(d.width(), d.height()));
+  }
+
+  /** The most tiles of a grid image in a HEIF file (HeifSizes.gridTiles); 0 when its meta box cannot be read. */
+  static long heifGridTiles(MediaBytes bytes) throws IOException {
+    try (InputStream in = bytes.open()) {
+      Optional<byte[]> meta = heifMeta(new DataInputStream(new java.io.BufferedInputStream(in)));
+      return meta.isEmpty() ? 0 : HeifSizes.gridTiles(meta.get(), bytes);
+    } catch (EOFException truncated) {
+      return 0;
+    }
+  }
+
+  /** The body of a HEIF file's {@code meta} box, if found among the first top-level boxes and not too large. */
+  private static Optional<byte[]> heifMeta(DataInputStream in) throws IOException {
     // Top-level boxes: ftyp, meta, mdat... The meta box holds iprp/ipco/ispe.
     for (int boxes = 0; boxes < 64; boxes++) {
       long size = in.readInt() & 0xFFFFFFFFL;
@@ -99,10 +116,7 @@ public final class DimensionReader {
           return Optional.empty();
         }
         byte[] meta = in.readNBytes((int) body);
-        if (meta.length != body) {
-          return Optional.empty();
-        }
-        return HeifSizes.largest(meta, bytes).flatMap(d -> positive(d.width(), d.height()));
+        return meta.length == body ? Optional.of(meta) : Optional.empty();
       }
       in.skipNBytes(body);
     }

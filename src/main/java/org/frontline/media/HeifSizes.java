@@ -29,6 +29,8 @@ final class HeifSizes {
   private final List<Dimensions> coded = new ArrayList<>();
   private final Set<Long> gridItems = new HashSet<>();
   private final List<Location> locations = new ArrayList<>();
+  /** The most tiles of any grid whose descriptor was read (rows x columns). */
+  private long gridTiles;
   private int idatFrom = -1;
   private int idatTo = -1;
   private boolean unreadable;
@@ -52,11 +54,7 @@ final class HeifSizes {
     }
     List<Dimensions> all = new ArrayList<>(sizes.declared);
     all.addAll(sizes.coded);
-    for (Location at : sizes.locations) {
-      if (sizes.gridItems.contains(at.item())) {
-        sizes.grid(at, meta, file).ifPresent(all::add);
-      }
-    }
+    all.addAll(sizes.grids(meta, file));
     long w = 0;
     long h = 0;
     for (Dimensions d : all) {
@@ -64,6 +62,29 @@ final class HeifSizes {
       h = Math.max(h, d.height());
     }
     return Optional.of(new Dimensions(w, h));
+  }
+
+  /**
+   * The most tiles (rows x columns) of a grid image in the file, 0 without one: libheif decodes every tile of the
+   * primary grid, one HEVC decode each, whatever the canvas. The descriptor's counts are read, not the grid's item
+   * references: one tile item may be referenced in every position.
+   */
+  static long gridTiles(byte[] meta, MediaBytes file) throws IOException {
+    HeifSizes sizes = new HeifSizes();
+    sizes.walk(meta, 4, meta.length, 0);
+    sizes.grids(meta, file);
+    return sizes.gridTiles;
+  }
+
+  /** The output sizes of the grid descriptors within the bytes given (and their most tiles, kept). */
+  private List<Dimensions> grids(byte[] meta, MediaBytes file) throws IOException {
+    List<Dimensions> found = new ArrayList<>();
+    for (Location at : locations) {
+      if (gridItems.contains(at.item())) {
+        grid(at, meta, file).ifPresent(found::add);
+      }
+    }
+    return found;
   }
 
   private void walk(byte[] b, int from, int to, int depth) {
@@ -153,7 +174,10 @@ final class HeifSizes {
     }
   }
 
-  /** The output size a grid descriptor declares; empty when it is not within the bytes given. */
+  /**
+   * The output size a grid descriptor declares (version, flags, rows - 1, columns - 1, then the sides); empty when
+   * it is not within the bytes given.
+   */
   private Optional<Dimensions> grid(Location at, byte[] meta, MediaBytes file) throws IOException {
     byte[] d;
     if (at.method() == 0) {
@@ -167,6 +191,7 @@ final class HeifSizes {
     if (d.length < 8) {
       return Optional.empty();
     }
+    gridTiles = Math.max(gridTiles, (long) ((d[2] & 0xFF) + 1) * ((d[3] & 0xFF) + 1));
     boolean wide = (d[1] & 1) != 0;
     if (!wide) {
       return Optional.of(new Dimensions((d[4] & 0xFF) << 8 | d[5] & 0xFF, (d[6] & 0xFF) << 8 | d[7] & 0xFF));

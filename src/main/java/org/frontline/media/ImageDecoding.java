@@ -25,6 +25,14 @@ final class ImageDecoding {
    */
   static final int MAX_JPEG_SCANS = 100;
 
+  /**
+   * Tiles a HEIF grid may have to be decoded. libheif decodes each tile as an HEVC image of its own (about 3 ms for
+   * the smallest, 64 x 64, whatever its content) and one tile item may fill every position: a 24 KB file of 110 x
+   * 110 such tiles (a 7000 x 7000 canvas, within the pixel cap) took 40 s, and libheif 1.15 cannot be interrupted.
+   * Phones write 512-pixel tiles, 192 for 48 MP (256-pixel ones would be about 760 at the 50 MP cap).
+   */
+  static final int MAX_HEIF_GRID_TILES = 1024;
+
   private ImageDecoding() {}
 
   static boolean canDecode(String contentType) {
@@ -60,6 +68,10 @@ final class ImageDecoding {
     Dimensions d = ((PixelCap.Result.Within) checked).dimensions();
     int step = (int) Math.max(1, Math.max(d.width(), d.height()) / Math.max(1, minLongSide));
     if (isHeif(contentType)) {
+      long tiles = DimensionReader.heifGridTiles(bytes);
+      if (tiles > MAX_HEIF_GRID_TILES) {
+        throw new IOException("not decoded: a grid of " + tiles + " tiles, above the limit of " + MAX_HEIF_GRID_TILES);
+      }
       return Optional.of(Heif.decode(bytes, step, cap));
     }
     if (MediaSniffer.JPEG.equals(contentType)) {

@@ -369,6 +369,33 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void aHeicGridOfThousandsOfTilesIsNotDecodedButChecked(TestEnvironment env) throws Exception {
+    HeicEncoder.assumeAvailable();
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // 110 x 110 tiles of 64 x 64 over a 7000 x 7000 canvas (within the pixel cap), every position the same tile
+    // item: libheif decodes each tile on its own, 12100 HEVC decodes (40 s of a blocking thread, uninterruptible)
+    // for a file of about 25 KB.
+    byte[] tile = HeicEncoder.heic(TestImages.scene(64, 64, 99), null);
+    byte[] photo = HeicGrid.of(tile, 110, 110, 7000, 7000, true);
+    assertThat(photo.length).isLessThan(30_000);
+    UUID report = UUID.randomUUID();
+    UUID a = submitWithPhoto(env, report, captured, photo);
+
+    // Refused from its grid descriptor before libheif sees it.
+    awaitDone(env, a);
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a))
+        .startsWith("pixels not decoded: ").endsWith("a grid of 12100 tiles, above the limit of 1024");
+    assertThat(string(env, "SELECT media_attempts || ' ' || coalesce(thumb_key, 'none') FROM attachment WHERE id = ?",
+        a)).isEqualTo("1 none");
+    // Its checks are recorded, and a reader sees them done.
+    assertThat(check(env, a, "PHOTO_GPS_MISSING")).startsWith("FLAGGED|");
+    assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    assertChecksStates(env, report, a, "DONE", "DONE");
+    assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=display"), 409,
+        "urn:frontline:problem:conflict");
+  }
+
+  @Test
   void aHeicWhoseBoxesBreakTheMetadataReaderIsCheckedNotRetriedAndFailed(TestEnvironment env) throws Exception {
     HeicEncoder.assumeAvailable();
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
