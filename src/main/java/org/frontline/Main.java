@@ -263,7 +263,8 @@ public final class Main implements Callable<Integer> {
         System.err.println(e.getMessage());
         return EXIT_CONFIG;
       }
-      return overDatabase(settings.database(), "cannot re-key, nothing was changed", database ->
+      return overDatabase(settings.database(), KeyEncryptionRekey.APPLICATION_NAME,
+          "cannot re-key, nothing was changed", database ->
           new KeyEncryptionRekey(database.pool(), new KeyEncryption(settings.current()),
               new KeyEncryption(settings.next()), new AuditLog())
               .rekey(new RotationService.Actor(null, "cli", null, null))
@@ -284,13 +285,22 @@ public final class Main implements Callable<Integer> {
    */
   static int overDatabase(FrontlineConfig.Database settings, String failure,
                           java.util.function.Function<Database, io.vertx.core.Future<String>> work) throws Exception {
+    return overDatabase(settings, Database.APPLICATION_NAME, failure, work);
+  }
+
+  /**
+   * As {@link #overDatabase(FrontlineConfig.Database, String, java.util.function.Function)}, its sessions named
+   * {@code applicationName}.
+   */
+  static int overDatabase(FrontlineConfig.Database settings, String applicationName, String failure,
+                          java.util.function.Function<Database, io.vertx.core.Future<String>> work) throws Exception {
     try {
       Migrations.migrate(settings);
     } catch (FlywayException e) {
       return cannotMigrate(e);
     }
     Vertx vertx = Vertx.vertx();
-    Database database = Database.connect(vertx, settings);
+    Database database = Database.connect(vertx, settings, applicationName);
     try {
       System.out.println(work.apply(database).toCompletionStage().toCompletableFuture()
           .get(60, java.util.concurrent.TimeUnit.SECONDS));

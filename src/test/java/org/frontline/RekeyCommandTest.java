@@ -33,6 +33,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -197,6 +198,46 @@ class RekeyCommandTest {
     assertThat(moved.status()).as(moved.err()).isZero();
     assertThat(moved.out()).contains("1 signing key(s)", "1 webhook secret(s)");
     assertOpen(sealed(old), offWeak.get("FRONTLINE_NEW_KEY_ENCRYPTION_KEY"));
+  }
+
+  /**
+   * Two re-keys of one database at once: the second is refused at once, saying that a re-key is already running;
+   * the first then completes. The second waited on the key-state lock the first holds and failed on its timeout
+   * ("canceling statement due to lock timeout"), or the first counted the second's connection as a running
+   * instance's and refused.
+   */
+  @Test
+  void aSecondRekeyWhileOneRunsIsRefusedSayingSo(TestEnvironment env) throws Exception {
+    this.env = env;
+    Map<String, String> old = installation();
+    // A signing key sealed under the key in force (admin rotate-keys needs no server, so no ports).
+    MainTest.Run rotated = run(Map.of("FRONTLINE_DATABASE_URL", old.get("FRONTLINE_DATABASE_URL"),
+        "FRONTLINE_KEY_ENCRYPTION_KEY", old.get("FRONTLINE_KEY_ENCRYPTION_KEY")), "admin", "rotate-keys");
+    assertThat(rotated.status()).as(rotated.err()).isZero();
+    Map<String, byte[]> sealed = sealed(old);
+    assertThat(sealed).hasSize(1);
+    Map<String, String> rekey = rekeySettings(old, newKey());
+    String db = ConfigLoader.loadDatabase(old).database();
+    try (Connection reader = jdbc(old); Statement st = reader.createStatement()) {
+      // A reader of webhook_secret holds the first re-key at its LOCK TABLE, its own locks taken.
+      reader.setAutoCommit(false);
+      st.execute("LOCK TABLE webhook_secret IN ACCESS SHARE MODE");
+      CompletableFuture<Integer> first = CompletableFuture.supplyAsync(
+          () -> Main.commandLine(rekey).execute("admin", "rekey"));
+      await().atMost(Duration.ofSeconds(8)).until(() -> env.count("SELECT count(*) FROM pg_stat_activity "
+          + "WHERE datname = ? AND wait_event_type = 'Lock'", db) == 1);
+      MainTest.Run second = run(rekey, "admin", "rekey");
+      assertThat(second.status()).as(second.out()).isEqualTo(1);
+      assertThat(second.err()).contains("cannot re-key, nothing was changed: ",
+          "another admin rekey is already running on this database");
+      reader.commit();
+      assertThat(first.get(30, TimeUnit.SECONDS)).isZero();
+    }
+    Map<String, byte[]> after = sealed(old);
+    after.forEach((id, bytes) -> assertThat(bytes).as(id).isNotEqualTo(sealed.get(id)));
+    assertOpen(after, rekey.get("FRONTLINE_NEW_KEY_ENCRYPTION_KEY"));
+    assertThat(string(old, "SELECT count(*) FROM audit_log WHERE action = 'key-encryption-key.rekey'"))
+        .isEqualTo("1");
   }
 
   // --- an installation of its own ---

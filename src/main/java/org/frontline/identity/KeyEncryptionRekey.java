@@ -10,6 +10,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
+import org.frontline.platform.db.Database;
 import org.frontline.webhooks.WebhookService;
 
 import java.util.ArrayList;
@@ -19,9 +20,9 @@ import java.util.List;
  * {@code admin rekey}: everything sealed under the key-encryption key (signing keys' private keys, webhook secrets)
  * re-encrypted under a new one, in one transaction: all or nothing. A value that already opens under the new key is
  * left as it is (a second run, or a run after one whose answer was lost, changes nothing); a value that opens under
- * neither key fails the whole re-key. Refused while an instance of the service is connected to the database: a
- * running instance keeps the old key, and what it sealed afterwards (a rotation, a new webhook secret) would open
- * under no key of the new configuration.
+ * neither key fails the whole re-key. One re-key of a database at a time: a second is refused at once, saying so.
+ * Refused while an instance of the service is connected to the database: a running instance keeps the old key, and
+ * what it sealed afterwards (a rotation, a new webhook secret) would open under no key of the new configuration.
  */
 public final class KeyEncryptionRekey {
 
@@ -39,9 +40,18 @@ public final class KeyEncryptionRekey {
     }
   }
 
+  /**
+   * The application_name of a re-key's sessions: not the service's ({@link Database#APPLICATION_NAME}), so that a
+   * second re-key connected meanwhile is not taken for a running instance.
+   */
+  public static final String APPLICATION_NAME = "frontline-rekey";
+
   /** Other sessions of the service (Database.connect names them) on this database. */
   private static final String INSTANCES = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-      + "AND application_name = 'frontline' AND pid <> pg_backend_pid()";
+      + "AND application_name = '" + Database.APPLICATION_NAME + "' AND pid <> pg_backend_pid()";
+
+  /** pg_try_advisory_xact_lock key held by a re-key for its transaction: one re-key of a database at a time. */
+  private static final long REKEY_LOCK = 0x46524B454BL; // "FRKEK"
 
   private final Pool pool;
   private final KeyEncryption current;
@@ -63,7 +73,14 @@ public final class KeyEncryptionRekey {
     // The key-state lock first (as a rotation takes it), then the tables: an instance starting meanwhile reads the
     // signing keys only after the commit, and fails on them with the old key. A lock held elsewhere (an instance
     // still running) fails the re-key after 10 s rather than leaving it waiting.
-    return pool.withTransaction(c -> c.query("SET LOCAL lock_timeout = '10s'").execute()
+    // A second re-key of the same database is refused at once, saying so: it waited on the key-state lock and
+    // failed on its timeout, or its connection was counted by the first as a running instance's.
+    return pool.withTransaction(c -> c.preparedQuery("SELECT pg_try_advisory_xact_lock($1)")
+        .execute(Tuple.of(REKEY_LOCK))
+        .compose(rows -> rows.iterator().next().getBoolean(0) ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new RefusedException("another admin rekey is already running on this database: "
+                + "wait for it to end (run again after it, there is nothing left to do)")))
+        .compose(v -> c.query("SET LOCAL lock_timeout = '10s'").execute())
         .compose(v -> SigningKeyStore.lock(c))
         .compose(v -> c.query("LOCK TABLE signing_key, webhook_secret IN ACCESS EXCLUSIVE MODE").execute())
         .compose(v -> c.query(INSTANCES).execute())

@@ -24,6 +24,9 @@ import java.util.function.Function;
  */
 public final class Database {
 
+  /** The application_name of the service's sessions (pg_stat_activity). */
+  public static final String APPLICATION_NAME = "frontline";
+
   private final Pool pool;
   /** Pools made by {@link #genericPlanPool}, closed with this one. */
   private final List<Pool> others = new CopyOnWriteArrayList<>();
@@ -51,6 +54,14 @@ public final class Database {
   }
 
   public static Database connect(Vertx vertx, FrontlineConfig.Database cfg) {
+    return connect(vertx, cfg, APPLICATION_NAME);
+  }
+
+  /**
+   * As {@link #connect(Vertx, FrontlineConfig.Database)}, its sessions named {@code applicationName} in
+   * pg_stat_activity ({@code admin rekey} names its own, so that it counts only the service's).
+   */
+  public static Database connect(Vertx vertx, FrontlineConfig.Database cfg, String applicationName) {
     PgConnectOptions connect = new PgConnectOptions()
         .setHost(cfg.host())
         .setPort(cfg.port())
@@ -63,7 +74,7 @@ public final class Database {
         // be parsed and planned again on every execution.
         .setPreparedStatementCacheSqlLimit(PREPARED_STATEMENT_SQL_LIMIT)
         .setPipeliningLimit(16)
-        .addProperty("application_name", "frontline")
+        .addProperty("application_name", applicationName)
         // A transaction left idle (code awaiting a network call inside it, a lost callback) holds locks and, worse,
         // holds back the partner event feed, which serves only events older than every running transaction.
         .addProperty("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT);
