@@ -246,7 +246,7 @@ public final class Frontline {
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(vertx, tokens, identity, audit, refusals), tokens, identity, audit,
             new PartnerCallers(database.pool()), refusals),
-        new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit)),
+        new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit), writes),
         new AuditApi(new AuditRepository(database.pool())),
         new AdminApi(new OrgUnitService(database, orgUnits, adminAudit),
             new AccountService(vertx, database, new AccountRepository(), orgUnits, adminAudit, callers), writes),

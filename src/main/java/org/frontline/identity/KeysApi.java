@@ -5,25 +5,30 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.platform.http.ApiRoutes;
+import org.frontline.platform.http.IdempotentWrites;
 import org.frontline.platform.http.RequestIds;
 
 import java.util.List;
 import java.util.Map;
 
 /**
- * Signing-key administration (list, rotate; admins only) and the RFC 8414 authorization server metadata.
+ * Signing-key administration (list, rotate; admins only; a rotation takes an Idempotency-Key) and the RFC 8414
+ * authorization server metadata.
  */
 public final class KeysApi implements ApiRoutes {
   private final TokenService tokens;
   private final SigningKeyStore store;
   private final KeyRing ring;
   private final RotationService rotation;
+  private final IdempotentWrites writes;
 
-  public KeysApi(TokenService tokens, SigningKeyStore store, KeyRing ring, RotationService rotation) {
+  public KeysApi(TokenService tokens, SigningKeyStore store, KeyRing ring, RotationService rotation,
+                 IdempotentWrites writes) {
     this.tokens = tokens;
     this.store = store;
     this.ring = ring;
     this.rotation = rotation;
+    this.writes = writes;
   }
 
   @Override
@@ -65,20 +70,25 @@ public final class KeysApi implements ApiRoutes {
         .onFailure(rc::fail);
   }
 
+  /**
+   * Under an Idempotency-Key (IdempotentWrites) a repeat gets the first answer again and rotates nothing. The key
+   * ring is reloaded after the commit, a replay's too (it changes nothing then).
+   */
   private void rotate(RoutingContext rc) {
     Caller caller = Caller.of(rc);
-    rotation.rotate(new RotationService.Actor(caller.accountId(), caller.accountId().toString(), address(rc), RequestIds.of(rc)))
-        .compose(done -> ring.reload().map(done))
-        .compose(done -> store.list().map(keys -> new JsonObject()
-            .put("activated", done.activated())
-            .put("superseded", new JsonArray(done.superseded()))
-            .put("retired", new JsonArray(done.retired()))
-            .put("items", new JsonArray(keys.stream().map(SigningKeyStore.KeyInfo::toJson).toList()))))
-        .onSuccess(body -> rc.response()
-            .putHeader("Content-Type", "application/json")
-            .putHeader("Cache-Control", "no-store")
-            .end(body.encode()))
-        .onFailure(rc::fail);
+    RotationService.Actor actor = new RotationService.Actor(caller.accountId(), caller.accountId().toString(),
+        address(rc), RequestIds.of(rc));
+    writes.answer(rc, "rotateSigningKeys", 200, null,
+        tx -> rotation.rotate(actor, tx).compose(answer -> ring.reload().map(answer)));
+  }
+
+  /** The answer of a rotation: what changed, and every key after it. */
+  static JsonObject rotationJson(RotationService.Rotation done, List<SigningKeyStore.KeyInfo> keys) {
+    return new JsonObject()
+        .put("activated", done.activated())
+        .put("superseded", new JsonArray(done.superseded()))
+        .put("retired", new JsonArray(done.retired()))
+        .put("items", new JsonArray(keys.stream().map(SigningKeyStore.KeyInfo::toJson).toList()));
   }
 
   private static String address(RoutingContext rc) {

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.SigningKeys.SigningKey;
+import org.frontline.platform.db.Transaction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,16 @@ public final class RotationService {
   public record Actor(UUID accountId, String label, String clientAddress, String requestId) {}
 
   /** What a rotation did. */
-  public record Rotation(String activated, List<String> superseded, List<String> retired) {}
+  public record Rotation(String activated, List<String> superseded, List<String> retired) {
+    static Rotation of(JsonObject json) {
+      return new Rotation(json.getString("activated"), strings(json.getJsonArray("superseded")),
+          strings(json.getJsonArray("retired")));
+    }
+
+    private static List<String> strings(JsonArray array) {
+      return array.stream().map(String.class::cast).toList();
+    }
+  }
 
   private final SigningKeyStore store;
   private final AuditLog audit;
@@ -48,14 +58,23 @@ public final class RotationService {
     this.audit = audit;
   }
 
+  /** Rotates in a transaction of its own ({@code admin rotate-keys}). */
   public Future<Rotation> rotate(Actor actor) {
+    return rotate(actor, work -> store.pool().withTransaction(work)).map(Rotation::of);
+  }
+
+  /**
+   * Rotates in {@code tx} (the API's: under an Idempotency-Key, the answer is stored with the rotation), whose answer
+   * is the rotation's JSON with every key after it ({@link KeysApi#rotationJson}).
+   */
+  public <R> Future<R> rotate(Actor actor, Transaction<R> tx) {
     Instant now = store.clock().instant();
     OffsetDateTime at = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
     OffsetDateTime cutoff = OffsetDateTime.ofInstant(now.minus(OVERLAP), ZoneOffset.UTC);
     SigningKey key = SigningKeys.generate(now);
     List<String> retired = new ArrayList<>();
     List<String> superseded = new ArrayList<>();
-    return store.pool().withTransaction(c -> SigningKeyStore.lock(c)
+    return tx.run(c -> SigningKeyStore.lock(c)
         .compose(v -> c.preparedQuery("UPDATE signing_key SET state = 'retired', retired_at = $1, private_key_enc = NULL "
             + "WHERE state = 'previous' AND superseded_at <= $2 RETURNING kid").execute(Tuple.of(at, cutoff)))
         .compose(rows -> {
@@ -71,11 +90,12 @@ public final class RotationService {
         })
         .compose(v -> audit.record(c, new AuditEvent(actor.accountId(), actor.label(), "signing-key.rotate",
             "signing-key", key.kid(), null, actor.clientAddress(), actor.requestId(), AuditEvent.Outcome.SUCCESS,
-            new JsonObject().put("superseded", new JsonArray(superseded)).put("retired", new JsonArray(retired))))))
-        .map(v -> {
+            new JsonObject().put("superseded", new JsonArray(superseded)).put("retired", new JsonArray(retired)))))
+        .compose(v -> store.list(c))
+        .map(keys -> {
           log.info("signing keys rotated by {}: {} is current; superseded {}; retired {}", actor.label(), key.kid(),
               superseded, retired);
-          return new Rotation(key.kid(), List.copyOf(superseded), List.copyOf(retired));
-        });
+          return KeysApi.rotationJson(new Rotation(key.kid(), List.copyOf(superseded), List.copyOf(retired)), keys);
+        }));
   }
 }

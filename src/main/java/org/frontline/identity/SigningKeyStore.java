@@ -106,7 +106,12 @@ public final class SigningKeyStore {
 
   /** Every key, newest first, without private material. */
   public Future<List<KeyInfo>> list() {
-    return pool.query("SELECT kid, state, created_at, activated_at, superseded_at, retired_at FROM signing_key "
+    return list(pool);
+  }
+
+  /** Every key, newest first, as {@code client} (a rotation's transaction) sees them. */
+  Future<List<KeyInfo>> list(SqlClient client) {
+    return client.query("SELECT kid, state, created_at, activated_at, superseded_at, retired_at FROM signing_key "
         + "ORDER BY created_at DESC, kid DESC").execute().map(rows -> {
           List<KeyInfo> out = new ArrayList<>();
           for (Row r : rows) {

@@ -53,6 +53,11 @@ class KeyRotationTest {
     return await(env.client().post("/v1/admin/keys/rotate").putHeader("Authorization", "Bearer " + token).send());
   }
 
+  static HttpResponse<Buffer> rotate(TestEnvironment env, String token, String idempotencyKey) {
+    return await(env.client().post("/v1/admin/keys/rotate").putHeader("Authorization", "Bearer " + token)
+        .putHeader("Idempotency-Key", idempotencyKey).send());
+  }
+
   static JsonObject rotateOk(TestEnvironment env) {
     HttpResponse<Buffer> r = rotate(env, loginOk(env, "admin").getString("access_token"));
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
@@ -104,6 +109,43 @@ class KeyRotationTest {
     assertThat(m.getString("frontline_login_endpoint")).isEqualTo(issuer + "/v1/auth/login");
     // the jwks_uri it names is the one we serve
     assertThat(await(env.client().getAbs(m.getString("jwks_uri")).send()).statusCode()).isEqualTo(200);
+  }
+
+  /**
+   * A rotation retried with its Idempotency-Key (a client or proxy retrying a lost answer) rotates once and gets the
+   * first answer again: each call rotated, so a retry made another key current. Another key rotates again; keys are
+   * per account, and an officer sending one is still refused (403) and rotates nothing.
+   */
+  @Test
+  void aRotationRepeatedWithItsIdempotencyKeyRotatesOnceAndAnswersTheSame(TestEnvironment env) {
+    String admin = loginOk(env, "admin").getString("access_token");
+    String key = "rotate-" + java.util.UUID.randomUUID();
+    long keys = env.count("SELECT count(*) FROM signing_key");
+    long audited = env.count("SELECT count(*) FROM audit_log WHERE action = 'signing-key.rotate'");
+    HttpResponse<Buffer> first = rotate(env, admin, key);
+    assertThat(first.statusCode()).as(first.bodyAsString()).isEqualTo(200);
+    JsonObject answer = first.bodyAsJsonObject();
+    HttpResponse<Buffer> again = rotate(env, admin, key);
+    assertThat(again.statusCode()).as(again.bodyAsString()).isEqualTo(200);
+    assertThat(again.bodyAsJsonObject()).isEqualTo(answer);
+    assertThat(env.count("SELECT count(*) FROM signing_key")).isEqualTo(keys + 1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'signing-key.rotate'")).isEqualTo(audited + 1);
+    assertThat(env.string("SELECT kid FROM signing_key WHERE state = 'current'"))
+        .isEqualTo(answer.getString("activated"));
+
+    HttpResponse<Buffer> other = rotate(env, admin, "rotate-" + java.util.UUID.randomUUID());
+    assertThat(other.statusCode()).as(other.bodyAsString()).isEqualTo(200);
+    String second = other.bodyAsJsonObject().getString("activated");
+    assertThat(second).isNotEqualTo(answer.getString("activated"));
+    assertThat(other.bodyAsJsonObject().getJsonArray("superseded")).containsExactly(answer.getString("activated"));
+    assertThat(env.string("SELECT kid FROM signing_key WHERE state = 'current'")).isEqualTo(second);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'signing-key.rotate'")).isEqualTo(audited + 2);
+
+    HttpResponse<Buffer> officer = rotate(env, loginOk(env, "officer.xu").getString("access_token"), key);
+    org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(officer, 403,
+        "urn:frontline:problem:forbidden");
+    assertThat(env.string("SELECT kid FROM signing_key WHERE state = 'current'")).isEqualTo(second);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'signing-key.rotate'")).isEqualTo(audited + 2);
   }
 
   @Test
