@@ -37,6 +37,43 @@ class OrgUnitAdminTest {
     return string(env, "SELECT path FROM org_unit WHERE id = ?", id);
   }
 
+  /**
+   * A malformed path id on an operation that takes a body, sent with Expect: 100-continue, is a 400 naming path/id
+   * without a 100 (its body never asked for, the connection closed): the 100 came first, and the whole body was read
+   * for a 400 its head alone decided. Authorization still comes first (an officer: 403, no 100); a good id gets its
+   * 100, and the rename is made.
+   */
+  @Test
+  void aMalformedPathIdIsRefusedBeforeA100Continue(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    JsonObject unit = create(env, admin, TONGZHOU, "Expecting " + UUID.randomUUID());
+    int port = env.app().config().http().port();
+    String renamed = "Renamed " + UUID.randomUUID();
+    byte[] body = new JsonObject().put("name", renamed).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    String head = " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n";
+
+    org.frontline.testing.ExpectContinue.Exchange malformed = org.frontline.testing.ExpectContinue.send(port,
+        "PATCH /v1/org-units/not-a-uuid" + head + "Authorization: Bearer " + admin + "\r\n\r\n", body,
+        java.time.Duration.ofSeconds(5));
+    assertThat(malformed.continued()).as(malformed.answer()).isFalse();
+    assertThat(malformed.status()).as(malformed.answer()).isEqualTo(400);
+    assertThat(malformed.answer()).contains("urn:frontline:problem:validation-failed", "\"field\":\"path/id\"");
+    assertThat(malformed.closed()).as("closed").isTrue();
+
+    org.frontline.testing.ExpectContinue.Exchange officer = org.frontline.testing.ExpectContinue.send(port,
+        "PATCH /v1/org-units/not-a-uuid" + head + "Authorization: Bearer " + Admin.token(env, "officer.xu")
+            + "\r\n\r\n", body, java.time.Duration.ofSeconds(5));
+    assertThat(officer.continued()).as(officer.answer()).isFalse();
+    assertThat(officer.status()).as(officer.answer()).isEqualTo(403);
+
+    org.frontline.testing.ExpectContinue.Exchange good = org.frontline.testing.ExpectContinue.send(port,
+        "PATCH /v1/org-units/" + unit.getString("id") + head + "Authorization: Bearer " + admin + "\r\n\r\n", body,
+        java.time.Duration.ofMillis(300));
+    assertThat(good.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ").contains(renamed);
+    assertThat(count(env, "SELECT count(*) FROM org_unit WHERE id = ? AND name = ?",
+        UUID.fromString(unit.getString("id")), renamed)).isEqualTo(1);
+  }
+
   @Test
   void listWalksTheCallersSubtreeInTreeOrderPageByPage(TestEnvironment env) throws Exception {
     String admin = Admin.token(env, "admin");

@@ -285,7 +285,7 @@ public final class ApiVerticle extends VerticleBase {
       }
       Handler<RoutingContext> validation = RequestValidation.of(validator, route.getOperation(),
           Optional.ofNullable(compiledBodies.get(operationId)));
-      route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), route.getOperation()))
+      route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), route.getOperation(), validator))
           .addHandler(validation).addHandler(handler).addFailureHandler(problems);
     }
     if (!handlers.isEmpty()) {

@@ -8,15 +8,16 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.PlatformHandler;
 import io.vertx.openapi.contract.Operation;
+import io.vertx.openapi.validation.impl.RequestValidatorImpl;
 
 /**
  * When the body of a contract route's request is read: only once the request has passed every check that needs no
- * body (authentication, the role, the route and method, Content-Type), so that {@code Expect: 100-continue} is
- * answered with 100 only then. A root handler ({@link #HOLD}) pauses a request that announces a body; the route's
- * body step ({@link #read}), after its security handler, runs the last checks and hands the request to the
- * {@link BodyHandler}, which sends the 100 and reads. A request refused before that has its body unread:
- * {@link Problems} closes the connection after the answer when the client is waiting for a 100 it never got, and
- * otherwise reads and drops the rest for at most the request timeout.
+ * body (authentication, the role, the route and method, Content-Type, the parameters), so that
+ * {@code Expect: 100-continue} is answered with 100 only then. A root handler ({@link #HOLD}) pauses a request that
+ * announces a body; the route's body step ({@link #read}), after its security handler, runs the last checks and
+ * hands the request to the {@link BodyHandler}, which sends the 100 and reads. A request refused before that has its
+ * body unread: {@link Problems} closes the connection after the answer when the client is waiting for a 100 it never
+ * got, and otherwise reads and drops the rest for at most the request timeout.
  */
 final class RequestBodies {
   /** Set on a request paused by {@link #HOLD}: false until its body step hands it to the BodyHandler. */
@@ -37,15 +38,18 @@ final class RequestBodies {
   /**
    * The route's body step, after authentication and before validation: the checks that need no body (an Expect
    * other than 100-continue 417, a Content-Encoding 415, a Content-Length past {@code limit} 413, a Content-Type
-   * the operation does not take 415) refuse the request with its body unread; then the BodyHandler sends the 100 when one is expected, and
-   * reads the body.
+   * the operation does not take 415, a path, query or header parameter the contract refuses 400) refuse the request
+   * with its body unread; then the BodyHandler sends the 100 when one is expected, and reads the body.
    */
-  static Handler<RoutingContext> read(BodyHandler bodies, long limit, Operation operation) {
+  static Handler<RoutingContext> read(BodyHandler bodies, long limit, Operation operation,
+                                      RequestValidatorImpl validator) {
     return rc -> {
       if (Boolean.TRUE.equals(rc.get(HELD))) {
         try {
           check(rc, limit, operation);
-        } catch (ProblemException e) {
+          RequestValidation.checkParameters(validator, operation, rc);
+        } catch (RuntimeException e) {
+          // A problem, the validator's refusal of a parameter, or vertx-web's 400 for a query it cannot decode.
           rc.fail(e);
           return;
         }

@@ -76,7 +76,7 @@ final class RequestValidation {
           if (body.accepts(parsed)) {
             ValidatedRequest validated;
             try {
-              validated = withParameters(validator, operation, request, parsed);
+              validated = withParameters(validator, operation, rc, request, parsed);
             } catch (RuntimeException e) {
               rc.fail(e);
               return;
@@ -131,6 +131,21 @@ final class RequestValidation {
    * "name=v1&amp;name=v2" for an exploded array (an exploded object: every query pair).
    */
   static ValidatableRequest validatable(RoutingContext rc, Operation operation) {
+    Parameters p = parameters(rc, operation);
+    if (operation.getRequestBody() == null) {
+      return new ValidatableRequestImpl(Map.of(), p.headers(), p.path(), p.query());
+    }
+    // The route's body step (RequestBodies) has read the body, as with RequestExtractor.withBodyHandler().
+    return new ValidatableRequestImpl(Map.of(), p.headers(), p.path(), p.query(),
+        new RequestParameterImpl(rc.body().buffer()), declaredMediaType(rc, operation));
+  }
+
+  /** A request's header, path and query parameters by name (as sent, or as validated). */
+  private record Parameters(Map<String, RequestParameter> headers, Map<String, RequestParameter> path,
+                            Map<String, RequestParameter> query) {}
+
+  /** The operation's parameters as the handlers read them (see {@link #validatable}). */
+  private static Parameters parameters(RoutingContext rc, Operation operation) {
     Map<String, RequestParameter> headers = new HashMap<>();
     Map<String, RequestParameter> path = new HashMap<>();
     Map<String, RequestParameter> query = new HashMap<>();
@@ -147,13 +162,21 @@ final class RequestValidation {
         case COOKIE -> { } // refused when the route is built (of)
       }
     }
-    if (operation.getRequestBody() == null) {
-      return new ValidatableRequestImpl(Map.of(), headers, path, query);
-    }
-    // The route's body step (RequestBodies) has read the body, as with RequestExtractor.withBodyHandler().
-    return new ValidatableRequestImpl(Map.of(), headers, path, query, new RequestParameterImpl(rc.body().buffer()),
-        declaredMediaType(rc, operation));
+    return new Parameters(headers, path, query);
   }
+
+  /**
+   * The body step's check of the parameters (RequestBodies), before the body is read: none of them needs it, so a
+   * bad path id or query value is refused (400, a {@code ValidatorException} thrown) before a 100 Continue, its
+   * body unread; it came after the 100 and the whole body. The validated parameters are kept for the validation
+   * step, which takes them as they are.
+   */
+  static void checkParameters(RequestValidatorImpl validator, Operation operation, RoutingContext rc) {
+    rc.put(VALIDATED_PARAMETERS, validate(validator, operation, parameters(rc, operation)));
+  }
+
+  /** The parameters {@link #checkParameters} validated before the body was read. */
+  private static final String VALIDATED_PARAMETERS = "frontline.parameters.validated";
 
   /**
    * The request's Content-Type as the media type the operation declares, or a 415 problem when it declares none
@@ -215,22 +238,35 @@ final class RequestValidation {
     }
   }
 
-  /** What RequestValidatorImpl.validate does, with the body already validated: each parameter, in contract order. */
+  /**
+   * What RequestValidatorImpl.validate does, with the body already validated: each parameter, in contract order
+   * (already done when the body step checked them before reading the body).
+   */
   private static ValidatedRequest withParameters(RequestValidatorImpl validator, Operation operation,
-                                                 ValidatableRequest request, JsonObject body) {
-    Map<String, RequestParameter> cookies = new HashMap<>();
+                                                 RoutingContext rc, ValidatableRequest request, JsonObject body) {
+    Parameters validated = rc.get(VALIDATED_PARAMETERS);
+    if (validated == null) {
+      validated = validate(validator, operation, new Parameters(request.getHeaders(), request.getPathParameters(),
+          request.getQuery()));
+    }
+    return new ValidatedRequestImpl(Map.of(), validated.headers(), validated.path(), validated.query(),
+        new RequestParameterImpl(body));
+  }
+
+  /** Each of the operation's parameters validated, in contract order; the first invalid one throws. */
+  private static Parameters validate(RequestValidatorImpl validator, Operation operation, Parameters sent) {
     Map<String, RequestParameter> headers = new HashMap<>();
     Map<String, RequestParameter> path = new HashMap<>();
     Map<String, RequestParameter> query = new HashMap<>();
     for (Parameter param : operation.getParameters()) {
       String name = param.getName();
       switch (param.getIn()) {
-        case COOKIE -> cookies.put(name, validator.validateParameter(param, request.getCookies().get(name)));
-        case HEADER -> headers.put(name, validator.validateParameter(param, request.getHeaders().get(name)));
-        case PATH -> path.put(name, validator.validateParameter(param, request.getPathParameters().get(name)));
-        case QUERY -> query.put(name, validator.validateParameter(param, request.getQuery().get(name)));
+        case HEADER -> headers.put(name, validator.validateParameter(param, sent.headers().get(name)));
+        case PATH -> path.put(name, validator.validateParameter(param, sent.path().get(name)));
+        case QUERY -> query.put(name, validator.validateParameter(param, sent.query().get(name)));
+        case COOKIE -> { } // refused when the route is built (of)
       }
     }
-    return new ValidatedRequestImpl(cookies, headers, path, query, new RequestParameterImpl(body));
+    return new Parameters(headers, path, query);
   }
 }

@@ -271,9 +271,10 @@ class ApiVerticleTest {
   /**
    * Expect: 100-continue is answered with 100 only once the request has passed the checks that need no body: a
    * Content-Length past the limit (413), a Content-Type the operation does not take (415), a path or method that is
-   * none (404, 405) are answered without a 100, and the connection is then closed (the client may never send the
-   * body). The BodyHandler, a root handler, sent the 100 before any check. Sent whole without Expect and refused
-   * the same way, a body is read and dropped, and the connection serves the next request.
+   * none (404, 405), a query parameter the contract refuses (400) are answered without a 100, and the connection is
+   * then closed (the client may never send the body). The BodyHandler, a root handler, sent the 100 before any
+   * check. Sent whole without Expect and refused the same way, a body is read and dropped, and the connection serves
+   * the next request.
    */
   @Test
   void expectContinueIsAnsweredOnlyOnceTheChecksThatNeedNoBodyPassed() throws Exception {
@@ -293,7 +294,10 @@ class ApiVerticleTest {
         {"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n", "404",
             "not-found"},
         {"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n", "405",
-            "method-not-allowed"}}) {
+            "method-not-allowed"},
+        // A query parameter the operation declares, invalid: it needs no body (the 100 came before this 400).
+        {"POST /echo?n=-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n",
+            "400", "validation-failed"}}) {
       ExpectContinue.Exchange r = ExpectContinue.send(port, refused[0], body, Duration.ofSeconds(5));
       assertThat(r.continued()).as(r.answer()).isFalse();
       assertThat(r.status()).as(r.answer()).isEqualTo(Integer.parseInt(refused[1]));
