@@ -263,7 +263,8 @@ public final class Frontline {
         new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC()), writes),
         new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())),
         new PartnersApi(new PartnerClientService(database, adminAudit),
-            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC()), new EventFeed(database.pool()),
+            new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC(), config.http().requestTimeout()),
+            new EventFeed(database.pool()),
             new PartnerReports(database.pool(), objectStore),
             new PartnerFigures(database, audit)),
         new WebhooksApi(new WebhookService(database, adminAudit, sealing, webhookTargets)));

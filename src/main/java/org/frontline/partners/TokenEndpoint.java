@@ -14,8 +14,10 @@ import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.TokenService;
 import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.Problems;
+import org.frontline.platform.http.RequestBodies;
 import org.frontline.platform.http.RequestIds;
 import org.frontline.platform.http.StorableStrings;
 import org.slf4j.Logger;
@@ -27,6 +29,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.Signature;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -62,18 +65,26 @@ public final class TokenEndpoint {
   static final int MAX_TOKEN_REQUESTS_PER_MINUTE = 60;
   private static final List<String> PARAMETERS = List.of("grant_type", "scope", "client_id", "client_assertion",
       "client_assertion_type");
-  private static final Problems PROBLEMS = new Problems();
+  /** The largest body read: a form of a few parameters. */
+  private static final long BODY_LIMIT = 16 * 1024;
+  /** Set on a request whose client authenticated by client_secret_basic before its body was read: the client. */
+  private static final String BASIC_CLIENT = "frontline.token.basic-client";
 
   private final Pool pool;
   private final TokenService tokens;
   private final AuditLog audit;
   private final Clock clock;
+  /** How long a refused request's unread body is still read (and dropped): the request timeout. */
+  private final Duration drain;
+  private final Problems problems;
 
-  public TokenEndpoint(Pool pool, TokenService tokens, AuditLog audit, Clock clock) {
+  public TokenEndpoint(Pool pool, TokenService tokens, AuditLog audit, Clock clock, Duration drain) {
     this.pool = pool;
     this.tokens = tokens;
     this.audit = audit;
     this.clock = clock;
+    this.drain = drain;
+    this.problems = new Problems(drain);
   }
 
   /** An RFC 6749 section 5.2 error answer. */
@@ -127,10 +138,16 @@ public final class TokenEndpoint {
   /** A client as the token endpoint needs it. */
   private record Client(UUID id, String authMethod, List<String> scopes, List<UUID> units, List<String> reportTypes) {}
 
+  /**
+   * The body is held (RequestBodies) until client_secret_basic credentials, sent in the head, have been checked: a
+   * client sending {@code Expect: 100-continue} with wrong ones gets its 401 without a 100, its body unread.
+   */
   public void mount(Router router) {
     router.post(PATH).order(-10)
         .handler(new RequestIds())
-        .handler(BodyHandler.create(false).setBodyLimit(16 * 1024))
+        .handler(RequestBodies.HOLD)
+        .handler(this::authenticateBasic)
+        .handler(RequestBodies.read(BodyHandler.create(false).setBodyLimit(BODY_LIMIT), BODY_LIMIT))
         .handler(this::handle)
         .failureHandler(this::refusedBody);
     // Any other method: 405 naming POST, as on the contract's routes (without this route: 404, "no resource").
@@ -148,20 +165,43 @@ public final class TokenEndpoint {
    * 503) is the problem every endpoint answers.
    */
   private void refusedBody(RoutingContext rc) {
-    int status = rc.statusCode();
+    // The body step's 413 on a Content-Length past the limit is a problem exception, the BodyHandler's a status.
+    int status = rc.failure() instanceof ProblemException pe ? pe.problem().status() : rc.statusCode();
     if ((status == 400 || status == 413) && !rc.response().headWritten()) {
       log.info("token request refused: invalid_request (body: {})", rc.failure() == null ? status : rc.failure().toString());
-      rc.response().setStatusCode(status).putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache")
-          .putHeader("Content-Type", "application/json")
-          .end(new JsonObject().put("error", "invalid_request").put("error_description", status == 413
-              ? "The body is larger than 16 KiB." : "The body could not be read as a form.").encode());
+      rc.response().setStatusCode(status).putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache");
+      answer(rc, "invalid_request", status == 413 ? "The body is larger than 16 KiB."
+          : "The body could not be read as a form.");
     } else {
-      PROBLEMS.handle(rc);
+      problems.handle(rc);
     }
   }
 
+  /**
+   * client_secret_basic, on the head alone: wrong credentials are refused (401 invalid_client) before the body is
+   * read, so a client waiting for a 100 Continue never sends it (it got the 100, and sent its body for nothing).
+   * The client is kept for {@link #token}. Credentials in the body (private_key_jwt) are checked once it is read.
+   */
+  private void authenticateBasic(RoutingContext rc) {
+    rc.response().putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache"); // every answer (RFC 6749 5.1)
+    String authorization = rc.request().getHeader("Authorization");
+    if (authorization == null) {
+      rc.next();
+      return;
+    }
+    Future<Client> client;
+    try {
+      client = basic(authorization, address(rc));
+    } catch (OAuthError e) {
+      client = Future.failedFuture(e);
+    }
+    client.onSuccess(c -> {
+      rc.put(BASIC_CLIENT, c);
+      rc.next();
+    }).onFailure(e -> refuse(rc, e));
+  }
+
   private void handle(RoutingContext rc) {
-    rc.response().putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache");
     Future<JsonObject> answer;
     try {
       answer = token(rc);
@@ -169,22 +209,31 @@ public final class TokenEndpoint {
       answer = Future.failedFuture(e);
     }
     answer.onSuccess(json -> rc.response().putHeader("Content-Type", "application/json").end(json.encode()))
-        .onFailure(e -> {
-          if (e instanceof OAuthError error) {
-            log.info("token request refused: {} ({})", error.error,
-                error.logged == null ? error.getMessage() : error.logged);
-            if (error.retryAfter != null) {
-              rc.response().putHeader("Retry-After", Integer.toString(error.retryAfter));
-            }
-            if (error.basic) {
-              rc.response().putHeader("WWW-Authenticate", "Basic realm=\"frontline\", charset=\"UTF-8\"");
-            }
-            rc.response().setStatusCode(error.status).putHeader("Content-Type", "application/json")
-                .end(new JsonObject().put("error", error.error).put("error_description", error.getMessage()).encode());
-          } else {
-            rc.fail(e);
-          }
-        });
+        .onFailure(e -> refuse(rc, e));
+  }
+
+  /** An RFC 6749 error for an OAuthError; anything else (a bug, the database down) is the failure handler's. */
+  private void refuse(RoutingContext rc, Throwable e) {
+    if (!(e instanceof OAuthError error)) {
+      rc.fail(e);
+      return;
+    }
+    log.info("token request refused: {} ({})", error.error, error.logged == null ? error.getMessage() : error.logged);
+    if (error.retryAfter != null) {
+      rc.response().putHeader("Retry-After", Integer.toString(error.retryAfter));
+    }
+    if (error.basic) {
+      rc.response().putHeader("WWW-Authenticate", "Basic realm=\"frontline\", charset=\"UTF-8\"");
+    }
+    rc.response().setStatusCode(error.status);
+    answer(rc, error.error, error.getMessage());
+  }
+
+  /** The RFC 6749 section 5.2 body; a body left unread is dropped, or the connection closed (RequestBodies). */
+  private void answer(RoutingContext rc, String error, String description) {
+    rc.response().putHeader("Content-Type", "application/json");
+    RequestBodies.endRefusal(rc, new JsonObject().put("error", error).put("error_description", description).encode(),
+        drain);
   }
 
   private Future<JsonObject> token(RoutingContext rc) throws OAuthError {
@@ -211,7 +260,12 @@ public final class TokenEndpoint {
     if (authorization != null && assertion != null) {
       throw OAuthError.request("Use one client authentication method, not both.");
     } else if (authorization != null) {
-      client = basic(authorization, form.get("client_id"), address(rc));
+      // Authenticated on the head (authenticateBasic); the form's client_id, when sent, must name the same client.
+      String clientIdParam = form.get("client_id");
+      if (clientIdParam != null && !clientIdParam.equals(credentials(authorization).id())) {
+        throw OAuthError.request("client_id differs from the authenticated client.");
+      }
+      client = Future.succeededFuture(rc.get(BASIC_CLIENT));
     } else if (assertion != null) {
       if (!JWT_BEARER.equals(form.get("client_assertion_type"))) {
         throw OAuthError.request("client_assertion_type must be " + JWT_BEARER + ".");
@@ -256,29 +310,32 @@ public final class TokenEndpoint {
     return List.copyOf(asked);
   }
 
+  /** The id and secret of an Authorization header. */
+  private record Credentials(String id, String secret) {}
+
   /** client_secret_basic: id and secret form-urlencoded, then base64 (RFC 6749 section 2.3.1). */
-  private Future<Client> basic(String authorization, String clientIdParam, String address) throws OAuthError {
+  private static Credentials credentials(String authorization) throws OAuthError {
     if (!authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
       throw OAuthError.client("Only Basic client authentication is accepted in the Authorization header.", true);
     }
-    String id;
-    String secret;
     try {
       String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
       int colon = decoded.indexOf(':');
       if (colon < 0) {
         throw OAuthError.client("Malformed Basic credentials.", true);
       }
-      id = URLDecoder.decode(decoded.substring(0, colon), StandardCharsets.UTF_8);
-      secret = URLDecoder.decode(decoded.substring(colon + 1), StandardCharsets.UTF_8);
+      return new Credentials(URLDecoder.decode(decoded.substring(0, colon), StandardCharsets.UTF_8),
+          URLDecoder.decode(decoded.substring(colon + 1), StandardCharsets.UTF_8));
     } catch (IllegalArgumentException e) {
       throw OAuthError.client("Malformed Basic credentials.", true);
     }
-    UUID clientId = clientId(id, true);
-    if (clientIdParam != null && !clientIdParam.equals(id)) {
-      throw OAuthError.request("client_id differs from the authenticated client.");
-    }
-    byte[] presented = PartnerClientService.sha256(secret);
+  }
+
+  /** The client whose client_secret_basic credentials the Authorization header holds. */
+  private Future<Client> basic(String authorization, String address) throws OAuthError {
+    Credentials credentials = credentials(authorization);
+    UUID clientId = clientId(credentials.id(), true);
+    byte[] presented = PartnerClientService.sha256(credentials.secret());
     return client(clientId, PartnerClientService.SECRET_BASIC, true, address)
         .compose(c -> pool.preparedQuery("SELECT secret_sha256 FROM partner_credential WHERE client_id = $1 "
                 + "AND kind = 'secret' AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")

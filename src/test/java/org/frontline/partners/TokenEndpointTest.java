@@ -17,10 +17,13 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.ExpectContinue;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
@@ -334,6 +337,53 @@ class TokenEndpointTest {
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
         .isZero();
     ok(tokenWithSecret(env, id, client.getString("clientSecret"), null), 200);
+  }
+
+  /**
+   * A client authenticating with Basic and sending Expect: 100-continue gets its 100 only once its credentials are
+   * good: with wrong ones the 401 invalid_client comes without a 100, the form never asked for, and the connection
+   * is closed (the 100 came first, and the body was sent for nothing). Good credentials: 100, then the token.
+   * Credentials in the form (private_key_jwt) need the body: 100 first, then the token.
+   */
+  @Test
+  void expectContinueIsAnsweredOnlyOnceBasicCredentialsAreGood(TestEnvironment env) throws Exception {
+    JsonObject client = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"));
+    String id = client.getString("id");
+    int port = env.app().config().http().port();
+    byte[] form = "grant_type=client_credentials".getBytes(StandardCharsets.US_ASCII);
+    String head = "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + "Content-Length: " + form.length + "\r\n";
+
+    for (String authorization : List.of(Partners.basic(id, client.getString("clientSecret") + "x"),
+        Partners.basic(UUID.randomUUID().toString(), "guess"), "Bearer " + id)) {
+      ExpectContinue.Exchange refused = ExpectContinue.send(port, head + "Authorization: " + authorization
+          + "\r\n\r\n", form, Duration.ofSeconds(5));
+      assertThat(refused.continued()).as(refused.answer()).isFalse();
+      assertThat(refused.status()).as(refused.answer()).isEqualTo(401);
+      assertThat(refused.answer()).contains("\"error\":\"invalid_client\"")
+          .containsIgnoringCase("\r\nWWW-Authenticate: Basic realm=")
+          .containsIgnoringCase("\r\nCache-Control: no-store");
+      assertThat(refused.closed()).as("closed").isTrue();
+    }
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isZero();
+
+    ExpectContinue.Exchange ok = ExpectContinue.send(port, head + "Authorization: "
+        + Partners.basic(id, client.getString("clientSecret")) + "\r\n\r\n", form, Duration.ofMillis(300));
+    assertThat(ok.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ").contains("\"access_token\"");
+    assertThat(ok.closed()).isFalse();
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id = ?", id))
+        .isEqualTo(1);
+
+    ECKey ec = ecKey("expect");
+    String keyId = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    byte[] assertionForm = ("grant_type=client_credentials&client_assertion_type="
+        + java.net.URLEncoder.encode(TokenEndpoint.JWT_BEARER, StandardCharsets.UTF_8) + "&client_assertion="
+        + assertion(env, ec, keyId)).getBytes(StandardCharsets.US_ASCII);
+    ExpectContinue.Exchange jwt = ExpectContinue.send(port, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
+        + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + assertionForm.length + "\r\n\r\n",
+        assertionForm, Duration.ofMillis(300));
+    assertThat(jwt.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ").contains("\"access_token\"");
   }
 
   @Test

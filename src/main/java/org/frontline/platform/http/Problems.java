@@ -47,8 +47,8 @@ public final class Problems implements Handler<RoutingContext> {
     this(null);
   }
 
-  /** For the contract's routes, whose bodies are small: see {@link #tooLargeDrain}. */
-  Problems(java.time.Duration tooLargeDrain) {
+  /** For the contract's routes and the token endpoint, whose bodies are small: see {@link #tooLargeDrain}. */
+  public Problems(java.time.Duration tooLargeDrain) {
     this.tooLargeDrain = tooLargeDrain;
   }
 
@@ -71,9 +71,7 @@ public final class Problems implements Handler<RoutingContext> {
     if (tooLargeDrain != null && RequestBodies.unread(rc)) {
       // Refused before its route read the body (RequestBodies): a client that waits for a 100 Continue has had its
       // connection closed by send; any other is sending its body, read and dropped for at most the same time.
-      if (!RequestBodies.continueWithheld(rc) && !rc.response().closed()) {
-        RequestBodies.drop(rc, tooLargeDrain);
-      }
+      RequestBodies.dropUnread(rc, tooLargeDrain);
     } else if (tooLargeDrain != null && problem.status() == 413 && !rc.request().isEnded()) {
       // vertx reads and drops the rest after a 413, which lets the client read the answer; but a chunked body has
       // no end, and a client streaming one held the connection (and our reading) for as long as it liked.
@@ -172,19 +170,11 @@ public final class Problems implements Handler<RoutingContext> {
     // declared length lasted. The connection ends with this answer. (Other refusals before the body is read keep
     // theirs: tus drains the rest so that the client reads the answer on a usable connection.)
     // So does a refusal of a request whose client waits for a 100 Continue before it sends its body (RFC 9110
-    // 10.1.1): it never got one, and the body it may or may not send is not read.
-    boolean bodyUnread = problem.type() == ProblemType.TIMEOUT && !rc.request().isEnded()
-        || RequestBodies.continueWithheld(rc);
-    if (bodyUnread) {
-      response.putHeader("Connection", "close");
-    }
+    // 10.1.1): it never got one, and the body it may or may not send is not read (RequestBodies.end).
     response.setStatusCode(problem.status()).putHeader("Content-Type", Problem.MEDIA_TYPE);
     problem.headers().forEach(response::putHeader);
-    response.end(problem.toJson(rc.request().path(), requestId).encode()).onComplete(ended -> {
-      if (bodyUnread) {
-        rc.request().connection().close();
-      }
-    });
+    RequestBodies.end(rc, problem.toJson(rc.request().path(), requestId).encode(),
+        problem.type() == ProblemType.TIMEOUT && !rc.request().isEnded());
   }
 
   static Problem toProblem(Throwable failure, int status, RoutingContext rc) {

@@ -1,5 +1,6 @@
 package org.frontline.platform.http;
 
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -19,14 +20,14 @@ import io.vertx.openapi.validation.impl.RequestValidatorImpl;
  * body unread: {@link Problems} closes the connection after the answer when the client is waiting for a 100 it never
  * got, and otherwise reads and drops the rest for at most the request timeout.
  */
-final class RequestBodies {
+public final class RequestBodies {
   /** Set on a request paused by {@link #HOLD}: false until its body step hands it to the BodyHandler. */
   private static final String HELD = "frontline.body.held";
 
   private RequestBodies() {}
 
-  /** Root handler: pauses a request that announces a body, until its route reads it. */
-  static final PlatformHandler HOLD = rc -> {
+  /** Root handler (and the token endpoint's first): pauses a request announcing a body until its route reads it. */
+  public static final PlatformHandler HOLD = rc -> {
     HttpServerRequest request = rc.request();
     if (!request.isEnded() && announcesBody(request) && rc.get(HELD) == null) {
       request.pause();
@@ -43,11 +44,31 @@ final class RequestBodies {
    */
   static Handler<RoutingContext> read(BodyHandler bodies, long limit, Operation operation,
                                       RequestValidatorImpl validator) {
+    return held(bodies, rc -> {
+      check(rc, limit, operation);
+      RequestValidation.checkParameters(validator, operation, rc);
+    });
+  }
+
+  /**
+   * The body step of a raw route that answers its own refusals (the token endpoint), after its checks that need no
+   * body: the BodyHandler's own checks of the head (an Expect other than 100-continue 417, a Content-Length past
+   * {@code limit} 413) are made first, so that a request they refuse keeps its body unread (see
+   * {@link #endRefusal}); then the BodyHandler sends the 100 when one is expected, and reads the body.
+   */
+  public static Handler<RoutingContext> read(BodyHandler bodies, long limit) {
+    return held(bodies, rc -> {
+      expectation(rc);
+      length(rc, limit);
+    });
+  }
+
+  /** Runs {@code checks} on a held request (a failure refuses it, body unread), then hands it to the BodyHandler. */
+  private static Handler<RoutingContext> held(BodyHandler bodies, java.util.function.Consumer<RoutingContext> checks) {
     return rc -> {
       if (Boolean.TRUE.equals(rc.get(HELD))) {
         try {
-          check(rc, limit, operation);
-          RequestValidation.checkParameters(validator, operation, rc);
+          checks.accept(rc);
         } catch (RuntimeException e) {
           // A problem, the validator's refusal of a parameter, or vertx-web's 400 for a query it cannot decode.
           rc.fail(e);
@@ -60,11 +81,8 @@ final class RequestBodies {
   }
 
   private static void check(RoutingContext rc, long limit, Operation operation) {
+    expectation(rc);
     HttpServerRequest request = rc.request();
-    String expect = request.getHeader(HttpHeaders.EXPECT);
-    if (expect != null && !"100-continue".equalsIgnoreCase(expect)) {
-      throw new ProblemException(Problems.toProblem(null, 417, rc));
-    }
     String coding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
     if (coding != null && !"identity".equalsIgnoreCase(coding.strip())) {
       // RFC 9110 15.5.16: a content coding the server does not decode is a 415 naming those it takes. It was read as
@@ -73,12 +91,25 @@ final class RequestBodies {
           + "' is not accepted here; send the body without a content coding.").withHeader("Accept-Encoding",
           "identity"));
     }
-    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (length != null && declaredLength(length) > limit) {
-      throw new ProblemException(Problems.toProblem(null, 413, rc));
-    }
+    length(rc, limit);
     if (operation.getRequestBody() != null) {
       RequestValidation.declaredMediaType(rc, operation);
+    }
+  }
+
+  /** An Expect other than 100-continue: 417 (RFC 9110 10.1.1). */
+  private static void expectation(RoutingContext rc) {
+    String expect = rc.request().getHeader(HttpHeaders.EXPECT);
+    if (expect != null && !"100-continue".equalsIgnoreCase(expect)) {
+      throw new ProblemException(Problems.toProblem(null, 417, rc));
+    }
+  }
+
+  /** A Content-Length past {@code limit}: 413. */
+  private static void length(RoutingContext rc, long limit) {
+    String length = rc.request().getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null && declaredLength(length) > limit) {
+      throw new ProblemException(Problems.toProblem(null, 413, rc));
     }
   }
 
@@ -92,6 +123,39 @@ final class RequestBodies {
     HttpServerRequest request = rc.request();
     return unread(rc) && request.version() != HttpVersion.HTTP_1_0
         && "100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT));
+  }
+
+  /**
+   * Ends the response with {@code answer}. When the client waits for a 100 Continue it never got (the body unread),
+   * or with {@code close}, the connection ends with it: {@code Connection: close}, then closed once written.
+   */
+  static Future<Void> end(RoutingContext rc, String answer, boolean close) {
+    boolean closing = close || continueWithheld(rc);
+    if (closing) {
+      rc.response().putHeader(HttpHeaders.CONNECTION, "close");
+    }
+    return rc.response().end(answer).onComplete(ended -> {
+      if (closing) {
+        rc.request().connection().close();
+      }
+    });
+  }
+
+  /**
+   * Ends the answer to a refusal on a route that writes its own (the token endpoint's RFC 6749 errors) as
+   * {@link Problems} ends a problem: a client waiting for a 100 Continue it never got has the connection closed
+   * after it; any other unread body is read and dropped for at most {@code drain}.
+   */
+  public static void endRefusal(RoutingContext rc, String answer, java.time.Duration drain) {
+    end(rc, answer, false);
+    dropUnread(rc, drain);
+  }
+
+  /** An unread body a client sends anyway (it waits for no 100) is read and dropped for at most {@code max}. */
+  static void dropUnread(RoutingContext rc, java.time.Duration max) {
+    if (unread(rc) && !continueWithheld(rc) && !rc.response().closed()) {
+      drop(rc, max);
+    }
   }
 
   /** Reads and drops an unread body (the answer is out), closing the connection if it is not over within {@code max}. */
