@@ -241,19 +241,24 @@ public final class ConfigLoader {
     return new FrontlineConfig.Roles(roles.contains("api"), roles.contains("workers"));
   }
 
-  /** The retention windows; an event must outlive its alerts (their rows refer to it). */
+  /** The retention windows; an event must outlive its alerts (their rows refer to it), a device its deliveries. */
   private FrontlineConfig.Retention retention() {
     long events = integer(Setting.RETENTION_EVENT_DAYS, 1, 3650);
     long notifications = integer(Setting.RETENTION_NOTIFICATION_DAYS, 1, 3650);
     long deliveries = integer(Setting.RETENTION_DELIVERY_DAYS, 1, 3650);
     long webhookDeliveries = integer(Setting.RETENTION_WEBHOOK_DELIVERY_DAYS, 1, 3650);
+    long devices = integer(Setting.RETENTION_DEVICE_DAYS, 1, 3650);
     if (events < Math.max(notifications, deliveries)) {
       problems.add(Setting.RETENTION_EVENT_DAYS.env() + ": must be at least "
           + Setting.RETENTION_NOTIFICATION_DAYS.env() + " (" + notifications + ") and " + Setting.RETENTION_DELIVERY_DAYS.env() + " (" + deliveries
           + "): an event is kept while its alerts are, got " + events);
     }
+    if (devices < deliveries) {
+      problems.add(Setting.RETENTION_DEVICE_DAYS.env() + ": must be at least " + Setting.RETENTION_DELIVERY_DAYS.env()
+          + " (" + deliveries + "): a device's deliveries go with it, got " + devices);
+    }
     return new FrontlineConfig.Retention(Duration.ofDays(events), Duration.ofDays(notifications),
-        Duration.ofDays(deliveries), Duration.ofDays(webhookDeliveries));
+        Duration.ofDays(deliveries), Duration.ofDays(webhookDeliveries), Duration.ofDays(devices));
   }
 
   private Database database() {

@@ -65,9 +65,10 @@ public record FrontlineConfig(
    * @param notifications inbox notifications, read or not
    * @param deliveries    push deliveries sent or dead-lettered
    * @param webhookDeliveries webhook deliveries delivered or failed (listed and replayable for this long)
+   * @param devices       devices since their retirement (with the deliveries they still have); at least deliveries
    */
   public record Retention(Duration events, Duration notifications, Duration deliveries,
-                          Duration webhookDeliveries) {}
+                          Duration webhookDeliveries, Duration devices) {}
 
   /** @param milestoneAtRiskPercent a milestone slipping by more than this percent of its plan is at risk */
   public record Projects(int milestoneAtRiskPercent) {}

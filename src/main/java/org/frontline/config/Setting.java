@@ -60,6 +60,10 @@ public enum Setting {
   RETENTION_DELIVERY_DAYS("FRONTLINE_RETENTION_DELIVERY_DAYS", "14", "14",
       "Push deliveries sent or dead-lettered more than this many days ago (by creation) are deleted; pending ones "
           + "stay."),
+  RETENTION_DEVICE_DAYS("FRONTLINE_RETENTION_DEVICE_DAYS", "30", "30",
+      "Devices (push tokens) retired more than this many days ago (idle, replaced, removed, or called dead by FCM) "
+          + "are deleted with their push deliveries; registering the token again afterwards makes a new device. "
+          + "At least FRONTLINE_RETENTION_DELIVERY_DAYS."),
   RETENTION_WEBHOOK_DELIVERY_DAYS("FRONTLINE_RETENTION_WEBHOOK_DELIVERY_DAYS", "30", "30",
       "Webhook deliveries delivered or failed, created more than this many days ago, are deleted (no longer listed "
           + "nor replayable: 404); pending ones stay."),

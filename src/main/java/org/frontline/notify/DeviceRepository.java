@@ -40,7 +40,8 @@ public final class DeviceRepository {
 
   /**
    * Registers or refreshes the token for {@code accountId}: idempotent by token; a token registered by another
-   * account moves to this one (keeping its id); a retired token comes back to life. Beyond
+   * account moves to this one (keeping its id); a retired token comes back to life (once Retention has deleted the
+   * retired row, as a new device). Beyond
    * {@link #MAX_LIVE_PER_ACCOUNT} live devices, the least recently seen others are retired (REPLACED).
    */
   public Future<Registration> register(UUID accountId, NewDevice d) {

@@ -16,9 +16,10 @@ import java.time.Duration;
  * Keeps the operational tables bounded: deletes push deliveries sent or dead-lettered longer ago than their window,
  * inbox notifications older than theirs (read or not; an event's alerts together), then dispatched outbox events
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
- * younger rows stay. Also the refresh tokens of families whose tokens have all expired, finished webhook
- * deliveries older than their window, ended uploads a week past their expiry that owe no clean-up, and login throttle
- * counters whose window has passed, and the token endpoint's counters of past minutes.
+ * younger rows stay. Also devices retired longer ago than their window (with their deliveries), the refresh tokens
+ * of families whose tokens have all expired, finished webhook deliveries older than their window, ended uploads a
+ * week past their expiry that owe no clean-up, login throttle counters whose window has passed, and the token
+ * endpoint's counters of past minutes.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -45,6 +46,16 @@ public final class Retention {
       + " WHERE id < coalesce((SELECT id FROM push_delivery WHERE created_at >= " + cutoff() + " ORDER BY id LIMIT 1),"
       + " 9223372036854775807) AND created_at < " + cutoff() + " AND status <> 'PENDING' ORDER BY id LIMIT $2"
       + " FOR UPDATE SKIP LOCKED)) AND status <> 'PENDING'";
+
+  /**
+   * Devices retired before the window, oldest retirement first, through device_retired_idx (V171); their push
+   * deliveries go with them (ON DELETE CASCADE, through push_delivery_device_idx). Only a retired device is ever
+   * deleted: nothing pushes to one, lists it or refers to it but its deliveries. A registration reviving the token
+   * holds the row (skipped here, and re-checked by the DELETE); one after the deletion makes a new device.
+   */
+  public static final String DEVICES = "DELETE FROM device WHERE id = ANY (ARRAY(SELECT id FROM device"
+      + " WHERE retired_at < " + cutoff() + " ORDER BY retired_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+      + " AND retired_at < " + cutoff();
 
   /**
    * The notifications of the oldest events whose notifications are past the window, all of each event's at once:
@@ -142,11 +153,11 @@ public final class Retention {
   }
 
   /** Rows deleted by one sweep, per table. */
-  public record Swept(long deliveries, long notifications, long events, long refreshTokens,
+  public record Swept(long deliveries, long devices, long notifications, long events, long refreshTokens,
                       long webhookDeliveries, long uploads, long loginThrottles, long tokenRates) {
     public long total() {
-      return deliveries + notifications + events + refreshTokens + webhookDeliveries + uploads + loginThrottles
-          + tokenRates;
+      return deliveries + devices + notifications + events + refreshTokens + webhookDeliveries + uploads
+          + loginThrottles + tokenRates;
     }
   }
 
@@ -174,10 +185,10 @@ public final class Retention {
         rounds.record(done);
         if (done.succeeded() && done.result().total() > 0) {
           Swept s = done.result();
-          log.info("retention deleted {} push deliveries, {} notifications, {} outbox events, {} webhook deliveries,"
-              + " {} uploads, {} login throttle and {} token endpoint counters past their windows and {} refresh"
-              + " tokens of ended families", s.deliveries(), s.notifications(), s.events(), s.webhookDeliveries(),
-              s.uploads(), s.loginThrottles(), s.tokenRates(), s.refreshTokens());
+          log.info("retention deleted {} push deliveries, {} retired devices, {} notifications, {} outbox events,"
+              + " {} webhook deliveries, {} uploads, {} login throttle and {} token endpoint counters past their"
+              + " windows and {} refresh tokens of ended families", s.deliveries(), s.devices(), s.notifications(),
+              s.events(), s.webhookDeliveries(), s.uploads(), s.loginThrottles(), s.tokenRates(), s.refreshTokens());
         }
       });
     });
@@ -190,20 +201,21 @@ public final class Retention {
   }
 
   /**
-   * Deletes everything past its window now: deliveries, then notifications, then the events they referred to; the
-   * refresh tokens of families that have ended; finished webhook deliveries; ended uploads; passed throttle and token rate windows.
+   * Deletes everything past its window now: deliveries, then retired devices (with what deliveries they still have),
+   * then notifications, then the events they referred to; the refresh tokens of families that have ended; finished webhook deliveries; ended uploads; passed throttle and token rate windows.
    */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
-        .compose(deliveries -> drain(NOTIFICATIONS, windows.notifications())
-            .compose(notifications -> drain(EVENTS, windows.events())
-                .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
-                    .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
-                        .compose(webhooks -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
-                            .compose(uploads -> drain(LOGIN_THROTTLE, AuthService.THROTTLE_WINDOW)
-                                .compose(throttles -> drain(TOKEN_RATES, Duration.ZERO)
-                                    .map(rates -> new Swept(deliveries, notifications, events, tokens, webhooks,
-                                        uploads, throttles, rates)))))))));
+        .compose(deliveries -> drain(DEVICES, windows.devices())
+            .compose(devices -> drain(NOTIFICATIONS, windows.notifications())
+                .compose(notifications -> drain(EVENTS, windows.events())
+                    .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
+                        .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
+                            .compose(webhooks -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
+                                .compose(uploads -> drain(LOGIN_THROTTLE, AuthService.THROTTLE_WINDOW)
+                                    .compose(throttles -> drain(TOKEN_RATES, Duration.ZERO)
+                                        .map(rates -> new Swept(deliveries, devices, notifications, events, tokens,
+                                            webhooks, uploads, throttles, rates))))))))));
   }
 
   /**

@@ -87,11 +87,16 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void retentionWindowsAreDaysAndAnEventOutlivesItsAlerts() throws IOException {
+  void retentionWindowsAreDaysAndAnEventOutlivesItsAlertsAndADeviceItsDeliveries() throws IOException {
     Map<String, String> env = production();
     FrontlineConfig defaults = ConfigLoader.load(Mode.PRODUCTION, env, Map.of());
     assertThat(defaults.retention()).isEqualTo(new FrontlineConfig.Retention(Duration.ofDays(90), Duration.ofDays(90),
-        Duration.ofDays(14), Duration.ofDays(30)));
+        Duration.ofDays(14), Duration.ofDays(30), Duration.ofDays(30)));
+    env.put("FRONTLINE_RETENTION_DEVICE_DAYS", "7");
+    assertProblems(env, "FRONTLINE_RETENTION_DEVICE_DAYS: must be at least FRONTLINE_RETENTION_DELIVERY_DAYS (14):"
+        + " a device's deliveries go with it, got 7");
+    env.put("FRONTLINE_RETENTION_DEVICE_DAYS", "14");
+    assertThat(ConfigLoader.load(Mode.PRODUCTION, env, Map.of()).retention().devices()).isEqualTo(Duration.ofDays(14));
     env.put("FRONTLINE_RETENTION_EVENT_DAYS", "30");
     assertProblems(env, "FRONTLINE_RETENTION_EVENT_DAYS: must be at least FRONTLINE_RETENTION_NOTIFICATION_DAYS (90)"
         + " and FRONTLINE_RETENTION_DELIVERY_DAYS (14): an event is kept while its alerts are, got 30");
