@@ -17,9 +17,9 @@ import java.time.Duration;
  * inbox notifications older than theirs (read or not; an event's alerts together), then dispatched outbox events
  * older than theirs that no notification or delivery refers to any more. Pending deliveries, undispatched events and
  * younger rows stay. Also devices retired longer ago than their window (with their deliveries), the refresh tokens
- * of families whose tokens have all expired, finished webhook deliveries older than their window, ended uploads a
- * week past their expiry that owe no clean-up, login throttle counters whose window has passed, and the token
- * endpoint's counters of past minutes.
+ * of families whose tokens have all expired, finished webhook deliveries older than their window, expired webhook
+ * secrets, webhook subscriptions deleted before that window, ended uploads a week past their expiry that owe no
+ * clean-up, login throttle counters whose window has passed, and the token endpoint's counters of past minutes.
  *
  * <p>The victims are chosen as an array ({@code id = ANY (ARRAY(...))}), so each is deleted through its key: as
  * {@code IN (SELECT ...)}, the generic plan hash-joined them to a sequential scan of the whole table.
@@ -96,6 +96,29 @@ public final class Retention {
       + " ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)) AND status <> 'PENDING'";
 
   /**
+   * Webhook secrets past their expiry (a rotation ends the others after its overlap): nothing reads one any more (the
+   * signer, the subscription's view and the rekey take live ones only, or lock the table). Through
+   * webhook_secret_expiry_idx (V172); $1 is 0 (a secret is deleted once it has expired).
+   */
+  public static final String WEBHOOK_SECRETS = "DELETE FROM webhook_secret WHERE id = ANY (ARRAY(SELECT id"
+      + " FROM webhook_secret WHERE expires_at < " + cutoff() + " ORDER BY expires_at LIMIT $2"
+      + " FOR UPDATE SKIP LOCKED)) AND expires_at < " + cutoff();
+
+  /**
+   * Subscriptions deleted before the window (the webhook deliveries' one: their deliveries, all finished at the
+   * deletion, went before them), with their secrets (live ones too: a deleted subscription's never expire). Through
+   * webhook_subscription_deleted_idx (V172); one a delivery still refers to (a foreign key) is skipped, checked per
+   * candidate through webhook_delivery_list_idx, never left to fail the batch. The secrets' foreign key is checked at
+   * the end of the statement, after both deletions.
+   */
+  public static final String WEBHOOK_SUBSCRIPTIONS = "WITH s AS (SELECT s.id FROM webhook_subscription s"
+      + " WHERE s.deleted_at < " + cutoff()
+      + " AND NOT (SELECT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.subscription_id = s.id))"
+      + " ORDER BY s.deleted_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED),"
+      + " secrets AS (DELETE FROM webhook_secret WHERE subscription_id = ANY (ARRAY(SELECT id FROM s)))"
+      + " DELETE FROM webhook_subscription WHERE id = ANY (ARRAY(SELECT id FROM s))";
+
+  /**
    * How long an ended upload's row outlives its expiry: until then HEAD still answers what became of it (complete:
    * the offset at the length; expired: 410), so a phone resuming after days offline learns it; afterwards 404, on
    * which a tus client starts a new upload as it does on 410.
@@ -154,10 +177,11 @@ public final class Retention {
 
   /** Rows deleted by one sweep, per table. */
   public record Swept(long deliveries, long devices, long notifications, long events, long refreshTokens,
-                      long webhookDeliveries, long uploads, long loginThrottles, long tokenRates) {
+                      long webhookDeliveries, long webhookSecrets, long webhookSubscriptions, long uploads,
+                      long loginThrottles, long tokenRates) {
     public long total() {
-      return deliveries + devices + notifications + events + refreshTokens + webhookDeliveries + uploads
-          + loginThrottles + tokenRates;
+      return deliveries + devices + notifications + events + refreshTokens + webhookDeliveries + webhookSecrets
+          + webhookSubscriptions + uploads + loginThrottles + tokenRates;
     }
   }
 
@@ -186,9 +210,11 @@ public final class Retention {
         if (done.succeeded() && done.result().total() > 0) {
           Swept s = done.result();
           log.info("retention deleted {} push deliveries, {} retired devices, {} notifications, {} outbox events,"
-              + " {} webhook deliveries, {} uploads, {} login throttle and {} token endpoint counters past their"
-              + " windows and {} refresh tokens of ended families", s.deliveries(), s.devices(), s.notifications(),
-              s.events(), s.webhookDeliveries(), s.uploads(), s.loginThrottles(), s.tokenRates(), s.refreshTokens());
+              + " {} webhook deliveries, {} expired webhook secrets, {} deleted webhook subscriptions, {} uploads,"
+              + " {} login throttle and {} token endpoint counters past their windows and {} refresh tokens of ended"
+              + " families", s.deliveries(), s.devices(), s.notifications(), s.events(), s.webhookDeliveries(),
+              s.webhookSecrets(), s.webhookSubscriptions(), s.uploads(), s.loginThrottles(), s.tokenRates(),
+              s.refreshTokens());
         }
       });
     });
@@ -202,7 +228,9 @@ public final class Retention {
 
   /**
    * Deletes everything past its window now: deliveries, then retired devices (with what deliveries they still have),
-   * then notifications, then the events they referred to; the refresh tokens of families that have ended; finished webhook deliveries; ended uploads; passed throttle and token rate windows.
+   * then notifications, then the events they referred to; the refresh tokens of families that have ended; finished
+   * webhook deliveries, expired webhook secrets, then deleted subscriptions; ended uploads; passed throttle and token
+   * rate windows.
    */
   public Future<Swept> sweep() {
     return drain(DELIVERIES, windows.deliveries())
@@ -211,11 +239,14 @@ public final class Retention {
                 .compose(notifications -> drain(EVENTS, windows.events())
                     .compose(events -> drain(REFRESH_TOKENS, Tuple.of(FAMILIES), FAMILIES)
                         .compose(tokens -> drain(WEBHOOK_DELIVERIES, windows.webhookDeliveries())
-                            .compose(webhooks -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
-                                .compose(uploads -> drain(LOGIN_THROTTLE, AuthService.THROTTLE_WINDOW)
-                                    .compose(throttles -> drain(TOKEN_RATES, Duration.ZERO)
-                                        .map(rates -> new Swept(deliveries, devices, notifications, events, tokens,
-                                            webhooks, uploads, throttles, rates))))))))));
+                            .compose(webhooks -> drain(WEBHOOK_SECRETS, Duration.ZERO)
+                                .compose(secrets -> drain(WEBHOOK_SUBSCRIPTIONS, windows.webhookDeliveries())
+                                    .compose(subscriptions -> drain(UPLOADS, UPLOAD_KEPT_AFTER_EXPIRY)
+                                        .compose(uploads -> drain(LOGIN_THROTTLE, AuthService.THROTTLE_WINDOW)
+                                            .compose(throttles -> drain(TOKEN_RATES, Duration.ZERO)
+                                                .map(rates -> new Swept(deliveries, devices, notifications, events,
+                                                    tokens, webhooks, secrets, subscriptions, uploads, throttles,
+                                                    rates))))))))))));
   }
 
   /**
