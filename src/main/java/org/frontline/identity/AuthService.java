@@ -146,11 +146,17 @@ public final class AuthService {
             .onSuccess(v -> log.info("logout of {}: {} refresh tokens revoked", accountId, n))));
   }
 
-  /** The successor of a just-spent token, or null (no grant) when the account was disabled meanwhile. */
+  /**
+   * The successor of a just-spent token, or null (no grant) when the account was disabled meanwhile (a refresh racing
+   * the disabling, whose revocation did not see the token): the family is revoked, and the token left unspent, as it
+   * was not rotated.
+   */
   private Future<TokenGrant> rotate(io.vertx.sqlclient.SqlConnection conn, IdentityRepository.RefreshRow spent) {
     return repository.accountById(conn, spent.accountId()).compose(account -> {
       if (account.isEmpty() || account.get().disabled()) {
-        return repository.revokeFamily(conn, spent.familyId()).map(n -> (TokenGrant) null);
+        return repository.unspend(conn, spent.id())
+            .compose(v -> repository.revokeFamily(conn, spent.familyId()))
+            .map(n -> (TokenGrant) null);
       }
       String next = newRefreshToken();
       var a = account.get();

@@ -226,6 +226,17 @@ public final class IdentityRepository {
         .map(rows -> rows.rowCount());
   }
 
+  /**
+   * Gives a token spent in this transaction its unspent state back: no successor was issued for it (its account was
+   * disabled), so it stays its family's newest, unspent token, by which retention finds the ended family (and, spent,
+   * presenting it again would have counted as reuse).
+   */
+  public Future<Void> unspend(SqlClient client, UUID tokenId) {
+    return client.preparedQuery("UPDATE refresh_token SET used_at = NULL WHERE id = $1")
+        .execute(Tuple.of(tokenId))
+        .mapEmpty();
+  }
+
   /** Revokes every live token of the family; returns how many were revoked. */
   public Future<Integer> revokeFamily(SqlClient client, UUID familyId) {
     return client.preparedQuery("UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL")

@@ -138,4 +138,74 @@ class RefreshTokenRetentionTest {
     assertThat(await(env.app().retention().sweep()).refreshTokens()).isZero();
     theStatementReadsOnlyWhatItDeletes(env);
   }
+
+  private static void sql(TestEnvironment env, String sql) throws Exception {
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
+  /**
+   * A refresh that raced the account's disabling: the disabling revoked the tokens it saw while the refresh issued
+   * one more, committed after (unseen by the revocation); that token presented once the account is disabled gets no
+   * successor, and its family is revoked. The account is disabled here as the race leaves it: its newest token not
+   * revoked. Once the family's tokens have expired, it goes like any other.
+   */
+  @Test
+  void aFamilyWhoseRefreshMetADisabledAccountGoesOnceItsTokensHaveExpired(TestEnvironment env) throws Exception {
+    String first = loginOk(env, "officer.zhang").getString("refresh_token");
+    String second = rotated(env, first);
+    sql(env, "UPDATE account SET disabled_at = now() WHERE username = 'officer.zhang'");
+    try {
+      assertProblem(refresh(env, second), 401, INVALID_GRANT);
+      assertThat(List.of(state(env, first), state(env, second))).containsOnly("revoked");
+      // Presented again: refused as before, and no reuse (nothing was issued for it).
+      assertProblem(refresh(env, second), 401, INVALID_GRANT);
+      assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'auth.refresh.reuse-detected'"
+          + " AND object_id = (SELECT family_id::text FROM refresh_token WHERE token_hash = ?)", hash(second)))
+          .isZero();
+
+      expire(env, first);
+      expire(env, second);
+      assertThat(await(env.app().retention().sweep()).refreshTokens()).isEqualTo(2);
+      assertThat(rows(env, first) + rows(env, second)).isZero();
+    } finally {
+      sql(env, "UPDATE account SET disabled_at = NULL WHERE username = 'officer.zhang'");
+    }
+  }
+
+  /**
+   * The families such a refresh left before V173 (every token spent, the family revoked) are given their newest
+   * token back unspent by V173's statement (run here again over one made as they were), and then go; a live family
+   * is left as it was.
+   */
+  @Test
+  void familiesLeftWithoutAnUnspentTokenAreGivenOneByV173AndGo(TestEnvironment env) throws Exception {
+    String first = loginOk(env, "officer.zhang").getString("refresh_token");
+    String second = rotated(env, first);
+    sql(env, "UPDATE refresh_token SET used_at = coalesce(used_at, now()), revoked_at = now() WHERE family_id ="
+        + " (SELECT family_id FROM refresh_token WHERE token_hash = decode('"
+        + java.util.HexFormat.of().formatHex(hash(second)) + "', 'hex'))");
+    expire(env, first);
+    expire(env, second);
+    String live1 = loginOk(env, "officer.zhang").getString("refresh_token");
+    String live2 = rotated(env, live1);
+    await(env.app().retention().sweep());
+    assertThat(rows(env, first) + rows(env, second)).isEqualTo(2);
+
+    sql(env, java.nio.file.Files.readString(java.nio.file.Path.of(
+        "src/main/resources/db/migration/V173__refresh_token_family_without_unspent.sql")));
+    // The ended family's newest token unspent again; the live family's spent one still spent.
+    List<Long> unspent = new java.util.ArrayList<>();
+    for (String token : List.of(first, second, live1, live2)) {
+      unspent.add(env.count("SELECT count(*) FROM refresh_token WHERE used_at IS NULL AND token_hash = ?",
+          hash(token)));
+    }
+    assertThat(unspent).containsExactly(0L, 1L, 0L, 1L);
+    assertThat(state(env, live2)).isEqualTo("live");
+    assertThat(await(env.app().retention().sweep()).refreshTokens()).isEqualTo(2);
+    assertThat(rows(env, first) + rows(env, second)).isZero();
+    assertThat(rows(env, live1) + rows(env, live2)).isEqualTo(2);
+    assertThat(rotated(env, live2)).isNotBlank();
+  }
 }
