@@ -60,4 +60,13 @@ public final class QueryPlans {
       assertThat(Long.parseLong(read.group(2))).as(plan.toString()).isLessThan(FEW);
     }
   }
+
+  /** Sequential scans of {@code table} so far in {@code st}'s transaction (a cascade's, say). */
+  public static long seqScans(Statement st, String table) throws Exception {
+    try (ResultSet rs = st.executeQuery("SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables"
+        + " WHERE relname = '" + table + "'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
 }
