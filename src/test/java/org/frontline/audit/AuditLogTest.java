@@ -187,6 +187,9 @@ class AuditLogTest {
     for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang")) {
       loginOk(env, user);
     }
+    // The head at the newest entry: had the service's checkpoint last run between the second and third logins, the
+    // head would record seq 2's hash and name seq 2 (content-changed), which is the head's check, not this one.
+    checkpoint(env);
     AuditEntry second = entries(env).get(1);
     AuditEntry forged = new AuditEntry(second.seq(), second.at(), second.actorId(), "someone.else",
         second.action(), second.objectType(), second.objectId(), second.unitId(), second.unitPath(),
