@@ -584,9 +584,6 @@ class EvidenceWorkerTest {
    * database is back, before claiming again: the attempt is given back, not left used as by a dead worker.
    */
   @Test
-  @org.junit.jupiter.api.Disabled("flaky since the report checker (ReportChecksVerticle) runs beside the media worker:"
-      + " in about half the runs the round that waits on the locked report ends without passing through the job's"
-      + " failure path; not understood yet (docs/NOTES.md, Evidence)")
   void anAttemptTheDatabaseWentDownDuringIsGivenBackOnceItIsBack(TestEnvironment env) throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(env.postgres() != null, "needs the embedded PostgreSQL");
     UUID a = uploadedUnderADeadClaim(env, 83, 0, "1 day");
