@@ -132,15 +132,17 @@ public final class MediaWorkerVerticle extends VerticleBase {
           Future<Void> chain = Future.succeededFuture();
           for (EvidenceRepository.Abandoned gone : claim.abandoned()) {
             EvidenceRepository.Job job = gone.job();
-            chain = chain.compose(v -> repository.fail(instance, job, "abandoned: " + job.attempts()
-                    + " attempt(s) never finished (last error: " + (gone.error() == null ? "none recorded"
-                    : gone.error()) + ")", false, true, settings, reportChecks(job),
+            // Kept as a photo's failure is when the database cannot be reached: a round stopped here would leave
+            // the photos claimed after it with an attempt used and never tried.
+            chain = chain.compose(v -> recordFailure(() -> repository.fail(instance, job, "abandoned: "
+                    + job.attempts() + " attempt(s) never finished (last error: " + (gone.error() == null
+                    ? "none recorded" : gone.error()) + ")", false, true, settings, reportChecks(job),
                     checks.checksUnavailable("its processing never finished in " + job.attempts() + " attempt(s)"))
                 .onSuccess(f -> {
                   if (f == EvidenceRepository.Failure.FAILED) {
                     metrics.outcome("abandoned");
                   }
-                })
+                }))
                 .<Void>mapEmpty());
           }
           for (EvidenceRepository.Job job : claim.jobs()) {

@@ -588,41 +588,7 @@ class EvidenceWorkerTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(env.postgres() != null, "needs the embedded PostgreSQL");
     UUID a = uploadedUnderADeadClaim(env, 83, 0, "1 day");
     UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", a));
-    Connection lock = env.jdbc();
-    boolean restarted = false;
-    try {
-      lock.setAutoCommit(false);
-      try (PreparedStatement ps = lock.prepareStatement("SELECT 1 FROM report WHERE id = ? FOR UPDATE")) {
-        ps.setObject(1, report);
-        ps.executeQuery().close();
-      }
-      int lockHolder = ((org.postgresql.PGConnection) lock.unwrap(org.postgresql.PGConnection.class))
-          .getBackendPID();
-      update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
-      // The media worker's insert, waiting for this report's row (the report checker's claims skip locked rows).
-      awaitUntil("the worker waits to insert the checks", () -> "1".equals(string(env, "SELECT count(*)"
-          + " FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO evidence_check%'"
-          + " AND " + lockHolder + " = ANY (pg_blocking_pids(pid))")));
-      try (LogCapture log = LogCapture.of(MediaWorkerVerticle.class, "%msg%n")) {
-        env.stopPostgres();
-        try {
-          awaitUntil("the worker keeps the failure it could not record",
-              () -> log.text().contains("media failure not recorded"));
-        } finally {
-          env.restartPostgres();
-          restarted = true;
-        }
-      }
-    } finally {
-      try {
-        lock.close();
-      } catch (Exception gone) {
-        // the connection died with the server
-      }
-      if (!restarted) {
-        env.restartPostgres();
-      }
-    }
+    databaseDownWhileTheWorkerWaitsOn(env, report, a);
     awaitUntil("the failed attempt recorded once the database is back",
         () -> "1".equals(string(env, "SELECT media_unavailable_tries FROM attachment WHERE id = ?", a)));
     assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
@@ -631,6 +597,31 @@ class EvidenceWorkerTest {
     awaitDone(env, a);
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
     assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+  }
+
+  /**
+   * The database goes down while the worker fails an abandoned photo (here while it waits to insert its checks): that
+   * failure is kept and recorded once the database is back, and the round goes on, so the photo claimed beside it
+   * gets its attempt back instead of being left claimed with an attempt used and never tried.
+   */
+  @Test
+  void anAbandonedPhotoTheDatabaseWentDownWhileFailingIsFailedOnceItIsBack(TestEnvironment env) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(env.postgres() != null, "needs the embedded PostgreSQL");
+    int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
+    UUID gone = uploadedUnderADeadClaim(env, 86, max, "1 day");
+    UUID next = uploadedUnderADeadClaim(env, 87, 0, "1 day");
+    UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", gone));
+    databaseDownWhileTheWorkerWaitsOn(env, report, gone, next);
+
+    awaitUntil("the abandoned photo failed once the database is back",
+        () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", gone)));
+    assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", gone))
+        .startsWith("abandoned: " + max + " attempt(s) never finished");
+    assertChecksUnavailableShown(env, gone, "never finished in " + max + " attempt(s)");
+    // Given back when it reached the database while it was down, processed when it was back already.
+    awaitUntil("the photo claimed beside it given its attempt back or processed", () -> List.of("PENDING 0 1",
+        "DONE 1 0").contains(string(env, "SELECT media_status || ' ' || media_attempts || ' '"
+        + " || media_unavailable_tries FROM attachment WHERE id = ?", next)));
   }
 
   /**
@@ -849,6 +840,52 @@ class EvidenceWorkerTest {
     declare(env, report, attachment, captured, photo);
     upload(env, attachment, photo);
     return attachment;
+  }
+
+  /**
+   * Holds {@code report}'s row lock, expires the leases of {@code attachments} (at once: one claim takes them all),
+   * waits for the worker's insert of checks blocked on that lock, then stops PostgreSQL until the worker says it
+   * kept the failure it could not record, and starts it again.
+   */
+  private static void databaseDownWhileTheWorkerWaitsOn(TestEnvironment env, UUID report, UUID... attachments)
+      throws Exception {
+    Connection lock = env.jdbc();
+    boolean restarted = false;
+    try {
+      lock.setAutoCommit(false);
+      try (PreparedStatement ps = lock.prepareStatement("SELECT 1 FROM report WHERE id = ? FOR UPDATE")) {
+        ps.setObject(1, report);
+        ps.executeQuery().close();
+      }
+      int lockHolder = ((org.postgresql.PGConnection) lock.unwrap(org.postgresql.PGConnection.class))
+          .getBackendPID();
+      update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second'"
+          + " WHERE id::text = ANY (string_to_array(?, ','))",
+          String.join(",", java.util.Arrays.stream(attachments).map(UUID::toString).toList()));
+      // The media worker's insert, waiting for this report's row (the report checker's claims skip locked rows).
+      awaitUntil("the worker waits to insert the checks", () -> "1".equals(string(env, "SELECT count(*)"
+          + " FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO evidence_check%'"
+          + " AND " + lockHolder + " = ANY (pg_blocking_pids(pid))")));
+      try (LogCapture log = LogCapture.of(MediaWorkerVerticle.class, "%msg%n")) {
+        env.stopPostgres();
+        try {
+          awaitUntil("the worker keeps the failure it could not record",
+              () -> log.text().contains("media failure not recorded"));
+        } finally {
+          env.restartPostgres();
+          restarted = true;
+        }
+      }
+    } finally {
+      try {
+        lock.close();
+      } catch (Exception gone) {
+        // the connection died with the server
+      }
+      if (!restarted) {
+        env.restartPostgres();
+      }
+    }
   }
 
   /**
