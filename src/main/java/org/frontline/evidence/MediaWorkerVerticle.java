@@ -134,7 +134,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
             EvidenceRepository.Job job = gone.job();
             // Kept as a photo's failure is when the database cannot be reached: a round stopped here would leave
             // the photos claimed after it with an attempt used and never tried.
-            chain = chain.compose(v -> recordFailure(() -> repository.fail(instance, job, "abandoned: "
+            chain = chain.compose(v -> recordFailure(job, () -> repository.fail(instance, job, "abandoned: "
                     + job.attempts() + " attempt(s) never finished (last error: " + (gone.error() == null
                     ? "none recorded" : gone.error()) + ")", false, true, settings, reportChecks(job),
                     checks.checksUnavailable("its processing never finished in " + job.attempts() + " attempt(s)"))
@@ -155,7 +155,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
                     boolean unavailable = unavailable(e);
                     log.warn("media processing of attachment {} failed (attempt {}{}): {}", job.attachmentId(),
                         job.attempts(), unavailable ? ", a dependency unavailable: given back" : "", e.toString());
-                    return recordFailure(() -> repository.fail(instance, job, e.toString(), unavailable, false,
+                    return recordFailure(job, () -> repository.fail(instance, job, e.toString(), unavailable, false,
                             settings, reportChecks(job), checks.checksUnavailable(unavailable
                                 ? "the object store or the database could not be reached for "
                                 + settings.unavailableFor().toHours() + " h"
@@ -183,12 +183,14 @@ public final class MediaWorkerVerticle extends VerticleBase {
    * keeps the recording for {@link #recordUnrecorded} instead of leaving the attempt used as if this worker had died
    * on the photo (three such outages would abandon it).
    */
-  private Future<EvidenceRepository.Failure> recordFailure(Supplier<Future<EvidenceRepository.Failure>> failure) {
+  private Future<EvidenceRepository.Failure> recordFailure(EvidenceRepository.Job job,
+                                                          Supplier<Future<EvidenceRepository.Failure>> failure) {
     return failure.get().recover(e -> {
       if (!unavailable(e)) {
         return Future.failedFuture(e);
       }
-      log.warn("media failure not recorded, kept until the database answers: {}", e.toString());
+      log.warn("media failure of attachment {} not recorded, kept until the database answers: {}",
+          job.attachmentId(), e.toString());
       unrecorded.add(failure);
       return Future.succeededFuture(EvidenceRepository.Failure.RETRIED);
     });
