@@ -217,13 +217,6 @@ public final class MediaWorkerVerticle extends VerticleBase {
   }
 
   /**
-   * How vertx-sql-client fails a query on a connection the server has closed but the pool had not dropped yet
-   * ("Connection is not active now, current status: CLOSED", or CLOSING): what the first query after PostgreSQL went
-   * down often meets, e.g. the recording of a failure the outage caused.
-   */
-  static final String CONNECTION_NOT_ACTIVE = "Connection is not active now";
-
-  /**
    * Whether an attempt failed because the object store or the database could not be reached or answered with a
    * server error (nothing to do with the photo: retried without using an attempt) rather than on the photo itself.
    */
@@ -244,7 +237,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
         return true; // connection lost, out of resources, shutting down or starting up
       }
       if (c instanceof VertxException e && e.getMessage() != null && (e.getMessage().contains("Timeout")
-          || e.getMessage().contains("closed") || e.getMessage().startsWith(CONNECTION_NOT_ACTIVE))) {
+          || e.getMessage().contains("closed")
+          || e.getMessage().startsWith(org.frontline.platform.db.Database.CONNECTION_NOT_ACTIVE))) {
         return true;
       }
     }

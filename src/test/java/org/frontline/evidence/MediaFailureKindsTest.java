@@ -1,11 +1,8 @@
 package org.frontline.evidence;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.frontline.testing.TestEnvironment.await;
 
-import io.vertx.core.Promise;
-import io.vertx.sqlclient.SqlConnection;
+import org.frontline.testing.DatabaseFailures;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -25,20 +22,10 @@ class MediaFailureKindsTest {
    */
   @Test
   void aQueryOnAConnectionTheServerClosedIsTheDatabaseUnavailable(TestEnvironment env) throws Exception {
-    SqlConnection connection = await(env.app().database().pool().getConnection());
-    try {
-      int pid = await(connection.query("SELECT pg_backend_pid()").execute()).iterator().next().getInteger(0);
-      Promise<Void> closed = Promise.promise();
-      connection.closeHandler(v -> closed.tryComplete());
-      assertThat(env.string("SELECT pg_terminate_backend(?)::text", pid)).isEqualTo("true");
-      await(closed.future());
+    Throwable failure = DatabaseFailures.queryOnAConnectionTheServerClosed(env);
 
-      Throwable failure = catchThrowable(() -> await(connection.query("SELECT 1").execute()));
-
-      assertThat(failure).hasMessageStartingWith(MediaWorkerVerticle.CONNECTION_NOT_ACTIVE);
-      assertThat(MediaWorkerVerticle.unavailable(failure)).isTrue();
-    } finally {
-      connection.close();
-    }
+    assertThat(failure).hasMessageStartingWith(org.frontline.platform.db.Database.CONNECTION_NOT_ACTIVE);
+    assertThat(MediaWorkerVerticle.unavailable(failure)).isTrue();
   }
+
 }

@@ -26,6 +26,12 @@ public final class Database {
 
   /** The application_name of the service's sessions (pg_stat_activity). */
   public static final String APPLICATION_NAME = "frontline";
+  /**
+   * How vertx-sql-client fails a query on a pooled connection the server has already closed ("Connection is not
+   * active now, current status: CLOSED", or CLOSING): the first queries after PostgreSQL went down often meet it.
+   * The database unreachable, like a refused connection.
+   */
+  public static final String CONNECTION_NOT_ACTIVE = "Connection is not active now";
 
   private final Pool pool;
   /** Pools made by {@link #genericPlanPool}, closed with this one. */

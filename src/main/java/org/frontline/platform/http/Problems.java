@@ -363,7 +363,7 @@ public final class Problems implements Handler<RoutingContext> {
    */
   public static final String CLIENT_GONE = "frontline.client.gone";
 
-  private static boolean isConnectionFailure(Throwable t) {
+  static boolean isConnectionFailure(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof HttpClosedException) {
         continue; // an HTTP connection (a client's or the store's), never the database pool's
@@ -373,7 +373,8 @@ public final class Problems implements Handler<RoutingContext> {
         return true;
       }
       if (c instanceof VertxException ve && ve.getMessage() != null
-          && (ve.getMessage().contains("Timeout") || ve.getMessage().contains("closed"))) {
+          && (ve.getMessage().contains("Timeout") || ve.getMessage().contains("closed")
+              || ve.getMessage().startsWith(org.frontline.platform.db.Database.CONNECTION_NOT_ACTIVE))) {
         return true;
       }
     }

@@ -58,4 +58,16 @@ class DependencyDownTest {
       assertThat(rs.getInt(1)).isEqualTo(6);
     }
   }
+
+  /**
+   * A handler's query on a pooled connection PostgreSQL had just closed fails with "Connection is not active now":
+   * the database unreachable (503 naming it), not an internal error (a 500, as the message has no lower-case
+   * "closed").
+   */
+  @Test
+  void aQueryOnAConnectionTheServerClosedIsTheDatabaseUnavailable(TestEnvironment env) throws Exception {
+    Throwable failure = org.frontline.testing.DatabaseFailures.queryOnAConnectionTheServerClosed(env);
+
+    assertThat(Problems.isConnectionFailure(failure)).as(failure.toString()).isTrue();
+  }
 }
