@@ -117,12 +117,7 @@ class GroupCommitTest {
     assertThat(post(env, "officer.xu", "/v1/reports", withAttachments(site(holder), attachment(used, 1)))
         .statusCode()).isEqualTo(201);
     List<UUID> good = new ArrayList<>();
-    JsonArray items = new JsonArray();
-    for (int i = 0; i < 10; i++) {
-      UUID id = UUID.randomUUID();
-      good.add(id);
-      items.add(withAttachments(site(id), attachment(UUID.randomUUID(), i)));
-    }
+    JsonArray items = tenReportsWithAPhotoEach(good);
     UUID thief = UUID.randomUUID();
     items.add(withAttachments(site(thief), attachment(UUID.randomUUID(), 2), attachment(used, 1)));
     var registry = env.app().registry();
@@ -172,12 +167,7 @@ class GroupCommitTest {
     assertThat(post(env, "officer.xu", "/v1/reports", site(holder)).statusCode()).isEqualTo(201);
     UUID used = UUID.randomUUID();
     List<UUID> good = new ArrayList<>();
-    JsonArray items = new JsonArray();
-    for (int i = 0; i < 10; i++) {
-      UUID id = UUID.randomUUID();
-      good.add(id);
-      items.add(withAttachments(site(id), attachment(UUID.randomUUID(), i)));
-    }
+    JsonArray items = tenReportsWithAPhotoEach(good);
     UUID thief = UUID.randomUUID();
     items.add(withAttachments(site(thief), attachment(used, 1)));
     double retriedBefore = env.app().registry().get("frontline.report.group.retried").counter().count();
@@ -296,5 +286,16 @@ class GroupCommitTest {
 
   private static Future<HttpResponse<Buffer>> send(TestEnvironment env, String token, JsonObject envelope) {
     return env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + token).sendJsonObject(envelope);
+  }
+
+  /** Ten SITE reports of one photo each (new ids throughout), their ids added to {@code ids}. */
+  private static JsonArray tenReportsWithAPhotoEach(List<UUID> ids) {
+    JsonArray items = new JsonArray();
+    for (int i = 0; i < 10; i++) {
+      UUID id = UUID.randomUUID();
+      ids.add(id);
+      items.add(withAttachments(site(id), attachment(UUID.randomUUID(), i)));
+    }
+    return items;
   }
 }
