@@ -174,6 +174,61 @@ class RefreshTokenRetentionTest {
     }
   }
 
+  /** V173's statement (its comments dropped), so that a test can run it again or EXPLAIN it. */
+  private static String v173() throws Exception {
+    return java.nio.file.Files.readAllLines(java.nio.file.Path.of(
+            "src/main/resources/db/migration/V173__refresh_token_family_without_unspent.sql")).stream()
+        .filter(line -> !line.startsWith("--")).collect(java.util.stream.Collectors.joining("\n"))
+        .replaceAll(";\\s*$", "");
+  }
+
+  /**
+   * V173 runs over every refresh token at migration: with 100 revoked families of 100 tokens (as a logout leaves
+   * them) and 5 left without an unspent token, its scans read each token about once (it looked up the newest of each
+   * revoked token's family per token: 100 reads of its family per token, a minute at startup for 300,000 tokens in
+   * families of 300) and gives back exactly the 5 newest tokens. Rolled back.
+   */
+  @Test
+  void v173ReadsEachTokenOnceOverManyRevokedFamilies(TestEnvironment env) throws Exception {
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("CREATE TEMP TABLE f ON COMMIT DROP AS SELECT gen_random_uuid() AS family, n"
+          + " FROM generate_series(1, 105) n");
+      st.execute("INSERT INTO refresh_token (id, account_id, family_id, token_hash, issued_at, expires_at, used_at,"
+          + " revoked_at)"
+          + " SELECT gen_random_uuid(), a.id, f.family, sha256(gen_random_uuid()::text::bytea),"
+          + " now() - (100 - g) * interval '1 minute', now() + interval '20 days',"
+          + " CASE WHEN g < 100 OR f.n > 100 THEN now() END, now()"
+          + " FROM account a, f, generate_series(1, 100) g WHERE a.username = 'officer.xu'");
+      st.execute("ANALYZE refresh_token");
+      long tokens = count(st, "SELECT count(*) FROM refresh_token");
+      StringBuilder plan = new StringBuilder();
+      try (var rs = st.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) " + v173())) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      }
+      // The rows every scan of the plan read, over all its loops.
+      long read = 0;
+      var scan = java.util.regex.Pattern.compile("Scan .*actual time=\\S+ rows=(\\d+) loops=(\\d+)").matcher(plan);
+      while (scan.find()) {
+        read += Long.parseLong(scan.group(1)) * Long.parseLong(scan.group(2));
+      }
+      assertThat(read).as(plan.toString()).isPositive().isLessThan(3 * tokens);
+      // Each family's newest token unspent (the 100 as they were, the 5 given back), no other.
+      assertThat(count(st, "SELECT count(*) FROM refresh_token WHERE used_at IS NULL"
+          + " AND family_id IN (SELECT family FROM f)")).isEqualTo(105);
+      assertThat(count(st, "SELECT count(*) FROM refresh_token WHERE used_at IS NULL"
+          + " AND family_id IN (SELECT family FROM f) AND issued_at < now() - interval '30 seconds'")).isZero();
+    });
+  }
+
+  private static long count(java.sql.Statement st, String sql) throws Exception {
+    try (var rs = st.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
   /**
    * The families such a refresh left before V173 (every token spent, the family revoked) are given their newest
    * token back unspent by V173's statement (run here again over one made as they were), and then go; a live family
@@ -193,8 +248,7 @@ class RefreshTokenRetentionTest {
     await(env.app().retention().sweep());
     assertThat(rows(env, first) + rows(env, second)).isEqualTo(2);
 
-    sql(env, java.nio.file.Files.readString(java.nio.file.Path.of(
-        "src/main/resources/db/migration/V173__refresh_token_family_without_unspent.sql")));
+    sql(env, v173());
     // The ended family's newest token unspent again; the live family's spent one still spent.
     List<Long> unspent = new java.util.ArrayList<>();
     for (String token : List.of(first, second, live1, live2)) {
