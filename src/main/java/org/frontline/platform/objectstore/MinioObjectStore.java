@@ -67,6 +67,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   /** How long the URL of a server-side write is valid: it is used at once, and never leaves this process. */
   private static final int WRITE_URL_SECONDS = 300;
   private static final Duration DEFAULT_UPLOAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** How long a server-side write may wait for a connection to the store, the pool's queue included. */
+  private static final Duration WRITE_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
   private final Vertx vertx;
   private final WorkerExecutor worker;
@@ -86,7 +88,10 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
     this(vertx, worker, settings, DEFAULT_UPLOAD_IDLE_TIMEOUT);
   }
 
-  /** {@code uploadIdleTimeout}: how long a put waits for the next chunk of its body before failing. */
+  /**
+   * {@code uploadIdleTimeout}: how long a put waits for the next chunk of its body, and a server-side write (putBytes,
+   * uploadPart) for the store's answer, before failing.
+   */
   MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings, Duration uploadIdleTimeout) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.worker = Objects.requireNonNull(worker, "worker");
@@ -399,14 +404,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
             .extraQueryParams(query)
             .expiry(WRITE_URL_SECONDS, TimeUnit.SECONDS)
             .build()))
-        .compose(url -> {
-          RequestOptions request = new RequestOptions().setMethod(HttpMethod.PUT).setAbsoluteURI(url);
-          if (contentType != null) {
-            request.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
-          }
-          return writes.request(request);
-        })
-        .compose(request -> request.send(data))
+        .compose(url -> send(url, contentType, data, true))
         .compose(response -> response.body().map(body -> {
           if (response.statusCode() == 404 && query.containsKey("uploadId")
               && body.toString(StandardCharsets.UTF_8).contains("<Code>NoSuchUpload</Code>")) {
@@ -420,6 +418,31 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         }))
         .recover(failure -> Future.failedFuture(
             unreachable(failure) ? new DependencyUnavailableException(DEPENDENCY, failure) : failure));
+  }
+
+  /**
+   * The PUT of {@code data} to a presigned URL, its answer's head. Bounded: no connection (the pool's included)
+   * within {@link #WRITE_CONNECT_TIMEOUT}, or nothing received for the upload idle timeout, fails it; such a stall
+   * is sent once more on another connection (the same bytes to the same key or part: idempotent), since a write left
+   * waiting forever was seen once in a while on a pooled connection that had stopped moving.
+   */
+  private Future<io.vertx.core.http.HttpClientResponse> send(String url, String contentType, Buffer data,
+                                                            boolean retry) {
+    RequestOptions request = new RequestOptions().setMethod(HttpMethod.PUT).setAbsoluteURI(url)
+        .setConnectTimeout(WRITE_CONNECT_TIMEOUT.toMillis()).setIdleTimeout(uploadIdleTimeout.toMillis());
+    if (contentType != null) {
+      request.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
+    }
+    return writes.request(request)
+        .compose(sending -> sending.send(data))
+        .recover(failure -> retry && stalled(failure) ? send(url, contentType, data, false)
+            : Future.failedFuture(failure));
+  }
+
+  /** A write that got no connection or no answer in time, or whose connection closed under it. */
+  private static boolean stalled(Throwable failure) {
+    return failure instanceof java.util.concurrent.TimeoutException
+        || failure instanceof io.vertx.core.http.HttpClosedException;
   }
 
   @Override
@@ -494,7 +517,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   private static boolean unreachable(Throwable failure) {
     for (Throwable c = failure; c != null; c = c.getCause()) {
       if (c instanceof java.net.ConnectException || c instanceof java.net.NoRouteToHostException
-          || c instanceof java.net.UnknownHostException) {
+          || c instanceof java.net.UnknownHostException || c instanceof java.util.concurrent.TimeoutException) {
         return true;
       }
     }

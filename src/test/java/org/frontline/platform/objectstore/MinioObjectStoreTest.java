@@ -181,6 +181,44 @@ class MinioObjectStoreTest {
     }
   }
 
+  /**
+   * A server-side write to a store that takes the connection and never answers fails after the idle timeout, once
+   * sent again on another connection: it waited forever before (seen as a putBytes hanging in full test runs).
+   */
+  @Test
+  void aWriteTheStoreNeverAnswersIsSentOnceMoreThenFailsAsTheStoreUnavailable() throws Exception {
+    java.util.List<java.net.Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept()); // reads nothing, answers nothing
+          }
+        } catch (IOException closed) {
+          // the test is over
+        }
+      }, "silent-store");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      ObjectStoreSettings hung = new ObjectStoreSettings("http://127.0.0.1:" + silent.getLocalPort(), ACCESS_KEY,
+          SECRET_KEY, BUCKET, "us-east-1");
+      try (var impatient = new MinioObjectStore(vertx, worker, hung, Duration.ofSeconds(1))) {
+        long started = System.nanoTime();
+        Throwable failure = failureOf(impatient.putBytes("reports/r11/photo.jpg",
+            Buffer.buffer(randomBytes(64 * 1024)), "image/jpeg"));
+
+        assertThat(failure).isInstanceOf(org.frontline.platform.http.DependencyUnavailableException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+        assertThat(accepted).as("the write and its second sending, each on a connection").hasSize(2);
+      }
+    } finally {
+      for (java.net.Socket socket : accepted) {
+        socket.close();
+      }
+    }
+  }
+
   @Test
   void blockingSdkWorkRunsOnTheNamedWorkerPoolNotOnAnEventLoop() throws Exception {
     byte[] data = randomBytes(512 * 1024);
