@@ -386,6 +386,60 @@ class TokenEndpointTest {
     assertThat(jwt.answer()).startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ").contains("\"access_token\"");
   }
 
+  /**
+   * A chunked form streamed on past the 16 KiB limit gets its 413 invalid_request, and the rest is read for at most
+   * the request timeout (1 s here), then the connection is closed: the endpoint answers that 413 itself, and vertx
+   * went on reading and dropping the rest for as long as the client streamed (a chunked body has no end), though no
+   * credentials were checked.
+   */
+  @Test
+  void aChunkedFormStreamedOnPastItsLimitIsCutOffAfterThe413(TestEnvironment env) throws Exception {
+    Map<String, String> settings = new java.util.HashMap<>(env.settings());
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_ROLES", "api");
+    settings.put("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "1");
+    org.frontline.Frontline instance = org.frontline.Frontline.start(org.frontline.config.ConfigLoader.load(
+            org.frontline.config.FrontlineConfig.Mode.PRODUCTION, settings, Map.of()))
+        .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", instance.config().http().port())) {
+      socket.setSoTimeout(50);
+      socket.getOutputStream().write(("POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
+          + "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      byte[] chunk = ("1000\r\nf=" + "a".repeat(0x1000 - 3) + "&\r\n").getBytes(StandardCharsets.US_ASCII);
+      var answer = new java.io.ByteArrayOutputStream();
+      boolean closed = false;
+      long t0 = System.nanoTime();
+      while (!closed && System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(10)) {
+        try {
+          socket.getOutputStream().write(chunk);
+        } catch (java.io.IOException refused) {
+          closed = true; // the server closed (a reset)
+        }
+        try {
+          byte[] buffer = new byte[4096];
+          for (int n; !closed && (n = socket.getInputStream().read(buffer)) != 0; ) {
+            if (n == -1) {
+              closed = true;
+            } else {
+              answer.write(buffer, 0, n);
+            }
+          }
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing (more) to read yet: send the next chunk
+        } catch (java.io.IOException reset) {
+          closed = true;
+        }
+      }
+      assertThat(answer.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 413 ")
+          .contains("\"error\":\"invalid_request\"");
+      assertThat(closed).as("closed within 10 s").isTrue();
+    } finally {
+      instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void anotherMethodThanPostIsA405NamingPost(TestEnvironment env) {
     // The endpoint exists: "no resource at /oauth2/token" (404) misled a client that sent GET.

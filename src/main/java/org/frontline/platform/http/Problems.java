@@ -73,14 +73,8 @@ public final class Problems implements Handler<RoutingContext> {
       // connection closed by send; any other is sending its body, read and dropped for at most the same time.
       RequestBodies.dropUnread(rc, tooLargeDrain);
     } else if (tooLargeDrain != null && problem.status() == 413 && !rc.request().isEnded()) {
-      // vertx reads and drops the rest after a 413, which lets the client read the answer; but a chunked body has
-      // no end, and a client streaming one held the connection (and our reading) for as long as it liked.
-      io.vertx.core.http.HttpConnection connection = rc.request().connection();
-      rc.vertx().setTimer(tooLargeDrain.toMillis(), t -> {
-        if (!rc.request().isEnded()) {
-          connection.close();
-        }
-      });
+      // The rest of a body refused while it was read: at most the same time (a chunked body has no end).
+      RequestBodies.cutOff(rc, tooLargeDrain);
     }
   }
 

@@ -144,11 +144,16 @@ public final class RequestBodies {
   /**
    * Ends the answer to a refusal on a route that writes its own (the token endpoint's RFC 6749 errors) as
    * {@link Problems} ends a problem: a client waiting for a 100 Continue it never got has the connection closed
-   * after it; any other unread body is read and dropped for at most {@code drain}.
+   * after it; any other unread body is read and dropped for at most {@code drain}, and so is the rest of a body
+   * refused while it was read (the BodyHandler's 413 on a chunked body past the limit).
    */
   public static void endRefusal(RoutingContext rc, String answer, java.time.Duration drain) {
     end(rc, answer, false);
-    dropUnread(rc, drain);
+    if (unread(rc)) {
+      dropUnread(rc, drain);
+    } else if (!rc.request().isEnded()) {
+      cutOff(rc, drain);
+    }
   }
 
   /** An unread body a client sends anyway (it waits for no 100) is read and dropped for at most {@code max}. */
@@ -163,9 +168,20 @@ public final class RequestBodies {
     HttpServerRequest request = rc.request();
     rc.put(HELD, false);
     request.handler(ignored -> {}).endHandler(ignored -> {}).resume();
+    cutOff(rc, max);
+  }
+
+  /**
+   * Closes the connection if the request's body is not over within {@code max} (the answer is out): vertx reads and
+   * drops the rest of a body refused while it was read, which lets the client read the answer; but a chunked body
+   * has no end, and a client streaming one held the connection (and our reading) for as long as it liked.
+   */
+  static void cutOff(RoutingContext rc, java.time.Duration max) {
+    HttpServerRequest request = rc.request();
+    io.vertx.core.http.HttpConnection connection = request.connection();
     rc.vertx().setTimer(max.toMillis(), t -> {
       if (!request.isEnded()) {
-        request.connection().close();
+        connection.close();
       }
     });
   }
