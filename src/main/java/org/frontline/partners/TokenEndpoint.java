@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.TimeoutHandler;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
@@ -74,17 +75,20 @@ public final class TokenEndpoint {
   private final TokenService tokens;
   private final AuditLog audit;
   private final Clock clock;
-  /** How long a refused request's unread body is still read (and dropped): the request timeout. */
-  private final Duration drain;
+  /**
+   * The request timeout: how long a request may take (then the 503 timeout problem, the connection closed while
+   * its body is still coming), and how long a refused request's unread body is still read (and dropped).
+   */
+  private final Duration requestTimeout;
   private final Problems problems;
 
-  public TokenEndpoint(Pool pool, TokenService tokens, AuditLog audit, Clock clock, Duration drain) {
+  public TokenEndpoint(Pool pool, TokenService tokens, AuditLog audit, Clock clock, Duration requestTimeout) {
     this.pool = pool;
     this.tokens = tokens;
     this.audit = audit;
     this.clock = clock;
-    this.drain = drain;
-    this.problems = new Problems(drain);
+    this.requestTimeout = requestTimeout;
+    this.problems = new Problems(requestTimeout);
   }
 
   /** An RFC 6749 section 5.2 error answer. */
@@ -145,6 +149,9 @@ public final class TokenEndpoint {
   public void mount(Router router) {
     router.post(PATH).order(-10)
         .handler(new RequestIds())
+        // The route comes before the contract's root handlers, whose request timeout therefore never applied to it:
+        // a form trickled in held the connection for as long as the client liked.
+        .handler(TimeoutHandler.create(requestTimeout.toMillis()))
         .handler(RequestBodies.HOLD)
         .handler(this::authenticateBasic)
         .handler(RequestBodies.read(BodyHandler.create(false).setBodyLimit(BODY_LIMIT), BODY_LIMIT))
@@ -233,7 +240,7 @@ public final class TokenEndpoint {
   private void answer(RoutingContext rc, String error, String description) {
     rc.response().putHeader("Content-Type", "application/json");
     RequestBodies.endRefusal(rc, new JsonObject().put("error", error).put("error_description", description).encode(),
-        drain);
+        requestTimeout);
   }
 
   private Future<JsonObject> token(RoutingContext rc) throws OAuthError {

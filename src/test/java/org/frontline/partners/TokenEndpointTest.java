@@ -394,14 +394,7 @@ class TokenEndpointTest {
    */
   @Test
   void aChunkedFormStreamedOnPastItsLimitIsCutOffAfterThe413(TestEnvironment env) throws Exception {
-    Map<String, String> settings = new java.util.HashMap<>(env.settings());
-    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
-    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
-    settings.put("FRONTLINE_ROLES", "api");
-    settings.put("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "1");
-    org.frontline.Frontline instance = org.frontline.Frontline.start(org.frontline.config.ConfigLoader.load(
-            org.frontline.config.FrontlineConfig.Mode.PRODUCTION, settings, Map.of()))
-        .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+    org.frontline.Frontline instance = withOneSecondRequestTimeout(env);
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", instance.config().http().port())) {
       socket.setSoTimeout(50);
       socket.getOutputStream().write(("POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
@@ -438,6 +431,57 @@ class TokenEndpointTest {
     } finally {
       instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * A form trickled in a byte at a time gets the 503 timeout problem once the request timeout has passed, and the
+   * connection is closed: the endpoint's route comes before the root handlers, so no request timeout applied to it,
+   * and a client (no credentials needed) held the connection for as long as it trickled.
+   */
+  @Test
+  void aFormTrickledPastTheRequestTimeoutGetsA503AndTheConnectionEnds(TestEnvironment env) throws Exception {
+    org.frontline.Frontline instance = withOneSecondRequestTimeout(env);
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", instance.config().http().port())) {
+      socket.setSoTimeout(200);
+      socket.getOutputStream().write(("POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
+          + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      var answer = new java.io.ByteArrayOutputStream();
+      boolean closed = false;
+      long t0 = System.nanoTime();
+      while (!closed && System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(10)) {
+        try {
+          socket.getOutputStream().write('a');
+          int n = socket.getInputStream().read();
+          if (n == -1) {
+            closed = true;
+          } else {
+            answer.write(n);
+          }
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing to read yet: send the next byte
+        } catch (java.io.IOException reset) {
+          closed = true;
+        }
+      }
+      assertThat(answer.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 503 ")
+          .contains("urn:frontline:problem:timeout");
+      assertThat(closed).as("closed within 10 s").isTrue();
+    } finally {
+      instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  /** A second instance of the service (API only) whose request timeout is 1 s; the caller stops it. */
+  private static org.frontline.Frontline withOneSecondRequestTimeout(TestEnvironment env) throws Exception {
+    Map<String, String> settings = new java.util.HashMap<>(env.settings());
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_ROLES", "api");
+    settings.put("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "1");
+    return org.frontline.Frontline.start(org.frontline.config.ConfigLoader.load(
+            org.frontline.config.FrontlineConfig.Mode.PRODUCTION, settings, Map.of()))
+        .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   @Test
