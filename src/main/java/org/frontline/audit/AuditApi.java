@@ -22,7 +22,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /** The audit log operations: read within the admin's scope, and verify the chain. */
@@ -34,11 +33,14 @@ public final class AuditApi implements ApiRoutes {
   private final AuditRepository repository;
   private final AuditVerification verification;
   /**
-   * The walk of the chain this process is running, if any. A verification reads and hashes every entry of the log
-   * (minutes, once it holds millions): a request arriving while one runs gets that one's answer rather than starting
-   * another, so repeated or impatient requests cost one walk, not one each.
+   * Walks of the chain in this process: the one running, and the one the requests that came while it runs wait for
+   * (started when it ends). A verification reads and hashes every entry of the log (minutes, once it holds millions):
+   * repeated or impatient requests cost one walk more, not one each; and each request is answered by a walk that
+   * began after it came, so none is told the chain was intact by a walk that had read an entry before it was altered.
+   * Guarded by {@code this}.
    */
-  private final AtomicReference<Future<ChainVerifier.Result>> running = new AtomicReference<>();
+  private boolean walking;
+  private Promise<ChainVerifier.Result> next;
 
   public AuditApi(AuditRepository repository) {
     this.repository = repository;
@@ -98,24 +100,44 @@ public final class AuditApi implements ApiRoutes {
     shared().onComplete(ar -> context.runOnContext(v -> answer(rc, ar)));
   }
 
-  /** The running walk, or a new one started now. */
+  /** A walk that begins after this call: a new one now if none runs, else the one after the running one. */
   private Future<ChainVerifier.Result> shared() {
     Promise<ChainVerifier.Result> mine = Promise.promise();
-    Future<ChainVerifier.Result> current = running.compareAndExchange(null, mine.future());
-    if (current != null) {
-      return current;
+    synchronized (this) {
+      if (walking) {
+        if (next == null) {
+          next = mine;
+        }
+        return next.future();
+      }
+      walking = true;
     }
+    walk(mine);
+    return mine.future();
+  }
+
+  /** Walks the chain for {@code requests}; then, if requests came meanwhile, once more for them. */
+  private void walk(Promise<ChainVerifier.Result> requests) {
     long start = System.nanoTime();
     verification.verify().onComplete(ar -> {
-      running.set(null);
       if (ar.succeeded()) {
         LOG.info("audit chain verified: {} entries, {}, in {} ms", ar.result().checked(),
             ar.result().ok() ? "intact" : "broken at seq " + ar.result().firstBroken().seq(),
             (System.nanoTime() - start) / 1_000_000);
+      } else {
+        LOG.warn("audit chain verification failed: {}", ar.cause().toString());
       }
-      mine.handle(ar);
+      Promise<ChainVerifier.Result> waiting;
+      synchronized (this) {
+        waiting = next;
+        next = null;
+        walking = waiting != null;
+      }
+      requests.handle(ar);
+      if (waiting != null) {
+        walk(waiting);
+      }
     });
-    return mine.future();
   }
 
   private static void answer(RoutingContext rc, AsyncResult<ChainVerifier.Result> ar) {

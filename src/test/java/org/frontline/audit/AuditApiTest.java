@@ -193,11 +193,13 @@ class AuditApiTest {
   }
 
   /**
-   * Verifications asked for while one runs get its answer: three requests, one walk of the chain (one read of the
-   * head, held back here by a lock on it until all three have arrived; one "verified" line), three equal answers.
+   * Verifications asked for while one runs share the next walk: three requests while the first walk's read of the
+   * head is held back by a lock: two walks in all, not three. The second begins once the first ends, so the later
+   * requests are answered by a walk that began after they came (one begun before could have read an entry before
+   * it was altered and call the chain intact).
    */
   @Test
-  void verificationsAskedForWhileOneRunsShareIt(TestEnvironment env) throws Exception {
+  void verificationsAskedForWhileOneRunsShareTheNextWalk(TestEnvironment env) throws Exception {
     String token = accessToken(env, "admin");
     List<io.vertx.core.Future<HttpResponse<Buffer>>> answers = new ArrayList<>();
     try (LogCapture log = LogCapture.of(AuditApi.class, "%msg%n"); Connection lock = env.jdbc()) {
@@ -212,20 +214,15 @@ class AuditApiTest {
       }
       assertThat(waitingHeadReads(env, 1)).isEqualTo(1);
       lock.rollback();
-      List<String> bodies = new ArrayList<>();
+      List<JsonObject> bodies = new ArrayList<>();
       for (var answer : answers) {
         HttpResponse<Buffer> r = await(answer);
         assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
-        bodies.add(r.bodyAsString());
+        bodies.add(r.bodyAsJsonObject());
       }
-      assertThat(new JsonObject(bodies.get(0)).getBoolean("ok")).isTrue();
-      assertThat(bodies).containsOnly(bodies.get(0));
-      assertThat(log.text().lines().filter(l -> l.startsWith("audit chain verified: ")).count()).isEqualTo(1);
-    }
-    // Once it has answered, the next request walks the chain again.
-    try (LogCapture log = LogCapture.of(AuditApi.class, "%msg%n")) {
-      assertThat(AuditTesting.verify(env, token).statusCode()).isEqualTo(200);
-      assertThat(log.text()).contains("audit chain verified: ");
+      assertThat(bodies.get(1)).isEqualTo(bodies.get(2));
+      assertThat(bodies).allMatch(body -> body.getBoolean("ok"));
+      assertThat(log.text().lines().filter(l -> l.startsWith("audit chain verified: ")).count()).isEqualTo(2);
     }
   }
 
