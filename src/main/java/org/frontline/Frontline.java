@@ -10,6 +10,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import org.frontline.platform.http.ConnectionSafeMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import org.frontline.audit.AuditApi;
@@ -165,7 +166,7 @@ public final class Frontline {
             .setEnabled(true)
             .setJvmMetricsEnabled(true)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))))
-        .withMetrics(new MicrometerMetricsFactory(registry))
+        .withMetrics(ConnectionSafeMetrics.of(new MicrometerMetricsFactory(registry)))
         .build();
     this.blocking = vertx.createSharedWorkerExecutor(BLOCKING_POOL, config.workerPoolSize(), 5, TimeUnit.MINUTES);
     this.database = Database.connect(vertx, config.database());

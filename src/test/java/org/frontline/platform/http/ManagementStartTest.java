@@ -24,11 +24,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A probe that connects while the management server is starting is answered. With HTTP/2 over clear text enabled
- * (Vert.x's default), a connection accepted before the server's metrics existed had no socket metric, and its first
- * request, set up once its first bytes told HTTP/1.1 from HTTP/2, hit a NullPointerException in the Micrometer
- * metrics (VertxHttpServerMetrics.requestBegin): no answer, ever, on that connection (a readiness probe without a
- * timeout hung; bench/ingest's did).
+ * A probe that connects while the management server is starting is answered. Vert.x 5.0.7 creates a server's metrics
+ * only once its port is bound: a connection accepted before then had request metrics but no connection metric, and
+ * its first request hit a NullPointerException in the Micrometer metrics (VertxHttpServerMetrics.requestBegin): no
+ * answer, ever, on that connection (a readiness probe without a timeout hung; bench/ingest's did). About one start
+ * in a hundred with h2c (the HTTP/1.1 handler is set up at the first bytes), fewer without; none with the service's
+ * metrics (ConnectionSafeMetrics), which this Vert.x is built with as Frontline's is.
  */
 class ManagementStartTest {
   private static final byte[] PROBE = ("GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
@@ -41,7 +42,7 @@ class ManagementStartTest {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Vertx vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
-        .withMetrics(new MicrometerMetricsFactory(registry))
+        .withMetrics(ConnectionSafeMetrics.of(new MicrometerMetricsFactory(registry)))
         .build();
     AtomicInteger answered = new AtomicInteger();
     AtomicInteger unanswered = new AtomicInteger();
@@ -77,7 +78,7 @@ class ManagementStartTest {
   private static void probe(int port, AtomicInteger answered, AtomicInteger unanswered) {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
-      socket.setSoTimeout(3_000);
+      socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       out.write(PROBE);
       out.flush();
