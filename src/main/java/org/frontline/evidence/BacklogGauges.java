@@ -3,7 +3,14 @@ package org.frontline.evidence;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * A worker's backlog as two gauges, {@code {prefix}.pending} (items waiting) and {@code {prefix}.oldest.pending.age}
@@ -27,5 +34,18 @@ final class BacklogGauges {
   void set(EvidenceRepository.Backlog backlog) {
     pending.set(backlog.count());
     oldestPendingMillis.set(backlog.oldestMillis());
+  }
+
+  /**
+   * Reads a worker's backlog with {@code read} now and every {@code every} into {@code set} (whichever instances
+   * run it, the same figures); a failed read is logged at debug level, naming {@code what}. Returns the periodic
+   * timer, for the worker to cancel when it stops.
+   */
+  static long refreshEvery(Vertx vertx, Duration every, Supplier<Future<EvidenceRepository.Backlog>> read,
+                           Consumer<EvidenceRepository.Backlog> set, Logger log, String what) {
+    Runnable refresh = () -> read.get().onSuccess(set::accept)
+        .onFailure(e -> log.debug("{} not read: {}", what, e.toString()));
+    refresh.run();
+    return vertx.setPeriodic(every.toMillis(), id -> refresh.run());
   }
 }

@@ -106,8 +106,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
     // Loads libheif (or logs its absence) on the worker pool, not on this event loop: dlopen and its plugins.
     return blocking.executeBlocking(Heif::available, false).onSuccess(heif -> {
       schedule(Duration.ofMillis(10));
-      refreshBacklog();
-      backlogTimer = vertx.setPeriodic(BACKLOG_EVERY.toMillis(), id -> refreshBacklog());
+      backlogTimer = BacklogGauges.refreshEvery(vertx, BACKLOG_EVERY, repository::backlog, metrics::backlog, log,
+          "media backlog");
     });
   }
 
@@ -243,13 +243,6 @@ public final class MediaWorkerVerticle extends VerticleBase {
       }
     }
     return false;
-  }
-
-  /** The backlog gauges, from one query every {@link #BACKLOG_EVERY} (whichever instances run it, same figures). */
-  private void refreshBacklog() {
-    repository.backlog()
-        .onSuccess(metrics::backlog)
-        .onFailure(e -> log.debug("media backlog not read: {}", e.toString()));
   }
 
   /** What the blocking part found in one photo. */

@@ -55,8 +55,8 @@ public final class ReportChecksVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     schedule(Duration.ofMillis(10));
-    refreshBacklog();
-    backlogTimer = vertx.setPeriodic(MediaWorkerVerticle.BACKLOG_EVERY.toMillis(), id -> refreshBacklog());
+    backlogTimer = BacklogGauges.refreshEvery(vertx, MediaWorkerVerticle.BACKLOG_EVERY, repository::reportBacklog,
+        backlog::set, log, "report checks backlog");
     return Future.succeededFuture();
   }
 
@@ -66,12 +66,6 @@ public final class ReportChecksVerticle extends VerticleBase {
     vertx.cancelTimer(timer);
     vertx.cancelTimer(backlogTimer);
     return Future.succeededFuture();
-  }
-
-  private void refreshBacklog() {
-    repository.reportBacklog()
-        .onSuccess(backlog::set)
-        .onFailure(e -> log.debug("report checks backlog not read: {}", e.toString()));
   }
 
   private void schedule(Duration delay) {
