@@ -166,19 +166,28 @@ public final class TokenEndpoint {
   }
 
   /**
-   * A body the body handler refused (over the limit: 413; a form it cannot decode, e.g. a parameter over the
-   * server's form attribute size: 400) is an RFC 6749 error like every other refusal here (it was a problem, which
-   * an OAuth client does not read and the contract did not declare); anything else (a bug: 500, the database down:
-   * 503) is the problem every endpoint answers.
+   * A body the body step or the body handler refused (over the limit: 413; a Content-Encoding other than identity:
+   * 415 with {@code Accept-Encoding: identity}, as on every other route; a form it cannot decode, e.g. a parameter
+   * over the server's form attribute size: 400) is an RFC 6749 error like every other refusal here (it was a
+   * problem, which an OAuth client does not read and the contract did not declare); anything else (a bug: 500, the
+   * database down: 503) is the problem every endpoint answers.
    */
   private void refusedBody(RoutingContext rc) {
-    // The body step's 413 on a Content-Length past the limit is a problem exception, the BodyHandler's a status.
-    int status = rc.failure() instanceof ProblemException pe ? pe.problem().status() : rc.statusCode();
-    if ((status == 400 || status == 413) && !rc.response().headWritten()) {
+    // The body step's 413 on a Content-Length past the limit and its 415 are problem exceptions, the BodyHandler's
+    // refusals a status.
+    Problem problem = rc.failure() instanceof ProblemException pe ? pe.problem() : null;
+    int status = problem != null ? problem.status() : rc.statusCode();
+    if ((status == 400 || status == 413 || status == 415) && !rc.response().headWritten()) {
       log.info("token request refused: invalid_request (body: {})", rc.failure() == null ? status : rc.failure().toString());
       rc.response().setStatusCode(status).putHeader("Cache-Control", "no-store").putHeader("Pragma", "no-cache");
-      answer(rc, "invalid_request", status == 413 ? "The body is larger than 16 KiB."
-          : "The body could not be read as a form.");
+      if (problem != null) {
+        problem.headers().forEach(rc.response()::putHeader);
+      }
+      answer(rc, "invalid_request", switch (status) {
+        case 413 -> "The body is larger than 16 KiB.";
+        case 415 -> problem.detail();
+        default -> "The body could not be read as a form.";
+      });
     } else {
       problems.handle(rc);
     }

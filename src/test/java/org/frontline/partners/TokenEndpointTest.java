@@ -340,6 +340,59 @@ class TokenEndpointTest {
   }
 
   /**
+   * A form with a Content-Encoding other than identity is 415 invalid_request with Accept-Encoding: identity, before
+   * its body is read, as on every other route: the endpoint did not look at the header, so a gzipped form was read
+   * as the form itself (no grant_type: 400) and a form labelled gzip but sent plain got its token.
+   */
+  @Test
+  void aContentCodedFormIs415AndIssuesNoToken(TestEnvironment env) throws Exception {
+    JsonObject client = secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"));
+    String id = client.getString("id");
+    String authorization = Partners.basic(id, client.getString("clientSecret"));
+    ECKey ec = ecKey("coded");
+    String keyId = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    byte[] form = "grant_type=client_credentials".getBytes(StandardCharsets.US_ASCII);
+    byte[] assertionForm = ("grant_type=client_credentials&client_assertion_type="
+        + java.net.URLEncoder.encode(TokenEndpoint.JWT_BEARER, StandardCharsets.UTF_8) + "&client_assertion="
+        + assertion(env, ec, keyId)).getBytes(StandardCharsets.US_ASCII);
+    var gzipped = new java.io.ByteArrayOutputStream();
+    try (var gzip = new java.util.zip.GZIPOutputStream(gzipped)) {
+      gzip.write(form);
+    }
+    // Basic with a gzipped form and with a plain one labelled gzip; private_key_jwt labelled gzip (its jti unspent).
+    for (var request : List.of(Map.entry(gzipped.toByteArray(), authorization), Map.entry(form, authorization),
+        Map.entry(assertionForm, ""))) {
+      var post = env.client().post("/oauth2/token").putHeader("Content-Type", "application/x-www-form-urlencoded")
+          .putHeader("Content-Encoding", "gzip");
+      if (!request.getValue().isEmpty()) {
+        post.putHeader("Authorization", request.getValue());
+      }
+      HttpResponse<Buffer> r = await(post.sendBuffer(Buffer.buffer(request.getKey())));
+      oauthError(r, 415, "invalid_request");
+      assertThat(r.getHeader("Accept-Encoding")).isEqualTo("identity");
+    }
+    // Refused on the head: a client waiting for a 100 Continue gets the 415 without it, its form unsent.
+    ExpectContinue.Exchange refused = ExpectContinue.send(env.app().config().http().port(),
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Encoding: gzip\r\nAuthorization: " + authorization + "\r\nContent-Length: " + form.length
+            + "\r\n\r\n", form, Duration.ofSeconds(5));
+    assertThat(refused.continued()).as(refused.answer()).isFalse();
+    assertThat(refused.status()).as(refused.answer()).isEqualTo(415);
+    assertThat(refused.answer()).contains("\"error\":\"invalid_request\"")
+        .containsIgnoringCase("\r\nAccept-Encoding: identity\r\n");
+
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner.token.issue' AND object_id IN (?, ?)",
+        id, keyId)).isZero();
+    assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", keyId)).isZero();
+    // Sent without a coding (identity named or not), the same forms get their tokens.
+    ok(await(env.client().post("/oauth2/token").putHeader("Authorization", authorization)
+        .putHeader("Content-Type", "application/x-www-form-urlencoded").putHeader("Content-Encoding", "identity")
+        .sendBuffer(Buffer.buffer(form))), 200);
+    ok(await(env.client().post("/oauth2/token").putHeader("Content-Type", "application/x-www-form-urlencoded")
+        .sendBuffer(Buffer.buffer(assertionForm))), 200);
+  }
+
+  /**
    * A client authenticating with Basic and sending Expect: 100-continue gets its 100 only once its credentials are
    * good: with wrong ones the 401 invalid_client comes without a 100, the form never asked for, and the connection
    * is closed (the 100 came first, and the body was sent for nothing). Good credentials: 100, then the token.

@@ -53,12 +53,13 @@ public final class RequestBodies {
   /**
    * The body step of a raw route that answers its own refusals (the token endpoint), after its checks that need no
    * body: the BodyHandler's own checks of the head (an Expect other than 100-continue 417, a Content-Length past
-   * {@code limit} 413) are made first, so that a request they refuse keeps its body unread (see
-   * {@link #endRefusal}); then the BodyHandler sends the 100 when one is expected, and reads the body.
+   * {@code limit} 413) and the Content-Encoding 415 are made first, so that a request they refuse keeps its body
+   * unread (see {@link #endRefusal}); then the BodyHandler sends the 100 when one is expected, and reads the body.
    */
   public static Handler<RoutingContext> read(BodyHandler bodies, long limit) {
     return held(bodies, rc -> {
       expectation(rc);
+      coding(rc);
       length(rc, limit);
     });
   }
@@ -82,15 +83,7 @@ public final class RequestBodies {
 
   private static void check(RoutingContext rc, long limit, Operation operation) {
     expectation(rc);
-    HttpServerRequest request = rc.request();
-    String coding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
-    if (coding != null && !"identity".equalsIgnoreCase(coding.strip())) {
-      // RFC 9110 15.5.16: a content coding the server does not decode is a 415 naming those it takes. It was read as
-      // the body itself: gzip bytes a 400 not-JSON, a body labelled gzip but sent plain taken as it was.
-      throw new ProblemException(Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Encoding '" + coding
-          + "' is not accepted here; send the body without a content coding.").withHeader("Accept-Encoding",
-          "identity"));
-    }
+    coding(rc);
     length(rc, limit);
     if (operation.getRequestBody() != null) {
       RequestValidation.declaredMediaType(rc, operation);
@@ -102,6 +95,20 @@ public final class RequestBodies {
     String expect = rc.request().getHeader(HttpHeaders.EXPECT);
     if (expect != null && !"100-continue".equalsIgnoreCase(expect)) {
       throw new ProblemException(Problems.toProblem(null, 417, rc));
+    }
+  }
+
+  /**
+   * A Content-Encoding other than identity: 415 with {@code Accept-Encoding: identity} (RFC 9110 15.5.16, a content
+   * coding the server does not decode). The server decodes none, so it was read as the body itself: gzip bytes a 400
+   * not-JSON, a body labelled gzip but sent plain taken as it was.
+   */
+  private static void coding(RoutingContext rc) {
+    String coding = rc.request().getHeader(HttpHeaders.CONTENT_ENCODING);
+    if (coding != null && !"identity".equalsIgnoreCase(coding.strip())) {
+      throw new ProblemException(Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Encoding '" + coding
+          + "' is not accepted here; send the body without a content coding.").withHeader("Accept-Encoding",
+          "identity"));
     }
   }
 
