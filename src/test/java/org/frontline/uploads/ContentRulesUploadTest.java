@@ -8,14 +8,10 @@ import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Base64;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -24,6 +20,7 @@ import java.util.zip.ZipOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.testing.TestEnvironment.await;
+import static org.frontline.uploads.UploadRequests.checksum;
 
 /**
  * The content rules (sniffed type, declared family, pixel cap) through real HTTP on both upload paths: tus and the
@@ -34,6 +31,7 @@ class ContentRulesUploadTest {
   static final String T415 = "urn:frontline:problem:unsupported-media-type";
   static final String T422 = "urn:frontline:problem:unprocessable";
   private final HttpClient http = TestEnvironment.checkedHttp();
+  private final UploadRequests uploads = new UploadRequests(http);
 
   record Case(byte[] bytes, String declared, int status, String type) {}
 
@@ -75,9 +73,9 @@ class ContentRulesUploadTest {
       UUID a = UUID.randomUUID();
       TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {c.bytes()},
           new String[] {c.declared()});
-      String location = create(env, token, report, a, c.bytes().length);
+      String location = uploads.create(env, token, report, a, c.bytes().length);
 
-      HttpResponse<String> r = patch(env, token, location, 0, c.bytes());
+      HttpResponse<String> r = uploads.patch(env, token, location, 0, c.bytes());
 
       if (c.status() == 0) {
         assertThat(r.statusCode()).as(label + ": " + r.body()).isEqualTo(204);
@@ -97,7 +95,7 @@ class ContentRulesUploadTest {
       assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).as(label)
           .isEmpty();
       // The upload is over: the client must start a new one with a proper photo.
-      assertThat(head(env, token, location).statusCode()).as(label).isEqualTo(404);
+      assertThat(uploads.head(env, token, location).statusCode()).as(label).isEqualTo(404);
     }
   }
 
@@ -111,10 +109,10 @@ class ContentRulesUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {svg});
-    String location = create(env, token, report, a, svg.length);
+    String location = uploads.create(env, token, report, a, svg.length);
 
     // A first PATCH of 300 KiB of the 8 MiB: enough for the head, and refused there.
-    HttpResponse<String> r = patch(env, token, location, 0, Arrays.copyOf(svg, 300 * 1024));
+    HttpResponse<String> r = uploads.patch(env, token, location, 0, Arrays.copyOf(svg, 300 * 1024));
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(415);
     assertThat(new JsonObject(r.body()).getString("type")).isEqualTo(T415);
@@ -123,7 +121,7 @@ class ContentRulesUploadTest {
         + a + "'")).isEqualTo("FAILED 0");
     assertRefused(env, "svg", report, a, "markup (SVG, XML or HTML)");
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
-    HttpResponse<String> more = patch(env, token, location, 0, Arrays.copyOf(svg, 1024));
+    HttpResponse<String> more = uploads.patch(env, token, location, 0, Arrays.copyOf(svg, 1024));
     assertThat(more.statusCode()).isEqualTo(404);
   }
 
@@ -137,11 +135,10 @@ class ContentRulesUploadTest {
       UUID a = UUID.randomUUID();
       TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {c.bytes()},
           new String[] {c.declared()});
-      String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body())
-          .getString("url");
+      String url = uploads.uploadUrl(env, token, a);
       assertThat(put(url, c.bytes()).statusCode()).as(label).isEqualTo(200);
 
-      HttpResponse<String> r = post(env, token, "/v1/attachments/" + a + "/complete");
+      HttpResponse<String> r = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
 
       if (c.status() == 0) {
         assertThat(r.statusCode()).as(label + ": " + r.body()).isEqualTo(200);
@@ -172,12 +169,12 @@ class ContentRulesUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {photo});
-    String location = create(env, token, report, a, photo.length);
+    String location = uploads.create(env, token, report, a, photo.length);
     byte[] chunk = Arrays.copyOf(photo, 1024 * 1024);
     byte[] corrupted = chunk.clone();
     System.arraycopy(ascii("GIF89a"), 0, corrupted, 0, 6); // the head of a GIF, as far as the sniffer can tell
 
-    HttpResponse<String> r = patch(env, token, location, 0, corrupted, checksum(chunk));
+    HttpResponse<String> r = uploads.patch(env, token, location, 0, corrupted, checksum(chunk));
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(460);
     assertThat(new JsonObject(r.body()).getString("type")).isEqualTo("urn:frontline:problem:checksum-mismatch");
@@ -187,17 +184,17 @@ class ContentRulesUploadTest {
         + " WHERE id = '" + a + "'")).isEqualTo("PENDING none");
     assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected'"
         + " AND object_id = '" + a + "'")).isEqualTo("0");
-    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
+    assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
 
     // Held until its end, such a chunk is still bounded by Upload-Length (no endless body holds a part permit).
     byte[] tooLong = java.util.Arrays.copyOf(corrupted, photo.length + 1);
-    HttpResponse<String> beyond = patch(env, token, location, 0, tooLong, checksum(tooLong));
+    HttpResponse<String> beyond = uploads.patch(env, token, location, 0, tooLong, checksum(tooLong));
     assertThat(beyond.statusCode()).as(beyond.body()).isEqualTo(413);
     assertThat(TusUploadTest.query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE attachment_id = '"
         + a + "'")).isEqualTo("ACTIVE 0");
 
     // The chunk sent again, intact: taken.
-    HttpResponse<String> resent = patch(env, token, location, 0, chunk, checksum(chunk));
+    HttpResponse<String> resent = uploads.patch(env, token, location, 0, chunk, checksum(chunk));
     assertThat(resent.statusCode()).as(resent.body()).isEqualTo(204);
     assertThat(resent.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(chunk.length));
 
@@ -205,19 +202,14 @@ class ContentRulesUploadTest {
     UUID report2 = UUID.randomUUID();
     UUID b = UUID.randomUUID();
     TusUploadTest.insertReport(env, report2, TusUploadTest.XU, new UUID[] {b}, new byte[][] {photo});
-    String other = create(env, token, report2, b, photo.length);
-    HttpResponse<String> refused = patch(env, token, other, 0, corrupted, checksum(corrupted));
+    String other = uploads.create(env, token, report2, b, photo.length);
+    HttpResponse<String> refused = uploads.patch(env, token, other, 0, corrupted, checksum(corrupted));
     assertThat(refused.statusCode()).as(refused.body()).isEqualTo(415);
     assertThat(TusUploadTest.query(env, "SELECT status FROM upload WHERE attachment_id = '" + b + "'"))
         .isEqualTo("FAILED");
     assertRefused(env, "gif head", report2, b, TusUploadTest.query(env, "SELECT last_rejection FROM attachment"
         + " WHERE id = '" + b + "'"));
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report2 + "/"))).isEmpty();
-  }
-
-  private static String checksum(byte[] data) throws Exception {
-    return "sha256 " + Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-256")
-        .digest(data));
   }
 
   /** The attachment stays PENDING with the reason recorded, and the refusal is audited. */
@@ -248,52 +240,6 @@ class ContentRulesUploadTest {
 
   private static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.ISO_8859_1);
-  }
-
-  private String create(TestEnvironment env, String token, UUID report, UUID a, long length) throws Exception {
-    Base64.Encoder b64 = Base64.getEncoder();
-    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
-        "Authorization", "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata",
-        "reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8))
-            + ",attachmentId " + b64.encodeToString(a.toString().getBytes(StandardCharsets.UTF_8))));
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    return r.headers().firstValue("Location").orElseThrow();
-  }
-
-  private HttpResponse<String> head(TestEnvironment env, String token, String location) throws Exception {
-    return send(env, "HEAD", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization", "Bearer " + token));
-  }
-
-  private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body)
-      throws Exception {
-    return patch(env, token, location, offset, body, null);
-  }
-
-  private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body,
-                                     String checksum) throws Exception {
-    Map<String, String> headers = new HashMap<>(Map.of("Tus-Resumable", "1.0.0", "Authorization",
-        "Bearer " + token, "Upload-Offset", Long.toString(offset), "Content-Type",
-        "application/offset+octet-stream"));
-    if (checksum != null) {
-      headers.put("Upload-Checksum", checksum);
-    }
-    return send(env, "PATCH", location, body, headers);
-  }
-
-  private HttpResponse<String> send(TestEnvironment env, String method, String path, byte[] body,
-                                    Map<String, String> headers) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port()
-            + path))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(body));
-    headers.forEach(b::header);
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private HttpResponse<String> post(TestEnvironment env, String token, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port() + path))
-        .header("Authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<byte[]> put(String url, byte[] body) throws Exception {

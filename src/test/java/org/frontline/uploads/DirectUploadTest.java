@@ -33,6 +33,7 @@ import static org.frontline.testing.TestEnvironment.await;
 @FrontlineTest
 class DirectUploadTest {
   private final HttpClient http = TestEnvironment.checkedHttp();
+  private final UploadRequests uploads = new UploadRequests(http);
 
   @Test
   void aPresignedPutThenCompleteStoresTheAttachmentAndCompletesTheReport(TestEnvironment env) throws Exception {
@@ -42,7 +43,7 @@ class DirectUploadTest {
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
 
-    HttpResponse<String> url = post(env, token, "/v1/attachments/" + a + "/upload-url");
+    HttpResponse<String> url = uploads.post(env, token, "/v1/attachments/" + a + "/upload-url");
     assertThat(url.statusCode()).as(url.body()).isEqualTo(200);
     JsonObject body = new JsonObject(url.body());
     assertThat(body.getString("method")).isEqualTo("PUT");
@@ -55,7 +56,7 @@ class DirectUploadTest {
         .isEqualTo(403);
     assertThat(put(presigned, data).statusCode()).isEqualTo(200);
 
-    HttpResponse<String> done = post(env, token, "/v1/attachments/" + a + "/complete");
+    HttpResponse<String> done = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
 
     assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
     JsonObject state = new JsonObject(done.body());
@@ -75,7 +76,7 @@ class DirectUploadTest {
     assertThat(put(presigned, other).statusCode()).isEqualTo(200);
     assertThat(TusUploadTest.storedSha256(env, key)).isEqualTo(TusUploadTest.sha256Hex(data));
     // Completing again answers the state, as the first completion did.
-    assertThat(new JsonObject(post(env, token, "/v1/attachments/" + a + "/complete").body())).isEqualTo(state);
+    assertThat(new JsonObject(uploads.post(env, token, "/v1/attachments/" + a + "/complete").body())).isEqualTo(state);
   }
 
   /**
@@ -93,7 +94,7 @@ class DirectUploadTest {
     UUID a2 = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a1, a2}, new byte[][] {first, last});
     for (UUID a : new UUID[] {a1, a2}) {
-      String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+      String url = uploads.uploadUrl(env, token, a);
       assertThat(put(url, a == a1 ? first : last).statusCode()).isEqualTo(200);
     }
 
@@ -131,7 +132,7 @@ class DirectUploadTest {
 
   /** The 200 answer of a completion. */
   private JsonObject completed(TestEnvironment env, String token, UUID a) throws Exception {
-    HttpResponse<String> done = post(env, token, "/v1/attachments/" + a + "/complete");
+    HttpResponse<String> done = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
     assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
     return new JsonObject(done.body());
   }
@@ -145,13 +146,13 @@ class DirectUploadTest {
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
     String staging = "uploads/direct/" + report + "/" + a;
 
-    assertThat(post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(422);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(422);
 
-    String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+    String url = uploads.uploadUrl(env, token, a);
     byte[] other = data.clone();
     other[100] ^= 1;
     assertThat(put(url, other).statusCode()).isEqualTo(200);
-    HttpResponse<String> sha = post(env, token, "/v1/attachments/" + a + "/complete");
+    HttpResponse<String> sha = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
     assertThat(sha.statusCode()).isEqualTo(422);
     assertThat(new JsonObject(sha.body()).getString("type")).isEqualTo("urn:frontline:problem:unprocessable");
     assertThat(new JsonObject(sha.body()).getJsonArray("errors").getJsonObject(0).getString("field"))
@@ -165,7 +166,7 @@ class DirectUploadTest {
     assertThat(put(url, new byte[] {1, 2, 3}).statusCode()).isEqualTo(403);
     await(env.app().objectStore().putBytes(staging, io.vertx.core.buffer.Buffer.buffer(new byte[] {1, 2, 3}),
         "image/jpeg"));
-    HttpResponse<String> size = post(env, token, "/v1/attachments/" + a + "/complete");
+    HttpResponse<String> size = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
     assertThat(size.statusCode()).isEqualTo(422);
     assertThat(new JsonObject(size.body()).getJsonArray("errors").getJsonObject(0).getString("field"))
         .isEqualTo("size");
@@ -189,7 +190,7 @@ class DirectUploadTest {
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
     String staging = "uploads/direct/" + report + "/" + a;
-    JsonObject answer = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body());
+    JsonObject answer = new JsonObject(uploads.post(env, token, "/v1/attachments/" + a + "/upload-url").body());
     assertThat(answer.getJsonObject("headers").getString("Content-Length")).isEqualTo("2000");
     String url = answer.getString("url");
 
@@ -202,7 +203,7 @@ class DirectUploadTest {
           .contains("SignatureDoesNotMatch");
       assertThat(await(env.app().objectStore().stat(staging))).as(body.length + " bytes").isEmpty();
     }
-    HttpResponse<String> nothing = post(env, token, "/v1/attachments/" + a + "/complete");
+    HttpResponse<String> nothing = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
     assertThat(nothing.statusCode()).as(nothing.body()).isEqualTo(422);
     assertThat(nothing.body()).contains("no object was uploaded");
     assertThat(TusUploadTest.query(env, "SELECT status FROM attachment WHERE id = '" + a + "'"))
@@ -212,7 +213,7 @@ class DirectUploadTest {
     assertThat(objectKeys(env, "reports/" + report + "/")).isEmpty();
 
     assertThat(put(url, data).statusCode()).isEqualTo(200);
-    HttpResponse<String> done = post(env, token, "/v1/attachments/" + a + "/complete");
+    HttpResponse<String> done = uploads.post(env, token, "/v1/attachments/" + a + "/complete");
     assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
     assertThat(new JsonObject(done.body()).getString("status")).isEqualTo("STORED");
     storedOnceNothingStaged(env, report, a, data);
@@ -229,9 +230,9 @@ class DirectUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
-    String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+    String url = uploads.uploadUrl(env, token, a);
     assertThat(StoreHttp.put(url, data, "text/html").statusCode()).isEqualTo(200);
-    assertThat(post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
 
     HttpResponse<String> link = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
             + env.app().config().http().port() + "/v1/attachments/" + a + "/content?variant=original"))
@@ -320,11 +321,12 @@ class DirectUploadTest {
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
 
-    HttpResponse<String> url = post(env, zhang, "/v1/attachments/" + a + "/upload-url");
+    HttpResponse<String> url = uploads.post(env, zhang, "/v1/attachments/" + a + "/upload-url");
     assertThat(url.statusCode()).isEqualTo(404);
     assertThat(new JsonObject(url.body()).getString("type")).isEqualTo("urn:frontline:problem:not-found");
-    assertThat(post(env, zhang, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(404);
-    assertThat(post(env, zhang, "/v1/attachments/" + UUID.randomUUID() + "/complete").statusCode()).isEqualTo(404);
+    assertThat(uploads.post(env, zhang, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(404);
+    assertThat(uploads.post(env, zhang, "/v1/attachments/" + UUID.randomUUID() + "/complete").statusCode())
+        .isEqualTo(404);
   }
 
   @Test
@@ -334,10 +336,11 @@ class DirectUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
-    String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+    String url = uploads.uploadUrl(env, token, a);
     assertThat(put(url, data).statusCode()).isEqualTo(200);
 
-    List<HttpResponse<String>> answers = together(5, i -> post(env, token, "/v1/attachments/" + a + "/complete"));
+    List<HttpResponse<String>> answers = together(5, i -> uploads.post(env, token,
+        "/v1/attachments/" + a + "/complete"));
 
     // The winner and the losers alike: 200 with the attachment's state, the winner's, as a later repeat gets it.
     for (HttpResponse<String> r : answers) {
@@ -361,23 +364,13 @@ class DirectUploadTest {
       UUID report = UUID.randomUUID();
       UUID a = UUID.randomUUID();
       TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
-      String url = new JsonObject(post(env, token, "/v1/attachments/" + a + "/upload-url").body()).getString("url");
+      String url = uploads.uploadUrl(env, token, a);
       assertThat(put(url, data).statusCode()).isEqualTo(200);
-      HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-              + "/v1/uploads")).header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
-          .header("Upload-Length", Integer.toString(data.length))
-          .header("Upload-Metadata", TusUploadTest.metadata(report, a))
-          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-      String location = created.headers().firstValue("Location").orElseThrow();
+      String location = uploads.create(port, token, report, a, data.length);
 
       List<HttpResponse<String>> answers = together(2, i -> i == 0
-          ? http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + location))
-              .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
-              .header("Upload-Offset", "0").header("Content-Type", "application/offset+octet-stream")
-              .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(data)).build(),
-              HttpResponse.BodyHandlers.ofString())
-          : post(env, token, "/v1/attachments/" + a + "/complete"));
+          ? uploads.patch(port, token, location, 0, data, null)
+          : uploads.post(env, token, "/v1/attachments/" + a + "/complete"));
 
       HttpResponse<String> patch = answers.get(0);
       HttpResponse<String> complete = answers.get(1);
@@ -441,12 +434,6 @@ class DirectUploadTest {
     } finally {
       pool.shutdownNow();
     }
-  }
-
-  private HttpResponse<String> post(TestEnvironment env, String token, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port() + path))
-        .header("Authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<byte[]> put(String url, byte[] body) throws Exception {

@@ -27,7 +27,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
@@ -37,6 +36,8 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.testing.TestEnvironment.await;
+import static org.frontline.uploads.UploadRequests.checksum;
+import static org.frontline.uploads.UploadRequests.metadata;
 
 /** tus 1.0.0 through real HTTP, real PostgreSQL and the in-process S3 server. */
 @FrontlineTest
@@ -44,12 +45,13 @@ class TusUploadTest {
   static final UUID XU = account("officer.xu");
   static final int MIB = 1024 * 1024;
   private final HttpClient http = TestEnvironment.checkedHttp();
+  private final UploadRequests uploads = new UploadRequests(http);
 
   // ---- discovery and protocol ----
 
   @Test
   void optionsDiscoversTheServerWithoutAToken(TestEnvironment env) throws Exception {
-    HttpResponse<String> r = send(env, "OPTIONS", "/v1/uploads", null, Map.of());
+    HttpResponse<String> r = uploads.send(env, "OPTIONS", "/v1/uploads", null, Map.of());
     assertThat(r.statusCode()).isEqualTo(204);
     assertThat(r.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
     assertThat(r.headers().firstValue("Tus-Version")).hasValue("1.0.0");
@@ -58,7 +60,7 @@ class TusUploadTest {
     assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha256");
     assertThat(r.headers().firstValue("Tus-Max-Size")).hasValue("52428800");
     // tus clients may send OPTIONS to an upload's URL as well: the same discovery, whether or not it exists.
-    HttpResponse<String> atUpload = send(env, "OPTIONS", "/v1/uploads/" + UUID.randomUUID(), null, Map.of());
+    HttpResponse<String> atUpload = uploads.send(env, "OPTIONS", "/v1/uploads/" + UUID.randomUUID(), null, Map.of());
     assertThat(atUpload.statusCode()).isEqualTo(204);
     assertThat(atUpload.headers().firstValue("Tus-Version")).hasValue("1.0.0");
     assertThat(atUpload.headers().firstValue("Tus-Max-Size")).hasValue("52428800");
@@ -71,10 +73,10 @@ class TusUploadTest {
         java.nio.file.Path.of("api-spec/openapi.yaml"))).toCompletionStage().toCompletableFuture().get();
     long largest = contract.getJsonObject("components").getJsonObject("schemas")
         .getJsonObject("AttachmentDeclaration").getJsonObject("properties").getJsonObject("size").getLong("maximum");
-    assertThat(send(env, "OPTIONS", "/v1/uploads", null, Map.of()).headers().firstValue("Tus-Max-Size"))
+    assertThat(uploads.send(env, "OPTIONS", "/v1/uploads", null, Map.of()).headers().firstValue("Tus-Max-Size"))
         .hasValue(Long.toString(largest));
 
-    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+    HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
         "Authorization", "Bearer " + token(env, "officer.xu"), "Upload-Length", Long.toString(largest + 1),
         "Upload-Metadata", metadata(UUID.randomUUID(), UUID.randomUUID())));
     assertThat(r.statusCode()).isEqualTo(413);
@@ -84,7 +86,7 @@ class TusUploadTest {
 
   @Test
   void anUnsupportedTusVersionIs412(TestEnvironment env) throws Exception {
-    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "0.2.2",
+    HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "0.2.2",
         "Authorization", "Bearer " + token(env, "officer.xu"), "Upload-Length", "10"));
     assertThat(r.statusCode()).isEqualTo(412);
     assertThat(r.headers().firstValue("Tus-Version")).hasValue("1.0.0");
@@ -94,7 +96,7 @@ class TusUploadTest {
 
   @Test
   void withoutATokenIs401(TestEnvironment env) throws Exception {
-    HttpResponse<String> r = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+    HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
         "Upload-Length", "10"));
     assertThat(r.statusCode()).isEqualTo(401);
     assertThat(r.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
@@ -113,17 +115,17 @@ class TusUploadTest {
     UUID a2 = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a1, a2}, new byte[][] {big, small});
 
-    String location = create(env, token, report, a1, big.length);
-    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
+    String location = uploads.create(env, token, report, a1, big.length);
+    assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
     // Chunks of 4 MiB: not multiples of a part, so the tail under a part is kept between PATCHes.
     int offset = 0;
     for (int chunk : new int[] {4 * MIB, 4 * MIB, big.length - 8 * MIB}) {
       byte[] bytes = Arrays.copyOfRange(big, offset, offset + chunk);
-      HttpResponse<String> r = patch(env, token, location, offset, bytes, checksum(bytes));
+      HttpResponse<String> r = uploads.patch(env, token, location, offset, bytes, checksum(bytes));
       assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
       offset += chunk;
       assertThat(r.headers().firstValue("Upload-Offset")).hasValue(Long.toString(offset));
-      HttpResponse<String> h = head(env, token, location);
+      HttpResponse<String> h = uploads.head(env, token, location);
       assertThat(h.headers().firstValue("Upload-Offset")).hasValue(Long.toString(offset));
       assertThat(h.headers().firstValue("Upload-Length")).hasValue(Long.toString(big.length));
       assertThat(h.headers().firstValue("Cache-Control")).hasValue("no-store");
@@ -139,7 +141,7 @@ class TusUploadTest {
     assertThat(storedSha256(env, key)).isEqualTo(sha256Hex(big));
 
     // creation-with-upload: the whole small photo with the creation request.
-    HttpResponse<String> created = send(env, "POST", "/v1/uploads", small, Map.of("Tus-Resumable", "1.0.0",
+    HttpResponse<String> created = uploads.send(env, "POST", "/v1/uploads", small, Map.of("Tus-Resumable", "1.0.0",
         "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(small.length),
         "Upload-Metadata", metadata(report, a2), "Content-Type", "application/offset+octet-stream",
         "Upload-Checksum", checksum(small)));
@@ -175,7 +177,7 @@ class TusUploadTest {
         for (int i = 0; i < n; i++) {
           byte[] bytes = photos[i];
           UUID a = ids[i];
-          sent.add(pool.submit(() -> send(env, "POST", "/v1/uploads", bytes, Map.of("Tus-Resumable", "1.0.0",
+          sent.add(pool.submit(() -> uploads.send(env, "POST", "/v1/uploads", bytes, Map.of("Tus-Resumable", "1.0.0",
               "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(bytes.length),
               "Upload-Metadata", metadata(report, a), "Content-Type", "application/offset+octet-stream"))));
         }
@@ -200,26 +202,26 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     byte[] first = Arrays.copyOfRange(data, 0, 30_000);
 
-    HttpResponse<String> wrong = patch(env, token, location, 5, first, null);
+    HttpResponse<String> wrong = uploads.patch(env, token, location, 5, first, null);
     assertThat(wrong.statusCode()).isEqualTo(409);
     assertThat(problemType(wrong)).isEqualTo("urn:frontline:problem:conflict");
 
-    HttpResponse<String> bad = patch(env, token, location, 0, first, checksum(new byte[] {1, 2, 3}));
+    HttpResponse<String> bad = uploads.patch(env, token, location, 0, first, checksum(new byte[] {1, 2, 3}));
     assertThat(bad.statusCode()).isEqualTo(460);
     assertThat(problemType(bad)).isEqualTo("urn:frontline:problem:checksum-mismatch");
-    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
+    assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("0");
 
-    HttpResponse<String> badHeader = patch(env, token, location, 0, first, "md5 AAAA");
+    HttpResponse<String> badHeader = uploads.patch(env, token, location, 0, first, "md5 AAAA");
     assertThat(badHeader.statusCode()).isEqualTo(400);
 
-    HttpResponse<String> ok = patch(env, token, location, 0, first, checksum(first));
+    HttpResponse<String> ok = uploads.patch(env, token, location, 0, first, checksum(first));
     assertThat(ok.statusCode()).isEqualTo(204);
-    assertThat(head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("30000");
-    HttpResponse<String> rest = patch(env, token, location, 30_000, Arrays.copyOfRange(data, 30_000, data.length),
-        null);
+    assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset")).hasValue("30000");
+    HttpResponse<String> rest = uploads.patch(env, token, location, 30_000,
+        Arrays.copyOfRange(data, 30_000, data.length), null);
     assertThat(rest.statusCode()).isEqualTo(204);
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
   }
@@ -232,16 +234,16 @@ class TusUploadTest {
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
 
-    HttpResponse<String> larger = createRaw(env, token, report, a, 1001);
+    HttpResponse<String> larger = uploads.createRaw(env, token, report, a, 1001);
     assertThat(larger.statusCode()).isEqualTo(413);
     assertThat(problemType(larger)).isEqualTo("urn:frontline:problem:payload-too-large");
     assertThat(larger.body()).contains("header/Upload-Length");
-    HttpResponse<String> smaller = createRaw(env, token, report, a, 999);
+    HttpResponse<String> smaller = uploads.createRaw(env, token, report, a, 999);
     assertThat(smaller.statusCode()).isEqualTo(400);
     assertThat(problemType(smaller)).isEqualTo("urn:frontline:problem:validation-failed");
     assertThat(new JsonObject(smaller.body()).getJsonArray("errors").getJsonObject(0).getString("field"))
         .isEqualTo("header/Upload-Length");
-    HttpResponse<String> noMetadata = send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+    HttpResponse<String> noMetadata = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
         "Authorization", "Bearer " + token, "Upload-Length", "1000"));
     assertThat(noMetadata.statusCode()).isEqualTo(400);
     assertThat(noMetadata.body()).contains("header/Upload-Metadata/reportId");
@@ -257,15 +259,15 @@ class TusUploadTest {
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
 
-    HttpResponse<String> create = createRaw(env, zhang, report, a, data.length);
+    HttpResponse<String> create = uploads.createRaw(env, zhang, report, a, data.length);
     assertThat(create.statusCode()).isEqualTo(404);
     assertThat(problemType(create)).isEqualTo("urn:frontline:problem:not-found");
-    String location = create(env, xu, report, a, data.length);
-    assertThat(head(env, zhang, location).statusCode()).isEqualTo(404);
-    assertThat(patch(env, zhang, location, 0, data, null).statusCode()).isEqualTo(404);
-    assertThat(send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization",
+    String location = uploads.create(env, xu, report, a, data.length);
+    assertThat(uploads.head(env, zhang, location).statusCode()).isEqualTo(404);
+    assertThat(uploads.patch(env, zhang, location, 0, data, null).statusCode()).isEqualTo(404);
+    assertThat(uploads.send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization",
         "Bearer " + zhang)).statusCode()).isEqualTo(404);
-    assertThat(head(env, xu, location).headers().firstValue("Upload-Offset")).hasValue("0");
+    assertThat(uploads.head(env, xu, location).headers().firstValue("Upload-Offset")).hasValue("0");
   }
 
   /**
@@ -281,7 +283,7 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, xu, report, a, data.length);
+    String location = uploads.create(env, xu, report, a, data.length);
     int port = env.app().config().http().port();
     String head = "PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
         + "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: " + data.length
@@ -314,7 +316,7 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, xu, report, a, data.length);
+    String location = uploads.create(env, xu, report, a, data.length);
     byte[] tooLong = Arrays.copyOf(data, data.length + 1);
     ExpectContinue.Exchange r = ExpectContinue.send(env.app().config().http().port(), "PATCH " + location
         + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nAuthorization: Bearer " + xu + "\r\n"
@@ -334,16 +336,17 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
-    assertThat(patch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 10), null).statusCode()).isEqualTo(204);
+    String location = uploads.create(env, token, report, a, data.length);
+    assertThat(uploads.patch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 10), null).statusCode())
+        .isEqualTo(204);
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).hasSize(1);
 
-    HttpResponse<String> deleted = send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
+    HttpResponse<String> deleted = uploads.send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
         "Authorization", "Bearer " + token));
     assertThat(deleted.statusCode()).isEqualTo(204);
-    assertThat(head(env, token, location).statusCode()).isEqualTo(404);
+    assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
     // A repeat (the phone never saw the 204): 404, saying how the upload ended.
-    HttpResponse<String> again = send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
+    HttpResponse<String> again = uploads.send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
         "Authorization", "Bearer " + token));
     assertThat(again.statusCode()).isEqualTo(404);
     assertThat(again.body()).contains("was ended").doesNotContain("complete");
@@ -359,14 +362,15 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
-    assertThat(patch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 10), null).statusCode()).isEqualTo(204);
-    String other = create(env, token, report, a, data.length); // a second one, never written
+    String location = uploads.create(env, token, report, a, data.length);
+    assertThat(uploads.patch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 10), null).statusCode())
+        .isEqualTo(204);
+    String other = uploads.create(env, token, report, a, data.length); // a second one, never written
     update(env, "UPDATE upload SET expires_at = now() - interval '1 minute' WHERE attachment_id = '" + a + "'");
 
-    HttpResponse<String> h = head(env, token, location);
+    HttpResponse<String> h = uploads.head(env, token, location);
     assertThat(h.statusCode()).isEqualTo(410);
-    assertThat(problemType(h.statusCode() == 410 ? patch(env, token, location, 5 * MIB + 10,
+    assertThat(problemType(h.statusCode() == 410 ? uploads.patch(env, token, location, 5 * MIB + 10,
         Arrays.copyOfRange(data, 5 * MIB + 10, data.length), null) : h)).isEqualTo("urn:frontline:problem:gone");
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).hasSize(2);
 
@@ -376,7 +380,7 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
     assertThat(query(env, "SELECT string_agg(DISTINCT status, ',') FROM upload WHERE attachment_id = '" + a + "'"))
         .isEqualTo("EXPIRED");
-    assertThat(head(env, token, other).statusCode()).isEqualTo(410);
+    assertThat(uploads.head(env, token, other).statusCode()).isEqualTo(410);
     assertThat(await(env.app().uploadSweeper().sweep())).isZero();
   }
 
@@ -389,9 +393,9 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {declared});
-    String location = create(env, token, report, a, declared.length);
+    String location = uploads.create(env, token, report, a, declared.length);
 
-    HttpResponse<String> r = patch(env, token, location, 0, sent, null);
+    HttpResponse<String> r = uploads.patch(env, token, location, 0, sent, null);
 
     assertThat(r.statusCode()).isEqualTo(422);
     assertThat(problemType(r)).isEqualTo("urn:frontline:problem:unprocessable");
@@ -405,7 +409,7 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
     assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected' AND object_id = '"
         + a + "'")).isEqualTo("1");
-    assertThat(head(env, token, location).statusCode()).isEqualTo(404);
+    assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
   }
 
   @Test
@@ -415,10 +419,10 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     ChunkReceiver.PEAK_BUFFERED.set(0);
 
-    assertThat(patch(env, token, location, 0, data, checksum(data)).statusCode()).isEqualTo(204);
+    assertThat(uploads.patch(env, token, location, 0, data, checksum(data)).statusCode()).isEqualTo(204);
 
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
     // One part plus at most the network chunk that crossed the part boundary.
@@ -433,7 +437,7 @@ class TusUploadTest {
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {photo(1000)});
     for (int i = 0; i < 6; i++) {
-      create(env, token, report, a, 1000);
+      uploads.create(env, token, report, a, 1000);
     }
     update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE attachment_id = '" + a + "'");
     UploadRepository repository = new UploadRepository(env.app().database().pool());
@@ -462,7 +466,7 @@ class TusUploadTest {
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {photo(1000)});
     for (int i = 0; i < 3; i++) {
-      create(env, token, report, a, 1000);
+      uploads.create(env, token, report, a, 1000);
     }
     update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE attachment_id = '" + a + "'");
     ObjectStore real = env.app().objectStore();
@@ -516,19 +520,19 @@ class TusUploadTest {
     // The shared service stays up for other test classes: two more instances on the same database and store.
     Frontline first = startInstance(env);
     int port = first.config().http().port();
-    String location = create(port, token, report, a, data.length);
+    String location = uploads.create(port, token, report, a, data.length);
     int sent = 11 * MIB + 5; // two full parts and a tail
-    assertThat(patch(port, token, location, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
+    assertThat(uploads.patch(port, token, location, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
     first.stop().get(30, TimeUnit.SECONDS);
 
     Frontline second = startInstance(env);
     try {
       int port2 = second.config().http().port();
-      HttpResponse<String> h = head(port2, token, location);
+      HttpResponse<String> h = uploads.head(port2, token, location);
       assertThat(h.statusCode()).isEqualTo(200);
       long offset = Long.parseLong(h.headers().firstValue("Upload-Offset").orElseThrow());
       assertThat(offset).isEqualTo(sent);
-      HttpResponse<String> rest = patch(port2, token, location, offset,
+      HttpResponse<String> rest = uploads.patch(port2, token, location, offset,
           Arrays.copyOfRange(data, (int) offset, data.length), null);
       assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
       storedIntact(env, a, data);
@@ -544,9 +548,9 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
 
-    HttpResponse<String> r = patch(env, token, location, 0, data, null);
+    HttpResponse<String> r = uploads.patch(env, token, location, 0, data, null);
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
     String key = storedIntact(env, a, data);
@@ -563,13 +567,13 @@ class TusUploadTest {
 
     Frontline first = startInstance(env);
     int port = first.config().http().port();
-    String location = create(port, token, report, a, data.length);
+    String location = uploads.create(port, token, report, a, data.length);
     String uploadId = location.substring(location.lastIndexOf('/') + 1);
     // No multipart upload for it: nothing is in the store until its last byte.
     assertThat(query(env, "SELECT coalesce(multipart_upload_id, 'none') FROM upload WHERE id = '" + uploadId + "'"))
         .isEqualTo("none");
     int sent = MIB + 17;
-    assertThat(patch(port, token, location, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
+    assertThat(uploads.patch(port, token, location, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
     String key = query(env, "SELECT object_key FROM upload WHERE id = '" + uploadId + "'");
     assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
     assertThat(await(env.app().objectStore().stat(key))).isEmpty();
@@ -578,9 +582,10 @@ class TusUploadTest {
     Frontline second = startInstance(env);
     try {
       int port2 = second.config().http().port();
-      assertThat(head(port2, token, location).headers().firstValue("Upload-Offset")).hasValue(Integer.toString(sent));
-      HttpResponse<String> rest = patch(port2, token, location, sent, Arrays.copyOfRange(data, sent, data.length),
-          null);
+      assertThat(uploads.head(port2, token, location).headers().firstValue("Upload-Offset"))
+          .hasValue(Integer.toString(sent));
+      HttpResponse<String> rest = uploads.patch(port2, token, location, sent,
+          Arrays.copyOfRange(data, sent, data.length), null);
       assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
       assertThat(storedIntact(env, a, data)).isEqualTo(key);
       assertThat(await(env.app().objectStore().listMultipartUploads(key))).isEmpty();
@@ -602,7 +607,7 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     String uploadId = location.substring(location.lastIndexOf('/') + 1);
     // What Problems logs (its WARN for a 503 names the dependency).
     LogCapture problems = LogCapture.of(org.frontline.platform.http.Problems.class, "%level %msg%n");
@@ -621,8 +626,8 @@ class TusUploadTest {
     assertThat(query(env, "SELECT length(tail) || ' ' || coalesce(multipart_upload_id, 'none') FROM upload"
         + " WHERE id = '" + uploadId + "'")).isEqualTo("300000 none");
 
-    HttpResponse<String> rest = patch(env, token, location, 300_000, Arrays.copyOfRange(data, 300_000, data.length),
-        null);
+    HttpResponse<String> rest = uploads.patch(env, token, location, 300_000,
+        Arrays.copyOfRange(data, 300_000, data.length), null);
 
     assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
     storedIntact(env, a, data);
@@ -635,13 +640,14 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     int sent = 5 * MIB + 4321; // one part and a tail
 
     cutPatch(env, token, location, 0, Arrays.copyOf(data, sent), data.length, false);
     awaitOffset(env, token, location, sent);
 
-    HttpResponse<String> rest = patch(env, token, location, sent, Arrays.copyOfRange(data, sent, data.length), null);
+    HttpResponse<String> rest = uploads.patch(env, token, location, sent, Arrays.copyOfRange(data, sent, data.length),
+        null);
     assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
     storedIntact(env, a, data);
   }
@@ -734,7 +740,7 @@ class TusUploadTest {
 
   private void awaitOffset(TestEnvironment env, String token, String location, long offset) {
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
-        .untilAsserted(() -> assertThat(head(env, token, location).headers().firstValue("Upload-Offset"))
+        .untilAsserted(() -> assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset"))
             .hasValue(Long.toString(offset)));
   }
 
@@ -759,7 +765,7 @@ class TusUploadTest {
       UUID report = UUID.randomUUID();
       UUID a = UUID.randomUUID();
       insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-      String location = create(env, token, report, a, data.length);
+      String location = uploads.create(env, token, report, a, data.length);
       try (java.net.Socket socket = openPatch(port, token, location, 0, "Content-Length: " + data.length + "\r\n")) {
         switch (i % 3) {
           case 0 -> socket.setSoLinger(true, 0); // reset right after the headers: while authenticating
@@ -780,9 +786,9 @@ class TusUploadTest {
       assertThat(budget.waiting()).as("bodies waiting for a permit").isZero();
     });
     for (int i = 0; i < locations.size(); i++) {
-      long offset = Long.parseLong(head(env, token, locations.get(i)).headers().firstValue("Upload-Offset")
+      long offset = Long.parseLong(uploads.head(env, token, locations.get(i)).headers().firstValue("Upload-Offset")
           .orElseThrow());
-      HttpResponse<String> rest = patch(env, token, locations.get(i), offset,
+      HttpResponse<String> rest = uploads.patch(env, token, locations.get(i), offset,
           Arrays.copyOfRange(data, (int) offset, data.length), null);
       assertThat(rest.statusCode()).as("upload %d: %s", i, rest.body()).isEqualTo(204);
       storedIntact(env, attachments.get(i), data);
@@ -809,7 +815,7 @@ class TusUploadTest {
         UUID report = UUID.randomUUID();
         UUID a = UUID.randomUUID();
         insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-        String location = create(env, token, report, a, data.length);
+        String location = uploads.create(env, token, report, a, data.length);
         java.net.Socket socket = openPatch(port, token, location, 0, "Content-Length: " + data.length + "\r\n");
         socket.getOutputStream().write(Arrays.copyOf(data, 10));
         socket.getOutputStream().flush();
@@ -822,7 +828,7 @@ class TusUploadTest {
       UUID report = UUID.randomUUID();
       UUID a = UUID.randomUUID();
       insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-      String location = create(env, token, report, a, data.length);
+      String location = uploads.create(env, token, report, a, data.length);
       try (LogCapture problems = LogCapture.of(org.frontline.platform.http.Problems.class, "%level %msg%n")) {
         try (java.net.Socket dropped = openPatch(port, token, location, 0, "Content-Length: " + data.length
             + "\r\n")) {
@@ -863,7 +869,7 @@ class TusUploadTest {
         assertThat(budget.waiting()).isZero();
       });
       for (String slowLocation : slowLocations) {
-        assertThat(head(env, token, slowLocation).headers().firstValue("Upload-Offset")).hasValue("10");
+        assertThat(uploads.head(env, token, slowLocation).headers().firstValue("Upload-Offset")).hasValue("10");
       }
     } finally {
       for (java.net.Socket socket : slow) {
@@ -885,12 +891,12 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     String uploadId = location.substring(location.lastIndexOf('/') + 1);
     update(env, "UPDATE upload SET sha256_state = '\\x0102'::bytea WHERE id = '" + uploadId + "'");
 
-    HttpResponse<String> first = patch(env, token, location, 0, data, null);
-    HttpResponse<String> second = patch(env, token, location, 0, data, null);
+    HttpResponse<String> first = uploads.patch(env, token, location, 0, data, null);
+    HttpResponse<String> second = uploads.patch(env, token, location, 0, data, null);
 
     assertThat(first.statusCode()).as(first.body()).isEqualTo(500);
     assertThat(second.statusCode()).as("not locked by the first: %s", second.body()).isEqualTo(500);
@@ -899,7 +905,7 @@ class TusUploadTest {
         .isEqualTo("ACTIVE 0");
 
     update(env, "UPDATE upload SET sha256_state = NULL WHERE id = '" + uploadId + "'");
-    HttpResponse<String> repaired = patch(env, token, location, 0, data, null);
+    HttpResponse<String> repaired = uploads.patch(env, token, location, 0, data, null);
     assertThat(repaired.statusCode()).as(repaired.body()).isEqualTo(204);
     storedIntact(env, a, data);
   }
@@ -938,7 +944,7 @@ class TusUploadTest {
       UUID report = UUID.randomUUID();
       UUID a = UUID.randomUUID();
       insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-      String location = create(env, token, report, a, data.length);
+      String location = uploads.create(env, token, report, a, data.length);
       String uploadId = location.substring(location.lastIndexOf('/') + 1);
       try (java.net.Socket socket = openPatch(port, token, location, 0, "Transfer-Encoding: chunked\r\n")) {
         java.io.OutputStream out = socket.getOutputStream();
@@ -951,7 +957,7 @@ class TusUploadTest {
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
           .untilAsserted(() -> assertThat(budget.available()).isEqualTo(budget.permits()));
 
-      HttpResponse<String> h = head(env, token, location);
+      HttpResponse<String> h = uploads.head(env, token, location);
       assertThat(h.statusCode()).isEqualTo(200);
       assertThat(h.headers().firstValue("Upload-Length")).hasValue(Integer.toString(length));
       long offset = Long.parseLong(h.headers().firstValue("Upload-Offset").orElseThrow());
@@ -963,7 +969,7 @@ class TusUploadTest {
       assertThat(query(env, "SELECT status FROM upload WHERE id = '" + uploadId + "'")).isEqualTo("ACTIVE");
       assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
 
-      HttpResponse<String> rest = patch(env, token, location, offset,
+      HttpResponse<String> rest = uploads.patch(env, token, location, offset,
           Arrays.copyOfRange(data, (int) offset, data.length), null);
 
       assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
@@ -972,7 +978,7 @@ class TusUploadTest {
       assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
       assertThat(query(env, "SELECT status || ' ' || \"offset\" FROM upload WHERE id = '" + uploadId + "'"))
           .isEqualTo("COMPLETED " + length);
-      assertThat(head(env, token, location).headers().firstValue("Upload-Offset"))
+      assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset"))
           .hasValue(Integer.toString(length));
     }
   }
@@ -992,8 +998,8 @@ class TusUploadTest {
     UUID a1 = UUID.randomUUID();
     UUID a2 = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a1, a2}, new byte[][] {whole, parted});
-    String l1 = create(env, token, report, a1, whole.length);
-    String l2 = create(env, token, report, a2, parted.length);
+    String l1 = uploads.create(env, token, report, a1, whole.length);
+    String l2 = uploads.create(env, token, report, a2, parted.length);
     String id1 = l1.substring(l1.lastIndexOf('/') + 1);
     String id2 = l2.substring(l2.lastIndexOf('/') + 1);
     // As the old code left them: all bytes as the tail; all bytes in two stored parts, no tail.
@@ -1020,18 +1026,20 @@ class TusUploadTest {
       ps.setString(3, id2);
       ps.executeUpdate();
     }
-    assertThat(head(env, token, l1).headers().firstValue("Upload-Offset")).hasValue(Integer.toString(whole.length));
+    assertThat(uploads.head(env, token, l1).headers().firstValue("Upload-Offset"))
+        .hasValue(Integer.toString(whole.length));
 
     update(env, java.nio.file.Files.readString(java.nio.file.Path.of(
         "src/main/resources/db/migration/V97__tus_last_byte_held_back.sql")));
 
-    assertThat(head(env, token, l1).headers().firstValue("Upload-Offset"))
+    assertThat(uploads.head(env, token, l1).headers().firstValue("Upload-Offset"))
         .hasValue(Integer.toString(whole.length - 1));
-    assertThat(head(env, token, l2).headers().firstValue("Upload-Offset")).hasValue("0");
-    HttpResponse<String> r1 = patch(env, token, l1, whole.length - 1, new byte[] {whole[whole.length - 1]}, null);
+    assertThat(uploads.head(env, token, l2).headers().firstValue("Upload-Offset")).hasValue("0");
+    HttpResponse<String> r1 = uploads.patch(env, token, l1, whole.length - 1, new byte[] {whole[whole.length - 1]},
+        null);
     assertThat(r1.statusCode()).as(r1.body()).isEqualTo(204);
     storedIntact(env, a1, whole);
-    HttpResponse<String> r2 = patch(env, token, l2, 0, parted, null);
+    HttpResponse<String> r2 = uploads.patch(env, token, l2, 0, parted, null);
     assertThat(r2.statusCode()).as(r2.body()).isEqualTo(204);
     storedIntact(env, a2, parted);
     assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
@@ -1055,7 +1063,7 @@ class TusUploadTest {
         UUID report = UUID.randomUUID();
         UUID a = UUID.randomUUID();
         insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-        String location = create(env, token, report, a, data.length);
+        String location = uploads.create(env, token, report, a, data.length);
         String uploadId = location.substring(location.lastIndexOf('/') + 1);
         byte[] retried = data.clone();
         if (!sameBytes) {
@@ -1112,7 +1120,7 @@ class TusUploadTest {
         UUID report = UUID.randomUUID();
         UUID a = UUID.randomUUID();
         insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-        String location = create(env, token, report, a, data.length);
+        String location = uploads.create(env, token, report, a, data.length);
         String uploadId = location.substring(location.lastIndexOf('/') + 1);
         String key = query(env, "SELECT object_key FROM upload WHERE id = '" + uploadId + "'");
         byte[] retried = data.clone();
@@ -1121,14 +1129,14 @@ class TusUploadTest {
         }
         var one = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
           try {
-            return patch(env, token, location, 0, data, null).statusCode();
+            return uploads.patch(env, token, location, 0, data, null).statusCode();
           } catch (Exception e) {
             throw new IllegalStateException(e);
           }
         });
         var two = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
           try {
-            return patch(other.config().http().port(), token, location, 0, retried, null).statusCode();
+            return uploads.patch(other.config().http().port(), token, location, 0, retried, null).statusCode();
           } catch (Exception e) {
             throw new IllegalStateException(e);
           }
@@ -1284,76 +1292,8 @@ class TusUploadTest {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
   }
 
-  private static String checksum(byte[] data) throws Exception {
-    return "sha256 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(data));
-  }
-
-  static String metadata(UUID report, UUID attachment) {
-    Base64.Encoder b64 = Base64.getEncoder();
-    return "reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8))
-        + ",attachmentId " + b64.encodeToString(attachment.toString().getBytes(StandardCharsets.UTF_8))
-        + ",filename " + b64.encodeToString("photo.jpg".getBytes(StandardCharsets.UTF_8));
-  }
-
   private static String problemType(HttpResponse<String> r) {
     assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
     return new JsonObject(r.body()).getString("type");
-  }
-
-  private HttpResponse<String> createRaw(TestEnvironment env, String token, UUID report, UUID a, long length)
-      throws Exception {
-    return send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0", "Authorization",
-        "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata", metadata(report, a)));
-  }
-
-  private String create(TestEnvironment env, String token, UUID report, UUID a, long length) throws Exception {
-    return create(env.app().config().http().port(), token, report, a, length);
-  }
-
-  private String create(int port, String token, UUID report, UUID a, long length) throws Exception {
-    HttpResponse<String> r = send(port, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
-        "Authorization", "Bearer " + token, "Upload-Length", Long.toString(length), "Upload-Metadata",
-        metadata(report, a)));
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    assertThat(r.headers().firstValue("Upload-Expires").orElseThrow()).matches(TusHttpDateTest.IMF_FIXDATE);
-    return r.headers().firstValue("Location").orElseThrow();
-  }
-
-  private HttpResponse<String> head(TestEnvironment env, String token, String location) throws Exception {
-    return head(env.app().config().http().port(), token, location);
-  }
-
-  private HttpResponse<String> head(int port, String token, String location) throws Exception {
-    return send(port, "HEAD", location, null, Map.of("Tus-Resumable", "1.0.0", "Authorization", "Bearer " + token));
-  }
-
-  private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body,
-                                     String checksum) throws Exception {
-    return patch(env.app().config().http().port(), token, location, offset, body, checksum);
-  }
-
-  private HttpResponse<String> patch(int port, String token, String location, long offset, byte[] body,
-                                     String checksum) throws Exception {
-    Map<String, String> headers = new HashMap<>(Map.of("Tus-Resumable", "1.0.0", "Authorization",
-        "Bearer " + token, "Upload-Offset", Long.toString(offset), "Content-Type",
-        "application/offset+octet-stream"));
-    if (checksum != null) {
-      headers.put("Upload-Checksum", checksum);
-    }
-    return send(port, "PATCH", location, body, headers);
-  }
-
-  private HttpResponse<String> send(TestEnvironment env, String method, String path, byte[] body,
-                                    Map<String, String> headers) throws Exception {
-    return send(env.app().config().http().port(), method, path, body, headers);
-  }
-
-  private HttpResponse<String> send(int port, String method, String path, byte[] body, Map<String, String> headers)
-      throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(body));
-    headers.forEach(b::header);
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 }

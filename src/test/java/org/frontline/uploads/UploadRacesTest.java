@@ -45,6 +45,7 @@ import static org.frontline.uploads.TusUploadTest.query;
 @FrontlineTest
 class UploadRacesTest {
   private final HttpClient http = TestEnvironment.checkedHttp();
+  private final UploadRequests uploads = new UploadRequests(http);
 
   /** A store whose calls the test can hold up or fail. */
   static final class Hooks {
@@ -384,14 +385,14 @@ class UploadRacesTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(port, report, a, data.length);
+    String location = uploads.create(port, "unused", report, a, data.length);
     return new Started(report, a, data, location, location.substring(location.lastIndexOf('/') + 1));
   }
 
   /** The phone resumes as tus says: HEAD is 404, so it creates a new upload, which stores the photo. */
   private void headIs404AndANewUploadStoresThePhoto(TestEnvironment env, int port, Started u) throws Exception {
     assertThat(send(port, "HEAD", u.location(), null).statusCode()).isEqualTo(404);
-    String again = create(port, u.report(), u.attachment(), u.data().length);
+    String again = uploads.create(port, "unused", u.report(), u.attachment(), u.data().length);
     HttpResponse<String> stored = patch(port, again, 0, u.data());
     assertThat(stored.statusCode()).as(stored.body()).isEqualTo(204);
     TusUploadTest.storedIntact(env, u.attachment(), u.data());
@@ -407,14 +408,6 @@ class UploadRacesTest {
   private HttpResponse<String> send(int port, String method, String path, byte[] body) throws Exception {
     return http.send(request(port, path).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
         : HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private String create(int port, UUID report, UUID a, long length) throws Exception {
-    HttpResponse<String> r = http.send(request(port, "/v1/uploads").header("Upload-Length", Long.toString(length))
-        .header("Upload-Metadata", TusUploadTest.metadata(report, a))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    return r.headers().firstValue("Location").orElseThrow();
   }
 
   private HttpResponse<String> patch(int port, String location, long offset, byte[] body) throws Exception {

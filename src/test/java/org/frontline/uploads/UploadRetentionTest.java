@@ -18,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.testing.TestEnvironment.await;
 import static org.frontline.uploads.TusUploadTest.XU;
 import static org.frontline.uploads.TusUploadTest.query;
+import static org.frontline.uploads.UploadRequests.uploadId;
 
 /**
  * Retention of upload rows: an ended upload that owes the store nothing goes a week after its expiry (HEAD is then
@@ -26,16 +27,7 @@ import static org.frontline.uploads.TusUploadTest.query;
 @FrontlineTest
 class UploadRetentionTest {
   private final HttpClient http = TestEnvironment.checkedHttp();
-
-  private String create(TestEnvironment env, String token, UUID report, UUID a, long length) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(env.apiUri("/v1/uploads"))
-        .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
-        .header("Upload-Length", Long.toString(length)).header("Upload-Metadata", TusUploadTest.metadata(report, a))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    String location = r.headers().firstValue("Location").orElseThrow();
-    return location.substring(location.lastIndexOf('/') + 1);
-  }
+  private final UploadRequests uploads = new UploadRequests(http);
 
   private int send(TestEnvironment env, String token, String id, String method, byte[] body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(env.apiUri("/v1/uploads/" + id))
@@ -81,10 +73,10 @@ class UploadRetentionTest {
     UUID report = UUID.randomUUID();
     UUID[] a = {UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID()};
     TusUploadTest.insertReport(env, report, XU, a, data);
-    String old = create(env, token, report, a[0], data[0].length);
-    String young = create(env, token, report, a[1], data[1].length);
-    String owing = create(env, token, report, a[2], data[2].length);
-    String active = create(env, token, report, a[3], data[3].length);
+    String old = uploadId(uploads.create(env, token, report, a[0], data[0].length));
+    String young = uploadId(uploads.create(env, token, report, a[1], data[1].length));
+    String owing = uploadId(uploads.create(env, token, report, a[2], data[2].length));
+    String active = uploadId(uploads.create(env, token, report, a[3], data[3].length));
     assertThat(send(env, token, old, "PATCH", data[0])).isEqualTo(204);
     assertThat(send(env, token, young, "PATCH", data[1])).isEqualTo(204);
     assertThat(send(env, token, owing, "DELETE", null)).isEqualTo(204);

@@ -28,6 +28,7 @@ import static org.frontline.testing.TestEnvironment.await;
 import static org.frontline.uploads.TusUploadTest.MIB;
 import static org.frontline.uploads.TusUploadTest.XU;
 import static org.frontline.uploads.TusUploadTest.query;
+import static org.frontline.uploads.UploadRequests.uploadId;
 
 /**
  * The upload sweeper leaves nothing behind in the store (issue 5, requirement 11): objects of multipart uploads
@@ -38,6 +39,7 @@ import static org.frontline.uploads.TusUploadTest.query;
 @FrontlineTest
 class UploadSweeperTest {
   private final HttpClient http = TestEnvironment.checkedHttp();
+  private final UploadRequests uploads = new UploadRequests(http);
 
   // ---- objects of expired uploads ----
 
@@ -52,7 +54,7 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     String id = location.substring(location.lastIndexOf('/') + 1);
     String key = completedBeforeACrash(env, token, location, data);
     assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(key);
@@ -83,8 +85,8 @@ class UploadSweeperTest {
     UUID b = UUID.randomUUID();
     byte[] data = TusUploadTest.photo(6 * MIB);
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a, b}, new byte[][] {data, data});
-    String lost = uploadId(create(env, token, report, a, data.length));
-    String live = uploadId(create(env, token, report, b, data.length));
+    String lost = uploadId(uploads.create(env, token, report, a, data.length));
+    String live = uploadId(uploads.create(env, token, report, b, data.length));
     update(env, "UPDATE upload SET multipart_upload_id = NULL WHERE id = '" + lost + "'");
     String lostKey = query(env, "SELECT object_key FROM upload WHERE id = '" + lost + "'");
     String liveKey = query(env, "SELECT object_key FROM upload WHERE id = '" + live + "'");
@@ -110,11 +112,8 @@ class UploadSweeperTest {
     UUID a = UUID.randomUUID();
     byte[] data = TusUploadTest.photo(6 * MIB);
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    HttpResponse<String> refused = whileTheStoreIsDown(env, () -> http.send(HttpRequest.newBuilder(
-            env.apiUri("/v1/uploads")).header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
-        .header("Upload-Length", Integer.toString(data.length))
-        .header("Upload-Metadata", TusUploadTest.metadata(report, a))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()));
+    HttpResponse<String> refused = whileTheStoreIsDown(env, () -> uploads.createRaw(env, token, report, a,
+        data.length));
     assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
     assertThat(refused.headers().firstValue("Location")).isEmpty();
     assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NOT NULL) FROM upload WHERE report_id = '"
@@ -127,7 +126,7 @@ class UploadSweeperTest {
     assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE report_id = '"
         + report + "'")).isEqualTo("FAILED true");
     // The phone starts over: a new upload stores the attachment.
-    String again = create(env, token, report, a, data.length);
+    String again = uploads.create(env, token, report, a, data.length);
     assertThat(patch(env, token, again, 0, data).statusCode()).isEqualTo(204);
     TusUploadTest.storedIntact(env, a, data);
   }
@@ -151,7 +150,7 @@ class UploadSweeperTest {
       UUID report = UUID.randomUUID();
       UUID a = UUID.randomUUID();
       TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-      String location = create(env, token, report, a, data.length);
+      String location = uploads.create(env, token, report, a, data.length);
       String id = uploadId(location);
       String key;
       if (multipart) {
@@ -189,10 +188,10 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String first = create(env, token, report, a, data.length);
+    String first = uploads.create(env, token, report, a, data.length);
     String leftover = completedBeforeACrash(env, token, first, data);
     // The phone starts over with a new upload, which stores the attachment.
-    String second = create(env, token, report, a, data.length);
+    String second = uploads.create(env, token, report, a, data.length);
     assertThat(patch(env, token, second, 0, data).statusCode()).isEqualTo(204);
     String stored = TusUploadTest.storedIntact(env, a, data);
     assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactlyInAnyOrder(leftover,
@@ -220,7 +219,7 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {gif});
-    String location = create(env, token, report, a, gif.length);
+    String location = uploads.create(env, token, report, a, gif.length);
     String id = uploadId(location);
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).hasSize(1);
 
@@ -249,7 +248,7 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = create(env, token, report, a, data.length);
+    String location = uploads.create(env, token, report, a, data.length);
     String id = uploadId(location);
     String key = query(env, "SELECT object_key FROM upload WHERE id = '" + id + "'");
     String elsewhere = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
@@ -278,7 +277,7 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {declared});
-    String location = create(env, token, report, a, declared.length);
+    String location = uploads.create(env, token, report, a, declared.length);
     String id = uploadId(location);
 
     HttpResponse<String> r;
@@ -315,18 +314,18 @@ class UploadSweeperTest {
     String staging = "uploads/direct/" + report + "/";
 
     // Put, then never completed.
-    assertThat(StoreHttp.put(uploadUrl(env, token, never), photos[0]).statusCode()).isEqualTo(200);
+    assertThat(StoreHttp.put(uploads.uploadUrl(env, token, never), photos[0]).statusCode()).isEqualTo(200);
     // Put, then stored through tus instead.
-    assertThat(StoreHttp.put(uploadUrl(env, token, viaTus), photos[1]).statusCode()).isEqualTo(200);
-    String location = create(env, token, report, viaTus, photos[1].length);
+    assertThat(StoreHttp.put(uploads.uploadUrl(env, token, viaTus), photos[1]).statusCode()).isEqualTo(200);
+    String location = uploads.create(env, token, report, viaTus, photos[1].length);
     assertThat(patch(env, token, location, 0, photos[1]).statusCode()).isEqualTo(204);
     // Completed, then put again through the URL, which is still valid.
-    String url = uploadUrl(env, token, putAgain);
+    String url = uploads.uploadUrl(env, token, putAgain);
     assertThat(StoreHttp.put(url, photos[2]).statusCode()).isEqualTo(200);
-    assertThat(post(env, token, "/v1/attachments/" + putAgain + "/complete").statusCode()).isEqualTo(200);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + putAgain + "/complete").statusCode()).isEqualTo(200);
     assertThat(StoreHttp.put(url, photos[2]).statusCode()).isEqualTo(200); // the declared length only
     // Put, to be completed later.
-    assertThat(StoreHttp.put(uploadUrl(env, token, later), photos[3]).statusCode()).isEqualTo(200);
+    assertThat(StoreHttp.put(uploads.uploadUrl(env, token, later), photos[3]).statusCode()).isEqualTo(200);
     assertThat(DirectUploadTest.objectKeys(env, staging)).containsExactlyInAnyOrder(staging + never,
         staging + viaTus, staging + putAgain, staging + later);
 
@@ -336,7 +335,7 @@ class UploadSweeperTest {
         staging + later);
     TusUploadTest.storedIntact(env, viaTus, photos[1]);
     TusUploadTest.storedIntact(env, putAgain, photos[2]);
-    HttpResponse<String> completed = post(env, token, "/v1/attachments/" + later + "/complete");
+    HttpResponse<String> completed = uploads.post(env, token, "/v1/attachments/" + later + "/complete");
     assertThat(completed.statusCode()).as(completed.body()).isEqualTo(200);
     assertThat(new JsonObject(completed.body()).getString("status")).isEqualTo("STORED");
     TusUploadTest.storedIntact(env, later, photos[3]);
@@ -367,7 +366,7 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    assertThat(StoreHttp.put(uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
+    assertThat(StoreHttp.put(uploads.uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
     String elsewhere = "reports/" + report + "/" + a + "/" + UUID.randomUUID();
     // The direct completion has copied the verified bytes to its final key and waits for the attachment row.
     HttpResponse<String> answer = lostWhileTheStoreIsDown(env, a, elsewhere, HttpRequest.newBuilder(
@@ -405,8 +404,8 @@ class UploadSweeperTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    assertThat(StoreHttp.put(uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
-    assertThat(post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
+    assertThat(StoreHttp.put(uploads.uploadUrl(env, token, a), data).statusCode()).isEqualTo(200);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
     String stored = TusUploadTest.storedIntact(env, a, data);
     assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'")).isEqualTo("0");
 
@@ -475,21 +474,8 @@ class UploadSweeperTest {
     await(env.app().uploadSweeper().sweep());
   }
 
-  private static String uploadId(String location) {
-    return location.substring(location.lastIndexOf('/') + 1);
-  }
-
   private String token(TestEnvironment env) throws Exception {
     return TusUploadTest.token(http, env, "officer.xu");
-  }
-
-  private String create(TestEnvironment env, String token, UUID report, UUID a, long length) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(env.apiUri("/v1/uploads"))
-        .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
-        .header("Upload-Length", Long.toString(length)).header("Upload-Metadata", TusUploadTest.metadata(report, a))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-    return r.headers().firstValue("Location").orElseThrow();
   }
 
   private HttpRequest patchRequest(TestEnvironment env, String token, String location, long offset, byte[] body) {
@@ -502,17 +488,6 @@ class UploadSweeperTest {
   private HttpResponse<String> patch(TestEnvironment env, String token, String location, long offset, byte[] body)
       throws Exception {
     return http.send(patchRequest(env, token, location, offset, body), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private String uploadUrl(TestEnvironment env, String token, UUID attachment) throws Exception {
-    HttpResponse<String> r = post(env, token, "/v1/attachments/" + attachment + "/upload-url");
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    return new JsonObject(r.body()).getString("url");
-  }
-
-  private HttpResponse<String> post(TestEnvironment env, String token, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(env.apiUri(path)).header("Authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static void update(TestEnvironment env, String sql) throws Exception {
