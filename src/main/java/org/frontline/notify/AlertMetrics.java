@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 
 /**
  * The dispatcher's meters (Prometheus names in brackets): pushes sent ({@code frontline_push_sent_total}), failed by
- * reason ({@code frontline_push_failed_total{reason}}: the FCM error code, e.g. UNREGISTERED, QUOTA_EXCEEDED, or
+ * reason ({@code frontline_push_failed_total{reason}}: the FCM error code, e.g. UNREGISTERED, QUOTA_EXCEEDED (the
+ * project's quota), or DEVICE_QUOTA_EXCEEDED (one device's own message rate), PAUSED (held back by a quota pause),
  * DEVICE_RETIRED, RECIPIENT_DISABLED, BATCH_FAILED, OTHER), retried ({@code frontline_push_retried_total}), dead-lettered
  * ({@code frontline_push_dead_lettered_total}), escalated events ({@code frontline_alerts_escalated_total}), and
  * gauges refreshed by a periodic query, never per scrape: pending outbox events ({@code frontline_outbox_pending}),

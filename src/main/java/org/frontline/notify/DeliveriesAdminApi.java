@@ -99,8 +99,8 @@ public final class DeliveriesAdminApi implements ApiRoutes {
                 + "; only a dead delivery can be re-driven.").with("currentStatus", status).toException());
           }
           return conn.preparedQuery("UPDATE push_delivery SET status = 'PENDING', attempts = 0,"
-                  + " next_attempt_at = now(), last_error = NULL, message_id = NULL, claimed_by = NULL,"
-                  + " lease_until = NULL WHERE id = $1")
+                  + " device_throttles = 0, next_attempt_at = now(), last_error = NULL, message_id = NULL,"
+                  + " claimed_by = NULL, lease_until = NULL WHERE id = $1")
               .execute(Tuple.of(id))
               .compose(v -> record(conn, actor, id, before))
               .compose(v -> conn.preparedQuery("SELECT " + COLUMNS + FROM + " WHERE p.id = $1")

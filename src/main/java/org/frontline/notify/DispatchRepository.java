@@ -26,10 +26,11 @@ public final class DispatchRepository {
   /**
    * A claimed push delivery; {@code notLive} is null when it may be sent, else why not: its recipient's account was
    * disabled, its device was retired or moved to another account, or its recipient no longer covers the alert's
-   * unit, since it was written.
+   * unit, since it was written. {@code deviceThrottles}: how many times FCM refused it for its device's own message
+   * rate (see {@link Cost#DEVICE_THROTTLE}).
    */
   public record Due(long id, String token, String notLive, String title, String body, JsonObject data,
-      String collapseKey, int attempts) {
+      String collapseKey, int attempts, int deviceThrottles) {
     public boolean live() {
       return notLive == null;
     }
@@ -306,7 +307,7 @@ public final class DispatchRepository {
             + " THEN 'device retired or moved to another account'"
             + " WHEN " + NO_LONGER_COVERED + " THEN 'recipient no longer covers the alert''s unit' END AS not_live,"
             + " p.title,"
-            + " p.body, p.data, p.collapse_key, p.attempts")
+            + " p.body, p.data, p.collapse_key, p.attempts, p.device_throttles")
         .execute(Tuple.of(limit, claim, lease.toMillis()))
         .map(rows -> {
           List<Due> out = new ArrayList<>();
@@ -314,7 +315,7 @@ public final class DispatchRepository {
             Object data = r.getValue("data");
             out.add(new Due(r.getLong("id"), r.getString("token"), r.getString("not_live"), r.getString("title"),
                 r.getString("body"), data instanceof JsonObject j ? j : new JsonObject(), r.getString("collapse_key"),
-                r.getInteger("attempts")));
+                r.getInteger("attempts"), r.getInteger("device_throttles")));
           }
           return out;
         });
@@ -331,13 +332,20 @@ public final class DispatchRepository {
         .map(rows -> rows.rowCount());
   }
 
-  /**
-   * What to record for one sent (or not sent) delivery; {@code attempt}: whether it costs the delivery one of its
-   * attempts (not when FCM's quota held it back).
-   */
-  public record Outcome(long id, String status, Duration retryIn, String error, String messageId, boolean attempt) {
+  /** What one outcome costs its delivery. */
+  public enum Cost {
+    /** One of its attempts (it is dead-lettered once they run out). */
+    ATTEMPT,
+    /** Nothing: FCM's project-wide quota refused or held it back. */
+    NONE,
+    /** No attempt but one more device throttle: FCM refused it for its device's own message rate (its backoff). */
+    DEVICE_THROTTLE
+  }
+
+  /** What to record for one sent (or not sent) delivery, and what that costs it. */
+  public record Outcome(long id, String status, Duration retryIn, String error, String messageId, Cost cost) {
     public Outcome(long id, String status, Duration retryIn, String error, String messageId) {
-      this(id, status, retryIn, error, messageId, true);
+      this(id, status, retryIn, error, messageId, Cost.ATTEMPT);
     }
   }
 
@@ -356,10 +364,10 @@ public final class DispatchRepository {
     Long[] retryMs = new Long[n];
     String[] errors = new String[n];
     String[] messageIds = new String[n];
-    Boolean[] attempts = new Boolean[n];
+    String[] costs = new String[n];
     for (int i = 0; i < n; i++) {
       Outcome o = outcomes.get(i);
-      attempts[i] = o.attempt();
+      costs[i] = o.cost().name();
       ids[i] = o.id();
       statuses[i] = o.status();
       retryMs[i] = o.retryIn() == null ? 0L : o.retryIn().toMillis();
@@ -368,14 +376,15 @@ public final class DispatchRepository {
     }
     // One statement for the whole batch: a thousand single-row updates cost seconds of round trips on a busy machine.
     return pool.withTransaction(conn -> conn.preparedQuery("UPDATE push_delivery p SET status = o.status,"
-                + " attempts = p.attempts + CASE WHEN o.attempt THEN 1 ELSE 0 END,"
+                + " attempts = p.attempts + CASE WHEN o.cost = 'ATTEMPT' THEN 1 ELSE 0 END,"
+                + " device_throttles = p.device_throttles + CASE WHEN o.cost = 'DEVICE_THROTTLE' THEN 1 ELSE 0 END,"
                 + " next_attempt_at = now() + o.retry_ms * interval '1 millisecond',"
                 + " last_error = o.error, message_id = o.message_id,"
                 + " delivered_at = CASE WHEN o.status = 'SENT' THEN now() END, claimed_by = NULL, lease_until = NULL"
-                + " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $7::boolean[])"
-                + " AS o(id, status, retry_ms, error, message_id, attempt)"
+                + " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $7::text[])"
+                + " AS o(id, status, retry_ms, error, message_id, cost)"
                 + " WHERE p.id = o.id AND p.claimed_by = $6 AND p.status = 'PENDING'")
-            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, claim, attempts))
+            .execute(Tuple.of(ids, statuses, retryMs, errors, messageIds, claim, costs))
             .compose(v -> deadTokens.isEmpty() ? Future.succeededFuture() : conn.preparedQuery("UPDATE device"
                     + " SET retired_at = now(), retired_reason = 'UNREGISTERED' WHERE token = ANY ($1)"
                     + " AND retired_at IS NULL")

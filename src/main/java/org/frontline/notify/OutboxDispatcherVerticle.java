@@ -7,6 +7,7 @@ import org.frontline.notify.AlertRules.OutboxEvent;
 import org.frontline.notify.AlertRules.Rule;
 import org.frontline.notify.AlertRules.Text;
 import org.frontline.notify.DispatchRepository.Alert;
+import org.frontline.notify.DispatchRepository.Cost;
 import org.frontline.notify.DispatchRepository.Due;
 import org.frontline.notify.DispatchRepository.Outcome;
 import org.frontline.audit.AuditLog;
@@ -37,9 +38,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Delivery outcomes: Delivered -> SENT; TokenInvalid -> DEAD and the device retired; PermanentFailure -> DEAD
  * (dead letter, kept with its reason); RetryAfter -> retried no sooner than Retry-After nor the exponential backoff
- * with jitter, and DEAD after {@link Settings#maxAttempts} attempts; a quota RetryAfter (FCM's quota exhausted) ->
- * retried after the pause, no attempt spent. While the gateway pauses ({@link PushGateway#paused()}), no delivery
- * is claimed.
+ * with jitter, and DEAD after {@link Settings#maxAttempts} attempts; a project quota RetryAfter (FCM's quota
+ * exhausted) -> retried after the pause, no attempt spent; a device quota RetryAfter (that device's own message rate)
+ * -> that delivery alone retried after Retry-After or its own backoff ({@link #deviceThrottleDelay}), no attempt
+ * spent, nothing paused. While the gateway pauses ({@link PushGateway#paused()}), no delivery is claimed.
  */
 public final class OutboxDispatcherVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(OutboxDispatcherVerticle.class);
@@ -413,10 +415,16 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
       deadTokens.add(d.token());
       return new Outcome(d.id(), "DEAD", null, t.reason(), null);
     }
-    if (result instanceof PushResult.RetryAfter r && r.quota()) {
+    if (result instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.PROJECT) {
       // The project's quota, not this message: due again after the pause, and no attempt spent (never a dead letter
       // for it, however long the quota lasts).
-      return new Outcome(d.id(), "PENDING", retryDelay(d.attempts() + 1, r.after()), r.reason(), null, false);
+      return new Outcome(d.id(), "PENDING", retryDelay(d.attempts() + 1, r.after()), r.reason(), null, Cost.NONE);
+    }
+    if (result instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.DEVICE) {
+      // The device's own message rate: only this delivery waits, by a backoff of its own, and no attempt spent
+      // (a phone kept over its rate never makes a dead letter of it).
+      return new Outcome(d.id(), "PENDING", deviceThrottleDelay(d.deviceThrottles() + 1, r.after()), r.reason(),
+          null, Cost.DEVICE_THROTTLE);
     }
     if (result instanceof PushResult.RetryAfter r) {
       int attempt = d.attempts() + 1;
@@ -433,13 +441,35 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
    * timestamp: recording the batch failed, and after each lease the whole batch was pushed again.
    */
   Duration retryDelay(int attempt, Duration retryAfter) {
-    long base = settings.backoffBase().toMillis();
+    return backoff(settings.backoffBase(), attempt, retryAfter);
+  }
+
+  /**
+   * After the {@code throttle}th refusal of a delivery for its device's own message rate: FCM's Retry-After when it
+   * gave one (counted up to the backoff cap), otherwise backoff from {@link #DEVICE_THROTTLE_BASE} (10 s, 20 s,
+   * 40 s... up to the cap) with jitter. FCM limits a device by the minute and by the hour (240 and 5,000 messages to
+   * an Android device), so the attempts' 1 s base would mostly be refused again.
+   */
+  Duration deviceThrottleDelay(int throttle, Duration retryAfter) {
+    return retryAfter != null && retryAfter.compareTo(Duration.ZERO) > 0 ? Duration.ofMillis(cappedMillis(retryAfter))
+        : backoff(DEVICE_THROTTLE_BASE, throttle, null);
+  }
+
+  /** The first wait of a delivery refused for its device's own message rate, when FCM gives no Retry-After. */
+  static final Duration DEVICE_THROTTLE_BASE = Duration.ofSeconds(10);
+
+  private Duration backoff(Duration first, int attempt, Duration retryAfter) {
+    long base = first.toMillis();
     long exp = Math.min(settings.backoffCap().toMillis(), base << Math.min(30, Math.max(0, attempt - 1)));
     // "Equal jitter": half fixed, half random, so retries of a burst spread out but never collapse to zero.
     long jittered = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
-    long after = retryAfter == null ? 0 : retryAfter.compareTo(settings.backoffCap()) > 0
+    return Duration.ofMillis(Math.max(cappedMillis(retryAfter), jittered));
+  }
+
+  /** Retry-After in milliseconds, counted up to the backoff cap (0 when none). */
+  private long cappedMillis(Duration retryAfter) {
+    return retryAfter == null ? 0 : retryAfter.compareTo(settings.backoffCap()) > 0
         ? settings.backoffCap().toMillis() : retryAfter.toMillis();
-    return Duration.ofMillis(Math.max(after, jittered));
   }
 
   private static PushMessage message(Due d) {

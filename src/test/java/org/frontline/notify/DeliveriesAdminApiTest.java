@@ -133,11 +133,14 @@ class DeliveriesAdminApiTest {
     assertThat(deliveryStatus(env, huaisiReport, "dead-hanjiang")).isEqualTo("DEAD");
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive'")).isZero();
 
-    // The re-drive: PENDING again with fresh attempts, audited, and actually pushed by the dispatcher.
+    // The re-drive: PENDING again with fresh attempts (and no device-rate backoff left), audited, and actually
+    // pushed by the dispatcher.
+    Alerts.update(env, "UPDATE push_delivery SET device_throttles = 3 WHERE id = ?", hanjiangDead);
     HttpResponse<Buffer> redriven = post(env, admin, "/v1/admin/deliveries/" + hanjiangDead + "/redrive");
     assertThat(redriven.statusCode()).as(redriven.bodyAsString()).isEqualTo(200);
     assertThat(redriven.bodyAsJsonObject().getString("status")).isEqualTo("PENDING");
     assertThat(redriven.bodyAsJsonObject().getInteger("attempts")).isZero();
+    assertThat(count(env, "SELECT device_throttles FROM push_delivery WHERE id = ?", hanjiangDead)).isZero();
     assertThat(redriven.bodyAsJsonObject().getValue("lastError")).isNull();
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive'"
         + " AND object_type = 'push-delivery' AND object_id = ? AND actor_id = ? AND unit_id = ? AND outcome = 'SUCCESS'"

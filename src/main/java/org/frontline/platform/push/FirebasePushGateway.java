@@ -34,6 +34,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -61,6 +62,11 @@ public final class FirebasePushGateway implements PushGateway {
    * pause such answers would be sent again and again, twice a second).
    */
   static final Duration MIN_PAUSE = Duration.ofSeconds(1);
+  /**
+   * How long one device refused alone for quota counts as a sign of the project's quota when another device is
+   * refused alone in turn (see {@link #projectQuota}); FCM refills a project's quota by the minute.
+   */
+  static final Duration QUOTA_EVIDENCE = Duration.ofSeconds(60);
 
   private static final Set<MessagingErrorCode> TOKEN_INVALID =
       Set.of(MessagingErrorCode.UNREGISTERED, MessagingErrorCode.SENDER_ID_MISMATCH);
@@ -88,6 +94,9 @@ public final class FirebasePushGateway implements PushGateway {
   /** System.nanoTime() until which nothing is sent (FCM said the project's quota is exhausted); 0: never paused. */
   private final java.util.concurrent.atomic.AtomicLong pausedUntil = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong pauses = new java.util.concurrent.atomic.AtomicLong();
+  /** A device refused alone for quota, and when (System.nanoTime()); see {@link #projectQuota}. */
+  private record LoneRefusal(String token, long at) {}
+  private LoneRefusal loneRefusal; // guarded by this
 
   FirebasePushGateway(WorkerExecutor worker, FirebaseApp app, BatchSender sender, Clock clock) {
     this.worker = Objects.requireNonNull(worker, "worker");
@@ -159,10 +168,10 @@ public final class FirebasePushGateway implements PushGateway {
   }
 
   /**
-   * FCM said the project's quota is exhausted (429 RESOURCE_EXHAUSTED / QUOTA_EXCEEDED): nothing more is sent from
-   * this process for {@code after} (from {@link #MIN_PAUSE} to {@link #MAX_PAUSE}); a pause already longer stays.
-   * Every other sendEach would only be refused as well, each message counted against the quota again. Logged when a
-   * pause begins, not for each answer that prolongs it.
+   * FCM said the project's quota is exhausted (429 RESOURCE_EXHAUSTED / QUOTA_EXCEEDED, the project's by
+   * {@link #projectQuota}): nothing more is sent from this process for {@code after} (from {@link #MIN_PAUSE} to
+   * {@link #MAX_PAUSE}); a pause already longer stays. Every other sendEach would only be refused as well, each message
+   * counted against the quota again. Logged when a pause begins, not for each answer that prolongs it.
    */
   private void pause(Duration after) {
     Duration bounded = after.compareTo(MAX_PAUSE) > 0 ? MAX_PAUSE
@@ -173,9 +182,40 @@ public final class FirebasePushGateway implements PushGateway {
         ? current : next);
     if (before == 0 || before - now <= 0) {
       pauses.incrementAndGet();
-      LOG.warn("FCM quota exhausted (429 RESOURCE_EXHAUSTED): no push is sent from this process for {} s; the"
-          + " deliveries stay pending and go after the pause", bounded.toSeconds());
+      LOG.warn("FCM quota exhausted (429 RESOURCE_EXHAUSTED, the project's, not one device's): no push is sent from"
+          + " this process for {} s; the deliveries stay pending and go after the pause", bounded.toSeconds());
     }
+  }
+
+  /**
+   * Whether a batch's QUOTA_EXCEEDED answers (sent to {@code refusedDevices}) are the project's quota rather than
+   * each device's own message rate: FCM answers both alike, so the batch's other answers decide. A message of the
+   * batch delivered: the project's quota is not exhausted, the refusals are their devices' own. Refusals for two
+   * devices or more and nothing delivered: the project's. Refusals for one device alone and nothing delivered (a
+   * batch of one, or a burst to one phone): the device's, unless another device was refused so too within
+   * {@link #QUOTA_EVIDENCE} with nothing delivered since; so a project quota costs at most one more refused request
+   * before the pause, and one phone over its rate never pauses the others. Any delivery forgets the lone refusal.
+   */
+  private synchronized boolean projectQuota(boolean delivered, Set<String> refusedDevices) {
+    if (delivered) {
+      loneRefusal = null;
+      return false;
+    }
+    if (refusedDevices.isEmpty()) {
+      return false;
+    }
+    long now = System.nanoTime();
+    String device = refusedDevices.size() == 1 ? refusedDevices.iterator().next() : null;
+    boolean project = device == null || loneRefusal != null && !loneRefusal.token().equals(device)
+        && now - loneRefusal.at() < QUOTA_EVIDENCE.toNanos();
+    loneRefusal = project ? null : new LoneRefusal(device, now);
+    return project;
+  }
+
+  /** A quota refusal found to be the device's own rate: FCM's Retry-After if it gave one, else none (zero). */
+  private PushResult.RetryAfter deviceQuota(PushResult.RetryAfter refusal, FirebaseMessagingException e) {
+    return new PushResult.RetryAfter(retryAfterHeader(e).orElse(Duration.ZERO),
+        "DEVICE_QUOTA_EXCEEDED: " + refusal.reason(), PushResult.Quota.DEVICE);
   }
 
   /** Deletes the FirebaseApp (stops its threads). The worker executor belongs to the caller and stays open. */
@@ -215,7 +255,8 @@ public final class FirebasePushGateway implements PushGateway {
     Duration paused = paused();
     if (!paused.isZero()) {
       // Claimed before the pause began (another batch's answer started it): held back, FCM is not called.
-      PushResult held = new PushResult.RetryAfter(paused, "PAUSED: FCM quota exhausted, sends paused", true);
+      PushResult held = new PushResult.RetryAfter(paused, "PAUSED: FCM quota exhausted, sends paused",
+          PushResult.Quota.PROJECT);
       for (int position : positions) {
         results[position] = held;
       }
@@ -223,17 +264,31 @@ public final class FirebasePushGateway implements PushGateway {
     }
     try {
       List<SendResponse> responses = sender.sendEach(toSend).getResponses();
+      boolean delivered = false;
+      Set<String> refusedDevices = new HashSet<>();
       Duration quota = null;
       for (int j = 0; j < positions.size(); j++) {
         PushResult result = toResult(responses.get(j));
         results[positions.get(j)] = result;
-        if (result instanceof PushResult.RetryAfter r && r.quota()
-            && (quota == null || r.after().compareTo(quota) > 0)) {
-          quota = r.after();
+        delivered |= result instanceof PushResult.Delivered;
+        if (result instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.PROJECT) {
+          refusedDevices.add(batch.get(positions.get(j)).token());
+          quota = quota == null || r.after().compareTo(quota) > 0 ? r.after() : quota;
         }
       }
-      if (quota != null) {
+      if (projectQuota(delivered, refusedDevices)) {
         pause(quota);
+      } else if (!refusedDevices.isEmpty()) {
+        int refused = 0;
+        for (int j = 0; j < positions.size(); j++) {
+          if (results[positions.get(j)] instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.PROJECT) {
+            results[positions.get(j)] = deviceQuota(r, responses.get(j).getException());
+            refused++;
+          }
+        }
+        LOG.info("FCM device message rate exceeded (QUOTA_EXCEEDED) for {} of {} messages, to {} device(s) ({}): only"
+            + " those wait, no pause", refused, toSend.size(), refusedDevices.size(), delivered
+            ? "others of the batch were delivered" : "no other device refused since the last delivery");
       }
     } catch (Exception e) {
       // sendEach reports per-message HTTP, network and auth failures as SendResponses; it throws only when the
@@ -304,7 +359,7 @@ public final class FirebasePushGateway implements PushGateway {
         return new PushResult.TokenInvalid(reason);
       }
       if (code == MessagingErrorCode.QUOTA_EXCEEDED) {
-        return new PushResult.RetryAfter(retryAfterOf(e), reason, true);
+        return new PushResult.RetryAfter(retryAfterOf(e), reason, PushResult.Quota.PROJECT);
       }
       if (RETRYABLE.contains(code)) {
         return new PushResult.RetryAfter(retryAfterOf(e), reason);
@@ -316,7 +371,7 @@ public final class FirebasePushGateway implements PushGateway {
     String reason = e.getErrorCode() + ": " + e.getMessage();
     if (e.getErrorCode() == ErrorCode.RESOURCE_EXHAUSTED
         || e.getHttpResponse() != null && e.getHttpResponse().getStatusCode() == 429) {
-      return new PushResult.RetryAfter(retryAfterOf(e), reason, true);
+      return new PushResult.RetryAfter(retryAfterOf(e), reason, PushResult.Quota.PROJECT);
     }
     if (e.getErrorCode() == null || RETRYABLE_PLATFORM.contains(e.getErrorCode())) {
       return new PushResult.RetryAfter(retryAfterOf(e), reason);
@@ -336,10 +391,12 @@ public final class FirebasePushGateway implements PushGateway {
   }
 
   private Duration retryAfterOf(Throwable e) {
-    if (e instanceof FirebaseException fe && fe.getHttpResponse() != null) {
-      return retryAfter(fe.getHttpResponse(), clock).orElse(DEFAULT_RETRY_AFTER);
-    }
-    return DEFAULT_RETRY_AFTER;
+    return retryAfterHeader(e).orElse(DEFAULT_RETRY_AFTER);
+  }
+
+  private Optional<Duration> retryAfterHeader(Throwable e) {
+    return e instanceof FirebaseException fe && fe.getHttpResponse() != null
+        ? retryAfter(fe.getHttpResponse(), clock) : Optional.empty();
   }
 
   static Optional<Duration> retryAfter(IncomingHttpResponse response, Clock clock) {

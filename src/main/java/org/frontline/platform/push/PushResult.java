@@ -16,14 +16,29 @@ public sealed interface PushResult {
 
   /**
    * A temporary failure (QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL): try again, not sooner than {@code after}.
-   * {@code quota}: the provider's project-wide quota was exhausted (429 / RESOURCE_EXHAUSTED), or the message was held
-   * back while the gateway pauses for it ({@link PushGateway#paused()}): nothing against the message itself, so it
-   * costs the delivery none of its attempts.
+   * {@code quota}: whether a quota refused it, and whose (see {@link Quota}); a quota refusal says nothing against the
+   * message itself, so it costs the delivery none of its attempts.
    */
-  record RetryAfter(Duration after, String reason, boolean quota) implements PushResult {
+  record RetryAfter(Duration after, String reason, Quota quota) implements PushResult {
     public RetryAfter(Duration after, String reason) {
-      this(after, reason, false);
+      this(after, reason, Quota.NONE);
     }
+  }
+
+  /** Which quota refused a message, if any. */
+  enum Quota {
+    /** None: the retry costs the delivery an attempt. */
+    NONE,
+    /**
+     * The provider's project-wide quota is exhausted (429 RESOURCE_EXHAUSTED / QUOTA_EXCEEDED, and no message of the
+     * batch went through), or the message was held back while the gateway pauses for it ({@link PushGateway#paused()}).
+     */
+    PROJECT,
+    /**
+     * The device's own message rate (FCM answers it with the same QUOTA_EXCEEDED): other messages of the same batch
+     * went through, so only this one waits; {@code after} is FCM's Retry-After, zero without one.
+     */
+    DEVICE
   }
 
   /**

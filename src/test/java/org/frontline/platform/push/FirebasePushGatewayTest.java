@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import org.frontline.platform.push.FakeFcmServer.Outcome;
 import org.frontline.platform.push.PushResult.Delivered;
 import org.frontline.platform.push.PushResult.PermanentFailure;
+import org.frontline.platform.push.PushResult.Quota;
 import org.frontline.platform.push.PushResult.RetryAfter;
 import org.frontline.platform.push.PushResult.TokenInvalid;
 import org.junit.jupiter.api.AfterAll;
@@ -156,46 +157,111 @@ class FirebasePushGatewayTest {
 
     assertThat(result).isInstanceOf(RetryAfter.class);
     assertThat(((RetryAfter) result).after()).isEqualTo(Duration.ofSeconds(17));
-    assertThat(((RetryAfter) result).reason()).startsWith("QUOTA_EXCEEDED");
+    // A device refused alone, no other device refused lately: its own message rate (see the tests below).
+    assertThat(((RetryAfter) result).reason()).startsWith("DEVICE_QUOTA_EXCEEDED: QUOTA_EXCEEDED");
     assertThat(fcm.requestsFor("tok-quota")).hasSize(1);
   }
 
   /**
-   * A quota answer pauses the whole gateway until its Retry-After: what is sent meanwhile never reaches FCM and comes
-   * back as a quota RetryAfter for the rest of the pause; other failures pause nothing.
+   * A quota answer for every message of a batch, to two devices or more, is the project's: it pauses the whole gateway
+   * until its Retry-After, and what is sent meanwhile never reaches FCM and comes back as a project quota RetryAfter
+   * for the rest of the pause; other failures pause nothing.
    */
   @Test
   void quotaExceededPausesEverySendUntilRetryAfter() {
     fcm.respond("tok-quota", Outcome.quotaExceeded("17"));
+    fcm.respond("tok-quota-too", Outcome.quotaExceeded("17"));
     assertThat(gateway.paused()).isZero();
 
-    RetryAfter refused = (RetryAfter) send(push("tok-quota")).get(0);
+    List<PushResult> refused = send(push("tok-quota"), push("tok-quota-too"));
     List<PushResult> held = send(push("tok-other"), push("tok-quota"));
 
-    assertThat(refused.quota()).isTrue();
+    assertThat(refused).allSatisfy(r -> {
+      assertThat(((RetryAfter) r).quota()).isEqualTo(Quota.PROJECT);
+      assertThat(((RetryAfter) r).reason()).startsWith("QUOTA_EXCEEDED");
+    });
     assertThat(gateway.paused()).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(17));
     assertThat(gateway.pauses()).isEqualTo(1);
     assertThat(held).allSatisfy(r -> {
-      assertThat(((RetryAfter) r).quota()).isTrue();
+      assertThat(((RetryAfter) r).quota()).isEqualTo(Quota.PROJECT);
       assertThat(((RetryAfter) r).after()).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(17));
       assertThat(((RetryAfter) r).reason()).startsWith("PAUSED");
     });
-    assertThat(fcm.requests()).extracting(FakeFcmServer.Request::token).containsExactly("tok-quota");
+    assertThat(fcm.requests()).extracting(FakeFcmServer.Request::token)
+        .containsExactlyInAnyOrder("tok-quota", "tok-quota-too");
 
     fcm.reset();
     FirebasePushGateway other = FirebasePushGateway.create(vertx, worker, fcm.firebaseOptions(),
         "push-test-" + UUID.randomUUID());
     try {
       fcm.respond("tok-internal", Outcome.internal("17"));
-      assertThat(((RetryAfter) await(other.send(List.of(push("tok-internal")))).get(0)).quota()).isFalse();
+      assertThat(((RetryAfter) await(other.send(List.of(push("tok-internal")))).get(0)).quota())
+          .isEqualTo(Quota.NONE);
       assertThat(other.paused()).isZero();
-      // Retry-After 0 on a quota answer still pauses a moment.
+      // Retry-After 0 on a project quota answer still pauses a moment.
       fcm.respond("tok-quota-now", Outcome.quotaExceeded("0"));
-      assertThat(((RetryAfter) await(other.send(List.of(push("tok-quota-now")))).get(0)).quota()).isTrue();
+      fcm.respond("tok-quota-now-too", Outcome.quotaExceeded("0"));
+      assertThat(await(other.send(List.of(push("tok-quota-now"), push("tok-quota-now-too")))))
+          .allSatisfy(r -> assertThat(((RetryAfter) r).quota()).isEqualTo(Quota.PROJECT));
       assertThat(other.paused()).isPositive().isLessThanOrEqualTo(Duration.ofSeconds(1));
     } finally {
       await(other.close());
     }
+  }
+
+  /**
+   * FCM answers a device's own message rate with the same QUOTA_EXCEEDED: when other messages of the batch are
+   * delivered, the project's quota is not exhausted, so only the refused message waits (its Retry-After) and nothing
+   * is paused: the next send goes to FCM at once.
+   */
+  @Test
+  void aQuotaAnswerBesideDeliveriesIsTheDevicesOwnAndPausesNothing() {
+    fcm.respond("tok-busy-phone", Outcome.quotaExceeded("5"));
+
+    List<PushResult> results = send(push("tok-busy-phone"), push("tok-fine"), push("tok-fine-too"));
+
+    RetryAfter refused = (RetryAfter) results.get(0);
+    assertThat(refused.quota()).isEqualTo(Quota.DEVICE);
+    assertThat(refused.after()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(refused.reason()).startsWith("DEVICE_QUOTA_EXCEEDED: QUOTA_EXCEEDED");
+    assertThat(results.subList(1, 3)).allSatisfy(r -> assertThat(r).isInstanceOf(Delivered.class));
+    assertThat(gateway.paused()).isZero();
+    assertThat(gateway.pauses()).isZero();
+    assertThat(send(push("tok-fine"))).allSatisfy(r -> assertThat(r).isInstanceOf(Delivered.class));
+    assertThat(fcm.requestsFor("tok-fine")).hasSize(2);
+  }
+
+  /**
+   * Nothing delivered in the batch: refusals for one device alone (a batch of one, or a burst to one phone) are the
+   * device's own rate, unless another device was refused alone within a minute with nothing delivered since; then they
+   * are the project's and everything pauses.
+   */
+  @Test
+  void refusalsOfOneDeviceAloneAreItsOwnUntilAnotherDeviceIsRefusedAloneToo() {
+    fcm.respond("tok-phone-a", Outcome.quotaExceeded(null));
+    fcm.respond("tok-phone-b", Outcome.quotaExceeded("7"));
+
+    // A burst to one phone, every message refused: the phone's, with no Retry-After (the dispatcher's own backoff).
+    assertThat(send(push("tok-phone-a"), push("tok-phone-a"))).allSatisfy(r -> {
+      assertThat(((RetryAfter) r).quota()).isEqualTo(Quota.DEVICE);
+      assertThat(((RetryAfter) r).after()).isZero();
+    });
+    // The same phone again, alone: still its own.
+    assertThat(((RetryAfter) send(push("tok-phone-a")).get(0)).quota()).isEqualTo(Quota.DEVICE);
+    // A delivery since: phone B refused alone next is its own too.
+    assertThat(send(push("tok-fine")).get(0)).isInstanceOf(Delivered.class);
+    assertThat(((RetryAfter) send(push("tok-phone-b")).get(0)).quota()).isEqualTo(Quota.DEVICE);
+    assertThat(gateway.pauses()).isZero();
+
+    // Phone A refused alone right after phone B, nothing delivered in between: the project's quota.
+    RetryAfter project = (RetryAfter) send(push("tok-phone-a")).get(0);
+
+    assertThat(project.quota()).isEqualTo(Quota.PROJECT);
+    assertThat(project.after()).isEqualTo(FirebasePushGateway.DEFAULT_RETRY_AFTER);
+    assertThat(gateway.pauses()).isEqualTo(1);
+    assertThat(gateway.paused()).isBetween(Duration.ofSeconds(50), Duration.ofSeconds(60));
+    assertThat(fcm.requests()).extracting(FakeFcmServer.Request::token).containsExactly("tok-phone-a", "tok-phone-a",
+        "tok-phone-a", "tok-fine", "tok-phone-b", "tok-phone-a");
   }
 
   @Test
@@ -210,12 +276,14 @@ class FirebasePushGatewayTest {
   }
 
   @Test
-  void quotaExceededWithoutRetryAfterUsesTheDefault() {
+  void projectQuotaWithoutRetryAfterUsesTheDefault() {
     fcm.respond("tok-quota-bare", Outcome.quotaExceeded(null));
+    fcm.respond("tok-quota-bare-too", Outcome.quotaExceeded(null));
 
-    RetryAfter result = (RetryAfter) send(push("tok-quota-bare")).get(0);
+    List<PushResult> results = send(push("tok-quota-bare"), push("tok-quota-bare-too"));
 
-    assertThat(result.after()).isEqualTo(FirebasePushGateway.DEFAULT_RETRY_AFTER);
+    assertThat(results).allSatisfy(r -> assertThat(((RetryAfter) r).after())
+        .isEqualTo(FirebasePushGateway.DEFAULT_RETRY_AFTER));
   }
 
   @Test
