@@ -245,11 +245,19 @@ public final class MediaWorkerVerticle extends VerticleBase {
     return false;
   }
 
-  /** What the blocking part found in one photo. */
+  /**
+   * What the blocking part found in one photo; {@code notDecoded}: why its pixels were not decoded (no dHash, no
+   * copies), null when they were.
+   */
   private record Analysis(PhotoMetadata metadata, List<EvidenceCheck> reportChecks, List<EvidenceCheck> photoChecks,
-                          Optional<DerivedImages.Variants> variants, String note) {
+                          Optional<DerivedImages.Variants> variants, String notDecoded) {
     Optional<Long> dHash() {
       return variants.map(DerivedImages.Variants::dHash);
+    }
+
+    /** What media_error keeps: why the pixels were not decoded, null when they were. */
+    String note() {
+      return notDecoded == null ? null : "pixels not decoded: " + notDecoded;
     }
   }
 
@@ -271,6 +279,9 @@ public final class MediaWorkerVerticle extends VerticleBase {
                     near.map(EvidenceRepository.Match::reportId),
                     checks.nearDuplicateBits() <= EvidenceRepository.BANDED_WITHIN
                         ? EvidenceRepository.BANDED_WITHIN : PerceptualHash.BITS));
+              } else {
+                // Flagged, as a photo whose checks could not run is: not compared is not unique.
+                photo.add(checks.nearDuplicateUnavailable(a.notDecoded()));
               }
               return putVariants(job, a).compose(keys -> repository.record(instance, job, a.reportChecks(), photo,
                   a.dHash().orElse(null), exif(a.metadata()), keys[0], keys[1], a.note()));
@@ -335,16 +346,22 @@ public final class MediaWorkerVerticle extends VerticleBase {
     List<EvidenceCheck> reportChecks = reportChecks(job);
     List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt());
     Optional<DerivedImages.Variants> variants = Optional.empty();
-    String note = null;
+    String notDecoded = null;
     try {
       variants = derived.derive(media, job.contentType(), meta.orientation());
+      if (variants.isEmpty()) {
+        notDecoded = "no decoder for " + job.contentType() + " on this server";
+      }
     } catch (IOException e) {
-      // Pixels the decoder refuses (a corrupt or unsupported HEIF, say) lose the near-duplicate check and the served
-      // copies, not the checks above: those are recorded, with the reason kept in media_error.
-      log.warn("attachment {}: pixels not decoded, checks recorded without dHash and copies: {}", job.attachmentId(),
-          e.getMessage());
-      note = "pixels not decoded: " + e.getMessage();
+      // Pixels the decoder refuses (a corrupt or unsupported HEIF, a grid of too many tiles, a JPEG of too many
+      // scans) lose the near-duplicate comparison and the served copies, not the checks above: those are recorded,
+      // with a flagged check saying what could not be done and the reason kept in media_error.
+      notDecoded = e.getMessage();
     }
-    return new Analysis(meta, reportChecks, photoChecks, variants, note);
+    if (notDecoded != null) {
+      log.warn("attachment {}: pixels not decoded, checks recorded without dHash and copies: {}", job.attachmentId(),
+          notDecoded);
+    }
+    return new Analysis(meta, reportChecks, photoChecks, variants, notDecoded);
   }
 }

@@ -28,6 +28,8 @@ public final class EvidenceChecks {
   public static final String NEAR_DUPLICATE = "NEAR_DUPLICATE";
   /** A stored photo whose checks could not run (its processing FAILED): always flagged. */
   public static final String PHOTO_CHECKS_UNAVAILABLE = "PHOTO_CHECKS_UNAVAILABLE";
+  /** A stored photo whose pixels were not decoded: no near-duplicate comparison, no served copies; always flagged. */
+  public static final String NEAR_DUPLICATE_UNAVAILABLE = "NEAR_DUPLICATE_UNAVAILABLE";
 
   private static final double EARTH_RADIUS_M = 6_371_008.8; // mean radius (IUGG)
   /** Where the officers work (China Standard Time, as the service reckons local days): a UTC phone's assumed zone. */
@@ -111,6 +113,18 @@ public final class EvidenceChecks {
   public EvidenceCheck checksUnavailable(String why) {
     return EvidenceCheck.of(PHOTO_CHECKS_UNAVAILABLE, true, null, null, null,
         "the evidence checks of this photo could not run: " + why);
+  }
+
+  /**
+   * The photo's pixels were not decoded (the media worker does not decode some files on purpose: a HEIF grid of too
+   * many tiles, a JPEG of too many scans, pixels above the cap; or cannot: a corrupt file, no decoder here), so it has
+   * no dHash to compare and no served copies. Flagged, so that such a photo cannot pass for one compared and found
+   * unique: a crafted file would otherwise evade the near-duplicate check unseen.
+   */
+  public EvidenceCheck nearDuplicateUnavailable(String why) {
+    return EvidenceCheck.of(NEAR_DUPLICATE_UNAVAILABLE, true, null, null, null,
+        "the photo's pixels were not decoded, so it could not be compared with other photos for near-duplicates"
+            + " and no served copies were made: " + why);
   }
 
   /** The dHash distance at or below which a photo is a near-duplicate. */

@@ -333,6 +333,7 @@ class EvidenceWorkerTest {
         a)).isEqualTo("0");
     assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE report_id = ? AND attachment_id IS NULL",
         report)).isNotEqualTo("0");
+    assertNearDuplicateUnavailableShown(env, a, "not decoded");
     assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=thumb"), 409,
         "urn:frontline:problem:conflict");
   }
@@ -391,6 +392,7 @@ class EvidenceWorkerTest {
     assertThat(check(env, a, "PHOTO_GPS_MISSING")).startsWith("FLAGGED|");
     assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
     assertChecksStates(env, report, a, "DONE", "DONE");
+    assertNearDuplicateUnavailableShown(env, a, "a grid of 12100 tiles, above the limit of 1024");
     assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=display"), 409,
         "urn:frontline:problem:conflict");
   }
@@ -429,6 +431,7 @@ class EvidenceWorkerTest {
     // worker's round waited for it and the lease ran out for the next instance to take it up.
     byte[] photo = withExif(TestImages.scanBomb(2000, 300), captured, REPORT_LAT, REPORT_LON);
     assertThat(photo.length).isLessThan(100_000);
+    device(env, "supervisor.hanjiang", "evidence-hanjiang-not-decoded");
     UUID report = UUID.randomUUID();
     UUID a = submitWithPhoto(env, report, captured, photo);
 
@@ -437,7 +440,16 @@ class EvidenceWorkerTest {
         .startsWith("pixels not decoded: ").contains("scans");
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
     assertThat(check(env, a, "PHOTO_GPS_DISTANCE")).startsWith("PASSED|");
+    assertThat(check(env, a, "PHOTO_TIME_SKEW")).startsWith("PASSED|");
     assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    // Every other check passed: the photo that could not be compared is what flags the report, and it is alerted.
+    assertNearDuplicateUnavailableShown(env, a, "scans, above the limit of 100");
+    assertThat(string(env, "SELECT payload->>'flags' FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).isEqualTo("[\"NEAR_DUPLICATE_UNAVAILABLE\"]");
+    awaitUntil("the flagged alert is sent", () -> env.fcm().requestsFor("evidence-hanjiang-not-decoded").stream()
+        .anyMatch(r -> report.toString().equals(r.data().getString("reportId"))
+            && "report.evidence-flagged".equals(r.data().getString("eventType"))
+            && "NEAR_DUPLICATE_UNAVAILABLE".equals(r.data().getString("flags"))));
     assertProblem(get(env, "supervisor.hanjiang", "/v1/attachments/" + a + "/content?variant=display"), 409,
         "urn:frontline:problem:conflict");
   }
@@ -658,6 +670,45 @@ class EvidenceWorkerTest {
     assertThat(listed.body()).contains(report.toString());
   }
 
+  /**
+   * Photos checked without a dHash before the worker said so (V174, run again here): the one whose pixels were not
+   * decoded gets the flagged NEAR_DUPLICATE_UNAVAILABLE check with the reason media_error kept, its report the flag
+   * without a second alert; a photo that was compared is left as it was.
+   */
+  @Test
+  void photosCheckedWithoutADHashBeforeAreFlaggedNotCompared(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    UUID report = UUID.randomUUID();
+    UUID old = submitWithPhoto(env, report, captured, withExif(TestImages.scanBomb(600, 150), captured, REPORT_LAT,
+        REPORT_LON));
+    UUID compared = submitWithPhoto(env, UUID.randomUUID(), captured, withExif(TestImages.jpeg(TestImages.scene(320,
+        240, 86), 0.9f), captured, REPORT_LAT, REPORT_LON));
+    awaitDone(env, old);
+    awaitDone(env, compared);
+    // As the worker left it before: no check saying the comparison was not done, the report not flagged.
+    update(env, "DELETE FROM evidence_check WHERE attachment_id = ? AND code = 'NEAR_DUPLICATE_UNAVAILABLE'", old);
+    update(env, "UPDATE report SET flagged = false WHERE id = ?", report);
+    String migration;
+    try (var in = MediaWorkerVerticle.class.getResourceAsStream(
+        "/db/migration/V174__near_duplicate_unavailable_backfill.sql")) {
+      migration = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    try (Connection c = env.jdbc(); var st = c.createStatement()) {
+      st.execute(migration);
+    }
+
+    assertThat(check(env, old, "NEAR_DUPLICATE_UNAVAILABLE")).isEqualTo("FLAGGED|");
+    assertThat(string(env, "SELECT detail FROM evidence_check WHERE attachment_id = ?"
+        + " AND code = 'NEAR_DUPLICATE_UNAVAILABLE'", old)).endsWith("no served copies were made: not decoded: "
+        + string(env, "SELECT regexp_replace(media_error, '^.*not decoded: ', '') FROM attachment WHERE id = ?", old));
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    assertThat(string(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).isEqualTo("1");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?"
+        + " AND code = 'NEAR_DUPLICATE_UNAVAILABLE'", compared)).isEqualTo("0");
+    assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=true&limit=200")).contains(report.toString());
+  }
+
   /** Unreachable for the whole bound (24 h since the first failed try): FAILED, and shown as not checked. */
   @Test
   void aPhotoWhoseStoreStaysDownForTheWholeBoundFailsAndIsFlaggedNotChecked(TestEnvironment env) throws Exception {
@@ -707,6 +758,30 @@ class EvidenceWorkerTest {
     assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
     assertThat(new JsonObject(listed.body()).getJsonArray("items").stream()
         .map(o -> ((JsonObject) o).getString("id"))).contains(report.toString());
+  }
+
+  /**
+   * A photo whose pixels were not decoded: EXACT_REUSE ran, NEAR_DUPLICATE did not, and a flagged
+   * NEAR_DUPLICATE_UNAVAILABLE check says so with {@code why}; the report is flagged (once, with its event), shown so
+   * to a supervisor and listed by the flags filter, not by the clean one.
+   */
+  private void assertNearDuplicateUnavailableShown(TestEnvironment env, UUID a, String why) throws Exception {
+    UUID report = UUID.fromString(string(env, "SELECT report_id FROM attachment WHERE id = ?", a));
+    assertThat(check(env, a, "EXACT_REUSE")).startsWith("PASSED|");
+    assertThat(check(env, a, "NEAR_DUPLICATE_UNAVAILABLE")).isEqualTo("FLAGGED|");
+    assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ? AND code = 'NEAR_DUPLICATE'",
+        a)).isEqualTo("0");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    assertThat(string(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).isEqualTo("1");
+    JsonObject seen = assertChecksStates(env, report, a, "DONE", "DONE");
+    assertThat(seen.getBoolean("flagged")).isTrue();
+    JsonObject unavailable = find(seen.getJsonArray("evidence"), a, "NEAR_DUPLICATE_UNAVAILABLE");
+    assertThat(unavailable.getString("outcome")).isEqualTo("FLAGGED");
+    assertThat(unavailable.getString("detail")).startsWith("the photo's pixels were not decoded, so it could not be"
+        + " compared with other photos for near-duplicates and no served copies were made: ").contains(why);
+    assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=true&limit=200")).contains(report.toString());
+    assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).doesNotContain(report.toString());
   }
 
   @Test
