@@ -25,13 +25,22 @@ final class ReportRepository {
   /** What is stored under an id already taken: enough to tell a repeat from a conflict. */
   record Existing(UUID authorId, byte[] requestSha256, JsonObject request, String responseText) {}
 
-  /** Filters of the list; null fields do not filter. */
+  /**
+   * Filters of the list; null fields do not filter. {@code evidenceChecks}: the report's {@code evidenceChecks} state
+   * (PENDING, DONE, UNAVAILABLE: {@link ReportView#reportChecks}).
+   */
   record Filter(UUID unitId, String type, String status, UUID authorId, OffsetDateTime from, OffsetDateTime to,
-                double[] bbox, Boolean hasEvidenceFlags) {
-    /** What the list's cursors are bound to (Page.filters). */
+                double[] bbox, Boolean hasEvidenceFlags, String evidenceChecks) {
+    /**
+     * What the list's cursors are bound to (Page.filters). {@code evidenceChecks} only when given, so the cursors of
+     * the lists without it are those handed out before it existed.
+     */
     String cursorFilters() {
-      return org.frontline.identity.Page.filters("reports", unitId, type, status, authorId, from, to, bbox,
-          hasEvidenceFlags);
+      return evidenceChecks == null
+          ? org.frontline.identity.Page.filters("reports", unitId, type, status, authorId, from, to, bbox,
+              hasEvidenceFlags)
+          : org.frontline.identity.Page.filters("reports", unitId, type, status, authorId, from, to, bbox,
+              hasEvidenceFlags, evidenceChecks);
     }
   }
 
@@ -357,6 +366,19 @@ final class ReportRepository {
   Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
     List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
+    return client.preparedQuery(listSql(f, afterReceived, afterId, limit, params)).execute(Tuple.from(params))
+        .compose(rows -> {
+          List<Row> list = new ArrayList<>();
+          rows.forEach(list::add);
+          return withAttachments(client, callerId, scope, list);
+        });
+  }
+
+  /**
+   * The list's statement; {@code params} holds $1-$3 (caller, reader, scope paths) and gets the filters' values and
+   * the limit appended.
+   */
+  static String listSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
     StringBuilder sql = new StringBuilder(SELECT + VISIBLE);
     if (f.unitId() != null) {
       params.add(f.unitId());
@@ -403,6 +425,9 @@ final class ReportRepository {
           + " AND r.report_checks_due IS FALSE AND NOT EXISTS (SELECT 1 FROM attachment pa"
           + " WHERE pa.report_id = r.id AND pa.media_status = 'PENDING')");
     }
+    if (f.evidenceChecks() != null) {
+      sql.append(" AND ").append(AS_READER).append(CHECKS_STATE.get(f.evidenceChecks()));
+    }
     if (afterReceived != null) {
       params.add(afterReceived);
       params.add(afterId);
@@ -412,13 +437,28 @@ final class ReportRepository {
     }
     params.add(limit);
     sql.append(" ORDER BY r.received_at DESC, r.id LIMIT $").append(params.size());
-    return client.preparedQuery(sql.toString()).execute(Tuple.from(params))
-        .compose(rows -> {
-          List<Row> list = new ArrayList<>();
-          rows.forEach(list::add);
-          return withAttachments(client, callerId, scope, list);
-        });
+    return sql.toString();
   }
+
+  /**
+   * The {@code evidenceChecks} filter, the state {@link ReportView#reportChecks} computes, written so an index serves
+   * it (literals, not parameters, so that a generic plan may use the partial indexes). PENDING (few, recent: a
+   * report's checks outstanding, or a photo's, for up to 24 h in an outage) is read from the partial indexes of
+   * what is outstanding, never by walking the reports: report_checks_due_idx (COMPLETE reports the checker has not
+   * run on) and attachment_checks_open_idx (V175: photos PENDING or FAILED; a report awaiting its photos has one
+   * PENDING, a declared photo is PENDING until it is stored and checked), then sorted. UNAVAILABLE (rare) likewise
+   * from the FAILED photos. DONE (most reports) walks received_at as the unfiltered list does, with one probe of
+   * attachment_checks_open_idx per row, as hasEvidenceFlags=false does.
+   */
+  private static final Map<String, String> CHECKS_STATE = Map.of(
+      ReportView.CHECKS_PENDING, " AND r.id IN (SELECT d.id FROM report d WHERE d.status = 'COMPLETE'"
+          + " AND d.report_checks_due IS NOT FALSE UNION ALL SELECT pa.report_id FROM attachment pa"
+          + " WHERE pa.media_status = 'PENDING')",
+      ReportView.CHECKS_UNAVAILABLE, " AND r.report_checks_due IS FALSE AND r.id IN (SELECT fa.report_id"
+          + " FROM attachment fa WHERE fa.media_status = 'FAILED') AND NOT EXISTS (SELECT 1 FROM attachment pa"
+          + " WHERE pa.report_id = r.id AND pa.media_status = 'PENDING')",
+      ReportView.CHECKS_DONE, " AND r.report_checks_due IS FALSE AND NOT EXISTS (SELECT 1 FROM attachment pa"
+          + " WHERE pa.report_id = r.id AND pa.media_status IN ('PENDING', 'FAILED'))");
 
   /**
    * Attachments, and the evidence checks, flag and checks' states of the reports the caller reads as a reader in

@@ -205,9 +205,9 @@ public final class ReportService {
     OffsetDateTime afterReceived = last == null ? null : last.at();
     UUID afterId = last == null ? null : last.id();
     int size = Page.limit(limit);
-    if (filter.hasEvidenceFlags() != null && !isReader(actor)) {
+    if ((filter.hasEvidenceFlags() != null || filter.evidenceChecks() != null) && !isReader(actor)) {
       return Future.failedFuture(new ProblemException(Problem.of(ProblemType.FORBIDDEN,
-          "Only supervisors, assessors and admins may filter by evidence flags.")));
+          "Only supervisors, assessors and admins may filter by evidence flags or checks.")));
     }
     var pool = database.pool();
     return actor.scope(pool)

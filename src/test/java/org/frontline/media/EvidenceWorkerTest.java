@@ -179,6 +179,11 @@ class EvidenceWorkerTest {
       assertThat(stored.getJsonArray("evidence")).isEmpty();
       assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).doesNotContain(report.toString());
       assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=true&limit=200")).doesNotContain(report.toString());
+      // Listed as pending to a reader in scope, not to another district's supervisor.
+      assertThat(listedIds(env, "/v1/reports?evidenceChecks=PENDING&limit=200")).contains(report.toString());
+      assertThat(listedIds(env, "/v1/reports?evidenceChecks=DONE&limit=200")).doesNotContain(report.toString());
+      assertThat(listedIds(env, "supervisor.tongzhou", "/v1/reports?evidenceChecks=PENDING&limit=200"))
+          .doesNotContain(report.toString());
       // Its author is told nothing of the checks.
       JsonObject own = new JsonObject(get(env, "officer.xu", "/v1/reports/" + report).body());
       assertThat(own.containsKey("evidenceChecks")).isFalse();
@@ -192,6 +197,8 @@ class EvidenceWorkerTest {
       assertThat(find(checked.getJsonArray("evidence"), a, "PHOTO_GPS_DISTANCE").getString("outcome"))
           .isEqualTo("PASSED");
       assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).contains(report.toString());
+      assertThat(listedIds(env, "/v1/reports?evidenceChecks=DONE&limit=200")).contains(report.toString());
+      assertThat(listedIds(env, "/v1/reports?evidenceChecks=PENDING&limit=200")).doesNotContain(report.toString());
     } finally {
       if (!started) {
         Workers.startMediaWorker(env);
@@ -758,6 +765,11 @@ class EvidenceWorkerTest {
     assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
     assertThat(new JsonObject(listed.body()).getJsonArray("items").stream()
         .map(o -> ((JsonObject) o).getString("id"))).contains(report.toString());
+    assertThat(listedIds(env, "/v1/reports?evidenceChecks=UNAVAILABLE&hasEvidenceFlags=true&limit=200"))
+        .contains(report.toString());
+    assertThat(listedIds(env, "/v1/reports?evidenceChecks=DONE&limit=200")).doesNotContain(report.toString());
+    assertThat(listedIds(env, "supervisor.tongzhou", "/v1/reports?evidenceChecks=UNAVAILABLE&limit=200"))
+        .doesNotContain(report.toString());
   }
 
   /**
@@ -782,6 +794,8 @@ class EvidenceWorkerTest {
         + " compared with other photos for near-duplicates and no served copies were made: ").contains(why);
     assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=true&limit=200")).contains(report.toString());
     assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).doesNotContain(report.toString());
+    assertThat(listedIds(env, "/v1/reports?evidenceChecks=DONE&hasEvidenceFlags=true&limit=200"))
+        .contains(report.toString());
   }
 
   @Test
@@ -888,7 +902,11 @@ class EvidenceWorkerTest {
   }
 
   private List<String> listedIds(TestEnvironment env, String path) throws Exception {
-    HttpResponse<String> page = get(env, "supervisor.hanjiang", path);
+    return listedIds(env, "supervisor.hanjiang", path);
+  }
+
+  private List<String> listedIds(TestEnvironment env, String username, String path) throws Exception {
+    HttpResponse<String> page = get(env, username, path);
     assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
     return new JsonObject(page.body()).getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id"))
         .toList();

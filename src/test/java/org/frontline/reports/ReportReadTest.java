@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -226,7 +227,8 @@ class ReportReadTest {
 
     for (String other : List.of("", "type=SITE", "authorId=" + account("officer.xu"),
         filters.replace("SITE", "MILESTONE_PROGRESS"), filters + "&status=COMPLETE", filters + "&bbox=-90,-180,90,180",
-        filters + "&hasEvidenceFlags=false", filters + "&unitId=" + HUAISI, filters.replace("2000", "2001"),
+        filters + "&hasEvidenceFlags=false", filters + "&evidenceChecks=DONE", filters + "&unitId=" + HUAISI,
+        filters.replace("2000", "2001"),
         filters + "&to=2100-01-01T00:00:00Z")) {
       Cursors.assertOtherFilters(get(env, "admin", "/v1/reports?" + other + "&cursor=" + cursor));
     }
@@ -368,6 +370,114 @@ class ReportReadTest {
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
     // The plain form, upper case too, is still read.
     assertThat(get(env, "officer.xu", "/v1/reports/" + mine.toString().toUpperCase()).statusCode()).isEqualTo(200);
+  }
+
+  /**
+   * evidenceChecks lists the reports whose checks are in that state, as their representation says, to readers in
+   * scope only: the report awaiting its photo is PENDING to supervisor.hanjiang (Huaisi in scope) and admin, not
+   * listed to supervisor.tongzhou, and officer.xu may not filter (403); it combines with the other filters and
+   * pages with cursors bound to it; the photo-less reports are DONE once the report checker ran.
+   */
+  @Test
+  void theChecksFilterListsReportsInThatStateToReadersInScope(TestEnvironment env) throws Exception {
+    seed(env);
+    JsonObject pending = list(env, "supervisor.hanjiang", "?evidenceChecks=PENDING&limit=200");
+    assertThat(ids(pending)).contains(awaiting.toString());
+    assertThat(states(pending)).containsOnly("PENDING");
+    assertThat(ids(list(env, "admin", "?evidenceChecks=PENDING&limit=200"))).contains(awaiting.toString());
+    assertThat(ids(list(env, "supervisor.tongzhou", "?evidenceChecks=PENDING&limit=200")))
+        .doesNotContain(awaiting.toString());
+    for (String other : List.of("DONE", "UNAVAILABLE")) {
+      JsonObject page = list(env, "supervisor.hanjiang", "?evidenceChecks=" + other + "&limit=200");
+      assertThat(ids(page)).doesNotContain(awaiting.toString());
+      assertThat(states(page)).allMatch(other::equals);
+    }
+    // With the other filters.
+    assertThat(ids(list(env, "supervisor.hanjiang", "?evidenceChecks=PENDING&type=MILESTONE_PROGRESS&unitId="
+        + HUAISI + "&limit=200"))).contains(awaiting.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?evidenceChecks=PENDING&type=SITE&limit=200")))
+        .doesNotContain(awaiting.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?evidenceChecks=PENDING&hasEvidenceFlags=false&limit=200")))
+        .doesNotContain(awaiting.toString());
+
+    // The photo-less reports, DONE once the report checker ran (about a second); Tongzhou's only to its supervisor.
+    String xuDone = "?evidenceChecks=DONE&authorId=" + account("officer.xu") + "&type=SITE";
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    List<String> xuSites = List.of(XU.get(2).toString(), XU.get(1).toString(), XU.get(0).toString());
+    while (!ids(list(env, "supervisor.hanjiang", xuDone + "&limit=200")).containsAll(xuSites)) {
+      assertThat(System.nanoTime()).as("officer.xu's reports checked").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    List<String> done = ids(list(env, "supervisor.hanjiang", xuDone + "&limit=200"));
+    assertThat(done).containsSubsequence(xuSites);
+    while (!ids(list(env, "supervisor.tongzhou", "?evidenceChecks=DONE&limit=200")).contains(zhang.toString())) {
+      assertThat(System.nanoTime()).as("officer.zhang's report checked").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    assertThat(ids(list(env, "supervisor.hanjiang", "?evidenceChecks=DONE&limit=200"))).doesNotContain(
+        zhang.toString());
+    assertThat(ids(list(env, "supervisor.hanjiang", "?evidenceChecks=PENDING&limit=200"))).doesNotContainAnyElementsOf(done);
+
+    // Pages follow the filter; its cursor is refused with another state, or without it.
+    List<String> paged = new ArrayList<>();
+    JsonObject page = list(env, "supervisor.hanjiang", xuDone + "&limit=1");
+    String first = page.getString("nextCursor");
+    paged.addAll(ids(page));
+    while (page.getString("nextCursor") != null) {
+      page = list(env, "supervisor.hanjiang", xuDone + "&limit=1&cursor=" + page.getString("nextCursor"));
+      paged.addAll(ids(page));
+    }
+    assertThat(paged).containsExactlyElementsOf(done);
+    for (String other : List.of(xuDone.replace("DONE", "PENDING"), xuDone.replace("evidenceChecks=DONE&", ""))) {
+      Cursors.assertOtherFilters(get(env, "supervisor.hanjiang", "/v1/reports" + other + "&cursor=" + first));
+    }
+
+    // Readers only; a state the contract does not name is the validator's 400.
+    assertProblem(get(env, "officer.xu", "/v1/reports?evidenceChecks=PENDING"), 403,
+        "urn:frontline:problem:forbidden");
+    assertThat(firstField(invalidAsAdmin(env, "/v1/reports?evidenceChecks=SOON"))).isEqualTo("query/evidenceChecks");
+  }
+
+  private static List<String> states(JsonObject page) {
+    return page.getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("evidenceChecks")).toList();
+  }
+
+  /**
+   * The evidenceChecks filter is read from indexes: PENDING from report_checks_due_idx and attachment_checks_open_idx
+   * (what is outstanding), UNAVAILABLE from the latter, never by walking the reports in scope (3000 reports checked
+   * and clean, added in a rolled-back transaction, are not read); DONE walks received_at as the unfiltered list does,
+   * reading a page's worth.
+   */
+  @Test
+  void theChecksFilterIsServedFromIndexes(TestEnvironment env) throws Exception {
+    seed(env);
+    String path = string(env, "SELECT path FROM org_unit WHERE id = ?", HANJIANG);
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, received_at,"
+          + " completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request, request_sha256,"
+          + " response, report_checks_due) SELECT gen_random_uuid(), author_id, unit_id, type, status, title,"
+          + " captured_at, received_at + g * interval '1 millisecond', completed_at, lat, lon, accuracy_m,"
+          + " location_provider, location_mock, body, request, request_sha256, response, false"
+          + " FROM report, generate_series(1, 3000) g WHERE id = '" + XU.get(0) + "'");
+      st.execute("ANALYZE report");
+      st.execute("ANALYZE attachment");
+      st.execute("SET LOCAL enable_seqscan = off");
+      String args = "'" + UUID.randomUUID() + "', true, ARRAY['" + path + "'], 51";
+      for (String state : List.of("PENDING", "UNAVAILABLE", "DONE")) {
+        List<Object> params = new ArrayList<>(List.of(UUID.randomUUID(), true, new String[] {path}));
+        String sql = ReportRepository.listSql(new ReportRepository.Filter(null, null, null, null, null, null, null,
+            null, state), null, null, 51, params);
+        String plan = QueryPlans.assertReadsFewerThan(1000, st, "checks_" + state.toLowerCase(),
+            "uuid, boolean, text[], integer", sql, args);
+        assertThat(plan).as(plan).contains("attachment_checks_open_idx");
+        if (!state.equals("DONE")) {
+          assertThat(plan).as(plan).doesNotContain("report_received_idx");
+        }
+        if (state.equals("PENDING")) {
+          assertThat(plan).as(plan).contains("report_checks_due_idx");
+        }
+      }
+    });
   }
 
   static String firstField(JsonObject problem) {
