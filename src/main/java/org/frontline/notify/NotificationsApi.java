@@ -125,18 +125,23 @@ public final class NotificationsApi implements ApiRoutes {
     return out;
   }
 
-  /** A row's place in the list, as its cursor says it ({@link #decode}; Page.of encodes it). */
+  /** A row's place in the list, as its cursor says it ({@link #decode}; Page.of encodes it): read?, then a TimeId. */
   private static String sortKey(Row r) {
-    return (r.getOffsetDateTime("opened_at") != null ? "1" : "0") + "|" + r.getOffsetDateTime("created_at") + "|"
-        + r.getUUID("id");
+    return (r.getOffsetDateTime("opened_at") != null ? "1|" : "0|")
+        + Page.TimeId.key(r.getOffsetDateTime("created_at"), r.getUUID("id"));
   }
 
+  /**
+   * The time and id are read as every list's (Page.TimeId.parse): a made-up time beyond PostgreSQL's timestamptz
+   * (year 294277) failed the page's query, a 500.
+   */
   static Cursor decode(String raw) {
-    String[] parts = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8).split("\\|");
-    if (parts.length != 3 || !(parts[0].equals("0") || parts[0].equals("1"))) {
+    String key = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8);
+    if (!(key.startsWith("0|") || key.startsWith("1|"))) {
       throw new IllegalArgumentException("cursor");
     }
-    return new Cursor(parts[0].equals("1"), OffsetDateTime.parse(parts[1]), UUID.fromString(parts[2]));
+    Page.TimeId at = Page.TimeId.parse(key.substring(2));
+    return new Cursor(key.charAt(0) == '1', at.at(), at.id());
   }
 
   static JsonObject json(Row r) {

@@ -173,6 +173,22 @@ class NotificationsApiTest {
         "urn:frontline:problem:validation-failed");
   }
 
+  /**
+   * A cursor made up with a time beyond PostgreSQL's timestamptz (year 294277) failed the page's query: a 500. Like
+   * every other list's, a cursor whose time is no storable one (years 0001-9999 in UTC) is the cursor's 400.
+   */
+  @Test
+  void aCursorWithATimeNoNotificationCanHaveIsRefused(TestEnvironment env) {
+    String at = login(env, "officer.xu");
+    for (String time : List.of("+294277-01-01T00:00Z", "+10000-01-01T00:00Z", "0000-12-31T00:00Z")) {
+      String key = "0|" + time + "|" + UUID.randomUUID();
+      JsonObject problem = assertProblem(inbox(env, at, "?cursor=" + java.util.Base64.getUrlEncoder().withoutPadding()
+          .encodeToString(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))), 400,
+          "urn:frontline:problem:validation-failed");
+      assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).as(key).isEqualTo("query/cursor");
+    }
+  }
+
   @Test
   void anUnknownNotificationIs404(TestEnvironment env) {
     assertProblem(ack(env, login(env, "officer.xu"), UUID.randomUUID().toString(), "opened"), 404,
