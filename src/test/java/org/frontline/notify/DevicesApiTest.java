@@ -103,6 +103,41 @@ class DevicesApiTest {
     assertThat(p.encode()).contains("body/token");
   }
 
+  /**
+   * The contract took any string of up to 4096 characters, but the token's unique index holds at most 2704 bytes: a
+   * token of 4096 ASCII characters, or 1500 Chinese ones (4500 bytes), failed the insert with a 500. FCM and APNs
+   * tokens are visible ASCII, far shorter: anything else is the token's 400, and nothing is stored.
+   */
+  @Test
+  void tokensOutsideVisibleAsciiOrOver2048CharactersAre400AndStoreNothing(TestEnvironment env) {
+    String at = login(env, "officer.zhang");
+    java.util.Random random = new java.util.Random(7);
+    StringBuilder ascii = new StringBuilder();
+    StringBuilder chinese = new StringBuilder();
+    for (int i = 0; i < 4096; i++) {
+      ascii.append((char) ('!' + random.nextInt('~' - '!' + 1)));
+      chinese.append((char) (0x4E00 + random.nextInt(20000)));
+    }
+    long before = count(env, "SELECT count(*) FROM device");
+    for (String token : java.util.List.of(ascii.toString(), ascii.substring(0, 2049), chinese.substring(0, 1500),
+        " ", "two words", "tok\u00e9n", "line\nbreak")) {
+      JsonObject p = assertProblem(registerDevice(env, at, new JsonObject().put("token", token)
+          .put("platform", "android")), 400, "urn:frontline:problem:validation-failed");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).as(token.substring(0,
+          Math.min(20, token.length()))).isEqualTo("body/token");
+    }
+    assertThat(count(env, "SELECT count(*) FROM device")).isEqualTo(before);
+
+    String longest = ascii.substring(0, 2048);
+    HttpResponse<Buffer> created = registerDevice(env, at, new JsonObject().put("token", longest)
+        .put("platform", "android"));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    assertThat(created.bodyAsJsonObject().getString("token")).isEqualTo(longest);
+    assertThat(count(env, "SELECT count(*) FROM device WHERE token = ? AND account_id = ? AND retired_at IS NULL",
+        longest, Alerts.accountId("officer.zhang"))).isEqualTo(1);
+    assertThat(delete(env, at, created.bodyAsJsonObject().getString("id")).statusCode()).isEqualTo(204);
+  }
+
   @Test
   void devicesNeedAnAccessToken(TestEnvironment env) {
     assertProblem(await(env.client().get("/v1/devices").send()), 401, "urn:frontline:problem:unauthorized");
