@@ -31,7 +31,7 @@ import java.util.UUID;
  * Postings of officers to the four front lines. Writers (supervisors, admins) act on postings whose unit is in their
  * scope, for officers whose home unit is in their scope (an officer out of scope is 422 naming body/officerId, like
  * a project's unit). Readers see postings whose unit is in their scope; a caller who holds only the officer role
- * sees only their own postings (in the query: anything else is 404 like missing). "Today" is the clock's date in
+ * sees only their own postings, at any unit (in the query: anything else is 404 like missing). "Today" is the clock's date in
  * China Standard Time. Every change is audited in its own transaction.
  */
 public final class PostingService {
@@ -191,9 +191,18 @@ public final class PostingService {
                 .put("previousEndsOn", from == null ? null : from.toString()).put("endsOn", to.toString())));
   }
 
+  /**
+   * The scope of the caller's reads: for a caller who is only an officer, every unit (their own postings, in the
+   * query, wherever they were posted: an officer is often posted outside their home unit's subtree, and /v1/me lists
+   * those postings too); for anyone else, their scope.
+   */
+  private static Future<Scope> readScope(Actor actor, SqlClient client) {
+    return ownOnly(actor) ? Future.succeededFuture(Scope.everything()) : actor.scope(client);
+  }
+
   public Future<JsonObject> get(Actor actor, UUID id) {
     var pool = database.pool();
-    return actor.scope(pool).compose(scope -> posting(pool, scope, ownOnly(actor) ? actor.accountId() : null, id,
+    return readScope(actor, pool).compose(scope -> posting(pool, scope, ownOnly(actor) ? actor.accountId() : null, id,
         false));
   }
 
@@ -203,7 +212,7 @@ public final class PostingService {
     String after = Page.decode(cursor, Page.TimeId::valid, filters);
     int size = Page.limit(limit);
     var pool = database.pool();
-    return actor.scope(pool).compose(scope -> {
+    return readScope(actor, pool).compose(scope -> {
       List<Object> params = new ArrayList<>(List.of((Object) scope.paths()));
       StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM posting p JOIN org_unit u ON u.id = "
           + "p.unit_id WHERE " + Scope.sql("u.path", 1));

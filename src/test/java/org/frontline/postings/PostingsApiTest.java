@@ -359,6 +359,37 @@ class PostingsApiTest {
         "urn:frontline:problem:not-found");
   }
 
+  /**
+   * An officer is often posted outside their home unit's subtree (by an admin above both): /v1/me listed the posting,
+   * but reading it (GET by the id /v1/me gave, or the list) was 404 and empty, the unit not being in the officer's
+   * scope. A caller who is only an officer reads their own postings wherever they are; still nobody else's.
+   */
+  @Test
+  void anOfficerReadsTheirOwnPostingAtAUnitOutsideTheirScope(TestEnvironment env) throws Exception {
+    JsonObject p = ok(call(env, token(env, "admin"), HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", HUAISI, TODAY.minusDays(3), null)), 201);
+    String id = p.getString("id");
+    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND officer_id = ?::uuid AND unit_id = "
+        + "?::uuid", id, ZHANG.toString(), HUAISI.toString())).isEqualTo(1);
+    String zhang = token(env, "officer.zhang");
+    assertThat(ok(call(env, zhang, HttpMethod.GET, "/v1/me", null), 200).getJsonArray("postings").stream()
+        .map(o -> ((JsonObject) o).getString("id"))).containsExactly(id);
+
+    assertThat(ok(call(env, zhang, HttpMethod.GET, "/v1/postings/" + id, null), 200)).isEqualTo(p);
+    for (String query : List.of("", "?current=true", "?unitId=" + HUAISI, "?officerId=" + ZHANG)) {
+      assertThat(ok(call(env, zhang, HttpMethod.GET, "/v1/postings" + query, null), 200).getJsonArray("items").stream()
+          .map(o -> ((JsonObject) o).getString("id"))).as(query).containsExactly(id);
+    }
+    // Nobody else gains anything: officer.xu (whose unit it is) reads no other officer's posting; Tongzhou's
+    // supervisor (the officer's home) does not cover Huaisi.
+    assertProblem(call(env, token(env, "officer.xu"), HttpMethod.GET, "/v1/postings/" + id, null), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(ok(call(env, token(env, "officer.xu"), HttpMethod.GET, "/v1/postings", null), 200)
+        .getJsonArray("items")).isEmpty();
+    assertProblem(call(env, token(env, "supervisor.tongzhou"), HttpMethod.GET, "/v1/postings/" + id, null), 404,
+        "urn:frontline:problem:not-found");
+  }
+
   @Test
   void meListsTheCallersCurrentPostingsOnly(TestEnvironment env) throws Exception {
     String hanjiang = token(env, "supervisor.hanjiang");
