@@ -39,7 +39,7 @@ public final class PostingsApi implements ApiRoutes {
     String officer = rc.queryParams().get("officerId");
     String unit = rc.queryParams().get("unitId");
     send(rc, 200, service.list(Actor.of(rc), officer == null ? null : UUID.fromString(officer),
-            unit == null ? null : UUID.fromString(unit), "true".equals(rc.queryParams().get("current")),
+            unit == null ? null : UUID.fromString(unit), Boolean.TRUE.equals(ApiRoutes.queryBoolean(rc, "current")),
             rc.queryParams().get("cursor"), Page.requested(rc.queryParams().get("limit")))
         .map(page -> new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())));
   }

@@ -129,6 +129,26 @@ class PostingsApiTest {
     }
   }
 
+  /**
+   * The contract's validation reads a boolean query value as JSON, so `current=%20true` passed it as true; the handler
+   * compared the raw value with "true" and listed every posting, ended ones too. The filter is the validated value.
+   */
+  @Test
+  void currentIsReadAsTheContractValidatedIt(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    String running = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), null)), 201).getString("id");
+    ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.minusDays(300), TODAY.minusDays(200))), 201);
+    for (String current : List.of("true", "%20true", "true%20", "%0Atrue")) {
+      assertThat(ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?officerId=" + ZHANG + "&current=" + current,
+          null), 200).getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id"))).as(current)
+          .containsExactly(running);
+    }
+    assertThat(ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?officerId=" + ZHANG + "&current=%20false",
+        null), 200).getJsonArray("items")).hasSize(2);
+  }
+
   @Test
   void aSupervisorPostsAnOfficerAndOverlapsAreRefusedUnlessStated(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");

@@ -2,6 +2,9 @@ package org.frontline.platform.http;
 
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
+import io.vertx.openapi.validation.RequestParameter;
+import io.vertx.openapi.validation.ValidatedRequest;
 
 import java.util.Map;
 
@@ -24,5 +27,15 @@ public interface ApiRoutes {
    * {@code x-frontline-raw-route: true} in the contract, which documents them but does not route them.
    */
   default void mountRaw(io.vertx.ext.web.Router router) {
+  }
+
+  /**
+   * A boolean query parameter as the contract's validation read it, null when absent. The validation reads the value
+   * as JSON, so {@code %20true} passes as true; comparing the raw value with "true" again took it for false.
+   */
+  static Boolean queryBoolean(RoutingContext rc, String name) {
+    ValidatedRequest validated = rc.get(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST);
+    RequestParameter value = validated.getQuery().get(name);
+    return value == null || value.isNull() ? null : value.getBoolean();
   }
 }
