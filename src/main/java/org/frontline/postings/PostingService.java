@@ -118,7 +118,7 @@ public final class PostingService {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> posting(conn, scope, null, id, true))
-        .compose(p -> unitLive(conn, p).map(p))
+        .compose(p -> unitLive(conn, p).compose(v -> officerActive(conn, p)).map(p))
         .compose(p -> {
           LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
           if (current == null) {
@@ -160,6 +160,19 @@ public final class PostingService {
         .compose(rows -> !rows.iterator().next().getBoolean(0) ? Future.<Void>succeededFuture()
             : Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "The posting's unit " + unitId
                 + " is retired: its postings are not extended."))));
+  }
+
+  /**
+   * A posting is extended only for an enabled account holding the officer role (409 otherwise), as one is created only
+   * for such: an extension would keep a departed officer posted (and the unit from being retired). Ending stays open.
+   */
+  private static Future<Void> officerActive(SqlClient conn, JsonObject p) {
+    String officerId = p.getString("officerId");
+    return conn.preparedQuery("SELECT disabled_at IS NULL AND 'officer' = ANY (roles) FROM account WHERE id = $1")
+        .execute(Tuple.of(UUID.fromString(officerId)))
+        .compose(rows -> rows.iterator().next().getBoolean(0) ? Future.<Void>succeededFuture()
+            : Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "The posting's officer "
+                + officerId + " is disabled or no longer holds the officer role: their postings are not extended."))));
   }
 
   public Future<JsonObject> end(Actor actor, UUID id, JsonObject b) {

@@ -275,6 +275,43 @@ class PostingsApiTest {
         p.getString("id"))).isZero();
   }
 
+  /**
+   * A posting is created only for an enabled account holding the officer role, but one of a departed officer (account
+   * disabled, or the officer role taken away) could still be extended, keeping them posted (and the unit from being
+   * retired). 409, nothing changes; ending it stays possible.
+   */
+  @Test
+  void aPostingOfAnAccountNoLongerAnEnabledOfficerIsNotExtended(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    String supervisor = token(env, "supervisor.tongzhou");
+    String officer = ok(call(env, admin, HttpMethod.POST, "/v1/accounts", new JsonObject()
+        .put("username", "leaving." + UUID.randomUUID().toString().substring(0, 8)).put("displayName", "Leaving officer")
+        .put("roles", new JsonArray().add("officer")).put("homeUnitId", TONGZHOU.toString())
+        .put("password", "Leaving-Officer-2026")), 201).getString("id");
+    JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
+        posting(UUID.fromString(officer), "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), TODAY.plusDays(5))), 201);
+    String base = "/v1/postings/" + p.getString("id");
+    JsonObject later = new JsonObject().put("endsOn", TODAY.plusDays(60).toString());
+
+    ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + officer, new JsonObject()
+        .put("roles", new JsonArray().add("assessor"))), 200);
+    assertProblem(call(env, supervisor, HttpMethod.POST, base + "/extend", later), 409,
+        "urn:frontline:problem:conflict");
+    ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + officer, new JsonObject()
+        .put("roles", new JsonArray().add("officer"))), 200);
+    ok(call(env, admin, HttpMethod.POST, "/v1/accounts/" + officer + "/disable", null), 200);
+    assertProblem(call(env, supervisor, HttpMethod.POST, base + "/extend", later), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo(TODAY.plusDays(5).toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?",
+        p.getString("id"))).isZero();
+
+    ok(call(env, supervisor, HttpMethod.POST, base + "/end", new JsonObject().put("endsOn", TODAY.toString())), 200);
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
+        .isEqualTo(TODAY.toString());
+  }
+
   @Test
   void daysOutsideTheRecordYearsAre400NamingTheFieldAndStoreNothing(TestEnvironment env) throws Exception {
     // Year 0000 passed `format: date` and was stored as 1 BC: an open-ended posting "since 1 BC" was current.
