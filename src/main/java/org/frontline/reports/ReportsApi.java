@@ -150,8 +150,7 @@ public final class ReportsApi implements ApiRoutes {
     try {
       filter = new ReportRepository.Filter(uuid(rc, "unitId"), query(rc, "type"), query(rc, "status"),
           uuid(rc, "authorId"), time(rc, "from"), time(rc, "to"), bbox(rc),
-          query(rc, "hasEvidenceFlags") == null ? null : Boolean.valueOf(query(rc, "hasEvidenceFlags")),
-          query(rc, "evidenceChecks"));
+          ApiRoutes.queryBoolean(rc, "hasEvidenceFlags"), query(rc, "evidenceChecks"));
     } catch (ProblemException e) {
       rc.fail(e);
       return;

@@ -115,6 +115,9 @@ class ReportReadTest {
     assertThat(inScope.getBoolean("flagged")).isTrue();
     assertThat(inScope.getJsonArray("evidence")).hasSize(2);
     assertThat(ids(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=true&limit=200"))).contains(id);
+    // As the contract's validation read it (JSON): ` true` passed it as true, and the handler took it for false.
+    assertThat(ids(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=%20true&limit=200"))).contains(id);
+    assertThat(ids(get(env, "supervisor.hanjiang", "/v1/reports?hasEvidenceFlags=true%20&limit=200"))).contains(id);
 
     // The report's unit leaves the supervisor's scope: still theirs to read, as its author only.
     try (var c = env.jdbc(); var st = c.prepareStatement("UPDATE report SET unit_id = ? WHERE id = ?")) {
