@@ -5,6 +5,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.Json;
+import io.vertx.json.schema.common.dsl.SchemaType;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.openapi.contract.Location;
 import io.vertx.openapi.contract.MediaType;
@@ -153,16 +155,29 @@ final class RequestValidation {
     for (Parameter param : operation.getParameters()) {
       String name = param.getName();
       switch (param.getIn()) {
-        case HEADER -> headers.put(name, new RequestParameterImpl(rc.request().getHeader(name)));
-        case PATH -> path.put(name, new RequestParameterImpl(rc.pathParam(name)));
+        case HEADER -> headers.put(name, sent(param, rc.request().getHeader(name)));
+        case PATH -> path.put(name, sent(param, rc.pathParam(name)));
         case QUERY -> {
           queryParams = queryParams == null ? rc.queryParams() : queryParams;
-          query.put(name, new RequestParameterImpl(formValue(param, queryParams)));
+          query.put(name, sent(param, formValue(param, queryParams)));
         }
         case COOKIE -> { } // refused when the route is built (of)
       }
     }
     return new Parameters(headers, path, query);
+  }
+
+  /**
+   * A parameter's value as the validator's transformer must be given it to read what the handler reads. vertx-openapi
+   * 5.0.7's {@code ParameterTransformer.transformPrimitive} reads a string parameter as JSON unless it is a plain word
+   * (later versions take it as it is): a quoted id ({@code %22<uuid>%22}) passed validation as the bare id while the
+   * handler read the quotes (UUID.fromString threw: a 500 on every path id), {@code null} passed as absent, and
+   * {@code -1} failed as a number. A string parameter is handed over as a JSON string, which decodes to exactly the
+   * handler's value. None of the contract's parameters is an array or object of strings.
+   */
+  private static RequestParameter sent(Parameter param, String value) {
+    boolean string = value != null && param.getSchemaType() == SchemaType.STRING;
+    return new RequestParameterImpl(string ? Json.encode(value) : value);
   }
 
   /**

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.testing.TestEnvironment.await;
@@ -120,6 +121,56 @@ class ProblemsAndContractTest {
         .sendBuffer(Buffer.buffer(envelope.replace("\"accuracyM\":8.5,", ""))));
     assertThat(once.statusCode()).as(once.bodyAsString()).isEqualTo(201);
     assertThat(env.count("SELECT count(*) FROM report WHERE id = ?::uuid", id)).isEqualTo(1);
+  }
+
+  /**
+   * vertx-openapi 5.0.7 reads a string parameter as JSON unless it is a plain word: a quoted id (%22<uuid>%22) passed
+   * validation as the bare id while the handler read it with its quotes (UUID.fromString threw: a 500 on every path
+   * id), and `null` passed as absent. The validator now reads each string parameter exactly as the handler does:
+   * such values are the parameter's 400, and nothing changes.
+   */
+  @Test
+  void aStringParameterIsValidatedAsTheHandlerReadsIt(TestEnvironment env) {
+    String supervisor = login(env, "supervisor.tongzhou");
+    String zhang = env.string("SELECT id::text FROM account WHERE username = 'officer.zhang'");
+    String unit = env.string("SELECT home_unit_id::text FROM account WHERE username = 'officer.zhang'");
+    HttpResponse<Buffer> created = await(env.client().post("/v1/postings").putHeader("Authorization", "Bearer " + supervisor)
+        .sendJsonObject(new JsonObject().put("officerId", zhang).put("frontLine", "ENVIRONMENTAL").put("unitId", unit)
+            .put("startsOn", "2001-01-01").put("endsOn", "2001-12-31").put("allowOverlap", true)));
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    String posting = created.bodyAsJsonObject().getString("id");
+    HttpResponse<Buffer> device = await(env.client().post("/v1/devices").putHeader("Authorization", "Bearer " + supervisor)
+        .sendJsonObject(new JsonObject().put("token", "quoted-id-" + posting).put("platform", "android")));
+    String deviceId = device.bodyAsJsonObject().getString("id");
+
+    record Call(HttpMethod method, String path, JsonObject body, String field) {}
+    for (Call c : List.of(
+        new Call(HttpMethod.GET, "/v1/postings/%22" + posting + "%22", null, "path/id"),
+        new Call(HttpMethod.POST, "/v1/postings/%22" + posting + "%22/end",
+            new JsonObject().put("endsOn", "2001-06-30"), "path/id"),
+        new Call(HttpMethod.GET, "/v1/postings?officerId=%22" + zhang + "%22", null, "query/officerId"),
+        new Call(HttpMethod.GET, "/v1/postings?unitId=null", null, "query/unitId"),
+        new Call(HttpMethod.DELETE, "/v1/devices/%22" + deviceId + "%22", null, "path/id"),
+        new Call(HttpMethod.POST, "/v1/notifications/%22" + posting + "%22/ack",
+            new JsonObject().put("state", "opened"), "path/id"))) {
+      var request = env.client().request(c.method(), c.path()).putHeader("Authorization", "Bearer " + supervisor);
+      HttpResponse<Buffer> r = await(c.body() == null ? request.send() : request.sendJsonObject(c.body()));
+      JsonObject problem = assertProblem(r, 400, "urn:frontline:problem:validation-failed");
+      assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).as(c.path()).isEqualTo(c.field());
+    }
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", posting)).isEqualTo("2001-12-31");
+    assertThat(env.count("SELECT count(*) FROM device WHERE id = ?::uuid AND retired_at IS NULL", deviceId)).isEqualTo(1);
+    // Plain values still pass.
+    HttpResponse<Buffer> read = await(env.client().get("/v1/postings/" + posting)
+        .putHeader("Authorization", "Bearer " + supervisor).send());
+    assertThat(read.statusCode()).as(read.bodyAsString()).isEqualTo(200);
+    assertThat(await(env.client().delete("/v1/devices/" + deviceId).putHeader("Authorization", "Bearer " + supervisor)
+        .send()).statusCode()).isEqualTo(204);
+  }
+
+  private static String login(TestEnvironment env, String username) {
+    return await(env.client().post("/v1/auth/login").sendJsonObject(new JsonObject().put("username", username)
+        .put("password", "frontline-dev"))).bodyAsJsonObject().getString("access_token");
   }
 
   @Test
