@@ -66,6 +66,7 @@ import org.frontline.platform.http.ApiRoutes;
 import org.frontline.figures.FiguresApi;
 import org.frontline.figures.FiguresService;
 import org.frontline.partners.EventFeed;
+import org.frontline.partners.FeedClock;
 import org.frontline.partners.PartnerCallers;
 import org.frontline.partners.PartnerReports;
 import org.frontline.partners.PartnerFigures;
@@ -130,6 +131,8 @@ public final class Frontline {
   private RecordWatch recordWatch;
   /** The periodic move of the audit chain's head (AuditLog.checkpoint); -1 when not running. */
   private long auditHeadTimer = -1;
+  /** The periodic check of the event feed's clock (FeedClock.check); -1 when not running. */
+  private long feedClockTimer = -1;
   private UploadService uploads;
   /** How long a tus upload may take from creation (tus expiration). */
   public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
@@ -276,8 +279,12 @@ public final class Frontline {
     readiness.put("object-store", () -> stopping ? Future.failedFuture("stopping") : objectStore.ping());
     int apiInstances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, 8));
     FrontlineConfig.Roles roles = config.roles();
-    return keyRing.start()
-        .recover(e -> Future.failedFuture(new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e)))
+    // Before anything is served or written: a restored database gets its feed clock raised first (FeedClock).
+    return FeedClock.check(database.pool())
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot check the event feed's clock: "
+            + e.getMessage(), e)))
+        .compose(v -> keyRing.start().recover(e -> Future.failedFuture(
+            new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e))))
         .compose(v -> reports.start(vertx, registry))
         // Until it listens, the cache of callers serves nothing from memory; a database that refuses LISTEN now
         // would refuse the API's queries too, so starting without it is not an option worth having. Only the API
@@ -326,6 +333,9 @@ public final class Frontline {
           // Every process appends to the audit chain, so every process moves its head forward.
           auditHeadTimer = vertx.setPeriodic(AuditLog.HEAD_INTERVAL.toMillis(), id -> AuditLog.checkpoint(
               database.pool()).onFailure(e -> log.debug("audit head not moved: {}", e.toString())));
+          // Every process writes events, so every process checks the clock (a database switched under it).
+          feedClockTimer = vertx.setPeriodic(FeedClock.INTERVAL.toMillis(), id -> FeedClock.check(database.pool())
+              .onFailure(e -> log.warn("event feed clock not checked: {}", e.toString())));
           if (roles.workers()) {
             sweeper.start(vertx, UPLOAD_SWEEP_INTERVAL);
             retention.start(vertx, Retention.INTERVAL);
@@ -368,6 +378,9 @@ public final class Frontline {
     }
     if (auditHeadTimer != -1) {
       vertx.cancelTimer(auditHeadTimer);
+    }
+    if (feedClockTimer != -1) {
+      vertx.cancelTimer(feedClockTimer);
     }
     if (sweeper != null) {
       sweeper.stop(vertx);

@@ -24,14 +24,32 @@ import java.util.regex.Pattern;
 /**
  * The partner event feed ({@code GET /v1/events}): outbox events on reports, within the partner's grant (unit
  * subtrees through {@link Scope}, report types), in a durable order a partner can resume from any item's cursor.
- * The order is (writing transaction id, event id), and only events whose transaction is older than every running
- * one are served (see V71): an event still being written is held back, and nothing after it is served before it,
- * so a cursor never skips an event that commits late.
+ * The order is (feed position, event id), the position being the writing transaction's id plus the {@link FeedClock}'s
+ * shift, and only events whose transaction is older than every running one are served (V71, V185: positions below
+ * {@code feed_horizon()}): an event still being written is held back, and nothing after it is served before it, so a
+ * cursor never skips an event that commits late.
  */
 public final class EventFeed {
   /** The event kinds partners see (and may subscribe webhooks to); later kinds join here. */
   public static final List<String> KINDS = List.of("report.completed");
   private static final Pattern KEY = Pattern.compile("(\\d{1,20}):(\\d{1,19})");
+
+  /**
+   * A page: kinds $1, after position $2 (text) and id $3, report types $4, scope paths $5, at most $6. Served through
+   * outbox_feed_idx from the cursor up to the horizon (EventFeedTest checks the plan).
+   */
+  static final String PAGE = """
+      SELECT o.id, o.txid::text AS txid, o.event_type, o.aggregate_id, r.unit_id, r.type, o.created_at
+      FROM outbox o
+      JOIN report r ON r.id = o.aggregate_id
+      JOIN org_unit u ON u.id = r.unit_id
+      WHERE o.aggregate_type = 'report' AND o.event_type = ANY ($1)
+        AND o.txid < feed_horizon()
+        AND (o.txid, o.id) > ($2::text::xid8, $3)
+        AND r.type = ANY ($4)
+        AND\s""" + Scope.sql("u.path", 5) + """
+      ORDER BY o.txid, o.id
+      LIMIT $6""";
 
   private final Pool pool;
 
@@ -55,18 +73,7 @@ public final class EventFeed {
       return Future.failedFuture(e);
     }
     List<String> types = caller.client() == null ? List.of() : caller.client().reportTypes();
-    return Scope.of(pool, caller).compose(scope -> pool.preparedQuery("""
-            SELECT o.id, o.txid::text AS txid, o.event_type, o.aggregate_id, r.unit_id, r.type, o.created_at
-            FROM outbox o
-            JOIN report r ON r.id = o.aggregate_id
-            JOIN org_unit u ON u.id = r.unit_id
-            WHERE o.aggregate_type = 'report' AND o.event_type = ANY ($1)
-              AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
-              AND (o.txid, o.id) > ($2::text::xid8, $3)
-              AND r.type = ANY ($4)
-              AND\s""" + Scope.sql("u.path", 5) + """
-            ORDER BY o.txid, o.id
-            LIMIT $6""")
+    return Scope.of(pool, caller).compose(scope -> pool.preparedQuery(PAGE)
         .execute(Tuple.of(KINDS.toArray(String[]::new), Long.toUnsignedString(position[0]), position[1],
             types.toArray(String[]::new), (Object) scope.paths(), size)))
         .map(rows -> {
@@ -94,7 +101,7 @@ public final class EventFeed {
    * being written) come after it. A new webhook subscription starts here.
    */
   public static Future<String> now(SqlClient client) {
-    return client.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").execute()
+    return client.query("SELECT feed_horizon()::text").execute()
         .map(rows -> encode(rows.iterator().next().getString(0), 0));
   }
 

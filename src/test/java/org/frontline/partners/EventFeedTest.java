@@ -1,11 +1,15 @@
 package org.frontline.partners;
 
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
+import org.frontline.testing.QueryPlans;
+import org.frontline.testing.Restores;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,6 +20,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
@@ -189,15 +194,20 @@ class EventFeedTest {
     }
   }
 
+  /** {@code count} complete Tongzhou SITE reports titled "{@code title} n", written directly (no events). */
+  static void completeReports(Statement st, String title, int count) throws java.sql.SQLException {
+    st.executeUpdate("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, completed_at, lat, "
+        + "lon, body, request, request_sha256, response) SELECT gen_random_uuid(), (SELECT id FROM account WHERE "
+        + "username = 'officer.zhang'), '" + TONGZHOU + "', 'SITE', 'COMPLETE', '" + title + " ' || n, now(), now(), 32, "
+        + "121, '{}', '{}', sha256(('" + title + " ' || n)::bytea), '{}' FROM generate_series(1, " + count + ") AS n");
+  }
+
   @Test
   void aPageHoldsAtMost200Events(TestEnvironment env) throws Exception {
     String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
     try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
       // 205 complete Tongzhou reports and their events, written directly (the API path is tested above).
-      st.executeUpdate("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at, completed_at, lat, "
-          + "lon, body, request, request_sha256, response) SELECT gen_random_uuid(), (SELECT id FROM account WHERE "
-          + "username = 'officer.zhang'), '" + TONGZHOU + "', 'SITE', 'COMPLETE', 'Bulk ' || n, now(), now(), 32, 121, "
-          + "'{}', '{}', sha256(n::text::bytea), '{}' FROM generate_series(1, 205) AS n");
+      completeReports(st, "Bulk", 205);
       st.executeUpdate("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload) "
           + "SELECT 'report.completed', 'report', id, unit_id, '{}' FROM report WHERE title LIKE 'Bulk %' ORDER BY title");
     }
@@ -212,5 +222,106 @@ class EventFeedTest {
     JsonObject rest = ok(feed(env, token, "?limit=100000&after=" + first.getString("nextCursor")), 200);
     assertThat(rest.getJsonArray("items")).hasSize(5);
     assertThat(ok(feed(env, token, ""), 200).getJsonArray("items")).hasSize(50);
+  }
+
+  /** The feed clock's shift (V185). */
+  private static long shift(TestEnvironment env) {
+    return env.count("SELECT shift FROM feed_clock");
+  }
+
+  @Test
+  void afterARestoreFromAClusterFurtherAlongNewEventsComeAfterTheCursorsPartnersHold(TestEnvironment env)
+      throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    UUID restored = report(env, "officer.zhang", TONGZHOU);
+    List<JsonObject> seen = eventually(env, token, 1);
+    assertThat(reportIds(seen)).containsExactly(restored.toString());
+
+    // The database restored into a new cluster: its events and the partner's cursor keep the old cluster's positions.
+    Restores.fromAClusterFurtherAlong(env, false);
+    String held = Restores.cursor(seen.get(0).getString("cursor"));
+    long before = shift(env);
+    try (LogCapture log = LogCapture.of(FeedClock.class, "%level %msg%n")) {
+      // What every process does at start-up (and every minute): several starting at once raise the clock once.
+      await(Future.all(IntStream.range(0, 4).mapToObj(i -> FeedClock.check(env.app().database().pool())).toList()));
+      assertThat(log.text().lines().toList()).singleElement().asString().startsWith("WARN ")
+          .contains("restored from another cluster");
+    }
+    assertThat(shift(env)).isGreaterThan(before);
+
+    UUID fresh = report(env, "officer.zhang", TONGZHOU);
+    List<JsonObject> after = List.of();
+    for (int i = 0; i < 100 && after.isEmpty(); i++) {
+      after = readAll(env, token, held);
+      if (after.isEmpty()) {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(reportIds(after)).containsExactly(fresh.toString());
+    // The restored event is still served first from the start, the new one after it.
+    assertThat(reportIds(readAll(env, token, null))).containsExactly(restored.toString(), fresh.toString());
+    assertThat(env.count("SELECT count(*) FROM outbox n, outbox o WHERE n.aggregate_id = ?::uuid AND o.aggregate_id = "
+        + "?::uuid AND n.txid > o.txid", fresh.toString(), restored.toString())).isEqualTo(1);
+
+    // Checked again (another process starting, the next minute): right as it is, raised no further.
+    long raised = shift(env);
+    try (LogCapture log = LogCapture.of(FeedClock.class, "%level %msg%n")) {
+      await(FeedClock.check(env.app().database().pool()));
+      assertThat(log.text()).isEmpty();
+    }
+    assertThat(shift(env)).isEqualTo(raised);
+  }
+
+  @Test
+  void anEventWrittenBeforeARestoredClockIsRaisedIsRefusedWith503NotStoredBehindEveryCursor(TestEnvironment env)
+      throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE")));
+    report(env, "officer.zhang", TONGZHOU);
+    String held = Restores.cursor(eventually(env, token, 1).get(0).getString("cursor"));
+    Restores.fromAClusterFurtherAlong(env, true);
+    JsonObject envelope = Partners.envelope(TONGZHOU, false);
+    String officer = login(env, "officer.zhang");
+
+    try (Connection hold = env.jdbc()) {
+      // The service's own minute check waits on the clock's row meanwhile (it would raise the clock).
+      hold.setAutoCommit(false);
+      try (Statement st = hold.createStatement()) {
+        st.execute("SELECT 1 FROM feed_clock FOR UPDATE");
+      }
+      JsonObject problem = assertProblem(call(env, officer, HttpMethod.POST, "/v1/reports", envelope), 503,
+          "urn:frontline:problem:dependency-unavailable");
+      assertThat(problem.getString("dependency")).isEqualTo("database");
+      hold.rollback();
+    }
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?::uuid", envelope.getString("id"))).isZero();
+    assertThat(env.count("SELECT count(*) FROM outbox WHERE aggregate_id = ?::uuid", envelope.getString("id"))).isZero();
+
+    await(FeedClock.check(env.app().database().pool()));
+    ok(call(env, officer, HttpMethod.POST, "/v1/reports", envelope), 201);
+    List<JsonObject> after = List.of();
+    for (int i = 0; i < 100 && after.isEmpty(); i++) {
+      after = readAll(env, token, held);
+      if (after.isEmpty()) {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(reportIds(after)).containsExactly(envelope.getString("id"));
+  }
+
+  @Test
+  void aPageReadsOnlyTheEventsBetweenItsCursorAndTheHorizon(TestEnvironment env) throws Exception {
+    String path = env.string("SELECT path FROM org_unit WHERE id = ?::uuid", TONGZHOU.toString());
+    QueryPlans.rolledBack(env, st -> {
+      // The events of 5,000 reports behind the cursor, and of 5,000 more past the horizon.
+      completeReports(st, "Plan", 10000);
+      st.execute("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload, txid) SELECT"
+          + " 'report.completed', 'report', id, unit_id, '{}', (CASE WHEN n <= 5000 THEN n ELSE 4000000000000000000 + n"
+          + " END)::text::xid8 FROM (SELECT id, unit_id, split_part(title, ' ', 2)::bigint AS n FROM report"
+          + " WHERE title LIKE 'Plan %') plan");
+      st.execute("ANALYZE report");
+      st.execute("ANALYZE outbox");
+      QueryPlans.assertReadsOnlyAFew(st, "feed_page", "text[], text, bigint, text[], text[], int", EventFeed.PAGE,
+          "ARRAY['report.completed']", "'5000'", Long.MAX_VALUE, "ARRAY['SITE']", "ARRAY['" + path + "']", 200);
+    });
   }
 }

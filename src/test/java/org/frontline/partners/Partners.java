@@ -172,8 +172,15 @@ final class Partners {
 
   /** As above; with {@code awaitingMedia} it declares one photo, so it stays AWAITING_MEDIA (no event yet). */
   static UUID report(TestEnvironment env, String username, UUID unit, boolean awaitingMedia) {
-    UUID id = UUID.randomUUID();
-    JsonObject envelope = new JsonObject().put("id", id.toString()).put("type", "SITE").put("unitId", unit.toString())
+    JsonObject envelope = envelope(unit, awaitingMedia);
+    ok(call(env, login(env, username), HttpMethod.POST, "/v1/reports", envelope), 201);
+    return UUID.fromString(envelope.getString("id"));
+  }
+
+  /** The envelope of such a report, with a new id. */
+  static JsonObject envelope(UUID unit, boolean awaitingMedia) {
+    JsonObject envelope = new JsonObject().put("id", UUID.randomUUID().toString()).put("type", "SITE")
+        .put("unitId", unit.toString())
         // Recent: captured days before it is received, it would be flagged, an event of its own (report checks).
         .put("capturedAt", java.time.Instant.now().minusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
             .toString())
@@ -185,8 +192,7 @@ final class Partners {
           .put("sha256", String.format("%064x", 7)).put("size", 1007).put("contentType", "image/jpeg")
           .put("filename", "IMG_7.jpg")));
     }
-    ok(call(env, login(env, username), HttpMethod.POST, "/v1/reports", envelope), 201);
-    return id;
+    return envelope;
   }
 
   /** A partner access token by client_secret_basic. */

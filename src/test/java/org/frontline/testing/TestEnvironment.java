@@ -166,8 +166,9 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   void resetData() throws Exception {
     try (Connection c = jdbc(); Statement s = c.createStatement()) {
       List<String> tables = new ArrayList<>();
+      // The event feed's clock (V185) is kept like the schema: its one row is the shift of every position to come.
       try (ResultSet rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-          + "AND tablename <> 'flyway_schema_history'")) {
+          + "AND tablename NOT IN ('flyway_schema_history', 'feed_clock')")) {
         while (rs.next()) {
           tables.add(rs.getString(1));
         }

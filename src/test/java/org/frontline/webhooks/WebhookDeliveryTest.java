@@ -2,7 +2,9 @@ package org.frontline.webhooks;
 
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
+import org.frontline.partners.FeedClock;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.Restores;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.testing.TestEnvironment.await;
 import static org.frontline.webhooks.Webhooks.Receiver;
 import static org.frontline.webhooks.Webhooks.Received;
 import static org.frontline.webhooks.Webhooks.call;
@@ -200,6 +203,25 @@ class WebhookDeliveryTest {
           .isEqualTo(reports.stream().map(UUID::toString).collect(Collectors.toSet()));
       assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid AND consecutive_failures = 0 "
           + "AND failing_since IS NULL AND disabled_at IS NULL", id)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void afterARestoreFromAClusterFurtherAlongASubscriptionGetsTheNewEvents(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      UUID first = report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 1)).isTrue();
+
+      // The database restored into a new cluster: the subscription's position is the old cluster's.
+      Restores.fromAClusterFurtherAlong(env, false);
+      await(FeedClock.check(env.app().database().pool())); // what every process does at start-up, and every minute
+      UUID second = report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 2)).isTrue();
+      assertThat(receiver.list().stream().map(r -> r.json().getJsonObject("data").getString("reportId")).toList())
+          .containsExactly(first.toString(), second.toString());
+      assertThat(count(env, "SELECT count(*) FROM webhook_delivery WHERE subscription_id = ?::uuid", id)).isEqualTo(2);
     }
   }
 

@@ -32,6 +32,11 @@ public final class Database {
    * The database unreachable, like a refused connection.
    */
   public static final String CONNECTION_NOT_ACTIVE = "Connection is not active now";
+  /**
+   * The SQLSTATE of an event refused because the event feed's clock is behind (a restored database, until
+   * partners/FeedClock raises it, within a minute): the database is not ready to take events, like one unreachable.
+   */
+  public static final String FEED_CLOCK_BEHIND = "FL001";
 
   private final Pool pool;
   /** Pools made by {@link #genericPlanPool}, closed with this one. */

@@ -14,6 +14,7 @@ import io.vertx.json.schema.OutputUnit;
 import io.vertx.openapi.validation.SchemaValidationException;
 import io.vertx.openapi.validation.ValidatorErrorType;
 import io.vertx.openapi.validation.ValidatorException;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.ClosedConnectionException;
 import org.frontline.platform.http.Problem.FieldError;
 import org.slf4j.Logger;
@@ -365,6 +366,9 @@ public final class Problems implements Handler<RoutingContext> {
       if (c instanceof ConnectException || c instanceof ConnectTimeoutException || c instanceof ClosedChannelException
           || c instanceof ClosedConnectionException || c instanceof TimeoutException) {
         return true;
+      }
+      if (c instanceof PgException pg && org.frontline.platform.db.Database.FEED_CLOCK_BEHIND.equals(pg.getSqlState())) {
+        return true; // a restored database not ready for events yet: FeedClock raises its clock within a minute
       }
       if (c instanceof VertxException ve && ve.getMessage() != null
           && (ve.getMessage().contains("Timeout") || ve.getMessage().contains("closed")
