@@ -471,11 +471,19 @@ final class ReportRepository {
     UUID[] ids = reports.stream().map(r -> r.getUUID("id")).toArray(UUID[]::new);
     UUID[] readable = reports.stream().filter(r -> r.getBoolean("as_reader")).map(r -> r.getUUID("id"))
         .toArray(UUID[]::new);
+    // resume_upload: the caller's newest unfinished, unexpired tus upload of a pending attachment (only its author
+    // uploads), so a phone that lost the upload's URL resumes it rather than sending every byte again.
     return client.preparedQuery("""
-            SELECT id, report_id, ordinal, status, coalesce(content_type, declared_content_type) AS content_type,
-                   declared_size, declared_sha256, filename, media_status
-            FROM attachment WHERE report_id = ANY ($1) ORDER BY report_id, ordinal""")
-        .execute(Tuple.of(ids))
+            SELECT a.id, a.report_id, a.ordinal, a.status,
+                   coalesce(a.content_type, a.declared_content_type) AS content_type,
+                   a.declared_size, a.declared_sha256, a.filename, a.media_status, u.id AS resume_upload
+            FROM attachment a
+            LEFT JOIN LATERAL (SELECT id FROM upload
+                               WHERE attachment_id = a.id AND author_id = $2 AND status = 'ACTIVE'
+                                 AND expires_at > now()
+                               ORDER BY created_at DESC LIMIT 1) u ON a.status = 'PENDING'
+            WHERE a.report_id = ANY ($1) ORDER BY a.report_id, a.ordinal""")
+        .execute(Tuple.of(ids, callerId))
         .map(rows -> {
           Set<UUID> asReader = Set.of(readable);
           Map<UUID, List<ReportView.AttachmentView>> byReport = new LinkedHashMap<>();
@@ -484,7 +492,8 @@ final class ReportRepository {
             byReport.computeIfAbsent(report, k -> new ArrayList<>()).add(new ReportView.AttachmentView(
                 a.getUUID("id"), a.getInteger("ordinal"), a.getString("status"), a.getString("content_type"),
                 a.getLong("declared_size"), a.getBuffer("declared_sha256").getBytes(), a.getString("filename"),
-                asReader.contains(report) ? ReportView.photoChecks(a.getString("media_status")) : null));
+                asReader.contains(report) ? ReportView.photoChecks(a.getString("media_status")) : null,
+                a.getUUID("resume_upload")));
           }
           return byReport;
         })

@@ -232,7 +232,7 @@ public final class ReportService {
     for (int i = 0; i < e.attachments().size(); i++) {
       Envelope.Declaration d = e.attachments().get(i);
       attachments.add(new ReportView.AttachmentView(d.id(), i, "PENDING", d.contentType(), d.size(), d.sha256(),
-          d.filename(), checks));
+          d.filename(), checks, null));
     }
     return new ReportView(e.id(), e.type(), e.unitId(), authorId, status, e.title(), e.text(), e.capturedAt(),
         receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments, List.of(),

@@ -27,9 +27,12 @@ record ReportView(UUID id, String type, UUID unitId, UUID authorId, String statu
   static final String CHECKS_DONE = "DONE";
   static final String CHECKS_UNAVAILABLE = "UNAVAILABLE";
 
-  /** {@code evidenceChecks}: the state of this photo's checks for a reader, else null (left out). */
+  /**
+   * {@code evidenceChecks}: the state of this photo's checks for a reader, else null (left out); {@code resumeUpload}:
+   * the caller's unfinished tus upload of it (it is the author), else null.
+   */
   record AttachmentView(UUID id, int ordinal, String status, String contentType, long size, byte[] sha256,
-                        String filename, String evidenceChecks) {}
+                        String filename, String evidenceChecks, UUID resumeUpload) {}
 
   /**
    * A photo's checks from its {@code media_status}: PENDING until the media worker recorded them (a photo not
@@ -72,7 +75,11 @@ record ReportView(UUID id, String type, UUID unitId, UUID authorId, String statu
         json.put("evidenceChecks", a.evidenceChecks());
       }
       if ("PENDING".equals(a.status())) {
-        json.put("upload", new JsonObject().put("url", UPLOAD_URL).put("protocol", "tus/1.0.0"));
+        JsonObject upload = new JsonObject().put("url", UPLOAD_URL).put("protocol", "tus/1.0.0");
+        if (a.resumeUpload() != null) {
+          upload.put("resumeUrl", UPLOAD_URL + "/" + a.resumeUpload());
+        }
+        json.put("upload", upload);
       }
       atts.add(json);
     }

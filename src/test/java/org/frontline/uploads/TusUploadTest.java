@@ -541,6 +541,58 @@ class TusUploadTest {
     }
   }
 
+  /**
+   * A phone that lost an upload's URL (the app killed, its storage cleared) finds it again where the report names its
+   * pending photo: the attachment's {@code upload.resumeUrl} is its author's unfinished, unexpired upload, and the
+   * rest of the bytes go there instead of a new upload from byte 0. Readers, who cannot upload, are shown none.
+   */
+  @Test
+  void aPendingAttachmentNamesItsAuthorsUnfinishedUploadSoAPhoneThatLostItsUrlResumes(TestEnvironment env)
+      throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(400_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    assertThat(pendingUpload(env, token, report).containsKey("resumeUrl")).isFalse();
+    String expired = uploads.create(env, token, report, a, data.length);
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = '"
+        + UploadRequests.uploadId(expired) + "'");
+    String location = uploads.create(env, token, report, a, data.length);
+    assertThat(uploads.patch(env, token, location, 0, Arrays.copyOf(data, 150_000)).statusCode()).isEqualTo(204);
+
+    JsonObject upload = pendingUpload(env, token, report);
+    assertThat(upload.getString("url")).isEqualTo("/v1/uploads");
+    assertThat(upload.getString("resumeUrl")).isEqualTo(location);
+    assertThat(pendingUpload(env, token(env, "supervisor.hanjiang"), report).containsKey("resumeUrl")).isFalse();
+
+    String resumeUrl = upload.getString("resumeUrl");
+    long offset = Long.parseLong(uploads.head(env, token, resumeUrl).headers().firstValue("Upload-Offset")
+        .orElseThrow());
+    assertThat(offset).isEqualTo(150_000);
+    HttpResponse<String> rest = uploads.patch(env, token, resumeUrl, offset,
+        Arrays.copyOfRange(data, (int) offset, data.length));
+    assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+    storedIntact(env, a, data);
+    assertThat(query(env, "SELECT status FROM upload WHERE id = '" + UploadRequests.uploadId(location) + "'"))
+        .isEqualTo("COMPLETED");
+    assertThat(reportAttachment(env, token, report).containsKey("upload")).isFalse();
+  }
+
+  /** The report's first attachment as {@code GET /v1/reports/{id}} shows it to the caller. */
+  private JsonObject reportAttachment(TestEnvironment env, String token, UUID report) throws Exception {
+    HttpResponse<String> r = uploads.send(env, "GET", "/v1/reports/" + report, null,
+        Map.of("Authorization", "Bearer " + token));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new JsonObject(r.body()).getJsonArray("attachments").getJsonObject(0);
+  }
+
+  private JsonObject pendingUpload(TestEnvironment env, String token, UUID report) throws Exception {
+    JsonObject attachment = reportAttachment(env, token, report);
+    assertThat(attachment.getString("status")).isEqualTo("PENDING");
+    return attachment.getJsonObject("upload");
+  }
+
   @Test
   void anUploadOfExactlyOnePartIsStoredWithOnePut(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
