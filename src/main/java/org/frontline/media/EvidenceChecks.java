@@ -73,8 +73,10 @@ public final class EvidenceChecks {
     gps.ifPresent(at -> {
       double metres = haversineMetres(at.lat(), at.lon(), location.lat(), location.lon());
       double bound = thresholds.distanceThresholdM(location.accuracyM());
+      // The distance as `measured` gives it (to the decimetre): in whole metres, a photo 200.3 m away read
+      // "taken 200 m ... (allowed 200 m)" on a flagged check.
       checks.add(EvidenceCheck.of(PHOTO_GPS_DISTANCE, metres > bound, round(metres), bound, "m",
-          "the photo was taken " + Math.round(metres) + " m from the report location (allowed "
+          "the photo was taken " + trim(round(metres)) + " m from the report location (allowed "
               + Math.round(bound) + " m: max(" + Math.round(thresholds.minDistanceM()) + " m, "
               + trim(thresholds.accuracyFactor()) + " x accuracy " + Math.round(location.accuracyM()) + " m))"));
     });

@@ -159,6 +159,32 @@ class EvidenceWorkerTest {
     }
   }
 
+  /**
+   * A photo just beyond the allowed distance is told so: its detail gives the distance as `measured` does (to the
+   * decimetre), never "taken 200 m from the report location (allowed 200 m)" on a FLAGGED check, which a supervisor
+   * reads as a wrong flag.
+   */
+  @Test
+  void aPhotoJustBeyondTheAllowedDistanceSaysByHowMuch(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(10, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    // About 200.3 m north of the report (accuracy 10 m: 200 m allowed).
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 913), 0.9f), captured,
+        REPORT_LAT + 200.3 / 111_195.0, REPORT_LON);
+    UUID report = UUID.randomUUID();
+    UUID attachment = submitWithPhoto(env, report, captured, photo);
+
+    awaitDone(env, attachment);
+    JsonObject distance = find(new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body())
+        .getJsonArray("evidence"), attachment, "PHOTO_GPS_DISTANCE");
+    assertThat(distance.getString("outcome")).isEqualTo("FLAGGED");
+    double measured = distance.getDouble("measured");
+    assertThat(measured).isGreaterThan(200).isLessThan(200.5);
+    assertThat(distance.getString("detail")).startsWith("the photo was taken " + measured + " m from the report"
+        + " location (allowed 200 m:");
+    assertThat(string(env, "SELECT detail FROM evidence_check WHERE attachment_id = ? AND code = ?", attachment,
+        "PHOTO_GPS_DISTANCE")).isEqualTo(distance.getString("detail"));
+  }
+
   @Test
   void aPhotoNotCheckedYetReadsPendingAndItsReportIsNotListedAsClean(TestEnvironment env) throws Exception {
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
