@@ -40,7 +40,7 @@ public enum Setting {
   PUSH_GATEWAY("FRONTLINE_PUSH_GATEWAY", "firebase", "recording",
       "firebase: send through Firebase Cloud Messaging; recording: log and keep what would be sent (no credentials)."),
   ALERT_DIGEST_AFTER("FRONTLINE_ALERT_DIGEST_AFTER", "10", "10",
-      "Flood control: pushes per recipient within the window before further alerts become one digest push (0: off)."),
+      "Flood control: pushes per recipient within the window before further alerts (urgent ones aside) become one digest push (0: off)."),
   ALERT_DIGEST_WINDOW_SECONDS("FRONTLINE_ALERT_DIGEST_WINDOW_SECONDS", "600", "600",
       "Flood control: the sliding window, in seconds, over which a recipient's pushes are counted."),
   ALERT_ESCALATE_AFTER_SECONDS("FRONTLINE_ALERT_ESCALATE_AFTER_SECONDS", "1800", "1800",

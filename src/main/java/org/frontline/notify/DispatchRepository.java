@@ -228,7 +228,7 @@ public final class DispatchRepository {
             .execute(Tuple.of(a.accountId(), flood.window().toMillis()))
         .compose(rows -> {
           Row r = rows.iterator().next();
-          FloodControl.Push push = flood.decide(r.getLong("own"), r.getLong("digests") > 0);
+          FloodControl.Push push = flood.decide(a.eventType(), r.getLong("own"), r.getLong("digests") > 0);
           return (push != FloodControl.Push.DIGEST ? Future.succeededFuture(0L)
               : conn.preparedQuery("SELECT count(*) FROM notification WHERE account_id = $1"
                       + " AND created_at > now() - $2 * interval '1 millisecond'")

@@ -6,7 +6,8 @@ import java.util.Objects;
 /**
  * Flood control, the one rule: a recipient gets at most {@code limit} pushes of their own within a sliding
  * {@code window}; the next alert in that window gets one digest push ("N new alerts") instead, and later ones within
- * the window none at all. Every alert is still an inbox notification. The window is counted in the database
+ * the window none at all, except an urgent one ({@link AlertRules#urgentKinds()}), which always gets its own push
+ * (and counts in the window): a flag on a report must not wait behind routine alerts. Every alert is still an inbox notification. The window is counted in the database
  * ({@code notification.created_at}, {@code push}), so time is the database's and any number of dispatcher
  * instances agree. Pushes on the same subject also collapse on the device (collapse key = the report id); digests
  * collapse into one another ({@link #DIGEST_COLLAPSE_KEY}).
@@ -40,11 +41,12 @@ public record FloodControl(int limit, Duration window) {
   }
 
   /**
+   * @param eventType         the alert's event kind (an urgent one is always pushed)
    * @param ownPushesInWindow the recipient's notifications within the window that got their own push
    * @param digestInWindow    whether a digest went out to them within the window
    */
-  public Push decide(long ownPushesInWindow, boolean digestInWindow) {
-    if (!enabled() || ownPushesInWindow < limit) {
+  public Push decide(String eventType, long ownPushesInWindow, boolean digestInWindow) {
+    if (!enabled() || ownPushesInWindow < limit || AlertRules.urgentKinds().contains(eventType)) {
       return Push.ALERT;
     }
     return digestInWindow ? Push.NONE : Push.DIGEST;

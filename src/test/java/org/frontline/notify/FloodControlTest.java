@@ -15,6 +15,7 @@ import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.notify.Alerts.accountId;
 import static org.frontline.notify.Alerts.awaitUntil;
 import static org.frontline.notify.Alerts.count;
@@ -33,12 +34,13 @@ class FloodControlTest {
 
   @Test
   void theRuleItself() {
-    assertThat(RULE.decide(0, false)).isEqualTo(FloodControl.Push.ALERT);
-    assertThat(RULE.decide(9, false)).isEqualTo(FloodControl.Push.ALERT);
-    assertThat(RULE.decide(10, false)).isEqualTo(FloodControl.Push.DIGEST);
-    assertThat(RULE.decide(10, true)).isEqualTo(FloodControl.Push.NONE);
-    assertThat(RULE.decide(9, true)).isEqualTo(FloodControl.Push.ALERT);
-    assertThat(FloodControl.OFF.decide(1_000_000, true)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(RULE.decide("report.completed", 0, false)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(RULE.decide("report.completed", 9, false)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(RULE.decide("report.completed", 10, false)).isEqualTo(FloodControl.Push.DIGEST);
+    assertThat(RULE.decide("report.completed", 10, true)).isEqualTo(FloodControl.Push.NONE);
+    assertThat(RULE.decide("report.completed", 9, true)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(FloodControl.OFF.decide("report.completed", 1_000_000, true)).isEqualTo(FloodControl.Push.ALERT);
+    assertThat(RULE.decide("report.evidence-flagged", 10, true)).isEqualTo(FloodControl.Push.ALERT);
     assertThat(FloodControl.digestText("en", 11).title()).isEqualTo("11 new alerts");
     assertThat(FloodControl.digestText("zh-CN", 11).title()).isEqualTo("11 条新提醒");
   }
@@ -60,7 +62,7 @@ class FloodControlTest {
         .isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM push_delivery WHERE account_id = ?", supervisor)).isEqualTo(11);
     awaitUntil(Duration.ofSeconds(20), "11 pushes", () -> env.fcm().requestsFor("flood-phone").size() == 11
-        && count(env, "SELECT count(*) FROM push_delivery WHERE status = 'SENT'") == 11);
+        && count(env, "SELECT count(*) FROM push_delivery WHERE status = 'SENT' AND account_id = ?", supervisor) == 11);
     List<FakeFcmServer.Request> pushes = env.fcm().requestsFor("flood-phone");
     List<FakeFcmServer.Request> digests = pushes.stream()
         .filter(r -> "alert.digest".equals(r.data().getString("eventType"))).toList();
@@ -87,22 +89,58 @@ class FloodControlTest {
         .isEqualTo(1);
   }
 
-  /** An outbox event already marked dispatched, and its alert written with the flood rule on; the event id. */
+  /**
+   * An urgent alert (a report's evidence flagged) is pushed on its own whatever routine alerts filled the window: an
+   * officer's offline batch of 30 reports made the next flag a silent NONE for up to 10 minutes (until the
+   * escalation, to others, half an hour later). It still counts in the window.
+   */
+  @Test
+  void anUrgentAlertIsPushedEvenAfterTheDigest(TestEnvironment env) throws Exception {
+    // An account of its own (the test above counts supervisor.hanjiang's alerts), on a unit it covers.
+    UUID assessor = accountId("assessor.tongzhou");
+    device(env, "assessor.tongzhou", "flood-urgent-phone");
+    DispatchRepository repository = new DispatchRepository(env.app().database().pool());
+    for (int i = 0; i < 12; i++) {
+      alert(env, repository, assessor, TONGZHOU, "report.completed");
+    }
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND push = 'NONE'", assessor))
+        .isEqualTo(1);
+
+    long urgent = alert(env, repository, assessor, TONGZHOU, "report.evidence-flagged");
+
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND push = 'ALERT'", urgent))
+        .isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM push_delivery WHERE event_id = ?", urgent)).isEqualTo(1);
+    awaitUntil(Duration.ofSeconds(20), "the urgent push", () -> env.fcm().requestsFor("flood-urgent-phone").stream()
+        .anyMatch(r -> "report.evidence-flagged".equals(r.data().getString("eventType"))));
+    // A routine alert after it is still inbox-only: the window is as full as before.
+    long routine = alert(env, repository, assessor, TONGZHOU, "report.completed");
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND push = 'NONE'", routine))
+        .isEqualTo(1);
+  }
+
   private static long alert(TestEnvironment env, DispatchRepository repository, UUID account) throws Exception {
+    return alert(env, repository, account, HUAISI, "report.completed");
+  }
+
+  /** An outbox event already marked dispatched, and its alert written with the flood rule on; the event id. */
+  private static long alert(TestEnvironment env, DispatchRepository repository, UUID account, UUID unit,
+                            String eventType) throws Exception {
     UUID reportId = UUID.randomUUID();
     long eventId;
     try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement("INSERT INTO outbox (event_type,"
-        + " aggregate_type, aggregate_id, unit_id, payload, dispatched_at) VALUES ('report.completed', 'report', ?, ?,"
+        + " aggregate_type, aggregate_id, unit_id, payload, dispatched_at) VALUES (?, 'report', ?, ?,"
         + " '{}'::jsonb, now()) RETURNING id")) {
-      ps.setObject(1, reportId);
-      ps.setObject(2, HUAISI);
+      ps.setString(1, eventType);
+      ps.setObject(2, reportId);
+      ps.setObject(3, unit);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         eventId = rs.getLong(1);
       }
     }
-    JsonObject data = new JsonObject().put("eventType", "report.completed").put("reportId", reportId.toString());
-    await(repository.writeAlerts(eventId, List.of(new DispatchRepository.Alert(eventId, "report.completed", account,
+    JsonObject data = new JsonObject().put("eventType", eventType).put("reportId", reportId.toString());
+    await(repository.writeAlerts(eventId, List.of(new DispatchRepository.Alert(eventId, eventType, account,
         "新的现场报告", "槐泗镇 提交了一份现场报告。", data, reportId.toString(), "zh-CN")), RULE));
     return eventId;
   }
