@@ -41,8 +41,9 @@ import java.util.concurrent.Callable;
  *       when APPROVAL requests were resolved);</li>
  *   <li>satisfaction: mean and count of the ratings of requests closed in the period;</li>
  *   <li>projects: every project of the subtree but cancelled ones, judged by {@link MilestoneFigures} on the
- *       period's last day (today, if the period runs on): overdue when a milestone is, else at risk when a
- *       milestone's slippage is above the threshold percent, else on track.</li>
+ *       period's last day (today, if the period runs on), each milestone on the baseline in force that day:
+ *       overdue when a milestone is, else at risk when a milestone's slippage is above the threshold percent, else
+ *       on track.</li>
  * </ul>
  * The subtree is the path range of the one scoping rule; each request figure is one query whose rows come from
  * covering indexes (V61), never from a scan of all requests.
@@ -90,10 +91,16 @@ public final class FiguresService {
   static final String CLOSED_SQL = "SELECT count(*), round(avg(sr.satisfaction), 2)::text"
       + REQUESTS_IN_SUBTREE + " AND sr.closed_at >= $2 AND sr.closed_at < $3";
 
+  /**
+   * The projects of the subtrees ($1) with each milestone's baseline in force at $2 (the end of the judged day): the
+   * latest made before then, or the first when the milestone was planned later. A re-baseline changes the plan from
+   * then on, not the judgement of a period already past.
+   */
   private static final String MILESTONES_SQL = "SELECT p.id, m.id, b.planned_quantity::text, b.planned_start,"
       + " b.planned_due FROM project p JOIN org_unit u ON u.id = p.unit_id"
       + " LEFT JOIN milestone m ON m.project_id = p.id"
-      + " LEFT JOIN milestone_baseline b ON b.milestone_id = m.id AND b.version = m.baseline_version"
+      + " LEFT JOIN LATERAL (SELECT planned_quantity, planned_start, planned_due FROM milestone_baseline"
+      + " WHERE milestone_id = m.id AND (version = 1 OR created_at < $2) ORDER BY version DESC LIMIT 1) b ON true"
       + " WHERE p.status <> 'CANCELLED' AND " + Scope.sql("u.path", 1);
 
   /**
@@ -197,7 +204,8 @@ public final class FiguresService {
   }
 
   private Future<JsonObject> projects(Pool pool, String[] paths, LocalDate day) {
-    return pool.preparedQuery(MILESTONES_SQL).execute(Tuple.of((Object) paths)).compose(milestones -> {
+    OffsetDateTime endOfDay = day.plusDays(1).atStartOfDay(ZONE).toOffsetDateTime();
+    return pool.preparedQuery(MILESTONES_SQL).execute(Tuple.of(paths, endOfDay)).compose(milestones -> {
       List<UUID> ids = new ArrayList<>();
       milestones.forEach(r -> {
         if (r.getUUID(1) != null) {

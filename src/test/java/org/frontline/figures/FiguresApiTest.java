@@ -235,6 +235,40 @@ class FiguresApiTest {
   }
 
   /**
+   * A past period's projects are judged on the baseline in force on its last day: a re-baseline made later (a new
+   * due date years on) turned February 2020's at-risk milestone on track, so the figures of a closed period changed
+   * whenever the plan did. The milestone (planned, like its re-baseline, after that February) is judged on its first
+   * baseline; the current period on the new one.
+   */
+  @Test
+  void aLaterReBaselineDoesNotRewriteAPastPeriodsProjects(TestEnvironment env) throws Exception {
+    String unit = ok(send(env, "admin", "/v1/org-units", new JsonObject().put("parentId",
+        DemoOrganisation.SUQIAN.toString()).put("name", "Figures town " + UUID.randomUUID()).put("kind", "TOWNSHIP")),
+        201).getString("id");
+    String project = ok(send(env, "admin", "/v1/projects", new JsonObject().put("unitId", unit).put("name", "Dyke")
+        .put("investmentYuan", 1000).put("site", new JsonObject().put("lat", 33.9).put("lon", 118.3).put("radiusM", 500))),
+        201).getString("id");
+    String milestone = ok(send(env, "admin", "/v1/projects/" + project + "/milestones", new JsonObject()
+        .put("name", "Dyke segments").put("plannedQuantity", 100).put("unit", "items").put("plannedStart", "2020-01-01")
+        .put("plannedDue", "2020-03-01")), 201).getString("id");
+    ok(send(env, "admin", "/v1/milestones/" + milestone + "/progress", new JsonObject().put("quantity", 10)
+        .put("measuredOn", "2020-02-29")), 201);
+    String february = "/v1/figures?unitId=" + unit + "&from=2020-02-01&to=2020-03-01&include=projects";
+    String onTheFirstPlan = "{\"judgedOn\":\"2020-02-29\",\"atRiskThresholdPercent\":10,\"total\":1,\"onTrack\":0,"
+        + "\"atRisk\":1,\"overdue\":0}";
+    assertThat(ok(get(env, "admin", february)).getJsonObject("projects").encode()).isEqualTo(onTheFirstPlan);
+
+    ok(send(env, "admin", "/v1/milestones/" + milestone + "/baselines", new JsonObject().put("plannedQuantity", 100)
+        .put("plannedStart", "2020-02-01").put("plannedDue", "2999-01-01").put("reason", "Funding moved")), 201);
+    assertThat(env.count("SELECT count(*) FROM milestone_baseline WHERE milestone_id = ?::uuid", milestone)).isEqualTo(2);
+    assertThat(ok(get(env, "admin", february)).getJsonObject("projects").encode()).isEqualTo(onTheFirstPlan);
+    // Today the new plan is in force: 10 of 100, under 1 % of its 979 years gone, is ahead of plan.
+    LocalDate today = LocalDate.now(FiguresService.ZONE);
+    assertThat(ok(get(env, "admin", "/v1/figures?unitId=" + unit + "&from=" + today + "&to=" + today.plusDays(1)
+        + "&include=projects")).getJsonObject("projects").getInteger("onTrack")).isEqualTo(1);
+  }
+
+  /**
    * The projects are judged off the event loop: through the executor handed in (the service's own runs on the Vert.x
    * worker pool), on a worker thread; the answer is the one judged on the event loop before.
    */
