@@ -22,12 +22,17 @@ import java.util.List;
  *       later), the day the remaining quantity would be done; null when nothing was done in that window, or when
  *       that day would fall after 9999-12-31.</li>
  * </ul>
- * Quantities are rounded to 3 decimals, percents to 2 (half up).
+ * Quantities are rounded to 3 decimals, percents to 2 (half up), from quotients of {@link #EXACT} digits.
  */
 public final class MilestoneFigures {
   public static final int RATE_WINDOW_DAYS = 14;
   /** The last day a forecast may name: later ones have no RFC 3339 form (years 0001-9999). */
   static final LocalDate LAST_DAY = LocalDate.of(9999, 12, 31);
+  /**
+   * Quotients carry 34 significant digits: a quantity has up to 19 (numeric(20, 3)), so 16 (DECIMAL64) rounded its
+   * thousandths before they were rounded to 3 decimals (half of 123456789012345.678 came out as .840).
+   */
+  static final MathContext EXACT = MathContext.DECIMAL128;
 
   /** One progress entry: the cumulative quantity measured on a day. Entries come in (measuredOn, seq) order. */
   public record Progress(LocalDate measuredOn, BigDecimal quantity) {}
@@ -60,9 +65,9 @@ public final class MilestoneFigures {
       forecast = completedOn(history, planned);
     } else if (days > 0) {
       BigDecimal done = actual.subtract(actualOn(history, windowStart));
-      rate = done.divide(BigDecimal.valueOf(days), MathContext.DECIMAL64);
+      rate = done.divide(BigDecimal.valueOf(days), EXACT);
       if (rate.signum() > 0) {
-        BigDecimal remainingDays = planned.subtract(actual).divide(rate, MathContext.DECIMAL64)
+        BigDecimal remainingDays = planned.subtract(actual).divide(rate, EXACT)
             .setScale(0, RoundingMode.CEILING);
         // Past the last day a date can be answered as (RFC 3339: year 9999), there is no forecast: at such a rate
         // the day would overflow a long or LocalDate, or have no RFC 3339 form.
@@ -87,7 +92,7 @@ public final class MilestoneFigures {
     long elapsed = ChronoUnit.DAYS.between(b.plannedStart(), day);
     long total = ChronoUnit.DAYS.between(b.plannedStart(), b.plannedDue());
     return b.plannedQuantity().multiply(BigDecimal.valueOf(elapsed)).divide(BigDecimal.valueOf(total),
-        MathContext.DECIMAL64);
+        EXACT);
   }
 
   /** The latest cumulative quantity measured on or before a day (0 before any). */

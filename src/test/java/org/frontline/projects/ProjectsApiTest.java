@@ -287,6 +287,37 @@ class ProjectsApiTest {
     assertThat(fields(assertProblem(r, 422, "urn:frontline:problem:unprocessable"))).containsExactly("body/quantity");
   }
 
+  /**
+   * The figures of a quantity of 18 digits are exact too: planned to date and the rate were divided to 16 significant
+   * digits (DECIMAL64), so half of 123456789012345.678 came out as .840 (not .839) and a rate of
+   * 123456789012345.676 a day as 123456789012345.700, before the 3 decimals were even rounded.
+   */
+  @Test
+  void theFiguresOfAQuantityBeyondSixteenDigitsAreExact(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    JsonObject project = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU)), 201);
+    HttpResponse<Buffer> r = await(env.client().post("/v1/projects/" + project.getString("id") + "/milestones")
+        .putHeader("Authorization", "Bearer " + supervisor).putHeader("Content-Type", "application/json")
+        .sendBuffer(Buffer.buffer("{\"name\":\"Earth moved\",\"plannedQuantity\":123456789012345.678,\"unit\":\"m3\","
+            + "\"plannedStart\":\"2026-03-01\",\"plannedDue\":\"2026-03-03\"}")));
+    String milestone = ok(r, 201).getString("id");
+    for (String progress : List.of("{\"quantity\":0.001,\"measuredOn\":\"2026-03-01\"}",
+        "{\"quantity\":123456789012345.677,\"measuredOn\":\"2026-03-02\"}")) {
+      ok(await(env.client().post("/v1/milestones/" + milestone + "/progress")
+          .putHeader("Authorization", "Bearer " + supervisor).putHeader("Content-Type", "application/json")
+          .sendBuffer(Buffer.buffer(progress))), 201);
+    }
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isEqualTo(2);
+    Actor actor = new Actor(new Caller(account("supervisor.tongzhou"), List.of("supervisor"), List.of(TONGZHOU)),
+        "127.0.0.1", null);
+    JsonObject figures = await(service(env, "2026-03-02T04:00:00Z").getMilestone(actor, UUID.fromString(milestone)))
+        .getJsonObject("figures");
+    assertThat(figures.getValue("plannedToDate").toString()).isEqualTo("61728394506172.839");
+    assertThat(figures.getValue("slippage").toString()).isEqualTo("-61728394506172.838");
+    assertThat(figures.getValue("ratePerDay").toString()).isEqualTo("123456789012345.676");
+    assertThat(figures.getString("forecastFinish")).isEqualTo("2026-03-03");
+  }
+
   @Test
   void reBaseliningKeepsHistory(TestEnvironment env) throws Exception {
     String milestone = projectWithTrees(env)[1].getString("id");
