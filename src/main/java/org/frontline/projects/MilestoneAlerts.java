@@ -20,8 +20,8 @@ import java.util.UUID;
  * <p>An event is written when its state column flips from NULL, by one statement (a conditional UPDATE feeding the
  * outbox INSERT), so it is emitted once per crossing whoever judges it; at-risk and overdue are cleared when no
  * longer true, so a later crossing alerts again; completed is never cleared. The caller holds the milestone's row
- * lock (FOR UPDATE) before reading its figures, so a judgement never rests on progress that another transaction
- * was changing: a stale "still at risk" after a committed recovery cannot re-emit.
+ * lock (FOR UPDATE) before reading its baseline and figures, so a judgement never rests on progress that another
+ * transaction was changing: a stale "still at risk" after a committed recovery cannot re-emit.
  */
 public final class MilestoneAlerts {
   public static final String AT_RISK = "milestone.at-risk";
@@ -40,12 +40,14 @@ public final class MilestoneAlerts {
    */
   public Future<List<String>> judge(SqlClient conn, UUID milestoneId, LocalDate today, OffsetDateTime now,
                                     boolean skipLocked) {
-    return conn.preparedQuery("SELECT m.id, m.name, m.project_id, p.name AS project_name, p.unit_id,"
+    return lock(conn, milestoneId, skipLocked)
+        .compose(locked -> !locked ? Future.succeededFuture(List.of()) : conn.preparedQuery("SELECT m.id, m.name,"
+            + " m.project_id, p.name AS project_name, p.unit_id,"
             + " b.planned_quantity::text AS planned, b.planned_start, b.planned_due,"
             + " m.at_risk_since IS NOT NULL AS at_risk, m.overdue_alerted_at IS NOT NULL AS overdue,"
             + " m.completed_alerted_at IS NOT NULL AS completed"
             + " FROM milestone m JOIN milestone_baseline b ON b.milestone_id = m.id AND b.version = m.baseline_version"
-            + " JOIN project p ON p.id = m.project_id WHERE m.id = $1 FOR UPDATE OF m" + (skipLocked ? " SKIP LOCKED" : ""))
+            + " JOIN project p ON p.id = m.project_id WHERE m.id = $1")
         .execute(Tuple.of(milestoneId))
         .compose(rows -> rows.size() == 0 ? Future.succeededFuture(List.of())
             // A new statement, so a new snapshot: it sees every progress committed before the lock was granted.
@@ -56,7 +58,18 @@ public final class MilestoneAlerts {
                   progress.forEach(p -> history.add(new MilestoneFigures.Progress(p.getLocalDate(0),
                       new BigDecimal(p.getString(1)))));
                   return apply(conn, rows.iterator().next(), history, today, now);
-                }));
+                })));
+  }
+
+  /**
+   * Locks the milestone's row ({@code skipLocked}: unless another transaction holds it); false when there is none
+   * (or it was skipped). Alone, not joined to the current baseline: a lock waited for while a re-baseline commits
+   * re-checks the join on the row's new version against the old baseline row, and finds no milestone at all.
+   */
+  static Future<Boolean> lock(SqlClient conn, UUID milestoneId, boolean skipLocked) {
+    return conn.preparedQuery("SELECT 1 FROM milestone WHERE id = $1 FOR UPDATE" + (skipLocked ? " SKIP LOCKED" : ""))
+        .execute(Tuple.of(milestoneId))
+        .map(rows -> rows.size() > 0);
   }
 
   private Future<List<String>> apply(SqlClient conn, Row m, List<MilestoneFigures.Progress> history, LocalDate today,

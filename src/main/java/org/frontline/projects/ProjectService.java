@@ -205,13 +205,16 @@ public final class ProjectService {
         r.getLocalDate("planned_start"), r.getLocalDate("planned_due")), history, baselines);
   }
 
-  /** The milestone in scope (locked FOR UPDATE when asked, inside a write), with history and baselines. */
+  /**
+   * The milestone in scope (locked FOR UPDATE first when asked, inside a write), with history and baselines: read
+   * after the lock is granted, so a re-baseline that committed meanwhile is seen (see {@link MilestoneAlerts#lock}).
+   */
   private Future<Milestone> milestone(SqlClient client, Scope scope, UUID id, boolean lock) {
-    return client.preparedQuery("SELECT " + MILESTONE_COLUMNS + " FROM milestone m JOIN milestone_baseline b "
+    return (lock ? MilestoneAlerts.lock(client, id, false) : Future.succeededFuture(true))
+        .compose(v -> client.preparedQuery("SELECT " + MILESTONE_COLUMNS + " FROM milestone m JOIN milestone_baseline b "
             + "ON b.milestone_id = m.id AND b.version = m.baseline_version JOIN project p ON p.id = m.project_id "
-            + "JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2)
-            + (lock ? " FOR UPDATE OF m" : ""))
-        .execute(Tuple.of(id, (Object) scope.paths()))
+            + "JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2))
+        .execute(Tuple.of(id, (Object) scope.paths())))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.failedFuture(notFound("milestone", id));

@@ -318,6 +318,41 @@ class ProjectsApiTest {
     assertThat(figures.getString("forecastFinish")).isEqualTo("2026-03-03");
   }
 
+  /**
+   * Progress sent while a re-baseline of its milestone is under way waits for it and is recorded against the new
+   * baseline. The milestone was read and locked in one statement joined to its current baseline: once the
+   * re-baseline committed, PostgreSQL re-checked the join on the locked row's new version against the old baseline
+   * row, found no row, and the officer's measurement was a 404 "no milestone", not stored.
+   */
+  @Test
+  void progressSentDuringAReBaselineIsRecordedOnTheNewBaseline(TestEnvironment env) throws Exception {
+    String milestone = projectWithTrees(env)[1].getString("id");
+    String officer = token(env, "officer.zhang");
+    try (Connection rebaselining = env.jdbc(); java.sql.Statement s = rebaselining.createStatement()) {
+      rebaselining.setAutoCommit(false);
+      // What POST /v1/milestones/{id}/baselines writes, not yet committed.
+      s.execute("SELECT id FROM milestone WHERE id = '" + milestone + "' FOR UPDATE");
+      s.executeUpdate("INSERT INTO milestone_baseline (milestone_id, version, planned_quantity, planned_start, "
+          + "planned_due, reason) VALUES ('" + milestone + "', 2, 10500, '2026-03-01', '2026-06-30', 'More trees')");
+      s.executeUpdate("UPDATE milestone SET baseline_version = 2 WHERE id = '" + milestone + "'");
+      java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> progress = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> call(env, officer, HttpMethod.POST, "/v1/milestones/" + milestone + "/progress",
+              new JsonObject().put("quantity", 3000).put("measuredOn", "2026-04-01")));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> progress.isDone() || count(env, "SELECT count(*) FROM pg_stat_activity WHERE "
+              + "wait_event_type = 'Lock' AND query LIKE '%FROM milestone%FOR UPDATE%'") == 1);
+      assertThat(progress).isNotDone();
+      rebaselining.commit();
+      JsonObject recorded = ok(progress.get(20, java.util.concurrent.TimeUnit.SECONDS), 201);
+      assertThat(recorded.getJsonObject("baseline").getInteger("version")).isEqualTo(2);
+      assertThat(recorded.getJsonObject("figures").getValue("actualQuantity").toString()).isIn("3000", "3000.0");
+    }
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid AND quantity = 3000 "
+        + "AND measured_on = '2026-04-01'", milestone)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.progress' AND object_id = ?",
+        milestone)).isEqualTo(1);
+  }
+
   @Test
   void reBaseliningKeepsHistory(TestEnvironment env) throws Exception {
     String milestone = projectWithTrees(env)[1].getString("id");
