@@ -94,10 +94,17 @@ public final class RecordWatch {
             : overdueRequests(now).map(more -> rows.rowCount() + more));
   }
 
-  /** Judges the milestones not yet completed, in id order, each in its own transaction. */
+  /**
+   * Judges the milestones not complete, in id order, each in its own transaction: never completed, or completed
+   * and open again (a correction below the plan, or a re-baseline above the progress), whose due date can still
+   * pass unnoticed otherwise.
+   */
   private Future<Integer> milestones(UUID after, LocalDate today, OffsetDateTime now) {
     return pool.preparedQuery("SELECT m.id FROM milestone m JOIN project p ON p.id = m.project_id"
-            + " WHERE m.completed_alerted_at IS NULL AND p.status NOT IN ('COMPLETED', 'CANCELLED')"
+            + " WHERE p.status NOT IN ('COMPLETED', 'CANCELLED') AND (m.completed_alerted_at IS NULL"
+            + " OR coalesce((SELECT mp.quantity FROM milestone_progress mp WHERE mp.milestone_id = m.id"
+            + " ORDER BY mp.measured_on DESC, mp.seq DESC LIMIT 1), 0) < (SELECT b.planned_quantity"
+            + " FROM milestone_baseline b WHERE b.milestone_id = m.id AND b.version = m.baseline_version))"
             + " AND ($1::uuid IS NULL OR m.id > $1) ORDER BY m.id LIMIT $2")
         .execute(Tuple.of(after, BATCH))
         .compose(rows -> {

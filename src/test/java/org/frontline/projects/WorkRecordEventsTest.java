@@ -148,6 +148,35 @@ class WorkRecordEventsTest {
     assertThat(events(env, MilestoneAlerts.OVERDUE, m)).isEqualTo(2);
   }
 
+  /**
+   * A completed milestone whose plan grows past its progress (a re-baseline: more lines found) is open again, and the
+   * watcher judges it again: it skipped every milestone once completed, so this one passed its new due date with
+   * nobody told. Completion is still alerted once.
+   */
+  @Test
+  void aMilestoneReopenedByALargerPlanIsWatchedAgain(TestEnvironment env) {
+    UUID m = milestone(env, 100, "2030-01-01", "2030-02-01");
+    progress(env, "2030-01-20", m, new JsonObject().put("quantity", 100));
+    assertThat(events(env, MilestoneAlerts.COMPLETED, m)).isEqualTo(1);
+    await(service(env, "2030-01-21").rebaseline(TONGZHOU_SUPERVISOR, m, new JsonObject().put("plannedQuantity", 120)
+        .put("plannedStart", "2030-01-01").put("plannedDue", "2030-03-01").put("reason", "20 more lines found"),
+        env.app().database()::inTransaction));
+    check(env, "2030-03-01"); // due today, 100 of 120
+    assertThat(events(env, MilestoneAlerts.OVERDUE, m)).isZero();
+    check(env, "2030-03-02");
+    assertThat(events(env, MilestoneAlerts.OVERDUE, m)).isEqualTo(1);
+    assertThat(events(env, MilestoneAlerts.AT_RISK, m)).isEqualTo(1); // 20 of 120 behind: 16.67 %
+    assertThat(env.count("SELECT count(*) FROM milestone WHERE id = ? AND overdue_alerted_at IS NOT NULL"
+        + " AND at_risk_since IS NOT NULL AND completed_alerted_at IS NOT NULL", m)).isEqualTo(1);
+
+    progress(env, "2030-03-02", m, new JsonObject().put("quantity", 120));
+    check(env, "2030-03-10");
+    assertThat(events(env, MilestoneAlerts.COMPLETED, m)).as("completed once").isEqualTo(1);
+    assertThat(events(env, MilestoneAlerts.OVERDUE, m)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM milestone WHERE id = ? AND overdue_alerted_at IS NULL"
+        + " AND at_risk_since IS NULL", m)).isEqualTo(1);
+  }
+
   @Test
   void twoWatchersAtOnceEmitOnce(TestEnvironment env) {
     UUID m = milestone(env, 100, "2030-01-01", "2030-01-11");
