@@ -66,6 +66,7 @@ public final class ProjectService {
   public <R> Future<R> createProject(Actor actor, JsonObject b, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
     UUID unitId = UUID.fromString(b.getString("unitId"));
+    String name = b.getString("name").strip();
     JsonObject site = b.getJsonObject("site");
     JsonArray sections = b.getJsonArray("bidSections", new JsonArray());
     String status = b.getString("status", "PLANNED");
@@ -79,13 +80,13 @@ public final class ProjectService {
         .compose(v -> conn.preparedQuery("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, "
                 + "site_radius_m, bid_sections, status, created_by, created_at) "
                 + "VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11)")
-            .execute(Tuple.from(new Object[] {id, unitId, b.getString("name").strip(),
+            .execute(Tuple.from(new Object[] {id, unitId, name,
                 investment.toPlainString(), site.getDouble("lat"),
                 site.getDouble("lon"), site.getDouble("radiusM"),
                 sections.stream().map(Object::toString).toArray(String[]::new), status, actor.accountId(),
                 OffsetDateTime.now(clock)})))
         .compose(v -> audit.success(conn, actor, "project.create", "project", id, unitId,
-            new JsonObject().put("name", b.getString("name")).put("status", status)))
+            new JsonObject().put("name", name).put("status", status)))
         .compose(v -> projectJson(conn, Scope.everything(), id, true)));
   }
 
@@ -248,6 +249,7 @@ public final class ProjectService {
 
   public <R> Future<R> createMilestone(Actor actor, UUID projectId, JsonObject b, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
+    String name = b.getString("name").strip();
     BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
@@ -270,10 +272,10 @@ public final class ProjectService {
           OffsetDateTime now = OffsetDateTime.now(clock);
           return conn.preparedQuery("INSERT INTO milestone (id, project_id, name, unit, baseline_version, created_at) "
                   + "VALUES ($1, $2, $3, $4, 1, $5)")
-              .execute(Tuple.of(id, projectId, b.getString("name").strip(), b.getString("unit"), now))
+              .execute(Tuple.of(id, projectId, name, b.getString("unit"), now))
               .compose(v -> insertBaseline(conn, id, 1, planned, start, due, null, actor, now))
               .compose(v -> audit.success(conn, actor, "milestone.create", "milestone", id, unitId,
-                  new JsonObject().put("projectId", projectId.toString()).put("name", b.getString("name"))
+                  new JsonObject().put("projectId", projectId.toString()).put("name", name)
                       .put("plannedQuantity", planned.toPlainString()).put("unit", b.getString("unit"))
                       .put("plannedStart", start.toString()).put("plannedDue", due.toString())));
         })

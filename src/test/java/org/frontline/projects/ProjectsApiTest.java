@@ -353,6 +353,28 @@ class ProjectsApiTest {
         milestone)).isEqualTo(1);
   }
 
+  /**
+   * The audit entry of a created project or milestone names it as stored: the name is kept without its surrounding
+   * blanks, and the entry said it with them, so the log and the record disagreed on what was created.
+   */
+  @Test
+  void theAuditedNameIsTheStoredName(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.tongzhou");
+    String project = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects",
+        jianghai(TONGZHOU).put("name", "  Jianghai east  ")), 201).getString("id");
+    String milestone = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project + "/milestones",
+        new JsonObject().put("name", " Trees   ").put("plannedQuantity", 10).put("unit", "trees")
+            .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31")), 201).getString("id");
+    assertThat(count(env, "SELECT count(*) FROM project WHERE id = ?::uuid AND name = 'Jianghai east'", project))
+        .isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE id = ?::uuid AND name = 'Trees'", milestone))
+        .isEqualTo(1);
+    assertThat(env.string("SELECT details ->> 'name' FROM audit_log WHERE action = 'project.create' AND object_id = ?",
+        project)).isEqualTo("Jianghai east");
+    assertThat(env.string("SELECT details ->> 'name' FROM audit_log WHERE action = 'milestone.create'"
+        + " AND object_id = ?", milestone)).isEqualTo("Trees");
+  }
+
   @Test
   void reBaseliningKeepsHistory(TestEnvironment env) throws Exception {
     String milestone = projectWithTrees(env)[1].getString("id");
