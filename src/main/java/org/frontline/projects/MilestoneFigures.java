@@ -97,14 +97,20 @@ public final class MilestoneFigures {
 
   /** The latest cumulative quantity measured on or before a day (0 before any). */
   public static BigDecimal actualOn(List<Progress> history, LocalDate day) {
-    BigDecimal q = BigDecimal.ZERO;
+    Progress last = lastOn(history, day);
+    return last == null ? BigDecimal.ZERO : last.quantity();
+  }
+
+  /** The last entry measured on or before a day (null before any). */
+  public static Progress lastOn(List<Progress> history, LocalDate day) {
+    Progress last = null;
     for (Progress p : history) {
       if (p.measuredOn().isAfter(day)) {
         break;
       }
-      q = p.quantity();
+      last = p;
     }
-    return q;
+    return last;
   }
 
   private static LocalDate completedOn(List<Progress> history, BigDecimal planned) {

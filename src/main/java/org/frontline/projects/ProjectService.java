@@ -340,20 +340,26 @@ public final class ProjectService {
                     .compose(rows -> rows.size() > 0 ? Future.succeededFuture(m)
                         : Future.failedFuture(unprocessable("body/reportId", "No report " + reportId
                             + " in your scope.")))))
-        .compose(m -> insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, correction, reason),
-            today, "body/"))
+        .compose(m -> insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, correction, reason,
+            false), today, "body/"))
         .compose(v -> milestone(conn, Scope.everything(), id, false))
         .map(m -> m.toJson(today, true)));
   }
 
-  /** One progress entry to record; {@code reportId} links it to the report it came from. */
-  private record Entry(BigDecimal quantity, LocalDate measuredOn, UUID reportId, boolean correction, String reason) {}
+  /**
+   * One progress entry to record; {@code reportId} links it to the report it came from. {@code late}: a report's
+   * measurement, which may take its place before the latest one when its quantity fits there ({@link #fits}).
+   */
+  private record Entry(BigDecimal quantity, LocalDate measuredOn, UUID reportId, boolean correction, String reason,
+                       boolean late) {}
 
   /**
    * Records the cumulative quantity of a MILESTONE_PROGRESS report, inside the report's creating transaction (the
-   * report row already written there), then judges the milestone's alerts. Never a correction: a quantity below
-   * the latest is 422 naming {@code prefix + "quantity"}. The measurement day is the report's capture day (China
-   * Standard Time), moved up to the latest measurement's day when it was earlier and down to today when later.
+   * report row already written there), then judges the milestone's alerts. Never a correction. The measurement
+   * day is the report's capture day (China Standard Time), down to today when later; a report that arrives after a
+   * later measurement (its phone was offline) keeps that day when its quantity fits there ({@link #fits}), else it
+   * is moved up to the latest measurement's day, where a quantity below the latest is 422 naming
+   * {@code prefix + "quantity"}.
    * The milestone must be in {@code scope} (checked by the caller, which names its own field); on a closed
    * project it is the endpoint's own 409. A capture day before the first day of a record (the contract's
    * RecordDate) is 422 naming {@code body/capturedAt}: it would be the measurement's day.
@@ -371,14 +377,15 @@ public final class ProjectService {
         return Future.failedFuture(unprocessable("body/capturedAt", "The capture day " + measuredOn + " would be "
             + "the measurement's day, and a work record's days begin on " + FIRST_RECORD_DAY + "."));
       }
-      MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
-      if (latest != null && measuredOn.isBefore(latest.measuredOn())) {
-        measuredOn = latest.measuredOn();
-      }
       if (measuredOn.isAfter(today)) {
         measuredOn = today;
       }
-      return insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, false, null), today, prefix);
+      MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
+      if (latest != null && measuredOn.isBefore(latest.measuredOn()) && !fits(m.history(), measuredOn, quantity)) {
+        measuredOn = latest.measuredOn();
+      }
+      return insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, false, null, true), today,
+          prefix);
     });
   }
 
@@ -398,12 +405,15 @@ public final class ProjectService {
       return Future.failedFuture(unprocessable(prefix + "reason", "A correction needs a reason."));
     }
     MilestoneFigures.Progress latest = m.history().isEmpty() ? null : m.history().get(m.history().size() - 1);
-    if (!e.correction() && latest != null && e.quantity().compareTo(latest.quantity()) < 0) {
+    boolean inPlace = e.late() && fits(m.history(), e.measuredOn(), e.quantity());
+    // What this entry follows in the history: the latest, or for a late report the last measured by its day.
+    MilestoneFigures.Progress previous = inPlace ? MilestoneFigures.lastOn(m.history(), e.measuredOn()) : latest;
+    if (!e.correction() && !inPlace && latest != null && e.quantity().compareTo(latest.quantity()) < 0) {
       return Future.failedFuture(unprocessable(prefix + "quantity", "The cumulative quantity may not decrease "
           + "(latest " + latest.quantity().toPlainString() + " on " + latest.measuredOn()
           + "); a supervisor corrects it explicitly (correction: true with a reason)."));
     }
-    if (!e.correction() && latest != null && e.measuredOn().isBefore(latest.measuredOn())) {
+    if (!e.correction() && !inPlace && latest != null && e.measuredOn().isBefore(latest.measuredOn())) {
       return Future.failedFuture(unprocessable(prefix + "measuredOn", "measuredOn may not be before the latest "
           + "measurement (" + latest.measuredOn() + ") unless it is a correction."));
     }
@@ -416,11 +426,24 @@ public final class ProjectService {
             e.correction() ? "milestone.progress.correct" : "milestone.progress", "milestone", id, unitId,
             new JsonObject().put("seq", rows.iterator().next().getLong(0))
                 .put("quantity", e.quantity().toPlainString()).put("measuredOn", e.measuredOn().toString())
-                .put("previousQuantity", latest == null ? null : latest.quantity().toPlainString())
+                .put("previousQuantity", previous == null ? null : previous.quantity().toPlainString())
                 .put("correction", e.correction()).put("reason", e.reason())
                 .put("reportId", e.reportId() == null ? null : e.reportId().toString()))))
         .compose(v -> alerts.judge(conn, id, today, OffsetDateTime.now(clock), false))
         .mapEmpty();
+  }
+
+  /**
+   * Whether {@code quantity} measured on {@code day} keeps the cumulative history non-decreasing: at least what was
+   * measured by that day, at most whatever was measured after it.
+   */
+  private static boolean fits(List<MilestoneFigures.Progress> history, LocalDate day, BigDecimal quantity) {
+    for (MilestoneFigures.Progress p : history) {
+      if (p.measuredOn().isAfter(day) && p.quantity().compareTo(quantity) < 0) {
+        return false;
+      }
+    }
+    return quantity.compareTo(MilestoneFigures.actualOn(history, day)) >= 0;
   }
 
   public Future<JsonObject> sCurve(Actor actor, UUID projectId) {

@@ -118,6 +118,41 @@ class LinkedReportsTest {
         .getBoolean("completed")).isTrue();
   }
 
+  /**
+   * A progress report that reaches the server after a later measurement (its phone was offline) is recorded on its
+   * capture day when its quantity fits there: it was moved up to the latest measurement's day, where 4 lines were
+   * "fewer than the latest 6", so the report and its evidence were refused (422) however often the phone resent it.
+   * One that fits nowhere in the history is still refused; one above the latest is still recorded on its day.
+   */
+  @Test
+  void aProgressReportArrivingAfterALaterMeasurementIsRecordedOnItsCaptureDay(TestEnvironment env) {
+    UUID m = milestone(env);
+    ok(post(env, "officer.zhang", "/v1/reports", progress(UUID.randomUUID(), m, 6)
+        .put("capturedAt", "2026-11-22T08:30:00Z")), 201);
+    UUID offline = UUID.randomUUID();
+    ok(post(env, "officer.zhang", "/v1/reports", progress(offline, m, 4)), 201); // captured on 2026-11-20
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", offline)).isEqualTo(1);
+    assertThat(env.string("SELECT string_agg(quantity::text || '@' || measured_on, ' ' ORDER BY measured_on, seq)"
+        + " FROM milestone_progress WHERE milestone_id = ?", m)).isEqualTo("4.000@2026-11-20 6.000@2026-11-22");
+    assertThat(env.string("SELECT details ->> 'previousQuantity' FROM audit_log WHERE action = 'milestone.progress'"
+        + " AND details ->> 'reportId' = ?", offline.toString())).isNull();
+    JsonObject figures = ok(get(env, "supervisor.tongzhou", "/v1/milestones/" + m), 200).getJsonObject("figures");
+    assertThat(new java.math.BigDecimal(figures.getValue("actualQuantity").toString())).isEqualByComparingTo("6");
+
+    // 5 on 2026-11-19, before the 4 of 2026-11-20: it fits nowhere, refused as a decrease, not stored.
+    UUID misfit = UUID.randomUUID();
+    JsonObject p = assertProblem(post(env, "officer.zhang", "/v1/reports", progress(misfit, m, 5)
+        .put("capturedAt", "2026-11-19T08:30:00Z")), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/quantity");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", misfit)).isZero();
+    // 7 on 2026-11-21, above the 6 measured after it: recorded on the latest day, as before.
+    ok(post(env, "officer.zhang", "/v1/reports", progress(UUID.randomUUID(), m, 7)
+        .put("capturedAt", "2026-11-21T08:30:00Z")), 201);
+    assertThat(env.string("SELECT string_agg(quantity::text || '@' || measured_on, ' ' ORDER BY measured_on, seq)"
+        + " FROM milestone_progress WHERE milestone_id = ?", m))
+        .isEqualTo("4.000@2026-11-20 6.000@2026-11-22 7.000@2026-11-22");
+  }
+
   @Test
   void aProgressReportOnAClosedProjectIs409AloneAndInABatchWhileARepeatAnswersAsBefore(TestEnvironment env)
       throws Exception {
