@@ -122,8 +122,9 @@ public final class ProjectService {
             return Future.failedFuture(notFound("project", id));
           }
           JsonObject project = projectRow(rows.iterator().next());
-          return milestones(client, id).map(ms -> project.put("asOf", today().toString())
-              .put("milestones", new JsonArray(ms.stream().map(m -> m.toJson(today(), false)).toList())));
+          LocalDate today = today(); // one day for the whole answer, read once
+          return milestones(client, id).map(ms -> project.put("asOf", today.toString())
+              .put("milestones", new JsonArray(ms.stream().map(m -> m.toJson(today, false)).toList())));
         });
   }
 

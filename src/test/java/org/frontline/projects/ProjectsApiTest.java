@@ -375,6 +375,57 @@ class ProjectsApiTest {
         + " AND object_id = ?", milestone)).isEqualTo("Trees");
   }
 
+  /**
+   * A project's answer is of one day: its `asOf` and each milestone's figures were read from the clock separately,
+   * so an answer made across midnight (China Standard Time) gave its milestones figures of another day than the
+   * `asOf` it stated. Here a clock a day later at each reading.
+   */
+  @Test
+  void aProjectsMilestonesAreJudgedOnTheDayItsAnswerStates(TestEnvironment env) {
+    JsonObject[] created = projectWithTrees(env);
+    ok(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects/" + created[0].getString("id")
+        + "/milestones", new JsonObject().put("name", "Road").put("plannedQuantity", 2.98).put("unit", "km")
+        .put("plannedStart", "2026-03-01").put("plannedDue", "2026-12-01")), 201);
+    Clock ticking = new DayPerReading(Instant.parse("2026-04-15T04:00:00Z"), new java.util.concurrent.atomic.AtomicLong(),
+        ZoneOffset.UTC);
+    Actor actor = new Actor(new Caller(account("supervisor.tongzhou"), List.of("supervisor"), List.of(TONGZHOU)),
+        "127.0.0.1", null);
+    JsonObject project = await(new ProjectService(env.app().database(), new AdminAudit(env.app().audit()), ticking)
+        .getProject(actor, UUID.fromString(created[0].getString("id"))));
+    assertThat(project.getJsonArray("milestones")).hasSize(2);
+    for (Object m : project.getJsonArray("milestones")) {
+      assertThat(((JsonObject) m).getJsonObject("figures").getString("asOf")).isEqualTo(project.getString("asOf"));
+    }
+  }
+
+  /** A clock a day later at each reading, in any zone. */
+  private static final class DayPerReading extends Clock {
+    private final Instant first;
+    private final java.util.concurrent.atomic.AtomicLong readings;
+    private final java.time.ZoneId zone;
+
+    DayPerReading(Instant first, java.util.concurrent.atomic.AtomicLong readings, java.time.ZoneId zone) {
+      this.first = first;
+      this.readings = readings;
+      this.zone = zone;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return zone;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return new DayPerReading(first, readings, zone);
+    }
+
+    @Override
+    public Instant instant() {
+      return first.plus(java.time.Duration.ofDays(readings.getAndIncrement()));
+    }
+  }
+
   @Test
   void reBaseliningKeepsHistory(TestEnvironment env) throws Exception {
     String milestone = projectWithTrees(env)[1].getString("id");
