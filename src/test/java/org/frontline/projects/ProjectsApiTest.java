@@ -176,6 +176,22 @@ class ProjectsApiTest {
     assertThat(count(env, "SELECT count(*) FROM project")).isEqualTo(before);
   }
 
+  /** A bid section of blanks only is no name, as a project's own name of blanks is not: 400 naming it, nothing stored. */
+  @Test
+  void aBlankBidSectionIs400NamingItAndStoresNothing(TestEnvironment env) throws Exception {
+    String name = "Blank section " + UUID.randomUUID();
+    for (String blank : List.of(" ", "\t\n")) {
+      JsonObject problem = assertProblem(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects",
+          jianghai(TONGZHOU).put("name", name).put("bidSections", new JsonArray().add("Section 1").add(blank))), 400,
+          "urn:frontline:problem:validation-failed");
+      assertThat(fields(problem)).contains("body/bidSections/1"); // (and the array, as the validator names it)
+    }
+    assertThat(count(env, "SELECT count(*) FROM project WHERE name = ?", name)).isZero();
+    ok(call(env, token(env, "supervisor.tongzhou"), HttpMethod.POST, "/v1/projects",
+        jianghai(TONGZHOU).put("name", name).put("bidSections", new JsonArray().add(" Section 1 "))), 201);
+    assertThat(count(env, "SELECT count(*) FROM project WHERE name = ?", name)).isEqualTo(1);
+  }
+
   @Test
   void aUnitOutsideTheScopeIs422NamingTheUnit(TestEnvironment env) throws Exception {
     long before = count(env, "SELECT count(*) FROM project");
