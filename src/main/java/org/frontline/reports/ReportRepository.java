@@ -133,8 +133,10 @@ final class ReportRepository {
         ORDER BY a.id
         RETURNING 1),
       ev AS (
-        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload)
-        SELECT 'report.completed', 'report', a.id, a.unit_id, %5$s
+        -- the feed position once for the group (an InitPlan), not the column's default once per event: the same
+        -- transaction, so the same position, at a tenth of the cost in a group of ten (V185 feed_position)
+        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload, txid)
+        SELECT 'report.completed', 'report', a.id, a.unit_id, %5$s, (SELECT feed_position())
         FROM allowed a JOIN ins USING (id) WHERE a.status = 'COMPLETE' ORDER BY a.ordinal
         RETURNING 1),
       aud AS MATERIALIZED (
