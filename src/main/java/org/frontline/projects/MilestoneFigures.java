@@ -123,25 +123,54 @@ public final class MilestoneFigures {
   }
 
   /**
+   * The most weeks one milestone's curve carries: a plan spans at most {@link ProjectService#PLAN_SPAN_YEARS} years
+   * (522 weeks and a day, 524 week endings), so a milestone planned now is answered week by week for as long as it
+   * runs and for about a year after it is due.
+   */
+  public static final int MAX_WEEKS = 580;
+  /** The fewest points of one milestone's curve however many milestones an answer carries. */
+  public static final int MIN_WEEKS = 54;
+  /** The points of all the curves of one answer, as long as each milestone keeps {@link #MIN_WEEKS}. */
+  public static final int ANSWER_WEEKS = 5_800;
+
+  /** A milestone's S-curve: every {@code everyWeeks}-th week from the first, and always the last. */
+  public record Curve(int everyWeeks, List<Week> weeks) {}
+
+  /**
+   * The points each of {@code milestones} curves of one answer may carry: {@link #ANSWER_WEEKS} shared, within
+   * {@link #MIN_WEEKS} and {@link #MAX_WEEKS}; so an answer is bounded by its milestone rows, whatever their dates.
+   */
+  public static int weeksEach(int milestones) {
+    return Math.max(MIN_WEEKS, Math.min(MAX_WEEKS, ANSWER_WEEKS / Math.max(1, milestones)));
+  }
+
+  /**
    * Planned and actual cumulative quantities at the end (Sunday) of each ISO week from the week of the planned
    * start to the week of the later of the planned due date and today; actual only for weeks already begun by today
-   * (null after).
+   * (null after). More than {@code maxWeeks} (at least 2) weeks are sampled: every n-th week from the first, n the
+   * least that keeps the count within {@code maxWeeks} with the last week added. Only the weeks answered are built
+   * (a plan stored from 1900 to 2999 has 57,396), and the history is walked once.
    */
-  public static List<Week> sCurve(Baseline b, List<Progress> history, LocalDate today) {
+  public static Curve sCurve(Baseline b, List<Progress> history, LocalDate today, int maxWeeks) {
+    LocalDate first = b.plannedStart().with(DayOfWeek.SUNDAY);
+    LocalDate last = (b.plannedDue().isAfter(today) ? b.plannedDue() : today).with(DayOfWeek.SUNDAY);
+    long span = ChronoUnit.WEEKS.between(first, last); // the last week's index
+    long step = span < maxWeeks ? 1 : (span + maxWeeks - 2) / (maxWeeks - 1); // ceil(span / (maxWeeks - 1))
     List<Week> weeks = new ArrayList<>();
-    LocalDate last = b.plannedDue().isAfter(today) ? b.plannedDue() : today;
-    LocalDate end = b.plannedStart().with(DayOfWeek.SUNDAY);
-    while (true) {
-      LocalDate monday = end.minusDays(6);
-      boolean begun = !monday.isAfter(today);
+    int seen = 0; // the history entries measured by the last actual day so far
+    BigDecimal actual = BigDecimal.ZERO;
+    for (long i = 0; ; i = Math.min(i + step, span)) {
+      LocalDate end = first.plusWeeks(i);
+      boolean begun = !end.minusDays(6).isAfter(today);
       LocalDate actualDay = end.isAfter(today) ? today : end;
-      weeks.add(new Week(isoWeek(end), end, q(plannedOn(b, end)), begun ? q(actualOn(history, actualDay)) : null));
-      if (!end.isBefore(last)) {
-        break;
+      while (seen < history.size() && !history.get(seen).measuredOn().isAfter(actualDay)) {
+        actual = history.get(seen++).quantity();
       }
-      end = end.plusWeeks(1);
+      weeks.add(new Week(isoWeek(end), end, q(plannedOn(b, end)), begun ? q(actual) : null));
+      if (i == span) {
+        return new Curve((int) step, weeks);
+      }
     }
-    return weeks;
   }
 
   static String isoWeek(LocalDate d) {

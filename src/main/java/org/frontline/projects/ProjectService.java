@@ -34,8 +34,16 @@ import java.util.UUID;
  */
 public final class ProjectService {
   static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
-  /** The first day a work record may name: the contract's RecordDate (1900-01-01 to 2999-12-31). */
+  /**
+   * The first day a work record may name: the contract's RecordDate (1900-01-01 to 2999-12-31). A plan's days are
+   * the narrower PlanDate (2000-01-01 to 2100-12-31).
+   */
   static final LocalDate FIRST_RECORD_DAY = LocalDate.of(1900, 1, 1);
+  /**
+   * The longest span of a milestone's plan (plannedStart to plannedDue), a long stage of a major project: the
+   * S-curve of a plan answers a point per week ({@link MilestoneFigures#MAX_WEEKS}).
+   */
+  static final int PLAN_SPAN_YEARS = 10;
   private static final String PROJECT_COLUMNS = "p.id, p.unit_id, p.name, p.investment_yuan::text, p.site_lat, "
       + "p.site_lon, p.site_radius_m, p.bid_sections, p.status, p.created_at";
   private static final String MILESTONE_COLUMNS = "m.id, m.project_id, m.name, m.unit, m.baseline_version, "
@@ -266,14 +274,12 @@ public final class ProjectService {
           if (CLOSED.contains(status)) {
             return Future.failedFuture(closed(projectId, status));
           }
-          if (!due.isAfter(start)) {
-            return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
-          }
           UUID unitId = rows.iterator().next().getUUID(0);
           OffsetDateTime now = OffsetDateTime.now(clock);
-          return conn.preparedQuery("INSERT INTO milestone (id, project_id, name, unit, baseline_version, created_at) "
-                  + "VALUES ($1, $2, $3, $4, 1, $5)")
-              .execute(Tuple.of(id, projectId, name, b.getString("unit"), now))
+          return plan(start, due)
+              .compose(ok -> conn.preparedQuery("INSERT INTO milestone (id, project_id, name, unit, baseline_version, "
+                  + "created_at) VALUES ($1, $2, $3, $4, 1, $5)")
+                  .execute(Tuple.of(id, projectId, name, b.getString("unit"), now)))
               .compose(v -> insertBaseline(conn, id, 1, planned, start, due, null, actor, now))
               .compose(v -> audit.success(conn, actor, "milestone.create", "milestone", id, unitId,
                   new JsonObject().put("projectId", projectId.toString()).put("name", name)
@@ -282,6 +288,22 @@ public final class ProjectService {
         })
         .compose(v -> milestone(conn, Scope.everything(), id, false))
         .map(m -> m.toJson(today(), true)));
+  }
+
+  /**
+   * Refuses a planned span unless the due date is after the start and at most {@link #PLAN_SPAN_YEARS} years after
+   * it (422 naming {@code body/plannedDue}). The contract's PlanDate already holds both days within 2000-2100.
+   */
+  private static Future<Void> plan(LocalDate start, LocalDate due) {
+    if (!due.isAfter(start)) {
+      return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
+    }
+    if (due.isAfter(start.plusYears(PLAN_SPAN_YEARS))) {
+      return Future.failedFuture(unprocessable("body/plannedDue", "A milestone is planned over at most "
+          + PLAN_SPAN_YEARS + " years: plannedDue may be " + start.plusYears(PLAN_SPAN_YEARS) + " at the latest; a longer piece of work is "
+          + "split into milestones."));
+    }
+    return Future.succeededFuture();
   }
 
   private Future<Void> insertBaseline(SqlClient conn, UUID milestoneId, int version, BigDecimal planned,
@@ -301,10 +323,8 @@ public final class ProjectService {
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> milestone(conn, scope, id, true))
         .compose(m -> open(conn, m.projectId()).map(m))
+        .compose(m -> plan(start, due).map(m))
         .compose(m -> {
-          if (!due.isAfter(start)) {
-            return Future.failedFuture(unprocessable("body/plannedDue", "plannedDue must be after plannedStart."));
-          }
           int version = m.version() + 1;
           return insertBaseline(conn, id, version, planned, start, due, reason, actor, OffsetDateTime.now(clock))
               .compose(v -> conn.preparedQuery("UPDATE milestone SET baseline_version = $2 WHERE id = $1")
@@ -456,14 +476,21 @@ public final class ProjectService {
             .execute(Tuple.of(projectId, (Object) scope.paths())))
         .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound("project", projectId))
             : milestones(pool, projectId))
-        .map(ms -> new JsonObject().put("projectId", projectId.toString()).put("asOf", today.toString())
-            .put("milestones", new JsonArray(ms.stream().map(m -> new JsonObject()
-                .put("milestoneId", m.id().toString()).put("name", m.name()).put("unit", m.unit())
-                .put("weeks", new JsonArray(MilestoneFigures.sCurve(m.baseline(), m.history(), today).stream()
-                    .map(w -> new JsonObject().put("week", w.isoWeek()).put("weekEnding", w.weekEnding().toString())
-                        .put("planned", w.planned()).put("actual", w.actual()))
-                    .toList())))
-                .toList())));
+        .map(ms -> {
+          int weeksEach = MilestoneFigures.weeksEach(ms.size());
+          return new JsonObject().put("projectId", projectId.toString()).put("asOf", today.toString())
+              .put("milestones", new JsonArray(ms.stream().map(m -> curveJson(m,
+                  MilestoneFigures.sCurve(m.baseline(), m.history(), today, weeksEach))).toList()));
+        });
+  }
+
+  private static JsonObject curveJson(Milestone m, MilestoneFigures.Curve curve) {
+    return new JsonObject().put("milestoneId", m.id().toString()).put("name", m.name()).put("unit", m.unit())
+        .put("everyWeeks", curve.everyWeeks())
+        .put("weeks", new JsonArray(curve.weeks().stream()
+            .map(w -> new JsonObject().put("week", w.isoWeek()).put("weekEnding", w.weekEnding().toString())
+                .put("planned", w.planned()).put("actual", w.actual()))
+            .toList()));
   }
 
   /**

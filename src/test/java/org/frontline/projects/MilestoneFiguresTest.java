@@ -108,7 +108,10 @@ class MilestoneFiguresTest {
 
   @Test
   void theSCurveHasOneRowPerIsoWeekWithActualsUpToToday() {
-    List<MilestoneFigures.Week> weeks = MilestoneFigures.sCurve(TREES, TREE_PROGRESS, LocalDate.parse("2026-04-15"));
+    MilestoneFigures.Curve curve = MilestoneFigures.sCurve(TREES, TREE_PROGRESS, LocalDate.parse("2026-04-15"),
+        MilestoneFigures.MAX_WEEKS);
+    assertThat(curve.everyWeeks()).isEqualTo(1);
+    List<MilestoneFigures.Week> weeks = curve.weeks();
     // 2026-03-01 (a Sunday, W09) to 2026-05-31 (a Sunday, W22): 14 weeks.
     assertThat(weeks).hasSize(14);
     assertThat(weeks.get(0)).isEqualTo(new MilestoneFigures.Week("2026-W09", LocalDate.parse("2026-03-01"),
@@ -123,5 +126,28 @@ class MilestoneFiguresTest {
     assertThat(weeks.get(8).actual()).isNull();
     assertThat(weeks.get(13)).isEqualTo(new MilestoneFigures.Week("2026-W22", LocalDate.parse("2026-05-31"),
         new BigDecimal("10000.000"), null));
+  }
+
+  @Test
+  void aCurveOfMoreWeeksThanAllowedIsSampledFromTheFirstWeekAndKeepsTheLast() {
+    // 14 weeks in at most 5 points: every 4th week from the first (W09, W13, W17, W21) and the last (W22).
+    MilestoneFigures.Curve curve = MilestoneFigures.sCurve(TREES, TREE_PROGRESS, LocalDate.parse("2026-04-15"), 5);
+    assertThat(curve.everyWeeks()).isEqualTo(4);
+    assertThat(curve.weeks().stream().map(MilestoneFigures.Week::isoWeek))
+        .containsExactly("2026-W09", "2026-W13", "2026-W17", "2026-W21", "2026-W22");
+    // Each point is the week's own figures: the same as in the full curve.
+    List<MilestoneFigures.Week> full = MilestoneFigures.sCurve(TREES, TREE_PROGRESS, LocalDate.parse("2026-04-15"),
+        MilestoneFigures.MAX_WEEKS).weeks();
+    assertThat(curve.weeks()).containsExactly(full.get(0), full.get(4), full.get(8), full.get(12), full.get(13));
+    // 14 weeks in at most 14 points are every week.
+    assertThat(MilestoneFigures.sCurve(TREES, TREE_PROGRESS, LocalDate.parse("2026-04-15"), 14).weeks()).isEqualTo(full);
+  }
+
+  @Test
+  void theWeeksOfAnAnswerAreSharedBetweenItsMilestonesWithinBounds() {
+    assertThat(MilestoneFigures.weeksEach(0)).isEqualTo(MilestoneFigures.MAX_WEEKS);
+    assertThat(MilestoneFigures.weeksEach(10)).isEqualTo(MilestoneFigures.MAX_WEEKS);
+    assertThat(MilestoneFigures.weeksEach(20)).isEqualTo(290);
+    assertThat(MilestoneFigures.weeksEach(1_000)).isEqualTo(MilestoneFigures.MIN_WEEKS);
   }
 }

@@ -562,9 +562,11 @@ class ProjectsApiTest {
     String milestone = created[1].getString("id");
     String supervisor = token(env, "supervisor.tongzhou");
     String milestones = "/v1/projects/" + project + "/milestones";
+    // A plan's days are narrower (PlanDate, 2000-2100): a plan from 1900 to 2999 had an S-curve of 57,000 weeks.
     for (String[] c : new String[][] {{"0000-03-01", "2026-05-31", "body/plannedStart"},
         {"1899-12-31", "2026-05-31", "body/plannedStart"}, {"2026-03-01", "3000-01-01", "body/plannedDue"},
-        {"2026-03-01", "9999-12-31", "body/plannedDue"}}) {
+        {"2026-03-01", "9999-12-31", "body/plannedDue"}, {"1999-12-31", "2003-01-01", "body/plannedStart"},
+        {"2096-03-01", "2101-01-01", "body/plannedDue"}, {"1900-01-01", "2026-05-31", "body/plannedStart"}}) {
       JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, milestones, new JsonObject()
           .put("name", "Benches").put("plannedQuantity", 10).put("unit", "items").put("plannedStart", c[0])
           .put("plannedDue", c[1])), 400, "urn:frontline:problem:validation-failed");
@@ -587,13 +589,110 @@ class ProjectsApiTest {
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action <> 'milestone.create'",
         milestone)).isZero();
 
-    // Both ends of the range are days of the record.
-    JsonObject widest = ok(call(env, supervisor, HttpMethod.POST, milestones, new JsonObject().put("name", "Archive")
-        .put("plannedQuantity", 1).put("unit", "items").put("plannedStart", "1900-01-01")
-        .put("plannedDue", "2999-12-31")), 201);
-    assertThat(widest.getJsonObject("baseline").getString("plannedStart")).isEqualTo("1900-01-01");
-    assertThat(env.string("SELECT planned_start || '..' || planned_due FROM milestone_baseline WHERE milestone_id = "
-        + "?::uuid", widest.getString("id"))).isEqualTo("1900-01-01..2999-12-31");
+    // Both ends of the range are days of a plan.
+    for (String[] c : new String[][] {{"2000-01-01", "2010-01-01"}, {"2090-12-31", "2100-12-31"}}) {
+      JsonObject widest = ok(call(env, supervisor, HttpMethod.POST, milestones, new JsonObject().put("name", "Archive")
+          .put("plannedQuantity", 1).put("unit", "items").put("plannedStart", c[0]).put("plannedDue", c[1])), 201);
+      assertThat(widest.getJsonObject("baseline").getString("plannedStart")).isEqualTo(c[0]);
+      assertThat(env.string("SELECT planned_start || '..' || planned_due FROM milestone_baseline WHERE milestone_id = "
+          + "?::uuid", widest.getString("id"))).isEqualTo(c[0] + ".." + c[1]);
+    }
+  }
+
+  @Test
+  void aPlanOverMoreThanTenYearsIs422NamingItsDueDateAndStoresNothing(TestEnvironment env) throws Exception {
+    // A plan's span had no bound: 2000-01-01 to 2100-12-31 is an S-curve of 5,270 weeks per milestone.
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String milestone = created[1].getString("id");
+    String supervisor = token(env, "supervisor.tongzhou");
+    for (String[] c : new String[][] {{"2026-03-01", "2036-03-02"}, {"2000-01-01", "2100-12-31"}}) {
+      JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project
+          + "/milestones", new JsonObject().put("name", "Benches").put("plannedQuantity", 10).put("unit", "items")
+          .put("plannedStart", c[0]).put("plannedDue", c[1])), 422, "urn:frontline:problem:unprocessable");
+      assertThat(fields(problem)).as(c[0] + ".." + c[1]).containsExactly("body/plannedDue");
+      assertThat(problem.getString("detail")).contains("at most 10 years", "plannedDue may be "
+          + LocalDate.parse(c[0]).plusYears(10));
+      problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines",
+          new JsonObject().put("plannedQuantity", 10500).put("plannedStart", c[0]).put("plannedDue", c[1])
+              .put("reason", "Another alignment")), 422, "urn:frontline:problem:unprocessable");
+      assertThat(fields(problem)).as(c[0] + ".." + c[1]).containsExactly("body/plannedDue");
+    }
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", project)).isEqualTo(1);
+    assertThat(env.string("SELECT string_agg(version || ':' || planned_start || '..' || planned_due, ',') FROM "
+        + "milestone_baseline WHERE milestone_id = ?::uuid", milestone)).isEqualTo("1:2026-03-01..2026-05-31");
+    assertThat(env.string("SELECT baseline_version::text FROM milestone WHERE id = ?::uuid", milestone)).isEqualTo("1");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action <> 'milestone.create'",
+        milestone)).isZero();
+
+    // Ten years to the day is a plan, re-baselined as well.
+    JsonObject rebaselined = ok(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + milestone + "/baselines",
+        new JsonObject().put("plannedQuantity", 10500).put("plannedStart", "2026-03-01")
+            .put("plannedDue", "2036-03-01").put("reason", "Phased over ten years")), 201);
+    assertThat(rebaselined.getJsonObject("baseline").getString("plannedDue")).isEqualTo("2036-03-01");
+    assertThat(env.string("SELECT planned_due::text FROM milestone_baseline WHERE milestone_id = ?::uuid AND "
+        + "version = 2", milestone)).isEqualTo("2036-03-01");
+  }
+
+  @Test
+  void plansStoredBeforeTheRuleAreAnsweredWithBoundedCurves(TestEnvironment env) throws Exception {
+    // A milestone stored from 1900 to 2999 (before plans were bounded) had an S-curve of 57,000 weeks, built and
+    // encoded on the event loop; a project of many such milestones answered megabytes. Each curve is sampled now,
+    // and an answer's curves share a budget.
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String milestone = created[1].getString("id");
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement("UPDATE milestone_baseline SET "
+        + "planned_start = '1900-01-01', planned_due = '2999-12-31' WHERE milestone_id = ?::uuid")) {
+      ps.setString(1, milestone);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+    String officer = token(env, "officer.zhang");
+    ok(call(env, officer, HttpMethod.POST, "/v1/milestones/" + milestone + "/progress",
+        new JsonObject().put("quantity", 3000).put("measuredOn", "2026-04-01")), 201);
+    String reader = token(env, "assessor.tongzhou");
+    long started = System.nanoTime();
+    HttpResponse<Buffer> r = call(env, reader, HttpMethod.GET, "/v1/projects/" + project + "/s-curve", null);
+    JsonObject curve = ok(r, 200).getJsonArray("milestones").getJsonObject(0);
+    JsonArray weeks = curve.getJsonArray("weeks");
+    assertThat(curve.getInteger("everyWeeks")).isEqualTo(100); // 57,395 weeks after the first, in at most 579 steps
+    assertThat(weeks).hasSize(575);
+    assertThat(weeks.getJsonObject(0).getString("weekEnding")).isEqualTo("1900-01-07");
+    assertThat(weeks.getJsonObject(1).getString("weekEnding")).isEqualTo("1901-12-08"); // 100 weeks on
+    JsonObject last = weeks.getJsonObject(weeks.size() - 1);
+    assertThat(last.getString("week")).isEqualTo("3000-W01"); // the week of 2999-12-31, a Tuesday
+    assertThat(new java.math.BigDecimal(last.getValue("planned").toString())).isEqualByComparingTo("10000");
+    assertThat(last.getValue("actual")).isNull();
+    // The last sampled week begun by today carries the measurement.
+    JsonObject measured = weeks.stream().map(JsonObject.class::cast).filter(w -> w.getValue("actual") != null)
+        .reduce((a, b) -> b).orElseThrow();
+    assertThat(new java.math.BigDecimal(measured.getValue("actual").toString())).isEqualByComparingTo("3000");
+    assertThat(r.body().length()).isLessThan(80_000);
+    // The milestone and the project are answered (no series in them) with their figures.
+    assertThat(ok(call(env, reader, HttpMethod.GET, "/v1/milestones/" + milestone, null), 200)
+        .getJsonObject("baseline").getString("plannedStart")).isEqualTo("1900-01-01");
+    assertThat(ok(call(env, reader, HttpMethod.GET, "/v1/projects/" + project, null), 200)
+        .getJsonArray("milestones").getJsonObject(0).getJsonObject("figures").getValue("actualQuantity").toString())
+        .isIn("3000", "3000.0", "3000.000");
+
+    // 60 such milestones (copies by SQL) share an answer's 5,800 points: 96 each, not 57,396 or 575.
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement("WITH m AS (INSERT INTO milestone "
+        + "(id, project_id, name, unit, baseline_version, created_at) SELECT gen_random_uuid(), ?::uuid, 'Copy ' || i, "
+        + "'trees', 1, now() + i * interval '1 second' FROM generate_series(1, 59) i RETURNING id) INSERT INTO "
+        + "milestone_baseline (milestone_id, version, planned_quantity, planned_start, planned_due) SELECT id, 1, "
+        + "10000, '1900-01-01', '2999-12-31' FROM m")) {
+      ps.setString(1, project);
+      assertThat(ps.executeUpdate()).isEqualTo(59);
+    }
+    r = call(env, reader, HttpMethod.GET, "/v1/projects/" + project + "/s-curve", null);
+    JsonArray curves = ok(r, 200).getJsonArray("milestones");
+    assertThat(curves).hasSize(60);
+    for (Object each : curves) {
+      assertThat(((JsonObject) each).getJsonArray("weeks")).hasSize(96);
+      assertThat(((JsonObject) each).getInteger("everyWeeks")).isEqualTo(605); // 57,395 weeks in at most 95 steps
+    }
+    assertThat(r.body().length()).isLessThan(500_000);
+    assertThat(System.nanoTime() - started).isLessThan(java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
   }
 
   @Test
