@@ -41,10 +41,17 @@ public final class AccountRepository {
         .map(AccountRepository::accounts);
   }
 
+  /**
+   * The account if it is in scope; {@code lock} first locks its row (FOR UPDATE) in a statement of its own, and the
+   * account is read after the lock is granted. Not in one statement with the scope check: a lock waited for while
+   * another admin's change of the home unit commits re-checks the join on the row's new version against the old
+   * home unit's row, and finds no account at all (a 404).
+   */
   public Future<Optional<Account>> find(SqlClient conn, Scope scope, UUID id, boolean lock) {
-    return conn.preparedQuery("SELECT " + COLUMNS + " FROM account a WHERE a.id = $2 AND " + IN_SCOPE
-            + (lock ? " FOR UPDATE OF a" : ""))
-        .execute(Tuple.of(scope.paths(), id))
+    return (lock ? conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 FOR UPDATE").execute(Tuple.of(id)).mapEmpty()
+            : Future.succeededFuture())
+        .compose(v -> conn.preparedQuery("SELECT " + COLUMNS + " FROM account a WHERE a.id = $2 AND " + IN_SCOPE)
+            .execute(Tuple.of(scope.paths(), id)))
         .map(rows -> accounts(rows).stream().findFirst());
   }
 

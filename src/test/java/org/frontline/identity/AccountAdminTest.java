@@ -318,4 +318,32 @@ class AccountAdminTest {
         new JsonObject().put("password", "my-officer.reset-1")), 422, "urn:frontline:problem:unprocessable");
     assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/password");
   }
+
+  /**
+   * A change to an account while another admin's change of its home unit is under way waits for it and then applies.
+   * The account was locked by the statement that read it with its scope check (its home unit joined): once the other
+   * change committed, PostgreSQL re-checked the locked row's new version against the old home unit's row, found no
+   * row, and the disable was a 404 "no account", not stored.
+   */
+  @Test
+  void aDisableWaitingForAChangeOfTheHomeUnitIsApplied(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.moving", HUAISI));
+    try (java.sql.Connection moving = env.jdbc(); java.sql.Statement s = moving.createStatement()) {
+      moving.setAutoCommit(false);
+      // What PATCH /v1/accounts/{id} with a new homeUnitId writes, not yet committed.
+      s.executeUpdate("UPDATE account SET home_unit_id = '" + HANJIANG + "', updated_at = now() WHERE id = '" + id + "'");
+      java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> disable = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> post(env, admin, "/v1/accounts/" + id + "/disable", null));
+      env.awaitLockWait("%FROM account%FOR UPDATE%", disable);
+      moving.commit();
+      JsonObject disabled = ok(disable.get(20, java.util.concurrent.TimeUnit.SECONDS), 200);
+      assertThat(disabled.getString("disabledAt")).isNotNull();
+      assertThat(disabled.getString("homeUnitId")).isEqualTo(HANJIANG.toString());
+    }
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND disabled_at IS NOT NULL AND home_unit_id = ?",
+        id, HANJIANG)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'account.disable' AND object_id = ?",
+        id.toString())).isEqualTo(1);
+  }
 }

@@ -227,6 +227,19 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     }
   }
 
+  /**
+   * Waits (20 s at most) until a statement matching {@code queryLike} (a LIKE pattern) waits for a lock, and fails
+   * when {@code request} finished instead: a test holding a row in a transaction of its own then commits, and sees
+   * how the waiting request answers.
+   */
+  public void awaitLockWait(String queryLike, java.util.concurrent.Future<?> request) {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> request.isDone() || count(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?", queryLike) == 1);
+    if (request.isDone()) {
+      throw new AssertionError("the request did not wait for the lock (" + queryLike + ")");
+    }
+  }
+
   /** The first column of the first row of a query (positional parameters) as a long (0 without rows), e.g. a count. */
   public long count(String sql, Object... params) {
     Long value = first(sql, params, rs -> rs.getLong(1));
