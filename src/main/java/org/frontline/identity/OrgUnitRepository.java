@@ -51,20 +51,42 @@ public final class OrgUnitRepository {
         .map(OrgUnitRepository::units);
   }
 
-  /** The unit if it exists and is in scope; {@code lock} takes a row lock for the rest of the transaction. */
+  /**
+   * The unit if it exists and is in scope; {@code lock} takes a row lock for the rest of the transaction, first (see
+   * {@link #lock}).
+   */
   public Future<Optional<OrgUnit>> find(SqlClient conn, Scope scope, UUID id, boolean lock) {
-    return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = $2 AND " + Scope.sql("u.path", 1)
-            + (lock ? " FOR UPDATE" : ""))
-        .execute(Tuple.of(scope.paths(), id))
+    return (lock ? lock(conn, List.of(id), "UPDATE") : Future.<Void>succeededFuture())
+        .compose(v -> conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = $2 AND "
+                + Scope.sql("u.path", 1))
+            .execute(Tuple.of(scope.paths(), id)))
         .map(rows -> units(rows).stream().findFirst());
   }
 
-  /** Those of the given units that exist and are in scope, locked against retiring and moving (FOR SHARE). */
+  /** Those of the given units that exist and are in scope, locked against retiring and moving (FOR SHARE) first. */
   public Future<List<OrgUnit>> findAll(SqlClient conn, Scope scope, List<UUID> ids) {
-    return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = ANY ($2) AND "
-            + Scope.sql("u.path", 1) + " FOR SHARE")
-        .execute(Tuple.of(scope.paths(), (Object) ids.toArray(UUID[]::new)))
+    return lockShared(conn, ids)
+        .compose(v -> conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = ANY ($2) AND "
+                + Scope.sql("u.path", 1))
+            .execute(Tuple.of(scope.paths(), (Object) ids.toArray(UUID[]::new))))
         .map(OrgUnitRepository::units);
+  }
+
+  /** Locks the units (those that exist) against retiring, moving and deleting until the transaction ends. */
+  public static Future<Void> lockShared(SqlClient conn, List<UUID> ids) {
+    return lock(conn, ids, "SHARE");
+  }
+
+  /**
+   * Locks the units by key, in id order, in a statement of their own; the caller reads them (and checks its scope)
+   * after the locks are granted. Not with the scope check in one statement: a lock waited for while a move commits
+   * re-checks the row's new path against the scope path the old one matched, and a unit moved from one of the
+   * caller's subtrees to another would be "not found".
+   */
+  private static Future<Void> lock(SqlClient conn, List<UUID> ids, String strength) {
+    return conn.preparedQuery("SELECT 1 FROM org_unit WHERE id = ANY ($1) ORDER BY id FOR " + strength)
+        .execute(Tuple.of((Object) ids.toArray(UUID[]::new)))
+        .mapEmpty();
   }
 
   /** A new unit under {@code parent} (null: a root). A live sibling with the same name fails with 23505. */

@@ -60,18 +60,33 @@ final class Admin {
 
   /** Creates (through the API, as the province admin) an admin whose scope is Nantong, once per test class. */
   static String nantongAdmin(TestEnvironment env) {
+    return adminOnce(env, NANTONG_ADMIN, NANTONG_ADMIN_PASSWORD, new JsonObject()
+        .put("displayName", "南通管理员 Nantong Admin").put("homeUnitId", DemoOrganisation.NANTONG.toString()));
+  }
+
+  /**
+   * Creates (as {@link #nantongAdmin}) an admin at home in Yangzhou who also covers Nantong: a scope of two subtrees,
+   * neither holding the other.
+   */
+  static String twoCitiesAdmin(TestEnvironment env) {
+    return adminOnce(env, "admin.two-cities", "Two-Cities-Admin-2026", new JsonObject()
+        .put("displayName", "两市管理员 Two Cities Admin").put("homeUnitId", DemoOrganisation.YANGZHOU.toString())
+        .put("coveredUnitIds", new JsonArray().add(DemoOrganisation.NANTONG.toString())));
+  }
+
+  /** A token of the admin account {@code username}, created with {@code body}'s fields first if there is none. */
+  private static String adminOnce(TestEnvironment env, String username, String password, JsonObject body) {
     // Never a failed login to find out (failures count against the test client's address).
     try {
-      if (count(env, "SELECT count(*) FROM account WHERE username = ?", NANTONG_ADMIN) > 0) {
-        return token(env, NANTONG_ADMIN, NANTONG_ADMIN_PASSWORD);
+      if (count(env, "SELECT count(*) FROM account WHERE username = ?", username) > 0) {
+        return token(env, username, password);
       }
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
-    ok(post(env, token(env, "admin"), "/v1/accounts", new JsonObject().put("username", NANTONG_ADMIN)
-        .put("displayName", "南通管理员 Nantong Admin").put("roles", new JsonArray().add("admin"))
-        .put("homeUnitId", DemoOrganisation.NANTONG.toString()).put("password", NANTONG_ADMIN_PASSWORD)), 201);
-    return token(env, NANTONG_ADMIN, NANTONG_ADMIN_PASSWORD);
+    ok(post(env, token(env, "admin"), "/v1/accounts", body.copy().put("username", username)
+        .put("roles", new JsonArray().add("admin")).put("password", password)), 201);
+    return token(env, username, password);
   }
 
   /** The row as JSON text (null when there is none), to compare before and after. */

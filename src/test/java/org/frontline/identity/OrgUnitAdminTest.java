@@ -359,4 +359,37 @@ class OrgUnitAdminTest {
     assertThat(p.getString("detail")).contains("child units").contains("accounts");
     assertThat(Admin.row(env, "org_unit", HANJIANG)).isEqualTo(before);
   }
+
+  /**
+   * A rename by an admin whose scope is two subtrees, while another admin's move of the unit from one of them to the
+   * other is under way, waits for the move and then renames the unit where it now is. The unit was locked by the
+   * statement that checked its path against the scope: once the move committed, PostgreSQL re-checked the row's new
+   * path against the scope path the old one had matched (Nantong's), found no row, and the rename was a 404.
+   */
+  @Test
+  void aRenameWaitingForAMoveBetweenTheCallersSubtreesIsApplied(TestEnvironment env) throws Exception {
+    String twoCities = Admin.twoCitiesAdmin(env);
+    UUID unit = UUID.fromString(create(env, Admin.token(env, "admin"), TONGZHOU, "Moving " + UUID.randomUUID())
+        .getString("id"));
+    String newPath = path(env, HANJIANG) + unit + "/";
+    String renamed = "Renamed " + UUID.randomUUID();
+    try (java.sql.Connection moving = env.jdbc(); java.sql.Statement s = moving.createStatement()) {
+      moving.setAutoCommit(false);
+      // What POST /v1/org-units/{id}/move under Hanjiang writes, not yet committed.
+      s.executeUpdate("UPDATE org_unit SET path = '" + newPath + "', parent_id = '" + HANJIANG + "', updated_at = now() "
+          + "WHERE id = '" + unit + "'");
+      java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> rename = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> call(env, twoCities, HttpMethod.PATCH, "/v1/org-units/" + unit,
+              new JsonObject().put("name", renamed)));
+      env.awaitLockWait("%FROM org_unit%FOR UPDATE%", rename);
+      moving.commit();
+      JsonObject answer = ok(rename.get(20, java.util.concurrent.TimeUnit.SECONDS), 200);
+      assertThat(answer.getString("name")).isEqualTo(renamed);
+      assertThat(answer.getString("parentId")).isEqualTo(HANJIANG.toString());
+    }
+    assertThat(count(env, "SELECT count(*) FROM org_unit WHERE id = ? AND name = ? AND path = ?", unit, renamed,
+        newPath)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.rename' AND object_id = ?",
+        unit.toString())).isEqualTo(1);
+  }
 }
