@@ -8,6 +8,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
+import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
@@ -80,9 +81,13 @@ public final class PostingService {
       return conn.preparedQuery("SELECT 1 FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.id = $1 "
               + "AND a.disabled_at IS NULL AND 'officer' = ANY (a.roles) AND " + Scope.sql("u.path", 2))
           .execute(Tuple.of(officerId, paths))
-          .compose(rows -> rows.size() > 0 ? check(conn, "SELECT 1 FROM org_unit u WHERE u.id = $1 AND "
-                  + "u.retired_at IS NULL AND " + Scope.sql("u.path", 2) + " FOR SHARE", Tuple.of(unitId, paths), 1,
-              "body/unitId", "No live org unit " + unitId + " in your scope.")
+          // The unit is share-locked by key first (against retiring, OrgUnitService.retire), then checked: one
+          // statement locking it with the scope check would drop a unit whose move (between two subtrees of the
+          // scope) committed while the lock was waited for.
+          .compose(rows -> rows.size() > 0 ? OrgUnitRepository.lockShared(conn, List.of(unitId))
+              .compose(locked -> check(conn, "SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
+                  + Scope.sql("u.path", 2), Tuple.of(unitId, paths), 1, "body/unitId",
+                  "No live org unit " + unitId + " in your scope."))
               : Future.failedFuture(unprocessable("body/officerId", "No enabled officer " + officerId
                   + " whose home unit is in your scope.")))
           .compose(v -> projectId == null ? Future.succeededFuture() : check(conn, "SELECT 1 FROM project p JOIN "

@@ -36,8 +36,12 @@ class PostingsApiTest {
   }
 
   static String token(TestEnvironment env, String username) {
+    return token(env, username, "frontline-dev");
+  }
+
+  static String token(TestEnvironment env, String username, String password) {
     HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login").sendJsonObject(
-        new JsonObject().put("username", username).put("password", "frontline-dev")));
+        new JsonObject().put("username", username).put("password", password)));
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
     return r.bodyAsJsonObject().getString("access_token");
   }
@@ -475,5 +479,42 @@ class PostingsApiTest {
     // Someone without postings gets an empty array.
     assertThat(ok(call(env, token(env, "officer.zhang"), HttpMethod.GET, "/v1/me", null), 200)
         .getJsonArray("postings")).isEmpty();
+  }
+
+  /**
+   * A posting made by a supervisor whose scope is two subtrees, at a unit that another admin's move from one of them
+   * to the other is changing, waits for the move and is stored. The unit was share-locked by the statement that
+   * checked its path against the scope: once the move committed, PostgreSQL re-checked the row's new path against the
+   * scope path the old one had matched (Tongzhou's), found no row, and the posting was a 422 "no live org unit".
+   */
+  @Test
+  void aPostingAtAUnitMovingBetweenTheCallersSubtreesWaitsAndIsStored(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    String username = "supervisor.two." + UUID.randomUUID().toString().substring(0, 8);
+    ok(call(env, admin, HttpMethod.POST, "/v1/accounts", new JsonObject().put("username", username)
+        .put("displayName", "Two districts").put("roles", new JsonArray().add("supervisor"))
+        .put("homeUnitId", HANJIANG.toString()).put("coveredUnitIds", new JsonArray().add(TONGZHOU.toString()))
+        .put("password", "Two-Districts-2026")), 201);
+    String supervisor = token(env, username, "Two-Districts-2026");
+    UUID unit = UUID.fromString(ok(call(env, admin, HttpMethod.POST, "/v1/org-units", new JsonObject()
+        .put("parentId", TONGZHOU.toString()).put("name", "Moving site " + UUID.randomUUID()).put("kind", "PARK")), 201)
+        .getString("id"));
+    String newPath = env.string("SELECT path FROM org_unit WHERE id = ?", HANJIANG) + unit + "/";
+    try (java.sql.Connection moving = env.jdbc(); java.sql.Statement s = moving.createStatement()) {
+      moving.setAutoCommit(false);
+      // What POST /v1/org-units/{id}/move under Hanjiang writes, not yet committed.
+      s.executeUpdate("UPDATE org_unit SET path = '" + newPath + "', parent_id = '" + HANJIANG + "', updated_at = now() "
+          + "WHERE id = '" + unit + "'");
+      java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> create = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> call(env, supervisor, HttpMethod.POST, "/v1/postings",
+              posting(ZHANG, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30))));
+      env.awaitLockWait("%FROM org_unit%FOR SHARE%", create);
+      moving.commit();
+      JsonObject created = ok(create.get(20, java.util.concurrent.TimeUnit.SECONDS), 201);
+      assertThat(created.getJsonObject("unit").getString("id")).isEqualTo(unit.toString());
+    }
+    assertThat(env.count("SELECT count(*) FROM posting WHERE unit_id = ? AND officer_id = ?", unit, ZHANG)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.create' AND unit_id = ?", unit))
+        .isEqualTo(1);
   }
 }
