@@ -2,6 +2,7 @@ package org.frontline.reports;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.json.schema.JsonSchema;
 import io.vertx.json.schema.OutputUnit;
 import io.vertx.json.schema.SchemaRepository;
@@ -27,9 +28,15 @@ public final class ReportSchemas {
   /** Accepts a valid envelope fast; anything it refuses goes to {@link #validator} (see RequestValidation). */
   private final Optional<CompiledSchema> compiled;
   private final AtomicBoolean warned = new AtomicBoolean();
+  /** The envelope's schema and the contract it is in, to word an item's field errors as createReport does. */
+  private final JsonSchema envelope;
+  private final JsonObject contract;
 
-  private ReportSchemas(SchemaRepository repository, JsonSchema envelope, Optional<CompiledSchema> compiled) {
+  private ReportSchemas(SchemaRepository repository, JsonSchema envelope, JsonObject contract,
+                        Optional<CompiledSchema> compiled) {
     this.validator = repository.validator(envelope);
+    this.envelope = envelope;
+    this.contract = contract;
     this.compiled = compiled;
   }
 
@@ -37,6 +44,7 @@ public final class ReportSchemas {
     return ApiVerticle.loadContract(vertx, ApiVerticle.CONTRACT).map(loaded -> new ReportSchemas(
         loaded.contract().getSchemaRepository(),
         loaded.contract().operation("createReport").getRequestBody().getContent().get("application/json").getSchema(),
+        loaded.contract().getRawContract(),
         Optional.ofNullable(loaded.compiledBodies().get("createReport"))));
   }
 
@@ -52,6 +60,6 @@ public final class ReportSchemas {
       }
       return Optional.empty();
     }
-    return Optional.of(Problems.invalidBody(result));
+    return Optional.of(Problems.invalidBody(result, envelope, contract, envelopeJson));
   }
 }

@@ -283,9 +283,11 @@ public final class ApiVerticle extends VerticleBase {
       for (Handler<RoutingContext> security : securityOf(route, securityHandlers)) {
         route.addHandler(security);
       }
-      Handler<RoutingContext> validation = RequestValidation.of(validator, route.getOperation(),
+      RequestValidation.Refusals refusals = new RequestValidation.Refusals(route.getOperation(),
+          contract.getRawContract());
+      Handler<RoutingContext> validation = RequestValidation.of(validator, refusals,
           Optional.ofNullable(compiledBodies.get(operationId)));
-      route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), route.getOperation(), validator))
+      route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), refusals, validator))
           .addHandler(validation).addHandler(handler).addFailureHandler(problems);
     }
     if (!handlers.isEmpty()) {

@@ -23,8 +23,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.channels.ClosedChannelException;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 
@@ -241,94 +239,66 @@ public final class Problems implements Handler<RoutingContext> {
           + " is not accepted here; send application/json.");
     }
     if (e instanceof SchemaValidationException sve && sve.getOutputUnit() != null) {
-      List<FieldError> errors = new ArrayList<>();
-      collect(sve.getOutputUnit(), errors, prefixOf(message));
-      errors = specific(errors);
-      if (errors.isEmpty()) {
-        errors.add(new FieldError(prefixOf(message), message));
-      }
-      return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
-          .withErrors(List.copyOf(new LinkedHashSet<>(errors)));
+      String prefix = prefixOf(message);
+      RequestValidation.Refusals refusals = rc == null ? null : rc.get(RequestValidation.Refusals.KEY);
+      Object schema = refusals == null ? null : schemaAt(refusals.operation(), prefix);
+      return ContractViolations.problem(ContractViolations.errors(sve.getOutputUnit(), prefix, schema,
+          refusals == null ? null : refusals.document(), sent(rc, prefix)));
     }
-    if (e.type() == ValidatorErrorType.MISSING_REQUIRED_PARAMETER || e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
+    if (e.type() == ValidatorErrorType.MISSING_REQUIRED_PARAMETER) {
+      return ContractViolations.problem(List.of(new FieldError(prefixOf(message), "Required parameter is missing.")));
+    }
+    if (e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
         || e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT || e.type() == ValidatorErrorType.ILLEGAL_VALUE) {
       if (message.contains("body") && (e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
           || e.type() == ValidatorErrorType.ILLEGAL_VALUE && message.contains("decoded"))) {
         return Problem.of(ProblemType.MALFORMED_REQUEST, "The request body is not valid JSON.");
       }
-      return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
-          .withErrors(List.of(new FieldError(prefixOf(message), message)));
+      return ContractViolations.problem(List.of(new FieldError(prefixOf(message), message)));
     }
     return Problem.of(ProblemType.VALIDATION_FAILED, message);
   }
 
   /**
-   * The problem for a JSON body that fails a schema, with the same field errors as the contract's own validation
-   * (used where a part of a request is validated on its own, e.g. each item of a report batch).
+   * The problem for a JSON value that fails {@code schema} (of {@code document}), with the same field errors as the
+   * contract's own validation (used where a part of a request is validated on its own, e.g. each item of a report
+   * batch).
    */
-  public static Problem invalidBody(OutputUnit result) {
-    List<FieldError> errors = new ArrayList<>();
-    collect(result, errors, "body");
-    errors = specific(errors);
-    if (errors.isEmpty()) {
-      errors.add(new FieldError("body", String.valueOf(result.getError())));
-    }
-    return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
-        .withErrors(List.copyOf(new LinkedHashSet<>(errors)));
+  public static Problem invalidBody(OutputUnit result, Object schema, io.vertx.core.json.JsonObject document,
+                                    Object instance) {
+    return ContractViolations.problem(ContractViolations.errors(result, "body", schema, document, instance));
   }
 
-  private static final java.util.regex.Pattern REQUIRED = java.util.regex.Pattern.compile("required property \"([^\"]+)\"");
-  private static final java.util.regex.Pattern ADDITIONAL = java.util.regex.Pattern.compile(
-      "Property \"([^\"]+)\" does not match additional properties schema");
-  /** What the validator says of a value whose subschema failed: a property's, or a {@code $ref}'s at the value. */
-  private static final java.util.regex.Pattern WRAPPER = java.util.regex.Pattern.compile(
-      "Property \"[^\"]+\" does not match (schema|additional properties schema)|A subschema had errors");
-
-  /**
-   * Makes the schema validator's leaves name the field a client must fix: a missing required property is reported
-   * at its parent ("body"), so it becomes "body/password"; wrapper errors ("Property x does not match schema",
-   * and a {@code $ref}'s "A subschema had errors" at the referring field) are dropped when the same field, or one
-   * inside it, has a specific one; an additionalProperties failure alone means an unknown field.
-   */
-  private static List<FieldError> specific(List<FieldError> errors) {
-    List<FieldError> named = new ArrayList<>();
-    for (FieldError e : errors) {
-      var required = REQUIRED.matcher(e.reason());
-      named.add(required.find() ? new FieldError(e.field() + "/" + required.group(1), "Required field is missing.") : e);
+  /** The schema validated at {@code prefix}: the JSON body's, or a parameter's ("query/limit"); null if none. */
+  private static Object schemaAt(io.vertx.openapi.contract.Operation operation, String prefix) {
+    if ("body".equals(prefix)) {
+      var json = operation.getRequestBody() == null ? null
+          : operation.getRequestBody().getContent().get(io.vertx.openapi.contract.MediaType.APPLICATION_JSON);
+      return json == null ? null : json.getSchema();
     }
-    List<FieldError> out = new ArrayList<>();
-    for (FieldError e : named) {
-      boolean wrapper = WRAPPER.matcher(e.reason()).matches();
-      // A specific error at the field or inside it: a known field whose value is wrong inside (location.mock null)
-      // also fails its parent's additional-properties check, which would otherwise call it unknown.
-      boolean hasSpecific = named.stream().anyMatch(o -> (o.field().equals(e.field())
-          || o.field().startsWith(e.field() + "/")) && !WRAPPER.matcher(o.reason()).matches());
-      if (wrapper && hasSpecific) {
-        continue;
-      }
-      var additional = ADDITIONAL.matcher(e.reason());
-      if (additional.matches()) {
-        out.add(new FieldError(e.field(), "Unknown field; the contract does not define it."));
-      } else if (!wrapper || out.stream().noneMatch(o -> o.field().equals(e.field()))) {
-        out.add(e);
-      }
-    }
-    return out;
+    String[] at = prefix.split("/", 2);
+    return operation.getParameters().stream()
+        .filter(p -> p.getIn().name().equalsIgnoreCase(at[0]) && p.getName().equals(at[1]))
+        .map(io.vertx.openapi.contract.Parameter::getSchema).findFirst().orElse(null);
   }
 
-  /** The leaves of a JSON-schema output tree, each as (JSON pointer of the bad value, reason). */
-  private static void collect(OutputUnit unit, List<FieldError> into, String prefix) {
-    List<OutputUnit> children = unit.getErrors();
-    if (children == null || children.isEmpty()) {
-      if (unit.getError() != null) {
-        String location = unit.getInstanceLocation() == null ? "" : unit.getInstanceLocation();
-        location = location.startsWith("#") ? location.substring(1) : location;
-        into.add(new FieldError(prefix + location, unit.getError()));
-      }
-      return;
+  /** What the client sent at {@code prefix}: the body as JSON, or a parameter as the handlers read it. */
+  private static Object sent(RoutingContext rc, String prefix) {
+    if (rc == null) {
+      return null;
     }
-    for (OutputUnit child : children) {
-      collect(child, into, prefix);
+    String[] at = prefix.split("/", 2);
+    try {
+      return switch (at[0]) {
+        case "body" -> rc.body() == null || rc.body().buffer() == null ? null
+            : io.vertx.core.json.Json.decodeValue(rc.body().buffer());
+        case "query" -> rc.queryParams().get(at[1]);
+        case "path" -> rc.pathParam(at[1]);
+        case "header" -> rc.request().getHeader(at[1]);
+        default -> null;
+      };
+    } catch (RuntimeException unreadable) {
+      return null;
     }
   }
 

@@ -42,11 +42,11 @@ public final class RequestBodies {
    * the operation does not take 415, a path, query or header parameter the contract refuses 400) refuse the request
    * with its body unread; then the BodyHandler sends the 100 when one is expected, and reads the body.
    */
-  static Handler<RoutingContext> read(BodyHandler bodies, long limit, Operation operation,
+  static Handler<RoutingContext> read(BodyHandler bodies, long limit, RequestValidation.Refusals refusals,
                                       RequestValidatorImpl validator) {
     return held(bodies, rc -> {
-      check(rc, limit, operation);
-      RequestValidation.checkParameters(validator, operation, rc);
+      check(rc, limit, refusals.operation());
+      RequestValidation.checkParameters(validator, refusals, rc);
     });
   }
 

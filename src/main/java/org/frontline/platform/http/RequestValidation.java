@@ -47,8 +47,23 @@ final class RequestValidation {
 
   private RequestValidation() {}
 
-  static Handler<RoutingContext> of(RequestValidatorImpl validator, Operation operation,
+  /**
+   * An operation and the contract it is in: what a refusal's field errors are worded from (ContractViolations),
+   * put on the context only when the validator refuses a request.
+   */
+  record Refusals(Operation operation, JsonObject document) {
+    static final String KEY = "frontline.validation.refused";
+
+    /** Fails {@code rc} with {@code e}, leaving this for the problem's wording. */
+    void fail(RoutingContext rc, Throwable e) {
+      rc.put(KEY, this);
+      rc.fail(e);
+    }
+  }
+
+  static Handler<RoutingContext> of(RequestValidatorImpl validator, Refusals refusals,
                                     Optional<CompiledSchema> compiledBody) {
+    Operation operation = refusals.operation();
     String operationId = operation.getOperationId();
     for (Parameter param : operation.getParameters()) {
       if (param.getIn() == Location.COOKIE) {
@@ -80,7 +95,7 @@ final class RequestValidation {
             try {
               validated = withParameters(validator, operation, rc, request, parsed);
             } catch (RuntimeException e) {
-              rc.fail(e);
+              refusals.fail(rc, e);
               return;
             }
             ProblemException unstorable = StrictJson.check(rc.body().buffer());
@@ -118,7 +133,7 @@ final class RequestValidation {
             rc.put(RouterBuilder.KEY_META_DATA_VALIDATED_REQUEST, validated);
             rc.next();
           })
-          .onFailure(rc::fail);
+          .onFailure(e -> refusals.fail(rc, e));
     };
   }
 
@@ -186,8 +201,14 @@ final class RequestValidation {
    * body unread; it came after the 100 and the whole body. The validated parameters are kept for the validation
    * step, which takes them as they are.
    */
-  static void checkParameters(RequestValidatorImpl validator, Operation operation, RoutingContext rc) {
-    rc.put(VALIDATED_PARAMETERS, validate(validator, operation, parameters(rc, operation)));
+  static void checkParameters(RequestValidatorImpl validator, Refusals refusals, RoutingContext rc) {
+    Operation operation = refusals.operation();
+    try {
+      rc.put(VALIDATED_PARAMETERS, validate(validator, operation, parameters(rc, operation)));
+    } catch (RuntimeException e) {
+      rc.put(Refusals.KEY, refusals);
+      throw e;
+    }
   }
 
   /** The parameters {@link #checkParameters} validated before the body was read. */
