@@ -177,10 +177,18 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         // audit_log and audit_head refuse TRUNCATE; the harness lifts that for its own TRUNCATE only, in one
         // transaction, so no other session ever sees the table unguarded.
         boolean audit = tables.contains("audit_log");
+        // The running service's background loops (outbox dispatcher, media worker, webhooks, the audit head and the
+        // feed clock) keep querying: a statement of theirs that locks two tables in the other order than TRUNCATE
+        // can deadlock with it. PostgreSQL aborts the session whose deadlock_timeout runs out first, which was often
+        // the TRUNCATE (five times in a row once, failing a test class's reset): with a longer timeout here the
+        // loop's statement is the one aborted, and its round is retried. Only a superuser may set it (the embedded
+        // server's user is one); else, and should the TRUNCATE still be the victim (40P01), it is tried again.
+        try {
+          s.execute("SET deadlock_timeout = '10s'");
+        } catch (SQLException notPermitted) {
+          // a FRONTLINE_TEST_DATABASE_URL without superuser rights: the retries below remain
+        }
         c.setAutoCommit(false);
-        // The running service's background loops (outbox dispatcher, media worker) keep querying: a statement of
-        // theirs that locks two tables in the other order than TRUNCATE can deadlock with it, and PostgreSQL may
-        // pick the TRUNCATE as the victim (40P01). Nothing was changed then: try again.
         for (int attempt = 1; ; attempt++) {
           try {
             if (audit) {
@@ -196,7 +204,7 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
             break;
           } catch (SQLException e) {
             c.rollback();
-            if (!"40P01".equals(e.getSQLState()) || attempt == 5) {
+            if (!"40P01".equals(e.getSQLState()) || attempt == 10) {
               throw e;
             }
           }
