@@ -192,6 +192,8 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         for (int attempt = 1; ; attempt++) {
           try {
             if (audit) {
+              // Their strongest lock first: no lock is upgraded from the ALTER's to the TRUNCATE's (AuditTesting).
+              s.execute("LOCK TABLE audit_log, audit_head IN ACCESS EXCLUSIVE MODE");
               s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
               s.execute("ALTER TABLE audit_head DISABLE TRIGGER audit_head_no_truncate");
             }
