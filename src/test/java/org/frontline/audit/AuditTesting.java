@@ -19,35 +19,10 @@ public final class AuditTesting {
 
   /** Empties the log and its head (lifting the TRUNCATE guards within one transaction) and the login throttle counters. */
   public static void clearAuditAndThrottle(TestEnvironment env) throws SQLException {
-    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
-      // The service's audit head checkpoint (every second) reads audit_log, then writes audit_head: taking both
-      // tables' strongest lock first, in that order, leaves no lock to upgrade (the triggers' ALTER then TRUNCATE
-      // did, a deadlock in a full run); a longer deadlock_timeout makes any other waiter the victim (superuser only).
-      try {
-        s.execute("SET deadlock_timeout = '10s'");
-      } catch (SQLException notPermitted) {
-        // the retries below remain
-      }
-      c.setAutoCommit(false);
-      for (int attempt = 1; ; attempt++) {
-        try {
-          s.execute("LOCK TABLE audit_log, audit_head IN ACCESS EXCLUSIVE MODE");
-          s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
-          s.execute("ALTER TABLE audit_head DISABLE TRIGGER audit_head_no_truncate");
-          s.execute("TRUNCATE audit_log, audit_head");
-          s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
-          s.execute("ALTER TABLE audit_head ENABLE TRIGGER audit_head_no_truncate");
-          s.execute("DELETE FROM login_throttle");
-          c.commit();
-          return;
-        } catch (SQLException e) {
-          c.rollback();
-          if (!"40P01".equals(e.getSQLState()) || attempt == 10) {
-            throw e;
-          }
-        }
-      }
-    }
+    env.inTransactionBesideTheService(st -> {
+      TestEnvironment.truncate(st, List.of("audit_log", "audit_head"));
+      st.execute("DELETE FROM login_throttle");
+    });
   }
 
   /** Runs SQL on audit_log with the append-only trigger disabled: the deliberate act of someone tampering. */

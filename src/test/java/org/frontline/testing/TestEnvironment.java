@@ -174,48 +174,70 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
         }
       }
       if (!tables.isEmpty()) {
-        // audit_log and audit_head refuse TRUNCATE; the harness lifts that for its own TRUNCATE only, in one
-        // transaction, so no other session ever sees the table unguarded.
-        boolean audit = tables.contains("audit_log");
-        // The running service's background loops (outbox dispatcher, media worker, webhooks, the audit head and the
-        // feed clock) keep querying: a statement of theirs that locks two tables in the other order than TRUNCATE
-        // can deadlock with it. PostgreSQL aborts the session whose deadlock_timeout runs out first, which was often
-        // the TRUNCATE (five times in a row once, failing a test class's reset): with a longer timeout here the
-        // loop's statement is the one aborted, and its round is retried. Only a superuser may set it (the embedded
-        // server's user is one); else, and should the TRUNCATE still be the victim (40P01), it is tried again.
-        try {
-          s.execute("SET deadlock_timeout = '10s'");
-        } catch (SQLException notPermitted) {
-          // a FRONTLINE_TEST_DATABASE_URL without superuser rights: the retries below remain
-        }
-        c.setAutoCommit(false);
-        for (int attempt = 1; ; attempt++) {
-          try {
-            if (audit) {
-              // Their strongest lock first: no lock is upgraded from the ALTER's to the TRUNCATE's (AuditTesting).
-              s.execute("LOCK TABLE audit_log, audit_head IN ACCESS EXCLUSIVE MODE");
-              s.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
-              s.execute("ALTER TABLE audit_head DISABLE TRIGGER audit_head_no_truncate");
-            }
-            s.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
-            if (audit) {
-              s.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
-              s.execute("ALTER TABLE audit_head ENABLE TRIGGER audit_head_no_truncate");
-            }
-            c.commit();
-            break;
-          } catch (SQLException e) {
-            c.rollback();
-            if (!"40P01".equals(e.getSQLState()) || attempt == 10) {
-              throw e;
-            }
-          }
-        }
+        inTransactionBesideTheService(st -> truncate(st, tables));
       }
     }
     DemoOrganisation.seed(database);
     await(app.signingKeys().reload());
     fcm.reset();
+  }
+
+  /** SQL run on a test's own connection. */
+  @FunctionalInterface
+  public interface SqlWork {
+    void run(Statement st) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} in one transaction on a connection of its own, beside the running service. Its background loops
+   * (outbox dispatcher, media worker, webhooks, the audit head and the feed clock) keep querying: a statement of
+   * theirs that locks two tables in the other order than a TRUNCATE can deadlock with it, and PostgreSQL aborts the
+   * session whose deadlock_timeout runs out first, which was often the TRUNCATE (five times in a row once, failing a
+   * test class's reset). With a longer timeout here the loop's statement is the one aborted, and its round is
+   * retried. Only a superuser may set it (the embedded server's user is one); else, and should this transaction
+   * still be the victim (40P01), nothing of it was committed and it is run again, up to 10 times.
+   */
+  public void inTransactionBesideTheService(SqlWork work) throws SQLException {
+    try (Connection c = jdbc(); Statement st = c.createStatement()) {
+      try {
+        st.execute("SET deadlock_timeout = '10s'");
+      } catch (SQLException notPermitted) {
+        // a FRONTLINE_TEST_DATABASE_URL without superuser rights: the retries below remain
+      }
+      c.setAutoCommit(false);
+      for (int attempt = 1; ; attempt++) {
+        try {
+          work.run(st);
+          c.commit();
+          return;
+        } catch (SQLException e) {
+          c.rollback();
+          if (!"40P01".equals(e.getSQLState()) || attempt == 10) {
+            throw e;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * TRUNCATE ... CASCADE of {@code tables}, within the caller's transaction. audit_log and audit_head refuse TRUNCATE:
+   * their guards are lifted for this TRUNCATE only, in that transaction, so no other session ever sees them unguarded;
+   * their strongest lock is taken first, in that order, so no lock is upgraded from the ALTER's to the TRUNCATE's
+   * (the service's audit head checkpoint reads audit_log, then writes audit_head: a deadlock once).
+   */
+  public static void truncate(Statement st, List<String> tables) throws SQLException {
+    boolean audit = tables.contains("audit_log") || tables.contains("audit_head");
+    if (audit) {
+      st.execute("LOCK TABLE audit_log, audit_head IN ACCESS EXCLUSIVE MODE");
+      st.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate");
+      st.execute("ALTER TABLE audit_head DISABLE TRIGGER audit_head_no_truncate");
+    }
+    st.execute("TRUNCATE " + String.join(", ", tables) + " CASCADE");
+    if (audit) {
+      st.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate");
+      st.execute("ALTER TABLE audit_head ENABLE TRIGGER audit_head_no_truncate");
+    }
   }
 
   public Connection jdbc() throws SQLException {
