@@ -124,11 +124,13 @@ public final class ReportsApi implements ApiRoutes {
 
   private Future<JsonObject> one(RoutingContext rc, Actor actor, Object item) {
     String id = item instanceof JsonObject o && o.getValue("id") instanceof String s ? s : null;
-    Optional<Problem> invalid = schemas.problemOf(item);
-    if (invalid.isPresent()) {
-      return Future.succeededFuture(itemProblem(rc, id, invalid.get()));
-    }
-    return Future.succeededFuture((JsonObject) item)
+    return schemas.problemOf(item).compose(invalid -> invalid.isPresent()
+        ? Future.succeededFuture(itemProblem(rc, id, invalid.get()))
+        : submitItem(rc, actor, id, (JsonObject) item));
+  }
+
+  private Future<JsonObject> submitItem(RoutingContext rc, Actor actor, String id, JsonObject item) {
+    return Future.succeededFuture(item)
         .map(Envelope::from)
         .compose(envelope -> reports.submit(actor, envelope))
         .map(s -> new JsonObject().put("id", id).put("status", s.created() ? "created" : "duplicate")

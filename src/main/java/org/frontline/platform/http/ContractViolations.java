@@ -7,9 +7,11 @@ import io.vertx.json.schema.OutputUnit;
 import org.frontline.platform.http.Problem.FieldError;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -28,11 +30,13 @@ import java.util.stream.Collectors;
 final class ContractViolations {
   /** What a refused value is shown as at most, in code points: enough to recognise it, never a huge echo. */
   static final int SHOWN = 40;
+  /** Field errors listed in a problem at most; the detail counts them all. */
+  static final int LISTED = 100;
   private static final Pattern REQUIRED = Pattern.compile("required property \"([^\"]+)\"");
   private static final Pattern DUPLICATES = Pattern.compile("indexes (\\d+) and (\\d+)");
   private static final Pattern MATCHES = Pattern.compile("\\((\\d+) matches\\)");
   /** Keywords whose error only says that something inside failed (dropped when that something is reported). */
-  private static final java.util.Set<String> WRAPPERS = java.util.Set.of("properties", "patternProperties", "$ref",
+  private static final Set<String> WRAPPERS = Set.of("properties", "patternProperties", "$ref",
       "items", "prefixItems", "additionalItems", "allOf", "if", "then", "else", "dependentSchemas",
       "additionalProperties");
   private static final Map<String, String> FORMATS = Map.of(
@@ -44,7 +48,8 @@ final class ContractViolations {
       "uri", "an absolute URI",
       "int32", "a 32-bit integer",
       "int64", "a 64-bit integer");
-  private static final Object ABSENT = new Object();
+  /** What {@link #get} answers for a key or index that is not there. */
+  static final Object ABSENT = new Object();
 
   private final JsonObject document;
   private final Object schema;
@@ -61,33 +66,51 @@ final class ContractViolations {
     this.instance = instance;
   }
 
-  /** The field errors of {@code result}, each field prefixed with {@code prefix} ("body", "query/limit"). */
-  static List<FieldError> errors(OutputUnit result, String prefix, Object schema, JsonObject document,
-                                 Object instance) {
+  /**
+   * The field errors of {@code result}, each field prefixed with {@code prefix} ("body", "query/limit"): at most
+   * {@link #LISTED}, in the validator's order, and how many there are in all.
+   */
+  static Errors errors(OutputUnit result, String prefix, Object schema, JsonObject document, Object instance) {
     List<Leaf> leaves = new ArrayList<>();
     collect(result, leaves);
     ContractViolations v = new ContractViolations(schema, document, instance);
-    List<FieldError> out = new ArrayList<>();
+    LinkedHashSet<FieldError> all = new LinkedHashSet<>();
     for (Leaf leaf : specific(leaves)) {
-      out.add(v.error(leaf, prefix));
+      all.add(v.error(leaf, prefix));
     }
-    if (out.isEmpty()) {
-      out.add(new FieldError(prefix, result.getError() == null ? "Does not match the contract."
+    if (all.isEmpty()) {
+      all.add(new FieldError(prefix, result.getError() == null ? "Does not match the contract."
           : shorten(result.getError())));
     }
-    return List.copyOf(new LinkedHashSet<>(out));
+    return new Errors(all.stream().limit(LISTED).toList(), all.size());
+  }
+
+  /** Field errors as listed in a problem, and how many were found in all (more than listed beyond LISTED). */
+  record Errors(List<FieldError> listed, int total) {
+    static Errors of(FieldError error) {
+      return new Errors(List.of(error), 1);
+    }
+  }
+
+  /** The problem for a value refused as a whole while a part of it, its RefusalSample, passed. */
+  static Problem refusedAsAWhole() {
+    return problem(Errors.of(new FieldError("body", "Does not match the contract.")));
   }
 
   /** The problem for these field errors: the detail names the first (a client may show only the detail). */
-  static Problem problem(List<FieldError> errors) {
-    FieldError first = errors.get(0);
+  static Problem problem(Errors errors) {
+    FieldError first = errors.listed().get(0);
     String reason = first.reason();
     if (reason.length() > 1 && Character.isUpperCase(reason.charAt(0)) && Character.isLowerCase(reason.charAt(1))) {
       reason = Character.toLowerCase(reason.charAt(0)) + reason.substring(1);
     }
-    String more = errors.size() == 1 ? "" : " (and " + (errors.size() - 1) + " more in errors)";
+    int more = errors.total() - 1;
+    String others = more == 0 ? ""
+        : errors.total() > errors.listed().size() ? " (and " + more + " more; the first " + errors.listed().size()
+        + " are in errors)"
+        : " (and " + more + " more in errors)";
     return Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract at " + first.field()
-        + ": " + reason + more).withErrors(errors);
+        + ": " + reason + others).withErrors(errors.listed());
   }
 
   /** One leaf of the validator's output: where in the instance, which keyword of the schema, the validator's text. */
@@ -129,6 +152,9 @@ final class ContractViolations {
    */
   private static List<Leaf> specific(List<Leaf> leaves) {
     List<Leaf> named = new ArrayList<>();
+    // Each field with a specific (non-wrapper) error, and every field that holds one: a set, so that the answer
+    // stays linear in the number of leaves (a list scanned per leaf took hours for 100,000 refused items).
+    Set<String> withSpecific = new HashSet<>();
     for (Leaf leaf : leaves) {
       Matcher required = REQUIRED.matcher(leaf.message());
       if ("required".equals(leaf.keyword()) && required.find()) {
@@ -136,17 +162,24 @@ final class ContractViolations {
             leaf.message()));
       } else if (!leaf.inBranch()) {
         named.add(leaf);
+      } else {
+        continue;
+      }
+      Leaf added = named.get(named.size() - 1);
+      if (!added.wrapper()) {
+        for (String pointer = added.pointer(); withSpecific.add(pointer) && !pointer.isEmpty(); ) {
+          pointer = pointer.substring(0, Math.max(pointer.lastIndexOf('/'), 0));
+        }
       }
     }
     List<Leaf> out = new ArrayList<>();
+    Set<String> listed = new HashSet<>();
     for (Leaf leaf : named) {
-      boolean hasSpecific = named.stream().anyMatch(o -> !o.wrapper()
-          && (o.pointer().equals(leaf.pointer()) || o.pointer().startsWith(leaf.pointer() + "/")));
-      if (leaf.wrapper() && hasSpecific
-          || leaf.wrapper() && out.stream().anyMatch(o -> o.pointer().equals(leaf.pointer()))) {
+      if (leaf.wrapper() && (withSpecific.contains(leaf.pointer()) || listed.contains(leaf.pointer()))) {
         continue;
       }
       out.add(leaf);
+      listed.add(leaf.pointer());
     }
     return out;
   }
@@ -299,8 +332,12 @@ final class ContractViolations {
   }
 
   private Object resolve(Object ref) {
-    if (!(ref instanceof String pointer) || !pointer.startsWith("#/")) {
+    return resolve(document, ref);
+  }
 
+  /** The node of {@code document} a {@code #/...} reference points at, or ABSENT. */
+  static Object resolve(JsonObject document, Object ref) {
+    if (!(ref instanceof String pointer) || !pointer.startsWith("#/")) {
       return ABSENT;
     }
     Object node = document;
@@ -321,7 +358,8 @@ final class ContractViolations {
     return node;
   }
 
-  private static Object get(Object node, String key) {
+  /** A member of a schema node or instance (JsonObject, vertx's JsonSchema, JsonArray index), or ABSENT. */
+  static Object get(Object node, String key) {
     if (node instanceof JsonObject o) {
       return o.containsKey(key) ? o.getValue(key) : ABSENT;
     }

@@ -246,7 +246,8 @@ public final class Problems implements Handler<RoutingContext> {
           refusals == null ? null : refusals.document(), sent(rc, prefix)));
     }
     if (e.type() == ValidatorErrorType.MISSING_REQUIRED_PARAMETER) {
-      return ContractViolations.problem(List.of(new FieldError(prefixOf(message), "Required parameter is missing.")));
+      return ContractViolations.problem(ContractViolations.Errors.of(new FieldError(prefixOf(message),
+          "Required parameter is missing.")));
     }
     if (e.type() == ValidatorErrorType.INVALID_VALUE_FORMAT
         || e.type() == ValidatorErrorType.UNSUPPORTED_VALUE_FORMAT || e.type() == ValidatorErrorType.ILLEGAL_VALUE) {
@@ -254,19 +255,27 @@ public final class Problems implements Handler<RoutingContext> {
           || e.type() == ValidatorErrorType.ILLEGAL_VALUE && message.contains("decoded"))) {
         return Problem.of(ProblemType.MALFORMED_REQUEST, "The request body is not valid JSON.");
       }
-      return ContractViolations.problem(List.of(new FieldError(prefixOf(message), message)));
+      return ContractViolations.problem(ContractViolations.Errors.of(new FieldError(prefixOf(message), message)));
     }
     return Problem.of(ProblemType.VALIDATION_FAILED, message);
   }
 
   /**
-   * The problem for a JSON value that fails {@code schema} (of {@code document}), with the same field errors as the
-   * contract's own validation (used where a part of a request is validated on its own, e.g. each item of a report
-   * batch).
+   * The problem for a JSON value that a compiled schema refused, with the same field errors as the contract's own
+   * validation (used where a part of a request is validated on its own, e.g. each item of a report batch): worded
+   * from {@code validator}'s answer for the value's RefusalSample. Empty when {@code validator} accepts the whole
+   * value (vertx is the reference). Blocking work for a large value: call it on a worker.
    */
-  public static Problem invalidBody(OutputUnit result, Object schema, io.vertx.core.json.JsonObject document,
-                                    Object instance) {
-    return ContractViolations.problem(ContractViolations.errors(result, "body", schema, document, instance));
+  public static java.util.Optional<Problem> refusal(io.vertx.json.schema.Validator validator, Object schema,
+                                                    io.vertx.core.json.JsonObject document, Object instance) {
+    Object sample = RefusalSample.of(instance, schema, document);
+    OutputUnit result = validator.validate(sample);
+    if (Boolean.TRUE.equals(result.getValid())) {
+      return sample == instance ? java.util.Optional.empty()
+          : java.util.Optional.of(ContractViolations.refusedAsAWhole());
+    }
+    return java.util.Optional.of(ContractViolations.problem(ContractViolations.errors(result, "body", schema,
+        document, instance)));
   }
 
   /** The schema validated at {@code prefix}: the JSON body's, or a parameter's ("query/limit"); null if none. */

@@ -1,6 +1,7 @@
 package org.frontline.platform.http;
 
 import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.core.MultiMap;
@@ -87,6 +88,7 @@ final class RequestValidation {
         return;
       }
       boolean rejected = false;
+      boolean sampled = false;
       if (body != null) {
         JsonObject parsed = jsonBody(rc, request, operation, json);
         if (parsed != null) {
@@ -111,11 +113,22 @@ final class RequestValidation {
             return;
           }
           rejected = true;
+          Object sample = RefusalSample.of(parsed, json.getSchema(), refusals.document());
+          if (sample != parsed) {
+            request = withBody(request, Buffer.buffer(Json.encode(sample)));
+            sampled = true;
+          }
         }
       }
       boolean compiledRejected = rejected;
+      boolean wordedFromSample = sampled;
       validator.validate(request, operationId)
           .onSuccess(validated -> {
+            if (wordedFromSample) {
+              // The whole body was refused; a part of it passing says nothing (see RefusalSample).
+              rc.fail(new ProblemException(ContractViolations.refusedAsAWhole()));
+              return;
+            }
             if (compiledRejected && warned.compareAndSet(false, true)) {
               log.warn("The compiled schema of {} refused a body vertx-json-schema accepts: the compiler and vertx "
                   + "disagree (vertx wins); see CompiledSchemaEquivalenceTest", operationId);
@@ -155,6 +168,12 @@ final class RequestValidation {
     // The route's body step (RequestBodies) has read the body, as with RequestExtractor.withBodyHandler().
     return new ValidatableRequestImpl(Map.of(), p.headers(), p.path(), p.query(),
         new RequestParameterImpl(rc.body().buffer()), declaredMediaType(rc, operation));
+  }
+
+  /** {@code request} with another body (same media type). */
+  private static ValidatableRequest withBody(ValidatableRequest request, Buffer body) {
+    return new ValidatableRequestImpl(Map.of(), request.getHeaders(), request.getPathParameters(),
+        request.getQuery(), new RequestParameterImpl(body), request.getContentType());
   }
 
   /** A request's header, path and query parameters by name (as sent, or as validated). */
