@@ -8,6 +8,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
+import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
@@ -61,7 +62,8 @@ public final class EnterpriseService {
       }
     }
     UUID id = UUID.randomUUID();
-    return tx.run(conn -> actor.scope(conn)
+    // The unit is share-locked by key first (against a retirement under way), then checked, as a posting's is.
+    return tx.run(conn -> OrgUnitRepository.lockShared(conn, List.of(e.unitId())).compose(locked -> actor.scope(conn))
             .compose(scope -> unitInScope(conn, scope, e.unitId()))
             .compose(inScope -> inScope ? Future.succeededFuture() : Future.failedFuture(unprocessable("body/unitId",
                 "No live org unit " + e.unitId() + " in your scope.")))

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
+import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
@@ -83,6 +84,7 @@ public final class ServiceRequestService {
         .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
         .compose(found -> found.isPresent() ? Future.succeededFuture(UUID.fromString(found.get().getString("unitId")))
             : Future.failedFuture(EnterpriseService.notFound(enterpriseId)))
+        .compose(unitId -> unitLive(conn, unitId).map(unitId))
         // The one responsible must be able to read and move the request: their scope covers the enterprise's
         // unit. (Any account would do before: a request nobody responsible could see, and an oracle telling which
         // ids are officers anywhere.)
@@ -119,7 +121,8 @@ public final class ServiceRequestService {
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> find(conn, scope, id, true))
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id))
-            : move(conn, actor, found.get(), t, "body/"))
+            : unitLive(conn, found.get().getUUID("unit_id"))
+                .compose(live -> move(conn, actor, found.get(), t, "body/")))
         .compose(v -> find(conn, Scope.everything(), id, false))
         .map(again -> json(again.orElseThrow())));
   }
@@ -145,15 +148,25 @@ public final class ServiceRequestService {
         return Future.failedFuture(illegalMove(row.getString("status"), "The service request " + id + " is "
             + row.getString("status") + " (final); it takes no more actions."));
       }
-      return conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal, service_request_id, action,"
-              + " actor_id, at) SELECT $1, a.ordinality - 1, $2, a.action, $3, $4"
-              + " FROM unnest($5::text[]) WITH ORDINALITY AS a (action, ordinality)")
-          .execute(Tuple.of(reportId, id, actor.accountId(), at, actions.toArray(String[]::new)))
+      return unitLive(conn, row.getUUID("unit_id"))
+          .compose(live -> conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal,"
+                  + " service_request_id, action, actor_id, at) SELECT $1, a.ordinality - 1, $2, a.action, $3, $4"
+                  + " FROM unnest($5::text[]) WITH ORDINALITY AS a (action, ordinality)")
+              .execute(Tuple.of(reportId, id, actor.accountId(), at, actions.toArray(String[]::new))))
           .compose(v -> audit.success(conn, actor, "service-request.actions", "service_request", id,
               row.getUUID("unit_id"), new JsonObject().put("reportId", reportId.toString())
                   .put("actions", actions.size())))
           .compose(v -> advance == null ? Future.succeededFuture() : move(conn, actor, row, advance, prefix + "advanceTo/"));
     });
+  }
+
+  /**
+   * A service request is created, moved or reported on only at a live unit (409 naming the retired one): a unit is
+   * retired only once its requests are closed (OrgUnitService.retire), and its records are then kept as they are.
+   */
+  private static Future<Void> unitLive(SqlClient conn, UUID unitId) {
+    return OrgUnitRepository.requireLive(conn, unitId, "its enterprises' service requests are kept as they are and "
+        + "take no new requests, moves or actions.");
   }
 
   /** One transition of the locked request {@code row}. */

@@ -5,8 +5,12 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
+import org.frontline.platform.http.ProblemType;
 
 import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -75,6 +79,25 @@ public final class OrgUnitRepository {
   /** Locks the units (those that exist) against retiring, moving and deleting until the transaction ends. */
   public static Future<Void> lockShared(SqlClient conn, List<UUID> ids) {
     return lock(conn, ids, "SHARE");
+  }
+
+  /**
+   * Refuses a write to a record at a retired unit: 409 {@code conflict} naming the unit ({@code retiredUnitId},
+   * {@code retiredAt}), {@code refused} saying what the unit's records no longer take. The records stay readable; a
+   * retired unit's records are what its history is judged on. The unit is locked FOR SHARE by its key alone (no
+   * join, no scope: see docs/NOTES.md, PostgreSQL) until the transaction ends, so a retirement under way waits for
+   * the write and then sees what it wrote, and a write that waited for a retirement sees it. Call it after the
+   * caller's scope check: out of scope stays 404/422, never revealing the unit.
+   */
+  public static Future<Void> requireLive(SqlClient conn, UUID unitId, String refused) {
+    return conn.preparedQuery("SELECT retired_at FROM org_unit WHERE id = $1 FOR SHARE").execute(Tuple.of(unitId))
+        .compose(rows -> {
+          OffsetDateTime retiredAt = rows.iterator().next().getOffsetDateTime(0);
+          return retiredAt == null ? Future.succeededFuture() : Future.failedFuture(new ProblemException(Problem.of(
+                  ProblemType.CONFLICT, "The org unit " + unitId + " is retired: " + refused)
+              .with("retiredUnitId", unitId.toString())
+              .with("retiredAt", DateTimeFormatter.ISO_INSTANT.format(retiredAt.toInstant()))));
+        });
   }
 
   /**
@@ -165,8 +188,9 @@ public final class OrgUnitRepository {
 
   /**
    * What keeps a unit from being retired, as "table.column" like {@link #references}: live child units
-   * (org_unit.parent_id) and postings at it not ended before today, China Standard Time (posting.unit_id). Those
-   * writes lock the unit (FOR SHARE), so none slips in once its row is locked for the retirement.
+   * (org_unit.parent_id), postings at it not ended before today, China Standard Time (posting.unit_id), and service
+   * requests not yet closed of its enterprises (service_request.enterprise_id). Those writes lock the unit (FOR
+   * SHARE), so none slips in once its row is locked for the retirement. A request moves only towards CLOSED.
    */
   public Future<List<String>> liveReferences(SqlClient conn, UUID id) {
     return conn.preparedQuery("""
@@ -174,7 +198,10 @@ public final class OrgUnitRepository {
                                                                              AND c.retired_at IS NULL)
             UNION ALL
             SELECT 'posting.unit_id' WHERE EXISTS (SELECT 1 FROM posting p WHERE p.unit_id = $1
-              AND (p.ends_on IS NULL OR p.ends_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date))""")
+              AND (p.ends_on IS NULL OR p.ends_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date))
+            UNION ALL
+            SELECT 'service_request.enterprise_id' WHERE EXISTS (SELECT 1 FROM enterprise e
+              JOIN service_request sr ON sr.enterprise_id = e.id WHERE e.unit_id = $1 AND sr.status <> 'CLOSED')""")
         .execute(Tuple.of(id))
         .map(rows -> {
           List<String> found = new ArrayList<>();

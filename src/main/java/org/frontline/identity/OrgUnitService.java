@@ -121,18 +121,20 @@ public final class OrgUnitService {
   }
 
   /**
-   * Retires a unit with no live child units and no postings still running or ahead (409 naming them: a live unit
-   * under a retired one would still take new units, accounts and postings, and an officer posted to a retired unit
-   * can report nothing there). A retired unit is answered as it is.
+   * Retires a unit with no live child units, no postings still running or ahead and no service requests not yet
+   * closed (409 naming them: a live unit under a retired one would still take new units, accounts and postings, an
+   * officer posted to a retired unit can report nothing there, and an enterprise's open request would be left
+   * unanswered). What else is at the unit (projects, enterprises, closed requests, reports) is kept read-only: each
+   * write to it is 409 ({@link OrgUnitRepository#requireLive}). A retired unit is answered as it is.
    */
   public Future<OrgUnit> retire(Actor actor, UUID id) {
     return inScope(actor, id, (conn, unit) -> unit.retired() ? Future.succeededFuture(unit)
         : units.liveReferences(conn, id).compose(refs -> !refs.isEmpty()
             ? Future.failedFuture(new org.frontline.platform.http.ProblemException(
                 org.frontline.platform.http.Problem.of(org.frontline.platform.http.ProblemType.CONFLICT,
-                        "The unit still has " + String.join(" and ", refs.stream().map(r -> r.equals("posting.unit_id")
-                            ? "postings not yet ended" : "live child units").toList())
-                            + "; retire those units and end those postings first.")
+                        "The unit still has " + String.join(" and ",
+                            refs.stream().map(OrgUnitService::describeLive).toList())
+                            + "; retire those units, end those postings, close those requests first.")
                     .with("references", refs)))
             : units.retire(conn, id).compose(retired -> audit.success(conn, actor, "org-unit.retire", "org-unit", id,
                 id, null).map(retired))));
@@ -155,6 +157,16 @@ public final class OrgUnitService {
           .compose(v -> audit.success(conn, actor, "org-unit.delete", "org-unit", id, unit.parentId(),
               new JsonObject().put("name", unit.name()).put("path", unit.path())));
     }));
+  }
+
+  /** What keeps a unit from being retired ({@link OrgUnitRepository#liveReferences}), in words. */
+  private static String describeLive(String ref) {
+    return switch (ref) {
+      case "org_unit.parent_id" -> "live child units";
+      case "posting.unit_id" -> "postings not yet ended";
+      case "service_request.enterprise_id" -> "service requests of its enterprises not yet closed";
+      default -> ref;
+    };
   }
 
   private static List<String> describe(List<String> refs) {

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.Actor;
+import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.IdempotencyKeys;
@@ -57,7 +58,9 @@ public final class PartnerFigures {
             .execute(Tuple.of(clientId, unitId, scope.paths())))
         .compose(rows -> rows.size() == 0
             ? Future.failedFuture(unprocessable("body/unitId", "No org unit " + unitId + " in your grant."))
-            : write(conn, actor, rows.iterator().next().getString(0), unitId, metric, from, to, value, uom)));
+            : OrgUnitRepository.requireLive(conn, unitId, "it takes no more figures.")
+                .compose(live -> write(conn, actor, rows.iterator().next().getString(0), unitId, metric, from, to,
+                    value, uom))));
   }
 
   private Future<IdempotencyKeys.Answer> write(SqlConnection conn, Actor actor, String clientName, UUID unitId,

@@ -96,7 +96,8 @@ public final class PostingService {
           .compose(v -> enterprises.length == 0 ? Future.succeededFuture() : check(conn, "SELECT 1 FROM enterprise e "
                   + "JOIN org_unit u ON u.id = e.unit_id WHERE e.id = ANY ($1) AND " + Scope.sql("u.path", 2),
               Tuple.of(enterprises, paths), enterprises.length, "body/enterpriseIds",
-              "Not every enterprise of enterpriseIds is in your scope."));
+              "Not every enterprise of enterpriseIds is in your scope."))
+          .compose(v -> attachedUnitsLive(conn, projectId, enterprises));
     })
         .compose(v -> overlapping(conn, officerId, startsOn, endsOn, null))
         .compose(overlaps -> {
@@ -159,12 +160,26 @@ public final class PostingService {
    * retirement waits for this write and then sees it.
    */
   private static Future<Void> unitLive(SqlClient conn, JsonObject p) {
-    String unitId = p.getJsonObject("unit").getString("id");
-    return conn.preparedQuery("SELECT retired_at IS NOT NULL FROM org_unit WHERE id = $1 FOR SHARE")
-        .execute(Tuple.of(UUID.fromString(unitId)))
-        .compose(rows -> !rows.iterator().next().getBoolean(0) ? Future.<Void>succeededFuture()
-            : Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "The posting's unit " + unitId
-                + " is retired: its postings are not extended."))));
+    return OrgUnitRepository.requireLive(conn, UUID.fromString(p.getJsonObject("unit").getString("id")),
+        "its postings are not extended.");
+  }
+
+  /**
+   * The project and enterprises a new posting is attached to are at live units (409 naming a retired one): a retired
+   * unit's records are kept as they are, so no officer is posted to work on them. Each unit is share-locked.
+   */
+  private static Future<Void> attachedUnitsLive(SqlClient conn, UUID projectId, UUID[] enterprises) {
+    return conn.preparedQuery("SELECT unit_id FROM project WHERE id = $1 UNION SELECT unit_id FROM enterprise "
+            + "WHERE id = ANY ($2) ORDER BY 1")
+        .execute(Tuple.of(projectId, (Object) enterprises))
+        .compose(rows -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (var row : rows) {
+            chain = chain.compose(v -> OrgUnitRepository.requireLive(conn, row.getUUID(0),
+                "its projects and enterprises take no new postings."));
+          }
+          return chain;
+        });
   }
 
   /**

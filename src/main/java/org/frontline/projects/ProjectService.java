@@ -8,6 +8,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
+import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
@@ -79,7 +80,8 @@ public final class ProjectService {
     JsonArray sections = b.getJsonArray("bidSections", new JsonArray());
     String status = b.getString("status", "PLANNED");
     BigDecimal investment = yuan(b.getValue("investmentYuan"), "body/investmentYuan");
-    return tx.run(conn -> actor.scope(conn)
+    // The unit is share-locked by key first (against a retirement under way), then checked, as a posting's is.
+    return tx.run(conn -> OrgUnitRepository.lockShared(conn, List.of(unitId)).compose(locked -> actor.scope(conn))
         .compose(scope -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
                 + Scope.sql("u.path", 2))
             .execute(Tuple.of(unitId, (Object) scope.paths())))
@@ -276,7 +278,8 @@ public final class ProjectService {
           }
           UUID unitId = rows.iterator().next().getUUID(0);
           OffsetDateTime now = OffsetDateTime.now(clock);
-          return plan(start, due)
+          return OrgUnitRepository.requireLive(conn, unitId, AT_RETIRED_UNIT)
+              .compose(live -> plan(start, due))
               .compose(ok -> conn.preparedQuery("INSERT INTO milestone (id, project_id, name, unit, baseline_version, "
                   + "created_at) VALUES ($1, $2, $3, $4, 1, $5)")
                   .execute(Tuple.of(id, projectId, name, b.getString("unit"), now)))
@@ -500,15 +503,23 @@ public final class ProjectService {
    */
   static final Set<String> CLOSED = Set.of("COMPLETED", "CANCELLED");
 
+  /** What a retired unit's projects no longer take (the 409's detail, after the unit). */
+  static final String AT_RETIRED_UNIT = "its projects are kept as they are and take no more milestones, progress or "
+      + "baselines.";
+
   /**
-   * Refuses a write on a closed project's milestones (409). The project row stays share-locked until the write
-   * commits, so a change of its status (no operation makes one yet) waits for the writes already under way.
+   * Refuses a write on the milestones of a closed project or of a project at a retired unit (409). The project row
+   * stays share-locked until the write commits, so a change of its status (no operation makes one yet) waits for the
+   * writes already under way; so does the unit's row ({@link OrgUnitRepository#requireLive}), so a retirement does.
    */
   private static Future<Void> open(SqlClient conn, UUID projectId) {
-    return conn.preparedQuery("SELECT status FROM project WHERE id = $1 FOR SHARE").execute(Tuple.of(projectId))
+    return conn.preparedQuery("SELECT status, unit_id FROM project WHERE id = $1 FOR SHARE")
+        .execute(Tuple.of(projectId))
         .compose(rows -> {
-          String status = rows.iterator().next().getString(0);
-          return CLOSED.contains(status) ? Future.failedFuture(closed(projectId, status)) : Future.succeededFuture();
+          Row project = rows.iterator().next();
+          String status = project.getString(0);
+          return CLOSED.contains(status) ? Future.failedFuture(closed(projectId, status))
+              : OrgUnitRepository.requireLive(conn, project.getUUID(1), AT_RETIRED_UNIT);
         });
   }
 

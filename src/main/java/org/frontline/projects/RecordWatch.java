@@ -75,10 +75,16 @@ public final class RecordWatch {
     return overdueRequests(now).compose(requests -> milestones(null, today, now).map(ms -> requests + ms));
   }
 
-  /** Flips and announces every open request past its SLA, in one statement per batch. */
+  /**
+   * Flips and announces every open request past its SLA, in one statement per batch; not at a retired unit, whose
+   * records take no more writes (an open request there predates the rule that a unit is retired only once its
+   * requests are closed): nobody could act on the alert.
+   */
   private Future<Integer> overdueRequests(OffsetDateTime now) {
     return pool.preparedQuery("WITH due AS (SELECT sr.id FROM service_request sr"
             + " WHERE sr.status IN ('RECEIVED', 'COORDINATING') AND sr.overdue_alerted_at IS NULL AND sr.due_at < $1"
+            + " AND NOT EXISTS (SELECT 1 FROM enterprise e JOIN org_unit u ON u.id = e.unit_id"
+            + " WHERE e.id = sr.enterprise_id AND u.retired_at IS NOT NULL)"
             + " ORDER BY sr.due_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
             + " flipped AS (UPDATE service_request sr SET overdue_alerted_at = $1 FROM due WHERE sr.id = due.id"
             + " AND sr.overdue_alerted_at IS NULL AND sr.status IN ('RECEIVED', 'COORDINATING')"
@@ -97,10 +103,12 @@ public final class RecordWatch {
   /**
    * Judges the milestones not complete, in id order, each in its own transaction: never completed, or completed
    * and open again (a correction below the plan, or a re-baseline above the progress), whose due date can still
-   * pass unnoticed otherwise.
+   * pass unnoticed otherwise. Not those of closed projects, nor at a retired unit: their milestones take no
+   * more progress or baselines, so an alert would ask for what nobody can do.
    */
   private Future<Integer> milestones(UUID after, LocalDate today, OffsetDateTime now) {
     return pool.preparedQuery("SELECT m.id FROM milestone m JOIN project p ON p.id = m.project_id"
+            + " JOIN org_unit u ON u.id = p.unit_id AND u.retired_at IS NULL"
             + " WHERE p.status NOT IN ('COMPLETED', 'CANCELLED') AND (m.completed_alerted_at IS NULL"
             + " OR coalesce((SELECT mp.quantity FROM milestone_progress mp WHERE mp.milestone_id = m.id"
             + " ORDER BY mp.measured_on DESC, mp.seq DESC LIMIT 1), 0) < (SELECT b.planned_quantity"

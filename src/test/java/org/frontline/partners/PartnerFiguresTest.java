@@ -289,6 +289,39 @@ class PartnerFiguresTest {
     assertThat(env.count("SELECT count(*) FROM partner_idempotency WHERE key LIKE 'forbidden-%'")).isZero();
   }
 
+  /**
+   * A retired unit's records are read-only: a figure for it (in the partner's grant) is 409 naming the unit, nothing
+   * stored or audited, and the key is free again; the figures stored before stay and are still summed.
+   */
+  @Test
+  void aFigureForARetiredUnitIs409AndStoresNothing(TestEnvironment env) {
+    String admin = login(env, "admin");
+    String unit = ok(call(env, admin, HttpMethod.POST, "/v1/org-units", new JsonObject()
+        .put("parentId", HANJIANG.toString()).put("name", "Merged park " + UUID.randomUUID()).put("kind", "PARK")), 201)
+        .getString("id");
+    String token = writer(env);
+    JsonObject before = ok(send(env, token, key(), figure(UUID.fromString(unit), "vep-retired", "2026-01-01",
+        "2026-07-01", "10", "yuan")), 201);
+    ok(call(env, admin, HttpMethod.POST, "/v1/org-units/" + unit + "/retire", null), 200);
+
+    String key = key();
+    JsonObject p = assertProblem(send(env, token, key, figure(UUID.fromString(unit), "vep-retired", "2026-07-01",
+        "2027-01-01", "12", "yuan")), 409, CONFLICT);
+    assertThat(p.getString("retiredUnitId")).isEqualTo(unit);
+    assertProblem(send(env, token, key(), figure(UUID.fromString(unit), "vep-retired", "2026-01-01", "2026-07-01",
+        "11", "yuan")), 409, CONFLICT);
+    assertThat(env.string("SELECT string_agg(value::text, ',') FROM partner_figure WHERE metric = 'vep-retired'"))
+        .isEqualTo("10.0000");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action LIKE 'partner-figure.%' AND unit_id = ?::uuid",
+        unit)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM partner_idempotency WHERE key = ?", key.replace("\"", ""))).isZero();
+    assertThat(before.getString("unitId")).isEqualTo(unit);
+    JsonArray metrics = ok(call(env, login(env, "supervisor.hanjiang"), HttpMethod.GET, "/v1/figures?unitId=" + unit
+        + "&from=2026-01-01&to=2027-01-01&include=partnerFigures", null), 200).getJsonObject("partnerFigures")
+        .getJsonArray("metrics");
+    assertThat(metrics.getJsonObject(0).getString("total")).isEqualTo("10");
+  }
+
   @Test
   void supervisorsReadTheSumsOfTheirSubtreeAndPeriodInFigures(TestEnvironment env) {
     String token = writer(env);
