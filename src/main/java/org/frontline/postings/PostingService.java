@@ -97,12 +97,14 @@ public final class PostingService {
                   + "JOIN org_unit u ON u.id = e.unit_id WHERE e.id = ANY ($1) AND " + Scope.sql("u.path", 2),
               Tuple.of(enterprises, paths), enterprises.length, "body/enterpriseIds",
               "Not every enterprise of enterpriseIds is in your scope."))
-          .compose(v -> attachedUnitsLive(conn, projectId, enterprises));
+          .compose(v -> attachedUnitsLive(conn, projectId, enterprises))
+          .map(scope);
     })
-        .compose(v -> overlapping(conn, officerId, startsOn, endsOn, null))
+        .compose(scope -> overlapping(conn, scope, officerId, startsOn, endsOn, null))
         .compose(overlaps -> {
           if (!overlaps.isEmpty() && !allowOverlap) {
-            return Future.failedFuture(conflict(overlaps));
+            return Future.failedFuture(conflict(overlaps, "This period overlaps " + named(overlaps)
+                + "; send allowOverlap: true to state that the overlap is intended."));
           }
           return conn.preparedQuery("INSERT INTO posting (id, officer_id, front_line, unit_id, starts_on, ends_on, "
                   + "project_id, enterprise_ids, overlap_allowed, created_by, created_at) "
@@ -115,7 +117,7 @@ public final class PostingService {
                   .put("projectId", projectId == null ? null : projectId.toString())
                   .put("enterpriseIds", new JsonArray(Arrays.stream(enterprises).map(UUID::toString).toList()))
                   .put("overlapAllowed", !overlaps.isEmpty())
-                  .put("overlapsWith", new JsonArray(overlaps.stream().map(UUID::toString).toList()))));
+                  .put("overlapsWith", new JsonArray(overlaps.stream().map(o -> o.id().toString()).toList()))));
         })
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
   }
@@ -123,35 +125,37 @@ public final class PostingService {
   public <R> Future<R> extend(Actor actor, UUID id, JsonObject b, Transaction<R> tx) {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
     return tx.run(conn -> actor.scope(conn)
-        .compose(scope -> posting(conn, scope, null, id, true))
-        .compose(p -> unitLive(conn, p).compose(v -> officerActive(conn, p)).map(p))
-        .compose(p -> {
-          LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
-          if (current == null) {
-            return Future.failedFuture(unprocessable("body/endsOn", "The posting is open-ended: nothing to extend."));
-          }
-          if (!endsOn.isAfter(current)) {
-            return Future.failedFuture(unprocessable("body/endsOn", "endsOn must be later than the current end ("
-                + current + ")."));
-          }
-          UUID officerId = UUID.fromString(p.getString("officerId"));
-          LocalDate startsOn = LocalDate.parse(p.getString("startsOn"));
-          // Only a new overlap is refused: one the added days (after the current end) bring. An overlap the
-          // posting already had was stated when it arose (by the other posting's allowOverlap).
-          return overlapping(conn, officerId, current.plusDays(1), endsOn, id).compose(overlaps -> {
-            if (!overlaps.isEmpty() && !p.getBoolean("overlapAllowed")) {
-              return overlapping(conn, officerId, startsOn, current, id).compose(before -> {
-                List<UUID> fresh = overlaps.stream().filter(o -> !before.contains(o)).toList();
-                return fresh.isEmpty() ? change(conn, actor, p, "posting.extend", current, endsOn)
-                    : Future.failedFuture(conflict(fresh, "The longer period overlaps the officer's posting "
-                        + fresh.get(0) + ", which this posting did not overlap; this posting's overlap was not "
-                        + "allowed."));
-              });
-            }
-            return change(conn, actor, p, "posting.extend", current, endsOn);
-          });
-        })
+        .compose(scope -> posting(conn, scope, null, id, true)
+            .compose(p -> unitLive(conn, p).compose(v -> officerActive(conn, p)).map(p))
+            .compose(p -> extend(conn, actor, scope, p, endsOn)))
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+  }
+
+  private Future<Void> extend(SqlClient conn, Actor actor, Scope scope, JsonObject p, LocalDate endsOn) {
+    LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
+    if (current == null) {
+      return Future.failedFuture(unprocessable("body/endsOn", "The posting is open-ended: nothing to extend."));
+    }
+    if (!endsOn.isAfter(current)) {
+      return Future.failedFuture(unprocessable("body/endsOn", "endsOn must be later than the current end ("
+          + current + ")."));
+    }
+    UUID id = UUID.fromString(p.getString("id"));
+    UUID officerId = UUID.fromString(p.getString("officerId"));
+    LocalDate startsOn = LocalDate.parse(p.getString("startsOn"));
+    // Only a new overlap is refused: one the added days (after the current end) bring. An overlap the
+    // posting already had was stated when it arose (by the other posting's allowOverlap).
+    return overlapping(conn, scope, officerId, current.plusDays(1), endsOn, id).compose(overlaps -> {
+      if (!overlaps.isEmpty() && !p.getBoolean("overlapAllowed")) {
+        return overlapping(conn, scope, officerId, startsOn, current, id).compose(before -> {
+          List<Overlap> fresh = overlaps.stream().filter(o -> !before.contains(o)).toList();
+          return fresh.isEmpty() ? change(conn, actor, p, "posting.extend", current, endsOn)
+              : Future.failedFuture(conflict(fresh, "The longer period overlaps " + named(fresh)
+                  + ", which this posting did not overlap; this posting's overlap was not allowed."));
+        });
+      }
+      return change(conn, actor, p, "posting.extend", current, endsOn);
+    });
   }
 
   /**
@@ -271,21 +275,26 @@ public final class PostingService {
   }
 
 
+  /** Another posting of the officer overlapping a period; visible: its unit is in the caller's scope. */
+  private record Overlap(UUID id, boolean visible) {}
+
   /**
-   * The ids of the officer's other postings overlapping the period, under a per-officer transaction lock so two
-   * concurrent creations cannot both pass the check.
+   * The officer's other postings overlapping the period, under a per-officer transaction lock so two concurrent
+   * creations cannot both pass the check. The officer's postings elsewhere count too (an admin above both units
+   * may have made them), but are marked not visible to a caller whose scope does not hold their unit.
    */
-  private static Future<List<UUID>> overlapping(SqlClient conn, UUID officerId, LocalDate start, LocalDate end,
-                                                UUID except) {
+  private static Future<List<Overlap>> overlapping(SqlClient conn, Scope scope, UUID officerId, LocalDate start,
+                                                   LocalDate end, UUID except) {
     return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 52))")
         .execute(Tuple.of(officerId.toString()))
-        .compose(v -> conn.preparedQuery("SELECT p.id FROM posting p WHERE p.officer_id = $1 AND " + OVERLAPS
-                + " AND ($4::uuid IS NULL OR p.id <> $4) ORDER BY p.starts_on, p.id")
+        .compose(v -> conn.preparedQuery("SELECT p.id, u.path FROM posting p JOIN org_unit u ON u.id = p.unit_id "
+                + "WHERE p.officer_id = $1 AND " + OVERLAPS + " AND ($4::uuid IS NULL OR p.id <> $4) "
+                + "ORDER BY p.starts_on, p.id")
             .execute(Tuple.of(officerId, start, end, except)))
         .map(rows -> {
-          List<UUID> ids = new ArrayList<>();
-          rows.forEach(r -> ids.add(r.getUUID(0)));
-          return ids;
+          List<Overlap> overlaps = new ArrayList<>();
+          rows.forEach(r -> overlaps.add(new Overlap(r.getUUID("id"), scope.covers(r.getString("path")))));
+          return overlaps;
         });
   }
 
@@ -323,14 +332,19 @@ public final class PostingService {
         .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").toInstant()));
   }
 
-  private static ProblemException conflict(List<UUID> overlaps) {
-    return conflict(overlaps, "The officer's posting " + overlaps.get(0)
-        + " overlaps this period; send allowOverlap: true to state that the overlap is intended.");
+  /**
+   * The first overlapping posting as the caller may be told of it: by its id when its unit is in the caller's
+   * scope, else only as "another posting" (an admin of another subtree learns no id or unit of it).
+   */
+  private static String named(List<Overlap> overlaps) {
+    return overlaps.stream().filter(Overlap::visible).findFirst().map(o -> "the officer's posting " + o.id())
+        .orElse("another posting of the officer");
   }
 
-  private static ProblemException conflict(List<UUID> overlaps, String detail) {
-    return new ProblemException(Problem.of(ProblemType.CONFLICT, detail)
-        .with("overlappingPostingIds", new JsonArray(overlaps.stream().map(UUID::toString).toList())));
+  /** The overlap 409: overlappingPostingIds names only the postings the caller may see (possibly none). */
+  private static ProblemException conflict(List<Overlap> overlaps, String detail) {
+    return new ProblemException(Problem.of(ProblemType.CONFLICT, detail).with("overlappingPostingIds",
+        new JsonArray(overlaps.stream().filter(Overlap::visible).map(o -> o.id().toString()).toList())));
   }
 
   static ProblemException unprocessable(String field, String reason) {

@@ -351,6 +351,59 @@ class PostingsApiTest {
         .isEqualTo("2999-12-31");
   }
 
+  /**
+   * Review: the overlap 409 named every overlapping posting of the officer, wherever it was: Tongzhou's supervisor
+   * learnt the id of officer.zhang's posting at Huaisi (made by an admin above both), outside its scope, where every
+   * read of it is 404. Only postings the caller may see are named; the others are "another posting".
+   */
+  @Test
+  void anOverlapNamesOnlyThePostingsTheCallerMaySee(TestEnvironment env) throws Exception {
+    String admin = token(env, "admin");
+    String tongzhou = token(env, "supervisor.tongzhou");
+    String hidden = ok(call(env, admin, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "INVESTMENT_PROMOTION", HUAISI, TODAY.plusDays(10), TODAY.plusDays(40))), 201).getString("id");
+
+    // Creating over the hidden one only: "another posting", no id, no unit.
+    JsonObject problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.plusDays(20), TODAY.plusDays(30))), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(problem.getString("detail")).contains("another posting of the officer");
+    assertThat(problem.getJsonArray("overlappingPostingIds")).isEmpty();
+    assertThat(problem.encode()).doesNotContain(hidden).doesNotContain(HUAISI.toString());
+
+    // Over a visible one and the hidden one (which starts first): only the visible one is named.
+    String visible = ok(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.plusDays(35), TODAY.plusDays(60)).put("allowOverlap", true)),
+        201).getString("id");
+    problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(5), TODAY.plusDays(50))), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(problem.getString("detail")).contains(visible);
+    assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(visible);
+    assertThat(problem.encode()).doesNotContain(hidden).doesNotContain(HUAISI.toString());
+
+    // Extending onto the hidden one: the same.
+    String early = ok(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "PETITION_STABILITY", TONGZHOU, TODAY, TODAY.plusDays(5))), 201).getString("id");
+    problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings/" + early + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(20).toString())), 409, "urn:frontline:problem:conflict");
+    assertThat(problem.getString("detail")).contains("another posting of the officer");
+    assertThat(problem.getJsonArray("overlappingPostingIds")).isEmpty();
+    assertThat(problem.encode()).doesNotContain(hidden).doesNotContain(HUAISI.toString());
+    assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", early))
+        .isEqualTo(TODAY.plusDays(5).toString());
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", early))
+        .isZero();
+
+    // The admin above both units is told of every one (after the early one's last day).
+    problem = assertProblem(call(env, admin, HttpMethod.POST, "/v1/postings",
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(6), TODAY.plusDays(50))), 409,
+        "urn:frontline:problem:conflict");
+    assertThat(problem.getString("detail")).contains(hidden);
+    assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(hidden, visible);
+    assertThat(env.count("SELECT count(*) FROM posting WHERE officer_id = ?::uuid", ZHANG.toString())).isEqualTo(3);
+  }
+
   @Test
   void extendingIsRefusedOnlyForANewOverlap(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
