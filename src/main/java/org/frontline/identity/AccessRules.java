@@ -108,6 +108,7 @@ public final class AccessRules {
       Map.entry("createPosting", POSTING_WRITERS),
       Map.entry("extendPosting", POSTING_WRITERS),
       Map.entry("endPosting", POSTING_WRITERS),
+      Map.entry("cancelPosting", POSTING_WRITERS),
       Map.entry("getPosting", POSTING_READERS),
       Map.entry("listPostings", POSTING_READERS),
       // figures of a unit subtree and period

@@ -118,7 +118,8 @@ public final class IdentityRepository {
     Future<List<CurrentPosting>> postings = pool.preparedQuery("""
             SELECT p.id, p.front_line, u.id AS unit_id, u.name AS unit_name, p.starts_on, p.ends_on, p.project_id
             FROM posting p JOIN org_unit u ON u.id = p.unit_id
-            WHERE p.officer_id = $1 AND p.starts_on <= (now() AT TIME ZONE 'Asia/Shanghai')::date
+            WHERE p.officer_id = $1 AND p.cancelled_at IS NULL
+              AND p.starts_on <= (now() AT TIME ZONE 'Asia/Shanghai')::date
               AND (p.ends_on IS NULL OR p.ends_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date)
             ORDER BY p.starts_on, p.id""")
         .execute(Tuple.of(accountId))

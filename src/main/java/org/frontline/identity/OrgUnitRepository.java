@@ -188,9 +188,10 @@ public final class OrgUnitRepository {
 
   /**
    * What keeps a unit from being retired, as "table.column" like {@link #references}: live child units
-   * (org_unit.parent_id), postings at it not ended before today, China Standard Time (posting.unit_id), and service
-   * requests not yet closed of its enterprises (service_request.enterprise_id). Those writes lock the unit (FOR
-   * SHARE), so none slips in once its row is locked for the retirement. A request moves only towards CLOSED.
+   * (org_unit.parent_id), postings at it not ended before today, China Standard Time, nor cancelled
+   * (posting.unit_id), and service requests not yet closed of its enterprises (service_request.enterprise_id). Those
+   * writes lock the unit (FOR SHARE), so none slips in once its row is locked for the retirement. A request moves
+   * only towards CLOSED.
    */
   public Future<List<String>> liveReferences(SqlClient conn, UUID id) {
     return conn.preparedQuery("""
@@ -198,6 +199,7 @@ public final class OrgUnitRepository {
                                                                              AND c.retired_at IS NULL)
             UNION ALL
             SELECT 'posting.unit_id' WHERE EXISTS (SELECT 1 FROM posting p WHERE p.unit_id = $1
+              AND p.cancelled_at IS NULL
               AND (p.ends_on IS NULL OR p.ends_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date))
             UNION ALL
             SELECT 'service_request.enterprise_id' WHERE EXISTS (SELECT 1 FROM enterprise e

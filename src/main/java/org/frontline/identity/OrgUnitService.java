@@ -121,7 +121,7 @@ public final class OrgUnitService {
   }
 
   /**
-   * Retires a unit with no live child units, no postings still running or ahead and no service requests not yet
+   * Retires a unit with no live child units, no postings still running or ahead (cancelled ones aside) and no service requests not yet
    * closed (409 naming them: a live unit under a retired one would still take new units, accounts and postings, an
    * officer posted to a retired unit can report nothing there, and an enterprise's open request would be left
    * unanswered). What else is at the unit (projects, enterprises, closed requests, reports) is kept read-only: each
@@ -134,7 +134,7 @@ public final class OrgUnitService {
                 org.frontline.platform.http.Problem.of(org.frontline.platform.http.ProblemType.CONFLICT,
                         "The unit still has " + String.join(" and ",
                             refs.stream().map(OrgUnitService::describeLive).toList())
-                            + "; retire those units, end those postings, close those requests first.")
+                            + "; retire those units, end those postings (or, before they start, cancel them), close those requests first.")
                     .with("references", refs)))
             : units.retire(conn, id).compose(retired -> audit.success(conn, actor, "org-unit.retire", "org-unit", id,
                 id, null).map(retired))));

@@ -38,7 +38,7 @@ import java.util.UUID;
 public final class PostingService {
   static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
   private static final String COLUMNS = "p.id, p.officer_id, p.front_line, p.unit_id, u.name AS unit_name, "
-      + "p.starts_on, p.ends_on, p.project_id, p.enterprise_ids, p.overlap_allowed, p.created_at";
+      + "p.starts_on, p.ends_on, p.project_id, p.enterprise_ids, p.overlap_allowed, p.created_at, p.cancelled_at";
   /** Two periods overlap (null end = open-ended); $2 start, $3 end of the other. */
   private static final String OVERLAPS = "p.starts_on <= coalesce($3::date, 'infinity'::date) "
       + "AND coalesce(p.ends_on, 'infinity'::date) >= $2::date";
@@ -126,7 +126,8 @@ public final class PostingService {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> posting(conn, scope, null, id, true)
-            .compose(p -> unitLive(conn, p).compose(v -> officerActive(conn, p)).map(p))
+            .compose(p -> notCancelled(p).compose(v -> unitLive(conn, p)).compose(v -> officerActive(conn, p))
+                .map(p))
             .compose(p -> extend(conn, actor, scope, p, endsOn)))
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
   }
@@ -156,6 +157,16 @@ public final class PostingService {
       }
       return change(conn, actor, p, "posting.extend", current, endsOn);
     });
+  }
+
+  /**
+   * A cancelled posting is neither extended nor ended (409): it never ran, and a new end would set it counting again
+   * for nothing (its row stays only for the record).
+   */
+  private static Future<Void> notCancelled(JsonObject p) {
+    return p.getValue("cancelledAt") == null ? Future.succeededFuture()
+        : Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "The posting " + p.getString("id")
+            + " was cancelled: it is not extended or ended.")));
   }
 
   /**
@@ -203,6 +214,7 @@ public final class PostingService {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
     return database.inTransaction(conn -> actor.scope(conn)
         .compose(scope -> posting(conn, scope, null, id, true))
+        .compose(p -> notCancelled(p).map(p))
         .compose(p -> {
           LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
           if (endsOn.isBefore(LocalDate.parse(p.getString("startsOn")))) {
@@ -216,6 +228,35 @@ public final class PostingService {
           // Ending on the day it ends already (a repeat): nothing changes, nothing to audit.
           return endsOn.equals(current) ? Future.<Void>succeededFuture()
               : change(conn, actor, p, "posting.end", current, endsOn);
+        })
+        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+  }
+
+  /**
+   * Cancels a posting that has not started (it starts after today, China Standard Time): an admin's mistake, wrong
+   * officer, unit or dates. The row is kept for the record (who made it, who cancelled it, when), marked cancelled,
+   * and counts for nothing after: no overlap, no current posting, no live posting keeping its unit from being
+   * retired. A posting that has started is 409 (ending it is what is left); a repeat answers the cancelled posting
+   * as it is, even once its days have come, and audits nothing.
+   */
+  public Future<JsonObject> cancel(Actor actor, UUID id) {
+    return database.inTransaction(conn -> actor.scope(conn)
+        .compose(scope -> posting(conn, scope, null, id, true))
+        .compose(p -> {
+          if (p.getValue("cancelledAt") != null) {
+            return Future.<Void>succeededFuture();
+          }
+          LocalDate startsOn = LocalDate.parse(p.getString("startsOn"));
+          if (!startsOn.isAfter(today())) {
+            return Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "The posting started on "
+                + startsOn + ": only a posting that has not started is cancelled; end it instead.")));
+          }
+          return conn.preparedQuery("UPDATE posting SET cancelled_at = $2, cancelled_by = $3 WHERE id = $1")
+              .execute(Tuple.of(id, OffsetDateTime.now(clock), actor.accountId()))
+              .compose(v -> audit.success(conn, actor, "posting.cancel", "posting", id,
+                  UUID.fromString(p.getJsonObject("unit").getString("id")), new JsonObject()
+                      .put("officerId", p.getString("officerId")).put("frontLine", p.getString("frontLine"))
+                      .put("startsOn", p.getString("startsOn")).put("endsOn", p.getValue("endsOn"))));
         })
         .compose(v -> posting(conn, Scope.everything(), null, id, false)));
   }
@@ -268,7 +309,7 @@ public final class PostingService {
       if (current) {
         params.add(today());
         sql.append(" AND p.starts_on <= $").append(params.size()).append(" AND (p.ends_on IS NULL OR p.ends_on >= $")
-            .append(params.size()).append(")");
+            .append(params.size()).append(") AND p.cancelled_at IS NULL");
       }
       return pool.preparedQuery(Page.TimeId.newestFirst(sql, params, after, size)).execute(Tuple.from(params));
     }).map(rows -> Page.TimeId.newestFirst(rows, size, PostingService::json, filters));
@@ -288,7 +329,8 @@ public final class PostingService {
     return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 52))")
         .execute(Tuple.of(officerId.toString()))
         .compose(v -> conn.preparedQuery("SELECT p.id, u.path FROM posting p JOIN org_unit u ON u.id = p.unit_id "
-                + "WHERE p.officer_id = $1 AND " + OVERLAPS + " AND ($4::uuid IS NULL OR p.id <> $4) "
+                + "WHERE p.officer_id = $1 AND p.cancelled_at IS NULL AND " + OVERLAPS
+                + " AND ($4::uuid IS NULL OR p.id <> $4) "
                 + "ORDER BY p.starts_on, p.id")
             .execute(Tuple.of(officerId, start, end, except)))
         .map(rows -> {
@@ -318,6 +360,7 @@ public final class PostingService {
   static JsonObject json(Row r) {
     UUID project = r.getUUID("project_id");
     LocalDate ends = r.getLocalDate("ends_on");
+    OffsetDateTime cancelled = r.getOffsetDateTime("cancelled_at");
     return new JsonObject()
         .put("id", r.getUUID("id").toString())
         .put("officerId", r.getUUID("officer_id").toString())
@@ -329,7 +372,8 @@ public final class PostingService {
         .put("enterpriseIds", new JsonArray(Arrays.stream(r.getArrayOfUUIDs("enterprise_ids")).map(UUID::toString)
             .toList()))
         .put("overlapAllowed", r.getBoolean("overlap_allowed"))
-        .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").toInstant()));
+        .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").toInstant()))
+        .put("cancelledAt", cancelled == null ? null : DateTimeFormatter.ISO_INSTANT.format(cancelled.toInstant()));
   }
 
   /**

@@ -32,7 +32,8 @@ public final class PostingsApi implements ApiRoutes {
         "listPostings", this::list,
         "extendPosting", rc -> writes.answer(rc, "extendPosting", 200, null,
             tx -> service.extend(Actor.of(rc), id(rc), rc.body().asJsonObject(), tx)),
-        "endPosting", rc -> send(rc, 200, service.end(Actor.of(rc), id(rc), rc.body().asJsonObject())));
+        "endPosting", rc -> send(rc, 200, service.end(Actor.of(rc), id(rc), rc.body().asJsonObject())),
+        "cancelPosting", rc -> send(rc, 200, service.cancel(Actor.of(rc), id(rc))));
   }
 
   private void list(RoutingContext rc) {

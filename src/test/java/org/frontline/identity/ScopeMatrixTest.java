@@ -74,6 +74,7 @@ class ScopeMatrixTest {
       java.util.Map.entry("getPosting", List.of()),
       java.util.Map.entry("extendPosting", List.of("officer.xu", "assessor.tongzhou")),
       java.util.Map.entry("endPosting", List.of("officer.xu", "assessor.tongzhou")),
+      java.util.Map.entry("cancelPosting", List.of("officer.xu", "assessor.tongzhou")),
       // figures: supervisors, assessors and admins; not officers
       java.util.Map.entry("getFigures", List.of("officer.xu", "officer.zhang")),
       // partner clients: admins only
@@ -160,6 +161,8 @@ class ScopeMatrixTest {
             new JsonObject().put("endsOn", "2026-12-31"), "posting", HUAISI_POSTING),
         new Case("endPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/end",
             new JsonObject().put("endsOn", "2026-03-01"), "posting", HUAISI_POSTING),
+        new Case("cancelPosting", HttpMethod.POST, "/v1/postings/" + HUAISI_POSTING + "/cancel", null, "posting",
+            HUAISI_POSTING),
         new Case("getFigures", HttpMethod.GET, "/v1/figures?unitId=" + HUAISI + "&from=2026-01-01&to=2026-12-01", null,
             "org_unit", HUAISI),
         new Case("getPartnerClient", HttpMethod.GET, "/v1/partner-clients/" + HUAISI_PARTNER, null, "partner_client",
