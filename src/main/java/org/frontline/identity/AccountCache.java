@@ -3,6 +3,7 @@ package org.frontline.identity;
 import io.vertx.core.Future;
 import org.frontline.platform.db.ChangeListener;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -29,8 +30,20 @@ public final class AccountCache implements ChangeListener.Subscriber {
   static final long TTL_SECONDS = 60;
   private static final long TTL_NANOS = TimeUnit.SECONDS.toNanos(TTL_SECONDS);
 
-  /** What authenticating a request needs of its account (never the password hash). */
-  public record CallerAccount(UUID id, boolean disabled, List<String> roles, List<UUID> scope) {}
+  /**
+   * What authenticating a request needs of its account (never the password hash); {@code sessionsEndedAt} is when
+   * a password reset or a disable last ended its sessions (null: never).
+   */
+  public record CallerAccount(UUID id, boolean disabled, List<String> roles, List<UUID> scope,
+                              Instant sessionsEndedAt) {
+    /**
+     * Whether an access token issued at {@code issuedAt} (whole seconds, as its iat) belongs to a session ended
+     * since: one issued within the second of the ending counts as ended too (it may have come before it).
+     */
+    public boolean endedSessionOf(Instant issuedAt) {
+      return sessionsEndedAt != null && issuedAt.getEpochSecond() <= sessionsEndedAt.getEpochSecond();
+    }
+  }
 
   private record Entry(Optional<CallerAccount> account, long loadedAt) {}
 

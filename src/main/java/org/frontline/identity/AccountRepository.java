@@ -107,9 +107,15 @@ public final class AccountRepository {
         .mapEmpty();
   }
 
-  /** Revokes every live refresh token of the account (every family); returns how many. */
-  public Future<Integer> revokeAllRefreshTokens(SqlClient conn, UUID accountId) {
-    return conn.preparedQuery("UPDATE refresh_token SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL")
+  /**
+   * Ends every session of the account: revokes every live refresh token (every family), and records the moment so
+   * that its access tokens issued until then are refused too ({@code sessions_ended_at}, read by authentication).
+   * Returns how many refresh tokens were revoked.
+   */
+  public Future<Integer> endSessions(SqlClient conn, UUID accountId) {
+    return conn.preparedQuery("""
+            WITH ended AS (UPDATE account SET sessions_ended_at = now() WHERE id = $1)
+            UPDATE refresh_token SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL""")
         .execute(Tuple.of(accountId))
         .map(RowSet::rowCount);
   }

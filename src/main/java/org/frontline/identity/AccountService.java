@@ -137,7 +137,10 @@ public final class AccountService {
     }
   }
 
-  /** Disables the account and revokes every refresh-token family of it, in one transaction. */
+  /**
+   * Disables the account and ends its sessions (every refresh-token family revoked, its access tokens issued until
+   * now refused even once it is enabled again), in one transaction.
+   */
   public Future<Account> disable(Actor actor, UUID id) {
     return inScope(actor, id, (conn, scope, before) -> {
       if (id.equals(actor.accountId())) {
@@ -149,7 +152,7 @@ public final class AccountService {
       return accounts.setDisabled(conn, id, true)
           .compose(v -> before.roles().contains("admin") ? organisationAdminRemains(conn, before, "path/id")
               : Future.<Void>succeededFuture())
-          .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
+          .compose(v -> accounts.endSessions(conn, id))
           .compose(revoked -> audit.success(conn, actor, "account.disable", "account", id, before.homeUnitId(),
               new JsonObject().put("refreshTokensRevoked", revoked)))
           .compose(v -> reread(conn, id));
@@ -165,7 +168,8 @@ public final class AccountService {
   }
 
   /**
-   * Sets a new password (policy applies) and revokes the account's refresh tokens: old sessions end. Runs in
+   * Sets a new password (policy applies) and ends the account's sessions: its refresh tokens are revoked and its
+   * access tokens issued until now refused (whoever had taken the account over is out at once). Runs in
    * {@code tx}, whose answer is no body (204).
    */
   public <R> Future<R> resetPassword(Actor actor, UUID id, String password, Transaction<R> tx) {
@@ -177,7 +181,7 @@ public final class AccountService {
           }
           return wholeAccountInScope(conn, scope, account, "set the password of")
               .compose(v -> accounts.setPasswordHash(conn, id, hash))
-              .compose(v -> accounts.revokeAllRefreshTokens(conn, id))
+              .compose(v -> accounts.endSessions(conn, id))
               .compose(revoked -> audit.success(conn, actor, "account.password-reset", "account", id,
                   account.homeUnitId(), new JsonObject().put("refreshTokensRevoked", revoked)))
               .map(v -> (JsonObject) null);

@@ -16,7 +16,8 @@ import java.util.Set;
 
 /**
  * Authenticates an operation that declares {@code bearerAuth}: verifies the access token, then loads the account
- * (a disabled or deleted account is rejected at once, whatever its tokens say) and attaches the {@link Caller}.
+ * (a disabled or deleted account is rejected at once, whatever its tokens say, and so is a token issued before a
+ * password reset or a disable ended the account's sessions) and attaches the {@link Caller}.
  * Every rejection is the same 401 problem; the reason goes to the log only. Per operation ({@link #forOperation}),
  * it then enforces the roles {@link AccessRules} requires: 403 forbidden when the caller holds none of them, and
  * also when an organisation-wide operation ({@link AccessRules#organisationWide}) is called by a caller whose scope
@@ -162,6 +163,9 @@ public final class BearerAuthHandler implements PerOperationSecurity {
         rc.fail(ar.cause());
       } else if (ar.result().isEmpty() || ar.result().get().disabled()) {
         reject(rc, token.accountId(), ar.result().isEmpty() ? "unknown account" : "account disabled");
+      } else if (ar.result().get().endedSessionOf(token.issuedAt())) {
+        // A password reset or a disable since: the session this token belongs to has ended, whoever holds it.
+        reject(rc, token.accountId(), "issued before the account's sessions were ended");
       } else {
         var account = ar.result().get();
         Caller caller = new Caller(account.id(), account.roles(), account.scope());

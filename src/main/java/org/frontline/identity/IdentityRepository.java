@@ -77,7 +77,8 @@ public final class IdentityRepository {
   private Future<Optional<AccountCache.CallerAccount>> readCallerAccount(UUID id) {
     return pool.preparedQuery("""
             SELECT a.id, a.disabled_at IS NOT NULL AS disabled, a.roles,
-              ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS scope
+              ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS scope,
+              a.sessions_ended_at
             FROM account a WHERE a.id = $1""")
         .execute(Tuple.of(id))
         .map(rows -> {
@@ -86,7 +87,9 @@ public final class IdentityRepository {
           }
           Row r = rows.iterator().next();
           return Optional.of(new AccountCache.CallerAccount(r.getUUID("id"), r.getBoolean("disabled"),
-              List.of(r.getArrayOfStrings("roles")), List.of(r.getArrayOfUUIDs("scope"))));
+              List.of(r.getArrayOfStrings("roles")), List.of(r.getArrayOfUUIDs("scope")),
+              r.getOffsetDateTime("sessions_ended_at") == null ? null
+                  : r.getOffsetDateTime("sessions_ended_at").toInstant()));
         });
   }
 

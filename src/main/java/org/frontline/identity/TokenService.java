@@ -44,12 +44,8 @@ public final class TokenService {
    * The verified content of an access token. For a partner client's token (client credentials), {@code accountId}
    * is the client id, {@code scope} its granted units and {@code client} the OAuth scopes and report types.
    */
-  public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant expiresAt,
-                            ClientClaims client) {
-    public AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant expiresAt) {
-      this(accountId, roles, scope, jti, expiresAt, null);
-    }
-  }
+  public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant issuedAt,
+                            Instant expiresAt, ClientClaims client) {}
 
   /** A partner token's own claims: {@code scope} (RFC 9068, space-separated) and the granted report types. */
   public record ClientClaims(List<String> scopes, List<String> reportTypes) {}
@@ -281,7 +277,7 @@ public final class TokenService {
     try {
       UUID sub = UUID.fromString(claims.getString("sub"));
       if (claims.containsKey("client_id")) {
-        accessToken = clientToken(sub, claims, exp);
+        accessToken = clientToken(sub, claims, iat, exp);
         synchronized (verified) {
           verified.put(token, new Verified(k, key, accessToken, exp, nbf, iat));
         }
@@ -296,7 +292,7 @@ public final class TokenService {
         scope.add(UUID.fromString((String) u));
       }
       accessToken = new AccessToken(sub, List.copyOf(roles), List.copyOf(scope), claims.getString("jti"),
-          Instant.ofEpochSecond(exp));
+          Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), null);
     } catch (RuntimeException e) {
       throw new InvalidTokenException("malformed claims");
     }
@@ -306,7 +302,7 @@ public final class TokenService {
     return accessToken;
   }
 
-  private static AccessToken clientToken(UUID sub, JsonObject claims, long exp) {
+  private static AccessToken clientToken(UUID sub, JsonObject claims, long iat, long exp) {
     if (!sub.toString().equals(claims.getString("client_id"))) {
       throw new IllegalArgumentException("client_id is not sub");
     }
@@ -319,8 +315,8 @@ public final class TokenService {
     for (Object t : claims.getJsonArray("frontline_report_types")) {
       types.add((String) t);
     }
-    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), Instant.ofEpochSecond(exp),
-        new ClientClaims(scopes, List.copyOf(types)));
+    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), Instant.ofEpochSecond(iat),
+        Instant.ofEpochSecond(exp), new ClientClaims(scopes, List.copyOf(types)));
   }
 
   private void checkTimes(long exp, Long nbf, long iat) throws InvalidTokenException {

@@ -320,6 +320,47 @@ class AccountAdminTest {
   }
 
   /**
+   * Review: a password reset revoked the refresh tokens but not the access tokens (whoever had taken over the account
+   * kept acting for up to 15 minutes), and an account disabled and enabled again got its old access tokens back.
+   * Both now end every session: access tokens issued before are refused, and the refusal is on record.
+   */
+  @Test
+  void accessTokensIssuedBeforeAPasswordResetOrADisableAreRefusedForGood(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.taken", HUAISI));
+    String stolen = Tokens.login(env, "officer.taken", PASSWORD).bodyAsJsonObject().getString("access_token");
+    assertThat(Tokens.me(env, stolen).statusCode()).isEqualTo(200);
+
+    ok(post(env, admin, "/v1/accounts/" + id + "/password", new JsonObject().put("password", "Reset-after-theft-1")), 204);
+    assertRefusedAndAudited(env, stolen, id);
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND sessions_ended_at IS NOT NULL", id))
+        .isEqualTo(1);
+    // Disabled and enabled again: what was issued before the disable stays refused.
+    nextSecond();
+    String before = Admin.token(env, "officer.taken", "Reset-after-theft-1");
+    assertThat(Tokens.me(env, before).statusCode()).isEqualTo(200);
+    ok(post(env, admin, "/v1/accounts/" + id + "/disable", null), 200);
+    ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200);
+    assertRefusedAndAudited(env, before, id);
+    // The owner's new login works (a token is refused only when issued within the second of the reset or earlier).
+    nextSecond();
+    assertThat(Tokens.me(env, Admin.token(env, "officer.taken", "Reset-after-theft-1")).statusCode()).isEqualTo(200);
+  }
+
+  private static void assertRefusedAndAudited(TestEnvironment env, String token, UUID account) throws Exception {
+    HttpResponse<Buffer> r = Tokens.me(env, token);
+    assertProblem(r, 401, "urn:frontline:problem:unauthorized");
+    assertThat(string(env, "SELECT actor_id || '|' || outcome || '|' || (details->>'reason') FROM audit_log "
+        + "WHERE action = 'auth.token.rejected' AND request_id = ?", r.getHeader("X-Request-Id")))
+        .isEqualTo(account + "|DENIED|issued before the account's sessions were ended");
+  }
+
+  /** Waits into the next second: token times (iat) are whole seconds. */
+  private static void nextSecond() throws InterruptedException {
+    Thread.sleep(1001 - System.currentTimeMillis() % 1000);
+  }
+
+  /**
    * A change to an account while another admin's change of its home unit is under way waits for it and then applies.
    * The account was locked by the statement that read it with its scope check (its home unit joined): once the other
    * change committed, PostgreSQL re-checked the locked row's new version against the old home unit's row, found no

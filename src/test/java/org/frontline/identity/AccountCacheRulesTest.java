@@ -16,9 +16,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AccountCacheRulesTest {
   private static final UUID ID = UUID.randomUUID();
   private static final AccountCache.CallerAccount ACTIVE =
-      new AccountCache.CallerAccount(ID, false, List.of("officer"), List.of());
+      new AccountCache.CallerAccount(ID, false, List.of("officer"), List.of(), null);
   private static final AccountCache.CallerAccount DISABLED =
-      new AccountCache.CallerAccount(ID, true, List.of("officer"), List.of());
+      new AccountCache.CallerAccount(ID, true, List.of("officer"), List.of(), null);
 
   private final AtomicInteger reads = new AtomicInteger();
 
