@@ -57,6 +57,11 @@ class ScopeMatrixTest {
    */
   static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.ofEntries(
       java.util.Map.entry("getReport", List.of()),
+      // every account has its own devices, notifications and attachments: no role to lack
+      java.util.Map.entry("deleteDevice", List.of()),
+      java.util.Map.entry("ackNotification", List.of()),
+      java.util.Map.entry("createAttachmentUploadUrl", List.of()),
+      java.util.Map.entry("completeAttachmentUpload", List.of()),
       java.util.Map.entry("getAttachmentContent", List.of()),
       // enterprises: every role reads; officers, supervisors and admins handle service requests
       java.util.Map.entry("getEnterprise", List.of()),
@@ -99,6 +104,65 @@ class ScopeMatrixTest {
   /** A dead push delivery to supervisor.hanjiang's phone (a row written before the cases run; bigint key). */
   static final Long HANJIANG_DEAD_DELIVERY = 900_000_001L;
   static final UUID HANJIANG_PHONE = UUID.nameUUIDFromBytes("scope-matrix:device".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  /** A notification in supervisor.hanjiang's inbox, of a Huaisi event (a row written before the cases run). */
+  static final UUID HANJIANG_NOTIFICATION = UUID.nameUUIDFromBytes("scope-matrix:notification".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+  /**
+   * The operations that are no {@link Case} nor {@link ListCase}, and why: no object of one unit is named by them,
+   * or the caller is a partner client (whose 404 beyond its grant is tested where named). Every operation of
+   * {@link AccessRules} is one of the three (everyOperationIsInTheMatrixOrNamedHere).
+   */
+  static final java.util.Map<String, String> ELSEWHERE = java.util.Map.ofEntries(
+      java.util.Map.entry("logout", "the caller's own session (LoginTest, RefreshTest)"),
+      java.util.Map.entry("getMe", "the caller's own account"),
+      java.util.Map.entry("registerDevice", "the caller's own device (DevicesApiTest.aTokenRegisteredByAnotherAccountMovesToIt)"),
+      java.util.Map.entry("listDevices", "the caller's own devices (DevicesApiTest)"),
+      java.util.Map.entry("listNotifications", "the caller's own inbox (NotificationsApiTest.alertsOfUnitsLeftBehindAreNoLongerTheCallers)"),
+      java.util.Map.entry("createOrgUnit", "a parent outside the scope is 422 (OrgUnitAdminTest)"),
+      java.util.Map.entry("createAccount", "units outside the scope are 422 (AccountAdminTest.unitsOutsideTheScopeAre422NamingTheField)"),
+      java.util.Map.entry("createReport", "a unit outside the author's scope is 422 (ReportSubmissionTest)"),
+      java.util.Map.entry("createReportBatch", "a unit outside the author's scope is 422 per item (ReportSubmissionTest)"),
+      java.util.Map.entry("createEnterprise", "a unit outside the scope is 422 (EnterprisesApiTest)"),
+      java.util.Map.entry("createProject", "a unit outside the scope is 422 (ProjectsApiTest)"),
+      java.util.Map.entry("createPosting", "a unit or officer outside the scope is 422 (PostingsApiTest)"),
+      java.util.Map.entry("createPartnerClient", "a grant beyond the scope is 422 (PartnerClientsTest.aGrantNeverExceedsTheAdminsScopeAndOtherAdminsSeeNothing)"),
+      java.util.Map.entry("listAuditEntries", "AuditApiTest.aScopedAdminSeesOnlyEntriesOfItsSubtree"),
+      java.util.Map.entry("verifyAuditChain", "answers seqs and hashes only, open to every admin (NOTES: organisation-wide operations)"),
+      java.util.Map.entry("listSigningKeys", "what the public JWKS publishes, open to every admin (NOTES: organisation-wide operations)"),
+      java.util.Map.entry("rotateSigningKeys", "organisation-wide (KeyRotationTest.anAdministratorScopedBelowTheRootCannotRotateTheOrganisationsKeysAndIsAudited)"),
+      java.util.Map.entry("listPartnerEvents", "a partner's grant (EventFeedTest.aPartnerReadsOnlyItsGrantInOrderAndReplaysFromAnyCursor)"),
+      java.util.Map.entry("listPartnerReports", "a partner's grant (PartnerReportsTest.aPartnerGrantedTongzhouSeesNoHanjiangReportOrPhoto)"),
+      java.util.Map.entry("getPartnerReport", "a partner's grant (PartnerReportsTest.aPartnerGrantedTongzhouSeesNoHanjiangReportOrPhoto)"),
+      java.util.Map.entry("getPartnerAttachmentContent", "a partner's grant (PartnerReportsTest.aPartnerGrantedTongzhouSeesNoHanjiangReportOrPhoto)"),
+      java.util.Map.entry("submitPartnerFigure", "a unit outside the grant is 422 (PartnerFiguresTest.keysArePerClientAndAFailedWriteFreesItsKey)"),
+      java.util.Map.entry("createWebhook", "a partner's own subscriptions (WebhooksApiTest)"),
+      java.util.Map.entry("listWebhooks", "a partner's own subscriptions (WebhooksApiTest)"),
+      java.util.Map.entry("getWebhook", "another partner's subscription is 404 (WebhooksApiTest.peopleAndPartnersWithoutTheScopeGet403AndAnotherPartnersSubscriptionIs404)"),
+      java.util.Map.entry("deleteWebhook", "another partner's subscription is 404 (WebhooksApiTest.peopleAndPartnersWithoutTheScopeGet403AndAnotherPartnersSubscriptionIs404)"),
+      java.util.Map.entry("enableWebhook", "another partner's subscription is 404 (WebhooksApiTest.peopleAndPartnersWithoutTheScopeGet403AndAnotherPartnersSubscriptionIs404)"),
+      java.util.Map.entry("rotateWebhookSecret", "another partner's subscription is 404 (WebhooksApiTest.peopleAndPartnersWithoutTheScopeGet403AndAnotherPartnersSubscriptionIs404)"),
+      java.util.Map.entry("listWebhookDeliveries", "another partner's subscription is 404 (WebhooksApiTest.peopleAndPartnersWithoutTheScopeGet403AndAnotherPartnersSubscriptionIs404)"),
+      java.util.Map.entry("replayWebhookDelivery", "another partner's subscription is 404 (WebhooksApiTest.peopleAndPartnersWithoutTheScopeGet403AndAnotherPartnersSubscriptionIs404)"));
+
+  /** A list, and an object of Hanjiang's subtree it must never show a caller from Nantong. */
+  record ListCase(String operation, String path, Object hidden) {
+    @Override
+    public String toString() {
+      return operation + " GET " + path;
+    }
+  }
+
+  static List<ListCase> listCases() {
+    return List.of(
+        new ListCase("listOrgUnits", "/v1/org-units", HUAISI),
+        new ListCase("listAccounts", "/v1/accounts", XU),
+        new ListCase("listReports", "/v1/reports", XU_REPORT),
+        new ListCase("listEnterprises", "/v1/enterprises", HUAISI_ENTERPRISE),
+        new ListCase("listProjects", "/v1/projects", HUAISI_PROJECT),
+        new ListCase("listPostings", "/v1/postings", HUAISI_POSTING),
+        new ListCase("listDeliveries", "/v1/admin/deliveries", HANJIANG_DEAD_DELIVERY),
+        new ListCase("listPartnerClients", "/v1/partner-clients", HUAISI_PARTNER));
+  }
 
   static List<Case> cases() {
     // Logins add tokens; what must not change is which of them are revoked.
@@ -131,6 +195,13 @@ class ScopeMatrixTest {
         new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT),
         new Case("getAttachmentContent", HttpMethod.GET, "/v1/attachments/" + XU_ATTACHMENT + "/content?variant=original",
             null, "attachment", XU_ATTACHMENT),
+        new Case("createAttachmentUploadUrl", HttpMethod.POST, "/v1/attachments/" + XU_ATTACHMENT + "/upload-url", null,
+            "attachment", XU_ATTACHMENT),
+        new Case("completeAttachmentUpload", HttpMethod.POST, "/v1/attachments/" + XU_ATTACHMENT + "/complete", null,
+            "attachment", XU_ATTACHMENT),
+        new Case("deleteDevice", HttpMethod.DELETE, "/v1/devices/" + HANJIANG_PHONE, null, "device", HANJIANG_PHONE),
+        new Case("ackNotification", HttpMethod.POST, "/v1/notifications/" + HANJIANG_NOTIFICATION + "/ack",
+            new JsonObject().put("state", "opened"), "notification", HANJIANG_NOTIFICATION),
         new Case("getEnterprise", HttpMethod.GET, "/v1/enterprises/" + HUAISI_ENTERPRISE, null, "enterprise",
             HUAISI_ENTERPRISE),
         new Case("createServiceRequest", HttpMethod.POST, "/v1/enterprises/" + HUAISI_ENTERPRISE + "/service-requests",
@@ -218,6 +289,15 @@ class ScopeMatrixTest {
             + " 'INVALID_ARGUMENT: scope matrix' FROM o");
       }
     }
+    if (Admin.row(env, "notification", HANJIANG_NOTIFICATION) == null) {
+      try (var c = env.jdbc(); var st = c.createStatement()) {
+        st.executeUpdate("WITH o AS (INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload,"
+            + " dispatched_at) VALUES ('scope-matrix.alert', 'report', '" + XU_REPORT + "', '" + HUAISI + "', '{}',"
+            + " now()) RETURNING id) INSERT INTO notification (id, event_id, account_id, event_type, title, body, data,"
+            + " push) SELECT '" + HANJIANG_NOTIFICATION + "', o.id, '" + SUPERVISOR_HANJIANG + "', 'scope-matrix.alert',"
+            + " 'Scope matrix', 'Scope matrix', '{}', 'NONE' FROM o");
+      }
+    }
     if (Admin.row(env, "posting", HUAISI_POSTING) == null) {
       try (var c = env.jdbc(); var st = c.createStatement()) {
         st.executeUpdate("INSERT INTO posting (id, officer_id, front_line, unit_id, starts_on, ends_on) VALUES ('"
@@ -302,6 +382,41 @@ class ScopeMatrixTest {
     String path = c.path().replace(c.id().toString(), missing.toString());
     HttpResponse<Buffer> r = Admin.call(env, Admin.token(env, "admin"), c.method(), path, c.body());
     assertProblem(r, 404, "urn:frontline:problem:not-found");
+  }
+
+  @org.junit.jupiter.api.Test
+  void everyOperationIsInTheMatrixOrNamedHere() {
+    java.util.Set<String> covered = new java.util.TreeSet<>();
+    cases().forEach(c -> covered.add(c.operation()));
+    listCases().forEach(c -> covered.add(c.operation()));
+    assertThat(covered).as("in the matrix and named elsewhere too").doesNotContainAnyElementsOf(ELSEWHERE.keySet());
+    covered.addAll(ELSEWHERE.keySet());
+    assertThat(covered).as("every operation of AccessRules, and nothing else")
+        .containsExactlyInAnyOrderElementsOf(AccessRules.operations());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("listCases")
+  void aListShowsACallerFromASiblingSubtreeNothingOfTheOther(ListCase c, TestEnvironment env) throws Exception {
+    ensureObjects(env);
+    Tokens.loginOk(env, "officer.xu");
+    // The province's admin finds the object in the list (so its absence below is the rule, not an empty list).
+    assertThat(listed(env, Admin.token(env, "admin"), c.path())).contains(c.hidden().toString());
+    assertThat(listed(env, Admin.nantongAdmin(env), c.path())).doesNotContain(c.hidden().toString());
+  }
+
+  /** Every page of the list, as the text of its items. */
+  private static String listed(TestEnvironment env, String token, String path) {
+    StringBuilder all = new StringBuilder();
+    String cursor = null;
+    do {
+      String page = path + "?limit=200" + (cursor == null ? "" : "&cursor="
+          + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8));
+      JsonObject body = Admin.ok(Admin.get(env, token, page), 200);
+      all.append(body.getJsonArray("items").encode());
+      cursor = body.getString("nextCursor");
+    } while (cursor != null);
+    return all.toString();
   }
 
   record Snapshot(String row, List<String> others) {
