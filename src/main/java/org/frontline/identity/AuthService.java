@@ -95,18 +95,25 @@ public final class AuthService {
               if (matches && account.isPresent() && !account.get().disabled()) {
                 return repository.clearThrottle(throttleKeys.get(0))
                     .compose(v -> repository.refundAttempt(throttleKeys.get(1)))
-                    .compose(v -> issue(account.get(), clientAddress, requestId));
+                    .compose(v -> issue(account.get(), clientAddress, requestId))
+                    .compose(grant -> grant != null ? Future.succeededFuture(grant)
+                        : failed(username, account.get(), "sessions-ended", clientAddress, requestId));
               }
-              log.info("failed login for {} from {}", username, clientAddress);
               String reason = account.isEmpty() ? "unknown-account"
                   : account.get().disabled() ? "account-disabled" : "wrong-password";
-              var known = account.orElse(null);
-              return audit.record(pool(), new AuditEvent(null, username, "auth.login.failed",
-                      known == null ? null : "account", known == null ? null : known.id().toString(),
-                      known == null ? null : known.homeUnitId(), clientAddress, requestId, Outcome.FAILURE,
-                      new JsonObject().put("reason", reason)))
-                  .compose(v -> Future.failedFuture(Problems.unauthorized(WRONG_CREDENTIALS).toException()));
+              return failed(username, account.orElse(null), reason, clientAddress, requestId);
             }));
+  }
+
+  /** A failed login ({@code known}: the account, when there is one): audited, then the one 401. */
+  private Future<TokenGrant> failed(String username, IdentityRepository.LoginAccount known, String reason,
+                                    String clientAddress, String requestId) {
+    log.info("failed login for {} from {} ({})", username, clientAddress, reason);
+    return audit.record(pool(), new AuditEvent(null, username, "auth.login.failed",
+            known == null ? null : "account", known == null ? null : known.id().toString(),
+            known == null ? null : known.homeUnitId(), clientAddress, requestId, Outcome.FAILURE,
+            new JsonObject().put("reason", reason)))
+        .compose(v -> Future.failedFuture(Problems.unauthorized(WRONG_CREDENTIALS).toException()));
   }
 
   /**
@@ -187,18 +194,30 @@ public final class AuthService {
     });
   }
 
-  /** A new token family: the first refresh token of a login, and an access token. */
-  private Future<TokenGrant> issue(IdentityRepository.LoginAccount account, String clientAddress,
+  /**
+   * A new token family for the account whose password was verified ({@code verified}, as read before): the first
+   * refresh token of a login, and an access token; or null when the account's sessions were ended meanwhile. The
+   * account is locked (shared) and read again first: a password reset or a disable holds its row until it commits,
+   * so a login that checked the old password while one ran waits for it here and then finds the password changed
+   * (or the account disabled). Before, its refresh token was written just after the reset had revoked every one.
+   */
+  private Future<TokenGrant> issue(IdentityRepository.LoginAccount verified, String clientAddress,
                                     String requestId) {
     String refresh = newRefreshToken();
     UUID family = UUID.randomUUID();
-    return repository.database().inTransaction(conn -> repository.insertRefreshToken(conn, account.id(), family,
-                hash(refresh), REFRESH_TOKEN_TTL)
-            .compose(v -> audit.record(conn, new AuditEvent(account.id(), account.username(), "auth.login",
-                "account", account.id().toString(), account.homeUnitId(), clientAddress, requestId,
-                Outcome.SUCCESS, new JsonObject().put("tokenFamily", family.toString())))))
-        .map(v -> new TokenGrant(tokens.issue(account.id(), account.roles(), account.scope()),
-            TokenService.ACCESS_TOKEN_TTL.toSeconds(), refresh));
+    return repository.database().inTransaction(conn -> repository.lockForSession(conn, verified.id())
+        .compose(now -> {
+          if (now.isEmpty() || now.get().disabled() || !now.get().passwordHash().equals(verified.passwordHash())) {
+            return Future.succeededFuture((TokenGrant) null);
+          }
+          var account = now.get();
+          return repository.insertRefreshToken(conn, account.id(), family, hash(refresh), REFRESH_TOKEN_TTL)
+              .compose(v -> audit.record(conn, new AuditEvent(account.id(), account.username(), "auth.login",
+                  "account", account.id().toString(), account.homeUnitId(), clientAddress, requestId,
+                  Outcome.SUCCESS, new JsonObject().put("tokenFamily", family.toString()))))
+              .map(v -> new TokenGrant(tokens.issue(account.id(), account.roles(), account.scope()),
+                  TokenService.ACCESS_TOKEN_TTL.toSeconds(), refresh));
+        }));
   }
 
   private SqlClient pool() {

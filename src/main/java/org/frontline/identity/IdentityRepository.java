@@ -69,6 +69,17 @@ public final class IdentityRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(loginAccount(rows.iterator().next())));
   }
 
+  /**
+   * The account, its row locked FOR SHARE until the transaction ends: a session is opened under this lock, so a
+   * password reset or a disable (which lock the row FOR UPDATE before they revoke its sessions) either waits for it
+   * or comes first and is then seen here.
+   */
+  public Future<Optional<LoginAccount>> lockForSession(SqlClient client, UUID id) {
+    return client.preparedQuery("SELECT " + ACCOUNT_COLUMNS + " FROM account a WHERE a.id = $1 FOR SHARE OF a")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(loginAccount(rows.iterator().next())));
+  }
+
   /** The account of an authenticated request: from the cache of recent callers when it can be trusted. */
   public Future<Optional<AccountCache.CallerAccount>> callerAccount(UUID id) {
     return callers.get(id, this::readCallerAccount);

@@ -347,6 +347,43 @@ class AccountAdminTest {
     assertThat(Tokens.me(env, Admin.token(env, "officer.taken", "Reset-after-theft-1")).statusCode()).isEqualTo(200);
   }
 
+  /**
+   * Review: a login that had checked the password while an admin's reset of it ran wrote its refresh token just
+   * after the reset had revoked every one (the insert waited for the reset's row lock, then went ahead): whoever the
+   * reset was to lock out kept a session. The login now reads the account again under a shared lock before it opens
+   * a session, finds the password changed, and is refused (and audited) like a wrong password.
+   */
+  @Test
+  void aLoginThatCheckedThePasswordWhileAResetRanOpensNoSession(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.racing", HUAISI));
+    HttpResponse<Buffer> r;
+    try (java.sql.Connection reset = env.jdbc()) {
+      reset.setAutoCommit(false);
+      try (var st = reset.createStatement()) {
+        // What a reset does, in its order, left uncommitted: the row locked, the password changed, sessions ended.
+        st.execute("SELECT 1 FROM account WHERE id = '" + id + "' FOR UPDATE");
+        st.execute("UPDATE account SET password_hash = 'reset', sessions_ended_at = now() WHERE id = '" + id + "'");
+        st.execute("UPDATE refresh_token SET revoked_at = now() WHERE account_id = '" + id + "' AND revoked_at IS NULL");
+      }
+      var login = env.client().post("/v1/auth/login")
+          .sendJsonObject(new JsonObject().put("username", "officer.racing").put("password", PASSWORD));
+      // The login checked the old password (committed) and now waits for the reset's lock.
+      long deadline = System.nanoTime() + 20_000_000_000L;
+      while (count(env, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?",
+          "%account%") == 0) {
+        assertThat(System.nanoTime()).as("the login waits for the reset").isLessThan(deadline);
+        Thread.sleep(20);
+      }
+      reset.commit();
+      r = await(login);
+    }
+    assertProblem(r, 401, "urn:frontline:problem:unauthorized");
+    assertThat(count(env, "SELECT count(*) FROM refresh_token WHERE account_id = ? AND revoked_at IS NULL", id)).isZero();
+    assertThat(string(env, "SELECT outcome || '|' || (details->>'reason') FROM audit_log WHERE action = 'auth.login.failed'"
+        + " AND request_id = ?", r.getHeader("X-Request-Id"))).isEqualTo("FAILURE|sessions-ended");
+  }
+
   private static void assertRefusedAndAudited(TestEnvironment env, String token, UUID account) throws Exception {
     HttpResponse<Buffer> r = Tokens.me(env, token);
     assertProblem(r, 401, "urn:frontline:problem:unauthorized");
