@@ -129,7 +129,10 @@ public final class AuthService {
   public Future<TokenGrant> refresh(String refreshToken, String clientAddress) {
     String requestId = RequestIds.current();
     byte[] hash = hash(refreshToken);
-    return repository.database().<TokenGrant>inTransaction(conn -> repository.spendRefreshToken(conn, hash)
+    // The account is locked (shared) before the token is spent, as a reset or a disable locks it before it revokes:
+    // spending first, then waiting for the account (the successor's foreign key), deadlocked with a reset.
+    return repository.database().<TokenGrant>inTransaction(conn -> repository.lockAccountOf(conn, hash)
+            .compose(v -> repository.spendRefreshToken(conn, hash))
             .compose(spent -> spent.isPresent() ? rotate(conn, spent.get())
                 : rejectStale(conn, hash, clientAddress, requestId)))
         .compose(grant -> grant != null ? Future.succeededFuture(grant) : Future.failedFuture(

@@ -80,6 +80,17 @@ public final class IdentityRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(loginAccount(rows.iterator().next())));
   }
 
+  /**
+   * Locks (FOR SHARE) the account of a refresh token, when there is one, until the transaction ends: taken before the
+   * token is spent, in the order of a password reset or a disable (the account FOR UPDATE, then its tokens).
+   */
+  public Future<Void> lockAccountOf(SqlClient client, byte[] refreshTokenHash) {
+    return client.preparedQuery("""
+            SELECT 1 FROM account WHERE id = (SELECT account_id FROM refresh_token WHERE token_hash = $1) FOR SHARE""")
+        .execute(Tuple.of(Buffer.buffer(refreshTokenHash)))
+        .mapEmpty();
+  }
+
   /** The account of an authenticated request: from the cache of recent callers when it can be trusted. */
   public Future<Optional<AccountCache.CallerAccount>> callerAccount(UUID id) {
     return callers.get(id, this::readCallerAccount);

@@ -384,6 +384,42 @@ class AccountAdminTest {
         + " AND request_id = ?", r.getHeader("X-Request-Id"))).isEqualTo("FAILURE|sessions-ended");
   }
 
+  /**
+   * Review: a refresh spent its token and then, writing the successor, waited for the account's row (the foreign
+   * key) that a reset had locked; the reset, revoking the tokens, waited for the spent one: a deadlock, and one of
+   * them failed. The refresh now locks the account (shared) before it spends, as a reset locks it before it revokes:
+   * it waits for the reset and then finds its token revoked.
+   */
+  @Test
+  void aRefreshWhileAResetRunsWaitsForItAndIsRefused(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID id = create(env, admin, newAccount("officer.refreshing", HUAISI));
+    String refreshToken = Tokens.login(env, "officer.refreshing", PASSWORD).bodyAsJsonObject().getString("refresh_token");
+    HttpResponse<Buffer> r;
+    try (java.sql.Connection reset = env.jdbc()) {
+      reset.setAutoCommit(false);
+      try (var st = reset.createStatement()) {
+        st.execute("SELECT 1 FROM account WHERE id = '" + id + "' FOR UPDATE");
+        var refresh = env.client().post("/v1/auth/refresh")
+            .sendJsonObject(new JsonObject().put("refresh_token", refreshToken));
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (count(env, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?",
+            "%refresh_token%") == 0) {
+          assertThat(System.nanoTime()).as("the refresh waits for the reset").isLessThan(deadline);
+          Thread.sleep(20);
+        }
+        // The rest of the reset, then its commit: neither waits for the refresh.
+        st.execute("UPDATE account SET password_hash = 'reset', sessions_ended_at = now() WHERE id = '" + id + "'");
+        st.execute("UPDATE refresh_token SET revoked_at = now() WHERE account_id = '" + id + "' AND revoked_at IS NULL");
+        reset.commit();
+        r = await(refresh);
+      }
+    }
+    assertProblem(r, 401, "urn:frontline:problem:invalid-grant");
+    assertThat(count(env, "SELECT count(*) FROM refresh_token WHERE account_id = ? AND revoked_at IS NULL", id)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM refresh_token WHERE account_id = ? AND used_at IS NOT NULL", id)).isZero();
+  }
+
   private static void assertRefusedAndAudited(TestEnvironment env, String token, UUID account) throws Exception {
     HttpResponse<Buffer> r = Tokens.me(env, token);
     assertProblem(r, 401, "urn:frontline:problem:unauthorized");
