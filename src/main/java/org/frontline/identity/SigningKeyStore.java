@@ -69,10 +69,19 @@ public final class SigningKeyStore {
 
   public Clock clock() { return clock; }
 
-  /** The published keys (next, current, previous), decrypted; the current one is null when there is none. */
+  /**
+   * The published keys, decrypted: next, current, and previous keys within their overlap
+   * ({@link RotationService#OVERLAP} since they were superseded); the current one is null when there is none. A
+   * previous key past its overlap can have signed nothing still valid: it is neither published nor trusted any more
+   * (a leaked key, rotated out, stops verifying forged tokens then), though only the next rotation marks it retired
+   * and erases its private key.
+   */
   public Future<KeySet> loadPublished() {
-    return pool.query("SELECT kid, state, public_jwk, private_key_enc FROM signing_key "
-            + "WHERE state IN ('next', 'current', 'previous') ORDER BY created_at, kid").execute()
+    OffsetDateTime overlapStart = OffsetDateTime.ofInstant(clock.instant().minus(RotationService.OVERLAP),
+        ZoneOffset.UTC);
+    return pool.preparedQuery("SELECT kid, state, public_jwk, private_key_enc FROM signing_key "
+            + "WHERE state IN ('next', 'current') OR (state = 'previous' AND superseded_at > $1) ORDER BY created_at, kid")
+        .execute(Tuple.of(overlapStart))
         .map(rows -> {
           Map<String, SigningKey> published = new LinkedHashMap<>();
           SigningKey current = null;

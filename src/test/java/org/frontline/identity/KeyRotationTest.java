@@ -205,6 +205,32 @@ class KeyRotationTest {
         .map(k -> ((JsonObject) k).getString("kid"))).contains(current);
   }
 
+  /**
+   * Review: a previous key was retired only by a later rotation, so after one rotation it went on verifying (and
+   * being published) for good: the README's answer to a leaked key ("rotate them too") left tokens forged with it
+   * accepted until someone rotated again. A previous key is now published and verifies for the overlap only.
+   */
+  @Test
+  void aPreviousKeyStopsVerifyingOnceItsOverlapHasPassedWithoutAnotherRotation(TestEnvironment env) throws Exception {
+    String oldToken = loginOk(env, "officer.xu").getString("access_token");
+    String oldKid = part(oldToken, 0).getString("kid");
+    rotateOk(env);
+    assertThat(me(env, oldToken).statusCode()).isEqualTo(200);
+    // The overlap passes (as if 17 minutes went by since the rotation); no rotation follows.
+    try (var c = env.jdbc(); var st = c.prepareStatement(
+        "UPDATE signing_key SET superseded_at = superseded_at - interval '17 minutes' WHERE kid = ?")) {
+      st.setString(1, oldKid);
+      assertThat(st.executeUpdate()).isEqualTo(1);
+    }
+    await(env.app().signingKeys().reload()); // what every instance does each 30 s
+    assertThat(publishedKids(env, port(env))).doesNotContain(oldKid);
+    HttpResponse<Buffer> r = me(env, oldToken);
+    org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(r, 401, "urn:frontline:problem:unauthorized");
+    assertThat(env.string("SELECT details->>'reason' FROM audit_log WHERE action = 'auth.token.rejected'"
+        + " AND request_id = ?", r.getHeader("X-Request-Id"))).isEqualTo("unknown kid");
+    assertThat(me(env, loginOk(env, "officer.xu").getString("access_token")).statusCode()).isEqualTo(200);
+  }
+
   @Test
   void rotationKeepsOldTokensValidUntilTheOverlapEndsThenRetiresTheOldestKey(TestEnvironment env) throws Exception {
     String oldToken = loginOk(env, "officer.xu").getString("access_token");
