@@ -29,7 +29,10 @@ import static org.frontline.testing.TestEnvironment.await;
 class PostingsApiTest {
   static final UUID XU = account("officer.xu");
   static final UUID ZHANG = account("officer.zhang");
-  static final LocalDate TODAY = LocalDate.now(ZoneId.of("Asia/Shanghai"));
+  /** Today in China Standard Time, read per use: a run crossing its midnight (16:00 UTC) must not mix two days. */
+  private static LocalDate today() {
+    return LocalDate.now(ZoneId.of("Asia/Shanghai"));
+  }
 
   static UUID account(String username) {
     return UUID.nameUUIDFromBytes(("frontline-demo:account:" + username).getBytes(StandardCharsets.UTF_8));
@@ -79,7 +82,7 @@ class PostingsApiTest {
     String supervisor = token(env, "supervisor.tongzhou");
     List<String> created = new java.util.ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      LocalDate start = TODAY.minusDays(300 - 100L * i);
+      LocalDate start = today().minusDays(300 - 100L * i);
       created.add(ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
           posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, start.plusDays(50))), 201).getString("id"));
     }
@@ -111,7 +114,7 @@ class PostingsApiTest {
   void aCursorIsBoundToItsFilters(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
     for (int i = 0; i < 2; i++) {
-      LocalDate start = TODAY.minusDays(300 - 100L * i);
+      LocalDate start = today().minusDays(300 - 100L * i);
       ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
           posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, start.plusDays(50))), 201);
     }
@@ -141,9 +144,9 @@ class PostingsApiTest {
   void currentIsReadAsTheContractValidatedIt(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
     String running = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), null)), 201).getString("id");
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today().minusDays(10), null)), 201).getString("id");
     ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.minusDays(300), TODAY.minusDays(200))), 201);
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, today().minusDays(300), today().minusDays(200))), 201);
     for (String current : List.of("true", "%20true", "true%20", "%0Atrue")) {
       assertThat(ok(call(env, supervisor, HttpMethod.GET, "/v1/postings?officerId=" + ZHANG + "&current=" + current,
           null), 200).getJsonArray("items").stream().map(o -> ((JsonObject) o).getString("id"))).as(current)
@@ -156,24 +159,24 @@ class PostingsApiTest {
   @Test
   void aSupervisorPostsAnOfficerAndOverlapsAreRefusedUnlessStated(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
-    LocalDate start = TODAY.minusDays(30);
+    LocalDate start = today().minusDays(30);
     HttpResponse<Buffer> r = call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, TODAY.plusDays(60)));
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, today().plusDays(60)));
     JsonObject first = ok(r, 201);
     String id = first.getString("id");
     assertThat(r.getHeader("Location")).isEqualTo("/v1/postings/" + id);
     assertThat(first.getString("officerId")).isEqualTo(ZHANG.toString());
     assertThat(first.getJsonObject("unit").getString("id")).isEqualTo(TONGZHOU.toString());
-    assertThat(first.getString("endsOn")).isEqualTo(TODAY.plusDays(60).toString());
+    assertThat(first.getString("endsOn")).isEqualTo(today().plusDays(60).toString());
     assertThat(first.getValue("projectId")).isNull();
     assertThat(first.getBoolean("overlapAllowed")).isFalse();
     assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND officer_id = ?::uuid AND front_line = "
-        + "'MAJOR_PROJECT' AND ends_on = ?::date", id, ZHANG.toString(), TODAY.plusDays(60).toString())).isEqualTo(1);
+        + "'MAJOR_PROJECT' AND ends_on = ?::date", id, ZHANG.toString(), today().plusDays(60).toString())).isEqualTo(1);
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.create' AND object_id = ?", id))
         .isEqualTo(1);
 
     // An overlapping posting (open-ended, starting inside the first) is 409 naming the first; nothing written.
-    JsonObject overlapping = posting(ZHANG, "PETITION_STABILITY", TONGZHOU, TODAY, null);
+    JsonObject overlapping = posting(ZHANG, "PETITION_STABILITY", TONGZHOU, today(), null);
     JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings", overlapping), 409,
         "urn:frontline:problem:conflict");
     assertThat(problem.getString("detail")).contains(id);
@@ -190,7 +193,7 @@ class PostingsApiTest {
 
     // A period after the first ends does not overlap it (but the open-ended second one still does).
     assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(61), TODAY.plusDays(90))), 409,
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, today().plusDays(61), today().plusDays(90))), 409,
         "urn:frontline:problem:conflict");
 
     // Reads: the list filters by officer and "current"; an assessor in scope reads it too.
@@ -204,41 +207,41 @@ class PostingsApiTest {
   @Test
   void extendAndEndFollowTheirRules(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
-    LocalDate start = TODAY.minusDays(10);
+    LocalDate start = today().minusDays(10);
     JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, TODAY.plusDays(20))), 201);
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, start, today().plusDays(20))), 201);
     String base = "/v1/postings/" + p.getString("id");
 
     // Extending to the same or an earlier day is 422 naming body/endsOn; nothing changes.
-    for (LocalDate day : List.of(TODAY.plusDays(20), TODAY.plusDays(5))) {
+    for (LocalDate day : List.of(today().plusDays(20), today().plusDays(5))) {
       JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, base + "/extend",
           new JsonObject().put("endsOn", day.toString())), 422, "urn:frontline:problem:unprocessable");
       assertThat(fields(problem)).containsExactly("body/endsOn");
     }
     JsonObject extended = ok(call(env, supervisor, HttpMethod.POST, base + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(50).toString())), 200);
-    assertThat(extended.getString("endsOn")).isEqualTo(TODAY.plusDays(50).toString());
+        new JsonObject().put("endsOn", today().plusDays(50).toString())), 200);
+    assertThat(extended.getString("endsOn")).isEqualTo(today().plusDays(50).toString());
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?",
         p.getString("id"))).isEqualTo(1);
 
     // Ending before the start, or after the current end, is 422; ending today is fine.
-    for (LocalDate day : List.of(start.minusDays(1), TODAY.plusDays(51))) {
+    for (LocalDate day : List.of(start.minusDays(1), today().plusDays(51))) {
       JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, base + "/end",
           new JsonObject().put("endsOn", day.toString())), 422, "urn:frontline:problem:unprocessable");
       assertThat(fields(problem)).containsExactly("body/endsOn");
     }
     JsonObject ended = ok(call(env, supervisor, HttpMethod.POST, base + "/end",
-        new JsonObject().put("endsOn", TODAY.minusDays(1).toString())), 200);
-    assertThat(ended.getString("endsOn")).isEqualTo(TODAY.minusDays(1).toString());
+        new JsonObject().put("endsOn", today().minusDays(1).toString())), 200);
+    assertThat(ended.getString("endsOn")).isEqualTo(today().minusDays(1).toString());
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
-        .isEqualTo(TODAY.minusDays(1).toString());
+        .isEqualTo(today().minusDays(1).toString());
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.end' AND object_id = ?",
         p.getString("id"))).isEqualTo(1);
     // An open-ended posting has nothing to extend.
     JsonObject open = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY, null)), 201);
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today(), null)), 201);
     assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + open.getString("id") + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(5).toString())), 422, "urn:frontline:problem:unprocessable");
+        new JsonObject().put("endsOn", today().plusDays(5).toString())), 422, "urn:frontline:problem:unprocessable");
   }
 
   /** A flaky client's repeated end (no Idempotency-Key on this operation): the posting is ended, and audited, once. */
@@ -246,14 +249,14 @@ class PostingsApiTest {
   void aRepeatedEndChangesAndAuditsOnce(TestEnvironment env) throws Exception {
     String supervisor = token(env, "supervisor.tongzhou");
     JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), null)), 201);
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today().minusDays(10), null)), 201);
     String base = "/v1/postings/" + p.getString("id");
-    JsonObject end = new JsonObject().put("endsOn", TODAY.toString());
+    JsonObject end = new JsonObject().put("endsOn", today().toString());
     JsonObject first = ok(call(env, supervisor, HttpMethod.POST, base + "/end", end), 200);
     JsonObject again = ok(call(env, supervisor, HttpMethod.POST, base + "/end", end), 200);
     assertThat(again).isEqualTo(first);
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
-        .isEqualTo(TODAY.toString());
+        .isEqualTo(today().toString());
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.end' AND object_id = ?",
         p.getString("id"))).isEqualTo(1);
   }
@@ -269,12 +272,12 @@ class PostingsApiTest {
     String unit = ok(call(env, admin, HttpMethod.POST, "/v1/org-units", new JsonObject()
         .put("parentId", TONGZHOU.toString()).put("name", "Closing site").put("kind", "PARK")), 201).getString("id");
     JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "ENVIRONMENTAL", UUID.fromString(unit), TODAY.minusDays(10), TODAY.minusDays(1))), 201);
+        posting(ZHANG, "ENVIRONMENTAL", UUID.fromString(unit), today().minusDays(10), today().minusDays(1))), 201);
     ok(call(env, admin, HttpMethod.POST, "/v1/org-units/" + unit + "/retire", null), 200);
     assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + p.getString("id") + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(30).toString())), 409, "urn:frontline:problem:conflict");
+        new JsonObject().put("endsOn", today().plusDays(30).toString())), 409, "urn:frontline:problem:conflict");
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
-        .isEqualTo(TODAY.minusDays(1).toString());
+        .isEqualTo(today().minusDays(1).toString());
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?",
         p.getString("id"))).isZero();
   }
@@ -293,9 +296,9 @@ class PostingsApiTest {
         .put("roles", new JsonArray().add("officer")).put("homeUnitId", TONGZHOU.toString())
         .put("password", "Leaving-Officer-2026")), 201).getString("id");
     JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(UUID.fromString(officer), "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), TODAY.plusDays(5))), 201);
+        posting(UUID.fromString(officer), "MAJOR_PROJECT", TONGZHOU, today().minusDays(10), today().plusDays(5))), 201);
     String base = "/v1/postings/" + p.getString("id");
-    JsonObject later = new JsonObject().put("endsOn", TODAY.plusDays(60).toString());
+    JsonObject later = new JsonObject().put("endsOn", today().plusDays(60).toString());
 
     ok(call(env, admin, HttpMethod.PATCH, "/v1/accounts/" + officer, new JsonObject()
         .put("roles", new JsonArray().add("assessor"))), 200);
@@ -307,13 +310,13 @@ class PostingsApiTest {
     assertProblem(call(env, supervisor, HttpMethod.POST, base + "/extend", later), 409,
         "urn:frontline:problem:conflict");
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
-        .isEqualTo(TODAY.plusDays(5).toString());
+        .isEqualTo(today().plusDays(5).toString());
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?",
         p.getString("id"))).isZero();
 
-    ok(call(env, supervisor, HttpMethod.POST, base + "/end", new JsonObject().put("endsOn", TODAY.toString())), 200);
+    ok(call(env, supervisor, HttpMethod.POST, base + "/end", new JsonObject().put("endsOn", today().toString())), 200);
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", p.getString("id")))
-        .isEqualTo(TODAY.toString());
+        .isEqualTo(today().toString());
   }
 
   @Test
@@ -324,7 +327,7 @@ class PostingsApiTest {
         .put("unitId", TONGZHOU.toString()).put("startsOn", "0000-01-01");
     for (Object[] c : List.of(new Object[] {zero, "body/startsOn"},
         new Object[] {zero.copy().put("startsOn", "1899-12-31"), "body/startsOn"},
-        new Object[] {zero.copy().put("startsOn", TODAY.toString()).put("endsOn", "3000-01-01"), "body/endsOn"})) {
+        new Object[] {zero.copy().put("startsOn", today().toString()).put("endsOn", "3000-01-01"), "body/endsOn"})) {
       JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings", (JsonObject) c[0]),
           400, "urn:frontline:problem:validation-failed");
       assertThat(fields(problem)).as(c[0].toString()).containsExactly((String) c[1]);
@@ -332,7 +335,7 @@ class PostingsApiTest {
     assertThat(env.count("SELECT count(*) FROM posting")).isZero();
 
     JsonObject p = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.minusDays(10), TODAY.plusDays(20))), 201);
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today().minusDays(10), today().plusDays(20))), 201);
     String base = "/v1/postings/" + p.getString("id");
     String stored = env.string("SELECT starts_on || '..' || ends_on FROM posting WHERE id = ?::uuid", p.getString("id"));
     for (String[] c : new String[][] {{"/extend", "9999-12-31"}, {"/extend", "3000-01-01"}, {"/end", "0000-12-31"}}) {
@@ -361,11 +364,11 @@ class PostingsApiTest {
     String admin = token(env, "admin");
     String tongzhou = token(env, "supervisor.tongzhou");
     String hidden = ok(call(env, admin, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "INVESTMENT_PROMOTION", HUAISI, TODAY.plusDays(10), TODAY.plusDays(40))), 201).getString("id");
+        posting(ZHANG, "INVESTMENT_PROMOTION", HUAISI, today().plusDays(10), today().plusDays(40))), 201).getString("id");
 
     // Creating over the hidden one only: "another posting", no id, no unit.
     JsonObject problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.plusDays(20), TODAY.plusDays(30))), 409,
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today().plusDays(20), today().plusDays(30))), 409,
         "urn:frontline:problem:conflict");
     assertThat(problem.getString("detail")).contains("another posting of the officer");
     assertThat(problem.getJsonArray("overlappingPostingIds")).isEmpty();
@@ -373,10 +376,10 @@ class PostingsApiTest {
 
     // Over a visible one and the hidden one (which starts first): only the visible one is named.
     String visible = ok(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY.plusDays(35), TODAY.plusDays(60)).put("allowOverlap", true)),
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today().plusDays(35), today().plusDays(60)).put("allowOverlap", true)),
         201).getString("id");
     problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(5), TODAY.plusDays(50))), 409,
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, today().plusDays(5), today().plusDays(50))), 409,
         "urn:frontline:problem:conflict");
     assertThat(problem.getString("detail")).contains(visible);
     assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(visible);
@@ -384,20 +387,20 @@ class PostingsApiTest {
 
     // Extending onto the hidden one: the same.
     String early = ok(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "PETITION_STABILITY", TONGZHOU, TODAY, TODAY.plusDays(5))), 201).getString("id");
+        posting(ZHANG, "PETITION_STABILITY", TONGZHOU, today(), today().plusDays(5))), 201).getString("id");
     problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings/" + early + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(20).toString())), 409, "urn:frontline:problem:conflict");
+        new JsonObject().put("endsOn", today().plusDays(20).toString())), 409, "urn:frontline:problem:conflict");
     assertThat(problem.getString("detail")).contains("another posting of the officer");
     assertThat(problem.getJsonArray("overlappingPostingIds")).isEmpty();
     assertThat(problem.encode()).doesNotContain(hidden).doesNotContain(HUAISI.toString());
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", early))
-        .isEqualTo(TODAY.plusDays(5).toString());
+        .isEqualTo(today().plusDays(5).toString());
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", early))
         .isZero();
 
     // The admin above both units is told of every one (after the early one's last day).
     problem = assertProblem(call(env, admin, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(6), TODAY.plusDays(50))), 409,
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, today().plusDays(6), today().plusDays(50))), 409,
         "urn:frontline:problem:conflict");
     assertThat(problem.getString("detail")).contains(hidden);
     assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(hidden, visible);
@@ -409,26 +412,26 @@ class PostingsApiTest {
     String supervisor = token(env, "supervisor.tongzhou");
     // A: days 0-30, no overlap. B: days 20-90, stated to overlap A. A's overlap with B is B's, stated there.
     JsonObject a = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY, TODAY.plusDays(30))), 201);
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today(), today().plusDays(30))), 201);
     JsonObject b = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, TODAY.plusDays(20), TODAY.plusDays(90)).put("allowOverlap", true)),
+        posting(ZHANG, "ENVIRONMENTAL", TONGZHOU, today().plusDays(20), today().plusDays(90)).put("allowOverlap", true)),
         201);
     assertThat(a.getBoolean("overlapAllowed")).isFalse();
     // Extending A inside B overlaps nothing it did not already overlap: allowed (it was 409 naming B, with no way
     // to state the overlap on extend).
     JsonObject extended = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + a.getString("id") + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(40).toString())), 200);
-    assertThat(extended.getString("endsOn")).isEqualTo(TODAY.plusDays(40).toString());
+        new JsonObject().put("endsOn", today().plusDays(40).toString())), 200);
+    assertThat(extended.getString("endsOn")).isEqualTo(today().plusDays(40).toString());
     // A third posting after B: extending A onto it is a new overlap, still 409 naming only that one.
     JsonObject c = ok(call(env, supervisor, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "PETITION_STABILITY", TONGZHOU, TODAY.plusDays(100), TODAY.plusDays(120))
+        posting(ZHANG, "PETITION_STABILITY", TONGZHOU, today().plusDays(100), today().plusDays(120))
             .put("allowOverlap", true)), 201);
     JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/postings/" + a.getString("id")
-        + "/extend", new JsonObject().put("endsOn", TODAY.plusDays(110).toString())), 409,
+        + "/extend", new JsonObject().put("endsOn", today().plusDays(110).toString())), 409,
         "urn:frontline:problem:conflict");
     assertThat(problem.getJsonArray("overlappingPostingIds")).containsExactly(c.getString("id"));
     assertThat(env.string("SELECT ends_on::text FROM posting WHERE id = ?::uuid", a.getString("id")))
-        .isEqualTo(TODAY.plusDays(40).toString());
+        .isEqualTo(today().plusDays(40).toString());
     assertThat(b.getString("id")).isNotNull();
   }
 
@@ -437,34 +440,34 @@ class PostingsApiTest {
     String tongzhou = token(env, "supervisor.tongzhou");
     // officer.xu's home unit (Huaisi) is outside Tongzhou: 422 naming body/officerId (as a project's unit), nothing written.
     JsonObject problem = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(XU, "INVESTMENT_PROMOTION", TONGZHOU, TODAY, null)), 422, "urn:frontline:problem:unprocessable");
+        posting(XU, "INVESTMENT_PROMOTION", TONGZHOU, today(), null)), 422, "urn:frontline:problem:unprocessable");
     assertThat(fields(problem)).containsExactly("body/officerId");
     // A supervisor is no officer either.
     assertThat(fields(assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(account("supervisor.tongzhou"), "INVESTMENT_PROMOTION", TONGZHOU, TODAY, null)), 422,
+        posting(account("supervisor.tongzhou"), "INVESTMENT_PROMOTION", TONGZHOU, today(), null)), 422,
         "urn:frontline:problem:unprocessable"))).containsExactly("body/officerId");
     // A unit out of scope: body/unitId.
     assertThat(fields(assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "INVESTMENT_PROMOTION", HANJIANG, TODAY, null)), 422,
+        posting(ZHANG, "INVESTMENT_PROMOTION", HANJIANG, today(), null)), 422,
         "urn:frontline:problem:unprocessable"))).containsExactly("body/unitId");
     // A project that does not exist: body/projectId.
     assertThat(fields(assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, TODAY, null).put("projectId", UUID.randomUUID().toString())), 422,
+        posting(ZHANG, "MAJOR_PROJECT", TONGZHOU, today(), null).put("projectId", UUID.randomUUID().toString())), 422,
         "urn:frontline:problem:unprocessable"))).containsExactly("body/projectId");
     assertThat(env.count("SELECT count(*) FROM posting")).isZero();
 
     // officer.xu may not create postings at all.
     assertProblem(call(env, token(env, "officer.xu"), HttpMethod.POST, "/v1/postings",
-        posting(XU, "INVESTMENT_PROMOTION", HUAISI, TODAY, null)), 403, "urn:frontline:problem:forbidden");
+        posting(XU, "INVESTMENT_PROMOTION", HUAISI, today(), null)), 403, "urn:frontline:problem:forbidden");
     assertThat(env.count("SELECT count(*) FROM posting")).isZero();
 
     // A Hanjiang posting: the Hanjiang supervisor creates it; Tongzhou cannot read, list, extend or end it.
     JsonObject huaisi = ok(call(env, token(env, "supervisor.hanjiang"), HttpMethod.POST, "/v1/postings",
-        posting(XU, "INVESTMENT_PROMOTION", HUAISI, TODAY.minusDays(5), TODAY.plusDays(100))), 201);
+        posting(XU, "INVESTMENT_PROMOTION", HUAISI, today().minusDays(5), today().plusDays(100))), 201);
     String path = "/v1/postings/" + huaisi.getString("id");
     assertProblem(call(env, tongzhou, HttpMethod.GET, path, null), 404, "urn:frontline:problem:not-found");
     assertProblem(call(env, tongzhou, HttpMethod.POST, path + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(200).toString())), 404, "urn:frontline:problem:not-found");
+        new JsonObject().put("endsOn", today().plusDays(200).toString())), 404, "urn:frontline:problem:not-found");
     assertThat(ok(call(env, tongzhou, HttpMethod.GET, "/v1/postings?officerId=" + XU, null), 200)
         .getJsonArray("items")).isEmpty();
     // officer.xu reads their own posting; officer.zhang (no supervisor) does not see it.
@@ -481,7 +484,7 @@ class PostingsApiTest {
   @Test
   void anOfficerReadsTheirOwnPostingAtAUnitOutsideTheirScope(TestEnvironment env) throws Exception {
     JsonObject p = ok(call(env, token(env, "admin"), HttpMethod.POST, "/v1/postings",
-        posting(ZHANG, "MAJOR_PROJECT", HUAISI, TODAY.minusDays(3), null)), 201);
+        posting(ZHANG, "MAJOR_PROJECT", HUAISI, today().minusDays(3), null)), 201);
     String id = p.getString("id");
     assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND officer_id = ?::uuid AND unit_id = "
         + "?::uuid", id, ZHANG.toString(), HUAISI.toString())).isEqualTo(1);
@@ -508,13 +511,13 @@ class PostingsApiTest {
   void meListsTheCallersCurrentPostingsOnly(TestEnvironment env) throws Exception {
     String hanjiang = token(env, "supervisor.hanjiang");
     JsonObject current = ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings",
-        posting(XU, "INVESTMENT_PROMOTION", HUAISI, TODAY.minusDays(5), null)), 201);
+        posting(XU, "INVESTMENT_PROMOTION", HUAISI, today().minusDays(5), null)), 201);
     JsonObject old = ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings",
-        posting(XU, "ENVIRONMENTAL", HUAISI, TODAY.minusDays(200), TODAY.minusDays(100))), 201);
+        posting(XU, "ENVIRONMENTAL", HUAISI, today().minusDays(200), today().minusDays(100))), 201);
     JsonObject ending = ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings",
-        posting(XU, "PETITION_STABILITY", HUAISI, TODAY.minusDays(50), TODAY.minusDays(6))), 201);
+        posting(XU, "PETITION_STABILITY", HUAISI, today().minusDays(50), today().minusDays(6))), 201);
     ok(call(env, hanjiang, HttpMethod.POST, "/v1/postings/" + ending.getString("id") + "/end",
-        new JsonObject().put("endsOn", TODAY.minusDays(7).toString())), 200);
+        new JsonObject().put("endsOn", today().minusDays(7).toString())), 200);
 
     JsonObject me = ok(call(env, token(env, "officer.xu"), HttpMethod.GET, "/v1/me", null), 200);
     JsonArray postings = me.getJsonArray("postings");
@@ -524,7 +527,7 @@ class PostingsApiTest {
     assertThat(p.getString("frontLine")).isEqualTo("INVESTMENT_PROMOTION");
     assertThat(p.getJsonObject("unit").getString("id")).isEqualTo(HUAISI.toString());
     assertThat(p.getJsonObject("unit").getString("name")).isNotBlank();
-    assertThat(p.getString("startsOn")).isEqualTo(TODAY.minusDays(5).toString());
+    assertThat(p.getString("startsOn")).isEqualTo(today().minusDays(5).toString());
     assertThat(p.containsKey("endsOn")).isTrue();
     assertThat(p.getValue("endsOn")).isNull();
     assertThat(p.getValue("projectId")).isNull();
@@ -560,7 +563,7 @@ class PostingsApiTest {
           + "WHERE id = '" + unit + "'");
       java.util.concurrent.CompletableFuture<HttpResponse<Buffer>> create = java.util.concurrent.CompletableFuture
           .supplyAsync(() -> call(env, supervisor, HttpMethod.POST, "/v1/postings",
-              posting(ZHANG, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30))));
+              posting(ZHANG, "MAJOR_PROJECT", unit, today(), today().plusDays(30))));
       env.awaitLockWait("%FROM org_unit%FOR SHARE%", create);
       moving.commit();
       JsonObject created = ok(create.get(20, java.util.concurrent.TimeUnit.SECONDS), 201);

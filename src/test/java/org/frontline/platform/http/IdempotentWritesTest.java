@@ -62,7 +62,10 @@ class IdempotentWritesTest {
   private static final AtomicInteger SERIAL = new AtomicInteger(ThreadLocalRandom.current().nextInt(1_000_000));
   private static final UUID XU = account("officer.xu");
   private static final UUID ZHANG = account("officer.zhang");
-  private static final LocalDate TODAY = LocalDate.now(ZoneId.of("Asia/Shanghai"));
+  /** Today in China Standard Time, read per use: a run crossing its midnight (16:00 UTC) must not mix two days. */
+  private static LocalDate today() {
+    return LocalDate.now(ZoneId.of("Asia/Shanghai"));
+  }
   private static final String HEADER_FIELD = "header/Idempotency-Key";
 
   /** One write: who sends it, where, its body, another body, its status, and the rows it makes (SQL, parameter). */
@@ -128,7 +131,7 @@ class IdempotentWritesTest {
 
   private static JsonObject milestone(int planned) {
     return new JsonObject().put("name", "Utility lines").put("plannedQuantity", planned).put("unit", "items")
-        .put("plannedStart", TODAY.minusDays(30).toString()).put("plannedDue", TODAY.plusDays(60).toString());
+        .put("plannedStart", today().minusDays(30).toString()).put("plannedDue", today().plusDays(60).toString());
   }
 
   /** A posting of officer Zhang starting on a day no other test uses. */
@@ -288,7 +291,7 @@ class IdempotentWritesTest {
     String path = "/v1/projects/" + project + "/milestones";
     String key = key();
     // plannedDue before plannedStart: 422 from inside the write's transaction (the key was claimed, then freed).
-    JsonObject wrong = milestone(100).put("plannedDue", TODAY.minusDays(60).toString());
+    JsonObject wrong = milestone(100).put("plannedDue", today().minusDays(60).toString());
     HttpResponse<Buffer> failed = send(env, tongzhou, path, key, wrong);
     ProblemsAndContractTest.assertProblem(failed, 422, "urn:frontline:problem:unprocessable");
     assertThat(fields(failed)).containsExactly("body/plannedDue");
