@@ -15,7 +15,12 @@ public record Upload(UUID id, UUID attachmentId, UUID reportId, UUID authorId, l
                      String objectKey, String multipartUploadId, List<Part> parts, byte[] tail, byte[] sha256State,
                      Status status, Instant expiresAt) {
 
-  public enum Status { ACTIVE, COMPLETED, FAILED, ABORTED, EXPIRED }
+  /**
+   * How the upload stands. {@code SUPERSEDED} is never written: it is how {@link UploadRepository#find} reads an
+   * ACTIVE row whose attachment is STORED already (by another upload or a direct completion), so it can never
+   * complete; the row stays ACTIVE until the sweeper expires it and cleans what it left in the store.
+   */
+  public enum Status { ACTIVE, COMPLETED, FAILED, ABORTED, EXPIRED, SUPERSEDED }
 
   public Upload {
     parts = List.copyOf(parts);

@@ -28,6 +28,13 @@ public final class UploadRepository {
       id, attachment_id, report_id, author_id, length, "offset", object_key, multipart_upload_id, parts, tail,
       sha256_state, status, expires_at""";
 
+  /**
+   * Whether the upload's attachment is STORED (by this upload, another one or a direct completion), for a query on
+   * {@code upload}: an ACTIVE upload of it can never complete.
+   */
+  private static final String ATTACHMENT_STORED =
+      "EXISTS (SELECT 1 FROM attachment a WHERE a.id = upload.attachment_id AND a.status = 'STORED')";
+
   private final Pool pool;
 
   public UploadRepository(Pool pool) {
@@ -78,9 +85,12 @@ public final class UploadRepository {
   /**
    * An upload without its tail (an empty one): what HEAD, termination and a PATCH waiting for its part permit need,
    * without the up to 5 MiB of bytes not yet in a part (a PATCH reads them once it holds a permit: {@link #tail}).
+   * An ACTIVE upload whose attachment is STORED already reads as {@link Upload.Status#SUPERSEDED}.
    */
   public Future<Optional<Upload>> find(UUID id) {
     return pool.preparedQuery("SELECT " + COLUMNS.replace("tail,", "'\\x'::bytea AS tail,")
+            .replace("status,", "CASE WHEN upload.status = 'ACTIVE' AND " + ATTACHMENT_STORED
+                + " THEN 'SUPERSEDED' ELSE upload.status END AS status,")
             + " FROM upload WHERE id = $1")
         .execute(Tuple.of(id))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
@@ -88,13 +98,14 @@ public final class UploadRepository {
 
   /**
    * Records progress of an ACTIVE upload, only when nobody moved it since {@code expectedOffset} was read (another
-   * instance, a termination, the sweeper): false when the row was not updated.
+   * instance, a termination, the sweeper) and its attachment was not stored meanwhile (it is then superseded): false
+   * when the row was not updated.
    */
   public Future<Boolean> saveProgress(UUID id, long expectedOffset, long offset, List<Part> parts, byte[] tail,
                                       byte[] sha256State) {
     return pool.preparedQuery("""
             UPDATE upload SET "offset" = $3, parts = $4, tail = $5, sha256_state = $6
-            WHERE id = $1 AND "offset" = $2 AND status = 'ACTIVE'""")
+            WHERE id = $1 AND "offset" = $2 AND status = 'ACTIVE'""" + " AND NOT " + ATTACHMENT_STORED)
         .execute(Tuple.of(id, expectedOffset, offset, partsJson(parts), Buffer.buffer(tail),
             Buffer.buffer(sha256State)))
         .map(rows -> rows.rowCount() == 1);

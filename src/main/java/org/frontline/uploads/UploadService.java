@@ -122,6 +122,9 @@ public final class UploadService {
       if (upload.status() == Upload.Status.ABORTED || upload.status() == Upload.Status.FAILED) {
         throw notFound("The upload was ended; create a new one.");
       }
+      if (upload.status() == Upload.Status.SUPERSEDED) {
+        throw superseded();
+      }
       return upload;
     });
   }
@@ -192,6 +195,11 @@ public final class UploadService {
     }
     return repository.find(upload.id()).transform(now -> {
       Upload.Status status = now.succeeded() ? now.result().map(Upload::status).orElse(null) : null;
+      if (status == Upload.Status.SUPERSEDED) {
+        log.debug("upload {}: its attachment was stored by another upload while a PATCH wrote it: {}", upload.id(),
+            e.toString());
+        return Future.failedFuture(superseded());
+      }
       if (status == Upload.Status.ABORTED || status == Upload.Status.EXPIRED) {
         log.debug("upload {} ended ({}) while a PATCH wrote it: {}", upload.id(), status, e.toString());
         return Future.failedFuture(notFound(status == Upload.Status.ABORTED
@@ -450,6 +458,15 @@ public final class UploadService {
     return new AuditEvent(caller.accountId(), caller.accountId().toString(), action, "attachment",
         declared.attachmentId().toString(), declared.unitId(), clientAddress, requestId, outcome,
         details.put("reportId", declared.reportId().toString()));
+  }
+
+  /**
+   * An upload whose attachment another upload (or a direct completion) stored: 410, as for an expired one (it
+   * existed and is over for good), not the 404 of one terminated or refused, which the client should start again.
+   */
+  private static RuntimeException superseded() {
+    return Problem.of(ProblemType.GONE, "The attachment was stored by another upload; nothing more is needed.")
+        .toException();
   }
 
   private static RuntimeException notFound(String detail) {

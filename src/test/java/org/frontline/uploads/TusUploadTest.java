@@ -355,6 +355,115 @@ class TusUploadTest {
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
   }
 
+  /**
+   * An upload whose attachment another upload stored (a phone that started a second upload, then resumed the first)
+   * or a direct completion stored is over: HEAD is 410 without Upload-Offset (it answered 200 with the offset while
+   * its PATCH was refused, so a phone kept resuming it), PATCH and DELETE are 410 too, before any byte is read. The
+   * attachment's object and audit entry stay as stored; the row stays ACTIVE until the sweeper expires it and cleans
+   * what it left in the store, never the attachment's object.
+   */
+  @Test
+  void anUploadWhoseAttachmentAnotherUploadStoredIsGoneAndTheStoredObjectUntouched(TestEnvironment env)
+      throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(6 * MIB);
+    byte[] small = photo(60_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a, b}, new byte[][] {data, small});
+    int sent = 5 * MIB + 10;
+    String first = uploads.create(env, token, report, a, data.length);
+    assertThat(uploads.patch(env, token, first, 0, Arrays.copyOf(data, sent), null).statusCode()).isEqualTo(204);
+    String second = uploads.create(env, token, report, a, data.length);
+    assertThat(uploads.patch(env, token, second, 0, data, null).statusCode()).isEqualTo(204);
+    String key = storedIntact(env, a, data);
+    assertThat(key).endsWith("/" + UploadRequests.uploadId(second));
+    // b: a tus upload begun, then the photo stored through the direct path.
+    String tusOfB = uploads.create(env, token, report, b, small.length);
+    assertThat(uploads.patch(env, token, tusOfB, 0, Arrays.copyOf(small, 1000), null).statusCode()).isEqualTo(204);
+    assertThat(org.frontline.testing.StoreHttp.put(uploads.uploadUrl(env, token, b), small).statusCode())
+        .isEqualTo(200);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + b + "/complete").statusCode()).isEqualTo(200);
+    String keyOfB = storedIntact(env, b, small);
+
+    for (String[] upload : new String[][] {{first, Integer.toString(sent)}, {tusOfB, "1000"}}) {
+      String location = upload[0];
+      long offset = Long.parseLong(upload[1]);
+      HttpResponse<String> head = uploads.head(env, token, location);
+      assertThat(head.statusCode()).isEqualTo(410);
+      assertThat(head.headers().firstValue("Upload-Offset")).isEmpty();
+      assertThat(head.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
+      HttpResponse<String> patch = uploads.patch(env, token, location, offset, Arrays.copyOf(data, 100), null);
+      assertThat(patch.statusCode()).as(patch.body()).isEqualTo(410);
+      assertThat(problemType(patch)).isEqualTo("urn:frontline:problem:gone");
+      assertThat(new JsonObject(patch.body()).getString("detail")).contains("stored by another upload");
+      HttpResponse<String> delete = uploads.send(env, "DELETE", location, null, Map.of("Tus-Resumable", "1.0.0",
+          "Authorization", "Bearer " + token));
+      assertThat(delete.statusCode()).isEqualTo(410);
+      assertThat(query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE id = '"
+          + UploadRequests.uploadId(location) + "'")).isEqualTo(offset + " ACTIVE");
+    }
+    assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.stored' AND object_id IN ('"
+        + a + "', '" + b + "')")).isEqualTo("2");
+    assertThat(query(env, "SELECT status FROM report WHERE id = '" + report + "'")).isEqualTo("COMPLETE");
+
+    // Expired, they are cleaned as any other (the first one's multipart upload aborted), the stored objects kept.
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 minute' WHERE status = 'ACTIVE'"
+        + " AND report_id = '" + report + "'");
+    await(env.app().uploadSweeper().sweep());
+    assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
+    assertThat(storedIntact(env, a, data)).isEqualTo(key);
+    assertThat(storedIntact(env, b, small)).isEqualTo(keyOfB);
+  }
+
+  /**
+   * A PATCH still writing an upload when another upload stores the attachment cannot save its progress (it saved it
+   * and answered 204, and HEAD then 410): 409, HEAD 410, the row where it was, the stored object as stored.
+   */
+  @Test
+  void aPatchWritingWhenAnotherUploadStoresTheAttachmentIs409AndHeadThen410(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String first = uploads.create(env, token, report, a, data.length);
+    String firstId = UploadRequests.uploadId(first);
+    int sent = 5 * MIB; // one part exactly: its progress is saved at that offset
+    int port = env.app().config().http().port();
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(30_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(("PATCH " + first + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nTus-Resumable: 1.0.0\r\n"
+          + "Authorization: Bearer " + token + "\r\nUpload-Offset: 0\r\n"
+          + "Content-Type: application/offset+octet-stream\r\nContent-Length: " + (sent + 10) + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.write(data, 0, sent);
+      out.flush();
+      // Its first part is in the store and its progress saved: the PATCH waits for the rest of its body.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+          query(env, "SELECT \"offset\" FROM upload WHERE id = '" + firstId + "'")).isEqualTo(Integer.toString(sent)));
+      String second = uploads.create(env, token, report, a, data.length);
+      assertThat(uploads.patch(env, token, second, 0, data, null).statusCode()).isEqualTo(204);
+
+      out.write(data, sent, 10);
+      out.flush();
+      ByteArrayOutputStream answer = new ByteArrayOutputStream();
+      java.io.InputStream in = socket.getInputStream();
+      while (!answer.toString(StandardCharsets.US_ASCII).contains("\r\n\r\n")) {
+        int b = in.read();
+        assertThat(b).as("the answer so far: " + answer).isNotNegative();
+        answer.write(b);
+      }
+      assertThat(answer.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 409 ");
+      assertThat(storedIntact(env, a, data)).endsWith("/" + UploadRequests.uploadId(second));
+    }
+    assertThat(uploads.head(env, token, first).statusCode()).isEqualTo(410);
+    assertThat(query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE id = '" + firstId + "'"))
+        .isEqualTo(sent + " ACTIVE");
+  }
+
   @Test
   void anExpiredUploadIs410AndTheSweeperLeavesNoIncompleteMultipartUpload(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
