@@ -156,7 +156,7 @@ public final class TusUploadHandler {
         throw Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "Upload-Length exceeds Tus-Max-Size "
             + UploadService.MAX_SIZE + ".").toException();
       }
-      Map<String, String> metadata = metadata(rc.request().getHeader("Upload-Metadata"));
+      Map<String, String> metadata = metadata(single(rc, "Upload-Metadata"));
       reportId = uuid(metadata, "reportId");
       attachmentId = uuid(metadata, "attachmentId");
     } catch (RuntimeException e) {
@@ -267,7 +267,7 @@ public final class TusUploadHandler {
 
   /** {@code Upload-Checksum: sha256 <base64>}, or null when absent. */
   static byte[] checksum(RoutingContext rc) {
-    String header = rc.request().getHeader("Upload-Checksum");
+    String header = single(rc, "Upload-Checksum");
     if (header == null) {
       return null;
     }
@@ -286,20 +286,37 @@ public final class TusUploadHandler {
     }
   }
 
+  /**
+   * A tus number (Upload-Length, Upload-Offset): sent once, digits only (tus 1.0.0: a non-negative integer; leading
+   * zeros are still digits). {@code Long.parseLong} alone took {@code +5}, and a header sent twice was read as its
+   * first value, where a proxy in between may have acted on the other.
+   */
   private static long headerLong(RoutingContext rc, String name) {
-    String value = rc.request().getHeader(name);
+    String value = single(rc, name);
     if (value == null) {
       throw invalid("header/" + name, "is required");
     }
-    try {
-      long parsed = Long.parseLong(value.trim());
-      if (parsed < 0) {
-        throw invalid("header/" + name, "must not be negative");
-      }
-      return parsed;
-    } catch (NumberFormatException e) {
-      throw invalid("header/" + name, "must be a whole number");
+    String digits = value.trim();
+    if (digits.startsWith("-")) {
+      throw invalid("header/" + name, "must not be negative");
     }
+    if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw invalid("header/" + name, "must be a whole number (digits only)");
+    }
+    try {
+      return Long.parseLong(digits);
+    } catch (NumberFormatException e) {
+      throw invalid("header/" + name, "is too large");
+    }
+  }
+
+  /** The value of a header tus defines once per request, or null when absent; 400 when it was sent twice. */
+  private static String single(RoutingContext rc, String name) {
+    List<String> values = rc.request().headers().getAll(name);
+    if (values.size() > 1) {
+      throw invalid("header/" + name, "must be sent once");
+    }
+    return values.isEmpty() ? null : values.get(0);
   }
 
   /** tus Upload-Metadata: comma-separated "key base64value" pairs. */

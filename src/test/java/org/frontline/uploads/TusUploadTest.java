@@ -250,6 +250,78 @@ class TusUploadTest {
     assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("0");
   }
 
+  /**
+   * Upload-Length and Upload-Offset are digits, sent once: a sign ({@code +}), a list, a number past a long or a
+   * header sent twice (read as its first value, where a proxy may act on the other) is 400 naming the header, and
+   * nothing is created or written; leading zeros are still digits. So is an Upload-Checksum or Upload-Metadata sent
+   * twice.
+   */
+  @Test
+  void tusNumbersAreDigitsSentOnceAndAnythingElseIs400ChangingNothing(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(20_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String length = Integer.toString(data.length);
+    String[][] creations = {
+        {"Upload-Length", "+" + length}, {"Upload-Length", length + ", " + length},
+        {"Upload-Length", "99999999999999999999"}, {"Upload-Length", "-" + length},
+        {"Upload-Length", length, length}, {"Upload-Metadata", metadata(report, a), metadata(report, a)}};
+    for (String[] header : creations) {
+      HttpRequest.Builder b = tusRequest(env, token, "/v1/uploads", "POST", null);
+      for (String name : new String[] {"Upload-Length", "Upload-Metadata"}) {
+        if (!name.equals(header[0])) {
+          b.header(name, name.equals("Upload-Length") ? length : metadata(report, a));
+        }
+      }
+      for (int i = 1; i < header.length; i++) {
+        b.header(header[0], header[i]);
+      }
+      refusedNaming(http.send(b.build(), HttpResponse.BodyHandlers.ofString()), "header/" + header[0]);
+    }
+    assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("0");
+
+    String location = uploads.create(env, token, report, a, data.length);
+    byte[] first = Arrays.copyOf(data, 1000);
+    String[][] patches = {{"Upload-Offset", "+0"}, {"Upload-Offset", "0", "0"}, {"Upload-Offset", "0x0"},
+        {"Upload-Checksum", checksum(first), checksum(first)}};
+    for (String[] header : patches) {
+      HttpRequest.Builder b = tusRequest(env, token, location, "PATCH", first)
+          .header("Content-Type", "application/offset+octet-stream");
+      if (!header[0].equals("Upload-Offset")) {
+        b.header("Upload-Offset", "0");
+      }
+      for (int i = 1; i < header.length; i++) {
+        b.header(header[0], header[i]);
+      }
+      refusedNaming(http.send(b.build(), HttpResponse.BodyHandlers.ofString()), "header/" + header[0]);
+    }
+    assertThat(query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("0 ACTIVE");
+
+    HttpResponse<String> zeros = http.send(tusRequest(env, token, location, "PATCH", data)
+        .header("Content-Type", "application/offset+octet-stream").header("Upload-Offset", "000").build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(zeros.statusCode()).as(zeros.body()).isEqualTo(204);
+    storedIntact(env, a, data);
+  }
+
+  private static HttpRequest.Builder tusRequest(TestEnvironment env, String token, String path, String method,
+                                                byte[] body) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port() + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body))
+        .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token);
+  }
+
+  /** A 400 validation problem whose one error names {@code field}. */
+  private static void refusedNaming(HttpResponse<String> r, String field) {
+    assertThat(r.statusCode()).as(field + ": " + r.body()).isEqualTo(400);
+    assertThat(problemType(r)).isEqualTo("urn:frontline:problem:validation-failed");
+    assertThat(new JsonObject(r.body()).getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo(field);
+  }
+
   @Test
   void anotherOfficerGets404ForTheAttachmentAndTheUpload(TestEnvironment env) throws Exception {
     String xu = token(env, "officer.xu");
