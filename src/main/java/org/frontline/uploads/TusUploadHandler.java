@@ -319,19 +319,28 @@ public final class TusUploadHandler {
     return values.isEmpty() ? null : values.get(0);
   }
 
-  /** tus Upload-Metadata: comma-separated "key base64value" pairs. */
+  /**
+   * tus Upload-Metadata: comma-separated "key base64value" pairs, each key once (tus 1.0.0: keys MUST be unique; a
+   * second {@code reportId} was taken over the first).
+   */
   static Map<String, String> metadata(String header) {
     Map<String, String> out = new HashMap<>();
     if (header == null || header.isBlank()) {
       return out;
     }
     for (String pair : header.split(",")) {
+      if (pair.isBlank()) {
+        continue; // "a x,,b y" or a trailing comma: no pair
+      }
       String[] kv = pair.trim().split(" ", 2);
+      String value;
       try {
-        out.put(kv[0], kv.length < 2 ? "" : new String(Base64.getDecoder().decode(kv[1].trim()),
-            StandardCharsets.UTF_8));
+        value = kv.length < 2 ? "" : new String(Base64.getDecoder().decode(kv[1].trim()), StandardCharsets.UTF_8);
       } catch (IllegalArgumentException e) {
         throw invalid("header/Upload-Metadata", "the value of " + kv[0] + " is not base64");
+      }
+      if (out.putIfAbsent(kv[0], value) != null) {
+        throw invalid("header/Upload-Metadata", "the key " + kv[0] + " is given twice (keys must be unique)");
       }
     }
     return out;

@@ -307,6 +307,51 @@ class TusUploadTest {
     storedIntact(env, a, data);
   }
 
+  /**
+   * Upload-Metadata with a key given twice (tus: keys are unique) is 400: a second reportId was taken over the first,
+   * so what was created depended on which one the server read. A value that is not base64 is 400 too, and another
+   * officer's report (or an attachment of another report) 404; nothing is created.
+   */
+  @Test
+  void uploadMetadataWithAKeyTwiceOrBadBase64IsRefusedAndCreatesNothing(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(20_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    UUID othersReport = UUID.randomUUID();
+    UUID othersAttachment = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    insertReport(env, othersReport, account("officer.zhang"), new UUID[] {othersAttachment}, new byte[][] {data});
+    java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+    String mine = metadata(report, a);
+    String[] twice = {
+        "reportId " + b64.encodeToString(UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8)) + "," + mine,
+        mine + ",reportId " + b64.encodeToString(report.toString().getBytes(StandardCharsets.UTF_8)),
+        mine + ",filename " + b64.encodeToString("b.jpg".getBytes(StandardCharsets.UTF_8))};
+    for (String metadata : twice) {
+      refusedNaming(uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+          "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
+          "Upload-Metadata", metadata)), "header/Upload-Metadata");
+    }
+    refusedNaming(uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
+        "Upload-Metadata", mine.replace("reportId ", "reportId %%"))), "header/Upload-Metadata");
+    for (String metadata : new String[] {metadata(othersReport, othersAttachment), metadata(othersReport, a)}) {
+      HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+          "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
+          "Upload-Metadata", metadata));
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(404);
+      assertThat(problemType(r)).isEqualTo("urn:frontline:problem:not-found");
+    }
+    assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id IN ('" + a + "', '" + othersAttachment
+        + "')")).isEqualTo("0");
+    // With a trailing comma and each key once, the same creation is taken.
+    uploads.create(env, token, report, a, data.length);
+    assertThat(uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
+        "Upload-Metadata", mine + ",")).statusCode()).isEqualTo(201);
+  }
+
   private static HttpRequest.Builder tusRequest(TestEnvironment env, String token, String path, String method,
                                                 byte[] body) {
     return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.app().config().http().port() + path))
