@@ -35,13 +35,19 @@ public final class AttachmentLedger {
     this.pool = pool;
   }
 
+  /**
+   * The query of a declared attachment: $1 the attachment, $2 its report; its row is read by {@link #declared(Row)}.
+   * Public for a statement that reads the declaration and writes on it at once (the tus creation).
+   */
+  public static final String DECLARED = """
+      SELECT a.id, a.report_id, r.author_id, r.unit_id, a.declared_size, a.declared_sha256,
+             a.declared_content_type, a.status
+      FROM attachment a JOIN report r ON r.id = a.report_id
+      WHERE a.id = $1 AND a.report_id = $2""";
+
   /** The attachment {@code attachmentId} of report {@code reportId}, or empty when there is no such pair. */
   public Future<Optional<Declared>> declared(UUID reportId, UUID attachmentId) {
-    return pool.preparedQuery("""
-            SELECT a.id, a.report_id, r.author_id, r.unit_id, a.declared_size, a.declared_sha256,
-                   a.declared_content_type, a.status
-            FROM attachment a JOIN report r ON r.id = a.report_id
-            WHERE a.id = $1 AND a.report_id = $2""")
+    return pool.preparedQuery(DECLARED)
         .execute(Tuple.of(attachmentId, reportId))
         .map(rows -> rows.size() == 0 ? Optional.<Declared>empty() : Optional.of(declared(rows.iterator().next())));
   }
@@ -135,7 +141,8 @@ public final class AttachmentLedger {
         .mapEmpty();
   }
 
-  private static Declared declared(Row row) {
+  /** A row of {@link #DECLARED}. */
+  public static Declared declared(Row row) {
     return new Declared(row.getUUID("id"), row.getUUID("report_id"), row.getUUID("author_id"),
         row.getUUID("unit_id"), row.getLong("declared_size"),
         HexFormat.of().formatHex(row.getBuffer("declared_sha256").getBytes()),

@@ -177,13 +177,13 @@ public final class TusUploadHandler {
       return;
     }
     uploads.create(caller, reportId, attachmentId, length)
-        .compose(upload -> !withUpload
-            ? io.vertx.core.Future.succeededFuture(new UploadService.Written(upload, 0, false))
-            : uploads.write(caller, upload, 0, rc.request(), checksum, address(rc), RequestIds.of(rc), gone(rc))
+        .compose(found -> !withUpload
+            ? io.vertx.core.Future.succeededFuture(new UploadService.Written(found.upload(), 0, false))
+            : uploads.write(caller, found, 0, rc.request(), checksum, address(rc), RequestIds.of(rc), gone(rc))
                 // The upload exists: a refused first chunk still leaves it, at offset 0, for the client to resume.
                 .recover(e -> e instanceof org.frontline.platform.http.ProblemException pe
                     && pe.problem().status() == 460
-                    ? io.vertx.core.Future.succeededFuture(new UploadService.Written(upload, 0, false))
+                    ? io.vertx.core.Future.succeededFuture(new UploadService.Written(found.upload(), 0, false))
                     : io.vertx.core.Future.failedFuture(e)))
         .onSuccess(written -> {
           HttpServerResponse response = rc.response().setStatusCode(201)
@@ -198,7 +198,7 @@ public final class TusUploadHandler {
   }
 
   private void head(RoutingContext rc, UUID id) {
-    uploads.find(Caller.of(rc), id).onSuccess(upload -> {
+    uploads.find(Caller.of(rc), id).map(UploadRepository.Found::upload).onSuccess(upload -> {
       HttpServerResponse response = rc.response().setStatusCode(200)
           .putHeader("Cache-Control", "no-store")
           .putHeader("Upload-Offset", Long.toString(upload.offset()))
@@ -226,7 +226,7 @@ public final class TusUploadHandler {
       return;
     }
     uploads.find(caller, id) // the tail is read once the body holds a part permit (ChunkReceiver.receive)
-        .compose(upload -> uploads.write(caller, upload, offset, rc.request(), checksum, address(rc),
+        .compose(found -> uploads.write(caller, found, offset, rc.request(), checksum, address(rc),
             RequestIds.of(rc), gone(rc)))
         .onSuccess(written -> {
           HttpServerResponse response = rc.response().setStatusCode(204)
@@ -241,7 +241,7 @@ public final class TusUploadHandler {
 
   private void delete(RoutingContext rc, UUID id) {
     uploads.find(Caller.of(rc), id)
-        .compose(uploads::terminate)
+        .compose(found -> uploads.terminate(found.upload()))
         .onSuccess(v -> rc.response().setStatusCode(204).end())
         .onFailure(rc::fail);
   }

@@ -10,6 +10,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.platform.objectstore.ObjectStore.Part;
+import org.frontline.reports.AttachmentLedger;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -17,6 +18,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,15 +47,32 @@ public final class UploadRepository {
     return pool;
   }
 
-  public Future<Void> insert(Upload u) {
-    return pool.preparedQuery("""
-            INSERT INTO upload (id, attachment_id, report_id, author_id, length, "offset", object_key,
-                                multipart_upload_id, parts, tail, sha256_state, status, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
-        .execute(Tuple.from(new Object[] {u.id(), u.attachmentId(), u.reportId(), u.authorId(), u.length(),
-            u.offset(), u.objectKey(), u.multipartUploadId(), partsJson(u.parts()), Buffer.buffer(u.tail()),
-            Buffer.buffer(u.sha256State()), u.status().name(), utc(u.expiresAt())}))
-        .mapEmpty();
+  /**
+   * What a creation found: the attachment's declaration, and whether the new upload's row was inserted (only when
+   * the attachment is its author's, PENDING and declared at the upload's length; else the declaration says why).
+   */
+  record Created(AttachmentLedger.Declared declared, boolean inserted) {}
+
+  /**
+   * A creation in one statement: reads the declaration of the new ACTIVE upload {@code u}'s attachment
+   * ({@link AttachmentLedger#DECLARED}) and inserts the row when the attachment is {@code u}'s author's, PENDING and
+   * declared at {@code u}'s length. Empty when the report has no such attachment.
+   */
+  Future<Optional<Created>> create(Upload u) {
+    return pool.preparedQuery("WITH d AS (" + AttachmentLedger.DECLARED + """
+            ), ins AS (
+              INSERT INTO upload (id, attachment_id, report_id, author_id, length, "offset", object_key,
+                                  multipart_upload_id, parts, tail, sha256_state, status, expires_at)
+              SELECT $3::uuid, d.id, d.report_id, d.author_id, d.declared_size, 0, $6::text, NULL, '[]',
+                     '\\x'::bytea, $7::bytea, 'ACTIVE', $8::timestamptz
+              FROM d
+              WHERE d.author_id = $4 AND d.status = 'PENDING' AND d.declared_size = $5
+              RETURNING id)
+            SELECT d.*, EXISTS (SELECT 1 FROM ins) AS inserted FROM d""")
+        .execute(Tuple.from(new Object[] {u.attachmentId(), u.reportId(), u.id(), u.authorId(), u.length(),
+            u.objectKey(), Buffer.buffer(u.sha256State()), utc(u.expiresAt())}))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(new Created(
+            AttachmentLedger.declared(rows.iterator().next()), rows.iterator().next().getBoolean("inserted"))));
   }
 
   /** The multipart upload started for an upload just inserted (its row exists before the store call). */
@@ -82,18 +101,35 @@ public final class UploadRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getBuffer(0).getBytes()));
   }
 
+  /** An upload and the declaration of its attachment (immutable: size, SHA-256, content type, the report's unit). */
+  public record Found(Upload upload, AttachmentLedger.Declared declared) {}
+
   /**
-   * An upload without its tail (an empty one): what HEAD, termination and a PATCH waiting for its part permit need,
-   * without the up to 5 MiB of bytes not yet in a part (a PATCH reads them once it holds a permit: {@link #tail}).
-   * An ACTIVE upload whose attachment is STORED already reads as {@link Upload.Status#SUPERSEDED}.
+   * An upload without its tail (an empty one), with its attachment's declaration, in one statement: what HEAD,
+   * termination and a PATCH waiting for its part permit need, without the up to 5 MiB of bytes not yet in a part (a
+   * PATCH reads them once it holds a permit: {@link #tail}); the PATCH judges and completes the upload against the
+   * declaration read here. An ACTIVE upload whose attachment is STORED already reads as
+   * {@link Upload.Status#SUPERSEDED}.
    */
-  public Future<Optional<Upload>> find(UUID id) {
-    return pool.preparedQuery("SELECT " + COLUMNS.replace("tail,", "'\\x'::bytea AS tail,")
-            .replace("status,", "CASE WHEN upload.status = 'ACTIVE' AND " + ATTACHMENT_STORED
-                + " THEN 'SUPERSEDED' ELSE upload.status END AS status,")
-            + " FROM upload WHERE id = $1")
+  public Future<Optional<Found>> find(UUID id) {
+    return pool.preparedQuery("SELECT " + qualified("upload").replace("upload.tail,", "'\\x'::bytea AS tail,")
+            .replace("upload.status,", "CASE WHEN upload.status = 'ACTIVE' AND a.status = 'STORED' THEN 'SUPERSEDED'"
+                + " ELSE upload.status END AS status,")
+            + ", r.unit_id, a.declared_size, a.declared_sha256, a.declared_content_type, a.status AS attachment_status"
+            + " FROM upload JOIN attachment a ON a.id = upload.attachment_id JOIN report r ON r.id = upload.report_id"
+            + " WHERE upload.id = $1")
         .execute(Tuple.of(id))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(upload(rows.iterator().next())));
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.empty();
+          }
+          Row r = rows.iterator().next();
+          Upload upload = upload(r);
+          return Optional.of(new Found(upload, new AttachmentLedger.Declared(upload.attachmentId(), upload.reportId(),
+              upload.authorId(), r.getUUID("unit_id"), r.getLong("declared_size"),
+              HexFormat.of().formatHex(r.getBuffer("declared_sha256").getBytes()), r.getString("declared_content_type"),
+              r.getString("attachment_status"))));
+        });
   }
 
   /**
@@ -287,7 +323,7 @@ public final class UploadRepository {
         });
   }
 
-  /** {@link #COLUMNS} with a table alias (RETURNING of an UPDATE ... FROM). */
+  /** {@link #COLUMNS} with a table alias (a join, the RETURNING of an UPDATE ... FROM). */
   private static String qualified(String alias) {
     StringBuilder out = new StringBuilder();
     for (String column : COLUMNS.split(",")) {

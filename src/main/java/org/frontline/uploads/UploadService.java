@@ -24,7 +24,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -65,10 +64,18 @@ public final class UploadService {
     this.blocking = blocking;
   }
 
-  /** Creation: checks the attachment (the caller's, pending) and the length, starts the multipart upload. */
-  public Future<Upload> create(Caller caller, UUID reportId, UUID attachmentId, long length) {
-    return ledger.declared(reportId, attachmentId).compose(found -> {
-      AttachmentLedger.Declared declared = found
+  /**
+   * Creation: checks the attachment (the caller's, pending) and the length, starts the multipart upload; the upload
+   * with the declaration it was checked against (a creation-with-upload writes its body against it).
+   */
+  public Future<UploadRepository.Found> create(Caller caller, UUID reportId, UUID attachmentId, long length) {
+    UUID id = UUID.randomUUID();
+    String key = "reports/" + reportId + "/" + attachmentId + "/" + id;
+    Upload upload = new Upload(id, attachmentId, reportId, caller.accountId(), length, 0, key, null,
+        List.of(), new byte[0], ChunkReceiver.initialState(), Upload.Status.ACTIVE, clock.instant().plus(lifetime));
+    // One statement reads the declaration and inserts the row when the checks below pass (it makes them too).
+    return repository.create(upload).compose(found -> {
+      AttachmentLedger.Declared declared = found.map(UploadRepository.Created::declared)
           .filter(d -> d.authorId().equals(caller.accountId()))
           .orElseThrow(() -> notFound("No such attachment of a report of yours."));
       if (!"PENDING".equals(declared.status())) {
@@ -82,40 +89,34 @@ public final class UploadService {
                 "must equal the declared size " + declared.size())))
             .toException();
       }
-      UUID id = UUID.randomUUID();
-      String key = "reports/" + reportId + "/" + attachmentId + "/" + id;
-      Upload upload = new Upload(id, attachmentId, reportId, caller.accountId(), length, 0, key, null,
-          List.of(), new byte[0], ChunkReceiver.initialState(), Upload.Status.ACTIVE,
-          clock.instant().plus(lifetime));
+      if (!found.get().inserted()) { // the statement's own checks, on the same snapshot: never apart from ours
+        throw new IllegalStateException("upload " + id + " was not inserted");
+      }
       // An upload of at most one part is received whole and stored with one PUT: no multipart upload.
       if (length <= ChunkReceiver.PART_SIZE) {
-        return repository.insert(upload).map(upload);
+        return Future.succeededFuture(new UploadRepository.Found(upload, declared));
       }
       // The row first, then the multipart upload: a server that dies in between, or a start whose answer is lost,
       // leaves a row whose key the sweeper searches for multipart uploads once it expires (or at once when the
       // start failed), never a multipart upload nothing knows of.
-      return repository.insert(upload)
-          .compose(v -> store.createMultipart(key, declared.contentType())
-              .recover(e -> repository.startFailed(id, "the object store did not start the upload: " + e)
-                  .transform(x -> Future.failedFuture(e))))
+      return store.createMultipart(key, declared.contentType())
+          .recover(e -> repository.startFailed(id, "the object store did not start the upload: " + e)
+              .transform(x -> Future.failedFuture(e)))
           .compose(multipartId -> repository.recordMultipart(id, multipartId)
               .recover(e -> abandon(key, multipartId).transform(x -> Future.failedFuture(e)))
-              .map(upload.withMultipartUploadId(multipartId)));
+              .map(new UploadRepository.Found(upload.withMultipartUploadId(multipartId), declared)));
     });
   }
 
   /**
-   * The caller's upload, ACTIVE or finished, without its tail (a PATCH reads it once it holds a part permit); 404
-   * for anyone else's or none, 410 when expired.
+   * The caller's upload, ACTIVE or finished, without its tail (a PATCH reads it once it holds a part permit), with
+   * its attachment's declaration; 404 for anyone else's or none, 410 when expired or superseded.
    */
-  public Future<Upload> find(Caller caller, UUID id) {
-    return judge(caller, repository.find(id));
-  }
-
-  private Future<Upload> judge(Caller caller, Future<Optional<Upload>> read) {
-    return read.map(found -> {
-      Upload upload = found.filter(u -> u.authorId().equals(caller.accountId()))
+  public Future<UploadRepository.Found> find(Caller caller, UUID id) {
+    return repository.find(id).map(read -> {
+      UploadRepository.Found found = read.filter(f -> f.upload().authorId().equals(caller.accountId()))
           .orElseThrow(() -> notFound("No such upload."));
+      Upload upload = found.upload();
       if (upload.expired(clock.instant())) {
         throw Problem.of(ProblemType.GONE, "The upload expired; create a new one.").toException();
       }
@@ -125,7 +126,7 @@ public final class UploadService {
       if (upload.status() == Upload.Status.SUPERSEDED) {
         throw superseded();
       }
-      return upload;
+      return found;
     });
   }
 
@@ -135,8 +136,10 @@ public final class UploadService {
    * connection closes (see {@link ChunkReceiver#receive}). The upload is this instance's to write (its id in
    * {@code writing}) from here until the future returned completes, whatever happens on the way: it always does.
    */
-  public Future<Written> write(Caller caller, Upload upload, long offset, HttpServerRequest body,
+  public Future<Written> write(Caller caller, UploadRepository.Found found, long offset, HttpServerRequest body,
                                byte[] chunkSha256, String clientAddress, String requestId, Future<?> gone) {
+    Upload upload = found.upload();
+    AttachmentLedger.Declared declared = found.declared();
     if (upload.status() != Upload.Status.ACTIVE) {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The upload is already complete.")
           .toException());
@@ -161,15 +164,15 @@ public final class UploadService {
           // memory and before anything is stored: looking at its head on the way would judge the same bytes twice.
           boolean judgedAtCompletion = upload.multipartUploadId() == null
               && Long.toString(upload.length() - offset).equals(body.getHeader("Content-Length"));
-          Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : head -> checkHead(upload, head);
+          Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : head -> checkHead(declared, head);
           return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, headCheck,
               budget, blocking, gone, received -> received.complete()
-                  ? complete(caller, upload, received, clientAddress, requestId)
+                  ? complete(caller, upload, declared, received, clientAddress, requestId)
                       .map(u -> new Written(u, received.offset(), true))
                   : Future.succeededFuture(new Written(upload, received.offset(), false)));
         })
         .recover(e -> e instanceof ContentRules.Refused refused
-            ? refuseEarly(caller, upload, refused, clientAddress, requestId)
+            ? refuseEarly(caller, upload, declared, refused, clientAddress, requestId)
             : ifEndedMeanwhile(upload, e))
         .onComplete(done -> writing.remove(upload.id()));
   }
@@ -194,7 +197,7 @@ public final class UploadService {
       return Future.failedFuture(e);
     }
     return repository.find(upload.id()).transform(now -> {
-      Upload.Status status = now.succeeded() ? now.result().map(Upload::status).orElse(null) : null;
+      Upload.Status status = now.succeeded() ? now.result().map(f -> f.upload().status()).orElse(null) : null;
       if (status == Upload.Status.SUPERSEDED) {
         log.debug("upload {}: its attachment was stored by another upload while a PATCH wrote it: {}", upload.id(),
             e.toString());
@@ -236,30 +239,26 @@ public final class UploadService {
   }
 
   /** The content rules on the upload's first bytes, as soon as they are in (nothing of them is stored yet). */
-  private Future<Void> checkHead(Upload upload, byte[] head) {
-    return ledger.declared(upload.reportId(), upload.attachmentId())
-        .compose(found -> blocking.executeBlocking(() -> {
-          ContentRules.check(head, head, found.map(AttachmentLedger.Declared::contentType).orElse(null));
-          return null;
-        }, false));
+  private Future<Void> checkHead(AttachmentLedger.Declared declared, byte[] head) {
+    return blocking.executeBlocking(() -> {
+      ContentRules.check(head, head, declared.contentType());
+      return null;
+    }, false);
   }
 
   /**
    * The head broke a content rule: the upload ends here (multipart aborted, FAILED), the reason is recorded on the
    * attachment (which stays PENDING for a proper photo) and audited; the client gets 415 or 422.
    */
-  private Future<Written> refuseEarly(Caller caller, Upload upload, ContentRules.Refused refused,
-                                      String clientAddress, String requestId) {
-    return ledger.declared(upload.reportId(), upload.attachmentId()).compose(found -> {
-      AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
-      return abandon(upload.objectKey(), upload.multipartUploadId())
-          .recover(e -> {
-            log.warn("upload {}: abort of the multipart upload failed (the sweeper retries): {}", upload.id(),
-                e.toString());
-            return repository.owesStoreCleanup(upload.id());
-          })
-          .compose(v -> refusedRecord(caller, upload, declared, refused, clientAddress, requestId));
-    });
+  private Future<Written> refuseEarly(Caller caller, Upload upload, AttachmentLedger.Declared declared,
+                                      ContentRules.Refused refused, String clientAddress, String requestId) {
+    return abandon(upload.objectKey(), upload.multipartUploadId())
+        .recover(e -> {
+          log.warn("upload {}: abort of the multipart upload failed (the sweeper retries): {}", upload.id(),
+              e.toString());
+          return repository.owesStoreCleanup(upload.id());
+        })
+        .compose(v -> refusedRecord(caller, upload, declared, refused, clientAddress, requestId));
   }
 
   private Future<Written> refusedRecord(Caller caller, Upload upload, AttachmentLedger.Declared declared,
@@ -272,10 +271,9 @@ public final class UploadService {
         .compose(v -> Future.failedFuture(refused.problem("upload")));
   }
 
-  private Future<Upload> complete(Caller caller, Upload upload, ChunkReceiver.Received received,
-                                  String clientAddress, String requestId) {
-    return ledger.declared(upload.reportId(), upload.attachmentId()).compose(found -> {
-      AttachmentLedger.Declared declared = found.orElseThrow(() -> notFound("The attachment is gone."));
+  private Future<Upload> complete(Caller caller, Upload upload, AttachmentLedger.Declared declared,
+                                  ChunkReceiver.Received received, String clientAddress, String requestId) {
+    return Future.succeededFuture().compose(v -> {
       boolean matches = received.offset() == declared.size() && received.sha256Hex().equals(declared.sha256Hex());
       if (received.whole() != null) {
         // Received whole: judged in memory, stored with one PUT only when it passes. The content rules come
@@ -432,7 +430,7 @@ public final class UploadService {
         // upload is not terminated, and the answer says how it ended.
         .compose(ended -> ended ? deleteOrOwe(upload)
             : repository.find(upload.id()).compose(now -> Future.failedFuture(notFound(
-                ended(now.map(Upload::status).orElse(Upload.Status.ABORTED))))));
+                ended(now.map(f -> f.upload().status()).orElse(Upload.Status.ABORTED))))));
   }
 
   /** Why an ended upload cannot be terminated, by how it ended. */
