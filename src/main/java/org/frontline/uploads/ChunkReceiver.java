@@ -287,8 +287,7 @@ final class ChunkReceiver {
   /** The body went past Upload-Length: 413, reading no more of it. */
   private void pastLength() {
     request.pause();
-    fail(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + upload.length()
-        + " bytes).").toException());
+    fail(UploadService.pastLength(upload.length()));
   }
 
   /** After a part was stored or the head was judged: go on where the body left off. */

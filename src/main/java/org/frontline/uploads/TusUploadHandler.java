@@ -169,6 +169,11 @@ public final class TusUploadHandler {
           + OFFSET_OCTET_STREAM + ".").toException());
       return;
     }
+    if (UploadService.declaredLength(rc.request()) > length) {
+      // Before the upload exists: refused after its creation, it was left ACTIVE with no Location to resume it.
+      rc.fail(UploadService.pastLength(length));
+      return;
+    }
     byte[] checksum;
     try {
       checksum = withUpload ? checksum(rc) : null;

@@ -151,8 +151,7 @@ public final class UploadService {
     }
     if (declaredLength(body) > upload.length() - offset) {
       // Refused on its Content-Length alone, before a 100 Continue or a byte of it (the receiver would 413 once past).
-      return Future.failedFuture(Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length ("
-          + upload.length() + " bytes).").toException());
+      return Future.failedFuture(pastLength(upload.length()));
     }
     if (!writing.add(upload.id())) {
       return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "Another request is writing this upload.")
@@ -177,8 +176,14 @@ public final class UploadService {
         .onComplete(done -> writing.remove(upload.id()));
   }
 
+  /** 413: a body that goes past the upload's length. */
+  static RuntimeException pastLength(long length) {
+    return Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "The body goes past Upload-Length (" + length + " bytes).")
+        .toException();
+  }
+
   /** The body's Content-Length, or -1 (chunked, or one the decoder would not have let through). */
-  private static long declaredLength(HttpServerRequest body) {
+  static long declaredLength(HttpServerRequest body) {
     String length = body.getHeader("Content-Length");
     try {
       return length == null ? -1 : Long.parseLong(length.trim());

@@ -446,6 +446,34 @@ class TusUploadTest {
         .isEqualTo("0 ACTIVE");
   }
 
+  /**
+   * A creation-with-upload whose Content-Length goes past its Upload-Length is a 413 before the upload exists: it was
+   * created first, then its body refused, and stayed ACTIVE with no Location the client could resume.
+   */
+  @Test
+  void aCreationWithABodyLongerThanItsUploadLengthIs413AndCreatesNothing(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(1000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", Arrays.copyOf(data, data.length + 1),
+        Map.of("Tus-Resumable", "1.0.0", "Authorization", "Bearer " + token, "Upload-Length",
+            Integer.toString(data.length), "Upload-Metadata", metadata(report, a),
+            "Content-Type", "application/offset+octet-stream"));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(413);
+    assertThat(problemType(r)).isEqualTo("urn:frontline:problem:payload-too-large");
+    assertThat(r.headers().firstValue("Location")).isEmpty();
+    assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("0");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+
+    HttpResponse<String> created = uploads.send(env, "POST", "/v1/uploads", data, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
+        "Upload-Metadata", metadata(report, a), "Content-Type", "application/offset+octet-stream"));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    storedIntact(env, a, data);
+  }
+
   @Test
   void terminationAbortsTheMultipartUpload(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
