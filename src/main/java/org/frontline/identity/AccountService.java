@@ -73,7 +73,7 @@ public final class AccountService {
   public Future<Account> get(Actor actor, UUID id) {
     var pool = database.pool();
     return actor.scope(pool)
-        .compose(scope -> accounts.find(pool, scope, id, false))
+        .compose(scope -> accounts.find(pool, scope, id))
         .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))));
   }
 
@@ -86,8 +86,7 @@ public final class AccountService {
     UUID id = a.id() != null ? a.id() : UUID.randomUUID();
     List<UUID> covered = a.coveredUnitIds() == null ? List.of() : a.coveredUnitIds();
     return vertx.executeBlocking(() -> PasswordHasher.hash(a.password()), false)
-        .compose(hash -> tx.run(conn -> actor.scope(conn)
-            .compose(scope -> checkUnits(conn, scope, a.homeUnitId(), covered))
+        .compose(hash -> tx.run(conn -> checkUnits(conn, actor, a.homeUnitId(), covered)
             .compose(v -> accounts.insert(conn, id, a.username(), a.displayName().trim(),
                 a.locale() == null ? "zh-CN" : a.locale(), hash, a.roles(), a.homeUnitId()))
             .compose(v -> accounts.cover(conn, id, withHome(a.homeUnitId(), covered)))
@@ -99,17 +98,18 @@ public final class AccountService {
   }
 
   public Future<Account> update(Actor actor, UUID id, Update u) {
-    return inScope(actor, id, (conn, scope, before) -> {
+    return inScope(actor, id, (conn, before) -> {
       UUID home = u.homeUnitId() != null ? u.homeUnitId() : before.homeUnitId();
       List<UUID> covered = u.coveredUnitIds() == null ? List.of() : u.coveredUnitIds();
       // Adding a role empowers the account; only taking roles away stays open (as disabling does).
       boolean rolesAdded = u.roles() != null && !Set.copyOf(before.roles()).containsAll(u.roles());
-      return (rolesAdded ? wholeAccountInScope(conn, scope, before, "add roles to") : Future.<Void>succeededFuture())
-          .compose(v -> checkUnits(conn, scope, u.homeUnitId(), covered))
+      return (rolesAdded ? wholeAccountInScope(conn, actor, before, "add roles to") : Future.<Void>succeededFuture())
+          .compose(v -> checkUnits(conn, actor, u.homeUnitId(), covered))
           .compose(v -> accounts.update(conn, id, new AccountRepository.Changes(
               u.displayName() == null ? null : u.displayName().trim(), u.locale(), u.roles(), u.homeUnitId())))
+          // The scope read again: checkUnits may have waited for a unit's lock while a move committed.
           .compose(v -> u.coveredUnitIds() == null ? Future.succeededFuture()
-              : accounts.uncoverInScope(conn, scope, id, withHome(home, covered)))
+              : actor.scope(conn).compose(now -> accounts.uncoverInScope(conn, now, id, withHome(home, covered))))
           .compose(v -> accounts.cover(conn, id, withHome(home, covered)))
           .compose(v -> !before.roles().contains("admin") || before.disabledAt() != null
               ? Future.<Void>succeededFuture()
@@ -142,7 +142,7 @@ public final class AccountService {
    * now refused even once it is enabled again), in one transaction.
    */
   public Future<Account> disable(Actor actor, UUID id) {
-    return inScope(actor, id, (conn, scope, before) -> {
+    return inScope(actor, id, (conn, before) -> {
       if (id.equals(actor.accountId())) {
         return Future.failedFuture(AdminProblems.unprocessable("path/id", "You cannot disable your own account."));
       }
@@ -160,7 +160,7 @@ public final class AccountService {
   }
 
   public Future<Account> enable(Actor actor, UUID id) {
-    return inScope(actor, id, (conn, scope, before) -> wholeAccountInScope(conn, scope, before, "enable")
+    return inScope(actor, id, (conn, before) -> wholeAccountInScope(conn, actor, before, "enable")
         .compose(v -> before.disabledAt() == null ? Future.succeededFuture(before) // a repeat: nothing to audit
             : accounts.setDisabled(conn, id, false)
                 .compose(x -> audit.success(conn, actor, "account.enable", "account", id, before.homeUnitId(), null))
@@ -174,12 +174,12 @@ public final class AccountService {
    */
   public <R> Future<R> resetPassword(Actor actor, UUID id, String password, Transaction<R> tx) {
     return vertx.executeBlocking(() -> PasswordHasher.hash(password), false)
-        .compose(hash -> inScope(actor, id, tx, (conn, scope, account) -> {
+        .compose(hash -> inScope(actor, id, tx, (conn, account) -> {
           var violation = PasswordPolicy.violation(account.username(), password);
           if (violation.isPresent()) {
             return Future.failedFuture(AdminProblems.unprocessable("body/password", violation.get()));
           }
-          return wholeAccountInScope(conn, scope, account, "set the password of")
+          return wholeAccountInScope(conn, actor, account, "set the password of")
               .compose(v -> accounts.setPasswordHash(conn, id, hash))
               .compose(v -> accounts.endSessions(conn, id))
               .compose(revoked -> audit.success(conn, actor, "account.password-reset", "account", id,
@@ -195,13 +195,12 @@ public final class AccountService {
 
   @FunctionalInterface
   private interface ScopedWork<T> {
-    Future<T> apply(SqlConnection conn, Scope scope, Account account);
+    Future<T> apply(SqlConnection conn, Account account);
   }
 
   /** Runs {@code work} in a transaction on the account, locked, when it is in the actor's scope; else 404. */
   private <T> Future<T> inScope(Actor actor, UUID id, ScopedWork<T> work) {
-    return database.inTransaction(conn -> actor.scope(conn).compose(scope -> accounts.find(conn, scope, id, true)
-        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))))
+    return database.inTransaction(conn -> lockedInScope(conn, actor, id, work))
         // Committed (or not): this instance forgets the account before answering, so the change holds from the
         // very next request here; other instances hear of it from the database (AccountCache).
         .onComplete(done -> callers.invalidate(id));
@@ -209,9 +208,19 @@ public final class AccountService {
 
   /** As {@link #inScope(Actor, UUID, ScopedWork)}, in {@code tx}, the work answering the JSON body. */
   private <R> Future<R> inScope(Actor actor, UUID id, Transaction<R> tx, ScopedWork<JsonObject> work) {
-    return tx.run(conn -> actor.scope(conn).compose(scope -> accounts.find(conn, scope, id, true)
-        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, scope, found.get()))))
+    return tx.run(conn -> lockedInScope(conn, actor, id, work))
         .onComplete(done -> callers.invalidate(id));
+  }
+
+  /**
+   * Locks the account, then judges it against the actor's scope read after the lock is granted (a move of a unit the
+   * actor covers may commit while the lock is waited for), and runs {@code work} on it; 404 when it is not in scope.
+   */
+  private <T> Future<T> lockedInScope(SqlConnection conn, Actor actor, UUID id, ScopedWork<T> work) {
+    return accounts.lock(conn, id)
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> accounts.find(conn, scope, id))
+        .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, found.get()));
   }
 
   /**
@@ -220,8 +229,8 @@ public final class AccountService {
    * over (or make an admin of) an account that also covers another city, and act there. 403 otherwise; changes
    * that only take power away (disable, uncovering units in scope) stay open to the admins of its home unit.
    */
-  private Future<Void> wholeAccountInScope(SqlConnection conn, Scope scope, Account account, String what) {
-    return units.findAll(conn, scope, account.coveredUnitIds()).compose(found -> found.size()
+  private Future<Void> wholeAccountInScope(SqlConnection conn, Actor actor, Account account, String what) {
+    return units.findAll(conn, actor, account.coveredUnitIds()).compose(found -> found.size()
         == Set.copyOf(account.coveredUnitIds()).size() ? Future.<Void>succeededFuture()
         : Future.failedFuture(Problem.of(ProblemType.FORBIDDEN, "The account " + account.id()
             + " covers units outside your scope; only an admin whose scope holds them all may " + what + " it.")
@@ -242,7 +251,7 @@ public final class AccountService {
   }
 
   /** The home unit (when given) must be live and in scope; each covered unit in scope. 422 names the field. */
-  private Future<Void> checkUnits(SqlConnection conn, Scope scope, UUID homeUnitId, List<UUID> covered) {
+  private Future<Void> checkUnits(SqlConnection conn, Actor actor, UUID homeUnitId, List<UUID> covered) {
     List<UUID> ids = new ArrayList<>(covered);
     if (homeUnitId != null) {
       ids.add(homeUnitId);
@@ -250,7 +259,7 @@ public final class AccountService {
     if (ids.isEmpty()) {
       return Future.succeededFuture();
     }
-    return units.findAll(conn, scope, ids).compose(found -> {
+    return units.findAll(conn, actor, ids).compose(found -> {
       Map<UUID, OrgUnit> byId = found.stream().collect(Collectors.toMap(OrgUnit::id, Function.identity()));
       if (homeUnitId != null) {
         OrgUnit home = byId.get(homeUnitId);
@@ -274,7 +283,7 @@ public final class AccountService {
   }
 
   private Future<Account> reread(SqlConnection conn, UUID id) {
-    return accounts.find(conn, Scope.everything(), id, false).map(a -> a.orElseThrow());
+    return accounts.find(conn, Scope.everything(), id).map(a -> a.orElseThrow());
   }
 
   private static Set<UUID> withHome(UUID home, List<UUID> covered) {

@@ -55,22 +55,26 @@ public final class OrgUnitRepository {
         .map(OrgUnitRepository::units);
   }
 
-  /**
-   * The unit if it exists and is in scope; {@code lock} takes a row lock for the rest of the transaction, first (see
-   * {@link #lock}).
-   */
-  public Future<Optional<OrgUnit>> find(SqlClient conn, Scope scope, UUID id, boolean lock) {
-    return (lock ? lock(conn, List.of(id), "UPDATE") : Future.<Void>succeededFuture())
-        .compose(v -> conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = $2 AND "
-                + Scope.sql("u.path", 1))
-            .execute(Tuple.of(scope.paths(), id)))
+  /** The unit if it exists and is in scope (a write locks it first: {@link #lock}, then reads its actor's scope). */
+  public Future<Optional<OrgUnit>> find(SqlClient conn, Scope scope, UUID id) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = $2 AND " + Scope.sql("u.path", 1))
+        .execute(Tuple.of(scope.paths(), id))
         .map(rows -> units(rows).stream().findFirst());
   }
 
-  /** Those of the given units that exist and are in scope, locked against retiring and moving (FOR SHARE) first. */
-  public Future<List<OrgUnit>> findAll(SqlClient conn, Scope scope, List<UUID> ids) {
+  /** Locks the unit (FOR UPDATE, if it exists) for the rest of the transaction: see {@link #lock(SqlClient, List, String)}. */
+  public Future<Void> lock(SqlClient conn, UUID id) {
+    return lock(conn, List.of(id), "UPDATE");
+  }
+
+  /**
+   * Those of the given units that exist and are in the actor's scope, locked against retiring and moving (FOR SHARE)
+   * first; the scope is read once the locks are granted (see {@link #lock(SqlClient, List, String)}).
+   */
+  public Future<List<OrgUnit>> findAll(SqlClient conn, Actor actor, List<UUID> ids) {
     return lockShared(conn, ids)
-        .compose(v -> conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = ANY ($2) AND "
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = ANY ($2) AND "
                 + Scope.sql("u.path", 1))
             .execute(Tuple.of(scope.paths(), (Object) ids.toArray(UUID[]::new))))
         .map(OrgUnitRepository::units);
@@ -101,10 +105,13 @@ public final class OrgUnitRepository {
   }
 
   /**
-   * Locks the units by key, in id order, in a statement of their own; the caller reads them (and checks its scope)
-   * after the locks are granted. Not with the scope check in one statement: a lock waited for while a move commits
-   * re-checks the row's new path against the scope path the old one matched, and a unit moved from one of the
-   * caller's subtrees to another would be "not found".
+   * Locks the units by key, in id order, in a statement of their own; the caller then reads its scope and the units
+   * (and judges them against the scope) in statements after the locks are granted, against the tree as it is then:
+   * a locked unit cannot move (nor can any unit above it: a move rewrites the paths of its whole subtree), so the
+   * judgement holds until the transaction ends. Not with the scope check in one statement: a lock waited for while
+   * a move commits re-checks the row's new path against the scope path the old one had matched, and a unit moved from
+   * one of the caller's subtrees to another would be "not found". Nor against a scope read before the lock: a move of
+   * a unit the caller covers, committed while the lock was waited for, leaves that scope's paths stale.
    */
   private static Future<Void> lock(SqlClient conn, List<UUID> ids, String strength) {
     return conn.preparedQuery("SELECT 1 FROM org_unit WHERE id = ANY ($1) ORDER BY id FOR " + strength)

@@ -42,7 +42,7 @@ public final class OrgUnitService {
   public Future<OrgUnit> get(Actor actor, UUID id) {
     var pool = database.pool();
     return actor.scope(pool)
-        .compose(scope -> units.find(pool, scope, id, false))
+        .compose(scope -> units.find(pool, scope, id))
         .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(notFound(id))));
   }
 
@@ -54,10 +54,9 @@ public final class OrgUnitService {
     UUID unitId = id != null ? id : UUID.randomUUID();
     String trimmed = name.trim();
     return siblingNameConflict(tx.run(conn -> units.lockTreeShared(conn)
-        .compose(v -> actor.scope(conn))
-        .compose(scope -> parentId == null ? (actor.isSystem() ? Future.succeededFuture(Optional.<OrgUnit>empty())
+        .compose(v -> parentId == null ? (actor.isSystem() ? Future.succeededFuture(Optional.<OrgUnit>empty())
                 : Future.failedFuture(AdminProblems.unprocessable("body/parentId", "Only the bootstrap creates a root unit.")))
-            : units.findAll(conn, scope, List.of(parentId)).map(found -> {
+            : units.findAll(conn, actor, List.of(parentId)).map(found -> {
               if (found.isEmpty()) {
                 throw AdminProblems.unprocessable("body/parentId", "No org unit " + parentId + " in your scope.");
               }
@@ -88,10 +87,9 @@ public final class OrgUnitService {
    */
   public Future<OrgUnit> move(Actor actor, UUID id, UUID newParentId) {
     return database.inTransaction(conn -> units.lockTreeExclusive(conn)
-        .compose(v -> actor.scope(conn))
-        .compose(scope -> units.find(conn, scope, id, true)
+        .compose(locked -> lockedInScope(conn, actor, id)
             .compose(unit -> unit.isEmpty() ? Future.failedFuture(notFound(id))
-                : units.findAll(conn, scope, List.of(newParentId)).compose(parents -> {
+                : units.findAll(conn, actor, List.of(newParentId)).compose(parents -> {
                   OrgUnit u = unit.get();
                   if (parents.isEmpty()) {
                     return Future.failedFuture(AdminProblems.unprocessable("body/newParentId",
@@ -113,7 +111,7 @@ public final class OrgUnitService {
                       .compose(moved -> audit.success(conn, actor, "org-unit.move", "org-unit", id, id,
                           new JsonObject().put("fromParentId", str(u.parentId())).put("toParentId", parent.id().toString())
                               .put("unitsMoved", moved)))
-                      .compose(v -> units.find(conn, Scope.everything(), id, false))
+                      .compose(v -> units.find(conn, Scope.everything(), id))
                       .map(Optional::orElseThrow);
                 }))))
         .recover(e -> Future.failedFuture(AdminProblems.uniqueViolation(e, SIBLING_NAME_INDEX)
@@ -182,9 +180,18 @@ public final class OrgUnitService {
 
   /** Runs {@code work} in a transaction on the unit, locked, when it is in the actor's scope; else 404. */
   private <T> Future<T> inScope(Actor actor, UUID id, java.util.function.BiFunction<SqlConnection, OrgUnit, Future<T>> work) {
-    return database.inTransaction(conn -> actor.scope(conn)
-        .compose(scope -> units.find(conn, scope, id, true))
+    return database.inTransaction(conn -> lockedInScope(conn, actor, id)
         .compose(unit -> unit.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, unit.get())));
+  }
+
+  /**
+   * The unit, locked (FOR UPDATE), if it is in the actor's scope as the tree is once the lock is granted: the scope is
+   * read after the lock (a move of a unit the actor covers may commit while the lock is waited for).
+   */
+  private Future<Optional<OrgUnit>> lockedInScope(SqlConnection conn, Actor actor, UUID id) {
+    return units.lock(conn, id)
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> units.find(conn, scope, id));
   }
 
   private static <T> Future<T> siblingNameConflict(Future<T> work, String name) {

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -459,5 +460,78 @@ class AccountAdminTest {
         id, HANJIANG)).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'account.disable' AND object_id = ?",
         id.toString())).isEqualTo(1);
+  }
+
+  /**
+   * A change of an account by an admin whose scope is one unit, waiting for the account's lock (another admin's
+   * change under way) while that unit moves to another city (the account's home unit with it, below it), is applied:
+   * the admin's scope had been read before the lock, the account's home unit after it at its new path, which the
+   * old scope path no longer matched (a 404).
+   */
+  @Test
+  void anUpdateWaitingWhileTheCallersOwnUnitMovesIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID account = ScopeMoves.caller(env, ScopeMoves.unit(env, covered), "officer").id();
+    JsonObject answer = ok(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM account WHERE id = '" + account + "' FOR UPDATE");
+      ScopeMoves.move(st, covered, HANJIANG);
+    }, "%FROM account WHERE id = $1 FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.PATCH,
+        "/v1/accounts/" + account, new JsonObject().put("displayName", "Renamed while moving"))), 200);
+    assertThat(answer.getString("displayName")).isEqualTo("Renamed while moving");
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND display_name = 'Renamed while moving'",
+        account)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'account.update' AND object_id = ?",
+        account.toString())).isEqualTo(1);
+  }
+
+  /** The other way: an account whose home unit left the admin's scope while its change waited is 404, unchanged. */
+  @Test
+  void anUpdateWaitingWhileTheHomeUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID home = ScopeMoves.unit(env, covered);
+    UUID account = ScopeMoves.caller(env, home, "officer").id();
+    String before = Admin.row(env, "account", account);
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM account WHERE id = '" + account + "' FOR UPDATE");
+      ScopeMoves.move(st, home, HANJIANG);
+    }, "%FROM account WHERE id = $1 FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.PATCH,
+        "/v1/accounts/" + account, new JsonObject().put("displayName", "Renamed while moving"))), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(Admin.row(env, "account", account)).isEqualTo(before);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'account.update' AND object_id = ?",
+        account.toString())).isZero();
+  }
+
+  /**
+   * An account made by an admin whose scope is one unit, at home in a unit below it, while that unit moves to
+   * another city, is stored: the home unit's lock was waited for (the move rewrites its path), and it was then
+   * judged against the admin's scope as read before the wait (a 422 naming body/homeUnitId).
+   */
+  @Test
+  void anAccountMadeAtAUnitWhileTheCallersOwnUnitMovesIsStored(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID home = ScopeMoves.unit(env, covered);
+    JsonObject answer = ok(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, covered, HANJIANG),
+        "%FROM org_unit%FOR SHARE%", () -> post(env, admin.token(), "/v1/accounts",
+            newAccount("officer.moved." + UUID.randomUUID().toString().substring(0, 8), home))), 201);
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ?::uuid AND home_unit_id = ?",
+        answer.getString("id"), home)).isEqualTo(1);
+  }
+
+  /** The other way: a home unit moved out of the admin's scope while the account waited for it is 422, none stored. */
+  @Test
+  void anAccountMadeAtAUnitMovingOutOfTheCallersScopeIs422(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID home = ScopeMoves.unit(env, covered);
+    String username = "officer.moved." + UUID.randomUUID().toString().substring(0, 8);
+    JsonObject p = assertProblem(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, home, HANJIANG),
+        "%FROM org_unit%FOR SHARE%", () -> post(env, admin.token(), "/v1/accounts", newAccount(username, home))),
+        422, "urn:frontline:problem:unprocessable");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/homeUnitId");
+    assertThat(count(env, "SELECT count(*) FROM account WHERE username = ?", username)).isZero();
   }
 }

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -391,5 +392,42 @@ class OrgUnitAdminTest {
         newPath)).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.rename' AND object_id = ?",
         unit.toString())).isEqualTo(1);
+  }
+
+  /**
+   * A rename by an admin whose scope is one unit, waiting for the unit's lock while another admin moves that unit (the
+   * renamed one with it, below it) to another city, renames the unit: the admin's scope had been read before the
+   * lock, the unit read after it at its new path, which the old scope path no longer matched (a 404).
+   */
+  @Test
+  void aRenameWaitingWhileTheCallersOwnUnitMovesIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, covered);
+    String renamed = "Renamed " + UUID.randomUUID();
+    JsonObject answer = ok(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, covered, HANJIANG),
+        "%FROM org_unit%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.PATCH, "/v1/org-units/" + unit,
+            new JsonObject().put("name", renamed))), 200);
+    assertThat(answer.getString("name")).isEqualTo(renamed);
+    assertThat(answer.getString("path")).isEqualTo(path(env, HANJIANG) + covered + "/" + unit + "/");
+    assertThat(count(env, "SELECT count(*) FROM org_unit WHERE id = ? AND name = ?", unit, renamed)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.rename' AND object_id = ?",
+        unit.toString())).isEqualTo(1);
+  }
+
+  /** The other way: a unit moved out of the admin's scope while its rename waited for it is 404 and stays as it is. */
+  @Test
+  void aRenameWaitingWhileTheUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, covered);
+    assertProblem(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, unit, HANJIANG), "%FROM org_unit%FOR UPDATE%",
+        () -> call(env, admin.token(), HttpMethod.PATCH, "/v1/org-units/" + unit,
+            new JsonObject().put("name", "Renamed " + UUID.randomUUID()))), 404, "urn:frontline:problem:not-found");
+    String moved = Admin.row(env, "org_unit", unit);
+    assertThat(new JsonObject(moved).getString("name")).startsWith("Unit ");
+    assertThat(new JsonObject(moved).getString("path")).isEqualTo(path(env, HANJIANG) + unit + "/");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'org-unit.rename' AND object_id = ?",
+        unit.toString())).isZero();
   }
 }
