@@ -76,30 +76,33 @@ public final class PostingService {
     if (endsOn != null && endsOn.isBefore(startsOn)) {
       return Future.failedFuture(unprocessable("body/endsOn", "endsOn may not be before startsOn."));
     }
-    return tx.run(conn -> actor.scope(conn).compose(scope -> {
-      Object paths = scope.paths();
-      return conn.preparedQuery("SELECT 1 FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.id = $1 "
-              + "AND a.disabled_at IS NULL AND 'officer' = ANY (a.roles) AND " + Scope.sql("u.path", 2))
-          .execute(Tuple.of(officerId, paths))
-          // The unit is share-locked by key first (against retiring, OrgUnitService.retire), then checked: one
-          // statement locking it with the scope check would drop a unit whose move (between two subtrees of the
-          // scope) committed while the lock was waited for.
-          .compose(rows -> rows.size() > 0 ? OrgUnitRepository.lockShared(conn, List.of(unitId))
-              .compose(locked -> check(conn, "SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
-                  + Scope.sql("u.path", 2), Tuple.of(unitId, paths), 1, "body/unitId",
-                  "No live org unit " + unitId + " in your scope."))
-              : Future.failedFuture(unprocessable("body/officerId", "No enabled officer " + officerId
-                  + " whose home unit is in your scope.")))
-          .compose(v -> projectId == null ? Future.succeededFuture() : check(conn, "SELECT 1 FROM project p JOIN "
-                  + "org_unit u ON u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2),
-              Tuple.of(projectId, paths), 1, "body/projectId", "No project " + projectId + " in your scope."))
-          .compose(v -> enterprises.length == 0 ? Future.succeededFuture() : check(conn, "SELECT 1 FROM enterprise e "
-                  + "JOIN org_unit u ON u.id = e.unit_id WHERE e.id = ANY ($1) AND " + Scope.sql("u.path", 2),
-              Tuple.of(enterprises, paths), enterprises.length, "body/enterpriseIds",
-              "Not every enterprise of enterpriseIds is in your scope."))
-          .compose(v -> attachedUnitsLive(conn, projectId, enterprises))
-          .map(scope);
-    })
+    // The unit is share-locked by key first (against retiring, OrgUnitService.retire), then the caller's scope read
+    // and the unit checked: one statement locking it with the scope check would drop a unit whose move (between two
+    // subtrees of the scope) committed while the lock was waited for, and a scope read before the lock would miss
+    // a move of a unit the caller covers, committed meanwhile.
+    return tx.run(conn -> OrgUnitRepository.lockShared(conn, List.of(unitId))
+        .compose(locked -> actor.scope(conn))
+        .compose(scope -> {
+          Object paths = scope.paths();
+          return conn.preparedQuery("SELECT 1 FROM account a JOIN org_unit u ON u.id = a.home_unit_id WHERE a.id = $1 "
+                  + "AND a.disabled_at IS NULL AND 'officer' = ANY (a.roles) AND " + Scope.sql("u.path", 2))
+              .execute(Tuple.of(officerId, paths))
+              .compose(rows -> rows.size() > 0 ? check(conn, "SELECT 1 FROM org_unit u WHERE u.id = $1 AND "
+                      + "u.retired_at IS NULL AND " + Scope.sql("u.path", 2), Tuple.of(unitId, paths), 1, "body/unitId",
+                      "No live org unit " + unitId + " in your scope.")
+                  : Future.failedFuture(unprocessable("body/officerId", "No enabled officer " + officerId
+                      + " whose home unit is in your scope.")))
+              .compose(v -> projectId == null ? Future.succeededFuture() : check(conn, "SELECT 1 FROM project p JOIN "
+                      + "org_unit u ON u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2),
+                  Tuple.of(projectId, paths), 1, "body/projectId", "No project " + projectId + " in your scope."))
+              .compose(v -> enterprises.length == 0 ? Future.succeededFuture() : check(conn, "SELECT 1 FROM "
+                      + "enterprise e JOIN org_unit u ON u.id = e.unit_id WHERE e.id = ANY ($1) AND "
+                      + Scope.sql("u.path", 2),
+                  Tuple.of(enterprises, paths), enterprises.length, "body/enterpriseIds",
+                  "Not every enterprise of enterpriseIds is in your scope."))
+              .compose(v -> attachedUnitsLive(conn, projectId, enterprises))
+              .map(scope);
+        })
         .compose(scope -> overlapping(conn, scope, officerId, startsOn, endsOn, null))
         .compose(overlaps -> {
           if (!overlaps.isEmpty() && !allowOverlap) {
@@ -119,17 +122,16 @@ public final class PostingService {
                   .put("overlapAllowed", !overlaps.isEmpty())
                   .put("overlapsWith", new JsonArray(overlaps.stream().map(o -> o.id().toString()).toList()))));
         })
-        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+        .compose(v -> posting(conn, Scope.everything(), null, id)));
   }
 
   public <R> Future<R> extend(Actor actor, UUID id, JsonObject b, Transaction<R> tx) {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
-    return tx.run(conn -> actor.scope(conn)
-        .compose(scope -> posting(conn, scope, null, id, true)
-            .compose(p -> notCancelled(p).compose(v -> unitLive(conn, p)).compose(v -> officerActive(conn, p))
-                .map(p))
-            .compose(p -> extend(conn, actor, scope, p, endsOn)))
-        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+    return tx.run(conn -> locked(conn, actor, id)
+        .compose(l -> notCancelled(l.posting()).compose(v -> unitLive(conn, l.posting()))
+            .compose(v -> officerActive(conn, l.posting()))
+            .compose(v -> extend(conn, actor, l.scope(), l.posting(), endsOn)))
+        .compose(v -> posting(conn, Scope.everything(), null, id)));
   }
 
   private Future<Void> extend(SqlClient conn, Actor actor, Scope scope, JsonObject p, LocalDate endsOn) {
@@ -212,8 +214,7 @@ public final class PostingService {
 
   public Future<JsonObject> end(Actor actor, UUID id, JsonObject b) {
     LocalDate endsOn = LocalDate.parse(b.getString("endsOn"));
-    return database.inTransaction(conn -> actor.scope(conn)
-        .compose(scope -> posting(conn, scope, null, id, true))
+    return database.inTransaction(conn -> locked(conn, actor, id).map(Locked::posting)
         .compose(p -> notCancelled(p).map(p))
         .compose(p -> {
           LocalDate current = p.getString("endsOn") == null ? null : LocalDate.parse(p.getString("endsOn"));
@@ -229,7 +230,7 @@ public final class PostingService {
           return endsOn.equals(current) ? Future.<Void>succeededFuture()
               : change(conn, actor, p, "posting.end", current, endsOn);
         })
-        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+        .compose(v -> posting(conn, Scope.everything(), null, id)));
   }
 
   /**
@@ -240,8 +241,7 @@ public final class PostingService {
    * as it is, even once its days have come, and audits nothing.
    */
   public Future<JsonObject> cancel(Actor actor, UUID id) {
-    return database.inTransaction(conn -> actor.scope(conn)
-        .compose(scope -> posting(conn, scope, null, id, true))
+    return database.inTransaction(conn -> locked(conn, actor, id).map(Locked::posting)
         .compose(p -> {
           if (p.getValue("cancelledAt") != null) {
             return Future.<Void>succeededFuture();
@@ -258,7 +258,7 @@ public final class PostingService {
                       .put("officerId", p.getString("officerId")).put("frontLine", p.getString("frontLine"))
                       .put("startsOn", p.getString("startsOn")).put("endsOn", p.getValue("endsOn"))));
         })
-        .compose(v -> posting(conn, Scope.everything(), null, id, false)));
+        .compose(v -> posting(conn, Scope.everything(), null, id)));
   }
 
   private Future<Void> change(SqlClient conn, Actor actor, JsonObject p, String action, LocalDate from, LocalDate to) {
@@ -280,8 +280,7 @@ public final class PostingService {
 
   public Future<JsonObject> get(Actor actor, UUID id) {
     var pool = database.pool();
-    return readScope(actor, pool).compose(scope -> posting(pool, scope, ownOnly(actor) ? actor.accountId() : null, id,
-        false));
+    return readScope(actor, pool).compose(scope -> posting(pool, scope, ownOnly(actor) ? actor.accountId() : null, id));
   }
 
   public Future<Page<JsonObject>> list(Actor actor, UUID officerId, UUID unitId, boolean current, String cursor,
@@ -346,15 +345,36 @@ public final class PostingService {
         ? Future.succeededFuture() : Future.failedFuture(unprocessable(field, reason)));
   }
 
-  private static Future<JsonObject> posting(SqlClient client, Scope scope, UUID ownerOnly, UUID id, boolean lock) {
+  private static Future<JsonObject> posting(SqlClient client, Scope scope, UUID ownerOnly, UUID id) {
     return client.preparedQuery("SELECT " + COLUMNS + " FROM posting p JOIN org_unit u ON u.id = p.unit_id "
-            + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " AND ($3::uuid IS NULL OR p.officer_id = $3)"
-            + (lock ? " FOR UPDATE OF p" : ""))
+            + "WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " AND ($3::uuid IS NULL OR p.officer_id = $3)")
         .execute(Tuple.of(id, (Object) scope.paths(), ownerOnly))
-        .compose(rows -> rows.size() == 0
-            ? Future.failedFuture(new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No posting " + id
-                + " in your scope.")))
+        .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound(id))
             : Future.succeededFuture(json(rows.iterator().next())));
+  }
+
+  /**
+   * The posting for a write, locked (FOR UPDATE) with its unit (FOR SHARE: against its retiring and moving), when it
+   * is in the actor's scope as the tree is once both locks are granted; 404 otherwise. Each lock by key in a
+   * statement of its own, then the scope read, then the posting judged: one statement locking the posting joined to
+   * its unit and the scope check re-checked, once a write of the posting it waited for committed, the posting's new
+   * version against the unit's row as it was when the statement began: a unit moved out of the scope meanwhile still
+   * passed (and one moved into it was never found); a scope read before the locks misses a move committed during
+   * the wait.
+   */
+  private static Future<Locked> locked(SqlClient conn, Actor actor, UUID id) {
+    return conn.preparedQuery("SELECT unit_id FROM posting WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
+        .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound(id))
+            : OrgUnitRepository.lockShared(conn, List.of(rows.iterator().next().getUUID(0))))
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> posting(conn, scope, null, id).map(p -> new Locked(scope, p)));
+  }
+
+  /** A posting locked for a write, and the caller's scope as read once the locks were granted. */
+  private record Locked(Scope scope, JsonObject posting) {}
+
+  private static ProblemException notFound(UUID id) {
+    return new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No posting " + id + " in your scope."));
   }
 
   static JsonObject json(Row r) {

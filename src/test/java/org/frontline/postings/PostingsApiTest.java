@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -572,5 +573,89 @@ class PostingsApiTest {
     assertThat(env.count("SELECT count(*) FROM posting WHERE unit_id = ? AND officer_id = ?", unit, ZHANG)).isEqualTo(1);
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.create' AND unit_id = ?", unit))
         .isEqualTo(1);
+  }
+
+  /**
+   * A posting made by an admin whose scope is one unit, at a unit below it, while that unit moves to another city, is
+   * stored: the posting's unit was share-locked (the move rewrites its path) and then judged against the admin's
+   * scope as read before the wait, whose path the unit's new one no longer matched (a 422 naming body/unitId).
+   */
+  @Test
+  void aPostingMadeWhileTheCallersOwnUnitMovesIsStored(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID officer = ScopeMoves.caller(env, covered, "officer").id();
+    UUID unit = ScopeMoves.unit(env, covered);
+    JsonObject created = ok(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, covered, HANJIANG),
+        "%FROM org_unit%FOR SHARE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings",
+            posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30)))), 201);
+    assertThat(created.getJsonObject("unit").getString("id")).isEqualTo(unit.toString());
+    assertThat(env.count("SELECT count(*) FROM posting WHERE unit_id = ? AND officer_id = ?", unit, officer))
+        .isEqualTo(1);
+  }
+
+  /** The other way: a unit moved out of the admin's scope while the posting waited for it is 422, none stored. */
+  @Test
+  void aPostingAtAUnitMovingOutOfTheCallersScopeIs422(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID officer = ScopeMoves.caller(env, covered, "officer").id();
+    UUID unit = ScopeMoves.unit(env, covered);
+    JsonObject problem = assertProblem(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, unit, HANJIANG),
+        "%FROM org_unit%FOR SHARE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings",
+            posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30)))), 422,
+        "urn:frontline:problem:unprocessable");
+    assertThat(fields(problem)).containsExactly("body/unitId");
+    assertThat(env.count("SELECT count(*) FROM posting WHERE officer_id = ?", officer)).isZero();
+  }
+
+  /**
+   * An extension by an admin whose scope is one unit, waiting for the posting's lock (another write of it under way)
+   * while the posting's unit moves into that scope, is applied. The posting was locked by a statement that joined
+   * its unit and checked the scope: the unit, outside the scope as that statement first saw it, kept the posting from
+   * being locked or found at all (a 404 at once).
+   */
+  @Test
+  void anExtensionWaitingWhileThePostingsUnitMovesIntoTheCallersScopeIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID officer = ScopeMoves.caller(env, covered, "officer").id();
+    UUID unit = ScopeMoves.unit(env, HANJIANG);
+    String id = ok(call(env, ScopeMoves.provinceAdmin(env), HttpMethod.POST, "/v1/postings",
+        posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30))), 201).getString("id");
+    JsonObject extended = ok(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM posting WHERE id = '" + id + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, covered);
+    }, "%FROM posting%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings/" + id + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(60).toString()))), 200);
+    assertThat(extended.getString("endsOn")).isEqualTo(TODAY.plusDays(60).toString());
+    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND ends_on = ?", id, TODAY.plusDays(60)))
+        .isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", id))
+        .isEqualTo(1);
+  }
+
+  /**
+   * The other way: a posting whose unit moved out of the admin's scope while its extension waited is 404 and keeps
+   * its end. The locking statement re-checked the posting's new version against the unit's row as it had first read
+   * it, still in the scope, and extended a posting the admin no longer sees.
+   */
+  @Test
+  void anExtensionWaitingWhileThePostingsUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID officer = ScopeMoves.caller(env, covered, "officer").id();
+    UUID unit = ScopeMoves.unit(env, covered);
+    String id = ok(call(env, admin.token(), HttpMethod.POST, "/v1/postings",
+        posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30))), 201).getString("id");
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM posting WHERE id = '" + id + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, HANJIANG);
+    }, "%FROM posting%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings/" + id + "/extend",
+        new JsonObject().put("endsOn", TODAY.plusDays(60).toString()))), 404, "urn:frontline:problem:not-found");
+    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND ends_on = ?", id, TODAY.plusDays(30)))
+        .isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", id))
+        .isZero();
   }
 }
