@@ -218,15 +218,26 @@ public final class ProjectService {
   }
 
   /**
-   * The milestone in scope (locked FOR UPDATE first when asked, inside a write), with history and baselines: read
-   * after the lock is granted, so a re-baseline that committed meanwhile is seen (see {@link MilestoneAlerts#lock}).
+   * The actor's scope for a write on the milestone, read once the milestone is locked (FOR UPDATE,
+   * {@link MilestoneAlerts#lock}): the milestone is then read after the lock is granted, so a re-baseline that
+   * committed meanwhile is seen, and judged against the tree as it is then (a scope read before the lock would miss
+   * a move of a unit the actor covers committed while the lock was waited for: a 404).
    */
-  private Future<Milestone> milestone(SqlClient client, Scope scope, UUID id, boolean lock) {
-    return (lock ? MilestoneAlerts.lock(client, id, false) : Future.succeededFuture(true))
-        .compose(v -> client.preparedQuery("SELECT " + MILESTONE_COLUMNS + " FROM milestone m JOIN milestone_baseline b "
+  private static Future<Scope> scopeOnceLocked(SqlClient conn, Actor actor, UUID milestoneId) {
+    return MilestoneAlerts.lock(conn, milestoneId, false).compose(locked -> actor.scope(conn));
+  }
+
+  /** The milestone for a write: locked, then read and judged against the scope read after the lock. */
+  private Future<Milestone> lockedMilestone(SqlClient conn, Actor actor, UUID id) {
+    return scopeOnceLocked(conn, actor, id).compose(scope -> milestone(conn, scope, id));
+  }
+
+  /** The milestone in scope, with history and baselines (a write locks it first: {@link #scopeOnceLocked}). */
+  private Future<Milestone> milestone(SqlClient client, Scope scope, UUID id) {
+    return client.preparedQuery("SELECT " + MILESTONE_COLUMNS + " FROM milestone m JOIN milestone_baseline b "
             + "ON b.milestone_id = m.id AND b.version = m.baseline_version JOIN project p ON p.id = m.project_id "
             + "JOIN org_unit u ON u.id = p.unit_id WHERE m.id = $1 AND " + Scope.sql("u.path", 2))
-        .execute(Tuple.of(id, (Object) scope.paths())))
+        .execute(Tuple.of(id, (Object) scope.paths()))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.failedFuture(notFound("milestone", id));
@@ -255,7 +266,7 @@ public final class ProjectService {
 
   public Future<JsonObject> getMilestone(Actor actor, UUID id) {
     var pool = database.pool();
-    return actor.scope(pool).compose(scope -> milestone(pool, scope, id, false)).map(m -> m.toJson(today(), true));
+    return actor.scope(pool).compose(scope -> milestone(pool, scope, id)).map(m -> m.toJson(today(), true));
   }
 
   public <R> Future<R> createMilestone(Actor actor, UUID projectId, JsonObject b, Transaction<R> tx) {
@@ -264,9 +275,14 @@ public final class ProjectService {
     BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
-    return tx.run(conn -> actor.scope(conn)
+    // The project is locked by key, then the scope read and the project judged: one statement locking the project
+    // joined to its unit with the scope check re-checked, after a wait, the project's new version against its unit's
+    // row as it was when the statement began (a unit moved out of the scope meanwhile still passed).
+    return tx.run(conn -> conn.preparedQuery("SELECT 1 FROM project WHERE id = $1 FOR UPDATE")
+        .execute(Tuple.of(projectId))
+        .compose(locked -> actor.scope(conn))
         .compose(scope -> conn.preparedQuery("SELECT p.unit_id, p.status FROM project p JOIN org_unit u ON "
-                + "u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2) + " FOR UPDATE OF p")
+                + "u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2))
             .execute(Tuple.of(projectId, (Object) scope.paths())))
         .compose(rows -> {
           if (rows.size() == 0) {
@@ -289,7 +305,7 @@ public final class ProjectService {
                       .put("plannedQuantity", planned.toPlainString()).put("unit", b.getString("unit"))
                       .put("plannedStart", start.toString()).put("plannedDue", due.toString())));
         })
-        .compose(v -> milestone(conn, Scope.everything(), id, false))
+        .compose(v -> milestone(conn, Scope.everything(), id))
         .map(m -> m.toJson(today(), true)));
   }
 
@@ -323,8 +339,7 @@ public final class ProjectService {
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
     String reason = b.getString("reason").strip();
-    return tx.run(conn -> actor.scope(conn)
-        .compose(scope -> milestone(conn, scope, id, true))
+    return tx.run(conn -> lockedMilestone(conn, actor, id)
         .compose(m -> open(conn, m.projectId()).map(m))
         .compose(m -> plan(start, due).map(m))
         .compose(m -> {
@@ -340,7 +355,7 @@ public final class ProjectService {
               // A new baseline may put the milestone back on track, or off it: judged in this transaction.
               .compose(v -> alerts.judge(conn, id, today(), OffsetDateTime.now(clock), false)).mapEmpty();
         })
-        .compose(v -> milestone(conn, Scope.everything(), id, false))
+        .compose(v -> milestone(conn, Scope.everything(), id))
         .map(m -> m.toJson(today(), true)));
   }
 
@@ -355,8 +370,8 @@ public final class ProjectService {
     LocalDate today = today();
     LocalDate measuredOn = b.getString("measuredOn") == null ? today : LocalDate.parse(b.getString("measuredOn"));
     UUID reportId = b.getString("reportId") == null ? null : UUID.fromString(b.getString("reportId"));
-    return tx.run(conn -> actor.scope(conn)
-        .compose(scope -> milestone(conn, scope, id, true)
+    return tx.run(conn -> scopeOnceLocked(conn, actor, id)
+        .compose(scope -> milestone(conn, scope, id)
             .compose(m -> open(conn, m.projectId()).map(m))
             .compose(m -> reportId == null ? Future.succeededFuture(m)
                 : conn.preparedQuery("SELECT 1 FROM report r JOIN org_unit u ON u.id = r.unit_id WHERE r.id = $1 AND "
@@ -366,7 +381,7 @@ public final class ProjectService {
                             + " in your scope.")))))
         .compose(m -> insertProgress(conn, actor, m, new Entry(quantity, measuredOn, reportId, correction, reason,
             false), today, "body/"))
-        .compose(v -> milestone(conn, Scope.everything(), id, false))
+        .compose(v -> milestone(conn, Scope.everything(), id))
         .map(m -> m.toJson(today, true)));
   }
 
@@ -384,14 +399,15 @@ public final class ProjectService {
    * later measurement (its phone was offline) keeps that day when its quantity fits there ({@link #fits}), else it
    * is moved up to the latest measurement's day, where a quantity below the latest is 422 naming
    * {@code prefix + "quantity"}.
-   * The milestone must be in {@code scope} (checked by the caller, which names its own field); on a closed
+   * The milestone must be in the actor's scope (checked by the caller, which names its own field, and again once it
+   * is locked, against the tree as it is then: 404 when it has left the scope meanwhile); on a closed
    * project it is the endpoint's own 409. A capture day before the first day of a record (the contract's
    * RecordDate) is 422 naming {@code body/capturedAt}: it would be the measurement's day.
    */
-  public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID milestoneId, BigDecimal quantity,
+  public Future<Void> recordFromReport(SqlClient conn, Actor actor, UUID milestoneId, BigDecimal quantity,
                                        String unit, OffsetDateTime capturedAt, UUID reportId, String prefix) {
     LocalDate today = today();
-    return milestone(conn, scope, milestoneId, true).compose(m -> open(conn, m.projectId()).map(m)).compose(m -> {
+    return lockedMilestone(conn, actor, milestoneId).compose(m -> open(conn, m.projectId()).map(m)).compose(m -> {
       if (unit != null && !unit.equals(m.unit())) {
         return Future.failedFuture(unprocessable(prefix + "unit", "The milestone counts in " + m.unit() + ", not "
             + unit + "."));

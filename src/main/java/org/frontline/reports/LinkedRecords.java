@@ -80,7 +80,7 @@ public final class LinkedRecords {
             : !found.iterator().next().getBoolean(0) ? Future.failedFuture(ReportService.unprocessable(
                 BODY + "milestoneId", "The milestone " + milestoneId + " is of a project not of the report's unit "
                     + envelope.unitId() + " or one below it."))
-            : projects.recordFromReport(conn, actor, scope, milestoneId, quantity, body.getString("unit"),
+            : projects.recordFromReport(conn, actor, milestoneId, quantity, body.getString("unit"),
                 envelope.capturedAt(), envelope.id(), BODY));
   }
 

@@ -11,6 +11,7 @@ import org.frontline.identity.Caller;
 import org.frontline.identity.Page;
 import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -837,5 +838,95 @@ class ProjectsApiTest {
     JsonObject problem = assertProblem(await(env.client().get("/v1/projects?unitId=" + TONGZHOU + "%0A")
         .putHeader("Authorization", "Bearer " + supervisor).send()), 400, "urn:frontline:problem:validation-failed");
     assertThat(fields(problem)).contains("query/unitId");
+  }
+
+  /** A project at {@code unit} with a trees milestone, made by {@code token}; the milestone's id. */
+  private static String milestoneAt(TestEnvironment env, String token, UUID unit) {
+    String project = ok(call(env, token, HttpMethod.POST, "/v1/projects", jianghai(unit)), 201).getString("id");
+    return ok(call(env, token, HttpMethod.POST, "/v1/projects/" + project + "/milestones", new JsonObject()
+        .put("name", "Relocate trees").put("plannedQuantity", 10000).put("unit", "trees")
+        .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31")), 201).getString("id");
+  }
+
+  private static final JsonObject PROGRESS = new JsonObject().put("quantity", 3000).put("measuredOn", "2026-04-01");
+
+  /**
+   * Progress recorded by an admin whose scope is one unit, waiting for the milestone's lock (another write of it under
+   * way) while that unit moves to another city (the project's unit with it, below it), is recorded: the admin's
+   * scope had been read before the lock, the milestone after it at its unit's new path, which the old scope path no
+   * longer matched (a 404).
+   */
+  @Test
+  void progressWaitingWhileTheCallersOwnUnitMovesIsRecorded(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    String milestone = milestoneAt(env, admin.token(), ScopeMoves.unit(env, covered));
+    ok(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM milestone WHERE id = '" + milestone + "' FOR UPDATE");
+      ScopeMoves.move(st, covered, HANJIANG);
+    }, "%FROM milestone WHERE id = $1 FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST,
+        "/v1/milestones/" + milestone + "/progress", PROGRESS)), 201);
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid AND quantity = 3000",
+        milestone)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.progress' AND object_id = ?",
+        milestone)).isEqualTo(1);
+  }
+
+  /** The other way: a milestone whose project's unit left the scope while the progress waited is 404, none stored. */
+  @Test
+  void progressWaitingWhileTheProjectsUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, covered);
+    String milestone = milestoneAt(env, admin.token(), unit);
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM milestone WHERE id = '" + milestone + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, HANJIANG);
+    }, "%FROM milestone WHERE id = $1 FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST,
+        "/v1/milestones/" + milestone + "/progress", PROGRESS)), 404, "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid", milestone)).isZero();
+  }
+
+  /**
+   * A milestone added by an admin whose scope is one unit, waiting for the project's lock while the project's unit
+   * moves into that scope, is stored. The project was locked by a statement that joined its unit and checked the
+   * scope: the unit, outside the scope as that statement first saw it, kept the project from being found (a 404 at
+   * once).
+   */
+  @Test
+  void aMilestoneAddedWhileTheProjectsUnitMovesIntoTheCallersScopeIsStored(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, HANJIANG);
+    String project = ok(call(env, ScopeMoves.provinceAdmin(env), HttpMethod.POST, "/v1/projects", jianghai(unit)), 201)
+        .getString("id");
+    ok(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM project WHERE id = '" + project + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, covered);
+    }, "%FROM project%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/projects/" + project
+        + "/milestones", new JsonObject().put("name", "Lay pipes").put("plannedQuantity", 800).put("unit", "m")
+        .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31"))), 201);
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid AND name = 'Lay pipes'", project))
+        .isEqualTo(1);
+  }
+
+  /**
+   * The other way: a milestone added while the project's unit moves out of the admin's scope is 404, none stored. The
+   * locking statement re-checked the project's row against its unit's row as it had first read it, still in the
+   * scope, and added a milestone to a project the admin no longer sees.
+   */
+  @Test
+  void aMilestoneAddedWhileTheProjectsUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, covered);
+    String project = ok(call(env, admin.token(), HttpMethod.POST, "/v1/projects", jianghai(unit)), 201).getString("id");
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM project WHERE id = '" + project + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, HANJIANG);
+    }, "%FROM project%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/projects/" + project
+        + "/milestones", new JsonObject().put("name", "Lay pipes").put("plannedQuantity", 800).put("unit", "m")
+        .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31"))), 404, "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", project)).isZero();
   }
 }
