@@ -105,25 +105,24 @@ public final class ServiceRequestService {
             .compose(v -> audit.success(conn, actor, "service-request.create", "service_request", id, unitId,
                 new JsonObject().put("enterpriseId", enterpriseId.toString()).put("category", req.category())
                     .put("dueAt", EnterpriseService.time(dueAt)))))
-        .compose(v -> find(conn, Scope.everything(), id, false))
+        .compose(v -> find(conn, Scope.everything(), id))
         .map(found -> json(found.orElseThrow())));
   }
 
   public Future<JsonObject> get(Actor actor, UUID id) {
     var pool = database.pool();
-    return actor.scope(pool).compose(scope -> find(pool, scope, id, false))
+    return actor.scope(pool).compose(scope -> find(pool, scope, id))
         .compose(found -> found.map(r -> Future.succeededFuture(json(r)))
             .orElseGet(() -> Future.failedFuture(notFound(id))));
   }
 
   /** Applies one transition under the row lock; an illegal one is 409 with the allowed ones. */
   public <R> Future<R> transition(Actor actor, UUID id, Transition t, Transaction<R> tx) {
-    return tx.run(conn -> actor.scope(conn)
-        .compose(scope -> find(conn, scope, id, true))
+    return tx.run(conn -> locked(conn, actor, id)
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id))
             : unitLive(conn, found.get().getUUID("unit_id"))
                 .compose(live -> move(conn, actor, found.get(), t, "body/")))
-        .compose(v -> find(conn, Scope.everything(), id, false))
+        .compose(v -> find(conn, Scope.everything(), id))
         .map(again -> json(again.orElseThrow())));
   }
 
@@ -132,12 +131,13 @@ public final class ServiceRequestService {
    * already written there): appends the report's actions, then applies {@code advance} when asked (an illegal move
    * is the same 409 as the transitions endpoint; a missing or misplaced field is 422 named under {@code prefix}).
    * A CLOSED request takes no more actions (the same 409, {@code allowed} empty).
-   * The request must be in {@code scope} (checked by the caller, which names its own fields).
+   * The request must be in the actor's scope (checked by the caller, which names its own fields, and again once it is
+   * locked, against the tree as it is then: 404 when it has left the scope meanwhile).
    */
-  public Future<Void> recordFromReport(SqlClient conn, Actor actor, Scope scope, UUID id, UUID reportId,
+  public Future<Void> recordFromReport(SqlClient conn, Actor actor, UUID id, UUID reportId,
                                        List<String> actions, Transition advance, String prefix) {
     OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
-    return find(conn, scope, id, true).compose(found -> {
+    return locked(conn, actor, id).compose(found -> {
       if (found.isEmpty()) {
         return Future.failedFuture(notFound(id));
       }
@@ -267,11 +267,24 @@ public final class ServiceRequestService {
     return null;
   }
 
-  private static Future<Optional<Row>> find(SqlClient client, Scope scope, UUID id, boolean lock) {
+  private static Future<Optional<Row>> find(SqlClient client, Scope scope, UUID id) {
     return client.preparedQuery(VIEW.replace("SELECT sr.*,", "SELECT sr.*, e.unit_id,") + " WHERE sr.id = $1 AND "
-            + Scope.sql("u.path", 2) + (lock ? " FOR UPDATE OF sr" : ""))
+            + Scope.sql("u.path", 2))
         .execute(Tuple.of(id, (Object) scope.paths()))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next()));
+  }
+
+  /**
+   * The request for a write: locked (FOR UPDATE) by key in a statement of its own, then judged against the actor's
+   * scope read once the lock is granted, against the tree as it is then. One statement locking the request joined to
+   * its enterprise's unit with the scope check re-checked, once a write of the request it waited for committed, the
+   * request's new version against the unit's row as it was when the statement began: a unit moved out of the scope
+   * meanwhile still passed, and one moved into it was never found.
+   */
+  private static Future<Optional<Row>> locked(SqlClient conn, Actor actor, UUID id) {
+    return conn.preparedQuery("SELECT 1 FROM service_request WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
+        .compose(v -> actor.scope(conn))
+        .compose(scope -> find(conn, scope, id));
   }
 
   private static JsonObject json(Row r) {

@@ -116,7 +116,7 @@ public final class LinkedRecords {
           }
           JsonArray actions = body.getJsonArray("actionsTaken");
           JsonObject advance = body.getJsonObject("advanceTo");
-          return requests.recordFromReport(conn, actor, scope, requestId, envelope.id(),
+          return requests.recordFromReport(conn, actor, requestId, envelope.id(),
               actions.stream().map(String::valueOf).toList(),
               advance == null ? null : ServiceRequestService.Transition.from(advance),
               BODY);

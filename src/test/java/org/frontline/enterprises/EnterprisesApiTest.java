@@ -8,6 +8,7 @@ import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -509,5 +510,62 @@ class EnterprisesApiTest {
         201);
     assertThat(count(env, "SELECT count(*) FROM service_request WHERE enterprise_id = ?", enterprise)).isEqualTo(2);
     assertThat(string(env, "SELECT status FROM service_request WHERE id = ?", id)).isEqualTo("RECEIVED");
+  }
+
+  /**
+   * A service request at an enterprise of {@code unit} (made by the province admin), its responsible officer at home in
+   * that unit; the request's id.
+   */
+  private static UUID requestAt(TestEnvironment env, UUID unit) {
+    String admin = ScopeMoves.provinceAdmin(env);
+    String enterprise = ok(call(env, admin, HttpMethod.POST, "/v1/enterprises", enterprise(code(), unit)), 201)
+        .getString("id");
+    UUID officer = ScopeMoves.caller(env, unit, "officer").id();
+    return UUID.fromString(ok(call(env, admin, HttpMethod.POST, "/v1/enterprises/" + enterprise + "/service-requests",
+        request(officer)), 201).getString("id"));
+  }
+
+  private static final JsonObject TO_TAX = new JsonObject().put("to", "COORDINATING").put("department", "Tax bureau");
+
+  /**
+   * A move of a service request by an admin whose scope is one unit, waiting for the request's lock (another move of it
+   * under way) while its enterprise's unit moves into that scope, is applied. The request was locked by a statement
+   * that joined its enterprise's unit and checked the scope: the unit, outside the scope as that statement first saw
+   * it, kept the request from being found (a 404 at once).
+   */
+  @Test
+  void aMoveWaitingWhileTheEnterprisesUnitMovesIntoTheCallersScopeIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, HANJIANG);
+    UUID id = requestAt(env, unit);
+    JsonObject moved = ok(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM service_request WHERE id = '" + id + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, covered);
+    }, "%FROM service_request%FOR UPDATE%", () -> move(env, admin.token(), id, TO_TAX)), 200);
+    assertThat(moved.getString("status")).isEqualTo("COORDINATING");
+    assertThat(count(env, "SELECT count(*) FROM service_request WHERE id = ? AND status = 'COORDINATING'", id))
+        .isEqualTo(1);
+  }
+
+  /**
+   * The other way: a request whose enterprise's unit moved out of the admin's scope while the move waited is 404 and
+   * stays as it was. The locking statement re-checked the request's row against the unit's row as it had first read
+   * it, still in the scope, and moved a request the admin no longer sees.
+   */
+  @Test
+  void aMoveWaitingWhileTheEnterprisesUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, covered);
+    UUID id = requestAt(env, unit);
+    String before = string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id);
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM service_request WHERE id = '" + id + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, HANJIANG);
+    }, "%FROM service_request%FOR UPDATE%", () -> move(env, admin.token(), id, TO_TAX)), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id)).isEqualTo(before);
+    assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?", id)).isZero();
   }
 }
