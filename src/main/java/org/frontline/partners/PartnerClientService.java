@@ -230,11 +230,19 @@ public final class PartnerClientService {
         .compose(v -> read(conn, id)));
   }
 
-  /** The client's auth method when the actor may manage it; 404 otherwise. Locks the client row. */
+  /**
+   * The client's auth method when the actor may manage it; 404 otherwise. Locks the client row first, by key in a
+   * statement of its own, then reads the scope and judges the client: the lock in one statement with the check
+   * re-ran the check, after a wait (another admin's change of the client), against the units as they were when the
+   * statement began (a granted unit moved out of the scope meanwhile still passed), and a scope read before the lock
+   * misses a move committed during the wait.
+   */
   private Future<String> visible(SqlClient conn, Actor actor, UUID id) {
-    return actor.scope(conn).compose(scope -> conn.preparedQuery("SELECT c.auth_method FROM partner_client c "
-            + "WHERE " + MANAGEABLE + " AND c.id = $2 FOR UPDATE")
-        .execute(Tuple.of(scope.paths(), id)))
+    return conn.preparedQuery("SELECT 1 FROM partner_client WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
+        .compose(locked -> actor.scope(conn))
+        .compose(scope -> conn.preparedQuery("SELECT c.auth_method FROM partner_client c WHERE " + MANAGEABLE
+                + " AND c.id = $2")
+            .execute(Tuple.of(scope.paths(), id)))
         .compose(rows -> rows.size() == 0
             ? Future.failedFuture(Problem.of(ProblemType.NOT_FOUND, "No partner client " + id + ".").toException())
             : Future.succeededFuture(rows.iterator().next().getString(0)));

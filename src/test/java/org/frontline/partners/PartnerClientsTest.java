@@ -8,6 +8,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -334,5 +335,51 @@ class PartnerClientsTest {
           .put("homeUnitId", NANTONG.toString()).put("password", "Nantong-Admin-2026")), 201);
     }
     return login(env, NANTONG_ADMIN, "Nantong-Admin-2026");
+  }
+
+  /**
+   * A client disabled by an admin whose scope is one unit, waiting for the client's lock (another admin's change of it
+   * under way) while its granted unit moves into that scope, is disabled. The client was locked by the statement that
+   * checked its grant against the scope: the unit, outside the scope as that statement saw it, kept the client from
+   * being found (a 404 at once).
+   */
+  @Test
+  void aDisableWaitingWhileTheGrantedUnitMovesIntoTheCallersScopeIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, HANJIANG);
+    String client = secretClient(env, List.of("reports:read"), List.of(unit), List.of("SITE")).getString("id");
+    JsonObject disabled = ok(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM partner_client WHERE id = '" + client + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, covered);
+    }, "%FROM partner_client%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST,
+        "/v1/partner-clients/" + client + "/disable", null)), 200);
+    assertThat(disabled.getString("disabledAt")).isNotNull();
+    assertThat(env.count("SELECT count(*) FROM partner_client WHERE id = ?::uuid AND disabled_at IS NOT NULL", client))
+        .isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner-client.disable' AND object_id = ?",
+        client)).isEqualTo(1);
+  }
+
+  /**
+   * The other way: a client whose granted unit moved out of the admin's scope while the disable waited is 404 and
+   * stays enabled. The locking statement re-ran the grant's check against the unit as it had first read it, still in
+   * the scope, and disabled a client the admin no longer manages.
+   */
+  @Test
+  void aDisableWaitingWhileTheGrantedUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID unit = ScopeMoves.unit(env, covered);
+    String client = secretClient(env, List.of("reports:read"), List.of(unit), List.of("SITE")).getString("id");
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM partner_client WHERE id = '" + client + "' FOR UPDATE");
+      ScopeMoves.move(st, unit, HANJIANG);
+    }, "%FROM partner_client%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST,
+        "/v1/partner-clients/" + client + "/disable", null)), 404, "urn:frontline:problem:not-found");
+    assertThat(env.count("SELECT count(*) FROM partner_client WHERE id = ?::uuid AND disabled_at IS NULL", client))
+        .isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'partner-client.disable' AND object_id = ?",
+        client)).isZero();
   }
 }
