@@ -82,11 +82,18 @@ public final class DeliveriesAdminApi implements ApiRoutes {
   private void redrive(RoutingContext rc) {
     long id = Long.parseLong(rc.pathParam("id"));
     Actor actor = Actor.of(rc);
-    pool.withTransaction(conn -> actor.scope(conn).compose(scope -> conn.preparedQuery("SELECT p.status,"
+    // The delivery is locked by key, then the scope read and the delivery judged: one statement locking it joined to
+    // its account with the scope check re-checked, after a wait (a dispatcher's claim), the delivery's new version
+    // against the account and home unit as they were when the statement began (a unit moved out of the scope
+    // meanwhile still passed), and a scope read before the lock misses a move committed during the wait.
+    pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM push_delivery WHERE id = $1 FOR UPDATE")
+        .execute(Tuple.of(id))
+        .compose(locked -> actor.scope(conn))
+        .compose(scope -> conn.preparedQuery("SELECT p.status,"
                 + " p.attempts, p.last_error, p.device_id, a.home_unit_id,"
                 + " (SELECT username FROM account WHERE id = $3) AS actor FROM push_delivery p"
                 + " JOIN account a ON a.id = p.account_id WHERE p.id = $2 AND "
-                + Scope.sqlForUnitId("a.home_unit_id", 1) + " FOR UPDATE OF p")
+                + Scope.sqlForUnitId("a.home_unit_id", 1))
             .execute(Tuple.of(scope.paths(), id, actor.accountId())))
         .compose(rows -> {
           if (rows.size() == 0) {

@@ -8,6 +8,7 @@ import org.frontline.platform.push.FakeFcmServer;
 import org.frontline.platform.push.FakeFcmServer.Outcome;
 import org.frontline.testing.Cursors;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -177,5 +178,63 @@ class DeliveriesAdminApiTest {
     JsonObject p = assertProblem(get(env, login(env, "admin"), "/v1/admin/deliveries?cursor=" + cursor), 400,
         "urn:frontline:problem:validation-failed");
     assertThat(p.encode()).contains("query/cursor");
+  }
+
+  /**
+   * A dead delivery to a supervisor at home in {@code home} (a new account with a device of its own), of a report
+   * there; its id.
+   */
+  private static long deadDeliveryAt(TestEnvironment env, UUID home) throws Exception {
+    String device = "dead-" + UUID.randomUUID();
+    env.awaitEventsDispatched();
+    HttpResponse<Buffer> registered = Alerts.registerDevice(env, ScopeMoves.caller(env, home, "supervisor").token(),
+        new JsonObject().put("token", device).put("platform", "android").put("appVersion", "1.0.0"));
+    assertThat(registered.statusCode()).as(registered.bodyAsString()).isIn(200, 201);
+    env.fcm().respond(device, Outcome.invalidArgument(), Outcome.success());
+    UUID report = reportCompleted(env, home);
+    awaitUntil(WAIT, "dead", () -> "DEAD".equals(deliveryStatus(env, report, device)));
+    return deliveryId(env, report, device);
+  }
+
+  /**
+   * A re-drive by an admin whose scope is one unit, waiting for the delivery's lock (a dispatcher's claim) while the
+   * recipient's home unit moves into that scope, is applied. The delivery was locked by a statement that joined its
+   * recipient's home unit and checked the scope: the unit, outside the scope as that statement first saw it, kept the
+   * delivery from being found (a 404 at once).
+   */
+  @Test
+  void aRedriveWaitingWhileTheRecipientsUnitMovesIntoTheCallersScopeIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID home = ScopeMoves.unit(env, HANJIANG);
+    long id = deadDeliveryAt(env, home);
+    HttpResponse<Buffer> redriven = ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM push_delivery WHERE id = " + id + " FOR UPDATE");
+      ScopeMoves.move(st, home, covered);
+    }, "%FROM push_delivery%FOR UPDATE%", () -> post(env, admin.token(), "/v1/admin/deliveries/" + id + "/redrive"));
+    assertThat(redriven.statusCode()).as(redriven.bodyAsString()).isEqualTo(200);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive' AND object_id = ?",
+        String.valueOf(id))).isEqualTo(1);
+  }
+
+  /**
+   * The other way: a delivery whose recipient's home unit moved out of the admin's scope while the re-drive waited is
+   * 404 and stays dead. The locking statement re-checked the delivery's row against the home unit's row as it had
+   * first read it, still in the scope, and re-drove a delivery the admin no longer sees.
+   */
+  @Test
+  void aRedriveWaitingWhileTheRecipientsUnitMovesOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID home = ScopeMoves.unit(env, covered);
+    long id = deadDeliveryAt(env, home);
+    assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM push_delivery WHERE id = " + id + " FOR UPDATE");
+      ScopeMoves.move(st, home, HANJIANG);
+    }, "%FROM push_delivery%FOR UPDATE%", () -> post(env, admin.token(), "/v1/admin/deliveries/" + id + "/redrive")),
+        404, "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM push_delivery WHERE id = ? AND status = 'DEAD'", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'push-delivery.redrive' AND object_id = ?",
+        String.valueOf(id))).isZero();
   }
 }
