@@ -122,7 +122,7 @@ public final class ReportService {
     Envelope envelope = p.envelope();
     return database.inTransaction(conn -> actor.scope(conn)
             .compose(scope -> reports.unitInScope(conn, scope, envelope.unitId())
-                .compose(inScope -> inScope ? write(conn, actor, scope, p) : repeatOutOfScope(conn, actor, p))))
+                .compose(inScope -> inScope ? write(conn, actor, p) : repeatOutOfScope(conn, actor, p))))
         .recover(e -> Future.failedFuture(isUniqueViolation(e, "attachment_pkey")
             ? new ProblemException(Problem.of(ProblemType.CONFLICT,
                 "An attachment id of this report is already used by another report; mint new attachment ids."))
@@ -130,13 +130,16 @@ public final class ReportService {
   }
 
   /** The submission's report (its unit in scope) unless its id is taken: then a repeat or a conflict. */
-  private Future<Submission> write(SqlConnection conn, Actor actor, Scope scope, SubmissionBatcher.Pending p) {
+  private Future<Submission> write(SqlConnection conn, Actor actor, SubmissionBatcher.Pending p) {
     Envelope envelope = p.envelope();
     String status = p.status();
     return reports.insert(conn, envelope, actor.accountId(), status, p.receivedAt(), p.sha256(), p.response())
         .compose(inserted -> inserted.isEmpty()
             ? reports.existing(conn, envelope.id()).map(existing -> judge(existing, actor, envelope, p.sha256()))
-            : linked.check(conn, actor, scope, envelope)
+            // The links are judged against the scope read again: the insert's foreign-key lock on the unit waits for
+            // a move of it (a move rewrites the unique path, locking the rows FOR UPDATE), and the scope read before
+            // then would miss a move of a unit the author covers.
+            : actor.scope(conn).compose(scope -> linked.check(conn, actor, scope, envelope))
                 .compose(v -> reports.insertAttachments(conn, envelope))
                 .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
                     envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())

@@ -2,10 +2,12 @@ package org.frontline.reports;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.enterprises.EnterprisesApiTestAccess;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -674,5 +676,33 @@ class LinkedReportsTest {
     assertThat(results.getJsonObject(1).getInteger("httpStatus")).isEqualTo(201);
     assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
         .isEqualTo(1);
+  }
+
+  /**
+   * A progress report by a supervisor whose scope is one unit, while that unit moves to another city (the report's
+   * unit and the project's with it, below it), is stored with its progress. The report's insert waits for the move
+   * (its foreign key share-locks the unit, whose unique path the move rewrites); its milestone was then judged against
+   * the scope read before that wait, whose path the project's unit no longer matched (a 422 naming
+   * body/body/milestoneId).
+   */
+  @Test
+  void aProgressReportSentWhileTheAuthorsOwnUnitMovesIsStored(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller supervisor = ScopeMoves.caller(env, covered, "supervisor");
+    UUID unit = ScopeMoves.unit(env, covered);
+    String project = ok(ScopeMoves.call(env, supervisor.token(), HttpMethod.POST, "/v1/projects", new JsonObject()
+        .put("unitId", unit.toString()).put("name", "Moving site").put("investmentYuan", 1000)
+        .put("site", new JsonObject().put("lat", 32.06).put("lon", 121.07).put("radiusM", 2500))
+        .put("status", "IN_PROGRESS")), 201).getString("id");
+    String milestone = ok(ScopeMoves.call(env, supervisor.token(), HttpMethod.POST, "/v1/projects/" + project
+        + "/milestones", new JsonObject().put("name", "Utility lines").put("plannedQuantity", 10).put("unit", "lines")
+        .put("plannedStart", "2026-11-01").put("plannedDue", "2027-03-01")), 201).getString("id");
+    UUID report = UUID.randomUUID();
+    ok(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, covered, HANJIANG), "%INSERT INTO report%",
+        () -> ScopeMoves.call(env, supervisor.token(), HttpMethod.POST, "/v1/reports", envelope(report,
+            "MILESTONE_PROGRESS", unit, new JsonObject().put("milestoneId", milestone).put("quantity", 4)))), 201);
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?::uuid AND report_id = ?",
+        milestone, report)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ? AND unit_id = ?", report, unit)).isEqualTo(1);
   }
 }
