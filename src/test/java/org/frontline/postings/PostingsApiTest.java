@@ -588,7 +588,7 @@ class PostingsApiTest {
     UUID unit = ScopeMoves.unit(env, covered);
     JsonObject created = ok(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, covered, HANJIANG),
         "%FROM org_unit%FOR SHARE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings",
-            posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30)))), 201);
+            posting(officer, "MAJOR_PROJECT", unit, today(), today().plusDays(30)))), 201);
     assertThat(created.getJsonObject("unit").getString("id")).isEqualTo(unit.toString());
     assertThat(env.count("SELECT count(*) FROM posting WHERE unit_id = ? AND officer_id = ?", unit, officer))
         .isEqualTo(1);
@@ -603,7 +603,7 @@ class PostingsApiTest {
     UUID unit = ScopeMoves.unit(env, covered);
     JsonObject problem = assertProblem(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, unit, HANJIANG),
         "%FROM org_unit%FOR SHARE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings",
-            posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30)))), 422,
+            posting(officer, "MAJOR_PROJECT", unit, today(), today().plusDays(30)))), 422,
         "urn:frontline:problem:unprocessable");
     assertThat(fields(problem)).containsExactly("body/unitId");
     assertThat(env.count("SELECT count(*) FROM posting WHERE officer_id = ?", officer)).isZero();
@@ -622,14 +622,14 @@ class PostingsApiTest {
     UUID officer = ScopeMoves.caller(env, covered, "officer").id();
     UUID unit = ScopeMoves.unit(env, HANJIANG);
     String id = ok(call(env, ScopeMoves.provinceAdmin(env), HttpMethod.POST, "/v1/postings",
-        posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30))), 201).getString("id");
+        posting(officer, "MAJOR_PROJECT", unit, today(), today().plusDays(30))), 201).getString("id");
     JsonObject extended = ok(ScopeMoves.whileHeld(env, st -> {
       st.execute("SELECT 1 FROM posting WHERE id = '" + id + "' FOR UPDATE");
       ScopeMoves.move(st, unit, covered);
     }, "%FROM posting%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings/" + id + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(60).toString()))), 200);
-    assertThat(extended.getString("endsOn")).isEqualTo(TODAY.plusDays(60).toString());
-    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND ends_on = ?", id, TODAY.plusDays(60)))
+        new JsonObject().put("endsOn", today().plusDays(60).toString()))), 200);
+    assertThat(extended.getString("endsOn")).isEqualTo(today().plusDays(60).toString());
+    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND ends_on = ?", id, today().plusDays(60)))
         .isEqualTo(1);
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", id))
         .isEqualTo(1);
@@ -647,13 +647,13 @@ class PostingsApiTest {
     UUID officer = ScopeMoves.caller(env, covered, "officer").id();
     UUID unit = ScopeMoves.unit(env, covered);
     String id = ok(call(env, admin.token(), HttpMethod.POST, "/v1/postings",
-        posting(officer, "MAJOR_PROJECT", unit, TODAY, TODAY.plusDays(30))), 201).getString("id");
+        posting(officer, "MAJOR_PROJECT", unit, today(), today().plusDays(30))), 201).getString("id");
     assertProblem(ScopeMoves.whileHeld(env, st -> {
       st.execute("SELECT 1 FROM posting WHERE id = '" + id + "' FOR UPDATE");
       ScopeMoves.move(st, unit, HANJIANG);
     }, "%FROM posting%FOR UPDATE%", () -> call(env, admin.token(), HttpMethod.POST, "/v1/postings/" + id + "/extend",
-        new JsonObject().put("endsOn", TODAY.plusDays(60).toString()))), 404, "urn:frontline:problem:not-found");
-    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND ends_on = ?", id, TODAY.plusDays(30)))
+        new JsonObject().put("endsOn", today().plusDays(60).toString()))), 404, "urn:frontline:problem:not-found");
+    assertThat(env.count("SELECT count(*) FROM posting WHERE id = ?::uuid AND ends_on = ?", id, today().plusDays(30)))
         .isEqualTo(1);
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", id))
         .isZero();
