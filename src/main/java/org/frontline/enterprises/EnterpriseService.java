@@ -10,6 +10,7 @@ import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Page;
+import org.frontline.identity.RecordHandOver;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
@@ -43,10 +44,12 @@ public final class EnterpriseService {
 
   private final Database database;
   private final AdminAudit audit;
+  private final RecordHandOver handOver;
 
   public EnterpriseService(Database database, AdminAudit audit) {
     this.database = database;
     this.audit = audit;
+    this.handOver = new RecordHandOver(audit);
   }
 
   public <R> Future<R> create(Actor actor, NewEnterprise e, Transaction<R> tx) {
@@ -78,6 +81,41 @@ public final class EnterpriseService {
                     .put("designations", e.designations().size())))
             .compose(v -> find(conn, Scope.everything(), id))
             .map(found -> found.orElseThrow()));
+  }
+
+  /**
+   * Hands the enterprise over to the live unit {@code newUnitId} (admins; {@link RecordHandOver}), from a retired
+   * unit, whose records are read-only until then, or a live one: its credit code stays registered, with its
+   * designations, service requests and their history. A request not yet closed keeps its responsible officer, who
+   * must still read and move it: 409 naming those requests when the officer's scope does not cover the new unit (an
+   * admin widens it, or another officer takes the request, first). Their overdue alert is cleared: the old unit's
+   * supervisors were told, the new unit's are told at the record watch's next round.
+   */
+  public <R> Future<R> move(Actor actor, UUID id, UUID newUnitId, Transaction<R> tx) {
+    return tx.run(conn -> handOver.move(conn, actor, "enterprise", id, newUnitId, () -> notFound(id),
+            from -> conn.preparedQuery("SELECT sr.id FROM service_request sr WHERE sr.enterprise_id = $1"
+                    + " AND sr.status <> 'CLOSED' AND NOT EXISTS (SELECT 1 FROM account_scope s"
+                    + " JOIN org_unit cover ON cover.id = s.unit_id JOIN org_unit target ON target.id = $2"
+                    + " WHERE s.account_id = sr.responsible_officer_id AND "
+                    + Scope.within("target.path", "cover.path") + ") ORDER BY sr.id")
+                .execute(Tuple.of(id, newUnitId))
+                .compose(stranded -> stranded.size() == 0 ? Future.succeededFuture()
+                    : Future.failedFuture(strandedRequests(stranded)))
+                .compose(v -> conn.preparedQuery("UPDATE service_request SET overdue_alerted_at = NULL"
+                        + " WHERE enterprise_id = $1 AND status IN ('RECEIVED', 'COORDINATING')")
+                    .execute(Tuple.of(id)))
+                .map(rows -> new JsonObject().put("openRequests", rows.rowCount())))
+        .compose(v -> find(conn, Scope.everything(), id))
+        .map(found -> found.orElseThrow()));
+  }
+
+  private static ProblemException strandedRequests(Iterable<Row> requests) {
+    List<String> ids = new ArrayList<>();
+    requests.forEach(r -> ids.add(r.getUUID(0).toString()));
+    return new ProblemException(Problem.of(ProblemType.CONFLICT, "The service requests " + String.join(", ", ids)
+            + " are not closed, and their responsible officer's scope does not cover the new unit: widen it, or"
+            + " close the requests, first.")
+        .with("references", List.of("service_request.responsible_officer_id")));
   }
 
   private static Future<Void> insertDesignations(SqlClient conn, UUID id, List<Designation> designations) {

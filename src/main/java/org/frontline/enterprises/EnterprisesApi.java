@@ -35,6 +35,8 @@ public final class EnterprisesApi implements ApiRoutes {
         "listEnterprises", rc -> respond(rc, 200, enterprises.list(Actor.of(rc), rc.queryParams().get("cursor"),
             Page.requested(rc.queryParams().get("limit"))).map(page -> new JsonObject().put("items", new JsonArray(page.items()))
             .put("nextCursor", page.nextCursor()))),
+        "moveEnterprise", rc -> writes.answer(rc, "moveEnterprise", 200, null, tx -> enterprises.move(Actor.of(rc),
+            id(rc), UUID.fromString(rc.body().asJsonObject().getString("newUnitId")), tx)),
         "createServiceRequest", this::createServiceRequest,
         "getServiceRequest", rc -> respond(rc, 200, requests.get(Actor.of(rc), id(rc))),
         "transitionServiceRequest", this::transition);

@@ -92,6 +92,8 @@ public final class AccessRules {
       Map.entry("createEnterprise", ENTERPRISE_WRITERS),
       Map.entry("getEnterprise", ENTERPRISE_READERS),
       Map.entry("listEnterprises", ENTERPRISE_READERS),
+      // a record's hand-over to another unit (units merged or abolished): admins, both units in scope
+      Map.entry("moveEnterprise", ADMIN),
       Map.entry("createServiceRequest", SERVICE_REQUEST_WRITERS),
       Map.entry("getServiceRequest", ENTERPRISE_READERS),
       Map.entry("transitionServiceRequest", SERVICE_REQUEST_WRITERS),
@@ -100,6 +102,7 @@ public final class AccessRules {
       Map.entry("listProjects", PROJECT_READERS),
       Map.entry("getProject", PROJECT_READERS),
       Map.entry("getProjectSCurve", PROJECT_READERS),
+      Map.entry("moveProject", ADMIN),
       Map.entry("createMilestone", PROJECT_PLANNERS),
       Map.entry("getMilestone", PROJECT_READERS),
       Map.entry("rebaselineMilestone", PROJECT_PLANNERS),

@@ -105,6 +105,23 @@ public final class OrgUnitRepository {
   }
 
   /**
+   * Before a record (a project, an enterprise) is handed over from the unit {@code from} to {@code to}: both units are
+   * locked FOR SHARE by key, in one statement of their own (id order), as {@link #requireLive} locks one, so neither
+   * is retired, moved or deleted before the hand-over commits; then {@code to} must be live and in {@code scope},
+   * else 422 naming {@code field} (unknown, out of scope and retired alike, as a new record's unit). {@code from} may
+   * be retired: handing its records over is what makes them writable again.
+   */
+  public static Future<Void> requireHandOverTarget(SqlClient conn, Scope scope, UUID from, UUID to, String field) {
+    return lockShared(conn, List.of(from, to))
+        .compose(v -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
+                + Scope.sql("u.path", 2))
+            .execute(Tuple.of(to, (Object) scope.paths())))
+        .compose(rows -> rows.size() > 0 ? Future.succeededFuture() : Future.failedFuture(new ProblemException(
+            Problem.of(ProblemType.UNPROCESSABLE, "No live org unit " + to + " in your scope.")
+                .withErrors(List.of(new Problem.FieldError(field, "No live org unit " + to + " in your scope."))))));
+  }
+
+  /**
    * Locks the units by key, in id order, in a statement of their own; the caller then reads its scope and the units
    * (and judges them against the scope) in statements after the locks are granted, against the tree as it is then:
    * a locked unit cannot move (nor can any unit above it: a move rewrites the paths of its whole subtree), so the

@@ -10,6 +10,7 @@ import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Page;
+import org.frontline.identity.RecordHandOver;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
@@ -54,6 +55,7 @@ public final class ProjectService {
   private final AdminAudit audit;
   private final Clock clock;
   private final MilestoneAlerts alerts;
+  private final RecordHandOver handOver;
 
   public ProjectService(Database database, AdminAudit audit, Clock clock) {
     this(database, audit, clock, new MilestoneAlerts(10));
@@ -64,6 +66,7 @@ public final class ProjectService {
     this.audit = audit;
     this.clock = clock;
     this.alerts = alerts;
+    this.handOver = new RecordHandOver(audit);
   }
 
   LocalDate today() {
@@ -122,6 +125,24 @@ public final class ProjectService {
     }).map(rows -> Page.TimeId.newestFirst(rows, size, ProjectService::projectRow, filters));
   }
 
+
+  /**
+   * Hands the project over to the live unit {@code newUnitId} (admins; {@link RecordHandOver}), from a retired unit,
+   * whose records are read-only until then, or a live one. Its milestones, their baselines and progress follow it.
+   * Their alert state (at risk, overdue) is cleared: the old unit's supervisors were told, the new unit's are told
+   * at the record watch's next round if the milestone is still slipping; a completion is not told again.
+   */
+  public <R> Future<R> move(Actor actor, UUID id, UUID newUnitId, Transaction<R> tx) {
+    // The milestones are locked first (id order), the project after them: a milestone's write locks the milestone,
+    // then share-locks its project ({@link #open}), so taking the project first would deadlock with one under way.
+    return tx.run(conn -> conn.preparedQuery("SELECT 1 FROM milestone WHERE project_id = $1 ORDER BY id FOR UPDATE")
+        .execute(Tuple.of(id))
+        .compose(locked -> handOver.move(conn, actor, "project", id, newUnitId, () -> notFound("project", id),
+            from -> conn.preparedQuery("UPDATE milestone SET at_risk_since = NULL, overdue_alerted_at = NULL"
+                    + " WHERE project_id = $1").execute(Tuple.of(id))
+                .map(rows -> new JsonObject().put("milestones", rows.rowCount()))))
+        .compose(v -> projectJson(conn, Scope.everything(), id, true)));
+  }
 
   private Future<JsonObject> projectJson(SqlClient client, Scope scope, UUID id, boolean withMilestones) {
     return client.preparedQuery("SELECT " + PROJECT_COLUMNS + " FROM project p JOIN org_unit u ON u.id = p.unit_id "

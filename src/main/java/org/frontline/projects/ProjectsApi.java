@@ -34,6 +34,8 @@ public final class ProjectsApi implements ApiRoutes {
         "getProjectSCurve", rc -> ok(rc, service.sCurve(Actor.of(rc), id(rc))),
         "createMilestone", rc -> writes.answer(rc, "createMilestone", 201, ProjectsApi::milestoneLocation,
             tx -> service.createMilestone(Actor.of(rc), id(rc), exact(rc, "plannedQuantity"), tx)),
+        "moveProject", rc -> writes.answer(rc, "moveProject", 200, null, tx -> service.move(Actor.of(rc), id(rc),
+            UUID.fromString(rc.body().asJsonObject().getString("newUnitId")), tx)),
         "getMilestone", rc -> ok(rc, service.getMilestone(Actor.of(rc), id(rc))),
         "rebaselineMilestone", rc -> writes.answer(rc, "rebaselineMilestone", 201, ProjectsApi::milestoneLocation,
             tx -> service.rebaseline(Actor.of(rc), id(rc), exact(rc, "plannedQuantity"), tx)),

@@ -71,6 +71,9 @@ class ScopeMatrixTest {
       // projects: every role reads; supervisors and admins plan; officers, supervisors and admins record progress
       java.util.Map.entry("getProject", List.of()),
       java.util.Map.entry("getProjectSCurve", List.of()),
+      // a record's hand-over to another unit: admins only (Hanjiang's supervisor covers both units)
+      java.util.Map.entry("moveProject", List.of("officer.xu", "supervisor.hanjiang")),
+      java.util.Map.entry("moveEnterprise", List.of("officer.xu", "supervisor.hanjiang")),
       java.util.Map.entry("getMilestone", List.of()),
       java.util.Map.entry("createMilestone", List.of("officer.xu", "assessor.tongzhou")),
       java.util.Map.entry("rebaselineMilestone", List.of("officer.xu", "assessor.tongzhou")),
@@ -217,6 +220,10 @@ class ScopeMatrixTest {
         new Case("getProject", HttpMethod.GET, "/v1/projects/" + HUAISI_PROJECT, null, "project", HUAISI_PROJECT),
         new Case("getProjectSCurve", HttpMethod.GET, "/v1/projects/" + HUAISI_PROJECT + "/s-curve", null, "project",
             HUAISI_PROJECT),
+        new Case("moveProject", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/move",
+            new JsonObject().put("newUnitId", HANJIANG.toString()), "project", HUAISI_PROJECT),
+        new Case("moveEnterprise", HttpMethod.POST, "/v1/enterprises/" + HUAISI_ENTERPRISE + "/move",
+            new JsonObject().put("newUnitId", HANJIANG.toString()), "enterprise", HUAISI_ENTERPRISE),
         new Case("createMilestone", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/milestones",
             new JsonObject().put("name", "Leak").put("plannedQuantity", 5).put("unit", "items")
                 .put("plannedStart", "2026-03-01").put("plannedDue", "2026-04-01"), "project", HUAISI_PROJECT,

@@ -24,8 +24,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.NANTONG;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.dev.DemoOrganisation.YANGZHOU;
 import static org.frontline.testing.TestEnvironment.await;
 
 /**
@@ -146,7 +149,7 @@ class IdempotentWritesTest {
     return LocalDate.of(2200, 1, 1).plusDays(30L * (SERIAL.incrementAndGet() % 9_000));
   }
 
-  /** The nine operations, each on records of its own made here without a key. */
+  /** The eleven operations, each on records of its own made here without a key. */
   private static List<Op> ops(TestEnvironment env) throws Exception {
     String hanjiang = token(env, "supervisor.hanjiang");
     String xu = token(env, "officer.xu");
@@ -204,6 +207,16 @@ class IdempotentWritesTest {
         new JsonObject().put("endsOn", from.plusDays(25).toString()),
         new JsonObject().put("endsOn", from.plusDays(26).toString()), 200,
         "SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", posting, 0));
+
+    // A record's hand-over (admins): audited once.
+    String moving = created(env, tongzhou, "/v1/projects", project("Handed over " + UUID.randomUUID()));
+    ops.add(new Op("moveProject", "admin", "/v1/projects/" + moving + "/move",
+        new JsonObject().put("newUnitId", NANTONG.toString()), new JsonObject().put("newUnitId", HANJIANG.toString()),
+        200, "SELECT count(*) FROM audit_log WHERE action = 'project.move' AND object_id = ?", moving, 0));
+    String movingEnterprise = created(env, hanjiang, "/v1/enterprises", enterprise(code()));
+    ops.add(new Op("moveEnterprise", "admin", "/v1/enterprises/" + movingEnterprise + "/move",
+        new JsonObject().put("newUnitId", HANJIANG.toString()), new JsonObject().put("newUnitId", YANGZHOU.toString()),
+        200, "SELECT count(*) FROM audit_log WHERE action = 'enterprise.move' AND object_id = ?", movingEnterprise, 0));
     return ops;
   }
 
@@ -213,7 +226,7 @@ class IdempotentWritesTest {
     List<Op> ops = ops(env);
     assertThat(ops).extracting(Op::name).containsExactly("createEnterprise", "createServiceRequest",
         "transitionServiceRequest", "createProject", "createMilestone", "rebaselineMilestone",
-        "recordMilestoneProgress", "createPosting", "extendPosting");
+        "recordMilestoneProgress", "createPosting", "extendPosting", "moveProject", "moveEnterprise");
     for (Op op : ops) {
       String token = token(env, op.user());
       String key = key();
