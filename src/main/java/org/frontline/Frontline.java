@@ -41,6 +41,7 @@ import org.frontline.uploads.UploadSweeper;
 import org.frontline.uploads.UploadsApi;
 import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.OrgUnitService;
+import org.frontline.identity.PasswordChecks;
 import org.frontline.identity.IdentityApi;
 import org.frontline.identity.IdentityRepository;
 import org.frontline.identity.KeyEncryption;
@@ -118,6 +119,8 @@ public final class Frontline {
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
   private final WorkerExecutor blocking;
+  /** Login's password checks: a pool of their own, a bounded number admitted at once. */
+  private final PasswordChecks passwords;
   private final Database database;
   /** The one audit log every feature records to (appends are serialised in the database, not here). */
   private final AuditLog audit = new AuditLog();
@@ -172,6 +175,7 @@ public final class Frontline {
         .withMetrics(ConnectionSafeMetrics.of(new MicrometerMetricsFactory(registry)))
         .build();
     this.blocking = vertx.createSharedWorkerExecutor(BLOCKING_POOL, config.workerPoolSize(), 5, TimeUnit.MINUTES);
+    this.passwords = new PasswordChecks(vertx);
     this.database = Database.connect(vertx, config.database());
     this.objectStore = new MinioObjectStore(vertx, blocking, config.objectStore());
     this.pushFactory = pushFactory != null ? pushFactory : switch (config.push().gateway()) {
@@ -248,7 +252,7 @@ public final class Frontline {
     IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId(),
         config.tokens().keyEncryptionKey());
     List<ApiRoutes> features = List.of(
-        new IdentityApi(new AuthService(vertx, tokens, identity, audit, refusals), tokens, identity, audit,
+        new IdentityApi(new AuthService(tokens, identity, audit, refusals, passwords), tokens, identity, audit,
             new PartnerCallers(database.pool()), refusals),
         new KeysApi(tokens, keyStore, keyRing, new RotationService(keyStore, audit), writes),
         new AuditApi(new AuditRepository(database.pool())),
@@ -402,7 +406,8 @@ public final class Frontline {
         .recover(e -> Future.succeededFuture())
         .compose(v -> {
           objectStore.close();
-          return blocking.close().recover(e -> Future.succeededFuture());
+          return Future.join(blocking.close(), passwords.close()).<Void>mapEmpty()
+              .recover(e -> Future.succeededFuture());
         });
     stopped = services.toCompletionStage().toCompletableFuture()
         .handle((v, e) -> (Void) null)

@@ -1,7 +1,6 @@
 package org.frontline.identity;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlClient;
 import org.frontline.audit.AuditEvent;
@@ -38,6 +37,7 @@ public final class AuthService {
   public static final int MAX_ADDRESS_FAILURES = 20;
   public static final Duration THROTTLE_WINDOW = Duration.ofMinutes(15);
   static final String WRONG_CREDENTIALS = "Wrong username or password.";
+  static final String TOO_MANY_CHECKS = "Too many logins are being checked at once; try again shortly.";
   private static final SecureRandom RANDOM = new SecureRandom();
 
   /** What a successful login or refresh hands out. */
@@ -48,22 +48,25 @@ public final class AuthService {
     static final String VALUE = PasswordHasher.hash(UUID.randomUUID().toString());
   }
 
-  private final Vertx vertx;
   private final TokenService tokens;
   private final IdentityRepository repository;
   private final AuditLog audit;
   private final RefusalAudit refusals;
+  private final PasswordChecks checks;
 
-  /** {@code refusals}: where throttled logins go on record (anyone can send them at line rate). */
-  public AuthService(Vertx vertx, TokenService tokens, IdentityRepository repository, AuditLog audit,
-                     RefusalAudit refusals) {
-    this.vertx = vertx;
+  /**
+   * {@code refusals}: where throttled logins go on record (anyone can send them at line rate); {@code checks}: where
+   * passwords are checked, a bounded number at once.
+   */
+  public AuthService(TokenService tokens, IdentityRepository repository, AuditLog audit,
+                     RefusalAudit refusals, PasswordChecks checks) {
     this.tokens = tokens;
     this.repository = repository;
     this.audit = audit;
     this.refusals = refusals;
+    this.checks = checks;
     // Compute the dummy hash now, on a worker, so the first unknown-username login is not slower than the rest.
-    vertx.executeBlocking(() -> DummyHash.VALUE, false);
+    checks.run(() -> DummyHash.VALUE);
   }
 
   /**
@@ -89,8 +92,9 @@ public final class AuthService {
           }
           return repository.accountByUsername(username);
         })
-        .compose(account -> vertx.executeBlocking(() -> PasswordHasher.verify(password,
-                account.map(IdentityRepository.LoginAccount::passwordHash).orElse(DummyHash.VALUE)), false)
+        .compose(account -> checks.admit(() -> PasswordHasher.verify(password,
+                account.map(IdentityRepository.LoginAccount::passwordHash).orElse(DummyHash.VALUE)))
+            .recover(e -> e instanceof PasswordChecks.Full ? notChecked(throttleKeys) : Future.failedFuture(e))
             .compose(matches -> {
               if (matches && account.isPresent() && !account.get().disabled()) {
                 return repository.clearThrottle(throttleKeys.get(0))
@@ -114,6 +118,18 @@ public final class AuthService {
             known == null ? null : known.homeUnitId(), clientAddress, requestId, Outcome.FAILURE,
             new JsonObject().put("reason", reason)))
         .compose(v -> Future.failedFuture(Problems.unauthorized(WRONG_CREDENTIALS).toException()));
+  }
+
+  /**
+   * A login whose password could not be checked now (as many checks as allowed under way): its attempt is given back
+   * to both counters, as nothing was tried, and the answer is 503 with Retry-After. Not logged, nor audited: a flood
+   * would write a line per request.
+   */
+  private Future<Boolean> notChecked(List<String> throttleKeys) {
+    return repository.refundAttempt(throttleKeys.get(0))
+        .compose(v -> repository.refundAttempt(throttleKeys.get(1)))
+        .compose(v -> Future.failedFuture(Problem.of(ProblemType.DEPENDENCY_UNAVAILABLE, TOO_MANY_CHECKS)
+            .withHeader("Retry-After", Problems.RETRY_AFTER_SECONDS).toException()));
   }
 
   /**

@@ -37,8 +37,13 @@ class LoginThrottleTest {
   }
 
   private WebClient from(TestEnvironment env, String localAddress) {
+    return from(env, localAddress, new io.vertx.core.http.PoolOptions().getHttp1MaxSize());
+  }
+
+  private WebClient from(TestEnvironment env, String localAddress, int connections) {
     WebClient client = env.checked(WebClient.create(env.app().vertx(), new WebClientOptions()
-        .setDefaultHost("127.0.0.1").setDefaultPort(env.app().config().http().port()).setLocalAddress(localAddress)));
+        .setDefaultHost("127.0.0.1").setDefaultPort(env.app().config().http().port()).setLocalAddress(localAddress),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(connections)));
     clients.add(client);
     return client;
   }
@@ -148,6 +153,45 @@ class LoginThrottleTest {
     assertThat(checked).isEqualTo(AuthService.MAX_FAILURES);
     assertThat(throttled).isEqualTo(20 - AuthService.MAX_FAILURES);
     assertThrottled(login(client, "officer.zhang", "frontline-dev"));
+  }
+
+  /**
+   * Passwords were checked on Vert.x's default worker pool, whose queue has no bound: wrong passwords sent at once
+   * from many addresses, each within its throttle, were all queued and checked (both cores, 19 MiB each, everything
+   * else on that pool waiting). Beyond PasswordChecks.MAX_ADMITTED checks at once the answer is 503 with Retry-After
+   * and the attempt is given back: counted by neither counter, not audited as a failure.
+   */
+  @Test
+  void loginsBeyondTheChecksAdmittedAtOnceAre503AndCountNothing(TestEnvironment env) {
+    int addresses = 4 * PasswordChecks.MAX_ADMITTED / AuthService.MAX_ADDRESS_FAILURES + 1;
+    java.util.List<io.vertx.core.Future<HttpResponse<Buffer>>> attempts = new java.util.ArrayList<>();
+    for (int a = 1; a <= addresses; a++) {
+      WebClient client = from(env, "127.0.2." + a, AuthService.MAX_ADDRESS_FAILURES);
+      for (int i = 0; i < AuthService.MAX_ADDRESS_FAILURES; i++) {
+        attempts.add(client.post("/v1/auth/login").sendJsonObject(new JsonObject()
+            .put("username", "flood.user" + a + "." + i).put("password", "wrong")));
+      }
+    }
+    await(io.vertx.core.Future.all(attempts));
+    var answers = attempts.stream().map(io.vertx.core.Future::result).toList();
+    assertThat(answers.stream().map(HttpResponse::statusCode)).containsOnly(401, 503);
+    var unchecked = answers.stream().filter(r -> r.statusCode() == 503).toList();
+    long checked = answers.size() - unchecked.size();
+    assertThat(unchecked).isNotEmpty();
+    for (HttpResponse<Buffer> r : unchecked) {
+      // Not the database's 503 (before, the flood's audit entries queued on the chain's lock took every connection).
+      assertThat(assertProblem(r, 503, "urn:frontline:problem:dependency-unavailable").getString("detail"))
+          .isEqualTo(AuthService.TOO_MANY_CHECKS);
+      assertThat(r.getHeader("Retry-After")).isEqualTo("5");
+    }
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'auth.login.failed'"
+        + " AND actor_label LIKE 'flood.user%'")).isEqualTo(checked);
+    assertThat(env.count("SELECT coalesce(sum(failures), 0) FROM login_throttle WHERE key LIKE 'account:flood.user%'"))
+        .isEqualTo(checked);
+    assertThat(env.count("SELECT coalesce(sum(failures), 0) FROM login_throttle WHERE key LIKE 'address:127.0.2.%'"))
+        .isEqualTo(checked);
+    // Once the checks under way are done, a login is checked again.
+    assertThat(login(from(env, "127.0.2.200"), "officer.xu", "frontline-dev").statusCode()).isEqualTo(200);
   }
 
   @Test

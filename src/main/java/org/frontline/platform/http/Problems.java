@@ -32,7 +32,7 @@ import java.util.concurrent.TimeoutException;
  */
 public final class Problems implements Handler<RoutingContext> {
   private static final Logger log = LoggerFactory.getLogger(Problems.class);
-  static final String RETRY_AFTER_SECONDS = "5";
+  public static final String RETRY_AFTER_SECONDS = "5";
   private static final java.util.regex.Pattern PARAMETER =
       java.util.regex.Pattern.compile("\\b(path|query|header|cookie) parameter ([^\\s.]+)");
 
