@@ -176,7 +176,8 @@ public final class Frontline {
         .build();
     this.blocking = vertx.createSharedWorkerExecutor(BLOCKING_POOL, config.workerPoolSize(), 5, TimeUnit.MINUTES);
     this.passwords = new PasswordChecks(vertx);
-    this.database = Database.connect(vertx, config.database());
+    // A statement outlives its request by a second at most (the request's 503 timeout answers first).
+    this.database = Database.connect(vertx, config.database(), config.http().requestTimeout().plusSeconds(1));
     this.objectStore = new MinioObjectStore(vertx, blocking, config.objectStore());
     this.pushFactory = pushFactory != null ? pushFactory : switch (config.push().gateway()) {
       case FIREBASE -> (v, b) -> FirebasePushGateway.fromServiceAccount(v, b, config.push().firebaseCredentialsFile())

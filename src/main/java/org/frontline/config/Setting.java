@@ -19,7 +19,8 @@ public enum Setting {
   BODY_LIMIT_BYTES("FRONTLINE_BODY_LIMIT_BYTES", "1048576", "1048576",
       "Largest JSON request body accepted (413 beyond). Media goes through uploads, not JSON."),
   REQUEST_TIMEOUT_SECONDS("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "30", "30",
-      "An API request not answered within this time gets a 503 problem. A request head (request line and header "
+      "An API request not answered within this time gets a 503 problem; PostgreSQL cancels any statement of the "
+          + "service that runs a second longer. A request head (request line and header "
           + "fields) not received whole within this time from its first byte closes the connection; a connection idle "
           + "for 120 s is closed too."),
   SHUTDOWN_GRACE_SECONDS("FRONTLINE_SHUTDOWN_GRACE_SECONDS", "8", "3",

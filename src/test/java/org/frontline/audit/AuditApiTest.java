@@ -66,6 +66,35 @@ class AuditApiTest {
     return out;
   }
 
+  /**
+   * A statement went on after its request had been answered with the timeout's 503: a page of the log filtered on a
+   * rare action reads the whole log (1.7 s per 2 million entries), or waits for a lock, and held its connection and
+   * the database for as long as that took. PostgreSQL now cancels it a second after the request's time is up.
+   */
+  @Test
+  void aPageStillReadWhenItsRequestTimesOutIsCancelledInTheDatabase(TestEnvironment env) throws Exception {
+    String token = accessToken(env, "admin.nantong");
+    org.frontline.Frontline instance = env.startApiInstance(java.util.Map.of("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "1"));
+    String page = "%ORDER BY a.seq DESC%";
+    try (Connection holder = env.jdbc()) {
+      holder.setAutoCommit(false);
+      holder.createStatement().execute("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE");
+      var answer = env.checked(io.vertx.ext.web.client.WebClient.create(instance.vertx(),
+              new io.vertx.ext.web.client.WebClientOptions().setDefaultHost("127.0.0.1")
+                  .setDefaultPort(instance.config().http().port())))
+          .get("/v1/audit?action=no.such.action").putHeader("Authorization", "Bearer " + token).send()
+          .toCompletionStage().toCompletableFuture();
+      env.awaitLockWait(page, answer);
+      assertProblem(answer.get(10, java.util.concurrent.TimeUnit.SECONDS), 503, "urn:frontline:problem:timeout");
+      // The lock is still held: without the statement timeout the page would wait for it as long as it is.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> env.count(
+          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?", page) == 0);
+      holder.rollback();
+    } finally {
+      instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void aScopedAdminSeesOnlyEntriesOfItsSubtree(TestEnvironment env) {
     String token = accessToken(env, "admin.nantong"); // recorded in Nantong itself

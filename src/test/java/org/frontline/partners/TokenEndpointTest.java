@@ -529,14 +529,7 @@ class TokenEndpointTest {
 
   /** A second instance of the service (API only) whose request timeout is 1 s; the caller stops it. */
   private static org.frontline.Frontline withOneSecondRequestTimeout(TestEnvironment env) throws Exception {
-    Map<String, String> settings = new java.util.HashMap<>(env.settings());
-    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
-    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
-    settings.put("FRONTLINE_ROLES", "api");
-    settings.put("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "1");
-    return org.frontline.Frontline.start(org.frontline.config.ConfigLoader.load(
-            org.frontline.config.FrontlineConfig.Mode.PRODUCTION, settings, Map.of()))
-        .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+    return env.startApiInstance(Map.of("FRONTLINE_REQUEST_TIMEOUT_SECONDS", "1"));
   }
 
   @Test

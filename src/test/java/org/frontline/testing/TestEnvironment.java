@@ -356,6 +356,20 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
   /** The settings the service under test was configured with. */
   public Map<String, String> settings() { return Map.copyOf(settings); }
 
+  /**
+   * A second instance of the service, API only, on ports of its own, with {@code overrides} over the test service's
+   * settings (same database and store); the caller stops it.
+   */
+  public Frontline startApiInstance(Map<String, String> overrides) throws Exception {
+    Map<String, String> own = new java.util.HashMap<>(settings);
+    own.put("FRONTLINE_HTTP_PORT", String.valueOf(freePort()));
+    own.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(freePort()));
+    own.put("FRONTLINE_ROLES", "api");
+    own.putAll(overrides);
+    return Frontline.start(ConfigLoader.load(Mode.PRODUCTION, own, Map.of()))
+        .toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   public Path dir() { return dir; }
 
   /** Waits for a future from a test thread (never from an event loop). */
