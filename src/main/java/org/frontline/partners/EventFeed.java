@@ -35,21 +35,40 @@ public final class EventFeed {
   private static final Pattern KEY = Pattern.compile("(\\d{1,20}):(\\d{1,19})");
 
   /**
-   * A page: kinds $1, after position $2 (text) and id $3, report types $4, scope paths $5, at most $6. Served through
-   * outbox_feed_idx from the cursor up to the horizon (EventFeedTest checks the plan).
+   * Events read past the cursor for one page, at most. A page read every event after its cursor until it had found
+   * its items: a partner whose grant had no new event (a quiet district among a province's reports) read the whole
+   * feed after its cursor on every poll, and so did the webhook fan-out every round for each such subscription; its
+   * empty page handed the same cursor back. Now a page reads at most this many and its cursor moves past them.
+   */
+  static final int READ_LIMIT = 1000;
+
+  /**
+   * A page: kinds $1, after position $2 (text) and id $3, report types $4, scope paths $5, page size $6. Served through
+   * outbox_feed_idx from the cursor up to the horizon, at most {@link #READ_LIMIT} events (EventFeedTest checks the
+   * plan); the limit is written in, not a parameter: a generic plan guessed a third of the table for {@code LIMIT $6}
+   * and hash-joined every report. Answers the granted events read and the last event read (granted or not: where
+   * the next page starts), the granted ones up to the page size.
    */
   static final String PAGE = """
-      SELECT o.id, o.txid::text AS txid, o.event_type, o.aggregate_id, r.unit_id, r.type, o.created_at
-      FROM outbox o
-      JOIN report r ON r.id = o.aggregate_id
-      JOIN org_unit u ON u.id = r.unit_id
-      WHERE o.aggregate_type = 'report' AND o.event_type = ANY ($1)
-        AND o.txid < feed_horizon()
-        AND (o.txid, o.id) > ($2::text::xid8, $3)
-        AND r.type = ANY ($4)
-        AND\s""" + Scope.sql("u.path", 5) + """
-      ORDER BY o.txid, o.id
-      LIMIT $6""";
+      SELECT id, txid::text AS txid, event_type, aggregate_id, unit_id, type, created_at, granted
+      FROM (SELECT joined.*, count(*) FILTER (WHERE granted) OVER w AS granted_so_far,
+                   row_number() OVER w = count(*) OVER () AS last_read
+            FROM (SELECT o.id, o.txid, o.event_type, o.aggregate_id, r.unit_id, r.type, o.created_at,
+                         coalesce(r.type = ANY ($4) AND\s""" + Scope.sql("r.path", 5) + """
+      , false) AS granted
+                  FROM (SELECT id, txid, event_type, aggregate_id, created_at FROM outbox
+                        WHERE aggregate_type = 'report' AND event_type = ANY ($1)
+                          AND txid < feed_horizon()
+                          AND (txid, id) > ($2::text::xid8, $3)
+                        ORDER BY txid, id
+                        LIMIT\s""" + READ_LIMIT + """
+      ) o
+                  -- by the report's key (LIMIT keeps it a lookup: a join was planned as a scan of every report)
+                  LEFT JOIN LATERAL (SELECT r.unit_id, r.type, u.path FROM report r JOIN org_unit u ON u.id = r.unit_id
+                                     WHERE r.id = o.aggregate_id LIMIT 1) r ON true) joined
+            WINDOW w AS (ORDER BY txid, id)) seen
+      WHERE (granted AND granted_so_far <= $6) OR last_read
+      ORDER BY seen.txid, seen.id""";
 
   private final Pool pool;
 
@@ -80,7 +99,13 @@ public final class EventFeed {
           JsonArray items = new JsonArray();
           String last = after;
           for (Row r : rows) {
+            if (items.size() == size) {
+              break;
+            }
             last = encode(r.getString("txid"), r.getLong("id"));
+            if (!r.getBoolean("granted")) {
+              continue; // the last event read, outside the grant: the next page starts after it
+            }
             items.add(new JsonObject()
                 .put("id", Long.toString(r.getLong("id")))
                 .put("cursor", last)

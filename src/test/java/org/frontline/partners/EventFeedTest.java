@@ -224,6 +224,62 @@ class EventFeedTest {
     assertThat(ok(feed(env, token, ""), 200).getJsonArray("items")).hasSize(50);
   }
 
+  /**
+   * A page read every event after its cursor until it had found its items: a partner whose grant had no new event
+   * among many others' read all of them on every poll, and got its cursor back unchanged (the webhook fan-out, every
+   * round). A page now reads at most EventFeed.READ_LIMIT events, and its nextCursor is the last one read.
+   */
+  @Test
+  void aPageReadsAtMostItsLimitOfEventsOutsideTheGrantAndItsCursorMovesPastThem(TestEnvironment env)
+      throws Exception {
+    String token = partnerToken(env, secretClient(env, List.of("events:read"), List.of(HUAISI), List.of("SITE")));
+    try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+      // Tongzhou's reports, outside the grant: two pages' worth and a half.
+      completeReports(st, "Elsewhere", 2 * EventFeed.READ_LIMIT + 500);
+      st.executeUpdate("INSERT INTO outbox (event_type, aggregate_type, aggregate_id, unit_id, payload) "
+          + "SELECT 'report.completed', 'report', id, unit_id, '{}' FROM report WHERE title LIKE 'Elsewhere %' "
+          + "ORDER BY title");
+    }
+    UUID huaisi = report(env, "officer.xu", HUAISI);
+    String afterRead = "SELECT txid::text || ':' || id FROM outbox ORDER BY txid, id OFFSET ? LIMIT 1";
+    String first = cursor(env.string(afterRead, EventFeed.READ_LIMIT - 1));
+    String second = cursor(env.string(afterRead, 2 * EventFeed.READ_LIMIT - 1));
+
+    assertThat(nextCursorOfAnEmptyPage(env, token, "", first)).isEqualTo(first);
+    assertThat(nextCursorOfAnEmptyPage(env, token, "?after=" + first, second)).isEqualTo(second);
+    List<JsonObject> rest = List.of();
+    for (int i = 0; i < 100 && rest.isEmpty(); i++) { // the report's own transaction may hold it back a moment
+      rest = readAll(env, token, second);
+      if (rest.isEmpty()) {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(reportIds(rest)).containsExactly(huaisi.toString());
+  }
+
+  /**
+   * The nextCursor of a page without items once it is {@code expected}, or the last one read after 10 s (events just
+   * written may be held back a moment by the service's own transactions).
+   */
+  private static String nextCursorOfAnEmptyPage(TestEnvironment env, String token, String query, String expected)
+      throws InterruptedException {
+    String next = null;
+    for (int i = 0; i < 100 && !expected.equals(next); i++) {
+      JsonObject page = ok(feed(env, token, query), 200);
+      assertThat(page.getJsonArray("items")).isEmpty();
+      next = page.getString("nextCursor");
+      if (!expected.equals(next)) {
+        Thread.sleep(100);
+      }
+    }
+    return next;
+  }
+
+  private static String cursor(String position) {
+    return java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(position.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   /** The feed clock's shift (V185). */
   private static long shift(TestEnvironment env) {
     return env.count("SELECT shift FROM feed_clock");
