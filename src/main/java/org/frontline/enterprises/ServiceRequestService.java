@@ -282,8 +282,7 @@ public final class ServiceRequestService {
    * meanwhile still passed, and one moved into it was never found.
    */
   private static Future<Optional<Row>> locked(SqlClient conn, Actor actor, UUID id) {
-    return conn.preparedQuery("SELECT 1 FROM service_request WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
-        .compose(v -> actor.scope(conn))
+    return actor.scopeAfterLocking(conn, "service_request", id)
         .compose(scope -> find(conn, scope, id));
   }
 

@@ -41,22 +41,14 @@ public final class AccountRepository {
         .map(AccountRepository::accounts);
   }
 
-  /** The account if it is in scope (a write locks it first: {@link #lock}, then reads its actor's scope). */
+  /**
+   * The account if it is in scope (a write locks it first and reads its actor's scope after:
+   * {@link Actor#scopeAfterLocking}).
+   */
   public Future<Optional<Account>> find(SqlClient conn, Scope scope, UUID id) {
     return conn.preparedQuery("SELECT " + COLUMNS + " FROM account a WHERE a.id = $2 AND " + IN_SCOPE)
         .execute(Tuple.of(scope.paths(), id))
         .map(rows -> accounts(rows).stream().findFirst());
-  }
-
-  /**
-   * Locks the account's row (FOR UPDATE, if it exists) by key, in a statement of its own; the caller then reads its
-   * scope and the account after the lock is granted. Not in one statement with the scope check: a lock waited for
-   * while another admin's change of the home unit commits re-checks the join on the row's new version against the
-   * old home unit's row, and finds no account at all (a 404). Nor against a scope read before: a move of a unit the
-   * caller covers, committed meanwhile, leaves that scope's paths stale (a 404 again).
-   */
-  public Future<Void> lock(SqlClient conn, UUID id) {
-    return conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 FOR UPDATE").execute(Tuple.of(id)).mapEmpty();
   }
 
   /** A new account; a taken username fails with 23505 on account_username_idx. */

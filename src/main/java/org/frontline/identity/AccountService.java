@@ -217,8 +217,7 @@ public final class AccountService {
    * actor covers may commit while the lock is waited for), and runs {@code work} on it; 404 when it is not in scope.
    */
   private <T> Future<T> lockedInScope(SqlConnection conn, Actor actor, UUID id, ScopedWork<T> work) {
-    return accounts.lock(conn, id)
-        .compose(v -> actor.scope(conn))
+    return actor.scopeAfterLocking(conn, "account", id)
         .compose(scope -> accounts.find(conn, scope, id))
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id)) : work.apply(conn, found.get()));
   }

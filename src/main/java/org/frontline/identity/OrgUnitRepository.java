@@ -55,21 +55,19 @@ public final class OrgUnitRepository {
         .map(OrgUnitRepository::units);
   }
 
-  /** The unit if it exists and is in scope (a write locks it first: {@link #lock}, then reads its actor's scope). */
+  /**
+   * The unit if it exists and is in scope (a write locks it first and reads its actor's scope after:
+   * {@link Actor#scopeAfterLocking}).
+   */
   public Future<Optional<OrgUnit>> find(SqlClient conn, Scope scope, UUID id) {
     return conn.preparedQuery("SELECT " + COLUMNS + " FROM org_unit u WHERE u.id = $2 AND " + Scope.sql("u.path", 1))
         .execute(Tuple.of(scope.paths(), id))
         .map(rows -> units(rows).stream().findFirst());
   }
 
-  /** Locks the unit (FOR UPDATE, if it exists) for the rest of the transaction: see {@link #lock(SqlClient, List, String)}. */
-  public Future<Void> lock(SqlClient conn, UUID id) {
-    return lock(conn, List.of(id), "UPDATE");
-  }
-
   /**
    * Those of the given units that exist and are in the actor's scope, locked against retiring and moving (FOR SHARE)
-   * first; the scope is read once the locks are granted (see {@link #lock(SqlClient, List, String)}).
+   * first; the scope is read once the locks are granted (see {@link #lockShared}).
    */
   public Future<List<OrgUnit>> findAll(SqlClient conn, Actor actor, List<UUID> ids) {
     return lockShared(conn, ids)
@@ -78,11 +76,6 @@ public final class OrgUnitRepository {
                 + Scope.sql("u.path", 1))
             .execute(Tuple.of(scope.paths(), (Object) ids.toArray(UUID[]::new))))
         .map(OrgUnitRepository::units);
-  }
-
-  /** Locks the units (those that exist) against retiring, moving and deleting until the transaction ends. */
-  public static Future<Void> lockShared(SqlClient conn, List<UUID> ids) {
-    return lock(conn, ids, "SHARE");
   }
 
   /**
@@ -122,7 +115,8 @@ public final class OrgUnitRepository {
   }
 
   /**
-   * Locks the units by key, in id order, in a statement of their own; the caller then reads its scope and the units
+   * Locks the units (those that exist) against retiring, moving and deleting until the transaction ends (FOR SHARE),
+   * by key, in id order, in a statement of their own; the caller then reads its scope and the units
    * (and judges them against the scope) in statements after the locks are granted, against the tree as it is then:
    * a locked unit cannot move (nor can any unit above it: a move rewrites the paths of its whole subtree), so the
    * judgement holds until the transaction ends. Not with the scope check in one statement: a lock waited for while
@@ -130,11 +124,12 @@ public final class OrgUnitRepository {
    * one of the caller's subtrees to another would be "not found". Nor against a scope read before the lock: a move of
    * a unit the caller covers, committed while the lock was waited for, leaves that scope's paths stale.
    */
-  private static Future<Void> lock(SqlClient conn, List<UUID> ids, String strength) {
-    return conn.preparedQuery("SELECT 1 FROM org_unit WHERE id = ANY ($1) ORDER BY id FOR " + strength)
+  public static Future<Void> lockShared(SqlClient conn, List<UUID> ids) {
+    return conn.preparedQuery("SELECT 1 FROM org_unit WHERE id = ANY ($1) ORDER BY id FOR SHARE")
         .execute(Tuple.of((Object) ids.toArray(UUID[]::new)))
         .mapEmpty();
   }
+
 
   /** A new unit under {@code parent} (null: a root). A live sibling with the same name fails with 23505. */
   public Future<OrgUnit> insert(SqlClient conn, UUID id, OrgUnit parent, String name, String kind) {

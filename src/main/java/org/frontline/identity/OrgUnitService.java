@@ -189,8 +189,7 @@ public final class OrgUnitService {
    * read after the lock (a move of a unit the actor covers may commit while the lock is waited for).
    */
   private Future<Optional<OrgUnit>> lockedInScope(SqlConnection conn, Actor actor, UUID id) {
-    return units.lock(conn, id)
-        .compose(v -> actor.scope(conn))
+    return actor.scopeAfterLocking(conn, "org_unit", id)
         .compose(scope -> units.find(conn, scope, id));
   }
 

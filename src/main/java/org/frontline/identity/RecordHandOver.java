@@ -38,8 +38,7 @@ public final class RecordHandOver {
    */
   public Future<Void> move(SqlClient conn, Actor actor, String table, UUID id, UUID to,
                            Supplier<ProblemException> notFound, Function<UUID, Future<JsonObject>> follow) {
-    return conn.preparedQuery("SELECT 1 FROM " + table + " WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
-        .compose(locked -> actor.scope(conn))
+    return actor.scopeAfterLocking(conn, table, id)
         .compose(scope -> conn.preparedQuery("SELECT r.unit_id FROM " + table + " r JOIN org_unit u ON u.id = "
                 + "r.unit_id WHERE r.id = $1 AND " + Scope.sql("u.path", 2))
             .execute(Tuple.of(id, (Object) scope.paths()))

@@ -86,9 +86,7 @@ public final class DeliveriesAdminApi implements ApiRoutes {
     // its account with the scope check re-checked, after a wait (a dispatcher's claim), the delivery's new version
     // against the account and home unit as they were when the statement began (a unit moved out of the scope
     // meanwhile still passed), and a scope read before the lock misses a move committed during the wait.
-    pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM push_delivery WHERE id = $1 FOR UPDATE")
-        .execute(Tuple.of(id))
-        .compose(locked -> actor.scope(conn))
+    pool.withTransaction(conn -> actor.scopeAfterLocking(conn, "push_delivery", id)
         .compose(scope -> conn.preparedQuery("SELECT p.status,"
                 + " p.attempts, p.last_error, p.device_id, a.home_unit_id,"
                 + " (SELECT username FROM account WHERE id = $3) AS actor FROM push_delivery p"

@@ -238,8 +238,7 @@ public final class PartnerClientService {
    * misses a move committed during the wait.
    */
   private Future<String> visible(SqlClient conn, Actor actor, UUID id) {
-    return conn.preparedQuery("SELECT 1 FROM partner_client WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
-        .compose(locked -> actor.scope(conn))
+    return actor.scopeAfterLocking(conn, "partner_client", id)
         .compose(scope -> conn.preparedQuery("SELECT c.auth_method FROM partner_client c WHERE " + MANAGEABLE
                 + " AND c.id = $2")
             .execute(Tuple.of(scope.paths(), id)))

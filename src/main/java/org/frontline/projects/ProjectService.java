@@ -299,9 +299,7 @@ public final class ProjectService {
     // The project is locked by key, then the scope read and the project judged: one statement locking the project
     // joined to its unit with the scope check re-checked, after a wait, the project's new version against its unit's
     // row as it was when the statement began (a unit moved out of the scope meanwhile still passed).
-    return tx.run(conn -> conn.preparedQuery("SELECT 1 FROM project WHERE id = $1 FOR UPDATE")
-        .execute(Tuple.of(projectId))
-        .compose(locked -> actor.scope(conn))
+    return tx.run(conn -> actor.scopeAfterLocking(conn, "project", projectId)
         .compose(scope -> conn.preparedQuery("SELECT p.unit_id, p.status FROM project p JOIN org_unit u ON "
                 + "u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2))
             .execute(Tuple.of(projectId, (Object) scope.paths())))
