@@ -120,9 +120,13 @@ class PushQuotaPauseTest {
   void oneDeviceOverItsOwnRateWaitsAloneWhileEveryOtherPushGoes(TestEnvironment env) throws Exception {
     FakeFcmServer fcm = env.fcm();
     PushGateway push = env.app().push();
-    for (String token : List.of("rate-busy", "rate-b", "rate-c")) {
-      device(env, "supervisor.hanjiang", token);
-    }
+    device(env, "supervisor.hanjiang", "rate-b");
+    device(env, "supervisor.hanjiang", "rate-c");
+    // A delivery first: the gateway forgets any phone refused alone before (an earlier test's), so the busy phone's
+    // refusal is judged its own even if the dispatcher's two send lanes claim it in a batch of its own.
+    UUID primer = Alerts.reportCompleted(env, HUAISI);
+    awaitUntil(WAIT, "a delivery before the test", () -> "SENT".equals(deliveryStatus(env, primer, "rate-b")));
+    device(env, "supervisor.hanjiang", "rate-busy");
     fcm.respond("rate-busy", Outcome.quotaExceeded("5"), Outcome.success());
     String before = AlertMetricsTest.scrape(env);
 
