@@ -83,6 +83,7 @@ import org.frontline.projects.ProjectsApi;
 import org.frontline.platform.http.ApiVerticle;
 import org.frontline.platform.db.ChangeListener;
 import org.frontline.identity.AccountCache;
+import org.frontline.identity.EndedSessions;
 import org.frontline.platform.http.IdempotentWrites;
 import org.frontline.platform.http.ManagementVerticle;
 import org.frontline.platform.objectstore.MinioObjectStore;
@@ -143,6 +144,8 @@ public final class Frontline {
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
   private ChangeListener accountChanges;
+  /** The announcements of ended sessions (EndedSessions), API processes only. */
+  private ChangeListener sessionEnds;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
   /** Set when {@link #stop()} begins: readiness says DOWN from then on. */
@@ -232,7 +235,14 @@ public final class Frontline {
     io.micrometer.core.instrument.Gauge.builder("frontline.account.cache.listening", callers, c -> c.trusted() ? 1 : 0)
         .description("1 while account changes are heard (the cache of callers serves from memory), else 0")
         .register(registry);
-    IdentityRepository identity = new IdentityRepository(database, callers);
+    EndedSessions sessions = new EndedSessions(vertx, database.pool());
+    sessionEnds = new ChangeListener(vertx, database, EndedSessions.CHANNEL, sessions);
+    io.micrometer.core.instrument.Gauge.builder("frontline.ended.sessions.listening", sessions,
+            s -> s.trusted() ? 1 : 0)
+        .description("1 while ended sessions are heard and loaded (judged from memory), else 0").register(registry);
+    io.micrometer.core.instrument.Gauge.builder("frontline.ended.sessions", sessions, EndedSessions::size)
+        .description("Sessions ended lately held in memory (their access tokens are refused)").register(registry);
+    IdentityRepository identity = new IdentityRepository(database, callers, sessions);
     refusals = new RefusalAudit(vertx, database.pool(), audit, config.tokens().refusalAuditInterval(), registry,
         Clock.systemUTC());
     AdminAudit adminAudit = new AdminAudit(audit);
@@ -291,10 +301,11 @@ public final class Frontline {
         .compose(v -> keyRing.start().recover(e -> Future.failedFuture(
             new IllegalStateException("cannot load the signing keys: " + e.getMessage(), e))))
         .compose(v -> reports.start(vertx, registry))
-        // Until it listens, the cache of callers serves nothing from memory; a database that refuses LISTEN now
-        // would refuse the API's queries too, so starting without it is not an option worth having. Only the API
-        // authenticates callers: a workers-only process holds no listening connection.
+        // Until they listen, the cache of callers and the ended sessions serve nothing from memory; a database that
+        // refuses LISTEN now would refuse the API's queries too, so starting without it is not an option worth
+        // having. Only the API authenticates callers: a workers-only process holds no listening connection.
         .compose(v -> roles.api() ? accountChanges.start() : Future.succeededFuture())
+        .compose(v -> roles.api() ? sessionEnds.start() : Future.succeededFuture())
         .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;
@@ -380,6 +391,9 @@ public final class Frontline {
     }
     if (accountChanges != null) {
       accountChanges.stop();
+    }
+    if (sessionEnds != null) {
+      sessionEnds.stop();
     }
     if (auditHeadTimer != -1) {
       vertx.cancelTimer(auditHeadTimer);

@@ -135,7 +135,8 @@ public final class AuthService {
   /**
    * Rotates a refresh token, in one transaction: spends it (only one of racing callers can), and issues its
    * successor in the same family. A token that was already spent is a replay (stolen, or a client bug): the whole
-   * family is revoked, and that revocation is committed even though the answer is a 401.
+   * family is revoked, and that revocation is committed even though the answer is a 401; the family's session ends
+   * with it, so its access tokens (the thief's included) are refused from then on.
    */
   public Future<TokenGrant> refresh(String refreshToken) {
     return refresh(refreshToken, null);
@@ -147,29 +148,50 @@ public final class AuthService {
     byte[] hash = hash(refreshToken);
     // The account is locked (shared) before the token is spent, as a reset or a disable locks it before it revokes:
     // spending first, then waiting for the account (the successor's foreign key), deadlocked with a reset.
-    return repository.database().<TokenGrant>inTransaction(conn -> repository.lockAccountOf(conn, hash)
+    return repository.database().<Refreshed>inTransaction(conn -> repository.lockAccountOf(conn, hash)
             .compose(v -> repository.spendRefreshToken(conn, hash))
-            .compose(spent -> spent.isPresent() ? rotate(conn, spent.get())
-                : rejectStale(conn, hash, clientAddress, requestId)))
-        .compose(grant -> grant != null ? Future.succeededFuture(grant) : Future.failedFuture(
-            Problem.of(ProblemType.INVALID_GRANT, "The refresh token is not valid; log in again.").toException()));
+            .compose(spent -> spent.isPresent() ? rotate(conn, spent.get()).map(grant -> new Refreshed(grant, null))
+                : rejectStale(conn, hash, clientAddress, requestId).map(ended -> new Refreshed(null, ended))))
+        .compose(refreshed -> {
+          if (refreshed.endedSession() != null) {
+            repository.endedHere(refreshed.endedSession());
+          }
+          return refreshed.grant() != null ? Future.succeededFuture(refreshed.grant()) : Future.failedFuture(
+              Problem.of(ProblemType.INVALID_GRANT, "The refresh token is not valid; log in again.").toException());
+        });
   }
 
-  /** Revokes the family of the caller's refresh token (logout). Unknown or foreign tokens change nothing. */
+  /** A refresh's outcome: its grant (null: refused), and the session a reuse ended (null: none). */
+  private record Refreshed(TokenGrant grant, UUID endedSession) {}
+
+  /**
+   * Ends the session of the caller's refresh token (logout): revokes its family, whose access tokens (their
+   * {@code sid}) are refused from then on. Unknown or foreign tokens change nothing.
+   */
   public Future<Void> logout(UUID accountId, String refreshToken) {
     return logout(accountId, refreshToken, null);
   }
 
-  /** As {@link #logout(UUID, String)}, audited (with the number of tokens revoked) in the same transaction. */
+  /**
+   * As {@link #logout(UUID, String)}, audited (with the number of tokens revoked) in the same transaction. The
+   * session is refused on this instance before the answer; other instances hear of it at commit (V193).
+   */
   public Future<Void> logout(UUID accountId, String refreshToken, String clientAddress) {
     String requestId = RequestIds.current();
     return repository.database().inTransaction(conn -> repository.revokeFamilyOf(conn, hash(refreshToken), accountId)
-        .compose(n -> repository.accountById(conn, accountId).compose(account -> audit.record(conn,
+        .compose(revoked -> repository.accountById(conn, accountId).compose(account -> audit.record(conn,
             new AuditEvent(accountId, account.map(IdentityRepository.LoginAccount::username).orElse(null),
                 "auth.logout", "account", accountId.toString(),
                 account.map(IdentityRepository.LoginAccount::homeUnitId).orElse(null), clientAddress, requestId,
-                Outcome.SUCCESS, new JsonObject().put("revokedTokens", n))))
-            .onSuccess(v -> log.info("logout of {}: {} refresh tokens revoked", accountId, n))));
+                Outcome.SUCCESS, new JsonObject().put("revokedTokens", revoked.tokens()))))
+            .map(v -> revoked)))
+        .map(revoked -> {
+          log.info("logout of {}: {} refresh tokens revoked", accountId, revoked.tokens());
+          if (revoked.familyId() != null) {
+            repository.endedHere(revoked.familyId());
+          }
+          return null;
+        });
   }
 
   /**
@@ -187,14 +209,17 @@ public final class AuthService {
       String next = newRefreshToken();
       var a = account.get();
       return repository.insertRefreshToken(conn, a.id(), spent.familyId(), hash(next), REFRESH_TOKEN_TTL)
-          .map(v -> new TokenGrant(tokens.issue(a.id(), a.roles(), a.scope()),
+          .map(v -> new TokenGrant(tokens.issue(a.id(), a.roles(), a.scope(), spent.familyId()),
               TokenService.ACCESS_TOKEN_TTL.toSeconds(), next));
     });
   }
 
-  /** No grant for a token that could not be spent; a spent one is a replay and revokes its family. */
-  private Future<TokenGrant> rejectStale(io.vertx.sqlclient.SqlConnection conn, byte[] hash, String clientAddress,
-                                         String requestId) {
+  /**
+   * No grant for a token that could not be spent; a spent one is a replay and revokes its family, ending its
+   * session: answers that session, or null.
+   */
+  private Future<UUID> rejectStale(io.vertx.sqlclient.SqlConnection conn, byte[] hash, String clientAddress,
+                                   String requestId) {
     return repository.findRefreshToken(conn, hash).compose(row -> {
       if (row.isPresent() && row.get().used()) {
         var reused = row.get();
@@ -207,7 +232,7 @@ public final class AuthService {
                   "auth.refresh.reuse-detected", "refresh-token-family", reused.familyId().toString(),
                   account.map(IdentityRepository.LoginAccount::homeUnitId).orElse(null), clientAddress, requestId,
                   Outcome.DENIED, new JsonObject().put("revokedTokens", n))));
-        }).map(v -> (TokenGrant) null);
+        }).map(v -> reused.familyId());
       }
       return Future.succeededFuture(null);
     });
@@ -234,7 +259,7 @@ public final class AuthService {
               .compose(v -> audit.record(conn, new AuditEvent(account.id(), account.username(), "auth.login",
                   "account", account.id().toString(), account.homeUnitId(), clientAddress, requestId,
                   Outcome.SUCCESS, new JsonObject().put("tokenFamily", family.toString()))))
-              .map(v -> new TokenGrant(tokens.issue(account.id(), account.roles(), account.scope()),
+              .map(v -> new TokenGrant(tokens.issue(account.id(), account.roles(), account.scope(), family),
                   TokenService.ACCESS_TOKEN_TTL.toSeconds(), refresh));
         }));
   }

@@ -1,5 +1,6 @@
 package org.frontline.identity;
 
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.audit.AuditEvent;
@@ -12,12 +13,14 @@ import org.frontline.platform.http.Problems;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * Authenticates an operation that declares {@code bearerAuth}: verifies the access token, then loads the account
  * (a disabled or deleted account is rejected at once, whatever its tokens say, and so is a token issued before a
- * password reset or a disable ended the account's sessions) and attaches the {@link Caller}.
+ * password reset or a disable ended the account's sessions, or one of a session ended since: {@link EndedSessions})
+ * and attaches the {@link Caller}.
  * Every rejection is the same 401 problem; the reason goes to the log only. Per operation ({@link #forOperation}),
  * it then enforces the roles {@link AccessRules} requires: 403 forbidden when the caller holds none of them, and
  * also when an organisation-wide operation ({@link AccessRules#organisationWide}) is called by a caller whose scope
@@ -158,17 +161,24 @@ public final class BearerAuthHandler implements PerOperationSecurity {
       });
       return;
     }
-    repository.callerAccount(token.accountId()).onComplete(ar -> {
+    Future<Optional<AccountCache.CallerAccount>> read = repository.callerAccount(token.accountId());
+    Future<Boolean> sessionEnded = repository.sessionEnded(token.sessionId());
+    Future.all(read, sessionEnded).onComplete(ar -> {
       if (ar.failed()) {
         rc.fail(ar.cause());
-      } else if (ar.result().isEmpty() || ar.result().get().disabled()) {
-        reject(rc, token.accountId(), ar.result().isEmpty() ? "unknown account" : "account disabled");
-      } else if (ar.result().get().endedSessionOf(token.issuedAt())) {
+        return;
+      }
+      Optional<AccountCache.CallerAccount> account = read.result();
+      if (account.isEmpty() || account.get().disabled()) {
+        reject(rc, token.accountId(), account.isEmpty() ? "unknown account" : "account disabled");
+      } else if (account.get().endedSessionOf(token.issuedAt())) {
         // A password reset or a disable since: the session this token belongs to has ended, whoever holds it.
         reject(rc, token.accountId(), "issued before the account's sessions were ended");
+      } else if (sessionEnded.result()) {
+        // Its refresh-token family was revoked since (a logout, a reuse): this session's tokens end with it.
+        reject(rc, token.accountId(), "session ended");
       } else {
-        var account = ar.result().get();
-        Caller caller = new Caller(account.id(), account.roles(), account.scope());
+        Caller caller = new Caller(account.get().id(), account.get().roles(), account.get().scope());
         caller.attachTo(rc);
         then.handle(caller);
       }

@@ -36,6 +36,9 @@ public final class IdentityRepository {
   /** A refresh token row: whose it is, its family, and whether it was already spent. */
   public record RefreshRow(UUID id, UUID accountId, UUID familyId, boolean used) {}
 
+  /** What a revocation revoked: how many tokens, and their family (null when none). */
+  public record Revoked(UUID familyId, int tokens) {}
+
   private static final String ACCOUNT_COLUMNS = """
       a.id, a.password_hash, a.disabled_at IS NOT NULL AS disabled, a.roles, a.home_unit_id, a.username,
       ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.id ORDER BY s.unit_id) AS scope""";
@@ -43,16 +46,18 @@ public final class IdentityRepository {
   private final Database database;
   private final Pool pool;
   private final AccountCache callers;
+  private final EndedSessions sessions;
 
-  /** Without a listening cache: every authentication reads its account. */
+  /** Without a listening cache: every authentication reads its account and its session. */
   public IdentityRepository(Database database) {
-    this(database, new AccountCache());
+    this(database, new AccountCache(), new EndedSessions(null, database.pool()));
   }
 
-  public IdentityRepository(Database database, AccountCache callers) {
+  public IdentityRepository(Database database, AccountCache callers, EndedSessions sessions) {
     this.database = database;
     this.pool = database.pool();
     this.callers = callers;
+    this.sessions = sessions;
   }
 
   public Database database() { return database; }
@@ -94,6 +99,19 @@ public final class IdentityRepository {
   /** The account of an authenticated request: from the cache of recent callers when it can be trusted. */
   public Future<Optional<AccountCache.CallerAccount>> callerAccount(UUID id) {
     return callers.get(id, this::readCallerAccount);
+  }
+
+  /**
+   * Whether the session of an access token (its {@code sid}; null: a token of no session) has ended: from the
+   * sessions ended lately when they can be trusted.
+   */
+  public Future<Boolean> sessionEnded(UUID sessionId) {
+    return sessions.ended(sessionId);
+  }
+
+  /** A session this instance has just ended (committed): its access tokens are refused here from now on. */
+  public void endedHere(UUID sessionId) {
+    sessions.endedHere(sessionId);
   }
 
   private Future<Optional<AccountCache.CallerAccount>> readCallerAccount(UUID id) {
@@ -237,19 +255,18 @@ public final class IdentityRepository {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(spent(rows.iterator().next())));
   }
 
-  /** Revokes the family of the token when the token belongs to the account; returns how many were revoked. */
-  public Future<Integer> revokeFamilyOf(byte[] hash, UUID accountId) {
-    return revokeFamilyOf(pool, hash, accountId);
-  }
-
-  /** As {@link #revokeFamilyOf(byte[], UUID)}, with the given client (a transaction's connection). */
-  public Future<Integer> revokeFamilyOf(SqlClient client, byte[] hash, UUID accountId) {
+  /**
+   * Revokes the family of the token when the token belongs to the account (the family's sessions end at commit:
+   * V193); returns what was revoked.
+   */
+  public Future<Revoked> revokeFamilyOf(SqlClient client, byte[] hash, UUID accountId) {
     return client.preparedQuery("""
             UPDATE refresh_token SET revoked_at = now()
             WHERE revoked_at IS NULL AND family_id = (
-              SELECT family_id FROM refresh_token WHERE token_hash = $1 AND account_id = $2)""")
+              SELECT family_id FROM refresh_token WHERE token_hash = $1 AND account_id = $2)
+            RETURNING family_id""")
         .execute(Tuple.of(Buffer.buffer(hash), accountId))
-        .map(rows -> rows.rowCount());
+        .map(rows -> new Revoked(rows.size() == 0 ? null : rows.iterator().next().getUUID(0), rows.rowCount()));
   }
 
   /**

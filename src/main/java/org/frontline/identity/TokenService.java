@@ -41,11 +41,13 @@ public final class TokenService {
   private static final Base64.Decoder DEC = Base64.getUrlDecoder();
 
   /**
-   * The verified content of an access token. For a partner client's token (client credentials), {@code accountId}
-   * is the client id, {@code scope} its granted units and {@code client} the OAuth scopes and report types.
+   * The verified content of an access token. {@code sessionId} is the session it was issued in (its {@code sid}: the
+   * refresh-token family of the login), null for a token minted before sessions were named and for a partner
+   * client's. For a partner client's token (client credentials), {@code accountId} is the client id, {@code scope}
+   * its granted units and {@code client} the OAuth scopes and report types.
    */
-  public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, Instant issuedAt,
-                            Instant expiresAt, ClientClaims client) {}
+  public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, UUID sessionId,
+                            Instant issuedAt, Instant expiresAt, ClientClaims client) {}
 
   /** A partner token's own claims: {@code scope} (RFC 9068, space-separated) and the granted report types. */
   public record ClientClaims(List<String> scopes, List<String> reportTypes) {}
@@ -132,8 +134,12 @@ public final class TokenService {
 
   public String audience() { return audience; }
 
-  /** A signed access token for the account, valid for {@link #ACCESS_TOKEN_TTL}. */
-  public String issue(UUID accountId, List<String> roles, List<UUID> scope) {
+  /**
+   * A signed access token for the account, valid for {@link #ACCESS_TOKEN_TTL}, of the session {@code sessionId} (the
+   * login's refresh-token family, claim {@code sid}: a logout ends its access tokens too; null: none, as minted
+   * before sessions were named).
+   */
+  public String issue(UUID accountId, List<String> roles, List<UUID> scope, UUID sessionId) {
     long now = clock.instant().getEpochSecond();
     SigningKey current = keys.keys().current();
     JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
@@ -147,6 +153,9 @@ public final class TokenService {
         .put("jti", UUID.randomUUID().toString())
         .put("roles", new JsonArray(List.copyOf(roles)))
         .put("scope", new JsonArray(scope.stream().map(UUID::toString).toList()));
+    if (sessionId != null) {
+      claims.put("sid", sessionId.toString());
+    }
     return sign(header, claims, current);
   }
 
@@ -291,8 +300,9 @@ public final class TokenService {
       for (Object u : claims.getJsonArray("scope", new JsonArray())) {
         scope.add(UUID.fromString((String) u));
       }
+      String sid = claims.getString("sid");
       accessToken = new AccessToken(sub, List.copyOf(roles), List.copyOf(scope), claims.getString("jti"),
-          Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), null);
+          sid == null ? null : UUID.fromString(sid), Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), null);
     } catch (RuntimeException e) {
       throw new InvalidTokenException("malformed claims");
     }
@@ -315,8 +325,8 @@ public final class TokenService {
     for (Object t : claims.getJsonArray("frontline_report_types")) {
       types.add((String) t);
     }
-    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), Instant.ofEpochSecond(iat),
-        Instant.ofEpochSecond(exp), new ClientClaims(scopes, List.copyOf(types)));
+    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), null,
+        Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), new ClientClaims(scopes, List.copyOf(types)));
   }
 
   private void checkTimes(long exp, Long nbf, long iat) throws InvalidTokenException {

@@ -42,7 +42,7 @@ class TokenRejectionTest {
   }
 
   private static String currentKid(TokenService tokens) {
-    return part(tokens.issue(UUID.randomUUID(), java.util.List.of(), java.util.List.of()), 0).getString("kid");
+    return part(tokens.issue(UUID.randomUUID(), java.util.List.of(), java.util.List.of(), null), 0).getString("kid");
   }
 
   private static JsonObject validClaims(TestEnvironment env) {
@@ -140,7 +140,7 @@ class TokenRejectionTest {
     var cfg = env.app().config().tokens();
     TokenService other = new TokenService(cfg.issuer(), cfg.audience(),
         java.util.List.of(SigningKeys.generate("es256-not-ours")), Clock.systemUTC());
-    assertRejected(env, other.issue(LoginTest.XU, java.util.List.of("officer"), java.util.List.of(DemoOrganisation.HUAISI)));
+    assertRejected(env, other.issue(LoginTest.XU, java.util.List.of("officer"), java.util.List.of(DemoOrganisation.HUAISI), null));
   }
 
   @Test
@@ -179,6 +179,12 @@ class TokenRejectionTest {
   void notBeforeTenMinutesAhead(TestEnvironment env) throws Exception {
     long now = Instant.now().getEpochSecond();
     assertRejected(env, forge(env, h -> {}, c -> c.put("nbf", now + 600)));
+  }
+
+  @Test
+  void aSessionIdThatIsNoUuid(TestEnvironment env) throws Exception {
+    assertRejected(env, forge(env, h -> {}, c -> c.put("sid", "../../etc")));
+    assertRejected(env, forge(env, h -> {}, c -> c.put("sid", 42)));
   }
 
   @Test

@@ -64,7 +64,7 @@ class ReportSubmissionTest {
     var keys = env.app().config().tokens();
     String expired = new org.frontline.identity.TokenService(keys.issuer(), keys.audience(), env.app().signingKeys(),
         java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(-1)))
-        .issue(account("officer.xu"), List.of("officer"), List.of(HUAISI));
+        .issue(account("officer.xu"), List.of("officer"), List.of(HUAISI), null);
     UUID refusedId = UUID.randomUUID();
     byte[] refusedBody = site(refusedId).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
     for (String authorization : List.of("", "Authorization: Bearer " + expired + "\r\n")) {
