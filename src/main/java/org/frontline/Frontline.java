@@ -143,9 +143,8 @@ public final class Frontline {
   /** How often expired uploads are looked for. */
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
-  private ChangeListener accountChanges;
-  /** The announcements of ended sessions (EndedSessions), API processes only. */
-  private ChangeListener sessionEnds;
+  /** Account changes (AccountCache) and ended sessions (EndedSessions) heard on one connection; API processes only. */
+  private ChangeListener identityChanges;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
   /** Set when {@link #stop()} begins: readiness says DOWN from then on. */
@@ -231,12 +230,12 @@ public final class Frontline {
     TokenService tokens = new TokenService(config.tokens().issuer(), config.tokens().audience(), keyRing,
         Clock.systemUTC());
     AccountCache callers = new AccountCache();
-    accountChanges = new ChangeListener(vertx, database, AccountCache.CHANNEL, callers);
     io.micrometer.core.instrument.Gauge.builder("frontline.account.cache.listening", callers, c -> c.trusted() ? 1 : 0)
         .description("1 while account changes are heard (the cache of callers serves from memory), else 0")
         .register(registry);
     EndedSessions sessions = new EndedSessions(vertx, database.pool());
-    sessionEnds = new ChangeListener(vertx, database, EndedSessions.CHANNEL, sessions);
+    identityChanges = new ChangeListener(vertx, database, java.util.Map.of(AccountCache.CHANNEL, callers,
+        EndedSessions.CHANNEL, sessions));
     io.micrometer.core.instrument.Gauge.builder("frontline.ended.sessions.listening", sessions,
             s -> s.trusted() ? 1 : 0)
         .description("1 while ended sessions are heard and loaded (judged from memory), else 0").register(registry);
@@ -304,8 +303,7 @@ public final class Frontline {
         // Until they listen, the cache of callers and the ended sessions serve nothing from memory; a database that
         // refuses LISTEN now would refuse the API's queries too, so starting without it is not an option worth
         // having. Only the API authenticates callers: a workers-only process holds no listening connection.
-        .compose(v -> roles.api() ? accountChanges.start() : Future.succeededFuture())
-        .compose(v -> roles.api() ? sessionEnds.start() : Future.succeededFuture())
+        .compose(v -> roles.api() ? identityChanges.start() : Future.succeededFuture())
         .compose(v -> pushFactory.create(vertx, blocking))
         .compose(gateway -> {
           push = gateway;
@@ -389,11 +387,8 @@ public final class Frontline {
     if (keyRing != null) {
       keyRing.stop();
     }
-    if (accountChanges != null) {
-      accountChanges.stop();
-    }
-    if (sessionEnds != null) {
-      sessionEnds.stop();
+    if (identityChanges != null) {
+      identityChanges.stop();
     }
     if (auditHeadTimer != -1) {
       vertx.cancelTimer(auditHeadTimer);

@@ -123,8 +123,8 @@ class AccountCacheTest {
   /** Ends the service's listening session (PostgreSQL terminates its backend). */
   private static void terminateListener(TestEnvironment env) {
     try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN "
-          + AccountCache.CHANNEL + "'");
+      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%LISTEN "
+          + AccountCache.CHANNEL + "%'");
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -231,8 +231,8 @@ class LogoutTest {
   /** Ends the service's session listening for ended sessions (PostgreSQL terminates its backend). */
   private static void terminateListener(TestEnvironment env) {
     try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN "
-          + EndedSessions.CHANNEL + "'");
+      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%LISTEN "
+          + EndedSessions.CHANNEL + "%'");
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -6,11 +6,16 @@ import io.vertx.pgclient.PgConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
 /**
- * Listens to one PostgreSQL NOTIFY channel on a connection of its own, for as long as it runs, and says when it is
- * listening and when it is not: whoever relies on the notifications (a cache) must not trust what it holds while
- * no notification can reach it, and must forget everything when listening starts again, since whatever was
- * announced in between is lost. A lost connection is retried after 0.5 s, doubling up to 30 s.
+ * Listens to PostgreSQL NOTIFY channels on one connection of its own, for as long as it runs, and tells each
+ * channel's subscriber when it is listening and when it is not: whoever relies on the notifications (a cache) must
+ * not trust what it holds while no notification can reach it, and must forget everything when listening starts
+ * again, since whatever was announced in between is lost. A lost connection is retried after 0.5 s, doubling up to
+ * 30 s. All channels are listened to in one statement, so they are heard, or not, together.
  */
 public final class ChangeListener {
   private static final Logger log = LoggerFactory.getLogger(ChangeListener.class);
@@ -30,22 +35,34 @@ public final class ChangeListener {
 
   private final Vertx vertx;
   private final Database database;
-  private final String channel;
-  private final Subscriber subscriber;
+  /** Channel -> its subscriber. */
+  private final Map<String, Subscriber> subscribers;
+  private final String channels;
   private PgConnection connection;
   private boolean stopped;
   private long retryMillis = FIRST_RETRY_MILLIS;
   /** A retry is scheduled (a failed LISTEN both fails the attempt and closes the connection: one retry for both). */
   private boolean retryPending;
 
-  public ChangeListener(Vertx vertx, Database database, String channel, Subscriber subscriber) {
-    if (!channel.matches("[a-z_][a-z0-9_]*")) {
-      throw new IllegalArgumentException("not a plain channel name: " + channel);
+  /** {@code subscribers}: each channel's subscriber, told in this order. */
+  public ChangeListener(Vertx vertx, Database database, Map<String, Subscriber> subscribers) {
+    if (subscribers.isEmpty()) {
+      throw new IllegalArgumentException("no channel to listen to");
+    }
+    for (String channel : subscribers.keySet()) {
+      if (!channel.matches("[a-z_][a-z0-9_]*")) {
+        throw new IllegalArgumentException("not a plain channel name: " + channel);
+      }
     }
     this.vertx = vertx;
     this.database = database;
-    this.channel = channel;
-    this.subscriber = subscriber;
+    this.subscribers = new LinkedHashMap<>(subscribers);
+    this.channels = String.join(", ", subscribers.keySet());
+  }
+
+  /** The statement that listens to every channel (as the database's activity view shows it). */
+  public String listenStatement() {
+    return subscribers.keySet().stream().map(c -> "LISTEN " + c).collect(Collectors.joining("; "));
   }
 
   /** Starts listening; the future completes once listening, or fails on the first attempt (retries go on). */
@@ -62,7 +79,8 @@ public final class ChangeListener {
         connection = conn;
       }
       conn.notificationHandler(n -> {
-        if (channel.equals(n.getChannel())) {
+        Subscriber subscriber = subscribers.get(n.getChannel());
+        if (subscriber != null) {
           subscriber.notified(n.getPayload());
         }
       });
@@ -70,16 +88,16 @@ public final class ChangeListener {
         synchronized (this) {
           connection = null;
         }
-        subscriber.deaf();
+        subscribers.values().forEach(Subscriber::deaf);
         if (!isStopped()) {
-          log.warn("stopped listening to {}: connection closed; retrying", channel);
+          log.warn("stopped listening to {}: connection closed; retrying", channels);
           retryLater();
         }
       });
-      return conn.query("LISTEN " + channel).execute()
+      return conn.query(listenStatement()).execute()
           .onSuccess(rows -> {
             retryMillis = FIRST_RETRY_MILLIS;
-            subscriber.listening();
+            subscribers.values().forEach(Subscriber::listening);
           })
           .onFailure(e -> conn.close())
           .<Void>mapEmpty();
@@ -103,7 +121,7 @@ public final class ChangeListener {
       }
       if (!isStopped()) {
         connect().onFailure(e -> {
-          log.warn("cannot listen to {} ({}); retrying in {} ms", channel, e.toString(), retryMillis);
+          log.warn("cannot listen to {} ({}); retrying in {} ms", channels, e.toString(), retryMillis);
           retryLater();
         });
       }
