@@ -98,17 +98,16 @@ public final class OrgUnitRepository {
   }
 
   /**
-   * Before a record (a project, an enterprise) is handed over from the unit {@code from} to {@code to}: both units are
-   * locked FOR SHARE by key, in one statement of their own (id order), as {@link #requireLive} locks one, so neither
-   * is retired, moved or deleted before the hand-over commits; then {@code to} must be live and in {@code scope},
-   * else 422 naming {@code field} (unknown, out of scope and retired alike, as a new record's unit). {@code from} may
-   * be retired: handing its records over is what makes them writable again.
+   * Before a record (a project, an enterprise) is handed over to {@code to}: the unit must be live and in
+   * {@code scope}, else 422 naming {@code field} (unknown, out of scope and retired alike, as a new record's unit).
+   * The caller has locked both units ({@link #lockShared}) and read {@code scope} after the locks were granted
+   * ({@link RecordHandOver#move}). The unit it leaves may be retired: handing its records over is what makes them
+   * writable again.
    */
-  public static Future<Void> requireHandOverTarget(SqlClient conn, Scope scope, UUID from, UUID to, String field) {
-    return lockShared(conn, List.of(from, to))
-        .compose(v -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
-                + Scope.sql("u.path", 2))
-            .execute(Tuple.of(to, (Object) scope.paths())))
+  public static Future<Void> requireHandOverTarget(SqlClient conn, Scope scope, UUID to, String field) {
+    return conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND u.retired_at IS NULL AND "
+            + Scope.sql("u.path", 2))
+        .execute(Tuple.of(to, (Object) scope.paths()))
         .compose(rows -> rows.size() > 0 ? Future.succeededFuture() : Future.failedFuture(new ProblemException(
             Problem.of(ProblemType.UNPROCESSABLE, "No live org unit " + to + " in your scope.")
                 .withErrors(List.of(new Problem.FieldError(field, "No live org unit " + to + " in your scope."))))));

@@ -9,6 +9,7 @@ import org.frontline.enterprises.EnterprisesApiTestAccess;
 import org.frontline.projects.MilestoneAlerts;
 import org.frontline.projects.RecordWatch;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -20,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.identity.Admin.call;
 import static org.frontline.identity.Admin.count;
@@ -247,5 +249,80 @@ class RecordHandOverTest {
     assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", projectId)).isEqualTo(1);
     assertThat(string(env, "SELECT unit_id::text FROM audit_log WHERE action = 'milestone.create'"
         + " AND details->>'projectId' = ?", projectId)).isEqualTo(target.toString());
+  }
+
+  /** The lock the hand-over waits for while a unit's move or retirement is held open: its two units' share lock. */
+  static final String UNITS_LOCK = "%FROM org_unit WHERE id = ANY ($1) ORDER BY id FOR SHARE%";
+
+  /** A hand-over by {@code admin} of the project to {@code target}, sent while {@code hold} is held open. */
+  static HttpResponse<Buffer> handOverWhileHeld(TestEnvironment env, ScopeMoves.ScopedCaller admin, String project,
+                                                UUID target, TestEnvironment.SqlWork hold) throws Exception {
+    return ScopeMoves.whileHeld(env, hold, UNITS_LOCK,
+        () -> move(env, admin.token(), "/v1/projects/" + project + "/move", target, null));
+  }
+
+  /**
+   * A hand-over waiting for the units' locks while a move commits is judged on the tree as it is once the locks are
+   * granted: a target moved into the admin's scope is taken; so is one that moved with the admin's own unit (before,
+   * the scope was read before the units were locked, and its stale path refused the target: 422). The same for an
+   * enterprise. Each audited once at the new unit.
+   */
+  @Test
+  void aHandOverWaitingWhileItsTargetMovesIntoTheCallersScopeIsApplied(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID from = ScopeMoves.unit(env, covered);
+    String projectId = project(env, admin.token(), from).getString("id");
+
+    UUID outside = ScopeMoves.unit(env, HANJIANG);
+    ok(handOverWhileHeld(env, admin, projectId, outside, st -> ScopeMoves.move(st, outside, covered)), 200);
+    assertThat(string(env, "SELECT unit_id::text FROM project WHERE id = ?::uuid", projectId))
+        .isEqualTo(outside.toString());
+
+    UUID inside = ScopeMoves.unit(env, covered);
+    ok(handOverWhileHeld(env, admin, projectId, inside,
+        st -> ScopeMoves.move(st, covered, HANJIANG)), 200);
+    assertThat(string(env, "SELECT unit_id::text FROM project WHERE id = ?::uuid", projectId))
+        .isEqualTo(inside.toString());
+    assertThat(audited(env, "project.move", projectId)).isEqualTo(2);
+    assertThat(string(env, "SELECT string_agg(details->>'toUnitId', ',' ORDER BY seq) FROM audit_log"
+        + " WHERE action = 'project.move' AND object_id = ?", projectId)).isEqualTo(outside + "," + inside);
+
+    String enterprise = ok(post(env, admin.token(), "/v1/enterprises", EnterprisesApiTestAccess.enterprise(inside)),
+        201).getString("id");
+    ok(ScopeMoves.whileHeld(env, st -> ScopeMoves.move(st, covered, TONGZHOU), UNITS_LOCK,
+        () -> move(env, admin.token(), "/v1/enterprises/" + enterprise + "/move", from, null)), 200);
+    assertThat(string(env, "SELECT unit_id::text FROM enterprise WHERE id = ?::uuid", enterprise))
+        .isEqualTo(from.toString());
+    assertThat(audited(env, "enterprise.move", enterprise)).isEqualTo(1);
+  }
+
+  /**
+   * The other way: a target moved out of the admin's scope while the hand-over waited is 422 naming newUnitId, one
+   * retired meanwhile the same 422 (as a retired target always is), and a project whose own unit moved out of the
+   * scope is 404 (before, the project was judged before the units were locked, and handed over though the admin no
+   * longer saw it). Nothing changed, nothing audited.
+   */
+  @Test
+  void aHandOverWaitingWhileItsUnitsMoveOutOfTheCallersScopeOrRetireIsRefused(TestEnvironment env) throws Exception {
+    UUID covered = ScopeMoves.unit(env, TONGZHOU);
+    ScopeMoves.ScopedCaller admin = ScopeMoves.caller(env, covered, "admin");
+    UUID from = ScopeMoves.unit(env, covered);
+    String projectId = project(env, admin.token(), from).getString("id");
+    String projectRow = Admin.row(env, "project", UUID.fromString(projectId));
+
+    UUID leaving = ScopeMoves.unit(env, covered);
+    badTarget(handOverWhileHeld(env, admin, projectId, leaving,
+        st -> ScopeMoves.move(st, leaving, HANJIANG)));
+    UUID retiring = ScopeMoves.unit(env, covered);
+    badTarget(handOverWhileHeld(env, admin, projectId, retiring,
+        st -> st.executeUpdate("UPDATE org_unit SET retired_at = now() WHERE id = '" + retiring + "'")));
+    UUID target = ScopeMoves.unit(env, covered);
+    assertProblem(handOverWhileHeld(env, admin, projectId, target,
+        st -> ScopeMoves.move(st, from, HANJIANG)), 404,
+        RetiredUnitRecordsTest.NOT_FOUND);
+
+    assertThat(Admin.row(env, "project", UUID.fromString(projectId))).isEqualTo(projectRow);
+    assertThat(audited(env, "project.move", projectId)).isZero();
   }
 }
