@@ -93,6 +93,7 @@ public final class EnterpriseService {
    */
   public <R> Future<R> move(Actor actor, UUID id, UUID newUnitId, Transaction<R> tx) {
     return tx.run(conn -> handOver.move(conn, actor, "enterprise", id, newUnitId, () -> notFound(id),
+            Future::succeededFuture,
             from -> conn.preparedQuery("SELECT sr.id FROM service_request sr WHERE sr.enterprise_id = $1"
                     + " AND sr.status <> 'CLOSED' AND NOT EXISTS (SELECT 1 FROM account_scope s"
                     + " JOIN org_unit cover ON cover.id = s.unit_id JOIN org_unit target ON target.id = $2"

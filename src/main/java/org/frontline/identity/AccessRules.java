@@ -102,6 +102,7 @@ public final class AccessRules {
       Map.entry("listProjects", PROJECT_READERS),
       Map.entry("getProject", PROJECT_READERS),
       Map.entry("getProjectSCurve", PROJECT_READERS),
+      Map.entry("closeProject", PROJECT_PLANNERS),
       Map.entry("moveProject", ADMIN),
       Map.entry("createMilestone", PROJECT_PLANNERS),
       Map.entry("getMilestone", PROJECT_READERS),

@@ -36,14 +36,16 @@ public final class RecordHandOver {
    * commits; only then the caller's scope, against the tree as it is once the locks are granted (a move of one of
    * the units, or of a unit the caller covers, committed while a lock was waited for is seen). The order is every
    * write's: its record, then units; a unit move or retirement locks units only, so none can deadlock with it.
-   * Out of the caller's scope the record is {@code notFound} (404); {@code to} must be live and in scope
+   * Out of the caller's scope the record is {@code notFound} (404); then {@code writable} may refuse the record as it
+   * is (a closed project: 409); {@code to} must be live and in scope
    * ({@link OrgUnitRepository#requireHandOverTarget}: else 422 naming {@link #FIELD}). At the unit it is at already
    * (a repeat), nothing is written or audited. Else {@code follow} is given the unit it leaves and does what else the
    * record's kind changes with it, answering details for the one audit entry ({@code <table>.move}, at the new unit,
    * with fromUnitId and toUnitId).
    */
   public Future<Void> move(SqlClient conn, Actor actor, String table, UUID id, UUID to,
-                           Supplier<ProblemException> notFound, Function<UUID, Future<JsonObject>> follow) {
+                           Supplier<ProblemException> notFound, Supplier<Future<Void>> writable,
+                           Function<UUID, Future<JsonObject>> follow) {
     return conn.preparedQuery("SELECT unit_id FROM " + table + " WHERE id = $1 FOR UPDATE").execute(Tuple.of(id))
         .compose(rows -> {
           if (rows.size() == 0) {
@@ -54,8 +56,8 @@ public final class RecordHandOver {
               .compose(locked -> actor.scope(conn))
               .compose(scope -> conn.preparedQuery("SELECT 1 FROM org_unit u WHERE u.id = $1 AND "
                       + Scope.sql("u.path", 2)).execute(Tuple.of(from, (Object) scope.paths()))
-                  .compose(inScope -> inScope.size() == 0 ? Future.failedFuture(notFound.get())
-                      : OrgUnitRepository.requireHandOverTarget(conn, scope, to, FIELD)))
+                  .compose(inScope -> inScope.size() == 0 ? Future.failedFuture(notFound.get()) : writable.get())
+                  .compose(v -> OrgUnitRepository.requireHandOverTarget(conn, scope, to, FIELD)))
               .compose(v -> from.equals(to) ? Future.succeededFuture()
                   : conn.preparedQuery("UPDATE " + table + " SET unit_id = $2 WHERE id = $1")
                       .execute(Tuple.of(id, to))

@@ -35,13 +35,19 @@ public final class MilestoneAlerts {
   }
 
   /**
-   * Locks the milestone ({@code skipLocked}: or gives up when another transaction holds it), then judges it on
-   * {@code today}; the event types written. Empty when the milestone is gone (or skipped).
+   * Locks the milestone ({@code skipLocked}: or gives up when another transaction holds it), then share-locks its
+   * project and judges it on {@code today}; the event types written. Empty when the milestone is gone (or skipped)
+   * or its project is closed: a project closed after the record watch listed the milestone raises nothing (a
+   * closing waits for the share lock, or the judgement for the closing and then reads it).
    */
   public Future<List<String>> judge(SqlClient conn, UUID milestoneId, LocalDate today, OffsetDateTime now,
                                     boolean skipLocked) {
     return lock(conn, milestoneId, skipLocked)
-        .compose(locked -> !locked ? Future.succeededFuture(List.of()) : conn.preparedQuery("SELECT m.id, m.name,"
+        .compose(locked -> !locked ? Future.succeededFuture(false) : conn.preparedQuery("SELECT 1 FROM project"
+                + " WHERE id = (SELECT project_id FROM milestone WHERE id = $1)"
+                + " AND status NOT IN ('COMPLETED', 'CANCELLED') FOR SHARE")
+            .execute(Tuple.of(milestoneId)).map(open -> open.size() > 0))
+        .compose(open -> !open ? Future.succeededFuture(List.of()) : conn.preparedQuery("SELECT m.id, m.name,"
             + " m.project_id, p.name AS project_name, p.unit_id,"
             + " b.planned_quantity::text AS planned, b.planned_start, b.planned_due,"
             + " m.at_risk_since IS NOT NULL AS at_risk, m.overdue_alerted_at IS NOT NULL AS overdue,"

@@ -24,6 +24,7 @@ import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -47,7 +48,7 @@ public final class ProjectService {
    */
   static final int PLAN_SPAN_YEARS = 10;
   private static final String PROJECT_COLUMNS = "p.id, p.unit_id, p.name, p.investment_yuan::text, p.site_lat, "
-      + "p.site_lon, p.site_radius_m, p.bid_sections, p.status, p.created_at";
+      + "p.site_lon, p.site_radius_m, p.bid_sections, p.status, p.created_at, p.closed_at, p.close_reason";
   private static final String MILESTONE_COLUMNS = "m.id, m.project_id, m.name, m.unit, m.baseline_version, "
       + "b.planned_quantity::text, b.planned_start, b.planned_due, m.created_at";
 
@@ -108,8 +109,9 @@ public final class ProjectService {
     return actor.scope(pool).compose(scope -> projectJson(pool, scope, id, true));
   }
 
-  public Future<Page<JsonObject>> listProjects(Actor actor, UUID unitId, String cursor, Integer limit) {
-    String filters = Page.filters("projects", unitId);
+  public Future<Page<JsonObject>> listProjects(Actor actor, UUID unitId, String status, String cursor,
+                                               Integer limit) {
+    String filters = Page.filters("projects", unitId, status);
     String after = Page.decode(cursor, Page.TimeId::valid, filters);
     int size = Page.limit(limit);
     var pool = database.pool();
@@ -120,6 +122,10 @@ public final class ProjectService {
       if (unitId != null) {
         params.add(unitId);
         sql.append(" AND p.unit_id = $").append(params.size());
+      }
+      if (status != null) {
+        params.add(status);
+        sql.append(" AND p.status = $").append(params.size());
       }
       return pool.preparedQuery(Page.TimeId.newestFirst(sql, params, after, size)).execute(Tuple.from(params));
     }).map(rows -> Page.TimeId.newestFirst(rows, size, ProjectService::projectRow, filters));
@@ -138,6 +144,7 @@ public final class ProjectService {
     return tx.run(conn -> conn.preparedQuery("SELECT 1 FROM milestone WHERE project_id = $1 ORDER BY id FOR UPDATE")
         .execute(Tuple.of(id))
         .compose(locked -> handOver.move(conn, actor, "project", id, newUnitId, () -> notFound("project", id),
+            () -> notClosed(conn, id),
             from -> conn.preparedQuery("UPDATE milestone SET at_risk_since = NULL, overdue_alerted_at = NULL"
                     + " WHERE project_id = $1").execute(Tuple.of(id))
                 .map(rows -> new JsonObject().put("milestones", rows.rowCount()))))
@@ -169,7 +176,14 @@ public final class ProjectService {
             .put("radiusM", r.getDouble("site_radius_m")))
         .put("bidSections", new JsonArray(List.of(r.getArrayOfStrings("bid_sections"))))
         .put("status", r.getString("status"))
-        .put("createdAt", DateTimeFormatter.ISO_INSTANT.format(r.getOffsetDateTime("created_at").toInstant()));
+        .put("createdAt", instant(r.getOffsetDateTime("created_at")))
+        .put("closedAt", r.getOffsetDateTime("closed_at") == null ? null : instant(r.getOffsetDateTime("closed_at")))
+        .put("outcome", CLOSED.contains(r.getString("status")) ? r.getString("status") : null)
+        .put("closeReason", r.getString("close_reason"));
+  }
+
+  private static String instant(OffsetDateTime at) {
+    return DateTimeFormatter.ISO_INSTANT.format(at.toInstant());
   }
 
   // ---- milestones ----
@@ -296,22 +310,12 @@ public final class ProjectService {
     BigDecimal planned = quantity(b.getValue("plannedQuantity"), "body/plannedQuantity");
     LocalDate start = LocalDate.parse(b.getString("plannedStart"));
     LocalDate due = LocalDate.parse(b.getString("plannedDue"));
-    // The project is locked by key, then the scope read and the project judged: one statement locking the project
-    // joined to its unit with the scope check re-checked, after a wait, the project's new version against its unit's
-    // row as it was when the statement began (a unit moved out of the scope meanwhile still passed).
-    return tx.run(conn -> actor.scopeAfterLocking(conn, "project", projectId)
-        .compose(scope -> conn.preparedQuery("SELECT p.unit_id, p.status FROM project p JOIN org_unit u ON "
-                + "u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2))
-            .execute(Tuple.of(projectId, (Object) scope.paths())))
-        .compose(rows -> {
-          if (rows.size() == 0) {
-            return Future.failedFuture(notFound("project", projectId));
+    return tx.run(conn -> lockedProject(conn, actor, projectId)
+        .compose(project -> {
+          if (CLOSED.contains(project.getString(1))) {
+            return Future.failedFuture(closed(projectId, project.getString(1), project.getOffsetDateTime(2)));
           }
-          String status = rows.iterator().next().getString(1);
-          if (CLOSED.contains(status)) {
-            return Future.failedFuture(closed(projectId, status));
-          }
-          UUID unitId = rows.iterator().next().getUUID(0);
+          UUID unitId = project.getUUID(0);
           OffsetDateTime now = OffsetDateTime.now(clock);
           return OrgUnitRepository.requireLive(conn, unitId, AT_RETIRED_UNIT)
               .compose(live -> plan(start, due))
@@ -326,6 +330,21 @@ public final class ProjectService {
         })
         .compose(v -> milestone(conn, Scope.everything(), id))
         .map(m -> m.toJson(today(), true)));
+  }
+
+  /**
+   * The project for a write on it (unit_id, status, closed_at): locked by key, then the scope read and the project
+   * judged against the tree as it is then (out of scope: 404, as missing). Not one statement locking the project
+   * joined to its unit with the scope check: that re-checked, after a wait, the project's new version against its
+   * unit's row as it was when the statement began (a unit moved out of the scope meanwhile still passed).
+   */
+  private static Future<Row> lockedProject(SqlClient conn, Actor actor, UUID id) {
+    return actor.scopeAfterLocking(conn, "project", id)
+        .compose(scope -> conn.preparedQuery("SELECT p.unit_id, p.status, p.closed_at FROM project p JOIN org_unit u "
+                + "ON u.id = p.unit_id WHERE p.id = $1 AND " + Scope.sql("u.path", 2))
+            .execute(Tuple.of(id, (Object) scope.paths())))
+        .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound("project", id))
+            : Future.succeededFuture(rows.iterator().next()));
   }
 
   /**
@@ -532,37 +551,120 @@ public final class ProjectService {
   }
 
   /**
-   * The statuses that close a project: its record is then what assessment reads (DOMAIN.md: decisions stand on
-   * records nobody can quietly alter), so its milestones take no more progress (corrections included), milestones
-   * or baselines. RecordWatch stops judging them at the same statuses. SUSPENDED is paused, not closed.
+   * The statuses that close a project, its outcomes ({@link #close}): its record is then what assessment reads
+   * (DOMAIN.md: decisions stand on records nobody can quietly alter), so its milestones take no more progress
+   * (corrections included), milestones or baselines, and it is not handed over. RecordWatch and MilestoneAlerts stop
+   * judging them at the same statuses. SUSPENDED is paused, not closed.
    */
   static final Set<String> CLOSED = Set.of("COMPLETED", "CANCELLED");
 
   /** What a retired unit's projects no longer take (the 409's detail, after the unit). */
-  static final String AT_RETIRED_UNIT = "its projects are kept as they are and take no more milestones, progress or "
-      + "baselines.";
+  static final String AT_RETIRED_UNIT = "its projects are kept as they are and take no more milestones, progress, "
+      + "baselines or closing.";
+
+  /**
+   * Closes the project with {@code outcome} (COMPLETED or CANCELLED; supervisors and admins in scope, as they plan
+   * it): status, closedAt and the reason are set once, audited as {@code project.close}. The project is locked by key,
+   * then the scope read (out of scope 404), then its unit must be live (409 naming it). A project closed already with
+   * the same outcome is answered as it is, nothing written (a repeat; its first reason stays); with the other
+   * outcome it is the closed project's 409 (closedAt, outcome). CANCELLED needs a reason; so does COMPLETED while a
+   * milestone is short of its planned quantity (422 naming body/reason; the audit entry lists those milestones):
+   * the plan is a target, not a gate, and completing short of it is recorded with why, not refused (which would
+   * leave a false measurement or a re-baseline fitted to the outcome). Writes on the milestones share-lock the
+   * project ({@link #open}), so a closing waits for those under way and later ones see it closed.
+   */
+  public <R> Future<R> close(Actor actor, UUID id, JsonObject b, Transaction<R> tx) {
+    String outcome = b.getString("outcome");
+    // Stripped as stored; blanks the contract's \S let through (an ideographic space) are no reason
+    String reason = b.getString("reason") == null || b.getString("reason").isBlank() ? null
+        : b.getString("reason").strip();
+    return tx.run(conn -> lockedProject(conn, actor, id)
+        .compose(project -> {
+          String status = project.getString(1);
+          if (outcome.equals(status)) {
+            return Future.succeededFuture(); // closed so already: a repeat
+          }
+          if (CLOSED.contains(status)) {
+            return Future.failedFuture(closed(id, status, project.getOffsetDateTime(2)));
+          }
+          UUID unitId = project.getUUID(0);
+          return OrgUnitRepository.requireLive(conn, unitId, AT_RETIRED_UNIT)
+              .compose(live -> shortOfPlan(conn, id))
+              .compose(shortOfPlan -> {
+                if (reason == null && "CANCELLED".equals(outcome)) {
+                  return Future.failedFuture(unprocessable("body/reason", "A cancelled project needs a reason."));
+                }
+                if (reason == null && !shortOfPlan.isEmpty()) {
+                  return Future.failedFuture(unprocessable("body/reason", shortOfPlan.size() + " milestone(s) "
+                      + "have not reached their planned quantity (" + String.join(", ", shortOfPlan.stream()
+                      .limit(10).map(UUID::toString).toList()) + (shortOfPlan.size() > 10 ? ", ..." : "")
+                      + "): completing the project so needs a reason."));
+                }
+                // to the microsecond, as stored: the audit entry names the instant the row holds
+                OffsetDateTime now = OffsetDateTime.now(clock).truncatedTo(ChronoUnit.MICROS);
+                return conn.preparedQuery("UPDATE project SET status = $2, closed_at = $3, close_reason = $4 "
+                        + "WHERE id = $1").execute(Tuple.of(id, outcome, now, reason))
+                    .compose(v -> audit.success(conn, actor, "project.close", "project", id, unitId,
+                        new JsonObject().put("outcome", outcome).put("reason", reason)
+                            .put("previousStatus", status).put("closedAt", instant(now))
+                            .put("milestonesShortOfPlan", new JsonArray(shortOfPlan.stream()
+                                .map(UUID::toString).toList()))));
+              });
+        })
+        .compose(v -> projectJson(conn, Scope.everything(), id, true)));
+  }
+
+  /** The project's milestones whose latest quantity is below their current planned quantity, in id order. */
+  private static Future<List<UUID>> shortOfPlan(SqlClient conn, UUID projectId) {
+    return conn.preparedQuery("SELECT m.id FROM milestone m JOIN milestone_baseline b ON b.milestone_id = m.id "
+            + "AND b.version = m.baseline_version WHERE m.project_id = $1 AND coalesce((SELECT mp.quantity "
+            + "FROM milestone_progress mp WHERE mp.milestone_id = m.id ORDER BY mp.measured_on DESC, mp.seq DESC "
+            + "LIMIT 1), 0) < b.planned_quantity ORDER BY m.id")
+        .execute(Tuple.of(projectId))
+        .map(rows -> {
+          List<UUID> ids = new ArrayList<>();
+          rows.forEach(r -> ids.add(r.getUUID(0)));
+          return ids;
+        });
+  }
 
   /**
    * Refuses a write on the milestones of a closed project or of a project at a retired unit (409). The project row
-   * stays share-locked until the write commits, so a change of its status (no operation makes one yet) waits for the
-   * writes already under way; so does the unit's row ({@link OrgUnitRepository#requireLive}), so a retirement does.
+   * stays share-locked until the write commits, so a closing ({@link #close}) waits for the writes already under way;
+   * so does the unit's row ({@link OrgUnitRepository#requireLive}), so a retirement does.
    */
   private static Future<Void> open(SqlClient conn, UUID projectId) {
-    return conn.preparedQuery("SELECT status, unit_id FROM project WHERE id = $1 FOR SHARE")
+    return conn.preparedQuery("SELECT status, unit_id, closed_at FROM project WHERE id = $1 FOR SHARE")
         .execute(Tuple.of(projectId))
         .compose(rows -> {
           Row project = rows.iterator().next();
           String status = project.getString(0);
-          return CLOSED.contains(status) ? Future.failedFuture(closed(projectId, status))
+          return CLOSED.contains(status) ? Future.failedFuture(closed(projectId, status, project.getOffsetDateTime(2)))
               : OrgUnitRepository.requireLive(conn, project.getUUID(1), AT_RETIRED_UNIT);
         });
   }
 
-  /** The project's status conflicts with the write: 409 naming the project and its status. */
-  static ProblemException closed(UUID projectId, String status) {
-    return new ProblemException(Problem.of(ProblemType.CONFLICT, "Project " + projectId + " is " + status
-            + ": a completed or cancelled project's milestones take no more progress, milestones or baselines.")
-        .with("projectId", projectId.toString()).with("projectStatus", status));
+  /** Refuses the hand-over of a closed project (409), read under the hand-over's lock of the project. */
+  private static Future<Void> notClosed(SqlClient conn, UUID projectId) {
+    return conn.preparedQuery("SELECT status, closed_at FROM project WHERE id = $1").execute(Tuple.of(projectId))
+        .compose(rows -> {
+          Row project = rows.iterator().next();
+          return CLOSED.contains(project.getString(0))
+              ? Future.failedFuture(closed(projectId, project.getString(0), project.getOffsetDateTime(1)))
+              : Future.succeededFuture();
+        });
+  }
+
+  /**
+   * The project is closed: 409 naming it, its outcome and when it was closed (as a retired unit's 409 names the unit
+   * and when it was retired); projectStatus is the outcome too, as before closing had an operation.
+   */
+  static ProblemException closed(UUID projectId, String outcome, OffsetDateTime closedAt) {
+    return new ProblemException(Problem.of(ProblemType.CONFLICT, "Project " + projectId + " is " + outcome
+            + " (closed at " + instant(closedAt) + "): a closed project takes no more progress, milestones, "
+            + "baselines, hand-over or another outcome.")
+        .with("projectId", projectId.toString()).with("projectStatus", outcome).with("outcome", outcome)
+        .with("closedAt", instant(closedAt)));
   }
 
   private static Future<UUID> unitOf(SqlClient conn, UUID projectId) {

@@ -34,6 +34,8 @@ public final class ProjectsApi implements ApiRoutes {
         "getProjectSCurve", rc -> ok(rc, service.sCurve(Actor.of(rc), id(rc))),
         "createMilestone", rc -> writes.answer(rc, "createMilestone", 201, ProjectsApi::milestoneLocation,
             tx -> service.createMilestone(Actor.of(rc), id(rc), exact(rc, "plannedQuantity"), tx)),
+        "closeProject", rc -> writes.answer(rc, "closeProject", 200, null, tx -> service.close(Actor.of(rc), id(rc),
+            rc.body().asJsonObject(), tx)),
         "moveProject", rc -> writes.answer(rc, "moveProject", 200, null, tx -> service.move(Actor.of(rc), id(rc),
             UUID.fromString(rc.body().asJsonObject().getString("newUnitId")), tx)),
         "getMilestone", rc -> ok(rc, service.getMilestone(Actor.of(rc), id(rc))),
@@ -50,8 +52,8 @@ public final class ProjectsApi implements ApiRoutes {
 
   private void list(RoutingContext rc) {
     String unit = rc.queryParams().get("unitId");
-    ok(rc, service.listProjects(Actor.of(rc), unit == null ? null : UUID.fromString(unit), rc.queryParams().get("cursor"),
-            Page.requested(rc.queryParams().get("limit")))
+    ok(rc, service.listProjects(Actor.of(rc), unit == null ? null : UUID.fromString(unit),
+            rc.queryParams().get("status"), rc.queryParams().get("cursor"), Page.requested(rc.queryParams().get("limit")))
         .map(page -> new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor())));
   }
 

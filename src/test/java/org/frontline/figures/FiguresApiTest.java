@@ -127,9 +127,9 @@ class FiguresApiTest {
   }
 
   private static void project(Statement st, String name, String status) throws Exception {
-    st.executeUpdate("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, site_radius_m, status)"
-        + " VALUES ('" + id(name) + "', '" + HONGZE + "', 'figures " + name + "', 1000, 33.3, 118.8, 500, '" + status
-        + "')");
+    st.executeUpdate("INSERT INTO project (id, unit_id, name, investment_yuan, site_lat, site_lon, site_radius_m, status,"
+        + " closed_at) VALUES ('" + id(name) + "', '" + HONGZE + "', 'figures " + name + "', 1000, 33.3, 118.8, 500, '"
+        + status + "', CASE WHEN '" + status + "' IN ('COMPLETED', 'CANCELLED') THEN now() END)");
   }
 
   private static void milestone(Statement st, String project, String name, int planned, String start, String due,

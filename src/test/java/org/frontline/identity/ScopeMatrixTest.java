@@ -73,6 +73,8 @@ class ScopeMatrixTest {
       java.util.Map.entry("getProjectSCurve", List.of()),
       // a record's hand-over to another unit: admins only (Hanjiang's supervisor covers both units)
       java.util.Map.entry("moveProject", List.of("officer.xu", "supervisor.hanjiang")),
+      // closing a project: supervisors and admins, as they create and plan it
+      java.util.Map.entry("closeProject", List.of("officer.xu", "assessor.tongzhou")),
       java.util.Map.entry("moveEnterprise", List.of("officer.xu", "supervisor.hanjiang")),
       java.util.Map.entry("getMilestone", List.of()),
       java.util.Map.entry("createMilestone", List.of("officer.xu", "assessor.tongzhou")),
@@ -222,6 +224,8 @@ class ScopeMatrixTest {
             HUAISI_PROJECT),
         new Case("moveProject", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/move",
             new JsonObject().put("newUnitId", HANJIANG.toString()), "project", HUAISI_PROJECT),
+        new Case("closeProject", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/close",
+            new JsonObject().put("outcome", "CANCELLED").put("reason", "Scope matrix"), "project", HUAISI_PROJECT),
         new Case("moveEnterprise", HttpMethod.POST, "/v1/enterprises/" + HUAISI_ENTERPRISE + "/move",
             new JsonObject().put("newUnitId", HANJIANG.toString()), "enterprise", HUAISI_ENTERPRISE),
         new Case("createMilestone", HttpMethod.POST, "/v1/projects/" + HUAISI_PROJECT + "/milestones",

@@ -749,16 +749,18 @@ class ProjectsApiTest {
     String officer = token(env, "officer.zhang");
     JsonObject benches = new JsonObject().put("name", "Benches").put("plannedQuantity", 10).put("unit", "items")
         .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31");
-    // Registered as completed: no milestone can be planned on it.
-    JsonObject done = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects",
-        jianghai(TONGZHOU).put("status", "COMPLETED")), 201);
+    // Closed as completed before any milestone: none can be planned on it.
+    JsonObject done = ok(call(env, supervisor, HttpMethod.POST, "/v1/projects", jianghai(TONGZHOU)), 201);
+    ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + done.getString("id") + "/close",
+        new JsonObject().put("outcome", "COMPLETED")), 200);
     JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + done.getString("id")
         + "/milestones", benches), 409, "urn:frontline:problem:conflict");
     assertThat(problem.getString("projectId")).isEqualTo(done.getString("id"));
     assertThat(problem.getString("projectStatus")).isEqualTo("COMPLETED");
     assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", done.getString("id"))).isZero();
 
-    // A project closed after its milestones were planned (no operation changes a project's status yet).
+    // A project closed after its milestones were planned (set by SQL, so both outcomes are tried on one project;
+    // closing through the API is ProjectClosingTest).
     JsonObject[] created = projectWithTrees(env);
     String project = created[0].getString("id");
     String milestone = created[1].getString("id");
@@ -798,9 +800,11 @@ class ProjectsApiTest {
 
   static void setStatus(TestEnvironment env, String project, String status) throws SQLException {
     try (Connection c = env.jdbc();
-         PreparedStatement st = c.prepareStatement("UPDATE project SET status = ? WHERE id = ?::uuid")) {
+         PreparedStatement st = c.prepareStatement("UPDATE project SET status = ?, closed_at = CASE WHEN ? IN "
+             + "('COMPLETED', 'CANCELLED') THEN now() END WHERE id = ?::uuid")) {
       st.setString(1, status);
-      st.setString(2, project);
+      st.setString(2, status);
+      st.setString(3, project);
       assertThat(st.executeUpdate()).isEqualTo(1);
     }
   }

@@ -163,7 +163,8 @@ class LinkedReportsTest {
     HttpResponse<Buffer> created = post(env, "officer.zhang", "/v1/reports", progress(first, m, 4));
     assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
     String project = env.string("SELECT project_id::text FROM milestone WHERE id = ?", m);
-    try (var c = env.jdbc(); var st = c.prepareStatement("UPDATE project SET status = 'COMPLETED' WHERE id = ?::uuid")) {
+    try (var c = env.jdbc(); var st = c.prepareStatement("UPDATE project SET status = 'COMPLETED', closed_at = now()"
+        + " WHERE id = ?::uuid")) {
       st.setString(1, project);
       assertThat(st.executeUpdate()).isEqualTo(1);
     }

@@ -149,7 +149,7 @@ class IdempotentWritesTest {
     return LocalDate.of(2200, 1, 1).plusDays(30L * (SERIAL.incrementAndGet() % 9_000));
   }
 
-  /** The eleven operations, each on records of its own made here without a key. */
+  /** The twelve operations, each on records of its own made here without a key. */
   private static List<Op> ops(TestEnvironment env) throws Exception {
     String hanjiang = token(env, "supervisor.hanjiang");
     String xu = token(env, "officer.xu");
@@ -208,6 +208,13 @@ class IdempotentWritesTest {
         new JsonObject().put("endsOn", from.plusDays(26).toString()), 200,
         "SELECT count(*) FROM audit_log WHERE action = 'posting.extend' AND object_id = ?", posting, 0));
 
+    // Closing a project: audited once.
+    String closing = created(env, tongzhou, "/v1/projects", project("Closed " + UUID.randomUUID()));
+    ops.add(new Op("closeProject", "supervisor.tongzhou", "/v1/projects/" + closing + "/close",
+        new JsonObject().put("outcome", "CANCELLED").put("reason", "Funding withdrawn"),
+        new JsonObject().put("outcome", "COMPLETED"), 200,
+        "SELECT count(*) FROM audit_log WHERE action = 'project.close' AND object_id = ?", closing, 0));
+
     // A record's hand-over (admins): audited once.
     String moving = created(env, tongzhou, "/v1/projects", project("Handed over " + UUID.randomUUID()));
     ops.add(new Op("moveProject", "admin", "/v1/projects/" + moving + "/move",
@@ -226,7 +233,7 @@ class IdempotentWritesTest {
     List<Op> ops = ops(env);
     assertThat(ops).extracting(Op::name).containsExactly("createEnterprise", "createServiceRequest",
         "transitionServiceRequest", "createProject", "createMilestone", "rebaselineMilestone",
-        "recordMilestoneProgress", "createPosting", "extendPosting", "moveProject", "moveEnterprise");
+        "recordMilestoneProgress", "createPosting", "extendPosting", "closeProject", "moveProject", "moveEnterprise");
     for (Op op : ops) {
       String token = token(env, op.user());
       String key = key();
