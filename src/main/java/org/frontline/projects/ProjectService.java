@@ -26,7 +26,9 @@ import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
@@ -47,6 +49,8 @@ public final class ProjectService {
    * S-curve of a plan answers a point per week ({@link MilestoneFigures#MAX_WEEKS}).
    */
   static final int PLAN_SPAN_YEARS = 10;
+  /** The most milestones a project holds ({@link #roomForAMilestone}). */
+  static final int MAX_MILESTONES = 100;
   private static final String PROJECT_COLUMNS = "p.id, p.unit_id, p.name, p.investment_yuan::text, p.site_lat, "
       + "p.site_lon, p.site_radius_m, p.bid_sections, p.status, p.created_at, p.closed_at, p.close_reason";
   private static final String MILESTONE_COLUMNS = "m.id, m.project_id, m.name, m.unit, m.baseline_version, "
@@ -234,15 +238,14 @@ public final class ProjectService {
           return client.preparedQuery("SELECT milestone_id, measured_on, quantity::text FROM milestone_progress "
                   + "WHERE milestone_id = ANY ($1) ORDER BY measured_on, seq")
               .execute(Tuple.of((Object) ids))
-              .map(progress -> list.stream().map(r -> {
-                List<MilestoneFigures.Progress> history = new ArrayList<>();
-                progress.forEach(p -> {
-                  if (p.getUUID(0).equals(r.getUUID("id"))) {
-                    history.add(new MilestoneFigures.Progress(p.getLocalDate(1), new BigDecimal(p.getString(2))));
-                  }
-                });
-                return milestone(r, history, List.of());
-              }).toList());
+              .map(progress -> {
+                // One pass over the entries (each milestone's in measured order), not one per milestone.
+                Map<UUID, List<MilestoneFigures.Progress>> histories = new HashMap<>();
+                progress.forEach(p -> histories.computeIfAbsent(p.getUUID(0), k -> new ArrayList<>())
+                    .add(new MilestoneFigures.Progress(p.getLocalDate(1), new BigDecimal(p.getString(2)))));
+                return list.stream().map(r -> milestone(r, histories.getOrDefault(r.getUUID("id"), List.of()),
+                    List.of())).toList();
+              });
         });
   }
 
@@ -319,6 +322,7 @@ public final class ProjectService {
           OffsetDateTime now = OffsetDateTime.now(clock);
           return OrgUnitRepository.requireLive(conn, unitId, AT_RETIRED_UNIT)
               .compose(live -> plan(start, due))
+              .compose(ok -> roomForAMilestone(conn, projectId))
               .compose(ok -> conn.preparedQuery("INSERT INTO milestone (id, project_id, name, unit, baseline_version, "
                   + "created_at) VALUES ($1, $2, $3, $4, 1, $5)")
                   .execute(Tuple.of(id, projectId, name, b.getString("unit"), now)))
@@ -345,6 +349,18 @@ public final class ProjectService {
             .execute(Tuple.of(id, (Object) scope.paths())))
         .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound("project", id))
             : Future.succeededFuture(rows.iterator().next()));
+  }
+
+  /**
+   * Refuses a milestone beyond {@link #MAX_MILESTONES} of its project (409; the project is locked, so two creates
+   * cannot both take the last place): a project's read and its S-curve carry every milestone.
+   */
+  private static Future<Void> roomForAMilestone(SqlClient conn, UUID projectId) {
+    return conn.preparedQuery("SELECT count(*) FROM milestone WHERE project_id = $1").execute(Tuple.of(projectId))
+        .compose(rows -> rows.iterator().next().getLong(0) < MAX_MILESTONES ? Future.succeededFuture()
+            : Future.failedFuture(new ProblemException(Problem.of(ProblemType.CONFLICT, "Project " + projectId
+                + " already has " + MAX_MILESTONES + " milestones, the most a project holds (its read and S-curve "
+                + "carry every one); a larger piece of work is registered as more than one project."))));
   }
 
   /**

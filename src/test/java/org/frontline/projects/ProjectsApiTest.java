@@ -636,6 +636,37 @@ class ProjectsApiTest {
   }
 
   @Test
+  void aProjectHoldsAtMostAHundredMilestonesAndTheHundredAndFirstIs409StoringNothing(TestEnvironment env)
+      throws Exception {
+    // A project took milestones without end, and its read and S-curve carry every one of them.
+    JsonObject[] created = projectWithTrees(env);
+    String project = created[0].getString("id");
+    String supervisor = token(env, "supervisor.tongzhou");
+    for (int i = 2; i <= ProjectService.MAX_MILESTONES; i++) {
+      ok(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project + "/milestones", new JsonObject()
+          .put("name", "Utility line " + i).put("plannedQuantity", i).put("unit", "utility_lines")
+          .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31")), 201);
+    }
+    long entries = count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.create'");
+    JsonObject problem = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/projects/" + project
+        + "/milestones", new JsonObject().put("name", "One more").put("plannedQuantity", 1).put("unit", "items")
+        .put("plannedStart", "2026-03-01").put("plannedDue", "2026-05-31")), 409, "urn:frontline:problem:conflict");
+    assertThat(problem.getString("detail")).contains("already has 100 milestones");
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE project_id = ?::uuid", project)).isEqualTo(100);
+    assertThat(count(env, "SELECT count(*) FROM milestone WHERE name = 'One more'")).isZero();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'milestone.create'")).isEqualTo(entries);
+
+    // The project's read carries each of them with its own progress.
+    ok(call(env, supervisor, HttpMethod.POST, "/v1/milestones/" + created[1].getString("id") + "/progress",
+        new JsonObject().put("quantity", 2500).put("measuredOn", "2026-04-01")), 201);
+    JsonArray milestones = ok(call(env, supervisor, HttpMethod.GET, "/v1/projects/" + project, null), 200)
+        .getJsonArray("milestones");
+    assertThat(milestones).hasSize(100);
+    assertThat(milestones.getJsonObject(0).getJsonObject("figures").getDouble("actualQuantity")).isEqualTo(2500.0);
+    assertThat(milestones.getJsonObject(1).getJsonObject("figures").getDouble("actualQuantity")).isZero();
+  }
+
+  @Test
   void plansStoredBeforeTheRuleAreAnsweredWithBoundedCurves(TestEnvironment env) throws Exception {
     // A milestone stored from 1900 to 2999 (before plans were bounded) had an S-curve of 57,000 weeks, built and
     // encoded on the event loop; a project of many such milestones answered megabytes. Each curve is sampled now,
