@@ -37,6 +37,14 @@ public final class UploadRepository {
   private static final String ATTACHMENT_STORED =
       "EXISTS (SELECT 1 FROM attachment a WHERE a.id = upload.attachment_id AND a.status = 'STORED')";
 
+  /**
+   * How long after an upload ended a writer may still put an object at its key: a completion on another instance
+   * that read it ACTIVE (its PUT or CompleteMultipartUpload in flight) takes seconds; one this late has failed or
+   * died. Every upload that ends other than COMPLETED is cleaned once more this long after its end ({@link #finish},
+   * {@link #cleaned}), so what such a writer left when its server died before its own clean-up goes too.
+   */
+  public static final Duration LATE_WRITES = Duration.ofHours(1);
+
   private final Pool pool;
 
   public UploadRepository(Pool pool) {
@@ -166,12 +174,20 @@ public final class UploadRepository {
     return finish(pool, id, status, failure);
   }
 
+  /**
+   * Ends an ACTIVE upload with {@code status}. One that ends other than COMPLETED owes the store one more clean-up
+   * {@link #LATE_WRITES} after its end (unless one is owed sooner already): its caller cleans the store right away,
+   * but a server that dies before that clean-up, or a completion on another instance whose PUT lands after it and
+   * that dies before its own clean-up, would leave an object at the key that nothing owes.
+   */
   Future<Boolean> finish(SqlClient client, UUID id, Upload.Status status, String failure) {
     return client.preparedQuery("""
             UPDATE upload SET status = $2, failure = $3, finished_at = now(), tail = '\\x'::bytea,
-                              "offset" = CASE WHEN $2 = 'COMPLETED' THEN length ELSE "offset" END
+                              "offset" = CASE WHEN $2 = 'COMPLETED' THEN length ELSE "offset" END,
+                              cleanup_after = CASE WHEN $2 = 'COMPLETED' THEN cleanup_after
+                                                   ELSE coalesce(cleanup_after, now() + make_interval(secs => $4)) END
             WHERE id = $1 AND status = 'ACTIVE'""")
-        .execute(Tuple.of(id, status.name(), failure))
+        .execute(Tuple.of(id, status.name(), failure, (double) LATE_WRITES.toSeconds()))
         .map(rows -> rows.rowCount() == 1);
   }
 
@@ -239,13 +255,20 @@ public final class UploadRepository {
         });
   }
 
-  /** The store holds nothing more of this upload: its clean-up is no longer owed. */
+  /**
+   * The store holds nothing more of this upload: its clean-up is no longer owed, unless it ended other than
+   * COMPLETED less than {@link #LATE_WRITES} ago (then once more at that time: a late writer may still put an object
+   * at its key; a COMPLETED upload's key is its attachment's object, never deleted).
+   */
   Future<Void> cleaned(UUID id) {
     // Only while the sweeper's lease is what the row says: a clean-up owed meanwhile (owesStoreCleanup: a late
     // PUT's delete the store refused, say) set it to now(), and stays owed.
-    return pool.preparedQuery("UPDATE upload SET cleanup_after = NULL WHERE id = $1 AND status <> 'ACTIVE'"
-            + " AND cleanup_after > now()")
-        .execute(Tuple.of(id))
+    return pool.preparedQuery("""
+            UPDATE upload SET cleanup_after = CASE WHEN status <> 'COMPLETED'
+                                                        AND finished_at > now() - make_interval(secs => $2)
+                                                   THEN finished_at + make_interval(secs => $2) END
+            WHERE id = $1 AND status <> 'ACTIVE' AND cleanup_after > now()""")
+        .execute(Tuple.of(id, (double) LATE_WRITES.toSeconds()))
         .mapEmpty();
   }
 

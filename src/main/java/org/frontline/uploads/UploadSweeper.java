@@ -41,7 +41,9 @@ import java.util.function.Supplier;
  * it wrote), so the clean-up cannot remove a stored attachment's object. A clean-up is claimed with a lease
  * ({@link #CLEANUP_LEASE}) and cleared only when the store calls succeeded: one that fails, or whose sweeper dies,
  * is done again by a later sweep. Every step is harmless to repeat (aborting an unknown multipart upload and
- * deleting a missing key succeed).
+ * deleting a missing key succeed). An upload that ended other than COMPLETED is cleaned once more
+ * {@link UploadRepository#LATE_WRITES} after its end: a completion that read it ACTIVE may put its object after the
+ * first clean-up and die before deleting it.
  */
 public final class UploadSweeper {
   private static final Logger log = LoggerFactory.getLogger(UploadSweeper.class);
@@ -56,7 +58,7 @@ public final class UploadSweeper {
    * commit takes seconds; one still at work this long after its copy has failed (and can no longer be stored once
    * claimed).
    */
-  static final Duration UNOWNED_AGE = Duration.ofHours(1);
+  static final Duration UNOWNED_AGE = UploadRepository.LATE_WRITES;
 
   private final UploadRepository repository;
   private final ObjectStore store;

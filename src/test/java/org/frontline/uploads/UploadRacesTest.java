@@ -363,10 +363,139 @@ class UploadRacesTest {
           + "' AND cleanup_after IS NOT NULL");
     }
     await(env.app().uploadSweeper().sweep());
-    assertThat(query(env, "SELECT status || ' ' || (cleanup_after IS NULL) FROM upload WHERE id = '" + u.id() + "'"))
-        .isEqualTo("EXPIRED true");
+    awaitOwed(env, u.id(), "EXPIRED second look");
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
     assertThat(await(real.stat(key))).as("the expired upload's object at " + key).isEmpty();
+  }
+
+  // ---- A server that dies right after a store write leaves nothing for good ----
+
+  /**
+   * The phone's PATCH is storing the whole photo (one PUT) as the upload expires; the sweep expires it and cleans
+   * its key before the PUT lands, and the server dies right after its PUT (its transaction, which would have failed
+   * and deleted the object, never runs). The upload owes one more clean-up an hour after it ended, which removes
+   * the object; before, the sweep had cleared what it owed and the object stayed for good.
+   */
+  @Test
+  void anObjectPutAfterTheSweepCleanedTheUploadByAServerThatThenDiedIsRemovedAnHourLater(TestEnvironment env)
+      throws Exception {
+    ObjectStore real = env.app().objectStore();
+    Promise<Void> putGate = Promise.promise();
+    AtomicBoolean putReached = new AtomicBoolean();
+    int port = tusServer(env, diesAt(real, "putBytes", true, putGate, putReached));
+    Started u = started(env, port, 200_000);
+    String key = query(env, "SELECT object_key FROM upload WHERE id = '" + u.id() + "'");
+    CompletableFuture<HttpResponse<String>> patch = http.sendAsync(request(port, u.location())
+        .header("Upload-Offset", "0").header("Content-Type", "application/offset+octet-stream")
+        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(u.data())).build(),
+        HttpResponse.BodyHandlers.ofString());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(putReached);
+    update(env, "UPDATE upload SET expires_at = now() - interval '1 second' WHERE id = '" + u.id() + "'");
+    await(env.app().uploadSweeper().sweep()); // expires it, cleans its key (still empty)
+    awaitOwed(env, u.id(), "EXPIRED second look");
+
+    putGate.complete(); // the PUT lands, then the server is gone
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> await(real.stat(key)).isPresent());
+    patch.cancel(true);
+    anHourLater(env, u.id());
+    await(env.app().uploadSweeper().sweep());
+
+    awaitGone(real, key); // the service's own sweep may be the one that takes it
+    awaitOwed(env, u.id(), "EXPIRED clean");
+    assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'")).isEqualTo("PENDING");
+  }
+
+  /**
+   * A server ends an upload (FAILED: its completed bytes do not match the declared SHA-256; ABORTED: the phone
+   * terminates it after a completion whose server died before its commit), then dies before it deletes the object
+   * at the key. The upload owes the sweeper a clean-up an hour after it ended, which deletes it; before, nothing was
+   * owed (the delete was never even tried) and the object stayed for good.
+   */
+  @Test
+  void anObjectWhoseServerDiedBeforeDeletingItWhenTheUploadEndedIsRemovedAnHourLater(TestEnvironment env)
+      throws Exception {
+    ObjectStore real = env.app().objectStore();
+    for (String end : List.of("FAILED", "ABORTED")) {
+      AtomicBoolean deleteReached = new AtomicBoolean();
+      int port = tusServer(env, diesAt(real, "delete", false, null, deleteReached));
+      Started u = started(env, port, "FAILED".equals(end) ? 6 * MIB + 7 : 200_000);
+      String key = query(env, "SELECT object_key FROM upload WHERE id = '" + u.id() + "'");
+      CompletableFuture<HttpResponse<String>> ending;
+      if ("FAILED".equals(end)) {
+        byte[] sent = u.data().clone();
+        sent[sent.length - 1] ^= 1;
+        ending = http.sendAsync(request(port, u.location()).header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(sent)).build(),
+            HttpResponse.BodyHandlers.ofString());
+      } else {
+        await(real.putBytes(key, Buffer.buffer(u.data()), "image/jpeg")); // a completion died before its commit
+        ending = http.sendAsync(request(port, u.location()).method("DELETE", HttpRequest.BodyPublishers.noBody())
+            .build(), HttpResponse.BodyHandlers.ofString());
+      }
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilTrue(deleteReached);
+      ending.cancel(true);
+      assertThat(await(real.stat(key))).as("%s: the object its server did not delete", end).isPresent();
+      awaitOwed(env, u.id(), end + " second look");
+
+      anHourLater(env, u.id());
+      await(env.app().uploadSweeper().sweep());
+
+      awaitGone(real, key);
+      assertThat(await(real.listMultipartUploads("reports/" + u.report() + "/"))).isEmpty();
+      awaitOwed(env, u.id(), end + " clean");
+      assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + u.attachment() + "'"))
+          .isEqualTo("PENDING");
+    }
+  }
+
+  /**
+   * The real store, but {@code method} is where its server dies: it waits for {@code gate} (when given), runs when
+   * {@code runs}, and then the server is gone (the future never completes: nothing after it runs).
+   */
+  private static ObjectStore diesAt(ObjectStore real, String method, boolean runs, Promise<Void> gate,
+                                    AtomicBoolean reached) {
+    return (ObjectStore) java.lang.reflect.Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
+        new Class<?>[] {ObjectStore.class}, (proxy, m, args) -> {
+          if (!m.getName().equals(method)) {
+            return invoke(m, real, args);
+          }
+          reached.set(true);
+          Future<Void> go = gate == null ? Future.succeededFuture() : gate.future();
+          return go.compose(v -> {
+            try {
+              return runs ? (Future<?>) invoke(m, real, args) : Future.succeededFuture();
+            } catch (Throwable t) {
+              return Future.failedFuture(t);
+            }
+          }).compose(done -> Promise.promise().future());
+        });
+  }
+
+  /** What the upload's row owes the store: "STATUS clean", "STATUS second look" (an hour after it ended), "STATUS owed". */
+  static void awaitOwed(TestEnvironment env, String id, String expected) {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(query(env,
+        "SELECT status || ' ' || CASE WHEN cleanup_after IS NULL THEN 'clean' WHEN cleanup_after = finished_at"
+            + " + interval '" + UploadRepository.LATE_WRITES.toSeconds() + " seconds' THEN 'second look'"
+            + " ELSE 'owed' END FROM upload WHERE id = '" + id + "'")).isEqualTo(expected));
+  }
+
+  private static void awaitGone(ObjectStore store, String key) {
+    org.awaitility.Awaitility.await("the object at " + key + " deleted").atMost(Duration.ofSeconds(20))
+        .until(() -> await(store.stat(key)).isEmpty());
+  }
+
+  /** As if the upload had ended {@link UploadRepository#LATE_WRITES} earlier: its second look is due now. */
+  static void anHourLater(TestEnvironment env, String id) throws Exception {
+    update(env, "UPDATE upload SET finished_at = finished_at - interval '" + UploadRepository.LATE_WRITES.toSeconds()
+        + " seconds', cleanup_after = cleanup_after - interval '" + UploadRepository.LATE_WRITES.toSeconds()
+        + " seconds' WHERE id = '" + id + "' AND cleanup_after IS NOT NULL");
+  }
+
+  private static void update(TestEnvironment env, String sql) throws Exception {
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.executeUpdate(sql);
+    }
   }
 
   private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args) throws Throwable {
