@@ -10,6 +10,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Scope;
 import org.frontline.media.EvidenceCheck;
+import org.frontline.uploads.UploadRepository;
 
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -358,7 +359,8 @@ final class EvidenceRepository {
    * database that could not be reached ({@code unavailable}) gives the attempt back: retried after {@code retryAfter}
    * doubled per such failure in a row, at most {@code retryCap}, until the first of them is {@code unavailableFor} old,
    * then FAILED. Once FAILED (as for an abandoned attachment, {@code abandoned}), in the same transaction: the
-   * report-level checks (once per report), the photo's {@code unavailable} check, and the report's flag and event.
+   * report-level checks (once per report), the photo's {@code unavailable} check, the report's flag and event, and
+   * its copies' keys as unowned objects (an attempt may have put them without recording them).
    */
   Future<Failure> fail(String instance, Job job, String error, boolean unavailable, boolean abandoned,
                        MediaWorkerVerticle.Settings settings, List<EvidenceCheck> reportChecks,
@@ -393,7 +395,14 @@ final class EvidenceRepository {
           if (!"FAILED".equals(rows.iterator().next().getString(0))) {
             return Future.succeededFuture(Failure.RETRIED);
           }
-          return checksAndFlag(conn, job, reportChecks, List.of(checksUnavailable)).map(Failure.FAILED);
+          // Copies an attempt put and could not record (its worker died after the PUT, its record failed) are no
+          // row's: owed to the upload sweeper, which deletes them once old (a worker whose lease ran out may still
+          // be putting them).
+          return checksAndFlag(conn, job, reportChecks, List.of(checksUnavailable))
+              .compose(flagged -> UploadRepository.unowned(conn, job.attachmentId(),
+                  List.of(MediaWorkerVerticle.derivedKey(job.attachmentId(), "thumb"),
+                      MediaWorkerVerticle.derivedKey(job.attachmentId(), "display"))))
+              .map(Failure.FAILED);
         }));
   }
 

@@ -302,6 +302,17 @@ public final class UploadRepository {
   }
 
   /**
+   * In {@code client}'s transaction: the objects at {@code objectKeys} (which may or may not exist) are nobody's, and
+   * the sweeper deletes them once old unless {@code attachmentId} holds one (as its object or a copy) by then.
+   */
+  public static Future<Void> unowned(SqlClient client, UUID attachmentId, List<String> objectKeys) {
+    return client.preparedQuery("INSERT INTO unowned_object (object_key, attachment_id) SELECT k, $2"
+            + " FROM unnest($1::text[]) AS k ON CONFLICT (object_key) DO NOTHING")
+        .execute(Tuple.of(objectKeys.toArray(String[]::new), attachmentId))
+        .mapEmpty();
+  }
+
+  /**
    * In the transaction that stores the attachment under {@code objectKey}: the object is the attachment's now.
    * Fails (so the transaction rolls back) when a sweeper claimed the entry: it may be deleting the object.
    */
@@ -319,14 +330,19 @@ public final class UploadRepository {
         .mapEmpty();
   }
 
-  /** An unowned object to delete, unless {@code attachmentsObject} (its attachment is STORED under that key). */
+  /**
+   * An unowned object to delete, unless {@code attachmentsObject} (its attachment is STORED under that key, or has it
+   * as a served copy).
+   */
   record Unowned(String objectKey, boolean attachmentsObject) {}
 
   /**
    * Claims up to {@code limit} unowned objects written before {@code writtenBefore}, in one short statement, by
    * moving their {@code claimed_until} {@code lease} ahead (of two sweepers each is claimed by one; one that fails
    * is claimed again after the lease). Once claimed an entry can no longer be {@link #owned}, so whether the
-   * attachment is STORED under the key, read here, cannot change afterwards.
+   * attachment is STORED under the key, read here, cannot change afterwards. A served copy's entry (a FAILED photo's,
+   * {@link #unowned}) is only ever made an attachment's again by a migration running FAILED photos again, before
+   * any worker runs.
    */
   Future<List<Unowned>> claimUnowned(Instant writtenBefore, int limit, Duration lease) {
     return pool.preparedQuery("""
@@ -337,7 +353,8 @@ public final class UploadRepository {
             FROM due WHERE u.object_key = due.object_key
             RETURNING u.object_key,
                       EXISTS (SELECT 1 FROM attachment a WHERE a.id = u.attachment_id AND a.status = 'STORED'
-                                                          AND a.object_key = u.object_key) AS attachments_object""")
+                                    AND u.object_key IN (a.object_key, a.thumb_key, a.display_key))
+                        AS attachments_object""")
         .execute(Tuple.of(utc(writtenBefore), limit, (double) lease.toSeconds()))
         .map(rows -> {
           List<Unowned> out = new ArrayList<>();

@@ -32,7 +32,8 @@ import java.util.function.Supplier;
  *   lost while the store was down, its database failed, its server died between the copy and the commit): recorded
  *   before the copy ({@code unowned_object}), owned when the attachment is stored under that key, and deleted here
  *   once older than {@link #UNOWNED_AGE} (as read by {@code clock}), unless the attachment is STORED under that
- *   very key.</li>
+ *   very key; and so the served copies of a photo the media worker FAILED (recorded as unowned when it fails: an
+ *   attempt may have put them and died before recording them).</li>
  * </ol>
  * No store call runs inside a transaction: a transaction open for a hundred S3 round trips would hold its row locks
  * and, having an xid, freeze the partner event feed meanwhile (EventFeed serves only events older than

@@ -551,6 +551,48 @@ class EvidenceWorkerTest {
     assertChecksUnavailableShown(env, a, "never finished in " + max + " attempt(s)");
   }
 
+  /**
+   * The worker on a photo's last attempt put its copies into the store and died before recording them; the photo is
+   * then abandoned (FAILED) and no row names those copies. They are owed to the upload sweeper, which deletes them
+   * an hour later (a worker whose lease ran out may still be putting them); before, they stayed for good. A done
+   * photo's copies are kept.
+   */
+  @Test
+  void copiesPutByAWorkerThatDiedOnThePhotosLastAttemptAreRemovedOnceItFails(TestEnvironment env) throws Exception {
+    int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
+    UUID done = uploadedUnderADeadClaim(env, 83, 0, "1 second");
+    awaitUntil("attachment " + done + " done",
+        () -> "DONE".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", done)));
+    UUID a = uploadedUnderADeadClaim(env, 84, max, "1 day");
+    for (String variant : List.of("thumb", "display")) {
+      await(env.app().objectStore().putBytes("derived/" + a + "/" + variant + ".jpg",
+          Buffer.buffer(TestImages.jpeg(TestImages.scene(64, 48, 84), 0.8f)), "image/jpeg"));
+    }
+    update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
+    awaitUntil("attachment " + a + " abandoned",
+        () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
+    assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
+
+    // Young: a worker whose lease ran out may still be putting them.
+    await(env.app().uploadSweeper().sweep());
+    assertThat(derivedKeys(env, a)).hasSize(2);
+    await(new org.frontline.uploads.UploadSweeper(new org.frontline.uploads.UploadRepository(
+        env.app().database().pool()), env.app().objectStore(), java.time.Clock.offset(java.time.Clock.systemUTC(),
+        org.frontline.uploads.UploadRepository.LATE_WRITES.plusMinutes(1)), org.frontline.Frontline.UPLOAD_LIFETIME)
+        .sweep());
+
+    assertThat(derivedKeys(env, a)).as("copies of a FAILED photo").isEmpty();
+    assertThat(derivedKeys(env, done)).containsExactly("derived/" + done + "/display.jpg",
+        "derived/" + done + "/thumb.jpg");
+    assertThat(string(env, "SELECT thumb_key || ' ' || display_key FROM attachment WHERE id = ?", done))
+        .isEqualTo("derived/" + done + "/thumb.jpg derived/" + done + "/display.jpg");
+  }
+
+  private static List<String> derivedKeys(TestEnvironment env, UUID attachment) {
+    return await(env.app().objectStore().list("derived/" + attachment + "/", null, 10)).stream()
+        .map(org.frontline.platform.objectstore.ObjectStore.ObjectInfo::key).toList();
+  }
+
   @Test
   void aPhotoThatCannotBeReadIsRetriedThenFailedWithItsReason(TestEnvironment env) throws Exception {
     // Its last attempt but one is used up, and its object vanishes from the store before the worker reads it.
