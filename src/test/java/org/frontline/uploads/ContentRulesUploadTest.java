@@ -152,6 +152,10 @@ class ContentRulesUploadTest {
       assertThat(problem.getString("type")).as(label).isEqualTo(c.type());
       assertRefused(env, label, report, a, problem.getJsonArray("errors").getJsonObject(0).getString("reason"));
       assertThat(await(env.app().objectStore().stat("uploads/direct/" + report + "/" + a))).as(label).isEmpty();
+      // Nor the copy the completion verified at its final key, nor its unowned entry.
+      assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).as(label).isEmpty();
+      assertThat(TusUploadTest.query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'"))
+          .as(label).isEqualTo("0");
     }
   }
 

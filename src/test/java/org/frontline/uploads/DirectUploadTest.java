@@ -173,6 +173,10 @@ class DirectUploadTest {
     assertThat(await(env.app().objectStore().stat(staging))).isEmpty();
     assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected' "
         + "AND object_id = '" + a + "'")).isEqualTo("2");
+    // Nothing of either rejection is left: not the copies the completions verified, nor their unowned entries.
+    assertThat(objectKeys(env, "reports/" + report + "/")).isEmpty();
+    assertThat(TusUploadTest.query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("0");
   }
 
   /**
