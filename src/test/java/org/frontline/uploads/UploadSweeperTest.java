@@ -434,6 +434,57 @@ class UploadSweeperTest {
     assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE object_key = '" + young + "'")).isEqualTo("1");
   }
 
+  // ---- what was left before every ended upload and failed photo owed a second look ----
+
+  /**
+   * V194 owes one more clean-up for what ended before it: an upload terminated after a completion whose server died
+   * before its commit, its own server dying before the delete (its row then owed nothing), and the copies of a photo
+   * that FAILED after an attempt put them. The next sweeps delete both; the object an attachment is stored under, and
+   * a done photo's copies, stay.
+   */
+  @Test
+  void theMigrationOwesWhatUploadsAndPhotosEndedBeforeLeftAndTheSweepRemovesIt(TestEnvironment env)
+      throws Exception {
+    String token = token(env);
+    byte[] data = TusUploadTest.photo(200_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    UUID failed = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a, failed}, new byte[][] {data, data});
+    ObjectStore store = env.app().objectStore();
+    String ended = uploadId(uploads.create(env, token, report, a, data.length));
+    String endedKey = query(env, "SELECT object_key FROM upload WHERE id = '" + ended + "'");
+    await(store.putBytes(endedKey, Buffer.buffer(data), "image/jpeg")); // a completion died before its commit
+    // Terminated, its server dying before the delete: the row as it was left before (nothing owed).
+    update(env, "UPDATE upload SET status = 'ABORTED', finished_at = now() - interval '2 hours', cleanup_after = NULL"
+        + " WHERE id = '" + ended + "'");
+    String stored = uploads.create(env, token, report, a, data.length);
+    assertThat(patch(env, token, stored, 0, data).statusCode()).isEqualTo(204);
+    String storedKey = TusUploadTest.storedIntact(env, a, data);
+    // A photo FAILED after an attempt put its copies (the attachment row shaped so: the worker only takes STORED).
+    List<String> copies = List.of("derived/" + failed + "/thumb.jpg", "derived/" + failed + "/display.jpg");
+    for (String copy : copies) {
+      await(store.putBytes(copy, Buffer.buffer(new byte[] {1, 2, 3}), "image/jpeg"));
+    }
+    update(env, "UPDATE attachment SET media_status = 'FAILED' WHERE id = '" + failed + "'");
+    await(later(env).sweep());
+    assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactlyInAnyOrder(endedKey,
+        storedKey);
+    assertThat(DirectUploadTest.objectKeys(env, "derived/" + failed + "/")).hasSize(2);
+
+    update(env, java.nio.file.Files.readString(java.nio.file.Path.of(
+        "src/main/resources/db/migration/V194__orphans_second_look.sql")));
+    await(env.app().uploadSweeper().sweep());
+    await(later(env).sweep());
+
+    assertThat(DirectUploadTest.objectKeys(env, "reports/" + report + "/")).containsExactly(storedKey);
+    TusUploadTest.storedIntact(env, a, data);
+    UploadRacesTest.awaitOwed(env, ended, "ABORTED clean");
+    assertThat(DirectUploadTest.objectKeys(env, "derived/" + failed + "/")).as("copies of a FAILED photo").isEmpty();
+    assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + failed + "'"))
+        .isEqualTo("0");
+  }
+
   /** The service's sweeper, an hour and a minute from now: every unowned copy recorded so far is old. */
   private static UploadSweeper later(TestEnvironment env) {
     return new UploadSweeper(new UploadRepository(env.app().database().pool()), env.app().objectStore(),
