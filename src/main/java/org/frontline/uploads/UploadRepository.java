@@ -331,8 +331,8 @@ public final class UploadRepository {
   }
 
   /**
-   * An unowned object to delete, unless {@code attachmentsObject} (its attachment is STORED under that key, or has it
-   * as a served copy).
+   * An unowned object to delete, unless {@code attachmentsObject} (its attachment is STORED under that key, has it as
+   * a served copy, or may be given it: a served copy of a photo PENDING in the media worker).
    */
   record Unowned(String objectKey, boolean attachmentsObject) {}
 
@@ -341,8 +341,9 @@ public final class UploadRepository {
    * moving their {@code claimed_until} {@code lease} ahead (of two sweepers each is claimed by one; one that fails
    * is claimed again after the lease). Once claimed an entry can no longer be {@link #owned}, so whether the
    * attachment is STORED under the key, read here, cannot change afterwards. A served copy's entry (a FAILED photo's,
-   * {@link #unowned}) is only ever made an attachment's again by a migration running FAILED photos again, before
-   * any worker runs.
+   * {@link #unowned}) is the attachment's while it names the copy, and while the photo is PENDING again (a migration
+   * ran FAILED photos again: a worker may be putting the copy; it records it, or fails the photo and so owes it
+   * again); such an entry is forgotten, the object kept.
    */
   Future<List<Unowned>> claimUnowned(Instant writtenBefore, int limit, Duration lease) {
     return pool.preparedQuery("""
@@ -353,7 +354,8 @@ public final class UploadRepository {
             FROM due WHERE u.object_key = due.object_key
             RETURNING u.object_key,
                       EXISTS (SELECT 1 FROM attachment a WHERE a.id = u.attachment_id AND a.status = 'STORED'
-                                    AND u.object_key IN (a.object_key, a.thumb_key, a.display_key))
+                                    AND (u.object_key IN (a.object_key, a.thumb_key, a.display_key)
+                                         OR a.media_status = 'PENDING' AND u.object_key LIKE 'derived/%'))
                         AS attachments_object""")
         .execute(Tuple.of(utc(writtenBefore), limit, (double) lease.toSeconds()))
         .map(rows -> {

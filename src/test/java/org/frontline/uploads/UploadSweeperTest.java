@@ -439,8 +439,8 @@ class UploadSweeperTest {
   /**
    * V194 owes one more clean-up for what ended before it: an upload terminated after a completion whose server died
    * before its commit, its own server dying before the delete (its row then owed nothing), and the copies of a photo
-   * that FAILED after an attempt put them. The next sweeps delete both; the object an attachment is stored under, and
-   * a done photo's copies, stay.
+   * that FAILED after an attempt put them. The next sweeps delete both; the object an attachment is stored under
+   * stays, and so do the copies of a photo run again (PENDING: a worker may be putting them as the sweep comes).
    */
   @Test
   void theMigrationOwesWhatUploadsAndPhotosEndedBeforeLeftAndTheSweepRemovesIt(TestEnvironment env)
@@ -483,6 +483,24 @@ class UploadSweeperTest {
     assertThat(DirectUploadTest.objectKeys(env, "derived/" + failed + "/")).as("copies of a FAILED photo").isEmpty();
     assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + failed + "'"))
         .isEqualTo("0");
+
+    // Run again by a migration (PENDING): a worker may be putting its copies as the sweep comes; they stay, and the
+    // entries go (the worker records the copies, or fails the photo and owes them again).
+    String original = "reports/" + report + "/" + failed + "/" + UUID.randomUUID();
+    await(store.putBytes(original, Buffer.buffer(data), "image/jpeg"));
+    update(env, "UPDATE attachment SET status = 'STORED', object_key = '" + original + "', content_type ="
+        + " 'image/jpeg', stored_at = now(), media_status = 'PENDING', media_claimed_by = 'a-worker',"
+        + " media_lease_until = now() + interval '1 day' WHERE id = '" + failed + "'"); // the worker at it
+    for (String copy : copies) {
+      await(store.putBytes(copy, Buffer.buffer(new byte[] {1, 2, 3}), "image/jpeg"));
+      update(env, "INSERT INTO unowned_object (object_key, attachment_id, created_at) VALUES ('" + copy + "', '"
+          + failed + "', now() - interval '2 hours')");
+    }
+    await(later(env).sweep());
+    assertThat(DirectUploadTest.objectKeys(env, "derived/" + failed + "/")).hasSize(2);
+    assertThat(query(env, "SELECT count(*) FROM unowned_object WHERE attachment_id = '" + failed + "'"))
+        .isEqualTo("0");
+    update(env, "UPDATE attachment SET media_status = 'FAILED' WHERE id = '" + failed + "'"); // no worker's
   }
 
   /** The service's sweeper, an hour and a minute from now: every unowned copy recorded so far is old. */
