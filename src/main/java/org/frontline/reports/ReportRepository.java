@@ -364,24 +364,96 @@ final class ReportRepository {
                 .map(list -> Optional.of(list.get(0))));
   }
 
+  /**
+   * The newest reports (past the cursor) a page with a bbox walks before it reads the box's reports from
+   * report_location_idx instead: a box holding many of the recent reports fills its page in the walk (the box's
+   * index would read every report in it, up to the whole table, to sort them); a box of few, or old, reports does not,
+   * and is read from the index, whatever the reports outside it.
+   */
+  static final int BOX_WALK = 2000;
+
   /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
   Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
     List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
-    return client.preparedQuery(listSql(f, afterReceived, afterId, limit, params)).execute(Tuple.from(params))
-        .compose(rows -> {
-          List<Row> list = new ArrayList<>();
-          rows.forEach(list::add);
-          return withAttachments(client, callerId, scope, list);
-        });
+    String sql = listSql(f, afterReceived, afterId, limit, params);
+    Future<List<Row>> page;
+    if (f.bbox() == null) {
+      page = rows(client, sql, params);
+    } else {
+      List<Object> walkParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
+      page = rows(client, boxWalkSql(f, afterReceived, afterId, limit, walkParams), walkParams)
+          .compose(walked -> {
+            List<Row> inBox = walked.stream().filter(r -> r.getBoolean("in_box")).toList();
+            boolean walkedAll = walked.stream().noneMatch(r -> r.getLong("n") == BOX_WALK);
+            return inBox.size() == limit || walkedAll ? Future.succeededFuture(inBox) : rows(client, sql, params);
+          });
+    }
+    return page.compose(rows -> withAttachments(client, callerId, scope, rows));
   }
+
+  private static Future<List<Row>> rows(SqlClient client, String sql, List<Object> params) {
+    return client.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
+      List<Row> list = new ArrayList<>();
+      rows.forEach(list::add);
+      return list;
+    });
+  }
+
+  private static final String ORDER = " ORDER BY r.received_at DESC, r.id";
 
   /**
    * The list's statement; {@code params} holds $1-$3 (caller, reader, scope paths) and gets the filters' values and
-   * the limit appended.
+   * the limit appended. With a bbox, the box's reports are read from report_location_idx and sorted.
    */
   static String listSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
-    StringBuilder sql = new StringBuilder(SELECT + VISIBLE);
+    String conditions = conditions(f, afterReceived, afterId, params);
+    String box = f.bbox() == null ? "" : " AND " + inBox(f.bbox(), params, true);
+    params.add(limit);
+    return SELECT + VISIBLE + conditions + box + ORDER + " LIMIT $" + params.size();
+  }
+
+  /**
+   * A page with a bbox as a walk of at most {@link #BOX_WALK} of the newest reports the other filters pass (the
+   * list's order and indexes), each with {@code n}, its place in the walk, and {@code in_box}: those in the box, and
+   * the walk's last report when it was reached (so the caller knows the walk ended before the reports did).
+   */
+  static String boxWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
+    String conditions = conditions(f, afterReceived, afterId, params);
+    String box = inBox(f.bbox(), params, false);
+    params.add(limit);
+    // The walk's reports are read again by key (LATERAL ... LIMIT 1): a plain join's generic plan hash-joined a scan
+    // of every report.
+    return "SELECT " + COLUMNS + ", " + AS_READER + " AS as_reader, w.n, w.in_box FROM (SELECT r.id, row_number()"
+        + " OVER (" + ORDER.strip() + ") AS n, " + box + " AS in_box FROM report r WHERE " + VISIBLE + conditions
+        + ORDER + " LIMIT " + BOX_WALK + ") w JOIN LATERAL (SELECT * FROM report r WHERE r.id = w.id LIMIT 1) r ON true"
+        + " WHERE w.in_box OR w.n = " + BOX_WALK + " ORDER BY w.n LIMIT $" + params.size();
+  }
+
+  /**
+   * "The report lies in the box" (minLat, minLon, maxLat, maxLon; the values appended to {@code params}). A box
+   * crossing the antimeridian (minLon > maxLon) is two ranges of longitude, minLon..180 and -180..maxLon (a different
+   * statement text than BETWEEN, each prepared once). {@code indexed}: report_location_idx's condition too, for the
+   * planner (point <@ box, two boxes when crossing); the ranges decide, exactly as before.
+   */
+  private static String inBox(double[] bbox, List<Object> params, boolean indexed) {
+    for (double v : bbox) {
+      params.add(v);
+    }
+    int p = params.size() - 3;
+    boolean crossing = bbox[1] > bbox[3];
+    String ranges = "r.lat BETWEEN $%1$d AND $%3$d AND "
+        + (crossing ? "(r.lon >= $%2$d OR r.lon <= $%4$d)" : "r.lon BETWEEN $%2$d AND $%4$d");
+    String located = crossing
+        ? "(point(r.lon, r.lat) <@ box(point($%2$d, $%1$d), point(180, $%3$d))"
+            + " OR point(r.lon, r.lat) <@ box(point(-180, $%1$d), point($%4$d, $%3$d)))"
+        : "point(r.lon, r.lat) <@ box(point($%2$d, $%1$d), point($%4$d, $%3$d))";
+    return ((indexed ? located + " AND " : "") + "(" + ranges + ")").formatted(p, p + 1, p + 2, p + 3);
+  }
+
+  /** The filters but the bbox, and the cursor, as " AND ..." conditions; their values appended to {@code params}. */
+  private static String conditions(Filter f, OffsetDateTime afterReceived, UUID afterId, List<Object> params) {
+    StringBuilder sql = new StringBuilder();
     if (f.unitId() != null) {
       params.add(f.unitId());
       int p = params.size();
@@ -408,17 +480,6 @@ final class ReportRepository {
       params.add(f.to());
       sql.append(" AND r.received_at < $").append(params.size());
     }
-    if (f.bbox() != null) {
-      for (double v : f.bbox()) {
-        params.add(v);
-      }
-      int p = params.size() - 3;
-      // A box crossing the antimeridian (minLon > maxLon) is two ranges of longitude, minLon..180 and -180..maxLon.
-      // Either is a filter on the rows the received_at indexes walk (no index is on the location), as before.
-      String lon = f.bbox()[1] <= f.bbox()[3] ? " AND r.lon BETWEEN $%d AND $%d" : " AND (r.lon >= $%d OR r.lon <= $%d)";
-      sql.append(" AND r.lat BETWEEN $").append(p).append(" AND $").append(p + 2)
-          .append(lon.formatted(p + 1, p + 3));
-    }
     if (f.hasEvidenceFlags() != null) {
       // Served by report_flagged_received_idx (partial, flagged only) for true. Only reports whose flag the caller
       // may see: in scope as a reader, not their own elsewhere. False lists the reports checked and clean: not
@@ -437,8 +498,6 @@ final class ReportRepository {
       sql.append(" AND (r.received_at < $").append(p).append(" OR (r.received_at = $").append(p)
           .append(" AND r.id > $").append(p + 1).append("))");
     }
-    params.add(limit);
-    sql.append(" ORDER BY r.received_at DESC, r.id LIMIT $").append(params.size());
     return sql.toString();
   }
 

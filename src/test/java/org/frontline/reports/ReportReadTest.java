@@ -449,7 +449,7 @@ class ReportReadTest {
    * The evidenceChecks filter is read from indexes: PENDING from report_checks_due_idx and attachment_checks_open_idx
    * (what is outstanding), UNAVAILABLE from the latter, never by walking the reports in scope (3000 reports checked
    * and clean, added in a rolled-back transaction, are not read); DONE walks received_at as the unfiltered list does,
-   * reading a page's worth.
+   * reading a page's worth. hasEvidenceFlags=true walks the flagged reports' own partial index.
    */
   @Test
   void theChecksFilterIsServedFromIndexes(TestEnvironment env) throws Exception {
@@ -480,6 +480,12 @@ class ReportReadTest {
           assertThat(plan).as(plan).contains("report_checks_due_idx");
         }
       }
+      // hasEvidenceFlags=true walks the flagged reports alone (report_flagged_received_idx, partial).
+      List<Object> params = new ArrayList<>(List.of(UUID.randomUUID(), true, new String[] {path}));
+      String sql = ReportRepository.listSql(new ReportRepository.Filter(null, null, null, null, null, null, null,
+          true, null), null, null, 51, params);
+      String plan = QueryPlans.assertReadsFewerThan(1000, st, "flagged", "uuid, boolean, text[], integer", sql, args);
+      assertThat(plan).as(plan).contains("report_flagged_received_idx");
     });
   }
 

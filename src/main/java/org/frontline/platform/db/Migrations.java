@@ -6,6 +6,8 @@ import org.frontline.config.FrontlineConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
+
 /**
  * Applies the plain-SQL migrations under {@code db/migration}. Flyway is blocking (JDBC): call it before the
  * Vert.x services start, or from a worker thread. Applying twice changes nothing the second time.
@@ -18,6 +20,10 @@ public final class Migrations {
   /** Returns the number of migrations applied by this call (0 when the schema is current). */
   public static int migrate(FrontlineConfig.Database cfg) {
     Flyway flyway = Flyway.configure()
+        // A migration of CREATE INDEX CONCURRENTLY (V192) runs outside a transaction and waits for every transaction
+        // open when it starts: Flyway's lock is held by a session, not in a transaction of its own (which the build
+        // would wait for forever).
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
         .dataSource(cfg.jdbcUrl(), cfg.user(), cfg.password())
         .locations("classpath:db/migration")
         .connectRetries(5)
