@@ -10,3 +10,12 @@
 -- INVALID index behind and the migration marked failed: each DROP makes a run after `flyway repair` build it anew.
 DROP INDEX CONCURRENTLY IF EXISTS report_location_idx;
 CREATE INDEX CONCURRENTLY report_location_idx ON report USING gist (point(lon, lat));
+
+-- GET /v1/audit?action=...: an action's entries newest first (AuditRepository.pageSql), not a walk of the whole log
+-- for a rare one. Only indexes: audit_log's rows and chain are untouched (an index build neither updates nor deletes).
+DROP INDEX CONCURRENTLY IF EXISTS audit_log_action_idx;
+CREATE INDEX CONCURRENTLY audit_log_action_idx ON audit_log (action, seq);
+-- GET /v1/audit?from=...&to=...: a window's entries when the newest ones lie after it (then sorted by seq), and the
+-- log's first and last times (a window outside the log is answered at once).
+DROP INDEX CONCURRENTLY IF EXISTS audit_log_at_idx;
+CREATE INDEX CONCURRENTLY audit_log_at_idx ON audit_log (at);

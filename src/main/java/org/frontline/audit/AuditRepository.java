@@ -12,7 +12,6 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
@@ -47,27 +46,130 @@ public final class AuditRepository {
         });
   }
 
+  /**
+   * The newest entries (past the cursor) a page with a time filter walks before it reads the window's entries from
+   * audit_log_at_idx instead: a window the newest entries lie in fills its page in the walk (the time index would read
+   * every entry of the window, up to the whole log, to sort them); a window of old entries does not, and is read from
+   * the index, whatever the entries after it.
+   */
+  static final int WINDOW_WALK = 2000;
+
   /** Entries within the scope matching the query, newest first, at most {@code limit}. */
   public Future<List<AuditEntry>> page(Scope scope, Query q) {
-    return pool.preparedQuery("SELECT " + AuditEntry.COLUMNS + """
-             FROM audit_log a
-            WHERE (EXISTS (SELECT 1 FROM unnest($1::text[]) AS p
-                           WHERE a.unit_path >= p COLLATE "C" AND a.unit_path < subtree_end(p) COLLATE "C")
-                   OR ($2 AND a.unit_id IS NULL))
-              AND ($3::text IS NULL OR a.action = $3)
-              AND ($4::uuid IS NULL OR a.actor_id = $4)
-              AND ($5::timestamptz IS NULL OR a.at >= $5)
-              AND ($6::timestamptz IS NULL OR a.at < $6)
-              AND ($7::bigint IS NULL OR a.seq < $7)
-            ORDER BY a.seq DESC
-            LIMIT $8""")
-        .execute(Tuple.from(Arrays.asList(scope.paths().toArray(String[]::new), scope.includesRoot(), q.action(),
-            q.actorId(), utc(q.from()), utc(q.to()), q.beforeSeq(), q.limit())))
-        .map(rows -> {
-          List<AuditEntry> entries = new ArrayList<>();
-          rows.forEach(r -> entries.add(entry(r)));
-          return entries;
+    List<Object> params = scopeParams(scope);
+    String sql = pageSql(q, params);
+    if (q.from() == null && q.to() == null) {
+      return entries(sql, params);
+    }
+    List<Object> walkParams = scopeParams(scope);
+    return pool.preparedQuery(windowWalkSql(q, walkParams)).execute(Tuple.from(walkParams))
+        .compose(walked -> {
+          List<AuditEntry> inWindow = new ArrayList<>();
+          boolean walkedAll = true;
+          for (Row r : walked) {
+            if (r.getBoolean("in_window")) {
+              inWindow.add(entry(r));
+            }
+            walkedAll &= r.getLong("n") != WINDOW_WALK;
+          }
+          return inWindow.size() == q.limit() || walkedAll ? Future.succeededFuture(inWindow) : entries(sql, params);
         });
+  }
+
+  private Future<List<AuditEntry>> entries(String sql, List<Object> params) {
+    return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
+      List<AuditEntry> entries = new ArrayList<>();
+      rows.forEach(r -> entries.add(entry(r)));
+      return entries;
+    });
+  }
+
+  private static List<Object> scopeParams(Scope scope) {
+    return new ArrayList<>(List.of(scope.paths().toArray(String[]::new), scope.includesRoot()));
+  }
+
+  /**
+   * A page's statement: only the filters given, so that a prepared statement's generic plan may use their indexes
+   * (`$n IS NULL OR ...` serves every query with one plan, the walk of the whole log by seq): an action's entries from
+   * audit_log_action_idx, a time window's from audit_log_at_idx, sorted. {@code params} holds $1 and $2 (the scope's
+   * paths, and whether it sees unit-less entries) and gets the filters' values and the limit appended.
+   */
+  static String pageSql(Query q, List<Object> params) {
+    String conditions = conditions(q, params);
+    String window = "";
+    if (q.from() != null || q.to() != null) {
+      // The window against the log's first and last times (an end of audit_log_at_idx each) before the page is read:
+      // a window before the log's start, or after its end, is answered at once whichever plan serves the page.
+      int first = params.size() + 1;
+      window = " AND " + window(q, params) + " AND "
+          + window(q, first, "(SELECT max(at) FROM audit_log)", "(SELECT min(at) FROM audit_log)");
+    }
+    params.add(q.limit());
+    return "SELECT " + AuditEntry.COLUMNS + " FROM audit_log a WHERE " + conditions + window
+        + " ORDER BY a.seq DESC LIMIT $" + params.size();
+  }
+
+  /**
+   * A page with a time filter as a walk of at most {@link #WINDOW_WALK} of the newest entries the other filters pass
+   * (by seq), each with {@code n}, its place in the walk, and {@code in_window}: those in the window, and the walk's
+   * last entry when it was reached (so the caller knows the walk ended before the entries did).
+   */
+  static String windowWalkSql(Query q, List<Object> params) {
+    String conditions = conditions(q, params);
+    String window = window(q, params);
+    params.add(q.limit());
+    // The walk's entries are read again by key (LATERAL ... LIMIT 1): a plain join's generic plan may hash-join a scan
+    // of the whole log.
+    return "SELECT " + AuditEntry.COLUMNS + ", w.n, w.in_window FROM (SELECT a.seq AS entry, row_number()"
+        + " OVER (ORDER BY a.seq DESC) AS n, " + window + " AS in_window FROM audit_log a WHERE " + conditions
+        + " ORDER BY a.seq DESC LIMIT " + WINDOW_WALK + ") w"
+        + " JOIN LATERAL (SELECT * FROM audit_log a WHERE a.seq = w.entry LIMIT 1) a ON true"
+        + " WHERE w.in_window OR w.n = " + WINDOW_WALK + " ORDER BY w.n LIMIT $" + params.size();
+  }
+
+  /** The scope, and the filters given but the time window, and the cursor. */
+  private static String conditions(Query q, List<Object> params) {
+    StringBuilder sql = new StringBuilder("""
+        (EXISTS (SELECT 1 FROM unnest($1::text[]) AS p
+                 WHERE a.unit_path >= p COLLATE "C" AND a.unit_path < subtree_end(p) COLLATE "C")
+         OR ($2 AND a.unit_id IS NULL))""");
+    if (q.action() != null) {
+      params.add(q.action());
+      sql.append(" AND a.action = $").append(params.size());
+    }
+    if (q.actorId() != null) {
+      params.add(q.actorId());
+      sql.append(" AND a.actor_id = $").append(params.size());
+    }
+    if (q.beforeSeq() != null) {
+      params.add(q.beforeSeq());
+      sql.append(" AND a.seq < $").append(params.size());
+    }
+    return sql.toString();
+  }
+
+  /** "The entry is in the time window" ({@code from} and {@code to} when given, appended to {@code params}). */
+  private static String window(Query q, List<Object> params) {
+    String window = window(q, params.size() + 1, "a.at", "a.at");
+    if (q.from() != null) {
+      params.add(utc(q.from()));
+    }
+    if (q.to() != null) {
+      params.add(utc(q.to()));
+    }
+    return window;
+  }
+
+  /** "{@code atFrom} >= from AND {@code atTo} < to" (those given), the bounds in parameters from {@code $first}. */
+  private static String window(Query q, int first, String atFrom, String atTo) {
+    List<String> bounds = new ArrayList<>();
+    if (q.from() != null) {
+      bounds.add(atFrom + " >= $" + first++);
+    }
+    if (q.to() != null) {
+      bounds.add(atTo + " < $" + first);
+    }
+    return "(" + String.join(" AND ", bounds) + ")";
   }
 
   /** The next batch of the chain after {@code afterSeq}, in seq order (keyset, so memory stays bounded). */
