@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.db.BoundedWalk;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -46,41 +47,26 @@ public final class AuditRepository {
         });
   }
 
-  /**
-   * The newest entries (past the cursor) a page with a time filter walks before it reads the window's entries from
-   * audit_log_at_idx instead: a window the newest entries lie in fills its page in the walk (the time index would read
-   * every entry of the window, up to the whole log, to sort them); a window of old entries does not, and is read from
-   * the index, whatever the entries after it.
-   */
-  static final int WINDOW_WALK = 2000;
-
   /** Entries within the scope matching the query, newest first, at most {@code limit}. */
   public Future<List<AuditEntry>> page(Scope scope, Query q) {
     List<Object> params = scopeParams(scope);
     String sql = pageSql(q, params);
+    Future<List<Row>> page;
     if (q.from() == null && q.to() == null) {
-      return entries(sql, params);
+      page = rows(sql, params);
+    } else {
+      List<Object> walkParams = scopeParams(scope);
+      page = rows(windowWalkSql(q, walkParams), walkParams)
+          .compose(walked -> BoundedWalk.page(walked, q.limit(), () -> rows(sql, params)));
     }
-    List<Object> walkParams = scopeParams(scope);
-    return pool.preparedQuery(windowWalkSql(q, walkParams)).execute(Tuple.from(walkParams))
-        .compose(walked -> {
-          List<AuditEntry> inWindow = new ArrayList<>();
-          boolean walkedAll = true;
-          for (Row r : walked) {
-            if (r.getBoolean("in_window")) {
-              inWindow.add(entry(r));
-            }
-            walkedAll &= r.getLong("n") != WINDOW_WALK;
-          }
-          return inWindow.size() == q.limit() || walkedAll ? Future.succeededFuture(inWindow) : entries(sql, params);
-        });
+    return page.map(rows -> rows.stream().map(AuditRepository::entry).toList());
   }
 
-  private Future<List<AuditEntry>> entries(String sql, List<Object> params) {
+  private Future<List<Row>> rows(String sql, List<Object> params) {
     return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
-      List<AuditEntry> entries = new ArrayList<>();
-      rows.forEach(r -> entries.add(entry(r)));
-      return entries;
+      List<Row> list = new ArrayList<>();
+      rows.forEach(list::add);
+      return list;
     });
   }
 
@@ -91,8 +77,9 @@ public final class AuditRepository {
   /**
    * A page's statement: only the filters given, so that a prepared statement's generic plan may use their indexes
    * (`$n IS NULL OR ...` serves every query with one plan, the walk of the whole log by seq): an action's entries from
-   * audit_log_action_idx, a time window's from audit_log_at_idx, sorted. {@code params} holds $1 and $2 (the scope's
-   * paths, and whether it sees unit-less entries) and gets the filters' values and the limit appended.
+   * audit_log_action_idx, a time window's from audit_log_at_idx, sorted (the second statement of such a page:
+   * {@link BoundedWalk}). {@code params} holds $1 and $2 (the scope's paths, and whether it sees unit-less entries)
+   * and gets the filters' values and the limit appended.
    */
   static String pageSql(Query q, List<Object> params) {
     String conditions = conditions(q, params);
@@ -109,22 +96,13 @@ public final class AuditRepository {
         + " ORDER BY a.seq DESC LIMIT $" + params.size();
   }
 
-  /**
-   * A page with a time filter as a walk of at most {@link #WINDOW_WALK} of the newest entries the other filters pass
-   * (by seq), each with {@code n}, its place in the walk, and {@code in_window}: those in the window, and the walk's
-   * last entry when it was reached (so the caller knows the walk ended before the entries did).
-   */
+  /** The first statement of a page with a time window: the walk of the newest entries ({@link BoundedWalk}). */
   static String windowWalkSql(Query q, List<Object> params) {
     String conditions = conditions(q, params);
     String window = window(q, params);
     params.add(q.limit());
-    // The walk's entries are read again by key (LATERAL ... LIMIT 1): a plain join's generic plan may hash-join a scan
-    // of the whole log.
-    return "SELECT " + AuditEntry.COLUMNS + ", w.n, w.in_window FROM (SELECT a.seq AS entry, row_number()"
-        + " OVER (ORDER BY a.seq DESC) AS n, " + window + " AS in_window FROM audit_log a WHERE " + conditions
-        + " ORDER BY a.seq DESC LIMIT " + WINDOW_WALK + ") w"
-        + " JOIN LATERAL (SELECT * FROM audit_log a WHERE a.seq = w.entry LIMIT 1) a ON true"
-        + " WHERE w.in_window OR w.n = " + WINDOW_WALK + " ORDER BY w.n LIMIT $" + params.size();
+    return BoundedWalk.sql(AuditEntry.COLUMNS, "audit_log", "a", "seq", conditions, "a.seq DESC", window,
+        params.size());
   }
 
   /** The scope, and the filters given but the time window, and the cursor. */

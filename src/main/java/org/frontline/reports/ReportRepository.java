@@ -7,6 +7,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Scope;
+import org.frontline.platform.db.BoundedWalk;
 import org.frontline.platform.http.ExactNumbers;
 
 import java.time.OffsetDateTime;
@@ -364,14 +365,6 @@ final class ReportRepository {
                 .map(list -> Optional.of(list.get(0))));
   }
 
-  /**
-   * The newest reports (past the cursor) a page with a bbox walks before it reads the box's reports from
-   * report_location_idx instead: a box holding many of the recent reports fills its page in the walk (the box's
-   * index would read every report in it, up to the whole table, to sort them); a box of few, or old, reports does not,
-   * and is read from the index, whatever the reports outside it.
-   */
-  static final int BOX_WALK = 2000;
-
   /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
   Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
@@ -383,11 +376,7 @@ final class ReportRepository {
     } else {
       List<Object> walkParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
       page = rows(client, boxWalkSql(f, afterReceived, afterId, limit, walkParams), walkParams)
-          .compose(walked -> {
-            List<Row> inBox = walked.stream().filter(r -> r.getBoolean("in_box")).toList();
-            boolean walkedAll = walked.stream().noneMatch(r -> r.getLong("n") == BOX_WALK);
-            return inBox.size() == limit || walkedAll ? Future.succeededFuture(inBox) : rows(client, sql, params);
-          });
+          .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, sql, params)));
     }
     return page.compose(rows -> withAttachments(client, callerId, scope, rows));
   }
@@ -400,34 +389,27 @@ final class ReportRepository {
     });
   }
 
-  private static final String ORDER = " ORDER BY r.received_at DESC, r.id";
+  private static final String ORDER = "r.received_at DESC, r.id";
 
   /**
    * The list's statement; {@code params} holds $1-$3 (caller, reader, scope paths) and gets the filters' values and
-   * the limit appended. With a bbox, the box's reports are read from report_location_idx and sorted.
+   * the limit appended. With a bbox, the box's reports are read from report_location_idx (V192) and sorted: the
+   * second statement of a page with a bbox ({@link BoundedWalk}).
    */
   static String listSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
     String conditions = conditions(f, afterReceived, afterId, params);
     String box = f.bbox() == null ? "" : " AND " + inBox(f.bbox(), params, true);
     params.add(limit);
-    return SELECT + VISIBLE + conditions + box + ORDER + " LIMIT $" + params.size();
+    return SELECT + VISIBLE + conditions + box + " ORDER BY " + ORDER + " LIMIT $" + params.size();
   }
 
-  /**
-   * A page with a bbox as a walk of at most {@link #BOX_WALK} of the newest reports the other filters pass (the
-   * list's order and indexes), each with {@code n}, its place in the walk, and {@code in_box}: those in the box, and
-   * the walk's last report when it was reached (so the caller knows the walk ended before the reports did).
-   */
+  /** The first statement of a page with a bbox: the walk of the newest reports ({@link BoundedWalk}). */
   static String boxWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
     String conditions = conditions(f, afterReceived, afterId, params);
     String box = inBox(f.bbox(), params, false);
     params.add(limit);
-    // The walk's reports are read again by key (LATERAL ... LIMIT 1): a plain join's generic plan hash-joined a scan
-    // of every report.
-    return "SELECT " + COLUMNS + ", " + AS_READER + " AS as_reader, w.n, w.in_box FROM (SELECT r.id, row_number()"
-        + " OVER (" + ORDER.strip() + ") AS n, " + box + " AS in_box FROM report r WHERE " + VISIBLE + conditions
-        + ORDER + " LIMIT " + BOX_WALK + ") w JOIN LATERAL (SELECT * FROM report r WHERE r.id = w.id LIMIT 1) r ON true"
-        + " WHERE w.in_box OR w.n = " + BOX_WALK + " ORDER BY w.n LIMIT $" + params.size();
+    return BoundedWalk.sql(COLUMNS + ", " + AS_READER + " AS as_reader", "report", "r", "id", VISIBLE + conditions,
+        ORDER, box, params.size());
   }
 
   /**

@@ -4,6 +4,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.platform.db.BoundedWalk;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
@@ -37,7 +38,7 @@ class AuditPageReadsTest {
    * A page filtered on a rare action, or on a time window before the newest entries, read the log newest first until
    * it had found its page (all of it when nothing matched: `$n IS NULL OR ...` gave every filter one generic plan).
    * Over 20,000 newer entries of another action, as generic plans: the action's entries are read from
-   * audit_log_action_idx (V192); a window's walk reads WINDOW_WALK entries at the most, and the window's statement
+   * audit_log_action_idx (V192); a window's walk reads BoundedWalk.ROWS entries at the most, and the window's statement
    * reads its own entries from audit_log_at_idx (this test's two logins), or nothing when the log has none before
    * `to`.
    */
@@ -67,7 +68,7 @@ class AuditPageReadsTest {
       Instant logStart = Instant.parse("2000-01-01T00:00:00Z");
       QueryPlans.assertReadsOnlyAFew(st, "before_the_log", "text[], boolean, timestamptz, int",
           AuditRepository.pageSql(query(null, null, logStart), params()), scope + "'" + logStart + "', 51");
-      QueryPlans.assertReadsFewerThan(AuditRepository.WINDOW_WALK + 2, st, "window_walk",
+      QueryPlans.assertReadsFewerThan(BoundedWalk.ROWS + 2, st, "window_walk",
           "text[], boolean, timestamptz, int", AuditRepository.windowWalkSql(query(null, null, logStart), params()),
           scope + "'" + logStart + "', 51");
       plan = QueryPlans.assertReadsFewerThan(QueryPlans.FEW, st, "old_window",
@@ -79,7 +80,7 @@ class AuditPageReadsTest {
   }
 
   /**
-   * A window's page when the newest WINDOW_WALK entries are all after it: read from the time index, in the log's
+   * A window's page when the newest BoundedWalk.ROWS entries are all after it: read from the time index, in the log's
    * order, and paged by the same cursor. Three entries, then 2,500 newer ones (both appended by audit_append, so the
    * chain stays whole): `to` the first newer entry's time lists the three, newest first, two pages of them.
    */

@@ -1,6 +1,7 @@
 package org.frontline.reports;
 
 import io.vertx.core.json.JsonObject;
+import org.frontline.platform.db.BoundedWalk;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
@@ -69,7 +70,7 @@ class ReportBboxTest {
 
   /**
    * A box far from the recent reports: its page walked every newer report outside it (received_at, filtered), up to
-   * the whole table. A page now walks at most ReportRepository.BOX_WALK of the newest reports, then reads the box's
+   * the whole table. A page now walks at most BoundedWalk.ROWS of the newest reports, then reads the box's
    * own reports from report_location_idx (V192): a small box's three reports beneath 30,000 newer reports outside it
    * are listed, two pages of them, newest first; a box holding the newest reports is answered from the walk alone.
    */
@@ -112,8 +113,9 @@ class ReportBboxTest {
 
   /**
    * The two statements of a page with a bbox, as generic plans over 20,000 newer reports outside the box: the walk
-   * reads BOX_WALK reports at the most, and the box's statement only the box's reports (report_location_idx), never
-   * the reports outside it. Before, the one statement read all 20,000 (received_at, filtered).
+   * reads BoundedWalk.ROWS reports at the most, and the box's statement only the box's reports
+   * (report_location_idx), never the reports outside it. Before, the one statement read all 20,000 (received_at,
+   * filtered).
    */
   @Test
   void aPageOfABoxReadsAtMostTheWalkAndTheBoxsOwnReports(TestEnvironment env) throws Exception {
@@ -134,7 +136,7 @@ class ReportBboxTest {
       String plan = QueryPlans.assertReadsFewerThan(QueryPlans.FEW, st, "box_page", types,
           ReportRepository.listSql(box, null, null, 51, params), args);
       assertThat(plan).as(plan).contains("report_location_idx");
-      QueryPlans.assertReadsFewerThan(ReportRepository.BOX_WALK + 2, st, "box_walk", types,
+      QueryPlans.assertReadsFewerThan(BoundedWalk.ROWS + 2, st, "box_walk", types,
           ReportRepository.boxWalkSql(box, null, null, 51, new ArrayList<>(params.subList(0, 3))), args);
     });
   }
