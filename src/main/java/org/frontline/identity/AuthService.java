@@ -6,6 +6,7 @@ import io.vertx.sqlclient.SqlClient;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditEvent.Outcome;
 import org.frontline.audit.AuditLog;
+import org.frontline.platform.http.AddressKeys;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
 import org.frontline.platform.http.Problems;
@@ -78,7 +79,7 @@ public final class AuthService {
   public Future<TokenGrant> login(String givenUsername, String password, String clientAddress) {
     String requestId = RequestIds.current();
     String username = givenUsername.trim().toLowerCase(Locale.ROOT);
-    List<String> throttleKeys = List.of("account:" + username, "address:" + clientAddress);
+    List<String> throttleKeys = List.of("account:" + username, "address:" + AddressKeys.of(clientAddress));
     // The attempt is counted before the password is checked, so guesses sent at once cannot all pass the limit.
     return repository.reserveAttempt(throttleKeys, List.of(MAX_FAILURES, MAX_ADDRESS_FAILURES), THROTTLE_WINDOW)
         .compose(wait -> {
