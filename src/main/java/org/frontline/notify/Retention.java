@@ -6,6 +6,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.identity.AuthService;
+import org.frontline.platform.PeriodicRounds;
 import org.frontline.platform.RoundFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -187,10 +188,8 @@ public final class Retention {
 
   private final Pool pool;
   private final FrontlineConfig.Retention windows;
-  private final RoundFailures rounds = new RoundFailures(log,
-      "retention sweep (what it deleted stays deleted; the rest goes next time)");
-  private long timer = -1;
-  private boolean sweeping;
+  private final PeriodicRounds<Swept> periodic = new PeriodicRounds<>(this::sweep, new RoundFailures(log,
+      "retention sweep (what it deleted stays deleted; the rest goes next time)"), Retention::logSwept);
 
   public Retention(Pool pool, FrontlineConfig.Retention windows) {
     this.pool = pool;
@@ -199,30 +198,21 @@ public final class Retention {
 
   /** Sweeps every {@code interval} (the first time after one interval). */
   public void start(Vertx vertx, Duration interval) {
-    timer = vertx.setPeriodic(interval.toMillis(), id -> {
-      if (sweeping) {
-        return; // the previous sweep is still at work
-      }
-      sweeping = true;
-      sweep().onComplete(done -> {
-        sweeping = false;
-        rounds.record(done);
-        if (done.succeeded() && done.result().total() > 0) {
-          Swept s = done.result();
-          log.info("retention deleted {} push deliveries, {} retired devices, {} notifications, {} outbox events,"
-              + " {} webhook deliveries, {} expired webhook secrets, {} deleted webhook subscriptions, {} uploads,"
-              + " {} login throttle and {} token endpoint counters past their windows and {} refresh tokens of ended"
-              + " families", s.deliveries(), s.devices(), s.notifications(), s.events(), s.webhookDeliveries(),
-              s.webhookSecrets(), s.webhookSubscriptions(), s.uploads(), s.loginThrottles(), s.tokenRates(),
-              s.refreshTokens());
-        }
-      });
-    });
+    periodic.start(vertx, interval);
   }
 
   public void stop(Vertx vertx) {
-    if (timer >= 0) {
-      vertx.cancelTimer(timer);
+    periodic.stop(vertx);
+  }
+
+  private static void logSwept(Swept s) {
+    if (s.total() > 0) {
+      log.info("retention deleted {} push deliveries, {} retired devices, {} notifications, {} outbox events,"
+          + " {} webhook deliveries, {} expired webhook secrets, {} deleted webhook subscriptions, {} uploads,"
+          + " {} login throttle and {} token endpoint counters past their windows and {} refresh tokens of ended"
+          + " families", s.deliveries(), s.devices(), s.notifications(), s.events(), s.webhookDeliveries(),
+          s.webhookSecrets(), s.webhookSubscriptions(), s.uploads(), s.loginThrottles(), s.tokenRates(),
+          s.refreshTokens());
     }
   }
 

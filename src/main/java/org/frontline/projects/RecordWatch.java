@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import org.frontline.platform.PeriodicRounds;
 import org.frontline.platform.RoundFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,9 +36,12 @@ public final class RecordWatch {
   private final Pool pool;
   private final MilestoneAlerts alerts;
   private final Clock clock;
-  private final RoundFailures rounds = new RoundFailures(log, "work record check");
-  private long timer = -1;
-  private boolean checking;
+  private final PeriodicRounds<Integer> periodic = new PeriodicRounds<>(this::check,
+      new RoundFailures(log, "work record check"), written -> {
+        if (written > 0) {
+          log.info("work record check wrote {} events", written);
+        }
+      });
 
   public RecordWatch(Pool pool, MilestoneAlerts alerts, Clock clock) {
     this.pool = pool;
@@ -47,25 +51,11 @@ public final class RecordWatch {
 
   /** Checks every {@code interval} (the first time after one interval). */
   public void start(Vertx vertx, Duration interval) {
-    timer = vertx.setPeriodic(interval.toMillis(), id -> {
-      if (checking) {
-        return; // the previous check is still at work
-      }
-      checking = true;
-      check().onComplete(done -> {
-        checking = false;
-        rounds.record(done);
-        if (done.succeeded() && done.result() > 0) {
-          log.info("work record check wrote {} events", done.result());
-        }
-      });
-    });
+    periodic.start(vertx, interval);
   }
 
   public void stop(Vertx vertx) {
-    if (timer >= 0) {
-      vertx.cancelTimer(timer);
-    }
+    periodic.stop(vertx);
   }
 
   /** One check now: the number of events written. */

@@ -2,6 +2,7 @@ package org.frontline.uploads;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import org.frontline.platform.PeriodicRounds;
 import org.frontline.platform.RoundFailures;
 import org.frontline.platform.objectstore.ObjectStore;
 import org.slf4j.Logger;
@@ -65,10 +66,13 @@ public final class UploadSweeper {
   private final ObjectStore store;
   private final Clock clock;
   private final Duration stagingLifetime;
-  private final RoundFailures rounds = new RoundFailures(log, "upload sweep");
+  private final PeriodicRounds<Integer> periodic = new PeriodicRounds<>(this::sweep,
+      new RoundFailures(log, "upload sweep"), expired -> {
+        if (expired > 0) {
+          log.info("expired {} uploads", expired);
+        }
+      });
   private final RoundFailures stagingRounds = new RoundFailures(log, "staging object sweep");
-  private long timer = -1;
-  private boolean sweeping;
 
   /**
    * @param clock           what "now" is for the age of staging objects (their last modification is the store's)
@@ -84,25 +88,11 @@ public final class UploadSweeper {
 
   /** Sweeps every {@code interval} (the first time after one interval). */
   public void start(Vertx vertx, Duration interval) {
-    timer = vertx.setPeriodic(interval.toMillis(), id -> {
-      if (sweeping) {
-        return; // the previous sweep is still at work
-      }
-      sweeping = true;
-      sweep().onComplete(done -> {
-        sweeping = false;
-        rounds.record(done);
-        if (done.succeeded() && done.result() > 0) {
-          log.info("expired {} uploads", done.result());
-        }
-      });
-    });
+    periodic.start(vertx, interval);
   }
 
   public void stop(Vertx vertx) {
-    if (timer >= 0) {
-      vertx.cancelTimer(timer);
-    }
+    periodic.stop(vertx);
   }
 
   /**
