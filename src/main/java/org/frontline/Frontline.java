@@ -94,6 +94,7 @@ import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.RecordingPushGateway;
 import org.frontline.reports.ReportService;
 import org.frontline.reports.ReportsApi;
+import org.frontline.reports.ReviewService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -250,8 +251,10 @@ public final class Frontline {
     ProjectService projects = new ProjectService(database, adminAudit, Clock.systemUTC(), milestoneAlerts);
     ServiceRequestService serviceRequests = new ServiceRequestService(database, adminAudit);
     recordWatch = new RecordWatch(database.pool(), milestoneAlerts, Clock.systemUTC());
+    IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId(),
+        config.tokens().keyEncryptionKey());
     ReportsApi reports = new ReportsApi(new ReportService(database, adminAudit,
-        new LinkedRecords(projects, serviceRequests)));
+        new LinkedRecords(projects, serviceRequests)), new ReviewService(database, adminAudit), writes);
     UploadRepository uploadRepository = new UploadRepository(database.pool());
     AttachmentLedger ledger = new AttachmentLedger(database.pool());
     UploadService uploadService = new UploadService(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(),
@@ -259,8 +262,6 @@ public final class Frontline {
     uploads = uploadService;
     sweeper = new UploadSweeper(uploadRepository, objectStore, Clock.systemUTC(), UPLOAD_LIFETIME);
     retention = new Retention(database.pool(), config.retention());
-    IdempotentWrites writes = new IdempotentWrites(database, rc -> Actor.of(rc).accountId(),
-        config.tokens().keyEncryptionKey());
     List<ApiRoutes> features = List.of(
         new IdentityApi(new AuthService(tokens, identity, audit, refusals, passwords), tokens, identity, audit,
             new PartnerCallers(database.pool()), refusals),

@@ -17,6 +17,8 @@ public final class AccessRules {
   private static final Set<String> REPORTERS = Set.of("officer", "supervisor");
   /** Who reads reports (what each sees is the report repository's visibility rule: own, or unit in scope). */
   private static final Set<String> REPORT_READERS = Set.of("officer", "supervisor", "assessor", "admin");
+  /** Who reviews reports (in scope, never their own): supervisors, and admins as for other supervisors' writes. */
+  private static final Set<String> REPORT_REVIEWERS = Set.of("supervisor", "admin");
 
   /** Who registers enterprises. */
   private static final Set<String> ENTERPRISE_WRITERS = Set.of("supervisor", "admin");
@@ -77,6 +79,8 @@ public final class AccessRules {
       Map.entry("createReportBatch", REPORTERS),
       Map.entry("getReport", REPORT_READERS),
       Map.entry("listReports", REPORT_READERS),
+      Map.entry("reviewReport", REPORT_REVIEWERS),
+      Map.entry("listReportReviews", REPORT_READERS),
       // attachment copies: whoever reads the report (originals: author, supervisors/assessors in scope; handler)
       Map.entry("getAttachmentContent", REPORT_READERS),
       // devices and notifications: every account has its own, and sees only its own

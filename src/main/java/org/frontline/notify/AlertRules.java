@@ -94,6 +94,32 @@ public final class AlertRules {
         event -> event.payload().getString("reportId", event.aggregateId())));
   }
 
+  /**
+   * The author of the report named in the payload ({@code reportId}), read from the report (not from the payload),
+   * while their account is enabled; the subject is the report's unit. The event has no unit (outbox.unit_id NULL): the
+   * report is the author's wherever their scope has moved since, as its reads are (ReportRepository: own reports).
+   */
+  static final String REPORT_AUTHOR = "SELECT a.id AS account_id, a.locale, u.name AS subject"
+      + " FROM report r JOIN account a ON a.id = r.author_id JOIN org_unit u ON u.id = r.unit_id"
+      + " WHERE r.id = ($2::jsonb ->> 'reportId')::uuid AND ($1::uuid IS NULL OR $1::uuid IS NOT NULL)"
+      + " AND a.disabled_at IS NULL";
+
+  static {
+    // A supervisor RETURNED a report (reports/ReviewService): its author is told, and only them. One collapse key per
+    // report's reviews, apart from the supervisors' pushes about the report.
+    RULES.put("report.returned", new Rule(REPORT_AUTHOR,
+        (event, locale, subject) -> "en".equals(locale)
+            ? new Text("Report returned", "Your report from " + subject + " was returned by a supervisor. Open it"
+                + " to see why.")
+            : new Text("报告被退回", "您在" + subject + "提交的报告已被主管退回，请打开查看原因。"),
+        event -> Map.of(
+            "eventType", event.eventType(),
+            "reportId", event.payload().getString("reportId", event.aggregateId()),
+            "reviewId", event.payload().getString("reviewId", ""),
+            "unitId", event.payload().getString("unitId", "")),
+        event -> "review:" + event.payload().getString("reportId", event.aggregateId())));
+  }
+
   static {
     // Work records (issue 4): milestones and service requests, to the supervisors covering the record's unit. One
     // collapse key per milestone / request, so the newest state of a record replaces the older push on the device.

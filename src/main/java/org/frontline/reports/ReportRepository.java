@@ -28,20 +28,26 @@ final class ReportRepository {
 
   /**
    * Filters of the list; null fields do not filter. {@code evidenceChecks}: the report's {@code evidenceChecks} state
-   * (PENDING, DONE, UNAVAILABLE: {@link ReportView#reportChecks}).
+   * (PENDING, DONE, UNAVAILABLE: {@link ReportView#reportChecks}); {@code review}: PENDING (COMPLETE, never reviewed),
+   * ACCEPTED or RETURNED (its latest review's decision).
    */
   record Filter(UUID unitId, String type, String status, UUID authorId, OffsetDateTime from, OffsetDateTime to,
-                double[] bbox, Boolean hasEvidenceFlags, String evidenceChecks) {
+                double[] bbox, Boolean hasEvidenceFlags, String evidenceChecks, String review) {
     /**
-     * What the list's cursors are bound to (Page.filters). {@code evidenceChecks} only when given, so the cursors of
-     * the lists without it are those handed out before it existed.
+     * What the list's cursors are bound to (Page.filters). {@code evidenceChecks} and {@code review} only when given
+     * (review named, so review=PENDING is not evidenceChecks=PENDING), so the cursors of the lists without them are
+     * those handed out before they existed.
      */
     String cursorFilters() {
-      return evidenceChecks == null
-          ? org.frontline.identity.Page.filters("reports", unitId, type, status, authorId, from, to, bbox,
-              hasEvidenceFlags)
-          : org.frontline.identity.Page.filters("reports", unitId, type, status, authorId, from, to, bbox,
-              hasEvidenceFlags, evidenceChecks);
+      List<Object> values = new ArrayList<>(java.util.Arrays.asList(unitId, type, status, authorId, from, to, bbox,
+          hasEvidenceFlags));
+      if (evidenceChecks != null) {
+        values.add(evidenceChecks);
+      }
+      if (review != null) {
+        values.add("review=" + review);
+      }
+      return org.frontline.identity.Page.filters("reports", values.toArray());
     }
   }
 
@@ -343,7 +349,7 @@ final class ReportRepository {
   private static final String COLUMNS = """
       r.id, r.type, r.unit_id, r.author_id, r.status, r.title, r.text, r.captured_at, r.received_at, r.completed_at,
       r.lat, r.lon, r.accuracy_m, r.location_provider, r.location_mock, r.body::text AS body, r.flagged,
-      r.report_checks_due IS NOT FALSE AS checks_due""";
+      r.report_checks_due IS NOT FALSE AS checks_due, r.review_decision""";
 
   /**
    * Who may read a report: its author, or a reader role (supervisor, assessor, admin) whose scope covers its unit.
@@ -355,7 +361,35 @@ final class ReportRepository {
    * Whether the caller reads the report as a reader in scope, who sees its evidence checks and flag, rather than
    * only as its author (a supervisor's own report in a unit no longer in their scope): decided per report.
    */
-  private static final String SELECT = "SELECT " + COLUMNS + ", " + AS_READER + " AS as_reader FROM report r WHERE ";
+  private static final String SELECT_COLUMNS = "SELECT " + COLUMNS + ", " + AS_READER + " AS as_reader";
+  private static final String SELECT = SELECT_COLUMNS + " FROM report r WHERE ";
+
+  /**
+   * review=PENDING (COMPLETE, never reviewed) in two parts, each a page of its own in index order, then merged: the
+   * reports whose report-level checks are recorded, from report_review_pending_idx (V198: an entry from the checks'
+   * UPDATE to the first review, none at the INSERT), and the few still awaiting the report checker, from
+   * report_checks_due_idx. Neither walks the reviewed reports. Each part carries every condition and its own ORDER BY
+   * and LIMIT: a UNION ALL whose parts have WHERE clauses is not flattened, so a limit only outside it read each part
+   * whole (a bitmap scan and a sort of every pending report).
+   */
+  private static final List<String> PENDING_REVIEW = List.of(
+      "r.status = 'COMPLETE' AND r.report_checks_due IS FALSE AND r.review_decision IS NULL",
+      "r.status = 'COMPLETE' AND r.report_checks_due IS NOT FALSE AND r.review_decision IS NULL");
+
+  /**
+   * The review filter's condition for a decision (a literal, so that a generic plan may use the partial
+   * report_reviewed_idx, as CHECKS_STATE's); PENDING is a source of its own ({@link #PENDING_REVIEW}).
+   */
+  private static final Map<String, String> REVIEWED = Map.of(
+      ReportReview.ACCEPTED, " AND r.review_decision = 'ACCEPTED'",
+      ReportReview.RETURNED, " AND r.review_decision = 'RETURNED'");
+
+  /** Whether the caller may read the report (the rule of {@link #find}), without reading it. */
+  static Future<Boolean> readable(SqlClient client, UUID callerId, boolean reader, Scope scope, UUID id) {
+    return client.preparedQuery("SELECT 1 FROM report r WHERE r.id = $4 AND " + VISIBLE)
+        .execute(Tuple.of(callerId, reader, scope.paths(), id))
+        .map(rows -> rows.size() > 0);
+  }
 
   Future<Optional<ReportView>> find(SqlClient client, UUID callerId, boolean reader, Scope scope, UUID id) {
     return client.preparedQuery(SELECT + "r.id = $4 AND " + VISIBLE)
@@ -397,15 +431,28 @@ final class ReportRepository {
    * second statement of a page with a bbox ({@link BoundedWalk}).
    */
   static String listSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
-    String conditions = conditions(f, afterReceived, afterId, params);
-    String box = f.bbox() == null ? "" : " AND " + inBox(f.bbox(), params, true);
-    params.add(limit);
-    return SELECT + VISIBLE + conditions + box + " ORDER BY " + ORDER + " LIMIT $" + params.size();
+    String where = VISIBLE + conditions(f, afterReceived, afterId, params)
+        + (f.bbox() == null ? "" : " AND " + inBox(f.bbox(), params, true));
+    if (f.review() == null) {
+      params.add(limit);
+      return SELECT + where + " ORDER BY " + ORDER + " LIMIT $" + params.size();
+    }
+    // The limit written in (a number from Page.limit): with LIMIT $n a generic plan guessed a tenth of the reviewed
+    // (or pending) reports and read them all through a bitmap scan of the partial index, then sorted them, rather
+    // than walking the index in order for a page (EventFeed.PAGE, likewise).
+    String page = " ORDER BY " + ORDER + " LIMIT " + limit;
+    if (!"PENDING".equals(f.review())) {
+      return SELECT + where + page;
+    }
+    return SELECT_COLUMNS + " FROM (" + String.join(" UNION ALL ", PENDING_REVIEW.stream()
+        .map(part -> "(SELECT r.* FROM report r WHERE " + part + " AND " + where + page + ")").toList()) + ") r"
+        + page;
   }
 
   /** The first statement of a page with a bbox: the walk of the newest reports ({@link BoundedWalk}). */
   static String boxWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
-    String conditions = conditions(f, afterReceived, afterId, params);
+    String conditions = conditions(f, afterReceived, afterId, params)
+        + ("PENDING".equals(f.review()) ? " AND r.status = 'COMPLETE' AND r.review_decision IS NULL" : "");
     String box = inBox(f.bbox(), params, false);
     params.add(limit);
     return BoundedWalk.sql(COLUMNS + ", " + AS_READER + " AS as_reader", "report", "r", "id", VISIBLE + conditions,
@@ -473,6 +520,9 @@ final class ReportRepository {
     if (f.evidenceChecks() != null) {
       sql.append(" AND ").append(AS_READER).append(CHECKS_STATE.get(f.evidenceChecks()));
     }
+    if (f.review() != null && REVIEWED.containsKey(f.review())) {
+      sql.append(REVIEWED.get(f.review()));
+    }
     if (afterReceived != null) {
       params.add(afterReceived);
       params.add(afterId);
@@ -514,6 +564,8 @@ final class ReportRepository {
     UUID[] ids = reports.stream().map(r -> r.getUUID("id")).toArray(UUID[]::new);
     UUID[] readable = reports.stream().filter(r -> r.getBoolean("as_reader")).map(r -> r.getUUID("id"))
         .toArray(UUID[]::new);
+    UUID[] reviewed = reports.stream().filter(r -> r.getString("review_decision") != null).map(r -> r.getUUID("id"))
+        .toArray(UUID[]::new);
     // resume_upload: the caller's newest unfinished, unexpired tus upload of a pending attachment (only its author
     // uploads), so a phone that lost the upload's URL resumes it rather than sending every byte again.
     return client.preparedQuery("""
@@ -543,7 +595,21 @@ final class ReportRepository {
         .compose(byReport -> (readable.length > 0 ? evidence(client, callerId, scope, readable)
                 : Future.succeededFuture(Map.<UUID, List<JsonObject>>of()))
             .map(checks -> reports.stream().map(r -> view(r, byReport.getOrDefault(r.getUUID("id"), List.of()),
-                checks.getOrDefault(r.getUUID("id"), List.of()))).toList()));
+                checks.getOrDefault(r.getUUID("id"), List.of()))).toList()))
+        .compose(views -> reviewed.length == 0 ? Future.succeededFuture(views) : latestReviews(client, reviewed)
+            .map(latest -> views.stream().map(v -> v.withReview(latest.get(v.id()))).toList()));
+  }
+
+  /** The latest review of each of these reports (by report_review's (report_id, seq) key, one probe each). */
+  static Future<Map<UUID, ReportReview>> latestReviews(SqlClient client, UUID[] reportIds) {
+    return client.preparedQuery("SELECT v.* FROM unnest($1::uuid[]) AS q(report_id) CROSS JOIN LATERAL (SELECT "
+            + ReportReview.COLUMNS + " FROM report_review WHERE report_id = q.report_id ORDER BY seq DESC LIMIT 1) v")
+        .execute(Tuple.of(reportIds))
+        .map(rows -> {
+          Map<UUID, ReportReview> latest = new HashMap<>();
+          rows.forEach(r -> latest.put(r.getUUID("report_id"), ReportReview.of(r)));
+          return latest;
+        });
   }
 
   /**
@@ -589,6 +655,6 @@ final class ReportRepository {
         new Envelope.Location(r.getDouble("lat"), r.getDouble("lon"), r.getDouble("accuracy_m"),
             r.getString("location_provider"), r.getBoolean("location_mock")),
         ExactNumbers.object(r.getString("body")), attachments, evidence, asReader ? r.getBoolean("flagged") : null,
-        checks);
+        checks, null);
   }
 }

@@ -197,8 +197,8 @@ public final class ReportService {
     var pool = database.pool();
     return actor.scope(pool)
         .compose(scope -> reports.find(pool, actor.accountId(), isReader(actor), scope, id))
-        .compose(found -> found.map(r -> Future.succeededFuture(r.toJson())).orElseGet(() -> Future.failedFuture(
-            new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No report " + id + " in your scope.")))));
+        .compose(found -> found.map(r -> Future.succeededFuture(r.toJson()))
+            .orElseGet(() -> Future.failedFuture(notFound(id))));
   }
 
   public Future<Page<JsonObject>> list(Actor actor, ReportRepository.Filter filter, String cursor, Integer limit) {
@@ -223,7 +223,7 @@ public final class ReportService {
   }
 
 
-  private static boolean isReader(Actor actor) {
+  static boolean isReader(Actor actor) {
     return READER_ROLES.stream().anyMatch(actor.caller()::hasRole);
   }
 
@@ -239,7 +239,12 @@ public final class ReportService {
     }
     return new ReportView(e.id(), e.type(), e.unitId(), authorId, status, e.title(), e.text(), e.capturedAt(),
         receivedAt, "COMPLETE".equals(status) ? receivedAt : null, e.location(), e.body(), attachments, List.of(),
-        flagged, checks);
+        flagged, checks, null);
+  }
+
+  /** A report that is not there or outside the caller's scope: the same 404. */
+  static ProblemException notFound(UUID id) {
+    return new ProblemException(Problem.of(ProblemType.NOT_FOUND, "No report " + id + " in your scope."));
   }
 
   static ProblemException unprocessable(String field, String reason) {

@@ -13,11 +13,13 @@ import java.util.UUID;
  * A report as the API represents it (the one representation of 201, replay, read and list). {@code evidence},
  * {@code flagged} and the {@code evidenceChecks} states (the report's and each attachment's) are those of a caller
  * who may see the evidence checks (a reader role); otherwise an empty list and nulls (the fields are left out).
+ * {@code review}: the report's latest review, shown to whoever reads the report (left out until it is reviewed, so the
+ * 201 body and its replays are as before).
  */
 record ReportView(UUID id, String type, UUID unitId, UUID authorId, String status, String title, String text,
                   OffsetDateTime capturedAt, OffsetDateTime receivedAt, OffsetDateTime completedAt,
                   Envelope.Location location, JsonObject body, List<AttachmentView> attachments,
-                  List<JsonObject> evidence, Boolean flagged, String evidenceChecks) {
+                  List<JsonObject> evidence, Boolean flagged, String evidenceChecks, ReportReview review) {
 
   /** Where a pending attachment's bytes go (tus; Upload-Metadata names reportId and attachmentId). */
   static final String UPLOAD_URL = "/v1/uploads";
@@ -104,7 +106,15 @@ record ReportView(UUID id, String type, UUID unitId, UUID authorId, String statu
     if (evidenceChecks != null) {
       json.put("evidenceChecks", evidenceChecks);
     }
+    if (review != null) {
+      json.put("review", review.toJson());
+    }
     return json;
+  }
+
+  ReportView withReview(ReportReview latest) {
+    return new ReportView(id, type, unitId, authorId, status, title, text, capturedAt, receivedAt, completedAt, location,
+        body, attachments, evidence, flagged, evidenceChecks, latest);
   }
 
   static String time(OffsetDateTime t) {

@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.Page;
 import org.frontline.platform.http.ExactNumbers;
+import org.frontline.platform.http.IdempotentWrites;
 import org.frontline.identity.Actor;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
@@ -24,13 +25,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
-/** The report operations: submit (single and batch), read one, list. JSON becomes records here. */
+/** The report operations: submit (single and batch), read one, list, review. JSON becomes records here. */
 public final class ReportsApi implements ApiRoutes {
   private final ReportService reports;
+  private final ReviewService reviews;
+  private final IdempotentWrites writes;
   private ReportSchemas schemas;
 
-  public ReportsApi(ReportService reports) {
+  public ReportsApi(ReportService reports, ReviewService reviews, IdempotentWrites writes) {
     this.reports = reports;
+    this.reviews = reviews;
+    this.writes = writes;
   }
 
   /** Loads the contract's envelope schema (for batch items) and starts group commit; before the API is deployed. */
@@ -47,7 +52,22 @@ public final class ReportsApi implements ApiRoutes {
         "getReport", rc -> reports.get(Actor.of(rc), UUID.fromString(rc.pathParam("id")))
             .onSuccess(json -> send(rc, 200, json.encode()))
             .onFailure(rc::fail),
-        "listReports", this::list);
+        "listReports", this::list,
+        "reviewReport", this::review,
+        "listReportReviews", rc -> reviews.history(Actor.of(rc), UUID.fromString(rc.pathParam("id")))
+            .onSuccess(json -> send(rc, 200, json.encode()))
+            .onFailure(rc::fail));
+  }
+
+  /** A review is answered 200 with the review, a new one or (a repeat) the one it repeats; see ReviewService. */
+  private void review(RoutingContext rc) {
+    JsonObject body = rc.body().asJsonObject();
+    String decision = body.getString("decision");
+    String comment = body.getString("comment");
+    writes.answer(rc, "reviewReport", 200, null, tx -> {
+      ReviewService.requireComment(decision, comment);
+      return reviews.review(Actor.of(rc), UUID.fromString(rc.pathParam("id")), decision, comment, tx);
+    });
   }
 
   private void create(RoutingContext rc) {
@@ -152,7 +172,7 @@ public final class ReportsApi implements ApiRoutes {
     try {
       filter = new ReportRepository.Filter(uuid(rc, "unitId"), query(rc, "type"), query(rc, "status"),
           uuid(rc, "authorId"), time(rc, "from"), time(rc, "to"), bbox(rc),
-          ApiRoutes.queryBoolean(rc, "hasEvidenceFlags"), query(rc, "evidenceChecks"));
+          ApiRoutes.queryBoolean(rc, "hasEvidenceFlags"), query(rc, "evidenceChecks"), query(rc, "review"));
     } catch (ProblemException e) {
       rc.fail(e);
       return;

@@ -59,4 +59,18 @@ class AccessRulesTest {
     assertThat(AccessRules.allows(AccessRules.rolesFor("createAccount"), admin)).isTrue();
     assertThat(AccessRules.allows(AccessRules.rolesFor("getMe"), officer)).isTrue();
   }
+
+  /** Reports are reviewed by supervisors and admins; every reader of a report reads its reviews. */
+  @Test
+  void supervisorsAndAdminsReviewReportsAndEveryReaderReadsTheReviews() {
+    for (String role : java.util.List.of("officer", "assessor", Caller.PARTNER_ROLE_PREFIX + "reports:read")) {
+      Caller caller = new Caller(java.util.UUID.randomUUID(), java.util.List.of(role), java.util.List.of());
+      assertThat(AccessRules.allows(AccessRules.rolesFor("reviewReport"), caller)).as(role).isFalse();
+    }
+    for (String role : java.util.List.of("supervisor", "admin")) {
+      Caller caller = new Caller(java.util.UUID.randomUUID(), java.util.List.of(role), java.util.List.of());
+      assertThat(AccessRules.allows(AccessRules.rolesFor("reviewReport"), caller)).as(role).isTrue();
+    }
+    assertThat(AccessRules.rolesFor("listReportReviews")).isEqualTo(AccessRules.rolesFor("getReport"));
+  }
 }

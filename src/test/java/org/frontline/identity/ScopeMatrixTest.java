@@ -57,6 +57,9 @@ class ScopeMatrixTest {
    */
   static final java.util.Map<String, List<String>> WITHOUT_ROLE = java.util.Map.ofEntries(
       java.util.Map.entry("getReport", List.of()),
+      java.util.Map.entry("listReportReviews", List.of()),
+      // reviews: supervisors and admins (officer.xu is also the report's author)
+      java.util.Map.entry("reviewReport", List.of("officer.xu", "assessor.tongzhou")),
       // every account has its own devices, notifications and attachments: no role to lack
       java.util.Map.entry("deleteDevice", List.of()),
       java.util.Map.entry("ackNotification", List.of()),
@@ -198,6 +201,12 @@ class ScopeMatrixTest {
         new Case("resetAccountPassword", HttpMethod.POST, "/v1/accounts/" + XU + "/password",
             new JsonObject().put("password", "Another-Password-2026"), "account", XU, List.of(xuTokens)),
         new Case("getReport", HttpMethod.GET, "/v1/reports/" + XU_REPORT, null, "report", XU_REPORT),
+        new Case("reviewReport", HttpMethod.POST, "/v1/reports/" + XU_REPORT + "/review",
+            new JsonObject().put("decision", "RETURNED").put("comment", "Scope matrix"), "report", XU_REPORT,
+            List.of("SELECT count(*) FROM report_review WHERE report_id = '" + XU_REPORT + "'",
+                "SELECT count(*) FROM audit_log WHERE action = 'report.review'")),
+        new Case("listReportReviews", HttpMethod.GET, "/v1/reports/" + XU_REPORT + "/reviews", null, "report",
+            XU_REPORT),
         new Case("getAttachmentContent", HttpMethod.GET, "/v1/attachments/" + XU_ATTACHMENT + "/content?variant=original",
             null, "attachment", XU_ATTACHMENT),
         new Case("createAttachmentUploadUrl", HttpMethod.POST, "/v1/attachments/" + XU_ATTACHMENT + "/upload-url", null,

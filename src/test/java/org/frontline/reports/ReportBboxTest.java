@@ -129,7 +129,7 @@ class ReportBboxTest {
       // The org units are a handful here: the scope's check would read them all, as any list's does.
       st.execute("SET LOCAL enable_seqscan = off");
       ReportRepository.Filter box = new ReportRepository.Filter(null, null, null, null, null, null,
-          new double[] {-71, -41, -70, -39}, null, null);
+          new double[] {-71, -41, -70, -39}, null, null, null);
       String types = "uuid, boolean, text[], float8, float8, float8, float8, int";
       String args = "'" + UUID.randomUUID() + "', true, ARRAY['" + path + "'], -71, -41, -70, -39, 51";
       List<Object> params = new ArrayList<>(List.of(UUID.randomUUID(), true, new String[] {path}));

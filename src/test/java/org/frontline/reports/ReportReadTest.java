@@ -469,7 +469,7 @@ class ReportReadTest {
       for (String state : List.of("PENDING", "UNAVAILABLE", "DONE")) {
         List<Object> params = new ArrayList<>(List.of(UUID.randomUUID(), true, new String[] {path}));
         String sql = ReportRepository.listSql(new ReportRepository.Filter(null, null, null, null, null, null, null,
-            null, state), null, null, 51, params);
+            null, state, null), null, null, 51, params);
         String plan = QueryPlans.assertReadsFewerThan(1000, st, "checks_" + state.toLowerCase(),
             "uuid, boolean, text[], integer", sql, args);
         assertThat(plan).as(plan).contains("attachment_checks_open_idx");
@@ -483,7 +483,7 @@ class ReportReadTest {
       // hasEvidenceFlags=true walks the flagged reports alone (report_flagged_received_idx, partial).
       List<Object> params = new ArrayList<>(List.of(UUID.randomUUID(), true, new String[] {path}));
       String sql = ReportRepository.listSql(new ReportRepository.Filter(null, null, null, null, null, null, null,
-          true, null), null, null, 51, params);
+          true, null, null), null, null, 51, params);
       String plan = QueryPlans.assertReadsFewerThan(1000, st, "flagged", "uuid, boolean, text[], integer", sql, args);
       assertThat(plan).as(plan).contains("report_flagged_received_idx");
     });

@@ -224,6 +224,18 @@ class IdempotentWritesTest {
     ops.add(new Op("moveEnterprise", "admin", "/v1/enterprises/" + movingEnterprise + "/move",
         new JsonObject().put("newUnitId", HANJIANG.toString()), new JsonObject().put("newUnitId", YANGZHOU.toString()),
         200, "SELECT count(*) FROM audit_log WHERE action = 'enterprise.move' AND object_id = ?", movingEnterprise, 0));
+    // A report's review: one row of its history.
+    UUID report = UUID.randomUUID();
+    ok(await(env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + xu).sendJsonObject(
+        new JsonObject().put("id", report.toString()).put("type", "SITE")
+            .put("unitId", org.frontline.dev.DemoOrganisation.HUAISI.toString())
+            .put("capturedAt", java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString())
+            .put("location", new JsonObject().put("lat", 32.4).put("lon", 119.4)).put("title", "Reviewed")
+            .put("body", new JsonObject()))), 201);
+    ops.add(new Op("reviewReport", "supervisor.hanjiang", "/v1/reports/" + report + "/review",
+        new JsonObject().put("decision", "RETURNED").put("comment", "Add the photos."),
+        new JsonObject().put("decision", "RETURNED").put("comment", "Add the photos, please."), 200,
+        "SELECT count(*) FROM report_review WHERE report_id = ?", report, 0));
     return ops;
   }
 
@@ -233,7 +245,8 @@ class IdempotentWritesTest {
     List<Op> ops = ops(env);
     assertThat(ops).extracting(Op::name).containsExactly("createEnterprise", "createServiceRequest",
         "transitionServiceRequest", "createProject", "createMilestone", "rebaselineMilestone",
-        "recordMilestoneProgress", "createPosting", "extendPosting", "closeProject", "moveProject", "moveEnterprise");
+        "recordMilestoneProgress", "createPosting", "extendPosting", "closeProject", "moveProject", "moveEnterprise",
+        "reviewReport");
     for (Op op : ops) {
       String token = token(env, op.user());
       String key = key();
