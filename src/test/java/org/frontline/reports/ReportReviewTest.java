@@ -338,6 +338,17 @@ class ReportReviewTest {
     List<String> acceptedNewestFirst = new ArrayList<>(ids(accepted));
     java.util.Collections.reverse(acceptedNewestFirst);
     assertThat(walk(env, "supervisor.hanjiang", author + "&review=ACCEPTED")).containsExactlyElementsOf(acceptedNewestFirst);
+    // With a box: the bbox walk of the newest reports answers a box holding them; a box holding none of them takes
+    // the second statement (the box's reports from its index, PENDING as its two parts): empty.
+    String world = "&bbox=-90,-180,90,180";
+    assertThat(walk(env, "supervisor.hanjiang", author + "&review=PENDING" + world)).containsAll(ids(pending))
+        .doesNotContainAnyElementsOf(ids(accepted)).doesNotContainAnyElementsOf(ids(returned))
+        .doesNotContain(awaiting.toString());
+    assertThat(walk(env, "supervisor.hanjiang", author + "&review=ACCEPTED" + world))
+        .containsExactlyElementsOf(acceptedNewestFirst);
+    for (String review : List.of("PENDING", "ACCEPTED", "RETURNED")) {
+      assertThat(walk(env, "supervisor.hanjiang", author + "&review=" + review + "&bbox=-71,-41,-70,-39")).isEmpty();
+    }
     // A listed report shows its latest review.
     JsonObject page = ok(get(env, "supervisor.hanjiang", "/v1/reports?" + author + "&review=ACCEPTED&limit=1"));
     assertThat(page.getJsonArray("items").getJsonObject(0).getJsonObject("review").getString("reviewerId"))
