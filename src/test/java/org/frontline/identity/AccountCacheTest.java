@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
+import org.frontline.testing.Waits;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -13,8 +14,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.time.Duration;
 import java.util.UUID;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -37,12 +38,12 @@ class AccountCacheTest {
     assertThat(me(env, token).statusCode()).isEqualTo(200);
     assertThat(me(env, token).statusCode()).isEqualTo(200); // served from memory now
     setDisabled(env, "officer.zhang", true);
-    awaitTrue(() -> me(env, token).statusCode() == 401, "the disabled account is refused");
+    Waits.until(Duration.ofSeconds(10), "the disabled account is refused", () -> me(env, token).statusCode() == 401);
     for (int i = 0; i < 5; i++) {
       assertProblem(me(env, token), 401, "urn:frontline:problem:unauthorized");
     }
     setDisabled(env, "officer.zhang", false);
-    awaitTrue(() -> me(env, token).statusCode() == 200, "the enabled account is let in again");
+    Waits.until(Duration.ofSeconds(10), "the enabled account is let in again", () -> me(env, token).statusCode() == 200);
   }
 
   @Test
@@ -83,21 +84,21 @@ class AccountCacheTest {
     // scrapes miss that window (a scrape can take that long on a loaded machine), the session is ended again, for
     // another chance to see the cache deaf.
     terminateListener(env);
-    awaitTrue(() -> {
+    Waits.until(Duration.ofSeconds(10), "the cache knows it hears nothing", () -> {
       if (listening(env) == 0) {
         return true;
       }
       terminateListener(env);
       return false;
-    }, "the cache knows it hears nothing");
+    });
     // A change nobody hears about: refused at once all the same, since every request reads its account now.
     setDisabled(env, "supervisor.tongzhou", true);
     assertProblem(me(env, token), 401, "urn:frontline:problem:unauthorized");
     // Listening again (retried after 0.5 s): the cache starts empty, so what was missed cannot linger.
-    awaitTrue(() -> listening(env) == 1, "listening again");
+    Waits.until(Duration.ofSeconds(10), "listening again", () -> listening(env) == 1);
     assertProblem(me(env, token), 401, "urn:frontline:problem:unauthorized");
     setDisabled(env, "supervisor.tongzhou", false);
-    awaitTrue(() -> me(env, token).statusCode() == 200, "enabled again, and heard");
+    Waits.until(Duration.ofSeconds(10), "enabled again, and heard", () -> me(env, token).statusCode() == 200);
   }
 
   @Test
@@ -117,7 +118,7 @@ class AccountCacheTest {
       st.execute("INSERT INTO account_scope SELECT * FROM scope_copy");
       c.commit();
     }
-    awaitTrue(() -> me(env, token).statusCode() == 401, "the account is read again");
+    Waits.until(Duration.ofSeconds(10), "the account is read again", () -> me(env, token).statusCode() == 401);
   }
 
   /** Ends the service's listening session (PostgreSQL terminates its backend). */
@@ -162,21 +163,6 @@ class AccountCacheTest {
   }
 
   static void awaitListening(TestEnvironment env) {
-    awaitTrue(() -> listening(env) == 1, "the cache of callers listens");
-  }
-
-  private static void awaitTrue(BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 10 s: " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Waits.until(Duration.ofSeconds(10), "the cache of callers listens", () -> listening(env) == 1);
   }
 }

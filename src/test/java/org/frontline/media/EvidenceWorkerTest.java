@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.evidence.MediaWorkerVerticle;
+import org.frontline.testing.Waits;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.LogCapture;
 import org.frontline.testing.StoreHttp;
@@ -64,7 +65,7 @@ class EvidenceWorkerTest {
     UUID attachment = submitWithPhoto(env, report, captured, photo);
 
     awaitDone(env, attachment);
-    awaitUntil("the photo counted", () -> processed(env, "done") >= doneBefore + 1);
+    Waits.until(java.time.Duration.ofSeconds(20), "the photo counted", () -> processed(env, "done") >= doneBefore + 1);
     assertThat(env.app().registry().get("frontline.media.processing").timer().count()).isGreaterThan(timedBefore);
     assertThat(check(env, attachment, "PHOTO_GPS_DISTANCE")).startsWith("FLAGGED|");
     assertThat(Double.parseDouble(check(env, attachment, "PHOTO_GPS_DISTANCE").split("\\|")[1])).isGreaterThan(200_000);
@@ -77,7 +78,7 @@ class EvidenceWorkerTest {
         + " AND aggregate_id = ?", report)).contains("PHOTO_GPS_DISTANCE");
 
     // The alert: supervisor.hanjiang (covers Huaisi) is told, marked as needing attention; supervisor.tongzhou not.
-    awaitUntil("the flagged alert is sent", () -> "SENT".equals(string(env, "SELECT p.status FROM push_delivery p"
+    Waits.until(java.time.Duration.ofSeconds(20), "the flagged alert is sent", () -> "SENT".equals(string(env, "SELECT p.status FROM push_delivery p"
         + " JOIN outbox o ON o.id = p.event_id JOIN device d ON d.id = p.device_id"
         + " WHERE o.aggregate_id = ? AND o.event_type = 'report.evidence-flagged' AND d.token = 'evidence-hanjiang'",
         report)));
@@ -356,7 +357,7 @@ class EvidenceWorkerTest {
     UUID report = UUID.randomUUID();
     UUID a = submitWithPhoto(env, report, captured, broken);
     awaitDone(env, a);
-    awaitUntil("the photo counted", () -> processed(env, "not_decoded") >= notDecodedBefore + 1);
+    Waits.until(java.time.Duration.ofSeconds(20), "the photo counted", () -> processed(env, "not_decoded") >= notDecodedBefore + 1);
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).startsWith("pixels not decoded: ");
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') || coalesce(dhash::text, 'none') FROM attachment"
@@ -479,7 +480,7 @@ class EvidenceWorkerTest {
     assertNearDuplicateUnavailableShown(env, a, "scans, above the limit of 100");
     assertThat(string(env, "SELECT payload->>'flags' FROM outbox WHERE event_type = 'report.evidence-flagged'"
         + " AND aggregate_id = ?", report)).isEqualTo("[\"NEAR_DUPLICATE_UNAVAILABLE\"]");
-    awaitUntil("the flagged alert is sent", () -> env.fcm().requestsFor("evidence-hanjiang-not-decoded").stream()
+    Waits.until(java.time.Duration.ofSeconds(20), "the flagged alert is sent", () -> env.fcm().requestsFor("evidence-hanjiang-not-decoded").stream()
         .anyMatch(r -> report.toString().equals(r.data().getString("reportId"))
             && "report.evidence-flagged".equals(r.data().getString("eventType"))
             && "NEAR_DUPLICATE_UNAVAILABLE".equals(r.data().getString("flags"))));
@@ -538,12 +539,12 @@ class EvidenceWorkerTest {
     int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
     double abandonedBefore = processed(env, "abandoned");
     UUID a = uploadedUnderADeadClaim(env, 78, max, "1 second");
-    awaitUntil("attachment " + a + " abandoned",
+    Waits.until(java.time.Duration.ofSeconds(20), "attachment " + a + " abandoned",
         () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a))
         .startsWith("abandoned: " + max + " attempt(s) never finished");
-    awaitUntil("the abandoned photo counted", () -> processed(env, "abandoned") >= abandonedBefore + 1);
+    Waits.until(java.time.Duration.ofSeconds(20), "the abandoned photo counted", () -> processed(env, "abandoned") >= abandonedBefore + 1);
     assertThat(processed(env, "abandoned")).isEqualTo(abandonedBefore + 1);
     assertThat(string(env, "SELECT string_agg(code, ',') FROM evidence_check WHERE attachment_id = ?", a))
         .isEqualTo("PHOTO_CHECKS_UNAVAILABLE");
@@ -561,7 +562,7 @@ class EvidenceWorkerTest {
   void copiesPutByAWorkerThatDiedOnThePhotosLastAttemptAreRemovedOnceItFails(TestEnvironment env) throws Exception {
     int max = MediaWorkerVerticle.Settings.defaults().maxAttempts();
     UUID done = uploadedUnderADeadClaim(env, 83, 0, "1 second");
-    awaitUntil("attachment " + done + " done",
+    Waits.until(java.time.Duration.ofSeconds(20), "attachment " + done + " done",
         () -> "DONE".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", done)));
     UUID a = uploadedUnderADeadClaim(env, 84, max, "1 day");
     for (String variant : List.of("thumb", "display")) {
@@ -569,7 +570,7 @@ class EvidenceWorkerTest {
           Buffer.buffer(TestImages.jpeg(TestImages.scene(64, 48, 84), 0.8f)), "image/jpeg"));
     }
     update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
-    awaitUntil("attachment " + a + " abandoned",
+    Waits.until(java.time.Duration.ofSeconds(20), "attachment " + a + " abandoned",
         () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
     assertThat(string(env, "SELECT coalesce(thumb_key, 'none') FROM attachment WHERE id = ?", a)).isEqualTo("none");
 
@@ -602,12 +603,12 @@ class EvidenceWorkerTest {
     double failedBefore = processed(env, "failed");
     update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
 
-    awaitUntil("attachment " + a + " failed",
+    Waits.until(java.time.Duration.ofSeconds(20), "attachment " + a + " failed",
         () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo(String.valueOf(max));
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).isNotBlank()
         .doesNotStartWith("abandoned").doesNotStartWith("pixels not decoded");
-    awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
+    Waits.until(java.time.Duration.ofSeconds(20), "the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
     // Not left looking like a clean photo: flagged as not checked, with the report's own checks.
     assertThat(string(env, "SELECT string_agg(code || ' ' || outcome, ',') FROM evidence_check WHERE attachment_id = ?",
         a)).isEqualTo("PHOTO_CHECKS_UNAVAILABLE FLAGGED");
@@ -632,7 +633,7 @@ class EvidenceWorkerTest {
       for (int i = 1; i <= tries; i++) {
         update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
         String n = String.valueOf(i);
-        awaitUntil("try " + n + " while the store is down",
+        Waits.until(java.time.Duration.ofSeconds(20), "try " + n + " while the store is down",
             () -> n.equals(string(env, "SELECT media_unavailable_tries FROM attachment WHERE id = ?", a)));
         assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
             .isEqualTo("PENDING 0");
@@ -674,7 +675,7 @@ class EvidenceWorkerTest {
   void anAttemptTheDatabaseWentDownDuringIsGivenBackOnceItIsBack(TestEnvironment env) throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(env.postgres() != null, "needs the embedded PostgreSQL");
     UUID a = outageCaught(env, run -> new UUID[] {uploadedUnderADeadClaim(env, 83 + 1000 * run, 0, "1 day")})[0];
-    awaitUntil("the failed attempt recorded once the database is back",
+    Waits.until(java.time.Duration.ofSeconds(20), "the failed attempt recorded once the database is back",
         () -> "1".equals(string(env, "SELECT media_unavailable_tries FROM attachment WHERE id = ?", a)));
     assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
         .isEqualTo("PENDING 0");
@@ -698,13 +699,13 @@ class EvidenceWorkerTest {
     UUID gone = photos[0];
     UUID next = photos[1];
 
-    awaitUntil("the abandoned photo failed once the database is back",
+    Waits.until(java.time.Duration.ofSeconds(20), "the abandoned photo failed once the database is back",
         () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", gone)));
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", gone))
         .startsWith("abandoned: " + max + " attempt(s) never finished");
     assertChecksUnavailableShown(env, gone, "never finished in " + max + " attempt(s)");
     // Given back when it reached the database while it was down, processed when it was back already.
-    awaitUntil("the photo claimed beside it given its attempt back or processed", () -> List.of("PENDING 0 1",
+    Waits.until(java.time.Duration.ofSeconds(20), "the photo claimed beside it given its attempt back or processed", () -> List.of("PENDING 0 1",
         "DONE 1 0").contains(string(env, "SELECT media_status || ' ' || media_attempts || ' '"
         + " || media_unavailable_tries FROM attachment WHERE id = ?", next)));
   }
@@ -795,14 +796,14 @@ class EvidenceWorkerTest {
     env.s3().stop();
     try {
       update(env, "UPDATE attachment SET media_lease_until = now() - interval '1 second' WHERE id = ?", a);
-      awaitUntil("attachment " + a + " failed",
+      Waits.until(java.time.Duration.ofSeconds(20), "attachment " + a + " failed",
           () -> "FAILED".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)));
     } finally {
       env.s3().restart();
     }
     assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("0");
     assertThat(string(env, "SELECT media_error FROM attachment WHERE id = ?", a)).contains("unavailable");
-    awaitUntil("the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
+    Waits.until(java.time.Duration.ofSeconds(20), "the failure counted", () -> processed(env, "failed") >= failedBefore + 1);
     assertChecksUnavailableShown(env, a, "could not be reached for " + settings.unavailableFor().toHours() + " h");
   }
 
@@ -908,7 +909,7 @@ class EvidenceWorkerTest {
         + " media_attempts = 1 WHERE id = ?", a);
     upload(env, a, photo);
     // Meanwhile it is the backlog: the gauges (refreshed every 5 s) count it.
-    awaitUntil("the backlog gauges count the photo", () -> gauge(env, "frontline.media.pending") >= 1
+    Waits.until(java.time.Duration.ofSeconds(20), "the backlog gauges count the photo", () -> gauge(env, "frontline.media.pending") >= 1
         && gauge(env, "frontline.media.oldest.pending.age") > 0);
     assertThat(string(env, "SELECT media_status FROM attachment WHERE id = ?", a)).isEqualTo("PENDING");
     assertThat(string(env, "SELECT media_claimed_by FROM attachment WHERE id = ?", a)).isEqualTo("dead-instance");
@@ -1049,13 +1050,13 @@ class EvidenceWorkerTest {
           + " WHERE id::text = ANY (string_to_array(?, ','))",
           String.join(",", java.util.Arrays.stream(attachments).map(UUID::toString).toList()));
       // The media worker's insert, waiting for this report's row (the report checker's claims skip locked rows).
-      awaitUntil("the worker waits to insert the checks", () -> "1".equals(string(env, "SELECT count(*)"
+      Waits.until(java.time.Duration.ofSeconds(20), "the worker waits to insert the checks", () -> "1".equals(string(env, "SELECT count(*)"
           + " FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO evidence_check%'"
           + " AND " + lockHolder + " = ANY (pg_blocking_pids(pid))")));
       try (LogCapture log = LogCapture.of(MediaWorkerVerticle.class, "%msg%n")) {
         env.stopPostgres();
         try {
-          awaitUntil("the worker keeps the failure it could not record, or its round ends",
+          Waits.until(java.time.Duration.ofSeconds(20), "the worker keeps the failure it could not record, or its round ends",
               () -> log.text().contains(kept) || log.text().contains("media round failed"));
           return log.text().contains(kept);
         } finally {
@@ -1130,7 +1131,7 @@ class EvidenceWorkerTest {
   }
 
   private static void awaitDone(TestEnvironment env, UUID attachment) throws Exception {
-    awaitUntil("attachment " + attachment + " processed",
+    Waits.until(java.time.Duration.ofSeconds(20), "attachment " + attachment + " processed",
         () -> "DONE".equals(string(env, "SELECT media_status FROM attachment WHERE id = ?", attachment)));
   }
 
@@ -1214,16 +1215,6 @@ class EvidenceWorkerTest {
         ps.setObject(i + 1, params[i]);
       }
       ps.executeUpdate();
-    }
-  }
-
-  private static void awaitUntil(String what, java.util.function.BooleanSupplier condition) throws Exception {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      Thread.sleep(50);
     }
   }
 }

@@ -8,6 +8,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.evidence.ReportChecksVerticle;
 import org.frontline.notify.AlertMetricsTest;
+import org.frontline.testing.Waits;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.StoreHttp;
 import org.frontline.testing.TestEnvironment;
@@ -64,7 +65,7 @@ class ReportChecksTest {
     assertThat(payload.getString("authorId")).isEqualTo(account("officer.xu").toString());
 
     // The alert, as for a photo's flag: marked as needing attention.
-    awaitUntil("the flagged alert pushed", () -> env.fcm().requestsFor("reportchecks-hanjiang").stream()
+    Waits.until(java.time.Duration.ofSeconds(20), "the flagged alert pushed", () -> env.fcm().requestsFor("reportchecks-hanjiang").stream()
         .anyMatch(r -> "report.evidence-flagged".equals(r.data().getString("eventType"))
             && report.toString().equals(r.data().getString("reportId"))));
     var push = env.fcm().requestsFor("reportchecks-hanjiang").stream()
@@ -223,7 +224,7 @@ class ReportChecksTest {
     HttpResponse<Buffer> done = post(env, "officer.xu", "/v1/attachments/" + attachment + "/complete", null);
     assertThat(done.statusCode()).as(done.bodyAsString()).isEqualTo(200);
 
-    awaitUntil("the photo processed", () -> "DONE".equals(env.string("SELECT media_status FROM attachment"
+    Waits.until(java.time.Duration.ofSeconds(20), "the photo processed", () -> "DONE".equals(env.string("SELECT media_status FROM attachment"
         + " WHERE id = ?", attachment)));
     assertThat(env.string("SELECT report_checks_due::text FROM report WHERE id = ?", report)).isEqualTo("false");
     assertThat(reportChecks(env, report)).isEqualTo("CAPTURE_RECEIPT_SKEW PASSED,MOCK_LOCATION FLAGGED");
@@ -307,7 +308,7 @@ class ReportChecksTest {
         Workers.startReportChecker(env);
         started = true;
         // Any other report due is checked at once: the gauges settle on these three.
-        awaitUntil("the gauge counts the three reports", () -> gauge(env, "frontline.report.checks.pending") == 3);
+        Waits.until(java.time.Duration.ofSeconds(20), "the gauge counts the three reports", () -> gauge(env, "frontline.report.checks.pending") == 3);
         assertThat(env.count("SELECT count(*) FROM report WHERE status = 'COMPLETE'"
             + " AND report_checks_due IS NOT FALSE")).isEqualTo(3);
         String metrics = AlertMetricsTest.scrape(env);
@@ -321,7 +322,7 @@ class ReportChecksTest {
       for (UUID id : reports) {
         awaitChecked(env, id);
       }
-      awaitUntil("the gauges back to none", () -> gauge(env, "frontline.report.checks.pending") == 0
+      Waits.until(java.time.Duration.ofSeconds(20), "the gauges back to none", () -> gauge(env, "frontline.report.checks.pending") == 0
           && gauge(env, "frontline.report.checks.oldest.pending.age") == 0);
     } finally {
       if (!started) {
@@ -360,7 +361,7 @@ class ReportChecksTest {
 
   /** Waits until a worker has looked at the report (report_checks_due false). */
   private static void awaitChecked(TestEnvironment env, UUID report) throws Exception {
-    awaitUntil("report " + report + " checked", () -> "false".equals(env.string(
+    Waits.until(java.time.Duration.ofSeconds(20), "report " + report + " checked", () -> "false".equals(env.string(
         "SELECT report_checks_due::text FROM report WHERE id = ?", report)));
   }
 
@@ -436,16 +437,6 @@ class ReportChecksTest {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setObject(1, param);
       ps.executeUpdate();
-    }
-  }
-
-  private static void awaitUntil(String what, BooleanSupplier condition) throws Exception {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      Thread.sleep(50);
     }
   }
 }

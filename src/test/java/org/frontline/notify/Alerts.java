@@ -86,13 +86,7 @@ final class Alerts {
   }
 
   static void awaitUntil(Duration timeout, String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      Thread.sleep(50);
-    }
+    org.frontline.testing.Waits.until(timeout, what, condition);
   }
 
   /** The status of the delivery of the report's alert to the device with this token. */

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.platform.http.IdempotencyKeys;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
+import org.frontline.testing.Waits;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -48,13 +49,6 @@ class IdempotencyTakeoverTest {
         .map(new IdempotencyKeys.Answer(201, new JsonObject().put("metric", metric)));
   }
 
-  private static void awaitUntil(String what, java.util.function.BooleanSupplier condition) throws Exception {
-    for (int i = 0; i < 400 && !condition.getAsBoolean(); i++) {
-      Thread.sleep(25);
-    }
-    assertThat(condition.getAsBoolean()).as(what).isTrue();
-  }
-
   /** The first request in its write, its claim made old, the second request in its write under a new claim. */
   private static Takeover takeover(TestEnvironment env, String name) throws Exception {
     secretClient(env, List.of("figures:write"), List.of(HANJIANG), List.of("SITE"));
@@ -64,7 +58,7 @@ class IdempotencyTakeoverTest {
     JsonObject body = new JsonObject().put("figure", name);
     Promise<Void> firstGo = Promise.promise();
     Future<IdempotencyKeys.Answer> first = keys.once(client, key, body, write(client, name + "-first", firstGo.future()));
-    awaitUntil("the first request's claim", () -> env.count(
+    Waits.until(java.time.Duration.ofSeconds(10), "the first request's claim", () -> env.count(
         "SELECT count(*) FROM partner_idempotency WHERE key = ? AND status IS NULL", key) == 1);
     String firstClaim = env.string("SELECT claim::text FROM partner_idempotency WHERE key = ?", key);
     try (var c = env.jdbc(); var ps = c.prepareStatement("UPDATE partner_idempotency"
@@ -76,7 +70,7 @@ class IdempotencyTakeoverTest {
     Promise<Void> secondGo = Promise.promise();
     Future<IdempotencyKeys.Answer> second = keys.once(client, key, body,
         write(client, name + "-second", secondGo.future()));
-    awaitUntil("the second request's claim", () -> !firstClaim.equals(
+    Waits.until(java.time.Duration.ofSeconds(10), "the second request's claim", () -> !firstClaim.equals(
         env.string("SELECT claim::text FROM partner_idempotency WHERE key = ?", key)));
     UUID secondClaim = UUID.fromString(env.string("SELECT claim::text FROM partner_idempotency WHERE key = ?", key));
     assertThat(first.isComplete()).isFalse();
