@@ -4,29 +4,28 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import org.frontline.Frontline;
 import org.frontline.dev.DemoOrganisation;
+import org.frontline.testing.ApiInstances;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.identity.Tokens.loginOk;
 import static org.frontline.identity.Tokens.part;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
+import static org.frontline.testing.ApiInstances.awaitTrue;
+import static org.frontline.testing.ApiInstances.clientOf;
+import static org.frontline.testing.ApiInstances.gauge;
+import static org.frontline.testing.ApiInstances.metricsOf;
+import static org.frontline.testing.ApiInstances.unannounced;
 import static org.frontline.testing.TestEnvironment.await;
 
 /**
@@ -72,7 +71,7 @@ class LogoutTest {
       WebClient secondClient = clientOf(env, second);
       JsonObject login = loginOk(env, "supervisor.tongzhou");
       String other = loginOk(env, "supervisor.tongzhou").getString("access_token");
-      awaitTrue(() -> gauge(managementOf(second), LISTENING) == 1, "the second instance judges from memory");
+      awaitTrue(() -> gauge(metricsOf(second), LISTENING) == 1, "the second instance judges from memory");
       assertThat(me(secondClient, login.getString("access_token")).statusCode()).isEqualTo(200);
 
       assertThat(logout(env.client(), login.getString("access_token"), login.getString("refresh_token"))
@@ -120,7 +119,7 @@ class LogoutTest {
     Frontline second = env.startApiInstance(Map.of());
     try {
       WebClient secondClient = clientOf(env, second);
-      awaitTrue(() -> gauge(managementOf(second), LISTENING) == 1, "the second instance has loaded");
+      awaitTrue(() -> gauge(metricsOf(second), LISTENING) == 1, "the second instance has loaded");
       assertEnded(env, secondClient, before.getString("access_token"));
       assertThat(me(secondClient, untouched.getString("access_token")).statusCode()).isEqualTo(200);
 
@@ -219,58 +218,12 @@ class LogoutTest {
 
   /** Revokes a family as a logout would, but with the database's notices off for it (triggers off). */
   private static void revokeUnannounced(TestEnvironment env, UUID family) throws Exception {
-    try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      c.setAutoCommit(false);
-      st.execute("SET LOCAL session_replication_role = replica");
-      assertThat(st.executeUpdate("UPDATE refresh_token SET revoked_at = now() WHERE family_id = '" + family
-          + "' AND revoked_at IS NULL")).isPositive();
-      c.commit();
-    }
+    assertThat(unannounced(env, "UPDATE refresh_token SET revoked_at = now() WHERE family_id = '" + family
+        + "' AND revoked_at IS NULL")).isPositive();
   }
 
   /** Ends the service's session listening for ended sessions (PostgreSQL terminates its backend). */
   private static void terminateListener(TestEnvironment env) {
-    try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%LISTEN "
-          + EndedSessions.CHANNEL + "%'");
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static WebClient clientOf(TestEnvironment env, Frontline instance) {
-    return env.checked(WebClient.create(instance.vertx(), new WebClientOptions().setDefaultHost("127.0.0.1")
-        .setDefaultPort(instance.config().http().port())));
-  }
-
-  private static URI managementOf(Frontline instance) {
-    return URI.create("http://127.0.0.1:" + instance.config().http().managementPort() + "/metrics");
-  }
-
-  /** A gauge's value on a management port's /metrics (-1 when absent). */
-  private static double gauge(URI metrics, String name) {
-    try {
-      String body = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
-          .send(HttpRequest.newBuilder(metrics).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      Matcher m = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*\\})? ([0-9.eE+-]+)$").matcher(body);
-      return m.find() ? Double.parseDouble(m.group(1)) : -1;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static void awaitTrue(BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 10 s: " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    ApiInstances.terminateListener(env, EndedSessions.CHANNEL);
   }
 }
