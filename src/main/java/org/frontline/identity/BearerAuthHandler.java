@@ -19,7 +19,8 @@ import java.util.Set;
 /**
  * Authenticates an operation that declares {@code bearerAuth}: verifies the access token, then loads the account
  * (a disabled or deleted account is rejected at once, whatever its tokens say, and so is a token issued before a
- * password reset or a disable ended the account's sessions, or one of a session ended since: {@link EndedSessions})
+ * password reset or a disable ended the account's sessions, or one of a session ended since: {@link EndedSessions};
+ * a partner token through {@link ClientCallers}, refused once its client is disabled or its credential removed)
  * and attaches the {@link Caller}.
  * Every rejection is the same 401 problem; the reason goes to the log only. Per operation ({@link #forOperation}),
  * it then enforces the roles {@link AccessRules} requires: 403 forbidden when the caller holds none of them, and
@@ -136,22 +137,27 @@ public final class BearerAuthHandler implements PerOperationSecurity {
     }
     tokens.verifyAsync(authorization.substring(7).trim()).onComplete(verified -> {
       if (verified.failed()) {
-        if (verified.cause() instanceof TokenService.InvalidTokenException) {
-          reject(rc, null, verified.cause().getMessage());
-        } else {
-          rc.fail(verified.cause());
-        }
+        rejectOrFail(rc, null, verified.cause());
         return;
       }
       authenticate(rc, verified.result(), then);
     });
   }
 
+  /** A token found invalid is the one 401; anything else (a bug, the database down) is the failure handler's. */
+  private void rejectOrFail(RoutingContext rc, java.util.UUID accountId, Throwable failure) {
+    if (failure instanceof TokenService.InvalidTokenException) {
+      reject(rc, accountId, failure.getMessage());
+    } else {
+      rc.fail(failure);
+    }
+  }
+
   private void authenticate(RoutingContext rc, TokenService.AccessToken token, Handler<Caller> then) {
     if (token.client() != null) {
       clients.callerFor(token).onComplete(ar -> {
         if (ar.failed()) {
-          rc.fail(ar.cause());
+          rejectOrFail(rc, token.accountId(), ar.cause());
         } else if (ar.result().isEmpty()) {
           reject(rc, token.accountId(), "unknown or disabled client");
         } else {

@@ -6,8 +6,10 @@ import java.util.Optional;
 
 /**
  * Turns a verified partner-client access token into its {@link Caller}, from the client as it is now: a disabled
- * client is empty (401), and the grant is what both the token and the client's current grant allow. Implemented by
- * the partners feature; {@link BearerAuthHandler} without one rejects every client token.
+ * client is empty (401), a token refused for another reason (its credential removed) fails with a
+ * {@link TokenService.InvalidTokenException} naming it (401), and the grant is what both the token and the client's
+ * current grant allow. Implemented by the partners feature; {@link BearerAuthHandler} without one rejects every
+ * client token.
  */
 @FunctionalInterface
 public interface ClientCallers {

@@ -42,9 +42,9 @@ public final class TokenService {
 
   /**
    * The verified content of an access token. {@code sessionId} is the session it was issued in (its {@code sid}: the
-   * refresh-token family of the login), null for a token minted before sessions were named and for a partner
-   * client's. For a partner client's token (client credentials), {@code accountId} is the client id, {@code scope}
-   * its granted units and {@code client} the OAuth scopes and report types.
+   * refresh-token family of the login; for a partner client's token, the credential it was issued with), null for a
+   * token minted before sessions were named. For a partner client's token (client credentials), {@code accountId} is
+   * the client id, {@code scope} its granted units and {@code client} the OAuth scopes and report types.
    */
   public record AccessToken(UUID accountId, List<String> roles, List<UUID> scope, String jti, UUID sessionId,
                             Instant issuedAt, Instant expiresAt, ClientClaims client) {}
@@ -162,9 +162,12 @@ public final class TokenService {
   /**
    * A signed access token for a partner client (OAuth client credentials), valid for {@link #ACCESS_TOKEN_TTL}:
    * {@code sub} and {@code client_id} are the client, {@code scope} the granted OAuth scopes (RFC 9068), and the
-   * granted unit subtrees and report types are {@code frontline_units} and {@code frontline_report_types}.
+   * granted unit subtrees and report types are {@code frontline_units} and {@code frontline_report_types}. Its
+   * session ({@code sid}) is the credential {@code credentialId} it was issued with: removing the credential ends
+   * it (null: none, as minted before).
    */
-  public String issueForClient(UUID clientId, List<String> scopes, List<UUID> units, List<String> reportTypes) {
+  public String issueForClient(UUID clientId, List<String> scopes, List<UUID> units, List<String> reportTypes,
+                               UUID credentialId) {
     long now = clock.instant().getEpochSecond();
     SigningKey current = keys.keys().current();
     JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
@@ -180,6 +183,9 @@ public final class TokenService {
         .put("scope", String.join(" ", scopes))
         .put("frontline_units", new JsonArray(units.stream().map(UUID::toString).toList()))
         .put("frontline_report_types", new JsonArray(List.copyOf(reportTypes)));
+    if (credentialId != null) {
+      claims.put("sid", credentialId.toString());
+    }
     return sign(header, claims, current);
   }
 
@@ -300,9 +306,8 @@ public final class TokenService {
       for (Object u : claims.getJsonArray("scope", new JsonArray())) {
         scope.add(UUID.fromString((String) u));
       }
-      String sid = claims.getString("sid");
       accessToken = new AccessToken(sub, List.copyOf(roles), List.copyOf(scope), claims.getString("jti"),
-          sid == null ? null : UUID.fromString(sid), Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), null);
+          sessionId(claims), Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), null);
     } catch (RuntimeException e) {
       throw new InvalidTokenException("malformed claims");
     }
@@ -325,8 +330,14 @@ public final class TokenService {
     for (Object t : claims.getJsonArray("frontline_report_types")) {
       types.add((String) t);
     }
-    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), null,
+    return new AccessToken(sub, List.of(), List.copyOf(units), claims.getString("jti"), sessionId(claims),
         Instant.ofEpochSecond(iat), Instant.ofEpochSecond(exp), new ClientClaims(scopes, List.copyOf(types)));
+  }
+
+  /** The {@code sid} claim; null when absent (minted before sessions were named). */
+  private static UUID sessionId(JsonObject claims) {
+    String sid = claims.getString("sid");
+    return sid == null ? null : UUID.fromString(sid);
   }
 
   private void checkTimes(long exp, Long nbf, long iat) throws InvalidTokenException {

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
+import org.frontline.identity.EndedSessions;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.Problem;
@@ -48,10 +49,13 @@ public final class PartnerClientService {
 
   private final Database database;
   private final AdminAudit audit;
+  private final EndedSessions removedCredentials;
 
-  public PartnerClientService(Database database, AdminAudit audit) {
+  /** {@code removedCredentials}: of the kind {@link PartnerCallers#REMOVED_CREDENTIALS}, the one authentication reads. */
+  public PartnerClientService(Database database, AdminAudit audit, EndedSessions removedCredentials) {
     this.database = database;
     this.audit = audit;
+    this.removedCredentials = removedCredentials;
   }
 
   /** The new client as JSON; {@code clientSecret} is in this answer only (client_secret_basic). */
@@ -165,7 +169,11 @@ public final class PartnerClientService {
     }));
   }
 
-  /** Removes a credential at once; the client's last live one cannot be removed (disable the client instead). */
+  /**
+   * Removes a credential at once, and ends every access token issued with it (their {@code sid}): refused here from
+   * the next request on, elsewhere once the database has announced it (V196). The client's last live credential
+   * cannot be removed (disable the client instead).
+   */
   public Future<JsonObject> removeCredential(Actor actor, UUID id, UUID credentialId) {
     return database.inTransaction(conn -> visible(conn, actor, id)
         .compose(method -> conn.preparedQuery("SELECT id FROM partner_credential WHERE client_id = $1 AND removed_at IS NULL "
@@ -186,10 +194,14 @@ public final class PartnerClientService {
                       + "credential: add a new one first, or disable the client.").toException());
                 }
                 return audit.success(conn, actor, "partner-client.credential.remove", "partner_client", id, null,
-                    new JsonObject().put("credentialId", credentialId.toString()));
+                    new JsonObject().put("credentialId", credentialId.toString()).put("tokensEnded", true));
               });
         })
-        .compose(v -> read(conn, id)));
+        .compose(v -> read(conn, id)))
+        .map(json -> {
+          removedCredentials.endedHere(credentialId); // committed: before the answer
+          return json;
+        });
   }
 
   /**

@@ -139,8 +139,16 @@ public final class TokenEndpoint {
     }
   }
 
-  /** A client as the token endpoint needs it. */
-  private record Client(UUID id, String authMethod, List<String> scopes, List<UUID> units, List<String> reportTypes) {}
+  /**
+   * A client as the token endpoint needs it; {@code credentialId}: the credential it authenticated with (null until
+   * it has), the session of the token issued (removing the credential ends it).
+   */
+  private record Client(UUID id, String authMethod, List<String> scopes, List<UUID> units, List<String> reportTypes,
+                        UUID credentialId) {
+    Client authenticatedWith(UUID credential) {
+      return new Client(id, authMethod, scopes, units, reportTypes, credential);
+    }
+  }
 
   /**
    * The body is held (RequestBodies) until client_secret_basic credentials, sent in the head, have been checked: a
@@ -299,10 +307,11 @@ public final class TokenEndpoint {
           } catch (OAuthError e) {
             return Future.failedFuture(e);
           }
-          String token = tokens.issueForClient(c.id(), scopes, c.units(), c.reportTypes());
+          String token = tokens.issueForClient(c.id(), scopes, c.units(), c.reportTypes(), c.credentialId());
           return audit.record(pool, new AuditEvent(null, "partner:" + c.id(), "partner.token.issue", "partner_client",
                   c.id().toString(), null, address(rc), RequestIds.of(rc), AuditEvent.Outcome.SUCCESS,
-                  new JsonObject().put("scope", String.join(" ", scopes)).put("authMethod", c.authMethod())))
+                  new JsonObject().put("scope", String.join(" ", scopes)).put("authMethod", c.authMethod())
+                      .put("credentialId", c.credentialId().toString())))
               .compose(v -> sweepRates())
               .map(v -> new JsonObject()
                   .put("access_token", token)
@@ -353,16 +362,17 @@ public final class TokenEndpoint {
     UUID clientId = clientId(credentials.id(), true);
     byte[] presented = PartnerClientService.sha256(credentials.secret());
     return client(clientId, PartnerClientService.SECRET_BASIC, true, address)
-        .compose(c -> pool.preparedQuery("SELECT secret_sha256 FROM partner_credential WHERE client_id = $1 "
+        .compose(c -> pool.preparedQuery("SELECT id, secret_sha256 FROM partner_credential WHERE client_id = $1 "
                 + "AND kind = 'secret' AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
             .execute(Tuple.of(clientId))
             .compose(rows -> {
-              boolean match = false;
+              UUID match = null;
               for (Row r : rows) {
                 // Every live secret is compared (constant time each): which one matched is not timed.
-                match |= MessageDigest.isEqual(r.getBuffer(0).getBytes(), presented);
+                boolean equal = MessageDigest.isEqual(r.getBuffer("secret_sha256").getBytes(), presented);
+                match = equal ? r.getUUID("id") : match;
               }
-              return match ? Future.succeededFuture(c)
+              return match != null ? Future.succeededFuture(c.authenticatedWith(match))
                   : Future.failedFuture(OAuthError.client(AUTHENTICATION_FAILED, true));
             }));
   }
@@ -421,7 +431,7 @@ public final class TokenEndpoint {
     byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
     long expiresAt = exp.longValue() + LEEWAY_SECONDS;
     return client(clientId, PartnerClientService.PRIVATE_KEY_JWT, false, address)
-        .compose(c -> pool.preparedQuery("SELECT alg, jwk FROM partner_credential WHERE client_id = $1 AND kind = 'jwk' "
+        .compose(c -> pool.preparedQuery("SELECT id, alg, jwk FROM partner_credential WHERE client_id = $1 AND kind = 'jwk' "
                 + "AND kid = $2 AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
             .execute(Tuple.of(clientId, kid))
             .compose(rows -> {
@@ -440,7 +450,7 @@ public final class TokenEndpoint {
                       + "VALUES ($1, $2, to_timestamp($3)) ON CONFLICT DO NOTHING")
                   .execute(Tuple.of(clientId, jti, expiresAt))
                   .compose(inserted -> inserted.rowCount() == 1
-                      ? sweepJtis().map(c)
+                      ? sweepJtis().map(c.authenticatedWith(key.getUUID("id")))
                       : Future.failedFuture(OAuthError.client("The assertion was used before (jti).", false)));
             }));
   }
@@ -493,7 +503,7 @@ public final class TokenEndpoint {
             return Future.failedFuture(OAuthError.hidden("the client authenticates with " + r.getString("auth_method"), basic));
           }
           return Future.succeededFuture(new Client(id, method, List.of(r.getArrayOfStrings("scopes")),
-              List.of(r.getArrayOfUUIDs("unit_ids")), List.of(r.getArrayOfStrings("report_types"))));
+              List.of(r.getArrayOfUUIDs("unit_ids")), List.of(r.getArrayOfStrings("report_types")), null));
         }));
   }
 
