@@ -144,10 +144,7 @@ public final class Frontline {
   /** How often expired uploads are looked for. */
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
-  /**
-   * Account changes (AccountCache), ended sessions and removed partner credentials (EndedSessions) heard on one
-   * connection; API processes only.
-   */
+  /** Account changes (AccountCache) and ended sessions (EndedSessions) heard on one connection; API processes only. */
   private ChangeListener identityChanges;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
@@ -226,20 +223,6 @@ public final class Frontline {
     return started.future();
   }
 
-  /**
-   * Ended sessions of one kind, with their gauges: {@code metric} (how many are held) and {@code metric}.listening
-   * (1 while judged from memory). {@code what}: what is held, for the gauges' descriptions.
-   */
-  private EndedSessions endedSessions(EndedSessions.Kind kind, String metric, String what) {
-    EndedSessions ended = new EndedSessions(vertx, database.pool(), kind);
-    io.micrometer.core.instrument.Gauge.builder(metric + ".listening", ended, e -> e.trusted() ? 1 : 0)
-        .description("1 while " + kind.name() + " are heard and loaded (judged from memory), else 0")
-        .register(registry);
-    io.micrometer.core.instrument.Gauge.builder(metric, ended, EndedSessions::size)
-        .description(what + " held in memory (their access tokens are refused)").register(registry);
-    return ended;
-  }
-
   private Future<Void> deploy() {
     KeyEncryption sealing = new KeyEncryption(config.tokens().keyEncryptionKey());
     SigningKeyStore keyStore = new SigningKeyStore(database.pool(), sealing, Clock.systemUTC());
@@ -251,13 +234,15 @@ public final class Frontline {
     io.micrometer.core.instrument.Gauge.builder("frontline.account.cache.listening", callers, c -> c.trusted() ? 1 : 0)
         .description("1 while account changes are heard (the cache of callers serves from memory), else 0")
         .register(registry);
-    EndedSessions sessions = endedSessions(EndedSessions.LOGINS, "frontline.ended.sessions",
-        "Sessions ended lately");
-    EndedSessions removedCredentials = endedSessions(PartnerCallers.REMOVED_CREDENTIALS,
-        "frontline.removed.partner.credentials", "Partner credentials removed lately");
+    EndedSessions sessions = new EndedSessions(vertx, database.pool());
     identityChanges = new ChangeListener(vertx, database, java.util.Map.of(AccountCache.CHANNEL, callers,
-        sessions.kind().channel(), sessions, removedCredentials.kind().channel(), removedCredentials));
-    PartnerCallers partnerCallers = new PartnerCallers(database.pool(), removedCredentials);
+        EndedSessions.CHANNEL, sessions));
+    io.micrometer.core.instrument.Gauge.builder("frontline.ended.sessions.listening", sessions,
+            s -> s.trusted() ? 1 : 0)
+        .description("1 while ended sessions are heard and loaded (judged from memory), else 0").register(registry);
+    io.micrometer.core.instrument.Gauge.builder("frontline.ended.sessions", sessions, EndedSessions::size)
+        .description("Sessions ended lately held in memory (their access tokens are refused)").register(registry);
+    PartnerCallers partnerCallers = new PartnerCallers(database.pool());
     IdentityRepository identity = new IdentityRepository(database, callers, sessions);
     refusals = new RefusalAudit(vertx, database.pool(), audit, config.tokens().refusalAuditInterval(), registry,
         Clock.systemUTC());
@@ -297,7 +282,7 @@ public final class Frontline {
         new ProjectsApi(projects, writes),
         new PostingsApi(new PostingService(database, adminAudit, Clock.systemUTC()), writes),
         new FiguresApi(new FiguresService(database, Clock.systemUTC(), config.projects().milestoneAtRiskPercent())),
-        new PartnersApi(new PartnerClientService(database, adminAudit, removedCredentials),
+        new PartnersApi(new PartnerClientService(database, adminAudit),
             new TokenEndpoint(database.pool(), tokens, audit, Clock.systemUTC(), config.http().requestTimeout()),
             new EventFeed(database.pool()),
             new PartnerReports(database.pool(), objectStore),

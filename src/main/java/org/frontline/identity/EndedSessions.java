@@ -15,12 +15,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The sessions of one {@link Kind} ended within the last access-token lifetime, so that authentication refuses the
- * access tokens naming them ({@code sid}) without reading the database per request. People's sessions
- * ({@link #LOGINS}) end when their refresh tokens are revoked (a logout, a refresh token's reuse, a password reset
- * or a disable, or anyone's UPDATE); a partner token's session is the credential it was issued with, ended when the
- * credential is removed (partners/PartnerCallers). The database announces an end on the kind's channel at commit,
- * and the instance that ended it also remembers it before answering.
+ * The sessions (refresh-token families, an access token's {@code sid}) ended within the last access-token lifetime,
+ * so that authentication refuses their access tokens without reading the database per request. A session ends when
+ * its refresh tokens are revoked (a logout, a refresh token's reuse, a password reset or a disable, or anyone's
+ * UPDATE): the database announces it on {@link #CHANNEL} at commit (V193), and the instance that ended it also
+ * remembers it before answering.
  *
  * <p>Unlike {@link AccountCache} this is a list of refusals, so what matters is what it might have missed: when
  * listening starts (at start-up, and again after the listening connection was lost) the sessions ended within
@@ -31,24 +30,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class EndedSessions implements ChangeListener.Subscriber {
   private static final Logger log = LoggerFactory.getLogger(EndedSessions.class);
-
+  public static final String CHANNEL = "frontline_session_ended";
   /**
-   * A kind of session: {@code name} for the log, the {@code channel} the database announces an ended session's id
-   * on (at commit), {@code endedSql} whether one session has ended ({@code $1}: its id; one boolean), and
-   * {@code recentSql} the sessions ended within the last {@code $1} seconds, each once, with the moment it ended
-   * (two columns: the id and that moment).
-   */
-  public record Kind(String name, String channel, String endedSql, String recentSql) {}
-
-  /** People's sessions: a login's refresh-token family, ended when its refresh tokens are revoked (V193). */
-  public static final Kind LOGINS = new Kind("ended sessions", "frontline_session_ended",
-      "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE family_id = $1 AND revoked_at IS NOT NULL)",
-      "SELECT family_id, max(revoked_at) FROM refresh_token WHERE revoked_at > now() - make_interval(secs => $1) "
-          + "GROUP BY family_id");
-
-  /**
-   * How long an ended session is remembered: an access token's lifetime and the clock leeway, plus a minute for an
-   * ending transaction's {@code now()} (its start) before its commit and for clocks apart.
+   * How long an ended session is remembered: an access token's lifetime and the clock leeway, plus a minute for a
+   * revoking transaction's {@code now()} (its start) before its commit and for clocks apart.
    */
   static final Duration REMEMBERED = TokenService.ACCESS_TOKEN_TTL.plus(TokenService.LEEWAY).plusMinutes(1);
   private static final long RELOAD_RETRY_MILLIS = 1_000;
@@ -56,7 +41,6 @@ public final class EndedSessions implements ChangeListener.Subscriber {
 
   private final Vertx vertx;
   private final Pool pool;
-  private final Kind kind;
   /** Session id -> when it may be forgotten (System.nanoTime()). */
   private final ConcurrentHashMap<UUID, Long> ended = new ConcurrentHashMap<>();
   private final AtomicLong lastSweep = new AtomicLong(System.nanoTime());
@@ -65,14 +49,9 @@ public final class EndedSessions implements ChangeListener.Subscriber {
   private volatile boolean trusted;
 
   /** {@code vertx}: for the retry of a failed load; null (tests, commands): never listening, every session read. */
-  public EndedSessions(Vertx vertx, Pool pool, Kind kind) {
+  public EndedSessions(Vertx vertx, Pool pool) {
     this.vertx = vertx;
     this.pool = pool;
-    this.kind = kind;
-  }
-
-  public Kind kind() {
-    return kind;
   }
 
   /** Whether the session has ended; from memory when trusted or known ended, else from the database. */
@@ -87,7 +66,7 @@ public final class EndedSessions implements ChangeListener.Subscriber {
     if (trusted) {
       return Future.succeededFuture(false);
     }
-    return pool.preparedQuery(kind.endedSql())
+    return pool.preparedQuery("SELECT EXISTS (SELECT 1 FROM refresh_token WHERE family_id = $1 AND revoked_at IS NOT NULL)")
         .execute(Tuple.of(session))
         .map(rows -> {
           boolean revoked = rows.iterator().next().getBoolean(0);
@@ -129,7 +108,7 @@ public final class EndedSessions implements ChangeListener.Subscriber {
     try {
       remember(UUID.fromString(payload), REMEMBERED);
     } catch (IllegalArgumentException e) {
-      log.warn("ignoring a malformed notice on {}: {}", kind.channel(), payload);
+      log.warn("ignoring a malformed notice on {}: {}", CHANNEL, payload);
     }
   }
 
@@ -139,19 +118,21 @@ public final class EndedSessions implements ChangeListener.Subscriber {
    * between the two.
    */
   private void load(long since) {
-    pool.preparedQuery("SELECT id, extract(epoch FROM ended_at + make_interval(secs => $1) - now())::float8 "
-            + "AS left_seconds FROM (" + kind.recentSql() + ") AS e (id, ended_at)")
+    pool.preparedQuery("""
+            SELECT family_id, extract(epoch FROM max(revoked_at) + make_interval(secs => $1) - now())::float8 AS left_seconds
+            FROM refresh_token WHERE revoked_at > now() - make_interval(secs => $1) GROUP BY family_id""")
         .execute(Tuple.of((double) REMEMBERED.toSeconds()))
         .onSuccess(rows -> {
-          rows.forEach(r -> remember(r.getUUID("id"), Duration.ofMillis((long) (r.getDouble("left_seconds") * 1000))));
+          rows.forEach(r -> remember(r.getUUID("family_id"),
+              Duration.ofMillis((long) (r.getDouble("left_seconds") * 1000))));
           if (epoch.get() == since) {
             trusted = true;
-            log.info("{} {} within the last {} min loaded; judged from memory", rows.size(), kind.name(),
+            log.info("{} sessions ended within the last {} min loaded; judged from memory", rows.size(),
                 REMEMBERED.toMinutes());
           }
         })
         .onFailure(e -> {
-          log.warn("cannot load the {} ({}); retrying in {} ms", kind.name(), e.toString(), RELOAD_RETRY_MILLIS);
+          log.warn("cannot load the ended sessions ({}); retrying in {} ms", e.toString(), RELOAD_RETRY_MILLIS);
           vertx.setTimer(RELOAD_RETRY_MILLIS, id -> {
             if (epoch.get() == since) {
               load(since);

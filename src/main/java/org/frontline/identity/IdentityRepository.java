@@ -50,7 +50,7 @@ public final class IdentityRepository {
 
   /** Without a listening cache: every authentication reads its account and its session. */
   public IdentityRepository(Database database) {
-    this(database, new AccountCache(), new EndedSessions(null, database.pool(), EndedSessions.LOGINS));
+    this(database, new AccountCache(), new EndedSessions(null, database.pool()));
   }
 
   public IdentityRepository(Database database, AccountCache callers, EndedSessions sessions) {

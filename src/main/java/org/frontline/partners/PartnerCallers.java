@@ -6,7 +6,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
 import org.frontline.identity.ClientCallers;
-import org.frontline.identity.EndedSessions;
 import org.frontline.identity.Scope;
 import org.frontline.identity.TokenService;
 import org.frontline.platform.http.Problem;
@@ -20,25 +19,14 @@ import java.util.UUID;
  * A partner token's caller, read from the client as it is now (like an account's roles): a disabled client is
  * refused at once, and the grant is what both the token and the client's current grant hold (units compared as
  * subtrees), so narrowing a grant takes effect without waiting for tokens to expire. A token issued with a credential
- * removed since is refused (its session, {@code sid}, is the credential: {@link #REMOVED_CREDENTIALS}).
+ * removed since (its {@code sid} names the credential) is refused at once, on every instance: the same read of the
+ * client probes the credential by its key.
  */
 public final class PartnerCallers implements ClientCallers {
-  /**
-   * A partner token's session is the credential it was issued with: it ends when the credential is removed
-   * (announced by V196's trigger; an expired credential's tokens run their course).
-   */
-  public static final EndedSessions.Kind REMOVED_CREDENTIALS = new EndedSessions.Kind("removed partner credentials",
-      "frontline_credential_removed",
-      "SELECT EXISTS (SELECT 1 FROM partner_credential WHERE id = $1 AND removed_at IS NOT NULL)",
-      "SELECT id, removed_at FROM partner_credential WHERE removed_at > now() - make_interval(secs => $1)");
-
   private final Pool pool;
-  private final EndedSessions removedCredentials;
 
-  /** {@code removedCredentials}: of the kind {@link #REMOVED_CREDENTIALS}. */
-  public PartnerCallers(Pool pool, EndedSessions removedCredentials) {
+  public PartnerCallers(Pool pool) {
     this.pool = pool;
-    this.removedCredentials = removedCredentials;
   }
 
   /**
@@ -52,20 +40,18 @@ public final class PartnerCallers implements ClientCallers {
 
   @Override
   public Future<Optional<Caller>> callerFor(TokenService.AccessToken token) {
-    return removedCredentials.ended(token.sessionId()).compose(removed -> removed
-        ? Future.failedFuture(new TokenService.InvalidTokenException("credential removed"))
-        : currentCaller(token));
-  }
-
-  private Future<Optional<Caller>> currentCaller(TokenService.AccessToken token) {
-    return pool.preparedQuery("SELECT c.scopes, " + UNITS + ", c.report_types, c.rate_limit_per_minute "
+    return pool.preparedQuery("SELECT c.scopes, " + UNITS + ", c.report_types, c.rate_limit_per_minute, "
+            + "EXISTS (SELECT 1 FROM partner_credential k WHERE k.id = $3 AND k.removed_at IS NOT NULL) AS removed "
             + "FROM partner_client c WHERE c.id = $1 AND c.disabled_at IS NULL")
-        .execute(Tuple.of(token.accountId(), (Object) token.scope().toArray(UUID[]::new)))
+        .execute(Tuple.of(token.accountId(), (Object) token.scope().toArray(UUID[]::new), token.sessionId()))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture(Optional.empty());
           }
           Row r = rows.iterator().next();
+          if (r.getBoolean("removed")) {
+            return Future.failedFuture(new TokenService.InvalidTokenException("credential removed"));
+          }
           return count(token.accountId(), r.getInteger("rate_limit_per_minute")).map(v -> Optional.of(caller(token, r)));
         });
   }

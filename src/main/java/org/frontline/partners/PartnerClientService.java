@@ -8,7 +8,6 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
-import org.frontline.identity.EndedSessions;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.Problem;
@@ -49,13 +48,9 @@ public final class PartnerClientService {
 
   private final Database database;
   private final AdminAudit audit;
-  private final EndedSessions removedCredentials;
-
-  /** {@code removedCredentials}: of the kind {@link PartnerCallers#REMOVED_CREDENTIALS}, the one authentication reads. */
-  public PartnerClientService(Database database, AdminAudit audit, EndedSessions removedCredentials) {
+  public PartnerClientService(Database database, AdminAudit audit) {
     this.database = database;
     this.audit = audit;
-    this.removedCredentials = removedCredentials;
   }
 
   /** The new client as JSON; {@code clientSecret} is in this answer only (client_secret_basic). */
@@ -170,9 +165,9 @@ public final class PartnerClientService {
   }
 
   /**
-   * Removes a credential at once, and ends every access token issued with it (their {@code sid}): refused here from
-   * the next request on, elsewhere once the database has announced it (V196). The client's last live credential
-   * cannot be removed (disable the client instead).
+   * Removes a credential at once, and ends every access token issued with it (their {@code sid}): refused from the
+   * next request on, on every instance ({@link PartnerCallers} reads the credential with the client). The client's
+   * last live credential cannot be removed (disable the client instead).
    */
   public Future<JsonObject> removeCredential(Actor actor, UUID id, UUID credentialId) {
     return database.inTransaction(conn -> visible(conn, actor, id)
@@ -197,11 +192,7 @@ public final class PartnerClientService {
                     new JsonObject().put("credentialId", credentialId.toString()).put("tokensEnded", true));
               });
         })
-        .compose(v -> read(conn, id)))
-        .map(json -> {
-          removedCredentials.endedHere(credentialId); // committed: before the answer
-          return json;
-        });
+        .compose(v -> read(conn, id)));
   }
 
   /**

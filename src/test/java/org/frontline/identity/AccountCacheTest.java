@@ -4,6 +4,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.frontline.testing.ApiInstances;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.frontline.testing.Waits;
@@ -83,12 +84,12 @@ class AccountCacheTest {
     // The listening session dies: the cache stops serving from memory. It listens again 0.5 s later: should the
     // scrapes miss that window (a scrape can take that long on a loaded machine), the session is ended again, for
     // another chance to see the cache deaf.
-    terminateListener(env);
+    ApiInstances.terminateListener(env, AccountCache.CHANNEL);
     Waits.until(Duration.ofSeconds(10), "the cache knows it hears nothing", () -> {
       if (listening(env) == 0) {
         return true;
       }
-      terminateListener(env);
+      ApiInstances.terminateListener(env, AccountCache.CHANNEL);
       return false;
     });
     // A change nobody hears about: refused at once all the same, since every request reads its account now.
@@ -119,16 +120,6 @@ class AccountCacheTest {
       c.commit();
     }
     Waits.until(Duration.ofSeconds(10), "the account is read again", () -> me(env, token).statusCode() == 401);
-  }
-
-  /** Ends the service's listening session (PostgreSQL terminates its backend). */
-  private static void terminateListener(TestEnvironment env) {
-    try (Connection c = env.jdbc(); var st = c.createStatement()) {
-      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%LISTEN "
-          + AccountCache.CHANNEL + "%'");
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static String id(TestEnvironment env, String username) {

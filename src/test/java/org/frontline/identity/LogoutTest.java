@@ -224,6 +224,6 @@ class LogoutTest {
 
   /** Ends the service's session listening for ended sessions (PostgreSQL terminates its backend). */
   private static void terminateListener(TestEnvironment env) {
-    ApiInstances.terminateListener(env, EndedSessions.LOGINS.channel());
+    ApiInstances.terminateListener(env, EndedSessions.CHANNEL);
   }
 }

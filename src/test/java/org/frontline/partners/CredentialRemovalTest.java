@@ -12,7 +12,6 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -28,25 +27,17 @@ import static org.frontline.partners.Partners.ok;
 import static org.frontline.partners.Partners.secretClient;
 import static org.frontline.partners.Partners.tokenWithSecret;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
-import static org.frontline.testing.ApiInstances.awaitTrue;
 import static org.frontline.testing.ApiInstances.clientOf;
-import static org.frontline.testing.ApiInstances.gauge;
-import static org.frontline.testing.ApiInstances.metricsOf;
-import static org.frontline.testing.ApiInstances.terminateListener;
-import static org.frontline.testing.ApiInstances.unannounced;
 import static org.frontline.testing.TestEnvironment.await;
 
 /**
  * Removing a partner credential ends the access tokens issued with it (their {@code sid} is the credential), from the
- * next request on, on every instance, judged from memory (identity/EndedSessions of the kind
- * PartnerCallers.REMOVED_CREDENTIALS) that is filled at start-up and kept true by the database's notices (V196). The
- * client's other credentials, and their tokens, go on.
+ * next request on, on every instance: each request's read of its client probes the credential too
+ * (PartnerCallers). The client's other credentials, and their tokens, go on.
  */
 @FrontlineTest
 class CredentialRemovalTest {
   private static final String UNAUTHORIZED = "urn:frontline:problem:unauthorized";
-  private static final String LISTENING = "frontline_removed_partner_credentials_listening";
-  private static final String CHANNEL = PartnerCallers.REMOVED_CREDENTIALS.channel();
 
   /** A secret client with two credentials: the first (created with it) and a second added as a rotation. */
   private record Rotated(String id, String firstCredential, String firstSecret, String secondCredential,
@@ -62,7 +53,6 @@ class CredentialRemovalTest {
 
   @Test
   void aTokenOfTheRemovedCredentialIsRefusedAtOnceAndTheOtherCredentialsTokensKeepWorking(TestEnvironment env) {
-    awaitTrue(() -> gauge(env.managementUri("/metrics"), LISTENING) == 1, "removals judged from memory");
     Rotated client = rotated(env);
     String leaked = client.firstToken(env);
     String leakedToo = client.firstToken(env);
@@ -114,19 +104,17 @@ class CredentialRemovalTest {
   }
 
   @Test
-  void aSecondInstanceRefusesTheTokensOnceAnnounced(TestEnvironment env) throws Exception {
+  void aSecondInstanceRefusesTheTokensAtOnceToo(TestEnvironment env) throws Exception {
     Frontline second = env.startApiInstance(Map.of());
     try {
       WebClient secondClient = clientOf(env, second);
       Rotated client = rotated(env);
       String leaked = client.firstToken(env);
       String healthy = client.secondToken(env);
-      awaitTrue(() -> gauge(metricsOf(second), LISTENING) == 1, "the second instance judges from memory");
       assertThat(events(secondClient, leaked).statusCode()).isEqualTo(200);
 
       ok(remove(env, client.id(), client.firstCredential()), 200);
 
-      awaitTrue(() -> events(secondClient, leaked).statusCode() == 401, "the second instance hears of the removal");
       assertRefused(env, secondClient, leaked);
       assertThat(events(secondClient, healthy).statusCode()).isEqualTo(200);
     } finally {
@@ -134,65 +122,19 @@ class CredentialRemovalTest {
     }
   }
 
-  /**
-   * An instance reads the credentials removed lately when it starts, and from then on judges from memory: one removed
-   * without a notice before it started is refused there, one removed so after it started is not (no read per
-   * request), which the listening instance has not heard of either.
-   */
+  /** A credential removed by other means than the API (an operator's UPDATE) ends its tokens as well. */
   @Test
-  void anInstanceLoadsTheCredentialsRemovedLatelyAtStartAndReadsNoneAfter(TestEnvironment env) throws Exception {
-    Rotated before = rotated(env);
-    Rotated after = rotated(env);
-    String removedBefore = before.firstToken(env);
-    String removedAfter = after.firstToken(env);
-    String untouched = before.secondToken(env);
-    awaitTrue(() -> gauge(env.managementUri("/metrics"), LISTENING) == 1, "removals judged from memory");
-    removeUnannounced(env, before.firstCredential());
-    Frontline second = env.startApiInstance(Map.of());
-    try {
-      WebClient secondClient = clientOf(env, second);
-      awaitTrue(() -> gauge(metricsOf(second), LISTENING) == 1, "the second instance has loaded");
-      assertRefused(env, secondClient, removedBefore);
-      assertThat(events(secondClient, untouched).statusCode()).isEqualTo(200);
-
-      removeUnannounced(env, after.firstCredential());
-      assertThat(events(secondClient, removedAfter).statusCode()).isEqualTo(200);
-      assertThat(events(env.client(), removedAfter).statusCode()).isEqualTo(200);
-    } finally {
-      second.stop().get(30, TimeUnit.SECONDS);
+  void aCredentialRemovedInTheDatabaseEndsItsTokensToo(TestEnvironment env) throws Exception {
+    Rotated client = rotated(env);
+    String leaked = client.firstToken(env);
+    String healthy = client.secondToken(env);
+    assertThat(events(env.client(), leaked).statusCode()).isEqualTo(200);
+    try (java.sql.Connection c = env.jdbc(); var st = c.prepareStatement("UPDATE partner_credential"
+        + " SET removed_at = now() WHERE id = ?::uuid")) {
+      st.setString(1, client.firstCredential());
+      assertThat(st.executeUpdate()).isEqualTo(1);
     }
-  }
-
-  /**
-   * While the notices cannot arrive every token's credential is read from the database, and listening again loads
-   * what was removed meanwhile: a credential removed without a notice is refused while deaf and after.
-   */
-  @Test
-  void whileDeafCredentialsAreReadAndListeningAgainLoadsWhatWasMissed(TestEnvironment env) throws Exception {
-    URI metrics = env.managementUri("/metrics");
-    awaitTrue(() -> gauge(metrics, LISTENING) == 1, "removals judged from memory");
-    Rotated missed = rotated(env);
-    Rotated missedToo = rotated(env);
-    String read = missed.firstToken(env);
-    String loaded = missedToo.firstToken(env);
-    String healthy = missed.secondToken(env);
-    removeUnannounced(env, missed.firstCredential());
-    removeUnannounced(env, missedToo.firstCredential());
-    assertThat(events(env.client(), read).statusCode()).as("unheard of").isEqualTo(200);
-    // Listening again takes 0.5 s: should a scrape miss that window, the listener is ended once more.
-    terminateListener(env, CHANNEL);
-    awaitTrue(() -> {
-      if (gauge(metrics, LISTENING) == 0) {
-        return true;
-      }
-      terminateListener(env, CHANNEL);
-      return false;
-    }, "removed credentials read from the database");
-    // Read from the database (or, should listening have started again already, loaded).
-    assertRefused(env, env.client(), read);
-    awaitTrue(() -> gauge(metrics, LISTENING) == 1, "listening again");
-    // Never read: judged from memory, which the load has filled.
-    assertRefused(env, env.client(), loaded);
+    assertRefused(env, env.client(), leaked);
     assertThat(events(env.client(), healthy).statusCode()).isEqualTo(200);
   }
 
@@ -229,12 +171,6 @@ class CredentialRemovalTest {
   private static HttpResponse<Buffer> remove(TestEnvironment env, String clientId, String credentialId) {
     return call(env, login(env, "admin"), HttpMethod.DELETE, "/v1/partner-clients/" + clientId + "/credentials/"
         + credentialId, null);
-  }
-
-  /** Removes a credential as an admin would, but with the database's notices off for it (triggers off). */
-  private static void removeUnannounced(TestEnvironment env, String credentialId) throws Exception {
-    assertThat(unannounced(env, "UPDATE partner_credential SET removed_at = now() WHERE id = '" + credentialId
-        + "' AND removed_at IS NULL")).isEqualTo(1);
   }
 
   /** The partner feed, with {@code token}. */

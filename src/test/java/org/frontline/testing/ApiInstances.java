@@ -44,20 +44,9 @@ public final class ApiInstances {
     }
   }
 
-  /** Waits up to 10 s for {@code condition}, polling every 20 ms. */
+  /** Waits up to 10 s for {@code condition} ({@link Waits#until}). */
   public static void awaitTrue(BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 10 s: " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Waits.until(java.time.Duration.ofSeconds(10), what, condition);
   }
 
   /** Ends every session listening to {@code channel} (PostgreSQL terminates its backend): the service's listener. */
