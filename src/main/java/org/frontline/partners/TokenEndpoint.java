@@ -14,6 +14,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.TokenService;
+import org.frontline.platform.http.AddressKeys;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
@@ -510,8 +511,9 @@ public final class TokenEndpoint {
   /**
    * Counts a token request in its one-minute window, shared by every instance through the database: under the
    * client's key when {@code id} is a registered client (limit: its own rate limit, at most
-   * {@link #MAX_TOKEN_REQUESTS_PER_MINUTE}), else under the caller's address. Someone who knows a client id can
-   * spend that client's token budget for the rest of a minute; a client's tokens last 15 minutes.
+   * {@link #MAX_TOKEN_REQUESTS_PER_MINUTE}), else under the caller's address (an IPv6 one under its /64: AddressKeys).
+   * Someone who knows a client id can spend that client's token budget for the rest of a minute; a client's tokens
+   * last 15 minutes.
    */
   private Future<Void> count(UUID id, String address) {
     return pool.preparedQuery("""
@@ -526,7 +528,7 @@ public final class TokenEndpoint {
               window_start = EXCLUDED.window_start
             RETURNING calls, (SELECT lim FROM k),
                       greatest(1, ceil(extract(epoch FROM window_start + interval '1 minute' - now())))::int""")
-        .execute(Tuple.of(id, address == null ? "unknown" : address, MAX_TOKEN_REQUESTS_PER_MINUTE))
+        .execute(Tuple.of(id, address == null ? "unknown" : AddressKeys.of(address), MAX_TOKEN_REQUESTS_PER_MINUTE))
         .compose(rows -> {
           Row r = rows.iterator().next();
           return r.getInteger(0) <= r.getInteger(1) ? Future.succeededFuture()
