@@ -144,7 +144,10 @@ public final class Frontline {
   /** How often expired uploads are looked for. */
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
   private final List<String> deployments = new ArrayList<>();
-  /** Account changes (AccountCache) and ended sessions (EndedSessions) heard on one connection; API processes only. */
+  /**
+   * Account changes (AccountCache), ended sessions (EndedSessions) and signing-key changes (KeyRing) heard on one
+   * connection; API processes only.
+   */
   private ChangeListener identityChanges;
   private String apiDeployment;
   private CompletableFuture<Void> stopped;
@@ -236,7 +239,7 @@ public final class Frontline {
         .register(registry);
     EndedSessions sessions = new EndedSessions(vertx, database.pool());
     identityChanges = new ChangeListener(vertx, database, java.util.Map.of(AccountCache.CHANNEL, callers,
-        EndedSessions.CHANNEL, sessions));
+        EndedSessions.CHANNEL, sessions, KeyRing.CHANNEL, keyRing));
     io.micrometer.core.instrument.Gauge.builder("frontline.ended.sessions.listening", sessions,
             s -> s.trusted() ? 1 : 0)
         .description("1 while ended sessions are heard and loaded (judged from memory), else 0").register(registry);

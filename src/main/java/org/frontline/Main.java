@@ -34,7 +34,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
-/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap|audit-verify|rotate-keys|rekey}. */
+/** The command line: {@code dev}, {@code start}, {@code migrate}, {@code admin bootstrap|audit-verify|rotate-keys|retire-key|rekey}. */
 @Command(name = "frontline", mixinStandardHelpOptions = true, version = "frontline 0.1.0",
     description = "Field reporting backend: reports and photos from officers' phones, alerts to supervisors, "
         + "a secured API for partner systems.",
@@ -133,7 +133,7 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
-      subcommands = {Bootstrap.class, AuditVerify.class, RotateKeys.class, Rekey.class})
+      subcommands = {Bootstrap.class, AuditVerify.class, RotateKeys.class, RetireKey.class, Rekey.class})
   static final class Admin implements Callable<Integer> {
     @CommandLine.ParentCommand
     Main main;
@@ -217,32 +217,62 @@ public final class Main implements Callable<Integer> {
   @Command(name = "rotate-keys", mixinStandardHelpOptions = true,
       description = "Rotate the token signing keys: a new key signs from now on, the current one stays published "
           + "(verifies only) for the overlap, keys superseded longer ago are retired. Needs the database settings "
-          + "and FRONTLINE_KEY_ENCRYPTION_KEY. Running instances pick the new key up at once for verification and "
-          + "within 30 s for signing.")
+          + "and FRONTLINE_KEY_ENCRYPTION_KEY. Running instances pick the new key up as soon as the change is "
+          + "announced to them (within 30 s should announcements be lost).")
   static final class RotateKeys implements Callable<Integer> {
     @CommandLine.ParentCommand
     Admin admin;
 
     @Override
     public Integer call() throws Exception {
-      FrontlineConfig.KeyAdmin settings;
-      try {
-        settings = ConfigLoader.loadKeyAdmin(admin.main.env);
-      } catch (ConfigException e) {
-        System.err.println(e.getMessage());
-        return EXIT_CONFIG;
-      }
-      return overDatabase(settings.database(), "cannot rotate the signing keys", database -> {
-        SigningKeyStore store = new SigningKeyStore(database.pool(), new KeyEncryption(settings.keyEncryptionKey()),
-            java.time.Clock.systemUTC());
-        // Opening the stored keys first proves the key-encryption key is the right one before anything changes.
-        return store.loadPublished()
-            .compose(keys -> new RotationService(store, new AuditLog())
-                .rotate(new RotationService.Actor(null, "cli", null, null)))
-            .map(rotated -> "signing keys rotated: " + rotated.activated() + " is current; superseded "
-                + rotated.superseded() + "; retired " + rotated.retired());
-      });
+      return overSigningKeys(admin, "cannot rotate the signing keys", rotation -> rotation.rotate(CLI)
+          .map(rotated -> "signing keys rotated: " + rotated.activated() + " is current; superseded "
+              + rotated.superseded() + "; retired " + rotated.retired()));
     }
+  }
+
+  @Command(name = "retire-key", mixinStandardHelpOptions = true,
+      description = "Retire a signing key at once (it leaked): unpublished, its private key erased, its tokens "
+          + "refused by every running instance as soon as the change is announced to it. Retiring the current key "
+          + "makes a new one current in the same transaction. The same as POST /v1/admin/keys/{kid}/retire. Needs "
+          + "the database settings and FRONTLINE_KEY_ENCRYPTION_KEY.")
+  static final class RetireKey implements Callable<Integer> {
+    @CommandLine.ParentCommand
+    Admin admin;
+
+    @CommandLine.Parameters(index = "0", paramLabel = "KID", description = "The key id (GET /v1/admin/keys).")
+    String kid;
+
+    @Override
+    public Integer call() throws Exception {
+      return overSigningKeys(admin, "cannot retire the signing key", rotation -> rotation.retire(CLI, kid)
+          .map(done -> "signing key " + done.retired() + " retired"
+              + (done.replacedBy() == null ? "" : "; " + done.replacedBy() + " is current")));
+    }
+  }
+
+  /** The CLI in the audit log of key changes: no account, no address, no request. */
+  private static final RotationService.Actor CLI = new RotationService.Actor(null, "cli", null, null);
+
+  /**
+   * Runs {@code work} on the signing keys over the database of the key-administration settings, after opening the
+   * stored keys (which proves the key-encryption key is the right one before anything changes).
+   */
+  private static int overSigningKeys(Admin admin, String failure,
+                                     java.util.function.Function<RotationService, io.vertx.core.Future<String>> work)
+      throws Exception {
+    FrontlineConfig.KeyAdmin settings;
+    try {
+      settings = ConfigLoader.loadKeyAdmin(admin.main.env);
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      return EXIT_CONFIG;
+    }
+    return overDatabase(settings.database(), failure, database -> {
+      SigningKeyStore store = new SigningKeyStore(database.pool(), new KeyEncryption(settings.keyEncryptionKey()),
+          java.time.Clock.systemUTC());
+      return store.loadPublished().compose(keys -> work.apply(new RotationService(store, new AuditLog())));
+    });
   }
 
   @Command(name = "rekey", mixinStandardHelpOptions = true,

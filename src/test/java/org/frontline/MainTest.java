@@ -215,6 +215,41 @@ class MainTest {
     assertThat(env.app().signingKeys().keys().published()).hasSize(2);
   }
 
+  /**
+   * `admin retire-key` (the API unreachable, or its admin accounts in doubt): the running instance stops trusting
+   * the key as soon as the change is announced (no accounts here: another test of this class truncates them), a new
+   * key is current, and the CLI's retirement is audited.
+   */
+  @Test
+  void adminRetireKeyRetiresAKeyAtOnceForTheRunningInstances(TestEnvironment env) throws Exception {
+    String leaked = env.string("SELECT kid FROM signing_key WHERE state = 'current'");
+    assertThat(env.app().signingKeys().keys().published()).containsKey(leaked);
+    Map<String, String> settings = new HashMap<>();
+    settings.put("FRONTLINE_DATABASE_URL", env.settings().get("FRONTLINE_DATABASE_URL"));
+    settings.put("FRONTLINE_KEY_ENCRYPTION_KEY", env.settings().get("FRONTLINE_KEY_ENCRYPTION_KEY"));
+
+    Run r = run(settings, "admin", "retire-key", leaked);
+    assertThat(r.status()).as(r.err()).isZero();
+    String successor = env.string("SELECT kid FROM signing_key WHERE state = 'current'");
+    assertThat(successor).isNotEqualTo(leaked);
+    assertThat(r.out()).contains("signing key " + leaked + " retired; " + successor + " is current");
+    assertThat(env.string("SELECT state FROM signing_key WHERE kid = ?", leaked)).isEqualTo("retired");
+    assertThat(env.string("SELECT actor_label || ' ' || (details->>'replacedBy') FROM audit_log"
+        + " WHERE action = 'signing-key.retire' AND object_id = ?", leaked)).isEqualTo("cli " + successor);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (env.app().signingKeys().keys().published().containsKey(leaked)) {
+      assertThat(System.nanoTime()).as("the running instance hears of the retirement").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+    assertThat(env.app().signingKeys().keys().current().kid()).isEqualTo(successor);
+
+    Run unknown = run(settings, "admin", "retire-key", "es256-no-such-key");
+    assertThat(unknown.status()).isEqualTo(1);
+    assertThat(unknown.err()).contains("cannot retire the signing key", "No signing key es256-no-such-key.");
+    assertThat(run(settings, "admin", "retire-key").status()).isEqualTo(2);
+    assertThat(env.string("SELECT kid FROM signing_key WHERE state = 'current'")).isEqualTo(successor);
+  }
+
   @Test
   void migrateOnAMigratedDatabaseAppliesNothing(TestEnvironment env) {
     Run r = run(Map.of("FRONTLINE_DATABASE_URL", env.settings().get("FRONTLINE_DATABASE_URL")), "migrate");

@@ -71,6 +71,7 @@ public final class AccessRules {
       // signing keys
       Map.entry("listSigningKeys", ADMIN),
       Map.entry("rotateSigningKeys", ADMIN),
+      Map.entry("retireSigningKey", ADMIN),
       // audit log
       Map.entry("listAuditEntries", ADMIN),
       Map.entry("verifyAuditChain", ADMIN),
@@ -152,7 +153,7 @@ public final class AccessRules {
    * creates; an admin scoped to a city or district is refused with 403, audited like a missing role). Listing the
    * keys is not here: it shows what the public JWKS already publishes (kids, states, dates).
    */
-  private static final Set<String> ORGANISATION_WIDE = Set.of("rotateSigningKeys");
+  private static final Set<String> ORGANISATION_WIDE = Set.of("rotateSigningKeys", "retireSigningKey");
 
   private AccessRules() {}
 

@@ -109,10 +109,14 @@ public final class IdentityApi implements ApiRoutes {
         .onFailure(rc::fail);
   }
 
+  /**
+   * No-cache: a cache (a partner's verifier, a proxy) asks again before each use, so a key retired at once (it
+   * leaked) stops being trusted there too, instead of for up to the max-age of a stored copy.
+   */
   private void getJwks(RoutingContext rc) {
     rc.response()
         .putHeader("Content-Type", "application/json")
-        .putHeader("Cache-Control", "public, max-age=300")
+        .putHeader("Cache-Control", "no-cache")
         .end(tokens.jwks().encode());
   }
 }

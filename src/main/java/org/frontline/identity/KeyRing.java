@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.frontline.identity.TokenService.KeySet;
 import org.frontline.platform.RoundFailures;
+import org.frontline.platform.db.ChangeListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,15 +13,21 @@ import java.time.Duration;
 
 /**
  * This instance's cache of the published signing keys. The table is the only authority: the cache is reloaded
- * every {@link #REFRESH_INTERVAL}, after a rotation made here, and on demand when a token names a well-formed kid
- * the cache does not know (a key made by a rotation on another instance). On-demand reloads are coalesced and at
- * most one starts per {@link #MIN_RELOAD_INTERVAL}, so tokens with made-up kids cannot hammer the database; a
- * request waits for a reload that started after it arrived, so a genuine new kid is never rejected for being early.
+ * when a change to it is announced on {@link #CHANNEL} (V197: any rotation or retirement, wherever made; heard on
+ * the identity {@link ChangeListener}'s connection), when listening starts (again: what was announced meanwhile is
+ * lost), every {@link #REFRESH_INTERVAL} (the bound while announcements cannot reach it), after a rotation or a
+ * retirement made here, and on demand when a token names a well-formed kid the cache does not know (a key rotated
+ * in elsewhere, not announced yet). On-demand reloads are coalesced and at most one starts per
+ * {@link #MIN_RELOAD_INTERVAL}, so tokens with made-up kids cannot hammer the database; a request waits for a reload
+ * that started after it arrived, so a genuine new kid is never rejected for being early. Reloads may end out of
+ * order: one that started before the last applied one is dropped, so an older read never brings a retired key back.
  */
-public final class KeyRing implements TokenService.KeySource {
+public final class KeyRing implements TokenService.KeySource, ChangeListener.Subscriber {
   private static final Logger log = LoggerFactory.getLogger(KeyRing.class);
   public static final Duration REFRESH_INTERVAL = Duration.ofSeconds(30);
   public static final Duration MIN_RELOAD_INTERVAL = Duration.ofSeconds(2);
+  /** Where the database announces every change to the signing keys (V197). */
+  public static final String CHANNEL = "frontline_signing_key";
 
   private final Vertx vertx;
   private final SigningKeyStore store;
@@ -31,6 +38,9 @@ public final class KeyRing implements TokenService.KeySource {
   private Future<Void> inFlight;
   private Promise<Void> next;
   private final java.util.concurrent.atomic.AtomicLong onDemandReloads = new java.util.concurrent.atomic.AtomicLong();
+  /** Numbers each reload as it starts; the keys held are those of {@link #applied}. */
+  private final java.util.concurrent.atomic.AtomicLong reloadsStarted = new java.util.concurrent.atomic.AtomicLong();
+  private long applied;
 
   public KeyRing(Vertx vertx, SigningKeyStore store) {
     this.vertx = vertx;
@@ -51,6 +61,7 @@ public final class KeyRing implements TokenService.KeySource {
 
   /** Reads the published keys from the table now; creates a current key first when there is none. */
   public Future<Void> reload() {
+    long started = reloadsStarted.incrementAndGet();
     return store.loadPublished()
         .compose(ks -> ks.current() != null ? Future.succeededFuture(ks)
             : store.ensureCurrent().compose(created -> store.loadPublished()))
@@ -58,14 +69,37 @@ public final class KeyRing implements TokenService.KeySource {
           if (ks.current() == null) {
             throw new IllegalStateException("no current signing key");
           }
-          KeySet before = keys;
-          keys = ks;
-          if (before == null || !before.published().keySet().equals(ks.published().keySet())
-              || !before.current().kid().equals(ks.current().kid())) {
-            log.info("signing keys loaded: current {}, published {}", ks.current().kid(), ks.published().keySet());
-          }
+          apply(started, ks);
           return null;
         });
+  }
+
+  private synchronized void apply(long started, KeySet ks) {
+    if (started < applied) {
+      return; // a later reload was applied already: this one may have read the table before a change
+    }
+    applied = started;
+    KeySet before = keys;
+    keys = ks;
+    if (before == null || !before.published().keySet().equals(ks.published().keySet())
+        || !before.current().kid().equals(ks.current().kid())) {
+      log.info("signing keys loaded: current {}, published {}", ks.current().kid(), ks.published().keySet());
+    }
+  }
+
+  /** Listening (again): changes announced while deaf were missed, so the keys are read now. */
+  @Override
+  public void listening() {
+    reload().onComplete(refreshes::record);
+  }
+
+  /** Not listening: the periodic reload is what bounds how late a change is seen, until listening again. */
+  @Override
+  public void deaf() {}
+
+  @Override
+  public void notified(String payload) {
+    reload().onComplete(refreshes::record);
   }
 
   /** How many on-demand reloads have started (for tests and metrics). */

@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Signing-key administration (list, rotate; admins only; a rotation takes an Idempotency-Key) and the RFC 8414
- * authorization server metadata.
+ * Signing-key administration (list, rotate, retire at once; admins only; rotations and retirements take an
+ * Idempotency-Key) and the RFC 8414 authorization server metadata.
  */
 public final class KeysApi implements ApiRoutes {
   private final TokenService tokens;
@@ -36,7 +36,8 @@ public final class KeysApi implements ApiRoutes {
     return Map.of(
         "getAuthorizationServerMetadata", this::metadata,
         "listSigningKeys", this::list,
-        "rotateSigningKeys", this::rotate);
+        "rotateSigningKeys", this::rotate,
+        "retireSigningKey", this::retire);
   }
 
   private void metadata(RoutingContext rc) {
@@ -75,11 +76,24 @@ public final class KeysApi implements ApiRoutes {
    * ring is reloaded after the commit, a replay's too (it changes nothing then).
    */
   private void rotate(RoutingContext rc) {
-    Caller caller = Caller.of(rc);
-    RotationService.Actor actor = new RotationService.Actor(caller.accountId(), caller.accountId().toString(),
-        address(rc), RequestIds.of(rc));
     writes.answer(rc, "rotateSigningKeys", 200, null,
-        tx -> rotation.rotate(actor, tx).compose(answer -> ring.reload().map(answer)));
+        tx -> rotation.rotate(actor(rc), tx).compose(answer -> ring.reload().map(answer)));
+  }
+
+  /**
+   * The emergency path (a key leaked): the key stops verifying at once, here from the next request on (the ring is
+   * reloaded before the answer), elsewhere once the change is announced. As a rotation under an Idempotency-Key.
+   */
+  private void retire(RoutingContext rc) {
+    String kid = rc.pathParam("kid");
+    writes.answer(rc, "retireSigningKey", 200, null,
+        tx -> rotation.retire(actor(rc), kid, tx).compose(answer -> ring.reload().map(answer)));
+  }
+
+  private static RotationService.Actor actor(RoutingContext rc) {
+    Caller caller = Caller.of(rc);
+    return new RotationService.Actor(caller.accountId(), caller.accountId().toString(), address(rc),
+        RequestIds.of(rc));
   }
 
   /** The answer of a rotation: what changed, and every key after it. */
@@ -88,6 +102,14 @@ public final class KeysApi implements ApiRoutes {
         .put("activated", done.activated())
         .put("superseded", new JsonArray(done.superseded()))
         .put("retired", new JsonArray(done.retired()))
+        .put("items", new JsonArray(keys.stream().map(SigningKeyStore.KeyInfo::toJson).toList()));
+  }
+
+  /** The answer of a retirement: the key retired, its successor when it was current, and every key after it. */
+  static JsonObject retirementJson(RotationService.Retirement done, List<SigningKeyStore.KeyInfo> keys) {
+    return new JsonObject()
+        .put("retired", done.retired())
+        .put("replacedBy", done.replacedBy())
         .put("items", new JsonArray(keys.stream().map(SigningKeyStore.KeyInfo::toJson).toList()));
   }
 

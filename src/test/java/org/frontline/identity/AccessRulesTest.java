@@ -45,7 +45,8 @@ class AccessRulesTest {
   @Test
   void organisationWideOperationsAreAdminOperationsOfTheTable() {
     // The scope check comes after the role check: an operation here must have its rule (and an admin-only one).
-    assertThat(AccessRules.organisationWideOperations()).contains("rotateSigningKeys").doesNotContain("listSigningKeys");
+    assertThat(AccessRules.organisationWideOperations()).contains("rotateSigningKeys", "retireSigningKey")
+        .doesNotContain("listSigningKeys");
     for (String operation : AccessRules.organisationWideOperations()) {
       assertThat(AccessRules.rolesFor(operation)).containsExactly("admin");
     }

@@ -138,6 +138,7 @@ class ScopeMatrixTest {
       java.util.Map.entry("verifyAuditChain", "answers seqs and hashes only, open to every admin (NOTES: organisation-wide operations)"),
       java.util.Map.entry("listSigningKeys", "what the public JWKS publishes, open to every admin (NOTES: organisation-wide operations)"),
       java.util.Map.entry("rotateSigningKeys", "organisation-wide (KeyRotationTest.anAdministratorScopedBelowTheRootCannotRotateTheOrganisationsKeysAndIsAudited)"),
+      java.util.Map.entry("retireSigningKey", "organisation-wide (KeyRetirementTest.onlyAnAdministratorOfTheWholeOrganisationRetiresKeys)"),
       java.util.Map.entry("listPartnerEvents", "a partner's grant (EventFeedTest.aPartnerReadsOnlyItsGrantInOrderAndReplaysFromAnyCursor)"),
       java.util.Map.entry("listPartnerReports", "a partner's grant (PartnerReportsTest.aPartnerGrantedTongzhouSeesNoHanjiangReportOrPhoto)"),
       java.util.Map.entry("getPartnerReport", "a partner's grant (PartnerReportsTest.aPartnerGrantedTongzhouSeesNoHanjiangReportOrPhoto)"),
