@@ -18,10 +18,12 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The signing keys in PostgreSQL (table signing_key), shared by every instance: the private keys encrypted under
@@ -74,19 +76,26 @@ public final class SigningKeyStore {
    * ({@link RotationService#OVERLAP} since they were superseded); the current one is null when there is none. A
    * previous key past its overlap can have signed nothing still valid: it is neither published nor trusted any more
    * (a leaked key, rotated out, stops verifying forged tokens then), though only the next rotation marks it retired
-   * and erases its private key.
+   * and erases its private key. Also the kids of retired keys (one a rotation, a few bytes each), so that a token
+   * of one is refused as such.
    */
   public Future<KeySet> loadPublished() {
     OffsetDateTime overlapStart = OffsetDateTime.ofInstant(clock.instant().minus(RotationService.OVERLAP),
         ZoneOffset.UTC);
     return pool.preparedQuery("SELECT kid, state, public_jwk, private_key_enc FROM signing_key "
-            + "WHERE state IN ('next', 'current') OR (state = 'previous' AND superseded_at > $1) ORDER BY created_at, kid")
+            + "WHERE state IN ('next', 'current', 'retired') OR (state = 'previous' AND superseded_at > $1) "
+            + "ORDER BY created_at, kid")
         .execute(Tuple.of(overlapStart))
         .map(rows -> {
           Map<String, SigningKey> published = new LinkedHashMap<>();
+          Set<String> retired = new HashSet<>();
           SigningKey current = null;
           for (Row row : rows) {
             String kid = row.getString("kid");
+            if (State.of(row.getString("state")) == State.RETIRED) {
+              retired.add(kid);
+              continue;
+            }
             byte[] pkcs8 = encryption.decrypt(kid, row.getBuffer("private_key_enc").getBytes());
             JsonObject jwk = jsonOf(row.getValue("public_jwk"));
             SigningKey key = new SigningKey(kid, SigningKeys.privateKey(pkcs8), SigningKeys.publicKey(jwk));
@@ -95,7 +104,7 @@ public final class SigningKeyStore {
               current = key;
             }
           }
-          return new KeySet(published, current);
+          return new KeySet(published, current, retired);
         });
   }
 

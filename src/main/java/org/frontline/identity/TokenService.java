@@ -71,10 +71,18 @@ public final class TokenService {
     public String kid() { return kid; }
   }
 
-  /** The published keys by kid (oldest first) and the one that signs. */
-  public record KeySet(Map<String, SigningKey> published, SigningKey current) {
+  /**
+   * The published keys by kid (oldest first), the one that signs, and the kids of retired keys (a token naming one
+   * is refused as such, with no reload: it is no key rotated in elsewhere).
+   */
+  public record KeySet(Map<String, SigningKey> published, SigningKey current, Set<String> retired) {
     public KeySet {
       published = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(published));
+      retired = Set.copyOf(retired);
+    }
+
+    public KeySet(Map<String, SigningKey> published, SigningKey current) {
+      this(published, current, Set.of());
     }
   }
 
@@ -261,9 +269,10 @@ public final class TokenService {
     if (!(kid instanceof String k) || !KID.matcher(k).matches()) {
       throw new InvalidTokenException("missing or malformed kid");
     }
-    SigningKey key = keys.keys().published().get(k);
+    KeySet known = keys.keys();
+    SigningKey key = known.published().get(k);
     if (key == null) {
-      throw new UnknownKeyException(k);
+      throw known.retired().contains(k) ? new InvalidTokenException("retired kid") : new UnknownKeyException(k);
     }
     byte[] signature = decode(parts[2], "signature");
     try {
