@@ -236,14 +236,19 @@ public final class IdentityRepository {
   }
 
   /**
-   * Spends a live refresh token: marks it used if, and only if, it is unused, unrevoked and unexpired. Of two
-   * racing callers exactly one gets the row back (the UPDATE locks it; the loser re-checks and finds used_at set).
+   * Spends a live refresh token: marks it used if, and only if, it is unused, unrevoked and unexpired and its family
+   * (its session) has not ended, i.e. none of the family's tokens is revoked. Of two racing callers exactly one gets
+   * the row back (the UPDATE locks it; the loser re-checks and finds used_at set). The family's check is what ends a
+   * session whose revocation raced a refresh: the revoking UPDATE (logout, reuse) waited for the refresh's lock on
+   * the token it spent and then revoked that token, but not the successor the refresh inserted, which its snapshot
+   * did not hold.
    */
   public Future<Optional<RefreshRow>> spendRefreshToken(SqlClient client, byte[] hash) {
     return client.preparedQuery("""
-            UPDATE refresh_token SET used_at = now()
-            WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-            RETURNING id, account_id, family_id, true AS used""")
+            UPDATE refresh_token t SET used_at = now()
+            WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()
+              AND NOT EXISTS (SELECT 1 FROM refresh_token f WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)
+            RETURNING t.id, t.account_id, t.family_id, true AS used""")
         .execute(Tuple.of(Buffer.buffer(hash)))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(spent(rows.iterator().next())));
   }

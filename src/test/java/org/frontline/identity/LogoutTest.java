@@ -12,9 +12,12 @@ import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -102,6 +105,42 @@ class LogoutTest {
     assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'auth.refresh.reuse-detected' "
         + "AND object_id = ?", familyOf(env, stolen).toString())).isEqualTo(1);
     assertThat(Tokens.me(env, other).statusCode()).isEqualTo(200);
+  }
+
+  /**
+   * A logout racing a refresh of the same session: the refresh spends the token (row lock) and inserts its
+   * successor; the logout's UPDATE waits for that lock and then revokes the spent token, but not the successor, which
+   * its snapshot does not hold. The session has ended all the same: the successor refreshes nothing, and the
+   * refresh's access token is refused.
+   */
+  @Test
+  void aRefreshRacingTheLogoutLeavesNoSessionGoingOn(TestEnvironment env) throws Exception {
+    JsonObject login = loginOk(env, "officer.xu");
+    String token = login.getString("refresh_token");
+    HttpResponse<Buffer> refreshed;
+    HttpResponse<Buffer> out;
+    try (Connection c = env.jdbc(); PreparedStatement hold = c.prepareStatement(
+        "SELECT 1 FROM refresh_token WHERE token_hash = ? FOR UPDATE")) {
+      c.setAutoCommit(false);
+      hold.setBytes(1, AuthService.hash(token));
+      hold.executeQuery().close();
+      CompletableFuture<HttpResponse<Buffer>> refresh = CompletableFuture.supplyAsync(() -> refresh(env, token));
+      env.awaitLockWait("%SET used_at = now()%", refresh);
+      CompletableFuture<HttpResponse<Buffer>> logout = CompletableFuture.supplyAsync(() ->
+          logout(env.client(), login.getString("access_token"), token));
+      env.awaitLockWait("%UPDATE refresh_token SET revoked_at%", logout);
+      c.commit();
+      refreshed = refresh.get(20, TimeUnit.SECONDS);
+      out = logout.get(20, TimeUnit.SECONDS);
+    }
+    assertThat(refreshed.statusCode()).as(refreshed.bodyAsString()).isEqualTo(200);
+    assertThat(out.statusCode()).as(out.bodyAsString()).isEqualTo(204);
+
+    String successor = refreshed.bodyAsJsonObject().getString("refresh_token");
+    assertProblem(refresh(env, successor), 401, "urn:frontline:problem:invalid-grant");
+    assertEnded(env, env.client(), refreshed.bodyAsJsonObject().getString("access_token"));
+    assertThat(env.count("SELECT count(*) FROM refresh_token WHERE family_id = ?", familyOf(env, token)))
+        .as("no further successor").isEqualTo(2);
   }
 
   /**
