@@ -32,6 +32,11 @@ import java.util.UUID;
 public final class ReviewService {
   /** The outbox event of a RETURNED review: an alert to the report's author (AlertRules). */
   public static final String RETURNED_EVENT = "report.returned";
+  /**
+   * The most reviews a report holds: its history is read whole (GET .../reviews, not paginated), and each review must
+   * change the decision, which does not bound them (RETURNED and ACCEPTED in turn, each RETURNED a push to the author).
+   */
+  static final int MAX_REVIEWS = 100;
 
   private final Database database;
   private final AdminAudit audit;
@@ -82,6 +87,11 @@ public final class ReviewService {
               + latest.seq() + "), with another comment; its reviews are kept as they are.")
           .with("currentReview", latest.toJson()));
     }
+    if (latest != null && latest.seq() >= MAX_REVIEWS) {
+      throw new ProblemException(Problem.of(ProblemType.CONFLICT, "The report has " + MAX_REVIEWS + " reviews, the"
+              + " most a report holds; its reviews are kept as they are.")
+          .with("currentReview", latest.toJson()));
+    }
     OffsetDateTime now = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     ReportReview review = new ReportReview(UUID.randomUUID(), reportId, latest == null ? 1 : latest.seq() + 1,
         decision, comment, actor.accountId(), now);
@@ -104,7 +114,7 @@ public final class ReviewService {
 
   /**
    * The report's reviews, oldest first, for whoever may read the report (its author too: a returned report's comment
-   * is for them). Few per report: each one changes its decision.
+   * is for them). At most {@link #MAX_REVIEWS}.
    */
   public Future<JsonObject> history(Actor actor, UUID reportId) {
     var pool = database.pool();

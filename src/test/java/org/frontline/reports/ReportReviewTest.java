@@ -124,6 +124,36 @@ class ReportReviewTest {
     assertThat(reviews(env, report)).isEqualTo(2);
   }
 
+  /**
+   * A report holds at most ReviewService.MAX_REVIEWS reviews (its history is read whole): RETURNED and ACCEPTED in
+   * turn reach it, and the next is 409 with nothing written, no alert; a repeat of the latest is still answered.
+   */
+  @Test
+  void aReportHoldsAtMostAHundredReviewsAndTheNextIs409WritingNothing(TestEnvironment env) throws Exception {
+    UUID report = xuReport(env);
+    // 99 reviews in turn as the service writes them (RETURNED first), then the 100th through HTTP
+    try (var c = env.jdbc(); var st = c.createStatement()) {
+      st.executeUpdate("INSERT INTO report_review (id, report_id, seq, decision, comment, reviewer_id, reviewed_at)"
+          + " SELECT gen_random_uuid(), '" + report + "', n, CASE WHEN n % 2 = 1 THEN 'RETURNED' ELSE 'ACCEPTED' END,"
+          + " CASE WHEN n % 2 = 1 THEN 'Once more.' END, '" + account("supervisor.hanjiang") + "', now()"
+          + " FROM generate_series(1, 99) AS n");
+      st.executeUpdate("UPDATE report SET review_decision = 'RETURNED' WHERE id = '" + report + "'");
+    }
+    JsonObject hundredth = ok(review(env, "supervisor.hanjiang", report, decision("ACCEPTED", null)));
+    assertThat(hundredth.getInteger("seq")).isEqualTo(ReviewService.MAX_REVIEWS);
+
+    JsonObject refused = assertProblem(review(env, "admin", report, decision("RETURNED", "Yet again.")), 409,
+        CONFLICT);
+    assertThat(refused.getJsonObject("currentReview")).isEqualTo(hundredth);
+    assertThat(reviews(env, report)).isEqualTo(ReviewService.MAX_REVIEWS);
+    assertThat(audited(env, report)).isEqualTo(1);
+    assertThat(returnedEvents(env, report)).isZero();
+    assertThat(env.string("SELECT review_decision FROM report WHERE id = ?", report)).isEqualTo("ACCEPTED");
+    assertThat(ok(review(env, "supervisor.hanjiang", report, decision("ACCEPTED", null)))).isEqualTo(hundredth);
+    assertThat(ok(get(env, "officer.xu", "/v1/reports/" + report + "/reviews")).getJsonArray("items"))
+        .hasSize(ReviewService.MAX_REVIEWS);
+  }
+
   /** The same decision and comment again is answered as the first, with nothing new; another comment is a 409. */
   @Test
   void aRepeatAnswersTheSameReviewAndWritesNothing(TestEnvironment env) {
