@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
+import org.frontline.platform.http.AddressKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,7 +118,9 @@ public final class RefusalAudit {
     counter(refusals, "frontline.auth.refusals", "Refused bearer tokens, throttled logins and operations denied to a valid token", event.action())
         .increment();
     if (!interval.isZero()) {
-      String address = event.clientAddress() == null ? UNKNOWN : event.clientAddress();
+      // Counted per address as the throttles count it (an IPv6 one under its /64: AddressKeys), so a client that
+      // rotates through its prefix has one window, not one audited entry per address.
+      String address = event.clientAddress() == null ? UNKNOWN : AddressKeys.of(event.clientAddress());
       String subject = event.objectType() == null ? null
           : event.actorId() + " " + event.objectType() + " " + event.objectId();
       Key key = new Key(event.action(), address, reason, subject);

@@ -10,6 +10,7 @@ import io.vertx.ext.web.client.WebClientOptions;
 import org.frontline.Frontline;
 import org.frontline.config.ConfigLoader;
 import org.frontline.config.FrontlineConfig.Mode;
+import org.frontline.audit.AuditEvent;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.AfterAll;
@@ -211,6 +212,36 @@ class RefusalAuditTest {
     // The metrics count every refusal, audited one by one or not.
     assertThat(metric(env, rejected) - rejectedBefore).isEqualTo(301);
     assertThat(metric(env, folded) - foldedBefore).isEqualTo(299);
+  }
+
+  /**
+   * A client rotating through the addresses of its IPv6 /64 has one window: its first refusal is audited with the
+   * exact address, the rest counted into one summary naming the prefix (the tests' clients connect over IPv4, so the
+   * refusals are given to a RefusalAudit of the service's database directly).
+   */
+  @Test
+  void refusalsFromManyAddressesOfOneIpv6PrefixAreOneEntryAndASummary(TestEnvironment env) throws Exception {
+    long after = lastSeq(env);
+    RefusalAudit refusals = new RefusalAudit(env.app().vertx(), env.app().database().pool(), env.app().audit(),
+        Duration.ofHours(1), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), java.time.Clock.systemUTC());
+    for (int i = 1; i <= 50; i++) {
+      await(refusals.refused(new AuditEvent(null, "anonymous", "auth.token.rejected", null, null, null,
+          "2001:db8:1:2::" + Integer.toHexString(i), "rotating-" + i, AuditEvent.Outcome.DENIED, null), "bad signature"));
+    }
+    await(refusals.refused(new AuditEvent(null, "anonymous", "auth.token.rejected", null, null, null,
+        "2001:db8:1:3::1", "next-prefix", AuditEvent.Outcome.DENIED, null), "bad signature"));
+    await(refusals.flush());
+
+    List<Object[]> first = entries(env, "auth.token.rejected", "2001:db8:1:2::1", after);
+    assertThat(first).hasSize(1);
+    assertThat(first.get(0)[1]).isEqualTo("rotating-1");
+    List<Object[]> summary = entries(env, "auth.token.rejected", "2001:db8:1:2::/64", after);
+    assertThat(summary).hasSize(1);
+    assertThat(((JsonObject) summary.get(0)[2]).getLong("refusals")).isEqualTo(49L);
+    assertThat(((JsonObject) summary.get(0)[2]).getBoolean("summary")).isTrue();
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE action = 'auth.token.rejected' AND seq > ?"
+        + " AND client_address LIKE '2001:db8:1:2:%'", after)).isEqualTo(2);
+    assertThat(entries(env, "auth.token.rejected", "2001:db8:1:3::1", after)).hasSize(1);
   }
 
   @Test
