@@ -80,11 +80,30 @@ public final class KeyRing implements TokenService.KeySource, ChangeListener.Sub
     }
     applied = started;
     KeySet before = keys;
-    keys = ks;
+    keys = keeping(before, ks);
     if (before == null || !before.published().keySet().equals(ks.published().keySet())
         || !before.current().kid().equals(ks.current().kid())) {
       log.info("signing keys loaded: current {}, published {}", ks.current().kid(), ks.published().keySet());
     }
+  }
+
+  /**
+   * {@code read}, holding the very objects of {@code before} for the keys that did not change: TokenService serves a
+   * verified token again only while its key is the same object, so a reload that changed nothing (every
+   * {@link #REFRESH_INTERVAL}) must not make every token in use be verified again.
+   */
+  private static KeySet keeping(KeySet before, KeySet read) {
+    if (before == null) {
+      return read;
+    }
+    java.util.Map<String, SigningKeys.SigningKey> published = new java.util.LinkedHashMap<>();
+    read.published().forEach((kid, key) -> published.put(kid, same(before, key)));
+    return new KeySet(published, same(before, read.current()), read.retired());
+  }
+
+  private static SigningKeys.SigningKey same(KeySet before, SigningKeys.SigningKey key) {
+    SigningKeys.SigningKey held = before.published().get(key.kid());
+    return key.equals(held) ? held : key;
   }
 
   /** Listening (again): changes announced while deaf were missed, so the keys are read now. */

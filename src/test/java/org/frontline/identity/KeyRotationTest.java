@@ -210,6 +210,28 @@ class KeyRotationTest {
    * being published) for good: the README's answer to a leaked key ("rotate them too") left tokens forged with it
    * accepted until someone rotated again. A previous key is now published and verifies for the overlap only.
    */
+  /**
+   * A reload keeps the objects of the keys that did not change: a verified token is served again only while its key
+   * is the very object it was verified with, so every reload (each 30 s) made every token in use be verified again
+   * (an ES256 verification each).
+   */
+  @Test
+  void aReloadKeepsTheKeysThatDidNotChangeSoVerifiedTokensStayVerified(TestEnvironment env) throws Exception {
+    KeyRing ring = env.app().signingKeys();
+    TokenService.KeySet before = ring.keys();
+    await(ring.reload());
+    TokenService.KeySet after = ring.keys();
+    assertThat(after.current()).isSameAs(before.current());
+    before.published().forEach((kid, key) -> assertThat(after.published().get(kid)).as(kid).isSameAs(key));
+
+    String kept = before.current().kid();
+    rotateOk(env);
+    TokenService.KeySet rotated = ring.keys();
+    assertThat(rotated.current().kid()).isNotEqualTo(kept);
+    // The key that was current is previous now: the same key material, so the same object.
+    assertThat(rotated.published().get(kept)).isSameAs(before.published().get(kept));
+  }
+
   @Test
   void aPreviousKeyStopsVerifyingOnceItsOverlapHasPassedWithoutAnotherRotation(TestEnvironment env) throws Exception {
     String oldToken = loginOk(env, "officer.xu").getString("access_token");
