@@ -246,10 +246,7 @@ class KeyRotationTest {
     }
     await(env.app().signingKeys().reload()); // what every instance does each 30 s
     assertThat(publishedKids(env, port(env))).doesNotContain(oldKid);
-    HttpResponse<Buffer> r = me(env, oldToken);
-    org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem(r, 401, "urn:frontline:problem:unauthorized");
-    assertThat(env.string("SELECT details->>'reason' FROM audit_log WHERE action = 'auth.token.rejected'"
-        + " AND request_id = ?", r.getHeader("X-Request-Id"))).isEqualTo("unknown kid");
+    org.frontline.testing.TokenRefusals.assertRefused(env, me(env, oldToken), "unknown kid");
     assertThat(me(env, loginOk(env, "officer.xu").getString("access_token")).statusCode()).isEqualTo(200);
   }
 

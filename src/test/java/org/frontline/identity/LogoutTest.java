@@ -9,6 +9,7 @@ import org.frontline.dev.DemoOrganisation;
 import org.frontline.testing.ApiInstances;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
+import org.frontline.testing.TokenRefusals;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -38,7 +39,6 @@ import static org.frontline.testing.TestEnvironment.await;
  */
 @FrontlineTest
 class LogoutTest {
-  private static final String UNAUTHORIZED = "urn:frontline:problem:unauthorized";
   private static final String LISTENING = "frontline_ended_sessions_listening";
 
   @Test
@@ -229,11 +229,7 @@ class LogoutTest {
 
   /** The one 401 invalid_token of a token refused, audited with the reason. */
   private static void assertEnded(TestEnvironment env, WebClient client, String token) {
-    HttpResponse<Buffer> r = me(client, token);
-    assertProblem(r, 401, UNAUTHORIZED);
-    assertThat(r.getHeader("WWW-Authenticate")).isEqualTo("Bearer error=\"invalid_token\"");
-    assertThat(env.string("SELECT details->>'reason' FROM audit_log WHERE action = 'auth.token.rejected' "
-        + "AND request_id = ?", r.getHeader("X-Request-Id"))).isEqualTo("session ended");
+    TokenRefusals.assertRefused(env, me(client, token), "session ended");
   }
 
   private static HttpResponse<Buffer> me(WebClient client, String token) {

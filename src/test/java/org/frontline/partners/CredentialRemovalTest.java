@@ -10,6 +10,7 @@ import org.frontline.Frontline;
 import org.frontline.identity.TokenService;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
+import org.frontline.testing.TokenRefusals;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
@@ -26,7 +27,6 @@ import static org.frontline.partners.Partners.login;
 import static org.frontline.partners.Partners.ok;
 import static org.frontline.partners.Partners.secretClient;
 import static org.frontline.partners.Partners.tokenWithSecret;
-import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.testing.ApiInstances.clientOf;
 import static org.frontline.testing.TestEnvironment.await;
 
@@ -37,7 +37,6 @@ import static org.frontline.testing.TestEnvironment.await;
  */
 @FrontlineTest
 class CredentialRemovalTest {
-  private static final String UNAUTHORIZED = "urn:frontline:problem:unauthorized";
 
   /** A secret client with two credentials: the first (created with it) and a second added as a rotation. */
   private record Rotated(String id, String firstCredential, String firstSecret, String secondCredential,
@@ -180,10 +179,6 @@ class CredentialRemovalTest {
 
   /** The one 401 invalid_token of a token refused, audited with the reason. */
   private static void assertRefused(TestEnvironment env, WebClient client, String token) {
-    HttpResponse<Buffer> r = events(client, token);
-    assertProblem(r, 401, UNAUTHORIZED);
-    assertThat(r.getHeader("WWW-Authenticate")).isEqualTo("Bearer error=\"invalid_token\"");
-    assertThat(env.string("SELECT details->>'reason' FROM audit_log WHERE action = 'auth.token.rejected' "
-        + "AND request_id = ?", r.getHeader("X-Request-Id"))).isEqualTo("credential removed");
+    TokenRefusals.assertRefused(env, events(client, token), "credential removed");
   }
 }
