@@ -52,6 +52,19 @@ public final class Scope {
     return false;
   }
 
+  /**
+   * Whether the scope covers a whole organisation: a root unit's subtree (a root's path is one segment, '/id/'), or
+   * everything.
+   */
+  public boolean coversARoot() {
+    for (String p : paths) {
+      if (p.equals("/") || p.indexOf('/', 1) == p.length() - 1) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public List<String> pathList() {
     return List.of(paths);
   }

@@ -404,13 +404,18 @@ final class ReportRepository {
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
     List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
     String sql = listSql(f, afterReceived, afterId, limit, params);
+    List<Object> walkParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
     Future<List<Row>> page;
-    if (f.bbox() == null) {
-      page = rows(client, sql, params);
-    } else {
-      List<Object> walkParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
+    if (f.bbox() != null) {
       page = rows(client, boxWalkSql(f, afterReceived, afterId, limit, walkParams), walkParams)
           .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, sql, params)));
+    } else if (f.review() != null && (f.unitId() != null || !reader || !scope.coversARoot())) {
+      List<Object> unitParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
+      String byUnit = reviewByUnitSql(f, afterReceived, afterId, limit, unitParams);
+      page = rows(client, reviewWalkSql(f, afterReceived, afterId, limit, walkParams), walkParams)
+          .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, byUnit, unitParams)));
+    } else {
+      page = rows(client, sql, params);
     }
     return page.compose(rows -> withAttachments(client, callerId, scope, rows));
   }
@@ -449,6 +454,51 @@ final class ReportRepository {
         + page;
   }
 
+  /**
+   * The first statement of a page filtered by review for a caller narrower than the organisation (a scope under its
+   * root, the unitId filter, or no reader role): the walk of the organisation's newest pending (or reviewed) reports
+   * from V198's indexes, each marked whether the caller reads it in the unit filter ({@link BoundedWalk}).
+   */
+  static String reviewWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
+    String visible = VISIBLE + unitCondition(f, "r.unit_id", params);
+    String where = filters(f, afterReceived, afterId, params);
+    params.add(limit);
+    String walked = " ORDER BY " + ORDER + " LIMIT " + BoundedWalk.ROWS;
+    String source = !"PENDING".equals(f.review()) ? "report r WHERE true" + where
+        : "(" + String.join(" UNION ALL ", PENDING_REVIEW.stream()
+            .map(part -> "(SELECT r.* FROM report r WHERE " + part + where + walked + ")").toList()) + ") r";
+    return BoundedWalk.sqlFrom(COLUMNS + ", " + AS_READER + " AS as_reader", source, "report", "r", "id", ORDER,
+        visible, params.size());
+  }
+
+  /**
+   * The second statement of such a page: the caller's pending (or reviewed) reports, read per unit the caller reads as
+   * a reader (in the unit filter) from V199's indexes (unit_id, received_at DESC, id), a page each, merged; their own
+   * reports in other units from report_author_received_idx; for PENDING also the few the checker has not reached
+   * (report_checks_due_idx). Each part a page of its own, merged, as {@link #listSql}'s. Per unit (LATERAL), not
+   * unit_id = ANY (...): with an array of unknown length the generic plan walked V198's index in order instead. The
+   * own reports behind a fence (OFFSET 0), walked in report_author_received_idx's order: with few authors in the
+   * statistics, the generic plan walked V198's index filtering by author (every review-state report).
+   */
+  static String reviewByUnitSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
+    String where = VISIBLE + conditions(f, afterReceived, afterId, params);
+    String units = "(SELECT DISTINCT u.id FROM unnest($3::text[]) AS scope(p) JOIN org_unit u ON "
+        + Scope.within("u.path", "scope.p") + " WHERE $2" + unitCondition(f, "u.id", params) + ")";
+    boolean pending = "PENDING".equals(f.review());
+    String reviewed = pending ? PENDING_REVIEW.get(0) : "r.review_decision IS NOT NULL";
+    String page = " ORDER BY " + ORDER + " LIMIT " + limit;
+    List<String> parts = new ArrayList<>(List.of(
+        "SELECT r.* FROM " + units + " u CROSS JOIN LATERAL (SELECT r.* FROM report r WHERE r.unit_id = u.id AND "
+            + reviewed + " AND " + where + page + ") r" + page,
+        "SELECT r.* FROM (SELECT * FROM report r WHERE r.author_id = $1 ORDER BY " + ORDER + " OFFSET 0) r WHERE "
+            + reviewed + " AND r.unit_id NOT IN " + units + " AND " + where + page));
+    if (pending) {
+      parts.add("SELECT r.* FROM report r WHERE " + PENDING_REVIEW.get(1) + " AND " + where + page);
+    }
+    return SELECT_COLUMNS + " FROM (" + String.join(" UNION ALL ", parts.stream().map(part -> "(" + part + ")")
+        .toList()) + ") r" + page;
+  }
+
   /** The first statement of a page with a bbox: the walk of the newest reports ({@link BoundedWalk}). */
   static String boxWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
     String conditions = conditions(f, afterReceived, afterId, params)
@@ -482,13 +532,22 @@ final class ReportRepository {
 
   /** The filters but the bbox, and the cursor, as " AND ..." conditions; their values appended to {@code params}. */
   private static String conditions(Filter f, OffsetDateTime afterReceived, UUID afterId, List<Object> params) {
-    StringBuilder sql = new StringBuilder();
-    if (f.unitId() != null) {
-      params.add(f.unitId());
-      int p = params.size();
-      sql.append(" AND EXISTS (SELECT 1 FROM org_unit fu JOIN org_unit ru ON ru.id = r.unit_id WHERE fu.id = $")
-          .append(p).append(" AND ru.path >= fu.path AND ru.path < subtree_end(fu.path))");
+    return unitCondition(f, "r.unit_id", params) + filters(f, afterReceived, afterId, params);
+  }
+
+  /** The unitId filter (the unit {@code unitIdExpr} in the filter unit's subtree) as " AND ...", or "". */
+  private static String unitCondition(Filter f, String unitIdExpr, List<Object> params) {
+    if (f.unitId() == null) {
+      return "";
     }
+    params.add(f.unitId());
+    return " AND EXISTS (SELECT 1 FROM org_unit fu JOIN org_unit ru ON ru.id = " + unitIdExpr + " WHERE fu.id = $"
+        + params.size() + " AND ru.path >= fu.path AND ru.path < subtree_end(fu.path))";
+  }
+
+  /** The filters but the unitId and the bbox, and the cursor, as in {@link #conditions}. */
+  private static String filters(Filter f, OffsetDateTime afterReceived, UUID afterId, List<Object> params) {
+    StringBuilder sql = new StringBuilder();
     if (f.type() != null) {
       params.add(f.type());
       sql.append(" AND r.type = $").append(params.size());

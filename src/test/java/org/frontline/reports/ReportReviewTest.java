@@ -13,16 +13,24 @@ import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import org.frontline.platform.db.BoundedWalk;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
+import static org.frontline.dev.DemoOrganisation.SUQIAN;
+import static org.frontline.dev.DemoOrganisation.TONGZHOU;
 import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.reports.ReportFixtures.*;
 import static org.frontline.testing.TestEnvironment.await;
@@ -465,5 +473,106 @@ class ReportReviewTest {
       assertThat(page).hasSize(51).first().isEqualTo(due + " null");
       assertThat(page).allMatch(row -> row.endsWith(" null"));
     });
+  }
+
+  /**
+   * {@code n} copies of report {@code seed} at {@code unit}, checks recorded, with the review decision {@code decision}
+   * (SQL: NULL or a literal), received at {@code at} (SQL) plus 1 ms, 2 ms, ...; their ids.
+   */
+  private static List<String> copies(Statement st, UUID seed, UUID unit, int n, String decision, String at)
+      throws SQLException {
+    List<String> ids = new ArrayList<>();
+    try (var rs = st.executeQuery("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at,"
+        + " received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,"
+        + " request_sha256, response, report_checks_due, review_decision) SELECT gen_random_uuid(), author_id, '"
+        + unit + "', type, status, title, captured_at, " + at + " + g * interval '1 millisecond', completed_at, lat,"
+        + " lon, accuracy_m, location_provider, location_mock, body, request, request_sha256, response, false, "
+        + decision + " FROM report, generate_series(1, " + n + ") g WHERE id = '" + seed + "' ORDER BY g"
+        + " RETURNING id")) {
+      while (rs.next()) {
+        ids.add(rs.getString(1));
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * A supervisor of a district (narrower than the organisation) beneath 10000 newer pending (or accepted) reports of
+   * another district: the walk of the organisation's newest reads at most BoundedWalk.ROWS, and the second statement
+   * reads the district's from report_unit_review_pending_idx (report_unit_reviewed_idx) by unit, a few rows; the
+   * organisation-wide statement (an organisation-wide caller's) read every one of the 10000 first (generic plans).
+   */
+  @Test
+  void aNarrowScopesReviewPageIsReadByUnit(TestEnvironment env) throws Exception {
+    UUID seed = xuReport(env);
+    String path = string(env, "SELECT path FROM org_unit WHERE id = ?", HANJIANG);
+    QueryPlans.rolledBack(env, st -> {
+      Map<String, String> decisions = Map.of("PENDING", "NULL", "ACCEPTED", "'ACCEPTED'");
+      Map<String, List<String>> own = new HashMap<>();
+      for (var d : decisions.entrySet()) {
+        own.put(d.getKey(), copies(st, seed, HUAISI, 3, d.getValue(), "now() + interval '1 day'"));
+        copies(st, seed, TONGZHOU, 10_000, d.getValue(), "now() + interval '2 days'");
+      }
+      st.execute("ANALYZE report");
+      st.execute("SET LOCAL enable_seqscan = off");
+      String args = "'" + UUID.randomUUID() + "', true, ARRAY['" + path + "']";
+      for (String state : decisions.keySet()) {
+        ReportRepository.Filter f = new ReportRepository.Filter(null, null, null, null, null, null, null, null, null,
+            state);
+        String name = "narrow_" + state.toLowerCase();
+        String walk = ReportRepository.reviewWalkSql(f, null, null, 51, params(path));
+        assertThat(QueryPlans.assertReadsFewerThan(BoundedWalk.ROWS + 2, st, name + "_walk",
+            "uuid, boolean, text[], int", walk, args + ", 51"))
+            .contains(state.equals("PENDING") ? "report_review_pending_idx" : "report_reviewed_idx");
+        String byUnit = ReportRepository.reviewByUnitSql(f, null, null, 51, params(path));
+        assertThat(QueryPlans.assertReadsFewerThan(1000, st, name, "uuid, boolean, text[]", byUnit, args))
+            .contains(state.equals("PENDING") ? "report_unit_review_pending_idx" : "report_unit_reviewed_idx")
+            .doesNotContain("report_received_idx");
+        List<String> page = new ArrayList<>();
+        try (var rs = st.executeQuery("EXECUTE " + name + "(" + args + ")")) {
+          while (rs.next()) {
+            page.add(rs.getString("id"));
+          }
+        }
+        assertThat(page.subList(0, 3)).containsExactlyElementsOf(newestFirst(own.get(state)));
+        String orgWide = ReportRepository.listSql(f, null, null, 51, params(path));
+        assertThatThrownBy(() -> QueryPlans.assertReadsFewerThan(1000, st, name + "_org", "uuid, boolean, text[]",
+            orgWide, args)).isInstanceOf(AssertionError.class);
+      }
+    });
+  }
+
+  private static List<String> newestFirst(List<String> ids) {
+    List<String> reversed = new ArrayList<>(ids);
+    java.util.Collections.reverse(reversed);
+    return reversed;
+  }
+
+  private static List<Object> params(String path) {
+    return new ArrayList<>(List.of(UUID.randomUUID(), true, new String[] {path}));
+  }
+
+  /**
+   * Through HTTP: a district supervisor's pending reports, paged beneath 2100 newer pending reports of another city
+   * (more than the walk reads, so the page is the second statement's), in order, with cursors.
+   */
+  @Test
+  void aSupervisorPagesTheirPendingReportsBeneathManyNewerElsewhere(TestEnvironment env) throws Exception {
+    UUID seed = xuReport(env);
+    List<String> own = new ArrayList<>();
+    try {
+      env.inTransactionBesideTheService(st -> {
+        // Long ago (the `to` filter below keeps every other test's reports out of the list).
+        own.addAll(copies(st, seed, HUAISI, 3, "NULL", "timestamptz '2001-01-01'"));
+        own.addAll(copies(st, seed, SUQIAN, BoundedWalk.ROWS + 100, "NULL", "timestamptz '2001-01-02'"));
+      });
+      String query = "review=PENDING&to=2001-02-01T00:00:00Z";
+      assertThat(walk(env, "supervisor.hanjiang", query)).containsExactlyElementsOf(newestFirst(own.subList(0, 3)));
+      assertThat(walk(env, "supervisor.hanjiang", query + "&unitId=" + HUAISI))
+          .containsExactlyElementsOf(newestFirst(own.subList(0, 3)));
+      assertThat(walk(env, "supervisor.hanjiang", query + "&unitId=" + TONGZHOU)).isEmpty();
+    } finally {
+      env.inTransactionBesideTheService(st -> st.execute("DELETE FROM report WHERE received_at < '2001-02-01'"));
+    }
   }
 }

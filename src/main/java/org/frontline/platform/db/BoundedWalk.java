@@ -29,8 +29,18 @@ public final class BoundedWalk {
    */
   public static String sql(String select, String table, String alias, String key, String where, String order,
                            String condition, int limitParam) {
+    return sqlFrom(select, table + " " + alias + " WHERE " + where, table, alias, key, order, condition, limitParam);
+  }
+
+  /**
+   * As {@link #sql}, walking the rows of {@code source}, a FROM item named {@code alias} with the rows of
+   * {@code table} to walk (e.g. a UNION ALL of parts, each read from its own index in the list's order, at most
+   * {@link #ROWS} each): a list whose rows no single index gives in order.
+   */
+  public static String sqlFrom(String select, String source, String table, String alias, String key, String order,
+                               String condition, int limitParam) {
     return "SELECT " + select + ", w.n, w.passes FROM (SELECT " + alias + "." + key + " AS walked, row_number() OVER"
-        + " (ORDER BY " + order + ") AS n, " + condition + " AS passes FROM " + table + " " + alias + " WHERE " + where
+        + " (ORDER BY " + order + ") AS n, " + condition + " AS passes FROM " + source
         + " ORDER BY " + order + " LIMIT " + ROWS + ") w JOIN LATERAL (SELECT * FROM " + table + " " + alias
         + " WHERE " + alias + "." + key + " = w.walked LIMIT 1) " + alias + " ON true WHERE w.passes OR w.n = " + ROWS
         + " ORDER BY w.n LIMIT $" + limitParam;
