@@ -403,20 +403,17 @@ final class ReportRepository {
   Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
     List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
-    String sql = listSql(f, afterReceived, afterId, limit, params);
-    List<Object> walkParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
-    Future<List<Row>> page;
-    if (f.bbox() != null) {
-      page = rows(client, boxWalkSql(f, afterReceived, afterId, limit, walkParams), walkParams)
-          .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, sql, params)));
-    } else if (f.review() != null && (f.unitId() != null || !reader || !scope.coversARoot())) {
-      List<Object> unitParams = new ArrayList<>(List.of(callerId, reader, scope.paths()));
-      String byUnit = reviewByUnitSql(f, afterReceived, afterId, limit, unitParams);
-      page = rows(client, reviewWalkSql(f, afterReceived, afterId, limit, walkParams), walkParams)
-          .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, byUnit, unitParams)));
-    } else {
-      page = rows(client, sql, params);
-    }
+    List<Object> walkParams = new ArrayList<>(params);
+    // A bbox, or a review filter for a caller narrower than the organisation: a bounded walk of the newest first,
+    // then (when it does not fill the page) the narrower statement; else the page's one statement.
+    boolean narrowReview = f.bbox() == null && f.review() != null
+        && (f.unitId() != null || !reader || !scope.coversARoot());
+    String sql = narrowReview ? reviewByUnitSql(f, afterReceived, afterId, limit, params)
+        : listSql(f, afterReceived, afterId, limit, params);
+    String walk = f.bbox() != null ? boxWalkSql(f, afterReceived, afterId, limit, walkParams)
+        : narrowReview ? reviewWalkSql(f, afterReceived, afterId, limit, walkParams) : null;
+    Future<List<Row>> page = walk == null ? rows(client, sql, params) : rows(client, walk, walkParams)
+        .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, sql, params)));
     return page.compose(rows -> withAttachments(client, callerId, scope, rows));
   }
 
