@@ -235,6 +235,7 @@ class ReportReviewTest {
     }
     assertProblem(post(env, "supervisor.hanjiang", "/v1/reports/not-a-uuid/review", decision("ACCEPTED", null)), 400,
         INVALID);
+    assertProblem(get(env, "supervisor.hanjiang", "/v1/reports/not-a-uuid/reviews"), 400, INVALID);
     assertThat(reviews(env, report)).isZero();
     assertThat(audited(env, report)).isZero();
     // The longest comment allowed is stored whole.
