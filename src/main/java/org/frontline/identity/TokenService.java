@@ -148,23 +148,10 @@ public final class TokenService {
    * before sessions were named).
    */
   public String issue(UUID accountId, List<String> roles, List<UUID> scope, UUID sessionId) {
-    long now = clock.instant().getEpochSecond();
-    SigningKey current = keys.keys().current();
-    JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
-    JsonObject claims = new JsonObject()
-        .put("iss", issuer)
-        .put("aud", audience)
+    return signWithCurrentKey(new JsonObject()
         .put("sub", accountId.toString())
-        .put("iat", now)
-        .put("nbf", now)
-        .put("exp", now + ACCESS_TOKEN_TTL.toSeconds())
-        .put("jti", UUID.randomUUID().toString())
         .put("roles", new JsonArray(List.copyOf(roles)))
-        .put("scope", new JsonArray(scope.stream().map(UUID::toString).toList()));
-    if (sessionId != null) {
-      claims.put("sid", sessionId.toString());
-    }
-    return sign(header, claims, current);
+        .put("scope", new JsonArray(scope.stream().map(UUID::toString).toList())), sessionId);
   }
 
   /**
@@ -176,24 +163,27 @@ public final class TokenService {
    */
   public String issueForClient(UUID clientId, List<String> scopes, List<UUID> units, List<String> reportTypes,
                                UUID credentialId) {
-    long now = clock.instant().getEpochSecond();
-    SigningKey current = keys.keys().current();
-    JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
-    JsonObject claims = new JsonObject()
-        .put("iss", issuer)
-        .put("aud", audience)
+    return signWithCurrentKey(new JsonObject()
         .put("sub", clientId.toString())
         .put("client_id", clientId.toString())
-        .put("iat", now)
-        .put("nbf", now)
-        .put("exp", now + ACCESS_TOKEN_TTL.toSeconds())
-        .put("jti", UUID.randomUUID().toString())
         .put("scope", String.join(" ", scopes))
         .put("frontline_units", new JsonArray(units.stream().map(UUID::toString).toList()))
-        .put("frontline_report_types", new JsonArray(List.copyOf(reportTypes)));
-    if (credentialId != null) {
-      claims.put("sid", credentialId.toString());
+        .put("frontline_report_types", new JsonArray(List.copyOf(reportTypes))), credentialId);
+  }
+
+  /**
+   * The token of {@code claims} with the registered claims every access token carries (iss, aud, iat, nbf, exp for
+   * {@link #ACCESS_TOKEN_TTL}, a fresh jti, and sid when there is a session), signed with the current key.
+   */
+  private String signWithCurrentKey(JsonObject claims, UUID sessionId) {
+    long now = clock.instant().getEpochSecond();
+    SigningKey current = keys.keys().current();
+    claims.put("iss", issuer).put("aud", audience).put("iat", now).put("nbf", now)
+        .put("exp", now + ACCESS_TOKEN_TTL.toSeconds()).put("jti", UUID.randomUUID().toString());
+    if (sessionId != null) {
+      claims.put("sid", sessionId.toString());
     }
+    JsonObject header = new JsonObject().put("alg", ALG).put("typ", TYPE).put("kid", current.kid());
     return sign(header, claims, current);
   }
 
