@@ -110,6 +110,11 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     }
   }
 
+  /** A stored envelope's capturedAt as {@link #capturedAt} holds it (it was accepted when stored). */
+  static OffsetDateTime captureTime(String value) {
+    return time(value, "body/capturedAt");
+  }
+
   private static UUID uuid(String value, String field) {
     try {
       return UUID.fromString(value);

@@ -182,15 +182,32 @@ public final class ReportService {
     if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
       return new Submission(false, envelope.id(), existing.responseText());
     }
-    List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw());
+    List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw()).stream()
+        .filter(at -> !at.equals("/capturedAt") || !sameCaptureTime(existing.request(), envelope))
+        .toList();
     if (differences.isEmpty()) {
-      // The same JSON value written otherwise (8 and 8.0, 1e2 and 100 are one number): a repeat.
+      // The same JSON value written otherwise (8 and 8.0, 1e2 and 100 are one number; one instant at another
+      // offset): a repeat.
       return new Submission(false, envelope.id(), existing.responseText());
     }
     throw new ProblemException(Problem.of(ProblemType.CONFLICT,
             "A different report was already submitted under id " + envelope.id() + "; differing fields: "
                 + String.join(", ", differences) + ".")
         .with("differences", differences));
+  }
+
+  /**
+   * Whether the stored envelope's capturedAt is the instant this one names, as stored (UTC, to the microsecond): a
+   * phone that had no network had no time zone either, and once it has one it may write the same instant of its
+   * queue at another offset ("...T02:00:00Z" then "...T10:00:00+08:00"). One report, as 8 and 8.0 are one number.
+   */
+  private static boolean sameCaptureTime(JsonObject stored, Envelope envelope) {
+    try {
+      return stored.getValue("capturedAt") instanceof String first
+          && Envelope.captureTime(first).equals(envelope.capturedAt());
+    } catch (ProblemException storedUnderOlderRules) {
+      return false;
+    }
   }
 
   public Future<JsonObject> get(Actor actor, UUID id) {

@@ -272,6 +272,41 @@ class ReportSubmissionTest {
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isEqualTo(1);
   }
 
+  /**
+   * A phone offline long enough has no time zone from the network either: its queue's capture instant, written in UTC
+   * when first sent, is written at +08:00 on a resend once the network gave it one. The same instant is the same
+   * envelope, alone and in a batch (it was a 409 naming /capturedAt: the phone took its report for refused).
+   */
+  @Test
+  void theSameCaptureInstantAtAnotherOffsetIsTheSameEnvelope(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    java.time.Instant captured = java.time.Instant.parse(CAPTURED_AT);
+    HttpResponse<Buffer> first = post(env, "officer.xu", "/v1/reports", site(id));
+    assertThat(first.statusCode()).isEqualTo(201);
+    String local = captured.atOffset(java.time.ZoneOffset.ofHours(8)).toString();
+    HttpResponse<Buffer> again = post(env, "officer.xu", "/v1/reports", site(id).put("capturedAt", local));
+    assertThat(again.statusCode()).as(again.bodyAsString()).isEqualTo(200);
+    assertThat(again.bodyAsString()).isEqualTo(first.bodyAsString());
+    JsonArray results = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", new JsonArray()
+        .add(site(id).put("capturedAt", local))
+        .add(site(id).put("capturedAt", CAPTURED_AT.replace("Z", ".000000Z")))
+        .add(site(id).put("capturedAt", captured.plusSeconds(1).atOffset(java.time.ZoneOffset.ofHours(8)).toString()))))
+        .bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("duplicate:200");
+    assertThat(results.getJsonObject(0).getJsonObject("report")).isEqualTo(first.bodyAsJsonObject());
+    assertThat(status(results, 1)).isEqualTo("duplicate:200");
+    // Another instant is another report.
+    assertThat(status(results, 2)).isEqualTo("conflict:409");
+    assertThat(results.getJsonObject(2).getJsonObject("problem").getJsonArray("differences"))
+        .containsExactly("/capturedAt");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND captured_at = ?::timestamptz", id,
+        CAPTURED_AT)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
+        id.toString())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
+        id)).isEqualTo(1);
+  }
+
   @Test
   void theSameIdFromAnotherAuthorIs409RevealingNothing(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
