@@ -391,6 +391,37 @@ class ReportSubmissionTest {
     assertThat(fields(problem)).containsExactly("body/title");
   }
 
+  /**
+   * The contract's title is not blank (\S), but its regex took an ideographic space (a Chinese keyboard's space), a
+   * no-break or a zero-width space for a character: such titles were stored (201) and listed blank.
+   */
+  @Test
+  void aTitleOfOnlyUnicodeSpacesIs400NamingItAloneAndInABatch(TestEnvironment env) throws Exception {
+    List<UUID> refused = new ArrayList<>();
+    for (String blank : List.of("\u3000\u3000", "\u200b", " \u00a0\u2003", "\ufeff\u0007")) {
+      UUID id = UUID.randomUUID();
+      refused.add(id);
+      JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", site(id).put("title", blank)), 400,
+          VALIDATION);
+      assertThat(fields(problem)).as(blank).containsExactly("body/title");
+    }
+    UUID blankInBatch = UUID.randomUUID();
+    UUID shown = UUID.randomUUID();
+    refused.add(blankInBatch);
+    JsonArray results = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", new JsonArray()
+        .add(site(blankInBatch).put("title", "\u3000"))
+        .add(site(shown).put("title", "\u3000\u6865\u3000"))))
+        .bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("invalid:400");
+    assertThat(fields(results.getJsonObject(0).getJsonObject("problem"))).containsExactly("body/title");
+    assertThat(status(results, 1)).isEqualTo("created:201");
+    assertThat(string(env, "SELECT title FROM report WHERE id = ?", shown)).isEqualTo("\u3000\u6865\u3000");
+    for (UUID id : refused) {
+      assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", id)).isZero();
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ?", id.toString())).isZero();
+    }
+  }
+
   @Test
   void anUnpairedSurrogateIs400NamingTheFieldNotStoredAsAQuestionMark(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
