@@ -674,14 +674,37 @@ class ReportSubmissionTest {
   }
 
   @Test
-  void aBatchOfMoreThan50IsRefusedWhole(TestEnvironment env) {
+  void aBatchOfExactly50IsAnsweredItemByItemAndOfMoreIsRefusedWhole(TestEnvironment env) throws Exception {
     JsonArray items = new JsonArray();
-    for (int i = 0; i < 51; i++) {
-      items.add(site(UUID.randomUUID()));
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      String id = UUID.randomUUID().toString();
+      ids.add(id);
+      items.add(site(UUID.fromString(id)));
     }
-    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items)),
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    assertThat(results).hasSize(50);
+    for (int i = 0; i < 50; i++) {
+      assertThat(status(results, i)).isEqualTo("created:201");
+      assertThat(results.getJsonObject(i).getString("id")).isEqualTo(ids.get(i));
+    }
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) ids.toArray(String[]::new)))
+        .isEqualTo(50);
+
+    JsonArray over = new JsonArray();
+    List<String> overIds = new ArrayList<>();
+    for (int i = 0; i < 51; i++) {
+      String id = UUID.randomUUID().toString();
+      overIds.add(id);
+      over.add(site(UUID.fromString(id)));
+    }
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", over)),
         400, VALIDATION);
     assertThat(fields(problem)).contains("body/reports");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) overIds.toArray(String[]::new)))
+        .isZero();
   }
 
   private static String status(JsonArray results, int i) {
