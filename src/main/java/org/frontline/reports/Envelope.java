@@ -48,6 +48,26 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
 
   static final int MAX_FILENAME = 255;
 
+  /** What an envelope without {@code attachments}, and a location without {@code mock}, are read as. */
+  private static final JsonArray NO_ATTACHMENTS = new JsonArray();
+  private static final boolean NO_MOCK = false;
+
+  /**
+   * The envelope with the members it may leave out written as they are read ({@code attachments} [],
+   * {@code location.mock} false): the same report either way, stored and answered alike, so a repeat that writes a
+   * default the first left out (or the other way round) is a repeat. Compared only when the canonical hashes differ.
+   */
+  static JsonObject withDefaults(JsonObject envelope) {
+    JsonObject read = envelope.copy();
+    if (!read.containsKey("attachments")) {
+      read.put("attachments", NO_ATTACHMENTS.copy());
+    }
+    if (read.getValue("location") instanceof JsonObject loc && !loc.containsKey("mock")) {
+      loc.put("mock", NO_MOCK);
+    }
+    return read;
+  }
+
   /**
    * From JSON the contract's schema has accepted; the rules a schema cannot say (unique attachment ids) are
    * checked here, the same for a single envelope and a batch item.
@@ -60,7 +80,7 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     JsonObject loc = json.getJsonObject("location");
     Number accuracy = (Number) loc.getValue("accuracyM");
     List<Declaration> declarations = new ArrayList<>();
-    JsonArray attachments = json.getJsonArray("attachments", new JsonArray());
+    JsonArray attachments = json.getJsonArray("attachments", NO_ATTACHMENTS);
     Map<UUID, Integer> seen = new HashMap<>();
     for (int i = 0; i < attachments.size(); i++) {
       JsonObject a = attachments.getJsonObject(i);
@@ -77,7 +97,7 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
     return new Envelope(uuid(json.getString("id"), "body/id"), json.getString("type"),
         uuid(json.getString("unitId"), "body/unitId"), time(json.getString("capturedAt"), "body/capturedAt"),
         new Location(((Number) loc.getValue("lat")).doubleValue(), ((Number) loc.getValue("lon")).doubleValue(),
-            accuracy == null ? null : accuracy.doubleValue(), loc.getString("provider"), loc.getBoolean("mock", false)),
+            accuracy == null ? null : accuracy.doubleValue(), loc.getString("provider"), loc.getBoolean("mock", NO_MOCK)),
         json.getString("title"), json.getString("text"), json.getJsonObject("body"), List.copyOf(declarations), json,
         CanonicalJson.encode(json));
   }

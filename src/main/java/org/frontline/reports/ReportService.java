@@ -182,12 +182,13 @@ public final class ReportService {
     if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
       return new Submission(false, envelope.id(), existing.responseText());
     }
-    List<String> differences = CanonicalJson.differences(existing.request(), envelope.raw()).stream()
+    List<String> differences = CanonicalJson.differences(Envelope.withDefaults(existing.request()),
+            Envelope.withDefaults(envelope.raw())).stream()
         .filter(at -> !at.equals("/capturedAt") || !sameCaptureTime(existing.request(), envelope))
         .toList();
     if (differences.isEmpty()) {
       // The same JSON value written otherwise (8 and 8.0, 1e2 and 100 are one number; one instant at another
-      // offset): a repeat.
+      // offset; a default left out or written): a repeat.
       return new Submission(false, envelope.id(), existing.responseText());
     }
     throw new ProblemException(Problem.of(ProblemType.CONFLICT,

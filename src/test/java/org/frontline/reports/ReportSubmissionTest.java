@@ -307,6 +307,45 @@ class ReportSubmissionTest {
         id)).isEqualTo(1);
   }
 
+  /**
+   * A member the envelope may leave out (location.mock, attachments) written out as it is read, or left out where the
+   * first wrote it, is the same report, stored and answered alike: a queue flushed by code that writes defaults
+   * otherwise than the first send (another serialiser for the batch, an app update while offline) got a 409.
+   */
+  @Test
+  void aDefaultWrittenOutOrLeftOutIsTheSameEnvelope(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    HttpResponse<Buffer> first = post(env, "officer.xu", "/v1/reports", site(id));
+    assertThat(first.statusCode()).isEqualTo(201);
+    JsonObject written = site(id).put("attachments", new JsonArray());
+    JsonObject leftOut = site(id);
+    leftOut.getJsonObject("location").remove("mock");
+    for (JsonObject same : List.of(written, leftOut)) {
+      HttpResponse<Buffer> again = post(env, "officer.xu", "/v1/reports", same);
+      assertThat(again.statusCode()).as(again.bodyAsString()).isEqualTo(200);
+      assertThat(again.bodyAsString()).isEqualTo(first.bodyAsString());
+    }
+    JsonObject mocked = site(id);
+    mocked.getJsonObject("location").put("mock", true);
+    JsonArray results = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", new JsonArray()
+        .add(written).add(leftOut).add(mocked).add(withAttachments(site(id), attachment(UUID.randomUUID(), 9)))))
+        .bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("duplicate:200");
+    assertThat(results.getJsonObject(0).getJsonObject("report")).isEqualTo(first.bodyAsJsonObject());
+    assertThat(status(results, 1)).isEqualTo("duplicate:200");
+    // Another value is another report.
+    assertThat(status(results, 2)).isEqualTo("conflict:409");
+    assertThat(results.getJsonObject(2).getJsonObject("problem").getJsonArray("differences"))
+        .containsExactly("/location/mock");
+    assertThat(status(results, 3)).isEqualTo("conflict:409");
+    assertThat(results.getJsonObject(3).getJsonObject("problem").getJsonArray("differences"))
+        .containsExactly("/attachments/0");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND NOT location_mock", id)).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM attachment WHERE report_id = ?", id)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
+        id.toString())).isEqualTo(1);
+  }
+
   @Test
   void theSameIdFromAnotherAuthorIs409RevealingNothing(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();
