@@ -10,7 +10,6 @@ import org.frontline.platform.http.ProblemType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The content rules of both upload paths, on the head (and tail) of an upload's bytes, never on what the client
@@ -47,7 +46,7 @@ final class ContentRules {
     /** The problem answered to the uploader. */
     RuntimeException problem(String what) {
       String detail = type == ProblemType.UNSUPPORTED_MEDIA_TYPE
-          ? "The " + what + " is not an allowed photo (JPEG, PNG, HEIC/HEIF of the declared type): " + reason + "."
+          ? "The " + what + " is not an allowed photo (JPEG, PNG, HEIC/HEIF): " + reason + "."
           : "The " + what + " was refused before decoding: " + reason + ".";
       return Problem.of(type, detail).withErrors(List.of(new Problem.FieldError("content", reason))).toException();
     }
@@ -56,20 +55,15 @@ final class ContentRules {
   /**
    * @param head     the first bytes (up to {@link #HEAD}), or the whole file when it is that small
    * @param tail     the last bytes (up to {@link #TAIL}); the head again when the tail is not known yet
-   * @param declared the attachment's declared content type
    * @return the sniffed content type
    * @throws Refused when a rule is broken
    */
-  static String check(byte[] head, byte[] tail, String declared) {
+  static String check(byte[] head, byte[] tail) {
     SniffResult sniffed = new MediaSniffer().sniff(head, tail);
     if (sniffed instanceof SniffResult.Refused refused) {
       throw new Refused(ProblemType.UNSUPPORTED_MEDIA_TYPE, refused.reason());
     }
     String type = ((SniffResult.Sniffed) sniffed).contentType();
-    if (!family(type).equals(family(declared))) {
-      throw new Refused(ProblemType.UNSUPPORTED_MEDIA_TYPE, "the bytes are " + type + " but the attachment was "
-          + "declared as " + declared);
-    }
     PixelCap.Result capped;
     try {
       capped = CAP.check(MediaBytes.of(head), type);
@@ -83,15 +77,5 @@ final class ContentRules {
       throw new Refused(ProblemType.UNPROCESSABLE, reason);
     }
     return type;
-  }
-
-  private static String family(String contentType) {
-    String t = contentType == null ? "" : contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
-    return switch (t) {
-      case MediaSniffer.JPEG, "image/jpg", "image/pjpeg" -> "jpeg";
-      case MediaSniffer.PNG -> "png";
-      case MediaSniffer.HEIC, MediaSniffer.HEIF, "image/heic-sequence", "image/heif-sequence" -> "heif";
-      default -> "other:" + t;
-    };
   }
 }

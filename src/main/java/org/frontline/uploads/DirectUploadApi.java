@@ -164,7 +164,7 @@ public final class DirectUploadApi implements ApiRoutes {
             + d.size() + ", received " + size).map(x -> (String) null);
       }
       return UploadService.headAndTail(store, key, size)
-          .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1], d.contentType()), false))
+          .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1]), false))
           .compose(sniffed -> digest(key).map(sha -> new Digest(sha, sniffed)),
               e -> e instanceof ContentRules.Refused refused
                   ? reject(rc, caller, d, staging, refused.type, "content", refused.reason).map(x -> (Digest) null)

@@ -163,7 +163,7 @@ public final class UploadService {
           // memory and before anything is stored: looking at its head on the way would judge the same bytes twice.
           boolean judgedAtCompletion = upload.multipartUploadId() == null
               && Long.toString(upload.length() - offset).equals(body.getHeader("Content-Length"));
-          Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : head -> checkHead(declared, head);
+          Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : this::checkHead;
           return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, headCheck,
               budget, blocking, gone, received -> received.complete()
                   ? complete(caller, upload, declared, received, clientAddress, requestId)
@@ -244,9 +244,9 @@ public final class UploadService {
   }
 
   /** The content rules on the upload's first bytes, as soon as they are in (nothing of them is stored yet). */
-  private Future<Void> checkHead(AttachmentLedger.Declared declared, byte[] head) {
+  private Future<Void> checkHead(byte[] head) {
     return blocking.executeBlocking(() -> {
-      ContentRules.check(head, head, declared.contentType());
+      ContentRules.check(head, head);
       return null;
     }, false);
   }
@@ -284,11 +284,10 @@ public final class UploadService {
         // Received whole: judged in memory, stored with one PUT only when it passes. The content rules come
         // first, as they would have on the way when the head was not judged early (see write).
         Buffer whole = received.whole();
-        return blocking.executeBlocking(() -> ContentRules.check(head(whole), tail(whole), declared.contentType()),
-                false)
+        return blocking.executeBlocking(() -> ContentRules.check(head(whole), tail(whole)), false)
             .compose(sniffed -> !matches
                     ? rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId)
-                    : store.putBytes(upload.objectKey(), whole, declared.contentType())
+                    : store.putBytes(upload.objectKey(), whole, sniffed)
                         .compose(etag -> stored(caller, upload, declared, sniffed, clientAddress, requestId)),
                 e -> !(e instanceof ContentRules.Refused refused) ? Future.failedFuture(e)
                     : refusedRecord(caller, upload, declared, refused, clientAddress, requestId).map(w -> upload));
@@ -298,8 +297,7 @@ public final class UploadService {
             if (matches) {
               // The whole sniff again, on head and tail of what is stored (the tail may hold a ZIP end record).
               return headAndTail(store, upload.objectKey(), received.offset())
-                  .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1],
-                      declared.contentType()), false))
+                  .compose(ht -> blocking.executeBlocking(() -> ContentRules.check(ht[0], ht[1]), false))
                   .compose(sniffed -> stored(caller, upload, declared, sniffed, clientAddress, requestId),
                       // Any other failure once the multipart upload is complete: it takes no more parts, so this
                       // upload can never finish; it ends (its object removed) and the client's next HEAD is 404,
