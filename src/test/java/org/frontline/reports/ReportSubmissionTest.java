@@ -746,6 +746,32 @@ class ReportSubmissionTest {
         .isZero();
   }
 
+  @Test
+  void aBatchOverTheBodyLimitIs413AndStoresNothingThoughUnder50Items(TestEnvironment env) throws Exception {
+    // 30 envelopes of 2,000 characters of Chinese text (3 bytes each in UTF-8): about 180 KB, over the tests' JSON
+    // body limit (64 KiB, TestEnvironment; 1 MiB by default) though the count is within 50.
+    JsonArray items = new JsonArray();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      String id = UUID.randomUUID().toString();
+      ids.add(id);
+      items.add(site(UUID.fromString(id)).put("text", "\u5de5".repeat(2_000)));
+    }
+
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports/batch",
+        new JsonObject().put("reports", items)), 413, "urn:frontline:problem:payload-too-large");
+
+    assertThat(problem.getString("detail")).isNotBlank();
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) ids.toArray(String[]::new)))
+        .isZero();
+    // Cut by size, the same queue goes through.
+    HttpResponse<Buffer> half = post(env, "officer.xu", "/v1/reports/batch",
+        new JsonObject().put("reports", new JsonArray(items.getList().subList(0, 5))));
+    assertThat(half.statusCode()).as(half.bodyAsString()).isEqualTo(200);
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) ids.toArray(String[]::new)))
+        .isEqualTo(5);
+  }
+
   private static String status(JsonArray results, int i) {
     JsonObject r = results.getJsonObject(i);
     return r.getString("status") + ":" + r.getInteger("httpStatus");
