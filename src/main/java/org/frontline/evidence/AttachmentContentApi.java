@@ -7,6 +7,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.Scope;
+import org.frontline.media.MediaSniffer;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
@@ -24,7 +25,8 @@ import java.util.UUID;
  * admin whose scope covers its unit; anyone else 404 as if missing). The original (with its EXIF and GPS) only for
  * the author and supervisors/assessors in scope: an admin who may read the report gets 403. A copy not made yet
  * (or never makeable, e.g. HEIC) is 409. The link makes the store answer with the sniffed content type (the copies:
- * image/jpeg), never the Content-Type a client declared on its presigned PUT.
+ * image/jpeg), inline under a name made here ({@code {id}-{variant}.jpg}) and not to be cached, never the
+ * Content-Type, Content-Disposition or Cache-Control a client declared on its presigned PUT.
  */
 public final class AttachmentContentApi implements ApiRoutes {
   /** Lifetime of the presigned GET. */
@@ -91,7 +93,9 @@ public final class AttachmentContentApi implements ApiRoutes {
                   + id + " is not available: " + why + "."));
             }
           }
-          return store.presignedGet(key, URL_MINUTES, contentType);
+          // Served under a name made here (never the client's filename, nor what its PUT declared), not cached.
+          return store.presignedGet(key, URL_MINUTES, contentType,
+              id + "-" + variant + "." + MediaSniffer.extension(contentType));
         })
         .onSuccess(url -> rc.response().setStatusCode(303)
             .putHeader("Location", url)

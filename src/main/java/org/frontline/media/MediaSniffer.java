@@ -19,6 +19,17 @@ public final class MediaSniffer {
   public static final String HEIC = "image/heic";
   public static final String HEIF = "image/heif";
 
+  /** The file name extension of a sniffed type ("bin" for any other), for the names the server serves files under. */
+  public static String extension(String contentType) {
+    return switch (contentType == null ? "" : contentType) {
+      case JPEG -> "jpg";
+      case PNG -> "png";
+      case HEIC -> "heic";
+      case HEIF -> "heif";
+      default -> "bin";
+    };
+  }
+
   /** How much of the head is scanned for embedded markup. */
   static final int HEAD_SCAN = 64 * 1024;
   /** A ZIP end-of-central-directory record lies within the last 22 + 65535 (comment) bytes. */

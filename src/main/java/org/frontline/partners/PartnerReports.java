@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Caller;
 import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
+import org.frontline.media.MediaSniffer;
 import org.frontline.platform.http.ExactNumbers;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
@@ -87,7 +88,7 @@ public final class PartnerReports {
             return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The " + variant + " copy of attachment "
                 + attachmentId + " is not available yet.").toException());
           }
-          return store.presignedGet(key, LINK_MINUTES, "image/jpeg");
+          return store.presignedGet(key, LINK_MINUTES, MediaSniffer.JPEG, attachmentId + "-" + variant + ".jpg");
         });
   }
 

@@ -144,6 +144,10 @@ class EvidenceWorkerTest {
     HttpResponse<byte[]> fetched = StoreHttp.get(location);
     assertThat(fetched.statusCode()).isEqualTo(200);
     assertThat(fetched.body()).isEqualTo(stored(env, "derived/" + attachment + "/thumb.jpg"));
+    assertThat(fetched.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+    assertThat(fetched.headers().firstValue("Content-Disposition"))
+        .hasValue("inline; filename=\"" + attachment + "-thumb.jpg\"");
+    assertThat(fetched.headers().firstValue("Cache-Control")).hasValue("private, no-store");
     // Originals: the author and a supervisor in scope; an admin who may read the report: 403.
     HttpResponse<String> original = get(env, "officer.xu", "/v1/attachments/" + attachment + "/content?variant=original");
     assertThat(original.statusCode()).isEqualTo(303);

@@ -46,8 +46,19 @@ public final class StoreHttp {
   /** A PUT declaring {@code contentType}, as any client of a presigned URL may (the signature does not cover it). */
   public static HttpResponse<byte[]> put(String url, byte[] body, String contentType)
       throws IOException, InterruptedException {
+    return put(url, body, java.util.Map.of("Content-Type", contentType));
+  }
+
+  /**
+   * A PUT with headers of the client's choosing (Content-Type, Content-Disposition, Cache-Control...): the signature
+   * of a presigned PUT does not cover them, and the store keeps them as the object's metadata.
+   */
+  public static HttpResponse<byte[]> put(String url, byte[] body, java.util.Map<String, String> headers)
+      throws IOException, InterruptedException {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    return http.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", contentType)
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url));
+    headers.forEach(request::header);
+    return http.send(request.PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 }

@@ -250,6 +250,40 @@ class DirectUploadTest {
   }
 
   @Test
+  void theOriginalIsServedWithTheServersDispositionAndCachingNotThoseThePutDeclared(TestEnvironment env)
+      throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    // The markup beyond the 256 KiB judged, PUT declaring a download named .html and a year in shared caches: the
+    // store keeps both as the object's metadata and served them with the original (its EXIF and GPS with it).
+    byte[] data = TusUploadTest.photo(400_000);
+    byte[] script = "<html><script>alert(document.domain)</script>".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    System.arraycopy(script, 0, data, 300_000, script.length);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
+    String url = uploads.uploadUrl(env, token, a);
+    assertThat(StoreHttp.put(url, data, java.util.Map.of("Content-Type", "text/html",
+        "Content-Disposition", "attachment; filename=\"report.html\"",
+        "Cache-Control", "public, max-age=31536000")).statusCode()).isEqualTo(200);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> link = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + env.app().config().http().port() + "/v1/attachments/" + a + "/content?variant=original"))
+        .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(link.statusCode()).as(link.body()).isEqualTo(303);
+    HttpResponse<byte[]> original = StoreHttp.get(link.headers().firstValue("Location").orElseThrow());
+
+    assertThat(original.statusCode()).isEqualTo(200);
+    assertThat(original.body()).isEqualTo(data);
+    // Inline, under a name the server made, in no shared cache: not what the PUT declared.
+    assertThat(original.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+    assertThat(original.headers().firstValue("Content-Disposition"))
+        .hasValue("inline; filename=\"" + a + "-original.jpg\"");
+    assertThat(original.headers().firstValue("Cache-Control")).hasValue("private, no-store");
+    assertThat(link.headers().firstValue("Cache-Control")).hasValue("no-store");
+  }
+
+  @Test
   void bytesSwappedThroughTheStillValidUrlDuringTheCompletionAreNotStored(TestEnvironment env) throws Exception {
     byte[] declared = TusUploadTest.photo(40_000);
     // The same size, a ZIP end record over its tail: refused by the content rules, another SHA-256.

@@ -61,6 +61,9 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   static final int UPLOAD_HIGH_WATER_BYTES = 1024 * 1024;
   /** S3 refuses presigned URLs valid for longer than 7 days. */
   static final int MAX_EXPIRY_MINUTES = 7 * 24 * 60;
+  /** A filename the store may be told to serve an object under: one the server made, nothing to quote or escape. */
+  private static final java.util.regex.Pattern SERVED_FILENAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,100}");
   static final int MAX_KEY_BYTES = 1024;
   /** S3's largest single PUT. */
   static final long MAX_PUT_BYTES = 5L * 1024 * 1024 * 1024;
@@ -310,9 +313,14 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   }
 
   @Override
-  public Future<String> presignedGet(String key, int expiryMinutes, String contentType) {
-    return presign(Method.GET, key, expiryMinutes,
-        contentType == null ? Map.of() : Map.of("response-content-type", contentType));
+  public Future<String> presignedGet(String key, int expiryMinutes, String contentType, String filename) {
+    if (!SERVED_FILENAME.matcher(filename).matches()) {
+      return Future.failedFuture(new IllegalArgumentException("a served filename is made by the server of "
+          + SERVED_FILENAME + ", was " + filename));
+    }
+    return presign(Method.GET, key, expiryMinutes, Map.of("response-content-type", contentType,
+        "response-content-disposition", "inline; filename=\"" + filename + "\"",
+        "response-cache-control", "private, no-store"));
   }
 
   @Override

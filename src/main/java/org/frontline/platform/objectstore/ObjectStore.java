@@ -52,12 +52,14 @@ public interface ObjectStore {
   Future<String> presignedGet(String key, int expiryMinutes);
 
   /**
-   * As {@link #presignedGet(String, int)}, the store answering with {@code contentType} (a signed
-   * {@code response-content-type}) whatever Content-Type the object was written with: an object a client PUT
-   * through a presigned URL carries the type that client chose (text/html, say), which its bytes must not be served
-   * as.
+   * As {@link #presignedGet(String, int)}, the store answering as the service says, whatever metadata the object was
+   * written with: an object a client PUT through a presigned URL carries the Content-Type, Content-Disposition and
+   * Cache-Control that client chose (text/html, a download named {@code report.html}, a year in every shared cache),
+   * and the store serves them back. Signed overrides: {@code response-content-type} {@code contentType},
+   * {@code response-content-disposition} {@code inline; filename="filename"} (a name the server made: letters,
+   * digits, '.', '-' and '_' only) and {@code response-cache-control} {@code private, no-store}.
    */
-  Future<String> presignedGet(String key, int expiryMinutes, String contentType);
+  Future<String> presignedGet(String key, int expiryMinutes, String contentType, String filename);
 
   /**
    * A URL for clients (at the store's public endpoint) allowing a PUT of exactly this key, of exactly
