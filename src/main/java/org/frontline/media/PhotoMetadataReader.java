@@ -15,6 +15,7 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.time.format.ResolverStyle;
 import java.util.Optional;
 
 /**
@@ -25,7 +26,12 @@ import java.util.Optional;
  */
 public final class PhotoMetadataReader {
 
-  private static final DateTimeFormatter EXIF_TIME = DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss");
+  /**
+   * Strict: the default (smart) resolver made an impossible date a real one ("2026:04:31" April 30, "24:00:00" the
+   * next midnight), a time the photo does not say, which the skew check then passed. An impossible time is no time.
+   */
+  private static final DateTimeFormatter EXIF_TIME =
+      DateTimeFormatter.ofPattern("uuuu:MM:dd HH:mm:ss").withResolverStyle(ResolverStyle.STRICT);
 
   public PhotoMetadata read(MediaBytes bytes) throws IOException {
     byte[] magic = bytes.read(0, PNG_MAGIC.length);
@@ -140,7 +146,7 @@ public final class PhotoMetadataReader {
     try {
       return Optional.of(LocalDateTime.parse(s.length() > 19 ? s.substring(0, 19) : s, EXIF_TIME));
     } catch (DateTimeParseException unset) {
-      return Optional.empty(); // "0000:00:00 00:00:00" or blanks: no time
+      return Optional.empty(); // "0000:00:00 00:00:00", blanks or an impossible date: no time
     }
   }
 

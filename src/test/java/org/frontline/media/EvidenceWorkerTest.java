@@ -26,6 +26,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -301,6 +302,32 @@ class EvidenceWorkerTest {
       assertThat(check(env, a, "PHOTO_TIME_SKEW")).as(sent).startsWith("PASSED|0");
       assertThat(string(env, "SELECT detail FROM evidence_check WHERE attachment_id = ? AND code = 'PHOTO_TIME_SKEW'",
           a)).as(sent).contains("assumed " + c[1]);
+    }
+  }
+
+  /**
+   * An impossible DateTimeOriginal is no capture time: it was resolved into the nearest real one (April 31 as April
+   * 30, 24:00 as the next midnight), and the photo passed the skew check against a capturedAt of that very time.
+   */
+  @Test
+  void aPhotoWhoseCaptureTimeIsImpossibleHasNoCaptureTime(TestEnvironment env) throws Exception {
+    // The photo's DateTimeOriginal, and the capturedAt the smart reading made of it.
+    String[][] cases = {{"2026:04:31 10:00:00", "2026-04-30T10:00:00+08:00"},
+        {"2026:04:29 24:00:00", "2026-04-30T00:00:00+08:00"}};
+    for (String[] c : cases) {
+      Instant captured = OffsetDateTime.parse(c[1]).toInstant();
+      byte[] photo = new ExifSegment().make("Xiaomi").model("Redmi 9").dateTimeOriginal(c[0])
+          .offsetTimeOriginal("+08:00").gps(REPORT_LAT, REPORT_LON)
+          .spliceInto(TestImages.jpeg(TestImages.scene(320, 240, 1601), 0.9f));
+      UUID report = UUID.randomUUID();
+      UUID a = submitWithPhoto(env, report, captured, photo);
+      awaitDone(env, a);
+      assertThat(check(env, a, "PHOTO_TIME_MISSING")).as(c[0]).startsWith("FLAGGED|");
+      assertThat(string(env, "SELECT count(*)::text FROM evidence_check WHERE attachment_id = ?"
+          + " AND code = 'PHOTO_TIME_SKEW'", a)).as(c[0]).isEqualTo("0");
+      assertThat(string(env, "SELECT exif::text FROM attachment WHERE id = ?", a)).as(c[0])
+          .doesNotContain("capturedLocal");
+      assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
     }
   }
 
