@@ -116,7 +116,7 @@ public final class PhotoMetadataReader {
   }
 
   private static Optional<PhotoMetadata.GpsPosition> gps(GpsDirectory gps) {
-    if (gps == null) {
+    if (gps == null || !wellFormed(gps)) {
       return Optional.empty();
     }
     GeoLocation at = gps.getGeoLocation();
@@ -132,6 +132,27 @@ public final class PhotoMetadataReader {
       altitude = Optional.of(ref != null && ref == 1 ? -metres : metres);
     }
     return Optional.of(new PhotoMetadata.GpsPosition(at.getLatitude(), at.getLongitude(), altitude));
+  }
+
+  /**
+   * A position as EXIF writes it: references N or S and E or W, minutes and seconds below 60. metadata-extractor reads
+   * any other reference as north or east, and sums 31 degrees 87 minutes into 32.45: a position the photo does not
+   * state, which the distance check then passed. Such GPS is none (flagged missing). Zero denominators make infinite
+   * parts, refused here or by the range check below.
+   */
+  private static boolean wellFormed(GpsDirectory gps) {
+    return reference(gps.getString(GpsDirectory.TAG_LATITUDE_REF), "N", "S")
+        && reference(gps.getString(GpsDirectory.TAG_LONGITUDE_REF), "E", "W")
+        && sexagesimal(gps.getRationalArray(GpsDirectory.TAG_LATITUDE))
+        && sexagesimal(gps.getRationalArray(GpsDirectory.TAG_LONGITUDE));
+  }
+
+  private static boolean reference(String value, String positive, String negative) {
+    return text(value).filter(r -> r.equalsIgnoreCase(positive) || r.equalsIgnoreCase(negative)).isPresent();
+  }
+
+  private static boolean sexagesimal(Rational[] dms) {
+    return dms != null && dms.length == 3 && dms[1].doubleValue() < 60 && dms[2].doubleValue() < 60;
   }
 
   private static Optional<String> text(String s) {

@@ -331,6 +331,34 @@ class EvidenceWorkerTest {
     }
   }
 
+  /**
+   * GPS no camera writes is no GPS: a reference other than N/S, E/W was read as north or east, and minutes or seconds
+   * of 60 or more were summed (31 degrees 87 minutes: 32.45), so such a photo passed the distance check at the
+   * report's location.
+   */
+  @Test
+  void aPhotoWhoseGpsIsMalformedHasNoGps(TestEnvironment env) throws Exception {
+    long[] lon = {119, 1, 25, 1, 48, 1}; // 119.43
+    ExifSegment[] malformed = {
+        new ExifSegment().gpsRationals("N", new long[] {31, 1, 87, 1, 0, 1}, "E", lon),
+        new ExifSegment().gpsRationals("N", new long[] {32, 1, 26, 1, 60, 1}, "E", lon),
+        new ExifSegment().gpsRationals("X", new long[] {32, 1, 27, 1, 0, 1}, "E", lon)};
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    String local = LocalDateTime.ofInstant(captured, ZoneOffset.ofHours(8))
+        .format(DateTimeFormatter.ofPattern("yyyy:MM:dd HH:mm:ss"));
+    for (int i = 0; i < malformed.length; i++) {
+      byte[] photo = malformed[i].make("Xiaomi").model("Redmi 9").dateTimeOriginal(local).offsetTimeOriginal("+08:00")
+          .spliceInto(TestImages.jpeg(TestImages.scene(320, 240, 1602 + i), 0.9f));
+      UUID report = UUID.randomUUID();
+      UUID a = submitWithPhoto(env, report, captured, photo);
+      awaitDone(env, a);
+      assertThat(check(env, a, "PHOTO_GPS_MISSING")).as("case " + i).startsWith("FLAGGED|");
+      assertThat(string(env, "SELECT count(*)::text FROM evidence_check WHERE attachment_id = ?"
+          + " AND code = 'PHOTO_GPS_DISTANCE'", a)).as("case " + i).isEqualTo("0");
+      assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    }
+  }
+
   @Test
   void aHeicPhotoIsHashedAndServedAndMatchesAJpegOfTheSameScene(TestEnvironment env) throws Exception {
     HeicEncoder.assumeAvailable();

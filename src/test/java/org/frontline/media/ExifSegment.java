@@ -27,6 +27,10 @@ final class ExifSegment {
   private Double lat;
   private Double lon;
   private Double altitude;
+  private String latRef;
+  private long[] latParts;
+  private String lonRef;
+  private long[] lonParts;
 
   ExifSegment make(String v) { make = v; return this; }
   ExifSegment model(String v) { model = v; return this; }
@@ -35,6 +39,18 @@ final class ExifSegment {
   ExifSegment offsetTimeOriginal(String v) { offsetTimeOriginal = v; return this; }
   ExifSegment gps(double latitude, double longitude) { lat = latitude; lon = longitude; return this; }
   ExifSegment altitude(double metres) { altitude = metres; return this; }
+
+  /**
+   * GPS as written, rational by rational: {@code latitude} and {@code longitude} are degrees, minutes and seconds as
+   * numerator, denominator pairs (6 numbers each), for values no camera should write.
+   */
+  ExifSegment gpsRationals(String latitudeRef, long[] latitude, String longitudeRef, long[] longitude) {
+    latRef = latitudeRef;
+    latParts = latitude;
+    lonRef = longitudeRef;
+    lonParts = longitude;
+    return this;
+  }
 
   private record Entry(int tag, int type, int count, byte[] value) {}
 
@@ -64,6 +80,13 @@ final class ExifSegment {
       exif.add(ascii(0x9011, offsetTimeOriginal));
     }
     List<Entry> gps = new ArrayList<>();
+    if (latParts != null) {
+      gps.add(new Entry(0x0000, BYTE, 4, new byte[] {2, 3, 0, 0}));
+      gps.add(ascii(0x0001, latRef));
+      gps.add(new Entry(0x0002, RATIONAL, 3, rationals(latParts)));
+      gps.add(ascii(0x0003, lonRef));
+      gps.add(new Entry(0x0004, RATIONAL, 3, rationals(lonParts)));
+    }
     if (lat != null) {
       gps.add(new Entry(0x0000, BYTE, 4, new byte[] {2, 3, 0, 0}));
       gps.add(ascii(0x0001, lat >= 0 ? "N" : "S"));
