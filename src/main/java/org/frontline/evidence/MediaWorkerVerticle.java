@@ -344,7 +344,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
     PhotoMetadata meta = metadata.read(media);
     ReportLocation location = new ReportLocation(job.lat(), job.lon(), job.accuracyM(), job.mock());
     List<EvidenceCheck> reportChecks = reportChecks(job);
-    List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt());
+    List<EvidenceCheck> photoChecks = checks.photoChecks(meta, location, job.capturedAt(),
+        job.receivedAt().toInstant());
     Optional<DerivedImages.Variants> variants = Optional.empty();
     String notDecoded = null;
     try {

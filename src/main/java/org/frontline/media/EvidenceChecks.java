@@ -24,6 +24,8 @@ public final class EvidenceChecks {
   public static final String PHOTO_GPS_DISTANCE = "PHOTO_GPS_DISTANCE";
   public static final String PHOTO_TIME_MISSING = "PHOTO_TIME_MISSING";
   public static final String PHOTO_TIME_SKEW = "PHOTO_TIME_SKEW";
+  /** The photo's capture time against the server's receipt of the report (same bounds as CAPTURE_RECEIPT_SKEW). */
+  public static final String PHOTO_RECEIPT_SKEW = "PHOTO_RECEIPT_SKEW";
   public static final String EXACT_REUSE = "EXACT_REUSE";
   public static final String NEAR_DUPLICATE = "NEAR_DUPLICATE";
   /** A stored photo whose checks could not run (its processing FAILED): always flagged. */
@@ -50,22 +52,34 @@ public final class EvidenceChecks {
     List<EvidenceCheck> checks = new ArrayList<>();
     checks.add(EvidenceCheck.of(MOCK_LOCATION, location.mock(), null, null, null,
         location.mock() ? "the phone reported a mock (simulated) location" : "the phone reported a real location"));
-    // Positive: captured before receipt (normal, queued offline); negative: the device clock is ahead.
-    double lag = seconds(Duration.between(capturedAt.toInstant(), receivedAt));
-    if (lag < 0) {
-      double bound = seconds(thresholds.captureAhead());
-      checks.add(EvidenceCheck.of(CAPTURE_RECEIPT_SKEW, -lag > bound, lag, -bound, "s",
-          "capturedAt is " + human(-lag) + " after the server received the report"));
-    } else {
-      double bound = seconds(thresholds.captureAge());
-      checks.add(EvidenceCheck.of(CAPTURE_RECEIPT_SKEW, lag > bound, lag, bound, "s",
-          "the server received the report " + human(lag) + " after capturedAt"));
-    }
+    checks.add(receiptSkew(CAPTURE_RECEIPT_SKEW, capturedAt.toInstant(), receivedAt, "capturedAt"));
     return checks;
   }
 
-  /** Checks of one photo's EXIF against the report: GPS distance and capture time. */
-  public List<EvidenceCheck> photoChecks(PhotoMetadata photo, ReportLocation location, OffsetDateTime capturedAt) {
+  /**
+   * A time the phone gave ({@code what}) against the server's receipt. Positive: before receipt (normal, queued
+   * offline; at most {@code captureAge}); negative: after it, a clock ahead or a time made up (at most
+   * {@code captureAhead}).
+   */
+  private EvidenceCheck receiptSkew(String code, Instant at, Instant receivedAt, String what) {
+    double lag = seconds(Duration.between(at, receivedAt));
+    if (lag < 0) {
+      double bound = seconds(thresholds.captureAhead());
+      return EvidenceCheck.of(code, -lag > bound, lag, -bound, "s",
+          what + " is " + human(-lag) + " after the server received the report");
+    }
+    double bound = seconds(thresholds.captureAge());
+    return EvidenceCheck.of(code, lag > bound, lag, bound, "s",
+        "the server received the report " + human(lag) + " after " + what);
+  }
+
+  /**
+   * Checks of one photo's EXIF against the report: GPS distance, capture time against capturedAt and against the
+   * server's receipt (capturedAt within its bounds and the photo within an hour of it still let a photo be taken an
+   * hour after the server received the report).
+   */
+  public List<EvidenceCheck> photoChecks(PhotoMetadata photo, ReportLocation location, OffsetDateTime capturedAt,
+                                         Instant receivedAt) {
     List<EvidenceCheck> checks = new ArrayList<>();
     Optional<PhotoMetadata.GpsPosition> gps = photo.gps();
     checks.add(EvidenceCheck.of(PHOTO_GPS_MISSING, gps.isEmpty(), null, null, null,
@@ -97,6 +111,8 @@ public final class EvidenceChecks {
           "the photo was taken " + human(Math.abs(skew)) + (skew >= 0 ? " before" : " after")
               + " the report's capturedAt" + (assumed ? " (photo time zone assumed " + zone + ")"
               : "")));
+      checks.add(receiptSkew(PHOTO_RECEIPT_SKEW, taken.toInstant(), receivedAt, "the photo's capture time"
+          + (assumed ? " (time zone assumed " + zone + ")" : "")));
     });
     return checks;
   }

@@ -15,6 +15,7 @@ class EvidenceChecksTest {
 
   private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
   private final OffsetDateTime capturedAt = OffsetDateTime.of(2026, 11, 20, 14, 10, 0, 0, ZoneOffset.ofHours(2));
+  private final Instant receivedAt = capturedAt.toInstant().plusSeconds(120);
   private final ReportLocation here = new ReportLocation(48.4647, 35.0462, 10, false);
 
   private static PhotoMetadata photo(Double lat, Double lon, LocalDateTime local, ZoneOffset offset) {
@@ -38,9 +39,9 @@ class EvidenceChecksTest {
   @Test
   void photoTakenWhereAndWhenTheReportSaysPasses() {
     List<EvidenceCheck> list = checks.photoChecks(
-        photo(48.4650, 35.0465, LocalDateTime.of(2026, 11, 20, 14, 2, 0), ZoneOffset.ofHours(2)), here, capturedAt);
+        photo(48.4650, 35.0465, LocalDateTime.of(2026, 11, 20, 14, 2, 0), ZoneOffset.ofHours(2)), here, capturedAt, receivedAt);
     assertThat(list).extracting(EvidenceCheck::code).containsExactly("PHOTO_GPS_MISSING", "PHOTO_GPS_DISTANCE",
-        "PHOTO_TIME_MISSING", "PHOTO_TIME_SKEW");
+        "PHOTO_TIME_MISSING", "PHOTO_TIME_SKEW", "PHOTO_RECEIPT_SKEW");
     assertThat(list).noneMatch(EvidenceCheck::flagged);
     EvidenceCheck distance = find(list, "PHOTO_GPS_DISTANCE");
     assertThat(distance.measured()).isCloseTo(40.5, within(1.0));
@@ -54,8 +55,8 @@ class EvidenceChecksTest {
   @Test
   void photoFarFromTheReportLocationFlaggedWithItsValues() {
     // About 1.1 km north.
-    EvidenceCheck distance = find(checks.photoChecks(photo(48.4747, 35.0462, null, null), here, capturedAt),
-        "PHOTO_GPS_DISTANCE");
+    EvidenceCheck distance = find(checks.photoChecks(photo(48.4747, 35.0462, null, null), here, capturedAt,
+        receivedAt), "PHOTO_GPS_DISTANCE");
     assertThat(distance.flagged()).isTrue();
     assertThat(distance.measured()).isCloseTo(1112, within(2.0));
     assertThat(distance.threshold()).isEqualTo(200.0);
@@ -65,15 +66,15 @@ class EvidenceChecksTest {
   @Test
   void distanceThresholdGrowsWithPoorAccuracy() {
     ReportLocation vague = new ReportLocation(48.4647, 35.0462, 500, false);
-    EvidenceCheck distance = find(checks.photoChecks(photo(48.4747, 35.0462, null, null), vague, capturedAt),
-        "PHOTO_GPS_DISTANCE");
+    EvidenceCheck distance = find(checks.photoChecks(photo(48.4747, 35.0462, null, null), vague, capturedAt,
+        receivedAt), "PHOTO_GPS_DISTANCE");
     assertThat(distance.threshold()).isEqualTo(1500.0);
     assertThat(distance.flagged()).isFalse();
   }
 
   @Test
   void missingGpsAndTimeFlagged() {
-    List<EvidenceCheck> list = checks.photoChecks(PhotoMetadata.NONE, here, capturedAt);
+    List<EvidenceCheck> list = checks.photoChecks(PhotoMetadata.NONE, here, capturedAt, receivedAt);
     assertThat(list).extracting(EvidenceCheck::code).containsExactly("PHOTO_GPS_MISSING", "PHOTO_TIME_MISSING");
     assertThat(list).allMatch(EvidenceCheck::flagged);
   }
@@ -81,12 +82,12 @@ class EvidenceChecksTest {
   @Test
   void photoTimeSkewFlaggedEitherWay() {
     EvidenceCheck before = find(checks.photoChecks(
-        photo(null, null, LocalDateTime.of(2026, 11, 20, 9, 0, 0), ZoneOffset.ofHours(2)), here, capturedAt),
+        photo(null, null, LocalDateTime.of(2026, 11, 20, 9, 0, 0), ZoneOffset.ofHours(2)), here, capturedAt, receivedAt),
         "PHOTO_TIME_SKEW");
     assertThat(before.flagged()).isTrue();
     assertThat(before.measured()).isEqualTo(5 * 3600 + 600.0);
     EvidenceCheck after = find(checks.photoChecks(
-        photo(null, null, LocalDateTime.of(2026, 11, 21, 14, 10, 0), ZoneOffset.ofHours(2)), here, capturedAt),
+        photo(null, null, LocalDateTime.of(2026, 11, 21, 14, 10, 0), ZoneOffset.ofHours(2)), here, capturedAt, receivedAt),
         "PHOTO_TIME_SKEW");
     assertThat(after.flagged()).isTrue();
     assertThat(after.measured()).isEqualTo(-86_400.0);
@@ -97,16 +98,16 @@ class EvidenceChecksTest {
   void photoOffsetIsHonouredAndItsAbsenceAssumesTheReportsOffset() {
     // 13:10 at +01:00 is 14:10 at +02:00: no skew.
     EvidenceCheck withOffset = find(checks.photoChecks(
-        photo(null, null, LocalDateTime.of(2026, 11, 20, 13, 10, 0), ZoneOffset.ofHours(1)), here, capturedAt),
+        photo(null, null, LocalDateTime.of(2026, 11, 20, 13, 10, 0), ZoneOffset.ofHours(1)), here, capturedAt, receivedAt),
         "PHOTO_TIME_SKEW");
     assertThat(withOffset.measured()).isZero();
     EvidenceCheck assumed = find(checks.photoChecks(
-        photo(null, null, LocalDateTime.of(2026, 11, 20, 14, 10, 0), null), here, capturedAt), "PHOTO_TIME_SKEW");
+        photo(null, null, LocalDateTime.of(2026, 11, 20, 14, 10, 0), null), here, capturedAt, receivedAt), "PHOTO_TIME_SKEW");
     assertThat(assumed.measured()).isZero();
     assertThat(assumed.detail()).contains("assumed +02:00");
     // A phone that sent its capturedAt in UTC: its camera's clock is read in China Standard Time, not in UTC.
     EvidenceCheck utc = find(checks.photoChecks(photo(null, null, LocalDateTime.of(2026, 11, 20, 20, 10, 0), null),
-        here, capturedAt.withOffsetSameInstant(ZoneOffset.UTC)), "PHOTO_TIME_SKEW");
+        here, capturedAt.withOffsetSameInstant(ZoneOffset.UTC), receivedAt), "PHOTO_TIME_SKEW");
     assertThat(utc.measured()).isZero();
     assertThat(utc.flagged()).isFalse();
     assertThat(utc.detail()).contains("assumed +08:00");
@@ -146,6 +147,24 @@ class EvidenceChecksTest {
   }
 
   @Test
+  void aPhotoTakenAfterTheServerReceivedTheReportIsFlagged() {
+    // capturedAt 5 min before receipt, the photo 55 min after capturedAt: both within their bounds, 50 min late.
+    Instant received = capturedAt.toInstant().plusSeconds(300);
+    PhotoMetadata late = photo(null, null, LocalDateTime.of(2026, 11, 20, 15, 5, 0), ZoneOffset.ofHours(2));
+    List<EvidenceCheck> list = checks.photoChecks(late, here, capturedAt, received);
+    assertThat(find(list, "PHOTO_TIME_SKEW").flagged()).isFalse();
+    EvidenceCheck receipt = find(list, "PHOTO_RECEIPT_SKEW");
+    assertThat(receipt.flagged()).isTrue();
+    assertThat(receipt.measured()).isEqualTo(-3000.0);
+    assertThat(receipt.threshold()).isEqualTo(-300.0);
+    assertThat(receipt.detail()).isEqualTo("the photo's capture time is 50 min after the server received the report");
+    EvidenceCheck inTime = find(checks.photoChecks(late, here, capturedAt, received.plusSeconds(3600)),
+        "PHOTO_RECEIPT_SKEW");
+    assertThat(inTime.flagged()).isFalse();
+    assertThat(inTime.measured()).isEqualTo(600.0);
+  }
+
+  @Test
   void reuseAndNearDuplicateRecords() {
     assertThat(checks.exactReuse(Optional.of("r-1")).flagged()).isTrue();
     assertThat(checks.exactReuse(Optional.empty()).flagged()).isFalse();
@@ -167,7 +186,7 @@ class EvidenceChecksTest {
     byte[] photo = new ExifSegment().dateTimeOriginal("2026:11:20 14:05:00").offsetTimeOriginal("+02:00")
         .gps(48.4648, 35.0463).spliceInto(TestImages.jpeg(TestImages.scene(80, 60, 3), 0.8f));
     PhotoMetadata m = new PhotoMetadataReader().read(MediaBytes.of(photo));
-    List<EvidenceCheck> list = checks.photoChecks(m, here, capturedAt);
+    List<EvidenceCheck> list = checks.photoChecks(m, here, capturedAt, receivedAt);
     assertThat(list).noneMatch(EvidenceCheck::flagged);
     assertThat(find(list, "PHOTO_TIME_SKEW").measured()).isEqualTo(300.0);
   }

@@ -306,6 +306,35 @@ class EvidenceWorkerTest {
   }
 
   /**
+   * A photo taken after the server received its report is flagged: its time was checked against capturedAt only
+   * (an hour either way), and capturedAt against the receipt (5 minutes ahead at most), so a photo 50 minutes after
+   * the receipt passed both.
+   */
+  @Test
+  void aPhotoTakenAfterTheServerReceivedItsReportIsFlagged(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(320, 240, 1605), 0.9f),
+        captured.plus(50, ChronoUnit.MINUTES), REPORT_LAT, REPORT_LON);
+    UUID report = UUID.randomUUID();
+    UUID attachment = submitWithPhoto(env, report, captured, photo);
+    awaitDone(env, attachment);
+
+    JsonObject seen = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body());
+    assertThat(seen.getBoolean("flagged")).isTrue();
+    assertThat(find(seen.getJsonArray("evidence"), attachment, "PHOTO_TIME_SKEW").getString("outcome"))
+        .isEqualTo("PASSED");
+    assertThat(find(seen.getJsonArray("evidence"), null, "CAPTURE_RECEIPT_SKEW").getString("outcome"))
+        .isEqualTo("PASSED");
+    JsonObject late = find(seen.getJsonArray("evidence"), attachment, "PHOTO_RECEIPT_SKEW");
+    assertThat(late.getString("outcome")).isEqualTo("FLAGGED");
+    assertThat(late.getDouble("measured")).isBetween(-3000.0, -2900.0);
+    assertThat(late.getDouble("threshold")).isEqualTo(-300.0);
+    assertThat(check(env, attachment, "PHOTO_RECEIPT_SKEW")).startsWith("FLAGGED|-");
+    assertThat(string(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.evidence-flagged'"
+        + " AND aggregate_id = ?", report)).isEqualTo("1");
+  }
+
+  /**
    * An impossible DateTimeOriginal is no capture time: it was resolved into the nearest real one (April 31 as April
    * 30, 24:00 as the next midnight), and the photo passed the skew check against a capturedAt of that very time.
    */
@@ -943,7 +972,7 @@ class EvidenceWorkerTest {
       }
       for (UUID a : attachments) {
         assertThat(string(env, "SELECT media_attempts FROM attachment WHERE id = ?", a)).isEqualTo("1");
-        assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("6");
+        assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("7");
       }
     } finally {
       await(env.app().vertx().undeploy(second));
