@@ -10,6 +10,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Scope;
 import org.frontline.media.EvidenceCheck;
+import org.frontline.media.EvidenceChecks;
 import org.frontline.uploads.UploadRepository;
 
 import java.time.Duration;
@@ -141,13 +142,23 @@ final class EvidenceRepository {
   private static final String IN_COVERS = " EXISTS (SELECT 1 FROM org_unit u WHERE u.id = r.unit_id AND EXISTS"
       + " (SELECT 1 FROM covers WHERE " + Scope.within("u.path", "covers.path") + "))";
 
-  /** The first other report in scope whose stored attachment has these exact bytes. */
-  Future<Optional<String>> exactReuse(Job job) {
-    return pool.preparedQuery(COVERS + "SELECT o.report_id::text FROM attachment o JOIN report r ON r.id = o.report_id"
-            + " WHERE o.status = 'STORED' AND o.declared_sha256 = $2 AND o.report_id <> $3 AND" + IN_COVERS
-            + " ORDER BY o.stored_at, o.id LIMIT 1")
-        .execute(Tuple.of(job.unitId(), Buffer.buffer(job.sha256()), job.reportId()))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
+  /**
+   * The first other stored attachment in scope with these exact bytes: of another report first, else another photo
+   * of the same report.
+   */
+  Future<Optional<EvidenceChecks.Reuse>> exactReuse(Job job) {
+    return pool.preparedQuery(COVERS + "SELECT o.report_id::text, o.id::text, o.report_id = $3 AS same"
+            + " FROM attachment o JOIN report r ON r.id = o.report_id"
+            + " WHERE o.status = 'STORED' AND o.declared_sha256 = $2 AND o.id <> $4 AND" + IN_COVERS
+            + " ORDER BY o.report_id = $3, o.stored_at, o.id LIMIT 1")
+        .execute(Tuple.of(job.unitId(), Buffer.buffer(job.sha256()), job.reportId(), job.attachmentId()))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.empty();
+          }
+          Row r = rows.iterator().next();
+          return Optional.of(new EvidenceChecks.Reuse(r.getString(0), r.getString(1), r.getBoolean(2)));
+        });
   }
 
   /**

@@ -117,11 +117,22 @@ public final class EvidenceChecks {
     return checks;
   }
 
-  /** The same SHA-256 already stored on another report: always flagged when there is one. */
-  public EvidenceCheck exactReuse(Optional<String> otherReport) {
-    return EvidenceCheck.of(EXACT_REUSE, otherReport.isPresent(), null, null, null,
-        otherReport.map(r -> "the same file was already submitted with report " + r)
-            .orElse("no other report carries the same file"), otherReport.orElse(null));
+  /** Another stored photo with the same bytes: of another report, or another photo of the same report. */
+  public record Reuse(String reportId, String attachmentId, boolean sameReport) {}
+
+  /**
+   * The same SHA-256 already stored on another report, or twice in this one (one picture counted as two pieces of
+   * evidence): always flagged when there is one. Another report is named first when there is one.
+   */
+  public EvidenceCheck exactReuse(Optional<Reuse> reuse) {
+    if (reuse.isPresent() && reuse.get().sameReport()) {
+      return EvidenceCheck.of(EXACT_REUSE, true, null, null, null,
+          "the same file is attached to this report twice (attachment " + reuse.get().attachmentId() + ")", null);
+    }
+    return EvidenceCheck.of(EXACT_REUSE, reuse.isPresent(), null, null, null,
+        reuse.map(r -> "the same file was already submitted with report " + r.reportId())
+            .orElse("no other report or photo of this one carries the same file"),
+        reuse.map(Reuse::reportId).orElse(null));
   }
 
   /**

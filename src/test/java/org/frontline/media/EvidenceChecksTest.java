@@ -166,7 +166,8 @@ class EvidenceChecksTest {
 
   @Test
   void reuseAndNearDuplicateRecords() {
-    assertThat(checks.exactReuse(Optional.of("r-1")).flagged()).isTrue();
+    assertThat(checks.exactReuse(Optional.of(new EvidenceChecks.Reuse("r-1", "a-1", false))).flagged()).isTrue();
+    assertThat(checks.exactReuse(Optional.of(new EvidenceChecks.Reuse("r-1", "a-1", true))).flagged()).isTrue();
     assertThat(checks.exactReuse(Optional.empty()).flagged()).isFalse();
     EvidenceCheck near = checks.nearDuplicate(Optional.of(4), Optional.of("r-2"), 64);
     assertThat(near.flagged()).isTrue();

@@ -281,6 +281,42 @@ class EvidenceWorkerTest {
   }
 
   @Test
+  void theSameBytesTwiceInOneReportAreExactReuseNamingTheOtherPhoto(TestEnvironment env) throws Exception {
+    Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+    byte[] photo = withExif(TestImages.jpeg(TestImages.scene(640, 480, 9191), 0.9f), captured, REPORT_LAT,
+        REPORT_LON);
+    UUID report = UUID.randomUUID();
+    UUID a1 = UUID.randomUUID();
+    UUID a2 = UUID.randomUUID();
+    JsonObject envelope = envelope(report, a1, captured, photo);
+    JsonArray manifest = envelope.getJsonArray("attachments");
+    manifest.add(manifest.getJsonObject(0).copy().put("id", a2.toString()));
+    HttpResponse<String> created = post(env, "officer.xu", "/v1/reports", envelope);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    upload(env, a1, photo);
+    upload(env, a2, photo);
+    awaitDone(env, a1);
+    awaitDone(env, a2);
+
+    // The photo checked second finds the first stored (the first may have been checked alone): at least it is flagged.
+    List<String> outcomes = new ArrayList<>();
+    for (UUID a : new UUID[] {a1, a2}) {
+      UUID other = a.equals(a1) ? a2 : a1;
+      String outcome = check(env, a, "EXACT_REUSE");
+      outcomes.add(outcome.split("\\|")[0]);
+      if (outcome.startsWith("FLAGGED|")) {
+        assertThat(string(env, "SELECT detail || ' ' || coalesce(other_report_id::text, '-') FROM evidence_check"
+            + " WHERE attachment_id = ? AND code = 'EXACT_REUSE'", a))
+            .isEqualTo("the same file is attached to this report twice (attachment " + other + ") -");
+      }
+    }
+    assertThat(outcomes).contains("FLAGGED");
+    assertThat(string(env, "SELECT flagged::text FROM report WHERE id = ?", report)).isEqualTo("true");
+    JsonObject read = new JsonObject(get(env, "supervisor.hanjiang", "/v1/reports/" + report).body());
+    assertThat(read.getBoolean("flagged")).isTrue();
+  }
+
+  @Test
   void aPhotoThatSaysNoTimeZoneIsReadInThePhonesZoneNotInUtc(TestEnvironment env) throws Exception {
     Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
     // capturedAt as sent, and the zone the camera's wall clock is in (no OffsetTimeOriginal in the photo).
