@@ -402,19 +402,45 @@ final class ReportRepository {
   /** One page (limit rows, +1 to know there is more), newest received first, then by id: the indexes' order. */
   Future<List<ReportView>> list(SqlClient client, UUID callerId, boolean reader, Scope scope, Filter f,
                                 OffsetDateTime afterReceived, UUID afterId, int limit) {
-    List<Object> params = new ArrayList<>(List.of(callerId, reader, scope.paths()));
+    PageStatements s = pageStatements(callerId, reader, scope.paths(), reader && scope.coversARoot(), f,
+        afterReceived, afterId, limit);
+    Future<List<Row>> page = s.walk() == null ? rows(client, s.sql(), s.params()) : rows(client, s.walk(),
+        s.walkParams()).compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, s.sql(), s.params())));
+    return page.compose(rows -> withAttachments(client, callerId, scope, rows));
+  }
+
+  /**
+   * A page's statements: {@code walk} (null: none), a {@link BoundedWalk} of the newest first, and {@code sql}, the
+   * page's statement, or the walk's second when the walk does not fill the page.
+   */
+  record PageStatements(String walk, List<Object> walkParams, String sql, List<Object> params) {}
+
+  /**
+   * The statements of a page for a caller ({@code paths}: the scope's; {@code wholeOrganisation}: a reader whose scope
+   * covers a root unit). With a bbox: the walk, then the box's reports ({@link #listSql}). For a caller narrower than
+   * the organisation (or the unitId filter): the walk of the organisation's newest ({@link #narrowWalkSql}), then the
+   * caller's by unit ({@link #byUnitSql}): walked in the organisation's order and filtered, a small unit read every
+   * newer report of the others first. Otherwise the one statement ({@link #listSql}).
+   */
+  static PageStatements pageStatements(UUID callerId, boolean reader, String[] paths, boolean wholeOrganisation,
+                                       Filter f, OffsetDateTime afterReceived, UUID afterId, int limit) {
+    List<Object> params = new ArrayList<>(List.of(callerId, reader, paths));
     List<Object> walkParams = new ArrayList<>(params);
-    // A bbox, or a review filter for a caller narrower than the organisation: a bounded walk of the newest first,
-    // then (when it does not fill the page) the narrower statement; else the page's one statement.
-    boolean narrowReview = f.bbox() == null && f.review() != null
-        && (f.unitId() != null || !reader || !scope.coversARoot());
-    String sql = narrowReview ? reviewByUnitSql(f, afterReceived, afterId, limit, params)
+    boolean narrow = f.bbox() == null && (f.unitId() != null || !wholeOrganisation)
+        && (f.review() != null || !readsOutstandingChecks(f));
+    String sql = narrow ? byUnitSql(f, afterReceived, afterId, limit, params)
         : listSql(f, afterReceived, afterId, limit, params);
     String walk = f.bbox() != null ? boxWalkSql(f, afterReceived, afterId, limit, walkParams)
-        : narrowReview ? reviewWalkSql(f, afterReceived, afterId, limit, walkParams) : null;
-    Future<List<Row>> page = walk == null ? rows(client, sql, params) : rows(client, walk, walkParams)
-        .compose(walked -> BoundedWalk.page(walked, limit, () -> rows(client, sql, params)));
-    return page.compose(rows -> withAttachments(client, callerId, scope, rows));
+        : narrow ? narrowWalkSql(f, afterReceived, afterId, limit, walkParams) : null;
+    return new PageStatements(walk, walkParams, sql, params);
+  }
+
+  /**
+   * Whether the list is filtered by evidenceChecks PENDING or UNAVAILABLE: read from the partial indexes of what is
+   * outstanding (few, organisation-wide: {@link #CHECKS_STATE}), which neither a walk nor a unit's index would beat.
+   */
+  private static boolean readsOutstandingChecks(Filter f) {
+    return f.evidenceChecks() != null && !ReportView.CHECKS_DONE.equals(f.evidenceChecks());
   }
 
   private static Future<List<Row>> rows(SqlClient client, String sql, List<Object> params) {
@@ -452,11 +478,12 @@ final class ReportRepository {
   }
 
   /**
-   * The first statement of a page filtered by review for a caller narrower than the organisation (a scope under its
-   * root, the unitId filter, or no reader role): the walk of the organisation's newest pending (or reviewed) reports
-   * from V198's indexes, each marked whether the caller reads it in the unit filter ({@link BoundedWalk}).
+   * The first statement of a page for a caller narrower than the organisation (a scope under its root, the unitId
+   * filter, or no reader role): the walk of the organisation's newest reports the filters pass, from
+   * report_received_idx (or, filtered by review, V198's indexes), each marked whether the caller reads it in the unit
+   * filter ({@link BoundedWalk}).
    */
-  static String reviewWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
+  static String narrowWalkSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
     String visible = VISIBLE + unitCondition(f, "r.unit_id", params);
     String where = filters(f, afterReceived, afterId, params);
     params.add(limit);
@@ -469,26 +496,32 @@ final class ReportRepository {
   }
 
   /**
-   * The second statement of such a page: the caller's pending (or reviewed) reports, read per unit the caller reads as
-   * a reader (in the unit filter) from V199's indexes (unit_id, received_at DESC, id), a page each, merged; their own
-   * reports in other units from report_author_received_idx; for PENDING also the few the checker has not reached
-   * (report_checks_due_idx). Each part a page of its own, merged, as {@link #listSql}'s. Per unit (LATERAL), not
-   * unit_id = ANY (...): with an array of unknown length the generic plan walked V198's index in order instead. The
-   * own reports behind a fence (OFFSET 0), walked in report_author_received_idx's order: with few authors in the
-   * statistics, the generic plan walked V198's index filtering by author (every review-state report).
+   * The second statement of such a page: the caller's reports, read per unit the caller reads as a reader (in the
+   * unit filter), a page each, merged: from report_unit_received_idx (unit_id, received_at DESC, id), or, filtered by
+   * review, V199's pending (reviewed) index of the same shape; their own reports in other units from
+   * report_author_received_idx; for review=PENDING also the few the checker has not reached (report_checks_due_idx).
+   * Each part a page of its own, merged, as {@link #listSql}'s. Per unit (LATERAL), not unit_id = ANY (...): with an
+   * array of unknown length the generic plan walked the organisation-wide index in order instead. The own reports
+   * behind a fence (OFFSET 0), walked in report_author_received_idx's order: with few authors in the statistics,
+   * the generic plan walked V198's index filtering by author (every review-state report). The limit is written in,
+   * as {@link #listSql}'s with a review filter.
    */
-  static String reviewByUnitSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
+  static String byUnitSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
     String where = VISIBLE + conditions(f, afterReceived, afterId, params);
+    // the cursor's time (the last two parameters appended) bounds the own reports' walk inside the fence too
+    String ownFrom = afterReceived == null ? "" : " AND r.received_at <= $" + (params.size() - 1);
     String units = "(SELECT DISTINCT u.id FROM unnest($3::text[]) AS scope(p) JOIN org_unit u ON "
         + Scope.within("u.path", "scope.p") + " WHERE $2" + unitCondition(f, "u.id", params) + ")";
     boolean pending = "PENDING".equals(f.review());
-    String reviewed = pending ? PENDING_REVIEW.get(0) : "r.review_decision IS NOT NULL";
+    // the unit indexes' predicates (V199) when filtered by review
+    String state = pending ? PENDING_REVIEW.get(0) + " AND "
+        : f.review() != null ? "r.review_decision IS NOT NULL AND " : "";
     String page = " ORDER BY " + ORDER + " LIMIT " + limit;
     List<String> parts = new ArrayList<>(List.of(
         "SELECT r.* FROM " + units + " u CROSS JOIN LATERAL (SELECT r.* FROM report r WHERE r.unit_id = u.id AND "
-            + reviewed + " AND " + where + page + ") r" + page,
-        "SELECT r.* FROM (SELECT * FROM report r WHERE r.author_id = $1 ORDER BY " + ORDER + " OFFSET 0) r WHERE "
-            + reviewed + " AND r.unit_id NOT IN " + units + " AND " + where + page));
+            + state + where + page + ") r" + page,
+        "SELECT r.* FROM (SELECT * FROM report r WHERE r.author_id = $1" + ownFrom + " ORDER BY " + ORDER
+            + " OFFSET 0) r WHERE " + state + "r.unit_id NOT IN " + units + " AND " + where + page));
     if (pending) {
       parts.add("SELECT r.* FROM report r WHERE " + PENDING_REVIEW.get(1) + " AND " + where + page);
     }
@@ -583,8 +616,11 @@ final class ReportRepository {
       params.add(afterReceived);
       params.add(afterId);
       int p = params.size() - 1;
-      sql.append(" AND (r.received_at < $").append(p).append(" OR (r.received_at = $").append(p)
-          .append(" AND r.id > $").append(p + 1).append("))");
+      // After (received_at, id) in the list's order, written so that an index walk starts at the cursor (an index
+      // condition): as received_at < $p OR (received_at = $p AND id > $q) it was only a filter, and a walk in
+      // received_at order read (and dropped) every newer row first
+      sql.append(" AND r.received_at <= $").append(p).append(" AND NOT (r.received_at = $").append(p)
+          .append(" AND r.id <= $").append(p + 1).append(")");
     }
     return sql.toString();
   }

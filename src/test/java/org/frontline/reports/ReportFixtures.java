@@ -11,6 +11,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -110,5 +114,54 @@ final class ReportFixtures {
         return rs.next() ? rs.getString(1) : null;
       }
     }
+  }
+
+  /** Every page of the list with limit 2, as the ids in order. */
+  static List<String> walk(TestEnvironment env, String username, String query) {
+    List<String> ids = new ArrayList<>();
+    String cursor = null;
+    do {
+      HttpResponse<Buffer> r = get(env, username, "/v1/reports?" + query + "&limit=2"
+          + (cursor == null ? "" : "&cursor=" + cursor));
+      assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+      JsonObject page = r.bodyAsJsonObject();
+      page.getJsonArray("items").forEach(o -> ids.add(((JsonObject) o).getString("id")));
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    return ids;
+  }
+
+  /**
+   * {@code n} copies of report {@code seed} at {@code unit}, checks recorded, with the review decision {@code decision}
+   * (SQL: NULL or a literal), received at {@code at} (SQL) plus 1 ms, 2 ms, ...; their ids.
+   */
+  static List<String> copies(Statement st, UUID seed, UUID unit, int n, String decision, String at)
+      throws SQLException {
+    return copies(st, seed, null, unit, n, decision, at);
+  }
+
+  /** As {@link #copies(Statement, UUID, UUID, int, String, String)}, by {@code author} (null: the seed's). */
+  static List<String> copies(Statement st, UUID seed, UUID author, UUID unit, int n, String decision, String at)
+      throws SQLException {
+    List<String> ids = new ArrayList<>();
+    try (var rs = st.executeQuery("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at,"
+        + " received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,"
+        + " request_sha256, response, report_checks_due, review_decision) SELECT gen_random_uuid(), "
+        + (author == null ? "author_id" : "'" + author + "'") + ", '" + unit + "', type, status, title, captured_at, "
+        + at + " + g * interval '1 millisecond', completed_at, lat, lon, accuracy_m, location_provider,"
+        + " location_mock, body, request, request_sha256, response, false, " + decision
+        + " FROM report, generate_series(1, " + n + ") g WHERE id = '" + seed + "' ORDER BY g RETURNING id")) {
+      while (rs.next()) {
+        ids.add(rs.getString(1));
+      }
+    }
+    return ids;
+  }
+
+  /** The ids in the opposite order (copies' are oldest first). */
+  static List<String> newestFirst(List<String> ids) {
+    List<String> reversed = new ArrayList<>(ids);
+    Collections.reverse(reversed);
+    return reversed;
   }
 }

@@ -15,8 +15,6 @@ import org.junit.jupiter.api.Test;
 
 import org.frontline.platform.db.BoundedWalk;
 import java.nio.charset.StandardCharsets;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -410,19 +408,6 @@ class ReportReviewTest {
     return ids.stream().map(UUID::toString).toList();
   }
 
-  /** Every page of the list with limit 2, as the ids in order. */
-  private static List<String> walk(TestEnvironment env, String username, String query) {
-    List<String> ids = new ArrayList<>();
-    String cursor = null;
-    do {
-      JsonObject page = ok(get(env, username, "/v1/reports?" + query + "&limit=2"
-          + (cursor == null ? "" : "&cursor=" + cursor)));
-      page.getJsonArray("items").forEach(o -> ids.add(((JsonObject) o).getString("id")));
-      cursor = page.getString("nextCursor");
-    } while (cursor != null);
-    return ids;
-  }
-
   /**
    * The review filter is read from indexes (generic plans): PENDING from report_review_pending_idx and
    * report_checks_due_idx, never walking 3000 reviewed reports; ACCEPTED and RETURNED from report_reviewed_idx, never
@@ -477,27 +462,6 @@ class ReportReviewTest {
   }
 
   /**
-   * {@code n} copies of report {@code seed} at {@code unit}, checks recorded, with the review decision {@code decision}
-   * (SQL: NULL or a literal), received at {@code at} (SQL) plus 1 ms, 2 ms, ...; their ids.
-   */
-  private static List<String> copies(Statement st, UUID seed, UUID unit, int n, String decision, String at)
-      throws SQLException {
-    List<String> ids = new ArrayList<>();
-    try (var rs = st.executeQuery("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at,"
-        + " received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,"
-        + " request_sha256, response, report_checks_due, review_decision) SELECT gen_random_uuid(), author_id, '"
-        + unit + "', type, status, title, captured_at, " + at + " + g * interval '1 millisecond', completed_at, lat,"
-        + " lon, accuracy_m, location_provider, location_mock, body, request, request_sha256, response, false, "
-        + decision + " FROM report, generate_series(1, " + n + ") g WHERE id = '" + seed + "' ORDER BY g"
-        + " RETURNING id")) {
-      while (rs.next()) {
-        ids.add(rs.getString(1));
-      }
-    }
-    return ids;
-  }
-
-  /**
    * A supervisor of a district (narrower than the organisation) beneath 10000 newer pending (or accepted) reports of
    * another district: the walk of the organisation's newest reads at most BoundedWalk.ROWS, and the second statement
    * reads the district's from report_unit_review_pending_idx (report_unit_reviewed_idx) by unit, a few rows; the
@@ -521,11 +485,11 @@ class ReportReviewTest {
         ReportRepository.Filter f = new ReportRepository.Filter(null, null, null, null, null, null, null, null, null,
             state);
         String name = "narrow_" + state.toLowerCase();
-        String walk = ReportRepository.reviewWalkSql(f, null, null, 51, params(path));
+        String walk = ReportRepository.narrowWalkSql(f, null, null, 51, params(path));
         assertThat(QueryPlans.assertReadsFewerThan(BoundedWalk.ROWS + 2, st, name + "_walk",
             "uuid, boolean, text[], int", walk, args + ", 51"))
             .contains(state.equals("PENDING") ? "report_review_pending_idx" : "report_reviewed_idx");
-        String byUnit = ReportRepository.reviewByUnitSql(f, null, null, 51, params(path));
+        String byUnit = ReportRepository.byUnitSql(f, null, null, 51, params(path));
         assertThat(QueryPlans.assertReadsFewerThan(1000, st, name, "uuid, boolean, text[]", byUnit, args))
             .contains(state.equals("PENDING") ? "report_unit_review_pending_idx" : "report_unit_reviewed_idx")
             .doesNotContain("report_received_idx");
@@ -541,12 +505,6 @@ class ReportReviewTest {
             orgWide, args)).isInstanceOf(AssertionError.class);
       }
     });
-  }
-
-  private static List<String> newestFirst(List<String> ids) {
-    List<String> reversed = new ArrayList<>(ids);
-    java.util.Collections.reverse(reversed);
-    return reversed;
   }
 
   private static List<Object> params(String path) {
