@@ -499,11 +499,13 @@ final class ReportRepository {
    * The second statement of such a page: the caller's reports, read per unit the caller reads as a reader (in the
    * unit filter), a page each, merged: from report_unit_received_idx (unit_id, received_at DESC, id), or, filtered by
    * review, V199's pending (reviewed) index of the same shape; their own reports in other units from
-   * report_author_received_idx; for review=PENDING also the few the checker has not reached (report_checks_due_idx).
+   * report_author_received_idx, or, filtered by review, V200's pending (reviewed) index by author; for review=PENDING
+   * also the few the checker has not reached (report_checks_due_idx).
    * Each part a page of its own, merged, as {@link #listSql}'s. Per unit (LATERAL), not unit_id = ANY (...): with an
    * array of unknown length the generic plan walked the organisation-wide index in order instead. The own reports
-   * behind a fence (OFFSET 0), walked in report_author_received_idx's order: with few authors in the statistics,
-   * the generic plan walked V198's index filtering by author (every review-state report). The limit is written in,
+   * behind a fence (OFFSET 0), in their review state inside it: with few authors in the statistics, the generic plan
+   * walked V198's index filtering by author (every review-state report); with the state outside, an officer's page
+   * read all their reports in order, dropping those in another state. The limit is written in,
    * as {@link #listSql}'s with a review filter.
    */
   static String byUnitSql(Filter f, OffsetDateTime afterReceived, UUID afterId, int limit, List<Object> params) {
@@ -513,15 +515,15 @@ final class ReportRepository {
     String units = "(SELECT DISTINCT u.id FROM unnest($3::text[]) AS scope(p) JOIN org_unit u ON "
         + Scope.within("u.path", "scope.p") + " WHERE $2" + unitCondition(f, "u.id", params) + ")";
     boolean pending = "PENDING".equals(f.review());
-    // the unit indexes' predicates (V199) when filtered by review
-    String state = pending ? PENDING_REVIEW.get(0) + " AND "
-        : f.review() != null ? "r.review_decision IS NOT NULL AND " : "";
+    // the review state as the unit and author indexes' predicates have it (V199, V200)
+    String state = pending ? " AND " + PENDING_REVIEW.get(0)
+        : f.review() != null ? " AND r.review_decision IS NOT NULL" + REVIEWED.get(f.review()) : "";
     String page = " ORDER BY " + ORDER + " LIMIT " + limit;
     List<String> parts = new ArrayList<>(List.of(
-        "SELECT r.* FROM " + units + " u CROSS JOIN LATERAL (SELECT r.* FROM report r WHERE r.unit_id = u.id AND "
-            + state + where + page + ") r" + page,
-        "SELECT r.* FROM (SELECT * FROM report r WHERE r.author_id = $1" + ownFrom + " ORDER BY " + ORDER
-            + " OFFSET 0) r WHERE " + state + "r.unit_id NOT IN " + units + " AND " + where + page));
+        "SELECT r.* FROM " + units + " u CROSS JOIN LATERAL (SELECT r.* FROM report r WHERE r.unit_id = u.id"
+            + state + " AND " + where + page + ") r" + page,
+        "SELECT r.* FROM (SELECT * FROM report r WHERE r.author_id = $1" + state + ownFrom + " ORDER BY " + ORDER
+            + " OFFSET 0) r WHERE r.unit_id NOT IN " + units + " AND " + where + page));
     if (pending) {
       parts.add("SELECT r.* FROM report r WHERE " + PENDING_REVIEW.get(1) + " AND " + where + page);
     }

@@ -11,6 +11,7 @@ import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 
@@ -132,6 +133,42 @@ class ReportListByUnitTest {
     } finally {
       env.inTransactionBesideTheService(st -> st.execute("DELETE FROM report WHERE received_at < '2001-02-01'"));
     }
+  }
+
+  /**
+   * An officer's own reports (the second statement's own part: every report an officer reads) beneath 10000 of their
+   * own returned ones and 10000 accepted and 10000 pending of another officer, generic plans: review=ACCEPTED and review=PENDING read theirs from V200's
+   * report_author_reviewed_idx and report_author_review_pending_idx, a few rows each; before, the own part read the
+   * 10000 returned first (every report of the author, in order, the state a filter).
+   */
+  @Test
+  void anOfficersOwnReportsAreReadInTheirStateFromIndexes(TestEnvironment env) throws Exception {
+    UUID seed = ReportReviewTest.xuReport(env);
+    String huaisi = string(env, "SELECT path FROM org_unit WHERE id = ?", HUAISI);
+    QueryPlans.rolledBack(env, st -> {
+      List<String> accepted = newestFirst(copies(st, seed, XU, HUAISI, 3, "'ACCEPTED'", "now() + interval '1 day'"));
+      List<String> pending = newestFirst(copies(st, seed, XU, HUAISI, 3, "NULL", "now() + interval '25 hours'"));
+      copies(st, seed, XU, HUAISI, 10_000, "'RETURNED'", "now() + interval '2 days'");
+      // and the organisation's: many accepted and pending (walking V198's indexes for the author's would read them)
+      copies(st, seed, ZHANG, TONGZHOU, 10_000, "'ACCEPTED'", "now() + interval '2 days'");
+      copies(st, seed, ZHANG, TONGZHOU, 10_000, "NULL", "now() + interval '2 days'");
+      st.execute("ANALYZE report");
+      st.execute("SET LOCAL enable_seqscan = off");
+      Map<String, List<String>> cases = Map.of("ACCEPTED", accepted, "PENDING", pending);
+      Map<String, String> indexes = Map.of("ACCEPTED", "report_author_reviewed_idx", "PENDING",
+          "report_author_review_pending_idx");
+      for (var c : cases.entrySet()) {
+        ReportRepository.Filter f = new ReportRepository.Filter(null, null, null, null, null, null, null, null, null,
+            c.getKey());
+        List<Object> params = new ArrayList<>(List.of(XU, false, new String[] {huaisi}));
+        String sql = ReportRepository.byUnitSql(f, null, null, 51, params);
+        String name = "own_" + c.getKey().toLowerCase();
+        assertThat(QueryPlans.assertReadsFewerThan(1000, st, name, types(params), sql, (Object[]) arguments(params)))
+            .contains(indexes.get(c.getKey()));
+        List<String> page = page(st, name, params);
+        assertThat(page.subList(0, c.getValue().size())).as(name).containsExactlyElementsOf(c.getValue());
+      }
+    });
   }
 
   private static ReportRepository.Filter filter(UUID unitId, String type) {
