@@ -22,6 +22,7 @@ import org.frontline.media.PhotoMetadataReader;
 import org.frontline.media.PixelCap;
 import org.frontline.media.ReportLocation;
 import org.frontline.platform.RoundFailures;
+import org.frontline.platform.RoundsInFlight;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.http.DependencyUnavailableException;
 import org.frontline.platform.objectstore.ObjectStore;
@@ -83,6 +84,8 @@ public final class MediaWorkerVerticle extends VerticleBase {
   /** Failed attempts whose recording failed with the database unreachable, oldest first (this verticle's context). */
   private final List<Supplier<Future<EvidenceRepository.Failure>>> unrecorded = new ArrayList<>();
   private final RoundFailures rounds = new RoundFailures(log, "media round");
+  /** The round at work, which {@link #stop} waits for (its photos finish while the pools are open). */
+  private final RoundsInFlight inFlight = new RoundsInFlight();
   private volatile boolean stopping;
   private long timer = -1;
   private long backlogTimer = -1;
@@ -111,12 +114,16 @@ public final class MediaWorkerVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * No round starts any more; the one at work finishes first: the service closes the database and the blocking pool
+   * only once every worker is undeployed, and a round cut off there lost its photos' attempts.
+   */
   @Override
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
     vertx.cancelTimer(backlogTimer);
-    return Future.succeededFuture();
+    return inFlight.idle();
   }
 
   private void schedule(Duration delay) {
@@ -126,7 +133,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
   }
 
   private void round() {
-    recordUnrecorded()
+    inFlight.track(recordUnrecorded()
         .compose(v -> repository.claim(instance, settings.batch(), settings.lease(), settings.maxAttempts()))
         .compose(claim -> {
           Future<Void> chain = Future.succeededFuture();
@@ -167,7 +174,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
             });
           }
           return chain.map(claim.jobs().size() + claim.abandoned().size());
-        })
+        }))
         .onComplete(ar -> {
           rounds.record(ar);
           if (ar.failed()) {

@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
+import org.frontline.Frontline;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.evidence.MediaWorkerVerticle;
 import org.frontline.testing.Waits;
@@ -989,6 +990,45 @@ class EvidenceWorkerTest {
     assertThat(listedIds(env, "/v1/reports?hasEvidenceFlags=false&limit=200")).doesNotContain(report.toString());
     assertThat(listedIds(env, "/v1/reports?evidenceChecks=DONE&hasEvidenceFlags=true&limit=200"))
         .contains(report.toString());
+  }
+
+  /**
+   * An instance stopped while its media round is at work (here: waiting for the one thread of its blocking pool)
+   * lets the round finish before it closes its pools: the photo is processed, with one attempt, and nothing is
+   * refused by a closed pool. The stop used to undeploy the worker at once and close the database and the blocking
+   * pool beneath the round: "Pool closed", then "media round failed: RejectedExecutionException", and the photo stayed
+   * claimed with its attempt used until the lease ran out.
+   */
+  @Test
+  void anInstanceStoppedDuringAMediaRoundFinishesItsPhotoBeforeClosingItsPools(TestEnvironment env) throws Exception {
+    Workers.stopMediaWorker(env);
+    Frontline instance = env.startApiInstance(java.util.Map.of("FRONTLINE_ROLES", "workers",
+        "FRONTLINE_WORKER_POOL_SIZE", "1"));
+    try {
+      java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+      instance.blocking().executeBlocking(() -> held.await(60, java.util.concurrent.TimeUnit.SECONDS), false);
+      Instant captured = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS);
+      UUID a = submitWithPhoto(env, UUID.randomUUID(), captured,
+          withExif(TestImages.jpeg(TestImages.scene(640, 480, 901), 0.85f), captured, REPORT_LAT, REPORT_LON));
+      Waits.until(java.time.Duration.ofSeconds(20), "the instance's media worker claims the photo",
+          () -> string(env, "SELECT coalesce(media_claimed_by, '') FROM attachment WHERE id = ?", a)
+              .startsWith("media-"));
+
+      try (LogCapture log = LogCapture.of(MediaWorkerVerticle.class, "%level %msg%n")) {
+        java.util.concurrent.CompletableFuture<Void> stopped = instance.stop();
+        Thread.sleep(500); // the stop goes as far as it goes while the round waits
+        held.countDown();
+        stopped.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(log.text()).doesNotContain("RejectedExecutionException").doesNotContain("Pool closed")
+            .doesNotContain("round failed").doesNotContain("WARN media processing");
+      }
+      assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
+          .isEqualTo("DONE 1");
+      assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("6");
+    } finally {
+      instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      Workers.startMediaWorker(env);
+    }
   }
 
   @Test
