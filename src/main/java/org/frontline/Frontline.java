@@ -401,21 +401,25 @@ public final class Frontline {
     if (feedClockTimer != -1) {
       vertx.cancelTimer(feedClockTimer);
     }
+    // No periodic round starts any more; those at work end before the database and the pools close.
+    List<Future<Void>> rounds = new ArrayList<>();
     if (sweeper != null) {
-      sweeper.stop(vertx);
+      rounds.add(sweeper.stop(vertx));
     }
     if (retention != null) {
-      retention.stop(vertx);
+      rounds.add(retention.stop(vertx));
     }
     if (recordWatch != null) {
-      recordWatch.stop(vertx);
+      rounds.add(recordWatch.stop(vertx));
     }
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     Future<Void> services = api.recover(e -> Future.succeededFuture())
         // No refusal comes any more: the counted ones go on record while the database is still open.
         .compose(v -> refusals == null ? Future.<Void>succeededFuture() : refusals.flush())
+        // A worker's undeploy waits for its rounds at work (RoundsInFlight): nothing of theirs meets a closed pool.
         .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
             .recover(e -> Future.succeededFuture()))
+        .compose(v -> Future.join(rounds).<Void>mapEmpty().recover(e -> Future.succeededFuture()))
         .compose(v -> database.close().recover(e -> Future.succeededFuture()))
         .compose(v -> push instanceof FirebasePushGateway firebase ? firebase.close() : Future.<Void>succeededFuture())
         .recover(e -> Future.succeededFuture())

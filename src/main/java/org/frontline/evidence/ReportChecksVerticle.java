@@ -8,6 +8,7 @@ import org.frontline.media.EvidenceChecks;
 import org.frontline.media.EvidenceThresholds;
 import org.frontline.media.ReportLocation;
 import org.frontline.platform.RoundFailures;
+import org.frontline.platform.RoundsInFlight;
 import org.frontline.platform.db.Database;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,8 @@ public final class ReportChecksVerticle extends VerticleBase {
   private final Settings settings;
   private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
   private final RoundFailures rounds = new RoundFailures(log, "report checks round");
+  /** The round at work, which {@link #stop} waits for (MediaWorkerVerticle.stop). */
+  private final RoundsInFlight inFlight = new RoundsInFlight();
   private final BacklogGauges backlog;
   private volatile boolean stopping;
   private long timer = -1;
@@ -65,7 +68,7 @@ public final class ReportChecksVerticle extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(timer);
     vertx.cancelTimer(backlogTimer);
-    return Future.succeededFuture();
+    return inFlight.idle();
   }
 
   private void schedule(Duration delay) {
@@ -75,7 +78,7 @@ public final class ReportChecksVerticle extends VerticleBase {
   }
 
   private void round() {
-    repository.checkReports(settings.batch(), this::reportChecks).onComplete(ar -> {
+    inFlight.track(repository.checkReports(settings.batch(), this::reportChecks)).onComplete(ar -> {
       rounds.record(ar);
       if (ar.failed()) {
         schedule(settings.idleDelay());

@@ -12,6 +12,7 @@ import org.frontline.notify.DispatchRepository.Due;
 import org.frontline.notify.DispatchRepository.Outcome;
 import org.frontline.audit.AuditLog;
 import org.frontline.platform.RoundFailures;
+import org.frontline.platform.RoundsInFlight;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.push.PushGateway;
 import org.frontline.platform.push.PushMessage;
@@ -108,6 +109,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final RoundFailures sweepRounds = new RoundFailures(log, "idle device sweep");
   private final RoundFailures escalationRounds = new RoundFailures(log, "escalation check");
   private final RoundFailures gaugeRounds = new RoundFailures(log, "queue gauge refresh");
+  /** The loops' rounds at work, which {@link #stop} waits for (MediaWorkerVerticle.stop). */
+  private final RoundsInFlight working = new RoundsInFlight();
   private long sweepTimer = -1;
 
   /**
@@ -146,7 +149,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     schedule(Duration.ofMillis(10));
-    sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), id -> devices.retireIdle()
+    sweepTimer = vertx.setPeriodic(settings.sweepInterval().toMillis(), id -> working.track(devices.retireIdle())
         .onComplete(sweepRounds::record)
         .onSuccess(n -> {
           if (n > 0) {
@@ -166,7 +169,8 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     }
     vertx.cancelTimer(sweepTimer);
     vertx.cancelTimer(checkTimer);
-    return Future.succeededFuture();
+    // The loops at work finish (a claimed batch's pushes sent and recorded) while the pools are open.
+    return working.idle();
   }
 
   /**
@@ -210,7 +214,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
 
   private void loop(java.util.function.Supplier<Future<Integer>> work, int batch, RoundFailures rounds,
       java.util.function.Consumer<Duration> next) {
-    work.get().onComplete(ar -> {
+    working.track(work.get()).onComplete(ar -> {
       rounds.record(ar);
       if (ar.failed()) {
         // Whatever was claimed stays leased and is claimed again when the lease expires: nothing is lost.
@@ -225,10 +229,10 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
 
   /** The periodic check: escalations due, then the queue gauges (one query, not one per scrape). */
   private void check() {
-    escalateDue()
+    working.track(escalateDue()
         .onComplete(escalationRounds::record)
         .eventually(() -> repository.queueDepth().onSuccess(q -> metrics.queue(q[0], q[1], q[2], q[3]))
-            .onComplete(gaugeRounds::record));
+            .onComplete(gaugeRounds::record)));
   }
 
   /**

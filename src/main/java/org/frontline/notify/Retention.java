@@ -201,8 +201,8 @@ public final class Retention {
     periodic.start(vertx, interval);
   }
 
-  public void stop(Vertx vertx) {
-    periodic.stop(vertx);
+  public Future<Void> stop(Vertx vertx) {
+    return periodic.stop(vertx);
   }
 
   private static void logSwept(Swept s) {

@@ -16,6 +16,7 @@ public final class PeriodicRounds<T> {
   private final Supplier<Future<T>> round;
   private final RoundFailures failures;
   private final Consumer<T> succeeded;
+  private final RoundsInFlight inFlight = new RoundsInFlight();
   private long timer = -1;
   private boolean running;
 
@@ -37,7 +38,7 @@ public final class PeriodicRounds<T> {
       } catch (RuntimeException e) {
         started = Future.failedFuture(e);
       }
-      started.onComplete(done -> {
+      inFlight.track(started).onComplete(done -> {
         running = false;
         failures.record(done);
         if (done.succeeded()) {
@@ -47,9 +48,14 @@ public final class PeriodicRounds<T> {
     });
   }
 
-  public void stop(Vertx vertx) {
+  /**
+   * No round starts any more; completes once the round at work (if any) has ended, so that the database and the
+   * pools it uses are closed only after it.
+   */
+  public Future<Void> stop(Vertx vertx) {
     if (timer >= 0) {
       vertx.cancelTimer(timer);
     }
+    return inFlight.idle();
   }
 }

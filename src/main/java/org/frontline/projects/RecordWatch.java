@@ -54,8 +54,8 @@ public final class RecordWatch {
     periodic.start(vertx, interval);
   }
 
-  public void stop(Vertx vertx) {
-    periodic.stop(vertx);
+  public Future<Void> stop(Vertx vertx) {
+    return periodic.stop(vertx);
   }
 
   /** One check now: the number of events written. */

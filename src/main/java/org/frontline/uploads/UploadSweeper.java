@@ -91,8 +91,8 @@ public final class UploadSweeper {
     periodic.start(vertx, interval);
   }
 
-  public void stop(Vertx vertx) {
-    periodic.stop(vertx);
+  public Future<Void> stop(Vertx vertx) {
+    return periodic.stop(vertx);
   }
 
   /**

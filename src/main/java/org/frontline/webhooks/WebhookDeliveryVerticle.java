@@ -19,6 +19,7 @@ import org.frontline.identity.Caller;
 import org.frontline.identity.KeyEncryption;
 import org.frontline.partners.EventFeed;
 import org.frontline.platform.RoundFailures;
+import org.frontline.platform.RoundsInFlight;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,6 +101,8 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private boolean foundWork;
   private final RoundFailures fanOutRounds = new RoundFailures(log, "webhook fan-out");
   private final RoundFailures sendRounds = new RoundFailures(log, "webhook send round");
+  /** The rounds and sends at work, which {@link #stop} waits for before closing the client. */
+  private final RoundsInFlight working = new RoundsInFlight();
   private long fanOutTimer = -1;
   private long sendTimer = -1;
 
@@ -141,12 +144,13 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(fanOutTimer);
     vertx.cancelTimer(sendTimer);
-    return http == null ? Future.succeededFuture() : http.close();
+    // The sends at work end (each within the timeout) and are recorded while the client and the pool are open.
+    return working.idle().compose(v -> http == null ? Future.succeededFuture() : http.close());
   }
 
   private void scheduleFanOut(Duration delay) {
     if (!stopping) {
-      fanOutTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> fanOutAll().onComplete(ar -> {
+      fanOutTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> working.track(fanOutAll()).onComplete(ar -> {
         fanOutRounds.record(ar);
         scheduleFanOut(ar.succeeded() && ar.result() > 0 ? Duration.ZERO : settings.idleDelay());
       }));
@@ -159,7 +163,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
         sendTimer = -1;
         roundRunning = true;
         int room = settings.batch() - inFlight;
-        sendDue().onComplete(ar -> {
+        working.track(sendDue()).onComplete(ar -> {
           roundRunning = false;
           // A failed round: what was claimed stays leased and is claimed again when the lease expires (nothing lost).
           sendRounds.record(ar);
@@ -318,7 +322,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
                 for (Due d : due) {
                   List<byte[]> live = keys.getOrDefault(d.subscriptionId(), List.of());
                   // Never sent unsigned: a subscription none of whose secrets opens fails the attempt instead.
-                  (live.isEmpty() && keys.containsKey(d.subscriptionId())
+                  working.track(live.isEmpty() && keys.containsKey(d.subscriptionId())
                       ? recordFailed(d, null, SECRET_UNOPENED) : send(d, live))
                       .onComplete(ar -> {
                         inFlight--;

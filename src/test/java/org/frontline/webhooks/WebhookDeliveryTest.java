@@ -424,6 +424,36 @@ class WebhookDeliveryTest {
     }
   }
 
+  /**
+   * An instance stopped while a webhook is on its way lets the send end and records it before it closes its client
+   * and its pools: the delivery is DELIVERED, once. The stop used to close the worker's HTTP client at once (the
+   * send cut off, recorded as a failed attempt or not at all, and sent again later) and then the database beneath
+   * the worker's rounds ("webhook fan-out failed: Connection is not active now, current status: CLOSED").
+   */
+  @Test
+  void anInstanceStoppedWhileAWebhookIsOnItsWayRecordsItDelivered(TestEnvironment env) throws Exception {
+    List<String> served = undeployServedWorkers(env);
+    org.frontline.Frontline instance = env.startApiInstance(java.util.Map.of("FRONTLINE_ROLES", "workers"));
+    try (Receiver receiver = new Receiver().start(0)) {
+      receiver.answerAfterMillis.set(1500);
+      String id = subscribe(env, partner(env, List.of(TONGZHOU)), receiver.url()).getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> receiver.received.size() == 1)).isTrue();
+
+      try (org.frontline.testing.LogCapture log = org.frontline.testing.LogCapture.of(WebhookDeliveryVerticle.class,
+          "%level %msg%n")) {
+        instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(log.text()).doesNotContain("WARN");
+      }
+      assertThat(deliveries(env, id, "status = 'DELIVERED' AND attempts = 1")).isEqualTo(1);
+      assertThat(deliveries(env, id, "true")).isEqualTo(1);
+      assertThat(receiver.received).hasSize(1);
+    } finally {
+      instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      redeploy(env, served);
+    }
+  }
+
   /** Deploys as many webhook workers as the test service ran, with its settings. */
   private static void redeploy(TestEnvironment env, List<String> served) {
     for (int i = 0; i < served.size(); i++) {
