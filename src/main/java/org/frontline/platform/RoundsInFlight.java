@@ -4,8 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 
 /**
- * The rounds of a worker's loops still at work, so that its stop can wait for them before the service closes the
- * database pool and the blocking pool beneath them. A stop that only cancelled the loops' timers let a round in
+ * The rounds of a worker's loops (or the upload PATCHes) still at work, so that a stop can wait for them before the
+ * service closes the database pool and the blocking pool beneath them. A stop that only cancelled the loops' timers let a round in
  * flight go on into closed pools: its next step was refused ("Pool closed", a RejectedExecutionException from the
  * blocking pool), the round failed in the log, and its claimed work stayed leased with an attempt used.
  *

@@ -10,6 +10,7 @@ import io.vertx.core.streams.ReadStream;
 import org.frontline.audit.AuditEvent;
 import org.frontline.audit.AuditLog;
 import org.frontline.identity.Caller;
+import org.frontline.platform.RoundsInFlight;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.Problems;
@@ -52,6 +53,11 @@ public final class UploadService {
   private final PartBudget budget = PartBudget.fromHeap();
   /** Uploads with a PATCH under way on this instance: one writer at a time. */
   private final Set<UUID> writing = ConcurrentHashMap.newKeySet();
+  /**
+   * The PATCHes at work, which a stop waits for: a body cut off by the stop's grace period still stores its part
+   * and persists its offset, and needs the database and the blocking pool for that.
+   */
+  private final RoundsInFlight inFlight = new RoundsInFlight();
 
   public UploadService(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
                        Clock clock, Duration lifetime, WorkerExecutor blocking) {
@@ -158,7 +164,7 @@ public final class UploadService {
           .toException());
     }
     // Anything thrown from here on fails the future (compose catches it), which releases the upload.
-    return Future.succeededFuture().compose(v -> {
+    return inFlight.track(Future.succeededFuture().compose(v -> {
           // A body that brings an upload held whole (at most one part) to its end is judged at completion, from
           // memory and before anything is stored: looking at its head on the way would judge the same bytes twice.
           boolean judgedAtCompletion = upload.multipartUploadId() == null
@@ -173,7 +179,7 @@ public final class UploadService {
         .recover(e -> e instanceof ContentRules.Refused refused
             ? refuseEarly(caller, upload, declared, refused, clientAddress, requestId)
             : ifEndedMeanwhile(upload, e))
-        .onComplete(done -> writing.remove(upload.id()));
+        .onComplete(done -> writing.remove(upload.id())));
   }
 
   /** 413: a body that goes past the upload's length. */
@@ -236,6 +242,14 @@ public final class UploadService {
       }
       return Future.failedFuture(e);
     });
+  }
+
+  /**
+   * Completes once no PATCH is at work here. Called once the API has stopped (no new one comes): those cut off then
+   * keep what arrived before the database and the pools close.
+   */
+  public Future<Void> idle() {
+    return inFlight.idle();
   }
 
   /** This instance's part budget (tests look at its permits). */

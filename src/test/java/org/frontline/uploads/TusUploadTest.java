@@ -900,6 +900,62 @@ class TusUploadTest {
     }
   }
 
+  /**
+   * A PATCH still sending when its instance stops is cut off at the end of the grace period and keeps what arrived,
+   * as any cut PATCH does: the stop waits for it (its part stored, its offset persisted) before it closes the
+   * database and the pools, and the upload resumes from there on another instance. Here the part waits for the
+   * instance's one blocking thread, held until the grace period is over. The stop used to go on at once and close
+   * the pools beneath it: the part and the bytes after it were lost and the client had to send them again.
+   */
+  @Test
+  void aPatchCutOffByItsInstancesStopKeepsWhatArrived(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(12 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    Frontline instance = startInstance(env, Map.of("FRONTLINE_SHUTDOWN_GRACE_SECONDS", "1",
+        "FRONTLINE_WORKER_POOL_SIZE", "1"));
+    try {
+      int port = instance.config().http().port();
+      String location = uploads.create(port, token, report, a, data.length);
+      String uploadId = location.substring(location.lastIndexOf('/') + 1);
+      java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+      try (java.net.Socket patch = openPatch(port, token, location, 0, "Content-Length: " + data.length + "\r\n");
+           LogCapture log = LogCapture.of(ChunkReceiver.class, "%level %msg%n")) {
+        // The upload's head is judged on the blocking thread first; then the thread is held.
+        patch.getOutputStream().write(data, 0, 2 * ContentRules.HEAD);
+        patch.getOutputStream().flush();
+        Thread.sleep(500);
+        instance.blocking().executeBlocking(() -> {
+          holding.countDown();
+          return held.await(60, TimeUnit.SECONDS);
+        }, false);
+        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        patch.getOutputStream().write(data, 2 * ContentRules.HEAD, ChunkReceiver.PART_SIZE + 1000
+            - 2 * ContentRules.HEAD);
+        patch.getOutputStream().flush();
+        Thread.sleep(500); // the first part waits for the blocking thread
+        var stopped = instance.stop();
+        Thread.sleep(2000); // the grace period ends, the PATCH is cut off; the stop goes as far as it goes
+        held.countDown();
+        stopped.get(30, TimeUnit.SECONDS);
+        assertThat(log.text()).doesNotContain("not kept");
+      }
+      long offset = Long.parseLong(query(env, "SELECT \"offset\" FROM upload WHERE id = '" + uploadId + "'"));
+      assertThat(offset).isBetween((long) ChunkReceiver.PART_SIZE, ChunkReceiver.PART_SIZE + 1000L);
+      assertThat(uploads.head(env, token, location).headers().firstValue("Upload-Offset"))
+          .hasValue(Long.toString(offset));
+      HttpResponse<String> rest = uploads.patch(env, token, location, offset,
+          Arrays.copyOfRange(data, (int) offset, data.length), null);
+      assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+      storedIntact(env, a, data);
+    } finally {
+      instance.stop().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   // ---- a connection lost mid-PATCH ----
 
   /**
@@ -1484,7 +1540,13 @@ class TusUploadTest {
   // ---- helpers ----
 
   private Frontline startInstance(TestEnvironment env) throws Exception {
+    return startInstance(env, Map.of());
+  }
+
+  /** Another instance of the whole service (API and workers) on the same database and store. */
+  private Frontline startInstance(TestEnvironment env, Map<String, String> overrides) throws Exception {
     Map<String, String> settings = new HashMap<>(env.settings());
+    settings.putAll(overrides);
     settings.put("FRONTLINE_HTTP_PORT", Integer.toString(freePort()));
     settings.put("FRONTLINE_MANAGEMENT_PORT", Integer.toString(freePort()));
     FrontlineConfig config = ConfigLoader.load(FrontlineConfig.Mode.PRODUCTION, settings, Map.of());
