@@ -143,7 +143,6 @@ public final class Frontline {
   public static final java.time.Duration UPLOAD_LIFETIME = java.time.Duration.ofHours(24);
   /** How often expired uploads are looked for. */
   public static final java.time.Duration UPLOAD_SWEEP_INTERVAL = java.time.Duration.ofMinutes(1);
-  private final List<String> deployments = new ArrayList<>();
   /**
    * Account changes (AccountCache), ended sessions (EndedSessions) and signing-key changes (KeyRing) heard on one
    * connection; API processes only.
@@ -371,12 +370,12 @@ public final class Frontline {
         .mapEmpty();
   }
 
-  /** Deploys one instance of a verticle when {@code wanted}, remembering it for {@link #stop()}. */
+  /** Deploys one instance of a verticle when {@code wanted} ({@link #stop()} undeploys every deployment). */
   private Future<Void> deploy(boolean wanted, Supplier<io.vertx.core.Deployable> verticle) {
     if (!wanted) {
       return Future.succeededFuture();
     }
-    return vertx.deployVerticle(verticle, new DeploymentOptions()).onSuccess(deployments::add).mapEmpty();
+    return vertx.deployVerticle(verticle, new DeploymentOptions()).mapEmpty();
   }
 
   /**
@@ -419,7 +418,9 @@ public final class Frontline {
         // No refusal comes any more: the counted ones go on record while the database is still open.
         .compose(v -> refusals == null ? Future.<Void>succeededFuture() : refusals.flush())
         // A worker's undeploy waits for its rounds at work (RoundsInFlight): nothing of theirs meets a closed pool.
-        .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
+        // Every verticle still deployed, not only those deploy() made: one deployed on this Vert.x by other code (a
+        // worker deployed again by a test) was left to vertx.close(), after the pools.
+        .compose(v -> Future.join(vertx.deploymentIDs().stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
             .recover(e -> Future.succeededFuture()))
         .compose(v -> Future.join(rounds).<Void>mapEmpty().recover(e -> Future.succeededFuture()))
         .compose(v -> database.close().recover(e -> Future.succeededFuture()))

@@ -3,6 +3,7 @@ package org.frontline.media;
 import io.micrometer.core.instrument.Meter;
 import io.vertx.core.Deployable;
 import io.vertx.core.internal.VertxInternal;
+import org.frontline.Frontline;
 import org.frontline.evidence.MediaWorkerVerticle;
 import org.frontline.evidence.ReportChecksVerticle;
 import org.frontline.testing.TestEnvironment;
@@ -22,40 +23,50 @@ final class Workers {
   private Workers() {}
 
   static void stopMediaWorker(TestEnvironment env) {
-    undeploy(env, MediaWorkerVerticle.class);
+    stopMediaWorker(env.app());
   }
 
   static void startMediaWorker(TestEnvironment env) {
-    start(env, "frontline.media.", () -> new MediaWorkerVerticle(env.app().database(), env.app().objectStore(),
-        env.app().blocking(), MediaWorkerVerticle.Settings.defaults(), env.app().registry()));
+    startMediaWorker(env.app());
+  }
+
+  /** As {@link #stopMediaWorker(TestEnvironment)}, on another instance of the service. */
+  static void stopMediaWorker(Frontline app) {
+    undeploy(app, MediaWorkerVerticle.class);
+  }
+
+  /** As {@link #startMediaWorker(TestEnvironment)}, on another instance of the service. */
+  static void startMediaWorker(Frontline app) {
+    start(app, "frontline.media.", () -> new MediaWorkerVerticle(app.database(), app.objectStore(), app.blocking(),
+        MediaWorkerVerticle.Settings.defaults(), app.registry()));
   }
 
   static void stopReportChecker(TestEnvironment env) {
-    undeploy(env, ReportChecksVerticle.class);
+    undeploy(env.app(), ReportChecksVerticle.class);
   }
 
   static void startReportChecker(TestEnvironment env) {
-    start(env, "frontline.report.checks.", () -> new ReportChecksVerticle(env.app().database(),
+    start(env.app(), "frontline.report.checks.", () -> new ReportChecksVerticle(env.app().database(),
         ReportChecksVerticle.Settings.defaults(), env.app().registry()));
   }
 
-  private static void undeploy(TestEnvironment env, Class<?> worker) {
-    var manager = ((VertxInternal) env.app().vertx()).deploymentManager();
+  private static void undeploy(Frontline app, Class<?> worker) {
+    var manager = ((VertxInternal) app.vertx()).deploymentManager();
     for (var context : List.copyOf(manager.deployments())) {
       if (context.deployment().instances().stream().anyMatch(worker::isInstance)) {
-        await(env.app().vertx().undeploy(context.id()));
+        await(app.vertx().undeploy(context.id()));
       }
     }
   }
 
   /** The worker is made after the gauges are removed: it registers its own in its constructor. */
-  private static void start(TestEnvironment env, String gauges, Supplier<Deployable> worker) {
-    var registry = env.app().registry();
+  private static void start(Frontline app, String gauges, Supplier<Deployable> worker) {
+    var registry = app.registry();
     for (Meter meter : List.copyOf(registry.getMeters())) {
       if (meter.getId().getType() == Meter.Type.GAUGE && meter.getId().getName().startsWith(gauges)) {
         registry.remove(meter);
       }
     }
-    await(env.app().vertx().deployVerticle(worker.get()));
+    await(app.vertx().deployVerticle(worker.get()));
   }
 }
