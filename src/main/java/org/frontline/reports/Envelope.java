@@ -74,9 +74,6 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
    */
   static Envelope from(JsonObject json) {
     refuseUnstorable(json, "body");
-    if (blank(json.getString("title"))) {
-      throw invalid("body/title", "Must not be blank.");
-    }
     JsonObject loc = json.getJsonObject("location");
     Number accuracy = (Number) loc.getValue("accuracyM");
     List<Declaration> declarations = new ArrayList<>();
@@ -136,16 +133,6 @@ record Envelope(UUID id, String type, UUID unitId, OffsetDateTime capturedAt, Lo
   /** A stored envelope's capturedAt as {@link #capturedAt} holds it (it was accepted when stored). */
   static OffsetDateTime captureTime(String value) {
     return time(value, "body/capturedAt");
-  }
-
-  /**
-   * Whether a string shows nothing: only white space, space separators, format and control characters. The
-   * contract's {@code \S} (a regex the same in every validator) takes an ideographic space (U+3000, the space of a
-   * Chinese keyboard) or a zero-width space for a character, so a title of those was stored and listed blank.
-   */
-  static boolean blank(String value) {
-    return value != null && value.codePoints().allMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c)
-        || Character.getType(c) == Character.FORMAT || Character.isISOControl(c));
   }
 
   private static UUID uuid(String value, String field) {

@@ -459,7 +459,7 @@ class EnterprisesApiTest {
     // Other work records and devices alike (each a 500 before).
     String tongzhou = token(env, "supervisor.tongzhou");
     p = assertProblem(raw(env, tongzhou, "/v1/projects", "{\"unitId\":\"" + TONGZHOU + "\",\"name\":\"P\\u0000\","
-        + "\"investmentYuan\":1,\"site\":{\"lat\":32,\"lon\":121,\"radiusM\":100},\"bidSections\":[\"ok\",\"\\u0000\"]}"),
+        + "\"investmentYuan\":1,\"site\":{\"lat\":32,\"lon\":121,\"radiusM\":100},\"bidSections\":[\"ok\",\"b\\u0000\"]}"),
         400, "urn:frontline:problem:validation-failed");
     assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/name");
     p = assertProblem(raw(env, tongzhou, "/v1/devices", "{\"token\":\"t\\u0000\",\"platform\":\"android\"}"), 400,
@@ -468,6 +468,45 @@ class EnterprisesApiTest {
     // A pair of surrogates is a character like any other.
     ok(raw(env, supervisor, path, "{\"category\":\"LAND\",\"description\":\"\\ud83c\\udfed factory\","
         + "\"responsibleOfficerId\":\"" + XU + "\"}"), 201);
+  }
+
+  /**
+   * Text the contract marks non-blank ({@code pattern: '\S'}) is refused when it shows nothing: ideographic (U+3000),
+   * no-break and zero-width spaces are no characters, in every body alike (an enterprise's, a project's name), with
+   * the same wording; a character between ideographic spaces is text like any other.
+   */
+  @Test
+  void aNameOfOnlyUnicodeSpacesIs400NamingItAndStoresNothing(TestEnvironment env) throws Exception {
+    String supervisor = token(env, "supervisor.hanjiang");
+    String tongzhou = token(env, "supervisor.tongzhou");
+    for (String blank : List.of("\u3000\u3000", "\u00a0\u200b", "\ufeff\u2003")) {
+      String uscc = code();
+      JsonObject p = assertProblem(call(env, supervisor, HttpMethod.POST, "/v1/enterprises",
+          enterprise(uscc, HUAISI).put("name", blank)), 400, "urn:frontline:problem:validation-failed");
+      assertBlank(p, "body/name");
+      assertThat(count(env, "SELECT count(*) FROM enterprise WHERE uscc = ?", uscc)).isZero();
+      String project = "Blank " + UUID.randomUUID();
+      p = assertProblem(call(env, tongzhou, HttpMethod.POST, "/v1/projects", new JsonObject()
+          .put("unitId", TONGZHOU.toString()).put("name", blank).put("investmentYuan", 1)
+          .put("site", new JsonObject().put("lat", 32).put("lon", 121).put("radiusM", 100))
+          .put("bidSections", new JsonArray().add(project))), 400, "urn:frontline:problem:validation-failed");
+      assertBlank(p, "body/name");
+      assertThat(count(env, "SELECT count(*) FROM project WHERE ? = ANY(bid_sections)", project))
+          .isZero();
+    }
+    String uscc = code();
+    JsonObject created = ok(call(env, supervisor, HttpMethod.POST, "/v1/enterprises",
+        enterprise(uscc, HUAISI).put("name", "\u3000\u6865\u3000")), 201);
+    assertThat(string(env, "SELECT name FROM enterprise WHERE id = ?", UUID.fromString(created.getString("id"))))
+        .isEqualTo("\u3000\u6865\u3000");
+  }
+
+  /** The one wording of a blank field, whatever the field (ContractViolations). */
+  private static void assertBlank(JsonObject problem, String field) {
+    JsonObject error = problem.getJsonArray("errors").getJsonObject(0);
+    assertThat(problem.getJsonArray("errors")).hasSize(1);
+    assertThat(error.getString("field")).isEqualTo(field);
+    assertThat(error.getString("reason")).startsWith("Must not be blank");
   }
 
   @Test

@@ -241,6 +241,27 @@ class ReportReviewTest {
         .getString("comment")).hasSize(2000);
   }
 
+  /**
+   * A comment showing nothing (ideographic, no-break, zero-width spaces) is blank, worded as every blank field; one
+   * character between ideographic spaces is a comment.
+   */
+  @Test
+  void aCommentOfOnlyUnicodeSpacesIs400NamingIt(TestEnvironment env) {
+    UUID report = xuReport(env);
+    for (String blank : List.of("\u3000\u3000", "\u00a0\u200b", "\ufeff")) {
+      JsonObject p = assertProblem(review(env, "supervisor.hanjiang", report, decision("RETURNED", blank)), 400,
+          INVALID);
+      assertThat(p.getJsonArray("errors")).hasSize(1);
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("body/comment");
+      assertThat(p.getJsonArray("errors").getJsonObject(0).getString("reason")).startsWith("Must not be blank");
+    }
+    assertThat(reviews(env, report)).isZero();
+    assertThat(audited(env, report)).isZero();
+    assertThat(ok(review(env, "supervisor.hanjiang", report, decision("RETURNED", "\u3000\u8865\u3000")))
+        .getString("comment")).isEqualTo("\u3000\u8865\u3000");
+    assertThat(reviews(env, report)).isOne();
+  }
+
   /** Officers and assessors 403, another subtree's supervisor 404 as for a missing report, partner tokens 403. */
   @Test
   void onlySupervisorsAndAdminsInScopeReview(TestEnvironment env) throws Exception {

@@ -443,6 +443,7 @@ class ReportSubmissionTest {
       JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", site(id).put("title", blank)), 400,
           VALIDATION);
       assertThat(fields(problem)).as(blank).containsExactly("body/title");
+      assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("reason")).startsWith("Must not be blank");
     }
     UUID blankInBatch = UUID.randomUUID();
     UUID shown = UUID.randomUUID();

@@ -130,13 +130,13 @@ public final class ApiVerticle extends VerticleBase {
    * break. So {@code "<uuid>\n"} passed every {@code ^...$} pattern of the contract (and then UUID.fromString threw:
    * a 500), and a code or kind with a line break reached the database. Every {@code $} outside a character class
    * is read as {@code \z} (the end of the input) here, in the copy the validators compile; the served file is
-   * unchanged.
+   * unchanged. The contract's non-blank text, {@code pattern: '\S'}, is read as {@link #NOT_BLANK}.
    */
   static JsonObject withEcmaPatterns(JsonObject model) {
     for (String field : model.fieldNames()) {
       Object value = model.getValue(field);
       if ("pattern".equals(field) && value instanceof String pattern) {
-        model.put(field, ecmaDollar(pattern));
+        model.put(field, BLANK_RULE.equals(pattern) ? NOT_BLANK : ecmaDollar(pattern));
       } else if (value instanceof JsonObject child) {
         withEcmaPatterns(child);
       } else if (value instanceof JsonArray array) {
@@ -149,6 +149,19 @@ public final class ApiVerticle extends VerticleBase {
     }
     return model;
   }
+
+  /** How the contract says "not blank": a character that is not white space (a regex, the same for every client). */
+  static final String BLANK_RULE = "\\S";
+
+  /**
+   * What the validators read the contract's {@code \S} as: a character that is neither a space separator, nor a
+   * format character, nor a control character (white space is made of those). java.util.regex's {@code \S} takes an
+   * ideographic space (U+3000, a Chinese keyboard's space), a no-break or a zero-width space for a character, so a
+   * name, title, comment or reason of only those was stored and shown blank. One rule for every non-blank field of
+   * every body (batch items too: their schema is read from this copy), refused with the contract's wording of
+   * {@code \S} (ContractViolations: "Must not be blank").
+   */
+  static final String NOT_BLANK = "[^\\p{Z}\\p{Cf}\\p{Cc}]";
 
   /** {@code pattern} with each unescaped {@code $} outside a character class as {@code \z}. */
   static String ecmaDollar(String pattern) {

@@ -242,20 +242,25 @@ final class ContractViolations {
 
   /**
    * What a pattern expects: the format's name when the schema has one, else the pattern with the schema's
-   * description; a pattern of non-blank text says so.
+   * description; non-blank text says so.
    */
   private static String expectedForm(Object node) {
     Object format = get(node, "format");
     if (format instanceof String f) {
       return "be " + formatName(f);
     }
-    // As the contract writes it: ApiVerticle.forValidation reads its $ as \z (ECMA-262 has no \z of its own).
-    String pattern = String.valueOf(get(node, "pattern")).replace("\\z", "$");
+    // As the contract writes it: ApiVerticle.forValidation reads its $ as \z (ECMA-262 has no \z of its own) and
+    // its \S as NOT_BLANK. Non-blank text is worded alike in every field, whatever its description.
+    Object written = get(node, "pattern");
+    if (ApiVerticle.NOT_BLANK.equals(written) || ApiVerticle.BLANK_RULE.equals(written)) {
+      return "not be blank";
+    }
+    String pattern = String.valueOf(written).replace("\\z", "$");
     Object description = get(node, "description");
     if (description instanceof String d && !d.isBlank()) {
       return "match " + pattern + " (" + shorten(d.strip()) + ")";
     }
-    return "\\S".equals(pattern) ? "not be blank" : "match " + pattern;
+    return "match " + pattern;
   }
 
   private static String formatName(String format) {
