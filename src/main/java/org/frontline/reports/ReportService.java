@@ -179,16 +179,8 @@ public final class ReportService {
       throw new ProblemException(Problem.of(ProblemType.CONFLICT,
           "The report id " + envelope.id() + " is already taken; mint a new id."));
     }
-    if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
-      return new Submission(false, envelope.id(), existing.responseText());
-    }
-    List<String> differences = CanonicalJson.differences(Envelope.withDefaults(existing.request()),
-            Envelope.withDefaults(envelope.raw())).stream()
-        .filter(at -> !at.equals("/capturedAt") || !sameCaptureTime(existing.request(), envelope))
-        .toList();
+    List<String> differences = differences(existing, envelope.raw(), sha256);
     if (differences.isEmpty()) {
-      // The same JSON value written otherwise (8 and 8.0, 1e2 and 100 are one number; one instant at another
-      // offset; a default left out or written): a repeat.
       return new Submission(false, envelope.id(), existing.responseText());
     }
     throw new ProblemException(Problem.of(ProblemType.CONFLICT,
@@ -198,14 +190,55 @@ public final class ReportService {
   }
 
   /**
+   * Where {@code envelope} (its canonical SHA-256 {@code sha256}) differs from the one stored, as a repeat is judged;
+   * none: the same envelope. The same JSON value written otherwise is the same (8 and 8.0, 1e2 and 100 are one
+   * number; one instant at another offset; a default left out or written).
+   */
+  private static List<String> differences(ReportRepository.Existing existing, JsonObject envelope, byte[] sha256) {
+    if (MessageDigest.isEqual(existing.requestSha256(), sha256)) {
+      return List.of();
+    }
+    return CanonicalJson.differences(Envelope.withDefaults(existing.request()), Envelope.withDefaults(envelope))
+        .stream()
+        .filter(at -> !at.equals("/capturedAt") || !sameCaptureTime(existing.request(), envelope))
+        .toList();
+  }
+
+  /**
+   * A refused envelope (400 or 422) that repeats a report its author stored: the stored 201 body when its id is a
+   * report of {@code actor} whose stored request is this same envelope (as {@link #judge} compares them), else empty
+   * and the refusal stands. A phone resends a report whose answer it never got, and the server may have been
+   * upgraded meanwhile with a stricter rule than the one that stored it (a title of only U+3000): the report is
+   * stored all the same, and a 400 would make the phone drop it. Another author's id or another envelope keeps the
+   * refusal (no conflict is told for an envelope that could not be stored anyway). One primary-key read, made only
+   * after a refusal: accepted submissions never come here.
+   */
+  public Future<Optional<Submission>> repeatOf(Actor actor, Object envelope) {
+    if (!(envelope instanceof JsonObject sent) || !(sent.getValue("id") instanceof String id)
+        || !UUID_FORM.matcher(id).matches()) {
+      return Future.succeededFuture(Optional.empty());
+    }
+    UUID reportId = UUID.fromString(id);
+    return reports.existing(database.pool(), reportId).map(existing -> existing != null
+        && existing.authorId().equals(actor.accountId())
+        && differences(existing, sent, CanonicalJson.sha256(CanonicalJson.encode(sent))).isEmpty()
+        ? Optional.of(new Submission(false, reportId, existing.responseText())) : Optional.empty());
+  }
+
+  /** A UUID as the contract writes one (UUID.fromString also takes "1-2-3-4-5"). */
+  private static final java.util.regex.Pattern UUID_FORM =
+      java.util.regex.Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+  /**
    * Whether the stored envelope's capturedAt is the instant this one names, as stored (UTC, to the microsecond): a
    * phone that had no network had no time zone either, and once it has one it may write the same instant of its
    * queue at another offset ("...T02:00:00Z" then "...T10:00:00+08:00"). One report, as 8 and 8.0 are one number.
    */
-  private static boolean sameCaptureTime(JsonObject stored, Envelope envelope) {
+  private static boolean sameCaptureTime(JsonObject stored, JsonObject envelope) {
     try {
       return stored.getValue("capturedAt") instanceof String first
-          && Envelope.captureTime(first).equals(envelope.capturedAt());
+          && envelope.getValue("capturedAt") instanceof String second
+          && Envelope.captureTime(first).equals(Envelope.captureTime(second));
     } catch (ProblemException storedUnderOlderRules) {
       return false;
     }

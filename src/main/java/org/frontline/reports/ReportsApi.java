@@ -59,6 +59,18 @@ public final class ReportsApi implements ApiRoutes {
             .onFailure(rc::fail));
   }
 
+  /** A refused envelope that repeats its author's stored report is answered as the repeat (ReportService.repeatOf). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return Map.of("createReport", rc -> {
+      JsonObject envelope = rc.body().asJsonObject();
+      return reports.repeatOf(Actor.of(rc), envelope == null ? null : exactQuantity(rc, envelope)).map(repeat -> {
+        repeat.ifPresent(s -> send(rc, 200, s.body()));
+        return repeat.isPresent();
+      });
+    });
+  }
+
   /** A review is answered 200 with the review, a new one or (a repeat) the one it repeats; see ReviewService. */
   private void review(RoutingContext rc) {
     JsonObject body = rc.body().asJsonObject();
@@ -145,7 +157,7 @@ public final class ReportsApi implements ApiRoutes {
   private Future<JsonObject> one(RoutingContext rc, Actor actor, Object item) {
     String id = item instanceof JsonObject o && o.getValue("id") instanceof String s ? s : null;
     return schemas.problemOf(item).compose(invalid -> invalid.isPresent()
-        ? Future.succeededFuture(itemProblem(rc, id, invalid.get()))
+        ? refusedItem(rc, actor, id, item, invalid.get())
         : submitItem(rc, actor, id, (JsonObject) item));
   }
 
@@ -153,11 +165,24 @@ public final class ReportsApi implements ApiRoutes {
     return Future.succeededFuture(item)
         .map(Envelope::from)
         .compose(envelope -> reports.submit(actor, envelope))
-        .map(s -> new JsonObject().put("id", id).put("status", s.created() ? "created" : "duplicate")
-            .put("httpStatus", s.created() ? 201 : 200).put("report", ExactNumbers.object(s.body())))
+        .map(s -> itemResult(id, s))
         .recover(e -> e instanceof ProblemException pe && pe.problem().status() < 500
-            ? Future.succeededFuture(itemProblem(rc, id, pe.problem()))
+            ? refusedItem(rc, actor, id, item, pe.problem())
             : Future.failedFuture(e));
+  }
+
+  private static JsonObject itemResult(String id, ReportService.Submission s) {
+    return new JsonObject().put("id", id).put("status", s.created() ? "created" : "duplicate")
+        .put("httpStatus", s.created() ? 201 : 200).put("report", ExactNumbers.object(s.body()));
+  }
+
+  /** An item refused with {@code problem}; a 400 or 422 that repeats its author's stored report is a duplicate. */
+  private Future<JsonObject> refusedItem(RoutingContext rc, Actor actor, String id, Object item, Problem problem) {
+    if (problem.status() != 400 && problem.status() != 422) {
+      return Future.succeededFuture(itemProblem(rc, id, problem));
+    }
+    return reports.repeatOf(actor, item)
+        .map(repeat -> repeat.map(s -> itemResult(id, s)).orElseGet(() -> itemProblem(rc, id, problem)));
   }
 
   private static JsonObject itemProblem(RoutingContext rc, String id, Problem problem) {

@@ -462,6 +462,86 @@ class ReportSubmissionTest {
     }
   }
 
+  /**
+   * A report stored under older rules (a title of only U+3000, as the server stored it before blank text was
+   * refused) is a repeat when its author resends it, alone or in a batch: the phone never got its 201, and a 400
+   * would make it drop a report that is stored. Another envelope under its id, or another author, keeps the 400.
+   */
+  @Test
+  void aStoredReportThatTodaysRulesRefuseIsStillARepeatForItsAuthor(TestEnvironment env) throws Exception {
+    JsonObject stored = site(UUID.randomUUID()).put("title", "\u3000\u3000");
+    JsonObject storedInBatch = site(UUID.randomUUID()).put("title", "\u200b");
+    String response = storedUnderOlderRules(env, stored);
+    String responseInBatch = storedUnderOlderRules(env, storedInBatch);
+
+    HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports", stored);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    assertThat(r.bodyAsString()).isEqualTo(response);
+    JsonArray results = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", new JsonArray()
+        .add(storedInBatch).add(storedInBatch.copy().put("title", "\u3000"))))
+        .bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("duplicate:200");
+    assertThat(results.getJsonObject(0).getJsonObject("report")).isEqualTo(new JsonObject(responseInBatch));
+    assertThat(status(results, 1)).isEqualTo("invalid:400");
+    assertThat(fields(results.getJsonObject(1).getJsonObject("problem"))).containsExactly("body/title");
+
+    // The same id with another body that is refused, or the same envelope from another author: the refusal.
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", stored.copy().put("title", "\u3000")),
+        400, VALIDATION);
+    assertThat(fields(problem)).containsExactly("body/title");
+    problem = assertProblem(post(env, "supervisor.hanjiang", "/v1/reports", stored), 400, VALIDATION);
+    assertThat(fields(problem)).containsExactly("body/title");
+    results = post(env, "supervisor.hanjiang", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(storedInBatch))).bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("invalid:400");
+
+    for (JsonObject envelope : List.of(stored, storedInBatch)) {
+      String id = envelope.getString("id");
+      assertThat(count(env, "SELECT count(*) FROM report WHERE id = ?", UUID.fromString(id))).isEqualTo(1);
+      assertThat(string(env, "SELECT title FROM report WHERE id = ?", UUID.fromString(id)))
+          .isEqualTo(envelope.getString("title"));
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ?", id)).isZero();
+      assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ?", UUID.fromString(id))).isZero();
+    }
+  }
+
+  /**
+   * {@code envelope} stored by officer.xu as a server of older rules stored it (its row, the canonical request and
+   * its SHA-256, a 201 body), with no audit entry or event; the 201 body.
+   */
+  private static String storedUnderOlderRules(TestEnvironment env, JsonObject envelope) throws Exception {
+    UUID id = UUID.fromString(envelope.getString("id"));
+    String request = CanonicalJson.encode(envelope);
+    String response = new JsonObject().put("id", id.toString()).put("type", "SITE").put("unitId", HUAISI.toString())
+        .put("authorId", account("officer.xu").toString()).put("status", "COMPLETE")
+        .put("title", envelope.getString("title")).put("text", envelope.getString("text"))
+        .put("capturedAt", CAPTURED_AT).put("receivedAt", CAPTURED_AT).put("completedAt", CAPTURED_AT)
+        .put("location", envelope.getJsonObject("location")).put("body", envelope.getJsonObject("body"))
+        .put("attachments", new JsonArray()).put("evidence", new JsonArray()).encode();
+    try (Connection c = env.jdbc(); PreparedStatement ps = c.prepareStatement("""
+        INSERT INTO report (id, author_id, unit_id, type, status, title, text, captured_at, received_at, completed_at,
+                            lat, lon, accuracy_m, location_provider, location_mock, body, request, request_sha256,
+                            response)
+        VALUES (?, ?, ?, 'SITE', 'COMPLETE', ?, ?, ?::timestamptz, ?::timestamptz, ?::timestamptz, 32.45, 119.43, 8.5,
+                'gps', false,
+                ?::jsonb -> 'body', ?::jsonb, ?, ?)""")) {
+      ps.setObject(1, id);
+      ps.setObject(2, account("officer.xu"));
+      ps.setObject(3, HUAISI);
+      ps.setString(4, envelope.getString("title"));
+      ps.setString(5, envelope.getString("text"));
+      ps.setString(6, CAPTURED_AT);
+      ps.setString(7, CAPTURED_AT);
+      ps.setString(8, CAPTURED_AT);
+      ps.setString(9, request);
+      ps.setString(10, request);
+      ps.setBytes(11, CanonicalJson.sha256(request));
+      ps.setString(12, response);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+    return response;
+  }
+
   @Test
   void anUnpairedSurrogateIs400NamingTheFieldNotStoredAsAQuestionMark(TestEnvironment env) throws Exception {
     UUID id = UUID.randomUUID();

@@ -1,5 +1,6 @@
 package org.frontline.platform.http;
 
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
@@ -18,6 +19,24 @@ public interface ApiRoutes {
    */
   default Map<String, Handler<RoutingContext>> securityHandlers() {
     return Map.of();
+  }
+
+  /**
+   * What may answer a refused request of an operation instead of its problem, by operationId: called when the
+   * request was refused with a 400 or 422 problem (by the contract's validation or by the operation's handler).
+   */
+  default Map<String, RefusalAnswer> refusalAnswers() {
+    return Map.of();
+  }
+
+  /** See {@link #refusalAnswers}. */
+  @FunctionalInterface
+  interface RefusalAnswer {
+    /**
+     * True once it has answered the request itself; false lets the refusal be answered. A failure is answered as
+     * its own problem (a 503 when the database is down), not as the refusal it could not judge.
+     */
+    Future<Boolean> answer(RoutingContext rc);
   }
 
   /**

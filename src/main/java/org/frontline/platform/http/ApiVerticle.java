@@ -259,7 +259,9 @@ public final class ApiVerticle extends VerticleBase {
   private Router router(OpenAPIContract contract, Buffer rawContract, Map<String, CompiledSchema> compiledBodies) {
     Map<String, Handler<RoutingContext>> handlers = new HashMap<>();
     Map<String, Handler<RoutingContext>> securityHandlers = new HashMap<>();
+    Map<String, ApiRoutes.RefusalAnswer> refusalAnswers = new HashMap<>();
     for (ApiRoutes feature : features) {
+      refusalAnswers.putAll(feature.refusalAnswers());
       feature.securityHandlers().forEach((scheme, handler) -> {
         if (securityHandlers.putIfAbsent(scheme, handler) != null) {
           throw new IllegalStateException("two handlers for security scheme " + scheme);
@@ -301,7 +303,12 @@ public final class ApiVerticle extends VerticleBase {
       Handler<RoutingContext> validation = RequestValidation.of(validator, refusals,
           Optional.ofNullable(compiledBodies.get(operationId)));
       route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), refusals, validator))
-          .addHandler(validation).addHandler(handler).addFailureHandler(problems);
+          .addHandler(validation).addHandler(handler);
+      ApiRoutes.RefusalAnswer refusalAnswer = refusalAnswers.get(operationId);
+      if (refusalAnswer != null) {
+        route.addFailureHandler(Problems.unlessAnswered(refusalAnswer));
+      }
+      route.addFailureHandler(problems);
     }
     if (!handlers.isEmpty()) {
       throw new IllegalStateException("handlers for operations missing from the contract: " + handlers.keySet());

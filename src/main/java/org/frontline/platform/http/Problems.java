@@ -1,6 +1,7 @@
 package org.frontline.platform.http;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VertxException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -75,6 +76,37 @@ public final class Problems implements Handler<RoutingContext> {
       // The rest of a body refused while it was read: at most the same time (a chunked body has no end).
       RequestBodies.cutOff(rc, tooLargeDrain);
     }
+  }
+
+  /**
+   * A failure handler ahead of the problem handler that lets {@code answer} answer a refusal (a 400 or 422 problem)
+   * otherwise; any other failure, and a refusal it leaves, go on to be answered as a problem. When {@code answer}
+   * fails, that failure is answered (the refusal could not be judged, and a client drops what was refused).
+   */
+  static Handler<RoutingContext> unlessAnswered(ApiRoutes.RefusalAnswer answer) {
+    return rc -> {
+      int status = clientGone(rc) ? 0 : toProblem(rc.failure(), rc.statusCode(), rc).status();
+      if (status != 400 && status != 422) {
+        rc.next();
+        return;
+      }
+      Future<Boolean> answered;
+      try {
+        answered = answer.answer(rc);
+      } catch (RuntimeException e) {
+        answered = Future.failedFuture(e);
+      }
+      answered.onComplete(a -> {
+        if (a.failed()) {
+          Problem problem = toProblem(a.cause(), -1, rc);
+          log.warn("{} on {} {} while judging its refusal", problem.status(), rc.request().method(),
+              rc.request().path(), a.cause());
+          send(rc, problem);
+        } else if (!a.result()) {
+          rc.next();
+        }
+      });
+    };
   }
 
   /**
