@@ -24,7 +24,6 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,16 +77,10 @@ class KeyRotationTest {
   /** A second instance of the service: same database and settings, other ports. Stop it after use. */
   static Frontline secondInstance(TestEnvironment env) throws Exception {
     Map<String, String> settings = new HashMap<>(env.settings());
-    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(freePort()));
-    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(freePort()));
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
     return Frontline.start(ConfigLoader.load(Mode.PRODUCTION, settings, Map.of()))
         .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
-
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   @Test

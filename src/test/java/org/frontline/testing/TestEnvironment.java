@@ -425,12 +425,24 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
     }
   }
 
+  /** Ports handed out by {@link #freePort()} in this JVM. */
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port free now and never handed out before in this JVM: the kernel may offer a port again as soon as its probe
+   * socket closed, so two calls in a row (an HTTP and a management port) could answer the same one, and the service
+   * then failed to start with "Address already in use".
+   */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    while (true) {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        socket.setReuseAddress(true);
+        if (HANDED_OUT.add(socket.getLocalPort())) {
+          return socket.getLocalPort();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
   }
 

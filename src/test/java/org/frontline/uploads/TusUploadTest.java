@@ -15,7 +15,6 @@ import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -1547,16 +1546,10 @@ class TusUploadTest {
   private Frontline startInstance(TestEnvironment env, Map<String, String> overrides) throws Exception {
     Map<String, String> settings = new HashMap<>(env.settings());
     settings.putAll(overrides);
-    settings.put("FRONTLINE_HTTP_PORT", Integer.toString(freePort()));
-    settings.put("FRONTLINE_MANAGEMENT_PORT", Integer.toString(freePort()));
+    settings.put("FRONTLINE_HTTP_PORT", Integer.toString(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", Integer.toString(TestEnvironment.freePort()));
     FrontlineConfig config = ConfigLoader.load(FrontlineConfig.Mode.PRODUCTION, settings, Map.of());
     return Frontline.start(config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   static UUID account(String username) {

@@ -14,11 +14,11 @@ import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import org.frontline.config.FrontlineConfig;
 import org.frontline.testing.ExpectContinue;
+import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -41,9 +41,7 @@ class ApiVerticleTest {
   private final java.util.concurrent.atomic.AtomicInteger slowStarted = new java.util.concurrent.atomic.AtomicInteger();
 
   private void deploy(Duration requestTimeout, Duration grace) throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    port = TestEnvironment.freePort();
     FrontlineConfig.Http http = new FrontlineConfig.Http("127.0.0.1", port, "127.0.0.1", 0, 65536, requestTimeout, grace);
     ApiRoutes routes = () -> Map.<String, Handler<RoutingContext>>of(
         "boom", rc -> {

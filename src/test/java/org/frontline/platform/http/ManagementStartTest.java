@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +47,7 @@ class ManagementStartTest {
     AtomicInteger unanswered = new AtomicInteger();
     try {
       for (int round = 0; round < ROUNDS; round++) {
-        int port = freePort();
+        int port = TestEnvironment.freePort();
         AtomicBoolean stop = new AtomicBoolean();
         Thread prober = new Thread(() -> {
           while (!stop.get()) {
@@ -93,12 +92,6 @@ class ManagementStartTest {
       unanswered.incrementAndGet();
     } catch (IOException notListeningYet) {
       // connection refused (or reset while the server was not there yet): the probe is retried
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }

@@ -13,7 +13,6 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -44,8 +43,8 @@ class DevPushesTest {
   @Test
   void devModeListsWhatWouldHaveBeenPushedNewestFirst(TestEnvironment env) throws Exception {
     Map<String, String> settings = new HashMap<>(env.settings());
-    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(freePort()));
-    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(freePort()));
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
     FrontlineConfig config = ConfigLoader.load(FrontlineConfig.Mode.DEV, settings, Map.of());
     Frontline dev = Frontline.start(config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     Vertx vertx = Vertx.vertx();
@@ -81,12 +80,6 @@ class DevPushesTest {
     } finally {
       vertx.close();
       dev.stop().get(30, TimeUnit.SECONDS);
-    }
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }
