@@ -253,6 +253,97 @@ class WebhookDeliveryTest {
     }
   }
 
+  /**
+   * The two paths that change a subscription and its deliveries interleaved by hand: a transaction of the test
+   * holds the subscription as a delete does (row lock, then its pending deliveries failed) while the worker records
+   * an answer (2xx, and a 500 with its failure count). The record locks the subscription first, so it waits and
+   * holds nothing meanwhile: the delete's update of the delivery goes through, and the record, after it, finds the
+   * delivery no longer its own. A record that updated its delivery before locking the subscription would hold the
+   * delivery while waiting for the subscription, and the delete would wait for the delivery: a deadlock.
+   */
+  @Test
+  void aRecordWaitsForTheSubscriptionADeleteHoldsHoldingNothing(TestEnvironment env) throws Exception {
+    for (int status : List.of(204, 500)) {
+      try (Receiver receiver = new Receiver().start(0);
+           org.frontline.testing.LogCapture log = org.frontline.testing.LogCapture.of(WebhookDeliveryVerticle.class,
+               "%level %msg%n")) {
+        receiver.status.set(status);
+        receiver.answerAfterMillis.set(500);
+        String id = subscribe(env, partner(env, List.of(TONGZHOU)), receiver.url()).getString("id");
+        report(env, "officer.zhang", TONGZHOU);
+        assertThat(eventually(() -> receiver.received.size() == 1)).isTrue();
+        try (Connection c = env.jdbc(); java.sql.PreparedStatement lock = c.prepareStatement(
+                 "SELECT 1 FROM webhook_subscription WHERE id = ?::uuid FOR UPDATE");
+             java.sql.PreparedStatement fail = c.prepareStatement("UPDATE webhook_delivery SET status = 'FAILED', "
+                 + "finished_at = now(), last_error = 'subscription deleted', claimed_by = NULL, lease_until = NULL "
+                 + "WHERE subscription_id = ?::uuid AND status = 'PENDING'")) {
+          c.setAutoCommit(false);
+          lock.setString(1, id);
+          lock.executeQuery().close();
+          // The answer arrives; the worker's record waits for the subscription.
+          assertThat(eventually(() -> count(env, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+              + "'Lock' AND query LIKE 'SELECT 1 FROM webhook_subscription WHERE id = $1 FOR UPDATE'") == 1)).isTrue();
+          try (Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE webhook_subscription SET deleted_at = now() WHERE id = '" + id + "'");
+          }
+          fail.setString(1, id);
+          assertThat(fail.executeUpdate()).isEqualTo(1);
+          c.commit();
+        }
+        assertThat(eventually(() -> count(env, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            + "AND query LIKE '%webhook_subscription%'") == 0)).isTrue();
+        Thread.sleep(300); // the record, after the delete
+        assertThat(deliveries(env, id, "status = 'FAILED' AND last_error = 'subscription deleted' AND attempts = 0"))
+            .as("answered %d", status).isEqualTo(1);
+        assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid AND consecutive_failures = 0 "
+            + "AND failing_since IS NULL", id)).isEqualTo(1);
+        assertThat(receiver.received).hasSize(1);
+        assertThat(log.text()).as("answered %d", status).doesNotContain("WARN");
+      }
+    }
+  }
+
+  /**
+   * Two worker instances over many deliveries to a few subscriptions, every first attempt failed: both instances'
+   * fan-outs, claims, failure records (the subscription's failure count) and delivery records (its reset) meet on
+   * the same subscription rows. Each delivery ends delivered, once, after exactly one failed attempt, and neither
+   * instance logs a failed round (a deadlock between two rounds would fail one: "webhook send round failed:
+   * deadlock detected", its claimed work then waiting for its lease).
+   */
+  @Test
+  void twoWorkerInstancesOverManyDeliveriesToAFewSubscriptionsNeverDeadlock(TestEnvironment env) throws Exception {
+    int reports = 40;
+    List<String> paths = List.of("/a", "/b", "/c");
+    String extra = TestEnvironment.await(env.app().vertx().deployVerticle(new WebhookDeliveryVerticle(
+        env.app().database().pool(), new org.frontline.identity.KeyEncryption(
+            env.app().config().tokens().keyEncryptionKey()), new WebhookTargets(true), env.app().blocking(),
+        WebhookDeliveryVerticle.Settings.defaults(env.app().config().webhooks().retryBase()))));
+    try (Receiver receiver = new Receiver().start(0);
+         org.frontline.testing.LogCapture log = org.frontline.testing.LogCapture.of(WebhookDeliveryVerticle.class,
+             "%level %msg%n")) {
+      receiver.failFirst.set(true);
+      String token = partner(env, List.of(TONGZHOU));
+      List<String> ids = paths.stream()
+          .map(path -> subscribe(env, token, "http://127.0.0.1:" + receiver.port() + path).getString("id")).toList();
+      Webhooks.reports(env, "officer.zhang", TONGZHOU, reports);
+      assertThat(eventually(() -> ids.stream().allMatch(id -> deliveries(env, id, "status = 'DELIVERED'") == reports)))
+          .isTrue();
+      Thread.sleep(300); // a duplicate would arrive within a few worker rounds
+      for (String id : ids) {
+        assertThat(deliveries(env, id, "true")).isEqualTo(reports);
+        assertThat(deliveries(env, id, "status = 'DELIVERED' AND attempts = 2 AND last_status = 204")).isEqualTo(reports);
+      }
+      // Each message twice: the failed attempt and the delivery.
+      java.util.Map<String, Long> perMessage = receiver.list().stream()
+          .collect(Collectors.groupingBy(r -> r.headers().get("webhook-id"), Collectors.counting()));
+      assertThat(perMessage).hasSize(paths.size() * reports);
+      assertThat(perMessage.values()).containsOnly(2L);
+      assertThat(log.text()).doesNotContain("WARN").doesNotContain("ERROR");
+    } finally {
+      TestEnvironment.await(env.app().vertx().undeploy(extra));
+    }
+  }
+
   @Test
   void aLaterEventOfAReportWaitsForTheEarlierOne(TestEnvironment env) throws Exception {
     int port;

@@ -137,6 +137,9 @@ final class Webhooks {
     final java.util.concurrent.atomic.AtomicBoolean trickle = new java.util.concurrent.atomic.AtomicBoolean();
     /** How long each answer waits (a slow receiver); 0: at once. */
     final java.util.concurrent.atomic.AtomicLong answerAfterMillis = new java.util.concurrent.atomic.AtomicLong();
+    /** While set, the first request of each message (webhook-id) is answered 500, the next ones {@link #status}. */
+    final java.util.concurrent.atomic.AtomicBoolean failFirst = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** When each request arrived ({@link System#nanoTime}), in arrival order. */
     final ConcurrentLinkedQueue<Long> arrivals = new ConcurrentLinkedQueue<>();
     private HttpServer server;
@@ -166,6 +169,10 @@ final class Webhooks {
         }
         if (status.get() / 100 == 3) {
           req.response().putHeader("Location", "/elsewhere");
+        }
+        if (failFirst.get() && seen.add(req.getHeader("webhook-id"))) {
+          req.response().setStatusCode(500).end();
+          return;
         }
         long after = answerAfterMillis.get();
         if (after > 0) {
