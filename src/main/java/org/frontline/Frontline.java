@@ -414,7 +414,7 @@ public final class Frontline {
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     Future<Void> services = api.recover(e -> Future.succeededFuture())
         // PATCHes cut off at the end of the grace period keep what arrived (a part stored, the offset persisted).
-        .compose(v -> uploads == null ? Future.<Void>succeededFuture() : uploads.idle())
+        .compose(v -> uploads == null ? Future.<Void>succeededFuture() : uploads.idle(vertx))
         // No refusal comes any more: the counted ones go on record while the database is still open.
         .compose(v -> refusals == null ? Future.<Void>succeededFuture() : refusals.flush())
         // A worker's undeploy waits for its rounds at work (RoundsInFlight): nothing of theirs meets a closed pool.

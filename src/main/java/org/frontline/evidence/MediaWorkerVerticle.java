@@ -85,7 +85,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
   private final List<Supplier<Future<EvidenceRepository.Failure>>> unrecorded = new ArrayList<>();
   private final RoundFailures rounds = new RoundFailures(log, "media round");
   /** The round at work, which {@link #stop} waits for (its photos finish while the pools are open). */
-  private final RoundsInFlight inFlight = new RoundsInFlight();
+  private final RoundsInFlight inFlight = new RoundsInFlight("media rounds");
   private volatile boolean stopping;
   private long timer = -1;
   private long backlogTimer = -1;
@@ -123,7 +123,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(timer);
     vertx.cancelTimer(backlogTimer);
-    return inFlight.idle();
+    return inFlight.idle(vertx);
   }
 
   private void schedule(Duration delay) {

@@ -42,7 +42,7 @@ public final class ReportChecksVerticle extends VerticleBase {
   private final EvidenceChecks checks = new EvidenceChecks(EvidenceThresholds.DEFAULT);
   private final RoundFailures rounds = new RoundFailures(log, "report checks round");
   /** The round at work, which {@link #stop} waits for (MediaWorkerVerticle.stop). */
-  private final RoundsInFlight inFlight = new RoundsInFlight();
+  private final RoundsInFlight inFlight = new RoundsInFlight("report check rounds");
   private final BacklogGauges backlog;
   private volatile boolean stopping;
   private long timer = -1;
@@ -68,7 +68,7 @@ public final class ReportChecksVerticle extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(timer);
     vertx.cancelTimer(backlogTimer);
-    return inFlight.idle();
+    return inFlight.idle(vertx);
   }
 
   private void schedule(Duration delay) {

@@ -110,7 +110,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
   private final RoundFailures escalationRounds = new RoundFailures(log, "escalation check");
   private final RoundFailures gaugeRounds = new RoundFailures(log, "queue gauge refresh");
   /** The loops' rounds at work, which {@link #stop} waits for (MediaWorkerVerticle.stop). */
-  private final RoundsInFlight working = new RoundsInFlight();
+  private final RoundsInFlight working = new RoundsInFlight("dispatcher loops");
   private long sweepTimer = -1;
 
   /**
@@ -170,7 +170,7 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
     vertx.cancelTimer(sweepTimer);
     vertx.cancelTimer(checkTimer);
     // The loops at work finish (a claimed batch's pushes sent and recorded) while the pools are open.
-    return working.idle();
+    return working.idle(vertx);
   }
 
   /**

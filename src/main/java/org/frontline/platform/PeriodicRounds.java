@@ -16,7 +16,7 @@ public final class PeriodicRounds<T> {
   private final Supplier<Future<T>> round;
   private final RoundFailures failures;
   private final Consumer<T> succeeded;
-  private final RoundsInFlight inFlight = new RoundsInFlight();
+  private final RoundsInFlight inFlight = new RoundsInFlight("periodic rounds");
   private long timer = -1;
   private boolean running;
 
@@ -56,6 +56,6 @@ public final class PeriodicRounds<T> {
     if (timer >= 0) {
       vertx.cancelTimer(timer);
     }
-    return inFlight.idle();
+    return inFlight.idle(vertx);
   }
 }

@@ -57,7 +57,7 @@ public final class UploadService {
    * The PATCHes at work, which a stop waits for: a body cut off by the stop's grace period still stores its part
    * and persists its offset, and needs the database and the blocking pool for that.
    */
-  private final RoundsInFlight inFlight = new RoundsInFlight();
+  private final RoundsInFlight inFlight = new RoundsInFlight("upload PATCHes");
 
   public UploadService(UploadRepository repository, AttachmentLedger ledger, ObjectStore store, AuditLog audit,
                        Clock clock, Duration lifetime, WorkerExecutor blocking) {
@@ -248,8 +248,8 @@ public final class UploadService {
    * Completes once no PATCH is at work here. Called once the API has stopped (no new one comes): those cut off then
    * keep what arrived before the database and the pools close.
    */
-  public Future<Void> idle() {
-    return inFlight.idle();
+  public Future<Void> idle(io.vertx.core.Vertx vertx) {
+    return inFlight.idle(vertx);
   }
 
   /** This instance's part budget (tests look at its permits). */

@@ -102,7 +102,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
   private final RoundFailures fanOutRounds = new RoundFailures(log, "webhook fan-out");
   private final RoundFailures sendRounds = new RoundFailures(log, "webhook send round");
   /** The rounds and sends at work, which {@link #stop} waits for before closing the client. */
-  private final RoundsInFlight working = new RoundsInFlight();
+  private final RoundsInFlight working = new RoundsInFlight("webhook sends");
   private long fanOutTimer = -1;
   private long sendTimer = -1;
 
@@ -145,7 +145,7 @@ public final class WebhookDeliveryVerticle extends VerticleBase {
     vertx.cancelTimer(fanOutTimer);
     vertx.cancelTimer(sendTimer);
     // The sends at work end (each within the timeout) and are recorded while the client and the pool are open.
-    return working.idle().compose(v -> http == null ? Future.succeededFuture() : http.close());
+    return working.idle(vertx).compose(v -> http == null ? Future.succeededFuture() : http.close());
   }
 
   private void scheduleFanOut(Duration delay) {

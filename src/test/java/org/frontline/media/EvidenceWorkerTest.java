@@ -1047,7 +1047,7 @@ class EvidenceWorkerTest {
       }
       assertThat(string(env, "SELECT media_status || ' ' || media_attempts FROM attachment WHERE id = ?", a))
           .isEqualTo("DONE 1");
-      assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("6");
+      assertThat(string(env, "SELECT count(*) FROM evidence_check WHERE attachment_id = ?", a)).isEqualTo("7");
     } finally {
       instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
       Workers.startMediaWorker(env);

@@ -74,6 +74,7 @@ class DispatcherFailoverTest {
     private final AtomicInteger passed = new AtomicInteger();
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicInteger heldCalls = new AtomicInteger();
+    private final List<Promise<List<PushResult>>> holding = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     Gate(PushGateway delegate) {
       this.delegate = delegate;
@@ -84,7 +85,9 @@ class DispatcherFailoverTest {
       if (closed.get()) {
         held.addAndGet(messages.size());
         heldCalls.incrementAndGet();
-        return Promise.<List<PushResult>>promise().future();
+        Promise<List<PushResult>> hold = Promise.promise();
+        holding.add(hold);
+        return hold.future();
       }
       return delegate.send(messages).onSuccess(r -> passed.addAndGet(messages.size()));
     }
@@ -92,6 +95,11 @@ class DispatcherFailoverTest {
     @Override
     public String name() {
       return "gated";
+    }
+
+    /** The held sends end as a dead process's would: with a failure nothing can record. */
+    void failHeld() {
+      holding.forEach(h -> h.tryFail("killed"));
     }
   }
 
@@ -127,6 +135,10 @@ class DispatcherFailoverTest {
       } catch (AssertionError eventsAllGone) {
         // The event stage may be over already: the claimed deliveries alone still test the lease.
       }
+      // Killed: its connections go first (nothing more of it reaches the database), then its held sends end, so
+      // its stop, which waits for the loops at work, has nothing to wait for.
+      await(otherDatabase.close());
+      gate.failHeld();
       await(otherVertx.close());
       killed = true;
 
@@ -185,6 +197,7 @@ class DispatcherFailoverTest {
       }
     } finally {
       if (!killed) {
+        gate.failHeld();
         await(otherVertx.close());
       }
       FirebaseApp.getInstance("failover-other").delete();
