@@ -9,7 +9,6 @@ import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -181,10 +180,7 @@ class WebhookDeliveryTest {
 
   @Test
   void receiverDownThenUpGetsEachEventExactlyOnce(TestEnvironment env) throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = TestEnvironment.freePort();
     String token = partner(env, List.of(TONGZHOU));
     String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
     List<UUID> reports = List.of(report(env, "officer.zhang", TONGZHOU), report(env, "officer.zhang", TONGZHOU),
@@ -346,10 +342,7 @@ class WebhookDeliveryTest {
 
   @Test
   void aLaterEventOfAReportWaitsForTheEarlierOne(TestEnvironment env) throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = TestEnvironment.freePort();
     String token = partner(env, List.of(TONGZHOU));
     String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
     UUID reportId = report(env, "officer.zhang", TONGZHOU);
@@ -390,10 +383,7 @@ class WebhookDeliveryTest {
 
   @Test
   void aNarrowedGrantStopsPendingDeliveriesAndReplaysOutsideIt(TestEnvironment env) throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = TestEnvironment.freePort();
     JsonObject client = Webhooks.client(env, List.of("events:read", "webhooks:manage"), List.of(HANJIANG, TONGZHOU));
     String token = Webhooks.token(env, client);
     String id = subscribe(env, token, "http://127.0.0.1:" + port + "/hook").getString("id");
