@@ -49,8 +49,7 @@ class ReportSubmissionTest {
     assertThat(body.getJsonArray("evidence")).isEmpty();
     assertThat(body.getJsonObject("location").getDouble("lat")).isEqualTo(32.45);
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND status = 'COMPLETE' AND completed_at IS NOT NULL", id)).isEqualTo(1);
-    assertThat(count(env, "SELECT count(*) FROM outbox WHERE aggregate_id = ? AND event_type = 'report.completed'", id)).isEqualTo(1);
-    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?", id.toString())).isEqualTo(1);
+    auditedAndAnnouncedOnce(env, id);
   }
 
   /**
@@ -301,10 +300,7 @@ class ReportSubmissionTest {
         .containsExactly("/capturedAt");
     assertThat(count(env, "SELECT count(*) FROM report WHERE id = ? AND captured_at = ?::timestamptz", id,
         CAPTURED_AT)).isEqualTo(1);
-    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
-        id.toString())).isEqualTo(1);
-    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
-        id)).isEqualTo(1);
+    auditedAndAnnouncedOnce(env, id);
   }
 
   /**
@@ -737,10 +733,7 @@ class ReportSubmissionTest {
     assertThat(results.getJsonObject(3).getJsonObject("problem").getJsonArray("differences")).containsExactly("/title");
     assertThat(string(env, "SELECT unit_id::text || ' ' || title FROM report WHERE id = ?", id))
         .isEqualTo(site(id).getString("unitId") + " Bridge repair at Huaisi");
-    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
-        id.toString())).isEqualTo(1);
-    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
-        id)).isEqualTo(1);
+    auditedAndAnnouncedOnce(env, id);
   }
 
   @Test
@@ -851,6 +844,14 @@ class ReportSubmissionTest {
     assertThat(half.statusCode()).as(half.bodyAsString()).isEqualTo(200);
     assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) ids.toArray(String[]::new)))
         .isEqualTo(5);
+  }
+
+  /** The report {@code id} has one report.create audit entry and one report.completed event, whatever was sent. */
+  private static void auditedAndAnnouncedOnce(TestEnvironment env, UUID id) throws java.sql.SQLException {
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
+        id.toString())).isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
+        id)).isEqualTo(1);
   }
 
   private static String status(JsonArray results, int i) {

@@ -223,11 +223,15 @@ class DirectUploadTest {
     storedOnceNothingStaged(env, report, a, data);
   }
 
-  @Test
-  void theOriginalIsServedAsItsSniffedTypeWhateverTypeThePutDeclared(TestEnvironment env) throws Exception {
-    String token = TusUploadTest.token(http, env, "officer.xu");
-    // A JPEG the content rules take (its markup lies beyond the 256 KiB judged), PUT as text/html: served with
-    // the Content-Type the PUT declared, the store's origin would run its script.
+  /** The content link of an original and what the store served through it. */
+  private record Served(UUID attachment, HttpResponse<String> link, HttpResponse<byte[]> original) {}
+
+  /**
+   * A JPEG the content rules take (markup beyond the 256 KiB judged) PUT with {@code headers}, completed, and its
+   * original fetched through its content link.
+   */
+  private Served originalPutWith(TestEnvironment env, String token, java.util.Map<String, String> headers)
+      throws Exception {
     byte[] data = TusUploadTest.photo(400_000);
     byte[] script = "<html><script>alert(document.domain)</script>".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     System.arraycopy(script, 0, data, 300_000, script.length);
@@ -235,7 +239,7 @@ class DirectUploadTest {
     UUID a = UUID.randomUUID();
     TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
     String url = uploads.uploadUrl(env, token, a);
-    assertThat(StoreHttp.put(url, data, "text/html").statusCode()).isEqualTo(200);
+    assertThat(StoreHttp.put(url, data, headers).statusCode()).isEqualTo(200);
     assertThat(uploads.post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
 
     HttpResponse<String> link = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
@@ -243,44 +247,37 @@ class DirectUploadTest {
         .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertThat(link.statusCode()).as(link.body()).isEqualTo(303);
     HttpResponse<byte[]> original = StoreHttp.get(link.headers().firstValue("Location").orElseThrow());
-
     assertThat(original.statusCode()).isEqualTo(200);
     assertThat(original.body()).isEqualTo(data);
-    assertThat(original.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+    return new Served(a, link, original);
+  }
+
+  @Test
+  void theOriginalIsServedAsItsSniffedTypeWhateverTypeThePutDeclared(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    // PUT as text/html: served with the Content-Type the PUT declared, the store's origin would run its script.
+    Served served = originalPutWith(env, token, java.util.Map.of("Content-Type", "text/html"));
+
+    assertThat(served.original().headers().firstValue("Content-Type")).hasValue("image/jpeg");
   }
 
   @Test
   void theOriginalIsServedWithTheServersDispositionAndCachingNotThoseThePutDeclared(TestEnvironment env)
       throws Exception {
     String token = TusUploadTest.token(http, env, "officer.xu");
-    // The markup beyond the 256 KiB judged, PUT declaring a download named .html and a year in shared caches: the
-    // store keeps both as the object's metadata and served them with the original (its EXIF and GPS with it).
-    byte[] data = TusUploadTest.photo(400_000);
-    byte[] script = "<html><script>alert(document.domain)</script>".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    System.arraycopy(script, 0, data, 300_000, script.length);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, TusUploadTest.XU, new UUID[] {a}, new byte[][] {data});
-    String url = uploads.uploadUrl(env, token, a);
-    assertThat(StoreHttp.put(url, data, java.util.Map.of("Content-Type", "text/html",
+    // PUT declaring a download named .html and a year in shared caches: the store keeps both as the object's
+    // metadata and served them with the original (its EXIF and GPS with it).
+    Served served = originalPutWith(env, token, java.util.Map.of("Content-Type", "text/html",
         "Content-Disposition", "attachment; filename=\"report.html\"",
-        "Cache-Control", "public, max-age=31536000")).statusCode()).isEqualTo(200);
-    assertThat(uploads.post(env, token, "/v1/attachments/" + a + "/complete").statusCode()).isEqualTo(200);
+        "Cache-Control", "public, max-age=31536000"));
 
-    HttpResponse<String> link = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-            + env.app().config().http().port() + "/v1/attachments/" + a + "/content?variant=original"))
-        .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(link.statusCode()).as(link.body()).isEqualTo(303);
-    HttpResponse<byte[]> original = StoreHttp.get(link.headers().firstValue("Location").orElseThrow());
-
-    assertThat(original.statusCode()).isEqualTo(200);
-    assertThat(original.body()).isEqualTo(data);
     // Inline, under a name the server made, in no shared cache: not what the PUT declared.
+    HttpResponse<byte[]> original = served.original();
     assertThat(original.headers().firstValue("Content-Type")).hasValue("image/jpeg");
     assertThat(original.headers().firstValue("Content-Disposition"))
-        .hasValue("inline; filename=\"" + a + "-original.jpg\"");
+        .hasValue("inline; filename=\"" + served.attachment() + "-original.jpg\"");
     assertThat(original.headers().firstValue("Cache-Control")).hasValue("private, no-store");
-    assertThat(link.headers().firstValue("Cache-Control")).hasValue("no-store");
+    assertThat(served.link().headers().firstValue("Cache-Control")).hasValue("no-store");
   }
 
   @Test
