@@ -36,7 +36,8 @@ import java.util.regex.Pattern;
  *
  * <p>Every request is recorded with its token and full {@code message} JSON. Answers follow a per-token script set
  * with {@link #respond}: each request for the token takes the next outcome, and the last one repeats. Tokens
- * without a script get {@link Outcome#success()}.
+ * without a script get {@link Outcome#success()}. A message over FCM's payload limit is refused as FCM refuses it
+ * ({@link Outcome#tooBig()}), whatever the script.
  *
  * <pre>{@code
  * FakeFcmServer fcm = new FakeFcmServer().start();
@@ -52,6 +53,9 @@ public final class FakeFcmServer implements AutoCloseable {
   public static final String PROJECT_ID = "frontline-test";
   /** The bearer token the SDK sends ("Authorization: Bearer test-token"). */
   public static final String ACCESS_TOKEN = "test-token";
+
+  /** FCM's limit on a message's payload (notification and data), in bytes: a larger one is refused, whatever the token. */
+  public static final int MAX_PAYLOAD_BYTES = 4096;
 
   private static final Date FAR_FUTURE = Date.from(Instant.parse("2100-01-01T00:00:00Z"));
 
@@ -90,6 +94,11 @@ public final class FakeFcmServer implements AutoCloseable {
     public static Outcome invalidToken() {
       return new Outcome(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", null,
           "The registration token is not a valid FCM registration token");
+    }
+
+    /** 400 INVALID_ARGUMENT as FCM answers a message over its payload limit ({@link #MAX_PAYLOAD_BYTES}). */
+    public static Outcome tooBig() {
+      return new Outcome(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", null, "Android message is too big");
     }
 
     /** 401 UNAUTHENTICATED / THIRD_PARTY_AUTH_ERROR: the APNs certificate or web push key is wrong. */
@@ -341,7 +350,7 @@ public final class FakeFcmServer implements AutoCloseable {
         return;
       }
       String token = message.getString("token");
-      Outcome outcome = next(token);
+      Outcome outcome = payloadBytes(message) > MAX_PAYLOAD_BYTES ? Outcome.tooBig() : next(token);
       String name = null;
       JsonObject answer;
       if (outcome.status() == 200) {
@@ -358,6 +367,29 @@ public final class FakeFcmServer implements AutoCloseable {
       }
       reply(exchange, outcome.status(), answer, outcome.retryAfter());
     }
+  }
+
+  /**
+   * What FCM counts against its payload limit: the notification's title and body and the data's keys and values, in
+   * UTF-8 bytes (a Chinese character is 3).
+   */
+  static int payloadBytes(JsonObject message) {
+    int bytes = 0;
+    JsonObject notification = message.getJsonObject("notification");
+    if (notification != null) {
+      bytes += utf8(notification.getString("title")) + utf8(notification.getString("body"));
+    }
+    JsonObject data = message.getJsonObject("data");
+    if (data != null) {
+      for (Map.Entry<String, Object> e : data) {
+        bytes += utf8(e.getKey()) + utf8(String.valueOf(e.getValue()));
+      }
+    }
+    return bytes;
+  }
+
+  private static int utf8(String s) {
+    return s == null ? 0 : s.getBytes(StandardCharsets.UTF_8).length;
   }
 
   private Outcome next(String token) {
