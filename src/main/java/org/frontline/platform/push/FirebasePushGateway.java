@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -313,8 +314,54 @@ public final class FirebasePushGateway implements PushGateway {
     return Arrays.asList(results);
   }
 
-  /** The FCM v1 message for one push. {@code now} anchors the APNs expiration. */
-  static Message toFcm(PushMessage push, Instant now) {
+  /** FCM's limit on a message's notification and data, in UTF-8 bytes: a larger message is refused. */
+  static final int MAX_PAYLOAD_BYTES = 4096;
+
+  /**
+   * The push with its text cut to fit {@link #MAX_PAYLOAD_BYTES} with its data: FCM refuses a larger message
+   * (INVALID_ARGUMENT "message is too big"), a permanent failure, so the alert was dead-lettered and never shown. The
+   * data (the app's deep link) is kept whole, the title as far as it fits, the body gets the rest; a cut text ends in
+   * "…" at a code point. The inbox keeps the whole text.
+   */
+  static PushMessage fitted(PushMessage push) {
+    int room = MAX_PAYLOAD_BYTES - push.data().entrySet().stream()
+        .mapToInt(e -> utf8(e.getKey()) + utf8(e.getValue())).sum();
+    String title = cut(push.title(), room);
+    String body = cut(push.body(), room - utf8(title));
+    return Objects.equals(title, push.title()) && Objects.equals(body, push.body()) ? push
+        : new PushMessage(push.token(), title, body, push.data(), push.collapseKey(), push.highPriority(),
+            push.timeToLive());
+  }
+
+  private static final String CUT = "…";
+
+  /** {@code text} in at most {@code bytes} UTF-8 bytes: whole, or its first code points and {@link #CUT}. */
+  private static String cut(String text, int bytes) {
+    if (text == null || utf8(text) <= bytes) {
+      return text;
+    }
+    StringBuilder out = new StringBuilder();
+    int used = utf8(CUT);
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      int size = utf8(Character.toString(cp));
+      if (used + size > bytes) {
+        break;
+      }
+      out.appendCodePoint(cp);
+      used += size;
+      i += Character.charCount(cp);
+    }
+    return used > bytes ? "" : out.append(CUT).toString();
+  }
+
+  private static int utf8(String s) {
+    return s == null ? 0 : s.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  /** The FCM v1 message for one push, its text {@link #fitted}. {@code now} anchors the APNs expiration. */
+  static Message toFcm(PushMessage original, Instant now) {
+    PushMessage push = fitted(original);
     boolean hasNotification = push.title() != null || push.body() != null;
     long ttlSeconds = Math.max(0, push.timeToLive().toSeconds());
 

@@ -93,6 +93,22 @@ class FirebasePushGatewayTest {
   }
 
   @Test
+  void aTextOverFcmsPayloadLimitIsCutToFitAndDelivered() {
+    String title = "项目进度".repeat(100);
+    String body = "报告".repeat(1500);
+    List<PushResult> results = send(new PushMessage("tok-long", title, body,
+        Map.of("reportId", UUID.randomUUID().toString()), null, true, null));
+
+    FakeFcmServer.Request request = fcm.onlyRequestFor("tok-long");
+    assertThat(results).containsExactly(new Delivered(request.messageName()));
+    assertThat(FakeFcmServer.payloadBytes(request.message())).isBetween(FakeFcmServer.MAX_PAYLOAD_BYTES - 3,
+        FakeFcmServer.MAX_PAYLOAD_BYTES);
+    assertThat(request.notification().getString("title")).isEqualTo(title);
+    assertThat(request.notification().getString("body")).startsWith("报告报告").endsWith("…");
+    assertThat(request.message().getJsonObject("data").getString("reportId")).hasSize(36);
+  }
+
+  @Test
   void unregisteredTokenIsInvalid() {
     fcm.respond("tok-gone", Outcome.unregistered());
 
