@@ -186,6 +186,7 @@ public final class BearerAuthHandler implements PerOperationSecurity {
       } else {
         Caller caller = new Caller(account.get().id(), account.get().roles(), account.get().scope());
         caller.attachTo(rc);
+        Caller.attachSession(rc, token.sessionId());
         then.handle(caller);
       }
     });

@@ -49,6 +49,18 @@ public record Caller(UUID accountId, List<String> roles, List<UUID> scopeUnitIds
     rc.put(KEY, this);
   }
 
+  private static final String SESSION_KEY = "frontline.session";
+
+  /** Attaches the session (the access token's {@code sid}) the caller's request was made in; null: none named. */
+  static void attachSession(RoutingContext rc, UUID session) {
+    rc.put(SESSION_KEY, session);
+  }
+
+  /** The session the request was made in (the access token's {@code sid}); null when the token names none. */
+  public static UUID session(RoutingContext rc) {
+    return rc.get(SESSION_KEY);
+  }
+
   /** The caller of an operation that declares bearerAuth; never null there (the handler ran first). */
   public static Caller of(RoutingContext rc) {
     Caller caller = rc.get(KEY);

@@ -42,20 +42,23 @@ public final class DeviceRepository {
    * Registers or refreshes the token for {@code accountId}: idempotent by token; a token registered by another
    * account moves to this one (keeping its id); a retired token comes back to life (once Retention has deleted the
    * retired row, as a new device). Beyond
-   * {@link #MAX_LIVE_PER_ACCOUNT} live devices, the least recently seen others are retired (REPLACED).
+   * {@link #MAX_LIVE_PER_ACCOUNT} live devices, the least recently seen others are retired (REPLACED). The device
+   * belongs to {@code session} (the registering access token's sid; null: none named) from then on: when that
+   * session ends (logout, reuse, password reset, disable), V207's trigger retires it (SIGNED_OUT).
    */
-  public Future<Registration> register(UUID accountId, NewDevice d) {
+  public Future<Registration> register(UUID accountId, UUID session, NewDevice d) {
     // The account's row locked (not its key: the devices' foreign key checks go on) so that two registrations of
     // one account count its live devices one after the other: never more than MAX_LIVE_PER_ACCOUNT.
     return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 FOR NO KEY UPDATE")
         .execute(Tuple.of(accountId))
-        .compose(locked -> conn.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version, locale)"
-                + " VALUES ($1, $2, $3, $4, $5, $6)"
+        .compose(locked -> conn.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version,"
+                + " locale, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
                 + " ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, platform = EXCLUDED.platform,"
                 + " app_version = EXCLUDED.app_version, locale = EXCLUDED.locale, last_seen_at = now(),"
-                + " retired_at = NULL, retired_reason = NULL"
+                + " session_id = EXCLUDED.session_id, retired_at = NULL, retired_reason = NULL"
                 + " RETURNING " + COLUMNS + ", (xmax = 0) AS inserted")
-            .execute(Tuple.of(UUID.randomUUID(), accountId, d.token(), d.platform(), d.appVersion(), d.locale())))
+            .execute(Tuple.from(java.util.Arrays.asList(UUID.randomUUID(), accountId, d.token(), d.platform(),
+                d.appVersion(), d.locale(), session))))
         .compose(rows -> {
           Row row = rows.iterator().next();
           Registration registration = new Registration(device(row), row.getBoolean("inserted"));

@@ -32,8 +32,8 @@ public final class DevicesApi implements ApiRoutes {
 
   private void register(RoutingContext rc) {
     JsonObject b = rc.body().asJsonObject();
-    devices.register(Caller.of(rc).accountId(), new DeviceRepository.NewDevice(b.getString("token"),
-            b.getString("platform"), b.getString("appVersion"), b.getString("locale")))
+    devices.register(Caller.of(rc).accountId(), Caller.session(rc), new DeviceRepository.NewDevice(
+            b.getString("token"), b.getString("platform"), b.getString("appVersion"), b.getString("locale")))
         .onSuccess(r -> {
           rc.response().setStatusCode(r.created() ? 201 : 200);
           if (r.created()) {
