@@ -204,10 +204,12 @@ public final class WebhookService {
 
   /**
    * Sends a delivery again: a new delivery row with the same message (id, body), queued behind any pending
-   * delivery of the same report. Only while the report is within the client's current grant (else 404). The receiver sees the same webhook-id (it may de-duplicate) with a new timestamp.
+   * delivery of the same report. Only while the report is within the client's current grant (else 404) and the
+   * subscription is enabled (else 409). The receiver sees the same webhook-id (it may de-duplicate) with a new timestamp.
    */
   public Future<JsonObject> replay(Actor actor, UUID id, long deliveryId) {
     return database.inTransaction(conn -> own(conn, actor, id)
+        .compose(disabled -> replayable(id, disabled))
         .compose(v -> conn.preparedQuery("INSERT INTO webhook_delivery (subscription_id, event_id, event_type, "
                 + "message_id, order_key, body, replay_of) SELECT d.subscription_id, d.event_id, d.event_type, "
                 + "d.message_id, d.order_key, d.body, d.id FROM webhook_delivery d "
@@ -227,14 +229,24 @@ public final class WebhookService {
                 .map(v -> delivery(rows.iterator().next()))));
   }
 
-  /** The subscription is the caller's and not deleted; 404 otherwise. Locks it. */
-  private static Future<Void> own(SqlClient conn, Actor actor, UUID id) {
-    return conn.preparedQuery("SELECT 1 FROM webhook_subscription WHERE id = $1 AND client_id = $2 "
-            + "AND deleted_at IS NULL FOR UPDATE")
+  /**
+   * A disabled subscription takes no replay (409): nothing is sent to it, so replays only queued up (pending
+   * deliveries are never deleted, and every replay is a new one) and all went out at once when it was enabled.
+   */
+  private static Future<Void> replayable(UUID id, boolean disabled) {
+    return disabled ? Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The webhook subscription " + id
+        + " is disabled: enable it (POST /v1/webhooks/" + id + "/enable), then replay.").toException())
+        : Future.succeededFuture();
+  }
+
+  /** The subscription is the caller's and not deleted; 404 otherwise. Locks it. Whether it is disabled. */
+  private static Future<Boolean> own(SqlClient conn, Actor actor, UUID id) {
+    return conn.preparedQuery("SELECT disabled_at IS NOT NULL AS disabled FROM webhook_subscription WHERE id = $1 "
+            + "AND client_id = $2 AND deleted_at IS NULL FOR UPDATE")
         .execute(Tuple.of(id, actor.accountId()))
         .compose(rows -> rows.size() == 0
             ? Future.failedFuture(Problem.of(ProblemType.NOT_FOUND, "No webhook subscription " + id + ".").toException())
-            : Future.succeededFuture());
+            : Future.succeededFuture(rows.iterator().next().getBoolean("disabled")));
   }
 
   private Future<UUID> insertSecret(SqlClient conn, UUID subscriptionId, byte[] secret) {

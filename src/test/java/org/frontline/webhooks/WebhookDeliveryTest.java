@@ -21,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HANJIANG;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
 import static org.frontline.dev.DemoOrganisation.TONGZHOU;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.testing.TestEnvironment.await;
 import static org.frontline.webhooks.Webhooks.Receiver;
 import static org.frontline.webhooks.Webhooks.Received;
@@ -791,6 +792,37 @@ class WebhookDeliveryTest {
       assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.delivery.replay' "
           + "AND object_id = ?", id)).isEqualTo(1);
       assertThat(Set.of(delivery.getString("messageId"))).contains(again.headers().get("webhook-id"));
+    }
+  }
+
+  @Test
+  void aDisabledSubscriptionTakesNoReplayUntilEnabled(TestEnvironment env) throws Exception {
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      String id = subscribe(env, token, receiver.url()).getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> deliveries(env, id, "status = 'DELIVERED'") == 1)).isTrue();
+      String delivery = ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + id + "/deliveries", null), 200)
+          .getJsonArray("items").getJsonObject(0).getString("id");
+      // As the worker disables it after a day of failures.
+      try (Connection c = env.jdbc(); Statement st = c.createStatement()) {
+        st.executeUpdate("UPDATE webhook_subscription SET disabled_at = now(), disabled_reason = 'HTTP 500' "
+            + "WHERE id = '" + id + "'");
+      }
+      String replay = "/v1/webhooks/" + id + "/deliveries/" + delivery + "/replay";
+      for (int i = 0; i < 3; i++) {
+        assertProblem(call(env, token, HttpMethod.POST, replay, null), 409, "urn:frontline:problem:conflict");
+      }
+      assertThat(deliveries(env, id, "replay_of IS NOT NULL")).isZero();
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.delivery.replay' "
+          + "AND object_id = ?", id)).isZero();
+      // Enabled again, the replay is taken and sent.
+      ok(call(env, token, HttpMethod.POST, "/v1/webhooks/" + id + "/enable", null), 200);
+      ok(call(env, token, HttpMethod.POST, replay, null), 202);
+      assertThat(eventually(() -> receiver.received.size() == 2)).isTrue();
+      assertThat(deliveries(env, id, "replay_of IS NOT NULL AND status = 'DELIVERED'")).isEqualTo(1);
+      assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.delivery.replay' "
+          + "AND object_id = ?", id)).isEqualTo(1);
     }
   }
 
