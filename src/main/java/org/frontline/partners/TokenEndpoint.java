@@ -407,7 +407,7 @@ public final class TokenEndpoint {
       throw OAuthError.client("client_id differs from the assertion's issuer.", false);
     }
     if (!audienceOk(claims.getValue("aud"))) {
-      throw OAuthError.client("The assertion's aud must be the issuer or the token endpoint.", false);
+      throw OAuthError.client("The assertion's aud must be the issuer or the token endpoint, and nothing else.", false);
     }
     long now = clock.instant().getEpochSecond();
     if (!(claims.getValue("exp") instanceof Number exp)) {
@@ -471,7 +471,9 @@ public final class TokenEndpoint {
       return accepted.contains(s);
     }
     if (aud instanceof JsonArray list) {
-      return list.stream().anyMatch(accepted::contains);
+      // Only as its sole member: an assertion naming another audience too was made for that one as well, which
+      // could present it here within its lifetime (its jti not spent here yet). draft-ietf-oauth-rfc7523bis.
+      return list.size() == 1 && accepted.contains(list.getValue(0));
     }
     return false;
   }

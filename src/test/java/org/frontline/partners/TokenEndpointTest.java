@@ -155,6 +155,10 @@ class TokenEndpointTest {
     refused.add(sign(ecKey("ec-unknown"), claims(env, id).build()));
     // Wrong audience; expired; exp too far ahead; no exp; no jti; iss is not sub.
     refused.add(sign(ec, claims(env, id).audience("https://elsewhere.example/oauth2/token").build()));
+    // This server among other audiences: an assertion made for them too, which any of them could present here.
+    refused.add(sign(ec, claims(env, id).audience(List.of(Partners.issuer(env), "https://elsewhere.example/oauth2/token"))
+        .build()));
+    refused.add(sign(ec, claims(env, id).audience(List.of("https://elsewhere.example", Partners.issuer(env))).build()));
     refused.add(sign(ec, claims(env, id).issueTime(Date.from(now.minusSeconds(600)))
         .expirationTime(Date.from(now.minusSeconds(120))).build()));
     refused.add(sign(ec, claims(env, id).expirationTime(Date.from(now.plusSeconds(3600))).build()));
@@ -174,6 +178,7 @@ class TokenEndpointTest {
     for (String assertion : refused) {
       oauthError(tokenWithAssertion(env, assertion, null), 401, "invalid_client");
     }
+    assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", id)).isZero();
     // A secret for a key client is refused too.
     oauthError(tokenWithSecret(env, id, "anything", null), 401, "invalid_client");
     // Scope not granted.
