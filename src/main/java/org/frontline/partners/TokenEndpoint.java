@@ -25,6 +25,7 @@ import org.frontline.platform.http.StorableStrings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.math.BigInteger;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -410,17 +411,20 @@ public final class TokenEndpoint {
       throw OAuthError.client("The assertion's aud must be the issuer or the token endpoint, and nothing else.", false);
     }
     long now = clock.instant().getEpochSecond();
-    if (!(claims.getValue("exp") instanceof Number exp)) {
-      throw OAuthError.client("The assertion must have exp.", false);
+    Long exp = numericDate(claims.getValue("exp"));
+    if (exp == null) {
+      throw OAuthError.client("The assertion must have exp, a time in seconds.", false);
     }
-    if (exp.longValue() + LEEWAY_SECONDS <= now) {
+    if (exp + LEEWAY_SECONDS <= now) {
       throw OAuthError.client("The assertion has expired.", false);
     }
-    if (exp.longValue() > now + MAX_ASSERTION_LIFETIME_SECONDS + LEEWAY_SECONDS) {
+    if (exp > now + MAX_ASSERTION_LIFETIME_SECONDS + LEEWAY_SECONDS) {
       throw OAuthError.client("The assertion's exp is more than " + MAX_ASSERTION_LIFETIME_SECONDS
           + " seconds ahead.", false);
     }
-    if (claims.getValue("nbf") instanceof Number nbf && nbf.longValue() > now + LEEWAY_SECONDS) {
+    Object nbfClaim = claims.getValue("nbf");
+    Long nbf = numericDate(nbfClaim);
+    if (nbfClaim != null && (nbf == null || nbf > now + LEEWAY_SECONDS)) {
       throw OAuthError.client("The assertion is not valid yet (nbf).", false);
     }
     // A jti PostgreSQL cannot store as sent (a NUL: the insert failed, a 500; a lone surrogate: stored as '?') is refused.
@@ -430,7 +434,7 @@ public final class TokenEndpoint {
     }
     byte[] signature = decode(parts[2]);
     byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
-    long expiresAt = exp.longValue() + LEEWAY_SECONDS;
+    long expiresAt = exp + LEEWAY_SECONDS;
     return client(clientId, PartnerClientService.PRIVATE_KEY_JWT, false, address)
         .compose(c -> pool.preparedQuery("SELECT id, alg, jwk FROM partner_credential WHERE client_id = $1 AND kind = 'jwk' "
                 + "AND kid = $2 AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
@@ -553,6 +557,18 @@ public final class TokenEndpoint {
     } catch (IllegalArgumentException e) {
       throw OAuthError.client(AUTHENTICATION_FAILED, basic);
     }
+  }
+
+  /**
+   * A NumericDate claim in whole seconds; null when it is not a number or lies beyond a long: Number.longValue()
+   * keeps the low 64 bits of a larger integer, so an exp of 2^64 + now (eons ahead) or now - 2^64 (eons ago) was
+   * read as now and accepted. Beyond a long there is no time an assertion may name. A double saturates.
+   */
+  private static Long numericDate(Object claim) {
+    if (!(claim instanceof Number n) || n instanceof BigInteger big && big.bitLength() > 63) {
+      return null;
+    }
+    return n.longValue();
   }
 
   private static JsonObject json(String part) throws OAuthError {

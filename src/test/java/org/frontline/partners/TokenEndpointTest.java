@@ -22,6 +22,7 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -163,6 +164,12 @@ class TokenEndpointTest {
         .expirationTime(Date.from(now.minusSeconds(120))).build()));
     refused.add(sign(ec, claims(env, id).expirationTime(Date.from(now.plusSeconds(3600))).build()));
     refused.add(sign(ec, claims(env, id).expirationTime(null).build()));
+    // exp or nbf beyond a long whose low 64 bits are a valid time (read as that time, they were accepted).
+    BigInteger wrap = BigInteger.ONE.shiftLeft(64);
+    BigInteger soon = BigInteger.valueOf(now.getEpochSecond() + 60);
+    refused.add(sign(ec, claims(env, id).claim("exp", soon.add(wrap)).build()));
+    refused.add(sign(ec, claims(env, id).claim("exp", soon.subtract(wrap)).build()));
+    refused.add(sign(ec, claims(env, id).claim("nbf", BigInteger.valueOf(now.getEpochSecond() - 10).add(wrap)).build()));
     refused.add(sign(ec, claims(env, id).jwtID(null).build()));
     refused.add(sign(ec, claims(env, id).subject(UUID.randomUUID().toString()).build()));
     // alg none; HS256 with the public key's bytes as the secret; the RSA key used with an ES256 header.
