@@ -1,5 +1,8 @@
 package org.frontline.webhooks;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -22,6 +25,7 @@ import java.util.Locale;
  * http:// and loopback addresses; nothing else.
  */
 public final class WebhookTargets {
+  private static final Logger log = LoggerFactory.getLogger(WebhookTargets.class);
 
   /** A target refused, with the reason given to the partner. */
   public static final class RefusedTarget extends Exception {
@@ -78,13 +82,11 @@ public final class WebhookTargets {
     URI uri = checkUrl(url);
     String host = uri.getHost();
     InetAddress[] addresses;
-    try {
-      addresses = isLiteral(host) ? new InetAddress[] {literal(host)} : InetAddress.getAllByName(host);
-    } catch (UnknownHostException e) {
-      throw new RefusedTarget("The host " + host + " does not resolve.");
-    }
-    for (InetAddress a : addresses) {
-      check(a);
+    if (isLiteral(host)) {
+      addresses = new InetAddress[] {literal(host)};
+      check(addresses[0]);
+    } else {
+      addresses = resolveName(host);
     }
     boolean tls = uri.getScheme().equalsIgnoreCase("https");
     int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
@@ -92,6 +94,26 @@ public final class WebhookTargets {
     String requestUri = uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery();
     String bareHost = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
     return new Target(uri, tls, bareHost, port, requestUri, addresses[0]);
+  }
+
+  /**
+   * Every address of a name, each checked. The reason given (the delivery's lastError, which the partner reads) never
+   * says what the name resolved to, nor tells a name that does not resolve from one refused: it read "The target
+   * 10.1.2.3 is a private address", so a partner could map the service's internal DNS by subscribing names. The
+   * full reason is logged.
+   */
+  private InetAddress[] resolveName(String host) throws RefusedTarget {
+    try {
+      InetAddress[] addresses = InetAddress.getAllByName(host);
+      for (InetAddress a : addresses) {
+        check(a);
+      }
+      return addresses;
+    } catch (UnknownHostException | RefusedTarget e) {
+      log.info("webhook target {} refused: {}", host, e instanceof RefusedTarget ? e.getMessage() : "does not resolve");
+      throw new RefusedTarget("The host " + host + " does not resolve to an address webhooks may reach (public "
+          + "addresses only).");
+    }
   }
 
   /** Refuses an address of the classes named in the class comment. */

@@ -711,6 +711,30 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aRefusedNameDoesNotTellThePartnerWhatItResolvesTo(TestEnvironment env) throws Exception {
+    // A worker with the production policy (loopback refused) in place of the test service's.
+    List<String> served = undeployServedWorkers(env);
+    org.frontline.Frontline instance = env.startApiInstance(java.util.Map.of("FRONTLINE_ROLES", "workers",
+        "FRONTLINE_WEBHOOK_ALLOW_LOOPBACK", "false"));
+    try (Receiver receiver = new Receiver().start(0)) {
+      String token = partner(env, List.of(TONGZHOU));
+      // As an internal name would: it passes the form check, and resolves (to 127.0.0.1) only at delivery.
+      String id = subscribe(env, token, "https://localhost:" + receiver.port() + "/hook").getString("id");
+      report(env, "officer.zhang", TONGZHOU);
+      assertThat(eventually(() -> deliveries(env, id, "attempts >= 1") == 1)).isTrue();
+      JsonObject delivery = ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + id + "/deliveries", null), 200)
+          .getJsonArray("items").getJsonObject(0);
+      assertThat(delivery.getString("status")).isEqualTo("PENDING");
+      assertThat(delivery.getString("lastError")).startsWith("refused target: The host localhost does not resolve to an")
+          .doesNotContain("127.0.0.1").doesNotContain("loopback");
+      assertThat(receiver.list()).isEmpty();
+    } finally {
+      instance.stop().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      redeploy(env, served);
+    }
+  }
+
+  @Test
   void aPersistentlyFailingSubscriptionIsDisabledAndItsAdminsAreAlerted(TestEnvironment env) throws Exception {
     try (Receiver receiver = new Receiver().start(0)) {
       receiver.status.set(500);
