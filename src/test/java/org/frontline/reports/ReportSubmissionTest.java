@@ -788,13 +788,8 @@ class ReportSubmissionTest {
 
   @Test
   void aBatchOfExactly50IsAnsweredItemByItemAndOfMoreIsRefusedWhole(TestEnvironment env) throws Exception {
-    JsonArray items = new JsonArray();
     List<String> ids = new ArrayList<>();
-    for (int i = 0; i < 50; i++) {
-      String id = UUID.randomUUID().toString();
-      ids.add(id);
-      items.add(site(UUID.fromString(id)));
-    }
+    JsonArray items = sites(50, ids);
     HttpResponse<Buffer> r = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", items));
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
     JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
@@ -806,13 +801,8 @@ class ReportSubmissionTest {
     assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) ids.toArray(String[]::new)))
         .isEqualTo(50);
 
-    JsonArray over = new JsonArray();
     List<String> overIds = new ArrayList<>();
-    for (int i = 0; i < 51; i++) {
-      String id = UUID.randomUUID().toString();
-      overIds.add(id);
-      over.add(site(UUID.fromString(id)));
-    }
+    JsonArray over = sites(51, overIds);
     JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", over)),
         400, VALIDATION);
     assertThat(fields(problem)).contains("body/reports");
@@ -824,13 +814,9 @@ class ReportSubmissionTest {
   void aBatchOverTheBodyLimitIs413AndStoresNothingThoughUnder50Items(TestEnvironment env) throws Exception {
     // 30 envelopes of 2,000 characters of Chinese text (3 bytes each in UTF-8): about 180 KB, over the tests' JSON
     // body limit (64 KiB, TestEnvironment; 1 MiB by default) though the count is within 50.
-    JsonArray items = new JsonArray();
     List<String> ids = new ArrayList<>();
-    for (int i = 0; i < 30; i++) {
-      String id = UUID.randomUUID().toString();
-      ids.add(id);
-      items.add(site(UUID.fromString(id)).put("text", "\u5de5".repeat(2_000)));
-    }
+    JsonArray items = sites(30, ids);
+    items.forEach(item -> ((JsonObject) item).put("text", "\u5de5".repeat(2_000)));
 
     JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports/batch",
         new JsonObject().put("reports", items)), 413, "urn:frontline:problem:payload-too-large");
@@ -844,6 +830,17 @@ class ReportSubmissionTest {
     assertThat(half.statusCode()).as(half.bodyAsString()).isEqualTo(200);
     assertThat(count(env, "SELECT count(*) FROM report WHERE id::text = ANY (?)", (Object) ids.toArray(String[]::new)))
         .isEqualTo(5);
+  }
+
+  /** {@code n} SITE envelopes of fresh ids, their ids added to {@code ids} in order. */
+  private static JsonArray sites(int n, List<String> ids) {
+    JsonArray items = new JsonArray();
+    for (int i = 0; i < n; i++) {
+      UUID id = UUID.randomUUID();
+      ids.add(id.toString());
+      items.add(site(id));
+    }
+    return items;
   }
 
   /** The report {@code id} has one report.create audit entry and one report.completed event, whatever was sent. */
