@@ -460,12 +460,19 @@ public final class TokenEndpoint {
             }));
   }
 
-  /** Forgets spent jtis whose assertions have expired (they could not be replayed anyway). */
+  /**
+   * Forgets spent jtis whose assertions expired {@link #JTI_CLOCK_MARGIN} ago (they could not be replayed anyway). The
+   * margin: an assertion's exp is judged by this process's clock, the sweep by the database's; a database clock
+   * ahead of ours would otherwise forget a jti while we still accept its assertion, which could then be replayed.
+   */
   private Future<Void> sweepJtis() {
     return pool.query("DELETE FROM partner_assertion_jti WHERE ctid = ANY (ARRAY(SELECT ctid FROM partner_assertion_jti "
-            + "WHERE expires_at < now() LIMIT 100))").execute()
+            + "WHERE expires_at < now() - interval '" + JTI_CLOCK_MARGIN.toSeconds() + " seconds' LIMIT 100))").execute()
         .<Void>mapEmpty().recover(e -> Future.succeededFuture());
   }
+
+  /** How far the database's clock may run ahead of this process's before a spent jti is forgotten too early. */
+  static final java.time.Duration JTI_CLOCK_MARGIN = java.time.Duration.ofMinutes(5);
 
   private boolean audienceOk(Object aud) {
     String issuer = tokens.issuer();

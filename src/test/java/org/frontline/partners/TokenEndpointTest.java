@@ -312,6 +312,31 @@ class TokenEndpointTest {
     assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid", id)).isEqualTo(2);
   }
 
+  /**
+   * A spent jti is forgotten only 5 minutes after its assertion expired by the database's clock: the assertion's exp
+   * is judged by the service's clock, so a database clock running ahead would have let an assertion the service
+   * still accepts be replayed once its jti was swept.
+   */
+  @Test
+  void aSpentJtiIsSweptOnlyWellAfterItsExpiry(TestEnvironment env) throws Exception {
+    ECKey ec = ecKey("sweep-margin");
+    String id = keyClient(env, List.of("events:read"), List.of(TONGZHOU), List.of("SITE"), ec).getString("id");
+    try (java.sql.Connection c = env.jdbc(); java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO"
+        + " partner_assertion_jti (client_id, jti, expires_at) VALUES (?::uuid, 'just-expired', now() - interval"
+        + " '1 minute'), (?::uuid, 'long-expired', now() - interval '6 minutes')")) {
+      ps.setString(1, id);
+      ps.setString(2, id);
+      ps.executeUpdate();
+    }
+
+    ok(tokenWithAssertion(env, assertion(env, ec, id), null), 200); // spends a jti, then sweeps
+
+    assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid AND jti ="
+        + " 'just-expired'", id)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM partner_assertion_jti WHERE client_id = ?::uuid AND jti ="
+        + " 'long-expired'", id)).isZero();
+  }
+
   /** A jti with a NUL failed the insert into partner_assertion_jti: a 500 (an unpaired surrogate was stored as '?'). */
   @Test
   void aJtiThatCannotBeStoredIsInvalidClient(TestEnvironment env) throws Exception {
