@@ -94,8 +94,7 @@ public final class AttachmentContentApi implements ApiRoutes {
             }
           }
           // Served under a name made here (never the client's filename, nor what its PUT declared), not cached.
-          return store.presignedGet(key, URL_MINUTES, contentType,
-              id + "-" + variant + "." + MediaSniffer.extension(contentType));
+          return store.presignedGet(key, URL_MINUTES, contentType, MediaSniffer.servedName(id, variant, contentType));
         })
         .onSuccess(url -> rc.response().setStatusCode(303)
             .putHeader("Location", url)

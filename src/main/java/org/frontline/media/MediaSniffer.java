@@ -19,8 +19,16 @@ public final class MediaSniffer {
   public static final String HEIC = "image/heic";
   public static final String HEIF = "image/heif";
 
-  /** The file name extension of a sniffed type ("bin" for any other), for the names the server serves files under. */
-  public static String extension(String contentType) {
+  /**
+   * The name a file is served under: made by the server from the attachment id, the variant and the type (never the
+   * client's filename), so it needs no quoting in a Content-Disposition.
+   */
+  public static String servedName(java.util.UUID attachmentId, String variant, String contentType) {
+    return attachmentId + "-" + variant + "." + extension(contentType);
+  }
+
+  /** The file name extension of a sniffed type ("bin" for any other). */
+  private static String extension(String contentType) {
     return switch (contentType == null ? "" : contentType) {
       case JPEG -> "jpg";
       case PNG -> "png";

@@ -88,7 +88,8 @@ public final class PartnerReports {
             return Future.failedFuture(Problem.of(ProblemType.CONFLICT, "The " + variant + " copy of attachment "
                 + attachmentId + " is not available yet.").toException());
           }
-          return store.presignedGet(key, LINK_MINUTES, MediaSniffer.JPEG, attachmentId + "-" + variant + ".jpg");
+          return store.presignedGet(key, LINK_MINUTES, MediaSniffer.JPEG,
+              MediaSniffer.servedName(attachmentId, variant, MediaSniffer.JPEG));
         });
   }
 
