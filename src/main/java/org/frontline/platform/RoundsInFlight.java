@@ -66,9 +66,11 @@ public final class RoundsInFlight {
     }
     Promise<Void> bounded = Promise.promise();
     long timer = vertx.setTimer(atMost.toMillis(), t -> {
-      if (bounded.tryComplete()) {
+      // Said before the stop goes on (a completion first let the stop, and a test reading the log, run ahead of it).
+      if (!bounded.future().isComplete()) {
         LOG.warn("Stopping with {} still at work after {} ms: left to their leases", what, atMost.toMillis());
       }
+      bounded.tryComplete();
     });
     idle.onComplete(done -> {
       vertx.cancelTimer(timer);
