@@ -27,6 +27,12 @@ public final class EnterprisesApi implements ApiRoutes {
     this.writes = writes;
   }
 
+
+  /** A refused repeat of a keyed write already done is answered as the repeat (IdempotentWrites#replayOf). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return writes.replaysOf("createEnterprise", "moveEnterprise", "createServiceRequest", "transitionServiceRequest");
+  }
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(

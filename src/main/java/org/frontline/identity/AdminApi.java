@@ -32,6 +32,12 @@ public final class AdminApi implements ApiRoutes {
     this.writes = writes;
   }
 
+
+  /** A refused repeat of a keyed write already done is answered as the repeat (IdempotentWrites#replayOf). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return writes.replaysOf("createOrgUnit", "createAccount", "resetAccountPassword");
+  }
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.ofEntries(

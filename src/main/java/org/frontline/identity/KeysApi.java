@@ -31,6 +31,12 @@ public final class KeysApi implements ApiRoutes {
     this.writes = writes;
   }
 
+
+  /** A refused repeat of a keyed write already done is answered as the repeat (IdempotentWrites#replayOf). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return writes.replaysOf("rotateSigningKeys", "retireSigningKey");
+  }
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(

@@ -11,6 +11,7 @@ import org.frontline.identity.Actor;
 import org.frontline.identity.OrgUnitRepository;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
+import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.IdempotencyKeys;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
@@ -37,6 +38,14 @@ public final class PartnerFigures {
     this.database = database;
     this.audit = audit;
     this.keys = IdempotencyKeys.forPartners(database.pool());
+  }
+
+  /**
+   * The refusal answer of {@code POST /v1/partner/figures}: a refused request whose key holds the answer to this very
+   * body gets that answer again (IdempotencyKeys#replayOf).
+   */
+  public ApiRoutes.RefusalAnswer replay() {
+    return keys.replayOf(rc -> Actor.of(rc).accountId(), rc -> rc.body().asJsonObject());
   }
 
   /** The answer to {@code POST /v1/partner/figures}: its status and body (fresh or replayed). */

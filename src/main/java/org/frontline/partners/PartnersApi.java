@@ -31,6 +31,12 @@ public final class PartnersApi implements ApiRoutes {
     this.figures = figures;
   }
 
+  /** A refused repeat of a figure already submitted under its key is answered as the repeat (PartnerFigures.replay). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return Map.of("submitPartnerFigure", figures.replay());
+  }
+
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.ofEntries(

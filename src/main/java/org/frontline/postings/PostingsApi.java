@@ -23,6 +23,12 @@ public final class PostingsApi implements ApiRoutes {
     this.writes = writes;
   }
 
+
+  /** A refused repeat of a keyed write already done is answered as the repeat (IdempotentWrites#replayOf). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return writes.replaysOf("createPosting", "extendPosting");
+  }
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(

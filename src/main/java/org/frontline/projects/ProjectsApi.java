@@ -24,6 +24,12 @@ public final class ProjectsApi implements ApiRoutes {
     this.writes = writes;
   }
 
+
+  /** A refused repeat of a keyed write already done is answered as the repeat (IdempotentWrites#replayOf). */
+  @Override
+  public Map<String, RefusalAnswer> refusalAnswers() {
+    return writes.replaysOf("createProject", "createMilestone", "closeProject", "moveProject", "rebaselineMilestone", "recordMilestoneProgress");
+  }
   @Override
   public Map<String, Handler<RoutingContext>> handlers() {
     return Map.of(

@@ -59,7 +59,10 @@ public final class ReportsApi implements ApiRoutes {
             .onFailure(rc::fail));
   }
 
-  /** A refused envelope that repeats its author's stored report is answered as the repeat (ReportService.repeatOf). */
+  /**
+   * A refused envelope that repeats its author's stored report is answered as the repeat (ReportService.repeatOf); a
+   * refused keyed review that repeats one done, as that review (IdempotentWrites#replayOf).
+   */
   @Override
   public Map<String, RefusalAnswer> refusalAnswers() {
     return Map.of("createReport", rc -> {
@@ -68,7 +71,7 @@ public final class ReportsApi implements ApiRoutes {
         repeat.ifPresent(s -> send(rc, 200, s.body()));
         return repeat.isPresent();
       });
-    });
+    }, "reviewReport", writes.replayOf("reviewReport"));
   }
 
   /** A review is answered 200 with the review, a new one or (a repeat) the one it repeats; see ReviewService. */

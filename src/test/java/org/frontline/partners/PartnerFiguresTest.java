@@ -97,6 +97,35 @@ class PartnerFiguresTest {
         first.getString("id"))).isEqualTo(1);
   }
 
+  /**
+   * A figure written, whose answer the partner never got, retried after a release tightened a rule its body breaks
+   * (here the handler's own check, a period whose end is not after its start): the retry is answered as the repeat,
+   * and nothing is written; another key keeps the refusal. The key's stored fingerprint stands in for yesterday's
+   * rules.
+   */
+  @Test
+  void aRetryRefusedByARuleTightenedSinceTheWriteIsAnsweredAsTheRepeat(TestEnvironment env) throws Exception {
+    String token = writer(env);
+    String key = key();
+    JsonObject first = ok(send(env, token, key,
+        figure(HUAISI, "tightened", "2026-10-01", "2026-11-01", "3", "count")), 201);
+    JsonObject refused = figure(HUAISI, "tightened", "2026-10-01", "2026-10-01", "3", "count");
+    try (Connection c = env.jdbc(); var st = c.prepareStatement(
+        "UPDATE partner_idempotency SET request_sha256 = ? WHERE key = ? AND status = 201")) {
+      st.setBytes(1, java.security.MessageDigest.getInstance("SHA-256").digest(
+          org.frontline.platform.http.IdempotencyKeys.canonical(refused)
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      st.setString(2, key.substring(1, key.length() - 1));
+      assertThat(st.executeUpdate()).isEqualTo(1);
+    }
+    assertThat(ok(send(env, token, key, refused), 201)).isEqualTo(first);
+    HttpResponse<Buffer> anotherKey = send(env, token, key(), refused);
+    assertProblem(anotherKey, 422, UNPROCESSABLE);
+    assertThat(anotherKey.bodyAsJsonObject().getJsonArray("errors").getJsonObject(0).getString("field"))
+        .isEqualTo("body/period/to");
+    assertThat(env.count("SELECT count(*) FROM partner_figure WHERE metric = 'tightened'")).isEqualTo(1);
+  }
+
   @Test
   void theSameKeyWithAnotherBodyIs422AndWritesNothing(TestEnvironment env) {
     String token = writer(env);

@@ -305,6 +305,12 @@ public final class ApiVerticle extends VerticleBase {
       route.addHandler(RequestBodies.read(bodies, http.bodyLimitBytes(), refusals, validator))
           .addHandler(validation).addHandler(handler);
       ApiRoutes.RefusalAnswer refusalAnswer = refusalAnswers.get(operationId);
+      if (refusalAnswer == null && route.getOperation().getParameters().stream().anyMatch(p ->
+          p.getIn() == io.vertx.openapi.contract.Location.HEADER && p.getName().equalsIgnoreCase(IdempotencyKeys.HEADER))) {
+        // A keyed write refused on a retry after its answer was lost would tell the client it was not done.
+        throw new IllegalStateException("operation " + operationId + " takes an " + IdempotencyKeys.HEADER
+            + " but no refusal answer replays what its keys stored (IdempotencyKeys.replayOf)");
+      }
       if (refusalAnswer != null) {
         route.addFailureHandler(Problems.unlessAnswered(refusalAnswer));
       }

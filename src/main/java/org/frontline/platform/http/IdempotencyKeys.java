@@ -3,6 +3,7 @@ package org.frontline.platform.http;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
@@ -13,6 +14,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Function;
@@ -40,6 +42,26 @@ public final class IdempotencyKeys {
   public record Answer(int status, JsonObject body, String location) {
     public Answer(int status, JsonObject body) {
       this(status, body, null);
+    }
+
+    /** Answers {@code rc} with it (never cached: it is one account's or client's). */
+    public void send(RoutingContext rc) {
+      if (location != null) {
+        rc.response().putHeader("Location", location);
+      }
+      rc.response().setStatusCode(status).putHeader("Cache-Control", "no-store");
+      if (body == null) {
+        rc.response().end();
+      } else {
+        rc.response().putHeader("Content-Type", "application/json").end(body.encode());
+      }
+    }
+  }
+
+  /** A key's row: the fingerprint of its request and, once its write committed, the answer (status null before). */
+  private record Stored(byte[] fingerprint, Integer status, String response, String location) {
+    Answer answer() {
+      return new Answer(status, response == null ? null : new JsonObject(response), location);
     }
   }
 
@@ -116,25 +138,79 @@ public final class IdempotencyKeys {
   }
 
   private Future<Answer> existing(UUID owner, String key, byte[] fingerprint) {
+    return stored(owner, key).compose(stored -> {
+      if (stored.isEmpty()) { // freed by a failure between our claim and this read: the client may retry
+        return Future.failedFuture(conflict(key));
+      }
+      if (!MessageDigest.isEqual(stored.get().fingerprint(), fingerprint)) {
+        return Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE, "The " + HEADER + " " + key
+                + " was used with another request body; use a new key for a new request.")
+            .withErrors(List.of(new Problem.FieldError("header/" + HEADER, "already used with another body")))
+            .toException());
+      }
+      if (stored.get().status() == null) {
+        return Future.failedFuture(conflict(key));
+      }
+      return Future.succeededFuture(stored.get().answer());
+    });
+  }
+
+  /**
+   * The answer stored for exactly {@code request} under the owner's {@code rawKey}, if its write committed; claims
+   * nothing. For a request refused before its write could run: see {@link #replayOf}.
+   */
+  public Future<Optional<Answer>> answerTo(UUID owner, String rawKey, JsonObject request) {
+    String key = key(rawKey);
+    byte[] fingerprint = sha256(canonical(request));
+    return stored(owner, key).map(stored -> stored
+        .filter(s -> s.status() != null && MessageDigest.isEqual(s.fingerprint(), fingerprint))
+        .map(Stored::answer));
+  }
+
+  /**
+   * A refusal answer (see {@link ApiRoutes#refusalAnswers}) that replays the stored answer of a request refused
+   * (400, 422) before its write ran, when its key already holds the answer to this very request: a client retrying
+   * a write that succeeded but whose answer it never got, refused now by a rule tightened since (a new release),
+   * gets its first answer again, as a repeat, instead of a refusal of what was in fact done (the phone would drop it
+   * or show it as failed). Anything else (no key, an invalid one, another request under it, none stored, a request
+   * whose body was not read because its head was refused) leaves the refusal. {@code owner} and {@code request}
+   * are those its write fingerprints; either may throw when the request cannot be judged (the refusal stands).
+   */
+  public ApiRoutes.RefusalAnswer replayOf(Function<RoutingContext, UUID> owner,
+                                          Function<RoutingContext, JsonObject> request) {
+    return rc -> {
+      String raw;
+      UUID who;
+      JsonObject fingerprinted;
+      try {
+        raw = header(rc.request());
+        if (raw == null) {
+          return Future.succeededFuture(false);
+        }
+        key(raw);
+        who = owner.apply(rc);
+        fingerprinted = request.apply(rc);
+      } catch (RuntimeException e) {
+        return Future.succeededFuture(false);
+      }
+      return answerTo(who, raw, fingerprinted).map(answer -> {
+        answer.ifPresent(a -> a.send(rc));
+        return answer.isPresent();
+      });
+    };
+  }
+
+  private Future<Optional<Stored>> stored(UUID owner, String key) {
     return pool.preparedQuery("SELECT request_sha256, status, response, location FROM " + table
             + " WHERE " + ownerColumn + " = $1 AND key = $2")
         .execute(Tuple.of(owner, key))
-        .compose(rows -> {
-          if (rows.size() == 0) { // freed by a failure between our claim and this read: the client may retry
-            return Future.failedFuture(conflict(key));
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.empty();
           }
           Row r = rows.iterator().next();
-          if (!MessageDigest.isEqual(r.getBuffer("request_sha256").getBytes(), fingerprint)) {
-            return Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE, "The " + HEADER + " " + key
-                    + " was used with another request body; use a new key for a new request.")
-                .withErrors(List.of(new Problem.FieldError("header/" + HEADER, "already used with another body")))
-                .toException());
-          }
-          if (r.getInteger("status") == null) {
-            return Future.failedFuture(conflict(key));
-          }
-          return Future.succeededFuture(new Answer(r.getInteger("status"),
-              r.getString("response") == null ? null : new JsonObject(r.getString("response")), r.getString("location")));
+          return Optional.of(new Stored(r.getBuffer("request_sha256").getBytes(), r.getInteger("status"),
+              r.getString("response"), r.getString("location")));
         });
   }
 
@@ -192,7 +268,7 @@ public final class IdempotencyKeys {
   }
 
   /** JSON with object members sorted, so member order does not make two equal bodies different. */
-  static String canonical(Object value) {
+  public static String canonical(Object value) {
     if (value instanceof JsonObject o) {
       Map<String, Object> sorted = new TreeMap<>();
       o.forEach(e -> sorted.put(e.getKey(), e.getValue()));

@@ -2,6 +2,7 @@ package org.frontline.platform.http;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RequestBody;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.openapi.validation.ValidatedRequest;
@@ -14,9 +15,12 @@ import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Base64;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * People's record-creating writes with an optional {@code Idempotency-Key} header (see {@link IdempotencyKeys}):
@@ -73,14 +77,7 @@ public final class IdempotentWrites {
     if (raw == null) {
       transaction = work -> database.inTransaction(work).map(answer);
     } else {
-      JsonObject body = body(rc);
-      for (String member : body == null ? List.<String>of() : SECRET_MEMBERS) {
-        if (body.getValue(member) instanceof String secret) {
-          body.put(member, "hmac-sha256:" + Base64.getEncoder().encodeToString(hmac(secrets, secret)));
-        }
-      }
-      JsonObject request = new JsonObject().put("operation", operation).put("path", rc.request().path())
-          .put("body", body);
+      JsonObject request = fingerprinted(rc, operation, body(rc));
       UUID owner = account.apply(rc);
       transaction = work -> keys.once(owner, raw, request, conn -> work.apply(conn).map(answer));
     }
@@ -91,18 +88,36 @@ public final class IdempotentWrites {
       rc.fail(e);
       return;
     }
-    result.onSuccess(a -> {
-          if (a.location() != null) {
-            rc.response().putHeader("Location", a.location());
-          }
-          rc.response().setStatusCode(a.status()).putHeader("Cache-Control", "no-store");
-          if (a.body() == null) {
-            rc.response().end();
-          } else {
-            rc.response().putHeader("Content-Type", "application/json").end(a.body().encode());
-          }
-        })
-        .onFailure(rc::fail);
+    result.onSuccess(a -> a.send(rc)).onFailure(rc::fail);
+  }
+
+  /**
+   * The refusal answer of {@code operation} (see {@link ApiRoutes#refusalAnswers}): a request the contract or the
+   * handler refused before its write ran, whose key holds the answer to this very request (operation, path, body),
+   * gets that answer again ({@link IdempotencyKeys#replayOf}). The body is the one received (a refused request has
+   * no validated one); a body not read, because the request's head was refused first, is no body, so such a request
+   * repeats nothing stored with one.
+   */
+  public ApiRoutes.RefusalAnswer replayOf(String operation) {
+    return keys.replayOf(account, rc -> {
+      RequestBody body = rc.body();
+      return fingerprinted(rc, operation, body == null || body.isEmpty() ? null : body.asJsonObject().copy());
+    });
+  }
+
+  /** Refusal answers ({@link #replayOf}) for each of {@code operations}, by operationId. */
+  public Map<String, ApiRoutes.RefusalAnswer> replaysOf(String... operations) {
+    return Arrays.stream(operations).collect(Collectors.toMap(op -> op, this::replayOf));
+  }
+
+  /** What a write is fingerprinted by: its operation, path and body, secret members by their keyed hash. */
+  private JsonObject fingerprinted(RoutingContext rc, String operation, JsonObject body) {
+    for (String member : body == null ? List.<String>of() : SECRET_MEMBERS) {
+      if (body.getValue(member) instanceof String secret) {
+        body.put(member, "hmac-sha256:" + Base64.getEncoder().encodeToString(hmac(secrets, secret)));
+      }
+    }
+    return new JsonObject().put("operation", operation).put("path", rc.request().path()).put("body", body);
   }
 
   /**

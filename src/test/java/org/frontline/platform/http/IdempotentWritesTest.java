@@ -303,6 +303,50 @@ class IdempotentWritesTest {
         .isEqualTo(2);
   }
 
+  /**
+   * A keyed write done, whose answer the phone never got, retried after a release tightened a rule its request
+   * breaks: the retry is answered as the repeat it is (the first 201, its Location), not as a refusal of what was in
+   * fact done, and nothing is written. Yesterday's rules are stood in for by the key's stored fingerprint: that of
+   * the body with a member today's contract refuses. Another key, or another body under the key, keeps the refusal.
+   */
+  @Test
+  void aRetryRefusedByARuleTightenedSinceTheWriteIsAnsweredAsTheRepeat(TestEnvironment env) throws Exception {
+    String tongzhou = token(env, "supervisor.tongzhou");
+    String project = created(env, tongzhou, "/v1/projects", project("Tightened " + UUID.randomUUID()));
+    String milestone = created(env, tongzhou, "/v1/projects/" + project + "/milestones", milestone(100));
+    String path = "/v1/milestones/" + milestone + "/progress";
+    String sql = "SELECT count(*) FROM milestone_progress WHERE milestone_id = ?";
+    String key = key();
+    HttpResponse<Buffer> first = send(env, tongzhou, path, key, new JsonObject().put("quantity", 7));
+    JsonObject answer = ok(first, 201);
+    JsonObject refused = new JsonObject().put("quantity", 7).put("note", "east span");
+    try (var c = env.jdbc(); var st = c.prepareStatement(
+        "UPDATE account_idempotency SET request_sha256 = ? WHERE key = ? AND status = 201")) {
+      st.setBytes(1, java.security.MessageDigest.getInstance("SHA-256").digest(IdempotencyKeys.canonical(
+          new JsonObject().put("operation", "recordMilestoneProgress").put("path", path).put("body", refused))
+          .getBytes(StandardCharsets.UTF_8)));
+      st.setString(2, key);
+      assertThat(st.executeUpdate()).isEqualTo(1);
+    }
+
+    HttpResponse<Buffer> retried = send(env, tongzhou, path, key, refused);
+    assertThat(ok(retried, 201)).isEqualTo(answer);
+    assertThat(retried.getHeader("Location")).isEqualTo(first.getHeader("Location"));
+    assertThat(retried.getHeader("Cache-Control")).isEqualTo("no-store");
+    assertThat(env.count(sql, UUID.fromString(milestone))).isEqualTo(1);
+
+    HttpResponse<Buffer> anotherKey = send(env, tongzhou, path, key(), refused);
+    ProblemsAndContractTest.assertProblem(anotherKey, 400, "urn:frontline:problem:validation-failed");
+    HttpResponse<Buffer> anotherBody = send(env, tongzhou, path, key, refused.copy().put("quantity", 8));
+    ProblemsAndContractTest.assertProblem(anotherBody, 400, "urn:frontline:problem:validation-failed");
+    HttpResponse<Buffer> noKey = send(env, tongzhou, path, null, refused);
+    ProblemsAndContractTest.assertProblem(noKey, 400, "urn:frontline:problem:validation-failed");
+    // Another account's retry with the key is its own request: refused.
+    HttpResponse<Buffer> otherAccount = send(env, token(env, "admin"), path, key, refused);
+    ProblemsAndContractTest.assertProblem(otherAccount, 400, "urn:frontline:problem:validation-failed");
+    assertThat(env.count(sql, UUID.fromString(milestone))).isEqualTo(1);
+  }
+
   @Test
   void keysArePerAccount(TestEnvironment env) throws Exception {
     String key = key();
