@@ -30,8 +30,9 @@ public final class RecordHandOver {
   /**
    * Hands the record {@code id} of {@code table} ("project" or "enterprise": a row with a unit_id) over to the unit
    * {@code to}, in the caller's transaction. The locks come first, then the scope: the record's row FOR UPDATE by key
-   * in a statement of its own (writes on what hangs off it share-lock it, so they finish first or see the new unit),
-   * which reads the unit it is at (fixed while the row is locked); then both units FOR SHARE by key in one statement
+   * in a statement of its own (writes on what hangs off it share-lock it, and reports linking it lock it or the
+   * milestone first, so they finish first or see the new unit), which reads the unit it is at (fixed while the row
+   * is locked); then both units FOR SHARE by key in one statement
    * ({@link OrgUnitRepository#lockShared}, id order), so neither is retired, moved or deleted before the hand-over
    * commits; only then the caller's scope, against the tree as it is once the locks are granted (a move of one of
    * the units, or of a unit the caller covers, committed while a lock was waited for is seen). The order is every

@@ -265,6 +265,15 @@ public final class ProjectService {
     return MilestoneAlerts.lock(conn, milestoneId, false).compose(locked -> actor.scope(conn));
   }
 
+  /**
+   * Locks the milestone (FOR UPDATE) for a write that reads its project's unit first (a MILESTONE_PROGRESS report's
+   * link): a hand-over of the project locks its milestones before it changes the project's unit ({@link #move}), so
+   * while this lock is held the unit read stays the project's. False when there is no such milestone.
+   */
+  public static Future<Boolean> lockMilestone(SqlClient conn, UUID milestoneId) {
+    return MilestoneAlerts.lock(conn, milestoneId, false);
+  }
+
   /** The milestone for a write: locked, then read and judged against the scope read after the lock. */
   private Future<Milestone> lockedMilestone(SqlClient conn, Actor actor, UUID id) {
     return scopeOnceLocked(conn, actor, id).compose(scope -> milestone(conn, scope, id));

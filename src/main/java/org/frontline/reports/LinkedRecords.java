@@ -70,11 +70,14 @@ public final class LinkedRecords {
       return Future.failedFuture(e);
     }
     // The project must be of the report's unit or one below it, as an ENTERPRISE_SERVICE report's enterprise:
-    // whoever reads the report (its unit in their scope) then covers the project whose figures it moves.
-    return conn.preparedQuery("SELECT " + Scope.within("u.path", "r.path") + " FROM milestone m"
+    // whoever reads the report (its unit in their scope) then covers the project whose figures it moves. Judged once
+    // the milestone is locked: a project's hand-over locks its milestones first, so its unit stays as read here
+    // until the report commits (read before the lock, a hand-over committed meanwhile was missed).
+    return ProjectService.lockMilestone(conn, milestoneId).compose(locked -> conn.preparedQuery("SELECT "
+            + Scope.within("u.path", "r.path") + " FROM milestone m"
             + " JOIN project p ON p.id = m.project_id JOIN org_unit u ON u.id = p.unit_id JOIN org_unit r ON r.id = $3"
             + " WHERE m.id = $1 AND " + Scope.sql("u.path", 2))
-        .execute(Tuple.of(milestoneId, (Object) scope.paths(), envelope.unitId()))
+        .execute(Tuple.of(milestoneId, (Object) scope.paths(), envelope.unitId())))
         .compose(found -> found.size() == 0 ? Future.failedFuture(ReportService.unprocessable(BODY + "milestoneId",
                 "No milestone " + milestoneId + " in your scope."))
             : !found.iterator().next().getBoolean(0) ? Future.failedFuture(ReportService.unprocessable(
@@ -91,11 +94,14 @@ public final class LinkedRecords {
     // The enterprise must be of the report's unit or one below it: whoever reads the report (its unit in their
     // scope) then covers the enterprise too. An author covering two units could file, under one, a report about
     // the other's enterprise, whose actions and advanceTo (evidence included) that unit's readers and partners then
-    // read, though the request itself is 404 to them.
-    return conn.preparedQuery("SELECT " + Scope.within("u.path", "r.path") + " FROM enterprise e"
-            + " JOIN org_unit u ON u.id = e.unit_id JOIN org_unit r ON r.id = $3 WHERE e.id = $1 AND "
-            + Scope.sql("u.path", 2))
-        .execute(Tuple.of(enterpriseId, (Object) scope.paths(), envelope.unitId()))
+    // read, though the request itself is 404 to them. Judged once the enterprise is share-locked (by key, in a
+    // statement of its own): its hand-over locks it FOR UPDATE, so its unit stays as read here until the report
+    // commits (read before, a hand-over committed meanwhile was missed).
+    return conn.preparedQuery("SELECT 1 FROM enterprise WHERE id = $1 FOR SHARE").execute(Tuple.of(enterpriseId))
+        .compose(locked -> conn.preparedQuery("SELECT " + Scope.within("u.path", "r.path") + " FROM enterprise e"
+                + " JOIN org_unit u ON u.id = e.unit_id JOIN org_unit r ON r.id = $3 WHERE e.id = $1 AND "
+                + Scope.sql("u.path", 2))
+            .execute(Tuple.of(enterpriseId, (Object) scope.paths(), envelope.unitId())))
         .compose(found -> found.size() == 0 ? Future.failedFuture(ReportService.unprocessable(BODY + "enterpriseId",
                 "No enterprise " + enterpriseId + " in your scope."))
             : !found.iterator().next().getBoolean(0) ? Future.failedFuture(ReportService.unprocessable(

@@ -706,4 +706,56 @@ class LinkedReportsTest {
         milestone, report)).isEqualTo(1);
     assertThat(env.count("SELECT count(*) FROM report WHERE id = ? AND unit_id = ?", report, unit)).isEqualTo(1);
   }
+
+  /**
+   * A project handed over, while a progress report about it is sent, to a unit above the report's (both in the
+   * author's scope): the report is judged against the project's new unit, 422 naming body/body/milestoneId, nothing
+   * stored. The check read the project's unit before the milestone's lock, which the hand-over held, so it passed on
+   * the unit the project had left: the report was stored under Huaisi with its progress on a Hanjiang project
+   * (201), which Huaisi's readers then read while the project was 404 to them.
+   */
+  @Test
+  void aProgressReportSentWhileItsProjectIsHandedOverIsJudgedAtTheProjectsNewUnit(TestEnvironment env)
+      throws Exception {
+    UUID m = hanjiangMilestone(env, HUAISI);
+    String project = env.string("SELECT project_id FROM milestone WHERE id = ?", m);
+    String supervisor = token(env, "supervisor.hanjiang");
+    UUID report = UUID.randomUUID();
+    // What moveProject writes: the milestones locked first, then the project's unit.
+    JsonObject p = assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM milestone WHERE project_id = '" + project + "' FOR UPDATE");
+      st.executeUpdate("UPDATE project SET unit_id = '" + HANJIANG + "' WHERE id = '" + project + "'");
+    }, "%FROM milestone WHERE id = $1 FOR UPDATE%", () -> ScopeMoves.call(env, supervisor, HttpMethod.POST,
+        "/v1/reports", progress(report, m, 3).put("unitId", HUAISI.toString()))), 422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/milestoneId");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", report)).isZero();
+    assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", m)).isZero();
+  }
+
+  /**
+   * Likewise an enterprise handed over, while a service report about it is sent, to a unit above the report's: 422
+   * naming body/body/enterpriseId, no report, no action, the request unmoved. The check read the enterprise's unit
+   * without a lock and passed on the unit it had left (201, the actions appended and the request moved on).
+   */
+  @Test
+  void aServiceReportSentWhileItsEnterpriseIsHandedOverIsJudgedAtTheEnterprisesNewUnit(TestEnvironment env)
+      throws Exception {
+    UUID[] er = huaisiRequest(env);
+    String supervisor = token(env, "supervisor.hanjiang");
+    UUID report = UUID.randomUUID();
+    // What moveEnterprise writes: the enterprise locked, its unit changed, its open requests' alert state cleared.
+    JsonObject p = assertProblem(ScopeMoves.whileHeld(env, st -> {
+      st.execute("SELECT 1 FROM enterprise WHERE id = '" + er[0] + "' FOR UPDATE");
+      st.executeUpdate("UPDATE enterprise SET unit_id = '" + HANJIANG + "' WHERE id = '" + er[0] + "'");
+      st.executeUpdate("UPDATE service_request SET overdue_alerted_at = NULL WHERE enterprise_id = '" + er[0] + "'");
+    }, "%WHERE id = $1 FOR %", () -> ScopeMoves.call(env, supervisor, HttpMethod.POST, "/v1/reports",
+        service(report, er[0], er[1], List.of("Land bureau visit"),
+            new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau")))),
+        422, UNPROCESSABLE);
+    assertThat(field(p)).isEqualTo("body/body/enterpriseId");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id = ?", report)).isZero();
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isZero();
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?", er[1])).isEqualTo("RECEIVED");
+  }
 }
