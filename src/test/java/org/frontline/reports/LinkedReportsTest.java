@@ -638,6 +638,33 @@ class LinkedReportsTest {
     assertThat(env.count("SELECT count(*) FROM milestone_progress WHERE milestone_id = ?", milestone)).isZero();
   }
 
+  /**
+   * An action of only spaces (U+3000, a no-break space) is the schema's 400 naming it, alone and in a batch: no
+   * report, nothing appended to the request, which stays where it was. It was appended to the request's actions
+   * (201), a step of its handling that shows nothing.
+   */
+  @Test
+  void aBlankActionIs400NamingItAloneAndInABatchAndAppendsNothing(TestEnvironment env) {
+    UUID[] er = huaisiRequest(env);
+    UUID id = UUID.randomUUID();
+    JsonObject blank = service(id, er[0], er[1], List.of("Met the land bureau", "\u3000\u00a0"),
+        new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau"));
+    JsonObject p = assertProblem(post(env, "officer.xu", "/v1/reports", blank), 400,
+        "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").stream().map(e -> ((JsonObject) e).getString("field")))
+        .containsExactly("body/body/actionsTaken/1");
+    UUID inBatch = UUID.randomUUID();
+    JsonObject item = ok(post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports",
+        new JsonArray().add(blank.copy().put("id", inBatch.toString())))), 200).getJsonArray("results")
+        .getJsonObject(0);
+    assertThat(item.getInteger("httpStatus")).isEqualTo(400);
+    assertThat(field(item.getJsonObject("problem"))).isEqualTo("body/body/actionsTaken/1");
+    assertThat(env.count("SELECT count(*) FROM report WHERE id IN (?, ?)", id, inBatch)).isZero();
+    assertThat(env.count("SELECT count(*) FROM service_request_action WHERE service_request_id = ?", er[1]))
+        .isZero();
+    assertThat(env.string("SELECT status FROM service_request WHERE id = ?", er[1])).isEqualTo("RECEIVED");
+  }
+
   @Test
   void wrongMissingOrOutOfScopeEnterpriseLinksAre422NamingTheField(TestEnvironment env) {
     UUID[] er = huaisiRequest(env);

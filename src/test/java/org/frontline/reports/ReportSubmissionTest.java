@@ -459,6 +459,29 @@ class ReportSubmissionTest {
   }
 
   /**
+   * A SITE report's observation of only spaces (U+3000, a zero-width space) is the schema's 400 naming it, alone and
+   * as the one item of a batch; the report is not stored. Such an observation was stored and shown blank (201).
+   */
+  @Test
+  void anObservationOfOnlyUnicodeSpacesIs400NamingItAloneAndInABatch(TestEnvironment env) throws Exception {
+    UUID id = UUID.randomUUID();
+    JsonObject blank = site(id).put("body", new JsonObject().put("observations",
+        new JsonArray().add("Drainage cleared").add("\u3000\u200b")));
+    JsonObject problem = assertProblem(post(env, "officer.xu", "/v1/reports", blank), 400, VALIDATION);
+    assertThat(fields(problem)).containsExactly("body/body/observations/1");
+    UUID inBatch = UUID.randomUUID();
+    UUID shown = UUID.randomUUID();
+    JsonArray results = post(env, "officer.xu", "/v1/reports/batch", new JsonObject().put("reports", new JsonArray()
+        .add(blank.copy().put("id", inBatch.toString()))
+        .add(site(shown).put("body", new JsonObject().put("observations", new JsonArray().add("Drainage cleared"))))))
+        .bodyAsJsonObject().getJsonArray("results");
+    assertThat(status(results, 0)).isEqualTo("invalid:400");
+    assertThat(fields(results.getJsonObject(0).getJsonObject("problem"))).containsExactly("body/body/observations/1");
+    assertThat(status(results, 1)).isEqualTo("created:201");
+    assertThat(count(env, "SELECT count(*) FROM report WHERE id IN (?, ?)", id, inBatch)).isZero();
+  }
+
+  /**
    * A report stored under older rules (a title of only U+3000, as the server stored it before blank text was
    * refused) is a repeat when its author resends it, alone or in a batch: the phone never got its 201, and a 400
    * would make it drop a report that is stored. Another envelope under its id, or another author, keeps the 400.
