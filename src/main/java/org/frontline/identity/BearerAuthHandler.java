@@ -29,7 +29,8 @@ import java.util.Set;
  */
 public final class BearerAuthHandler implements PerOperationSecurity {
   private static final Logger log = LoggerFactory.getLogger(BearerAuthHandler.class);
-  private static final String INVALID = "The access token is invalid or expired.";
+  /** The detail of every 401 for a refused access token (whatever the reason, which goes to the log only). */
+  public static final String INVALID = "The access token is invalid or expired.";
 
   private final TokenService tokens;
   private final IdentityRepository repository;

@@ -25,8 +25,17 @@ public final class DeviceRepository {
   public record Device(UUID id, UUID accountId, String token, String platform, String appVersion, String locale,
       OffsetDateTime createdAt, OffsetDateTime lastSeenAt) {}
 
-  /** A registration and whether it created the row (201) or refreshed an existing one (200). */
-  public record Registration(Device device, boolean created) {}
+  /**
+   * A registration and whether it created the row (201) or refreshed an existing one (200); {@code device} null when
+   * nothing was registered because the registering session had ended (see {@link #register}).
+   */
+  public record Registration(Device device, boolean created) {
+    static final Registration SESSION_ENDED = new Registration(null, false);
+
+    public boolean sessionEnded() {
+      return device == null;
+    }
+  }
 
   public record NewDevice(String token, String platform, String appVersion, String locale) {}
 
@@ -44,21 +53,43 @@ public final class DeviceRepository {
    * retired row, as a new device). Beyond
    * {@link #MAX_LIVE_PER_ACCOUNT} live devices, the least recently seen others are retired (REPLACED). The device
    * belongs to {@code session} (the registering access token's sid; null: none named) from then on: when that
-   * session ends (logout, reuse, password reset, disable), V207's trigger retires it (SIGNED_OUT).
+   * session ends (logout, reuse, password reset, disable), V207's trigger retires it (SIGNED_OUT). A session that
+   * has ended by the time the registration holds its lock registers nothing ({@link Registration#SESSION_ENDED}).
    */
   public Future<Registration> register(UUID accountId, UUID session, NewDevice d) {
     // The account's row locked (not its key: the devices' foreign key checks go on) so that two registrations of
-    // one account count its live devices one after the other: never more than MAX_LIVE_PER_ACCOUNT.
+    // one account count its live devices one after the other: never more than MAX_LIVE_PER_ACCOUNT. Taken before
+    // the session's lock, in the order of a refresh, a password reset and a disable (account, then its tokens).
     return pool.withTransaction(conn -> conn.preparedQuery("SELECT 1 FROM account WHERE id = $1 FOR NO KEY UPDATE")
         .execute(Tuple.of(accountId))
-        .compose(locked -> conn.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version,"
-                + " locale, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                + " ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, platform = EXCLUDED.platform,"
-                + " app_version = EXCLUDED.app_version, locale = EXCLUDED.locale, last_seen_at = now(),"
-                + " session_id = EXCLUDED.session_id, retired_at = NULL, retired_reason = NULL"
-                + " RETURNING " + COLUMNS + ", (xmax = 0) AS inserted")
-            .execute(Tuple.from(java.util.Arrays.asList(UUID.randomUUID(), accountId, d.token(), d.platform(),
-                d.appVersion(), d.locale(), session))))
+        .compose(locked -> session == null ? Future.succeededFuture(false) : conn.preparedQuery(SESSION_ENDED)
+            .execute(Tuple.of(session)).map(rows -> rows.size() > 0 && rows.iterator().next().getBoolean(0)))
+        .compose(ended -> ended ? Future.succeededFuture(Registration.SESSION_ENDED) : insert(conn, accountId,
+            session, d)));
+  }
+
+  /**
+   * Whether the session (a refresh-token family) has ended, with its newest token locked FOR SHARE until the
+   * registration commits: a revocation (logout, reuse, password reset, disable) updates every live token of the
+   * family, so it either ran first (this waits for its commit and reads the token revoked) or waits for this
+   * registration and then retires its device (V207's trigger). Checked at authentication only, a registration whose
+   * session ended just after the check wrote a live device once the revocation had retired the session's others.
+   * Ended: any token of the family revoked, as {@code EndedSessions} judges it. No row (no such family): not ended.
+   */
+  private static final String SESSION_ENDED = "SELECT newest.revoked_at IS NOT NULL OR EXISTS (SELECT 1"
+      + " FROM refresh_token WHERE family_id = $1 AND revoked_at IS NOT NULL) FROM (SELECT revoked_at"
+      + " FROM refresh_token WHERE family_id = $1 ORDER BY issued_at DESC, id LIMIT 1 FOR SHARE) newest";
+
+  private static Future<Registration> insert(io.vertx.sqlclient.SqlConnection conn, UUID accountId, UUID session,
+      NewDevice d) {
+    return conn.preparedQuery("INSERT INTO device (id, account_id, token, platform, app_version,"
+            + " locale, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            + " ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, platform = EXCLUDED.platform,"
+            + " app_version = EXCLUDED.app_version, locale = EXCLUDED.locale, last_seen_at = now(),"
+            + " session_id = EXCLUDED.session_id, retired_at = NULL, retired_reason = NULL"
+            + " RETURNING " + COLUMNS + ", (xmax = 0) AS inserted")
+        .execute(Tuple.from(java.util.Arrays.asList(UUID.randomUUID(), accountId, d.token(), d.platform(),
+            d.appVersion(), d.locale(), session)))
         .compose(rows -> {
           Row row = rows.iterator().next();
           Registration registration = new Registration(device(row), row.getBoolean("inserted"));
@@ -67,7 +98,7 @@ public final class DeviceRepository {
                   + " ORDER BY last_seen_at DESC, id OFFSET $3)")
               .execute(Tuple.of(accountId, registration.device().id(), MAX_LIVE_PER_ACCOUNT - 1))
               .map(registration);
-        }));
+        });
   }
 
   /** The account's live devices, most recently seen first. */

@@ -4,10 +4,12 @@ import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import org.frontline.identity.BearerAuthHandler;
 import org.frontline.identity.Caller;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
+import org.frontline.platform.http.Problems;
 
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
@@ -35,6 +37,11 @@ public final class DevicesApi implements ApiRoutes {
     devices.register(Caller.of(rc).accountId(), Caller.session(rc), new DeviceRepository.NewDevice(
             b.getString("token"), b.getString("platform"), b.getString("appVersion"), b.getString("locale")))
         .onSuccess(r -> {
+          if (r.sessionEnded()) {
+            // Ended after authentication let the request through: refused as authentication refuses it now.
+            rc.fail(Problems.unauthorized(BearerAuthHandler.INVALID).toException());
+            return;
+          }
           rc.response().setStatusCode(r.created() ? 201 : 200);
           if (r.created()) {
             rc.response().putHeader("Location", "/v1/devices/" + r.device().id());

@@ -8,8 +8,12 @@ import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.dev.DemoOrganisation.HUAISI;
@@ -18,6 +22,7 @@ import static org.frontline.notify.Alerts.count;
 import static org.frontline.notify.Alerts.deliveryStatus;
 import static org.frontline.notify.Alerts.registerDevice;
 import static org.frontline.notify.Alerts.reportCompleted;
+import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.testing.TestEnvironment.await;
 
 /**
@@ -60,6 +65,39 @@ class DeviceSessionTest {
     awaitUntil(WAIT, "the phone's push after a new login",
         () -> "SENT".equals(deliveryStatus(env, next, "session-handed-over-phone")));
     assertThat(env.fcm().requestsFor("session-handed-over-phone")).hasSize(1);
+  }
+
+  /**
+   * A registration authenticated just before its session's logout commits, and written just after (the logout's
+   * revocation held open on a connection of the test's): it waits for the revocation, is refused as an ended
+   * session's token is, and stores nothing; the account's next alert reaches no such phone. Before, it was written
+   * live after the revocation had retired the session's devices, and the phone kept getting the pushes.
+   */
+  @Test
+  void aRegistrationRacingItsSessionsEndIsRefusedAndThePhoneGetsNothing(TestEnvironment env) throws Exception {
+    env.awaitEventsDispatched();
+    JsonObject session = login(env);
+    CompletableFuture<HttpResponse<Buffer>> registration;
+    try (Connection c = env.jdbc(); PreparedStatement revoke = c.prepareStatement("UPDATE refresh_token"
+        + " SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_token"
+        + " WHERE token_hash = sha256(convert_to(?, 'UTF8')))")) {
+      c.setAutoCommit(false);
+      revoke.setString(1, session.getString("refresh_token"));
+      assertThat(revoke.executeUpdate()).isEqualTo(1);
+      registration = CompletableFuture.supplyAsync(() -> registerDevice(env, session.getString("access_token"),
+          new JsonObject().put("token", "session-raced-phone").put("platform", "android")));
+      awaitUntil(WAIT, "the registration waiting for the session's lock (or answered)", () -> registration.isDone()
+          || env.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+              + " AND query LIKE '%FROM refresh_token%FOR SHARE%'") == 1);
+      c.commit();
+    }
+    assertProblem(registration.get(20, TimeUnit.SECONDS), 401, "urn:frontline:problem:unauthorized");
+    assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'session-raced-phone'")).isZero();
+
+    UUID report = reportCompleted(env, HUAISI);
+    env.awaitEventsDispatched();
+    assertThat(deliveryStatus(env, report, "session-raced-phone")).isNull();
+    assertThat(env.fcm().requestsFor("session-raced-phone")).isEmpty();
   }
 
   private static JsonObject login(TestEnvironment env) {
