@@ -90,6 +90,9 @@ public final class AlertMetrics {
     if (r.startsWith("recipient account disabled")) {
       return "RECIPIENT_DISABLED";
     }
+    if (r.startsWith("recipient no longer holds")) {
+      return "RECIPIENT_ROLE_REMOVED";
+    }
     if (r.startsWith("recipient no longer covers")) {
       return "RECIPIENT_OUT_OF_SCOPE";
     }

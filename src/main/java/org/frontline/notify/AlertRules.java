@@ -248,6 +248,23 @@ public final class AlertRules {
     return URGENT;
   }
 
+  /**
+   * Event type -> the role its rule chooses recipients for ({@code supervisor}, {@code admin}): a delivery is judged
+   * again when it is sent, and one whose recipient no longer holds that role is not pushed
+   * (DispatchRepository.claimDeliveries). A rule choosing its recipient for who they are (a report's author) has none.
+   */
+  static Map<String, String> recipientRoles() {
+    Map<String, String> roles = new LinkedHashMap<>();
+    RULES.forEach((eventType, rule) -> {
+      if (rule.recipientsSql().equals(SUPERVISORS_COVERING_UNIT)) {
+        roles.put(eventType, "supervisor");
+      } else if (rule.recipientsSql().equals(ADMINS_MANAGING_CLIENT)) {
+        roles.put(eventType, "admin");
+      }
+    });
+    return roles;
+  }
+
   /** The rule for an event type; empty for events that alert nobody (they are marked dispatched all the same). */
   public static Optional<Rule> forEvent(String eventType) {
     return Optional.ofNullable(RULES.get(eventType));

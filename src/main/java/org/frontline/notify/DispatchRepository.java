@@ -25,9 +25,9 @@ public final class DispatchRepository {
 
   /**
    * A claimed push delivery; {@code notLive} is null when it may be sent, else why not: its recipient's account was
-   * disabled, its device was retired or moved to another account, or its recipient no longer covers the alert's
-   * unit, since it was written. {@code deviceThrottles}: how many times FCM refused it for its device's own message
-   * rate (see {@link Cost#DEVICE_THROTTLE}).
+   * disabled, its device was retired or moved to another account, its recipient no longer holds the role the alert
+   * was for, or no longer covers the alert's unit, since it was written. {@code deviceThrottles}: how many times FCM
+   * refused it for its device's own message rate (see {@link Cost#DEVICE_THROTTLE}).
    */
   public record Due(long id, String token, String notLive, String title, String body, JsonObject data,
       String collapseKey, int attempts, int deviceThrottles) {
@@ -282,33 +282,43 @@ public final class DispatchRepository {
   }
 
   /**
-   * The delivery's event has a unit that its recipient's scope no longer holds (the recipient was moved since the
-   * alert was written): as in the inbox (NotificationsApi), the alert is no longer theirs, so a retry or an admin's
-   * re-drive must not push it.
+   * The delivery's event (outbox {@code o}) has a unit that its recipient's scope no longer holds (the recipient was
+   * moved since the alert was written): as in the inbox (NotificationsApi), the alert is no longer theirs, so a retry
+   * or an admin's re-drive must not push it.
    */
-  private static final String NO_LONGER_COVERED = "EXISTS (SELECT 1 FROM outbox o JOIN org_unit u ON u.id = o.unit_id"
-      + " WHERE o.id = p.event_id AND NOT EXISTS (SELECT 1 FROM account_scope s JOIN org_unit cover"
+  private static final String NO_LONGER_COVERED = "EXISTS (SELECT 1 FROM org_unit u WHERE u.id = o.unit_id"
+      + " AND NOT EXISTS (SELECT 1 FROM account_scope s JOIN org_unit cover"
       + " ON cover.id = s.unit_id WHERE s.account_id = p.account_id AND "
       + org.frontline.identity.Scope.within("u.path", "cover.path") + "))";
+
+  /** {@link AlertRules#recipientRoles()}, passed to the claim as two parallel arrays (event types, their roles). */
+  private static final java.util.Map<String, String> RECIPIENT_ROLES = AlertRules.recipientRoles();
+  private static final String[] ROLE_EVENT_TYPES = RECIPIENT_ROLES.keySet().toArray(String[]::new);
+  private static final String[] ROLES = RECIPIENT_ROLES.values().toArray(String[]::new);
 
   /**
    * Claims up to {@code limit} pending deliveries that are due, with the token of their device, under {@code claim}:
    * a token of this one batch (not shared with any other batch, even of the same instance), which {@link #record}
-   * must be given back.
+   * must be given back. Each is judged again as it is claimed (its recipient, device and event read in the same
+   * statement): one whose recipient was disabled, no longer holds the role its rule chose them for (a supervisor
+   * made an officer), or no longer covers the alert's unit, or whose device was retired or moved, is not live.
    */
   public Future<List<Due>> claimDeliveries(String claim, int limit, Duration lease) {
     return pool.preparedQuery("WITH c AS (SELECT id FROM push_delivery WHERE status = 'PENDING'"
             + " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
             + " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
             + " UPDATE push_delivery p SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'"
-            + " FROM c, device d, account a WHERE p.id = c.id AND d.id = p.device_id AND a.id = p.account_id"
+            + " FROM c, device d, account a, outbox o"
+            + " LEFT JOIN unnest($4::text[], $5::text[]) AS r(event_type, role) ON r.event_type = o.event_type"
+            + " WHERE p.id = c.id AND d.id = p.device_id AND a.id = p.account_id AND o.id = p.event_id"
             + " RETURNING p.id, d.token, CASE WHEN a.disabled_at IS NOT NULL THEN 'recipient account disabled'"
             + " WHEN d.account_id <> p.account_id OR d.retired_at IS NOT NULL"
             + " THEN 'device retired or moved to another account'"
+            + " WHEN r.role <> ALL (a.roles) THEN 'recipient no longer holds the ' || r.role || ' role'"
             + " WHEN " + NO_LONGER_COVERED + " THEN 'recipient no longer covers the alert''s unit' END AS not_live,"
             + " p.title,"
             + " p.body, p.data, p.collapse_key, p.attempts, p.device_throttles")
-        .execute(Tuple.of(limit, claim, lease.toMillis()))
+        .execute(Tuple.of(limit, claim, lease.toMillis(), ROLE_EVENT_TYPES, ROLES))
         .map(rows -> {
           List<Due> out = new ArrayList<>();
           for (Row r : rows) {

@@ -70,6 +70,8 @@ public class AlertMetricsTest {
     assertThat(AlertMetrics.reasonCode("recipient account disabled")).isEqualTo("RECIPIENT_DISABLED");
     assertThat(AlertMetrics.reasonCode("recipient no longer covers the alert's unit"))
         .isEqualTo("RECIPIENT_OUT_OF_SCOPE");
+    assertThat(AlertMetrics.reasonCode("recipient no longer holds the supervisor role"))
+        .isEqualTo("RECIPIENT_ROLE_REMOVED");
     assertThat(AlertMetrics.reasonCode("sendEach failed: timeout")).isEqualTo("BATCH_FAILED");
     assertThat(AlertMetrics.reasonCode("something else 123")).isEqualTo("OTHER");
     assertThat(AlertMetrics.reasonCode(null)).isEqualTo("OTHER");
