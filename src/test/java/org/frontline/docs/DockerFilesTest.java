@@ -8,7 +8,15 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,12 +32,34 @@ class DockerFilesTest {
   }
 
   @Test
-  void theAppIsGivenOnlySettingsThatExist() throws Exception {
-    JsonObject app = compose().getJsonObject("services").getJsonObject("app").getJsonObject("environment");
-    assertThat(app.fieldNames()).isNotEmpty();
-    for (String name : app.fieldNames()) {
-      assertThat(Setting.all()).as(name).anyMatch(s -> s.env().equals(name));
+  void everyServiceIsGivenOnlySettingsThatExist() throws Exception {
+    JsonObject services = compose().getJsonObject("services");
+    assertThat(environment(services, "app").keySet()).isNotEmpty();
+    for (String service : services.fieldNames()) {
+      for (String name : environment(services, service).keySet()) {
+        if (name.startsWith("FRONTLINE_")) {
+          assertThat(Setting.all()).as(service + " " + name).anyMatch(s -> s.env().equals(name));
+        }
+      }
     }
+  }
+
+  @Test
+  void theAppUsesTheDatabaseAndTheBucketTheOtherServicesMake() throws Exception {
+    JsonObject services = compose().getJsonObject("services");
+    Map<String, String> given = readmeExports();
+    Map<String, String> app = interpolated(services, "app", given);
+    Map<String, String> postgres = interpolated(services, "postgres", given);
+    assertThat(app.get("FRONTLINE_DATABASE_URL")).isEqualTo("postgresql://" + postgres.get("POSTGRES_USER") + ":"
+        + postgres.get("POSTGRES_PASSWORD") + "@postgres:5432/" + postgres.get("POSTGRES_DB"));
+    for (String service : List.of("minio", "minio-init")) {
+      Map<String, String> minio = interpolated(services, service, given);
+      assertThat(app.get("FRONTLINE_S3_ACCESS_KEY")).as(service).isEqualTo(minio.get("MINIO_ROOT_USER"));
+      assertThat(app.get("FRONTLINE_S3_SECRET_KEY")).as(service).isEqualTo(minio.get("MINIO_ROOT_PASSWORD"));
+    }
+    assertThat(app.get("FRONTLINE_S3_ENDPOINT")).isEqualTo("http://minio:9000");
+    assertThat(services.getJsonObject("minio-init").getString("entrypoint"))
+        .contains("mc mb --ignore-existing local/" + app.get("FRONTLINE_S3_BUCKET"));
   }
 
   @Test
@@ -63,10 +93,110 @@ class DockerFilesTest {
   void theImageRunsTheShadedJarAsANonRootUserAndChecksTheRealReadiness() throws Exception {
     String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
     String pom = Files.readString(Path.of("pom.xml"));
-    assertThat(pom).contains("<outputFile>${project.build.directory}/frontline.jar</outputFile>");
-    assertThat(dockerfile).contains("COPY --from=build /src/target/frontline.jar /app/frontline.jar")
-        .contains("ENTRYPOINT [\"java\", \"-jar\", \"/app/frontline.jar\"]")
+    String jar = between(pom, "<finalName>", "</finalName>") + ".jar";
+    assertThat(pom).contains("<outputFile>${project.build.directory}/" + jar + "</outputFile>");
+    assertThat(dockerfile).contains("COPY --from=build /src/target/" + jar + " /app/" + jar)
+        .contains("ENTRYPOINT [\"java\", \"-jar\", \"/app/" + jar + "\"]")
         .contains("USER frontline")
         .contains("http://127.0.0.1:" + Setting.MANAGEMENT_PORT.defaultValue().orElseThrow() + "/health/ready");
+  }
+
+  @Test
+  void theBuildStageIsGivenEveryFolderThePomBuildsFromAndTheJdkItTargets() throws Exception {
+    String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+    String pom = Files.readString(Path.of("pom.xml"));
+    String release = between(pom, "<maven.compiler.release>", "</maven.compiler.release>");
+    assertThat(dockerfile).contains("FROM maven:3.9-eclipse-temurin-" + release + " AS build")
+        .contains("FROM eclipse-temurin:" + release + "-jre-")
+        .contains("RUN mvn -B -q -DskipTests package")
+        .contains("COPY pom.xml .")
+        .contains("COPY src src");
+    Matcher directories = Pattern.compile("<directory>([^<]+)</directory>").matcher(pom);
+    while (directories.find()) {
+      String top = directories.group(1).split("/")[0];
+      assertThat(dockerfile).as(directories.group(1)).containsPattern("(?m)^COPY " + top + " " + top + "$");
+    }
+  }
+
+  @Test
+  void theExposedAndPublishedPortsAreTheConfiguredOnes() throws Exception {
+    String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+    String api = Setting.HTTP_PORT.defaultValue().orElseThrow();
+    String management = Setting.MANAGEMENT_PORT.defaultValue().orElseThrow();
+    assertThat(dockerfile).containsPattern("(?m)^EXPOSE " + api + " " + management + "$");
+    JsonObject app = compose().getJsonObject("services").getJsonObject("app");
+    assertThat(environment(compose().getJsonObject("services"), "app"))
+        .doesNotContainKeys(Setting.HTTP_PORT.env(), Setting.MANAGEMENT_PORT.env());
+    assertThat(app.getJsonArray("ports").getList())
+        .containsExactly(api + ":" + api, "127.0.0.1:" + management + ":" + management);
+  }
+
+  /**
+   * What README's "With Docker" has the operator export before {@code docker compose up}, each with a value of the
+   * shape it says (the README's {@code openssl} commands).
+   */
+  private static Map<String, String> readmeExports() throws Exception {
+    String readme = Files.readString(Path.of("README.md"));
+    int start = readme.indexOf("## With Docker");
+    String section = readme.substring(start, readme.indexOf("\n## ", start));
+    Map<String, String> exports = new LinkedHashMap<>();
+    Matcher line = Pattern.compile("(?m)^export (.*)$").matcher(section);
+    while (line.find()) {
+      Matcher name = Pattern.compile("(\\w+)=").matcher(line.group(1).replaceAll("#.*", ""));
+      while (name.find()) {
+        exports.put(name.group(1), sample(name.group(1)));
+      }
+    }
+    return exports;
+  }
+
+  private static String sample(String name) {
+    byte[] random = new byte[name.equals("FRONTLINE_KEY_ENCRYPTION_KEY") ? 32 : 24];
+    new SecureRandom().nextBytes(random);
+    return switch (name) {
+      case "FRONTLINE_KEY_ENCRYPTION_KEY" -> Base64.getEncoder().encodeToString(random);
+      case "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD" -> HexFormat.of().formatHex(random);
+      default -> throw new AssertionError("README exports " + name + ": give the test a value of its shape");
+    };
+  }
+
+  private static final Pattern VARIABLE = Pattern.compile("\\$\\$|\\$\\{(\\w+)(?::([-?])([^}]*))?}");
+
+  /**
+   * A service's environment as {@code docker compose} makes it from the operator's {@code given} variables:
+   * {@code ${NAME}}, {@code ${NAME:-default}}, {@code ${NAME:?error}} (here a failed assertion) and {@code $$}.
+   */
+  private static Map<String, String> interpolated(JsonObject services, String service, Map<String, String> given) {
+    Map<String, String> values = new LinkedHashMap<>();
+    environment(services, service).forEach((name, value) -> {
+      Matcher m = VARIABLE.matcher(value);
+      StringBuilder out = new StringBuilder();
+      while (m.find()) {
+        String variable = m.group(1);
+        String replacement = variable == null ? "$" : given.getOrDefault(variable, "");
+        if (variable != null && replacement.isEmpty() && "-".equals(m.group(2))) {
+          replacement = m.group(3);
+        } else if (variable != null && replacement.isEmpty() && "?".equals(m.group(2))) {
+          throw new AssertionError(service + " " + name + ": compose stops without " + variable + " ("
+              + m.group(3) + "), which the README does not export");
+        }
+        m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+      }
+      values.put(name, m.appendTail(out).toString());
+    });
+    return values;
+  }
+
+  /** A service's environment as written in compose.yaml (before interpolation). */
+  private static Map<String, String> environment(JsonObject services, String service) {
+    JsonObject environment = services.getJsonObject(service).getJsonObject("environment", new JsonObject());
+    Map<String, String> values = new LinkedHashMap<>();
+    environment.forEach(e -> values.put(e.getKey(), String.valueOf(e.getValue())));
+    return values;
+  }
+
+  private static String between(String text, String start, String end) {
+    int from = text.indexOf(start) + start.length();
+    return text.substring(from, text.indexOf(end, from)).trim();
   }
 }
