@@ -3,6 +3,9 @@ package org.frontline.docs;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.openapi.impl.Utils;
+import org.frontline.config.ConfigLoader;
+import org.frontline.config.FrontlineConfig;
+import org.frontline.config.FrontlineConfig.Mode;
 import org.frontline.config.Setting;
 import org.junit.jupiter.api.Test;
 
@@ -60,6 +63,21 @@ class DockerFilesTest {
     assertThat(app.get("FRONTLINE_S3_ENDPOINT")).isEqualTo("http://minio:9000");
     assertThat(services.getJsonObject("minio-init").getString("entrypoint"))
         .contains("mc mb --ignore-existing local/" + app.get("FRONTLINE_S3_BUCKET"));
+  }
+
+  @Test
+  void theReadmesExportsMakeAProductionConfigurationWithThePublicUrlsGiven() throws Exception {
+    // Every setting start requires is set; the URLs handed to phones and partners are the operator's, never a
+    // default: presigned links to http://localhost:9000 sent each phone's photo upload to the phone itself.
+    Map<String, String> given = readmeExports();
+    FrontlineConfig config = ConfigLoader.load(Mode.PRODUCTION,
+        interpolated(compose().getJsonObject("services"), "app", given), Map.of());
+    assertThat(config.objectStore().publicEndpoint()).doesNotContain("localhost")
+        .isEqualTo(given.get("FRONTLINE_S3_PUBLIC_ENDPOINT"));
+    assertThat(config.tokens().issuer()).doesNotContain("localhost").isEqualTo(given.get("FRONTLINE_JWT_ISSUER"));
+    assertThat(config.objectStore().endpoint()).isEqualTo("http://minio:9000");
+    assertThat(config.database().host()).isEqualTo("postgres");
+    assertThat(config.roles()).isEqualTo(FrontlineConfig.Roles.ALL);
   }
 
   @Test
@@ -156,6 +174,8 @@ class DockerFilesTest {
     return switch (name) {
       case "FRONTLINE_KEY_ENCRYPTION_KEY" -> Base64.getEncoder().encodeToString(random);
       case "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD" -> HexFormat.of().formatHex(random);
+      case "FRONTLINE_JWT_ISSUER" -> "https://api.example.org";
+      case "FRONTLINE_S3_PUBLIC_ENDPOINT" -> "https://media.example.org";
       default -> throw new AssertionError("README exports " + name + ": give the test a value of its shape");
     };
   }
