@@ -81,6 +81,22 @@ class DockerFilesTest {
   }
 
   @Test
+  void everyImageIsPinnedToATagThatCanBePulled() throws Exception {
+    // minio/minio:latest and minio/mc:latest stopped pulling at all when Docker Hub's minio repositories were
+    // removed; a floating tag also moves an installation to another release (or licence) unasked.
+    JsonObject services = compose().getJsonObject("services");
+    for (String service : services.fieldNames()) {
+      String image = services.getJsonObject(service).getString("image");
+      if (image != null) {
+        assertThat(image).as(service).matches(".+:[^:/]+").doesNotEndWith(":latest");
+        if (image.contains("minio")) {
+          assertThat(image).as(service).startsWith("quay.io/minio/");
+        }
+      }
+    }
+  }
+
+  @Test
   void secretsHaveNoDefault() throws Exception {
     // A default password is one everybody knows: MinIO's API is published (presigned URLs), so its root password
     // would open every photo. Each must be given (${VAR:?...}), never defaulted (${VAR:-...}).
