@@ -97,6 +97,17 @@ class DockerFilesTest {
   }
 
   @Test
+  void theAppWaitsForADatabaseThatListensOnTheNetwork() throws Exception {
+    JsonObject services = compose().getJsonObject("services");
+    assertThat(services.getJsonObject("app").getJsonObject("depends_on").getJsonObject("postgres")
+        .getString("condition")).isEqualTo("service_healthy");
+    // The postgres image initialises a new volume with a server on its Unix socket only (listen_addresses ''),
+    // then restarts it: pg_isready on the socket says ready before the app could connect.
+    assertThat(services.getJsonObject("postgres").getJsonObject("healthcheck").getJsonArray("test").getString(1))
+        .startsWith("pg_isready -h 127.0.0.1 ");
+  }
+
+  @Test
   void secretsHaveNoDefault() throws Exception {
     // A default password is one everybody knows: MinIO's API is published (presigned URLs), so its root password
     // would open every photo. Each must be given (${VAR:?...}), never defaulted (${VAR:-...}).
