@@ -108,6 +108,18 @@ class DockerFilesTest {
   }
 
   @Test
+  void theLongRunningServicesAreStartedAgainWhenTheyExit() throws Exception {
+    // The image's JVM exits on OutOfMemoryError (-XX:+ExitOnOutOfMemoryError) for a supervisor to restart it;
+    // without a policy the API stayed down after one, or after the machine rebooted. minio-init runs once.
+    JsonObject services = compose().getJsonObject("services");
+    for (String service : services.fieldNames()) {
+      String restart = services.getJsonObject(service).getString("restart");
+      assertThat(restart).as(service).isEqualTo(service.equals("minio-init") ? null : "unless-stopped");
+    }
+    assertThat(Files.readString(Path.of("docker/Dockerfile"))).contains("-XX:+ExitOnOutOfMemoryError");
+  }
+
+  @Test
   void secretsHaveNoDefault() throws Exception {
     // A default password is one everybody knows: MinIO's API is published (presigned URLs), so its root password
     // would open every photo. Each must be given (${VAR:?...}), never defaulted (${VAR:-...}).
