@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -173,6 +174,22 @@ class DockerFilesTest {
       String top = directories.group(1).split("/")[0];
       assertThat(dockerfile).as(directories.group(1)).containsPattern("(?m)^COPY " + top + " " + top + "$");
     }
+  }
+
+  @Test
+  void theBuildContextHoldsOnlyWhatTheBuildStageCopies() throws Exception {
+    // The context is the repository root, where dev mode keeps ./data (its key-encryption key among it).
+    List<String> ignore = Files.readAllLines(Path.of(".dockerignore")).stream()
+        .filter(line -> !line.isBlank() && !line.startsWith("#")).toList();
+    assertThat(ignore.get(0)).isEqualTo("*");
+    Matcher copies = Pattern.compile("(?m)^COPY (\\S+) ").matcher(Files.readString(Path.of("docker/Dockerfile")));
+    List<String> copied = new ArrayList<>();
+    while (copies.find()) {
+      if (!copies.group(1).startsWith("--from")) {
+        copied.add("!" + copies.group(1));
+      }
+    }
+    assertThat(ignore.stream().filter(line -> line.startsWith("!")).toList()).containsExactlyElementsOf(copied);
   }
 
   @Test
