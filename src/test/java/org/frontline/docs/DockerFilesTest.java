@@ -31,7 +31,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DockerFilesTest {
 
   private static JsonObject compose() throws Exception {
-    return Utils.yamlStringToJson(Files.readString(Path.of("docker/compose.yaml")))
+    return yaml("docker/compose.yaml");
+  }
+
+  private static JsonObject yaml(String file) throws Exception {
+    return Utils.yamlStringToJson(Files.readString(Path.of(file)))
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
@@ -118,6 +122,24 @@ class DockerFilesTest {
       assertThat(restart).as(service).isEqualTo(service.equals("minio-init") ? null : "unless-stopped");
     }
     assertThat(Files.readString(Path.of("docker/Dockerfile"))).contains("-XX:+ExitOnOutOfMemoryError");
+  }
+
+  @Test
+  void theFirebaseOverrideGivesTheServiceAccountAsASecretFileTheImagesUserReads() throws Exception {
+    // compose.yaml records pushes; the service account is never in the image, nor in compose.yaml itself.
+    JsonObject firebase = yaml("docker/compose.firebase.yaml");
+    Map<String, String> app = environment(firebase.getJsonObject("services"), "app");
+    assertThat(app).containsOnlyKeys(Setting.PUSH_GATEWAY.env(), Setting.FIREBASE_CREDENTIALS_FILE.env())
+        .containsEntry(Setting.PUSH_GATEWAY.env(), "firebase");
+    JsonObject secret = firebase.getJsonObject("services").getJsonObject("app").getJsonArray("secrets")
+        .getJsonObject(0);
+    assertThat(app.get(Setting.FIREBASE_CREDENTIALS_FILE.env()))
+        .isEqualTo("/run/secrets/" + secret.getString("target"));
+    assertThat(firebase.getJsonObject("secrets").getJsonObject(secret.getString("source")).getString("file"))
+        .startsWith("${FIREBASE_SERVICE_ACCOUNT_FILE:?");
+    // A bind-mounted file keeps its owner and mode on the host: the README names the uid that must read it.
+    assertThat(Files.readString(Path.of("docker/Dockerfile"))).contains("useradd --system --uid 10001 ");
+    assertThat(Files.readString(Path.of("README.md"))).contains("docker/compose.firebase.yaml").contains("uid 10001");
   }
 
   @Test
@@ -232,6 +254,7 @@ class DockerFilesTest {
       case "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD" -> HexFormat.of().formatHex(random);
       case "FRONTLINE_JWT_ISSUER" -> "https://api.example.org";
       case "FRONTLINE_S3_PUBLIC_ENDPOINT" -> "https://media.example.org";
+      case "FIREBASE_SERVICE_ACCOUNT_FILE" -> "/etc/frontline/firebase-service-account.json";
       default -> throw new AssertionError("README exports " + name + ": give the test a value of its shape");
     };
   }
