@@ -78,7 +78,7 @@ public final class ServiceRequestService {
 
   public <R> Future<R> create(Actor actor, UUID enterpriseId, NewRequest req, Transaction<R> tx) {
     UUID id = UUID.randomUUID();
-    OffsetDateTime receivedAt = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+    OffsetDateTime receivedAt = now();
     OffsetDateTime dueAt = receivedAt.plus(Duration.ofDays(SLA_DAYS.get(req.category())));
     return tx.run(conn -> actor.scope(conn)
         .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
@@ -121,7 +121,7 @@ public final class ServiceRequestService {
     return tx.run(conn -> locked(conn, actor, id)
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id))
             : unitLive(conn, found.get().getUUID("unit_id"))
-                .compose(live -> move(conn, actor, found.get(), t, "body/")))
+                .compose(live -> move(conn, actor, found.get(), t, "body/", now())))
         .compose(v -> find(conn, Scope.everything(), id))
         .map(again -> json(again.orElseThrow())));
   }
@@ -133,10 +133,12 @@ public final class ServiceRequestService {
    * A CLOSED request takes no more actions (the same 409, {@code allowed} empty).
    * The request must be in the actor's scope (checked by the caller, which names its own fields, and again once it is
    * locked, against the tree as it is then: 404 when it has left the scope meanwhile).
+   * The actions and the move are recorded at the time the officer did them ({@link #doneAt}), not at the report's
+   * receipt: a phone that queued the report offline for days would otherwise stretch the request's time to
+   * resolution by as much.
    */
-  public Future<Void> recordFromReport(SqlClient conn, Actor actor, UUID id, UUID reportId,
+  public Future<Void> recordFromReport(SqlClient conn, Actor actor, UUID id, UUID reportId, OffsetDateTime capturedAt,
                                        List<String> actions, Transition advance, String prefix) {
-    OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     return locked(conn, actor, id).compose(found -> {
       if (found.isEmpty()) {
         return Future.failedFuture(notFound(id));
@@ -149,15 +151,37 @@ public final class ServiceRequestService {
             + row.getString("status") + " (final); it takes no more actions."));
       }
       return unitLive(conn, row.getUUID("unit_id"))
-          .compose(live -> conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal,"
+          .compose(live -> doneAt(conn, id, capturedAt))
+          .compose(at -> conn.preparedQuery("INSERT INTO service_request_action (report_id, ordinal,"
                   + " service_request_id, action, actor_id, at) SELECT $1, a.ordinality - 1, $2, a.action, $3, $4"
                   + " FROM unnest($5::text[]) WITH ORDINALITY AS a (action, ordinality)")
-              .execute(Tuple.of(reportId, id, actor.accountId(), at, actions.toArray(String[]::new))))
-          .compose(v -> audit.success(conn, actor, "service-request.actions", "service_request", id,
-              row.getUUID("unit_id"), new JsonObject().put("reportId", reportId.toString())
-                  .put("actions", actions.size())))
-          .compose(v -> advance == null ? Future.succeededFuture() : move(conn, actor, row, advance, prefix + "advanceTo/"));
+              .execute(Tuple.of(reportId, id, actor.accountId(), at, actions.toArray(String[]::new)))
+              .compose(v -> audit.success(conn, actor, "service-request.actions", "service_request", id,
+                  row.getUUID("unit_id"), new JsonObject().put("reportId", reportId.toString())
+                      .put("actions", actions.size())))
+              .compose(v -> advance == null ? Future.succeededFuture()
+                  : move(conn, actor, row, advance, prefix + "advanceTo/", at)));
     });
+  }
+
+  /**
+   * When a report's actions and move on request {@code id} (locked) were done: its capture time, but never after now
+   * (its receipt; a phone's clock running ahead) and always after everything the request already records (its
+   * receipt, its last step and action; a phone's clock running behind, or a report queued offline while others
+   * arrived), so that the request's history reads in the order it was recorded and no step lands before the one
+   * it follows.
+   */
+  private static Future<OffsetDateTime> doneAt(SqlClient conn, UUID id, OffsetDateTime capturedAt) {
+    return conn.preparedQuery("SELECT least($3, greatest($2, greatest(sr.received_at,"
+            + " (SELECT max(at) FROM service_request_step WHERE service_request_id = $1),"
+            + " (SELECT max(at) FROM service_request_action WHERE service_request_id = $1))"
+            + " + interval '1 microsecond')) FROM service_request sr WHERE sr.id = $1")
+        .execute(Tuple.of(id, capturedAt, now()))
+        .map(rows -> rows.iterator().next().getOffsetDateTime(0));
+  }
+
+  private static OffsetDateTime now() {
+    return Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
   }
 
   /**
@@ -169,8 +193,8 @@ public final class ServiceRequestService {
         + "take no new requests, moves or actions.");
   }
 
-  /** One transition of the locked request {@code row}. */
-  private Future<Void> move(SqlClient conn, Actor actor, Row row, Transition t, String prefix) {
+  /** One transition of the locked request {@code row}, done at {@code at}. */
+  private Future<Void> move(SqlClient conn, Actor actor, Row row, Transition t, String prefix, OffsetDateTime at) {
     UUID id = row.getUUID("id");
     String from = row.getString("status");
     List<String> allowed = ALLOWED.get(from);
@@ -182,7 +206,6 @@ public final class ServiceRequestService {
     if (invalid != null) {
       return Future.failedFuture(invalid);
     }
-    OffsetDateTime at = Instant.now().truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     Short satisfaction = t.satisfaction() == null ? null : t.satisfaction().shortValue();
     String update;
     Tuple params;

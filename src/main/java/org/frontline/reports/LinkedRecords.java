@@ -122,7 +122,7 @@ public final class LinkedRecords {
           }
           JsonArray actions = body.getJsonArray("actionsTaken");
           JsonObject advance = body.getJsonObject("advanceTo");
-          return requests.recordFromReport(conn, actor, requestId, envelope.id(),
+          return requests.recordFromReport(conn, actor, requestId, envelope.id(), envelope.capturedAt(),
               actions.stream().map(String::valueOf).toList(),
               advance == null ? null : ServiceRequestService.Transition.from(advance),
               BODY);

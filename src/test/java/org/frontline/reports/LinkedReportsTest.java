@@ -467,6 +467,56 @@ class LinkedReportsTest {
         .isEqualTo("RESOLVED|Allocation notice 2026-118");
   }
 
+  /**
+   * A service report queued offline records its actions and its move at the time the officer did them (its
+   * capture), not at its receipt days later, so the request's time to resolution is its own. A capture before what
+   * the request already records is recorded just after it (the history stays in the order it was recorded); one
+   * ahead of the server's clock, at its receipt.
+   */
+  @Test
+  void aServiceReportQueuedOfflineRecordsItsActionsAndMoveAtItsCaptureTime(TestEnvironment env) throws Exception {
+    UUID[] er = huaisiRequest(env);
+    try (var c = env.jdbc(); var st = c.prepareStatement(
+        "UPDATE service_request SET received_at = now() - interval '7 days' WHERE id = ?")) {
+      st.setObject(1, er[1]);
+      assertThat(st.executeUpdate()).isEqualTo(1); // received a week ago
+    }
+    java.time.Instant now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    UUID coordinated = UUID.randomUUID();
+    JsonObject first = service(coordinated, er[0], er[1], List.of("Met the land bureau"),
+        new JsonObject().put("to", "COORDINATING").put("department", "Natural resources bureau"));
+    String threeDaysAgo = now.minus(java.time.Duration.ofDays(3)).toString();
+    ok(post(env, "officer.xu", "/v1/reports", first.put("capturedAt", threeDaysAgo)), 201);
+    String sql = "SELECT count(*) FROM service_request_action WHERE report_id = ? AND at = ?::timestamptz";
+    assertThat(env.count(sql, coordinated, threeDaysAgo)).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM service_request_step WHERE service_request_id = ? AND seq = 1"
+        + " AND at = ?::timestamptz", er[1], threeDaysAgo)).isEqualTo(1);
+
+    // Captured before the step just recorded (queued longer, or a clock behind): recorded right after it.
+    UUID behind = UUID.randomUUID();
+    ok(post(env, "officer.xu", "/v1/reports", service(behind, er[0], er[1], List.of("Called back"), null)
+        .put("capturedAt", now.minus(java.time.Duration.ofDays(5)).toString())), 201);
+    assertThat(env.count(sql, behind, now.minus(java.time.Duration.ofDays(3)).plusNanos(1_000).toString()))
+        .isEqualTo(1);
+
+    // Captured two days ahead of the server (a clock ahead): resolved at its receipt.
+    java.time.Instant sent = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    UUID resolved = UUID.randomUUID();
+    ok(post(env, "officer.xu", "/v1/reports", service(resolved, er[0], er[1], List.of("Land allocated"),
+        new JsonObject().put("to", "RESOLVED").put("evidence", "Allocation notice 2026-119"))
+        .put("capturedAt", now.plus(java.time.Duration.ofDays(2)).toString())), 201);
+    assertThat(env.count("SELECT count(*) FROM service_request WHERE id = ? AND resolved_at >= ?::timestamptz"
+        + " AND resolved_at <= now()", er[1], sent.toString())).isEqualTo(1);
+    assertThat(env.count("SELECT count(*) FROM service_request_action a JOIN service_request r"
+        + " ON r.id = a.service_request_id WHERE a.report_id = ? AND a.at = r.resolved_at", resolved)).isEqualTo(1);
+
+    JsonObject request = ok(get(env, "officer.xu", "/v1/service-requests/" + er[1]), 200);
+    assertThat(request.getJsonArray("actions").stream().map(a -> ((JsonObject) a).getString("action")).toList())
+        .containsExactly("Met the land bureau", "Called back", "Land allocated");
+    assertThat(java.time.Instant.parse(request.getJsonArray("steps").getJsonObject(0).getString("at")))
+        .isEqualTo(java.time.Instant.parse(threeDaysAgo));
+  }
+
   @Test
   void aServiceReportBringingInADepartmentAlreadyInIs409AndNotStored(TestEnvironment env) {
     UUID[] er = huaisiRequest(env);
