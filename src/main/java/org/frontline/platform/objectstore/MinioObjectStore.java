@@ -18,11 +18,13 @@ import io.minio.messages.Item;
 import org.frontline.platform.http.DependencyUnavailableException;
 import io.minio.http.Method;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
@@ -46,6 +48,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * {@link ObjectStore} over the MinIO Java SDK. Every SDK call blocks, so each runs on the caller-provided worker
@@ -72,6 +75,11 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   private static final Duration DEFAULT_UPLOAD_IDLE_TIMEOUT = Duration.ofSeconds(60);
   /** How long a server-side write may wait for a connection to the store, the pool's queue included. */
   private static final Duration WRITE_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * Our own bound on obtaining the request of a server-side write, over the pool's: Vert.x 5.0.7 arms its connect
+   * timeout only for a request that queues or opens a connection, and a write was seen waiting forever there.
+   */
+  static final Duration WRITE_REQUEST_TIMEOUT = WRITE_CONNECT_TIMEOUT.plusSeconds(2);
 
   private final Vertx vertx;
   private final WorkerExecutor worker;
@@ -96,6 +104,12 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
    * uploadPart) for the store's answer, before failing.
    */
   MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings, Duration uploadIdleTimeout) {
+    this(vertx, worker, settings, uploadIdleTimeout, UnaryOperator.identity());
+  }
+
+  /** {@code writesAs}: what the server-side writes' HTTP client is seen through (tests hold its requests back). */
+  MinioObjectStore(Vertx vertx, WorkerExecutor worker, ObjectStoreSettings settings, Duration uploadIdleTimeout,
+                   UnaryOperator<HttpClient> writesAs) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.worker = Objects.requireNonNull(worker, "worker");
     this.bucket = settings.bucket();
@@ -134,11 +148,11 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .region(settings.region())
         .httpClient(http)
         .build();
-    this.writes = vertx.createHttpClient(new HttpClientOptions()
+    this.writes = writesAs.apply(vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout(5_000)
             .setIdleTimeout(60) // seconds, like OkHttp's read and write timeouts above
             .setKeepAlive(true),
-        new PoolOptions().setHttp1MaxSize(64));
+        new PoolOptions().setHttp1MaxSize(64)));
   }
 
   @Override
@@ -429,10 +443,10 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   }
 
   /**
-   * The PUT of {@code data} to a presigned URL, its answer's head. Bounded: no connection (the pool's included)
-   * within {@link #WRITE_CONNECT_TIMEOUT}, or nothing received for the upload idle timeout, fails it; such a stall
-   * is sent once more on another connection (the same bytes to the same key or part: idempotent), since a write left
-   * waiting forever was seen once in a while on a pooled connection that had stopped moving.
+   * The PUT of {@code data} to a presigned URL, its answer's head. Bounded: no request (the pool's queue and the
+   * connection included) within {@link #WRITE_REQUEST_TIMEOUT}, or nothing received for the upload idle timeout,
+   * fails it; such a stall is sent once more on another connection (the same bytes to the same key or part:
+   * idempotent), since a write left waiting forever was seen once in a while.
    */
   private Future<io.vertx.core.http.HttpClientResponse> send(String url, String contentType, Buffer data,
                                                             boolean retry) {
@@ -441,10 +455,29 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
     if (contentType != null) {
       request.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
     }
-    return writes.request(request)
+    return requestWithin(request, WRITE_REQUEST_TIMEOUT)
         .compose(sending -> sending.send(data))
         .recover(failure -> retry && stalled(failure) ? send(url, contentType, data, false)
             : Future.failedFuture(failure));
+  }
+
+  /**
+   * {@code writes.request(options)}, failed with a TimeoutException when not obtained within {@code bound}; a request
+   * the pool hands over later is reset, so that its connection goes back to the pool (or closes) instead of leaking.
+   */
+  private Future<HttpClientRequest> requestWithin(RequestOptions options, Duration bound) {
+    Promise<HttpClientRequest> obtained = Promise.promise();
+    long timer = vertx.setTimer(bound.toMillis(), id -> obtained.tryFail(new java.util.concurrent.TimeoutException(
+        "no connection to the store within " + bound.toSeconds() + " s")));
+    writes.request(options).onComplete(request -> {
+      vertx.cancelTimer(timer);
+      if (request.failed()) {
+        obtained.tryFail(request.cause());
+      } else if (!obtained.tryComplete(request.result())) {
+        request.result().reset();
+      }
+    });
+    return obtained.future();
   }
 
   /** A write that got no connection or no answer in time, or whose connection closed under it. */

@@ -219,6 +219,58 @@ class MinioObjectStoreTest {
     }
   }
 
+  /**
+   * A write whose request the pool does not hand over (as a putBytes once waited forever in a full test run, no
+   * socket of its own open) fails that wait after {@link MinioObjectStore#WRITE_REQUEST_TIMEOUT} and is sent on
+   * another request; the first, handed over late, is reset rather than sent or kept.
+   */
+  @Test
+  void aWriteWhoseRequestThePoolNeverHandsOverIsSentOnAnotherWithinTheRequestTimeout() throws Exception {
+    Promise<Void> handOver = Promise.promise();
+    List<io.vertx.core.http.HttpClientRequest> handedOver = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AtomicInteger asked = new AtomicInteger();
+    try (var guarded = new MinioObjectStore(vertx, worker, settings(), Duration.ofSeconds(60),
+        writes -> new HeldBackRequests(writes, () -> asked.getAndIncrement() == 0 ? handOver.future()
+            : Future.succeededFuture(), handedOver))) {
+      byte[] photo = randomBytes(3);
+      long started = System.nanoTime();
+
+      String etag = guarded.putBytes("reports/r12/photo.jpg", Buffer.buffer(photo), "image/jpeg")
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+      assertThat(Duration.ofNanos(System.nanoTime() - started))
+          .isBetween(MinioObjectStore.WRITE_REQUEST_TIMEOUT, MinioObjectStore.WRITE_REQUEST_TIMEOUT.plusSeconds(8));
+      assertThat(asked).as("the write, then its second sending").hasValue(2);
+      assertThat(etag).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(photo)));
+      assertThat(Files.readAllBytes(tempDir.resolve("s3").resolve(BUCKET).resolve("reports/r12/photo.jpg")))
+          .isEqualTo(photo);
+
+      handOver.complete();
+      await().atMost(Duration.ofSeconds(10)).until(() -> handedOver.size() == 2);
+      Throwable late = failureOf(handedOver.get(1).response());
+      assertThat(late).as("the late request reset, never sent").isInstanceOf(io.vertx.core.http.StreamResetException.class);
+    }
+  }
+
+  /**
+   * The writes' client, each request held back until {@code holdFor} completes; the requests it hands over, in the
+   * order the pool does.
+   */
+  private record HeldBackRequests(io.vertx.core.http.HttpClient client,
+                                  java.util.function.Supplier<Future<Void>> holdFor,
+                                  List<io.vertx.core.http.HttpClientRequest> handedOver)
+      implements io.vertx.core.http.HttpClient {
+    @Override
+    public Future<io.vertx.core.http.HttpClientRequest> request(io.vertx.core.http.RequestOptions options) {
+      return holdFor.get().compose(held -> client.request(options)).onSuccess(handedOver::add);
+    }
+
+    @Override
+    public Future<Void> shutdown(long timeout, TimeUnit unit) {
+      return client.shutdown(timeout, unit);
+    }
+  }
+
   @Test
   void blockingSdkWorkRunsOnTheNamedWorkerPoolNotOnAnEventLoop() throws Exception {
     byte[] data = randomBytes(512 * 1024);
