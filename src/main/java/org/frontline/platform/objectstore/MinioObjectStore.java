@@ -30,6 +30,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.streams.ReadStream;
+import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
 import okhttp3.Protocol;
@@ -80,6 +81,13 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
    * timeout only for a request that queues or opens a connection, and a write was seen waiting forever there.
    */
   static final Duration WRITE_REQUEST_TIMEOUT = WRITE_CONNECT_TIMEOUT.plusSeconds(2);
+  /**
+   * How long both clients keep an idle connection to the store: below the store's own idle timeout (s3proxy's Jetty
+   * and MinIO close after 30 s), so that a pooled connection is never reused just as the store closes it, and none
+   * is left half-closed (CLOSE-WAIT) in OkHttp's pool, which does not watch idle sockets. Vert.x evicts expired
+   * connections once a second, OkHttp when each expires.
+   */
+  static final Duration KEEP_ALIVE = Duration.ofSeconds(20);
 
   private final Vertx vertx;
   private final WorkerExecutor worker;
@@ -126,6 +134,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .writeTimeout(Duration.ofSeconds(60))
         .protocols(List.of(Protocol.HTTP_1_1))
         .dispatcher(dispatcher)
+        .connectionPool(new ConnectionPool(5, KEEP_ALIVE.toSeconds(), TimeUnit.SECONDS)) // OkHttp's default size
         .build();
     this.client = MinioClient.builder()
         .endpoint(settings.endpoint())
@@ -151,7 +160,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
     this.writes = writesAs.apply(vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout(5_000)
             .setIdleTimeout(60) // seconds, like OkHttp's read and write timeouts above
-            .setKeepAlive(true),
+            .setKeepAlive(true)
+            .setKeepAliveTimeout((int) KEEP_ALIVE.toSeconds()),
         new PoolOptions().setHttp1MaxSize(64)));
   }
 

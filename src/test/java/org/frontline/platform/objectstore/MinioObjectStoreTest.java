@@ -271,6 +271,52 @@ class MinioObjectStoreTest {
     }
   }
 
+  /**
+   * Both clients close an idle connection to the store before the store's own idle timeout (30 s for s3proxy and
+   * MinIO): none is reused as the store closes it, nor left half-closed in OkHttp's pool (CLOSE-WAIT sockets piled
+   * up in full test runs). A store of its own, so that every connection to it is this store's.
+   */
+  @Test
+  void idleConnectionsAreClosedBeforeTheStoreClosesThem() throws Exception {
+    try (var own = InProcessS3Server.start(null, ACCESS_KEY, SECRET_KEY);
+         var client = new MinioObjectStore(vertx, worker, settingsFor(own))) {
+      useBothClients(client);
+      assertThat(connectionsTo(own.port())).as("the SDK's connection and the write's").isGreaterThanOrEqualTo(2);
+
+      await().atMost(MinioObjectStore.KEEP_ALIVE.plusSeconds(5)).pollInterval(Duration.ofMillis(200))
+          .until(() -> connectionsTo(own.port()) == 0);
+    }
+  }
+
+  private static ObjectStoreSettings settingsFor(InProcessS3Server own) {
+    return new ObjectStoreSettings(own.endpoint(), ACCESS_KEY, SECRET_KEY, BUCKET, "us-east-1");
+  }
+
+  /** A call through the SDK (OkHttp) and a server-side write (Vert.x), each leaving a connection in its pool. */
+  private static void useBothClients(MinioObjectStore client) throws Exception {
+    result(client.ensureBucket());
+    result(client.putBytes("reports/r13/photo.jpg", Buffer.buffer(new byte[] {1, 2, 3}), "image/jpeg"));
+    assertThat(result(client.stat("reports/r13/photo.jpg"))).map(ObjectInfo::size).contains(3L);
+  }
+
+  /**
+   * TCP connections to {@code port} still open on the client's side (established, or closed by the store only:
+   * CLOSE-WAIT), from /proc/net (Linux).
+   */
+  private static long connectionsTo(int port) throws IOException {
+    String remotePort = String.format(":%04X", port);
+    long open = 0;
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      for (String line : Files.readAllLines(Path.of(table)).stream().skip(1).toList()) {
+        String[] fields = line.trim().split("\\s+"); // sl, local, remote, state (01 established, 08 close-wait)
+        if (fields[2].endsWith(remotePort) && (fields[3].equals("01") || fields[3].equals("08"))) {
+          open++;
+        }
+      }
+    }
+    return open;
+  }
+
   @Test
   void blockingSdkWorkRunsOnTheNamedWorkerPoolNotOnAnEventLoop() throws Exception {
     byte[] data = randomBytes(512 * 1024);
