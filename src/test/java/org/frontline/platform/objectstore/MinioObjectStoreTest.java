@@ -288,6 +288,21 @@ class MinioObjectStoreTest {
     }
   }
 
+  /** Closing a store releases its connections at once (test JVMs and restarted services must not pile them up). */
+  @Test
+  void closingTheStoreClosesItsConnections() throws Exception {
+    try (var own = InProcessS3Server.start(null, ACCESS_KEY, SECRET_KEY)) {
+      var client = new MinioObjectStore(vertx, worker, settingsFor(own));
+      useBothClients(client);
+      assertThat(connectionsTo(own.port())).isGreaterThanOrEqualTo(2);
+
+      client.close();
+
+      await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(100))
+          .until(() -> connectionsTo(own.port()) == 0);
+    }
+  }
+
   private static ObjectStoreSettings settingsFor(InProcessS3Server own) {
     return new ObjectStoreSettings(own.endpoint(), ACCESS_KEY, SECRET_KEY, BUCKET, "us-east-1");
   }
