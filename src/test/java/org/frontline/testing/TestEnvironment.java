@@ -19,6 +19,7 @@ import org.frontline.platform.db.Migrations;
 import org.frontline.platform.dev.EmbeddedPostgresServer;
 import org.frontline.platform.dev.InProcessS3Server;
 import org.frontline.platform.http.ApiVerticle;
+import org.frontline.platform.objectstore.MinioObjectStore;
 import org.frontline.platform.push.FakeFcmServer;
 import org.frontline.platform.push.FirebasePushGateway;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -372,14 +373,23 @@ public final class TestEnvironment implements ExtensionContext.Store.CloseableRe
 
   public Path dir() { return dir; }
 
-  /** Waits for a future from a test thread (never from an event loop). */
+  /**
+   * How long {@link #await} waits: longer than the longest bound the service's code puts on what tests wait for, a
+   * server-side write to the store ({@link MinioObjectStore#LONGEST_WRITE}, 204 s: a stalled write is sent once
+   * more). Waiting 60 s, the write's own idle timeout, called hung a write that the code would
+   * still have retried and finished (or failed); a wait that runs out now is a real hang, and its dump shows where.
+   */
+  static final Duration AWAIT_TIMEOUT = MinioObjectStore.LONGEST_WRITE.plusSeconds(30);
+
+  /** Waits for a future from a test thread (never from an event loop), at most {@link #AWAIT_TIMEOUT}. */
   public static <T> T await(Future<T> future) {
     try {
-      return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return future.toCompletionStage().toCompletableFuture().get(AWAIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("no answer within 60 s; threads then:\n" + threadDump(), e);
+      throw new IllegalStateException("no answer within " + AWAIT_TIMEOUT.toSeconds() + " s; threads then:\n"
+          + threadDump(), e);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

@@ -88,6 +88,15 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
    * connections once a second, OkHttp when each expires.
    */
   static final Duration KEEP_ALIVE = Duration.ofSeconds(20);
+  /** How long a connection of the writes' client may receive nothing while in use (the answer's body included). */
+  private static final Duration WRITE_CONNECTION_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * The longest a server-side write with the default idle timeout takes to end, well or not: two sendings, each its
+   * request ({@link #WRITE_REQUEST_TIMEOUT}) and the idle timeout up to the answer's head, then the answer's body
+   * within the connection's idle timeout (204 s). Tests wait longer than this before they call a write hung.
+   */
+  public static final Duration LONGEST_WRITE = WRITE_REQUEST_TIMEOUT.plus(DEFAULT_UPLOAD_IDLE_TIMEOUT)
+      .multipliedBy(2).plus(WRITE_CONNECTION_IDLE_TIMEOUT);
 
   private final Vertx vertx;
   private final WorkerExecutor worker;
@@ -159,7 +168,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         .build();
     this.writes = writesAs.apply(vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout(5_000)
-            .setIdleTimeout(60) // seconds, like OkHttp's read and write timeouts above
+            .setIdleTimeout((int) WRITE_CONNECTION_IDLE_TIMEOUT.toSeconds()) // like OkHttp's read and write timeouts
             .setKeepAlive(true)
             .setKeepAliveTimeout((int) KEEP_ALIVE.toSeconds()),
         new PoolOptions().setHttp1MaxSize(64)));
