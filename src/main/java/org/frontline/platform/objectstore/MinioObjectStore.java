@@ -457,8 +457,8 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
           }
           return unquoted(response.getHeader(HttpHeaders.ETAG));
         }))
-        .recover(failure -> Future.failedFuture(
-            unreachable(failure) ? new DependencyUnavailableException(DEPENDENCY, failure) : failure));
+        .recover(failure -> Future.failedFuture(unreachable(failure) || stalled(failure)
+            ? new DependencyUnavailableException(DEPENDENCY, failure) : failure)); // a stall sent twice included
   }
 
   /**

@@ -220,6 +220,46 @@ class MinioObjectStoreTest {
   }
 
   /**
+   * A write whose connection the store closes under it, and again on its second sending, is the store unavailable
+   * (503 to the caller), as NOTES says of a second stall: it failed with the bare HttpClosedException before (a 500).
+   */
+  @Test
+  void aWriteTheStoreHangsUpOnTwiceFailsAsTheStoreUnavailable() throws Exception {
+    AtomicInteger hungUp = new AtomicInteger();
+    try (java.net.ServerSocket rude = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            try (java.net.Socket socket = rude.accept()) {
+              var in = socket.getInputStream();
+              for (int matched = 0; matched < 4; ) { // the request's head, then its 3 bytes, then closed unanswered
+                int c = in.read();
+                matched = c == "\r\n\r\n".charAt(matched) ? matched + 1 : c == '\r' ? 1 : 0;
+              }
+              in.readNBytes(3);
+              hungUp.incrementAndGet();
+            }
+          }
+        } catch (IOException closed) {
+          // the test is over
+        }
+      }, "rude-store");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      ObjectStoreSettings rudeStore = new ObjectStoreSettings("http://127.0.0.1:" + rude.getLocalPort(), ACCESS_KEY,
+          SECRET_KEY, BUCKET, "us-east-1");
+      try (var client = new MinioObjectStore(vertx, worker, rudeStore)) {
+        Throwable failure = failureOf(client.putBytes("reports/r14/photo.jpg", Buffer.buffer(new byte[] {1, 2, 3}),
+            "image/jpeg"));
+
+        assertThat(failure).isInstanceOf(DependencyUnavailableException.class)
+            .hasCauseInstanceOf(io.vertx.core.http.HttpClosedException.class);
+        assertThat(hungUp).as("the write and its second sending").hasValue(2);
+      }
+    }
+  }
+
+  /**
    * A write whose request the pool does not hand over (as a putBytes once waited forever in a full test run, no
    * socket of its own open) fails that wait after {@link MinioObjectStore#WRITE_REQUEST_TIMEOUT} and is sent on
    * another request; the first, handed over late, is reset rather than sent or kept.
