@@ -3,6 +3,7 @@ package org.frontline.reports;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
@@ -131,10 +132,10 @@ public final class AttachmentLedger {
 
   /**
    * Records why an upload of a PENDING attachment was refused (e.g. SHA-256 mismatch). The attachment stays
-   * PENDING: the phone may upload it again.
+   * PENDING: the phone may upload it again. {@code client}: the transaction that audits the rejection.
    */
-  public Future<Void> recordRejection(UUID attachmentId, String reason) {
-    return pool.preparedQuery("""
+  public Future<Void> recordRejection(SqlClient client, UUID attachmentId, String reason) {
+    return client.preparedQuery("""
             UPDATE attachment SET last_rejection = $2
             WHERE id = $1 AND status = 'PENDING'""")
         .execute(Tuple.of(attachmentId, reason))

@@ -178,11 +178,11 @@ public final class DirectUploadApi implements ApiRoutes {
 
   private Future<JsonObject> reject(RoutingContext rc, Caller caller, AttachmentLedger.Declared d, String key,
                                     ProblemType type, String field, String reason) {
+    // The rejection recorded and audited in one transaction: both or neither.
     return store.delete(key)
-        .compose(v -> ledger.recordRejection(d.attachmentId(), reason))
-        .compose(v -> audit.record(repository.pool(), event(rc, caller, "attachment.rejected", d,
-            AuditEvent.Outcome.FAILURE, new JsonObject().put("via", "presigned-put").put("status", type.status())
-                .put("reason", reason))))
+        .compose(v -> repository.pool().withTransaction(conn -> ledger.recordRejection(conn, d.attachmentId(), reason)
+            .compose(x -> audit.record(conn, event(rc, caller, "attachment.rejected", d, AuditEvent.Outcome.FAILURE,
+                new JsonObject().put("via", "presigned-put").put("status", type.status()).put("reason", reason))))))
         .compose(v -> Future.failedFuture("content".equals(field)
             ? new ContentRules.Refused(type, reason).problem("uploaded object")
             : Problem.of(type, "The uploaded object does not match the attachment's declaration; it was removed.")

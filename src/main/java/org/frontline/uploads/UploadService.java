@@ -282,12 +282,42 @@ public final class UploadService {
 
   private Future<Written> refusedRecord(Caller caller, Upload upload, AttachmentLedger.Declared declared,
                                         ContentRules.Refused refused, String clientAddress, String requestId) {
-    return ledger.recordRejection(upload.attachmentId(), refused.reason)
-        .compose(v -> repository.finish(upload.id(), Upload.Status.FAILED, refused.reason))
-        .compose(v -> audit.record(repository.pool(), event(caller, "attachment.rejected", declared, clientAddress,
-            requestId, AuditEvent.Outcome.FAILURE, new JsonObject().put("uploadId", upload.id().toString())
-                .put("status", refused.type.status()).put("reason", refused.reason))))
-        .compose(v -> Future.failedFuture(refused.problem("upload")));
+    return endRejected(caller, upload, declared, refused.reason, refusedDetails(refused), clientAddress, requestId)
+        .compose(ended -> ended ? Future.failedFuture(refused.problem("upload")) : endedMeanwhile());
+  }
+
+  private static JsonObject refusedDetails(ContentRules.Refused refused) {
+    return new JsonObject().put("status", refused.type.status());
+  }
+
+  /**
+   * Ends the upload FAILED for {@code reason}, records the reason on the attachment (which stays PENDING) and audits
+   * {@code attachment.rejected}, in one transaction: the rejection and its audit entry commit together or not at
+   * all. False, with nothing written, when the upload was ended meanwhile.
+   */
+  private Future<Boolean> endRejected(Caller caller, Upload upload, AttachmentLedger.Declared declared, String reason,
+                                      JsonObject details, String clientAddress, String requestId) {
+    return repository.pool().withTransaction(conn -> repository.finish(conn, upload.id(), Upload.Status.FAILED,
+            reason)
+        .compose(ended -> !ended ? Future.succeededFuture(false)
+            : ledger.recordRejection(conn, upload.attachmentId(), reason)
+                .compose(v -> audit.record(conn, event(caller, "attachment.rejected", declared, clientAddress,
+                    requestId, AuditEvent.Outcome.FAILURE, details.put("uploadId", upload.id().toString())
+                        .put("reason", reason))))
+                .map(true)));
+  }
+
+  /**
+   * A completed upload rejected ({@link #endRejected}), then its object removed as {@link #discard} does; the client
+   * gets {@code problem}, or 409 when another completion ended the upload first. When the rejection cannot be
+   * written the upload is discarded all the same (its multipart upload is complete, it can never finish).
+   */
+  private <T> Future<T> rejectedAndRemoved(Caller caller, Upload upload, AttachmentLedger.Declared declared,
+                                           String reason, JsonObject details, String clientAddress, String requestId,
+                                           RuntimeException problem) {
+    Future<Boolean> ending = endRejected(caller, upload, declared, reason, details, clientAddress, requestId)
+        .recover(e -> discard(upload, "not stored: " + e.getMessage()).transform(x -> Future.failedFuture(e)));
+    return discard(upload, ending).compose(ended -> ended ? Future.failedFuture(problem) : endedMeanwhile());
   }
 
   private Future<Upload> complete(Caller caller, Upload upload, AttachmentLedger.Declared declared,
@@ -318,9 +348,8 @@ public final class UploadService {
                       // on which tus clients start a new upload, instead of resuming into errors until it expires.
                       e -> !(e instanceof ContentRules.Refused refused)
                           ? discard(upload, "not stored: " + e.getMessage()).transform(x -> Future.failedFuture(e))
-                          : discard(upload, refused.reason).compose(ended -> !ended ? endedMeanwhile()
-                              : refusedRecord(caller, upload, declared, refused, clientAddress, requestId)
-                                  .map(w -> upload)));
+                          : rejectedAndRemoved(caller, upload, declared, refused.reason, refusedDetails(refused),
+                              clientAddress, requestId, refused.problem("upload")));
             }
             return rejected(caller, upload, declared, mismatch(declared, received), clientAddress, requestId);
           });
@@ -404,7 +433,12 @@ public final class UploadService {
    * again that the attachment does not hold the key). True when this call ended the upload.
    */
   private Future<Boolean> discard(Upload upload, String reason) {
-    return repository.finish(upload.id(), Upload.Status.FAILED, reason)
+    return discard(upload, repository.finish(upload.id(), Upload.Status.FAILED, reason));
+  }
+
+  /** {@link #discard(Upload, String)} of an upload that {@code ending} ends (true when it ended it). */
+  private Future<Boolean> discard(Upload upload, Future<Boolean> ending) {
+    return ending
         .compose(ended -> (ended ? Future.succeededFuture(false)
                 : repository.holdsStored(upload.attachmentId(), upload.objectKey()))
             .compose(evidence -> evidence ? Future.<Void>succeededFuture() : deleteOrOwe(upload))
@@ -421,14 +455,10 @@ public final class UploadService {
    */
   private Future<Upload> rejected(Caller caller, Upload upload, AttachmentLedger.Declared declared, String reason,
                                   String clientAddress, String requestId) {
-    return discard(upload, reason)
-        .compose(ended -> ended ? ledger.recordRejection(upload.attachmentId(), reason) : endedMeanwhile())
-        .compose(v -> audit.record(repository.pool(), event(caller, "attachment.rejected", declared, clientAddress,
-            requestId, AuditEvent.Outcome.FAILURE, new JsonObject().put("uploadId", upload.id().toString())
-                .put("reason", reason))))
-        .compose(v -> Future.failedFuture(Problem.of(ProblemType.UNPROCESSABLE,
+    return rejectedAndRemoved(caller, upload, declared, reason, new JsonObject(), clientAddress, requestId,
+        Problem.of(ProblemType.UNPROCESSABLE,
                 "The uploaded bytes do not match the attachment's declared SHA-256; the upload was refused.")
-            .withErrors(List.of(new Problem.FieldError("sha256", reason))).toException()));
+            .withErrors(List.of(new Problem.FieldError("sha256", reason))).toException());
   }
 
   /**

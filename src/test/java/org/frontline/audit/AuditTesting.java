@@ -36,6 +36,29 @@ public final class AuditTesting {
     }
   }
 
+  /**
+   * Until closed, the database refuses to append an entry about {@code objectId} (a trigger raising on its insert):
+   * the transaction of the change it describes fails at its append, as on a connection lost there.
+   */
+  public static AutoCloseable refusingEntriesAbout(TestEnvironment env, Object objectId) throws SQLException {
+    String trigger = "refuse_entries_about_" + objectId.toString().replace("-", "");
+    try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+      s.execute("""
+          CREATE OR REPLACE FUNCTION test_refuse_audit_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            RAISE EXCEPTION 'test: the audit entry about % is refused', NEW.object_id;
+          END;
+          $$""");
+      s.execute("CREATE TRIGGER " + trigger + " BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.object_id = '"
+          + objectId + "') EXECUTE FUNCTION test_refuse_audit_entry()");
+    }
+    return () -> {
+      try (Connection c = env.jdbc(); Statement s = c.createStatement()) {
+        s.execute("DROP TRIGGER " + trigger + " ON audit_log");
+      }
+    };
+  }
+
   public static HttpResponse<Buffer> login(TestEnvironment env, String username, String password) {
     return await(env.client().post("/v1/auth/login")
         .sendJsonObject(new JsonObject().put("username", username).put("password", password)));

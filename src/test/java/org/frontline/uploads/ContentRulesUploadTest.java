@@ -230,7 +230,10 @@ class ContentRulesUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report2 + "/"))).isEmpty();
   }
 
-  /** The attachment stays PENDING with the reason recorded, and the refusal is audited. */
+  /**
+   * The attachment stays PENDING with the reason recorded, and the refusal is audited once (the author, the report's
+   * unit, the reason) in the transaction that recorded it.
+   */
   private static void assertRefused(TestEnvironment env, String label, UUID report, UUID a, String reason)
       throws Exception {
     assertThat(reason).as(label).isNotBlank();
@@ -238,6 +241,7 @@ class ContentRulesUploadTest {
         + "'")).as(label).isEqualTo("PENDING " + reason);
     assertThat(TusUploadTest.query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected'"
         + " AND object_id = '" + a + "'")).as(label).isEqualTo("1");
+    TusUploadTest.assertRejectionAudited(env, label, report, a, reason);
     assertThat(TusUploadTest.query(env, "SELECT status FROM report WHERE id = '" + report + "'")).as(label)
         .isEqualTo("AWAITING_MEDIA");
   }

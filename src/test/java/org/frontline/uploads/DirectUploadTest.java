@@ -160,6 +160,8 @@ class DirectUploadTest {
     assertThat(await(env.app().objectStore().stat(staging))).isEmpty();
     assertThat(TusUploadTest.query(env, "SELECT status || ' ' || last_rejection FROM attachment WHERE id = '" + a
         + "'")).startsWith("PENDING sha256 mismatch");
+    TusUploadTest.assertRejectionAudited(env, "sha256", report, a, TusUploadTest.query(env,
+        "SELECT last_rejection FROM attachment WHERE id = '" + a + "'"));
 
     // Another length through the URL is refused by the store (aPutOfAnotherLengthIsRefusedByTheStore); the
     // completion still checks the size of what it finds (put here behind the URL's back).

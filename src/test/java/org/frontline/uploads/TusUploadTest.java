@@ -662,7 +662,46 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
     assertThat(query(env, "SELECT count(*) FROM audit_log WHERE action = 'attachment.rejected' AND object_id = '"
         + a + "'")).isEqualTo("1");
+    assertRejectionAudited(env, "sha256", report, a, query(env, "SELECT last_rejection FROM attachment WHERE id = '"
+        + a + "'"));
     assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
+  }
+
+  /**
+   * A rejection and its audit entry commit together or not at all: when the entry cannot be appended, nothing of the
+   * rejection is recorded either (the upload, its multipart upload complete, is discarded all the same, unrecorded
+   * as a rejection), and the bytes sent again in a new upload are rejected and audited.
+   */
+  @Test
+  void aRejectionWhoseAuditEntryCannotBeWrittenIsNotRecorded(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] declared = photo(7 * MIB);
+    byte[] sent = declared.clone();
+    sent[sent.length - 1] ^= 1;
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {declared});
+    String location = uploads.create(env, token, report, a, declared.length);
+
+    HttpResponse<String> r;
+    try (AutoCloseable refused = org.frontline.audit.AuditTesting.refusingEntriesAbout(env, a)) {
+      r = uploads.patch(env, token, location, 0, sent, null);
+    }
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(500);
+    assertThat(query(env, "SELECT status || ' ' || coalesce(last_rejection, 'none') FROM attachment WHERE id = '"
+        + a + "'")).isEqualTo("PENDING none");
+    assertThat(query(env, "SELECT count(*) FROM audit_log WHERE object_id = '" + a + "'")).isEqualTo("0");
+    assertThat(query(env, "SELECT status || ' ' || failure FROM upload WHERE attachment_id = '" + a + "'"))
+        .startsWith("FAILED not stored: ");
+    String key = query(env, "SELECT object_key FROM upload WHERE attachment_id = '" + a + "'");
+    assertThat(await(env.app().objectStore().stat(key))).isEmpty();
+    assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
+
+    String again = uploads.create(env, token, report, a, declared.length);
+    assertThat(uploads.patch(env, token, again, 0, sent, null).statusCode()).isEqualTo(422);
+    assertRejectionAudited(env, "again", report, a, query(env, "SELECT last_rejection FROM attachment WHERE id = '"
+        + a + "'"));
   }
 
   @Test
@@ -1616,6 +1655,24 @@ class TusUploadTest {
         }
       }
     }
+  }
+
+  /**
+   * The attachment's newest {@code attachment.rejected} entry names its author, its report's unit and
+   * {@code reason}, and was written by the transaction that last wrote the attachment's row (its last_rejection),
+   * and the upload's row when the rejection ended one: they committed together.
+   */
+  static void assertRejectionAudited(TestEnvironment env, String label, UUID report, UUID a, String reason)
+      throws Exception {
+    assertThat(query(env, "SELECT l.actor_id || ' ' || l.unit_id || ' ' || l.outcome || ' ' || (l.details->>'reportId')"
+        + " || ' ' || (l.details->>'reason') FROM audit_log l WHERE l.action = 'attachment.rejected'"
+        + " AND l.object_id = '" + a + "' ORDER BY l.seq DESC LIMIT 1")).as(label)
+        .isEqualTo(XU + " " + DemoOrganisation.HUAISI + " FAILURE " + report + " " + reason);
+    assertThat(query(env, "SELECT bool_and(l.xmin = a.xmin AND (u.id IS NULL OR u.xmin = l.xmin))::text"
+        + " FROM (SELECT xmin FROM audit_log WHERE action = 'attachment.rejected' AND object_id = '" + a + "'"
+        + " ORDER BY seq DESC LIMIT 1) l CROSS JOIN attachment a"
+        + " LEFT JOIN upload u ON u.attachment_id = a.id AND u.status = 'FAILED' AND u.failure = '"
+        + reason.replace("'", "''") + "' WHERE a.id = '" + a + "'")).as(label + ": one transaction").isEqualTo("true");
   }
 
   static String query(TestEnvironment env, String sql) throws Exception {
