@@ -24,6 +24,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -144,7 +145,7 @@ public final class ReportService {
                 .compose(v -> "COMPLETE".equals(status) ? reports.insertCompletedEvent(conn, envelope.id(),
                     envelope.unitId(), actor.accountId(), envelope.type()) : Future.succeededFuture())
                 .compose(v -> audit.success(conn, actor, "report.create", "report", envelope.id(),
-                    envelope.unitId(), auditDetails(envelope, status)))
+                    envelope.unitId(), auditDetails(p)))
                 .map(v -> new Submission(true, envelope.id(), inserted.get())));
   }
 
@@ -163,9 +164,15 @@ public final class ReportService {
     });
   }
 
-  static JsonObject auditDetails(Envelope envelope, String status) {
-    return new JsonObject().put("type", envelope.type()).put("status", status)
-        .put("attachments", envelope.attachments().size());
+  /**
+   * The report.create entry's details. {@code requestSha256} (the stored {@code report.request_sha256}: the SHA-256 of
+   * the envelope's canonical text, whose manifest names each photo's SHA-256) ties the report as submitted to the
+   * chain, so an inspector can tell an envelope changed in the table since from the one the author sent.
+   */
+  static JsonObject auditDetails(SubmissionBatcher.Pending p) {
+    return new JsonObject().put("type", p.envelope().type()).put("status", p.status())
+        .put("attachments", p.envelope().attachments().size())
+        .put("requestSha256", HexFormat.of().formatHex(p.sha256()));
   }
 
   /**

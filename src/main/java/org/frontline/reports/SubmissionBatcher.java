@@ -191,7 +191,7 @@ final class SubmissionBatcher {
       return new ReportRepository.GroupItem(new ReportRepository.NewReport(p.envelope(), actor.accountId(),
           p.status(), p.receivedAt(), p.sha256(), p.response()), actor.isSystem(),
           actor.isSystem() ? List.of() : actor.caller().scopeUnitIds(), actor.isSystem() ? "system" : null,
-          actor.clientAddress(), actor.requestId(), ReportService.auditDetails(p.envelope(), p.status()));
+          actor.clientAddress(), actor.requestId(), ReportService.auditDetails(p));
     }).toList();
     return reports.submitGroup(pool, items).compose(results -> {
       Map<Pending, Outcome> outcomes = new IdentityHashMap<>();

@@ -138,7 +138,8 @@ public final class DirectUploadApi implements ApiRoutes {
                   .compose(stored -> repository.owned(conn, key).map(stored))
                   .compose(stored -> audit.record(conn, event(rc, caller, "attachment.stored", d,
                           AuditEvent.Outcome.SUCCESS, new JsonObject().put("via", "presigned-put")
-                              .put("size", d.size()).put("reportCompleted", stored.reportCompleted())))
+                              .put("size", d.size()).put("sha256", d.sha256Hex())
+                              .put("reportCompleted", stored.reportCompleted())))
                       .map(stored)))
                   .map(stored -> state(d, "STORED", sniffed, stored.reportCompleted())))
               // Removed unless the attachment holds it after all (a commit whose answer was lost); when that

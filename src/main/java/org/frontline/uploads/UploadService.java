@@ -411,7 +411,8 @@ public final class UploadService {
             })
             .compose(s -> audit.record(conn, event(caller, "attachment.stored", declared, clientAddress,
                 requestId, AuditEvent.Outcome.SUCCESS, new JsonObject().put("uploadId", upload.id().toString())
-                    .put("size", upload.length()).put("reportCompleted", s.reportCompleted()))))))
+                    .put("size", upload.length()).put("sha256", declared.sha256Hex())
+                    .put("reportCompleted", s.reportCompleted()))))))
         .map(v -> upload)
         .recover(e -> {
           log.info("upload {} completed but could not be stored: {}", upload.id(), e.toString());

@@ -90,13 +90,16 @@ class GroupCommitTest {
     assertThat(count(env, "SELECT max(seq) - min(seq) + 1 FROM audit_log WHERE action = 'report.create'"
         + " AND object_id IN " + in, textIds)).isEqualTo(30);
     assertThat(count(env, "SELECT count(DISTINCT xmin::text) FROM report WHERE id IN " + in, ids)).isEqualTo(1);
-    // Each entry says what the single path's entry says: who (by name), where (the unit's path), what.
-    assertThat(env.string("SELECT string_agg(DISTINCT actor_label || ' ' || unit_path || ' ' || details::text"
+    // Each entry says what the single path's entry says: who (by name), where (the unit's path), what (and the
+    // SHA-256 of the envelope stored).
+    assertThat(env.string("SELECT string_agg(DISTINCT actor_label || ' ' || unit_path"
+        + " || ' ' || (details - 'requestSha256')::text"
+        + " || ' ' || (details->>'requestSha256' = encode(request_sha256, 'hex'))"
         + " || ' ' || (actor_id = author_id) || ' ' || (client_address IS NOT NULL) || ' ' || (request_id IS NOT NULL),"
         + " '; ') FROM audit_log JOIN report ON report.id::text = object_id"
         + " WHERE action = 'report.create' AND object_type = 'report' AND object_id IN " + in, textIds))
         .isEqualTo("officer.xu " + env.string("SELECT path FROM org_unit WHERE id = ?", HUAISI)
-            + " {\"type\": \"SITE\", \"status\": \"COMPLETE\", \"attachments\": 0} true true true");
+            + " {\"type\": \"SITE\", \"status\": \"COMPLETE\", \"attachments\": 0} true true true true");
     // The metrics tell the same: one more group, of all 35 submissions, committed once.
     assertThat(registry.get("frontline.report.group.size").summary().count()).isEqualTo(groupsBefore + 1);
     assertThat(registry.get("frontline.report.group.size").summary().totalAmount() - submissionsBefore)

@@ -866,10 +866,19 @@ class ReportSubmissionTest {
     return items;
   }
 
-  /** The report {@code id} has one report.create audit entry and one report.completed event, whatever was sent. */
+  /**
+   * The report {@code id} has one report.create audit entry and one report.completed event, whatever was sent. The
+   * entry names its author, unit, status and the SHA-256 of the envelope stored. (Not the report's xmin: the report
+   * checks worker may have written the row since.)
+   */
   private static void auditedAndAnnouncedOnce(TestEnvironment env, UUID id) throws java.sql.SQLException {
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'report.create' AND object_id = ?",
         id.toString())).isEqualTo(1);
+    assertThat(count(env, """
+        SELECT count(*) FROM audit_log l JOIN report r ON r.id::text = l.object_id
+        WHERE l.action = 'report.create' AND l.object_id = ? AND l.actor_id = r.author_id AND l.unit_id = r.unit_id
+          AND l.outcome = 'SUCCESS' AND l.details->>'status' = r.status
+          AND l.details->>'requestSha256' = encode(r.request_sha256, 'hex')""", id.toString())).isEqualTo(1);
     assertThat(count(env, "SELECT count(*) FROM outbox WHERE event_type = 'report.completed' AND aggregate_id = ?",
         id)).isEqualTo(1);
   }

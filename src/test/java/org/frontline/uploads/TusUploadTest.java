@@ -1692,6 +1692,9 @@ class TusUploadTest {
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + attachment + "'")).isEqualTo("STORED");
     String key = query(env, "SELECT object_key FROM attachment WHERE id = '" + attachment + "'");
     assertThat(storedSha256(env, key)).as("the stored object's SHA-256").isEqualTo(sha256Hex(data));
+    // Stored once, audited once, the entry naming the bytes' SHA-256 (the photo as the chain vouches for it).
+    assertThat(query(env, "SELECT string_agg(details->>'sha256', ',') FROM audit_log WHERE action = 'attachment.stored'"
+        + " AND object_id = '" + attachment + "'")).as("the attachment.stored entries").isEqualTo(sha256Hex(data));
     return key;
   }
 
