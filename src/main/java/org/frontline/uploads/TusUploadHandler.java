@@ -245,8 +245,9 @@ public final class TusUploadHandler {
   }
 
   private void delete(RoutingContext rc, UUID id) {
-    uploads.find(Caller.of(rc), id)
-        .compose(found -> uploads.terminate(found.upload()))
+    Caller caller = Caller.of(rc);
+    uploads.find(caller, id)
+        .compose(found -> uploads.terminate(caller, found, address(rc), RequestIds.of(rc)))
         .onSuccess(v -> rc.response().setStatusCode(204).end())
         .onFailure(rc::fail);
   }

@@ -9,6 +9,8 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import org.frontline.audit.AuditEvent;
+import org.frontline.audit.AuditLog;
 import org.frontline.platform.objectstore.ObjectStore.Part;
 import org.frontline.reports.AttachmentLedger;
 
@@ -45,6 +47,8 @@ public final class UploadRepository {
    */
   public static final Duration LATE_WRITES = Duration.ofHours(1);
 
+  /** Expiries are audited in the transaction that marks them. */
+  private static final AuditLog AUDIT = new AuditLog();
   private final Pool pool;
 
   public UploadRepository(Pool pool) {
@@ -192,25 +196,34 @@ public final class UploadRepository {
   }
 
   /**
-   * Marks up to {@code limit} ACTIVE uploads past their expiry EXPIRED, owing their store clean-up, in one short
-   * statement (its own transaction, no lock held afterwards), and returns the ones this call marked: of two sweepers
-   * at once, each upload is marked (and returned) by one only. The store is cleaned afterwards, outside any
+   * Marks up to {@code limit} ACTIVE uploads past their expiry EXPIRED, owing their store clean-up, and audits each
+   * ({@code attachment.upload.expired}, by the system, at its report's unit, how far it had come), in one short
+   * transaction (no lock held afterwards), and returns the ones this call marked: of two sweepers at once, each
+   * upload is marked (and returned, and audited) by one only. The store is cleaned afterwards, outside any
    * transaction, by whichever sweeper claims the clean-up ({@link #claimCleanups}).
    */
   Future<List<Upload>> expireDue(int limit) {
-    return pool.preparedQuery("""
+    return pool.withTransaction(conn -> conn.preparedQuery("""
             WITH due AS (SELECT id FROM upload WHERE status = 'ACTIVE' AND expires_at <= now()
                          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
             UPDATE upload u SET status = 'EXPIRED', finished_at = now(), tail = '\\x'::bytea, cleanup_after = now(),
                    failure = 'expired at ' || to_char(u.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-            FROM due WHERE u.id = due.id AND u.status = 'ACTIVE' AND u.expires_at <= now()
-            RETURNING\s""" + qualified("u"))
+            FROM due, report r
+            WHERE u.id = due.id AND u.status = 'ACTIVE' AND u.expires_at <= now() AND r.id = u.report_id
+            RETURNING r.unit_id AS report_unit_id,\s""" + qualified("u"))
         .execute(Tuple.of(limit))
-        .map(rows -> {
+        .compose(rows -> {
           List<Upload> out = new ArrayList<>();
-          rows.forEach(r -> out.add(upload(r)));
-          return out;
-        });
+          List<AuditEvent> events = new ArrayList<>();
+          rows.forEach(r -> {
+            Upload upload = upload(r);
+            out.add(upload);
+            events.add(new AuditEvent(null, "system", "attachment.upload.expired", "attachment",
+                upload.attachmentId().toString(), r.getUUID("report_unit_id"), null, null, AuditEvent.Outcome.SUCCESS,
+                UploadService.progress(upload).put("reportId", upload.reportId().toString())));
+          });
+          return events.isEmpty() ? Future.succeededFuture(out) : AUDIT.recordAll(conn, events).map(out);
+        }));
   }
 
   /**

@@ -466,19 +466,32 @@ public final class UploadService {
    * Termination: aborts the multipart upload (its parts are discarded), then deletes the object at the upload's key:
    * a completion whose server died before its commit left one there (a completed multipart upload, whose abort is
    * NoSuchUpload and succeeds, or the single PUT of an upload held whole). The upload never was COMPLETED, so that
-   * object is nobody's; a delete the store refuses is owed (the sweeper does it).
+   * object is nobody's; a delete the store refuses is owed (the sweeper does it). The end is audited
+   * ({@code attachment.upload.terminated}, how far it had come) in the transaction that writes it.
    */
-  public Future<Void> terminate(Upload upload) {
+  public Future<Void> terminate(Caller caller, UploadRepository.Found found, String clientAddress,
+                                String requestId) {
+    Upload upload = found.upload();
     if (upload.status() != Upload.Status.ACTIVE) {
       return Future.failedFuture(notFound(ended(upload.status())));
     }
     return abandon(upload.objectKey(), upload.multipartUploadId())
-        .compose(v -> repository.finish(upload.id(), Upload.Status.ABORTED, "terminated by the client"))
+        .compose(v -> repository.pool().withTransaction(conn -> repository.finish(conn, upload.id(),
+                Upload.Status.ABORTED, "terminated by the client")
+            .compose(ended -> !ended ? Future.succeededFuture(false)
+                : audit.record(conn, event(caller, "attachment.upload.terminated", found.declared(), clientAddress,
+                    requestId, AuditEvent.Outcome.SUCCESS, progress(upload))).map(true))))
         // Ended meanwhile (a PATCH completed it, or found its multipart upload gone, or the sweeper expired it): the
         // upload is not terminated, and the answer says how it ended.
         .compose(ended -> ended ? deleteOrOwe(upload)
             : repository.find(upload.id()).compose(now -> Future.failedFuture(notFound(
                 ended(now.map(f -> f.upload().status()).orElse(Upload.Status.ABORTED))))));
+  }
+
+  /** The details of an entry about an upload ended unfinished: which, and how far it had come. */
+  static JsonObject progress(Upload upload) {
+    return new JsonObject().put("uploadId", upload.id().toString()).put("offset", upload.offset())
+        .put("length", upload.length());
   }
 
   /** Why an ended upload cannot be terminated, by how it ended. */

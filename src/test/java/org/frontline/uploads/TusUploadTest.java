@@ -497,6 +497,14 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
     assertThat(query(env, "SELECT status FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("ABORTED");
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("PENDING");
+    // Audited once (not by the repeat), by its author, in the transaction that ended it, saying how far it had come.
+    assertThat(query(env, "SELECT string_agg(l.actor_id || ' ' || l.unit_id || ' ' || l.outcome || ' '"
+        + " || (l.details->>'reportId') || ' ' || (l.details->>'uploadId' = u.id::text) || ' ' || (l.details->>'offset')"
+        + " || ' ' || (l.details->>'length') || ' ' || (l.xmin = u.xmin), ',') FROM audit_log l JOIN upload u"
+        + " ON u.attachment_id::text = l.object_id WHERE l.action = 'attachment.upload.terminated'"
+        + " AND l.object_id = '" + a + "'"))
+        .isEqualTo(XU + " " + DemoOrganisation.HUAISI + " SUCCESS " + report + " true " + (5 * MIB + 10) + " "
+            + data.length + " true");
   }
 
   /**
@@ -635,6 +643,13 @@ class TusUploadTest {
         .isEqualTo("EXPIRED");
     assertThat(uploads.head(env, token, other).statusCode()).isEqualTo(410);
     assertThat(await(env.app().uploadSweeper().sweep())).isZero();
+    // Each expiry audited once, by the system, at the report's unit, saying how far the upload had come.
+    assertThat(query(env, "SELECT string_agg(l.actor_label || ' ' || l.unit_id || ' ' || (l.details->>'reportId')"
+        + " || ' ' || (l.details->>'offset') || ' ' || (l.details->>'length'), ',' ORDER BY l.details->>'offset')"
+        + " FROM audit_log l JOIN upload u ON u.id::text = l.details->>'uploadId'"
+        + " WHERE l.action = 'attachment.upload.expired' AND l.object_id = '" + a + "'"))
+        .isEqualTo("system " + DemoOrganisation.HUAISI + " " + report + " 0 " + data.length + ",system "
+            + DemoOrganisation.HUAISI + " " + report + " " + (5 * MIB + 10) + " " + data.length);
   }
 
   @Test
@@ -743,6 +758,8 @@ class TusUploadTest {
 
     assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "' AND status = 'EXPIRED'"))
         .isEqualTo("6");
+    assertThat(query(env, "SELECT count(*) || ' ' || count(DISTINCT details->>'uploadId') FROM audit_log"
+        + " WHERE action = 'attachment.upload.expired' AND object_id = '" + a + "'")).isEqualTo("6 6");
     assertThat(await(env.app().objectStore().listMultipartUploads("reports/" + report + "/"))).isEmpty();
   }
 
