@@ -214,6 +214,45 @@ class AuditLogTest {
     assertThat(result.getJsonObject("firstBroken").getString("reason")).isEqualTo("seq-gap");
   }
 
+  /**
+   * Entries reordered (two exchange places, each keeping its seq) or inserted (a copy of an entry put after it, the
+   * later ones renumbered, its hash recomputed so that it fits the entry before): verify names the first entry out of
+   * place. The chain's head is at the newest entry, so a tail recomputed to fit would be named too.
+   */
+  @Test
+  void verifyNamesReorderedAndInsertedEntries(TestEnvironment env) throws Exception {
+    for (String user : List.of("officer.xu", "officer.zhang", "supervisor.hanjiang", "supervisor.tongzhou")) {
+      loginOk(env, user);
+    }
+    checkpoint(env);
+    String columns = "at, actor_id, actor_label, action, object_type, object_id, unit_id, unit_path, client_address,"
+        + " request_id, outcome, details, prev_hash, hash";
+    tamper(env, "UPDATE audit_log SET seq = seq + 1000 WHERE seq IN (2, 3);"
+        + " UPDATE audit_log SET seq = 3 WHERE seq = 1002; UPDATE audit_log SET seq = 2 WHERE seq = 1003");
+    JsonObject reordered = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(reordered.getBoolean("ok")).isFalse();
+    assertThat(reordered.getJsonObject("firstBroken").getLong("seq")).isEqualTo(2);
+    assertThat(reordered.getJsonObject("firstBroken").getString("reason")).isEqualTo("prev-hash-mismatch");
+    tamper(env, "UPDATE audit_log SET seq = seq + 1000 WHERE seq IN (2, 3);"
+        + " UPDATE audit_log SET seq = 3 WHERE seq = 1002; UPDATE audit_log SET seq = 2 WHERE seq = 1003");
+    assertThat(verify(env, accessToken(env, "admin")).bodyAsJsonObject().getBoolean("ok")).isTrue();
+
+    AuditEntry second = entries(env).get(1);
+    AuditEntry copy = new AuditEntry(3, second.at(), second.actorId(), second.actorLabel(), second.action(),
+        second.objectType(), second.objectId(), second.unitId(), second.unitPath(), second.clientAddress(),
+        second.requestId(), second.outcome(), second.details(), second.hash(), null);
+    String hash = HexFormat.of().formatHex(AuditChain.hash(copy));
+    tamper(env, "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 3; UPDATE audit_log SET seq = seq - 999"
+        + " WHERE seq > 1000; INSERT INTO audit_log (seq, " + columns + ") SELECT 3, " + columns.replace(
+            "prev_hash, hash", "hash, '\\x" + hash + "'") + " FROM audit_log WHERE seq = 2");
+    assertThat(entries(env)).extracting(AuditEntry::seq).startsWith(1L, 2L, 3L, 4L);
+    JsonObject inserted = verify(env, accessToken(env, "admin")).bodyAsJsonObject();
+    assertThat(inserted.getBoolean("ok")).isFalse();
+    assertThat(inserted.getLong("checked")).isEqualTo(3);
+    assertThat(inserted.getJsonObject("firstBroken").getLong("seq")).isEqualTo(4);
+    assertThat(inserted.getJsonObject("firstBroken").getString("reason")).isEqualTo("prev-hash-mismatch");
+  }
+
   /** Details that are no JSON object were written by no writer: verify names the row (it answered 500). */
   @Test
   void verifyNamesARowWhoseDetailsWereMadeSomethingElseThanAnObject(TestEnvironment env) throws Exception {
