@@ -96,17 +96,24 @@ class FloodControlTest {
    */
   @Test
   void anUrgentAlertIsPushedEvenAfterTheDigest(TestEnvironment env) throws Exception {
-    // An account of its own (the test above counts supervisor.hanjiang's alerts), on a unit it covers.
-    UUID assessor = accountId("assessor.tongzhou");
-    device(env, "assessor.tongzhou", "flood-urgent-phone");
+    // A supervisor of its own (the test above counts supervisor.hanjiang's alerts, and an alert is pushed only to a
+    // recipient still holding the role its rule picked them for), on a unit it covers.
+    UUID flood = UUID.fromString("00000000-0000-4000-8000-0000000f1d01");
+    Alerts.update(env, "INSERT INTO account (id, username, display_name, locale, password_hash, roles, home_unit_id)"
+        + " VALUES (?, 'supervisor.flood', 'Flood supervisor', 'en', 'x', ARRAY['supervisor'], ?)"
+        + " ON CONFLICT DO NOTHING", flood, TONGZHOU);
+    Alerts.update(env, "INSERT INTO account_scope (account_id, unit_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        flood, TONGZHOU);
+    Alerts.update(env, "INSERT INTO device (id, account_id, token, platform) VALUES (?, ?, 'flood-urgent-phone',"
+        + " 'android') ON CONFLICT DO NOTHING", UUID.randomUUID(), flood);
     DispatchRepository repository = new DispatchRepository(env.app().database().pool());
     for (int i = 0; i < 12; i++) {
-      alert(env, repository, assessor, TONGZHOU, "report.completed");
+      alert(env, repository, flood, TONGZHOU, "report.completed");
     }
-    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND push = 'NONE'", assessor))
+    assertThat(count(env, "SELECT count(*) FROM notification WHERE account_id = ? AND push = 'NONE'", flood))
         .isEqualTo(1);
 
-    long urgent = alert(env, repository, assessor, TONGZHOU, "report.evidence-flagged");
+    long urgent = alert(env, repository, flood, TONGZHOU, "report.evidence-flagged");
 
     assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND push = 'ALERT'", urgent))
         .isEqualTo(1);
@@ -114,7 +121,7 @@ class FloodControlTest {
     awaitUntil(Duration.ofSeconds(20), "the urgent push", () -> env.fcm().requestsFor("flood-urgent-phone").stream()
         .anyMatch(r -> "report.evidence-flagged".equals(r.data().getString("eventType"))));
     // A routine alert after it is still inbox-only: the window is as full as before.
-    long routine = alert(env, repository, assessor, TONGZHOU, "report.completed");
+    long routine = alert(env, repository, flood, TONGZHOU, "report.completed");
     assertThat(count(env, "SELECT count(*) FROM notification WHERE event_id = ? AND push = 'NONE'", routine))
         .isEqualTo(1);
   }
