@@ -652,8 +652,10 @@ class TusUploadTest {
             + DemoOrganisation.HUAISI + " " + report + " " + (5 * MIB + 10) + " " + data.length);
   }
 
-  @Test
-  void aWholeFileThatDoesNotMatchTheDeclaredSha256IsRejectedAndRemoved(TestEnvironment env) throws Exception {
+  /** An upload created for a 7 MiB photo of officer Xu's new report, and the photo with its last byte changed. */
+  private record Mismatch(String token, byte[] declared, byte[] sent, UUID report, UUID attachment, String location) {}
+
+  private Mismatch mismatch(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
     byte[] declared = photo(7 * MIB);
     byte[] sent = declared.clone();
@@ -661,7 +663,18 @@ class TusUploadTest {
     UUID report = UUID.randomUUID();
     UUID a = UUID.randomUUID();
     insertReport(env, report, XU, new UUID[] {a}, new byte[][] {declared});
-    String location = uploads.create(env, token, report, a, declared.length);
+    return new Mismatch(token, declared, sent, report, a, uploads.create(env, token, report, a, declared.length));
+  }
+
+  @Test
+  void aWholeFileThatDoesNotMatchTheDeclaredSha256IsRejectedAndRemoved(TestEnvironment env) throws Exception {
+    Mismatch m = mismatch(env);
+    String token = m.token();
+    byte[] declared = m.declared();
+    byte[] sent = m.sent();
+    UUID report = m.report();
+    UUID a = m.attachment();
+    String location = m.location();
 
     HttpResponse<String> r = uploads.patch(env, token, location, 0, sent, null);
 
@@ -689,14 +702,13 @@ class TusUploadTest {
    */
   @Test
   void aRejectionWhoseAuditEntryCannotBeWrittenIsNotRecorded(TestEnvironment env) throws Exception {
-    String token = token(env, "officer.xu");
-    byte[] declared = photo(7 * MIB);
-    byte[] sent = declared.clone();
-    sent[sent.length - 1] ^= 1;
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {declared});
-    String location = uploads.create(env, token, report, a, declared.length);
+    Mismatch m = mismatch(env);
+    String token = m.token();
+    byte[] declared = m.declared();
+    byte[] sent = m.sent();
+    UUID report = m.report();
+    UUID a = m.attachment();
+    String location = m.location();
 
     HttpResponse<String> r;
     try (AutoCloseable refused = org.frontline.audit.AuditTesting.refusingEntriesAbout(env, a)) {
