@@ -265,6 +265,15 @@ public final class AlertRules {
     return roles;
   }
 
+  /**
+   * The event types whose rule chose its recipients for a role that {@code roles} lacks: alerts of these kinds are no
+   * longer the caller's (a supervisor made an officer), in the inbox as in the claim of their pushes.
+   */
+  static String[] kindsNotFor(java.util.Collection<String> roles) {
+    return recipientRoles().entrySet().stream().filter(e -> !roles.contains(e.getValue())).map(Map.Entry::getKey)
+        .toArray(String[]::new);
+  }
+
   /** The rule for an event type; empty for events that alert nobody (they are marked dispatched all the same). */
   public static Optional<Rule> forEvent(String eventType) {
     return Optional.ofNullable(RULES.get(eventType));

@@ -27,7 +27,8 @@ import java.util.UUID;
 /**
  * The caller's inbox: unread first, then newest first, with cursor pagination and the unread count; and
  * acknowledging one notification as delivered or opened. Only the recipient sees or acknowledges a notification,
- * and only while its event's unit is in their scope; anyone else gets 404, as for a missing one.
+ * and only while its event's unit is in their scope and they hold the role its rule chose them for; anyone else gets
+ * 404, as for a missing one.
  */
 public final class NotificationsApi implements ApiRoutes {
   private static final String COLUMNS = "id, event_type, title, body, data, created_at, delivered_at, opened_at";
@@ -42,8 +43,32 @@ public final class NotificationsApi implements ApiRoutes {
         + " AND (o.unit_id IS NULL OR " + Scope.sqlForUnitId("o.unit_id", param) + "))";
   }
 
+  /**
+   * The notification is not of a kind whose rule chose its recipients for a role the caller no longer holds (the
+   * kinds bound as {@code $param}, {@link AlertRules#kindsNotFor}): a supervisor made an officer, scope kept, no longer
+   * reads, counts or opens the alerts written while they supervised (an opening would have kept an urgent one from
+   * being escalated to those who supervise now), as their pushes are no longer sent (DispatchRepository).
+   */
+  private static String roleHeld(int param) {
+    return "notification.event_type <> ALL ($" + param + "::text[])";
+  }
+
   /** The position after which the next page starts: (read?, created_at, id) in the inbox order. */
   record Cursor(boolean read, OffsetDateTime createdAt, UUID id) {}
+
+  /** A page's rows ($1 the caller, $2 the page's size, $3 its scope's paths, $4 the kinds not for its roles). */
+  static final String PAGE = "SELECT " + COLUMNS + " FROM notification WHERE account_id = $1 AND " + roleHeld(4)
+      + " AND " + inScope(3);
+
+  /**
+   * The unread count ($1 the caller, $2 its scope's paths, $3 the kinds not for its roles). Counted per unit first,
+   * then the units checked: one outbox lookup per unread alert, the scope once per unit (unread report.completed
+   * alerts pile up for good).
+   */
+  static final String UNREAD = "SELECT coalesce(sum(c.n), 0)::bigint FROM"
+      + " (SELECT o.unit_id, count(*) AS n FROM notification JOIN outbox o ON o.id = notification.event_id"
+      + " WHERE notification.account_id = $1 AND notification.opened_at IS NULL AND " + roleHeld(3)
+      + " GROUP BY o.unit_id) c WHERE c.unit_id IS NULL OR " + Scope.sqlForUnitId("c.unit_id", 2);
 
   private final Pool pool;
 
@@ -69,23 +94,19 @@ public final class NotificationsApi implements ApiRoutes {
     }
     int limit = Page.limit(Page.requested(rc.queryParams().get("limit")));
     Caller caller = Caller.of(rc);
+    String[] notForRoles = AlertRules.kindsNotFor(caller.roles());
     Future<Scope> scope = Scope.of(pool, caller);
     Future<List<Row>> page = scope.compose(sc -> cursor == null
-        ? pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1 AND " + inScope(3)
+        ? pool.preparedQuery(PAGE + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
+            .execute(Tuple.of(account, limit + 1, sc.paths(), notForRoles)).map(NotificationsApi::rows)
+        : pool.preparedQuery(PAGE
+            + " AND ((opened_at IS NOT NULL) > $5 OR ((opened_at IS NOT NULL) = $5 AND (created_at, id) < ($6, $7)))"
             + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
-            .execute(Tuple.of(account, limit + 1, sc.paths())).map(NotificationsApi::rows)
-        : pool.preparedQuery("SELECT " + COLUMNS + " FROM notification WHERE account_id = $1 AND " + inScope(3)
-            + " AND ((opened_at IS NOT NULL) > $4 OR ((opened_at IS NOT NULL) = $4 AND (created_at, id) < ($5, $6)))"
-            + " ORDER BY (opened_at IS NOT NULL), created_at DESC, id DESC LIMIT $2")
-            .execute(Tuple.of(account, limit + 1, sc.paths(), cursor.read(), cursor.createdAt(), cursor.id()))
+            .execute(Tuple.of(account, limit + 1, sc.paths(), notForRoles, cursor.read(), cursor.createdAt(),
+                cursor.id()))
             .map(NotificationsApi::rows));
-    // Counted per unit first, then the units checked: one outbox lookup per unread alert, the scope once per unit
-    // (unread report.completed alerts pile up for good).
-    Future<Long> unread = scope.compose(sc -> pool.preparedQuery("SELECT coalesce(sum(c.n), 0)::bigint FROM"
-            + " (SELECT o.unit_id, count(*) AS n FROM notification JOIN outbox o ON o.id = notification.event_id"
-            + " WHERE notification.account_id = $1 AND notification.opened_at IS NULL GROUP BY o.unit_id) c"
-            + " WHERE c.unit_id IS NULL OR " + Scope.sqlForUnitId("c.unit_id", 2))
-        .execute(Tuple.of(account, (Object) sc.paths())).map(rows -> rows.iterator().next().getLong(0)));
+    Future<Long> unread = scope.compose(sc -> pool.preparedQuery(UNREAD)
+        .execute(Tuple.of(account, sc.paths(), notForRoles)).map(rows -> rows.iterator().next().getLong(0)));
     Future.all(page, unread).onSuccess(v -> {
       // One row more than the page was read: only then does another page follow (a last page exactly full said so).
       Page<Row> rows = Page.of(page.result(), limit, NotificationsApi::sortKey);
@@ -106,8 +127,8 @@ public final class NotificationsApi implements ApiRoutes {
     Scope.of(pool, caller).compose(scope -> pool.preparedQuery("UPDATE notification"
             + " SET delivered_at = coalesce(delivered_at, now()),"
             + " opened_at = CASE WHEN $4 THEN coalesce(opened_at, now()) ELSE opened_at END"
-            + " WHERE id = $1 AND account_id = $2 AND " + inScope(3) + " RETURNING " + COLUMNS)
-        .execute(Tuple.of(id, caller.accountId(), scope.paths(), opened)))
+            + " WHERE id = $1 AND account_id = $2 AND " + roleHeld(5) + " AND " + inScope(3) + " RETURNING " + COLUMNS)
+        .execute(Tuple.of(id, caller.accountId(), scope.paths(), opened, AlertRules.kindsNotFor(caller.roles()))))
         .onSuccess(rows -> {
           if (rows.rowCount() == 0) {
             rc.fail(Problem.of(ProblemType.NOT_FOUND, "No notification " + id + " of yours.").toException());
