@@ -276,7 +276,7 @@ public final class Frontline {
         new UploadsApi(new TusUploadHandler(uploadService, new BearerAuthHandler(tokens, identity, audit,
             partnerCallers, refusals).forAnyAccount("tus /v1/uploads"))),
         new DirectUploadApi(uploadRepository, ledger, objectStore, audit, Clock.systemUTC(), blocking),
-        new DevicesApi(new DeviceRepository(database.pool())),
+        new DevicesApi(new DeviceRepository(database.pool()), refusals),
         new NotificationsApi(database.pool()),
         new DeliveriesAdminApi(database.pool(), audit),
         new AttachmentContentApi(database, objectStore),

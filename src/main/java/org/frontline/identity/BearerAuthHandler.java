@@ -31,6 +31,8 @@ public final class BearerAuthHandler implements PerOperationSecurity {
   private static final Logger log = LoggerFactory.getLogger(BearerAuthHandler.class);
   /** The detail of every 401 for a refused access token (whatever the reason, which goes to the log only). */
   public static final String INVALID = "The access token is invalid or expired.";
+  /** The reason on record for a token of a session ended since (a logout, a reuse), wherever it is found ended. */
+  public static final String SESSION_ENDED = "session ended";
 
   private final TokenService tokens;
   private final IdentityRepository repository;
@@ -183,7 +185,7 @@ public final class BearerAuthHandler implements PerOperationSecurity {
         reject(rc, token.accountId(), "issued before the account's sessions were ended");
       } else if (sessionEnded.result()) {
         // Its refresh-token family was revoked since (a logout, a reuse): this session's tokens end with it.
-        reject(rc, token.accountId(), "session ended");
+        reject(rc, token.accountId(), SESSION_ENDED);
       } else {
         Caller caller = new Caller(account.get().id(), account.get().roles(), account.get().scope());
         caller.attachTo(rc);
@@ -201,12 +203,18 @@ public final class BearerAuthHandler implements PerOperationSecurity {
     return s == null || s.length() <= max ? s : s.substring(0, max);
   }
 
+  private void reject(RoutingContext rc, java.util.UUID accountId, String reason) {
+    reject(refusals, rc, accountId, reason);
+  }
+
   /**
    * The one 401 for a bad token, put on record (the reason names the rule broken, never the token) first: audited,
    * or counted into the summary entry of its address and reason when one of those was audited within the interval
-   * ({@link RefusalAudit}: anyone can send refused tokens at line rate).
+   * ({@link RefusalAudit}: anyone can send refused tokens at line rate). Also for a token found bad after
+   * authentication let its request through (DevicesApi: its session ended meanwhile), so that refusal is on record
+   * as this handler's own are.
    */
-  private void reject(RoutingContext rc, java.util.UUID accountId, String reason) {
+  public static void reject(RefusalAudit refusals, RoutingContext rc, java.util.UUID accountId, String reason) {
     refusals.refused(new AuditEvent(accountId,
             accountId == null ? "anonymous" : accountId.toString(), "auth.token.rejected", null, null, null,
             clientAddress(rc), RequestIds.of(rc), AuditEvent.Outcome.DENIED,

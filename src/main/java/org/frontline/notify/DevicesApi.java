@@ -6,10 +6,10 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.frontline.identity.BearerAuthHandler;
 import org.frontline.identity.Caller;
+import org.frontline.identity.RefusalAudit;
 import org.frontline.platform.http.ApiRoutes;
 import org.frontline.platform.http.Problem;
 import org.frontline.platform.http.ProblemType;
-import org.frontline.platform.http.Problems;
 
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
@@ -19,9 +19,12 @@ import java.util.UUID;
 /** The caller's own devices: register or refresh, list, remove. Another account's device answers 404. */
 public final class DevicesApi implements ApiRoutes {
   private final DeviceRepository devices;
+  private final RefusalAudit refusals;
 
-  public DevicesApi(DeviceRepository devices) {
+  /** {@code refusals}: where a registration refused for its ended session goes on record (auth.token.rejected). */
+  public DevicesApi(DeviceRepository devices, RefusalAudit refusals) {
     this.devices = devices;
+    this.refusals = refusals;
   }
 
   @Override
@@ -38,8 +41,9 @@ public final class DevicesApi implements ApiRoutes {
             b.getString("token"), b.getString("platform"), b.getString("appVersion"), b.getString("locale")))
         .onSuccess(r -> {
           if (r.sessionEnded()) {
-            // Ended after authentication let the request through: refused as authentication refuses it now.
-            rc.fail(Problems.unauthorized(BearerAuthHandler.INVALID).toException());
+            // Ended after authentication let the request through: refused, and audited, as authentication
+            // refuses it now.
+            BearerAuthHandler.reject(refusals, rc, Caller.of(rc).accountId(), BearerAuthHandler.SESSION_ENDED);
             return;
           }
           rc.response().setStatusCode(r.created() ? 201 : 200);

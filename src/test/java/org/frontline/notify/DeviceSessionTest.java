@@ -6,6 +6,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.testing.FrontlineTest;
 import org.frontline.testing.TestEnvironment;
+import org.frontline.testing.TokenRefusals;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -22,7 +23,6 @@ import static org.frontline.notify.Alerts.count;
 import static org.frontline.notify.Alerts.deliveryStatus;
 import static org.frontline.notify.Alerts.registerDevice;
 import static org.frontline.notify.Alerts.reportCompleted;
-import static org.frontline.platform.http.ProblemsAndContractTestAccess.assertProblem;
 import static org.frontline.testing.TestEnvironment.await;
 
 /**
@@ -70,8 +70,9 @@ class DeviceSessionTest {
   /**
    * A registration authenticated just before its session's logout commits, and written just after (the logout's
    * revocation held open on a connection of the test's): it waits for the revocation, is refused as an ended
-   * session's token is, and stores nothing; the account's next alert reaches no such phone. Before, it was written
-   * live after the revocation had retired the session's devices, and the phone kept getting the pushes.
+   * session's token is (the 401, and its auth.token.rejected entry), and stores nothing; the account's next alert
+   * reaches no such phone. Before, it was written live after the revocation had retired the session's devices, and
+   * the phone kept getting the pushes; then it was refused but not on record.
    */
   @Test
   void aRegistrationRacingItsSessionsEndIsRefusedAndThePhoneGetsNothing(TestEnvironment env) throws Exception {
@@ -91,7 +92,14 @@ class DeviceSessionTest {
               + " AND query LIKE '%FROM refresh_token%FOR SHARE%'") == 1);
       c.commit();
     }
-    assertProblem(registration.get(20, TimeUnit.SECONDS), 401, "urn:frontline:problem:unauthorized");
+    HttpResponse<Buffer> refused = registration.get(20, TimeUnit.SECONDS);
+    UUID supervisor = Alerts.accountId("supervisor.hanjiang");
+    TokenRefusals.assertRefused(env, refused, "session ended");
+    // On record as authentication's own refusals are (BearerAuthHandler): who, from where, on what, denied.
+    assertThat(env.string("SELECT concat_ws(' ', actor_id, actor_label, object_type, object_id, client_address,"
+        + " outcome, details ->> 'operation', details ->> 'refusals') FROM audit_log"
+        + " WHERE action = 'auth.token.rejected' AND request_id = ?", refused.getHeader("X-Request-Id")))
+        .isEqualTo(supervisor + " " + supervisor + " 127.0.0.1 DENIED POST /v1/devices 1");
     assertThat(count(env, "SELECT count(*) FROM device WHERE token = 'session-raced-phone'")).isZero();
 
     UUID report = reportCompleted(env, HUAISI);
