@@ -31,7 +31,8 @@ import java.util.function.Function;
  * flight: the audit chain's lock serialises every transaction that audits from its append to its commit (a durable
  * commit waits for the disk), so many groups side by side would only queue for that lock with fewer reports each.
  * While groups are being written, new submissions queue up and form the next group when one commits: under load
- * groups grow by themselves, up to {@link #MAX_GROUP}. No timer: a submission arriving while fewer groups are in
+ * groups grow by themselves, up to {@link #MAX_GROUP}, never splitting what was handed over together (a batch's
+ * items, in one group: of two items of one id the first is written, the later judged against it). No timer: a submission arriving while fewer groups are in
  * flight starts one right after the tasks already queued on the batcher's context (a lone request waits for
  * nothing; the items of one batch request arrive in one task, see ReportService.together). Each answer is delivered
  * on the context of the request that submitted it.
@@ -67,7 +68,11 @@ final class SubmissionBatcher {
   private final Function<Pending, Future<ReportService.Submission>> alone;
   private final Context context;
   private final GroupCommitMetrics metrics;
-  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  /**
+   * Submissions handed over together (the items of one batch request's run, or one submission), each list kept
+   * whole: split over two groups written side by side, of two items of one id the later could be stored first.
+   */
+  private final ArrayDeque<List<Pending>> queue = new ArrayDeque<>();
   /** Groups being written (each a transaction on a connection of its own). */
   private int inFlight;
   /** A group is about to be started (scheduled on the context). */
@@ -92,7 +97,7 @@ final class SubmissionBatcher {
   /** Queues submissions together (from any thread): they land in the queue at once, so in one group. */
   void submitAll(List<Pending> pendings) {
     onContext(() -> {
-      queue.addAll(pendings);
+      queue.add(pendings);
       if (!scheduled && inFlight < MAX_IN_FLIGHT) {
         scheduled = true;
         context.runOnContext(v -> {
@@ -108,9 +113,10 @@ final class SubmissionBatcher {
       return;
     }
     inFlight++;
-    List<Pending> group = new ArrayList<>(Math.min(queue.size(), MAX_GROUP));
-    while (!queue.isEmpty() && group.size() < MAX_GROUP) {
-      group.add(queue.poll());
+    // Whole lists only, up to MAX_GROUP (a list alone may be larger: it is a group of its own).
+    List<Pending> group = new ArrayList<>(queue.poll());
+    while (!queue.isEmpty() && group.size() + queue.peek().size() <= MAX_GROUP) {
+      group.addAll(queue.poll());
     }
     metrics.size(group.size());
     long start = System.nanoTime();

@@ -280,6 +280,103 @@ class GroupCommitTest {
     assertThat(verified.getBoolean("ok")).as(verified.encode()).isTrue();
   }
 
+  /**
+   * The items of a batch are written in one group even when submissions already queued fill most of one: a group
+   * took up to MAX_GROUP submissions off the queue, so a batch queued behind 100 others was split over two groups,
+   * written side by side, and of two items of one id the later one could be stored first: the phone's first item
+   * was answered 409 and its later, different one stored. Here the two groups in flight are held by reports whose
+   * rows the test holds, two batches of 50 queue behind them, then the batch with the id twice; the group of the
+   * first copy (behind them) is held again while the other commits.
+   */
+  @Test
+  void aBatchQueuedBehindOthersIsWrittenInOneGroupSoTheFirstOfAnIdWins(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    UUID seed = UUID.randomUUID();
+    assertThat(post(env, "officer.xu", "/v1/reports", site(seed)).statusCode()).isEqualTo(201);
+    // Written first in their groups (reports go in id order, as UUID compares: the smallest most significant bits).
+    UUID held = new UUID(Long.MIN_VALUE, new java.util.Random().nextLong());
+    UUID twice = new UUID(Long.MIN_VALUE + 1, new java.util.Random().nextLong());
+    List<JsonArray> before = new ArrayList<>();
+    List<UUID> holding = new ArrayList<>();
+    for (int b = 0; b < 4; b++) {
+      JsonArray items = new JsonArray();
+      UUID first = b < 2 ? UUID.randomUUID() : held;
+      if (b < 2) {
+        holding.add(first);
+      }
+      if (b != 3) {
+        items.add(site(first));
+      }
+      while (items.size() < 50) {
+        items.add(site(UUID.randomUUID()));
+      }
+      before.add(items);
+    }
+    JsonArray target = new JsonArray();
+    for (int i = 0; i < 50; i++) {
+      target.add(i == 5 ? site(twice).put("title", "First") : i == 45 ? site(twice).put("title", "Second")
+          : site(UUID.randomUUID()));
+    }
+    List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
+    try (java.sql.Connection groups = env.jdbc(); java.sql.Statement g = groups.createStatement();
+         java.sql.Connection third = env.jdbc(); java.sql.Statement t = third.createStatement()) {
+      groups.setAutoCommit(false);
+      third.setAutoCommit(false);
+      for (UUID id : holding) {
+        insertCopy(g, seed, id);
+      }
+      insertCopy(t, seed, held);
+      // Each of the two groups in flight waits for a row the test holds; the next batches queue behind them.
+      for (int b = 0; b < 2; b++) {
+        calls.add(batch(env, token, before.get(b)));
+        int groupsWaiting = b + 1;
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> env.count(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%$19::bool[]%'")
+            == groupsWaiting);
+      }
+      for (int b = 2; b < 4; b++) {
+        calls.add(batch(env, token, before.get(b)));
+        Thread.sleep(1000);
+      }
+      Future<HttpResponse<Buffer>> flush = batch(env, token, target);
+      Thread.sleep(1000);
+      groups.rollback();
+      // The group holding the first two queued batches waits for the held row; the other goes on (its copy of the
+      // id stored). Not waited for beyond 10 s: should the batch have queued otherwise, it is behind the held row.
+      long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (env.count("SELECT count(*) FROM report WHERE id = ?", twice) == 0 && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+      Thread.sleep(300);
+      third.rollback();
+      JsonArray results = await(flush).bodyAsJsonObject().getJsonArray("results");
+      assertThat(results.getJsonObject(5).getString("status")).as(results.getJsonObject(5).encode())
+          .isEqualTo("created");
+      assertThat(results.getJsonObject(45).getString("status")).as(results.getJsonObject(45).encode())
+          .isEqualTo("conflict");
+      assertThat(results.getJsonObject(45).getJsonObject("problem").getJsonArray("differences"))
+          .containsExactly("/title");
+      assertThat(env.string("SELECT title FROM report WHERE id = ?", twice)).isEqualTo("First");
+      for (Future<HttpResponse<Buffer>> call : calls) {
+        assertThat(await(call).statusCode()).isEqualTo(200);
+      }
+    }
+  }
+
+  private static Future<HttpResponse<Buffer>> batch(TestEnvironment env, String token, JsonArray items) {
+    return env.client().post("/v1/reports/batch").putHeader("Authorization", "Bearer " + token)
+        .sendJsonObject(new JsonObject().put("reports", items));
+  }
+
+  /** A copy of report {@code seed} under {@code id}, in the transaction of {@code st}. */
+  private static void insertCopy(java.sql.Statement st, UUID seed, UUID id) throws java.sql.SQLException {
+    assertThat(st.executeUpdate("INSERT INTO report (id, author_id, unit_id, type, status, title, captured_at,"
+        + " received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,"
+        + " request_sha256, response) SELECT '" + id + "', author_id, unit_id, type, status, title, captured_at,"
+        + " received_at, completed_at, lat, lon, accuracy_m, location_provider, location_mock, body, request,"
+        + " request_sha256, response FROM report WHERE id = '" + seed + "'")).isEqualTo(1);
+  }
+
   /** Longer, it would be parsed and planned again on every execution (Vert.x keeps shorter statements prepared). */
   @Test
   void theGroupStatementStaysPrepared() {
