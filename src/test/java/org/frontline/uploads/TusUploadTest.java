@@ -669,14 +669,10 @@ class TusUploadTest {
   @Test
   void aWholeFileThatDoesNotMatchTheDeclaredSha256IsRejectedAndRemoved(TestEnvironment env) throws Exception {
     Mismatch m = mismatch(env);
-    String token = m.token();
-    byte[] declared = m.declared();
-    byte[] sent = m.sent();
     UUID report = m.report();
     UUID a = m.attachment();
-    String location = m.location();
 
-    HttpResponse<String> r = uploads.patch(env, token, location, 0, sent, null);
+    HttpResponse<String> r = uploads.patch(env, m.token(), m.location(), 0, m.sent(), null);
 
     assertThat(r.statusCode()).isEqualTo(422);
     assertThat(problemType(r)).isEqualTo("urn:frontline:problem:unprocessable");
@@ -692,7 +688,7 @@ class TusUploadTest {
         + a + "'")).isEqualTo("1");
     assertRejectionAudited(env, "sha256", report, a, query(env, "SELECT last_rejection FROM attachment WHERE id = '"
         + a + "'"));
-    assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
+    assertThat(uploads.head(env, m.token(), m.location()).statusCode()).isEqualTo(404);
   }
 
   /**
@@ -704,15 +700,12 @@ class TusUploadTest {
   void aRejectionWhoseAuditEntryCannotBeWrittenIsNotRecorded(TestEnvironment env) throws Exception {
     Mismatch m = mismatch(env);
     String token = m.token();
-    byte[] declared = m.declared();
-    byte[] sent = m.sent();
-    UUID report = m.report();
-    UUID a = m.attachment();
     String location = m.location();
+    UUID a = m.attachment();
 
     HttpResponse<String> r;
     try (AutoCloseable refused = org.frontline.audit.AuditTesting.refusingEntriesAbout(env, a)) {
-      r = uploads.patch(env, token, location, 0, sent, null);
+      r = uploads.patch(env, token, location, 0, m.sent(), null);
     }
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(500);
@@ -725,9 +718,9 @@ class TusUploadTest {
     assertThat(await(env.app().objectStore().stat(key))).isEmpty();
     assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
 
-    String again = uploads.create(env, token, report, a, declared.length);
-    assertThat(uploads.patch(env, token, again, 0, sent, null).statusCode()).isEqualTo(422);
-    assertRejectionAudited(env, "again", report, a, query(env, "SELECT last_rejection FROM attachment WHERE id = '"
+    String again = uploads.create(env, token, m.report(), a, m.declared().length);
+    assertThat(uploads.patch(env, token, again, 0, m.sent(), null).statusCode()).isEqualTo(422);
+    assertRejectionAudited(env, "again", m.report(), a, query(env, "SELECT last_rejection FROM attachment WHERE id = '"
         + a + "'"));
   }
 
