@@ -52,8 +52,7 @@ public final class PartnersApi implements ApiRoutes {
             Page.requested(rc.queryParams().get("limit"))))),
         Map.entry("submitPartnerFigure", rc -> figures.submit(Actor.of(rc), IdempotencyKeys.header(rc.request()),
                 rc.body().asJsonObject())
-            .onSuccess(answer -> rc.response().setStatusCode(answer.status()).putHeader("Content-Type", "application/json")
-                .putHeader("Cache-Control", "no-store").end(answer.body().encode()))
+            .onSuccess(answer -> answer.send(rc))
             .onFailure(rc::fail)),
         Map.entry("createPartnerClient", rc -> send(rc, 201, clients.create(Actor.of(rc), rc.body().asJsonObject()))),
         Map.entry("listPartnerClients", rc -> send(rc, 200, clients.list(Actor.of(rc), rc.queryParams().get("cursor"),
