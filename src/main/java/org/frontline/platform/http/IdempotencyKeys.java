@@ -156,11 +156,10 @@ public final class IdempotencyKeys {
   }
 
   /**
-   * The answer stored for exactly {@code request} under the owner's {@code rawKey}, if its write committed; claims
+   * The answer stored for exactly {@code request} under the owner's {@code key}, if its write committed; claims
    * nothing. For a request refused before its write could run: see {@link #replayOf}.
    */
-  public Future<Optional<Answer>> answerTo(UUID owner, String rawKey, JsonObject request) {
-    String key = key(rawKey);
+  private Future<Optional<Answer>> answerTo(UUID owner, String key, JsonObject request) {
     byte[] fingerprint = sha256(canonical(request));
     return stored(owner, key).map(stored -> stored
         .filter(s -> s.status() != null && MessageDigest.isEqual(s.fingerprint(), fingerprint))
@@ -179,21 +178,21 @@ public final class IdempotencyKeys {
   public ApiRoutes.RefusalAnswer replayOf(Function<RoutingContext, UUID> owner,
                                           Function<RoutingContext, JsonObject> request) {
     return rc -> {
-      String raw;
+      String key;
       UUID who;
       JsonObject fingerprinted;
       try {
-        raw = header(rc.request());
+        String raw = header(rc.request());
         if (raw == null) {
           return Future.succeededFuture(false);
         }
-        key(raw);
+        key = key(raw);
         who = owner.apply(rc);
         fingerprinted = request.apply(rc);
       } catch (RuntimeException e) {
         return Future.succeededFuture(false);
       }
-      return answerTo(who, raw, fingerprinted).map(answer -> {
+      return answerTo(who, key, fingerprinted).map(answer -> {
         answer.ifPresent(a -> a.send(rc));
         return answer.isPresent();
       });
