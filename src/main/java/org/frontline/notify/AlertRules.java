@@ -254,6 +254,13 @@ public final class AlertRules {
    * (DispatchRepository.claimDeliveries). A rule choosing its recipient for who they are (a report's author) has none.
    */
   static Map<String, String> recipientRoles() {
+    return RECIPIENT_ROLES;
+  }
+
+  /** {@link #recipientRoles()}, read off the rules once (declared after every rule's static block). */
+  private static final Map<String, String> RECIPIENT_ROLES = rolesOfRules();
+
+  private static Map<String, String> rolesOfRules() {
     Map<String, String> roles = new LinkedHashMap<>();
     RULES.forEach((eventType, rule) -> {
       if (rule.recipientsSql().equals(SUPERVISORS_COVERING_UNIT)) {
@@ -262,7 +269,7 @@ public final class AlertRules {
         roles.put(eventType, "admin");
       }
     });
-    return roles;
+    return java.util.Collections.unmodifiableMap(roles);
   }
 
   /**
