@@ -60,14 +60,45 @@ class DockerFilesTest {
     Map<String, String> postgres = interpolated(services, "postgres", given);
     assertThat(app.get("FRONTLINE_DATABASE_URL")).isEqualTo("postgresql://" + postgres.get("POSTGRES_USER") + ":"
         + postgres.get("POSTGRES_PASSWORD") + "@postgres:5432/" + postgres.get("POSTGRES_DB"));
-    for (String service : List.of("minio", "minio-init")) {
-      Map<String, String> minio = interpolated(services, service, given);
-      assertThat(app.get("FRONTLINE_S3_ACCESS_KEY")).as(service).isEqualTo(minio.get("MINIO_ROOT_USER"));
-      assertThat(app.get("FRONTLINE_S3_SECRET_KEY")).as(service).isEqualTo(minio.get("MINIO_ROOT_PASSWORD"));
-    }
+    // The app signs every presigned URL with its key: it is minio-init's limited user, never MinIO's root.
+    Map<String, String> minio = interpolated(services, "minio", given);
+    Map<String, String> init = interpolated(services, "minio-init", given);
+    assertThat(init.get("MINIO_ROOT_USER")).isEqualTo(minio.get("MINIO_ROOT_USER"));
+    assertThat(init.get("MINIO_ROOT_PASSWORD")).isEqualTo(minio.get("MINIO_ROOT_PASSWORD"));
+    assertThat(app.get("FRONTLINE_S3_ACCESS_KEY")).isEqualTo(init.get("MINIO_APP_USER"))
+        .isNotEqualTo(minio.get("MINIO_ROOT_USER"));
+    assertThat(app.get("FRONTLINE_S3_SECRET_KEY")).isEqualTo(init.get("MINIO_APP_PASSWORD"))
+        .isNotEqualTo(minio.get("MINIO_ROOT_PASSWORD"));
     assertThat(app.get("FRONTLINE_S3_ENDPOINT")).isEqualTo("http://minio:9000");
+    String policyFile = "/etc/frontline/frontline-app-policy.json";
+    assertThat(services.getJsonObject("minio-init").getJsonArray("volumes"))
+        .containsExactly("./minio/frontline-app-policy.json:" + policyFile + ":ro");
     assertThat(services.getJsonObject("minio-init").getString("entrypoint"))
-        .contains("mc mb --ignore-existing local/" + app.get("FRONTLINE_S3_BUCKET"));
+        .contains("mc mb --ignore-existing local/" + app.get("FRONTLINE_S3_BUCKET") + " &&")
+        .contains("mc admin user add local $${MINIO_APP_USER} $${MINIO_APP_PASSWORD}")
+        .contains("mc admin policy create local frontline-app " + policyFile)
+        .contains("mc admin policy attach local frontline-app --user $${MINIO_APP_USER}");
+  }
+
+  @Test
+  void theAppsMinioPolicyAllowsItsOwnBucketsObjectsAndNothingElse() throws Exception {
+    // The S3 actions MinioObjectStore calls (ensure the bucket, list orphans and multipart uploads, put, copy, stat,
+    // get, remove, multipart parts, and the presigned GET/PUT signed with this key), on the one bucket.
+    String bucket = interpolated(compose().getJsonObject("services"), "app", readmeExports()).get("FRONTLINE_S3_BUCKET");
+    JsonObject policy = new JsonObject(Files.readString(Path.of("docker/minio/frontline-app-policy.json")));
+    Map<String, List<Object>> actionsByResource = new LinkedHashMap<>();
+    for (Object s : policy.getJsonArray("Statement")) {
+      JsonObject statement = (JsonObject) s;
+      assertThat(statement.getString("Effect")).isEqualTo("Allow");
+      for (Object resource : statement.getJsonArray("Resource")) {
+        actionsByResource.put((String) resource, statement.getJsonArray("Action").getList());
+      }
+    }
+    assertThat(actionsByResource).containsOnlyKeys("arn:aws:s3:::" + bucket, "arn:aws:s3:::" + bucket + "/*");
+    assertThat(actionsByResource.get("arn:aws:s3:::" + bucket))
+        .containsExactlyInAnyOrder("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads");
+    assertThat(actionsByResource.get("arn:aws:s3:::" + bucket + "/*")).containsExactlyInAnyOrder("s3:GetObject",
+        "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts");
   }
 
   @Test
@@ -149,6 +180,7 @@ class DockerFilesTest {
     JsonObject services = compose().getJsonObject("services");
     String[][] secrets = {
         {"postgres", "POSTGRES_PASSWORD"}, {"minio", "MINIO_ROOT_PASSWORD"}, {"minio-init", "MINIO_ROOT_PASSWORD"},
+        {"minio-init", "MINIO_APP_PASSWORD"},
         {"app", "FRONTLINE_DATABASE_URL"}, {"app", "FRONTLINE_S3_SECRET_KEY"}, {"app", "FRONTLINE_KEY_ENCRYPTION_KEY"}};
     for (String[] secret : secrets) {
       String value = services.getJsonObject(secret[0]).getJsonObject("environment").getString(secret[1]);
@@ -251,7 +283,7 @@ class DockerFilesTest {
     new SecureRandom().nextBytes(random);
     return switch (name) {
       case "FRONTLINE_KEY_ENCRYPTION_KEY" -> Base64.getEncoder().encodeToString(random);
-      case "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD" -> HexFormat.of().formatHex(random);
+      case "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "MINIO_APP_PASSWORD" -> HexFormat.of().formatHex(random);
       case "FRONTLINE_JWT_ISSUER" -> "https://api.example.org";
       case "FRONTLINE_S3_PUBLIC_ENDPOINT" -> "https://media.example.org";
       case "FIREBASE_SERVICE_ACCOUNT_FILE" -> "/etc/frontline/firebase-service-account.json";
