@@ -19,12 +19,19 @@ import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
 
 import java.math.BigDecimal;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 /**
  * Webhook subscriptions of a partner client: subscribe (the signing secret is in that answer only), list, read,
@@ -102,9 +109,34 @@ public final class WebhookService {
             .execute(Tuple.of(id, clientId, url, types.toArray(String[]::new), cursor)))
         .compose(v -> insertSecret(conn, id, secret))
         .compose(v -> audit.success(conn, actor, "webhook.create", "webhook_subscription", id, null,
-            new JsonObject().put("url", url).put("eventTypes", new JsonArray(types))))
+            auditDetails(url, types)))
         .compose(v -> read(conn, id)))
         .map(json -> json.put("secret", WebhookSignatures.display(secret)));
+  }
+
+  /**
+   * The webhook.create entry's details. The audit log keeps its entries for ever (append-only), while a receiver's
+   * URL often carries a credential in its query (`?token=...`, `?code=...`) that the partner rotates or removes with
+   * the subscription: the entry names the URL with each query value masked, and ties it to the exact URL given by
+   * its SHA-256 (an inspector holding a candidate URL can check it).
+   */
+  static JsonObject auditDetails(String url, List<String> types) {
+    URI uri = URI.create(url);
+    String query = uri.getRawQuery();
+    String shown = query == null ? url : url.substring(0, url.indexOf('?') + 1)
+        + Arrays.stream(query.split("&", -1))
+        .map(p -> p.indexOf('=') < 0 ? "***" : p.substring(0, p.indexOf('=') + 1) + "***")
+        .collect(Collectors.joining("&"));
+    return new JsonObject().put("url", shown).put("urlSha256", sha256Hex(url))
+        .put("eventTypes", new JsonArray(types));
+  }
+
+  private static String sha256Hex(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public Future<JsonObject> list(Actor actor) {

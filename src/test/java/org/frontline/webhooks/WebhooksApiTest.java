@@ -54,6 +54,24 @@ class WebhooksApiTest {
   }
 
   @Test
+  void theAuditEntryOfASubscriptionMasksItsUrlsQueryValues(TestEnvironment env) throws Exception {
+    // Receivers often take a credential in the query; the audit log keeps its entries for ever, the subscription not.
+    String token = partner(env, List.of(TONGZHOU));
+    String url = "https://hooks.partner.example/in?token=s3cr3t-c0de&region=cn&b4re-s3cr3t";
+    String id = subscribe(env, token, url).getString("id");
+    assertThat(ok(call(env, token, HttpMethod.GET, "/v1/webhooks/" + id, null), 200).getString("url")).isEqualTo(url);
+    assertThat(count(env, "SELECT count(*) FROM webhook_subscription WHERE id = ?::uuid AND url = ?", id, url))
+        .isEqualTo(1);
+    String sha256 = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(url.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'webhook.create' AND object_id = ?"
+            + " AND details->>'url' = 'https://hooks.partner.example/in?token=***&region=***&***'"
+            + " AND details->>'urlSha256' = ? AND details->'eventTypes' = '[\"report.completed\"]'", id, sha256))
+        .isEqualTo(1);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE details::text LIKE '%s3cr3t%'")).isZero();
+  }
+
+  @Test
   void refusedTargetsAreA422NamingTheUrl(TestEnvironment env) {
     String token = partner(env, List.of(TONGZHOU));
     long before = count(env, "SELECT count(*) FROM webhook_subscription");
