@@ -31,9 +31,13 @@ public final class DemoCases {
   static final ZoneId ZONE = ZoneId.of("Asia/Shanghai");
   private static final UUID XU = account("officer.xu");
   private static final UUID ZHANG = account("officer.zhang");
+  private static final UUID SUPERVISOR_HANJIANG = account("supervisor.hanjiang");
 
-  /** Hanjiang enterprises: name, industry, unit, the credit code's first 17 characters (check character computed). */
-  record Enterprise(String key, String name, String industry, UUID unit, String code17) {
+  /**
+   * Hanjiang enterprises: name, industry, unit, the credit code's first 17 characters (check character computed), and
+   * the account responsible for its requests, who must cover its unit (as the API requires) to read and move them.
+   */
+  record Enterprise(String key, String name, String industry, UUID unit, String code17, UUID responsible) {
     UUID id() {
       return DemoCases.id("enterprise:" + key);
     }
@@ -44,11 +48,11 @@ public final class DemoCases {
   }
 
   static final Enterprise SEMICONDUCTOR = new Enterprise("zhixin", "扬州智芯半导体有限公司 Yangzhou Zhixin Semiconductor",
-      "Semiconductors", DemoOrganisation.HUAISI, "91321003MA1WB2XK6");
+      "Semiconductors", DemoOrganisation.HUAISI, "91321003MA1WB2XK6", XU);
   static final Enterprise STORAGE = new Enterprise("storage", "扬州邗江储能科技有限公司 Hanjiang Energy Storage Technology",
-      "Energy storage", DemoOrganisation.HANJIANG, "91321003MA1Y8N3Q1");
+      "Energy storage", DemoOrganisation.HANJIANG, "91321003MA1Y8N3Q1", SUPERVISOR_HANJIANG);
   static final Enterprise MACHINERY = new Enterprise("machinery", "扬州槐泗精密机械有限公司 Huaisi Precision Machinery",
-      "Precision machinery", DemoOrganisation.HUAISI, "91321003MA1TQ7HR4");
+      "Precision machinery", DemoOrganisation.HUAISI, "91321003MA1TQ7HR4", XU);
 
   private DemoCases() {}
 
@@ -143,17 +147,20 @@ public final class DemoCases {
     private void serviceRequests() throws SQLException {
       UUID talent = request("talent", SEMICONDUCTOR, "TALENT", "Housing for 12 chip engineers joining in spring",
           40, 15, 30, "Talent apartments allocated", 29, 5, null);
-      step(talent, 1, "RECEIVED", "COORDINATING", "人社局 Human Resources and Social Security Bureau", null, null, 38);
-      step(talent, 2, "COORDINATING", "RESOLVED", null, "Talent apartments allocated", null, 30);
-      step(talent, 3, "RESOLVED", "CLOSED", null, null, 5, 29);
+      step(talent, SEMICONDUCTOR, 1, "RECEIVED", "COORDINATING", "人社局 Human Resources and Social Security Bureau",
+          null, null, 38);
+      step(talent, SEMICONDUCTOR, 2, "COORDINATING", "RESOLVED", null, "Talent apartments allocated", null, 30);
+      step(talent, SEMICONDUCTOR, 3, "RESOLVED", "CLOSED", null, null, 5, 29);
       // The storage project whose approvals were cut by 13 working days (DOMAIN.md).
       UUID approval = request("approval", STORAGE, "APPROVAL", "Parallel approvals for the 10-billion-yuan storage"
           + " project", 20, 10, 17, "Joint review: permits issued in 3 days", null, null, 13);
-      step(approval, 1, "RECEIVED", "COORDINATING", "行政审批局 Administrative Approval Bureau", null, null, 19);
-      step(approval, 2, "COORDINATING", "RESOLVED", null, "Joint review: permits issued in 3 days", null, 17);
+      step(approval, STORAGE, 1, "RECEIVED", "COORDINATING", "行政审批局 Administrative Approval Bureau", null, null,
+          19);
+      step(approval, STORAGE, 2, "COORDINATING", "RESOLVED", null, "Joint review: permits issued in 3 days", null, 17);
       UUID land = request("land", MACHINERY, "LAND", "Land for the second workshop (35 mu)", 45, 30, null, null, null,
           null, null);
-      step(land, 1, "RECEIVED", "COORDINATING", "自然资源和规划局 Natural Resources and Planning Bureau", null, null, 40);
+      step(land, MACHINERY, 1, "RECEIVED", "COORDINATING", "自然资源和规划局 Natural Resources and Planning Bureau",
+          null, null, 40);
       request("financing", SEMICONDUCTOR, "FINANCING", "Working-capital loan guarantee", 2, 15, null, null, null, null,
           null);
     }
@@ -168,18 +175,18 @@ public final class DemoCases {
       update("INSERT INTO service_request (id, enterprise_id, category, description, responsible_officer_id, status,"
               + " received_at, due_at, resolved_at, evidence, closed_at, satisfaction, approval_days_saved)"
               + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-          id, e.id(), category, description, XU, status, Timestamp.from(received),
+          id, e.id(), category, description, e.responsible(), status, Timestamp.from(received),
           Timestamp.from(received.plus(slaDays, ChronoUnit.DAYS)),
           resolvedDaysAgo == null ? null : Timestamp.from(ago(resolvedDaysAgo)), evidence,
           closedDaysAgo == null ? null : Timestamp.from(ago(closedDaysAgo)), satisfaction, daysSaved);
       return id;
     }
 
-    private void step(UUID request, int seq, String from, String to, String department, String evidence,
+    private void step(UUID request, Enterprise e, int seq, String from, String to, String department, String evidence,
                       Integer satisfaction, int daysAgo) throws SQLException {
       update("INSERT INTO service_request_step (service_request_id, seq, from_status, to_status, department, evidence,"
               + " satisfaction, actor_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-          request, seq, from, to, department, evidence, satisfaction, XU, Timestamp.from(ago(daysAgo)));
+          request, seq, from, to, department, evidence, satisfaction, e.responsible(), Timestamp.from(ago(daysAgo)));
     }
 
     /** The four front lines: each officer's current posting and an earlier, ended one. */

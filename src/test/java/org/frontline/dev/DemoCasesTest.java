@@ -54,6 +54,15 @@ class DemoCasesTest {
     JsonObject tongzhou = figures(env, "supervisor.tongzhou", today.minusDays(30), today.plusDays(1));
     assertThat(tongzhou.getJsonObject("projects").getInteger("total")).isEqualTo(1);
     assertThat(tongzhou.getJsonObject("projects").getInteger("atRisk")).isEqualTo(1);
+    // Each request's responsible account covers its enterprise's unit, as the API requires, so it reads the request
+    // (the Hanjiang storage request was officer.xu's, of Huaisi below it: 404 to its own responsible officer).
+    String responsible = env.string("SELECT string_agg(r.id || ' ' || a.username, ',') FROM service_request r"
+        + " JOIN account a ON a.id = r.responsible_officer_id");
+    for (String pair : responsible.split(",")) {
+      String[] request = pair.split(" ");
+      assertThat(get(env, request[1], "/v1/service-requests/" + request[0]).getString("responsibleOfficerId"))
+          .isEqualTo(env.string("SELECT id::text FROM account WHERE username = ?", request[1]));
+    }
     // officer.zhang's current posting is to the project; officer.xu's to Huaisi's enterprises.
     JsonObject me = get(env, "officer.zhang", "/v1/me");
     assertThat(me.getJsonArray("postings").size()).isEqualTo(1);
