@@ -137,10 +137,12 @@ public final class DevMode {
 
   private static void banner(FrontlineConfig config, EmbeddedPostgresServer pg, Path data, long t0) {
     String api = "http://" + config.http().host() + ":" + config.http().port();
+    String management = "http://" + config.http().managementHost() + ":" + config.http().managementPort();
     StringBuilder b = new StringBuilder("\n\n  Frontline dev mode is up.\n\n");
     b.append("  API          ").append(api).append("   (contract: ").append(api).append("/openapi.yaml)\n");
-    b.append("  Management   http://").append(config.http().managementHost()).append(':')
-        .append(config.http().managementPort()).append("   (/health/live, /health/ready, /metrics)\n");
+    b.append("  Management   ").append(management).append("   (/health/live, /health/ready, /metrics)\n");
+    // The pushes are recorded, not sent: where a newcomer watches an alert go out (README, "Watch an alert go out").
+    b.append("  Pushes       ").append(management).append("/dev/pushes   (recorded, not sent; newest first)\n");
     b.append("  PostgreSQL   psql postgresql://").append(pg.user()).append(':').append(pg.password()).append('@')
         .append(pg.host()).append(':').append(pg.port()).append('/').append(pg.database()).append('\n');
     b.append("  Data         ").append(data).append('\n');
