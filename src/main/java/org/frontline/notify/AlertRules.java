@@ -113,7 +113,7 @@ public final class AlertRules {
         (event, locale, subject) -> "en".equals(locale)
             ? new Text("Report returned", "Your report from " + subject + " was returned by a supervisor. Open it"
                 + " to see why.")
-            : new Text("报告被退回", "您在" + subject + "提交的报告已被主管退回，请打开查看原因。"),
+            : new Text("报告被退回", "您在" + subject + " 提交的报告已被主管退回，请打开查看原因。"),
         event -> Map.of(
             "eventType", event.eventType(),
             "reportId", event.payload().getString("reportId", event.aggregateId()),

@@ -327,7 +327,8 @@ class ReportReviewTest {
     assertThat(push.data().getString("unitId")).isEqualTo(HUAISI.toString());
     assertThat(push.android().getString("collapse_key")).isEqualTo("review:" + report);
     assertThat(push.notification().getString("title")).isEqualTo("报告被退回"); // officer.xu reads zh-CN
-    assertThat(push.notification().getString("body")).contains("Huaisi");
+    // The unit's name ends in Latin letters: a space before the Chinese that follows, as in every other alert.
+    assertThat(push.notification().getString("body")).isEqualTo("您在槐泗镇 Huaisi Town 提交的报告已被主管退回，请打开查看原因。");
     env.awaitEventsDispatched();
     // The inbox: the author's only; the reviewer (and every other supervisor) gets no report.returned.
     assertThat(env.count("SELECT count(*) FROM notification n JOIN outbox o ON o.id = n.event_id"
