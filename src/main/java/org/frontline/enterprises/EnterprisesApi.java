@@ -39,12 +39,11 @@ public final class EnterprisesApi implements ApiRoutes {
         "createEnterprise", this::createEnterprise,
         "getEnterprise", rc -> respond(rc, 200, enterprises.get(Actor.of(rc), id(rc))),
         "listEnterprises", rc -> respond(rc, 200, enterprises.list(Actor.of(rc), rc.queryParams().get("cursor"),
-            Page.requested(rc.queryParams().get("limit"))).map(EnterprisesApi::page)),
+            Page.requested(rc.queryParams().get("limit"))).map(page -> new JsonObject().put("items", new JsonArray(page.items()))
+            .put("nextCursor", page.nextCursor()))),
         "moveEnterprise", rc -> writes.answer(rc, "moveEnterprise", 200, null, tx -> enterprises.move(Actor.of(rc),
             id(rc), UUID.fromString(rc.body().asJsonObject().getString("newUnitId")), tx)),
         "createServiceRequest", this::createServiceRequest,
-        "listServiceRequests", rc -> respond(rc, 200, requests.list(Actor.of(rc), id(rc),
-            rc.queryParams().get("cursor"), Page.requested(rc.queryParams().get("limit"))).map(EnterprisesApi::page)),
         "getServiceRequest", rc -> respond(rc, 200, requests.get(Actor.of(rc), id(rc))),
         "transitionServiceRequest", this::transition);
   }
@@ -76,10 +75,6 @@ public final class EnterprisesApi implements ApiRoutes {
     result.onSuccess(json -> rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
             .putHeader("Cache-Control", "no-store").end(json.encode()))
         .onFailure(rc::fail);
-  }
-
-  private static JsonObject page(Page<JsonObject> page) {
-    return new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor());
   }
 
   private static UUID id(RoutingContext rc) {

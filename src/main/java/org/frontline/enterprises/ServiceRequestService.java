@@ -9,7 +9,6 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.OrgUnitRepository;
-import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
@@ -22,7 +21,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -116,38 +114,6 @@ public final class ServiceRequestService {
     return actor.scope(pool).compose(scope -> find(pool, scope, id))
         .compose(found -> found.map(r -> Future.succeededFuture(json(r)))
             .orElseGet(() -> Future.failedFuture(notFound(id))));
-  }
-
-  /**
-   * The enterprise's requests, newest received first (keyset on received_at and id, the cursor bound to the
-   * enterprise): how an officer finds the request an ENTERPRISE_SERVICE report names. An enterprise outside the
-   * caller's scope is 404, as a missing one.
-   */
-  public Future<Page<JsonObject>> list(Actor actor, UUID enterpriseId, String cursor, Integer limit) {
-    String filters = Page.filters("service-requests", enterpriseId);
-    String after = Page.decode(cursor, Page.TimeId::valid, filters);
-    int size = Page.limit(limit);
-    var pool = database.pool();
-    return actor.scope(pool).compose(scope -> EnterpriseService.find(pool, scope, enterpriseId)
-        .compose(found -> {
-          if (found.isEmpty()) {
-            return Future.failedFuture(EnterpriseService.notFound(enterpriseId));
-          }
-          Tuple t = Tuple.of(enterpriseId, (Object) scope.paths(), size + 1);
-          if (after != null) {
-            Page.TimeId last = Page.TimeId.parse(after);
-            t.addOffsetDateTime(last.at()).addUUID(last.id());
-          }
-          return pool.preparedQuery(VIEW + " WHERE sr.enterprise_id = $1 AND " + Scope.sql("u.path", 2)
-                  + (after == null ? "" : " AND (sr.received_at, sr.id) < ($4::timestamptz, $5::uuid)")
-                  + " ORDER BY sr.received_at DESC, sr.id DESC LIMIT $3")
-              .execute(t);
-        })
-        .map(rows -> {
-          List<JsonObject> out = new ArrayList<>();
-          rows.forEach(r -> out.add(json(r)));
-          return Page.of(out, size, j -> j.getString("receivedAt") + "|" + j.getString("id"), filters);
-        }));
   }
 
   /** Applies one transition under the row lock; an illegal one is 409 with the allowed ones. */

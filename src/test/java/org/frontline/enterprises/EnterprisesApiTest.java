@@ -552,56 +552,6 @@ class EnterprisesApiTest {
   }
 
   /**
-   * An officer finds the requests of an enterprise in scope (the id an ENTERPRISE_SERVICE report names): the list was
-   * missing, GET on the path was 405, so a seeded or colleague's request could not be found from the app.
-   */
-  @Test
-  void anEnterprisesRequestsAreListedNewestReceivedFirstInScopeOnly(TestEnvironment env) throws Exception {
-    String sup = token(env, "supervisor.hanjiang");
-    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
-    UUID other = UUID.fromString(huaisiEnterprise(env).getString("id"));
-    String path = "/v1/enterprises/" + enterprise + "/service-requests";
-    List<String> created = new ArrayList<>();
-    for (String category : List.of("LAND", "FINANCING", "TALENT")) {
-      created.add(ok(call(env, sup, HttpMethod.POST, path, request(XU).put("category", category)), 201)
-          .getString("id"));
-    }
-    ok(call(env, sup, HttpMethod.POST, "/v1/enterprises/" + other + "/service-requests", request(XU)), 201);
-
-    String xu = token(env, "officer.xu");
-    List<String> seen = new ArrayList<>();
-    String cursor = null;
-    do {
-      JsonObject page = ok(call(env, xu, HttpMethod.GET, path + "?limit=2"
-          + (cursor == null ? "" : "&cursor=" + cursor), null), 200);
-      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(2);
-      for (Object o : page.getJsonArray("items")) {
-        JsonObject item = (JsonObject) o;
-        assertThat(item).isEqualTo(ok(call(env, xu, HttpMethod.GET, "/v1/service-requests/" + item.getString("id"),
-            null), 200));
-        seen.add(item.getString("receivedAt") + "|" + item.getString("id"));
-      }
-      cursor = page.getString("nextCursor");
-    } while (cursor != null);
-    assertThat(seen.stream().map(k -> k.substring(k.indexOf('|') + 1)).toList())
-        .containsExactlyInAnyOrderElementsOf(created);
-    List<String> sorted = new ArrayList<>(seen);
-    sorted.sort(java.util.Comparator.reverseOrder());
-    assertThat(seen).isEqualTo(sorted);
-
-    // A cursor continues its own enterprise's list only.
-    String first = ok(call(env, xu, HttpMethod.GET, path + "?limit=1", null), 200).getString("nextCursor");
-    JsonObject p = assertProblem(call(env, xu, HttpMethod.GET, "/v1/enterprises/" + other
-        + "/service-requests?cursor=" + first, null), 400, "urn:frontline:problem:validation-failed");
-    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
-    // Out of scope, or no such enterprise: 404 alike.
-    assertProblem(call(env, token(env, "officer.zhang"), HttpMethod.GET, path, null), 404,
-        "urn:frontline:problem:not-found");
-    assertProblem(call(env, xu, HttpMethod.GET, "/v1/enterprises/" + UUID.randomUUID() + "/service-requests", null),
-        404, "urn:frontline:problem:not-found");
-  }
-
-  /**
    * A service request at an enterprise of {@code unit} (made by the province admin), its responsible officer at home in
    * that unit; the request's id.
    */

@@ -69,7 +69,6 @@ class ScopeMatrixTest {
       // enterprises: every role reads; officers, supervisors and admins handle service requests
       java.util.Map.entry("getEnterprise", List.of()),
       java.util.Map.entry("getServiceRequest", List.of()),
-      java.util.Map.entry("listServiceRequests", List.of()),
       java.util.Map.entry("createServiceRequest", List.of("assessor.tongzhou")),
       java.util.Map.entry("transitionServiceRequest", List.of("assessor.tongzhou")),
       // projects: every role reads; supervisors and admins plan; officers, supervisors and admins record progress
@@ -224,8 +223,6 @@ class ScopeMatrixTest {
             new JsonObject().put("category", "APPROVAL").put("description", "Scope matrix")
                 .put("responsibleOfficerId", XU.toString()), "enterprise", HUAISI_ENTERPRISE,
             List.of("SELECT count(*) FROM service_request WHERE enterprise_id = '" + HUAISI_ENTERPRISE + "'")),
-        new Case("listServiceRequests", HttpMethod.GET, "/v1/enterprises/" + HUAISI_ENTERPRISE + "/service-requests",
-            null, "enterprise", HUAISI_ENTERPRISE),
         new Case("getServiceRequest", HttpMethod.GET, "/v1/service-requests/" + HUAISI_SERVICE_REQUEST, null,
             "service_request", HUAISI_SERVICE_REQUEST),
         new Case("transitionServiceRequest", HttpMethod.POST, "/v1/service-requests/" + HUAISI_SERVICE_REQUEST
