@@ -80,7 +80,8 @@ public final class ServiceRequestService {
     UUID id = UUID.randomUUID();
     OffsetDateTime receivedAt = now();
     OffsetDateTime dueAt = receivedAt.plus(Duration.ofDays(SLA_DAYS.get(req.category())));
-    return tx.run(conn -> actor.scope(conn)
+    return tx.run(conn -> lockEnterprise(conn, "$1", enterpriseId)
+        .compose(v -> actor.scope(conn))
         .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
         .compose(found -> found.isPresent() ? Future.succeededFuture(UUID.fromString(found.get().getString("unitId")))
             : Future.failedFuture(EnterpriseService.notFound(enterpriseId)))
@@ -298,15 +299,31 @@ public final class ServiceRequestService {
   }
 
   /**
-   * The request for a write: locked (FOR UPDATE) by key in a statement of its own, then judged against the actor's
+   * The request for a write: its enterprise share-locked ({@link #lockEnterprise}), then the request locked (FOR
+   * UPDATE) by key in a statement of its own, then judged against the actor's
    * scope read once the lock is granted, against the tree as it is then. One statement locking the request joined to
    * its enterprise's unit with the scope check re-checked, once a write of the request it waited for committed, the
    * request's new version against the unit's row as it was when the statement began: a unit moved out of the scope
    * meanwhile still passed, and one moved into it was never found.
    */
   private static Future<Optional<Row>> locked(SqlClient conn, Actor actor, UUID id) {
-    return actor.scopeAfterLocking(conn, "service_request", id)
+    return lockEnterprise(conn, "(SELECT enterprise_id FROM service_request WHERE id = $1)", id)
+        .compose(v -> actor.scopeAfterLocking(conn, "service_request", id))
         .compose(scope -> find(conn, scope, id));
+  }
+
+  /**
+   * Share-locks the enterprise {@code enterpriseOf} names ($1 being {@code id}) by key, before anything of it is read:
+   * its hand-over (EnterpriseService.move) locks it FOR UPDATE, so a request's creation or move either ends before
+   * the hand-over changes its unit, or waits for it and is judged at the new unit (an ENTERPRISE_SERVICE report
+   * share-locks it the same way, LinkedRecords). Without it, a creation judged the caller and the responsible officer
+   * at the unit the enterprise was leaving and its insert then waited for the hand-over (the foreign key): an open
+   * request of an enterprise the officer no longer covered, which the hand-over refuses; and a move of a request the
+   * hand-over did not lock (one RESOLVED) did not wait at all: closed by a caller of the old unit, audited there.
+   */
+  private static Future<Void> lockEnterprise(SqlClient conn, String enterpriseOf, UUID id) {
+    return conn.preparedQuery("SELECT 1 FROM enterprise WHERE id = " + enterpriseOf + " FOR SHARE")
+        .execute(Tuple.of(id)).mapEmpty();
   }
 
   private static JsonObject json(Row r) {

@@ -607,4 +607,67 @@ class EnterprisesApiTest {
     assertThat(string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id)).isEqualTo(before);
     assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?", id)).isZero();
   }
+
+  /**
+   * What moveEnterprise writes (EnterpriseService.move), held open by the test: the enterprise locked by key, its unit
+   * changed, its open requests' alert state cleared.
+   */
+  private static TestEnvironment.SqlWork handOver(UUID enterprise, UUID to) {
+    return st -> {
+      st.execute("SELECT 1 FROM enterprise WHERE id = '" + enterprise + "' FOR UPDATE");
+      st.executeUpdate("UPDATE enterprise SET unit_id = '" + to + "' WHERE id = '" + enterprise + "'");
+      st.executeUpdate("UPDATE service_request SET overdue_alerted_at = NULL WHERE enterprise_id = '" + enterprise
+          + "' AND status IN ('RECEIVED', 'COORDINATING')");
+    };
+  }
+
+  /**
+   * A request recorded by a supervisor of a unit while its enterprise is handed over to a unit outside their scope is
+   * judged at the new unit: 404, nothing stored. It was judged at the unit the enterprise was leaving, its insert then
+   * waited for the hand-over (the foreign key) and stored an open request whose responsible officer does not cover
+   * the enterprise's unit (what the hand-over itself refuses), created and audited by a caller who does not either.
+   */
+  @Test
+  void aRequestRecordedWhileItsEnterpriseIsHandedOverOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID unit = ScopeMoves.unit(env, HANJIANG);
+    ScopeMoves.ScopedCaller supervisor = ScopeMoves.caller(env, unit, "supervisor");
+    UUID officer = ScopeMoves.caller(env, unit, "officer").id();
+    UUID enterprise = UUID.fromString(ok(call(env, ScopeMoves.provinceAdmin(env), HttpMethod.POST, "/v1/enterprises",
+        enterprise(code(), unit)), 201).getString("id"));
+    String path = "/v1/enterprises/" + enterprise + "/service-requests";
+    assertProblem(ScopeMoves.whileHeld(env, handOver(enterprise, TONGZHOU), "%enterprise%",
+        () -> call(env, supervisor.token(), HttpMethod.POST, path, request(officer))), 404,
+        "urn:frontline:problem:not-found");
+    assertThat(count(env, "SELECT count(*) FROM service_request WHERE enterprise_id = ?", enterprise)).isZero();
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'service-request.create'"
+        + " AND details ->> 'enterpriseId' = ?", enterprise.toString())).isZero();
+  }
+
+  /**
+   * A move of a RESOLVED request (which the hand-over does not lock: only open requests' alert state is cleared)
+   * sent by a supervisor of the unit its enterprise is being handed over from, to a unit outside their scope, waits
+   * for the hand-over and is 404, nothing written; the request is then closed at the new unit, audited there. It did
+   * not wait: the request was closed by a caller who no longer covers it, audited at the unit it had left.
+   */
+  @Test
+  void aMoveSentWhileItsEnterpriseIsHandedOverOutOfTheCallersScopeIs404(TestEnvironment env) throws Exception {
+    UUID unit = ScopeMoves.unit(env, HANJIANG);
+    ScopeMoves.ScopedCaller supervisor = ScopeMoves.caller(env, unit, "supervisor");
+    UUID id = requestAt(env, unit);
+    UUID enterprise = UUID.fromString(string(env, "SELECT enterprise_id FROM service_request WHERE id = ?", id));
+    ok(move(env, supervisor.token(), id, TO_TAX), 200);
+    ok(move(env, supervisor.token(), id, new JsonObject().put("to", "RESOLVED").put("evidence", "Permit issued")), 200);
+    String before = string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id);
+    JsonObject close = new JsonObject().put("to", "CLOSED").put("satisfaction", 5);
+    assertProblem(ScopeMoves.whileHeld(env, handOver(enterprise, TONGZHOU), "%FROM enterprise%FOR SHARE%",
+        () -> move(env, supervisor.token(), id, close)), 404, "urn:frontline:problem:not-found");
+    assertThat(string(env, "SELECT row_to_json(t)::text FROM service_request t WHERE id = ?", id)).isEqualTo(before);
+    assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?", id)).isEqualTo(2);
+
+    assertThat(ok(move(env, token(env, "supervisor.tongzhou"), id, close), 200).getString("status"))
+        .isEqualTo("CLOSED");
+    assertThat(string(env, "SELECT string_agg(details ->> 'to' || '@' || (unit_id = ?), ',' ORDER BY seq)"
+        + " FROM audit_log WHERE action = 'service-request.transition' AND object_id = ?", TONGZHOU, id.toString()))
+        .isEqualTo("COORDINATING@false,RESOLVED@false,CLOSED@true");
+  }
 }
