@@ -105,7 +105,9 @@ public final class ServiceRequestService {
                 req.responsibleOfficerId(), receivedAt, dueAt, actor.accountId()}))
             .compose(v -> audit.success(conn, actor, "service-request.create", "service_request", id, unitId,
                 new JsonObject().put("enterpriseId", enterpriseId.toString()).put("category", req.category())
-                    .put("dueAt", EnterpriseService.time(dueAt)))))
+                    .put("description", req.description())
+                    .put("responsibleOfficerId", req.responsibleOfficerId().toString())
+                    .put("receivedAt", EnterpriseService.time(receivedAt)).put("dueAt", EnterpriseService.time(dueAt)))))
         .compose(v -> find(conn, Scope.everything(), id))
         .map(found -> json(found.orElseThrow())));
   }
@@ -159,7 +161,7 @@ public final class ServiceRequestService {
               .execute(Tuple.of(reportId, id, actor.accountId(), at, actions.toArray(String[]::new)))
               .compose(v -> audit.success(conn, actor, "service-request.actions", "service_request", id,
                   row.getUUID("unit_id"), new JsonObject().put("reportId", reportId.toString())
-                      .put("actions", actions.size())))
+                      .put("actions", actions.size()).put("at", EnterpriseService.time(at))))
               .compose(v -> advance == null ? Future.succeededFuture()
                   : move(conn, actor, row, advance, prefix + "advanceTo/", at)));
     });
@@ -236,7 +238,8 @@ public final class ServiceRequestService {
         .compose(v -> conn.preparedQuery(update).execute(params))
         .compose(v -> audit.success(conn, actor, "service-request.transition", "service_request", id, unitId,
             new JsonObject().put("from", from).put("to", t.to()).put("department", t.department())
-                .put("satisfaction", t.satisfaction()).put("approvalDaysSaved", t.approvalDaysSaved())))
+                .put("evidence", t.evidence()).put("satisfaction", t.satisfaction())
+                .put("approvalDaysSaved", t.approvalDaysSaved()).put("at", EnterpriseService.time(at))))
         .mapEmpty();
   }
 

@@ -361,8 +361,12 @@ class EnterprisesApiTest {
     assertThat(string(env, "SELECT status || '|' || category || '|' || responsible_officer_id || '|'"
         + " || (due_at - received_at)::text FROM service_request WHERE id = ?", id))
         .isEqualTo("RECEIVED|APPROVAL|" + XU + "|10 days");
-    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'service-request.create' AND object_id = ?",
-        id.toString())).isEqualTo(1);
+    // The entry records what was asked, of whom and when, so a request changed in the tables since shows.
+    assertThat(string(env, "SELECT concat_ws('|', details ->> 'description', details ->> 'responsibleOfficerId',"
+        + " (details ->> 'receivedAt')::timestamptz = r.received_at, (details ->> 'dueAt')::timestamptz = r.due_at)"
+        + " FROM audit_log, service_request r WHERE action = 'service-request.create' AND object_id = ?"
+        + " AND r.id = ?", id.toString(), id))
+        .isEqualTo("Construction permit for a new workshop|" + XU + "|t|t");
 
     assertIllegal(env, xu, id, "RESOLVED", "RECEIVED", List.of("COORDINATING"));
     assertIllegal(env, xu, id, "CLOSED", "RECEIVED", List.of("COORDINATING"));
@@ -419,6 +423,15 @@ class EnterprisesApiTest {
     for (String to : List.of("COORDINATING", "RESOLVED", "CLOSED")) {
       assertIllegal(env, xu, id, to, "CLOSED", List.of());
     }
+    // Each move's entry records its fields and its time (the step's: a report's move is done at its capture time,
+    // not the entry's), so a resolution's evidence or time to resolution changed in the tables since shows.
+    assertThat(string(env, "SELECT string_agg(concat_ws('|', s.seq, e.details ->> 'department',"
+        + " e.details ->> 'evidence', e.details ->> 'satisfaction', (e.details ->> 'at')::timestamptz = s.at), ','"
+        + " ORDER BY e.seq) FROM audit_log e JOIN service_request_step s ON s.service_request_id::text = e.object_id"
+        + " AND s.to_status = e.details ->> 'to' AND s.department IS NOT DISTINCT FROM e.details ->> 'department'"
+        + " WHERE e.action = 'service-request.transition' AND e.object_id = ?", id.toString()))
+        .isEqualTo("1|Natural resources bureau|t,2|Housing and construction bureau|t,"
+            + "3|Permit issued on 2026-11-20, 13 working days saved|t,4|5|t");
     assertThat(count(env, "SELECT count(*) FROM service_request_step WHERE service_request_id = ?", id)).isEqualTo(4);
     assertThat(count(env, "SELECT count(*) FROM audit_log WHERE action = 'service-request.transition'"
         + " AND object_id = ?", id.toString())).isEqualTo(4);

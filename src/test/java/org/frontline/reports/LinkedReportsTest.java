@@ -515,6 +515,16 @@ class LinkedReportsTest {
         .containsExactly("Met the land bureau", "Called back", "Land allocated");
     assertThat(java.time.Instant.parse(request.getJsonArray("steps").getJsonObject(0).getString("at")))
         .isEqualTo(java.time.Instant.parse(threeDaysAgo));
+    // Their audit entries record those times, not the entries' own (the report's receipt).
+    assertThat(env.string("SELECT string_agg(e.action || '@' || ((e.details ->> 'at')::timestamptz"
+        + " IN (SELECT at FROM service_request_step WHERE service_request_id = ? UNION"
+        + " SELECT at FROM service_request_action WHERE service_request_id = ?)), ',' ORDER BY e.seq)"
+        + " FROM audit_log e WHERE e.object_id = ? AND e.action IN ('service-request.actions',"
+        + " 'service-request.transition')", er[1], er[1], er[1].toString()))
+        .isEqualTo("service-request.actions@true,service-request.transition@true,service-request.actions@true,"
+            + "service-request.actions@true,service-request.transition@true");
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'service-request.transition'"
+        + " AND (details ->> 'at')::timestamptz = ?::timestamptz", er[1].toString(), threeDaysAgo)).isEqualTo(1);
   }
 
   @Test
