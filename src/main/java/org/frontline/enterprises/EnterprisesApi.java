@@ -39,11 +39,11 @@ public final class EnterprisesApi implements ApiRoutes {
         "createEnterprise", this::createEnterprise,
         "getEnterprise", rc -> respond(rc, 200, enterprises.get(Actor.of(rc), id(rc))),
         "listEnterprises", rc -> respond(rc, 200, enterprises.list(Actor.of(rc), rc.queryParams().get("cursor"),
-            Page.requested(rc.queryParams().get("limit"))).map(page -> new JsonObject().put("items", new JsonArray(page.items()))
-            .put("nextCursor", page.nextCursor()))),
+            Page.requested(rc.queryParams().get("limit"))).map(EnterprisesApi::page)),
         "moveEnterprise", rc -> writes.answer(rc, "moveEnterprise", 200, null, tx -> enterprises.move(Actor.of(rc),
             id(rc), UUID.fromString(rc.body().asJsonObject().getString("newUnitId")), tx)),
         "createServiceRequest", this::createServiceRequest,
+        "listServiceRequests", this::listServiceRequests,
         "getServiceRequest", rc -> respond(rc, 200, requests.get(Actor.of(rc), id(rc))),
         "transitionServiceRequest", this::transition);
   }
@@ -64,6 +64,17 @@ public final class EnterprisesApi implements ApiRoutes {
     writes.answer(rc, "createServiceRequest", 201, json -> "/v1/service-requests/" + json.getString("id"),
         tx -> requests.create(Actor.of(rc), id(rc), new ServiceRequestService.NewRequest(b.getString("category"),
             b.getString("description"), UUID.fromString(b.getString("responsibleOfficerId"))), tx));
+  }
+
+  private void listServiceRequests(RoutingContext rc) {
+    String enterprise = rc.queryParams().get("enterpriseId");
+    respond(rc, 200, requests.list(Actor.of(rc), rc.queryParams().get("status"),
+        enterprise == null ? null : UUID.fromString(enterprise), rc.queryParams().get("cursor"),
+        Page.requested(rc.queryParams().get("limit"))).map(EnterprisesApi::page));
+  }
+
+  private static JsonObject page(Page<JsonObject> page) {
+    return new JsonObject().put("items", new JsonArray(page.items())).put("nextCursor", page.nextCursor());
   }
 
   private void transition(RoutingContext rc) {

@@ -9,6 +9,7 @@ import io.vertx.sqlclient.Tuple;
 import org.frontline.identity.Actor;
 import org.frontline.identity.AdminAudit;
 import org.frontline.identity.OrgUnitRepository;
+import org.frontline.identity.Page;
 import org.frontline.identity.Scope;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
@@ -21,6 +22,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -117,6 +119,61 @@ public final class ServiceRequestService {
     return actor.scope(pool).compose(scope -> find(pool, scope, id))
         .compose(found -> found.map(r -> Future.succeededFuture(json(r)))
             .orElseGet(() -> Future.failedFuture(notFound(id))));
+  }
+
+  /**
+   * The requests of the enterprises in the caller's scope, the earliest deadline first ({@code dueAt}, then id: the
+   * keyset of service_request_due_idx, or of service_request_enterprise_due_idx for one enterprise), of one status
+   * and of one enterprise when asked: how a supervisor sees each request through to its end. The cursor is bound to
+   * the filters.
+   */
+  public Future<Page<JsonObject>> list(Actor actor, String status, UUID enterpriseId, String cursor, Integer limit) {
+    String filters = Page.filters("service-requests", status, enterpriseId);
+    String after = Page.decode(cursor, Page.TimeId::valid, filters);
+    int size = Page.limit(limit);
+    var pool = database.pool();
+    return actor.scope(pool).compose(scope -> {
+      List<Object> params = new ArrayList<>(List.of((Object) scope.paths()));
+      if (status != null) {
+        params.add(status);
+      }
+      if (enterpriseId != null) {
+        params.add(enterpriseId);
+      }
+      if (after != null) {
+        Page.TimeId last = Page.TimeId.parse(after);
+        params.add(last.at());
+        params.add(last.id());
+      }
+      params.add(size + 1);
+      return pool.preparedQuery(listSql(status != null, enterpriseId != null, after != null))
+          .execute(Tuple.from(params));
+    }).map(rows -> {
+      List<Row> list = new ArrayList<>();
+      rows.forEach(list::add);
+      Page<Row> page = Page.of(list, size, r -> Page.TimeId.key(r.getOffsetDateTime("due_at"), r.getUUID("id")),
+          filters);
+      return new Page<>(page.items().stream().map(ServiceRequestService::json).toList(), page.nextCursor());
+    });
+  }
+
+  /**
+   * The list's statement: $1 the scope's paths, then the status, the enterprise and the cursor's (due_at, id) when
+   * given, and last the number of rows to read.
+   */
+  static String listSql(boolean byStatus, boolean byEnterprise, boolean after) {
+    StringBuilder sql = new StringBuilder(VIEW + " WHERE " + Scope.sql("u.path", 1));
+    int n = 1;
+    if (byStatus) {
+      sql.append(" AND sr.status = $").append(++n);
+    }
+    if (byEnterprise) {
+      sql.append(" AND sr.enterprise_id = $").append(++n);
+    }
+    if (after) {
+      sql.append(" AND (sr.due_at, sr.id) > ($").append(++n).append(", $").append(++n).append(")");
+    }
+    return sql.append(" ORDER BY sr.due_at, sr.id LIMIT $").append(++n).toString();
   }
 
   /** Applies one transition under the row lock; an illegal one is 409 with the allowed ones. */

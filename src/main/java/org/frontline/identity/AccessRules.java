@@ -100,6 +100,7 @@ public final class AccessRules {
       // a record's hand-over to another unit (units merged or abolished): admins, both units in scope
       Map.entry("moveEnterprise", ADMIN),
       Map.entry("createServiceRequest", SERVICE_REQUEST_WRITERS),
+      Map.entry("listServiceRequests", ENTERPRISE_READERS),
       Map.entry("getServiceRequest", ENTERPRISE_READERS),
       Map.entry("transitionServiceRequest", SERVICE_REQUEST_WRITERS),
       // projects and milestones

@@ -8,6 +8,7 @@ import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.QueryPlans;
 import org.frontline.testing.ScopeMoves;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -682,5 +683,98 @@ class EnterprisesApiTest {
     assertThat(string(env, "SELECT string_agg(details ->> 'to' || '@' || (unit_id = ?), ',' ORDER BY seq)"
         + " FROM audit_log WHERE action = 'service-request.transition' AND object_id = ?", TONGZHOU, id.toString()))
         .isEqualTo("COORDINATING@false,RESOLVED@false,CLOSED@true");
+  }
+
+  /** Every page of GET {@code path} (a query string of filters, or none) as the ids listed, paged by {@code limit}. */
+  private static List<String> listedIds(TestEnvironment env, String token, String query, int limit) {
+    List<String> ids = new ArrayList<>();
+    String cursor = null;
+    do {
+      JsonObject page = ok(call(env, token, HttpMethod.GET, "/v1/service-requests?limit=" + limit + query
+          + (cursor == null ? "" : "&cursor=" + cursor), null), 200);
+      assertThat(page.getJsonArray("items").size()).isLessThanOrEqualTo(limit);
+      page.getJsonArray("items").forEach(o -> ids.add(((JsonObject) o).getString("id")));
+      cursor = page.getString("nextCursor");
+    } while (cursor != null);
+    return ids;
+  }
+
+  /**
+   * A supervisor sees every request of their scope through to its end: listed the earliest deadline first (due, then
+   * id), paged by a cursor bound to its filters, filtered by status and enterprise, each item as GET answers it;
+   * another unit's requests are never listed. There was no list: a request was found only by its id (its creation's
+   * answer, an overdue alert).
+   */
+  @Test
+  void theRequestsOfTheScopeAreListedEarliestDeadlineFirstAndFiltered(TestEnvironment env) throws Exception {
+    String sup = token(env, "supervisor.hanjiang");
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String path = "/v1/enterprises/" + enterprise + "/service-requests";
+    // Due in 10, 30 and 15 days: listed approval, talent, land.
+    JsonObject approval = ok(call(env, sup, HttpMethod.POST, path, request(XU)), 201);
+    JsonObject land = ok(call(env, sup, HttpMethod.POST, path, request(XU).put("category", "LAND")), 201);
+    JsonObject talent = ok(call(env, sup, HttpMethod.POST, path, request(XU).put("category", "TALENT")), 201);
+    UUID approvalId = UUID.fromString(approval.getString("id"));
+    ok(move(env, sup, approvalId, TO_TAX), 200);
+
+    String byEnterprise = "&enterpriseId=" + enterprise;
+    assertThat(listedIds(env, sup, byEnterprise, 2)).containsExactly(approval.getString("id"),
+        talent.getString("id"), land.getString("id"));
+    assertThat(listedIds(env, sup, byEnterprise + "&status=RECEIVED", 1)).containsExactly(talent.getString("id"),
+        land.getString("id"));
+    assertThat(listedIds(env, sup, "&status=COORDINATING", 200)).contains(approval.getString("id"))
+        .doesNotContain(talent.getString("id"), land.getString("id"));
+    JsonObject first = ok(call(env, sup, HttpMethod.GET, "/v1/service-requests?limit=1" + byEnterprise, null), 200);
+    assertThat(first.getJsonArray("items").getJsonObject(0))
+        .isEqualTo(ok(call(env, sup, HttpMethod.GET, "/v1/service-requests/" + approvalId, null), 200));
+
+    // The whole scope, in (dueAt, id) order, each of its requests once.
+    List<String> all = listedIds(env, sup, "", 7);
+    assertThat(all).doesNotHaveDuplicates().hasSize((int) count(env, "SELECT count(*) FROM service_request sr"
+        + " JOIN enterprise e ON e.id = sr.enterprise_id JOIN org_unit u ON u.id = e.unit_id"
+        + " WHERE u.path LIKE (SELECT path FROM org_unit WHERE id = ?) || '%'", HANJIANG));
+    assertThat(all).isEqualTo(List.of(string(env, "SELECT string_agg(sr.id::text, ',' ORDER BY sr.due_at, sr.id)"
+        + " FROM service_request sr WHERE sr.id = ANY (?::uuid[])", String.join(",", all).isEmpty() ? "{}"
+        : "{" + String.join(",", all) + "}").split(",")));
+
+    // Another unit's supervisor and assessor list none of them, even naming the enterprise.
+    for (String outsider : List.of("supervisor.tongzhou", "assessor.tongzhou")) {
+      assertThat(listedIds(env, token(env, outsider), byEnterprise, 50)).as(outsider).isEmpty();
+      assertThat(listedIds(env, token(env, outsider), "", 200)).as(outsider)
+          .doesNotContain(approval.getString("id"), talent.getString("id"), land.getString("id"));
+    }
+    // A cursor is a place in one list: with other filters it is 400 naming it.
+    String cursor = ok(call(env, sup, HttpMethod.GET, "/v1/service-requests?limit=1" + byEnterprise, null), 200)
+        .getString("nextCursor");
+    JsonObject p = assertProblem(call(env, sup, HttpMethod.GET, "/v1/service-requests?limit=1&status=RECEIVED"
+        + byEnterprise + "&cursor=" + cursor, null), 400, "urn:frontline:problem:validation-failed");
+    assertThat(p.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/cursor");
+    assertProblem(call(env, sup, HttpMethod.GET, "/v1/service-requests?status=OPEN", null), 400,
+        "urn:frontline:problem:validation-failed");
+
+    // Served from the keyset's index: one enterprise's range, or the scope's walk in due order (generic plans).
+    QueryPlans.rolledBack(env, st -> {
+      st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
+      st.execute("SET LOCAL enable_seqscan = off");
+      st.execute("PREPARE by_enterprise(text[], text, uuid, timestamptz, uuid, int) AS "
+          + ServiceRequestService.listSql(true, true, true));
+      st.execute("PREPARE whole_scope(text[], timestamptz, uuid, int) AS "
+          + ServiceRequestService.listSql(false, false, true));
+      assertThat(plan(st, "EXPLAIN EXECUTE by_enterprise('{/}', 'RECEIVED', '" + enterprise
+          + "', '2026-01-01T00:00:00Z', '" + enterprise + "', 51)")).contains("service_request_enterprise_due_idx")
+          .doesNotContain("Sort");
+      assertThat(plan(st, "EXPLAIN EXECUTE whole_scope('{/}', '2026-01-01T00:00:00Z', '" + enterprise + "', 51)"))
+          .contains("service_request_due_idx").doesNotContain("Sort");
+    });
+  }
+
+  private static String plan(java.sql.Statement st, String explain) throws SQLException {
+    StringBuilder plan = new StringBuilder();
+    try (ResultSet rs = st.executeQuery(explain)) {
+      while (rs.next()) {
+        plan.append(rs.getString(1)).append('\n');
+      }
+    }
+    return plan.toString();
   }
 }

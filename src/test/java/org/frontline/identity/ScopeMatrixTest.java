@@ -167,6 +167,7 @@ class ScopeMatrixTest {
         new ListCase("listAccounts", "/v1/accounts", XU),
         new ListCase("listReports", "/v1/reports", XU_REPORT),
         new ListCase("listEnterprises", "/v1/enterprises", HUAISI_ENTERPRISE),
+        new ListCase("listServiceRequests", "/v1/service-requests", HUAISI_SERVICE_REQUEST),
         new ListCase("listProjects", "/v1/projects", HUAISI_PROJECT),
         new ListCase("listPostings", "/v1/postings", HUAISI_POSTING),
         new ListCase("listDeliveries", "/v1/admin/deliveries", HANJIANG_DEAD_DELIVERY),
