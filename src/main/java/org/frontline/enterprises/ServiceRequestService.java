@@ -181,7 +181,8 @@ public final class ServiceRequestService {
     return tx.run(conn -> locked(conn, actor, id)
         .compose(found -> found.isEmpty() ? Future.failedFuture(notFound(id))
             : unitLive(conn, found.get().getUUID("unit_id"))
-                .compose(live -> move(conn, actor, found.get(), t, "body/", now())))
+                .compose(live -> doneAt(conn, id, now()))
+                .compose(at -> move(conn, actor, found.get(), t, "body/", at)))
         .compose(v -> find(conn, Scope.everything(), id))
         .map(again -> json(again.orElseThrow())));
   }
@@ -225,17 +226,19 @@ public final class ServiceRequestService {
   }
 
   /**
-   * When a report's actions and move on request {@code id} (locked) were done: its capture time, but never after now
-   * (its receipt; a phone's clock running ahead) and always after everything the request already records (its
-   * receipt, its last step and action; a phone's clock running behind, or a report queued offline while others
-   * arrived), so that the request's history reads in the order it was recorded and no step lands before the one
-   * it follows.
+   * When a move or a report's actions on request {@code id} (locked) were done: a report's capture time, the
+   * transitions endpoint's now, but never after now (a report's receipt; a phone's clock running ahead) and always
+   * after everything the request already records (its receipt, its last step and action; a phone's clock running
+   * behind, or a report queued offline while others arrived), so that the request's history reads in the order it
+   * was recorded and no step lands before the one it follows. The later bound wins: a time recorded by an instance
+   * whose clock runs ahead of this one's is followed, not preceded (the endpoint's move was recorded at this
+   * instance's now before, which could put a resolution before the receipt: a negative time to resolution).
    */
   private static Future<OffsetDateTime> doneAt(SqlClient conn, UUID id, OffsetDateTime capturedAt) {
-    return conn.preparedQuery("SELECT least($3, greatest($2, greatest(sr.received_at,"
+    return conn.preparedQuery("SELECT greatest(least($2::timestamptz, $3::timestamptz), greatest(sr.received_at,"
             + " (SELECT max(at) FROM service_request_step WHERE service_request_id = $1),"
             + " (SELECT max(at) FROM service_request_action WHERE service_request_id = $1))"
-            + " + interval '1 microsecond')) FROM service_request sr WHERE sr.id = $1")
+            + " + interval '1 microsecond') FROM service_request sr WHERE sr.id = $1")
         .execute(Tuple.of(id, capturedAt, now()))
         .map(rows -> rows.iterator().next().getOffsetDateTime(0));
   }

@@ -440,6 +440,31 @@ class EnterprisesApiTest {
         200)).isEqualTo(closed);
   }
 
+  /**
+   * A request received by an instance whose clock runs ahead of this one's (its receipt an hour in this instance's
+   * future): the transitions endpoint records each move just after the receipt and the step before it, so the history
+   * keeps its order and the time to resolution is never negative. Each was recorded at this instance's now: brought
+   * in and resolved before it was received.
+   */
+  @Test
+  void aMoveIsNeverRecordedBeforeWhatTheRequestAlreadyRecords(TestEnvironment env) throws Exception {
+    UUID enterprise = UUID.fromString(huaisiEnterprise(env).getString("id"));
+    String xu = token(env, "officer.xu");
+    UUID id = UUID.fromString(ok(call(env, xu, HttpMethod.POST, "/v1/enterprises/" + enterprise + "/service-requests",
+        request(XU)), 201).getString("id"));
+    env.inTransactionBesideTheService(st -> assertThat(st.executeUpdate("UPDATE service_request SET received_at ="
+        + " received_at + interval '1 hour', due_at = due_at + interval '1 hour' WHERE id = '" + id + "'")).isOne());
+    ok(move(env, xu, id, TO_TAX), 200);
+    JsonObject resolved = ok(move(env, xu, id, new JsonObject().put("to", "RESOLVED").put("evidence", "Permit issued")),
+        200);
+    assertThat(string(env, "SELECT concat_ws('|', s1.at > r.received_at, s2.at > s1.at, r.resolved_at = s2.at)"
+        + " FROM service_request r JOIN service_request_step s1 ON s1.service_request_id = r.id AND s1.seq = 1"
+        + " JOIN service_request_step s2 ON s2.service_request_id = r.id AND s2.seq = 2 WHERE r.id = ?", id))
+        .isEqualTo("t|t|t");
+    assertThat(OffsetDateTime.parse(resolved.getString("resolvedAt")))
+        .isAfter(OffsetDateTime.parse(resolved.getString("receivedAt")));
+  }
+
   /** A raw JSON body (so a lone surrogate escape reaches the server as sent). */
   static HttpResponse<Buffer> raw(TestEnvironment env, String token, String path, String json) {
     return await(env.client().post(path).putHeader("Authorization", "Bearer " + token)
