@@ -180,6 +180,18 @@ class EnterprisesApiTest {
       assertThat(bad.getJsonArray("errors").stream().map(o -> ((JsonObject) o).getString("field")))
           .as(malformed).contains("body/uscc");
     }
+    // As pasted from a registry page or a document: full-width characters, spaces (ASCII, U+3000), lower case. The
+    // contract takes the code as the registry writes it, so each is the pattern's 400 naming the field, not a second
+    // spelling of a code that could be registered twice.
+    StringBuilder fullWidth = new StringBuilder();
+    valid.chars().forEach(c -> fullWidth.append((char) (c + 0xFEE0)));
+    for (String pasted : List.of(fullWidth.toString(), valid.substring(0, 8) + " " + valid.substring(8),
+        valid + "\u3000", "\u3000" + valid, valid.toLowerCase(java.util.Locale.ROOT))) {
+      JsonObject bad = assertProblem(call(env, sup, HttpMethod.POST, "/v1/enterprises", enterprise(pasted, HUAISI)),
+          400, "urn:frontline:problem:validation-failed");
+      assertThat(bad.getJsonArray("errors").stream().map(o -> ((JsonObject) o).getString("field")))
+          .as(pasted).containsExactly("body/uscc");
+    }
     assertThat(count(env, "SELECT count(*) FROM enterprise")).isEqualTo(before);
   }
 
