@@ -66,12 +66,25 @@ public final class ReportsApi implements ApiRoutes {
   @Override
   public Map<String, RefusalAnswer> refusalAnswers() {
     return Map.of("createReport", rc -> {
-      JsonObject envelope = rc.body().asJsonObject();
+      JsonObject envelope = refusedEnvelope(rc);
       return reports.repeatOf(Actor.of(rc), envelope == null ? null : exactQuantity(rc, envelope)).map(repeat -> {
         repeat.ifPresent(s -> send(rc, 200, s.body()));
         return repeat.isPresent();
       });
     }, "reviewReport", writes.replayOf("reviewReport"));
+  }
+
+  /**
+   * The refused body as the envelope it may be; null when it is no JSON object (malformed, truncated, nested past
+   * the parser's depth, an array...), which repeats nothing. {@code asJsonObject} threw on those, and the refusal
+   * was answered 500 "while judging its refusal" (IdempotencyKeys.replayOf likewise takes such a body for none).
+   */
+  private static JsonObject refusedEnvelope(RoutingContext rc) {
+    try {
+      return rc.body().asJsonObject();
+    } catch (RuntimeException notAnObject) {
+      return null;
+    }
   }
 
   /** A review is answered 200 with the review, a new one or (a repeat) the one it repeats; see ReviewService. */

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.frontline.testing.TestEnvironment.await;
@@ -166,6 +167,33 @@ class ProblemsAndContractTest {
     assertThat(read.statusCode()).as(read.bodyAsString()).isEqualTo(200);
     assertThat(await(env.client().delete("/v1/devices/" + deviceId).putHeader("Authorization", "Bearer " + supervisor)
         .send()).statusCode()).isEqualTo(204);
+  }
+
+  /**
+   * A body that is no JSON object, sent where a refusal may repeat a stored write (a report, a keyed write), is a
+   * 400 problem and stores nothing: reading it to find the write it repeats threw, and the refusal was a 500.
+   */
+  @Test
+  void aBodyThatIsNoJsonObjectIsA400WhereARefusalMayRepeatAWrite(TestEnvironment env) {
+    String officer = login(env, "officer.xu");
+    String admin = login(env, "admin");
+    long reports = env.count("SELECT count(*) FROM report");
+    long units = env.count("SELECT count(*) FROM org_unit");
+    String malformed = "urn:frontline:problem:malformed-request";
+    String invalid = "urn:frontline:problem:validation-failed";
+    Map<String, String> bodies = Map.of("{\"not json", malformed, "[".repeat(2000) + "]".repeat(2000), malformed,
+        "[]", invalid, "\"text\"", invalid, "42", invalid);
+    bodies.forEach((body, type) -> {
+      HttpResponse<Buffer> report = await(env.client().post("/v1/reports").putHeader("Authorization", "Bearer " + officer)
+          .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(body)));
+      assertProblem(report, 400, type);
+      HttpResponse<Buffer> keyed = await(env.client().post("/v1/org-units").putHeader("Authorization", "Bearer " + admin)
+          .putHeader("Idempotency-Key", java.util.UUID.randomUUID().toString())
+          .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(body)));
+      assertProblem(keyed, 400, type);
+    });
+    assertThat(env.count("SELECT count(*) FROM report")).isEqualTo(reports);
+    assertThat(env.count("SELECT count(*) FROM org_unit")).isEqualTo(units);
   }
 
   private static String login(TestEnvironment env, String username) {
