@@ -189,8 +189,8 @@ final class RequestValidation {
     for (Parameter param : operation.getParameters()) {
       String name = param.getName();
       switch (param.getIn()) {
-        case HEADER -> headers.put(name, sent(param, rc.request().getHeader(name)));
-        case PATH -> path.put(name, sent(param, rc.pathParam(name)));
+        case HEADER -> headers.put(name, sent(param, storable("header/" + name, rc.request().getHeader(name))));
+        case PATH -> path.put(name, sent(param, storable("path/" + name, rc.pathParam(name))));
         case QUERY -> {
           queryParams = queryParams == null ? rc.queryParams() : queryParams;
           query.put(name, sent(param, formValue(param, queryParams)));
@@ -199,6 +199,18 @@ final class RequestValidation {
       }
     }
     return new Parameters(headers, path, query);
+  }
+
+  /**
+   * {@code value}, or a 400 naming {@code field} when it holds a string no handler could use as sent: a NUL
+   * ({@code %00}; PostgreSQL takes none in text: a filter on it was a 500) or a lone surrogate (see StorableStrings).
+   */
+  private static String storable(String field, String value) {
+    ProblemException unstorable = value == null ? null : StorableStrings.check(value, field);
+    if (unstorable != null) {
+      throw unstorable;
+    }
+    return value;
   }
 
   /**
@@ -261,6 +273,7 @@ final class RequestValidation {
     if (values.isEmpty()) {
       return null;
     }
+    values.forEach(v -> storable("query/" + param.getName(), v));
     return switch (param.getSchemaType()) {
       case ARRAY -> param.isExplode()
           ? values.stream().map(v -> param.getName() + "=" + v).collect(Collectors.joining("&"))
