@@ -267,18 +267,29 @@ final class RequestValidation {
         + "."));
   }
 
-  /** A query parameter's decoded values as one string for the form transformer; null when absent. */
+  /**
+   * A query parameter's decoded values as one string for the form transformer; null when absent. A parameter that
+   * takes one value (all but an exploded array or object) sent more than once is a 400 naming it.
+   */
   private static String formValue(Parameter param, MultiMap queryParams) {
     List<String> values = queryParams.getAll(param.getName());
     if (values.isEmpty()) {
       return null;
     }
-    values.forEach(v -> storable("query/" + param.getName(), v));
+    String field = "query/" + param.getName();
+    values.forEach(v -> storable(field, v));
+    boolean exploded = param.isExplode() && (param.getSchemaType() == SchemaType.ARRAY
+        || param.getSchemaType() == SchemaType.OBJECT);
+    if (values.size() > 1 && !exploded) {
+      // Only the first was read: ?unitId=A&unitId=B listed A's alone, as if B had not been asked for.
+      throw new ProblemException(Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract.")
+          .withErrors(List.of(new Problem.FieldError(field, "sent more than once"))));
+    }
     return switch (param.getSchemaType()) {
-      case ARRAY -> param.isExplode()
+      case ARRAY -> exploded
           ? values.stream().map(v -> param.getName() + "=" + v).collect(Collectors.joining("&"))
           : values.get(0);
-      case OBJECT -> param.isExplode()
+      case OBJECT -> exploded
           ? queryParams.entries().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("&"))
           : values.get(0);
       default -> values.get(0);

@@ -208,6 +208,24 @@ class ProblemsAndContractTest {
         .isEqualTo("NUL characters are not allowed.");
   }
 
+  /**
+   * A parameter that takes one value, sent twice, is a 400 naming it: only the first was read, so a list asked for
+   * two units' reports showed one unit's as if that were all. A parameter that is a list (figures' include) repeats.
+   */
+  @Test
+  void aParameterSentTwiceIsA400UnlessItIsAList(TestEnvironment env) {
+    String supervisor = login(env, "supervisor.hanjiang");
+    HttpResponse<Buffer> r = await(env.client().get("/v1/reports?unitId=" + org.frontline.dev.DemoOrganisation.HUAISI
+        + "&unitId=" + org.frontline.dev.DemoOrganisation.HANJIANG).putHeader("Authorization", "Bearer " + supervisor)
+        .send());
+    JsonObject problem = assertProblem(r, 400, "urn:frontline:problem:validation-failed");
+    assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("field")).isEqualTo("query/unitId");
+    assertThat(problem.getJsonArray("errors").getJsonObject(0).getString("reason")).isEqualTo("sent more than once");
+    HttpResponse<Buffer> figures = await(env.client().get("/v1/figures?from=2026-01-01&to=2026-02-01&include=projects"
+        + "&include=requests").putHeader("Authorization", "Bearer " + supervisor).send());
+    assertThat(figures.statusCode()).as(figures.bodyAsString()).isEqualTo(200);
+  }
+
   private static String login(TestEnvironment env, String username) {
     return await(env.client().post("/v1/auth/login").sendJsonObject(new JsonObject().put("username", username)
         .put("password", "frontline-dev"))).bodyAsJsonObject().getString("access_token");
