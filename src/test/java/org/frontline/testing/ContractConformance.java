@@ -38,7 +38,9 @@ import java.util.stream.Collectors;
  * body where the response declares none; also (stricter than JSON Schema) no object member the schema does not
  * name, unless it allows additional properties, and every date-time in UTC (API.md). HEAD answers are checked for status and headers only. The contract also
  * promises that every response carries {@code X-Request-Id}, and that every error is a problem: a 500 (a bug, which
- * no operation declares; some tests provoke one on purpose) need not be declared but must be a valid problem. Requests to anything else (the contract file itself,
+ * no operation declares; some tests provoke one on purpose), a 414 or a 431 (a request line or header fields too
+ * long) and a 400 to a request-target that does not decode (%zz), refused before any operation as the contract's
+ * description says, need not be declared but must be a valid problem. Requests to anything else (the contract file itself,
  * unknown paths, methods a path does not declare, the object store) are not checked.
  *
  * <p>Schemas are checked with {@link CompiledSchema} first (the request validator's own compiler); a document it does
@@ -53,6 +55,9 @@ public final class ContractConformance {
   /** What an undeclared 500 must be: "Every error is an RFC 9457 problem" (the contract's description). */
   private static final JsonObject INTERNAL_ERROR = new JsonObject().put("content", new JsonObject()
       .put(PROBLEM, new JsonObject().put("schema", new JsonObject().put("$ref", "#/components/schemas/Problem"))));
+
+  /** Answers to requests the server cannot read as HTTP, refused before any operation: declared once, for all. */
+  private static final java.util.Set<Integer> BEFORE_ANY_OPERATION = java.util.Set.of(414, 431);
 
   private record PathEntry(String template, Pattern pattern, int templated, JsonObject item, String pointer) {}
 
@@ -132,7 +137,7 @@ public final class ContractConformance {
     }
     String name = operation.getString("operationId", entry.template());
     try {
-      checkOperation(operation, entry.pointer() + "/" + verb, method, status, header, body, bodyRead, found);
+      checkOperation(operation, entry.pointer() + "/" + verb, method, uri, status, header, body, bodyRead, found);
     } catch (RuntimeException e) {
       found.add("the conformance check itself failed: " + e);
     }
@@ -140,6 +145,11 @@ public final class ContractConformance {
         .map(v -> name + ": " + method + " " + uri + " -> " + status + ": " + v).toList();
     violations.addAll(described);
     return described;
+  }
+
+  /** False when {@code uri} holds a percent sign not followed by two hex digits (RFC 3986 2.1). */
+  private static boolean decodes(String uri) {
+    return !Pattern.compile("%(?![0-9a-fA-F]{2})").matcher(uri).find();
   }
 
   /** The violations kept since the last call, oldest first; forgets them. */
@@ -151,7 +161,7 @@ public final class ContractConformance {
     return all;
   }
 
-  private void checkOperation(JsonObject operation, String pointer, String method, int status,
+  private void checkOperation(JsonObject operation, String pointer, String method, String uri, int status,
                               Function<String, String> header, Buffer body, boolean bodyRead,
                               List<String> found) {
     JsonObject responses = operation.getJsonObject("responses", new JsonObject());
@@ -159,12 +169,16 @@ public final class ContractConformance {
     if (!responses.containsKey(key)) {
       key = responses.containsKey(status / 100 + "XX") ? status / 100 + "XX" : "default";
     }
+    // A request line or header fields too long to read, or a request-target whose percent-encoding does not decode
+    // (%zz), are refused before any operation (the contract's description: 414, 431, 400 on any path), so without
+    // the headers an operation's answers carry (a tus route's Tus-Resumable).
+    boolean beforeAnyOperation = BEFORE_ANY_OPERATION.contains(status) || status == 400 && !decodes(uri);
     Resolved response;
-    if (responses.containsKey(key)) {
+    if (!beforeAnyOperation && responses.containsKey(key)) {
       response = resolve(responses.getValue(key), pointer + "/responses/" + escape(key));
-    } else if (status == 500) {
+    } else if (status == 500 || beforeAnyOperation) {
       // An internal error is a bug, which no operation declares (tests provoke some on purpose, e.g. a corrupted
-      // row); the contract still promises that it is a problem like every other error.
+      // row). The contract still promises that each of these is a problem like every other error.
       response = new Resolved(INTERNAL_ERROR, "/x-internal-error");
     } else {
       found.add("status " + status + " is not declared (declared: "

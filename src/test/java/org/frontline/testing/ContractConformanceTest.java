@@ -71,6 +71,24 @@ class ContractConformanceTest {
     assertThat(check("PUT", "/v1/me", 405, PROBLEM, problem(405))).isEmpty();
   }
 
+  /**
+   * A request line or header fields too long, or a request-target that does not decode, are refused before any
+   * operation (the contract's description): undeclared there and without the operation's headers, but problems.
+   */
+  @Test
+  void answersBeforeAnyOperationNeedNoDeclarationButAreProblems() {
+    String id = "6d1f6c43-3b5e-4bde-9d2a-3c7c1f0e9a11";
+    assertThat(check("GET", "/v1/me", 431, PROBLEM, problem(431))).isEmpty();
+    assertThat(check("GET", "/v1/accounts/" + "a".repeat(5000), 414, PROBLEM, problem(414))).isEmpty();
+    assertThat(check("DELETE", "/v1/uploads/%zz", 400, PROBLEM, problem(400))).isEmpty();
+    assertThat(check("PATCH", "/v1/uploads/%zz", 400, PROBLEM, problem(400))).isEmpty();
+    assertThat(check("DELETE", "/v1/uploads/%zz", 400, JSON, "{}")).isNotEmpty();
+    assertThat(check("DELETE", "/v1/uploads/" + id, 400, PROBLEM, problem(400)))
+        .singleElement().asString().contains("status 400 is not declared");
+    assertThat(check("PATCH", "/v1/uploads/" + id, 400, PROBLEM, problem(400)))
+        .singleElement().asString().contains("Tus-Resumable");
+  }
+
   @Test
   void anUndeclaredStatusIsAViolation() {
     assertThat(check("GET", "/v1/me", 404, PROBLEM, problem(404)))
