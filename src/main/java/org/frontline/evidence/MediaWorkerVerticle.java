@@ -239,8 +239,7 @@ public final class MediaWorkerVerticle extends VerticleBase {
       if (c instanceof io.minio.errors.ErrorResponseException e && e.response() != null && e.response().code() >= 500) {
         return true;
       }
-      if (c instanceof PgException e && e.getSqlState() != null && (e.getSqlState().startsWith("08")
-          || e.getSqlState().startsWith("53") || e.getSqlState().startsWith("57P"))) {
+      if (c instanceof PgException e && org.frontline.platform.db.Database.notServing(e.getSqlState())) {
         return true; // connection lost, out of resources, shutting down or starting up
       }
       if (c instanceof VertxException e && e.getMessage() != null && (e.getMessage().contains("Timeout")

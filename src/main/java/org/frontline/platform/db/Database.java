@@ -38,6 +38,15 @@ public final class Database {
    */
   public static final String FEED_CLOCK_BEHIND = "FL001";
 
+  /**
+   * Whether PostgreSQL answered {@code sqlState} because it does not serve now, not because of the statement: the
+   * connection failed (class 08), it is out of resources (class 53: too many connections, disk, memory), or it is
+   * shutting down, starting up or in recovery (57P01-57P03, at connect or mid-session during a restart).
+   */
+  public static boolean notServing(String sqlState) {
+    return sqlState != null && (sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("57P"));
+  }
+
   private final Pool pool;
   /** Pools made by {@link #genericPlanPool}, closed with this one. */
   private final List<Pool> others = new CopyOnWriteArrayList<>();

@@ -381,6 +381,9 @@ public final class Problems implements Handler<RoutingContext> {
       if (c instanceof PgException pg && org.frontline.platform.db.Database.FEED_CLOCK_BEHIND.equals(pg.getSqlState())) {
         return true; // a restored database not ready for events yet: FeedClock raises its clock within a minute
       }
+      if (c instanceof PgException pg && org.frontline.platform.db.Database.notServing(pg.getSqlState())) {
+        return true; // restarting ("the database system is shutting down", "... is starting up"), full, ...
+      }
       if (c instanceof VertxException ve && ve.getMessage() != null
           && (ve.getMessage().contains("Timeout") || ve.getMessage().contains("closed")
               || ve.getMessage().startsWith(org.frontline.platform.db.Database.CONNECTION_NOT_ACTIVE))) {

@@ -60,6 +60,54 @@ class DependencyDownTest {
   }
 
   /**
+   * PostgreSQL shutting down (or starting up) refuses new sessions with FATAL 57P03 "the database system is shutting
+   * down": a request whose pool had to connect then is the database unavailable (503 naming it, Retry-After, one
+   * WARN line), not an internal error with a stack trace per request; nothing of it is written, and the pool
+   * connects again once the database is back. A smart shutdown (SIGTERM) keeps the server refusing new sessions while
+   * one of the test's stays open; the service's own sessions are ended so that its pool must connect.
+   */
+  @Test
+  void aDatabaseShuttingDownIsUnavailableNotAnInternalError(TestEnvironment env) throws Exception {
+    assumeThat(env.postgres()).as("needs the embedded PostgreSQL, which the test can stop").isNotNull();
+    assertThat(await(env.client().post("/v1/auth/login").sendJsonObject(LOGIN)).statusCode()).isEqualTo(200);
+
+    LogCapture log = LogCapture.of(Problems.class, "%level %requestId %msg%n");
+    try (log; java.sql.Connection held = env.jdbc(); java.sql.Statement st = held.createStatement()) {
+      String dataDir = env.string("SHOW data_directory");
+      long postmaster = Long.parseLong(java.nio.file.Files.readAllLines(
+          java.nio.file.Path.of(dataDir, "postmaster.pid")).get(0).strip());
+      ProcessHandle.of(postmaster).orElseThrow().destroy(); // SIGTERM: smart shutdown
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+        try (java.sql.Connection refused = env.jdbc()) {
+          return false;
+        } catch (java.sql.SQLException e) {
+          return "57P03".equals(e.getSQLState()); // new sessions are refused from now on
+        }
+      });
+      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'frontline'");
+
+      for (int i = 1; i <= 3; i++) {
+        HttpResponse<Buffer> r = await(env.client().post("/v1/auth/login")
+            .putHeader("X-Request-Id", "db-shutting-down-" + i).sendJsonObject(LOGIN));
+        JsonObject problem = ProblemsAndContractTest.assertProblem(r, 503,
+            "urn:frontline:problem:dependency-unavailable");
+        assertThat(problem.getString("dependency")).isEqualTo("database");
+        assertThat(r.getHeader("Retry-After")).isEqualTo("5");
+      }
+      assertThat(log.text()).contains("WARN db-shutting-down-1 503 on POST /v1/auth/login")
+          .doesNotContain("ERROR", "unhandled failure", "57P03");
+    } finally {
+      env.stopPostgres();
+      env.restartPostgres();
+    }
+
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+        .until(() -> await(env.client().post("/v1/auth/login").sendJsonObject(LOGIN)).statusCode() == 200);
+    // The refused logins wrote nothing.
+    assertThat(env.count("SELECT count(*) FROM audit_log WHERE request_id LIKE 'db-shutting-down-%'")).isZero();
+  }
+
+  /**
    * A handler's query on a pooled connection PostgreSQL had just closed fails with "Connection is not active now":
    * the database unreachable (503 naming it), not an internal error (a 500, as the message has no lower-case
    * "closed").
