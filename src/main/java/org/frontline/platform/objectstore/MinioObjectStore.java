@@ -452,8 +452,9 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
             throw new MultipartUploadGoneException(key, query.get("uploadId"));
           }
           if (response.statusCode() != 200) {
-            throw new IllegalStateException("the store refused the PUT of " + key + ": " + response.statusCode()
-                + " " + body.toString(StandardCharsets.UTF_8));
+            IllegalStateException refused = new IllegalStateException("the store refused the PUT of " + key + ": "
+                + response.statusCode() + " " + body.toString(StandardCharsets.UTF_8));
+            throw response.statusCode() >= 500 ? new DependencyUnavailableException(DEPENDENCY, refused) : refused;
           }
           return unquoted(response.getHeader(HttpHeaders.ETAG));
         }))
@@ -573,12 +574,19 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
         unreachable(failure) ? new DependencyUnavailableException(DEPENDENCY, failure) : failure));
   }
 
-  /** The store cannot be reached at all (as opposed to refusing a request, or a client's upload failing). */
+  /**
+   * The store cannot be reached at all, or answers with a server error (as opposed to refusing a request, or a
+   * client's upload failing): the store unavailable.
+   */
   private static boolean unreachable(Throwable failure) {
     for (Throwable c = failure; c != null; c = c.getCause()) {
       if (c instanceof java.net.ConnectException || c instanceof java.net.NoRouteToHostException
-          || c instanceof java.net.UnknownHostException || c instanceof java.util.concurrent.TimeoutException) {
+          || c instanceof java.net.UnknownHostException || c instanceof java.util.concurrent.TimeoutException
+          || c instanceof io.minio.errors.ServerException) {
         return true;
+      }
+      if (c instanceof ErrorResponseException e && e.response() != null && e.response().code() >= 500) {
+        return true; // a server error: MinIO starting (503 XMinioServerNotInitialized), a proxy's 502/504, ...
       }
     }
     return false;

@@ -1,0 +1,116 @@
+package org.frontline.uploads;
+
+import com.sun.net.httpserver.HttpServer;
+import io.vertx.core.json.JsonObject;
+import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.StoreHttp;
+import org.frontline.testing.TestEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.frontline.uploads.TusUploadTest.XU;
+
+/**
+ * The object store answering with a server error (MinIO starting: 503 XMinioServerNotInitialized; a proxy's 502 or
+ * 504) is the store unavailable, as one that refuses connections: 503 with Retry-After naming it, not a 500 with a
+ * stack trace per request; nothing is recorded ahead of the stored bytes, and the upload goes on once the store is
+ * back.
+ */
+@FrontlineTest
+class StoreServerErrorTest {
+  private static final int MIB = 1024 * 1024;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final UploadRequests uploads = new UploadRequests(http);
+
+  @Test
+  void aStoreAnsweringServerErrorsIsUnavailableAndNothingRunsAheadOfTheStoredBytes(TestEnvironment env)
+      throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] data = TusUploadTest.photo(12 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    UUID c = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a, b, c}, new byte[][] {data, data, data});
+    String location = uploads.create(env, token, report, a, data.length);
+    String id = UploadRequests.uploadId(location);
+    HttpResponse<String> url = uploads.post(env, token, "/v1/attachments/" + c + "/upload-url");
+    assertThat(StoreHttp.send("PUT", new JsonObject(url.body()).getString("url"), data).statusCode())
+        .isEqualTo(200);
+
+    HttpResponse<String> patched = whileTheStoreAnswers503(env,
+        () -> uploads.patch(env, token, location, 0, Arrays.copyOf(data, 6 * MIB)));
+    assertUnavailable(patched);
+    assertThat(TusUploadTest.query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE id = '" + id + "'"))
+        .as("no offset ahead of the stored bytes").isEqualTo("0 ACTIVE");
+
+    HttpResponse<String> created = whileTheStoreAnswers503(env,
+        () -> uploads.createRaw(env, token, report, b, data.length));
+    assertUnavailable(created);
+    assertThat(created.headers().firstValue("Location")).isEmpty();
+
+    HttpResponse<String> completed = whileTheStoreAnswers503(env,
+        () -> uploads.post(env, token, "/v1/attachments/" + c + "/complete"));
+    assertUnavailable(completed);
+    assertThat(TusUploadTest.query(env, "SELECT status FROM attachment WHERE id = '" + c + "'"))
+        .isEqualTo("PENDING");
+
+    // The store back: the upload resumes from its offset, and the completion is made.
+    assertThat(uploads.patch(env, token, location, 0, data).statusCode()).isEqualTo(204);
+    TusUploadTest.storedIntact(env, a, data);
+    assertThat(uploads.post(env, token, "/v1/attachments/" + c + "/complete").statusCode()).isEqualTo(200);
+    TusUploadTest.storedIntact(env, c, data);
+  }
+
+  private static void assertUnavailable(HttpResponse<String> r) {
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+    assertThat(r.headers().firstValue("Content-Type")).contains("application/problem+json");
+    JsonObject problem = new JsonObject(r.body());
+    assertThat(problem.getString("type")).isEqualTo("urn:frontline:problem:dependency-unavailable");
+    assertThat(problem.getString("dependency")).isEqualTo("object-store");
+    assertThat(r.headers().firstValue("Retry-After")).contains("5");
+  }
+
+  /**
+   * What {@code action} answers while the store's port answers every request 503 as MinIO does while it starts
+   * (the store itself is back afterwards, whatever happens).
+   */
+  static <T> T whileTheStoreAnswers503(TestEnvironment env, Callable<T> action) throws Exception {
+    int port = env.s3().port();
+    env.s3().stop();
+    HttpServer starting = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+    starting.createContext("/", exchange -> {
+      exchange.getRequestBody().readAllBytes();
+      byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>XMinioServerNotInitialized</Code>"
+          + "<Message>Server not initialized, please try again.</Message><Resource>"
+          + exchange.getRequestURI().getPath() + "</Resource><RequestId>1</RequestId><HostId>1</HostId></Error>")
+          .getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().add("Content-Type", "application/xml");
+      boolean head = "HEAD".equals(exchange.getRequestMethod());
+      exchange.sendResponseHeaders(503, head ? -1 : body.length);
+      if (!head) {
+        exchange.getResponseBody().write(body);
+      }
+      exchange.close();
+    });
+    starting.start();
+    try {
+      return action.call();
+    } finally {
+      starting.stop(0);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+        env.s3().restart();
+        return true;
+      });
+    }
+  }
+}
