@@ -423,6 +423,27 @@ public final class Main implements Callable<Integer> {
     Running start() throws Exception;
   }
 
+  /**
+   * A dependency that failed the start (the object store not answering its bucket check), in one line: which, the
+   * setting that names it, and what failed (the address, why); an operator needs no stack trace for it.
+   */
+  static String unavailable(org.frontline.platform.http.DependencyUnavailableException e) {
+    String setting = switch (e.dependency()) {
+      case org.frontline.platform.objectstore.MinioObjectStore.DEPENDENCY -> " (" + Setting.S3_ENDPOINT.env() + ")";
+      case "database" -> " (" + Setting.DATABASE_URL.env() + ")";
+      default -> "";
+    };
+    // Each cause's message once: the SDK's names the address ("Failed to connect to /host:port"), its cause why.
+    StringBuilder causes = new StringBuilder();
+    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+      String message = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+      if (causes.indexOf(message) < 0) {
+        causes.append(causes.isEmpty() ? "" : ": ").append(message);
+      }
+    }
+    return "the " + e.dependency().replace('-', ' ') + setting + " is unavailable: " + causes;
+  }
+
   /** Starts, reports the outcome, and hands the running service to the signal handlers. */
   private static int serve(Starter starter) {
     Running running;
@@ -448,7 +469,14 @@ public final class Main implements Callable<Integer> {
       return EXIT_CONFIG;
     }
     if (failure != null) {
-      log.error("cannot start: {}", failure.toString(), failure);
+      var dependency = (org.frontline.platform.http.DependencyUnavailableException)
+          org.frontline.platform.http.Problems.findCause(failure,
+              org.frontline.platform.http.DependencyUnavailableException.class);
+      if (dependency != null) {
+        System.err.println("cannot start: " + unavailable(dependency));
+      } else {
+        log.error("cannot start: {}", failure.toString(), failure);
+      }
       running.stop().toCompletableFuture().join();
       return EXIT_START;
     }

@@ -174,6 +174,26 @@ class MainTest {
     }
   }
 
+  /**
+   * An object store that cannot be reached at start: one plain line naming the setting and what failed, exit 1 (a
+   * dependency, for a supervisor to start it again), no stack trace; before, "cannot start:
+   * DependencyUnavailableException: object-store unavailable" and the trace, naming neither setting nor address.
+   */
+  @Test
+  void anObjectStoreThatCannotBeReachedIsNamedWithoutAStackTrace(TestEnvironment env) {
+    int port = TestEnvironment.freePort();
+    Map<String, String> settings = new HashMap<>(env.settings());
+    settings.put("FRONTLINE_HTTP_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_MANAGEMENT_PORT", String.valueOf(TestEnvironment.freePort()));
+    settings.put("FRONTLINE_S3_ENDPOINT", "http://127.0.0.1:" + port);
+    settings.remove("FRONTLINE_S3_PUBLIC_ENDPOINT");
+    Run r = run(settings, "start");
+    assertThat(r.status()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).contains("cannot start: the object store (FRONTLINE_S3_ENDPOINT) is unavailable: ",
+        "127.0.0.1:" + port);
+    assertThat(r.err() + r.out()).doesNotContain("\tat ", settings.get("FRONTLINE_S3_SECRET_KEY"));
+  }
+
   @Test
   void aFirebaseCredentialsFileThatIsNoServiceAccountExitsTwoNamingIt(TestEnvironment env,
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
