@@ -378,6 +378,9 @@ public final class Problems implements Handler<RoutingContext> {
           || c instanceof ClosedConnectionException || c instanceof TimeoutException) {
         return true;
       }
+      if (c instanceof java.net.SocketException) {
+        return true; // "Connection reset": the database's session ended under a query (a restart, a terminated backend)
+      }
       if (c instanceof PgException pg && org.frontline.platform.db.Database.FEED_CLOCK_BEHIND.equals(pg.getSqlState())) {
         return true; // a restored database not ready for events yet: FeedClock raises its clock within a minute
       }

@@ -395,6 +395,31 @@ class IdempotentWritesTest {
     assertThat(env.count("SELECT count(*) FROM enterprise WHERE uscc = ?", good)).isEqualTo(1);
   }
 
+  /**
+   * A keyed write refused (400) whose refusal is judged against the stored keys while the database connection is lost
+   * (its backend ended as a restart ends it; the client may see the socket reset): 503 naming the database, not 500.
+   */
+  @Test
+  void aRefusalJudgedWhileTheDatabaseIsLostIs503(TestEnvironment env) throws Exception {
+    String tongzhou = token(env, "supervisor.tongzhou");
+    String key = key();
+    try (java.sql.Connection c = env.jdbc(); java.sql.Statement st = c.createStatement()) {
+      c.setAutoCommit(false);
+      st.execute("LOCK TABLE account_idempotency IN ACCESS EXCLUSIVE MODE");
+      var refused = post(env, tongzhou, "/v1/projects", key).sendJsonObject(new JsonObject().put("name", 42))
+          .toCompletionStage().toCompletableFuture();
+      env.awaitLockWait("%account_idempotency%", refused);
+      st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+          + " AND query LIKE '%account_idempotency%' AND application_name = 'frontline'");
+      HttpResponse<Buffer> r = refused.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      JsonObject problem = ProblemsAndContractTest.assertProblem(r, 503,
+          "urn:frontline:problem:dependency-unavailable");
+      assertThat(problem.getString("dependency")).isEqualTo("database");
+      c.rollback();
+    }
+    assertThat(env.count("SELECT count(*) FROM account_idempotency WHERE key = ?", key)).isZero();
+  }
+
   @Test
   void tenDuplicatesAtOnceWriteOneRow(TestEnvironment env) throws Exception {
     String hanjiang = token(env, "supervisor.hanjiang");
