@@ -62,11 +62,7 @@ public final class Problems implements Handler<RoutingContext> {
       return;
     }
     Problem problem = toProblem(rc.failure(), rc.statusCode(), rc);
-    if (problem.status() >= 500 && problem.type() == ProblemType.INTERNAL) {
-      log.error("unhandled failure on {} {}", rc.request().method(), rc.request().path(), rc.failure());
-    } else if (problem.status() >= 500) {
-      log.warn("{} on {} {}: {}", problem.status(), rc.request().method(), rc.request().path(), problem.detail());
-    }
+    logged(rc, problem, rc.failure(), "");
     send(rc, problem);
     if (tooLargeDrain != null && RequestBodies.unread(rc)) {
       // Refused before its route read the body (RequestBodies): a client that waits for a 100 Continue has had its
@@ -99,14 +95,27 @@ public final class Problems implements Handler<RoutingContext> {
       answered.onComplete(a -> {
         if (a.failed()) {
           Problem problem = toProblem(a.cause(), -1, rc);
-          log.warn("{} on {} {} while judging its refusal", problem.status(), rc.request().method(),
-              rc.request().path(), a.cause());
+          logged(rc, problem, a.cause(), " while judging its refusal");
           send(rc, problem);
         } else if (!a.result()) {
           rc.next();
         }
       });
     };
+  }
+
+  /**
+   * Logs a failure answered with a server error: an internal one with its stack trace, any other (a dependency
+   * unavailable, a timeout) in one line, as during an outage every request meets it. {@code during}: what the
+   * failure interrupted, appended to the request ("" for the request itself).
+   */
+  private static void logged(RoutingContext rc, Problem problem, Throwable failure, String during) {
+    if (problem.status() >= 500 && problem.type() == ProblemType.INTERNAL) {
+      log.error("unhandled failure on {} {}{}", rc.request().method(), rc.request().path(), during, failure);
+    } else if (problem.status() >= 500) {
+      log.warn("{} on {} {}{}: {}", problem.status(), rc.request().method(), rc.request().path(), during,
+          problem.detail());
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import io.vertx.ext.web.client.HttpResponse;
 import org.frontline.dev.DemoOrganisation;
 import org.frontline.enterprises.Uscc;
 import org.frontline.testing.FrontlineTest;
+import org.frontline.testing.LogCapture;
 import org.frontline.testing.QueryPlans;
 import org.frontline.testing.TestEnvironment;
 import org.junit.jupiter.api.Test;
@@ -397,13 +398,15 @@ class IdempotentWritesTest {
 
   /**
    * A keyed write refused (400) whose refusal is judged against the stored keys while the database connection is lost
-   * (its backend ended as a restart ends it; the client may see the socket reset): 503 naming the database, not 500.
+   * (its backend ended as a restart ends it; the client may see the socket reset): 503 naming the database, not 500,
+   * logged in one line as every request of an outage is (it was a warning with the failure's stack trace).
    */
   @Test
-  void aRefusalJudgedWhileTheDatabaseIsLostIs503(TestEnvironment env) throws Exception {
+  void aRefusalJudgedWhileTheDatabaseIsLostIs503LoggedInOneLine(TestEnvironment env) throws Exception {
     String tongzhou = token(env, "supervisor.tongzhou");
     String key = key();
-    try (java.sql.Connection c = env.jdbc(); java.sql.Statement st = c.createStatement()) {
+    LogCapture log = LogCapture.of(Problems.class, "%level %msg%n");
+    try (log; java.sql.Connection c = env.jdbc(); java.sql.Statement st = c.createStatement()) {
       c.setAutoCommit(false);
       st.execute("LOCK TABLE account_idempotency IN ACCESS EXCLUSIVE MODE");
       var refused = post(env, tongzhou, "/v1/projects", key).sendJsonObject(new JsonObject().put("name", 42))
@@ -416,6 +419,8 @@ class IdempotentWritesTest {
           "urn:frontline:problem:dependency-unavailable");
       assertThat(problem.getString("dependency")).isEqualTo("database");
       c.rollback();
+      assertThat(log.text()).isEqualTo("WARN 503 on POST /v1/projects while judging its refusal: The database is"
+          + " unavailable; try again shortly.\n");
     }
     assertThat(env.count("SELECT count(*) FROM account_idempotency WHERE key = ?", key)).isZero();
   }
