@@ -205,14 +205,7 @@ class CompiledSchemaEquivalenceTest {
     if (schema.containsKey("allOf") && !schema.containsKey("type")) {
       return generate(schema.getJsonArray("allOf").getValue(0), full);
     }
-    Object type = schema.getValue("type");
-    if (type instanceof JsonArray types) {
-      type = types.stream().filter(t -> !"null".equals(t)).findFirst().orElse("null");
-    }
-    if (type == null) {
-      type = schema.containsKey("properties") ? "object" : "string";
-    }
-    switch ((String) type) {
+    switch (typeOf(schema)) {
       case "object": {
         JsonObject o = new JsonObject();
         JsonObject properties = schema.getJsonObject("properties", new JsonObject());
@@ -418,5 +411,17 @@ class CompiledSchemaEquivalenceTest {
       return a.copy();
     }
     return value;
+  }
+
+  /**
+   * The one JSON type a generated value of {@code schema} takes: its {@code type}, the first non-null of a list of
+   * types, or (none given) object when it has properties, else string. Shared with HostileInputSweepTest.
+   */
+  static String typeOf(JsonObject schema) {
+    Object type = schema.getValue("type");
+    if (type instanceof JsonArray types) {
+      return types.stream().map(String.class::cast).filter(t -> !"null".equals(t)).findFirst().orElse("null");
+    }
+    return type != null ? (String) type : schema.containsKey("properties") ? "object" : "string";
   }
 }

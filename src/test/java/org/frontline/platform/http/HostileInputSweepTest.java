@@ -515,14 +515,7 @@ class HostileInputSweepTest {
     if (schema.containsKey("enum")) {
       return schema.getJsonArray("enum").getValue(0);
     }
-    Object type = schema.getValue("type");
-    if (type instanceof JsonArray types) {
-      type = types.stream().filter(t -> !"null".equals(t)).findFirst().orElse("null");
-    }
-    if (type == null) {
-      type = schema.containsKey("properties") ? "object" : "string";
-    }
-    switch ((String) type) {
+    switch (CompiledSchemaEquivalenceTest.typeOf(schema)) {
       case "object" -> {
         JsonObject o = new JsonObject();
         JsonObject properties = schema.getJsonObject("properties", new JsonObject());
