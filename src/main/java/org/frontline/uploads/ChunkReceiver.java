@@ -62,7 +62,7 @@ final class ChunkReceiver {
   private final UploadRepository repository;
   private final Upload upload;
   private final HttpServerRequest request;
-  private final byte[] expectedChunkSha256;
+  private final ChunkChecksum expectedChecksum;
   private final Function<byte[], Future<Void>> headCheck;
   /** The head examined by {@code headCheck}: {@link ContentRules#HEAD} or the whole upload when smaller. */
   private final int headWindow;
@@ -94,13 +94,13 @@ final class ChunkReceiver {
   private Context context;
 
   private ChunkReceiver(ObjectStore store, UploadRepository repository, Upload upload, HttpServerRequest request,
-                        byte[] expectedChunkSha256, Function<byte[], Future<Void>> headCheck, PartBudget budget,
+                        ChunkChecksum expectedChecksum, Function<byte[], Future<Void>> headCheck, PartBudget budget,
                         WorkerExecutor blocking) {
     this.store = store;
     this.repository = repository;
     this.upload = upload;
     this.request = request;
-    this.expectedChunkSha256 = expectedChunkSha256;
+    this.expectedChecksum = expectedChecksum;
     this.headCheck = headCheck;
     this.headWindow = (int) Math.min(ContentRules.HEAD, upload.length());
     // Checked in an earlier PATCH already: that one's body went past the window.
@@ -109,11 +109,7 @@ final class ChunkReceiver {
     this.partBytes = upload.partBytes();
     this.persistedOffset = upload.offset();
     this.digest = upload.sha256State() == null ? new SHA256Digest() : new SHA256Digest(upload.sha256State());
-    try {
-      this.chunkDigest = expectedChunkSha256 == null ? null : MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    this.chunkDigest = expectedChecksum == null ? null : expectedChecksum.newDigest();
     this.budget = budget;
     this.blocking = blocking;
   }
@@ -128,7 +124,7 @@ final class ChunkReceiver {
    * persisted state included).
    */
   static <T> Future<T> receive(ObjectStore store, UploadRepository repository, Upload upload,
-                               HttpServerRequest request, byte[] expectedChunkSha256,
+                               HttpServerRequest request, ChunkChecksum expectedChecksum,
                                Function<byte[], Future<Void>> headCheck, PartBudget budget, WorkerExecutor blocking,
                                Future<?> gone, Function<Received, Future<T>> then) {
     // The request stays paused until a permit is free; the part buffer, and the persisted tail (read only now: a
@@ -138,7 +134,7 @@ final class ChunkReceiver {
       Future<T> done;
       try {
         done = withTail(repository, upload).compose(whole -> {
-          receiver[0] = new ChunkReceiver(store, repository, whole, request, expectedChunkSha256, headCheck, budget,
+          receiver[0] = new ChunkReceiver(store, repository, whole, request, expectedChecksum, headCheck, budget,
               blocking);
           return receiver[0].start();
         }).compose(then);
@@ -353,7 +349,7 @@ final class ChunkReceiver {
   }
 
   private void finish() {
-    if (chunkDigest != null && !Arrays.equals(chunkDigest.digest(), expectedChunkSha256)) {
+    if (chunkDigest != null && !Arrays.equals(chunkDigest.digest(), expectedChecksum.digest())) {
       result.tryFail(Problem.of(ProblemType.CHECKSUM_MISMATCH,
           "The chunk does not match its Upload-Checksum; it was discarded, resend it from offset "
               + upload.offset() + ".").with("uploadOffset", upload.offset()).toException());

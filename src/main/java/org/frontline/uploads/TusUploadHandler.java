@@ -24,7 +24,8 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * tus 1.0.0 at {@code /v1/uploads} (creation, creation-with-upload, termination, checksum (sha256), expiration).
+ * tus 1.0.0 at {@code /v1/uploads} (creation, creation-with-upload, termination, checksum (sha1, sha256),
+ * expiration).
  * Mounted on the router ahead of the contract's root handlers: the body of a PATCH must be streamed to the store,
  * never read whole by the BodyHandler, and the contract validator knows neither tus headers nor
  * {@code application/offset+octet-stream}. Request ids, bearer authentication and problems are the same as on
@@ -98,7 +99,7 @@ public final class TusUploadHandler {
         .putHeader("Tus-Version", VERSION)
         .putHeader("Tus-Extension", EXTENSIONS)
         .putHeader("Tus-Max-Size", Long.toString(UploadService.MAX_SIZE))
-        .putHeader("Tus-Checksum-Algorithm", "sha256")
+        .putHeader("Tus-Checksum-Algorithm", ChunkChecksum.ADVERTISED)
         .end();
   }
 
@@ -174,7 +175,7 @@ public final class TusUploadHandler {
       rc.fail(UploadService.pastLength(length));
       return;
     }
-    byte[] checksum;
+    ChunkChecksum checksum;
     try {
       checksum = withUpload ? checksum(rc) : null;
     } catch (RuntimeException e) {
@@ -218,7 +219,7 @@ public final class TusUploadHandler {
   private void patch(RoutingContext rc, UUID id) {
     Caller caller = Caller.of(rc);
     long offset;
-    byte[] checksum;
+    ChunkChecksum checksum;
     try {
       if (!OFFSET_OCTET_STREAM.equals(mediaType(rc))) {
         throw Problem.of(ProblemType.UNSUPPORTED_MEDIA_TYPE, "A PATCH body must be " + OFFSET_OCTET_STREAM + ".")
@@ -271,25 +272,32 @@ public final class TusUploadHandler {
     return type == null ? null : type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
   }
 
-  /** {@code Upload-Checksum: sha256 <base64>}, or null when absent. */
-  static byte[] checksum(RoutingContext rc) {
+  /**
+   * {@code Upload-Checksum: <algorithm> <base64>}, or null when absent. An algorithm other than those of
+   * Tus-Checksum-Algorithm is 400 (tus 1.0.0), as is a digest that is not base64 or not of the algorithm's length.
+   */
+  static ChunkChecksum checksum(RoutingContext rc) {
     String header = single(rc, "Upload-Checksum");
     if (header == null) {
       return null;
     }
     String[] parts = header.trim().split(" ", 2);
-    if (parts.length != 2 || !"sha256".equalsIgnoreCase(parts[0])) {
-      throw invalid("header/Upload-Checksum", "must be 'sha256 <base64 digest>' (Tus-Checksum-Algorithm: sha256)");
+    String algorithm = parts[0].toLowerCase(Locale.ROOT);
+    if (parts.length != 2 || !ChunkChecksum.ALGORITHMS.containsKey(algorithm)) {
+      throw invalid("header/Upload-Checksum", "must be '<algorithm> <base64 digest>' (Tus-Checksum-Algorithm: "
+          + ChunkChecksum.ADVERTISED + ")");
     }
+    byte[] digest;
     try {
-      byte[] digest = Base64.getDecoder().decode(parts[1].trim());
-      if (digest.length != 32) {
-        throw invalid("header/Upload-Checksum", "a SHA-256 digest is 32 bytes");
-      }
-      return digest;
+      digest = Base64.getDecoder().decode(parts[1].trim());
     } catch (IllegalArgumentException e) {
       throw invalid("header/Upload-Checksum", "the digest is not base64");
     }
+    int length = ChunkChecksum.newDigest(algorithm).getDigestLength();
+    if (digest.length != length) {
+      throw invalid("header/Upload-Checksum", "a " + algorithm + " digest is " + length + " bytes");
+    }
+    return new ChunkChecksum(algorithm, digest);
   }
 
   /**

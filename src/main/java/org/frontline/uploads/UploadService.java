@@ -143,7 +143,7 @@ public final class UploadService {
    * {@code writing}) from here until the future returned completes, whatever happens on the way: it always does.
    */
   public Future<Written> write(Caller caller, UploadRepository.Found found, long offset, HttpServerRequest body,
-                               byte[] chunkSha256, String clientAddress, String requestId, Future<?> gone) {
+                               ChunkChecksum chunkChecksum, String clientAddress, String requestId, Future<?> gone) {
     Upload upload = found.upload();
     AttachmentLedger.Declared declared = found.declared();
     if (upload.status() != Upload.Status.ACTIVE) {
@@ -170,7 +170,7 @@ public final class UploadService {
           boolean judgedAtCompletion = upload.multipartUploadId() == null
               && Long.toString(upload.length() - offset).equals(body.getHeader("Content-Length"));
           Function<byte[], Future<Void>> headCheck = judgedAtCompletion ? null : this::checkHead;
-          return ChunkReceiver.receive(store, repository, upload, body, chunkSha256, headCheck,
+          return ChunkReceiver.receive(store, repository, upload, body, chunkChecksum, headCheck,
               budget, blocking, gone, received -> received.complete()
                   ? complete(caller, upload, declared, received, clientAddress, requestId)
                       .map(u -> new Written(u, received.offset(), true))

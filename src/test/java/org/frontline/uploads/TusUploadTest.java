@@ -56,7 +56,7 @@ class TusUploadTest {
     assertThat(r.headers().firstValue("Tus-Version")).hasValue("1.0.0");
     assertThat(r.headers().firstValue("Tus-Extension")).hasValue(
         "creation,creation-with-upload,termination,checksum,expiration");
-    assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha256");
+    assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha1,sha256");
     assertThat(r.headers().firstValue("Tus-Max-Size")).hasValue("52428800");
     // tus clients may send OPTIONS to an upload's URL as well: the same discovery, whether or not it exists.
     HttpResponse<String> atUpload = uploads.send(env, "OPTIONS", "/v1/uploads/" + UUID.randomUUID(), null, Map.of());
@@ -223,6 +223,41 @@ class TusUploadTest {
         Arrays.copyOfRange(data, 30_000, data.length), null);
     assertThat(rest.statusCode()).isEqualTo(204);
     assertThat(query(env, "SELECT status FROM attachment WHERE id = '" + a + "'")).isEqualTo("STORED");
+  }
+
+  /**
+   * tus 1.0.0 requires a server with the checksum extension to take {@code sha1}: it was 400, so a client using
+   * it (tus-java-client's default) could not upload at all. A chunk that does not match its SHA-1 is 460 and
+   * discarded like a SHA-256 one; an algorithm not advertised (md5) is 400, as the spec says, and so is a digest of
+   * the wrong length for its algorithm; neither moves the offset.
+   */
+  @Test
+  void aSha1ChecksumIsTakenAsTusRequiresAndAMismatchIs460(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(100_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = uploads.create(env, token, report, a, data.length);
+    byte[] first = Arrays.copyOfRange(data, 0, 30_000);
+
+    HttpResponse<String> bad = uploads.patch(env, token, location, 0, first, checksum("sha1", "SHA-1", data));
+    assertThat(bad.statusCode()).as(bad.body()).isEqualTo(460);
+    assertThat(problemType(bad)).isEqualTo("urn:frontline:problem:checksum-mismatch");
+    for (String header : new String[] {checksum("md5", "MD5", first), "sha1 " + java.util.Base64.getEncoder()
+        .encodeToString(MessageDigest.getInstance("SHA-256").digest(first))}) {
+      refusedNaming(uploads.patch(env, token, location, 0, first, header), "header/Upload-Checksum");
+    }
+    assertThat(query(env, "SELECT \"offset\" || ' ' || status || ' ' || length(tail) FROM upload WHERE attachment_id = '"
+        + a + "'")).isEqualTo("0 ACTIVE 0");
+
+    HttpResponse<String> ok = uploads.patch(env, token, location, 0, first, checksum("sha1", "SHA-1", first));
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(204);
+    assertThat(ok.headers().firstValue("Upload-Offset")).hasValue("30000");
+    byte[] rest = Arrays.copyOfRange(data, 30_000, data.length);
+    assertThat(uploads.patch(env, token, location, 30_000, rest, checksum("SHA1", "SHA-1", rest)).statusCode())
+        .isEqualTo(204);
+    storedIntact(env, a, data);
   }
 
   @Test

@@ -39,7 +39,12 @@ final class UploadRequests {
 
   /** A tus Upload-Checksum of {@code data}. */
   static String checksum(byte[] data) throws Exception {
-    return "sha256 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(data));
+    return checksum("sha256", "SHA-256", data);
+  }
+
+  /** A tus Upload-Checksum of {@code data} named {@code algorithm}, by the JDK's {@code jdkAlgorithm}. */
+  static String checksum(String algorithm, String jdkAlgorithm, byte[] data) throws Exception {
+    return algorithm + " " + Base64.getEncoder().encodeToString(MessageDigest.getInstance(jdkAlgorithm).digest(data));
   }
 
   /** The upload's id: the last segment of its Location. */
