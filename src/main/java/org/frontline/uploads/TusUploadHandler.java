@@ -149,14 +149,16 @@ public final class TusUploadHandler {
       if (rc.request().getHeader("Upload-Defer-Length") != null) {
         throw invalid("header/Upload-Defer-Length", "not supported: the length is the attachment's declared size");
       }
-      length = headerLong(rc, "Upload-Length");
-      if (length < 1) {
+      // Any number of digits is a length (tus: a non-negative integer); one past Tus-Max-Size is 413, however long.
+      java.math.BigInteger declared = new java.math.BigInteger(headerDigits(rc, "Upload-Length"));
+      if (declared.signum() == 0) {
         throw invalid("header/Upload-Length", "must be positive");
       }
-      if (length > UploadService.MAX_SIZE) {
+      if (declared.compareTo(java.math.BigInteger.valueOf(UploadService.MAX_SIZE)) > 0) {
         throw Problem.of(ProblemType.PAYLOAD_TOO_LARGE, "Upload-Length exceeds Tus-Max-Size "
             + UploadService.MAX_SIZE + ".").toException();
       }
+      length = declared.longValueExact();
       Map<String, String> metadata = metadata(single(rc, "Upload-Metadata"));
       reportId = uuid(metadata, "reportId");
       attachmentId = uuid(metadata, "attachmentId");
@@ -306,6 +308,15 @@ public final class TusUploadHandler {
    * first value, where a proxy in between may have acted on the other.
    */
   private static long headerLong(RoutingContext rc, String name) {
+    try {
+      return Long.parseLong(headerDigits(rc, name));
+    } catch (NumberFormatException e) {
+      throw invalid("header/" + name, "is too large");
+    }
+  }
+
+  /** The digits of a tus number sent once (see {@link #headerLong}); 400 naming the header for anything else. */
+  private static String headerDigits(RoutingContext rc, String name) {
     String value = single(rc, name);
     if (value == null) {
       throw invalid("header/" + name, "is required");
@@ -317,11 +328,7 @@ public final class TusUploadHandler {
     if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw invalid("header/" + name, "must be a whole number (digits only)");
     }
-    try {
-      return Long.parseLong(digits);
-    } catch (NumberFormatException e) {
-      throw invalid("header/" + name, "is too large");
-    }
+    return digits;
   }
 
   /** The value of a header tus defines once per request, or null when absent; 400 when it was sent twice. */

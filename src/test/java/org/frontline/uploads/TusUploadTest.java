@@ -285,10 +285,10 @@ class TusUploadTest {
   }
 
   /**
-   * Upload-Length and Upload-Offset are digits, sent once: a sign ({@code +}), a list, a number past a long or a
-   * header sent twice (read as its first value, where a proxy may act on the other) is 400 naming the header, and
-   * nothing is created or written; leading zeros are still digits. So is an Upload-Checksum or Upload-Metadata sent
-   * twice.
+   * Upload-Length and Upload-Offset are digits, sent once: a sign ({@code +}), a list, an empty value or a header
+   * sent twice (read as its first value, where a proxy may act on the other) is 400 naming the header, and nothing
+   * is created or written; leading zeros are still digits. So is an Upload-Checksum or Upload-Metadata sent twice,
+   * and an Upload-Offset past a long. An Upload-Length past a long is past Tus-Max-Size: 413, as tus requires.
    */
   @Test
   void tusNumbersAreDigitsSentOnceAndAnythingElseIs400ChangingNothing(TestEnvironment env) throws Exception {
@@ -300,7 +300,7 @@ class TusUploadTest {
     String length = Integer.toString(data.length);
     String[][] creations = {
         {"Upload-Length", "+" + length}, {"Upload-Length", length + ", " + length},
-        {"Upload-Length", "99999999999999999999"}, {"Upload-Length", "-" + length},
+        {"Upload-Length", ""}, {"Upload-Length", "-" + length},
         {"Upload-Length", length, length}, {"Upload-Metadata", metadata(report, a), metadata(report, a)}};
     for (String[] header : creations) {
       HttpRequest.Builder b = tusRequest(env, token, "/v1/uploads", "POST", null);
@@ -314,11 +314,19 @@ class TusUploadTest {
       }
       refusedNaming(http.send(b.build(), HttpResponse.BodyHandlers.ofString()), "header/" + header[0]);
     }
+    // A length of any number of digits is a length: past Tus-Max-Size, however far, it is 413 (tus: MUST).
+    for (String tooLarge : new String[] {"99999999999999999999", "0" + "9".repeat(40)}) {
+      HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+          "Authorization", "Bearer " + token, "Upload-Length", tooLarge, "Upload-Metadata", metadata(report, a)));
+      assertThat(r.statusCode()).as(tooLarge + ": " + r.body()).isEqualTo(413);
+      assertThat(problemType(r)).isEqualTo("urn:frontline:problem:payload-too-large");
+    }
     assertThat(query(env, "SELECT count(*) FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("0");
 
     String location = uploads.create(env, token, report, a, data.length);
     byte[] first = Arrays.copyOf(data, 1000);
     String[][] patches = {{"Upload-Offset", "+0"}, {"Upload-Offset", "0", "0"}, {"Upload-Offset", "0x0"},
+        {"Upload-Offset", ""}, {"Upload-Offset", "-0"}, {"Upload-Offset", "99999999999999999999"},
         {"Upload-Checksum", checksum(first), checksum(first)}};
     for (String[] header : patches) {
       HttpRequest.Builder b = tusRequest(env, token, location, "PATCH", first)
