@@ -378,6 +378,11 @@ class TusUploadTest {
     refusedNaming(uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
         "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
         "Upload-Metadata", mine.replace("reportId ", "reportId %%"))), "header/Upload-Metadata");
+    // A key with no value (tus allows one) has an empty value: no report id.
+    refusedNaming(uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
+        "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
+        "Upload-Metadata", "reportId," + mine.substring(mine.indexOf("attachmentId")))),
+        "header/Upload-Metadata/reportId");
     for (String metadata : new String[] {metadata(othersReport, othersAttachment), metadata(othersReport, a)}) {
       HttpResponse<String> r = uploads.send(env, "POST", "/v1/uploads", null, Map.of("Tus-Resumable", "1.0.0",
           "Authorization", "Bearer " + token, "Upload-Length", Integer.toString(data.length),
@@ -1098,6 +1103,77 @@ class TusUploadTest {
     storedIntact(env, a, data);
   }
 
+  /**
+   * A chunk with an Upload-Checksum counts only whole and verified (tus: a chunk that cannot be verified is
+   * discarded, the offset not moved): cut after a part went to the store, it keeps nothing, neither offset, part nor
+   * tail, and the upload takes the same chunk again from its offset; the part sent again overwrites the first.
+   */
+  @Test
+  void aCutPatchWithAChecksumKeepsNothingOfItsChunk(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(6 * MIB + 99);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = uploads.create(env, token, report, a, data.length);
+
+    cutPatch(env, token, location, 0, Arrays.copyOf(data, 5 * MIB + 4321), data.length, true,
+        "Upload-Checksum: " + checksum(data) + "\r\n");
+
+    // Once the cut body let go of the upload, the whole chunk is taken again at offset 0: nothing was kept.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(query(env, "SELECT \"offset\" || ' ' || length(tail) || ' ' || jsonb_array_length(parts::jsonb)"
+          + " FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("0 0 0");
+      HttpResponse<String> resent = uploads.patch(env, token, location, 0, data, checksum(data));
+      assertThat(resent.statusCode()).as(resent.body()).isEqualTo(204);
+    });
+    storedIntact(env, a, data);
+  }
+
+  /**
+   * Two PATCHes of one upload at once: the second is 409 while the first is writing (never a second writer, so
+   * never bytes of both), and the first then completes the upload with its own bytes. The second's bytes differ, so
+   * any of them stored would fail the declared SHA-256.
+   */
+  @Test
+  void aSecondPatchWhileOneIsWritingIs409AndNothingOfItIsStored(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(200_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = uploads.create(env, token, report, a, data.length);
+    byte[] other = data.clone();
+    for (int i = 1000; i < other.length; i++) {
+      other[i] ^= 0x5a;
+    }
+    int port = env.app().config().http().port();
+    try (java.net.Socket first = new java.net.Socket("127.0.0.1", port)) {
+      first.setSoTimeout(20_000);
+      java.io.OutputStream out = first.getOutputStream();
+      out.write(("PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nTus-Resumable: 1.0.0\r\n"
+          + "Authorization: Bearer " + token + "\r\nUpload-Offset: 0\r\n"
+          + "Content-Type: application/offset+octet-stream\r\nContent-Length: " + data.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.write(data, 0, 100_000);
+      out.flush();
+      // Until the first PATCH holds the upload (an empty PATCH is 204 before, changing nothing).
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() ->
+          assertThat(uploads.patch(env, token, location, 0, new byte[0]).body()).contains("Another request"));
+
+      HttpResponse<String> second = uploads.patch(env, token, location, 0, other, null);
+      assertThat(second.statusCode()).as(second.body()).isEqualTo(409);
+      assertThat(problemType(second)).isEqualTo("urn:frontline:problem:conflict");
+
+      out.write(data, 100_000, data.length - 100_000);
+      out.flush();
+      String status = new java.io.BufferedReader(new java.io.InputStreamReader(first.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      assertThat(status).isEqualTo("HTTP/1.1 204 No Content");
+    }
+    storedIntact(env, a, data);
+  }
+
   @Test
   void aCutPatchOfAMultipartUploadKeepsItsPartsAndTail(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
@@ -1123,12 +1199,19 @@ class TusUploadTest {
    */
   private static void cutPatch(TestEnvironment env, String token, String location, long offset, byte[] body,
                                long contentLength, boolean reset) throws Exception {
+    cutPatch(env, token, location, offset, body, contentLength, reset, "");
+  }
+
+  /** {@link #cutPatch} with {@code headers} ("Name: value\r\n" each) among its own. */
+  private static void cutPatch(TestEnvironment env, String token, String location, long offset, byte[] body,
+                               long contentLength, boolean reset, String headers) throws Exception {
     int port = env.app().config().http().port();
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       java.io.OutputStream out = socket.getOutputStream();
       out.write(("PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nTus-Resumable: 1.0.0\r\n"
           + "Authorization: Bearer " + token + "\r\nUpload-Offset: " + offset + "\r\n"
-          + "Content-Type: application/offset+octet-stream\r\nContent-Length: " + contentLength + "\r\n\r\n")
+          + "Content-Type: application/offset+octet-stream\r\nContent-Length: " + contentLength + "\r\n" + headers
+          + "\r\n")
           .getBytes(StandardCharsets.US_ASCII));
       out.write(body);
       out.flush();
