@@ -260,6 +260,45 @@ class TusUploadTest {
     storedIntact(env, a, data);
   }
 
+  /**
+   * tus core: X-HTTP-Method-Override is the request's method, for clients that cannot send PATCH or DELETE. Taken on
+   * a POST only (what such clients send): a chunk POSTed as PATCH is written, a POST as DELETE terminates, and a
+   * method the upload has not (GET) is 405 changing nothing.
+   */
+  @Test
+  void aPostWithXHttpMethodOverrideIsThatMethod(TestEnvironment env) throws Exception {
+    String token = token(env, "officer.xu");
+    byte[] data = photo(20_000);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = uploads.create(env, token, report, a, data.length);
+    Map<String, String> post = Map.of("Tus-Resumable", "1.0.0", "Authorization", "Bearer " + token);
+
+    HttpResponse<String> get = uploads.send(env, "POST", location, null, with(post, "X-HTTP-Method-Override", "GET"));
+    assertThat(get.statusCode()).isEqualTo(405);
+    assertThat(problemType(get)).isEqualTo("urn:frontline:problem:method-not-allowed");
+    Map<String, String> patch = with(with(with(post, "X-HTTP-Method-Override", "PATCH"), "Upload-Offset", "0"),
+        "Content-Type", "application/offset+octet-stream");
+    HttpResponse<String> written = uploads.send(env, "POST", location, Arrays.copyOf(data, 1000), patch);
+    assertThat(written.statusCode()).as(written.body()).isEqualTo(204);
+    assertThat(written.headers().firstValue("Upload-Offset")).hasValue("1000");
+    assertThat(query(env, "SELECT \"offset\" || ' ' || length(tail) FROM upload WHERE attachment_id = '" + a + "'"))
+        .isEqualTo("1000 1000");
+
+    HttpResponse<String> deleted = uploads.send(env, "POST", location, null,
+        with(post, "X-HTTP-Method-Override", "DELETE"));
+    assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(204);
+    assertThat(query(env, "SELECT status FROM upload WHERE attachment_id = '" + a + "'")).isEqualTo("ABORTED");
+    assertThat(uploads.head(env, token, location).statusCode()).isEqualTo(404);
+  }
+
+  private static Map<String, String> with(Map<String, String> headers, String name, String value) {
+    Map<String, String> more = new HashMap<>(headers);
+    more.put(name, value);
+    return more;
+  }
+
   @Test
   void anUploadLengthOtherThanTheDeclaredSizeIsRefusedNamingIt(TestEnvironment env) throws Exception {
     String token = token(env, "officer.xu");
