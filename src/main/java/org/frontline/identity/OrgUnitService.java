@@ -6,6 +6,8 @@ import io.vertx.sqlclient.SqlConnection;
 import org.frontline.identity.OrgUnitRepository.OrgUnit;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
+import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemType;
 
 import java.util.List;
 import java.util.Optional;
@@ -82,20 +84,30 @@ public final class OrgUnitService {
   }
 
   /**
-   * Moves the unit with its subtree under a new parent; both must be in scope, the new parent live and not the
-   * unit itself or below it. Moves take the tree lock exclusively, so no create or move reads a stale path.
+   * Moves the unit with its subtree under a new parent; the unit, its present parent and the new parent must be in
+   * scope, the new parent live and not the unit itself or below it. The present parent too: a move takes the subtree
+   * from under it, out of the scope of whoever covers it (an admin covering a unit of Yangzhou and one of Nantong
+   * would otherwise hand the first to Nantong's admins), so a unit the actor covers whose parent it does not (a root
+   * included) is 403. Moves take the tree lock exclusively, so no create or move reads a stale path.
    */
   public Future<OrgUnit> move(Actor actor, UUID id, UUID newParentId) {
     return database.inTransaction(conn -> units.lockTreeExclusive(conn)
         .compose(locked -> lockedInScope(conn, actor, id)
             .compose(unit -> unit.isEmpty() ? Future.failedFuture(notFound(id))
-                : units.findAll(conn, actor, List.of(newParentId)).compose(parents -> {
+                : units.findAll(conn, actor, unit.get().parentId() == null ? List.of(newParentId)
+                    : List.of(newParentId, unit.get().parentId())).compose(found -> {
                   OrgUnit u = unit.get();
-                  if (parents.isEmpty()) {
+                  if (found.stream().noneMatch(f -> f.id().equals(u.parentId()))) {
+                    return Future.failedFuture(Problem.of(ProblemType.FORBIDDEN, "The unit " + id + " lies directly "
+                        + "under a unit outside your scope; only an admin whose scope holds its parent may move it.")
+                        .toException());
+                  }
+                  Optional<OrgUnit> newParent = found.stream().filter(f -> f.id().equals(newParentId)).findFirst();
+                  if (newParent.isEmpty()) {
                     return Future.failedFuture(AdminProblems.unprocessable("body/newParentId",
                         "No org unit " + newParentId + " in your scope."));
                   }
-                  OrgUnit parent = parents.get(0);
+                  OrgUnit parent = newParent.get();
                   if (u.contains(parent)) {
                     return Future.failedFuture(AdminProblems.unprocessable("body/newParentId",
                         "A unit cannot move under itself or one of its own descendants."));

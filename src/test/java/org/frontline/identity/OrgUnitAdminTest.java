@@ -228,6 +228,39 @@ class OrgUnitAdminTest {
     assertThat(Admin.row(env, "org_unit", a) + Admin.row(env, "org_unit", b)).isEqualTo(before);
   }
 
+  /**
+   * Review: an admin covering a unit of Yangzhou and one of Nantong (neither city) moved the first under the second,
+   * taking it out of Yangzhou's subtree: Yangzhou's admins lost it and Nantong's gained it. A move needs the unit's
+   * present parent in scope too (403, nothing moved or audited); a unit below one the admin covers moves as before.
+   */
+  @Test
+  void aUnitWhoseParentIsOutsideTheScopeIsNotTakenFromUnderIt(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    UUID a = UUID.fromString(create(env, admin, HANJIANG, "Covered A " + UUID.randomUUID()).getString("id"));
+    UUID b = UUID.fromString(create(env, admin, TONGZHOU, "Covered B " + UUID.randomUUID()).getString("id"));
+    UUID below = UUID.fromString(create(env, admin, a, "Below A").getString("id"));
+    String username = "admin.ab-" + UUID.randomUUID().toString().substring(0, 8);
+    ok(post(env, admin, "/v1/accounts", new JsonObject().put("username", username).put("displayName", "A and B")
+        .put("roles", new JsonArray().add("admin")).put("homeUnitId", a.toString())
+        .put("coveredUnitIds", new JsonArray().add(b.toString())).put("password", "Covers-Two-2026")), 201);
+    String ab = Admin.token(env, username, "Covers-Two-2026");
+
+    String before = Admin.row(env, "org_unit", a) + Admin.row(env, "org_unit", below);
+    JsonObject p = assertProblem(post(env, ab, "/v1/org-units/" + a + "/move",
+        new JsonObject().put("newParentId", b.toString())), 403, "urn:frontline:problem:forbidden");
+    assertThat(p.getString("detail")).contains("outside your scope");
+    assertThat(Admin.row(env, "org_unit", a) + Admin.row(env, "org_unit", below)).isEqualTo(before);
+    assertThat(path(env, a)).startsWith(path(env, HANJIANG));
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'org-unit.move'", a.toString()))
+        .isZero();
+
+    JsonObject moved = ok(post(env, ab, "/v1/org-units/" + below + "/move",
+        new JsonObject().put("newParentId", b.toString())), 200);
+    assertThat(moved.getString("path")).isEqualTo(path(env, b) + below + "/");
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'org-unit.move'", below.toString()))
+        .isEqualTo(1);
+  }
+
   @Test
   void aRetiredUnitAcceptsNoNewChildren(TestEnvironment env) throws Exception {
     String admin = Admin.token(env, "admin");
