@@ -88,13 +88,26 @@ public final class AccountRepository {
         .mapEmpty();
   }
 
-  /** Sets or clears disabled_at; a disabled account keeps its first disabling time. */
-  public Future<Void> setDisabled(SqlClient conn, UUID id, boolean disabled) {
-    return conn.preparedQuery(disabled
-            ? "UPDATE account SET disabled_at = now(), updated_at = now() WHERE id = $1 AND disabled_at IS NULL"
-            : "UPDATE account SET disabled_at = NULL, updated_at = now() WHERE id = $1 AND disabled_at IS NOT NULL")
-        .execute(Tuple.of(id))
+  /**
+   * Sets or clears disabled_at (and who disabled it: {@code by}, null for the system); a disabled account keeps its
+   * first disabling time and disabler.
+   */
+  public Future<Void> setDisabled(SqlClient conn, UUID id, boolean disabled, UUID by) {
+    return (disabled
+        ? conn.preparedQuery("UPDATE account SET disabled_at = now(), disabled_by = $2, updated_at = now() "
+            + "WHERE id = $1 AND disabled_at IS NULL").execute(Tuple.of(id, by))
+        : conn.preparedQuery("UPDATE account SET disabled_at = NULL, disabled_by = NULL, updated_at = now() "
+            + "WHERE id = $1 AND disabled_at IS NOT NULL").execute(Tuple.of(id)))
         .mapEmpty();
+  }
+
+  /** The units covered (now) by the admin who disabled the account; empty when it is enabled or no admin did. */
+  public Future<List<UUID>> disablerCoverage(SqlClient conn, UUID id) {
+    return conn.preparedQuery("""
+            SELECT ARRAY(SELECT s.unit_id FROM account_scope s WHERE s.account_id = a.disabled_by ORDER BY s.unit_id)
+            FROM account a WHERE a.id = $1""")
+        .execute(Tuple.of(id))
+        .map(rows -> Arrays.asList(rows.iterator().next().getArrayOfUUIDs(0)));
   }
 
   public Future<Void> setPasswordHash(SqlClient conn, UUID id, String hash) {

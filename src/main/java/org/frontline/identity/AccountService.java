@@ -149,7 +149,7 @@ public final class AccountService {
       if (before.disabledAt() != null) {
         return Future.succeededFuture(before); // a repeat: disabled (and its sessions ended) already, nothing to audit
       }
-      return accounts.setDisabled(conn, id, true)
+      return accounts.setDisabled(conn, id, true, actor.accountId())
           .compose(v -> before.roles().contains("admin") ? organisationAdminRemains(conn, before, "path/id")
               : Future.<Void>succeededFuture())
           .compose(v -> accounts.endSessions(conn, id))
@@ -159,10 +159,17 @@ public final class AccountService {
     });
   }
 
+  /**
+   * Enables the account again. Besides the account's units (as for a reset), the actor's scope must hold every unit
+   * covered by the admin who disabled it: a disable by the province, for cause, is not undone by a district admin.
+   */
   public Future<Account> enable(Actor actor, UUID id) {
     return inScope(actor, id, (conn, before) -> wholeAccountInScope(conn, actor, before, "enable")
+        .compose(v -> accounts.disablerCoverage(conn, id))
+        .compose(disabler -> allInScope(conn, actor, disabler, "It was disabled by an admin whose scope holds units "
+            + "outside yours; only an admin whose scope holds them all may enable it."))
         .compose(v -> before.disabledAt() == null ? Future.succeededFuture(before) // a repeat: nothing to audit
-            : accounts.setDisabled(conn, id, false)
+            : accounts.setDisabled(conn, id, false, null)
                 .compose(x -> audit.success(conn, actor, "account.enable", "account", id, before.homeUnitId(), null))
                 .compose(x -> reread(conn, id))));
   }
@@ -229,11 +236,15 @@ public final class AccountService {
    * that only take power away (disable, uncovering units in scope) stay open to the admins of its home unit.
    */
   private Future<Void> wholeAccountInScope(SqlConnection conn, Actor actor, Account account, String what) {
-    return units.findAll(conn, actor, account.coveredUnitIds()).compose(found -> found.size()
-        == Set.copyOf(account.coveredUnitIds()).size() ? Future.<Void>succeededFuture()
-        : Future.failedFuture(Problem.of(ProblemType.FORBIDDEN, "The account " + account.id()
-            + " covers units outside your scope; only an admin whose scope holds them all may " + what + " it.")
-            .toException()));
+    return allInScope(conn, actor, account.coveredUnitIds(), "The account " + account.id()
+        + " covers units outside your scope; only an admin whose scope holds them all may " + what + " it.");
+  }
+
+  /** 403 {@code forbidden} saying {@code detail} unless every one of {@code unitIds} lies in the actor's scope. */
+  private Future<Void> allInScope(SqlConnection conn, Actor actor, List<UUID> unitIds, String detail) {
+    return unitIds.isEmpty() ? Future.succeededFuture() : units.findAll(conn, actor, unitIds).compose(found ->
+        found.size() == Set.copyOf(unitIds).size() ? Future.<Void>succeededFuture()
+            : Future.failedFuture(Problem.of(ProblemType.FORBIDDEN, detail).toException()));
   }
 
   /**

@@ -181,6 +181,38 @@ class AccountAdminTest {
         .put("roles", new JsonArray().add("supervisor").add("assessor"))), 200);
   }
 
+  /**
+   * Review: the province admin disabled a Tongzhou officer (for cause), and Nantong's admin, whose scope holds every
+   * unit the officer covers, enabled it again. Enabling now also needs every unit of the disabling admin in scope
+   * (403, the row and the audit log unchanged); the province admin may, and a disable by Nantong's admin stays
+   * Nantong's to undo. Who disabled is recorded (disabled_by) and cleared on enabling.
+   */
+  @Test
+  void anAccountDisabledByAHigherAdminIsNotEnabledByALowerOne(TestEnvironment env) throws Exception {
+    String admin = Admin.token(env, "admin");
+    String nantong = Admin.nantongAdmin(env);
+    UUID id = create(env, admin, newAccount("officer.for-cause", TONGZHOU));
+    ok(post(env, admin, "/v1/accounts/" + id + "/disable", null), 200);
+    assertThat(string(env, "SELECT disabled_by::text FROM account WHERE id = ?", id))
+        .isEqualTo(Admin.account("admin").toString());
+    String before = Admin.row(env, "account", id);
+
+    JsonObject p = assertProblem(post(env, nantong, "/v1/accounts/" + id + "/enable", null), 403,
+        "urn:frontline:problem:forbidden");
+    assertThat(p.getString("detail")).contains("disabled by an admin whose scope holds units outside yours");
+    assertThat(Admin.row(env, "account", id)).isEqualTo(before);
+    assertThat(count(env, "SELECT count(*) FROM audit_log WHERE object_id = ? AND action = 'account.enable'",
+        id.toString())).isZero();
+    assertProblem(Tokens.login(env, "officer.for-cause", PASSWORD), 401, "urn:frontline:problem:unauthorized");
+
+    assertThat(ok(post(env, admin, "/v1/accounts/" + id + "/enable", null), 200).getValue("disabledAt")).isNull();
+    assertThat(string(env, "SELECT coalesce(disabled_by::text, 'none') FROM account WHERE id = ?", id)).isEqualTo("none");
+    // Nantong's own disable is Nantong's to undo
+    ok(post(env, nantong, "/v1/accounts/" + id + "/disable", null), 200);
+    ok(post(env, nantong, "/v1/accounts/" + id + "/enable", null), 200);
+    assertThat(count(env, "SELECT count(*) FROM account WHERE id = ? AND disabled_at IS NULL", id)).isEqualTo(1);
+  }
+
   @Test
   void disableEndsEverySessionAtOnceAndEnableRestoresLogin(TestEnvironment env) throws Exception {
     String admin = Admin.token(env, "admin");
