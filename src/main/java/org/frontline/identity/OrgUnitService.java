@@ -7,6 +7,7 @@ import org.frontline.identity.OrgUnitRepository.OrgUnit;
 import org.frontline.platform.db.Database;
 import org.frontline.platform.db.Transaction;
 import org.frontline.platform.http.Problem;
+import org.frontline.platform.http.ProblemException;
 import org.frontline.platform.http.ProblemType;
 
 import java.util.List;
@@ -54,7 +55,12 @@ public final class OrgUnitService {
    */
   public <R> Future<R> create(Actor actor, UUID id, UUID parentId, String name, String kind, Transaction<R> tx) {
     UUID unitId = id != null ? id : UUID.randomUUID();
-    String trimmed = name.trim();
+    String trimmed;
+    try {
+      trimmed = stripped(name);
+    } catch (ProblemException e) {
+      return Future.failedFuture(e);
+    }
     return siblingNameConflict(tx.run(conn -> units.lockTreeShared(conn)
         .compose(v -> parentId == null ? (actor.isSystem() ? Future.succeededFuture(Optional.<OrgUnit>empty())
                 : Future.failedFuture(AdminProblems.unprocessable("body/parentId", "Only the bootstrap creates a root unit.")))
@@ -75,7 +81,12 @@ public final class OrgUnitService {
   }
 
   public Future<OrgUnit> rename(Actor actor, UUID id, String name) {
-    String trimmed = name.trim();
+    String trimmed;
+    try {
+      trimmed = stripped(name);
+    } catch (ProblemException e) {
+      return Future.failedFuture(e);
+    }
     // The name it has already (a repeat): answered as it is, nothing written or audited again.
     return siblingNameConflict(inScope(actor, id, (conn, unit) -> unit.name().equals(trimmed)
         ? Future.succeededFuture(unit)
@@ -203,6 +214,36 @@ public final class OrgUnitService {
   private Future<Optional<OrgUnit>> lockedInScope(SqlConnection conn, Actor actor, UUID id) {
     return actor.scopeAfterLocking(conn, "org_unit", id)
         .compose(scope -> units.find(conn, scope, id));
+  }
+
+  /**
+   * The name without the invisible characters around it: white space, Unicode's included (an ideographic space,
+   * U+3000, or a no-break space is no space to Java's trim or to the contract's pattern), format and control
+   * characters. 400 naming {@code body/name} when nothing is left: a unit nobody could tell apart on screen. Siblings'
+   * names are compared as NFKC with white space runs as one space, case ignored (the unique index, V212).
+   */
+  static String stripped(String name) {
+    int[] cps = name.codePoints().toArray();
+    int from = 0;
+    int to = cps.length;
+    while (from < to && invisible(cps[from])) {
+      from++;
+    }
+    while (to > from && invisible(cps[to - 1])) {
+      to--;
+    }
+    if (from == to) {
+      throw Problem.of(ProblemType.VALIDATION_FAILED, "The request does not match the contract at body/name: "
+              + "it must hold a visible character.")
+          .withErrors(List.of(new Problem.FieldError("body/name", "Must hold a visible character; only white space, "
+              + "format or control characters sent."))).toException();
+    }
+    return new String(cps, from, to - from);
+  }
+
+  private static boolean invisible(int c) {
+    return Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.getType(c) == Character.FORMAT
+        || Character.isISOControl(c);
   }
 
   private static <T> Future<T> siblingNameConflict(Future<T> work, String name) {
