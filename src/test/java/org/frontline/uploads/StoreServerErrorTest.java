@@ -81,22 +81,56 @@ class StoreServerErrorTest {
   }
 
   /**
+   * A store that answers 501 Not Implemented (a gateway without the operation) will never do it: no 503 with
+   * Retry-After, which phones retry for ever, but the internal error a misconfiguration is; nothing recorded ahead of
+   * the stored bytes. Before: 503 dependency-unavailable, Retry-After 5.
+   */
+  @Test
+  void aStoreAnsweringNotImplementedIsAnInternalErrorNotUnavailable(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = uploads.create(env, token, report, a, data.length);
+    String id = UploadRequests.uploadId(location);
+
+    HttpResponse<String> patched = whileTheStoreAnswers(env, 501, "NotImplemented",
+        () -> uploads.patch(env, token, location, 0, data));
+
+    assertThat(patched.statusCode()).as(patched.body()).isEqualTo(500);
+    assertThat(new JsonObject(patched.body()).getString("type")).isEqualTo("urn:frontline:problem:internal");
+    assertThat(patched.headers().firstValue("Retry-After")).isEmpty();
+    assertThat(TusUploadTest.query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE id = '" + id + "'"))
+        .isEqualTo("0 ACTIVE");
+  }
+
+  /**
    * What {@code action} answers while the store's port answers every request 503 as MinIO does while it starts
    * (the store itself is back afterwards, whatever happens).
    */
   static <T> T whileTheStoreAnswers503(TestEnvironment env, Callable<T> action) throws Exception {
+    return whileTheStoreAnswers(env, 503, "XMinioServerNotInitialized", action);
+  }
+
+  /**
+   * What {@code action} answers while the store's port answers every request {@code status} with the S3 error
+   * {@code code} (the store itself is back afterwards, whatever happens).
+   */
+  static <T> T whileTheStoreAnswers(TestEnvironment env, int status, String code, Callable<T> action)
+      throws Exception {
     int port = env.s3().port();
     env.s3().stop();
     HttpServer starting = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
     starting.createContext("/", exchange -> {
       exchange.getRequestBody().readAllBytes();
-      byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>XMinioServerNotInitialized</Code>"
-          + "<Message>Server not initialized, please try again.</Message><Resource>"
+      byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code>"
+          + "<Message>" + code + "</Message><Resource>"
           + exchange.getRequestURI().getPath() + "</Resource><RequestId>1</RequestId><HostId>1</HostId></Error>")
           .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().add("Content-Type", "application/xml");
       boolean head = "HEAD".equals(exchange.getRequestMethod());
-      exchange.sendResponseHeaders(503, head ? -1 : body.length);
+      exchange.sendResponseHeaders(status, head ? -1 : body.length);
       if (!head) {
         exchange.getResponseBody().write(body);
       }

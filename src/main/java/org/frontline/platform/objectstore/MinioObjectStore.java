@@ -454,7 +454,7 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
           if (response.statusCode() != 200) {
             IllegalStateException refused = new IllegalStateException("the store refused the PUT of " + key + ": "
                 + response.statusCode() + " " + body.toString(StandardCharsets.UTF_8));
-            throw response.statusCode() >= 500 ? new DependencyUnavailableException(DEPENDENCY, refused) : refused;
+            throw passing(response.statusCode()) ? new DependencyUnavailableException(DEPENDENCY, refused) : refused;
           }
           return unquoted(response.getHeader(HttpHeaders.ETAG));
         }))
@@ -581,15 +581,27 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
   private static boolean unreachable(Throwable failure) {
     for (Throwable c = failure; c != null; c = c.getCause()) {
       if (c instanceof java.net.ConnectException || c instanceof java.net.NoRouteToHostException
-          || c instanceof java.net.UnknownHostException || c instanceof java.util.concurrent.TimeoutException
-          || c instanceof io.minio.errors.ServerException) {
+          || c instanceof java.net.UnknownHostException || c instanceof java.util.concurrent.TimeoutException) {
         return true;
       }
-      if (c instanceof ErrorResponseException e && e.response() != null && e.response().code() >= 500) {
+      if (c instanceof io.minio.errors.ServerException e && passing(e.statusCode())) {
+        return true;
+      }
+      if (c instanceof ErrorResponseException e && e.response() != null && passing(e.response().code())) {
         return true; // a server error: MinIO starting (503 XMinioServerNotInitialized), a proxy's 502/504, ...
       }
     }
     return false;
+  }
+
+  /**
+   * Whether the store's answer {@code status} is a server error that may pass (the store unavailable, 503 with
+   * Retry-After): any 5xx but 501 Not Implemented and 505 HTTP Version Not Supported, which say the store will never
+   * do what was asked (a store or gateway without the operation): phones told to retry would retry for ever, and the
+   * operators would see a warning line, not the internal error with its trace that a misconfiguration is.
+   */
+  private static boolean passing(int status) {
+    return status >= 500 && status != 501 && status != 505;
   }
 
   /** HEAD answers carry no body; the SDK names a 404 on an object NoSuchKey. */
