@@ -106,6 +106,66 @@ class StoreServerErrorTest {
   }
 
   /**
+   * A store whose connections are reset (its process killed mid-request, a proxy dropping them) is the object store
+   * unavailable, named so: a reset with no wrapper of the store's was taken for the database's session ending
+   * (Problems counts any SocketException as the database), so the answer named the database and its warning blamed
+   * it. Nothing recorded ahead of the stored bytes. Before: the tus creation's 503 named the database.
+   */
+  @Test
+  void aStoreResettingConnectionsIsTheObjectStoreUnavailableNotTheDatabase(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    String location = uploads.create(env, token, report, a, data.length);
+    String id = UploadRequests.uploadId(location);
+
+    HttpResponse<String> patched = whileTheStoreResetsConnections(env,
+        () -> uploads.patch(env, token, location, 0, data));
+
+    assertUnavailable(patched);
+    assertThat(TusUploadTest.query(env, "SELECT \"offset\" || ' ' || status FROM upload WHERE id = '" + id + "'"))
+        .isEqualTo("0 ACTIVE");
+    UUID other = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    TusUploadTest.insertReport(env, other, XU, new UUID[] {b}, new byte[][] {data});
+    HttpResponse<String> created = whileTheStoreResetsConnections(env,
+        () -> uploads.createRaw(env, token, other, b, data.length));
+    assertUnavailable(created);
+  }
+
+  /** What {@code action} answers while the store's port resets every connection it accepts (RST, not FIN). */
+  static <T> T whileTheStoreResetsConnections(TestEnvironment env, Callable<T> action) throws Exception {
+    int port = env.s3().port();
+    env.s3().stop();
+    java.net.ServerSocket resetting = new java.net.ServerSocket();
+    resetting.setReuseAddress(true);
+    resetting.bind(new InetSocketAddress("127.0.0.1", port));
+    Thread acceptor = new Thread(() -> {
+      while (!resetting.isClosed()) {
+        try (java.net.Socket s = resetting.accept()) {
+          s.getInputStream().read(new byte[8192]);
+          s.setSoLinger(true, 0);
+        } catch (java.io.IOException closed) {
+          // the socket reset, or the server closed: the next one, or the end
+        }
+      }
+    }, "store-resetting");
+    acceptor.start();
+    try {
+      return action.call();
+    } finally {
+      resetting.close();
+      acceptor.join(5_000);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+        env.s3().restart();
+        return true;
+      });
+    }
+  }
+
+  /**
    * What {@code action} answers while the store's port answers every request 503 as MinIO does while it starts
    * (the store itself is back afterwards, whatever happens).
    */

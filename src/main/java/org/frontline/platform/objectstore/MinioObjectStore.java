@@ -580,7 +580,9 @@ public final class MinioObjectStore implements ObjectStore, AutoCloseable {
    */
   private static boolean unreachable(Throwable failure) {
     for (Throwable c = failure; c != null; c = c.getCause()) {
-      if (c instanceof java.net.ConnectException || c instanceof java.net.NoRouteToHostException
+      // A SocketException: refused, no route, and also a connection the store reset or closed under a request (its
+      // process killed, a proxy dropping it), which unwrapped Problems took for the database's session ending.
+      if (c instanceof java.net.SocketException
           || c instanceof java.net.UnknownHostException || c instanceof java.util.concurrent.TimeoutException) {
         return true;
       }
