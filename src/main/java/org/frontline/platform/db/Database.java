@@ -41,10 +41,13 @@ public final class Database {
   /**
    * Whether PostgreSQL answered {@code sqlState} because it does not serve now, not because of the statement: the
    * connection failed (class 08), it is out of resources (class 53: too many connections, disk, memory), or it is
-   * shutting down, starting up or in recovery (57P01-57P03, at connect or mid-session during a restart).
+   * shutting down, starting up or in recovery (57P01-57P03, at connect or mid-session during a restart). Not the two
+   * of those classes that a statement of ours causes and that no retry passes: 08P01 (protocol violation: a client
+   * bug) and 53400 (configuration limit exceeded, e.g. temp_file_limit): those stay internal errors.
    */
   public static boolean notServing(String sqlState) {
-    return sqlState != null && (sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("57P"));
+    return sqlState != null && !sqlState.equals("08P01") && !sqlState.equals("53400")
+        && (sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("57P"));
   }
 
   private final Pool pool;
