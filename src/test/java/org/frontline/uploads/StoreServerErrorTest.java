@@ -71,6 +71,18 @@ class StoreServerErrorTest {
     TusUploadTest.storedIntact(env, c, data);
   }
 
+  /** An ACTIVE tus upload at offset 0 of officer.xu's 6 MiB photo, the one attachment of a report of his. */
+  private record Started(String token, byte[] data, String location) {}
+
+  private Started started(TestEnvironment env) throws Exception {
+    String token = TusUploadTest.token(http, env, "officer.xu");
+    byte[] data = TusUploadTest.photo(6 * MIB);
+    UUID report = UUID.randomUUID();
+    UUID a = UUID.randomUUID();
+    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
+    return new Started(token, data, uploads.create(env, token, report, a, data.length));
+  }
+
   private static void assertUnavailable(HttpResponse<String> r) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
     assertThat(r.headers().firstValue("Content-Type")).contains("application/problem+json");
@@ -87,12 +99,10 @@ class StoreServerErrorTest {
    */
   @Test
   void aStoreAnsweringNotImplementedIsAnInternalErrorNotUnavailable(TestEnvironment env) throws Exception {
-    String token = TusUploadTest.token(http, env, "officer.xu");
-    byte[] data = TusUploadTest.photo(6 * MIB);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = uploads.create(env, token, report, a, data.length);
+    Started upload = started(env);
+    String token = upload.token();
+    byte[] data = upload.data();
+    String location = upload.location();
     String id = UploadRequests.uploadId(location);
 
     HttpResponse<String> patched = whileTheStoreAnswers(env, 501, "NotImplemented",
@@ -113,12 +123,10 @@ class StoreServerErrorTest {
    */
   @Test
   void aStoreResettingConnectionsIsTheObjectStoreUnavailableNotTheDatabase(TestEnvironment env) throws Exception {
-    String token = TusUploadTest.token(http, env, "officer.xu");
-    byte[] data = TusUploadTest.photo(6 * MIB);
-    UUID report = UUID.randomUUID();
-    UUID a = UUID.randomUUID();
-    TusUploadTest.insertReport(env, report, XU, new UUID[] {a}, new byte[][] {data});
-    String location = uploads.create(env, token, report, a, data.length);
+    Started upload = started(env);
+    String token = upload.token();
+    byte[] data = upload.data();
+    String location = upload.location();
     String id = UploadRequests.uploadId(location);
 
     HttpResponse<String> patched = whileTheStoreResetsConnections(env,
