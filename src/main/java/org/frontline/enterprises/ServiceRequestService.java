@@ -82,7 +82,7 @@ public final class ServiceRequestService {
     UUID id = UUID.randomUUID();
     OffsetDateTime receivedAt = now();
     OffsetDateTime dueAt = receivedAt.plus(Duration.ofDays(SLA_DAYS.get(req.category())));
-    return tx.run(conn -> lockEnterprise(conn, "$1", enterpriseId)
+    return tx.run(conn -> lockEnterprise(conn, enterpriseId)
         .compose(v -> actor.scope(conn))
         .compose(scope -> EnterpriseService.find(conn, scope, enterpriseId))
         .compose(found -> found.isPresent() ? Future.succeededFuture(UUID.fromString(found.get().getString("unitId")))
@@ -370,21 +370,26 @@ public final class ServiceRequestService {
    * meanwhile still passed, and one moved into it was never found.
    */
   private static Future<Optional<Row>> locked(SqlClient conn, Actor actor, UUID id) {
-    return lockEnterprise(conn, "(SELECT enterprise_id FROM service_request WHERE id = $1)", id)
+    return lockEnterpriseOf(conn, "(SELECT enterprise_id FROM service_request WHERE id = $1)", id)
         .compose(v -> actor.scopeAfterLocking(conn, "service_request", id))
         .compose(scope -> find(conn, scope, id));
+  }
+
+  /** Share-locks the enterprise by key (see below): a hand-over of it, FOR UPDATE, waits, or is waited for. */
+  public static Future<Void> lockEnterprise(SqlClient conn, UUID enterpriseId) {
+    return lockEnterpriseOf(conn, "$1", enterpriseId);
   }
 
   /**
    * Share-locks the enterprise {@code enterpriseOf} names ($1 being {@code id}) by key, before anything of it is read:
    * its hand-over (EnterpriseService.move) locks it FOR UPDATE, so a request's creation or move either ends before
-   * the hand-over changes its unit, or waits for it and is judged at the new unit (an ENTERPRISE_SERVICE report
-   * share-locks it the same way, LinkedRecords). Without it, a creation judged the caller and the responsible officer
+   * the hand-over changes its unit, or waits for it and is judged at the new unit (an ENTERPRISE_SERVICE report takes
+   * it too, LinkedRecords through lockEnterprise). Without it, a creation judged the caller and the responsible officer
    * at the unit the enterprise was leaving and its insert then waited for the hand-over (the foreign key): an open
    * request of an enterprise the officer no longer covered, which the hand-over refuses; and a move of a request the
    * hand-over did not lock (one RESOLVED) did not wait at all: closed by a caller of the old unit, audited there.
    */
-  private static Future<Void> lockEnterprise(SqlClient conn, String enterpriseOf, UUID id) {
+  private static Future<Void> lockEnterpriseOf(SqlClient conn, String enterpriseOf, UUID id) {
     return conn.preparedQuery("SELECT 1 FROM enterprise WHERE id = " + enterpriseOf + " FOR SHARE")
         .execute(Tuple.of(id)).mapEmpty();
   }

@@ -97,7 +97,7 @@ public final class LinkedRecords {
     // read, though the request itself is 404 to them. Judged once the enterprise is share-locked (by key, in a
     // statement of its own): its hand-over locks it FOR UPDATE, so its unit stays as read here until the report
     // commits (read before, a hand-over committed meanwhile was missed).
-    return conn.preparedQuery("SELECT 1 FROM enterprise WHERE id = $1 FOR SHARE").execute(Tuple.of(enterpriseId))
+    return ServiceRequestService.lockEnterprise(conn, enterpriseId)
         .compose(locked -> conn.preparedQuery("SELECT " + Scope.within("u.path", "r.path") + " FROM enterprise e"
                 + " JOIN org_unit u ON u.id = e.unit_id JOIN org_unit r ON r.id = $3 WHERE e.id = $1 AND "
                 + Scope.sql("u.path", 2))
