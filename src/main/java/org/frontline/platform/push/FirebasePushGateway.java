@@ -315,16 +315,12 @@ public final class FirebasePushGateway implements PushGateway {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
+      LOG.warn("FCM sendEach failed for a batch of {} messages", toSend.size(), e);
       PushResult whole = e instanceof IllegalArgumentException
           ? new PushResult.PermanentFailure("sendEach refused the batch: " + e.getMessage())
           : new PushResult.RetryAfter(retryAfterOf(e), "sendEach failed: " + describe(e));
       for (int position : positions) {
         results[position] = whole;
-      }
-      // A batch failed whole is judged as one whose every message failed (a refusal of the SDK's is no answer of
-      // FCM's: it neither begins nor ends an outage); during an outage it is told through its log, not per batch.
-      if (!(whole instanceof PushResult.RetryAfter) || !judgeOutage(batch, positions, results)) {
-        LOG.warn("FCM sendEach failed for a batch of {} messages", toSend.size(), e);
       }
     }
     return Arrays.asList(results);
@@ -333,8 +329,7 @@ public final class FirebasePushGateway implements PushGateway {
   /**
    * Judges FCM's outage from a batch's results (see {@link #outage}) and, when FCM is judged out, marks each message
    * {@link PushResult.Quota#OUTAGE} and tells the outage's log; whether it did. The batch failed whole when each of
-   * its messages failed with a temporary failure that is no quota's (FCM unreachable or 5xx, or sendEach failing as a
-   * whole); any other result is FCM's answer about a message (delivered, refused, a quota). Synchronized with the
+   * its messages failed with a temporary failure that is no quota's (FCM unreachable or 5xx); any other result is FCM's answer about a message (delivered, refused, a quota). Synchronized with the
    * judgement, so the outage's log lines come in the order of the judgements (a batch's end of the outage is never
    * told before another batch's begin of it that was judged first).
    */

@@ -1,9 +1,6 @@
 package org.frontline.platform.push;
 
-import com.google.auth.oauth2.AccessToken;
-import com.google.auth.oauth2.GoogleCredentials;
 import com.google.firebase.FirebaseApp;
-import com.google.firebase.FirebaseOptions;
 import com.google.firebase.messaging.FirebaseMessaging;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -17,7 +14,6 @@ import org.frontline.platform.push.PushResult.PermanentFailure;
 import org.frontline.platform.push.PushResult.Quota;
 import org.frontline.platform.push.PushResult.RetryAfter;
 import org.frontline.platform.push.PushResult.TokenInvalid;
-import org.frontline.testing.LogCapture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -403,37 +399,6 @@ class FirebasePushGatewayTest {
     });
     assertThat(fcm.requests()).isEmpty();
     gateway = FirebasePushGateway.create(vertx, worker, fcm.firebaseOptions(), "push-test-" + UUID.randomUUID());
-  }
-
-  /**
-   * sendEach failing as a whole (here: credentials FCM refuses that cannot be refreshed) for two devices is judged as
-   * a batch whose every message failed: FCM out, no attempt spent ({@link Quota#OUTAGE}), told through the outage's
-   * log and not per batch. Before: Quota.NONE, so each such round spent an attempt of every message of the batch and
-   * eight rounds dead-lettered them all, while the same failure answered per message spent none.
-   */
-  @Test
-  void aBatchFailingWholeForTwoDevicesIsAnOutageAndSpendsNoAttempt() {
-    await(gateway.close());
-    FirebaseOptions unrefreshable = fcm.firebaseOptions().toBuilder()
-        .setCredentials(GoogleCredentials.create(new AccessToken("test-token",
-            java.util.Date.from(Instant.parse("2100-01-01T00:00:00Z")))))
-        .build();
-    gateway = FirebasePushGateway.create(vertx, worker, unrefreshable, "push-test-" + UUID.randomUUID());
-    fcm.respond("whole-a", Outcome.unauthenticated());
-    fcm.respond("whole-b", Outcome.unauthenticated());
-
-    List<PushResult> results;
-    try (LogCapture log = LogCapture.of(FirebasePushGateway.class, "%level %msg%n")) {
-      results = send(push("whole-a"), push("whole-b"));
-      assertThat(log.text()).contains("WARN FCM send (every message of a batch failed")
-          .doesNotContain("sendEach failed for a batch");
-    }
-
-    assertThat(results).hasSize(2).allSatisfy(r -> {
-      assertThat(((RetryAfter) r).quota()).isEqualTo(Quota.OUTAGE);
-      assertThat(((RetryAfter) r).reason()).startsWith("sendEach failed:");
-    });
-    assertThat(fcm.requests()).extracting(FakeFcmServer.Request::status).contains(401);
   }
 
   // --- batching and threading ---
