@@ -256,46 +256,6 @@ class AlertDispatchTest {
     }
   }
 
-  /**
-   * An outage ends when FCM answers about a message again, not only when it delivers one: after an outage whose only
-   * later sends FCM refused (two uninstalled apps), a message FCM keeps failing alone is that message's own failure
-   * and spends its attempts. Before: FCM stayed judged out until a delivery, so on a quiet system that message was
-   * retried for ever with no attempt spent (PENDING with 7 attempts after its 8th send).
-   */
-  @Test
-  void anOutageEndsWhenFcmAnswersAboutAMessageSoAMessageItKeepsFailingSpendsItsAttempts(TestEnvironment env)
-      throws Exception {
-    List<String> tokens = List.of("answered-a", "answered-b", "answered-failing");
-    for (String token : tokens) {
-      device(env, "supervisor.hanjiang", token);
-      env.fcm().respond(token, Outcome.internal("0"));
-    }
-    UUID report = reportCompleted(env, HUAISI);
-    awaitUntil(WAIT, "two sends each, FCM judged out", () -> tokens.stream()
-        .allMatch(t -> env.fcm().requestsFor(t).size() >= 2));
-    String of = " AND event_id = (SELECT id FROM outbox WHERE aggregate_id = '" + report + "')";
-    // FCM answers again, and the only sends are to two apps uninstalled since: both refused, nothing delivered.
-    env.fcm().respond("answered-a", Outcome.unregistered());
-    env.fcm().respond("answered-b", Outcome.unregistered());
-    Alerts.update(env, "UPDATE push_delivery SET next_attempt_at = now() WHERE status = 'PENDING' AND device_id IN"
-        + " (SELECT id FROM device WHERE token IN ('answered-a', 'answered-b'))" + of);
-    awaitStatus(env, report, "answered-a", "DEAD");
-    awaitStatus(env, report, "answered-b", "DEAD");
-
-    // The message FCM keeps failing, alone, on its 8th attempt: its own failure, a dead letter.
-    Alerts.update(env, "UPDATE push_delivery SET attempts = 7, next_attempt_at = now() WHERE status = 'PENDING'"
-        + " AND device_id = (SELECT id FROM device WHERE token = 'answered-failing')" + of);
-    int before = env.fcm().requestsFor("answered-failing").size();
-    awaitUntil(WAIT, "its 8th send answered and recorded", () -> env.fcm().requestsFor("answered-failing").size()
-        > before && count(env, "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id"
-            + " JOIN outbox o ON o.id = p.event_id WHERE o.aggregate_id = ? AND d.token = 'answered-failing'"
-            + " AND (p.status <> 'PENDING' OR p.next_attempt_at > now() + interval '30 seconds')", report) == 1);
-    assertThat(deliveryStatus(env, report, "answered-failing")).isEqualTo("DEAD");
-    assertThat(count(env, "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id"
-        + " JOIN outbox o ON o.id = p.event_id WHERE o.aggregate_id = ? AND d.token = 'answered-failing'"
-        + " AND p.last_error LIKE 'gave up after 8 attempts: INTERNAL%'", report)).isEqualTo(1);
-  }
-
   @Test
   void retryDelayHonoursRetryAfterAndBacksOffWithJitter(TestEnvironment env) {
     OutboxDispatcherVerticle d = new OutboxDispatcherVerticle(env.app().database(), env.app().push(),

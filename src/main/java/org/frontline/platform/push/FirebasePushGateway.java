@@ -302,7 +302,22 @@ public final class FirebasePushGateway implements PushGateway {
             + " those wait, no pause", refused, toSend.size(), refusedDevices.size(), delivered
             ? "others of the batch were delivered" : "no other device refused since the last delivery");
       }
-      judgeOutage(batch, positions, results);
+      Set<String> failedDevices = new HashSet<>();
+      boolean allFailed = true;
+      for (int position : positions) {
+        allFailed &= results[position] instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.NONE;
+        failedDevices.add(batch.get(position).token());
+      }
+      if (outage(delivered, allFailed ? failedDevices : Set.of())) {
+        PushResult.RetryAfter first = (PushResult.RetryAfter) results[positions.get(0)];
+        for (int position : positions) {
+          PushResult.RetryAfter r = (PushResult.RetryAfter) results[position];
+          results[position] = new PushResult.RetryAfter(r.after(), r.reason(), PushResult.Quota.OUTAGE);
+        }
+        outages.failed(new IllegalStateException(first.reason()));
+      } else if (delivered) {
+        outages.succeeded();
+      }
     } catch (Exception e) {
       // sendEach reports per-message HTTP, network and auth failures as SendResponses; it throws only when the
       // batch as a whole could not be run: FirebaseApp deleted during shutdown, interrupted, or a RuntimeException
@@ -327,52 +342,21 @@ public final class FirebasePushGateway implements PushGateway {
   }
 
   /**
-   * Judges FCM's outage from a batch's results (see {@link #outage}) and, when FCM is judged out, marks each message
-   * {@link PushResult.Quota#OUTAGE} and tells the outage's log; whether it did. The batch failed whole when each of
-   * its messages failed with a temporary failure that is no quota's (FCM unreachable or 5xx); any other result is FCM's answer about a message (delivered, refused, a quota). Synchronized with the
-   * judgement, so the outage's log lines come in the order of the judgements (a batch's end of the outage is never
-   * told before another batch's begin of it that was judged first).
-   */
-  private synchronized boolean judgeOutage(List<PushMessage> batch, List<Integer> positions, PushResult[] results) {
-    Set<String> failedDevices = new HashSet<>();
-    for (int position : positions) {
-      if (!(results[position] instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.NONE)) {
-        outage(Set.of());
-        return false;
-      }
-      failedDevices.add(batch.get(position).token());
-    }
-    PushResult.RetryAfter first = (PushResult.RetryAfter) results[positions.get(0)];
-    if (!outage(failedDevices)) {
-      return false;
-    }
-    for (int position : positions) {
-      PushResult.RetryAfter r = (PushResult.RetryAfter) results[position];
-      results[position] = new PushResult.RetryAfter(r.after(), r.reason(), PushResult.Quota.OUTAGE);
-    }
-    outages.failed(new IllegalStateException(first.reason()));
-    return true;
-  }
-
-  /**
    * Whether a batch's failures are FCM's own outage (unreachable, or answering 5xx) rather than anything about its
    * messages. {@code failedDevices}: the batch's devices when every message failed with a temporary failure that is no
-   * quota's, else none: FCM answered about a message, so it serves. An outage is judged on the evidence of two devices
-   * failed so with nothing answered since (in one batch, or a device failed alone and another within
-   * {@link #OUTAGE_EVIDENCE}) and lasts, for every batch that fails whole, until FCM answers about a message (a
-   * delivery, a refusal such as UNREGISTERED or INVALID_ARGUMENT, a quota): each lane sends its own batches and
-   * retries come due one by one, so a batch of one device is the rule during an outage. Only a delivery ended it
-   * before, so after an outage whose later sends FCM refused, one device's message that FCM kept failing was retried
-   * for ever without spending an attempt. One device alone failing, never another, spends its attempts (a message
-   * FCM keeps failing).
+   * quota's, else none. An outage is judged on the evidence of two devices failed so with nothing delivered since (in
+   * one batch, or a device failed alone and another within {@link #OUTAGE_EVIDENCE}) and lasts, for every batch that
+   * fails whole, until a message is delivered: each lane sends its own batches and retries come due one by one, so a
+   * batch of one device is the rule during an outage. One device alone failing, never another, spends its attempts (a
+   * message FCM keeps failing).
    */
-  private boolean outage(Set<String> failedDevices) {
-    if (failedDevices.isEmpty()) {
-      if (outage) {
-        outages.succeeded();
-      }
+  private synchronized boolean outage(boolean delivered, Set<String> failedDevices) {
+    if (delivered) {
       outage = false;
       loneFailure = null;
+      return false;
+    }
+    if (failedDevices.isEmpty()) {
       return false;
     }
     if (!outage) {
