@@ -40,7 +40,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Delivery outcomes: Delivered -> SENT; TokenInvalid -> DEAD and the device retired; PermanentFailure -> DEAD
  * (dead letter, kept with its reason); RetryAfter -> retried no sooner than Retry-After nor the exponential backoff
  * with jitter, and DEAD after {@link Settings#maxAttempts} attempts; a project quota RetryAfter (FCM's quota
- * exhausted) or an outage one (FCM failed a whole batch) -> retried after the pause or Retry-After, no attempt spent; a device quota RetryAfter (that device's own message rate)
+ * exhausted) -> retried after the pause, no attempt spent; a device quota RetryAfter (that device's own message rate)
  * -> that delivery alone retried after Retry-After or its own backoff ({@link #deviceThrottleDelay}), no attempt
  * spent, nothing paused. While the gateway pauses ({@link PushGateway#paused()}), no delivery is claimed.
  */
@@ -419,10 +419,9 @@ public final class OutboxDispatcherVerticle extends VerticleBase {
       deadTokens.add(d.token());
       return new Outcome(d.id(), "DEAD", null, t.reason(), null);
     }
-    if (result instanceof PushResult.RetryAfter r
-        && (r.quota() == PushResult.Quota.PROJECT || r.quota() == PushResult.Quota.OUTAGE)) {
-      // The project's quota or FCM's outage, not this message: due again after the pause or Retry-After, and no
-      // attempt spent (never a dead letter for it, however long the quota or the outage lasts).
+    if (result instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.PROJECT) {
+      // The project's quota, not this message: due again after the pause, and no attempt spent (never a dead letter
+      // for it, however long the quota lasts).
       return new Outcome(d.id(), "PENDING", retryDelay(d.attempts() + 1, r.after()), r.reason(), null, Cost.NONE);
     }
     if (result instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.DEVICE) {

@@ -210,52 +210,6 @@ class AlertDispatchTest {
         + " WHERE d.token = 'always-busy' AND p.last_error LIKE 'gave up after%'")).isEqualTo(1);
   }
 
-  /**
-   * FCM down (two devices' messages answered 5xx, nothing delivered since) says nothing against the messages: they
-   * wait without spending an attempt, so an outage that outlasts the attempts' backoff (about 8
-   * minutes from 8 attempts) dead-letters nothing; once FCM is back each alert goes out once. Before: the outage's
-   * answer to a delivery on its last attempt made it DEAD ("gave up after 8 attempts").
-   */
-  @Test
-  void anFcmOutageSpendsNoAttemptAndTheAlertsGoOutOnceItIsOver(TestEnvironment env) throws Exception {
-    List<String> tokens = List.of("outage-a", "outage-b");
-    for (String token : tokens) {
-      device(env, "supervisor.hanjiang", token);
-      env.fcm().respond(token, Outcome.internal("0"));
-    }
-    UUID report = reportCompleted(env, HUAISI);
-    // Both failed more than once with nothing delivered since: FCM is judged out.
-    awaitUntil(WAIT, "three sends each", () -> tokens.stream()
-        .allMatch(t -> env.fcm().requestsFor(t).size() >= 3));
-    // Skip the waiting of an outage that has lasted: the next send is each delivery's 8th and last attempt.
-    String ours = " WHERE status = 'PENDING' AND device_id IN (SELECT id FROM device WHERE token IN ('outage-a',"
-        + " 'outage-b')) AND event_id = (SELECT id FROM outbox WHERE aggregate_id = '" + report + "')";
-    Alerts.update(env, "UPDATE push_delivery SET attempts = 7, next_attempt_at = now()" + ours);
-    int before = env.fcm().requests().size();
-    awaitUntil(WAIT, "the outage's answer to the last attempts recorded", () -> count(env,
-        "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id JOIN outbox o ON o.id = p.event_id"
-            + " WHERE o.aggregate_id = ? AND d.token IN ('outage-a', 'outage-b') AND (p.status <> 'PENDING'"
-            + " OR p.next_attempt_at > now() + interval '30 seconds')", report) == 2
-        && env.fcm().requests().size() >= before + 2);
-    for (String token : tokens) {
-      assertThat(deliveryStatus(env, report, token)).as(token).isEqualTo("PENDING");
-    }
-    assertThat(count(env, "SELECT count(*) FROM push_delivery p JOIN device d ON d.id = p.device_id"
-        + " JOIN outbox o ON o.id = p.event_id WHERE o.aggregate_id = ? AND d.token IN ('outage-a', 'outage-b')"
-        + " AND p.attempts = 7 AND p.last_error LIKE 'INTERNAL%'", report)).isEqualTo(2);
-
-    // FCM is back (the test skips the wait for the next retry): each alert is delivered, once.
-    for (String token : tokens) {
-      env.fcm().respond(token, Outcome.success());
-    }
-    Alerts.update(env, "UPDATE push_delivery SET next_attempt_at = now()" + ours);
-    for (String token : tokens) {
-      awaitStatus(env, report, token, "SENT");
-      assertThat(env.fcm().requestsFor(token)).extracting(FakeFcmServer.Request::status).endsWith(500, 200)
-          .containsOnlyOnce(200);
-    }
-  }
-
   @Test
   void retryDelayHonoursRetryAfterAndBacksOffWithJitter(TestEnvironment env) {
     OutboxDispatcherVerticle d = new OutboxDispatcherVerticle(env.app().database(), env.app().push(),

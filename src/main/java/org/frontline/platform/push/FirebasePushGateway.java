@@ -68,11 +68,6 @@ public final class FirebasePushGateway implements PushGateway {
    * refused alone in turn (see {@link #projectQuota}); FCM refills a project's quota by the minute.
    */
   static final Duration QUOTA_EVIDENCE = Duration.ofSeconds(60);
-  /**
-   * How long one device failed alone (FCM unreachable or 5xx) counts as a sign of FCM's outage when another device
-   * fails alone in turn: retries without Retry-After come a minute or more apart ({@link #DEFAULT_RETRY_AFTER}).
-   */
-  static final Duration OUTAGE_EVIDENCE = Duration.ofMinutes(5);
 
   private static final Set<MessagingErrorCode> TOKEN_INVALID =
       Set.of(MessagingErrorCode.UNREGISTERED, MessagingErrorCode.SENDER_ID_MISMATCH);
@@ -103,12 +98,6 @@ public final class FirebasePushGateway implements PushGateway {
   /** A device refused alone for quota, and when (System.nanoTime()); see {@link #projectQuota}. */
   private record LoneRefusal(String token, long at) {}
   private LoneRefusal loneRefusal; // guarded by this
-  /** Whether FCM is judged out (see {@link #outage}), and the one device that failed alone before; guarded by this. */
-  private boolean outage;
-  private LoneRefusal loneFailure;
-  /** FCM's outage in the log: a warning when it begins, then once a minute, and a line when a message goes again. */
-  private final org.frontline.platform.RoundFailures outages = new org.frontline.platform.RoundFailures(LOG,
-      "FCM send (every message of a batch failed: they stay pending, no attempt spent)");
 
   FirebasePushGateway(WorkerExecutor worker, FirebaseApp app, BatchSender sender, Clock clock) {
     this.worker = Objects.requireNonNull(worker, "worker");
@@ -302,22 +291,6 @@ public final class FirebasePushGateway implements PushGateway {
             + " those wait, no pause", refused, toSend.size(), refusedDevices.size(), delivered
             ? "others of the batch were delivered" : "no other device refused since the last delivery");
       }
-      Set<String> failedDevices = new HashSet<>();
-      boolean allFailed = true;
-      for (int position : positions) {
-        allFailed &= results[position] instanceof PushResult.RetryAfter r && r.quota() == PushResult.Quota.NONE;
-        failedDevices.add(batch.get(position).token());
-      }
-      if (outage(delivered, allFailed ? failedDevices : Set.of())) {
-        PushResult.RetryAfter first = (PushResult.RetryAfter) results[positions.get(0)];
-        for (int position : positions) {
-          PushResult.RetryAfter r = (PushResult.RetryAfter) results[position];
-          results[position] = new PushResult.RetryAfter(r.after(), r.reason(), PushResult.Quota.OUTAGE);
-        }
-        outages.failed(new IllegalStateException(first.reason()));
-      } else if (delivered) {
-        outages.succeeded();
-      }
     } catch (Exception e) {
       // sendEach reports per-message HTTP, network and auth failures as SendResponses; it throws only when the
       // batch as a whole could not be run: FirebaseApp deleted during shutdown, interrupted, or a RuntimeException
@@ -339,34 +312,6 @@ public final class FirebasePushGateway implements PushGateway {
       }
     }
     return Arrays.asList(results);
-  }
-
-  /**
-   * Whether a batch's failures are FCM's own outage (unreachable, or answering 5xx) rather than anything about its
-   * messages. {@code failedDevices}: the batch's devices when every message failed with a temporary failure that is no
-   * quota's, else none. An outage is judged on the evidence of two devices failed so with nothing delivered since (in
-   * one batch, or a device failed alone and another within {@link #OUTAGE_EVIDENCE}) and lasts, for every batch that
-   * fails whole, until a message is delivered: each lane sends its own batches and retries come due one by one, so a
-   * batch of one device is the rule during an outage. One device alone failing, never another, spends its attempts (a
-   * message FCM keeps failing).
-   */
-  private synchronized boolean outage(boolean delivered, Set<String> failedDevices) {
-    if (delivered) {
-      outage = false;
-      loneFailure = null;
-      return false;
-    }
-    if (failedDevices.isEmpty()) {
-      return false;
-    }
-    if (!outage) {
-      long now = System.nanoTime();
-      String device = failedDevices.size() == 1 ? failedDevices.iterator().next() : null;
-      outage = device == null || loneFailure != null && !loneFailure.token().equals(device)
-          && now - loneFailure.at() < OUTAGE_EVIDENCE.toNanos();
-      loneFailure = outage ? null : new LoneRefusal(device, now);
-    }
-    return outage;
   }
 
   /** FCM's limit on a message's notification and data, in UTF-8 bytes: a larger message is refused. */

@@ -38,13 +38,7 @@ public sealed interface PushResult {
      * The device's own message rate (FCM answers it with the same QUOTA_EXCEEDED): other messages of the same batch
      * went through, so only this one waits; {@code after} is FCM's Retry-After, zero without one.
      */
-    DEVICE,
-    /**
-     * No quota: FCM itself is out (unreachable, or answering 5xx; judged from two devices failing so with nothing
-     * delivered), so the failure says nothing against the messages: due again after {@code after} or the backoff, no
-     * attempt spent (an outage longer than the attempts' backoff would otherwise dead-letter them all).
-     */
-    OUTAGE
+    DEVICE
   }
 
   /**
