@@ -9,7 +9,7 @@ import java.util.Map;
  * every server with the checksum extension to take {@code sha1}; {@code sha256} is what our app sends.
  */
 record ChunkChecksum(String algorithm, byte[] digest) {
-  /** tus names (Tus-Checksum-Algorithm, in that order) to the JDK's. */
+  /** tus names to the JDK's (Tus-Checksum-Algorithm lists them: {@link #ADVERTISED}). */
   static final Map<String, String> ALGORITHMS = Map.of("sha1", "SHA-1", "sha256", "SHA-256");
   /** The Tus-Checksum-Algorithm header's value. */
   static final String ADVERTISED = "sha1,sha256";
